@@ -1,0 +1,56 @@
+"""satnav: GNSS positioning engine and navigation-constellation design toolkit.
+
+The public API re-exports the few things users call; everything else lives in focused
+modules (see the package layout in README.md).
+"""
+
+from __future__ import annotations
+
+from .errors import FormatError, RinexError, SatnavError, Sp3Error
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SatnavError",
+    "FormatError",
+    "RinexError",
+    "Sp3Error",
+    "read_obs",
+    "read_nav",
+    "read_sp3",
+    "read_clk",
+    "__version__",
+]
+
+
+def read_obs(path, **kwargs):
+    """Read a RINEX 2/3/4 observation file (plain, Hatanaka, gz/Z/bz2/zip).
+
+    Returns :class:`satnav.observations.Observations`. See
+    :func:`satnav.io.rinex_obs.read_rinex_obs` for options (``strict``)."""
+    from .io.rinex_obs import read_rinex_obs
+
+    return read_rinex_obs(path, **kwargs)
+
+
+def read_nav(*paths, **kwargs):
+    """Read and merge RINEX 2/3/4 navigation files of any system.
+
+    Returns :class:`satnav.io.rinex_nav.Navigation`."""
+    from .io.rinex_nav import read_rinex_nav
+
+    return read_rinex_nav(*paths, **kwargs)
+
+
+def read_sp3(*paths, **kwargs):
+    """Read and merge SP3 a/c/d precise orbit files. Returns :class:`satnav.io.sp3.Sp3`."""
+    from .io.sp3 import read_sp3 as _read_sp3
+
+    return _read_sp3(*paths, **kwargs)
+
+
+def read_clk(*paths, **kwargs):
+    """Read and merge RINEX clock 2/3 files. Returns :class:`satnav.io.clk.ClockData`."""
+    from .io.clk import read_clk as _read_clk
+
+    return _read_clk(*paths, **kwargs)

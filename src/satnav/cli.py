@@ -1,0 +1,137 @@
+"""The ``satnav`` command.
+
+Every user error ends with one line ``satnav: FILE:LINE: what is wrong`` on stderr and
+exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import SatnavError, SatnavWarning
+
+__all__ = ["main", "build_parser"]
+
+
+def _data_dir() -> Path:
+    env = os.environ.get("SATNAV_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_info(args) -> int:
+    from .info import file_info, format_info
+
+    results = []
+    for path in args.files:
+        results.append(file_info(path, strict=args.strict))
+    if args.json:
+        import json
+
+        payload = results[0] if len(results) == 1 else results
+        print(json.dumps(payload, indent=2))
+    else:
+        for r in results:
+            print(format_info(r))
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from .io.rinex_obs import read_rinex_obs
+    from .io.rinex_obs_writer import write_rinex_obs
+
+    obs = read_rinex_obs(args.input, strict=args.strict)
+    write_rinex_obs(obs, args.output)
+    print(
+        f"{args.output}: RINEX 3.05, {len(obs.epochs)} epochs, {len(obs.satellites)} satellites, "
+        f"{len(obs)} observations"
+    )
+    return 0
+
+
+def cmd_demo(args) -> int:
+    sample = _data_dir() / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"
+    candidates = [sample, _data_dir() / "corpus" / "demo3.10o"]
+    print("satnav demo: the simulation demo is not built yet; showing `satnav info` on a sample.")
+    for c in candidates:
+        if c.exists():
+            ns = argparse.Namespace(files=[str(c)], json=False, strict=False)
+            return cmd_info(ns)
+    raise SatnavError(f"no sample data found under {_data_dir()} (set SATNAV_DATA)")
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="satnav", description="GNSS positioning and constellation design")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"satnav {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("info", help="describe RINEX/SP3/CLK files")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--json", action="store_true", help="print JSON (one object per file)")
+    s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("convert", help="convert an observation file to RINEX 3.05")
+    s.add_argument("input", metavar="IN")
+    s.add_argument("-o", "--output", required=True, metavar="OUT")
+    s.add_argument("--strict", action="store_true")
+    s.set_defaults(func=cmd_convert)
+
+    s = sub.add_parser("demo", help="run the main job on the embedded default")
+    s.set_defaults(func=cmd_demo)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+#: Functions ``register(subparsers)`` that add more subcommands (orbits, solve, ...).
+_EXTRA_COMMANDS: list = []
+
+
+def _register_optional_commands():
+    try:
+        from .orbits.cli import register as register_orbits
+
+        _EXTRA_COMMANDS.append(register_orbits)
+    except ImportError:
+        pass
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    return f"satnav: warning: {message}\n"
+
+
+def main(argv=None) -> int:
+    warnings.formatwarning = _format_warning
+    _register_optional_commands()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", SatnavWarning)
+            return int(args.func(args) or 0)
+    except SatnavError as exc:
+        print(f"satnav: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("satnav: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Physical and per-system constants, with their sources.
+
+All values SI: m, s, rad, Hz.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Speed of light in vacuum (m/s), exact (IS-GPS-200, all GNSS ICDs).
+SPEED_OF_LIGHT = 299_792_458.0
+
+# --- Ellipsoids ----------------------------------------------------------------------
+#: WGS84 semi-major axis (m) and flattening (NGA.STND.0036).
+WGS84_A = 6_378_137.0
+WGS84_F = 1.0 / 298.257223563
+#: PZ-90.11 semi-major axis (m) and flattening (GLONASS ICD 2008 ed. 5.1, PZ-90.11 ref.).
+PZ90_A = 6_378_136.0
+PZ90_F = 1.0 / 298.25784
+
+# --- Gravitational parameters (m^3/s^2) and Earth rotation rates (rad/s) --------------
+GM_GPS = 3.986005e14  # IS-GPS-200 20.3.3.4.3
+OMEGA_E_GPS = 7.2921151467e-5  # IS-GPS-200
+GM_GALILEO = 3.986004418e14  # Galileo OS SIS ICD 5.1.1
+OMEGA_E_GALILEO = 7.2921151467e-5
+GM_BEIDOU = 3.986004418e14  # BDS-SIS-ICD (CGCS2000)
+OMEGA_E_BEIDOU = 7.2921150e-5
+GM_GLONASS = 3.9860044e14  # GLONASS ICD 5.1 (PZ-90)
+OMEGA_E_GLONASS = 7.292115e-5
+J2_GLONASS = 1.0826257e-3  # GLONASS ICD 5.1, second zonal harmonic (C20 = -J2)
+AE_GLONASS = 6_378_136.0
+GM_QZSS = GM_GPS  # IS-QZSS follows IS-GPS-200
+OMEGA_E_QZSS = OMEGA_E_GPS
+GM_NAVIC = 3.986005e14  # IRNSS SPS ICD 1.1
+OMEGA_E_NAVIC = 7.2921151467e-5
+
+#: Relativistic clock correction constant F = -2 sqrt(GM) / c^2 (s/m^0.5), IS-GPS-200.
+F_RELATIVITY_GPS = -4.442807633e-10
+
+# --- Carrier frequencies (Hz) --------------------------------------------------------
+FREQ_L1 = 1_575.42e6
+FREQ_L2 = 1_227.60e6
+FREQ_L5 = 1_176.45e6
+FREQ_E5B = 1_207.14e6
+FREQ_E5 = 1_191.795e6
+FREQ_E6 = 1_278.75e6
+FREQ_B1I = 1_561.098e6
+FREQ_B3I = 1_268.52e6
+FREQ_S = 2_492.028e6
+#: GLONASS FDMA: f = base + k * step, k = -7..+6 (GLONASS ICD 5.1, 3.3.1.4)
+FREQ_G1_BASE, FREQ_G1_STEP = 1_602.0e6, 0.5625e6
+FREQ_G2_BASE, FREQ_G2_STEP = 1_246.0e6, 0.4375e6
+FREQ_G1A = 1_600.995e6  # GLONASS CDMA L1OC
+FREQ_G2A = 1_248.06e6  # GLONASS CDMA L2OC
+FREQ_G3 = 1_202.025e6  # GLONASS CDMA L3OC
+
+#: Carrier frequency (Hz) per system and RINEX 3 band digit (GLONASS FDMA bands 1, 2 are
+#: per-satellite: use :func:`carrier_frequency`).
+CARRIER_FREQUENCIES = {
+    "G": {"1": FREQ_L1, "2": FREQ_L2, "5": FREQ_L5},
+    "R": {"4": FREQ_G1A, "6": FREQ_G2A, "3": FREQ_G3},
+    "E": {"1": FREQ_L1, "5": FREQ_L5, "7": FREQ_E5B, "8": FREQ_E5, "6": FREQ_E6},
+    "C": {"1": FREQ_L1, "2": FREQ_B1I, "5": FREQ_L5, "7": FREQ_E5B, "8": FREQ_E5, "6": FREQ_B3I},
+    "J": {"1": FREQ_L1, "2": FREQ_L2, "5": FREQ_L5, "6": FREQ_E6},
+    "I": {"5": FREQ_L5, "9": FREQ_S, "1": FREQ_L1},
+    "S": {"1": FREQ_L1, "5": FREQ_L5},
+}
+
+
+def carrier_frequency(system: str, band: str, glonass_k=None):
+    """Carrier frequency (Hz) of ``system`` and RINEX band digit; GLONASS FDMA bands 1 and 2
+    need the frequency channel number ``glonass_k`` (scalar or array, -7..+6)."""
+    if system == "R" and band in ("1", "2"):
+        if glonass_k is None:
+            raise ValueError("GLONASS FDMA frequency needs the channel number k")
+        k = np.asarray(glonass_k, dtype=np.float64)
+        if band == "1":
+            return FREQ_G1_BASE + k * FREQ_G1_STEP
+        return FREQ_G2_BASE + k * FREQ_G2_STEP
+    try:
+        return CARRIER_FREQUENCIES[system][band]
+    except KeyError:
+        raise ValueError(f"no carrier frequency for system {system!r} band {band!r}") from None

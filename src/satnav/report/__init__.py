@@ -1,0 +1,1 @@
+"""satnav.report"""
