@@ -1,0 +1,290 @@
+"""``satnav info``: what a GNSS file holds, for people (text) and programs (JSON).
+
+:func:`detect_format` recognises the file from its first line(s), whatever its name and
+compression; :func:`file_info` reads it with the right reader and summarises it as a
+plain dict (JSON-ready); :func:`format_info` renders that dict as text.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+import numpy as np
+
+from .errors import FormatError
+from .gnss_time import format_gpst
+from .io.textfile import decompress, is_hatanaka
+from .satellites import SYSTEM_NAMES, satellite_ids
+
+__all__ = ["detect_format", "file_info", "format_info"]
+
+#: Human names of the formats :func:`detect_format` returns.
+FORMAT_NAMES = {
+    "rinex-obs": "RINEX observation",
+    "rinex-nav": "RINEX navigation",
+    "rinex-clk": "RINEX clock",
+    "rinex-met": "RINEX meteorological",
+    "sp3": "SP3 precise orbit",
+    "ionex": "IONEX ionosphere maps",
+    "antex": "ANTEX antenna phase centres",
+    "android-gnsslogger": "Android GnssLogger raw log",
+}
+
+
+def _first_lines(path: str | PathLike, n_bytes: int = 4096) -> tuple[list[str], bool]:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except FileNotFoundError:
+        raise FormatError("no such file", path) from None
+    except IsADirectoryError:
+        raise FormatError("is a directory, expected a file", path) from None
+    if head[:2] in (b"\x1f\x8b", b"\x1f\x9d") or head[:3] == b"BZh" or head[:4] == b"PK\x03\x04":
+        with open(path, "rb") as fh:
+            head = decompress(fh.read(), path)[:n_bytes]
+    hatanaka = is_hatanaka(head)
+    text = head[:n_bytes].decode("ascii", "replace").replace("\r", "")
+    return text.split("\n"), hatanaka
+
+
+def detect_format(path: str | PathLike) -> tuple[str, float | None]:
+    """(format, version) of a file: format is a key of :data:`FORMAT_NAMES`.
+
+    Raises :class:`FormatError` (with line 1) for an empty or unrecognised file.
+    """
+    lines, hatanaka = _first_lines(path)
+    first_nonblank = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if first_nonblank is None:
+        raise FormatError("empty file, expected a RINEX, SP3 or clock file header", path, 1)
+    if hatanaka:
+        return "rinex-obs", _version_from_rinex_lines(lines, hatanaka=True)
+    line = lines[first_nonblank]
+    if line.startswith("#") and len(line) > 2 and line[2] in "PV" and line[1] in "abcd ":
+        return "sp3", None
+    if line.startswith("# Header Description") or any(ln.startswith("Raw,") for ln in lines[:60]):
+        return "android-gnsslogger", None
+    label = line[60:].strip()
+    if "IONEX VERSION" in label:
+        return "ionex", _float(line[:20])
+    if "ANTEX VERSION" in label:
+        return "antex", _float(line[:20])
+    if "RINEX VERSION" in line[55:]:
+        version = _float(line[:9]) or _float(line[:20].split()[0] if line[:20].split() else "")
+        kind = line[20:40].strip()[:1].upper()
+        if "CLOCK" in line[20:60] or (version and version >= 3.04 and line[21:22] == "C"):
+            return "rinex-clk", version
+        if "METEOROLOGICAL" in line[20:60]:
+            return "rinex-met", version
+        if kind == "O" or "OBSERVATION" in line[20:40]:
+            if first_nonblank:
+                raise FormatError(
+                    "blank line before the RINEX VERSION / TYPE record, expected it on line 1",
+                    path, 1,
+                )
+            return "rinex-obs", version
+        if kind in ("N", "G", "H", "L", "E", "B") or "NAV" in line[20:60]:
+            return "rinex-nav", version
+        if kind == "M":
+            return "rinex-met", version
+        if kind == "C":
+            return "rinex-clk", version
+        raise FormatError(f"unknown RINEX file type {line[20:40].strip()!r}", path, first_nonblank + 1)
+    raise FormatError(
+        "not a recognised GNSS file: expected a RINEX, CRINEX, SP3, clock, IONEX or ANTEX header",
+        path, first_nonblank + 1,
+    )
+
+
+def _version_from_rinex_lines(lines: list[str], hatanaka: bool) -> float | None:
+    for ln in lines[:5]:
+        if "RINEX VERSION / TYPE" in ln:
+            return _float(ln[:9])
+    return None
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _time_text(ns) -> str | None:
+    return None if ns is None else format_gpst(int(ns))
+
+
+# ----------------------------------------------------------------------------- per format
+def _obs_info(path, strict: bool) -> dict:
+    from .io.rinex_obs import read_rinex_obs
+
+    obs = read_rinex_obs(path, strict=strict)
+    h = obs.header
+    sats = obs.satellites
+    per_system: dict[str, int] = {}
+    for s in sats:
+        per_system[s[0]] = per_system.get(s[0], 0) + 1
+    codes_declared = {k: list(v) for k, v in sorted(h.obs_codes.items())}
+    epochs = obs.epochs
+    ok = np.isin(obs.epoch_flags, (0, 1))
+    first = int(epochs.min()) if len(epochs) else None
+    last = int(epochs.max()) if len(epochs) else None
+    return {
+        "format": "rinex-obs",
+        "version": h.version,
+        "hatanaka": None,
+        "marker": h.marker_name,
+        "marker_number": h.marker_number,
+        "receiver": " ".join(x for x in (h.receiver_type, h.receiver_version) if x).strip(),
+        "antenna": h.antenna_type,
+        "approx_position_m": None if h.approx_position_m is None else [float(v) for v in h.approx_position_m],
+        "time_system": h.time_system,
+        "first_epoch": _time_text(first),
+        "last_epoch": _time_text(last),
+        "interval_s": obs.interval_s(),
+        "epochs": int(np.count_nonzero(ok)),
+        "events": len(obs.events),
+        "satellites": sats,
+        "satellites_per_system": per_system,
+        "observation_codes": codes_declared,
+        "observation_codes_with_data": obs.codes_by_system(),
+        "observations": len(obs),
+    }
+
+
+def _nav_info(path, strict: bool) -> dict:
+    from .io.rinex_nav import read_rinex_nav
+
+    nav = read_rinex_nav(path, strict=strict)
+    counts = nav.count_by_system()
+    per_system_time = {}
+    for letter, msgs in nav.messages.items():
+        if len(msgs):
+            per_system_time[letter] = [_time_text(msgs["toc"].min()), _time_text(msgs["toc"].max())]
+    span = nav.time_span() if any(counts.values()) else (None, None)
+    return {
+        "format": "rinex-nav",
+        "version": nav.header.version,
+        "messages": {k: int(v) for k, v in counts.items()},
+        "satellites": nav.satellites(),
+        "first_message": _time_text(span[0]),
+        "last_message": _time_text(span[1]),
+        "time_per_system": per_system_time,
+        "iono_corrections": sorted(nav.header.iono_corrections),
+        "time_corrections": sorted(nav.header.time_corrections),
+        "leap_seconds": nav.header.leap_seconds,
+    }
+
+
+def _sp3_info(path, strict: bool) -> dict:
+    from .io.sp3 import read_sp3
+
+    sp3 = read_sp3(path, strict=strict)
+    t = sp3.time
+    return {
+        "format": "sp3",
+        "version": getattr(sp3.header, "version", None),
+        "agency": getattr(sp3.header, "agency", None),
+        "coordinate_system": getattr(sp3.header, "coordinate_system", None),
+        "time_system": getattr(sp3.header, "time_system", None),
+        "epochs": int(len(t)),
+        "first_epoch": _time_text(t.min()) if len(t) else None,
+        "last_epoch": _time_text(t.max()) if len(t) else None,
+        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        "satellites": sorted(satellite_ids(sp3.satellites).tolist()),
+        "velocities": sp3.velocity_m_s is not None,
+    }
+
+
+def _clk_info(path, strict: bool) -> dict:
+    from .io.clk import read_clk
+
+    clk = read_clk(path, strict=strict)
+    t = clk.satellite_time
+    return {
+        "format": "rinex-clk",
+        "version": getattr(clk.header, "version", None),
+        "epochs": int(len(t)),
+        "first_epoch": _time_text(t.min()) if len(t) else None,
+        "last_epoch": _time_text(t.max()) if len(t) else None,
+        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        "satellites": sorted(satellite_ids(clk.satellites).tolist()),
+        "stations": sorted(clk.stations),
+    }
+
+
+def _header_only_info(path, fmt: str, version) -> dict:
+    """Formats satnav does not decode yet (met, IONEX, ANTEX, Android logs): name the format."""
+    lines, _ = _first_lines(path, 1 << 16)
+    info = {"format": fmt, "version": version, "decoded": False}
+    if fmt == "android-gnsslogger":
+        info["version"] = None
+        info["raw_records_in_first_64k"] = sum(1 for ln in lines if ln.startswith("Raw,"))
+    else:
+        info["comments"] = [ln[:60].rstrip() for ln in lines if ln[60:].strip() == "COMMENT"][:5]
+    return info
+
+
+def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
+    """Summary of one file as a JSON-ready dict (keys documented in README)."""
+    fmt, version = detect_format(path)
+    if fmt == "rinex-obs":
+        info = _obs_info(path, strict)
+    elif fmt == "rinex-nav":
+        info = _nav_info(path, strict)
+    elif fmt == "sp3":
+        info = _sp3_info(path, strict)
+    elif fmt == "rinex-clk":
+        info = _clk_info(path, strict)
+    else:
+        info = _header_only_info(path, fmt, version)
+    info = {"file": str(path), **info}
+    if fmt == "rinex-obs":
+        _, hatanaka = _first_lines(path, 512)
+        info["hatanaka"] = hatanaka
+    return info
+
+
+def format_info(info: dict) -> str:
+    """Text rendering of :func:`file_info`'s dict."""
+    fmt = info["format"]
+    version = info.get("version")
+    out = [f"{info['file']}", f"  format      {FORMAT_NAMES.get(fmt, fmt)}" + (f" {version}" if version else "")]
+    if fmt == "rinex-obs" and info.get("hatanaka"):
+        out[-1] += " (Hatanaka compressed)"
+
+    def add(label, value):
+        if value not in (None, "", [], {}):
+            out.append(f"  {label:<11} {value}")
+
+    if fmt == "rinex-obs":
+        add("marker", " ".join(x for x in (info["marker"], info["marker_number"]) if x))
+        add("receiver", info["receiver"])
+        add("antenna", info["antenna"])
+        if info["approx_position_m"]:
+            add("position", "X {:.4f}  Y {:.4f}  Z {:.4f} m".format(*info["approx_position_m"]))
+        add("time span", f"{info['first_epoch']} .. {info['last_epoch']}")
+        add("interval", f"{info['interval_s']:g} s" if info["interval_s"] else None)
+        add("epochs", f"{info['epochs']}" + (f" (+{info['events']} event records)" if info["events"] else ""))
+        add("satellites", f"{len(info['satellites'])}")
+        for s, n in info["satellites_per_system"].items():
+            codes = " ".join(info["observation_codes"].get(s, []))
+            out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:3d} satellites  {codes}")
+        add("values", info["observations"])
+    elif fmt == "rinex-nav":
+        for s, n in info["messages"].items():
+            span = info["time_per_system"].get(s, [None, None])
+            out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:5d} messages  {span[0]} .. {span[1]}")
+        add("satellites", len(info["satellites"]))
+        add("iono", " ".join(info["iono_corrections"]))
+        add("time corr", " ".join(info["time_corrections"]))
+        add("leap sec", info["leap_seconds"])
+    elif fmt in ("sp3", "rinex-clk"):
+        add("time span", f"{info['first_epoch']} .. {info['last_epoch']}")
+        add("interval", f"{info['interval_s']:g} s" if info.get("interval_s") else None)
+        add("epochs", info["epochs"])
+        add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
+        if fmt == "rinex-clk":
+            add("stations", len(info["stations"]))
+    else:
+        out.append("  (header recognised; satnav does not decode this format's records yet)")
+    return "\n".join(out)
