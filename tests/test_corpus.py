@@ -24,7 +24,14 @@ FILES = sorted(p.name for p in CORPUS.iterdir()) if CORPUS.exists() else []
 #: "warn": reads, with a warning naming the damaged line; default: reads cleanly.
 EXPECTED = {
     "blank.sp3": ("error", 1),  # empty file
-    "blank1st.10o": ("error", 1),  # blank first line, RINEX VERSION / TYPE expected there
+    # header says 6 observation types and lists 7
+    "wrong_obs2_count.10o": ("error", 2),
+    # "  2010     3     5     0     0    0 .0000000     GPS    TIME OF FIRST OBS" (line 3) and
+    # the epoch " 10  3  5  0  0 0 .0000000 ..." (line 5): both damaged, later epoch kept
+    "badtime.10o": ("warn", 5),
+    "junk_time_obs3.10o": ("warn", 10),
+    # rovn-like truncation does not occur in the corpus; blank1st.10o (blank line before the
+    # version record) is read leniently.
 }
 
 ERROR_LINE = re.compile(r"^satnav: .+:\d+: \S.*$")
@@ -58,7 +65,7 @@ def test_corpus_file_reads_or_fails_cleanly(name, capsys):
             assert re.search(rf"{re.escape(name)}:\d+: ", w), w
 
 
-@pytest.mark.parametrize("name", ["blank.sp3", "blank1st.10o"])
+@pytest.mark.parametrize("name", ["blank.sp3", "wrong_obs2_count.10o"])
 def test_cli_error_is_one_line_exit_2_no_traceback(name):
     if not (CORPUS / name).exists():
         pytest.skip("corpus not available")

@@ -102,17 +102,17 @@ def _register_optional_commands():
     try:
         from .orbits.cli import register as register_orbits
 
-        _EXTRA_COMMANDS.append(register_orbits)
+        if register_orbits not in _EXTRA_COMMANDS:  # main() may run more than once
+            _EXTRA_COMMANDS.append(register_orbits)
     except ImportError:
         pass
 
 
-def _format_warning(message, category, filename, lineno, line=None):
-    return f"satnav: warning: {message}\n"
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"satnav: warning: {message}", file=sys.stderr)
 
 
 def main(argv=None) -> int:
-    warnings.formatwarning = _format_warning
     _register_optional_commands()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -122,6 +122,7 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SatnavWarning)
+            warnings.showwarning = _show_warning
             return int(args.func(args) or 0)
     except SatnavError as exc:
         print(f"satnav: {exc}", file=sys.stderr)

@@ -76,11 +76,6 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
         if "METEOROLOGICAL" in line[20:60]:
             return "rinex-met", version
         if kind == "O" or "OBSERVATION" in line[20:40]:
-            if first_nonblank:
-                raise FormatError(
-                    "blank line before the RINEX VERSION / TYPE record, expected it on line 1",
-                    path, 1,
-                )
             return "rinex-obs", version
         if kind in ("N", "G", "H", "L", "E", "B") or "NAV" in line[20:60]:
             return "rinex-nav", version

@@ -1,0 +1,905 @@
+"""RINEX navigation files (versions 2.x, 3.00-3.05 and 4.00/4.01), all systems.
+
+:func:`read_rinex_nav` reads one or several navigation files into a :class:`Navigation`:
+one structured array of broadcast messages per system (see the dtypes below), the header's
+ionospheric and time-system corrections, and the RINEX 4 STO, EOP and ION records.
+
+Units are SI (s, m, m/s, m/s^2, rad, rad/s). GLONASS and SBAS positions, velocities and
+accelerations are written in km, km/s, km/s^2 and stored in metres. Every ``toc`` and
+``toe`` is int64 nanoseconds of GPS time: BeiDou times are read as BDT, GLONASS times as
+UTC, all other systems' calendar times as GPST-aligned (RINEX 3.05 section 8.3, RINEX 4.00
+section 8.3). Unknown values (blank fields, ``.999999999999e+09`` as written by RINEX 3.05
+for an unknown GLONASS group delay) are NaN.
+
+Records are parsed with the fixed columns of the format (RINEX 2: ``3X,4D19.12`` with a
+22-character first line; RINEX 3/4: ``4X,4D19.12``), vectorized per system: the text of
+all records of one layout is cut into one array of 19-character fields and converted to
+float in one call, so numbers without separating blanks and Fortran ``D`` exponents need
+no special care.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from os import PathLike
+
+import numpy as np
+
+from ..errors import RinexError, SatnavWarning, warn_damaged
+from ..gnss_time import (
+    NS_PER_WEEK,
+    bdt_week_tow,
+    calendar_to_ns,
+    gps_week_tow,
+    gpst_from_bdt_week_tow,
+    gpst_from_week_tow,
+    to_gpst,
+)
+from ..satellites import SYSTEMS
+from .textfile import read_bytes
+
+__all__ = [
+    "KEPLER_DTYPE",
+    "GLONASS_DTYPE",
+    "SBAS_DTYPE",
+    "NavHeader",
+    "Navigation",
+    "read_rinex_nav",
+    "write_rinex_nav",
+    "message_dtype",
+    "UNKNOWN_VALUE",
+]
+
+#: The value RINEX 3.05 writes for "unknown" (GLONASS group delay), read as NaN.
+UNKNOWN_VALUE = 0.999999999999e09
+
+_KEPLER_FLOATS = (
+    "af0 af1 af2 iode crs crc cuc cus cic cis delta_n m0 omega0 i0 omega e sqrt_a toe_sow week"
+).split()
+_KEPLER_FLOATS2 = (
+    "omega_dot idot tgd tgd2 bgd_e5a bgd_e5b iodc health accuracy transmission_time fit_interval "
+    "data_source codes_l2 l2p_flag adot delta_n_dot"
+).split()
+
+#: Broadcast Keplerian messages of GPS, Galileo, BeiDou, QZSS and NavIC (see NAV_MODEL).
+KEPLER_DTYPE = np.dtype(
+    [("sat", np.int16), ("message_type", "U4"), ("toc", np.int64)]
+    + [(n, np.float64) for n in _KEPLER_FLOATS]
+    + [("toe", np.int64)]
+    + [(n, np.float64) for n in _KEPLER_FLOATS2]
+    + [("line", np.int32), ("source", np.int16)]
+)
+
+#: GLONASS FDMA messages (PZ-90 state vectors in metres).
+GLONASS_DTYPE = np.dtype(
+    [("sat", np.int16), ("message_type", "U4"), ("toc", np.int64)]
+    + [
+        (n, np.float64)
+        for n in (
+            "clock_bias gamma_n frame_time x y z vx vy vz ax ay az health freq_num age "
+            "status_flags health_flags urai group_delay"
+        ).split()
+    ]
+    + [("line", np.int32), ("source", np.int16)]
+)
+
+#: SBAS (GEO) messages (WGS84 state vectors in metres).
+SBAS_DTYPE = np.dtype(
+    [("sat", np.int16), ("message_type", "U4"), ("toc", np.int64)]
+    + [
+        (n, np.float64)
+        for n in "af0 af1 transmission_time x y z vx vy vz ax ay az health accuracy iodn".split()
+    ]
+    + [("line", np.int32), ("source", np.int16)]
+)
+
+
+def message_dtype(system: str) -> np.dtype:
+    """The structured dtype of the messages of one system letter."""
+    if system == "R":
+        return GLONASS_DTYPE
+    if system == "S":
+        return SBAS_DTYPE
+    if system in "GECJI" and len(system) == 1:
+        return KEPLER_DTYPE
+    raise ValueError(f"unknown system letter {system!r}, expected one of {SYSTEMS}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Field layouts: the stored field of each 19-character data field of a record, in order
+# (first line's 3 fields after the epoch, then 4 per continuation line). None = not stored.
+# Sources: RINEX 3.05 Tables A6-A18 (3.x records), RINEX 4.00 Tables A5-A33 (4.x records),
+# RINEX 2.11 Tables A4, A11, A16 (2.x records; same order).
+_CLOCK = ["af0", "af1", "af2"]
+_ORBIT_1_4 = [
+    "crs", "delta_n", "m0",
+    "cuc", "e", "cus", "sqrt_a",
+    "toe_sow", "cic", "omega0", "cis",
+    "i0", "crc", "omega", "omega_dot",
+]  # fmt: skip
+_LAYOUT_GPS_LNAV = _CLOCK + ["iode"] + _ORBIT_1_4 + [
+    "idot", "codes_l2", "week", "l2p_flag",
+    "accuracy", "health", "tgd", "iodc",
+    "transmission_time", "fit_interval", None, None,
+]  # fmt: skip
+_LAYOUT_GAL = _CLOCK + ["iode"] + _ORBIT_1_4 + [
+    "idot", "data_source", "week", None,
+    "accuracy", "health", "bgd_e5a", "bgd_e5b",
+    "transmission_time", None, None, None,
+]  # fmt: skip
+_LAYOUT_BDS_D1D2 = _CLOCK + ["iode"] + _ORBIT_1_4 + [
+    "idot", None, "week", None,
+    "accuracy", "health", "tgd", "tgd2",
+    "transmission_time", "iodc", None, None,
+]  # fmt: skip
+_LAYOUT_IRN = _CLOCK + ["iode"] + _ORBIT_1_4 + [
+    "idot", None, "week", None,
+    "accuracy", "health", "tgd", None,
+    "transmission_time", None, None, None,
+]  # fmt: skip
+# RINEX 4.00 GPS/QZSS CNAV (Table A32 ff.): no IODE/week; toe = toc; URAI are indices.
+_LAYOUT_CNAV = _CLOCK + ["adot"] + _ORBIT_1_4 + [
+    "idot", "delta_n_dot", None, None,
+    None, "health", "tgd", None,
+    None, None, None, None,
+    "transmission_time", None, None, None,
+]  # fmt: skip
+_LAYOUT_CNV2 = _LAYOUT_CNAV[:-4] + [None, None, None, None] + ["transmission_time", None, None, None]
+# RINEX 4.00 BeiDou B-CNAV1/2 (10 lines) and B-CNAV3 (9 lines).
+_LAYOUT_BDS_CNV12 = _CLOCK + ["adot"] + _ORBIT_1_4 + [
+    "idot", "delta_n_dot", None, None,
+    None, None, None, None,
+    None, None, "tgd", "tgd2",
+    None, "health", None, "iodc",
+    "transmission_time", None, None, "iode",
+]  # fmt: skip
+_LAYOUT_BDS_CNV3 = _CLOCK + ["adot"] + _ORBIT_1_4 + [
+    "idot", "delta_n_dot", None, None,
+    None, None, None, None,
+    None, "health", None, "tgd",
+    "transmission_time", None, None, None,
+]  # fmt: skip
+_LAYOUT_GLO = [
+    "clock_bias", "gamma_n", "frame_time",
+    "x", "vx", "ax", "health",
+    "y", "vy", "ay", "freq_num",
+    "z", "vz", "az", "age",
+    "status_flags", "group_delay", "urai", "health_flags",
+]  # fmt: skip
+_LAYOUT_SBAS = [
+    "af0", "af1", "transmission_time",
+    "x", "vx", "ax", "health",
+    "y", "vy", "ay", "accuracy",
+    "z", "vz", "az", "iodn",
+]  # fmt: skip
+
+#: (system, message type) -> (layout, minimum lines, maximum lines)
+_LAYOUTS = {
+    ("G", "LNAV"): (_LAYOUT_GPS_LNAV, 8, 8),
+    ("J", "LNAV"): (_LAYOUT_GPS_LNAV, 8, 8),
+    ("E", "INAV"): (_LAYOUT_GAL, 8, 8),
+    ("E", "FNAV"): (_LAYOUT_GAL, 8, 8),
+    ("E", "GAL"): (_LAYOUT_GAL, 8, 8),  # RINEX 2/3: type from the data-source bits
+    ("C", "D1"): (_LAYOUT_BDS_D1D2, 8, 8),
+    ("C", "D2"): (_LAYOUT_BDS_D1D2, 8, 8),
+    ("C", "BDS"): (_LAYOUT_BDS_D1D2, 8, 8),  # RINEX 3: D1/D2 from the PRN
+    ("I", "LNAV"): (_LAYOUT_IRN, 8, 8),
+    ("G", "CNAV"): (_LAYOUT_CNAV, 9, 9),
+    ("J", "CNAV"): (_LAYOUT_CNAV, 9, 9),
+    ("G", "CNV2"): (_LAYOUT_CNV2, 10, 10),
+    ("J", "CNV2"): (_LAYOUT_CNV2, 10, 10),
+    ("C", "CNV1"): (_LAYOUT_BDS_CNV12, 10, 10),
+    ("C", "CNV2"): (_LAYOUT_BDS_CNV12, 10, 10),
+    ("C", "CNV3"): (_LAYOUT_BDS_CNV3, 9, 9),
+    ("R", "FDMA"): (_LAYOUT_GLO, 4, 5),
+    ("S", "SBAS"): (_LAYOUT_SBAS, 4, 4),
+}
+_DEFAULT_TYPE = {"G": "LNAV", "J": "LNAV", "E": "GAL", "C": "BDS", "I": "LNAV", "R": "FDMA", "S": "SBAS"}
+#: Time scale of the calendar times written in records of each system.
+_TIME_SCALE = {"G": "GPS", "E": "GAL", "J": "QZS", "I": "IRN", "S": "GPS", "C": "BDS", "R": "UTC"}
+_KM_FIELDS = ("x", "y", "z", "vx", "vy", "vz", "ax", "ay", "az")
+_BDS_GEO_PRNS = frozenset([1, 2, 3, 4, 5, 59, 60, 61, 62, 63])
+
+_ARCSEC = math.pi / 648000.0
+_DAY = 86400.0
+
+
+@dataclass
+class NavHeader:
+    """Header of a RINEX navigation file.
+
+    Attributes
+    ----------
+    version : float
+    file_type : str
+        ``"N"`` (RINEX 3/4 and GPS RINEX 2), ``"G"`` (GLONASS RINEX 2), ``"H"`` (SBAS
+        RINEX 2), ``"E"``/``"L"`` (Galileo RINEX 2).
+    system : str
+        System letter of the file (``"M"`` for mixed).
+    iono_corrections : dict
+        ``"GPSA"``, ``"GPSB"``, ``"GAL"``, ``"BDSA"``, ... -> coefficients as written
+        (Klobuchar alpha in s, s/semicircle, ...; NeQuick a_i0..a_i2).
+    time_corrections : dict
+        ``"GPUT"``, ``"GAGP"``, ``"GLUT"``, ... -> ``(a0 s, a1 s/s, t_ref s of week, week)``.
+    leap_seconds : int or None
+        Current number of leap seconds (GPS - UTC) from ``LEAP SECONDS``.
+    """
+
+    version: float = 3.05
+    file_type: str = "N"
+    system: str = "M"
+    program: str = ""
+    run_by: str = ""
+    date: str = ""
+    comments: list[str] = field(default_factory=list)
+    iono_corrections: dict[str, np.ndarray] = field(default_factory=dict)
+    time_corrections: dict[str, tuple] = field(default_factory=dict)
+    leap_seconds: int | None = None
+
+
+class Navigation:
+    """Broadcast navigation messages of one or several files.
+
+    Attributes
+    ----------
+    messages : dict[str, numpy.ndarray]
+        System letter -> structured array (:data:`KEPLER_DTYPE`, :data:`GLONASS_DTYPE` or
+        :data:`SBAS_DTYPE`), one row per message, sorted by (sat, toc). Only systems with
+        messages are present.
+    header : NavHeader
+        Header of the first file; ionospheric and time corrections merged from all files
+        (the first file's value wins).
+    sources : list[str]
+        The files read; ``messages[...]["source"]`` indexes this list.
+    ion_records, sto_records, eop_records : list[dict]
+        RINEX 4 ``> ION``, ``> STO`` and ``> EOP`` records (SI units, times GPST ns).
+    skipped : dict[str, int]
+        ``"SYS TYPE"`` -> number of messages of types the model does not hold (e.g.
+        ``"R L1OC"``), read past without error.
+    """
+
+    def __init__(self, messages=None, header=None, sources=None):
+        self.messages: dict[str, np.ndarray] = dict(messages or {})
+        self.header: NavHeader = header if header is not None else NavHeader()
+        self.sources: list[str] = list(sources or [])
+        self.ion_records: list[dict] = []
+        self.sto_records: list[dict] = []
+        self.eop_records: list[dict] = []
+        self.skipped: dict[str, int] = {}
+
+    def satellites(self) -> list[str]:
+        """Sorted satellite ids (``"G05"``, ``"R21"``, ...) with at least one message."""
+        from ..satellites import satellite_id
+
+        sats = set()
+        for arr in self.messages.values():
+            sats.update(int(s) for s in np.unique(arr["sat"]))
+        return [satellite_id(s) for s in sorted(sats)]
+
+    def count_by_system(self) -> dict[str, int]:
+        """System letter -> number of ephemeris messages (systems in ``"GRECJIS"`` order)."""
+        return {s: len(self.messages[s]) for s in SYSTEMS if s in self.messages}
+
+    def time_span(self) -> tuple[int, int]:
+        """First and last ``toc`` (GPST ns) of all messages; raises ``ValueError`` if empty."""
+        tocs = [arr["toc"] for arr in self.messages.values() if len(arr)]
+        if not tocs:
+            raise ValueError("navigation data holds no messages")
+        allt = np.concatenate(tocs)
+        return int(allt.min()), int(allt.max())
+
+    def for_system(self, letter: str) -> np.ndarray:
+        """Messages of one system, or an empty array of that system's dtype."""
+        arr = self.messages.get(letter)
+        return arr if arr is not None else np.zeros(0, dtype=message_dtype(letter))
+
+    def __len__(self) -> int:
+        return sum(len(a) for a in self.messages.values())
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}: {v}" for k, v in self.count_by_system().items())
+        return f"<Navigation {len(self.sources)} file(s), messages {{{counts}}}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Number parsing
+_D_TO_E = bytes.maketrans(b"Dd", b"Ee")
+
+
+def _float_or_nan(text: str) -> float:
+    """One Fortran-style number; blank -> NaN; raises ValueError when unparseable."""
+    t = text.strip()
+    if not t:
+        return math.nan
+    return float(t.replace("D", "E").replace("d", "e"))
+
+
+def _fields_to_float(block: np.ndarray, width: int):
+    """Convert a (rows, n*width) uint8 array of fixed-width text fields to floats.
+
+    Returns ``(values (rows, n), bad_rows bool mask)``; blank fields are NaN and a row is
+    bad when any of its fields does not parse as a number.
+    """
+    rows = block.shape[0]
+    n = block.shape[1] // width
+    cells = np.ascontiguousarray(block).reshape(rows, n, width)
+    blank = (cells == 32).all(axis=2)
+    if width >= 3 and blank.any():
+        cells = cells.copy()
+        cells[blank] = np.frombuffer(b"nan".ljust(width), dtype=np.uint8)
+    strings = cells.reshape(rows * n, width).view(f"S{width}").reshape(rows, n)
+    try:
+        return strings.astype(np.float64), np.zeros(rows, dtype=bool)
+    except ValueError:
+        pass
+    values, bad, _ = _fields_to_float_slow(strings)
+    return values, bad
+
+
+def _fields_to_float_slow(strings: np.ndarray):
+    """Field-by-field conversion; returns (values, bad row mask, first bad field per row)."""
+    rows, n = strings.shape
+    values = np.full((rows, n), np.nan)
+    bad = np.zeros(rows, dtype=bool)
+    first_bad = np.full(rows, -1)
+    for r in range(rows):
+        try:
+            values[r] = strings[r].astype(np.float64)
+        except ValueError:
+            bad[r] = True
+            for k in range(n):
+                try:
+                    float(strings[r, k])
+                except ValueError:
+                    first_bad[r] = k
+                    break
+    return values, bad, first_bad
+
+
+# ---------------------------------------------------------------------------------------------
+# Header
+_V2_TYPES = {"N": "G", "G": "R", "H": "S", "E": "E", "L": "E"}
+
+
+def _parse_header(lines: list[str], path: str):
+    """Parse the header; returns (NavHeader, index of the first body line)."""
+    if not lines or not lines[0].strip():
+        raise RinexError(
+            "blank first line, expected 'RINEX VERSION / TYPE' header record", path, 1
+        )
+    first = lines[0]
+    if "RINEX VERSION / TYPE" not in first[60:]:
+        raise RinexError(
+            "not a RINEX file: first line lacks 'RINEX VERSION / TYPE' in columns 61-80", path, 1
+        )
+    try:
+        version = float(first[:9])
+    except ValueError:
+        raise RinexError(
+            f"bad RINEX version {first[:9].strip()!r}, expected a number such as 3.05", path, 1
+        ) from None
+    ftype = first[20:21].upper()
+    sys_col = first[40:41].upper()
+    if version < 3:
+        if ftype not in _V2_TYPES:
+            raise RinexError(
+                f"file type {first[20:40].strip()!r} is not navigation data, expected "
+                "N (GPS), G (GLONASS), H (SBAS) or E/L (Galileo) navigation",
+                path,
+                1,
+            )
+        system = _V2_TYPES[ftype]
+        if ftype == "N" and sys_col == "M":
+            system = "M"
+    else:
+        if ftype != "N":
+            raise RinexError(
+                f"file type {first[20:40].strip()!r} is not navigation data, expected "
+                "'N' (NAVIGATION DATA)",
+                path,
+                1,
+            )
+        system = sys_col if sys_col in SYSTEMS else "M"
+    hdr = NavHeader(version=version, file_type=ftype, system=system)
+    end = None
+    for i in range(1, len(lines)):
+        line = lines[i]
+        label = line[60:].strip()
+        try:
+            try:
+                end = _header_record(hdr, line, label, system)
+            except ValueError:
+                # some writers misalign header numbers: accept blank-separated values
+                end = _header_record(hdr, _realign(line, label), label, system)
+        except ValueError:
+            raise RinexError(
+                f"unreadable '{label}' header record, expected numbers in the fixed columns "
+                "of the RINEX specification",
+                path,
+                i + 1,
+            ) from None
+        if end:
+            return hdr, i + 1
+    raise RinexError("no 'END OF HEADER' record, expected a complete header", path, len(lines))
+
+
+# fixed-column layouts of header records holding numbers: (start, width) of each value
+_HEADER_COLUMNS = {
+    "IONOSPHERIC CORR": ("A5", [(5, 12)] * 4),
+    "TIME SYSTEM CORR": ("A5", [(5, 17), (22, 16), (38, 7), (45, 5)]),
+    "ION ALPHA": ("", [(2, 12)] * 4),
+    "ION BETA": ("", [(2, 12)] * 4),
+    "DELTA-UTC: A0,A1,T,W": ("", [(3, 19), (22, 19), (41, 9), (50, 9)]),
+}
+
+
+def _realign(line: str, label: str) -> str:
+    """Rewrite a header record whose numbers are blank separated but misaligned into the
+    fixed columns of the format (raises ValueError when that is impossible)."""
+    for name, (prefix, cols) in _HEADER_COLUMNS.items():
+        if label.startswith(name):
+            head = line[:4] + " " if prefix else ""
+            tokens = line[len(head) : 60].split()
+            if not 1 <= len(tokens) <= len(cols):
+                raise ValueError(label)
+            out = head.ljust(cols[0][0])
+            for tok, (_, width) in zip(tokens, cols):
+                if len(tok) > width:
+                    raise ValueError(label)
+                out += tok.rjust(width)
+            return out.ljust(60) + line[60:]
+    raise ValueError(label)
+
+
+def _header_record(hdr: NavHeader, line: str, label: str, system: str) -> bool:
+    """Store one header record into ``hdr``; True at END OF HEADER."""
+    if label.startswith("END OF HEADER"):
+        return True
+    if label.startswith("PGM / RUN BY / DATE"):
+        hdr.program, hdr.run_by, hdr.date = line[:20].strip(), line[20:40].strip(), line[40:60].strip()
+    elif label.startswith("COMMENT"):
+        hdr.comments.append(line[:60].rstrip())
+    elif label.startswith("IONOSPHERIC CORR"):
+        key = line[:4].strip()
+        vals = [_float_or_nan(line[5 + 12 * k : 17 + 12 * k]) for k in range(4)]
+        if key == "GAL":
+            vals = vals[:3]
+        hdr.iono_corrections.setdefault(key, np.array(vals))
+    elif label.startswith("TIME SYSTEM CORR"):
+        key = line[:4].strip()
+        a0, a1 = _float_or_nan(line[5:22]), _float_or_nan(line[22:38])
+        t_ref, week = _float_or_nan(line[38:45]), _float_or_nan(line[45:50])
+        hdr.time_corrections.setdefault(key, (a0, a1, t_ref, week))
+    elif label.startswith("LEAP SECONDS"):
+        if line[:6].strip():
+            hdr.leap_seconds = int(line[:6])
+    elif label.startswith("ION ALPHA") or label.startswith("ION BETA"):
+        vals = [_float_or_nan(line[2 + 12 * k : 14 + 12 * k]) for k in range(4)]
+        if system == "E":
+            hdr.iono_corrections.setdefault("GAL", np.array(vals[:3]))
+        else:
+            key = "GPSA" if label.startswith("ION ALPHA") else "GPSB"
+            hdr.iono_corrections.setdefault(key, np.array(vals))
+    elif label.startswith("DELTA-UTC") or label.startswith("D-UTC"):
+        a0, a1 = _float_or_nan(line[3:22]), _float_or_nan(line[22:41])
+        t_ref, week = _float_or_nan(line[41:50]), _float_or_nan(line[50:59])
+        key = {"E": "GAUT", "S": "SBUT"}.get(system, "GPUT")
+        hdr.time_corrections.setdefault(key, (a0, a1, t_ref, week))
+    elif label.startswith("CORR TO SYSTEM TIME"):
+        year, month, day = int(line[0:6]), int(line[6:12]), int(line[12:18])
+        minus_tau_c = _float_or_nan(line[21:40])
+        week, tow = gps_week_tow(calendar_to_ns(year, month, day))
+        hdr.time_corrections.setdefault("GLUT", (minus_tau_c, 0.0, float(tow), float(week)))
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Body
+_V4_RECORD = re.compile(r">\s*(EPH|STO|EOP|ION)\s+([A-Z])\s?(\d\d)\s*(\S*)")
+
+
+@dataclass
+class _Group:
+    """Records of one (system, message type, line count) layout found in one file."""
+
+    starts: list = field(default_factory=list)  # body index of the record's first data line
+    lines: int = 0
+
+
+def _read_one(path, source: int, strict: bool, nav: Navigation):
+    """Read one file; returns (header, {system: array}) and appends v4 records to ``nav``."""
+    path_str = str(path)
+    raw = read_bytes(path)
+    text = raw.decode("latin-1")
+    lines = text.splitlines()
+    hdr, body_start = _parse_header(lines, path_str)
+    body = lines[body_start:]
+    version = hdr.version
+    v2 = version < 3
+    v4 = version >= 4
+
+    # one fixed-width block of all body lines (80 columns, blank padded)
+    padded = "".join([ln[:80].ljust(80) for ln in body])
+    block = np.frombuffer(padded.encode("latin-1", "replace"), dtype=np.uint8).reshape(-1, 80)
+
+    groups: dict[tuple, _Group] = {}
+    damaged: list[tuple[int, str]] = []  # (body index, message)
+    skipped: dict[str, int] = {}
+    if v4:
+        _index_v4(body, groups, damaged, skipped, nav, path_str, body_start, source, strict)
+    else:
+        _index_v23(block, hdr, v2, groups, damaged)
+
+    for idx, msg in sorted(damaged):
+        warn_damaged(msg, path_str, body_start + idx + 1, strict)
+    if skipped:
+        text_counts = ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items()))
+        warnings.warn(
+            f"{path_str}: skipped navigation messages of types satnav does not hold ({text_counts})",
+            SatnavWarning,
+            stacklevel=3,
+        )
+        for k, v in skipped.items():
+            nav.skipped[k] = nav.skipped.get(k, 0) + v
+
+    out: dict[str, list[np.ndarray]] = {}
+    for (system, mtype, nlines), grp in groups.items():
+        arr = _parse_group(
+            block, np.array(grp.starts, dtype=np.int64), nlines, system, mtype, v2, v4,
+            path_str, body_start, source, strict,
+        )  # fmt: skip
+        if len(arr):
+            out.setdefault(system, []).append(arr)
+    return hdr, {s: np.concatenate(a) for s, a in out.items()}
+
+
+def _trim(body: list[str], start: int, stop: int) -> int:
+    """Stop index after dropping trailing blank lines of a record."""
+    while stop > start + 1 and not body[stop - 1].strip():
+        stop -= 1
+    return stop
+
+
+def _index_v23(block, hdr, v2, groups, damaged):
+    """Find RINEX 2/3 record starts (vectorized over lines) and group them by layout.
+
+    A record starts on a line whose first three columns are not blank (RINEX 2: ``I2``
+    PRN; RINEX 3: ``A1,I2.2`` satellite id) and runs to the next start; trailing blank
+    lines are not part of it.
+    """
+    nrows = block.shape[0]
+    if nrows == 0:
+        return
+    rows = np.arange(nrows)
+    nonblank = (block != 32).any(axis=1)
+    starts = np.flatnonzero((block[:, :3] != 32).any(axis=1))
+    last_nonblank = np.maximum.accumulate(np.where(nonblank, rows, -1))
+    first_start = starts[0] if len(starts) else nrows
+    for i in np.flatnonzero(nonblank[:first_start]):
+        damaged.append((int(i), "text outside any navigation record"))
+    if not len(starts):
+        return
+    nxt = np.append(starts[1:], nrows)
+    nlines = last_nonblank[nxt - 1] + 1 - starts
+    comment = (block[starts, 60:67] == np.frombuffer(b"COMMENT", np.uint8)).all(axis=1)
+    letters = block[starts, 0]
+    is_letter = ((letters >= 65) & (letters <= 90)) | ((letters >= 97) & (letters <= 122))
+    file_sys = hdr.system if hdr.system in SYSTEMS else "G"
+    systems = np.where(is_letter, np.char.upper(letters.view("S1").astype("U1")), file_sys if v2 else "")
+    for system in np.unique(systems[~comment]):
+        sel = (systems == system) & ~comment
+        idx = starts[sel]
+        if system not in SYSTEMS or system == "":
+            for i in idx:
+                what = (
+                    f"unknown system letter {chr(block[i, 0])!r}, expected one of {SYSTEMS}"
+                    if system
+                    else "record does not start with a satellite id such as G01"
+                )
+                damaged.append((int(i), what))
+            continue
+        mtype = _DEFAULT_TYPE[system]
+        _, lo, hi = _LAYOUTS[(system, mtype)]
+        n = nlines[sel]
+        for i, k in zip(idx[n < lo], n[n < lo]):
+            damaged.append((int(i), f"{system} record has {k} lines, expected {lo} (truncated record)"))
+        for i, k in zip(idx[n > hi], n[n > hi]):
+            damaged.append((int(i), f"{system} record has {k} lines, expected {hi}"))
+        for k in range(lo, hi + 1):
+            if (n == k).any():
+                grp = groups.setdefault((system, mtype, k), _Group(lines=k))
+                grp.starts.extend(idx[n == k].tolist())
+
+
+def _index_v4(body, groups, damaged, skipped, nav, path, body_start, source, strict):
+    """Find RINEX 4 '>' records; parse STO/EOP/ION directly, group EPH by layout."""
+    starts = [i for i, ln in enumerate(body) if ln.startswith(">")]
+    for i in range(starts[0] if starts else len(body)):
+        if body[i].strip():
+            damaged.append((i, "text outside any navigation record, expected '> EPH ...'"))
+    starts.append(len(body))
+    for k in range(len(starts) - 1):
+        i, stop = starts[k], _trim(body, starts[k], starts[k + 1])
+        m = _V4_RECORD.match(body[i])
+        if not m:
+            damaged.append((i, "bad record header, expected e.g. '> EPH G01 LNAV'"))
+            continue
+        kind, system, prn, mtype = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+        if system not in SYSTEMS:
+            damaged.append((i, f"unknown system letter {system!r}, expected one of {SYSTEMS}"))
+            continue
+        if kind != "EPH":
+            try:
+                rec = _parse_v4_extra(body[i + 1 : stop], kind, system, prn, mtype)
+            except (ValueError, IndexError):
+                warn_damaged(
+                    f"unreadable {kind} record, expected the RINEX 4 layout",
+                    path, body_start + i + 1, strict,
+                )  # fmt: skip
+                continue
+            rec["line"] = body_start + i + 1
+            rec["source"] = source
+            {"STO": nav.sto_records, "EOP": nav.eop_records, "ION": nav.ion_records}[kind].append(rec)
+            continue
+        key = (system, mtype)
+        if system == "E" and mtype in ("INAV", "FNAV"):
+            pass
+        elif key not in _LAYOUTS:
+            name = f"{system} {mtype}"
+            skipped[name] = skipped.get(name, 0) + 1
+            continue
+        layout, lo, hi = _LAYOUTS[key]
+        n = stop - i - 1
+        if n < lo or n > hi:
+            damaged.append(
+                (i, f"{system} {mtype} record has {n} data lines, expected {lo}"
+                 + (" (truncated record)" if n < lo else ""))
+            )
+            continue
+        grp = groups.setdefault((system, mtype, n), _Group(lines=n))
+        grp.starts.append(i + 1)
+
+
+def _epoch_v4(line: str, system: str) -> int:
+    """GPST ns of a RINEX 4 STO/EOP/ION epoch line ('    2022 06 08 10 00 00 ...')."""
+    y, mo, d = int(line[4:8]), int(line[9:11]), int(line[12:14])
+    h, mi, s = int(line[15:17]), int(line[18:20]), int(line[21:23])
+    return int(to_gpst(calendar_to_ns(y, mo, d, h, mi, s), _TIME_SCALE[system]))
+
+
+def _v4_values(lines: list[str], first_col: int = 23) -> list[float]:
+    """Data fields of an STO/EOP/ION record (first line after the epoch, then 4X,4D19.12)."""
+    vals = []
+    for k, ln in enumerate(lines):
+        ln = ln.ljust(80)
+        start = first_col if k == 0 else 4
+        vals.extend(_float_or_nan(ln[c : c + 19]) for c in range(start, 80 - 18, 19))
+    return vals
+
+
+def _parse_v4_extra(lines, kind, system, prn, mtype) -> dict:
+    """One RINEX 4 STO, EOP or ION record (RINEX 4.00 section 5.4-5.6) as a dict, SI units."""
+    sat = 100 * SYSTEMS.index(system) + prn
+    if not lines:
+        raise ValueError("empty record")
+    time = _epoch_v4(lines[0], system)
+    rec = {"sat": sat, "type": kind, "message": mtype, "time": time}
+    if kind == "STO":
+        first = lines[0].ljust(80)
+        rec["code"] = first[24:42].strip()
+        rec["sbas_id"] = first[43:61].strip()
+        rec["utc_id"] = first[62:80].strip()
+        vals = _v4_values(lines[1:], first_col=4)
+        rec.update(t_tot=vals[0], a0=vals[1], a1=vals[2], a2=vals[3])
+    elif kind == "EOP":
+        v = _v4_values(lines)  # xp dxp ddxp / yp dyp ddyp / t_tm dut1 ddut1 dddut1
+        v = v + [math.nan] * (12 - len(v))
+        rec.update(
+            xp=v[0] * _ARCSEC, dxp=v[1] * _ARCSEC / _DAY, ddxp=v[2] * _ARCSEC / _DAY**2,
+            yp=v[4] * _ARCSEC, dyp=v[5] * _ARCSEC / _DAY, ddyp=v[6] * _ARCSEC / _DAY**2,
+            t_tm=v[7], dut1=v[8], ddut1=v[9] / _DAY, dddut1=v[10] / _DAY**2,
+        )  # fmt: skip
+    else:  # ION: Klobuchar (LNAV, D1D2, CNVX of G/J), NeQuick-G (IFNV), BDGIM (C CNVX)
+        vals = [x for x in _v4_values(lines)]
+        while vals and math.isnan(vals[-1]):
+            vals.pop()
+        if system == "E":
+            rec["model"] = "NEQUICK"
+        elif system == "C" and mtype == "CNVX":
+            rec["model"] = "BDGIM"
+        else:
+            rec["model"] = "KLOBUCHAR"
+        rec["values"] = np.array(vals)
+    return rec
+
+
+def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start, source, strict):
+    """Parse all records of one layout (vectorized); returns a structured array."""
+    layout = _LAYOUTS[(system, mtype)][0]
+    rows = block[starts[:, None] + np.arange(nlines)[None, :]]  # (R, nlines, 80)
+    first = rows[:, 0, :]
+    if v2:
+        data = np.concatenate([first[:, 22:79], rows[:, 1:, 3:79].reshape(len(starts), -1)], axis=1)
+    else:
+        data = np.concatenate([first[:, 23:80], rows[:, 1:, 4:80].reshape(len(starts), -1)], axis=1)
+    data = np.ascontiguousarray(data)
+    # Fortran D exponents
+    data[(data == 68) | (data == 100)] += 1
+    values, bad = _fields_to_float(data, 19)
+    bad_line = np.zeros(len(starts), dtype=np.int64)  # line within the record of a bad number
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        cells = data[idx].reshape(len(idx), -1, 19).copy()
+        blank = (cells == 32).all(axis=2)
+        cells[blank] = np.frombuffer(b"nan".ljust(19), dtype=np.uint8)
+        strings = cells.reshape(-1, 19).view("S19").reshape(len(idx), -1)
+        _, _, first_bad = _fields_to_float_slow(strings)
+        bad_line[idx] = np.where(first_bad < 3, 0, 1 + (first_bad - 3) // 4)
+    values[values == UNKNOWN_VALUE] = np.nan
+
+    # epoch and PRN
+    if v2:
+        cols = [(0, 3), (3, 5), (6, 8), (9, 11), (12, 14), (15, 17), (17, 22)]
+    else:
+        cols = [(0, 3), (4, 8), (9, 11), (12, 14), (15, 17), (18, 20), (21, 23)]
+    ep = np.empty((len(starts), 7))
+    prn_text = first[:, 0:3].copy()
+    letter = np.isin(prn_text[:, 0], np.frombuffer(SYSTEMS.encode(), np.uint8))
+    prn_text[letter, 0] = 32
+    ep[:, 0:1], bad0 = _fields_to_float(prn_text, 3)
+    for k, (a, b) in enumerate(cols[1:], start=1):
+        v, b_ = _fields_to_float(first[:, a:b], b - a)
+        ep[:, k] = v[:, 0]
+        bad0 |= b_
+    bad |= bad0 | np.isnan(ep).any(axis=1)
+    if v2:
+        yy = ep[:, 1]
+        ep[:, 1] = np.where(yy < 80, yy + 2000, np.where(yy < 100, yy + 1900, yy))
+    prn = ep[:, 0]
+    bad |= (prn < 1) | (prn > 99) | (ep[:, 2] < 1) | (ep[:, 2] > 12) | (ep[:, 3] < 1) | (ep[:, 3] > 31)
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            warn_damaged(
+                f"unreadable {system} navigation record (record starts at line "
+                f"{body_start + int(starts[i]) + 1 - int(v4)}), expected numbers in the fixed "
+                "columns of the RINEX format",
+                path, body_start + int(starts[i]) + 1 + int(bad_line[i]),
+                strict,
+            )  # fmt: skip
+        keep = ~bad
+        values, ep, starts = values[keep], ep[keep], starts[keep]
+        prn = prn[keep]
+    R = len(starts)
+    out = np.zeros(R, dtype=message_dtype(system))
+    if R == 0:
+        return out
+    for name in out.dtype.names:
+        if out.dtype[name] == np.float64:
+            out[name] = np.nan
+    nf = values.shape[1]
+    for k, name in enumerate(layout):
+        if name is not None and k < nf:
+            out[name] = values[:, k]
+    sat = 100 * SYSTEMS.index(system) + prn.astype(np.int64)
+    out["sat"] = sat
+    sec = ep[:, 6]
+    label_ns = calendar_to_ns(ep[:, 1], ep[:, 2], ep[:, 3], ep[:, 4], ep[:, 5], sec)
+    toc = np.asarray(to_gpst(label_ns, _TIME_SCALE[system]), dtype=np.int64)
+    out["toc"] = toc
+    out["line"] = body_start + starts + 1 - int(v4)
+    out["source"] = source
+    if system in ("R", "S"):
+        for name in _KM_FIELDS:
+            out[name] *= 1000.0
+        out["message_type"] = mtype
+        return out
+    # Kepler systems: message type and toe
+    if system == "E" and mtype == "GAL":
+        ds = np.nan_to_num(out["data_source"], nan=0).astype(np.int64)
+        out["message_type"] = np.where((ds & 0b010) != 0, "FNAV", "INAV")
+    elif system == "C" and mtype == "BDS":
+        out["message_type"] = np.where(np.isin(prn.astype(int), list(_BDS_GEO_PRNS)), "D2", "D1")
+    else:
+        out["message_type"] = mtype
+    if mtype in ("CNAV", "CNV2"):
+        # CNAV: t_oe = t_oc (IS-GPS-200 30.3.3.1.1); RINEX 4 gives t_op in the toe slot
+        out["toe_sow"] = np.nan
+        week, tow = gps_week_tow(toc)
+        out["toe"] = toc
+        out["toe_sow"] = tow
+        out["week"] = week.astype(np.float64)
+        return out
+    out["toe"] = _toe_from_week(out["week"], out["toe_sow"], toc, system)
+    return out
+
+
+def _toe_from_week(week, toe_sow, toc, system):
+    """toe in GPST ns from the written week and seconds of week, checked against toc.
+
+    When the week is missing or disagrees with toc by more than half a week (rolled-over
+    or mis-written weeks), the week is taken from toc and toe put within half a week of it.
+    """
+    sow = np.nan_to_num(toe_sow, nan=0.0)
+    wk = np.nan_to_num(week, nan=0.0).astype(np.int64)
+    if system == "C":
+        toe = gpst_from_bdt_week_tow(wk, sow)
+        toc_week, _ = bdt_week_tow(toc)
+        fallback = gpst_from_bdt_week_tow(toc_week, sow)
+    else:
+        toe = gpst_from_week_tow(wk, sow)
+        toc_week, _ = gps_week_tow(toc)
+        fallback = gpst_from_week_tow(toc_week, sow)
+    half = NS_PER_WEEK // 2
+    fallback = np.where(fallback - toc > half, fallback - NS_PER_WEEK, fallback)
+    fallback = np.where(toc - fallback > half, fallback + NS_PER_WEEK, fallback)
+    wrong = np.isnan(week) | (np.abs(toe - toc) > half)
+    return np.where(wrong, fallback, toe).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+def _dedupe_sort(arr: np.ndarray) -> np.ndarray:
+    """Drop exact duplicate messages (ignoring line/source) and sort by (sat, toc)."""
+    if len(arr) == 0:
+        return arr
+    key = arr.copy()
+    key["line"] = 0
+    key["source"] = 0
+    void = np.ascontiguousarray(key).view(np.dtype((np.void, key.dtype.itemsize)))
+    _, first = np.unique(void, return_index=True)
+    arr = arr[np.sort(first)]
+    order = np.lexsort((arr["line"], arr["source"], arr["toc"], arr["sat"]))
+    return arr[order]
+
+
+def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
+    """Read and merge RINEX 2/3/4 navigation files of any system.
+
+    Parameters
+    ----------
+    *paths : str or PathLike
+        Navigation files (plain, .gz, .Z, .bz2, .zip).
+    strict : bool
+        Raise on a damaged record instead of skipping it with a warning.
+
+    Returns
+    -------
+    Navigation
+        Messages per system sorted by (sat, toc), exact duplicates removed.
+
+    Raises
+    ------
+    RinexError
+        When a file is not a navigation file or its header is unreadable (file and line).
+    """
+    if not paths:
+        raise ValueError("read_rinex_nav needs at least one file")
+    nav = Navigation()
+    per_system: dict[str, list[np.ndarray]] = {}
+    for source, path in enumerate(paths):
+        hdr, msgs = _read_one(path, source, strict, nav)
+        nav.sources.append(str(path))
+        if source == 0:
+            nav.header = hdr
+        else:
+            for k, v in hdr.iono_corrections.items():
+                nav.header.iono_corrections.setdefault(k, v)
+            for k, v in hdr.time_corrections.items():
+                nav.header.time_corrections.setdefault(k, v)
+            if nav.header.leap_seconds is None:
+                nav.header.leap_seconds = hdr.leap_seconds
+        for s, arr in msgs.items():
+            per_system.setdefault(s, []).append(arr)
+    for s in SYSTEMS:
+        if s in per_system:
+            nav.messages[s] = _dedupe_sort(np.concatenate(per_system[s]))
+    return nav
+
+
+def write_rinex_nav(nav: Navigation, path, version: float = 3.05) -> None:
+    """Write ``nav`` as a RINEX 3.05 navigation file (see :mod:`satnav.io.rinex_nav_writer`)."""
+    from .rinex_nav_writer import write_rinex_nav as _write
+
+    _write(nav, path, version=version)

@@ -1,0 +1,1225 @@
+"""Read RINEX observation files, versions 2.10/2.11, 3.00-3.05 and 4.00/4.01.
+
+One job: RINEX observation text -> :class:`satnav.observations.Observations`.
+Compression (gz/Z/bz2/zip) and Hatanaka (CRINEX 1/3) are undone by
+:func:`satnav.io.textfile.read_bytes` first.
+
+How the fast path works (RINEX 3/4)
+-----------------------------------
+The whole text is one NumPy ``uint8`` array. Line starts come from
+``np.flatnonzero(buf == 10)``; epoch records are the lines that start with ``>``; their
+few fields are decoded vectorized. Each satellite line holds 16-column slots
+(``F14.3`` value, LLI digit, SSI digit). Every slot of every line is gathered at once as
+a ``(n, 16)`` byte matrix (through a strided 16-byte window view of the buffer, so the
+gather costs one index per slot) and decoded with SWAR digit arithmetic on ``uint64``
+words: the 13 digits give the value as an exact integer number of thousandths, divided
+by 1000 (correctly rounded, the same double as ``float(text)``). Each slot is validated
+(characters, decimal point, sign placement) with word arithmetic too; an epoch holding a
+bad slot is skipped with a warning naming the line. Slots are generated in the order
+that sorts rows by satellite and then code, so no sort of the ~10^6 rows is needed.
+
+RINEX 2 files are small; their records are walked in Python per epoch (the epoch lines
+found by one regular expression over the whole text) and their values are decoded by
+the same vectorized slot decoder.
+
+Conventions
+-----------
+* A blank value slot is absent (no row). A value of ``0.000`` is kept as 0.0: RINEX
+  says blank means "not observed"; some RINEX 2 writers write 0.000 for that too (RTKLIB
+  drops zeros, georinex keeps them) -- satnav keeps what the file says.
+* LLI and SSI are 0 when blank.
+* Epoch times are receiver time tags converted from the file's time system (``TIME OF
+  FIRST OBS``; default from the file's system letter) to GPST ns: ``GLO`` files give
+  UTC(SU) and are converted as UTC, ``BDT`` as BDS.
+* ``SYS / SCALE FACTOR`` (RINEX 3) and ``OBS SCALE FACTOR`` (RINEX 2) are applied
+  (values divided by the factor).
+* Blank phase-shift corrections in ``SYS / PHASE SHIFT`` are stored as NaN (unknown).
+* Event records (epoch flags 2-6) become :class:`~satnav.observations.Event` with the raw
+  lines that follow them; flag 4 header records that redefine the observation types
+  (``SYS / # / OBS TYPES`` or ``# / TYPES OF OBSERV``) change the decoding of the
+  following epochs; ``GLONASS SLOT / FRQ #`` records there update the header. Epoch
+  flag 1 (power failure) epochs are observation epochs.
+* Blank lines and ``COMMENT`` lines between records are skipped.
+
+RINEX 2 -> RINEX 3 observation codes (:func:`rinex2_to_rinex3_codes`)
+--------------------------------------------------------------------
+Following the RINEX 3.05 tracking-mode attributes and the choices gfzrnx makes:
+
+==========  ============================================================================
+GPS         C1->C1C, P1->C1W, C2->C2X (L2C M+L), P2->C2W, C5->C5X;
+            L1/D1/S1 -> ``1C`` (or ``1W`` when the file has P1 but no C1);
+            L2/D2/S2 -> ``2W`` (or ``2X`` when the file has C2 but no P2); L5/D5/S5 -> 5X
+GLONASS     C1->C1C, P1->C1P, C2->C2C, P2->C2P; L1/D1/S1 -> 1C (1P if P1 but no C1);
+            L2/D2/S2 -> 2P (2C if C2 but no P2); band 3 -> 3X
+Galileo     every band: attribute X (C1->C1X, L1->L1X, C5->C5X, C7->C7X, C8->C8X, C6->C6X)
+SBAS        band 1: attribute C (C1->C1C, L1->L1C); band 5: X
+QZSS        band 1: C (L1 C/A); band 2: X (L2C); band 5: X; band 6: X
+BeiDou      RINEX 2 band 1 is B1I -> 2I (C1->C2I, L1->L2I); bands 2/7/6 -> I
+NavIC       band 5 and 9 -> A
+==========  ============================================================================
+
+P1/P2 of systems without a P code (all but GPS and GLONASS) are dropped; other codes map
+to attribute X. If two
+RINEX 2 codes map to the same RINEX 3 code for one system, the first one is kept and the
+later one is ignored for that system (warning).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from os import PathLike
+
+import numpy as np
+
+from ..errors import DamagedRecordWarning, RinexError, warn_damaged
+from ..gnss_time import NS_PER_S, calendar_to_ns, to_gpst
+from ..observations import Event, Observations, ObsHeader
+from ..satellites import SYSTEMS
+from .textfile import read_bytes
+
+__all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes"]
+
+# ----------------------------------------------------------------------------- constants
+_SYS_NUM = {s: i for i, s in enumerate(SYSTEMS)}
+#: byte -> system number (-1 for anything that is not a system letter)
+_SYS_LUT = np.full(256, -1, dtype=np.int8)
+for _s, _i in _SYS_NUM.items():
+    _SYS_LUT[ord(_s)] = _i
+#: RINEX time system -> satnav time scale (RINEX obs "GLO" epochs are UTC(SU))
+_TIME_SCALE = {"GPS": "GPS", "GAL": "GAL", "QZS": "QZS", "IRN": "IRN", "BDT": "BDS",
+               "GLO": "UTC", "UTC": "UTC", "": "GPS"}
+_DEFAULT_TIME_SYSTEM = {"G": "GPS", "R": "GLO", "E": "GAL", "C": "BDT", "J": "QZS",
+                        "I": "IRN", "S": "GPS", "M": "GPS"}
+_CHUNK = 1 << 16  # slots decoded per block (keeps the byte matrices in cache)
+_TAIL = 4096  # bytes of the text end copied into a padded buffer (see _gather)
+_PAD = 256
+
+_U = np.uint64
+_ALL01 = _U(0x0101010101010101)
+
+
+# ----------------------------------------------------------------------------- public API
+def read_rinex_obs(path: str | PathLike, *, strict: bool = False) -> Observations:
+    """Read a RINEX 2/3/4 observation file (plain, Hatanaka, gz/Z/bz2/zip).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    strict : bool
+        Raise :class:`~satnav.errors.RinexError` on the first damaged record instead of
+        skipping it with a :class:`~satnav.errors.DamagedRecordWarning`.
+
+    Returns
+    -------
+    Observations
+        Rows sorted by time, satellite and code; values in the file's units (m, cycles,
+        Hz, dB-Hz); epochs in GPST ns.
+
+    Raises
+    ------
+    RinexError
+        Header errors (no ``RINEX VERSION / TYPE``, no ``END OF HEADER``, unknown version,
+        not an observation file, malformed observation-type records), or any damaged
+        record when ``strict``.
+    """
+    return parse_rinex_obs(read_bytes(path), path=str(path), strict=strict)
+
+
+def parse_rinex_obs(text: bytes, *, path: str = "<bytes>", strict: bool = False) -> Observations:
+    """Parse RINEX observation text already in memory (see :func:`read_rinex_obs`)."""
+    if isinstance(text, str):
+        text = text.encode("ascii", "replace")
+    reader = _Reader(text, path, strict)
+    return reader.run()
+
+
+# ----------------------------------------------------------------------------- RINEX 2 codes
+def rinex2_to_rinex3_codes(system: str, codes_v2: list[str]) -> list[str | None]:
+    """RINEX 3 codes for RINEX 2 observation types of one system (see module docstring).
+
+    Returns one entry per input code; ``None`` where the code cannot be represented
+    (unknown type letter, or a duplicate of an earlier code for this system).
+    """
+    have = {c.strip().upper() for c in codes_v2}
+    out: list[str | None] = []
+    seen: set[str] = set()
+    for raw in codes_v2:
+        c = raw.strip().upper()
+        code = _map_v2_code(system, c, have)
+        if code is not None and code in seen:
+            code = None
+        if code is not None:
+            seen.add(code)
+        out.append(code)
+    return out
+
+
+def _map_v2_code(system: str, c: str, have: set[str]) -> str | None:
+    if len(c) != 2 or c[0] not in "CPLDS" or not c[1].isdigit():
+        return None
+    kind, band = c[0], c[1]
+    if kind == "P" and system not in "GR":
+        return None  # only GPS and GLONASS have P codes
+    obs = "C" if kind in "CP" else kind
+    if system == "G":
+        if band == "1":
+            if kind == "P":
+                attr = "W"
+            elif kind == "C":
+                attr = "C"
+            else:
+                attr = "W" if ("P1" in have and "C1" not in have) else "C"
+        elif band == "2":
+            if kind == "P":
+                attr = "W"
+            elif kind == "C":
+                attr = "X"
+            else:
+                attr = "X" if ("C2" in have and "P2" not in have) else "W"
+        else:
+            attr = "X"
+    elif system == "R":
+        if band in "12":
+            if kind == "P":
+                attr = "P"
+            elif kind == "C":
+                attr = "C"
+            else:
+                if band == "1":
+                    attr = "P" if ("P1" in have and "C1" not in have) else "C"
+                else:
+                    attr = "C" if ("C2" in have and "P2" not in have) else "P"
+        else:
+            attr = "X"
+    elif system == "S":
+        attr = "C" if band == "1" else "X"
+    elif system == "J":
+        attr = "C" if band == "1" else "X"
+    elif system == "C":
+        if band == "1":
+            band = "2"
+        attr = "I"
+    elif system == "I":
+        attr = "A"
+    else:  # Galileo and anything else
+        attr = "X"
+    return f"{obs}{band}{attr}"
+
+
+# ----------------------------------------------------------------------------- slot decoding
+def _swar8(x: np.ndarray) -> np.ndarray:
+    """Eight digit values (0..9) packed in little-endian uint64 bytes -> their number,
+    first byte most significant (D. Lemire, "Fast number parsing", 2021)."""
+    x = x * _U(10) + (x >> _U(8))
+    mask = _U(0x000000FF000000FF)
+    return ((x & mask) * _U(0x000F424000000064) + ((x >> _U(16)) & mask) * _U(0x0000271000000001)) >> _U(32)
+
+
+def _gather(buf: np.ndarray, tail: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """``(n, width)`` uint8 copy of ``buf[start : start + width]`` for each start.
+
+    ``buf`` is the unpadded text; ``tail`` its last ``_TAIL`` bytes followed by ``_PAD``
+    blanks, used for starts too close to the end for a whole window."""
+    n_buf = len(buf)
+    windows = np.ndarray((max(n_buf - width + 1, 0),), dtype=f"V{width}", buffer=buf, strides=(1,))
+    limit = n_buf - width
+    near = starts > limit
+    if not near.any():
+        return windows[starts].view(np.uint8).reshape(-1, width)
+    out = np.empty((len(starts), width), np.uint8)
+    far = ~near
+    if far.any():
+        out[far] = windows[starts[far]].view(np.uint8).reshape(-1, width)
+    off = starts[near] - (n_buf - (len(tail) - _PAD))
+    tw = np.ndarray((len(tail) - width + 1,), dtype=f"V{width}", buffer=tail, strides=(1,))
+    out[near] = tw[off].view(np.uint8).reshape(-1, width)
+    return out
+
+
+def _decode_slots(tail: np.ndarray, starts: np.ndarray, valid: np.ndarray, buf: np.ndarray):
+    """Decode 16-column RINEX observation slots ``F14.3, I1, I1``.
+
+    Parameters
+    ----------
+    tail : ndarray uint8
+        See :func:`_gather`.
+    starts : ndarray int64
+        Byte offset of each slot.
+    buf : ndarray uint8
+        The text.
+    valid : ndarray int64
+        Number of slot bytes before the end of the line (>= 16 for a whole slot).
+
+    Returns
+    -------
+    value : float64, lli : int8, ssi : int8, present : bool, bad : bool
+        ``present`` False for a blank value; ``bad`` True for a slot that is not a valid
+        ``F14.3`` field with digit (or blank) LLI and SSI.
+    """
+    n = len(starts)
+    value = np.empty(n, np.float64)
+    lli = np.empty(n, np.int8)
+    ssi = np.empty(n, np.int8)
+    present = np.empty(n, bool)
+    bad = np.empty(n, bool)
+    col = np.arange(16)
+    for a in range(0, n, _CHUNK):
+        b = min(n, a + _CHUNK)
+        raw = _gather(buf, tail, starts[a:b], 16)
+        short = np.flatnonzero(valid[a:b] < 16)
+        if len(short):  # bytes past the end of the line are blanks
+            sub = raw[short]
+            sub[col >= valid[a:b][short, None]] = 32
+            raw[short] = sub
+        t = raw ^ np.uint8(48)
+        isd = t < 10
+        dv = t * isd
+        issp = raw == 32
+        ism = raw == 45
+        ok = isd | issp
+        ok |= ism
+        w = raw.view("<u8")
+        wd = dv.view("<u8")
+        wsp = issp.view("<u8")
+        wm = ism.view("<u8")
+        wok = ok.view("<u8")
+        wdig = isd.view("<u8")
+        A, B = w[:, 0], w[:, 1]
+        # value: integer part digits 0-7 (word A) and 8,9; decimals 11-13 (word B)
+        dB = wd[:, 1]
+        b5 = ((dB & _U(0xFFFF)) << _U(24)) | ((dB & _U(0xFFFFFF000000)) << _U(16))
+        thousandths = _swar8(wd[:, 0]) * _U(100000) + _swar8(b5)
+        neg = (wm[:, 0] != 0) | ((wm[:, 1] & _U(0xFFFF)) != 0)
+        v = thousandths.astype(np.float64) / 1000.0
+        np.negative(v, out=v, where=neg)
+        value[a:b] = v
+        lli[a:b] = dv[:, 14]
+        ssi[a:b] = dv[:, 15]
+        present[a:b] = ~((A == _U(0x2020202020202020)) & ((B & _U(0xFFFFFFFFFFFF)) == _U(0x202020202020)))
+        # validation
+        okA = wok[:, 0] == _ALL01
+        okB = wok[:, 1]
+        good = okA & ((okB & _U(0xFFFF)) == _U(0x0101))
+        good &= ((B >> _U(16)) & _U(0xFF)) == _U(46)  # '.'
+        good &= ((wdig[:, 1] >> _U(24)) & _U(0xFFFFFF)) == _U(0x010101)  # 3 decimals
+        good &= (okB >> _U(48)) == _U(0x0101)  # LLI, SSI digit or blank...
+        good &= ((wm[:, 1] >> _U(48)) == 0)  # ...not '-'
+        # spaces must form a prefix of columns 0-9 and a '-' must follow it directly
+        sA = wsp[:, 0]
+        sB = wsp[:, 1] & _U(0xFFFF)
+        y = sA * _U(255)
+        fullA = sA == _ALL01
+        good &= ((y & (y + _U(1))) == 0) | fullA
+        good &= (sB == 0) | (fullA & ((sB == 1) | (sB == _U(0x0101))))
+        nsp = (sA * _ALL01) >> _U(56)
+        nsp = nsp + np.where(fullA, (sB * _U(0x0101)) >> _U(8) & _U(0xFF), _U(0))
+        mA = wm[:, 0]
+        mB = wm[:, 1] & _U(0xFFFF)
+        anym = (mA | mB) != 0
+        if anym.any():
+            idx = np.flatnonzero(anym)
+            k = nsp[idx]
+            expA = np.where(k < 8, _U(1) << (_U(8) * np.minimum(k, _U(7))), _U(0))
+            expB = np.where(k == 8, _U(1), np.where(k == 9, _U(0x100), _U(0)))
+            good[idx] &= (mA[idx] == expA) & (mB[idx] == expB) & (k < 10)
+        bad[a:b] = ~good & present[a:b]
+    return value, lli, ssi, present, bad
+
+
+# ----------------------------------------------------------------------------- the reader
+_V2_EPOCH = re.compile(
+    rb"^(?: [ \d]\d [ \d]\d [ \d]\d [ \d]\d [ \d]\d[ \d]{2}\d\.\d{7}| {26})  [0-6][ \d]{2}\d",
+    re.M,
+)
+
+
+_GLO_SLOT = re.compile(r"R\s?(\d{1,2})\s*([+-]?\s?\d{1,2})")
+
+
+def _three_floats(content: str) -> np.ndarray:
+    """3F14.4 (positions, antenna offsets); whitespace-separated as a fallback for writers
+    that use wider columns."""
+    try:
+        return np.array([float(content[14 * m : 14 * m + 14]) for m in range(3)])
+    except ValueError:
+        parts = content.split()
+        if len(parts) != 3:
+            raise
+        return np.array([float(p) for p in parts])
+
+
+class _Reader:
+    def __init__(self, text: bytes, path: str, strict: bool):
+        self.path = path
+        self.strict = strict
+        if not text.endswith(b"\n"):
+            text = text + b"\n"
+        self.text = text
+        self.buf = np.frombuffer(text, dtype=np.uint8)
+        self.tail = np.frombuffer(text[-_TAIL:].rjust(_TAIL) + b" " * _PAD, dtype=np.uint8)
+        step = 1 << 22  # find newlines block by block (bounded temporary memory)
+        nl = np.concatenate([np.flatnonzero(self.buf[a : a + step] == 10) + a
+                             for a in range(0, len(text), step)] or [np.zeros(0, np.int64)])
+        self.starts = np.empty(len(nl), np.int64)
+        self.starts[0] = 0
+        self.starts[1:] = nl[:-1] + 1
+        ends = nl.astype(np.int64)
+        if len(nl):
+            ends -= self.buf[np.maximum(nl - 1, 0)] == 13
+        self.ends = np.maximum(ends, self.starts)
+        self.nlines = len(nl)
+        self.damage: list[tuple[int, str]] = []
+        self.events: list[Event] = []
+        self.header = ObsHeader()
+        self.scale = "GPS"
+
+    # -- helpers -----------------------------------------------------------------------
+    def line(self, i: int) -> str:
+        return self.text[self.starts[i] : self.ends[i]].decode("ascii", "replace")
+
+    def error(self, msg: str, line: int | None):
+        raise RinexError(msg, self.path, line)
+
+    def damaged(self, line0: int, msg: str):
+        """Record a damaged record at 0-based line ``line0``."""
+        if self.strict:
+            raise RinexError(msg, self.path, line0 + 1)
+        self.damage.append((line0 + 1, msg))
+
+    # -- driver --------------------------------------------------------------------------
+    def run(self) -> Observations:
+        body = self.parse_header()
+        if self.header.version < 3:
+            parts = self.body_v2(body)
+        else:
+            parts = self.body_v3(body)
+        for line, msg in sorted(self.damage):
+            warn_damaged(msg, self.path, line, False)
+        return parts
+
+    # -- header ----------------------------------------------------------------------------
+    def parse_header(self) -> int:
+        i = 0
+        while i < self.nlines and self.starts[i] == self.ends[i] or (
+            i < self.nlines and not self.line(i).strip()
+        ):
+            i += 1
+        if i >= self.nlines:
+            self.error("empty file, expected a RINEX observation header", None)
+        first = self.line(i)
+        if first[60:80].strip().upper() != "RINEX VERSION / TYPE":
+            if "COMPACT RINEX" in first.upper() or "CRINEX" in first.upper():
+                self.error("Hatanaka (CRINEX) text could not be expanded", i + 1)
+            self.error("first record is not 'RINEX VERSION / TYPE', not a RINEX file", i + 1)
+        try:
+            version = float(first[:9])
+        except ValueError:
+            self.error(f"bad RINEX version {first[:9].strip()!r}, expected e.g. 2.11, 3.05, 4.01", i + 1)
+        if not (2 <= version < 5):
+            self.error(f"unsupported RINEX version {version}, expected 2.x, 3.x or 4.x", i + 1)
+        if first[20:21].upper() != "O":
+            self.error(f"file type {first[20:21]!r} is not observation data ('O')", i + 1)
+        h = self.header
+        h.version = version
+        h.file_type = "O"
+        h.system = (first[40:41].strip().upper() or "G")
+        if h.system not in SYSTEMS and h.system != "M":
+            h.system = "M"
+        end = self.text.find(b"END OF HEADER")
+        if end < 0:
+            self.error("no 'END OF HEADER' record", self.nlines)
+        end_line = int(np.searchsorted(self.starts, end, side="right")) - 1
+        self.v2_types: list[str] = []
+        self.v2_types_line = None
+        self.v3_types: dict[str, list[str]] = {}
+        self.scale_factors: dict[tuple[str, str], float] = {}
+        self.pending = None
+        self.time_system = ""
+        self.tfirst_line = None
+        lines = [(j, self.line(j)) for j in range(i + 1, end_line)]
+        self.apply_header_records(lines, in_body=False)
+        h.time_system = self.time_system or _DEFAULT_TIME_SYSTEM.get(h.system, "GPS")
+        self.scale = _TIME_SCALE.get(h.time_system, None)
+        if self.scale is None:
+            self.error(f"unknown time system {h.time_system!r} in TIME OF FIRST OBS, "
+                       "expected GPS, GLO, GAL, BDT, QZS, IRN or UTC", self.tfirst_line)
+        for attr in ("time_of_first_obs_ns", "time_of_last_obs_ns"):
+            raw = getattr(h, attr)
+            if raw is not None:
+                setattr(h, attr, int(to_gpst(raw, self.scale)))
+        if version < 3:
+            if not self.v2_types:
+                self.error("no '# / TYPES OF OBSERV' record in the header", end_line + 1)
+        elif not self.v3_types:
+            self.error("no 'SYS / # / OBS TYPES' record in the header", end_line + 1)
+        return end_line + 1
+
+    def apply_header_records(self, lines: list[tuple[int, str]], in_body: bool):
+        """Apply header records (0-based line index, text). Used for the header and for
+        epoch-flag 3/4 records."""
+        h = self.header
+        k = 0
+        new_v3: dict[str, list[str]] = {}
+        while k < len(lines):
+            j, s = lines[k]
+            label = s[60:80].strip().upper()
+            content = s[:60]
+            k += 1
+            try:
+                if label == "COMMENT":
+                    if not in_body:
+                        h.comments.append(content.rstrip())
+                elif label == "PGM / RUN BY / DATE":
+                    h.program, h.run_by, h.date = (content[0:20].strip(), content[20:40].strip(),
+                                                   content[40:60].strip())
+                elif label == "MARKER NAME":
+                    h.marker_name = content.strip()
+                elif label == "MARKER NUMBER":
+                    h.marker_number = content[:20].strip()
+                elif label == "MARKER TYPE":
+                    h.marker_type = content[:20].strip()
+                elif label == "OBSERVER / AGENCY":
+                    h.observer, h.agency = content[:20].strip(), content[20:60].strip()
+                elif label == "REC # / TYPE / VERS":
+                    h.receiver_number, h.receiver_type, h.receiver_version = (
+                        content[:20].strip(), content[20:40].strip(), content[40:60].strip())
+                elif label == "ANT # / TYPE":
+                    h.antenna_number, h.antenna_type = content[:20].strip(), content[20:40].strip()
+                elif label == "APPROX POSITION XYZ":
+                    h.approx_position_m = _three_floats(content)
+                elif label == "ANTENNA: DELTA H/E/N":
+                    h.antenna_delta_hen_m = _three_floats(content)
+                elif label == "# / TYPES OF OBSERV":
+                    k = self.parse_v2_types(lines, k - 1)
+                elif label == "SYS / # / OBS TYPES":
+                    k = self.parse_v3_types(lines, k - 1, new_v3)
+                elif label == "SIGNAL STRENGTH UNIT":
+                    h.signal_strength_unit = content[:20].strip()
+                elif label == "INTERVAL":
+                    h.interval_s = float(content[:10]) or None
+                elif label in ("TIME OF FIRST OBS", "TIME OF LAST OBS"):
+                    self.parse_time_record(label, j, content, in_body)
+                elif label == "RCV CLOCK OFFS APPL":
+                    h.receiver_clock_offset_applied = content[:6].strip() == "1"
+                elif label == "LEAP SECONDS":
+                    h.leap_seconds = int(content[:6])
+                elif label == "GLONASS SLOT / FRQ #":
+                    # 8(1X,A3,1X,I2); tolerate a missing separator ("R11 -5R19 +3")
+                    if content[3:].strip() and not _GLO_SLOT.search(content[3:]):
+                        raise ValueError(content)
+                    for prn, chan in _GLO_SLOT.findall(content[3:]):
+                        h.glonass_slots[f"R{int(prn):02d}"] = int(chan.replace(" ", ""))
+                elif label == "GLONASS COD/PHS/BIS":
+                    for m in range(4):
+                        code = content[1 + 13 * m : 4 + 13 * m].strip()
+                        if code:
+                            h.glonass_code_phase_bias[code] = float(content[5 + 13 * m : 13 + 13 * m])
+                elif label in ("SYS / PHASE SHIFT", "SYS / PHASE SHIFTS"):
+                    k = self.parse_phase_shift(lines, k - 1)
+                elif label == "SYS / SCALE FACTOR":
+                    k = self.parse_scale_factor(lines, k - 1)
+                elif label == "OBS SCALE FACTOR" and h.version < 3:
+                    fac = int(content[:6])
+                    n = int(content[6:12] or 0)
+                    types = [content[12 + 6 * m : 18 + 6 * m].strip() for m in range(n)]
+                    for t in types or [None]:
+                        self.scale_factors[("v2", t)] = float(fac)
+                elif label == "END OF HEADER":
+                    pass
+                else:
+                    h.other_records.append((label, content.rstrip()))
+            except RinexError:
+                raise
+            except (ValueError, IndexError):
+                msg = f"bad '{label}' header record"
+                if in_body:
+                    self.damaged(j, msg)
+                else:
+                    self.header_damage(j, msg)
+        if new_v3:
+            # RINEX 3 obs types: a new record for a system replaces that system's list
+            self.v3_types.update(new_v3)
+            self.header.obs_codes.update({s: list(c) for s, c in new_v3.items()})
+
+    def header_damage(self, j: int, msg: str):
+        if self.strict:
+            raise RinexError(msg, self.path, j + 1)
+        self.damage.append((j + 1, msg))
+
+    def parse_time_record(self, label, j, content, in_body):
+        h = self.header
+        # 5I6, F13.7, 5X, A3 -- some writers shift the seconds one column: use tokens
+        tokens = content[30:].split()
+        if label == "TIME OF FIRST OBS":
+            self.tfirst_line = j + 1
+            if len(tokens) >= 2 and tokens[-1].isalpha():
+                self.time_system = tokens[-1].upper()[:3]
+        y, mo, d, hh, mi = (int(content[6 * m : 6 * m + 6]) for m in range(5))
+        sec = tokens[0] if tokens else ""
+        if not re.fullmatch(r"\d{1,2}\.\d+|\d{1,2}", sec) or (len(tokens) > 1 and not tokens[1].isalpha()):
+            raise ValueError(sec)
+        whole, _, frac = sec.partition(".")
+        ns = int(calendar_to_ns(y, mo, d, hh, mi, 0)) + int(whole) * NS_PER_S + int((frac + "0" * 9)[:9])
+        if label == "TIME OF FIRST OBS":
+            h.time_of_first_obs_ns = ns  # label ns; converted once the time system is known
+        else:
+            h.time_of_last_obs_ns = ns
+
+    def parse_v2_types(self, lines, k) -> int:
+        j, s = lines[k]
+        try:
+            n = int(s[:6])
+        except ValueError:
+            self.error("bad count in '# / TYPES OF OBSERV', expected I6", j + 1)
+        codes: list[str] = []
+        first = j
+        while True:
+            for m in range(9):
+                c = s[6 + 6 * m : 12 + 6 * m].strip()
+                if c:
+                    codes.append(c)
+            k += 1
+            if len(codes) >= n or k >= len(lines):
+                break
+            j, s = lines[k]
+            if s[60:80].strip().upper() != "# / TYPES OF OBSERV" or s[:6].strip():
+                break
+        if len(codes) != n:
+            self.error(f"'# / TYPES OF OBSERV' announces {n} types but lists {len(codes)}", first + 1)
+        self.v2_types = codes
+        self.header.obs_codes_v2 = list(codes)
+        return k
+
+    def parse_v3_types(self, lines, k, out) -> int:
+        j, s = lines[k]
+        sysl = s[0].upper()
+        if sysl not in _SYS_NUM:
+            self.error(f"unknown system letter {s[0]!r} in 'SYS / # / OBS TYPES'", j + 1)
+        try:
+            n = int(s[3:6])
+        except ValueError:
+            self.error("bad count in 'SYS / # / OBS TYPES', expected I3 in columns 4-6", j + 1)
+        first = j
+        codes: list[str] = []
+        while True:
+            for m in range(13):
+                c = s[7 + 4 * m : 10 + 4 * m].strip()
+                if c:
+                    codes.append(c)
+            k += 1
+            if len(codes) >= n or k >= len(lines):
+                break
+            j, s = lines[k]
+            if s[60:80].strip().upper() != "SYS / # / OBS TYPES" or s[:6].strip():
+                break
+        if len(codes) != n:
+            self.error(f"'SYS / # / OBS TYPES' for {sysl} announces {n} types but lists {len(codes)}",
+                       first + 1)
+        for c in codes:
+            if len(c) != 3 or c[0] not in "CLDSX" or not c[1].isdigit():
+                self.error(f"bad observation code {c!r} in 'SYS / # / OBS TYPES'", first + 1)
+        out[sysl] = codes
+        return k
+
+    def parse_phase_shift(self, lines, k) -> int:
+        j, s = lines[k]
+        sysl, code = s[0], s[2:5].strip()
+        corr_txt = s[6:14].strip()
+        corr = float(corr_txt) if corr_txt else float("nan")
+        n = int(s[16:18]) if s[16:18].strip() else 0
+        sats: list[str] = []
+        while True:
+            for m in range(10):
+                sid = s[19 + 4 * m : 22 + 4 * m].strip()
+                if sid:
+                    sats.append(sid)
+            k += 1
+            if len(sats) >= n or k >= len(lines):
+                break
+            j, s = lines[k]
+            if not s[60:80].strip().upper().startswith("SYS / PHASE SHIFT") or s[:18].strip():
+                break
+        if sysl.strip():
+            self.header.phase_shifts.append((sysl, code, corr, sats))
+        return k
+
+    def parse_scale_factor(self, lines, k) -> int:
+        j, s = lines[k]
+        sysl = s[0]
+        fac = float(int(s[2:6]))
+        n = int(s[8:10]) if s[8:10].strip() else 0
+        types: list[str] = []
+        while True:
+            for m in range(12):
+                c = s[11 + 4 * m : 14 + 4 * m].strip()
+                if c:
+                    types.append(c)
+            k += 1
+            if len(types) >= n or k >= len(lines):
+                break
+            j, s = lines[k]
+            if s[60:80].strip().upper() != "SYS / SCALE FACTOR" or s[:10].strip():
+                break
+        for t in types or [None]:
+            self.scale_factors[(sysl, t)] = fac
+        return k
+
+    # -- epoch times -------------------------------------------------------------------------
+    def epoch_ns(self, y, mo, d, hh, mi, sec_ns):
+        label = calendar_to_ns(y, mo, d, hh, mi, 0) + sec_ns
+        return to_gpst(label, self.scale)
+
+    # -- RINEX 3/4 body --------------------------------------------------------------------------
+    def body_v3(self, body: int) -> Observations:
+        buf, starts, ends = self.buf, self.starts, self.ends
+        nlines = self.nlines
+        first = buf[starts[body:nlines]] if body < nlines else np.zeros(0, np.uint8)
+        lens = ends[body:nlines] - starts[body:nlines]
+        first = np.where(lens > 0, first, 0)
+        E = np.flatnonzero(first == 62) + body  # '>' lines
+        ne = len(E)
+        # decode the epoch lines vectorized: fixed columns of RINEX 3/4
+        M = _gather(buf, self.tail, starts[E], 64).copy()
+        elen = (ends[E] - starts[E])
+        M[np.arange(64)[None, :] >= elen[:, None]] = 32
+        dig = M.astype(np.int64) - 48
+        isd = (dig >= 0) & (dig <= 9)
+        issp = M == 32
+
+        def num(c0, c1, blank_ok=True):
+            """Integer in columns c0..c1-1: blanks, digits, then (leniently) blanks."""
+            v = np.zeros(ne, np.int64)
+            okk = np.ones(ne, bool)
+            started = np.zeros(ne, bool)
+            ended = np.zeros(ne, bool)
+            for c in range(c0, c1):
+                dc = isd[:, c]
+                sp = issp[:, c]
+                okk &= (dc & ~ended) | (sp & (blank_ok | started))
+                ended |= sp & started
+                started |= dc
+                v = np.where(dc, v * 10 + dig[:, c], v)
+            return v, okk & started
+
+        y, ok = num(2, 6)
+        mo, o = num(7, 9)
+        ok &= o
+        d, o = num(10, 12)
+        ok &= o
+        hh, o = num(13, 15)
+        ok &= o
+        mi, o = num(16, 18)
+        ok &= o
+        ss, o = num(18, 21)
+        ok &= o
+        frac, o = num(22, 29, blank_ok=False)
+        ok &= o & (M[:, 21] == 46)
+        flag, o = num(31, 32, blank_ok=False)
+        ok &= o
+        nsat, o = num(32, 35)
+        ok_n = o
+        seps = [1, 6, 9, 12, 15]
+        for c in seps:
+            ok &= issp[:, c]
+        ok &= (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31) & (hh <= 23) & (mi <= 59) & (ss <= 60)
+        flag_ok = isd[:, 31] & (flag <= 6)
+        has_time = ok
+        no_time = issp[:, 2:31].all(axis=1)
+        # receiver clock offset F15.12 in columns 42-56 (optional)
+        clk_txt = [None] * ne
+        clk_present = ~issp[:, 41:56].all(axis=1)
+        for k in np.flatnonzero(clk_present):
+            clk_txt[k] = self.text[starts[E[k]] + 41 : min(ends[E[k]], starts[E[k]] + 56)]
+        times = np.zeros(ne, np.int64)
+        if ne:
+            times[has_time] = self.epoch_ns(y[has_time], mo[has_time], d[has_time], hh[has_time],
+                                           mi[has_time], ss[has_time] * NS_PER_S + frac[has_time] * 100)
+        nsat = np.where(ok_n, nsat, -1)
+
+        # block structure: lines between consecutive '>' lines
+        nxt = np.append(E[1:], nlines)
+        cnt = nxt - E - 1
+        is_obs = flag_ok & (flag <= 1) & has_time & ok_n
+        regular = is_obs & (cnt == nsat)
+        # irregular blocks: examine in Python (rare)
+        data_lines_extra: list[np.ndarray] = []
+        epoch_ok = regular.copy()
+        seg_breaks: list[int] = []  # epoch indices where new obs types start
+        self._types_history = [dict(self.v3_types)]
+        # lines between header and the first '>' line
+        pre = E[0] if ne else nlines
+        for j in range(body, pre):
+            s = self.line(j)
+            if s.strip() and s[60:80].strip().upper() != "COMMENT":
+                self.damaged(j, "unexpected line before the first epoch record, expected '>'")
+                break
+        for k in np.flatnonzero(~regular):
+            e = int(E[k])
+            s_line = self.line(e)
+            if not flag_ok[k] or not ok_n[k]:
+                self.damaged(e, "bad epoch record (flag or satellite count), expected "
+                             "'> YYYY MM DD HH MM SS.SSSSSSS  F NNN'")
+                continue
+            fl = int(flag[k])
+            if fl >= 2:
+                t = int(times[k]) if has_time[k] else None
+                if not has_time[k] and not no_time[k] and fl != 4 and fl != 3:
+                    self.damaged(e, "bad time in event record")
+                    continue
+                if fl == 5 and t is None:
+                    self.damaged(e, "external event record (flag 5) without a time")
+                    continue
+                n = int(nsat[k])
+                recs = list(range(e + 1, int(nxt[k])))
+                if len(recs) < n:
+                    self.damaged(e, f"event record announces {n} records but {len(recs)} follow")
+                    continue
+                body_recs = recs[:n]
+                for j in recs[n:]:
+                    if self.line(j).strip() and self.line(j)[60:80].strip().upper() != "COMMENT":
+                        self.damaged(j, "unexpected line after event records, expected '>'")
+                        break
+                rec_text = [self.line(j) for j in body_recs]
+                self.events.append(Event(time=t, flag=fl, line=e + 1, records=rec_text))
+                if fl in (3, 4):
+                    before = dict(self.v3_types)
+                    self.apply_header_records(list(zip(body_recs, rec_text)), in_body=True)
+                    if self.v3_types != before:
+                        seg_breaks.append(int(k))
+                        self._types_history.append(dict(self.v3_types))
+                continue
+            if not has_time[k]:
+                self.damaged(e, f"bad epoch time in {s_line[:35].rstrip()!r}, expected "
+                             "'> YYYY MM DD HH MM SS.SSSSSSS'")
+                continue
+            n = int(nsat[k])
+            cand = [j for j in range(e + 1, int(nxt[k]))
+                    if self.line(j).strip() and self.line(j)[60:80].strip().upper() != "COMMENT"]
+            if len(cand) != n:
+                self.damaged(e, f"epoch record announces {n} satellites but {len(cand)} satellite "
+                             "lines follow")
+                continue
+            epoch_ok[k] = True
+            data_lines_extra.append(np.array(cand, dtype=np.int64))
+        regular_idx = np.flatnonzero(regular)
+        # satellite lines of regular epochs: ranges E+1 .. E+nsat
+        nreg = nsat[regular_idx]
+        tot = int(nreg.sum())
+        offs = np.repeat(np.cumsum(nreg) - nreg, nreg)
+        lines = np.repeat(E[regular_idx] + 1, nreg) + (np.arange(tot) - offs)
+        line_epoch = np.repeat(regular_idx, nreg)
+        if data_lines_extra:
+            irr = np.flatnonzero(epoch_ok & ~regular)
+            extra = np.concatenate(data_lines_extra) if data_lines_extra else np.zeros(0, np.int64)
+            extra_ep = np.repeat(irr, [len(a) for a in data_lines_extra])
+            lines = np.concatenate([lines, extra])
+            line_epoch = np.concatenate([line_epoch, extra_ep])
+        obs_epochs = np.flatnonzero(epoch_ok)
+        # epochs in file order, rank for sorting by time
+        ep_times = times[obs_epochs]
+        ep_rank_of = np.full(ne, -1, np.int64)
+        order = np.argsort(ep_times, kind="stable")
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        ep_rank_of[obs_epochs] = rank
+        # segments of constant observation types
+        codes, code_tabs, seg_of_epoch = self.code_tables_v3(ne, seg_breaks)
+        result = self.decode_lines_v3(lines, line_epoch, ep_rank_of, times, codes, code_tabs,
+                                      seg_of_epoch, epoch_ok, E)
+        time_r, sat_r, code_r, value_r, lli_r, ssi_r = result
+        # drop damaged epochs after decoding (decode marks them)
+        obs_epochs = np.flatnonzero(epoch_ok)
+        clk = np.full(len(obs_epochs), np.nan)
+        for m, k in enumerate(obs_epochs):
+            if clk_txt[k] is not None:
+                try:
+                    clk[m] = float(clk_txt[k])
+                except ValueError:
+                    self.damaged(int(E[k]), "bad receiver clock offset in epoch record")
+        return self.finish(codes, time_r, sat_r, code_r, value_r, lli_r, ssi_r,
+                           times[obs_epochs], flag[obs_epochs], clk)
+
+    def code_tables_v3(self, ne, seg_breaks):
+        """Global code list and, per segment, a (7, maxn) table of global code indices."""
+        history = self._types_history
+        all_codes = sorted({c for tab in history for cl in tab.values() for c in cl})
+        gidx = {c: i for i, c in enumerate(all_codes)}
+        tabs = []
+        maxn = max([len(v) for tab in history for v in tab.values()] + [1])
+        for tab in history:
+            t = np.full((len(SYSTEMS), maxn), -1, np.int64)
+            for s, cl in tab.items():
+                t[_SYS_NUM[s], : len(cl)] = [gidx[c] for c in cl]
+            tabs.append(t)
+        seg_of_epoch = np.zeros(ne, np.int64)
+        for b in seg_breaks:
+            seg_of_epoch[b:] += 1
+        return all_codes, tabs, seg_of_epoch
+
+    def decode_lines_v3(self, lines, line_epoch, ep_rank_of, times, codes, tabs, seg_of_epoch,
+                        epoch_ok, E):
+        buf, starts, ends = self.buf, self.starts, self.ends
+        ls = starts[lines]
+        ll = ends[lines] - ls
+        b0 = buf[ls]
+        sysn = _SYS_LUT[b0].astype(np.int64)
+        last = len(buf) - 1
+        p1 = buf[np.minimum(ls + 1, last)].astype(np.int64) - 48
+        p2 = buf[np.minimum(ls + 2, last)].astype(np.int64) - 48
+        prn_ok = ((p1 >= 0) & (p1 <= 9) | (p1 == -16)) & (p2 >= 0) & (p2 <= 9)
+        prn = np.where(p1 >= 0, p1, 0) * 10 + p2
+        line_bad = (sysn < 0) | ~prn_ok | (prn < 1) | (ll < 3)
+        sat = np.where(line_bad, 0, sysn * 100 + prn)
+        seg = seg_of_epoch[line_epoch]
+        nseg = len(tabs)
+        maxn = max(t.shape[1] for t in tabs)
+        # per (segment, system): number of codes and slot order sorted by global code index
+        ncodes = np.zeros((nseg, len(SYSTEMS)), np.int64)
+        perm = np.zeros((nseg, len(SYSTEMS), maxn + 1, maxn), np.int64)
+        for g, t in enumerate(tabs):
+            for s in range(len(SYSTEMS)):
+                row = t[s]
+                n = int((row >= 0).sum())
+                ncodes[g, s] = n
+                srt = np.argsort(row[:n], kind="stable")
+                for k in range(n + 1):
+                    sel = srt[srt < k]
+                    perm[g, s, k, : len(sel)] = sel
+        sysc = np.maximum(sysn, 0)
+        n_s = ncodes[seg, sysc]
+        line_bad |= (n_s == 0) & ~line_bad & (sysn >= 0)
+        nfield = np.clip((ll - 3 + 15) // 16, 0, None)
+        too_long = nfield > n_s
+        # a line longer than its codes: fine only if the extra columns are blank
+        for q in np.flatnonzero(too_long & ~line_bad):
+            extra = self.text[ls[q] + 3 + 16 * n_s[q] : ends[lines[q]]]
+            if extra.strip():
+                line_bad[q] = True
+        k_line = np.where(line_bad, 0, np.minimum(nfield, n_s))
+        # sort the lines by (epoch time rank, satellite); slots are generated in that order
+        key = ep_rank_of[line_epoch] * 1024 + sat
+        lorder = np.argsort(key, kind="stable").astype(np.int32)
+        code_tab = np.stack(tabs, axis=0) if nseg > 1 else tabs[0]
+        out_ep, out_sat, out_code, out_val, out_lli, out_ssi = [], [], [], [], [], []
+        step = 8192  # lines per block: bounds the memory of the per-slot temporaries
+        for a in range(0, len(lorder), step):
+            lo_blk = lorder[a : a + step]
+            k_o = k_line[lo_blk]
+            tot = int(k_o.sum())
+            rep = np.repeat(np.arange(len(lo_blk), dtype=np.int32), k_o)
+            pos = np.arange(tot, dtype=np.int32) - np.repeat((np.cumsum(k_o) - k_o).astype(np.int32), k_o)
+            lo = lo_blk[rep]
+            del rep
+            sy = sysc[lo]
+            slot = perm[seg[lo], sy, k_line[lo], pos] if nseg > 1 else perm[0, sy, k_line[lo], pos]
+            fstart = ls[lo] + 3 + 16 * slot
+            fvalid = ll[lo] - 3 - 16 * slot
+            value, lli, ssi, present, bad = _decode_slots(self.tail, fstart, fvalid, buf)
+            code = code_tab[seg[lo], sy, slot] if nseg > 1 else code_tab[sy, slot]
+            if bad.any():  # damaged lines -> damaged epochs (handled below)
+                line_bad[np.unique(lo[bad])] = True
+            lo = lo[present]
+            out_ep.append(line_epoch[lo].astype(np.int32))
+            out_sat.append(sat[lo].astype(np.int16))
+            out_code.append(code[present].astype(np.int16))
+            out_val.append(value[present])
+            out_lli.append(lli[present])
+            out_ssi.append(ssi[present])
+        ep_r = np.concatenate(out_ep) if out_ep else np.zeros(0, np.int32)
+        del out_ep
+        sat_r = np.concatenate(out_sat) if out_sat else np.zeros(0, np.int16)
+        del out_sat
+        code_r = np.concatenate(out_code) if out_code else np.zeros(0, np.int16)
+        del out_code
+        value_r = np.concatenate(out_val) if out_val else np.zeros(0)
+        del out_val
+        lli_r = np.concatenate(out_lli) if out_lli else np.zeros(0, np.int8)
+        ssi_r = np.concatenate(out_ssi) if out_ssi else np.zeros(0, np.int8)
+        for q in np.flatnonzero(line_bad):
+            k = int(line_epoch[q])
+            if epoch_ok[k]:
+                epoch_ok[k] = False
+                self.damaged(int(lines[q]), self._line_problem(int(lines[q]), int(n_s[q])))
+        if not epoch_ok[ep_r].all():
+            keep = epoch_ok[ep_r]
+            ep_r, sat_r, code_r, value_r, lli_r, ssi_r = (
+                x[keep] for x in (ep_r, sat_r, code_r, value_r, lli_r, ssi_r))
+        scale = self._scale_array(codes, sat_r // 100, code_r)
+        if scale is not None:
+            value_r /= scale
+        return times[ep_r], sat_r, code_r, value_r, lli_r, ssi_r
+
+    def _line_problem(self, j: int, n_s: int) -> str:
+        s = self.line(j)
+        if not s[:1] or s[0] not in _SYS_NUM:
+            return f"bad satellite line {s[:20]!r}, expected a satellite id such as G05"
+        if n_s == 0:
+            return f"satellite system {s[0]} has no 'SYS / # / OBS TYPES' record"
+        return f"bad observation value in satellite line {s[:3]!r}, expected F14.3 with LLI and SSI digits"
+
+    def _scale_array(self, codes, sysc, code):
+        if not self.scale_factors:
+            return None
+        tab = np.ones((len(SYSTEMS), max(len(codes), 1)))
+        for (s, c), fac in self.scale_factors.items():
+            if fac in (0.0, 1.0):
+                continue
+            if s == "v2":
+                continue  # handled in body_v2
+            if s not in _SYS_NUM:
+                continue
+            if c is None:
+                tab[_SYS_NUM[s], :] = fac
+            elif c in codes:
+                tab[_SYS_NUM[s], codes.index(c)] = fac
+        if np.all(tab == 1.0):
+            return None
+        return tab[sysc, code]
+
+    # -- results ---------------------------------------------------------------------------
+    def finish(self, codes, time_r, sat_r, code_r, value_r, lli_r, ssi_r, epochs, flags, clk):
+        h = self.header
+        if not h.obs_codes and self.v3_types:
+            h.obs_codes = {s: list(c) for s, c in self.v3_types.items()}
+        return Observations(time_r, sat_r, code_r, value_r, lli_r, ssi_r, codes, epochs,
+                            epoch_flags=flags, receiver_clock_offset_s=clk, events=self.events,
+                            header=h, source=self.path)
+
+    # -- RINEX 2 body ------------------------------------------------------------------------------
+    def body_v2(self, body: int) -> Observations:
+        text = self.text
+        starts = self.starts
+        # candidate epoch lines (one regular expression over the body)
+        cand_off = np.array([m.start() for m in _V2_EPOCH.finditer(text, int(starts[body]) if body < self.nlines else len(text))],
+                            dtype=np.int64)
+        cand = np.searchsorted(starts, cand_off)
+        cand_set = np.zeros(self.nlines + 1, bool)
+        cand_set[cand] = True
+        nextcand = np.full(self.nlines + 1, self.nlines, np.int64)
+        # next candidate at or after line i
+        if len(cand):
+            idx = np.searchsorted(cand, np.arange(self.nlines + 1))
+            nextcand = np.where(idx < len(cand), cand[np.minimum(idx, len(cand) - 1)], self.nlines)
+        types = list(self.v2_types)
+        seg_types = [types]
+        rec_epoch: list[int] = []  # per satellite record
+        rec_sat: list[int] = []
+        rec_line: list[int] = []
+        rec_seg: list[int] = []
+        ep_time: list[int] = []
+        ep_flag: list[int] = []
+        ep_clk: list[float] = []
+        i = body
+        n_lines = self.nlines
+        while i < n_lines:
+            if not cand_set[i]:
+                s = self.line(i)
+                if s.strip() and s[60:80].strip().upper() != "COMMENT":
+                    nc = int(nextcand[i])
+                    self.damaged(i, f"unexpected line {s[:30].rstrip()!r}, expected an epoch record "
+                                 "' YY MM DD HH MM SS.SSSSSSS  F NNN'")
+                    i = nc
+                    continue
+                i += 1
+                continue
+            s = self.line(i)
+            try:
+                fl = int(s[28])
+                n = int(s[29:32])
+            except ValueError:
+                self.damaged(i, "bad epoch flag or satellite count")
+                i = int(nextcand[i + 1])
+                continue
+            has_time = bool(s[1:26].strip())
+            t = None
+            if has_time:
+                try:
+                    t = self.v2_time(s)
+                except ValueError:
+                    self.damaged(i, f"bad epoch time {s[:26]!r}")
+                    i = int(nextcand[i + 1])
+                    continue
+            if 2 <= fl <= 5:
+                recs = list(range(i + 1, min(i + 1 + n, n_lines)))
+                bad = [j for j in recs if cand_set[j]]
+                if len(recs) < n or bad:
+                    self.damaged(i, f"event record announces {n} records but fewer follow")
+                    i = int(nextcand[i + 1])
+                    continue
+                rec_text = [self.line(j) for j in recs]
+                self.events.append(Event(time=None if t is None else int(t), flag=fl, line=i + 1,
+                                         records=rec_text))
+                if fl in (3, 4):
+                    self.apply_header_records(list(zip(recs, rec_text)), in_body=True)
+                    if self.v2_types != types:
+                        types = list(self.v2_types)
+                        seg_types.append(types)
+                i += 1 + n
+                continue
+            if t is None:
+                self.damaged(i, "observation epoch record without a time")
+                i = int(nextcand[i + 1])
+                continue
+            # satellite list: 12 per line, continuation lines
+            nsl = max(1, -(-n // 12))
+            sats: list[int] = []
+            okl = True
+            for c in range(nsl):
+                j = i + c
+                if j >= n_lines or (c > 0 and cand_set[j]):
+                    okl = False
+                    break
+                sl = self.line(j)
+                for m in range(min(12, n - 12 * c)):
+                    sid = sl[32 + 3 * m : 35 + 3 * m]
+                    sat = self._v2_sat(sid)
+                    if sat is None:
+                        okl = False
+                        break
+                    sats.append(sat)
+                if not okl:
+                    break
+            if not okl:
+                self.damaged(i, f"bad satellite list in epoch record, expected {n} satellite ids")
+                i = int(nextcand[i + 1])
+                continue
+            clk = float("nan")
+            ct = s[68:80].strip()
+            if ct:
+                try:
+                    clk = float(ct)
+                except ValueError:
+                    self.damaged(i, "bad receiver clock offset")
+                    i = int(nextcand[i + 1])
+                    continue
+            nobs = len(types)
+            lps = max(1, -(-nobs // 5))
+            first_data = i + nsl
+            last = first_data + n * lps
+            if last > n_lines and int(nextcand[first_data]) >= n_lines and n_lines - first_data > (n - 1) * lps:
+                # the file ends inside the last satellite's record: keep what is there
+                missing = last - n_lines
+                msg = (f"file ends {missing} line(s) early inside the last satellite record of the "
+                       "epoch; the missing values are treated as absent")
+                if self.strict:
+                    raise RinexError(msg, self.path, n_lines)
+                warnings.warn(f"{self.path}:{n_lines}: {msg}", DamagedRecordWarning, stacklevel=4)
+                self.starts = np.append(self.starts, np.full(missing, len(self.text), np.int64))
+                self.ends = np.append(self.ends, np.full(missing, len(self.text), np.int64))
+            elif last > n_lines or int(nextcand[first_data]) < last:
+                got = min(int(nextcand[first_data]), n_lines) - first_data
+                self.damaged(i, f"epoch record announces {n} satellites ({n * lps} data lines) "
+                             f"but {got} lines follow")
+                i = int(nextcand[first_data])
+                continue
+            if fl == 6:
+                self.events.append(Event(time=int(t), flag=6, line=i + 1,
+                                         records=[self.line(j) for j in range(i + 1, last)]))
+                i = last
+                continue
+            e = len(ep_time)
+            ep_time.append(int(t))
+            ep_flag.append(fl)
+            ep_clk.append(clk)
+            for m, sat in enumerate(sats):
+                rec_epoch.append(e)
+                rec_sat.append(sat)
+                rec_line.append(first_data + m * lps)
+                rec_seg.append(len(seg_types) - 1)
+            i = last
+        return self.decode_v2(seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk)
+
+    def v2_time(self, s: str) -> int:
+        yy = int(s[1:3])
+        year = yy + (1900 if yy >= 80 else 2000)
+        mo, d, hh, mi = int(s[4:6]), int(s[7:9]), int(s[10:12]), int(s[13:15])
+        sec = s[15:26].strip()
+        whole, _, frac = sec.partition(".")
+        if not (1 <= mo <= 12 and 1 <= d <= 31 and hh <= 23 and mi <= 59 and int(whole) <= 60):
+            raise ValueError(s)
+        ns = int(whole) * NS_PER_S + int((frac + "0" * 9)[:9])
+        return int(self.epoch_ns(year, mo, d, hh, mi, ns))
+
+    def _v2_sat(self, sid: str) -> int | None:
+        if len(sid) < 3:
+            return None
+        letter = sid[0].upper() if sid[0] != " " else "G"
+        num = sid[1:3].strip()
+        if letter not in _SYS_NUM or not num.isdigit() or not 1 <= int(num) <= 99:
+            return None
+        return _SYS_NUM[letter] * 100 + int(num)
+
+    def decode_v2(self, seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk):
+        rec_epoch = np.asarray(rec_epoch, np.int64)
+        rec_sat = np.asarray(rec_sat, np.int64)
+        rec_line = np.asarray(rec_line, np.int64)
+        rec_seg = np.asarray(rec_seg, np.int64)
+        ep_time = np.asarray(ep_time, np.int64)
+        # global RINEX 3 code list over all systems seen and all segments
+        systems_seen = sorted({SYSTEMS[s // 100] for s in np.unique(rec_sat)} or {self.header.system}
+                              - {"M"}, key=SYSTEMS.index)
+        maps = []  # per segment: (7, nobs) global code index or -1
+        names: dict[str, int] = {}
+        all3 = set()
+        per_seg_codes = []
+        for types in seg_types:
+            per_sys = {}
+            for s in systems_seen:
+                mapped = rinex2_to_rinex3_codes(s, types)
+                per_sys[s] = mapped
+                all3.update(c for c in mapped if c)
+            per_seg_codes.append(per_sys)
+        codes = sorted(all3)
+        names = {c: i for i, c in enumerate(codes)}
+        width = max([len(t) for t in seg_types] + [1])
+        for per_sys in per_seg_codes:
+            t = np.full((len(SYSTEMS), width), -1, np.int64)
+            for s, mapped in per_sys.items():
+                t[_SYS_NUM[s], : len(mapped)] = [names[c] if c else -1 for c in mapped]
+            maps.append(t)
+        h = self.header
+        h.obs_codes = {s: [c for c in per_seg_codes[-1][s] if c] for s in systems_seen}
+        nobs_seg = np.array([len(t) for t in seg_types], np.int64)
+        # slots: per record nobs slots over ceil(nobs/5) lines
+        nob = nobs_seg[rec_seg]
+        tot = int(nob.sum())
+        rep = np.repeat(np.arange(len(rec_line)), nob)
+        slot = np.arange(tot) - np.repeat(np.cumsum(nob) - nob, nob)
+        line = rec_line[rep] + slot // 5
+        col = 16 * (slot % 5)
+        fstart = self.starts[line] + col
+        fvalid = self.ends[line] - fstart
+        value, lli, ssi, present, bad = _decode_slots(self.tail, fstart, fvalid, self.buf)
+        # bytes beyond the 80 columns of a data line that are not blank: damaged
+        epoch_ok = np.ones(len(ep_time), bool)
+        sysn = rec_sat // 100
+        gcode = np.stack(maps)[rec_seg[rep], sysn[rep], slot] if len(maps) > 1 else maps[0][sysn[rep], slot]
+        if bad.any():
+            for q in np.unique(rep[bad]):
+                e = rec_epoch[q]
+                if epoch_ok[e]:
+                    epoch_ok[e] = False
+                    bl = line[np.flatnonzero(bad & (rep == q))[0]]
+                    self.damaged(int(bl), "bad observation value, expected F14.3 with LLI and SSI digits")
+        keep = present & (gcode >= 0) & epoch_ok[rec_epoch[rep]]
+        # OBS SCALE FACTOR (RINEX 2): divide
+        if any(k[0] == "v2" for k in self.scale_factors):
+            fac = np.ones(tot)
+            types_of = np.array([seg_types[g][j] for g, j in zip(rec_seg[rep], slot)]) if tot else np.zeros(0, str)
+            for (s, c), f in self.scale_factors.items():
+                if s == "v2" and f not in (0.0, 1.0):
+                    fac[types_of == c if c else slice(None)] = f
+            value = value / fac
+        rk = rep[keep]
+        t_rows = ep_time[rec_epoch[rk]]
+        sat_rows = rec_sat[rk]
+        code_rows = gcode[keep]
+        order = np.lexsort((code_rows, sat_rows, t_rows))
+        ep = np.flatnonzero(epoch_ok)
+        return self.finish(codes, t_rows[order], sat_rows[order].astype(np.int16),
+                           code_rows[order].astype(np.int16), value[keep][order], lli[keep][order],
+                           ssi[keep][order], ep_time[ep], np.asarray(ep_flag, np.int8)[ep],
+                           np.asarray(ep_clk, float)[ep])
+
