@@ -19,6 +19,7 @@ __all__ = [
     "read_nav",
     "read_sp3",
     "read_clk",
+    "solve_spp",
     "__version__",
 ]
 
@@ -54,3 +55,13 @@ def read_clk(*paths, **kwargs):
     from .io.clk import read_clk as _read_clk
 
     return _read_clk(*paths, **kwargs)
+
+
+def solve_spp(obs, nav, **kwargs):
+    """Single point positioning of every epoch (all systems, RAIM, DOP, Doppler velocity).
+
+    Returns :class:`satnav.estimators.solution.Solution`. See
+    :func:`satnav.estimators.spp.solve_spp` for options."""
+    from .estimators.spp import solve_spp as _solve_spp
+
+    return _solve_spp(obs, nav, **kwargs)

@@ -98,14 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list = []
 
 
-def _register_optional_commands():
-    try:
-        from .orbits.cli import register as register_orbits
+#: Modules (relative to the package) whose ``register(subparsers)`` adds subcommands.
+_COMMAND_MODULES = ("orbits.cli", "constellation.cli", "estimators.cli")
 
-        if register_orbits not in _EXTRA_COMMANDS:  # main() may run more than once
-            _EXTRA_COMMANDS.append(register_orbits)
-    except ImportError:
-        pass
+
+def _register_optional_commands():
+    if _EXTRA_COMMANDS:
+        return
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("satnav."):
+                continue
+            raise
+        _EXTRA_COMMANDS.append(module.register)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

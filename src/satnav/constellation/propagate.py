@@ -1,0 +1,454 @@
+"""Numerical orbit propagation for designed satellites (two-body + J2 + Sun and Moon).
+
+All satellites are integrated together as one ``(n, 6)`` state with a fixed-step 8th-order
+Dormand-Prince Runge-Kutta method (DOP853's 12-stage 8th-order formula, Hairer, Norsett &
+Wanner, *Solving Ordinary Differential Equations I*, 2nd ed., 1993, sec. II.5; coefficients
+as in SciPy's ``dop853_coefficients``). Output at arbitrary times is exact to integrator
+precision: each requested time is reached by one extra partial step from the grid node
+before it (all requested times in one vectorized step).
+
+Force model (inertial frame, see below):
+
+* central body with the GM of the system whose message format the satellite borrows;
+* Earth oblateness J2 (EGM2008 value), axis = the frame's z axis;
+* Sun and Moon as point masses, positions from the low-precision analytic series of
+  Montenbruck & Gill, *Satellite Orbits* (2000), sec. 3.3.2 (Sun ~0.1-1 %, Moon a few
+  hundredths of a degree) - plenty for a perturbation. No solar radiation pressure, no
+  higher harmonics, no relativity: against real satellites expect tens of metres over hours.
+
+Frame simplification: the inertial frame is ECEF rotated about z by
+``theta(t) = GMST(t_ref) + omega_e (t - t_ref)`` with the GPS ``omega_e``; precession,
+nutation and polar motion are ignored (the "ECI" is a true-of-date-like frame frozen at
+``t_ref``), and Sun/Moon coordinates (mean equator and equinox of J2000) are used in it as
+they are. The resulting ECEF orbits are self-consistent: the broadcast fit and the
+simulation use the same rotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..constants import OMEGA_E_GPS
+from ..gnss_time import NS_PER_S, calendar_to_ns
+from .design import Constellation, greenwich_angle
+
+__all__ = [
+    "J2_EARTH",
+    "R_EARTH",
+    "GM_SUN",
+    "GM_MOON",
+    "OrbitTrack",
+    "propagate",
+    "integrate_orbits",
+    "acceleration_eci",
+    "sun_position_eci",
+    "moon_position_eci",
+    "eci_to_ecef",
+    "ecef_to_eci",
+    "rotation_angle",
+]
+
+#: Second zonal harmonic of the Earth (EGM2008: C20 = -4.84165143790815e-4 normalized).
+J2_EARTH = 1.0826266835531513e-3
+#: Equatorial radius for J2 (m), EGM2008 / WGS84.
+R_EARTH = 6_378_137.0
+#: Gravitational parameters of Sun and Moon (m^3/s^2), IERS Conventions 2010 / DE430.
+GM_SUN = 1.32712440041e20
+GM_MOON = 4.902800066e12
+
+_J2000_GPST_NS = int(calendar_to_ns(2000, 1, 1, 12)) - 51_184_000_000  # TT = GPST + 51.184 s
+
+
+# --- DOP853 (8th-order part) coefficients, Hairer & Wanner; from SciPy ----------------
+_C = np.array(
+    [
+        0.0,
+        0.526001519587677318785587544488e-01,
+        0.789002279381515978178381316732e-01,
+        0.118350341907227396726757197510,
+        0.281649658092772603273242802490,
+        0.333333333333333333333333333333,
+        0.25,
+        0.307692307692307692307692307692,
+        0.651282051282051282051282051282,
+        0.6,
+        0.857142857142857142857142857142,
+        1.0,
+    ]
+)
+_A = np.zeros((12, 12))
+_A[1, 0] = 5.26001519587677318785587544488e-2
+_A[2, :2] = [1.97250569845378994544595329183e-2, 5.91751709536136983633785987549e-2]
+_A[3, [0, 2]] = [2.95875854768068491816892993775e-2, 8.87627564304205475450678981324e-2]
+_A[4, [0, 2, 3]] = [
+    2.41365134159266685502369798665e-1,
+    -8.84549479328286085344864962717e-1,
+    9.24834003261792003115737966543e-1,
+]
+_A[5, [0, 3, 4]] = [
+    3.7037037037037037037037037037e-2,
+    1.70828608729473871279604482173e-1,
+    1.25467687566822425016691814123e-1,
+]
+_A[6, [0, 3, 4, 5]] = [
+    3.7109375e-2,
+    1.70252211019544039314978060272e-1,
+    6.02165389804559606850219397283e-2,
+    -1.7578125e-2,
+]
+_A[7, [0, 3, 4, 5, 6]] = [
+    3.70920001185047927108779319836e-2,
+    1.70383925712239993810214054705e-1,
+    1.07262030446373284651809199168e-1,
+    -1.53194377486244017527936158236e-2,
+    8.27378916381402288758473766002e-3,
+]
+_A[8, [0, 3, 4, 5, 6, 7]] = [
+    6.24110958716075717114429577812e-1,
+    -3.36089262944694129406857109825,
+    -8.68219346841726006818189891453e-1,
+    2.75920996994467083049415600797e1,
+    2.01540675504778934086186788979e1,
+    -4.34898841810699588477366255144e1,
+]
+_A[9, [0, 3, 4, 5, 6, 7, 8]] = [
+    4.77662536438264365890433908527e-1,
+    -2.48811461997166764192642586468,
+    -5.90290826836842996371446475743e-1,
+    2.12300514481811942347288949897e1,
+    1.52792336328824235832596922938e1,
+    -3.32882109689848629194453265587e1,
+    -2.03312017085086261358222928593e-2,
+]
+_A[10, [0, 3, 4, 5, 6, 7, 8, 9]] = [
+    -9.3714243008598732571704021658e-1,
+    5.18637242884406370830023853209,
+    1.09143734899672957818500254654,
+    -8.14978701074692612513997267357,
+    -1.85200656599969598641566180701e1,
+    2.27394870993505042818970056734e1,
+    2.49360555267965238987089396762,
+    -3.0467644718982195003823669022,
+]
+_A[11, [0, 3, 4, 5, 6, 7, 8, 9, 10]] = [
+    2.27331014751653820792359768449,
+    -1.05344954667372501984066689879e1,
+    -2.00087205822486249909675718444,
+    -1.79589318631187989172765950534e1,
+    2.79488845294199600508499808837e1,
+    -2.85899827713502369474065508674,
+    -8.87285693353062954433549289258,
+    1.23605671757943030647266201528e1,
+    6.43392746015763530355970484046e-1,
+]
+_B = np.zeros(12)
+_B[[0, 5, 6, 7, 8, 9, 10, 11]] = [
+    5.42937341165687622380535766363e-2,
+    4.45031289275240888144113950566,
+    1.89151789931450038304281599044,
+    -5.8012039600105847814672114227,
+    3.1116436695781989440891606237e-1,
+    -1.52160949662516078556178806805e-1,
+    2.01365400804030348374776537501e-1,
+    4.47106157277725905176885569043e-2,
+]
+
+
+# --- Sun and Moon ------------------------------------------------------------------------
+def _centuries_tt(gpst_ns) -> np.ndarray:
+    t = np.asarray(gpst_ns, dtype=np.int64)
+    return (t - _J2000_GPST_NS).astype(np.float64) / (36525.0 * 86400.0 * NS_PER_S)
+
+
+_EPS_J2000 = np.deg2rad(23.43929111)
+_ARCSEC = np.pi / (180.0 * 3600.0)
+
+
+def _ecliptic_to_equatorial(lon, lat, dist) -> np.ndarray:
+    x = dist * np.cos(lon) * np.cos(lat)
+    y = dist * np.sin(lon) * np.cos(lat)
+    z = dist * np.sin(lat)
+    ce, se = np.cos(_EPS_J2000), np.sin(_EPS_J2000)
+    return np.stack([x, ce * y - se * z, se * y + ce * z], axis=-1)
+
+
+def _sun_from_centuries(tc) -> np.ndarray:
+    # Montenbruck & Gill (2000) eqs. 3.43-3.45 (equinox J2000)
+    m = np.deg2rad(357.5256 + 35999.049 * tc)
+    lon = np.deg2rad(282.9400) + m + (6892.0 * np.sin(m) + 72.0 * np.sin(2 * m)) * _ARCSEC
+    dist = (149.619 - 2.499 * np.cos(m) - 0.021 * np.cos(2 * m)) * 1e9
+    return _ecliptic_to_equatorial(lon, np.zeros_like(lon), dist)
+
+
+def _moon_from_centuries(tc) -> np.ndarray:
+    # Montenbruck & Gill (2000) eqs. 3.46-3.48 (equinox J2000)
+    d2r = np.pi / 180.0
+    l0 = (218.31617 + 481267.88088 * tc - 1.3972 * tc) * d2r
+    el = (134.96292 + 477198.86753 * tc) * d2r
+    lp = (357.52543 + 35999.04944 * tc) * d2r
+    f = (93.27283 + 483202.01873 * tc) * d2r
+    d = (297.85027 + 445267.11135 * tc) * d2r
+    lon = l0 + _ARCSEC * (
+        22640 * np.sin(el)
+        + 769 * np.sin(2 * el)
+        - 4586 * np.sin(el - 2 * d)
+        + 2370 * np.sin(2 * d)
+        - 668 * np.sin(lp)
+        - 412 * np.sin(2 * f)
+        - 212 * np.sin(2 * el - 2 * d)
+        - 206 * np.sin(el + lp - 2 * d)
+        + 192 * np.sin(el + 2 * d)
+        - 165 * np.sin(lp - 2 * d)
+        + 148 * np.sin(el - lp)
+        - 125 * np.sin(d)
+        - 110 * np.sin(el + lp)
+        - 55 * np.sin(2 * f - 2 * d)
+    )
+    lat = _ARCSEC * (
+        18520 * np.sin(f + lon - l0 + _ARCSEC * (412 * np.sin(2 * f) + 541 * np.sin(lp)))
+        - 526 * np.sin(f - 2 * d)
+        + 44 * np.sin(el + f - 2 * d)
+        - 31 * np.sin(-el + f - 2 * d)
+        - 25 * np.sin(-2 * el + f)
+        - 23 * np.sin(lp + f - 2 * d)
+        + 21 * np.sin(-el + f)
+        + 11 * np.sin(-lp + f - 2 * d)
+    )
+    dist = (
+        385000.0
+        - 20905 * np.cos(el)
+        - 3699 * np.cos(2 * d - el)
+        - 2956 * np.cos(2 * d)
+        - 570 * np.cos(2 * el)
+        + 246 * np.cos(2 * el - 2 * d)
+        - 205 * np.cos(lp - 2 * d)
+        - 171 * np.cos(el + 2 * d)
+        - 152 * np.cos(el + lp - 2 * d)
+    ) * 1e3
+    return _ecliptic_to_equatorial(lon, lat, dist)
+
+
+def sun_position_eci(gpst_ns) -> np.ndarray:
+    """Geocentric Sun position (m), shape (..., 3), mean equator/equinox J2000.
+
+    Montenbruck & Gill, Satellite Orbits (2000), sec. 3.3.2 (accuracy ~0.1-1 %)."""
+    return _sun_from_centuries(_centuries_tt(gpst_ns))
+
+
+def moon_position_eci(gpst_ns) -> np.ndarray:
+    """Geocentric Moon position (m), shape (..., 3), mean equator/equinox J2000.
+
+    Montenbruck & Gill, Satellite Orbits (2000), sec. 3.3.2 (a few arcmin, ~500 km)."""
+    return _moon_from_centuries(_centuries_tt(gpst_ns))
+
+
+# --- Forces ------------------------------------------------------------------------------
+def _third_body(r, body):
+    d = body - r
+    dn = np.linalg.norm(d, axis=-1, keepdims=True)
+    bn = np.linalg.norm(body, axis=-1, keepdims=True)
+    return d / dn**3 - body / bn**3
+
+
+def acceleration_eci(r, gm, *, j2=True, sun=None, moon=None) -> np.ndarray:
+    """Acceleration (m/s^2) at inertial positions ``r`` (..., n, 3).
+
+    ``gm`` broadcasts against ``r[..., 0]``; ``sun``/``moon`` are body positions (m) that
+    broadcast against ``r`` (e.g. shape (..., 1, 3)) or None to leave them out.
+    J2 term: Montenbruck & Gill (2000) eq. 3.13 with only C20.
+    """
+    gm = np.asarray(gm, dtype=np.float64)[..., None]
+    x, y, z = r[..., 0], r[..., 1], r[..., 2]
+    r2 = x * x + y * y + z * z
+    rn = np.sqrt(r2)
+    acc = -gm * r / (r2 * rn)[..., None]
+    if j2:
+        k = -1.5 * J2_EARTH * gm[..., 0] * R_EARTH**2 / (r2 * r2 * rn)
+        zz = 5.0 * z * z / r2
+        acc = acc + np.stack([k * x * (1 - zz), k * y * (1 - zz), k * z * (3 - zz)], axis=-1)
+    if sun is not None:
+        acc = acc + GM_SUN * _third_body(r, sun)
+    if moon is not None:
+        acc = acc + GM_MOON * _third_body(r, moon)
+    return acc
+
+
+# --- Integration -------------------------------------------------------------------------
+def _derivative(t_s, y, epoch_ns, gm, j2, third_body):
+    """dy/dt for states y (..., n, 6); t_s seconds from epoch (scalar or shape y.shape[:-2])."""
+    sun = moon = None
+    if third_body:
+        tc = _centuries_tt(epoch_ns) + np.asarray(t_s, dtype=np.float64) / (36525.0 * 86400.0)
+        sun = _sun_from_centuries(tc)[..., None, :]
+        moon = _moon_from_centuries(tc)[..., None, :]
+    acc = acceleration_eci(y[..., :3], gm, j2=j2, sun=sun, moon=moon)
+    return np.concatenate([y[..., 3:], acc], axis=-1)
+
+
+def _dop853_step(f, t, y, h):
+    """One 8th-order step; ``h`` scalar or broadcastable to y[..., :1, :1]."""
+    h_arr = np.asarray(h, dtype=np.float64)
+    hb = h_arr[..., None, None] if h_arr.ndim else h_arr
+    k = [f(t, y)]
+    for s in range(1, 12):
+        dy = sum(_A[s, j] * k[j] for j in range(s) if _A[s, j] != 0.0)
+        k.append(f(t + _C[s] * h_arr, y + hb * dy))
+    return y + hb * sum(_B[j] * k[j] for j in range(12) if _B[j] != 0.0)
+
+
+def integrate_orbits(
+    position_m,
+    velocity_m_s,
+    epoch_ns: int,
+    times_ns,
+    gm,
+    *,
+    j2: bool = True,
+    third_body: bool = True,
+    step_s: float = 300.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integrate inertial states from ``epoch_ns`` to every time in ``times_ns``.
+
+    Parameters
+    ----------
+    position_m, velocity_m_s : array, shape (n, 3)
+        Inertial state at ``epoch_ns`` (GPST ns).
+    times_ns : int64 array, shape (T,)
+        Output times (GPST ns), any order, before or after the epoch.
+    gm : float or array (n,)
+        Central-body GM (m^3/s^2).
+    j2, third_body : bool
+        Include the J2 and Sun/Moon accelerations.
+    step_s : float
+        Fixed integration step (s). 300 s keeps MEO/GEO integration errors at the micrometre level over a day.
+
+    Returns
+    -------
+    position_m, velocity_m_s : ndarray, shape (T, n, 3)
+        Inertial position (m) and velocity (m/s).
+    """
+    r0 = np.asarray(position_m, dtype=np.float64)
+    v0 = np.asarray(velocity_m_s, dtype=np.float64)
+    y0 = np.concatenate([r0, v0], axis=-1)
+    gm = np.broadcast_to(np.asarray(gm, dtype=np.float64), y0.shape[:-1])
+    times = np.atleast_1d(np.asarray(times_ns, dtype=np.int64))
+    dt = (times - np.int64(epoch_ns)).astype(np.float64) / NS_PER_S
+
+    def f(t, y):
+        return _derivative(t, y, epoch_ns, gm, j2, third_body)
+
+    k_max = int(np.floor(dt.max() / step_s)) if dt.size and dt.max() > 0 else 0
+    k_min = int(np.ceil(dt.min() / step_s)) if dt.size and dt.min() < 0 else 0
+    nodes = np.empty((k_max - k_min + 1,) + y0.shape)
+    nodes[-k_min] = y0
+    y = y0
+    for k in range(0, k_max):
+        y = _dop853_step(f, k * step_s, y, step_s)
+        nodes[k + 1 - k_min] = y
+    y = y0
+    for k in range(0, k_min, -1):
+        y = _dop853_step(f, k * step_s, y, -step_s)
+        nodes[k - 1 - k_min] = y
+    # partial steps from the node toward zero-side of each requested time
+    node_k = np.where(dt >= 0, np.floor(dt / step_s), np.ceil(dt / step_s)).astype(np.int64)
+    node_k = np.clip(node_k, k_min, k_max)
+    h = dt - node_k * step_s
+    start = nodes[node_k - k_min]
+    out = start.copy()
+    moving = np.abs(h) > 1e-9
+    if np.any(moving):
+        out[moving] = _dop853_step(f, node_k[moving] * step_s, start[moving], h[moving])
+    return out[..., :3], out[..., 3:]
+
+
+def rotation_angle(times_ns, frame_epoch_ns: int) -> np.ndarray:
+    """Earth rotation angle (rad) of satnav's simplified inertial frame (module doc)."""
+    t = np.asarray(times_ns, dtype=np.int64)
+    theta0 = float(greenwich_angle(np.int64(frame_epoch_ns)))
+    return theta0 + OMEGA_E_GPS * ((t - np.int64(frame_epoch_ns)).astype(np.float64) / NS_PER_S)
+
+
+def eci_to_ecef(position_m, velocity_m_s, times_ns, frame_epoch_ns: int):
+    """Rotate inertial states (T, ..., 3) at ``times_ns`` (T,) to ECEF (m, m/s)."""
+    theta = rotation_angle(times_ns, frame_epoch_ns)
+    theta = theta.reshape(theta.shape + (1,) * (np.ndim(position_m) - 1 - theta.ndim))
+    c, s = np.cos(theta), np.sin(theta)
+    r = np.asarray(position_m, dtype=np.float64)
+    v = np.asarray(velocity_m_s, dtype=np.float64)
+    x = c * r[..., 0] + s * r[..., 1]
+    y = -s * r[..., 0] + c * r[..., 1]
+    vx = c * v[..., 0] + s * v[..., 1] + OMEGA_E_GPS * y
+    vy = -s * v[..., 0] + c * v[..., 1] - OMEGA_E_GPS * x
+    return (
+        np.stack([x, y, r[..., 2]], axis=-1),
+        np.stack([vx, vy, v[..., 2]], axis=-1),
+    )
+
+
+def ecef_to_eci(position_m, velocity_m_s, times_ns, frame_epoch_ns: int):
+    """Inverse of :func:`eci_to_ecef`."""
+    theta = rotation_angle(times_ns, frame_epoch_ns)
+    theta = theta.reshape(theta.shape + (1,) * (np.ndim(position_m) - 1 - theta.ndim))
+    c, s = np.cos(theta), np.sin(theta)
+    r = np.asarray(position_m, dtype=np.float64)
+    v = np.asarray(velocity_m_s, dtype=np.float64)
+    vx_in = v[..., 0] - OMEGA_E_GPS * r[..., 1]
+    vy_in = v[..., 1] + OMEGA_E_GPS * r[..., 0]
+    x = c * r[..., 0] - s * r[..., 1]
+    y = s * r[..., 0] + c * r[..., 1]
+    return (
+        np.stack([x, y, r[..., 2]], axis=-1),
+        np.stack([c * vx_in - s * vy_in, s * vx_in + c * vy_in, v[..., 2]], axis=-1),
+    )
+
+
+@dataclass
+class OrbitTrack:
+    """Propagated orbits of a constellation.
+
+    Attributes
+    ----------
+    times_ns : int64 array (T,)
+        GPST ns.
+    sat : int16 array (n,)
+        Satellite indices.
+    position_m, velocity_m_s : arrays (T, n, 3)
+        ECEF position (m) and velocity (m/s) in satnav's simplified Earth-fixed frame.
+    """
+
+    times_ns: np.ndarray
+    sat: np.ndarray
+    position_m: np.ndarray
+    velocity_m_s: np.ndarray
+
+
+def propagate(
+    constellation: Constellation,
+    times_ns,
+    *,
+    j2: bool = True,
+    third_body: bool = True,
+    step_s: float = 300.0,
+) -> OrbitTrack:
+    """ECEF positions/velocities of every satellite of ``constellation`` at ``times_ns``.
+
+    Starts from the constellation's elements at its epoch (osculating, inertial) and
+    integrates two-body + J2 (+ Sun and Moon) for all satellites at once. The frame's
+    reference epoch is the constellation's epoch. See the module doc for the model.
+    """
+    times = np.atleast_1d(np.asarray(times_ns, dtype=np.int64))
+    r0, v0 = constellation.initial_state()
+    r, v = integrate_orbits(
+        r0,
+        v0,
+        constellation.epoch_ns,
+        times,
+        constellation.gm,
+        j2=j2,
+        third_body=third_body,
+        step_s=step_s,
+    )
+    pos, vel = eci_to_ecef(r, v, times, constellation.epoch_ns)
+    return OrbitTrack(times, constellation.sat.copy(), pos, vel)

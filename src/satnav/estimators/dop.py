@@ -1,0 +1,86 @@
+"""Dilution of precision from satellite azimuths and elevations, vectorized over epochs.
+
+The design matrix row of a satellite is ``[-u_e, -u_n, -u_u, 1_g]`` with ``u`` the local
+east/north/up unit vector towards the satellite and ``1_g`` a one for the satellite's
+clock group (one receiver clock per system group, as in the estimator). With
+``Q = (H^T H)^-1``: GDOP = sqrt(trace Q), PDOP = sqrt(Qee + Qnn + Quu),
+HDOP = sqrt(Qee + Qnn), VDOP = sqrt(Quu), TDOP = sqrt(Q of the first clock group)
+(Misra & Enge, "Global Positioning System", 2nd ed., 6.1.2). With a single clock group
+this is the classic DOP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["dilution_of_precision", "enu_line_of_sight"]
+
+
+def enu_line_of_sight(azimuth_rad, elevation_rad) -> np.ndarray:
+    """East/north/up unit vectors (..., 3) towards satellites at azimuth/elevation (rad)."""
+    ce = np.cos(elevation_rad)
+    return np.stack([ce * np.sin(azimuth_rad), ce * np.cos(azimuth_rad), np.sin(elevation_rad)], axis=-1)
+
+
+def dilution_of_precision(azimuth_rad, elevation_rad, used=None, clock_group=None, n_clock_groups=None):
+    """GDOP, PDOP, HDOP, VDOP and TDOP per epoch.
+
+    Parameters
+    ----------
+    azimuth_rad, elevation_rad : array_like (m, k)
+        Satellite azimuths and elevations (rad); NaN entries are ignored.
+    used : array_like of bool (m, k), optional
+        Satellites to include (default: all finite entries).
+    clock_group : array_like of int (m, k) or (k,), optional
+        Clock group of each satellite (default: one group).
+    n_clock_groups : int, optional
+        Number of clock groups (default: ``max(clock_group) + 1``).
+
+    Returns
+    -------
+    gdop, pdop, hdop, vdop, tdop : ndarray (m,)
+        NaN where the geometry is singular (fewer satellites than unknowns). A clock group
+        with no satellite at an epoch is left out of that epoch's model; TDOP is NaN then
+        when it is the first group.
+    """
+    az = np.atleast_2d(np.asarray(azimuth_rad, dtype=np.float64))
+    el = np.atleast_2d(np.asarray(elevation_rad, dtype=np.float64))
+    ok = np.isfinite(az) & np.isfinite(el)
+    if used is not None:
+        ok &= np.asarray(used, dtype=bool)
+    if clock_group is None:
+        group = np.zeros(az.shape, dtype=np.intp)
+    else:
+        group = np.broadcast_to(np.asarray(clock_group), az.shape).astype(np.intp)
+    ng = int(n_clock_groups) if n_clock_groups is not None else int(group.max(initial=0)) + 1
+    u = enu_line_of_sight(np.where(ok, az, 0.0), np.where(ok, el, 0.0))
+    onehot = (group[..., None] == np.arange(ng)).astype(np.float64)
+    h = np.concatenate([-u, onehot], axis=-1) * ok[..., None]
+    n = np.matmul(np.swapaxes(h, -1, -2), h)
+    present = (onehot * ok[..., None]).sum(axis=-2) > 0  # (m, ng)
+    idx = np.arange(ng) + 3
+    n[..., idx, idx] += ~present  # pseudo-constraint for absent clock groups
+    q = _safe_inverse(n)
+    d = np.diagonal(q, axis1=-2, axis2=-1)
+    with np.errstate(invalid="ignore"):
+        pos_trace = d[..., 0] + d[..., 1] + d[..., 2]
+        gdop = np.sqrt(pos_trace + np.sum(np.where(present, d[..., 3:], 0.0), axis=-1))
+        pdop = np.sqrt(pos_trace)
+        hdop = np.sqrt(d[..., 0] + d[..., 1])
+        vdop = np.sqrt(d[..., 2])
+        tdop = np.where(present[..., 0], np.sqrt(d[..., 3]), np.nan)
+    return gdop, pdop, hdop, vdop, tdop
+
+
+def _safe_inverse(n: np.ndarray) -> np.ndarray:
+    """Batched inverse with NaN for singular or ill-conditioned matrices."""
+    p = n.shape[-1]
+    scale = np.sqrt(np.abs(np.diagonal(n, axis1=-2, axis2=-1)))
+    scale = np.where(scale > 0, scale, 1.0)
+    ns = n / scale[..., :, None] / scale[..., None, :]
+    ev = np.linalg.eigvalsh(ns)
+    bad = ~(ev[..., 0] > 1e-10 * np.maximum(ev[..., -1], 1e-300))
+    ns = np.where(bad[..., None, None], np.eye(p), ns)
+    q = np.linalg.inv(ns) / scale[..., :, None] / scale[..., None, :]
+    q[bad] = np.nan
+    return q

@@ -1,0 +1,234 @@
+"""The receiver solution: one row per observation epoch, solved or not.
+
+A :class:`Solution` holds arrays over epochs (``m``) and, for per-satellite quantities,
+over the satellite columns (``n``, :attr:`Solution.satellites`). Epochs that could not be
+solved are kept, with NaN position and a status code saying why (:data:`STATUS`), so that
+``len(solution) == len(obs.epochs)`` always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..frames import ecef_to_enu, ecef_to_geodetic
+from ..satellites import satellite_ids
+
+__all__ = ["Solution", "STATUS", "SOLVED_STATUS_MAX"]
+
+#: Status code of an epoch -> meaning. Codes below 10 are solved (a position is given);
+#: 0 and 1 passed the residual (chi-square) test; 2-6 are solved but flagged.
+STATUS = {
+    0: "ok",
+    1: "ok after fault exclusion",
+    2: "unverified: no redundancy for the residual test",
+    3: "RAIM failed: residual test failed and no exclusion fixed it",
+    4: "weak geometry: GDOP above limit",
+    5: "position inconsistent with the Doppler-predicted motion",
+    6: "implausible position: height outside the allowed range",
+    10: "no observations",
+    11: "too few satellites",
+    12: "too few satellites with valid ephemeris",
+    13: "singular geometry",
+    14: "not converged",
+}
+#: Largest status code of a solved epoch.
+SOLVED_STATUS_MAX = 9
+
+
+@dataclass
+class Solution:
+    """Per-epoch receiver solution (single point positioning).
+
+    Attributes
+    ----------
+    time_ns : ndarray int64 (m,)
+        Observation epochs (receiver time tags), GPST ns.
+    position_m : ndarray (m, 3)
+        Receiver antenna position, ECEF (m, the broadcast orbits' frame, WGS84/ITRF-like);
+        NaN where unsolved. The antenna reference point unless the solver was asked to
+        reduce it to the marker (see ``reference_point``).
+    clock_bias_s : ndarray (m, c)
+        Receiver clock bias (s) per clock group in :attr:`clock_systems` (NaN where the
+        group had no satellite). The difference of two columns is the inter-system bias.
+    clock_systems : tuple of str
+        System letters whose satellites share each clock column (``("G", "R", "E", "C")``).
+    velocity_m_s : ndarray (m, 3)
+        ECEF velocity from Doppler (m/s); NaN where not estimated.
+    clock_drift_s_s : ndarray (m,)
+        Receiver clock drift (s/s); NaN where not estimated.
+    gdop, pdop, hdop, vdop, tdop : ndarray (m,)
+        Dilutions of precision of the satellites used, with the estimation model (one clock
+        per clock group; TDOP of the first clock group).
+    status : ndarray int8 (m,)
+        Code from :data:`STATUS`.
+    n_used : ndarray int16 (m,)
+        Satellites used.
+    n_used_by_system : dict str -> ndarray int16 (m,)
+        Satellites used per system letter.
+    satellites : ndarray int16 (n,)
+        Satellite indices of the per-satellite columns.
+    residuals_m : ndarray (m, n)
+        Post-fit pseudorange residuals (m) of the used measurements (of excluded ones too:
+        their misfit); NaN where no measurement.
+    used : ndarray bool (m, n)
+        Measurement used in the final solution.
+    excluded : ndarray bool (m, n)
+        Measurement excluded by fault detection and exclusion.
+    azimuth_rad, elevation_rad : ndarray (m, n)
+        Satellite azimuth/elevation from the solved position (NaN where unknown).
+    test_statistic, test_threshold : ndarray (m,)
+        Weighted sum of squared residuals and its chi-square threshold (NaN where no
+        redundancy).
+    covariance_m2 : ndarray (m, 3, 3)
+        ECEF position covariance from the weight model (m^2).
+    iterations : ndarray int16 (m,)
+    signals : dict str -> str
+        Observation code (or ``"C1C+C2W"`` for iono-free) used per system.
+    reference_point : str
+        ``"ARP"`` (antenna reference point) or ``"marker"``.
+    """
+
+    time_ns: np.ndarray
+    position_m: np.ndarray
+    clock_bias_s: np.ndarray
+    clock_systems: tuple
+    velocity_m_s: np.ndarray
+    clock_drift_s_s: np.ndarray
+    gdop: np.ndarray
+    pdop: np.ndarray
+    hdop: np.ndarray
+    vdop: np.ndarray
+    tdop: np.ndarray
+    status: np.ndarray
+    n_used: np.ndarray
+    n_used_by_system: dict
+    satellites: np.ndarray
+    residuals_m: np.ndarray
+    used: np.ndarray
+    excluded: np.ndarray
+    azimuth_rad: np.ndarray
+    elevation_rad: np.ndarray
+    test_statistic: np.ndarray
+    test_threshold: np.ndarray
+    covariance_m2: np.ndarray
+    iterations: np.ndarray
+    signals: dict = field(default_factory=dict)
+    reference_point: str = "ARP"
+    options: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+    def __repr__(self) -> str:
+        m = len(self)
+        return (
+            f"<Solution {m} epochs, {int(self.solved.sum())} solved, "
+            f"{int(self.valid.sum())} passed integrity, systems {''.join(self.n_used_by_system)}>"
+        )
+
+    # ------------------------------------------------------------------ masks
+    @property
+    def solved(self) -> np.ndarray:
+        """Epochs with a position (bool, (m,))."""
+        return self.status <= SOLVED_STATUS_MAX
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Epochs solved and passing the residual test (status 0 or 1)."""
+        return self.status <= 1
+
+    def reason(self, epoch: int) -> str:
+        """Meaning of the status of one epoch."""
+        return STATUS.get(int(self.status[epoch]), "unknown")
+
+    @property
+    def reasons(self) -> np.ndarray:
+        """Meaning of the status of every epoch (array of str)."""
+        table = np.array([STATUS.get(i, "unknown") for i in range(max(STATUS) + 1)], dtype=object)
+        return table[self.status.astype(np.intp)]
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of epochs per status meaning."""
+        codes, counts = np.unique(self.status, return_counts=True)
+        return {STATUS.get(int(c), str(c)): int(n) for c, n in zip(codes, counts)}
+
+    # ------------------------------------------------------------------ views
+    def geodetic(self):
+        """Latitude, longitude (rad) and ellipsoidal height (m) on WGS84, each (m,)."""
+        return ecef_to_geodetic(self.position_m)
+
+    def enu(self, reference_m) -> np.ndarray:
+        """East/north/up (m, (m, 3)) of the positions relative to an ECEF reference point."""
+        return ecef_to_enu(self.position_m, np.asarray(reference_m, dtype=np.float64))
+
+    def errors(self, reference_m, mask=None) -> dict[str, float]:
+        """Horizontal and vertical RMS and 95th percentile (m) against a reference point,
+        over the solved epochs (or ``mask``)."""
+        sel = self.solved if mask is None else np.asarray(mask) & self.solved
+        enu = self.enu(reference_m)[sel]
+        if not len(enu):
+            nan = float("nan")
+            return {"n": 0, "h_rms": nan, "v_rms": nan, "h_95": nan, "v_95": nan}
+        h = np.hypot(enu[:, 0], enu[:, 1])
+        v = np.abs(enu[:, 2])
+        return {
+            "n": int(len(h)),
+            "h_rms": float(np.sqrt(np.mean(h**2))),
+            "v_rms": float(np.sqrt(np.mean(v**2))),
+            "h_95": float(np.percentile(h, 95)),
+            "v_95": float(np.percentile(v, 95)),
+        }
+
+    @property
+    def isb_s(self) -> dict[str, np.ndarray]:
+        """Inter-system biases (s) relative to the first clock group."""
+        return {
+            s: self.clock_bias_s[:, i] - self.clock_bias_s[:, 0]
+            for i, s in enumerate(self.clock_systems)
+            if i > 0
+        }
+
+    def excluded_satellites(self, epoch: int) -> list[str]:
+        """Satellite ids excluded by fault detection at one epoch."""
+        return satellite_ids(self.satellites[self.excluded[epoch]]).tolist()
+
+    def to_pandas(self):
+        """One row per epoch: time (datetime64 GPST), x/y/z, lat/lon (deg), height, clocks,
+        velocity, DOPs, n_used, status and reason."""
+        import pandas as pd
+
+        from ..gnss_time import ns_to_datetime64
+
+        lat, lon, h = self.geodetic()
+        data = {
+            "time": ns_to_datetime64(self.time_ns),
+            "x_m": self.position_m[:, 0],
+            "y_m": self.position_m[:, 1],
+            "z_m": self.position_m[:, 2],
+            "lat_deg": np.degrees(lat),
+            "lon_deg": np.degrees(lon),
+            "height_m": h,
+        }
+        for i, s in enumerate(self.clock_systems):
+            data[f"clock_{s}_s"] = self.clock_bias_s[:, i]
+        data.update(
+            {
+                "vx_m_s": self.velocity_m_s[:, 0],
+                "vy_m_s": self.velocity_m_s[:, 1],
+                "vz_m_s": self.velocity_m_s[:, 2],
+                "clock_drift_s_s": self.clock_drift_s_s,
+                "gdop": self.gdop,
+                "pdop": self.pdop,
+                "hdop": self.hdop,
+                "vdop": self.vdop,
+                "tdop": self.tdop,
+                "n_used": self.n_used,
+                "status": self.status,
+                "reason": self.reasons,
+            }
+        )
+        for s, n in self.n_used_by_system.items():
+            data[f"n_{s}"] = n
+        return pd.DataFrame(data)

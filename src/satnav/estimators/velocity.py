@@ -1,0 +1,112 @@
+"""Receiver velocity and clock drift from Doppler, weighted least squares per epoch.
+
+Model (e.g. Misra & Enge 6.2; RTKLIB ``resdop``): the measured range rate
+``-lambda * D`` (m/s; D in Hz, positive when the satellite approaches) equals
+
+``e . (v_s - v_r) + omega_e / c (v_sy x_r + y_s v_rx - v_sx y_r - x_s v_ry)
++ c (ddt_r - ddt_s)``
+
+with ``e`` the receiver-to-satellite unit vector, ``v_s``/``x_s`` the satellite ECEF
+velocity/position, ``v_r``/``x_r`` the receiver's, the Sagnac-rate term, and the
+receiver / satellite clock drifts. The model is linear in (v_r, c ddt_r), so one solve
+per epoch is exact. One receiver clock drift serves all systems.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT
+
+__all__ = ["estimate_velocity"]
+
+
+def estimate_velocity(
+    range_rate_m_s,
+    receiver_position_m,
+    satellite_position_m,
+    satellite_velocity_m_s,
+    satellite_clock_drift_s_s,
+    used,
+    weights=None,
+    max_residual_m_s: float = 5.0,
+):
+    """Velocity (m/s, ECEF) and clock drift (s/s) per epoch from range rates.
+
+    Parameters
+    ----------
+    range_rate_m_s : ndarray (m, k)
+        Measured range rates ``-lambda * D`` (m/s); NaN where absent.
+    receiver_position_m : ndarray (m, 3)
+        Receiver ECEF position (m).
+    satellite_position_m, satellite_velocity_m_s : ndarray (m, k, 3)
+        Satellite ECEF position (m, Earth rotation during flight applied) and velocity (m/s).
+    satellite_clock_drift_s_s : ndarray (m, k)
+    used : ndarray bool (m, k)
+        Measurements allowed (e.g. those used for the position).
+    weights : ndarray (m, k), optional
+        Relative weights (default 1).
+    max_residual_m_s : float
+        After a first solve, measurements with |residual| above this (and above 5 times
+        the epoch's median |residual|) are dropped and the epoch solved again.
+
+    Returns
+    -------
+    velocity_m_s : ndarray (m, 3)
+    clock_drift_s_s : ndarray (m,)
+    residuals_m_s : ndarray (m, k)
+        NaN where not used.
+    used : ndarray bool (m, k)
+        Measurements used in the final solve.
+    """
+    rr = np.asarray(receiver_position_m, dtype=np.float64)
+    rs = np.asarray(satellite_position_m, dtype=np.float64)
+    vs = np.asarray(satellite_velocity_m_s, dtype=np.float64)
+    rate = np.asarray(range_rate_m_s, dtype=np.float64)
+    ok = np.asarray(used, dtype=bool) & np.isfinite(rate) & np.all(np.isfinite(vs), axis=-1)
+    ok &= np.all(np.isfinite(rr), axis=-1)[:, None]
+    w = np.ones(rate.shape) if weights is None else np.asarray(weights, dtype=np.float64)
+    los = rs - rr[:, None, :]
+    e = los / np.linalg.norm(los, axis=-1, keepdims=True)
+    e = np.where(ok[..., None], e, 0.0)
+    dts_dot = np.nan_to_num(np.asarray(satellite_clock_drift_s_s, dtype=np.float64))
+    # satellite-only part of the modelled range rate (receiver velocity zero)
+    sat_rate = np.sum(e * vs, axis=-1) + OMEGA_E_GPS / SPEED_OF_LIGHT * (
+        vs[..., 1] * rr[:, None, 0] - vs[..., 0] * rr[:, None, 1]
+    )
+    y = np.where(ok, rate - sat_rate + SPEED_OF_LIGHT * dts_dot, 0.0)
+    # receiver velocity enters as -e . v_r plus the Sagnac-rate terms in v_r
+    om = OMEGA_E_GPS / SPEED_OF_LIGHT
+    hx = -e[..., 0] + om * rs[..., 1]
+    hy = -e[..., 1] - om * rs[..., 0]
+    h = np.stack([hx, hy, -e[..., 2], np.ones(rate.shape)], axis=-1)
+    h = np.where(ok[..., None], h, 0.0)
+    for attempt in range(3):
+        x, ok = _solve(h, y, w, ok)
+        res = np.where(ok, y - np.einsum("mkp,mp->mk", h, np.nan_to_num(x)), np.nan)
+        if attempt == 2:
+            break
+        a = np.abs(res)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+            med = np.nan_to_num(np.nanmedian(a, axis=-1))
+        bad = ok & (a > max_residual_m_s) & (a > 5.0 * med[:, None])
+        if not bad.any():
+            break
+        ok = ok & ~bad
+    return x[:, :3], x[:, 3] / SPEED_OF_LIGHT, res, ok
+
+
+def _solve(h, y, w, ok):
+    hw = h * np.where(ok, w, 0.0)[..., None]
+    n = np.matmul(np.swapaxes(hw, -1, -2), h)
+    b = np.einsum("mkp,mk->mp", hw, y)
+    enough = ok.sum(axis=-1) >= 4
+    det_ok = np.abs(np.linalg.det(n)) > 1e-12 * np.maximum(np.prod(np.diagonal(n, axis1=-2, axis2=-1), axis=-1), 1e-300)
+    good = enough & det_ok
+    nn = np.where(good[:, None, None], n, np.eye(4))
+    x = np.linalg.solve(nn, np.where(good[:, None], b, 0.0)[..., None])[..., 0]
+    x[~good] = np.nan
+    return x, ok & good[:, None]

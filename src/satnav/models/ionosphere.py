@@ -1,0 +1,183 @@
+"""Ionospheric delay models: broadcast Klobuchar (GPS, BeiDou) and iono-free combinations.
+
+All functions broadcast over NumPy arrays (typically receiver quantities of shape (m, 1)
+against satellite quantities of shape (m, n)). Angles in radians, delays in metres of
+group delay (add to the geometric range to model a code pseudorange; the carrier phase is
+advanced by the same amount).
+
+Frequency scaling: the first-order ionospheric group delay is proportional to 1/f^2, so a
+delay ``d_ref`` computed for the model's reference frequency becomes
+``d_ref * (f_ref / f)^2`` on frequency ``f`` (:func:`frequency_scale`). GPS Klobuchar is
+referenced to L1 (1575.42 MHz), BeiDou Klobuchar to B1I (1561.098 MHz). For GLONASS FDMA
+the scale is per satellite (frequency channel ``k``).
+
+References
+----------
+- IS-GPS-200N, 20.3.3.5.2.5 and figure 20-4 (single-frequency ionospheric model,
+  "Klobuchar").
+- BDS-SIS-ICD-B1I-3.0 (2019), 5.2.4.7 (BeiDou 8-parameter ionospheric model).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT
+
+__all__ = [
+    "klobuchar_gps",
+    "klobuchar_beidou",
+    "frequency_scale",
+    "ionosphere_free",
+    "ionosphere_free_coefficients",
+    "NIGHT_DELAY_S",
+]
+
+#: Constant night-time vertical delay of both Klobuchar models (s).
+NIGHT_DELAY_S = 5.0e-9
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_BDT_MINUS_GPST_NS = -14 * 1_000_000_000
+
+
+def _seconds_of_day(gpst_ns, offset_ns=0):
+    """Seconds of day (0..86400) of int64 GPST ns, optionally shifted to another scale."""
+    t = np.asarray(gpst_ns, dtype=np.int64) + np.int64(offset_ns)
+    return np.mod(t, _NS_PER_DAY).astype(np.float64) / 1e9
+
+
+def _polynomial(coefficients, x):
+    """sum_n c[n] x^n for 4 coefficients (Horner)."""
+    c = np.asarray(coefficients, dtype=np.float64)
+    return c[0] + x * (c[1] + x * (c[2] + x * c[3]))
+
+
+def klobuchar_gps(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, gpst_ns):
+    """Slant ionospheric group delay on GPS L1 (m) from the broadcast Klobuchar model.
+
+    Implements IS-GPS-200 20.3.3.5.2.5 (figure 20-4) exactly: pierce point at 350 km by
+    the earth-centred angle approximation, geomagnetic latitude of the pierce point,
+    cosine day-time term over a 5 ns night floor, obliquity factor
+    ``F = 1 + 16 (0.53 - E)^3`` (E in semicircles).
+
+    Parameters
+    ----------
+    alpha, beta : sequence of 4 float
+        Broadcast coefficients (alpha in s, s/semicircle, ...; beta in s, s/semicircle, ...)
+        as in the RINEX navigation header (``GPSA`` / ``GPSB``, RINEX 2 ``ION ALPHA/BETA``).
+    latitude_rad, longitude_rad : array_like
+        Receiver geodetic latitude and longitude (rad).
+    azimuth_rad, elevation_rad : array_like
+        Satellite azimuth and elevation seen from the receiver (rad).
+    gpst_ns : array_like of int64
+        Receive time, GPST ns (only the time of day matters).
+
+    Returns
+    -------
+    ndarray
+        Delay (m) on L1, broadcast shape of the inputs; 0 where the elevation is <= 0
+        and NaN where an input is NaN. Scale with :func:`frequency_scale` for other
+        frequencies.
+    """
+    el_sc = np.asarray(elevation_rad, dtype=np.float64) / np.pi  # semicircles
+    az = np.asarray(azimuth_rad, dtype=np.float64)
+    phi_u = np.asarray(latitude_rad, dtype=np.float64) / np.pi
+    lam_u = np.asarray(longitude_rad, dtype=np.float64) / np.pi
+    # earth-centred angle between user and pierce point (semicircles)
+    psi = 0.0137 / (el_sc + 0.11) - 0.022
+    # sub-ionospheric latitude (clamped to +-0.416) and longitude (semicircles)
+    phi_i = np.clip(phi_u + psi * np.cos(az), -0.416, 0.416)
+    lam_i = lam_u + psi * np.sin(az) / np.cos(phi_i * np.pi)
+    # geomagnetic latitude of the pierce point (semicircles)
+    phi_m = phi_i + 0.064 * np.cos((lam_i - 1.617) * np.pi)
+    # local time at the pierce point (s, 0..86400)
+    t = 4.32e4 * lam_i + _seconds_of_day(gpst_ns)
+    t = np.mod(t, 86400.0)
+    # obliquity factor
+    f = 1.0 + 16.0 * (0.53 - el_sc) ** 3
+    amp = np.maximum(_polynomial(alpha, phi_m), 0.0)
+    per = np.maximum(_polynomial(beta, phi_m), 72000.0)
+    x = 2.0 * np.pi * (t - 50400.0) / per
+    day = NIGHT_DELAY_S + amp * (1.0 - x**2 / 2.0 + x**4 / 24.0)
+    delay_s = f * np.where(np.abs(x) < 1.57, day, NIGHT_DELAY_S)
+    return np.where(el_sc > 0.0, SPEED_OF_LIGHT * delay_s, np.where(np.isnan(el_sc), np.nan, 0.0))
+
+
+#: BeiDou model constants (BDS-SIS-ICD-B1I 5.2.4.7): mean earth radius and layer height (m).
+_BDS_EARTH_RADIUS_M = 6_378_000.0
+_BDS_LAYER_HEIGHT_M = 375_000.0
+
+
+def klobuchar_beidou(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, gpst_ns):
+    """Slant ionospheric group delay on BeiDou B1I (m) from BeiDou's broadcast model.
+
+    BDS-SIS-ICD-B1I-3.0 5.2.4.7. Differences from GPS Klobuchar: the pierce point is at
+    375 km from spherical trigonometry (R = 6378 km); the amplitude and period
+    polynomials are evaluated at the *geographic* latitude of the pierce point (absolute
+    value, semicircles), not the geomagnetic one; the period is clamped to
+    [72000, 172800] s; the night term is 5 ns; the cosine is used exactly (not its
+    series) while ``|t - 50400| < A4 / 4``; the mapping is
+    ``1 / sqrt(1 - (R / (R + h) cos E)^2)``; local time is BDT seconds of day
+    (BDT = GPST - 14 s); the result refers to B1I.
+
+    Parameters
+    ----------
+    alpha, beta : sequence of 4 float
+        BeiDou broadcast coefficients (RINEX ``BDSA`` / ``BDSB``), same units as GPS.
+    latitude_rad, longitude_rad, azimuth_rad, elevation_rad : array_like
+        Receiver geodetic latitude/longitude and satellite azimuth/elevation (rad).
+    gpst_ns : array_like of int64
+        Receive time, GPST ns.
+
+    Returns
+    -------
+    ndarray
+        Delay (m) on B1I (1561.098 MHz); 0 where the elevation is <= 0.
+    """
+    el = np.asarray(elevation_rad, dtype=np.float64)
+    az = np.asarray(azimuth_rad, dtype=np.float64)
+    phi_u = np.asarray(latitude_rad, dtype=np.float64)
+    lam_u = np.asarray(longitude_rad, dtype=np.float64)
+    ratio_cos_el = _BDS_EARTH_RADIUS_M / (_BDS_EARTH_RADIUS_M + _BDS_LAYER_HEIGHT_M) * np.cos(el)
+    psi = np.pi / 2.0 - el - np.arcsin(ratio_cos_el)  # earth-centred angle (rad)
+    phi_m = np.arcsin(np.sin(phi_u) * np.cos(psi) + np.cos(phi_u) * np.sin(psi) * np.cos(az))
+    lam_m = lam_u + np.arcsin(np.sin(psi) * np.sin(az) / np.cos(phi_m))
+    t = np.mod(_seconds_of_day(gpst_ns, _BDT_MINUS_GPST_NS) + lam_m * 43200.0 / np.pi, 86400.0)
+    phi_sc = np.abs(phi_m / np.pi)
+    a2 = np.maximum(_polynomial(alpha, phi_sc), 0.0)
+    a4 = np.clip(_polynomial(beta, phi_sc), 72000.0, 172800.0)
+    dt = t - 50400.0
+    vertical = np.where(
+        np.abs(dt) < a4 / 4.0, NIGHT_DELAY_S + a2 * np.cos(2.0 * np.pi * dt / a4), NIGHT_DELAY_S
+    )
+    slant_s = vertical / np.sqrt(1.0 - ratio_cos_el**2)
+    return np.where(el > 0.0, SPEED_OF_LIGHT * slant_s, np.where(np.isnan(el), np.nan, 0.0))
+
+
+def frequency_scale(frequency_hz, reference_hz=FREQ_L1):
+    """Factor ``(f_ref / f)^2`` turning a first-order ionospheric delay on ``reference_hz``
+    into the delay on ``frequency_hz`` (both Hz; broadcast). Default reference: GPS L1."""
+    f = np.asarray(frequency_hz, dtype=np.float64)
+    return (np.asarray(reference_hz, dtype=np.float64) / f) ** 2
+
+
+def ionosphere_free_coefficients(f1_hz, f2_hz):
+    """Coefficients ``(c1, c2)`` of the first-order iono-free combination
+    ``c1 * P1 + c2 * P2`` with ``c1 = f1^2 / (f1^2 - f2^2)``, ``c2 = -f2^2 / (f1^2 - f2^2)``
+    (``c1 + c2 = 1``)."""
+    f1s = np.asarray(f1_hz, dtype=np.float64) ** 2
+    f2s = np.asarray(f2_hz, dtype=np.float64) ** 2
+    d = f1s - f2s
+    return f1s / d, -f2s / d
+
+
+def ionosphere_free(p1, p2, f1_hz, f2_hz):
+    """First-order ionosphere-free combination of two code (m) or phase-range (m)
+    observables on frequencies ``f1_hz`` and ``f2_hz`` (Hz). Broadcasts; NaN propagates.
+    The noise is amplified (about 3x for GPS L1/L2)."""
+    c1, c2 = ionosphere_free_coefficients(f1_hz, f2_hz)
+    return c1 * np.asarray(p1, dtype=np.float64) + c2 * np.asarray(p2, dtype=np.float64)
+
+
+# Note: BeiDou B1I reference frequency re-exported for callers scaling BeiDou delays.
+B1I_REFERENCE_HZ = FREQ_B1I

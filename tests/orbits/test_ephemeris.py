@@ -1,0 +1,219 @@
+"""Broadcast message selection and states: against precise orbits (GRG0MGXFIN), against the
+navigation file's own values (quoted), and the reasons given for invalid pairs."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+
+import numpy as np
+import pytest
+
+from satnav.constants import FREQ_E5B, FREQ_L1, FREQ_L2, FREQ_L5
+from satnav.gnss_time import NS_PER_S, calendar_to_ns, gpst_from_bdt_week_tow
+from satnav.orbits import states as S
+from satnav.orbits.ephemeris import broadcast_states, signal_band
+from satnav.satellites import satellite_index
+from tests.conftest import data_path
+
+D = "esbc-2020-177"
+
+
+@pytest.fixture(scope="module")
+def nav():
+    from satnav.io.rinex_nav import read_rinex_nav
+
+    return read_rinex_nav(data_path(D, "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"))
+
+
+def _read_sp3_positions(path):
+    """Minimal independent SP3-c reader: epochs (GPST ns), satellite indices, positions (m)."""
+    times, rows = [], {}
+    with gzip.open(path, "rt") as f:
+        for line in f:
+            if line.startswith("*"):
+                y, mo, d, h, mi = (int(v) for v in line[1:].split()[:5])
+                times.append(int(calendar_to_ns(y, mo, d, h, mi, float(line.split()[6]))))
+            elif line.startswith("P") and times:
+                xyz = [float(line[4 + 14 * k : 18 + 14 * k]) for k in range(3)]
+                rows.setdefault(satellite_index(line[1:4]), {})[len(times) - 1] = xyz
+    sats = np.array(sorted(rows))
+    pos = np.full((len(times), sats.size, 3), np.nan)
+    for j, s in enumerate(sats):
+        for k, xyz in rows[s].items():
+            pos[k, j] = xyz
+    pos[np.all(pos == 0, axis=-1)] = np.nan
+    return np.array(times, dtype=np.int64), sats, pos * 1e3
+
+
+@pytest.fixture(scope="module")
+def precise():
+    return _read_sp3_positions(data_path(D, "GRG0MGXFIN_20201770000_01D_15M_ORB.SP3.gz"))
+
+
+def test_broadcast_against_precise_orbits_whole_day(nav, precise):
+    """Issue 3 bounds (3D RMS, broadcast antenna phase centre vs precise centre of mass, so
+    they include the antenna offset): GPS <= 2.5 m, Galileo <= 1.5 m, GLONASS <= 6 m. The GRG
+    product holds G, R, E only: BeiDou/QZSS are checked in test_kepler.py instead."""
+    times, sats, truth = precise
+    st = broadcast_states(nav, sats[None, :], times[:, None])
+    err = np.linalg.norm(st.position_m - truth, axis=-1)
+    for letter, number, bound, min_pairs in (
+        ("G", 0, 2.5, 1500),
+        ("R", 1, 6.0, 700),
+        ("E", 2, 1.5, 1200),
+    ):
+        cols = sats // 100 == number
+        e = err[:, cols][st.valid[:, cols]]
+        assert e.size >= min_pairs, (letter, e.size)
+        assert np.all(np.isfinite(e))
+        rms = np.sqrt(np.mean(e**2))
+        assert rms <= bound, (letter, rms)
+        assert np.max(e) < 4 * bound, (letter, np.max(e))
+    # invalid pairs are NaN and say why
+    assert np.all(np.isnan(st.position_m[~st.valid]))
+    assert np.all(st.reason[~st.valid] > 0) and np.all(st.reason[st.valid] == 0)
+
+
+def test_selects_nearest_toe_and_matches_file(nav):
+    # ESBC ..._MN.rnx lines 15880 and 15888: G01 toc/toe 2020-06-25 04:00:00 and 06:00:00
+    g01 = satellite_index("G01")
+    t = np.array(
+        [
+            calendar_to_ns(2020, 6, 25, h, m, 0)
+            for h, m in ((3, 0), (4, 59), (5, 0), (5, 1), (6, 30))
+        ]
+    )
+    st = broadcast_states(nav, g01, t, signal="C1C")
+    toe4, toe6 = calendar_to_ns(2020, 6, 25, 4, 0, 0), calendar_to_ns(2020, 6, 25, 6, 0, 0)
+    np.testing.assert_array_equal(st.message_toe_ns, [toe4, toe4, toe4, toe6, toe6])
+    np.testing.assert_array_equal(st.iode, [58, 58, 58, 61, 61])  # IODE as written
+    assert st.valid.all()
+    # TGD 5.122274160385e-09 (line 15886); L2: gamma = (f1/f2)^2 (IS-GPS-200 20.3.3.3.3.2)
+    np.testing.assert_allclose(st.group_delay_s, 5.122274160385e-09)
+    st2 = broadcast_states(nav, g01, t[0], signal="C2W")
+    np.testing.assert_allclose(st2.group_delay_s, (FREQ_L1 / FREQ_L2) ** 2 * 5.122274160385e-09)
+    assert np.isnan(broadcast_states(nav, g01, t[0]).group_delay_s)  # no signal: NaN
+    assert np.isnan(broadcast_states(nav, g01, t[0], signal="C5Q").group_delay_s)  # needs ISC
+
+
+def test_reasons_no_message_expired_unhealthy(nav):
+    t = calendar_to_ns(2020, 6, 25, 10, 30, 0)
+    sats = np.array([satellite_index(s) for s in ("G23", "I01", "G01", "E14", "S23")])
+    st = broadcast_states(nav, sats, t)
+    # G23 and I01: no message in the file; G01: messages at 06:00 and 14:00 (lines 15888,
+    # 15896) only, both beyond 2 h; E14: SVH 390 (E1-B/E5b "in test"); S23: health 63
+    assert st.reason.tolist()[:5] == [
+        S.NO_EPHEMERIS,
+        S.NO_EPHEMERIS,
+        S.EXPIRED,
+        S.UNHEALTHY,
+        S.UNHEALTHY,
+    ]
+    assert not st.valid[:5].any()
+    assert np.all(np.isnan(st.position_m[:5])) and np.all(np.isnan(st.clock_s[:5]))
+    assert np.all(st.message_toe_ns[:5] == -1)
+    assert st.reason_text()[2] == "ephemeris expired"
+    # far from every message: expired
+    late = broadcast_states(nav, satellite_index("G01"), calendar_to_ns(2020, 7, 1))
+    assert late.reason == S.EXPIRED and not late.valid
+
+
+def test_inconsistent_iode_and_unsupported_type(nav):
+    bad = copy.copy(nav)
+    bad.messages = dict(nav.messages)
+    g = nav.messages["G"].copy()
+    g01 = satellite_index("G01")
+    rows = np.flatnonzero(g["sat"] == g01)
+    g["iodc"][rows] = g["iode"][rows] + 1  # IODE != IODC mod 256 on every G01 message
+    g02 = satellite_index("G02")
+    g["message_type"][g["sat"] == g02] = "XXXX"
+    bad.messages["G"] = g
+    t = g["toe"][rows[0]]
+    st = broadcast_states(bad, np.array([g01, g02]), np.array([t, t]))
+    assert st.reason.tolist() == [S.INCONSISTENT_ISSUE, S.UNSUPPORTED]
+    assert S.REASONS[S.INCONSISTENT_ISSUE].startswith("inconsistent")
+
+
+def test_galileo_inav_fnav_by_signal(nav):
+    # ESBC ..._MN.rnx, E01 2020 06 24 23 30 00: F/NAV (data source 258) and I/NAV (517):
+    #     3.120000000000e+00 0.000000000000e+00-1.862645149231e-09 0.000000000000e+00  (F/NAV)
+    #     3.120000000000e+00 0.000000000000e+00-1.862645149231e-09-2.095475792885e-09  (I/NAV)
+    e01 = satellite_index("E01")
+    t = calendar_to_ns(2020, 6, 24, 23, 31, 0)
+    bgd_a, bgd_b = -1.862645149231e-09, -2.095475792885e-09
+    fnav = broadcast_states(nav, e01, t, signal="C5Q")
+    inav_e1 = broadcast_states(nav, e01, t, signal="C1C")
+    inav_e5b = broadcast_states(nav, e01, t, signal="C7Q")
+    assert fnav.valid and inav_e1.valid and inav_e5b.valid
+    np.testing.assert_allclose(
+        fnav.group_delay_s, (FREQ_L1 / FREQ_L5) ** 2 * bgd_a
+    )  # OS SIS ICD 5.1.5
+    np.testing.assert_allclose(inav_e1.group_delay_s, bgd_b)
+    np.testing.assert_allclose(inav_e5b.group_delay_s, (FREQ_L1 / FREQ_E5B) ** 2 * bgd_b)
+    # F/NAV and I/NAV clocks differ (E5a/E1 vs E5b/E1 reference): af0 lines differ by 5.8e-13 s
+    assert fnav.clock_s != inav_e1.clock_s
+    assert np.linalg.norm(fnav.position_m - inav_e1.position_m) < 0.05
+
+
+def test_beidou_group_delays(nav):
+    # lines 320-327: C05 12:00 BDT, TGD1 1.0e-10, TGD2 -9.3e-09
+    c05 = satellite_index("C05")
+    t = gpst_from_bdt_week_tow(755, 388800.0)
+    got = [broadcast_states(nav, c05, t, signal=s).group_delay_s for s in ("C2I", "C7I", "C6I")]
+    np.testing.assert_allclose(got, [1.0e-10, -9.3e-09, 0.0])
+
+
+def test_shapes_broadcast_and_reshape(nav):
+    sats = np.array([satellite_index(s) for s in ("G01", "R01", "E01", "C05", "J01")])
+    t = calendar_to_ns(2020, 6, 25, 0, 0, 0) + np.arange(0, 86400, 3600) * NS_PER_S
+    st = broadcast_states(nav, sats[None, :], t[:, None])
+    assert st.position_m.shape == (24, 5, 3) and st.valid.shape == (24, 5)
+    one = broadcast_states(nav, sats[3], t[5])
+    assert one.position_m.shape == (3,)
+    np.testing.assert_array_equal(one.position_m, st.position_m[5, 3])
+    assert st[5, 3].reason == one.reason
+    # every system of the file gives valid states at some hour
+    assert st.valid.any(axis=0).all()
+
+
+def test_validity_override(nav):
+    g01 = satellite_index("G01")
+    t = calendar_to_ns(2020, 6, 25, 7, 30, 0)  # 1.5 h after the 06:00 message
+    assert broadcast_states(nav, g01, t).valid
+    assert not broadcast_states(nav, g01, t, validity={"G": (3600, 3600)}).valid
+
+
+def test_signal_band():
+    assert signal_band("C1C") == "1" and signal_band("L5Q") == "5" and signal_band("7") == "7"
+    assert signal_band(None) is None
+    with pytest.raises(ValueError):
+        signal_band("XYZ")
+
+
+def test_bad_input_types(nav):
+    with pytest.raises(TypeError):
+        broadcast_states(nav, np.array([1.0]), np.array([0]))
+    with pytest.raises(TypeError):
+        broadcast_states(nav, np.array([1]), np.array([0.5]))
+
+
+def test_sbas_geo_state_when_healthy(nav):
+    # ESBC ..._MN.rnx: S23 2020 06 25 00 00 16, x 3.594460000000e+04 km, y 2.204414e+04 km,
+    # velocity and acceleration 0, health 63 (so unusable as broadcast). Marked healthy here
+    # to check the second-order expansion r0 + v0 dt + a dt^2 / 2 (RTCA DO-229, A.4.4.11).
+    s = nav.messages["S"].copy()
+    s23 = satellite_index("S23")
+    sel = s["sat"] == s23
+    s["health"][sel] = 0
+    s["accuracy"][sel] = 2.0
+    k = np.flatnonzero(sel)[0]
+    s["vx"][k], s["ax"][k], s["af0"][k], s["af1"][k] = 1.5, 2e-4, 1e-6, 1e-11
+    fake = copy.copy(nav)
+    fake.messages = dict(nav.messages, S=s)
+    t0 = calendar_to_ns(2020, 6, 25, 0, 0, 16)
+    st = broadcast_states(fake, s23, t0 + 60 * NS_PER_S, signal="C1C")
+    assert st.valid and st.message_toe_ns == t0
+    np.testing.assert_allclose(st.position_m, [35944.6e3 + 1.5 * 60 + 1e-4 * 3600, 22044.14e3, 0.0])
+    np.testing.assert_allclose(st.clock_s, 1e-6 + 1e-11 * 60)
+    assert st.group_delay_s == 0.0
