@@ -1,0 +1,113 @@
+"""Benchmark: kinematic RTK on the GEONET 0759 (rover) / 3040 (base) pair, 120 epochs.
+
+Times satnav's :func:`satnav.estimators.rtk.solve_rtk` (reading separately, then solving,
+then both together) and, in the same run, RTKLIB 2.4.3's ``postpos`` through the PyPI
+package ``pyrtklib`` when it is installed (its time includes its own file reading). Prints
+epochs per second, fix rates and the fixed-solution error against the truth of
+shared/data/README.md.
+
+Usage: ``python bench/rtk.py [--repeat N] [--mask DEG]`` (data from $SATNAV_DATA, default
+../shared/data). The mask defaults to 10 deg, as RTKLIB's reference run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import satnav
+from satnav.estimators.rtk import solve_rtk
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SATNAV_DATA", REPO.parent / "shared" / "data")) / "gsi-2005-092"
+TRUTH = np.array([-3976219.6644, 3382372.5414, 3652513.0556])
+ROVER, BASE = DATA / "07590920.05o", DATA / "30400920.05o"
+NAVS = [DATA / "07590920.05n", DATA / "30400920.05n"]
+
+
+def best_of(fn, repeat):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def run_rtklib(mask_deg, repeat):
+    """RTKLIB kinematic RTK as shared/tools/rtklib_pos.py sets it up; None if unavailable."""
+    try:
+        import pyrtklib as rk
+    except ImportError:
+        return None
+    out = Path(tempfile.mkdtemp()) / "rtklib.pos"
+
+    def once():
+        popt, sopt = rk.prcopt_default, rk.solopt_default
+        popt.mode = 2  # kinematic
+        popt.navsys = 1  # GPS
+        popt.elmin = math.radians(mask_deg)
+        popt.ionoopt, popt.tropopt = 1, 1
+        popt.nf = 2
+        popt.modear = 1
+        popt.refpos = 3
+        popt.thresar[0] = 3.0
+        sopt.posf = 1
+        files = [str(ROVER), str(BASE)] + [str(p) for p in NAVS]
+        ret = rk.postpos(rk.gtime_t(), rk.gtime_t(), 0.0, 0.0, popt, sopt, rk.filopt_t(), files,
+                         len(files), rk.Arr1Dchar(str(out)), "", "")
+        if ret != 0:
+            raise RuntimeError(f"postpos returned {ret}")
+
+    secs, _ = best_of(once, repeat)
+    rows = [ln.split() for ln in out.read_text().splitlines() if ln and not ln.startswith("%")]
+    q = np.array([int(r[5]) for r in rows])
+    xyz = np.array([[float(v) for v in r[2:5]] for r in rows])
+    return secs, q, xyz
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--mask", type=float, default=10.0)
+    a = ap.parse_args()
+
+    def read():
+        return satnav.read_obs(ROVER), satnav.read_obs(BASE), satnav.read_nav(*NAVS)
+
+    t_read, (rover, base, nav) = best_of(read, a.repeat)
+    t_solve, sol = best_of(lambda: solve_rtk(rover, base, nav, mode="kinematic",
+                                             elevation_mask_deg=a.mask), a.repeat)
+    m = len(sol)
+    e = sol.errors(TRUTH)
+    print(f"satnav: {m} epochs, read {t_read:.4f} s, solve {t_solve:.4f} s "
+          f"= {m / t_solve:.0f} epochs/s (read+solve {m / (t_read + t_solve):.0f} epochs/s)")
+    print(f"satnav: fixed {int(sol.fixed.sum())}/{m} ({100 * sol.fix_rate:.1f} %), "
+          f"H RMS {e['h_rms'] * 1000:.1f} mm, V RMS {e['v_rms'] * 1000:.1f} mm, "
+          f"max 3-D {e['max_3d'] * 1000:.1f} mm")
+    rk = run_rtklib(a.mask, a.repeat)
+    if rk is None:
+        print("RTKLIB: pyrtklib not installed (pip install pyrtklib)")
+        return
+    secs, q, xyz = rk
+    fixed = q == 1
+    from satnav.frames import ecef_to_enu
+
+    enu = ecef_to_enu(xyz[fixed], TRUTH)
+    h = np.hypot(enu[:, 0], enu[:, 1])
+    print(f"RTKLIB 2.4.3 (pyrtklib postpos, incl. its reading): {len(q)} epochs, {secs:.4f} s "
+          f"= {len(q) / secs:.0f} epochs/s")
+    print(f"RTKLIB: fixed {int(fixed.sum())}/{len(q)}, H RMS {np.sqrt(np.mean(h**2)) * 1000:.1f} mm, "
+          f"V RMS {np.sqrt(np.mean(enu[:, 2]**2)) * 1000:.1f} mm")
+    print(f"speed ratio satnav solve / RTKLIB: {secs / t_solve:.2f}x; "
+          f"satnav read+solve / RTKLIB: {secs / (t_read + t_solve):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,926 @@
+"""Real-time-kinematic (carrier-phase differential) and DGNSS (code differential) positioning.
+
+:func:`solve_rtk` processes a rover and a base receiver observing the same satellites:
+
+* **Zero-difference residuals** of each receiver, ``y = obs - (rho + T - c dt_sat)``, with
+  the satellite at its own transmission time (``t_rx - P / c - dt_sat``, which needs no
+  receiver clock), the Earth rotation during flight (Sagnac), Saastamoinen troposphere at
+  each receiver. Base residuals are computed for every epoch at once (its position is
+  known), rover residuals per epoch at the filter's position.
+* **Double differences** (rover - base, satellite - reference satellite; the reference is
+  the highest satellite of each system and frequency) of carrier phase (m) and code (m),
+  with the correlated covariance ``R = D diag(sigma_sd^2) D^T`` and RTKLIB's error model
+  ``sigma^2 = a^2 + b^2 / sin^2(el)`` (a = b = 3 mm for phase, code 300 times that).
+* **Extended Kalman filter** (per-epoch sequential updates; RTKLIB ``relpos``, Takasu &
+  Yasuda 2009) over the rover position (reset to the rover's single-point solution every
+  epoch in kinematic mode, as RTKLIB does without dynamics; with ``dynamics=True`` a
+  constant-velocity model with position and velocity states; constant in static mode)
+  and one **single-difference ambiguity per satellite and frequency** (cycles). A slip on
+  either receiver, or an outage, re-initialises only that ambiguity.
+* **Integer resolution** of the double-difference ambiguities of GPS, Galileo, BeiDou and
+  QZSS with LAMBDA (:mod:`satnav.estimators.lambda_ils`), the ratio test, partial
+  ambiguity resolution (the least precise ambiguities are dropped until the test passes),
+  and a validation of the fixed solution by its phase residuals, which rejects wrong
+  fixes. **GLONASS ambiguities stay float** (no inter-frequency bias calibration): they
+  still help the float solution. Optional fix-and-hold.
+
+DGNSS (``mode="dgnss"``) uses the double-differenced code only, one epoch at a time.
+Rover epochs without a base epoch (within ``max_age_s``) fall back to the single point
+solution (quality 5).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT, carrier_frequency
+from ..errors import SatnavError
+from ..frames import azimuth_elevation, ecef_to_enu, ecef_to_geodetic
+from ..models.troposphere import saastamoinen_delay
+from ..satellites import SYSTEMS, satellite_ids
+from . import kalman
+from .cycle_slips import detect_slips
+from .lambda_ils import resolve_partial
+
+__all__ = ["solve_rtk", "RtkSolution", "RtkFilter", "QUALITY", "FREQUENCY_BANDS"]
+
+#: Quality flag -> meaning (RTKLIB's Q values).
+QUALITY = {0: "no solution", 1: "fixed", 2: "float", 4: "DGNSS", 5: "single (no base epoch)"}
+
+#: RINEX band digit of each frequency name, per system (L2 is E5b for Galileo, B2I/B2b
+#: for BeiDou, L1 is B1I for BeiDou, as in RTKLIB's frequency numbering).
+FREQUENCY_BANDS = {
+    "G": {"L1": "1", "L2": "2", "L5": "5"},
+    "R": {"L1": "1", "L2": "2"},
+    "E": {"L1": "1", "L2": "7", "L5": "5"},
+    "C": {"L1": "2", "L2": "7", "L5": "5"},
+    "J": {"L1": "1", "L2": "2", "L5": "5"},
+}
+_ATTRIBUTE_PREFERENCE = "CWPSLXQIDBYMZAN"
+#: Systems whose ambiguities are resolved to integers.
+_INTEGER_SYSTEMS = "GECJ"
+
+
+@dataclass
+class RtkSolution:
+    """Per-epoch RTK/DGNSS solution of the rover (one row per rover epoch).
+
+    Attributes
+    ----------
+    time_ns : ndarray int64 (m,)
+        Rover epochs (GPST ns).
+    position_m : ndarray (m, 3)
+        Best rover position, ECEF (m): fixed where ``quality == 1``, else float, DGNSS or
+        single point; NaN where none.
+    float_position_m : ndarray (m, 3)
+        Float (or DGNSS) filter position (NaN where the filter did not run).
+    quality : ndarray int8 (m,)
+        :data:`QUALITY` code: 1 fixed, 2 float, 4 DGNSS, 5 single point, 0 none.
+    ratio : ndarray (m,)
+        Ratio-test value of the last integer search (0 when none ran).
+    n_fixed : ndarray int16 (m,)
+        Double-difference ambiguities fixed.
+    n_satellites : ndarray int16 (m,)
+        Satellites with double differences (rover and base).
+    covariance_m2 : ndarray (m, 3, 3)
+        ECEF covariance of ``position_m`` (m^2).
+    age_s : ndarray (m,)
+        Rover minus base epoch time (s); NaN without a base epoch.
+    base_position_m : ndarray (3,)
+    base_position_source : str
+        ``"argument"``, ``"base header"`` or ``"base SPP average"``.
+    mode : str
+    notes : list of str
+        What the solver did that a user should know (e.g. GLONASS float only).
+    options : dict
+    """
+
+    time_ns: np.ndarray
+    position_m: np.ndarray
+    float_position_m: np.ndarray
+    quality: np.ndarray
+    ratio: np.ndarray
+    n_fixed: np.ndarray
+    n_satellites: np.ndarray
+    covariance_m2: np.ndarray
+    age_s: np.ndarray
+    base_position_m: np.ndarray
+    base_position_source: str
+    mode: str
+    notes: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+    def __repr__(self) -> str:
+        return (f"<RtkSolution {self.mode} {len(self)} epochs, fixed {int(self.fixed.sum())}, "
+                f"fix rate {100 * self.fix_rate:.1f} %, base from {self.base_position_source}>")
+
+    @property
+    def solved(self) -> np.ndarray:
+        """Epochs with a position."""
+        return self.quality > 0
+
+    @property
+    def fixed(self) -> np.ndarray:
+        """Epochs with fixed ambiguities."""
+        return self.quality == 1
+
+    @property
+    def fix_rate(self) -> float:
+        """Fraction of all rover epochs that are fixed."""
+        return float(self.fixed.mean()) if len(self) else 0.0
+
+    @property
+    def status(self) -> np.ndarray:
+        """Alias of :attr:`quality`."""
+        return self.quality
+
+    @property
+    def baseline_m(self) -> np.ndarray:
+        """Rover minus base, ECEF (m, (m, 3))."""
+        return self.position_m - self.base_position_m
+
+    def geodetic(self):
+        """Latitude, longitude (rad), ellipsoidal height (m) of :attr:`position_m`."""
+        return ecef_to_geodetic(self.position_m)
+
+    def enu(self, reference_m) -> np.ndarray:
+        """East/north/up (m) of the positions relative to an ECEF reference point."""
+        return ecef_to_enu(self.position_m, np.asarray(reference_m, dtype=np.float64))
+
+    def errors(self, reference_m, mask=None) -> dict:
+        """Horizontal/vertical RMS and maxima (m) against a reference, over the fixed epochs
+        (or ``mask``)."""
+        sel = self.fixed if mask is None else np.asarray(mask, bool) & self.solved
+        enu = self.enu(reference_m)[sel]
+        if not len(enu):
+            nan = float("nan")
+            return {"n": 0, "h_rms": nan, "v_rms": nan, "h_max": nan, "v_max": nan, "max_3d": nan}
+        h = np.hypot(enu[:, 0], enu[:, 1])
+        v = np.abs(enu[:, 2])
+        return {"n": int(len(h)), "h_rms": float(np.sqrt(np.mean(h**2))),
+                "v_rms": float(np.sqrt(np.mean(v**2))), "h_max": float(h.max()),
+                "v_max": float(v.max()), "max_3d": float(np.linalg.norm(enu, axis=1).max())}
+
+    def summary(self, truth_m=None) -> str:
+        """Lines for a report: fix rate, base position source, notes, errors vs truth."""
+        lines = [f"mode {self.mode}: {len(self)} epochs, fixed {int(self.fixed.sum())} "
+                 f"({100 * self.fix_rate:.1f} %), float {int((self.quality == 2).sum())}, "
+                 f"DGNSS {int((self.quality == 4).sum())}, single {int((self.quality == 5).sum())}",
+                 f"base position from {self.base_position_source}: "
+                 + " ".join(f"{v:.4f}" for v in self.base_position_m)]
+        lines += self.notes
+        if truth_m is not None:
+            e = self.errors(truth_m)
+            lines.append(f"fixed-solution error: H RMS {e['h_rms']:.4f} m, V RMS {e['v_rms']:.4f} m, "
+                         f"max 3-D {e['max_3d']:.4f} m over {e['n']} epochs")
+        return "\n".join(lines)
+
+    def to_pandas(self):
+        """One row per epoch: time, x/y/z, lat/lon/height, quality, ratio, n_fixed, ..."""
+        import pandas as pd
+
+        from ..gnss_time import ns_to_datetime64
+
+        lat, lon, h = self.geodetic()
+        return pd.DataFrame({
+            "time": ns_to_datetime64(self.time_ns),
+            "x_m": self.position_m[:, 0], "y_m": self.position_m[:, 1], "z_m": self.position_m[:, 2],
+            "lat_deg": np.degrees(lat), "lon_deg": np.degrees(lon), "height_m": h,
+            "quality": self.quality, "n_satellites": self.n_satellites,
+            "ratio": self.ratio, "n_fixed": self.n_fixed, "age_s": self.age_s,
+        })
+
+
+# ====================================================================== preparation
+@dataclass
+class _Receiver:
+    """Dense arrays of one receiver over its epochs x the common satellite columns."""
+
+    time_ns: np.ndarray  # (m,)
+    phase_cyc: np.ndarray  # (m, n, k)
+    code_m: np.ndarray  # (m, n, k)
+    lli: np.ndarray  # (m, n, k)
+    doppler_hz: np.ndarray | None
+    sat_pos: np.ndarray  # (m, n, 3) at transmission, not rotated
+    sat_clock_s: np.ndarray  # (m, n)
+    sat_valid: np.ndarray  # (m, n)
+    slips: np.ndarray | None = None
+
+
+def _choose_signals(rover, base, systems, frequencies):
+    """Per system and frequency: (phase code, code code), common to both receivers."""
+    cr, cb = rover.codes_by_system(), base.codes_by_system()
+    chosen = {}
+    for s in systems:
+        if s not in FREQUENCY_BANDS:
+            continue
+        have = set(cr.get(s, [])) & set(cb.get(s, []))
+        per = []
+        for fname in frequencies:
+            band = FREQUENCY_BANDS[s].get(fname)
+            pick = None
+            if band is not None:
+                for a in _ATTRIBUTE_PREFERENCE:
+                    if "L" + band + a in have:
+                        codes = ["C" + band + a] + ["C" + band + b for b in _ATTRIBUTE_PREFERENCE]
+                        code = next((c for c in codes if c in have), None)
+                        if code is not None:
+                            pick = ("L" + band + a, code)
+                            break
+            per.append(pick)
+        if any(p is not None for p in per):
+            chosen[s] = per
+    return chosen
+
+
+def _glonass_k(rover, nav, sats):
+    try:
+        from .spp import _glonass_channels
+
+        return _glonass_channels(rover, nav, sats)
+    except Exception:  # pragma: no cover - fall back to the header only
+        k = np.full(len(sats), np.nan)
+        slots = rover.header.glonass_slots or {}
+        for i, sid in enumerate(satellite_ids(sats)):
+            k[i] = slots.get(sid, np.nan)
+        return k
+
+
+def _dense(obs, chosen, sats, nf):
+    m, n = len(obs.epochs), len(sats)
+    phase = np.full((m, n, nf), np.nan)
+    code = np.full((m, n, nf), np.nan)
+    lli = np.full((m, n, nf), -1, np.int8)
+    dop = np.full((m, n, nf), np.nan)
+    sysn = sats // 100
+    for s, per in chosen.items():
+        cols = np.flatnonzero(sysn == SYSTEMS.index(s))
+        if not len(cols):
+            continue
+        for f, pick in enumerate(per):
+            if pick is None:
+                continue
+            lc, cc = pick
+            phase[:, cols, f] = obs.dense(lc, sats[cols])
+            lli[:, cols, f] = obs.dense(lc, sats[cols], "lli")
+            code[:, cols, f] = obs.dense(cc, sats[cols])
+            dc = "D" + lc[1:]
+            if dc in obs.codes:
+                dop[:, cols, f] = obs.dense(dc, sats[cols])
+    # zero phase means "no measurement" in RINEX
+    phase[phase == 0.0] = np.nan
+    code[code == 0.0] = np.nan
+    return phase, code, lli, (dop if np.isfinite(dop).any() else None)
+
+
+def _satellite_states(nav, sats, time_ns, code_m, states_fn):
+    """Satellite position/clock at transmission time for every (epoch, satellite)."""
+    p = code_m[..., 0]
+    for f in range(1, code_m.shape[-1]):
+        p = np.where(np.isfinite(p), p, code_m[..., f])
+    ok = np.isfinite(p)
+    tau_ns = np.where(ok, p / SPEED_OF_LIGHT * 1e9, 0.0)
+    t_tx = time_ns[:, None] - np.round(tau_ns).astype(np.int64)
+    sat_b = np.broadcast_to(sats[None, :], t_tx.shape)
+    st = states_fn(sat_b, t_tx)
+    clk = np.where(np.isfinite(st.clock_s), st.clock_s, 0.0)
+    t_tx2 = t_tx - np.round(clk * 1e9).astype(np.int64)
+    st = states_fn(sat_b, t_tx2)
+    valid = np.asarray(st.valid, bool) & ok & np.all(np.isfinite(st.position_m), axis=-1)
+    return st.position_m, st.clock_s, valid
+
+
+def _sagnac(sat_pos, receiver):
+    """Rotate satellite positions by the Earth rotation during the signal flight."""
+    tau = np.linalg.norm(sat_pos - receiver, axis=-1) / SPEED_OF_LIGHT
+    a = OMEGA_E_GPS * tau
+    ca, sa = np.cos(a), np.sin(a)
+    x, y = sat_pos[..., 0], sat_pos[..., 1]
+    return np.stack([ca * x + sa * y, -sa * x + ca * y, sat_pos[..., 2]], axis=-1)
+
+
+def _geometry(sat_pos, receiver):
+    """Range (m), unit line of sight receiver->satellite, elevation (rad), troposphere (m)."""
+    rs = _sagnac(sat_pos, receiver)
+    d = rs - receiver
+    rng = np.linalg.norm(d, axis=-1)
+    e = d / rng[..., None]
+    _, el = azimuth_elevation(receiver, rs)
+    lat, _, h = ecef_to_geodetic(receiver)
+    trop = saastamoinen_delay(lat, h, el)
+    return rng, e, el, trop
+
+
+def _variance(el, a=0.003, b=0.003):
+    s = np.sin(np.maximum(el, np.radians(1.0)))
+    return a * a + (b * b) / (s * s)
+
+
+def _match_base(rover_t, base_t, max_age_s):
+    """Index of the base epoch for each rover epoch (nearest not after, else nearest)."""
+    if not len(base_t):
+        return np.full(len(rover_t), -1)
+    j = np.searchsorted(base_t, rover_t, side="right") - 1
+    j_next = np.minimum(j + 1, len(base_t) - 1)
+    jc = np.maximum(j, 0)
+    d_prev = np.where(j >= 0, np.abs(rover_t - base_t[jc]), np.iinfo(np.int64).max)
+    d_next = np.abs(base_t[j_next] - rover_t)
+    best = np.where(d_next < d_prev, j_next, jc)
+    age = np.abs(rover_t - base_t[best]) / 1e9
+    return np.where(age <= max_age_s, best, -1)
+
+
+# ====================================================================== the filter
+class RtkFilter:
+    """Per-epoch RTK/DGNSS filter over prepared rover/base data (see :func:`solve_rtk`).
+
+    Use :meth:`run` for all epochs, or :meth:`step` epoch by epoch (tests use this to
+    inspect and to offer candidate integers to :meth:`fix`).
+    """
+
+    def __init__(self, rover, base, nav, *, mode="kinematic", base_position=None,
+                 frequencies=("L1", "L2"), elevation_mask_deg=15.0, ratio_threshold=3.0,
+                 fix_and_hold=False, systems="GREJC", max_age_s=30.0, dynamics=False,
+                 min_fix_ambiguities=4, max_outage_epochs=5, validation_sigma=4.0,
+                 slip_threshold_m=0.05, max_fixed_sigma_m=0.05, min_lock_epochs=1, states=None,
+                 spp=None):
+        if mode not in ("kinematic", "static", "dgnss"):
+            raise SatnavError(f"unknown RTK mode {mode!r}: expected kinematic, static or dgnss")
+        self.mode = mode
+        self.ratio_threshold = float(ratio_threshold)
+        self.fix_and_hold = bool(fix_and_hold)
+        self.mask = math.radians(elevation_mask_deg)
+        self.min_fix = int(min_fix_ambiguities)
+        self.max_outage = int(max_outage_epochs)
+        self.validation_sigma = float(validation_sigma)
+        self.max_fixed_sigma = float(max_fixed_sigma_m)
+        self.min_lock = int(min_lock_epochs)
+        self.slip_sigma = 6.0  # post-fit phase residual (sigmas) that betrays a missed slip
+        self.n_residual_resets = 0
+        self.dynamics = bool(dynamics) and mode == "kinematic"
+        self.notes = []
+        systems = "".join(s for s in systems.upper() if s in FREQUENCY_BANDS)
+        frequencies = tuple(frequencies) if mode != "dgnss" else tuple(frequencies)[:1]
+        self.nf = len(frequencies)
+
+        # ---------------- base position
+        if base_position is not None and not isinstance(base_position, str):
+            self.base_pos = np.asarray(base_position, dtype=np.float64).reshape(3)
+            self.base_source = "argument"
+        elif base_position == "spp":
+            self.base_pos, self.base_source = None, "base SPP average"
+        elif base.header.approx_position_m is not None and np.linalg.norm(base.header.approx_position_m) > 6.0e6:
+            self.base_pos = np.asarray(base.header.approx_position_m, dtype=np.float64)
+            self.base_source = "base header"
+        else:
+            raise SatnavError("missing base position: the base file has no APPROX POSITION XYZ; "
+                              "give base_position (ECEF m) or base_position='spp'")
+
+        # ---------------- signals and satellites
+        chosen = _choose_signals(rover, base, systems, frequencies)
+        if not chosen:
+            raise SatnavError("rover and base have no common phase/code signals for systems "
+                              f"{systems} and frequencies {'+'.join(frequencies)}")
+        self.signals = {s: [p for p in per] for s, per in chosen.items()}
+        sats = np.intersect1d(rover.satellite_indices, base.satellite_indices)
+        sats = sats[np.isin(sats // 100, [SYSTEMS.index(s) for s in chosen])]
+        if not len(sats):
+            raise SatnavError("rover and base have no satellite in common")
+        self.sats = sats.astype(np.int64)
+        n = len(sats)
+        letters = np.array([SYSTEMS[i] for i in self.sats // 100])
+        self.letters = letters
+        if "R" in chosen and mode != "dgnss":
+            self.notes.append("GLONASS ambiguities are estimated as float only (no "
+                              "inter-frequency bias calibration); they are not fixed")
+        k_glo = _glonass_k(rover, nav, self.sats)
+        freq = np.full((n, self.nf), np.nan)
+        for f, fname in enumerate(frequencies):
+            for s in chosen:
+                cols = letters == s
+                band = FREQUENCY_BANDS[s].get(fname)
+                if band is None or chosen[s][f] is None:
+                    continue
+                freq[cols, f] = carrier_frequency(s, band, k_glo[cols] if s == "R" else None)
+        self.freq = freq
+        self.lam = SPEED_OF_LIGHT / freq
+        self.integer_ok = np.isin(letters, list(_INTEGER_SYSTEMS))
+
+        # ---------------- dense data and satellite states
+        if states is None:
+            from ..orbits.ephemeris import broadcast_states
+
+            def states(sat, t):
+                return broadcast_states(nav, sat, t)
+
+        self.rover = self._receiver(rover, chosen, states)
+        self.base = self._receiver(base, chosen, states)
+        if not np.intersect1d(rover.epochs, base.epochs).size and (
+                _match_base(rover.epochs, base.epochs, max_age_s) < 0).all():
+            raise SatnavError("rover and base have no common epochs (within "
+                              f"{max_age_s:g} s): rover {len(rover.epochs)} epochs, base "
+                              f"{len(base.epochs)} epochs")
+        self.base_index = _match_base(self.rover.time_ns, self.base.time_ns, max_age_s)
+
+        # ---------------- single point solutions (kinematic reset, fallback)
+        if spp is None:
+            from .spp import solve_spp
+
+            spp = solve_spp(rover, nav, systems=systems, elevation_mask_deg=elevation_mask_deg)
+        self.spp_pos = np.where(spp.solved[:, None], spp.position_m, np.nan)
+        if self.base_pos is None:
+            from .spp import solve_spp
+
+            bs = solve_spp(base, nav, systems=systems, elevation_mask_deg=elevation_mask_deg)
+            good = bs.valid if bs.valid.any() else bs.solved
+            if not good.any():
+                raise SatnavError("missing base position: no single point solution of the base")
+            self.base_pos = np.mean(bs.position_m[good], axis=0)
+
+        # ---------------- base zero-difference residuals (all epochs at once)
+        b = self.base
+        rng, e, el, trop = _geometry(b.sat_pos, self.base_pos)
+        model = rng + trop - SPEED_OF_LIGHT * b.sat_clock_s
+        self.base_el = el
+        self.base_yL = self.lam[None] * b.phase_cyc - model[..., None]
+        self.base_yP = b.code_m - model[..., None]
+        self.base_ok = b.sat_valid & np.isfinite(el)
+
+        # ---------------- slips on each receiver, mapped to rover epochs
+        for r in (self.rover, self.base):
+            r.slips = detect_slips(r.phase_cyc, r.code_m, r.lli, r.doppler_hz, frequency_hz=freq,
+                                   time_ns=r.time_ns, gf_threshold_m=slip_threshold_m)
+        # a base slip between two used base epochs is seen at the first rover epoch using it
+        bslip = np.zeros_like(self.rover.slips)
+        bi = self.base_index
+        cum = np.cumsum(self.base.slips, axis=0)
+        prev_b = -1
+        last_used = np.full(len(bi), -1)
+        for i, j in enumerate(bi):  # tiny loop over indices only
+            last_used[i] = prev_b
+            if j >= 0:
+                prev_b = j
+        has = (bi >= 0) & (last_used >= 0)
+        idx = np.flatnonzero(has)
+        bslip[idx] = (cum[bi[idx]] - cum[last_used[idx]]) > 0
+        first = (bi >= 0) & (last_used < 0)
+        bslip[first] = self.base.slips[bi[first]]
+        self.slips = self.rover.slips | bslip
+
+        # ---------------- state layout
+        self.nx_pos = 6 if self.dynamics else 3
+        self.nx = self.nx_pos + n * self.nf
+        self.x = np.zeros(self.nx)
+        self.P = np.zeros((self.nx, self.nx))
+        self.active = np.zeros(n * self.nf, bool)
+        self.last_seen = np.full(n * self.nf, -10**9)
+        self.lock = np.zeros(n * self.nf, np.int64)  # epochs tracked since (re)initialisation
+        self.initialised = False
+        self.t_prev = None
+        self.fixed_ints = None
+
+        m = len(self.rover.time_ns)
+        self.out_pos = np.full((m, 3), np.nan)
+        self.out_float = np.full((m, 3), np.nan)
+        self.out_q = np.zeros(m, np.int8)
+        self.out_ratio = np.zeros(m)
+        self.out_nfix = np.zeros(m, np.int16)
+        self.out_ns = np.zeros(m, np.int16)
+        self.out_cov = np.full((m, 3, 3), np.nan)
+
+    # ------------------------------------------------------------------ preparation
+    def _receiver(self, obs, chosen, states):
+        phase, code, lli, dop = _dense(obs, chosen, self.sats, self.nf)
+        pos, clk, valid = _satellite_states(None, self.sats, obs.epochs, code, states)
+        return _Receiver(obs.epochs.astype(np.int64), phase, code, lli, dop, pos, clk, valid)
+
+    # ------------------------------------------------------------------ epoch processing
+    def run(self) -> RtkSolution:
+        """Process every rover epoch and return the solution."""
+        for i in range(len(self.rover.time_ns)):
+            self.step(i)
+        return self.solution()
+
+    def solution(self) -> RtkSolution:
+        bt = self.base.time_ns
+        age = np.where(self.base_index >= 0,
+                       (self.rover.time_ns - bt[np.maximum(self.base_index, 0)]) / 1e9, np.nan)
+        return RtkSolution(
+            time_ns=self.rover.time_ns.copy(), position_m=self.out_pos, float_position_m=self.out_float,
+            quality=self.out_q, ratio=self.out_ratio, n_fixed=self.out_nfix, n_satellites=self.out_ns,
+            covariance_m2=self.out_cov, age_s=age, base_position_m=self.base_pos,
+            base_position_source=self.base_source, mode=self.mode, notes=list(self.notes),
+            options={"ratio_threshold": self.ratio_threshold, "fix_and_hold": self.fix_and_hold,
+                     "elevation_mask_deg": math.degrees(self.mask), "dynamics": self.dynamics,
+                     "signals": self.signals},
+        )
+
+    def _single(self, i):
+        if np.isfinite(self.spp_pos[i]).all():
+            self.out_pos[i] = self.spp_pos[i]
+            self.out_q[i] = 5
+
+    def _time_update(self, i):
+        t = self.rover.time_ns[i]
+        dt = 0.0 if self.t_prev is None else (t - self.t_prev) / 1e9
+        self.t_prev = t
+        spp = self.spp_pos[i]
+        if self.mode == "static":
+            if not self.initialised:
+                if not np.isfinite(spp).all():
+                    return False
+                self._reset_position(spp, 30.0**2)
+                self.initialised = True
+            return True
+        if self.dynamics and self.initialised and dt > 0:
+            F = np.eye(self.nx)
+            F[0:3, 3:6] = np.eye(3) * dt
+            Q = np.zeros((self.nx, self.nx))
+            q = 1.0  # m^2/s^3 acceleration noise spectral density
+            Q[0:3, 0:3] = np.eye(3) * q * dt**3 / 3
+            Q[0:3, 3:6] = Q[3:6, 0:3] = np.eye(3) * q * dt**2 / 2
+            Q[3:6, 3:6] = np.eye(3) * q * dt
+            self.x, self.P = kalman.predict(self.x, self.P, F, Q)
+            return True
+        if not np.isfinite(spp).all():
+            if not self.initialised:
+                return False
+            self.P[0:3, 0:3] += np.eye(3) * 30.0**2
+            return True
+        self._reset_position(spp, 30.0**2)
+        if self.dynamics:
+            self.x[3:6] = 0.0
+            self.P[3:6, :] = 0.0
+            self.P[:, 3:6] = 0.0
+            self.P[3:6, 3:6] = np.eye(3) * 10.0**2
+        self.initialised = True
+        return True
+
+    def _reset_position(self, pos, var):
+        self.x[0:3] = pos
+        self.P[0:3, :] = 0.0
+        self.P[:, 0:3] = 0.0
+        self.P[0:3, 0:3] = np.eye(3) * var
+
+    def _reset_ambiguity(self, k):
+        self.lock[k] = 0
+        j = self.nx_pos + k
+        self.P[j, :] = 0.0
+        self.P[:, j] = 0.0
+        self.x[j] = 0.0
+        self.active[k] = False
+
+    def step(self, i):
+        """Process rover epoch ``i``."""
+        j = self.base_index[i]
+        if j < 0:
+            self._single(i)
+            return
+        if not self._time_update(i):
+            return
+        nf = self.nf
+        # ---------------- rover geometry at the current position
+        r = self.rover
+        pos = self.x[0:3].copy()
+        rng, e, el, trop = _geometry(r.sat_pos[i], pos)
+        model = rng + trop - SPEED_OF_LIGHT * r.sat_clock_s[i]
+        yL = self.lam * r.phase_cyc[i] - model[:, None] - self.base_yL[j]
+        yP = r.code_m[i] - model[:, None] - self.base_yP[j]
+        ok = (r.sat_valid[i] & self.base_ok[j] & (el >= self.mask))[:, None]
+        okP = ok & np.isfinite(yP)
+        okL = okP & np.isfinite(yL) if self.mode != "dgnss" else np.zeros_like(okP)
+        var_sd = np.repeat((_variance(el) + _variance(self.base_el[j]))[:, None], nf, axis=1)
+
+        # ---------------- ambiguity bookkeeping: slips, outages, new arcs
+        if self.mode != "dgnss":
+            flat_ok = okL.ravel()
+            slip = self.slips[i].ravel()
+            stale = (i - self.last_seen) > self.max_outage
+            for k in np.flatnonzero(self.active & (slip | stale)):
+                self._reset_ambiguity(k)
+            self.lock[flat_ok & self.active] += 1
+            for k in np.flatnonzero(flat_ok & ~self.active):
+                s, f = divmod(k, nf)
+                jx = self.nx_pos + k
+                self.x[jx] = (yL[s, f] - yP[s, f]) / self.lam[s, f]
+                self.P[jx, :] = 0.0
+                self.P[:, jx] = 0.0
+                self.P[jx, jx] = 30.0**2
+                self.active[k] = True
+            self.last_seen[flat_ok] = i
+            # slow random walk of the ambiguities (RTKLIB prnbias)
+            act = self.nx_pos + np.flatnonzero(self.active)
+            self.P[act, act] += 1e-8
+
+        self.out_ns[i] = int(okP.any(axis=1).sum())
+        # ---------------- double differences
+        rows = self._double_differences(okL, okP, el)
+        if rows is None:
+            self.out_pos[i] = pos
+            self.out_q[i] = 5 if np.isfinite(self.spp_pos[i]).all() else 0
+            return
+        for _attempt in range(4):
+            ix = np.concatenate([np.arange(self.nx_pos), self.nx_pos + np.flatnonzero(self.active)])
+            v, H, R = self._dd_system(rows, yL, yP, e, var_sd, ix)
+            xs, Ps = self.x[ix], self.P[np.ix_(ix, ix)]
+            # outlier rejection (RTKLIB rejphase 5 m / rejcode 30 m on the innovations)
+            lim = np.where(rows["phase"], 5.0, 30.0)
+            keep = np.abs(v) <= lim
+            if keep.sum() < 4:
+                self._single(i)
+                return
+            v, H, R = v[keep], H[keep], R[np.ix_(keep, keep)]
+            x_prior, P_prior = xs.copy(), Ps.copy()
+            try:
+                xs, Ps, _ = kalman.update(xs, Ps, v, H, R)
+                if self.mode == "dgnss":  # relinearise once at the updated position
+                    rng2, e2, _, trop2 = _geometry(r.sat_pos[i], xs[0:3])
+                    model2 = rng2 + trop2 - SPEED_OF_LIGHT * r.sat_clock_s[i]
+                    yP2 = r.code_m[i] - model2[:, None] - self.base_yP[j]
+                    v2, H2, R2 = self._dd_system(rows, yL, yP2, e2, var_sd, ix)
+                    v2 = v2 + H2 @ (xs - x_prior)  # innovations about the prior state
+                    xs, Ps, _ = kalman.update(x_prior, P_prior, v2[keep], H2[keep],
+                                              R2[np.ix_(keep, keep)])
+            except np.linalg.LinAlgError:
+                self._single(i)
+                return
+            if self.mode == "dgnss" or not self._undetected_slip(rows, keep, v, H, R, xs, x_prior,
+                                                                yL, yP):
+                break
+        self.x[ix], self.P[np.ix_(ix, ix)] = xs, Ps
+        self.out_float[i] = xs[0:3]
+        self.out_pos[i] = xs[0:3]
+        self.out_cov[i] = Ps[0:3, 0:3]
+        self.out_q[i] = 4 if self.mode == "dgnss" else 2
+        if self.mode == "dgnss":
+            return
+        # what the validation of a fix needs: innovations about the prior state
+        self._epoch = {"i": i, "ix": ix, "v": v, "H": H, "R": R, "x_prior": x_prior,
+                       "phase_rows": rows["phase"][keep]}
+        self._resolve(i, ix, xs, Ps, okL, el)
+
+    def _undetected_slip(self, rows, keep, v, H, R, xs, x_prior, yL, yP):
+        """Post-fit phase residual test; resets the ambiguity of the worst offender.
+
+        A slip the detectors missed leaves a converged ambiguity wrong by whole cycles: its
+        double differences keep residuals far above their sigma however the position moves.
+        The satellite of the worst row (or the reference satellite, when most rows of its
+        group are bad) has that frequency's ambiguity re-initialised; returns True when the
+        epoch must be processed again."""
+        ph = rows["phase"][keep]
+        res = v - H @ (xs - x_prior)
+        z = np.where(ph, np.abs(res) / np.sqrt(np.diag(R)), 0.0)
+        if not (z > self.slip_sigma).any():
+            return False
+        w = int(np.argmax(z))
+        sat, ref, f = rows["sat"][keep][w], rows["ref"][keep][w], rows["f"][keep][w]
+        group = ph & (rows["ref"][keep] == ref) & (rows["f"][keep] == f)
+        target = ref if (z[group] > self.slip_sigma).sum() * 2 > group.sum() and group.sum() > 1 else sat
+        k = int(target) * self.nf + int(f)
+        self._reset_ambiguity(k)
+        jx = self.nx_pos + k
+        self.x[jx] = (yL[target, f] - yP[target, f]) / self.lam[target, f]
+        self.P[jx, jx] = 30.0**2
+        self.active[k] = True
+        self.n_residual_resets += 1
+        return True
+
+    def _double_differences(self, okL, okP, el):
+        """Rows of double differences: arrays of (sat i, ref, freq, phase?)."""
+        out_i, out_r, out_f, out_p = [], [], [], []
+        for s in np.unique(self.letters):
+            cols = np.flatnonzero(self.letters == s)
+            for f in range(self.nf):
+                for is_phase, okm in ((True, okL), (False, okP)):
+                    c = cols[okm[cols, f]]
+                    if len(c) < 2:
+                        continue
+                    ref = c[np.argmax(el[c])]
+                    others = c[c != ref]
+                    out_i.append(others)
+                    out_r.append(np.full(len(others), ref))
+                    out_f.append(np.full(len(others), f))
+                    out_p.append(np.full(len(others), is_phase))
+        if not out_i:
+            return None
+        rows = {"sat": np.concatenate(out_i), "ref": np.concatenate(out_r),
+                "f": np.concatenate(out_f), "phase": np.concatenate(out_p)}
+        if len(rows["sat"]) < 3:
+            return None
+        return rows
+
+    def _dd_system(self, rows, yL, yP, e, var_sd, ix):
+        si, sr, f, ph = rows["sat"], rows["ref"], rows["f"], rows["phase"]
+        nrow = len(si)
+        y = np.where(ph, yL[si, f] - yL[sr, f], yP[si, f] - yP[sr, f])
+        H = np.zeros((nrow, len(ix)))
+        H[:, 0:3] = -(e[si] - e[sr])
+        if ph.any():
+            col = np.full(self.nx, -1)
+            col[ix] = np.arange(len(ix))
+            ki = col[self.nx_pos + si * self.nf + f]
+            kr = col[self.nx_pos + sr * self.nf + f]
+            p = np.flatnonzero(ph)
+            lam_i, lam_r = self.lam[si[p], f[p]], self.lam[sr[p], f[p]]
+            H[p, ki[p]] = lam_i
+            H[p, kr[p]] = -lam_r
+            y[p] -= lam_i * self.x[self.nx_pos + si[p] * self.nf + f[p]] \
+                - lam_r * self.x[self.nx_pos + sr[p] * self.nf + f[p]]
+        scale = np.where(ph, 1.0, 300.0**2)
+        vi = var_sd[si, f] * scale
+        vr = var_sd[sr, f] * scale
+        # R = diag(var_i) + var_ref on the rows sharing a reference (same group)
+        group = sr * 16 + f * 2 + ph
+        same = group[:, None] == group[None, :]
+        R = np.where(same, vr[:, None], 0.0) + np.diag(vi)
+        return y, H, R
+
+    # ------------------------------------------------------------------ ambiguity resolution
+    def _fixable_dd(self, okL, el, ix):
+        """DD ambiguity transform D (rows over the sub-state ix) for integer systems."""
+        col = np.full(self.nx, -1)
+        col[ix] = np.arange(len(ix))
+        rows, pairs, elev = [], [], []
+        for s in np.unique(self.letters[self.integer_ok]):
+            cols = np.flatnonzero(self.letters == s)
+            for f in range(self.nf):
+                c = cols[okL[cols, f]]
+                kk = c * self.nf + f
+                c = c[self.active[kk] & (self.lock[kk] >= self.min_lock)]
+                if len(c) < 2:
+                    continue
+                ref = c[np.argmax(el[c])]
+                for k in c[c != ref]:
+                    d = np.zeros(len(ix))
+                    d[col[self.nx_pos + k * self.nf + f]] = 1.0
+                    d[col[self.nx_pos + ref * self.nf + f]] = -1.0
+                    rows.append(d)
+                    pairs.append((k, ref, f))
+                    elev.append(el[k])
+        if not rows:
+            return None, [], np.array([])
+        D = np.array(rows)
+        # Second-frequency rows become wide-lane combinations (N_f - N_0 of the same pair):
+        # an integer unimodular change of basis that removes most of the L1/L2 correlation
+        # before LAMBDA, so its decorrelation has far less to do.
+        where = {p: r for r, p in enumerate(pairs)}
+        for r, (k, ref, f) in enumerate(pairs):
+            r0 = where.get((k, ref, 0))
+            if f > 0 and r0 is not None:
+                D[r] = D[r] - D[r0]
+        return D, pairs, np.array(elev)
+
+    def _resolve(self, i, ix, xs, Ps, okL, el):
+        D, pairs, elev = self._fixable_dd(okL, el, ix)
+        if D is None or len(pairs) < self.min_fix:
+            return
+        a = D @ xs
+        PDt = Ps @ D.T
+        Qa = D @ PDt
+        try:
+            res = resolve_partial(a, Qa, ratio_threshold=self.ratio_threshold,
+                                  min_count=self.min_fix)
+        except SatnavError:
+            return
+        self.out_ratio[i] = res.ratio
+        if not res.fixed:
+            return
+        self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, res.used, res.integers, pairs)
+
+    def fix(self, integers, used=None):
+        """Validate candidate integers for the DD ambiguities of the last epoch processed.
+
+        Returns ``(accepted, position_m)``; for tests of the validation (wrong integers
+        must be rejected)."""
+        c = self._candidate
+        used = np.ones(len(integers), bool) if used is None else np.asarray(used, bool)
+        return self._apply_fix(c["ix"], c["xs"], c["Ps"], c["D"], c["a"], c["PDt"], c["Qa"],
+                               used, np.asarray(integers), validate_only=True)
+
+    def _try_fix(self, i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs):
+        self._candidate = {"ix": ix, "xs": xs, "Ps": Ps, "D": D, "a": a, "PDt": PDt, "Qa": Qa,
+                           "integers": ints.copy(), "used": used.copy(), "pairs": pairs}
+        ok, xf, Pf = self._apply_fix(ix, xs, Ps, D, a, PDt, Qa, used, ints)
+        if not ok:
+            return
+        if math.sqrt(max(np.trace(Pf[0:3, 0:3]), 0.0)) > self.max_fixed_sigma:
+            return  # integers accepted but the geometry is too weak for a centimetre fix
+        self.out_pos[i] = xf[0:3]
+        self.out_cov[i] = Pf[0:3, 0:3]
+        self.out_q[i] = 1
+        self.out_nfix[i] = int(used.sum())
+        if self.fix_and_hold:
+            u = np.flatnonzero(used)
+            Hh = D[u]
+            vh = ints[u] - D[u] @ xs
+            Rh = np.eye(len(u)) * 0.001
+            xs2, Ps2, _ = kalman.update(xs, Ps, vh, Hh, Rh)
+            self.x[ix], self.P[np.ix_(ix, ix)] = xs2, Ps2
+
+    def _apply_fix(self, ix, xs, Ps, D, a, PDt, Qa, used, ints, validate_only=False):
+        u = np.flatnonzero(used)
+        Qu = Qa[np.ix_(u, u)]
+        try:
+            w = np.linalg.solve(Qu, a[u] - ints[u])
+            G = np.linalg.solve(Qu, PDt[:, u].T)
+        except np.linalg.LinAlgError:
+            return (False, None) if validate_only else (False, None, None)
+        xf = xs - PDt[:, u] @ w
+        Pf = Ps - PDt[:, u] @ G
+        ok = self._validate(xf)
+        if validate_only:
+            return ok, xf[0:3]
+        return ok, xf, Pf
+
+    def _validate(self, xf):
+        """Phase residuals of the fixed solution: each within ``validation_sigma`` sigma and
+        their chi-square below its 99.9 % quantile."""
+        ep = self._epoch
+        res = ep["v"] - ep["H"] @ (xf - ep["x_prior"])
+        ph = ep["phase_rows"]
+        if not ph.any():
+            return False
+        rp = res[ph]
+        Rp = ep["R"][np.ix_(ph, ph)]
+        sig = np.sqrt(np.diag(Rp))
+        if np.any(np.abs(rp) > self.validation_sigma * sig):
+            return False
+        chi2 = float(rp @ np.linalg.solve(Rp, rp))
+        return chi2 <= _chi2_quantile(max(len(rp) - 3, 1), 0.999)
+
+
+def _chi2_quantile(dof, p):
+    """Chi-square quantile (Wilson-Hilferty approximation, adequate for a threshold)."""
+    z = {0.99: 2.326348, 0.999: 3.090232, 0.9999: 3.719016}[p]
+    k = float(dof)
+    return k * (1.0 - 2.0 / (9.0 * k) + z * math.sqrt(2.0 / (9.0 * k))) ** 3
+
+
+def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
+              frequencies=("L1", "L2"), elevation_mask_deg=15.0, ratio_threshold=3.0,
+              fix_and_hold=False, systems="GREJC", max_age_s=30.0, dynamics=False,
+              min_fix_ambiguities=4, max_fixed_sigma_m=0.05, min_lock_epochs=1,
+              states=None) -> RtkSolution:
+    """Relative positioning of a rover against a base receiver.
+
+    Parameters
+    ----------
+    rover_obs, base_obs : satnav.observations.Observations
+    nav : satnav.io.rinex_nav.Navigation
+        Broadcast ephemerides (for both receivers).
+    mode : {"kinematic", "static", "dgnss"}
+        ``kinematic``: rover position re-estimated every epoch; ``static``: one constant
+        rover position; ``dgnss``: code differential, epoch by epoch (quality 4).
+    base_position : array_like (3,) or "spp", optional
+        Base ECEF position (m). Default: the base header's ``APPROX POSITION XYZ``;
+        ``"spp"``: the mean single point solution of the base. Which one was used is
+        :attr:`RtkSolution.base_position_source`.
+    frequencies : tuple of str
+        Frequency names, ``("L1",)`` single or ``("L1", "L2")`` dual frequency (L2 means
+        E5b for Galileo, B2I for BeiDou; see :data:`FREQUENCY_BANDS`).
+    elevation_mask_deg : float
+    ratio_threshold : float
+        Ratio test threshold for accepting integers.
+    fix_and_hold : bool
+        Feed fixed integers back into the filter as tight constraints.
+    systems : str
+        System letters; GLONASS ambiguities stay float.
+    max_age_s : float
+        Largest rover-base time difference for pairing epochs.
+    dynamics : bool
+        Kinematic mode with a constant-velocity model (position and velocity states)
+        instead of a fresh position every epoch.
+    min_fix_ambiguities : int
+        Fewest DD ambiguities for a fix (partial resolution stops there).
+    min_lock_epochs : int
+        An ambiguity takes part in integer resolution only after this many epochs since it
+        was (re)initialised (1: not in the epoch of a new arc or slip).
+    max_fixed_sigma_m : float
+        A fix whose formal 3-D position sigma (phase error model) exceeds this is reported
+        as float: with few satellites in a weak geometry, correct integers still give
+        decimetre positions.
+    states : callable, optional
+        ``states(sat, time_ns) -> SatelliteStates`` in place of the broadcast ephemerides.
+
+    Returns
+    -------
+    RtkSolution
+
+    Raises
+    ------
+    SatnavError
+        No common epochs, satellites or signals; no base position available.
+    """
+    flt = RtkFilter(rover_obs, base_obs, nav, mode=mode, base_position=base_position,
+                    frequencies=frequencies, elevation_mask_deg=elevation_mask_deg,
+                    ratio_threshold=ratio_threshold, fix_and_hold=fix_and_hold, systems=systems,
+                    max_age_s=max_age_s, dynamics=dynamics,
+                    min_fix_ambiguities=min_fix_ambiguities, max_fixed_sigma_m=max_fixed_sigma_m,
+                    min_lock_epochs=min_lock_epochs, states=states)
+    return flt.run()

@@ -1,0 +1,136 @@
+"""LAMBDA integer least squares against an independent brute-force search."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from satnav.errors import SatnavError
+from satnav.estimators.lambda_ils import (
+    bootstrap_success_rate,
+    decorrelate,
+    lambda_search,
+    ltdl,
+    ratio_test,
+    resolve_partial,
+)
+
+
+def brute_force(a, Q, m=2):
+    """The m best integer vectors by enumerating every integer point of a box that must
+    contain them (independent of LAMBDA: no factorisation, no search tree)."""
+    a = np.asarray(a, float)
+    Qi = np.linalg.inv(Q)
+    n = len(a)
+
+    def dist(z):
+        r = a - z
+        return float(r @ Qi @ r)
+
+    # an upper bound of the m-th best distance from m distinct simple candidates
+    simple = [np.rint(a)] + [np.rint(a) + s * np.eye(n)[i] for i in range(n) for s in (1, -1)]
+    bound = sorted(dist(z) for z in simple)[m - 1]
+    # (a - z)^T Q^-1 (a - z) <= bound implies |a_i - z_i| <= sqrt(bound * Q_ii)
+    half = np.sqrt(bound * np.diag(Q))
+    ranges = [range(math.ceil(a[i] - half[i]), math.floor(a[i] + half[i]) + 1) for i in range(n)]
+    assert np.prod([len(r) for r in ranges]) < 2_000_000
+    pts = np.array(list(itertools.product(*ranges)), float)
+    r = a - pts
+    d = np.einsum("ki,ij,kj->k", r, Qi, r)
+    order = np.argsort(d)[:m]
+    return pts[order].astype(np.int64), d[order]
+
+
+def random_problem(rng, n, ill):
+    A = rng.normal(size=(n, n))
+    if ill:  # strongly correlated, like L1/L2 ambiguities over one epoch
+        A = A @ np.diag(np.geomspace(1.0, 0.05, n)) @ rng.normal(size=(n, n))
+    Q = A @ A.T * rng.uniform(0.02, 0.3) + 1e-3 * np.eye(n)
+    a = rng.normal(size=n) * 10
+    return a, Q
+
+
+@pytest.mark.parametrize("ill", [False, True])
+def test_matches_brute_force(ill):
+    rng = np.random.default_rng(7 + ill)
+    for _ in range(60):
+        n = int(rng.integers(1, 5 if ill else 6))
+        a, Q = random_problem(rng, n, ill)
+        cand, d = lambda_search(a, Q, 2)
+        ref, dref = brute_force(a, Q, 2)
+        np.testing.assert_allclose(d, dref, rtol=1e-9, atol=1e-9)
+        if dref[1] - dref[0] > 1e-9:  # unique best
+            assert cand[0].tolist() == ref[0].tolist()
+
+
+def test_classic_three_dimensional_example():
+    # The 3-D example of the LAMBDA literature (Teunissen 1993; de Jonge & Tiberius
+    # 1996): float a = (5.45, 3.10, 2.97), best integers (5, 3, 4). Cross-checked with
+    # the brute-force search (the exact literature values are quoted from memory).
+    Q = np.array([[6.290, 5.978, 0.544], [5.978, 6.292, 2.340], [0.544, 2.340, 6.288]])
+    a = np.array([5.45, 3.10, 2.97])
+    cand, d = lambda_search(a, Q, 2)
+    assert cand[0].tolist() == [5, 3, 4]
+    ref, dref = brute_force(a, Q, 2)
+    assert cand.tolist() == ref.tolist()
+    np.testing.assert_allclose(d, dref, rtol=1e-10)
+
+
+def test_factorisation_and_decorrelation():
+    rng = np.random.default_rng(3)
+    a, Q = random_problem(rng, 6, True)
+    L, D = ltdl(Q)
+    np.testing.assert_allclose(L.T @ np.diag(D) @ L, Q, rtol=1e-10, atol=1e-12)
+    L2, D2, Z = decorrelate(L, D)
+    assert np.all(Z == np.rint(Z)) and abs(abs(np.linalg.det(Z)) - 1) < 1e-9  # unimodular
+    np.testing.assert_allclose(L2.T @ np.diag(D2) @ L2, Z.T @ Q @ Z, rtol=1e-8, atol=1e-10)
+    # decorrelation does not increase the largest conditional variance
+    assert D2.max() <= D.max() * (1 + 1e-9)
+
+
+def test_not_positive_definite_raises():
+    with pytest.raises(SatnavError):
+        lambda_search([0.1, 0.2], [[1.0, 2.0], [2.0, 1.0]])
+
+
+def test_ratio_and_partial_resolution():
+    rng = np.random.default_rng(11)
+    n = 8
+    truth = rng.integers(-50, 50, n)
+    Q = np.diag(np.full(n, 0.01**2)) + 0.00001
+    Q[7, 7] = 4.0  # one hopeless ambiguity (e.g. a satellite that just rose)
+    a = truth + rng.normal(size=n) * 0.01
+    a[7] = truth[7] + 0.5
+    full = lambda_search(a, Q)
+    assert not ratio_test(full[1], 3.0)[0]
+    res = resolve_partial(a, Q, ratio_threshold=3.0, min_count=4)
+    assert res.fixed and res.used.tolist() == [True] * 7 + [False]
+    assert res.integers[:7].tolist() == truth[:7].tolist()
+    assert res.ratio >= 3.0
+    # drop order by (e.g.) elevation: dropping a good one first still ends fixed
+    res2 = resolve_partial(a, Q, drop_order=[0, 7, 1], min_count=4)
+    assert res2.fixed and not res2.used[7]
+    # min_count stops partial fixing
+    assert not resolve_partial(a, Q, min_count=8).fixed
+
+
+def test_bootstrap_success_rate():
+    # diagonal: product of 2 Phi(1 / (2 sigma)) - 1, written with erf
+    sig = np.array([0.1, 0.2, 0.3])
+    expected = np.prod([math.erf(1 / (2 * s * math.sqrt(2))) for s in sig])
+    assert bootstrap_success_rate(np.diag(sig**2)) == pytest.approx(expected, rel=1e-12)
+    # correlated: a lower bound of the simulated integer least-squares success rate
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(3, 3)) * 0.15
+    Q = A @ A.T + 0.01 * np.eye(3)
+    p_boot = bootstrap_success_rate(Q)
+    c = np.linalg.cholesky(Q)
+    trials = 1500
+    ok = sum(lambda_search(c @ rng.normal(size=3), Q, 2)[0][0].tolist() == [0, 0, 0]
+             for _ in range(trials))
+    p_ils = ok / trials
+    assert p_ils >= p_boot - 3 * math.sqrt(p_boot * (1 - p_boot) / trials)
+    assert 0.0 < p_boot < 1.0
