@@ -1,0 +1,246 @@
+"""``satnav solve``: positions from an observation file and navigation files.
+
+Reads the observations (RINEX 2/3/4, Hatanaka, compressed; Android GnssLogger logs and
+GSDC ``device_gnss.csv`` when :mod:`satnav.io.android` is available), the broadcast
+navigation files, solves every epoch (:func:`satnav.estimators.spp.solve_spp`), writes the
+solution in the requested format and ends with a summary a person can read at a glance.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from ..errors import SatnavError
+from ..satellites import SYSTEM_NAMES, SYSTEMS
+
+__all__ = ["register", "parse_xyz", "solve_summary"]
+
+
+def parse_xyz(text: str) -> np.ndarray:
+    """``"X,Y,Z"`` (m, ECEF) -> array; raises SatnavError with what was expected."""
+    try:
+        v = np.array([float(t) for t in text.replace(" ", "").split(",")])
+    except ValueError:
+        v = np.array([])
+    if v.shape != (3,) or not np.all(np.isfinite(v)):
+        raise SatnavError(f"--ref/--base-pos {text!r}: expected three ECEF coordinates X,Y,Z in metres")
+    return v
+
+
+def _parse_signals(text: str | None):
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        if ":" not in item:
+            raise SatnavError(f"--signals {item!r}: expected SYSTEM:CODE such as G:C1C,E:C1X")
+        s, c = item.split(":", 1)
+        s = s.strip().upper()
+        if s not in SYSTEMS:
+            raise SatnavError(f"--signals: unknown system letter {s!r}, expected one of {SYSTEMS}")
+        codes = tuple(x for x in c.strip().split("+") if x)
+        out[s] = codes[0] if len(codes) == 1 else codes
+    return out
+
+
+def _read_observations(path: str, strict: bool):
+    """Observations of ``path`` whatever its format (RINEX or Android)."""
+    from ..info import detect_format
+
+    fmt, _ = detect_format(path)
+    if fmt == "rinex-obs":
+        from ..io.rinex_obs import read_rinex_obs
+
+        return read_rinex_obs(path, strict=strict), None
+    if fmt == "android-gnsslogger" or str(path).endswith(".csv"):
+        try:
+            from ..io import android
+        except ImportError:
+            raise SatnavError(f"{path}: Android logs are not supported by this build") from None
+        if str(path).endswith(".csv"):
+            return android.read_gsdc_csv(path), getattr(android, "gsdc_states", None)
+        return android.read_gnsslogger(path), None
+    raise SatnavError(f"{path}: a {fmt} file is not an observation file; expected RINEX observations")
+
+
+def solve_summary(solution, reference_m=None, reference_label: str = "", elapsed_s=None) -> str:
+    """Closing summary: epochs solved/total, satellites per system, DOP, errors vs reference."""
+    m = len(solution)
+    solved = solution.solved
+    valid = solution.valid
+    lines = [
+        f"epochs      {int(solved.sum())} solved / {m} total"
+        f" ({int(valid.sum())} passed the integrity test)"
+    ]
+    unsolved = {}
+    for e in np.flatnonzero(~valid):
+        r = solution.reason(int(e))
+        unsolved[r] = unsolved.get(r, 0) + 1
+    for r, n in sorted(unsolved.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {n:6d} epochs: {r}")
+    per = []
+    for s, n in solution.n_used_by_system.items():
+        n = np.asarray(n)[solved]
+        if len(n) and n.max() > 0:
+            per.append(f"{SYSTEM_NAMES.get(s, s)} {np.mean(n):.1f}")
+    if per:
+        lines.append("satellites  mean used per epoch: " + ", ".join(per))
+    if solved.any():
+        lines.append(
+            f"DOP         median PDOP {np.nanmedian(solution.pdop[solved]):.2f}, "
+            f"HDOP {np.nanmedian(solution.hdop[solved]):.2f}, VDOP {np.nanmedian(solution.vdop[solved]):.2f}"
+        )
+    if reference_m is not None and valid.any():
+        err = solution.errors(reference_m, mask=valid)
+        lines.append(
+            f"accuracy    vs {reference_label}: horizontal RMS {err['h_rms']:.2f} m, 95% {err['h_95']:.2f} m; "
+            f"vertical RMS {err['v_rms']:.2f} m, 95% {err['v_95']:.2f} m ({err['n']} epochs)"
+        )
+    if elapsed_s is not None:
+        lines.append(f"time        {elapsed_s:.2f} s")
+    return "\n".join(lines)
+
+
+class _Stages:
+    """A progress display over the stages of a run (rich when installed and on a terminal)."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.progress = None
+        if quiet or not sys.stderr.isatty():
+            return
+        try:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        except ImportError:
+            return
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True,
+            console=None,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("satnav solve", total=total)
+
+    def step(self, text: str):
+        if self.progress is not None:
+            self.progress.update(self.task, description=text, advance=1)
+
+    def close(self):
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def cmd_solve(args) -> int:
+    from ..io.rinex_nav import read_rinex_nav
+    from .spp import solve_spp
+
+    t0 = time.perf_counter()
+    stages = _Stages(4, args.quiet)
+    try:
+        stages.step(f"reading {args.obs}")
+        obs, states = _read_observations(args.obs, args.strict)
+        stages.step("reading navigation data")
+        if not args.nav and states is None:
+            raise SatnavError("no navigation file given: satnav solve OBS NAV... -o OUT")
+        nav = read_rinex_nav(*args.nav, strict=args.strict) if args.nav else None
+        if nav is not None and not any(nav.count_by_system().values()):
+            raise SatnavError(f"{', '.join(args.nav)}: no ephemeris messages in the navigation files")
+        exclude = [x.strip() for x in args.exclude.split(",") if x.strip()] if args.exclude else ()
+        systems = args.systems.upper()
+        bad = set(systems) - set(SYSTEMS)
+        if bad:
+            raise SatnavError(f"--systems {args.systems!r}: unknown letters {''.join(sorted(bad))}, expected some of {SYSTEMS}")
+        stages.step(f"solving {len(obs.epochs)} epochs")
+        if args.base:
+            solution = _solve_relative(args, obs, nav)
+        else:
+            kwargs = {}
+            if states is not None:
+                kwargs["states"] = states(obs)
+            solution = solve_spp(
+                obs, nav, systems=systems, elevation_mask_deg=args.mask, exclude=exclude,
+                signals=_parse_signals(args.signals), iono=args.iono, raim=not args.no_raim,
+                reduce_to_marker=args.marker, **kwargs,
+            )
+        stages.step(f"writing {args.output}")
+        if args.output:
+            from ..io.solution import write_solution
+
+            write_solution(solution, args.output, args.format)
+    finally:
+        stages.close()
+    elapsed = time.perf_counter() - t0
+
+    reference, label = None, ""
+    if args.ref:
+        reference, label = parse_xyz(args.ref), "--ref"
+    elif obs.header.approx_position_m is not None and np.linalg.norm(obs.header.approx_position_m) > 6.0e6:
+        reference, label = np.asarray(obs.header.approx_position_m, float), "header approximate position"
+    if not args.quiet:
+        if args.output:
+            print(f"{args.output}: {len(solution)} epochs")
+        print(solve_summary(solution, reference, label, elapsed))
+    if args.truth:
+        _print_truth(solution, args.truth)
+    if args.report:
+        from ..report import write_report  # noqa: PLC0415
+
+        path = write_report(solution, args.report, obs=obs)
+        print(f"report      {path}")
+    return 0
+
+
+def _print_truth(solution, truth_path):
+    try:
+        from ..io.android import horizontal_errors_vs_truth
+    except ImportError:
+        raise SatnavError("--truth needs satnav.io.android (ground-truth reader)") from None
+    h = horizontal_errors_vs_truth(solution, truth_path)
+    if len(h):
+        print(
+            f"truth       horizontal error 50% {np.percentile(h, 50):.2f} m, 95% {np.percentile(h, 95):.2f} m "
+            f"({len(h)} epochs matched)"
+        )
+
+
+def _solve_relative(args, rover, nav):
+    from ..io.rinex_obs import read_rinex_obs
+
+    try:
+        from .rtk import solve_rtk
+    except ImportError:
+        raise SatnavError("relative positioning (--base) is not available in this build") from None
+    base = read_rinex_obs(args.base, strict=args.strict)
+    base_position = parse_xyz(args.base_pos) if args.base_pos else None
+    return solve_rtk(rover, base, nav, mode=args.mode, base_position=base_position,
+                     elevation_mask_deg=args.mask)
+
+
+def register(subparsers) -> None:
+    from ..io.solution import FORMATS
+
+    s = subparsers.add_parser(
+        "solve", help="positions from observations and navigation files (SPP, DGNSS, RTK)",
+        description="Single point positioning (or relative positioning with --base) of every epoch.",
+    )
+    s.add_argument("obs", metavar="OBS", help="observation file (RINEX 2/3/4, Hatanaka, Android log)")
+    s.add_argument("nav", metavar="NAV", nargs="*", help="broadcast navigation files (RINEX 2/3/4)")
+    s.add_argument("-o", "--output", metavar="OUT", help="solution file")
+    s.add_argument("--format", choices=sorted(FORMATS), help="output format (default from the file name; .pos)")
+    s.add_argument("--systems", default="GRECJI", help="systems to use (default GRECJI)")
+    s.add_argument("--exclude", help="satellites or systems to leave out, e.g. R09,C01")
+    s.add_argument("--mask", type=float, default=10.0, help="elevation mask, degrees (default 10)")
+    s.add_argument("--iono", choices=("klobuchar", "iono-free", "none"), default="klobuchar")
+    s.add_argument("--signals", help="code per system, e.g. G:C1C,E:C1X (iono-free: G:C1C+C2W)")
+    s.add_argument("--no-raim", action="store_true", help="no fault detection and exclusion")
+    s.add_argument("--marker", action="store_true", help="reduce to the marker with the header antenna height")
+    s.add_argument("--ref", metavar="X,Y,Z", help="reference position (ECEF m) for the accuracy summary")
+    s.add_argument("--truth", metavar="CSV", help="ground-truth track (GSDC ground_truth.csv)")
+    s.add_argument("--base", metavar="BASE_OBS", help="base station observations (relative positioning)")
+    s.add_argument("--base-pos", metavar="X,Y,Z", help="base position (ECEF m); default the base header")
+    s.add_argument("--mode", choices=("dgnss", "kinematic", "static"), default="kinematic")
+    s.add_argument("--report", metavar="HTML", help="also write an HTML report")
+    s.add_argument("--strict", action="store_true", help="damaged records are errors")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_solve)

@@ -1,0 +1,658 @@
+"""Android raw GNSS measurements: GnssLogger logs and the GSDC ``device_gnss.csv``.
+
+Android reports, per measurement, the receiver clock (``TimeNanos``, ``FullBiasNanos``,
+``BiasNanos``), the measurement's ``TimeOffsetNanos`` and the satellite's transmit time as
+decoded by the chipset (``ReceivedSvTimeNanos``), in the satellite system's own time of
+week (GPS, Galileo, QZSS, NavIC, SBAS; BeiDou in BDT) or time of day (GLONASS, in
+UTC(SU) + 3 h). Pseudoranges follow Google's derivation (European GNSS Agency, "Using GNSS
+raw measurements on Android devices", 2017, section 2.4; Google gps-measurement-tools
+``ProcessGnssMeas.m``)::
+
+    t_rx  = TimeNanos + TimeOffsetNanos - (FullBiasNanos + BiasNanos)     # GPST ns
+    t_rx' = t_rx in the satellite system's time, modulo its period (week or day)
+    rho   = c * (t_rx' - ReceivedSvTimeNanos)  (difference wrapped into +-period/2)
+
+with BDT = GPST - 14 s and GLONASS time = GPST - leap seconds + 3 h. A pseudorange is only
+formed when the measurement state says the transmit time is complete:
+
+* GPS, QZSS, Galileo, BeiDou, NavIC, SBAS: ``STATE_TOW_DECODED`` (8) or ``STATE_TOW_KNOWN``
+  (16384), GLONASS: ``STATE_GLO_TOD_DECODED`` (128) or ``STATE_GLO_TOD_KNOWN`` (32768);
+* a code lock (``STATE_CODE_LOCK`` 1, or ``STATE_GAL_E1BC_CODE_LOCK`` 1024 for Galileo) and
+  not ``STATE_MSEC_AMBIGUOUS`` (16);
+* ``ReceivedSvTimeUncertaintyNanos`` at most ``max_tow_uncertainty_ns`` (500 ns by default:
+  phones report 1 s for measurements whose time is not known).
+
+Galileo measurements that only have ``STATE_GAL_E1C_2ND_CODE_LOCK`` (time known modulo
+100 ms) are dropped, as are GLONASS measurements without an orbital slot (``Svid`` 93-106
+is the frequency channel + 100, not a satellite). Every dropped pseudorange is counted and
+reported once in a warning and in the header comments.
+
+Carrier phase (cycles) is ``AccumulatedDeltaRangeMeters / wavelength`` where
+``ADR_STATE_VALID`` (1) is set and ``ADR_STATE_RESET`` (2) is not; LLI bit 0 marks
+``ADR_STATE_CYCLE_SLIP`` (4) or a reset, bit 1 an unresolved half cycle
+(``ADR_STATE_HALF_CYCLE_REPORTED`` 16 without ``..._RESOLVED`` 8). Doppler (Hz) is
+``-PseudorangeRateMetersPerSecond / wavelength``, C/N0 (dB-Hz) ``Cn0DbHz``. Wavelengths use
+the nominal carrier (GLONASS: from the channel number in ``CarrierFrequencyHz``).
+
+Signals become RINEX 3 codes from the band (``CarrierFrequencyHz``) and the ``CodeType``
+column when the log has it (Android 11+), else the usual phone signals: GPS/QZSS L1 C/A
+``1C``, L5 ``5Q``; Galileo E1 ``1C``, E5a ``5Q``, E5b ``7Q``; BeiDou B1I ``2I``, B1C ``1P``,
+B2a ``5P``; GLONASS G1 ``1C``; NavIC L5 ``5A``; SBAS L1 ``1C``.
+
+Epochs are the receiver times ``TimeNanos - FullBiasNanos - BiasNanos`` rounded to the
+nanosecond (GPST), like the fractional epochs of a RINEX conversion.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+
+from ..constants import SPEED_OF_LIGHT, carrier_frequency
+from ..errors import FormatError, SatnavError, SatnavWarning, warn_damaged
+from ..gnss_time import NS_PER_DAY, NS_PER_S, NS_PER_WEEK, leap_seconds_at_gpst
+from ..observations import Observations, ObsHeader
+from ..satellites import SYSTEMS
+
+__all__ = [
+    "read_gnsslogger",
+    "read_gsdc_csv",
+    "read_gsdc_satellite_states",
+    "android_pseudoranges",
+    "CONSTELLATION_TYPES",
+]
+
+#: Android ``GnssStatus.CONSTELLATION_*`` -> RINEX system letter.
+CONSTELLATION_TYPES = {1: "G", 2: "S", 3: "R", 4: "J", 5: "C", 6: "E", 7: "I"}
+
+# GnssMeasurement state bits (android.location.GnssMeasurement)
+STATE_CODE_LOCK = 1
+STATE_TOW_DECODED = 8
+STATE_MSEC_AMBIGUOUS = 16
+STATE_GLO_TOD_DECODED = 128
+STATE_GAL_E1BC_CODE_LOCK = 1024
+STATE_GAL_E1C_2ND_CODE_LOCK = 2048
+STATE_TOW_KNOWN = 16384
+STATE_GLO_TOD_KNOWN = 32768
+# AccumulatedDeltaRangeState bits
+ADR_STATE_VALID = 1
+ADR_STATE_RESET = 2
+ADR_STATE_CYCLE_SLIP = 4
+ADR_STATE_HALF_CYCLE_RESOLVED = 8
+ADR_STATE_HALF_CYCLE_REPORTED = 16
+
+#: Column order of GnssLogger's ``Raw`` records (v2.0 - v3.x), used when the log has no
+#: ``# Raw,...`` header line.
+RAW_COLUMNS = (
+    "utcTimeMillis,TimeNanos,LeapSecond,TimeUncertaintyNanos,FullBiasNanos,BiasNanos,"
+    "BiasUncertaintyNanos,DriftNanosPerSecond,DriftUncertaintyNanosPerSecond,"
+    "HardwareClockDiscontinuityCount,Svid,TimeOffsetNanos,State,ReceivedSvTimeNanos,"
+    "ReceivedSvTimeUncertaintyNanos,Cn0DbHz,PseudorangeRateMetersPerSecond,"
+    "PseudorangeRateUncertaintyMetersPerSecond,AccumulatedDeltaRangeState,"
+    "AccumulatedDeltaRangeMeters,AccumulatedDeltaRangeUncertaintyMeters,CarrierFrequencyHz,"
+    "CarrierCycles,CarrierPhase,CarrierPhaseUncertainty,MultipathIndicator,SnrInDb,"
+    "ConstellationType,AgcDb,BasebandCn0DbHz,FullInterSignalBiasNanos,"
+    "FullInterSignalBiasUncertaintyNanos,SatelliteInterSignalBiasNanos,"
+    "SatelliteInterSignalBiasUncertaintyNanos,CodeType,ChipsetElapsedRealtimeNanos"
+).split(",")
+
+_REQUIRED = (
+    "TimeNanos", "FullBiasNanos", "Svid", "State", "ReceivedSvTimeNanos", "ConstellationType",
+    "CarrierFrequencyHz",
+)
+_INT_COLUMNS = ("TimeNanos", "FullBiasNanos", "ReceivedSvTimeNanos")
+_SMALL_INT_COLUMNS = ("Svid", "State", "ConstellationType", "AccumulatedDeltaRangeState",
+                      "HardwareClockDiscontinuityCount")
+_FLOAT_COLUMNS = (
+    "BiasNanos", "TimeOffsetNanos", "LeapSecond", "ReceivedSvTimeUncertaintyNanos", "Cn0DbHz",
+    "PseudorangeRateMetersPerSecond", "AccumulatedDeltaRangeMeters", "CarrierFrequencyHz",
+)
+
+#: Nominal carriers per system: RINEX band digit -> Hz (GLONASS FDMA handled apart).
+_BANDS = {
+    "G": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6},
+    "S": {"1": 1575.42e6, "5": 1176.45e6},
+    "J": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6, "6": 1278.75e6},
+    "E": {"1": 1575.42e6, "5": 1176.45e6, "7": 1207.14e6, "8": 1191.795e6, "6": 1278.75e6},
+    "C": {"2": 1561.098e6, "1": 1575.42e6, "5": 1176.45e6, "7": 1207.14e6, "8": 1191.795e6, "6": 1268.52e6},
+    "I": {"5": 1176.45e6, "9": 2492.028e6},
+    "R": {"3": 1202.025e6, "4": 1600.995e6, "6": 1248.06e6},
+}
+#: Attribute when the log has no CodeType: the signals phones track.
+_DEFAULT_ATTRIBUTE = {
+    ("G", "1"): "C", ("G", "2"): "L", ("G", "5"): "Q",
+    ("J", "1"): "C", ("J", "2"): "L", ("J", "5"): "Q", ("J", "6"): "L",
+    ("E", "1"): "C", ("E", "5"): "Q", ("E", "7"): "Q", ("E", "8"): "Q", ("E", "6"): "C",
+    ("C", "2"): "I", ("C", "1"): "P", ("C", "5"): "P", ("C", "7"): "I", ("C", "6"): "I", ("C", "8"): "P",
+    ("R", "1"): "C", ("R", "2"): "C", ("R", "3"): "Q", ("R", "4"): "B", ("R", "6"): "B",
+    ("I", "5"): "A", ("I", "9"): "A",
+    ("S", "1"): "C", ("S", "5"): "I",
+}
+_BAND_TOLERANCE_HZ = 1.0e6
+_PSEUDORANGE_MIN_M, _PSEUDORANGE_MAX_M = 1.0e7, 5.0e7
+
+
+# ====================================================================== parsing
+def _int_column(values: list[str], name: str, path, lines) -> np.ndarray:
+    """Exact int64 of decimal strings; floats in E notation (lossy writers) via Decimal."""
+    try:
+        return np.array(values, dtype=np.int64)
+    except (ValueError, OverflowError):
+        pass
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        try:
+            out[i] = int(Decimal(v.strip())) if v.strip() else np.iinfo(np.int64).min
+        except (InvalidOperation, ValueError):
+            raise FormatError(f"{name} {v!r} is not a number", path, int(lines[i])) from None
+    return out
+
+
+def _float_column(values: list[str], name: str, path, lines) -> np.ndarray:
+    try:
+        return np.array([v if v.strip() else "nan" for v in values], dtype=np.float64)
+    except ValueError:
+        for i, v in enumerate(values):
+            try:
+                float(v or "nan")
+            except ValueError:
+                raise FormatError(f"{name} {v!r} is not a number", path, int(lines[i])) from None
+        raise
+
+
+def _columns_from_rows(rows, names, lines, path, strict, source_label):
+    """Dict of typed column arrays from split records; damaged records are skipped."""
+    index = {n: i for i, n in enumerate(names)}
+    missing = [c for c in _REQUIRED if c not in index]
+    if missing:
+        raise FormatError(
+            f"{source_label} records lack the columns {', '.join(missing)}; "
+            "expected Android GnssMeasurement fields", path,
+        )
+    need = max(index[c] for c in _REQUIRED) + 1
+    keep_rows, keep_lines = [], []
+    for r, ln in zip(rows, lines):
+        if len(r) < need:
+            warn_damaged(f"{source_label} record has {len(r)} fields, expected {len(names)}", path, ln, strict, FormatError)
+            continue
+        if len(r) < len(names):
+            r = r + [""] * (len(names) - len(r))
+        bad = next((c for c in _REQUIRED if not r[index[c]].strip()), None)
+        if bad is not None:
+            warn_damaged(f"{source_label} record has no {bad}", path, ln, strict, FormatError)
+            continue
+        keep_rows.append(r)
+        keep_lines.append(ln)
+    lines_arr = np.asarray(keep_lines, dtype=np.int64)
+    cols: dict[str, np.ndarray] = {"line": lines_arr}
+    if not keep_rows:
+        return cols, 0
+    transposed = list(zip(*keep_rows))
+
+    def col(name):
+        return list(transposed[index[name]]) if name in index else [""] * len(keep_rows)
+
+    # numbers that fail to parse make the whole record damaged: check per record once
+    good = np.ones(len(keep_rows), dtype=bool)
+    for name in _INT_COLUMNS + _SMALL_INT_COLUMNS + _FLOAT_COLUMNS:
+        vals = col(name)
+        for i, v in enumerate(vals):
+            if v and not _is_number(v):
+                good[i] = False
+                warn_damaged(f"{name} {v!r} is not a number", path, int(lines_arr[i]), strict, FormatError)
+    if not good.all():
+        keep_rows = [r for r, g in zip(keep_rows, good) if g]
+        lines_arr = lines_arr[good]
+        cols["line"] = lines_arr
+        transposed = list(zip(*keep_rows)) if keep_rows else [[] for _ in names]
+    for name in _INT_COLUMNS:
+        cols[name] = _int_column(col(name), name, path, lines_arr)
+    for name in _SMALL_INT_COLUMNS:
+        v = _float_column(col(name), name, path, lines_arr)
+        cols[name] = np.where(np.isfinite(v), v, 0).astype(np.int64)
+    for name in _FLOAT_COLUMNS:
+        cols[name] = _float_column(col(name), name, path, lines_arr)
+    cols["CodeType"] = np.array([c.strip().upper()[:1] for c in col("CodeType")], dtype="U1")
+    for name in ("RawPseudorangeMeters",):
+        if name in index:
+            cols[name] = _float_column(col(name), name, path, lines_arr)
+    return cols, len(keep_rows)
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+# ====================================================================== derivation
+def _signals(system: np.ndarray, freq_hz: np.ndarray, code_type: np.ndarray):
+    """RINEX band digit, attribute, nominal carrier (Hz) and GLONASS channel per row."""
+    n = len(system)
+    band = np.full(n, "", dtype="U1")
+    nominal = np.full(n, np.nan)
+    k = np.full(n, np.iinfo(np.int16).min, dtype=np.int64)
+    glo = system == "R"
+    if glo.any():  # FDMA first: the G1 channel grid comes within 1 MHz of the L1OC carrier
+        for digit, base, step in (("1", 1602.0e6, 0.5625e6), ("2", 1246.0e6, 0.4375e6)):
+            kk = np.rint((freq_hz - base) / step)
+            hit = glo & (kk >= -7) & (kk <= 6) & (np.abs(freq_hz - (base + kk * step)) < 0.05e6) & (band == "")
+            band[hit] = digit
+            k[hit] = kk[hit].astype(np.int64)
+            nominal[hit] = carrier_frequency("R", digit, kk[hit])
+    for letter, table in _BANDS.items():
+        rows = (system == letter) & (band == "")
+        if not rows.any():
+            continue
+        for digit, f in table.items():
+            hit = rows & (np.abs(freq_hz - f) < _BAND_TOLERANCE_HZ) & (band == "")
+            band[hit] = digit
+            nominal[hit] = f
+    attribute = np.array(code_type, dtype="U1").copy()
+    blank = attribute == ""
+    for (letter, digit), a in _DEFAULT_ATTRIBUTE.items():
+        attribute[blank & (system == letter) & (band == digit)] = a
+    return band, attribute, nominal, k
+
+
+def android_pseudoranges(cols: dict, system: np.ndarray, leap_s=None):
+    """Pseudorange (m) of every measurement and the receiver time tag (GPST ns).
+
+    Parameters
+    ----------
+    cols : dict of arrays
+        ``TimeNanos``, ``FullBiasNanos``, ``ReceivedSvTimeNanos`` (int64 ns),
+        ``BiasNanos``, ``TimeOffsetNanos`` (float ns), ``LeapSecond`` (float, NaN when absent).
+    system : ndarray of str
+        RINEX system letter of each measurement.
+    leap_s : array_like, optional
+        GPST - UTC (s) for GLONASS; default the ``LeapSecond`` column, else the table.
+
+    Returns
+    -------
+    pseudorange_m : ndarray (n,)
+    epoch_ns : ndarray int64 (n,)
+        ``TimeNanos - FullBiasNanos - BiasNanos`` rounded to the nanosecond.
+    """
+    t_int = cols["TimeNanos"] - cols["FullBiasNanos"]  # GPST ns, exact
+    bias = np.nan_to_num(cols["BiasNanos"])
+    offset = np.nan_to_num(cols["TimeOffsetNanos"])
+    frac = offset - bias  # ns
+    epoch_ns = t_int + np.rint(-bias).astype(np.int64)
+    if leap_s is None:
+        leap = cols.get("LeapSecond", np.full(len(t_int), np.nan))
+        leap_s = np.where(np.isfinite(leap), leap, leap_seconds_at_gpst(t_int)).astype(np.int64)
+    leap_s = np.asarray(leap_s, dtype=np.int64)
+    t_sys = t_int.copy()
+    period = np.full(len(t_int), NS_PER_WEEK, dtype=np.int64)
+    bds = system == "C"
+    t_sys[bds] -= 14 * NS_PER_S
+    glo = system == "R"
+    t_sys[glo] = t_int[glo] - leap_s[glo] * NS_PER_S + 3 * 3600 * NS_PER_S
+    period[glo] = NS_PER_DAY
+    rx_in_period = np.mod(t_sys, period)
+    delta = rx_in_period - cols["ReceivedSvTimeNanos"]
+    half = period // 2
+    delta = np.mod(delta + half, period) - half  # week / day rollover
+    return (delta + frac) * (SPEED_OF_LIGHT * 1e-9), epoch_ns
+
+
+def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_override=None):
+    """Observations from parsed Android measurement columns."""
+    drops: dict[str, int] = {}
+
+    def drop(mask, reason):
+        c = int(np.count_nonzero(mask))
+        if c:
+            drops[reason] = drops.get(reason, 0) + c
+
+    ctype = cols["ConstellationType"]
+    system = np.array([CONSTELLATION_TYPES.get(int(c), "") for c in ctype], dtype="U1")
+    svid = cols["Svid"]
+    prn = svid.copy()
+    prn[system == "J"] -= 192
+    prn[system == "S"] -= 100
+    sat_ok = system != ""
+    drop(~sat_ok, "unknown constellation")
+    glo_no_slot = (system == "R") & ((svid < 1) | (svid > 24))
+    drop(glo_no_slot, "GLONASS measurements without an orbital slot (Svid = channel + 100)")
+    sat_ok &= ~glo_no_slot & (prn >= 1) & (prn <= 99)
+    band, attribute, nominal, glo_k = _signals(system, cols["CarrierFrequencyHz"], cols["CodeType"])
+    no_band = sat_ok & (band == "")
+    drop(no_band, "unknown carrier frequency")
+    ok = sat_ok & (band != "")
+    sysnum = np.array([SYSTEMS.index(s) if s else 0 for s in system], dtype=np.int64)
+    sat = (100 * sysnum + prn).astype(np.int64)
+
+    # ---------------------------------------------------------------- pseudorange
+    state = cols["State"]
+    if pseudorange_override is None:
+        pr, epoch_ns = android_pseudoranges(cols, system)
+        full_time = np.where(
+            system == "R",
+            (state & (STATE_GLO_TOD_DECODED | STATE_GLO_TOD_KNOWN)) != 0,
+            (state & (STATE_TOW_DECODED | STATE_TOW_KNOWN)) != 0,
+        )
+        lock = (state & (STATE_CODE_LOCK | STATE_GAL_E1BC_CODE_LOCK)) != 0
+        amb = (state & STATE_MSEC_AMBIGUOUS) != 0
+        unc = cols["ReceivedSvTimeUncertaintyNanos"]
+        unc_ok = ~(unc > max_tow_uncertainty_ns) if max_tow_uncertainty_ns is not None else np.ones(n, bool)
+        drop(ok & ~full_time, "transmit time not complete (no TOW/TOD decoded or known in State)")
+        drop(ok & full_time & ~lock, "no code lock in State")
+        drop(ok & full_time & lock & amb, "millisecond ambiguity (STATE_MSEC_AMBIGUOUS)")
+        drop(ok & full_time & lock & ~amb & ~unc_ok,
+             f"ReceivedSvTimeUncertaintyNanos above {max_tow_uncertainty_ns} ns")
+        pr_ok = ok & full_time & lock & ~amb & unc_ok
+        plausible = (pr > _PSEUDORANGE_MIN_M) & (pr < _PSEUDORANGE_MAX_M)
+        drop(pr_ok & ~plausible, "implausible pseudorange (outside 10 000 - 50 000 km)")
+        pr_ok &= plausible
+    else:
+        pr, epoch_ns = pseudorange_override
+        pr_ok = ok & np.isfinite(pr)
+        drop(ok & ~np.isfinite(pr), "no RawPseudorangeMeters")
+
+    wavelength = SPEED_OF_LIGHT / nominal
+    # ---------------------------------------------------------------- phase, Doppler, C/N0
+    adr_state = cols["AccumulatedDeltaRangeState"]
+    adr = cols["AccumulatedDeltaRangeMeters"]
+    ph_ok = ok & ((adr_state & ADR_STATE_VALID) != 0) & ((adr_state & ADR_STATE_RESET) == 0) & np.isfinite(adr)
+    ph_ok &= adr != 0.0
+    phase = adr / wavelength
+    lli = np.where((adr_state & (ADR_STATE_CYCLE_SLIP | ADR_STATE_RESET)) != 0, 1, 0)
+    half = ((adr_state & ADR_STATE_HALF_CYCLE_REPORTED) != 0) & ((adr_state & ADR_STATE_HALF_CYCLE_RESOLVED) == 0)
+    lli = lli | np.where(half, 2, 0)
+    prr = cols["PseudorangeRateMetersPerSecond"]
+    dop = -prr / wavelength
+    dop_ok = ok & np.isfinite(dop)
+    cn0 = cols["Cn0DbHz"]
+    cn0_ok = ok & np.isfinite(cn0) & (cn0 > 0)
+    ssi = np.clip(np.floor(np.nan_to_num(cn0) / 6.0), 1, 9).astype(np.int8)
+
+    # ---------------------------------------------------------------- epochs
+    epochs = np.unique(epoch_ns[ok]) if ok.any() else np.zeros(0, np.int64)
+    disc = cols["HardwareClockDiscontinuityCount"]
+    epoch_flags = np.zeros(len(epochs), dtype=np.int8)
+    if len(epochs) > 1 and ok.any():
+        e_idx = np.searchsorted(epochs, epoch_ns[ok])
+        first_row = np.zeros(len(epochs), dtype=np.int64)
+        first_row[e_idx[::-1]] = np.arange(len(e_idx))[::-1]
+        d = disc[ok][first_row]
+        epoch_flags[1:] = (np.diff(d) != 0).astype(np.int8)
+        # a clock discontinuity breaks every phase of that epoch
+        jump_epoch = np.zeros(len(epoch_ns), dtype=bool)
+        jump_epoch[ok] = epoch_flags[e_idx] == 1
+        lli = np.where(jump_epoch, lli | 1, lli)
+
+    # ---------------------------------------------------------------- rows
+    signal = np.char.add(band, attribute)
+    sigs = sorted(set(signal[ok].tolist()), key=lambda s: (s[0], s[1]))
+    codes = [f"{t}{s}" for s in sigs for t in "CLDS"]
+    code_of = {c: i for i, c in enumerate(codes)}
+    parts = []
+    for kind, mask, value, lli_v, ssi_v in (
+        ("C", pr_ok, pr, 0, ssi),
+        ("L", ph_ok, phase, lli, ssi),
+        ("D", dop_ok, dop, 0, 0),
+        ("S", cn0_ok, cn0, 0, 0),
+    ):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        ci = np.array([code_of[kind + s] for s in signal[idx]], dtype=np.int64)
+        parts.append((
+            epoch_ns[idx], sat[idx], ci, value[idx],
+            np.broadcast_to(np.asarray(lli_v), (n,))[idx], np.broadcast_to(np.asarray(ssi_v), (n,))[idx],
+        ))
+    if parts:
+        t, s, c, v, li, si = (np.concatenate(x) for x in zip(*parts))
+    else:
+        t = s = c = li = si = np.zeros(0, np.int64)
+        v = np.zeros(0)
+    # one value per (epoch, satellite, code): keep the first (duplicates are rare)
+    order = np.lexsort((c, s, t))
+    t, s, c, v, li, si = t[order], s[order], c[order], v[order], li[order], si[order]
+    if len(t) > 1:
+        dup = np.zeros(len(t), dtype=bool)
+        dup[1:] = (t[1:] == t[:-1]) & (s[1:] == s[:-1]) & (c[1:] == c[:-1])
+        is_code = np.array([codes[int(i)][0] == "C" for i in c], dtype=bool)
+        drop(dup & is_code, "duplicate measurements of one signal in one epoch")
+        keep = ~dup
+        t, s, c, v, li, si = t[keep], s[keep], c[keep], v[keep], li[keep], si[keep]
+
+    # ---------------------------------------------------------------- header
+    obs_codes: dict[str, list[str]] = {}
+    for letter in SYSTEMS:
+        sys_sigs = sorted({sg for sg in signal[ok & (system == letter)].tolist()})
+        if sys_sigs:
+            present = {codes[int(ci)] for ci in np.unique(c[(s // 100) == SYSTEMS.index(letter)])}
+            obs_codes[letter] = [f"{k}{sg}" for sg in sys_sigs for k in "CLDS" if f"{k}{sg}" in present]
+    header.obs_codes = obs_codes
+    header.system = "M" if len(obs_codes) != 1 else next(iter(obs_codes))
+    header.glonass_slots = {
+        f"R{int(p):02d}": int(kk)
+        for p, kk in sorted(set(zip(prn[ok & (system == "R")].tolist(), glo_k[ok & (system == "R")].tolist())))
+        if kk > -100
+    }
+    header.signal_strength_unit = "DBHZ"
+    if len(epochs):
+        header.time_of_first_obs_ns = int(epochs[0])
+        header.time_of_last_obs_ns = int(epochs[-1])
+    total = n
+    if drops:
+        detail = "; ".join(f"{k}: {v}" for k, v in drops.items())
+        msg = f"{path}: {sum(drops.values())} of {total} measurements without a pseudorange ({detail})"
+        header.comments.append(msg)
+        warnings.warn(msg, SatnavWarning, stacklevel=3)
+    return Observations(t, s, c, v, li, si, codes, epochs, epoch_flags=epoch_flags, header=header, source=str(path))
+
+
+# ====================================================================== readers
+def read_gnsslogger(path, *, strict: bool = False, max_tow_uncertainty_ns: float | None = 500.0) -> Observations:
+    """Read the ``Raw`` records of an Android GnssLogger log into :class:`Observations`.
+
+    Parameters
+    ----------
+    path : str or Path
+        GnssLogger text log (``gnss_log_*.txt``; compressed files are opened too).
+    strict : bool
+        Raise :class:`~satnav.errors.FormatError` on a damaged record instead of skipping it
+        with a warning.
+    max_tow_uncertainty_ns : float or None
+        Drop pseudoranges whose ``ReceivedSvTimeUncertaintyNanos`` is larger (None keeps all).
+
+    Returns
+    -------
+    Observations
+        Codes ``C..`` (m), ``L..`` (cycles), ``D..`` (Hz), ``S..`` (dB-Hz) per signal; epochs
+        in GPST ns. The header's ``receiver_type`` is the phone model from the log header,
+        ``glonass_slots`` the channels seen, ``comments`` the count of dropped measurements.
+    """
+    from .textfile import read_bytes
+
+    text = read_bytes(path).decode("utf-8", errors="replace")
+    names = None
+    rows, lines = [], []
+    header = ObsHeader(program="satnav (Android GnssLogger)", marker_name="Android")
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("Raw,"):
+            rows.append(line.rstrip("\r").split(",")[1:])
+            lines.append(lineno)
+        elif line.startswith("#"):
+            body = line[1:].strip()
+            if body.startswith("Raw,"):
+                names = [c.strip() for c in body.split(",")[1:]]
+            elif body.startswith("Version:"):
+                _parse_version(body, header)
+    if not rows:
+        raise FormatError("no 'Raw,' records: not an Android GnssLogger log with raw measurements", path)
+    cols, n = _columns_from_rows(rows, names or list(RAW_COLUMNS), lines, path, strict, "Raw")
+    if n == 0:
+        raise FormatError("every 'Raw,' record is damaged", path)
+    return _build(cols, n, path, header, max_tow_uncertainty_ns=max_tow_uncertainty_ns)
+
+
+def _parse_version(body: str, header: ObsHeader) -> None:
+    # "Version: v3.0.6.4 Platform: 14 Manufacturer: Google Model: Pixel 7"
+    fields = {}
+    key = None
+    for tok in body.split():
+        if tok.endswith(":"):
+            key = tok[:-1]
+            fields[key] = ""
+        elif key:
+            fields[key] = (fields[key] + " " + tok).strip()
+    header.receiver_type = " ".join(v for v in (fields.get("Manufacturer", ""), fields.get("Model", "")) if v and v != "null")
+    header.receiver_version = fields.get("Platform", "")
+    header.program = f"satnav (GnssLogger {fields.get('Version', '')})".replace(" Not Available", "")
+
+
+def _read_gsdc_table(path):
+    from .textfile import read_bytes
+
+    text = read_bytes(path).decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        names = [c.strip() for c in next(reader)]
+    except StopIteration:
+        raise FormatError("empty file: expected a GSDC device_gnss.csv header", path) from None
+    if "MessageType" not in names:
+        raise FormatError("no MessageType column: not a GSDC device_gnss.csv", path, 1)
+    mt = names.index("MessageType")
+    rows, lines = [], []
+    for lineno, r in enumerate(reader, start=2):
+        if r and r[mt] == "Raw":
+            rows.append(r[:mt] + r[mt + 1:])
+            lines.append(lineno)
+    names = names[:mt] + names[mt + 1:]
+    return names, rows, lines
+
+
+def read_gsdc_csv(path, *, strict: bool = False) -> Observations:
+    """Read a Google Smartphone Decimeter Challenge ``device_gnss.csv`` into :class:`Observations`.
+
+    Pseudoranges are the file's ``RawPseudorangeMeters`` (Google's own derivation, already
+    filtered by Google): the file writes ``FullBiasNanos`` with 15 significant digits only
+    (10 us steps), too coarse to rebuild pseudoranges from the raw fields. Carrier phase,
+    Doppler and C/N0 come from the raw fields as in :func:`read_gnsslogger`.
+
+    Epochs: the receiver time ``TimeNanos - FullBiasNanos - BiasNanos`` recovered exactly from
+    the pseudoranges (``t_rx = ReceivedSvTimeNanos + rho / c`` in the satellite's time scale,
+    the median over the epoch's satellites, to the ns), so they match the epochs of the
+    GnssLogger log of the same drive; without any pseudorange in an epoch, the coarse value.
+    """
+    names, rows, lines = _read_gsdc_table(path)
+    if not rows:
+        raise FormatError("no 'Raw' rows in the GSDC file", path)
+    if "RawPseudorangeMeters" not in names:
+        raise FormatError("no RawPseudorangeMeters column: not a GSDC device_gnss.csv", path, 1)
+    cols, n = _columns_from_rows(rows, names, lines, path, strict, "Raw")
+    if n == 0:
+        raise FormatError("every 'Raw' row is damaged", path)
+    system = np.array([CONSTELLATION_TYPES.get(int(c), "") for c in cols["ConstellationType"]], dtype="U1")
+    pr = cols["RawPseudorangeMeters"]
+    _, coarse = android_pseudoranges(cols, system)
+    epoch_ns = _refine_epochs(cols, system, pr, coarse)
+    header = ObsHeader(program="satnav (GSDC device_gnss.csv)", marker_name="Android")
+    return _build(cols, n, path, header, max_tow_uncertainty_ns=None, pseudorange_override=(pr, epoch_ns))
+
+
+def _refine_epochs(cols, system, pr, coarse):
+    """Receiver time tags from ``ReceivedSvTimeNanos + rho/c`` (see :func:`read_gsdc_csv`)."""
+    ok = np.isfinite(pr) & (system != "")
+    epoch_ns = coarse.copy()
+    if not ok.any():
+        return epoch_ns
+    leap = cols.get("LeapSecond", np.full(len(pr), np.nan))
+    leap_s = np.where(np.isfinite(leap), leap, leap_seconds_at_gpst(coarse)).astype(np.int64)
+    shift = np.zeros(len(pr), dtype=np.int64)  # GPST - system time
+    shift[system == "C"] = 14 * NS_PER_S
+    glo = system == "R"
+    shift[glo] = leap_s[glo] * NS_PER_S - 3 * 3600 * NS_PER_S
+    period = np.where(glo, NS_PER_DAY, NS_PER_WEEK)
+    offset = np.nan_to_num(cols["TimeOffsetNanos"])
+    # t_rx in system time modulo the period, in ns (float only for the sub-period part)
+    rx_period = cols["ReceivedSvTimeNanos"] + np.rint(np.where(ok, pr, 0.0) / SPEED_OF_LIGHT * 1e9).astype(np.int64)
+    approx_sys = coarse - shift
+    base = approx_sys - np.mod(approx_sys, period)
+    cand = base + np.mod(rx_period, period)
+    cand = np.where(cand - approx_sys > period // 2, cand - period, cand)
+    cand = np.where(approx_sys - cand > period // 2, cand + period, cand)
+    # the pseudorange was formed with TimeOffsetNanos - BiasNanos; the tag is without offset
+    tag = cand + shift - np.rint(offset).astype(np.int64)
+    # one tag per epoch (rows of one epoch share TimeNanos): the median of its satellites
+    keys = cols["TimeNanos"]
+    uniq, inv = np.unique(keys, return_inverse=True)
+    for j in range(len(uniq)):
+        rows = (inv == j) & ok
+        if rows.any():
+            vals = np.sort(tag[rows])
+            est = int(vals[len(vals) // 2])  # integer median (float64 would round to 256 ns)
+            if abs(est - int(coarse[inv == j][0])) < 1_000_000:  # within 1 ms
+                epoch_ns[inv == j] = est
+    return epoch_ns
+
+
+def read_gsdc_satellite_states(path) -> dict:
+    """Google's derived satellite states from a GSDC ``device_gnss.csv``.
+
+    Returns a dict of arrays over the rows that have them: ``time_ns`` (receiver epoch,
+    GPST ns, as in :func:`read_gsdc_csv`), ``sat`` (satellite index), ``signal`` (GSDC
+    ``SignalType``), ``transmit_time_ns`` (``ReceivedSvTimeNanosSinceGpsEpoch``, 10 us
+    precision in the file), ``position_m`` / ``velocity_m_s`` (ECEF, ``SvPosition*``,
+    ``SvVelocity*``: Google states them at the transmit time, in the ECEF frame at that
+    time), ``clock_bias_m`` / ``clock_drift_m_s`` (``SvClockBiasMeters``...),
+    ``isrb_m``, ``iono_m``, ``tropo_m``, ``elevation_deg``, ``azimuth_deg`` and
+    ``wls_position_m`` (Google's receiver position). Useful to cross-check satnav's
+    broadcast orbits and clocks against an independent implementation.
+    """
+    names, rows, lines = _read_gsdc_table(path)
+    idx = {n: i for i, n in enumerate(names)}
+    need = ("SvPositionXEcefMeters", "SvClockBiasMeters", "Svid", "ConstellationType")
+    missing = [c for c in need if c not in idx]
+    if missing:
+        raise FormatError(f"no {', '.join(missing)} column: not a GSDC device_gnss.csv", path, 1)
+
+    def f(name):
+        if name not in idx:
+            return np.full(len(rows), np.nan)
+        return np.array([(r[idx[name]] if idx[name] < len(r) and r[idx[name]].strip() else "nan") for r in rows], dtype=np.float64)
+
+    system = np.array([CONSTELLATION_TYPES.get(int(float(r[idx["ConstellationType"]] or 0)), "") for r in rows], dtype="U1")
+    svid = f("Svid").astype(np.int64)
+    prn = svid - np.where(system == "J", 192, 0) - np.where(system == "S", 100, 0)
+    sat = np.array([100 * SYSTEMS.index(s) if s else -1 for s in system]) + prn
+    pos = np.stack([f("SvPositionXEcefMeters"), f("SvPositionYEcefMeters"), f("SvPositionZEcefMeters")], axis=1)
+    keep = np.all(np.isfinite(pos), axis=1) & (system != "")
+    names_l = [r[idx["SignalType"]] if "SignalType" in idx else "" for r in rows]
+    # epoch tags consistent with read_gsdc_csv
+    cols, _ = _columns_from_rows(rows, names, lines, path, False, "Raw")
+    pr = cols["RawPseudorangeMeters"]
+    _, coarse = android_pseudoranges(cols, system)
+    epoch_ns = _refine_epochs(cols, system, pr, coarse)
+    out = {
+        "time_ns": epoch_ns[keep],
+        "sat": sat[keep].astype(np.int16),
+        "signal": np.array(names_l, dtype=object)[keep],
+        "transmit_time_ns": f("ReceivedSvTimeNanosSinceGpsEpoch")[keep],
+        "position_m": pos[keep],
+        "velocity_m_s": np.stack([f("SvVelocityXEcefMetersPerSecond"), f("SvVelocityYEcefMetersPerSecond"),
+                                  f("SvVelocityZEcefMetersPerSecond")], axis=1)[keep],
+        "clock_bias_m": f("SvClockBiasMeters")[keep],
+        "clock_drift_m_s": f("SvClockDriftMetersPerSecond")[keep],
+        "isrb_m": f("IsrbMeters")[keep],
+        "iono_m": f("IonosphericDelayMeters")[keep],
+        "tropo_m": f("TroposphericDelayMeters")[keep],
+        "elevation_deg": f("SvElevationDegrees")[keep],
+        "azimuth_deg": f("SvAzimuthDegrees")[keep],
+        "wls_position_m": np.stack([f("WlsPositionXEcefMeters"), f("WlsPositionYEcefMeters"),
+                                    f("WlsPositionZEcefMeters")], axis=1)[keep],
+    }
+    if not keep.any():
+        raise SatnavError(f"{path}: no rows with satellite states")
+    return out
