@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -56,14 +57,9 @@ def cmd_convert(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    sample = _data_dir() / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"
-    candidates = [sample, _data_dir() / "corpus" / "demo3.10o"]
-    print("satnav demo: the simulation demo is not built yet; showing `satnav info` on a sample.")
-    for c in candidates:
-        if c.exists():
-            ns = argparse.Namespace(files=[str(c)], json=False, strict=False)
-            return cmd_info(ns)
-    raise SatnavError(f"no sample data found under {_data_dir()} (set SATNAV_DATA)")
+    from .constellation.demo import run_demo
+
+    return run_demo(getattr(args, "output", None))
 
 
 # ---------------------------------------------------------------------------- parser
@@ -87,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_convert)
 
     s = sub.add_parser("demo", help="run the main job on the embedded default")
+    s.add_argument("-o", "--output", metavar="DIR", help="output directory (default ./satnav-demo)")
     s.set_defaults(func=cmd_demo)
 
     for register in _EXTRA_COMMANDS:
@@ -99,7 +96,7 @@ _EXTRA_COMMANDS: list = []
 
 
 #: Modules (relative to the package) whose ``register(subparsers)`` adds subcommands.
-_COMMAND_MODULES = ("orbits.cli", "constellation.cli", "estimators.cli")
+_COMMAND_MODULES = ("orbits.cli", "constellation.cli", "estimators.cli", "report.cli")
 
 
 def _register_optional_commands():
@@ -121,10 +118,29 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"satnav: warning: {message}", file=sys.stderr)
 
 
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--ref -3976219.6,3382372.5,...``: argparse would take the value for an option;
+    join such values (a minus sign followed by a digit) to their option as ``--ref=...``."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if (
+            tok.startswith("--") and "=" not in tok and i + 1 < len(argv)
+            and re.match(r"-\d", argv[i + 1]) and "," in argv[i + 1]
+        ):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 def main(argv=None) -> int:
     _register_optional_commands()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else list(argv)))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

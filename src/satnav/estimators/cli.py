@@ -172,6 +172,14 @@ def cmd_solve(args) -> int:
         stages.close()
     elapsed = time.perf_counter() - t0
 
+    if args.base:
+        if not args.quiet:
+            if args.output:
+                print(f"{args.output}: {len(solution)} epochs")
+            truth = parse_xyz(args.ref) if args.ref else None
+            print(solution.summary(truth))
+            print(f"time        {elapsed:.2f} s")
+        return 0
     reference, label = None, ""
     if args.ref:
         reference, label = parse_xyz(args.ref), "--ref"
@@ -212,9 +220,10 @@ def _solve_relative(args, rover, nav):
     except ImportError:
         raise SatnavError("relative positioning (--base) is not available in this build") from None
     base = read_rinex_obs(args.base, strict=args.strict)
-    base_position = parse_xyz(args.base_pos) if args.base_pos else None
+    base_position = parse_xyz(args.base_pos) if args.base_pos else ("spp" if args.base_spp else None)
     return solve_rtk(rover, base, nav, mode=args.mode, base_position=base_position,
-                     elevation_mask_deg=args.mask)
+                     elevation_mask_deg=args.mask, ratio_threshold=args.ratio,
+                     fix_and_hold=args.fix_and_hold, systems=args.systems.upper())
 
 
 def register(subparsers) -> None:
@@ -239,7 +248,10 @@ def register(subparsers) -> None:
     s.add_argument("--truth", metavar="CSV", help="ground-truth track (GSDC ground_truth.csv)")
     s.add_argument("--base", metavar="BASE_OBS", help="base station observations (relative positioning)")
     s.add_argument("--base-pos", metavar="X,Y,Z", help="base position (ECEF m); default the base header")
+    s.add_argument("--base-spp", action="store_true", help="base position from the mean of its SPP solutions")
     s.add_argument("--mode", choices=("dgnss", "kinematic", "static"), default="kinematic")
+    s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
+    s.add_argument("--ratio", type=float, default=3.0, help="RTK: ratio-test threshold (default 3)")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
     s.add_argument("-q", "--quiet", action="store_true")

@@ -126,6 +126,17 @@ class RtkSolution:
         return self.quality > 0
 
     @property
+    def n_used(self) -> np.ndarray:
+        """Satellites used per epoch (alias of :attr:`n_satellites`, as in SPP solutions)."""
+        return self.n_satellites
+
+    @property
+    def reasons(self) -> np.ndarray:
+        """Text of each epoch's quality (``"fixed"``, ``"float"``, ..., ``"no solution"``)."""
+        names = {0: "no solution", 1: "fixed", 2: "float", 4: "DGNSS", 5: "single point (no base epoch)"}
+        return np.array([names.get(int(q), f"quality {int(q)}") for q in self.quality], dtype=object)
+
+    @property
     def fixed(self) -> np.ndarray:
         """Epochs with fixed ambiguities."""
         return self.quality == 1

@@ -247,7 +247,11 @@ def format_pos(
     m = len(t)
     pos = np.asarray(solution.position_m, dtype=np.float64).reshape(m, 3)
     solved = np.asarray(solution.solved, dtype=bool) & np.all(np.isfinite(pos), axis=1)
+    if quality is None:
+        quality = getattr(solution, "quality", None)  # relative solutions carry their own Q
     q = np.full(m, Q_SINGLE, dtype=np.int64) if quality is None else np.broadcast_to(np.asarray(quality, dtype=np.int64), (m,))
+    age = np.nan_to_num(np.broadcast_to(np.asarray(getattr(solution, "age_s", 0.0), dtype=np.float64), (m,)))
+    ratio = np.nan_to_num(np.broadcast_to(np.asarray(getattr(solution, "ratio", 0.0), dtype=np.float64), (m,)))
     ns = np.asarray(solution.n_used, dtype=np.int64)
     cov = _covariance(solution)
 
@@ -311,10 +315,11 @@ def format_pos(
         fmt = "%s %14.9f %14.9f %10.4f %3d %3d %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %6.2f %6.1f"
     # RTKLIB prints "-0.0000" for tiny negative numbers too; keep numbers as they are.
     c1l, sdl, ql, nsl = c1.tolist(), sd.tolist(), q.tolist(), ns.tolist()
+    agel, ratiol = age.tolist(), ratio.tolist()
     reasons = None
     for i in range(m):
         if solved[i]:
-            out.append(fmt % (times[i], *c1l[i], ql[i], nsl[i], *sdl[i], 0.0, 0.0))
+            out.append(fmt % (times[i], *c1l[i], ql[i], nsl[i], *sdl[i], agel[i], ratiol[i]))
         elif unsolved == "comment":
             if reasons is None:
                 reasons = solution.reasons
