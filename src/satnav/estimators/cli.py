@@ -192,9 +192,9 @@ def cmd_solve(args) -> int:
     if args.truth:
         _print_truth(solution, args.truth)
     if args.report:
-        from ..report import write_report  # noqa: PLC0415
+        from ..report import write_report
 
-        path = write_report(solution, args.report, obs=obs)
+        path = write_report(solution, args.report, obs=obs, reference_m=reference)
         print(f"report      {path}")
     return 0
 
