@@ -1,0 +1,236 @@
+"""``satnav plan``, ``satnav sim`` and ``satnav evaluate``: the system segment commands.
+
+* ``satnav plan`` - visibility, DOPs and skyplot at a site (``--site LAT,LON,H`` or
+  ``--site-ecef X,Y,Z``) or coverage maps over a region (``--region LAT0,LAT1,LON0,LON1
+  --grid DEG``), from real navigation files (``--nav``) and/or designed constellations
+  (``--constellation``); writes CSV + PNG into ``-o DIR``.
+* ``satnav sim SPEC -o DIR`` - design -> broadcast -> simulate a scenario (TOML file or
+  built-in name) and write RINEX observation/navigation files and the truth.
+* ``satnav evaluate DIR`` - solve a simulation directory per constellation combination and
+  print the service table.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SatnavError
+from ..gnss_time import NS_PER_S, calendar_to_ns, format_gpst
+
+__all__ = ["register", "cmd_plan", "cmd_sim", "cmd_evaluate"]
+
+
+def _floats(text: str, count: int, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in str(text).replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise SatnavError(f"bad {what} {text!r}, expected {count} comma-separated numbers")
+    return values
+
+
+def _parse_time(text: str) -> int:
+    try:
+        d = _dt.datetime.fromisoformat(str(text).strip().removesuffix("GPST").strip())
+    except ValueError:
+        raise SatnavError(f"bad time {text!r}, expected GPST like 2020-06-25T00:00:00") from None
+    return int(calendar_to_ns(d.year, d.month, d.day, d.hour, d.minute, d.second + d.microsecond * 1e-6))
+
+
+def _sources(args):
+    from .design import load_constellation
+
+    sources = []
+    if args.nav:
+        from ..io.rinex_nav import read_rinex_nav
+
+        for p in args.nav:
+            if not Path(p).exists():
+                raise SatnavError(f"{p}: no such navigation file")
+        sources.append(read_rinex_nav(*args.nav))
+    for c in args.constellation or ():
+        sources.append(load_constellation(c))
+    if not sources:
+        raise SatnavError("plan needs --nav FILES and/or --constellation NAME_OR_TOML")
+    return sources
+
+
+def _time_span(args, sources) -> tuple[int, int]:
+    from .design import Constellation
+
+    day = 86400 * NS_PER_S
+    if args.start:
+        start = _parse_time(args.start)
+    else:
+        navs = [s for s in sources if not isinstance(s, Constellation)]
+        if navs:
+            lo, hi = navs[0].time_span()
+            mid = (int(lo) + int(hi)) // 2
+            start = mid - mid % day  # the day the messages are centred on
+        else:
+            start = next(s for s in sources if isinstance(s, Constellation)).epoch_ns
+    end = _parse_time(args.end) if args.end else start + day - int(args.step * NS_PER_S)
+    if end < start:
+        raise SatnavError("--end is before --start")
+    return start, end
+
+
+def cmd_plan(args) -> int:
+    from ..frames import geodetic_to_ecef
+    from . import coverage
+
+    sources = _sources(args)
+    source = sources[0] if len(sources) == 1 else sources
+    start, end = _time_span(args, sources)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    systems = args.systems.upper() if args.systems else None
+    if args.region:
+        lat0, lat1, lon0, lon1 = _floats(args.region, 4, "--region")
+        if args.grid <= 0:
+            raise SatnavError("--grid must be positive (degrees)")
+        step = args.step if args.step_given else 900.0
+        cov = coverage.plan_region(
+            source, (lat0, lat1), (lon0, lon1), args.grid, start, end, step, args.mask,
+            pdop_threshold=args.pdop, systems=systems,
+        )  # fmt: skip
+        csv_path, png_path = out / "region.csv", out / "region.png"
+        coverage.write_region_csv(cov, csv_path)
+        coverage.plot_region(cov, png_path)
+        best = np.unravel_index(np.nanargmax(cov.mean_visible), cov.mean_visible.shape)
+        print(
+            f"region {lat0:g}..{lat1:g} N, {lon0:g}..{lon1:g} E, grid {args.grid:g} deg, "
+            f"{len(cov.times_ns)} epochs from {format_gpst(start)}: mean visible "
+            f"{np.nanmin(cov.mean_visible):.1f}-{np.nanmax(cov.mean_visible):.1f} (best at "
+            f"{cov.lat_deg[best[0]]:g} N {cov.lon_deg[best[1]]:g} E), availability (PDOP <= "
+            f"{args.pdop:g}) {100 * np.nanmin(cov.availability):.0f}-{100 * np.nanmax(cov.availability):.0f} %"
+        )
+    else:
+        if args.site_ecef:
+            site = np.array(_floats(args.site_ecef, 3, "--site-ecef"))
+        elif args.site:
+            lat, lon, h = _floats(args.site, 3, "--site")
+            if not (-90 <= lat <= 90):
+                raise SatnavError(f"--site latitude {lat} outside -90..90")
+            site = geodetic_to_ecef(np.radians(lat), np.radians(lon), h)
+        else:
+            raise SatnavError("plan needs --site LAT,LON,H, --site-ecef X,Y,Z or --region")
+        if not 6.0e6 < np.linalg.norm(site) < 7.0e6:
+            raise SatnavError("site is not near the Earth's surface (ECEF metres expected)")
+        step = args.step if args.step_given else 300.0
+        cov = coverage.plan_site(source, site, start, end, step, args.mask, systems=systems)
+        csv_path, png_path = out / "site.csv", out / "site.png"
+        coverage.write_site_csv(cov, csv_path)
+        coverage.plot_site(cov, png_path)
+        parts = [
+            f"{k} {np.mean(v):.1f}" for k, v in cov.counts.items() if k != "all"
+        ]
+        pdop = cov.dop.get("PDOP", np.array([np.nan]))
+        print(
+            f"site {format_gpst(start)} .. {format_gpst(end)}, {len(cov.times_ns)} epochs, mask "
+            f"{args.mask:g} deg: mean visible {np.mean(cov.counts['all']):.1f} ({', '.join(parts)}), "
+            f"PDOP median {np.nanmedian(pdop):.2f}"
+        )
+    print(f"wrote {csv_path}")
+    print(f"wrote {png_path}")
+    return 0
+
+
+def cmd_sim(args) -> int:
+    from .simulate import load_scenario, run_scenario
+
+    scenario = load_scenario(args.spec)
+    if args.duration is not None:
+        scenario.duration_h = args.duration
+    if args.interval is not None:
+        scenario.interval_s = args.interval
+    if args.site:
+        scenario.site = tuple(_floats(args.site, 3, "--site"))
+        scenario.trajectory = None
+    if args.trajectory:
+        scenario.trajectory = args.trajectory
+    if args.seed is not None:
+        scenario.seed = args.seed
+    if args.noise_free:
+        scenario.noise_free = True
+    if args.start:
+        scenario.start = args.start
+    if args.mask is not None:
+        scenario.mask_deg = args.mask
+    sim, paths = run_scenario(scenario, args.output)
+    vis = sim.visible.sum(axis=1)
+    print(
+        f"simulated {len(sim.times_ns)} epochs of {len(sim.constellation)} satellites "
+        f"({', '.join(dict.fromkeys(sim.constellation.system_name))}), {vis.mean():.1f} visible "
+        f"on average, {len(sim.obs)} observations"
+    )
+    if sim.broadcast is not None:
+        print(f"broadcast fit residual RMS max {np.max(sim.broadcast.rms_m):.3f} m")
+    for role in ("obs", "nav", "truth", "manifest"):
+        print(f"wrote {paths[role]}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_directory, format_table
+
+    rows = evaluate_directory(args.directory, pdop_limit=args.pdop)
+    print(format_table(rows, rich=None if not args.plain else False))
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``plan``, ``sim`` and ``evaluate`` to the ``satnav`` command."""
+    import argparse
+
+    class StepGiven(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            setattr(namespace, self.dest, values)
+            namespace.step_given = True
+
+    s = subparsers.add_parser("plan", help="visibility, DOPs and coverage maps (CSV + PNG)")
+    s.add_argument("--site", metavar="LAT,LON,H", help="site: latitude, longitude (deg), height (m)")
+    s.add_argument("--site-ecef", metavar="X,Y,Z", help="site as ECEF metres")
+    s.add_argument("--region", metavar="LAT0,LAT1,LON0,LON1", help="region box (deg)")
+    s.add_argument("--grid", type=float, default=5.0, metavar="DEG", help="region grid step (deg, default 5)")
+    s.add_argument("--nav", nargs="+", metavar="FILE", help="RINEX navigation files")
+    s.add_argument("--constellation", nargs="+", metavar="NAME_OR_TOML",
+                   help="designed constellations: gps glonass galileo beidou3 regional or spec files")  # fmt: skip
+    s.add_argument("--start", metavar="TIME", help="GPST start, e.g. 2020-06-25T00:00:00")
+    s.add_argument("--end", metavar="TIME", help="GPST end (default start + 1 day)")
+    s.add_argument("--step", type=float, default=300.0, action=StepGiven,
+                   help="time step (s; default 300 for a site, 900 for a region)")  # fmt: skip
+    s.add_argument("--mask", type=float, default=10.0, help="elevation mask (deg, default 10)")
+    s.add_argument("--pdop", type=float, default=6.0, help="PDOP threshold of availability (default 6)")
+    s.add_argument("--systems", help="system letters to use (default all)")
+    s.add_argument("-o", "--output", default=".", metavar="DIR", help="output directory")
+    s.set_defaults(func=cmd_plan, step_given=False)
+
+    s = subparsers.add_parser("sim", help="simulate observations of designed constellations (RINEX)")
+    s.add_argument("spec", metavar="SPEC", help="scenario TOML, constellation spec, or built-in name (demo, glonass,regional...)")  # fmt: skip
+    s.add_argument("-o", "--output", required=True, metavar="DIR")
+    s.add_argument("--duration", type=float, metavar="HOURS", help="duration (h)")
+    s.add_argument("--interval", type=float, metavar="S", help="epoch interval (s)")
+    s.add_argument("--site", metavar="LAT,LON,H", help="static site (deg, deg, m)")
+    s.add_argument("--trajectory", metavar="CSV", help="trajectory CSV: time, lat, lon, height")
+    s.add_argument("--start", metavar="TIME", help="GPST start")
+    s.add_argument("--mask", type=float, help="elevation mask (deg)")
+    s.add_argument("--seed", type=int, help="random seed")
+    s.add_argument("--noise-free", action="store_true", help="no random errors; models exact")
+    s.set_defaults(func=cmd_sim)
+
+    s = subparsers.add_parser("evaluate", help="solve a simulation and print the service table")
+    s.add_argument("directory", metavar="DIR")
+    s.add_argument("--pdop", type=float, default=6.0, help="PDOP limit of availability")
+    s.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
+    s.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    s.set_defaults(func=cmd_evaluate)
