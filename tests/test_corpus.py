@@ -77,3 +77,13 @@ def test_cli_error_is_one_line_exit_2_no_traceback(name):
     assert "Traceback" not in r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and ERROR_LINE.match(lines[0]), r.stderr
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (o, _) in EXPECTED.items() if o == "warn"))
+def test_strict_turns_damaged_record_warning_into_error(name, capsys):
+    if not (CORPUS / name).exists():
+        pytest.skip("corpus not available")
+    rc, out, err = run_info(capsys, "--strict", str(CORPUS / name))
+    assert rc == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and ERROR_LINE.match(lines[0]), err
