@@ -11,8 +11,17 @@ import pytest
 
 from satnav.constants import SPEED_OF_LIGHT
 from satnav.errors import FormatError
-from satnav.io.android import read_gnsslogger, read_gsdc_csv, read_gsdc_satellite_states
-from satnav.satellites import satellite_index
+from satnav.io.android import (
+    GsdcStates,
+    gsdc_states,
+    horizontal_errors_vs_truth,
+    read_gnsslogger,
+    read_gsdc_csv,
+    read_gsdc_ground_truth,
+    read_gsdc_satellite_states,
+    truth_at,
+)
+from satnav.satellites import satellite_id, satellite_index
 from tests.conftest import data_path
 
 PIXEL7 = ("android-gsdc2023-pixel7pro",)
@@ -261,3 +270,157 @@ def test_damaged_records(tmp_path):
     with pytest.raises(FormatError, match="no 'Raw,' records"):
         read_gnsslogger(q)
 
+
+
+# ---------------------------------------------------------------------- Google's states
+def _table():
+    return _quiet(read_gsdc_satellite_states, data_path(*PIXEL7, "device_gnss.csv"))
+
+
+def _subset(table, keep):
+    return {k: v[keep] for k, v in table.items()}
+
+
+def _query_time(table, i):
+    """The solver's query for row i: t_rx - P / c (transmit time on the satellite clock)."""
+    return int(table["time_ns"][i]) - round(float(table["pseudorange_m"][i]) / SPEED_OF_LIGHT * 1e9)
+
+
+def test_gsdc_states_give_back_googles_rows():
+    """At the solver's query time t_sv = t_rx - P/c the state, moved by -v dt_sv as the solver
+    does, is Google's SvPosition (given at t_sv - dt_sv, Google's data description) and the
+    clock is SvClockBiasMeters."""
+    table = _table()
+    states = gsdc_states(data_path(*PIXEL7, "device_gnss.csv"))
+    assert isinstance(states, GsdcStates)
+    rows = np.flatnonzero(np.isfinite(table["pseudorange_m"]))
+    assert len(rows) == 169
+    t = np.array([_query_time(table, i) for i in rows])
+    for band in ("1", "5"):
+        sel = table["band"][rows] == band
+        st = states(table["sat"][rows][sel], t[sel], f"C{band}C")
+        assert st.valid.all() and (st.reason == 0).all()
+        moved = st.position_m - st.velocity_m_s * st.clock_s[:, None]
+        np.testing.assert_allclose(moved, table["position_m"][rows][sel], rtol=0, atol=1e-4)
+        np.testing.assert_allclose(st.clock_s * SPEED_OF_LIGHT, table["clock_bias_m"][rows][sel], rtol=0, atol=1e-4)
+        assert np.all(st.group_delay_s == 0.0)  # Google's clock holds the signal's group delay
+    # first row of the file: "Raw,1694113198000,...,2,...,GPS_L1_CA,...,-14916644.0877723,
+    # 8381795.84825092,20772371.2218102,...,-166876.027810173,..."
+    i = int(np.flatnonzero(table["sat"] == satellite_index("G02"))[0])
+    st = states(satellite_index("G02"), _query_time(table, i), "C1C")
+    assert float((st.position_m - st.velocity_m_s * st.clock_s)[0]) == pytest.approx(-14916644.0877723, abs=1e-4)
+    assert float(st.clock_s) * SPEED_OF_LIGHT == pytest.approx(-166876.027810173, abs=1e-4)
+    # G02 has no L5 state; a satellite Google never saw; two hours away from the file
+    assert states(satellite_index("G02"), _query_time(table, i), "C5Q").reason == 1
+    assert states(satellite_index("G05"), _query_time(table, i), "C1C").reason == 1
+    far = states(satellite_index("G02"), _query_time(table, i) + 7200 * 10**9, "C1C")
+    assert not far.valid and far.reason == 5 and np.isnan(far.position_m).all()
+
+
+def test_gsdc_states_interpolate_and_extrapolate_to_googles_values():
+    """Leave one epoch out of Google's table: the cubic Hermite between the neighbours (2 s
+    apart) and the Taylor step from one side (1 s) must land on Google's own state of that
+    epoch (computed by Google from the ephemeris at that time). The second epoch is left out:
+    between the third and fourth Google changes the GLONASS messages (t_b boundary at
+    19:00:00 UTC), which moves the GLONASS states by up to 0.7 m."""
+    table = _table()
+    epochs = np.unique(table["time_ns"])
+    has_pr = np.isfinite(table["pseudorange_m"])
+    middle = (table["time_ns"] == epochs[1]) & has_pr & (table["band"] == "1")
+    t_mid = np.array([_query_time(table, i) for i in np.flatnonzero(middle)])
+    sats = table["sat"][middle]
+    expect = table["position_m"][middle]
+    c = SPEED_OF_LIGHT
+
+    def check(st, tol_m):
+        assert st.valid.all()
+        moved = st.position_m - st.velocity_m_s * st.clock_s[:, None]
+        assert np.max(np.linalg.norm(moved - expect, axis=1)) < tol_m
+        assert np.max(np.abs(st.clock_s * c - table["clock_bias_m"][middle])) < 0.01
+
+    assert {"G", "R", "E"} == {satellite_id(int(x))[0] for x in sats}
+    gap = GsdcStates(_subset(table, table["time_ns"] != epochs[1]))
+    check(gap(sats, t_mid, "C1C"), 1e-3)
+    before = GsdcStates(_subset(table, table["time_ns"] <= epochs[0]), max_extrapolation_s=1.5)
+    check(before(sats, t_mid, "C1C"), 5e-3)
+    # beyond max_extrapolation_s: invalid, reason "outside span"
+    st = GsdcStates(_subset(table, table["time_ns"] <= epochs[0]), max_extrapolation_s=0.5)(sats, t_mid, "C1C")
+    assert not st.valid.any() and (st.reason == 5).all()
+
+
+def test_gsdc_ionosphere_values():
+    table = _table()
+    states = gsdc_states(data_path(*PIXEL7, "device_gnss.csv"))
+    # "...,GPS_L5_Q,...,-42305.3465..,...,20.0264..,12.203..,4.1646..." (G08 L5, first epoch)
+    sel = (table["sat"] == satellite_index("G08")) & (table["band"] == "5")
+    i = int(np.flatnonzero(sel)[0])
+    assert float(states.ionosphere_m(satellite_index("G08"), _query_time(table, i), "C5Q")) == table["iono_m"][i]
+    assert 12.20 < table["iono_m"][i] < 12.21
+    assert np.isnan(states.ionosphere_m(satellite_index("G05"), _query_time(table, i), "C1C"))
+
+
+# ---------------------------------------------------------------------- ground truth
+def test_ground_truth_reader_by_hand():
+    truth = read_gsdc_ground_truth(data_path(*PIXEL7, "ground_truth.csv"))
+    # "Fix,GT,37.692231,-122.0884199,20.9736302800885,0.0028273123,0.1,288.27866,1694113198000,,,,"
+    # Unix ms 1694113198000 = 2023-09-07 (Thursday) 18:59:58 UTC; GPST = UTC + 18 s
+    week, tow = divmod(int(truth["time_ns"][0]), 604800 * 10**9)
+    assert (week, tow) == (2278, (4 * 86400 + 18 * 3600 + 59 * 60 + 58 + 18) * 10**9)
+    assert truth["time_ns"][0] == (1694113198000 - 315964800000) * 10**6 + 18 * 10**9
+    assert len(truth["time_ns"]) == 5 and np.all(np.diff(truth["time_ns"]) == 10**9)
+    assert truth["latitude_deg"][0] == 37.692231 and truth["longitude_deg"][0] == -122.0884199
+    assert truth["height_m"][0] == 20.9736302800885
+    assert truth["speed_m_s"][0] == 0.0028273123
+    pyproj = pytest.importorskip("pyproj")
+    tf = pyproj.Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+    x, y, z = tf.transform(-122.0884199, 37.692231, 20.9736302800885)
+    np.testing.assert_allclose(truth["position_m"][0], [x, y, z], rtol=0, atol=1e-6)
+
+
+def test_ground_truth_2021_format_and_damage(tmp_path):
+    p = tmp_path / "ground_truth.csv"
+    p.write_text(
+        "collectionName,phoneName,millisSinceGpsEpoch,latDeg,lngDeg,heightAboveWgs84EllipsoidM,speedMps\n"
+        "c,Pixel4,1273529463442,37.4234,-122.0918,-28.5,1.5\n"
+        "c,Pixel4,12735294x4442,37.4234,-122.0918,-28.5,1.5\n"
+        "c,Pixel4,1273529462442,37.4233,-122.0917,-28.4,\n"
+    )
+    with pytest.warns(UserWarning, match=r"ground_truth.csv:3: ground-truth record"):
+        truth = read_gsdc_ground_truth(p)
+    assert truth["time_ns"].tolist() == [1273529462442 * 10**6, 1273529463442 * 10**6]  # GPST, sorted
+    assert truth["line"].tolist() == [4, 2]
+    with pytest.raises(FormatError, match=r"ground_truth.csv:3:"):
+        read_gsdc_ground_truth(p, strict=True)
+    q = tmp_path / "other.csv"
+    q.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(FormatError, match="not a GSDC ground_truth.csv"):
+        read_gsdc_ground_truth(q)
+
+
+class _FakeSolution:
+    def __init__(self, time_ns, position_m):
+        self.time_ns = np.asarray(time_ns)
+        self.position_m = np.asarray(position_m, dtype=float)
+        self.valid = np.ones(len(self.time_ns), bool)
+
+
+def test_horizontal_errors_match_epochs_by_time():
+    from satnav.frames import geodetic_to_ecef
+
+    path = data_path(*PIXEL7, "ground_truth.csv")
+    truth = read_gsdc_ground_truth(path)
+    lat, lon, h = np.radians(37.692231), np.radians(-122.0884199), 20.9736302800885
+    # 10 m north along the meridian (WGS84 meridian radius of curvature M at 37.69 deg) and
+    # 3 m up: horizontal error 10 m whatever the height
+    a, e2 = 6378137.0, 6.69437999014e-3
+    m_radius = a * (1 - e2) / (1 - e2 * np.sin(lat) ** 2) ** 1.5
+    north = geodetic_to_ecef(lat + 10.0 / m_radius, lon, h + 3.0)
+    t = truth["time_ns"] + 188255  # the phone's epochs are 188 us after the truth stamps
+    sol = _FakeSolution(np.r_[t, t[-1] + 10**9 // 2, t[-1] + 10 * 10**9],
+                        np.vstack([np.tile(north, (5, 1)), north, north]))
+    err = horizontal_errors_vs_truth(sol, path)
+    assert len(err) == 5  # 0.5 s and 10 s after the last fix: no truth
+    np.testing.assert_allclose(err, 10.0, atol=2e-3)
+    # interpolation between fixes
+    mid = truth_at(truth, [(truth["time_ns"][0] + truth["time_ns"][1]) // 2])
+    np.testing.assert_allclose(mid[0], (truth["position_m"][0] + truth["position_m"][1]) / 2, atol=1e-6)

@@ -66,6 +66,18 @@ def _read_observations(path: str, strict: bool):
     raise SatnavError(f"{path}: a {fmt} file is not an observation file; expected RINEX observations")
 
 
+def _phone_options(obs) -> dict:
+    """solve_spp options for phone measurements (``satnav.io.android.PHONE_SOLVE_OPTIONS``:
+    C/N0 weighting) when ``obs`` came from an Android log or GSDC file, else none."""
+    if getattr(obs.header, "marker_name", "") != "Android":
+        return {}
+    try:
+        from ..io import android
+    except ImportError:
+        return {}
+    return dict(getattr(android, "PHONE_SOLVE_OPTIONS", {}))
+
+
 def solve_summary(solution, reference_m=None, reference_label: str = "", elapsed_s=None) -> str:
     """Closing summary: epochs solved/total, satellites per system, DOP, errors vs reference."""
     m = len(solution)
@@ -155,12 +167,15 @@ def cmd_solve(args) -> int:
         if args.base:
             solution = _solve_relative(args, obs, nav)
         else:
-            kwargs = {}
+            kwargs = _phone_options(obs)
             if states is not None:
                 kwargs["states"] = states(obs)
+            iono = args.iono or (
+                "states" if callable(getattr(kwargs.get("states"), "ionosphere_m", None)) else "klobuchar"
+            )
             solution = solve_spp(
                 obs, nav, systems=systems, elevation_mask_deg=args.mask, exclude=exclude,
-                signals=_parse_signals(args.signals), iono=args.iono, raim=not args.no_raim,
+                signals=_parse_signals(args.signals), iono=iono, raim=not args.no_raim,
                 reduce_to_marker=args.marker, **kwargs,
             )
         stages.step(f"writing {args.output}")
@@ -240,7 +255,11 @@ def register(subparsers) -> None:
     s.add_argument("--systems", default="GRECJI", help="systems to use (default GRECJI)")
     s.add_argument("--exclude", help="satellites or systems to leave out, e.g. R09,C01")
     s.add_argument("--mask", type=float, default=10.0, help="elevation mask, degrees (default 10)")
-    s.add_argument("--iono", choices=("klobuchar", "iono-free", "none"), default="klobuchar")
+    s.add_argument(
+        "--iono", choices=("klobuchar", "iono-free", "states", "none"), default=None,
+        help="ionospheric correction (default klobuchar; for a GSDC device_gnss.csv 'states': "
+             "the file's broadcast-model delays)",
+    )
     s.add_argument("--signals", help="code per system, e.g. G:C1C,E:C1X (iono-free: G:C1C+C2W)")
     s.add_argument("--no-raim", action="store_true", help="no fault detection and exclusion")
     s.add_argument("--marker", action="store_true", help="reduce to the marker with the header antenna height")

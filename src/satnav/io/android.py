@@ -62,8 +62,14 @@ __all__ = [
     "read_gnsslogger",
     "read_gsdc_csv",
     "read_gsdc_satellite_states",
+    "read_gsdc_ground_truth",
+    "gsdc_states",
+    "GsdcStates",
+    "truth_at",
+    "horizontal_errors_vs_truth",
     "android_pseudoranges",
     "CONSTELLATION_TYPES",
+    "PHONE_SOLVE_OPTIONS",
 ]
 
 #: Android ``GnssStatus.CONSTELLATION_*`` -> RINEX system letter.
@@ -132,6 +138,13 @@ _DEFAULT_ATTRIBUTE = {
     ("I", "5"): "A", ("I", "9"): "A",
     ("S", "1"): "C", ("S", "5"): "I",
 }
+#: :func:`~satnav.estimators.spp.solve_spp` options for phones (used by ``satnav solve`` on
+#: Android input): phone code errors are metres to tens of metres and grow quickly as the
+#: C/N0 falls (small antennas, multipath), so the measurements are weighted by C/N0 with
+#: RTKLIB EX's model ``(300 c)^2 10^((52 - C/N0) / 10)``, c = 0.003 m (sigma about 6 m at
+#: 32 dB-Hz, 18 m at 22 dB-Hz). With elevation weighting alone the residual test fails on
+#: most phone epochs and fault exclusion removes good measurements.
+PHONE_SOLVE_OPTIONS = {"cn0_error_m": 0.003}
 _BAND_TOLERANCE_HZ = 1.0e6
 _PSEUDORANGE_MIN_M, _PSEUDORANGE_MAX_M = 1.0e7, 5.0e7
 
@@ -200,6 +213,11 @@ def _columns_from_rows(rows, names, lines, path, strict, source_label):
     good = np.ones(len(keep_rows), dtype=bool)
     for name in _INT_COLUMNS + _SMALL_INT_COLUMNS + _FLOAT_COLUMNS:
         vals = col(name)
+        try:  # fast path: the whole column parses
+            np.array([v or "nan" for v in vals], dtype=np.float64)
+            continue
+        except ValueError:
+            pass
         for i, v in enumerate(vals):
             if v and not _is_number(v):
                 good[i] = False
@@ -587,62 +605,113 @@ def _refine_epochs(cols, system, pr, coarse):
     tag = cand + shift - np.rint(offset).astype(np.int64)
     # one tag per epoch (rows of one epoch share TimeNanos): the median of its satellites
     keys = cols["TimeNanos"]
-    uniq, inv = np.unique(keys, return_inverse=True)
-    for j in range(len(uniq)):
-        rows = (inv == j) & ok
-        if rows.any():
-            vals = np.sort(tag[rows])
-            est = int(vals[len(vals) // 2])  # integer median (float64 would round to 256 ns)
-            if abs(est - int(coarse[inv == j][0])) < 1_000_000:  # within 1 ms
-                epoch_ns[inv == j] = est
-    return epoch_ns
+    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    rows = np.flatnonzero(ok)
+    order = rows[np.lexsort((tag[rows], inv[rows]))]  # by epoch, then tag
+    counts = np.bincount(inv[rows], minlength=len(uniq))
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    est = np.zeros(len(uniq), dtype=np.int64)
+    est[has] = tag[order[start[has] + counts[has] // 2]]  # integer median (float64 rounds to 256 ns)
+    use = has & (np.abs(est - coarse[first]) < 1_000_000)  # within 1 ms of the coarse tag
+    return np.where(use[inv], est[inv], epoch_ns)
 
 
-def read_gsdc_satellite_states(path) -> dict:
+# ====================================================================== Google's satellite states
+def _float_cells(rows, col: int | None, name: str, path, lines, strict: bool) -> np.ndarray:
+    """Float column ``col`` of split records; empty cells NaN, damaged cells NaN + warning."""
+    if col is None:
+        return np.full(len(rows), np.nan)
+    cells = [(r[col].strip() if col < len(r) else "") or "nan" for r in rows]
+    try:
+        return np.array(cells, dtype=np.float64)
+    except ValueError:
+        pass
+    out = np.full(len(rows), np.nan)
+    for i, v in enumerate(cells):
+        try:
+            out[i] = float(v)
+        except ValueError:
+            warn_damaged(f"{name} {v!r} is not a number", path, int(lines[i]), strict, FormatError)
+    return out
+
+
+def read_gsdc_satellite_states(path, *, strict: bool = False) -> dict:
     """Google's derived satellite states from a GSDC ``device_gnss.csv``.
 
-    Returns a dict of arrays over the rows that have them: ``time_ns`` (receiver epoch,
-    GPST ns, as in :func:`read_gsdc_csv`), ``sat`` (satellite index), ``signal`` (GSDC
-    ``SignalType``), ``transmit_time_ns`` (``ReceivedSvTimeNanosSinceGpsEpoch``, 10 us
-    precision in the file), ``position_m`` / ``velocity_m_s`` (ECEF, ``SvPosition*``,
-    ``SvVelocity*``: Google states them at the transmit time, in the ECEF frame at that
-    time), ``clock_bias_m`` / ``clock_drift_m_s`` (``SvClockBiasMeters``...),
-    ``isrb_m``, ``iono_m``, ``tropo_m``, ``elevation_deg``, ``azimuth_deg`` and
-    ``wls_position_m`` (Google's receiver position). Useful to cross-check satnav's
-    broadcast orbits and clocks against an independent implementation.
+    Google's data description (GSDC 2023, "device_gnss.csv"): ``SvPosition*EcefMeters`` and
+    ``SvVelocity*EcefMetersPerSecond`` are the broadcast-ephemeris satellite position and
+    velocity at the best estimate of the *true* signal transmission time (the satellite's
+    transmit time minus its clock bias), in the ECEF frame of that time (no Earth rotation
+    during the flight applied); ``SvClockBiasMeters`` is the satellite clock correction with
+    the relativistic term and the group delay of the measurement's signal, in metres
+    (corrected pseudorange = raw + ``SvClockBiasMeters`` - ``IsrbMeters`` - iono - tropo);
+    ``IsrbMeters`` the inter-signal range bias to GPS L1 C/A estimated by Google's receiver
+    solution; ``IonosphericDelayMeters`` the broadcast (Klobuchar) delay at the signal's
+    frequency and ``TroposphericDelayMeters`` a model's delay.
+
+    Parameters
+    ----------
+    path : str or Path
+    strict : bool
+        Raise :class:`~satnav.errors.FormatError` on a damaged record instead of skipping it.
+
+    Returns
+    -------
+    dict of arrays over the rows that have a satellite position
+        ``time_ns`` (receiver epoch, GPST ns, as in :func:`read_gsdc_csv`), ``sat``
+        (satellite index), ``band`` (RINEX band digit from ``CarrierFrequencyHz``, as the
+        codes of :func:`read_gsdc_csv`), ``signal`` (GSDC ``SignalType``),
+        ``pseudorange_m`` (``RawPseudorangeMeters``, NaN when absent),
+        ``transmit_time_ns`` (``ReceivedSvTimeNanosSinceGpsEpoch``, float: 10 us steps in
+        the file), ``position_m`` / ``velocity_m_s`` (ECEF), ``clock_bias_m`` /
+        ``clock_drift_m_s``, ``isrb_m``, ``iono_m``, ``tropo_m``, ``elevation_deg``,
+        ``azimuth_deg``, ``wls_position_m`` (Google's receiver position) and ``line``
+        (1-based line in the file).
     """
     names, rows, lines = _read_gsdc_table(path)
     idx = {n: i for i, n in enumerate(names)}
-    need = ("SvPositionXEcefMeters", "SvClockBiasMeters", "Svid", "ConstellationType")
+    need = ("SvPositionXEcefMeters", "SvClockBiasMeters", "Svid", "ConstellationType", "RawPseudorangeMeters")
     missing = [c for c in need if c not in idx]
     if missing:
         raise FormatError(f"no {', '.join(missing)} column: not a GSDC device_gnss.csv", path, 1)
+    cols, n = _columns_from_rows(rows, names, lines, path, strict, "Raw")
+    if n == 0:
+        raise FormatError("no usable 'Raw' rows in the GSDC file", path)
+    # rows that survived the parse of the raw fields, in file order
+    rows = [rows[i] for i in np.searchsorted(np.asarray(lines, dtype=np.int64), cols["line"])]
+    line = cols["line"]
 
     def f(name):
-        if name not in idx:
-            return np.full(len(rows), np.nan)
-        return np.array([(r[idx[name]] if idx[name] < len(r) and r[idx[name]].strip() else "nan") for r in rows], dtype=np.float64)
+        return _float_cells(rows, idx.get(name), name, path, line, strict)
 
-    system = np.array([CONSTELLATION_TYPES.get(int(float(r[idx["ConstellationType"]] or 0)), "") for r in rows], dtype="U1")
-    svid = f("Svid").astype(np.int64)
-    prn = svid - np.where(system == "J", 192, 0) - np.where(system == "S", 100, 0)
-    sat = np.array([100 * SYSTEMS.index(s) if s else -1 for s in system]) + prn
+    system = np.array([CONSTELLATION_TYPES.get(int(c), "") for c in cols["ConstellationType"]], dtype="U1")
+    prn = cols["Svid"] - np.where(system == "J", 192, 0) - np.where(system == "S", 100, 0)
+    sysnum = np.array([SYSTEMS.index(s) if s else -1 for s in system], dtype=np.int64)
+    sat = 100 * sysnum + prn
+    band, _, _, _ = _signals(system, cols["CarrierFrequencyHz"], cols["CodeType"])
     pos = np.stack([f("SvPositionXEcefMeters"), f("SvPositionYEcefMeters"), f("SvPositionZEcefMeters")], axis=1)
-    keep = np.all(np.isfinite(pos), axis=1) & (system != "")
-    names_l = [r[idx["SignalType"]] if "SignalType" in idx else "" for r in rows]
-    # epoch tags consistent with read_gsdc_csv
-    cols, _ = _columns_from_rows(rows, names, lines, path, False, "Raw")
+    keep = np.all(np.isfinite(pos), axis=1) & (system != "") & (prn >= 1) & (prn <= 99)
+    keep &= ~((system == "R") & ((cols["Svid"] < 1) | (cols["Svid"] > 24)))
+    if not keep.any():
+        raise SatnavError(f"{path}: no rows with satellite states (SvPositionXEcefMeters empty)")
     pr = cols["RawPseudorangeMeters"]
     _, coarse = android_pseudoranges(cols, system)
     epoch_ns = _refine_epochs(cols, system, pr, coarse)
-    out = {
+    signal = [(r[idx["SignalType"]] if "SignalType" in idx and idx["SignalType"] < len(r) else "") for r in rows]
+    vel = np.stack([f("SvVelocityXEcefMetersPerSecond"), f("SvVelocityYEcefMetersPerSecond"),
+                    f("SvVelocityZEcefMetersPerSecond")], axis=1)
+    wls = np.stack([f("WlsPositionXEcefMeters"), f("WlsPositionYEcefMeters"), f("WlsPositionZEcefMeters")], axis=1)
+    return {
         "time_ns": epoch_ns[keep],
         "sat": sat[keep].astype(np.int16),
-        "signal": np.array(names_l, dtype=object)[keep],
+        "band": band[keep],
+        "signal": np.array(signal, dtype=object)[keep],
+        "pseudorange_m": pr[keep],
         "transmit_time_ns": f("ReceivedSvTimeNanosSinceGpsEpoch")[keep],
         "position_m": pos[keep],
-        "velocity_m_s": np.stack([f("SvVelocityXEcefMetersPerSecond"), f("SvVelocityYEcefMetersPerSecond"),
-                                  f("SvVelocityZEcefMetersPerSecond")], axis=1)[keep],
+        "velocity_m_s": vel[keep],
         "clock_bias_m": f("SvClockBiasMeters")[keep],
         "clock_drift_m_s": f("SvClockDriftMetersPerSecond")[keep],
         "isrb_m": f("IsrbMeters")[keep],
@@ -650,9 +719,369 @@ def read_gsdc_satellite_states(path) -> dict:
         "tropo_m": f("TroposphericDelayMeters")[keep],
         "elevation_deg": f("SvElevationDegrees")[keep],
         "azimuth_deg": f("SvAzimuthDegrees")[keep],
-        "wls_position_m": np.stack([f("WlsPositionXEcefMeters"), f("WlsPositionYEcefMeters"),
-                                    f("WlsPositionZEcefMeters")], axis=1)[keep],
+        "wls_position_m": wls[keep],
+        "line": line[keep],
     }
-    if not keep.any():
-        raise SatnavError(f"{path}: no rows with satellite states")
+
+
+_KEY_SPAN_NS = 1 << 50  # composite (satellite-band, time) keys: 13 days of ns per key
+
+
+class GsdcStates:
+    """Google's satellite states of a GSDC file as a ``states(sat, time_ns, signal)`` source.
+
+    Satisfies the contract of :func:`satnav.estimators.spp.solve_spp`'s ``states`` argument
+    and of :class:`~satnav.orbits.states.SatelliteStates` (see ``notes/ORBIT_API``):
+    ``time_ns`` is the transmission time on the satellite's clock (``t_rx - P / c``, the
+    solver's query), and the position returned is the one at that time, i.e. Google's
+    position (given at the true transmission time ``t_sv - dt_sv``) moved along the orbit by
+    ``dt_sv``; the solver then moves it back by ``-v dt_sv``, recovering Google's position.
+
+    Each state row of Google is indexed by (satellite, band) and its own time
+    ``t_state = t_rx - round(P / c) - round(SvClockBiasMeters / c)`` (ns). A query between
+    two rows of the same satellite and band at most ``max_gap_s`` apart is interpolated with
+    cubic Hermite polynomials in position and velocity (error far below a millimetre over
+    30 s for GNSS orbits) and linearly in clock; a query within ``max_extrapolation_s`` of
+    the nearest row otherwise is propagated with a second-order Taylor step using point-mass
+    gravity plus the Coriolis and centrifugal terms of the rotating frame (about 0.1 mm in
+    1 s). Elsewhere the state is invalid (reason 5); a satellite/band Google has no state for
+    is invalid with reason 1.
+
+    ``clock_s`` is ``SvClockBiasMeters / c``, which already contains the relativistic
+    correction and the group delay of the signal of that band (Google applies them per
+    signal), so ``group_delay_s`` is 0 and ``relativity_s`` NaN (unknown, included).
+    A query with ``signal=None`` uses the band-1 states (L1/E1/G1/B1C).
+    """
+
+    def __init__(self, table: dict, *, max_gap_s: float = 30.0, max_extrapolation_s: float = 1.0, source=""):
+        self.source = str(source)
+        self.max_gap_ns = int(max_gap_s * NS_PER_S)
+        self.max_extrapolation_ns = int(max_extrapolation_s * NS_PER_S)
+        pr = np.asarray(table["pseudorange_m"], dtype=np.float64)
+        t_rx = np.asarray(table["time_ns"], dtype=np.int64)
+        bias = np.asarray(table["clock_bias_m"], dtype=np.float64)
+        tx_col = np.asarray(table["transmit_time_ns"], dtype=np.float64)
+        have_pr = np.isfinite(pr)
+        t_sv = np.where(have_pr, t_rx - np.rint(np.where(have_pr, pr, 0.0) / SPEED_OF_LIGHT * 1e9).astype(np.int64),
+                        np.rint(np.nan_to_num(tx_col)).astype(np.int64))
+        band = np.asarray(table["band"], dtype="U1")
+        ok = (have_pr | np.isfinite(tx_col)) & np.isfinite(bias) & (band != "")
+        ok &= np.all(np.isfinite(table["velocity_m_s"]), axis=1)
+        t_state = t_sv - np.rint(np.where(np.isfinite(bias), bias, 0.0) / SPEED_OF_LIGHT * 1e9).astype(np.int64)
+        key = np.asarray(table["sat"], dtype=np.int64) * 10 + np.array([int(b) if b else 0 for b in band])
+        key, t_state = key[ok], t_state[ok]
+        self.keys = np.unique(key)
+        kidx = np.searchsorted(self.keys, key)
+        self.t0 = int(t_state.min()) if len(t_state) else 0
+        offset = t_state - self.t0
+        if len(offset) and offset.max() >= _KEY_SPAN_NS // 2:
+            raise SatnavError(f"{source}: satellite states span more than 6 days; split the file")
+        comp = kidx * _KEY_SPAN_NS + offset
+        order = np.argsort(comp, kind="stable")
+        comp = comp[order]
+        first = np.ones(len(comp), dtype=bool)
+        first[1:] = comp[1:] != comp[:-1]  # one state per (satellite, band, time)
+        order, comp = order[first], comp[first]
+        self.comp = comp
+        self.kidx = kidx[order]
+        self.t = t_state[order]
+        self.position = np.asarray(table["position_m"], dtype=np.float64)[ok][order]
+        self.velocity = np.asarray(table["velocity_m_s"], dtype=np.float64)[ok][order]
+        self.bias_m = bias[ok][order]
+        drift = np.asarray(table["clock_drift_m_s"], dtype=np.float64)[ok][order]
+        self.drift_m_s = np.where(np.isfinite(drift), drift, 0.0)
+        self.iono_m = np.asarray(table["iono_m"], dtype=np.float64)[ok][order]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def __repr__(self) -> str:
+        return f"<GsdcStates {self.source} {len(self)} states of {len(np.unique(self.keys // 10))} satellites>"
+
+    def _locate(self, sat, time_ns, signal):
+        """Flattened queries and the states around them: (shape, t, known, jl, jr, has_l,
+        has_r) with jl/jr the last state at or before / first after each time."""
+        sat_b, t_b = np.broadcast_arrays(np.asarray(sat, dtype=np.int64), np.asarray(time_ns, dtype=np.int64))
+        shape = sat_b.shape
+        s, t = sat_b.ravel(), t_b.ravel()
+        n = len(s)
+        if not len(self.comp):
+            zero, false = np.zeros(n, np.intp), np.zeros(n, bool)
+            return shape, t, false, zero, zero, false, false
+        qkey = s * 10 + _band_of_signal(signal)
+        ki = np.minimum(np.searchsorted(self.keys, qkey), len(self.keys) - 1)
+        known = self.keys[ki] == qkey
+        off = np.clip(t - self.t0, -(_KEY_SPAN_NS // 2) + 1, _KEY_SPAN_NS - 1)
+        j = np.searchsorted(self.comp, ki * _KEY_SPAN_NS + off, side="right") - 1
+        last = len(self.comp) - 1
+        jl, jr = np.clip(j, 0, last), np.clip(j + 1, 0, last)
+        has_l = known & (j >= 0) & (self.kidx[jl] == ki)
+        has_r = known & (j + 1 <= last) & (self.kidx[jr] == ki)
+        return shape, t, known, jl, jr, has_l, has_r
+
+    def ionosphere_m(self, sat, time_ns, signal=None) -> np.ndarray:
+        """Google's ``IonosphericDelayMeters`` (m, at the frequency of ``signal``'s band) at
+        the state nearest in time within ``max_gap_s``, NaN elsewhere (same arguments as
+        :meth:`__call__`). Google computes them with the broadcast ionospheric model of the
+        navigation message the phone decoded, which the file does not contain."""
+        shape, t, known, jl, jr, has_l, has_r = self._locate(sat, time_ns, signal)
+        far = np.iinfo(np.int64).max
+        dl = np.where(has_l, t - self.t[jl], far)
+        dr = np.where(has_r, self.t[jr] - t, far)
+        near = np.where(dl <= dr, jl, jr)
+        ok = (has_l | has_r) & (np.minimum(dl, dr) <= self.max_gap_ns)
+        return np.where(ok, self.iono_m[near] if len(self.comp) else np.nan, np.nan).reshape(shape)
+
+    def __call__(self, sat, time_ns, signal=None):
+        """States of satellites ``sat`` at transmission times ``time_ns`` (GPST ns, satellite
+        clock), broadcast together, for the RINEX code or band ``signal`` ("C1C", "5")."""
+        from ..orbits.states import NO_EPHEMERIS, OUTSIDE_PRECISE_SPAN, SatelliteStates
+
+        shape, t, known, jl, jr, has_l, has_r = self._locate(sat, time_ns, signal)
+        n = len(t)
+
+        pos = np.full((n, 3), np.nan)
+        vel = np.full((n, 3), np.nan)
+        bias = np.full(n, np.nan)
+        drift = np.full(n, np.nan)
+        # -- between two states: cubic Hermite
+        if len(self.comp):
+            gap = self.t[jr] - self.t[jl]
+            herm = has_l & has_r & (gap <= self.max_gap_ns) & (gap > 0)
+            if herm.any():
+                a, b = jl[herm], jr[herm]
+                h = (self.t[b] - self.t[a]).astype(np.float64) / NS_PER_S
+                u = (t[herm] - self.t[a]).astype(np.float64) / NS_PER_S / h
+                p0, p1 = self.position[a], self.position[b]
+                v0, v1 = self.velocity[a] * h[:, None], self.velocity[b] * h[:, None]
+                u1 = u[:, None]
+                pos[herm] = ((2 * u1**3 - 3 * u1**2 + 1) * p0 + (u1**3 - 2 * u1**2 + u1) * v0
+                             + (-2 * u1**3 + 3 * u1**2) * p1 + (u1**3 - u1**2) * v1)
+                vel[herm] = ((6 * u1**2 - 6 * u1) * p0 + (3 * u1**2 - 4 * u1 + 1) * v0
+                             + (-6 * u1**2 + 6 * u1) * p1 + (3 * u1**2 - 2 * u1) * v1) / h[:, None]
+                bias[herm] = self.bias_m[a] + u * (self.bias_m[b] - self.bias_m[a])
+                drift[herm] = (self.bias_m[b] - self.bias_m[a]) / h
+            # -- near one state: Taylor step
+            dl = np.where(has_l, t - self.t[jl], np.iinfo(np.int64).max)
+            dr = np.where(has_r, self.t[jr] - t, np.iinfo(np.int64).max)
+            near = np.where(dl <= dr, jl, jr)
+            dist = np.minimum(dl, dr)
+            taylor = ~herm & (has_l | has_r) & (dist <= self.max_extrapolation_ns)
+            if taylor.any():
+                k = near[taylor]
+                dt = (t[taylor] - self.t[k]).astype(np.float64) / NS_PER_S
+                p, v = self.position[k], self.velocity[k]
+                acc = _ecef_acceleration(p, v)
+                pos[taylor] = p + v * dt[:, None] + 0.5 * acc * dt[:, None] ** 2
+                vel[taylor] = v + acc * dt[:, None]
+                bias[taylor] = self.bias_m[k] + self.drift_m_s[k] * dt
+                drift[taylor] = self.drift_m_s[k]
+        valid = np.all(np.isfinite(pos), axis=1) & np.isfinite(bias)
+        reason = np.where(valid, 0, np.where(known, OUTSIDE_PRECISE_SPAN, NO_EPHEMERIS)).astype(np.int8)
+        return SatelliteStates(
+            position_m=pos.reshape(shape + (3,)),
+            velocity_m_s=vel.reshape(shape + (3,)),
+            clock_s=(bias / SPEED_OF_LIGHT).reshape(shape),
+            clock_drift_s_s=(drift / SPEED_OF_LIGHT).reshape(shape),
+            relativity_s=np.full(shape, np.nan),
+            group_delay_s=np.where(valid, 0.0, np.nan).reshape(shape),
+            iode=np.full(shape, np.nan),
+            message_toe_ns=np.full(shape, -1, dtype=np.int64),
+            valid=valid.reshape(shape),
+            reason=reason.reshape(shape),
+        )
+
+
+def _band_of_signal(signal) -> int:
+    """RINEX band digit (int) of a code ("C1C", "1C") or band ("5"); None -> 1."""
+    if signal is None:
+        return 1
+    text = str(signal).strip()
+    digits = [c for c in text if c.isdigit()]
+    if not digits:
+        raise SatnavError(f"signal {signal!r}: expected a RINEX code such as C1C or a band digit")
+    return int(digits[0])
+
+
+def _ecef_acceleration(p, v):
+    """Acceleration (m/s^2) in the rotating ECEF frame: point-mass gravity, Coriolis
+    ``-2 w x v`` and centrifugal ``-w x (w x r)`` with w = (0, 0, omega_e)."""
+    from ..constants import GM_GPS, OMEGA_E_GPS
+
+    r3 = np.linalg.norm(p, axis=1, keepdims=True) ** 3
+    w = OMEGA_E_GPS
+    acc = -GM_GPS * p / r3
+    acc[:, 0] += 2 * w * v[:, 1] + w * w * p[:, 0]
+    acc[:, 1] += -2 * w * v[:, 0] + w * w * p[:, 1]
+    return acc
+
+
+def gsdc_states(obs_or_path, **options) -> GsdcStates:
+    """Satellite-state source for :func:`~satnav.estimators.spp.solve_spp` from the Google
+    states of a GSDC ``device_gnss.csv`` (no navigation file needed).
+
+    Parameters
+    ----------
+    obs_or_path : Observations or str or Path
+        The file, or Observations read from it by :func:`read_gsdc_csv` (its ``source``).
+    **options
+        ``max_gap_s``, ``max_extrapolation_s`` of :class:`GsdcStates`.
+
+    Returns
+    -------
+    GsdcStates
+        ``states(sat, time_ns, signal) -> SatelliteStates``.
+    """
+    path = getattr(obs_or_path, "source", obs_or_path)
+    if not str(path):
+        raise SatnavError("gsdc_states needs the device_gnss.csv path (the observations have no source)")
+    with warnings.catch_warnings():  # the damaged records were reported when reading the observations
+        warnings.simplefilter("ignore", SatnavWarning)
+        table = read_gsdc_satellite_states(path)
+    return GsdcStates(table, source=path, **options)
+
+
+# ====================================================================== ground truth
+_UNIX_TO_GPS_EPOCH_MS = 315_964_800_000  # 1980-01-06 - 1970-01-01 in ms
+
+
+def read_gsdc_ground_truth(path, *, strict: bool = False) -> dict:
+    """Read a GSDC ``ground_truth.csv`` (reference trajectory).
+
+    GSDC 2022/2023 columns ``UnixTimeMillis`` (UTC), ``LatitudeDegrees``,
+    ``LongitudeDegrees``, ``AltitudeMeters`` (height above the WGS84 ellipsoid); GSDC 2021
+    columns ``millisSinceGpsEpoch`` (GPST), ``latDeg``, ``lngDeg``,
+    ``heightAboveWgs84EllipsoidM`` are read too. UTC is turned into GPST with the leap
+    seconds of the table in :mod:`satnav.gnss_time` (18 s since 2017).
+
+    Returns
+    -------
+    dict of arrays sorted by time
+        ``time_ns`` (GPST ns, int64), ``latitude_deg``, ``longitude_deg``, ``height_m``,
+        ``position_m`` (ECEF, WGS84, shape (n, 3)), ``speed_m_s`` (NaN when absent),
+        ``line`` (1-based line in the file).
+    """
+    from ..frames import geodetic_to_ecef
+    from ..gnss_time import to_gpst
+    from .textfile import read_bytes
+
+    text = read_bytes(path).decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        names = [c.strip() for c in next(reader)]
+    except StopIteration:
+        raise FormatError("empty file: expected a GSDC ground_truth.csv header", path) from None
+    idx = {n: i for i, n in enumerate(names)}
+    if "UnixTimeMillis" in idx:
+        time_col, scale = "UnixTimeMillis", "UTC"
+        lat_col, lon_col, h_col = "LatitudeDegrees", "LongitudeDegrees", "AltitudeMeters"
+    elif "millisSinceGpsEpoch" in idx:
+        time_col, scale = "millisSinceGpsEpoch", "GPS"
+        lat_col, lon_col, h_col = "latDeg", "lngDeg", "heightAboveWgs84EllipsoidM"
+    else:
+        raise FormatError("no UnixTimeMillis (or millisSinceGpsEpoch) column: not a GSDC ground_truth.csv", path, 1)
+    missing = [c for c in (lat_col, lon_col, h_col) if c not in idx]
+    if missing:
+        raise FormatError(f"no {', '.join(missing)} column in the ground truth, expected {lat_col}, "
+                          f"{lon_col}, {h_col}", path, 1)
+    speed_i = idx.get("SpeedMps", idx.get("speedMps"))
+    ms, lat, lon, hgt, spd, lines = [], [], [], [], [], []
+    for lineno, r in enumerate(reader, start=2):
+        if not r or not any(c.strip() for c in r):
+            continue
+        try:
+            t = int(Decimal(r[idx[time_col]].strip()))
+            la, lo, h = (float(r[idx[c]]) for c in (lat_col, lon_col, h_col))
+        except (IndexError, ValueError, InvalidOperation):
+            warn_damaged(f"ground-truth record without a valid {time_col}, {lat_col}, {lon_col}, {h_col}",
+                         path, lineno, strict, FormatError)
+            continue
+        if not (abs(la) <= 90 and abs(lo) <= 360 and np.isfinite(h)):
+            warn_damaged(f"ground-truth position {la}, {lo}, {h} out of range", path, lineno, strict, FormatError)
+            continue
+        ms.append(t)
+        lat.append(la)
+        lon.append(lo)
+        hgt.append(h)
+        try:
+            spd.append(float(r[speed_i]) if speed_i is not None and r[speed_i].strip() else np.nan)
+        except (IndexError, ValueError):
+            spd.append(np.nan)
+        lines.append(lineno)
+    if not ms:
+        raise FormatError("no ground-truth records", path)
+    label_ns = (np.array(ms, dtype=np.int64) - (_UNIX_TO_GPS_EPOCH_MS if scale == "UTC" else 0)) * 1_000_000
+    time_ns = np.asarray(to_gpst(label_ns, scale), dtype=np.int64)
+    order = np.argsort(time_ns, kind="stable")
+    lat_a, lon_a, h_a = (np.array(x, dtype=np.float64)[order] for x in (lat, lon, hgt))
+    return {
+        "time_ns": time_ns[order],
+        "latitude_deg": lat_a,
+        "longitude_deg": lon_a,
+        "height_m": h_a,
+        "position_m": geodetic_to_ecef(np.radians(lat_a), np.radians(lon_a), h_a),
+        "speed_m_s": np.array(spd, dtype=np.float64)[order],
+        "line": np.array(lines, dtype=np.int64)[order],
+    }
+
+
+def truth_at(truth: dict, time_ns, *, max_gap_s: float = 2.0, tolerance_s: float = 0.01) -> np.ndarray:
+    """Ground-truth ECEF positions (m) at GPST times ``time_ns`` (NaN where unmatched).
+
+    Linear interpolation between the two fixes around each time when they are at most
+    ``max_gap_s`` apart; otherwise the nearest fix when it is within ``tolerance_s``.
+    """
+    tt = np.asarray(truth["time_ns"], dtype=np.int64)
+    pp = np.asarray(truth["position_m"], dtype=np.float64)
+    t = np.asarray(time_ns, dtype=np.int64)
+    out = np.full((len(t), 3), np.nan)
+    if not len(tt):
+        return out
+    j = np.searchsorted(tt, t, side="right") - 1
+    jl, jr = np.clip(j, 0, len(tt) - 1), np.clip(j + 1, 0, len(tt) - 1)
+    bracket = (j >= 0) & (j + 1 < len(tt)) & (tt[jr] - tt[jl] <= max_gap_s * NS_PER_S) & (tt[jr] > tt[jl])
+    u = np.where(bracket, (t - tt[jl]) / np.maximum(tt[jr] - tt[jl], 1), 0.0)
+    out[bracket] = pp[jl[bracket]] + u[bracket, None] * (pp[jr[bracket]] - pp[jl[bracket]])
+    dl = np.abs(t - tt[jl])
+    dr = np.abs(tt[jr] - t)
+    nearest = np.where(dl <= dr, jl, jr)
+    close = ~bracket & (np.minimum(dl, dr) <= tolerance_s * NS_PER_S)
+    out[close] = pp[nearest[close]]
     return out
+
+
+def horizontal_errors_vs_truth(solution, truth_path, *, only_valid: bool = False, **match) -> np.ndarray:
+    """Horizontal errors (m) of a solution against a GSDC ``ground_truth.csv``.
+
+    Parameters
+    ----------
+    solution : satnav.estimators.solution.Solution
+    truth_path : str or Path
+    only_valid : bool
+        Only epochs that passed the integrity test (default: every solved epoch, as GSDC
+        scores every epoch).
+    **match
+        ``max_gap_s``, ``tolerance_s`` of :func:`truth_at`.
+
+    Returns
+    -------
+    ndarray (k,)
+        ``sqrt(east^2 + north^2)`` of the solution minus the truth in the local frame at the
+        truth, for the solution epochs that have a position and a matching truth, in epoch
+        order.
+    """
+    from ..frames import enu_rotation
+
+    truth = read_gsdc_ground_truth(truth_path)
+    pos = np.asarray(solution.position_m, dtype=np.float64)
+    ref = truth_at(truth, solution.time_ns, **match)
+    use = np.all(np.isfinite(pos), axis=1) & np.all(np.isfinite(ref), axis=1)
+    if only_valid:
+        use &= np.asarray(solution.valid, dtype=bool)
+    if not use.any():
+        return np.zeros(0)
+    from ..frames import ecef_to_geodetic
+
+    lat, lon, _ = ecef_to_geodetic(ref[use])
+    enu = np.einsum("mij,mj->mi", enu_rotation(lat, lon), pos[use] - ref[use])
+    return np.hypot(enu[:, 0], enu[:, 1])
