@@ -15,7 +15,7 @@ import numpy as np
 from .errors import FormatError
 from .gnss_time import format_gpst
 from .io.textfile import decompress, is_hatanaka
-from .satellites import SYSTEM_NAMES, satellite_ids
+from .satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids
 
 __all__ = ["detect_format", "file_info", "format_info"]
 
@@ -262,12 +262,15 @@ def format_info(info: dict) -> str:
         add("interval", f"{info['interval_s']:g} s" if info["interval_s"] else None)
         add("epochs", f"{info['epochs']}" + (f" (+{info['events']} event records)" if info["events"] else ""))
         add("satellites", f"{len(info['satellites'])}")
-        for s, n in info["satellites_per_system"].items():
+        per_system = info["satellites_per_system"]
+        for s in sorted(per_system, key=lambda letter: SYSTEMS.find(letter) % 99):
+            n = per_system[s]
             codes = " ".join(info["observation_codes"].get(s, []))
             out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:3d} satellites  {codes}")
         add("values", info["observations"])
     elif fmt == "rinex-nav":
-        for s, n in info["messages"].items():
+        for s in sorted(info["messages"], key=lambda letter: SYSTEMS.find(letter) % 99):
+            n = info["messages"][s]
             span = info["time_per_system"].get(s, [None, None])
             out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:5d} messages  {span[0]} .. {span[1]}")
         add("satellites", len(info["satellites"]))
