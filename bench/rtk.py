@@ -6,6 +6,11 @@ package ``pyrtklib`` when it is installed (its time includes its own file readin
 epochs per second, fix rates and the fixed-solution error against the truth of
 shared/data/README.md.
 
+The integer search (LAMBDA reduction and search loops) runs compiled by numba when it is
+installed (``satnav.estimators.lambda_ils.use_accelerator``); the pure-Python path is then
+timed too, in the same run. The first call's compilation (or cache load) is not in the
+best-of-N times; it is printed separately.
+
 Usage: ``python bench/rtk.py [--repeat N] [--mask DEG]`` (data from $SATNAV_DATA, default
 ../shared/data). The mask defaults to 10 deg, as RTKLIB's reference run.
 """
@@ -22,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import satnav
+from satnav.estimators import lambda_ils
 from satnav.estimators.rtk import solve_rtk
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,13 +87,30 @@ def main():
     def read():
         return satnav.read_obs(ROVER), satnav.read_obs(BASE), satnav.read_nav(*NAVS)
 
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     t_read, (rover, base, nav) = best_of(read, a.repeat)
-    t_solve, sol = best_of(lambda: solve_rtk(rover, base, nav, mode="kinematic",
-                                             elevation_mask_deg=a.mask), a.repeat)
+
+    def solve():
+        return solve_rtk(rover, base, nav, mode="kinematic", elevation_mask_deg=a.mask)
+
+    t_load, accel = best_of(lambda: lambda_ils.use_accelerator(True), 1)  # import numba, load
+    t_first, _ = best_of(solve, 1)
+    t_solve, sol = best_of(solve, a.repeat)
     m = len(sol)
     e = sol.errors(TRUTH)
-    print(f"satnav: {m} epochs, read {t_read:.4f} s, solve {t_solve:.4f} s "
-          f"= {m / t_solve:.0f} epochs/s (read+solve {m / (t_read + t_solve):.0f} epochs/s)")
+    kind = "numba kernels" if accel else "pure Python (numba not installed)"
+    print(f"satnav ({kind}): {m} epochs, read {t_read:.4f} s, solve {t_solve:.4f} s "
+          f"= {m / t_solve:.0f} epochs/s (read+solve {m / (t_read + t_solve):.0f} epochs/s); "
+          f"first call {t_first:.3f} s" + (f" after {t_load:.3f} s to import numba and load "
+                                            "(or compile) the kernels" if accel else ""))
+    if accel:
+        lambda_ils.use_accelerator(False)
+        t_pure, sol_pure = best_of(solve, a.repeat)
+        lambda_ils.use_accelerator(True)
+        same = np.array_equal(sol_pure.position_m, sol.position_m, equal_nan=True) and \
+            np.array_equal(sol_pure.ratio, sol.ratio)
+        print(f"satnav (pure Python integer search): solve {t_pure:.4f} s = "
+              f"{m / t_pure:.0f} epochs/s; results bit-identical: {same}")
     print(f"satnav: fixed {int(sol.fixed.sum())}/{m} ({100 * sol.fix_rate:.1f} %), "
           f"H RMS {e['h_rms'] * 1000:.1f} mm, V RMS {e['v_rms'] * 1000:.1f} mm, "
           f"max 3-D {e['max_3d'] * 1000:.1f} mm")

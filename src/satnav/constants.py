@@ -39,6 +39,19 @@ OMEGA_E_QZSS = OMEGA_E_GPS
 GM_NAVIC = 3.986005e14  # IRNSS SPS ICD 1.1
 OMEGA_E_NAVIC = 7.2921151467e-5
 
+# --- Earth gravity field and third bodies (designed-constellation propagation, simulation) --
+#: Earth's gravitational parameter (m^3/s^2), atmosphere included: WGS84 (NGA.STND.0036,
+#: 2014, table 3.1); the same value as IERS Conventions 2010 table 1.1 and the Galileo and
+#: BeiDou ICDs (:data:`GM_GALILEO`, :data:`GM_BEIDOU`).
+GM_EARTH = 3.986004418e14
+#: Earth's second zonal harmonic J2 = -sqrt(5) C20 (unnormalized), with EGM96's normalized
+#: C20 = -0.484165371736e-3 (Lemoine et al. 1998, NASA/TP-1998-206861). Used with
+#: :data:`WGS84_A` as reference radius (EGM96's own is 6378136.3 m: 2e-7 of the J2 term).
+J2_EARTH = 1.0826266835531513e-3
+#: Gravitational parameters of Sun and Moon (m^3/s^2), JPL DE430 (TDB-compatible) values.
+GM_SUN = 1.32712440041e20
+GM_MOON = 4.902800066e12
+
 #: Relativistic clock correction constant F = -2 sqrt(GM) / c^2 (s/m^0.5), IS-GPS-200.
 F_RELATIVITY_GPS = -4.442807633e-10
 

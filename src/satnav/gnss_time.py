@@ -15,6 +15,7 @@ IRN     NavIC / IRNSS system time                            0
 BDS     BeiDou time, BDT (0 at 2006-01-01 00:00:00 UTC)      +14 s
 UTC     Coordinated Universal Time                           +leap seconds
 GLO     GLONASS time, UTC(SU) + 3 h                          +leap seconds - 3 h
+TAI     International Atomic Time (GPST = TAI - 19 s)        -19 s
 ======  ===================================================  ========================
 
 A *calendar label* in a scale (year, month, ..., second as written in a file) is first
@@ -86,7 +87,10 @@ LEAP_SECONDS = (
     ("2017-01-01", 18),
 )
 
-TIME_SCALES = ("GPS", "GAL", "QZS", "IRN", "BDS", "UTC", "GLO")
+TIME_SCALES = ("GPS", "GAL", "QZS", "IRN", "BDS", "UTC", "GLO", "TAI")
+
+#: TAI minus GPST (ns): 19 s, constant (IS-GPS-200 3.3.4, GPST = TAI - 19 s).
+_TAI_MINUS_GPST_NS = 19 * NS_PER_S
 
 # Leap-second steps as UTC label ns and as GPST ns.
 _LEAP_UTC_NS = np.array(
@@ -185,6 +189,8 @@ def to_gpst(ns, scale: str = "GPS"):
     elif scale in ("GLO", "GLONASST"):
         utc = ns - _THREE_HOURS_NS
         out = utc + leap_seconds_at_utc(utc) * NS_PER_S
+    elif scale == "TAI":
+        out = ns - _TAI_MINUS_GPST_NS
     else:
         raise ValueError(f"unknown time scale {scale!r}, expected one of {', '.join(TIME_SCALES)}")
     return out if out.ndim else np.int64(out)
@@ -202,6 +208,8 @@ def from_gpst(gpst_ns, scale: str = "GPS"):
         out = ns - leap_seconds_at_gpst(ns) * NS_PER_S
     elif scale in ("GLO", "GLONASST"):
         out = ns - leap_seconds_at_gpst(ns) * NS_PER_S + _THREE_HOURS_NS
+    elif scale == "TAI":
+        out = ns + _TAI_MINUS_GPST_NS
     else:
         raise ValueError(f"unknown time scale {scale!r}, expected one of {', '.join(TIME_SCALES)}")
     return out if out.ndim else np.int64(out)

@@ -109,6 +109,17 @@ def _time_text(ns) -> str | None:
     return None if ns is None else format_gpst(int(ns))
 
 
+def _epoch_summary(time_ns) -> dict:
+    """Number of epochs, first and last epoch (text) and median interval (s) of GPST ns."""
+    t = np.asarray(time_ns, dtype=np.int64)
+    return {
+        "epochs": int(len(t)),
+        "first_epoch": _time_text(t.min()) if len(t) else None,
+        "last_epoch": _time_text(t.max()) if len(t) else None,
+        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+    }
+
+
 # ----------------------------------------------------------------------------- per format
 def _obs_info(path, strict: bool) -> dict:
     from .io.rinex_obs import read_rinex_obs
@@ -175,17 +186,13 @@ def _sp3_info(path, strict: bool) -> dict:
     from .io.sp3 import read_sp3
 
     sp3 = read_sp3(path, strict=strict)
-    t = sp3.time
     return {
         "format": "sp3",
         "version": getattr(sp3.header, "version", None),
         "agency": getattr(sp3.header, "agency", None),
         "coordinate_system": getattr(sp3.header, "coordinate_system", None),
         "time_system": getattr(sp3.header, "time_system", None),
-        "epochs": int(len(t)),
-        "first_epoch": _time_text(t.min()) if len(t) else None,
-        "last_epoch": _time_text(t.max()) if len(t) else None,
-        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        **_epoch_summary(sp3.time),
         "satellites": sorted(satellite_ids(sp3.satellites).tolist()),
         "velocities": sp3.velocity_m_s is not None,
     }
@@ -195,14 +202,10 @@ def _clk_info(path, strict: bool) -> dict:
     from .io.clk import read_clk
 
     clk = read_clk(path, strict=strict)
-    t = clk.satellite_time
     return {
         "format": "rinex-clk",
         "version": getattr(clk.header, "version", None),
-        "epochs": int(len(t)),
-        "first_epoch": _time_text(t.min()) if len(t) else None,
-        "last_epoch": _time_text(t.max()) if len(t) else None,
-        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        **_epoch_summary(clk.satellite_time),
         "satellites": sorted(satellite_ids(clk.satellites).tolist()),
         "stations": sorted(clk.stations),
     }

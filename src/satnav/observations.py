@@ -9,6 +9,11 @@ and ``ssi`` (int8, 0 when blank). Rows are sorted by time, then satellite, then 
 
 Views give dense ``epochs x satellites`` arrays for one code (:meth:`dense`), which is what
 estimators consume, and georinex's xarray layout (:meth:`to_xarray`).
+
+An :class:`Observations` is treated as immutable once constructed: derived indexes (the
+row -> epoch index of :meth:`Observations.epoch_index`) are computed on first use and
+cached. Make a new object (e.g. :meth:`Observations.select`) rather than changing ``time``
+or ``epochs`` in place.
 """
 
 from __future__ import annotations
@@ -109,6 +114,9 @@ class Observations:
     header : ObsHeader
     source : str
         Where the data came from (file path).
+
+    Treated as immutable after construction (module docstring): :meth:`epoch_index` is
+    cached.
     """
 
     def __init__(
@@ -147,6 +155,7 @@ class Observations:
         self.events = list(events or [])
         self.header = header if header is not None else ObsHeader()
         self.source = str(source)
+        self._epoch_index: np.ndarray | None = None
 
     # ------------------------------------------------------------------ basic views
     def __len__(self) -> int:
@@ -186,8 +195,16 @@ class Observations:
             raise KeyError(f"observation code {code!r} not present; have {', '.join(self.codes)}") from None
 
     def epoch_index(self) -> np.ndarray:
-        """Row -> index into :attr:`epochs` (int64)."""
-        return np.searchsorted(self.epochs, self.time) if _is_sorted(self.epochs) else _lookup(self.epochs, self.time)
+        """Row -> index into :attr:`epochs` (int64, read-only), computed once and cached.
+
+        Rows come grouped by epoch (~600 rows share each time in a 30 s multi-GNSS file), so
+        the epochs are searched once per run of equal row times rather than once per row.
+        """
+        if self._epoch_index is None:
+            index = _row_epoch_index(self.epochs, self.time)
+            index.flags.writeable = False
+            self._epoch_index = index
+        return self._epoch_index
 
     def dense(self, code: str, satellites=None, what: str = "value"):
         """``epochs x satellites`` array of one code.
@@ -301,6 +318,17 @@ class Observations:
 
     def satellite_id(self, index: int) -> str:
         return satellite_id(index)
+
+
+def _row_epoch_index(epochs: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Index into ``epochs`` of every row time: one binary search per run of equal times."""
+    if not _is_sorted(epochs):
+        return _lookup(epochs, time)
+    if len(time) == 0:
+        return np.searchsorted(epochs, time)
+    starts = np.flatnonzero(np.concatenate(([True], time[1:] != time[:-1])))
+    lengths = np.diff(np.append(starts, len(time)))
+    return np.repeat(np.searchsorted(epochs, time[starts]), lengths)
 
 
 def _is_sorted(a: np.ndarray) -> bool:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import numpy as np
 import pytest
 
 from satnav.errors import SatnavError
+from satnav.estimators import lambda_ils as li
 from satnav.estimators.lambda_ils import (
     bootstrap_success_rate,
     decorrelate,
     lambda_search,
     ltdl,
     ratio_test,
+    reduce_for_search,
     resolve_partial,
 )
 
@@ -134,3 +137,102 @@ def test_bootstrap_success_rate():
     p_ils = ok / trials
     assert p_ils >= p_boot - 3 * math.sqrt(p_boot * (1 - p_boot) / trials)
     assert 0.0 < p_boot < 1.0
+
+
+# ---------------------------------------------------------------- reduction, warm starts
+def test_partial_reduction_is_a_valid_lambda_reduction():
+    # Q_z = Z^T Q Z = L^T D L with Z unimodular; no permutation condition left violated
+    rng = np.random.default_rng(21)
+    for _ in range(20):
+        a, Q = random_problem(rng, int(rng.integers(2, 9)), True)
+        L, D = ltdl(Q)
+        L2, D2, Z = reduce_for_search(L, D)
+        assert np.all(Z == np.rint(Z)) and abs(abs(np.linalg.det(Z)) - 1) < 1e-6
+        np.testing.assert_allclose(L2.T @ np.diag(D2) @ L2, Z.T @ Q @ Z, rtol=1e-8, atol=1e-10)
+        sub = np.diagonal(L2, -1) - np.floor(np.diagonal(L2, -1) + 0.5)
+        assert np.all(D2[:-1] + sub**2 * D2[1:] + 1e-6 >= D2[1:])
+
+
+def test_warm_start_gives_the_same_integers():
+    # any unimodular start (here: a random product of Gauss transformations and swaps,
+    # and the previous problem's own Z) leaves the integer least-squares answer unchanged
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        n = int(rng.integers(2, 5))
+        a, Q = random_problem(rng, n, True)
+        Z0 = np.eye(n)
+        for _ in range(6):
+            i, j = rng.choice(n, 2, replace=False)
+            Z0[:, j] -= rng.integers(-2, 3) * Z0[:, i]
+            Z0[:, [i, j]] = Z0[:, [j, i]]
+        cold = lambda_search(a, Q)
+        warm = lambda_search(a, Q, transform=Z0)
+        ref = brute_force(a, Q)
+        assert warm[0].tolist() == cold[0].tolist()
+        np.testing.assert_allclose(warm[1], ref[1], rtol=1e-9, atol=1e-9)
+
+
+def test_resolve_partial_with_warm_dict_matches_cold():
+    # a slowly changing problem, as from one filter epoch to the next
+    rng = np.random.default_rng(9)
+    n = 10
+    A = rng.normal(size=(n, n)) @ np.diag(np.geomspace(1, 0.01, n)) @ rng.normal(size=(n, n))
+    truth = rng.integers(-30, 30, n)
+    warm = {}
+    for k in range(15):
+        Q = (A @ A.T) * 0.05 / (1 + k) + 1e-4 * np.eye(n)
+        a = truth + np.linalg.cholesky(Q) @ rng.normal(size=n) * 0.3
+        Q[9, 9] += 2.0  # one poor ambiguity: partial resolution drops it
+        cold = resolve_partial(a, Q, ratio_threshold=2.0)
+        hot = resolve_partial(a, Q, ratio_threshold=2.0, warm=warm)
+        assert hot.fixed == cold.fixed and hot.used.tolist() == cold.used.tolist()
+        assert hot.integers.tolist() == cold.integers.tolist()
+        assert hot.ratio == pytest.approx(cold.ratio, rel=1e-8)
+    assert () in warm  # the full set's transformation is kept for the next call
+
+
+# ---------------------------------------------------------------- optional numba kernels
+def _problems(seed, count=120):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n = int(rng.integers(1, 15))
+        A = rng.normal(size=(n, n)) @ np.diag(np.geomspace(1, 0.02, n)) @ rng.normal(size=(n, n))
+        yield rng.normal(size=n) * 20, A @ A.T * 0.1 + 1e-4 * np.eye(n)
+
+
+def test_array_kernels_equal_the_list_implementation():
+    # the kernels numba compiles, run here as plain Python: bit-identical to the lists
+    for a, Q in _problems(1):
+        L, D = ltdl(Q)
+        ref = li._reduce_py(L, D)
+        nperm, Z, Zi = li._reduce_kernel(L.copy(), D.copy())
+        L2, D2 = L.copy(), D.copy()
+        li._reduce_kernel(L2, D2)
+        if ref[2] is None:
+            assert nperm == 0
+            L2, D2, Z = L, D, np.eye(len(D))
+        else:
+            assert nperm > 0
+            assert np.array_equal(Z, ref[2]) and np.array_equal(Zi, ref[3])
+            assert np.array_equal(L2, ref[0]) and np.array_equal(D2, ref[1])
+        zs = Z.T @ (a - np.floor(a))
+        done, cand, cdist = li._search_kernel(L2, D2, zs, 2, 100_000)
+        c_ref, d_ref = li._search_py(L2, D2, zs, 2)
+        order = np.argsort(cdist, kind="stable")
+        assert done and np.array_equal(cand[order], c_ref) and np.array_equal(cdist[order], d_ref)
+
+
+def test_numba_accelerator_is_bit_identical():
+    pytest.importorskip("numba")
+    try:
+        assert li.use_accelerator(True) or os.environ.get("SATNAV_NO_NUMBA")
+        for a, Q in _problems(2, 60):
+            li.use_accelerator(True)
+            fast = lambda_search(a, Q), resolve_partial(a, Q, min_count=1)
+            li.use_accelerator(False)
+            slow = lambda_search(a, Q), resolve_partial(a, Q, min_count=1)
+            assert np.array_equal(fast[0][0], slow[0][0]) and np.array_equal(fast[0][1], slow[0][1])
+            assert fast[1].ratio == slow[1].ratio
+            assert fast[1].integers.tolist() == slow[1].integers.tolist()
+    finally:
+        li.use_accelerator(True)

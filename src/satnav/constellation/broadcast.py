@@ -30,7 +30,8 @@ floats); the broadcast clock is the designed clock polynomial itself.
 GLONASS FDMA: one message every 30 min (t_b on the UTC quarter hours 15 and 45 min), each
 the ICD state vector (PZ-90 position and velocity at t_b) plus a constant luni-solar
 acceleration, fitted by Gauss-Newton so that the GLONASS ICD 5.1 A.3.1.2 equations of motion
-reproduce the propagated orbit over t_b +- 15 min.
+(with the PZ-90.11 constants of satnav's reader, :mod:`satnav.orbits.glonass`) reproduce the
+propagated orbit over t_b +- 15 min.
 
 Designed systems are flown under the satellite-id letter of the system whose message format
 they borrow (e.g. a regional system as NavIC ``I01``... in NavIC LNAV messages, or as QZSS
@@ -44,7 +45,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import constants as C
 from ..gnss_time import (
     NS_PER_S,
     NS_PER_WEEK,
@@ -53,8 +53,10 @@ from ..gnss_time import (
     gps_week_tow,
     leap_seconds_at_gpst,
 )
+from ..orbits.glonass import glonass_acceleration
+from ..orbits.kepler import SYSTEM_CONSTANTS, is_beidou_geo, kepler_orbit
 from ..satellites import SYSTEMS, prn_of, satellite_ids
-from .design import Constellation, solve_kepler, state_to_elements
+from .design import Constellation, state_to_elements
 from .propagate import J2_EARTH, R_EARTH, _dop853_step, propagate
 
 __all__ = [
@@ -68,15 +70,6 @@ __all__ = [
     "KEPLER_PARAMETERS",
 ]
 
-#: System letter -> (GM, Earth rotation rate) of each system's user algorithm.
-_KEPLER_CONSTANTS = {
-    "G": (C.GM_GPS, C.OMEGA_E_GPS),
-    "J": (C.GM_QZSS, C.OMEGA_E_QZSS),
-    "E": (C.GM_GALILEO, C.OMEGA_E_GALILEO),
-    "C": (C.GM_BEIDOU, C.OMEGA_E_BEIDOU),
-    "I": (C.GM_NAVIC, C.OMEGA_E_NAVIC),
-}
-
 #: The 15 fitted orbit parameters in the order of the parameter arrays.
 KEPLER_PARAMETERS = (
     "sqrt_a", "e", "i0", "omega0", "omega", "m0", "delta_n", "omega_dot", "idot",
@@ -85,14 +78,12 @@ KEPLER_PARAMETERS = (
 
 _GLONASS_SPACING_NS = 30 * 60 * NS_PER_S
 _GLONASS_HALF_FIT_NS = 15 * 60 * NS_PER_S
-_SIN5, _COS5 = np.sin(np.deg2rad(-5.0)), np.cos(np.deg2rad(-5.0))
 
 
 def _is_bds_geo(sat) -> np.ndarray:
-    prn = prn_of(sat)
-    return (np.asarray(sat) // 100 == SYSTEMS.index("C")) & (
-        ((prn >= 1) & (prn <= 5)) | ((prn >= 59) & (prn <= 63))
-    )
+    """True for BeiDou GEO satellites (satellite indices)."""
+    sat = np.asarray(sat)
+    return (sat // 100 == SYSTEMS.index("C")) & is_beidou_geo(prn_of(sat))
 
 
 # ---------------------------------------------------------------------------------------
@@ -102,6 +93,9 @@ def _is_bds_geo(sat) -> np.ndarray:
 
 def kepler_positions(params, tk_s, toe_sow, system: str, geo=False) -> np.ndarray:
     """ECEF positions (m) of quasi-Keplerian broadcast parameters (IS-GPS-200 Table 20-IV).
+
+    The fit's forward model: the user algorithm of :func:`satnav.orbits.kepler.kepler_orbit`
+    (the one satnav's readers apply to the written messages), positions only.
 
     Parameters
     ----------
@@ -120,56 +114,19 @@ def kepler_positions(params, tk_s, toe_sow, system: str, geo=False) -> np.ndarra
     -------
     ndarray (..., m, 3)
     """
-    gm, omega_e = _KEPLER_CONSTANTS[system]
     p = np.asarray(params, dtype=np.float64)[..., None, :]
-    tk = np.asarray(tk_s, dtype=np.float64)
-    (sqrt_a, e, i0, omega0, omega, m0, dn, omega_dot, idot, cuc, cus, crc, crs, cic, cis) = (
-        p[..., k] for k in range(15)
-    )
-    a = sqrt_a * sqrt_a
-    n = np.sqrt(gm / (a * a * a)) + dn
-    ecc = solve_kepler(m0 + n * tk, e)
-    nu = np.arctan2(np.sqrt(1.0 - e * e) * np.sin(ecc), np.cos(ecc) - e)
-    phi = nu + omega
-    s2, c2 = np.sin(2 * phi), np.cos(2 * phi)
-    u = phi + cus * s2 + cuc * c2
-    r = a * (1.0 - e * np.cos(ecc)) + crs * s2 + crc * c2
-    inc = i0 + idot * tk + cis * s2 + cic * c2
-    xp, yp = r * np.cos(u), r * np.sin(u)
-    geo = np.asarray(geo)[..., None]
-    toe_sow = np.asarray(toe_sow, dtype=np.float64)[..., None]
-    node = omega0 + np.where(geo, omega_dot, omega_dot - omega_e) * tk - omega_e * toe_sow
-    co, so, ci, si = np.cos(node), np.sin(node), np.cos(inc), np.sin(inc)
-    x = xp * co - yp * ci * so
-    y = xp * so + yp * ci * co
-    z = yp * si
-    if np.any(geo):
-        y1 = _COS5 * y + _SIN5 * z
-        z1 = -_SIN5 * y + _COS5 * z
-        ang = omega_e * tk
-        sa, ca = np.sin(ang), np.cos(ang)
-        x, y, z = (
-            np.where(geo, ca * x + sa * y1, x),
-            np.where(geo, -sa * x + ca * y1, y),
-            np.where(geo, z1, z),
-        )
-    return np.stack([x, y, z], axis=-1)
+    fields = {name: p[..., k] for k, name in enumerate(KEPLER_PARAMETERS)}
+    fields["toe_sow"] = np.asarray(toe_sow, dtype=np.float64)[..., None]
+    geo = np.asarray(geo, dtype=bool)[..., None]
+    return kepler_orbit(fields, tk_s, system, geo, velocity=False)[0]
 
 
 def _glonass_derivative(y, lunisolar):
-    """GLONASS ICD 5.1 A.3.1.2 equations of motion in PZ-90 (rotating), y (..., 6)."""
-    mu, ae, j2, w = C.GM_GLONASS, C.AE_GLONASS, C.J2_GLONASS, C.OMEGA_E_GLONASS
-    x, yy, z = y[..., 0], y[..., 1], y[..., 2]
-    vx, vy = y[..., 3], y[..., 4]
-    r2 = x * x + yy * yy + z * z
-    r = np.sqrt(r2)
-    mu_r3 = mu / (r2 * r)
-    k = 1.5 * j2 * mu * ae * ae / (r2 * r2 * r)
-    z5 = 5.0 * z * z / r2
-    ax = (-mu_r3 - k * (1.0 - z5) + w * w) * x + 2.0 * w * vy + lunisolar[..., 0]
-    ay = (-mu_r3 - k * (1.0 - z5) + w * w) * yy - 2.0 * w * vx + lunisolar[..., 1]
-    az = (-mu_r3 - k * (3.0 - z5)) * z + lunisolar[..., 2]
-    return np.concatenate([y[..., 3:], np.stack([ax, ay, az], axis=-1)], axis=-1)
+    """d/dt of PZ-90.11 states y (..., 6) under the GLONASS ICD 5.1 A.3.1.2 equations of
+    motion: the acceleration satnav's reader integrates
+    (:func:`satnav.orbits.glonass.glonass_acceleration`)."""
+    acc = glonass_acceleration(y[..., :3], y[..., 3:], lunisolar)
+    return np.concatenate([y[..., 3:], acc], axis=-1)
 
 
 def glonass_icd_positions(params, offsets_s, step_s: float = 30.0) -> np.ndarray:
@@ -325,7 +282,7 @@ def fit_kepler_messages(
     residual_m : ndarray (k, m)
         3D fit residual per sample (m).
     """
-    gm, omega_e = _KEPLER_CONSTANTS[system]
+    gm, omega_e = SYSTEM_CONSTANTS[system]
     times = np.asarray(times_ns, dtype=np.int64)
     pos = np.asarray(position_m, dtype=np.float64)
     toe = np.asarray(toe_ns, dtype=np.int64)

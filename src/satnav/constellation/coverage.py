@@ -6,14 +6,12 @@ Satellite positions come from real broadcast navigation data
 designed :class:`~satnav.constellation.design.Constellation` (through
 :func:`~satnav.constellation.propagate.propagate`); a list mixes both.
 
-DOPs: the usual least-squares geometry (e.g. Misra & Enge, *Global Positioning System*,
-2nd ed., sec. 6.1.2): rows ``[-e, -n, -u, 1]`` of unit line-of-sight vectors in the local
-east-north-up frame for every satellite above the elevation mask, ``Q = (G^T G)^-1``;
-GDOP = sqrt(trace Q), PDOP = sqrt(Q_ee + Q_nn + Q_uu), HDOP = sqrt(Q_ee + Q_nn),
-VDOP = sqrt(Q_uu), TDOP = sqrt(Q_tt). By default one receiver clock for all systems (as
-for a combined-system receiver with known inter-system biases); ``clock_per_system=True``
-adds one clock column per system present (TDOP is then the first system's). Fewer
-satellites than unknowns -> NaN DOPs (counted as unavailable).
+DOPs: the usual least-squares geometry of :mod:`satnav.estimators.dop` (Misra & Enge,
+*Global Positioning System*, 2nd ed., sec. 6.1.2) for every satellite above the elevation
+mask. By default one receiver clock for all systems (as for a combined-system receiver with
+known inter-system biases); ``clock_per_system=True`` adds one clock column per system
+present (TDOP is then the first system's). Fewer satellites than unknowns -> NaN DOPs
+(counted as unavailable).
 
 Plotting (PNG) needs matplotlib, imported only when a plot is asked for (Agg backend).
 """
@@ -25,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..estimators.dop import dilution_of_precision_enu
 from ..frames import enu_rotation, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst
 from ..satellites import SYSTEMS, satellite_ids
@@ -120,7 +119,10 @@ def _look_angles(receiver_ecef, sat_ecef):
 
 
 def dops(los_enu, visible, system_of_sat=None, clock_per_system: bool = False) -> dict:
-    """Dilutions of precision from unit ENU line-of-sight vectors.
+    """Dilutions of precision from unit ENU line-of-sight vectors, by name.
+
+    The computation is :func:`satnav.estimators.dop.dilution_of_precision_enu`; this adapter
+    turns system letters into clock groups and returns a dict.
 
     Parameters
     ----------
@@ -131,51 +133,26 @@ def dops(los_enu, visible, system_of_sat=None, clock_per_system: bool = False) -
     system_of_sat : array (N,) of system letters, optional
         Needed with ``clock_per_system``.
     clock_per_system : bool
-        One receiver clock per system present instead of one common clock.
+        One receiver clock per system (of those in ``system_of_sat``, in satnav's system
+        order) instead of one common clock.
 
     Returns
     -------
     dict
         ``"GDOP"``, ``"PDOP"``, ``"HDOP"``, ``"VDOP"``, ``"TDOP"`` -> arrays (...); NaN where
-        the geometry cannot be solved.
+        the geometry cannot be solved. A system with no visible satellite is left out of
+        that epoch's model; TDOP (the first system's clock) is NaN then when it is the first.
     """
-    los = np.asarray(los_enu, dtype=np.float64)
-    w = np.asarray(visible, dtype=bool)
-    los = np.where(w[..., None], los, 0.0)
+    group = n_groups = None
     if clock_per_system and system_of_sat is not None:
-        letters = [s for s in SYSTEMS if s in set(np.asarray(system_of_sat).tolist())]
-        clock_cols = np.stack([np.asarray(system_of_sat) == s for s in letters], axis=-1)
-        clock_cols = np.broadcast_to(clock_cols.astype(np.float64), los.shape[:-1] + (len(letters),))
-        clock_cols = clock_cols * w[..., None]
-        # a system with no visible satellite keeps its clock column defined (unit diagonal)
-    else:
-        clock_cols = w[..., None].astype(np.float64)
-    g = np.concatenate([-los, clock_cols], axis=-1)
-    normal = np.einsum("...ni,...nj->...ij", g, g)
-    k = normal.shape[-1]
-    n_vis = w.sum(axis=-1)
-    unused_clock = np.diagonal(normal, axis1=-2, axis2=-1)[..., 3:] == 0
-    # add 1 to the diagonal of clocks of absent systems so the others remain solvable
-    extra = np.zeros(normal.shape[:-1])
-    extra[..., 3:] = unused_clock
-    normal = normal + extra[..., None] * np.eye(k)
-    unknowns = 3 + (~unused_clock).sum(axis=-1)
-    ok = n_vis >= unknowns
-    normal = np.where(ok[..., None, None], normal, np.eye(k))
-    sv = np.linalg.svd(normal, compute_uv=False)
-    ok &= sv[..., -1] > 1e-10 * sv[..., 0]  # degenerate geometry (e.g. all in one plane)
-    normal = np.where(ok[..., None, None], normal, np.eye(k))
-    q = np.linalg.inv(normal)
-    diag = np.diagonal(q, axis1=-2, axis2=-1)
-    trace_used = diag[..., :3].sum(-1) + np.where(unused_clock, 0.0, diag[..., 3:]).sum(-1)
-    out = {
-        "GDOP": np.sqrt(trace_used),
-        "PDOP": np.sqrt(diag[..., :3].sum(-1)),
-        "HDOP": np.sqrt(diag[..., :2].sum(-1)),
-        "VDOP": np.sqrt(diag[..., 2]),
-        "TDOP": np.sqrt(diag[..., 3]),
-    }
-    return {name: np.where(ok, v, np.nan) for name, v in out.items()}
+        letters_of_sat = np.asarray(system_of_sat)
+        letters = [s for s in SYSTEMS if s in set(letters_of_sat.tolist())]
+        group = np.zeros(letters_of_sat.shape, dtype=np.intp)
+        for k, letter in enumerate(letters):
+            group[letters_of_sat == letter] = k
+        n_groups = len(letters)
+    values = dilution_of_precision_enu(los_enu, visible, group, n_groups)
+    return dict(zip(_DOP_NAMES, values))
 
 
 @dataclass

@@ -66,17 +66,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import (
-    GM_BEIDOU,
-    GM_GALILEO,
-    GM_GLONASS,
-    GM_GPS,
-    GM_NAVIC,
-    GM_QZSS,
-    OMEGA_E_GPS,
-)
+from ..constants import GM_GLONASS, GM_GPS, OMEGA_E_GPS, WGS84_A
 from ..errors import FormatError
 from ..gnss_time import NS_PER_S, calendar_to_ns, leap_seconds_at_gpst
+from ..orbits.kepler import SYSTEM_CONSTANTS, solve_kepler
 from ..satellites import satellite_ids
 
 __all__ = [
@@ -105,18 +98,13 @@ MESSAGE_FORMATS = {
     "GLONASS FDMA": ("R", "glonass"),
 }
 
-_GM_BY_SYSTEM = {
-    "G": GM_GPS,
-    "J": GM_QZSS,
-    "I": GM_NAVIC,
-    "E": GM_GALILEO,
-    "C": GM_BEIDOU,
-    "R": GM_GLONASS,
-}
+#: Central-body GM (m^3/s^2) per message-format system letter: the GM of each Keplerian
+#: system's user algorithm (:data:`satnav.orbits.kepler.SYSTEM_CONSTANTS`), PZ-90 for GLONASS.
+_GM_BY_SYSTEM = {letter: gm for letter, (gm, _) in SYSTEM_CONSTANTS.items()} | {"R": GM_GLONASS}
 
 #: Semi-major axis of a geosynchronous orbit (m): (GM / omega_e^2)^(1/3) with GPS constants.
 GEOSYNCHRONOUS_A_M = float((GM_GPS / OMEGA_E_GPS**2) ** (1.0 / 3.0))
-_EARTH_RADIUS_KM = 6378.137
+_EARTH_RADIUS_KM = WGS84_A / 1000.0
 
 
 def greenwich_angle(gpst_ns) -> np.ndarray:
@@ -280,16 +268,6 @@ def combine(*constellations: Constellation, name: str | None = None) -> Constell
 # ---------------------------------------------------------------------------------------
 # Keplerian elements <-> Cartesian state (two-body), vectorized over satellites
 # ---------------------------------------------------------------------------------------
-
-
-def solve_kepler(mean_anomaly, e, iterations: int = 12):
-    """Eccentric anomaly (rad) from mean anomaly (rad) and eccentricity (Newton, vectorized)."""
-    m = np.asarray(mean_anomaly, dtype=np.float64)
-    ecc = np.asarray(e, dtype=np.float64)
-    big_e = m + ecc * np.sin(m)
-    for _ in range(iterations):
-        big_e = big_e - (big_e - ecc * np.sin(big_e) - m) / (1.0 - ecc * np.cos(big_e))
-    return big_e
 
 
 def _rotation_pqw_to_inertial(inc, raan, argp):

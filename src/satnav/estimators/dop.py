@@ -1,4 +1,6 @@
-"""Dilution of precision from satellite azimuths and elevations, vectorized over epochs.
+"""Dilution of precision from satellite azimuths and elevations (or east/north/up
+line-of-sight vectors), vectorized over epochs: satnav's one DOP computation, used by the
+estimators and by constellation coverage.
 
 The design matrix row of a satellite is ``[-u_e, -u_n, -u_u, 1_g]`` with ``u`` the local
 east/north/up unit vector towards the satellite and ``1_g`` a one for the satellite's
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dilution_of_precision", "enu_line_of_sight"]
+__all__ = ["dilution_of_precision", "dilution_of_precision_enu", "enu_line_of_sight"]
 
 
 def enu_line_of_sight(azimuth_rad, elevation_rad) -> np.ndarray:
@@ -45,19 +47,46 @@ def dilution_of_precision(azimuth_rad, elevation_rad, used=None, clock_group=Non
     """
     az = np.atleast_2d(np.asarray(azimuth_rad, dtype=np.float64))
     el = np.atleast_2d(np.asarray(elevation_rad, dtype=np.float64))
-    ok = np.isfinite(az) & np.isfinite(el)
+    return dilution_of_precision_enu(enu_line_of_sight(az, el), used, clock_group, n_clock_groups)
+
+
+def dilution_of_precision_enu(line_of_sight_enu, used=None, clock_group=None, n_clock_groups=None):
+    """GDOP, PDOP, HDOP, VDOP and TDOP from unit east/north/up line-of-sight vectors.
+
+    As :func:`dilution_of_precision`, for callers that hold line-of-sight vectors rather than
+    azimuths and elevations; any number of leading dimensions.
+
+    Parameters
+    ----------
+    line_of_sight_enu : array_like (..., k, 3)
+        Unit vectors receiver -> satellite in the local east-north-up frame; entries with a
+        NaN component are ignored.
+    used : array_like of bool (..., k), optional
+        Satellites to include (default: all finite entries).
+    clock_group : array_like of int, broadcast against (..., k), optional
+        Clock group of each satellite (default: one group).
+    n_clock_groups : int, optional
+        Number of clock groups (default: ``max(clock_group) + 1``).
+
+    Returns
+    -------
+    gdop, pdop, hdop, vdop, tdop : ndarray (...)
+        As :func:`dilution_of_precision`.
+    """
+    los = np.asarray(line_of_sight_enu, dtype=np.float64)
+    ok = np.all(np.isfinite(los), axis=-1)
     if used is not None:
         ok &= np.asarray(used, dtype=bool)
     if clock_group is None:
-        group = np.zeros(az.shape, dtype=np.intp)
+        group = np.zeros(ok.shape, dtype=np.intp)
     else:
-        group = np.broadcast_to(np.asarray(clock_group), az.shape).astype(np.intp)
+        group = np.broadcast_to(np.asarray(clock_group), ok.shape).astype(np.intp)
     ng = int(n_clock_groups) if n_clock_groups is not None else int(group.max(initial=0)) + 1
-    u = enu_line_of_sight(np.where(ok, az, 0.0), np.where(ok, el, 0.0))
+    u = np.where(ok[..., None], los, 0.0)
     onehot = (group[..., None] == np.arange(ng)).astype(np.float64)
     h = np.concatenate([-u, onehot], axis=-1) * ok[..., None]
     n = np.matmul(np.swapaxes(h, -1, -2), h)
-    present = (onehot * ok[..., None]).sum(axis=-2) > 0  # (m, ng)
+    present = (onehot * ok[..., None]).sum(axis=-2) > 0  # (..., ng)
     idx = np.arange(ng) + 3
     n[..., idx, idx] += ~present  # pseudo-constraint for absent clock groups
     q = _safe_inverse(n)

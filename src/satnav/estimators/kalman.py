@@ -50,12 +50,9 @@ def update(x, P, v, H, R):
     PHt = P @ H.T
     S = H @ PHt + R
     S = 0.5 * (S + S.T)
-    try:
-        c = np.linalg.cholesky(S)
-        # K = P H^T S^-1 via two triangular solves
-        Kt = np.linalg.solve(c.T, np.linalg.solve(c, PHt.T))
-    except np.linalg.LinAlgError:
-        Kt = np.linalg.solve(S, PHt.T)
+    # K^T = S^-1 (P H^T)^T by one LU solve: NumPy has no triangular solve, and two general
+    # solves with the Cholesky factors cost twice as much for the same result.
+    Kt = np.linalg.solve(S, PHt.T)
     K = Kt.T
     x = x + K @ v
     P = P - K @ PHt.T

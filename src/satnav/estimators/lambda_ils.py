@@ -4,15 +4,27 @@ Given float ambiguities ``a`` (cycles) with covariance ``Q`` (cycles^2), find th
 vectors ``z`` minimising ``(a - z)^T Q^-1 (a - z)``:
 
 1. ``Q = L^T D L`` (L unit lower triangular, D diagonal): :func:`ltdl`;
-2. decorrelation by integer Gauss transformations and permutations (the Z-transformation,
-   ``Q_z = Z^T Q Z``): :func:`decorrelate`;
+2. reduction by integer Gauss transformations and permutations (the Z-transformation,
+   ``Q_z = Z^T Q Z``). :func:`lambda_search` uses the partial reduction of Al Borno, Chang
+   & Xie (2014) (:func:`reduce_for_search`: only the permutations and the Gauss
+   transformations they need, which leave the search and its result unchanged);
+   :func:`decorrelate` is the full LAMBDA decorrelation (RTKLIB's ``reduction``);
 3. depth-first search of the best candidates with shrinking ellipsoid (MLAMBDA):
    :func:`search`.
+
+A filter resolving the same ambiguities epoch after epoch passes the previous
+Z-transformation back (``transform=`` / ``resolve_partial(warm=...)``): its covariance then
+needs a few permutations at most instead of ~100. The reduction and search loops (scalar
+loops with data-dependent branches: nothing NumPy can vectorise) run compiled by numba when
+it is installed, with results bit-identical to the pure-Python code
+(:func:`use_accelerator`).
 
 References: P. J. de Jonge and C. C. J. M. Tiberius (1996), *The LAMBDA method for integer
 ambiguity estimation: implementation aspects*, LGR series 12, TU Delft; X.-W. Chang,
 X. Yang and T. Zhou (2005), *MLAMBDA: a modified LAMBDA method for integer least-squares
-estimation*, J. Geodesy 79:552-565. The structure follows RTKLIB's ``lambda.c``.
+estimation*, J. Geodesy 79:552-565; M. Al Borno, X.-W. Chang and X. Xie (2014), *On
+"decorrelation" in solving integer least-squares problems for ambiguity determination*,
+Survey Review 46:37-49. The structure follows RTKLIB's ``lambda.c``.
 
 Validation and partial fixing: the ratio test (second best over best squared distance,
 :func:`ratio_test`), partial ambiguity resolution that drops the least precise (or lowest)
@@ -23,6 +35,7 @@ success rate of Teunissen (1998) (:func:`bootstrap_success_rate`).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,11 +45,13 @@ from ..errors import SatnavError
 __all__ = [
     "ltdl",
     "decorrelate",
+    "reduce_for_search",
     "search",
     "lambda_search",
     "ratio_test",
     "bootstrap_success_rate",
     "resolve_partial",
+    "use_accelerator",
     "AmbiguityFix",
 ]
 
@@ -62,20 +77,22 @@ def ltdl(Q):
     SatnavError
         When ``Q`` is not positive definite.
     """
-    A = np.array(Q, dtype=np.float64, copy=True)
-    n = A.shape[0]
-    L = np.zeros((n, n))
-    D = np.empty(n)
-    for i in range(n - 1, -1, -1):
-        D[i] = A[i, i]
-        if not D[i] > 0.0:
-            raise SatnavError("ambiguity covariance is not positive definite")
-        a = math.sqrt(D[i])
-        L[i, : i + 1] = A[i, : i + 1] / a
-        # A[:i, :i] -= outer(L[i, :i], L[i, :i]) (lower part is all that is used)
-        A[:i, :i] -= np.outer(L[i, :i], L[i, :i])
-        L[i, : i + 1] /= L[i, i]
-    return L, D
+    # With J the reversal permutation, J Q J = (J L^T J) diag(J D) (J L J) is the ordinary
+    # L D L^T factorisation of J Q J, i.e. its Cholesky factor with the diagonal divided out.
+    A = np.asarray(Q, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise SatnavError("ambiguity covariance must be a square matrix")
+    if A.shape[0] == 0:
+        return np.zeros((0, 0)), np.zeros(0)
+    try:
+        C = np.linalg.cholesky(A[::-1, ::-1])
+    except np.linalg.LinAlgError:
+        raise SatnavError("ambiguity covariance is not positive definite") from None
+    d = np.diagonal(C)
+    if not (d > 0.0).all():
+        raise SatnavError("ambiguity covariance is not positive definite")
+    L = np.ascontiguousarray((C / d)[::-1, ::-1].T)
+    return L, (d * d)[::-1].copy()
 
 
 def decorrelate(L, D):
@@ -94,44 +111,132 @@ def decorrelate(L, D):
         Unimodular integer matrix (float dtype holding integers): ``z = Z^T a``.
     """
     # Plain Python floats: the matrices are small and the loop does many tiny updates,
-    # where list arithmetic is several times faster than NumPy slicing.
+    # where list arithmetic is several times faster than NumPy slicing. L and Z are held
+    # by columns (Lc[c][r] = L[r, c]): the Gauss transformations update whole columns and
+    # a permutation swaps two columns of Z by reference.
     n = len(D)
-    L = [[float(v) for v in row] for row in np.asarray(L, dtype=np.float64)]
+    Lc = np.asarray(L, dtype=np.float64).T.tolist()
     D = [float(d) for d in D]
-    Z = [[1.0 if r == c else 0.0 for c in range(n)] for r in range(n)]
+    Zc = np.eye(n).tolist()
+    floor = math.floor
     j = k = n - 2
     while j >= 0:
         if j <= k:
+            cj = Lc[j]
             for i in range(j + 1, n):
-                mu = math.floor(L[i][j] + 0.5)
+                mu = floor(cj[i] + 0.5)
                 if mu != 0:  # integer Gauss transformation
+                    ci = Lc[i]
                     for r in range(i, n):
-                        L[r][j] -= mu * L[r][i]
-                    for r in range(n):
-                        Z[r][j] -= mu * Z[r][i]
-        lj = L[j + 1][j]
+                        cj[r] -= mu * ci[r]
+                    Zc[j] = [zj - mu * zi for zj, zi in zip(Zc[j], Zc[i])]
+        cj, cj1 = Lc[j], Lc[j + 1]
+        lj = cj[j + 1]
         delta = D[j] + lj * lj * D[j + 1]
         if delta + 1e-6 < D[j + 1]:  # permutation of j and j+1
             eta = D[j] / delta
             lam = D[j + 1] * lj / delta
             D[j] = eta * D[j + 1]
             D[j + 1] = delta
-            rj, rj1 = L[j], L[j + 1]
             for c in range(j):
-                a0, a1 = rj[c], rj1[c]
-                rj[c] = -lj * a0 + a1
-                rj1[c] = eta * a0 + lam * a1
-            rj1[j] = lam
-            for r in range(j + 2, n):
-                row = L[r]
-                row[j], row[j + 1] = row[j + 1], row[j]
-            for row in Z:
-                row[j], row[j + 1] = row[j + 1], row[j]
+                col = Lc[c]
+                a0, a1 = col[j], col[j + 1]
+                col[j] = -lj * a0 + a1
+                col[j + 1] = eta * a0 + lam * a1
+            tail = cj[j + 2:]
+            cj[j + 2:] = cj1[j + 2:]
+            cj1[j + 2:] = tail
+            cj[j + 1] = lam
+            Zc[j], Zc[j + 1] = Zc[j + 1], Zc[j]
             k = j
             j = n - 2
         else:
             j -= 1
-    return np.array(L).reshape(n, n), np.array(D), np.array(Z).reshape(n, n)
+    return np.array(Lc).reshape(n, n).T.copy(), np.array(D), np.array(Zc).reshape(n, n).T.copy()
+
+
+def reduce_for_search(L, D):
+    """Partial LAMBDA reduction: only the permutations and the integer Gauss
+    transformations they need (PREDUCTION of Al Borno, Chang & Xie 2014).
+
+    The other Gauss transformations of :func:`decorrelate` change neither the
+    conditional variances ``D`` that the search visits nor its result; skipping them makes
+    the reduction O(n) per permutation instead of O(n^2). Same arguments and returns as
+    :func:`decorrelate` (``Q_z = Z^T Q Z = L^T diag(D) L``, ``L`` not size-reduced).
+
+    Reference: M. Al Borno, X.-W. Chang and X. Xie (2014), *On "decorrelation" in solving
+    integer least-squares problems for ambiguity determination*, Survey Review 46:37-49.
+    """
+    L, D, Z, _ = _reduce(L, D)
+    return L, D, (np.eye(len(D)) if Z is None else Z)
+
+
+def _reduce(L, D):
+    """:func:`reduce_for_search` returning ``(L, D, Z, Z^-1)`` (see :func:`_reduce_py`),
+    compiled with numba when available (:func:`_kernels`)."""
+    kern = _kernels()
+    if not kern:
+        return _reduce_py(L, D)
+    L2 = np.array(L, dtype=np.float64)  # copies: the kernel works in place
+    D2 = np.array(D, dtype=np.float64)
+    nperm, Z, Zi = kern[0](L2, D2)
+    if nperm == 0:
+        return L, np.asarray(D, dtype=np.float64), None, None
+    return L2, D2, Z, Zi
+
+
+def _reduce_py(L, D):
+    """:func:`reduce_for_search` returning ``(L, D, Z, Z^-1)``, with ``Z`` and ``Z^-1``
+    None when no permutation was needed (identity; ``L`` and ``D`` are then returned as
+    given). ``Z^-1`` is tracked alongside (integer row operations), so that candidates go
+    back to the original ambiguities without a linear solve."""
+    n = len(D)
+    Dl = [float(d) for d in D]
+    sub = np.diagonal(L, -1).tolist()  # L[k+1, k]: all the test needs until a permutation
+    Lc = Zc = Zi = None
+    floor = math.floor
+    k = n - 2
+    while k >= 0:
+        lk = sub[k] if Lc is None else Lc[k][k + 1]
+        mu = floor(lk + 0.5)
+        lr = lk - mu
+        delta = Dl[k] + lr * lr * Dl[k + 1]
+        if delta + 1e-6 < Dl[k + 1]:  # permutation of k and k+1 (RTKLIB's tolerance)
+            if Lc is None:  # by columns: Lc[c][r] = L[r, c]; Zc columns of Z; Zi rows of Z^-1
+                Lc = np.asarray(L, dtype=np.float64).T.tolist()
+                Zc = np.eye(n).tolist()
+                Zi = np.eye(n).tolist()
+            ck, ck1 = Lc[k], Lc[k + 1]
+            if mu != 0:  # the Gauss transformation that makes |L[k+1, k]| <= 1/2
+                for r in range(k + 2, n):
+                    ck[r] -= mu * ck1[r]
+                ck[k + 1] = lr
+                Zc[k] = [zk - mu * zk1 for zk, zk1 in zip(Zc[k], Zc[k + 1])]
+                Zi[k + 1] = [zk1 + mu * zk for zk1, zk in zip(Zi[k + 1], Zi[k])]
+            eta = Dl[k] / delta
+            lam = Dl[k + 1] * lr / delta
+            Dl[k] = eta * Dl[k + 1]
+            Dl[k + 1] = delta
+            for c in range(k):
+                col = Lc[c]
+                a0, a1 = col[k], col[k + 1]
+                col[k] = -lr * a0 + a1
+                col[k + 1] = eta * a0 + lam * a1
+            tail = ck[k + 2:]
+            ck[k + 2:] = ck1[k + 2:]
+            ck1[k + 2:] = tail
+            ck[k + 1] = lam
+            Zc[k], Zc[k + 1] = Zc[k + 1], Zc[k]
+            Zi[k], Zi[k + 1] = Zi[k + 1], Zi[k]
+            if k < n - 2:
+                k += 1
+        else:
+            k -= 1
+    if Lc is None:
+        return L, np.asarray(D, dtype=np.float64), None, None
+    # C-contiguous like the kernel's arrays: products with them then round identically
+    return (np.array(Lc).reshape(n, n).T.copy(), np.array(Dl),
+            np.array(Zc).reshape(n, n).T.copy(), np.array(Zi).reshape(n, n))
 
 
 def search(L, D, zs, m=2):
@@ -152,11 +257,29 @@ def search(L, D, zs, m=2):
     distances : ndarray (m,)
         Squared distances ``(zs - z)^T Q_z^-1 (zs - z)``, ascending.
     """
+    kern = _kernels()
+    if kern:
+        done, cand, cdist = kern[1](np.asarray(L, dtype=np.float64),
+                                    np.asarray(D, dtype=np.float64),
+                                    np.asarray(zs, dtype=np.float64), m, _LOOP_MAX)
+        if not done:
+            raise SatnavError("integer search did not converge")  # pragma: no cover
+        if m == 2:
+            return (cand, cdist) if cdist[0] <= cdist[1] else (cand[[1, 0]], cdist[[1, 0]])
+        order = sorted(range(m), key=cdist.__getitem__)  # stable, as argsort
+        return cand[order], cdist[order]
+    return _search_py(L, D, zs, m)
+
+
+def _search_py(L, D, zs, m=2):
+    """Pure-Python :func:`search` (lists of floats: faster than NumPy at this size)."""
     n = len(D)
-    Lt = L.tolist()
-    Dl = D.tolist()
+    # strictly lower part of each row of L: the partial sums S[k] need L[k+1, :k+1] only
+    Lt = [row[:r] for r, row in enumerate(np.asarray(L, dtype=np.float64).tolist())]
+    Dl = [float(d) for d in D]
     zsl = [float(v) for v in zs]
-    S = [[0.0] * n for _ in range(n)]
+    S: list[list[float]] = [[]] * n
+    S[n - 1] = [0.0] * n
     dist = [0.0] * n
     zb = [0.0] * n
     z = [0.0] * n
@@ -165,16 +288,14 @@ def search(L, D, zs, m=2):
     cdist: list[float] = []
     imax = 0
     maxdist = math.inf
-
-    def sgn(x):
-        return -1.0 if x <= 0.0 else 1.0
+    floor = math.floor
 
     k = n - 1
     dist[k] = 0.0
     zb[k] = zsl[k]
-    z[k] = math.floor(zb[k] + 0.5)
+    z[k] = floor(zb[k] + 0.5)
     y = zb[k] - z[k]
-    step[k] = sgn(y)
+    step[k] = -1.0 if y <= 0.0 else 1.0
     for _ in range(_LOOP_MAX):
         newdist = dist[k] + y * y / Dl[k]
         if newdist < maxdist:
@@ -182,15 +303,12 @@ def search(L, D, zs, m=2):
                 k -= 1
                 dist[k] = newdist
                 dz = z[k + 1] - zb[k + 1]
-                row1 = S[k + 1]
-                Lrow = Lt[k + 1]
-                rowk = S[k]
-                for i in range(k + 1):
-                    rowk[i] = row1[i] + dz * Lrow[i]
+                rowk = [s + dz * l for s, l in zip(S[k + 1], Lt[k + 1])]
+                S[k] = rowk
                 zb[k] = zsl[k] + rowk[k]
-                z[k] = math.floor(zb[k] + 0.5)
+                z[k] = floor(zb[k] + 0.5)
                 y = zb[k] - z[k]
-                step[k] = sgn(y)
+                step[k] = -1.0 if y <= 0.0 else 1.0
             else:
                 if len(cand) < m:
                     if not cand or newdist > cdist[imax]:
@@ -203,25 +321,184 @@ def search(L, D, zs, m=2):
                     if newdist < cdist[imax]:
                         cand[imax] = list(z)
                         cdist[imax] = newdist
-                        imax = int(np.argmax(cdist))
+                        imax = max(range(m), key=cdist.__getitem__)  # first largest
                     maxdist = cdist[imax]
                 z[0] += step[0]
                 y = zb[0] - z[0]
-                step[0] = -step[0] - sgn(step[0])
+                step[0] = -step[0] - (-1.0 if step[0] <= 0.0 else 1.0)
         else:
             if k == n - 1:
                 break
             k += 1
             z[k] += step[k]
             y = zb[k] - z[k]
-            step[k] = -step[k] - sgn(step[k])
+            step[k] = -step[k] - (-1.0 if step[k] <= 0.0 else 1.0)
     else:  # pragma: no cover - pathological covariance
         raise SatnavError("integer search did not converge")
-    order = np.argsort(cdist, kind="stable")
-    return np.asarray(cand)[order], np.asarray(cdist)[order]
+    order = sorted(range(len(cdist)), key=cdist.__getitem__)  # stable, as argsort
+    return np.array([cand[i] for i in order]), np.array([cdist[i] for i in order])
 
 
-def lambda_search(a, Q, m=2):
+# ---------------------------------------------------------------- optional numba kernels
+# The reduction and the search are scalar loops with data-dependent control flow that
+# NumPy cannot express; in pure Python they are most of the time of an RTK epoch. When
+# numba is installed these kernels (the same operations, in the same order, as
+# _reduce_py and _search_py, so bit-identical results) are compiled on first use.
+# SATNAV_NO_NUMBA=1 disables them.
+
+
+def _reduce_kernel(L, D):
+    """In-place partial reduction of ``L``, ``D`` (see :func:`_reduce_py`); returns the
+    number of permutations, ``Z`` and ``Z^-1``."""
+    n = D.shape[0]
+    Z = np.eye(n)
+    Zi = np.eye(n)
+    nperm = 0
+    k = n - 2
+    while k >= 0:
+        lk = L[k + 1, k]
+        mu = math.floor(lk + 0.5)
+        lr = lk - mu
+        delta = D[k] + lr * lr * D[k + 1]
+        if delta + 1e-6 < D[k + 1]:
+            nperm += 1
+            if mu != 0:
+                for r in range(k + 2, n):
+                    L[r, k] -= mu * L[r, k + 1]
+                L[k + 1, k] = lr
+                for r in range(n):
+                    Z[r, k] = Z[r, k] - mu * Z[r, k + 1]
+                    Zi[k + 1, r] = Zi[k + 1, r] + mu * Zi[k, r]
+            eta = D[k] / delta
+            lam = D[k + 1] * lr / delta
+            D[k] = eta * D[k + 1]
+            D[k + 1] = delta
+            for c in range(k):
+                a0 = L[k, c]
+                a1 = L[k + 1, c]
+                L[k, c] = -lr * a0 + a1
+                L[k + 1, c] = eta * a0 + lam * a1
+            for r in range(k + 2, n):
+                t = L[r, k]
+                L[r, k] = L[r, k + 1]
+                L[r, k + 1] = t
+            L[k + 1, k] = lam
+            for r in range(n):
+                t = Z[r, k]
+                Z[r, k] = Z[r, k + 1]
+                Z[r, k + 1] = t
+                t = Zi[k, r]
+                Zi[k, r] = Zi[k + 1, r]
+                Zi[k + 1, r] = t
+            if k < n - 2:
+                k += 1
+        else:
+            k -= 1
+    return nperm, Z, Zi
+
+
+def _search_kernel(L, D, zs, m, loop_max):
+    """MLAMBDA search on arrays (see :func:`_search_py`): returns ``(done, cand (m, n),
+    cdist (m,))``, candidates unordered; ``done`` False when ``loop_max`` steps did not
+    suffice."""
+    n = D.shape[0]
+    cand = np.zeros((m, n))
+    cdist = np.zeros(m)
+    S = np.zeros((n, n))
+    dist = np.zeros(n)
+    zb = np.zeros(n)
+    z = np.zeros(n)
+    step = np.zeros(n)
+    ncand = 0
+    imax = 0
+    maxdist = np.inf
+    k = n - 1
+    zb[k] = zs[k]
+    z[k] = math.floor(zb[k] + 0.5)
+    y = zb[k] - z[k]
+    step[k] = -1.0 if y <= 0.0 else 1.0
+    for _ in range(loop_max):
+        newdist = dist[k] + y * y / D[k]
+        if newdist < maxdist:
+            if k != 0:
+                k -= 1
+                dist[k] = newdist
+                dz = z[k + 1] - zb[k + 1]
+                for i in range(k + 1):
+                    S[k, i] = S[k + 1, i] + dz * L[k + 1, i]
+                zb[k] = zs[k] + S[k, k]
+                z[k] = math.floor(zb[k] + 0.5)
+                y = zb[k] - z[k]
+                step[k] = -1.0 if y <= 0.0 else 1.0
+            else:
+                if ncand < m:
+                    if ncand == 0 or newdist > cdist[imax]:
+                        imax = ncand
+                    cand[ncand, :] = z
+                    cdist[ncand] = newdist
+                    ncand += 1
+                    if ncand == m:
+                        maxdist = cdist[imax]
+                else:
+                    if newdist < cdist[imax]:
+                        cand[imax, :] = z
+                        cdist[imax] = newdist
+                        imax = 0
+                        for i in range(1, m):  # first largest
+                            if cdist[i] > cdist[imax]:
+                                imax = i
+                    maxdist = cdist[imax]
+                z[0] += step[0]
+                y = zb[0] - z[0]
+                step[0] = -step[0] - (-1.0 if step[0] <= 0.0 else 1.0)
+        else:
+            if k == n - 1:
+                return True, cand, cdist
+            k += 1
+            z[k] += step[k]
+            y = zb[k] - z[k]
+            step[k] = -step[k] - (-1.0 if step[k] <= 0.0 else 1.0)
+    return False, cand, cdist
+
+
+_KERNELS = None
+
+
+def _kernels():
+    """``(reduce, search)`` compiled by numba, or False when numba is not installed, does
+    not compile them, or ``SATNAV_NO_NUMBA`` is set (then the pure-Python versions run)."""
+    global _KERNELS
+    if _KERNELS is None:
+        _KERNELS = False
+        if not os.environ.get("SATNAV_NO_NUMBA"):
+            try:
+                import numba
+            except ImportError:
+                return _KERNELS
+            for cache in (True, False):  # no cache where the package folder is read-only
+                try:
+                    jit = numba.njit(cache=cache, nogil=True)
+                    kernels = (jit(_reduce_kernel), jit(_search_kernel))
+                    # compile (or load from the cache) now, on a 2 x 2 problem
+                    L = np.array([[1.0, 0.0], [0.7, 1.0]])
+                    kernels[0](L, np.array([1.0, 0.1]))
+                    kernels[1](L, np.array([0.1, 1.0]), np.array([0.3, -0.2]), 2, _LOOP_MAX)
+                except Exception:  # pragma: no cover - a broken numba install
+                    continue
+                _KERNELS = kernels
+                break
+    return _KERNELS
+
+
+def use_accelerator(enabled: bool) -> bool:
+    """Turn the numba kernels of the reduction and search on or off (for tests and
+    benchmarks); returns whether they are in use."""
+    global _KERNELS
+    _KERNELS = None if enabled else False
+    return bool(_kernels()) if enabled else False
+
+
+def lambda_search(a, Q, m=2, *, transform=None):
     """The ``m`` best integer least-squares solutions of float ambiguities ``a``.
 
     Parameters
@@ -232,6 +509,11 @@ def lambda_search(a, Q, m=2):
         Their covariance (cycles^2), symmetric positive definite.
     m : int
         Number of candidates (2 for the ratio test).
+    transform : ndarray (n, n), optional
+        A unimodular integer matrix ``Z0`` to start the reduction from (warm start), e.g.
+        the Z-transformation of the previous epoch for the same ambiguities. The
+        candidates do not depend on it (integer least squares is invariant under
+        unimodular transformations); a good one saves most of the permutations.
 
     Returns
     -------
@@ -246,24 +528,57 @@ def lambda_search(a, Q, m=2):
     >>> c[0].tolist()
     [1, 2]
     """
+    warm = None
+    if transform is not None:
+        Z0 = np.asarray(transform, dtype=np.float64)
+        warm = (Z0, np.rint(np.linalg.inv(Z0)))
+    cand, dist, _ = _ils(a, Q, m, warm)
+    return cand, dist
+
+
+#: Largest Z-transformation entry kept for a warm start (beyond it the next epoch starts
+#: from the identity, keeping ``E Z^-1`` exact in floating point).
+_MAX_TRANSFORM_ENTRY = 1.0e3
+
+
+def _ils(a, Q, m, warm=None):
+    """LAMBDA (partial reduction + search) from an optional warm start ``(Z0, Z0^-1)``.
+
+    Returns ``(candidates int64 (m, n), distances (m,), (Z, Z^-1) or None)``: the
+    transformation used, for the next warm start (None when its entries grew beyond
+    ``_MAX_TRANSFORM_ENTRY``)."""
     a = np.asarray(a, dtype=np.float64)
     Q = np.asarray(Q, dtype=np.float64)
     n = len(a)
     if n == 0:
-        return np.zeros((m, 0), np.int64), np.zeros(m)
-    if Q.shape != (n, n) or not np.all(np.isfinite(Q)) or not np.all(np.isfinite(a)):
+        return np.zeros((m, 0), np.int64), np.zeros(m), None
+    # one sum is non-finite when any element is (or beyond ~1e308, as unusable)
+    if Q.shape != (n, n) or not math.isfinite(float(Q.sum()) + float(a.sum())):
         raise SatnavError("float ambiguities or covariance are not finite / of matching size")
     Q = 0.5 * (Q + Q.T)
     # Shift to small numbers for the search; integers are added back afterwards.
     base = np.floor(a)
-    L, D = ltdl(Q)
-    L, D, Z = decorrelate(L, D)
-    zs = Z.T @ (a - base)
-    E, dist = search(L, D, zs, m)
-    # a-space candidates: F = Z^-T E; Z is unimodular so the result is integer.
-    F = np.linalg.solve(Z.T, E.T).T
-    F = np.rint(F) + base
-    return F.astype(np.int64), dist
+    if warm is not None and warm[0].shape == (n, n):
+        Z, Zi = warm
+        L, D, Z1, Zi1 = _reduce(*ltdl(Z.T @ Q @ Z))
+        changed = Z1 is not None
+        if changed:
+            Z, Zi = Z @ Z1, Zi1 @ Zi
+    else:
+        L, D, Z, Zi = _reduce(*ltdl(Q))
+        changed = Z is not None
+    if Z is None:  # identity
+        E, dist = search(L, D, a - base, m)
+        F = E
+        keep = (np.eye(n), np.eye(n))
+    else:
+        E, dist = search(L, D, Z.T @ (a - base), m)
+        # a-space candidates: a = Z^-T z, F = E Z^-1 (integer: Z is unimodular)
+        F = np.rint(E @ Zi)
+        keep = (Z, Zi)
+        if changed and max(np.abs(Z).max(), np.abs(Zi).max()) > _MAX_TRANSFORM_ENTRY:
+            keep = None
+    return (F + base).astype(np.int64), dist, keep
 
 
 def ratio_test(distances, threshold=3.0) -> tuple[bool, float]:
@@ -331,7 +646,7 @@ class AmbiguityFix:
 
 
 def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
-                    max_drops=None, success_rate_min=0.0) -> AmbiguityFix:
+                    max_drops=None, success_rate_min=0.0, warm=None) -> AmbiguityFix:
     """Integer resolution with partial ambiguity resolution.
 
     Tries the full set first; while the ratio test fails, drops one ambiguity at a time,
@@ -353,6 +668,11 @@ def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
         Most ambiguities dropped (default: as many as ``min_count`` allows).
     success_rate_min : float
         Also require the bootstrapped success rate of the subset to reach this.
+    warm : dict, optional
+        Z-transformations (with their inverses) by subset (``tuple`` of the indices used),
+        read to warm-start the reduction of each subset tried (see :func:`lambda_search`)
+        and updated with the ones of this call. Pass the same dict when the same ambiguities are
+        resolved again (e.g. the next epoch of a filter); the result does not depend on it.
 
     Returns
     -------
@@ -362,31 +682,45 @@ def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
     Q = np.asarray(Q, dtype=np.float64)
     n = len(a)
     used = np.ones(n, dtype=bool)
-    if drop_order is None:
-        drop_order = np.argsort(-np.diag(Q), kind="stable")
-    drop_order = [int(i) for i in drop_order]
+    n_used = n
+    order = None if drop_order is None else [int(i) for i in drop_order]
     if max_drops is None:
         max_drops = n
     ratio = 0.0
     dist = np.array([np.nan, np.nan])
     drops = 0
-    while used.sum() >= max(min_count, 1):
-        idx = np.flatnonzero(used)
-        cand, dist = lambda_search(a[idx], Q[np.ix_(idx, idx)], 2)
+    while n_used >= max(min_count, 1):
+        if drops == 0:
+            idx, key, a_u, Q_u = None, (), a, Q  # () stands for the full set
+        else:
+            idx = np.flatnonzero(used)
+            key, a_u, Q_u = tuple(idx.tolist()), a[idx], Q[idx][:, idx]
+        cand, dist, z = _ils(a_u, Q_u, 2, warm.get(key) if warm is not None else None)
+        if warm is not None:
+            if z is None:
+                warm.pop(key, None)
+            else:
+                warm[key] = z
         ok, ratio = ratio_test(dist, ratio_threshold)
         if ok:
-            sr = bootstrap_success_rate(Q[np.ix_(idx, idx)]) if success_rate_min > 0 else float("nan")
+            sr = bootstrap_success_rate(Q_u) if success_rate_min > 0 else float("nan")
             if not success_rate_min > 0 or sr >= success_rate_min:
-                ints = np.zeros(n, np.int64)
-                ints[idx] = cand[0]
+                if idx is None:
+                    ints = np.array(cand[0], np.int64)
+                else:
+                    ints = np.zeros(n, np.int64)
+                    ints[idx] = cand[0]
                 return AmbiguityFix(True, used, ints, ratio, dist, sr)
-        if drops >= max_drops or not drop_order:
+        if order is None:  # default: largest variance first (needed only from here on)
+            order = np.argsort(-np.diag(Q), kind="stable").tolist()
+        if drops >= max_drops or not order:
             break
         # drop the next one still in use
-        while drop_order and not used[drop_order[0]]:
-            drop_order.pop(0)
-        if not drop_order:
+        while order and not used[order[0]]:
+            order.pop(0)
+        if not order:
             break
-        used[drop_order.pop(0)] = False
+        used[order.pop(0)] = False
+        n_used -= 1
         drops += 1
     return AmbiguityFix(False, np.zeros(n, bool), np.zeros(n, np.int64), ratio, dist)

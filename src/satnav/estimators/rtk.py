@@ -60,6 +60,7 @@ FREQUENCY_BANDS = {
     "J": {"L1": "1", "L2": "2", "L5": "5"},
 }
 _ATTRIBUTE_PREFERENCE = "CWPSLXQIDBYMZAN"
+_DIAG3 = np.arange(3)
 #: Systems whose ambiguities are resolved to integers.
 _INTEGER_SYSTEMS = "GECJ"
 
@@ -224,9 +225,23 @@ class _Receiver:
     slips: np.ndarray | None = None
 
 
+def _codes_by_system(obs):
+    """Observation codes present per system letter (sets): what
+    :meth:`Observations.codes_by_system` lists, by one ``bincount`` over the rows."""
+    if not len(obs.sat):
+        return {}
+    nc = len(obs.codes)
+    key = (np.asarray(obs.sat, np.int64) // 100) * nc + np.asarray(obs.code, np.int64)
+    out: dict[str, set] = {}
+    for k in np.flatnonzero(np.bincount(key)).tolist():
+        sysn, c = divmod(k, nc)
+        out.setdefault(SYSTEMS[sysn], set()).add(obs.codes[c])
+    return out
+
+
 def _choose_signals(rover, base, systems, frequencies):
     """Per system and frequency: (phase code, code code), common to both receivers."""
-    cr, cb = rover.codes_by_system(), base.codes_by_system()
+    cr, cb = _codes_by_system(rover), _codes_by_system(base)
     chosen = {}
     for s in systems:
         if s not in FREQUENCY_BANDS:
@@ -430,8 +445,7 @@ class RtkFilter:
             def states(sat, t):
                 return broadcast_states(nav, sat, t)
 
-        self.rover = self._receiver(rover, chosen, states)
-        self.base = self._receiver(base, chosen, states)
+        self.rover, self.base = self._receivers((rover, base), chosen, states)
         if not np.intersect1d(rover.epochs, base.epochs).size and (
                 _match_base(rover.epochs, base.epochs, max_age_s) < 0).all():
             raise SatnavError("rover and base have no common epochs (within "
@@ -445,6 +459,7 @@ class RtkFilter:
 
             spp = solve_spp(rover, nav, systems=systems, elevation_mask_deg=elevation_mask_deg)
         self.spp_pos = np.where(spp.solved[:, None], spp.position_m, np.nan)
+        self._spp_ok = np.isfinite(self.spp_pos).all(axis=1)
         if self.base_pos is None:
             from .spp import solve_spp
 
@@ -484,6 +499,23 @@ class RtkFilter:
         bslip[first] = self.base.slips[bi[first]]
         self.slips = self.rover.slips | bslip
 
+        # ---------------- rover zero-difference residuals, all epochs at once where the
+        # linearisation point is known before the filter runs: in kinematic (no dynamics)
+        # and DGNSS mode every epoch starts from the rover's single point solution.
+        self._pre = None
+        if self.mode != "static" and not self.dynamics:
+            self._pre = self._rover_residuals(np.arange(len(self.rover.time_ns)), self.spp_pos)
+        # satellite columns of each system (fixed order of np.unique)
+        self._system_cols = [(s, np.flatnonzero(letters == s)) for s in np.unique(letters)]
+        self._integer_cols = [(s, c) for s, c in self._system_cols if self.integer_ok[c[0]]]
+        self._system_col_lists = [c.tolist() for _s, c in self._system_cols]
+        self._integer_col_lists = [c.tolist() for _s, c in self._integer_cols]
+        # satellites are sorted by index, so each system is a contiguous column range
+        self._system_ranges = [(int(c[0]), int(c[-1]) + 1) for _s, c in self._system_cols]
+        if any(len(c) != hi - lo for (_s, c), (lo, hi) in zip(self._system_cols, self._system_ranges)):
+            self._system_ranges = None
+        self._rows_cache = None  # (usable satellites and references, rows) of the last epoch
+
         # ---------------- state layout
         self.nx_pos = 6 if self.dynamics else 3
         self.nx = self.nx_pos + n * self.nf
@@ -495,6 +527,10 @@ class RtkFilter:
         self.initialised = False
         self.t_prev = None
         self.fixed_ints = None
+        self._z_warm = None  # (DD pairs, {subset: Z-transformation}) of the last search
+        self._pos_idx = np.arange(self.nx_pos)
+        self._dd_cache = None  # (DD pairs and sub-state, D) of the last integer resolution
+        self._integer_flat = np.repeat(self.integer_ok, self.nf)
 
         m = len(self.rover.time_ns)
         self.out_pos = np.full((m, 3), np.nan)
@@ -506,10 +542,40 @@ class RtkFilter:
         self.out_cov = np.full((m, 3, 3), np.nan)
 
     # ------------------------------------------------------------------ preparation
-    def _receiver(self, obs, chosen, states):
-        phase, code, lli, dop = _dense(obs, chosen, self.sats, self.nf)
-        pos, clk, valid = _satellite_states(None, self.sats, obs.epochs, code, states)
-        return _Receiver(obs.epochs.astype(np.int64), phase, code, lli, dop, pos, clk, valid)
+    def _receivers(self, observations, chosen, states):
+        """Dense arrays of each receiver; the satellite states of all of them come from
+        one evaluation over their epochs stacked (fewer, larger ephemeris calls)."""
+        dense = [_dense(obs, chosen, self.sats, self.nf) for obs in observations]
+        times = [np.asarray(obs.epochs, dtype=np.int64) for obs in observations]
+        pos, clk, valid = _satellite_states(None, self.sats, np.concatenate(times),
+                                            np.concatenate([d[1] for d in dense]), states)
+        out, start = [], 0
+        for t, (phase, code, lli, dop) in zip(times, dense):
+            sl = slice(start, start + len(t))
+            start += len(t)
+            out.append(_Receiver(t, phase, code, lli, dop, pos[sl], clk[sl], valid[sl]))
+        return out
+
+    def _rover_residuals(self, i, pos):
+        """Rover-minus-base single-difference residuals at rover epochs ``i`` (array or
+        scalar) linearised at rover positions ``pos`` ((..., 3), ECEF m).
+
+        Returns ``(e, el, yL, yP, okP, okL, var_sd)``: line of sight, elevation (rad), phase
+        and code residuals (m), the usable code and phase (satellite, frequency) and the
+        single-difference variances."""
+        r = self.rover
+        j = np.maximum(self.base_index[i], 0)
+        pos = np.asarray(pos)[..., None, :]
+        rng, e, el, trop = _geometry(r.sat_pos[i], pos)
+        model = rng + trop - SPEED_OF_LIGHT * r.sat_clock_s[i]
+        yL = self.lam * r.phase_cyc[i] - model[..., None] - self.base_yL[j]
+        yP = r.code_m[i] - model[..., None] - self.base_yP[j]
+        ok = (r.sat_valid[i] & self.base_ok[j] & (el >= self.mask))[..., None]
+        okP = ok & np.isfinite(yP)
+        okL = okP & np.isfinite(yL) if self.mode != "dgnss" else np.zeros_like(okP)
+        var = _variance(el) + _variance(self.base_el[j])
+        var_sd = np.repeat(var[..., None], self.nf, axis=-1)
+        return e, el, yL, yP, okP, okL, var_sd
 
     # ------------------------------------------------------------------ epoch processing
     def run(self) -> RtkSolution:
@@ -533,7 +599,7 @@ class RtkFilter:
         )
 
     def _single(self, i):
-        if np.isfinite(self.spp_pos[i]).all():
+        if self._spp_ok[i]:
             self.out_pos[i] = self.spp_pos[i]
             self.out_q[i] = 5
 
@@ -544,7 +610,7 @@ class RtkFilter:
         spp = self.spp_pos[i]
         if self.mode == "static":
             if not self.initialised:
-                if not np.isfinite(spp).all():
+                if not self._spp_ok[i]:
                     return False
                 self._reset_position(spp, 30.0**2)
                 self.initialised = True
@@ -559,7 +625,7 @@ class RtkFilter:
             Q[3:6, 3:6] = np.eye(3) * q * dt
             self.x, self.P = kalman.predict(self.x, self.P, F, Q)
             return True
-        if not np.isfinite(spp).all():
+        if not self._spp_ok[i]:
             if not self.initialised:
                 return False
             self.P[0:3, 0:3] += np.eye(3) * 30.0**2
@@ -577,7 +643,7 @@ class RtkFilter:
         self.x[0:3] = pos
         self.P[0:3, :] = 0.0
         self.P[:, 0:3] = 0.0
-        self.P[0:3, 0:3] = np.eye(3) * var
+        self.P[_DIAG3, _DIAG3] = var
 
     def _reset_ambiguity(self, k):
         self.lock[k] = 0
@@ -595,38 +661,34 @@ class RtkFilter:
             return
         if not self._time_update(i):
             return
-        nf = self.nf
         # ---------------- rover geometry at the current position
         r = self.rover
         pos = self.x[0:3].copy()
-        rng, e, el, trop = _geometry(r.sat_pos[i], pos)
-        model = rng + trop - SPEED_OF_LIGHT * r.sat_clock_s[i]
-        yL = self.lam * r.phase_cyc[i] - model[:, None] - self.base_yL[j]
-        yP = r.code_m[i] - model[:, None] - self.base_yP[j]
-        ok = (r.sat_valid[i] & self.base_ok[j] & (el >= self.mask))[:, None]
-        okP = ok & np.isfinite(yP)
-        okL = okP & np.isfinite(yL) if self.mode != "dgnss" else np.zeros_like(okP)
-        var_sd = np.repeat((_variance(el) + _variance(self.base_el[j]))[:, None], nf, axis=1)
+        pre = self._pre
+        if pre is not None and self._spp_ok[i]:  # pos is spp_pos[i]
+            e, el, yL, yP, okP, okL, var_sd = (a[i] for a in pre)
+        else:
+            e, el, yL, yP, okP, okL, var_sd = self._rover_residuals(i, pos)
 
         # ---------------- ambiguity bookkeeping: slips, outages, new arcs
         if self.mode != "dgnss":
             flat_ok = okL.ravel()
-            slip = self.slips[i].ravel()
+            active = self.active
             stale = (i - self.last_seen) > self.max_outage
-            for k in np.flatnonzero(self.active & (slip | stale)):
+            for k in np.flatnonzero(active & (self.slips[i].ravel() | stale)).tolist():
                 self._reset_ambiguity(k)
-            self.lock[flat_ok & self.active] += 1
-            for k in np.flatnonzero(flat_ok & ~self.active):
-                s, f = divmod(k, nf)
-                jx = self.nx_pos + k
-                self.x[jx] = (yL[s, f] - yP[s, f]) / self.lam[s, f]
+            self.lock[flat_ok & active] += 1
+            new_arcs = np.flatnonzero(flat_ok & ~active)
+            if len(new_arcs):
+                jx = self.nx_pos + new_arcs
+                self.x[jx] = (yL.ravel()[new_arcs] - yP.ravel()[new_arcs]) / self.lam.ravel()[new_arcs]
                 self.P[jx, :] = 0.0
                 self.P[:, jx] = 0.0
                 self.P[jx, jx] = 30.0**2
-                self.active[k] = True
+                active[new_arcs] = True
             self.last_seen[flat_ok] = i
             # slow random walk of the ambiguities (RTKLIB prnbias)
-            act = self.nx_pos + np.flatnonzero(self.active)
+            act = self.nx_pos + np.flatnonzero(active)
             self.P[act, act] += 1e-8
 
         self.out_ns[i] = int(okP.any(axis=1).sum())
@@ -634,20 +696,23 @@ class RtkFilter:
         rows = self._double_differences(okL, okP, el)
         if rows is None:
             self.out_pos[i] = pos
-            self.out_q[i] = 5 if np.isfinite(self.spp_pos[i]).all() else 0
+            self.out_q[i] = 5 if self._spp_ok[i] else 0
             return
+        lim = rows["lim"]
         for _attempt in range(4):
-            ix = np.concatenate([np.arange(self.nx_pos), self.nx_pos + np.flatnonzero(self.active)])
+            ix = np.concatenate([self._pos_idx, self.nx_pos + np.flatnonzero(self.active)])
             v, H, R = self._dd_system(rows, yL, yP, e, var_sd, ix)
-            xs, Ps = self.x[ix], self.P[np.ix_(ix, ix)]
+            xs, Ps = self.x[ix], self.P.take(ix, 0).take(ix, 1)
             # outlier rejection (RTKLIB rejphase 5 m / rejcode 30 m on the innovations)
-            lim = np.where(rows["phase"], 5.0, 30.0)
             keep = np.abs(v) <= lim
-            if keep.sum() < 4:
+            n_keep = int(keep.sum())
+            if n_keep < 4:
                 self._single(i)
                 return
-            v, H, R = v[keep], H[keep], R[np.ix_(keep, keep)]
-            x_prior, P_prior = xs.copy(), Ps.copy()
+            if n_keep < len(keep):
+                kk = np.flatnonzero(keep)
+                v, H, R = v[kk], H[kk], R[kk][:, kk]
+            x_prior, P_prior = xs, Ps  # kalman.update returns new arrays
             try:
                 xs, Ps, _ = kalman.update(xs, Ps, v, H, R)
                 if self.mode == "dgnss":  # relinearise once at the updated position
@@ -664,7 +729,8 @@ class RtkFilter:
             if self.mode == "dgnss" or not self._undetected_slip(rows, keep, v, H, R, xs, x_prior,
                                                                 yL, yP):
                 break
-        self.x[ix], self.P[np.ix_(ix, ix)] = xs, Ps
+        self.x[ix] = xs
+        self.P[ix[:, None], ix] = Ps
         self.out_float[i] = xs[0:3]
         self.out_pos[i] = xs[0:3]
         self.out_cov[i] = Ps[0:3, 0:3]
@@ -672,9 +738,10 @@ class RtkFilter:
         if self.mode == "dgnss":
             return
         # what the validation of a fix needs: innovations about the prior state
+        phase_idx = rows["phase_idx"] if n_keep == len(keep) else np.flatnonzero(rows["phase"][keep])
         self._epoch = {"i": i, "ix": ix, "v": v, "H": H, "R": R, "x_prior": x_prior,
-                       "phase_rows": rows["phase"][keep]}
-        self._resolve(i, ix, xs, Ps, okL, el)
+                       "phase_idx": phase_idx}
+        self._resolve(i, ix, xs, Ps, okL, el, rows)
 
     def _undetected_slip(self, rows, keep, v, H, R, xs, x_prior, yL, yP):
         """Post-fit phase residual test; resets the ambiguity of the worst offender.
@@ -703,100 +770,159 @@ class RtkFilter:
         return True
 
     def _double_differences(self, okL, okP, el):
-        """Rows of double differences: arrays of (sat i, ref, freq, phase?)."""
-        out_i, out_r, out_f, out_p = [], [], [], []
-        for s in np.unique(self.letters):
-            cols = np.flatnonzero(self.letters == s)
-            for f in range(self.nf):
-                for is_phase, okm in ((True, okL), (False, okP)):
-                    c = cols[okm[cols, f]]
+        """Rows of double differences: arrays of (sat i, ref, freq, phase?), grouped by
+        system, frequency, phase then code; the reference of a group is its highest
+        satellite. Also the flat (satellite, frequency) indices of both ends and what
+        depends on the rows only. Consecutive epochs usually have the same rows: they are
+        rebuilt only when the usable satellites or a reference change."""
+        key = None
+        if self._system_ranges is not None:
+            ok2 = np.stack((okL, okP))  # (2, n, nf)
+            elm = np.where(ok2, el[:, None], -np.inf)
+            refs = [elm[:, lo:hi].argmax(axis=1) for lo, hi in self._system_ranges]
+            key = ok2.tobytes() + b"".join(r.tobytes() for r in refs)
+            if self._rows_cache is not None and self._rows_cache[0] == key:
+                return dict(self._rows_cache[1])
+        # A dozen satellites: Python lists beat NumPy's per-call overhead here.
+        nf = self.nf
+        okl, okp, elv = okL.tolist(), okP.tolist(), el.tolist()
+        si, sr, ff, pp = [], [], [], []
+        for cols in self._system_col_lists:
+            for f in range(nf):
+                for is_phase, okm in ((True, okl), (False, okp)):
+                    c = [k for k in cols if okm[k][f]]
                     if len(c) < 2:
                         continue
-                    ref = c[np.argmax(el[c])]
-                    others = c[c != ref]
-                    out_i.append(others)
-                    out_r.append(np.full(len(others), ref))
-                    out_f.append(np.full(len(others), f))
-                    out_p.append(np.full(len(others), is_phase))
-        if not out_i:
+                    ref = max(c, key=elv.__getitem__)  # first of the highest, as argmax
+                    for k in c:
+                        if k != ref:
+                            si.append(k)
+                            sr.append(ref)
+                            ff.append(f)
+                            pp.append(is_phase)
+        if len(si) < 3:
             return None
-        rows = {"sat": np.concatenate(out_i), "ref": np.concatenate(out_r),
-                "f": np.concatenate(out_f), "phase": np.concatenate(out_p)}
-        if len(rows["sat"]) < 3:
-            return None
-        return rows
+        sat, ref, f = np.array(si, np.int64), np.array(sr, np.int64), np.array(ff, np.int64)
+        ph = np.array(pp, bool)
+        fr = ref * nf + f
+        group = fr * 2 + ph  # rows sharing a reference satellite, frequency and type
+        rows = {"sat": sat, "ref": ref, "f": f, "phase": ph, "fi": sat * nf + f, "fr": fr,
+                "phase_idx": np.flatnonzero(ph), "lim": np.where(ph, 5.0, 30.0),
+                "scale": np.where(ph, 1.0, 300.0**2), "diag": np.arange(len(si)),
+                "same": group[:, None] == group[None, :], "H_by_ix": {}}
+        if key is not None:
+            self._rows_cache = (key, rows)
+        return dict(rows)
 
     def _dd_system(self, rows, yL, yP, e, var_sd, ix):
-        si, sr, f, ph = rows["sat"], rows["ref"], rows["f"], rows["phase"]
-        nrow = len(si)
-        y = np.where(ph, yL[si, f] - yL[sr, f], yP[si, f] - yP[sr, f])
-        H = np.zeros((nrow, len(ix)))
+        """Double-difference innovations (m), their Jacobian over the sub-state ``ix`` and
+        covariance ``R = D diag(sigma_sd^2) D^T`` (m^2)."""
+        si, sr, ph = rows["sat"], rows["ref"], rows["phase"]
+        fi, fr, p = rows["fi"], rows["fr"], rows["phase_idx"]
+        yLf, yPf = yL.ravel(), yP.ravel()
+        y = np.where(ph, yLf[fi] - yLf[fr], yPf[fi] - yPf[fr])
+        # the ambiguity columns of H depend on the rows and the sub-state only
+        cache, ixb = rows["H_by_ix"], ix.tobytes()
+        amb = cache.get(ixb)
+        if amb is None:
+            H0 = np.zeros((len(si), len(ix)))
+            fip, frp = fi[p], fr[p]
+            lamf = self.lam.ravel()
+            lam_i, lam_r = lamf[fip], lamf[frp]
+            if len(p):
+                col = np.full(self.nx, -1)
+                col[ix] = np.arange(len(ix))
+                H0[p, col[self.nx_pos + fip]] = lam_i
+                H0[p, col[self.nx_pos + frp]] = -lam_r
+            if len(cache) > 8:
+                cache.clear()
+            amb = cache[ixb] = (H0, self.nx_pos + fip, self.nx_pos + frp, lam_i, lam_r)
+        H0, ki, kr, lam_i, lam_r = amb
+        H = H0.copy()
         H[:, 0:3] = -(e[si] - e[sr])
-        if ph.any():
-            col = np.full(self.nx, -1)
-            col[ix] = np.arange(len(ix))
-            ki = col[self.nx_pos + si * self.nf + f]
-            kr = col[self.nx_pos + sr * self.nf + f]
-            p = np.flatnonzero(ph)
-            lam_i, lam_r = self.lam[si[p], f[p]], self.lam[sr[p], f[p]]
-            H[p, ki[p]] = lam_i
-            H[p, kr[p]] = -lam_r
-            y[p] -= lam_i * self.x[self.nx_pos + si[p] * self.nf + f[p]] \
-                - lam_r * self.x[self.nx_pos + sr[p] * self.nf + f[p]]
-        scale = np.where(ph, 1.0, 300.0**2)
-        vi = var_sd[si, f] * scale
-        vr = var_sd[sr, f] * scale
-        # R = diag(var_i) + var_ref on the rows sharing a reference (same group)
-        group = sr * 16 + f * 2 + ph
-        same = group[:, None] == group[None, :]
-        R = np.where(same, vr[:, None], 0.0) + np.diag(vi)
+        if len(p):
+            y[p] -= lam_i * self.x[ki] - lam_r * self.x[kr]
+        R = rows.get("R")
+        if R is None:  # depends on the rows and variances only: once per epoch
+            scale = rows["scale"]
+            vsd = var_sd.ravel()
+            vi = vsd[fi] * scale
+            vr = vsd[fr] * scale
+            # R = diag(var_i) + var_ref on the rows sharing a reference (same group)
+            R = np.where(rows["same"], vr[:, None], 0.0)
+            d = rows["diag"]
+            R[d, d] += vi
+            rows["R"] = R
         return y, H, R
 
     # ------------------------------------------------------------------ ambiguity resolution
-    def _fixable_dd(self, okL, el, ix):
-        """DD ambiguity transform D (rows over the sub-state ix) for integer systems."""
+    def _fixable_dd(self, okL, el, ix, rows=None):
+        """DD ambiguity transform D (rows over the sub-state ix) for integer systems.
+
+        Returns ``(D, pairs)`` with ``pairs[r] = (satellite column, reference column,
+        frequency)`` of row ``r``. ``rows``: this epoch's double differences; when every
+        satellite with phase is fixable (the usual case) its phase rows of the integer
+        systems are exactly the pairs (same references, same order)."""
+        nf, nx_pos = self.nf, self.nx_pos
+        fixable = self.active & (self.lock >= self.min_lock)
+        okf = okL.ravel() & self._integer_flat
+        if rows is not None and fixable[okf].all():
+            sel = rows["phase"] & self.integer_ok[rows["sat"]]
+            pairs = list(zip(rows["sat"][sel].tolist(), rows["ref"][sel].tolist(),
+                             rows["f"][sel].tolist()))
+        else:
+            okl, elv, fix = okL.tolist(), el.tolist(), fixable.tolist()
+            pairs = []
+            for cols in self._integer_col_lists:
+                for f in range(nf):
+                    c = [k for k in cols if okl[k][f] and fix[k * nf + f]]
+                    if len(c) < 2:
+                        continue
+                    ref = max(c, key=elv.__getitem__)  # first of the highest, as argmax
+                    pairs += [(k, ref, f) for k in c if k != ref]
+        if not pairs:
+            return None, []
+        key = (tuple(pairs), ix.tobytes())
+        if self._dd_cache is not None and self._dd_cache[0] == key:
+            return self._dd_cache[1], pairs
         col = np.full(self.nx, -1)
         col[ix] = np.arange(len(ix))
-        rows, pairs, elev = [], [], []
-        for s in np.unique(self.letters[self.integer_ok]):
-            cols = np.flatnonzero(self.letters == s)
-            for f in range(self.nf):
-                c = cols[okL[cols, f]]
-                kk = c * self.nf + f
-                c = c[self.active[kk] & (self.lock[kk] >= self.min_lock)]
-                if len(c) < 2:
-                    continue
-                ref = c[np.argmax(el[c])]
-                for k in c[c != ref]:
-                    d = np.zeros(len(ix))
-                    d[col[self.nx_pos + k * self.nf + f]] = 1.0
-                    d[col[self.nx_pos + ref * self.nf + f]] = -1.0
-                    rows.append(d)
-                    pairs.append((k, ref, f))
-                    elev.append(el[k])
-        if not rows:
-            return None, [], np.array([])
-        D = np.array(rows)
-        # Second-frequency rows become wide-lane combinations (N_f - N_0 of the same pair):
-        # an integer unimodular change of basis that removes most of the L1/L2 correlation
-        # before LAMBDA, so its decorrelation has far less to do.
-        where = {p: r for r, p in enumerate(pairs)}
+        colx = col[nx_pos:].tolist()
+        # D[r] = e_(sat, f) - e_(ref, f). Second-frequency rows become wide-lane
+        # combinations (minus the first-frequency row of the same pair): an integer
+        # unimodular change of basis that removes most of the L1/L2 correlation before
+        # LAMBDA, so its decorrelation has far less to do.
+        first = {(k, ref) for k, ref, f in pairs if f == 0}
+        rr, cc, vv = [], [], []
         for r, (k, ref, f) in enumerate(pairs):
-            r0 = where.get((k, ref, 0))
-            if f > 0 and r0 is not None:
-                D[r] = D[r] - D[r0]
-        return D, pairs, np.array(elev)
+            rr += (r, r)
+            cc += (colx[k * nf + f], colx[ref * nf + f])
+            vv += (1.0, -1.0)
+            if f > 0 and (k, ref) in first:
+                rr += (r, r)
+                cc += (colx[k * nf], colx[ref * nf])
+                vv += (-1.0, 1.0)
+        D = np.zeros((len(pairs), len(ix)))
+        D[rr, cc] = vv
+        D.setflags(write=False)  # shared with later epochs through the cache
+        self._dd_cache = (key, D)
+        return D, pairs
 
-    def _resolve(self, i, ix, xs, Ps, okL, el):
-        D, pairs, elev = self._fixable_dd(okL, el, ix)
+    def _resolve(self, i, ix, xs, Ps, okL, el, rows=None):
+        D, pairs = self._fixable_dd(okL, el, ix, rows)
         if D is None or len(pairs) < self.min_fix:
             return
         a = D @ xs
         PDt = Ps @ D.T
         Qa = D @ PDt
+        # Warm start of LAMBDA's decorrelation from the previous epoch's Z-transformation
+        # when the same double differences are resolved (the integers do not depend on it).
+        key = tuple(pairs)
+        if self._z_warm is None or self._z_warm[0] != key or len(self._z_warm[1]) > 64:
+            self._z_warm = (key, {})
         try:
             res = resolve_partial(a, Qa, ratio_threshold=self.ratio_threshold,
-                                  min_count=self.min_fix)
+                                  min_count=self.min_fix, warm=self._z_warm[1])
         except SatnavError:
             return
         self.out_ratio[i] = res.ratio
@@ -820,7 +946,7 @@ class RtkFilter:
         ok, xf, Pf = self._apply_fix(ix, xs, Ps, D, a, PDt, Qa, used, ints)
         if not ok:
             return
-        if math.sqrt(max(np.trace(Pf[0:3, 0:3]), 0.0)) > self.max_fixed_sigma:
+        if math.sqrt(max(float(Pf[0, 0] + Pf[1, 1] + Pf[2, 2]), 0.0)) > self.max_fixed_sigma:
             return  # integers accepted but the geometry is too weak for a centimetre fix
         self.out_pos[i] = xf[0:3]
         self.out_cov[i] = Pf[0:3, 0:3]
@@ -835,32 +961,35 @@ class RtkFilter:
             self.x[ix], self.P[np.ix_(ix, ix)] = xs2, Ps2
 
     def _apply_fix(self, ix, xs, Ps, D, a, PDt, Qa, used, ints, validate_only=False):
-        u = np.flatnonzero(used)
-        Qu = Qa[np.ix_(u, u)]
+        """Fixed state ``x - P D^T Qa^-1 (a - N)`` and the covariance of its position
+        (only the 3 x 3 position block is returned: nothing else of it is used)."""
+        if used.all():
+            Qu, PDu, du = Qa, PDt, a - ints
+        else:
+            u = np.flatnonzero(used)
+            Qu, PDu, du = Qa[u][:, u], PDt[:, u], a[u] - ints[u]
         try:
-            w = np.linalg.solve(Qu, a[u] - ints[u])
-            G = np.linalg.solve(Qu, PDt[:, u].T)
+            # one factorisation for both right-hand sides: a - N and (P D^T)[0:3]^T
+            sol = np.linalg.solve(Qu, np.column_stack([du, PDu[0:3].T]))
         except np.linalg.LinAlgError:
             return (False, None) if validate_only else (False, None, None)
-        xf = xs - PDt[:, u] @ w
-        Pf = Ps - PDt[:, u] @ G
+        xf = xs - PDu @ sol[:, 0]
         ok = self._validate(xf)
         if validate_only:
             return ok, xf[0:3]
+        Pf = Ps[0:3, 0:3] - PDu[0:3] @ sol[:, 1:4]
         return ok, xf, Pf
 
     def _validate(self, xf):
         """Phase residuals of the fixed solution: each within ``validation_sigma`` sigma and
         their chi-square below its 99.9 % quantile."""
         ep = self._epoch
-        res = ep["v"] - ep["H"] @ (xf - ep["x_prior"])
-        ph = ep["phase_rows"]
-        if not ph.any():
+        ph = ep["phase_idx"]
+        if not len(ph):
             return False
-        rp = res[ph]
-        Rp = ep["R"][np.ix_(ph, ph)]
-        sig = np.sqrt(np.diag(Rp))
-        if np.any(np.abs(rp) > self.validation_sigma * sig):
+        rp = (ep["v"] - ep["H"] @ (xf - ep["x_prior"]))[ph]
+        Rp = ep["R"][ph][:, ph]
+        if (np.abs(rp) > self.validation_sigma * np.sqrt(np.diagonal(Rp))).any():
             return False
         chi2 = float(rp @ np.linalg.solve(Rp, rp))
         return chi2 <= _chi2_quantile(max(len(rp) - 3, 1), 0.999)

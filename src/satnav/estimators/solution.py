@@ -15,7 +15,7 @@ import numpy as np
 from ..frames import ecef_to_enu, ecef_to_geodetic
 from ..satellites import satellite_ids
 
-__all__ = ["Solution", "STATUS", "SOLVED_STATUS_MAX"]
+__all__ = ["Solution", "STATUS", "SOLVED_STATUS_MAX", "position_error_statistics"]
 
 #: Status code of an epoch -> meaning. Codes below 10 are solved (a position is given);
 #: 0 and 1 passed the residual (chi-square) test; 2-6 are solved but flagged.
@@ -167,19 +167,7 @@ class Solution:
         """Horizontal and vertical RMS and 95th percentile (m) against a reference point,
         over the solved epochs (or ``mask``)."""
         sel = self.solved if mask is None else np.asarray(mask) & self.solved
-        enu = self.enu(reference_m)[sel]
-        if not len(enu):
-            nan = float("nan")
-            return {"n": 0, "h_rms": nan, "v_rms": nan, "h_95": nan, "v_95": nan}
-        h = np.hypot(enu[:, 0], enu[:, 1])
-        v = np.abs(enu[:, 2])
-        return {
-            "n": int(len(h)),
-            "h_rms": float(np.sqrt(np.mean(h**2))),
-            "v_rms": float(np.sqrt(np.mean(v**2))),
-            "h_95": float(np.percentile(h, 95)),
-            "v_95": float(np.percentile(v, 95)),
-        }
+        return position_error_statistics(self.enu(reference_m)[sel])
 
     @property
     def isb_s(self) -> dict[str, np.ndarray]:
@@ -232,3 +220,25 @@ class Solution:
         for s, n in self.n_used_by_system.items():
             data[f"n_{s}"] = n
         return pd.DataFrame(data)
+
+
+def position_error_statistics(enu_m) -> dict[str, float]:
+    """Horizontal and vertical RMS and 95th percentile (m) of position errors.
+
+    ``enu_m``: east/north/up errors (n, 3) (m). Returns ``n`` (rows) and ``h_rms``,
+    ``v_rms``, ``h_95``, ``v_95`` (horizontal = hypot(east, north), vertical = |up|; NaN
+    when there is no row).
+    """
+    enu = np.asarray(enu_m, dtype=np.float64).reshape(-1, 3)
+    if not len(enu):
+        nan = float("nan")
+        return {"n": 0, "h_rms": nan, "v_rms": nan, "h_95": nan, "v_95": nan}
+    h = np.hypot(enu[:, 0], enu[:, 1])
+    v = np.abs(enu[:, 2])
+    return {
+        "n": int(len(h)),
+        "h_rms": float(np.sqrt(np.mean(h**2))),
+        "v_rms": float(np.sqrt(np.mean(v**2))),
+        "h_95": float(np.percentile(h, 95)),
+        "v_95": float(np.percentile(v, 95)),
+    }

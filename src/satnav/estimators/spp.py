@@ -14,7 +14,8 @@ Measurement model of a pseudorange P (m) on signal s of satellite j at epoch i::
 * transmission time ``t_tx = t_rx - P / c - dt_j`` (the receiver clock cancels);
 * satellite clock ``dt_j`` with the relativistic correction, and the broadcast group
   delay of the signal (:class:`~satnav.orbits.states.SatelliteStates`);
-* Sagnac: satellite position rotated by ``omega_e * tau`` (:func:`sagnac_rotate`);
+* Sagnac: satellite position rotated by ``omega_e * tau``
+  (:func:`satnav.orbits.geometry.sagnac_rotate`);
 * ionosphere: GPS Klobuchar scaled to the signal's frequency (GLONASS per channel);
   BeiDou's own Klobuchar for BeiDou when the navigation header has ``BDSA/BDSB``;
   or the iono-free combination of two codes (``iono="iono-free"``); or the delays the
@@ -40,11 +41,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import FREQ_B1I, FREQ_L1, OMEGA_E_GPS, SPEED_OF_LIGHT, carrier_frequency
+from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT, carrier_frequency
 from ..errors import SatnavError
 from ..frames import ecef_to_geodetic, enu_rotation
 from ..models.ionosphere import ionosphere_free_coefficients, klobuchar_beidou, klobuchar_gps
 from ..models.troposphere import saastamoinen_delay
+from ..orbits.geometry import sagnac_rotate
 from ..satellites import SYSTEMS, satellite_index
 from .dop import dilution_of_precision
 from .integrity import DEFAULT_FALSE_ALARM, chi_square_threshold, standardized_residuals
@@ -255,30 +257,15 @@ def _signal_preferences(system, signals, iono):
     return (DEFAULT_SIGNALS.get(system, ()),)
 
 
-def _epoch_index(obs) -> np.ndarray:
-    """Row -> index into ``obs.epochs``, as :meth:`Observations.epoch_index`, searching once
-    per run of equal row times instead of once per row (rows come grouped by epoch: ~600
-    rows share each time in a 30 s multi-GNSS file, so this is ~40 ms less per day)."""
-    epochs = np.asarray(obs.epochs)
-    t = np.asarray(obs.time)
-    if len(t) == 0 or len(epochs) < 2 or np.any(epochs[1:] < epochs[:-1]):
-        return obs.epoch_index()
-    starts = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))
-    lengths = np.diff(np.append(starts, len(t)))
-    return np.repeat(np.searchsorted(epochs, t[starts]), lengths)
-
-
 class _DenseReader:
-    """``epochs x satellites`` arrays of observation codes, sharing one row->epoch index."""
+    """``epochs x satellites`` arrays of observation codes, from the observations' cached
+    row -> epoch index (:meth:`~satnav.observations.Observations.epoch_index`)."""
 
     def __init__(self, obs):
         self.obs = obs
-        self._epoch = None
 
     def dense(self, code, sats):
         obs = self.obs
-        if self._epoch is None:
-            self._epoch = _epoch_index(obs)
         out = np.full((len(obs.epochs), len(sats)), np.nan)
         if code not in obs.codes:
             return out
@@ -287,7 +274,7 @@ class _DenseReader:
         col[np.asarray(sats, dtype=np.intp)] = np.arange(len(sats))
         c = col[obs.sat[rows]]
         keep = c >= 0
-        out[self._epoch[rows[keep]], c[keep]] = obs.value[rows[keep]]
+        out[obs.epoch_index()[rows[keep]], c[keep]] = obs.value[rows[keep]]
         return out
 
     def filled(self, codes, sats):
@@ -576,7 +563,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     # Sagnac: rotate the satellite by the Earth rotation during the flight time
     d0 = rs - rr[:, None, :]
     tau = np.linalg.norm(d0, axis=-1) / SPEED_OF_LIGHT
-    rs = _sagnac(rs, tau)
+    rs = sagnac_rotate(rs, tau)
     los = rs - rr[:, None, :]
     rng = np.linalg.norm(los, axis=-1)
     e = los / rng[..., None]
@@ -640,25 +627,6 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
 # broadcast on 2004-01-01).
 _KLOBUCHAR_DEFAULT_A = (0.1118e-07, -0.7451e-08, -0.5961e-07, 0.1192e-06)
 _KLOBUCHAR_DEFAULT_B = (0.1167e06, -0.2294e06, -0.1311e06, 0.1049e07)
-
-
-def _sagnac(rs, tau):
-    """Rotate ECEF satellite positions by the Earth rotation angle omega_e * tau (rad):
-    the satellite position at transmission expressed in the ECEF frame of reception
-    (``x' = x cos a + y sin a``, ``y' = -x sin a + y cos a``). Uses
-    :func:`satnav.orbits.geometry.sagnac_rotate` when that module is present."""
-    if _sagnac_rotate is not None:
-        return _sagnac_rotate(rs, tau)
-    a = OMEGA_E_GPS * tau
-    ca, sa = np.cos(a), np.sin(a)
-    x, y = rs[..., 0], rs[..., 1]
-    return np.stack([ca * x + sa * y, -sa * x + ca * y, rs[..., 2]], axis=-1)
-
-
-try:
-    from ..orbits.geometry import sagnac_rotate as _sagnac_rotate
-except ImportError:  # the orbit package has no geometry module (yet): use the formula above
-    _sagnac_rotate = None
 
 
 # ====================================================================== least squares

@@ -530,7 +530,9 @@ def _parse_version(body: str, header: ObsHeader) -> None:
     header.program = f"satnav (GnssLogger {fields.get('Version', '')})".replace(" Not Available", "")
 
 
-def _read_gsdc_table(path):
+def _open_csv(path, expected: str):
+    """CSV reader over a (possibly compressed) text file, and its header names (stripped);
+    :class:`FormatError` naming the ``expected`` header when the file is empty."""
     from .textfile import read_bytes
 
     text = read_bytes(path).decode("utf-8", errors="replace")
@@ -538,7 +540,12 @@ def _read_gsdc_table(path):
     try:
         names = [c.strip() for c in next(reader)]
     except StopIteration:
-        raise FormatError("empty file: expected a GSDC device_gnss.csv header", path) from None
+        raise FormatError(f"empty file: expected a {expected} header", path) from None
+    return reader, names
+
+
+def _read_gsdc_table(path):
+    reader, names = _open_csv(path, "GSDC device_gnss.csv")
     if "MessageType" not in names:
         raise FormatError("no MessageType column: not a GSDC device_gnss.csv", path, 1)
     mt = names.index("MessageType")
@@ -963,14 +970,8 @@ def read_gsdc_ground_truth(path, *, strict: bool = False) -> dict:
     """
     from ..frames import geodetic_to_ecef
     from ..gnss_time import to_gpst
-    from .textfile import read_bytes
 
-    text = read_bytes(path).decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text))
-    try:
-        names = [c.strip() for c in next(reader)]
-    except StopIteration:
-        raise FormatError("empty file: expected a GSDC ground_truth.csv header", path) from None
+    reader, names = _open_csv(path, "GSDC ground_truth.csv")
     idx = {n: i for i, n in enumerate(names)}
     if "UnixTimeMillis" in idx:
         time_col, scale = "UnixTimeMillis", "UTC"

@@ -28,7 +28,7 @@ from os import PathLike
 import numpy as np
 
 from ..errors import ClockFileError, warn_damaged
-from ..gnss_time import NS_PER_S, calendar_to_ns, to_gpst
+from ..gnss_time import calendar_to_ns, to_gpst
 from ..satellites import SYSTEMS, satellite_ids, satellite_index
 from ._fixed_columns import LineTable, parse_floats, parse_ints
 from .textfile import read_bytes
@@ -210,9 +210,8 @@ def _finish_header(h: ClockHeader, ts, sats) -> ClockHeader:
 
 
 def _gpst(label_ns, time_system: str):
+    """GPST ns of epoch labels in the file's TIME SYSTEM ID."""
     ts = time_system.upper()
-    if ts == "TAI":
-        return np.asarray(label_ns, dtype=np.int64) - 19 * NS_PER_S
     if ts == "GLO":
         ts = "UTC"  # RINEX convention: GLO epochs are UTC(SU)
     return to_gpst(label_ns, ts)

@@ -350,6 +350,40 @@ def _three_floats(content: str) -> np.ndarray:
         return np.array([float(p) for p in parts])
 
 
+def _continued_fields(
+    lines, k, n, label, blank_to, first, width, per_line, length=None, prefix=False
+):
+    """Fields of a header record that may continue over the following lines.
+
+    ``per_line`` fields of ``length`` characters (default ``width``), one every ``width``
+    columns from 0-based column ``first``; a continuation line repeats the label (columns
+    61-80; ``prefix``: a label starting with ``label``) and is blank in columns
+    1..``blank_to`` (RINEX 3.05 A.2, 2.11 table A1). Reads until ``n`` non-blank fields are
+    collected.
+
+    Returns
+    -------
+    fields : list[str]
+    k : int
+        Index into ``lines`` of the first line after the record.
+    """
+    length = width if length is None else length
+    _, s = lines[k]
+    fields: list[str] = []
+    while True:
+        for m in range(per_line):
+            c = s[first + width * m : first + width * m + length].strip()
+            if c:
+                fields.append(c)
+        k += 1
+        if len(fields) >= n or k >= len(lines):
+            return fields, k
+        _, s = lines[k]
+        text = s[60:80].strip().upper()
+        if not (text.startswith(label) if prefix else text == label) or s[:blank_to].strip():
+            return fields, k
+
+
 class _Reader:
     def __init__(self, text: bytes, path: str, strict: bool):
         self.path = path
@@ -573,19 +607,8 @@ class _Reader:
             n = int(s[:6])
         except ValueError:
             self.error("bad count in '# / TYPES OF OBSERV', expected I6", j + 1)
-        codes: list[str] = []
         first = j
-        while True:
-            for m in range(9):
-                c = s[6 + 6 * m : 12 + 6 * m].strip()
-                if c:
-                    codes.append(c)
-            k += 1
-            if len(codes) >= n or k >= len(lines):
-                break
-            j, s = lines[k]
-            if s[60:80].strip().upper() != "# / TYPES OF OBSERV" or s[:6].strip():
-                break
+        codes, k = _continued_fields(lines, k, n, "# / TYPES OF OBSERV", 6, 6, 6, 9)
         if len(codes) != n:
             self.error(f"'# / TYPES OF OBSERV' announces {n} types but lists {len(codes)}", first + 1)
         self.v2_types = codes
@@ -602,18 +625,7 @@ class _Reader:
         except ValueError:
             self.error("bad count in 'SYS / # / OBS TYPES', expected I3 in columns 4-6", j + 1)
         first = j
-        codes: list[str] = []
-        while True:
-            for m in range(13):
-                c = s[7 + 4 * m : 10 + 4 * m].strip()
-                if c:
-                    codes.append(c)
-            k += 1
-            if len(codes) >= n or k >= len(lines):
-                break
-            j, s = lines[k]
-            if s[60:80].strip().upper() != "SYS / # / OBS TYPES" or s[:6].strip():
-                break
+        codes, k = _continued_fields(lines, k, n, "SYS / # / OBS TYPES", 6, 7, 4, 13, 3)
         if len(codes) != n:
             self.error(f"'SYS / # / OBS TYPES' for {sysl} announces {n} types but lists {len(codes)}",
                        first + 1)
@@ -629,18 +641,7 @@ class _Reader:
         corr_txt = s[6:14].strip()
         corr = float(corr_txt) if corr_txt else float("nan")
         n = int(s[16:18]) if s[16:18].strip() else 0
-        sats: list[str] = []
-        while True:
-            for m in range(10):
-                sid = s[19 + 4 * m : 22 + 4 * m].strip()
-                if sid:
-                    sats.append(sid)
-            k += 1
-            if len(sats) >= n or k >= len(lines):
-                break
-            j, s = lines[k]
-            if not s[60:80].strip().upper().startswith("SYS / PHASE SHIFT") or s[:18].strip():
-                break
+        sats, k = _continued_fields(lines, k, n, "SYS / PHASE SHIFT", 18, 19, 4, 10, 3, prefix=True)
         if sysl.strip():
             self.header.phase_shifts.append((sysl, code, corr, sats))
         return k
@@ -650,18 +651,7 @@ class _Reader:
         sysl = s[0]
         fac = float(int(s[2:6]))
         n = int(s[8:10]) if s[8:10].strip() else 0
-        types: list[str] = []
-        while True:
-            for m in range(12):
-                c = s[11 + 4 * m : 14 + 4 * m].strip()
-                if c:
-                    types.append(c)
-            k += 1
-            if len(types) >= n or k >= len(lines):
-                break
-            j, s = lines[k]
-            if s[60:80].strip().upper() != "SYS / SCALE FACTOR" or s[:10].strip():
-                break
+        types, k = _continued_fields(lines, k, n, "SYS / SCALE FACTOR", 10, 11, 4, 12, 3)
         for t in types or [None]:
             self.scale_factors[(sysl, t)] = fac
         return k

@@ -34,7 +34,6 @@ __all__ = ["Sp3", "Sp3Header", "read_sp3", "write_sp3", "SP3_MISSING_CLOCK"]
 
 #: Clock value marking a missing clock (microseconds); anything >= this is missing.
 SP3_MISSING_CLOCK = 999999.999999
-_TAI_MINUS_GPST_NS = 19 * NS_PER_S
 
 #: satellite system character -> system number in satnav.satellites.SYSTEMS ('' = GPS)
 _SYSTEM_NUMBER = np.full(256, -1, dtype=np.int64)
@@ -138,11 +137,10 @@ class Sp3:
 
 
 def _gpst_from_labels(label_ns, time_system: str):
+    """GPST ns of epoch labels in the file's time system (blank or 'ccc': GPS)."""
     ts = time_system.strip().upper()
     if ts in ("", "CCC", "GPS"):
         return np.asarray(label_ns, dtype=np.int64)
-    if ts == "TAI":
-        return np.asarray(label_ns, dtype=np.int64) - _TAI_MINUS_GPST_NS
     return to_gpst(np.asarray(label_ns, dtype=np.int64), ts)
 
 

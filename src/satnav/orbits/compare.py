@@ -228,12 +228,7 @@ class StateComparison:
         """Per satellite: id, group, epochs, R/A/C RMS, mean radial, 3D RMS (raw and with
         PCO), clock RMS, SISRE, orbit-only SISRE (m)."""
         rows = []
-        d3_raw = self.orbit_3d(False)
-        d3 = self.orbit_3d(True)
-        d3_bias = self.orbit_3d_bias_free()
-        sis = self.sisre_epochs(pco)
-        sis_orb = self.sisre_epochs(pco, orbit_only=True)
-        rad = self.radial(pco)
+        errors = self._error_arrays(pco)
         with np.errstate(invalid="ignore"):
             for j, s in enumerate(self.sat):
                 n = int(np.sum(np.isfinite(self.radial_m[:, j])))
@@ -241,14 +236,9 @@ class StateComparison:
                     continue
                 rows.append(dict(
                     sat=satellite_id(int(s)), group=str(self.group[j]), epochs=n,
-                    radial=float(_rms(rad[:, j])), along=float(_rms(self.along_m[:, j])),
-                    cross=float(_rms(self.cross_m[:, j])),
-                    mean_radial_raw=float(np.nanmean(self.radial_m[:, j])),
-                    rms3d_raw=float(_rms(d3_raw[:, j])), rms3d=float(_rms(d3[:, j])),
-                    rms3d_bias_free=float(_rms(d3_bias[:, j])),
+                    **self._statistics(errors, _ORBIT_STATISTICS, j),
                     pco_z=float(self.pco_z_m[j]),
-                    clock=float(_rms(self.clock_m[:, j])), sisre=float(_rms(sis[:, j])),
-                    sisre_orbit=float(_rms(sis_orb[:, j])),
+                    **self._statistics(errors, _CLOCK_STATISTICS, j),
                 ))
         return rows
 
@@ -256,12 +246,7 @@ class StateComparison:
         """Per orbit group: satellites, epochs, R/A/C RMS, 3D RMS raw and PCO-corrected,
         mean raw radial, clock RMS, SISRE and orbit-only SISRE (m), over all pairs."""
         rows = []
-        d3_raw = self.orbit_3d(False)
-        d3 = self.orbit_3d(True)
-        d3_bias = self.orbit_3d_bias_free()
-        sis = self.sisre_epochs(pco)
-        sis_orb = self.sisre_epochs(pco, orbit_only=True)
-        rad = self.radial(pco)
+        errors = self._error_arrays(pco)
         order = ["G", "R", "E", "C-MEO", "C-IGSO", "C-GEO", "J", "I", "S"]
         with np.errstate(invalid="ignore"):
             for g in order:
@@ -273,15 +258,34 @@ class StateComparison:
                     continue
                 rows.append(dict(
                     group=g, satellites=int(np.sum(have.any(axis=0))), epochs=int(have.sum()),
-                    radial=float(_rms(rad[:, cols])), along=float(_rms(self.along_m[:, cols])),
-                    cross=float(_rms(self.cross_m[:, cols])),
-                    mean_radial_raw=float(np.nanmean(self.radial_m[:, cols])),
-                    rms3d_raw=float(_rms(d3_raw[:, cols])), rms3d=float(_rms(d3[:, cols])),
-                    rms3d_bias_free=float(_rms(d3_bias[:, cols])),
-                    clock=float(_rms(self.clock_m[:, cols])), sisre=float(_rms(sis[:, cols])),
-                    sisre_orbit=float(_rms(sis_orb[:, cols])),
+                    **self._statistics(errors, _ORBIT_STATISTICS + _CLOCK_STATISTICS, cols),
                 ))
         return rows
+
+    def _error_arrays(self, pco: bool) -> dict:
+        """The (m, k) differences the rows summarise, by row key (m)."""
+        return {
+            "radial": self.radial(pco), "along": self.along_m, "cross": self.cross_m,
+            "rms3d_raw": self.orbit_3d(False), "rms3d": self.orbit_3d(True),
+            "rms3d_bias_free": self.orbit_3d_bias_free(), "clock": self.clock_m,
+            "sisre": self.sisre_epochs(pco), "sisre_orbit": self.sisre_epochs(pco, orbit_only=True),
+        }
+
+    def _statistics(self, errors: dict, keys, cols) -> dict:
+        """RMS over the columns ``cols`` (index or mask) of each keyed difference; the mean
+        for ``mean_radial_raw``."""
+        return {
+            key: float(np.nanmean(self.radial_m[:, cols])) if key == "mean_radial_raw"
+            else float(_rms(errors[key][:, cols]))
+            for key in keys
+        }
+
+
+#: Row keys of the orbit and of the clock statistics, in report order.
+_ORBIT_STATISTICS = (
+    "radial", "along", "cross", "mean_radial_raw", "rms3d_raw", "rms3d", "rms3d_bias_free",
+)  # fmt: skip
+_CLOCK_STATISTICS = ("clock", "sisre", "sisre_orbit")
 
 
 def compare_states(broadcast, precise, sat, time_ns, pco_z_m=None,

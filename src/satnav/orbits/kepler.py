@@ -31,6 +31,7 @@ __all__ = [
     "SYSTEM_CONSTANTS",
     "is_beidou_geo",
     "solve_kepler",
+    "kepler_orbit",
     "kepler_states",
     "kepler_clock",
 ]
@@ -58,16 +59,24 @@ def is_beidou_geo(prn) -> np.ndarray:
 def solve_kepler(mean_anomaly, eccentricity, tol: float = 1e-15, max_iter: int = 30):
     """Eccentric anomaly E (rad) from M = E - e sin E, by Newton iteration (vectorized).
 
-    Iterates all elements together until the largest correction is below ``tol`` (rad),
-    which takes 4-6 iterations for e < 0.2 starting from E = M.
+    Starts from Danby's E_0 = M + 0.85 e sign(sin M) (J. M. A. Danby, "The solution of
+    Kepler's equation III", Celestial Mechanics 40, 1987), from which Newton's method
+    converges for every 0 <= e < 1 (from E_0 = M it can diverge near e = 1, e.g. e = 0.99).
+    All elements iterate together until every correction is below
+    ``tol (1 + |M|) / (1 - e)`` (rad): the rounding noise of a correction, so that the loop
+    ends as soon as E is exact to rounding, whatever the size of M; Newton's quadratic
+    convergence makes the last correction exact. 3 iterations for e < 0.02, 4 for e < 0.2,
+    12 for e = 0.999. The one Kepler solver of satnav: broadcast orbits, the broadcast fit
+    and the constellation designer all use it.
     """
     m = np.asarray(mean_anomaly, dtype=np.float64)
     e = np.asarray(eccentricity, dtype=np.float64)
-    ecc_anomaly = m.copy()
+    limit = tol * (1.0 + np.abs(m)) / np.maximum(1.0 - e, tol)
+    ecc_anomaly = m + 0.85 * e * np.sign(np.sin(m))
     for _ in range(max_iter):
         step = (ecc_anomaly - e * np.sin(ecc_anomaly) - m) / (1.0 - e * np.cos(ecc_anomaly))
-        ecc_anomaly -= step
-        if not np.any(np.abs(step) > tol):  # NaNs (invalid messages) do not keep it going
+        ecc_anomaly = ecc_anomaly - step
+        if not np.any(np.abs(step) > limit):  # NaNs (invalid messages) do not keep it going
             break
     return ecc_anomaly
 
@@ -87,6 +96,121 @@ def _time_from(t_ns, ref_ns):
     dt = (np.asarray(t_ns, dtype=np.int64) - np.asarray(ref_ns, dtype=np.int64)) / NS_PER_S
     dt = np.where(dt > _HALF_WEEK, dt - SECONDS_PER_WEEK, dt)
     return np.where(dt < -_HALF_WEEK, dt + SECONDS_PER_WEEK, dt)
+
+
+def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True):
+    """ECEF position (and velocity) of quasi-Keplerian orbit parameters at t_k from toe.
+
+    The orbit part of the user algorithm (IS-GPS-200N table 20-IV, CNAV table 30-II; BDS GEO
+    table 5-11), shared by :func:`kepler_states` (broadcast messages) and the broadcast fit
+    of designed constellations (:mod:`satnav.constellation.broadcast`).
+
+    Parameters
+    ----------
+    eph : structured array or mapping of arrays
+        ``sqrt_a`` (m^0.5), ``e``, ``m0``, ``delta_n`` (rad/s), ``omega0``, ``omega_dot``
+        (rad/s), ``i0``, ``idot`` (rad/s), ``omega``, ``cuc``, ``cus``, ``cic``, ``cis``
+        (rad), ``crc``, ``crs`` (m), ``toe_sow`` (s of the system week); optional ``adot``
+        (m/s), ``delta_n_dot`` (rad/s^2). Broadcast against ``tk_s``.
+    tk_s : array
+        Time from toe (s), already wrapped into +-half a week.
+    system : str
+        System letter ("G", "J", "E", "C", "I"): GM and Earth rotation rate.
+    geo : bool or bool array
+        Use the BeiDou GEO algorithm (broadcast against ``tk_s``).
+    velocity : bool
+        Also compute the velocity (False: ``velocity_m_s`` and ``relativity_rate_s_s`` are None).
+
+    Returns
+    -------
+    position_m, velocity_m_s : ndarray (..., 3)
+        ECEF (system frame) position (m) and velocity (m/s).
+    relativity_s, relativity_rate_s_s : ndarray
+        Periodic relativistic clock term F e sqrt(A) sin E (s), F = -2 sqrt(GM) / c^2
+        (IS-GPS-200 20.3.3.3.3.1), and its time derivative (s/s).
+    """
+    gm, omega_e = SYSTEM_CONSTANTS[system]
+    tk = np.asarray(tk_s, dtype=np.float64)
+    sqrt_a = np.asarray(eph["sqrt_a"], dtype=np.float64)
+    shape = np.broadcast_shapes(tk.shape, sqrt_a.shape)
+    sqrt_a = np.broadcast_to(sqrt_a, shape)
+    tk = np.broadcast_to(tk, shape)
+
+    def f(name):
+        return np.broadcast_to(np.asarray(eph[name], dtype=np.float64), shape)
+
+    e = f("e")
+    adot = np.broadcast_to(_field(eph, "adot", sqrt_a), shape)
+    delta_n_dot = np.broadcast_to(_field(eph, "delta_n_dot", sqrt_a), shape)
+
+    # Table 20-IV (with the CNAV terms of table 30-II, zero for legacy messages)
+    a0 = sqrt_a * sqrt_a
+    a = a0 + adot * tk
+    n0 = np.sqrt(gm / (a0 * a0 * a0))
+    n = n0 + f("delta_n") + 0.5 * delta_n_dot * tk
+    mean_anomaly = f("m0") + n * tk
+    ecc_anomaly = solve_kepler(mean_anomaly, e)
+    sin_e, cos_e = np.sin(ecc_anomaly), np.cos(ecc_anomaly)
+    one_minus_ecos = 1.0 - e * cos_e
+    mean_anomaly_dot = n + 0.5 * delta_n_dot * tk  # d(n tk)/dt with n linear in tk
+    ecc_anomaly_dot = mean_anomaly_dot / one_minus_ecos
+    sqrt_1me2 = np.sqrt(1.0 - e * e)
+    true_anomaly = np.arctan2(sqrt_1me2 * sin_e, cos_e - e)
+
+    phi = true_anomaly + f("omega")
+    sin2p, cos2p = np.sin(2.0 * phi), np.cos(2.0 * phi)
+    cus, cuc, crs, crc, cis, cic = f("cus"), f("cuc"), f("crs"), f("crc"), f("cis"), f("cic")
+    du = cus * sin2p + cuc * cos2p
+    dr = crs * sin2p + crc * cos2p
+    di = cis * sin2p + cic * cos2p
+
+    u = phi + du
+    r = a * one_minus_ecos + dr
+    inc = f("i0") + f("idot") * tk + di
+    sin_u, cos_u = np.sin(u), np.cos(u)
+    xp, yp = r * cos_u, r * sin_u
+
+    toe_sow = np.broadcast_to(np.asarray(eph["toe_sow"], dtype=np.float64), shape)
+    omega_dot = f("omega_dot")
+    geo = np.broadcast_to(np.asarray(geo, dtype=bool), shape)
+    # GEO (BDS-SIS-ICD table 5-11): node in the inertial-like frame, then rotations below
+    node_rate = np.where(geo, omega_dot, omega_dot - omega_e)
+    node = f("omega0") + node_rate * tk - omega_e * toe_sow
+    sin_o, cos_o = np.sin(node), np.cos(node)
+    sin_i, cos_i = np.sin(inc), np.cos(inc)
+
+    x = xp * cos_o - yp * cos_i * sin_o
+    y = xp * sin_o + yp * cos_i * cos_o
+    z = yp * sin_i
+
+    f_rel = -2.0 * np.sqrt(gm) / C.SPEED_OF_LIGHT**2
+    relativity = f_rel * e * sqrt_a * sin_e
+    if not velocity:
+        if np.any(geo):
+            x, y, z = _beidou_geo_rotation(x, y, z, None, None, None, tk, omega_e, geo)[:3]
+        return np.stack([x, y, z], axis=-1), None, relativity, None
+
+    true_anomaly_dot = ecc_anomaly_dot * sqrt_1me2 / one_minus_ecos
+    two_phidot = 2.0 * true_anomaly_dot
+    du_dot = two_phidot * (cus * cos2p - cuc * sin2p)
+    dr_dot = two_phidot * (crs * cos2p - crc * sin2p)
+    di_dot = two_phidot * (cis * cos2p - cic * sin2p)
+    u_dot = true_anomaly_dot + du_dot
+    r_dot = a * e * sin_e * ecc_anomaly_dot + adot * one_minus_ecos + dr_dot
+    inc_dot = f("idot") + di_dot
+    xp_dot = r_dot * cos_u - r * u_dot * sin_u
+    yp_dot = r_dot * sin_u + r * u_dot * cos_u
+    vx = xp_dot * cos_o - yp_dot * cos_i * sin_o + yp * sin_i * sin_o * inc_dot - y * node_rate
+    vy = xp_dot * sin_o + yp_dot * cos_i * cos_o - yp * sin_i * cos_o * inc_dot + x * node_rate
+    vz = yp_dot * sin_i + yp * cos_i * inc_dot
+
+    if np.any(geo):
+        x, y, z, vx, vy, vz = _beidou_geo_rotation(x, y, z, vx, vy, vz, tk, omega_e, geo)
+
+    position = np.stack([x, y, z], axis=-1)
+    velocity_m_s = np.stack([vx, vy, vz], axis=-1)
+    relativity_dot = f_rel * e * sqrt_a * cos_e * ecc_anomaly_dot
+    return position, velocity_m_s, relativity, relativity_dot
 
 
 def kepler_states(eph, t_ns, system: str):
@@ -109,7 +233,7 @@ def kepler_states(eph, t_ns, system: str):
     Returns
     -------
     position_m, velocity_m_s : ndarray (..., 3)
-        ECEF (system frame) position (m) and velocity (m/s).
+        ECEF (system frame) position (m) and velocity (m/s) (:func:`kepler_orbit`).
     clock_s : ndarray
         a_f0 + a_f1 (t - toc) + a_f2 (t - toc)^2 + relativistic term (s).
     clock_drift_s_s : ndarray
@@ -117,88 +241,11 @@ def kepler_states(eph, t_ns, system: str):
     relativity_s : ndarray
         F e sqrt(A) sin E (s), F = -2 sqrt(GM) / c^2.
     """
-    gm, omega_e = SYSTEM_CONSTANTS[system]
     t_ns = np.asarray(t_ns, dtype=np.int64)
-    sqrt_a = np.asarray(eph["sqrt_a"], dtype=np.float64)
-    shape = np.broadcast_shapes(t_ns.shape, sqrt_a.shape)
-    sqrt_a = np.broadcast_to(sqrt_a, shape)
-
-    def f(name):
-        return np.broadcast_to(np.asarray(eph[name], dtype=np.float64), shape)
-
-    e = f("e")
-    tk = np.broadcast_to(_time_from(t_ns, eph["toe"]), shape)
-    adot = np.broadcast_to(_field(eph, "adot", sqrt_a), shape)
-    delta_n_dot = np.broadcast_to(_field(eph, "delta_n_dot", sqrt_a), shape)
-
-    # Table 20-IV (with the CNAV terms of table 30-II, zero for legacy messages)
-    a0 = sqrt_a * sqrt_a
-    a = a0 + adot * tk
-    n0 = np.sqrt(gm / (a0 * a0 * a0))
-    n = n0 + f("delta_n") + 0.5 * delta_n_dot * tk
-    mean_anomaly = f("m0") + n * tk
-    ecc_anomaly = solve_kepler(mean_anomaly, e)
-    sin_e, cos_e = np.sin(ecc_anomaly), np.cos(ecc_anomaly)
-    one_minus_ecos = 1.0 - e * cos_e
-    mean_anomaly_dot = n + 0.5 * delta_n_dot * tk  # d(n tk)/dt with n linear in tk
-    ecc_anomaly_dot = mean_anomaly_dot / one_minus_ecos
-    sqrt_1me2 = np.sqrt(1.0 - e * e)
-    true_anomaly = np.arctan2(sqrt_1me2 * sin_e, cos_e - e)
-    true_anomaly_dot = ecc_anomaly_dot * sqrt_1me2 / one_minus_ecos
-
-    phi = true_anomaly + f("omega")
-    sin2p, cos2p = np.sin(2.0 * phi), np.cos(2.0 * phi)
-    cus, cuc, crs, crc, cis, cic = f("cus"), f("cuc"), f("crs"), f("crc"), f("cis"), f("cic")
-    du = cus * sin2p + cuc * cos2p
-    dr = crs * sin2p + crc * cos2p
-    di = cis * sin2p + cic * cos2p
-    two_phidot = 2.0 * true_anomaly_dot
-    du_dot = two_phidot * (cus * cos2p - cuc * sin2p)
-    dr_dot = two_phidot * (crs * cos2p - crc * sin2p)
-    di_dot = two_phidot * (cis * cos2p - cic * sin2p)
-
-    u = phi + du
-    r = a * one_minus_ecos + dr
-    inc = f("i0") + f("idot") * tk + di
-    u_dot = true_anomaly_dot + du_dot
-    r_dot = a * e * sin_e * ecc_anomaly_dot + adot * one_minus_ecos + dr_dot
-    inc_dot = f("idot") + di_dot
-
-    sin_u, cos_u = np.sin(u), np.cos(u)
-    xp, yp = r * cos_u, r * sin_u
-    xp_dot = r_dot * cos_u - r * u_dot * sin_u
-    yp_dot = r_dot * sin_u + r * u_dot * cos_u
-
-    toe_sow = np.asarray(eph["toe_sow"], dtype=np.float64)
-    toe_sow = np.broadcast_to(toe_sow, shape)
-    omega_dot = f("omega_dot")
-    if system == "C":
-        geo = np.broadcast_to(is_beidou_geo(np.asarray(eph["sat"]) % 100), shape)
-    else:
-        geo = np.zeros(shape, dtype=bool)
-    # GEO (BDS-SIS-ICD table 5-11): node in the inertial-like frame, then rotations below
-    node_rate = np.where(geo, omega_dot, omega_dot - omega_e)
-    node = f("omega0") + node_rate * tk - omega_e * toe_sow
-    sin_o, cos_o = np.sin(node), np.cos(node)
-    sin_i, cos_i = np.sin(inc), np.cos(inc)
-
-    x = xp * cos_o - yp * cos_i * sin_o
-    y = xp * sin_o + yp * cos_i * cos_o
-    z = yp * sin_i
-    vx = xp_dot * cos_o - yp_dot * cos_i * sin_o + yp * sin_i * sin_o * inc_dot - y * node_rate
-    vy = xp_dot * sin_o + yp_dot * cos_i * cos_o - yp * sin_i * cos_o * inc_dot + x * node_rate
-    vz = yp_dot * sin_i + yp * cos_i * inc_dot
-
-    if np.any(geo):
-        x, y, z, vx, vy, vz = _beidou_geo_rotation(x, y, z, vx, vy, vz, tk, omega_e, geo)
-
-    position = np.stack([x, y, z], axis=-1)
-    velocity = np.stack([vx, vy, vz], axis=-1)
-
+    tk = _time_from(t_ns, eph["toe"])
+    geo = system == "C" and is_beidou_geo(np.asarray(eph["sat"]) % 100)
+    position, velocity, relativity, relativity_dot = kepler_orbit(eph, tk, system, geo)
     # Clock (IS-GPS-200 20.3.3.3.3.1; Galileo 5.1.4; BDS 5.2.4.10)
-    f_rel = -2.0 * np.sqrt(gm) / C.SPEED_OF_LIGHT**2
-    relativity = f_rel * e * sqrt_a * sin_e
-    relativity_dot = f_rel * e * sqrt_a * cos_e * ecc_anomaly_dot
     poly, poly_dot = kepler_clock(eph, t_ns)
     return position, velocity, poly + relativity, poly_dot + relativity_dot, relativity
 
@@ -215,24 +262,21 @@ def kepler_clock(eph, t_ns):
 
 def _beidou_geo_rotation(x, y, z, vx, vy, vz, tk, omega_e, geo):
     """BDS GEO: P = R_z(omega_e t_k) R_x(-5 deg) P_GK and its time derivative, applied where
-    ``geo`` (BDS-SIS-ICD table 5-11). R_x(a) = [[1,0,0],[0,c,s],[0,-s,c]], R_z likewise."""
+    ``geo`` (BDS-SIS-ICD table 5-11). R_x(a) = [[1,0,0],[0,c,s],[0,-s,c]], R_z likewise.
+    Velocities None: positions only (the velocities come back as None)."""
     # R_x(-5 deg)
     y1 = _COS5 * y + _SIN5 * z
     z1 = -_SIN5 * y + _COS5 * z
-    vy1 = _COS5 * vy + _SIN5 * vz
-    vz1 = -_SIN5 * vy + _COS5 * vz
     ang = omega_e * tk
     sa, ca = np.sin(ang), np.cos(ang)
     xg = ca * x + sa * y1
     yg = -sa * x + ca * y1
+    position = (np.where(geo, xg, x), np.where(geo, yg, y), np.where(geo, z1, z))
+    if vx is None:
+        return position + (None, None, None)
+    vy1 = _COS5 * vy + _SIN5 * vz
+    vz1 = -_SIN5 * vy + _COS5 * vz
     # d/dt of R_z(omega t) applied to the rotated vector, plus R_z applied to the velocity
     vxg = ca * vx + sa * vy1 + omega_e * yg
     vyg = -sa * vx + ca * vy1 - omega_e * xg
-    return (
-        np.where(geo, xg, x),
-        np.where(geo, yg, y),
-        np.where(geo, z1, z),
-        np.where(geo, vxg, vx),
-        np.where(geo, vyg, vy),
-        np.where(geo, vz1, vz),
-    )
+    return position + (np.where(geo, vxg, vx), np.where(geo, vyg, vy), np.where(geo, vz1, vz))

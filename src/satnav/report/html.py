@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SatnavError
+from ..estimators.solution import position_error_statistics
 from ..frames import ecef_to_enu, ecef_to_geodetic
 from ..gnss_time import NS_PER_S, format_gpst
 from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids, system_of
@@ -134,21 +135,9 @@ def _period(time_ns) -> list[tuple[str, str]]:
 
 
 def _errors(enu) -> dict:
-    """Horizontal/vertical RMS and 95th percentile (m) of east/north/up rows."""
+    """Horizontal/vertical RMS and 95th percentile (m) of the finite east/north/up rows."""
     enu = np.asarray(enu, dtype=np.float64).reshape(-1, 3)
-    enu = enu[np.all(np.isfinite(enu), axis=1)]
-    if not len(enu):
-        nan = float("nan")
-        return {"n": 0, "h_rms": nan, "v_rms": nan, "h_95": nan, "v_95": nan}
-    h = np.hypot(enu[:, 0], enu[:, 1])
-    v = np.abs(enu[:, 2])
-    return {
-        "n": len(h),
-        "h_rms": float(np.sqrt(np.mean(h**2))),
-        "v_rms": float(np.sqrt(np.mean(v**2))),
-        "h_95": float(np.percentile(h, 95)),
-        "v_95": float(np.percentile(v, 95)),
-    }
+    return position_error_statistics(enu[np.all(np.isfinite(enu), axis=1)])
 
 
 def _error_rows(label, err) -> list[tuple]:
