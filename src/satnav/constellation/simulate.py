@@ -94,6 +94,7 @@ from ..constants import FREQ_L1, GM_EARTH, SPEED_OF_LIGHT
 from ..errors import FormatError, SatnavError
 from ..frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst, gps_week_tow, leap_seconds_at_gpst, ns_to_calendar
+from ..models.corrections import relativistic_clock_correction
 from ..models.ionosphere import klobuchar_gps
 from ..models.troposphere import saastamoinen_delay
 from ..observations import Observations, ObsHeader
@@ -523,7 +524,7 @@ def simulate(
     t_emit_s = (times[:, None] - constellation.epoch_ns).astype(np.float64) / NS_PER_S + geo["offset"]
     if errors.ephemeris:
         poly = coeff[:, 0] + coeff[:, 1] * t_emit_s + coeff[:, 2] * t_emit_s**2
-        rel = -2.0 * np.sum(geo["pos"] * geo["vel"], axis=-1) / SPEED_OF_LIGHT**2
+        rel = relativistic_clock_correction(geo["pos"], geo["vel"])
         sat_clock = poly + np.where(glonass, 0.0, rel)
     else:
         sat_clock = np.asarray(orbit.broadcast_clock, dtype=np.float64)

@@ -32,6 +32,7 @@ import numpy as np
 
 from satnav import constants as C
 from satnav.gnss_time import NS_PER_S
+from satnav.models.corrections import relativistic_clock_correction
 
 __all__ = ["glonass_acceleration", "glonass_propagate", "glonass_states", "MAX_STEP_S"]
 
@@ -146,5 +147,5 @@ def glonass_states(eph, t_ns):
     )
     gamma = np.asarray(eph["gamma_n"], dtype=np.float64)
     clock = np.asarray(eph["clock_bias"], dtype=np.float64) + gamma * dt
-    relativity = -2.0 * np.sum(pos * vel, axis=-1) / C.SPEED_OF_LIGHT**2
+    relativity = relativistic_clock_correction(pos, vel)
     return pos, vel, clock, gamma + 0.0 * dt, relativity

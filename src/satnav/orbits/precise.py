@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import SPEED_OF_LIGHT
+from ..models.corrections import relativistic_clock_correction
 from ..satellites import MAX_SATELLITES
 
 __all__ = [
@@ -334,7 +334,7 @@ def precise_states(sp3, sat, time_ns, clk=None, order=10, require_clock=True):
         drift = clock.copy()
         clock_ok = np.zeros(t_f.shape, dtype=bool)
 
-    relativity = -2.0 * np.einsum("ij,ij->i", position, velocity) / SPEED_OF_LIGHT**2
+    relativity = relativistic_clock_correction(position, velocity)
     valid = ok & clock_ok if require_clock else ok
     position[~valid] = np.nan
     velocity[~valid] = np.nan
