@@ -158,6 +158,8 @@ def cmd_solve(args) -> int:
         nav = read_rinex_nav(*args.nav, strict=args.strict) if args.nav else None
         if nav is not None and not any(nav.count_by_system().values()):
             raise SatnavError(f"{', '.join(args.nav)}: no ephemeris messages in the navigation files")
+        if nav is not None:
+            _warn_if_no_overlap(obs, nav, args.obs, args.nav)
         exclude = [x.strip() for x in args.exclude.split(",") if x.strip()] if args.exclude else ()
         systems = args.systems.upper()
         bad = set(systems) - set(SYSTEMS)
@@ -212,6 +214,28 @@ def cmd_solve(args) -> int:
         path = write_report(solution, args.report, obs=obs, reference_m=reference)
         print(f"report      {path}")
     return 0
+
+
+def _warn_if_no_overlap(obs, nav, obs_path, nav_paths) -> None:
+    """Warn (naming both spans) when no navigation message is within 4 h of the observations."""
+    import warnings
+
+    from ..errors import SatnavWarning
+    from ..gnss_time import NS_PER_S, format_gpst
+
+    if not len(obs.epochs):
+        return
+    first, last = int(obs.epochs.min()), int(obs.epochs.max())
+    nav_first, nav_last = (int(t) for t in nav.time_span())
+    margin = 4 * 3600 * NS_PER_S
+    if nav_last < first - margin or nav_first > last + margin:
+        warnings.warn(
+            f"{obs_path}: observations {format_gpst(first)} .. {format_gpst(last)} but the navigation "
+            f"files ({', '.join(nav_paths)}) cover {format_gpst(nav_first)} .. {format_gpst(nav_last)}: "
+            "no ephemeris for these epochs",
+            SatnavWarning,
+            stacklevel=2,
+        )
 
 
 def _print_truth(solution, truth_path):
