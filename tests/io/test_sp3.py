@@ -231,7 +231,7 @@ EOF
 
 
 @pytest.mark.parametrize(
-    "ts, offset_s", [("GPS", 0), ("GAL", 0), ("UTC", 18), ("TAI", -19), ("BDT", 14), ("GLO", 18 - 3 * 3600)]
+    "ts, offset_s", [("GPS", 0), ("GAL", 0), ("UTC", 18), ("TAI", -19), ("BDT", 14), ("GLO", 18)]  # SP3 GLO: GLONASS UTC time
 )
 def test_hand_made_sp3d_velocities_flags_and_time_systems(tmp_path, ts, offset_s):
     path = tmp_path / "hand.sp3"

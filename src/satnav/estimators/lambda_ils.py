@@ -531,6 +531,8 @@ def lambda_search(a, Q, m=2, *, transform=None):
     warm = None
     if transform is not None:
         Z0 = np.asarray(transform, dtype=np.float64)
+        if Z0.shape != (len(a), len(a)) or abs(abs(np.linalg.det(Z0)) - 1.0) > 1e-6:
+            raise SatnavError("transform must be a unimodular integer matrix of the ambiguities' size")
         warm = (Z0, np.rint(np.linalg.inv(Z0)))
     cand, dist, _ = _ils(a, Q, m, warm)
     return cand, dist

@@ -9,8 +9,9 @@ columns of all position ('P') and velocity ('V') records are parsed at once.
 Units in the data model are SI: positions m (SP3: km), velocities m/s (SP3: dm/s),
 clocks s (SP3: microseconds), clock rates s/s (SP3: 1e-4 microseconds/s). Epochs are
 int64 GPST nanoseconds, converted from the file's time system (``%c`` line): GPS, GAL,
-QZS, IRN as is, BDT + 14 s, UTC + leap seconds, TAI - 19 s, GLO as GLONASS system time
-(UTC(SU) + 3 h, see :func:`satnav.gnss_time.to_gpst`).
+QZS, IRN as is, BDT + 14 s, UTC + leap seconds, TAI - 19 s, and GLO as UTC(SU), i.e. UTC
+(the SP3-c/d definition: "GLO denotes GLONASS UTC time", the same convention as RINEX; not
+GLONASS system time UTC(SU) + 3 h).
 
 Missing values (position component 0.000000, clock 999999.999999 or larger) are NaN.
 """
@@ -141,6 +142,8 @@ def _gpst_from_labels(label_ns, time_system: str):
     ts = time_system.strip().upper()
     if ts in ("", "CCC", "GPS"):
         return np.asarray(label_ns, dtype=np.int64)
+    if ts == "GLO":  # SP3: "GLONASS UTC time", i.e. UTC(SU) without the +3 h of GLONASST
+        ts = "UTC"
     return to_gpst(np.asarray(label_ns, dtype=np.int64), ts)
 
 
