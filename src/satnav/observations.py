@@ -7,6 +7,14 @@ codes such as ``"C1C"``, ``"L1C"``, ``"D1C"``, ``"S1C"``), ``value`` (float64, u
 the code: m for pseudorange, cycles for phase, Hz for Doppler, dB-Hz for C/N0), ``lli``
 and ``ssi`` (int8, 0 when blank). Rows are sorted by time, then satellite, then code.
 
+Optionally ``sigma`` (float64, same units as ``value``, NaN where unknown): the 1-sigma
+uncertainty the *receiver itself* reported for each value. RINEX has no field for it, so
+it is None for RINEX input; the Android readers fill it from the phone's
+``ReceivedSvTimeUncertaintyNanos`` / ``RawPseudorangeUncertaintyMeters`` (pseudorange),
+``PseudorangeRateUncertaintyMetersPerSecond`` (Doppler) and
+``AccumulatedDeltaRangeUncertaintyMeters`` (phase). Estimators may use it for weighting
+(:func:`satnav.estimators.spp.solve_spp` ``weights="reported"``); writers ignore it.
+
 Views give dense ``epochs x satellites`` arrays for one code (:meth:`dense`), which is what
 estimators consume, and georinex's xarray layout (:meth:`to_xarray`).
 
@@ -111,9 +119,16 @@ class Observations:
         Receiver clock offset written with the epoch (NaN when absent).
     events : list[Event]
         Special event records (flags 2-6).
+    epoch_lines : ndarray int64 (m,) or None
+        1-based line number of each epoch's record in the source text (RINEX: the
+        Hatanaka-expanded text; same numbering as :attr:`Event.line`), or None when the source
+        has no lines. Places events without a time among the epochs when writing.
     header : ObsHeader
     source : str
         Where the data came from (file path).
+    sigma : ndarray float64 (n,) or None
+        Receiver-reported 1-sigma uncertainty of each value (units of the code; NaN where
+        not reported), or None when the source reports none (RINEX).
 
     Treated as immutable after construction (module docstring): :meth:`epoch_index` is
     cached.
@@ -134,6 +149,8 @@ class Observations:
         events=None,
         header=None,
         source="",
+        epoch_lines=None,
+        sigma=None,
     ):
         self.time = np.asarray(time, dtype=np.int64)
         self.sat = np.asarray(sat, dtype=np.int16)
@@ -155,6 +172,16 @@ class Observations:
         self.events = list(events or [])
         self.header = header if header is not None else ObsHeader()
         self.source = str(source)
+        self.epoch_lines = None if epoch_lines is None else np.asarray(epoch_lines, dtype=np.int64)
+        if self.epoch_lines is not None and self.epoch_lines.shape != (m,):
+            raise ValueError(
+                f"epoch_lines has {self.epoch_lines.size} entries for {m} epochs, expected one per epoch"
+            )
+        self.sigma = None if sigma is None else np.asarray(sigma, dtype=np.float64)
+        if self.sigma is not None and self.sigma.shape != self.value.shape:
+            raise ValueError(
+                f"sigma has {self.sigma.size} values for {self.value.size} rows, expected one per row"
+            )
         self._epoch_index: np.ndarray | None = None
 
     # ------------------------------------------------------------------ basic views
@@ -215,13 +242,14 @@ class Observations:
             RINEX 3 code, e.g. ``"C1C"``.
         satellites : sequence of int, optional
             Satellite indices for the columns (default: :attr:`satellite_indices`).
-        what : {"value", "lli", "ssi"}
-            Which column to spread out.
+        what : {"value", "lli", "ssi", "sigma"}
+            Which column to spread out (``sigma``: all NaN when the source reports none).
 
         Returns
         -------
         ndarray (m, k)
-            float64 with NaN where absent for ``value``; int8 with -1 where absent otherwise.
+            float64 with NaN where absent for ``value`` and ``sigma``; int8 with -1 where
+            absent otherwise.
         """
         sats = self.satellite_indices if satellites is None else np.asarray(satellites, dtype=np.int16)
         ci = self.code_index(code)
@@ -231,8 +259,10 @@ class Observations:
         c = col[self.sat[rows]]
         keep = c >= 0
         e = self.epoch_index()[rows][keep]
+        if what == "sigma" and self.sigma is None:
+            return np.full((len(self.epochs), len(sats)), np.nan)
         data = getattr(self, what)[rows][keep]
-        if what == "value":
+        if what in ("value", "sigma"):
             out = np.full((len(self.epochs), len(sats)), np.nan)
         else:
             out = np.full((len(self.epochs), len(sats)), -1, dtype=np.int8)
@@ -244,7 +274,8 @@ class Observations:
         return Observations(
             self.time[rows], self.sat[rows], self.code[rows], self.value[rows], self.lli[rows],
             self.ssi[rows], self.codes, self.epochs, self.epoch_flags, self.receiver_clock_offset_s,
-            self.events, self.header, self.source,
+            self.events, self.header, self.source, epoch_lines=self.epoch_lines,
+            sigma=None if self.sigma is None else self.sigma[rows],
         )
 
     # ------------------------------------------------------------------ interop

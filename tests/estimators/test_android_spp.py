@@ -78,7 +78,8 @@ def test_satnav_solve_cli_against_ground_truth(tmp_path, capsys):
 
 
 @pytest.mark.xfail(strict=False, reason="5-epoch sample: 50th percentile 3.04 m vs 3 m asked "
-                   "(Google's own WLS in the file: 2.75 m); see the report")
+                   "(Google's own WLS in the file: 2.75 m). Neither phone-reported weights (3.95 m) nor "
+                   "L1+L5 multi-signal (3.32 m) reach it; see test_phone_weighting_and_multi_signal")
 def test_acceptance_median_within_3m(phone):
     obs, states, truth = phone
     h = horizontal_errors_vs_truth(_solve(obs, states), truth)
@@ -173,3 +174,82 @@ def test_saastamoinen_against_googles_egnos_troposphere():
     above = el > 10.0
     assert np.all(np.abs(diff[above] / t["tropo_m"][above]) < 0.05)
     assert 0.08 < np.median(diff) < 0.16
+
+
+def test_phone_weighting_and_multi_signal(phone):
+    """The phone-aware options on the only phone data with ground truth (5 epochs of a static
+    phone, 1 s apart: highly correlated, not a statistical sample). Measured (50th / 95th, m):
+
+    ====================================  ===========  ============
+    C/N0 weights (default)                3.04 / 4.23  errors 1.85 3.04 1.02 4.49 3.19
+    weights="reported"                    3.95 / 5.11
+    multi_signal (L1+L5, E1+E5a)          3.32 / 4.03
+    multi_signal + weights="reported"     4.13 / 4.81
+    ====================================  ===========  ============
+
+    Neither helps here, so neither is a phone default (PHONE_SOLVE_OPTIONS). The bounds
+    below are the measured values plus a margin, to notice a change of behaviour."""
+    obs, states, truth = phone
+    rows = {}
+    for name, kw in {"reported": dict(weights="reported"), "multi": dict(multi_signal=True),
+                     "both": dict(weights="reported", multi_signal=True)}.items():
+        sol = _solve(obs, states, **kw)
+        assert (sol.status == 0).all(), name
+        assert (sol.n_used == 20).all(), name  # satellites, each once
+        h = horizontal_errors_vs_truth(sol, truth)
+        rows[name] = (np.percentile(h, 50), np.percentile(h, 95))
+    assert rows["reported"][0] < 4.2 and rows["reported"][1] < 5.5
+    assert rows["multi"][0] < 3.6 and rows["multi"][1] < 4.5
+    assert rows["both"][0] < 4.4 and rows["both"][1] < 5.2
+    assert "weights" not in PHONE_SOLVE_OPTIONS and "multi_signal" not in PHONE_SOLVE_OPTIONS
+
+
+def test_multi_signal_inter_frequency_bias_against_googles_isrb(phone):
+    """With L1 + L5 the solver estimates one inter-frequency bias per clock group and band.
+    Google's own receiver solution writes its inter-signal range bias per signal in the file
+    (``IsrbMeters``, relative to GPS L1 C/A): GPS_L5_Q 20.026496 m, GAL_E1_C_P -0.691991 m,
+    GAL_E5A_Q 14.247082 m (device_gnss.csv line 12, 28, 33 ...), i.e. E5a - E1 = 14.94 m.
+    An independent estimate from the same pseudoranges must agree within a couple of metres
+    (measured: G L5 18.6-20.1 m, E5a 15.6-18.0 m)."""
+    obs, states, _ = phone
+    sol = _solve(obs, states, multi_signal=True)
+    assert sol.signals == {"G": "C1C,C5Q", "R": "C1C", "E": "C1C,C5Q"}
+    ifb = sol.options["inter_frequency_bias_m"]
+    assert set(ifb) == {"G:5", "E:5"}
+    assert np.all(np.abs(ifb["G:5"] - 20.026496) < 2.0)
+    assert np.all(np.abs(ifb["E:5"] - (14.247082 + 0.691991)) < 3.5)
+    # per-satellite outputs: one column per satellite, the L1 residual where there is one
+    assert len(sol.satellites) == len(set(sol.satellites.tolist()))
+    ref = _solve(obs, states)
+    assert np.array_equal(sol.satellites, ref.satellites)
+    # the receiver clock stays the L1 clock (within the change of position)
+    assert np.allclose(sol.clock_bias_s, ref.clock_bias_s, rtol=0, atol=10.0 / SPEED_OF_LIGHT, equal_nan=True)
+
+
+def test_reported_weights_follow_the_phone(phone):
+    """weights="reported" uses the phone's sigma where it is above the model's floor: a
+    measurement whose reported sigma is made 100x larger loses its weight (its residual grows
+    and the others' shrink), while without any reported sigma the result is the model's."""
+    from satnav.observations import Observations
+
+    obs, states, _ = phone
+    plain = Observations(obs.time, obs.sat, obs.code, obs.value, obs.lli, obs.ssi, obs.codes, obs.epochs,
+                         header=obs.header, source=obs.source)
+    a = _solve(plain, states, weights="reported")
+    b = _solve(obs, states)
+    assert np.allclose(a.position_m, b.position_m, rtol=0, atol=1e-6)
+    assert a.options["weights"] == "reported"
+    c = _solve(obs, states, weights="reported")
+    assert not np.allclose(c.position_m, b.position_m, rtol=0, atol=0.1)
+    sigma = obs.sigma.copy()
+    g10 = (obs.sat == satellite_index("G10")) & (obs.code == obs.code_index("C1C"))
+    sigma[g10] *= 100.0
+    noisy = Observations(obs.time, obs.sat, obs.code, obs.value, obs.lli, obs.ssi, obs.codes, obs.epochs,
+                         header=obs.header, source=obs.source, sigma=sigma)
+    d = _solve(noisy, states, weights="reported")
+    col = list(d.satellites).index(satellite_index("G10"))
+    assert np.all(np.abs(d.residuals_m[:, col]) > np.abs(c.residuals_m[:, col]))
+    with pytest.raises(SatnavError, match="weights"):
+        _solve(obs, states, weights="cn0")
+    with pytest.raises(SatnavError, match="iono-free"):
+        _solve(obs, states, multi_signal=True, iono="iono-free")

@@ -424,3 +424,43 @@ def test_horizontal_errors_match_epochs_by_time():
     # interpolation between fixes
     mid = truth_at(truth, [(truth["time_ns"][0] + truth["time_ns"][1]) // 2])
     np.testing.assert_allclose(mid[0], (truth["position_m"][0] + truth["position_m"][1]) / 2, atol=1e-6)
+
+
+def test_reported_uncertainties_carried_in_observations():
+    """Observations.sigma holds what the phone reported, per row. device_gnss.csv line 2
+    (G02 L1 C/A, first epoch): ``...,ReceivedSvTimeUncertaintyNanos 16,...,
+    PseudorangeRateUncertaintyMetersPerSecond 0.15,...,AccumulatedDeltaRangeUncertaintyMeters
+    0.00138150330167264,...,RawPseudorangeUncertaintyMeters 4.796679328,GPS_L1_CA,...``;
+    16 ns * c = 4.7966794 m (Google's column is the same product)."""
+    lam1 = SPEED_OF_LIGHT / 1575.42e6
+    for obs in (_quiet(read_gsdc_csv, data_path(*PIXEL7, "device_gnss.csv")),
+                _quiet(read_gnsslogger, data_path(*PIXEL7, "gnss_log.txt"))):
+        assert obs.sigma is not None and obs.sigma.shape == obs.value.shape
+        sat = satellite_index("G02")
+
+        def row(code, obs=obs, sat=sat):
+            hit = (obs.time == obs.epochs[0]) & (obs.sat == sat) & (obs.code == obs.code_index(code))
+            assert hit.sum() == 1
+            return float(obs.sigma[hit][0])
+
+        assert row("C1C") == pytest.approx(16e-9 * SPEED_OF_LIGHT, abs=1e-6)
+        assert row("C1C") == pytest.approx(4.796679328, abs=1e-6)
+        assert row("D1C") == pytest.approx(0.15 / lam1, rel=1e-12)
+        assert row("L1C") == pytest.approx(0.00138150330167264 / lam1, rel=1e-12)
+        assert np.isnan(obs.sigma[obs.code == obs.code_index("S1C")]).all()
+        # phones report a constant 6 ns (1.8 m) for L5 code in this file
+        l5 = obs.sigma[obs.code == obs.code_index("C5Q")]
+        assert np.median(l5) == pytest.approx(6e-9 * SPEED_OF_LIGHT, abs=1e-6)
+        # dense view and row selection keep the values
+        d = obs.dense("C1C", [sat], what="sigma")
+        assert d[0, 0] == pytest.approx(4.796679328, abs=1e-6)
+        sub = obs.select(obs.sat == sat)
+        assert np.array_equal(sub.sigma, obs.sigma[obs.sat == sat], equal_nan=True)
+
+
+def test_rinex_observations_report_no_sigma():
+    from satnav.io.rinex_obs import read_rinex_obs
+
+    obs = read_rinex_obs(data_path("gsi-2005-092", "07590920.05o"))
+    assert obs.sigma is None
+    assert np.isnan(obs.dense("C1C", what="sigma")).all()

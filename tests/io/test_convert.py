@@ -495,11 +495,10 @@ def test_rinex2_events_keep_their_place(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SatnavWarning)
         original = read(src)
-    if getattr(original, "epoch_lines", None) is None:
-        with pytest.warns(SatnavWarning, match="event record"):
-            write_rinex_obs(original, tmp_path / "o.rnx")
-        pytest.skip("the reader gives no epoch line numbers: timeless events cannot be placed")
-    body = _body(write_rinex_obs(original, tmp_path / "o.rnx"))
+    assert original.epoch_lines is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)  # flag-6 records of RINEX 2 left out
+        body = _body(write_rinex_obs(original, tmp_path / "o.rnx"))
     heads = [line[:35] for line in body if line.startswith(">")]
     assert heads[:4] == [
         ">                              2  1",
@@ -507,6 +506,28 @@ def test_rinex2_events_keep_their_place(tmp_path):
         ">                              3  5",
         "> 2018 06 22 06 17 45.0000000  0 13",
     ]
+    again = read(tmp_path / "o.rnx", strict=True)
+    assert [(e.flag, e.time) for e in again.events] == [
+        (e.flag, e.time) for e in original.events if e.flag != 6
+    ]
+
+
+def test_rinex2_comment_event_between_epochs_keeps_its_place(tmp_path):
+    """07590920.05o, lines 846-857: epoch " 05  4  2  0 47 30.0040000  0  8...", its 8 data
+    lines, then "                            4  1" + "RINEX FILE SPLICE; other post-header
+    comments skipped       COMMENT", then " 05  4  2  0 48  0.0040000  0  8..."."""
+    read = _reader()
+    original = read(data_path("gsi-2005-092", "07590920.05o"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every event can be placed: no warning
+        body = _body(write_rinex_obs(original, tmp_path / "g.rnx"))
+    k = body.index(">                              4  1")
+    assert body[k + 1].startswith("RINEX FILE SPLICE; other post-header comments skipped")
+    assert body[k - 9].startswith("> 2005 04 02 00 47 30.0040000  0  8")
+    assert body[k + 2].startswith("> 2005 04 02 00 48  0.0040000  0  8")
+    again = read(tmp_path / "g.rnx", strict=True)
+    assert [e.flag for e in again.events] == [4, 4, 4]
+    assert_same_observations(original, again)
 
 
 def _satnav_command() -> list[str]:

@@ -359,6 +359,61 @@ def test_rinex2_event_changes_types():
     assert value_of(obs, 2, "G13", "L1C") == (130321269.801, 0, 8)
 
 
+def test_epoch_lines_rinex2_with_events():
+    """14601736.18o (RINEX 2.11), lines counted in the file:
+    34 "                            2  1"   (event, no time)
+    36 " 18  6 22  6 17 30.0000000  0 12E07E19G03G07G09G23G30R07R08R09R10R11"
+    61 "                            3  5"   (new site occupation, no time)
+    67 " 18  6 22  6 17 45.0000000  0 13E07E19G03G07G09G16G23G30R07R08R09R10"
+    95 " 18  6 22  6 18  0.0000000  0 13E07E19G03G07G09G16G23G30R07R08R09R10"
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DamagedRecordWarning)
+        obs = read_rinex_obs(data_path("corpus", "14601736.18o"))
+    assert obs.epoch_lines.dtype == np.int64 and len(obs.epoch_lines) == len(obs.epochs)
+    assert obs.epoch_lines[:3].tolist() == [36, 67, 95]
+    assert [(e.flag, e.time, e.line) for e in obs.events[:2]] == [(2, None, 34), (3, None, 61)]
+    assert np.all(np.diff(obs.epoch_lines) > 0)
+    assert all(e.line > 0 for e in obs.events)
+
+
+def test_epoch_lines_rinex2_gsi_splice_comment():
+    """07590920.05o: line 846 " 05  4  2  0 47 30.0040000  0  8G 1G 4G 7G11G19G20G24G28", line 855
+    "                            4  1" (a COMMENT record), line 857 " 05  4  2  0 48  0.0040000 ..."
+    and the first epoch on line 18 (after END OF HEADER on line 17); 8 satellites x 1 line."""
+    obs = read_quiet(data_path("gsi-2005-092", "07590920.05o"))
+    assert obs.epoch_lines[0] == 18
+    k = int(np.flatnonzero(obs.epochs == calendar_to_ns(2005, 4, 2, 0, 47, 30.004))[0])
+    assert obs.epoch_lines[k : k + 2].tolist() == [846, 857]
+    assert obs.events[0].line == 855 and obs.events[0].time is None and obs.events[0].flag == 4
+
+
+def test_epoch_lines_rinex3_and_select():
+    """demo3.10o: epochs on lines 67 and 82 ("> 2010 03 05 00 00 00.0000000  0 14" and
+    "> 2010 03 05 00 00 30.0000000  0 8"); appended events and epoch get the following lines."""
+    obs = read_quiet(data_path("corpus", "demo3.10o"))
+    assert obs.epoch_lines.tolist() == [67, 82]
+    assert obs.select(obs.sat < 200).epoch_lines.tolist() == [67, 82]
+    text = demo3_text()
+    n = len(text.splitlines())
+    text += (
+        ">                              4  1\n"
+        "SPLICE                                                      COMMENT\n"
+        "> 2010 03 05 00 01 00.0000000  0  1\n"
+        "R19 129262004.57708  24597748.629 7        47.000\n"
+    )
+    obs = parse_rinex_obs(text.encode())
+    assert obs.epoch_lines.tolist() == [67, 82, n + 3]
+    assert [(e.flag, e.time, e.line) for e in obs.events] == [(4, None, n + 1)]
+
+
+def test_epoch_lines_skip_damaged_epochs():
+    text = demo3_text().replace("G20 135891004.29908", "G20 1358910X4.29908", 1)
+    with pytest.warns(DamagedRecordWarning):
+        obs = parse_rinex_obs(text.encode())
+    assert obs.epoch_lines.tolist() == [82]
+
+
 def test_glonass_time_system_is_utc():
     text = demo3_text().replace("    GPS         TIME OF FIRST OBS", "    GLO         TIME OF FIRST OBS")
     obs = parse_rinex_obs(text.encode())

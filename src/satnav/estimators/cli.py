@@ -170,6 +170,10 @@ def cmd_solve(args) -> int:
             solution = _solve_relative(args, obs, nav)
         else:
             kwargs = _phone_options(obs)
+            if args.weights:
+                kwargs["weights"] = args.weights
+            if args.multi_signal:
+                kwargs["multi_signal"] = True
             if states is not None:
                 kwargs["states"] = states(obs)
             iono = args.iono or (
@@ -251,6 +255,11 @@ def _print_truth(solution, truth_path):
         )
 
 
+#: Receivers' time tags differ by milliseconds (gsi: up to 9 ms): a base epoch "30 s" old is
+#: often 30.004 s old, so --max-age allows this much more.
+_TIME_TAG_TOLERANCE_S = 0.5
+
+
 def _solve_relative(args, rover, nav):
     from ..io.rinex_obs import read_rinex_obs
 
@@ -262,7 +271,8 @@ def _solve_relative(args, rover, nav):
     base_position = parse_xyz(args.base_pos) if args.base_pos else ("spp" if args.base_spp else None)
     return solve_rtk(rover, base, nav, mode=args.mode, base_position=base_position,
                      elevation_mask_deg=args.mask, ratio_threshold=args.ratio,
-                     fix_and_hold=args.fix_and_hold, systems=args.systems.upper())
+                     fix_and_hold=args.fix_and_hold, systems=args.systems.upper(),
+                     max_age_s=args.max_age + _TIME_TAG_TOLERANCE_S)
 
 
 def register(subparsers) -> None:
@@ -285,6 +295,11 @@ def register(subparsers) -> None:
              "the file's broadcast-model delays)",
     )
     s.add_argument("--signals", help="code per system, e.g. G:C1C,E:C1X (iono-free: G:C1C+C2W)")
+    s.add_argument("--weights", choices=("model", "reported"), default=None,
+                   help="measurement weights: the error model (default) or the receiver's reported "
+                        "uncertainties with the model as a floor (Android logs)")
+    s.add_argument("--multi-signal", action="store_true",
+                   help="use every code band tracked (e.g. L1 + L5), one inter-frequency bias per band")
     s.add_argument("--no-raim", action="store_true", help="no fault detection and exclusion")
     s.add_argument("--marker", action="store_true", help="reduce to the marker with the header antenna height")
     s.add_argument("--ref", metavar="X,Y,Z", help="reference position (ECEF m) for the accuracy summary")
@@ -295,6 +310,9 @@ def register(subparsers) -> None:
     s.add_argument("--mode", choices=("dgnss", "kinematic", "static"), default="kinematic")
     s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
     s.add_argument("--ratio", type=float, default=3.0, help="RTK: ratio-test threshold (default 3)")
+    s.add_argument("--max-age", type=float, default=30.0, metavar="S",
+                   help="largest base-rover time difference (s, default 30; receiver time tags may "
+                   "differ by a few ms more)")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
     s.add_argument("-q", "--quiet", action="store_true")

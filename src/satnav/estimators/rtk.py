@@ -10,7 +10,10 @@
 * **Double differences** (rover - base, satellite - reference satellite; the reference is
   the highest satellite of each system and frequency) of carrier phase (m) and code (m),
   with the correlated covariance ``R = D diag(sigma_sd^2) D^T`` and RTKLIB's error model
-  ``sigma^2 = a^2 + b^2 / sin^2(el)`` (a = b = 3 mm for phase, code 300 times that).
+  ``sigma^2 = a^2 + b^2 / sin^2(el)`` (a = b = 3 mm for phase, code 300 times that),
+  plus ``(1.5 mm/s x age)^2`` per single difference for a base epoch ``age`` seconds
+  away from the rover epoch (RTKLIB ``varerr``): a stale base epoch gives float, not a
+  fix biased by the unmodelled change of the atmosphere in between.
 * **Extended Kalman filter** (per-epoch sequential updates; RTKLIB ``relpos``, Takasu &
   Yasuda 2009) over the rover position (reset to the rover's single-point solution every
   epoch in kinematic mode, as RTKLIB does without dynamics; with ``dynamics=True`` a
@@ -32,14 +35,17 @@ solution (quality 5).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT, carrier_frequency
-from ..errors import SatnavError
+from ..constants import SPEED_OF_LIGHT, carrier_frequency
+from ..errors import SatnavError, SatnavWarning
 from ..frames import azimuth_elevation, ecef_to_enu, ecef_to_geodetic
+from ..gnss_time import format_gpst
 from ..models.troposphere import saastamoinen_delay
+from ..orbits.geometry import sagnac_rotate
 from ..satellites import SYSTEMS, satellite_ids
 from . import kalman
 from .cycle_slips import detect_slips
@@ -61,6 +67,9 @@ FREQUENCY_BANDS = {
 }
 _ATTRIBUTE_PREFERENCE = "CWPSLXQIDBYMZAN"
 _DIAG3 = np.arange(3)
+#: Growth (m/s) of each single difference's sigma with the base age (RTKLIB's
+#: ``stats-clkstab`` 5e-12 s/s times c; rtkpos.c ``varerr``).
+BASE_AGE_SIGMA_M_PER_S = 5e-12 * SPEED_OF_LIGHT
 #: Systems whose ambiguities are resolved to integers.
 _INTEGER_SYSTEMS = "GECJ"
 
@@ -322,18 +331,10 @@ def _satellite_states(nav, sats, time_ns, code_m, states_fn):
     return st.position_m, st.clock_s, valid
 
 
-def _sagnac(sat_pos, receiver):
-    """Rotate satellite positions by the Earth rotation during the signal flight."""
-    tau = np.linalg.norm(sat_pos - receiver, axis=-1) / SPEED_OF_LIGHT
-    a = OMEGA_E_GPS * tau
-    ca, sa = np.cos(a), np.sin(a)
-    x, y = sat_pos[..., 0], sat_pos[..., 1]
-    return np.stack([ca * x + sa * y, -sa * x + ca * y, sat_pos[..., 2]], axis=-1)
-
-
 def _geometry(sat_pos, receiver):
     """Range (m), unit line of sight receiver->satellite, elevation (rad), troposphere (m)."""
-    rs = _sagnac(sat_pos, receiver)
+    flight_s = np.linalg.norm(sat_pos - receiver, axis=-1) / SPEED_OF_LIGHT
+    rs = sagnac_rotate(sat_pos, flight_s)  # Earth rotation during the flight
     d = rs - receiver
     rng = np.linalg.norm(d, axis=-1)
     e = d / rng[..., None]
@@ -341,6 +342,58 @@ def _geometry(sat_pos, receiver):
     lat, _, h = ecef_to_geodetic(receiver)
     trop = saastamoinen_delay(lat, h, el)
     return rng, e, el, trop
+
+
+def _name(obs, role):
+    """``role`` followed by the file the observations came from, for messages."""
+    return f"{role} {obs.source}" if getattr(obs, "source", "") else role
+
+
+def _sat_text(obs, chosen, limit=12):
+    """Satellites of the chosen systems, e.g. ``"G01 G03 G05"`` (``"none"`` when empty)."""
+    ids = [i for i in obs.satellites if i[0] in chosen]
+    if not ids:
+        return "none"
+    return " ".join(ids[:limit]) + (f" ... ({len(ids)} in all)" if len(ids) > limit else "")
+
+
+def _signal_text(obs):
+    """Observation codes per system, e.g. ``"G: C1C L1C C2W L2W"`` (``"none"`` when empty)."""
+    per = _codes_by_system(obs)
+    return ", ".join(f"{s}: {' '.join(sorted(c))}" for s, c in sorted(per.items())) or "none"
+
+
+def _span_text(epochs):
+    if not len(epochs):
+        return "no epochs"
+    return f"{format_gpst(int(epochs.min()))} .. {format_gpst(int(epochs.max()))} ({len(epochs)} epochs)"
+
+
+def _interval_s(epochs):
+    """Most common epoch spacing (s), or None with fewer than two epochs."""
+    d = np.diff(np.sort(np.asarray(epochs, dtype=np.int64)))
+    d = d[d > 0]
+    if not len(d):
+        return None
+    vals, counts = np.unique(np.round(d / 1e6).astype(np.int64), return_counts=True)
+    return float(vals[np.argmax(counts)]) / 1e3
+
+
+def _warn_unpaired(rover, base, base_index, max_age_s):
+    """Warn when rover epochs have no base epoch within ``max_age_s`` (they fall back to the
+    single point solution, quality 5) or when the two receivers log at different intervals."""
+    missing = int((base_index < 0).sum())
+    dt_r, dt_b = _interval_s(rover.epochs), _interval_s(base.epochs)
+    differ = dt_r is not None and dt_b is not None and abs(dt_r - dt_b) > 1e-3
+    if not missing and not differ:
+        return
+    what = (f"rover logs every {dt_r:g} s, base every {dt_b:g} s: each rover epoch uses the "
+            f"nearest base epoch within max_age_s={max_age_s:g} s; " if differ else "")
+    warnings.warn(
+        f"{what}{missing} of {len(base_index)} rover epochs have no base epoch within "
+        f"{max_age_s:g} s and fall back to single point positioning (quality 5)",
+        SatnavWarning, stacklevel=4,
+    )
 
 
 def _variance(el, a=0.003, b=0.003):
@@ -375,9 +428,10 @@ class RtkFilter:
                  fix_and_hold=False, systems="GREJC", max_age_s=30.0, dynamics=False,
                  min_fix_ambiguities=4, max_outage_epochs=5, validation_sigma=4.0,
                  slip_threshold_m=0.05, max_fixed_sigma_m=0.05, min_lock_epochs=1, states=None,
-                 spp=None):
+                 spp=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S):
         if mode not in ("kinematic", "static", "dgnss"):
-            raise SatnavError(f"unknown RTK mode {mode!r}: expected kinematic, static or dgnss")
+            raise SatnavError(f"unknown RTK mode {mode!r}: expected kinematic, static or dgnss "
+                              "(--mode; mode= in Python)")
         self.mode = mode
         self.ratio_threshold = float(ratio_threshold)
         self.fix_and_hold = bool(fix_and_hold)
@@ -387,6 +441,8 @@ class RtkFilter:
         self.validation_sigma = float(validation_sigma)
         self.max_fixed_sigma = float(max_fixed_sigma_m)
         self.min_lock = int(min_lock_epochs)
+        self.age_sigma = float(age_sigma_m_per_s)
+        self._age_var = 0.0  # variance (m^2) of each single difference from the base age
         self.slip_sigma = 6.0  # post-fit phase residual (sigmas) that betrays a missed slip
         self.n_residual_resets = 0
         self.dynamics = bool(dynamics) and mode == "kinematic"
@@ -405,19 +461,26 @@ class RtkFilter:
             self.base_pos = np.asarray(base.header.approx_position_m, dtype=np.float64)
             self.base_source = "base header"
         else:
-            raise SatnavError("missing base position: the base file has no APPROX POSITION XYZ; "
-                              "give base_position (ECEF m) or base_position='spp'")
+            raise SatnavError(f"missing base position: {_name(base, 'the base file')} has no APPROX "
+                              "POSITION XYZ; use --base-pos X,Y,Z (ECEF m) or --base-spp "
+                              "(base_position=[x, y, z] or base_position='spp' in Python)")
 
         # ---------------- signals and satellites
         chosen = _choose_signals(rover, base, systems, frequencies)
         if not chosen:
-            raise SatnavError("rover and base have no common phase/code signals for systems "
-                              f"{systems} and frequencies {'+'.join(frequencies)}")
+            raise SatnavError(
+                f"{_name(rover, 'rover')} and {_name(base, 'base')} have no phase and code "
+                f"signals in common for systems {systems} on {'+'.join(frequencies)} (rover has "
+                f"{_signal_text(rover)}; base has {_signal_text(base)}); choose systems both "
+                "receivers track with --systems (systems= in Python)")
         self.signals = {s: [p for p in per] for s, per in chosen.items()}
         sats = np.intersect1d(rover.satellite_indices, base.satellite_indices)
         sats = sats[np.isin(sats // 100, [SYSTEMS.index(s) for s in chosen])]
         if not len(sats):
-            raise SatnavError("rover and base have no satellite in common")
+            raise SatnavError(
+                f"{_name(rover, 'rover')} and {_name(base, 'base')} have no satellite in common "
+                f"for systems {''.join(chosen)} (rover: {_sat_text(rover, chosen)}; base: "
+                f"{_sat_text(base, chosen)}): relative positioning needs satellites seen by both")
         self.sats = sats.astype(np.int64)
         n = len(sats)
         letters = np.array([SYSTEMS[i] for i in self.sats // 100])
@@ -446,12 +509,21 @@ class RtkFilter:
                 return broadcast_states(nav, sat, t)
 
         self.rover, self.base = self._receivers((rover, base), chosen, states)
-        if not np.intersect1d(rover.epochs, base.epochs).size and (
-                _match_base(rover.epochs, base.epochs, max_age_s) < 0).all():
-            raise SatnavError("rover and base have no common epochs (within "
-                              f"{max_age_s:g} s): rover {len(rover.epochs)} epochs, base "
-                              f"{len(base.epochs)} epochs")
         self.base_index = _match_base(self.rover.time_ns, self.base.time_ns, max_age_s)
+        if not (self.base_index >= 0).any():
+            raise SatnavError(
+                f"{_name(rover, 'rover')} and {_name(base, 'base')} have no common epochs "
+                f"(within max_age_s={max_age_s:g} s): rover {_span_text(rover.epochs)}, base "
+                f"{_span_text(base.epochs)}; give observations of the same time")
+        paired = self.base_index >= 0
+        common = (np.isfinite(self.rover.code_m[paired]).any(axis=-1)
+                  & np.isfinite(self.base.code_m[self.base_index[paired]]).any(axis=-1))
+        if not common.any():
+            raise SatnavError(
+                f"{_name(rover, 'rover')} and {_name(base, 'base')} never observe a satellite "
+                f"at the same time (within max_age_s={max_age_s:g} s): relative positioning "
+                "needs satellites seen by both")
+        _warn_unpaired(rover, base, self.base_index, max_age_s)
 
         # ---------------- single point solutions (kinematic reset, fallback)
         if spp is None:
@@ -466,7 +538,9 @@ class RtkFilter:
             bs = solve_spp(base, nav, systems=systems, elevation_mask_deg=elevation_mask_deg)
             good = bs.valid if bs.valid.any() else bs.solved
             if not good.any():
-                raise SatnavError("missing base position: no single point solution of the base")
+                raise SatnavError(f"missing base position: no single point solution of "
+                                  f"{_name(base, 'the base')} to average (--base-spp, "
+                                  "base_position='spp' in Python); use --base-pos X,Y,Z")
             self.base_pos = np.mean(bs.position_m[good], axis=0)
 
         # ---------------- base zero-difference residuals (all epochs at once)
@@ -659,6 +733,8 @@ class RtkFilter:
         if j < 0:
             self._single(i)
             return
+        age_s = (int(self.rover.time_ns[i]) - int(self.base.time_ns[j])) / 1e9
+        self._age_var = (self.age_sigma * age_s) ** 2
         if not self._time_update(i):
             return
         # ---------------- rover geometry at the current position
@@ -852,6 +928,9 @@ class RtkFilter:
             R = np.where(rows["same"], vr[:, None], 0.0)
             d = rows["diag"]
             R[d, d] += vi
+            if self._age_var > 0.0:  # base age: same variance on every single difference
+                R += self._age_var * rows["same"]
+                R[d, d] += self._age_var
             rows["R"] = R
         return y, H, R
 
@@ -1006,7 +1085,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
               frequencies=("L1", "L2"), elevation_mask_deg=15.0, ratio_threshold=3.0,
               fix_and_hold=False, systems="GREJC", max_age_s=30.0, dynamics=False,
               min_fix_ambiguities=4, max_fixed_sigma_m=0.05, min_lock_epochs=1,
-              states=None) -> RtkSolution:
+              states=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S) -> RtkSolution:
     """Relative positioning of a rover against a base receiver.
 
     Parameters
@@ -1041,6 +1120,12 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
     min_lock_epochs : int
         An ambiguity takes part in integer resolution only after this many epochs since it
         was (re)initialised (1: not in the epoch of a new arc or slip).
+    age_sigma_m_per_s : float
+        Growth (m/s) of the sigma of each single difference with the age of the base epoch
+        (rover minus base time): the ionosphere, troposphere and satellite clocks change
+        between the two times and nothing models it. Default RTKLIB's ``stats-clkstab``
+        (5e-12 s/s) x c = 1.5 mm/s, so a 30 s old base epoch adds 4.5 cm; such epochs
+        then report float rather than a biased fix.
     max_fixed_sigma_m : float
         A fix whose formal 3-D position sigma (phase error model) exceeds this is reported
         as float: with few satellites in a weak geometry, correct integers still give
@@ -1055,12 +1140,21 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
     Raises
     ------
     SatnavError
-        No common epochs, satellites or signals; no base position available.
+        No common epochs, satellites (or none observed by both at the same time) or
+        signals; no base position available. Messages name the command-line option and the
+        keyword that fix them.
+
+    Warns
+    -----
+    SatnavWarning
+        Rover epochs without a base epoch within ``max_age_s`` (they fall back to the
+        single point solution, quality 5), or rover and base logging at different intervals.
     """
     flt = RtkFilter(rover_obs, base_obs, nav, mode=mode, base_position=base_position,
                     frequencies=frequencies, elevation_mask_deg=elevation_mask_deg,
                     ratio_threshold=ratio_threshold, fix_and_hold=fix_and_hold, systems=systems,
                     max_age_s=max_age_s, dynamics=dynamics,
                     min_fix_ambiguities=min_fix_ambiguities, max_fixed_sigma_m=max_fixed_sigma_m,
-                    min_lock_epochs=min_lock_epochs, states=states)
+                    min_lock_epochs=min_lock_epochs, states=states,
+                    age_sigma_m_per_s=age_sigma_m_per_s)
     return flt.run()

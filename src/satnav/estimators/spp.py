@@ -28,6 +28,10 @@ Weights follow RTKLIB's single-point model so results compare one to one:
 + (0.3 / (sin el + 0.1))^2`` with R = 300 the code/phase error ratio and
 a = b = 0.003 m (:data:`ERROR_MODEL`), system factors F (GLONASS 1.5, NavIC 1.5,
 SBAS 3, others 1, :data:`SYSTEM_ERROR_FACTORS`) and an optional C/N0 term.
+With ``weights="reported"`` the receiver's own 1-sigma of each pseudorange
+(:attr:`Observations.sigma <satnav.observations.Observations>`, from Android logs) replaces
+the noise term where it is larger. With ``multi_signal=True`` every band tracked gives a
+pseudorange, with one inter-frequency bias per clock group and further band.
 
 Integrity: chi-square test of the weighted residuals per epoch; fault detection and
 exclusion of the measurement with the largest standardized residual, or of a whole
@@ -53,11 +57,14 @@ from .integrity import DEFAULT_FALSE_ALARM, chi_square_threshold, standardized_r
 from .solution import Solution
 from .velocity import estimate_velocity
 
-__all__ = ["solve_spp", "DEFAULT_SIGNALS", "IONO_FREE_SIGNALS", "ERROR_MODEL", "SYSTEM_ERROR_FACTORS"]
+__all__ = [
+    "solve_spp", "DEFAULT_SIGNALS", "IONO_FREE_SIGNALS", "MULTI_SIGNALS", "ERROR_MODEL", "SYSTEM_ERROR_FACTORS",
+]
 
 #: Default code per system, in order of preference; the first one present in the file is
 #: used, later ones *of the same band* fill gaps satellite by satellite. BeiDou B1I is
-#: ``C2I`` from RINEX 3.02 on, ``C1I`` in RINEX 3.01 files.
+#: ``C2I`` in RINEX 3.01 and 3.03+ files, ``C1I`` in RINEX 3.02 files (3.02 put B1 in band
+#: 1; 3.04+ band-1 codes C1D/C1P/C1X are B1C, a different signal, and are not used here).
 DEFAULT_SIGNALS = {
     "G": ("C1C", "C1W", "C1P"),
     "R": ("C1C", "C1P"),
@@ -66,6 +73,19 @@ DEFAULT_SIGNALS = {
     "J": ("C1C", "C1X"),
     "I": ("C5A", "C5X"),
     "S": ("C1C",),
+}
+#: Further bands per system used by ``multi_signal=True`` (codes in order of preference per
+#: band, each band used where the file has one of its codes); the default signal's band is
+#: never repeated. BeiDou B1C/B2a (BDS-3 only) have no group delay in the D1/D2 messages: the
+#: inter-frequency bias parameter absorbs their mean.
+MULTI_SIGNALS = {
+    "G": (("C5Q", "C5X", "C5I"), ("C2W", "C2L", "C2X", "C2S", "C2P")),
+    "R": (("C2C", "C2P"),),
+    "E": (("C5Q", "C5X", "C5I"), ("C7Q", "C7X", "C7I")),
+    "C": (("C7I", "C7X", "C7D"), ("C6I", "C6X"), ("C5P", "C5X", "C5D"), ("C1P", "C1X", "C1D")),
+    "J": (("C5Q", "C5X", "C5I"), ("C2L", "C2X", "C2S")),
+    "I": (),
+    "S": (),
 }
 #: Code pairs per system for the iono-free combination (first, second frequency).
 IONO_FREE_SIGNALS = {
@@ -123,6 +143,8 @@ def solve_spp(
     reduce_to_marker: bool = False,
     max_iterations: int = 15,
     states=None,
+    weights: str = "model",
+    multi_signal: bool = False,
 ) -> Solution:
     """Single point positioning of every epoch of ``obs``.
 
@@ -185,6 +207,24 @@ def solve_spp(
     states : callable, optional
         ``states(sat, time_ns, signal) -> SatelliteStates`` replacing the broadcast
         ephemerides (e.g. precise orbits, or a simulator in tests).
+    weights : {"model", "reported"}
+        ``"model"`` (default): the error model above. ``"reported"``: where the observations
+        carry the receiver's own 1-sigma of a pseudorange (``obs.sigma``, e.g. Android's
+        ``ReceivedSvTimeUncertaintyNanos * c``), the code-noise variance is
+        ``F^2 max(sigma_reported^2, R^2 (a^2 + b^2 / sin el + C/N0 term))``: the model's
+        elevation (and, with ``cn0_error_m``, C/N0) noise acts as a floor under what the
+        receiver reports (phones report a constant 6 ns = 1.8 m on L5 whatever the C/N0);
+        the iono, tropo and code-bias terms are added as before. Measurements without a
+        reported sigma (RINEX) keep the model.
+    multi_signal : bool
+        Use one pseudorange per *band* tracked (e.g. GPS L1 + L5, Galileo E1 + E5a, as
+        phones track them), not only the default signal: each further band of a clock
+        group adds one inter-frequency bias parameter (m) to the clock of the first band,
+        which absorbs the receiver's inter-signal delay and the part of the satellites'
+        group delays common to all (GPS L5 ISC is not in LNAV). Bands and codes per system:
+        :data:`MULTI_SIGNALS`. Off by default. Not with ``iono="iono-free"``. The broadcast
+        ionosphere's error is counted independently per band although it is common to a
+        satellite's bands: the weights of the ionospheric term are somewhat optimistic.
 
     Returns
     -------
@@ -195,11 +235,16 @@ def solve_spp(
         raise SatnavError(f"unknown ionosphere option {iono!r}, expected klobuchar, iono-free, states or none")
     if iono == "states" and not callable(getattr(states, "ionosphere_m", None)):
         raise SatnavError("iono='states' needs a states source with ionospheric delays (ionosphere_m)")
-    problem = _build_problem(obs, nav, systems, exclude, signals, iono, states, cn0_error_m)
+    if weights not in ("model", "reported"):
+        raise SatnavError(f"unknown weights option {weights!r}, expected model or reported")
+    if multi_signal and iono == "iono-free":
+        raise SatnavError("multi_signal=True cannot be combined with iono='iono-free' (one combination per satellite)")
+    problem = _build_problem(obs, nav, systems, exclude, signals, iono, states, cn0_error_m, weights, multi_signal)
     problem.mask_rad = np.radians(elevation_mask_deg)
     problem.troposphere = troposphere
     problem.iono = iono
     problem.nav = nav
+    problem.weights = weights
     x0 = _initial_position(obs, initial_position_m)
     return _solve(
         problem, x0, raim, false_alarm, max_exclusions, max_iterations, velocity, obs, reduce_to_marker,
@@ -264,17 +309,17 @@ class _DenseReader:
     def __init__(self, obs):
         self.obs = obs
 
-    def dense(self, code, sats):
+    def dense(self, code, sats, what="value"):
         obs = self.obs
         out = np.full((len(obs.epochs), len(sats)), np.nan)
-        if code not in obs.codes:
+        if code not in obs.codes or (what == "sigma" and obs.sigma is None):
             return out
         rows = np.flatnonzero(obs.code == obs.codes.index(code))
         col = np.full(1000, -1, dtype=np.intp)
         col[np.asarray(sats, dtype=np.intp)] = np.arange(len(sats))
         c = col[obs.sat[rows]]
         keep = c >= 0
-        out[obs.epoch_index()[rows[keep]], c[keep]] = obs.value[rows[keep]]
+        out[obs.epoch_index()[rows[keep]], c[keep]] = getattr(obs, what)[rows[keep]]
         return out
 
     def filled(self, codes, sats):
@@ -285,6 +330,18 @@ class _DenseReader:
             if not gap.any():
                 break
             out = np.where(gap, self.dense(c, sats), out)
+        return out
+
+    def filled_sigma(self, codes, sats):
+        """Reported sigmas of the values :meth:`filled` picks (same code per cell)."""
+        value = self.dense(codes[0], sats)
+        out = self.dense(codes[0], sats, "sigma")
+        for c in codes[1:]:
+            gap = np.isnan(value)
+            if not gap.any():
+                break
+            value = np.where(gap, self.dense(c, sats), value)
+            out = np.where(gap, self.dense(c, sats, "sigma"), out)
         return out
 
     def optional(self, codes, sats):
@@ -298,7 +355,7 @@ def _frequency(system, code, glonass_k):
     if system == "R" and band in "12":
         return np.asarray(carrier_frequency("R", band, np.nan_to_num(glonass_k)), dtype=np.float64)
     if system == "C" and code == "C1I":
-        return np.full(len(glonass_k), FREQ_B1I)  # RINEX 3.01 name of B1I
+        return np.full(len(glonass_k), FREQ_B1I)  # RINEX 3.02 name of B1I
     return np.full(len(glonass_k), carrier_frequency(system, band))
 
 
@@ -333,7 +390,8 @@ def _nav_glonass_channels(nav) -> dict[int, int]:
     return {int(s): int(v) for s, v in zip(glo["sat"][ok], k[ok])}
 
 
-def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_error_m) -> _Problem:
+def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_error_m, weights="model",
+                   multi_signal=False) -> _Problem:
     from ..satellites import system_of
 
     systems = "".join(dict.fromkeys(str(systems).upper()))
@@ -379,7 +437,28 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
             chosen_signals[s] = codes1[0]
         col["doppler"] = reader.optional(["D" + c[1:] for c in codes1], sats)
         col["cn0"] = reader.optional(["S" + c[1:] for c in codes1], sats)
+        if weights == "reported" and iono != "iono-free":
+            col["sigma"] = reader.filled_sigma(codes1, sats)
+        col["band"] = ""
         columns.append(col)
+        if not multi_signal:
+            continue
+        used_bands = {codes1[0][1]}
+        for band_prefs in MULTI_SIGNALS.get(s, ()):
+            codes = _choose_codes(have_codes.get(s, set()), band_prefs)
+            if not codes or codes[0][1] in used_bands:
+                continue
+            used_bands.add(codes[0][1])
+            extra = {
+                "system": s, "sats": sats, "signal": codes[0], "f1": _frequency(s, codes[0], glo_k),
+                "glo_k": glo_k, "p1": reader.filled(codes, sats), "band": codes[0][1],
+                "doppler": reader.optional(["D" + c[1:] for c in codes], sats),
+                "cn0": reader.optional(["S" + c[1:] for c in codes], sats),
+            }
+            if weights == "reported":
+                extra["sigma"] = reader.filled_sigma(codes, sats)
+            columns.append(extra)
+            chosen_signals[s] += "," + codes[0]
 
     pb = _Problem()
     pb.epochs = epochs
@@ -390,14 +469,29 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
             f"no usable pseudoranges: none of the systems {systems!r} has a supported code "
             f"in the observations (have {have or 'nothing'})"
         )
+    # measurement columns (one per satellite and signal); output columns (one per satellite)
     sats = np.concatenate([c["sats"] for c in columns])
     n = len(sats)
-    pb.satellites = sats
+    col_set = np.concatenate([np.full(len(c["sats"]), j) for j, c in enumerate(columns)])
+    primary = np.concatenate([np.full(len(c["sats"]), c["band"] == "") for c in columns])
+    pb.satellites = sats[primary]
+    out_of = {int(v): i for i, v in enumerate(pb.satellites)}
+    pb.col_out = np.array([out_of[int(v)] for v in sats], dtype=np.intp)
+    pb.col_primary = primary
     col_sys = np.concatenate([[c["system"]] * len(c["sats"]) for c in columns])
-    pb.col_system = col_sys
+    pb.col_system = col_sys[primary]
     groups = list(dict.fromkeys(CLOCK_GROUP_OF[s] for s in col_sys))
     pb.clock_systems = tuple(groups)
     pb.col_group = np.array([groups.index(CLOCK_GROUP_OF[s]) for s in col_sys], dtype=np.intp)
+    # inter-frequency bias parameters: one per (clock group, further band)
+    band_of_col = np.concatenate([np.full(len(c["sats"]), c["band"]) for c in columns])
+    pb.ifb_keys = list(dict.fromkeys(
+        (groups[g], b) for g, b in zip(pb.col_group[~primary], band_of_col[~primary])
+    ))
+    pb.ifb_group = np.array([groups.index(g) for g, _ in pb.ifb_keys], dtype=np.intp)
+    col_ifb = np.full(n, -1, dtype=np.intp)
+    for j, (g, b) in enumerate(pb.ifb_keys):
+        col_ifb[(pb.col_group == groups.index(g)) & (band_of_col == b) & ~primary] = j
 
     def cat(key, fill=np.nan):
         parts = []
@@ -418,6 +512,7 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
         pseudorange = cat("p1")
     doppler = cat("doppler")
     cn0 = cat("cn0")
+    reported = cat("sigma")
     glo_k = np.concatenate([c["glo_k"] for c in columns])
 
     # -- cells with a plausible pseudorange ---------------------------------------
@@ -438,9 +533,8 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
     gd = np.zeros(k_total)
     valid = np.zeros(k_total, dtype=bool)
     given_iono = np.full(k_total, np.nan)
-    for c in columns:
-        s = c["system"]
-        sel = col_sys[ci] == s
+    for j, c in enumerate(columns):
+        sel = col_set[ci] == j
         if not sel.any():
             continue
         st = _get_states(nav, states_fn, sats[ci[sel]], t_tx[sel], c["signal"])
@@ -486,6 +580,8 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
     pb.sat_drift = pack(drift[valid])
     colx = np.maximum(pb.col, 0)
     pb.group = np.where(pb.present, pb.col_group[colx], 0)
+    pb.ifb = np.where(pb.present, col_ifb[colx], -1)
+    pb.primary = pb.present & primary[colx]
     pb.system = np.where(pb.present, col_sys[colx], "")
     # ionosphere scale from the model's reference frequency to the signal's
     is_bds = col_sys == "C"
@@ -497,6 +593,7 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
     factors = np.array([SYSTEM_ERROR_FACTORS.get(s, 1.0) for s in col_sys])
     pb.error_factor = np.where(pb.present, factors[colx], 1.0)
     pb.cn0 = pack(cn0[ei, ci]) if np.isfinite(cn0).any() else None
+    pb.reported_var = pack(reported[ei, ci] ** 2) if np.isfinite(reported).any() else None
     pb.cn0_error_m = cn0_error_m
     pb.iono_free_factor = 3.0 if iono == "iono-free" else 1.0
     # Doppler: range rate -lambda D (m/s); GLONASS needs its channel number
@@ -515,7 +612,7 @@ def _get_states(nav, states_fn, sat, time_ns, signal):
         return states_fn(sat, time_ns, signal)
     from ..orbits.ephemeris import broadcast_states
 
-    if signal == "C1I":  # RINEX 3.01 name of BeiDou B1I (C2I from RINEX 3.02 on)
+    if signal == "C1I":  # RINEX 3.02 name of BeiDou B1I (C2I in 3.01 and 3.03+)
         signal = "C2I"
     return broadcast_states(nav, sat, time_ns, signal=signal)
 
@@ -607,6 +704,11 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
     g = pb.group[ep]
     clock_term = np.take_along_axis(clk, g, axis=1)
+    if len(pb.ifb_keys):
+        ifb = pb.ifb[ep]
+        ng = len(pb.clock_systems)
+        bias = np.take_along_axis(clk, ng + np.maximum(ifb, 0), axis=1)
+        clock_term = clock_term + np.where(ifb >= 0, bias, 0.0)
     model = rng + clock_term - pb.sat_clock_m[ep] + iono + trop
     ev.residual = np.where(present, pb.pseudorange[ep] - model, 0.0)
     r2 = ERROR_MODEL["code_phase_ratio"] ** 2
@@ -615,7 +717,11 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
         snr = pb.cn0[ep]
         term = pb.cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(ERROR_MODEL["cn0_max_dbhz"] - snr, 0.0))
         var = var + np.where(np.isfinite(snr), term, 0.0)
-    var = var * r2 * pb.iono_free_factor**2 * pb.error_factor[ep] ** 2
+    var = var * r2 * pb.iono_free_factor**2
+    if pb.reported_var is not None:  # weights="reported": the model is a floor
+        rep_var = pb.reported_var[ep]
+        var = np.where(np.isfinite(rep_var), np.maximum(var, rep_var), var)
+    var = var * pb.error_factor[ep] ** 2
     code_bias_var = 0.0 if pb.iono == "iono-free" else ERROR_MODEL["code_bias_m"] ** 2
     ev.variance = var + code_bias_var + iono_var + trop_var
     mask_ok = (el >= pb.mask_rad) | ~near[:, None]
@@ -630,18 +736,39 @@ _KLOBUCHAR_DEFAULT_B = (0.1167e06, -0.2294e06, -0.1311e06, 0.1049e07)
 
 
 # ====================================================================== least squares
-def _normal_equations(pb, ep, ev, use):
+def _design(pb, ep, e, use):
+    """Design matrix rows (e, k, 3 + G + B) of the used measurements and which clock and
+    inter-frequency-bias parameters they determine (e, G + B).
+
+    Columns: position (-line of sight), one clock per clock group, one inter-frequency bias
+    per (group, further band) of ``multi_signal``. A bias is estimated only where its group
+    also has a measurement on its first band at that epoch; otherwise its column is left
+    empty (the bias is held at 0 and those measurements determine the group's clock).
+    """
     g = pb.group[ep]
     ng = len(pb.clock_systems)
-    onehot = (g[..., None] == np.arange(ng)) & use[..., None]
-    h = np.concatenate([-ev.e, onehot.astype(np.float64)], axis=-1)
-    h = np.where(use[..., None], h, 0.0)
+    clocks = (g[..., None] == np.arange(ng)) & use[..., None]
+    present = clocks.any(axis=1)  # (e, ng)
+    parts = [-e, clocks.astype(np.float64)]
+    nb = len(pb.ifb_keys)
+    if nb:
+        ifb = pb.ifb[ep]
+        bias = (ifb[..., None] == np.arange(nb)) & use[..., None]
+        first_band = (clocks & (ifb < 0)[..., None]).any(axis=1)  # (e, ng)
+        present_bias = bias.any(axis=1) & first_band[:, pb.ifb_group]
+        parts.append((bias & present_bias[:, None, :]).astype(np.float64))
+        present = np.concatenate([present, present_bias], axis=1)
+    h = np.where(use[..., None], np.concatenate(parts, axis=-1), 0.0)
+    return h, present
+
+
+def _normal_equations(pb, ep, ev, use):
+    h, present_groups = _design(pb, ep, ev.e, use)
     w = np.where(use, 1.0 / ev.variance, 0.0)
     hw = h * w[..., None]
     n = np.matmul(np.swapaxes(hw, 1, 2), h)
     b = np.einsum("mkp,mk->mp", hw, np.where(use, ev.residual, 0.0))
-    present_groups = onehot.any(axis=1)  # (e, ng)
-    idx = np.arange(ng) + 3
+    idx = np.arange(present_groups.shape[1]) + 3
     n[:, idx, idx] += ~present_groups  # constrain absent clocks (RTKLIB does the same)
     return h, w, n, b, present_groups
 
@@ -724,13 +851,10 @@ def _fit(pb, ep, rr, clk):
     return ev
 
 
-def _linear_test(ev, use, false_alarm):
+def _linear_test(pb, ep, ev, use, false_alarm):
     """Chi-square statistic after re-solving (one linear step) with measurements ``use``."""
     ng = ev.present_groups.shape[1]
-    h = np.where(use[..., None], ev.h, 0.0)
-    # recompute clock columns presence with the new mask
-    clocks = h[..., 3:] != 0
-    present = clocks.any(axis=1)
+    h, present = _design(pb, ep, ev.e, use)  # clock / bias presence with the new mask
     w = np.where(use, ev.w, 0.0)
     hw = h * w[..., None]
     n = np.matmul(np.swapaxes(hw, 1, 2), h)
@@ -753,7 +877,7 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
     ng = len(pb.clock_systems)
     all_ep = np.arange(m)
     rr = np.tile(np.asarray(x0, dtype=np.float64), (m, 1))
-    clk = np.zeros((m, ng))
+    clk = np.zeros((m, ng + len(pb.ifb_keys)))
     rr, clk, last_step, singular, iterations = _iterate(pb, all_ep, rr, clk, max_iterations)
     # epochs starting at the Earth's centre may stop before the mask applies: iterate again
     ev = _fit(pb, all_ep, rr, clk)
@@ -776,7 +900,8 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
     # after an exclusion a single redundant measurement cannot confirm the result
     status[~tested | (any_excluded & (ev.dof < 2))] = 2
     status[failed] = 3
-    gdop, pdop, hdop, vdop, tdop = dilution_of_precision(ev.az, ev.el, use, pb.group, ng)
+    # DOP of the satellites (each once: its first-band measurement, else a further band's)
+    gdop, pdop, hdop, vdop, tdop = dilution_of_precision(ev.az, ev.el, _one_per_satellite(pb, use), pb.group, ng)
     status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
     if height_range_m is not None:
         _, _, height = ecef_to_geodetic(rr)
@@ -792,7 +917,7 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
 
     # ---------------------------------------------------------------- outputs
     position = np.where(solved[:, None], rr, np.nan)
-    clock = np.where(solved[:, None] & ev.present_groups, clk / SPEED_OF_LIGHT, np.nan)
+    clock = np.where(solved[:, None] & ev.present_groups[:, :ng], clk[:, :ng] / SPEED_OF_LIGHT, np.nan)
     cov = np.full((m, 3, 3), np.nan)
     if solved.any():
         q = _cofactor(ev.n[solved])
@@ -804,12 +929,15 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
     excluded_cols = np.zeros((m, n_cols), dtype=bool)
     az_cols = np.full((m, n_cols), np.nan)
     el_cols = np.full((m, n_cols), np.nan)
+    # per satellite: first-band values written last so they win over further bands'
     ei, si = np.nonzero(pb.present)
-    ci = pb.col[ei, si]
+    order = np.argsort(pb.primary[ei, si], kind="stable")
+    ei, si = ei[order], si[order]
+    ci = pb.col_out[pb.col[ei, si]]
     solved_cell = solved[ei]
     residuals[ei, ci] = np.where(solved_cell & (use[ei, si] | pb.excluded[ei, si]), ev.residual[ei, si], np.nan)
-    used_cols[ei, ci] = use[ei, si] & solved_cell
-    excluded_cols[ei, ci] = pb.excluded[ei, si]
+    np.logical_or.at(used_cols, (ei, ci), use[ei, si] & solved_cell)
+    np.logical_or.at(excluded_cols, (ei, ci), pb.excluded[ei, si])
     az_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.az[ei, si], np.nan)
     el_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.el[ei, si], np.nan)
     by_system = {}
@@ -842,6 +970,12 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
     with np.errstate(invalid="ignore"):
         for a in (gdop, pdop, hdop, vdop, tdop):
             a[~solved] = np.nan
+    options = {"iono": pb.iono, "elevation_mask_deg": float(np.degrees(pb.mask_rad)), "weights": pb.weights}
+    if pb.ifb_keys:  # inter-frequency biases (m) of multi_signal, per "group:band"
+        options["inter_frequency_bias_m"] = {
+            f"{g}:{b}": np.where(solved & ev.present_groups[:, ng + j], clk[:, ng + j], np.nan)
+            for j, (g, b) in enumerate(pb.ifb_keys)
+        }
     return Solution(
         time_ns=pb.epochs.copy(),
         position_m=position,
@@ -855,7 +989,7 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
         vdop=vdop,
         tdop=tdop,
         status=status,
-        n_used=np.where(solved, n_used, 0).astype(np.int16),
+        n_used=np.where(solved, used_cols.sum(axis=1), 0).astype(np.int16),
         n_used_by_system=by_system,
         satellites=pb.satellites.copy(),
         residuals_m=residuals,
@@ -869,8 +1003,27 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
         iterations=iterations,
         signals=dict(pb.signals),
         reference_point=reference_point,
-        options={"iono": pb.iono, "elevation_mask_deg": float(np.degrees(pb.mask_rad))},
+        options=options,
     )
+
+
+def _one_per_satellite(pb, use):
+    """``use`` keeping one measurement per satellite and epoch (its first band's when used)."""
+    if not len(pb.ifb_keys):
+        return use
+    m = use.shape[0]
+    first_used = np.zeros((m, len(pb.satellites)), dtype=bool)
+    ei, si = np.nonzero(use & pb.primary)
+    first_used[ei, pb.col_out[pb.col[ei, si]]] = True
+    out = use & pb.primary
+    ei, si = np.nonzero(use & ~pb.primary)
+    oc = pb.col_out[pb.col[ei, si]]
+    # a further band counts only for a satellite without a first-band measurement (one of them)
+    take = ~first_used[ei, oc]
+    ei, si, oc = ei[take], si[take], oc[take]
+    _, first = np.unique(ei * len(pb.satellites) + oc, return_index=True)
+    out[ei[first], si[first]] = True
+    return out
 
 
 def motion_inconsistent(time_ns, position_m, velocity_m_s, solved, tolerance_m=50.0,
@@ -924,7 +1077,7 @@ def _fault_exclusion(pb, ev, rr, clk, threshold, false_alarm, max_exclusions, ma
         has_worst = w_std[np.arange(len(cand)), worst] > 0
         one = sub.use.copy()
         one[np.arange(len(cand)), worst] = False
-        t1, dof1, thr1, ok1 = _linear_test(sub, one, false_alarm)
+        t1, dof1, thr1, ok1 = _linear_test(pb, cand, sub, one, false_alarm)
         pass1 = ok1 & has_worst & (dof1 >= 1) & (t1 <= thr1)
         # whole-system candidates
         best_ratio = np.full(len(cand), np.inf)
@@ -935,7 +1088,7 @@ def _fault_exclusion(pb, ev, rr, clk, threshold, false_alarm, max_exclusions, ma
             if not (n_s >= 2).any():
                 continue
             keep = sub.use & ~in_s
-            ts, dofs, thrs, oks = _linear_test(sub, keep, false_alarm)
+            ts, dofs, thrs, oks = _linear_test(pb, cand, sub, keep, false_alarm)
             ratio = np.where(oks & (n_s >= 2) & (dofs >= 1), ts / thrs, np.inf)
             better = ratio < best_ratio
             best_ratio = np.where(better, ratio, best_ratio)

@@ -116,6 +116,7 @@ _SMALL_INT_COLUMNS = ("Svid", "State", "ConstellationType", "AccumulatedDeltaRan
 _FLOAT_COLUMNS = (
     "BiasNanos", "TimeOffsetNanos", "LeapSecond", "ReceivedSvTimeUncertaintyNanos", "Cn0DbHz",
     "PseudorangeRateMetersPerSecond", "AccumulatedDeltaRangeMeters", "CarrierFrequencyHz",
+    "PseudorangeRateUncertaintyMetersPerSecond", "AccumulatedDeltaRangeUncertaintyMeters",
 )
 
 #: Nominal carriers per system: RINEX band digit -> Hz (GLONASS FDMA handled apart).
@@ -235,7 +236,7 @@ def _columns_from_rows(rows, names, lines, path, strict, source_label):
     for name in _FLOAT_COLUMNS:
         cols[name] = _float_column(col(name), name, path, lines_arr)
     cols["CodeType"] = np.array([c.strip().upper()[:1] for c in col("CodeType")], dtype="U1")
-    for name in ("RawPseudorangeMeters",):
+    for name in ("RawPseudorangeMeters", "RawPseudorangeUncertaintyMeters"):
         if name in index:
             cols[name] = _float_column(col(name), name, path, lines_arr)
     return cols, len(keep_rows)
@@ -374,6 +375,11 @@ def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_overrid
         pr, epoch_ns = pseudorange_override
         pr_ok = ok & np.isfinite(pr)
         drop(ok & ~np.isfinite(pr), "no RawPseudorangeMeters")
+    # receiver-reported 1-sigma of each value (Observations.sigma), NaN where not reported
+    pr_sigma = cols["ReceivedSvTimeUncertaintyNanos"] * (SPEED_OF_LIGHT * 1e-9)
+    if pseudorange_override is not None and "RawPseudorangeUncertaintyMeters" in cols:
+        given = cols["RawPseudorangeUncertaintyMeters"]
+        pr_sigma = np.where(np.isfinite(given), given, pr_sigma)
 
     wavelength = SPEED_OF_LIGHT / nominal
     # ---------------------------------------------------------------- phase, Doppler, C/N0
@@ -391,6 +397,8 @@ def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_overrid
     cn0 = cols["Cn0DbHz"]
     cn0_ok = ok & np.isfinite(cn0) & (cn0 > 0)
     ssi = np.clip(np.floor(np.nan_to_num(cn0) / 6.0), 1, 9).astype(np.int8)
+    phase_sigma = cols["AccumulatedDeltaRangeUncertaintyMeters"] / wavelength
+    dop_sigma = cols["PseudorangeRateUncertaintyMetersPerSecond"] / wavelength
 
     # ---------------------------------------------------------------- epochs
     epochs = np.unique(epoch_ns[ok]) if ok.any() else np.zeros(0, np.int64)
@@ -413,11 +421,11 @@ def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_overrid
     codes = [f"{t}{s}" for s in sigs for t in "CLDS"]
     code_of = {c: i for i, c in enumerate(codes)}
     parts = []
-    for kind, mask, value, lli_v, ssi_v in (
-        ("C", pr_ok, pr, 0, ssi),
-        ("L", ph_ok, phase, lli, ssi),
-        ("D", dop_ok, dop, 0, 0),
-        ("S", cn0_ok, cn0, 0, 0),
+    for kind, mask, value, lli_v, ssi_v, sigma_v in (
+        ("C", pr_ok, pr, 0, ssi, pr_sigma),
+        ("L", ph_ok, phase, lli, ssi, phase_sigma),
+        ("D", dop_ok, dop, 0, 0, dop_sigma),
+        ("S", cn0_ok, cn0, 0, 0, np.nan),
     ):
         idx = np.flatnonzero(mask)
         if not len(idx):
@@ -426,22 +434,24 @@ def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_overrid
         parts.append((
             epoch_ns[idx], sat[idx], ci, value[idx],
             np.broadcast_to(np.asarray(lli_v), (n,))[idx], np.broadcast_to(np.asarray(ssi_v), (n,))[idx],
+            np.broadcast_to(np.asarray(sigma_v, dtype=np.float64), (n,))[idx],
         ))
     if parts:
-        t, s, c, v, li, si = (np.concatenate(x) for x in zip(*parts))
+        t, s, c, v, li, si, sg = (np.concatenate(x) for x in zip(*parts))
     else:
         t = s = c = li = si = np.zeros(0, np.int64)
-        v = np.zeros(0)
+        v = sg = np.zeros(0)
+    sg = np.where(np.isfinite(sg) & (sg > 0), sg, np.nan)
     # one value per (epoch, satellite, code): keep the first (duplicates are rare)
     order = np.lexsort((c, s, t))
-    t, s, c, v, li, si = t[order], s[order], c[order], v[order], li[order], si[order]
+    t, s, c, v, li, si, sg = t[order], s[order], c[order], v[order], li[order], si[order], sg[order]
     if len(t) > 1:
         dup = np.zeros(len(t), dtype=bool)
         dup[1:] = (t[1:] == t[:-1]) & (s[1:] == s[:-1]) & (c[1:] == c[:-1])
         is_code = np.array([codes[int(i)][0] == "C" for i in c], dtype=bool)
         drop(dup & is_code, "duplicate measurements of one signal in one epoch")
         keep = ~dup
-        t, s, c, v, li, si = t[keep], s[keep], c[keep], v[keep], li[keep], si[keep]
+        t, s, c, v, li, si, sg = t[keep], s[keep], c[keep], v[keep], li[keep], si[keep], sg[keep]
 
     # ---------------------------------------------------------------- header
     obs_codes: dict[str, list[str]] = {}
@@ -467,7 +477,8 @@ def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_overrid
         msg = f"{path}: {sum(drops.values())} of {total} measurements without a pseudorange ({detail})"
         header.comments.append(msg)
         warnings.warn(msg, SatnavWarning, stacklevel=3)
-    return Observations(t, s, c, v, li, si, codes, epochs, epoch_flags=epoch_flags, header=header, source=str(path))
+    return Observations(t, s, c, v, li, si, codes, epochs, epoch_flags=epoch_flags, header=header, source=str(path),
+                        sigma=sg)
 
 
 # ====================================================================== readers

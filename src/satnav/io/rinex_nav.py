@@ -804,8 +804,9 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
         out["message_type"] = np.where(np.isin(prn.astype(int), list(_BDS_GEO_PRNS)), "D2", "D1")
     else:
         out["message_type"] = mtype
-    if mtype in ("CNAV", "CNV2"):
-        # CNAV: t_oe = t_oc (IS-GPS-200 30.3.3.1.1); RINEX 4 gives t_op in the toe slot
+    if system in ("G", "J") and mtype in ("CNAV", "CNV2"):
+        # GPS/QZSS CNAV: t_oe = t_oc (IS-GPS-200 30.3.3.1.1); RINEX 4 gives t_op in the toe
+        # slot. (BeiDou B-CNAV1/2/3 -- "C CNV2" too -- write t_oe there: handled below.)
         out["toe_sow"] = np.nan
         week, tow = gps_week_tow(toc)
         out["toe"] = toc

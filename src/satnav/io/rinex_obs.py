@@ -40,6 +40,9 @@ Conventions
   following epochs; ``GLONASS SLOT / FRQ #`` records there update the header. Epoch
   flag 1 (power failure) epochs are observation epochs.
 * Blank lines and ``COMMENT`` lines between records are skipped.
+* ``Observations.epoch_lines`` holds the 1-based line of each epoch record and
+  ``Event.line`` that of each event record (lines of the Hatanaka-expanded text), so
+  events without a time keep their place among the epochs when written again.
 
 RINEX 2 -> RINEX 3 observation codes (:func:`rinex2_to_rinex3_codes`)
 --------------------------------------------------------------------
@@ -829,7 +832,7 @@ class _Reader:
                 except ValueError:
                     self.damaged(int(E[k]), "bad receiver clock offset in epoch record")
         return self.finish(codes, time_r, sat_r, code_r, value_r, lli_r, ssi_r,
-                           times[obs_epochs], flag[obs_epochs], clk)
+                           times[obs_epochs], flag[obs_epochs], clk, E[obs_epochs] + 1)
 
     def code_tables_v3(self, ne, seg_breaks):
         """Global code list and, per segment, a (7, maxn) table of global code indices."""
@@ -969,13 +972,14 @@ class _Reader:
         return tab[sysc, code]
 
     # -- results ---------------------------------------------------------------------------
-    def finish(self, codes, time_r, sat_r, code_r, value_r, lli_r, ssi_r, epochs, flags, clk):
+    def finish(self, codes, time_r, sat_r, code_r, value_r, lli_r, ssi_r, epochs, flags, clk,
+               epoch_lines):
         h = self.header
         if not h.obs_codes and self.v3_types:
             h.obs_codes = {s: list(c) for s, c in self.v3_types.items()}
         return Observations(time_r, sat_r, code_r, value_r, lli_r, ssi_r, codes, epochs,
                             epoch_flags=flags, receiver_clock_offset_s=clk, events=self.events,
-                            header=h, source=self.path)
+                            header=h, source=self.path, epoch_lines=epoch_lines)
 
     # -- RINEX 2 body ------------------------------------------------------------------------------
     def body_v2(self, body: int) -> Observations:
@@ -1001,6 +1005,7 @@ class _Reader:
         ep_time: list[int] = []
         ep_flag: list[int] = []
         ep_clk: list[float] = []
+        ep_line: list[int] = []  # 1-based line of each epoch record
         i = body
         n_lines = self.nlines
         while i < n_lines:
@@ -1113,13 +1118,15 @@ class _Reader:
             ep_time.append(int(t))
             ep_flag.append(fl)
             ep_clk.append(clk)
+            ep_line.append(i + 1)
             for m, sat in enumerate(sats):
                 rec_epoch.append(e)
                 rec_sat.append(sat)
                 rec_line.append(first_data + m * lps)
                 rec_seg.append(len(seg_types) - 1)
             i = last
-        return self.decode_v2(seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk)
+        return self.decode_v2(seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk,
+                              ep_line)
 
     def v2_time(self, s: str) -> int:
         yy = int(s[1:3])
@@ -1141,7 +1148,8 @@ class _Reader:
             return None
         return _SYS_NUM[letter] * 100 + int(num)
 
-    def decode_v2(self, seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk):
+    def decode_v2(self, seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk,
+                  ep_line):
         rec_epoch = np.asarray(rec_epoch, np.int64)
         rec_sat = np.asarray(rec_sat, np.int64)
         rec_line = np.asarray(rec_line, np.int64)
@@ -1211,5 +1219,5 @@ class _Reader:
         return self.finish(codes, t_rows[order], sat_rows[order].astype(np.int16),
                            code_rows[order].astype(np.int16), value[keep][order], lli[keep][order],
                            ssi[keep][order], ep_time[ep], np.asarray(ep_flag, np.int8)[ep],
-                           np.asarray(ep_clk, float)[ep])
+                           np.asarray(ep_clk, float)[ep], np.asarray(ep_line, np.int64)[ep])
 

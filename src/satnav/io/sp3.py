@@ -376,8 +376,9 @@ def _read_one(path, strict: bool) -> dict:
         c, okc = parse_floats(blk[:, 46:60])
         ok = (sysnum >= 0) & ok_prn & (prn >= 1) & (prn <= 99) & okx & oky & okz & okc
         ok &= table.lengths[rows] >= 46
-        # a clock field is mandatory in P/V records; a line cut short is damaged
-        ok &= (table.lengths[rows] >= 60) | ~np.isnan(c)
+        # a clock (F14.6, columns 47-60) ends in column 60: a number in a line shorter than
+        # that was cut short (damaged); a blank or left-out clock field is a missing clock
+        ok &= (table.lengths[rows] >= 60) | np.isnan(c)
         ok &= ~(np.isnan(x) | np.isnan(y) | np.isnan(z))
         for r in rows[~ok]:
             warn_damaged(
