@@ -273,16 +273,32 @@ def demo3_text():
     return read_bytes(data_path("corpus", "demo3.10o")).decode()
 
 
-def test_damaged_value_skips_only_that_epoch():
+def test_damaged_value_skips_only_that_satellite_line():
+    """A bad value on a line whose satellite id is readable loses that line only: the
+    epoch and its other satellites are kept (every good record is kept)."""
     text = demo3_text().replace("G20 135891004.29908 105889081.83208", "G20 1358910X4.29908 105889081.83208", 1)
     lines = text.splitlines()
     bad_line = next(i for i, s in enumerate(lines) if "1358910X4" in s) + 1
     with pytest.warns(DamagedRecordWarning, match=rf"<bytes>:{bad_line}:"):
         obs = parse_rinex_obs(text.encode())
-    assert obs.epochs.tolist() == [calendar_to_ns(2010, 3, 5, 0, 0, 30)]
+    clean = parse_rinex_obs(demo3_text().encode())
+    assert obs.epochs.tolist() == clean.epochs.tolist()
+    first = obs.epochs[0]
+    g20 = satellite_index("G20")
+    assert not np.any((obs.time == first) & (obs.sat == g20))
+    others = (clean.time != first) | (clean.sat != g20)
+    assert len(obs) == int(others.sum())
+    np.testing.assert_array_equal(obs.value, clean.value[others])
     with pytest.raises(RinexError) as exc:
         parse_rinex_obs(text.encode(), strict=True)
     assert exc.value.line == bad_line
+
+
+def test_unreadable_satellite_id_skips_the_epoch():
+    text = demo3_text().replace("G20 135891004.29908", "#20 135891004.29908", 1)
+    with pytest.warns(DamagedRecordWarning, match="expected a satellite id"):
+        obs = parse_rinex_obs(text.encode())
+    assert obs.epochs.tolist() == [calendar_to_ns(2010, 3, 5, 0, 0, 30)]
 
 
 def test_truncated_file_and_wrong_count():
@@ -408,7 +424,7 @@ def test_epoch_lines_rinex3_and_select():
 
 
 def test_epoch_lines_skip_damaged_epochs():
-    text = demo3_text().replace("G20 135891004.29908", "G20 1358910X4.29908", 1)
+    text = demo3_text().replace("G20 135891004.29908", "#20 135891004.29908", 1)
     with pytest.warns(DamagedRecordWarning):
         obs = parse_rinex_obs(text.encode())
     assert obs.epoch_lines.tolist() == [82]

@@ -864,6 +864,9 @@ class _Reader:
         prn_ok = ((p1 >= 0) & (p1 <= 9) | (p1 == -16)) & (p2 >= 0) & (p2 <= 9)
         prn = np.where(p1 >= 0, p1, 0) * 10 + p2
         line_bad = (sysn < 0) | ~prn_ok | (prn < 1) | (ll < 3)
+        # a line whose satellite id is readable can be dropped alone; one without a readable
+        # id leaves the epoch's satellite count in doubt, so the whole epoch goes
+        id_bad = line_bad.copy()
         sat = np.where(line_bad, 0, sysn * 100 + prn)
         seg = seg_of_epoch[line_epoch]
         nseg = len(tabs)
@@ -930,13 +933,20 @@ class _Reader:
         del out_val
         lli_r = np.concatenate(out_lli) if out_lli else np.zeros(0, np.int8)
         ssi_r = np.concatenate(out_ssi) if out_ssi else np.zeros(0, np.int8)
-        for q in np.flatnonzero(line_bad):
+        for q in np.flatnonzero(line_bad & id_bad):
             k = int(line_epoch[q])
             if epoch_ok[k]:
                 epoch_ok[k] = False
                 self.damaged(int(lines[q]), self._line_problem(int(lines[q]), int(n_s[q])))
-        if not epoch_ok[ep_r].all():
-            keep = epoch_ok[ep_r]
+        # damaged values on a line with a good satellite id: skip that satellite's line only
+        alone = np.flatnonzero(line_bad & ~id_bad & epoch_ok[line_epoch])
+        for q in alone:
+            self.damaged(int(lines[q]), self._line_problem(int(lines[q]), int(n_s[q])))
+        keep = epoch_ok[ep_r]
+        if len(alone):
+            bad_keys = line_epoch[alone].astype(np.int64) * 1024 + sat[alone]
+            keep &= ~np.isin(ep_r.astype(np.int64) * 1024 + sat_r, bad_keys)
+        if not keep.all():
             ep_r, sat_r, code_r, value_r, lli_r, ssi_r = (
                 x[keep] for x in (ep_r, sat_r, code_r, value_r, lli_r, ssi_r))
         scale = self._scale_array(codes, sat_r // 100, code_r)
