@@ -480,3 +480,20 @@ def test_to_xarray_like_georinex():
     np.testing.assert_array_equal(ours.time.values, ds.time.values)
     for var in ("L1C", "C1C", "S1P", "L2P"):
         np.testing.assert_array_equal(ours[var].values, ds[var].values)
+
+
+def test_rinex2_damaged_value_skips_only_that_satellite():
+    """demo.10o, first epoch (14 satellites, G13 first): a letter in G13's first value
+    (' 121367582.20508' -> ' 1213X7582.20508') loses G13's record only."""
+    path = data_path("corpus", "demo.10o")
+    text = path.read_text()
+    assert " 121367582.20508" in text  # read by hand: G13's L1 at 2010-03-05 00:00:00
+    bad = text.replace(" 121367582.20508", " 1213X7582.20508", 1)
+    with pytest.warns(DamagedRecordWarning, match="bad observation value"):
+        obs = parse_rinex_obs(bad.encode())
+    clean = parse_rinex_obs(text.encode())
+    assert obs.epochs.tolist() == clean.epochs.tolist()
+    g13 = satellite_index("G13")
+    lost = (clean.time == clean.epochs[0]) & (clean.sat == g13)
+    assert lost.sum() == 7  # the seven observation types of the header
+    np.testing.assert_array_equal(obs.value, clean.value[~lost])

@@ -1204,14 +1204,15 @@ class _Reader:
         epoch_ok = np.ones(len(ep_time), bool)
         sysn = rec_sat // 100
         gcode = np.stack(maps)[rec_seg[rep], sysn[rep], slot] if len(maps) > 1 else maps[0][sysn[rep], slot]
+        # a damaged value loses that satellite's record only (its satellite is known from the
+        # epoch record), never the epoch's other satellites
+        rec_ok = np.ones(len(rec_line), bool)
         if bad.any():
             for q in np.unique(rep[bad]):
-                e = rec_epoch[q]
-                if epoch_ok[e]:
-                    epoch_ok[e] = False
-                    bl = line[np.flatnonzero(bad & (rep == q))[0]]
-                    self.damaged(int(bl), "bad observation value, expected F14.3 with LLI and SSI digits")
-        keep = present & (gcode >= 0) & epoch_ok[rec_epoch[rep]]
+                rec_ok[q] = False
+                bl = line[np.flatnonzero(bad & (rep == q))[0]]
+                self.damaged(int(bl), "bad observation value, expected F14.3 with LLI and SSI digits")
+        keep = present & (gcode >= 0) & rec_ok[rep] & epoch_ok[rec_epoch[rep]]
         # OBS SCALE FACTOR (RINEX 2): divide
         if any(k[0] == "v2" for k in self.scale_factors):
             fac = np.ones(tot)
