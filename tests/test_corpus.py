@@ -30,6 +30,13 @@ EXPECTED = {
     # the epoch " 10  3  5  0  0 0 .0000000 ..." (line 5): both damaged, later epoch kept
     "badtime.10o": ("warn", 5),
     "junk_time_obs3.10o": ("warn", 10),
+    # the SP3 specification's example elides records with '   *' lines (line 28 is the first)
+    "example1.sp3a": ("warn", 28),
+    # ' .312000000000D+00  .000000000000D+00 -.651925802231D-08 . 000000000000D+00' (line 29):
+    # a blank inside a number; the record starting at line 23 is skipped, the others kept
+    "galileo3.15n": ("warn", 29),
+    # '*  2017  2 14  0 15  0.00000000' (line 38) is the last line: an epoch without records
+    "truncated.sp3": ("warn", 38),
     # rovn-like truncation does not occur in the corpus; blank1st.10o (blank line before the
     # version record) is read leniently.
 }

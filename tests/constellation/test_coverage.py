@@ -53,7 +53,22 @@ def test_esbc_counts_match_observed_satellites(tmp_path):
     known = np.isin(sats, cov.sat)
     observed = np.zeros(cov.visible.shape, bool)
     observed[obs.epoch_index()[rows][known], [col[int(s)] for s in sats[known]]] = True
-    observed &= cov.visible
+    # "above the same mask": the observed satellites' elevations come from the precise GRG
+    # orbits for G/R/E (independent of the broadcast engine the plan uses), from the plan's
+    # broadcast elevations for BeiDou/QZSS (not in GRG). Two-sided: a plan that under- or
+    # over-predicts fails.
+    from satnav import read_sp3
+    from satnav.frames import azimuth_elevation
+    from satnav.orbits.precise import precise_states
+
+    sp3 = read_sp3(
+        data_path("esbc-2020-177", "GRG0MGXFIN_20201760000_01D_15M_ORB.SP3.gz"),
+        data_path("esbc-2020-177", "GRG0MGXFIN_20201770000_01D_15M_ORB.SP3.gz"),
+    )
+    st = precise_states(sp3, cov.sat[None, :], times[:, None], require_clock=False)
+    _, el_precise = azimuth_elevation(ESBC, st.position_m)
+    elevation = np.where(np.isfinite(el_precise), np.degrees(el_precise), cov.elevation_deg)
+    observed &= elevation >= 10.0
     letters = np.array(list("GRECJIS"))[cov.sat // 100]
     checked = set()
     for s in "GRECJ":
