@@ -10,6 +10,7 @@ from satnav.cli import main
 from tests.conftest import DATA
 from tests.rinex_counter import count_rinex_obs
 
+
 def _is_observation_file(path) -> bool:
     """RINEX/CRINEX observation file, judged from its first line (gzip opened by hand)."""
     import gzip
