@@ -284,6 +284,8 @@ def test_nmea_parsed_by_pynmeagps(small_solution, tmp_path):
     # UTC = GPST - 18 s in 2020
     assert str(gga[0].time) == "23:59:42" and str(rmc[0].date) == "2020-06-24"
     assert rmc[0].status == "A" and rmc[1].status == "V"  # epoch 1 failed RAIM: warning
+    # ... and GGA says "invalid" (quality 0) too, the position kept for who wants it
+    assert gga[1].quality == 0 and gga[1].lat != "" and gga[3].quality == 1
     assert gga[2].quality == 0 and gga[2].lat == "" and rmc[2].status == "V"
     # speed over ground of epoch 1: |east, north| of (1, 2, 0.5) m/s ECEF, in knots
     from satnav.frames import enu_rotation
@@ -303,27 +305,35 @@ def test_gpx_kml_geojson(small_solution, tmp_path):
     lat, lon, h = ecef_to_geodetic(sol.position_m[0])
     write_gpx(sol, tmp_path / "x.gpx")
     ns = {"g": "http://www.topografix.com/GPX/1/1"}
-    pts = ET.parse(tmp_path / "x.gpx").getroot().findall(".//g:trkpt", ns)
-    assert len(pts) == 3  # the unsolved epoch has no point
+    gpx = ET.parse(tmp_path / "x.gpx").getroot()
+    pts = gpx.findall(".//g:trkpt", ns)
+    assert len(pts) == 2  # the unsolved epoch has no point, the RAIM-failed one is no track point
     assert abs(float(pts[0].get("lat")) - np.degrees(lat)) < 1e-9
     assert abs(float(pts[0].find("g:ele", ns).text) - h) < 1e-4
     assert pts[0].find("g:time", ns).text == "2020-06-24T23:59:42.00Z"
-    assert pts[1].find("g:desc", ns).text.startswith("RAIM failed")
     assert pts[0].find("g:sat", ns).text == "6"
+    wpts = gpx.findall("g:wpt", ns)  # the flagged epoch as a waypoint named "flagged"
+    assert len(wpts) == 1 and wpts[0].find("g:name", ns).text == "flagged"
+    assert wpts[0].find("g:desc", ns).text.startswith("RAIM failed")
 
     write_kml(sol, tmp_path / "x.kml")
     k = {"k": "http://www.opengis.net/kml/2.2"}
     root = ET.parse(tmp_path / "x.kml").getroot()
     line = root.find(".//k:LineString/k:coordinates", k).text.split()
-    assert len(line) == 3
+    assert len(line) == 2
     x, y, z = (float(v) for v in line[0].split(","))
     assert abs(x - np.degrees(lon)) < 1e-9 and abs(y - np.degrees(lat)) < 1e-9 and abs(z - h) < 1e-4
-    assert len(root.findall(".//k:Folder/k:Placemark", k)) == 3
+    folders = {f.find("k:name", k).text: f.findall("k:Placemark", k) for f in root.iter(f"{{{k['k']}}}Folder")}
+    assert len(folders["epochs"]) == 2 and len(folders["flagged epochs"]) == 1
 
     write_geojson(sol, tmp_path / "x.geojson")
     gj = json.loads((tmp_path / "x.geojson").read_text())
     assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 5
     assert gj["features"][0]["geometry"]["type"] == "LineString"
+    assert len(gj["features"][0]["geometry"]["coordinates"]) == 2  # epochs 0 and 3
+    props = [f["properties"] for f in gj["features"][1:]]
+    assert [p["flagged"] for p in props] == [False, True, False, False]
+    assert [p["valid"] for p in props] == [True, False, False, True]
     pt = gj["features"][1]["geometry"]["coordinates"]
     assert abs(pt[0] - np.degrees(lon)) < 1e-9 and abs(pt[1] - np.degrees(lat)) < 1e-9
     assert gj["features"][3]["geometry"] is None
@@ -341,6 +351,9 @@ def test_csv_and_parquet(small_solution, tmp_path, monkeypatch):
     assert int(rows[0]["time_gpst_ns"]) == sol.time_ns[0]
     assert float(rows[0]["x_m"]) == pytest.approx(sol.position_m[0, 0], abs=1e-4)
     assert rows[2]["x_m"] == "" and rows[2]["reason"] == "too few satellites"
+    # status [0, 3, 11, 1]: solved 0, 1, 3; valid (passed integrity) 0 and 3
+    assert [r["valid"] for r in rows] == ["True", "False", "False", "True"]
+    assert [r["solved"] for r in rows] == ["True", "True", "False", "True"]
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
     with pytest.raises(SatnavError, match="pip install pyarrow"):
@@ -353,6 +366,7 @@ def test_csv_and_parquet(small_solution, tmp_path, monkeypatch):
     df = pd.read_parquet(tmp_path / "x.parquet")
     assert list(df["time_gpst_ns"]) == sol.time_ns.tolist()
     assert df["status"].tolist() == [0, 3, 11, 1]
+    assert df["valid"].dtype == bool and df["valid"].tolist() == [True, False, False, True]
 
 
 def test_format_from_extension(small_solution, tmp_path):
@@ -364,3 +378,213 @@ def test_format_from_extension(small_solution, tmp_path):
     assert "x-ecef(m)" in (tmp_path / "x.txt").read_text()
     write_pos(small_solution, tmp_path / "y.pos", frame="ecef", inputs=["obs.rnx", "nav.rnx"])
     assert "% inp file  : nav.rnx" in (tmp_path / "y.pos").read_text()
+
+
+# ---------------------------------------------------------------------- flagged epochs
+# A real solution (gsi 0759, GPS, 120 epochs at 30 s, 2005/04/02 00:00:00-00:59:30 GPST)
+# with statuses set by hand: solved-but-flagged epochs (status 2-6, moved km away as the ubx
+# data's bad epochs are) must never be written as ordinary good fixes.
+GSI_HEADER_XYZ = np.array([-3976219.5082, 3382372.5671, 3652512.9849])
+# " -3976219.5082  3382372.5671  3652512.9849                  APPROX POSITION XYZ"
+FLAGGED = {10: 2, 11: 2, 20: 3, 30: 4, 40: 5, 50: 6}  # epoch -> status
+UNSOLVED = {60: 11, 61: 14}
+OFFSET_M = np.array([5000.0, -3000.0, 2000.0])  # flagged epochs moved ~6 km
+
+
+@pytest.fixture(scope="module")
+def mixed_solution():
+    import dataclasses
+
+    from satnav.estimators.spp import solve_spp
+    from satnav.io.rinex_nav import read_rinex_nav
+    from satnav.io.rinex_obs import read_rinex_obs
+    from tests.conftest import data_path
+
+    obs = read_rinex_obs(data_path("gsi-2005-092", "07590920.05o"))
+    nav = read_rinex_nav(data_path("gsi-2005-092", "07590920.05n"))
+    sol = solve_spp(obs, nav)
+    assert len(sol) == 120 and sol.valid.all()  # README: gsi 0759 all 120 epochs solved
+    sol = dataclasses.replace(sol, status=sol.status.copy(), position_m=sol.position_m.copy())
+    for i, st in FLAGGED.items():
+        sol.status[i] = st
+        sol.position_m[i] += OFFSET_M
+    for i, st in UNSOLVED.items():
+        sol.status[i] = st
+        sol.position_m[i] = np.nan
+    return sol
+
+
+def _split_pos(text):
+    """Independent parse of .pos text: data rows (split on blanks), flagged and unsolved
+    comment lines as (time text, reason, numbers)."""
+    data, flagged, unsolved = [], [], []
+    for line in text.splitlines():
+        if not line.startswith("%"):
+            data.append(line.split())
+            continue
+        m = re.match(r"^% (\S+ \S+) flagged \((.*)\):(.*)$", line)
+        if m:
+            flagged.append((m.group(1), m.group(2), m.group(3).split()))
+        m = re.match(r"^% (\S+ \S+) no solution: (.*)$", line)
+        if m:
+            unsolved.append((m.group(1), m.group(2)))
+    return data, flagged, unsolved
+
+
+def _gpst_text(time_ns):
+    """GPST ns as .pos time text, by datetime from the GPS epoch 1980-01-06 (no leap
+    seconds in GPST). The gsi epochs are 30 s apart with receiver offsets of a few ms
+    (" 05  4  2  0  9 30.0010000  0  8G 3G ..." -> 00:09:30.001)."""
+    import datetime as dt
+
+    d = dt.datetime(1980, 1, 6) + dt.timedelta(microseconds=int(time_ns) // 1000)
+    return d.strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]
+
+
+@pytest.mark.parametrize("frame", ["llh", "ecef"])
+def test_pos_flagged_epochs_are_comments_not_fixes(mixed_solution, frame, tmp_path):
+    from satnav.estimators.solution import STATUS
+
+    sol = mixed_solution
+    text = format_pos(sol, frame=frame)
+    data, flagged, unsolved = _split_pos(text)
+    bad = set(FLAGGED) | set(UNSOLVED)
+    good = [i for i in range(120) if i not in bad]
+    t = sol.time_ns
+    assert [" ".join(r[:2]) for r in data] == [_gpst_text(t[i]) for i in good]
+    assert [f[0] for f in flagged] == [_gpst_text(t[i]) for i in sorted(FLAGGED)]
+    assert [f[1] for f in flagged] == [STATUS[FLAGGED[i]] for i in sorted(FLAGGED)]
+    assert unsolved == [(_gpst_text(t[i]), STATUS[UNSOLVED[i]]) for i in sorted(UNSOLVED)]
+
+    def xyz(rows):
+        c = np.array([[float(v) for v in r[:3]] for r in rows])
+        return geodetic_to_ecef(np.radians(c[:, 0]), np.radians(c[:, 1]), c[:, 2]) if frame == "llh" else c
+
+    # every data row is a good fix (gsi 0759 SPP: H RMS 0.52 m, V 1.09 m vs the header)
+    rows = np.array([r[2:] for r in data])
+    assert np.max(np.linalg.norm(xyz(rows) - GSI_HEADER_XYZ, axis=1)) < 20.0
+    # the flagged comments keep the whole row: position (to 1 mm), Q 5 and ns
+    nums = [f[2] for f in flagged]
+    assert len({len(n) for n in nums}) == 1 and len(nums[0]) == len(data[0]) - 2
+    got = xyz(nums)
+    want = np.array([sol.position_m[i] for i in sorted(FLAGGED)])
+    assert np.max(np.abs(got - want)) < 1e-3
+    assert [int(n[3]) for n in nums] == [5] * len(FLAGGED)
+    assert [int(n[4]) for n in nums] == [int(sol.n_used[i]) for i in sorted(FLAGGED)]
+
+    # RTKLIB-style readers (ours too) skip the comment lines
+    p = tmp_path / "mixed.pos"
+    p.write_text(text)
+    back = read_pos(p)
+    np.testing.assert_array_equal(back.time_ns, sol.time_ns[good])
+    assert np.max(np.abs(back.position_m - sol.position_m[good])) < 1e-3
+
+
+def test_pos_flagged_policy(mixed_solution, tmp_path):
+    sol = mixed_solution
+    data, flagged, unsolved = _split_pos(format_pos(sol, flagged="write"))
+    assert len(data) == 120 - len(UNSOLVED) and not flagged and len(unsolved) == len(UNSOLVED)
+    data, flagged, unsolved = _split_pos(format_pos(sol, flagged="skip", unsolved="skip"))
+    assert len(data) == 120 - len(UNSOLVED) - len(FLAGGED) and not flagged and not unsolved
+    assert "flagged" not in format_pos(sol, flagged="skip")
+    with pytest.raises(SatnavError, match="flagged-epoch policy"):
+        format_pos(sol, flagged="maybe")
+    write_pos(sol, tmp_path / "w.pos", frame="ecef", flagged="write")  # passed through
+    assert len(read_pos(tmp_path / "w.pos")) == 120 - len(UNSOLVED)
+
+
+def test_pos_relative_solution_without_valid_keeps_every_solved_epoch():
+    """RtkSolution has quality and solved but no valid: every solved epoch stays a row."""
+    from types import SimpleNamespace
+
+    t = calendar_to_ns(2005, 4, 2, 0, 0, np.arange(3) * 30.0)
+    pos = np.array([GSI_HEADER_XYZ] * 3)
+    pos[2] = np.nan
+    rtk = SimpleNamespace(
+        time_ns=t, position_m=pos, solved=np.array([True, True, False]),
+        quality=np.array([1, 2, 0], np.int8), n_used=np.array([7, 6, 0]),
+        reasons=np.array(["fixed", "float", "no base data"], dtype=object),
+    )
+    data, flagged, unsolved = _split_pos(format_pos(rtk, frame="ecef"))
+    assert [int(r[5]) for r in data] == [1, 2]  # Q from the solution
+    assert not flagged and unsolved == [("2005/04/02 00:01:00.000", "no base data")]
+
+
+def test_tracks_leave_flagged_epochs_out(mixed_solution, tmp_path):
+    from satnav.estimators.solution import STATUS
+
+    sol = mixed_solution
+    bad = set(FLAGGED) | set(UNSOLVED)
+    good = np.array([i for i in range(120) if i not in bad])
+    lat, lon, h = ecef_to_geodetic(sol.position_m[good])
+    flat, flon, _ = ecef_to_geodetic(sol.position_m[sorted(FLAGGED)])
+
+    # GPX: track points are the good epochs only; flagged ones are waypoints named "flagged"
+    write_gpx(sol, tmp_path / "x.gpx")
+    g = {"g": "http://www.topografix.com/GPX/1/1"}
+    root = ET.parse(tmp_path / "x.gpx").getroot()
+    trk = root.findall(".//g:trkpt", g)
+    np.testing.assert_allclose([float(p.get("lat")) for p in trk], np.degrees(lat), atol=1e-9)
+    np.testing.assert_allclose([float(p.get("lon")) for p in trk], np.degrees(lon), atol=1e-9)
+    wpt = root.findall("g:wpt", g)
+    assert [w.find("g:desc", g).text for w in wpt] == [STATUS[FLAGGED[i]] for i in sorted(FLAGGED)]
+    assert {w.find("g:name", g).text for w in wpt} == {"flagged"}
+    np.testing.assert_allclose([float(w.get("lat")) for w in wpt], np.degrees(flat), atol=1e-9)
+    # GPX 1.1 schema order: wpt before trk
+    tags = [c.tag.split("}")[1] for c in root]
+    assert tags == ["wpt"] * len(FLAGGED) + ["trk"]
+    write_gpx(sol, tmp_path / "y.gpx", flagged="skip")
+    assert not ET.parse(tmp_path / "y.gpx").getroot().findall("g:wpt", g)
+
+    # KML: the LineString holds the good epochs only; flagged epochs in their own folder
+    write_kml(sol, tmp_path / "x.kml")
+    k = {"k": "http://www.opengis.net/kml/2.2"}
+    root = ET.parse(tmp_path / "x.kml").getroot()
+    line = np.array([[float(v) for v in c.split(",")]
+                     for c in root.find(".//k:LineString/k:coordinates", k).text.split()])
+    np.testing.assert_allclose(line[:, 0], np.degrees(lon), atol=1e-9)
+    np.testing.assert_allclose(line[:, 2], h, atol=1e-4)
+    folders = {f.find("k:name", k).text: f.findall("k:Placemark", k) for f in root.iter(f"{{{k['k']}}}Folder")}
+    assert len(folders["epochs"]) == len(good)
+    assert [p.find("k:name", k).text for p in folders["flagged epochs"]] == ["flagged"] * len(FLAGGED)
+    assert {p.find("k:styleUrl", k).text for p in folders["flagged epochs"]} == {"#flagged"}
+    write_kml(sol, tmp_path / "y.kml", flagged="skip")
+    assert "flagged epochs" not in (tmp_path / "y.kml").read_text()
+
+    # GeoJSON: LineString of the good epochs; flagged epochs are features flagged: true
+    write_geojson(sol, tmp_path / "x.geojson")
+    gj = json.loads((tmp_path / "x.geojson").read_text())
+    track = np.array(gj["features"][0]["geometry"]["coordinates"])
+    np.testing.assert_allclose(track[:, 1], np.degrees(lat), atol=1e-9)
+    feats = gj["features"][1:]
+    assert len(feats) == 120
+    fl = [i for i, f in enumerate(feats) if f["properties"]["flagged"]]
+    assert fl == sorted(FLAGGED)
+    assert all(feats[i]["geometry"]["type"] == "Point" for i in fl)
+    assert [feats[i]["properties"]["reason"] for i in fl] == [STATUS[FLAGGED[i]] for i in fl]
+    assert [i for i, f in enumerate(feats) if f["geometry"] is None] == sorted(UNSOLVED)
+    assert [i for i, f in enumerate(feats) if f["properties"]["valid"]] == good.tolist()
+
+
+def test_nmea_and_csv_mark_flagged_epochs(mixed_solution, tmp_path):
+    pynmeagps = pytest.importorskip("pynmeagps")
+    pytest.importorskip("pandas")
+    sol = mixed_solution
+    msgs = [pynmeagps.NMEAReader.parse(s, validate=pynmeagps.VALCKSUM) for s in nmea_sentences(sol)]
+    gga = [m for m in msgs if m.msgID == "GGA"]
+    rmc = [m for m in msgs if m.msgID == "RMC"]
+    assert len(gga) == len(rmc) == 120
+    # GGA quality 0 = "fix not available or invalid" (NMEA 0183), 1 = GPS fix
+    assert [i for i, m in enumerate(gga) if m.quality == 0] == sorted(set(FLAGGED) | set(UNSOLVED))
+    assert [i for i, m in enumerate(rmc) if m.status == "V"] == sorted(set(FLAGGED) | set(UNSOLVED))
+    la, _, _ = ecef_to_geodetic(sol.position_m[20])
+    assert abs(gga[20].lat - np.degrees(la)) < 1e-7  # flagged: position kept, marked invalid
+    gsa_modes = {int(m.navMode) for m in msgs if m.msgID == "GSA"}
+    assert gsa_modes == {1, 3}
+
+    write_csv(sol, tmp_path / "x.csv")
+    with open(tmp_path / "x.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [i for i, r in enumerate(rows) if r["valid"] == "False"] == sorted(set(FLAGGED) | set(UNSOLVED))
+    assert [i for i, r in enumerate(rows) if r["solved"] == "False"] == sorted(UNSOLVED)
+    assert {rows[i]["status"] for i in FLAGGED} == {str(v) for v in FLAGGED.values()}

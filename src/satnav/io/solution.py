@@ -6,10 +6,11 @@ Formats (``FORMATS``):
 ``pos``        RTKLIB solution file, latitude/longitude (deg) and ellipsoidal height (m)
 ``pos-ecef``   RTKLIB solution file, ECEF x/y/z (m)
 ``nmea``       NMEA 0183 GGA + RMC + GSA sentences per epoch (via ``pynmeagps``)
-``gpx``        GPX 1.1 track
+``gpx``        GPX 1.1 track (plus waypoints for the flagged epochs)
 ``kml``        KML 2.2 track line plus one point per epoch
-``geojson``    RFC 7946 FeatureCollection: the track and one Point per epoch
-``csv``        one row per epoch (``Solution.to_pandas`` columns plus ``time_gpst_ns``)
+``geojson``    RFC 7946 FeatureCollection: the track and one feature per epoch
+``csv``        one row per epoch (``Solution.to_pandas`` columns plus ``time_gpst_ns``,
+               ``solved`` and ``valid``)
 ``parquet``    the same table as Parquet (needs ``pyarrow``)
 =============  ================================================================================
 
@@ -23,6 +24,26 @@ Epochs that could not be solved are never dropped silently: in ``.pos`` files th
 written as ``%`` comment lines with their reason (RTKLIB's readers skip ``%`` lines), in
 NMEA as empty GGA/RMC sentences, in GeoJSON as features with a null geometry, and in the
 CSV/Parquet tables as rows with NaN positions and their ``status``/``reason``.
+
+Epochs that were solved but failed the integrity checks (``Solution.status`` 2-6:
+unverified, RAIM failed, weak geometry, inconsistent with the Doppler motion, implausible
+height; ``Solution.valid`` False) are never written as ordinary good fixes:
+
+=============  ================================================================================
+``pos``        ``% <time> flagged (<reason>): <the data row>`` comment lines (the numbers kept;
+               ``flagged="write"`` writes them as data rows, ``"skip"`` leaves them out)
+``nmea``       GGA fix quality 0 (invalid), RMC status V, GSA mode 1 (no fix); position kept
+``gpx``        left out of the track; waypoints ``<wpt>`` named ``flagged`` with the reason in
+               ``desc`` (``flagged="skip"`` leaves them out)
+``kml``        left out of the track line; red Placemarks named ``flagged`` in their own Folder
+               ``flagged epochs`` (``flagged="skip"`` leaves them out)
+``geojson``    left out of the ``track`` LineString; Point features with ``"flagged": true``
+               and the ``reason``
+``csv``        rows with ``status``, ``reason`` and the booleans ``solved`` and ``valid``
+=============  ================================================================================
+
+Relative solutions (``RtkSolution``, no ``valid`` attribute) count every solved epoch as
+valid: their quality is in RTKLIB's Q.
 
 Heights are ellipsoidal (WGS84) in every format: no geoid model is applied. In NMEA GGA
 the altitude field carries the ellipsoidal height and the geoid separation is 0, so that
@@ -145,6 +166,14 @@ def _safe_sqrt(v):
     return np.sqrt(np.where(v > 0, v, 0.0))
 
 
+def _solved_valid(solution, pos) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (m,) of the epochs with a finite position and of those that also passed the
+    integrity checks (``solution.valid``; every solved epoch for solutions without one)."""
+    solved = np.asarray(solution.solved, dtype=bool) & np.all(np.isfinite(pos), axis=1)
+    valid = np.asarray(getattr(solution, "valid", solved), dtype=bool) & solved
+    return solved, valid
+
+
 def _covariance(solution) -> np.ndarray:
     cov = getattr(solution, "covariance_m2", None)
     m = len(solution.time_ns)
@@ -229,6 +258,7 @@ def format_pos(
     program: str | None = None,
     header: bool = True,
     unsolved: str = "comment",
+    flagged: str = "comment",
 ) -> str:
     """Text of an RTKLIB ``.pos`` file (see :func:`write_pos`)."""
     frame = frame.lower()
@@ -245,6 +275,10 @@ def format_pos(
         raise SatnavError(f"unknown time system {time_system!r}; expected 'GPST' or 'UTC'")
     if unsolved not in ("comment", "skip"):
         raise SatnavError(f"unknown unsolved-epoch policy {unsolved!r}; expected 'comment' or 'skip'")
+    if flagged not in ("comment", "write", "skip"):
+        raise SatnavError(
+            f"unknown flagged-epoch policy {flagged!r}; expected 'comment', 'write' or 'skip'"
+        )
     if program is None:
         from .. import __version__
 
@@ -253,7 +287,7 @@ def format_pos(
     t = np.asarray(solution.time_ns, dtype=np.int64)
     m = len(t)
     pos = np.asarray(solution.position_m, dtype=np.float64).reshape(m, 3)
-    solved = np.asarray(solution.solved, dtype=bool) & np.all(np.isfinite(pos), axis=1)
+    solved, valid = _solved_valid(solution, pos)
     if quality is None:
         quality = getattr(solution, "quality", None)  # relative solutions carry their own Q
     q = np.full(m, Q_SINGLE, dtype=np.int64) if quality is None else np.broadcast_to(np.asarray(quality, dtype=np.int64), (m,))
@@ -326,7 +360,13 @@ def format_pos(
     reasons = None
     for i in range(m):
         if solved[i]:
-            out.append(fmt % (times[i], *c1l[i], ql[i], nsl[i], *sdl[i], agel[i], ratiol[i]))
+            if valid[i] or flagged == "write":
+                out.append(fmt % (times[i], *c1l[i], ql[i], nsl[i], *sdl[i], agel[i], ratiol[i]))
+            elif flagged == "comment":
+                if reasons is None:
+                    reasons = solution.reasons
+                row = fmt % ("", *c1l[i], ql[i], nsl[i], *sdl[i], agel[i], ratiol[i])
+                out.append(f"% {times[i]} flagged ({reasons[i]}):{row}")
         elif unsolved == "comment":
             if reasons is None:
                 reasons = solution.reasons
@@ -358,6 +398,12 @@ def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
     unsolved : {"comment", "skip"}
         Unsolved epochs as ``% <time> no solution: <reason>`` comment lines (default) or not
         at all (as RTKLIB does).
+    flagged : {"comment", "write", "skip"}
+        Epochs solved but failing the integrity checks (``solution.valid`` False, status
+        2-6): as comment lines ``% <time> flagged (<reason>): <the data row>`` that keep
+        every number of the row (default; RTKLIB-style readers skip them), as ordinary data
+        rows (``"write"``, the position then looks like a good fix), or not at all.
+        Solutions without ``valid`` (relative ``RtkSolution``) write every solved epoch.
     """
     text = format_pos(solution, frame=frame, **kwargs)
     Path(path).write_text(text, encoding="ascii", newline="\n")
@@ -599,9 +645,11 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
     """NMEA 0183 (4.11) sentences per epoch: GGA, RMC, then one GSA per system used.
 
     Built with ``pynmeagps`` (its checksums). Unsolved epochs give GGA quality 0 and RMC
-    status V with empty position fields; solved but flagged epochs (status 2-6) give RMC
-    status V ("warning") and GGA quality 1. Speed and course come from the Doppler velocity
-    (empty when not estimated).
+    status V with empty position fields; solved but flagged epochs (status 2-6, failed the
+    integrity checks) keep their position fields but are marked invalid the same way: GGA
+    quality 0, RMC status V (navigational status C, caution) and GSA mode 1 (no fix), so
+    that a consumer that checks the fix quality does not take them as fixes. Speed and
+    course come from the Doppler velocity (empty when not estimated).
     """
     try:
         from pynmeagps import GET, NMEAMessage
@@ -611,8 +659,7 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
     t = np.asarray(solution.time_ns, dtype=np.int64)
     m = len(t)
     pos = np.asarray(solution.position_m, dtype=np.float64).reshape(m, 3)
-    solved = np.asarray(solution.solved, dtype=bool) & np.all(np.isfinite(pos), axis=1)
-    valid = np.asarray(solution.valid, dtype=bool) & solved
+    solved, valid = _solved_valid(solution, pos)
     lat, lon, h = ecef_to_geodetic(np.where(np.isfinite(pos), pos, 0.0))
     vel = np.asarray(getattr(solution, "velocity_m_s", np.full((m, 3), np.nan)), dtype=np.float64).reshape(m, 3)
     venu = np.einsum("mij,mj->mi", enu_rotation(lat, lon), vel)
@@ -632,7 +679,7 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
             hdop = float(solution.hdop[i])
             out.append(
                 NMEAMessage(
-                    talker, "GGA", GET, hpnmeamode=True, time=tm, quality=1,
+                    talker, "GGA", GET, hpnmeamode=True, time=tm, quality=1 if valid[i] else 0,
                     numSV=int(solution.n_used[i]), HDOP=round(hdop, 1) if np.isfinite(hdop) else "",
                     alt=round(float(h[i]), 3), altUnit="M", sep=0.0, sepUnit="M",
                     diffAge="", diffStation="", **common,
@@ -659,7 +706,8 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
                 dops = [round(v, 1) if np.isfinite(v) else "" for v in dops]
                 out.append(
                     NMEAMessage(
-                        talker, "GSA", GET, opMode="A", navMode=3, PDOP=dops[0], HDOP=dops[1],
+                        talker, "GSA", GET, opMode="A", navMode=3 if valid[i] else 1,
+                        PDOP=dops[0], HDOP=dops[1],
                         VDOP=dops[2], systemId=_NMEA_SYSTEM_ID[letter], **svs,
                     ).serialize()
                 )
@@ -694,53 +742,81 @@ def _track_arrays(solution):
     t = np.asarray(solution.time_ns, dtype=np.int64)
     m = len(t)
     pos = np.asarray(solution.position_m, dtype=np.float64).reshape(m, 3)
-    solved = np.asarray(solution.solved, dtype=bool) & np.all(np.isfinite(pos), axis=1)
+    solved, valid = _solved_valid(solution, pos)
     lat, lon, h = ecef_to_geodetic(np.where(np.isfinite(pos), pos, 0.0))
-    return t, solved, np.degrees(lat), np.degrees(lon), h
+    return t, solved, valid, np.degrees(lat), np.degrees(lon), h
 
 
 def _fmt_dop(v) -> str | None:
     return f"{float(v):.2f}" if np.isfinite(v) else None
 
 
-def write_gpx(solution, path, *, name: str = "satnav solution") -> None:
-    """Write a GPX 1.1 track of the solved epochs (``ele`` is the ellipsoidal height, ``time``
-    UTC, with ``sat``/``hdop``/``vdop``/``pdop``); flagged epochs carry their reason in ``desc``."""
-    t, solved, lat, lon, h = _track_arrays(solution)
+def _flagged_policy(flagged: str, allowed=("points", "skip")) -> str:
+    if flagged not in allowed:
+        raise SatnavError(
+            f"unknown flagged-epoch policy {flagged!r}; expected {' or '.join(repr(a) for a in allowed)}"
+        )
+    return flagged
+
+
+def write_gpx(solution, path, *, name: str = "satnav solution", flagged: str = "points") -> None:
+    """Write a GPX 1.1 track of the epochs that passed the integrity checks.
+
+    ``ele`` is the ellipsoidal height, ``time`` UTC, with ``sat``/``hdop``/``vdop``/``pdop``.
+    Epochs solved but flagged (``solution.valid`` False) are never track points: with
+    ``flagged="points"`` (default) they are waypoints (``<wpt>``, before the track as GPX
+    1.1 orders them) named ``flagged``, of ``type`` ``flagged``, with the reason in ``desc``;
+    with ``flagged="skip"`` they are left out. Unsolved epochs are left out.
+    """
+    _flagged_policy(flagged)
+    t, solved, valid, lat, lon, h = _track_arrays(solution)
     times = _iso_utc(t)
-    reasons = solution.reasons
-    valid = np.asarray(solution.valid, dtype=bool)
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<gpx version="1.1" creator="satnav" xmlns="http://www.topografix.com/GPX/1/1">',
-        f"  <trk>\n    <name>{_xml_escape(name)}</name>\n    <trkseg>",
     ]
-    for i in np.flatnonzero(solved):
-        pt = [f'      <trkpt lat="{lat[i]:.9f}" lon="{lon[i]:.9f}">', f"<ele>{h[i]:.4f}</ele>", f"<time>{times[i]}</time>"]
-        if not valid[i]:
-            pt.append(f"<desc>{_xml_escape(str(reasons[i]))}</desc>")
-        pt.append("<fix>3d</fix>")
+
+    def point(tag, i, extra=()):
+        pt = [f'<{tag} lat="{lat[i]:.9f}" lon="{lon[i]:.9f}">', f"<ele>{h[i]:.4f}</ele>", f"<time>{times[i]}</time>"]
+        pt.extend(extra)
+        pt.append("<fix>3d</fix>" if valid[i] else "<fix>none</fix>")
         pt.append(f"<sat>{int(solution.n_used[i])}</sat>")
-        for tag, arr in (("hdop", solution.hdop), ("vdop", solution.vdop), ("pdop", solution.pdop)):
+        for dop, arr in (("hdop", solution.hdop), ("vdop", solution.vdop), ("pdop", solution.pdop)):
             v = _fmt_dop(arr[i])
             if v is not None:
-                pt.append(f"<{tag}>{v}</{tag}>")
-        pt.append("</trkpt>")
-        parts.append("".join(pt))
+                pt.append(f"<{dop}>{v}</{dop}>")
+        pt.append(f"</{tag}>")
+        return "".join(pt)
+
+    if flagged == "points":
+        reasons = solution.reasons
+        for i in np.flatnonzero(solved & ~valid):
+            extra = ("<name>flagged</name>", f"<desc>{_xml_escape(str(reasons[i]))}</desc>", "<type>flagged</type>")
+            parts.append("  " + point("wpt", i, extra))
+    parts.append(f"  <trk>\n    <name>{_xml_escape(name)}</name>\n    <trkseg>")
+    for i in np.flatnonzero(valid):
+        parts.append("      " + point("trkpt", i))
     parts.append("    </trkseg>\n  </trk>\n</gpx>\n")
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
-def write_kml(solution, path, *, name: str = "satnav solution", points: bool = True) -> None:
-    """Write KML 2.2: a LineString of the solved epochs (absolute ellipsoidal heights) and,
-    with ``points``, one Placemark per solved epoch with its UTC TimeStamp, colour-coded
-    green (passed integrity) or red (flagged, reason in the description)."""
-    t, solved, lat, lon, h = _track_arrays(solution)
+def write_kml(solution, path, *, name: str = "satnav solution", points: bool = True,
+              flagged: str = "points") -> None:
+    """Write KML 2.2: a LineString ``track`` of the epochs that passed the integrity checks
+    (absolute ellipsoidal heights) and, with ``points``, one green Placemark per such epoch
+    with its UTC TimeStamp in the Folder ``epochs``.
+
+    Epochs solved but flagged (``solution.valid`` False) are never part of the track: with
+    ``flagged="points"`` (default) they are red Placemarks named ``flagged`` (reason in the
+    description) in their own Folder ``flagged epochs``, which a viewer can hide; with
+    ``flagged="skip"`` they are left out. Unsolved epochs are left out.
+    """
+    _flagged_policy(flagged)
+    t, solved, valid, lat, lon, h = _track_arrays(solution)
     times = _iso_utc(t)
-    valid = np.asarray(solution.valid, dtype=bool)
     reasons = solution.reasons
-    idx = np.flatnonzero(solved)
-    coords = " ".join(f"{lon[i]:.9f},{lat[i]:.9f},{h[i]:.4f}" for i in idx)
+    good = np.flatnonzero(valid)
+    coords = " ".join(f"{lon[i]:.9f},{lat[i]:.9f},{h[i]:.4f}" for i in good)
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<kml xmlns="http://www.opengis.net/kml/2.2">',
@@ -752,16 +828,23 @@ def write_kml(solution, path, *, name: str = "satnav solution", points: bool = T
         "<Placemark><name>track</name><styleUrl>#track</styleUrl><LineString>"
         f"<altitudeMode>absolute</altitudeMode><coordinates>{coords}</coordinates></LineString></Placemark>",
     ]
+
+    def placemark(i, style, label=""):
+        return (
+            f"<Placemark>{label}<TimeStamp><when>{times[i]}</when></TimeStamp><styleUrl>#{style}</styleUrl>"
+            f"<description>{_xml_escape(str(reasons[i]))}; {int(solution.n_used[i])} satellites</description>"
+            f"<Point><altitudeMode>absolute</altitudeMode><coordinates>{lon[i]:.9f},{lat[i]:.9f},{h[i]:.4f}"
+            "</coordinates></Point></Placemark>"
+        )
+
     if points:
         parts.append("<Folder><name>epochs</name>")
-        for i in idx:
-            style = "ok" if valid[i] else "flagged"
-            parts.append(
-                f"<Placemark><TimeStamp><when>{times[i]}</when></TimeStamp><styleUrl>#{style}</styleUrl>"
-                f"<description>{_xml_escape(str(reasons[i]))}; {int(solution.n_used[i])} satellites</description>"
-                f"<Point><altitudeMode>absolute</altitudeMode><coordinates>{lon[i]:.9f},{lat[i]:.9f},{h[i]:.4f}"
-                "</coordinates></Point></Placemark>"
-            )
+        parts.extend(placemark(i, "ok") for i in good)
+        parts.append("</Folder>")
+    bad = np.flatnonzero(solved & ~valid)
+    if flagged == "points" and len(bad):
+        parts.append("<Folder><name>flagged epochs</name>")
+        parts.extend(placemark(i, "flagged", "<name>flagged</name>") for i in bad)
         parts.append("</Folder>")
     parts.append("</Document>\n</kml>\n")
     Path(path).write_text("\n".join(parts), encoding="utf-8")
@@ -773,10 +856,15 @@ def _num(v, nd=4):
 
 
 def geojson_dict(solution) -> dict:
-    """GeoJSON FeatureCollection (RFC 7946: [lon, lat, ellipsoidal height], WGS84): a
-    LineString ``track`` of the solved epochs, then one feature per epoch (null geometry
-    when unsolved) with ``time_gpst``, ``time_utc``, ``status``, ``reason``, ``n_used`` and DOPs."""
-    t, solved, lat, lon, h = _track_arrays(solution)
+    """GeoJSON FeatureCollection (RFC 7946: [lon, lat, ellipsoidal height], WGS84).
+
+    First a LineString ``track`` of the epochs that passed the integrity checks, then one
+    feature per epoch: a Point for solved epochs (null geometry when unsolved) with
+    ``time_gpst``, ``time_utc``, ``time_gpst_ns``, ``status``, ``reason``, ``valid``,
+    ``flagged`` (solved but failed the integrity checks: not part of the track),
+    ``n_used`` and DOPs.
+    """
+    t, solved, valid, lat, lon, h = _track_arrays(solution)
     utc = _iso_utc(t)
     y, mo, d, hh, mi, ss = ns_to_calendar(t)
     reasons = solution.reasons
@@ -785,7 +873,7 @@ def geojson_dict(solution) -> dict:
             "type": "Feature",
             "geometry": {
                 "type": "LineString",
-                "coordinates": [[round(float(lon[i]), 9), round(float(lat[i]), 9), round(float(h[i]), 4)] for i in np.flatnonzero(solved)],
+                "coordinates": [[round(float(lon[i]), 9), round(float(lat[i]), 9), round(float(h[i]), 4)] for i in np.flatnonzero(valid)],
             },
             "properties": {"name": "track"},
         }
@@ -806,6 +894,8 @@ def geojson_dict(solution) -> dict:
                     "time_gpst_ns": int(t[i]),
                     "status": int(solution.status[i]),
                     "reason": str(reasons[i]),
+                    "valid": bool(valid[i]),
+                    "flagged": bool(solved[i] and not valid[i]),
                     "n_used": int(solution.n_used[i]),
                     "pdop": _num(solution.pdop[i], 2),
                     "hdop": _num(solution.hdop[i], 2),
@@ -825,11 +915,19 @@ def write_geojson(solution, path) -> None:
 def _table(solution):
     df = solution.to_pandas()
     df.insert(0, "time_gpst_ns", np.asarray(solution.time_ns, dtype=np.int64))
+    m = len(solution.time_ns)
+    solved, valid = _solved_valid(solution, np.asarray(solution.position_m, dtype=np.float64).reshape(m, 3))
+    at = df.columns.get_loc("status") if "status" in df.columns else len(df.columns)
+    for name, col in (("valid", valid), ("solved", solved)):
+        if name not in df.columns:
+            df.insert(at, name, col)
     return df
 
 
 def write_csv(solution, path) -> None:
-    """Write one row per epoch (``Solution.to_pandas()`` plus ``time_gpst_ns``) as CSV."""
+    """Write one row per epoch as CSV: ``Solution.to_pandas()`` plus ``time_gpst_ns`` and the
+    booleans ``solved`` (a position is given) and ``valid`` (solved and passed the integrity
+    checks); flagged epochs are the rows with ``solved`` true and ``valid`` false."""
     try:
         import pandas  # noqa: F401
     except ImportError:  # pragma: no cover

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import struct
 from pathlib import Path
 
@@ -298,7 +299,8 @@ def _solution_sections(sol, reference, ref_label, *, with_track=True, what="") -
 
 
 def _unsolved_comments(path) -> dict[str, int]:
-    """Reasons of the ``% <time> no solution: <reason>`` lines satnav writes into ``.pos``."""
+    """Reasons of the ``% <time> no solution: <reason>`` and ``% <time> flagged (<reason>): ...``
+    lines satnav writes into ``.pos`` (epochs without a position row)."""
     try:
         from ..io.textfile import read_bytes
 
@@ -307,10 +309,21 @@ def _unsolved_comments(path) -> dict[str, int]:
         return {}
     counts: dict[str, int] = {}
     for line in text.splitlines():
-        if line.startswith("%") and " no solution: " in line:
+        if not line.startswith("%"):
+            continue
+        if " no solution: " in line:
             reason = line.split(" no solution: ", 1)[1].strip()
-            counts[reason] = counts.get(reason, 0) + 1
+        else:
+            flagged = _FLAGGED_COMMENT.match(line)
+            if not flagged:
+                continue
+            reason = f"flagged: {flagged.group(1)}"
+        counts[reason] = counts.get(reason, 0) + 1
     return counts
+
+
+#: ``% <time> flagged (<reason>): <row>``: a solved epoch that failed the integrity checks.
+_FLAGGED_COMMENT = re.compile(r"^%.*? flagged \((.*)\): ")
 
 
 def _posfile_sections(pos, reference, ref_label) -> list[str]:
@@ -321,7 +334,7 @@ def _posfile_sections(pos, reference, ref_label) -> list[str]:
     unsolved = _unsolved_comments(pos.path) if pos.path else {}
     n_unsolved = sum(unsolved.values())
     rows = [("file", pos.path or "–"),
-            ("epochs", f"{n} with a position" + (f", {n_unsolved} without (comment lines)" if n_unsolved else "")),
+            ("epochs", f"{n} with a position" + (f", {n_unsolved} without a position row (comment lines)" if n_unsolved else "")),
             ("coordinates", {"xyz": "ECEF x/y/z", "llh": "latitude/longitude/height",
                              "enu": "east/north/up baseline"}.get(pos.frame, pos.frame)
              + f", time {pos.time_system}")]
