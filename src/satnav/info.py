@@ -109,14 +109,19 @@ def _time_text(ns) -> str | None:
     return None if ns is None else format_gpst(int(ns))
 
 
-def _epoch_summary(time_ns) -> dict:
-    """Number of epochs, first and last epoch (text) and median interval (s) of GPST ns."""
-    t = np.asarray(time_ns, dtype=np.int64)
+def _epoch_summary(time_ns, header_interval_s=None) -> dict:
+    """Number of epochs, first and last epoch (text) and interval (s) of GPST ns: the
+    header's interval when it gives one (> 0), else the median spacing of the epochs."""
+    t = np.sort(np.unique(np.asarray(time_ns, dtype=np.int64)))
+    if header_interval_s is not None and np.isfinite(header_interval_s) and header_interval_s > 0:
+        interval = float(header_interval_s)
+    else:
+        interval = float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None
     return {
         "epochs": int(len(t)),
         "first_epoch": _time_text(t.min()) if len(t) else None,
         "last_epoch": _time_text(t.max()) if len(t) else None,
-        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        "interval_s": interval,
     }
 
 
@@ -192,7 +197,8 @@ def _sp3_info(path, strict: bool) -> dict:
         "agency": getattr(sp3.header, "agency", None),
         "coordinate_system": getattr(sp3.header, "coordinate_system", None),
         "time_system": getattr(sp3.header, "time_system", None),
-        **_epoch_summary(sp3.time),
+        **_epoch_summary(sp3.time, getattr(sp3.header, "interval_s", None)),
+        "epochs_in_header": getattr(sp3.header, "number_of_epochs", None),
         "satellites": sorted(satellite_ids(sp3.satellites).tolist()),
         "velocities": sp3.velocity_m_s is not None,
     }
@@ -243,6 +249,13 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
     return info
 
 
+def _span_text(first, last, what: str) -> str:
+    """``first .. last``, or ``no epochs`` (``no messages``) when there is none."""
+    if first is None or last is None:
+        return f"no {what}"
+    return f"{first} .. {last}"
+
+
 def format_info(info: dict) -> str:
     """Text rendering of :func:`file_info`'s dict."""
     fmt = info["format"]
@@ -261,7 +274,7 @@ def format_info(info: dict) -> str:
         add("antenna", info["antenna"])
         if info["approx_position_m"]:
             add("position", "X {:.4f}  Y {:.4f}  Z {:.4f} m".format(*info["approx_position_m"]))
-        add("time span", f"{info['first_epoch']} .. {info['last_epoch']}")
+        add("time span", _span_text(info["first_epoch"], info["last_epoch"], "epochs"))
         add("interval", f"{info['interval_s']:g} s" if info["interval_s"] else None)
         add("epochs", f"{info['epochs']}" + (f" (+{info['events']} event records)" if info["events"] else ""))
         add("satellites", f"{len(info['satellites'])}")
@@ -275,15 +288,19 @@ def format_info(info: dict) -> str:
         for s in sorted(info["messages"], key=lambda letter: SYSTEMS.find(letter) % 99):
             n = info["messages"][s]
             span = info["time_per_system"].get(s, [None, None])
-            out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:5d} messages  {span[0]} .. {span[1]}")
+            out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:5d} messages  {_span_text(*span, 'messages')}")
+        if not any(info["messages"].values()):
+            out.append("  messages    no ephemeris messages")
         add("satellites", len(info["satellites"]))
         add("iono", " ".join(info["iono_corrections"]))
         add("time corr", " ".join(info["time_corrections"]))
         add("leap sec", info["leap_seconds"])
     elif fmt in ("sp3", "rinex-clk"):
-        add("time span", f"{info['first_epoch']} .. {info['last_epoch']}")
+        add("time span", _span_text(info["first_epoch"], info["last_epoch"], "epochs"))
         add("interval", f"{info['interval_s']:g} s" if info.get("interval_s") else None)
-        add("epochs", info["epochs"])
+        declared = info.get("epochs_in_header")
+        add("epochs", f"{info['epochs']}" + (f" (the header says {declared})"
+                                             if declared and declared != info["epochs"] else ""))
         add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
         if fmt == "rinex-clk":
             add("stations", len(info["stations"]))

@@ -148,11 +148,13 @@ def test_solve_nl_reports_every_epoch(tmp_path, capsys):
 
 def test_solve_warns_when_navigation_does_not_cover_observations(tmp_path, capsys):
     """corpus demo.10o is 2010-03-05 while demo.10n holds a 1999-09-02 message (read by hand:
-    ' 6 99  9  2 19  0  0.0 ...'): every epoch unsolved, with a warning naming both spans."""
+    ' 6 99  9  2 19  0  0.0 ...'): every epoch unsolved, with a warning naming both spans; the
+    output and the summary are written, and the exit status is 1 with a closing line."""
     d = data_path("corpus")
     rc = main(["solve", str(d / "demo.10o"), str(d / "demo.10n"), "-o", str(tmp_path / "d.pos")])
     out = capsys.readouterr()
-    assert rc == 0
+    assert rc == 1
+    assert out.err.splitlines()[-1] == "satnav: no epoch could be solved (see the reasons above)"
     assert "1999-09-02T19:00:00" in out.err and "no ephemeris for these epochs" in out.err
     assert "0 solved / 2 total" in out.out
     assert open(tmp_path / "d.pos").read().count("no solution:") == 2

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cli import bounded_float, check_output_dir, check_output_file
 from ..errors import SatnavError
 from ..gnss_time import NS_PER_S, calendar_to_ns, format_gpst
 
@@ -75,24 +76,49 @@ def _time_span(args, sources) -> tuple[int, int]:
             start = next(s for s in sources if isinstance(s, Constellation)).epoch_ns
     end = _parse_time(args.end) if args.end else start + day - int(args.step * NS_PER_S)
     if end < start:
-        raise SatnavError("--end is before --start")
+        raise SatnavError(
+            f"--end {format_gpst(end)} is before --start {format_gpst(start)}: expected an end after the start"
+        )
     return start, end
+
+
+def _parse_region(text: str) -> tuple[float, float, float, float]:
+    """``LAT0,LAT1,LON0,LON1`` (deg) with -90 <= lat0 < lat1 <= 90 and lon0 < lon1 at most
+    360 deg apart; SatnavError saying what was expected otherwise."""
+    lat0, lat1, lon0, lon1 = _floats(text, 4, "--region LAT0,LAT1,LON0,LON1")
+    if not all(np.isfinite([lat0, lat1, lon0, lon1])):
+        raise SatnavError(f"--region {text!r}: expected finite numbers LAT0,LAT1,LON0,LON1 (deg)")
+    if not (-90.0 <= lat0 < lat1 <= 90.0):
+        raise SatnavError(
+            f"--region {text!r}: latitudes {lat0:g}..{lat1:g}, expected -90 <= LAT0 < LAT1 <= 90"
+        )
+    if not (lon0 < lon1 <= lon0 + 360.0) or not (-360.0 <= lon0 and lon1 <= 360.0):
+        raise SatnavError(
+            f"--region {text!r}: longitudes {lon0:g}..{lon1:g}, expected LON0 < LON1 (deg, "
+            "at most 360 apart)"
+        )
+    return lat0, lat1, lon0, lon1
 
 
 def cmd_plan(args) -> int:
     from ..frames import geodetic_to_ecef
     from . import coverage
 
+    region = _parse_region(args.region) if args.region else None
+    check_output_dir(args.output)
     sources = _sources(args)
     source = sources[0] if len(sources) == 1 else sources
     start, end = _time_span(args, sources)
+    if (end - start) / (args.step * NS_PER_S) > _MAX_EPOCHS:
+        raise SatnavError(
+            f"--step {args.step:g} s over {(end - start) / NS_PER_S:g} s gives more than {_MAX_EPOCHS} "
+            "epochs: expected a larger --step or a shorter span"
+        )
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     systems = args.systems.upper() if args.systems else None
-    if args.region:
-        lat0, lat1, lon0, lon1 = _floats(args.region, 4, "--region")
-        if args.grid <= 0:
-            raise SatnavError("--grid must be positive (degrees)")
+    if region:
+        lat0, lat1, lon0, lon1 = region
         step = args.step if args.step_given else 900.0
         cov = coverage.plan_region(
             source, (lat0, lat1), (lon0, lon1), args.grid, start, end, step, args.mask,
@@ -140,9 +166,14 @@ def cmd_plan(args) -> int:
     return 0
 
 
+#: Most epochs a ``plan`` run computes (one day at 1 s is 86400).
+_MAX_EPOCHS = 1_000_000
+
+
 def cmd_sim(args) -> int:
     from .simulate import load_scenario, run_scenario
 
+    check_output_dir(args.output)
     scenario = load_scenario(args.spec)
     if args.duration is not None:
         scenario.duration_h = args.duration
@@ -161,6 +192,12 @@ def cmd_sim(args) -> int:
         scenario.start = args.start
     if args.mask is not None:
         scenario.mask_deg = args.mask
+    n_epochs = float(scenario.duration_h) * 3600.0 / float(scenario.interval_s)
+    if not 0 < n_epochs <= _MAX_EPOCHS:
+        raise SatnavError(
+            f"a duration of {scenario.duration_h:g} h at {scenario.interval_s:g} s epochs gives "
+            f"{n_epochs:.0f} epochs, expected 1 to {_MAX_EPOCHS} (--duration, --interval)"
+        )
     sim, paths = run_scenario(scenario, args.output)
     vis = sim.visible.sum(axis=1)
     print(
@@ -178,6 +215,7 @@ def cmd_sim(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate_directory, format_table
 
+    check_output_file(args.json)
     rows = evaluate_directory(args.directory, pdop_limit=args.pdop)
     print(format_table(rows, rich=None if not args.plain else False))
     if args.json:
@@ -186,6 +224,12 @@ def cmd_evaluate(args) -> int:
         Path(args.json).write_text(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+_MASK = bounded_float("an elevation mask in degrees", 0.0, 90.0, high_open=True)
+_POSITIVE_S = bounded_float("a time step in seconds", 0.0, low_open=True)
+_POSITIVE_DEG = bounded_float("a grid step in degrees", 0.0, 90.0, low_open=True)
+_PDOP = bounded_float("a PDOP threshold", 0.0, low_open=True)
 
 
 def register(subparsers) -> None:
@@ -201,16 +245,16 @@ def register(subparsers) -> None:
     s.add_argument("--site", metavar="LAT,LON,H", help="site: latitude, longitude (deg), height (m)")
     s.add_argument("--site-ecef", metavar="X,Y,Z", help="site as ECEF metres")
     s.add_argument("--region", metavar="LAT0,LAT1,LON0,LON1", help="region box (deg)")
-    s.add_argument("--grid", type=float, default=5.0, metavar="DEG", help="region grid step (deg, default 5)")
+    s.add_argument("--grid", type=_POSITIVE_DEG, default=5.0, metavar="DEG", help="region grid step (deg, default 5)")
     s.add_argument("--nav", nargs="+", metavar="FILE", help="RINEX navigation files")
     s.add_argument("--constellation", nargs="+", metavar="NAME_OR_TOML",
                    help="designed constellations: gps glonass galileo beidou3 regional or spec files")  # fmt: skip
     s.add_argument("--start", metavar="TIME", help="GPST start, e.g. 2020-06-25T00:00:00")
     s.add_argument("--end", metavar="TIME", help="GPST end (default start + 1 day)")
-    s.add_argument("--step", type=float, default=300.0, action=StepGiven,
+    s.add_argument("--step", type=_POSITIVE_S, default=300.0, action=StepGiven,
                    help="time step (s; default 300 for a site, 900 for a region)")  # fmt: skip
-    s.add_argument("--mask", type=float, default=10.0, help="elevation mask (deg, default 10)")
-    s.add_argument("--pdop", type=float, default=6.0, help="PDOP threshold of availability (default 6)")
+    s.add_argument("--mask", type=_MASK, default=10.0, help="elevation mask (deg, default 10)")
+    s.add_argument("--pdop", type=_PDOP, default=6.0, help="PDOP threshold of availability (default 6)")
     s.add_argument("--systems", help="system letters to use (default all)")
     s.add_argument("-o", "--output", default=".", metavar="DIR", help="output directory")
     s.set_defaults(func=cmd_plan, step_given=False)
@@ -218,19 +262,20 @@ def register(subparsers) -> None:
     s = subparsers.add_parser("sim", help="simulate observations of designed constellations (RINEX)")
     s.add_argument("spec", metavar="SPEC", help="scenario TOML, constellation spec, or built-in name (demo, glonass,regional...)")  # fmt: skip
     s.add_argument("-o", "--output", required=True, metavar="DIR")
-    s.add_argument("--duration", type=float, metavar="HOURS", help="duration (h)")
-    s.add_argument("--interval", type=float, metavar="S", help="epoch interval (s)")
+    s.add_argument("--duration", type=bounded_float("a duration in hours", 0.0, low_open=True),
+                   metavar="HOURS", help="duration (h)")
+    s.add_argument("--interval", type=_POSITIVE_S, metavar="S", help="epoch interval (s)")
     s.add_argument("--site", metavar="LAT,LON,H", help="static site (deg, deg, m)")
     s.add_argument("--trajectory", metavar="CSV", help="trajectory CSV: time, lat, lon, height")
     s.add_argument("--start", metavar="TIME", help="GPST start")
-    s.add_argument("--mask", type=float, help="elevation mask (deg)")
+    s.add_argument("--mask", type=_MASK, help="elevation mask (deg)")
     s.add_argument("--seed", type=int, help="random seed")
     s.add_argument("--noise-free", action="store_true", help="no random errors; models exact")
     s.set_defaults(func=cmd_sim)
 
     s = subparsers.add_parser("evaluate", help="solve a simulation and print the service table")
     s.add_argument("directory", metavar="DIR")
-    s.add_argument("--pdop", type=float, default=6.0, help="PDOP limit of availability")
+    s.add_argument("--pdop", type=_PDOP, default=6.0, help="PDOP limit of availability")
     s.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
     s.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     s.set_defaults(func=cmd_evaluate)

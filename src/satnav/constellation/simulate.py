@@ -426,6 +426,7 @@ def simulate(
     seed: int = 0,
     mask_deg: float = 10.0,
     name: str = "SIM1",
+    satellite_seed: int | None = None,
 ) -> Simulation:
     """Simulate observations of ``constellation`` at a site or along a trajectory.
 
@@ -451,6 +452,14 @@ def simulate(
         Shortcut for ``errors=ErrorModel.noise_free()``.
     seed : int
         Seed of every random draw (same seed, same observations).
+    satellite_seed : int, optional
+        Seed of the errors that belong to the satellites, not to the receiver: the
+        satellite clock prediction errors. Default ``seed``. Receivers observing the same
+        satellites at the same time (a base and a rover) must share it, with the same
+        ``broadcast`` and ``clock``, as real receivers share the satellites' clock errors
+        (they cancel in between-receiver differences); give each receiver its own ``seed``
+        for its own noise, multipath and clock. ``satellite_seed=k`` draws the same
+        satellite clock errors as a simulation with ``seed=k``.
     mask_deg : float
         Elevation mask (deg): satellites below are not observed.
     name : str
@@ -533,6 +542,8 @@ def simulate(
     sat_clock = sat_clock + offsets
     if errors.satellite_clock:
         rng = rngs[1]
+        if satellite_seed is not None:  # the stream a simulation with seed=satellite_seed uses
+            rng = np.random.default_rng(np.random.SeedSequence(int(satellite_seed)).spawn(8)[1])
         b = rng.normal(0.0, errors.sat_clock_sigma_m, n) / SPEED_OF_LIGHT
         d = rng.normal(0.0, errors.sat_clock_drift_sigma_m_h, n) / SPEED_OF_LIGHT / 3600.0
         hours_s = (times - times[0]).astype(np.float64)[:, None] / NS_PER_S

@@ -13,10 +13,11 @@ import time
 
 import numpy as np
 
+from ..cli import bounded_float, check_output_file
 from ..errors import SatnavError
 from ..satellites import SYSTEM_NAMES, SYSTEMS
 
-__all__ = ["register", "parse_xyz", "solve_summary"]
+__all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary"]
 
 
 def parse_xyz(text: str) -> np.ndarray:
@@ -147,6 +148,10 @@ def cmd_solve(args) -> int:
     from ..io.rinex_nav import read_rinex_nav
     from .spp import solve_spp
 
+    check_output_file(args.output)
+    check_output_file(args.report)
+    if args.ref:
+        parse_xyz(args.ref)
     t0 = time.perf_counter()
     stages = _Stages(4, args.quiet)
     try:
@@ -198,9 +203,9 @@ def cmd_solve(args) -> int:
             if args.output:
                 print(f"{args.output}: {len(solution)} epochs")
             truth = parse_xyz(args.ref) if args.ref else None
-            print(solution.summary(truth))
+            print(rtk_summary(solution, truth))
             print(f"time        {elapsed:.2f} s")
-        return 0
+        return _unsolved_status(solution, args)
     reference, label = None, ""
     if args.ref:
         reference, label = parse_xyz(args.ref), "--ref"
@@ -217,7 +222,65 @@ def cmd_solve(args) -> int:
 
         path = write_report(solution, args.report, obs=obs, reference_m=reference)
         print(f"report      {path}")
-    return 0
+    return _unsolved_status(solution, args)
+
+
+def _unsolved_status(solution, args) -> int:
+    """0, or 1 with a closing line on stderr when no epoch at all could be solved (the output
+    and the summary, with the reasons, are written all the same)."""
+    if len(solution) and np.asarray(solution.solved).any():
+        return 0
+    if not args.quiet:
+        where = "see the reasons above"
+    elif args.output:
+        where = f"see the reasons in {args.output}"
+    else:
+        where = "run without -q for the reasons"
+    sys.stdout.flush()
+    print(f"satnav: no epoch could be solved ({where})", file=sys.stderr)
+    return 1
+
+
+_QUALITY_NAMES = {1: "fixed", 2: "float", 4: "DGNSS", 5: "single point"}
+
+
+def rtk_summary(solution, truth_m=None) -> str:
+    """Closing summary of a relative solution (:meth:`RtkSolution.summary` without its error
+    line) and, with a reference position ``truth_m`` (ECEF m), the errors of the epochs that
+    mode is about: fixed epochs (float ones when none is fixed) in kinematic and static
+    mode, DGNSS epochs (quality 4) in DGNSS mode; in static mode also the final position and
+    its east/north/up error."""
+    from ..frames import ecef_to_enu
+    from ..gnss_time import format_gpst
+
+    lines = [solution.summary(None)]
+    quality = np.asarray(solution.quality)
+    if solution.mode == "dgnss":
+        wanted = (4,)
+    else:
+        wanted = (1,) if (quality == 1).any() else (2,)
+    if truth_m is not None:
+        name = _QUALITY_NAMES[wanted[0]]
+        e = solution.errors(truth_m, mask=np.isin(quality, wanted))
+        if e["n"]:
+            lines.append(f"{name}-solution error: H RMS {e['h_rms']:.4f} m, V RMS {e['v_rms']:.4f} m, "
+                         f"max 3-D {e['max_3d']:.4f} m over {e['n']} epochs")
+        else:
+            lines.append(f"{name}-solution error: no {name} epoch to compare with --ref")
+    if solution.mode == "static":
+        solved = np.flatnonzero(solution.solved)
+        if len(solved):
+            i = int(solved[-1])
+            x = np.asarray(solution.position_m[i], float)
+            q = _QUALITY_NAMES.get(int(quality[i]), f"quality {int(quality[i])}")
+            lines.append(f"final position {x[0]:.4f} {x[1]:.4f} {x[2]:.4f} m (ECEF, {q}, "
+                         f"{format_gpst(int(solution.time_ns[i]))})")
+            if truth_m is not None:
+                enu = ecef_to_enu(x[None, :], np.asarray(truth_m, float))[0]
+                lines.append(f"final position error vs --ref: E {enu[0]:+.4f} N {enu[1]:+.4f} "
+                             f"U {enu[2]:+.4f} m, H {np.hypot(enu[0], enu[1]):.4f} m, "
+                             f"3-D {np.linalg.norm(enu):.4f} m")
+    return "\n".join(lines)
 
 
 def _warn_if_no_overlap(obs, nav, obs_path, nav_paths) -> None:
@@ -275,6 +338,10 @@ def _solve_relative(args, rover, nav):
                      max_age_s=args.max_age + _TIME_TAG_TOLERANCE_S)
 
 
+#: ``--mask``: an elevation in degrees, 0 <= mask < 90.
+_MASK = bounded_float("an elevation mask in degrees", 0.0, 90.0, high_open=True)
+
+
 def register(subparsers) -> None:
     from ..io.solution import FORMATS
 
@@ -288,7 +355,7 @@ def register(subparsers) -> None:
     s.add_argument("--format", choices=sorted(FORMATS), help="output format (default from the file name; .pos)")
     s.add_argument("--systems", default="GRECJI", help="systems to use (default GRECJI)")
     s.add_argument("--exclude", help="satellites or systems to leave out, e.g. R09,C01")
-    s.add_argument("--mask", type=float, default=10.0, help="elevation mask, degrees (default 10)")
+    s.add_argument("--mask", type=_MASK, default=10.0, help="elevation mask, degrees (default 10)")
     s.add_argument(
         "--iono", choices=("klobuchar", "iono-free", "states", "none"), default=None,
         help="ionospheric correction (default klobuchar; for a GSDC device_gnss.csv 'states': "
@@ -309,8 +376,10 @@ def register(subparsers) -> None:
     s.add_argument("--base-spp", action="store_true", help="base position from the mean of its SPP solutions")
     s.add_argument("--mode", choices=("dgnss", "kinematic", "static"), default="kinematic")
     s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
-    s.add_argument("--ratio", type=float, default=3.0, help="RTK: ratio-test threshold (default 3)")
-    s.add_argument("--max-age", type=float, default=30.0, metavar="S",
+    s.add_argument("--ratio", type=bounded_float("a ratio-test threshold", 1.0), default=3.0,
+                   help="RTK: ratio-test threshold (default 3)")
+    s.add_argument("--max-age", type=bounded_float("a time difference in seconds", 0.0, low_open=True),
+                   default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
                    "differ by a few ms more)")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")

@@ -48,7 +48,7 @@ from ..models.troposphere import saastamoinen_delay
 from ..orbits.geometry import sagnac_rotate
 from ..satellites import SYSTEMS, satellite_ids
 from . import kalman
-from .cycle_slips import detect_slips
+from .cycle_slips import detect_slips, doppler_phase_slips
 from .lambda_ils import resolve_partial
 
 __all__ = ["solve_rtk", "RtkSolution", "RtkFilter", "QUALITY", "FREQUENCY_BANDS"]
@@ -56,13 +56,15 @@ __all__ = ["solve_rtk", "RtkSolution", "RtkFilter", "QUALITY", "FREQUENCY_BANDS"
 #: Quality flag -> meaning (RTKLIB's Q values).
 QUALITY = {0: "no solution", 1: "fixed", 2: "float", 4: "DGNSS", 5: "single (no base epoch)"}
 
-#: RINEX band digit of each frequency name, per system (L2 is E5b for Galileo, B2I/B2b
-#: for BeiDou, L1 is B1I for BeiDou, as in RTKLIB's frequency numbering).
+#: RINEX band digits of each frequency name, per system, in order of preference (the first
+#: band both receivers track is used). L2 is E5b for Galileo; L1 is B1I for BeiDou and L2
+#: B2I/B2b, as in RTKLIB's frequency numbering, else B3I: BeiDou-3 satellites do not
+#: transmit B2I, and B1I + B3I is their usual dual-frequency pair.
 FREQUENCY_BANDS = {
     "G": {"L1": "1", "L2": "2", "L5": "5"},
     "R": {"L1": "1", "L2": "2"},
     "E": {"L1": "1", "L2": "7", "L5": "5"},
-    "C": {"L1": "2", "L2": "7", "L5": "5"},
+    "C": {"L1": "2", "L2": "76", "L5": "5"},
     "J": {"L1": "1", "L2": "2", "L5": "5"},
 }
 _ATTRIBUTE_PREFERENCE = "CWPSLXQIDBYMZAN"
@@ -258,9 +260,10 @@ def _choose_signals(rover, base, systems, frequencies):
         have = set(cr.get(s, [])) & set(cb.get(s, []))
         per = []
         for fname in frequencies:
-            band = FREQUENCY_BANDS[s].get(fname)
             pick = None
-            if band is not None:
+            for band in FREQUENCY_BANDS[s].get(fname, ""):
+                if pick is not None:
+                    break
                 for a in _ATTRIBUTE_PREFERENCE:
                     if "L" + band + a in have:
                         codes = ["C" + band + a] + ["C" + band + b for b in _ATTRIBUTE_PREFERENCE]
@@ -396,6 +399,44 @@ def _warn_unpaired(rover, base, base_index, max_age_s):
     )
 
 
+def _doppler_slip_thresholds(phase_cyc, doppler_hz, time_ns, floor_cycles=3.0, n_sigma=8.0):
+    """Threshold (cycles) of the Doppler/phase slip test per satellite and frequency (n, k).
+
+    The misclosure ``dL + (D(t) + D(t_prev)) / 2 * dt`` grows with the Doppler noise times
+    the interval: 3 cycles are 7 sigma at 1 s for a Doppler noise of 0.03 m/s, but not
+    one sigma at 30 s. The threshold is ``n_sigma`` robust sigmas (1.4826 x the median
+    absolute deviation) of each satellite's misclosures between consecutive epochs, after
+    removing the median over the satellites of the epoch (receiver clock), and at least
+    ``floor_cycles``. Slips are rare, so they hardly move the median deviation."""
+    t = np.asarray(time_ns, dtype=np.int64)
+    if len(t) < 3:
+        return np.full(phase_cyc.shape[1:], floor_cycles)
+    dt = (np.diff(t) / 1e9)[:, None, None]
+    mis = np.diff(phase_cyc, axis=0) + 0.5 * (doppler_hz[1:] + doppler_hz[:-1]) * dt
+    with warnings.catch_warnings():  # all-NaN epochs and satellites
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mis = mis - np.nanmedian(mis, axis=1, keepdims=True)
+        mad = np.nanmedian(np.abs(mis - np.nanmedian(mis, axis=0)), axis=0)
+    sigma = 1.4826 * np.where(np.isfinite(mad), mad, 0.0)
+    return np.maximum(floor_cycles, n_sigma * sigma)
+
+
+def _receiver_slips(r, freq, gf_threshold_m):
+    """Slips of one receiver (m, n, k): LLI, geometry-free and Melbourne-Wuebbena tests
+    (:func:`~satnav.estimators.cycle_slips.detect_slips`) and the Doppler/phase test with
+    a threshold for each satellite and frequency from the data
+    (:func:`_doppler_slip_thresholds`)."""
+    slips = detect_slips(r.phase_cyc, r.code_m, r.lli, None, frequency_hz=freq,
+                         time_ns=r.time_ns, gf_threshold_m=gf_threshold_m)
+    if r.doppler_hz is not None:
+        thresholds = _doppler_slip_thresholds(r.phase_cyc, r.doppler_hz, r.time_ns)
+        for f in range(slips.shape[-1]):
+            if np.isfinite(r.doppler_hz[..., f]).any():
+                slips[..., f] |= doppler_phase_slips(r.phase_cyc[..., f], r.doppler_hz[..., f],
+                                                     r.time_ns, thresholds[:, f])
+    return slips
+
+
 def _variance(el, a=0.003, b=0.003):
     s = np.sin(np.maximum(el, np.radians(1.0)))
     return a * a + (b * b) / (s * s)
@@ -490,12 +531,12 @@ class RtkFilter:
                               "inter-frequency bias calibration); they are not fixed")
         k_glo = _glonass_k(rover, nav, self.sats)
         freq = np.full((n, self.nf), np.nan)
-        for f, fname in enumerate(frequencies):
+        for f in range(self.nf):
             for s in chosen:
                 cols = letters == s
-                band = FREQUENCY_BANDS[s].get(fname)
-                if band is None or chosen[s][f] is None:
+                if chosen[s][f] is None:
                     continue
+                band = chosen[s][f][0][1]  # of the phase code chosen, e.g. "L6I"
                 freq[cols, f] = carrier_frequency(s, band, k_glo[cols] if s == "R" else None)
         self.freq = freq
         self.lam = SPEED_OF_LIGHT / freq
@@ -554,8 +595,7 @@ class RtkFilter:
 
         # ---------------- slips on each receiver, mapped to rover epochs
         for r in (self.rover, self.base):
-            r.slips = detect_slips(r.phase_cyc, r.code_m, r.lli, r.doppler_hz, frequency_hz=freq,
-                                   time_ns=r.time_ns, gf_threshold_m=slip_threshold_m)
+            r.slips = _receiver_slips(r, freq, slip_threshold_m)
         # a base slip between two used base epochs is seen at the first rover epoch using it
         bslip = np.zeros_like(self.rover.slips)
         bi = self.base_index
@@ -1102,7 +1142,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
         :attr:`RtkSolution.base_position_source`.
     frequencies : tuple of str
         Frequency names, ``("L1",)`` single or ``("L1", "L2")`` dual frequency (L2 means
-        E5b for Galileo, B2I for BeiDou; see :data:`FREQUENCY_BANDS`).
+        E5b for Galileo, B2I/B2b or else B3I for BeiDou; see :data:`FREQUENCY_BANDS`).
     elevation_mask_deg : float
     ratio_threshold : float
         Ratio test threshold for accepting integers.

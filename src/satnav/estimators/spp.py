@@ -519,6 +519,10 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
     with np.errstate(invalid="ignore"):
         have = np.isfinite(pseudorange) & (pseudorange > 1.0e6) & (pseudorange < 1.0e8)
     pb.n_observed = have.sum(axis=1)
+    if states_fn is None:
+        col_sys_all = np.concatenate([[c["system"]] * len(c["sats"]) for c in columns])
+        _check_navigation_systems(nav, col_sys_all[have.any(axis=0) & primary],
+                                  have[:, primary].sum(axis=0), systems)
     ei, ci = np.nonzero(have)
     k_total = len(ei)
     t_rx = epochs[ei]
@@ -605,6 +609,42 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
     pb.iono_gps = _iono_coefficients(nav, "GPS")
     pb.iono_bds = _iono_coefficients(nav, "BDS")
     return pb
+
+
+def _check_navigation_systems(nav, observed_systems, counts, requested) -> None:
+    """Warn once per system whose observations have no ephemeris message at all in ``nav``
+    (``SatnavWarning``: "no GLONASS navigation data: its 2880 observations are not used");
+    raise :class:`SatnavError` when no observed system has any.
+
+    ``observed_systems`` (letters) and ``counts`` (observations) are per satellite column
+    (satellites with at least one plausible pseudorange).
+    """
+    import warnings
+
+    from ..errors import SatnavWarning
+    from ..satellites import SYSTEM_NAMES
+
+    count_by_system = getattr(nav, "count_by_system", None)
+    if not callable(count_by_system) or not len(observed_systems):
+        return
+    messages = count_by_system()
+    missing = {}
+    for s, n in zip(observed_systems, counts):
+        if not messages.get(str(s), 0):
+            missing[str(s)] = missing.get(str(s), 0) + int(n)
+    observed = sorted(set(str(s) for s in observed_systems), key=SYSTEMS.find)
+    if missing and set(missing) == set(observed):
+        have = ", ".join(SYSTEM_NAMES.get(s, s) for s, n in messages.items() if n) or "no system"
+        wanted = ", ".join(SYSTEM_NAMES.get(s, s) for s in observed)
+        raise SatnavError(
+            f"no navigation data for the requested systems {''.join(observed)}: the navigation "
+            f"files hold ephemerides of {have} only, expected ones of {wanted}"
+        )
+    for s in sorted(missing, key=SYSTEMS.find):
+        warnings.warn(
+            f"no {SYSTEM_NAMES.get(s, s)} navigation data: its {missing[s]} observations are not used",
+            SatnavWarning, stacklevel=4,
+        )
 
 
 def _get_states(nav, states_fn, sat, time_ns, signal):

@@ -17,6 +17,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..cli import bounded_float, check_output_file
 from ..errors import SatnavError
 from ..gnss_time import GPS_EPOCH, NS_PER_DAY, NS_PER_S, format_gpst
 from ..satellites import SYSTEMS, satellite_id, satellite_indices, system_of
@@ -46,7 +47,8 @@ def register(subparsers) -> None:
     s.add_argument("nav", nargs="+", metavar="NAV", help="RINEX navigation file(s)")
     s.add_argument("--start", metavar="T", help="first epoch, ISO GPST (default: the nav day)")
     s.add_argument("--end", metavar="T", help="last epoch, ISO GPST (default: end of the day)")
-    s.add_argument("--interval", type=float, default=900.0, metavar="S",
+    s.add_argument("--interval", type=bounded_float("an epoch spacing in seconds", 0.0, low_open=True),
+                   default=900.0, metavar="S",
                    help="epoch spacing in seconds (default 900)")
     s.add_argument("-o", "--output", required=True, metavar="OUT.sp3")
     s.add_argument("--compare", nargs="+", metavar="PRECISE.sp3", default=None,
@@ -78,12 +80,23 @@ def _reason_summary(reasons: np.ndarray) -> str:
     return ", ".join(f"{REASONS.get(r, r)} x{n}" for r, n in sorted(counts.items()))
 
 
+#: Most satellite states (epochs x satellites) one ``satnav orbits`` run computes.
+_MAX_STATES = 5_000_000
+
+
 def run_orbits(args) -> dict:
     """Do the work of ``satnav orbits`` (without printing); returns the results."""
     from ..io.rinex_nav import read_rinex_nav
     from ..io.sp3 import write_sp3
     from .ephemeris import broadcast_states
 
+    check_output_file(args.output)
+    check_output_file(args.json)
+    start_arg = parse_gpst(args.start) if args.start else None
+    end_arg = parse_gpst(args.end) if args.end else None
+    if start_arg is not None and end_arg is not None and end_arg < start_arg:
+        raise SatnavError(f"--end {format_gpst(end_arg)} is before --start {format_gpst(start_arg)}: "
+                          "expected an end after the start")
     nav = read_rinex_nav(*args.nav, strict=args.strict)
     systems = args.systems.upper() if args.systems else SYSTEMS
     bad = set(systems) - set(SYSTEMS)
@@ -94,13 +107,30 @@ def run_orbits(args) -> dict:
     if not sat_ids:
         raise SatnavError(f"no satellite of systems {systems} in the navigation files")
     sats = satellite_indices(sat_ids)
-    if args.interval <= 0:
-        raise SatnavError("--interval must be positive")
+    if not args.interval > 0:
+        raise SatnavError(f"--interval {args.interval:g}: expected a positive epoch spacing in seconds")
     step = int(round(args.interval * NS_PER_S))
-    start = parse_gpst(args.start) if args.start else _default_day(nav)
-    end = parse_gpst(args.end) if args.end else start + NS_PER_DAY - step
+    if step < 1:
+        raise SatnavError(f"--interval {args.interval:g}: expected at least 1 ns")
+    start = start_arg if start_arg is not None else _default_day(nav)
+    end = end_arg if end_arg is not None else start + NS_PER_DAY - step
     if end < start:
-        raise SatnavError("--end is before --start")
+        raise SatnavError(f"--end {format_gpst(end)} is before --start {format_gpst(start)}: "
+                          "expected an end after the start")
+    n_epochs = (end - start) // step + 1
+    if n_epochs * len(sats) > _MAX_STATES:
+        raise SatnavError(
+            f"--interval {args.interval:g} s from {format_gpst(start)} to {format_gpst(end)} gives "
+            f"{n_epochs} epochs x {len(sats)} satellites, more than {_MAX_STATES} states: expected a "
+            "larger --interval or a shorter span"
+        )
+    nav_first, nav_last = nav.time_span()
+    if start > nav_last + NS_PER_DAY or end < nav_first - NS_PER_DAY:
+        raise SatnavError(
+            f"--start/--end {format_gpst(start)} .. {format_gpst(end)} is more than a day away from "
+            f"the navigation messages ({format_gpst(nav_first)} .. {format_gpst(nav_last)}): expected "
+            "times the navigation files cover"
+        )
     times = np.arange(start, end + 1, step, dtype=np.int64)
 
     bst = broadcast_states(nav, sats[None, :], times[:, None])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..cli import bounded_float, check_output_file
 from ..errors import SatnavError
 from ..satellites import SYSTEMS
 
@@ -59,6 +60,7 @@ def cmd_report(args) -> int:
 
     if args.nav and not args.obs:
         raise SatnavError("--nav needs --obs: the observations to re-solve for the per-satellite detail")
+    check_output_file(args.output)
     reference = parse_xyz(args.ref) if args.ref else None
     pos = read_pos(args.solution, strict=args.strict)
     obs = detail = None
@@ -97,6 +99,9 @@ def cmd_report(args) -> int:
     return 0
 
 
+_MASK = bounded_float("an elevation mask in degrees", 0.0, 90.0, high_open=True)
+
+
 def register(subparsers) -> None:
     s = subparsers.add_parser(
         "report", help="self-contained HTML report of a solution (.pos) file",
@@ -108,7 +113,7 @@ def register(subparsers) -> None:
     s.add_argument("--nav", metavar="NAV", nargs="+", help="broadcast navigation files (with --obs)")
     s.add_argument("--ref", metavar="X,Y,Z", help="reference position (ECEF m): errors instead of deviations")
     s.add_argument("--systems", help="systems for the re-solution (default: the file header's, else GRECJI)")
-    s.add_argument("--mask", type=float, help="elevation mask for the re-solution, degrees (default: header's, else 10)")
+    s.add_argument("--mask", type=_MASK, help="elevation mask for the re-solution, degrees (default: header's, else 10)")
     s.add_argument("--title", help="page title")
     s.add_argument("-o", "--output", required=True, metavar="HTML", help="report file to write")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
