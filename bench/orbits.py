@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -37,19 +36,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-DATA = Path(os.environ.get("SATNAV_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+from common import DATA, best_of  # noqa: E402
+
 NAV = DATA / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"
 NS = 1_000_000_000
-
-
-def _best(fn, repeat):
-    times = []
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def bench_satnav(repeat):
@@ -57,12 +47,12 @@ def bench_satnav(repeat):
     from satnav.io.rinex_nav import read_rinex_nav
     from satnav.orbits.ephemeris import broadcast_states
 
-    t_read, nav = _best(lambda: read_rinex_nav(NAV), 1)
+    t_read, nav = best_of(lambda: read_rinex_nav(NAV), 1)
     sats = np.unique(np.concatenate([m["sat"] for m in nav.messages.values()])).astype(np.int16)
     epochs = calendar_to_ns(2020, 6, 25) + np.arange(2880, dtype=np.int64) * 30 * NS
-    t_all, st = _best(lambda: broadcast_states(nav, sats[None, :], epochs[:, None]), repeat)
+    t_all, st = best_of(lambda: broadcast_states(nav, sats[None, :], epochs[:, None]), repeat)
     ge = sats[(sats // 100 == 0) | (sats // 100 == 2)]
-    t_ge, st_ge = _best(lambda: broadcast_states(nav, ge[None, :], epochs[:, None]), repeat)
+    t_ge, st_ge = best_of(lambda: broadcast_states(nav, ge[None, :], epochs[:, None]), repeat)
     per_system = {}
     for number, letter in enumerate("GRECJIS"):
         cols = sats // 100 == number

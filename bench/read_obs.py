@@ -13,26 +13,17 @@ Usage: ``python bench/read_obs.py [--repeat N] [--no-georinex]``
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 import tracemalloc
 import warnings
 from pathlib import Path
 
+from common import DATA, best_of
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SATNAV_DATA", REPO.parent / "shared" / "data"))
 ESBC = DATA / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
 ESBC_NAV = DATA / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"
-
-
-def best_of(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def first_hour(text: bytes) -> bytes:

@@ -21,29 +21,21 @@ import argparse
 import math
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 import satnav
+from common import DATA as SHARED_DATA
+from common import best_of
 from satnav.estimators import lambda_ils
 from satnav.estimators.rtk import solve_rtk
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SATNAV_DATA", REPO.parent / "shared" / "data")) / "gsi-2005-092"
+DATA = SHARED_DATA / "gsi-2005-092"
 TRUTH = np.array([-3976219.6644, 3382372.5414, 3652513.0556])
 ROVER, BASE = DATA / "07590920.05o", DATA / "30400920.05o"
 NAVS = [DATA / "07590920.05n", DATA / "30400920.05n"]
-
-
-def best_of(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def run_rtklib(mask_deg, repeat):

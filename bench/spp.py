@@ -55,7 +55,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(os.environ.get("SATNAV_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+from common import DATA
+
 ESBC = DATA / "esbc-2020-177"
 OBS = ESBC / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
 NAVS = (ESBC / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz", ESBC / "MOJN00DNK_R_20201770000_01D_MN.rnx.gz")
