@@ -120,6 +120,21 @@ def test_ratio_and_partial_resolution():
     assert not resolve_partial(a, Q, min_count=8).fixed
 
 
+def test_partial_fix_with_low_success_rate_refused():
+    # 4 good ambiguities, sigma 0.3 cycles each, 0.05 cycles from their integers, and a
+    # hopeless fifth: the full set fails the ratio test, the 4 pass it by far (ratio ~90),
+    # but their bootstrapped success rate is only erf(1 / (2 * 0.3 * sqrt 2))^4 = 0.67
+    Q = np.diag([0.09] * 4 + [4.0])
+    a = np.array([3.05, -7.05, 12.05, 0.05, 5.5])
+    loose = resolve_partial(a, Q, min_count=4)
+    assert loose.fixed and loose.used.tolist() == [True] * 4 + [False] and loose.ratio > 50
+    strict = resolve_partial(a, Q, min_count=4, success_rate_min=0.99)
+    assert not strict.fixed and not strict.used.any()
+    ok = resolve_partial(a, Q, min_count=4, success_rate_min=0.6)
+    assert ok.fixed and ok.integers[:4].tolist() == [3, -7, 12, 0]
+    assert ok.success_rate == pytest.approx(math.erf(1 / (0.6 * math.sqrt(2))) ** 4, rel=1e-12)
+
+
 def test_bootstrap_success_rate():
     # diagonal: product of 2 Phi(1 / (2 sigma)) - 1, written with erf
     sig = np.array([0.1, 0.2, 0.3])
@@ -151,6 +166,64 @@ def test_partial_reduction_is_a_valid_lambda_reduction():
         np.testing.assert_allclose(L2.T @ np.diag(D2) @ L2, Z.T @ Q @ Z, rtol=1e-8, atol=1e-10)
         sub = np.diagonal(L2, -1) - np.floor(np.diagonal(L2, -1) + 0.5)
         assert np.all(D2[:-1] + sub**2 * D2[1:] + 1e-6 >= D2[1:])
+        assert np.abs(np.tril(L2, -1)).max(initial=0.0) <= 0.5  # fully size-reduced
+
+
+def _ill_conditioned(rng, n):
+    A = rng.normal(size=(n, n)) @ np.diag(np.geomspace(1, 0.01, n)) @ rng.normal(size=(n, n))
+    return A @ A.T
+
+
+def test_reduction_of_large_problems_stays_small_and_exact():
+    # 25-50 strongly correlated ambiguities (as dual-frequency multi-GNSS). Reducing only
+    # L[k+1, k] before each permutation let the other entries of L and Z grow to 1e93 and
+    # beyond (NaN at n = 50) on these very problems: the search then failed. Reference:
+    # the full LAMBDA decorrelation (decorrelate, RTKLIB's reduction: every column fully
+    # reduced, restart after each permutation) ends at the same Z and D.
+    rng = np.random.default_rng(30)
+    for _ in range(6):
+        n = int(rng.integers(25, 51))
+        Q = _ill_conditioned(rng, n)
+        L, D = ltdl(Q)
+        L2, D2, Z, Zi = li._reduce(L, D)
+        L3, D3, Z3 = decorrelate(L, D)
+        assert np.array_equal(Z, Z3)
+        np.testing.assert_allclose(D2, D3, rtol=1e-8)
+        np.testing.assert_allclose(L2, L3, atol=1e-8)
+        assert np.abs(np.tril(L2, -1)).max() <= 0.5
+        assert np.array_equal(Z @ Zi, np.eye(n))  # exact integers, Zi = Z^-1
+        Qz = Z.T @ Q @ Z
+        np.testing.assert_allclose(L2.T @ np.diag(D2) @ L2, Qz, atol=1e-4 * np.abs(Qz).max())
+
+
+def test_warm_started_transformation_ends_fully_reduced():
+    # from a previous epoch's Z (here: of a slightly different covariance) or a random
+    # unimodular start, the kept Z leaves a size-reduced L for the next epoch too
+    rng = np.random.default_rng(17)
+    for _ in range(10):
+        n = int(rng.integers(8, 20))
+        Q = _ill_conditioned(rng, n) * 1e-3 + 1e-4 * np.eye(n)
+        a = rng.normal(size=n) * 10
+        _, _, keep, _ = li._ils(a, Q, 2)
+        Q2 = Q * 1.05 + 1e-4 * np.diag(rng.uniform(size=n))
+        cand, dist, keep2, _ = li._ils(a, Q2, 2, keep)
+        assert keep is not None and keep2 is not None
+        for (Z, Zi), Qk in ((keep, Q), (keep2, Q2)):
+            assert np.array_equal(Z @ Zi, np.eye(n))
+            L, _ = ltdl(Z.T @ Qk @ Z)
+            assert np.abs(np.tril(L, -1)).max() <= 0.5 + 1e-9
+        cold = li._ils(a, Q2, 2)
+        assert np.array_equal(cand, cold[0])
+        np.testing.assert_allclose(dist, cold[1], rtol=1e-8)
+
+
+def test_transformation_too_large_to_map_back_exactly_raises(monkeypatch):
+    # never a silently wrong integer vector: Z beyond exact double arithmetic raises
+    a, Q = random_problem(np.random.default_rng(4), 5, True)
+    assert np.abs(reduce_for_search(*ltdl(Q))[2]).max() > 1
+    monkeypatch.setattr(li, "_MAX_EXACT_ENTRY", 1.0)
+    with pytest.raises(SatnavError, match="too large"):
+        lambda_search(a, Q)
 
 
 def test_warm_start_gives_the_same_integers():
@@ -220,6 +293,14 @@ def test_array_kernels_equal_the_list_implementation():
         c_ref, d_ref = li._search_py(L2, D2, zs, 2)
         order = np.argsort(cdist, kind="stable")
         assert done and np.array_equal(cand[order], c_ref) and np.array_equal(cdist[order], d_ref)
+    rng = np.random.default_rng(31)  # large problems: many permutations and Gauss steps
+    for _ in range(4):
+        L, D = ltdl(_ill_conditioned(rng, int(rng.integers(25, 51))))
+        ref = li._reduce_py(L, D)
+        L2, D2 = L.copy(), D.copy()
+        nops, Z, Zi = li._reduce_kernel(L2, D2)
+        assert nops > 0 and np.array_equal(Z, ref[2]) and np.array_equal(Zi, ref[3])
+        assert np.array_equal(L2, ref[0]) and np.array_equal(D2, ref[1])
 
 
 def test_numba_accelerator_is_bit_identical():
@@ -234,5 +315,13 @@ def test_numba_accelerator_is_bit_identical():
             assert np.array_equal(fast[0][0], slow[0][0]) and np.array_equal(fast[0][1], slow[0][1])
             assert fast[1].ratio == slow[1].ratio
             assert fast[1].integers.tolist() == slow[1].integers.tolist()
+        rng = np.random.default_rng(32)
+        for _ in range(4):
+            L, D = ltdl(_ill_conditioned(rng, int(rng.integers(25, 51))))
+            li.use_accelerator(True)
+            fast = li._reduce(L, D)
+            li.use_accelerator(False)
+            slow = li._reduce(L, D)
+            assert all(np.array_equal(f, s) for f, s in zip(fast, slow))
     finally:
         li.use_accelerator(True)

@@ -6,8 +6,8 @@ vectors ``z`` minimising ``(a - z)^T Q^-1 (a - z)``:
 1. ``Q = L^T D L`` (L unit lower triangular, D diagonal): :func:`ltdl`;
 2. reduction by integer Gauss transformations and permutations (the Z-transformation,
    ``Q_z = Z^T Q Z``). :func:`lambda_search` uses the partial reduction of Al Borno, Chang
-   & Xie (2014) (:func:`reduce_for_search`: only the permutations and the Gauss
-   transformations they need, which leave the search and its result unchanged);
+   & Xie (2014) (:func:`reduce_for_search`: Gauss transformations only on the column about
+   to be permuted, then one size reduction of the whole of ``L`` before the search);
    :func:`decorrelate` is the full LAMBDA decorrelation (RTKLIB's ``reduction``);
 3. depth-first search of the best candidates with shrinking ellipsoid (MLAMBDA):
    :func:`search`.
@@ -156,16 +156,21 @@ def decorrelate(L, D):
 
 
 def reduce_for_search(L, D):
-    """Partial LAMBDA reduction: only the permutations and the integer Gauss
-    transformations they need (PREDUCTION of Al Borno, Chang & Xie 2014).
+    """Partial LAMBDA reduction (PREDUCTION of Al Borno, Chang & Xie 2014), then a size
+    reduction of ``L``.
 
-    The other Gauss transformations of :func:`decorrelate` change neither the
-    conditional variances ``D`` that the search visits nor its result; skipping them makes
-    the reduction O(n) per permutation instead of O(n^2). Same arguments and returns as
-    :func:`decorrelate` (``Q_z = Z^T Q Z = L^T diag(D) L``, ``L`` not size-reduced).
+    Permutations run as in :func:`decorrelate`, but the integer Gauss transformations are
+    applied only to the column about to be permuted (all of it, which keeps the entries of
+    ``L`` and ``Z`` small: reducing ``L[k+1, k]`` alone lets the other entries grow
+    without bound on large problems, to 1e10 and beyond with ~50 dual-frequency
+    ambiguities). Once no permutation is left, every off-diagonal entry of ``L`` is
+    reduced to ``|L[i, j]| <= 1/2`` (columns right to left), whatever the start, so the
+    returned ``Z`` is as small as a full decorrelation's. Same arguments and returns as
+    :func:`decorrelate` (``Q_z = Z^T Q Z = L^T diag(D) L``).
 
     Reference: M. Al Borno, X.-W. Chang and X. Xie (2014), *On "decorrelation" in solving
-    integer least-squares problems for ambiguity determination*, Survey Review 46:37-49.
+    integer least-squares problems for ambiguity determination*, Survey Review 46:37-49
+    (algorithm PREDUCTION).
     """
     L, D, Z, _ = _reduce(L, D)
     return L, D, (np.eye(len(D)) if Z is None else Z)
@@ -179,17 +184,40 @@ def _reduce(L, D):
         return _reduce_py(L, D)
     L2 = np.array(L, dtype=np.float64)  # copies: the kernel works in place
     D2 = np.array(D, dtype=np.float64)
-    nperm, Z, Zi = kern[0](L2, D2)
-    if nperm == 0:
+    nops, Z, Zi = kern[0](L2, D2)
+    if nops == 0:
         return L, np.asarray(D, dtype=np.float64), None, None
     return L2, D2, Z, Zi
 
 
+def _size_reduce_column_py(Lc, Zc, Zi, j):
+    """Integer Gauss transformations making ``|L[i, j]| <= 1/2`` for every ``i > j``
+    (rows top to bottom: each one changes only the rows below it), on the column lists of
+    :func:`_reduce_py`. Returns how many were applied."""
+    n = len(Lc)
+    cj = Lc[j]
+    floor = math.floor
+    if j + 1 >= n or (floor(min(cj[j + 1:]) + 0.5) == 0 and floor(max(cj[j + 1:]) + 0.5) == 0):
+        return 0  # already reduced (x -> floor(x + 1/2) is monotonic): the common case
+    count = 0
+    for i in range(j + 1, n):
+        mu = floor(cj[i] + 0.5)
+        if mu != 0:
+            ci = Lc[i]
+            for r in range(i, n):
+                cj[r] -= mu * ci[r]
+            Zc[j] = [zj - mu * zi for zj, zi in zip(Zc[j], Zc[i])]
+            Zi[i] = [zi + mu * zj for zi, zj in zip(Zi[i], Zi[j])]
+            count += 1
+    return count
+
+
 def _reduce_py(L, D):
     """:func:`reduce_for_search` returning ``(L, D, Z, Z^-1)``, with ``Z`` and ``Z^-1``
-    None when no permutation was needed (identity; ``L`` and ``D`` are then returned as
-    given). ``Z^-1`` is tracked alongside (integer row operations), so that candidates go
-    back to the original ambiguities without a linear solve."""
+    None when neither a permutation nor a Gauss transformation was needed (identity; ``L``
+    and ``D`` are then returned as given). ``Z^-1`` is tracked alongside (integer row
+    operations), so that candidates go back to the original ambiguities without a linear
+    solve."""
     n = len(D)
     Dl = [float(d) for d in D]
     sub = np.diagonal(L, -1).tolist()  # L[k+1, k]: all the test needs until a permutation
@@ -206,13 +234,9 @@ def _reduce_py(L, D):
                 Lc = np.asarray(L, dtype=np.float64).T.tolist()
                 Zc = np.eye(n).tolist()
                 Zi = np.eye(n).tolist()
+            # Gauss transformations on column k (the first one leaves L[k+1, k] = lr)
+            _size_reduce_column_py(Lc, Zc, Zi, k)
             ck, ck1 = Lc[k], Lc[k + 1]
-            if mu != 0:  # the Gauss transformation that makes |L[k+1, k]| <= 1/2
-                for r in range(k + 2, n):
-                    ck[r] -= mu * ck1[r]
-                ck[k + 1] = lr
-                Zc[k] = [zk - mu * zk1 for zk, zk1 in zip(Zc[k], Zc[k + 1])]
-                Zi[k + 1] = [zk1 + mu * zk for zk1, zk in zip(Zi[k + 1], Zi[k])]
             eta = Dl[k] / delta
             lam = Dl[k + 1] * lr / delta
             Dl[k] = eta * Dl[k + 1]
@@ -233,7 +257,13 @@ def _reduce_py(L, D):
         else:
             k -= 1
     if Lc is None:
-        return L, np.asarray(D, dtype=np.float64), None, None
+        if n < 2 or not np.floor(np.tril(np.asarray(L, dtype=np.float64), -1) + 0.5).any():
+            return L, np.asarray(D, dtype=np.float64), None, None  # already size-reduced
+        Lc = np.asarray(L, dtype=np.float64).T.tolist()
+        Zc = np.eye(n).tolist()
+        Zi = np.eye(n).tolist()
+    for j in range(n - 2, -1, -1):  # size reduction: columns to the right first
+        _size_reduce_column_py(Lc, Zc, Zi, j)
     # C-contiguous like the kernel's arrays: products with them then round identically
     return (np.array(Lc).reshape(n, n).T.copy(), np.array(Dl),
             np.array(Zc).reshape(n, n).T.copy(), np.array(Zi).reshape(n, n))
@@ -348,12 +378,13 @@ def _search_py(L, D, zs, m=2):
 
 
 def _reduce_kernel(L, D):
-    """In-place partial reduction of ``L``, ``D`` (see :func:`_reduce_py`); returns the
-    number of permutations, ``Z`` and ``Z^-1``."""
+    """In-place reduction of ``L``, ``D`` (see :func:`_reduce_py`, same operations in the
+    same order); returns the number of permutations and Gauss transformations, ``Z`` and
+    ``Z^-1``."""
     n = D.shape[0]
     Z = np.eye(n)
     Zi = np.eye(n)
-    nperm = 0
+    nops = 0
     k = n - 2
     while k >= 0:
         lk = L[k + 1, k]
@@ -361,14 +392,16 @@ def _reduce_kernel(L, D):
         lr = lk - mu
         delta = D[k] + lr * lr * D[k + 1]
         if delta + 1e-6 < D[k + 1]:
-            nperm += 1
-            if mu != 0:
-                for r in range(k + 2, n):
-                    L[r, k] -= mu * L[r, k + 1]
-                L[k + 1, k] = lr
-                for r in range(n):
-                    Z[r, k] = Z[r, k] - mu * Z[r, k + 1]
-                    Zi[k + 1, r] = Zi[k + 1, r] + mu * Zi[k, r]
+            nops += 1
+            for i in range(k + 1, n):  # Gauss transformations on column k
+                mu = math.floor(L[i, k] + 0.5)
+                if mu != 0:
+                    for r in range(i, n):
+                        L[r, k] -= mu * L[r, i]
+                    for r in range(n):
+                        Z[r, k] = Z[r, k] - mu * Z[r, i]
+                        Zi[i, r] = Zi[i, r] + mu * Zi[k, r]
+                    nops += 1
             eta = D[k] / delta
             lam = D[k + 1] * lr / delta
             D[k] = eta * D[k + 1]
@@ -394,7 +427,17 @@ def _reduce_kernel(L, D):
                 k += 1
         else:
             k -= 1
-    return nperm, Z, Zi
+    for j in range(n - 2, -1, -1):  # size reduction of L: columns to the right first
+        for i in range(j + 1, n):
+            mu = math.floor(L[i, j] + 0.5)
+            if mu != 0:
+                for r in range(i, n):
+                    L[r, j] -= mu * L[r, i]
+                for r in range(n):
+                    Z[r, j] = Z[r, j] - mu * Z[r, i]
+                    Zi[i, r] = Zi[i, r] + mu * Zi[j, r]
+                nops += 1
+    return nops, Z, Zi
 
 
 def _search_kernel(L, D, zs, m, loop_max):
@@ -534,53 +577,65 @@ def lambda_search(a, Q, m=2, *, transform=None):
         if Z0.shape != (len(a), len(a)) or abs(abs(np.linalg.det(Z0)) - 1.0) > 1e-6:
             raise SatnavError("transform must be a unimodular integer matrix of the ambiguities' size")
         warm = (Z0, np.rint(np.linalg.inv(Z0)))
-    cand, dist, _ = _ils(a, Q, m, warm)
+    cand, dist, _, _ = _ils(a, Q, m, warm)
     return cand, dist
 
 
 #: Largest Z-transformation entry kept for a warm start (beyond it the next epoch starts
 #: from the identity, keeping ``E Z^-1`` exact in floating point).
 _MAX_TRANSFORM_ENTRY = 1.0e3
+#: Largest entry of ``Z`` or ``Z^-1`` with which candidates still map back exactly: the
+#: sums of ``E Z^-1`` (``|E| <~ n max|Z|``, n <= ~100) stay inside the 2^53 of a double.
+#: Beyond it LAMBDA raises rather than return wrong integers (the size reduction keeps
+#: the entries of real problems below ~10).
+_MAX_EXACT_ENTRY = 1.0e6
 
 
 def _ils(a, Q, m, warm=None):
     """LAMBDA (partial reduction + search) from an optional warm start ``(Z0, Z0^-1)``.
 
-    Returns ``(candidates int64 (m, n), distances (m,), (Z, Z^-1) or None)``: the
+    Returns ``(candidates int64 (m, n), distances (m,), (Z, Z^-1) or None, D)``: the
     transformation used, for the next warm start (None when its entries grew beyond
-    ``_MAX_TRANSFORM_ENTRY``)."""
+    ``_MAX_TRANSFORM_ENTRY``), and the conditional variances ``D`` of ``Z^T Q Z``."""
     a = np.asarray(a, dtype=np.float64)
     Q = np.asarray(Q, dtype=np.float64)
     n = len(a)
     if n == 0:
-        return np.zeros((m, 0), np.int64), np.zeros(m), None
+        return np.zeros((m, 0), np.int64), np.zeros(m), None, np.zeros(0)
     # one sum is non-finite when any element is (or beyond ~1e308, as unusable)
     if Q.shape != (n, n) or not math.isfinite(float(Q.sum()) + float(a.sum())):
         raise SatnavError("float ambiguities or covariance are not finite / of matching size")
     Q = 0.5 * (Q + Q.T)
     # Shift to small numbers for the search; integers are added back afterwards.
     base = np.floor(a)
-    if warm is not None and warm[0].shape == (n, n):
-        Z, Zi = warm
-        L, D, Z1, Zi1 = _reduce(*ltdl(Z.T @ Q @ Z))
-        changed = Z1 is not None
-        if changed:
-            Z, Zi = Z @ Z1, Zi1 @ Zi
-    else:
-        L, D, Z, Zi = _reduce(*ltdl(Q))
-        changed = Z is not None
+    try:
+        if warm is not None and warm[0].shape == (n, n):
+            Z, Zi = warm
+            L, D, Z1, Zi1 = _reduce(*ltdl(Z.T @ Q @ Z))
+            changed = Z1 is not None
+            if changed:
+                Z, Zi = Z @ Z1, Zi1 @ Zi
+        else:
+            L, D, Z, Zi = _reduce(*ltdl(Q))
+            changed = Z is not None
+    except (OverflowError, ValueError):  # math.floor of a non-finite entry
+        raise SatnavError("ambiguity decorrelation failed (non-finite factor)") from None
     if Z is None:  # identity
         E, dist = search(L, D, a - base, m)
         F = E
         keep = (np.eye(n), np.eye(n))
     else:
+        zmax = max(np.abs(Z).max(), np.abs(Zi).max())
+        if not zmax <= _MAX_EXACT_ENTRY:  # also NaN
+            raise SatnavError("ambiguity decorrelation failed (Z-transformation too large to "
+                              "stay exact)")
         E, dist = search(L, D, Z.T @ (a - base), m)
         # a-space candidates: a = Z^-T z, F = E Z^-1 (integer: Z is unimodular)
         F = np.rint(E @ Zi)
         keep = (Z, Zi)
-        if changed and max(np.abs(Z).max(), np.abs(Zi).max()) > _MAX_TRANSFORM_ENTRY:
+        if changed and zmax > _MAX_TRANSFORM_ENTRY:
             keep = None
-    return (F + base).astype(np.int64), dist, keep
+    return (F + base).astype(np.int64), dist, keep, D
 
 
 def ratio_test(distances, threshold=3.0) -> tuple[bool, float]:
@@ -612,8 +667,14 @@ def bootstrap_success_rate(Q) -> float:
     Q = np.asarray(Q, dtype=np.float64)
     if Q.size == 0:
         return 1.0
-    L, D = ltdl(0.5 * (Q + Q.T))
-    _, D, _ = decorrelate(L, D)
+    # the reduction of lambda_search (from Q itself, not a warm start): it ends with the
+    # same D as decorrelate (same permutations; only Gauss transformations are skipped)
+    _, D, _, _ = _reduce(*ltdl(0.5 * (Q + Q.T)))
+    return _bootstrap_from_d(D)
+
+
+def _bootstrap_from_d(D) -> float:
+    """``prod_i (2 Phi(1 / (2 sqrt(D_i))) - 1)`` (see :func:`bootstrap_success_rate`)."""
     p = 1.0
     for d in D:
         p *= 2.0 * _normal_cdf(1.0 / (2.0 * math.sqrt(d))) - 1.0
@@ -636,7 +697,8 @@ class AmbiguityFix:
         Ratio of the last subset tried (of the accepted one when fixed).
     distances : ndarray (2,)
     success_rate : float
-        Bootstrapped success rate of the accepted subset (NaN when not fixed).
+        Bootstrapped success rate of the accepted subset (NaN when not fixed or not
+        asked for): a lower bound of its integer least-squares success rate.
     """
 
     fixed: bool
@@ -669,12 +731,17 @@ def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
     max_drops : int, optional
         Most ambiguities dropped (default: as many as ``min_count`` allows).
     success_rate_min : float
-        Also require the bootstrapped success rate of the subset to reach this.
+        Also require the bootstrapped success rate (Teunissen 1998) of the subset to reach
+        this: the larger of the ones in the basis of the search (warm-started or not) and
+        after a reduction of the subset's covariance itself (:func:`bootstrap_success_rate`),
+        both lower bounds of the integer least-squares success rate.
     warm : dict, optional
         Z-transformations (with their inverses) by subset (``tuple`` of the indices used),
         read to warm-start the reduction of each subset tried (see :func:`lambda_search`)
         and updated with the ones of this call. Pass the same dict when the same ambiguities are
-        resolved again (e.g. the next epoch of a filter); the result does not depend on it.
+        resolved again (e.g. the next epoch of a filter); the integers do not depend on it
+        (with ``success_rate_min``, the success rate found may: it is the better of two
+        bounds).
 
     Returns
     -------
@@ -697,7 +764,8 @@ def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
         else:
             idx = np.flatnonzero(used)
             key, a_u, Q_u = tuple(idx.tolist()), a[idx], Q[idx][:, idx]
-        cand, dist, z = _ils(a_u, Q_u, 2, warm.get(key) if warm is not None else None)
+        z0 = warm.get(key) if warm is not None else None
+        cand, dist, z, D_u = _ils(a_u, Q_u, 2, z0)
         if warm is not None:
             if z is None:
                 warm.pop(key, None)
@@ -705,7 +773,14 @@ def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
                 warm[key] = z
         ok, ratio = ratio_test(dist, ratio_threshold)
         if ok:
-            sr = bootstrap_success_rate(Q_u) if success_rate_min > 0 else float("nan")
+            sr = float("nan")
+            if success_rate_min > 0:
+                # bootstrapping in the basis the search used: a lower bound of the success
+                # rate of integer least squares, as is the one after a reduction of Q_u
+                # itself (bootstrap_success_rate), computed too when the first falls short
+                sr = _bootstrap_from_d(D_u)
+                if sr < success_rate_min and z0 is not None:
+                    sr = max(sr, bootstrap_success_rate(Q_u))
             if not success_rate_min > 0 or sr >= success_rate_min:
                 if idx is None:
                     ints = np.array(cand[0], np.int64)
