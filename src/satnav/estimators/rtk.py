@@ -318,20 +318,28 @@ def _dense(obs, chosen, sats, nf):
 
 
 def _satellite_states(nav, sats, time_ns, code_m, states_fn):
-    """Satellite position/clock at transmission time for every (epoch, satellite)."""
+    """Satellite position/clock at transmission time for every (epoch, satellite).
+
+    Only the (epoch, satellite) cells with a pseudorange are evaluated (the others can
+    never be used); their position and clock are NaN and they are not valid."""
     p = code_m[..., 0]
     for f in range(1, code_m.shape[-1]):
         p = np.where(np.isfinite(p), p, code_m[..., f])
     ok = np.isfinite(p)
-    tau_ns = np.where(ok, p / SPEED_OF_LIGHT * 1e9, 0.0)
-    t_tx = time_ns[:, None] - np.round(tau_ns).astype(np.int64)
-    sat_b = np.broadcast_to(sats[None, :], t_tx.shape)
-    st = states_fn(sat_b, t_tx)
+    ei, si = np.nonzero(ok)
+    t_tx = time_ns[ei] - np.round(p[ei, si] / SPEED_OF_LIGHT * 1e9).astype(np.int64)
+    sat_q = sats[si]
+    st = states_fn(sat_q, t_tx)
     clk = np.where(np.isfinite(st.clock_s), st.clock_s, 0.0)
     t_tx2 = t_tx - np.round(clk * 1e9).astype(np.int64)
-    st = states_fn(sat_b, t_tx2)
-    valid = np.asarray(st.valid, bool) & ok & np.all(np.isfinite(st.position_m), axis=-1)
-    return st.position_m, st.clock_s, valid
+    st = states_fn(sat_q, t_tx2)
+    pos = np.full(ok.shape + (3,), np.nan)
+    clock = np.full(ok.shape, np.nan)
+    valid = np.zeros(ok.shape, bool)
+    pos[ei, si] = st.position_m
+    clock[ei, si] = st.clock_s
+    valid[ei, si] = np.asarray(st.valid, bool) & np.all(np.isfinite(st.position_m), axis=-1)
+    return pos, clock, valid
 
 
 def _geometry(sat_pos, receiver):
@@ -901,7 +909,7 @@ class RtkFilter:
         rebuilt only when the usable satellites or a reference change."""
         key = None
         if self._system_ranges is not None:
-            ok2 = np.stack((okL, okP))  # (2, n, nf)
+            ok2 = np.array((okL, okP))  # (2, n, nf)
             elm = np.where(ok2, el[:, None], -np.inf)
             refs = [elm[:, lo:hi].argmax(axis=1) for lo, hi in self._system_ranges]
             key = ok2.tobytes() + b"".join(r.tobytes() for r in refs)
