@@ -95,6 +95,27 @@ def ltdl(Q):
     return L, (d * d)[::-1].copy()
 
 
+def _permute_py(Lc, D, Zc, k, lk, delta):
+    """Swap ambiguities k and k+1 in place (de Jonge & Tiberius 1996; RTKLIB ``perm``):
+    ``Lc`` holds L by columns (``Lc[c][r] = L[r, c]``), ``D`` the diagonal, ``Zc`` the columns
+    of Z; ``lk = L[k+1, k]`` and ``delta = D[k] + lk^2 D[k+1]`` (already computed)."""
+    ck, ck1 = Lc[k], Lc[k + 1]
+    eta = D[k] / delta
+    lam = D[k + 1] * lk / delta
+    D[k] = eta * D[k + 1]
+    D[k + 1] = delta
+    for c in range(k):
+        col = Lc[c]
+        a0, a1 = col[k], col[k + 1]
+        col[k] = -lk * a0 + a1
+        col[k + 1] = eta * a0 + lam * a1
+    tail = ck[k + 2:]
+    ck[k + 2:] = ck1[k + 2:]
+    ck1[k + 2:] = tail
+    ck[k + 1] = lam
+    Zc[k], Zc[k + 1] = Zc[k + 1], Zc[k]
+
+
 def decorrelate(L, D):
     """LAMBDA reduction: integer Gauss transformations and permutations.
 
@@ -130,24 +151,11 @@ def decorrelate(L, D):
                     for r in range(i, n):
                         cj[r] -= mu * ci[r]
                     Zc[j] = [zj - mu * zi for zj, zi in zip(Zc[j], Zc[i])]
-        cj, cj1 = Lc[j], Lc[j + 1]
+        cj = Lc[j]
         lj = cj[j + 1]
         delta = D[j] + lj * lj * D[j + 1]
         if delta + 1e-6 < D[j + 1]:  # permutation of j and j+1
-            eta = D[j] / delta
-            lam = D[j + 1] * lj / delta
-            D[j] = eta * D[j + 1]
-            D[j + 1] = delta
-            for c in range(j):
-                col = Lc[c]
-                a0, a1 = col[j], col[j + 1]
-                col[j] = -lj * a0 + a1
-                col[j + 1] = eta * a0 + lam * a1
-            tail = cj[j + 2:]
-            cj[j + 2:] = cj1[j + 2:]
-            cj1[j + 2:] = tail
-            cj[j + 1] = lam
-            Zc[j], Zc[j + 1] = Zc[j + 1], Zc[j]
+            _permute_py(Lc, D, Zc, j, lj, delta)
             k = j
             j = n - 2
         else:
@@ -236,21 +244,7 @@ def _reduce_py(L, D):
                 Zi = np.eye(n).tolist()
             # Gauss transformations on column k (the first one leaves L[k+1, k] = lr)
             _size_reduce_column_py(Lc, Zc, Zi, k)
-            ck, ck1 = Lc[k], Lc[k + 1]
-            eta = Dl[k] / delta
-            lam = Dl[k + 1] * lr / delta
-            Dl[k] = eta * Dl[k + 1]
-            Dl[k + 1] = delta
-            for c in range(k):
-                col = Lc[c]
-                a0, a1 = col[k], col[k + 1]
-                col[k] = -lr * a0 + a1
-                col[k + 1] = eta * a0 + lam * a1
-            tail = ck[k + 2:]
-            ck[k + 2:] = ck1[k + 2:]
-            ck1[k + 2:] = tail
-            ck[k + 1] = lam
-            Zc[k], Zc[k + 1] = Zc[k + 1], Zc[k]
+            _permute_py(Lc, Dl, Zc, k, lr, delta)
             Zi[k], Zi[k + 1] = Zi[k + 1], Zi[k]
             if k < n - 2:
                 k += 1
