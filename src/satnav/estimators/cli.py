@@ -179,6 +179,8 @@ def cmd_solve(args) -> int:
                 kwargs["weights"] = args.weights
             if args.multi_signal:
                 kwargs["multi_signal"] = True
+            if args.smooth is not None:
+                kwargs["smoothing_s"] = args.smooth
             if states is not None:
                 kwargs["states"] = states(obs)
             iono = args.iono or (
@@ -367,6 +369,9 @@ def register(subparsers) -> None:
                         "uncertainties with the model as a floor (Android logs)")
     s.add_argument("--multi-signal", action="store_true",
                    help="use every code band tracked (e.g. L1 + L5), one inter-frequency bias per band")
+    s.add_argument("--smooth", metavar="SECONDS", type=bounded_float("a smoothing window in seconds", 0.0),
+                   default=None, help="carrier-smooth the pseudoranges over this window "
+                   "(Hatch filter; 0 = raw code; default 0, phones 60)")
     s.add_argument("--no-raim", action="store_true", help="no fault detection and exclusion")
     s.add_argument("--marker", action="store_true", help="reduce to the marker with the header antenna height")
     s.add_argument("--ref", metavar="X,Y,Z", help="reference position (ECEF m) for the accuracy summary")

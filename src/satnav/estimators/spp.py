@@ -145,6 +145,7 @@ def solve_spp(
     states=None,
     weights: str = "model",
     multi_signal: bool = False,
+    smoothing_s: float = 0.0,
 ) -> Solution:
     """Single point positioning of every epoch of ``obs``.
 
@@ -225,6 +226,11 @@ def solve_spp(
         :data:`MULTI_SIGNALS`. Off by default. Not with ``iono="iono-free"``. The broadcast
         ionosphere's error is counted independently per band although it is common to a
         satellite's bands: the weights of the ionospheric term are somewhat optimistic.
+    smoothing_s : float
+        Carrier-smooth the pseudoranges over this window (s) first (Hatch filter,
+        :func:`satnav.estimators.carrier_smoothing.carrier_smooth`, with the receiver's
+        common code-carrier drift compensated); 0 (default, as RTKLIB) uses the raw code.
+        Phones (:data:`satnav.io.android.PHONE_SOLVE_OPTIONS`) use 60 s.
 
     Returns
     -------
@@ -239,6 +245,8 @@ def solve_spp(
         raise SatnavError(f"unknown weights option {weights!r}, expected model or reported")
     if multi_signal and iono == "iono-free":
         raise SatnavError("multi_signal=True cannot be combined with iono='iono-free' (one combination per satellite)")
+    if smoothing_s:
+        obs = _carrier_smoothed(obs, nav, smoothing_s, systems, signals, iono, multi_signal)
     problem = _build_problem(obs, nav, systems, exclude, signals, iono, states, cn0_error_m, weights, multi_signal)
     problem.mask_rad = np.radians(elevation_mask_deg)
     problem.troposphere = troposphere
@@ -246,10 +254,36 @@ def solve_spp(
     problem.nav = nav
     problem.weights = weights
     x0 = _initial_position(obs, initial_position_m)
-    return _solve(
+    solution = _solve(
         problem, x0, raim, false_alarm, max_exclusions, max_iterations, velocity, obs, reduce_to_marker,
         motion_check, height_range_m,
     )
+    if smoothing_s:
+        solution.options["smoothing_s"] = float(smoothing_s)
+    return solution
+
+
+def _carrier_smoothed(obs, nav, window_s, systems, signals, iono, multi_signal):
+    """``obs`` with the pseudoranges the solver may use carrier-smoothed (GLONASS channels
+    from the observation header or the navigation messages)."""
+    from .carrier_smoothing import carrier_smooth
+
+    if not (np.isfinite(window_s) and window_s > 0):
+        raise SatnavError(f"carrier smoothing window must be a positive number of seconds, got {window_s!r}")
+    wanted = {}
+    for system in systems:
+        codes = set()
+        for group in _signal_preferences(system, signals, iono) or ():
+            codes.update([group] if isinstance(group, str) else group)
+        if multi_signal:
+            for group in MULTI_SIGNALS.get(system, ()):
+                codes.update(group)
+        wanted[system] = codes
+    sats = obs.satellite_indices
+    glo = sats[sats // 100 == SYSTEMS.index("R")]
+    k = _glonass_channels(obs, nav, glo) if len(glo) else np.zeros(0)
+    channels = {int(s): int(v) for s, v in zip(glo.tolist(), k.tolist()) if np.isfinite(v)}
+    return carrier_smooth(obs, window_s=window_s, signals=wanted, glonass_channels=channels)
 
 
 # ====================================================================== problem setup

@@ -144,8 +144,11 @@ _DEFAULT_ATTRIBUTE = {
 #: C/N0 falls (small antennas, multipath), so the measurements are weighted by C/N0 with
 #: RTKLIB EX's model ``(300 c)^2 10^((52 - C/N0) / 10)``, c = 0.003 m (sigma about 6 m at
 #: 32 dB-Hz, 18 m at 22 dB-Hz). With elevation weighting alone the residual test fails on
-#: most phone epochs and fault exclusion removes good measurements.
-PHONE_SOLVE_OPTIONS = {"cn0_error_m": 0.003}
+#: most phone epochs and fault exclusion removes good measurements. The code is also
+#: carrier-smoothed over 60 s (Hatch filter on the accumulated delta range, restarted at
+#: every ADR reset, slip or clock discontinuity): phone code noise and multipath are metres
+#: from one second to the next while the ADR is millimetres.
+PHONE_SOLVE_OPTIONS = {"cn0_error_m": 0.003, "smoothing_s": 60.0}
 _BAND_TOLERANCE_HZ = 1.0e6
 _PSEUDORANGE_MIN_M, _PSEUDORANGE_MAX_M = 1.0e7, 5.0e7
 

@@ -237,6 +237,8 @@ def _header_lines(solution, inputs, program) -> list[str]:
         lines.append(f"% ionos opt : {_IONO_NAMES.get(str(opts['iono']), str(opts['iono']))}")
     if "troposphere" in opts:
         lines.append(f"% tropo opt : {'Saastamoinen' if opts['troposphere'] else 'OFF'}")
+    if opts.get("smoothing_s"):
+        lines.append(f"% code smth : carrier (Hatch) {float(opts['smoothing_s']):g} s")
     lines.append("% ephemeris : Broadcast" if "ephemeris" not in opts else f"% ephemeris : {opts['ephemeris']}")
     systems = _systems_used(solution)
     if systems:
