@@ -34,6 +34,7 @@ solution (quality 5).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -562,8 +563,8 @@ class RtkFilter:
         if states is None:
             from ..orbits.ephemeris import broadcast_states
 
-            def states(sat, t):
-                return broadcast_states(nav, sat, t)
+            def states(sat, t):  # positions and clocks are all the filter uses
+                return broadcast_states(nav, sat, t, velocity=False)
 
         self.rover, self.base = self._receivers((rover, base), chosen, states)
         self.base_index = _match_base(self.rover.time_ns, self.base.time_ns, max_age_s)
@@ -645,6 +646,19 @@ class RtkFilter:
         if any(len(c) != hi - lo for (_s, c), (lo, hi) in zip(self._system_cols, self._system_ranges)):
             self._system_ranges = None
         self._rows_cache = None  # (usable satellites and references, rows) of the last epoch
+        # what the epochs of self._pre need from their usable satellites, for all at once:
+        # the key of their double-difference rows (see _double_differences) and the
+        # satellite count
+        self._pre_keys = self._pre_nsat = None
+        if self._pre is not None:
+            _e, el_all, _yl, _yp, okP_all, okL_all, _v = self._pre
+            self._pre_nsat = okP_all.any(axis=2).sum(axis=1).tolist()
+            if self._system_ranges is not None:
+                ok2 = np.stack((okL_all, okP_all), axis=1)  # (m, 2, n, nf)
+                elm = np.where(ok2, el_all[:, None, :, None], -np.inf)
+                refs = [elm[:, :, lo:hi].argmax(axis=2) for lo, hi in self._system_ranges]
+                self._pre_keys = [ok2[k].tobytes() + b"".join(r[k].tobytes() for r in refs)
+                                  for k in range(len(ok2))]
 
         # ---------------- state layout
         self.nx_pos = 6 if self.dynamics else 3
@@ -797,12 +811,18 @@ class RtkFilter:
         r = self.rover
         pos = self.x[0:3].copy()
         pre = self._pre
+        rows_key = None
         if pre is not None and self._spp_ok[i]:  # pos is spp_pos[i]
             e, el, yL, yP, okP, okL, var_sd = (a[i] for a in pre)
+            n_sat = self._pre_nsat[i]
+            if self._pre_keys is not None:
+                rows_key = self._pre_keys[i]
         else:
             e, el, yL, yP, okP, okL, var_sd = self._rover_residuals(i, pos)
+            n_sat = int(okP.any(axis=1).sum())
 
         # ---------------- ambiguity bookkeeping: slips, outages, new arcs
+        act = None
         if self.mode != "dgnss":
             flat_ok = okL.ravel()
             active = self.active
@@ -823,16 +843,19 @@ class RtkFilter:
             act = self.nx_pos + np.flatnonzero(active)
             self.P[act, act] += 1e-8
 
-        self.out_ns[i] = int(okP.any(axis=1).sum())
+        self.out_ns[i] = n_sat
         # ---------------- double differences
-        rows = self._double_differences(okL, okP, el)
+        rows = self._double_differences(okL, okP, el, rows_key)
         if rows is None:
             self.out_pos[i] = pos
             self.out_q[i] = 5 if self._spp_ok[i] else 0
             return
         lim = rows["lim"]
-        for _attempt in range(4):
-            ix = np.concatenate([self._pos_idx, self.nx_pos + np.flatnonzero(self.active)])
+        for attempt in range(4):
+            if attempt == 0 and act is not None:  # the active ambiguities, as above
+                ix = np.concatenate([self._pos_idx, act])
+            else:
+                ix = np.concatenate([self._pos_idx, self.nx_pos + np.flatnonzero(self.active)])
             v, H, R = self._dd_system(rows, yL, yP, e, var_sd, ix)
             xs, Ps = self.x[ix], self.P.take(ix, 0).take(ix, 1)
             # outlier rejection (RTKLIB rejphase 5 m / rejcode 30 m on the innovations)
@@ -885,7 +908,7 @@ class RtkFilter:
         epoch must be processed again."""
         ph = rows["phase"][keep]
         res = v - H @ (xs - x_prior)
-        z = np.where(ph, np.abs(res) / np.sqrt(np.diag(R)), 0.0)
+        z = np.where(ph, np.abs(res) / np.sqrt(R.diagonal()), 0.0)
         if not (z > self.slip_sigma).any():
             return False
         w = int(np.argmax(z))
@@ -901,14 +924,17 @@ class RtkFilter:
         self.n_residual_resets += 1
         return True
 
-    def _double_differences(self, okL, okP, el):
+    def _double_differences(self, okL, okP, el, key=None):
         """Rows of double differences: arrays of (sat i, ref, freq, phase?), grouped by
         system, frequency, phase then code; the reference of a group is its highest
         satellite. Also the flat (satellite, frequency) indices of both ends and what
         depends on the rows only. Consecutive epochs usually have the same rows: they are
-        rebuilt only when the usable satellites or a reference change."""
-        key = None
-        if self._system_ranges is not None:
+        rebuilt only when the usable satellites or a reference change. ``key``: the key of
+        these arguments when already known (precomputed for all epochs)."""
+        if key is not None:
+            if self._rows_cache is not None and self._rows_cache[0] == key:
+                return dict(self._rows_cache[1])
+        elif self._system_ranges is not None:
             ok2 = np.array((okL, okP))  # (2, n, nf)
             elm = np.where(ok2, el[:, None], -np.inf)
             refs = [elm[:, lo:hi].argmax(axis=1) for lo, hi in self._system_ranges]
@@ -941,7 +967,7 @@ class RtkFilter:
         rows = {"sat": sat, "ref": ref, "f": f, "phase": ph, "fi": sat * nf + f, "fr": fr,
                 "phase_idx": np.flatnonzero(ph), "lim": np.where(ph, 5.0, 30.0),
                 "scale": np.where(ph, 1.0, 300.0**2), "diag": np.arange(len(si)),
-                "same": group[:, None] == group[None, :], "H_by_ix": {}}
+                "same": group[:, None] == group[None, :], "H_by_ix": {}, "memo": {}}
         if key is not None:
             self._rows_cache = (key, rows)
         return dict(rows)
@@ -980,13 +1006,17 @@ class RtkFilter:
             vsd = var_sd.ravel()
             vi = vsd[fi] * scale
             vr = vsd[fr] * scale
-            # R = diag(var_i) + var_ref on the rows sharing a reference (same group)
-            R = np.where(rows["same"], vr[:, None], 0.0)
+            # R = diag(var_i) + var_ref on the rows sharing a reference (same group); the base
+            # age adds the same variance to every single difference. (The sums are those of
+            # R = where(same, var_ref); R[d, d] += var_i; R += age * same; R[d, d] += age.)
             d = rows["diag"]
-            R[d, d] += vi
-            if self._age_var > 0.0:  # base age: same variance on every single difference
-                R += self._age_var * rows["same"]
-                R[d, d] += self._age_var
+            age = self._age_var
+            if age > 0.0:
+                R = np.where(rows["same"], vr[:, None] + age, 0.0)
+                R[d, d] = ((vr + vi) + age) + age
+            else:
+                R = np.where(rows["same"], vr[:, None], 0.0)
+                R[d, d] = vr + vi
             rows["R"] = R
         return y, H, R
 
@@ -1002,9 +1032,11 @@ class RtkFilter:
         fixable = self.active & (self.lock >= self.min_lock)
         okf = okL.ravel() & self._integer_flat
         if rows is not None and fixable[okf].all():
-            sel = rows["phase"] & self.integer_ok[rows["sat"]]
-            pairs = list(zip(rows["sat"][sel].tolist(), rows["ref"][sel].tolist(),
-                             rows["f"][sel].tolist()))
+            pairs = rows["memo"].get("pairs")  # the same for every epoch of these rows
+            if pairs is None:
+                sel = rows["phase"] & self.integer_ok[rows["sat"]]
+                pairs = rows["memo"]["pairs"] = list(zip(
+                    rows["sat"][sel].tolist(), rows["ref"][sel].tolist(), rows["f"][sel].tolist()))
         else:
             okl, elv, fix = okL.tolist(), el.tolist(), fixable.tolist()
             pairs = []
@@ -1124,13 +1156,14 @@ class RtkFilter:
         if not len(ph):
             return False
         rp = (ep["v"] - ep["H"] @ (xf - ep["x_prior"]))[ph]
-        Rp = ep["R"][ph][:, ph]
+        Rp = ep["R"].take(ph, 0).take(ph, 1)
         if (np.abs(rp) > self.validation_sigma * np.sqrt(np.diagonal(Rp))).any():
             return False
         chi2 = float(rp @ np.linalg.solve(Rp, rp))
         return chi2 <= _chi2_quantile(max(len(rp) - 3, 1), 0.999)
 
 
+@functools.lru_cache(maxsize=256)
 def _chi2_quantile(dof, p):
     """Chi-square quantile (Wilson-Hilferty approximation, adequate for a threshold)."""
     z = {0.99: 2.326348, 0.999: 3.090232, 0.9999: 3.719016}[p]

@@ -326,6 +326,9 @@ def _fields_to_float(block: np.ndarray, width: int):
     rows = block.shape[0]
     n = block.shape[1] // width
     cells = np.ascontiguousarray(block).reshape(rows, n, width)
+    fast = _fields_to_float_exact(cells)
+    if fast is not None:
+        return fast, np.zeros(rows, dtype=bool)
     blank = (cells == 32).all(axis=2)
     if width >= 3 and blank.any():
         cells = cells.copy()
@@ -337,6 +340,52 @@ def _fields_to_float(block: np.ndarray, width: int):
         pass
     values, bad, _ = _fields_to_float_slow(strings)
     return values, bad
+
+
+#: Powers of ten that are exact doubles (5**22 < 2**53).
+_EXACT_POW10 = np.array([10.0**k for k in range(23)])
+#: Columns of the 13 mantissa digits of a ``D19.12`` field ``-d.ddddddddddddD+dd``.
+_D19_DIGITS = np.array([1] + list(range(3, 15)))
+_D19_WEIGHTS = 10.0 ** np.arange(12, -1, -1)
+
+
+def _fields_to_float_exact(cells: np.ndarray):
+    """Fast path of :func:`_fields_to_float` for 19-column fields, or None.
+
+    ``cells`` is (rows, n, 19) uint8 text. Fields in the layout RINEX writers use,
+    ``[ -]d.ddddddddddddE[+-]dd`` (``D`` already changed to ``E``), are converted here: the
+    13-digit integer of the mantissa (exact in a double) times or divided by an exact power
+    of ten (at most 10**22), one correctly rounded IEEE operation on exact operands, hence
+    the same double as NumPy's correctly rounded decimal conversion (Clinger's fast path,
+    1990). Blank fields are NaN; other fields are converted by NumPy. Returns None when a
+    field does not parse (the caller then finds the bad rows)."""
+    rows, n, width = cells.shape
+    if width != 19 or rows * n == 0:
+        return None
+    c = cells.reshape(rows * n, 19)
+    lead, e_sign = c[:, 0], c[:, 16]
+    dig = c[:, _D19_DIGITS] - np.uint8(48)  # wraps above 9 for non-digits
+    e_dig = c[:, 17:19] - np.uint8(48)
+    ok = (((lead == 32) | (lead == 45)) & (c[:, 2] == 46) & ((c[:, 15] | 32) == 101)
+          & ((e_sign == 43) | (e_sign == 45)) & (dig < 10).all(axis=1) & (e_dig < 10).all(axis=1))
+    mant = dig.astype(np.float64) @ _D19_WEIGHTS  # integers < 2**53: exact in any order
+    e_val = e_dig[:, 0].astype(np.int64) * 10 + e_dig[:, 1]
+    k = np.where(e_sign == 45, -e_val, e_val) - 12
+    ok &= (np.abs(k) <= 22) | (mant == 0.0)
+    kk = np.minimum(np.abs(k), 22)
+    val = np.where(k >= 0, mant * _EXACT_POW10[kk], mant / _EXACT_POW10[kk])
+    np.negative(val, out=val, where=lead == 45)
+    if not ok.all():
+        other = np.flatnonzero(~ok)
+        blank = (c[other] == 32).all(axis=1)
+        val[other[blank]] = np.nan
+        rest = other[~blank]
+        if len(rest):
+            try:
+                val[rest] = c[rest].copy().view("S19")[:, 0].astype(np.float64)
+            except ValueError:
+                return None
+    return val.reshape(rows, n)
 
 
 def _fields_to_float_slow(strings: np.ndarray):

@@ -76,7 +76,7 @@ from os import PathLike
 import numpy as np
 
 from ..errors import DamagedRecordWarning, RinexError, warn_damaged
-from ..gnss_time import NS_PER_S, calendar_to_ns, to_gpst
+from ..gnss_time import NS_PER_DAY, NS_PER_S, calendar_to_ns, to_gpst
 from ..observations import Event, Observations, ObsHeader
 from ..satellites import SYSTEMS
 from .textfile import read_bytes
@@ -85,6 +85,9 @@ __all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes"]
 
 # ----------------------------------------------------------------------------- constants
 _SYS_NUM = {s: i for i, s in enumerate(SYSTEMS)}
+#: Time scales whose labels are GPST (:func:`satnav.gnss_time.to_gpst` returns them as is).
+_GPST_LIKE = frozenset(("GPS", "GAL", "QZS", "IRN", "GST", "QZSST", "IRNSST", "GPST"))
+_MISSING = object()  # a cache miss (None is a cached "not a satellite list")
 #: byte -> system number (-1 for anything that is not a system letter)
 _SYS_LUT = np.full(256, -1, dtype=np.int8)
 for _s, _i in _SYS_NUM.items():
@@ -211,6 +214,18 @@ def _map_v2_code(system: str, c: str, have: set[str]) -> str | None:
     return f"{obs}{band}{attr}"
 
 
+def _calendar_ns_int(year: int, month: int, day: int, hour: int, minute: int) -> int:
+    """Label nanoseconds since 1980-01-06 of whole calendar fields, in Python integers:
+    :func:`satnav.gnss_time.calendar_to_ns` (H. Hinnant's days-from-civil) for one epoch."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468 - 3657  # 1980-01-06 is day 3657 after 1970-01-01
+    return days * NS_PER_DAY + (hour * 3600 + minute * 60) * NS_PER_S
+
+
 # ----------------------------------------------------------------------------- slot decoding
 def _swar8(x: np.ndarray) -> np.ndarray:
     """Eight digit values (0..9) packed in little-endian uint64 bytes -> their number,
@@ -331,6 +346,23 @@ def _decode_slots(tail: np.ndarray, starts: np.ndarray, valid: np.ndarray, buf: 
     return value, lli, ssi, present, bad
 
 
+def _v2_epoch_lines(w: np.ndarray) -> np.ndarray:
+    """Rows of ``w`` ((n, 32) uint8: the first 32 bytes from each line start) that
+    :data:`_V2_EPOCH` matches: the same test, column by column over all lines at once
+    (a line ending before column 32 fails it on its newline byte)."""
+    digit = (w >= 48) & (w <= 57)
+    space = w == 32
+    sd = space | digit
+    ok = space[:, 26] & space[:, 27] & (w[:, 28] >= 48) & (w[:, 28] <= 54)
+    ok &= sd[:, 29] & sd[:, 30] & digit[:, 31]
+    # ' YY MM DD HH MM SS.SSSSSSS' (I2 fields with blank or digit tens) or 26 blanks
+    timed = (space[:, [0, 3, 6, 9, 12]].all(axis=1) & sd[:, [1, 4, 7, 10, 13, 15, 16]].all(axis=1)
+             & digit[:, [2, 5, 8, 11, 14, 17]].all(axis=1) & (w[:, 18] == 46)
+             & digit[:, 19:26].all(axis=1))
+    ok &= timed | space[:, :26].all(axis=1)
+    return np.flatnonzero(ok)
+
+
 # ----------------------------------------------------------------------------- the reader
 _V2_EPOCH = re.compile(
     rb"^(?: [ \d]\d [ \d]\d [ \d]\d [ \d]\d [ \d]\d[ \d]{2}\d\.\d{7}| {26})  [0-6][ \d]{2}\d",
@@ -408,6 +440,7 @@ class _Reader:
         self.ends = np.maximum(ends, self.starts)
         self.nlines = len(nl)
         self.damage: list[tuple[int, str]] = []
+        self._v2_minutes: dict[str, tuple] = {}  # epoch text -> year .. minute (v2_time)
         self.events: list[Event] = []
         self.header = ObsHeader()
         self.scale = "GPS"
@@ -661,6 +694,11 @@ class _Reader:
 
     # -- epoch times -------------------------------------------------------------------------
     def epoch_ns(self, y, mo, d, hh, mi, sec_ns):
+        if (type(y) is type(mo) is type(d) is type(hh) is type(mi) is type(sec_ns) is int
+                and (self.scale.strip().upper() or "GPS") in _GPST_LIKE):
+            # one epoch of a GPST-aligned scale: the same integer arithmetic as
+            # calendar_to_ns in plain Python (NumPy's per-call overhead dominates here)
+            return _calendar_ns_int(y, mo, d, hh, mi) + sec_ns
         label = calendar_to_ns(y, mo, d, hh, mi, 0) + sec_ns
         return to_gpst(label, self.scale)
 
@@ -993,25 +1031,26 @@ class _Reader:
 
     # -- RINEX 2 body ------------------------------------------------------------------------------
     def body_v2(self, body: int) -> Observations:
-        text = self.text
         starts = self.starts
-        # candidate epoch lines (one regular expression over the body)
-        cand_off = np.array([m.start() for m in _V2_EPOCH.finditer(text, int(starts[body]) if body < self.nlines else len(text))],
-                            dtype=np.int64)
-        cand = np.searchsorted(starts, cand_off)
-        cand_set = np.zeros(self.nlines + 1, bool)
-        cand_set[cand] = True
-        nextcand = np.full(self.nlines + 1, self.nlines, np.int64)
+        # candidate epoch lines (the pattern of _V2_EPOCH, vectorized over the body lines)
+        cand = body + _v2_epoch_lines(_gather(self.buf, self.tail, starts[body:self.nlines], 32))
+        cand_arr = np.zeros(self.nlines + 1, bool)
+        cand_arr[cand] = True
+        nextcand_arr = np.full(self.nlines + 1, self.nlines, np.int64)
         # next candidate at or after line i
         if len(cand):
             idx = np.searchsorted(cand, np.arange(self.nlines + 1))
-            nextcand = np.where(idx < len(cand), cand[np.minimum(idx, len(cand) - 1)], self.nlines)
+            nextcand_arr = np.where(idx < len(cand), cand[np.minimum(idx, len(cand) - 1)], self.nlines)
+        # Python lists: the loop below reads them element by element (NumPy scalars are slow)
+        cand_set, nextcand = cand_arr.tolist(), nextcand_arr.tolist()
+        sat_lists: dict[str, list[int] | None] = {}  # satellite-list text -> indices (repeats)
         types = list(self.v2_types)
         seg_types = [types]
-        rec_epoch: list[int] = []  # per satellite record
-        rec_sat: list[int] = []
-        rec_line: list[int] = []
-        rec_seg: list[int] = []
+        rec_sat: list[int] = []  # per satellite record
+        ep_nsat: list[int] = []  # per kept epoch: satellites, first data line, lines per record
+        ep_first: list[int] = []
+        ep_lps: list[int] = []
+        ep_seg: list[int] = []
         ep_time: list[int] = []
         ep_flag: list[int] = []
         ep_clk: list[float] = []
@@ -1076,16 +1115,23 @@ class _Reader:
                 if j >= n_lines or (c > 0 and cand_set[j]):
                     okl = False
                     break
-                sl = self.line(j)
-                for m in range(min(12, n - 12 * c)):
-                    sid = sl[32 + 3 * m : 35 + 3 * m]
-                    sat = self._v2_sat(sid)
-                    if sat is None:
-                        okl = False
-                        break
-                    sats.append(sat)
-                if not okl:
+                sl = s if c == 0 else self.line(j)
+                k = max(0, min(12, n - 12 * c))
+                ids = sl[32 : 32 + 3 * k]
+                got = sat_lists.get(ids, _MISSING) if len(ids) == 3 * k else None
+                if got is _MISSING:
+                    got = []
+                    for m in range(k):
+                        sat = self._v2_sat(ids[3 * m : 3 * m + 3])
+                        if sat is None:
+                            got = None
+                            break
+                        got.append(sat)
+                    sat_lists[ids] = got
+                if got is None:  # a short line or an unreadable id
+                    okl = False
                     break
+                sats += got
             if not okl:
                 self.damaged(i, f"bad satellite list in epoch record, expected {n} satellite ids")
                 i = int(nextcand[i + 1])
@@ -1124,30 +1170,42 @@ class _Reader:
                                          records=[self.line(j) for j in range(i + 1, last)]))
                 i = last
                 continue
-            e = len(ep_time)
             ep_time.append(int(t))
             ep_flag.append(fl)
             ep_clk.append(clk)
             ep_line.append(i + 1)
-            for m, sat in enumerate(sats):
-                rec_epoch.append(e)
-                rec_sat.append(sat)
-                rec_line.append(first_data + m * lps)
-                rec_seg.append(len(seg_types) - 1)
+            rec_sat += sats
+            ep_nsat.append(len(sats))
+            ep_first.append(first_data)
+            ep_lps.append(lps)
+            ep_seg.append(len(seg_types) - 1)
             i = last
+        # per satellite record: epoch, first data line, segment of observation types
+        ep_nsat_a = np.asarray(ep_nsat, np.int64)
+        rec_epoch = np.repeat(np.arange(len(ep_nsat_a)), ep_nsat_a)
+        within = np.arange(len(rec_epoch)) - np.repeat(np.cumsum(ep_nsat_a) - ep_nsat_a, ep_nsat_a)
+        rec_line = (np.asarray(ep_first, np.int64)[rec_epoch]
+                    + within * np.asarray(ep_lps, np.int64)[rec_epoch])
+        rec_seg = np.asarray(ep_seg, np.int64)[rec_epoch]
         return self.decode_v2(seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk,
                               ep_line)
 
     def v2_time(self, s: str) -> int:
-        yy = int(s[1:3])
-        year = yy + (1900 if yy >= 80 else 2000)
-        mo, d, hh, mi = int(s[4:6]), int(s[7:9]), int(s[10:12]), int(s[13:15])
+        # the year .. minute fields repeat from epoch to epoch: checked once per text
+        fields = self._v2_minutes.get(s[1:15])
+        if fields is None:
+            yy = int(s[1:3])
+            year = yy + (1900 if yy >= 80 else 2000)
+            mo, d, hh, mi = int(s[4:6]), int(s[7:9]), int(s[10:12]), int(s[13:15])
+            if not (1 <= mo <= 12 and 1 <= d <= 31 and hh <= 23 and mi <= 59):
+                raise ValueError(s)
+            fields = self._v2_minutes[s[1:15]] = (year, mo, d, hh, mi)
         sec = s[15:26].strip()
         whole, _, frac = sec.partition(".")
-        if not (1 <= mo <= 12 and 1 <= d <= 31 and hh <= 23 and mi <= 59 and int(whole) <= 60):
+        if not int(whole) <= 60:
             raise ValueError(s)
         ns = int(whole) * NS_PER_S + int((frac + "0" * 9)[:9])
-        return int(self.epoch_ns(year, mo, d, hh, mi, ns))
+        return int(self.epoch_ns(*fields, ns))
 
     def _v2_sat(self, sid: str) -> int | None:
         if len(sid) < 3:

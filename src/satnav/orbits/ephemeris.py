@@ -310,7 +310,7 @@ def _group_delay(letter, band, msgs, rows, mtype_used):
     return nan
 
 
-def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None):
+def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, velocity=True):
     """Fill ``out`` (flat SatelliteStates) at positions ``where`` for one system."""
     if msgs is None or len(msgs) == 0:
         out.reason[where] = S.NO_EPHEMERIS
@@ -349,7 +349,7 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None):
     t = q_t[ok]
     if letter in _KEPLER_SYSTEMS:
         eph = {f: msgs[f][rows] for f in _KEPLER_FIELDS if f in names}
-        pos, vel, clk, drift, rel = kepler_states(eph, t, letter)
+        pos, vel, clk, drift, rel = kepler_states(eph, t, letter, velocity=velocity)
     elif letter == "R":
         eph = {f: msgs[f][rows] for f in _GLONASS_FIELDS}
         pos, vel, clk, drift, rel = glonass_states(eph, t)
@@ -366,9 +366,10 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None):
         clk = np.asarray(msgs["af0"][rows], dtype=np.float64) + af1 * dt
         drift, rel = af1, np.zeros_like(dt)
     out.position_m[tgt] = pos
-    out.velocity_m_s[tgt] = vel
+    if vel is not None:  # (None: not asked for, left NaN)
+        out.velocity_m_s[tgt] = vel
+        out.clock_drift_s_s[tgt] = drift
     out.clock_s[tgt] = clk
-    out.clock_drift_s_s[tgt] = drift
     out.relativity_s[tgt] = rel
     out.group_delay_s[tgt] = _group_delay(letter, band, msgs, rows, mtype[rows])
     out.iode[tgt] = np.asarray(msgs["iode"][rows], float) if "iode" in names else np.nan
@@ -377,7 +378,8 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None):
     out.reason[tgt] = S.OK
 
 
-def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None) -> S.SatelliteStates:
+def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
+                     velocity=True) -> S.SatelliteStates:
     """Satellite states from broadcast ephemerides for (satellite, time) pairs.
 
     Parameters
@@ -396,6 +398,9 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None) -> S.Sate
     validity : dict, optional
         Replaces the validity windows of some systems: ``{"E": (3600, 14400)}`` = usable from
         1 h before to 4 h after the reference time (s). Defaults: :data:`VALIDITY_S`.
+    velocity : bool
+        False: skip the velocities and clock drifts of Keplerian orbits (NaN in the
+        result), for callers that need positions and clocks only (these are unchanged).
 
     Returns
     -------
@@ -420,6 +425,7 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None) -> S.Sate
         if where.size == 0:
             continue
         _system_states(
-            letter, messages.get(letter), q_sat[where], q_t[where], band, out, where, validity
+            letter, messages.get(letter), q_sat[where], q_t[where], band, out, where, validity,
+            velocity,
         )
     return out.reshape(shape)

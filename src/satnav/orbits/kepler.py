@@ -213,7 +213,7 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True):
     return position, velocity_m_s, relativity, relativity_dot
 
 
-def kepler_states(eph, t_ns, system: str):
+def kepler_states(eph, t_ns, system: str, *, velocity: bool = True):
     """Broadcast position, velocity and clock of Keplerian messages at GPST times.
 
     Parameters
@@ -229,6 +229,9 @@ def kepler_states(eph, t_ns, system: str):
     system : str
         System letter ("G", "J", "E", "C", "I"): selects GM, Earth rotation rate and the
         BeiDou GEO algorithm.
+    velocity : bool
+        Also compute the velocity and clock drift (False: both None; the positions and
+        clocks are the same, bit for bit).
 
     Returns
     -------
@@ -244,10 +247,13 @@ def kepler_states(eph, t_ns, system: str):
     t_ns = np.asarray(t_ns, dtype=np.int64)
     tk = _time_from(t_ns, eph["toe"])
     geo = system == "C" and is_beidou_geo(np.asarray(eph["sat"]) % 100)
-    position, velocity, relativity, relativity_dot = kepler_orbit(eph, tk, system, geo)
+    position, vel, relativity, relativity_dot = kepler_orbit(eph, tk, system, geo,
+                                                             velocity=velocity)
     # Clock (IS-GPS-200 20.3.3.3.3.1; Galileo 5.1.4; BDS 5.2.4.10)
     poly, poly_dot = kepler_clock(eph, t_ns)
-    return position, velocity, poly + relativity, poly_dot + relativity_dot, relativity
+    if not velocity:
+        return position, None, poly + relativity, None, relativity
+    return position, vel, poly + relativity, poly_dot + relativity_dot, relativity
 
 
 def kepler_clock(eph, t_ns):
