@@ -75,6 +75,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--mask", type=float, default=10.0)
+    ap.add_argument("--no-processes", dest="processes", action="store_false",
+                    help="skip the whole-process comparison")
     a = ap.parse_args()
 
     def read():
@@ -126,6 +128,47 @@ def main():
           f"{m / (t_read + t_solve):.0f} epochs/s vs RTKLIB {len(q) / secs:.0f} epochs/s = "
           f"{secs / (t_read + t_solve):.2f}x RTKLIB's speed (>= 1 is faster)")
     print(f"(satnav solve alone, reading excluded: {secs / t_solve:.2f}x RTKLIB's speed)")
+    if a.processes:
+        processes(a.mask, a.repeat)
+
+
+_RTKLIB_PROCESS = '''
+import math, sys
+import pyrtklib as rk
+rover, base, nav1, nav2, out, mask = sys.argv[1:7]
+popt, sopt = rk.prcopt_default, rk.solopt_default
+popt.mode, popt.navsys, popt.elmin = 2, 1, math.radians(float(mask))
+popt.ionoopt, popt.tropopt, popt.nf, popt.modear, popt.refpos = 1, 1, 2, 1, 3
+popt.thresar[0] = 3.0
+sopt.posf = 1
+files = [rover, base, nav1, nav2]
+sys.exit(rk.postpos(rk.gtime_t(), rk.gtime_t(), 0.0, 0.0, popt, sopt, rk.filopt_t(), files, 4,
+                    rk.Arr1Dchar(out), "", ""))
+'''
+
+
+def processes(mask_deg, repeat):
+    """Whole processes, start to exit: ``satnav solve ... --base`` against a Python process
+    that imports pyrtklib and runs postpos (both pay the interpreter start)."""
+    import subprocess
+    import sys
+
+    tmp = Path(tempfile.mkdtemp())
+    script = tmp / "rtklib_rtk.py"
+    script.write_text(_RTKLIB_PROCESS)
+    satnav_cmd = [sys.executable, "-m", "satnav", "solve", str(ROVER), *map(str, NAVS), "--base", str(BASE),
+                  "--mask", str(mask_deg), "-q", "-o", str(tmp / "satnav.pos")]
+    rtklib_cmd = [sys.executable, str(script), str(ROVER), str(BASE), *map(str, NAVS), str(tmp / "rtklib.pos"),
+                  str(mask_deg)]
+    times = {}
+    for name, cmd in (("satnav solve --base", satnav_cmd), ("python + pyrtklib postpos", rtklib_cmd)):
+        def once(cmd=cmd):
+            subprocess.run(cmd, check=True, capture_output=True)
+        times[name], _ = best_of(once, repeat)
+    for name, t in times.items():
+        print(f"process: {name}: {t:.3f} s")
+    print(f"process ratio: satnav {times['python + pyrtklib postpos'] / times['satnav solve --base']:.2f}x "
+          "RTKLIB's speed as whole processes (>= 1 is faster)")
 
 
 if __name__ == "__main__":

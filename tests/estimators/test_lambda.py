@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import os
@@ -20,6 +21,7 @@ from satnav.estimators.lambda_ils import (
     reduce_for_search,
     resolve_partial,
 )
+from tests.conftest import data_path
 
 
 def brute_force(a, Q, m=2):
@@ -324,4 +326,33 @@ def test_numba_accelerator_is_bit_identical():
             slow = li._reduce(L, D)
             assert all(np.array_equal(f, s) for f, s in zip(fast, slow))
     finally:
-        li.use_accelerator(True)
+        li.use_accelerator(None)
+
+
+def test_numba_is_loaded_only_once_the_search_has_cost_its_import():
+    """Automatic mode: pure Python until the reduction and search have spent
+    ACCELERATE_AFTER_S (about numba's import cost), then the compiled kernels. A short RTK
+    job in a fresh process (the 120-epoch gsi pair) never imports numba."""
+    import subprocess
+    import sys
+
+    saved = li._PY_SECONDS
+    try:
+        li._PY_SECONDS = 0.0
+        assert li.use_accelerator(None) is False
+        assert li._kernels() is False
+        li._PY_SECONDS = li.ACCELERATE_AFTER_S
+        if importlib.util.find_spec("numba") and not os.environ.get("SATNAV_NO_NUMBA"):
+            assert li._kernels()
+    finally:
+        li._PY_SECONDS = saved
+        li.use_accelerator(None)
+    d = data_path("gsi-2005-092")
+    code = (
+        "import sys; from satnav.cli import main; "
+        f"rc = main(['solve', {str(d / '07590920.05o')!r}, {str(d / '07590920.05n')!r}, "
+        f"'--base', {str(d / '30400920.05o')!r}, '-q']); "
+        "print(rc, 'numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["0", "False"], out.stdout + out.stderr

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,7 +190,10 @@ def _reduce(L, D):
     compiled with numba when available (:func:`_kernels`)."""
     kern = _kernels()
     if not kern:
-        return _reduce_py(L, D)
+        t0 = time.perf_counter()
+        out = _reduce_py(L, D)
+        _count_python(time.perf_counter() - t0)
+        return out
     L2 = np.array(L, dtype=np.float64)  # copies: the kernel works in place
     D2 = np.array(D, dtype=np.float64)
     nops, Z, Zi = kern[0](L2, D2)
@@ -292,7 +296,10 @@ def search(L, D, zs, m=2):
             return (cand, cdist) if cdist[0] <= cdist[1] else (cand[[1, 0]], cdist[[1, 0]])
         order = sorted(range(m), key=cdist.__getitem__)  # stable, as argsort
         return cand[order], cdist[order]
-    return _search_py(L, D, zs, m)
+    t0 = time.perf_counter()
+    out = _search_py(L, D, zs, m)
+    _count_python(time.perf_counter() - t0)
+    return out
 
 
 def _search_py(L, D, zs, m=2):
@@ -498,41 +505,62 @@ def _search_kernel(L, D, zs, m, loop_max):
     return False, cand, cdist
 
 
-_KERNELS = None
+_KERNELS = None  # None: not loaded yet; False: pure Python; else the compiled pair
+_AUTOMATIC = True  # load numba only once the pure-Python loops have cost about its import
+_PY_SECONDS = 0.0  # time spent so far in the pure-Python reduction and search
+#: Pure-Python reduction + search time (s) after which the numba kernels are loaded: about
+#: what importing numba and loading the cached kernels costs (0.45 s on a 2-core EPYC). A
+#: short job (the 120-epoch gsi pair: ~20 ms of integer search) never pays the import; a
+#: long one switches after its first ~0.5 s of searching (results are bit-identical).
+ACCELERATE_AFTER_S = 0.5
 
 
 def _kernels():
-    """``(reduce, search)`` compiled by numba, or False when numba is not installed, does
-    not compile them, or ``SATNAV_NO_NUMBA`` is set (then the pure-Python versions run)."""
+    """``(reduce, search)`` compiled by numba, or False while the pure-Python versions run:
+    numba not installed or not compiling, ``SATNAV_NO_NUMBA`` set, or (automatic mode) the
+    pure-Python loops have not yet cost :data:`ACCELERATE_AFTER_S`."""
     global _KERNELS
     if _KERNELS is None:
-        _KERNELS = False
-        if not os.environ.get("SATNAV_NO_NUMBA"):
-            try:
-                import numba
-            except ImportError:
-                return _KERNELS
-            for cache in (True, False):  # no cache where the package folder is read-only
-                try:
-                    jit = numba.njit(cache=cache, nogil=True)
-                    kernels = (jit(_reduce_kernel), jit(_search_kernel))
-                    # compile (or load from the cache) now, on a 2 x 2 problem
-                    L = np.array([[1.0, 0.0], [0.7, 1.0]])
-                    kernels[0](L, np.array([1.0, 0.1]))
-                    kernels[1](L, np.array([0.1, 1.0]), np.array([0.3, -0.2]), 2, _LOOP_MAX)
-                except Exception:  # pragma: no cover - a broken numba install
-                    continue
-                _KERNELS = kernels
-                break
+        if _AUTOMATIC and _PY_SECONDS < ACCELERATE_AFTER_S:
+            return False
+        _KERNELS = _load_kernels()
     return _KERNELS
 
 
-def use_accelerator(enabled: bool) -> bool:
-    """Turn the numba kernels of the reduction and search on or off (for tests and
-    benchmarks); returns whether they are in use."""
-    global _KERNELS
-    _KERNELS = None if enabled else False
-    return bool(_kernels()) if enabled else False
+def _load_kernels():
+    if os.environ.get("SATNAV_NO_NUMBA"):
+        return False
+    try:
+        import numba
+    except ImportError:
+        return False
+    for cache in (True, False):  # no cache where the package folder is read-only
+        try:
+            jit = numba.njit(cache=cache, nogil=True)
+            kernels = (jit(_reduce_kernel), jit(_search_kernel))
+            # compile (or load from the cache) now, on a 2 x 2 problem
+            L = np.array([[1.0, 0.0], [0.7, 1.0]])
+            kernels[0](L, np.array([1.0, 0.1]))
+            kernels[1](L, np.array([0.1, 1.0]), np.array([0.3, -0.2]), 2, _LOOP_MAX)
+        except Exception:  # pragma: no cover - a broken numba install
+            continue
+        return kernels
+    return False
+
+
+def _count_python(seconds: float) -> None:
+    global _PY_SECONDS
+    _PY_SECONDS += seconds
+
+
+def use_accelerator(enabled: bool | None) -> bool:
+    """Turn the numba kernels of the reduction and search on (``True``: load them now) or
+    off (``False``), or back to automatic (``None``: loaded once the pure-Python loops have
+    cost :data:`ACCELERATE_AFTER_S`); returns whether they are in use now."""
+    global _KERNELS, _AUTOMATIC
+    _AUTOMATIC = enabled is None
+    _KERNELS = None if enabled is not False else False
+    return bool(_kernels())
 
 
 def lambda_search(a, Q, m=2, *, transform=None):
