@@ -10,7 +10,30 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["predict", "update", "innovation_test"]
+__all__ = ["predict", "update", "innovation_test", "solve"]
+
+try:  # the LAPACK (gesv) gufuncs behind np.linalg.solve and its error handler
+    from numpy.linalg import _umath_linalg
+    from numpy.linalg._linalg import _raise_linalgerror_singular
+
+    _GESV, _GESV1 = _umath_linalg.solve, _umath_linalg.solve1
+except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
+    _GESV = _GESV1 = None
+
+
+def solve(a, b):
+    """``np.linalg.solve(a, b)``, the same LAPACK call and result, without the wrapper's
+    argument checks and conversions when ``a`` (square) and ``b`` (1-D or 2-D) are float64
+    arrays: the filter solves a few systems of ~20 rows per epoch, where those checks are a
+    fifth of the time. Raises :class:`numpy.linalg.LinAlgError` for a singular ``a``."""
+    if (_GESV is None or type(a) is not np.ndarray or type(b) is not np.ndarray
+            or a.dtype != np.float64 or b.dtype != np.float64 or a.ndim != 2
+            or a.shape[0] != a.shape[1] or not 1 <= b.ndim <= 2):
+        return np.linalg.solve(a, b)
+    gufunc = _GESV1 if b.ndim == 1 else _GESV
+    with np.errstate(call=_raise_linalgerror_singular, invalid="call", over="ignore",
+                     divide="ignore", under="ignore"):
+        return gufunc(a, b, signature="dd->d")
 
 
 def predict(x, P, F, Q):
@@ -52,7 +75,7 @@ def update(x, P, v, H, R):
     S = 0.5 * (S + S.T)
     # K^T = S^-1 (P H^T)^T by one LU solve: NumPy has no triangular solve, and two general
     # solves with the Cholesky factors cost twice as much for the same result.
-    Kt = np.linalg.solve(S, PHt.T)
+    Kt = solve(S, PHt.T)
     K = Kt.T
     x = x + K @ v
     P = P - K @ PHt.T

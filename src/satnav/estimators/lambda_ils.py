@@ -57,6 +57,26 @@ __all__ = [
 ]
 
 _LOOP_MAX = 100_000  # most search steps (RTKLIB LOOPMAX is 10000)
+#: What ndarray.sum/max/min call, without their Python wrappers (per-epoch code).
+_sum, _max, _min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
+
+try:  # the LAPACK (potrf) gufunc behind np.linalg.cholesky and its error handler
+    from numpy.linalg import _umath_linalg
+    from numpy.linalg._linalg import _raise_linalgerror_nonposdef
+
+    _POTRF = _umath_linalg.cholesky_lo
+except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
+    _POTRF = None
+
+
+def _cholesky(A):
+    """``np.linalg.cholesky(A)`` of a float64 square matrix: the same LAPACK call and
+    result without the wrapper's checks (a LAMBDA runs every epoch of a filter)."""
+    if _POTRF is None:  # pragma: no cover
+        return np.linalg.cholesky(A)
+    with np.errstate(call=_raise_linalgerror_nonposdef, invalid="call", over="ignore",
+                     divide="ignore", under="ignore"):
+        return _POTRF(A, signature="d->d")
 
 
 def ltdl(Q):
@@ -86,14 +106,16 @@ def ltdl(Q):
     if A.shape[0] == 0:
         return np.zeros((0, 0)), np.zeros(0)
     try:
-        C = np.linalg.cholesky(A[::-1, ::-1])
+        C = _cholesky(A[::-1, ::-1])  # A: float64, square (checked above)
     except np.linalg.LinAlgError:
         raise SatnavError("ambiguity covariance is not positive definite") from None
-    d = np.diagonal(C)
-    if not (d > 0.0).all():
+    d = C.diagonal()
+    if not _min(d) > 0.0:  # also NaN
         raise SatnavError("ambiguity covariance is not positive definite")
-    L = np.ascontiguousarray((C / d)[::-1, ::-1].T)
-    return L, (d * d)[::-1].copy()
+    # L = ((C / d)[::-1, ::-1].T), C-contiguous, by one division; D = (d * d)[::-1]
+    dr = d[::-1]
+    L = np.divide(C[::-1, ::-1].T, dr[:, None], order="C")
+    return L, dr * dr
 
 
 def _permute_py(Lc, D, Zc, k, lk, delta):
@@ -185,17 +207,21 @@ def reduce_for_search(L, D):
     return L, D, (np.eye(len(D)) if Z is None else Z)
 
 
-def _reduce(L, D):
+def _reduce(L, D, owned=False):
     """:func:`reduce_for_search` returning ``(L, D, Z, Z^-1)`` (see :func:`_reduce_py`),
-    compiled with numba when available (:func:`_kernels`)."""
+    compiled with numba when available (:func:`_kernels`). ``owned``: ``L`` and ``D`` are
+    fresh float64 arrays (C-contiguous) of the caller's, which the kernel may overwrite."""
     kern = _kernels()
     if not kern:
         t0 = time.perf_counter()
         out = _reduce_py(L, D)
         _count_python(time.perf_counter() - t0)
         return out
-    L2 = np.array(L, dtype=np.float64)  # copies: the kernel works in place
-    D2 = np.array(D, dtype=np.float64)
+    if owned:
+        L2, D2 = L, D
+    else:
+        L2 = np.array(L, dtype=np.float64)  # copies: the kernel works in place
+        D2 = np.array(D, dtype=np.float64)
     nops, Z, Zi = kern[0](L2, D2)
     if nops == 0:
         return L, np.asarray(D, dtype=np.float64), None, None
@@ -613,6 +639,13 @@ _MAX_TRANSFORM_ENTRY = 1.0e3
 _MAX_EXACT_ENTRY = 1.0e6
 
 
+
+
+class _Transform(tuple):
+    """``(Z, Z^-1)`` of a search, for the next warm start, with ``zmax`` = the largest
+    ``|entry|`` of both (checked already: not computed again while they are reused)."""
+
+
 def _ils(a, Q, m, warm=None):
     """LAMBDA (partial reduction + search) from an optional warm start ``(Z0, Z0^-1)``.
 
@@ -625,36 +658,44 @@ def _ils(a, Q, m, warm=None):
     if n == 0:
         return np.zeros((m, 0), np.int64), np.zeros(m), None, np.zeros(0)
     # one sum is non-finite when any element is (or beyond ~1e308, as unusable)
-    if Q.shape != (n, n) or not math.isfinite(float(Q.sum()) + float(a.sum())):
+    # (np.add.reduce, np.maximum.reduce: what .sum() and .max() call, without their
+    # Python wrappers; this runs every epoch of a filter)
+    if Q.shape != (n, n) or not math.isfinite(float(_sum(Q, axis=None)) + float(_sum(a))):
         raise SatnavError("float ambiguities or covariance are not finite / of matching size")
     Q = 0.5 * (Q + Q.T)
     # Shift to small numbers for the search; integers are added back afterwards.
     base = np.floor(a)
     try:
+        zmax = None  # max |entry| of Z and Z^-1 when known (the warm start's, unchanged)
         if warm is not None and warm[0].shape == (n, n):
             Z, Zi = warm
-            L, D, Z1, Zi1 = _reduce(*ltdl(Z.T @ Q @ Z))
+            L, D, Z1, Zi1 = _reduce(*ltdl(Z.T @ Q @ Z), owned=True)
             changed = Z1 is not None
             if changed:
                 Z, Zi = Z @ Z1, Zi1 @ Zi
+            else:
+                zmax = getattr(warm, "zmax", None)
         else:
-            L, D, Z, Zi = _reduce(*ltdl(Q))
+            L, D, Z, Zi = _reduce(*ltdl(Q), owned=True)
             changed = Z is not None
     except (OverflowError, ValueError):  # math.floor of a non-finite entry
         raise SatnavError("ambiguity decorrelation failed (non-finite factor)") from None
     if Z is None:  # identity
         E, dist = search(L, D, a - base, m)
         F = E
-        keep = (np.eye(n), np.eye(n))
+        keep = _Transform((np.eye(n), np.eye(n)))
+        keep.zmax = 1.0
     else:
-        zmax = max(np.abs(Z).max(), np.abs(Zi).max())
+        if zmax is None:
+            zmax = max(_max(np.abs(Z), axis=None), _max(np.abs(Zi), axis=None))
         if not zmax <= _MAX_EXACT_ENTRY:  # also NaN
             raise SatnavError("ambiguity decorrelation failed (Z-transformation too large to "
                               "stay exact)")
         E, dist = search(L, D, Z.T @ (a - base), m)
         # a-space candidates: a = Z^-T z, F = E Z^-1 (integer: Z is unimodular)
         F = np.rint(E @ Zi)
-        keep = (Z, Zi)
+        keep = _Transform((Z, Zi))
+        keep.zmax = zmax
         if changed and zmax > _MAX_TRANSFORM_ENTRY:
             keep = None
     return (F + base).astype(np.int64), dist, keep, D
@@ -691,7 +732,7 @@ def bootstrap_success_rate(Q) -> float:
         return 1.0
     # the reduction of lambda_search (from Q itself, not a warm start): it ends with the
     # same D as decorrelate (same permutations; only Gauss transformations are skipped)
-    _, D, _, _ = _reduce(*ltdl(0.5 * (Q + Q.T)))
+    _, D, _, _ = _reduce(*ltdl(0.5 * (Q + Q.T)), owned=True)
     return _bootstrap_from_d(D)
 
 
@@ -780,7 +821,7 @@ def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
     if max_drops is None:
         max_drops = n
     ratio = 0.0
-    dist = np.array([np.nan, np.nan])
+    dist = None  # (NaN, NaN) when no subset is tried
     drops = 0
     while n_used >= max(min_count, 1):
         if drops == 0:
@@ -824,4 +865,6 @@ def resolve_partial(a, Q, *, ratio_threshold=3.0, min_count=4, drop_order=None,
         used[order.pop(0)] = False
         n_used -= 1
         drops += 1
+    if dist is None:
+        dist = np.array([np.nan, np.nan])
     return AmbiguityFix(False, np.zeros(n, bool), np.zeros(n, np.int64), ratio, dist)

@@ -69,7 +69,6 @@ FREQUENCY_BANDS = {
     "J": {"L1": "1", "L2": "2", "L5": "5"},
 }
 _ATTRIBUTE_PREFERENCE = "CWPSLXQIDBYMZAN"
-_DIAG3 = np.arange(3)
 #: Growth (m/s) of each single difference's sigma with the base age (RTKLIB's
 #: ``stats-clkstab`` 5e-12 s/s times c; rtkpos.c ``varerr``).
 BASE_AGE_SIGMA_M_PER_S = 5e-12 * SPEED_OF_LIGHT
@@ -330,7 +329,8 @@ def _satellite_states(nav, sats, time_ns, code_m, states_fn):
     ei, si = np.nonzero(ok)
     t_tx = time_ns[ei] - np.round(p[ei, si] / SPEED_OF_LIGHT * 1e9).astype(np.int64)
     sat_q = sats[si]
-    st = states_fn(sat_q, t_tx)
+    # the clocks at t_tx (a states function may offer them alone: ``states_fn.clocks``)
+    st = getattr(states_fn, "clocks", states_fn)(sat_q, t_tx)
     clk = np.where(np.isfinite(st.clock_s), st.clock_s, 0.0)
     t_tx2 = t_tx - np.round(clk * 1e9).astype(np.int64)
     st = states_fn(sat_q, t_tx2)
@@ -566,6 +566,11 @@ class RtkFilter:
             def states(sat, t):  # positions and clocks are all the filter uses
                 return broadcast_states(nav, sat, t, velocity=False)
 
+            def clocks(sat, t):  # the first pass of _satellite_states: clocks only
+                return broadcast_states(nav, sat, t, velocity=False, positions=False)
+
+            states.clocks = clocks
+
         self.rover, self.base = self._receivers((rover, base), chosen, states)
         self.base_index = _match_base(self.rover.time_ns, self.base.time_ns, max_age_s)
         if not (self.base_index >= 0).any():
@@ -587,7 +592,11 @@ class RtkFilter:
         if spp is None:
             from .spp import solve_spp
 
-            spp = solve_spp(rover, nav, systems=systems, elevation_mask_deg=elevation_mask_deg)
+            # positions and which epochs are solved are all that is used: the Doppler
+            # velocities (and the motion check they feed, whose status 5 is still solved)
+            # are not needed
+            spp = solve_spp(rover, nav, systems=systems, elevation_mask_deg=elevation_mask_deg,
+                            velocity=False)
         self.spp_pos = np.where(spp.solved[:, None], spp.position_m, np.nan)
         self._spp_ok = np.isfinite(self.spp_pos).all(axis=1)
         if self.base_pos is None:
@@ -677,6 +686,20 @@ class RtkFilter:
         self._integer_flat = np.repeat(self.integer_ok, self.nf)
 
         m = len(self.rover.time_ns)
+        # per-epoch values as Python objects (no NumPy scalar arithmetic in the loop)
+        self._rover_t = self.rover.time_ns.tolist()
+        self._base_t = self.base.time_ns.tolist()
+        self._base_index_list = self.base_index.tolist()
+        self._spp_ok_list = self._spp_ok.tolist()
+        self._var_blocks = {}  # variance -> 3 x 3 diagonal block (_reset_position)
+        self._flat_cache = {}  # sub-state -> flat indices into P (_flat_index)
+        # the phase and code residuals of the precomputed epochs side by side, flat: a
+        # double difference of either is one gather from it (see _dd_system)
+        self._pre_yLP = None
+        if self._pre is not None:
+            _e, _el, yl, yp = self._pre[:4]
+            self._pre_yLP = np.concatenate((yl.reshape(m, -1), yp.reshape(m, -1)), axis=1)
+        self._pre_dd = self._precompute_dd() if self._pre_keys is not None else None
         self.out_pos = np.full((m, 3), np.nan)
         self.out_float = np.full((m, 3), np.nan)
         self.out_q = np.zeros(m, np.int8)
@@ -686,6 +709,59 @@ class RtkFilter:
         self.out_cov = np.full((m, 3, 3), np.nan)
 
     # ------------------------------------------------------------------ preparation
+    def _precompute_dd(self):
+        """What :meth:`_dd_system` computes from the rows and the epoch's residuals alone, for
+        every epoch of ``self._pre`` that the filter will process from it, at once per set of
+        double-difference rows: ``out[i] = (rows, y0, H_geometry, R, sqrt(diag(R)))``
+        (``rows`` None when the epoch has too few double differences), None for the other
+        epochs. The same element-wise operations as the per-epoch code, so the same bits."""
+        e_all, el_all, _yl, _yp, okP_all, okL_all, var_all = self._pre
+        m = len(self._pre_keys)
+        out = [None] * m
+        by_key: dict = {}
+        age_var = [0.0] * m
+        for i, key in enumerate(self._pre_keys):
+            j = self._base_index_list[i]
+            if j < 0 or not self._spp_ok_list[i]:
+                continue
+            age_var[i] = (self.age_sigma * ((self._rover_t[i] - self._base_t[j]) / 1e9)) ** 2
+            by_key.setdefault(key, []).append(i)
+        var_flat = var_all.reshape(m, -1)
+        for key, ks in by_key.items():
+            k0 = ks[0]
+            rows = self._double_differences(okL_all[k0], okP_all[k0], el_all[k0], key)
+            if rows is None:
+                for i in ks:
+                    out[i] = (None, None, None, None, None)
+                continue
+            ka = np.array(ks)
+            yLP = self._pre_yLP[ka]
+            y0 = yLP[:, rows["gi"]] - yLP[:, rows["gr"]]
+            e = e_all[ka]
+            Hg = -(e[:, rows["sat"]] - e[:, rows["ref"]])
+            scale, d, same = rows["scale"], rows["diag"], rows["same"]
+            vsd = var_flat[ka]
+            vi = vsd[:, rows["fi"]] * scale
+            vr = vsd[:, rows["fr"]] * scale
+            ages = np.array([age_var[i] for i in ks])
+            aged = ages > 0.0  # as _dd_system: ((vr + vi) + age) + age on the diagonal
+            if aged.all():
+                a = ages[:, None]
+                R = np.where(same, vr[:, :, None] + a[:, :, None], 0.0)
+                R[:, d, d] = ((vr + vi) + a) + a
+            else:
+                R = np.where(same, vr[:, :, None], 0.0)
+                R[:, d, d] = vr + vi
+                if aged.any():
+                    a = ages[aged][:, None]
+                    Ra = np.where(same, vr[aged][:, :, None] + a[:, :, None], 0.0)
+                    Ra[:, d, d] = ((vr[aged] + vi[aged]) + a) + a
+                    R[aged] = Ra
+            sd = np.sqrt(np.diagonal(R, axis1=1, axis2=2))  # sigmas of the rows
+            for t, i in enumerate(ks):
+                out[i] = (rows, y0[t], Hg[t], R[t], sd[t])
+        return out
+
     def _receivers(self, observations, chosen, states):
         """Dense arrays of each receiver; the satellite states of all of them come from
         one evaluation over their epochs stacked (fewer, larger ephemeris calls)."""
@@ -748,17 +824,17 @@ class RtkFilter:
             self.out_q[i] = 5
 
     def _time_update(self, i):
-        t = self.rover.time_ns[i]
-        dt = 0.0 if self.t_prev is None else (t - self.t_prev) / 1e9
-        self.t_prev = t
-        spp = self.spp_pos[i]
+        t = self._rover_t[i]
+        t_prev, self.t_prev = self.t_prev, t
+        spp_ok = self._spp_ok_list[i]
         if self.mode == "static":
             if not self.initialised:
-                if not self._spp_ok[i]:
+                if not spp_ok:
                     return False
-                self._reset_position(spp, 30.0**2)
+                self._reset_position(self.spp_pos[i], 30.0**2)
                 self.initialised = True
             return True
+        dt = 0.0 if t_prev is None else (t - t_prev) / 1e9
         if self.dynamics and self.initialised and dt > 0:
             F = np.eye(self.nx)
             F[0:3, 3:6] = np.eye(3) * dt
@@ -769,12 +845,12 @@ class RtkFilter:
             Q[3:6, 3:6] = np.eye(3) * q * dt
             self.x, self.P = kalman.predict(self.x, self.P, F, Q)
             return True
-        if not self._spp_ok[i]:
+        if not spp_ok:
             if not self.initialised:
                 return False
             self.P[0:3, 0:3] += np.eye(3) * 30.0**2
             return True
-        self._reset_position(spp, 30.0**2)
+        self._reset_position(self.spp_pos[i], 30.0**2)
         if self.dynamics:
             self.x[3:6] = 0.0
             self.P[3:6, :] = 0.0
@@ -785,9 +861,13 @@ class RtkFilter:
 
     def _reset_position(self, pos, var):
         self.x[0:3] = pos
-        self.P[0:3, :] = 0.0
-        self.P[:, 0:3] = 0.0
-        self.P[_DIAG3, _DIAG3] = var
+        P = self.P
+        P[0:3] = 0.0
+        P[:, 0:3] = 0.0
+        block = self._var_blocks.get(var)
+        if block is None:
+            block = self._var_blocks[var] = np.eye(3) * var
+        P[0:3, 0:3] = block  # var on the diagonal (the rest is already 0.0)
 
     def _reset_ambiguity(self, k):
         self.lock[k] = 0
@@ -799,11 +879,11 @@ class RtkFilter:
 
     def step(self, i):
         """Process rover epoch ``i``."""
-        j = self.base_index[i]
+        j = self._base_index_list[i]
         if j < 0:
             self._single(i)
             return
-        age_s = (int(self.rover.time_ns[i]) - int(self.base.time_ns[j])) / 1e9
+        age_s = (self._rover_t[i] - self._base_t[j]) / 1e9
         self._age_var = (self.age_sigma * age_s) ** 2
         if not self._time_update(i):
             return
@@ -811,14 +891,18 @@ class RtkFilter:
         r = self.rover
         pos = self.x[0:3].copy()
         pre = self._pre
-        rows_key = None
-        if pre is not None and self._spp_ok[i]:  # pos is spp_pos[i]
+        rows_key = dd0 = None
+        if pre is not None and self._spp_ok_list[i]:  # pos is spp_pos[i]
             e, el, yL, yP, okP, okL, var_sd = (a[i] for a in pre)
+            yLP = self._pre_yLP[i]
+            if self._pre_dd is not None:
+                dd0 = self._pre_dd[i]
             n_sat = self._pre_nsat[i]
             if self._pre_keys is not None:
                 rows_key = self._pre_keys[i]
         else:
             e, el, yL, yP, okP, okL, var_sd = self._rover_residuals(i, pos)
+            yLP = np.concatenate((yL.ravel(), yP.ravel()))
             n_sat = int(okP.any(axis=1).sum())
 
         # ---------------- ambiguity bookkeeping: slips, outages, new arcs
@@ -826,11 +910,13 @@ class RtkFilter:
         if self.mode != "dgnss":
             flat_ok = okL.ravel()
             active = self.active
-            stale = (i - self.last_seen) > self.max_outage
-            for k in np.flatnonzero(active & (self.slips[i].ravel() | stale)).tolist():
+            stale = self.last_seen < i - self.max_outage  # (i - last_seen) > max_outage
+            # (ndarray.nonzero and np.count_nonzero below: np.flatnonzero, .sum(), .any()
+            # and .all() of these 1-D masks, without the Python wrappers around them)
+            for k in (active & (self.slips[i].ravel() | stale)).nonzero()[0].tolist():
                 self._reset_ambiguity(k)
-            self.lock[flat_ok & active] += 1
-            new_arcs = np.flatnonzero(flat_ok & ~active)
+            np.add(self.lock, flat_ok & active, out=self.lock)  # +1 where tracked
+            new_arcs = (flat_ok & ~active).nonzero()[0]
             if len(new_arcs):
                 jx = self.nx_pos + new_arcs
                 self.x[jx] = (yL.ravel()[new_arcs] - yP.ravel()[new_arcs]) / self.lam.ravel()[new_arcs]
@@ -840,12 +926,21 @@ class RtkFilter:
                 active[new_arcs] = True
             self.last_seen[flat_ok] = i
             # slow random walk of the ambiguities (RTKLIB prnbias)
-            act = self.nx_pos + np.flatnonzero(active)
-            self.P[act, act] += 1e-8
+            act = self.nx_pos + active.nonzero()[0]
+            if self.P.flags.c_contiguous:  # P.reshape(-1) is then a view
+                self.P.reshape(-1)[act * (self.nx + 1)] += 1e-8  # P[act, act]
+            else:
+                self.P[act, act] += 1e-8
 
         self.out_ns[i] = n_sat
         # ---------------- double differences
-        rows = self._double_differences(okL, okP, el, rows_key)
+        if dd0 is not None:  # precomputed: y and H without the ambiguities, and R
+            rows = dd0[0]
+            if rows is not None:
+                rows = dict(rows)
+                rows["R"] = dd0[3]
+        else:
+            rows = self._double_differences(okL, okP, el, rows_key)
         if rows is None:
             self.out_pos[i] = pos
             self.out_q[i] = 5 if self._spp_ok[i] else 0
@@ -856,17 +951,21 @@ class RtkFilter:
                 ix = np.concatenate([self._pos_idx, act])
             else:
                 ix = np.concatenate([self._pos_idx, self.nx_pos + np.flatnonzero(self.active)])
-            v, H, R = self._dd_system(rows, yL, yP, e, var_sd, ix)
-            xs, Ps = self.x[ix], self.P.take(ix, 0).take(ix, 1)
+            v, H, R = self._dd_system(rows, yLP, e, var_sd, ix, dd0)
+            flat = self._flat_index(ix)
+            xs, Ps = self.x.take(ix), self.P.take(flat).reshape(len(ix), len(ix))
             # outlier rejection (RTKLIB rejphase 5 m / rejcode 30 m on the innovations)
             keep = np.abs(v) <= lim
-            n_keep = int(keep.sum())
+            n_keep = np.count_nonzero(keep)
             if n_keep < 4:
                 self._single(i)
                 return
             if n_keep < len(keep):
                 kk = np.flatnonzero(keep)
                 v, H, R = v[kk], H[kk], R[kk][:, kk]
+                sd = None
+            else:
+                sd = dd0[4] if dd0 is not None else None
             x_prior, P_prior = xs, Ps  # kalman.update returns new arrays
             try:
                 xs, Ps, _ = kalman.update(xs, Ps, v, H, R)
@@ -874,18 +973,23 @@ class RtkFilter:
                     rng2, e2, _, trop2 = _geometry(r.sat_pos[i], xs[0:3])
                     model2 = rng2 + trop2 - SPEED_OF_LIGHT * r.sat_clock_s[i]
                     yP2 = r.code_m[i] - model2[:, None] - self.base_yP[j]
-                    v2, H2, R2 = self._dd_system(rows, yL, yP2, e2, var_sd, ix)
+                    yLP2 = np.concatenate((yL.ravel(), yP2.ravel()))
+                    v2, H2, R2 = self._dd_system(rows, yLP2, e2, var_sd, ix)
                     v2 = v2 + H2 @ (xs - x_prior)  # innovations about the prior state
                     xs, Ps, _ = kalman.update(x_prior, P_prior, v2[keep], H2[keep],
                                               R2[np.ix_(keep, keep)])
             except np.linalg.LinAlgError:
                 self._single(i)
                 return
-            if self.mode == "dgnss" or not self._undetected_slip(rows, keep, v, H, R, xs, x_prior,
-                                                                yL, yP):
+            if self.mode == "dgnss":
+                break
+            if sd is None:
+                sd = np.sqrt(R.diagonal())
+            if not self._undetected_slip(rows, keep, v, H, sd, xs, x_prior, yL, yP,
+                                         n_keep == len(keep)):
                 break
         self.x[ix] = xs
-        self.P[ix[:, None], ix] = Ps
+        self.P.put(flat, Ps)  # P[ix[:, None], ix] = Ps
         self.out_float[i] = xs[0:3]
         self.out_pos[i] = xs[0:3]
         self.out_cov[i] = Ps[0:3, 0:3]
@@ -895,21 +999,33 @@ class RtkFilter:
         # what the validation of a fix needs: innovations about the prior state
         phase_idx = rows["phase_idx"] if n_keep == len(keep) else np.flatnonzero(rows["phase"][keep])
         self._epoch = {"i": i, "ix": ix, "v": v, "H": H, "R": R, "x_prior": x_prior,
-                       "phase_idx": phase_idx}
+                       "phase_idx": phase_idx, "sd": sd}
         self._resolve(i, ix, xs, Ps, okL, el, rows)
 
-    def _undetected_slip(self, rows, keep, v, H, R, xs, x_prior, yL, yP):
+    def _flat_index(self, ix):
+        """Flat indices of ``P[ix[:, None], ix]`` (row by row), for ``take``/``put``; the
+        last few sub-states' are kept (consecutive epochs mostly have the same)."""
+        key = ix.tobytes()
+        flat = self._flat_cache.get(key)
+        if flat is None:
+            if len(self._flat_cache) > 8:
+                self._flat_cache.clear()
+            flat = self._flat_cache[key] = (ix[:, None] * self.nx + ix).ravel()
+        return flat
+
+    def _undetected_slip(self, rows, keep, v, H, sd, xs, x_prior, yL, yP, all_kept=False):
         """Post-fit phase residual test; resets the ambiguity of the worst offender.
 
         A slip the detectors missed leaves a converged ambiguity wrong by whole cycles: its
         double differences keep residuals far above their sigma however the position moves.
         The satellite of the worst row (or the reference satellite, when most rows of its
         group are bad) has that frequency's ambiguity re-initialised; returns True when the
-        epoch must be processed again."""
-        ph = rows["phase"][keep]
+        epoch must be processed again. ``sd``: the square roots of the diagonal of R (the
+        rows kept); ``all_kept``: ``keep`` is all True."""
+        ph = rows["phase"] if all_kept else rows["phase"][keep]
         res = v - H @ (xs - x_prior)
-        z = np.where(ph, np.abs(res) / np.sqrt(R.diagonal()), 0.0)
-        if not (z > self.slip_sigma).any():
+        z = np.where(ph, np.abs(res) / sd, 0.0)
+        if not np.count_nonzero(z > self.slip_sigma):
             return False
         w = int(np.argmax(z))
         sat, ref, f = rows["sat"][keep][w], rows["ref"][keep][w], rows["f"][keep][w]
@@ -964,7 +1080,10 @@ class RtkFilter:
         ph = np.array(pp, bool)
         fr = ref * nf + f
         group = fr * 2 + ph  # rows sharing a reference satellite, frequency and type
-        rows = {"sat": sat, "ref": ref, "f": f, "phase": ph, "fi": sat * nf + f, "fr": fr,
+        fi = sat * nf + f
+        code_off = np.where(ph, 0, len(okL) * nf)  # code residuals follow the phase ones
+        rows = {"sat": sat, "ref": ref, "f": f, "phase": ph, "fi": fi, "fr": fr,
+                "gi": fi + code_off, "gr": fr + code_off,
                 "phase_idx": np.flatnonzero(ph), "lim": np.where(ph, 5.0, 30.0),
                 "scale": np.where(ph, 1.0, 300.0**2), "diag": np.arange(len(si)),
                 "same": group[:, None] == group[None, :], "H_by_ix": {}, "memo": {}}
@@ -972,13 +1091,17 @@ class RtkFilter:
             self._rows_cache = (key, rows)
         return dict(rows)
 
-    def _dd_system(self, rows, yL, yP, e, var_sd, ix):
+    def _dd_system(self, rows, yLP, e, var_sd, ix, pre=None):
         """Double-difference innovations (m), their Jacobian over the sub-state ``ix`` and
-        covariance ``R = D diag(sigma_sd^2) D^T`` (m^2)."""
-        si, sr, ph = rows["sat"], rows["ref"], rows["phase"]
+        covariance ``R = D diag(sigma_sd^2) D^T`` (m^2). ``yLP``: the phase residuals (m)
+        then the code residuals, flat (``concatenate((yL.ravel(), yP.ravel()))``). ``pre``:
+        this epoch's entry of :meth:`_precompute_dd` (then ``rows["R"]`` is its R)."""
+        si, sr = rows["sat"], rows["ref"]
         fi, fr, p = rows["fi"], rows["fr"], rows["phase_idx"]
-        yLf, yPf = yL.ravel(), yP.ravel()
-        y = np.where(ph, yLf[fi] - yLf[fr], yPf[fi] - yPf[fr])
+        if pre is None:
+            y = yLP[rows["gi"]] - yLP[rows["gr"]]  # phase rows from yL, code rows from yP
+        else:
+            y = pre[1].copy()
         # the ambiguity columns of H depend on the rows and the sub-state only
         cache, ixb = rows["H_by_ix"], ix.tobytes()
         amb = cache.get(ixb)
@@ -997,7 +1120,7 @@ class RtkFilter:
             amb = cache[ixb] = (H0, self.nx_pos + fip, self.nx_pos + frp, lam_i, lam_r)
         H0, ki, kr, lam_i, lam_r = amb
         H = H0.copy()
-        H[:, 0:3] = -(e[si] - e[sr])
+        H[:, 0:3] = -(e[si] - e[sr]) if pre is None else pre[2]
         if len(p):
             y[p] -= lam_i * self.x[ki] - lam_r * self.x[kr]
         R = rows.get("R")
@@ -1031,7 +1154,8 @@ class RtkFilter:
         nf, nx_pos = self.nf, self.nx_pos
         fixable = self.active & (self.lock >= self.min_lock)
         okf = okL.ravel() & self._integer_flat
-        if rows is not None and fixable[okf].all():
+        fix_ok = fixable[okf]
+        if rows is not None and np.count_nonzero(fix_ok) == len(fix_ok):  # all fixable
             pairs = rows["memo"].get("pairs")  # the same for every epoch of these rows
             if pairs is None:
                 sel = rows["phase"] & self.integer_ok[rows["sat"]]
@@ -1109,17 +1233,19 @@ class RtkFilter:
                                used, np.asarray(integers), validate_only=True)
 
     def _try_fix(self, i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs):
+        # (ints and used are resolve_partial's own new arrays: nothing else writes to them)
         self._candidate = {"ix": ix, "xs": xs, "Ps": Ps, "D": D, "a": a, "PDt": PDt, "Qa": Qa,
-                           "integers": ints.copy(), "used": used.copy(), "pairs": pairs}
+                           "integers": ints, "used": used, "pairs": pairs}
         ok, xf, Pf = self._apply_fix(ix, xs, Ps, D, a, PDt, Qa, used, ints)
         if not ok:
             return
-        if math.sqrt(max(float(Pf[0, 0] + Pf[1, 1] + Pf[2, 2]), 0.0)) > self.max_fixed_sigma:
+        p00, p11, p22 = Pf.diagonal().tolist()
+        if math.sqrt(max(p00 + p11 + p22, 0.0)) > self.max_fixed_sigma:
             return  # integers accepted but the geometry is too weak for a centimetre fix
         self.out_pos[i] = xf[0:3]
         self.out_cov[i] = Pf[0:3, 0:3]
         self.out_q[i] = 1
-        self.out_nfix[i] = int(used.sum())
+        self.out_nfix[i] = np.count_nonzero(used)
         if self.fix_and_hold:
             u = np.flatnonzero(used)
             Hh = D[u]
@@ -1131,14 +1257,17 @@ class RtkFilter:
     def _apply_fix(self, ix, xs, Ps, D, a, PDt, Qa, used, ints, validate_only=False):
         """Fixed state ``x - P D^T Qa^-1 (a - N)`` and the covariance of its position
         (only the 3 x 3 position block is returned: nothing else of it is used)."""
-        if used.all():
+        if np.count_nonzero(used) == len(used):  # all used
             Qu, PDu, du = Qa, PDt, a - ints
         else:
             u = np.flatnonzero(used)
             Qu, PDu, du = Qa[u][:, u], PDt[:, u], a[u] - ints[u]
         try:
             # one factorisation for both right-hand sides: a - N and (P D^T)[0:3]^T
-            sol = np.linalg.solve(Qu, np.column_stack([du, PDu[0:3].T]))
+            rhs = np.empty((len(du), 4))
+            rhs[:, 0] = du
+            rhs[:, 1:4] = PDu[0:3].T
+            sol = kalman.solve(Qu, rhs)
         except np.linalg.LinAlgError:
             return (False, None) if validate_only else (False, None, None)
         xf = xs - PDu @ sol[:, 0]
@@ -1157,9 +1286,11 @@ class RtkFilter:
             return False
         rp = (ep["v"] - ep["H"] @ (xf - ep["x_prior"]))[ph]
         Rp = ep["R"].take(ph, 0).take(ph, 1)
-        if (np.abs(rp) > self.validation_sigma * np.sqrt(np.diagonal(Rp))).any():
+        sd = ep.get("sd")
+        sdp = np.sqrt(np.diagonal(Rp)) if sd is None else sd.take(ph)
+        if np.count_nonzero(np.abs(rp) > self.validation_sigma * sdp):
             return False
-        chi2 = float(rp @ np.linalg.solve(Rp, rp))
+        chi2 = float(rp @ kalman.solve(Rp, rp))
         return chi2 <= _chi2_quantile(max(len(rp) - 3, 1), 0.999)
 
 

@@ -20,6 +20,7 @@ no special care.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import warnings
@@ -388,6 +389,38 @@ def _fields_to_float_exact(cells: np.ndarray):
     return val.reshape(rows, n)
 
 
+@functools.cache
+def _blank_message(system: str) -> np.ndarray:
+    """One message of ``system`` (array of 1) with every float field NaN and the other
+    fields zero; callers copy it (``np.repeat``), never write to it."""
+    out = np.zeros(1, dtype=message_dtype(system))
+    for name in out.dtype.names:
+        if out.dtype[name] == np.float64:
+            out[name] = np.nan
+    out.setflags(write=False)
+    return out
+
+
+def _integer_field(cells: np.ndarray):
+    """Values of right-justified unsigned integer fields: ``cells`` (rows, width) or
+    (rows, n, width) uint8 text, each field blanks then at least one digit (as the epoch
+    fields of the records are written). Returns (rows, 1) or (rows, n) floats, or None
+    when any field is not of that form (the caller then converts them as text). Integers
+    below 10**width are exact doubles: the same values as the text conversion."""
+    if cells.ndim == 2:
+        cells = cells[:, None, :]
+    rows, _n, width = cells.shape
+    if rows == 0:
+        return None
+    dig = cells - np.uint8(48)  # wraps above 9 for non-digits
+    is_dig = dig < 10
+    # blanks, then digits only: once a digit is seen, everything to its right is a digit
+    if not (is_dig[..., -1].all() and (is_dig | (cells == 32)).all()
+            and (np.diff(is_dig.view(np.int8), axis=-1) >= 0).all()):
+        return None
+    return np.where(is_dig, dig, 0).astype(np.float64) @ (10.0 ** np.arange(width - 1, -1, -1))
+
+
 def _fields_to_float_slow(strings: np.ndarray):
     """Field-by-field conversion; returns (values, bad row mask, first bad field per row)."""
     rows, n = strings.shape
@@ -602,7 +635,7 @@ def _read_one(path, source: int, strict: bool, nav: Navigation):
         )  # fmt: skip
         if len(arr):
             out.setdefault(system, []).append(arr)
-    return hdr, {s: np.concatenate(a) for s, a in out.items()}
+    return hdr, {s: _concat_records(a) for s, a in out.items()}
 
 
 def _trim(body: list[str], start: int, stop: int) -> int:
@@ -798,9 +831,29 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
     prn_text = first[:, 0:3].copy()
     letter = np.isin(prn_text[:, 0], np.frombuffer(SYSTEMS.encode(), np.uint8))
     prn_text[letter, 0] = 32
-    ep[:, 0:1], bad0 = _fields_to_float(prn_text, 3)
-    for k, (a, b) in enumerate(cols[1:], start=1):
-        v, b_ = _fields_to_float(first[:, a:b], b - a)
+    bad0 = np.zeros(len(starts), dtype=bool)
+    # PRN and year .. minute are unsigned integers as written: converted from the digits
+    # (the 2-column ones at once) when they all are, else as text (as the seconds)
+    done = set()
+    two = [k for k in range(1, 6) if cols[k][1] - cols[k][0] == 2]
+    if two:
+        v = _integer_field(first[:, [c for k in two for c in range(*cols[k])]]
+                           .reshape(len(starts), len(two), 2))
+        if v is not None:
+            ep[:, two] = v
+            done.update(two)
+    for k, (a, b) in enumerate(cols):
+        if k in done:
+            continue
+        text = prn_text if k == 0 else first[:, a:b]
+        v = None
+        if k < 6:  # PRN, year .. minute; trailing blanks (v2 PRN "12 ") do not count
+            digits = text[:, :-1] if k == 0 and (text[:, -1] == 32).all() else text
+            v = _integer_field(digits)
+        if v is not None:
+            ep[:, k] = v[:, 0]
+            continue
+        v, b_ = _fields_to_float(text, text.shape[1])
         ep[:, k] = v[:, 0]
         bad0 |= b_
     bad |= bad0 | np.isnan(ep).any(axis=1)
@@ -822,12 +875,10 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
         values, ep, starts = values[keep], ep[keep], starts[keep]
         prn = prn[keep]
     R = len(starts)
-    out = np.zeros(R, dtype=message_dtype(system))
     if R == 0:
-        return out
-    for name in out.dtype.names:
-        if out.dtype[name] == np.float64:
-            out[name] = np.nan
+        return np.zeros(R, dtype=message_dtype(system))
+    blank = _blank_message(system)
+    out = np.repeat(_records(blank), R).view(blank.dtype)  # float fields NaN, others zero
     nf = values.shape[1]
     for k, name in enumerate(layout):
         if name is not None and k < nf:
@@ -894,14 +945,35 @@ def _dedupe_sort(arr: np.ndarray) -> np.ndarray:
     """Drop exact duplicate messages (ignoring line/source) and sort by (sat, toc)."""
     if len(arr) == 0:
         return arr
-    key = arr.copy()
+    rec = _records(arr)
+    key = rec.copy().view(arr.dtype)
     key["line"] = 0
     key["source"] = 0
-    void = np.ascontiguousarray(key).view(np.dtype((np.void, key.dtype.itemsize)))
-    _, first = np.unique(void, return_index=True)
-    arr = arr[np.sort(first)]
+    # the first of each set of byte-identical records, in order (what np.unique's
+    # return_index gives, sorted; a dict of the bytes instead of sorting the records)
+    first: dict[bytes, int] = {}
+    for i, b in enumerate(_records(key).tolist()):
+        first.setdefault(b, i)
+    rec = rec[np.fromiter(first.values(), np.int64, len(first))]
+    arr = rec.view(arr.dtype)
     order = np.lexsort((arr["line"], arr["source"], arr["toc"], arr["sat"]))
-    return arr[order]
+    return rec[order].view(arr.dtype)
+
+
+def _records(arr: np.ndarray) -> np.ndarray:
+    """The messages of a structured array as opaque records (``np.void`` of the item
+    size; no padding in the message dtypes): copying, taking and concatenating them moves
+    each record at once instead of field by field (~10x faster), the same bytes."""
+    arr = np.ascontiguousarray(arr)
+    return arr.view(np.dtype((np.void, arr.dtype.itemsize)))
+
+
+def _concat_records(parts: list) -> np.ndarray:
+    """``np.concatenate(parts)`` of structured arrays of one dtype, record by record."""
+    dtype = parts[0].dtype
+    if len(parts) == 1 or any(p.dtype != dtype for p in parts):
+        return np.concatenate(parts)
+    return np.concatenate([_records(p) for p in parts]).view(dtype)
 
 
 def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
@@ -944,7 +1016,7 @@ def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
             per_system.setdefault(s, []).append(arr)
     for s in SYSTEMS:
         if s in per_system:
-            nav.messages[s] = _dedupe_sort(np.concatenate(per_system[s]))
+            nav.messages[s] = _dedupe_sort(_concat_records(per_system[s]))
     return nav
 
 

@@ -440,7 +440,8 @@ class _Reader:
         self.ends = np.maximum(ends, self.starts)
         self.nlines = len(nl)
         self.damage: list[tuple[int, str]] = []
-        self._v2_minutes: dict[str, tuple] = {}  # epoch text -> year .. minute (v2_time)
+        # epoch text -> (year .. minute, that minute in GPST ns or None, scale) (v2_time)
+        self._v2_minutes: dict[str, tuple] = {}
         self.events: list[Event] = []
         self.header = ObsHeader()
         self.scale = "GPS"
@@ -1192,20 +1193,26 @@ class _Reader:
 
     def v2_time(self, s: str) -> int:
         # the year .. minute fields repeat from epoch to epoch: checked once per text
-        fields = self._v2_minutes.get(s[1:15])
-        if fields is None:
+        cached = self._v2_minutes.get(s[1:15])
+        if cached is None or cached[2] is not self.scale:
             yy = int(s[1:3])
             year = yy + (1900 if yy >= 80 else 2000)
             mo, d, hh, mi = int(s[4:6]), int(s[7:9]), int(s[10:12]), int(s[13:15])
             if not (1 <= mo <= 12 and 1 <= d <= 31 and hh <= 23 and mi <= 59):
                 raise ValueError(s)
-            fields = self._v2_minutes[s[1:15]] = (year, mo, d, hh, mi)
+            # the minute as GPST ns where epoch_ns would compute it in integers (a
+            # GPST-aligned scale): epoch_ns(year, ..., ns) is then minute + ns
+            minute = (_calendar_ns_int(year, mo, d, hh, mi)
+                      if (self.scale.strip().upper() or "GPS") in _GPST_LIKE else None)
+            cached = self._v2_minutes[s[1:15]] = ((year, mo, d, hh, mi), minute, self.scale)
         sec = s[15:26].strip()
         whole, _, frac = sec.partition(".")
         if not int(whole) <= 60:
             raise ValueError(s)
         ns = int(whole) * NS_PER_S + int((frac + "0" * 9)[:9])
-        return int(self.epoch_ns(*fields, ns))
+        if cached[1] is not None:
+            return cached[1] + ns
+        return int(self.epoch_ns(*cached[0], ns))
 
     def _v2_sat(self, sid: str) -> int | None:
         if len(sid) < 3:

@@ -81,6 +81,11 @@ _KEPLER_FIELDS = (
     "i0", "idot", "omega", "cuc", "cus", "crc", "crs", "cic", "cis", "af0", "af1", "af2",
     "adot", "delta_n_dot",
 )  # fmt: skip
+#: What the clock of a Keplerian message needs (kepler_states(..., orbit=False)).
+_KEPLER_CLOCK_FIELDS = (
+    "sat", "toe", "toc", "sqrt_a", "e", "m0", "delta_n", "af0", "af1", "af2", "adot",
+    "delta_n_dot",
+)  # fmt: skip
 _GLONASS_FIELDS = (
     "toc",
     "x",
@@ -310,7 +315,8 @@ def _group_delay(letter, band, msgs, rows, mtype_used):
     return nan
 
 
-def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, velocity=True):
+def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, velocity=True,
+                   positions=True):
     """Fill ``out`` (flat SatelliteStates) at positions ``where`` for one system."""
     if msgs is None or len(msgs) == 0:
         out.reason[where] = S.NO_EPHEMERIS
@@ -348,8 +354,10 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, ve
     tgt = where[ok]
     t = q_t[ok]
     if letter in _KEPLER_SYSTEMS:
-        eph = {f: msgs[f][rows] for f in _KEPLER_FIELDS if f in names}
-        pos, vel, clk, drift, rel = kepler_states(eph, t, letter, velocity=velocity)
+        fields = _KEPLER_FIELDS if positions else _KEPLER_CLOCK_FIELDS
+        eph = {f: msgs[f][rows] for f in fields if f in names}
+        pos, vel, clk, drift, rel = kepler_states(eph, t, letter, velocity=velocity,
+                                                  orbit=positions)
     elif letter == "R":
         eph = {f: msgs[f][rows] for f in _GLONASS_FIELDS}
         pos, vel, clk, drift, rel = glonass_states(eph, t)
@@ -365,7 +373,8 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, ve
         af1 = np.asarray(msgs["af1"][rows], dtype=np.float64)
         clk = np.asarray(msgs["af0"][rows], dtype=np.float64) + af1 * dt
         drift, rel = af1, np.zeros_like(dt)
-    out.position_m[tgt] = pos
+    if pos is not None:  # (None: not asked for, left NaN)
+        out.position_m[tgt] = pos
     if vel is not None:  # (None: not asked for, left NaN)
         out.velocity_m_s[tgt] = vel
         out.clock_drift_s_s[tgt] = drift
@@ -379,7 +388,7 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, ve
 
 
 def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
-                     velocity=True) -> S.SatelliteStates:
+                     velocity=True, positions=True) -> S.SatelliteStates:
     """Satellite states from broadcast ephemerides for (satellite, time) pairs.
 
     Parameters
@@ -401,6 +410,10 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
     velocity : bool
         False: skip the velocities and clock drifts of Keplerian orbits (NaN in the
         result), for callers that need positions and clocks only (these are unchanged).
+    positions : bool
+        False: skip the orbits of Keplerian messages too (positions NaN; ``valid`` still
+        says which pairs have a usable message), for callers that need the clocks only,
+        e.g. to find the transmission time (the clocks are unchanged, bit for bit).
 
     Returns
     -------
@@ -426,6 +439,6 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
             continue
         _system_states(
             letter, messages.get(letter), q_sat[where], q_t[where], band, out, where, validity,
-            velocity,
+            velocity, positions,
         )
     return out.reshape(shape)

@@ -98,7 +98,8 @@ def _time_from(t_ns, ref_ns):
     return np.where(dt < -_HALF_WEEK, dt + SECONDS_PER_WEEK, dt)
 
 
-def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True):
+def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
+                 orbit: bool = True):
     """ECEF position (and velocity) of quasi-Keplerian orbit parameters at t_k from toe.
 
     The orbit part of the user algorithm (IS-GPS-200N table 20-IV, CNAV table 30-II; BDS GEO
@@ -120,6 +121,10 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True):
         Use the BeiDou GEO algorithm (broadcast against ``tk_s``).
     velocity : bool
         Also compute the velocity (False: ``velocity_m_s`` and ``relativity_rate_s_s`` are None).
+    orbit : bool
+        False: the relativistic clock term only (it needs the eccentric anomaly, not the
+        rest of the orbit); ``position_m`` and ``velocity_m_s`` are then None. The term is
+        the same, bit for bit.
 
     Returns
     -------
@@ -150,6 +155,9 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True):
     n = n0 + f("delta_n") + 0.5 * delta_n_dot * tk
     mean_anomaly = f("m0") + n * tk
     ecc_anomaly = solve_kepler(mean_anomaly, e)
+    if not orbit:  # the expression of ``relativity`` below
+        f_rel = -2.0 * np.sqrt(gm) / C.SPEED_OF_LIGHT**2
+        return None, None, f_rel * e * sqrt_a * np.sin(ecc_anomaly), None
     sin_e, cos_e = np.sin(ecc_anomaly), np.cos(ecc_anomaly)
     one_minus_ecos = 1.0 - e * cos_e
     mean_anomaly_dot = n + 0.5 * delta_n_dot * tk  # d(n tk)/dt with n linear in tk
@@ -213,7 +221,7 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True):
     return position, velocity_m_s, relativity, relativity_dot
 
 
-def kepler_states(eph, t_ns, system: str, *, velocity: bool = True):
+def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool = True):
     """Broadcast position, velocity and clock of Keplerian messages at GPST times.
 
     Parameters
@@ -232,6 +240,9 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True):
     velocity : bool
         Also compute the velocity and clock drift (False: both None; the positions and
         clocks are the same, bit for bit).
+    orbit : bool
+        False: the clocks only (position and velocity None, clock drift None; the clocks
+        are the same, bit for bit), e.g. for the clock of a transmission-time iteration.
 
     Returns
     -------
@@ -248,10 +259,11 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True):
     tk = _time_from(t_ns, eph["toe"])
     geo = system == "C" and is_beidou_geo(np.asarray(eph["sat"]) % 100)
     position, vel, relativity, relativity_dot = kepler_orbit(eph, tk, system, geo,
-                                                             velocity=velocity)
+                                                             velocity=velocity and orbit,
+                                                             orbit=orbit)
     # Clock (IS-GPS-200 20.3.3.3.3.1; Galileo 5.1.4; BDS 5.2.4.10)
     poly, poly_dot = kepler_clock(eph, t_ns)
-    if not velocity:
+    if not velocity or not orbit:
         return position, None, poly + relativity, None, relativity
     return position, vel, poly + relativity, poly_dot + relativity_dot, relativity
 
