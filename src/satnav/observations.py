@@ -183,6 +183,7 @@ class Observations:
                 f"sigma has {self.sigma.size} values for {self.value.size} rows, expected one per row"
             )
         self._epoch_index: np.ndarray | None = None
+        self._rows_by_code: list | None = None
 
     # ------------------------------------------------------------------ basic views
     def __len__(self) -> int:
@@ -233,6 +234,21 @@ class Observations:
             self._epoch_index = index
         return self._epoch_index
 
+    def rows_of_code(self, code: str) -> np.ndarray:
+        """Row indices (ascending) holding ``code``; empty when the code is absent. The rows
+        are grouped by code once (one stable sort) and cached."""
+        if self._rows_by_code is None:
+            order = np.argsort(self.code, kind="stable")
+            bounds = np.searchsorted(self.code[order], np.arange(len(self.codes) + 1))
+            groups = [order[bounds[i]:bounds[i + 1]] for i in range(len(self.codes))]
+            for g in groups:
+                g.flags.writeable = False
+            self._rows_by_code = groups
+        try:
+            return self._rows_by_code[self.codes.index(code)]
+        except ValueError:
+            return np.zeros(0, dtype=np.intp)
+
     def dense(self, code: str, satellites=None, what: str = "value"):
         """``epochs x satellites`` array of one code.
 
@@ -252,16 +268,17 @@ class Observations:
             absent otherwise.
         """
         sats = self.satellite_indices if satellites is None else np.asarray(satellites, dtype=np.int16)
-        ci = self.code_index(code)
-        rows = self.code == ci
+        self.code_index(code)  # KeyError naming the codes present
+        rows = self.rows_of_code(code)
         col = np.full(800, -1, dtype=np.int64)
         col[sats] = np.arange(len(sats))
         c = col[self.sat[rows]]
         keep = c >= 0
-        e = self.epoch_index()[rows][keep]
+        rows = rows[keep]
+        e = self.epoch_index()[rows]
         if what == "sigma" and self.sigma is None:
             return np.full((len(self.epochs), len(sats)), np.nan)
-        data = getattr(self, what)[rows][keep]
+        data = getattr(self, what)[rows]
         if what in ("value", "sigma"):
             out = np.full((len(self.epochs), len(sats)), np.nan)
         else:

@@ -145,7 +145,7 @@ def carrier_smooth(
 
     all_sats = obs.satellite_indices
     system_of = np.array([SYSTEMS[s // 100] for s in all_sats.tolist()], dtype="U1")
-    grid = _Grid(obs)
+    grid = _Dense(obs)
     t_epoch = obs.epochs.astype(np.int64)
     # one block of columns per (code, satellites of the systems that smooth it)
     blocks = []
@@ -205,37 +205,6 @@ def carrier_smooth(
     return (out, counts) if return_counts else out
 
 
-class _Grid:
-    """``epochs x satellites`` arrays of codes, the rows grouped by code once."""
-
-    def __init__(self, obs):
-        self.obs = obs
-        order = np.argsort(obs.code, kind="stable")
-        bounds = np.searchsorted(obs.code[order], np.arange(len(obs.codes) + 1))
-        self._rows = {code: order[bounds[i]:bounds[i + 1]] for i, code in enumerate(obs.codes)}
-        self._epoch = obs.epoch_index()
-
-    def rows(self, code):
-        return self._rows.get(code, np.zeros(0, dtype=np.int64))
-
-    def dense(self, code, sats, what="value"):
-        obs = self.obs
-        m = len(obs.epochs)
-        if what == "lli":
-            out = np.full((m, len(sats)), -1, dtype=np.int64)
-        else:
-            out = np.full((m, len(sats)), np.nan)
-        rows = self.rows(code)
-        if not len(rows):
-            return out
-        col_of = np.full(1000, -1, dtype=np.int64)
-        col_of[np.asarray(sats, dtype=np.int64)] = np.arange(len(sats))
-        c = col_of[obs.sat[rows]]
-        keep = c >= 0
-        out[self._epoch[rows[keep]], c[keep]] = getattr(obs, what)[rows[keep]]
-        return out
-
-
 def common_code_carrier_rate(code_m, phase_m, lost, t_ns, gap_limit_ns, max_step_m, span):
     """Drift rate (m/s) of code minus carrier common to every satellite, per epoch.
 
@@ -293,6 +262,22 @@ def common_code_carrier_rate(code_m, phase_m, lost, t_ns, gap_limit_ns, max_step
     rate = np.zeros(m)
     rate[1:] = np.where(seconds > 0, total / np.where(seconds > 0, seconds, 1.0), 0.0)
     return rate
+
+
+class _Dense:
+    """``obs.dense`` with NaN (or -1) arrays for absent codes."""
+
+    def __init__(self, obs):
+        self.obs = obs
+
+    def rows(self, code):
+        return self.obs.rows_of_code(code)
+
+    def dense(self, code, sats, what="value"):
+        if code in self.obs.codes:
+            return self.obs.dense(code, sats, what)
+        m = len(self.obs.epochs)
+        return np.full((m, len(sats)), -1, dtype=np.int8) if what == "lli" else np.full((m, len(sats)), np.nan)
 
 
 def _slips(obs, grid, blocks, phase_cyc, lam, channels, t_ns):

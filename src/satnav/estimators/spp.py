@@ -348,7 +348,7 @@ class _DenseReader:
         out = np.full((len(obs.epochs), len(sats)), np.nan)
         if code not in obs.codes or (what == "sigma" and obs.sigma is None):
             return out
-        rows = np.flatnonzero(obs.code == obs.codes.index(code))
+        rows = obs.rows_of_code(code)
         col = np.full(1000, -1, dtype=np.intp)
         col[np.asarray(sats, dtype=np.intp)] = np.arange(len(sats))
         c = col[obs.sat[rows]]
