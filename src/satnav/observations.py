@@ -295,6 +295,37 @@ class Observations:
             sigma=None if self.sigma is None else self.sigma[rows],
         )
 
+    def epoch_slice(self, start: int, stop: int) -> Observations:
+        """New :class:`Observations` holding epochs ``start:stop`` (indices into
+        :attr:`epochs`) and their rows, with the same header, codes and source. This is how
+        a file is fed to a per-epoch engine (``stop = start + 1``) or solved in time chunks.
+        Events are kept only on the slice that holds the first epoch (``start == 0``)."""
+        m = len(self.epochs)
+        start, stop, _ = slice(start, stop).indices(m)
+        stop = max(stop, start)
+        index = self.epoch_index()
+        if _is_sorted(index):
+            lo, hi = np.searchsorted(index, [start, stop])
+            rows = slice(int(lo), int(hi))
+        else:
+            rows = np.flatnonzero((index >= start) & (index < stop))
+        return Observations(
+            self.time[rows], self.sat[rows], self.code[rows], self.value[rows], self.lli[rows],
+            self.ssi[rows], self.codes, self.epochs[start:stop], self.epoch_flags[start:stop],
+            self.receiver_clock_offset_s[start:stop], self.events if start == 0 else None,
+            self.header, self.source,
+            epoch_lines=None if self.epoch_lines is None else self.epoch_lines[start:stop],
+            sigma=None if self.sigma is None else self.sigma[rows],
+        )
+
+    def iter_epochs(self, chunk: int = 1):
+        """Yield consecutive :meth:`epoch_slice` pieces of ``chunk`` epochs each (the last one
+        may be shorter): ``for epoch in obs.iter_epochs(): engine.process(epoch)``."""
+        if chunk < 1:
+            raise ValueError(f"chunk must be at least one epoch, got {chunk}")
+        for start in range(0, len(self.epochs), chunk):
+            yield self.epoch_slice(start, start + chunk)
+
     # ------------------------------------------------------------------ interop
     def to_pandas(self):
         """Long table: one row per value, columns time (datetime64 GPST), sv, code, value, lli, ssi."""
