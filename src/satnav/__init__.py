@@ -20,8 +20,21 @@ __all__ = [
     "read_sp3",
     "read_clk",
     "solve_spp",
+    "solve_files",
+    "SolveOptions",
     "__version__",
 ]
+
+def __getattr__(name: str):
+    """``solve_files`` and ``SolveOptions``, imported on first use (``import satnav`` stays light)."""
+    if name == "solve_files":
+        from .pipeline import solve_files as value
+    elif name == "SolveOptions":
+        from .options import SolveOptions as value
+    else:
+        raise AttributeError(f"module 'satnav' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def read_obs(path, **kwargs):

@@ -54,6 +54,7 @@ __all__ = [
     "gpst_from_bdt_week_tow",
     "glonass_day_number",
     "format_gpst",
+    "parse_gpst",
 ]
 
 NS_PER_S = 1_000_000_000
@@ -270,3 +271,15 @@ def format_gpst(gpst_ns) -> str:
     if frac:
         text += f".{frac:09d}".rstrip("0")
     return text + " GPST"
+
+
+def parse_gpst(text: str) -> int:
+    """GPST ns of an ISO 8601 date-time such as ``2020-06-25T00:00:00`` (no time zone; the
+    text is read as GPS time). Raises :class:`~satnav.errors.SatnavError` otherwise."""
+    try:
+        t = np.datetime64(str(text).strip().replace(" ", "T").rstrip("Z"), "ns")
+    except ValueError:
+        from .errors import SatnavError
+
+        raise SatnavError(f"bad time {text!r}, expected ISO 8601 like 2020-06-25T00:00:00") from None
+    return int((t - GPS_EPOCH).astype(np.int64))

@@ -16,14 +16,14 @@ import pytest
 
 from satnav.constants import OMEGA_E_GPS, SPEED_OF_LIGHT
 from satnav.errors import SatnavError
+from satnav.evaluation import horizontal_errors_vs_truth
 from satnav.frames import ecef_to_geodetic, enu_rotation
 from satnav.io.android import (
-    PHONE_SOLVE_OPTIONS,
     gsdc_states,
-    horizontal_errors_vs_truth,
     read_gsdc_csv,
     read_gsdc_satellite_states,
 )
+from satnav.pipeline import PHONE_SOLVE_OPTIONS
 from satnav.satellites import satellite_index
 from tests.conftest import data_path
 

@@ -11,15 +11,14 @@ import pytest
 
 from satnav.constants import SPEED_OF_LIGHT
 from satnav.errors import FormatError
+from satnav.evaluation import horizontal_errors_vs_truth, truth_at
 from satnav.io.android import (
     GsdcStates,
     gsdc_states,
-    horizontal_errors_vs_truth,
     read_gnsslogger,
     read_gsdc_csv,
     read_gsdc_ground_truth,
     read_gsdc_satellite_states,
-    truth_at,
 )
 from satnav.satellites import satellite_id, satellite_index
 from tests.conftest import data_path

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from satnav.constants import SPEED_OF_LIGHT
-from satnav.gnss_time import calendar_to_ns
-from satnav.orbits.cli import parse_gpst
+from satnav.gnss_time import calendar_to_ns, parse_gpst
 from satnav.orbits.compare import (
     NOMINAL_PCO_Z_M,
     compare_states,

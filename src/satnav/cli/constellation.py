@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import bounded_float, check_output_dir, check_output_file
 from ..errors import SatnavError
 from ..gnss_time import NS_PER_S, calendar_to_ns, format_gpst
+from .checks import bounded_float, check_output_dir, check_output_file
 
 __all__ = ["register", "cmd_plan", "cmd_sim", "cmd_evaluate"]
 
@@ -43,7 +43,7 @@ def _parse_time(text: str) -> int:
 
 
 def _sources(args):
-    from .design import load_constellation
+    from ..constellation.design import load_constellation
 
     sources = []
     if args.nav:
@@ -61,7 +61,7 @@ def _sources(args):
 
 
 def _time_span(args, sources) -> tuple[int, int]:
-    from .design import Constellation
+    from ..constellation.design import Constellation
 
     day = 86400 * NS_PER_S
     if args.start:
@@ -101,8 +101,8 @@ def _parse_region(text: str) -> tuple[float, float, float, float]:
 
 
 def cmd_plan(args) -> int:
+    from ..constellation import coverage
     from ..frames import geodetic_to_ecef
-    from . import coverage
 
     region = _parse_region(args.region) if args.region else None
     check_output_dir(args.output)
@@ -171,7 +171,7 @@ _MAX_EPOCHS = 1_000_000
 
 
 def cmd_sim(args) -> int:
-    from .simulate import load_scenario, run_scenario
+    from ..constellation.simulate import load_scenario, run_scenario
 
     check_output_dir(args.output)
     scenario = load_scenario(args.spec)
@@ -213,7 +213,7 @@ def cmd_sim(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate_directory, format_table
+    from ..constellation.evaluate import evaluate_directory, format_table
 
     check_output_file(args.json)
     rows = evaluate_directory(args.directory, pdop_limit=args.pdop)

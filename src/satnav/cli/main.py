@@ -1,6 +1,7 @@
-"""The ``satnav`` command.
+"""The ``satnav`` command: the parser, ``info``, ``convert``, ``demo`` and error handling.
 
-Every user error ends with one line ``satnav: FILE:LINE: what is wrong`` on stderr and
+The other command groups live beside this module (``solve``, ``orbits``, ``constellation``,
+``report``), each with a ``register(subparsers)``. Every user error ends with one line ``satnav: FILE:LINE: what is wrong`` on stderr and
 exit status 2, never a traceback.
 """
 
@@ -13,24 +14,16 @@ import sys
 import warnings
 from pathlib import Path
 
-from .errors import SatnavError, SatnavWarning
+from ..errors import SatnavError, SatnavWarning
+from . import constellation, orbits, report, solve
+from .checks import check_output_dir, check_output_file
 
-__all__ = [
-    "main", "build_parser", "SatnavArgumentParser", "os_error_message", "bounded_float",
-    "check_output_file", "check_output_dir",
-]
-
-
-def _data_dir() -> Path:
-    env = os.environ.get("SATNAV_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+__all__ = ["main", "build_parser", "SatnavArgumentParser", "os_error_message"]
 
 
 # ---------------------------------------------------------------------------- commands
 def cmd_info(args) -> int:
-    from .info import file_info, format_info
+    from ..info import file_info, format_info
 
     results = []
     for path in args.files:
@@ -46,8 +39,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from .io.rinex_obs import read_rinex_obs
-    from .io.rinex_obs_writer import write_rinex_obs
+    from ..io.rinex_obs import read_rinex_obs
+    from ..io.rinex_obs_writer import write_rinex_obs
 
     check_output_file(args.output)
     obs = read_rinex_obs(args.input, strict=args.strict)
@@ -60,83 +53,10 @@ def cmd_convert(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .constellation.demo import DEFAULT_OUT_DIR, run_demo
+    from ..constellation.demo import DEFAULT_OUT_DIR, run_demo
 
     check_output_dir(args.output if args.output is not None else DEFAULT_OUT_DIR)
     return run_demo(args.output)
-
-
-# ---------------------------------------------------------------------------- option checks
-def bounded_float(what: str, low=None, high=None, *, low_open: bool = False, high_open: bool = False):
-    """An argparse ``type``: a finite float within [low, high] (``low_open``/``high_open``
-    exclude the bound); otherwise a one-line usage error naming ``what`` was expected, e.g.
-    ``argument --mask: 95 is out of range, expected an elevation mask in degrees, 0 <= value < 90``.
-    """
-    lo_sign = "<" if low_open else "<="
-    hi_sign = "<" if high_open else "<="
-    if low is not None and high is not None:
-        expected = f"{low:g} {lo_sign} value {hi_sign} {high:g}"
-    elif low is not None:
-        expected = f"value {'>' if low_open else '>='} {low:g}"
-    elif high is not None:
-        expected = f"value {hi_sign} {high:g}"
-    else:
-        expected = "a number"
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number, expected {what}") from None
-        ok = value == value and abs(value) != float("inf")
-        if ok and low is not None:
-            ok = value > low if low_open else value >= low
-        if ok and high is not None:
-            ok = value < high if high_open else value <= high
-        if not ok:
-            raise argparse.ArgumentTypeError(f"{text} is out of range, expected {what}, {expected}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
-
-
-def check_output_file(path) -> None:
-    """Raise the ``OSError`` that writing ``path`` would raise (missing directory, a directory
-    in the way, no permission) before any work is done; :func:`main` reports it in one line."""
-    import errno
-
-    if path is None:
-        return
-    p = Path(path)
-    if p.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a directory, expected a file name", str(path))
-    parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, f"{parent} is not a directory", str(path))
-    if not parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"directory {parent} does not exist", str(path))
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise PermissionError(errno.EACCES, "permission denied", str(path))
-
-
-def check_output_dir(path) -> None:
-    """Raise the ``OSError`` that creating output directory ``path`` (with its parents) and
-    writing into it would raise: a file in the way, no permission."""
-    import errno
-
-    if path is None:
-        return
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(path))
-    existing = p
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing != p and not existing.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a directory", str(path))
-    if existing.is_dir() and not os.access(existing, os.W_OK):
-        raise PermissionError(errno.EACCES, "permission denied", str(path))
 
 
 # ---------------------------------------------------------------------------- parser
@@ -157,7 +77,7 @@ class SatnavArgumentParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = SatnavArgumentParser(prog="satnav", description="GNSS positioning and constellation design")
-    from . import __version__
+    from .. import __version__
 
     p.add_argument("--version", action="version", version=f"satnav {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=SatnavArgumentParser)
@@ -178,32 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default ./satnav-demo)")
     s.set_defaults(func=cmd_demo)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    for module in _COMMAND_MODULES:
+        module.register(sub)
     return p
 
 
-#: Functions ``register(subparsers)`` that add more subcommands (orbits, solve, ...).
-_EXTRA_COMMANDS: list = []
-
-
-#: Modules (relative to the package) whose ``register(subparsers)`` adds subcommands.
-_COMMAND_MODULES = ("orbits.cli", "constellation.cli", "estimators.cli", "report.cli")
-
-
-def _register_optional_commands():
-    if _EXTRA_COMMANDS:
-        return
-    import importlib
-
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f".{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("satnav."):
-                continue
-            raise
-        _EXTRA_COMMANDS.append(module.register)
+#: Command modules whose ``register(subparsers)`` adds subcommands, in ``--help`` order.
+_COMMAND_MODULES = (orbits, constellation, solve, report)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -260,7 +161,8 @@ def os_error_message(exc: OSError, outputs=()) -> str:
 
 
 def main(argv=None) -> int:
-    _register_optional_commands()
+    """Run the ``satnav`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
+    status (0, 1 when nothing could be solved, 2 for a user error, 130 when interrupted)."""
     parser = build_parser()
     argv = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
     args, extras = parser.parse_known_args(argv)

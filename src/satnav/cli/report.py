@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cli import bounded_float, check_output_file
 from ..errors import SatnavError
 from ..satellites import SYSTEMS
+from .checks import bounded_float, check_output_file
 
 __all__ = ["register", "cmd_report", "solve_options_from_header"]
 
@@ -54,9 +54,9 @@ def solve_options_from_header(header_lines) -> dict:
 
 
 def cmd_report(args) -> int:
-    from ..estimators.cli import parse_xyz
     from ..io.solution import read_pos
-    from .html import write_report
+    from ..report.html import write_report
+    from .solve import parse_xyz
 
     if args.nav and not args.obs:
         raise SatnavError("--nav needs --obs: the observations to re-solve for the per-satellite detail")

@@ -1,8 +1,8 @@
 """``satnav solve``: positions from an observation file and navigation files.
 
-Reads the observations (RINEX 2/3/4, Hatanaka, compressed; Android GnssLogger logs and
-GSDC ``device_gnss.csv`` when :mod:`satnav.io.android` is available), the broadcast
-navigation files, solves every epoch (:func:`satnav.estimators.spp.solve_spp`), writes the
+The flags become a :class:`~satnav.options.SolveOptions` (:func:`solve_options_from_args`),
+the work is :func:`satnav.pipeline.solve_files` (RINEX 2/3/4, Hatanaka, compressed; Android
+GnssLogger logs and GSDC ``device_gnss.csv``; SPP, DGNSS or RTK); this module writes the
 solution in the requested format and ends with a summary a person can read at a glance.
 """
 
@@ -13,11 +13,12 @@ import time
 
 import numpy as np
 
-from ..cli import bounded_float, check_output_file
 from ..errors import SatnavError
+from ..options import SolveOptions
 from ..satellites import SYSTEM_NAMES, SYSTEMS
+from .checks import bounded_float, check_output_file
 
-__all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary"]
+__all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary", "solve_options_from_args"]
 
 
 def parse_xyz(text: str) -> np.ndarray:
@@ -45,38 +46,6 @@ def _parse_signals(text: str | None):
         codes = tuple(x for x in c.strip().split("+") if x)
         out[s] = codes[0] if len(codes) == 1 else codes
     return out
-
-
-def _read_observations(path: str, strict: bool):
-    """Observations of ``path`` whatever its format (RINEX or Android)."""
-    from ..info import detect_format
-
-    fmt, _ = detect_format(path)
-    if fmt == "rinex-obs":
-        from ..io.rinex_obs import read_rinex_obs
-
-        return read_rinex_obs(path, strict=strict), None
-    if fmt == "android-gnsslogger" or str(path).endswith(".csv"):
-        try:
-            from ..io import android
-        except ImportError:
-            raise SatnavError(f"{path}: Android logs are not supported by this build") from None
-        if str(path).endswith(".csv"):
-            return android.read_gsdc_csv(path), getattr(android, "gsdc_states", None)
-        return android.read_gnsslogger(path), None
-    raise SatnavError(f"{path}: a {fmt} file is not an observation file; expected RINEX observations")
-
-
-def _phone_options(obs) -> dict:
-    """solve_spp options for phone measurements (``satnav.io.android.PHONE_SOLVE_OPTIONS``:
-    C/N0 weighting) when ``obs`` came from an Android log or GSDC file, else none."""
-    if getattr(obs.header, "marker_name", "") != "Android":
-        return {}
-    try:
-        from ..io import android
-    except ImportError:
-        return {}
-    return dict(getattr(android, "PHONE_SOLVE_OPTIONS", {}))
 
 
 def solve_summary(solution, reference_m=None, reference_label: str = "", elapsed_s=None) -> str:
@@ -144,53 +113,54 @@ class _Stages:
             self.progress.stop()
 
 
+#: ``--mode`` (with ``--base``) -> SolveOptions.mode.
+_MODES = {"dgnss": "dgnss", "kinematic": "rtk-kinematic", "static": "rtk-static"}
+
+
+def solve_options_from_args(args) -> SolveOptions:
+    """The :class:`~satnav.options.SolveOptions` of ``satnav solve`` arguments, flag by flag.
+
+    ``--ref`` and ``--systems`` are checked here first for the command's own messages."""
+    reference = tuple(parse_xyz(args.ref)) if args.ref else None
+    bad = set(args.systems.upper()) - set(SYSTEMS)
+    if bad:
+        raise SatnavError(f"--systems {args.systems!r}: unknown letters {''.join(sorted(bad))}, expected some of {SYSTEMS}")
+    signals = _parse_signals(args.signals)
+    base_position = (tuple(parse_xyz(args.base_pos)) if args.base_pos
+                     else ("spp" if args.base_spp else None))
+    return SolveOptions(
+        mode=_MODES[args.mode] if args.base else "spp",
+        systems=args.systems,
+        exclude=tuple(x.strip() for x in args.exclude.split(",") if x.strip()) if args.exclude else (),
+        elevation_mask_deg=args.mask,
+        iono=args.iono,
+        signals=signals or (),
+        weights=args.weights,
+        multi_signal=args.multi_signal,
+        smoothing_s=args.smooth,
+        raim=not args.no_raim,
+        reduce_to_marker=args.marker,
+        reference_position_m=reference,
+        base_position=base_position,
+        ratio_threshold=args.ratio,
+        fix_and_hold=args.fix_and_hold,
+        max_age_s=args.max_age,
+        strict=args.strict,
+    )
+
+
 def cmd_solve(args) -> int:
-    from ..io.rinex_nav import read_rinex_nav
-    from .spp import solve_spp
+    from .. import pipeline
 
     check_output_file(args.output)
     check_output_file(args.report)
-    if args.ref:
-        parse_xyz(args.ref)
+    options = solve_options_from_args(args)
     t0 = time.perf_counter()
     stages = _Stages(4, args.quiet)
     try:
         stages.step(f"reading {args.obs}")
-        obs, states = _read_observations(args.obs, args.strict)
-        stages.step("reading navigation data")
-        if not args.nav and states is None:
-            raise SatnavError("no navigation file given: satnav solve OBS NAV... -o OUT")
-        nav = read_rinex_nav(*args.nav, strict=args.strict) if args.nav else None
-        if nav is not None and not any(nav.count_by_system().values()):
-            raise SatnavError(f"{', '.join(args.nav)}: no ephemeris messages in the navigation files")
-        if nav is not None:
-            _warn_if_no_overlap(obs, nav, args.obs, args.nav)
-        exclude = [x.strip() for x in args.exclude.split(",") if x.strip()] if args.exclude else ()
-        systems = args.systems.upper()
-        bad = set(systems) - set(SYSTEMS)
-        if bad:
-            raise SatnavError(f"--systems {args.systems!r}: unknown letters {''.join(sorted(bad))}, expected some of {SYSTEMS}")
-        stages.step(f"solving {len(obs.epochs)} epochs")
-        if args.base:
-            solution = _solve_relative(args, obs, nav)
-        else:
-            kwargs = _phone_options(obs)
-            if args.weights:
-                kwargs["weights"] = args.weights
-            if args.multi_signal:
-                kwargs["multi_signal"] = True
-            if args.smooth is not None:
-                kwargs["smoothing_s"] = args.smooth
-            if states is not None:
-                kwargs["states"] = states(obs)
-            iono = args.iono or (
-                "states" if callable(getattr(kwargs.get("states"), "ionosphere_m", None)) else "klobuchar"
-            )
-            solution = solve_spp(
-                obs, nav, systems=systems, elevation_mask_deg=args.mask, exclude=exclude,
-                signals=_parse_signals(args.signals), iono=iono, raim=not args.no_raim,
-                reduce_to_marker=args.marker, **kwargs,
-            )
+        obs = pipeline.read_observations(args.obs, strict=args.strict)
+        solution = pipeline.solve_files(obs, args.nav, options, base=args.base, progress=stages.step)
         stages.step(f"writing {args.output}")
         if args.output:
             from ..io.solution import write_solution
@@ -285,59 +255,15 @@ def rtk_summary(solution, truth_m=None) -> str:
     return "\n".join(lines)
 
 
-def _warn_if_no_overlap(obs, nav, obs_path, nav_paths) -> None:
-    """Warn (naming both spans) when no navigation message is within 4 h of the observations."""
-    import warnings
-
-    from ..errors import SatnavWarning
-    from ..gnss_time import NS_PER_S, format_gpst
-
-    if not len(obs.epochs):
-        return
-    first, last = int(obs.epochs.min()), int(obs.epochs.max())
-    nav_first, nav_last = (int(t) for t in nav.time_span())
-    margin = 4 * 3600 * NS_PER_S
-    if nav_last < first - margin or nav_first > last + margin:
-        warnings.warn(
-            f"{obs_path}: observations {format_gpst(first)} .. {format_gpst(last)} but the navigation "
-            f"files ({', '.join(nav_paths)}) cover {format_gpst(nav_first)} .. {format_gpst(nav_last)}: "
-            "no ephemeris for these epochs",
-            SatnavWarning,
-            stacklevel=2,
-        )
-
-
 def _print_truth(solution, truth_path):
-    try:
-        from ..io.android import horizontal_errors_vs_truth
-    except ImportError:
-        raise SatnavError("--truth needs satnav.io.android (ground-truth reader)") from None
+    from ..evaluation import horizontal_errors_vs_truth
+
     h = horizontal_errors_vs_truth(solution, truth_path)
     if len(h):
         print(
             f"truth       horizontal error 50% {np.percentile(h, 50):.2f} m, 95% {np.percentile(h, 95):.2f} m "
             f"({len(h)} epochs matched)"
         )
-
-
-#: Receivers' time tags differ by milliseconds (gsi: up to 9 ms): a base epoch "30 s" old is
-#: often 30.004 s old, so --max-age allows this much more.
-_TIME_TAG_TOLERANCE_S = 0.5
-
-
-def _solve_relative(args, rover, nav):
-    from ..io.rinex_obs import read_rinex_obs
-
-    try:
-        from .rtk import solve_rtk
-    except ImportError:
-        raise SatnavError("relative positioning (--base) is not available in this build") from None
-    base = read_rinex_obs(args.base, strict=args.strict)
-    base_position = parse_xyz(args.base_pos) if args.base_pos else ("spp" if args.base_spp else None)
-    return solve_rtk(rover, base, nav, mode=args.mode, base_position=base_position,
-                     elevation_mask_deg=args.mask, ratio_threshold=args.ratio,
-                     fix_and_hold=args.fix_and_hold, systems=args.systems.upper(),
-                     max_age_s=args.max_age + _TIME_TAG_TOLERANCE_S)
 
 
 #: ``--mask``: an elevation in degrees, 0 <= mask < 90.

@@ -65,11 +65,8 @@ __all__ = [
     "read_gsdc_ground_truth",
     "gsdc_states",
     "GsdcStates",
-    "truth_at",
-    "horizontal_errors_vs_truth",
     "android_pseudoranges",
     "CONSTELLATION_TYPES",
-    "PHONE_SOLVE_OPTIONS",
 ]
 
 #: Android ``GnssStatus.CONSTELLATION_*`` -> RINEX system letter.
@@ -139,16 +136,6 @@ _DEFAULT_ATTRIBUTE = {
     ("I", "5"): "A", ("I", "9"): "A",
     ("S", "1"): "C", ("S", "5"): "I",
 }
-#: :func:`~satnav.estimators.spp.solve_spp` options for phones (used by ``satnav solve`` on
-#: Android input): phone code errors are metres to tens of metres and grow quickly as the
-#: C/N0 falls (small antennas, multipath), so the measurements are weighted by C/N0 with
-#: RTKLIB EX's model ``(300 c)^2 10^((52 - C/N0) / 10)``, c = 0.003 m (sigma about 6 m at
-#: 32 dB-Hz, 18 m at 22 dB-Hz). With elevation weighting alone the residual test fails on
-#: most phone epochs and fault exclusion removes good measurements. The code is also
-#: carrier-smoothed over 60 s (Hatch filter on the accumulated delta range, restarted at
-#: every ADR reset, slip or clock discontinuity): phone code noise and multipath are metres
-#: from one second to the next while the ADR is millimetres.
-PHONE_SOLVE_OPTIONS = {"cn0_error_m": 0.003, "smoothing_s": 60.0}
 _BAND_TOLERANCE_HZ = 1.0e6
 _PSEUDORANGE_MIN_M, _PSEUDORANGE_MAX_M = 1.0e7, 5.0e7
 
@@ -1038,65 +1025,3 @@ def read_gsdc_ground_truth(path, *, strict: bool = False) -> dict:
         "speed_m_s": np.array(spd, dtype=np.float64)[order],
         "line": np.array(lines, dtype=np.int64)[order],
     }
-
-
-def truth_at(truth: dict, time_ns, *, max_gap_s: float = 2.0, tolerance_s: float = 0.01) -> np.ndarray:
-    """Ground-truth ECEF positions (m) at GPST times ``time_ns`` (NaN where unmatched).
-
-    Linear interpolation between the two fixes around each time when they are at most
-    ``max_gap_s`` apart; otherwise the nearest fix when it is within ``tolerance_s``.
-    """
-    tt = np.asarray(truth["time_ns"], dtype=np.int64)
-    pp = np.asarray(truth["position_m"], dtype=np.float64)
-    t = np.asarray(time_ns, dtype=np.int64)
-    out = np.full((len(t), 3), np.nan)
-    if not len(tt):
-        return out
-    j = np.searchsorted(tt, t, side="right") - 1
-    jl, jr = np.clip(j, 0, len(tt) - 1), np.clip(j + 1, 0, len(tt) - 1)
-    bracket = (j >= 0) & (j + 1 < len(tt)) & (tt[jr] - tt[jl] <= max_gap_s * NS_PER_S) & (tt[jr] > tt[jl])
-    u = np.where(bracket, (t - tt[jl]) / np.maximum(tt[jr] - tt[jl], 1), 0.0)
-    out[bracket] = pp[jl[bracket]] + u[bracket, None] * (pp[jr[bracket]] - pp[jl[bracket]])
-    dl = np.abs(t - tt[jl])
-    dr = np.abs(tt[jr] - t)
-    nearest = np.where(dl <= dr, jl, jr)
-    close = ~bracket & (np.minimum(dl, dr) <= tolerance_s * NS_PER_S)
-    out[close] = pp[nearest[close]]
-    return out
-
-
-def horizontal_errors_vs_truth(solution, truth_path, *, only_valid: bool = False, **match) -> np.ndarray:
-    """Horizontal errors (m) of a solution against a GSDC ``ground_truth.csv``.
-
-    Parameters
-    ----------
-    solution : satnav.estimators.solution.Solution
-    truth_path : str or Path
-    only_valid : bool
-        Only epochs that passed the integrity test (default: every solved epoch, as GSDC
-        scores every epoch).
-    **match
-        ``max_gap_s``, ``tolerance_s`` of :func:`truth_at`.
-
-    Returns
-    -------
-    ndarray (k,)
-        ``sqrt(east^2 + north^2)`` of the solution minus the truth in the local frame at the
-        truth, for the solution epochs that have a position and a matching truth, in epoch
-        order.
-    """
-    from ..frames import enu_rotation
-
-    truth = read_gsdc_ground_truth(truth_path)
-    pos = np.asarray(solution.position_m, dtype=np.float64)
-    ref = truth_at(truth, solution.time_ns, **match)
-    use = np.all(np.isfinite(pos), axis=1) & np.all(np.isfinite(ref), axis=1)
-    if only_valid:
-        use &= np.asarray(solution.valid, dtype=bool)
-    if not use.any():
-        return np.zeros(0)
-    from ..frames import ecef_to_geodetic
-
-    lat, lon, _ = ecef_to_geodetic(ref[use])
-    enu = np.einsum("mij,mj->mi", enu_rotation(lat, lon), pos[use] - ref[use])
-    return np.hypot(enu[:, 0], enu[:, 1])

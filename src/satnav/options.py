@@ -1,0 +1,357 @@
+"""Options of satnav's workflows as plain data.
+
+:class:`SolveOptions` holds every option of ``satnav solve`` that changes the solution (the
+command's flags map onto its fields one to one, see the table in its docstring);
+:class:`OrbitComparisonOptions` those of ``satnav orbits``. Both are frozen dataclasses:
+they are hashable, pickle, print as their constructor call, and round-trip through a dict,
+JSON and TOML::
+
+    opts = SolveOptions(mode="spp", systems="GE", elevation_mask_deg=15)
+    SolveOptions.from_toml(opts.to_toml()) == opts      # True
+    opts.replace(iono="iono-free")                      # a new object
+
+Invalid values raise :class:`satnav.errors.SatnavError` with a one-line message when the
+object is made. ``None`` means "automatic": the workflow chooses (for example the
+ionosphere model of a GSDC ``device_gnss.csv`` file is the file's own, ``"states"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import SatnavError
+from .satellites import SYSTEMS
+
+__all__ = ["SolveOptions", "OrbitComparisonOptions", "SOLVE_MODES", "FUTURE_SOLVE_MODES"]
+
+#: Solution modes :class:`SolveOptions` accepts.
+SOLVE_MODES = ("spp", "dgnss", "rtk-kinematic", "rtk-static")
+#: Modes reserved for precise point positioning (not implemented yet: rejected).
+FUTURE_SOLVE_MODES = ("ppp-static", "ppp-kinematic")
+#: Ionospheric corrections (``None``: automatic).
+IONO_MODELS = ("klobuchar", "iono-free", "states", "none")
+#: Measurement weights (``None``: the error model).
+WEIGHT_MODELS = ("model", "reported")
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(name: str, value, what: str, low=None, high=None, *, low_open=False, high_open=False,
+            optional=False) -> float | None:
+    """``value`` as a float within the bounds, or SatnavError naming ``name`` and ``what``."""
+    if value is None and optional:
+        return None
+    ok = _finite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "" if low is None else f"{low:g} {'<' if low_open else '<='} "
+        hi = "" if high is None else f" {'<' if high_open else '<='} {high:g}"
+        raise SatnavError(f"{name} {value!r}: expected {what}, {lo}value{hi}")
+    return float(value)
+
+
+def _xyz(name: str, value) -> tuple[float, float, float]:
+    try:
+        v = tuple(float(x) for x in value)
+    except (TypeError, ValueError):
+        v = ()
+    if len(v) != 3 or not all(math.isfinite(x) for x in v):
+        raise SatnavError(f"{name} {value!r}: expected three ECEF coordinates X, Y, Z in metres")
+    return v
+
+
+def _systems(name: str, value, *, optional=False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise SatnavError(f"{name} {value!r}: expected system letters such as 'GRE'")
+    letters = value.upper()
+    bad = set(letters) - set(SYSTEMS)
+    if bad:
+        raise SatnavError(f"{name} {value!r}: unknown letters {''.join(sorted(bad))}, expected some of {SYSTEMS}")
+    return letters
+
+
+def _choice(name: str, value, choices, *, optional=True) -> str | None:
+    if value is None and optional:
+        return None
+    if value not in choices:
+        default = " (or None for the default)" if optional else ""
+        raise SatnavError(f"{name} {value!r}: unknown, expected one of {', '.join(choices)}{default}")
+    return value
+
+
+def _signals(value) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``{"G": "C1C", "E": ("C1X", "C1C")}`` or pairs -> ``(("G", ("C1C",)), ...)``."""
+    if value is None:
+        return ()
+    items = value.items() if hasattr(value, "items") else value
+    out = []
+    try:
+        for system, codes in items:
+            if not isinstance(system, str) or system.upper() not in SYSTEMS or len(system) != 1:
+                raise SatnavError(f"signals: unknown system letter {system!r}, expected one of {SYSTEMS}")
+            codes = (codes,) if isinstance(codes, str) else tuple(codes)
+            if not codes or not all(isinstance(c, str) and c for c in codes):
+                raise SatnavError(f"signals {system}: {codes!r}: expected RINEX 3 codes such as C1C")
+            out.append((system.upper(), codes))
+    except (TypeError, ValueError):
+        raise SatnavError(f"signals {value!r}: expected a mapping system letter -> codes such as "
+                          "{'G': 'C1C', 'E': ('C1X',)}") from None
+    return tuple(out)
+
+
+class _PlainData:
+    """dict / JSON / TOML round trips and ``replace`` for the frozen option classes."""
+
+    #: Fields written as tuples (lists in JSON and TOML).
+    _TUPLE_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Field -> value with lists for tuples (JSON-ready); ``None`` kept."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "signals":
+                v = {s: list(c) for s, c in v}
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """The inverse of :meth:`to_dict`; unknown keys are an error, missing ones default."""
+        if not isinstance(data, dict):
+            raise SatnavError(f"{cls.__name__}: expected a mapping of option names, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SatnavError(f"{cls.__name__}: unknown option(s) {', '.join(unknown)}, expected some of "
+                              f"{', '.join(sorted(names))}")
+        return cls(**data)
+
+    def to_json(self, **kwargs) -> str:
+        """JSON text of :meth:`to_dict` (``kwargs`` go to :func:`json.dumps`)."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise SatnavError(f"{cls.__name__}: bad JSON ({exc})") from None
+        return cls.from_dict(data)
+
+    def to_toml(self) -> str:
+        """TOML text, one ``key = value`` line per field that is not ``None``."""
+        lines = []
+        for key, v in self.to_dict().items():
+            if v is not None:
+                lines.append(f"{key} = {_toml_value(v)}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str):
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python < 3.11
+            import tomli as tomllib
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SatnavError(f"{cls.__name__}: bad TOML ({exc})") from None
+        return cls.from_dict(data)
+
+    def _set(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+@dataclass(frozen=True)
+class SolveOptions(_PlainData):
+    """How to solve observation files (:func:`satnav.pipeline.solve_files`).
+
+    ``satnav solve`` flag -> field:
+
+    ======================  ==========================================================
+    (no --base) / --mode    ``mode``: ``"spp"`` without a base; with ``--base``,
+                            ``dgnss`` -> ``"dgnss"``, ``kinematic`` -> ``"rtk-kinematic"``,
+                            ``static`` -> ``"rtk-static"``
+    --systems               ``systems`` (letters, default ``"GRECJI"``)
+    --exclude               ``exclude`` (satellite ids or system letters)
+    --mask                  ``elevation_mask_deg`` (degrees, 0 <= mask < 90)
+    --iono                  ``iono`` (``None``: ``"states"`` for a GSDC file, else ``"klobuchar"``)
+    --signals               ``signals`` (``(("G", ("C1C", "C2W")), ...)``; a dict is accepted)
+    --weights               ``weights`` (``None``: the error model)
+    --multi-signal          ``multi_signal``
+    --smooth                ``smoothing_s`` (s; ``None``: 0, phones 60)
+    --no-raim               ``raim`` (False)
+    --marker                ``reduce_to_marker``
+    --ref                   ``reference_position_m`` (ECEF m, for accuracy summaries)
+    --base-pos / --base-spp ``base_position`` (ECEF m, ``"spp"``, or ``None``: the base header)
+    --ratio                 ``ratio_threshold``
+    --fix-and-hold          ``fix_and_hold``
+    --max-age               ``max_age_s`` (s; the workflow adds 0.5 s of time-tag tolerance)
+    --strict                ``strict`` (damaged records are errors)
+    (no flag)               ``cn0_error_m`` (m; ``None``: 0.003 for phones, else 0 = no C/N0 term)
+    ======================  ==========================================================
+
+    Output choices (``-o``, ``--format``, ``--report``, ``--truth``, ``-q``) are not
+    options of the solution and stay with the command. The modes ``"ppp-static"`` and
+    ``"ppp-kinematic"`` are reserved for precise point positioning, not available yet.
+    """
+
+    mode: str = "spp"
+    systems: str = "GRECJI"
+    exclude: tuple[str, ...] = ()
+    elevation_mask_deg: float = 10.0
+    iono: str | None = None
+    signals: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    weights: str | None = None
+    multi_signal: bool = False
+    smoothing_s: float | None = None
+    raim: bool = True
+    reduce_to_marker: bool = False
+    reference_position_m: tuple[float, float, float] | None = None
+    base_position: tuple[float, float, float] | str | None = None
+    ratio_threshold: float = 3.0
+    fix_and_hold: bool = False
+    max_age_s: float = 30.0
+    strict: bool = False
+    cn0_error_m: float | None = field(default=None)
+
+    def __post_init__(self):
+        if self.mode in FUTURE_SOLVE_MODES:
+            raise SatnavError(f"mode {self.mode!r} (precise point positioning) is not available yet, "
+                              f"expected one of {', '.join(SOLVE_MODES)}")
+        _choice("mode", self.mode, SOLVE_MODES, optional=False)
+        self._set("systems", _systems("systems", self.systems))
+        if isinstance(self.exclude, str):
+            self._set("exclude", tuple(x.strip() for x in self.exclude.split(",") if x.strip()))
+        else:
+            try:
+                self._set("exclude", tuple(self.exclude or ()))
+            except TypeError:
+                raise SatnavError(f"exclude {self.exclude!r}: expected satellite ids or system letters "
+                                  "such as ('R09', 'C')") from None
+        if not all(isinstance(x, str) and x for x in self.exclude):
+            raise SatnavError(f"exclude {self.exclude!r}: expected satellite ids or system letters such as ('R09', 'C')")
+        self._set("elevation_mask_deg", _number("elevation_mask_deg", self.elevation_mask_deg,
+                                                "an elevation mask in degrees", 0.0, 90.0, high_open=True))
+        _choice("iono", self.iono, IONO_MODELS)
+        self._set("signals", _signals(self.signals))
+        _choice("weights", self.weights, WEIGHT_MODELS)
+        for name in ("multi_signal", "raim", "reduce_to_marker", "fix_and_hold", "strict"):
+            if not isinstance(getattr(self, name), bool):
+                raise SatnavError(f"{name} {getattr(self, name)!r}: expected true or false")
+        self._set("smoothing_s", _number("smoothing_s", self.smoothing_s, "a smoothing window in seconds",
+                                         0.0, optional=True))
+        if self.reference_position_m is not None:
+            self._set("reference_position_m", _xyz("reference_position_m", self.reference_position_m))
+        if self.base_position is not None and self.base_position != "spp":
+            if isinstance(self.base_position, str):
+                raise SatnavError(f"base_position {self.base_position!r}: expected 'spp', three ECEF "
+                                  "coordinates X, Y, Z in metres, or None (the base header)")
+            self._set("base_position", _xyz("base_position", self.base_position))
+        self._set("ratio_threshold", _number("ratio_threshold", self.ratio_threshold,
+                                             "a ratio-test threshold", 1.0))
+        self._set("max_age_s", _number("max_age_s", self.max_age_s, "a time difference in seconds", 0.0,
+                                       low_open=True))
+        self._set("cn0_error_m", _number("cn0_error_m", self.cn0_error_m, "a C/N0 error term in metres",
+                                         0.0, optional=True))
+
+    @property
+    def relative(self) -> bool:
+        """True for the modes that need base observations (DGNSS, RTK)."""
+        return self.mode != "spp"
+
+    @property
+    def signals_dict(self) -> dict[str, str | tuple[str, ...]] | None:
+        """``signals`` as :func:`~satnav.estimators.spp.solve_spp` takes them (a code, or a
+        tuple of codes in preference order, per system letter), or None."""
+        if not self.signals:
+            return None
+        return {s: c[0] if len(c) == 1 else c for s, c in self.signals}
+
+
+@dataclass(frozen=True)
+class OrbitComparisonOptions(_PlainData):
+    """How to compute broadcast orbits and compare them with precise products
+    (:func:`satnav.pipeline.broadcast_orbits`, :func:`satnav.pipeline.compare_orbits`;
+    ``satnav orbits``).
+
+    Fields: ``start``, ``end`` (ISO 8601 GPST such as ``"2020-06-25T00:00:00"``; ``None``:
+    the day holding most navigation messages, to its end), ``interval_s`` (epoch spacing,
+    s, default 900), ``systems`` (letters; ``None``: all in the navigation files),
+    ``strict`` (damaged records are errors).
+    """
+
+    start: str | None = None
+    end: str | None = None
+    interval_s: float = 900.0
+    systems: str | None = None
+    strict: bool = False
+
+    def __post_init__(self):
+        from .gnss_time import format_gpst, parse_gpst
+
+        start = parse_gpst(self.start) if self.start is not None else None
+        end = parse_gpst(self.end) if self.end is not None else None
+        if start is not None and end is not None and end < start:
+            raise SatnavError(f"--end {format_gpst(end)} is before --start {format_gpst(start)}: "
+                              "expected an end after the start")
+        if not (_finite(self.interval_s) and self.interval_s > 0):
+            raise SatnavError(f"--interval {self.interval_s!r}: expected a positive epoch spacing in seconds")
+        self._set("interval_s", float(self.interval_s))
+        if self.systems is not None:
+            if not isinstance(self.systems, str):
+                raise SatnavError(f"systems {self.systems!r}: expected system letters such as 'GRE'")
+            bad = set(self.systems.upper()) - set(SYSTEMS)
+            if bad:
+                raise SatnavError(f"unknown system letter(s) {''.join(sorted(bad))}, expected some of {SYSTEMS}")
+            self._set("systems", self.systems.upper())
+        if not isinstance(self.strict, bool):
+            raise SatnavError(f"strict {self.strict!r}: expected true or false")
+
+    @property
+    def start_ns(self) -> int | None:
+        """``start`` as GPST ns (None: automatic)."""
+        from .gnss_time import parse_gpst
+
+        return parse_gpst(self.start) if self.start is not None else None
+
+    @property
+    def end_ns(self) -> int | None:
+        """``end`` as GPST ns (None: automatic)."""
+        from .gnss_time import parse_gpst
+
+        return parse_gpst(self.end) if self.end is not None else None
