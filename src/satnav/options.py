@@ -94,19 +94,19 @@ def _signals(value) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``{"G": "C1C", "E": ("C1X", "C1C")}`` or pairs -> ``(("G", ("C1C",)), ...)``."""
     if value is None:
         return ()
-    items = value.items() if hasattr(value, "items") else value
-    out = []
     try:
-        for system, codes in items:
-            if not isinstance(system, str) or system.upper() not in SYSTEMS or len(system) != 1:
-                raise SatnavError(f"signals: unknown system letter {system!r}, expected one of {SYSTEMS}")
-            codes = (codes,) if isinstance(codes, str) else tuple(codes)
-            if not codes or not all(isinstance(c, str) and c for c in codes):
-                raise SatnavError(f"signals {system}: {codes!r}: expected RINEX 3 codes such as C1C")
-            out.append((system.upper(), codes))
+        items = [(system, codes) for system, codes in (value.items() if hasattr(value, "items") else value)]
     except (TypeError, ValueError):
         raise SatnavError(f"signals {value!r}: expected a mapping system letter -> codes such as "
                           "{'G': 'C1C', 'E': ('C1X',)}") from None
+    out = []
+    for system, codes in items:
+        if not isinstance(system, str) or len(system) != 1 or system.upper() not in SYSTEMS:
+            raise SatnavError(f"signals: unknown system letter {system!r}, expected one of {SYSTEMS}")
+        codes = (codes,) if isinstance(codes, str) else tuple(codes) if isinstance(codes, (list, tuple)) else ()
+        if not codes or not all(isinstance(c, str) and c for c in codes):
+            raise SatnavError(f"signals {system}: {codes!r}: expected RINEX 3 codes such as C1C")
+        out.append((system.upper(), codes))
     return tuple(out)
 
 

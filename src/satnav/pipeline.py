@@ -171,11 +171,12 @@ def solve_files(
         options = SolveOptions()
     if not isinstance(options, SolveOptions):
         raise SatnavError(f"options: expected SolveOptions, got {type(options).__name__}")
-    with warnings.catch_warnings(record=True) as caught:
-        try:
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
             solution = _solve(obs, navs, options, base=base, states=states, progress=progress or _no_progress)
-        finally:
-            _reissue(caught)
+    finally:  # outside the recording context: the caller's filters and display apply
+        _reissue(caught)
     solution.warnings = [str(w.message) for w in caught]
     return solution
 

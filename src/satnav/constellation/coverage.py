@@ -405,14 +405,28 @@ def write_region_csv(cov: RegionCoverage, path) -> None:
 
 
 def _pyplot():
+    """pyplot's ``figure``/``subplots``/``close`` made of plain ``matplotlib.figure.Figure``
+    objects: no backend is chosen and the caller's pyplot state is left alone."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("coverage plots need matplotlib (pip install matplotlib)") from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    return plt
+    class _Figures:
+        @staticmethod
+        def figure(figsize=None):
+            return Figure(figsize=figsize)
+
+        @staticmethod
+        def subplots(nrows=1, ncols=1, figsize=None):
+            fig = Figure(figsize=figsize)
+            return fig, fig.subplots(nrows, ncols)
+
+        @staticmethod
+        def close(fig):
+            pass
+
+    return _Figures
 
 
 def plot_site(cov: SiteCoverage, path) -> None:

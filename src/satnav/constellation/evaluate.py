@@ -110,6 +110,7 @@ def evaluate(
     mask_deg: float = 10.0,
     pdop_limit: float = PDOP_LIMIT,
     truth_times_ns=None,
+    solutions: list | None = None,
 ) -> list[ServiceRow]:
     """Solve ``obs`` per combination and compare with the truth.
 
@@ -126,6 +127,8 @@ def evaluate(
     mask_deg, pdop_limit : float
     truth_times_ns : int64 (T,), optional
         Epochs of a moving truth; matched to ``obs.epochs`` exactly.
+    solutions : list, optional
+        When given, ``(name, Solution)`` of every combination is appended to it.
 
     Returns
     -------
@@ -148,6 +151,8 @@ def evaluate(
     for name, letters in combinations or default_combinations(systems):
         sol = solve_spp(obs, nav, systems=letters, elevation_mask_deg=mask_deg)
         rows.append(_service_row(name, letters, sol, truth, pdop_limit))
+        if solutions is not None:
+            solutions.append((name, sol))
     return rows
 
 

@@ -32,7 +32,7 @@ from ..gnss_time import NS_PER_S, format_gpst
 from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids, system_of
 from . import plots
 
-__all__ = ["write_report", "report_html", "png_size", "RTKLIB_QUALITY"]
+__all__ = ["write_report", "report_html", "page_html", "table_html", "image_html", "png_size", "RTKLIB_QUALITY"]
 
 #: RTKLIB solution quality flag -> (name, colour as in rtkplot).
 RTKLIB_QUALITY = {
@@ -441,6 +441,12 @@ def report_html(solution, *, obs=None, reference_m=None, title=None, detail=None
     else:
         body += _solution_sections(solution, reference, ref_label)
 
+    return page_html(title, body)
+
+
+def page_html(title: str, body) -> str:
+    """A whole self-contained page (the report's style sheet and image check) around the
+    HTML fragments ``body`` (joined by newlines); ``title`` is the window title."""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -448,6 +454,17 @@ def report_html(solution, *, obs=None, reference_m=None, title=None, detail=None
         '<body data-images-rendered="pending">\n' + "\n".join(body)
         + f"\n<script>{_SCRIPT}</script>\n</body>\n</html>\n"
     )
+
+
+def table_html(rows, header=None, numeric=()) -> str:
+    """An HTML table of ``rows`` (text is escaped); columns whose index is in ``numeric``
+    are right-aligned; without ``header`` the first column is a header column."""
+    return _table(rows, header, numeric)
+
+
+def image_html(png: bytes, alt: str, caption: str = "") -> str:
+    """A PNG embedded as a ``data:`` URI in a ``<figure>`` (with its pixel size)."""
+    return _img(png, alt, caption)
 
 
 def write_report(solution, path, *, obs=None, reference_m=None, title=None, detail=None,

@@ -28,6 +28,7 @@ __all__ = [
     "count_png",
     "skyplot_png",
     "residuals_png",
+    "lines_png",
 ]
 
 #: Colour of each system in every figure.
@@ -323,5 +324,25 @@ def residuals_png(time_ns, residuals_m, satellites, used, excluded=None) -> byte
                 va="top", fontsize=8, bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
         ax.grid(True, alpha=0.3)
     axes[0].set_title("post-fit pseudorange residuals", fontsize=10)
+    _time_axis(axes[-1])
+    return _png(fig)
+
+
+def lines_png(time_ns, panels, *, width_in: float = 9.0, panel_height_in: float = 2.8) -> bytes:
+    """Labelled curves over time, one panel per ``(ylabel, {label: values})`` of ``panels``
+    (a shared GPST time axis; e.g. the errors of several solutions against the truth)."""
+    t = ns_to_datetime64(np.asarray(time_ns, dtype=np.int64))
+    panels = list(panels)
+    fig = _figure(width_in, panel_height_in * max(len(panels), 1) + 0.6)
+    axes = fig.subplots(max(len(panels), 1), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (ylabel, series) in zip(axes, panels):
+        if len(t) and series:
+            for label, values in series.items():
+                ax.plot(t, np.asarray(values, dtype=np.float64), lw=1.0, label=str(label))
+            ax.legend(fontsize=7, ncol=2)
+        else:
+            _no_data(ax)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
     _time_axis(axes[-1])
     return _png(fig)
