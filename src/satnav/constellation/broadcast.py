@@ -55,7 +55,7 @@ from ..gnss_time import (
 )
 from ..orbits.glonass import glonass_acceleration
 from ..orbits.kepler import SYSTEM_CONSTANTS, is_beidou_geo, kepler_orbit
-from ..satellites import SYSTEMS, prn_of, satellite_ids
+from ..satellites import SYSTEMS, prn_of, satellite_ids, system_number_of
 from .design import Constellation, state_to_elements
 from .propagate import J2_EARTH, R_EARTH, _dop853_step, propagate
 
@@ -83,7 +83,7 @@ _GLONASS_HALF_FIT_NS = 15 * 60 * NS_PER_S
 def _is_bds_geo(sat) -> np.ndarray:
     """True for BeiDou GEO satellites (satellite indices)."""
     sat = np.asarray(sat)
-    return (sat // 100 == SYSTEMS.index("C")) & is_beidou_geo(prn_of(sat))
+    return (system_number_of(sat) == SYSTEMS.index("C")) & is_beidou_geo(prn_of(sat))
 
 
 # ---------------------------------------------------------------------------------------
@@ -480,7 +480,7 @@ def broadcast_navigation(
     sample_ns = int(round(sample_s * NS_PER_S))
     clocks = _clock_coefficients(clock, constellation)
     systems = SYSTEMS
-    letters = np.asarray(constellation.sat) // 100
+    letters = system_number_of(np.asarray(constellation.sat))
     messages: dict[str, np.ndarray] = {}
     fit_sat, fit_toe, fit_rms, fit_max = [], [], [], []
     for number in np.unique(letters):

@@ -26,7 +26,7 @@ import numpy as np
 from ..estimators.dop import dilution_of_precision_enu
 from ..frames import enu_rotation, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst
-from ..satellites import SYSTEMS, satellite_ids
+from ..satellites import SYSTEMS, satellite_ids, system_of
 
 __all__ = [
     "SiteCoverage",
@@ -80,7 +80,7 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
 
         sat = satellite_indices(source.satellites())
         if systems is not None:
-            sat = sat[np.isin(np.asarray(list(SYSTEMS))[sat // 100], list(systems))]
+            sat = sat[np.isin(system_of(sat), list(systems))]
         if len(sat) == 0:
             return sat, np.zeros((len(times), 0, 3))
         states = broadcast_states(source, sat[None, :], times[:, None])
@@ -88,7 +88,7 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
         return sat, pos
     if isinstance(source, Constellation):
         if systems is not None:
-            keep = np.isin(np.asarray(list(SYSTEMS))[source.sat // 100], list(systems))
+            keep = np.isin(system_of(source.sat), list(systems))
             source = source.select(keep)
         if len(source) == 0:
             return source.sat, np.zeros((len(times), 0, 3))
@@ -236,7 +236,7 @@ def plan_site(
     los, el, az = _look_angles(site, pos)
     los, el, az = los[0], el[0], az[0]
     visible = np.isfinite(el) & (el >= np.deg2rad(mask_deg))
-    letters = np.asarray(list(SYSTEMS))[np.asarray(sat) // 100]
+    letters = system_of(np.asarray(sat))
     counts = {s: visible[:, letters == s].sum(axis=1) for s in SYSTEMS if np.any(letters == s)}
     counts["all"] = visible.sum(axis=1)
     return SiteCoverage(
@@ -322,7 +322,7 @@ def plan_region(
     lon = np.arange(lon_range_deg[0], lon_range_deg[1] + 1e-9, grid_step_deg)
     times = _time_grid(start_ns, end_ns, step_s)
     sat, pos = satellite_positions(source, times, systems)
-    letters = np.asarray(list(SYSTEMS))[np.asarray(sat) // 100]
+    letters = system_of(np.asarray(sat))
     glat, glon = np.meshgrid(lat, lon, indexing="ij")
     points = geodetic_to_ecef(np.deg2rad(glat.ravel()), np.deg2rad(glon.ravel()), height_m)
     npts = len(points)

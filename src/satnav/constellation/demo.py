@@ -92,7 +92,7 @@ def run_demo(out_dir=None, *, quiet: bool = False) -> int:
     """Run the demo scenario, write RINEX files + ``report.html`` into ``out_dir``
     (default ``./satnav-demo``), print the service table and the report path. Returns 0."""
     from ..estimators.spp import solve_spp
-    from ..satellites import SYSTEMS
+    from ..satellites import system_of
     from .evaluate import _service_row, default_combinations, format_table
     from .simulate import load_scenario, run_scenario
 
@@ -121,7 +121,7 @@ def run_demo(out_dir=None, *, quiet: bool = False) -> int:
     nav = read_rinex_nav(paths["nav"])
     systems: dict[str, str] = {}
     for name, sat in zip(sim.constellation.system_name, sim.constellation.sat):
-        letter = SYSTEMS[int(sat) // 100]
+        letter = system_of(int(sat))
         if letter not in systems.setdefault(str(name), ""):
             systems[str(name)] += letter
     rows, solutions = [], []

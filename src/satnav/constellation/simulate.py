@@ -99,7 +99,8 @@ from ..models.ionosphere import klobuchar_gps
 from ..models.troposphere import saastamoinen_delay
 from ..observations import Observations, ObsHeader
 from ..orbits.geometry import sagnac_rotate
-from ..satellites import SYSTEMS
+from ..satellites import SYSTEMS, system_number_of, system_of
+from ..signals import carrier_frequency, per_system
 from .design import Constellation, combine
 
 __all__ = [
@@ -246,7 +247,7 @@ class Simulation:
         write_truth_csv(truth_path, self.times_ns, self.receiver_ecef_m, self.receiver_clock_s)
         groups: dict[str, list[str]] = {}
         for sys_name, sat in zip(self.constellation.system_name, self.constellation.sat):
-            groups.setdefault(str(sys_name), []).append(SYSTEMS[int(sat) // 100])
+            groups.setdefault(str(sys_name), []).append(system_of(int(sat)))
         manifest = {
             "format": "satnav-simulation-1",
             "observation": obs_path.name,
@@ -359,15 +360,9 @@ def _light_time(orbit: _TruthOrbit, rx_pos, rx_vel, rx_clock_s, iterations: int 
 
 # --------------------------------------------------------------------------- signals
 #: Signals simulated for a system letter when a combined constellation no longer knows
-#: which designed system defined which signal (RINEX 3 band + attribute).
-DEFAULT_SIGNALS = {
-    "G": ("1C", "2W", "5Q"),
-    "R": ("1C", "2C"),
-    "E": ("1C", "5Q", "7Q"),
-    "C": ("2I", "6I"),
-    "J": ("1C", "2L", "5Q"),
-    "I": ("5A", "9A"),
-}
+#: which designed system defined which signal (RINEX 3 band + attribute;
+#: :attr:`satnav.signals.SystemSignals.simulated_signals`).
+DEFAULT_SIGNALS = per_system("simulated_signals", skip_empty=True)
 
 
 def _signal_table(constellation: Constellation, signals_by_name: dict | None):
@@ -376,10 +371,8 @@ def _signal_table(constellation: Constellation, signals_by_name: dict | None):
     ``signals_by_name``: designed-system name -> (signals, fdma steps) of that system;
     without it the constellation's own signals are used when it is a single system, else
     :data:`DEFAULT_SIGNALS` with the standard frequencies."""
-    from ..constants import carrier_frequency
-
     table: dict[str, list[tuple[str, np.ndarray]]] = {}
-    letters = np.array([SYSTEMS[int(s) // 100] for s in constellation.sat])
+    letters = system_of(np.asarray(constellation.sat))
     k = np.nan_to_num(constellation.fdma_channel, nan=0.0)
     single = len(set(constellation.system_name)) == 1
     for letter in dict.fromkeys(letters):
@@ -527,7 +520,7 @@ def simulate(
     geo = _light_time(orbit, rx_true, rx_vel, rx_clock)
     valid = orbit.valid & np.isfinite(geo["rho"])
 
-    letters = np.array([SYSTEMS[int(s) // 100] for s in constellation.sat])
+    letters = system_of(np.asarray(constellation.sat))
     glonass = letters == "R"
     # satellite clock (s) relative to GPST at emission
     t_emit_s = (times[:, None] - constellation.epoch_ns).astype(np.float64) / NS_PER_S + geo["offset"]
@@ -689,13 +682,13 @@ def _assemble(times, sats, codes, chunks) -> Observations:
 
 def _header(constellation, obs, times, rx_pos, name, errors, seed, mask_deg) -> ObsHeader:
     codes_by_system = {}
-    for letter in dict.fromkeys(SYSTEMS[int(s) // 100] for s in constellation.sat):
+    for letter in dict.fromkeys(system_of(np.asarray(constellation.sat)).tolist()):
         present = obs.codes_by_system().get(letter)
         if present:
             codes_by_system[letter] = [c for c in obs.codes if c in present]
     slots = {}
     for sid, sat, k in zip(constellation.ids, constellation.sat, constellation.fdma_channel):
-        if int(sat) // 100 == SYSTEMS.index("R") and np.isfinite(k):
+        if system_number_of(sat) == SYSTEMS.index("R") and np.isfinite(k):
             slots[sid] = int(k)
     switches = ", ".join(
         f"{k}={'on' if getattr(errors, k) else 'off'}"

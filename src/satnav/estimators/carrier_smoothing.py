@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import FREQ_B1I, SPEED_OF_LIGHT, carrier_frequency
+from ..constants import FREQ_B1I, SPEED_OF_LIGHT
 from ..errors import SatnavError
 from ..observations import Observations
-from ..satellites import SYSTEMS
+from ..satellites import MAX_SATELLITES, system_of
+from ..signals import carrier_frequency, glonass_channels
 
 __all__ = ["carrier_smooth", "common_code_carrier_rate", "DEFAULT_WINDOW_S"]
 
@@ -62,7 +63,7 @@ def _wavelengths(code: str, sats: np.ndarray, channels: dict) -> np.ndarray:
     band = code[1]
     lam = np.full(len(sats), np.nan)
     for j, s in enumerate(sats.tolist()):
-        system = SYSTEMS[s // 100]
+        system = system_of(s)
         try:
             if system == "R" and band in "12":
                 k = channels.get(s)
@@ -80,16 +81,8 @@ def _wavelengths(code: str, sats: np.ndarray, channels: dict) -> np.ndarray:
 
 
 def _header_channels(obs) -> dict:
-    from ..satellites import satellite_index
-
-    slots = getattr(obs.header, "glonass_slots", None) or {}
-    out = {}
-    for sid, k in slots.items():
-        try:
-            out[int(satellite_index(sid))] = int(k)
-        except (ValueError, KeyError):
-            continue
-    return out
+    """Satellite index -> GLONASS channel from the observation header."""
+    return glonass_channels(obs)
 
 
 def carrier_smooth(
@@ -144,7 +137,7 @@ def carrier_smooth(
         channels.update({int(s): int(k) for s, k in glonass_channels.items() if k == k})
 
     all_sats = obs.satellite_indices
-    system_of = np.array([SYSTEMS[s // 100] for s in all_sats.tolist()], dtype="U1")
+    sys_of = system_of(all_sats)
     grid = _Dense(obs)
     t_epoch = obs.epochs.astype(np.int64)
     # one block of columns per (code, satellites of the systems that smooth it)
@@ -158,7 +151,7 @@ def carrier_smooth(
         if signals is None:
             use = np.ones(len(all_sats), bool)
         else:
-            use = np.array([code in signals.get(sy, ()) for sy in system_of], dtype=bool)
+            use = np.array([code in signals.get(sy, ()) for sy in sys_of.tolist()], dtype=bool)
         sats = all_sats[use]
         if not len(sats):
             continue
@@ -187,7 +180,7 @@ def carrier_smooth(
     col = 0
     for code, _, sats, _ in blocks:
         width = len(sats)
-        col_of = np.full(1000, -1, dtype=np.int64)
+        col_of = np.full(MAX_SATELLITES, -1, dtype=np.int64)
         col_of[sats] = np.arange(width)
         rows = grid.rows(code)
         c = col_of[obs.sat[rows]]

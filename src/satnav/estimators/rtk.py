@@ -41,13 +41,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..constants import SPEED_OF_LIGHT, carrier_frequency
+from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
 from ..frames import azimuth_elevation, ecef_to_enu, ecef_to_geodetic
 from ..gnss_time import format_gpst
 from ..models.troposphere import saastamoinen_delay
 from ..orbits.geometry import sagnac_rotate
-from ..satellites import SYSTEMS, satellite_ids
+from ..satellites import SYSTEMS, system_number_of, system_of
+from ..signals import RTK_ATTRIBUTE_PREFERENCE, carrier_frequency, glonass_channels, per_system
 from . import kalman
 from .cycle_slips import detect_slips, doppler_phase_slips
 from .lambda_ils import resolve_partial
@@ -58,17 +59,10 @@ __all__ = ["solve_rtk", "RtkSolution", "RtkFilter", "QUALITY", "FREQUENCY_BANDS"
 QUALITY = {0: "no solution", 1: "fixed", 2: "float", 4: "DGNSS", 5: "single (no base epoch)"}
 
 #: RINEX band digits of each frequency name, per system, in order of preference (the first
-#: band both receivers track is used). L2 is E5b for Galileo; L1 is B1I for BeiDou and L2
-#: B2I/B2b, as in RTKLIB's frequency numbering, else B3I: BeiDou-3 satellites do not
-#: transmit B2I, and B1I + B3I is their usual dual-frequency pair.
-FREQUENCY_BANDS = {
-    "G": {"L1": "1", "L2": "2", "L5": "5"},
-    "R": {"L1": "1", "L2": "2"},
-    "E": {"L1": "1", "L2": "7", "L5": "5"},
-    "C": {"L1": "2", "L2": "76", "L5": "5"},
-    "J": {"L1": "1", "L2": "2", "L5": "5"},
-}
-_ATTRIBUTE_PREFERENCE = "CWPSLXQIDBYMZAN"
+#: band both receivers track is used; :attr:`satnav.signals.SystemSignals.rtk_bands`). L2 is
+#: E5b for Galileo; L1 is B1I for BeiDou and L2 B2I/B2b, else B3I.
+FREQUENCY_BANDS = per_system("rtk_bands")
+_ATTRIBUTE_PREFERENCE = RTK_ATTRIBUTE_PREFERENCE
 #: Growth (m/s) of each single difference's sigma with the base age (RTKLIB's
 #: ``stats-clkstab`` 5e-12 s/s times c; rtkpos.c ``varerr``).
 BASE_AGE_SIGMA_M_PER_S = 5e-12 * SPEED_OF_LIGHT
@@ -237,17 +231,9 @@ class _Receiver:
 
 
 def _codes_by_system(obs):
-    """Observation codes present per system letter (sets): what
-    :meth:`Observations.codes_by_system` lists, by one ``bincount`` over the rows."""
-    if not len(obs.sat):
-        return {}
-    nc = len(obs.codes)
-    key = (np.asarray(obs.sat, np.int64) // 100) * nc + np.asarray(obs.code, np.int64)
-    out: dict[str, set] = {}
-    for k in np.flatnonzero(np.bincount(key)).tolist():
-        sysn, c = divmod(k, nc)
-        out.setdefault(SYSTEMS[sysn], set()).add(obs.codes[c])
-    return out
+    """Observation codes present per system letter (sets), from
+    :meth:`Observations.codes_by_system`."""
+    return {s: set(codes) for s, codes in obs.codes_by_system().items()}
 
 
 def _choose_signals(rover, base, systems, frequencies):
@@ -278,16 +264,7 @@ def _choose_signals(rover, base, systems, frequencies):
 
 
 def _glonass_k(rover, nav, sats):
-    try:
-        from .spp import _glonass_channels
-
-        return _glonass_channels(rover, nav, sats)
-    except Exception:  # pragma: no cover - fall back to the header only
-        k = np.full(len(sats), np.nan)
-        slots = rover.header.glonass_slots or {}
-        for i, sid in enumerate(satellite_ids(sats)):
-            k[i] = slots.get(sid, np.nan)
-        return k
+    return glonass_channels(rover, nav, sats)
 
 
 def _dense(obs, chosen, sats, nf):
@@ -296,7 +273,7 @@ def _dense(obs, chosen, sats, nf):
     code = np.full((m, n, nf), np.nan)
     lli = np.full((m, n, nf), -1, np.int8)
     dop = np.full((m, n, nf), np.nan)
-    sysn = sats // 100
+    sysn = system_number_of(sats)
     for s, per in chosen.items():
         cols = np.flatnonzero(sysn == SYSTEMS.index(s))
         if not len(cols):
@@ -533,7 +510,7 @@ class RtkFilter:
                 "receivers track with --systems (systems= in Python)")
         self.signals = {s: [p for p in per] for s, per in chosen.items()}
         sats = np.intersect1d(rover.satellite_indices, base.satellite_indices)
-        sats = sats[np.isin(sats // 100, [SYSTEMS.index(s) for s in chosen])]
+        sats = sats[np.isin(system_number_of(sats), [SYSTEMS.index(s) for s in chosen])]
         if not len(sats):
             raise SatnavError(
                 f"{_name(rover, 'rover')} and {_name(base, 'base')} have no satellite in common "
@@ -541,7 +518,7 @@ class RtkFilter:
                 f"{_sat_text(base, chosen)}): relative positioning needs satellites seen by both")
         self.sats = sats.astype(np.int64)
         n = len(sats)
-        letters = np.array([SYSTEMS[i] for i in self.sats // 100])
+        letters = system_of(self.sats)
         self.letters = letters
         if "R" in chosen and mode != "dgnss":
             self.notes.append("GLONASS ambiguities are estimated as float only (no "

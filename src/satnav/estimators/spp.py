@@ -45,13 +45,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT, carrier_frequency
+from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT
 from ..errors import SatnavError
 from ..frames import ecef_to_geodetic, enu_rotation
 from ..models.ionosphere import ionosphere_free_coefficients, klobuchar_beidou, klobuchar_gps
 from ..models.troposphere import saastamoinen_delay
 from ..orbits.geometry import sagnac_rotate
-from ..satellites import SYSTEMS, satellite_index
+from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
+from ..signals import carrier_frequency, glonass_channels, per_system
 from .dop import dilution_of_precision
 from .integrity import DEFAULT_FALSE_ALARM, chi_square_threshold, standardized_residuals
 from .solution import Solution
@@ -62,42 +63,18 @@ __all__ = [
 ]
 
 #: Default code per system, in order of preference; the first one present in the file is
-#: used, later ones *of the same band* fill gaps satellite by satellite. BeiDou B1I is
-#: ``C2I`` in RINEX 3.01 and 3.03+ files, ``C1I`` in RINEX 3.02 files (3.02 put B1 in band
-#: 1; 3.04+ band-1 codes C1D/C1P/C1X are B1C, a different signal, and are not used here).
-DEFAULT_SIGNALS = {
-    "G": ("C1C", "C1W", "C1P"),
-    "R": ("C1C", "C1P"),
-    "E": ("C1C", "C1X", "C1B"),
-    "C": ("C2I", "C2X", "C1I"),
-    "J": ("C1C", "C1X"),
-    "I": ("C5A", "C5X"),
-    "S": ("C1C",),
-}
+#: used, later ones *of the same band* fill gaps satellite by satellite
+#: (:attr:`satnav.signals.SystemSignals.spp_codes`).
+DEFAULT_SIGNALS = per_system("spp_codes")
 #: Further bands per system used by ``multi_signal=True`` (codes in order of preference per
 #: band, each band used where the file has one of its codes); the default signal's band is
-#: never repeated. BeiDou B1C/B2a (BDS-3 only) have no group delay in the D1/D2 messages: the
-#: inter-frequency bias parameter absorbs their mean.
-MULTI_SIGNALS = {
-    "G": (("C5Q", "C5X", "C5I"), ("C2W", "C2L", "C2X", "C2S", "C2P")),
-    "R": (("C2C", "C2P"),),
-    "E": (("C5Q", "C5X", "C5I"), ("C7Q", "C7X", "C7I")),
-    "C": (("C7I", "C7X", "C7D"), ("C6I", "C6X"), ("C5P", "C5X", "C5D"), ("C1P", "C1X", "C1D")),
-    "J": (("C5Q", "C5X", "C5I"), ("C2L", "C2X", "C2S")),
-    "I": (),
-    "S": (),
-}
-#: Code pairs per system for the iono-free combination (first, second frequency).
-IONO_FREE_SIGNALS = {
-    "G": (("C1C", "C1W", "C1P"), ("C2W", "C2P", "C2X", "C2L", "C2S", "C5Q", "C5X")),
-    "R": (("C1C", "C1P"), ("C2C", "C2P")),
-    "E": (("C1C", "C1X", "C1B"), ("C7Q", "C7X", "C7I", "C5Q", "C5X", "C5I")),
-    "C": (("C2I", "C2X", "C1I"), ("C6I", "C6X", "C7I", "C7X")),
-    "J": (("C1C", "C1X"), ("C2L", "C2X", "C5Q", "C5X")),
-    "I": (("C5A",), ("C9A",)),
-}
+#: never repeated (:attr:`satnav.signals.SystemSignals.spp_multi_codes`).
+MULTI_SIGNALS = per_system("spp_multi_codes")
+#: Code pairs per system for the iono-free combination (first, second frequency)
+#: (:attr:`satnav.signals.SystemSignals.spp_iono_free_codes`).
+IONO_FREE_SIGNALS = per_system("spp_iono_free_codes")
 #: Pseudorange error factors per system (RTKLIB EFACT_*).
-SYSTEM_ERROR_FACTORS = {"G": 1.0, "R": 1.5, "E": 1.0, "C": 1.0, "J": 1.0, "I": 1.5, "S": 3.0}
+SYSTEM_ERROR_FACTORS = per_system("error_factor")
 #: RTKLIB's default error model as used for its SPP: code/phase error ratio 300 times the
 #: phase errors a = b = 0.003 m; code-bias sigma 0.3 m; broadcast-iono error factor 0.5;
 #: Saastamoinen sigma 0.3 m at the zenith; sigma 5 m for an uncorrected ionosphere.
@@ -113,7 +90,7 @@ ERROR_MODEL = {
     "cn0_max_dbhz": 52.0,
 }
 #: Clock group of each system (QZSS and SBAS share GPS time and the GPS clock).
-CLOCK_GROUP_OF = {"G": "G", "J": "G", "S": "G", "R": "R", "E": "E", "C": "C", "I": "I"}
+CLOCK_GROUP_OF = per_system("clock_group")
 
 _MAX_GDOP = 30.0
 _CONVERGED_M = 1e-4
@@ -280,7 +257,7 @@ def _carrier_smoothed(obs, nav, window_s, systems, signals, iono, multi_signal):
                 codes.update(group)
         wanted[system] = codes
     sats = obs.satellite_indices
-    glo = sats[sats // 100 == SYSTEMS.index("R")]
+    glo = sats[system_number_of(sats) == SYSTEMS.index("R")]
     k = _glonass_channels(obs, nav, glo) if len(glo) else np.zeros(0)
     channels = {int(s): int(v) for s, v in zip(glo.tolist(), k.tolist()) if np.isfinite(v)}
     return carrier_smooth(obs, window_s=window_s, signals=wanted, glonass_channels=channels)
@@ -306,13 +283,9 @@ def _parse_exclude(exclude):
 
 
 def _codes_by_system(obs) -> dict[str, set]:
-    """Codes carrying at least one value, per system letter (one bincount over the rows)."""
-    n_codes = max(len(obs.codes), 1)
-    key = (obs.sat.astype(np.int64) // 100) * n_codes + obs.code
-    counts = np.bincount(key, minlength=len(SYSTEMS) * n_codes).reshape(-1, n_codes)
-    return {
-        s: {obs.codes[c] for c in np.flatnonzero(counts[i])} for i, s in enumerate(SYSTEMS) if i < len(counts)
-    }
+    """Codes carrying at least one value, per system letter (every system, in SYSTEMS order)."""
+    per = obs.codes_by_system()
+    return {s: set(per.get(s, ())) for s in SYSTEMS}
 
 
 def _choose_codes(have: set, preferences) -> list[str]:
@@ -349,7 +322,7 @@ class _DenseReader:
         if code not in obs.codes or (what == "sigma" and obs.sigma is None):
             return out
         rows = obs.rows_of_code(code)
-        col = np.full(1000, -1, dtype=np.intp)
+        col = np.full(MAX_SATELLITES, -1, dtype=np.intp)
         col[np.asarray(sats, dtype=np.intp)] = np.arange(len(sats))
         c = col[obs.sat[rows]]
         keep = c >= 0
@@ -396,32 +369,12 @@ def _frequency(system, code, glonass_k):
 def _glonass_channels(obs, nav, sats) -> np.ndarray:
     """GLONASS frequency channel k per satellite (NaN when unknown): observation header
     ``GLONASS SLOT / FRQ #`` first, then the navigation messages."""
-    from ..satellites import satellite_ids
-
-    k = np.full(len(sats), np.nan)
-    slots = getattr(obs.header, "glonass_slots", {}) or {}
-    for i, sid in enumerate(satellite_ids(sats)):
-        if sid in slots:
-            k[i] = slots[sid]
-    missing = np.isnan(k)
-    if missing.any() and nav is not None:
-        table = _nav_glonass_channels(nav)
-        for i in np.flatnonzero(missing):
-            if int(sats[i]) in table:
-                k[i] = table[int(sats[i])]
-    return k
+    return glonass_channels(obs, nav, sats)
 
 
 def _nav_glonass_channels(nav) -> dict[int, int]:
-    """Satellite index -> frequency channel from the GLONASS navigation messages (the
-    last message of each satellite with a finite channel number)."""
-    messages = getattr(nav, "messages", {}) or {}
-    glo = messages.get("R")
-    if glo is None or not len(glo) or "freq_num" not in (glo.dtype.names or ()):
-        return {}
-    k = np.asarray(glo["freq_num"], dtype=np.float64)
-    ok = np.isfinite(k) & (k >= -7) & (k <= 13)
-    return {int(s): int(v) for s, v in zip(glo["sat"][ok], k[ok])}
+    """Satellite index -> frequency channel from the GLONASS navigation messages."""
+    return glonass_channels(None, nav)
 
 
 def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_error_m, weights="model",

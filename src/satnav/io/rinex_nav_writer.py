@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import SatnavWarning
 from ..gnss_time import from_gpst, ns_to_calendar
-from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_id
+from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_id, system_of
 from .rinex_nav import (
     _ARCSEC,
     _DAY,
@@ -150,7 +150,7 @@ def _extra_lines(nav: Navigation) -> list:
     out = []
     for rec in nav.sto_records + nav.eop_records + nav.ion_records:
         sat = int(rec["sat"])
-        system = SYSTEMS[sat // 100]
+        system = system_of(sat)
         epoch = _epoch_texts([rec["time"]], system)[0]
         head = f"> {rec['type']} {satellite_id(sat)} {rec['message']}"
         if rec["type"] == "STO":

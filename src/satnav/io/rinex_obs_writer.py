@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import SatnavError, SatnavWarning
 from ..gnss_time import NS_PER_S, ns_to_calendar
 from ..observations import Event, Observations
-from ..satellites import SYSTEMS, satellite_ids
+from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_ids, system_number_of
 
 __all__ = ["write_rinex_obs", "format_fixed"]
 
@@ -355,7 +355,7 @@ def _codes_by_system(obs: Observations, present_systems) -> dict[str, list[str]]
             codes = [c for c in rinex2_to_rinex3_codes(system, obs.header.obs_codes_v2) if c]
         out[system] = codes
     if len(obs):
-        sysnum = obs.sat // 100
+        sysnum = system_number_of(obs.sat)
         pairs = np.unique(sysnum.astype(np.int64) * 10_000 + obs.code)
         for p in pairs:
             s = SYSTEMS[int(p) // 10_000]
@@ -499,7 +499,7 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     m = len(obs.epochs)
     ei = _row_epochs(obs)
     sat, code = obs.sat, obs.code
-    present_systems = {SYSTEMS[int(s)] for s in np.unique(sat // 100)} if len(sat) else set()
+    present_systems = {SYSTEMS[int(s)] for s in np.unique(system_number_of(sat))} if len(sat) else set()
     codes_by_system = _codes_by_system(obs, present_systems)
 
     # column of each row within its system's list of codes
@@ -509,11 +509,11 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
         for j, c in enumerate(codes):
             if c in obs.codes:
                 col_table[k, obs.codes.index(c)] = j
-    col = col_table[sat // 100, code]
+    col = col_table[system_number_of(sat), code]
     kmax = max((len(c) for c in codes_by_system.values()), default=0)
 
     # rows in file order (epoch, satellite, column); exact duplicates are left out
-    key = (ei * 1000 + sat) * (kmax + 1) + col
+    key = (ei * MAX_SATELLITES + sat) * (kmax + 1) + col
     if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
         order = np.arange(len(key))
         keep = np.ones(len(key), dtype=bool)
