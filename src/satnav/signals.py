@@ -81,6 +81,9 @@ class SystemSignals:
     rtk_bands : Mapping[str, str] or None
         RTK frequency name (``"L1"``, ``"L2"``, ``"L5"``) -> RINEX band digits in order of
         preference (RTKLIB frequency numbering); None where RTK does not use the system.
+    rtk_integer : bool
+        Whether RTK resolves the system's double-difference ambiguities to integers (False
+        for GLONASS FDMA: inter-frequency biases are not calibrated).
     simulated_signals : tuple of str
         Band + attribute (``"1C"``) simulated for the system when a combined designed
         constellation no longer knows its own signals.
@@ -111,6 +114,7 @@ class SystemSignals:
     spp_iono_free_codes: tuple[tuple[str, ...], tuple[str, ...]] | None
     precise_bands: tuple[str, str] | None
     rtk_bands: Mapping[str, str] | None
+    rtk_integer: bool
     simulated_signals: tuple[str, ...]
     android_constellation: int
     android_bands: tuple[str, ...]
@@ -154,6 +158,7 @@ _SIGNALS = (
         spp_iono_free_codes=(("C1C", "C1W", "C1P"), ("C2W", "C2P", "C2X", "C2L", "C2S", "C5Q", "C5X")),
         precise_bands=("1", "2"),
         rtk_bands={"L1": "1", "L2": "2", "L5": "5"},
+        rtk_integer=True,
         simulated_signals=("1C", "2W", "5Q"),
         android_constellation=1,
         android_bands=("1", "2", "5"),
@@ -175,6 +180,7 @@ _SIGNALS = (
         spp_iono_free_codes=(("C1C", "C1P"), ("C2C", "C2P")),
         precise_bands=("1", "2"),
         rtk_bands={"L1": "1", "L2": "2"},
+        rtk_integer=False,
         simulated_signals=("1C", "2C"),
         android_constellation=3,
         android_bands=("3", "4", "6"),
@@ -195,6 +201,7 @@ _SIGNALS = (
         # L2 is E5b, as in RTKLIB's frequency numbering
         precise_bands=("1", "5"),
         rtk_bands={"L1": "1", "L2": "7", "L5": "5"},
+        rtk_integer=True,
         simulated_signals=("1C", "5Q", "7Q"),
         android_constellation=6,
         android_bands=("1", "5", "7", "8", "6"),
@@ -222,6 +229,7 @@ _SIGNALS = (
         # transmit B2I, and B1I + B3I is their usual dual-frequency pair
         precise_bands=("2", "6"),
         rtk_bands={"L1": "2", "L2": "76", "L5": "5"},
+        rtk_integer=True,
         simulated_signals=("2I", "6I"),
         android_constellation=5,
         android_bands=("2", "1", "5", "7", "8", "6"),
@@ -241,6 +249,7 @@ _SIGNALS = (
         spp_iono_free_codes=(("C1C", "C1X"), ("C2L", "C2X", "C5Q", "C5X")),
         precise_bands=("1", "2"),
         rtk_bands={"L1": "1", "L2": "2", "L5": "5"},
+        rtk_integer=True,
         simulated_signals=("1C", "2L", "5Q"),
         android_constellation=4,
         android_bands=("1", "2", "5", "6"),
@@ -260,6 +269,7 @@ _SIGNALS = (
         spp_iono_free_codes=(("C5A",), ("C9A",)),
         precise_bands=None,
         rtk_bands=None,
+        rtk_integer=False,
         simulated_signals=("5A", "9A"),
         android_constellation=7,
         android_bands=("5", "9"),
@@ -279,6 +289,7 @@ _SIGNALS = (
         spp_iono_free_codes=None,
         precise_bands=None,
         rtk_bands=None,
+        rtk_integer=False,
         simulated_signals=(),
         android_constellation=2,
         android_bands=("1", "5"),

@@ -67,7 +67,7 @@ _ATTRIBUTE_PREFERENCE = RTK_ATTRIBUTE_PREFERENCE
 #: ``stats-clkstab`` 5e-12 s/s times c; rtkpos.c ``varerr``).
 BASE_AGE_SIGMA_M_PER_S = 5e-12 * SPEED_OF_LIGHT
 #: Systems whose ambiguities are resolved to integers.
-_INTEGER_SYSTEMS = "GECJ"
+_INTEGER_SYSTEMS = "".join(s for s, integer in per_system("rtk_integer").items() if integer)
 
 
 @dataclass

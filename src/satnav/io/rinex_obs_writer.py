@@ -354,13 +354,10 @@ def _codes_by_system(obs: Observations, present_systems) -> dict[str, list[str]]
 
             codes = [c for c in rinex2_to_rinex3_codes(system, obs.header.obs_codes_v2) if c]
         out[system] = codes
-    if len(obs):
-        sysnum = system_number_of(obs.sat)
-        pairs = np.unique(sysnum.astype(np.int64) * 10_000 + obs.code)
-        for p in pairs:
-            s = SYSTEMS[int(p) // 10_000]
-            code = obs.codes[int(p) % 10_000]
-            if code not in out[s]:
+    with_data = obs.codes_by_system()
+    for s in SYSTEMS:  # codes with data but not in the header, in satnav's code order
+        for code in obs.codes:
+            if code in with_data.get(s, ()) and code not in out[s]:
                 out[s].append(code)
     return out
 
