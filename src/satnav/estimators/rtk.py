@@ -37,13 +37,13 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
-from ..frames import azimuth_elevation, ecef_to_enu, ecef_to_geodetic
+from ..frames import azimuth_elevation, ecef_to_geodetic
 from ..gnss_time import format_gpst
 from ..models.troposphere import saastamoinen_delay
 from ..orbits.geometry import sagnac_rotate
@@ -52,6 +52,7 @@ from ..signals import RTK_ATTRIBUTE_PREFERENCE, carrier_frequency, glonass_chann
 from . import kalman
 from .cycle_slips import detect_slips, doppler_phase_slips
 from .lambda_ils import resolve_partial
+from .rtk_solution import RtkSolution
 
 __all__ = ["solve_rtk", "RtkSolution", "RtkFilter", "QUALITY", "FREQUENCY_BANDS"]
 
@@ -68,150 +69,6 @@ _ATTRIBUTE_PREFERENCE = RTK_ATTRIBUTE_PREFERENCE
 BASE_AGE_SIGMA_M_PER_S = 5e-12 * SPEED_OF_LIGHT
 #: Systems whose ambiguities are resolved to integers.
 _INTEGER_SYSTEMS = "".join(s for s, integer in per_system("rtk_integer").items() if integer)
-
-
-@dataclass
-class RtkSolution:
-    """Per-epoch RTK/DGNSS solution of the rover (one row per rover epoch).
-
-    Attributes
-    ----------
-    time_ns : ndarray int64 (m,)
-        Rover epochs (GPST ns).
-    position_m : ndarray (m, 3)
-        Best rover position, ECEF (m): fixed where ``quality == 1``, else float, DGNSS or
-        single point; NaN where none.
-    float_position_m : ndarray (m, 3)
-        Float (or DGNSS) filter position (NaN where the filter did not run).
-    quality : ndarray int8 (m,)
-        :data:`QUALITY` code: 1 fixed, 2 float, 4 DGNSS, 5 single point, 0 none.
-    ratio : ndarray (m,)
-        Ratio-test value of the last integer search (0 when none ran).
-    n_fixed : ndarray int16 (m,)
-        Double-difference ambiguities fixed.
-    n_satellites : ndarray int16 (m,)
-        Satellites with double differences (rover and base).
-    covariance_m2 : ndarray (m, 3, 3)
-        ECEF covariance of ``position_m`` (m^2).
-    age_s : ndarray (m,)
-        Rover minus base epoch time (s); NaN without a base epoch.
-    base_position_m : ndarray (3,)
-    base_position_source : str
-        ``"argument"``, ``"base header"`` or ``"base SPP average"``.
-    mode : str
-    notes : list of str
-        What the solver did that a user should know (e.g. GLONASS float only).
-    options : dict
-    """
-
-    time_ns: np.ndarray
-    position_m: np.ndarray
-    float_position_m: np.ndarray
-    quality: np.ndarray
-    ratio: np.ndarray
-    n_fixed: np.ndarray
-    n_satellites: np.ndarray
-    covariance_m2: np.ndarray
-    age_s: np.ndarray
-    base_position_m: np.ndarray
-    base_position_source: str
-    mode: str
-    notes: list = field(default_factory=list)
-    options: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.time_ns)
-
-    def __repr__(self) -> str:
-        return (f"<RtkSolution {self.mode} {len(self)} epochs, fixed {int(self.fixed.sum())}, "
-                f"fix rate {100 * self.fix_rate:.1f} %, base from {self.base_position_source}>")
-
-    @property
-    def solved(self) -> np.ndarray:
-        """Epochs with a position."""
-        return self.quality > 0
-
-    @property
-    def n_used(self) -> np.ndarray:
-        """Satellites used per epoch (alias of :attr:`n_satellites`, as in SPP solutions)."""
-        return self.n_satellites
-
-    @property
-    def reasons(self) -> np.ndarray:
-        """Text of each epoch's quality (``"fixed"``, ``"float"``, ..., ``"no solution"``)."""
-        names = {0: "no solution", 1: "fixed", 2: "float", 4: "DGNSS", 5: "single point (no base epoch)"}
-        return np.array([names.get(int(q), f"quality {int(q)}") for q in self.quality], dtype=object)
-
-    @property
-    def fixed(self) -> np.ndarray:
-        """Epochs with fixed ambiguities."""
-        return self.quality == 1
-
-    @property
-    def fix_rate(self) -> float:
-        """Fraction of all rover epochs that are fixed."""
-        return float(self.fixed.mean()) if len(self) else 0.0
-
-    @property
-    def status(self) -> np.ndarray:
-        """Alias of :attr:`quality`."""
-        return self.quality
-
-    @property
-    def baseline_m(self) -> np.ndarray:
-        """Rover minus base, ECEF (m, (m, 3))."""
-        return self.position_m - self.base_position_m
-
-    def geodetic(self):
-        """Latitude, longitude (rad), ellipsoidal height (m) of :attr:`position_m`."""
-        return ecef_to_geodetic(self.position_m)
-
-    def enu(self, reference_m) -> np.ndarray:
-        """East/north/up (m) of the positions relative to an ECEF reference point."""
-        return ecef_to_enu(self.position_m, np.asarray(reference_m, dtype=np.float64))
-
-    def errors(self, reference_m, mask=None) -> dict:
-        """Horizontal/vertical RMS and maxima (m) against a reference, over the fixed epochs
-        (or ``mask``)."""
-        sel = self.fixed if mask is None else np.asarray(mask, bool) & self.solved
-        enu = self.enu(reference_m)[sel]
-        if not len(enu):
-            nan = float("nan")
-            return {"n": 0, "h_rms": nan, "v_rms": nan, "h_max": nan, "v_max": nan, "max_3d": nan}
-        h = np.hypot(enu[:, 0], enu[:, 1])
-        v = np.abs(enu[:, 2])
-        return {"n": int(len(h)), "h_rms": float(np.sqrt(np.mean(h**2))),
-                "v_rms": float(np.sqrt(np.mean(v**2))), "h_max": float(h.max()),
-                "v_max": float(v.max()), "max_3d": float(np.linalg.norm(enu, axis=1).max())}
-
-    def summary(self, truth_m=None) -> str:
-        """Lines for a report: fix rate, base position source, notes, errors vs truth."""
-        lines = [f"mode {self.mode}: {len(self)} epochs, fixed {int(self.fixed.sum())} "
-                 f"({100 * self.fix_rate:.1f} %), float {int((self.quality == 2).sum())}, "
-                 f"DGNSS {int((self.quality == 4).sum())}, single {int((self.quality == 5).sum())}",
-                 f"base position from {self.base_position_source}: "
-                 + " ".join(f"{v:.4f}" for v in self.base_position_m)]
-        lines += self.notes
-        if truth_m is not None:
-            e = self.errors(truth_m)
-            lines.append(f"fixed-solution error: H RMS {e['h_rms']:.4f} m, V RMS {e['v_rms']:.4f} m, "
-                         f"max 3-D {e['max_3d']:.4f} m over {e['n']} epochs")
-        return "\n".join(lines)
-
-    def to_pandas(self):
-        """One row per epoch: time, x/y/z, lat/lon/height, quality, ratio, n_fixed, ..."""
-        import pandas as pd
-
-        from ..gnss_time import ns_to_datetime64
-
-        lat, lon, h = self.geodetic()
-        return pd.DataFrame({
-            "time": ns_to_datetime64(self.time_ns),
-            "x_m": self.position_m[:, 0], "y_m": self.position_m[:, 1], "z_m": self.position_m[:, 2],
-            "lat_deg": np.degrees(lat), "lon_deg": np.degrees(lon), "height_m": h,
-            "quality": self.quality, "n_satellites": self.n_satellites,
-            "ratio": self.ratio, "n_fixed": self.n_fixed, "age_s": self.age_s,
-        })
 
 
 # ====================================================================== preparation
