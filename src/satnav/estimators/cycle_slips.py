@@ -320,17 +320,21 @@ class SlipTracker:
     that the batch re-splits Melbourne-Wuebbena arcs at most ``max_iterations`` (20) times
     per satellite and file. The Doppler test's thresholds
     (:func:`doppler_slip_thresholds`) come from the misclosures of the last
-    ``doppler_history`` epochs up to this one, where the batch uses the whole file.
+    ``doppler_history`` epochs up to this one, where the batch uses the whole file; with
+    fewer than ``doppler_min_epochs`` of them the Doppler test is not made (a threshold
+    from a handful of misclosures flags Doppler noise as slips at long intervals).
     """
 
     def __init__(self, frequency_hz, *, gf_threshold_m=0.05, mw_threshold_cycles=3.0,
-                 max_gap_s=300.0, window=5, doppler_history=600):
+                 max_gap_s=300.0, window=5, doppler_history=600,
+                 doppler_min_epochs=10):
         self.freq = np.asarray(frequency_hz, dtype=np.float64)
         n, k = self.freq.shape
         self.gf_threshold_m = float(gf_threshold_m)
         self.mw_threshold = float(mw_threshold_cycles)
         self.max_gap_s = float(max_gap_s)
         self.doppler_history = int(doppler_history)
+        self.doppler_min_epochs = int(doppler_min_epochs)
         none = np.iinfo(np.int64).min
         self._t_phase = np.full((n, k), none, np.int64)  # last valid phase, per frequency
         self._t_gf = np.full(n, none, np.int64)
@@ -441,6 +445,8 @@ class SlipTracker:
             common[f] = _nanmedian_last(mis[:, f])
         common = np.where(np.isfinite(common), common, 0.0)
         slips = (has & (np.abs(mis - common) > thresholds)) | gap
+        if len(self._mis) < self.doppler_min_epochs:
+            slips = gap
         self._dop_prev[ok, 0] = phase[ok]
         self._dop_prev[ok, 1] = dop[ok]
         self._t_dop[ok] = t

@@ -47,7 +47,7 @@ from ..gnss_time import format_gpst
 from ..models.troposphere import saastamoinen_delay
 from ..orbits.geometry import sagnac_rotate
 from ..satellites import SYSTEMS, satellite_ids
-from .cycle_slips import detect_slips, doppler_phase_slips
+from .cycle_slips import detect_slips, doppler_phase_slips, doppler_slip_thresholds
 from .rtk_core import RtkCore, single_differences
 
 __all__ = ["solve_rtk", "RtkSolution", "RtkFilter", "QUALITY", "FREQUENCY_BANDS"]
@@ -407,25 +407,15 @@ def _warn_unpaired(rover, base, base_index, max_age_s):
 
 
 def _doppler_slip_thresholds(phase_cyc, doppler_hz, time_ns, floor_cycles=3.0, n_sigma=8.0):
-    """Threshold (cycles) of the Doppler/phase slip test per satellite and frequency (n, k).
-
-    The misclosure ``dL + (D(t) + D(t_prev)) / 2 * dt`` grows with the Doppler noise times
-    the interval: 3 cycles are 7 sigma at 1 s for a Doppler noise of 0.03 m/s, but not
-    one sigma at 30 s. The threshold is ``n_sigma`` robust sigmas (1.4826 x the median
-    absolute deviation) of each satellite's misclosures between consecutive epochs, after
-    removing the median over the satellites of the epoch (receiver clock), and at least
-    ``floor_cycles``. Slips are rare, so they hardly move the median deviation."""
+    """Threshold (cycles) of the Doppler/phase slip test per satellite and frequency (n, k),
+    from the misclosures ``dL + (D(t) + D(t_prev)) / 2 * dt`` between consecutive epochs of
+    the whole file (:func:`~satnav.estimators.cycle_slips.doppler_slip_thresholds`)."""
     t = np.asarray(time_ns, dtype=np.int64)
     if len(t) < 3:
         return np.full(phase_cyc.shape[1:], floor_cycles)
     dt = (np.diff(t) / 1e9)[:, None, None]
     mis = np.diff(phase_cyc, axis=0) + 0.5 * (doppler_hz[1:] + doppler_hz[:-1]) * dt
-    with warnings.catch_warnings():  # all-NaN epochs and satellites
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mis = mis - np.nanmedian(mis, axis=1, keepdims=True)
-        mad = np.nanmedian(np.abs(mis - np.nanmedian(mis, axis=0)), axis=0)
-    sigma = 1.4826 * np.where(np.isfinite(mad), mad, 0.0)
-    return np.maximum(floor_cycles, n_sigma * sigma)
+    return doppler_slip_thresholds(mis, floor_cycles, n_sigma)
 
 
 def _receiver_slips(r, freq, gf_threshold_m):
