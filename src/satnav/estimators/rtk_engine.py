@@ -41,6 +41,7 @@ from .rtk import (
     _INTEGER_SYSTEMS,
     BASE_AGE_SIGMA_M_PER_S,
     FREQUENCY_BANDS,
+    _broadcast_states,
     _choose_signals,
     _dense,
     _frequencies,
@@ -137,7 +138,8 @@ class RtkEngine(RtkCore):
                          else np.asarray(base_position, dtype=np.float64).reshape(3))
         self.base_source = "argument" if base_position is not None else "base header"
         self.nav = nav
-        self._states = states if states is not None else self._broadcast_states
+        self._own_states = states is None
+        self._states = states if states is not None else _broadcast_states(nav)
         self.systems = "".join(s for s in systems.upper() if s in FREQUENCY_BANDS)
         self.frequencies = tuple(frequencies) if mode != "dgnss" else tuple(frequencies)[:1]
         self.nf = len(self.frequencies)
@@ -154,11 +156,6 @@ class RtkEngine(RtkCore):
         self._init_outputs(1)
 
     # ------------------------------------------------------------------ inputs
-    def _broadcast_states(self, sat, t):
-        from ..orbits.ephemeris import broadcast_states
-
-        return broadcast_states(self.nav, sat, t, velocity=False)
-
     def add_navigation(self, nav) -> None:
         """Add the broadcast messages of ``nav`` (a :class:`~satnav.io.rinex_nav.Navigation`)
         to the engine's (exact duplicates dropped)."""
@@ -170,6 +167,8 @@ class RtkEngine(RtkCore):
             old = merged.messages.get(s)
             merged.messages[s] = arr if old is None else _dedupe_sort(_concat_records([old, arr]))
         self.nav = merged
+        if self._own_states:
+            self._states = _broadcast_states(merged)
         if self._laid_out and (self.letters == "R").any():  # GLONASS channels now known
             lost = np.isnan(self.freq).any(axis=1) & (self.letters == "R")
             if lost.any():
