@@ -30,6 +30,11 @@
 DGNSS (``mode="dgnss"``) uses the double-differenced code only, one epoch at a time.
 Rover epochs without a base epoch (within ``max_age_s``) fall back to the single point
 solution (quality 5).
+
+The filter itself (time update, double differences, measurement update, LAMBDA,
+validation, hold) is :class:`satnav.estimators.rtk_core.RtkCore`; :class:`RtkFilter` here
+prepares its inputs for whole files at once (vectorized), and
+:class:`satnav.estimators.rtk_engine.RtkEngine` one epoch at a time (streams).
 """
 
 from __future__ import annotations
