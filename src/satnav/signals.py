@@ -84,6 +84,9 @@ class SystemSignals:
     rtk_integer : bool
         Whether RTK resolves the system's double-difference ambiguities to integers (False
         for GLONASS FDMA: inter-frequency biases are not calibrated).
+    max_prn : int
+        Highest satellite number in use (RTKLIB 2.4.3 ``rtklib.h`` ``MAXPRN*``; SBAS PRN
+        158 is ``S58``): the per-epoch RTK engine lays out satellites 1..max_prn.
     simulated_signals : tuple of str
         Band + attribute (``"1C"``) simulated for the system when a combined designed
         constellation no longer knows its own signals.
@@ -115,6 +118,7 @@ class SystemSignals:
     precise_bands: tuple[str, str] | None
     rtk_bands: Mapping[str, str] | None
     rtk_integer: bool
+    max_prn: int
     simulated_signals: tuple[str, ...]
     android_constellation: int
     android_bands: tuple[str, ...]
@@ -159,6 +163,7 @@ _SIGNALS = (
         precise_bands=("1", "2"),
         rtk_bands={"L1": "1", "L2": "2", "L5": "5"},
         rtk_integer=True,
+        max_prn=32,
         simulated_signals=("1C", "2W", "5Q"),
         android_constellation=1,
         android_bands=("1", "2", "5"),
@@ -181,6 +186,7 @@ _SIGNALS = (
         precise_bands=("1", "2"),
         rtk_bands={"L1": "1", "L2": "2"},
         rtk_integer=False,
+        max_prn=27,
         simulated_signals=("1C", "2C"),
         android_constellation=3,
         android_bands=("3", "4", "6"),
@@ -202,6 +208,7 @@ _SIGNALS = (
         precise_bands=("1", "5"),
         rtk_bands={"L1": "1", "L2": "7", "L5": "5"},
         rtk_integer=True,
+        max_prn=36,
         simulated_signals=("1C", "5Q", "7Q"),
         android_constellation=6,
         android_bands=("1", "5", "7", "8", "6"),
@@ -230,6 +237,7 @@ _SIGNALS = (
         precise_bands=("2", "6"),
         rtk_bands={"L1": "2", "L2": "76", "L5": "5"},
         rtk_integer=True,
+        max_prn=63,
         simulated_signals=("2I", "6I"),
         android_constellation=5,
         android_bands=("2", "1", "5", "7", "8", "6"),
@@ -250,6 +258,7 @@ _SIGNALS = (
         precise_bands=("1", "2"),
         rtk_bands={"L1": "1", "L2": "2", "L5": "5"},
         rtk_integer=True,
+        max_prn=10,
         simulated_signals=("1C", "2L", "5Q"),
         android_constellation=4,
         android_bands=("1", "2", "5", "6"),
@@ -270,6 +279,7 @@ _SIGNALS = (
         precise_bands=None,
         rtk_bands=None,
         rtk_integer=False,
+        max_prn=14,
         simulated_signals=("5A", "9A"),
         android_constellation=7,
         android_bands=("5", "9"),
@@ -290,6 +300,7 @@ _SIGNALS = (
         precise_bands=None,
         rtk_bands=None,
         rtk_integer=False,
+        max_prn=58,
         simulated_signals=(),
         android_constellation=2,
         android_bands=("1", "5"),

@@ -170,35 +170,7 @@ class SppEngine:
 
 
 def merge_navigation(a: Navigation, b: Navigation) -> Navigation:
-    """Navigation holding the messages of ``a`` and ``b`` (per system sorted by satellite
-    and time of clock, exact duplicates dropped); ``a``'s header wins, ``b``'s ionospheric
-    and time corrections fill its gaps."""
-    import copy
-
-    out = copy.copy(a)
-    out.messages = dict(a.messages)
-    out.sources = list(a.sources) + list(getattr(b, "sources", []))
-    out.header = copy.deepcopy(a.header)
-    for k, v in getattr(b.header, "iono_corrections", {}).items():
-        out.header.iono_corrections.setdefault(k, v)
-    for k, v in getattr(b.header, "time_corrections", {}).items():
-        out.header.time_corrections.setdefault(k, v)
-    shift = len(a.sources)
-    for s, arr in b.messages.items():
-        arr = arr.copy()
-        if "source" in (arr.dtype.names or ()):
-            arr["source"] += shift
-        if s not in out.messages:
-            out.messages[s] = arr
-            continue
-        both = np.concatenate([out.messages[s], arr])
-        key = both.copy()
-        for f in ("line", "source"):
-            if f in (key.dtype.names or ()):
-                key[f] = 0
-        raw = np.ascontiguousarray(key).view(np.dtype((np.void, key.dtype.itemsize)))
-        _, first = np.unique(raw, return_index=True)
-        both = both[np.sort(first)]
-        order = np.lexsort((both["toc"], both["sat"]))
-        out.messages[s] = both[order]
-    return out
+    """Navigation holding the messages of ``a`` then ``b`` (:meth:`Navigation.merge`: per
+    system sorted by satellite and time of clock, exact duplicates dropped; ``a``'s header
+    wins, ``b``'s ionospheric and time corrections fill its gaps)."""
+    return a.merge(b)
