@@ -201,14 +201,6 @@ class Constellation:
         if len(np.unique(self.sat)) != n:
             raise FormatError(f"constellation {self.name!r} has duplicate satellite ids")
 
-    def state_source(self, clock=None, **options):
-        """This constellation's satellite states as a source
-        (:class:`~satnav.constellation.designed_source.DesignedSource`: numerically propagated
-        orbits; ``clock`` polynomials and ``options`` as there)."""
-        from .designed_source import DesignedSource
-
-        return DesignedSource(self, clock, **options)
-
     def __len__(self) -> int:
         return len(self.sat)
 

@@ -2,14 +2,14 @@
 (:class:`satnav.orbits.sources.SatelliteStateSource`): numerically propagated orbits and the
 simulator's clock convention. Lives in the constellation layer because it propagates designed
 orbits; :func:`satnav.orbits.sources.state_source` finds it through
-:meth:`satnav.constellation.design.Constellation.state_source`."""
+the registration at the end of this module (done when :mod:`satnav.constellation` is imported)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import satellite_states as S
-from ..orbits.sources import _systems_of
+from ..orbits.sources import _systems_of, register_state_source
 from ..satellite_states import SatelliteStates
 from ..satellites import SYSTEMS
 
@@ -103,3 +103,12 @@ class DesignedSource:
 
     def __repr__(self) -> str:
         return f"<DesignedSource {self.constellation.name!r} {len(self.constellation)} satellites>"
+
+
+def _register() -> None:
+    from .design import Constellation
+
+    register_state_source(Constellation, DesignedSource)
+
+
+_register()

@@ -20,7 +20,8 @@ Implementations, each a thin wrapper that returns exactly what the function it w
 * :class:`TabulatedSource` - the satellite states of a Google Smartphone Decimeter Challenge
   file (:class:`satnav.io.android.GsdcStates`), with their ionospheric delays;
 * :class:`satnav.constellation.designed_source.DesignedSource` - designed constellations,
-  numerically propagated (in the constellation layer; found through ``Constellation.state_source``)
+  numerically propagated (in the constellation layer, which registers it:
+  :func:`register_state_source`)
   (:func:`~satnav.constellation.propagate.propagate_pairs`);
 * :class:`CombinedSource` - several sources, each satellite from the first that has it.
 
@@ -43,6 +44,7 @@ from ..satellite_states import SatelliteStates
 from ..satellites import SYSTEMS
 
 __all__ = [
+    "register_state_source",
     "SatelliteStateSource",
     "IonosphereSource",
     "BroadcastSource",
@@ -322,14 +324,28 @@ def _instance(obj, module: str, name: str) -> bool:
     return mod is not None and isinstance(obj, getattr(mod, name))
 
 
+#: (class, factory) pairs added by higher layers (:func:`register_state_source`).
+_REGISTERED: list = []
+
+
+def register_state_source(cls: type, factory) -> None:
+    """Let :func:`state_source` turn objects of ``cls`` into a source with ``factory(obj)``.
+
+    For sources defined above the orbit layer (a designed constellation's
+    :class:`~satnav.constellation.designed_source.DesignedSource` registers itself for
+    :class:`~satnav.constellation.design.Constellation` when :mod:`satnav.constellation` is
+    imported), so that this module never imports upwards."""
+    _REGISTERED.append((cls, factory))
+
+
 def state_source(obj) -> SatelliteStateSource:
     """A satellite-state source for ``obj``.
 
     ``obj`` may be a source already (returned as is), a
     :class:`~satnav.navigation.Navigation` (:class:`BroadcastSource`), an SP3 product or a
     pair ``(Sp3, ClockData)`` (:class:`PreciseSource`), a designed
-    :class:`~satnav.constellation.design.Constellation` (its ``state_source()``, a
-    :class:`~satnav.constellation.designed_source.DesignedSource`), a
+    :class:`~satnav.constellation.design.Constellation` (a
+    :class:`~satnav.constellation.designed_source.DesignedSource`, registered by that layer), a
     :class:`~satnav.io.android.GsdcStates` (:class:`TabulatedSource`), or a list/tuple of
     these (:class:`CombinedSource`).
 
@@ -346,8 +362,9 @@ def state_source(obj) -> SatelliteStateSource:
         return BroadcastSource(obj)
     if _instance(obj, "satnav.io.sp3", "Sp3"):
         return PreciseSource(obj)
-    if callable(getattr(obj, "state_source", None)):  # an object that knows its source
-        return obj.state_source()  # (a designed Constellation: DesignedSource)
+    for cls, factory in _REGISTERED:
+        if isinstance(obj, cls):
+            return factory(obj)
     if _instance(obj, "satnav.io.android", "GsdcStates"):
         return TabulatedSource(obj)
     if isinstance(obj, (list, tuple)):
