@@ -563,6 +563,9 @@ def simulate(
     iono_l1 = np.where(visible, iono_l1, 0.0)
     tropo = np.where(visible, tropo, 0.0)
 
+    # the code/phase model of satnav.models.measurement (predicted_code_m / predicted_phase_m)
+    # with the truth terms, summed in the simulator's own order (clock difference first,
+    # ionosphere last) so that simulated files stay bit for bit what they were
     common = geo["rho"] + SPEED_OF_LIGHT * (rx_clock[:, None] - sat_clock) + tropo
     rate = geo["rate"] + SPEED_OF_LIGHT * (rx_drift[:, None] - sat_drift) + d_tropo
     factor = _elevation_factor(np.where(visible, el, np.pi / 2))
