@@ -1,10 +1,10 @@
 """Service coverage: visible satellites, DOPs and availability at a site or over a region.
 
-Satellite positions come from real broadcast navigation data
-(:class:`satnav.io.rinex_nav.Navigation`, through
-:func:`satnav.orbits.ephemeris.broadcast_states`, invalid/unhealthy states left out) or from a
-designed :class:`~satnav.constellation.design.Constellation` (through
-:func:`~satnav.constellation.propagate.propagate`); a list mixes both.
+Satellite positions come from any satellite-state source (:mod:`satnav.orbits.sources`):
+real broadcast navigation data (:class:`satnav.navigation.Navigation`, through
+:func:`satnav.orbits.ephemeris.broadcast_states`, invalid/unhealthy states left out), precise
+products, or a designed :class:`~satnav.constellation.design.Constellation` (propagated
+numerically, :mod:`satnav.constellation.propagate`); a list mixes them.
 
 DOPs: the usual least-squares geometry of :mod:`satnav.estimators.dop` (Misra & Enge,
 *Global Positioning System*, 2nd ed., sec. 6.1.2) for every satellite above the elevation
@@ -49,7 +49,9 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
 
     Parameters
     ----------
-    source : Navigation, Constellation, or a list/tuple of them
+    source : Navigation, Constellation, SP3, a satellite-state source, or a list/tuple of them
+        Anything :func:`satnav.orbits.sources.state_source` accepts; a list gives the
+        satellites of each part side by side.
     times_ns : int64 array (T,)
         GPST ns.
     systems : str, optional
@@ -61,12 +63,11 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
     position_m : ndarray (T, N, 3)
         NaN where a broadcast state is invalid (no message, expired, unhealthy).
     """
-    from ..io.rinex_nav import Navigation
-    from .design import Constellation
-    from .propagate import propagate
+    from ..orbits.sources import PreciseSource, state_source
 
     times = np.atleast_1d(np.asarray(times_ns, dtype=np.int64))
-    if isinstance(source, (list, tuple)):
+    if isinstance(source, (list, tuple)) and not isinstance(state_source(source), PreciseSource):
+        # each part's satellites, side by side
         parts = [satellite_positions(s, times, systems) for s in source]
         if not parts:
             return np.zeros(0, np.int16), np.zeros((len(times), 0, 3))
@@ -74,29 +75,15 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts], axis=1),
         )
-    if isinstance(source, Navigation):
-        from ..orbits.ephemeris import broadcast_states
-        from ..satellites import satellite_indices
-
-        sat = satellite_indices(source.satellites())
-        if systems is not None:
-            sat = sat[np.isin(np.asarray(list(SYSTEMS))[sat // 100], list(systems))]
-        if len(sat) == 0:
-            return sat, np.zeros((len(times), 0, 3))
-        states = broadcast_states(source, sat[None, :], times[:, None])
-        pos = np.where(states.valid[..., None], states.position_m, np.nan)
-        return sat, pos
-    if isinstance(source, Constellation):
-        if systems is not None:
-            keep = np.isin(np.asarray(list(SYSTEMS))[source.sat // 100], list(systems))
-            source = source.select(keep)
-        if len(source) == 0:
-            return source.sat, np.zeros((len(times), 0, 3))
-        track = propagate(source, times)
-        return track.sat, track.position_m
-    raise TypeError(
-        f"coverage needs a Navigation or a Constellation (or a list of them), got {type(source)}"
-    )
+    states_of = state_source(source)
+    sat = states_of.satellites
+    if systems is not None:
+        sat = sat[np.isin(np.asarray(list(SYSTEMS))[sat // 100], list(systems))]
+    if len(sat) == 0:
+        return sat, np.zeros((len(times), 0, 3))
+    states = states_of(sat[None, :], times[:, None])
+    pos = np.where(states.valid[..., None], states.position_m, np.nan)
+    return sat, pos
 
 
 def _look_angles(receiver_ecef, sat_ecef):

@@ -393,7 +393,7 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
 
     Parameters
     ----------
-    nav : satnav.io.rinex_nav.Navigation
+    nav : satnav.navigation.Navigation
         Navigation messages (``nav.messages[letter]`` structured arrays).
     sat : int array
         Satellite indices (``satnav.satellites.satellite_index``); broadcast against
