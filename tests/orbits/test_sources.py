@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 import satnav
+from satnav.constellation.designed_source import DesignedSource
 from satnav.errors import SatnavError
 from satnav.orbits.ephemeris import broadcast_states
 from satnav.orbits.precise import precise_states
 from satnav.orbits.sources import (
     BroadcastSource,
     CombinedSource,
-    DesignedSource,
     IonosphereSource,
     PreciseSource,
     SatelliteStateSource,

@@ -856,7 +856,7 @@ class GsdcStates:
     def __call__(self, sat, time_ns, signal=None):
         """States of satellites ``sat`` at transmission times ``time_ns`` (GPST ns, satellite
         clock), broadcast together, for the RINEX code or band ``signal`` ("C1C", "5")."""
-        from ..orbits.states import NO_EPHEMERIS, OUTSIDE_PRECISE_SPAN, SatelliteStates
+        from ..satellite_states import NO_EPHEMERIS, OUTSIDE_PRECISE_SPAN, SatelliteStates
 
         shape, t, known, jl, jr, has_l, has_r = self._locate(sat, time_ns, signal)
         n = len(t)

@@ -252,7 +252,7 @@ def _comment_records(text: str) -> list[str]:
 
 
 def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]]) -> list[str]:
-    from .. import __version__
+    from .._version import __version__
 
     h = obs.header
     systems = list(codes_by_system)

@@ -282,7 +282,7 @@ def format_pos(
             f"unknown flagged-epoch policy {flagged!r}; expected 'comment', 'write' or 'skip'"
         )
     if program is None:
-        from .. import __version__
+        from .._version import __version__
 
         program = f"satnav {__version__}"
 

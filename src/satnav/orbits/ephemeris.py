@@ -46,8 +46,8 @@ from __future__ import annotations
 import numpy as np
 
 from satnav import constants as C
+from satnav import satellite_states as S
 from satnav.gnss_time import NS_PER_S
-from satnav.orbits import states as S
 from satnav.orbits.glonass import glonass_states
 from satnav.orbits.kepler import kepler_states
 from satnav.satellites import SYSTEMS
