@@ -6,9 +6,8 @@ modules (see the package layout in README.md).
 
 from __future__ import annotations
 
+from ._version import __version__
 from .errors import FormatError, RinexError, SatnavError, Sp3Error
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SatnavError",

@@ -1,11 +1,10 @@
 """Physical and per-system constants, with their sources.
 
-All values SI: m, s, rad, Hz.
+All values SI: m, s, rad, Hz. Each number is written here once; the per-system tables that
+use them (which band digit is which carrier, ...) are in :mod:`satnav.signals`.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 #: Speed of light in vacuum (m/s), exact (IS-GPS-200, all GNSS ICDs).
 SPEED_OF_LIGHT = 299_792_458.0
@@ -72,30 +71,5 @@ FREQ_G1A = 1_600.995e6  # GLONASS CDMA L1OC
 FREQ_G2A = 1_248.06e6  # GLONASS CDMA L2OC
 FREQ_G3 = 1_202.025e6  # GLONASS CDMA L3OC
 
-#: Carrier frequency (Hz) per system and RINEX 3 band digit (GLONASS FDMA bands 1, 2 are
-#: per-satellite: use :func:`carrier_frequency`).
-CARRIER_FREQUENCIES = {
-    "G": {"1": FREQ_L1, "2": FREQ_L2, "5": FREQ_L5},
-    "R": {"4": FREQ_G1A, "6": FREQ_G2A, "3": FREQ_G3},
-    "E": {"1": FREQ_L1, "5": FREQ_L5, "7": FREQ_E5B, "8": FREQ_E5, "6": FREQ_E6},
-    "C": {"1": FREQ_L1, "2": FREQ_B1I, "5": FREQ_L5, "7": FREQ_E5B, "8": FREQ_E5, "6": FREQ_B3I},
-    "J": {"1": FREQ_L1, "2": FREQ_L2, "5": FREQ_L5, "6": FREQ_E6},
-    "I": {"5": FREQ_L5, "9": FREQ_S, "1": FREQ_L1},
-    "S": {"1": FREQ_L1, "5": FREQ_L5},
-}
-
-
-def carrier_frequency(system: str, band: str, glonass_k=None):
-    """Carrier frequency (Hz) of ``system`` and RINEX band digit; GLONASS FDMA bands 1 and 2
-    need the frequency channel number ``glonass_k`` (scalar or array, -7..+6)."""
-    if system == "R" and band in ("1", "2"):
-        if glonass_k is None:
-            raise ValueError("GLONASS FDMA frequency needs the channel number k")
-        k = np.asarray(glonass_k, dtype=np.float64)
-        if band == "1":
-            return FREQ_G1_BASE + k * FREQ_G1_STEP
-        return FREQ_G2_BASE + k * FREQ_G2_STEP
-    try:
-        return CARRIER_FREQUENCIES[system][band]
-    except KeyError:
-        raise ValueError(f"no carrier frequency for system {system!r} band {band!r}") from None
+# Which of these frequencies is which RINEX band of which system is the signal registry's
+# business: :data:`satnav.signals.SIGNALS`, :func:`satnav.signals.carrier_frequency`.

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .gnss_time import ns_to_datetime64
-from .satellites import satellite_id, satellite_ids, system_of
+from .satellites import MAX_SATELLITES, SYSTEMS, satellite_id, satellite_ids, system_number_of
 
 __all__ = ["ObsHeader", "Event", "Observations"]
 
@@ -206,14 +206,16 @@ class Observations:
         return sorted(satellite_ids(self.satellite_indices).tolist())
 
     def codes_by_system(self) -> dict[str, list[str]]:
-        """Observation codes that carry at least one value, per system letter (sorted)."""
-        out: dict[str, set] = {}
-        if len(self):
-            pairs = np.unique(np.stack([self.sat // 100, self.code]), axis=1)
-            systems = system_of(pairs[0] * 100)
-            for s, c in zip(np.atleast_1d(systems), pairs[1]):
-                out.setdefault(str(s), set()).add(self.codes[int(c)])
-        return {s: sorted(v) for s, v in sorted(out.items())}
+        """Observation codes that carry at least one value, per system letter (letters and
+        codes sorted; one ``bincount`` over the rows)."""
+        if not len(self):
+            return {}
+        n_codes = max(len(self.codes), 1)
+        key = system_number_of(self.sat).astype(np.int64) * n_codes + self.code
+        counts = np.bincount(key, minlength=len(SYSTEMS) * n_codes).reshape(-1, n_codes)
+        out = {s: sorted(self.codes[c] for c in np.flatnonzero(counts[i]).tolist())
+               for i, s in enumerate(SYSTEMS) if counts[i].any()}
+        return dict(sorted(out.items()))
 
     def code_index(self, code: str) -> int:
         """Index of ``code`` in :attr:`codes` (raises ``KeyError`` naming the codes present)."""
@@ -270,7 +272,7 @@ class Observations:
         sats = self.satellite_indices if satellites is None else np.asarray(satellites, dtype=np.int16)
         self.code_index(code)  # KeyError naming the codes present
         rows = self.rows_of_code(code)
-        col = np.full(800, -1, dtype=np.int64)
+        col = np.full(MAX_SATELLITES, -1, dtype=np.int64)
         col[sats] = np.arange(len(sats))
         c = col[self.sat[rows]]
         keep = c >= 0

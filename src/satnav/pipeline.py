@@ -177,7 +177,8 @@ def solve_files(
             solution = _solve(obs, navs, options, base=base, states=states, progress=progress or _no_progress)
     finally:  # outside the recording context: the caller's filters and display apply
         _reissue(caught)
-    solution.warnings = [str(w.message) for w in caught]
+    messages = [str(w.message) for w in caught] + list(getattr(solution, "warnings", None) or ())
+    solution.warnings = list(dict.fromkeys(messages))  # each message once, in the order issued
     return solution
 
 

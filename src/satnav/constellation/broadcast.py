@@ -55,7 +55,7 @@ from ..gnss_time import (
 )
 from ..orbits.glonass import glonass_acceleration
 from ..orbits.kepler import SYSTEM_CONSTANTS, is_beidou_geo, kepler_orbit
-from ..satellites import SYSTEMS, prn_of, satellite_ids
+from ..satellites import SYSTEMS, prn_of, satellite_ids, system_number_of
 from .design import Constellation, state_to_elements
 from .propagate import J2_EARTH, R_EARTH, _dop853_step, propagate
 
@@ -83,7 +83,7 @@ _GLONASS_HALF_FIT_NS = 15 * 60 * NS_PER_S
 def _is_bds_geo(sat) -> np.ndarray:
     """True for BeiDou GEO satellites (satellite indices)."""
     sat = np.asarray(sat)
-    return (sat // 100 == SYSTEMS.index("C")) & is_beidou_geo(prn_of(sat))
+    return (system_number_of(sat) == SYSTEMS.index("C")) & is_beidou_geo(prn_of(sat))
 
 
 # ---------------------------------------------------------------------------------------
@@ -475,12 +475,12 @@ def broadcast_navigation(
     -------
     BroadcastFit
     """
-    from ..io.rinex_nav import GLONASS_DTYPE, KEPLER_DTYPE, NavHeader, Navigation
+    from ..navigation import GLONASS_DTYPE, KEPLER_DTYPE, NavHeader, Navigation
 
     sample_ns = int(round(sample_s * NS_PER_S))
     clocks = _clock_coefficients(clock, constellation)
     systems = SYSTEMS
-    letters = np.asarray(constellation.sat) // 100
+    letters = system_number_of(np.asarray(constellation.sat))
     messages: dict[str, np.ndarray] = {}
     fit_sat, fit_toe, fit_rms, fit_max = [], [], [], []
     for number in np.unique(letters):
@@ -529,7 +529,7 @@ def broadcast_navigation(
 
 
 def _kepler_messages(sub, clocks, system, start_ns, end_ns, sample_ns, step_s, fit_hours):
-    from ..io.rinex_nav import KEPLER_DTYPE
+    from ..navigation import KEPLER_DTYPE
 
     half_fit = int(round(fit_hours * 1800)) * NS_PER_S
     if half_fit % sample_ns:
@@ -605,7 +605,7 @@ def _kepler_messages(sub, clocks, system, start_ns, end_ns, sample_ns, step_s, f
 
 
 def _glonass_messages(sub, clocks, start_ns, end_ns, sample_ns, step_s):
-    from ..io.rinex_nav import GLONASS_DTYPE
+    from ..navigation import GLONASS_DTYPE
 
     # t_b on UTC quarter hours 15 and 45 min (GLONASS ICD 5.1: t_b every 30 min)
     leap = int(leap_seconds_at_gpst(np.int64(start_ns))) * NS_PER_S
@@ -650,7 +650,7 @@ def _glonass_messages(sub, clocks, start_ns, end_ns, sample_ns, step_s):
 
 def write_broadcast(nav, path, version: float = 3.05) -> None:
     """Write fitted messages as a RINEX navigation file (3.05 default, or 4.00/4.01)."""
-    from ..io.rinex_nav import write_rinex_nav
+    from ..io.rinex_nav_writer import write_rinex_nav
 
     nav.header.version = version
     write_rinex_nav(nav, path, version=version)

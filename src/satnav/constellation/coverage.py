@@ -1,10 +1,10 @@
 """Service coverage: visible satellites, DOPs and availability at a site or over a region.
 
-Satellite positions come from real broadcast navigation data
-(:class:`satnav.io.rinex_nav.Navigation`, through
-:func:`satnav.orbits.ephemeris.broadcast_states`, invalid/unhealthy states left out) or from a
-designed :class:`~satnav.constellation.design.Constellation` (through
-:func:`~satnav.constellation.propagate.propagate`); a list mixes both.
+Satellite positions come from any satellite-state source (:mod:`satnav.orbits.sources`):
+real broadcast navigation data (:class:`satnav.navigation.Navigation`, through
+:func:`satnav.orbits.ephemeris.broadcast_states`, invalid/unhealthy states left out), precise
+products, or a designed :class:`~satnav.constellation.design.Constellation` (propagated
+numerically, :mod:`satnav.constellation.propagate`); a list mixes them.
 
 DOPs: the usual least-squares geometry of :mod:`satnav.estimators.dop` (Misra & Enge,
 *Global Positioning System*, 2nd ed., sec. 6.1.2) for every satellite above the elevation
@@ -26,7 +26,7 @@ import numpy as np
 from ..estimators.dop import dilution_of_precision_enu
 from ..frames import enu_rotation, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst
-from ..satellites import SYSTEMS, satellite_ids
+from ..satellites import SYSTEMS, satellite_ids, system_of
 
 __all__ = [
     "SiteCoverage",
@@ -49,7 +49,9 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
 
     Parameters
     ----------
-    source : Navigation, Constellation, or a list/tuple of them
+    source : Navigation, Constellation, SP3, a satellite-state source, or a list/tuple of them
+        Anything :func:`satnav.orbits.sources.state_source` accepts; a list gives the
+        satellites of each part side by side.
     times_ns : int64 array (T,)
         GPST ns.
     systems : str, optional
@@ -61,12 +63,11 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
     position_m : ndarray (T, N, 3)
         NaN where a broadcast state is invalid (no message, expired, unhealthy).
     """
-    from ..io.rinex_nav import Navigation
-    from .design import Constellation
-    from .propagate import propagate
+    from ..orbits.sources import PreciseSource, state_source
 
     times = np.atleast_1d(np.asarray(times_ns, dtype=np.int64))
-    if isinstance(source, (list, tuple)):
+    if isinstance(source, (list, tuple)) and not isinstance(state_source(source), PreciseSource):
+        # each part's satellites, side by side
         parts = [satellite_positions(s, times, systems) for s in source]
         if not parts:
             return np.zeros(0, np.int16), np.zeros((len(times), 0, 3))
@@ -74,29 +75,15 @@ def satellite_positions(source, times_ns, systems=None) -> tuple[np.ndarray, np.
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts], axis=1),
         )
-    if isinstance(source, Navigation):
-        from ..orbits.ephemeris import broadcast_states
-        from ..satellites import satellite_indices
-
-        sat = satellite_indices(source.satellites())
-        if systems is not None:
-            sat = sat[np.isin(np.asarray(list(SYSTEMS))[sat // 100], list(systems))]
-        if len(sat) == 0:
-            return sat, np.zeros((len(times), 0, 3))
-        states = broadcast_states(source, sat[None, :], times[:, None])
-        pos = np.where(states.valid[..., None], states.position_m, np.nan)
-        return sat, pos
-    if isinstance(source, Constellation):
-        if systems is not None:
-            keep = np.isin(np.asarray(list(SYSTEMS))[source.sat // 100], list(systems))
-            source = source.select(keep)
-        if len(source) == 0:
-            return source.sat, np.zeros((len(times), 0, 3))
-        track = propagate(source, times)
-        return track.sat, track.position_m
-    raise TypeError(
-        f"coverage needs a Navigation or a Constellation (or a list of them), got {type(source)}"
-    )
+    states_of = state_source(source)
+    sat = states_of.satellites
+    if systems is not None:
+        sat = sat[np.isin(system_of(sat), list(systems))]
+    if len(sat) == 0:
+        return sat, np.zeros((len(times), 0, 3))
+    states = states_of(sat[None, :], times[:, None])
+    pos = np.where(states.valid[..., None], states.position_m, np.nan)
+    return sat, pos
 
 
 def _look_angles(receiver_ecef, sat_ecef):
@@ -236,7 +223,7 @@ def plan_site(
     los, el, az = _look_angles(site, pos)
     los, el, az = los[0], el[0], az[0]
     visible = np.isfinite(el) & (el >= np.deg2rad(mask_deg))
-    letters = np.asarray(list(SYSTEMS))[np.asarray(sat) // 100]
+    letters = system_of(np.asarray(sat))
     counts = {s: visible[:, letters == s].sum(axis=1) for s in SYSTEMS if np.any(letters == s)}
     counts["all"] = visible.sum(axis=1)
     return SiteCoverage(
@@ -322,7 +309,7 @@ def plan_region(
     lon = np.arange(lon_range_deg[0], lon_range_deg[1] + 1e-9, grid_step_deg)
     times = _time_grid(start_ns, end_ns, step_s)
     sat, pos = satellite_positions(source, times, systems)
-    letters = np.asarray(list(SYSTEMS))[np.asarray(sat) // 100]
+    letters = system_of(np.asarray(sat))
     glat, glon = np.meshgrid(lat, lon, indexing="ij")
     points = geodetic_to_ecef(np.deg2rad(glat.ravel()), np.deg2rad(glon.ravel()), height_m)
     npts = len(points)

@@ -556,9 +556,9 @@ def constellation_from_spec(
     numbers = np.asarray(numbers)
     if np.any((numbers < 1) | (numbers > 99)):
         raise FormatError("satellite numbers must be within 1..99", where)
-    from ..satellites import SYSTEMS
+    from ..satellites import SYSTEMS, satellite_index_of
 
-    sat = (SYSTEMS.index(system) * 100 + numbers).astype(np.int16)
+    sat = satellite_index_of(SYSTEMS.index(system), numbers).astype(np.int16)
 
     # Earth-fixed node longitude -> inertial right ascension
     el[:, 3] = np.mod(el[:, 3] + theta0, 2 * np.pi)

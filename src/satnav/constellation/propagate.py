@@ -42,6 +42,7 @@ __all__ = [
     "GM_MOON",
     "OrbitTrack",
     "propagate",
+    "propagate_pairs",
     "integrate_orbits",
     "acceleration_eci",
     "acceleration_ecef",
@@ -323,6 +324,7 @@ def integrate_orbits(
     j2: bool = True,
     third_body: bool = True,
     step_s: float = 300.0,
+    columns=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integrate inertial states from ``epoch_ns`` to every time in ``times_ns``.
 
@@ -338,10 +340,13 @@ def integrate_orbits(
         Include the J2 and Sun/Moon accelerations.
     step_s : float
         Fixed integration step (s). 300 s keeps MEO/GEO integration errors at the micrometre level over a day.
+    columns : int array, shape (T,), optional
+        Evaluate satellite ``columns[i]`` only, at ``times_ns[i]`` (pairs), instead of every
+        satellite at every time; the values are the same, bit for bit.
 
     Returns
     -------
-    position_m, velocity_m_s : ndarray, shape (T, n, 3)
+    position_m, velocity_m_s : ndarray, shape (T, n, 3) (with ``columns``: (T, 3))
         Inertial position (m) and velocity (m/s).
     """
     r0 = np.asarray(position_m, dtype=np.float64)
@@ -370,11 +375,23 @@ def integrate_orbits(
     node_k = np.where(dt >= 0, np.floor(dt / step_s), np.ceil(dt / step_s)).astype(np.int64)
     node_k = np.clip(node_k, k_min, k_max)
     h = dt - node_k * step_s
-    start = nodes[node_k - k_min]
-    out = start.copy()
     moving = np.abs(h) > 1e-9
+    if columns is None:
+        start = nodes[node_k - k_min]
+        f_moving = f
+    else:  # one satellite per time: (T, 1, 6) states, the same element-wise arithmetic
+        cols = np.asarray(columns, dtype=np.intp)
+        start = nodes[node_k - k_min, cols][:, None, :]
+        gm_moving = gm[cols][moving][:, None]
+
+        def f_moving(t, y):
+            return _derivative(t, y, epoch_ns, gm_moving, j2, third_body)
+
+    out = start.copy()
     if np.any(moving):
-        out[moving] = _dop853_step(f, node_k[moving] * step_s, start[moving], h[moving])
+        out[moving] = _dop853_step(f_moving, node_k[moving] * step_s, start[moving], h[moving])
+    if columns is not None:
+        out = out[:, 0, :]
     return out[..., :3], out[..., 3:]
 
 
@@ -437,6 +454,36 @@ class OrbitTrack:
     sat: np.ndarray
     position_m: np.ndarray
     velocity_m_s: np.ndarray
+
+
+def propagate_pairs(
+    constellation: Constellation,
+    index,
+    times_ns,
+    *,
+    j2: bool = True,
+    third_body: bool = True,
+    step_s: float = 300.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ECEF position (m) and velocity (m/s), shape (P, 3), of satellite ``index[i]`` (row of
+    ``constellation``) at ``times_ns[i]`` (GPST ns) for P pairs: the values of
+    :func:`propagate` at those times, bit for bit, without propagating every satellite to
+    every time."""
+    times = np.atleast_1d(np.asarray(times_ns, dtype=np.int64))
+    index = np.broadcast_to(np.asarray(index, dtype=np.intp), times.shape)
+    r0, v0 = constellation.initial_state()
+    r, v = integrate_orbits(
+        r0,
+        v0,
+        constellation.epoch_ns,
+        times,
+        constellation.gm,
+        j2=j2,
+        third_body=third_body,
+        step_s=step_s,
+        columns=index,
+    )
+    return eci_to_ecef(r, v, times, constellation.epoch_ns)
 
 
 def propagate(

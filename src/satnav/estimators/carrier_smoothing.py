@@ -25,7 +25,7 @@ continuity of the phase is in doubt:
 - a code value more than ``max_code_carrier_m`` away from the carried-forward smoothed value:
   an unflagged slip the Doppler could not see, or a receiver clock jump in the code.
 
-Frequencies: every system and band of :func:`satnav.constants.carrier_frequency`; GLONASS FDMA
+Frequencies: every system and band of :func:`satnav.signals.carrier_frequency`; GLONASS FDMA
 needs the channel number of each satellite (``glonass_channels`` or the observation header's
 ``GLONASS SLOT / FRQ #``); a satellite without one keeps its raw code.
 """
@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import FREQ_B1I, SPEED_OF_LIGHT, carrier_frequency
+from ..constants import FREQ_B1I, SPEED_OF_LIGHT
 from ..errors import SatnavError
 from ..observations import Observations
-from ..satellites import SYSTEMS
+from ..satellites import MAX_SATELLITES, system_of
+from ..signals import carrier_frequency
+from ..signals import glonass_channels as _channels_of
 
-__all__ = ["carrier_smooth", "common_code_carrier_rate", "DEFAULT_WINDOW_S"]
+__all__ = ["carrier_smooth", "common_code_carrier_rate", "HatchSmoother", "DEFAULT_WINDOW_S"]
 
 DEFAULT_WINDOW_S = 100.0
 #: Steps of code minus carrier (m) left out of the common drift: receiver clock jumps of the
@@ -62,7 +64,7 @@ def _wavelengths(code: str, sats: np.ndarray, channels: dict) -> np.ndarray:
     band = code[1]
     lam = np.full(len(sats), np.nan)
     for j, s in enumerate(sats.tolist()):
-        system = SYSTEMS[s // 100]
+        system = system_of(s)
         try:
             if system == "R" and band in "12":
                 k = channels.get(s)
@@ -80,16 +82,8 @@ def _wavelengths(code: str, sats: np.ndarray, channels: dict) -> np.ndarray:
 
 
 def _header_channels(obs) -> dict:
-    from ..satellites import satellite_index
-
-    slots = getattr(obs.header, "glonass_slots", None) or {}
-    out = {}
-    for sid, k in slots.items():
-        try:
-            out[int(satellite_index(sid))] = int(k)
-        except (ValueError, KeyError):
-            continue
-    return out
+    """Satellite index -> GLONASS channel from the observation header."""
+    return _channels_of(obs)
 
 
 def carrier_smooth(
@@ -144,7 +138,7 @@ def carrier_smooth(
         channels.update({int(s): int(k) for s, k in glonass_channels.items() if k == k})
 
     all_sats = obs.satellite_indices
-    system_of = np.array([SYSTEMS[s // 100] for s in all_sats.tolist()], dtype="U1")
+    sys_of = system_of(all_sats)
     grid = _Dense(obs)
     t_epoch = obs.epochs.astype(np.int64)
     # one block of columns per (code, satellites of the systems that smooth it)
@@ -158,7 +152,7 @@ def carrier_smooth(
         if signals is None:
             use = np.ones(len(all_sats), bool)
         else:
-            use = np.array([code in signals.get(sy, ()) for sy in system_of], dtype=bool)
+            use = np.array([code in signals.get(sy, ()) for sy in sys_of.tolist()], dtype=bool)
         sats = all_sats[use]
         if not len(sats):
             continue
@@ -187,7 +181,7 @@ def carrier_smooth(
     col = 0
     for code, _, sats, _ in blocks:
         width = len(sats)
-        col_of = np.full(1000, -1, dtype=np.int64)
+        col_of = np.full(MAX_SATELLITES, -1, dtype=np.int64)
         col_of[sats] = np.arange(width)
         rows = grid.rows(code)
         c = col_of[obs.sat[rows]]
@@ -350,3 +344,163 @@ def _hatch(code_m, phase_m, lost, t_ns, n_max, gap_limit_ns, max_code_carrier_m,
         prev_phase = np.where(both, ph, np.nan)
         prev_t = np.where(both, t_ns[e], prev_t)
     return smoothed, counts
+
+
+class HatchSmoother:
+    """Causal, stateful Hatch filter: feed consecutive pieces of one receiver's observations
+    (single epochs or time chunks) to :meth:`smooth`; the filter state of every satellite and
+    signal is carried from one call to the next, so the result does not depend on how the
+    observations are cut (one epoch at a time equals the whole file in one call).
+
+    The same recursion as :func:`carrier_smooth`, with what a real-time filter can know:
+
+    - slips: loss of lock (LLI bit 0), gaps longer than ``max_gap_s``, a phase change that
+      disagrees with the integrated Doppler by more than ``doppler_threshold_cycles`` (after
+      removing the epoch's median, a receiver clock jump), and the code-carrier jump test
+      (``max_code_carrier_m``); no geometry-free test;
+    - the common code-carrier drift (``compensate_clock_rate``) is the sum of the steps of the
+      preceding ``span`` epochs (the batch function centres this window on the epoch).
+
+    Parameters are those of :func:`carrier_smooth`; ``interval_s`` is the nominal epoch
+    interval (s) that sets ``N = window_s / interval_s`` (default: that of the first
+    observations given, else 1 s).
+    """
+
+    def __init__(self, *, window_s: float = DEFAULT_WINDOW_S, signals: dict | None = None,
+                 glonass_channels: dict | None = None, interval_s: float | None = None,
+                 max_gap_s: float | None = None, max_code_carrier_m: float = 30.0,
+                 compensate_clock_rate: bool = True, doppler_threshold_cycles: float = 3.0) -> None:
+        if not window_s > 0:
+            raise SatnavError(f"carrier smoothing window must be positive seconds, got {window_s!r}")
+        self.window_s = float(window_s)
+        self.signals = signals
+        self.channels = {int(s): int(k) for s, k in (glonass_channels or {}).items() if k == k}
+        self.interval_s = interval_s
+        self.max_gap_s = max_gap_s
+        self.max_code_carrier_m = max_code_carrier_m
+        self.compensate_clock_rate = compensate_clock_rate
+        self.doppler_threshold_cycles = doppler_threshold_cycles
+        self._ready = False
+        self._slot: dict = {}  # (code, sat) -> state slot
+        self._lam: dict = {}  # (code, sat) -> wavelength (m) or NaN
+        self._state = {k: np.zeros(0) for k in ("s", "phase", "doppler", "t", "n", "cmc")}
+        self._steps: list = []  # (sum of code-minus-carrier steps (m), seconds) per epoch
+
+    def _setup(self, obs) -> None:
+        interval = self.interval_s or obs.interval_s() or 1.0
+        self.n_max = max(1, int(round(self.window_s / interval)))
+        self.gap_limit_ns = int(round((self.max_gap_s if self.max_gap_s is not None else 1.5 * interval) * 1e9))
+        self.span = max(2 * self.n_max, 20)
+        channels = _header_channels(obs)
+        channels.update(self.channels)
+        self.channels = channels
+        self._ready = True
+
+    def _slots(self, code: str, sats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """State slots and wavelengths (m) of ``code`` for satellites ``sats``."""
+        new = [int(s) for s in sats.tolist() if (code, int(s)) not in self._slot]
+        if new:
+            lam = _wavelengths(code, np.asarray(new), self.channels)
+            for s, v in zip(new, lam.tolist()):
+                self._slot[(code, s)] = len(self._slot)
+                self._lam[(code, s)] = v
+            size = len(self._slot)
+            for k, a in self._state.items():
+                grown = np.full(size, np.nan) if k != "n" else np.zeros(size)
+                grown[:len(a)] = a
+                self._state[k] = grown
+        slots = np.array([self._slot[(code, int(s))] for s in sats.tolist()], dtype=np.intp)
+        lam = np.array([self._lam[(code, int(s))] for s in sats.tolist()])
+        return slots, lam
+
+    def smooth(self, obs: Observations) -> Observations:
+        """``obs`` with its code pseudoranges smoothed (a copy; phase, Doppler, LLI kept)."""
+        if not self._ready:
+            self._setup(obs)
+        all_sats = obs.satellite_indices
+        sys_of = system_of(all_sats)
+        grid = _Dense(obs)
+        blocks = []
+        for code in obs.codes:
+            if code[0] != "C" or not len(grid.rows(code)):
+                continue
+            phase_code = _phase_code_for(code, obs.codes)
+            if phase_code is None:
+                continue
+            if self.signals is None:
+                sats = all_sats
+            else:
+                sats = all_sats[np.array([code in self.signals.get(sy, ()) for sy in sys_of.tolist()], dtype=bool)]
+            if not len(sats):
+                continue
+            slots, lam = self._slots(code, sats)
+            keep = np.isfinite(lam)
+            if keep.any():
+                blocks.append((code, phase_code, sats[keep], slots[keep], lam[keep]))
+        if not blocks:
+            return obs
+        code_m = np.concatenate([grid.dense(b[0], b[2]) for b in blocks], axis=1)
+        phase_cyc = np.concatenate([grid.dense(b[1], b[2]) for b in blocks], axis=1)
+        doppler = np.concatenate([grid.dense("D" + b[1][1:], b[2]) for b in blocks], axis=1)
+        lli = np.concatenate([grid.dense(b[1], b[2], "lli") for b in blocks], axis=1)
+        slots = np.concatenate([b[3] for b in blocks])
+        lam = np.concatenate([b[4] for b in blocks])
+        smoothed = np.full(code_m.shape, np.nan)
+        t_epoch = obs.epochs.astype(np.int64)
+        for e in range(len(t_epoch)):
+            smoothed[e] = self._step(int(t_epoch[e]), code_m[e], phase_cyc[e], doppler[e], lli[e], slots, lam)
+        value = obs.value.copy()
+        epoch_of_row = obs.epoch_index()
+        col = 0
+        for code, _, sats, _, _ in blocks:
+            col_of = np.full(MAX_SATELLITES, -1, dtype=np.int64)
+            col_of[sats] = np.arange(len(sats))
+            rows = grid.rows(code)
+            c = col_of[obs.sat[rows]]
+            rows, c = rows[c >= 0], c[c >= 0]
+            value[rows] = smoothed[epoch_of_row[rows], col + c]
+            col += len(sats)
+        return Observations(obs.time, obs.sat, obs.code, value, obs.lli, obs.ssi, obs.codes, obs.epochs,
+                            epoch_flags=obs.epoch_flags, receiver_clock_offset_s=obs.receiver_clock_offset_s,
+                            events=obs.events, header=obs.header, source=obs.source,
+                            epoch_lines=obs.epoch_lines, sigma=obs.sigma)
+
+    def _step(self, t: int, c, ph_cyc, dop, lli, slots, lam) -> np.ndarray:
+        """One epoch of the recursion over the columns (state slots ``slots``)."""
+        st = self._state
+        prev_s, prev_ph, prev_d, prev_t = st["s"][slots], st["phase"][slots], st["doppler"][slots], st["t"][slots]
+        n = st["n"][slots]
+        ph = ph_cyc * lam
+        ok = np.isfinite(c)
+        both = ok & np.isfinite(ph)
+        with np.errstate(invalid="ignore"):
+            dt_ns = t - prev_t
+            cont = both & np.isfinite(prev_s) & (dt_ns <= self.gap_limit_ns) & ~((lli > 0) & ((lli & 1) != 0))
+            dt = dt_ns * 1e-9
+            # Doppler: phase change against the integrated Doppler (cycles), epoch median removed
+            mis = (ph_cyc - prev_ph / lam) + 0.5 * (dop + prev_d) * dt
+            have = cont & np.isfinite(mis)
+            if have.any():
+                common = np.median(mis[have])
+                cont &= ~(have & (np.abs(mis - common) > self.doppler_threshold_cycles))
+            rate = 0.0
+            if self.compensate_clock_rate:
+                # common drift of code minus carrier over the preceding `span` epochs
+                d = (c - ph) - st["cmc"][slots]
+                use = cont & np.isfinite(d) & (np.abs(d) <= _MAX_RATE_STEP_M)
+                self._steps.append((float(d[use].sum()), float(dt[use].sum())))
+                del self._steps[:-self.span]
+                seconds = sum(w[1] for w in self._steps)
+                if seconds > 0:
+                    rate = sum(w[0] for w in self._steps) / seconds
+            pred = prev_s + (ph - prev_ph) + rate * dt
+            cont &= np.abs(c - pred) <= self.max_code_carrier_m
+        n = np.where(cont, np.minimum(n + 1, self.n_max), np.where(ok, 1, 0))
+        s = np.where(cont, c / np.maximum(n, 1) + (n - 1) / np.maximum(n, 1) * pred, c)
+        st["s"][slots] = np.where(both, s, np.nan)
+        st["phase"][slots] = np.where(both, ph, np.nan)
+        st["doppler"][slots] = np.where(both, dop, np.nan)
+        st["t"][slots] = np.where(both, t, prev_t)
+        st["n"][slots] = n
+        st["cmc"][slots] = np.where(both, c - ph, np.nan)
+        return s

@@ -38,6 +38,8 @@ __all__ = [
     "melbourne_wubbena_slips",
     "doppler_phase_slips",
     "detect_slips",
+    "doppler_slip_thresholds",
+    "SlipTracker",
 ]
 
 
@@ -279,3 +281,173 @@ def detect_slips(phase_cyc, code_m=None, lli=None, doppler_hz=None, *, frequency
         slips[..., 0] |= both
         slips[..., 1] |= both
     return slips
+
+
+def doppler_slip_thresholds(misclosure_cyc, floor_cycles=3.0, n_sigma=8.0) -> np.ndarray:
+    """Threshold (cycles) of the Doppler/phase slip test per satellite and frequency.
+
+    ``misclosure_cyc`` (epochs - 1, n, k): ``dL + (D(t) + D(t_prev)) / 2 * dt`` between
+    consecutive epochs (NaN where either is missing). The misclosure grows with the
+    Doppler noise times the interval: 3 cycles are 7 sigma at 1 s for a Doppler noise of
+    0.03 m/s, but not one sigma at 30 s. The threshold is ``n_sigma`` robust sigmas (1.4826
+    x the median absolute deviation) of each satellite's misclosures, after removing the
+    median over the satellites of the epoch (receiver clock), and at least
+    ``floor_cycles``. Slips are rare, so they hardly move the median deviation. Fewer than
+    two misclosures (three epochs): the floor."""
+    import warnings
+
+    mis = np.asarray(misclosure_cyc, dtype=np.float64)
+    if len(mis) < 2:
+        return np.full(mis.shape[1:], floor_cycles)
+    with warnings.catch_warnings():  # all-NaN epochs and satellites
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mis = mis - np.nanmedian(mis, axis=1, keepdims=True)
+        mad = np.nanmedian(np.abs(mis - np.nanmedian(mis, axis=0)), axis=0)
+    sigma = 1.4826 * np.where(np.isfinite(mad), mad, 0.0)
+    return np.maximum(floor_cycles, n_sigma * sigma)
+
+
+class SlipTracker:
+    """The detectors of :func:`detect_slips` (gaps, LLI, geometry-free,
+    Melbourne-Wuebbena) and the Doppler/phase test, fed one epoch at a time.
+
+    Each :meth:`update` takes one epoch's ``(n, k)`` arrays over fixed satellite columns
+    and returns its slips; the state between calls is what the batch detectors read from
+    earlier epochs: the previous valid phase, Doppler and geometry-free values and their
+    times, the last ``window`` geometry-free rates, and the Melbourne-Wuebbena running
+    sums (kept from the first epoch, as the batch's cumulative sums, so the same bits).
+    The results equal :func:`detect_slips` on the same epochs (without Doppler), except
+    that the batch re-splits Melbourne-Wuebbena arcs at most ``max_iterations`` (20) times
+    per satellite and file. The Doppler test's thresholds
+    (:func:`doppler_slip_thresholds`) come from the misclosures of the last
+    ``doppler_history`` epochs up to this one, where the batch uses the whole file; with
+    fewer than ``doppler_min_epochs`` of them the Doppler test is not made (a threshold
+    from a handful of misclosures flags Doppler noise as slips at long intervals).
+    """
+
+    def __init__(self, frequency_hz, *, gf_threshold_m=0.05, mw_threshold_cycles=3.0,
+                 max_gap_s=300.0, window=5, doppler_history=600,
+                 doppler_min_epochs=10):
+        self.freq = np.asarray(frequency_hz, dtype=np.float64)
+        n, k = self.freq.shape
+        self.gf_threshold_m = float(gf_threshold_m)
+        self.mw_threshold = float(mw_threshold_cycles)
+        self.max_gap_s = float(max_gap_s)
+        self.doppler_history = int(doppler_history)
+        self.doppler_min_epochs = int(doppler_min_epochs)
+        none = np.iinfo(np.int64).min
+        self._t_phase = np.full((n, k), none, np.int64)  # last valid phase, per frequency
+        self._t_gf = np.full(n, none, np.int64)
+        self._gf = np.full(n, np.nan)
+        self._rates = np.full((n, window), np.nan)  # last valid GF rates, newest first
+        self._t_mw = np.full(n, none, np.int64)
+        self._cnt = np.zeros(n, np.int64)  # MW running sums since the first epoch
+        self._s1 = np.zeros(n)
+        self._s2 = np.zeros(n)
+        self._b_cnt = np.zeros(n, np.int64)  # ... at the start of the current arc
+        self._b_s1 = np.zeros(n)
+        self._b_s2 = np.zeros(n)
+        self._t_dop = np.full((n, k), none, np.int64)  # last phase with Doppler
+        self._dop_prev = np.full((n, k, 2), np.nan)  # its phase and Doppler
+        self._last = None  # (t, phase, doppler) of the previous epoch
+        self._mis = []  # consecutive-epoch Doppler misclosures
+
+    def _gap(self, last_t, valid, t):
+        """(gap start, has a previous value not across a gap, dt s) for ``valid`` values."""
+        has = last_t != np.iinfo(np.int64).min
+        dt = np.where(has, (t - np.where(has, last_t, t)) / 1e9, np.inf)
+        gap = valid & has & (dt > self.max_gap_s)
+        return gap, valid & has & ~gap, dt
+
+    def update(self, time_ns, phase_cyc, code_m=None, lli=None, doppler_hz=None) -> np.ndarray:
+        """Slips (n, k) of the epoch at ``time_ns`` (int ns): phase (cycles), code (m), LLI
+        (-1 absent) and Doppler (Hz) over the satellite columns, NaN where absent."""
+        t = int(time_ns)
+        phase = np.asarray(phase_cyc, dtype=np.float64)
+        n, k = phase.shape
+        valid = np.isfinite(phase)
+        slips, _has, _dt = self._gap(self._t_phase, valid, t)
+        self._t_phase[valid] = t
+        if lli is not None:
+            slips |= lli_slips(lli)
+        if k >= 2:
+            both = self._geometry_free(t, phase)
+            if code_m is not None:
+                both |= self._melbourne_wubbena(t, phase, np.asarray(code_m, dtype=np.float64),
+                                                slips[:, 0] | slips[:, 1] | both)
+            slips[:, 0] |= both
+            slips[:, 1] |= both
+        if doppler_hz is not None:
+            slips |= self._doppler(t, phase, np.asarray(doppler_hz, dtype=np.float64))
+        return slips
+
+    def _geometry_free(self, t, phase):
+        lam = SPEED_OF_LIGHT / self.freq
+        gf = geometry_free(phase[:, 0], phase[:, 1], lam[:, 0], lam[:, 1])
+        valid = np.isfinite(gf)
+        gap, has, dt = self._gap(self._t_gf, valid, t)
+        with np.errstate(invalid="ignore"):
+            rate = np.where(has, (gf - self._gf) / np.where(dt > 0, dt, np.nan), np.nan)
+        trend = _nanmedian_last(self._rates)
+        trend = np.where(np.isfinite(trend), trend, 0.0)
+        jump = np.abs(rate - trend) * dt
+        slips = (has & (jump > self.gf_threshold_m)) | gap
+        fin = np.isfinite(rate)
+        if fin.any():
+            self._rates[fin, 1:] = self._rates[fin, :-1]
+            self._rates[fin, 0] = rate[fin]
+        self._gf[valid] = gf[valid]
+        self._t_gf[valid] = t
+        return slips
+
+    def _melbourne_wubbena(self, t, phase, code, breaks):
+        f1, f2 = self.freq[:, 0], self.freq[:, 1]
+        mw = melbourne_wubbena(phase[:, 0], phase[:, 1], code[:, 0], code[:, 1], f1, f2)
+        valid = np.isfinite(mw)
+        gap, _has, _dt = self._gap(self._t_mw, valid, t)
+        self._t_mw[valid] = t
+        starts = gap | (breaks & valid)
+        x = np.where(valid, mw, 0.0)
+        # the sums before this epoch are the base of an arc starting here
+        b = starts
+        self._b_cnt[b], self._b_s1[b], self._b_s2[b] = self._cnt[b], self._s1[b], self._s2[b]
+        pre = (self._cnt.copy(), self._s1.copy(), self._s2.copy())
+        self._cnt += valid
+        self._s1 += x
+        self._s2 += x * x
+        kk = self._cnt - self._b_cnt - valid
+        sum1 = self._s1 - self._b_s1 - x
+        sum2 = self._s2 - self._b_s2 - x * x
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sum1 / kk
+            var = np.maximum(sum2 / kk - mean**2, 0.0)
+            limit = np.maximum(self.mw_threshold, 5.0 * np.sqrt(var))
+            limit = np.where(kk >= 3, limit, np.maximum(limit, 2.0 * self.mw_threshold))
+            flag = valid & (kk >= 1) & ~starts & (np.abs(x - mean) > limit)
+        if flag.any():  # a slip starts a new arc here
+            self._b_cnt[flag], self._b_s1[flag], self._b_s2[flag] = (p[flag] for p in pre)
+        return flag | gap
+
+    def _doppler(self, t, phase, dop):
+        ok = np.isfinite(phase) & np.isfinite(dop)
+        gap, has, dt = self._gap(self._t_dop, ok, t)
+        with np.errstate(invalid="ignore"):
+            mis = np.where(has, phase - self._dop_prev[..., 0]
+                           + 0.5 * (dop + self._dop_prev[..., 1]) * dt, np.nan)
+        if self._last is not None:  # consecutive epochs, for the thresholds
+            t0, p0, d0 = self._last
+            self._mis.append(phase - p0 + 0.5 * (dop + d0) * ((t - t0) / 1e9))
+            del self._mis[:-self.doppler_history]
+        self._last = (t, phase, dop)
+        thresholds = doppler_slip_thresholds(np.array(self._mis).reshape(-1, *phase.shape))
+        common = np.empty(phase.shape[1])
+        for f in range(phase.shape[1]):
+            common[f] = _nanmedian_last(mis[:, f])
+        common = np.where(np.isfinite(common), common, 0.0)
+        slips = (has & (np.abs(mis - common) > thresholds)) | gap
+        if len(self._mis) < self.doppler_min_epochs:
+            slips = gap
+        self._dop_prev[ok, 0] = phase[ok]
+        self._dop_prev[ok, 1] = dop[ok]
+        self._t_dop[ok] = t
+        return slips & np.isfinite(dop).any(axis=0)

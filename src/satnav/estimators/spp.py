@@ -15,7 +15,8 @@ Measurement model of a pseudorange P (m) on signal s of satellite j at epoch i::
 * satellite clock ``dt_j`` with the relativistic correction, and the broadcast group
   delay of the signal (:class:`~satnav.orbits.states.SatelliteStates`);
 * Sagnac: satellite position rotated by ``omega_e * tau``
-  (:func:`satnav.orbits.geometry.sagnac_rotate`);
+  (:func:`satnav.models.measurement.geometry`, the model shared with RTK and the
+  simulator);
 * ionosphere: GPS Klobuchar scaled to the signal's frequency (GLONASS per channel);
   BeiDou's own Klobuchar for BeiDou when the navigation header has ``BDSA/BDSB``;
   or the iono-free combination of two codes (``iono="iono-free"``); or the delays the
@@ -43,61 +44,47 @@ dropped.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT, carrier_frequency
-from ..errors import SatnavError
+from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT
+from ..errors import SatnavError, SatnavWarning
 from ..frames import ecef_to_geodetic, enu_rotation
-from ..models.ionosphere import ionosphere_free_coefficients, klobuchar_beidou, klobuchar_gps
-from ..models.troposphere import saastamoinen_delay
-from ..orbits.geometry import sagnac_rotate
-from ..satellites import SYSTEMS, satellite_index
+from ..models import measurement
+from ..models.ionosphere import ionosphere_free_coefficients
+from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
+from ..signals import carrier_frequency, glonass_channels, per_system
 from .dop import dilution_of_precision
 from .integrity import DEFAULT_FALSE_ALARM, chi_square_threshold, standardized_residuals
-from .solution import Solution
+from .solution import SOLVED_STATUS_MAX, Solution
 from .velocity import estimate_velocity
 
+if TYPE_CHECKING:
+    from ..io.rinex_nav import Navigation
+    from ..observations import Observations
+
 __all__ = [
-    "solve_spp", "DEFAULT_SIGNALS", "IONO_FREE_SIGNALS", "MULTI_SIGNALS", "ERROR_MODEL", "SYSTEM_ERROR_FACTORS",
+    "solve_spp", "SppOptions", "spp_options", "motion_inconsistent", "DEFAULT_CHUNK_EPOCHS", "DEFAULT_SIGNALS", "IONO_FREE_SIGNALS", "MULTI_SIGNALS", "ERROR_MODEL", "SYSTEM_ERROR_FACTORS",
 ]
 
 #: Default code per system, in order of preference; the first one present in the file is
-#: used, later ones *of the same band* fill gaps satellite by satellite. BeiDou B1I is
-#: ``C2I`` in RINEX 3.01 and 3.03+ files, ``C1I`` in RINEX 3.02 files (3.02 put B1 in band
-#: 1; 3.04+ band-1 codes C1D/C1P/C1X are B1C, a different signal, and are not used here).
-DEFAULT_SIGNALS = {
-    "G": ("C1C", "C1W", "C1P"),
-    "R": ("C1C", "C1P"),
-    "E": ("C1C", "C1X", "C1B"),
-    "C": ("C2I", "C2X", "C1I"),
-    "J": ("C1C", "C1X"),
-    "I": ("C5A", "C5X"),
-    "S": ("C1C",),
-}
+#: used, later ones *of the same band* fill gaps satellite by satellite
+#: (:attr:`satnav.signals.SystemSignals.spp_codes`).
+DEFAULT_SIGNALS = per_system("spp_codes")
 #: Further bands per system used by ``multi_signal=True`` (codes in order of preference per
 #: band, each band used where the file has one of its codes); the default signal's band is
-#: never repeated. BeiDou B1C/B2a (BDS-3 only) have no group delay in the D1/D2 messages: the
-#: inter-frequency bias parameter absorbs their mean.
-MULTI_SIGNALS = {
-    "G": (("C5Q", "C5X", "C5I"), ("C2W", "C2L", "C2X", "C2S", "C2P")),
-    "R": (("C2C", "C2P"),),
-    "E": (("C5Q", "C5X", "C5I"), ("C7Q", "C7X", "C7I")),
-    "C": (("C7I", "C7X", "C7D"), ("C6I", "C6X"), ("C5P", "C5X", "C5D"), ("C1P", "C1X", "C1D")),
-    "J": (("C5Q", "C5X", "C5I"), ("C2L", "C2X", "C2S")),
-    "I": (),
-    "S": (),
-}
-#: Code pairs per system for the iono-free combination (first, second frequency).
-IONO_FREE_SIGNALS = {
-    "G": (("C1C", "C1W", "C1P"), ("C2W", "C2P", "C2X", "C2L", "C2S", "C5Q", "C5X")),
-    "R": (("C1C", "C1P"), ("C2C", "C2P")),
-    "E": (("C1C", "C1X", "C1B"), ("C7Q", "C7X", "C7I", "C5Q", "C5X", "C5I")),
-    "C": (("C2I", "C2X", "C1I"), ("C6I", "C6X", "C7I", "C7X")),
-    "J": (("C1C", "C1X"), ("C2L", "C2X", "C5Q", "C5X")),
-    "I": (("C5A",), ("C9A",)),
-}
+#: never repeated (:attr:`satnav.signals.SystemSignals.spp_multi_codes`).
+MULTI_SIGNALS = per_system("spp_multi_codes")
+#: Code pairs per system for the iono-free combination (first, second frequency)
+#: (:attr:`satnav.signals.SystemSignals.spp_iono_free_codes`).
+IONO_FREE_SIGNALS = per_system("spp_iono_free_codes")
 #: Pseudorange error factors per system (RTKLIB EFACT_*).
-SYSTEM_ERROR_FACTORS = {"G": 1.0, "R": 1.5, "E": 1.0, "C": 1.0, "J": 1.0, "I": 1.5, "S": 3.0}
+SYSTEM_ERROR_FACTORS = per_system("error_factor")
 #: RTKLIB's default error model as used for its SPP: code/phase error ratio 300 times the
 #: phase errors a = b = 0.003 m; code-bias sigma 0.3 m; broadcast-iono error factor 0.5;
 #: Saastamoinen sigma 0.3 m at the zenith; sigma 5 m for an uncorrected ionosphere.
@@ -113,48 +100,113 @@ ERROR_MODEL = {
     "cn0_max_dbhz": 52.0,
 }
 #: Clock group of each system (QZSS and SBAS share GPS time and the GPS clock).
-CLOCK_GROUP_OF = {"G": "G", "J": "G", "S": "G", "R": "R", "E": "E", "C": "C", "I": "I"}
+CLOCK_GROUP_OF = per_system("clock_group")
 
 _MAX_GDOP = 30.0
 _CONVERGED_M = 1e-4
 _NOT_CONVERGED_M = 1.0
 _EARTH_SURFACE_MIN_M = 6.0e6
+#: Epochs solved at once by :func:`solve_spp` (its working memory is bounded by this, not by
+#: the file's length). Results do not depend on it.
+DEFAULT_CHUNK_EPOCHS = 2000
+
+
+# ====================================================================== options
+@dataclass(frozen=True)
+class SppOptions:
+    """Options of single point positioning: plain data (pickles, prints, round-trips through
+    :func:`dataclasses.asdict`). The meaning of every field is given in :func:`solve_spp`'s
+    parameters of the same name; ``chunk_epochs`` is the number of epochs solved at once by
+    the batch call (memory bound; results do not depend on it)."""
+
+    systems: str = "GRECJI"
+    elevation_mask_deg: float = 10.0
+    exclude: tuple = ()
+    signals: Mapping | None = None
+    iono: str = "klobuchar"
+    troposphere: bool = True
+    raim: bool = True
+    false_alarm: float = DEFAULT_FALSE_ALARM
+    max_exclusions: int = 8
+    cn0_error_m: float = 0.0
+    velocity: bool = True
+    motion_check: bool = True
+    height_range_m: tuple | None = (-1000.0, 100_000.0)
+    initial_position_m: tuple | None = None
+    reduce_to_marker: bool = False
+    max_iterations: int = 15
+    weights: str = "model"
+    multi_signal: bool = False
+    smoothing_s: float = 0.0
+    chunk_epochs: int = DEFAULT_CHUNK_EPOCHS
+
+    def __post_init__(self) -> None:
+        # normalize containers so that the options stay plain, comparable data
+        if isinstance(self.exclude, str):
+            object.__setattr__(self, "exclude", (self.exclude,))
+        else:
+            object.__setattr__(self, "exclude", tuple(self.exclude or ()))
+        if self.height_range_m is not None:
+            object.__setattr__(self, "height_range_m", tuple(float(v) for v in self.height_range_m))
+        if self.initial_position_m is not None:
+            x0 = np.asarray(self.initial_position_m, dtype=np.float64).reshape(3)
+            object.__setattr__(self, "initial_position_m", tuple(float(v) for v in x0))
+
+    def check(self, states=None) -> None:
+        """Raise :class:`SatnavError` on an unknown or inconsistent option."""
+        if self.iono not in ("klobuchar", "iono-free", "states", "none"):
+            raise SatnavError(
+                f"unknown ionosphere option {self.iono!r}, expected klobuchar, iono-free, states or none"
+            )
+        if self.iono == "states" and not callable(getattr(states, "ionosphere_m", None)):
+            raise SatnavError("iono='states' needs a states source with ionospheric delays (ionosphere_m)")
+        if self.weights not in ("model", "reported"):
+            raise SatnavError(f"unknown weights option {self.weights!r}, expected model or reported")
+        if self.multi_signal and self.iono == "iono-free":
+            raise SatnavError(
+                "multi_signal=True cannot be combined with iono='iono-free' (one combination per satellite)"
+            )
+        if self.smoothing_s and not (np.isfinite(self.smoothing_s) and self.smoothing_s > 0):
+            raise SatnavError(
+                f"carrier smoothing window must be a positive number of seconds, got {self.smoothing_s!r}"
+            )
+        if int(self.chunk_epochs) < 1:
+            raise SatnavError(f"chunk_epochs must be at least 1, got {self.chunk_epochs!r}")
+
+
+def spp_options(options: SppOptions | None = None, **keywords) -> SppOptions:
+    """``options`` (default :class:`SppOptions()`) with the given fields replaced."""
+    base = SppOptions() if options is None else options
+    if not isinstance(base, SppOptions):
+        raise TypeError(f"options must be an SppOptions, got {type(base).__name__}")
+    return dataclasses.replace(base, **keywords) if keywords else base
 
 
 # ====================================================================== public entry
-def solve_spp(
-    obs,
-    nav,
-    *,
-    systems: str = "GRECJI",
-    elevation_mask_deg: float = 10.0,
-    exclude=(),
-    signals=None,
-    iono: str = "klobuchar",
-    troposphere: bool = True,
-    raim: bool = True,
-    false_alarm: float = DEFAULT_FALSE_ALARM,
-    max_exclusions: int = 8,
-    cn0_error_m: float = 0.0,
-    velocity: bool = True,
-    motion_check: bool = True,
-    height_range_m=(-1000.0, 100_000.0),
-    initial_position_m=None,
-    reduce_to_marker: bool = False,
-    max_iterations: int = 15,
-    states=None,
-    weights: str = "model",
-    multi_signal: bool = False,
-    smoothing_s: float = 0.0,
-) -> Solution:
+def solve_spp(obs: Observations, nav: Navigation | None, options: SppOptions | None = None, *,
+              states: Callable | None = None, **keywords) -> Solution:
     """Single point positioning of every epoch of ``obs``.
+
+    ``solve_spp(obs, nav, SppOptions(...))`` or, as a convenience, the options as keywords
+    (``solve_spp(obs, nav, systems="GE", iono="iono-free")``; keywords given with an options
+    object replace its fields). The epochs are solved in time chunks of
+    ``options.chunk_epochs`` (the solver's working memory does not grow with the file's
+    length); every epoch's solution is independent of the chunking, except the carrier
+    smoothing (done over the whole file first) and the motion check (over the assembled
+    solution), which see every epoch. :class:`satnav.estimators.spp_engine.SppEngine` solves
+    one epoch at a time with the same core.
 
     Parameters
     ----------
     obs : satnav.observations.Observations
         Code pseudoranges (and Doppler, C/N0 when present).
-    nav : satnav.io.rinex_nav.Navigation
+    nav : Navigation
         Broadcast ephemerides (and the Klobuchar coefficients of its header).
+    options : SppOptions, optional
+        All options as one plain-data object (fields below).
+    states : callable, optional
+        ``states(sat, time_ns, signal) -> SatelliteStates`` replacing the broadcast
+        ephemerides (e.g. precise orbits, or a simulator in tests).
     systems : str
         System letters to use, e.g. ``"GRECJI"`` (default) or ``"G"``.
     elevation_mask_deg : float
@@ -205,9 +257,6 @@ def solve_spp(
         report the marker instead of the antenna reference point.
     max_iterations : int
         Most Gauss-Newton iterations.
-    states : callable, optional
-        ``states(sat, time_ns, signal) -> SatelliteStates`` replacing the broadcast
-        ephemerides (e.g. precise orbits, or a simulator in tests).
     weights : {"model", "reported"}
         ``"model"`` (default): the error model above. ``"reported"``: where the observations
         carry the receiver's own 1-sigma of a pseudorange (``obs.sigma``, e.g. Android's
@@ -231,59 +280,90 @@ def solve_spp(
         :func:`satnav.estimators.carrier_smoothing.carrier_smooth`, with the receiver's
         common code-carrier drift compensated); 0 (default, as RTKLIB) uses the raw code.
         Phones (:data:`satnav.io.android.PHONE_SOLVE_OPTIONS`) use 60 s.
+    chunk_epochs : int
+        Epochs solved at once (default :data:`DEFAULT_CHUNK_EPOCHS`).
 
     Returns
     -------
     Solution
-        One row per epoch of ``obs.epochs``.
+        One row per epoch of ``obs.epochs``; :attr:`Solution.warnings` holds the warnings
+        of the run (also issued as :class:`~satnav.errors.SatnavWarning`).
     """
-    if iono not in ("klobuchar", "iono-free", "states", "none"):
-        raise SatnavError(f"unknown ionosphere option {iono!r}, expected klobuchar, iono-free, states or none")
-    if iono == "states" and not callable(getattr(states, "ionosphere_m", None)):
-        raise SatnavError("iono='states' needs a states source with ionospheric delays (ionosphere_m)")
-    if weights not in ("model", "reported"):
-        raise SatnavError(f"unknown weights option {weights!r}, expected model or reported")
-    if multi_signal and iono == "iono-free":
-        raise SatnavError("multi_signal=True cannot be combined with iono='iono-free' (one combination per satellite)")
-    if smoothing_s:
-        obs = _carrier_smoothed(obs, nav, smoothing_s, systems, signals, iono, multi_signal)
-    problem = _build_problem(obs, nav, systems, exclude, signals, iono, states, cn0_error_m, weights, multi_signal)
-    problem.mask_rad = np.radians(elevation_mask_deg)
-    problem.troposphere = troposphere
-    problem.iono = iono
-    problem.nav = nav
-    problem.weights = weights
-    x0 = _initial_position(obs, initial_position_m)
-    solution = _solve(
-        problem, x0, raim, false_alarm, max_exclusions, max_iterations, velocity, obs, reduce_to_marker,
-        motion_check, height_range_m,
-    )
-    if smoothing_s:
-        solution.options["smoothing_s"] = float(smoothing_s)
+    opts = spp_options(options, **keywords)
+    opts.check(states)
+    if opts.smoothing_s:
+        obs = _carrier_smoothed(obs, nav, opts)
+    plan = _signal_plan(obs, opts)
+    core = _SppCore(nav, opts, states)
+    x0 = _initial_position(obs, opts.initial_position_m)
+    m = len(obs.epochs)
+    chunk = int(opts.chunk_epochs)
+    parts, counts = [], {}
+    for start in range(0, max(m, 1), chunk):
+        part, seen = core.solve(obs.epoch_slice(start, start + chunk) if m > chunk else obs, x0, plan)
+        parts.append(part)
+        for s, n in seen.items():
+            counts[s] = counts.get(s, 0) + n
+    solution = parts[0] if len(parts) == 1 else Solution.concatenate(
+        parts, satellites=plan.satellites, clock_systems=plan.clock_systems)
+    solution.signals = dict(plan.signals)
+    if states is None:
+        for message in _check_navigation_systems(nav, counts):
+            warnings.warn(message, SatnavWarning, stacklevel=2)
+            solution.warnings.append(message)
+    if opts.velocity and opts.motion_check:
+        jump = motion_inconsistent(solution.time_ns, solution.position_m, solution.velocity_m_s,
+                                   solution.solved)
+        solution.status[jump & (solution.status <= 2)] = 5
+    if opts.reduce_to_marker:
+        _reduce_to_marker(solution, obs)
+    if opts.smoothing_s:
+        solution.options["smoothing_s"] = float(opts.smoothing_s)
     return solution
 
 
-def _carrier_smoothed(obs, nav, window_s, systems, signals, iono, multi_signal):
-    """``obs`` with the pseudoranges the solver may use carrier-smoothed (GLONASS channels
-    from the observation header or the navigation messages)."""
-    from .carrier_smoothing import carrier_smooth
+def _reduce_to_marker(solution: Solution, obs) -> None:
+    """Subtract the header's antenna eccentricity (``ANTENNA: DELTA H/E/N``) in place."""
+    delta = getattr(obs.header, "antenna_delta_hen_m", None)
+    if delta is None:
+        return
+    hgt, east, north = (float(x) for x in np.asarray(delta).reshape(3))
+    lat, lon, _ = ecef_to_geodetic(solution.position_m)
+    rot = enu_rotation(lat, lon)
+    offset = np.einsum("mji,j->mi", rot, np.array([east, north, hgt]))
+    solution.position_m = solution.position_m - offset
+    solution.reference_point = "marker"
 
-    if not (np.isfinite(window_s) and window_s > 0):
-        raise SatnavError(f"carrier smoothing window must be a positive number of seconds, got {window_s!r}")
+
+def _smoothing_codes(opts: SppOptions) -> dict[str, set]:
+    """Codes per system that the solver may use (those worth carrier-smoothing)."""
     wanted = {}
-    for system in systems:
+    for system in opts.systems:
         codes = set()
-        for group in _signal_preferences(system, signals, iono) or ():
+        for group in _signal_preferences(system, opts.signals, opts.iono) or ():
             codes.update([group] if isinstance(group, str) else group)
-        if multi_signal:
+        if opts.multi_signal:
             for group in MULTI_SIGNALS.get(system, ()):
                 codes.update(group)
         wanted[system] = codes
+    return wanted
+
+
+def _smoothing_channels(obs, nav) -> dict[int, int]:
+    """GLONASS channel per satellite index (observation header first, then navigation)."""
     sats = obs.satellite_indices
-    glo = sats[sats // 100 == SYSTEMS.index("R")]
+    glo = sats[system_number_of(sats) == SYSTEMS.index("R")]
     k = _glonass_channels(obs, nav, glo) if len(glo) else np.zeros(0)
-    channels = {int(s): int(v) for s, v in zip(glo.tolist(), k.tolist()) if np.isfinite(v)}
-    return carrier_smooth(obs, window_s=window_s, signals=wanted, glonass_channels=channels)
+    return {int(s): int(v) for s, v in zip(glo.tolist(), k.tolist()) if np.isfinite(v)}
+
+
+def _carrier_smoothed(obs, nav, opts: SppOptions):
+    """``obs`` with the pseudoranges the solver may use carrier-smoothed over the whole file
+    (GLONASS channels from the observation header or the navigation messages)."""
+    from .carrier_smoothing import carrier_smooth
+
+    return carrier_smooth(obs, window_s=opts.smoothing_s, signals=_smoothing_codes(opts),
+                          glonass_channels=_smoothing_channels(obs, nav))
 
 
 # ====================================================================== problem setup
@@ -306,13 +386,9 @@ def _parse_exclude(exclude):
 
 
 def _codes_by_system(obs) -> dict[str, set]:
-    """Codes carrying at least one value, per system letter (one bincount over the rows)."""
-    n_codes = max(len(obs.codes), 1)
-    key = (obs.sat.astype(np.int64) // 100) * n_codes + obs.code
-    counts = np.bincount(key, minlength=len(SYSTEMS) * n_codes).reshape(-1, n_codes)
-    return {
-        s: {obs.codes[c] for c in np.flatnonzero(counts[i])} for i, s in enumerate(SYSTEMS) if i < len(counts)
-    }
+    """Codes carrying at least one value, per system letter (every system, in SYSTEMS order)."""
+    per = obs.codes_by_system()
+    return {s: set(per.get(s, ())) for s in SYSTEMS}
 
 
 def _choose_codes(have: set, preferences) -> list[str]:
@@ -349,7 +425,7 @@ class _DenseReader:
         if code not in obs.codes or (what == "sigma" and obs.sigma is None):
             return out
         rows = obs.rows_of_code(code)
-        col = np.full(1000, -1, dtype=np.intp)
+        col = np.full(MAX_SATELLITES, -1, dtype=np.intp)
         col[np.asarray(sats, dtype=np.intp)] = np.arange(len(sats))
         c = col[obs.sat[rows]]
         keep = c >= 0
@@ -396,128 +472,169 @@ def _frequency(system, code, glonass_k):
 def _glonass_channels(obs, nav, sats) -> np.ndarray:
     """GLONASS frequency channel k per satellite (NaN when unknown): observation header
     ``GLONASS SLOT / FRQ #`` first, then the navigation messages."""
-    from ..satellites import satellite_ids
-
-    k = np.full(len(sats), np.nan)
-    slots = getattr(obs.header, "glonass_slots", {}) or {}
-    for i, sid in enumerate(satellite_ids(sats)):
-        if sid in slots:
-            k[i] = slots[sid]
-    missing = np.isnan(k)
-    if missing.any() and nav is not None:
-        table = _nav_glonass_channels(nav)
-        for i in np.flatnonzero(missing):
-            if int(sats[i]) in table:
-                k[i] = table[int(sats[i])]
-    return k
+    return glonass_channels(obs, nav, sats)
 
 
 def _nav_glonass_channels(nav) -> dict[int, int]:
-    """Satellite index -> frequency channel from the GLONASS navigation messages (the
-    last message of each satellite with a finite channel number)."""
-    messages = getattr(nav, "messages", {}) or {}
-    glo = messages.get("R")
-    if glo is None or not len(glo) or "freq_num" not in (glo.dtype.names or ()):
-        return {}
-    k = np.asarray(glo["freq_num"], dtype=np.float64)
-    ok = np.isfinite(k) & (k >= -7) & (k <= 13)
-    return {int(s): int(v) for s, v in zip(glo["sat"][ok], k[ok])}
+    """Satellite index -> frequency channel from the GLONASS navigation messages."""
+    return glonass_channels(None, nav)
 
 
-def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_error_m, weights="model",
-                   multi_signal=False) -> _Problem:
+@dataclass
+class _SignalPlan:
+    """Codes per system decided once for a run (from the codes present in the observations):
+    ``codes[system] = (first-band codes, second-band codes of iono-free or (), further bands
+    of multi_signal)``, the signal names reported, the output satellite columns and clock
+    groups of the whole run (for assembling chunks)."""
+
+    codes: dict
+    signals: dict
+    excluded_sats: set
+    satellites: np.ndarray
+    clock_systems: tuple
+
+
+def _signal_plan(obs, opts: SppOptions, *, require: bool = True) -> _SignalPlan:
+    """The codes to use per system, from the codes present in ``obs``; raises
+    :class:`SatnavError` when no system has one (unless ``require`` is False)."""
     from ..satellites import system_of
 
-    systems = "".join(dict.fromkeys(str(systems).upper()))
+    systems = "".join(dict.fromkeys(str(opts.systems).upper()))
     bad = [s for s in systems if s not in SYSTEMS]
     if bad:
         raise SatnavError(f"unknown system letter(s) {''.join(bad)!r}, expected letters of {SYSTEMS}")
-    ex_sats, ex_systems = _parse_exclude(exclude)
-    epochs = np.asarray(obs.epochs, dtype=np.int64)
-    m = len(epochs)
+    ex_sats, ex_systems = _parse_exclude(opts.exclude)
     all_sats = obs.satellite_indices
     sys_letters = np.atleast_1d(system_of(all_sats)) if len(all_sats) else np.array([], dtype="<U1")
-
-    reader = _DenseReader(obs)
     have_codes = _codes_by_system(obs)
-    columns = []  # per system: dict of arrays over that system's satellites
-    chosen_signals = {}
+    codes, signals, satellites = {}, {}, []
     for s in systems:
         if s in ex_systems:
             continue
         sats = all_sats[(sys_letters == s) & ~np.isin(all_sats, list(ex_sats))]
-        if not len(sats):
+        prefs = _signal_preferences(s, opts.signals, opts.iono)
+        if not len(sats) or prefs is None:
             continue
-        prefs = _signal_preferences(s, signals, iono)
-        if prefs is None:
-            continue
-        codes1 = _choose_codes(have_codes.get(s, set()), prefs[0])
+        have = have_codes.get(s, set())
+        codes1 = _choose_codes(have, prefs[0])
         if not codes1:
             continue
-        glo_k = _glonass_channels(obs, nav, sats) if s == "R" else np.full(len(sats), np.nan)
-        f1 = _frequency(s, codes1[0], glo_k)
-        p1 = reader.filled(codes1, sats)
-        col = {"system": s, "sats": sats, "signal": codes1[0], "f1": f1, "glo_k": glo_k}
-        if iono == "iono-free":
-            codes2 = _choose_codes(have_codes.get(s, set()), prefs[1]) if len(prefs) > 1 else []
+        codes2 = []
+        if opts.iono == "iono-free":
+            codes2 = _choose_codes(have, prefs[1]) if len(prefs) > 1 else []
             if not codes2:
                 continue
-            p2 = reader.filled(codes2, sats)
-            f2 = _frequency(s, codes2[0], glo_k)
-            col.update(p1=p1, p2=p2, signal2=codes2[0], f2=f2)
-            chosen_signals[s] = f"{codes1[0]}+{codes2[0]}"
+            signals[s] = f"{codes1[0]}+{codes2[0]}"
         else:
-            col["p1"] = p1
-            chosen_signals[s] = codes1[0]
+            signals[s] = codes1[0]
+        extra_bands = []
+        if opts.multi_signal:
+            used_bands = {codes1[0][1]}
+            for band_prefs in MULTI_SIGNALS.get(s, ()):
+                extra = _choose_codes(have, band_prefs)
+                if not extra or extra[0][1] in used_bands:
+                    continue
+                used_bands.add(extra[0][1])
+                extra_bands.append(extra)
+                signals[s] += "," + extra[0]
+        codes[s] = (codes1, codes2, extra_bands)
+        satellites.append(sats)
+    if not codes and require:
+        have = "; ".join(f"{k}: {' '.join(sorted(v))}" for k, v in have_codes.items() if v)
+        raise SatnavError(
+            f"no usable pseudoranges: none of the systems {systems!r} has a supported code "
+            f"in the observations (have {have or 'nothing'})"
+        )
+    clock_systems = tuple(dict.fromkeys(CLOCK_GROUP_OF[s] for s in codes))
+    sats = np.concatenate(satellites) if satellites else np.zeros(0, dtype=np.int16)
+    return _SignalPlan(codes, signals, ex_sats, sats, clock_systems)
+
+
+def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan) -> _Problem | None:
+    """Pack the measurements of the epochs of ``obs`` (epochs x slots) with the satellite
+    states at transmission time; None when ``obs`` holds no satellite of a planned system."""
+    columns = _measurement_columns(obs, nav, opts, plan)
+    if not columns:
+        return None
+    pb = _Problem()
+    pb.epochs = np.asarray(obs.epochs, dtype=np.int64)
+    pb.m = len(pb.epochs)
+    pb.signals = dict(plan.signals)
+    _column_layout(pb, columns)
+    pseudorange, c1, c2 = _combined_pseudoranges(columns, opts.iono, pb.m)
+    with np.errstate(invalid="ignore"):
+        have = np.isfinite(pseudorange) & (pseudorange > 1.0e6) & (pseudorange < 1.0e8)
+    pb.n_observed = have.sum(axis=1)
+    # plausible observations per system of the first-band columns (navigation check)
+    counts = have[:, pb.col_primary].sum(axis=0)
+    pb.observed_by_system = {}
+    for s, n in zip(pb.col_system.tolist(), counts.tolist()):
+        if n:
+            pb.observed_by_system[s] = pb.observed_by_system.get(s, 0) + int(n)
+    ei, ci = np.nonzero(have)
+    states = _transmission_states(nav, states_fn, opts.iono, columns, pb.col_set, pb.col_sats,
+                                  pb.epochs[ei], ci, pseudorange[ei, ci], c1, c2)
+    valid = states["valid"]
+    pb.n_with_ephemeris = np.bincount(ei[valid], minlength=pb.m)
+    _pack(pb, nav, opts, columns, ei[valid], ci[valid], pseudorange, states, valid)
+    return pb
+
+
+def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan) -> list[dict]:
+    """One dict of arrays (epochs x satellites of one system) per system and band of the
+    plan, over the satellites of ``obs``."""
+    from ..satellites import system_of
+
+    all_sats = obs.satellite_indices
+    sys_letters = np.atleast_1d(system_of(all_sats)) if len(all_sats) else np.array([], dtype="<U1")
+    reader = _DenseReader(obs)
+    reported = opts.weights == "reported"
+    columns = []
+    for s, (codes1, codes2, extra_bands) in plan.codes.items():
+        sats = all_sats[(sys_letters == s) & ~np.isin(all_sats, list(plan.excluded_sats))]
+        if not len(sats):
+            continue
+        glo_k = _glonass_channels(obs, nav, sats) if s == "R" else np.full(len(sats), np.nan)
+        col = {"system": s, "sats": sats, "signal": codes1[0], "f1": _frequency(s, codes1[0], glo_k),
+               "glo_k": glo_k, "p1": reader.filled(codes1, sats), "band": ""}
+        if codes2:
+            col.update(p2=reader.filled(codes2, sats), signal2=codes2[0], f2=_frequency(s, codes2[0], glo_k))
         col["doppler"] = reader.optional(["D" + c[1:] for c in codes1], sats)
         col["cn0"] = reader.optional(["S" + c[1:] for c in codes1], sats)
-        if weights == "reported" and iono != "iono-free":
+        if reported and not codes2:
             col["sigma"] = reader.filled_sigma(codes1, sats)
-        col["band"] = ""
         columns.append(col)
-        if not multi_signal:
-            continue
-        used_bands = {codes1[0][1]}
-        for band_prefs in MULTI_SIGNALS.get(s, ()):
-            codes = _choose_codes(have_codes.get(s, set()), band_prefs)
-            if not codes or codes[0][1] in used_bands:
-                continue
-            used_bands.add(codes[0][1])
+        for codes in extra_bands:
             extra = {
                 "system": s, "sats": sats, "signal": codes[0], "f1": _frequency(s, codes[0], glo_k),
                 "glo_k": glo_k, "p1": reader.filled(codes, sats), "band": codes[0][1],
                 "doppler": reader.optional(["D" + c[1:] for c in codes], sats),
                 "cn0": reader.optional(["S" + c[1:] for c in codes], sats),
             }
-            if weights == "reported":
+            if reported:
                 extra["sigma"] = reader.filled_sigma(codes, sats)
             columns.append(extra)
-            chosen_signals[s] += "," + codes[0]
+    return columns
 
-    pb = _Problem()
-    pb.epochs = epochs
-    pb.signals = chosen_signals
-    if not columns:
-        have = "; ".join(f"{k}: {' '.join(sorted(v))}" for k, v in have_codes.items() if v)
-        raise SatnavError(
-            f"no usable pseudoranges: none of the systems {systems!r} has a supported code "
-            f"in the observations (have {have or 'nothing'})"
-        )
-    # measurement columns (one per satellite and signal); output columns (one per satellite)
+
+def _column_layout(pb: _Problem, columns: list[dict]) -> None:
+    """Measurement columns (one per satellite and signal), output columns (one per
+    satellite), clock groups and inter-frequency-bias parameters."""
     sats = np.concatenate([c["sats"] for c in columns])
     n = len(sats)
-    col_set = np.concatenate([np.full(len(c["sats"]), j) for j, c in enumerate(columns)])
+    pb.col_sats = sats
+    pb.col_set = np.concatenate([np.full(len(c["sats"]), j) for j, c in enumerate(columns)])
     primary = np.concatenate([np.full(len(c["sats"]), c["band"] == "") for c in columns])
     pb.satellites = sats[primary]
     out_of = {int(v): i for i, v in enumerate(pb.satellites)}
     pb.col_out = np.array([out_of[int(v)] for v in sats], dtype=np.intp)
     pb.col_primary = primary
     col_sys = np.concatenate([[c["system"]] * len(c["sats"]) for c in columns])
+    pb.col_sys_all = col_sys
     pb.col_system = col_sys[primary]
     groups = list(dict.fromkeys(CLOCK_GROUP_OF[s] for s in col_sys))
     pb.clock_systems = tuple(groups)
     pb.col_group = np.array([groups.index(CLOCK_GROUP_OF[s]) for s in col_sys], dtype=np.intp)
-    # inter-frequency bias parameters: one per (clock group, further band)
     band_of_col = np.concatenate([np.full(len(c["sats"]), c["band"]) for c in columns])
     pb.ifb_keys = list(dict.fromkeys(
         (groups[g], b) for g, b in zip(pb.col_group[~primary], band_of_col[~primary])
@@ -526,82 +643,78 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
     col_ifb = np.full(n, -1, dtype=np.intp)
     for j, (g, b) in enumerate(pb.ifb_keys):
         col_ifb[(pb.col_group == groups.index(g)) & (band_of_col == b) & ~primary] = j
+    pb.col_ifb = col_ifb
+    pb.col_f1 = np.concatenate([c["f1"] for c in columns])
+    pb.col_glo_k = np.concatenate([c["glo_k"] for c in columns])
 
-    def cat(key, fill=np.nan):
-        parts = []
-        for c in columns:
-            v = c.get(key)
-            parts.append(np.full((m, len(c["sats"])), fill) if v is None else v)
-        return np.concatenate(parts, axis=1)
 
+def _stacked(columns: list[dict], key: str, m: int, fill=np.nan) -> np.ndarray:
+    """(epochs, measurement columns) array of one column field (``fill`` where absent)."""
+    parts = []
+    for c in columns:
+        v = c.get(key)
+        parts.append(np.full((m, len(c["sats"])), fill) if v is None else v)
+    return np.concatenate(parts, axis=1)
+
+
+def _combined_pseudoranges(columns: list[dict], iono: str, m: int):
+    """Pseudoranges (m) as solved (iono-free combination or the code), with the
+    combination's coefficients per column."""
     f1 = np.concatenate([c["f1"] for c in columns])
     if iono == "iono-free":
         f2 = np.concatenate([c["f2"] for c in columns])
         c1, c2 = ionosphere_free_coefficients(f1, f2)
-        p1, p2 = cat("p1"), cat("p2")
-        pseudorange = c1 * p1 + c2 * p2
-    else:
-        c1 = np.ones(n)
-        c2 = np.zeros(n)
-        pseudorange = cat("p1")
-    doppler = cat("doppler")
-    cn0 = cat("cn0")
-    reported = cat("sigma")
-    glo_k = np.concatenate([c["glo_k"] for c in columns])
+        return c1 * _stacked(columns, "p1", m) + c2 * _stacked(columns, "p2", m), c1, c2
+    return _stacked(columns, "p1", m), np.ones(len(f1)), np.zeros(len(f1))
 
-    # -- cells with a plausible pseudorange ---------------------------------------
-    with np.errstate(invalid="ignore"):
-        have = np.isfinite(pseudorange) & (pseudorange > 1.0e6) & (pseudorange < 1.0e8)
-    pb.n_observed = have.sum(axis=1)
-    if states_fn is None:
-        col_sys_all = np.concatenate([[c["system"]] * len(c["sats"]) for c in columns])
-        _check_navigation_systems(nav, col_sys_all[have.any(axis=0) & primary],
-                                  have[:, primary].sum(axis=0), systems)
-    ei, ci = np.nonzero(have)
-    k_total = len(ei)
-    t_rx = epochs[ei]
-    p_flat = pseudorange[ei, ci]
-    t_tx = t_rx - np.round(p_flat / SPEED_OF_LIGHT * 1e9).astype(np.int64)
 
-    # -- satellite states at transmission time, one call per system (signal) --------
-    pos = np.full((k_total, 3), np.nan)
-    vel = np.full((k_total, 3), np.nan)
-    clk = np.full(k_total, np.nan)
-    drift = np.full(k_total, np.nan)
-    gd = np.zeros(k_total)
-    valid = np.zeros(k_total, dtype=bool)
-    given_iono = np.full(k_total, np.nan)
+def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx, ci, p_flat, c1, c2) -> dict:
+    """Satellite position (at the true transmission time), velocity, clock, drift, group
+    delay and validity per measurement (flat), one states call per system and signal."""
+    k_total = len(ci)
+    t_tx = measurement.transmission_time(t_rx, p_flat)
+    out = {
+        "pos": np.full((k_total, 3), np.nan), "vel": np.full((k_total, 3), np.nan),
+        "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
+        "valid": np.zeros(k_total, dtype=bool), "iono": np.full(k_total, np.nan),
+    }
     for j, c in enumerate(columns):
         sel = col_set[ci] == j
         if not sel.any():
             continue
-        st = _get_states(nav, states_fn, sats[ci[sel]], t_tx[sel], c["signal"])
+        sat, t = col_sats[ci[sel]], t_tx[sel]
+        st = _get_states(nav, states_fn, sat, t, c["signal"])
         dts = st.clock_s
         # position at the true transmission time t_tx - dts (linear in dts, mm-exact)
-        pos[sel] = st.position_m - st.velocity_m_s * dts[:, None]
-        vel[sel] = st.velocity_m_s
-        clk[sel] = dts
-        drift[sel] = st.clock_drift_s_s
+        out["pos"][sel] = measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts)
+        out["vel"][sel] = st.velocity_m_s
+        out["clk"][sel] = dts
+        out["drift"][sel] = st.clock_drift_s_s
         g1 = np.nan_to_num(np.asarray(st.group_delay_s, dtype=np.float64))
         if iono == "iono-free":
-            st2 = _get_states(nav, states_fn, sats[ci[sel]], t_tx[sel], c["signal2"])
+            st2 = _get_states(nav, states_fn, sat, t, c["signal2"])
             g2 = np.nan_to_num(np.asarray(st2.group_delay_s, dtype=np.float64))
-            cc1, cc2 = c1[ci[sel]], c2[ci[sel]]
-            gd[sel] = cc1 * g1 + cc2 * g2
+            out["gd"][sel] = c1[ci[sel]] * g1 + c2[ci[sel]] * g2
         else:
-            gd[sel] = g1
-        valid[sel] = np.asarray(st.valid, dtype=bool) & np.all(np.isfinite(st.position_m), axis=1) & np.isfinite(dts)
+            out["gd"][sel] = g1
+        out["valid"][sel] = (np.asarray(st.valid, dtype=bool) & np.all(np.isfinite(st.position_m), axis=1)
+                             & np.isfinite(dts))
         if iono == "states":
-            given_iono[sel] = states_fn.ionosphere_m(sats[ci[sel]], t_tx[sel], c["signal"])
-    pb.n_with_ephemeris = np.bincount(ei[valid], minlength=m)
+            out["iono"][sel] = states_fn.ionosphere_m(sat, t, c["signal"])
+    return out
 
-    # -- pack valid cells into (m, kmax) slots ----------------------------------
-    ei, ci = ei[valid], ci[valid]
+
+def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, states, valid) -> None:
+    """Pack the valid measurements ``(ei, ci)`` into (epochs, slots) arrays of ``pb``."""
+    m = pb.m
     counts = np.bincount(ei, minlength=m)
     kmax = int(counts.max(initial=0))
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     slot = np.arange(len(ei)) - start[ei]
-    pb.m, pb.k = m, max(kmax, 1)
+    # slots padded to a multiple of 8: NumPy's pairwise sums over the slots then add every
+    # measurement in the same order whatever the widest epoch of the chunk, so that a chunked
+    # run is bit-identical to a one-shot run
+    pb.k = max(-(-kmax // 8) * 8, 8)
     shape = (m, pb.k)
 
     def pack(values, fill=np.nan, dtype=np.float64):
@@ -612,73 +725,70 @@ def _build_problem(obs, nav, systems, exclude, signals, iono, states_fn, cn0_err
     pb.present = pack(np.ones(len(ei), bool), False, bool)
     pb.col = pack(ci, -1, np.intp)
     pb.pseudorange = pack(pseudorange[ei, ci])
-    pb.sat_pos = pack(pos[valid])
-    pb.sat_vel = pack(vel[valid])
-    pb.sat_clock_m = pack(SPEED_OF_LIGHT * (clk[valid] - gd[valid]), 0.0)
-    pb.sat_drift = pack(drift[valid])
+    pb.sat_pos = pack(states["pos"][valid])
+    pb.sat_vel = pack(states["vel"][valid])
+    pb.sat_clock_m = pack(measurement.satellite_clock_m(states["clk"][valid], states["gd"][valid]), 0.0)
+    pb.sat_drift = pack(states["drift"][valid])
     colx = np.maximum(pb.col, 0)
+    col_sys = pb.col_sys_all
     pb.group = np.where(pb.present, pb.col_group[colx], 0)
-    pb.ifb = np.where(pb.present, col_ifb[colx], -1)
-    pb.primary = pb.present & primary[colx]
+    pb.ifb = np.where(pb.present, pb.col_ifb[colx], -1)
+    pb.primary = pb.present & pb.col_primary[colx]
     pb.system = np.where(pb.present, col_sys[colx], "")
     # ionosphere scale from the model's reference frequency to the signal's
     is_bds = col_sys == "C"
     ref = np.where(is_bds & _has_bds_klobuchar(nav), FREQ_B1I, FREQ_L1)
-    col_scale = (ref / f1) ** 2
+    col_scale = (ref / pb.col_f1) ** 2
     pb.col_iono_bds = is_bds & _has_bds_klobuchar(nav)
     pb.iono_scale = np.where(pb.present, col_scale[colx], 0.0)
     pb.use_bds_model = np.where(pb.present, pb.col_iono_bds[colx], False)
     factors = np.array([SYSTEM_ERROR_FACTORS.get(s, 1.0) for s in col_sys])
     pb.error_factor = np.where(pb.present, factors[colx], 1.0)
+    cn0 = _stacked(columns, "cn0", m)
+    reported = _stacked(columns, "sigma", m)
     pb.cn0 = pack(cn0[ei, ci]) if np.isfinite(cn0).any() else None
     pb.reported_var = pack(reported[ei, ci] ** 2) if np.isfinite(reported).any() else None
-    pb.cn0_error_m = cn0_error_m
-    pb.iono_free_factor = 3.0 if iono == "iono-free" else 1.0
+    pb.cn0_error_m = opts.cn0_error_m
+    pb.iono_free_factor = 3.0 if opts.iono == "iono-free" else 1.0
     # Doppler: range rate -lambda D (m/s); GLONASS needs its channel number
-    lam = SPEED_OF_LIGHT / f1
-    lam = np.where((col_sys == "R") & np.isnan(glo_k), np.nan, lam)
-    pb.range_rate = pack(-lam[ci] * doppler[ei, ci])
+    lam = SPEED_OF_LIGHT / pb.col_f1
+    lam = np.where((col_sys == "R") & np.isnan(pb.col_glo_k), np.nan, lam)
+    pb.range_rate = pack(-lam[ci] * _stacked(columns, "doppler", m)[ei, ci])
     pb.excluded = np.zeros(shape, dtype=bool)
-    pb.iono_given = pack(given_iono[valid]) if iono == "states" else None
+    pb.iono_given = pack(states["iono"][valid]) if opts.iono == "states" else None
     pb.iono_gps = _iono_coefficients(nav, "GPS")
     pb.iono_bds = _iono_coefficients(nav, "BDS")
-    return pb
+    pb.mask_rad = np.radians(opts.elevation_mask_deg)
+    pb.troposphere = opts.troposphere
+    pb.iono = opts.iono
+    pb.nav = nav
+    pb.weights = opts.weights
 
 
-def _check_navigation_systems(nav, observed_systems, counts, requested) -> None:
-    """Warn once per system whose observations have no ephemeris message at all in ``nav``
-    (``SatnavWarning``: "no GLONASS navigation data: its 2880 observations are not used");
-    raise :class:`SatnavError` when no observed system has any.
+def _check_navigation_systems(nav, observed: dict[str, int]) -> list[str]:
+    """Messages for each system whose observations have no ephemeris message at all in
+    ``nav`` ("no GLONASS navigation data: its 2880 observations are not used"); raise
+    :class:`SatnavError` when no observed system has any.
 
-    ``observed_systems`` (letters) and ``counts`` (observations) are per satellite column
-    (satellites with at least one plausible pseudorange).
+    ``observed``: system letter -> plausible first-band pseudoranges of the run.
     """
-    import warnings
-
-    from ..errors import SatnavWarning
     from ..satellites import SYSTEM_NAMES
 
     count_by_system = getattr(nav, "count_by_system", None)
-    if not callable(count_by_system) or not len(observed_systems):
-        return
+    if not callable(count_by_system) or not observed:
+        return []
     messages = count_by_system()
-    missing = {}
-    for s, n in zip(observed_systems, counts):
-        if not messages.get(str(s), 0):
-            missing[str(s)] = missing.get(str(s), 0) + int(n)
-    observed = sorted(set(str(s) for s in observed_systems), key=SYSTEMS.find)
-    if missing and set(missing) == set(observed):
+    missing = {s: n for s, n in observed.items() if not messages.get(s, 0)}
+    observed_systems = sorted(observed, key=SYSTEMS.find)
+    if missing and set(missing) == set(observed_systems):
         have = ", ".join(SYSTEM_NAMES.get(s, s) for s, n in messages.items() if n) or "no system"
-        wanted = ", ".join(SYSTEM_NAMES.get(s, s) for s in observed)
+        wanted = ", ".join(SYSTEM_NAMES.get(s, s) for s in observed_systems)
         raise SatnavError(
-            f"no navigation data for the requested systems {''.join(observed)}: the navigation "
+            f"no navigation data for the requested systems {''.join(observed_systems)}: the navigation "
             f"files hold ephemerides of {have} only, expected ones of {wanted}"
         )
-    for s in sorted(missing, key=SYSTEMS.find):
-        warnings.warn(
-            f"no {SYSTEM_NAMES.get(s, s)} navigation data: its {missing[s]} observations are not used",
-            SatnavWarning, stacklevel=4,
-        )
+    return [f"no {SYSTEM_NAMES.get(s, s)} navigation data: its {missing[s]} observations are not used"
+            for s in sorted(missing, key=SYSTEMS.find)]
 
 
 def _get_states(nav, states_fn, sat, time_ns, signal):
@@ -730,23 +840,14 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     """Linearize the measurements of epochs ``ep`` at receiver positions ``rr`` (len(ep), 3)
     and clocks ``clk`` (len(ep), G) (m)."""
     present = pb.present[ep]
-    rs = pb.sat_pos[ep]
-    # Sagnac: rotate the satellite by the Earth rotation during the flight time
-    d0 = rs - rr[:, None, :]
-    tau = np.linalg.norm(d0, axis=-1) / SPEED_OF_LIGHT
-    rs = sagnac_rotate(rs, tau)
-    los = rs - rr[:, None, :]
-    rng = np.linalg.norm(los, axis=-1)
-    e = los / rng[..., None]
+    # range with the Earth rotation during the flight, line of sight, look angles
+    geo = measurement.geometry(rr[:, None, :], pb.sat_pos[ep])
+    rng, e, rs = geo.range_m, geo.unit_vector, geo.satellite_ecef_m
     norm_rr = np.linalg.norm(rr, axis=-1)
     near = norm_rr > _EARTH_SURFACE_MIN_M
-    lat, lon, h = ecef_to_geodetic(rr)
-    rot = enu_rotation(lat, lon)
-    enu = np.einsum("mij,mkj->mki", rot, e)
-    el = np.arcsin(np.clip(enu[..., 2], -1.0, 1.0))
-    az = np.mod(np.arctan2(enu[..., 0], enu[..., 1]), 2 * np.pi)
-    el = np.where(near[:, None], el, np.pi / 2)
-    az = np.where(near[:, None], az, 0.0)
+    # receivers far from the surface (the start at the geocentre) have no horizon
+    el = np.where(near[:, None], geo.elevation_rad, np.pi / 2)
+    az = np.where(near[:, None], geo.azimuth_rad, 0.0)
     ev = _Evaluation()
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
@@ -755,16 +856,9 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     trop = np.zeros(present.shape)
     do = corrections & near
     if pb.iono in ("klobuchar", "states") and do.any():
-        t = pb.epochs[ep][:, None]
-        la, lo = lat[:, None], lon[:, None]
-        if pb.iono_gps is not None:
-            iono = klobuchar_gps(*pb.iono_gps, la, lo, az, el, t)
-        else:
-            iono = klobuchar_gps(_KLOBUCHAR_DEFAULT_A, _KLOBUCHAR_DEFAULT_B, la, lo, az, el, t)
-        bds = pb.use_bds_model[ep]
-        if pb.iono_bds is not None and bds.any():
-            iono = np.where(bds, klobuchar_beidou(*pb.iono_bds, la, lo, az, el, t), iono)
-        iono = iono * pb.iono_scale[ep]
+        iono = measurement.ionospheric_delay_m(
+            geo.latitude_rad, geo.longitude_rad, az, el, pb.epochs[ep][:, None], pb.iono_gps,
+            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep])
         if pb.iono_given is not None:
             given = pb.iono_given[ep]
             iono = np.where(np.isfinite(given), given, iono)
@@ -773,7 +867,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
     if pb.troposphere and do.any():
-        trop = np.where(do[:, None], saastamoinen_delay(lat[:, None], h[:, None], el), 0.0)
+        trop = np.where(do[:, None], measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el), 0.0)
     sin_el = np.sin(np.maximum(el, np.radians(ERROR_MODEL["min_elevation_deg"])))
     trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
     g = pb.group[ep]
@@ -783,7 +877,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
         ng = len(pb.clock_systems)
         bias = np.take_along_axis(clk, ng + np.maximum(ifb, 0), axis=1)
         clock_term = clock_term + np.where(ifb >= 0, bias, 0.0)
-    model = rng + clock_term - pb.sat_clock_m[ep] + iono + trop
+    model = measurement.predicted_code_m(rng, clock_term, pb.sat_clock_m[ep], iono, trop)
     ev.residual = np.where(present, pb.pseudorange[ep] - model, 0.0)
     r2 = ERROR_MODEL["code_phase_ratio"] ** 2
     var = ERROR_MODEL["a_m"] ** 2 + ERROR_MODEL["b_m"] ** 2 / sin_el
@@ -802,11 +896,6 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.usable = present & mask_ok & np.isfinite(ev.residual)
     return ev
 
-
-# GPS Klobuchar coefficients used when the navigation header has none (RTKLIB's default,
-# broadcast on 2004-01-01).
-_KLOBUCHAR_DEFAULT_A = (0.1118e-07, -0.7451e-08, -0.5961e-07, 0.1192e-06)
-_KLOBUCHAR_DEFAULT_B = (0.1167e06, -0.2294e06, -0.1311e06, 0.1049e07)
 
 
 # ====================================================================== least squares
@@ -945,28 +1034,110 @@ def _linear_test(pb, ep, ev, use, false_alarm):
 
 
 # ====================================================================== driver
-def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_velocity, obs, reduce_to_marker,
-           motion_check, height_range_m):
+class _SppCore:
+    """Solves any number of epochs at once with fixed navigation data, options and signal
+    plan: the core shared by :func:`solve_spp` (time chunks) and
+    :class:`~satnav.estimators.spp_engine.SppEngine` (one epoch). Epochs are independent:
+    no state is kept between calls. The motion check and the reduction to the marker are
+    left to the caller (they need neighbouring epochs / the observation header)."""
+
+    def __init__(self, nav, opts: SppOptions, states=None) -> None:
+        self.nav = nav
+        self.opts = opts
+        self.states = states
+
+    def solve(self, obs, x0, plan: _SignalPlan) -> tuple[Solution, dict[str, int]]:
+        """Solution of the epochs of ``obs`` and the plausible first-band pseudoranges per
+        system (for the navigation check)."""
+        pb = _build_problem(obs, self.nav, self.opts, self.states, plan)
+        if pb is None:
+            return _unsolved(obs.epochs, plan, self.opts), {}
+        return _solve(pb, x0, self.opts), pb.observed_by_system
+
+
+def _base_options(opts: SppOptions) -> dict:
+    return {"iono": opts.iono, "elevation_mask_deg": float(opts.elevation_mask_deg), "weights": opts.weights}
+
+
+def _unsolved(epochs, plan: _SignalPlan, opts: SppOptions) -> Solution:
+    """Solution of epochs without any observation of a planned system (status 10)."""
+    m, n, ng = len(epochs), len(plan.satellites), len(plan.clock_systems)
+    nan1 = np.full(m, np.nan)
+    return Solution(
+        time_ns=np.asarray(epochs, dtype=np.int64).copy(), position_m=np.full((m, 3), np.nan),
+        clock_bias_s=np.full((m, ng), np.nan), clock_systems=plan.clock_systems,
+        velocity_m_s=np.full((m, 3), np.nan), clock_drift_s_s=nan1.copy(),
+        gdop=nan1.copy(), pdop=nan1.copy(), hdop=nan1.copy(), vdop=nan1.copy(), tdop=nan1.copy(),
+        status=np.full(m, 10, dtype=np.int8), n_used=np.zeros(m, dtype=np.int16),
+        n_used_by_system={s: np.zeros(m, dtype=np.int16) for s in plan.codes},
+        satellites=plan.satellites.copy(), residuals_m=np.full((m, n), np.nan),
+        used=np.zeros((m, n), dtype=bool), excluded=np.zeros((m, n), dtype=bool),
+        azimuth_rad=np.full((m, n), np.nan), elevation_rad=np.full((m, n), np.nan),
+        test_statistic=nan1.copy(), test_threshold=nan1.copy(),
+        covariance_m2=np.full((m, 3, 3), np.nan), iterations=np.zeros(m, dtype=np.int16),
+        signals=dict(plan.signals), options=_base_options(opts),
+    )
+
+
+def _solve(pb: _Problem, x0, opts: SppOptions) -> Solution:
+    """Iterate, exclude faults, grade and assemble the solution of every epoch of ``pb``."""
     m = pb.m
     ng = len(pb.clock_systems)
-    all_ep = np.arange(m)
     rr = np.tile(np.asarray(x0, dtype=np.float64), (m, 1))
     clk = np.zeros((m, ng + len(pb.ifb_keys)))
-    rr, clk, last_step, singular, iterations = _iterate(pb, all_ep, rr, clk, max_iterations)
-    # epochs starting at the Earth's centre may stop before the mask applies: iterate again
-    ev = _fit(pb, all_ep, rr, clk)
-    threshold = chi_square_threshold(ev.dof, false_alarm)
-
-    if raim:
+    rr, clk, last_step, singular, iterations = _iterate(pb, np.arange(m), rr, clk, opts.max_iterations)
+    ev = _fit(pb, np.arange(m), rr, clk)
+    threshold = chi_square_threshold(ev.dof, opts.false_alarm)
+    if opts.raim:
         ev, rr, clk, threshold = _fault_exclusion(
-            pb, ev, rr, clk, threshold, false_alarm, max_exclusions, max_iterations, last_step, singular
+            pb, ev, rr, clk, threshold, opts.false_alarm, opts.max_exclusions, opts.max_iterations,
+            last_step, singular,
         )
+    status, tested, dops = _grade(pb, ev, rr, threshold, last_step, singular, opts.height_range_m)
+    solved = status <= SOLVED_STATUS_MAX
+    position = np.where(solved[:, None], rr, np.nan)
+    clock = np.where(solved[:, None] & ev.present_groups[:, :ng], clk[:, :ng] / SPEED_OF_LIGHT, np.nan)
+    cov = np.full((m, 3, 3), np.nan)
+    if solved.any():
+        cov[solved] = _cofactor(ev.n[solved])[:, :3, :3]
+    cols = _satellite_columns(pb, ev, solved)
+    vel = np.full((m, 3), np.nan)
+    drift = np.full(m, np.nan)
+    if opts.velocity and np.isfinite(pb.range_rate).any():
+        vel, drift, _, _ = estimate_velocity(
+            pb.range_rate, np.where(solved[:, None], rr, np.nan), ev.sat_pos, pb.sat_vel,
+            pb.sat_drift, ev.use & solved[:, None], weights=np.sin(np.maximum(ev.el, 0.1)) ** 2,
+        )
+    with np.errstate(invalid="ignore"):
+        for a in dops:
+            a[~solved] = np.nan
+    options = _base_options(opts)
+    if pb.ifb_keys:  # inter-frequency biases (m) of multi_signal, per "group:band"
+        options["inter_frequency_bias_m"] = {
+            f"{g}:{b}": np.where(solved & ev.present_groups[:, ng + j], clk[:, ng + j], np.nan)
+            for j, (g, b) in enumerate(pb.ifb_keys)
+        }
+    gdop, pdop, hdop, vdop, tdop = dops
+    return Solution(
+        time_ns=pb.epochs.copy(), position_m=position, clock_bias_s=clock, clock_systems=pb.clock_systems,
+        velocity_m_s=vel, clock_drift_s_s=drift, gdop=gdop, pdop=pdop, hdop=hdop, vdop=vdop, tdop=tdop,
+        status=status, n_used=np.where(solved, cols["used"].sum(axis=1), 0).astype(np.int16),
+        n_used_by_system=cols["by_system"], satellites=pb.satellites.copy(), residuals_m=cols["residuals"],
+        used=cols["used"], excluded=cols["excluded"], azimuth_rad=cols["az"], elevation_rad=cols["el"],
+        test_statistic=np.where(solved & tested, ev.T, np.nan), test_threshold=np.where(solved, threshold, np.nan),
+        covariance_m2=cov, iterations=iterations, signals=dict(pb.signals), reference_point="ARP",
+        options=options,
+    )
 
-    # ---------------------------------------------------------------- status
+
+def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m):
+    """Status code of every epoch (:data:`~satnav.estimators.solution.STATUS`), whether it
+    had redundancy for the residual test, and its DOPs (g, p, h, v, t)."""
     use = ev.use
-    n_used = use.sum(axis=1)
+    m = pb.m
+    ng = len(pb.clock_systems)
     status = np.zeros(m, dtype=np.int8)
-    enough = n_used >= ev.n_par
+    enough = use.sum(axis=1) >= ev.n_par
     tested = ev.dof >= 1
     failed = tested & (ev.T > threshold)
     any_excluded = pb.excluded.any(axis=1)
@@ -975,28 +1146,26 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
     status[~tested | (any_excluded & (ev.dof < 2))] = 2
     status[failed] = 3
     # DOP of the satellites (each once: its first-band measurement, else a further band's)
-    gdop, pdop, hdop, vdop, tdop = dilution_of_precision(ev.az, ev.el, _one_per_satellite(pb, use), pb.group, ng)
+    dops = dilution_of_precision(ev.az, ev.el, _one_per_satellite(pb, use), pb.group, ng)
+    gdop = dops[0]
     status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
     if height_range_m is not None:
         _, _, height = ecef_to_geodetic(rr)
         status[(status <= 2) & ~((height >= height_range_m[0]) & (height <= height_range_m[1]))] = 6
-    not_conv = last_step > _NOT_CONVERGED_M
-    status[not_conv] = 14
+    status[last_step > _NOT_CONVERGED_M] = 14
     status[singular | (enough & ~np.isfinite(gdop))] = 13
     need = 4  # at least one clock and a position
     status[~enough] = 11
     status[(~enough) & (pb.n_observed >= need) & (pb.n_with_ephemeris < need)] = 12
     status[pb.n_observed == 0] = 10
-    solved = status <= 9
+    return status, tested, dops
 
-    # ---------------------------------------------------------------- outputs
-    position = np.where(solved[:, None], rr, np.nan)
-    clock = np.where(solved[:, None] & ev.present_groups[:, :ng], clk[:, :ng] / SPEED_OF_LIGHT, np.nan)
-    cov = np.full((m, 3, 3), np.nan)
-    if solved.any():
-        q = _cofactor(ev.n[solved])
-        cov[solved] = q[:, :3, :3]
 
+def _satellite_columns(pb: _Problem, ev, solved) -> dict:
+    """Per-satellite outputs (epochs x output columns): residuals, used, excluded, azimuth,
+    elevation, and satellites used per system."""
+    m = pb.m
+    use = ev.use
     n_cols = len(pb.satellites)
     residuals = np.full((m, n_cols), np.nan)
     used_cols = np.zeros((m, n_cols), dtype=bool)
@@ -1017,68 +1186,8 @@ def _solve(pb, x0, raim, false_alarm, max_exclusions, max_iterations, want_veloc
     by_system = {}
     for s in dict.fromkeys(pb.col_system):
         by_system[str(s)] = (used_cols[:, pb.col_system == s]).sum(axis=1).astype(np.int16)
-
-    vel = np.full((m, 3), np.nan)
-    drift = np.full(m, np.nan)
-    if want_velocity and np.isfinite(pb.range_rate).any():
-        v, d, _, _ = estimate_velocity(
-            pb.range_rate, np.where(solved[:, None], rr, np.nan), ev.sat_pos, pb.sat_vel,
-            pb.sat_drift, use & solved[:, None], weights=np.sin(np.maximum(ev.el, 0.1)) ** 2,
-        )
-        vel, drift = v, d
-        if motion_check:
-            jump = motion_inconsistent(pb.epochs, position, vel, solved)
-            status[jump & (status <= 2)] = 5
-
-    reference_point = "ARP"
-    if reduce_to_marker:
-        delta = getattr(obs.header, "antenna_delta_hen_m", None)
-        if delta is not None:
-            hgt, east, north = (float(x) for x in np.asarray(delta).reshape(3))
-            lat, lon, _ = ecef_to_geodetic(position)
-            rot = enu_rotation(lat, lon)
-            offset = np.einsum("mji,j->mi", rot, np.array([east, north, hgt]))
-            position = position - offset
-            reference_point = "marker"
-
-    with np.errstate(invalid="ignore"):
-        for a in (gdop, pdop, hdop, vdop, tdop):
-            a[~solved] = np.nan
-    options = {"iono": pb.iono, "elevation_mask_deg": float(np.degrees(pb.mask_rad)), "weights": pb.weights}
-    if pb.ifb_keys:  # inter-frequency biases (m) of multi_signal, per "group:band"
-        options["inter_frequency_bias_m"] = {
-            f"{g}:{b}": np.where(solved & ev.present_groups[:, ng + j], clk[:, ng + j], np.nan)
-            for j, (g, b) in enumerate(pb.ifb_keys)
-        }
-    return Solution(
-        time_ns=pb.epochs.copy(),
-        position_m=position,
-        clock_bias_s=clock,
-        clock_systems=pb.clock_systems,
-        velocity_m_s=vel,
-        clock_drift_s_s=drift,
-        gdop=gdop,
-        pdop=pdop,
-        hdop=hdop,
-        vdop=vdop,
-        tdop=tdop,
-        status=status,
-        n_used=np.where(solved, used_cols.sum(axis=1), 0).astype(np.int16),
-        n_used_by_system=by_system,
-        satellites=pb.satellites.copy(),
-        residuals_m=residuals,
-        used=used_cols,
-        excluded=excluded_cols,
-        azimuth_rad=az_cols,
-        elevation_rad=el_cols,
-        test_statistic=np.where(solved & tested, ev.T, np.nan),
-        test_threshold=np.where(solved, threshold, np.nan),
-        covariance_m2=cov,
-        iterations=iterations,
-        signals=dict(pb.signals),
-        reference_point=reference_point,
-        options=options,
-    )
+    return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
+            "el": el_cols, "by_system": by_system}
 
 
 def _one_per_satellite(pb, use):

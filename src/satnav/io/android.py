@@ -52,11 +52,12 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
-from ..constants import SPEED_OF_LIGHT, carrier_frequency
+from ..constants import SPEED_OF_LIGHT
 from ..errors import FormatError, SatnavError, SatnavWarning, warn_damaged
 from ..gnss_time import NS_PER_DAY, NS_PER_S, NS_PER_WEEK, leap_seconds_at_gpst
 from ..observations import Observations, ObsHeader
-from ..satellites import SYSTEMS
+from ..satellites import SYSTEMS, satellite_index_of, system_number_of
+from ..signals import SIGNALS, carrier_frequency
 
 __all__ = [
     "read_gnsslogger",
@@ -69,8 +70,9 @@ __all__ = [
     "CONSTELLATION_TYPES",
 ]
 
-#: Android ``GnssStatus.CONSTELLATION_*`` -> RINEX system letter.
-CONSTELLATION_TYPES = {1: "G", 2: "S", 3: "R", 4: "J", 5: "C", 6: "E", 7: "I"}
+#: Android ``GnssStatus.CONSTELLATION_*`` -> RINEX system letter
+#: (:attr:`satnav.signals.SystemSignals.android_constellation`).
+CONSTELLATION_TYPES = dict(sorted((e.android_constellation, s) for s, e in SIGNALS.items()))
 
 # GnssMeasurement state bits (android.location.GnssMeasurement)
 STATE_CODE_LOCK = 1
@@ -116,26 +118,12 @@ _FLOAT_COLUMNS = (
     "PseudorangeRateUncertaintyMetersPerSecond", "AccumulatedDeltaRangeUncertaintyMeters",
 )
 
-#: Nominal carriers per system: RINEX band digit -> Hz (GLONASS FDMA handled apart).
-_BANDS = {
-    "G": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6},
-    "S": {"1": 1575.42e6, "5": 1176.45e6},
-    "J": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6, "6": 1278.75e6},
-    "E": {"1": 1575.42e6, "5": 1176.45e6, "7": 1207.14e6, "8": 1191.795e6, "6": 1278.75e6},
-    "C": {"2": 1561.098e6, "1": 1575.42e6, "5": 1176.45e6, "7": 1207.14e6, "8": 1191.795e6, "6": 1268.52e6},
-    "I": {"5": 1176.45e6, "9": 2492.028e6},
-    "R": {"3": 1202.025e6, "4": 1600.995e6, "6": 1248.06e6},
-}
-#: Attribute when the log has no CodeType: the signals phones track.
-_DEFAULT_ATTRIBUTE = {
-    ("G", "1"): "C", ("G", "2"): "L", ("G", "5"): "Q",
-    ("J", "1"): "C", ("J", "2"): "L", ("J", "5"): "Q", ("J", "6"): "L",
-    ("E", "1"): "C", ("E", "5"): "Q", ("E", "7"): "Q", ("E", "8"): "Q", ("E", "6"): "C",
-    ("C", "2"): "I", ("C", "1"): "P", ("C", "5"): "P", ("C", "7"): "I", ("C", "6"): "I", ("C", "8"): "P",
-    ("R", "1"): "C", ("R", "2"): "C", ("R", "3"): "Q", ("R", "4"): "B", ("R", "6"): "B",
-    ("I", "5"): "A", ("I", "9"): "A",
-    ("S", "1"): "C", ("S", "5"): "I",
-}
+#: Nominal carriers per system: RINEX band digit -> Hz (GLONASS FDMA handled apart;
+#: :attr:`satnav.signals.SystemSignals.android_bands`).
+_BANDS = {s: {d: e.carrier_hz[d] for d in e.android_bands} for s, e in SIGNALS.items()}
+#: Attribute when the log has no CodeType: the signals phones track
+#: (:attr:`satnav.signals.SystemSignals.android_attributes`).
+_DEFAULT_ATTRIBUTE = {(s, d): a for s, e in SIGNALS.items() for d, a in e.android_attributes.items()}
 _BAND_TOLERANCE_HZ = 1.0e6
 _PSEUDORANGE_MIN_M, _PSEUDORANGE_MAX_M = 1.0e7, 5.0e7
 
@@ -249,7 +237,7 @@ def _signals(system: np.ndarray, freq_hz: np.ndarray, code_type: np.ndarray):
     k = np.full(n, np.iinfo(np.int16).min, dtype=np.int64)
     glo = system == "R"
     if glo.any():  # FDMA first: the G1 channel grid comes within 1 MHz of the L1OC carrier
-        for digit, base, step in (("1", 1602.0e6, 0.5625e6), ("2", 1246.0e6, 0.4375e6)):
+        for digit, (base, step) in SIGNALS["R"].fdma_hz.items():
             kk = np.rint((freq_hz - base) / step)
             hit = glo & (kk >= -7) & (kk <= 6) & (np.abs(freq_hz - (base + kk * step)) < 0.05e6) & (band == "")
             band[hit] = digit
@@ -337,7 +325,7 @@ def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_overrid
     drop(no_band, "unknown carrier frequency")
     ok = sat_ok & (band != "")
     sysnum = np.array([SYSTEMS.index(s) if s else 0 for s in system], dtype=np.int64)
-    sat = (100 * sysnum + prn).astype(np.int64)
+    sat = satellite_index_of(sysnum, prn).astype(np.int64)
 
     # ---------------------------------------------------------------- pseudorange
     state = cols["State"]
@@ -448,7 +436,7 @@ def _build(cols, n, path, header, *, max_tow_uncertainty_ns, pseudorange_overrid
     for letter in SYSTEMS:
         sys_sigs = sorted({sg for sg in signal[ok & (system == letter)].tolist()})
         if sys_sigs:
-            present = {codes[int(ci)] for ci in np.unique(c[(s // 100) == SYSTEMS.index(letter)])}
+            present = {codes[int(ci)] for ci in np.unique(c[system_number_of(s) == SYSTEMS.index(letter)])}
             obs_codes[letter] = [f"{k}{sg}" for sg in sys_sigs for k in "CLDS" if f"{k}{sg}" in present]
     header.obs_codes = obs_codes
     header.system = "M" if len(obs_codes) != 1 else next(iter(obs_codes))
@@ -697,7 +685,7 @@ def read_gsdc_satellite_states(path, *, strict: bool = False) -> dict:
     system = np.array([CONSTELLATION_TYPES.get(int(c), "") for c in cols["ConstellationType"]], dtype="U1")
     prn = cols["Svid"] - np.where(system == "J", 192, 0) - np.where(system == "S", 100, 0)
     sysnum = np.array([SYSTEMS.index(s) if s else -1 for s in system], dtype=np.int64)
-    sat = 100 * sysnum + prn
+    sat = satellite_index_of(sysnum, prn)
     band, _, _, _ = _signals(system, cols["CarrierFrequencyHz"], cols["CodeType"])
     pos = np.stack([f("SvPositionXEcefMeters"), f("SvPositionYEcefMeters"), f("SvPositionZEcefMeters")], axis=1)
     keep = np.all(np.isfinite(pos), axis=1) & (system != "") & (prn >= 1) & (prn <= 99)
@@ -843,7 +831,7 @@ class GsdcStates:
     def __call__(self, sat, time_ns, signal=None):
         """States of satellites ``sat`` at transmission times ``time_ns`` (GPST ns, satellite
         clock), broadcast together, for the RINEX code or band ``signal`` ("C1C", "5")."""
-        from ..orbits.states import NO_EPHEMERIS, OUTSIDE_PRECISE_SPAN, SatelliteStates
+        from ..satellite_states import NO_EPHEMERIS, OUTSIDE_PRECISE_SPAN, SatelliteStates
 
         shape, t, known, jl, jr, has_l, has_r = self._locate(sat, time_ns, signal)
         n = len(t)

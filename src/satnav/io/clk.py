@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ClockFileError, warn_damaged
 from ..gnss_time import calendar_to_ns, to_gpst
-from ..satellites import SYSTEMS, satellite_ids, satellite_index
+from ..satellites import SYSTEMS, satellite_ids, satellite_index, satellite_index_of
 from ._fixed_columns import LineTable, parse_floats, parse_ints
 from .textfile import read_bytes
 
@@ -361,7 +361,7 @@ def _read_one(path, strict: bool) -> dict:
         warn_damaged("bad satellite id in AS record, expected e.g. G01", path, int(rec_rows[j]) + 1, strict,
                      error=ClockFileError)
     is_sat &= ~bad_sat
-    sat = (sysnum * 100 + prn).astype(np.int16)
+    sat = satellite_index_of(sysnum, prn).astype(np.int16)
 
     out = {
         "path": str(path),

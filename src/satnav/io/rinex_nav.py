@@ -1,8 +1,12 @@
 """RINEX navigation files (versions 2.x, 3.00-3.05 and 4.00/4.01), all systems.
 
-:func:`read_rinex_nav` reads one or several navigation files into a :class:`Navigation`:
-one structured array of broadcast messages per system (see the dtypes below), the header's
-ionospheric and time-system corrections, and the RINEX 4 STO, EOP and ION records.
+:func:`read_rinex_nav` reads one or several navigation files into a
+:class:`~satnav.navigation.Navigation`: one structured array of broadcast messages per
+system (dtypes and field units in :mod:`satnav.navigation`), the header's ionospheric and
+time-system corrections, and the RINEX 4 STO, EOP and ION records. The record layouts per
+system and message type are in :mod:`satnav.io._rinex_nav_layout`, shared with the writer
+(:func:`write_rinex_nav`, :mod:`satnav.io.rinex_nav_writer`). ``Navigation``, ``NavHeader``,
+``message_dtype`` and the dtypes are re-exported here for existing callers.
 
 Units are SI (s, m, m/s, m/s^2, rad, rad/s). GLONASS and SBAS positions, velocities and
 accelerations are written in km, km/s, km/s^2 and stored in metres. Every ``toc`` and
@@ -39,7 +43,29 @@ from ..gnss_time import (
     gpst_from_week_tow,
     to_gpst,
 )
+from ..navigation import (
+    GLONASS_DTYPE,
+    KEPLER_DTYPE,
+    SBAS_DTYPE,
+    NavHeader,
+    Navigation,
+    concat_records,
+    dedupe_sort,
+    message_dtype,
+    records_view,
+)
 from ..satellites import SYSTEMS
+from ._rinex_nav_layout import (
+    ARCSEC,
+    BDS_GEO_PRNS,
+    DAY,
+    DEFAULT_TYPE,
+    KM_FIELDS,
+    LAYOUTS,
+    TIME_SCALE,
+    UNKNOWN_VALUE,
+)
+from .rinex_nav_writer import write_rinex_nav
 from .textfile import read_bytes
 
 __all__ = [
@@ -53,257 +79,6 @@ __all__ = [
     "message_dtype",
     "UNKNOWN_VALUE",
 ]
-
-#: The value RINEX 3.05 writes for "unknown" (GLONASS group delay), read as NaN.
-UNKNOWN_VALUE = 0.999999999999e09
-
-_KEPLER_FLOATS = (
-    "af0 af1 af2 iode crs crc cuc cus cic cis delta_n m0 omega0 i0 omega e sqrt_a toe_sow week"
-).split()
-_KEPLER_FLOATS2 = (
-    "omega_dot idot tgd tgd2 bgd_e5a bgd_e5b iodc health accuracy transmission_time fit_interval "
-    "data_source codes_l2 l2p_flag adot delta_n_dot"
-).split()
-
-#: Broadcast Keplerian messages of GPS, Galileo, BeiDou, QZSS and NavIC (see NAV_MODEL).
-KEPLER_DTYPE = np.dtype(
-    [("sat", np.int16), ("message_type", "U4"), ("toc", np.int64)]
-    + [(n, np.float64) for n in _KEPLER_FLOATS]
-    + [("toe", np.int64)]
-    + [(n, np.float64) for n in _KEPLER_FLOATS2]
-    + [("line", np.int32), ("source", np.int16)]
-)
-
-#: GLONASS FDMA messages (PZ-90 state vectors in metres).
-GLONASS_DTYPE = np.dtype(
-    [("sat", np.int16), ("message_type", "U4"), ("toc", np.int64)]
-    + [
-        (n, np.float64)
-        for n in (
-            "clock_bias gamma_n frame_time x y z vx vy vz ax ay az health freq_num age "
-            "status_flags health_flags urai group_delay"
-        ).split()
-    ]
-    + [("line", np.int32), ("source", np.int16)]
-)
-
-#: SBAS (GEO) messages (WGS84 state vectors in metres).
-SBAS_DTYPE = np.dtype(
-    [("sat", np.int16), ("message_type", "U4"), ("toc", np.int64)]
-    + [
-        (n, np.float64)
-        for n in "af0 af1 transmission_time x y z vx vy vz ax ay az health accuracy iodn".split()
-    ]
-    + [("line", np.int32), ("source", np.int16)]
-)
-
-
-def message_dtype(system: str) -> np.dtype:
-    """The structured dtype of the messages of one system letter."""
-    if system == "R":
-        return GLONASS_DTYPE
-    if system == "S":
-        return SBAS_DTYPE
-    if system in "GECJI" and len(system) == 1:
-        return KEPLER_DTYPE
-    raise ValueError(f"unknown system letter {system!r}, expected one of {SYSTEMS}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Field layouts: the stored field of each 19-character data field of a record, in order
-# (first line's 3 fields after the epoch, then 4 per continuation line). None = not stored.
-# Sources: RINEX 3.05 Tables A6-A18 (3.x records), RINEX 4.00 Tables A5-A33 (4.x records),
-# RINEX 2.11 Tables A4, A11, A16 (2.x records; same order).
-_CLOCK = ["af0", "af1", "af2"]
-_ORBIT_1_4 = [
-    "crs", "delta_n", "m0",
-    "cuc", "e", "cus", "sqrt_a",
-    "toe_sow", "cic", "omega0", "cis",
-    "i0", "crc", "omega", "omega_dot",
-]  # fmt: skip
-_LAYOUT_GPS_LNAV = _CLOCK + ["iode"] + _ORBIT_1_4 + [
-    "idot", "codes_l2", "week", "l2p_flag",
-    "accuracy", "health", "tgd", "iodc",
-    "transmission_time", "fit_interval", None, None,
-]  # fmt: skip
-_LAYOUT_GAL = _CLOCK + ["iode"] + _ORBIT_1_4 + [
-    "idot", "data_source", "week", None,
-    "accuracy", "health", "bgd_e5a", "bgd_e5b",
-    "transmission_time", None, None, None,
-]  # fmt: skip
-_LAYOUT_BDS_D1D2 = _CLOCK + ["iode"] + _ORBIT_1_4 + [
-    "idot", None, "week", None,
-    "accuracy", "health", "tgd", "tgd2",
-    "transmission_time", "iodc", None, None,
-]  # fmt: skip
-_LAYOUT_IRN = _CLOCK + ["iode"] + _ORBIT_1_4 + [
-    "idot", None, "week", None,
-    "accuracy", "health", "tgd", None,
-    "transmission_time", None, None, None,
-]  # fmt: skip
-# RINEX 4.00 GPS/QZSS CNAV (Table A32 ff.): no IODE/week; toe = toc; URAI are indices.
-_LAYOUT_CNAV = _CLOCK + ["adot"] + _ORBIT_1_4 + [
-    "idot", "delta_n_dot", None, None,
-    None, "health", "tgd", None,
-    None, None, None, None,
-    "transmission_time", None, None, None,
-]  # fmt: skip
-_LAYOUT_CNV2 = _LAYOUT_CNAV[:-4] + [None, None, None, None] + ["transmission_time", None, None, None]
-# RINEX 4.00 BeiDou B-CNAV1/2 (10 lines) and B-CNAV3 (9 lines).
-_LAYOUT_BDS_CNV12 = _CLOCK + ["adot"] + _ORBIT_1_4 + [
-    "idot", "delta_n_dot", None, None,
-    None, None, None, None,
-    None, None, "tgd", "tgd2",
-    None, "health", None, "iodc",
-    "transmission_time", None, None, "iode",
-]  # fmt: skip
-_LAYOUT_BDS_CNV3 = _CLOCK + ["adot"] + _ORBIT_1_4 + [
-    "idot", "delta_n_dot", None, None,
-    None, None, None, None,
-    None, "health", None, "tgd",
-    "transmission_time", None, None, None,
-]  # fmt: skip
-_LAYOUT_GLO = [
-    "clock_bias", "gamma_n", "frame_time",
-    "x", "vx", "ax", "health",
-    "y", "vy", "ay", "freq_num",
-    "z", "vz", "az", "age",
-    "status_flags", "group_delay", "urai", "health_flags",
-]  # fmt: skip
-_LAYOUT_SBAS = [
-    "af0", "af1", "transmission_time",
-    "x", "vx", "ax", "health",
-    "y", "vy", "ay", "accuracy",
-    "z", "vz", "az", "iodn",
-]  # fmt: skip
-
-#: (system, message type) -> (layout, minimum lines, maximum lines)
-_LAYOUTS = {
-    ("G", "LNAV"): (_LAYOUT_GPS_LNAV, 8, 8),
-    ("J", "LNAV"): (_LAYOUT_GPS_LNAV, 8, 8),
-    ("E", "INAV"): (_LAYOUT_GAL, 8, 8),
-    ("E", "FNAV"): (_LAYOUT_GAL, 8, 8),
-    ("E", "GAL"): (_LAYOUT_GAL, 8, 8),  # RINEX 2/3: type from the data-source bits
-    ("C", "D1"): (_LAYOUT_BDS_D1D2, 8, 8),
-    ("C", "D2"): (_LAYOUT_BDS_D1D2, 8, 8),
-    ("C", "BDS"): (_LAYOUT_BDS_D1D2, 8, 8),  # RINEX 3: D1/D2 from the PRN
-    ("I", "LNAV"): (_LAYOUT_IRN, 8, 8),
-    ("G", "CNAV"): (_LAYOUT_CNAV, 9, 9),
-    ("J", "CNAV"): (_LAYOUT_CNAV, 9, 9),
-    ("G", "CNV2"): (_LAYOUT_CNV2, 10, 10),
-    ("J", "CNV2"): (_LAYOUT_CNV2, 10, 10),
-    ("C", "CNV1"): (_LAYOUT_BDS_CNV12, 10, 10),
-    ("C", "CNV2"): (_LAYOUT_BDS_CNV12, 10, 10),
-    ("C", "CNV3"): (_LAYOUT_BDS_CNV3, 9, 9),
-    ("R", "FDMA"): (_LAYOUT_GLO, 4, 5),
-    ("S", "SBAS"): (_LAYOUT_SBAS, 4, 4),
-}
-_DEFAULT_TYPE = {"G": "LNAV", "J": "LNAV", "E": "GAL", "C": "BDS", "I": "LNAV", "R": "FDMA", "S": "SBAS"}
-#: Time scale of the calendar times written in records of each system.
-_TIME_SCALE = {"G": "GPS", "E": "GAL", "J": "QZS", "I": "IRN", "S": "GPS", "C": "BDS", "R": "UTC"}
-_KM_FIELDS = ("x", "y", "z", "vx", "vy", "vz", "ax", "ay", "az")
-_BDS_GEO_PRNS = frozenset([1, 2, 3, 4, 5, 59, 60, 61, 62, 63])
-
-_ARCSEC = math.pi / 648000.0
-_DAY = 86400.0
-
-
-@dataclass
-class NavHeader:
-    """Header of a RINEX navigation file.
-
-    Attributes
-    ----------
-    version : float
-    file_type : str
-        ``"N"`` (RINEX 3/4 and GPS RINEX 2), ``"G"`` (GLONASS RINEX 2), ``"H"`` (SBAS
-        RINEX 2), ``"E"``/``"L"`` (Galileo RINEX 2).
-    system : str
-        System letter of the file (``"M"`` for mixed).
-    iono_corrections : dict
-        ``"GPSA"``, ``"GPSB"``, ``"GAL"``, ``"BDSA"``, ... -> coefficients as written
-        (Klobuchar alpha in s, s/semicircle, ...; NeQuick a_i0..a_i2).
-    time_corrections : dict
-        ``"GPUT"``, ``"GAGP"``, ``"GLUT"``, ... -> ``(a0 s, a1 s/s, t_ref s of week, week)``.
-    leap_seconds : int or None
-        Current number of leap seconds (GPS - UTC) from ``LEAP SECONDS``.
-    """
-
-    version: float = 3.05
-    file_type: str = "N"
-    system: str = "M"
-    program: str = ""
-    run_by: str = ""
-    date: str = ""
-    comments: list[str] = field(default_factory=list)
-    iono_corrections: dict[str, np.ndarray] = field(default_factory=dict)
-    time_corrections: dict[str, tuple] = field(default_factory=dict)
-    leap_seconds: int | None = None
-
-
-class Navigation:
-    """Broadcast navigation messages of one or several files.
-
-    Attributes
-    ----------
-    messages : dict[str, numpy.ndarray]
-        System letter -> structured array (:data:`KEPLER_DTYPE`, :data:`GLONASS_DTYPE` or
-        :data:`SBAS_DTYPE`), one row per message, sorted by (sat, toc). Only systems with
-        messages are present.
-    header : NavHeader
-        Header of the first file; ionospheric and time corrections merged from all files
-        (the first file's value wins).
-    sources : list[str]
-        The files read; ``messages[...]["source"]`` indexes this list.
-    ion_records, sto_records, eop_records : list[dict]
-        RINEX 4 ``> ION``, ``> STO`` and ``> EOP`` records (SI units, times GPST ns).
-    skipped : dict[str, int]
-        ``"SYS TYPE"`` -> number of messages of types the model does not hold (e.g.
-        ``"R L1OC"``), read past without error.
-    """
-
-    def __init__(self, messages=None, header=None, sources=None):
-        self.messages: dict[str, np.ndarray] = dict(messages or {})
-        self.header: NavHeader = header if header is not None else NavHeader()
-        self.sources: list[str] = list(sources or [])
-        self.ion_records: list[dict] = []
-        self.sto_records: list[dict] = []
-        self.eop_records: list[dict] = []
-        self.skipped: dict[str, int] = {}
-
-    def satellites(self) -> list[str]:
-        """Sorted satellite ids (``"G05"``, ``"R21"``, ...) with at least one message."""
-        from ..satellites import satellite_id
-
-        sats = set()
-        for arr in self.messages.values():
-            sats.update(int(s) for s in np.unique(arr["sat"]))
-        return [satellite_id(s) for s in sorted(sats)]
-
-    def count_by_system(self) -> dict[str, int]:
-        """System letter -> number of ephemeris messages (systems in ``"GRECJIS"`` order)."""
-        return {s: len(self.messages[s]) for s in SYSTEMS if s in self.messages}
-
-    def time_span(self) -> tuple[int, int]:
-        """First and last ``toc`` (GPST ns) of all messages; raises ``ValueError`` if empty."""
-        tocs = [arr["toc"] for arr in self.messages.values() if len(arr)]
-        if not tocs:
-            raise ValueError("navigation data holds no messages")
-        allt = np.concatenate(tocs)
-        return int(allt.min()), int(allt.max())
-
-    def for_system(self, letter: str) -> np.ndarray:
-        """Messages of one system, or an empty array of that system's dtype."""
-        arr = self.messages.get(letter)
-        return arr if arr is not None else np.zeros(0, dtype=message_dtype(letter))
-
-    def __len__(self) -> int:
-        return sum(len(a) for a in self.messages.values())
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{k}: {v}" for k, v in self.count_by_system().items())
-        return f"<Navigation {len(self.sources)} file(s), messages {{{counts}}}>"
-
 
 # ---------------------------------------------------------------------------------------------
 # Number parsing
@@ -635,7 +410,7 @@ def _read_one(path, source: int, strict: bool, nav: Navigation):
         )  # fmt: skip
         if len(arr):
             out.setdefault(system, []).append(arr)
-    return hdr, {s: _concat_records(a) for s, a in out.items()}
+    return hdr, {s: concat_records(a) for s, a in out.items()}
 
 
 def _trim(body: list[str], start: int, stop: int) -> int:
@@ -683,8 +458,8 @@ def _index_v23(block, hdr, v2, groups, damaged):
                 )
                 damaged.append((int(i), what))
             continue
-        mtype = _DEFAULT_TYPE[system]
-        _, lo, hi = _LAYOUTS[(system, mtype)]
+        mtype = DEFAULT_TYPE[system]
+        _, lo, hi = LAYOUTS[(system, mtype)]
         n = nlines[sel]
         for i, k in zip(idx[n < lo], n[n < lo]):
             damaged.append((int(i), f"{system} record has {k} lines, expected {lo} (truncated record)"))
@@ -729,11 +504,11 @@ def _index_v4(body, groups, damaged, skipped, nav, path, body_start, source, str
         key = (system, mtype)
         if system == "E" and mtype in ("INAV", "FNAV"):
             pass
-        elif key not in _LAYOUTS:
+        elif key not in LAYOUTS:
             name = f"{system} {mtype}"
             skipped[name] = skipped.get(name, 0) + 1
             continue
-        layout, lo, hi = _LAYOUTS[key]
+        layout, lo, hi = LAYOUTS[key]
         n = stop - i - 1
         if n < lo or n > hi:
             damaged.append(
@@ -749,7 +524,7 @@ def _epoch_v4(line: str, system: str) -> int:
     """GPST ns of a RINEX 4 STO/EOP/ION epoch line ('    2022 06 08 10 00 00 ...')."""
     y, mo, d = int(line[4:8]), int(line[9:11]), int(line[12:14])
     h, mi, s = int(line[15:17]), int(line[18:20]), int(line[21:23])
-    return int(to_gpst(calendar_to_ns(y, mo, d, h, mi, s), _TIME_SCALE[system]))
+    return int(to_gpst(calendar_to_ns(y, mo, d, h, mi, s), TIME_SCALE[system]))
 
 
 def _v4_values(lines: list[str], first_col: int = 23) -> list[float]:
@@ -780,9 +555,9 @@ def _parse_v4_extra(lines, kind, system, prn, mtype) -> dict:
         v = _v4_values(lines)  # xp dxp ddxp / yp dyp ddyp / t_tm dut1 ddut1 dddut1
         v = v + [math.nan] * (12 - len(v))
         rec.update(
-            xp=v[0] * _ARCSEC, dxp=v[1] * _ARCSEC / _DAY, ddxp=v[2] * _ARCSEC / _DAY**2,
-            yp=v[4] * _ARCSEC, dyp=v[5] * _ARCSEC / _DAY, ddyp=v[6] * _ARCSEC / _DAY**2,
-            t_tm=v[7], dut1=v[8], ddut1=v[9] / _DAY, dddut1=v[10] / _DAY**2,
+            xp=v[0] * ARCSEC, dxp=v[1] * ARCSEC / DAY, ddxp=v[2] * ARCSEC / DAY**2,
+            yp=v[4] * ARCSEC, dyp=v[5] * ARCSEC / DAY, ddyp=v[6] * ARCSEC / DAY**2,
+            t_tm=v[7], dut1=v[8], ddut1=v[9] / DAY, dddut1=v[10] / DAY**2,
         )  # fmt: skip
     else:  # ION: Klobuchar (LNAV, D1D2, CNVX of G/J), NeQuick-G (IFNV), BDGIM (C CNVX)
         vals = [x for x in _v4_values(lines)]
@@ -800,7 +575,7 @@ def _parse_v4_extra(lines, kind, system, prn, mtype) -> dict:
 
 def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start, source, strict):
     """Parse all records of one layout (vectorized); returns a structured array."""
-    layout = _LAYOUTS[(system, mtype)][0]
+    layout = LAYOUTS[(system, mtype)][0]
     rows = block[starts[:, None] + np.arange(nlines)[None, :]]  # (R, nlines, 80)
     first = rows[:, 0, :]
     if v2:
@@ -878,7 +653,7 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
     if R == 0:
         return np.zeros(R, dtype=message_dtype(system))
     blank = _blank_message(system)
-    out = np.repeat(_records(blank), R).view(blank.dtype)  # float fields NaN, others zero
+    out = np.repeat(records_view(blank), R).view(blank.dtype)  # float fields NaN, others zero
     nf = values.shape[1]
     for k, name in enumerate(layout):
         if name is not None and k < nf:
@@ -887,12 +662,12 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
     out["sat"] = sat
     sec = ep[:, 6]
     label_ns = calendar_to_ns(ep[:, 1], ep[:, 2], ep[:, 3], ep[:, 4], ep[:, 5], sec)
-    toc = np.asarray(to_gpst(label_ns, _TIME_SCALE[system]), dtype=np.int64)
+    toc = np.asarray(to_gpst(label_ns, TIME_SCALE[system]), dtype=np.int64)
     out["toc"] = toc
     out["line"] = body_start + starts + 1 - int(v4)
     out["source"] = source
     if system in ("R", "S"):
-        for name in _KM_FIELDS:
+        for name in KM_FIELDS:
             out[name] *= 1000.0
         out["message_type"] = mtype
         return out
@@ -901,7 +676,7 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
         ds = np.nan_to_num(out["data_source"], nan=0).astype(np.int64)
         out["message_type"] = np.where((ds & 0b010) != 0, "FNAV", "INAV")
     elif system == "C" and mtype == "BDS":
-        out["message_type"] = np.where(np.isin(prn.astype(int), list(_BDS_GEO_PRNS)), "D2", "D1")
+        out["message_type"] = np.where(np.isin(prn.astype(int), list(BDS_GEO_PRNS)), "D2", "D1")
     else:
         out["message_type"] = mtype
     if system in ("G", "J") and mtype in ("CNAV", "CNV2"):
@@ -941,41 +716,6 @@ def _toe_from_week(week, toe_sow, toc, system):
 
 
 # ---------------------------------------------------------------------------------------------
-def _dedupe_sort(arr: np.ndarray) -> np.ndarray:
-    """Drop exact duplicate messages (ignoring line/source) and sort by (sat, toc)."""
-    if len(arr) == 0:
-        return arr
-    rec = _records(arr)
-    key = rec.copy().view(arr.dtype)
-    key["line"] = 0
-    key["source"] = 0
-    # the first of each set of byte-identical records, in order (what np.unique's
-    # return_index gives, sorted; a dict of the bytes instead of sorting the records)
-    first: dict[bytes, int] = {}
-    for i, b in enumerate(_records(key).tolist()):
-        first.setdefault(b, i)
-    rec = rec[np.fromiter(first.values(), np.int64, len(first))]
-    arr = rec.view(arr.dtype)
-    order = np.lexsort((arr["line"], arr["source"], arr["toc"], arr["sat"]))
-    return rec[order].view(arr.dtype)
-
-
-def _records(arr: np.ndarray) -> np.ndarray:
-    """The messages of a structured array as opaque records (``np.void`` of the item
-    size; no padding in the message dtypes): copying, taking and concatenating them moves
-    each record at once instead of field by field (~10x faster), the same bytes."""
-    arr = np.ascontiguousarray(arr)
-    return arr.view(np.dtype((np.void, arr.dtype.itemsize)))
-
-
-def _concat_records(parts: list) -> np.ndarray:
-    """``np.concatenate(parts)`` of structured arrays of one dtype, record by record."""
-    dtype = parts[0].dtype
-    if len(parts) == 1 or any(p.dtype != dtype for p in parts):
-        return np.concatenate(parts)
-    return np.concatenate([_records(p) for p in parts]).view(dtype)
-
-
 def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
     """Read and merge RINEX 2/3/4 navigation files of any system.
 
@@ -1006,22 +746,11 @@ def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
         if source == 0:
             nav.header = hdr
         else:
-            for k, v in hdr.iono_corrections.items():
-                nav.header.iono_corrections.setdefault(k, v)
-            for k, v in hdr.time_corrections.items():
-                nav.header.time_corrections.setdefault(k, v)
-            if nav.header.leap_seconds is None:
-                nav.header.leap_seconds = hdr.leap_seconds
+            nav.header.merge_corrections(hdr)
         for s, arr in msgs.items():
             per_system.setdefault(s, []).append(arr)
     for s in SYSTEMS:
         if s in per_system:
-            nav.messages[s] = _dedupe_sort(_concat_records(per_system[s]))
+            nav.messages[s] = dedupe_sort(concat_records(per_system[s]))
     return nav
 
-
-def write_rinex_nav(nav: Navigation, path, version: float = 3.05) -> None:
-    """Write ``nav`` as a RINEX 3.05 navigation file (see :mod:`satnav.io.rinex_nav_writer`)."""
-    from .rinex_nav_writer import write_rinex_nav as _write
-
-    _write(nav, path, version=version)

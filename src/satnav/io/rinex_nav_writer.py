@@ -1,4 +1,4 @@
-"""Write :class:`~satnav.io.rinex_nav.Navigation` data as RINEX 3.05 (or 4.00/4.01) navigation.
+"""Write :class:`~satnav.navigation.Navigation` data as RINEX 3.05 (or 4.00/4.01) navigation.
 
 Numbers are written as ``D19.12`` (``-5.154609680176E-04``: 13 significant digits, ``E``
 exponent), the most any RINEX writer gives (``0.xxxD+yy`` writers give 12), so values read
@@ -20,22 +20,13 @@ import numpy as np
 
 from ..errors import SatnavWarning
 from ..gnss_time import from_gpst, ns_to_calendar
-from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_id
-from .rinex_nav import (
-    _ARCSEC,
-    _DAY,
-    _KM_FIELDS,
-    _LAYOUTS,
-    _TIME_SCALE,
-    Navigation,
-)
+from ..navigation import Navigation
+from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_id, system_of
+from ._rinex_nav_layout import ARCSEC, DAY, KM_FIELDS, LAYOUTS, TIME_SCALE, UNKNOWN_TEXT, V3_TYPES
 
 __all__ = ["write_rinex_nav", "format_field"]
 
 _BLANK = " " * 19
-_UNKNOWN_TEXT = "  .999999999999E+09"
-_V3_TYPES = {"G": ("LNAV",), "J": ("LNAV",), "E": ("INAV", "FNAV"), "C": ("D1", "D2"),
-             "I": ("LNAV",), "R": ("FDMA",), "S": ("SBAS",)}  # fmt: skip
 
 
 def format_field(value: float) -> str:
@@ -91,7 +82,7 @@ def _record_lines(first: str, values: list[str]) -> list[str]:
 
 
 def _calendar(ns: np.ndarray, system: str):
-    y, mo, d, h, mi, s = ns_to_calendar(from_gpst(ns, _TIME_SCALE[system]))
+    y, mo, d, h, mi, s = ns_to_calendar(from_gpst(ns, TIME_SCALE[system]))
     return (np.asarray(v) for v in (y, mo, d, h, mi, np.rint(np.asarray(s)).astype(np.int64)))
 
 
@@ -112,7 +103,7 @@ def _message_lines(arr: np.ndarray, system: str, version: float, skipped: dict) 
     v4 = version >= 4
     cols = {name: arr[name].astype(np.float64) for name in arr.dtype.names if arr.dtype[name] == np.float64}
     if system in ("R", "S"):
-        for name in _KM_FIELDS:
+        for name in KM_FIELDS:
             cols[name] = cols[name] / 1000.0
     mtypes = arr["message_type"]
     for i in range(len(arr)):
@@ -123,18 +114,18 @@ def _message_lines(arr: np.ndarray, system: str, version: float, skipped: dict) 
             key = ("C", "BDS")
         else:
             key = (system, mtype)
-        if key not in _LAYOUTS or (not v4 and mtype not in _V3_TYPES[system]):
+        if key not in LAYOUTS or (not v4 and mtype not in V3_TYPES[system]):
             name = f"{system} {mtype}"
             skipped[name] = skipped.get(name, 0) + 1
             continue
-        layout, lo, hi = _LAYOUTS[key]
+        layout, lo, hi = LAYOUTS[key]
         nfields = 3 + 4 * (hi - 1)
         values = []
         for name in layout[:nfields]:
             if name is None:
                 values.append(_BLANK)
             elif name == "group_delay" and cols[name][i] != cols[name][i]:
-                values.append(_UNKNOWN_TEXT)
+                values.append(UNKNOWN_TEXT)
             else:
                 values.append(format_field(cols[name][i]))
         sat = int(arr["sat"][i])
@@ -150,7 +141,7 @@ def _extra_lines(nav: Navigation) -> list:
     out = []
     for rec in nav.sto_records + nav.eop_records + nav.ion_records:
         sat = int(rec["sat"])
-        system = SYSTEMS[sat // 100]
+        system = system_of(sat)
         epoch = _epoch_texts([rec["time"]], system)[0]
         head = f"> {rec['type']} {satellite_id(sat)} {rec['message']}"
         if rec["type"] == "STO":
@@ -158,7 +149,7 @@ def _extra_lines(nav: Navigation) -> list:
             vals = [rec["t_tot"], rec["a0"], rec["a1"], rec["a2"]]
             lines = [head, first.rstrip(), ("    " + "".join(map(format_field, vals))).rstrip()]
         elif rec["type"] == "EOP":
-            a, d = _ARCSEC, _DAY
+            a, d = ARCSEC, DAY
             vals = [
                 rec["xp"] / a, rec["dxp"] * d / a, rec["ddxp"] * d * d / a,
                 math.nan, rec["yp"] / a, rec["dyp"] * d / a, rec["ddyp"] * d * d / a,

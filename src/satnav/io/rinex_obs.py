@@ -78,7 +78,7 @@ import numpy as np
 from ..errors import DamagedRecordWarning, RinexError, warn_damaged
 from ..gnss_time import NS_PER_DAY, NS_PER_S, calendar_to_ns, to_gpst
 from ..observations import Event, Observations, ObsHeader
-from ..satellites import SYSTEMS
+from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, system_number_of, system_of
 from .textfile import read_bytes
 
 __all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes"]
@@ -906,7 +906,7 @@ class _Reader:
         # a line whose satellite id is readable can be dropped alone; one without a readable
         # id leaves the epoch's satellite count in doubt, so the whole epoch goes
         id_bad = line_bad.copy()
-        sat = np.where(line_bad, 0, sysn * 100 + prn)
+        sat = np.where(line_bad, 0, sysn * SATELLITES_PER_SYSTEM + prn)
         seg = seg_of_epoch[line_epoch]
         nseg = len(tabs)
         maxn = max(t.shape[1] for t in tabs)
@@ -988,7 +988,7 @@ class _Reader:
         if not keep.all():
             ep_r, sat_r, code_r, value_r, lli_r, ssi_r = (
                 x[keep] for x in (ep_r, sat_r, code_r, value_r, lli_r, ssi_r))
-        scale = self._scale_array(codes, sat_r // 100, code_r)
+        scale = self._scale_array(codes, system_number_of(sat_r), code_r)
         if scale is not None:
             value_r /= scale
         return times[ep_r], sat_r, code_r, value_r, lli_r, ssi_r
@@ -1221,7 +1221,7 @@ class _Reader:
         num = sid[1:3].strip()
         if letter not in _SYS_NUM or not num.isdigit() or not 1 <= int(num) <= 99:
             return None
-        return _SYS_NUM[letter] * 100 + int(num)
+        return _SYS_NUM[letter] * SATELLITES_PER_SYSTEM + int(num)
 
     def decode_v2(self, seg_types, rec_epoch, rec_sat, rec_line, rec_seg, ep_time, ep_flag, ep_clk,
                   ep_line):
@@ -1231,7 +1231,7 @@ class _Reader:
         rec_seg = np.asarray(rec_seg, np.int64)
         ep_time = np.asarray(ep_time, np.int64)
         # global RINEX 3 code list over all systems seen and all segments
-        systems_seen = sorted({SYSTEMS[s // 100] for s in np.unique(rec_sat)} or {self.header.system}
+        systems_seen = sorted({system_of(s) for s in np.unique(rec_sat)} or {self.header.system}
                               - {"M"}, key=SYSTEMS.index)
         maps = []  # per segment: (7, nobs) global code index or -1
         names: dict[str, int] = {}
@@ -1267,7 +1267,7 @@ class _Reader:
         value, lli, ssi, present, bad = _decode_slots(self.tail, fstart, fvalid, self.buf)
         # bytes beyond the 80 columns of a data line that are not blank: damaged
         epoch_ok = np.ones(len(ep_time), bool)
-        sysn = rec_sat // 100
+        sysn = system_number_of(rec_sat)
         gcode = np.stack(maps)[rec_seg[rep], sysn[rep], slot] if len(maps) > 1 else maps[0][sysn[rep], slot]
         # a damaged value loses that satellite's record only (its satellite is known from the
         # epoch record), never the epoch's other satellites

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import SatnavError, SatnavWarning
 from ..gnss_time import NS_PER_S, ns_to_calendar
 from ..observations import Event, Observations
-from ..satellites import SYSTEMS, satellite_ids
+from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_ids, system_number_of
 
 __all__ = ["write_rinex_obs", "format_fixed"]
 
@@ -252,7 +252,7 @@ def _comment_records(text: str) -> list[str]:
 
 
 def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]]) -> list[str]:
-    from .. import __version__
+    from .._version import __version__
 
     h = obs.header
     systems = list(codes_by_system)
@@ -354,13 +354,10 @@ def _codes_by_system(obs: Observations, present_systems) -> dict[str, list[str]]
 
             codes = [c for c in rinex2_to_rinex3_codes(system, obs.header.obs_codes_v2) if c]
         out[system] = codes
-    if len(obs):
-        sysnum = obs.sat // 100
-        pairs = np.unique(sysnum.astype(np.int64) * 10_000 + obs.code)
-        for p in pairs:
-            s = SYSTEMS[int(p) // 10_000]
-            code = obs.codes[int(p) % 10_000]
-            if code not in out[s]:
+    with_data = obs.codes_by_system()
+    for s in SYSTEMS:  # codes with data but not in the header, in satnav's code order
+        for code in obs.codes:
+            if code in with_data.get(s, ()) and code not in out[s]:
                 out[s].append(code)
     return out
 
@@ -499,7 +496,7 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     m = len(obs.epochs)
     ei = _row_epochs(obs)
     sat, code = obs.sat, obs.code
-    present_systems = {SYSTEMS[int(s)] for s in np.unique(sat // 100)} if len(sat) else set()
+    present_systems = {SYSTEMS[int(s)] for s in np.unique(system_number_of(sat))} if len(sat) else set()
     codes_by_system = _codes_by_system(obs, present_systems)
 
     # column of each row within its system's list of codes
@@ -509,11 +506,11 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
         for j, c in enumerate(codes):
             if c in obs.codes:
                 col_table[k, obs.codes.index(c)] = j
-    col = col_table[sat // 100, code]
+    col = col_table[system_number_of(sat), code]
     kmax = max((len(c) for c in codes_by_system.values()), default=0)
 
     # rows in file order (epoch, satellite, column); exact duplicates are left out
-    key = (ei * 1000 + sat) * (kmax + 1) + col
+    key = (ei * MAX_SATELLITES + sat) * (kmax + 1) + col
     if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
         order = np.arange(len(key))
         keep = np.ones(len(key), dtype=bool)

@@ -71,7 +71,8 @@ from ..gnss_time import (
     ns_to_calendar,
     to_gpst,
 )
-from ..satellites import SYSTEMS
+from ..satellites import prn_of, system_of
+from ..signals import per_system
 
 __all__ = [
     "FORMATS",
@@ -114,7 +115,7 @@ _EXTENSIONS = {
 
 #: RTKLIB's solution quality for single point positioning.
 Q_SINGLE = 5
-_SYSTEM_NAMES = {"G": "GPS", "R": "GLONASS", "E": "Galileo", "J": "QZSS", "C": "BDS", "I": "NavIC", "S": "SBAS"}
+_SYSTEM_NAMES = per_system("rtklib_name")
 _RTKLIB_SYSTEM_ORDER = "GREJCIS"  # order of RTKLIB's "navi sys" line
 _IONO_NAMES = {"klobuchar": "Broadcast", "iono-free": "Iono-Free LC", "none": "OFF"}
 
@@ -282,7 +283,7 @@ def format_pos(
             f"unknown flagged-epoch policy {flagged!r}; expected 'comment', 'write' or 'skip'"
         )
     if program is None:
-        from .. import __version__
+        from .._version import __version__
 
         program = f"satnav {__version__}"
 
@@ -628,14 +629,14 @@ def _utc_datetimes(gpst_ns) -> list[_dt.datetime]:
     ]
 
 
-#: NMEA 4.11 GNSS system ID per satnav system letter, and the SV id offset in GSA.
-_NMEA_SYSTEM_ID = {"G": 1, "S": 1, "R": 2, "E": 3, "C": 4, "J": 5, "I": 6}
-_NMEA_TALKER = {"G": "GP", "S": "GP", "R": "GL", "E": "GA", "C": "GB", "J": "GQ", "I": "GI"}
+#: NMEA 4.11 GNSS system ID and talker id per satnav system letter
+#: (:attr:`satnav.signals.SystemSignals.nmea_system_id`, ``nmea_talker``).
+_NMEA_SYSTEM_ID = per_system("nmea_system_id")
+_NMEA_TALKER = per_system("nmea_talker")
 
 
 def _nmea_svid(sat: int) -> int:
-    sysn, prn = divmod(int(sat), 100)
-    letter = SYSTEMS[sysn]
+    letter, prn = system_of(int(sat)), int(prn_of(int(sat)))
     if letter == "R":
         return prn + 64  # GLONASS 65-96
     if letter == "S":
@@ -670,7 +671,7 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
     when = _utc_datetimes(t)
     sats = np.asarray(solution.satellites)
     used = np.asarray(solution.used, dtype=bool).reshape(m, len(sats))
-    sys_of_col = np.array([SYSTEMS[int(s) // 100] for s in sats]) if len(sats) else np.zeros(0, "U1")
+    sys_of_col = system_of(np.asarray(sats)) if len(sats) else np.zeros(0, "U1")
     out: list[bytes] = []
     lat_d, lon_d = np.degrees(lat), np.degrees(lon)
     for i in range(m):

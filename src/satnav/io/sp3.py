@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import Sp3Error, warn_damaged
 from ..gnss_time import NS_PER_S, calendar_to_ns, gps_week_tow, ns_to_calendar, to_gpst
-from ..satellites import SYSTEMS, satellite_id, satellite_ids, satellite_index
+from ..satellites import SYSTEMS, satellite_id, satellite_ids, satellite_index, satellite_index_of
 from ._fixed_columns import LineTable, parse_floats, parse_ints
 from .textfile import read_bytes
 
@@ -388,7 +388,7 @@ def _read_one(path, strict: bool) -> dict:
                 strict,
                 error=Sp3Error,
             )
-        sat = (sysnum * 100 + prn).astype(np.int16)
+        sat = satellite_index_of(sysnum, prn).astype(np.int16)
         flags = {}
         if kind == "P":
             for name, (col, char) in _FLAG_COLUMNS.items():

@@ -131,7 +131,7 @@ def nominal_pco_z(sat, time_ns=None, antennas=None) -> np.ndarray:
     holds a valid block with both frequencies for that satellite, else
     :data:`NOMINAL_PCO_Z_M`. Systems in :data:`BROADCAST_REFERS_TO_COM` get 0.
     """
-    from ..constants import CARRIER_FREQUENCIES
+    from ..signals import SIGNALS, per_system
 
     sat = np.atleast_1d(np.asarray(sat))
     groups = orbit_group(sat)
@@ -139,15 +139,14 @@ def nominal_pco_z(sat, time_ns=None, antennas=None) -> np.ndarray:
     if antennas and time_ns is not None:
         from ..io.antex import satellite_pco
 
-        pairs = {"G": ("1", "2"), "E": ("1", "5"), "C": ("2", "6"), "J": ("1", "2"),
-                 "R": ("1", "2")}
+        pairs = per_system("precise_bands")
         for i, s in enumerate(sat):
             letter = system_of(int(s))
             if letter not in pairs or letter == "R":
                 continue
             b1, b2 = pairs[letter]
-            f1 = CARRIER_FREQUENCIES[letter][b1]
-            f2 = CARRIER_FREQUENCIES[letter][b2]
+            f1 = SIGNALS[letter].carrier_hz[b1]
+            f2 = SIGNALS[letter].carrier_hz[b2]
             k1 = f1**2 / (f1**2 - f2**2)
             pco = satellite_pco(antennas, satellite_id(int(s)), int(time_ns),
                                 (letter + "0" + b1, letter + "0" + b2), (k1, 1 - k1))

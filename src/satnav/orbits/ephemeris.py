@@ -46,11 +46,11 @@ from __future__ import annotations
 import numpy as np
 
 from satnav import constants as C
+from satnav import satellite_states as S
 from satnav.gnss_time import NS_PER_S
-from satnav.orbits import states as S
 from satnav.orbits.glonass import glonass_states
 from satnav.orbits.kepler import kepler_states
-from satnav.satellites import SYSTEMS
+from satnav.satellites import SYSTEMS, system_number_of
 
 __all__ = ["broadcast_states", "VALIDITY_S", "signal_band", "select_messages"]
 
@@ -393,7 +393,7 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
 
     Parameters
     ----------
-    nav : satnav.io.rinex_nav.Navigation
+    nav : satnav.navigation.Navigation
         Navigation messages (``nav.messages[letter]`` structured arrays).
     sat : int array
         Satellite indices (``satnav.satellites.satellite_index``); broadcast against
@@ -431,7 +431,7 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
     q_sat = np.broadcast_to(sat_arr, shape).ravel().astype(np.int64)
     q_t = np.broadcast_to(time_arr, shape).ravel().astype(np.int64)
     out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
-    system_number = q_sat // 100
+    system_number = system_number_of(q_sat)
     messages = getattr(nav, "messages", {}) or {}
     for number, letter in enumerate(SYSTEMS):
         where = np.flatnonzero(system_number == number)

@@ -26,6 +26,7 @@ import numpy as np
 
 from satnav import constants as C
 from satnav.gnss_time import NS_PER_S, SECONDS_PER_WEEK
+from satnav.satellites import prn_of
 
 __all__ = [
     "SYSTEM_CONSTANTS",
@@ -257,7 +258,7 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool 
     """
     t_ns = np.asarray(t_ns, dtype=np.int64)
     tk = _time_from(t_ns, eph["toe"])
-    geo = system == "C" and is_beidou_geo(np.asarray(eph["sat"]) % 100)
+    geo = system == "C" and is_beidou_geo(prn_of(eph["sat"]))
     position, vel, relativity, relativity_dot = kepler_orbit(eph, tk, system, geo,
                                                              velocity=velocity and orbit,
                                                              orbit=orbit)

@@ -293,7 +293,7 @@ def precise_states(sp3, sat, time_ns, clk=None, order=10, require_clock=True):
         ``reason`` 5 outside the product's span, for satellites the product lacks, or
         when a node of the interpolation window (or a clock neighbour) is missing.
     """
-    from .states import SatelliteStates
+    from ..satellite_states import SatelliteStates
 
     sat_b, t_b = np.broadcast_arrays(np.asarray(sat, dtype=np.intp), np.asarray(time_ns))
     shape = sat_b.shape

@@ -398,7 +398,7 @@ def _posfile_sections(pos, reference, ref_label) -> list[str]:
 # ============================================================================ page
 def report_html(solution, *, obs=None, reference_m=None, title=None, detail=None, notes=()) -> str:
     """Text of the HTML report (see :func:`write_report`)."""
-    from .. import __version__
+    from .._version import __version__
 
     notes = list(notes)
     is_pos = _is_posfile(solution)

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import SatnavError
 from ..gnss_time import ns_to_datetime64
 from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids, system_of
+from ..signals import per_system
 
 __all__ = [
     "SYSTEM_COLORS",
@@ -31,16 +32,8 @@ __all__ = [
     "lines_png",
 ]
 
-#: Colour of each system in every figure.
-SYSTEM_COLORS = {
-    "G": "#1f77b4",
-    "R": "#d62728",
-    "E": "#2ca02c",
-    "C": "#ff7f0e",
-    "J": "#9467bd",
-    "I": "#8c564b",
-    "S": "#7f7f7f",
-}
+#: Colour of each system in every figure (:attr:`satnav.signals.SystemSignals.color`).
+SYSTEM_COLORS = per_system("color")
 
 _DPI = 100
 

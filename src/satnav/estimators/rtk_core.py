@@ -1,0 +1,653 @@
+"""The RTK/DGNSS filter itself: one epoch's Kalman filter step, shared by the batch
+solver (:class:`satnav.estimators.rtk.RtkFilter`, inputs vectorized over whole files) and
+the per-epoch engine (:class:`satnav.estimators.rtk_engine.RtkEngine`, inputs prepared
+from one epoch at a time).
+
+:class:`RtkCore` holds the options, the state (rover position, optionally velocity, and
+one single-difference ambiguity per satellite column and frequency, in cycles), and runs
+for one rover epoch (:meth:`RtkCore._filter_epoch`):
+
+1. time update (kinematic: reset to the rover's single point solution; static: constant;
+   ``dynamics``: constant velocity), :meth:`RtkCore._time_update`;
+2. the epoch's single-difference residuals, from the subclass (:meth:`_epoch_inputs`);
+3. ambiguity bookkeeping: slips, outages and new arcs re-initialise an ambiguity,
+   :meth:`RtkCore._update_ambiguities`;
+4. double differences (:meth:`RtkCore._double_differences`, :meth:`RtkCore._dd_system`) and
+   the measurement update with outlier rejection and the post-fit test for undetected
+   slips, :meth:`RtkCore._measurement_update`;
+5. integer resolution (LAMBDA, ratio test, partial fixing), validation of the fixed
+   solution by its phase residuals, fix-and-hold, :meth:`RtkCore._resolve`.
+
+Subclasses lay out the satellite columns (:meth:`RtkCore._init_layout`; the columns are
+sorted by satellite index, so the double differences of any layout come in the same
+order) and provide :meth:`_epoch_inputs` and :meth:`_code_residuals`. Results of the epoch
+go to row ``slot`` of the ``out_*`` arrays. Units: metres, cycles, seconds; ECEF frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..errors import SatnavError
+from . import kalman
+from .lambda_ils import resolve_partial
+
+__all__ = ["RtkCore", "single_differences", "sd_variance"]
+
+#: Systems whose ambiguities are resolved to integers.
+INTEGER_SYSTEMS = "GECJ"
+
+
+def sd_variance(el, a=0.003, b=0.003):
+    """RTKLIB's phase error model ``a^2 + b^2 / sin^2(el)`` (m^2), el in rad (>= 1 deg)."""
+    s = np.sin(np.maximum(el, np.radians(1.0)))
+    return a * a + (b * b) / (s * s)
+
+
+def single_differences(geometry, lam, mask, dgnss, sat_pos, sat_clock_s, phase_cyc, code_m,
+                       sat_valid, base_yL, base_yP, base_ok, base_el, pos):
+    """Rover-minus-base single-difference residuals linearised at rover position ``pos``.
+
+    ``geometry(sat_pos, receiver) -> (range, line of sight, elevation, troposphere)``
+    (:func:`satnav.estimators.rtk._geometry`); rover arrays ``(..., n)`` / ``(..., n, nf)``
+    over satellite columns; base zero-difference residuals (m) of the matched base epochs.
+    Returns ``(e, el, yL, yP, okP, okL, var_sd)``: line of sight, elevation (rad), phase and
+    code residuals (m), the usable code and phase (satellite, frequency) and the
+    single-difference variances (m^2). The same element-wise operations for one epoch or
+    many, so the same bits."""
+    from ..constants import SPEED_OF_LIGHT
+
+    pos = np.asarray(pos)[..., None, :]
+    rng, e, el, trop = geometry(sat_pos, pos)
+    model = rng + trop - SPEED_OF_LIGHT * sat_clock_s
+    yL = lam * phase_cyc - model[..., None] - base_yL
+    yP = code_m - model[..., None] - base_yP
+    ok = (sat_valid & base_ok & (el >= mask))[..., None]
+    okP = ok & np.isfinite(yP)
+    okL = okP & np.isfinite(yL) if not dgnss else np.zeros_like(okP)
+    var = sd_variance(el) + sd_variance(base_el)
+    var_sd = np.repeat(var[..., None], lam.shape[-1], axis=-1)
+    return e, el, yL, yP, okP, okL, var_sd
+
+
+class RtkCore:
+    """Options, state and the per-epoch step of the RTK/DGNSS Kalman filter (see the module
+    docstring). Not used directly: :class:`~satnav.estimators.rtk.RtkFilter` (batch) and
+    :class:`~satnav.estimators.rtk_engine.RtkEngine` (per epoch) prepare its inputs."""
+
+    #: Least bootstrapped success rate (Teunissen 1998) of the ambiguities fixed, on top
+    #: of the ratio test (see :func:`satnav.estimators.lambda_ils.resolve_partial`). With
+    #: ambiguities reset every few epochs, single-frequency G-only/E-only fixes of 4
+    #: ambiguities passed the ratio test (3.2-5.8) with wrong integers (0.2-1.4 m) at success
+    #: rates < 0.3; 0.3 refused all 75 of them in simulations, keeping every acceptance
+    #: figure (0.99 refused them too but lowered single-frequency fix rates to 83-88 %).
+    success_rate_min = 0.3
+
+    # ------------------------------------------------------------------ set-up
+    def _init_options(self, *, mode, ratio_threshold, fix_and_hold, elevation_mask_deg,
+                      min_fix_ambiguities, max_outage_epochs, validation_sigma, max_fixed_sigma_m,
+                      min_lock_epochs, age_sigma_m_per_s, dynamics):
+        if mode not in ("kinematic", "static", "dgnss"):
+            raise SatnavError(f"unknown RTK mode {mode!r}: expected kinematic, static or dgnss "
+                              "(--mode; mode= in Python)")
+        self.mode = mode
+        self.ratio_threshold = float(ratio_threshold)
+        self.fix_and_hold = bool(fix_and_hold)
+        self.mask = math.radians(elevation_mask_deg)
+        self.min_fix = int(min_fix_ambiguities)
+        self.max_outage = int(max_outage_epochs)
+        self.validation_sigma = float(validation_sigma)
+        self.max_fixed_sigma = float(max_fixed_sigma_m)
+        self.min_lock = int(min_lock_epochs)
+        self.age_sigma = float(age_sigma_m_per_s)
+        self._age_var = 0.0  # variance (m^2) of each single difference from the base age
+        self.slip_sigma = 6.0  # post-fit phase residual (sigmas) that betrays a missed slip
+        self.n_residual_resets = 0
+        self.dynamics = bool(dynamics) and mode == "kinematic"
+        self.notes = []
+
+    def _init_layout(self, sats, letters, lam, integer_ok):
+        """Satellite columns (``sats`` sorted by index, their system ``letters``, wavelengths
+        ``lam`` (n, nf) in m, ``integer_ok`` (n,)) and the filter state over them."""
+        self.sats = sats
+        self.letters = letters
+        self.lam = lam
+        self.nf = lam.shape[1]
+        self.integer_ok = integer_ok
+        n = len(sats)
+        # satellite columns of each system (fixed order of np.unique)
+        self._system_cols = [(s, np.flatnonzero(letters == s)) for s in np.unique(letters)]
+        self._integer_cols = [(s, c) for s, c in self._system_cols if self.integer_ok[c[0]]]
+        self._system_col_lists = [c.tolist() for _s, c in self._system_cols]
+        self._integer_col_lists = [c.tolist() for _s, c in self._integer_cols]
+        # satellites are sorted by index, so each system is a contiguous column range
+        self._system_ranges = [(int(c[0]), int(c[-1]) + 1) for _s, c in self._system_cols]
+        if any(len(c) != hi - lo for (_s, c), (lo, hi) in zip(self._system_cols, self._system_ranges)):
+            self._system_ranges = None
+        self._rows_cache = None  # (usable satellites and references, rows) of the last epoch
+        self.nx_pos = 6 if self.dynamics else 3
+        self.nx = self.nx_pos + n * self.nf
+        self.x = np.zeros(self.nx)
+        self.P = np.zeros((self.nx, self.nx))
+        self.active = np.zeros(n * self.nf, bool)
+        self.last_seen = np.full(n * self.nf, -10**9)
+        self.lock = np.zeros(n * self.nf, np.int64)  # epochs tracked since (re)initialisation
+        self.initialised = False
+        self.t_prev = None
+        self.fixed_ints = None
+        self._z_warm = None  # (DD pairs, {subset: Z-transformation}) of the last search
+        self._pos_idx = np.arange(self.nx_pos)
+        self._dd_cache = None  # (DD pairs and sub-state, D) of the last integer resolution
+        self._integer_flat = np.repeat(self.integer_ok, self.nf)
+        self._var_blocks = {}  # variance -> 3 x 3 diagonal block (_reset_position)
+        self._flat_cache = {}  # sub-state -> flat indices into P (_flat_index)
+
+    def _init_outputs(self, m):
+        """``out_*`` arrays of ``m`` epochs (rows), as an unprocessed epoch reads."""
+        self.out_pos = np.full((m, 3), np.nan)
+        self.out_float = np.full((m, 3), np.nan)
+        self.out_q = np.zeros(m, np.int8)
+        self.out_ratio = np.zeros(m)
+        self.out_nfix = np.zeros(m, np.int16)
+        self.out_ns = np.zeros(m, np.int16)
+        self.out_cov = np.full((m, 3, 3), np.nan)
+
+    # ------------------------------------------------------------------ inputs (subclasses)
+    def _epoch_inputs(self, i, pos, at_spp):
+        """Single differences of rover epoch ``i`` at rover position ``pos`` (``at_spp``: it
+        is the epoch's single point solution). Returns ``(e, el, yL, yP, okP, okL, var_sd,
+        yLP, n_sat, rows_key, dd0)``: :func:`single_differences`' arrays (n, ...), ``yLP``
+        the phase then code residuals flat, the number of satellites with code, the key of
+        the double-difference rows when known (else None) and precomputed double
+        differences (see :meth:`RtkFilter._precompute_dd`, else None)."""
+        raise NotImplementedError
+
+    def _code_residuals(self, i, pos):
+        """Line of sight and code single differences (m) of epoch ``i`` at ``pos`` (DGNSS
+        relinearisation): ``(e, yP)``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ epoch processing
+    def _single(self, s):
+        if self._spp_ok_now:
+            self.out_pos[s] = self._spp_now
+            self.out_q[s] = 5
+
+    def _time_update(self, t, spp_pos, spp_ok):
+        t_prev, self.t_prev = self.t_prev, t
+        if self.mode == "static":
+            if not self.initialised:
+                if not spp_ok:
+                    return False
+                self._reset_position(spp_pos, 30.0**2)
+                self.initialised = True
+            return True
+        dt = 0.0 if t_prev is None else (t - t_prev) / 1e9
+        if self.dynamics and self.initialised and dt > 0:
+            F = np.eye(self.nx)
+            F[0:3, 3:6] = np.eye(3) * dt
+            Q = np.zeros((self.nx, self.nx))
+            q = 1.0  # m^2/s^3 acceleration noise spectral density
+            Q[0:3, 0:3] = np.eye(3) * q * dt**3 / 3
+            Q[0:3, 3:6] = Q[3:6, 0:3] = np.eye(3) * q * dt**2 / 2
+            Q[3:6, 3:6] = np.eye(3) * q * dt
+            self.x, self.P = kalman.predict(self.x, self.P, F, Q)
+            return True
+        if not spp_ok:
+            if not self.initialised:
+                return False
+            self.P[0:3, 0:3] += np.eye(3) * 30.0**2
+            return True
+        self._reset_position(spp_pos, 30.0**2)
+        if self.dynamics:
+            self.x[3:6] = 0.0
+            self.P[3:6, :] = 0.0
+            self.P[:, 3:6] = 0.0
+            self.P[3:6, 3:6] = np.eye(3) * 10.0**2
+        self.initialised = True
+        return True
+
+    def _reset_position(self, pos, var):
+        self.x[0:3] = pos
+        P = self.P
+        P[0:3] = 0.0
+        P[:, 0:3] = 0.0
+        block = self._var_blocks.get(var)
+        if block is None:
+            block = self._var_blocks[var] = np.eye(3) * var
+        P[0:3, 0:3] = block  # var on the diagonal (the rest is already 0.0)
+
+    def _reset_ambiguity(self, k):
+        self.lock[k] = 0
+        j = self.nx_pos + k
+        self.P[j, :] = 0.0
+        self.P[:, j] = 0.0
+        self.x[j] = 0.0
+        self.active[k] = False
+
+    def _filter_epoch(self, i, s, t, age_s, spp_pos, spp_ok, slips):
+        """One rover epoch with a base epoch ``age_s`` seconds older (rover minus base time):
+        ``i`` the epoch's number (outages count in epochs), ``s`` its row of the ``out_*``
+        arrays, ``t`` its time (ns), ``spp_pos``/``spp_ok`` its single point solution,
+        ``slips`` (n * nf,) bool the slips of either receiver since the last epoch."""
+        self._spp_now, self._spp_ok_now = spp_pos, spp_ok
+        self._age_var = (self.age_sigma * age_s) ** 2
+        if not self._time_update(t, spp_pos, spp_ok):
+            return
+        # ---------------- rover single differences at the current position
+        pos = self.x[0:3].copy()
+        e, el, yL, yP, okP, okL, var_sd, yLP, n_sat, rows_key, dd0 = self._epoch_inputs(i, pos, spp_ok)
+        act = None
+        if self.mode != "dgnss":
+            act = self._update_ambiguities(i, okL, yL, yP, slips)
+        self.out_ns[s] = n_sat
+        # ---------------- double differences
+        if dd0 is not None:  # precomputed: y and H without the ambiguities, and R
+            rows = dd0[0]
+            if rows is not None:
+                rows = dict(rows)
+                rows["R"] = dd0[3]
+        else:
+            rows = self._double_differences(okL, okP, el, rows_key)
+        if rows is None:
+            self.out_pos[s] = pos
+            self.out_q[s] = 5 if spp_ok else 0
+            return
+        upd = self._measurement_update(i, s, rows, act, yLP, yL, yP, e, var_sd, dd0)
+        if upd is None:
+            return
+        ix, xs, Ps, flat, v, H, R, x_prior, keep, n_keep, sd = upd
+        self.x[ix] = xs
+        self.P.put(flat, Ps)  # P[ix[:, None], ix] = Ps
+        self.out_float[s] = xs[0:3]
+        self.out_pos[s] = xs[0:3]
+        self.out_cov[s] = Ps[0:3, 0:3]
+        self.out_q[s] = 4 if self.mode == "dgnss" else 2
+        if self.mode == "dgnss":
+            return
+        # what the validation of a fix needs: innovations about the prior state
+        phase_idx = rows["phase_idx"] if n_keep == len(keep) else np.flatnonzero(rows["phase"][keep])
+        self._epoch = {"i": i, "ix": ix, "v": v, "H": H, "R": R, "x_prior": x_prior,
+                       "phase_idx": phase_idx, "sd": sd}
+        self._resolve(s, ix, xs, Ps, okL, el, rows)
+
+    def _update_ambiguities(self, i, okL, yL, yP, slips):
+        """Slips and outages (more than ``max_outage`` epochs unseen) re-initialise an
+        ambiguity, new arcs start at ``(yL - yP) / lambda`` with a 30 cycle sigma; every
+        active ambiguity random-walks slowly (RTKLIB prnbias). Returns the state indices
+        of the active ambiguities."""
+        flat_ok = okL.ravel()
+        active = self.active
+        stale = self.last_seen < i - self.max_outage  # (i - last_seen) > max_outage
+        # (ndarray.nonzero and np.count_nonzero below: np.flatnonzero, .sum(), .any()
+        # and .all() of these 1-D masks, without the Python wrappers around them)
+        for k in (active & (slips | stale)).nonzero()[0].tolist():
+            self._reset_ambiguity(k)
+        np.add(self.lock, flat_ok & active, out=self.lock)  # +1 where tracked
+        new_arcs = (flat_ok & ~active).nonzero()[0]
+        if len(new_arcs):
+            jx = self.nx_pos + new_arcs
+            self.x[jx] = (yL.ravel()[new_arcs] - yP.ravel()[new_arcs]) / self.lam.ravel()[new_arcs]
+            self.P[jx, :] = 0.0
+            self.P[:, jx] = 0.0
+            self.P[jx, jx] = 30.0**2
+            active[new_arcs] = True
+        self.last_seen[flat_ok] = i
+        act = self.nx_pos + active.nonzero()[0]
+        if self.P.flags.c_contiguous:  # P.reshape(-1) is then a view
+            self.P.reshape(-1)[act * (self.nx + 1)] += 1e-8  # P[act, act]
+        else:
+            self.P[act, act] += 1e-8
+        return act
+
+    def _measurement_update(self, i, s, rows, act, yLP, yL, yP, e, var_sd, dd0):
+        """Kalman update with the double differences over the position and the active
+        ambiguities: innovations beyond 5 m (phase) / 30 m (code) are dropped (RTKLIB
+        rejphase/rejcode), DGNSS relinearises once, and a post-fit phase residual that
+        betrays a missed slip re-initialises that ambiguity and repeats the update (up to 3
+        times). Returns ``(ix, xs, Ps, flat, v, H, R, x_prior, keep, n_keep, sd)`` or None
+        (the epoch is then single point)."""
+        lim = rows["lim"]
+        for attempt in range(4):
+            if attempt == 0 and act is not None:  # the active ambiguities, as above
+                ix = np.concatenate([self._pos_idx, act])
+            else:
+                ix = np.concatenate([self._pos_idx, self.nx_pos + np.flatnonzero(self.active)])
+            v, H, R = self._dd_system(rows, yLP, e, var_sd, ix, dd0)
+            flat = self._flat_index(ix)
+            xs, Ps = self.x.take(ix), self.P.take(flat).reshape(len(ix), len(ix))
+            # outlier rejection (RTKLIB rejphase 5 m / rejcode 30 m on the innovations)
+            keep = np.abs(v) <= lim
+            n_keep = np.count_nonzero(keep)
+            if n_keep < 4:
+                self._single(s)
+                return None
+            if n_keep < len(keep):
+                kk = np.flatnonzero(keep)
+                v, H, R = v[kk], H[kk], R[kk][:, kk]
+                sd = None
+            else:
+                sd = dd0[4] if dd0 is not None else None
+            x_prior, P_prior = xs, Ps  # kalman.update returns new arrays
+            try:
+                xs, Ps, _ = kalman.update(xs, Ps, v, H, R)
+                if self.mode == "dgnss":  # relinearise once at the updated position
+                    e2, yP2 = self._code_residuals(i, xs[0:3])
+                    yLP2 = np.concatenate((yL.ravel(), yP2.ravel()))
+                    v2, H2, R2 = self._dd_system(rows, yLP2, e2, var_sd, ix)
+                    v2 = v2 + H2 @ (xs - x_prior)  # innovations about the prior state
+                    xs, Ps, _ = kalman.update(x_prior, P_prior, v2[keep], H2[keep],
+                                              R2[np.ix_(keep, keep)])
+            except np.linalg.LinAlgError:
+                self._single(s)
+                return None
+            if self.mode == "dgnss":
+                break
+            if sd is None:
+                sd = np.sqrt(R.diagonal())
+            if not self._undetected_slip(rows, keep, v, H, sd, xs, x_prior, yL, yP,
+                                         n_keep == len(keep)):
+                break
+        return ix, xs, Ps, flat, v, H, R, x_prior, keep, n_keep, sd
+
+    def _flat_index(self, ix):
+        """Flat indices of ``P[ix[:, None], ix]`` (row by row), for ``take``/``put``; the
+        last few sub-states' are kept (consecutive epochs mostly have the same)."""
+        key = ix.tobytes()
+        flat = self._flat_cache.get(key)
+        if flat is None:
+            if len(self._flat_cache) > 8:
+                self._flat_cache.clear()
+            flat = self._flat_cache[key] = (ix[:, None] * self.nx + ix).ravel()
+        return flat
+
+    def _undetected_slip(self, rows, keep, v, H, sd, xs, x_prior, yL, yP, all_kept=False):
+        """Post-fit phase residual test; resets the ambiguity of the worst offender.
+
+        A slip the detectors missed leaves a converged ambiguity wrong by whole cycles: its
+        double differences keep residuals far above their sigma however the position moves.
+        The satellite of the worst row (or the reference satellite, when most rows of its
+        group are bad) has that frequency's ambiguity re-initialised; returns True when the
+        epoch must be processed again. ``sd``: the square roots of the diagonal of R (the
+        rows kept); ``all_kept``: ``keep`` is all True."""
+        ph = rows["phase"] if all_kept else rows["phase"][keep]
+        res = v - H @ (xs - x_prior)
+        z = np.where(ph, np.abs(res) / sd, 0.0)
+        if not np.count_nonzero(z > self.slip_sigma):
+            return False
+        w = int(np.argmax(z))
+        sat, ref, f = rows["sat"][keep][w], rows["ref"][keep][w], rows["f"][keep][w]
+        group = ph & (rows["ref"][keep] == ref) & (rows["f"][keep] == f)
+        target = ref if (z[group] > self.slip_sigma).sum() * 2 > group.sum() and group.sum() > 1 else sat
+        k = int(target) * self.nf + int(f)
+        self._reset_ambiguity(k)
+        jx = self.nx_pos + k
+        self.x[jx] = (yL[target, f] - yP[target, f]) / self.lam[target, f]
+        self.P[jx, jx] = 30.0**2
+        self.active[k] = True
+        self.n_residual_resets += 1
+        return True
+
+    def _double_differences(self, okL, okP, el, key=None):
+        """Rows of double differences: arrays of (sat i, ref, freq, phase?), grouped by
+        system, frequency, phase then code; the reference of a group is its highest
+        satellite. Also the flat (satellite, frequency) indices of both ends and what
+        depends on the rows only. Consecutive epochs usually have the same rows: they are
+        rebuilt only when the usable satellites or a reference change. ``key``: the key of
+        these arguments when already known (precomputed for all epochs)."""
+        if key is not None:
+            if self._rows_cache is not None and self._rows_cache[0] == key:
+                return dict(self._rows_cache[1])
+        elif self._system_ranges is not None:
+            ok2 = np.array((okL, okP))  # (2, n, nf)
+            elm = np.where(ok2, el[:, None], -np.inf)
+            refs = [elm[:, lo:hi].argmax(axis=1) for lo, hi in self._system_ranges]
+            key = ok2.tobytes() + b"".join(r.tobytes() for r in refs)
+            if self._rows_cache is not None and self._rows_cache[0] == key:
+                return dict(self._rows_cache[1])
+        # A dozen satellites: Python lists beat NumPy's per-call overhead here.
+        nf = self.nf
+        okl, okp, elv = okL.tolist(), okP.tolist(), el.tolist()
+        si, sr, ff, pp = [], [], [], []
+        for cols in self._system_col_lists:
+            for f in range(nf):
+                for is_phase, okm in ((True, okl), (False, okp)):
+                    c = [k for k in cols if okm[k][f]]
+                    if len(c) < 2:
+                        continue
+                    ref = max(c, key=elv.__getitem__)  # first of the highest, as argmax
+                    for k in c:
+                        if k != ref:
+                            si.append(k)
+                            sr.append(ref)
+                            ff.append(f)
+                            pp.append(is_phase)
+        if len(si) < 3:
+            return None
+        sat, ref, f = np.array(si, np.int64), np.array(sr, np.int64), np.array(ff, np.int64)
+        ph = np.array(pp, bool)
+        fr = ref * nf + f
+        group = fr * 2 + ph  # rows sharing a reference satellite, frequency and type
+        fi = sat * nf + f
+        code_off = np.where(ph, 0, len(okL) * nf)  # code residuals follow the phase ones
+        rows = {"sat": sat, "ref": ref, "f": f, "phase": ph, "fi": fi, "fr": fr,
+                "gi": fi + code_off, "gr": fr + code_off,
+                "phase_idx": np.flatnonzero(ph), "lim": np.where(ph, 5.0, 30.0),
+                "scale": np.where(ph, 1.0, 300.0**2), "diag": np.arange(len(si)),
+                "same": group[:, None] == group[None, :], "H_by_ix": {}, "memo": {}}
+        if key is not None:
+            self._rows_cache = (key, rows)
+        return dict(rows)
+
+    def _dd_system(self, rows, yLP, e, var_sd, ix, pre=None):
+        """Double-difference innovations (m), their Jacobian over the sub-state ``ix`` and
+        covariance ``R = D diag(sigma_sd^2) D^T`` (m^2). ``yLP``: the phase residuals (m)
+        then the code residuals, flat (``concatenate((yL.ravel(), yP.ravel()))``). ``pre``:
+        this epoch's entry of :meth:`_precompute_dd` (then ``rows["R"]`` is its R)."""
+        si, sr = rows["sat"], rows["ref"]
+        fi, fr, p = rows["fi"], rows["fr"], rows["phase_idx"]
+        if pre is None:
+            y = yLP[rows["gi"]] - yLP[rows["gr"]]  # phase rows from yL, code rows from yP
+        else:
+            y = pre[1].copy()
+        # the ambiguity columns of H depend on the rows and the sub-state only
+        cache, ixb = rows["H_by_ix"], ix.tobytes()
+        amb = cache.get(ixb)
+        if amb is None:
+            H0 = np.zeros((len(si), len(ix)))
+            fip, frp = fi[p], fr[p]
+            lamf = self.lam.ravel()
+            lam_i, lam_r = lamf[fip], lamf[frp]
+            if len(p):
+                col = np.full(self.nx, -1)
+                col[ix] = np.arange(len(ix))
+                H0[p, col[self.nx_pos + fip]] = lam_i
+                H0[p, col[self.nx_pos + frp]] = -lam_r
+            if len(cache) > 8:
+                cache.clear()
+            amb = cache[ixb] = (H0, self.nx_pos + fip, self.nx_pos + frp, lam_i, lam_r)
+        H0, ki, kr, lam_i, lam_r = amb
+        H = H0.copy()
+        H[:, 0:3] = -(e[si] - e[sr]) if pre is None else pre[2]
+        if len(p):
+            y[p] -= lam_i * self.x[ki] - lam_r * self.x[kr]
+        R = rows.get("R")
+        if R is None:  # depends on the rows and variances only: once per epoch
+            scale = rows["scale"]
+            vsd = var_sd.ravel()
+            vi = vsd[fi] * scale
+            vr = vsd[fr] * scale
+            # R = diag(var_i) + var_ref on the rows sharing a reference (same group); the base
+            # age adds the same variance to every single difference. (The sums are those of
+            # R = where(same, var_ref); R[d, d] += var_i; R += age * same; R[d, d] += age.)
+            d = rows["diag"]
+            age = self._age_var
+            if age > 0.0:
+                R = np.where(rows["same"], vr[:, None] + age, 0.0)
+                R[d, d] = ((vr + vi) + age) + age
+            else:
+                R = np.where(rows["same"], vr[:, None], 0.0)
+                R[d, d] = vr + vi
+            rows["R"] = R
+        return y, H, R
+
+    # ------------------------------------------------------------------ ambiguity resolution
+    def _fixable_dd(self, okL, el, ix, rows=None):
+        """DD ambiguity transform D (rows over the sub-state ix) for integer systems.
+
+        Returns ``(D, pairs)`` with ``pairs[r] = (satellite column, reference column,
+        frequency)`` of row ``r``. ``rows``: this epoch's double differences; when every
+        satellite with phase is fixable (the usual case) its phase rows of the integer
+        systems are exactly the pairs (same references, same order)."""
+        nf, nx_pos = self.nf, self.nx_pos
+        fixable = self.active & (self.lock >= self.min_lock)
+        okf = okL.ravel() & self._integer_flat
+        fix_ok = fixable[okf]
+        if rows is not None and np.count_nonzero(fix_ok) == len(fix_ok):  # all fixable
+            pairs = rows["memo"].get("pairs")  # the same for every epoch of these rows
+            if pairs is None:
+                sel = rows["phase"] & self.integer_ok[rows["sat"]]
+                pairs = rows["memo"]["pairs"] = list(zip(
+                    rows["sat"][sel].tolist(), rows["ref"][sel].tolist(), rows["f"][sel].tolist()))
+        else:
+            okl, elv, fix = okL.tolist(), el.tolist(), fixable.tolist()
+            pairs = []
+            for cols in self._integer_col_lists:
+                for f in range(nf):
+                    c = [k for k in cols if okl[k][f] and fix[k * nf + f]]
+                    if len(c) < 2:
+                        continue
+                    ref = max(c, key=elv.__getitem__)  # first of the highest, as argmax
+                    pairs += [(k, ref, f) for k in c if k != ref]
+        if not pairs:
+            return None, []
+        key = (tuple(pairs), ix.tobytes())
+        if self._dd_cache is not None and self._dd_cache[0] == key:
+            return self._dd_cache[1], pairs
+        col = np.full(self.nx, -1)
+        col[ix] = np.arange(len(ix))
+        colx = col[nx_pos:].tolist()
+        # D[r] = e_(sat, f) - e_(ref, f). Second-frequency rows become wide-lane
+        # combinations (minus the first-frequency row of the same pair): an integer
+        # unimodular change of basis that removes most of the L1/L2 correlation before
+        # LAMBDA, so its decorrelation has far less to do.
+        first = {(k, ref) for k, ref, f in pairs if f == 0}
+        rr, cc, vv = [], [], []
+        for r, (k, ref, f) in enumerate(pairs):
+            rr += (r, r)
+            cc += (colx[k * nf + f], colx[ref * nf + f])
+            vv += (1.0, -1.0)
+            if f > 0 and (k, ref) in first:
+                rr += (r, r)
+                cc += (colx[k * nf], colx[ref * nf])
+                vv += (-1.0, 1.0)
+        D = np.zeros((len(pairs), len(ix)))
+        D[rr, cc] = vv
+        D.setflags(write=False)  # shared with later epochs through the cache
+        self._dd_cache = (key, D)
+        return D, pairs
+
+    def _resolve(self, i, ix, xs, Ps, okL, el, rows=None):
+        D, pairs = self._fixable_dd(okL, el, ix, rows)
+        if D is None or len(pairs) < self.min_fix:
+            return
+        a = D @ xs
+        PDt = Ps @ D.T
+        Qa = D @ PDt
+        # Warm start of LAMBDA's decorrelation from the previous epoch's Z-transformation
+        # when the same double differences are resolved (the integers do not depend on it).
+        key = tuple(pairs)
+        if self._z_warm is None or self._z_warm[0] != key or len(self._z_warm[1]) > 64:
+            self._z_warm = (key, {})
+        try:
+            res = resolve_partial(a, Qa, ratio_threshold=self.ratio_threshold,
+                                  min_count=self.min_fix, warm=self._z_warm[1],
+                                  success_rate_min=self.success_rate_min)
+        except SatnavError:
+            return
+        self.out_ratio[i] = res.ratio
+        if not res.fixed:
+            return
+        self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, res.used, res.integers, pairs)
+
+    def fix(self, integers, used=None):
+        """Validate candidate integers for the DD ambiguities of the last epoch processed.
+
+        Returns ``(accepted, position_m)``; for tests of the validation (wrong integers
+        must be rejected)."""
+        c = self._candidate
+        used = np.ones(len(integers), bool) if used is None else np.asarray(used, bool)
+        return self._apply_fix(c["ix"], c["xs"], c["Ps"], c["D"], c["a"], c["PDt"], c["Qa"],
+                               used, np.asarray(integers), validate_only=True)
+
+    def _try_fix(self, i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs):
+        # (ints and used are resolve_partial's own new arrays: nothing else writes to them)
+        self._candidate = {"ix": ix, "xs": xs, "Ps": Ps, "D": D, "a": a, "PDt": PDt, "Qa": Qa,
+                           "integers": ints, "used": used, "pairs": pairs}
+        ok, xf, Pf = self._apply_fix(ix, xs, Ps, D, a, PDt, Qa, used, ints)
+        if not ok:
+            return
+        p00, p11, p22 = Pf.diagonal().tolist()
+        if math.sqrt(max(p00 + p11 + p22, 0.0)) > self.max_fixed_sigma:
+            return  # integers accepted but the geometry is too weak for a centimetre fix
+        self.out_pos[i] = xf[0:3]
+        self.out_cov[i] = Pf[0:3, 0:3]
+        self.out_q[i] = 1
+        self.out_nfix[i] = np.count_nonzero(used)
+        if self.fix_and_hold:
+            u = np.flatnonzero(used)
+            Hh = D[u]
+            vh = ints[u] - D[u] @ xs
+            Rh = np.eye(len(u)) * 0.001
+            xs2, Ps2, _ = kalman.update(xs, Ps, vh, Hh, Rh)
+            self.x[ix], self.P[np.ix_(ix, ix)] = xs2, Ps2
+
+    def _apply_fix(self, ix, xs, Ps, D, a, PDt, Qa, used, ints, validate_only=False):
+        """Fixed state ``x - P D^T Qa^-1 (a - N)`` and the covariance of its position
+        (only the 3 x 3 position block is returned: nothing else of it is used)."""
+        if np.count_nonzero(used) == len(used):  # all used
+            Qu, PDu, du = Qa, PDt, a - ints
+        else:
+            u = np.flatnonzero(used)
+            Qu, PDu, du = Qa[u][:, u], PDt[:, u], a[u] - ints[u]
+        try:
+            # one factorisation for both right-hand sides: a - N and (P D^T)[0:3]^T
+            rhs = np.empty((len(du), 4))
+            rhs[:, 0] = du
+            rhs[:, 1:4] = PDu[0:3].T
+            sol = kalman.solve(Qu, rhs)
+        except np.linalg.LinAlgError:
+            return (False, None) if validate_only else (False, None, None)
+        xf = xs - PDu @ sol[:, 0]
+        ok = self._validate(xf)
+        if validate_only:
+            return ok, xf[0:3]
+        Pf = Ps[0:3, 0:3] - PDu[0:3] @ sol[:, 1:4]
+        return ok, xf, Pf
+
+    def _validate(self, xf):
+        """Phase residuals of the fixed solution: each within ``validation_sigma`` sigma and
+        their chi-square below its 99.9 % quantile."""
+        ep = self._epoch
+        ph = ep["phase_idx"]
+        if not len(ph):
+            return False
+        rp = (ep["v"] - ep["H"] @ (xf - ep["x_prior"]))[ph]
+        Rp = ep["R"].take(ph, 0).take(ph, 1)
+        sd = ep.get("sd")
+        sdp = np.sqrt(np.diagonal(Rp)) if sd is None else sd.take(ph)
+        if np.count_nonzero(np.abs(rp) > self.validation_sigma * sdp):
+            return False
+        chi2 = float(rp @ kalman.solve(Rp, rp))
+        return chi2 <= _chi2_quantile(max(len(rp) - 3, 1), 0.999)
+
+
+@functools.lru_cache(maxsize=256)
+def _chi2_quantile(dof, p):
+    """Chi-square quantile (Wilson-Hilferty approximation, adequate for a threshold)."""
+    z = {0.99: 2.326348, 0.999: 3.090232, 0.9999: 3.719016}[p]
+    k = float(dof)
+    return k * (1.0 - 2.0 / (9.0 * k) + z * math.sqrt(2.0 / (9.0 * k))) ** 3

@@ -1,0 +1,312 @@
+"""Per-epoch RTK/DGNSS: :class:`RtkEngine`, fed one rover epoch at a time (streams).
+
+The same filter as :func:`satnav.estimators.rtk.solve_rtk` (:class:`~satnav.estimators.
+rtk_core.RtkCore`: time update, double differences, measurement update, LAMBDA, validation,
+fix-and-hold); only the preparation of each epoch's inputs differs. The batch solver
+prepares them for whole files at once; the engine prepares them from one epoch:
+
+* **signals** per system and frequency: the ``signals`` option, else chosen (as the batch
+  does, :func:`~satnav.estimators.rtk._choose_signals`) from the first rover epoch and the
+  latest base epoch at the first :meth:`RtkEngine.process` with a base epoch;
+* **satellite columns**: every satellite of the systems with signals (:data:`MAX_PRN`, or
+  the ``satellites`` option), sorted by index, so the state never needs to grow when a
+  satellite rises (ambiguities of satellites not tracked stay inactive and cost nothing
+  in the filter, which works on the active sub-state);
+* **slips** of each receiver from :class:`~satnav.estimators.cycle_slips.SlipTracker`
+  (the previous epochs' phase, geometry-free and Melbourne-Wuebbena values);
+* **base epochs** (:meth:`RtkEngine.add_base`): the last ``base_epochs_kept`` are kept,
+  with their zero-difference residuals; a rover epoch pairs with the nearest kept base
+  epoch not after it, else the nearest, within ``max_age_s`` (as the batch's
+  :func:`~satnav.estimators.rtk._match_base`, among the base epochs added so far);
+* the rover's **single point solution** of the epoch (:func:`~satnav.estimators.spp.solve_spp`).
+
+Fed the epochs of a file (base epochs up to ``max_age_s`` past each rover epoch added
+first), the engine gives the batch solution: tests/estimators/test_rtk_engine.py. The
+remaining differences are documented on :class:`RtkEngine`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..constants import SPEED_OF_LIGHT
+from ..errors import SatnavError
+from ..satellites import SYSTEMS, satellite_index_of, system_number_of, system_of
+from ..signals import per_system
+from .cycle_slips import SlipTracker
+from .rtk import (
+    _INTEGER_SYSTEMS,
+    BASE_AGE_SIGMA_M_PER_S,
+    FREQUENCY_BANDS,
+    _broadcast_states,
+    _choose_signals,
+    _dense,
+    _frequencies,
+    _geometry,
+    _glonass_k,
+    _satellite_states,
+)
+from .rtk_core import RtkCore, single_differences
+
+__all__ = ["RtkEngine", "RtkEpochSolution", "MAX_PRN"]
+
+#: Satellite numbers laid out per system (1..MAX_PRN) when ``satellites`` is not given.
+MAX_PRN = per_system("max_prn")
+
+
+@dataclass
+class RtkEpochSolution:
+    """The solution of one rover epoch (ECEF m). ``quality``: 1 fixed, 2 float, 4 DGNSS,
+    5 single point (no base epoch within ``max_age_s``, or too few double differences),
+    0 none (:data:`satnav.estimators.rtk.QUALITY`)."""
+
+    time_ns: int
+    position_m: np.ndarray  # (3,), NaN without a solution
+    float_position_m: np.ndarray  # (3,), the float solution (NaN when none)
+    quality: int
+    ratio: float  # LAMBDA ratio test (0 when no search)
+    n_fixed: int  # double-difference ambiguities fixed
+    n_satellites: int  # satellites with code single differences
+    covariance_m2: np.ndarray  # (3, 3) of position_m (NaN for single point)
+    age_s: float  # rover minus base epoch time (s), NaN without a base epoch
+    satellites: np.ndarray  # satellite indices used (code single differences)
+
+
+@dataclass
+class _BaseEpoch:
+    t: int
+    yL: np.ndarray  # (n, nf) zero-difference phase residuals (m)
+    yP: np.ndarray  # (n, nf) code residuals (m)
+    el: np.ndarray  # (n,) elevation (rad)
+    ok: np.ndarray  # (n,) usable satellite state and elevation
+    cum: np.ndarray  # (n, nf) slips counted since the first base epoch
+    slips: np.ndarray  # (n, nf) this epoch's
+
+
+class RtkEngine(RtkCore):
+    """RTK/DGNSS fed one epoch at a time (see the module docstring).
+
+    ``engine = RtkEngine(nav, base_position=..., mode="kinematic")``, then for each epoch
+    :meth:`add_base` (base epochs, as they come) and ``sol = engine.process(rover_epoch)``
+    (an :class:`~satnav.observations.Observations` of one epoch, e.g. from
+    :meth:`~satnav.observations.Observations.iter_epochs`). :meth:`add_navigation` adds
+    ephemerides. Options are those of :func:`~satnav.estimators.rtk.solve_rtk`, plus:
+
+    signals : dict, optional
+        System letter -> ``[(phase code, code code) or None per frequency]``, as
+        :attr:`RtkSolution.options["signals"] <satnav.estimators.rtk.RtkSolution>` reports.
+    satellites : array_like of int, optional
+        Satellite indices of the state layout (default: 1..:data:`MAX_PRN` of each system).
+    base_epochs_kept : int
+        Base epochs kept for pairing.
+
+    Differences from the batch solution on the same data (measured on gsi-2005-092: none
+    above 1e-9 m, same quality flags):
+
+    * ``base_position="spp"`` (the mean over the whole base file) is not available;
+    * satellite states, geometry and single point solutions are evaluated per epoch, not
+      for all epochs at once: the same formulas, but vectorized transcendental functions
+      may round differently in the last bit;
+    * the Doppler slip test's thresholds come from the epochs seen so far
+      (:class:`~satnav.estimators.cycle_slips.SlipTracker`), the batch's from the file;
+    * signals are chosen from the first epochs (the batch: from every epoch), and a
+      system without signals then is never used;
+    * no warning for unpaired epochs: their quality (5) tells.
+    """
+
+    def __init__(self, nav, *, base_position=None, mode="kinematic", frequencies=("L1", "L2"),
+                 elevation_mask_deg=15.0, ratio_threshold=3.0, fix_and_hold=False,
+                 systems="GREJC", max_age_s=30.0, dynamics=False, min_fix_ambiguities=4,
+                 max_outage_epochs=5, validation_sigma=4.0, slip_threshold_m=0.05,
+                 max_fixed_sigma_m=0.05, min_lock_epochs=1, states=None,
+                 age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, signals=None, satellites=None,
+                 base_epochs_kept=8):
+        self._init_options(mode=mode, ratio_threshold=ratio_threshold, fix_and_hold=fix_and_hold,
+                           elevation_mask_deg=elevation_mask_deg,
+                           min_fix_ambiguities=min_fix_ambiguities,
+                           max_outage_epochs=max_outage_epochs, validation_sigma=validation_sigma,
+                           max_fixed_sigma_m=max_fixed_sigma_m, min_lock_epochs=min_lock_epochs,
+                           age_sigma_m_per_s=age_sigma_m_per_s, dynamics=dynamics)
+        if isinstance(base_position, str):
+            raise SatnavError(f"base_position={base_position!r} needs the whole base file: give "
+                              "base_position=[x, y, z] (ECEF m), or none for the base header's "
+                              "APPROX POSITION XYZ")
+        self.base_pos = (None if base_position is None
+                         else np.asarray(base_position, dtype=np.float64).reshape(3))
+        self.base_source = "argument" if base_position is not None else "base header"
+        self.nav = nav
+        self._own_states = states is None
+        self._states = states if states is not None else _broadcast_states(nav)
+        self.systems = "".join(s for s in systems.upper() if s in FREQUENCY_BANDS)
+        self.frequencies = tuple(frequencies) if mode != "dgnss" else tuple(frequencies)[:1]
+        self.nf = len(self.frequencies)
+        self.max_age_s = float(max_age_s)
+        self.slip_threshold_m = float(slip_threshold_m)
+        self._wanted_sats = None if satellites is None else np.asarray(satellites, np.int64)
+        self.signals = None if signals is None else {s: list(p) for s, p in signals.items()}
+        self._base = deque(maxlen=int(base_epochs_kept))
+        self._pending = deque(maxlen=64)  # base epochs before the layout is known
+        self._base_cum = None  # slips counted over base epochs, running
+        self._cum_used = None  # ... at the last base epoch used (None: none used yet)
+        self.n_epochs = 0
+        self._laid_out = False
+        self._init_outputs(1)
+
+    # ------------------------------------------------------------------ inputs
+    def add_navigation(self, nav) -> None:
+        """Add the broadcast messages of ``nav`` (a :class:`~satnav.io.rinex_nav.Navigation`)
+        to the engine's (exact duplicates dropped)."""
+        merged = self.nav.merge(nav)
+        self.nav = merged
+        if self._own_states:
+            self._states = _broadcast_states(merged)
+        if self._laid_out and (self.letters == "R").any():  # GLONASS channels now known
+            lost = np.isnan(self.freq).any(axis=1) & (self.letters == "R")
+            if lost.any():
+                k = _glonass_k(self._first_rover, merged, self.sats)
+                freq = _frequencies(self.signals, self.letters, k, self.nf)
+                self.freq[lost] = freq[lost]
+                self.lam[lost] = SPEED_OF_LIGHT / freq[lost]
+
+    def add_base(self, base_epoch) -> None:
+        """Add base observations (:class:`~satnav.observations.Observations` of one or more
+        epochs, in time order)."""
+        for k in range(len(base_epoch.epochs)):
+            one = base_epoch if len(base_epoch.epochs) == 1 else base_epoch.epoch_slice(k, k + 1)
+            if self.base_pos is None:
+                approx = one.header.approx_position_m
+                if approx is None or np.linalg.norm(approx) <= 6.0e6:
+                    raise SatnavError("missing base position: the base observations have no APPROX "
+                                      "POSITION XYZ; give base_position=[x, y, z] (ECEF m)")
+                self.base_pos = np.asarray(approx, dtype=np.float64)
+            if self._laid_out:
+                self._add_base_epoch(one)
+            else:
+                self._pending.append(one)
+
+    def _lay_out(self, rover_epoch):
+        """Signals (when not given), satellite columns and the filter state, at the first
+        rover epoch with a base epoch."""
+        if self.signals is None:
+            chosen = _choose_signals(rover_epoch, self._pending[-1], self.systems, self.frequencies)
+            if not chosen:
+                return False
+            self.signals = chosen
+        chosen = self.signals
+        if self._wanted_sats is not None:
+            sats = np.unique(self._wanted_sats)
+            sats = sats[np.isin(system_number_of(sats), [SYSTEMS.index(s) for s in chosen])]
+        else:
+            sats = np.array([satellite_index_of(SYSTEMS.index(s), p) for s in sorted(chosen, key=SYSTEMS.index)
+                             for p in range(1, MAX_PRN[s] + 1)], np.int64)
+        letters = system_of(sats)
+        if "R" in chosen and self.mode != "dgnss":
+            self.notes.append("GLONASS ambiguities are estimated as float only (no "
+                              "inter-frequency bias calibration); they are not fixed")
+        self._first_rover = rover_epoch
+        self.freq = _frequencies(chosen, letters, _glonass_k(rover_epoch, self.nav, sats), self.nf)
+        self._init_layout(sats, letters, SPEED_OF_LIGHT / self.freq,
+                          np.isin(letters, list(_INTEGER_SYSTEMS)))
+        self._rover_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
+        self._base_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
+        self._base_cum = np.zeros((len(sats), self.nf), np.int64)
+        self._laid_out = True
+        for b in self._pending:
+            self._add_base_epoch(b)
+        self._pending.clear()
+        return True
+
+    def _receiver_epoch(self, obs):
+        """Dense phase, code, LLI, Doppler (n, nf) and satellite states of one epoch."""
+        phase, code, lli, dop = _dense(obs, self.signals, self.sats, self.nf)
+        t = np.asarray(obs.epochs, dtype=np.int64)
+        pos, clk, valid = _satellite_states(None, self.sats, t, code, self._states)
+        return (int(t[0]), phase[0], code[0], lli[0], None if dop is None else dop[0],
+                pos[0], clk[0], valid[0])
+
+    def _add_base_epoch(self, obs):
+        t, phase, code, lli, dop, pos, clk, valid = self._receiver_epoch(obs)
+        if self._base and t <= self._base[-1].t:
+            raise SatnavError(f"base epochs must come in time order: {t} after {self._base[-1].t}")
+        rng, e, el, trop = _geometry(pos, self.base_pos)
+        model = rng + trop - SPEED_OF_LIGHT * clk
+        slips = self._base_slips.update(t, phase, code, lli, dop)
+        self._base_cum = self._base_cum + slips
+        self._base.append(_BaseEpoch(t, self.lam * phase - model[..., None], code - model[..., None],
+                                     el, valid & np.isfinite(el), self._base_cum, slips))
+
+    def _match(self, t):
+        """The kept base epoch for rover time ``t``: nearest not after, else nearest, within
+        ``max_age_s`` (None when none)."""
+        best = None
+        for b in self._base:
+            if b.t <= t:
+                best = b  # the last one not after t
+        later = next((b for b in self._base if b.t > t), None)
+        if later is not None and (best is None or later.t - t < t - best.t):
+            best = later
+        if best is None or abs(t - best.t) / 1e9 > self.max_age_s:
+            return None
+        return best
+
+    # ------------------------------------------------------------------ one epoch
+    def process(self, rover_epoch) -> RtkEpochSolution:
+        """Solve one rover epoch (:class:`~satnav.observations.Observations` of one epoch)."""
+        if len(rover_epoch.epochs) != 1:
+            raise SatnavError(f"RtkEngine.process takes one rover epoch, got "
+                              f"{len(rover_epoch.epochs)}: feed obs.iter_epochs()")
+        from .spp import solve_spp
+
+        t = int(rover_epoch.epochs[0])
+        i = self.n_epochs
+        self.n_epochs += 1
+        spp = solve_spp(rover_epoch, self.nav, systems=self.systems,
+                        elevation_mask_deg=math.degrees(self.mask), velocity=False)
+        spp_pos = np.where(spp.solved[0], spp.position_m[0], np.nan)
+        spp_ok = bool(np.isfinite(spp_pos).all())
+        self._init_outputs(1)
+        self._spp_now, self._spp_ok_now = spp_pos, spp_ok
+        if not self._laid_out and not (self._pending and self._lay_out(rover_epoch)):
+            self._single(0)
+            return self._solution(t, np.nan, np.zeros(0, np.int64))
+        ep = self._receiver_epoch(rover_epoch)
+        slips = self._rover_slips.update(ep[0], *ep[1:5])
+        b = self._match(t)
+        if b is None:
+            self._single(0)
+            return self._solution(t, np.nan, np.zeros(0, np.int64))
+        # base slips since the last base epoch used (its own at the first)
+        bslip = (b.cum - self._cum_used) > 0 if self._cum_used is not None else b.slips
+        self._cum_used = b.cum
+        self._cur = (ep, b)
+        age_s = (t - b.t) / 1e9
+        self._used = np.zeros(0, np.int64)
+        self._filter_epoch(i, 0, t, age_s, spp_pos, spp_ok, (slips | bslip).ravel())
+        return self._solution(t, age_s, self._used)
+
+    def _epoch_inputs(self, i, pos, at_spp):
+        (_t, phase, code, _lli, _dop, sat_pos, clk, valid), b = self._cur
+        e, el, yL, yP, okP, okL, var_sd = single_differences(
+            _geometry, self.lam, self.mask, self.mode == "dgnss", sat_pos, clk, phase, code,
+            valid, b.yL, b.yP, b.ok, b.el, pos)
+        used = okP.any(axis=1)
+        self._used = self.sats[used]
+        yLP = np.concatenate((yL.ravel(), yP.ravel()))
+        return e, el, yL, yP, okP, okL, var_sd, yLP, int(used.sum()), None, None
+
+    def _code_residuals(self, i, pos):
+        (_t, _phase, code, _lli, _dop, sat_pos, clk, _valid), b = self._cur
+        rng2, e2, _, trop2 = _geometry(sat_pos, pos)
+        model2 = rng2 + trop2 - SPEED_OF_LIGHT * clk
+        return e2, code - model2[:, None] - b.yP
+
+    def _solution(self, t, age_s, used):
+        return RtkEpochSolution(
+            time_ns=t, position_m=self.out_pos[0].copy(), float_position_m=self.out_float[0].copy(),
+            quality=int(self.out_q[0]), ratio=float(self.out_ratio[0]), n_fixed=int(self.out_nfix[0]),
+            n_satellites=int(self.out_ns[0]), covariance_m2=self.out_cov[0].copy(), age_s=age_s,
+            satellites=used)

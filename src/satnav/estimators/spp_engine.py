@@ -1,0 +1,176 @@
+"""Single point positioning one epoch at a time: :class:`SppEngine`.
+
+The engine is fed one epoch of observations (an :class:`~satnav.observations.Observations`
+holding one epoch, e.g. from :meth:`Observations.iter_epochs`, or a few consecutive ones)
+and new navigation messages as they arrive, and returns the solution of those epochs. It
+shares its core with the batch :func:`~satnav.estimators.spp.solve_spp` (which solves the
+same core over time chunks), so that the positions are the same as the batch call's.
+
+State kept between calls:
+
+- the linearization start (the first observations' header position, as the batch call);
+- the carrier-smoothing (Hatch) filter of every satellite and signal
+  (:class:`~satnav.estimators.carrier_smoothing.HatchSmoother`, causal: see below);
+- the last accepted position and velocity, for the motion check.
+
+Differences from the batch call, by design (it cannot see the future):
+
+- **Motion check.** The batch call flags an epoch (status 5) whose position disagrees with
+  the Doppler-predicted motion on *both* sides. The engine compares each epoch with the last
+  epoch it did not flag (within ``max_gap_s``): an isolated bad epoch is flagged as in the
+  batch call and its successor is compared with the good epoch before it, so it is not
+  flagged; the first epoch is never flagged. Positions are not affected (status only).
+- **Signals.** The batch call chooses the code per system from the codes present in the
+  whole file; the engine from those present in the epoch. Both give the same choice where
+  a file keeps its codes (the usual case), unless ``signals`` fixes them.
+- **Carrier smoothing** (``smoothing_s``) is causal: the receiver's common code-carrier drift
+  is averaged over the preceding epochs (the batch call centres that window), and slips
+  are found from the loss-of-lock flags, gaps, the Doppler and the code-carrier jump test
+  between consecutive epochs (the batch call also uses the geometry-free combination over
+  the whole file). Smoothed positions therefore differ slightly from the batch call's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import SatnavWarning
+from .solution import Solution
+from .spp import (
+    SppOptions,
+    _initial_position,
+    _reduce_to_marker,
+    _signal_plan,
+    _smoothing_channels,
+    _smoothing_codes,
+    _SppCore,
+    spp_options,
+)
+
+if TYPE_CHECKING:
+    from ..io.rinex_nav import Navigation
+    from ..observations import Observations
+
+__all__ = ["SppEngine", "merge_navigation"]
+
+
+class SppEngine:
+    """Single point positioning fed one epoch at a time.
+
+    Parameters
+    ----------
+    nav : Navigation or None
+        Broadcast ephemerides known so far (more with :meth:`add_navigation`).
+    options : SppOptions, optional
+        As :func:`~satnav.estimators.spp.solve_spp`; keywords replace its fields.
+    states : callable, optional
+        Satellite states source replacing the broadcast ephemerides.
+
+    Examples
+    --------
+    >>> engine = SppEngine(nav, systems="GE")                      # doctest: +SKIP
+    >>> for epoch in obs.iter_epochs():                            # doctest: +SKIP
+    ...     sol = engine.process(epoch)
+    >>> whole = Solution.concatenate(engine.solutions)             # doctest: +SKIP
+    """
+
+    def __init__(self, nav: Navigation | None, options: SppOptions | None = None, *,
+                 states: Callable | None = None, motion_tolerance_m: float = 50.0,
+                 motion_tolerance_m_s: float = 2.0, max_gap_s: float = 120.0, keep: bool = False,
+                 **keywords) -> None:
+        self.options = spp_options(options, **keywords)
+        self.options.check(states)
+        self.nav = nav
+        self.states = states
+        self._core = _SppCore(nav, self.options, states)
+        self._x0 = None if self.options.initial_position_m is None else np.asarray(self.options.initial_position_m)
+        self._smoother = None
+        self._last = None  # (time_ns, position, velocity) of the last accepted epoch
+        self._motion = (motion_tolerance_m, motion_tolerance_m_s, max_gap_s)
+        self._warned: set[str] = set()
+        #: Solutions returned so far (only with ``keep=True``).
+        self.solutions: list[Solution] = []
+        self._keep = keep
+
+    def add_navigation(self, nav: Navigation) -> None:
+        """Add broadcast messages (a :class:`Navigation`); used from the next epoch on."""
+        self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
+        self._core = _SppCore(self.nav, self.options, self.states)
+
+    def process(self, obs: Observations) -> Solution:
+        """Solution of the epochs of ``obs`` (usually one), in time order after the
+        previous call's."""
+        opts = self.options
+        if self._x0 is None:
+            self._x0 = _initial_position(obs, None)
+        if opts.smoothing_s:
+            if self._smoother is None:
+                from .carrier_smoothing import HatchSmoother
+
+                self._smoother = HatchSmoother(
+                    window_s=opts.smoothing_s, signals=_smoothing_codes(opts),
+                    glonass_channels=_smoothing_channels(obs, self.nav), interval_s=obs.interval_s(),
+                )
+            obs = self._smoother.smooth(obs)
+        plan = _signal_plan(obs, opts, require=False)
+        solution, observed = self._core.solve(obs, self._x0, plan)
+        if self.states is None and self.nav is not None:
+            self._navigation_warnings(solution, observed)
+        if opts.velocity and opts.motion_check:
+            self._motion_check(solution)
+        if opts.reduce_to_marker:
+            _reduce_to_marker(solution, obs)
+        if opts.smoothing_s:
+            solution.options["smoothing_s"] = float(opts.smoothing_s)
+        if self._keep:
+            self.solutions.append(solution)
+        return solution
+
+    # ------------------------------------------------------------------ internals
+    def _navigation_warnings(self, solution: Solution, observed: dict) -> None:
+        import warnings
+
+        from ..satellites import SYSTEM_NAMES
+
+        count_by_system = getattr(self.nav, "count_by_system", None)
+        if not callable(count_by_system):
+            return
+        messages = count_by_system()
+        for s in observed:
+            if not messages.get(s, 0) and s not in self._warned:
+                self._warned.add(s)
+                text = f"no {SYSTEM_NAMES.get(s, s)} navigation data: its observations are not used"
+                warnings.warn(text, SatnavWarning, stacklevel=3)
+                solution.warnings.append(text)
+
+    def _motion_check(self, solution: Solution) -> None:
+        """Flag (status 5) epochs that disagree with the last accepted epoch's position
+        carried forward by the Doppler velocities (trapezoid rule, as
+        :func:`~satnav.estimators.spp.motion_inconsistent`)."""
+        tol_m, tol_m_s, max_gap_s = self._motion
+        for i in range(len(solution)):
+            x = solution.position_m[i]
+            v = solution.velocity_m_s[i]
+            if not (solution.solved[i] and np.all(np.isfinite(x)) and np.all(np.isfinite(v))):
+                continue
+            t = int(solution.time_ns[i])
+            if self._last is not None:
+                t0, x0, v0 = self._last
+                dt = (t - t0) / 1e9
+                if dt <= max_gap_s:
+                    miss = np.linalg.norm(x - (x0 + 0.5 * (v0 + v) * dt))
+                    if miss > tol_m + tol_m_s * dt:
+                        if solution.status[i] <= 2:
+                            solution.status[i] = 5
+                        continue
+            self._last = (t, x.copy(), v.copy())
+
+
+def merge_navigation(a: Navigation, b: Navigation) -> Navigation:
+    """Navigation holding the messages of ``a`` then ``b`` (:meth:`Navigation.merge`: per
+    system sorted by satellite and time of clock, exact duplicates dropped; ``a``'s header
+    wins, ``b``'s ionospheric and time corrections fill its gaps)."""
+    return a.merge(b)

@@ -1,0 +1,162 @@
+"""The per-epoch RTK engine against the batch solver on the GEONET 0759 (rover) / 3040 (base)
+pair (3.3 km, GPS L1/L2, 120 epochs at 30 s): fed epoch by epoch, :class:`RtkEngine` gives
+the positions and quality flags of :func:`solve_rtk` (which shares its filter core) - the
+refactor-equivalence reference is the batch result computed here; the batch itself is held
+to the truth in test_rtk.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import satnav
+from satnav.errors import SatnavError, SatnavWarning
+from satnav.estimators.cycle_slips import SlipTracker, detect_slips
+from satnav.estimators.rtk import RtkFilter, solve_rtk
+from satnav.estimators.rtk_engine import RtkEngine
+from satnav.observations import Observations
+from tests.conftest import data_path
+
+TRUTH = np.array([-3976219.6644, 3382372.5414, 3652513.0556])  # as test_rtk.py
+
+
+@pytest.fixture(scope="module")
+def gsi():
+    rover = satnav.read_obs(data_path("gsi-2005-092", "07590920.05o"))
+    base = satnav.read_obs(data_path("gsi-2005-092", "30400920.05o"))
+    nav = satnav.read_nav(data_path("gsi-2005-092", "07590920.05n"),
+                          data_path("gsi-2005-092", "30400920.05n"))
+    return rover, base, nav
+
+
+def _feed(engine, rover, base, max_age_s=30.0):
+    """Rover epochs one by one, each after the base epochs up to ``max_age_s`` later (what
+    the batch pairing can choose from)."""
+    out, j = [], 0
+    for epoch in rover.iter_epochs():
+        t = epoch.epochs[0]
+        while j < len(base.epochs) and base.epochs[j] <= t + max_age_s * 1e9:
+            engine.add_base(base.epoch_slice(j, j + 1))
+            j += 1
+        out.append(engine.process(epoch))
+    return out
+
+
+def _assert_same(out, batch, tol_m=1e-3):
+    pos = np.array([o.position_m for o in out])
+    q = np.array([o.quality for o in out])
+    np.testing.assert_array_equal(q, batch.quality)
+    d = np.linalg.norm(pos - batch.position_m, axis=1)
+    assert np.nanmax(d) <= tol_m, np.nanmax(d)
+    assert (np.isnan(pos) == np.isnan(batch.position_m)).all()
+    np.testing.assert_array_equal([o.n_fixed for o in out], batch.n_fixed)
+    np.testing.assert_array_equal([o.n_satellites for o in out], batch.n_satellites)
+    np.testing.assert_allclose([o.ratio for o in out], batch.ratio, rtol=1e-6, atol=1e-9)
+
+
+def _thin(obs, every):
+    keep = np.arange(len(obs.epochs)) % every == 0
+    rows = np.isin(obs.time, obs.epochs[keep])
+    return Observations(obs.time[rows], obs.sat[rows], obs.code[rows], obs.value[rows],
+                        obs.lli[rows], obs.ssi[rows], obs.codes, obs.epochs[keep],
+                        header=obs.header)
+
+
+def test_kinematic_epoch_by_epoch_equals_batch(gsi):
+    rover, base, nav = gsi
+    batch = solve_rtk(rover, base, nav, mode="kinematic", elevation_mask_deg=10)
+    out = _feed(RtkEngine(nav, mode="kinematic", elevation_mask_deg=10), rover, base)
+    _assert_same(out, batch)
+    assert sum(o.quality == 1 for o in out) >= 116  # as the batch: 119 of 120
+    fixed = np.array([o.position_m for o in out if o.quality == 1])
+    assert np.linalg.norm(fixed - TRUTH, axis=1).max() <= 0.10
+    # the covariance, time and base age of each epoch as the batch's
+    np.testing.assert_allclose(np.array([o.covariance_m2 for o in out]), batch.covariance_m2,
+                               atol=1e-9)
+    np.testing.assert_array_equal([o.time_ns for o in out], batch.time_ns)
+    np.testing.assert_allclose([o.age_s for o in out], batch.age_s)
+    assert all(len(o.satellites) == o.n_satellites for o in out)
+
+
+@pytest.mark.parametrize("mode", ["static", "dgnss"])
+def test_static_and_dgnss_on_a_subset(gsi, mode):
+    rover, base, nav = gsi
+    part = rover.epoch_slice(20, 60)
+    batch = solve_rtk(part, base, nav, mode=mode, elevation_mask_deg=10)
+    out = _feed(RtkEngine(nav, mode=mode, elevation_mask_deg=10), part, base)
+    _assert_same(out, batch)
+    if mode == "static":
+        assert out[-1].quality == 1 and sum(o.quality == 1 for o in out) >= 35
+    else:
+        assert {o.quality for o in out} == {4}
+
+
+def test_base_gaps_as_the_batch(gsi):
+    # base every 4th epoch: rover epochs 60 s from both neighbours have no base epoch
+    # (single point, quality 5); the others pair with a base epoch up to 30 s old
+    rover, base, nav = gsi
+    b = _thin(base, 4)
+    with pytest.warns(SatnavWarning):
+        batch = solve_rtk(rover, b, nav, elevation_mask_deg=10, max_age_s=30.5)
+    out = _feed(RtkEngine(nav, elevation_mask_deg=10, max_age_s=30.5), rover, b, 30.5)
+    _assert_same(out, batch)
+    assert 30 <= sum(o.quality == 5 for o in out) <= 32
+    assert all(np.isnan(o.age_s) for o in out if o.quality == 5)
+
+
+def test_base_dropped_for_a_while(gsi):
+    # ten base epochs lost in the middle: the engine, given only the others, matches the
+    # batch on the same base file, outage and re-initialisation included
+    rover, base, nav = gsi
+    keep = np.ones(len(base.epochs), bool)
+    keep[50:60] = False
+    rows = np.isin(base.time, base.epochs[keep])
+    b = Observations(base.time[rows], base.sat[rows], base.code[rows], base.value[rows],
+                     base.lli[rows], base.ssi[rows], base.codes, base.epochs[keep],
+                     header=base.header)
+    with pytest.warns(SatnavWarning):
+        batch = solve_rtk(rover, b, nav, elevation_mask_deg=10)
+    out = _feed(RtkEngine(nav, elevation_mask_deg=10), rover, b)
+    _assert_same(out, batch)
+    assert {o.quality for o in out[51:59]} == {5}
+
+
+def test_slip_tracker_equals_batch_detectors(gsi):
+    rover, base, nav = gsi
+    f = RtkFilter(rover, base, nav, elevation_mask_deg=10)
+    r = f.rover
+    # a slip of (3, 7) cycles on one satellite mid-file, for the detectors to find
+    phase = r.phase_cyc.copy()
+    col = int(np.flatnonzero(np.isfinite(phase[60, :, 0]))[0])
+    phase[60:, col] += [3.0, 7.0]
+    batch = detect_slips(phase, r.code_m, r.lli, None, frequency_hz=f.freq, time_ns=r.time_ns)
+    tracker = SlipTracker(f.freq)
+    stream = np.array([tracker.update(t, phase[k], r.code_m[k], r.lli[k])
+                       for k, t in enumerate(r.time_ns.tolist())])
+    np.testing.assert_array_equal(stream, batch)
+    assert stream[60, col].all()
+
+
+def test_engine_inputs_checked(gsi):
+    rover, base, nav = gsi
+    engine = RtkEngine(nav)
+    with pytest.raises(SatnavError, match="one rover epoch"):
+        engine.process(rover.epoch_slice(0, 2))
+    with pytest.raises(SatnavError, match="whole base file"):
+        RtkEngine(nav, base_position="spp")
+    with pytest.raises(SatnavError, match="unknown RTK mode"):
+        RtkEngine(nav, mode="ppp")
+    # no base epoch yet: the single point solution
+    sol = engine.process(rover.epoch_slice(0, 1))
+    assert sol.quality == 5 and np.isfinite(sol.position_m).all()
+
+
+def test_navigation_added_later(gsi):
+    rover, base, nav = gsi
+    nav1 = satnav.read_nav(data_path("gsi-2005-092", "07590920.05n"))
+    nav2 = satnav.read_nav(data_path("gsi-2005-092", "30400920.05n"))
+    engine = RtkEngine(nav1, elevation_mask_deg=10)
+    engine.add_navigation(nav2)
+    part = rover.epoch_slice(0, 20)
+    batch = solve_rtk(part, base, nav, elevation_mask_deg=10)
+    _assert_same(_feed(engine, part, base), batch)
