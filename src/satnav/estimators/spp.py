@@ -721,10 +721,10 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     kmax = int(counts.max(initial=0))
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     slot = np.arange(len(ei)) - start[ei]
-    # slots padded to a multiple of 8: NumPy's pairwise sums over the slots then add every
-    # measurement in the same order whatever the widest epoch of the chunk, so that a chunked
-    # run is bit-identical to a one-shot run
-    pb.k = max(-(-kmax // 8) * 8, 8)
+    # as many slots as the widest epoch of the chunk: the float sums over the slots are
+    # taken as if padded to a multiple of 8 (:func:`_slot_sum`), so that a chunked run is
+    # bit-identical to a one-shot run without the cost of padding every array
+    pb.k = max(kmax, 1)
     shape = (m, pb.k)
 
     def pack(values, fill=np.nan, dtype=np.float64):
@@ -1039,6 +1039,20 @@ def _iterate(pb, ep, rr, clk, max_iterations):
     return rr, clk, last_step, singular, iterations
 
 
+def _slot_sum(x):
+    """Sum over the slots (axis 1) of ``x`` (epochs, slots) as NumPy sums it padded with
+    zeros to a multiple of 8 slots: its pairwise summation then adds every value in the same
+    order whatever the number of slots (the widest epoch of a time chunk), so that results
+    do not depend on the chunking."""
+    k = x.shape[1]
+    width = max(-(-k // 8) * 8, 8)
+    if width != k:
+        padded = np.zeros((x.shape[0], width))
+        padded[:, :k] = x
+        x = padded
+    return np.sum(x, axis=1)
+
+
 def _fit(pb, ep, rr, clk):
     """Post-fit quantities at the final positions of epochs ``ep``."""
     ev = _evaluate(pb, ep, rr, clk)
@@ -1049,7 +1063,7 @@ def _fit(pb, ep, rr, clk):
     ev.n_par = 3 + present_groups.sum(axis=1)
     ev.present_groups = present_groups
     ev.dof = use.sum(axis=1) - ev.n_par
-    ev.T = np.sum(w * ev.residual**2, axis=1)
+    ev.T = _slot_sum(w * ev.residual**2)
     return ev
 
 
@@ -1066,7 +1080,7 @@ def _linear_test(pb, ep, ev, use, false_alarm):
     b = np.einsum("mkp,mk->mp", hw, v)
     dx, ok = _solve_batched(n, b)
     v2 = v - np.einsum("mkp,mp->mk", h, dx)
-    t = np.sum(w * v2**2, axis=1)
+    t = _slot_sum(w * v2**2)
     dof = use.sum(axis=1) - 3 - present.sum(axis=1)
     thr = chi_square_threshold(dof, false_alarm)
     return t, dof, thr, ok
