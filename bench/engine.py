@@ -28,9 +28,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA  # noqa: E402
-
 import satnav  # noqa: E402
+from common import DATA  # noqa: E402
 from satnav.estimators.rtk import solve_rtk  # noqa: E402
 from satnav.estimators.rtk_engine import RtkEngine  # noqa: E402
 from satnav.estimators.solution import Solution  # noqa: E402
