@@ -18,7 +18,7 @@ Measurement model (signal ``s`` of satellite ``j`` at receiver time tag ``t``, S
   ``tau = |R3(omega_e tau) r_j(t_r - tau) - r_r(t_r)| / c`` (4 iterations, converged far
   below a micrometre) in ECEF, with the satellite position at emission rotated into the
   ECEF frame of reception (Sagnac; IS-GPS-200 20.3.3.4.3.4, ``omega_e`` of WGS84;
-  :func:`satnav.orbits.geometry.sagnac_rotate`).
+  :func:`satnav.models.measurement.light_time_solve`).
   ``rho = c tau``. The range rate is the exact derivative of the light-time equation,
   ``rho_dot = e.(v_j - v_r) / (1 + e.v_j / c)``.
 * **Truth orbits.** With ephemeris errors on (default), the satellites fly the propagated
@@ -92,13 +92,11 @@ import numpy as np
 
 from ..constants import FREQ_L1, GM_EARTH, SPEED_OF_LIGHT
 from ..errors import FormatError, SatnavError
-from ..frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
+from ..frames import ecef_to_geodetic, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst, gps_week_tow, leap_seconds_at_gpst, ns_to_calendar
+from ..models import measurement
 from ..models.corrections import relativistic_clock_correction
-from ..models.ionosphere import klobuchar_gps
-from ..models.troposphere import saastamoinen_delay
 from ..observations import Observations, ObsHeader
-from ..orbits.geometry import sagnac_rotate
 from ..satellites import SYSTEMS, system_number_of, system_of
 from ..signals import carrier_frequency, per_system
 from .design import Constellation, combine
@@ -335,26 +333,15 @@ class _TruthOrbit:
 
 
 def _light_time(orbit: _TruthOrbit, rx_pos, rx_vel, rx_clock_s, iterations: int = 4):
-    """Emission-time iteration with Sagnac. Returns dict of (T, n) arrays."""
+    """Emission-time iteration with Sagnac (:func:`satnav.models.measurement.light_time_solve`).
+    Returns dict of (T, n) arrays."""
     m, n = len(orbit.times), len(orbit.sat)
-    tau = np.full((m, n), 0.075)
-    rx = rx_pos[:, None, :]
-    for _ in range(iterations):
-        offset = -rx_clock_s[:, None] - tau
-        pos, vel = orbit.at(offset)
-        pos_r = sagnac_rotate(pos, tau)
-        tau = np.linalg.norm(pos_r - rx, axis=-1) / SPEED_OF_LIGHT
-    offset = -rx_clock_s[:, None] - tau
-    pos, vel = orbit.at(offset)
-    pos_r = sagnac_rotate(pos, tau)
-    vel_r = sagnac_rotate(vel, tau)  # the velocity vector, into the reception frame too
-    los = pos_r - rx
-    rho = np.linalg.norm(los, axis=-1)
-    e = los / rho[..., None]
-    ev = np.sum(e * vel_r, axis=-1)
-    rate = (ev - np.sum(e * rx_vel[:, None, :], axis=-1)) / (1.0 + ev / SPEED_OF_LIGHT)
+    lt = measurement.light_time_solve(orbit.at, rx_pos[:, None, :], -rx_clock_s[:, None],
+                                      np.full((m, n), 0.075), iterations=iterations)
+    rate = measurement.range_rate_m_s(lt.unit_vector, lt.satellite_velocity_m_s, rx_vel[:, None, :])
     return {
-        "rho": rho, "rate": rate, "los": e, "pos": pos, "vel": vel, "offset": offset,
+        "rho": lt.range_m, "rate": rate, "los": lt.unit_vector, "pos": lt.position_m,
+        "vel": lt.velocity_m_s, "offset": lt.emission_offset_s,
     }  # fmt: skip
 
 
@@ -544,11 +531,8 @@ def simulate(
         sat_drift = sat_drift + d
 
     # look angles from the true receiver position
-    lat, lon, h = ecef_to_geodetic(rx_true)
-    rot = enu_rotation(lat, lon)
-    enu = np.einsum("mij,mkj->mki", rot, geo["los"])
-    el = np.arcsin(np.clip(enu[..., 2], -1.0, 1.0))
-    az = np.mod(np.arctan2(enu[..., 0], enu[..., 1]), 2 * np.pi)
+    lat, lon, h = ecef_to_geodetic(rx_true[:, None, :])
+    az, el = measurement.look_angles(geo["los"], lat, lon)
     el = np.where(valid, el, np.nan)
     az = np.where(valid, az, np.nan)
     visible = valid & (el >= mask_deg * _DEG)
@@ -556,12 +540,12 @@ def simulate(
     # atmosphere (metres on L1 / any frequency)
     iono_l1 = np.zeros((m, n))
     if errors.ionosphere:
-        iono_l1 = errors.iono_scale * klobuchar_gps(
-            KLOBUCHAR_ALPHA, KLOBUCHAR_BETA, lat[:, None], lon[:, None], az, el, times[:, None]
+        iono_l1 = errors.iono_scale * measurement.ionospheric_delay_m(
+            lat, lon, az, el, times[:, None], (KLOBUCHAR_ALPHA, KLOBUCHAR_BETA)
         )
     tropo = np.zeros((m, n))
     if errors.troposphere:
-        tropo = errors.tropo_scale * saastamoinen_delay(lat[:, None], h[:, None], el)
+        tropo = errors.tropo_scale * measurement.tropospheric_delay_m(lat, h, el)
     # their rates for the Doppler (central differences over the epochs)
     d_iono_l1 = np.zeros((m, n))
     d_tropo = np.zeros((m, n))
@@ -572,6 +556,9 @@ def simulate(
     iono_l1 = np.where(visible, iono_l1, 0.0)
     tropo = np.where(visible, tropo, 0.0)
 
+    # the code/phase model of satnav.models.measurement (predicted_code_m / predicted_phase_m)
+    # with the truth terms, summed in the simulator's own order (clock difference first,
+    # ionosphere last) so that simulated files stay bit for bit what they were
     common = geo["rho"] + SPEED_OF_LIGHT * (rx_clock[:, None] - sat_clock) + tropo
     rate = geo["rate"] + SPEED_OF_LIGHT * (rx_drift[:, None] - sat_drift) + d_tropo
     factor = _elevation_factor(np.where(visible, el, np.pi / 2))

@@ -25,7 +25,7 @@ continuity of the phase is in doubt:
 - a code value more than ``max_code_carrier_m`` away from the carried-forward smoothed value:
   an unflagged slip the Doppler could not see, or a receiver clock jump in the code.
 
-Frequencies: every system and band of :func:`satnav.constants.carrier_frequency`; GLONASS FDMA
+Frequencies: every system and band of :func:`satnav.signals.carrier_frequency`; GLONASS FDMA
 needs the channel number of each satellite (``glonass_channels`` or the observation header's
 ``GLONASS SLOT / FRQ #``); a satellite without one keeps its raw code.
 """

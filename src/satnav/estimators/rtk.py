@@ -47,10 +47,8 @@ import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
-from ..frames import azimuth_elevation, ecef_to_geodetic
 from ..gnss_time import format_gpst
-from ..models.troposphere import saastamoinen_delay
-from ..orbits.geometry import sagnac_rotate
+from ..models import measurement
 from ..satellites import SYSTEMS, system_number_of, system_of
 from ..signals import RTK_ATTRIBUTE_PREFERENCE, carrier_frequency, glonass_channels, per_system
 from .cycle_slips import detect_slips, doppler_phase_slips, doppler_slip_thresholds
@@ -164,13 +162,10 @@ def _satellite_states(nav, sats, time_ns, code_m, states_fn):
         p = np.where(np.isfinite(p), p, code_m[..., f])
     ok = np.isfinite(p)
     ei, si = np.nonzero(ok)
-    t_tx = time_ns[ei] - np.round(p[ei, si] / SPEED_OF_LIGHT * 1e9).astype(np.int64)
-    sat_q = sats[si]
-    # the clocks at t_tx (a states function may offer them alone: ``states_fn.clocks``)
-    st = getattr(states_fn, "clocks", states_fn)(sat_q, t_tx)
-    clk = np.where(np.isfinite(st.clock_s), st.clock_s, 0.0)
-    t_tx2 = t_tx - np.round(clk * 1e9).astype(np.int64)
-    st = states_fn(sat_q, t_tx2)
+    # clocks first (a states function may offer them alone: ``states_fn.clocks``), then
+    # the states at the true transmission time
+    _t_tx, st = measurement.satellite_states_at_transmission(
+        states_fn, sats[si], time_ns[ei], p[ei, si], clocks_fn=getattr(states_fn, "clocks", None))
     pos = np.full(ok.shape + (3,), np.nan)
     clock = np.full(ok.shape, np.nan)
     valid = np.zeros(ok.shape, bool)
@@ -181,16 +176,12 @@ def _satellite_states(nav, sats, time_ns, code_m, states_fn):
 
 
 def _geometry(sat_pos, receiver):
-    """Range (m), unit line of sight receiver->satellite, elevation (rad), troposphere (m)."""
-    flight_s = np.linalg.norm(sat_pos - receiver, axis=-1) / SPEED_OF_LIGHT
-    rs = sagnac_rotate(sat_pos, flight_s)  # Earth rotation during the flight
-    d = rs - receiver
-    rng = np.linalg.norm(d, axis=-1)
-    e = d / rng[..., None]
-    _, el = azimuth_elevation(receiver, rs)
-    lat, _, h = ecef_to_geodetic(receiver)
-    trop = saastamoinen_delay(lat, h, el)
-    return rng, e, el, trop
+    """Range (m), unit line of sight receiver->satellite, elevation (rad), troposphere (m)
+    (:func:`satnav.models.measurement.geometry`: Earth rotation during the flight)."""
+    geo = measurement.geometry(receiver, sat_pos)
+    el = geo.elevation_rad
+    trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
+    return geo.range_m, geo.unit_vector, el, trop
 
 
 def _name(obs, role):

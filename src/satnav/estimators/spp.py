@@ -15,7 +15,8 @@ Measurement model of a pseudorange P (m) on signal s of satellite j at epoch i::
 * satellite clock ``dt_j`` with the relativistic correction, and the broadcast group
   delay of the signal (:class:`~satnav.orbits.states.SatelliteStates`);
 * Sagnac: satellite position rotated by ``omega_e * tau``
-  (:func:`satnav.orbits.geometry.sagnac_rotate`);
+  (:func:`satnav.models.measurement.geometry`, the model shared with RTK and the
+  simulator);
 * ionosphere: GPS Klobuchar scaled to the signal's frequency (GLONASS per channel);
   BeiDou's own Klobuchar for BeiDou when the navigation header has ``BDSA/BDSB``;
   or the iono-free combination of two codes (``iono="iono-free"``); or the delays the
@@ -54,9 +55,8 @@ import numpy as np
 from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
 from ..frames import ecef_to_geodetic, enu_rotation
-from ..models.ionosphere import ionosphere_free_coefficients, klobuchar_beidou, klobuchar_gps
-from ..models.troposphere import saastamoinen_delay
-from ..orbits.geometry import sagnac_rotate
+from ..models import measurement
+from ..models.ionosphere import ionosphere_free_coefficients
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
 from ..signals import carrier_frequency, glonass_channels, per_system
 from .dop import dilution_of_precision
@@ -682,7 +682,7 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
     if states_fn is None and ephemeris is None:
         ephemeris = _prepared_ephemeris(nav)
     k_total = len(ci)
-    t_tx = t_rx - np.round(p_flat / SPEED_OF_LIGHT * 1e9).astype(np.int64)
+    t_tx = measurement.transmission_time(t_rx, p_flat)
     out = {
         "pos": np.full((k_total, 3), np.nan), "vel": np.full((k_total, 3), np.nan),
         "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
@@ -696,7 +696,7 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
         st = _get_states(ephemeris, states_fn, sat, t, c["signal"])
         dts = st.clock_s
         # position at the true transmission time t_tx - dts (linear in dts, mm-exact)
-        out["pos"][sel] = st.position_m - st.velocity_m_s * dts[:, None]
+        out["pos"][sel] = measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts)
         out["vel"][sel] = st.velocity_m_s
         out["clk"][sel] = dts
         out["drift"][sel] = st.clock_drift_s_s
@@ -737,7 +737,7 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.pseudorange = pack(pseudorange[ei, ci])
     pb.sat_pos = pack(states["pos"][valid])
     pb.sat_vel = pack(states["vel"][valid])
-    pb.sat_clock_m = pack(SPEED_OF_LIGHT * (states["clk"][valid] - states["gd"][valid]), 0.0)
+    pb.sat_clock_m = pack(measurement.satellite_clock_m(states["clk"][valid], states["gd"][valid]), 0.0)
     pb.sat_drift = pack(states["drift"][valid])
     colx = np.maximum(pb.col, 0)
     col_sys = pb.col_sys_all
@@ -858,23 +858,14 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     """Linearize the measurements of epochs ``ep`` at receiver positions ``rr`` (len(ep), 3)
     and clocks ``clk`` (len(ep), G) (m)."""
     present = pb.present[ep]
-    rs = pb.sat_pos[ep]
-    # Sagnac: rotate the satellite by the Earth rotation during the flight time
-    d0 = rs - rr[:, None, :]
-    tau = np.linalg.norm(d0, axis=-1) / SPEED_OF_LIGHT
-    rs = sagnac_rotate(rs, tau)
-    los = rs - rr[:, None, :]
-    rng = np.linalg.norm(los, axis=-1)
-    e = los / rng[..., None]
+    # range with the Earth rotation during the flight, line of sight, look angles
+    geo = measurement.geometry(rr[:, None, :], pb.sat_pos[ep])
+    rng, e, rs = geo.range_m, geo.unit_vector, geo.satellite_ecef_m
     norm_rr = np.linalg.norm(rr, axis=-1)
     near = norm_rr > _EARTH_SURFACE_MIN_M
-    lat, lon, h = ecef_to_geodetic(rr)
-    rot = enu_rotation(lat, lon)
-    enu = np.einsum("mij,mkj->mki", rot, e)
-    el = np.arcsin(np.clip(enu[..., 2], -1.0, 1.0))
-    az = np.mod(np.arctan2(enu[..., 0], enu[..., 1]), 2 * np.pi)
-    el = np.where(near[:, None], el, np.pi / 2)
-    az = np.where(near[:, None], az, 0.0)
+    # receivers far from the surface (the start at the geocentre) have no horizon
+    el = np.where(near[:, None], geo.elevation_rad, np.pi / 2)
+    az = np.where(near[:, None], geo.azimuth_rad, 0.0)
     ev = _Evaluation()
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
@@ -883,16 +874,9 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     trop = np.zeros(present.shape)
     do = corrections & near
     if pb.iono in ("klobuchar", "states") and do.any():
-        t = pb.epochs[ep][:, None]
-        la, lo = lat[:, None], lon[:, None]
-        if pb.iono_gps is not None:
-            iono = klobuchar_gps(*pb.iono_gps, la, lo, az, el, t)
-        else:
-            iono = klobuchar_gps(_KLOBUCHAR_DEFAULT_A, _KLOBUCHAR_DEFAULT_B, la, lo, az, el, t)
-        bds = pb.use_bds_model[ep]
-        if pb.iono_bds is not None and bds.any():
-            iono = np.where(bds, klobuchar_beidou(*pb.iono_bds, la, lo, az, el, t), iono)
-        iono = iono * pb.iono_scale[ep]
+        iono = measurement.ionospheric_delay_m(
+            geo.latitude_rad, geo.longitude_rad, az, el, pb.epochs[ep][:, None], pb.iono_gps,
+            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep])
         if pb.iono_given is not None:
             given = pb.iono_given[ep]
             iono = np.where(np.isfinite(given), given, iono)
@@ -901,7 +885,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
     if pb.troposphere and do.any():
-        trop = np.where(do[:, None], saastamoinen_delay(lat[:, None], h[:, None], el), 0.0)
+        trop = np.where(do[:, None], measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el), 0.0)
     sin_el = np.sin(np.maximum(el, np.radians(ERROR_MODEL["min_elevation_deg"])))
     trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
     g = pb.group[ep]
@@ -911,7 +895,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
         ng = len(pb.clock_systems)
         bias = np.take_along_axis(clk, ng + np.maximum(ifb, 0), axis=1)
         clock_term = clock_term + np.where(ifb >= 0, bias, 0.0)
-    model = rng + clock_term - pb.sat_clock_m[ep] + iono + trop
+    model = measurement.predicted_code_m(rng, clock_term, pb.sat_clock_m[ep], iono, trop)
     ev.residual = np.where(present, pb.pseudorange[ep] - model, 0.0)
     r2 = ERROR_MODEL["code_phase_ratio"] ** 2
     var = ERROR_MODEL["a_m"] ** 2 + ERROR_MODEL["b_m"] ** 2 / sin_el
@@ -930,11 +914,6 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.usable = present & mask_ok & np.isfinite(ev.residual)
     return ev
 
-
-# GPS Klobuchar coefficients used when the navigation header has none (RTKLIB's default,
-# broadcast on 2004-01-01).
-_KLOBUCHAR_DEFAULT_A = (0.1118e-07, -0.7451e-08, -0.5961e-07, 0.1192e-06)
-_KLOBUCHAR_DEFAULT_B = (0.1167e06, -0.2294e06, -0.1311e06, 0.1049e07)
 
 
 # ====================================================================== least squares

@@ -31,10 +31,17 @@ __all__ = [
     "ionosphere_free",
     "ionosphere_free_coefficients",
     "NIGHT_DELAY_S",
+    "KLOBUCHAR_DEFAULT_ALPHA",
+    "KLOBUCHAR_DEFAULT_BETA",
 ]
 
 #: Constant night-time vertical delay of both Klobuchar models (s).
 NIGHT_DELAY_S = 5.0e-9
+
+#: GPS Klobuchar coefficients used when a navigation header has none (RTKLIB's default,
+#: broadcast on 2004-01-01): alpha (s, s/sc, s/sc^2, s/sc^3) and beta (s, ...).
+KLOBUCHAR_DEFAULT_ALPHA = (0.1118e-07, -0.7451e-08, -0.5961e-07, 0.1192e-06)
+KLOBUCHAR_DEFAULT_BETA = (0.1167e06, -0.2294e06, -0.1311e06, 0.1049e07)
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
 _BDT_MINUS_GPST_NS = -14 * 1_000_000_000

@@ -1,0 +1,499 @@
+"""One code and carrier-phase measurement model for every estimator and the simulator.
+
+A code pseudorange ``P`` and a carrier phase ``L`` (both in metres) of satellite ``s``
+seen by receiver ``r`` on a signal of frequency ``f`` are modelled as (RTKLIB 2.4.2
+manual, appendix E.2-E.7; ESA GNSS Data Processing Book TM-23 vol. I, 5.1-5.4;
+IERS Conventions 2010 ch. 7 for the PPP terms)::
+
+    P = rho + c dt_r - c (dt^s - TGD^s) + I_f + T + d_ant + d_tide
+    L = rho + c dt_r - c dt^s           - I_f + T + d_ant + d_tide + lambda (N + w)
+
+* ``rho`` geometric range: the satellite position at the **transmission** time
+  (:func:`transmission_time`, :func:`satellite_states_at_transmission`) in the ECEF
+  frame of that instant, rotated about the z axis by ``omega_e tau`` into the ECEF
+  frame of **reception** (Earth rotation during the flight time ``tau``, "Sagnac";
+  IS-GPS-200 20.3.3.4.3.4, :func:`sagnac_rotate`), minus the receiver position
+  (:func:`geometry`). The simulator solves the light-time equation exactly
+  (:func:`light_time_solve`).
+* ``dt_r`` receiver clock; ``dt^s`` satellite clock including the periodic relativistic
+  term ``-2 r.v / c^2`` (:func:`satnav.models.corrections.relativistic_clock_correction`;
+  the broadcast orbits add it themselves) and ``TGD^s`` the broadcast group delay of the
+  code (:func:`satellite_clock_m`).
+* ``I_f`` first-order ionospheric group delay on ``f`` (code delayed, phase advanced):
+  broadcast Klobuchar of GPS or BeiDou scaled by ``(f_ref / f)^2``
+  (:func:`ionospheric_delay_m`), zero for the ionosphere-free combination
+  (:func:`satnav.models.ionosphere.ionosphere_free`).
+* ``T`` tropospheric delay (:func:`tropospheric_delay_m`, Saastamoinen).
+* PPP terms (hooks of :func:`predicted_code_m` / :func:`predicted_phase_m`, zero when not
+  given): antenna phase-centre offsets of the satellite and the receiver and solid-Earth
+  / ocean tide displacements, as range corrections (:func:`line_of_sight_projection_m`
+  turns an ECEF displacement into one); phase wind-up ``w`` (cycles, Wu et al. 1993)
+  and the ambiguity.
+
+Conventions: positions ECEF metres in the last axis (``(..., 3)``), times int64 GPST
+nanoseconds, clocks seconds, angles radians, delays metres. Every function broadcasts
+``epochs x satellites``: a receiver of shape ``(m, 1, 3)`` (or ``(3,)``) against
+satellites of shape ``(m, n, 3)``. The order of floating-point operations is that of the
+estimators' historic code, so that solutions stay bit-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT
+from ..frames import ecef_to_geodetic, enu_rotation
+from .ionosphere import (
+    KLOBUCHAR_DEFAULT_ALPHA,
+    KLOBUCHAR_DEFAULT_BETA,
+    klobuchar_beidou,
+    klobuchar_gps,
+)
+from .troposphere import saastamoinen_delay
+
+__all__ = [
+    "Geometry",
+    "LightTime",
+    "transmission_time",
+    "satellite_states_at_transmission",
+    "position_at_transmission",
+    "sagnac_rotate",
+    "sagnac_correction_m",
+    "geometric_range",
+    "look_angles",
+    "geometry",
+    "light_time_solve",
+    "range_rate_m_s",
+    "tropospheric_delay_m",
+    "ionospheric_delay_m",
+    "satellite_clock_m",
+    "line_of_sight_projection_m",
+    "predicted_code_m",
+    "predicted_phase_m",
+]
+
+_NS_PER_S = 1e9
+
+
+# --------------------------------------------------------------------------- transmission
+def transmission_time(receive_ns, pseudorange_m, sat_clock_s=None):
+    """Signal transmission time (int64 GPST ns) from the reception time and the pseudorange.
+
+    ``t_tx = t_rx - P / c - dt^s`` (IS-GPS-200 20.3.3.3.3.1; RTKLIB manual E.4): the
+    pseudorange gives the transmission time read on the satellite clock (the receiver
+    clock cancels because the time tag is read on the same clock), subtracting the
+    satellite clock bias ``sat_clock_s`` (s) gives GPST. Each term is rounded to the
+    nanosecond on its own (``t_rx - round(P / c) - round(dt^s)``), as the estimators do.
+
+    Parameters
+    ----------
+    receive_ns : array_like of int64
+        Reception time tags, GPST ns.
+    pseudorange_m : array_like
+        Pseudoranges (m), broadcast with ``receive_ns``.
+    sat_clock_s : array_like, optional
+        Satellite clock biases (s); none: the time read on the satellite clock.
+
+    Returns
+    -------
+    int64 ndarray (a NumPy integer for scalar input); -1 where the pseudorange (or the
+    clock) is not finite.
+    """
+    rx = np.asarray(receive_ns, dtype=np.int64)
+    p = np.asarray(pseudorange_m, dtype=np.float64)
+    finite = np.isfinite(p)
+    if not finite.all():
+        p = np.where(finite, p, 0.0)
+    out = rx - np.round(p / SPEED_OF_LIGHT * _NS_PER_S).astype(np.int64)
+    if sat_clock_s is not None:
+        clk = np.asarray(sat_clock_s, dtype=np.float64)
+        ok = np.isfinite(clk)
+        if not ok.all():
+            finite = finite & ok
+            clk = np.where(ok, clk, 0.0)
+        out = out - np.round(clk * _NS_PER_S).astype(np.int64)
+    if not finite.all():
+        out = np.where(finite, out, -1)
+    return out if np.ndim(out) else np.int64(out)
+
+
+def position_at_transmission(position_m, velocity_m_s, clock_s):
+    """Satellite position (m) at the true transmission time from its state at the time
+    read on the satellite clock: ``r(t - dt^s) = r(t) - v dt^s`` (first order; the error
+    is ``a dt^s^2 / 2``, below 0.1 mm for ``|dt^s| < 1 ms``).
+
+    ``position_m``, ``velocity_m_s`` ECEF (..., 3); ``clock_s`` (...) in seconds.
+    """
+    return position_m - velocity_m_s * np.asarray(clock_s)[..., None]
+
+
+def satellite_states_at_transmission(states_fn, sat, receive_ns, pseudorange_m, *, clocks_fn=None):
+    """Satellite states at the true transmission time, in two passes.
+
+    The satellite clock is evaluated at the time read on the satellite clock
+    (``t_rx - P / c``), then the states at ``t_rx - P / c - dt^s``
+    (:func:`transmission_time`). ``states_fn(sat, time_ns)`` returns an object with
+    ``clock_s`` (and whatever else the caller uses, e.g.
+    :class:`~satnav.orbits.states.SatelliteStates`); ``clocks_fn`` (same signature) may
+    give the clocks alone, faster. Clocks that are not finite are taken as 0 for the second
+    pass.
+
+    Returns
+    -------
+    time_ns : int64 ndarray
+        The transmission times (GPST ns).
+    states
+        ``states_fn(sat, time_ns)``.
+    """
+    first = (clocks_fn or states_fn)(sat, transmission_time(receive_ns, pseudorange_m))
+    clock = np.where(np.isfinite(first.clock_s), first.clock_s, 0.0)
+    t_tx = transmission_time(receive_ns, pseudorange_m, clock)
+    return t_tx, states_fn(sat, t_tx)
+
+
+# --------------------------------------------------------------------------- Sagnac, range
+def sagnac_rotate(position_m, flight_time_s, omega=OMEGA_E_GPS):
+    """Rotate ECEF positions (or vectors) at transmission into the ECEF frame at reception.
+
+    ``x' = x cos a + y sin a``, ``y' = -x sin a + y cos a``, ``z' = z`` with
+    ``a = omega * flight_time_s`` (rad): the Earth turns by ``a`` during the signal flight
+    (IS-GPS-200 20.3.3.4.3.4; RTKLIB manual E.3).
+
+    Parameters
+    ----------
+    position_m : array (..., 3)
+        Satellite ECEF position (m) at transmission time.
+    flight_time_s : array (...)
+        Signal flight time (s), broadcast against the positions' leading dimensions.
+    omega : float
+        Earth rotation rate (rad/s); the WGS84/IS-GPS-200 value by default.
+    """
+    pos = np.asarray(position_m, dtype=np.float64)
+    a = omega * np.asarray(flight_time_s, dtype=np.float64)
+    ca, sa = np.cos(a), np.sin(a)
+    x, y = pos[..., 0], pos[..., 1]
+    return np.stack([ca * x + sa * y, -sa * x + ca * y, np.broadcast_to(pos[..., 2], x.shape)], -1)
+
+
+def sagnac_correction_m(receiver_ecef, satellite_ecef, omega=OMEGA_E_GPS):
+    """First-order Sagnac range correction (m): ``omega / c (x_s y_r - y_s x_r)``
+    (RTKLIB manual eq. E.3.8b).
+
+    Add it to the geometric distance computed in one (non-rotated) frame; it equals the
+    effect of :func:`sagnac_rotate` to better than a millimetre for GNSS orbits.
+    """
+    r = np.asarray(receiver_ecef, dtype=np.float64)
+    s = np.asarray(satellite_ecef, dtype=np.float64)
+    return omega / SPEED_OF_LIGHT * (s[..., 0] * r[..., 1] - s[..., 1] * r[..., 0])
+
+
+def geometric_range(receiver_ecef, satellite_ecef, omega=OMEGA_E_GPS, iterations: int = 3):
+    """Receiver-satellite distance (m) with the Earth rotation during signal flight,
+    iterated to convergence.
+
+    ``satellite_ecef`` is the position at transmission time (its own ECEF frame); the flight
+    time is found by fixed-point iteration ``tau = |R(omega tau) r_s - r_r| / c`` (3
+    iterations converge to far below a millimetre). :func:`geometry` does one step, which
+    is what the estimators use (the difference is below 1 micrometre).
+
+    Returns
+    -------
+    range_m : ndarray
+        The distance.
+    satellite_rotated : ndarray (..., 3)
+        The satellite position in the ECEF frame of reception.
+    """
+    r = np.asarray(receiver_ecef, dtype=np.float64)
+    s = np.asarray(satellite_ecef, dtype=np.float64)
+    rho = np.linalg.norm(s - r, axis=-1)
+    rotated = s
+    for _ in range(iterations):
+        rotated = sagnac_rotate(s, rho / SPEED_OF_LIGHT, omega)
+        rho = np.linalg.norm(rotated - r, axis=-1)
+    return rho, rotated
+
+
+# --------------------------------------------------------------------------- look angles
+def look_angles(unit_vector, latitude_rad, longitude_rad):
+    """Azimuth and elevation (rad) of unit line-of-sight vectors seen from a receiver.
+
+    The vector (ECEF, receiver to satellite, unit length) is rotated into the receiver's
+    local east-north-up frame (:func:`satnav.frames.enu_rotation`); ``el = asin(u)``,
+    ``az = atan2(e, n)`` in [0, 2 pi) clockwise from north (RTKLIB ``satazel``).
+    :func:`satnav.frames.azimuth_elevation` gives the same angles from two positions.
+
+    Parameters
+    ----------
+    unit_vector : array (..., 3)
+        Unit line-of-sight vectors (ECEF).
+    latitude_rad, longitude_rad : array_like
+        Receiver geodetic latitude and longitude, broadcast against ``unit_vector[..., 0]``
+        (e.g. shape (m, 1) against vectors (m, n, 3)).
+
+    Returns
+    -------
+    azimuth_rad, elevation_rad : ndarray
+    """
+    rot = enu_rotation(latitude_rad, longitude_rad)
+    enu = np.einsum("...ij,...j->...i", rot, unit_vector)
+    elevation = np.arcsin(np.clip(enu[..., 2], -1.0, 1.0))
+    azimuth = np.mod(np.arctan2(enu[..., 0], enu[..., 1]), 2 * np.pi)
+    return azimuth, elevation
+
+
+class Geometry(NamedTuple):
+    """Receiver-satellite geometry at reception (:func:`geometry`)."""
+
+    #: Geometric range (m), Earth rotation during the flight included.
+    range_m: np.ndarray
+    #: Unit line-of-sight vector receiver -> satellite, ECEF at reception (..., 3).
+    unit_vector: np.ndarray
+    #: Azimuth (rad, clockwise from north, [0, 2 pi)) and elevation (rad).
+    azimuth_rad: np.ndarray
+    elevation_rad: np.ndarray
+    #: Satellite position rotated into the ECEF frame of reception (m).
+    satellite_ecef_m: np.ndarray
+    #: Receiver geodetic latitude, longitude (rad) and height (m), WGS84; the shape of the
+    #: receiver without its last axis.
+    latitude_rad: np.ndarray
+    longitude_rad: np.ndarray
+    height_m: np.ndarray
+
+
+def geometry(receiver_ecef_m, satellite_ecef_m, *, omega=OMEGA_E_GPS) -> Geometry:
+    """Range with the Earth rotation during flight, line of sight and look angles.
+
+    The flight time is ``tau = |r_s - r_r| / c`` with the satellite at transmission
+    (one step of the light-time iteration: the range error is below 1 micrometre), the
+    satellite is rotated by ``omega tau`` into the frame of reception
+    (:func:`sagnac_rotate`), and ``rho = |R(omega tau) r_s - r_r|`` (RTKLIB manual
+    E.3; IS-GPS-200 20.3.3.4.3.4).
+
+    Parameters
+    ----------
+    receiver_ecef_m : array (..., 3)
+        Receiver ECEF position(s) (m), e.g. (3,), or (m, 1, 3) against satellites (m, n, 3).
+    satellite_ecef_m : array (..., 3)
+        Satellite ECEF position(s) (m) at transmission, in the ECEF frame of that instant.
+    omega : float
+        Earth rotation rate (rad/s).
+
+    Returns
+    -------
+    Geometry
+    """
+    rr = np.asarray(receiver_ecef_m, dtype=np.float64)
+    rs = np.asarray(satellite_ecef_m, dtype=np.float64)
+    flight_s = np.linalg.norm(rs - rr, axis=-1) / SPEED_OF_LIGHT
+    rotated = sagnac_rotate(rs, flight_s, omega)
+    los = rotated - rr
+    rng = np.linalg.norm(los, axis=-1)
+    unit = los / rng[..., None]
+    lat, lon, h = ecef_to_geodetic(rr)
+    az, el = look_angles(unit, lat, lon)
+    return Geometry(rng, unit, az, el, rotated, lat, lon, h)
+
+
+# --------------------------------------------------------------------------- light time
+class LightTime(NamedTuple):
+    """Solution of the light-time equation (:func:`light_time_solve`)."""
+
+    #: Geometric range (m) and unit line of sight (ECEF at reception).
+    range_m: np.ndarray
+    unit_vector: np.ndarray
+    #: Signal flight time (s) of the last iteration.
+    flight_time_s: np.ndarray
+    #: Emission time as an offset (s) from the time tags: ``receive_offset_s - tau``.
+    emission_offset_s: np.ndarray
+    #: Satellite position and velocity at emission, ECEF frame of emission.
+    position_m: np.ndarray
+    velocity_m_s: np.ndarray
+    #: The same rotated into the ECEF frame of reception.
+    satellite_ecef_m: np.ndarray
+    satellite_velocity_m_s: np.ndarray
+
+
+def light_time_solve(
+    states_at: Callable, receiver_ecef_m, receive_offset_s, flight_time_s=0.075, *,
+    iterations: int = 4, omega=OMEGA_E_GPS,
+) -> LightTime:
+    """Solve ``tau = |R3(omega tau) r_s(t_r - tau) - r_r(t_r)| / c`` by fixed-point iteration.
+
+    The true signal flight, for simulating observations: the satellite state is evaluated
+    at the emission time each iteration (4 iterations converge far below a micrometre).
+
+    Parameters
+    ----------
+    states_at : callable
+        ``states_at(offset_s) -> (position_m, velocity_m_s)``: satellite ECEF states at
+        the instants ``time tag + offset_s`` (offset broadcast (..., n)).
+    receiver_ecef_m : array (..., 3)
+        Receiver position at the true reception time (m), e.g. (m, 1, 3).
+    receive_offset_s : array_like
+        True reception time minus the time tag (s), e.g. ``-dt_r`` of shape (m, 1).
+    flight_time_s : array_like
+        Starting flight time (s); its shape (e.g. (m, n)) is that of the iteration.
+    iterations : int
+    omega : float
+        Earth rotation rate (rad/s).
+
+    Returns
+    -------
+    LightTime
+    """
+    rx = np.asarray(receiver_ecef_m, dtype=np.float64)
+    tau = np.asarray(flight_time_s, dtype=np.float64)
+    for _ in range(iterations):
+        offset = receive_offset_s - tau
+        pos, vel = states_at(offset)
+        pos_r = sagnac_rotate(pos, tau, omega)
+        tau = np.linalg.norm(pos_r - rx, axis=-1) / SPEED_OF_LIGHT
+    offset = receive_offset_s - tau
+    pos, vel = states_at(offset)
+    pos_r = sagnac_rotate(pos, tau, omega)
+    vel_r = sagnac_rotate(vel, tau, omega)  # the velocity vector, into the reception frame too
+    los = pos_r - rx
+    rho = np.linalg.norm(los, axis=-1)
+    return LightTime(rho, los / rho[..., None], tau, offset, pos, vel, pos_r, vel_r)
+
+
+def range_rate_m_s(unit_vector, satellite_velocity_m_s, receiver_velocity_m_s):
+    """Rate of the geometric range (m/s), the exact derivative of the light-time equation:
+    ``rho_dot = e.(v_s - v_r) / (1 + e.v_s / c)`` (velocities ECEF at reception, m/s)."""
+    ev = np.sum(unit_vector * satellite_velocity_m_s, axis=-1)
+    return (ev - np.sum(unit_vector * receiver_velocity_m_s, axis=-1)) / (1.0 + ev / SPEED_OF_LIGHT)
+
+
+# --------------------------------------------------------------------------- atmosphere
+def tropospheric_delay_m(latitude_rad, height_m, elevation_rad):
+    """Slant tropospheric delay (m): Saastamoinen with the standard atmosphere and
+    ``1 / sin(el)`` mapping (:func:`satnav.models.troposphere.saastamoinen_delay`, as
+    RTKLIB's SPP). Receiver latitude (rad) and ellipsoidal height (m) broadcast against
+    the elevations (rad); 0 for elevations <= 0."""
+    return saastamoinen_delay(latitude_rad, height_m, elevation_rad)
+
+
+def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns,
+                        gps=None, *, beidou=None, use_beidou=None, frequency_scale=None):
+    """First-order slant ionospheric group delay (m) from the broadcast models.
+
+    GPS Klobuchar (IS-GPS-200 20.3.3.5.2.5) with the coefficients ``gps`` (alpha, beta;
+    RTKLIB's default set when None), replaced by BeiDou's model (BDS-SIS-ICD-B1I 5.2.4.7)
+    with ``beidou`` coefficients where ``use_beidou`` is true, then multiplied by
+    ``frequency_scale`` = ``(f_ref / f)^2`` (:func:`satnav.models.ionosphere.frequency_scale`;
+    f_ref L1 for GPS's model, B1I for BeiDou's). Add to the code, subtract from the phase.
+    For the ionosphere-free combination the delay is 0 (not modelled).
+
+    Parameters
+    ----------
+    latitude_rad, longitude_rad : array_like
+        Receiver geodetic coordinates (rad), e.g. (m, 1).
+    azimuth_rad, elevation_rad : array_like
+        Look angles (rad), e.g. (m, n).
+    receive_ns : array_like of int64
+        Reception time (GPST ns), e.g. (m, 1).
+    gps, beidou : (alpha, beta), optional
+        Broadcast coefficients (RINEX ``GPSA/GPSB``, ``BDSA/BDSB``).
+    use_beidou : bool array, optional
+        Where BeiDou's model applies (broadcast against the look angles).
+    frequency_scale : array_like, optional
+        Factor from the model's reference frequency to the signal's.
+    """
+    alpha, beta = gps if gps is not None else (KLOBUCHAR_DEFAULT_ALPHA, KLOBUCHAR_DEFAULT_BETA)
+    args = (latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns)
+    iono = klobuchar_gps(alpha, beta, *args)
+    if beidou is not None and use_beidou is not None and np.any(use_beidou):
+        iono = np.where(use_beidou, klobuchar_beidou(*beidou, *args), iono)
+    if frequency_scale is not None:
+        iono = iono * frequency_scale
+    return iono
+
+
+# --------------------------------------------------------------------------- clocks
+def satellite_clock_m(clock_s, group_delay_s=None, relativity_s=None):
+    """Satellite clock term (m) of a code: ``c (dt^s + dt_rel - TGD)``.
+
+    ``clock_s`` the clock bias (s; broadcast clocks already include the relativistic
+    term); ``relativity_s`` the periodic relativistic correction to add to clocks that
+    exclude it (precise clocks;
+    :func:`satnav.models.corrections.relativistic_clock_correction`); ``group_delay_s`` the
+    code's broadcast group delay (s, IS-GPS-200 20.3.3.3.3.2; 0 for the phase and for the
+    ionosphere-free combination of the reference codes).
+    """
+    clock = clock_s if relativity_s is None else clock_s + relativity_s
+    if group_delay_s is None:
+        return SPEED_OF_LIGHT * clock
+    return SPEED_OF_LIGHT * (clock - group_delay_s)
+
+
+# --------------------------------------------------------------------------- assembly
+def line_of_sight_projection_m(vector_ecef_m, unit_vector):
+    """Component (m) of ECEF displacements along the line of sight: ``e . d``.
+
+    A satellite antenna offset ``d_s`` (centre of mass -> phase centre, ECEF) lengthens the
+    range by ``e . d_s``; a receiver displacement ``d_r`` (antenna offset, tides) shortens it
+    by ``e . d_r``: pass ``+e.d_s`` and ``-e.d_r`` to the ``*_m`` hooks of
+    :func:`predicted_code_m`.
+    """
+    return np.sum(np.asarray(vector_ecef_m, dtype=np.float64) * unit_vector, axis=-1)
+
+
+def _add_terms(model, terms):
+    for term in terms:
+        if term is not None:
+            model = model + term
+    return model
+
+
+def predicted_code_m(range_m, receiver_clock_m=None, satellite_clock_m=None, ionosphere_m=None,
+                     troposphere_m=None, *, satellite_antenna_m=None, receiver_antenna_m=None,
+                     tides_m=None):
+    """Modelled code pseudorange (m):
+    ``rho + c dt_r - c dt^s + I + T (+ antennas + tides)``.
+
+    Every term (m) broadcasts against ``range_m``; a term left None is not added (so the
+    operations, and the bits, of a model without it are those of the shorter sum).
+    ``satellite_clock_m`` is :func:`satellite_clock_m` (group delay included);
+    ``ionosphere_m`` the group delay on the signal's frequency; the PPP hooks are range
+    corrections (see :func:`line_of_sight_projection_m` for their signs).
+    """
+    model = range_m
+    if receiver_clock_m is not None:
+        model = model + receiver_clock_m
+    if satellite_clock_m is not None:
+        model = model - satellite_clock_m
+    return _add_terms(model, (ionosphere_m, troposphere_m, satellite_antenna_m, receiver_antenna_m,
+                              tides_m))
+
+
+def predicted_phase_m(range_m, receiver_clock_m=None, satellite_clock_m=None, ionosphere_m=None,
+                      troposphere_m=None, *, wavelength_m=None, ambiguity_cyc=None, wind_up_cyc=None,
+                      satellite_antenna_m=None, receiver_antenna_m=None, tides_m=None):
+    """Modelled carrier phase (m):
+    ``rho + c dt_r - c dt^s - I + T (+ antennas + tides) + lambda (N + w)``.
+
+    As :func:`predicted_code_m` with the ionosphere advancing the phase; ``satellite_clock_m``
+    without a code group delay. ``ambiguity_cyc`` (N) and ``wind_up_cyc`` (w, phase wind-up
+    of circularly polarised signals, Wu et al., Manuscripta Geodaetica 18, 1993) are in
+    cycles of ``wavelength_m``.
+    """
+    model = range_m
+    if receiver_clock_m is not None:
+        model = model + receiver_clock_m
+    if satellite_clock_m is not None:
+        model = model - satellite_clock_m
+    if ionosphere_m is not None:
+        model = model - ionosphere_m
+    model = _add_terms(model, (troposphere_m, satellite_antenna_m, receiver_antenna_m, tides_m))
+    cycles = None
+    for term in (ambiguity_cyc, wind_up_cyc):
+        if term is not None:
+            cycles = term if cycles is None else cycles + term
+    if cycles is not None:
+        if wavelength_m is None:
+            raise ValueError("ambiguity_cyc / wind_up_cyc need wavelength_m")
+        model = model + wavelength_m * cycles
+    return model
