@@ -42,7 +42,6 @@ from .rtk import (
     _INTEGER_SYSTEMS,
     BASE_AGE_SIGMA_M_PER_S,
     FREQUENCY_BANDS,
-    _broadcast_states,
     _choose_signals,
     _dense,
     _frequencies,
@@ -56,6 +55,53 @@ __all__ = ["RtkEngine", "RtkEpochSolution", "MAX_PRN"]
 
 #: Satellite numbers laid out per system (1..MAX_PRN) when ``satellites`` is not given.
 MAX_PRN = per_system("max_prn")
+
+
+def _broadcast_states(nav):
+    """``states(sat, t)`` of the broadcast ephemerides of ``nav`` with ``states.clocks``, as
+    :func:`satnav.estimators.rtk._broadcast_states` (same results), over messages prepared
+    once (:class:`~satnav.orbits.ephemeris.BroadcastEphemeris`) rather than at every call."""
+    from ..orbits.ephemeris import BroadcastEphemeris
+
+    ephemeris = BroadcastEphemeris(nav)
+
+    def states(sat, t):
+        return ephemeris.states(sat, t, velocity=False)
+
+    def clocks(sat, t):
+        return ephemeris.states(sat, t, velocity=False, positions=False)
+
+    states.clocks = clocks
+    return states
+
+
+class _EpochSpp:
+    """The rover's single point solution of one epoch: what
+    ``solve_spp(epoch, nav, systems=..., elevation_mask_deg=..., velocity=False)`` returns
+    (the same core and steps), with the options, the prepared broadcast messages and the
+    GLONASS channels kept between epochs."""
+
+    def __init__(self, nav, systems, elevation_mask_deg):
+        from .spp import _SppCore, spp_options
+
+        self.nav = nav
+        self.options = spp_options(systems=systems, elevation_mask_deg=elevation_mask_deg, velocity=False)
+        self.options.check(None)
+        self.core = _SppCore(nav, self.options, None)
+
+    def position(self, obs):
+        """(position (3,) m, NaN unless solved; solved) of the one epoch of ``obs``."""
+        import warnings
+
+        from ..errors import SatnavWarning
+        from .spp import _check_navigation_systems, _initial_position, _signal_plan
+
+        plan = _signal_plan(obs, self.options)
+        sol, counts = self.core.solve(obs, _initial_position(obs, None), plan)
+        for message in _check_navigation_systems(self.nav, counts):
+            warnings.warn(message, SatnavWarning, stacklevel=3)
+        pos = np.where(sol.solved[0], sol.position_m[0], np.nan)
+        return pos, bool(np.isfinite(pos).all())
 
 
 @dataclass
@@ -154,6 +200,7 @@ class RtkEngine(RtkCore):
         self._cum_used = None  # ... at the last base epoch used (None: none used yet)
         self.n_epochs = 0
         self._laid_out = False
+        self._spp = _EpochSpp(nav, self.systems, math.degrees(self.mask))  # as solve_spp was called
         self._init_outputs(1)
 
     # ------------------------------------------------------------------ inputs
@@ -162,6 +209,7 @@ class RtkEngine(RtkCore):
         to the engine's (exact duplicates dropped)."""
         merged = self.nav.merge(nav)
         self.nav = merged
+        self._spp = _EpochSpp(merged, self._spp.options.systems, self._spp.options.elevation_mask_deg)
         if self._own_states:
             self._states = _broadcast_states(merged)
         if self._laid_out and (self.letters == "R").any():  # GLONASS channels now known
@@ -259,15 +307,10 @@ class RtkEngine(RtkCore):
         if len(rover_epoch.epochs) != 1:
             raise SatnavError(f"RtkEngine.process takes one rover epoch, got "
                               f"{len(rover_epoch.epochs)}: feed obs.iter_epochs()")
-        from .spp import solve_spp
-
         t = int(rover_epoch.epochs[0])
         i = self.n_epochs
         self.n_epochs += 1
-        spp = solve_spp(rover_epoch, self.nav, systems=self.systems,
-                        elevation_mask_deg=math.degrees(self.mask), velocity=False)
-        spp_pos = np.where(spp.solved[0], spp.position_m[0], np.nan)
-        spp_ok = bool(np.isfinite(spp_pos).all())
+        spp_pos, spp_ok = self._spp.position(rover_epoch)
         self._init_outputs(1)
         self._spp_now, self._spp_ok_now = spp_pos, spp_ok
         if not self._laid_out and not (self._pending and self._lay_out(rover_epoch)):

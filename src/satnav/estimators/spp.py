@@ -492,6 +492,8 @@ class _SignalPlan:
     excluded_sats: set
     satellites: np.ndarray
     clock_systems: tuple
+    #: Satellites (columns) per system of ``codes``, in the order of :attr:`satellites`.
+    sats_by_system: dict = dataclasses.field(default_factory=dict)
 
 
 def _signal_plan(obs, opts: SppOptions, *, require: bool = True) -> _SignalPlan:
@@ -507,7 +509,7 @@ def _signal_plan(obs, opts: SppOptions, *, require: bool = True) -> _SignalPlan:
     all_sats = obs.satellite_indices
     sys_letters = np.atleast_1d(system_of(all_sats)) if len(all_sats) else np.array([], dtype="<U1")
     have_codes = _codes_by_system(obs)
-    codes, signals, satellites = {}, {}, []
+    codes, signals, satellites, by_system = {}, {}, [], {}
     for s in systems:
         if s in ex_systems:
             continue
@@ -539,6 +541,7 @@ def _signal_plan(obs, opts: SppOptions, *, require: bool = True) -> _SignalPlan:
                 signals[s] += "," + extra[0]
         codes[s] = (codes1, codes2, extra_bands)
         satellites.append(sats)
+        by_system[s] = sats
     if not codes and require:
         have = "; ".join(f"{k}: {' '.join(sorted(v))}" for k, v in have_codes.items() if v)
         raise SatnavError(
@@ -547,13 +550,16 @@ def _signal_plan(obs, opts: SppOptions, *, require: bool = True) -> _SignalPlan:
         )
     clock_systems = tuple(dict.fromkeys(CLOCK_GROUP_OF[s] for s in codes))
     sats = np.concatenate(satellites) if satellites else np.zeros(0, dtype=np.int16)
-    return _SignalPlan(codes, signals, ex_sats, sats, clock_systems)
+    return _SignalPlan(codes, signals, ex_sats, sats, clock_systems, by_system)
 
 
-def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan) -> _Problem | None:
+def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan, *, ephemeris=None,
+                   channels=None) -> _Problem | None:
     """Pack the measurements of the epochs of ``obs`` (epochs x slots) with the satellite
-    states at transmission time; None when ``obs`` holds no satellite of a planned system."""
-    columns = _measurement_columns(obs, nav, opts, plan)
+    states at transmission time; None when ``obs`` holds no satellite of a planned system.
+    ``ephemeris``: the prepared :class:`~satnav.orbits.ephemeris.BroadcastEphemeris` of
+    ``nav`` (default: prepared for this call); ``channels``: see :func:`_measurement_columns`."""
+    columns = _measurement_columns(obs, nav, opts, plan, channels)
     if not columns:
         return None
     pb = _Problem()
@@ -573,28 +579,29 @@ def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan) -> 
             pb.observed_by_system[s] = pb.observed_by_system.get(s, 0) + int(n)
     ei, ci = np.nonzero(have)
     states = _transmission_states(nav, states_fn, opts.iono, columns, pb.col_set, pb.col_sats,
-                                  pb.epochs[ei], ci, pseudorange[ei, ci], c1, c2)
+                                  pb.epochs[ei], ci, pseudorange[ei, ci], c1, c2, ephemeris)
     valid = states["valid"]
     pb.n_with_ephemeris = np.bincount(ei[valid], minlength=pb.m)
     _pack(pb, nav, opts, columns, ei[valid], ci[valid], pseudorange, states, valid)
     return pb
 
 
-def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan) -> list[dict]:
+def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan, channels=None) -> list[dict]:
     """One dict of arrays (epochs x satellites of one system) per system and band of the
-    plan, over the satellites of ``obs``."""
-    from ..satellites import system_of
-
-    all_sats = obs.satellite_indices
-    sys_letters = np.atleast_1d(system_of(all_sats)) if len(all_sats) else np.array([], dtype="<U1")
+    plan, over the satellites of the plan (those of the whole run: a time chunk's columns
+    are the run's, so that its solution needs no remapping). ``channels(obs, nav, sats)``
+    replaces :func:`_glonass_channels` (a cache of the caller)."""
     reader = _DenseReader(obs)
     reported = opts.weights == "reported"
     columns = []
     for s, (codes1, codes2, extra_bands) in plan.codes.items():
-        sats = all_sats[(sys_letters == s) & ~np.isin(all_sats, list(plan.excluded_sats))]
+        sats = plan.sats_by_system[s]
         if not len(sats):
             continue
-        glo_k = _glonass_channels(obs, nav, sats) if s == "R" else np.full(len(sats), np.nan)
+        if s == "R":
+            glo_k = (channels or _glonass_channels)(obs, nav, sats)
+        else:
+            glo_k = np.full(len(sats), np.nan)
         col = {"system": s, "sats": sats, "signal": codes1[0], "f1": _frequency(s, codes1[0], glo_k),
                "glo_k": glo_k, "p1": reader.filled(codes1, sats), "band": ""}
         if codes2:
@@ -668,9 +675,12 @@ def _combined_pseudoranges(columns: list[dict], iono: str, m: int):
     return _stacked(columns, "p1", m), np.ones(len(f1)), np.zeros(len(f1))
 
 
-def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx, ci, p_flat, c1, c2) -> dict:
+def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx, ci, p_flat, c1, c2,
+                         ephemeris=None) -> dict:
     """Satellite position (at the true transmission time), velocity, clock, drift, group
     delay and validity per measurement (flat), one states call per system and signal."""
+    if states_fn is None and ephemeris is None:
+        ephemeris = _prepared_ephemeris(nav)
     k_total = len(ci)
     t_tx = measurement.transmission_time(t_rx, p_flat)
     out = {
@@ -683,7 +693,7 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
         if not sel.any():
             continue
         sat, t = col_sats[ci[sel]], t_tx[sel]
-        st = _get_states(nav, states_fn, sat, t, c["signal"])
+        st = _get_states(ephemeris, states_fn, sat, t, c["signal"])
         dts = st.clock_s
         # position at the true transmission time t_tx - dts (linear in dts, mm-exact)
         out["pos"][sel] = measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts)
@@ -692,7 +702,7 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
         out["drift"][sel] = st.clock_drift_s_s
         g1 = np.nan_to_num(np.asarray(st.group_delay_s, dtype=np.float64))
         if iono == "iono-free":
-            st2 = _get_states(nav, states_fn, sat, t, c["signal2"])
+            st2 = _get_states(ephemeris, states_fn, sat, t, c["signal2"])
             g2 = np.nan_to_num(np.asarray(st2.group_delay_s, dtype=np.float64))
             out["gd"][sel] = c1[ci[sel]] * g1 + c2[ci[sel]] * g2
         else:
@@ -711,10 +721,10 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     kmax = int(counts.max(initial=0))
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     slot = np.arange(len(ei)) - start[ei]
-    # slots padded to a multiple of 8: NumPy's pairwise sums over the slots then add every
-    # measurement in the same order whatever the widest epoch of the chunk, so that a chunked
-    # run is bit-identical to a one-shot run
-    pb.k = max(-(-kmax // 8) * 8, 8)
+    # as many slots as the widest epoch of the chunk: the float sums over the slots are
+    # taken as if padded to a multiple of 8 (:func:`_slot_sum`), so that a chunked run is
+    # bit-identical to a one-shot run without the cost of padding every array
+    pb.k = max(kmax, 1)
     shape = (m, pb.k)
 
     def pack(values, fill=np.nan, dtype=np.float64):
@@ -791,14 +801,22 @@ def _check_navigation_systems(nav, observed: dict[str, int]) -> list[str]:
             for s in sorted(missing, key=SYSTEMS.find)]
 
 
-def _get_states(nav, states_fn, sat, time_ns, signal):
+def _prepared_ephemeris(nav):
+    """The broadcast messages of ``nav`` prepared for many states calls."""
+    from ..orbits.ephemeris import BroadcastEphemeris
+
+    return BroadcastEphemeris(nav)
+
+
+def _get_states(ephemeris, states_fn, sat, time_ns, signal):
+    """States from ``states_fn``, else from the prepared broadcast ``ephemeris``
+    (:meth:`BroadcastEphemeris.states <satnav.orbits.ephemeris.BroadcastEphemeris.states>`,
+    the same as :func:`~satnav.orbits.ephemeris.broadcast_states`)."""
     if states_fn is not None:
         return states_fn(sat, time_ns, signal)
-    from ..orbits.ephemeris import broadcast_states
-
     if signal == "C1I":  # RINEX 3.02 name of BeiDou B1I (C2I in 3.01 and 3.03+)
         signal = "C2I"
-    return broadcast_states(nav, sat, time_ns, signal=signal)
+    return ephemeris.states(sat, time_ns, signal=signal)
 
 
 def _iono_coefficients(nav, prefix):
@@ -1000,6 +1018,20 @@ def _iterate(pb, ep, rr, clk, max_iterations):
     return rr, clk, last_step, singular, iterations
 
 
+def _slot_sum(x):
+    """Sum over the slots (axis 1) of ``x`` (epochs, slots) as NumPy sums it padded with
+    zeros to a multiple of 8 slots: its pairwise summation then adds every value in the same
+    order whatever the number of slots (the widest epoch of a time chunk), so that results
+    do not depend on the chunking."""
+    k = x.shape[1]
+    width = max(-(-k // 8) * 8, 8)
+    if width != k:
+        padded = np.zeros((x.shape[0], width))
+        padded[:, :k] = x
+        x = padded
+    return np.sum(x, axis=1)
+
+
 def _fit(pb, ep, rr, clk):
     """Post-fit quantities at the final positions of epochs ``ep``."""
     ev = _evaluate(pb, ep, rr, clk)
@@ -1010,7 +1042,7 @@ def _fit(pb, ep, rr, clk):
     ev.n_par = 3 + present_groups.sum(axis=1)
     ev.present_groups = present_groups
     ev.dof = use.sum(axis=1) - ev.n_par
-    ev.T = np.sum(w * ev.residual**2, axis=1)
+    ev.T = _slot_sum(w * ev.residual**2)
     return ev
 
 
@@ -1027,7 +1059,7 @@ def _linear_test(pb, ep, ev, use, false_alarm):
     b = np.einsum("mkp,mk->mp", hw, v)
     dx, ok = _solve_batched(n, b)
     v2 = v - np.einsum("mkp,mp->mk", h, dx)
-    t = np.sum(w * v2**2, axis=1)
+    t = _slot_sum(w * v2**2)
     dof = use.sum(axis=1) - 3 - present.sum(axis=1)
     thr = chi_square_threshold(dof, false_alarm)
     return t, dof, thr, ok
@@ -1045,11 +1077,26 @@ class _SppCore:
         self.nav = nav
         self.opts = opts
         self.states = states
+        # prepared once for every call: the broadcast messages (message tables and their
+        # sorted index per signal) and the GLONASS channels of the satellites seen
+        self.ephemeris = _prepared_ephemeris(nav) if states is None else None
+        self._channels: dict = {}
+
+    def _glonass_channels(self, obs, nav, sats) -> np.ndarray:
+        """:func:`_glonass_channels`, kept per observation header and satellite set."""
+        key = (id(obs.header), sats.tobytes())
+        hit = self._channels.get(key)
+        if hit is None or hit[0] is not obs.header:
+            if len(self._channels) > 256:
+                self._channels.clear()
+            hit = self._channels[key] = (obs.header, _glonass_channels(obs, nav, sats))
+        return hit[1].copy()
 
     def solve(self, obs, x0, plan: _SignalPlan) -> tuple[Solution, dict[str, int]]:
         """Solution of the epochs of ``obs`` and the plausible first-band pseudoranges per
         system (for the navigation check)."""
-        pb = _build_problem(obs, self.nav, self.opts, self.states, plan)
+        pb = _build_problem(obs, self.nav, self.opts, self.states, plan, ephemeris=self.ephemeris,
+                            channels=self._glonass_channels)
         if pb is None:
             return _unsolved(obs.epochs, plan, self.opts), {}
         return _solve(pb, x0, self.opts), pb.observed_by_system

@@ -52,7 +52,7 @@ from satnav.orbits.glonass import glonass_states
 from satnav.orbits.kepler import kepler_states
 from satnav.satellites import SYSTEMS, system_number_of
 
-__all__ = ["broadcast_states", "VALIDITY_S", "signal_band", "select_messages"]
+__all__ = ["broadcast_states", "BroadcastEphemeris", "VALIDITY_S", "signal_band", "select_messages"]
 
 #: Default validity window (seconds before, seconds after the reference time) per system; GPS
 #: and QZSS use the fit interval of each message instead (see module doc).
@@ -123,6 +123,58 @@ def _message_types(msgs) -> np.ndarray:
     return np.full(len(msgs), "", dtype="<U4")
 
 
+class _NeighbourIndex:
+    """Messages sorted by (satellite, reference time), prepared once for many queries of
+    :meth:`query` (see :func:`_neighbours`)."""
+
+    def __init__(self, msg_sat, msg_ref):
+        self.size = int(np.size(msg_sat))
+        if self.size == 0:
+            return
+        order = np.lexsort((msg_ref, msg_sat))
+        ms = msg_sat[order].astype(np.int64)
+        mr = msg_ref[order].astype(np.int64)
+        uniq, slot = np.unique(ms, return_inverse=True)
+        base = int(mr.min())
+        span = int(mr.max()) - base
+        pad = span + 1
+        stride = span + 2 * pad + 1
+        self.order, self.ms, self.mr, self.uniq, self.slot = order, ms, mr, uniq, slot
+        self.base, self.span, self.pad, self.stride = base, span, pad, stride
+        self.composite = stride * uniq.size < 2**62
+        if self.composite:
+            self.key_m = slot * stride + (mr - base) + pad
+
+    def query(self, q_sat, q_t):
+        """(before, after) message indices per query, -1 where there is none."""
+        before = np.full(q_sat.shape, -1, dtype=np.int64)
+        after = np.full(q_sat.shape, -1, dtype=np.int64)
+        if self.size == 0 or q_sat.size == 0:
+            return before, after
+        uniq, slot, ms, mr = self.uniq, self.slot, self.ms, self.mr
+        qs = q_sat.astype(np.int64)
+        qslot = np.clip(np.searchsorted(uniq, qs), 0, uniq.size - 1)
+        has = uniq[qslot] == qs
+        if self.composite:
+            rel = np.clip(q_t.astype(np.int64) - self.base, -self.pad, self.span + self.pad)
+            key_q = qslot * self.stride + rel + self.pad
+            hi = np.searchsorted(self.key_m, key_q)
+        else:  # very long spans: per-satellite searchsorted (loop over satellites, not epochs)
+            starts = np.searchsorted(ms, uniq)
+            hi = np.empty(q_sat.shape, dtype=np.int64)
+            for k, sat_value in enumerate(uniq):
+                sel = qslot == k
+                hi[sel] = starts[k] + np.searchsorted(mr[ms == sat_value], q_t[sel])
+        lo = hi - 1
+        m = ms.size
+        lo_c, hi_c = np.clip(lo, 0, m - 1), np.clip(hi, 0, m - 1)
+        ok_lo = has & (lo >= 0) & (slot[lo_c] == qslot)
+        ok_hi = has & (hi < m) & (slot[hi_c] == qslot)
+        before[ok_lo] = self.order[lo_c[ok_lo]]
+        after[ok_hi] = self.order[hi_c[ok_hi]]
+        return before, after
+
+
 def _neighbours(msg_sat, msg_ref, q_sat, q_t):
     """For each query, the messages of the same satellite just before (reference time < t)
     and at-or-after (>= t) the query time: two index arrays into the message arrays, -1
@@ -131,40 +183,7 @@ def _neighbours(msg_sat, msg_ref, q_sat, q_t):
     One searchsorted on a composite int64 key (satellite slot, time offset); falls back to
     one searchsorted per satellite when the time span is too large for the key.
     """
-    before = np.full(q_sat.shape, -1, dtype=np.int64)
-    after = np.full(q_sat.shape, -1, dtype=np.int64)
-    if msg_sat.size == 0 or q_sat.size == 0:
-        return before, after
-    order = np.lexsort((msg_ref, msg_sat))
-    ms = msg_sat[order].astype(np.int64)
-    mr = msg_ref[order].astype(np.int64)
-    uniq, slot = np.unique(ms, return_inverse=True)
-    qs = q_sat.astype(np.int64)
-    qslot = np.clip(np.searchsorted(uniq, qs), 0, uniq.size - 1)
-    has = uniq[qslot] == qs
-    base = int(mr.min())
-    span = int(mr.max()) - base
-    pad = span + 1
-    stride = span + 2 * pad + 1
-    if stride * uniq.size < 2**62:
-        rel = np.clip(q_t.astype(np.int64) - base, -pad, span + pad)
-        key_m = slot * stride + (mr - base) + pad
-        key_q = qslot * stride + rel + pad
-        hi = np.searchsorted(key_m, key_q)
-    else:  # very long spans: per-satellite searchsorted (loop over satellites, not epochs)
-        starts = np.searchsorted(ms, uniq)
-        hi = np.empty(q_sat.shape, dtype=np.int64)
-        for k, sat_value in enumerate(uniq):
-            sel = qslot == k
-            hi[sel] = starts[k] + np.searchsorted(mr[ms == sat_value], q_t[sel])
-    lo = hi - 1
-    m = ms.size
-    lo_c, hi_c = np.clip(lo, 0, m - 1), np.clip(hi, 0, m - 1)
-    ok_lo = has & (lo >= 0) & (slot[lo_c] == qslot)
-    ok_hi = has & (hi < m) & (slot[hi_c] == qslot)
-    before[ok_lo] = order[lo_c[ok_lo]]
-    after[ok_hi] = order[hi_c[ok_hi]]
-    return before, after
+    return _NeighbourIndex(msg_sat, msg_ref).query(q_sat, q_t)
 
 
 def _pick(msg_ref, valid_before_s, valid_after_s, lo, hi, q_t):
@@ -205,29 +224,49 @@ def select_messages(msg_sat, msg_ref, validity_s, groups, bad_code, q_sat, q_t):
         window does not contain t (expired), or the nearest message that would be valid is
         unusable (its ``bad_code``: unhealthy, inconsistent, unsupported).
     """
-    valid_before, valid_after = validity_s
-    n = q_sat.shape[0]
-    chosen = np.full(n, -1, dtype=np.int64)
-    remaining = np.arange(n)
-    for group in groups:
-        if remaining.size == 0:
-            break
-        idx = np.flatnonzero(group)
-        if idx.size == 0:
-            continue
-        lo, hi = _neighbours(msg_sat[idx], msg_ref[idx], q_sat[remaining], q_t[remaining])
-        lo = np.where(lo >= 0, idx[np.maximum(lo, 0)], -1)
-        hi = np.where(hi >= 0, idx[np.maximum(hi, 0)], -1)
-        chosen[remaining] = _pick(msg_ref, valid_before, valid_after, lo, hi, q_t[remaining])
-        remaining = remaining[chosen[remaining] < 0]
-    reason = np.zeros(n, dtype=np.int8)
-    if remaining.size:
-        lo, hi = _neighbours(msg_sat, msg_ref, q_sat[remaining], q_t[remaining])
-        j = _pick(msg_ref, valid_before, valid_after, lo, hi, q_t[remaining])
-        code = np.where(j >= 0, bad_code[np.maximum(j, 0)], S.EXPIRED)
-        code = np.where(code == S.OK, S.EXPIRED, code)
-        reason[remaining] = np.where((lo < 0) & (hi < 0), S.NO_EPHEMERIS, code)
-    return chosen, reason
+    return _Selector(msg_sat, msg_ref, validity_s, groups, bad_code).select(q_sat, q_t)
+
+
+class _Selector:
+    """:func:`select_messages` prepared once for a set of messages (the neighbour index of
+    every preference group and of all messages), queried many times."""
+
+    def __init__(self, msg_sat, msg_ref, validity_s, groups, bad_code):
+        self.msg_ref = msg_ref
+        self.valid_before, self.valid_after = validity_s
+        self.bad_code = bad_code
+        self.groups = []
+        for group in groups:
+            idx = np.flatnonzero(group)
+            if idx.size:
+                self.groups.append((idx, _NeighbourIndex(msg_sat[idx], msg_ref[idx])))
+        self.msg_sat = msg_sat
+        self._all = None
+
+    def select(self, q_sat, q_t):
+        """(chosen, reason) per query, as :func:`select_messages`."""
+        msg_ref, valid_before, valid_after = self.msg_ref, self.valid_before, self.valid_after
+        n = q_sat.shape[0]
+        chosen = np.full(n, -1, dtype=np.int64)
+        remaining = np.arange(n)
+        for idx, index in self.groups:
+            if remaining.size == 0:
+                break
+            lo, hi = index.query(q_sat[remaining], q_t[remaining])
+            lo = np.where(lo >= 0, idx[np.maximum(lo, 0)], -1)
+            hi = np.where(hi >= 0, idx[np.maximum(hi, 0)], -1)
+            chosen[remaining] = _pick(msg_ref, valid_before, valid_after, lo, hi, q_t[remaining])
+            remaining = remaining[chosen[remaining] < 0]
+        reason = np.zeros(n, dtype=np.int8)
+        if remaining.size:
+            if self._all is None:
+                self._all = _NeighbourIndex(self.msg_sat, msg_ref)
+            lo, hi = self._all.query(q_sat[remaining], q_t[remaining])
+            j = _pick(msg_ref, valid_before, valid_after, lo, hi, q_t[remaining])
+            code = np.where(j >= 0, self.bad_code[np.maximum(j, 0)], S.EXPIRED)
+            code = np.where(code == S.OK, S.EXPIRED, code)
+            reason[remaining] = np.where((lo < 0) & (hi < 0), S.NO_EPHEMERIS, code)
+        return chosen, reason
 
 
 def _validity(letter, msgs, override=None):
@@ -277,8 +316,9 @@ def _groups(letter, band, mtype, usable):
     return [usable if types is None else usable & np.isin(mtype, types) for types in order]
 
 
-def _group_delay(letter, band, msgs, rows, mtype_used):
-    """Broadcast group delay (s) for ``band`` of the messages ``msgs[rows]``."""
+def _group_delay(letter, band, msgs, rows, mtype_used, column=None):
+    """Broadcast group delay (s) for ``band`` of the messages ``msgs[rows]`` (``column(name)``:
+    the float64 column of a field, default read from ``msgs``)."""
     n = rows.size
     nan = np.full(n, np.nan)
     if band is None:
@@ -287,7 +327,8 @@ def _group_delay(letter, band, msgs, rows, mtype_used):
     def col(name):
         if name not in msgs.dtype.names:
             return nan
-        return np.asarray(msgs[name], dtype=np.float64)[rows]
+        whole = column(name) if column is not None else np.asarray(msgs[name], dtype=np.float64)
+        return whole[rows]
 
     if letter in "GJ":  # IS-GPS-200 20.3.3.3.3.2
         gamma = (C.FREQ_L1 / C.FREQ_L2) ** 2
@@ -315,37 +356,76 @@ def _group_delay(letter, band, msgs, rows, mtype_used):
     return nan
 
 
-def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, velocity=True,
-                   positions=True):
+class _SystemTable:
+    """The messages of one system prepared for many queries: what does not depend on the
+    signal (satellite, reference time, type, health word, consistency, field columns) once,
+    and per signal band and validity option the message choice (:class:`_Selector`)."""
+
+    def __init__(self, letter, msgs):
+        self.letter = letter
+        self.msgs = msgs
+        names = self.names = msgs.dtype.names
+        self.msg_sat = np.asarray(msgs["sat"], dtype=np.int64)
+        self.ref = np.asarray(msgs["toe"] if letter in _KEPLER_SYSTEMS else msgs["toc"], dtype=np.int64)
+        self.mtype = _message_types(msgs)
+        health = np.asarray(msgs["health"], dtype=np.float64)
+        self.health_finite = np.isfinite(health)
+        self.health_int = np.where(self.health_finite, health, 0).astype(np.int64)
+        self.sbas_unusable = None
+        if letter == "S" and "accuracy" in names:  # URA index 15 written as 32767 m: do not use
+            self.sbas_unusable = np.asarray(msgs["accuracy"], dtype=np.float64) >= 32767.0
+        self.supported = np.isin(self.mtype, _SUPPORTED_TYPES[letter])
+        consistent = np.ones(len(msgs), dtype=bool)
+        if letter in "GJ" and "iodc" in names:
+            iode, iodc = np.asarray(msgs["iode"], float), np.asarray(msgs["iodc"], float)
+            consistent = ~(np.isfinite(iode) & np.isfinite(iodc) & (iode != np.mod(iodc, 256)))
+        self.consistent = consistent
+        self.ref_ok = self.ref > 0
+        self._selectors = {}
+        self._columns = {}
+        self._float_columns = {}
+
+    def column(self, name):
+        """Field ``name`` as a contiguous array of its own dtype (gathered fast by rows)."""
+        c = self._columns.get(name)
+        if c is None:
+            c = self._columns[name] = np.ascontiguousarray(self.msgs[name])
+        return c
+
+    def float_column(self, name):
+        c = self._float_columns.get(name)
+        if c is None:
+            c = self._float_columns[name] = np.asarray(self.msgs[name], dtype=np.float64)
+        return c
+
+    def selector(self, band, validity) -> _Selector:
+        key = (band, None if validity is None or self.letter not in validity else tuple(validity[self.letter]))
+        sel = self._selectors.get(key)
+        if sel is None:
+            letter, msgs, mtype = self.letter, self.msgs, self.mtype
+            healthy = self.health_finite & ((self.health_int & _health_mask(letter, band, mtype)) == 0)
+            if self.sbas_unusable is not None:
+                healthy &= ~self.sbas_unusable
+            bad_code = np.where(
+                ~self.supported | ~self.ref_ok,
+                S.UNSUPPORTED,
+                np.where(~healthy, S.UNHEALTHY, np.where(~self.consistent, S.INCONSISTENT_ISSUE, S.OK)),
+            ).astype(np.int8)
+            usable = bad_code == S.OK
+            sel = self._selectors[key] = _Selector(
+                self.msg_sat, self.ref, _validity(letter, msgs, validity), _groups(letter, band, mtype, usable),
+                bad_code,
+            )  # fmt: skip
+        return sel
+
+
+def _system_states(table, q_sat, q_t, band, out, where, validity=None, velocity=True, positions=True):
     """Fill ``out`` (flat SatelliteStates) at positions ``where`` for one system."""
-    if msgs is None or len(msgs) == 0:
+    if table is None:
         out.reason[where] = S.NO_EPHEMERIS
         return
-    names = msgs.dtype.names
-    msg_sat = np.asarray(msgs["sat"], dtype=np.int64)
-    ref = np.asarray(msgs["toe"] if letter in _KEPLER_SYSTEMS else msgs["toc"], dtype=np.int64)
-    mtype = _message_types(msgs)
-    health = np.asarray(msgs["health"], dtype=np.float64)
-    health_int = np.where(np.isfinite(health), health, 0).astype(np.int64)
-    healthy = np.isfinite(health) & ((health_int & _health_mask(letter, band, mtype)) == 0)
-    if letter == "S" and "accuracy" in names:  # URA index 15 written as 32767 m: do not use
-        healthy &= ~(np.asarray(msgs["accuracy"], dtype=np.float64) >= 32767.0)
-    supported = np.isin(mtype, _SUPPORTED_TYPES[letter])
-    consistent = np.ones(len(msgs), dtype=bool)
-    if letter in "GJ" and "iodc" in names:
-        iode, iodc = np.asarray(msgs["iode"], float), np.asarray(msgs["iodc"], float)
-        consistent = ~(np.isfinite(iode) & np.isfinite(iodc) & (iode != np.mod(iodc, 256)))
-    ref_ok = ref > 0
-    bad_code = np.where(
-        ~supported | ~ref_ok,
-        S.UNSUPPORTED,
-        np.where(~healthy, S.UNHEALTHY, np.where(~consistent, S.INCONSISTENT_ISSUE, S.OK)),
-    ).astype(np.int8)
-    usable = bad_code == S.OK
-    chosen, reason = select_messages(
-        msg_sat, ref, _validity(letter, msgs, validity), _groups(letter, band, mtype, usable), bad_code,
-        q_sat, q_t,
-    )  # fmt: skip
+    letter, msgs, names = table.letter, table.msgs, table.names
+    chosen, reason = table.selector(band, validity).select(q_sat, q_t)
     out.reason[where] = reason
     ok = chosen >= 0
     if not ok.any():
@@ -353,13 +433,14 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, ve
     rows = chosen[ok]
     tgt = where[ok]
     t = q_t[ok]
+    column = table.column
     if letter in _KEPLER_SYSTEMS:
         fields = _KEPLER_FIELDS if positions else _KEPLER_CLOCK_FIELDS
-        eph = {f: msgs[f][rows] for f in fields if f in names}
+        eph = {f: column(f)[rows] for f in fields if f in names}
         pos, vel, clk, drift, rel = kepler_states(eph, t, letter, velocity=velocity,
                                                   orbit=positions)
     elif letter == "R":
-        eph = {f: msgs[f][rows] for f in _GLONASS_FIELDS}
+        eph = {f: column(f)[rows] for f in _GLONASS_FIELDS}
         pos, vel, clk, drift, rel = glonass_states(eph, t)
     else:  # SBAS: second-order Taylor expansion of the GEO state (RTCA DO-229 A.4.4.11)
         dt = (t - msgs["toc"][rows]) / NS_PER_S
@@ -380,11 +461,65 @@ def _system_states(letter, msgs, q_sat, q_t, band, out, where, validity=None, ve
         out.clock_drift_s_s[tgt] = drift
     out.clock_s[tgt] = clk
     out.relativity_s[tgt] = rel
-    out.group_delay_s[tgt] = _group_delay(letter, band, msgs, rows, mtype[rows])
-    out.iode[tgt] = np.asarray(msgs["iode"][rows], float) if "iode" in names else np.nan
-    out.message_toe_ns[tgt] = ref[rows]
+    out.group_delay_s[tgt] = _group_delay(letter, band, msgs, rows, table.mtype[rows], table.float_column)
+    out.iode[tgt] = table.float_column("iode")[rows] if "iode" in names else np.nan
+    out.message_toe_ns[tgt] = table.ref[rows]
     out.valid[tgt] = True
     out.reason[tgt] = S.OK
+
+
+class BroadcastEphemeris:
+    """The broadcast messages of a ``Navigation`` prepared for many calls of
+    :meth:`states` (a solver's time chunks, or a per-epoch engine): per system the message
+    tables, and per signal band the sorted message index of :func:`select_messages`, are
+    built on first use and kept. :meth:`states` returns exactly what
+    :func:`broadcast_states` returns for the same arguments (that function builds a
+    throw-away instance). The messages must not change while the instance is used (build
+    a new one for new messages: :meth:`Navigation.merge` returns a new ``Navigation``)."""
+
+    def __init__(self, nav) -> None:
+        self.nav = nav
+        self.messages = getattr(nav, "messages", {}) or {}
+        self._tables: dict = {}
+
+    def table(self, letter):
+        """:class:`_SystemTable` of a system (None without messages)."""
+        if letter not in self._tables:
+            msgs = self.messages.get(letter)
+            self._tables[letter] = None if msgs is None or len(msgs) == 0 else _SystemTable(letter, msgs)
+        return self._tables[letter]
+
+    def __call__(self, sat, time_ns, signal=None) -> S.SatelliteStates:
+        """``states(sat, time_ns, signal)`` (a satellite-state source's call)."""
+        return self.states(sat, time_ns, signal=signal)
+
+    def states(self, sat, time_ns, *, signal=None, validity=None, velocity=True,
+               positions=True) -> S.SatelliteStates:
+        """As :func:`broadcast_states` (same parameters, same results)."""
+        band = signal_band(signal)
+        sat_arr = np.asarray(sat)
+        if not np.issubdtype(sat_arr.dtype, np.integer):
+            raise TypeError("sat must be integer satellite indices (see satnav.satellites)")
+        time_arr = np.asarray(time_ns)
+        if not np.issubdtype(time_arr.dtype, np.integer):
+            raise TypeError("time_ns must be int64 GPST nanoseconds")
+        if sat_arr.shape == time_arr.shape:
+            shape = sat_arr.shape
+            q_sat = sat_arr.ravel().astype(np.int64)
+            q_t = time_arr.ravel().astype(np.int64)
+        else:
+            shape = np.broadcast_shapes(sat_arr.shape, time_arr.shape)
+            q_sat = np.broadcast_to(sat_arr, shape).ravel().astype(np.int64)
+            q_t = np.broadcast_to(time_arr, shape).ravel().astype(np.int64)
+        out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
+        system_number = system_number_of(q_sat)
+        for number in np.unique(system_number).tolist():
+            if not 0 <= number < len(SYSTEMS):
+                continue
+            where = np.flatnonzero(system_number == number)
+            _system_states(self.table(SYSTEMS[number]), q_sat[where], q_t[where], band, out, where,
+                           validity, velocity, positions)
+        return out.reshape(shape)
 
 
 def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
@@ -420,25 +555,5 @@ def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
     SatelliteStates
         Arrays of the broadcast shape; invalid pairs are NaN with ``reason`` set.
     """
-    band = signal_band(signal)
-    sat_arr = np.asarray(sat)
-    if not np.issubdtype(sat_arr.dtype, np.integer):
-        raise TypeError("sat must be integer satellite indices (see satnav.satellites)")
-    time_arr = np.asarray(time_ns)
-    if not np.issubdtype(time_arr.dtype, np.integer):
-        raise TypeError("time_ns must be int64 GPST nanoseconds")
-    shape = np.broadcast_shapes(sat_arr.shape, time_arr.shape)
-    q_sat = np.broadcast_to(sat_arr, shape).ravel().astype(np.int64)
-    q_t = np.broadcast_to(time_arr, shape).ravel().astype(np.int64)
-    out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
-    system_number = system_number_of(q_sat)
-    messages = getattr(nav, "messages", {}) or {}
-    for number, letter in enumerate(SYSTEMS):
-        where = np.flatnonzero(system_number == number)
-        if where.size == 0:
-            continue
-        _system_states(
-            letter, messages.get(letter), q_sat[where], q_t[where], band, out, where, validity,
-            velocity, positions,
-        )
-    return out.reshape(shape)
+    return BroadcastEphemeris(nav).states(sat, time_ns, signal=signal, validity=validity,
+                                          velocity=velocity, positions=positions)

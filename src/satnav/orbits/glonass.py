@@ -53,8 +53,9 @@ def glonass_acceleration(pos, vel, lunisolar):
     k = 1.5 * j2 * mu * ae * ae / (r2 * r2 * r)
     z2r2 = 5.0 * z * z / r2
     acc = np.empty_like(pos)
-    acc[..., 0] = (-mu_r3 - k * (1.0 - z2r2) + w * w) * x + 2.0 * w * vel[..., 1]
-    acc[..., 1] = (-mu_r3 - k * (1.0 - z2r2) + w * w) * y - 2.0 * w * vel[..., 0]
+    radial = -mu_r3 - k * (1.0 - z2r2) + w * w  # the same factor of x and y
+    acc[..., 0] = radial * x + 2.0 * w * vel[..., 1]
+    acc[..., 1] = radial * y - 2.0 * w * vel[..., 0]
     acc[..., 2] = (-mu_r3 - k * (3.0 - z2r2)) * z
     acc += lunisolar
     return acc
@@ -96,16 +97,18 @@ def glonass_propagate(pos0, vel0, lunisolar, dt_s, max_step: float = MAX_STEP_S)
     for k in range(max_steps):
         m = int(counts[k])
         p, v, a, hh = pos[:m], vel[:m], als[:m], h[:m]
+        half = 0.5 * hh  # (0.5 * hh) * x: the same products as written out
+        sixth = hh / 6.0
         k1v = glonass_acceleration(p, v, a)
         k1p = v
-        k2p = v + 0.5 * hh * k1v
-        k2v = glonass_acceleration(p + 0.5 * hh * k1p, k2p, a)
-        k3p = v + 0.5 * hh * k2v
-        k3v = glonass_acceleration(p + 0.5 * hh * k2p, k3p, a)
+        k2p = v + half * k1v
+        k2v = glonass_acceleration(p + half * k1p, k2p, a)
+        k3p = v + half * k2v
+        k3v = glonass_acceleration(p + half * k2p, k3p, a)
         k4p = v + hh * k3v
         k4v = glonass_acceleration(p + hh * k3p, k4p, a)
-        pos[:m] = p + hh / 6.0 * (k1p + 2.0 * k2p + 2.0 * k3p + k4p)
-        vel[:m] = v + hh / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
+        pos[:m] = p + sixth * (k1p + 2.0 * k2p + 2.0 * k3p + k4p)
+        vel[:m] = v + sixth * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
     out_p = np.empty_like(pos)
     out_v = np.empty_like(vel)
     out_p[order] = pos

@@ -139,15 +139,19 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
     tk = np.asarray(tk_s, dtype=np.float64)
     sqrt_a = np.asarray(eph["sqrt_a"], dtype=np.float64)
     shape = np.broadcast_shapes(tk.shape, sqrt_a.shape)
-    sqrt_a = np.broadcast_to(sqrt_a, shape)
-    tk = np.broadcast_to(tk, shape)
+
+    def fit(a):  # broadcast to the pairs' shape (no view needed when it has it already)
+        return a if a.shape == shape else np.broadcast_to(a, shape)
+
+    sqrt_a = fit(sqrt_a)
+    tk = fit(tk)
 
     def f(name):
-        return np.broadcast_to(np.asarray(eph[name], dtype=np.float64), shape)
+        return fit(np.asarray(eph[name], dtype=np.float64))
 
     e = f("e")
-    adot = np.broadcast_to(_field(eph, "adot", sqrt_a), shape)
-    delta_n_dot = np.broadcast_to(_field(eph, "delta_n_dot", sqrt_a), shape)
+    adot = fit(_field(eph, "adot", sqrt_a))
+    delta_n_dot = fit(_field(eph, "delta_n_dot", sqrt_a))
 
     # Table 20-IV (with the CNAV terms of table 30-II, zero for legacy messages)
     a0 = sqrt_a * sqrt_a
@@ -179,9 +183,9 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
     sin_u, cos_u = np.sin(u), np.cos(u)
     xp, yp = r * cos_u, r * sin_u
 
-    toe_sow = np.broadcast_to(np.asarray(eph["toe_sow"], dtype=np.float64), shape)
+    toe_sow = f("toe_sow")
     omega_dot = f("omega_dot")
-    geo = np.broadcast_to(np.asarray(geo, dtype=bool), shape)
+    geo = fit(np.asarray(geo, dtype=bool))
     # GEO (BDS-SIS-ICD table 5-11): node in the inertial-like frame, then rotations below
     node_rate = np.where(geo, omega_dot, omega_dot - omega_e)
     node = f("omega0") + node_rate * tk - omega_e * toe_sow
