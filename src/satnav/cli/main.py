@@ -77,7 +77,7 @@ class SatnavArgumentParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = SatnavArgumentParser(prog="satnav", description="GNSS positioning and constellation design")
-    from .. import __version__
+    from .._version import __version__
 
     p.add_argument("--version", action="version", version=f"satnav {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=SatnavArgumentParser)
