@@ -65,7 +65,6 @@ from ._rinex_nav_layout import (
     TIME_SCALE,
     UNKNOWN_VALUE,
 )
-from .rinex_nav_writer import write_rinex_nav
 from .textfile import read_bytes
 
 __all__ = [
@@ -75,7 +74,7 @@ __all__ = [
     "NavHeader",
     "Navigation",
     "read_rinex_nav",
-    "write_rinex_nav",
+    "write_rinex_nav",  # noqa: F822  (module __getattr__, loaded on first use)
     "message_dtype",
     "UNKNOWN_VALUE",
 ]
@@ -753,4 +752,14 @@ def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
         if s in per_system:
             nav.messages[s] = dedupe_sort(concat_records(per_system[s]))
     return nav
+
+
+def __getattr__(name: str):
+    """``write_rinex_nav`` re-exported from :mod:`satnav.io.rinex_nav_writer` on first use
+    (reading navigation files does not load the writer)."""
+    if name == "write_rinex_nav":
+        from .rinex_nav_writer import write_rinex_nav
+
+        return write_rinex_nav
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
