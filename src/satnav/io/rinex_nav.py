@@ -57,6 +57,7 @@ from ..navigation import (
     records_view,
 )
 from ..satellites import SYSTEMS
+from ._damage import DamageLog
 from ._rinex_nav_layout import (
     ARCSEC,
     BDS_GEO_PRNS,
@@ -67,7 +68,6 @@ from ._rinex_nav_layout import (
     TIME_SCALE,
     UNKNOWN_VALUE,
 )
-from ._damage import DamageLog
 from .textfile import read_bytes
 
 __all__ = [
