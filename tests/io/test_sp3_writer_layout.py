@@ -78,3 +78,18 @@ def test_written_file_reads_back(tmp_path):
     np.testing.assert_array_equal(back.satellites, sats[order])
     np.testing.assert_allclose(back.position_m, pos[:, order], atol=5.1e-4)
     np.testing.assert_allclose(back.clock_s, clk[:, order], atol=5.1e-13)
+
+
+def test_f14_6_digits_signs_and_overflow():
+    from satnav.io.sp3 import _f14_6
+
+    rng = np.random.default_rng(3)
+    magnitude = 10.0 ** rng.uniform(0, 13.2, 20000)
+    scaled = (np.rint(magnitude) * rng.choice([-1, 1], magnitude.size)).astype(np.int64)
+    scaled[:6] = [0, 1, -1, 999_999, -999_999, 10**13]
+    text, overflow = _f14_6(scaled)
+    for v, t, o in zip(scaled.tolist(), text, overflow):
+        python = f"{v / 1e6:14.6f}" if v else "      0.000000"
+        assert o == (len(python) > 14), v
+        if not o:
+            assert bytes(t).decode() == python, v

@@ -684,12 +684,55 @@ _BLOCK_BYTES = 4 * 1024 * 1024
 _RECORD_CHARS = 60
 
 
+def _words(texts) -> np.ndarray:
+    return np.frombuffer("".join(texts).encode("ascii"), dtype="<u4")
+
+
+#: 4-character groups as little-endian uint32 words, for laying out ``F14.6`` four bytes at a
+#: time: ``"dddd"``, ``"  dd"`` (the two leading columns, padded to a word) and ``"d.dd"``.
+_WORD_4 = _words(f"{i:04d}" for i in range(10000))
+_WORD_2 = _words(f"  {i:02d}" for i in range(100))
+_WORD_POINT = _words(f"{i // 100}.{i % 100:02d}" for i in range(1000))
+#: 10 .. 10**7: ``searchsorted(_POWERS_OF_10, x, "right") + 1`` is the digit count of x < 10**8.
+_POWERS_OF_10 = np.array([10**k for k in range(1, 8)], dtype=np.int64)
+
+
+def _f14_6(scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fortran ``F14.6`` text (uint8 (n, 14)) of ``scaled = round(value * 1e6)`` (int64,
+    ``|scaled| <= 10**13``), and where it does not fit (bool (n,), the text then undefined).
+
+    The 16 bytes ``"  " + text`` are four uint32 words looked up in tables: columns
+    ``  W0W1 | W2W3W4W5 | W6.F0F1 | F2F3F4F5``; then leading zeros become blanks and the
+    sign goes before the first digit.
+    """
+    n = len(scaled)
+    whole, frac = np.divmod(np.abs(scaled), 1_000_000)
+    overflow = whole >= 10_000_000
+    whole = np.minimum(whole, 9_999_999).astype(np.int32)
+    high, units = np.divmod(whole, 10)
+    w0, w1 = np.divmod(high, 10_000)
+    f0, f1 = np.divmod(frac.astype(np.int32), 10_000)
+    words = np.empty((n, 4), dtype="<u4")
+    words[:, 0] = _WORD_2[w0]
+    words[:, 1] = _WORD_4[w1]
+    words[:, 2] = _WORD_POINT[units * 100 + f0]
+    words[:, 3] = _WORD_4[f1]
+    text = words.view(np.uint8)[:, 2:]
+    digits = np.searchsorted(_POWERS_OF_10, whole, side="right") + 1
+    text[:, :6][np.arange(6) < (7 - digits)[:, None]] = ord(" ")
+    negative = np.flatnonzero(scaled < 0)
+    sign_col = 6 - digits[negative]
+    overflow[negative[sign_col < 0]] = True
+    text[negative[sign_col >= 0], sign_col[sign_col >= 0]] = ord("-")
+    return text, overflow
+
+
 class _Sp3Records:
     """The body of an SP3 file (epoch lines, P and V records) as bytes, block by block.
 
-    Numbers are laid out as ``F14.6`` with array arithmetic (:func:`format_fixed` of the
-    RINEX observation writer): every value becomes ``round(value * 1e6)`` and its digits are
-    written into a ``epochs x bytes`` matrix. The text is byte-identical to Python's
+    Numbers are laid out as ``F14.6`` with array arithmetic (:func:`_f14_6`): every value
+    becomes ``round(value * 1e6)`` and its digits are written into an ``epochs x bytes``
+    matrix. The text is byte-identical to Python's
     ``f"{value:14.6f}"``: an epoch holding a value that this layout could render otherwise --
     within one ulp of a rounding tie (Python rounds the exact binary value), a negative value
     that rounds to zero (``-0.000000``), a value too wide for the field or not finite -- or a
@@ -734,8 +777,6 @@ class _Sp3Records:
 
     def text(self, a: int, b: int) -> bytes:
         """The lines of epochs ``a`` to ``b - 1``."""
-        from .rinex_obs_writer import format_fixed
-
         n, k, per_sat = b - a, self.k, self.per_sat
         buf = np.empty((n, self.epoch_bytes), dtype=np.uint8)
         special = np.zeros(n, dtype=bool)
@@ -760,7 +801,7 @@ class _Sp3Records:
             scaled = np.rint(p)
             tie = np.abs(np.abs(p - np.floor(p)) - 0.5) <= 2 * np.spacing(np.abs(p))
             odd = ~finite | tie | ((scaled == 0) & np.signbit(x))
-            digits, overflow = format_fixed(scaled.astype(np.int64).ravel(), 14, 6)
+            digits, overflow = _f14_6(scaled.astype(np.int64).ravel())
             rec[:, :, slot, 4:4 + 56] = digits.reshape(n, k, 56)
             special |= (odd | overflow.reshape(n, k, 4)).any(axis=(1, 2))
         for f in self.flag_cols.values():
