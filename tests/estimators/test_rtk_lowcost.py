@@ -4,7 +4,7 @@ Monte Carlo over seeded simulated low-cost pairs (:mod:`tests.estimators.lowcost
 GPS + GLONASS, 1 Hz, code noise and multipath, slips, half-cycle flags, base gaps): no
 fixed epoch may be more than 10 cm from the simulated truth. Before the validation of
 issue 18 (ratio test + success rate 0.3 + phase residuals), the same 6 single-frequency
-pairs had 247 fixed epochs up to 4 m off (fix rate 33.7 %); now none (about 26 %).
+pairs had 247 fixed epochs up to 4 m off (fix rate 33.7 %); now none (about 19 %).
 The real gsi pair reduced to L1 with a decimated base is held to the RTK truth of
 stations.csv (as test_rtk.py).
 """
@@ -45,7 +45,7 @@ def test_monte_carlo_single_frequency_gps_glonass_no_wrong_fix():
         assert not (s.fixed & (err > 0.10)).any(), (seed, err[s.fixed].max())
         fixed += int(s.fixed.sum())
         total += len(err)
-    print(f"single-frequency G+R fix rate {fixed / total:.3f}")  # measured 0.25
+    print(f"single-frequency G+R fix rate {fixed / total:.3f}")  # measured about 0.2
     assert fixed > 0
 
 
@@ -62,7 +62,7 @@ def test_monte_carlo_dual_frequency_multignss_no_wrong_fix():
 
 def test_single_frequency_defaults_stricter():
     for name, (dual, single) in VALIDATION_DEFAULTS.items():
-        if name in ("success_rate_min", "min_lock_s"):
+        if name == "min_lock_s":
             assert single > dual
 
 

@@ -51,8 +51,12 @@ from ..gnss_time import format_gpst
 from ..models import measurement
 from ..satellites import SYSTEMS, system_number_of, system_of
 from ..signals import RTK_ATTRIBUTE_PREFERENCE, carrier_frequency, glonass_channels, per_system
-from .cycle_slips import (detect_slips, doppler_phase_slips, doppler_slip_thresholds,
-                          half_cycle_flags)
+from .cycle_slips import (
+    detect_slips,
+    doppler_phase_slips,
+    doppler_slip_thresholds,
+    half_cycle_flags,
+)
 from .rtk_core import RtkCore, single_differences
 from .rtk_solution import RtkSolution
 

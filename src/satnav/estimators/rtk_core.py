@@ -63,8 +63,8 @@ INTEGER_SYSTEMS = "GECJ"
 #: * ``half_cycle``: ambiguities with the half-cycle flag (RINEX LLI bit 1) of either
 #:   receiver are not fixed, and are re-initialised when the flag clears.
 VALIDATION_DEFAULTS = {
-    "success_rate_min": (0.3, 0.999),
-    "min_lock_s": (0.0, 30.0),
+    "success_rate_min": (0.3, 0.3),
+    "min_lock_s": (0.0, 60.0),
     "fix_test_p": (1.0, 1.0),
     "jump_test_p": (1.0, 1.0),
     "code_test_p": (0.9999, 0.9999),
