@@ -16,19 +16,22 @@ import numpy as np
 from ..errors import SatnavError
 from ..options import SolveOptions
 from ..satellites import SYSTEM_NAMES, SYSTEMS
-from .checks import bounded_float, check_output_file
+from .checks import bounded_float, check_near_surface, check_output_file
+from .terminal import printable
 
 __all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary", "solve_options_from_args"]
 
 
-def parse_xyz(text: str) -> np.ndarray:
-    """``"X,Y,Z"`` (m, ECEF) -> array; raises SatnavError with what was expected."""
+def parse_xyz(text: str, option: str = "--ref/--base-pos") -> np.ndarray:
+    """``"X,Y,Z"`` (m, ECEF) -> array; raises SatnavError with what was expected: three
+    finite numbers, a point near the Earth's surface (:func:`~satnav.cli.checks.check_near_surface`)."""
     try:
         v = np.array([float(t) for t in text.replace(" ", "").split(",")])
     except ValueError:
         v = np.array([])
     if v.shape != (3,) or not np.all(np.isfinite(v)):
-        raise SatnavError(f"--ref/--base-pos {text!r}: expected three ECEF coordinates X,Y,Z in metres")
+        raise SatnavError(f"{option} {text!r}: expected three ECEF coordinates X,Y,Z in metres")
+    check_near_surface(v, f"{option} {text}")
     return v
 
 
@@ -121,12 +124,12 @@ def solve_options_from_args(args) -> SolveOptions:
     """The :class:`~satnav.options.SolveOptions` of ``satnav solve`` arguments, flag by flag.
 
     ``--ref`` and ``--systems`` are checked here first for the command's own messages."""
-    reference = tuple(parse_xyz(args.ref)) if args.ref else None
+    reference = tuple(parse_xyz(args.ref, "--ref")) if args.ref else None
     bad = set(args.systems.upper()) - set(SYSTEMS)
     if bad:
         raise SatnavError(f"--systems {args.systems!r}: unknown letters {''.join(sorted(bad))}, expected some of {SYSTEMS}")
     signals = _parse_signals(args.signals)
-    base_position = (tuple(parse_xyz(args.base_pos)) if args.base_pos
+    base_position = (tuple(parse_xyz(args.base_pos, "--base-pos")) if args.base_pos
                      else ("spp" if args.base_spp else None))
     return SolveOptions(
         mode=_MODES[args.mode] if args.base else "spp",
@@ -186,7 +189,7 @@ def cmd_solve(args) -> int:
     if not args.quiet:
         if args.output:
             print(f"{args.output}: {len(solution)} epochs")
-        print(solve_summary(solution, reference, label, elapsed))
+        print(printable(solve_summary(solution, reference, label, elapsed)))
     if args.truth:
         _print_truth(solution, args.truth)
     if args.report:
@@ -266,6 +269,9 @@ def _print_truth(solution, truth_path):
         )
 
 
+#: Longest ``--smooth`` window (s): one day.
+_MAX_SMOOTH_S = 86400.0
+
 #: ``--mask``: an elevation in degrees, 0 <= mask < 90.
 _MASK = bounded_float("an elevation mask in degrees", 0.0, 90.0, high_open=True)
 
@@ -295,7 +301,7 @@ def register(subparsers) -> None:
                         "uncertainties with the model as a floor (Android logs)")
     s.add_argument("--multi-signal", action="store_true",
                    help="use every code band tracked (e.g. L1 + L5), one inter-frequency bias per band")
-    s.add_argument("--smooth", metavar="SECONDS", type=bounded_float("a smoothing window in seconds", 0.0),
+    s.add_argument("--smooth", metavar="SECONDS", type=bounded_float("a smoothing window in seconds", 0.0, _MAX_SMOOTH_S),
                    default=None, help="carrier-smooth the pseudoranges over this window "
                    "(Hatch filter; 0 = raw code; default 0, phones 60)")
     s.add_argument("--no-raim", action="store_true", help="no fault detection and exclusion")
@@ -316,4 +322,5 @@ def register(subparsers) -> None:
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
     s.add_argument("-q", "--quiet", action="store_true")
-    s.set_defaults(func=cmd_solve)
+    s.set_defaults(func=cmd_solve, input_args=("obs", "nav", "base", "truth"),
+                   output_args=("output", "report"))

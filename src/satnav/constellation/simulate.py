@@ -94,6 +94,7 @@ from ..constants import FREQ_L1, GM_EARTH, SPEED_OF_LIGHT
 from ..errors import FormatError, SatnavError
 from ..frames import ecef_to_geodetic, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst, gps_week_tow, leap_seconds_at_gpst, ns_to_calendar
+from ..io.atomic import atomic_output
 from ..models import measurement
 from ..models.corrections import relativistic_clock_correction
 from ..observations import Observations, ObsHeader
@@ -260,7 +261,8 @@ class Simulation:
             "static": bool(np.all(np.ptp(self.receiver_ecef_m, axis=0) < 1e-6)),
         }
         manifest_path = out / "simulation.json"
-        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+        with atomic_output(manifest_path, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(manifest, indent=2) + "\n")
         return {"obs": obs_path, "nav": nav_path, "truth": truth_path, "manifest": manifest_path}
 
 
@@ -749,7 +751,7 @@ def write_truth_csv(path, times_ns, ecef_m, clock_s=None) -> None:
     lat, lon, h = ecef_to_geodetic(pos)
     week, tow = gps_week_tow(times)
     clock = np.full(len(times), np.nan) if clock_s is None else np.asarray(clock_s)
-    with open(path, "w", newline="") as fh:
+    with atomic_output(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["time", "gps_week", "gps_seconds", "lat_deg", "lon_deg", "height_m",
                     "x_m", "y_m", "z_m", "clock_s"])  # fmt: skip

@@ -73,6 +73,7 @@ from ..gnss_time import (
 )
 from ..satellites import prn_of, system_of
 from ..signals import per_system
+from .atomic import atomic_output
 
 __all__ = [
     "FORMATS",
@@ -409,7 +410,8 @@ def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
         Solutions without ``valid`` (relative ``RtkSolution``) write every solved epoch.
     """
     text = format_pos(solution, frame=frame, **kwargs)
-    Path(path).write_text(text, encoding="ascii", newline="\n")
+    with atomic_output(path, "w", encoding="ascii", newline="\n") as fh:
+        fh.write(text)
 
 
 # ---------------------------------------------------------------------- reader
@@ -733,7 +735,9 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
 
 def write_nmea(solution, path, *, talker: str = "GN") -> None:
     """Write NMEA GGA/RMC/GSA sentences (see :func:`nmea_sentences`), CR LF terminated."""
-    Path(path).write_bytes(b"".join(nmea_sentences(solution, talker=talker)))
+    data = b"".join(nmea_sentences(solution, talker=talker))
+    with atomic_output(path, "wb") as fh:
+        fh.write(data)
 
 
 # ====================================================================== GPX / KML / GeoJSON
@@ -800,7 +804,8 @@ def write_gpx(solution, path, *, name: str = "satnav solution", flagged: str = "
     for i in np.flatnonzero(valid):
         parts.append("      " + point("trkpt", i))
     parts.append("    </trkseg>\n  </trk>\n</gpx>\n")
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))
 
 
 def write_kml(solution, path, *, name: str = "satnav solution", points: bool = True,
@@ -850,7 +855,8 @@ def write_kml(solution, path, *, name: str = "satnav solution", points: bool = T
         parts.extend(placemark(i, "flagged", "<name>flagged</name>") for i in bad)
         parts.append("</Folder>")
     parts.append("</Document>\n</kml>\n")
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))
 
 
 def _num(v, nd=4):
@@ -911,7 +917,9 @@ def geojson_dict(solution) -> dict:
 
 def write_geojson(solution, path) -> None:
     """Write :func:`geojson_dict` as a GeoJSON file."""
-    Path(path).write_text(json.dumps(geojson_dict(solution), allow_nan=False), encoding="utf-8")
+    text = json.dumps(geojson_dict(solution), allow_nan=False)
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 # ====================================================================== tables
@@ -935,7 +943,9 @@ def write_csv(solution, path) -> None:
         import pandas  # noqa: F401
     except ImportError:  # pragma: no cover
         raise SatnavError("writing CSV needs pandas: pip install pandas") from None
-    _table(solution).to_csv(path, index=False)
+    table = _table(solution)
+    with atomic_output(path, "w", encoding="utf-8", newline="") as fh:
+        table.to_csv(fh, index=False)
 
 
 def write_parquet(solution, path) -> None:
@@ -949,4 +959,5 @@ def write_parquet(solution, path) -> None:
         ) from None
     df = _table(solution)
     df["reason"] = df["reason"].astype(str)
-    df.to_parquet(path, engine="pyarrow", index=False)
+    with atomic_output(path, "wb") as fh:
+        df.to_parquet(fh, engine="pyarrow", index=False)

@@ -685,5 +685,8 @@ def _write_sp3(
                 )
     lines.append("EOF")
     out = Path(path)
-    out.write_text("\n".join(lines) + "\n", encoding="ascii")
+    from .atomic import atomic_output  # every output is written atomically
+
+    with atomic_output(out, "w", encoding="ascii") as fh:
+        fh.write("\n".join(lines) + "\n")
     return out
