@@ -100,11 +100,11 @@ def check_site(lat_deg: float, lon_deg: float, height_m: float, what: str) -> No
     from ..errors import SatnavError
 
     if not -90.0 <= lat_deg <= 90.0:
-        raise SatnavError(f"{what}: latitude {lat_deg:g} deg, expected -90 <= latitude <= 90")
+        raise SatnavError(f"{what} latitude {lat_deg:g} deg, expected -90 <= latitude <= 90")
     if not -180.0 <= lon_deg <= 360.0:
-        raise SatnavError(f"{what}: longitude {lon_deg:g} deg, expected -180 <= longitude <= 360")
+        raise SatnavError(f"{what} longitude {lon_deg:g} deg, expected -180 <= longitude <= 360")
     if not -1000.0 <= height_m <= 100_000.0:
-        raise SatnavError(f"{what}: height {height_m:g} m, expected -1000 <= height <= 100000 (m)")
+        raise SatnavError(f"{what} height {height_m:g} m, expected -1000 <= height <= 100000 (m)")
 
 
 def check_systems(text: str | None, option: str = "--systems") -> str | None:

@@ -47,6 +47,8 @@ def _parse_time(text: str) -> int:
         d = _dt.datetime.fromisoformat(str(text).strip().removesuffix("GPST").strip())
     except ValueError:
         raise SatnavError(f"bad time {text!r}, expected GPST like 2020-06-25T00:00:00") from None
+    if not 1980 <= d.year <= 2200:
+        raise SatnavError(f"time {text!r} is out of range, expected a year 1980..2200")
     return int(calendar_to_ns(d.year, d.month, d.day, d.hour, d.minute, d.second + d.microsecond * 1e-6))
 
 
@@ -151,7 +153,7 @@ def cmd_plan(args) -> int:
             check_near_surface(site, f"--site-ecef {args.site_ecef}")
         elif args.site:
             lat, lon, h = _floats(args.site, 3, "--site")
-            check_site(lat, lon, h, f"--site {args.site}")
+            check_site(lat, lon, h, "--site")
             site = geodetic_to_ecef(np.radians(lat), np.radians(lon), h)
         else:
             raise SatnavError("plan needs --site LAT,LON,H, --site-ecef X,Y,Z or --region")
@@ -189,7 +191,7 @@ def cmd_sim(args) -> int:
         scenario.interval_s = args.interval
     if args.site:
         scenario.site = tuple(_floats(args.site, 3, "--site"))
-        check_site(*scenario.site, f"--site {args.site}")
+        check_site(*scenario.site, "--site")
         scenario.trajectory = None
     if args.trajectory:
         scenario.trajectory = args.trajectory
