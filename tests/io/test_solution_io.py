@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from satnav.errors import FormatError, SatnavError
-from satnav.estimators.solution import Solution
+from satnav.estimators.solution import STATUS, Solution
 from satnav.frames import ecef_to_geodetic, geodetic_to_ecef
 from satnav.gnss_time import calendar_to_ns
 from satnav.io.solution import (
@@ -446,7 +446,7 @@ def test_pos_flagged_epochs_are_comments_not_fixes(mixed_solution, frame, tmp_pa
     from satnav.estimators.solution import STATUS
 
     sol = mixed_solution
-    text = format_pos(sol, frame=frame)
+    text = format_pos(sol, frame=frame, unverified="comment")
     data, flagged, unsolved = _split_pos(text)
     bad = set(FLAGGED) | set(UNSOLVED)
     good = [i for i in range(120) if i not in bad]
@@ -484,13 +484,40 @@ def test_pos_flagged_policy(mixed_solution, tmp_path):
     sol = mixed_solution
     data, flagged, unsolved = _split_pos(format_pos(sol, flagged="write"))
     assert len(data) == 120 - len(UNSOLVED) and not flagged and len(unsolved) == len(UNSOLVED)
-    data, flagged, unsolved = _split_pos(format_pos(sol, flagged="skip", unsolved="skip"))
+    data, flagged, unsolved = _split_pos(format_pos(sol, flagged="skip", unsolved="skip", unverified="comment"))
     assert len(data) == 120 - len(UNSOLVED) - len(FLAGGED) and not flagged and not unsolved
     assert "flagged" not in format_pos(sol, flagged="skip")
     with pytest.raises(SatnavError, match="flagged-epoch policy"):
         format_pos(sol, flagged="maybe")
     write_pos(sol, tmp_path / "w.pos", frame="ecef", flagged="write")  # passed through
     assert len(read_pos(tmp_path / "w.pos")) == 120 - len(UNSOLVED)
+
+
+def test_pos_unverified_epochs_are_solutions_by_default(mixed_solution, tmp_path):
+    """Epochs without redundancy for RAIM (status 2, e.g. four satellites) are Q=5 data rows
+    by default, as RTKLIB writes every single solution, with a header line giving their
+    number; ``unverified="comment"`` keeps them as flagged comments (issue 11)."""
+    sol = mixed_solution
+    unverified = sorted(i for i, st in FLAGGED.items() if st == 2)
+    text = format_pos(sol)
+    assert f"% unverified: {len(unverified)} epochs without redundancy" in text
+    data, flagged, unsolved = _split_pos(text)
+    assert len(data) == 120 - len(FLAGGED) - len(UNSOLVED) + len(unverified)
+    assert [f[1] for f in flagged] == [STATUS[FLAGGED[i]] for i in sorted(FLAGGED) if i not in unverified]
+    rows = {" ".join(r[:2]): r for r in data}
+    for i in unverified:
+        r = rows[_gpst_text(sol.time_ns[i])]
+        assert int(r[5]) == 5 and int(r[6]) == int(sol.n_used[i])  # Q=5 single, ns
+    p = tmp_path / "u.pos"
+    write_pos(sol, p)
+    back = read_pos(p)
+    assert len(back) == len(data)
+    i = unverified[0]
+    k = int(np.flatnonzero(back.time_ns == sol.time_ns[i])[0])
+    assert np.max(np.abs(back.position_m[k] - sol.position_m[i])) < 1e-3
+    assert "unverified" not in format_pos(sol, unverified="comment").split("flagged")[0]
+    with pytest.raises(SatnavError, match="unverified-epoch policy"):
+        format_pos(sol, unverified="maybe")
 
 
 def test_pos_relative_solution_without_valid_keeps_every_solved_epoch():

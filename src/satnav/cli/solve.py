@@ -166,9 +166,11 @@ def cmd_solve(args) -> int:
         solution = pipeline.solve_files(obs, args.nav, options, base=args.base, progress=stages.step)
         stages.step(f"writing {args.output}")
         if args.output:
-            from ..io.solution import write_solution
+            from ..io.solution import format_for_path, write_solution
 
-            write_solution(solution, args.output, args.format)
+            pos_format = format_for_path(args.output, args.format) in ("pos", "pos-ecef")
+            kwargs = {"unverified": args.unverified} if pos_format else {}
+            write_solution(solution, args.output, args.format, **kwargs)
     finally:
         stages.close()
     elapsed = time.perf_counter() - t0
@@ -190,6 +192,7 @@ def cmd_solve(args) -> int:
         if args.output:
             print(f"{args.output}: {len(solution)} epochs")
         print(printable(solve_summary(solution, reference, label, elapsed)))
+        _print_unverified(solution, args)
     if args.truth:
         _print_truth(solution, args.truth)
     if args.report:
@@ -198,6 +201,22 @@ def cmd_solve(args) -> int:
         path = write_report(solution, args.report, obs=obs, reference_m=reference)
         print(f"report      {path}")
     return _unsolved_status(solution, args)
+
+
+def _print_unverified(solution, args) -> None:
+    """Say where the epochs without redundancy for RAIM (e.g. four satellites) went."""
+    from ..io.solution import format_for_path, unverified_epochs
+
+    n = int(unverified_epochs(solution).sum())
+    if not n or not args.output:
+        return
+    if format_for_path(args.output, args.format) not in ("pos", "pos-ecef"):
+        print(f"unverified  {n} epochs without redundancy for RAIM written as flagged in {args.output}")
+    elif args.unverified == "write":
+        print(f"unverified  {n} epochs without redundancy for RAIM (e.g. 4 satellites) written as Q=5 "
+              f"solutions in {args.output} (--unverified comment to write them as comments)")
+    else:
+        print(f"unverified  {n} epochs without redundancy for RAIM written as comments in {args.output}")
 
 
 def _unsolved_status(solution, args) -> int:
@@ -319,6 +338,9 @@ def register(subparsers) -> None:
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
                    "differ by a few ms more)")
+    s.add_argument("--unverified", choices=("write", "comment"), default="write",
+                   help=".pos output: epochs without redundancy for RAIM (e.g. 4 satellites) as Q=5 "
+                        "solutions (default, as RTKLIB) or as comment lines")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
     s.add_argument("-q", "--quiet", action="store_true")

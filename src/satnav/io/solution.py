@@ -25,9 +25,9 @@ written as ``%`` comment lines with their reason (RTKLIB's readers skip ``%`` li
 NMEA as empty GGA/RMC sentences, in GeoJSON as features with a null geometry, and in the
 CSV/Parquet tables as rows with NaN positions and their ``status``/``reason``.
 
-Epochs that were solved but failed the integrity checks (``Solution.status`` 2-6:
-unverified, RAIM failed, weak geometry, inconsistent with the Doppler motion, implausible
-height; ``Solution.valid`` False) are never written as ordinary good fixes:
+Epochs that were solved but failed the integrity checks (``Solution.status`` 3-6: RAIM
+failed, weak geometry, inconsistent with the Doppler motion, implausible height;
+``Solution.valid`` False) are never written as ordinary good fixes:
 
 =============  ================================================================================
 ``pos``        ``% <time> flagged (<reason>): <the data row>`` comment lines (the numbers kept;
@@ -41,6 +41,13 @@ height; ``Solution.valid`` False) are never written as ordinary good fixes:
                and the ``reason``
 ``csv``        rows with ``status``, ``reason`` and the booleans ``solved`` and ``valid``
 =============  ================================================================================
+
+Epochs that are *unverified* (status 2: exactly as many satellites as unknowns, e.g. four
+satellites of one system, so the residual test has no redundancy) are ordinary single
+solutions to RTKLIB, which writes them as Q=5 rows: in ``.pos`` files they are data rows
+too by default (``unverified="write"``; the header then says how many there are, and their
+``ns`` column shows the satellite count), or ``% <time> flagged (...)`` comments with
+``unverified="comment"`` as the other flagged epochs. Other formats treat them as flagged.
 
 Relative solutions (``RtkSolution``, no ``valid`` attribute) count every solved epoch as
 valid: their quality is in RTKLIB's Q.
@@ -263,6 +270,7 @@ def format_pos(
     header: bool = True,
     unsolved: str = "comment",
     flagged: str = "comment",
+    unverified: str = "write",
 ) -> str:
     """Text of an RTKLIB ``.pos`` file (see :func:`write_pos`)."""
     frame = frame.lower()
@@ -283,6 +291,10 @@ def format_pos(
         raise SatnavError(
             f"unknown flagged-epoch policy {flagged!r}; expected 'comment', 'write' or 'skip'"
         )
+    if unverified not in UNVERIFIED_POLICIES:
+        raise SatnavError(
+            f"unknown unverified-epoch policy {unverified!r}; expected one of {', '.join(UNVERIFIED_POLICIES)}"
+        )
     if program is None:
         from .._version import __version__
 
@@ -299,6 +311,9 @@ def format_pos(
     ratio = np.nan_to_num(np.broadcast_to(np.asarray(getattr(solution, "ratio", 0.0), dtype=np.float64), (m,)))
     ns = np.asarray(solution.n_used, dtype=np.int64)
     cov = _covariance(solution)
+    unverified_rows = unverified_epochs(solution, solved, valid)
+    if unverified == "write":
+        valid = valid | unverified_rows
 
     if time_format == "hms":
         times = _calendar_text(t, decimals, "UTC" if tsys == "UTC" else "GPS")
@@ -311,6 +326,11 @@ def format_pos(
     out: list[str] = []
     if header:
         out.extend(_header_lines(solution, inputs, program))
+        if unverified == "write" and unverified_rows.any():
+            out.append(
+                f"% unverified: {int(unverified_rows.sum())} epochs without redundancy for the residual "
+                "test (RAIM), e.g. 4 satellites, are written as Q=5 rows"
+            )
         if frame == "ecef":
             out.append("% (x/y/z-ecef=WGS84,Q=1:fix,2:float,3:sbas,4:dgps,5:single,6:ppp,ns=# of satellites)")
             head = f"{'x-ecef(m)':>14} {'y-ecef(m)':>14} {'z-ecef(m)':>14}"
@@ -378,6 +398,24 @@ def format_pos(
     return "\n".join(out) + "\n"
 
 
+#: ``unverified=`` policies of :func:`format_pos` / :func:`write_pos`.
+UNVERIFIED_POLICIES = ("write", "comment")
+#: ``Solution.status`` of an epoch solved without redundancy for the residual test.
+STATUS_UNVERIFIED = 2
+
+
+def unverified_epochs(solution, solved=None, valid=None) -> np.ndarray:
+    """Mask (m,) of the epochs solved without redundancy for the residual test
+    (``status`` 2, e.g. exactly four satellites): a position, but no RAIM check."""
+    if solved is None or valid is None:
+        pos = np.asarray(solution.position_m, dtype=np.float64).reshape(-1, 3)
+        solved, valid = _solved_valid(solution, pos)
+    status = getattr(solution, "status", None)
+    if status is None or not hasattr(solution, "valid"):
+        return np.zeros(len(solved), dtype=bool)
+    return solved & ~valid & (np.asarray(status) == STATUS_UNVERIFIED)
+
+
 def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
     """Write an RTKLIB-compatible ``.pos`` solution file.
 
@@ -408,6 +446,10 @@ def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
         every number of the row (default; RTKLIB-style readers skip them), as ordinary data
         rows (``"write"``, the position then looks like a good fix), or not at all.
         Solutions without ``valid`` (relative ``RtkSolution``) write every solved epoch.
+    unverified : {"write", "comment"}
+        Epochs solved without redundancy for the residual test (status 2, e.g. exactly four
+        satellites): as Q=5 data rows like RTKLIB's single solutions, with a header line
+        giving their number (default), or as the flagged comment lines.
     """
     text = format_pos(solution, frame=frame, **kwargs)
     with atomic_output(path, "w", encoding="ascii", newline="\n") as fh:
