@@ -446,7 +446,7 @@ def test_pos_flagged_epochs_are_comments_not_fixes(mixed_solution, frame, tmp_pa
     from satnav.estimators.solution import STATUS
 
     sol = mixed_solution
-    text = format_pos(sol, frame=frame, unverified="comment")
+    text = format_pos(sol, frame=frame)
     data, flagged, unsolved = _split_pos(text)
     bad = set(FLAGGED) | set(UNSOLVED)
     good = [i for i in range(120) if i not in bad]
@@ -484,7 +484,7 @@ def test_pos_flagged_policy(mixed_solution, tmp_path):
     sol = mixed_solution
     data, flagged, unsolved = _split_pos(format_pos(sol, flagged="write"))
     assert len(data) == 120 - len(UNSOLVED) and not flagged and len(unsolved) == len(UNSOLVED)
-    data, flagged, unsolved = _split_pos(format_pos(sol, flagged="skip", unsolved="skip", unverified="comment"))
+    data, flagged, unsolved = _split_pos(format_pos(sol, flagged="skip", unsolved="skip"))
     assert len(data) == 120 - len(UNSOLVED) - len(FLAGGED) and not flagged and not unsolved
     assert "flagged" not in format_pos(sol, flagged="skip")
     with pytest.raises(SatnavError, match="flagged-epoch policy"):
@@ -493,13 +493,13 @@ def test_pos_flagged_policy(mixed_solution, tmp_path):
     assert len(read_pos(tmp_path / "w.pos")) == 120 - len(UNSOLVED)
 
 
-def test_pos_unverified_epochs_are_solutions_by_default(mixed_solution, tmp_path):
-    """Epochs without redundancy for RAIM (status 2, e.g. four satellites) are Q=5 data rows
-    by default, as RTKLIB writes every single solution, with a header line giving their
-    number; ``unverified="comment"`` keeps them as flagged comments (issue 11)."""
+def test_pos_unverified_epochs_as_solutions_on_request(mixed_solution, tmp_path):
+    """Epochs without redundancy for RAIM (status 2, e.g. four satellites) are flagged
+    comments by default (test above); ``unverified="write"`` makes them Q=5 data rows, as
+    RTKLIB writes every single solution, with a header line giving their number (issue 11)."""
     sol = mixed_solution
     unverified = sorted(i for i, st in FLAGGED.items() if st == 2)
-    text = format_pos(sol)
+    text = format_pos(sol, unverified="write")
     assert f"% unverified: {len(unverified)} epochs without redundancy" in text
     data, flagged, unsolved = _split_pos(text)
     assert len(data) == 120 - len(FLAGGED) - len(UNSOLVED) + len(unverified)
@@ -509,13 +509,13 @@ def test_pos_unverified_epochs_are_solutions_by_default(mixed_solution, tmp_path
         r = rows[_gpst_text(sol.time_ns[i])]
         assert int(r[5]) == 5 and int(r[6]) == int(sol.n_used[i])  # Q=5 single, ns
     p = tmp_path / "u.pos"
-    write_pos(sol, p)
+    write_pos(sol, p, unverified="write")
     back = read_pos(p)
     assert len(back) == len(data)
     i = unverified[0]
     k = int(np.flatnonzero(back.time_ns == sol.time_ns[i])[0])
     assert np.max(np.abs(back.position_m[k] - sol.position_m[i])) < 1e-3
-    assert "unverified" not in format_pos(sol, unverified="comment").split("flagged")[0]
+    assert "% unverified:" not in format_pos(sol)
     with pytest.raises(SatnavError, match="unverified-epoch policy"):
         format_pos(sol, unverified="maybe")
 

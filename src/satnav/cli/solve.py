@@ -214,9 +214,10 @@ def _print_unverified(solution, args) -> None:
         print(f"unverified  {n} epochs without redundancy for RAIM written as flagged in {args.output}")
     elif args.unverified == "write":
         print(f"unverified  {n} epochs without redundancy for RAIM (e.g. 4 satellites) written as Q=5 "
-              f"solutions in {args.output} (--unverified comment to write them as comments)")
+              f"solutions in {args.output}")
     else:
-        print(f"unverified  {n} epochs without redundancy for RAIM written as comments in {args.output}")
+        print(f"unverified  {n} epochs without redundancy for RAIM (e.g. 4 satellites) written as "
+              f"comments in {args.output} (--unverified write: as Q=5 solutions)")
 
 
 def _unsolved_status(solution, args) -> int:
@@ -338,9 +339,10 @@ def register(subparsers) -> None:
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
                    "differ by a few ms more)")
-    s.add_argument("--unverified", choices=("write", "comment"), default="write",
-                   help=".pos output: epochs without redundancy for RAIM (e.g. 4 satellites) as Q=5 "
-                        "solutions (default, as RTKLIB) or as comment lines")
+    s.add_argument("--unverified", choices=("comment", "write"), default="comment",
+                   help=".pos output: epochs without redundancy for RAIM (e.g. 4 satellites) as "
+                        "flagged comment lines (default: a fault cannot be detected) or as Q=5 "
+                        "solutions, as RTKLIB writes them (write)")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
     s.add_argument("-q", "--quiet", action="store_true")

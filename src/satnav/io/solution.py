@@ -44,10 +44,12 @@ failed, weak geometry, inconsistent with the Doppler motion, implausible height;
 
 Epochs that are *unverified* (status 2: exactly as many satellites as unknowns, e.g. four
 satellites of one system, so the residual test has no redundancy) are ordinary single
-solutions to RTKLIB, which writes them as Q=5 rows: in ``.pos`` files they are data rows
-too by default (``unverified="write"``; the header then says how many there are, and their
-``ns`` column shows the satellite count), or ``% <time> flagged (...)`` comments with
-``unverified="comment"`` as the other flagged epochs. Other formats treat them as flagged.
+solutions to RTKLIB, which writes them as Q=5 rows. In ``.pos`` files they are
+``% <time> flagged (...)`` comments like the other flagged epochs by default
+(``unverified="comment"``: with no redundancy a fault cannot be detected, and real files
+have such epochs tens of km off), or Q=5 data rows with ``unverified="write"`` (the header
+then says how many there are; their ``ns`` column shows the satellite count). Other formats
+treat them as flagged.
 
 Relative solutions (``RtkSolution``, no ``valid`` attribute) count every solved epoch as
 valid: their quality is in RTKLIB's Q.
@@ -270,7 +272,7 @@ def format_pos(
     header: bool = True,
     unsolved: str = "comment",
     flagged: str = "comment",
-    unverified: str = "write",
+    unverified: str = "comment",
 ) -> str:
     """Text of an RTKLIB ``.pos`` file (see :func:`write_pos`)."""
     frame = frame.lower()
@@ -448,8 +450,8 @@ def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
         Solutions without ``valid`` (relative ``RtkSolution``) write every solved epoch.
     unverified : {"write", "comment"}
         Epochs solved without redundancy for the residual test (status 2, e.g. exactly four
-        satellites): as Q=5 data rows like RTKLIB's single solutions, with a header line
-        giving their number (default), or as the flagged comment lines.
+        satellites): as the flagged comment lines (default), or as Q=5 data rows like
+        RTKLIB's single solutions, with a header line giving their number (``"write"``).
     """
     text = format_pos(solution, frame=frame, **kwargs)
     with atomic_output(path, "w", encoding="ascii", newline="\n") as fh:
