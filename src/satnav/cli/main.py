@@ -18,7 +18,9 @@ import warnings
 from pathlib import Path
 
 from ..errors import SatnavError, SatnavWarning
+from ..io.atomic import protected_inputs, same_file
 from .checks import check_output_dir, check_output_file
+from .terminal import json_text, printable
 
 __all__ = ["main", "build_parser", "SatnavArgumentParser", "os_error_message"]
 
@@ -30,13 +32,11 @@ def cmd_info(args) -> int:
     results = []
     for path in args.files:
         results.append(file_info(path, strict=args.strict))
-        if not args.json:  # text: each file as soon as it is read
-            print(format_info(results[-1]), flush=True)
-    if args.json:
-        import json
-
+        if not args.json:  # text: each file as soon as it is read, control characters escaped
+            print(printable(format_info(results[-1])), flush=True)
+    if args.json:  # valid JSON: NaN and infinities as null
         payload = results[0] if len(results) == 1 else results
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload, indent=2))
     return 0
 
 
@@ -98,13 +98,13 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--json", action="store_true", help="print JSON (one object per file)")
     s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
-    s.set_defaults(func=cmd_info)
+    s.set_defaults(func=cmd_info, input_args=("files",))
 
     s = sub.add_parser("convert", help="convert an observation file to RINEX 3.05")
     s.add_argument("input", metavar="IN")
     s.add_argument("-o", "--output", required=True, metavar="OUT")
     s.add_argument("--strict", action="store_true")
-    s.set_defaults(func=cmd_convert)
+    s.set_defaults(func=cmd_convert, input_args=("input",), output_args=("output",))
 
     s = sub.add_parser("demo", help="run the main job on the embedded default")
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default ./satnav-demo)")
@@ -141,7 +141,7 @@ def _command_of(argv: list[str]) -> str | None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"satnav: warning: {message}", file=sys.stderr)
+    print(f"satnav: warning: {printable(message, newlines=False)}", file=sys.stderr)
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
@@ -193,6 +193,31 @@ def os_error_message(exc: OSError, outputs=()) -> str:
     return f"{path}: cannot {'write' if writing else 'read'} ({reason})"
 
 
+def _arg_paths(args, names) -> list[str]:
+    """The paths given to the options/arguments ``names`` (lists flattened)."""
+    out = []
+    for name in names:
+        value = getattr(args, name, None)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        out.extend(str(v) for v in values if isinstance(v, (str, os.PathLike)))
+    return out
+
+
+def check_outputs_apart(args) -> None:
+    """Refuse (SatnavError) an output file that is one of the inputs (the same path or the
+    same file through a link) or two outputs to one file. The commands name their input
+    and output arguments with ``set_defaults(input_args=..., output_args=...)``."""
+    inputs = _arg_paths(args, getattr(args, "input_args", ()))
+    outputs = _arg_paths(args, getattr(args, "output_args", ()))
+    for i, out in enumerate(outputs):
+        for other in outputs[:i]:
+            if same_file(out, other):
+                raise SatnavError(f"{out}: given for two outputs, expected a different file for each")
+        for inp in inputs:
+            if same_file(out, inp):
+                raise SatnavError(f"{out}: the output would overwrite the input {inp}, expected another output name")
+
+
 def main(argv=None) -> int:
     """Run the ``satnav`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
     status (0, 1 when nothing could be solved, 2 for a user error, 130 when interrupted)."""
@@ -210,14 +235,16 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SatnavWarning)
             warnings.showwarning = _show_warning
-            return int(args.func(args) or 0)
+            check_outputs_apart(args)
+            with protected_inputs(_arg_paths(args, getattr(args, "input_args", ()))):
+                return int(args.func(args) or 0)
     except SatnavError as exc:
-        print(f"satnav: {exc}", file=sys.stderr)
+        print(f"satnav: {printable(exc, newlines=False)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
     except OSError as exc:
-        print(f"satnav: {os_error_message(exc, _output_paths(args))}", file=sys.stderr)
+        print(f"satnav: {printable(os_error_message(exc, _output_paths(args)), newlines=False)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("satnav: interrupted", file=sys.stderr)

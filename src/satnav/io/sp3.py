@@ -669,7 +669,9 @@ def _write_sp3(
     records = _Sp3Records(time, ids, pos_km, clk_us, vel_dm if velocity_m_s is not None else None,
                           rate if velocity_m_s is not None else None, flag_cols)
     out = Path(path)
-    with open(out, "wb") as fh:
+    from .atomic import atomic_output  # every output is written atomically
+
+    with atomic_output(out, "wb") as fh:
         fh.write(("\n".join(lines) + "\n").encode("ascii"))
         block = max(1, _BLOCK_BYTES // records.epoch_bytes)
         for start in range(0, m, block):
