@@ -108,6 +108,12 @@ class SystemSignals:
         Name of the system in RTKLIB's ``.pos`` header (``navi sys``).
     color : str
         Colour of the system in every figure (matplotlib colour).
+    ubx_gnss_id : int or None
+        u-blox ``gnssId`` of the system (u-blox ZED-F9P Interface Description UBX-18010854,
+        1.5.2 "GNSS identifiers"); None where u-blox has none.
+    ubx_signal_codes : Mapping[int, str]
+        u-blox ``sigId`` (same document, 1.5.4 "Signal identifiers", UBX-RXM-RAWX version 1)
+        -> RINEX 3 band + attribute (``"1C"``) of the signal measured.
     """
 
     letter: str
@@ -130,9 +136,11 @@ class SystemSignals:
     rtklib_name: str
     color: str
     fdma_hz: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    ubx_gnss_id: int | None = None
+    ubx_signal_codes: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("carrier_hz", "fdma_hz", "android_attributes", "rtk_bands"):
+        for name in ("carrier_hz", "fdma_hz", "android_attributes", "rtk_bands", "ubx_signal_codes"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _frozen(value))
@@ -174,6 +182,8 @@ _SIGNALS = (
         nmea_system_id=1,
         rtklib_name="GPS",
         color="#1f77b4",
+        ubx_gnss_id=0,
+        ubx_signal_codes={0: "1C", 3: "2L", 4: "2S", 6: "5I", 7: "5Q"},
     ),
     SystemSignals(
         letter="R",
@@ -197,6 +207,8 @@ _SIGNALS = (
         nmea_system_id=2,
         rtklib_name="GLONASS",
         color="#d62728",
+        ubx_gnss_id=6,
+        ubx_signal_codes={0: "1C", 2: "2C"},
     ),
     SystemSignals(
         letter="E",
@@ -219,6 +231,8 @@ _SIGNALS = (
         nmea_system_id=3,
         rtklib_name="Galileo",
         color="#2ca02c",
+        ubx_gnss_id=2,
+        ubx_signal_codes={0: "1C", 1: "1B", 3: "5I", 4: "5Q", 5: "7I", 6: "7Q", 8: "6B", 9: "6C", 10: "6A"},
     ),
     SystemSignals(
         letter="C",
@@ -248,6 +262,8 @@ _SIGNALS = (
         nmea_system_id=4,
         rtklib_name="BDS",
         color="#ff7f0e",
+        ubx_gnss_id=3,
+        ubx_signal_codes={0: "2I", 1: "2I", 2: "7I", 3: "7I", 4: "6I", 10: "6I", 5: "1P", 6: "1D", 7: "5P", 8: "5D"},
     ),
     SystemSignals(
         letter="J",
@@ -269,6 +285,8 @@ _SIGNALS = (
         nmea_system_id=5,
         rtklib_name="QZSS",
         color="#9467bd",
+        ubx_gnss_id=5,
+        ubx_signal_codes={0: "1C", 1: "1Z", 4: "2S", 5: "2L", 8: "5I", 9: "5Q"},
     ),
     SystemSignals(
         letter="I",
@@ -290,6 +308,8 @@ _SIGNALS = (
         nmea_system_id=6,
         rtklib_name="NavIC",
         color="#8c564b",
+        ubx_gnss_id=7,
+        ubx_signal_codes={0: "5A"},
     ),
     SystemSignals(
         letter="S",
@@ -312,6 +332,8 @@ _SIGNALS = (
         nmea_system_id=1,
         rtklib_name="SBAS",
         color="#7f7f7f",
+        ubx_gnss_id=1,
+        ubx_signal_codes={0: "1C"},
     ),
 )
 

@@ -1,0 +1,738 @@
+"""u-blox UBX receiver logs: a tolerant framer, RXM-RAWX observations, RXM-SFRBX ephemerides.
+
+Sources: u-blox ZED-F9P Interface Description (UBX-18010854) and u-blox 8 / M8 Receiver
+Description (UBX-13003221): frame layout (3.2), checksum (3.4, 8-bit Fletcher over class,
+id, length and payload), UBX-RXM-RAWX (3.17.x) and UBX-RXM-SFRBX; GPS LNAV subframes
+IS-GPS-200 20.3.3.3-20.3.3.4 (table 20-III scale factors); Galileo I/NAV word types 1-5
+Galileo OS SIS ICD 4.3.5 (CRC-24Q, 4.3.4.4); RTCM 3 framing RTCM 10403.3 4.2 (CRC-24Q).
+
+**Framing** (:func:`frame_ubx`). A byte stream may interleave UBX, NMEA 0183 sentences,
+RTCM 3 frames and garbage (a receiver restarting, another program's JSON, bytes lost on a
+serial line). Every ``0xB5 0x62`` candidate is checked at once with NumPy (length in the
+buffer, Fletcher checksum from two prefix sums mod 256); valid messages are kept
+greedily in file order (a candidate inside an accepted message is payload). The bytes
+between messages are searched for NMEA sentences (XOR checksum) and RTCM 3 frames
+(CRC-24Q); what is left is counted as garbage. Nothing stops the framer: checksum and CRC
+failures, truncated frames and unknown bytes are counted in :attr:`UbxFrames.counts`.
+
+**Observations** (:func:`decode_rawx`). All RXM-RAWX payloads are gathered into one byte
+string and read with one ``np.frombuffer`` of a structured dtype (the 32-byte measurement
+blocks); rows, codes, validity and loss-of-lock flags are NumPy expressions over all
+measurements of the file. ``gnssId``/``sigId`` -> satellite and RINEX 3 code through
+:data:`satnav.signals.SIGNALS` (``ubx_gnss_id``, ``ubx_signal_codes``). Times: ``rcvTow``
+and ``week`` are GPST (receiver time tags, not rounded). Where the u-blox documents leave
+the choice to the converter, RTKLIB demo5 ``convbin``'s choices are followed so that the
+RINEX written equals its conversion:
+
+* pseudorange only where ``trkStat`` bit 0 (prValid); carrier phase only where bit 1
+  (cpValid), ``cpMes != -0.5`` and ``cpStdev`` index <= 5 for u-blox 8 receivers, <= 14 once
+  a ninth-generation receiver shows itself (a ``sigId`` above 1): RTKLIB demo5 thresholds;
+* BeiDou GEO phases (PRN 1-5, 59-63) get +0.5 cycle (their half-cycle offset in u-blox);
+* LLI bit 1 (half-cycle ambiguity unresolved) where ``trkStat`` bit 2 (halfCyc) is clear
+  (SBAS: lock time <= 8 s); LLI bit 0 (loss of lock) at the first valid phase after a
+  lock-time reset (lock time 0 or decreasing), a change of ``trkStat`` bit 3 (subHalfCyc)
+  or a ``cpStdev`` index of 15, tracked per satellite and signal in file order;
+* zero values are absent (RTKLIB writes 0 as blank); SSI is not set.
+
+**Ephemerides** (:func:`decode_sfrbx`): GPS LNAV (subframes 1-3 with matching IODE/IODC)
+and Galileo I/NAV (word types 1-5 with one IODnav), filled into
+:class:`~satnav.navigation.Navigation` with :meth:`~satnav.navigation.Navigation.add_messages`;
+each ephemeris is kept once, at its first complete transmission (as RTKLIB does), with the
+Klobuchar / NeQuick coefficients and GPS-UTC / GST-UTC parameters in the header when
+broadcast. GLONASS strings and BeiDou D1/D2 subframes are counted, not decoded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from dataclasses import dataclass, field
+from os import PathLike
+
+import numpy as np
+
+from ..gnss_time import NS_PER_S, NS_PER_WEEK
+from ..navigation import KEPLER_DTYPE, NavHeader, Navigation
+from ..observations import ObsHeader, Observations
+from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
+from ..signals import SIGNALS
+
+__all__ = [
+    "UbxFrames",
+    "UbxLog",
+    "is_ubx",
+    "read_ubx_bytes",
+    "frame_ubx",
+    "decode_rawx",
+    "decode_sfrbx",
+    "read_ubx",
+    "ubx_info",
+    "RAWX_MEASUREMENT_DTYPE",
+]
+
+SYNC = b"\xb5\x62"
+#: Message names of the (class, id) pairs counted by name.
+MESSAGE_NAMES = {
+    (0x02, 0x15): "RXM-RAWX", (0x02, 0x13): "RXM-SFRBX", (0x02, 0x14): "RXM-MEASX",
+    (0x01, 0x07): "NAV-PVT", (0x01, 0x14): "NAV-HPPOSLLH", (0x01, 0x01): "NAV-POSECEF",
+    (0x01, 0x02): "NAV-POSLLH", (0x01, 0x03): "NAV-STATUS", (0x01, 0x04): "NAV-DOP",
+    (0x01, 0x35): "NAV-SAT", (0x01, 0x43): "NAV-SIG", (0x01, 0x20): "NAV-TIMEGPS",
+    (0x01, 0x21): "NAV-TIMEUTC", (0x01, 0x22): "NAV-CLOCK", (0x01, 0x3C): "NAV-RELPOSNED",
+    (0x0A, 0x04): "MON-VER", (0x0A, 0x09): "MON-HW", (0x0A, 0x38): "MON-RF",
+    (0x0D, 0x03): "TIM-TM2", (0x0D, 0x01): "TIM-TP", (0x05, 0x01): "ACK-ACK", (0x05, 0x00): "ACK-NAK",
+}  # fmt: skip
+
+#: One RXM-RAWX measurement block (32 bytes, little-endian).
+RAWX_MEASUREMENT_DTYPE = np.dtype(
+    [("pr", "<f8"), ("cp", "<f8"), ("do", "<f4"), ("gnss", "u1"), ("sv", "u1"), ("sig", "u1"),
+     ("freq", "u1"), ("lock", "<u2"), ("cno", "u1"), ("prstd", "u1"), ("cpstd", "u1"),
+     ("dostd", "u1"), ("trk", "u1"), ("res", "u1")]
+)  # fmt: skip
+_RAWX_HEADER_DTYPE = np.dtype(
+    [("tow", "<f8"), ("week", "<u2"), ("leap", "i1"), ("n", "u1"), ("stat", "u1"),
+     ("version", "u1"), ("res", "<u2")]
+)  # fmt: skip
+
+
+# ============================================================================ framing
+@dataclass
+class UbxFrames:
+    """Where the messages of a byte stream are.
+
+    Attributes
+    ----------
+    start : ndarray int64
+        Offset of each UBX message (its ``0xB5`` sync byte), in stream order.
+    cls, id : ndarray uint8
+        Message class and id.
+    length : ndarray int64
+        Payload length (bytes); the payload starts at ``start + 6``.
+    rtcm : list of (int, int)
+        (offset, total length) of each RTCM 3 frame with a valid CRC.
+    counts : dict
+        ``ubx`` messages, ``nmea`` sentences, ``rtcm3`` frames, ``ubx_checksum_failures``,
+        ``nmea_checksum_failures``, ``rtcm3_crc_failures``, ``truncated`` (a frame cut by
+        the end of the stream), ``garbage_bytes`` (bytes in no frame).
+    """
+
+    start: np.ndarray
+    cls: np.ndarray
+    id: np.ndarray
+    length: np.ndarray
+    rtcm: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+    def select(self, cls: int, mid: int) -> np.ndarray:
+        """Payload offsets (int64) of the messages of one class and id."""
+        return self.start[(self.cls == cls) & (self.id == mid)] + 6
+
+    def message_counts(self) -> dict[str, int]:
+        """``"RXM-RAWX"`` (or ``"0x02-0x15"`` for unnamed ones) -> number of messages."""
+        key = self.cls.astype(np.int64) * 256 + self.id
+        vals, n = np.unique(key, return_counts=True)
+        out = {}
+        for v, c in zip(vals.tolist(), n.tolist()):
+            pair = (v >> 8, v & 0xFF)
+            out[MESSAGE_NAMES.get(pair, f"0x{pair[0]:02X}-0x{pair[1]:02X}")] = c
+        return out
+
+
+_CRC24Q_TABLE: list[int] = []
+
+
+def _crc24q(data: bytes) -> int:
+    """CRC-24Q (RTCM 10403.3 4.2; Galileo OS SIS ICD 4.3.4.4) of ``data``."""
+    if not _CRC24Q_TABLE:
+        for i in range(256):
+            c = i << 16
+            for _ in range(8):
+                c <<= 1
+                if c & 0x1000000:
+                    c ^= 0x1864CFB
+            _CRC24Q_TABLE.append(c & 0xFFFFFF)
+    crc = 0
+    table = _CRC24Q_TABLE
+    for b in data:
+        crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ b]
+    return crc
+
+
+_NMEA = re.compile(rb"\$([A-Z][A-Z0-9]{1,5},[\x20-\x7e]*?)\*([0-9A-Fa-f]{2})\r?\n")
+
+
+def _scan_gap(data: bytes, lo: int, hi: int, counts: dict, rtcm: list) -> None:
+    """Count NMEA sentences, RTCM 3 frames and garbage in ``data[lo:hi]`` (no UBX there)."""
+    used = 0
+    spans = []
+    for m in _NMEA.finditer(data, lo, hi):
+        body, ck = m.group(1), int(m.group(2), 16)
+        x = 0
+        for b in body:
+            x ^= b
+        if x == ck:
+            counts["nmea"] += 1
+        else:
+            counts["nmea_checksum_failures"] += 1
+        spans.append((m.start(), m.end()))
+        used += m.end() - m.start()
+    spans.append((hi, hi))
+    pos = lo
+    for s, e in spans:  # RTCM 3 frames between the sentences
+        p = data.find(b"\xd3", pos, s)
+        while p >= 0:
+            if p + 3 > s:
+                break
+            n = ((data[p + 1] & 0x03) << 8) | data[p + 2]
+            if data[p + 1] & 0xFC == 0 and p + 6 + n <= s:
+                if _crc24q(data[p : p + 3 + n]) == int.from_bytes(data[p + 3 + n : p + 6 + n], "big"):
+                    counts["rtcm3"] += 1
+                    rtcm.append((p, 6 + n))
+                    used += 6 + n
+                    p = data.find(b"\xd3", p + 6 + n, s)
+                    continue
+                if n > 0:
+                    counts["rtcm3_crc_failures"] += 1
+            elif data[p + 1] & 0xFC == 0 and p + 6 + n > hi == len(data):
+                counts["truncated"] += 1
+                used += hi - p
+                break
+            p = data.find(b"\xd3", p + 1, s)
+        pos = e
+    counts["garbage_bytes"] += (hi - lo) - used
+
+
+def frame_ubx(data: bytes) -> UbxFrames:
+    """Find the UBX messages (and count NMEA, RTCM 3 and garbage) of a byte stream.
+
+    Never raises on bad data: see the module docstring and :class:`UbxFrames`.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    n = len(buf)
+    counts = dict.fromkeys(
+        ("ubx", "nmea", "rtcm3", "ubx_checksum_failures", "nmea_checksum_failures",
+         "rtcm3_crc_failures", "truncated", "garbage_bytes"), 0)  # fmt: skip
+    empty = np.zeros(0, np.int64)
+    if n < 8:
+        counts["garbage_bytes"] = n
+        return UbxFrames(empty, empty.astype(np.uint8), empty.astype(np.uint8), empty, [], counts)
+    cand = np.flatnonzero((buf[:-1] == 0xB5) & (buf[1:] == 0x62)).astype(np.int64)
+    cand = cand[cand + 8 <= n]
+    length = buf[cand + 4].astype(np.int64) | (buf[cand + 5].astype(np.int64) << 8)
+    end = cand + 8 + length
+    fits = end <= n
+    # Fletcher-8 over [s+2, e-2) from prefix sums mod 256 (uint8 arithmetic wraps):
+    # ck_a = sum b_i, ck_b = sum (e-2-i) b_i = (e-2) ck_a - sum i b_i
+    prefix_a = np.zeros(n + 1, np.uint8)
+    np.cumsum(buf, dtype=np.uint8, out=prefix_a[1:])
+    weights = np.resize(np.arange(256, dtype=np.uint8), n)
+    prefix_w = np.zeros(n + 1, np.uint8)
+    np.cumsum(weights * buf, dtype=np.uint8, out=prefix_w[1:])
+    del weights
+    c, e = cand[fits], end[fits]
+    lo, hi = c + 2, e - 2
+    ck_a = prefix_a[hi] - prefix_a[lo]
+    ck_b = (hi & 0xFF).astype(np.uint8) * ck_a - (prefix_w[hi] - prefix_w[lo])
+    ok = np.zeros(len(cand), bool)
+    ok[fits] = (ck_a == buf[hi]) & (ck_b == buf[hi + 1])
+    # greedy, in stream order: drop candidates inside an accepted message (payload bytes)
+    keep = np.flatnonzero(ok)
+    while True:
+        s, e2 = cand[keep], end[keep]
+        prev_end = np.concatenate(([0], np.maximum.accumulate(e2)[:-1])) if len(keep) else empty
+        inside = s < prev_end
+        if not inside.any():
+            break
+        keep = np.delete(keep, int(np.argmax(inside)))  # the first nested one; re-check
+    start, stop = cand[keep], end[keep]
+    counts["ubx"] = int(len(start))
+    # gaps between accepted messages: failed UBX candidates, NMEA, RTCM 3, garbage
+    gaps_lo = np.concatenate(([0], stop))
+    gaps_hi = np.concatenate((start, [n]))
+    gap_ix = np.flatnonzero(gaps_hi > gaps_lo)
+    rtcm: list = []
+    if len(gap_ix):
+        bad = ~ok
+        pos_in = np.searchsorted(gaps_hi, cand, side="right")  # gap index of each candidate
+        in_gap = cand >= gaps_lo[np.minimum(pos_in, len(gaps_lo) - 1)]
+        counts["ubx_checksum_failures"] = int(np.count_nonzero(bad & fits & in_gap))
+        counts["truncated"] = int(np.count_nonzero(~fits & in_gap))
+        for g in gap_ix.tolist():
+            _scan_gap(data, int(gaps_lo[g]), int(gaps_hi[g]), counts, rtcm)
+    return UbxFrames(start, buf[start + 2], buf[start + 3], length[keep], rtcm, counts)
+
+
+def _gather(data: bytes, offsets: np.ndarray, sizes) -> bytes:
+    """The bytes ``data[o : o + size]`` of each offset, concatenated."""
+    mv = memoryview(data)
+    if np.isscalar(sizes):
+        k = int(sizes)
+        return b"".join([mv[o : o + k] for o in offsets.tolist()])
+    return b"".join([mv[o : o + k] for o, k in zip(offsets.tolist(), np.asarray(sizes).tolist())])
+
+
+# ============================================================================ RXM-RAWX
+_TYPES = "CLDS"
+
+
+def _lookup_tables():
+    """gnssId -> system number (-1 unknown); (system number, sigId) -> signal index; the
+    signals ("1C") and their system letters."""
+    gnss_sys = np.full(256, -1, np.int64)
+    signals: list[tuple[str, str]] = []
+    sig_table = np.full((len(SYSTEMS), 256), -1, np.int64)
+    for letter, entry in SIGNALS.items():
+        if entry.ubx_gnss_id is None:
+            continue
+        k = SYSTEMS.index(letter)
+        gnss_sys[entry.ubx_gnss_id] = k
+        for sig, code in entry.ubx_signal_codes.items():
+            if (letter, code) not in signals:
+                signals.append((letter, code))
+            sig_table[k, sig] = signals.index((letter, code))
+    return gnss_sys, sig_table, signals
+
+
+def _prn_of(sysnum: np.ndarray, sv: np.ndarray) -> np.ndarray:
+    """u-blox svId -> PRN of the satellite index (SBAS svId 120-158 -> 20-58)."""
+    prn = sv.astype(np.int64)
+    sbas = sysnum == SYSTEMS.index("S")
+    prn[sbas] -= 100
+    max_prn = np.array([SIGNALS[s].max_prn for s in SYSTEMS], np.int64)
+    bad = (sysnum < 0) | (prn < 1) | (prn > max_prn[np.maximum(sysnum, 0)])
+    prn[bad] = -1
+    return prn
+
+
+def _lli(group: np.ndarray, lock: np.ndarray, halfc: np.ndarray, std_slip: np.ndarray,
+         phase_ok: np.ndarray) -> np.ndarray:
+    """Loss-of-lock bit 0 of each measurement (file order), per signal ``group``.
+
+    A slip is a lock time of 0, a lock time below the previous one of the same signal, a
+    change of the half-cycle-subtracted bit or a cpStdev index of 15; it is reported at the
+    first valid phase at or after it. The first measurement of a signal is a slip too (no
+    continuity is known before it: RTKLIB demo5 convbin flags it the same way)."""
+    n = len(group)
+    order = np.lexsort((np.arange(n), group))  # stable: file order within each signal
+    g, lk, hc = group[order], lock[order].astype(np.int64), halfc[order]
+    first = np.ones(n, bool)
+    first[1:] = g[1:] != g[:-1]
+    prev_lock = np.where(first, 0, np.roll(lk, 1))
+    prev_hc = np.where(first, 0, np.roll(hc, 1))
+    toggled = hc != prev_hc
+    slip = first | (lk == 0) | (lk < prev_lock) | toggled | std_slip[order]
+    valid = phase_ok[order]
+    # slips since the previous valid phase of the same signal (exclusive), this one included
+    csum = np.cumsum(slip)
+    idx = np.where(valid, np.arange(n), -1)
+    last_valid = np.maximum.accumulate(idx)
+    prev_valid = np.concatenate(([-1], last_valid[:-1]))
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    base_ix = np.maximum(prev_valid, group_start - 1)
+    base = np.where(base_ix >= 0, csum[np.maximum(base_ix, 0)], 0)
+    carried = (csum - base) > 0
+    bit0 = (valid & carried) | toggled
+    out = np.zeros(n, np.int8)
+    out[order] = bit0.astype(np.int8)
+    return out
+
+
+def decode_rawx(data: bytes, frames: UbxFrames, *, source: str = "",
+                phase_std_limit: int | None = None) -> Observations:
+    """Observations of every RXM-RAWX message of a framed stream (module docstring).
+
+    Parameters
+    ----------
+    data : bytes
+        The stream :func:`frame_ubx` framed.
+    frames : UbxFrames
+    source : str
+        Name kept in :attr:`Observations.source`.
+    phase_std_limit : int, optional
+        Largest ``cpStdev`` index (0.004 cycle units) of a phase kept; default RTKLIB
+        demo5's: 5 for u-blox 8, 14 after the first ninth-generation signal.
+
+    Returns
+    -------
+    Observations
+        One epoch per RAWX message with a week number (GPST receiver time tags), one row per
+        epoch, satellite and code; header ``leap_seconds`` from the last valid ``leapS``.
+    """
+    offsets = frames.select(0x02, 0x15)
+    lengths = frames.length[(frames.cls == 0x02) & (frames.id == 0x15)]
+    offsets, lengths = offsets[lengths >= 16], lengths[lengths >= 16]
+    hdr = np.frombuffer(_gather(data, offsets, 16), _RAWX_HEADER_DTYPE)
+    nmeas = hdr["n"].astype(np.int64)
+    good = (lengths >= 16 + 32 * nmeas) & (hdr["week"] > 0)
+    hdr, offsets, nmeas = hdr[good], offsets[good], nmeas[good]
+    times = hdr["week"].astype(np.int64) * NS_PER_WEEK + np.rint(hdr["tow"] * NS_PER_S).astype(np.int64)
+    meas = np.frombuffer(_gather(data, offsets + 16, 32 * nmeas), RAWX_MEASUREMENT_DTYPE)
+    msg = np.repeat(np.arange(len(hdr)), nmeas)
+    gnss_sys, sig_table, signals = _lookup_tables()
+    sysnum = gnss_sys[meas["gnss"]]
+    prn = _prn_of(sysnum, meas["sv"])
+    version0 = hdr["version"][msg] == 0  # sigId reserved: the first signal of the system
+    sig = np.where(version0, 0, meas["sig"])
+    signal = np.where(sysnum >= 0, sig_table[np.maximum(sysnum, 0), sig], -1)
+    use = (prn > 0) & (signal >= 0)
+    meas, msg, sysnum, prn, signal = meas[use], msg[use], sysnum[use], prn[use], signal[use]
+    sat = sysnum * SATELLITES_PER_SYSTEM + prn
+    trk = meas["trk"]
+    cpstd = meas["cpstd"] & 0x0F
+    if phase_std_limit is None:  # RTKLIB demo5: 9th generation once a sigId > 1 was seen before
+        gen9_msg = np.zeros(len(hdr), bool)
+        later = np.bincount(msg[meas["sig"] > 1], minlength=len(hdr)) > 0
+        gen9_msg[1:] = np.cumsum(later)[:-1] > 0
+        limit = np.where(gen9_msg[msg], 14, 5)
+    else:
+        limit = np.full(len(meas), int(phase_std_limit))
+    pr = np.where((trk & 1) != 0, meas["pr"], 0.0)
+    cp = meas["cp"].copy()
+    phase_ok = ((trk & 2) != 0) & (cp != -0.5) & (cpstd <= limit) & (cp != 0.0)
+    bds_geo = (sysnum == SYSTEMS.index("C")) & ((prn <= 5) | (prn >= 59))
+    cp = np.where(bds_geo & phase_ok, cp + 0.5, cp)
+    sbas = sysnum == SYSTEMS.index("S")
+    half_valid = np.where(sbas, meas["lock"] > 8000, (trk & 4) != 0)
+    group = sat * 256 + signal
+    bit0 = _lli(group, meas["lock"], (trk & 8) != 0, cpstd >= 15, phase_ok)
+    lli = bit0 | np.where(phase_ok & ~half_valid, 2, 0).astype(np.int8)
+    # rows: 4 per measurement (C, L, D, S), absent ones dropped
+    values = np.stack([pr, np.where(phase_ok, cp, 0.0), meas["do"].astype(np.float64),
+                       meas["cno"].astype(np.float64)], axis=1)  # fmt: skip
+    row_code = signal[:, None] * 4 + np.arange(4)[None, :]
+    row_lli = np.zeros(values.shape, np.int8)
+    row_lli[:, 1] = lli
+    present = values != 0.0
+    row_time = np.broadcast_to(times[msg][:, None], values.shape)[present]
+    row_sat = np.broadcast_to(sat[:, None], values.shape)[present]
+    row_code, row_val, row_lli = row_code[present], values[present], row_lli[present]
+    # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order
+    all_codes = [(letter, t + code) for letter, code in signals for t in _TYPES]
+    used = np.unique(row_code)
+    used_sorted = sorted(used.tolist(), key=lambda i: (SYSTEMS.index(all_codes[i][0]), all_codes[i][1][1:], _TYPES.index(all_codes[i][1][0])))
+    code_names: list[str] = []
+    remap = np.full(len(all_codes), -1, np.int64)
+    for i in used_sorted:
+        name = all_codes[i][1]
+        if name not in code_names:
+            code_names.append(name)
+        remap[i] = code_names.index(name)
+    codes = remap[row_code]
+    order = np.lexsort((codes, row_sat, row_time))
+    row_time, row_sat, codes, row_val, row_lli = (a[order] for a in (row_time, row_sat, codes, row_val, row_lli))
+    dup = np.zeros(len(order), bool)
+    if len(order):
+        dup[1:] = (row_time[1:] == row_time[:-1]) & (row_sat[1:] == row_sat[:-1]) & (codes[1:] == codes[:-1])
+    keep = ~dup
+    header = ObsHeader(program="satnav.io.ubx", receiver_type="u-blox", time_system="GPS")
+    header.comments.append("decoded from u-blox UBX RXM-RAWX by satnav.io.ubx")
+    obs_codes: dict[str, list[str]] = {}
+    for i in used_sorted:
+        letter, name = all_codes[i]
+        lst = obs_codes.setdefault(letter, [])
+        if name not in lst:
+            lst.append(name)
+    header.obs_codes = {s: obs_codes[s] for s in SYSTEMS if s in obs_codes}
+    leap_ok = (hdr["stat"] & 1) != 0
+    if leap_ok.any():
+        header.leap_seconds = int(hdr["leap"][leap_ok][-1])
+    epochs = np.unique(times)
+    header.version = 0.0
+    return Observations(
+        row_time[keep], row_sat[keep], codes[keep], row_val[keep], row_lli[keep],
+        np.zeros(int(keep.sum()), np.int8), code_names, epochs, header=header, source=source,
+    )
+
+
+# ============================================================================ RXM-SFRBX
+_SC = math.pi  # semicircle -> rad (IS-GPS-200 uses pi = 3.1415926535898)
+#: IS-GPS-200 20.3.3.3.1.3: nominal URA (m) of URA index N (15: no accuracy prediction).
+_URA_NOMINAL = (2.0, 2.8, 4.0, 5.7, 8.0, 11.3, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
+                1024.0, 2048.0, 4096.0, math.nan)  # fmt: skip
+
+
+def _u(word: int, total: int, pos: int, n: int) -> int:
+    """Unsigned ``n``-bit field at bit ``pos`` (0 = most significant) of a ``total``-bit int."""
+    return (word >> (total - pos - n)) & ((1 << n) - 1)
+
+
+def _s(word: int, total: int, pos: int, n: int) -> int:
+    v = _u(word, total, pos, n)
+    return v - (1 << n) if v >> (n - 1) else v
+
+
+def _sisa(x: int) -> float:
+    """Galileo SISA index -> metres (Galileo OS SIS ICD 5.1.12)."""
+    if x < 50:
+        return x * 0.01
+    if x < 75:
+        return 0.5 + (x - 50) * 0.02
+    if x < 100:
+        return 1.0 + (x - 75) * 0.04
+    if x < 126:
+        return 2.0 + (x - 100) * 0.16
+    return math.nan
+
+
+def _adjust_week(t_ns: int, ref_ns: int) -> int:
+    """``t_ns`` moved by whole weeks to within half a week of ``ref_ns``."""
+    d = t_ns - ref_ns
+    half = NS_PER_WEEK // 2
+    if d > half:
+        t_ns -= NS_PER_WEEK
+    elif d < -half:
+        t_ns += NS_PER_WEEK
+    return t_ns
+
+
+def _gps_lnav(sf: dict, sat: int, week_hint: int) -> dict | None:
+    """Keplerian record of GPS subframes 1-3 (240-bit ints without parity), or None."""
+    s1, s2, s3 = sf[1], sf[2], sf[3]
+    T = 240
+    iodc = (_u(s1, T, 70, 2) << 8) | _u(s1, T, 168, 8)
+    iode2, iode3 = _u(s2, T, 48, 8), _u(s3, T, 216, 8)
+    if not (iode2 == iode3 == (iodc & 0xFF)):
+        return None
+    tow = _u(s1, T, 24, 17) * 6.0 - 6.0  # HOW: start of the next subframe -> this one
+    week10 = _u(s1, T, 48, 10)
+    week = week10 + 1024 * max(0, round((week_hint - week10) / 1024))
+    ttr = week * NS_PER_WEEK + int(round(tow * 1e9))
+    toc_sow = _u(s1, T, 176, 16) * 16.0
+    toe_sow = _u(s2, T, 224, 16) * 16.0
+    toc = _adjust_week(week * NS_PER_WEEK + int(toc_sow * 1e9), ttr)
+    toe = _adjust_week(week * NS_PER_WEEK + int(toe_sow * 1e9), ttr)
+    ura = _u(s1, T, 60, 4)
+    return dict(
+        sat=sat, message_type="LNAV", toc=toc, toe=toe, week=float(week), toe_sow=toe_sow,
+        af0=_s(s1, T, 216, 22) * 2.0**-31, af1=_s(s1, T, 200, 16) * 2.0**-43, af2=_s(s1, T, 192, 8) * 2.0**-55,
+        iode=float(iode2), iodc=float(iodc), codes_l2=float(_u(s1, T, 58, 2)), l2p_flag=float(_u(s1, T, 72, 1)),
+        accuracy=_URA_NOMINAL[ura], health=float(_u(s1, T, 64, 6)), tgd=_s(s1, T, 160, 8) * 2.0**-31,
+        crs=_s(s2, T, 56, 16) * 2.0**-5, delta_n=_s(s2, T, 72, 16) * 2.0**-43 * _SC,
+        m0=_s(s2, T, 88, 32) * 2.0**-31 * _SC, cuc=_s(s2, T, 120, 16) * 2.0**-29,
+        e=_u(s2, T, 136, 32) * 2.0**-33, cus=_s(s2, T, 168, 16) * 2.0**-29,
+        sqrt_a=_u(s2, T, 184, 32) * 2.0**-19,
+        fit_interval=4.0 if _u(s2, T, 240 - 24 + 16, 1) == 0 else 0.0,
+        cic=_s(s3, T, 48, 16) * 2.0**-29, omega0=_s(s3, T, 64, 32) * 2.0**-31 * _SC,
+        cis=_s(s3, T, 96, 16) * 2.0**-29, i0=_s(s3, T, 112, 32) * 2.0**-31 * _SC,
+        crc=_s(s3, T, 144, 16) * 2.0**-5, omega=_s(s3, T, 160, 32) * 2.0**-31 * _SC,
+        omega_dot=_s(s3, T, 192, 24) * 2.0**-43 * _SC, idot=_s(s3, T, 224, 14) * 2.0**-43 * _SC,
+        transmission_time=tow, _key=(sat, iode2, iodc, toe, toc),
+    )  # fmt: skip
+
+
+def _gal_inav(w: dict, sat: int, data_source: float) -> dict | None:
+    """Keplerian record of Galileo I/NAV word types 1-5 (128-bit ints), or None."""
+    T = 128
+    iods = {_u(w[k], T, 6, 10) for k in (1, 2, 3, 4)}
+    if len(iods) != 1:
+        return None
+    w1, w2, w3, w4, w5 = (w[k] for k in (1, 2, 3, 4, 5))
+    wn = _u(w5, T, 73, 12)
+    tow5 = _u(w5, T, 85, 20)
+    week = wn + 1024  # GST week -> GPS week (RINEX 3.05 Galileo "GAL week")
+    ttr = week * NS_PER_WEEK + tow5 * NS_PER_S
+    toe_sow = _u(w1, T, 16, 14) * 60.0
+    toc_sow = _u(w4, T, 54, 14) * 60.0
+    toe = _adjust_week(week * NS_PER_WEEK + int(toe_sow) * NS_PER_S, ttr)
+    toc = _adjust_week(week * NS_PER_WEEK + int(toc_sow) * NS_PER_S, ttr)
+    e5b_hs, e1b_hs = _u(w5, T, 67, 2), _u(w5, T, 69, 2)
+    e5b_dvs, e1b_dvs = _u(w5, T, 71, 1), _u(w5, T, 72, 1)
+    health = e1b_dvs | (e1b_hs << 1) | (e5b_dvs << 6) | (e5b_hs << 7)
+    iod = iods.pop()
+    return dict(
+        sat=sat, message_type="INAV", toc=toc, toe=toe, week=float(week), toe_sow=toe_sow,
+        iode=float(iod), m0=_s(w1, T, 30, 32) * 2.0**-31 * _SC, e=_u(w1, T, 62, 32) * 2.0**-33,
+        sqrt_a=_u(w1, T, 94, 32) * 2.0**-19,
+        omega0=_s(w2, T, 16, 32) * 2.0**-31 * _SC, i0=_s(w2, T, 48, 32) * 2.0**-31 * _SC,
+        omega=_s(w2, T, 80, 32) * 2.0**-31 * _SC, idot=_s(w2, T, 112, 14) * 2.0**-43 * _SC,
+        omega_dot=_s(w3, T, 16, 24) * 2.0**-43 * _SC, delta_n=_s(w3, T, 40, 16) * 2.0**-43 * _SC,
+        cuc=_s(w3, T, 56, 16) * 2.0**-29, cus=_s(w3, T, 72, 16) * 2.0**-29,
+        crc=_s(w3, T, 88, 16) * 2.0**-5, crs=_s(w3, T, 104, 16) * 2.0**-5,
+        accuracy=_sisa(_u(w3, T, 120, 8)),
+        cic=_s(w4, T, 22, 16) * 2.0**-29, cis=_s(w4, T, 38, 16) * 2.0**-29,
+        af0=_s(w4, T, 68, 31) * 2.0**-34, af1=_s(w4, T, 99, 21) * 2.0**-46, af2=_s(w4, T, 120, 6) * 2.0**-59,
+        bgd_e5a=_s(w5, T, 47, 10) * 2.0**-32, bgd_e5b=_s(w5, T, 57, 10) * 2.0**-32,
+        health=float(health), data_source=data_source, transmission_time=float(tow5),
+        _key=(sat, iod, toe, toc),
+    )  # fmt: skip
+
+
+def _records(rows: list[dict]) -> np.ndarray:
+    out = np.zeros(len(rows), KEPLER_DTYPE)
+    for name in KEPLER_DTYPE.names:
+        if KEPLER_DTYPE[name] == np.float64:
+            out[name] = np.nan
+    for i, r in enumerate(rows):
+        for k, v in r.items():
+            if not k.startswith("_"):
+                out[i][k] = v
+    return out
+
+
+def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None,
+                 counts: dict | None = None) -> Navigation:
+    """Broadcast ephemerides of the RXM-SFRBX messages of a framed stream.
+
+    GPS LNAV (subframes 1-3) and Galileo I/NAV (word types 1-5) become Keplerian records
+    (:data:`~satnav.navigation.KEPLER_DTYPE`), each ephemeris once, at its first complete
+    transmission; GPS subframe 4 page 18 gives the Klobuchar coefficients (``GPSA``,
+    ``GPSB``) and GPS-UTC (``GPUT``), Galileo word 5 the NeQuick ``GAL`` coefficients.
+    ``week_hint`` (GPS week, e.g. from RAWX) resolves the 10-bit GPS week; default 2048
+    era. ``counts`` (a dict) receives ``sfrbx_<system>`` message counts and
+    ``sfrbx_crc_failures``.
+    """
+    counts = {} if counts is None else counts
+    offsets = frames.select(0x02, 0x13)
+    lengths = frames.length[(frames.cls == 0x02) & (frames.id == 0x13)]
+    hint = 2048 + 200 if week_hint is None else int(week_hint)
+    gnss_sys, _, _ = _lookup_tables()
+    gps_sub: dict[int, dict] = {}
+    gal_words: dict[int, dict] = {}
+    seen: set = set()
+    rows: dict[str, list] = {"G": [], "E": []}
+    header = NavHeader()
+    mv = memoryview(data)
+    for off, ln in zip(offsets.tolist(), lengths.tolist()):
+        if ln < 8:
+            continue
+        gnss, sv, sig, nwords = data[off], data[off + 1], data[off + 2], data[off + 4]
+        if ln < 8 + 4 * nwords:
+            continue
+        k = int(gnss_sys[gnss])
+        letter = SYSTEMS[k] if k >= 0 else "?"
+        counts[f"sfrbx_{letter}"] = counts.get(f"sfrbx_{letter}", 0) + 1
+        words = np.frombuffer(mv[off + 8 : off + 8 + 4 * nwords], "<u4").tolist()
+        sat = k * SATELLITES_PER_SYSTEM + sv
+        if letter == "G" and nwords >= 10 and 1 <= sv <= 32:
+            bits = 0
+            for wd in words[:10]:
+                bits = (bits << 24) | ((wd >> 6) & 0xFFFFFF)
+            if bits >> 232 != 0x8B:
+                continue
+            sfid = _u(bits, 240, 43, 3)
+            if sfid in (1, 2, 3):
+                gps_sub.setdefault(sat, {})[sfid] = bits
+                if sfid == 3 and len(gps_sub[sat]) == 3:
+                    rec = _gps_lnav(gps_sub[sat], sat, hint)
+                    if rec is not None and rec["_key"] not in seen:
+                        seen.add(rec["_key"])
+                        rows["G"].append(rec)
+            elif sfid == 4 and _u(bits, 240, 50, 6) == 56:  # page 18: ionosphere and UTC
+                T = 240
+                alpha = [_s(bits, T, 56, 8) * 2.0**-30, _s(bits, T, 64, 8) * 2.0**-27,
+                         _s(bits, T, 72, 8) * 2.0**-24, _s(bits, T, 80, 8) * 2.0**-24]
+                beta = [_s(bits, T, 88, 8) * 2.0**11, _s(bits, T, 96, 8) * 2.0**14,
+                        _s(bits, T, 104, 8) * 2.0**16, _s(bits, T, 112, 8) * 2.0**16]
+                a1 = _s(bits, T, 120, 24) * 2.0**-50
+                a0 = _s(bits, T, 144, 32) * 2.0**-30
+                tot = _u(bits, T, 176, 8) * 4096.0
+                wnt = _u(bits, T, 184, 8)
+                week_t = wnt + 256 * round((hint - wnt) / 256)
+                header.iono_corrections.setdefault("GPSA", np.array(alpha))
+                header.iono_corrections.setdefault("GPSB", np.array(beta))
+                header.time_corrections.setdefault("GPUT", (a0, a1, tot, week_t))
+                if header.leap_seconds is None:
+                    header.leap_seconds = _s(bits, T, 192, 8)
+        elif letter == "E" and nwords >= 8:
+            bits = 0
+            for wd in words[:8]:
+                bits = (bits << 32) | wd
+            even, odd = bits >> 128, bits & ((1 << 128) - 1)
+            if _u(even, 128, 0, 1) != 0 or _u(odd, 128, 0, 1) != 1:
+                continue
+            if _u(even, 128, 1, 1) or _u(odd, 128, 1, 1):  # alert pages
+                continue
+            crc_in = ((even >> 14) << 82) | (odd >> 46)  # 114 + 82 bits
+            if _crc24q(crc_in.to_bytes(25, "big")) != _u(odd, 128, 82, 24):
+                counts["sfrbx_crc_failures"] = counts.get("sfrbx_crc_failures", 0) + 1
+                continue
+            word = (_u(even, 128, 2, 112) << 16) | _u(odd, 128, 2, 16)
+            wtype = word >> 122
+            if 1 <= wtype <= 5:
+                store = gal_words.setdefault(sat, {})
+                store[wtype] = word
+                if wtype == 5:
+                    ai = (_u(word, 128, 6, 11) * 2.0**-2, _s(word, 128, 17, 11) * 2.0**-8,
+                          _s(word, 128, 28, 14) * 2.0**-15)
+                    header.iono_corrections.setdefault("GAL", np.array(ai))
+                if all(t in store for t in (1, 2, 3, 4, 5)) and wtype in (4, 5):
+                    source = 513.0 if sig == 1 else 516.0 if sig == 5 else 513.0
+                    rec = _gal_inav(store, sat, source)
+                    if rec is not None and rec["_key"] not in seen:
+                        seen.add(rec["_key"])
+                        rows["E"].append(rec)
+    nav = Navigation(header=header)
+    for letter, lst in rows.items():
+        if lst:
+            nav.add_messages(letter, _records(lst))
+    return nav
+
+
+# ============================================================================ files
+def is_ubx(head: bytes) -> bool:
+    """Whether a stream looks like a UBX log: a valid UBX frame starts in its first KB."""
+    frames = frame_ubx(bytes(head[:2048]))
+    return bool(len(frames.start)) and int(frames.start[0]) < 1024
+
+
+def read_ubx_bytes(path: str | PathLike) -> bytes:
+    """The bytes of a (gzip-compressed or plain) log file."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return raw
+
+
+@dataclass
+class UbxLog:
+    """A decoded UBX log: observations, navigation messages and the framing counts."""
+
+    observations: Observations
+    navigation: Navigation
+    counts: dict
+    messages: dict
+
+
+def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:
+    """Decode a UBX log file (plain or ``.gz``): RXM-RAWX observations and (unless
+    ``navigation`` is False) RXM-SFRBX ephemerides; see the module docstring."""
+    data = read_ubx_bytes(path)
+    frames = frame_ubx(data)
+    obs = decode_rawx(data, frames, source=str(path))
+    counts = dict(frames.counts)
+    nav = Navigation()
+    if navigation:
+        hint = int(obs.epochs[0] // NS_PER_WEEK) if len(obs.epochs) else None
+        nav = decode_sfrbx(data, frames, week_hint=hint, counts=counts)
+        nav.sources = [str(path)]
+        if nav.header.leap_seconds is None and obs.header.leap_seconds is not None:
+            nav.header.leap_seconds = obs.header.leap_seconds
+    return UbxLog(obs, nav, counts, frames.message_counts())
+
+
+def ubx_info(path: str | PathLike) -> dict:
+    """JSON-ready summary of a UBX log (for ``satnav info``)."""
+    from ..gnss_time import format_gpst
+
+    log = read_ubx(path)
+    obs = log.observations
+    t = obs.epochs
+    per_system: dict[str, int] = {}
+    for s in obs.satellites:
+        per_system[s[0]] = per_system.get(s[0], 0) + 1
+    return {
+        "format": "ubx",
+        "version": None,
+        "first_epoch": format_gpst(int(t[0])) if len(t) else None,
+        "last_epoch": format_gpst(int(t[-1])) if len(t) else None,
+        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        "epochs": int(len(t)),
+        "satellites": list(obs.satellites),
+        "satellites_per_system": per_system,
+        "observation_codes": {k: list(v) for k, v in obs.header.obs_codes.items()},
+        "observations": len(obs),
+        "ephemerides": {k: int(v) for k, v in log.navigation.count_by_system().items()},
+        "messages": log.messages,
+        "framing": log.counts,
+    }
