@@ -29,6 +29,7 @@ FORMAT_NAMES = {
     "ionex": "IONEX ionosphere maps",
     "antex": "ANTEX antenna phase centres",
     "android-gnsslogger": "Android GnssLogger raw log",
+    "ubx": "u-blox UBX raw log",
 }
 
 
@@ -54,6 +55,10 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
     Raises :class:`FormatError` (with line 1) for an empty or unrecognised file.
     """
     lines, hatanaka = _first_lines(path)
+    from .io.ubx import is_ubx_file
+
+    if is_ubx_file(path):
+        return "ubx", None
     first_nonblank = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_nonblank is None:
         raise FormatError("empty file, expected a RINEX, SP3 or clock file header", path, 1)
@@ -240,6 +245,10 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
         info = _sp3_info(path, strict)
     elif fmt == "rinex-clk":
         info = _clk_info(path, strict)
+    elif fmt == "ubx":
+        from .io.ubx import ubx_info
+
+        info = ubx_info(path)
     else:
         info = _header_only_info(path, fmt, version)
     info = {"file": str(path), **info}
@@ -304,6 +313,17 @@ def format_info(info: dict) -> str:
         add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
         if fmt == "rinex-clk":
             add("stations", len(info["stations"]))
+    elif fmt == "ubx":
+        add("time span", _span_text(info["first_epoch"], info["last_epoch"], "epochs"))
+        add("interval", f"{info['interval_s']:g} s" if info["interval_s"] else None)
+        add("epochs", info["epochs"])
+        add("satellites", len(info["satellites"]))
+        for s, codes in info["observation_codes"].items():
+            out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {info['satellites_per_system'].get(s, 0):3d} satellites  {' '.join(codes)}")
+        add("values", info["observations"])
+        add("ephemeris", " ".join(f"{k}: {v}" for k, v in info["ephemerides"].items()))
+        add("messages", ", ".join(f"{k} {v}" for k, v in sorted(info["messages"].items())))
+        add("framing", ", ".join(f"{k} {v}" for k, v in info["framing"].items() if v))
     else:
         out.append("  (header recognised; satnav does not decode this format's records yet)")
     return "\n".join(out)

@@ -43,9 +43,26 @@ def cmd_info(args) -> int:
 def cmd_convert(args) -> int:
     from ..io.rinex_obs import read_rinex_obs
     from ..io.rinex_obs_writer import write_rinex_obs
+    from ..io.ubx import is_ubx_file
 
     check_output_file(args.output)
-    obs = read_rinex_obs(args.input, strict=args.strict)
+    if args.nav is not None:
+        check_output_file(args.nav)
+    if is_ubx_file(args.input):  # a u-blox raw log: observations (+ ephemerides)
+        from ..io.ubx import read_ubx
+
+        log = read_ubx(args.input, navigation=args.nav is not None)
+        obs = log.observations
+        if args.nav is not None:
+            from ..io.rinex_nav_writer import write_rinex_nav
+
+            write_rinex_nav(log.navigation, args.nav)
+            counts = ", ".join(f"{k}: {v}" for k, v in log.navigation.count_by_system().items())
+            print(f"{args.nav}: RINEX 3.05 navigation, {len(log.navigation)} messages ({counts})")
+    elif args.nav is not None:
+        raise SatnavError(f"{args.input}: --nav needs a raw receiver log (UBX), expected no --nav for RINEX input")
+    else:
+        obs = read_rinex_obs(args.input, strict=args.strict)
     write_rinex_obs(obs, args.output)
     print(
         f"{args.output}: RINEX 3.05, {len(obs.epochs)} epochs, {len(obs.satellites)} satellites, "
@@ -100,11 +117,12 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
     s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
     s.set_defaults(func=cmd_info, input_args=("files",))
 
-    s = sub.add_parser("convert", help="convert an observation file to RINEX 3.05")
+    s = sub.add_parser("convert", help="convert an observation file or u-blox UBX log to RINEX 3.05")
     s.add_argument("input", metavar="IN")
     s.add_argument("-o", "--output", required=True, metavar="OUT")
+    s.add_argument("--nav", metavar="NAV", help="also write the log's ephemerides (UBX input) as RINEX 3.05 navigation")
     s.add_argument("--strict", action="store_true")
-    s.set_defaults(func=cmd_convert, input_args=("input",), output_args=("output",))
+    s.set_defaults(func=cmd_convert, input_args=("input",), output_args=("output", "nav"))
 
     s = sub.add_parser("demo", help="run the main job on the embedded default")
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default ./satnav-demo)")

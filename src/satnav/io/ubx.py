@@ -54,7 +54,7 @@ import numpy as np
 
 from ..gnss_time import NS_PER_S, NS_PER_WEEK
 from ..navigation import KEPLER_DTYPE, NavHeader, Navigation
-from ..observations import ObsHeader, Observations
+from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ..signals import SIGNALS
 
@@ -62,6 +62,7 @@ __all__ = [
     "UbxFrames",
     "UbxLog",
     "is_ubx",
+    "is_ubx_file",
     "read_ubx_bytes",
     "frame_ubx",
     "decode_rawx",
@@ -493,12 +494,12 @@ def _gps_lnav(sf: dict, sat: int, week_hint: int) -> dict | None:
     iode2, iode3 = _u(s2, T, 48, 8), _u(s3, T, 216, 8)
     if not (iode2 == iode3 == (iodc & 0xFF)):
         return None
-    tow = _u(s1, T, 24, 17) * 6.0 - 6.0  # HOW: start of the next subframe -> this one
+    tow = _u(s1, T, 24, 17) * 6.0  # HOW TOW count (start of the next subframe), as RTKLIB writes it
     week10 = _u(s1, T, 48, 10)
     week = week10 + 1024 * max(0, round((week_hint - week10) / 1024))
     ttr = week * NS_PER_WEEK + int(round(tow * 1e9))
     toc_sow = _u(s1, T, 176, 16) * 16.0
-    toe_sow = _u(s2, T, 224, 16) * 16.0
+    toe_sow = _u(s2, T, 216, 16) * 16.0
     toc = _adjust_week(week * NS_PER_WEEK + int(toc_sow * 1e9), ttr)
     toe = _adjust_week(week * NS_PER_WEEK + int(toe_sow * 1e9), ttr)
     ura = _u(s1, T, 60, 4)
@@ -511,7 +512,7 @@ def _gps_lnav(sf: dict, sat: int, week_hint: int) -> dict | None:
         m0=_s(s2, T, 88, 32) * 2.0**-31 * _SC, cuc=_s(s2, T, 120, 16) * 2.0**-29,
         e=_u(s2, T, 136, 32) * 2.0**-33, cus=_s(s2, T, 168, 16) * 2.0**-29,
         sqrt_a=_u(s2, T, 184, 32) * 2.0**-19,
-        fit_interval=4.0 if _u(s2, T, 240 - 24 + 16, 1) == 0 else 0.0,
+        fit_interval=4.0 if _u(s2, T, 232, 1) == 0 else 0.0,
         cic=_s(s3, T, 48, 16) * 2.0**-29, omega0=_s(s3, T, 64, 32) * 2.0**-31 * _SC,
         cis=_s(s3, T, 96, 16) * 2.0**-29, i0=_s(s3, T, 112, 32) * 2.0**-31 * _SC,
         crc=_s(s3, T, 144, 16) * 2.0**-5, omega=_s(s3, T, 160, 32) * 2.0**-31 * _SC,
@@ -670,9 +671,23 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
 
 # ============================================================================ files
 def is_ubx(head: bytes) -> bool:
-    """Whether a stream looks like a UBX log: a valid UBX frame starts in its first KB."""
-    frames = frame_ubx(bytes(head[:2048]))
+    """Whether a stream looks like a UBX log: a UBX frame with a valid checksum starts in its
+    first KB (``head``: the first 64 KB or so, so that a long first message fits)."""
+    frames = frame_ubx(bytes(head[:65536]))
     return bool(len(frames.start)) and int(frames.start[0]) < 1024
+
+
+def is_ubx_file(path: str | PathLike) -> bool:
+    """Whether a file (plain or gzip-compressed) is a UBX log (:func:`is_ubx` of its head)."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(65536)
+        except (OSError, EOFError):
+            return False
+    return is_ubx(head)
 
 
 def read_ubx_bytes(path: str | PathLike) -> bytes:
