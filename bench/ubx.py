@@ -1,0 +1,67 @@
+"""``satnav convert`` of a u-blox UBX log vs RTKLIB's ``convbin`` on the same file.
+
+Whole processes (interpreter start-up and imports included for satnav), interleaved runs,
+medians. Both read the same decompressed ``.ubx`` and write RINEX observation + navigation
+files. Usage: ``python bench/ubx.py [FILE.ubx[.gz]] [--repeat N]``; default the F9T L1/L2
+log and the 16dBatt log of ``$SATNAV_DATA/ubx``. Needs ``convbin`` (Debian package rtklib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA  # noqa: E402
+
+DEFAULT = [DATA / "ubx" / "F9T-L2-5min.ubx.gz", DATA / "ubx" / "16dBatt_no_interference_coldstart.ubx.gz"]
+
+
+def _time(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def bench(path: Path, repeat: int, convbin: str) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / path.name.removesuffix(".gz")
+        data = path.read_bytes()
+        raw.write_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+        ours = [sys.executable, "-m", "satnav", "convert", str(raw), "-o", f"{tmp}/s.obs", "--nav", f"{tmp}/s.nav"]
+        theirs = [convbin, "-r", "ubx", "-o", f"{tmp}/c.obs", "-n", f"{tmp}/c.nav", str(raw)]
+        t_ours, t_theirs = [], []
+        for _ in range(repeat):  # interleaved
+            for f in (f"{tmp}/s.obs", f"{tmp}/s.nav"):
+                if os.path.exists(f):
+                    os.remove(f)
+            t_ours.append(_time(ours))
+            t_theirs.append(_time(theirs))
+    return statistics.median(t_ours), statistics.median(t_theirs)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("files", nargs="*", type=Path)
+    p.add_argument("--repeat", type=int, default=5)
+    args = p.parse_args()
+    convbin = shutil.which("convbin")
+    if convbin is None:
+        sys.exit("convbin not found (apt-get install rtklib)")
+    for path in args.files or DEFAULT:
+        size = len(gzip.decompress(path.read_bytes())) if path.suffix == ".gz" else path.stat().st_size
+        ours, theirs = bench(path, args.repeat, convbin)
+        print(f"{path.name}: {size / 1e6:.1f} MB  satnav convert {ours:.3f} s  convbin {theirs:.3f} s  "
+              f"ratio {ours / theirs:.2f} (median of {args.repeat}, whole processes)")
+
+
+if __name__ == "__main__":
+    main()
