@@ -1,13 +1,16 @@
 """The ``satnav`` command: the parser, ``info``, ``convert``, ``demo`` and error handling.
 
 The other command groups live beside this module (``solve``, ``orbits``, ``constellation``,
-``report``), each with a ``register(subparsers)``. Every user error ends with one line ``satnav: FILE:LINE: what is wrong`` on stderr and
+``report``), each with a ``register(subparsers)``; :func:`main` imports only the module of the
+command it runs (``satnav --help`` imports none of them, nor NumPy): the others appear in the
+parser as placeholders holding their one-line help (:data:`_COMMANDS`). Every user error ends with one line ``satnav: FILE:LINE: what is wrong`` on stderr and
 exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -15,7 +18,6 @@ import warnings
 from pathlib import Path
 
 from ..errors import SatnavError, SatnavWarning
-from . import constellation, orbits, report, solve
 from .checks import check_output_dir, check_output_file
 
 __all__ = ["main", "build_parser", "SatnavArgumentParser", "os_error_message"]
@@ -75,7 +77,17 @@ class SatnavArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{where}{message} (see {prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: ``build_parser``'s default: every command module imported and registered.
+_ALL = "*"
+
+
+def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
+    """The ``satnav`` argument parser.
+
+    ``command``: by default every command is complete (all command modules imported); with a
+    command name, only that command's module is imported and registered, the other commands
+    are placeholders that show the same line in ``satnav --help``; with None, all are.
+    """
     p = SatnavArgumentParser(prog="satnav", description="GNSS positioning and constellation design")
     from .._version import __version__
 
@@ -98,13 +110,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default ./satnav-demo)")
     s.set_defaults(func=cmd_demo)
 
-    for module in _COMMAND_MODULES:
-        module.register(sub)
+    for module_name, commands in _COMMANDS:
+        if command == _ALL or any(name == command for name, _ in commands):
+            importlib.import_module(f"{__package__}.{module_name}").register(sub)
+        else:
+            for name, help_text in commands:
+                sub.add_parser(name, help=help_text)
     return p
 
 
-#: Command modules whose ``register(subparsers)`` adds subcommands, in ``--help`` order.
-_COMMAND_MODULES = (orbits, constellation, solve, report)
+#: Command modules beside this one whose ``register(subparsers)`` adds subcommands, in
+#: ``--help`` order, with the (name, one-line help) of each command they add: the lines of
+#: ``satnav --help`` without importing them (tests/test_cli_lazy.py checks that they match).
+_COMMANDS = (
+    ("orbits", (("orbits", "write broadcast-derived SP3 orbits/clocks; compare them with precise products"),)),
+    ("constellation", (
+        ("plan", "visibility, DOPs and coverage maps (CSV + PNG)"),
+        ("sim", "simulate observations of designed constellations (RINEX)"),
+        ("evaluate", "solve a simulation and print the service table"),
+    )),
+    ("solve", (("solve", "positions from observations and navigation files (SPP, DGNSS, RTK)"),)),
+    ("report", (("report", "self-contained HTML report of a solution (.pos) file"),)),
+)
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word that is not an option (the top-level
+    options ``-h`` and ``--version`` take no value); None when there is none."""
+    return next((tok for tok in argv if not tok.startswith("-")), None)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -163,8 +196,8 @@ def os_error_message(exc: OSError, outputs=()) -> str:
 def main(argv=None) -> int:
     """Run the ``satnav`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
     status (0, 1 when nothing could be solved, 2 for a user error, 130 when interrupted)."""
-    parser = build_parser()
     argv = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser(_command_of(argv))
     args, extras = parser.parse_known_args(argv)
     if extras:  # name the subcommand whose options these are not
         subparsers = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
