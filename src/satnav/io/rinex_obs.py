@@ -163,7 +163,8 @@ def read_rinex_obs(path: str | PathLike, *, strict: bool = False,
         not an observation file, malformed observation-type records), or any damaged
         record when ``strict``.
     """
-    return parse_rinex_obs(read_bytes(path), path=str(path), strict=strict, occupation=occupation)
+    return parse_rinex_obs(read_bytes(path, strict=strict), path=str(path), strict=strict,
+                           occupation=occupation)
 
 
 def parse_rinex_obs(text: bytes, *, path: str = "<bytes>", strict: bool = False,

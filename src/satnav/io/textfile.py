@@ -58,8 +58,13 @@ def is_hatanaka(data: bytes) -> bool:
     return b"COMPACT RINEX FORMAT" in data[:200] or b"CRINEX VERS" in data[:200]
 
 
-def read_bytes(path: str | PathLike, *, expand_hatanaka: bool = True) -> bytes:
-    """Whole decompressed content of ``path`` (Hatanaka expanded when asked)."""
+def read_bytes(path: str | PathLike, *, expand_hatanaka: bool = True, strict: bool = False) -> bytes:
+    """Whole decompressed content of ``path`` (Hatanaka expanded when asked).
+
+    Hatanaka data go through the ``hatanaka`` package; when it fails (a damaged record),
+    :func:`satnav.io.crinex.crx_to_rnx` expands the file again, skipping the damaged records
+    with ``FILE:LINE:`` warnings (an error when ``strict``).
+    """
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -74,9 +79,12 @@ def read_bytes(path: str | PathLike, *, expand_hatanaka: bool = True) -> bytes:
         import hatanaka
 
         try:
-            data = hatanaka.crx2rnx(data)
-        except Exception as exc:  # hatanaka raises ValueError/HatanakaException
-            raise FormatError(f"cannot expand Hatanaka (CRINEX) data: {exc}", path) from None
-        if isinstance(data, str):
-            data = data.encode("ascii", "replace")
+            expanded = hatanaka.crx2rnx(data)
+        except Exception:  # hatanaka raises ValueError/HatanakaException: damaged records
+            from .crinex import crx_to_rnx
+
+            expanded = crx_to_rnx(data, str(path), strict=strict)
+        if isinstance(expanded, str):
+            expanded = expanded.encode("ascii", "replace")
+        data = expanded
     return data
