@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import FormatError
 from .gnss_time import format_gpst
-from .io.textfile import decompress, is_hatanaka
+from .io.textfile import is_hatanaka, read_head
 from .satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids
 
 __all__ = ["detect_format", "file_info", "format_info"]
@@ -33,16 +33,9 @@ FORMAT_NAMES = {
 
 
 def _first_lines(path: str | PathLike, n_bytes: int = 4096) -> tuple[list[str], bool]:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 16)
-    except FileNotFoundError:
-        raise FormatError("no such file", path) from None
-    except IsADirectoryError:
-        raise FormatError("is a directory, expected a file", path) from None
-    if head[:2] in (b"\x1f\x8b", b"\x1f\x9d") or head[:3] == b"BZh" or head[:4] == b"PK\x03\x04":
-        with open(path, "rb") as fh:
-            head = decompress(fh.read(), path)[:n_bytes]
+    """The first lines of ``path``'s decompressed text (at most ``n_bytes``; never more is
+    decompressed) and whether it is Hatanaka compressed."""
+    head = read_head(path, n_bytes)
     hatanaka = is_hatanaka(head)
     text = head[:n_bytes].decode("ascii", "replace").replace("\r", "")
     return text.split("\n"), hatanaka

@@ -1,8 +1,19 @@
-"""Open GNSS text files whatever their compression.
+"""Open GNSS text files whatever their compression, within bounded resources.
 
 ``.gz``, ``.Z`` (Unix compress), ``.bz2`` and ``.zip`` are recognised by their magic
 bytes, not their names, and Hatanaka-compressed RINEX (CRINEX 1.0/3.0) is expanded
 through the ``hatanaka`` package. Readers get the whole text as ``bytes``.
+
+Resources are bounded (:func:`limits`): the decompressed text may not exceed
+``SATNAV_MAX_INPUT_BYTES`` (default 2 GiB) and no line may be longer than
+``SATNAV_MAX_LINE_BYTES`` (default 1 MiB); both are environment variables (bytes, or
+with a ``K``/``M``/``G`` suffix). Decompression stops as soon as a limit is passed, so a
+decompression bomb costs at most the limit in memory. Only regular files are read: a
+FIFO, a device (``/dev/zero``) or a socket is refused with a one-line error instead of
+blocking or reading without end.
+
+A member of a zip or tar archive is named ``ARCHIVE::MEMBER`` (see
+:mod:`satnav.io.archive`); a zip holding exactly one file is opened as that file.
 """
 
 from __future__ import annotations
@@ -10,46 +21,218 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import os
+import stat
 import zipfile
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import FormatError
 
-__all__ = ["read_bytes", "decompress", "is_hatanaka"]
+__all__ = [
+    "read_bytes", "read_head", "decompress", "is_hatanaka", "limits", "open_regular",
+    "DEFAULT_MAX_INPUT_BYTES", "DEFAULT_MAX_LINE_BYTES", "MEMBER_SEPARATOR",
+]
+
+#: Default cap on the (decompressed) size of one input: 2 GiB.
+DEFAULT_MAX_INPUT_BYTES = 2 << 30
+#: Default cap on the length of one line: 1 MiB.
+DEFAULT_MAX_LINE_BYTES = 1 << 20
+#: Separator of an archive and a member in an input name (``day.zip::ABMF0010.24o``).
+MEMBER_SEPARATOR = "::"
+
+_CHUNK = 8 << 20  # decompression step (bytes)
+_SCAN = 64 << 20  # line-length scan window (bytes)
 
 
-def decompress(data: bytes, path: str | PathLike = "<bytes>") -> bytes:
-    """Undo gzip / compress (.Z) / bzip2 / zip wrapping (possibly nested) of ``data``."""
+def _size_from_env(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    try:
+        value = int(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        raise FormatError(f"{name}={text!r} is not a size, expected bytes such as 2G, 512M or 1048576") from None
+    if value <= 0:
+        raise FormatError(f"{name}={text!r} must be a positive size")
+    return value
+
+
+def limits() -> tuple[int, int]:
+    """(largest decompressed input, longest line) in bytes, from the environment variables
+    ``SATNAV_MAX_INPUT_BYTES`` and ``SATNAV_MAX_LINE_BYTES`` or the defaults (2 GiB, 1 MiB)."""
+    return (_size_from_env("SATNAV_MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES),
+            _size_from_env("SATNAV_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES))
+
+
+def _too_big(path, limit: int) -> FormatError:
+    return FormatError(
+        f"more than {_human(limit)} of (decompressed) data: refused (raise the limit with "
+        "SATNAV_MAX_INPUT_BYTES if the file is genuine)", path,
+    )
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+class _LineGuard:
+    """Checks line lengths of text arriving in pieces (bounded memory)."""
+
+    def __init__(self, path, max_line: int):
+        self.path = path
+        self.max_line = max_line
+        self.current = 0  # length of the unfinished line so far
+        self.lines = 0  # complete lines seen
+
+    def feed(self, data) -> None:
+        mv = memoryview(data)
+        for start in range(0, len(mv), _SCAN):
+            buf = np.frombuffer(mv[start : start + _SCAN], dtype=np.uint8)
+            nl = np.flatnonzero(buf == 10)
+            if not len(nl):
+                self.current += len(buf)
+                self._check(self.current, self.lines + 1)
+                continue
+            first = self.current + int(nl[0])
+            self._check(first, self.lines + 1)
+            if len(nl) > 1:
+                gaps = np.diff(nl) - 1
+                worst = int(np.argmax(gaps))
+                self._check(int(gaps[worst]), self.lines + worst + 2)
+            self.lines += len(nl)
+            self.current = len(buf) - int(nl[-1]) - 1
+            self._check(self.current, self.lines + 1)
+
+    def _check(self, length: int, line: int) -> None:
+        if length > self.max_line:
+            raise FormatError(
+                f"line longer than {_human(self.max_line)}: not a GNSS text file (raise the limit with "
+                "SATNAV_MAX_LINE_BYTES if the file is genuine)", self.path, line,
+            )
+
+
+def _read_stream(stream, path, limit: int, guard: _LineGuard | None, errors: tuple, what: str) -> bytes:
+    """Everything ``stream`` yields, read in chunks, at most ``limit`` bytes."""
+    parts, total = [], 0
+    try:
+        while True:
+            chunk = stream.read(min(_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            if not total and guard is not None and _is_compressed(chunk):
+                guard = None  # an inner layer: its text is checked when unwrapped
+            total += len(chunk)
+            if total > limit:
+                raise _too_big(path, limit)
+            if guard is not None:
+                guard.feed(chunk)
+            parts.append(chunk)
+    except errors as exc:
+        raise FormatError(f"damaged {what} data ({_one_line(exc)})", path) from None
+    return b"".join(parts)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class _CappedWriter(io.RawIOBase):
+    """Write target that refuses more than ``limit`` bytes (for ncompress)."""
+
+    def __init__(self, path, limit: int, guard):
+        self.buf = io.BytesIO()
+        self.path, self.limit, self.guard = path, limit, guard
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        if self.buf.tell() + len(b) > self.limit:
+            raise _too_big(self.path, self.limit)
+        if not self.buf.tell() and _is_compressed(bytes(b[:4])):
+            self.guard = None  # an inner layer: its text is checked when unwrapped
+        if self.guard is not None:
+            self.guard.feed(b)
+        return self.buf.write(b)
+
+
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
+               NotImplementedError, __import__("zlib").error)
+
+
+def _unwrap(data: bytes, path, limit: int, guard: _LineGuard | None, head: int | None) -> tuple[bytes, bool]:
+    """One layer of gzip / .Z / bzip2 / zip removed from ``data`` (at most ``head`` bytes
+    of it when given); (data, whether a layer was removed)."""
+    cap = limit if head is None else head
+    # a head read never fails on the cap: it just stops
+    cap_error = head is None
+    if data[:2] == b"\x1f\x8b":
+        stream = gzip.GzipFile(fileobj=io.BytesIO(data))
+        return _read_limited(stream, path, cap, guard, cap_error, (OSError, EOFError, __import__("zlib").error),
+                             "gzip"), True
+    if data[:2] == b"\x1f\x9d":
+        import ncompress  # installed with hatanaka
+
+        out = _CappedWriter(path, limit, guard)
+        try:
+            ncompress.decompress(data, out)
+        except FormatError:
+            raise
+        except Exception as exc:  # ncompress raises plain errors
+            raise FormatError(f"damaged .Z (compress) data ({_one_line(exc)})", path) from None
+        return out.buf.getvalue()[: cap], True
+    if data[:3] == b"BZh":
+        stream = bz2.BZ2File(io.BytesIO(data))
+        return _read_limited(stream, path, cap, guard, cap_error, (OSError, ValueError, EOFError), "bzip2"), True
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = [n for n in zf.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise FormatError(
+                        f"zip archive holds {len(names)} files, expected one (name a member as "
+                        f"ARCHIVE{MEMBER_SEPARATOR}MEMBER)", path,
+                    )
+                with zf.open(names[0]) as stream:
+                    return _read_limited(stream, path, cap, guard, cap_error, _ZIP_ERRORS, "zip"), True
+        except FormatError:
+            raise
+        except _ZIP_ERRORS as exc:
+            raise FormatError(f"damaged zip archive ({_one_line(exc)})", path) from None
+    return data, False
+
+
+def _read_limited(stream, path, cap, guard, cap_error: bool, errors, what) -> bytes:
+    if cap_error:
+        return _read_stream(stream, path, cap, guard, errors, what)
+    try:
+        return stream.read(cap)
+    except errors as exc:
+        raise FormatError(f"damaged {what} data ({_one_line(exc)})", path) from None
+
+
+def decompress(data: bytes, path: str | PathLike = "<bytes>", *, head: int | None = None) -> bytes:
+    """Undo gzip / compress (.Z) / bzip2 / zip wrapping (possibly nested) of ``data``.
+
+    With ``head`` only the first ``head`` decompressed bytes are produced (format
+    sniffing); otherwise the whole text, within :func:`limits` (:class:`FormatError` past
+    them, and for damaged compressed data).
+    """
+    limit, max_line = limits()
     for _ in range(3):
-        if data[:2] == b"\x1f\x8b":
-            try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError) as exc:
-                raise FormatError(f"damaged gzip data ({exc})", path) from None
-        elif data[:2] == b"\x1f\x9d":
-            import ncompress  # installed with hatanaka
-
-            try:
-                data = ncompress.decompress(data)
-            except Exception as exc:  # ncompress raises plain errors
-                raise FormatError(f"damaged .Z (compress) data ({exc})", path) from None
-        elif data[:3] == b"BZh":
-            try:
-                data = bz2.decompress(data)
-            except (OSError, ValueError, EOFError) as exc:
-                raise FormatError(f"damaged bzip2 data ({exc})", path) from None
-        elif data[:4] == b"PK\x03\x04":
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    names = [n for n in zf.namelist() if not n.endswith("/")]
-                    if len(names) != 1:
-                        raise FormatError(f"zip archive holds {len(names)} files, expected one", path)
-                    data = zf.read(names[0])
-            except zipfile.BadZipFile as exc:
-                raise FormatError(f"damaged zip archive ({exc})", path) from None
-        else:
+        guard = None if head is not None else _LineGuard(path, max_line)
+        data, unwrapped = _unwrap(data, path, limit, guard, head)
+        if not unwrapped:
             break
+    if head is None:
+        _LineGuard(path, max_line).feed(data)
     return data
 
 
@@ -58,17 +241,70 @@ def is_hatanaka(data: bytes) -> bool:
     return b"COMPACT RINEX FORMAT" in data[:200] or b"CRINEX VERS" in data[:200]
 
 
-def read_bytes(path: str | PathLike, *, expand_hatanaka: bool = True) -> bytes:
-    """Whole decompressed content of ``path`` (Hatanaka expanded when asked)."""
+def open_regular(path: str | PathLike):
+    """Binary file object of ``path``, refusing what is not a regular file (one-line
+    :class:`FormatError` for a missing file, a directory, a FIFO, a device, a socket, or no
+    read permission)."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        st = p.stat()
     except FileNotFoundError:
         raise FormatError("no such file", path) from None
-    except IsADirectoryError:
-        raise FormatError("is a directory, expected a file", path) from None
     except PermissionError:
         raise FormatError("permission denied", path) from None
+    except OSError as exc:
+        raise FormatError(f"cannot open ({_one_line(exc)})", path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FormatError("is a directory, expected a file", path)
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if (
+            stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) else "a socket or special file"
+        raise FormatError(f"is {kind}, not a regular file: expected a GNSS file on disk", path)
+    try:
+        return open(p, "rb")
+    except PermissionError:
+        raise FormatError("permission denied", path) from None
+    except OSError as exc:
+        raise FormatError(f"cannot open ({_one_line(exc)})", path) from None
+
+
+def _raw(path, n: int | None) -> bytes:
+    """At most ``n`` bytes (all, within the input limit, when None) of ``path``, which may
+    name an archive member (``ARCHIVE::MEMBER``)."""
+    text = os.fspath(path)
+    if MEMBER_SEPARATOR in str(text) and not Path(text).exists():
+        from .archive import read_member
+
+        return read_member(text, n)
+    limit, _ = limits()
+    with open_regular(path) as fh:
+        data = fh.read(limit + 1 if n is None else n)
+    if n is None and len(data) > limit:
+        raise _too_big(path, limit)
+    return data
+
+
+def read_head(path: str | PathLike, n_bytes: int = 1 << 16) -> bytes:
+    """The first ``n_bytes`` of the decompressed content of ``path`` (never more is
+    decompressed: format detection of any file costs little)."""
+    data = _raw(path, max(n_bytes, 1 << 16))
+    if _is_compressed(data):
+        # compressed data needs its whole stream to reach the head only for zip (its
+        # directory is at the end); others stream from the start
+        if data[:4] == b"PK\x03\x04":
+            data = _raw(path, None)
+        data = decompress(data, path, head=n_bytes)
+    return data[:n_bytes]
+
+
+def _is_compressed(data: bytes) -> bool:
+    return data[:2] in (b"\x1f\x8b", b"\x1f\x9d") or data[:3] == b"BZh" or data[:4] == b"PK\x03\x04"
+
+
+def read_bytes(path: str | PathLike, *, expand_hatanaka: bool = True) -> bytes:
+    """Whole decompressed content of ``path`` (Hatanaka expanded when asked), within
+    :func:`limits`; ``path`` may name an archive member (``ARCHIVE::MEMBER``)."""
+    data = _raw(path, None)
     data = decompress(data, path)
     if expand_hatanaka and is_hatanaka(data):
         import hatanaka
@@ -79,4 +315,7 @@ def read_bytes(path: str | PathLike, *, expand_hatanaka: bool = True) -> bytes:
             raise FormatError(f"cannot expand Hatanaka (CRINEX) data: {exc}", path) from None
         if isinstance(data, str):
             data = data.encode("ascii", "replace")
+        limit, _ = limits()
+        if len(data) > limit:
+            raise _too_big(path, limit)
     return data
