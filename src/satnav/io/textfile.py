@@ -24,6 +24,7 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from os import PathLike
 from pathlib import Path
 
@@ -164,7 +165,7 @@ class _CappedWriter(io.RawIOBase):
 
 
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
-               NotImplementedError, __import__("zlib").error)
+               NotImplementedError, zlib.error)
 
 
 def _unwrap(data: bytes, path, limit: int, guard: _LineGuard | None, head: int | None) -> tuple[bytes, bool]:
@@ -173,9 +174,18 @@ def _unwrap(data: bytes, path, limit: int, guard: _LineGuard | None, head: int |
     cap = limit if head is None else head
     # a head read never fails on the cap: it just stops
     cap_error = head is None
+    if head is not None and (data[:2] == b"\x1f\x8b" or data[:3] == b"BZh"):
+        # the start of a stream decompresses without the rest of it
+        try:
+            if data[:2] == b"\x1f\x8b":
+                return zlib.decompressobj(47).decompress(data, head), True
+            return bz2.BZ2Decompressor().decompress(data, max_length=head), True
+        except (zlib.error, OSError, EOFError, ValueError) as exc:
+            what = "gzip" if data[:2] == b"\x1f\x8b" else "bzip2"
+            raise FormatError(f"damaged {what} data ({_one_line(exc)})", path) from None
     if data[:2] == b"\x1f\x8b":
         stream = gzip.GzipFile(fileobj=io.BytesIO(data))
-        return _read_limited(stream, path, cap, guard, cap_error, (OSError, EOFError, __import__("zlib").error),
+        return _read_limited(stream, path, cap, guard, cap_error, (OSError, EOFError, zlib.error),
                              "gzip"), True
     if data[:2] == b"\x1f\x9d":
         import ncompress  # installed with hatanaka
@@ -289,11 +299,14 @@ def read_head(path: str | PathLike, n_bytes: int = 1 << 16) -> bytes:
     decompressed: format detection of any file costs little)."""
     data = _raw(path, max(n_bytes, 1 << 16))
     if _is_compressed(data):
-        # compressed data needs its whole stream to reach the head only for zip (its
-        # directory is at the end); others stream from the start
-        if data[:4] == b"PK\x03\x04":
+        # gzip and bzip2 decompress from their start; zip (its directory is at the end)
+        # and .Z need the whole compressed file (within the input limit)
+        if data[:4] == b"PK\x03\x04" or data[:2] == b"\x1f\x9d":
             data = _raw(path, None)
-        data = decompress(data, path, head=n_bytes)
+        try:
+            data = decompress(data, path, head=n_bytes)
+        except FormatError:  # e.g. a zip inside a gzip: the whole file, within the limits
+            data = decompress(_raw(path, None), path)
     return data[:n_bytes]
 
 

@@ -1,0 +1,162 @@
+"""Issue 11 (SP3, CLK, containers, resource caps): the robustness cases of
+``../shared/cases/robustness`` read in place, and the bounds on what an input may cost."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from satnav.errors import ClockFileError, DamagedRecordWarning, FormatError, Sp3Error
+from satnav.info import detect_format, file_info
+from satnav.io.clk import read_clk
+from satnav.io.sp3 import read_sp3
+from satnav.io.textfile import read_bytes, read_head
+from tests.conftest import REPO
+
+CASES = Path(os.environ.get("SATNAV_CASES", REPO.parent / "shared" / "cases"))
+
+
+def case(name: str) -> Path:
+    p = CASES / "robustness" / name
+    if not p.exists():
+        pytest.skip(f"case not available: {p}")
+    return p
+
+
+# ------------------------------------------------------------------ case 02: damaged zip
+def test_zip_with_bad_deflate_is_a_one_line_error():
+    path = case("02_zip_bad_deflate.zip")
+    with pytest.raises(FormatError) as exc:
+        file_info(path)
+    text = str(exc.value)
+    assert "\n" not in text and text.startswith(str(path)) and "damaged zip" in text
+    assert text.count(str(path)) == 1
+
+
+# ------------------------------------------------------------------ case 08: bad-value markers
+def test_clk_bad_value_marker_is_missing():
+    path = case("08_clk_bias_999999.clk")
+    line = next(ln for ln in path.read_text().splitlines() if "0.999999999999E+06" in ln)
+    sat = line[3:6]
+    clk = read_clk(path)
+    col = clk.satellite_ids().index(sat)
+    assert np.isnan(clk.satellite_bias_s[0, col])
+    assert np.nanmax(np.abs(clk.satellite_bias_s)) < 1e-2  # every other clock is a real one (< 10 ms)
+
+
+@pytest.mark.parametrize("marker", ["999999.999999", "-999999.999999"])
+def test_sp3_bad_value_markers_are_missing(marker, tmp_path):
+    src = case("11_sp3_satcount_strict.sp3").read_text().splitlines()
+    i = next(k for k, ln in enumerate(src) if ln.startswith("PG01"))
+    src[i] = src[i][:46] + f"{marker:>14}" + src[i][60:]
+    path = tmp_path / "marker.sp3"
+    path.write_text("\n".join(src) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DamagedRecordWarning)
+        sp3 = read_sp3(path)
+    g01 = sp3.satellite_ids().index("G01")
+    assert np.isnan(sp3.clock_s[0, g01])
+    assert np.isfinite(sp3.position_m[0, g01]).all()
+    assert np.nanmax(np.abs(sp3.clock_s)) < 1e-2
+
+
+# ------------------------------------------------------------------ case 11: --strict everywhere
+@pytest.mark.parametrize("name, error", [
+    ("11_sp3_satcount_strict.sp3", Sp3Error),
+    ("11b_clk_badleap_strict.clk", ClockFileError),
+    ("11c_clk_prnlist_strict.clk", ClockFileError),
+])
+def test_strict_makes_header_damage_an_error(name, error):
+    path = case(name)
+    with pytest.warns(DamagedRecordWarning):
+        file_info(path)
+    with pytest.raises(error) as exc:
+        file_info(path, strict=True)
+    assert str(exc.value).startswith(f"{path}:")
+
+
+# ------------------------------------------------------------------ case 18: data after EOF
+def test_sp3_data_after_eof_is_warned():
+    path = case("18_sp3_data_after_EOF.sp3")
+    eof_line = path.read_text().splitlines().index("EOF") + 1
+    with pytest.warns(DamagedRecordWarning, match=rf":{eof_line}: .*after the EOF line"):
+        sp3 = read_sp3(path)
+    # what comes after EOF is not used
+    assert len(sp3.time) == 1
+    with pytest.raises(Sp3Error, match="after the EOF"):
+        read_sp3(path, strict=True)
+
+
+# ------------------------------------------------------------------ resource caps
+def _space_bomb(tmp_path, megabytes: int, newline_every: int | None = None) -> Path:
+    head = case("gsi_obs_cut.05o").read_bytes()[:3000]
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1 << 20) if newline_every is None else (b" " * (newline_every - 1) + b"\n") * (
+        (1 << 20) // newline_every)
+    parts = [comp.compress(head)] + [comp.compress(block) for _ in range(megabytes)] + [comp.flush()]
+    path = tmp_path / "bomb.05o.gz"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def test_long_line_stops_decompression(tmp_path):
+    path = _space_bomb(tmp_path, 64)
+    with pytest.raises(FormatError, match=r"bomb.05o.gz:\d+: line longer than 1 MiB.*SATNAV_MAX_LINE_BYTES"):
+        read_bytes(path)
+
+
+def test_decompressed_size_cap_is_configurable(tmp_path, monkeypatch):
+    path = _space_bomb(tmp_path, 8, newline_every=80)
+    monkeypatch.setenv("SATNAV_MAX_INPUT_BYTES", "4M")
+    with pytest.raises(FormatError, match="more than 4 MiB of .*SATNAV_MAX_INPUT_BYTES"):
+        read_bytes(path)
+    monkeypatch.setenv("SATNAV_MAX_INPUT_BYTES", "16M")
+    assert len(read_bytes(path)) > 8 << 20
+    monkeypatch.setenv("SATNAV_MAX_LINE_BYTES", "40")
+    with pytest.raises(FormatError, match="line longer than 40 bytes"):
+        read_bytes(path)
+    monkeypatch.setenv("SATNAV_MAX_LINE_BYTES", "lots")
+    with pytest.raises(FormatError, match="SATNAV_MAX_LINE_BYTES='lots' is not a size"):
+        read_bytes(path)
+
+
+def test_plain_file_size_cap(monkeypatch):
+    monkeypatch.setenv("SATNAV_MAX_INPUT_BYTES", "1K")
+    with pytest.raises(FormatError, match="more than 1 KiB"):
+        read_bytes(case("gsi_obs_cut.05o"))
+
+
+def test_detect_format_reads_only_the_head(tmp_path, monkeypatch):
+    # a header followed by 64 MiB of spaces: detection decompresses 64 KiB, not the file
+    path = _space_bomb(tmp_path, 64)
+    monkeypatch.setenv("SATNAV_MAX_INPUT_BYTES", "1M")
+    assert detect_format(path) == ("rinex-obs", 2.1)
+    assert len(read_head(path, 4096)) == 4096
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "/dev/full", "fifo"])
+def test_special_files_are_refused(special, tmp_path):
+    if special == "fifo":
+        special = tmp_path / "pipe"
+        os.mkfifo(special)
+    elif not Path(special).exists():
+        pytest.skip(f"{special} absent")
+    for fn in (read_bytes, detect_format):
+        with pytest.raises(FormatError, match="not a regular file"):
+            fn(special)
+
+
+def test_gzip_of_sp3_reads_like_the_plain_file(tmp_path):
+    src = case("11_sp3_satcount_strict.sp3")
+    gz = tmp_path / "orbit.sp3.gz"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DamagedRecordWarning)
+        a, b = read_sp3(src), read_sp3(gz)
+    assert np.array_equal(a.position_m, b.position_m, equal_nan=True)
