@@ -29,7 +29,13 @@ FORMAT_NAMES = {
     "ionex": "IONEX ionosphere maps",
     "antex": "ANTEX antenna phase centres",
     "android-gnsslogger": "Android GnssLogger raw log",
+    "gsdc-device-gnss": "GSDC device_gnss.csv (Android raw measurements)",
+    "gsdc-derived": "GSDC 2021 derived.csv (pseudoranges and Google's satellite states)",
 }
+
+
+#: Formats of phones, decoded as observations by :mod:`satnav.io.android`.
+PHONE_FORMATS = ("android-gnsslogger", "gsdc-device-gnss", "gsdc-derived")
 
 
 def _first_lines(path: str | PathLike, n_bytes: int = 4096) -> tuple[list[str], bool]:
@@ -46,7 +52,7 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
 
     Raises :class:`FormatError` (with line 1) for an empty or unrecognised file.
     """
-    lines, hatanaka = _first_lines(path)
+    lines, hatanaka = _first_lines(path, 1 << 16)
     first_nonblank = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_nonblank is None:
         raise FormatError("empty file, expected a RINEX, SP3 or clock file header", path, 1)
@@ -55,8 +61,9 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
     line = lines[first_nonblank]
     if re.match(r"#[a-d ][PV ] ?\s*\d{4} ", line):
         return "sp3", None
-    if line.startswith("# Header Description") or any(ln.startswith("Raw,") for ln in lines[:60]):
-        return "android-gnsslogger", None
+    phone = _phone_format(lines, first_nonblank)
+    if phone:
+        return phone, None
     label = line[60:].strip()
     if "IONEX VERSION" in label:
         return "ionex", _float(line[:20])
@@ -82,6 +89,26 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
         "not a recognised GNSS file: expected a RINEX, CRINEX, SP3, clock, IONEX or ANTEX header",
         path, first_nonblank + 1,
     )
+
+
+def _phone_format(lines: list[str], first: int) -> str | None:
+    """Android formats told by content: a GnssLogger log (comment lines ``#`` then records
+    such as ``Raw,``/``Fix,``, however long the comment header), a GSDC ``device_gnss.csv``
+    (``MessageType,`` header, ``Raw`` rows) or a GSDC 2021 ``*_derived.csv``."""
+    from .io.android import is_gsdc_derived_header
+
+    line = lines[first]
+    if line.startswith("MessageType,"):
+        return "gsdc-device-gnss"
+    if is_gsdc_derived_header(line):
+        return "gsdc-derived"
+    records = ("Raw,", "Fix,", "Status,", "Nav,", "UncalAccel,", "UncalGyro,", "UncalMag,", "OrientationDeg,",
+               "Agc,", "GameRotationVector,")
+    if line.startswith("# Header Description") or any(ln.startswith(records[0]) for ln in lines):
+        return "android-gnsslogger"
+    if line.startswith("#") and any(ln.startswith(records) or ln.startswith("# Raw,") for ln in lines):
+        return "android-gnsslogger"
+    return None
 
 
 def _version_from_rinex_lines(lines: list[str], hatanaka: bool) -> float | None:
@@ -122,7 +149,20 @@ def _epoch_summary(time_ns, header_interval_s=None) -> dict:
 def _obs_info(path, strict: bool) -> dict:
     from .io.rinex_obs import read_rinex_obs
 
-    obs = read_rinex_obs(path, strict=strict)
+    return _observations_summary(read_rinex_obs(path, strict=strict))
+
+
+def _phone_info(path, fmt: str, strict: bool) -> dict:
+    """Android GnssLogger logs and GSDC files, decoded as observations."""
+    from .io.android import read_phone_observations
+
+    info = _observations_summary(read_phone_observations(path, fmt, strict=strict))
+    info["format"] = fmt
+    info["version"] = None
+    return info
+
+
+def _observations_summary(obs) -> dict:
     h = obs.header
     sats = obs.satellites
     per_system: dict[str, int] = {}
@@ -233,6 +273,8 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
         info = _sp3_info(path, strict)
     elif fmt == "rinex-clk":
         info = _clk_info(path, strict)
+    elif fmt in PHONE_FORMATS:
+        info = _phone_info(path, fmt, strict)
     else:
         info = _header_only_info(path, fmt, version)
     info = {"file": str(path), **info}
@@ -261,7 +303,7 @@ def format_info(info: dict) -> str:
         if value not in (None, "", [], {}):
             out.append(f"  {label:<11} {value}")
 
-    if fmt == "rinex-obs":
+    if fmt == "rinex-obs" or fmt in PHONE_FORMATS:
         add("marker", " ".join(x for x in (info["marker"], info["marker_number"]) if x))
         add("receiver", info["receiver"])
         add("antenna", info["antenna"])

@@ -80,12 +80,10 @@ def read_observations(path: PathType, *, strict: bool = False):
         from .io.rinex_obs import read_rinex_obs
 
         return read_rinex_obs(path, strict=strict)
-    if fmt == "android-gnsslogger" or str(path).endswith(".csv"):
-        from .io import android
+    if fmt in ("android-gnsslogger", "gsdc-device-gnss", "gsdc-derived") or str(path).endswith(".csv"):
+        from .io.android import read_phone_observations
 
-        if str(path).endswith(".csv"):
-            return android.read_gsdc_csv(path)
-        return android.read_gnsslogger(path)
+        return read_phone_observations(path, fmt, strict=strict)
     raise SatnavError(f"{path}: a {fmt} file is not an observation file; expected RINEX observations")
 
 
@@ -97,7 +95,7 @@ def is_phone(obs) -> bool:
 def _is_gsdc(obs) -> bool:
     """True when ``obs`` was read from a GSDC ``device_gnss.csv`` (it carries Google's
     satellite states: no navigation file is needed)."""
-    return getattr(obs.header, "program", "") == _GSDC_PROGRAM
+    return getattr(obs.header, "program", "") in (_GSDC_PROGRAM, "satnav (GSDC derived.csv)")
 
 
 def phone_solve_options(obs) -> dict[str, Any]:

@@ -160,3 +160,106 @@ def test_gzip_of_sp3_reads_like_the_plain_file(tmp_path):
         warnings.simplefilter("ignore", DamagedRecordWarning)
         a, b = read_sp3(src), read_sp3(gz)
     assert np.array_equal(a.position_m, b.position_m, equal_nan=True)
+
+
+# ------------------------------------------------------------------ Android / GSDC
+def test_gsdc_huge_integer_row_is_skipped_with_its_line():
+    from satnav.io.android import read_gsdc_csv
+
+    path = case("03_gsdc_huge_int.csv")
+    bad = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if ",1e300," in ln)
+    with pytest.warns(DamagedRecordWarning, match=rf"03_gsdc_huge_int.csv:{bad}: .*out of range"):
+        obs = read_gsdc_csv(path)
+    assert len(obs.epochs) == 1 and len(obs) > 0
+    with pytest.raises(FormatError, match=f":{bad}:"):
+        read_gsdc_csv(path, strict=True)
+
+
+def test_gnsslogger_with_long_comment_header_is_detected_and_decoded(tmp_path):
+    from tests.conftest import data_path
+
+    src = data_path("android-gsdc2023-pixel7pro", "gnss_log.txt").read_text().splitlines()
+    first_raw = next(i for i, ln in enumerate(src) if ln.startswith("Raw,"))
+    padded = src[:first_raw] + ["# " + "x" * 70] * 120 + src[first_raw:]
+    path = tmp_path / "gnss_log_long_header.txt"
+    path.write_text("\n".join(padded) + "\n")
+    assert detect_format(path) == ("android-gnsslogger", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = file_info(data_path("android-gsdc2023-pixel7pro", "gnss_log.txt"))
+        b = file_info(path)
+    assert b["epochs"] == a["epochs"] == 5
+    assert b["satellites"] == a["satellites"] and len(b["satellites"]) == 22
+
+
+def test_info_decodes_device_gnss():
+    from tests.conftest import data_path
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = file_info(data_path("android-gsdc2023-pixel7pro", "device_gnss.csv"))
+    assert info["format"] == "gsdc-device-gnss" and info["epochs"] == 5
+    assert info["satellites_per_system"]["G"] == 10
+
+
+def _independent_wls(table):
+    """Per-epoch least squares on Google's corrected pseudoranges (their formula, plus the
+    Earth rotation during the flight): position and one clock per system."""
+    c, we = 299792458.0, 7.2921151467e-5
+    out = {}
+    corrected = table["pseudorange_m"] + table["clock_bias_m"] - np.nan_to_num(table["isrb_m"]) \
+        - table["iono_m"] - table["tropo_m"]
+    system = np.array([int(s) // 100 for s in table["sat"]])  # any per-system label
+    for t in np.unique(table["time_ns"]):
+        sel = table["time_ns"] == t
+        sp, rho, sysl = table["position_m"][sel], corrected[sel], system[sel]
+        labels = np.unique(sysl)
+        x = np.zeros(3 + len(labels))
+        for _ in range(10):
+            r0 = np.linalg.norm(sp - x[:3], axis=1)
+            theta = we * r0 / c
+            rot = np.stack([sp[:, 0] * np.cos(theta) + sp[:, 1] * np.sin(theta),
+                            -sp[:, 0] * np.sin(theta) + sp[:, 1] * np.cos(theta), sp[:, 2]], axis=1)
+            d = rot - x[:3]
+            r = np.linalg.norm(d, axis=1)
+            clock = x[3 + np.searchsorted(labels, sysl)]
+            a = np.zeros((len(r), len(x)))
+            a[:, :3] = -d / r[:, None]
+            a[np.arange(len(r)), 3 + np.searchsorted(labels, sysl)] = 1.0
+            if len(r) < len(x) + 1:
+                break
+            dx = np.linalg.lstsq(a, rho - r - clock, rcond=None)[0]
+            x += dx
+            if np.linalg.norm(dx) < 1e-4:
+                out[int(t)] = x[:3].copy()
+                break
+    return out
+
+
+def test_gsdc2021_derived_solves_without_navigation(tmp_path):
+    from satnav.frames import ecef_to_geodetic
+    from satnav.io.android import read_gsdc_derived_table
+    from satnav.options import SolveOptions
+    from satnav.pipeline import solve_files
+    from tests.conftest import data_path
+
+    path = data_path("android-gsdc2021-pixel4xl", "Pixel4XL_derived.csv.gz")
+    assert detect_format(path) == ("gsdc-derived", None)
+    sol = solve_files(path, [])
+    assert len(sol.time_ns) == 286
+    table = read_gsdc_derived_table(path)
+    ref = _independent_wls(table)
+    # every measurement, as the independent solution: the same measurements and states,
+    # another weighting and troposphere model, so metres apart, without a common bias
+    plain = solve_files(path, [], options=SolveOptions(elevation_mask_deg=0.0, raim=False))
+    common = [i for i, t in enumerate(plain.time_ns) if int(t) in ref]
+    assert len(common) > 250
+    diff = np.array([plain.position_m[i] - ref[int(plain.time_ns[i])] for i in common])
+    assert np.nanmedian(np.linalg.norm(diff, axis=1)) < 6.0
+    assert np.all(np.abs(np.nanmedian(diff, axis=0)) < 3.0)
+    lat, lon, h = ecef_to_geodetic(sol.position_m[:, 0], sol.position_m[:, 1], sol.position_m[:, 2])
+    # trace 2021-01-05-US-SVL-1: Mountain View, California
+    ok = np.isfinite(lat)
+    assert ok.sum() > 280
+    lat, lon = lat[ok], lon[ok]
+    assert np.all(np.abs(np.degrees(lat) - 37.4) < 0.1) and np.all(np.abs(np.degrees(lon) + 122.1) < 0.15)
