@@ -12,12 +12,12 @@ from os import PathLike
 
 import numpy as np
 
-from .errors import FormatError
+from .errors import FormatError, SatnavError
 from .gnss_time import format_gpst
-from .io.textfile import is_hatanaka, read_head
+from .io.textfile import MEMBER_SEPARATOR, is_hatanaka, read_head
 from .satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids
 
-__all__ = ["detect_format", "file_info", "format_info"]
+__all__ = ["detect_format", "file_info", "format_info", "split_archive_inputs"]
 
 #: Human names of the formats :func:`detect_format` returns.
 FORMAT_NAMES = {
@@ -29,6 +29,7 @@ FORMAT_NAMES = {
     "ionex": "IONEX ionosphere maps",
     "antex": "ANTEX antenna phase centres",
     "android-gnsslogger": "Android GnssLogger raw log",
+    "archive": "archive (zip/tar) of files",
     "gsdc-device-gnss": "GSDC device_gnss.csv (Android raw measurements)",
     "gsdc-derived": "GSDC 2021 derived.csv (pseudoranges and Google's satellite states)",
 }
@@ -52,6 +53,10 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
 
     Raises :class:`FormatError` (with line 1) for an empty or unrecognised file.
     """
+    from .io.archive import is_archive
+
+    if is_archive(path):
+        return "archive", None
     lines, hatanaka = _first_lines(path, 1 << 16)
     first_nonblank = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_nonblank is None:
@@ -109,6 +114,60 @@ def _phone_format(lines: list[str], first: int) -> str | None:
     if line.startswith("#") and any(ln.startswith(records) or ln.startswith("# Raw,") for ln in lines):
         return "android-gnsslogger"
     return None
+
+
+def split_archive_inputs(obs, navs) -> tuple:
+    """(observation input, navigation inputs) with archives replaced by their members.
+
+    The rule: an archive (zip/tar, :mod:`satnav.io.archive`) as ``obs`` gives its one
+    observation member (a :class:`SatnavError` listing them when there are several: name one
+    as ``ARCHIVE::MEMBER``); an archive among ``navs`` gives its navigation members; and when
+    no navigation input is given at all, observations taken from an archive (whole, or
+    ``ARCHIVE::MEMBER``, or :class:`Observations` read from one) use the navigation members
+    of that archive. Other inputs are kept as they are.
+    """
+    import os
+
+    from .io.archive import is_archive, member_names
+
+    def kinds(archive):
+        found: dict[str, list[str]] = {}
+        for spec in member_names(archive):
+            try:
+                fmt, _ = detect_format(spec)
+            except SatnavError:
+                continue
+            found.setdefault(fmt, []).append(spec)
+        return found
+
+    source_archive = None
+    if isinstance(obs, (str, PathLike)) and is_archive(obs):
+        found = kinds(obs)
+        observations = [s for f in ("rinex-obs", *PHONE_FORMATS) for s in found.get(f, [])]
+        if len(observations) != 1:
+            names = ", ".join(observations) or "none"
+            raise SatnavError(f"{obs}: the archive holds {len(observations)} observation files ({names}): "
+                              f"name one as ARCHIVE{MEMBER_SEPARATOR}MEMBER")
+        source_archive, obs = obs, observations[0]
+    else:
+        source = os.fspath(obs) if isinstance(obs, (str, PathLike)) else str(getattr(obs, "source", "") or "")
+        head, sep, _ = source.partition(MEMBER_SEPARATOR)
+        if sep and not os.path.exists(source) and os.path.isfile(head):
+            source_archive = head
+    if isinstance(navs, (list, tuple)):
+        expanded = []
+        for p in navs:
+            if isinstance(p, (str, PathLike)) and is_archive(p):
+                members = kinds(p).get("rinex-nav", [])
+                if not members:
+                    raise SatnavError(f"{p}: the archive holds no navigation file")
+                expanded.extend(members)
+            else:
+                expanded.append(p)
+        if not expanded and source_archive is not None:
+            expanded = kinds(source_archive).get("rinex-nav", [])
+        navs = expanded
+    return obs, navs
 
 
 def _version_from_rinex_lines(lines: list[str], hatanaka: bool) -> float | None:
@@ -262,6 +321,22 @@ def _header_only_info(path, fmt: str, version) -> dict:
     return info
 
 
+def _archive_info(path) -> dict:
+    """Every member of a zip/tar archive: name, size and format (or why it is not read)."""
+    from .io.archive import list_members
+
+    members = []
+    for m in list_members(path):
+        entry = {"name": m.name, "size": m.size, "format": None, "version": None}
+        try:
+            entry["format"], entry["version"] = detect_format(m.spec(path))
+        except SatnavError as exc:
+            entry["error"] = getattr(exc, "message", str(exc))
+        members.append(entry)
+    return {"format": "archive", "version": None, "members": members,
+            "member_syntax": f"{path}{MEMBER_SEPARATOR}MEMBER"}
+
+
 def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
     """Summary of one file as a JSON-ready dict (keys documented in README)."""
     fmt, version = detect_format(path)
@@ -275,6 +350,8 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
         info = _clk_info(path, strict)
     elif fmt in PHONE_FORMATS:
         info = _phone_info(path, fmt, strict)
+    elif fmt == "archive":
+        info = _archive_info(path)
     else:
         info = _header_only_info(path, fmt, version)
     info = {"file": str(path), **info}
@@ -339,6 +416,12 @@ def format_info(info: dict) -> str:
         add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
         if fmt == "rinex-clk":
             add("stations", len(info["stations"]))
+    elif fmt == "archive":
+        out.append(f"  members     {len(info['members'])} (read one as {info['member_syntax']})")
+        for m in info["members"]:
+            what = FORMAT_NAMES.get(m["format"], m["format"]) if m["format"] else f"not read: {m.get('error')}"
+            version = f" {m['version']}" if m.get("version") else ""
+            out.append(f"    {m['name']:<28} {m['size']:>10d} B  {what}{version}")
     else:
         out.append("  (header recognised; satnav does not decode this format's records yet)")
     return "\n".join(out)

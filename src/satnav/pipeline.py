@@ -73,8 +73,9 @@ def read_observations(path: PathType, *, strict: bool = False):
 
     Returns :class:`satnav.observations.Observations`; raises SatnavError for other files.
     """
-    from .info import detect_format
+    from .info import detect_format, split_archive_inputs
 
+    path, _ = split_archive_inputs(path, None)  # an archive gives its observation member
     fmt, _ = detect_format(path)
     if fmt == "rinex-obs":
         from .io.rinex_obs import read_rinex_obs
@@ -196,6 +197,9 @@ def _reissue(caught) -> None:
 
 
 def _solve(obs, navs, options: SolveOptions, *, base, states, progress):
+    from .info import split_archive_inputs
+
+    obs, navs = split_archive_inputs(obs, navs)  # archives (zip/tar) give their members
     if isinstance(obs, (str, PathLike)):
         progress(f"reading {obs}")
         obs = read_observations(obs, strict=options.strict)

@@ -263,3 +263,68 @@ def test_gsdc2021_derived_solves_without_navigation(tmp_path):
     assert ok.sum() > 280
     lat, lon = lat[ok], lon[ok]
     assert np.all(np.abs(np.degrees(lat) - 37.4) < 0.1) and np.all(np.abs(np.degrees(lon) + 122.1) < 0.15)
+
+
+# ------------------------------------------------------------------ archives (CORS deliveries)
+def _archives(tmp_path):
+    import tarfile
+    import zipfile
+
+    obs, nav = case("gsi_obs_cut.05o"), case("gsi_nav_cut.05n")
+    z = tmp_path / "day.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(obs, obs.name)
+        zf.writestr(nav.name + ".gz", gzip.compress(nav.read_bytes()))
+        zf.writestr("readme.txt", "not GNSS")
+    t = tmp_path / "day.tar.gz"
+    with tarfile.open(t, "w:gz") as tf:
+        tf.add(obs, obs.name)
+        tf.add(nav, "sub/" + nav.name)
+    return obs, nav, z, t
+
+
+def _pos(sol):
+    return np.column_stack([sol.time_ns.astype(float), sol.position_m])
+
+
+def test_archive_info_lists_every_member(tmp_path):
+    _, _, z, t = _archives(tmp_path)
+    info = file_info(z)
+    assert info["format"] == "archive"
+    assert [(m["name"], m["format"]) for m in info["members"]] == [
+        ("gsi_obs_cut.05o", "rinex-obs"), ("gsi_nav_cut.05n.gz", "rinex-nav"), ("readme.txt", None)]
+    assert "not a recognised GNSS file" in info["members"][2]["error"]
+    info = file_info(t)
+    assert [m["format"] for m in info["members"]] == ["rinex-obs", "rinex-nav"]
+    from satnav.info import format_info
+
+    assert "gsi_nav_cut.05n.gz" in format_info(file_info(z))
+
+
+def test_solve_takes_members_of_an_archive(tmp_path):
+    from satnav.pipeline import solve_files
+
+    obs, nav, z, t = _archives(tmp_path)
+    plain = solve_files(obs, [nav])
+    assert len(plain.time_ns) > 5
+    for o, n in ((z, []), (f"{t}::gsi_obs_cut.05o", []), (f"{z}::gsi_obs_cut.05o", [t]),
+                 (obs, [f"{z}::gsi_nav_cut.05n.gz"])):
+        sol = solve_files(o, n)
+        assert np.array_equal(_pos(sol), _pos(plain), equal_nan=True), (o, n)
+    with pytest.raises(FormatError, match=r"no file 'nope.05o' in the archive; it holds gsi_obs_cut.05o"):
+        solve_files(f"{z}::nope.05o", [])
+
+
+def test_archive_with_two_observation_files_asks_for_a_member(tmp_path):
+    import zipfile
+
+    from satnav.errors import SatnavError
+    from satnav.pipeline import solve_files
+
+    obs = case("gsi_obs_cut.05o")
+    z = tmp_path / "two.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(obs, "a.05o")
+        zf.write(obs, "b.05o")
+    with pytest.raises(SatnavError, match=r"2 observation files .*name one as ARCHIVE::MEMBER"):
+        solve_files(z, [])
