@@ -328,3 +328,24 @@ def test_archive_with_two_observation_files_asks_for_a_member(tmp_path):
         zf.write(obs, "b.05o")
     with pytest.raises(SatnavError, match=r"2 observation files .*name one as ARCHIVE::MEMBER"):
         solve_files(z, [])
+
+
+# ------------------------------------------------------------------ RINEX 4 system-level records
+def test_rinex4_sto_and_ion_with_blank_satellite_number(tmp_path):
+    from satnav.io.rinex_nav import read_rinex_nav
+    from tests.conftest import data_path
+
+    src = data_path("corpus", "KMS300DNK_R_20221591000_01H_MN.rnx.gz")
+    text = gzip.decompress(src.read_bytes()).decode("ascii")
+    blank = text.replace("> STO E01 IFNV", "> STO E   IFNV").replace("> ION E01 IFNV", "> ION E   IFNV")
+    assert blank != text
+    path = tmp_path / "BRD400DLR_S_blank.rnx"
+    path.write_text(blank)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DamagedRecordWarning)  # DLR's BRD400 files are valid
+        a = read_rinex_nav(src)
+        b = read_rinex_nav(path)
+    assert len(b.sto_records) == len(a.sto_records) and len(b.ion_records) == len(a.ion_records)
+    for ra, rb in zip(a.sto_records, b.sto_records):
+        assert (ra["code"], ra["a0"], ra["a1"], ra["time"]) == (rb["code"], rb["a0"], rb["a1"], rb["time"])
+    assert a.count_by_system() == b.count_by_system()
