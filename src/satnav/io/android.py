@@ -46,7 +46,6 @@ nanosecond (GPST), like the fractional epochs of a RINEX conversion.
 from __future__ import annotations
 
 import csv
-import io
 import warnings
 from decimal import Decimal, InvalidOperation
 
@@ -538,7 +537,9 @@ def _open_csv(path, expected: str):
     from .textfile import read_bytes
 
     text = read_bytes(path).decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text))
+    # one list item per line (a stray CR or quote in a damaged row stays in its row)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").split("\n")
+    reader = csv.reader(lines, quoting=csv.QUOTE_NONE)
     try:
         names = [c.strip() for c in next(reader)]
     except StopIteration:
