@@ -215,9 +215,20 @@ def _phone_info(path, fmt: str, strict: bool) -> dict:
     """Android GnssLogger logs and GSDC files, decoded as observations."""
     from .io.android import read_phone_observations
 
-    info = _observations_summary(read_phone_observations(path, fmt, strict=strict))
+    import warnings
+
+    from .errors import DamagedRecordWarning, SatnavWarning
+
+    with warnings.catch_warnings():
+        # the count of measurements without a pseudorange is a note of the summary (its
+        # header comment), not a warning about a place in the file; damaged records still warn
+        warnings.filterwarnings("ignore", category=SatnavWarning)
+        warnings.filterwarnings("default", category=DamagedRecordWarning)
+        obs = read_phone_observations(path, fmt, strict=strict)
+    info = _observations_summary(obs)
     info["format"] = fmt
     info["version"] = None
+    info["notes"] = [c.replace(f"{path}: ", "", 1) for c in obs.header.comments]
     return info
 
 
@@ -396,6 +407,8 @@ def format_info(info: dict) -> str:
             codes = " ".join(info["observation_codes"].get(s, []))
             out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:3d} satellites  {codes}")
         add("values", info["observations"])
+        for note in info.get("notes", []):
+            add("note", note)
     elif fmt == "rinex-nav":
         for s in sorted(info["messages"], key=lambda letter: SYSTEMS.find(letter) % 99):
             n = info["messages"][s]
