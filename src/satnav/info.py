@@ -213,11 +213,10 @@ def _obs_info(path, strict: bool) -> dict:
 
 def _phone_info(path, fmt: str, strict: bool) -> dict:
     """Android GnssLogger logs and GSDC files, decoded as observations."""
-    from .io.android import read_phone_observations
-
     import warnings
 
     from .errors import DamagedRecordWarning, SatnavWarning
+    from .io.android import read_phone_observations
 
     with warnings.catch_warnings():
         # the count of measurements without a pseudorange is a note of the summary (its

@@ -15,14 +15,16 @@ Tar archives may be gzip or bzip2 compressed (``.tar.gz``, ``.tgz``).
 
 from __future__ import annotations
 
+import bz2
 import os
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from os import PathLike
 
 from ..errors import FormatError
-from .textfile import MEMBER_SEPARATOR, _read_stream, limits, open_regular
+from ._bounded import MEMBER_SEPARATOR, _read_stream, limits, open_regular
 
 __all__ = ["ArchiveMember", "is_archive", "list_members", "read_member", "member_names", "MAX_MEMBERS"]
 
@@ -53,12 +55,15 @@ def _kind(path) -> str | None:
         return "zip"
     if head[257:262] == b"ustar":
         return "tar"
-    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh":
+    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh":  # a compressed tar: look inside its start
+        with open_regular(path) as fh:
+            start = fh.read(1 << 16)
         try:
-            from .textfile import read_head
-
-            inner = read_head(path, 512)
-        except FormatError:
+            if head[:2] == b"\x1f\x8b":
+                inner = zlib.decompressobj(47).decompress(start, 512)
+            else:
+                inner = bz2.BZ2Decompressor().decompress(start, max_length=512)
+        except (zlib.error, OSError, EOFError, ValueError):
             return None
         if inner[257:262] == b"ustar":
             return "tar"
