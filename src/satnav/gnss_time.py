@@ -55,6 +55,8 @@ __all__ = [
     "glonass_day_number",
     "format_gpst",
     "parse_gpst",
+    "MIN_YEAR",
+    "MAX_YEAR",
 ]
 
 NS_PER_S = 1_000_000_000
@@ -101,6 +103,12 @@ _LEAP_VALUES = np.array([v for _, v in LEAP_SECONDS], dtype=np.int64)
 _LEAP_GPST_NS = _LEAP_UTC_NS + _LEAP_VALUES * NS_PER_S
 _THREE_HOURS_NS = 3 * 3600 * NS_PER_S
 
+#: Calendar years that int64 nanoseconds since 1980-01-06 can hold (about +-292 years:
+#: 1687-07 .. 2272-04), with a margin: dates outside are rejected, never wrapped.
+MIN_YEAR = 1688
+MAX_YEAR = 2271
+_MAX_ABS_S = 9.2e9  # |seconds since 1980-01-06| below int64 ns overflow (9.22e9 s)
+
 
 def calendar_to_ns(year, month, day, hour=0, minute=0, second=0.0):
     """Label nanoseconds (since 1980-01-06 00:00:00 of the same scale) of calendar fields.
@@ -108,7 +116,16 @@ def calendar_to_ns(year, month, day, hour=0, minute=0, second=0.0):
     All arguments broadcast; ``second`` may be fractional and is rounded to the nearest
     nanosecond. Two-digit years are not accepted here (resolve them first).
     Returns int64 (scalar for scalar input).
+
+    Raises
+    ------
+    SatnavError
+        When a date is outside what int64 nanoseconds hold (years :data:`MIN_YEAR` ..
+        :data:`MAX_YEAR`) or a field is not finite: such dates are never wrapped around.
+        (Out-of-range months, days, hours... are the callers' plausibility checks: days past
+        the month end are counted on, as the algorithm does.)
     """
+    _check_calendar_range(year, month, day, hour, minute, second)
     year = np.asarray(year, dtype=np.int64)
     month = np.asarray(month, dtype=np.int64)
     day = np.asarray(day, dtype=np.int64)
@@ -131,6 +148,30 @@ def calendar_to_ns(year, month, day, hour=0, minute=0, second=0.0):
         + frac_ns
     )
     return ns if ns.ndim else np.int64(ns)
+
+
+def _check_calendar_range(year, month, day, hour, minute, second) -> None:
+    """Raise SatnavError unless every date lies inside the int64-ns range (see calendar_to_ns)."""
+    with np.errstate(all="ignore"):
+        y = np.asarray(year, dtype=np.float64)
+        approx_s = (
+            (y - 1980.0) * 365.2425 * 86400.0
+            + (np.asarray(month, dtype=np.float64) - 1.0) * 30.6 * 86400.0
+            + np.asarray(day, dtype=np.float64) * 86400.0
+            + np.asarray(hour, dtype=np.float64) * 3600.0
+            + np.asarray(minute, dtype=np.float64) * 60.0
+            + np.asarray(second, dtype=np.float64)
+        )
+        bad = ~((y >= MIN_YEAR) & (y <= MAX_YEAR) & (np.abs(approx_s) < _MAX_ABS_S))
+    if np.any(bad):
+        from .errors import SatnavError
+
+        first = int(np.flatnonzero(np.ravel(bad))[0])
+        yy = np.ravel(np.broadcast_arrays(y, bad)[0])[first]
+        raise SatnavError(
+            f"date outside the years {MIN_YEAR}-{MAX_YEAR} that satnav's time (int64 ns since "
+            f"1980-01-06) can hold (year {yy:g})"
+        )
 
 
 def ns_to_datetime64(ns):
@@ -276,10 +317,16 @@ def format_gpst(gpst_ns) -> str:
 def parse_gpst(text: str) -> int:
     """GPST ns of an ISO 8601 date-time such as ``2020-06-25T00:00:00`` (no time zone; the
     text is read as GPS time). Raises :class:`~satnav.errors.SatnavError` otherwise."""
-    try:
-        t = np.datetime64(str(text).strip().replace(" ", "T").rstrip("Z"), "ns")
-    except ValueError:
-        from .errors import SatnavError
+    from .errors import SatnavError
 
+    clean = str(text).strip().replace(" ", "T").rstrip("Z")
+    try:
+        t_s = np.datetime64(clean, "s")  # seconds hold any year: checked before going to ns
+        t = np.datetime64(clean, "ns")
+    except (ValueError, OverflowError):
         raise SatnavError(f"bad time {text!r}, expected ISO 8601 like 2020-06-25T00:00:00") from None
+    year = t_s.astype("datetime64[Y]").astype(np.int64) + 1970
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise SatnavError(f"time {text!r} is outside the years {MIN_YEAR}-{MAX_YEAR} that satnav's "
+                          "time (int64 ns since 1980-01-06) can hold")
     return int((t - GPS_EPOCH).astype(np.int64))

@@ -111,7 +111,7 @@ class Observations:
     codes : list[str]
         RINEX 3 observation codes referenced by :attr:`code`.
     epochs : ndarray int64 (m,)
-        The observation epochs (flag 0 or 1) in file order, GPST ns. An epoch with no
+        The observation epochs (flag 0 or 1) in time order (the RINEX reader sorts out-of-order epochs, with a warning), GPST ns. An epoch with no
         satellites is still an epoch.
     epoch_flags : ndarray int8 (m,)
         Epoch flag (0 OK, 1 power failure since previous epoch).

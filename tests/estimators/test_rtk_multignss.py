@@ -251,8 +251,10 @@ def test_doppler_detects_slip_single_frequency_1s(pair_1s):
     slipped = type(obs)(obs.time, obs.sat, obs.code, value, obs.lli, obs.ssi, obs.codes,
                         obs.epochs)  # fmt: skip
     slipped.header = obs.header
+    # min_lock_s=0: single-frequency ambiguities now wait 60 s of lock by default (issue
+    # 18, wrong fixes 2 epochs after a slip); this test is about the slip detection
     flt = RtkFilter(slipped, base.obs, base.nav, base_position=BASE, systems="G",
-                    frequencies=("L1",))  # fmt: skip
+                    frequencies=("L1",), min_lock_s=0)  # fmt: skip
     col = int(np.flatnonzero(flt.sats == sat)[0])
     assert np.flatnonzero(flt.rover.slips[1:, col, 0]).tolist() == [19]
     assert flt.rover.slips[1:].sum() == 1
@@ -295,8 +297,12 @@ def test_low_success_rate_partial_fix_refused(pair):
     obs = _with_resets(rover.obs, 5)
     runs = {}
     for rate in (0.0, None):
+        # min_lock_s=0: the success rate alone is under test here (the single-frequency
+        # default lock time, code test and integer-consistency test of issue 18 refuse
+        # these fixes by themselves too)
         flt = RtkFilter(obs, base.obs, base.nav, base_position=BASE, systems="E",
-                        frequencies=("L1",))  # fmt: skip
+                        frequencies=("L1",), min_lock_s=0, code_test_p=1.0,
+                        wrong_fix_p=1.0)  # fmt: skip
         if rate is not None:
             flt.success_rate_min = rate
         s = flt.run()

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
+from satnav.errors import SatnavWarning
 from satnav.gnss_time import calendar_to_ns, to_gpst
 from satnav.io.rinex_obs import read_rinex_obs
 from satnav.satellites import satellite_index
@@ -210,11 +211,18 @@ def test_v3_events_between_epochs(tmp_path):
         "",
         "",
     ]
-    obs = read_clean(write(tmp_path, "ev.rnx", lines))
+    path = write(tmp_path, "ev.rnx", lines)
+    # issue 11: a flag-3 event's site records apply from the event on, never to the whole
+    # file: the header stays the first occupation's, with a warning naming the event line
+    with pytest.warns(SatnavWarning, match=r"ev.rnx:\d+: event flag 3 \(new site occupation\)"):
+        obs = read_rinex_obs(path)
     assert len(obs.epochs) == 2
     assert [e.flag for e in obs.events] == [2, 3, 4, 5]
     assert obs.events[3].time == gpst(2020, 6, 25, 0, 0, 20.1234567)
-    assert obs.header.marker_name == "NEWSITE"
+    assert obs.header.marker_name == "TEST"
+    assert "NEWSITE" in obs.events[1].records[0]
+    second = read_clean(path, occupation=2)
+    assert second.header.marker_name == "NEWSITE" and len(second.epochs) == 1
     assert obs.header.obs_codes["E"] == ["C1X", "L1X"]
     assert get(obs, 1, "E03", "L1X") == (4.0, 0, 0)
     assert get(obs, 1, "G01", "C1C") == (2.0, 0, 0)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from satnav.errors import FormatError, SatnavError
-from satnav.estimators.solution import Solution
+from satnav.estimators.solution import STATUS, Solution
 from satnav.frames import ecef_to_geodetic, geodetic_to_ecef
 from satnav.gnss_time import calendar_to_ns
 from satnav.io.solution import (
@@ -491,6 +491,33 @@ def test_pos_flagged_policy(mixed_solution, tmp_path):
         format_pos(sol, flagged="maybe")
     write_pos(sol, tmp_path / "w.pos", frame="ecef", flagged="write")  # passed through
     assert len(read_pos(tmp_path / "w.pos")) == 120 - len(UNSOLVED)
+
+
+def test_pos_unverified_epochs_as_solutions_on_request(mixed_solution, tmp_path):
+    """Epochs without redundancy for RAIM (status 2, e.g. four satellites) are flagged
+    comments by default (test above); ``unverified="write"`` makes them Q=5 data rows, as
+    RTKLIB writes every single solution, with a header line giving their number (issue 11)."""
+    sol = mixed_solution
+    unverified = sorted(i for i, st in FLAGGED.items() if st == 2)
+    text = format_pos(sol, unverified="write")
+    assert f"% unverified: {len(unverified)} epochs without redundancy" in text
+    data, flagged, unsolved = _split_pos(text)
+    assert len(data) == 120 - len(FLAGGED) - len(UNSOLVED) + len(unverified)
+    assert [f[1] for f in flagged] == [STATUS[FLAGGED[i]] for i in sorted(FLAGGED) if i not in unverified]
+    rows = {" ".join(r[:2]): r for r in data}
+    for i in unverified:
+        r = rows[_gpst_text(sol.time_ns[i])]
+        assert int(r[5]) == 5 and int(r[6]) == int(sol.n_used[i])  # Q=5 single, ns
+    p = tmp_path / "u.pos"
+    write_pos(sol, p, unverified="write")
+    back = read_pos(p)
+    assert len(back) == len(data)
+    i = unverified[0]
+    k = int(np.flatnonzero(back.time_ns == sol.time_ns[i])[0])
+    assert np.max(np.abs(back.position_m[k] - sol.position_m[i])) < 1e-3
+    assert "% unverified:" not in format_pos(sol)
+    with pytest.raises(SatnavError, match="unverified-epoch policy"):
+        format_pos(sol, unverified="maybe")
 
 
 def test_pos_relative_solution_without_valid_keeps_every_solved_epoch():

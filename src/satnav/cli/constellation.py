@@ -19,7 +19,15 @@ import numpy as np
 
 from ..errors import SatnavError
 from ..gnss_time import NS_PER_S, calendar_to_ns, format_gpst
-from .checks import bounded_float, check_output_dir, check_output_file
+from .checks import (
+    bounded_float,
+    bounded_int,
+    check_near_surface,
+    check_output_dir,
+    check_output_file,
+    check_site,
+    check_systems,
+)
 
 __all__ = ["register", "cmd_plan", "cmd_sim", "cmd_evaluate"]
 
@@ -39,6 +47,8 @@ def _parse_time(text: str) -> int:
         d = _dt.datetime.fromisoformat(str(text).strip().removesuffix("GPST").strip())
     except ValueError:
         raise SatnavError(f"bad time {text!r}, expected GPST like 2020-06-25T00:00:00") from None
+    if not 1980 <= d.year <= 2200:
+        raise SatnavError(f"time {text!r} is out of range, expected a year 1980..2200")
     return int(calendar_to_ns(d.year, d.month, d.day, d.hour, d.minute, d.second + d.microsecond * 1e-6))
 
 
@@ -105,6 +115,9 @@ def cmd_plan(args) -> int:
     from ..frames import geodetic_to_ecef
 
     region = _parse_region(args.region) if args.region else None
+    if region:
+        coverage.check_grid(region[:2], region[2:], args.grid)
+    systems = check_systems(args.systems)
     check_output_dir(args.output)
     sources = _sources(args)
     source = sources[0] if len(sources) == 1 else sources
@@ -116,7 +129,6 @@ def cmd_plan(args) -> int:
         )
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    systems = args.systems.upper() if args.systems else None
     if region:
         lat0, lat1, lon0, lon1 = region
         step = args.step if args.step_given else 900.0
@@ -138,15 +150,13 @@ def cmd_plan(args) -> int:
     else:
         if args.site_ecef:
             site = np.array(_floats(args.site_ecef, 3, "--site-ecef"))
+            check_near_surface(site, f"--site-ecef {args.site_ecef}")
         elif args.site:
             lat, lon, h = _floats(args.site, 3, "--site")
-            if not (-90 <= lat <= 90):
-                raise SatnavError(f"--site latitude {lat} outside -90..90")
+            check_site(lat, lon, h, "--site")
             site = geodetic_to_ecef(np.radians(lat), np.radians(lon), h)
         else:
             raise SatnavError("plan needs --site LAT,LON,H, --site-ecef X,Y,Z or --region")
-        if not 6.0e6 < np.linalg.norm(site) < 7.0e6:
-            raise SatnavError("site is not near the Earth's surface (ECEF metres expected)")
         step = args.step if args.step_given else 300.0
         cov = coverage.plan_site(source, site, start, end, step, args.mask, systems=systems)
         csv_path, png_path = out / "site.csv", out / "site.png"
@@ -181,6 +191,7 @@ def cmd_sim(args) -> int:
         scenario.interval_s = args.interval
     if args.site:
         scenario.site = tuple(_floats(args.site, 3, "--site"))
+        check_site(*scenario.site, "--site")
         scenario.trajectory = None
     if args.trajectory:
         scenario.trajectory = args.trajectory
@@ -219,9 +230,13 @@ def cmd_evaluate(args) -> int:
     rows = evaluate_directory(args.directory, pdop_limit=args.pdop)
     print(format_table(rows, rich=None if not args.plain else False))
     if args.json:
-        import json
 
-        Path(args.json).write_text(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+        from ..io.atomic import atomic_output
+        from .terminal import json_text
+
+        text = json_text([r.as_dict() for r in rows], indent=2) + "\n"
+        with atomic_output(args.json, "w", encoding="utf-8") as fh:
+            fh.write(text)
         print(f"wrote {args.json}")
     return 0
 
@@ -246,8 +261,8 @@ def register(subparsers) -> None:
     s.add_argument("--site-ecef", metavar="X,Y,Z", help="site as ECEF metres")
     s.add_argument("--region", metavar="LAT0,LAT1,LON0,LON1", help="region box (deg)")
     s.add_argument("--grid", type=_POSITIVE_DEG, default=5.0, metavar="DEG", help="region grid step (deg, default 5)")
-    s.add_argument("--nav", nargs="+", metavar="FILE", help="RINEX navigation files")
-    s.add_argument("--constellation", nargs="+", metavar="NAME_OR_TOML",
+    s.add_argument("--nav", nargs="+", action="extend", metavar="FILE", help="RINEX navigation files")
+    s.add_argument("--constellation", nargs="+", action="extend", metavar="NAME_OR_TOML",
                    help="designed constellations: gps glonass galileo beidou3 regional or spec files")  # fmt: skip
     s.add_argument("--start", metavar="TIME", help="GPST start, e.g. 2020-06-25T00:00:00")
     s.add_argument("--end", metavar="TIME", help="GPST end (default start + 1 day)")
@@ -257,7 +272,7 @@ def register(subparsers) -> None:
     s.add_argument("--pdop", type=_PDOP, default=6.0, help="PDOP threshold of availability (default 6)")
     s.add_argument("--systems", help="system letters to use (default all)")
     s.add_argument("-o", "--output", default=".", metavar="DIR", help="output directory")
-    s.set_defaults(func=cmd_plan, step_given=False)
+    s.set_defaults(func=cmd_plan, step_given=False, input_args=("nav", "constellation"))
 
     s = subparsers.add_parser("sim", help="simulate observations of designed constellations (RINEX)")
     s.add_argument("spec", metavar="SPEC", help="scenario TOML, constellation spec, or built-in name (demo, glonass,regional...)")  # fmt: skip
@@ -269,13 +284,13 @@ def register(subparsers) -> None:
     s.add_argument("--trajectory", metavar="CSV", help="trajectory CSV: time, lat, lon, height")
     s.add_argument("--start", metavar="TIME", help="GPST start")
     s.add_argument("--mask", type=_MASK, help="elevation mask (deg)")
-    s.add_argument("--seed", type=int, help="random seed")
+    s.add_argument("--seed", type=bounded_int("a random seed", 0), help="random seed (>= 0)")
     s.add_argument("--noise-free", action="store_true", help="no random errors; models exact")
-    s.set_defaults(func=cmd_sim)
+    s.set_defaults(func=cmd_sim, input_args=("spec", "trajectory"))
 
     s = subparsers.add_parser("evaluate", help="solve a simulation and print the service table")
     s.add_argument("directory", metavar="DIR")
     s.add_argument("--pdop", type=_PDOP, default=6.0, help="PDOP limit of availability")
     s.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
     s.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
-    s.set_defaults(func=cmd_evaluate)
+    s.set_defaults(func=cmd_evaluate, input_args=("directory",), output_args=("json",))

@@ -1,13 +1,16 @@
 """The ``satnav`` command: the parser, ``info``, ``convert``, ``demo`` and error handling.
 
 The other command groups live beside this module (``solve``, ``orbits``, ``constellation``,
-``report``), each with a ``register(subparsers)``. Every user error ends with one line ``satnav: FILE:LINE: what is wrong`` on stderr and
+``report``), each with a ``register(subparsers)``; :func:`main` imports only the module of the
+command it runs (``satnav --help`` imports none of them, nor NumPy): the others appear in the
+parser as placeholders holding their one-line help (:data:`_COMMANDS`). Every user error ends with one line ``satnav: FILE:LINE: what is wrong`` on stderr and
 exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -15,8 +18,9 @@ import warnings
 from pathlib import Path
 
 from ..errors import SatnavError, SatnavWarning
-from . import constellation, orbits, report, solve
+from ..io.atomic import protected_inputs, same_file
 from .checks import check_output_dir, check_output_file
+from .terminal import json_text, printable
 
 __all__ = ["main", "build_parser", "SatnavArgumentParser", "os_error_message"]
 
@@ -28,13 +32,11 @@ def cmd_info(args) -> int:
     results = []
     for path in args.files:
         results.append(file_info(path, strict=args.strict))
-        if not args.json:  # text: each file as soon as it is read
-            print(format_info(results[-1]), flush=True)
-    if args.json:
-        import json
-
+        if not args.json:  # text: each file as soon as it is read, control characters escaped
+            print(printable(format_info(results[-1])), flush=True)
+    if args.json:  # valid JSON: NaN and infinities as null
         payload = results[0] if len(results) == 1 else results
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload, indent=2))
     return 0
 
 
@@ -75,7 +77,17 @@ class SatnavArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{where}{message} (see {prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: ``build_parser``'s default: every command module imported and registered.
+_ALL = "*"
+
+
+def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
+    """The ``satnav`` argument parser.
+
+    ``command``: by default every command is complete (all command modules imported); with a
+    command name, only that command's module is imported and registered, the other commands
+    are placeholders that show the same line in ``satnav --help``; with None, all are.
+    """
     p = SatnavArgumentParser(prog="satnav", description="GNSS positioning and constellation design")
     from .._version import __version__
 
@@ -86,29 +98,50 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--json", action="store_true", help="print JSON (one object per file)")
     s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
-    s.set_defaults(func=cmd_info)
+    s.set_defaults(func=cmd_info, input_args=("files",))
 
     s = sub.add_parser("convert", help="convert an observation file to RINEX 3.05")
     s.add_argument("input", metavar="IN")
     s.add_argument("-o", "--output", required=True, metavar="OUT")
     s.add_argument("--strict", action="store_true")
-    s.set_defaults(func=cmd_convert)
+    s.set_defaults(func=cmd_convert, input_args=("input",), output_args=("output",))
 
     s = sub.add_parser("demo", help="run the main job on the embedded default")
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default ./satnav-demo)")
     s.set_defaults(func=cmd_demo)
 
-    for module in _COMMAND_MODULES:
-        module.register(sub)
+    for module_name, commands in _COMMANDS:
+        if command == _ALL or any(name == command for name, _ in commands):
+            importlib.import_module(f"{__package__}.{module_name}").register(sub)
+        else:
+            for name, help_text in commands:
+                sub.add_parser(name, help=help_text)
     return p
 
 
-#: Command modules whose ``register(subparsers)`` adds subcommands, in ``--help`` order.
-_COMMAND_MODULES = (orbits, constellation, solve, report)
+#: Command modules beside this one whose ``register(subparsers)`` adds subcommands, in
+#: ``--help`` order, with the (name, one-line help) of each command they add: the lines of
+#: ``satnav --help`` without importing them (tests/test_cli_lazy.py checks that they match).
+_COMMANDS = (
+    ("orbits", (("orbits", "write broadcast-derived SP3 orbits/clocks; compare them with precise products"),)),
+    ("constellation", (
+        ("plan", "visibility, DOPs and coverage maps (CSV + PNG)"),
+        ("sim", "simulate observations of designed constellations (RINEX)"),
+        ("evaluate", "solve a simulation and print the service table"),
+    )),
+    ("solve", (("solve", "positions from observations and navigation files (SPP, DGNSS, RTK)"),)),
+    ("report", (("report", "self-contained HTML report of a solution (.pos) file"),)),
+)
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word that is not an option (the top-level
+    options ``-h`` and ``--version`` take no value); None when there is none."""
+    return next((tok for tok in argv if not tok.startswith("-")), None)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"satnav: warning: {message}", file=sys.stderr)
+    print(f"satnav: warning: {printable(message, newlines=False)}", file=sys.stderr)
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
@@ -160,11 +193,36 @@ def os_error_message(exc: OSError, outputs=()) -> str:
     return f"{path}: cannot {'write' if writing else 'read'} ({reason})"
 
 
+def _arg_paths(args, names) -> list[str]:
+    """The paths given to the options/arguments ``names`` (lists flattened)."""
+    out = []
+    for name in names:
+        value = getattr(args, name, None)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        out.extend(str(v) for v in values if isinstance(v, (str, os.PathLike)))
+    return out
+
+
+def check_outputs_apart(args) -> None:
+    """Refuse (SatnavError) an output file that is one of the inputs (the same path or the
+    same file through a link) or two outputs to one file. The commands name their input
+    and output arguments with ``set_defaults(input_args=..., output_args=...)``."""
+    inputs = _arg_paths(args, getattr(args, "input_args", ()))
+    outputs = _arg_paths(args, getattr(args, "output_args", ()))
+    for i, out in enumerate(outputs):
+        for other in outputs[:i]:
+            if same_file(out, other):
+                raise SatnavError(f"{out}: given for two outputs, expected a different file for each")
+        for inp in inputs:
+            if same_file(out, inp):
+                raise SatnavError(f"{out}: the output would overwrite the input {inp}, expected another output name")
+
+
 def main(argv=None) -> int:
     """Run the ``satnav`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
     status (0, 1 when nothing could be solved, 2 for a user error, 130 when interrupted)."""
-    parser = build_parser()
     argv = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser(_command_of(argv))
     args, extras = parser.parse_known_args(argv)
     if extras:  # name the subcommand whose options these are not
         subparsers = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
@@ -177,14 +235,16 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SatnavWarning)
             warnings.showwarning = _show_warning
-            return int(args.func(args) or 0)
+            check_outputs_apart(args)
+            with protected_inputs(_arg_paths(args, getattr(args, "input_args", ()))):
+                return int(args.func(args) or 0)
     except SatnavError as exc:
-        print(f"satnav: {exc}", file=sys.stderr)
+        print(f"satnav: {printable(exc, newlines=False)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
     except OSError as exc:
-        print(f"satnav: {os_error_message(exc, _output_paths(args))}", file=sys.stderr)
+        print(f"satnav: {printable(os_error_message(exc, _output_paths(args)), newlines=False)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("satnav: interrupted", file=sys.stderr)

@@ -14,12 +14,12 @@ this module parses the arguments and prints.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
+from ..io.atomic import atomic_output
 from ..options import OrbitComparisonOptions
 from .checks import bounded_float, check_output_file
+from .terminal import json_text
 
 __all__ = ["register", "cmd_orbits", "run_orbits", "orbit_options_from_args"]
 
@@ -40,9 +40,9 @@ def register(subparsers) -> None:
                    default=900.0, metavar="S",
                    help="epoch spacing in seconds (default 900)")
     s.add_argument("-o", "--output", required=True, metavar="OUT.sp3")
-    s.add_argument("--compare", nargs="+", metavar="PRECISE.sp3", default=None,
+    s.add_argument("--compare", nargs="+", action="extend", metavar="PRECISE.sp3", default=None,
                    help="precise SP3 file(s), consecutive days are merged")
-    s.add_argument("--clk", nargs="+", metavar="PRECISE.clk", default=None,
+    s.add_argument("--clk", nargs="+", action="extend", metavar="PRECISE.clk", default=None,
                    help="precise RINEX clock file(s) (default: the SP3 clocks)")
     s.add_argument("--systems", default=None, metavar="GRECJ",
                    help="system letters to use (default: all in the nav files)")
@@ -50,7 +50,8 @@ def register(subparsers) -> None:
                    help="ANTEX file with satellite PCOs (default: nominal table)")
     s.add_argument("--json", default=None, metavar="FILE", help="write the statistics as JSON")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
-    s.set_defaults(func=cmd_orbits)
+    s.set_defaults(func=cmd_orbits, input_args=("nav", "compare", "clk", "antex"),
+                   output_args=("output", "json"))
 
 
 def orbit_options_from_args(args) -> OrbitComparisonOptions:
@@ -146,6 +147,7 @@ def cmd_orbits(args) -> int:
                      _MISSING_COLUMNS)
     if args.json:
         payload = {k: v for k, v in res.items() if not k.startswith("_")}
-        with open(args.json, "w") as fh:
-            json.dump(payload, fh, indent=1)
+        text = json_text(payload, indent=1)  # NaN and infinities as null
+        with atomic_output(args.json, "w", encoding="utf-8") as fh:
+            fh.write(text)
     return 0

@@ -61,7 +61,7 @@ def cmd_report(args) -> int:
     if args.nav and not args.obs:
         raise SatnavError("--nav needs --obs: the observations to re-solve for the per-satellite detail")
     check_output_file(args.output)
-    reference = parse_xyz(args.ref) if args.ref else None
+    reference = parse_xyz(args.ref, "--ref") if args.ref else None
     pos = read_pos(args.solution, strict=args.strict)
     obs = detail = None
     notes = []
@@ -110,7 +110,7 @@ def register(subparsers) -> None:
     )
     s.add_argument("solution", metavar="SOLUTION", help="RTKLIB or satnav .pos solution file")
     s.add_argument("--obs", metavar="OBS", help="observation file (reference from its header; re-solved with --nav)")
-    s.add_argument("--nav", metavar="NAV", nargs="+", help="broadcast navigation files (with --obs)")
+    s.add_argument("--nav", metavar="NAV", nargs="+", action="extend", help="broadcast navigation files (with --obs)")
     s.add_argument("--ref", metavar="X,Y,Z", help="reference position (ECEF m): errors instead of deviations")
     s.add_argument("--systems", help="systems for the re-solution (default: the file header's, else GRECJI)")
     s.add_argument("--mask", type=_MASK, help="elevation mask for the re-solution, degrees (default: header's, else 10)")
@@ -118,4 +118,4 @@ def register(subparsers) -> None:
     s.add_argument("-o", "--output", required=True, metavar="HTML", help="report file to write")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
     s.add_argument("-q", "--quiet", action="store_true")
-    s.set_defaults(func=cmd_report)
+    s.set_defaults(func=cmd_report, input_args=("solution", "obs", "nav"), output_args=("output",))

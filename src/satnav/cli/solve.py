@@ -16,19 +16,22 @@ import numpy as np
 from ..errors import SatnavError
 from ..options import SolveOptions
 from ..satellites import SYSTEM_NAMES, SYSTEMS
-from .checks import bounded_float, check_output_file
+from .checks import bounded_float, check_near_surface, check_output_file
+from .terminal import printable
 
 __all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary", "solve_options_from_args"]
 
 
-def parse_xyz(text: str) -> np.ndarray:
-    """``"X,Y,Z"`` (m, ECEF) -> array; raises SatnavError with what was expected."""
+def parse_xyz(text: str, option: str = "--ref/--base-pos") -> np.ndarray:
+    """``"X,Y,Z"`` (m, ECEF) -> array; raises SatnavError with what was expected: three
+    finite numbers, a point near the Earth's surface (:func:`~satnav.cli.checks.check_near_surface`)."""
     try:
         v = np.array([float(t) for t in text.replace(" ", "").split(",")])
     except ValueError:
         v = np.array([])
     if v.shape != (3,) or not np.all(np.isfinite(v)):
-        raise SatnavError(f"--ref/--base-pos {text!r}: expected three ECEF coordinates X,Y,Z in metres")
+        raise SatnavError(f"{option} {text!r}: expected three ECEF coordinates X,Y,Z in metres")
+    check_near_surface(v, f"{option} {text}")
     return v
 
 
@@ -121,12 +124,12 @@ def solve_options_from_args(args) -> SolveOptions:
     """The :class:`~satnav.options.SolveOptions` of ``satnav solve`` arguments, flag by flag.
 
     ``--ref`` and ``--systems`` are checked here first for the command's own messages."""
-    reference = tuple(parse_xyz(args.ref)) if args.ref else None
+    reference = tuple(parse_xyz(args.ref, "--ref")) if args.ref else None
     bad = set(args.systems.upper()) - set(SYSTEMS)
     if bad:
         raise SatnavError(f"--systems {args.systems!r}: unknown letters {''.join(sorted(bad))}, expected some of {SYSTEMS}")
     signals = _parse_signals(args.signals)
-    base_position = (tuple(parse_xyz(args.base_pos)) if args.base_pos
+    base_position = (tuple(parse_xyz(args.base_pos, "--base-pos")) if args.base_pos
                      else ("spp" if args.base_spp else None))
     return SolveOptions(
         mode=_MODES[args.mode] if args.base else "spp",
@@ -163,9 +166,11 @@ def cmd_solve(args) -> int:
         solution = pipeline.solve_files(obs, args.nav, options, base=args.base, progress=stages.step)
         stages.step(f"writing {args.output}")
         if args.output:
-            from ..io.solution import write_solution
+            from ..io.solution import format_for_path, write_solution
 
-            write_solution(solution, args.output, args.format)
+            pos_format = format_for_path(args.output, args.format) in ("pos", "pos-ecef")
+            kwargs = {"unverified": args.unverified} if pos_format else {}
+            write_solution(solution, args.output, args.format, **kwargs)
     finally:
         stages.close()
     elapsed = time.perf_counter() - t0
@@ -186,7 +191,8 @@ def cmd_solve(args) -> int:
     if not args.quiet:
         if args.output:
             print(f"{args.output}: {len(solution)} epochs")
-        print(solve_summary(solution, reference, label, elapsed))
+        print(printable(solve_summary(solution, reference, label, elapsed)))
+        _print_unverified(solution, args)
     if args.truth:
         _print_truth(solution, args.truth)
     if args.report:
@@ -195,6 +201,23 @@ def cmd_solve(args) -> int:
         path = write_report(solution, args.report, obs=obs, reference_m=reference)
         print(f"report      {path}")
     return _unsolved_status(solution, args)
+
+
+def _print_unverified(solution, args) -> None:
+    """Say where the epochs without redundancy for RAIM (e.g. four satellites) went."""
+    from ..io.solution import format_for_path, unverified_epochs
+
+    n = int(unverified_epochs(solution).sum())
+    if not n or not args.output:
+        return
+    if format_for_path(args.output, args.format) not in ("pos", "pos-ecef"):
+        print(f"unverified  {n} epochs without redundancy for RAIM written as flagged in {args.output}")
+    elif args.unverified == "write":
+        print(f"unverified  {n} epochs without redundancy for RAIM (e.g. 4 satellites) written as Q=5 "
+              f"solutions in {args.output}")
+    else:
+        print(f"unverified  {n} epochs without redundancy for RAIM (e.g. 4 satellites) written as "
+              f"comments in {args.output} (--unverified write: as Q=5 solutions)")
 
 
 def _unsolved_status(solution, args) -> int:
@@ -266,6 +289,9 @@ def _print_truth(solution, truth_path):
         )
 
 
+#: Longest ``--smooth`` window (s): one day.
+_MAX_SMOOTH_S = 86400.0
+
 #: ``--mask``: an elevation in degrees, 0 <= mask < 90.
 _MASK = bounded_float("an elevation mask in degrees", 0.0, 90.0, high_open=True)
 
@@ -295,7 +321,7 @@ def register(subparsers) -> None:
                         "uncertainties with the model as a floor (Android logs)")
     s.add_argument("--multi-signal", action="store_true",
                    help="use every code band tracked (e.g. L1 + L5), one inter-frequency bias per band")
-    s.add_argument("--smooth", metavar="SECONDS", type=bounded_float("a smoothing window in seconds", 0.0),
+    s.add_argument("--smooth", metavar="SECONDS", type=bounded_float("a smoothing window in seconds", 0.0, _MAX_SMOOTH_S),
                    default=None, help="carrier-smooth the pseudoranges over this window "
                    "(Hatch filter; 0 = raw code; default 0, phones 60)")
     s.add_argument("--no-raim", action="store_true", help="no fault detection and exclusion")
@@ -313,7 +339,12 @@ def register(subparsers) -> None:
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
                    "differ by a few ms more)")
+    s.add_argument("--unverified", choices=("comment", "write"), default="comment",
+                   help=".pos output: epochs without redundancy for RAIM (e.g. 4 satellites) as "
+                        "flagged comment lines (default: a fault cannot be detected) or as Q=5 "
+                        "solutions, as RTKLIB writes them (write)")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
     s.add_argument("-q", "--quiet", action="store_true")
-    s.set_defaults(func=cmd_solve)
+    s.set_defaults(func=cmd_solve, input_args=("obs", "nav", "base", "truth"),
+                   output_args=("output", "report"))

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ..estimators.dop import dilution_of_precision_enu
 from ..frames import enu_rotation, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst
+from ..io.atomic import atomic_output
 from ..satellites import SYSTEMS, satellite_ids, system_of
 
 __all__ = [
@@ -305,6 +307,7 @@ def plan_region(
     height_m : float
         Ellipsoidal height of the grid points (m).
     """
+    check_grid(lat_range_deg, lon_range_deg, grid_step_deg)
     lat = np.arange(lat_range_deg[0], lat_range_deg[1] + 1e-9, grid_step_deg)
     lon = np.arange(lon_range_deg[0], lon_range_deg[1] + 1e-9, grid_step_deg)
     times = _time_grid(start_ns, end_ns, step_s)
@@ -344,11 +347,40 @@ def plan_region(
     )
 
 
+#: Most grid points of a region map (a 0.5 deg global grid has 260 281).
+MAX_GRID_POINTS = 300_000
+
+
+def grid_point_count(lat_range_deg, lon_range_deg, grid_step_deg: float) -> float:
+    """Number of points of the :func:`plan_region` grid (computed, not allocated)."""
+    if not (np.isfinite(grid_step_deg) and grid_step_deg > 0):
+        return float("inf")
+    n_lat = np.floor((lat_range_deg[1] - lat_range_deg[0] + 1e-9) / grid_step_deg) + 1
+    n_lon = np.floor((lon_range_deg[1] - lon_range_deg[0] + 1e-9) / grid_step_deg) + 1
+    return float(n_lat * n_lon)
+
+
+def check_grid(lat_range_deg, lon_range_deg, grid_step_deg: float) -> None:
+    """SatnavError when the region grid would have more than :data:`MAX_GRID_POINTS` points
+    (or a step that is not a positive number)."""
+    from ..errors import SatnavError
+
+    if not (np.isfinite(grid_step_deg) and grid_step_deg > 0):
+        raise SatnavError(f"grid step {grid_step_deg!r} deg: expected a positive number of degrees")
+    n = grid_point_count(lat_range_deg, lon_range_deg, grid_step_deg)
+    if n > MAX_GRID_POINTS:
+        raise SatnavError(
+            f"grid step {grid_step_deg:g} deg over {lat_range_deg[1] - lat_range_deg[0]:g} x "
+            f"{lon_range_deg[1] - lon_range_deg[0]:g} deg gives {n:.3g} grid points, expected at most "
+            f"{MAX_GRID_POINTS} (a larger --grid or a smaller --region)"
+        )
+
+
 # --- output --------------------------------------------------------------------------
 def write_site_csv(cov: SiteCoverage, path) -> None:
     """One row per epoch: time (GPST), visible satellites per system and total, DOPs."""
     systems = [k for k in cov.counts if k != "all"]
-    with open(path, "w", newline="") as fh:
+    with atomic_output(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(
             ["time_gpst"] + [f"visible_{s}" for s in systems] + ["visible_all"] + list(_DOP_NAMES)
@@ -368,7 +400,7 @@ def write_region_csv(cov: RegionCoverage, path) -> None:
     percentiles, availability."""
     systems = list(cov.mean_visible_by_system)
     pcts = list(cov.pdop_percentiles)
-    with open(path, "w", newline="") as fh:
+    with atomic_output(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(
             ["lat_deg", "lon_deg", "mean_visible"]
@@ -446,7 +478,8 @@ def plot_site(cov: SiteCoverage, path) -> None:
     ax3.set_rlim(0, 90)
     ax3.set_title(f"skyplot, mask {cov.mask_deg:g} deg", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_output(path, "wb") as fh:
+        fig.savefig(fh, dpi=110, format=Path(path).suffix.lstrip(".").lower() or "png")
     plt.close(fig)
 
 
@@ -468,5 +501,6 @@ def plot_region(cov: RegionCoverage, path) -> None:
         ax.set_ylabel("latitude (deg)")
         fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_output(path, "wb") as fh:
+        fig.savefig(fh, dpi=110, format=Path(path).suffix.lstrip(".").lower() or "png")
     plt.close(fig)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import atomic_output
+
 __all__ = ["run_demo", "demo_report_html", "DEFAULT_OUT_DIR"]
 
 #: Output directory of the demo (relative to the working directory).
@@ -107,8 +109,10 @@ def run_demo(out_dir=None, *, quiet: bool = False) -> int:
         f"Files: {paths['obs'].name}, {paths['nav'].name}, {paths['truth'].name}.",
     ]
     report = out / "report.html"
-    report.write_text(demo_report_html("satnav demo: regional system beside GLONASS, GPS, Galileo, BeiDou",
-                                       rows, _plots(sim, solutions), facts), encoding="utf-8")  # fmt: skip
+    page = demo_report_html("satnav demo: regional system beside GLONASS, GPS, Galileo, BeiDou",
+                            rows, _plots(sim, solutions), facts)
+    with atomic_output(report, "w", encoding="utf-8") as fh:
+        fh.write(page)
     say(f"report: {report.resolve()}")
     say(f"done in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -351,6 +351,38 @@ def state_to_elements(position, velocity, gm) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
+#: Largest spec file read (bytes): specs are a few hundred bytes.
+MAX_SPEC_BYTES = 1_000_000
+#: Orbit radius limits (m): perigee at least 100 km above the equator, apogee inside
+#: 500 000 km (beyond the Moon).
+MIN_PERIGEE_RADIUS_M = WGS84_A + 100e3
+MAX_APOGEE_RADIUS_M = 5.0e8
+#: Carrier frequencies a spec may give (Hz).
+FREQUENCY_RANGE_HZ = (1.0e6, 1.0e11)
+
+
+def read_spec_text(path) -> str:
+    """The text of a TOML spec file: UTF-8, at most :data:`MAX_SPEC_BYTES`; FormatError
+    (one line, naming the file) for a binary, undecodable, too large or empty file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError("not a regular file, expected a TOML spec", path)
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise FormatError(f"larger than {MAX_SPEC_BYTES} bytes, expected a TOML spec", path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text (byte {exc.start}), expected a TOML spec", path) from None
+    if "\x00" in text:
+        raise FormatError("binary data (NUL bytes), expected a TOML spec", path)
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise FormatError("empty spec: expected constellation keys (message_format, epoch, [[walker]] ...) "
+                          "or scenario keys (constellations = [...])", path)
+    return text
+
+
 def _load_toml(text: str, where: str) -> dict:
     if sys.version_info >= (3, 11):
         import tomllib
@@ -365,7 +397,13 @@ def _load_toml(text: str, where: str) -> dict:
         raise FormatError(f"not a valid TOML constellation spec: {exc}", where) from None
 
 
+#: Years a spec epoch or scenario start may name (GPS time begins in 1980).
+EPOCH_YEARS = (1980, 2200)
+
+
 def _epoch_to_ns(value, where: str) -> int:
+    if isinstance(value, _dt.date) and not EPOCH_YEARS[0] <= value.year <= EPOCH_YEARS[1]:
+        raise FormatError(f"'epoch' {value} is out of range, expected a year {EPOCH_YEARS[0]}..{EPOCH_YEARS[1]}", where)
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
             raise FormatError("spec epoch must be a GPST local date-time without offset", where)
@@ -385,15 +423,79 @@ def _epoch_to_ns(value, where: str) -> int:
     raise FormatError(f"bad spec epoch {value!r}, expected e.g. 2020-06-25T00:00:00", where)
 
 
-def _num(block: dict, key: str, where: str, default=None) -> float:
+def _range_text(low, high, low_open: bool, high_open: bool) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{low:g} {'<' if low_open else '<='} ")
+    parts.append("value")
+    if high is not None:
+        parts.append(f" {'<' if high_open else '<='} {high:g}")
+    return "".join(parts)
+
+
+def check_number(value, key: str, where: str, low=None, high=None, *, low_open: bool = False,
+                 high_open: bool = False) -> float:
+    """``value`` as a finite float within the bounds; FormatError naming ``key`` and the
+    valid range otherwise."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise FormatError(f"'{key}' must be a number, got {value!r}", where)
+    x = float(value)
+    ok = np.isfinite(x)
+    if ok and low is not None:
+        ok = x > low if low_open else x >= low
+    if ok and high is not None:
+        ok = x < high if high_open else x <= high
+    if not ok:
+        expected = _range_text(low, high, low_open, high_open) if (low, high) != (None, None) else "a finite number"
+        raise FormatError(f"'{key}' = {value!r} is out of range, expected {expected}", where)
+    return x
+
+
+def _num(block: dict, key: str, where: str, default=None, low=None, high=None, *,
+         low_open: bool = False, high_open: bool = False) -> float:
     if key not in block:
         if default is None:
             raise FormatError(f"missing '{key}' in a constellation block", where)
         return float(default)
-    value = block[key]
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise FormatError(f"'{key}' must be a number, got {value!r}", where)
-    return float(value)
+    return check_number(block[key], key, where, low, high, low_open=low_open, high_open=high_open)
+
+
+def _count(block: dict, key: str, where: str, default=None, low: int = 1, high: int = 99) -> int:
+    """An integer count within [low, high] (FormatError naming the key otherwise)."""
+    value = block.get(key, default)
+    if value is None:
+        raise FormatError(f"missing '{key}' in a constellation block", where)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise FormatError(f"'{key}' = {value!r}, expected an integer {low} <= value <= {high}", where)
+    return int(value)
+
+
+def _numbers(block: dict, key: str, where: str, low=None, high=None) -> np.ndarray:
+    """A list of finite numbers (FormatError naming the key otherwise); empty when absent."""
+    values = block.get(key, [])
+    if not isinstance(values, list) or len(values) > 99:
+        raise FormatError(f"'{key}' must be a list of at most 99 numbers, got {values!r}", where)
+    return np.array([check_number(v, key, where, low, high) for v in values], dtype=np.float64)
+
+
+def _inclination(block: dict, where: str, default=None) -> float:
+    return _num(block, "inclination_deg", where, default, 0.0, 180.0)
+
+
+def _eccentricity(block: dict, where: str) -> float:
+    return _num(block, "eccentricity", where, 0.0, 0.0, 1.0, high_open=True)
+
+
+def _check_radius(a_m: float, e: float, where: str) -> None:
+    """Perigee above the Earth (:data:`MIN_PERIGEE_RADIUS_M`), apogee below
+    :data:`MAX_APOGEE_RADIUS_M`."""
+    if a_m * (1.0 - e) < MIN_PERIGEE_RADIUS_M or a_m * (1.0 + e) > MAX_APOGEE_RADIUS_M:
+        raise FormatError(
+            f"orbit radius {a_m / 1e3:g} km (eccentricity {e:g}) is out of range, expected a perigee "
+            f"above {MIN_PERIGEE_RADIUS_M / 1e3:.0f} km (100 km above the Earth) and an apogee below "
+            f"{MAX_APOGEE_RADIUS_M / 1e3:.0f} km ('semi_major_axis_km' / 'altitude_km')",
+            where,
+        )
 
 
 def _semi_major_axis_m(block: dict, where: str, default_m: float | None = None) -> float:
@@ -409,10 +511,13 @@ def _semi_major_axis_m(block: dict, where: str, default_m: float | None = None) 
 def _block_elements(kind: str, block: dict, where: str):
     """(elements (k, 6) with node as Earth-fixed longitude, orbit types) for one spec block."""
     deg = np.pi / 180.0
+    if not isinstance(block, dict):
+        raise FormatError(f"'{kind}' must be a table ([[{kind}]]), got {block!r}", where)
+    a, e = _block_radius(kind, block, where)
     if kind == "walker":
-        total = int(_num(block, "total", where))
-        planes = int(_num(block, "planes", where))
-        phasing = int(_num(block, "phasing", where, 0))
+        total = _count(block, "total", where)
+        planes = _count(block, "planes", where)
+        phasing = _count(block, "phasing", where, 0, 0, 10_000)
         if total <= 0 or planes <= 0 or total % planes:
             raise FormatError(f"Walker total {total} is not a multiple of planes {planes}", where)
         per_plane = total // planes
@@ -424,40 +529,34 @@ def _block_elements(kind: str, block: dict, where: str):
             + slot * 2 * np.pi / per_plane
             + plane * phasing * 2 * np.pi / total
         )
-        a = _semi_major_axis_m(block, where)
-        inc = np.full(total, _num(block, "inclination_deg", where) * deg)
-        e = np.full(total, _num(block, "eccentricity", where, 0.0))
+        inc = np.full(total, _inclination(block, where) * deg)
+        e = np.full(total, e)
         types = np.full(total, "MEO")
         return np.stack([np.full(total, a), e, inc, node, np.zeros(total), u], -1), types
     if kind == "plane":
-        u = np.asarray(block.get("arguments_of_latitude_deg", []), dtype=np.float64) * deg
+        u = _numbers(block, "arguments_of_latitude_deg", where) * deg
         if u.size == 0:
             raise FormatError("'plane' block needs arguments_of_latitude_deg = [...]", where)
         k = u.size
-        a = _semi_major_axis_m(block, where)
         node = np.full(k, _num(block, "node_longitude_deg", where) * deg)
-        inc = np.full(k, _num(block, "inclination_deg", where) * deg)
-        e = np.full(k, _num(block, "eccentricity", where, 0.0))
+        inc = np.full(k, _inclination(block, where) * deg)
+        e = np.full(k, e)
         return np.stack([np.full(k, a), e, inc, node, np.zeros(k), u], -1), np.full(k, "MEO")
     if kind == "geo":
-        lon = np.asarray(block.get("longitudes_deg", []), dtype=np.float64) * deg
+        lon = _numbers(block, "longitudes_deg", where) * deg
         if lon.size == 0:
             raise FormatError("'geo' block needs longitudes_deg = [...]", where)
         k = lon.size
-        a = _semi_major_axis_m(block, where, GEOSYNCHRONOUS_A_M)
-        inc = np.full(k, _num(block, "inclination_deg", where, 0.0) * deg)
+        inc = np.full(k, _inclination(block, where, 0.0) * deg)
         # node at the satellite's longitude, satellite at the node: u = 0 at epoch
         return (
             np.stack([np.full(k, a), np.zeros(k), inc, lon, np.zeros(k), np.zeros(k)], -1),
             np.full(k, "GEO"),
         )
     if kind == "igso":
-        k = int(_num(block, "count", where))
-        if k <= 0:
-            raise FormatError("'igso' count must be positive", where)
-        a = _semi_major_axis_m(block, where, GEOSYNCHRONOUS_A_M)
-        inc = np.full(k, _num(block, "inclination_deg", where) * deg)
-        e = np.full(k, _num(block, "eccentricity", where, 0.0))
+        k = _count(block, "count", where)
+        inc = np.full(k, _inclination(block, where) * deg)
+        e = np.full(k, e)
         lam = _num(block, "node_longitude_deg", where) * deg
         # Satellite j: node advanced by j*360/k in inertial space, argument of latitude
         # retarded by the same angle, so it reaches its node j*T/k later, when the Earth
@@ -472,20 +571,25 @@ def _block_elements(kind: str, block: dict, where: str):
             np.full(k, "IGSO"),
         )
     if kind == "satellite":
-        a = _semi_major_axis_m(block, where)
-        e = _num(block, "eccentricity", where, 0.0)
-        if not 0.0 <= e < 1.0:
-            raise FormatError(f"eccentricity {e} outside [0, 1)", where)
         el = [
             a,
             e,
-            _num(block, "inclination_deg", where) * deg,
+            _inclination(block, where) * deg,
             _num(block, "node_longitude_deg", where) * deg,
             _num(block, "argument_of_perigee_deg", where, 0.0) * deg,
             _num(block, "mean_anomaly_deg", where, 0.0) * deg,
         ]
         return np.array([el]), np.array(["KEPLER"])
     raise FormatError(f"unknown block kind {kind!r}", where)
+
+
+def _block_radius(kind: str, block: dict, where: str) -> tuple[float, float]:
+    """(semi-major axis m, eccentricity) of a block, checked (:func:`_check_radius`)."""
+    default = GEOSYNCHRONOUS_A_M if kind in ("geo", "igso") else None
+    a = _semi_major_axis_m(block, where, default)
+    e = 0.0 if kind == "geo" else _eccentricity(block, where)
+    _check_radius(a, e, where)
+    return a, e
 
 
 def constellation_from_spec(
@@ -503,9 +607,11 @@ def constellation_from_spec(
     where : str
         Name used in error messages (the spec file).
     """
+    if not isinstance(spec, dict) or not spec:
+        raise FormatError("empty spec: expected message_format, epoch and orbit blocks ([[walker]] ...)", where)
     name = str(spec.get("name", "unnamed"))
     fmt = spec.get("message_format")
-    if fmt not in MESSAGE_FORMATS:
+    if not isinstance(fmt, str) or fmt not in MESSAGE_FORMATS:
         raise FormatError(
             f"message_format {fmt!r} unknown, expected one of {', '.join(MESSAGE_FORMATS)}", where
         )
@@ -528,15 +634,19 @@ def constellation_from_spec(
         blocks = spec.get(kind, [])
         if isinstance(blocks, dict):
             blocks = [blocks]
+        if not isinstance(blocks, list):
+            raise FormatError(f"'{kind}' must be a table or an array of tables, got {blocks!r}", where)
         for block in blocks:
             el, ty = _block_elements(kind, block, where)
             elements.append(el)
             types.append(ty)
             given = block.get("prns")
-            if given is not None and len(given) != len(el):
+            if given is not None and (not isinstance(given, list) or len(given) != len(el)):
                 raise FormatError(
-                    f"'{kind}' block has {len(el)} satellites but {len(given)} prns", where
+                    f"'{kind}' block has {len(el)} satellites, expected as many prns, got {given!r}", where
                 )
+            if given is not None:
+                given = [_count({"prns": p}, "prns", where) for p in given]
             prns.append(given if given is not None else [None] * len(el))
     if not elements:
         raise FormatError("spec defines no satellites (walker/plane/geo/igso/satellite)", where)
@@ -544,7 +654,9 @@ def constellation_from_spec(
     orbit_type = np.concatenate(types)
     wanted = [p for block in prns for p in block]
     taken = {int(p) for p in wanted if p is not None}
-    next_prn = int(spec.get("first_prn", 1))
+    next_prn = _count(spec, "first_prn", where, 1)
+    if len(wanted) > 99:
+        raise FormatError(f"spec defines {len(wanted)} satellites, expected at most 99 per system", where)
     numbers = []
     for p in wanted:
         if p is None:
@@ -564,11 +676,11 @@ def constellation_from_spec(
     el[:, 3] = np.mod(el[:, 3] + theta0, 2 * np.pi)
     el[:, 5] = np.mod(el[:, 5], 2 * np.pi)  # circular blocks: mean anomaly = arg. of latitude
 
-    signals = {str(k): float(v) for k, v in spec.get("signals", {}).items()}
-    steps = {str(k): float(v) for k, v in spec.get("fdma_step_hz", {}).items()}
+    signals = _frequency_table(spec, "signals", where, *FREQUENCY_RANGE_HZ)
+    steps = _frequency_table(spec, "fdma_step_hz", where, 0.0, 1.0e8)
     channels = spec.get("fdma_channels")
     if channels is not None:
-        channels = np.asarray(channels, dtype=np.float64)
+        channels = _numbers(spec, "fdma_channels", where, -100.0, 100.0)
         if channels.shape != (len(sat),):
             raise FormatError(f"fdma_channels needs {len(sat)} values", where)
     elif fmt == "GLONASS FDMA":
@@ -586,10 +698,18 @@ def constellation_from_spec(
         signals=signals,
         fdma_step_hz=steps,
         fdma_channel=channels,
-        code_noise_m=_num(spec, "code_noise_m", where, 0.3),
-        time_offset_s=_num(spec, "time_offset_s", where, 0.0),
+        code_noise_m=_num(spec, "code_noise_m", where, 0.3, 0.0, 1.0e3),
+        time_offset_s=_num(spec, "time_offset_s", where, 0.0, -1.0e3, 1.0e3),
         system_name=name,
     )
+
+
+def _frequency_table(spec: dict, key: str, where: str, low: float, high: float) -> dict[str, float]:
+    """A ``[signals]``-like table of name -> positive number within (low, high]."""
+    table = spec.get(key, {})
+    if not isinstance(table, dict):
+        raise FormatError(f"'{key}' must be a table of name = number, got {table!r}", where)
+    return {str(k): check_number(v, f"{key}.{k}", where, low, high, low_open=True) for k, v in table.items()}
 
 
 def _builtin_text(name: str) -> str:
@@ -626,7 +746,7 @@ def load_constellation(
                 raise FormatError(
                     f"constellation spec not found: {path} (built-ins: {', '.join(BUILTIN_SPECS)})"
                 )
-            data, where = _load_toml(path.read_text(), str(path)), str(path)
+            data, where = _load_toml(read_spec_text(path), str(path)), str(path)
     if longitude_shift_deg:
         data = _shift_longitudes(data, longitude_shift_deg)
     return constellation_from_spec(data, epoch_ns=epoch_ns, where=where)

@@ -94,6 +94,7 @@ from ..constants import FREQ_L1, GM_EARTH, SPEED_OF_LIGHT
 from ..errors import FormatError, SatnavError
 from ..frames import ecef_to_geodetic, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst, gps_week_tow, leap_seconds_at_gpst, ns_to_calendar
+from ..io.atomic import atomic_output
 from ..models import measurement
 from ..models.corrections import relativistic_clock_correction
 from ..observations import Observations, ObsHeader
@@ -260,7 +261,8 @@ class Simulation:
             "static": bool(np.all(np.ptp(self.receiver_ecef_m, axis=0) < 1e-6)),
         }
         manifest_path = out / "simulation.json"
-        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+        with atomic_output(manifest_path, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(manifest, indent=2) + "\n")
         return {"obs": obs_path, "nav": nav_path, "truth": truth_path, "manifest": manifest_path}
 
 
@@ -749,7 +751,7 @@ def write_truth_csv(path, times_ns, ecef_m, clock_s=None) -> None:
     lat, lon, h = ecef_to_geodetic(pos)
     week, tow = gps_week_tow(times)
     clock = np.full(len(times), np.nan) if clock_s is None else np.asarray(clock_s)
-    with open(path, "w", newline="") as fh:
+    with atomic_output(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["time", "gps_week", "gps_seconds", "lat_deg", "lon_deg", "height_m",
                     "x_m", "y_m", "z_m", "clock_s"])  # fmt: skip
@@ -879,7 +881,7 @@ def load_scenario(spec) -> Scenario:
     """A :class:`Scenario` from a built-in scenario name (``"demo"``), built-in
     constellation names (``"glonass"`` or ``"glonass,regional"``), a constellation spec
     TOML (has ``message_format``) or a scenario TOML (has ``constellations``)."""
-    from .design import BUILTIN_SPECS, _load_toml
+    from .design import BUILTIN_SPECS, _load_toml, read_spec_text
 
     text = str(spec)
     if text in BUILTIN_SCENARIOS:
@@ -893,14 +895,21 @@ def load_scenario(spec) -> Scenario:
             f"scenario {text!r} not found: give a TOML file, a built-in scenario "
             f"({', '.join(BUILTIN_SCENARIOS)}) or constellation names ({', '.join(BUILTIN_SPECS)})"
         )
-    data = _load_toml(path.read_text(), str(path))
+    data = _load_toml(read_spec_text(path), str(path))
     if "message_format" in data:
+        from .design import load_constellation
+
+        load_constellation(path)  # checked now: one-line errors before any work
         return Scenario(name=path.stem, constellations=(str(path),))
     known = set(Scenario.__dataclass_fields__)
     bad = [k for k in data if k not in known]
     if bad:
         raise FormatError(f"unknown scenario key(s) {', '.join(bad)}", str(path))
+    if "constellations" not in data:
+        raise FormatError("scenario needs 'constellations' (built-in names or spec files), or a "
+                          "constellation spec needs 'message_format'", str(path))
     values = dict(data)
+    _check_scenario_values(values, str(path))
     if "start" in values:
         values["start"] = str(values["start"]).replace(" ", "T")
     cons = values.get("constellations", Scenario.constellations)
@@ -925,6 +934,68 @@ def load_scenario(spec) -> Scenario:
     return Scenario(**values)
 
 
+def _check_scenario_values(values: dict, where: str) -> None:
+    """FormatError naming the key and its valid range for a scenario value out of range."""
+    import datetime as _dt
+
+    from .design import EPOCH_YEARS, check_number
+
+    checks = {
+        "duration_h": (0.0, 24.0 * 366, True), "interval_s": (0.0, 86400.0, True),
+        "mask_deg": (0.0, 90.0, False), "regional_center_deg": (-360.0, 360.0, False),
+    }
+    for key, (low, high, low_open) in checks.items():
+        if key in values and not (key == "regional_center_deg" and values[key] is None):
+            values[key] = check_number(values[key], key, where, low, high, low_open=low_open,
+                                       high_open=key == "mask_deg")
+    for key in ("name", "marker"):
+        if key in values and not isinstance(values[key], str):
+            raise FormatError(f"'{key}' must be a string, got {values[key]!r}", where)
+    if "seed" in values:
+        seed = values["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise FormatError(f"'seed' = {seed!r}, expected an integer >= 0", where)
+    if "noise_free" in values and not isinstance(values["noise_free"], bool):
+        raise FormatError(f"'noise_free' must be true or false, got {values['noise_free']!r}", where)
+    if "start" in values:
+        start = values["start"]
+        if isinstance(start, _dt.date):
+            if not EPOCH_YEARS[0] <= start.year <= EPOCH_YEARS[1]:
+                raise FormatError(f"'start' {start} is out of range, expected a year "
+                                  f"{EPOCH_YEARS[0]}..{EPOCH_YEARS[1]}", where)
+        elif not isinstance(start, str):
+            raise FormatError(f"'start' must be a GPST date-time, got {start!r}", where)
+    cons = values.get("constellations")
+    items = [cons] if isinstance(cons, str) else cons
+    if not isinstance(items, list) or not items or not all(isinstance(c, str) and c for c in items):
+        raise FormatError(f"'constellations' = {cons!r}, expected a non-empty list of built-in names "
+                          "or spec files", where)
+    site = values.get("site")
+    if site is not None and not isinstance(site, dict):
+        raise FormatError(f"'site' must be a table ([site] lat_deg, lon_deg, height_m), got {site!r}", where)
+    if isinstance(site, dict) and "trajectory" not in site:
+        check_number(site.get("lat_deg"), "site.lat_deg", where, -90.0, 90.0)
+        check_number(site.get("lon_deg"), "site.lon_deg", where, -180.0, 360.0)
+        check_number(site.get("height_m", 0.0), "site.height_m", where, -1000.0, 100_000.0)
+    for key in ("trajectory",):
+        if values.get(key) is not None and not isinstance(values[key], str):
+            raise FormatError(f"'{key}' must be a file name, got {values[key]!r}", where)
+    if isinstance(site, dict) and "trajectory" in site and not isinstance(site["trajectory"], str):
+        raise FormatError(f"'site.trajectory' must be a file name, got {site['trajectory']!r}", where)
+    errors = values.get("errors", {})
+    if not isinstance(errors, dict):
+        raise FormatError(f"'errors' must be a table, got {errors!r}", where)
+    fields = ErrorModel.__dataclass_fields__
+    for key, value in errors.items():
+        if key not in fields:
+            continue  # ErrorModel.from_dict names unknown keys
+        if fields[key].type in ("bool", bool):
+            if not isinstance(value, bool):
+                raise FormatError(f"'errors.{key}' must be true or false, got {value!r}", where)
+        else:
+            check_number(value, f"errors.{key}", where, 0.0, 1.0e6)
+
+
 def scenario_constellations(scenario: Scenario) -> list:
     """The scenario's constellations (epoch moved to the scenario start)."""
     from .design import load_constellation, regional_example
@@ -943,11 +1014,14 @@ def _parse_gpst(text) -> int:
     import datetime as _dt
 
     from ..gnss_time import calendar_to_ns
+    from .design import EPOCH_YEARS
 
     try:
         d = _dt.datetime.fromisoformat(str(text).strip().removesuffix("GPST").strip())
     except ValueError:
         raise SatnavError(f"bad time {text!r}, expected GPST like 2020-06-25T02:00:00") from None
+    if not EPOCH_YEARS[0] <= d.year <= EPOCH_YEARS[1]:
+        raise SatnavError(f"time {text!r} is out of range, expected a year {EPOCH_YEARS[0]}..{EPOCH_YEARS[1]}")
     return int(calendar_to_ns(d.year, d.month, d.day, d.hour, d.minute, d.second + d.microsecond * 1e-6))
 
 

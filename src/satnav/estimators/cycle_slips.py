@@ -40,6 +40,8 @@ __all__ = [
     "detect_slips",
     "doppler_slip_thresholds",
     "SlipTracker",
+    "half_cycle_flags",
+    "HalfCycleTracker",
 ]
 
 
@@ -305,6 +307,41 @@ def doppler_slip_thresholds(misclosure_cyc, floor_cycles=3.0, n_sigma=8.0) -> np
         mad = np.nanmedian(np.abs(mis - np.nanmedian(mis, axis=0)), axis=0)
     sigma = 1.4826 * np.where(np.isfinite(mad), mad, 0.0)
     return np.maximum(floor_cycles, n_sigma * sigma)
+
+
+def half_cycle_flags(lli):
+    """Half-cycle ambiguity flags (RINEX LLI bit 1, value 2: u-blox and others set it while
+    the phase may still be off by half a cycle) over epochs (axis 0): ``(half, cleared)``.
+
+    ``half`` is the flag of each (epoch, ...) with a phase (absent values, -1, are not
+    flagged); ``cleared`` marks the epochs where it went from set to clear (the last
+    epoch with a phase before had it): the receiver has resolved the half cycle, possibly
+    by a jump of half a cycle, so the ambiguity must restart (a slip)."""
+    lli = np.asarray(lli)
+    have = lli >= 0
+    half = have & ((lli & 2) != 0)
+    cleared = np.zeros(half.shape, bool)
+    prev = np.zeros(half.shape[1:], bool)
+    for k in range(len(half)):  # forward fill over epochs without a phase
+        cleared[k] = prev & have[k] & ~half[k]
+        prev = np.where(have[k], half[k], prev)
+    return half, cleared
+
+
+class HalfCycleTracker:
+    """:func:`half_cycle_flags` one epoch at a time (same results as over the whole file)."""
+
+    def __init__(self, shape):
+        self.prev = np.zeros(shape, bool)
+
+    def update(self, lli):
+        """``(half, cleared)`` of this epoch's LLI flags (shape as given to the tracker)."""
+        lli = np.asarray(lli)
+        have = lli >= 0
+        half = have & ((lli & 2) != 0)
+        cleared = self.prev & have & ~half
+        self.prev = np.where(have, half, self.prev)
+        return half, cleared
 
 
 class SlipTracker:

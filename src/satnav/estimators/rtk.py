@@ -51,7 +51,12 @@ from ..gnss_time import format_gpst
 from ..models import measurement
 from ..satellites import SYSTEMS, system_number_of, system_of
 from ..signals import RTK_ATTRIBUTE_PREFERENCE, carrier_frequency, glonass_channels, per_system
-from .cycle_slips import detect_slips, doppler_phase_slips, doppler_slip_thresholds
+from .cycle_slips import (
+    detect_slips,
+    doppler_phase_slips,
+    doppler_slip_thresholds,
+    half_cycle_flags,
+)
 from .rtk_core import RtkCore, single_differences
 from .rtk_solution import RtkSolution
 
@@ -355,14 +360,14 @@ class RtkFilter(RtkCore):
                  frequencies=("L1", "L2"), elevation_mask_deg=15.0, ratio_threshold=3.0,
                  fix_and_hold=False, systems="GREJC", max_age_s=30.0, dynamics=False,
                  min_fix_ambiguities=4, max_outage_epochs=5, validation_sigma=4.0,
-                 slip_threshold_m=0.05, max_fixed_sigma_m=0.05, min_lock_epochs=1, states=None,
-                 spp=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S):
+                 slip_threshold_m=0.05, max_fixed_sigma_m=0.05, min_lock_epochs=None, states=None,
+                 spp=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, **validation):
         self._init_options(mode=mode, ratio_threshold=ratio_threshold, fix_and_hold=fix_and_hold,
                            elevation_mask_deg=elevation_mask_deg,
                            min_fix_ambiguities=min_fix_ambiguities,
                            max_outage_epochs=max_outage_epochs, validation_sigma=validation_sigma,
                            max_fixed_sigma_m=max_fixed_sigma_m, min_lock_epochs=min_lock_epochs,
-                           age_sigma_m_per_s=age_sigma_m_per_s, dynamics=dynamics)
+                           age_sigma_m_per_s=age_sigma_m_per_s, dynamics=dynamics, **validation)
         systems = "".join(s for s in systems.upper() if s in FREQUENCY_BANDS)
         frequencies = tuple(frequencies) if mode != "dgnss" else tuple(frequencies)[:1]
         self.base_pos, self.base_source = _base_position(base, base_position)
@@ -477,9 +482,19 @@ class RtkFilter(RtkCore):
     def _prepare_slips(self, slip_threshold_m):
         """Slips of each receiver (:func:`_receiver_slips`), the base's mapped to rover epochs:
         ``self.slips`` (m, n, nf)."""
+        halves = []
         for r in (self.rover, self.base):
             r.slips = _receiver_slips(r, self.freq, slip_threshold_m)
+            half, cleared = half_cycle_flags(r.lli)
+            if self.half_cycle:
+                r.slips |= cleared  # the half cycle resolved: the ambiguity restarts
+            halves.append(half)
         self.slips = self.rover.slips | _base_slips_at_rover(self.base.slips, self.base_index)
+        # half-cycle flags of either receiver at each rover epoch (None: never set)
+        self.half = None
+        if self.half_cycle and (halves[0].any() or halves[1].any()):
+            self.half = halves[0] | np.where((self.base_index >= 0)[:, None, None],
+                                             halves[1][np.maximum(self.base_index, 0)], False)
 
     def _prepare_rover_residuals(self):
         """Rover single differences, all epochs at once where the linearisation point is
@@ -629,14 +644,17 @@ class RtkFilter(RtkCore):
             self._single(i)
             return
         self._filter_epoch(i, i, self._rover_t[i], (self._rover_t[i] - self._base_t[j]) / 1e9,
-                           self.spp_pos[i], spp_ok, self.slips[i].ravel())
+                           self.spp_pos[i], spp_ok, self.slips[i].ravel(),
+                           None if self.half is None else self.half[i].ravel())
 
 
 def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
               frequencies=("L1", "L2"), elevation_mask_deg=15.0, ratio_threshold=3.0,
               fix_and_hold=False, systems="GREJC", max_age_s=30.0, dynamics=False,
-              min_fix_ambiguities=4, max_fixed_sigma_m=0.05, min_lock_epochs=1,
-              states=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S) -> RtkSolution:
+              min_fix_ambiguities=4, max_fixed_sigma_m=0.05, min_lock_epochs=None,
+              states=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, min_lock_s=None,
+              success_rate_min=None, fix_test_p=None, jump_test_p=None, code_test_p=None,
+              wrong_fix_p=None, base_gap_s=None, half_cycle=None) -> RtkSolution:
     """Relative positioning of a rover against a base receiver.
 
     Parameters
@@ -668,9 +686,20 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
         instead of a fresh position every epoch.
     min_fix_ambiguities : int
         Fewest DD ambiguities for a fix (partial resolution stops there).
-    min_lock_epochs : int
+    min_lock_epochs : int, optional
         An ambiguity takes part in integer resolution only after this many epochs since it
-        was (re)initialised (1: not in the epoch of a new arc or slip).
+        was (re)initialised (1: not in the epoch of a new arc or slip). Default 1.
+    min_lock_s, success_rate_min, fix_test_p, jump_test_p, code_test_p, wrong_fix_p, base_gap_s, half_cycle : optional
+        Fix validation (:data:`satnav.estimators.rtk_core.VALIDATION_DEFAULTS`, which holds
+        the defaults for single- and dual-frequency processing): least lock time (s) of an
+        ambiguity before it is fixed; least bootstrapped success rate; chi-square quantiles
+        of the float-to-fixed residual increase, of the baseline jump from the float
+        solution, of the code residuals at the fixed position and of the phase residuals
+        after a held fix (a wrong fix found after acceptance, or integers disagreeing with
+        an earlier fix's, re-initialise the ambiguities involved); the base age (s) beyond
+        which every ambiguity's lock restarts; whether half-cycle flags (LLI bit 1) keep an
+        ambiguity from being fixed and restart it when they clear. A quantile of 1, a time
+        of 0 or ``half_cycle=False`` switches a test off.
     age_sigma_m_per_s : float
         Growth (m/s) of the sigma of each single difference with the age of the base epoch
         (rover minus base time): the ionosphere, troposphere and satellite clocks change
@@ -707,5 +736,8 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
                     max_age_s=max_age_s, dynamics=dynamics,
                     min_fix_ambiguities=min_fix_ambiguities, max_fixed_sigma_m=max_fixed_sigma_m,
                     min_lock_epochs=min_lock_epochs, states=states,
-                    age_sigma_m_per_s=age_sigma_m_per_s)
+                    age_sigma_m_per_s=age_sigma_m_per_s, min_lock_s=min_lock_s,
+                    success_rate_min=success_rate_min, fix_test_p=fix_test_p,
+                    jump_test_p=jump_test_p, code_test_p=code_test_p, wrong_fix_p=wrong_fix_p,
+                    base_gap_s=base_gap_s, half_cycle=half_cycle)
     return flt.run()

@@ -40,6 +40,42 @@ __all__ = ["RtkCore", "single_differences", "sd_variance"]
 #: Systems whose ambiguities are resolved to integers.
 INTEGER_SYSTEMS = "GECJ"
 
+#: Fix validation options: name -> (dual-frequency default, single-frequency default).
+#: An option left ``None`` takes these; a quantile ``p`` of 1 (or more), a time of 0 /
+#: ``inf`` or ``half_cycle=False`` switches a test off. See :meth:`RtkCore._validate_fix`.
+#:
+#: * ``success_rate_min``: least bootstrapped success rate of the integers fixed;
+#: * ``min_lock_s``: least time (s) an ambiguity must have been tracked without a slip
+#:   (or a lock restart after a base gap) before it may be fixed;
+#: * ``fix_test_p``: the fixed solution's weighted phase residuals may exceed the float
+#:   solution's by no more than this chi-square quantile (``(a - N)^T Qa^-1 (a - N)``
+#:   with one degree of freedom per integer);
+#: * ``jump_test_p``: the fixed baseline may move from the float one by no more than this
+#:   chi-square quantile (3 degrees of freedom) of the float position covariance;
+#: * ``code_test_p``: the code double differences at the fixed position: chi-square
+#:   quantile of their weighted sum (also each within ``validation_sigma``);
+#: * ``wrong_fix_p``: after a fix, the next epochs' integers must agree with it and the
+#:   post-fit phase residuals stay below this chi-square quantile; else the fix is dropped
+#:   and every ambiguity it involved re-initialised;
+#: * ``base_gap_s``: a rover epoch whose base epoch is older than this (s) restarts the
+#:   lock time of every ambiguity: the next fix must wait ``min_lock_s`` / the minimum
+#:   lock epochs again (re-validated after the gap);
+#: * ``half_cycle``: ambiguities with the half-cycle flag (RINEX LLI bit 1) of either
+#:   receiver are not fixed, and are re-initialised when the flag clears.
+VALIDATION_DEFAULTS = {
+    "success_rate_min": (0.3, 0.3),
+    "min_lock_s": (0.0, 60.0),
+    "fix_test_p": (1.0, 1.0),
+    "jump_test_p": (1.0, 1.0),
+    "code_test_p": (0.9999, 0.9999),
+    "wrong_fix_p": (0.9999, 0.9999),
+    "base_gap_s": (10.0, 10.0),
+    "half_cycle": (True, True),
+}
+#: Least epochs tracked before a single-frequency ambiguity is fixed (``min_lock_epochs``
+#: default; dual frequency: 1).
+SINGLE_FREQUENCY_MIN_LOCK_EPOCHS = 1
+
 
 def sd_variance(el, a=0.003, b=0.003):
     """RTKLIB's phase error model ``a^2 + b^2 / sin^2(el)`` (m^2), el in rad (>= 1 deg)."""
@@ -89,7 +125,7 @@ class RtkCore:
     # ------------------------------------------------------------------ set-up
     def _init_options(self, *, mode, ratio_threshold, fix_and_hold, elevation_mask_deg,
                       min_fix_ambiguities, max_outage_epochs, validation_sigma, max_fixed_sigma_m,
-                      min_lock_epochs, age_sigma_m_per_s, dynamics):
+                      min_lock_epochs, age_sigma_m_per_s, dynamics, **validation):
         if mode not in ("kinematic", "static", "dgnss"):
             raise SatnavError(f"unknown RTK mode {mode!r}: expected kinematic, static or dgnss "
                               "(--mode; mode= in Python)")
@@ -101,13 +137,41 @@ class RtkCore:
         self.max_outage = int(max_outage_epochs)
         self.validation_sigma = float(validation_sigma)
         self.max_fixed_sigma = float(max_fixed_sigma_m)
-        self.min_lock = int(min_lock_epochs)
+        self._min_lock_opt = min_lock_epochs
+        self.min_lock = 1 if min_lock_epochs is None else int(min_lock_epochs)
         self.age_sigma = float(age_sigma_m_per_s)
         self._age_var = 0.0  # variance (m^2) of each single difference from the base age
         self.slip_sigma = 6.0  # post-fit phase residual (sigmas) that betrays a missed slip
         self.n_residual_resets = 0
+        self.n_wrong_fix_resets = 0  # fixes found wrong after acceptance (see _filter_epoch)
         self.dynamics = bool(dynamics) and mode == "kinematic"
         self.notes = []
+        bad = set(validation) - set(VALIDATION_DEFAULTS)
+        if bad:
+            raise TypeError(f"unknown RTK validation option(s): {', '.join(sorted(bad))}")
+        self._validation_opts = {k: validation.get(k) for k in VALIDATION_DEFAULTS}
+        self.half_cycle = validation.get("half_cycle") is not False
+
+    def _resolve_validation(self):
+        """Effective validation thresholds (:data:`VALIDATION_DEFAULTS`; ``None`` options take
+        the single- or dual-frequency default once the number of frequencies is known)."""
+        single = self.nf == 1
+        for name, (dual, sf) in VALIDATION_DEFAULTS.items():
+            value = self._validation_opts[name]
+            if value is None:
+                value = sf if single else dual
+            if name == "success_rate_min":
+                if value != type(self).success_rate_min:
+                    self.success_rate_min = float(value)
+                continue
+            if name == "half_cycle":
+                continue  # set with the options (the batch prepares its flags first)
+            value = float(value)
+            if name.endswith("_p") and value >= 1.0:
+                value = None  # test off
+            setattr(self, name, value)
+        if self._min_lock_opt is None:
+            self.min_lock = SINGLE_FREQUENCY_MIN_LOCK_EPOCHS if single else 1
 
     def _init_layout(self, sats, letters, lam, integer_ok):
         """Satellite columns (``sats`` sorted by index, their system ``letters``, wavelengths
@@ -135,6 +199,12 @@ class RtkCore:
         self.active = np.zeros(n * self.nf, bool)
         self.last_seen = np.full(n * self.nf, -10**9)
         self.lock = np.zeros(n * self.nf, np.int64)  # epochs tracked since (re)initialisation
+        self.lock_t0 = np.zeros(n * self.nf, np.int64)  # time (ns) the lock (re)started
+        self._t_now = 0
+        self._half = None  # (n * nf,) half-cycle flags of this epoch (either receiver)
+        self._last_fix = {}  # (sat, ref, f, wide-lane) -> integer of the fixes accepted
+        self._held = False  # the last epoch's fix was held in the state
+        self._resolve_validation()
         self.initialised = False
         self.t_prev = None
         self.fixed_ints = None
@@ -222,18 +292,26 @@ class RtkCore:
 
     def _reset_ambiguity(self, k):
         self.lock[k] = 0
+        if self._last_fix:
+            nf = self.nf
+            self._last_fix = {key: n for key, n in self._last_fix.items()
+                              if k not in (key[0] * nf + key[2], key[1] * nf + key[2])
+                              and not (key[3] and k in (key[0] * nf, key[1] * nf))}
         j = self.nx_pos + k
         self.P[j, :] = 0.0
         self.P[:, j] = 0.0
         self.x[j] = 0.0
         self.active[k] = False
 
-    def _filter_epoch(self, i, s, t, age_s, spp_pos, spp_ok, slips):
+    def _filter_epoch(self, i, s, t, age_s, spp_pos, spp_ok, slips, half=None):
         """One rover epoch with a base epoch ``age_s`` seconds older (rover minus base time):
         ``i`` the epoch's number (outages count in epochs), ``s`` its row of the ``out_*``
         arrays, ``t`` its time (ns), ``spp_pos``/``spp_ok`` its single point solution,
-        ``slips`` (n * nf,) bool the slips of either receiver since the last epoch."""
+        ``slips`` (n * nf,) bool the slips of either receiver since the last epoch,
+        ``half`` (n * nf,) bool the half-cycle flags of either receiver (None: none)."""
         self._spp_now, self._spp_ok_now = spp_pos, spp_ok
+        self._t_now = t
+        self._half = half if (self.half_cycle and half is not None and half.any()) else None
         self._age_var = (self.age_sigma * age_s) ** 2
         if not self._time_update(t, spp_pos, spp_ok):
             return
@@ -243,6 +321,11 @@ class RtkCore:
         act = None
         if self.mode != "dgnss":
             act = self._update_ambiguities(i, okL, yL, yP, slips)
+            if self.base_gap_s is not None and abs(age_s) > self.base_gap_s:
+                # a long base gap: every ambiguity must earn its lock again before a fix
+                self.lock[self.active] = 0
+                self.lock_t0[self.active] = t
+                self._last_fix = {}
         self.out_ns[s] = n_sat
         # ---------------- double differences
         if dd0 is not None:  # precomputed: y and H without the ambiguities, and R
@@ -272,7 +355,40 @@ class RtkCore:
         phase_idx = rows["phase_idx"] if n_keep == len(keep) else np.flatnonzero(rows["phase"][keep])
         self._epoch = {"i": i, "ix": ix, "v": v, "H": H, "R": R, "x_prior": x_prior,
                        "phase_idx": phase_idx, "sd": sd}
+        if self._held and self._last_fix:
+            self._check_held_fix(xs, v, H, R, x_prior, phase_idx, rows, keep, n_keep)
+        self._held = False
         self._resolve(s, ix, xs, Ps, okL, el, rows)
+
+    def _check_held_fix(self, xs, v, H, R, x_prior, phase_idx, rows, keep, n_keep):
+        """After a held fix: the float solution's post-fit phase residuals (chi-square) must
+        stay below the ``wrong_fix_p`` quantile; wrong integers held in the state make them
+        grow as the geometry changes. Else the fix is dropped and the ambiguities it
+        involved re-initialised (float again until they earn their lock)."""
+        if self.wrong_fix_p is None or len(phase_idx) < 2:
+            return
+        rp = (v - H @ (xs - x_prior))[phase_idx]
+        Rp = R.take(phase_idx, 0).take(phase_idx, 1)
+        try:
+            chi2 = float(rp @ kalman.solve(Rp, rp))
+        except np.linalg.LinAlgError:
+            return
+        if chi2 > _chi2_quantile(len(rp), self.wrong_fix_p):
+            self._drop_fix(list(self._last_fix))
+
+    def _drop_fix(self, keys):
+        """A fix found wrong: re-initialise every ambiguity of the pairs ``keys``."""
+        nf = self.nf
+        flat = set()
+        for k, ref, f, wl in keys:
+            flat.update((k * nf + f, ref * nf + f))
+            if wl:
+                flat.update((k * nf, ref * nf))
+        self._last_fix = {}
+        for k in sorted(flat):
+            if self.active[k]:
+                self._reset_ambiguity(k)
+        self.n_wrong_fix_resets += 1
 
     def _update_ambiguities(self, i, okL, yL, yP, slips):
         """Slips and outages (more than ``max_outage`` epochs unseen) re-initialise an
@@ -295,6 +411,7 @@ class RtkCore:
             self.P[:, jx] = 0.0
             self.P[jx, jx] = 30.0**2
             active[new_arcs] = True
+            self.lock_t0[new_arcs] = self._t_now
         self.last_seen[flat_ok] = i
         act = self.nx_pos + active.nonzero()[0]
         if self.P.flags.c_contiguous:  # P.reshape(-1) is then a view
@@ -388,6 +505,7 @@ class RtkCore:
         self.x[jx] = (yL[target, f] - yP[target, f]) / self.lam[target, f]
         self.P[jx, jx] = 30.0**2
         self.active[k] = True
+        self.lock_t0[k] = self._t_now
         self.n_residual_resets += 1
         return True
 
@@ -504,6 +622,10 @@ class RtkCore:
         systems are exactly the pairs (same references, same order)."""
         nf, nx_pos = self.nf, self.nx_pos
         fixable = self.active & (self.lock >= self.min_lock)
+        if self.min_lock_s:
+            fixable &= (self._t_now - self.lock_t0) >= self.min_lock_s * 1e9
+        if self._half is not None:
+            fixable &= ~self._half  # a half-cycle ambiguity is not an integer yet
         okf = okL.ravel() & self._integer_flat
         fix_ok = fixable[okf]
         if rows is not None and np.count_nonzero(fix_ok) == len(fix_ok):  # all fixable
@@ -593,6 +715,8 @@ class RtkCore:
         p00, p11, p22 = Pf.diagonal().tolist()
         if math.sqrt(max(p00 + p11 + p22, 0.0)) > self.max_fixed_sigma:
             return  # integers accepted but the geometry is too weak for a centimetre fix
+        if self.wrong_fix_p is not None and not self._consistent(pairs, used, ints):
+            return
         self.out_pos[i] = xf[0:3]
         self.out_cov[i] = Pf[0:3, 0:3]
         self.out_q[i] = 1
@@ -604,6 +728,26 @@ class RtkCore:
             Rh = np.eye(len(u)) * 0.001
             xs2, Ps2, _ = kalman.update(xs, Ps, vh, Hh, Rh)
             self.x[ix], self.P[np.ix_(ix, ix)] = xs2, Ps2
+            self._held = True
+
+    def _consistent(self, pairs, used, ints):
+        """The integers of this fix agree with those of the fixes accepted before on the
+        same double differences (no slip or reset since). A disagreement means one of the
+        fixes was wrong: the ambiguities involved are re-initialised and this fix refused.
+        Else the fix's integers are remembered."""
+        first = {(k, ref) for k, ref, f in pairs if f == 0}
+        now = {}
+        for r in np.flatnonzero(used).tolist():
+            k, ref, f = pairs[r]
+            now[(k, ref, f, f > 0 and (k, ref) in first)] = int(round(float(ints[r])))
+        last = self._last_fix
+        if last:
+            bad = [key for key, n in now.items() if last.get(key, n) != n]
+            if bad:
+                self._drop_fix(bad + [key for key in last if key not in now])
+                return False
+        last.update(now)
+        return True
 
     def _apply_fix(self, ix, xs, Ps, D, a, PDt, Qa, used, ints, validate_only=False):
         """Fixed state ``x - P D^T Qa^-1 (a - N)`` and the covariance of its position
@@ -622,7 +766,7 @@ class RtkCore:
         except np.linalg.LinAlgError:
             return (False, None) if validate_only else (False, None, None)
         xf = xs - PDu @ sol[:, 0]
-        ok = self._validate(xf)
+        ok = self._validate(xf) and self._validate_fix(xf, xs, Ps, float(du @ sol[:, 0]), len(du))
         if validate_only:
             return ok, xf[0:3]
         Pf = Ps[0:3, 0:3] - PDu[0:3] @ sol[:, 1:4]
@@ -645,9 +789,49 @@ class RtkCore:
         return chi2 <= _chi2_quantile(max(len(rp) - 3, 1), 0.999)
 
 
+    def _validate_fix(self, xf, xs, Ps, chi2_fix, n_fixed):
+        """The tests of a fix beyond the phase residuals (:data:`VALIDATION_DEFAULTS`):
+        float-to-fixed residual increase ``chi2_fix = (a - N)^T Qa^-1 (a - N)`` with
+        ``n_fixed`` degrees of freedom, the jump of the baseline from the float one against
+        the float position covariance, and the code double differences at the fixed
+        state."""
+        if self.fix_test_p is not None and chi2_fix > _chi2_quantile(n_fixed, self.fix_test_p):
+            return False
+        if self.jump_test_p is not None:
+            d = xf[0:3] - xs[0:3]
+            try:
+                jump = float(d @ kalman.solve(Ps[0:3, 0:3], d))
+            except np.linalg.LinAlgError:
+                return False
+            if jump > _chi2_quantile(3, self.jump_test_p):
+                return False
+        if self.code_test_p is not None:
+            ep = self._epoch
+            code = np.ones(len(ep["v"]), bool)
+            code[ep["phase_idx"]] = False
+            ci = np.flatnonzero(code)
+            if len(ci) > 3:
+                rc = (ep["v"] - ep["H"] @ (xf - ep["x_prior"]))[ci]
+                Rc = ep["R"].take(ci, 0).take(ci, 1)
+                if np.count_nonzero(np.abs(rc) > self.validation_sigma * np.sqrt(Rc.diagonal())):
+                    return False
+                try:
+                    chi2 = float(rc @ kalman.solve(Rc, rc))
+                except np.linalg.LinAlgError:
+                    return False
+                if chi2 > _chi2_quantile(len(rc) - 3, self.code_test_p):
+                    return False
+        return True
+
+
 @functools.lru_cache(maxsize=256)
 def _chi2_quantile(dof, p):
     """Chi-square quantile (Wilson-Hilferty approximation, adequate for a threshold)."""
-    z = {0.99: 2.326348, 0.999: 3.090232, 0.9999: 3.719016}[p]
+    z = {0.99: 2.326348, 0.999: 3.090232, 0.9999: 3.719016, 0.99999: 4.264891,
+         0.999999: 4.753424}.get(p)
+    if z is None:
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(p)
     k = float(dof)
     return k * (1.0 - 2.0 / (9.0 * k) + z * math.sqrt(2.0 / (9.0 * k))) ** 3

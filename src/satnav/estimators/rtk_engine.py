@@ -37,7 +37,7 @@ from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError
 from ..satellites import SYSTEMS, satellite_index_of, system_number_of, system_of
 from ..signals import per_system
-from .cycle_slips import SlipTracker
+from .cycle_slips import HalfCycleTracker, SlipTracker
 from .rtk import (
     _INTEGER_SYSTEMS,
     BASE_AGE_SIGMA_M_PER_S,
@@ -131,6 +131,7 @@ class _BaseEpoch:
     ok: np.ndarray  # (n,) usable satellite state and elevation
     cum: np.ndarray  # (n, nf) slips counted since the first base epoch
     slips: np.ndarray  # (n, nf) this epoch's
+    half: np.ndarray | None = None  # (n, nf) half-cycle flags (LLI bit 1)
 
 
 class RtkEngine(RtkCore):
@@ -168,15 +169,15 @@ class RtkEngine(RtkCore):
                  elevation_mask_deg=15.0, ratio_threshold=3.0, fix_and_hold=False,
                  systems="GREJC", max_age_s=30.0, dynamics=False, min_fix_ambiguities=4,
                  max_outage_epochs=5, validation_sigma=4.0, slip_threshold_m=0.05,
-                 max_fixed_sigma_m=0.05, min_lock_epochs=1, states=None,
+                 max_fixed_sigma_m=0.05, min_lock_epochs=None, states=None,
                  age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, signals=None, satellites=None,
-                 base_epochs_kept=8):
+                 base_epochs_kept=8, **validation):
         self._init_options(mode=mode, ratio_threshold=ratio_threshold, fix_and_hold=fix_and_hold,
                            elevation_mask_deg=elevation_mask_deg,
                            min_fix_ambiguities=min_fix_ambiguities,
                            max_outage_epochs=max_outage_epochs, validation_sigma=validation_sigma,
                            max_fixed_sigma_m=max_fixed_sigma_m, min_lock_epochs=min_lock_epochs,
-                           age_sigma_m_per_s=age_sigma_m_per_s, dynamics=dynamics)
+                           age_sigma_m_per_s=age_sigma_m_per_s, dynamics=dynamics, **validation)
         if isinstance(base_position, str):
             raise SatnavError(f"base_position={base_position!r} needs the whole base file: give "
                               "base_position=[x, y, z] (ECEF m), or none for the base header's "
@@ -261,6 +262,8 @@ class RtkEngine(RtkCore):
                           np.isin(letters, list(_INTEGER_SYSTEMS)))
         self._rover_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
         self._base_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
+        self._rover_half = HalfCycleTracker((len(sats), self.nf))
+        self._base_half = HalfCycleTracker((len(sats), self.nf))
         self._base_cum = np.zeros((len(sats), self.nf), np.int64)
         self._laid_out = True
         for b in self._pending:
@@ -283,9 +286,12 @@ class RtkEngine(RtkCore):
         rng, e, el, trop = _geometry(pos, self.base_pos)
         model = rng + trop - SPEED_OF_LIGHT * clk
         slips = self._base_slips.update(t, phase, code, lli, dop)
+        half, cleared = self._base_half.update(lli)
+        if self.half_cycle:
+            slips = slips | cleared  # the half cycle resolved: the ambiguity restarts
         self._base_cum = self._base_cum + slips
         self._base.append(_BaseEpoch(t, self.lam * phase - model[..., None], code - model[..., None],
-                                     el, valid & np.isfinite(el), self._base_cum, slips))
+                                     el, valid & np.isfinite(el), self._base_cum, slips, half))
 
     def _match(self, t):
         """The kept base epoch for rover time ``t``: nearest not after, else nearest, within
@@ -318,6 +324,9 @@ class RtkEngine(RtkCore):
             return self._solution(t, np.nan, np.zeros(0, np.int64))
         ep = self._receiver_epoch(rover_epoch)
         slips = self._rover_slips.update(ep[0], *ep[1:5])
+        half, cleared = self._rover_half.update(ep[3])
+        if self.half_cycle:
+            slips = slips | cleared
         b = self._match(t)
         if b is None:
             self._single(0)
@@ -328,7 +337,8 @@ class RtkEngine(RtkCore):
         self._cur = (ep, b)
         age_s = (t - b.t) / 1e9
         self._used = np.zeros(0, np.int64)
-        self._filter_epoch(i, 0, t, age_s, spp_pos, spp_ok, (slips | bslip).ravel())
+        half = (half | b.half).ravel() if self.half_cycle else None
+        self._filter_epoch(i, 0, t, age_s, spp_pos, spp_ok, (slips | bslip).ravel(), half)
         return self._solution(t, age_s, self._used)
 
     def _epoch_inputs(self, i, pos, at_spp):

@@ -26,9 +26,11 @@ Measurement model of a pseudorange P (m) on signal s of satellite j at epoch i::
 
 Weights follow RTKLIB's single-point model so results compare one to one:
 ``sigma^2 = F_sys^2 R^2 (a^2 + b^2 / sin el) + sigma_cbias^2 + (0.5 I)^2
-+ (0.3 / (sin el + 0.1))^2`` with R = 300 the code/phase error ratio and
++ (0.3 / (sin el + 0.1))^2 + sigma_sat^2`` with R = 300 the code/phase error ratio and
 a = b = 0.003 m (:data:`ERROR_MODEL`), system factors F (GLONASS 1.5, NavIC 1.5,
-SBAS 3, others 1, :data:`SYSTEM_ERROR_FACTORS`) and an optional C/N0 term.
+SBAS 3, others 1, :data:`SYSTEM_ERROR_FACTORS`), an optional C/N0 term and the broadcast
+orbit + clock error sigma_sat of :data:`SATELLITE_ERROR_M` (GLONASS 5 m, as RTKLIB's
+``ERREPH_GLO``; not modelled for the other systems).
 With ``weights="reported"`` the receiver's own 1-sigma of each pseudorange
 (:attr:`Observations.sigma <satnav.observations.Observations>`, from Android logs) replaces
 the noise term where it is larger. With ``multi_signal=True`` every band tracked gives a
@@ -57,6 +59,7 @@ from ..errors import SatnavError, SatnavWarning
 from ..frames import ecef_to_geodetic, enu_rotation
 from ..models import measurement
 from ..models.ionosphere import ionosphere_free_coefficients
+from ..orbits.glonass import BROADCAST_ERROR_M
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
 from ..signals import carrier_frequency, glonass_channels, per_system
 from .dop import dilution_of_precision
@@ -70,6 +73,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "solve_spp", "SppOptions", "spp_options", "motion_inconsistent", "DEFAULT_CHUNK_EPOCHS", "DEFAULT_SIGNALS", "IONO_FREE_SIGNALS", "MULTI_SIGNALS", "ERROR_MODEL", "SYSTEM_ERROR_FACTORS",
+    "SATELLITE_ERROR_M",
 ]
 
 #: Default code per system, in order of preference; the first one present in the file is
@@ -99,6 +103,13 @@ ERROR_MODEL = {
     "min_elevation_deg": 5.0,
     "cn0_max_dbhz": 52.0,
 }
+#: 1-sigma broadcast orbit + clock range error (m) added to the variance of every pseudorange
+#: of the system, whatever its elevation (RTKLIB ``pntpos``: ``var = vare + ...``, with
+#: ``vare = ERREPH_GLO^2`` for GLONASS from ``geph2pos``). Only GLONASS: its broadcast
+#: states are 3-4x worse than GPS's (SISRE 2.2 m vs 0.65 m on 2020-06-25, bench/RESULTS.md),
+#: and without this term its low satellites, dominated by that error too, were weighted as
+#: if only noise, troposphere and ionosphere grew with the elevation. Systems not listed: 0.
+SATELLITE_ERROR_M = {"R": BROADCAST_ERROR_M}
 #: Clock group of each system (QZSS and SBAS share GPS time and the GPS clock).
 CLOCK_GROUP_OF = per_system("clock_group")
 
@@ -754,6 +765,8 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.use_bds_model = np.where(pb.present, pb.col_iono_bds[colx], False)
     factors = np.array([SYSTEM_ERROR_FACTORS.get(s, 1.0) for s in col_sys])
     pb.error_factor = np.where(pb.present, factors[colx], 1.0)
+    sat_var = np.array([SATELLITE_ERROR_M.get(s, 0.0) ** 2 for s in col_sys])
+    pb.satellite_var = np.where(pb.present, sat_var[colx], 0.0) if sat_var.any() else None
     cn0 = _stacked(columns, "cn0", m)
     reported = _stacked(columns, "sigma", m)
     pb.cn0 = pack(cn0[ei, ci]) if np.isfinite(cn0).any() else None
@@ -910,6 +923,8 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     var = var * pb.error_factor[ep] ** 2
     code_bias_var = 0.0 if pb.iono == "iono-free" else ERROR_MODEL["code_bias_m"] ** 2
     ev.variance = var + code_bias_var + iono_var + trop_var
+    if pb.satellite_var is not None:  # broadcast orbit + clock error (SATELLITE_ERROR_M)
+        ev.variance = ev.variance + pb.satellite_var[ep]
     mask_ok = (el >= pb.mask_rad) | ~near[:, None]
     ev.usable = present & mask_ok & np.isfinite(ev.residual)
     return ev

@@ -33,8 +33,10 @@ from os import PathLike
 
 import numpy as np
 
-from ..errors import RinexError, SatnavWarning, warn_damaged
+from ..errors import RinexError, SatnavWarning
 from ..gnss_time import (
+    MAX_YEAR,
+    MIN_YEAR,
     NS_PER_WEEK,
     bdt_week_tow,
     calendar_to_ns,
@@ -55,6 +57,7 @@ from ..navigation import (
     records_view,
 )
 from ..satellites import SYSTEMS
+from ._damage import DamageLog
 from ._rinex_nav_layout import (
     ARCSEC,
     BDS_GEO_PRNS,
@@ -384,13 +387,14 @@ def _read_one(path, source: int, strict: bool, nav: Navigation):
     groups: dict[tuple, _Group] = {}
     damaged: list[tuple[int, str]] = []  # (body index, message)
     skipped: dict[str, int] = {}
+    log = DamageLog(path_str, strict)
     if v4:
-        _index_v4(body, groups, damaged, skipped, nav, path_str, body_start, source, strict)
+        _index_v4(body, groups, damaged, skipped, nav, log, body_start, source)
     else:
         _index_v23(block, hdr, v2, groups, damaged)
 
     for idx, msg in sorted(damaged):
-        warn_damaged(msg, path_str, body_start + idx + 1, strict)
+        log.add(body_start + idx + 1, msg)
     if skipped:
         text_counts = ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items()))
         warnings.warn(
@@ -405,10 +409,11 @@ def _read_one(path, source: int, strict: bool, nav: Navigation):
     for (system, mtype, nlines), grp in groups.items():
         arr = _parse_group(
             block, np.array(grp.starts, dtype=np.int64), nlines, system, mtype, v2, v4,
-            path_str, body_start, source, strict,
+            log, body_start, source,
         )  # fmt: skip
         if len(arr):
             out.setdefault(system, []).append(arr)
+    log.emit(stacklevel=4)
     return hdr, {s: concat_records(a) for s, a in out.items()}
 
 
@@ -444,14 +449,15 @@ def _index_v23(block, hdr, v2, groups, damaged):
     letters = block[starts, 0]
     is_letter = ((letters >= 65) & (letters <= 90)) | ((letters >= 97) & (letters <= 122))
     file_sys = hdr.system if hdr.system in SYSTEMS else "G"
-    systems = np.where(is_letter, np.char.upper(letters.view("S1").astype("U1")), file_sys if v2 else "")
+    # any byte (non-ASCII too) -> its upper-case letter or "": no text decoding of raw bytes
+    systems = np.where(is_letter, _LETTER[letters], file_sys if v2 else "")
     for system in np.unique(systems[~comment]):
         sel = (systems == system) & ~comment
         idx = starts[sel]
         if system not in SYSTEMS or system == "":
             for i in idx:
                 what = (
-                    f"unknown system letter {chr(block[i, 0])!r}, expected one of {SYSTEMS}"
+                    f"unknown system letter {_printable(block[i, 0])}, expected one of {SYSTEMS}"
                     if system
                     else "record does not start with a satellite id such as G01"
                 )
@@ -470,7 +476,7 @@ def _index_v23(block, hdr, v2, groups, damaged):
                 grp.starts.extend(idx[n == k].tolist())
 
 
-def _index_v4(body, groups, damaged, skipped, nav, path, body_start, source, strict):
+def _index_v4(body, groups, damaged, skipped, nav, log, body_start, source):
     """Find RINEX 4 '>' records; parse STO/EOP/ION directly, group EPH by layout."""
     starts = [i for i, ln in enumerate(body) if ln.startswith(">")]
     for i in range(starts[0] if starts else len(body)):
@@ -491,10 +497,7 @@ def _index_v4(body, groups, damaged, skipped, nav, path, body_start, source, str
             try:
                 rec = _parse_v4_extra(body[i + 1 : stop], kind, system, prn, mtype)
             except (ValueError, IndexError):
-                warn_damaged(
-                    f"unreadable {kind} record, expected the RINEX 4 layout",
-                    path, body_start + i + 1, strict,
-                )  # fmt: skip
+                log.add(body_start + i + 1, f"unreadable {kind} record, expected the RINEX 4 layout")
                 continue
             rec["line"] = body_start + i + 1
             rec["source"] = source
@@ -520,9 +523,13 @@ def _index_v4(body, groups, damaged, skipped, nav, path, body_start, source, str
 
 
 def _epoch_v4(line: str, system: str) -> int:
-    """GPST ns of a RINEX 4 STO/EOP/ION epoch line ('    2022 06 08 10 00 00 ...')."""
+    """GPST ns of a RINEX 4 STO/EOP/ION epoch line ('    2022 06 08 10 00 00 ...');
+    ValueError for fields out of range."""
     y, mo, d = int(line[4:8]), int(line[9:11]), int(line[12:14])
     h, mi, s = int(line[15:17]), int(line[18:20]), int(line[21:23])
+    if not (MIN_YEAR <= y <= MAX_YEAR and 1 <= mo <= 12 and 1 <= d <= 31 and 0 <= h <= 23
+            and 0 <= mi <= 59 and 0 <= s <= 60):
+        raise ValueError(line)
     return int(to_gpst(calendar_to_ns(y, mo, d, h, mi, s), TIME_SCALE[system]))
 
 
@@ -572,7 +579,7 @@ def _parse_v4_extra(lines, kind, system, prn, mtype) -> dict:
     return rec
 
 
-def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start, source, strict):
+def _parse_group(block, starts, nlines, system, mtype, v2, v4, log, body_start, source):
     """Parse all records of one layout (vectorized); returns a structured array."""
     layout = LAYOUTS[(system, mtype)][0]
     rows = block[starts[:, None] + np.arange(nlines)[None, :]]  # (R, nlines, 80)
@@ -638,13 +645,26 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
     bad |= (prn < 1) | (prn > 99) | (ep[:, 2] < 1) | (ep[:, 2] > 12) | (ep[:, 3] < 1) | (ep[:, 3] > 31)
     if bad.any():
         for i in np.flatnonzero(bad):
-            warn_damaged(
+            log.add(
+                body_start + int(starts[i]) + 1 + int(bad_line[i]),
                 f"unreadable {system} navigation record (record starts at line "
                 f"{body_start + int(starts[i]) + 1 - int(v4)}), expected numbers in the fixed "
                 "columns of the RINEX format",
-                path, body_start + int(starts[i]) + 1 + int(bad_line[i]),
-                strict,
+                kind=f"unreadable {system} navigation record",
             )  # fmt: skip
+    # epoch fields and values that no real message holds: the record is damaged
+    implausible = ~bad & _implausible_epoch(ep)
+    why = np.where(implausible, "epoch field out of range (year "
+                   f"{MIN_YEAR}-{MAX_YEAR}, month 1-12, day 1-31, hour 0-23, minute 0-59, second 0-60)", "")
+    vbad, vwhy = _implausible_values(values, LAYOUTS[(system, mtype)][0], system)
+    vbad &= ~bad & ~implausible
+    why = np.where(vbad, vwhy, why)
+    for i in np.flatnonzero(implausible | vbad):
+        log.add(body_start + int(starts[i]) + 1 - int(v4),
+                f"implausible {system} navigation record: {why[i]}",
+                kind=f"implausible {system} navigation record")
+    bad |= implausible | vbad
+    if bad.any():
         keep = ~bad
         values, ep, starts = values[keep], ep[keep], starts[keep]
         prn = prn[keep]
@@ -689,6 +709,73 @@ def _parse_group(block, starts, nlines, system, mtype, v2, v4, path, body_start,
         return out
     out["toe"] = _toe_from_week(out["week"], out["toe_sow"], toc, system)
     return out
+
+
+#: Semi-major axis range (m) of a broadcast orbit: above the atmosphere (6 478 km) to
+#: beyond GEO (42 164 km) with a margin. sqrt(A) outside sqrt of it is a damaged record.
+_SQRT_A_RANGE = (math.sqrt(6.478e6), math.sqrt(5.0e7))
+#: Geocentric distance range (m) of a GLONASS/SBAS broadcast position (GLONASS 25 500 km,
+#: SBAS GEO 42 164 km), with a margin.
+_RADIUS_RANGE = (6.478e6, 5.0e7)
+#: Any value larger than this (or +-inf) is no broadcast quantity: the record is damaged.
+_MAX_ABS_VALUE = 1e20
+#: Kepler fields every message needs (NaN -> damaged record).
+_KEPLER_REQUIRED = ("sqrt_a", "e", "m0", "omega0", "i0", "omega", "toe_sow", "af0")
+_LETTER = np.array([chr(c).upper() if chr(c).isascii() and chr(c).isalpha() else "" for c in range(256)])
+
+
+def _printable(byte) -> str:
+    """A byte of a damaged line for a message: the character when printable ASCII, else
+    its code (no raw bytes echoed to a terminal)."""
+    b = int(byte)
+    return repr(chr(b)) if 32 <= b < 127 else f"byte 0x{b:02x}"
+
+
+def _implausible_epoch(ep: np.ndarray) -> np.ndarray:
+    """Rows of (prn, year, month, day, hour, minute, second) outside the calendar's ranges."""
+    with np.errstate(invalid="ignore"):
+        return ~((ep[:, 1] >= MIN_YEAR) & (ep[:, 1] <= MAX_YEAR) & (ep[:, 4] >= 0) & (ep[:, 4] <= 23)
+                 & (ep[:, 5] >= 0) & (ep[:, 5] <= 59) & (ep[:, 6] >= 0) & (ep[:, 6] < 61))
+
+
+def _implausible_values(values: np.ndarray, layout, system: str):
+    """Rows of a record block with values no real message holds; returns (mask, reason)."""
+    n = values.shape[0]
+    reason = np.full(n, "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        huge = ~(np.abs(np.nan_to_num(values, nan=0.0)) <= _MAX_ABS_VALUE)
+    bad = huge.any(axis=1)
+    reason[bad] = "a value is infinite or beyond 1e20"
+    col = {name: k for k, name in enumerate(layout) if name is not None and k < values.shape[1]}
+
+    def mark(mask, text):
+        nonlocal bad
+        new = mask & ~bad
+        reason[new] = text
+        bad = bad | new
+
+    with np.errstate(invalid="ignore"):
+        if system in ("R", "S"):
+            if all(c in col for c in ("x", "y", "z")):
+                xyz = values[:, [col["x"], col["y"], col["z"]]] * 1000.0  # km -> m
+                r = np.sqrt((xyz**2).sum(axis=1))
+                mark(~((r >= _RADIUS_RANGE[0]) & (r <= _RADIUS_RANGE[1])),
+                     "satellite position not 6 478-50 000 km from the Earth's centre")
+        else:
+            missing = np.zeros(n, dtype=bool)
+            for name in _KEPLER_REQUIRED:
+                if name in col:
+                    missing |= np.isnan(values[:, col[name]])
+            mark(missing, "a required orbit or clock value (sqrtA, e, M0, OMEGA0, i0, omega, "
+                          "toe, af0) is blank or NaN")
+            if "sqrt_a" in col:
+                sa = values[:, col["sqrt_a"]]
+                mark(~((sa >= _SQRT_A_RANGE[0]) & (sa <= _SQRT_A_RANGE[1])),
+                     "sqrt(A) outside 2 545-7 071 m^0.5 (orbit radius 6 478-50 000 km)")
+            if "e" in col:
+                e = values[:, col["e"]]
+                mark(~((e >= 0.0) & (e < 1.0)), "eccentricity outside [0, 1)")
+    return bad, reason.astype(str)
 
 
 def _toe_from_week(week, toe_sow, toc, system):

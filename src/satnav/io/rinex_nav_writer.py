@@ -23,6 +23,7 @@ from ..gnss_time import from_gpst, ns_to_calendar
 from ..navigation import Navigation
 from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_id, system_of
 from ._rinex_nav_layout import ARCSEC, DAY, KM_FIELDS, LAYOUTS, TIME_SCALE, UNKNOWN_TEXT, V3_TYPES
+from .atomic import atomic_output
 
 __all__ = ["write_rinex_nav", "format_field"]
 
@@ -203,6 +204,6 @@ def write_rinex_nav(nav: Navigation, path: str | PathLike, version: float = 3.05
             SatnavWarning,
             stacklevel=2,
         )
-    with open(path, "w", encoding="ascii", newline="\n") as fh:
+    with atomic_output(path, "w", encoding="ascii", newline="\n") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -40,6 +40,31 @@ Conventions
   following epochs; ``GLONASS SLOT / FRQ #`` records there update the header. Epoch
   flag 1 (power failure) epochs are observation epochs.
 * Blank lines and ``COMMENT`` lines between records are skipped.
+
+Structure rules (damaged and unusual input)
+-------------------------------------------
+* A damaged record is skipped with a :class:`~satnav.errors.DamagedRecordWarning` naming
+  ``FILE:LINE`` (an error with ``strict``); at most 10 warnings of one kind are printed
+  per file, the rest summed up in one closing warning ("... and 97 more").
+* Epoch times outside the calendar (month 1-12, day 1-31, hour 0-23, minute 0-59,
+  second 0-60, year 1688-2271: what int64 ns hold) are damaged records, never wrapped.
+* A RINEX 2 satellite line holding more fields than observation types are left for it (a
+  shifted, swapped or foreign line; data lines that keep the old count after an event
+  flag 4 redefined the types) makes that satellite's record damaged.
+* Duplicate epochs (the same time again): the first record of the time is kept, later
+  ones are damaged records. Epochs out of time order are kept and sorted into time order
+  (one :class:`~satnav.errors.SatnavWarning`); ``epochs`` are then in time order.
+* Event flag 3 (new site occupation): the header records that follow apply from the
+  event on, never to the epochs before it. ``read_rinex_obs(path)`` keeps every epoch (as
+  stop-and-go survey files are read) with the *first* occupation's header -- the site
+  records of a flag-3 event (marker, position, antenna, receiver, observer) do not replace
+  it; they stay in the :class:`~satnav.observations.Event` -- and warns where the second
+  occupation starts. ``occupation=k`` reads the k-th occupation alone: the header is the
+  file header updated by every flag 3/4 record up to it, the epochs those from its event
+  to the next flag-3 event.
+* Implausible header values -- an ``APPROX POSITION XYZ`` not finite or not 0 (unknown)
+  nor 6 000-100 000 km from the Earth's centre, antenna offsets beyond 1 km or not finite,
+  an ``INTERVAL`` not in (0, 86400] s -- are ignored (left unset) with a warning.
 * ``Observations.epoch_lines`` holds the 1-based line of each epoch record and
   ``Event.line`` that of each event record (lines of the Hatanaka-expanded text), so
   events without a time keep their place among the epochs when written again.
@@ -69,16 +94,19 @@ later one is ignored for that system (warning).
 
 from __future__ import annotations
 
+import copy
+import math
 import re
 import warnings
 from os import PathLike
 
 import numpy as np
 
-from ..errors import DamagedRecordWarning, RinexError, warn_damaged
-from ..gnss_time import NS_PER_DAY, NS_PER_S, calendar_to_ns, to_gpst
+from ..errors import DamagedRecordWarning, RinexError, SatnavWarning
+from ..gnss_time import MAX_YEAR, MIN_YEAR, NS_PER_DAY, NS_PER_S, calendar_to_ns, to_gpst
 from ..observations import Event, Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, system_number_of, system_of
+from ._damage import DamageLog
 from .textfile import read_bytes
 
 __all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes"]
@@ -106,7 +134,8 @@ _ALL01 = _U(0x0101010101010101)
 
 
 # ----------------------------------------------------------------------------- public API
-def read_rinex_obs(path: str | PathLike, *, strict: bool = False) -> Observations:
+def read_rinex_obs(path: str | PathLike, *, strict: bool = False,
+                   occupation: int | None = None) -> Observations:
     """Read a RINEX 2/3/4 observation file (plain, Hatanaka, gz/Z/bz2/zip).
 
     Parameters
@@ -116,6 +145,10 @@ def read_rinex_obs(path: str | PathLike, *, strict: bool = False) -> Observation
     strict : bool
         Raise :class:`~satnav.errors.RinexError` on the first damaged record instead of
         skipping it with a :class:`~satnav.errors.DamagedRecordWarning`.
+    occupation : int, optional
+        Read only this site occupation (1 = the first) of a file that event flag 3 (new
+        site occupation) records split; default all epochs with the first occupation's
+        header. See "Structure rules" in the module docstring.
 
     Returns
     -------
@@ -130,14 +163,17 @@ def read_rinex_obs(path: str | PathLike, *, strict: bool = False) -> Observation
         not an observation file, malformed observation-type records), or any damaged
         record when ``strict``.
     """
-    return parse_rinex_obs(read_bytes(path), path=str(path), strict=strict)
+    return parse_rinex_obs(read_bytes(path), path=str(path), strict=strict, occupation=occupation)
 
 
-def parse_rinex_obs(text: bytes, *, path: str = "<bytes>", strict: bool = False) -> Observations:
+def parse_rinex_obs(text: bytes, *, path: str = "<bytes>", strict: bool = False,
+                    occupation: int | None = None) -> Observations:
     """Parse RINEX observation text already in memory (see :func:`read_rinex_obs`)."""
     if isinstance(text, str):
         text = text.encode("ascii", "replace")
-    reader = _Reader(text, path, strict)
+    if occupation is not None and int(occupation) < 1:
+        raise ValueError(f"occupation must be 1 or more, got {occupation}")
+    reader = _Reader(text, path, strict, None if occupation is None else int(occupation))
     return reader.run()
 
 
@@ -370,6 +406,16 @@ _V2_EPOCH = re.compile(
 )
 
 
+#: Geocentric distance range (m) of a plausible APPROX POSITION XYZ (0 = unknown is allowed).
+_POSITION_RADIUS = (6.0e6, 1.0e8)
+#: Largest plausible antenna offset (m) in ANTENNA: DELTA H/E/N.
+_MAX_ANTENNA_OFFSET_M = 1000.0
+
+#: ObsHeader fields describing a site occupation (kept from the first one, see apply_event_records).
+_SITE_FIELDS = ("marker_name", "marker_number", "marker_type", "observer", "agency", "receiver_number",
+                "receiver_type", "receiver_version", "antenna_number", "antenna_type",
+                "approx_position_m", "antenna_delta_hen_m", "other_records")
+
 _GLO_SLOT = re.compile(r"R\s?(\d{1,2})\s*([+-]?\s?\d{1,2})")
 
 
@@ -420,9 +466,14 @@ def _continued_fields(
 
 
 class _Reader:
-    def __init__(self, text: bytes, path: str, strict: bool):
+    def __init__(self, text: bytes, path: str, strict: bool, occupation: int | None = None):
         self.path = path
         self.strict = strict
+        self.occupation = occupation
+        self.log = DamageLog(path, strict)
+        self.next_occupation_line: int | None = None  # 1-based line of the next flag-3 event
+        self.occupations_seen = 1
+        self.out_of_order: list[int] = []  # 1-based lines of epochs earlier than one before
         if not text.endswith(b"\n"):
             text = text + b"\n"
         self.text = text
@@ -439,7 +490,6 @@ class _Reader:
             ends -= self.buf[np.maximum(nl - 1, 0)] == 13
         self.ends = np.maximum(ends, self.starts)
         self.nlines = len(nl)
-        self.damage: list[tuple[int, str]] = []
         # epoch text -> (year .. minute, that minute in GPST ns or None, scale) (v2_time)
         self._v2_minutes: dict[str, tuple] = {}
         self.events: list[Event] = []
@@ -453,11 +503,9 @@ class _Reader:
     def error(self, msg: str, line: int | None):
         raise RinexError(msg, self.path, line)
 
-    def damaged(self, line0: int, msg: str):
-        """Record a damaged record at 0-based line ``line0``."""
-        if self.strict:
-            raise RinexError(msg, self.path, line0 + 1)
-        self.damage.append((line0 + 1, msg))
+    def damaged(self, line0: int, msg: str, kind: str | None = None):
+        """Record a damaged record at 0-based line ``line0`` (raises when strict)."""
+        self.log.add(line0 + 1, msg, kind)
 
     # -- driver --------------------------------------------------------------------------
     def run(self) -> Observations:
@@ -466,8 +514,25 @@ class _Reader:
             parts = self.body_v2(body)
         else:
             parts = self.body_v3(body)
-        for line, msg in sorted(self.damage):
-            warn_damaged(msg, self.path, line, False)
+        self.log.emit(stacklevel=5)
+        if self.out_of_order:
+            warnings.warn(f"{self.path}:{self.out_of_order[0]}: {len(self.out_of_order)} epoch(s) out of "
+                          "time order (earlier than an epoch before them): sorted into time order",
+                          SatnavWarning, stacklevel=4)
+        if self.next_occupation_line is not None:
+            k = self.occupation
+            if k is None:
+                what = ("site occupation 2 starts here; its epochs are kept, with the header of the "
+                        "first occupation (read_rinex_obs(..., occupation=2) reads it alone with its "
+                        "own header)")
+            else:
+                what = (f"the epochs from here on are site occupation {k + 1}, kept apart and not "
+                        f"read with occupation {k}")
+            warnings.warn(f"{self.path}:{self.next_occupation_line}: event flag 3 (new site "
+                          f"occupation): {what}", SatnavWarning, stacklevel=4)
+        elif self.occupation is not None and self.occupations_seen < self.occupation:
+            raise RinexError(f"the file holds {self.occupations_seen} site occupation(s), "
+                             f"occupation {self.occupation} was asked for", self.path)
         return parts
 
     # -- header ----------------------------------------------------------------------------
@@ -559,9 +624,20 @@ class _Reader:
                 elif label == "ANT # / TYPE":
                     h.antenna_number, h.antenna_type = content[:20].strip(), content[20:40].strip()
                 elif label == "APPROX POSITION XYZ":
-                    h.approx_position_m = _three_floats(content)
+                    xyz = _three_floats(content)
+                    r = float(np.sqrt(np.sum(xyz**2))) if np.isfinite(xyz).all() else math.nan
+                    if r == 0.0 or _POSITION_RADIUS[0] <= r <= _POSITION_RADIUS[1]:
+                        h.approx_position_m = xyz
+                    else:
+                        self.header_damage(j, "implausible 'APPROX POSITION XYZ' (not finite, nor 0 "
+                                              "nor 6 000-100 000 km from the Earth's centre): ignored")
                 elif label == "ANTENNA: DELTA H/E/N":
-                    h.antenna_delta_hen_m = _three_floats(content)
+                    hen = _three_floats(content)
+                    if np.isfinite(hen).all() and (np.abs(hen) <= _MAX_ANTENNA_OFFSET_M).all():
+                        h.antenna_delta_hen_m = hen
+                    else:
+                        self.header_damage(j, "implausible 'ANTENNA: DELTA H/E/N' (not finite or beyond "
+                                              f"{_MAX_ANTENNA_OFFSET_M:g} m): ignored")
                 elif label == "# / TYPES OF OBSERV":
                     k = self.parse_v2_types(lines, k - 1)
                 elif label == "SYS / # / OBS TYPES":
@@ -569,7 +645,13 @@ class _Reader:
                 elif label == "SIGNAL STRENGTH UNIT":
                     h.signal_strength_unit = content[:20].strip()
                 elif label == "INTERVAL":
-                    h.interval_s = float(content[:10]) or None
+                    iv = float(content[:10])
+                    if iv == 0.0:
+                        h.interval_s = None
+                    elif 0.0 < iv <= 86400.0:
+                        h.interval_s = iv
+                    else:
+                        self.header_damage(j, "implausible 'INTERVAL' (not in (0, 86400] s): ignored")
                 elif label in ("TIME OF FIRST OBS", "TIME OF LAST OBS"):
                     self.parse_time_record(label, j, content, in_body)
                 elif label == "RCV CLOCK OFFS APPL":
@@ -614,10 +696,21 @@ class _Reader:
             self.v3_types.update(new_v3)
             self.header.obs_codes.update({s: list(c) for s, c in new_v3.items()})
 
+    def apply_event_records(self, lines: list[tuple[int, str]], flag: int):
+        """Header records of an event flag 3/4. When all occupations are read (no
+        ``occupation`` asked), a flag-3 event's site records do not replace the first
+        occupation's header (module docstring, "Structure rules")."""
+        if flag != 3 or self.occupation is not None:
+            self.apply_header_records(lines, in_body=True)
+            return
+        h = self.header
+        site = {f: copy.deepcopy(getattr(h, f)) for f in _SITE_FIELDS}
+        self.apply_header_records(lines, in_body=True)
+        for f, v in site.items():
+            setattr(h, f, v)
+
     def header_damage(self, j: int, msg: str):
-        if self.strict:
-            raise RinexError(msg, self.path, j + 1)
-        self.damage.append((j + 1, msg))
+        self.log.add(j + 1, msg)
 
     def parse_time_record(self, label, j, content, in_body):
         h = self.header
@@ -628,6 +721,9 @@ class _Reader:
             if len(tokens) >= 2 and tokens[-1].isalpha():
                 self.time_system = tokens[-1].upper()[:3]
         y, mo, d, hh, mi = (int(content[6 * m : 6 * m + 6]) for m in range(5))
+        if not (MIN_YEAR <= y <= MAX_YEAR and 1 <= mo <= 12 and 1 <= d <= 31 and 0 <= hh <= 23
+                and 0 <= mi <= 59):
+            raise ValueError(content)
         sec = tokens[0] if tokens else ""
         if not re.fullmatch(r"\d{1,2}\.\d+|\d{1,2}", sec) or (len(tokens) > 1 and not tokens[1].isalpha()):
             raise ValueError(sec)
@@ -756,6 +852,7 @@ class _Reader:
         for c in seps:
             ok &= issp[:, c]
         ok &= (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31) & (hh <= 23) & (mi <= 59) & (ss <= 60)
+        ok &= (y >= MIN_YEAR) & (y <= MAX_YEAR)
         flag_ok = isd[:, 31] & (flag <= 6)
         has_time = ok
         no_time = issp[:, 2:31].all(axis=1)
@@ -775,6 +872,19 @@ class _Reader:
         cnt = nxt - E - 1
         is_obs = flag_ok & (flag <= 1) & has_time & ok_n
         regular = is_obs & (cnt == nsat)
+        # site occupations (event flag 3): an epoch's occupation counts the flag-3 events before
+        # it; only the asked one is read (module docstring, "Structure rules")
+        new_site = flag_ok & ok_n & (flag == 3)
+        occ_of = 1 + np.cumsum(new_site) if new_site.any() else np.ones(ne, np.int64)
+        self.occupations_seen = int(occ_of[-1]) if ne else 1
+        want = self.occupation
+        if (occ_of > (want or 1)).any():
+            self.next_occupation_line = int(E[np.flatnonzero(occ_of > (want or 1))[0]]) + 1
+        if want is not None and (want > 1 or new_site.any()):
+            regular &= occ_of == want
+        else:
+            occ_of = np.zeros(ne, np.int64)  # every epoch is read
+            want = 0
         # irregular blocks: examine in Python (rare)
         data_lines_extra: list[np.ndarray] = []
         epoch_ok = regular.copy()
@@ -787,8 +897,11 @@ class _Reader:
             if s.strip() and s[60:80].strip().upper() != "COMMENT":
                 self.damaged(j, "unexpected line before the first epoch record, expected '>'")
                 break
+        irregular: list[int] = []  # epochs of data_lines_extra
         for k in np.flatnonzero(~regular):
             e = int(E[k])
+            if occ_of[k] > want or (occ_of[k] < want and not (flag_ok[k] and flag[k] in (3, 4))):
+                continue  # another occupation (its flag 3/4 records before the asked one apply)
             s_line = self.line(e)
             if not flag_ok[k] or not ok_n[k]:
                 self.damaged(e, "bad epoch record (flag or satellite count), expected "
@@ -814,10 +927,11 @@ class _Reader:
                         self.damaged(j, "unexpected line after event records, expected '>'")
                         break
                 rec_text = [self.line(j) for j in body_recs]
-                self.events.append(Event(time=t, flag=fl, line=e + 1, records=rec_text))
+                if occ_of[k] == want:
+                    self.events.append(Event(time=t, flag=fl, line=e + 1, records=rec_text))
                 if fl in (3, 4):
                     before = dict(self.v3_types)
-                    self.apply_header_records(list(zip(body_recs, rec_text)), in_body=True)
+                    self.apply_event_records(list(zip(body_recs, rec_text)), fl)
                     if self.v3_types != before:
                         seg_breaks.append(int(k))
                         self._types_history.append(dict(self.v3_types))
@@ -834,7 +948,24 @@ class _Reader:
                              "lines follow")
                 continue
             epoch_ok[k] = True
+            irregular.append(int(k))
             data_lines_extra.append(np.array(cand, dtype=np.int64))
+        # duplicate epochs: the first record of a time is kept; later ones are damaged records
+        okk = np.flatnonzero(epoch_ok)
+        if len(okk) > 1:
+            tk = times[okk]
+            _, first_of = np.unique(tk, return_index=True)
+            if len(first_of) < len(okk):
+                dup = np.setdiff1d(np.arange(len(okk)), first_of)
+                for k in okk[dup]:
+                    self.damaged(int(E[k]), "duplicate epoch (a record of this time came before): the "
+                                 "first record of a time is kept", kind="duplicate epoch")
+                epoch_ok[okk[dup]] = False
+                regular[okk[dup]] = False
+                dropped = set(okk[dup].tolist())
+                kept = [m for m, k in enumerate(irregular) if k not in dropped]
+                irregular = [irregular[m] for m in kept]
+                data_lines_extra = [data_lines_extra[m] for m in kept]
         regular_idx = np.flatnonzero(regular)
         # satellite lines of regular epochs: ranges E+1 .. E+nsat
         nreg = nsat[regular_idx]
@@ -843,7 +974,7 @@ class _Reader:
         lines = np.repeat(E[regular_idx] + 1, nreg) + (np.arange(tot) - offs)
         line_epoch = np.repeat(regular_idx, nreg)
         if data_lines_extra:
-            irr = np.flatnonzero(epoch_ok & ~regular)
+            irr = np.asarray(irregular, np.int64)
             extra = np.concatenate(data_lines_extra) if data_lines_extra else np.zeros(0, np.int64)
             extra_ep = np.repeat(irr, [len(a) for a in data_lines_extra])
             lines = np.concatenate([lines, extra])
@@ -1026,6 +1157,14 @@ class _Reader:
         h = self.header
         if not h.obs_codes and self.v3_types:
             h.obs_codes = {s: list(c) for s, c in self.v3_types.items()}
+        epochs = np.asarray(epochs, np.int64)
+        if len(epochs) > 1 and (np.diff(epochs) < 0).any():
+            # rows are already in time order; the epochs follow (stable: file order kept)
+            lines = np.asarray(epoch_lines, np.int64)
+            later = epochs < np.maximum.accumulate(epochs)
+            self.out_of_order = sorted(lines[later].tolist())
+            order = np.argsort(epochs, kind="stable")
+            epochs, flags, clk, epoch_lines = (np.asarray(x)[order] for x in (epochs, flags, clk, lines))
         return Observations(time_r, sat_r, code_r, value_r, lli_r, ssi_r, codes, epochs,
                             epoch_flags=flags, receiver_clock_offset_s=clk, events=self.events,
                             header=h, source=self.path, epoch_lines=epoch_lines)
@@ -1058,6 +1197,8 @@ class _Reader:
         ep_line: list[int] = []  # 1-based line of each epoch record
         i = body
         n_lines = self.nlines
+        want, occ = self.occupation, 1  # site occupation asked for (None: all) / of this record
+        seen_times: set[int] = set()
         while i < n_lines:
             if not cand_set[i]:
                 s = self.line(i)
@@ -1094,10 +1235,18 @@ class _Reader:
                     i = int(nextcand[i + 1])
                     continue
                 rec_text = [self.line(j) for j in recs]
-                self.events.append(Event(time=None if t is None else int(t), flag=fl, line=i + 1,
-                                         records=rec_text))
+                if fl == 3:
+                    occ += 1
+                    self.occupations_seen = occ
+                    if occ > (want or 1) and self.next_occupation_line is None:
+                        self.next_occupation_line = i + 1
+                    if want is not None and occ > want:  # the next occupation: kept apart
+                        break
+                if want is None or occ == want:
+                    self.events.append(Event(time=None if t is None else int(t), flag=fl, line=i + 1,
+                                             records=rec_text))
                 if fl in (3, 4):
-                    self.apply_header_records(list(zip(recs, rec_text)), in_body=True)
+                    self.apply_event_records(list(zip(recs, rec_text)), fl)
                     if self.v2_types != types:
                         types = list(self.v2_types)
                         seg_types.append(types)
@@ -1166,11 +1315,20 @@ class _Reader:
                              f"but {got} lines follow")
                 i = int(nextcand[first_data])
                 continue
+            if want is not None and occ < want:
+                i = last
+                continue
             if fl == 6:
                 self.events.append(Event(time=int(t), flag=6, line=i + 1,
                                          records=[self.line(j) for j in range(i + 1, last)]))
                 i = last
                 continue
+            if t in seen_times:
+                self.damaged(i, "duplicate epoch (a record of this time came before): the first "
+                             "record of a time is kept", kind="duplicate epoch")
+                i = last
+                continue
+            seen_times.add(t)
             ep_time.append(int(t))
             ep_flag.append(fl)
             ep_clk.append(clk)
@@ -1265,15 +1423,33 @@ class _Reader:
         fstart = self.starts[line] + col
         fvalid = self.ends[line] - fstart
         value, lli, ssi, present, bad = _decode_slots(self.tail, fstart, fvalid, self.buf)
-        # bytes beyond the 80 columns of a data line that are not blank: damaged
         epoch_ok = np.ones(len(ep_time), bool)
         sysn = system_number_of(rec_sat)
         gcode = np.stack(maps)[rec_seg[rep], sysn[rep], slot] if len(maps) > 1 else maps[0][sysn[rep], slot]
         # a damaged value loses that satellite's record only (its satellite is known from the
         # epoch record), never the epoch's other satellites
         rec_ok = np.ones(len(rec_line), bool)
+        # a data line with more fields than observation types are left for it (or anything
+        # past column 80): that satellite's record is damaged (swapped or shifted lines, data
+        # lines keeping the old count after an event flag 4 redefined the types)
+        lps_r = (nob + 4) // 5
+        rl = np.repeat(np.arange(len(rec_line)), lps_r)
+        m = np.arange(int(lps_r.sum())) - np.repeat(np.cumsum(lps_r) - lps_r, lps_r)
+        dl = rec_line[rl] + m
+        allowed = 16 * np.minimum(5, nob[rl] - 5 * m)
+        for q in np.flatnonzero(self.ends[dl] - self.starts[dl] > allowed):
+            if not rec_ok[rl[q]]:
+                continue
+            if self.text[int(self.starts[dl[q]]) + int(allowed[q]) : int(self.ends[dl[q]])].strip():
+                rec_ok[rl[q]] = False
+                self.damaged(int(dl[q]), f"satellite data line holds more fields than the "
+                             f"{int(allowed[q]) // 16} observation type(s) left for it (the header's "
+                             f"'# / TYPES OF OBSERV' has {int(nob[rl[q]])})",
+                             kind="satellite data line with more fields than observation types")
         if bad.any():
             for q in np.unique(rep[bad]):
+                if not rec_ok[q]:
+                    continue
                 rec_ok[q] = False
                 bl = line[np.flatnonzero(bad & (rep == q))[0]]
                 self.damaged(int(bl), "bad observation value, expected F14.3 with LLI and SSI digits")

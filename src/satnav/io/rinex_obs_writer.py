@@ -21,6 +21,7 @@ epochs so memory stays bounded whatever the file size.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import warnings
@@ -34,6 +35,7 @@ from ..errors import SatnavError, SatnavWarning
 from ..gnss_time import NS_PER_S, ns_to_calendar
 from ..observations import Event, Observations
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_ids, system_number_of
+from .atomic import atomic_output
 
 __all__ = ["write_rinex_obs", "format_fixed"]
 
@@ -584,12 +586,7 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     width = max(3 + 16 * kmax, 56, *(len(t) for lines in ev_text for t in lines)) + 1
     ids = np.frombuffer(satellite_ids(np.arange(700)).astype("S3").tobytes(), dtype=np.uint8).reshape(700, 3)
 
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        fh = opener(path, "wb")
-    except OSError as exc:
-        raise SatnavError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    with fh:
+    with atomic_output(path, "wb") as raw, _maybe_gzip(raw, path) as fh:
         fh.write(("\n".join(_header_lines(obs, codes_by_system)) + "\n").encode("ascii", "replace"))
         # blocks of epochs, so the line matrix stays near _BLOCK_BYTES
         rec_start = np.concatenate([[0], np.cumsum(nsat)])  # first record of each epoch
@@ -610,6 +607,14 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
                 )
             )
     return path
+
+
+def _maybe_gzip(raw, path: Path):
+    """``raw`` itself, or a gzip stream over it when ``path`` ends in ``.gz`` (the name in
+    the gzip header is the destination's, not the temporary file's)."""
+    if not path.name.endswith(".gz"):
+        return contextlib.nullcontext(raw)
+    return gzip.GzipFile(filename=path.name, mode="wb", fileobj=raw)
 
 
 def _value_fields(obs: Observations, rows: np.ndarray) -> np.ndarray:

@@ -25,9 +25,9 @@ written as ``%`` comment lines with their reason (RTKLIB's readers skip ``%`` li
 NMEA as empty GGA/RMC sentences, in GeoJSON as features with a null geometry, and in the
 CSV/Parquet tables as rows with NaN positions and their ``status``/``reason``.
 
-Epochs that were solved but failed the integrity checks (``Solution.status`` 2-6:
-unverified, RAIM failed, weak geometry, inconsistent with the Doppler motion, implausible
-height; ``Solution.valid`` False) are never written as ordinary good fixes:
+Epochs that were solved but failed the integrity checks (``Solution.status`` 3-6: RAIM
+failed, weak geometry, inconsistent with the Doppler motion, implausible height;
+``Solution.valid`` False) are never written as ordinary good fixes:
 
 =============  ================================================================================
 ``pos``        ``% <time> flagged (<reason>): <the data row>`` comment lines (the numbers kept;
@@ -41,6 +41,15 @@ height; ``Solution.valid`` False) are never written as ordinary good fixes:
                and the ``reason``
 ``csv``        rows with ``status``, ``reason`` and the booleans ``solved`` and ``valid``
 =============  ================================================================================
+
+Epochs that are *unverified* (status 2: exactly as many satellites as unknowns, e.g. four
+satellites of one system, so the residual test has no redundancy) are ordinary single
+solutions to RTKLIB, which writes them as Q=5 rows. In ``.pos`` files they are
+``% <time> flagged (...)`` comments like the other flagged epochs by default
+(``unverified="comment"``: with no redundancy a fault cannot be detected, and real files
+have such epochs tens of km off), or Q=5 data rows with ``unverified="write"`` (the header
+then says how many there are; their ``ns`` column shows the satellite count). Other formats
+treat them as flagged.
 
 Relative solutions (``RtkSolution``, no ``valid`` attribute) count every solved epoch as
 valid: their quality is in RTKLIB's Q.
@@ -73,6 +82,7 @@ from ..gnss_time import (
 )
 from ..satellites import prn_of, system_of
 from ..signals import per_system
+from .atomic import atomic_output
 
 __all__ = [
     "FORMATS",
@@ -262,6 +272,7 @@ def format_pos(
     header: bool = True,
     unsolved: str = "comment",
     flagged: str = "comment",
+    unverified: str = "comment",
 ) -> str:
     """Text of an RTKLIB ``.pos`` file (see :func:`write_pos`)."""
     frame = frame.lower()
@@ -282,6 +293,10 @@ def format_pos(
         raise SatnavError(
             f"unknown flagged-epoch policy {flagged!r}; expected 'comment', 'write' or 'skip'"
         )
+    if unverified not in UNVERIFIED_POLICIES:
+        raise SatnavError(
+            f"unknown unverified-epoch policy {unverified!r}; expected one of {', '.join(UNVERIFIED_POLICIES)}"
+        )
     if program is None:
         from .._version import __version__
 
@@ -298,6 +313,9 @@ def format_pos(
     ratio = np.nan_to_num(np.broadcast_to(np.asarray(getattr(solution, "ratio", 0.0), dtype=np.float64), (m,)))
     ns = np.asarray(solution.n_used, dtype=np.int64)
     cov = _covariance(solution)
+    unverified_rows = unverified_epochs(solution, solved, valid)
+    if unverified == "write":
+        valid = valid | unverified_rows
 
     if time_format == "hms":
         times = _calendar_text(t, decimals, "UTC" if tsys == "UTC" else "GPS")
@@ -310,6 +328,11 @@ def format_pos(
     out: list[str] = []
     if header:
         out.extend(_header_lines(solution, inputs, program))
+        if unverified == "write" and unverified_rows.any():
+            out.append(
+                f"% unverified: {int(unverified_rows.sum())} epochs without redundancy for the residual "
+                "test (RAIM), e.g. 4 satellites, are written as Q=5 rows"
+            )
         if frame == "ecef":
             out.append("% (x/y/z-ecef=WGS84,Q=1:fix,2:float,3:sbas,4:dgps,5:single,6:ppp,ns=# of satellites)")
             head = f"{'x-ecef(m)':>14} {'y-ecef(m)':>14} {'z-ecef(m)':>14}"
@@ -377,6 +400,24 @@ def format_pos(
     return "\n".join(out) + "\n"
 
 
+#: ``unverified=`` policies of :func:`format_pos` / :func:`write_pos`.
+UNVERIFIED_POLICIES = ("write", "comment")
+#: ``Solution.status`` of an epoch solved without redundancy for the residual test.
+STATUS_UNVERIFIED = 2
+
+
+def unverified_epochs(solution, solved=None, valid=None) -> np.ndarray:
+    """Mask (m,) of the epochs solved without redundancy for the residual test
+    (``status`` 2, e.g. exactly four satellites): a position, but no RAIM check."""
+    if solved is None or valid is None:
+        pos = np.asarray(solution.position_m, dtype=np.float64).reshape(-1, 3)
+        solved, valid = _solved_valid(solution, pos)
+    status = getattr(solution, "status", None)
+    if status is None or not hasattr(solution, "valid"):
+        return np.zeros(len(solved), dtype=bool)
+    return solved & ~valid & (np.asarray(status) == STATUS_UNVERIFIED)
+
+
 def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
     """Write an RTKLIB-compatible ``.pos`` solution file.
 
@@ -407,9 +448,14 @@ def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
         every number of the row (default; RTKLIB-style readers skip them), as ordinary data
         rows (``"write"``, the position then looks like a good fix), or not at all.
         Solutions without ``valid`` (relative ``RtkSolution``) write every solved epoch.
+    unverified : {"write", "comment"}
+        Epochs solved without redundancy for the residual test (status 2, e.g. exactly four
+        satellites): as the flagged comment lines (default), or as Q=5 data rows like
+        RTKLIB's single solutions, with a header line giving their number (``"write"``).
     """
     text = format_pos(solution, frame=frame, **kwargs)
-    Path(path).write_text(text, encoding="ascii", newline="\n")
+    with atomic_output(path, "w", encoding="ascii", newline="\n") as fh:
+        fh.write(text)
 
 
 # ---------------------------------------------------------------------- reader
@@ -733,7 +779,9 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
 
 def write_nmea(solution, path, *, talker: str = "GN") -> None:
     """Write NMEA GGA/RMC/GSA sentences (see :func:`nmea_sentences`), CR LF terminated."""
-    Path(path).write_bytes(b"".join(nmea_sentences(solution, talker=talker)))
+    data = b"".join(nmea_sentences(solution, talker=talker))
+    with atomic_output(path, "wb") as fh:
+        fh.write(data)
 
 
 # ====================================================================== GPX / KML / GeoJSON
@@ -800,7 +848,8 @@ def write_gpx(solution, path, *, name: str = "satnav solution", flagged: str = "
     for i in np.flatnonzero(valid):
         parts.append("      " + point("trkpt", i))
     parts.append("    </trkseg>\n  </trk>\n</gpx>\n")
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))
 
 
 def write_kml(solution, path, *, name: str = "satnav solution", points: bool = True,
@@ -850,7 +899,8 @@ def write_kml(solution, path, *, name: str = "satnav solution", points: bool = T
         parts.extend(placemark(i, "flagged", "<name>flagged</name>") for i in bad)
         parts.append("</Folder>")
     parts.append("</Document>\n</kml>\n")
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))
 
 
 def _num(v, nd=4):
@@ -911,7 +961,9 @@ def geojson_dict(solution) -> dict:
 
 def write_geojson(solution, path) -> None:
     """Write :func:`geojson_dict` as a GeoJSON file."""
-    Path(path).write_text(json.dumps(geojson_dict(solution), allow_nan=False), encoding="utf-8")
+    text = json.dumps(geojson_dict(solution), allow_nan=False)
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 # ====================================================================== tables
@@ -935,7 +987,9 @@ def write_csv(solution, path) -> None:
         import pandas  # noqa: F401
     except ImportError:  # pragma: no cover
         raise SatnavError("writing CSV needs pandas: pip install pandas") from None
-    _table(solution).to_csv(path, index=False)
+    table = _table(solution)
+    with atomic_output(path, "w", encoding="utf-8", newline="") as fh:
+        table.to_csv(fh, index=False)
 
 
 def write_parquet(solution, path) -> None:
@@ -949,4 +1003,5 @@ def write_parquet(solution, path) -> None:
         ) from None
     df = _table(solution)
     df["reason"] = df["reason"].astype(str)
-    df.to_parquet(path, engine="pyarrow", index=False)
+    with atomic_output(path, "wb") as fh:
+        df.to_parquet(fh, engine="pyarrow", index=False)

@@ -676,24 +676,149 @@ def _write_sp3(
         vel_dm = np.where(np.all(np.isfinite(velocity_m_s), axis=-1)[..., None], velocity_m_s * 10.0, 0.0)
         rate = np.where(np.isfinite(clock_rate_s_s), clock_rate_s_s * 1e10, SP3_MISSING_CLOCK)
     flag_cols = {name: flags.get(name) for name in _FLAG_NAMES}
-    for e in range(m):
-        y, mo, d, hh, mi, ss = cal(time[e])
-        lines.append(f"*  {y:4d} {mo:2d} {d:2d} {hh:2d} {mi:2d} {ss:11.8f}")
-        for j in range(k):
+    records = _Sp3Records(time, ids, pos_km, clk_us, vel_dm if velocity_m_s is not None else None,
+                          rate if velocity_m_s is not None else None, flag_cols)
+    out = Path(path)
+    from .atomic import atomic_output  # every output is written atomically
+
+    with atomic_output(out, "wb") as fh:
+        fh.write(("\n".join(lines) + "\n").encode("ascii"))
+        block = max(1, _BLOCK_BYTES // records.epoch_bytes)
+        for start in range(0, m, block):
+            fh.write(records.text(start, min(m, start + block)))
+        fh.write(b"EOF\n")
+    return out
+
+
+#: Target size (bytes) of the text of one block of epochs formatted at once.
+_BLOCK_BYTES = 4 * 1024 * 1024
+#: Width of a P/V record without flags: ``A1,A3,4F14.6`` (SP3-d).
+_RECORD_CHARS = 60
+
+
+def _words(texts) -> np.ndarray:
+    return np.frombuffer("".join(texts).encode("ascii"), dtype="<u4")
+
+
+#: 4-character groups as little-endian uint32 words, for laying out ``F14.6`` four bytes at a
+#: time: ``"dddd"``, ``"  dd"`` (the two leading columns, padded to a word) and ``"d.dd"``.
+_WORD_4 = _words(f"{i:04d}" for i in range(10000))
+_WORD_2 = _words(f"  {i:02d}" for i in range(100))
+_WORD_POINT = _words(f"{i // 100}.{i % 100:02d}" for i in range(1000))
+#: 10 .. 10**7: ``searchsorted(_POWERS_OF_10, x, "right") + 1`` is the digit count of x < 10**8.
+_POWERS_OF_10 = np.array([10**k for k in range(1, 8)], dtype=np.int64)
+
+
+def _f14_6(scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fortran ``F14.6`` text (uint8 (n, 14)) of ``scaled = round(value * 1e6)`` (int64,
+    ``|scaled| <= 10**13``), and where it does not fit (bool (n,), the text then undefined).
+
+    The 16 bytes ``"  " + text`` are four uint32 words looked up in tables: columns
+    ``  W0W1 | W2W3W4W5 | W6.F0F1 | F2F3F4F5``; then leading zeros become blanks and the
+    sign goes before the first digit.
+    """
+    n = len(scaled)
+    whole, frac = np.divmod(np.abs(scaled), 1_000_000)
+    overflow = whole >= 10_000_000
+    whole = np.minimum(whole, 9_999_999).astype(np.int32)
+    high, units = np.divmod(whole, 10)
+    w0, w1 = np.divmod(high, 10_000)
+    f0, f1 = np.divmod(frac.astype(np.int32), 10_000)
+    words = np.empty((n, 4), dtype="<u4")
+    words[:, 0] = _WORD_2[w0]
+    words[:, 1] = _WORD_4[w1]
+    words[:, 2] = _WORD_POINT[units * 100 + f0]
+    words[:, 3] = _WORD_4[f1]
+    text = words.view(np.uint8)[:, 2:]
+    digits = np.searchsorted(_POWERS_OF_10, whole, side="right") + 1
+    text[:, :6][np.arange(6) < (7 - digits)[:, None]] = ord(" ")
+    negative = np.flatnonzero(scaled < 0)
+    sign_col = 6 - digits[negative]
+    overflow[negative[sign_col < 0]] = True
+    text[negative[sign_col >= 0], sign_col[sign_col >= 0]] = ord("-")
+    return text, overflow
+
+
+class _Sp3Records:
+    """The body of an SP3 file (epoch lines, P and V records) as bytes, block by block.
+
+    Numbers are laid out as ``F14.6`` with array arithmetic (:func:`_f14_6`): every value
+    becomes ``round(value * 1e6)`` and its digits are written into an ``epochs x bytes``
+    matrix. The text is byte-identical to Python's
+    ``f"{value:14.6f}"``: an epoch holding a value that this layout could render otherwise --
+    within one ulp of a rounding tie (Python rounds the exact binary value), a negative value
+    that rounds to zero (``-0.000000``), a value too wide for the field or not finite -- or a
+    record flag, is written by :meth:`_epoch_text`, the per-value Python formatting.
+    """
+
+    def __init__(self, time, ids, pos_km, clk_us, vel_dm, rate, flag_cols):
+        self.time, self.ids = time, ids
+        self.pos_km, self.clk_us, self.vel_dm, self.rate = pos_km, clk_us, vel_dm, rate
+        self.flag_cols = flag_cols
+        self.k = len(ids)
+        self.per_sat = 2 if vel_dm is not None else 1
+        self.epoch_bytes = 32 + self.k * self.per_sat * (_RECORD_CHARS + 1)
+        self.id_bytes = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(self.k, 3)
+
+    def _cal(self, t):
+        return tuple(v.item() for v in ns_to_calendar(np.int64(t)))
+
+    def _epoch_line(self, t) -> str:
+        y, mo, d, hh, mi, ss = self._cal(t)
+        return f"*  {y:4d} {mo:2d} {d:2d} {hh:2d} {mi:2d} {ss:11.8f}"
+
+    def _epoch_text(self, e: int) -> bytes:
+        """Epoch ``e``'s lines, each value formatted by Python (the reference layout)."""
+        pos_km, clk_us, vel_dm, rate, ids = self.pos_km, self.clk_us, self.vel_dm, self.rate, self.ids
+        lines = [self._epoch_line(self.time[e])]
+        for j in range(self.k):
             line = f"P{ids[j]}{pos_km[e, j, 0]:14.6f}{pos_km[e, j, 1]:14.6f}{pos_km[e, j, 2]:14.6f}{clk_us[e, j]:14.6f}"
-            if any(f is not None and f[e, j] for f in flag_cols.values()):
+            if any(f is not None and f[e, j] for f in self.flag_cols.values()):
                 chars = [" "] * 20
                 for name, (col, char) in _FLAG_COLUMNS.items():
-                    f = flag_cols[name]
+                    f = self.flag_cols[name]
                     if f is not None and f[e, j]:
                         chars[col - 60] = char
                 line += "".join(chars).rstrip()
             lines.append(line)
-            if velocity_m_s is not None:
+            if vel_dm is not None:
                 lines.append(
                     f"V{ids[j]}{vel_dm[e, j, 0]:14.6f}{vel_dm[e, j, 1]:14.6f}{vel_dm[e, j, 2]:14.6f}{rate[e, j]:14.6f}"
                 )
-    lines.append("EOF")
-    out = Path(path)
-    out.write_text("\n".join(lines) + "\n", encoding="ascii")
-    return out
+        return ("\n".join(lines) + "\n").encode("ascii")
+
+    def text(self, a: int, b: int) -> bytes:
+        """The lines of epochs ``a`` to ``b - 1``."""
+        n, k, per_sat = b - a, self.k, self.per_sat
+        buf = np.empty((n, self.epoch_bytes), dtype=np.uint8)
+        special = np.zeros(n, dtype=bool)
+        cal = zip(*(v.tolist() for v in ns_to_calendar(self.time[a:b])))
+        heads = [f"*  {y:4d} {mo:2d} {d:2d} {hh:2d} {mi:2d} {ss:11.8f}" for y, mo, d, hh, mi, ss in cal]
+        if all(len(h) == 31 for h in heads):
+            buf[:, :31] = np.frombuffer("".join(heads).encode("ascii"), dtype=np.uint8).reshape(n, 31)
+        else:
+            special[:] = True
+        buf[:, 31] = ord("\n")
+        rec = buf[:, 32:].reshape(n, k, per_sat, _RECORD_CHARS + 1)
+        columns = [(0, "P", np.concatenate([self.pos_km[a:b], self.clk_us[a:b, :, None]], axis=-1))]
+        if self.vel_dm is not None:
+            columns.append((1, "V", np.concatenate([self.vel_dm[a:b], self.rate[a:b, :, None]], axis=-1)))
+        for slot, letter, values in columns:
+            rec[:, :, slot, 0] = ord(letter)
+            rec[:, :, slot, 1:4] = self.id_bytes
+            rec[:, :, slot, _RECORD_CHARS] = ord("\n")
+            finite = np.isfinite(values) & (np.abs(values) < 1e7)
+            x = np.where(finite, values, 0.0)
+            p = x * 1e6
+            scaled = np.rint(p)
+            tie = np.abs(np.abs(p - np.floor(p)) - 0.5) <= 2 * np.spacing(np.abs(p))
+            odd = ~finite | tie | ((scaled == 0) & np.signbit(x))
+            digits, overflow = _f14_6(scaled.astype(np.int64).ravel())
+            rec[:, :, slot, 4:4 + 56] = digits.reshape(n, k, 56)
+            special |= (odd | overflow.reshape(n, k, 4)).any(axis=(1, 2))
+        for f in self.flag_cols.values():
+            if f is not None:
+                special |= f[a:b].any(axis=1)
+        if not special.any():
+            return buf.tobytes()
+        return b"".join(self._epoch_text(a + i) if special[i] else buf[i].tobytes() for i in range(n))

@@ -34,10 +34,18 @@ from satnav import constants as C
 from satnav.gnss_time import NS_PER_S
 from satnav.models.corrections import relativistic_clock_correction
 
-__all__ = ["glonass_acceleration", "glonass_propagate", "glonass_states", "MAX_STEP_S"]
+__all__ = ["glonass_acceleration", "glonass_propagate", "glonass_states", "MAX_STEP_S", "BROADCAST_ERROR_M"]
 
 #: Largest Runge-Kutta step (s).
 MAX_STEP_S = 60.0
+
+#: 1-sigma range error (m) of a GLONASS broadcast orbit + clock, the same for every message:
+#: RTKLIB's ``ERREPH_GLO`` (``geph2pos`` returns its square as the satellite variance that
+#: ``pntpos`` adds to every GLONASS pseudorange). The messages' own accuracy index F_T is
+#: mostly "unknown" (15) in RINEX 3.05 files. Measured on 2020-06-25 against GRG0MGXFIN
+#: (bench/RESULTS.md): GLONASS broadcast SISRE 2.2 m, GPS 0.65 m, so an elevation-independent
+#: error of this size is real for GLONASS and larger than for the CDMA systems.
+BROADCAST_ERROR_M = 5.0
 
 
 def glonass_acceleration(pos, vel, lunisolar):

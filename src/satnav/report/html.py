@@ -29,6 +29,7 @@ from ..errors import SatnavError
 from ..estimators.solution import position_error_statistics
 from ..frames import ecef_to_enu, ecef_to_geodetic
 from ..gnss_time import NS_PER_S, format_gpst
+from ..io.atomic import atomic_output
 from ..satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids, system_of
 from . import plots
 
@@ -498,5 +499,6 @@ def write_report(solution, path, *, obs=None, reference_m=None, title=None, deta
     """
     text = report_html(solution, obs=obs, reference_m=reference_m, title=title, detail=detail, notes=notes)
     p = Path(path)
-    p.write_text(text, encoding="utf-8")
+    with atomic_output(p, "w", encoding="utf-8") as fh:
+        fh.write(text)
     return p

@@ -1,0 +1,115 @@
+"""Simulated low-cost receiver pairs for RTK wrong-fix tests (u-blox M8P-like).
+
+A base and a rover a few hundred metres apart observe GPS (+ GLONASS) at 1 Hz with the
+constellation simulator (:func:`satnav.constellation.simulate.simulate`: shared
+satellite errors, each receiver its own noise, multipath and clock). On top of it, the
+impairments of low-cost receivers are applied to the simulated observations here, seeded:
+
+* code noise and multipath several times a geodetic receiver's (``ErrorModel`` fields);
+* cycle slips with the loss-of-lock flag (LLI bit 0) on either receiver: whole cycles
+  added to the phase from the slip epoch on;
+* half-cycle ambiguities: a new arc (the start, or after a slip) may start with its
+  half-cycle flag set (LLI bit 1, value 2) for 5-40 s; while it is set, the phase is off
+  by half a cycle (with probability 1/2); when the receiver resolves it the flag clears and
+  the half cycle is removed from the phase (a jump of 0.5 cycle, without a slip flag);
+* base gaps: runs of 5-20 missing base epochs, so that rover epochs use a base epoch up
+  to 20 s old (``max_age_s=30``).
+
+The truth is the simulated rover position.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from satnav.constellation.design import load_constellation
+from satnav.constellation.simulate import ErrorModel, simulate
+from satnav.frames import geodetic_to_ecef
+from satnav.gnss_time import NS_PER_S, calendar_to_ns
+from satnav.observations import Observations
+
+LAT, LON = 35.7, 139.5
+BASE = geodetic_to_ecef(math.radians(LAT), math.radians(LON), 60.0)
+# 300 m north, 200 m east, 2 m up
+ROVER = geodetic_to_ecef(math.radians(LAT + 300.0 / 111.0e3),
+                         math.radians(LON + 200.0 / (111.0e3 * math.cos(math.radians(LAT)))), 62.0)
+LOW_COST = ErrorModel(phase_noise_m=0.003, multipath_code_m=2.5, multipath_phase_ratio=0.8,
+                      doppler_noise_m_s=0.05)
+
+
+def _constellations(systems, start):
+    names = {"G": "gps", "R": "glonass", "E": "galileo", "C": "beidou3"}
+    cons = [load_constellation(names[s], epoch_ns=start) for s in systems]
+    for c in cons:
+        c.code_noise_m = c.code_noise_m * 2.0  # low-cost code noise (0.6-1 m at zenith)
+    return cons
+
+
+def _impair(obs, rng, slips_per_sat_h, half_cycle_p, base=False):
+    """Slips (LLI bit 0) and half-cycle flags (LLI bit 1) applied to the phases of ``obs``."""
+    value, lli = obs.value.copy(), obs.lli.copy()
+    is_phase = np.array([c.startswith("L") for c in obs.codes])[obs.code]
+    epoch = np.searchsorted(obs.epochs, obs.time)
+    m = len(obs.epochs)
+    for sat in np.unique(obs.sat):
+        rows_sat = np.flatnonzero((obs.sat == sat) & is_phase)
+        if not len(rows_sat):
+            continue
+        # arc starts: the first epoch, then the slips (same epochs on every signal)
+        n_slips = rng.poisson(slips_per_sat_h * m / 3600.0)
+        slip_epochs = np.sort(rng.integers(1, m, n_slips))
+        starts = [int(epoch[rows_sat].min())] + slip_epochs.tolist()
+        for code in np.unique(obs.code[rows_sat]):
+            rows = rows_sat[obs.code[rows_sat] == code]
+            ep = epoch[rows]
+            offset = np.zeros(len(rows))
+            for k, t0 in enumerate(starts):
+                if k > 0:  # a slip: whole cycles from t0 on, flagged
+                    jump = int(rng.integers(1, 20)) * int(rng.choice((-1, 1)))
+                    offset[ep >= t0] += jump
+                    hit = np.flatnonzero(ep >= t0)
+                    if len(hit):
+                        lli[rows[hit[0]]] |= 1
+                if rng.random() < half_cycle_p:  # half-cycle flag set for a while
+                    t1 = t0 + int(rng.integers(5, 40))
+                    during = (ep >= t0) & (ep < t1)
+                    lli[rows[during]] |= 2
+                    if rng.random() < 0.5:
+                        offset[during] += 0.5
+            value[rows] += offset
+    out = Observations(obs.time, obs.sat, obs.code, value, lli, obs.ssi, obs.codes, obs.epochs,
+                       header=obs.header)
+    return out
+
+
+def _drop_base_gaps(obs, rng, n_gaps):
+    """Runs of 5-20 base epochs removed."""
+    m = len(obs.epochs)
+    keep_epoch = np.ones(m, bool)
+    for _ in range(n_gaps):
+        t0 = int(rng.integers(5, m - 25))
+        keep_epoch[t0:t0 + int(rng.integers(5, 21))] = False
+    keep_t = obs.epochs[keep_epoch]
+    rows = np.isin(obs.time, keep_t)
+    return Observations(obs.time[rows], obs.sat[rows], obs.code[rows], obs.value[rows],
+                        obs.lli[rows], obs.ssi[rows], obs.codes, keep_t, header=obs.header)
+
+
+def low_cost_pair(seed, *, systems="GR", n_epochs=300, hour=2, slips_per_sat_h=6.0,
+                  half_cycle_p=0.3, n_gaps=3, errors=LOW_COST):
+    """(rover Observations, base Observations, nav, rover truth) of one seeded pair.
+
+    ``hour``: start hour (UTC) on 2020-06-25, so that seeds see different geometries."""
+    start = int(calendar_to_ns(2020, 6, 25, hour)) + int(seed) * 97 * NS_PER_S
+    times = start + np.arange(n_epochs, dtype=np.int64) * NS_PER_S
+    cons = _constellations(systems, int(calendar_to_ns(2020, 6, 25)))
+    base = simulate(cons, BASE, times, seed=1000 + seed, errors=errors, name="BASE")
+    rover = simulate(cons, ROVER, times, broadcast=base.broadcast, clock=base.clock,
+                     seed=2000 + seed, satellite_seed=1000 + seed, errors=errors, name="ROVR")
+    rng = np.random.default_rng(seed)
+    r = _impair(rover.obs, rng, slips_per_sat_h, half_cycle_p)
+    b = _impair(base.obs, rng, slips_per_sat_h, half_cycle_p, base=True)
+    b = _drop_base_gaps(b, rng, n_gaps)
+    return r, b, base.nav, ROVER

@@ -1,0 +1,81 @@
+"""``satnav`` imports only the command module it runs: ``satnav --help`` is fast.
+
+The placeholders that stand for the commands not imported must show the same lines as the
+command modules' own ``register``; and the package's light entry points must not import
+NumPy or any command module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from satnav.cli.main import _COMMANDS, build_parser
+
+
+def _choices_help(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [(a.dest, a.help) for a in sub._choices_actions]
+
+
+def test_placeholders_show_what_the_command_modules_register():
+    full = build_parser()
+    assert _choices_help(build_parser(None)) == _choices_help(full)
+    assert build_parser(None).format_help() == full.format_help()
+    registered = dict(_choices_help(full))
+    for _, commands in _COMMANDS:
+        for name, help_text in commands:
+            assert registered[name] == help_text
+
+
+@pytest.mark.parametrize("name", ["solve", "orbits", "plan", "report", "info"])
+def test_one_command_parser_equals_the_full_one(name):
+    full = build_parser()
+    one = build_parser(name)
+    sub = {p: next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+           for p, parser in (("full", full), ("one", one))}
+    assert sub["one"].format_help() == sub["full"].format_help()
+    assert one.format_help() == full.format_help()
+
+
+def _modules_after(code: str) -> set[str]:
+    env = dict(os.environ)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout.split()
+    return set(out)
+
+
+def test_help_imports_no_numpy_and_no_command_module():
+    code = (
+        "import contextlib, io\n"
+        "from satnav.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+    )
+    modules = _modules_after(code)
+    assert "numpy" not in modules
+    assert not {f"satnav.cli.{m}" for m, _ in _COMMANDS} & modules
+
+
+def test_a_command_imports_only_its_module():
+    code = (
+        "import contextlib, io\n"
+        "from satnav.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['orbits', '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+    )
+    modules = _modules_after(code)
+    assert "satnav.cli.orbits" in modules
+    assert not {"satnav.cli.solve", "satnav.cli.constellation", "satnav.cli.report"} & modules
