@@ -679,8 +679,11 @@ def is_ubx(head: bytes) -> bool:
 
 def is_ubx_file(path: str | PathLike) -> bool:
     """Whether a file (plain or gzip-compressed) is a UBX log (:func:`is_ubx` of its head)."""
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:  # missing, a directory, unreadable: the caller reports it
+        return False
     if head[:2] == b"\x1f\x8b":
         try:
             with gzip.open(path, "rb") as fh:
