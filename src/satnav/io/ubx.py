@@ -47,11 +47,13 @@ from __future__ import annotations
 import gzip
 import math
 import re
+import zlib
 from dataclasses import dataclass, field
 from os import PathLike
 
 import numpy as np
 
+from ..errors import SatnavError
 from ..gnss_time import NS_PER_S, NS_PER_WEEK
 from ..navigation import KEPLER_DTYPE, NavHeader, Navigation
 from ..observations import Observations, ObsHeader
@@ -688,7 +690,7 @@ def is_ubx_file(path: str | PathLike) -> bool:
         try:
             with gzip.open(path, "rb") as fh:
                 head = fh.read(65536)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):  # a damaged archive: the caller reports it
             return False
     return is_ubx(head)
 
@@ -698,7 +700,10 @@ def read_ubx_bytes(path: str | PathLike) -> bytes:
     with open(path, "rb") as fh:
         raw = fh.read()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SatnavError(f"{path}: damaged gzip file ({exc})") from None
     return raw
 
 
