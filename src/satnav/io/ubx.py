@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -681,10 +682,12 @@ def is_ubx(head: bytes) -> bool:
 
 def is_ubx_file(path: str | PathLike) -> bool:
     """Whether a file (plain or gzip-compressed) is a UBX log (:func:`is_ubx` of its head)."""
+    if not os.path.isfile(path):  # missing, a directory, a FIFO or device: never opened here
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536)
-    except OSError:  # missing, a directory, unreadable: the caller reports it
+    except OSError:  # unreadable: the caller reports it
         return False
     if head[:2] == b"\x1f\x8b":
         try:
