@@ -223,6 +223,7 @@ class SolveOptions(_PlainData):
     --max-age               ``max_age_s`` (s; the workflow adds 0.5 s of time-tag tolerance)
     --strict                ``strict`` (damaged records are errors)
     (no flag)               ``cn0_error_m`` (m; ``None``: 0.003 for phones, else 0 = no C/N0 term)
+    --jobs                  ``jobs`` (processes for epoch-independent SPP; ``None``: every core)
     ======================  ==========================================================
 
     Output choices (``-o``, ``--format``, ``--report``, ``--truth``, ``-q``) are not
@@ -248,6 +249,7 @@ class SolveOptions(_PlainData):
     max_age_s: float = 30.0
     strict: bool = False
     cn0_error_m: float | None = field(default=None)
+    jobs: int | None = None
 
     def __post_init__(self):
         if self.mode in FUTURE_SOLVE_MODES:
@@ -288,6 +290,9 @@ class SolveOptions(_PlainData):
                                        low_open=True))
         self._set("cn0_error_m", _number("cn0_error_m", self.cn0_error_m, "a C/N0 error term in metres",
                                          0.0, optional=True))
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int)
+                                      or self.jobs < 1):
+            raise SatnavError(f"jobs {self.jobs!r}: expected a number of processes, 1 or more (None: every core)")
 
     @property
     def relative(self) -> bool:
