@@ -312,7 +312,7 @@ def _solve_relative(rover, base, nav, options: SolveOptions):
 
 # ---------------------------------------------------------------------------- SPP in chunks
 #: Epochs read and solved at a time by the streamed SPP path of :func:`solve_files`.
-STREAM_CHUNK_EPOCHS = 2000
+STREAM_CHUNK_EPOCHS = 1000
 #: Per-satellite (epochs x satellites) fields of a Solution, dropped with ``per_satellite=False``.
 _PER_SATELLITE_FIELDS = ("residuals_m", "used", "excluded", "azimuth_rad", "elevation_rad")
 
@@ -537,15 +537,15 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
             counts[s] = counts.get(s, 0) + n
 
     first_seen = admit(first)
-    second = next_chunk()
-    if jobs <= 1 or second is None:
+    second = next_chunk() if jobs > 1 else None  # a pool only for files of several chunks
+    if second is None:
         core = _SppCore(nav, opts, None)
         chunk, chunk_seen = first, first_seen
         del first
         while chunk is not None:
             collect(_solve_chunk(chunk, chunk_seen, per_satellite, core, x0))
             chunk = None  # dropped before the next one is read
-            chunk, second = (second, None) if second is not None else (next_chunk(), None)
+            chunk = next_chunk()
             if chunk is not None:
                 chunk_seen = admit(chunk)
     else:

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import SatnavError
 from ..options import SolveOptions
 from ..satellites import SYSTEM_NAMES, SYSTEMS
-from .checks import bounded_float, check_near_surface, check_output_file
+from .checks import bounded_float, bounded_int, check_near_surface, check_output_file
 from .terminal import printable
 
 __all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary", "solve_options_from_args"]
@@ -149,6 +149,7 @@ def solve_options_from_args(args) -> SolveOptions:
         fix_and_hold=args.fix_and_hold,
         max_age_s=args.max_age,
         strict=args.strict,
+        jobs=args.jobs,
     )
 
 
@@ -162,8 +163,11 @@ def cmd_solve(args) -> int:
     stages = _Stages(4, args.quiet)
     try:
         stages.step(f"reading {args.obs}")
-        obs = pipeline.read_observations(args.obs, strict=args.strict)
-        solution = pipeline.solve_files(obs, args.nav, options, base=args.base, progress=stages.step)
+        # without a report (which shows the observations), SPP reads and solves the file in
+        # time chunks and keeps the per-epoch solution only (bounded memory)
+        obs = pipeline.read_observations(args.obs, strict=args.strict) if args.report else None
+        solution = pipeline.solve_files(args.obs if obs is None else obs, args.nav, options, base=args.base,
+                                        progress=stages.step, per_satellite=bool(args.report))
         stages.step(f"writing {args.output}")
         if args.output:
             from ..io.solution import format_for_path, write_solution
@@ -186,8 +190,11 @@ def cmd_solve(args) -> int:
     reference, label = None, ""
     if args.ref:
         reference, label = parse_xyz(args.ref), "--ref"
-    elif obs.header.approx_position_m is not None and np.linalg.norm(obs.header.approx_position_m) > 6.0e6:
-        reference, label = np.asarray(obs.header.approx_position_m, float), "header approximate position"
+    else:
+        header = obs.header if obs is not None else getattr(solution, "observation_header", None)
+        approx = getattr(header, "approx_position_m", None)
+        if approx is not None and np.linalg.norm(approx) > 6.0e6:
+            reference, label = np.asarray(approx, float), "header approximate position"
     if not args.quiet:
         if args.output:
             print(f"{args.output}: {len(solution)} epochs")
@@ -292,6 +299,10 @@ def _print_truth(solution, truth_path):
 #: Longest ``--smooth`` window (s): one day.
 _MAX_SMOOTH_S = 86400.0
 
+#: ``--jobs``: a number of processes, 1 or more.
+_JOBS = bounded_int("a number of processes", 1)
+
+
 #: ``--mask``: an elevation in degrees, 0 <= mask < 90.
 _MASK = bounded_float("an elevation mask in degrees", 0.0, 90.0, high_open=True)
 
@@ -345,6 +356,9 @@ def register(subparsers) -> None:
                         "solutions, as RTKLIB writes them (write)")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
+    s.add_argument("--jobs", metavar="N", type=_JOBS, default=None,
+                   help="processes for single point positioning (epochs are independent; default: "
+                        "every core); RTK and carrier smoothing run in one")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_solve, input_args=("obs", "nav", "base", "truth"),
                    output_args=("output", "report"))

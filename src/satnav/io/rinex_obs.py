@@ -97,7 +97,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import re
+import sys
 import warnings
 from os import PathLike
 
@@ -1588,12 +1590,14 @@ def _v3_chunks(path, header: bytes, body: bytearray, blocks, chunk_epochs: int, 
         scan = max(len(body) - 1, 0)
         while len(starts) > chunk_epochs:
             cut = starts[chunk_epochs]
-            part = bytes(body[:cut])
+            with memoryview(body) as view:
+                text = header + view[:cut]  # the one copy of the chunk's text
             del body[:cut]
             starts = [s - cut for s in starts[chunk_epochs:]]
             scan -= cut
-            obs = _parse_chunk(path, header, part, line_offset, strict, last_epoch, final=False)
-            line_offset += part.count(b"\n")
+            obs = _parse_chunk(path, header, text, line_offset, strict, last_epoch, final=False)
+            line_offset += text.count(b"\n", len(header))
+            del text
             if len(obs.epochs):
                 last_epoch = int(obs.epochs[-1])
             yield obs
@@ -1605,16 +1609,19 @@ def _v3_chunks(path, header: bytes, body: bytearray, blocks, chunk_epochs: int, 
             continue
         body += block
     if starts or line_offset == 0:  # the rest (or a file without epochs: its header)
-        yield _parse_chunk(path, header, bytes(body), line_offset, strict, last_epoch, final=True)
+        text = header + body
+        del body
+        yield _parse_chunk(path, header, text, line_offset, strict, last_epoch, final=True)
 
 
-def _parse_chunk(path, header: bytes, part: bytes, line_offset: int, strict: bool, last_epoch,
+def _parse_chunk(path, header: bytes, text: bytes, line_offset: int, strict: bool, last_epoch,
                  *, final: bool) -> Observations:
-    """One chunk: ``header + part`` parsed, lines put back in the file's numbering."""
+    """One chunk: ``text`` (the header and the chunk's records) parsed, lines put back in
+    the file's numbering (``line_offset``: body lines before the chunk)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            obs = parse_rinex_obs(header + part, path=str(path), strict=strict)
+            obs = parse_rinex_obs(text, path=str(path), strict=strict)
     except FormatError as exc:
         if exc.line is not None and exc.line > header.count(b"\n"):
             raise type(exc)(exc.message, exc.path, exc.line + line_offset) from None
@@ -1660,6 +1667,9 @@ def _text_blocks(path, block: int):
             first = stream.read(block)
         except (OSError, EOFError, ValueError):
             first = None  # damaged: read_bytes says what is wrong
+        if first is not None and is_hatanaka(first) and _crx2rnx_program() is not None:
+            yield from _expanded_blocks(path, first, stream, block)
+            return
         if first is None or first[:2] in (b"\x1f\x8b", b"\x1f\x9d") or first[:3] == b"BZh" or \
                 first[:4] == b"PK\x03\x04" or is_hatanaka(first):
             stream.close()
@@ -1680,3 +1690,92 @@ def _text_blocks(path, block: int):
             if not more:
                 return
             yield more
+
+
+#: Parent-side pipe descriptors of the running crx2rnx expansions (:func:`_expanded_blocks`).
+_EXPANSION_FDS: set[int] = set()
+
+
+def _release_expansion_pipes() -> None:
+    """In a forked child: point the pipes of the parent's crx2rnx expansions at /dev/null, so
+    that the child does not hold the program's input open (it would never see its end)."""
+    if not _EXPANSION_FDS:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in _EXPANSION_FDS:
+            try:
+                os.dup2(null, fd)
+            except OSError:
+                pass
+    finally:
+        os.close(null)
+    _EXPANSION_FDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_release_expansion_pipes)
+
+
+def _crx2rnx_program():
+    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found)."""
+    try:
+        from hatanaka.hatanaka import executables
+    except ImportError:
+        return None
+    exe = executables.joinpath("crx2rnx.exe" if sys.platform == "win32" else "crx2rnx")
+    return str(exe) if exe.is_file() else None
+
+
+def _expanded_blocks(path, first: bytes, stream, block: int):
+    """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
+    expanded by the ``crx2rnx`` program as a stream, in blocks. On any failure the file is
+    read again by :func:`read_bytes`, which raises the error (or the warning) it gives."""
+    import subprocess
+    import threading
+
+    proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    fds = {f.fileno() for f in (proc.stdin, proc.stdout, proc.stderr)}
+    _EXPANSION_FDS.update(fds)
+    failed: list = []
+    stderr: list = []
+
+    def feed():
+        try:
+            piece = first
+            while piece:
+                proc.stdin.write(piece)
+                piece = stream.read(block)
+        except (OSError, EOFError, ValueError) as exc:  # damaged input, or the program ended
+            failed.append(exc)
+        finally:
+            stream.close()
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=feed, daemon=True),
+               threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        while True:
+            out = proc.stdout.read(block)
+            if not out:
+                break
+            yield out
+        proc.wait()
+        for t in threads:
+            t.join()
+    finally:
+        _EXPANSION_FDS.difference_update(fds)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    if failed or proc.returncode != 0 or any(stderr):
+        read_bytes(path)  # raises (or warns) as reading the file whole does
+        if failed or proc.returncode not in (0, 2):
+            raise FormatError("cannot expand Hatanaka (CRINEX) data: the crx2rnx program failed", str(path))
