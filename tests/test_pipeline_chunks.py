@@ -49,9 +49,19 @@ def one_shot(path, navs, options=None):
 
 
 def streamed(path, navs, options=None, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pipeline.solve_files(path, navs, options, **kwargs)
+    """solve_files(path): must take the streamed path (never read the file whole)."""
+    real = pipeline.read_observations
+
+    def whole(*args, **kw):
+        raise AssertionError("the file was read whole")
+
+    pipeline.read_observations = whole
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pipeline.solve_files(path, navs, options, **kwargs)
+    finally:
+        pipeline.read_observations = real
 
 
 @pytest.fixture(scope="module")

@@ -495,8 +495,8 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
                 chunk = next(chunks, None)
             except NotChunkableError:
                 raise _Restart(None) from None
-        if caught:  # damaged records or epochs sorted: the one-shot path warns once per file
-            raise _Restart(None)
+        if any(not issubclass(w.category, ResourceWarning) for w in caught):
+            raise _Restart(None)  # damaged records or epochs sorted: the one-shot path warns once per file
         return chunk
 
     first = next_chunk()

@@ -1774,7 +1774,10 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for t in threads:
+            t.join(timeout=5)
         proc.stdout.close()
+        proc.stderr.close()
     if failed or proc.returncode != 0 or any(stderr):
         read_bytes(path)  # raises (or warns) as reading the file whole does
         if failed or proc.returncode not in (0, 2):
