@@ -104,7 +104,7 @@ def test_smaller_file_in_many_chunks(tmp_path, monkeypatch, name):
     nav = [data_path(ESBC, NAV)]
     whole = one_shot(path, nav, SolveOptions(reduce_to_marker=True, systems="GEC"))
     monkeypatch.setattr(pipeline, "STREAM_CHUNK_EPOCHS", 70)
-    for jobs in (1, 2):
+    for jobs in (1, 2, None):  # None: 3 chunks here, then 2 processes (5 chunks)
         sol = streamed(path, nav, SolveOptions(reduce_to_marker=True, systems="GEC", jobs=jobs))
         assert_same_solution(whole, sol)
 

@@ -313,6 +313,10 @@ def _solve_relative(rover, base, nav, options: SolveOptions):
 # ---------------------------------------------------------------------------- SPP in chunks
 #: Epochs read and solved at a time by the streamed SPP path of :func:`solve_files`.
 STREAM_CHUNK_EPOCHS = 1000
+#: With ``SolveOptions.jobs`` None (every core), chunks solved in this process before worker
+#: processes are started: a file of this many chunks or fewer does not pay for them (on the
+#: ESBC day, 3 chunks, two processes were slower than one).
+AUTO_SEQUENTIAL_CHUNKS = 3
 #: Per-satellite (epochs x satellites) fields of a Solution, dropped with ``per_satellite=False``.
 _PER_SATELLITE_FIELDS = ("residuals_m", "used", "excluded", "azimuth_rad", "elevation_rad")
 
@@ -536,22 +540,28 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
         for s, n in observed.items():
             counts[s] = counts.get(s, 0) + n
 
-    first_seen = admit(first)
-    second = next_chunk() if jobs > 1 else None  # a pool only for files of several chunks
-    if second is None:
-        core = _SppCore(nav, opts, None)
-        chunk, chunk_seen = first, first_seen
-        del first
-        while chunk is not None:
+    # in this process: every chunk with one job; with jobs=None (every core) the first
+    # AUTO_SEQUENTIAL_CHUNKS too, so that a file of a few chunks does not pay for the pool
+    limit = len(parts) + (AUTO_SEQUENTIAL_CHUNKS if options.jobs is None else 0) if jobs > 1 else None
+    core = None
+    chunk, chunk_seen = first, admit(first)
+    del first
+    while chunk is not None and (limit is None or len(parts) < limit):
+        core = core if core is not None else _SppCore(nav, opts, None)
+        collect(_solve_chunk(chunk, chunk_seen, per_satellite, core, x0))
+        chunk = None  # dropped before the next one is read
+        chunk = next_chunk()
+        if chunk is not None:
+            chunk_seen = admit(chunk)
+    if chunk is not None:
+        second = next_chunk()  # processes only for two chunks or more
+        if second is None:
+            core = core if core is not None else _SppCore(nav, opts, None)
             collect(_solve_chunk(chunk, chunk_seen, per_satellite, core, x0))
-            chunk = None  # dropped before the next one is read
-            chunk = next_chunk()
-            if chunk is not None:
-                chunk_seen = admit(chunk)
-    else:
-        _solve_parallel([(first, first_seen)], second, next_chunk, admit, collect, nav, opts, x0, jobs,
-                        per_satellite)
-        del first, second
+        else:
+            _solve_parallel([(chunk, chunk_seen)], second, next_chunk, admit, collect, nav, opts, x0, jobs,
+                            per_satellite)
+        del chunk, second
     # assemble as solve_spp does, with the whole file's plan
     plan = _signal_plan(seen, opts, require=False)
     satellites = plan.satellites if per_satellite else np.zeros(0, dtype=np.int16)
