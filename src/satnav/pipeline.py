@@ -281,7 +281,8 @@ def _solve_relative(rover, base, nav, options: SolveOptions):
     return solve_rtk(rover, base, nav, mode=_RTK_MODES[options.mode], base_position=options.base_position,
                      elevation_mask_deg=options.elevation_mask_deg, ratio_threshold=options.ratio_threshold,
                      fix_and_hold=options.fix_and_hold, systems=options.systems,
-                     max_age_s=options.max_age_s + TIME_TAG_TOLERANCE_S)
+                     max_age_s=options.max_age_s + TIME_TAG_TOLERANCE_S,
+                     frequencies=options.rtk_frequencies, **options.rtk_validation)
 
 
 # ---------------------------------------------------------------------------- orbits
