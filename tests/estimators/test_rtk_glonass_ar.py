@@ -18,9 +18,9 @@ import warnings
 import numpy as np
 import pytest
 
+from satnav.errors import SatnavError
 from satnav.estimators.rtk import solve_rtk
 from satnav.estimators.rtk_core import glonass_channel_numbers
-from satnav.errors import SatnavError
 from tests.estimators.lowcost import BASE, low_cost_pair
 
 HOURS = (0, 4, 8, 12, 16, 20)
