@@ -18,7 +18,7 @@ Outputs under ``out_dir`` (paths relative to it):
         duckdb.sql("select station, avg(n_used) from 'out/positions/**/*.parquet' group by station")
         pandas.read_parquet("out/positions", partitioning=None)
 
-``positions/station=S/day=YYYY-DDD/SYSTEMS.json``
+``positions/station=S/day=YYYY-DDD/_SYSTEMS.json``
     The task's summary row and the hash of its inputs (file sizes and modification times,
     options, reference): a later run with the same hash skips the task.
 
@@ -164,7 +164,7 @@ class StationDay:
         return (self.observation, *self.navigation, *((self.base,) if self.base else ()))
 
     def output_stem(self, out_dir: PathType) -> Path:
-        """``out_dir/positions/station=S/day=D/SYSTEMS`` (add ``.parquet`` / ``.json``)."""
+        """``out_dir/positions/station=S/day=D/SYSTEMS`` (add ``.parquet``)."""
         return Path(out_dir) / "positions" / f"station={self.station}" / f"day={self.day}" / self.options.systems
 
 
@@ -492,7 +492,7 @@ def solve_station_day(task: StationDay, out_dir: PathType, digest: str | None = 
         _write_parquet(table, stem.with_suffix(".parquet"))
         row.update(state="done", n_warnings=len(messages), warnings="; ".join(messages))
         row["run_time_s"] = time.perf_counter() - start
-        _write_json({"input_hash": digest, "row": row}, stem.with_suffix(".json"))
+        _write_json({"input_hash": digest, "row": row}, _marker_path(stem))
     except Exception as exc:  # one task's failure is reported in its row, never raised
         messages = list(dict.fromkeys(str(w.message) for w in caught))
         row.update(state="failed", error=_one_line(exc), n_warnings=len(messages), warnings="; ".join(messages),
@@ -577,11 +577,17 @@ def _json_safe(value):
     return value
 
 
+def _marker_path(stem: Path) -> Path:
+    """The task marker beside ``stem.parquet``: ``_SYSTEMS.json`` (a leading ``_`` keeps it
+    out of pyarrow/pandas dataset reads)."""
+    return stem.with_name(f"_{stem.name}.json")
+
+
 def _done_row(task: StationDay, out_dir: PathType, digest: str) -> dict[str, Any] | None:
     """The summary row of a task whose outputs are complete for ``digest``, else None."""
     stem = task.output_stem(out_dir)
     try:
-        data = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        data = json.loads(_marker_path(stem).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if data.get("input_hash") != digest or not stem.with_suffix(".parquet").is_file():
