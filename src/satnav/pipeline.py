@@ -73,19 +73,18 @@ def read_observations(path: PathType, *, strict: bool = False):
 
     Returns :class:`satnav.observations.Observations`; raises SatnavError for other files.
     """
-    from .info import detect_format
+    from .info import detect_format, split_archive_inputs
 
+    path, _ = split_archive_inputs(path, None)  # an archive gives its observation member
     fmt, _ = detect_format(path)
     if fmt == "rinex-obs":
         from .io.rinex_obs import read_rinex_obs
 
         return read_rinex_obs(path, strict=strict)
-    if fmt == "android-gnsslogger" or str(path).endswith(".csv"):
-        from .io import android
+    if fmt in ("android-gnsslogger", "gsdc-device-gnss", "gsdc-derived") or str(path).endswith(".csv"):
+        from .io.android import read_phone_observations
 
-        if str(path).endswith(".csv"):
-            return android.read_gsdc_csv(path)
-        return android.read_gnsslogger(path)
+        return read_phone_observations(path, fmt, strict=strict)
     raise SatnavError(f"{path}: a {fmt} file is not an observation file; expected RINEX observations")
 
 
@@ -97,7 +96,7 @@ def is_phone(obs) -> bool:
 def _is_gsdc(obs) -> bool:
     """True when ``obs`` was read from a GSDC ``device_gnss.csv`` (it carries Google's
     satellite states: no navigation file is needed)."""
-    return getattr(obs.header, "program", "") == _GSDC_PROGRAM
+    return getattr(obs.header, "program", "") in (_GSDC_PROGRAM, "satnav (GSDC derived.csv)")
 
 
 def phone_solve_options(obs) -> dict[str, Any]:
@@ -198,6 +197,9 @@ def _reissue(caught) -> None:
 
 
 def _solve(obs, navs, options: SolveOptions, *, base, states, progress):
+    from .info import split_archive_inputs
+
+    obs, navs = split_archive_inputs(obs, navs)  # archives (zip/tar) give their members
     if isinstance(obs, (str, PathLike)):
         progress(f"reading {obs}")
         obs = read_observations(obs, strict=options.strict)

@@ -163,7 +163,8 @@ def read_rinex_obs(path: str | PathLike, *, strict: bool = False,
         not an observation file, malformed observation-type records), or any damaged
         record when ``strict``.
     """
-    return parse_rinex_obs(read_bytes(path), path=str(path), strict=strict, occupation=occupation)
+    return parse_rinex_obs(read_bytes(path, strict=strict), path=str(path), strict=strict,
+                           occupation=occupation)
 
 
 def parse_rinex_obs(text: bytes, *, path: str = "<bytes>", strict: bool = False,
@@ -1112,9 +1113,27 @@ class _Reader:
         alone = np.flatnonzero(line_bad & ~id_bad & epoch_ok[line_epoch])
         for q in alone:
             self.damaged(int(lines[q]), self._line_problem(int(lines[q]), int(n_s[q])))
+        # a satellite twice in one epoch (lines swapped or duplicated between epochs): which
+        # record is right cannot be told, so both are skipped, naming the later line
+        line_key = line_epoch.astype(np.int64) * 1024 + sat
+        named = np.flatnonzero(~id_bad & epoch_ok[line_epoch])
+        twice = np.zeros(0, np.int64)
+        if len(named):
+            _, inverse, count = np.unique(line_key[named], return_inverse=True, return_counts=True)
+            repeated = named[count[inverse] > 1]
+            if len(repeated):
+                repeated = repeated[np.argsort(lines[repeated], kind="stable")]
+                seen = set()
+                for q in repeated.tolist():
+                    if int(line_key[q]) in seen:
+                        self.damaged(int(lines[q]), f"satellite {self.line(int(lines[q]))[:3]!r} appears "
+                                     "twice in one epoch record: both of its records in this epoch "
+                                     "are skipped")
+                    seen.add(int(line_key[q]))
+                twice = line_key[repeated]
         keep = epoch_ok[ep_r]
-        if len(alone):
-            bad_keys = line_epoch[alone].astype(np.int64) * 1024 + sat[alone]
+        if len(alone) or len(twice):
+            bad_keys = np.concatenate([line_key[alone], twice])
             keep &= ~np.isin(ep_r.astype(np.int64) * 1024 + sat_r, bad_keys)
         if not keep.all():
             ep_r, sat_r, code_r, value_r, lli_r, ssi_r = (
