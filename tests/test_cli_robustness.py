@@ -182,3 +182,19 @@ def test_html_report_still_escapes_the_header(pair, tmp_path):
     assert main(["report", str(pos), "--obs", str(case("13_xss_header.05o")), "-o", str(html), "-q"]) == 0
     text = html.read_text()
     assert "<script>alert" not in text.replace(" ", "") and "onerror=" not in text
+
+
+def test_repeated_warnings_are_capped(tmp_path, capsys):
+    """Issue 11: no flood of one kind of warning — ten are printed, then one line counts the rest."""
+    from satnav.cli.main import WARNINGS_PER_KIND, _WarningPrinter
+
+    printer = _WarningPrinter()
+    for k in range(99):
+        printer(f"bad.csv:{k + 2}: ReceivedSvTimeNanos '{k}e300' is out of range (record skipped)",
+                UserWarning, "x", 1)
+    printer("bad.csv:7: another kind of problem", UserWarning, "x", 1)
+    printer.close()
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == WARNINGS_PER_KIND + 2
+    assert err[-1].startswith(f"satnav: warning: ... and {99 - WARNINGS_PER_KIND} more warnings like this one: bad.csv:2:")
+    assert "another kind" in err[WARNINGS_PER_KIND]

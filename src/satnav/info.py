@@ -12,12 +12,12 @@ from os import PathLike
 
 import numpy as np
 
-from .errors import FormatError
+from .errors import FormatError, SatnavError
 from .gnss_time import format_gpst
-from .io.textfile import decompress, is_hatanaka
+from .io.textfile import MEMBER_SEPARATOR, is_hatanaka, read_head
 from .satellites import SYSTEM_NAMES, SYSTEMS, satellite_ids
 
-__all__ = ["detect_format", "file_info", "format_info"]
+__all__ = ["detect_format", "file_info", "format_info", "split_archive_inputs"]
 
 #: Human names of the formats :func:`detect_format` returns.
 FORMAT_NAMES = {
@@ -29,20 +29,20 @@ FORMAT_NAMES = {
     "ionex": "IONEX ionosphere maps",
     "antex": "ANTEX antenna phase centres",
     "android-gnsslogger": "Android GnssLogger raw log",
+    "archive": "archive (zip/tar) of files",
+    "gsdc-device-gnss": "GSDC device_gnss.csv (Android raw measurements)",
+    "gsdc-derived": "GSDC 2021 derived.csv (pseudoranges and Google's satellite states)",
 }
 
 
+#: Formats of phones, decoded as observations by :mod:`satnav.io.android`.
+PHONE_FORMATS = ("android-gnsslogger", "gsdc-device-gnss", "gsdc-derived")
+
+
 def _first_lines(path: str | PathLike, n_bytes: int = 4096) -> tuple[list[str], bool]:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 16)
-    except FileNotFoundError:
-        raise FormatError("no such file", path) from None
-    except IsADirectoryError:
-        raise FormatError("is a directory, expected a file", path) from None
-    if head[:2] in (b"\x1f\x8b", b"\x1f\x9d") or head[:3] == b"BZh" or head[:4] == b"PK\x03\x04":
-        with open(path, "rb") as fh:
-            head = decompress(fh.read(), path)[:n_bytes]
+    """The first lines of ``path``'s decompressed text (at most ``n_bytes``; never more is
+    decompressed) and whether it is Hatanaka compressed."""
+    head = read_head(path, n_bytes)
     hatanaka = is_hatanaka(head)
     text = head[:n_bytes].decode("ascii", "replace").replace("\r", "")
     return text.split("\n"), hatanaka
@@ -53,7 +53,11 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
 
     Raises :class:`FormatError` (with line 1) for an empty or unrecognised file.
     """
-    lines, hatanaka = _first_lines(path)
+    from .io.archive import is_archive
+
+    if is_archive(path):
+        return "archive", None
+    lines, hatanaka = _first_lines(path, 1 << 16)
     first_nonblank = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_nonblank is None:
         raise FormatError("empty file, expected a RINEX, SP3 or clock file header", path, 1)
@@ -62,8 +66,9 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
     line = lines[first_nonblank]
     if re.match(r"#[a-d ][PV ] ?\s*\d{4} ", line):
         return "sp3", None
-    if line.startswith("# Header Description") or any(ln.startswith("Raw,") for ln in lines[:60]):
-        return "android-gnsslogger", None
+    phone = _phone_format(lines, first_nonblank)
+    if phone:
+        return phone, None
     label = line[60:].strip()
     if "IONEX VERSION" in label:
         return "ionex", _float(line[:20])
@@ -89,6 +94,80 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
         "not a recognised GNSS file: expected a RINEX, CRINEX, SP3, clock, IONEX or ANTEX header",
         path, first_nonblank + 1,
     )
+
+
+def _phone_format(lines: list[str], first: int) -> str | None:
+    """Android formats told by content: a GnssLogger log (comment lines ``#`` then records
+    such as ``Raw,``/``Fix,``, however long the comment header), a GSDC ``device_gnss.csv``
+    (``MessageType,`` header, ``Raw`` rows) or a GSDC 2021 ``*_derived.csv``."""
+    from .io.android import is_gsdc_derived_header
+
+    line = lines[first]
+    if line.startswith("MessageType,"):
+        return "gsdc-device-gnss"
+    if is_gsdc_derived_header(line):
+        return "gsdc-derived"
+    records = ("Raw,", "Fix,", "Status,", "Nav,", "UncalAccel,", "UncalGyro,", "UncalMag,", "OrientationDeg,",
+               "Agc,", "GameRotationVector,")
+    if line.startswith("# Header Description") or any(ln.startswith(records[0]) for ln in lines):
+        return "android-gnsslogger"
+    if line.startswith("#") and any(ln.startswith(records) or ln.startswith("# Raw,") for ln in lines):
+        return "android-gnsslogger"
+    return None
+
+
+def split_archive_inputs(obs, navs) -> tuple:
+    """(observation input, navigation inputs) with archives replaced by their members.
+
+    The rule: an archive (zip/tar, :mod:`satnav.io.archive`) as ``obs`` gives its one
+    observation member (a :class:`SatnavError` listing them when there are several: name one
+    as ``ARCHIVE::MEMBER``); an archive among ``navs`` gives its navigation members; and when
+    no navigation input is given at all, observations taken from an archive (whole, or
+    ``ARCHIVE::MEMBER``, or :class:`Observations` read from one) use the navigation members
+    of that archive. Other inputs are kept as they are.
+    """
+    import os
+
+    from .io.archive import is_archive, member_names
+
+    def kinds(archive):
+        found: dict[str, list[str]] = {}
+        for spec in member_names(archive):
+            try:
+                fmt, _ = detect_format(spec)
+            except SatnavError:
+                continue
+            found.setdefault(fmt, []).append(spec)
+        return found
+
+    source_archive = None
+    if isinstance(obs, (str, PathLike)) and is_archive(obs):
+        found = kinds(obs)
+        observations = [s for f in ("rinex-obs", *PHONE_FORMATS) for s in found.get(f, [])]
+        if len(observations) != 1:
+            names = ", ".join(observations) or "none"
+            raise SatnavError(f"{obs}: the archive holds {len(observations)} observation files ({names}): "
+                              f"name one as ARCHIVE{MEMBER_SEPARATOR}MEMBER")
+        source_archive, obs = obs, observations[0]
+    else:
+        source = os.fspath(obs) if isinstance(obs, (str, PathLike)) else str(getattr(obs, "source", "") or "")
+        head, sep, _ = source.partition(MEMBER_SEPARATOR)
+        if sep and not os.path.exists(source) and os.path.isfile(head):
+            source_archive = head
+    if isinstance(navs, (list, tuple)):
+        expanded = []
+        for p in navs:
+            if isinstance(p, (str, PathLike)) and is_archive(p):
+                members = kinds(p).get("rinex-nav", [])
+                if not members:
+                    raise SatnavError(f"{p}: the archive holds no navigation file")
+                expanded.extend(members)
+            else:
+                expanded.append(p)
+        if not expanded and source_archive is not None:
+            expanded = kinds(source_archive).get("rinex-nav", [])
+        navs = expanded
+    return obs, navs
 
 
 def _version_from_rinex_lines(lines: list[str], hatanaka: bool) -> float | None:
@@ -129,7 +208,30 @@ def _epoch_summary(time_ns, header_interval_s=None) -> dict:
 def _obs_info(path, strict: bool) -> dict:
     from .io.rinex_obs import read_rinex_obs
 
-    obs = read_rinex_obs(path, strict=strict)
+    return _observations_summary(read_rinex_obs(path, strict=strict))
+
+
+def _phone_info(path, fmt: str, strict: bool) -> dict:
+    """Android GnssLogger logs and GSDC files, decoded as observations."""
+    import warnings
+
+    from .errors import DamagedRecordWarning, SatnavWarning
+    from .io.android import read_phone_observations
+
+    with warnings.catch_warnings():
+        # the count of measurements without a pseudorange is a note of the summary (its
+        # header comment), not a warning about a place in the file; damaged records still warn
+        warnings.filterwarnings("ignore", category=SatnavWarning)
+        warnings.filterwarnings("default", category=DamagedRecordWarning)
+        obs = read_phone_observations(path, fmt, strict=strict)
+    info = _observations_summary(obs)
+    info["format"] = fmt
+    info["version"] = None
+    info["notes"] = [c.replace(f"{path}: ", "", 1) for c in obs.header.comments]
+    return info
+
+
+def _observations_summary(obs) -> dict:
     h = obs.header
     sats = obs.satellites
     per_system: dict[str, int] = {}
@@ -229,6 +331,22 @@ def _header_only_info(path, fmt: str, version) -> dict:
     return info
 
 
+def _archive_info(path) -> dict:
+    """Every member of a zip/tar archive: name, size and format (or why it is not read)."""
+    from .io.archive import list_members
+
+    members = []
+    for m in list_members(path):
+        entry = {"name": m.name, "size": m.size, "format": None, "version": None}
+        try:
+            entry["format"], entry["version"] = detect_format(m.spec(path))
+        except SatnavError as exc:
+            entry["error"] = getattr(exc, "message", str(exc))
+        members.append(entry)
+    return {"format": "archive", "version": None, "members": members,
+            "member_syntax": f"{path}{MEMBER_SEPARATOR}MEMBER"}
+
+
 def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
     """Summary of one file as a JSON-ready dict (keys documented in README)."""
     fmt, version = detect_format(path)
@@ -240,6 +358,10 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
         info = _sp3_info(path, strict)
     elif fmt == "rinex-clk":
         info = _clk_info(path, strict)
+    elif fmt in PHONE_FORMATS:
+        info = _phone_info(path, fmt, strict)
+    elif fmt == "archive":
+        info = _archive_info(path)
     else:
         info = _header_only_info(path, fmt, version)
     info = {"file": str(path), **info}
@@ -268,7 +390,7 @@ def format_info(info: dict) -> str:
         if value not in (None, "", [], {}):
             out.append(f"  {label:<11} {value}")
 
-    if fmt == "rinex-obs":
+    if fmt == "rinex-obs" or fmt in PHONE_FORMATS:
         add("marker", " ".join(x for x in (info["marker"], info["marker_number"]) if x))
         add("receiver", info["receiver"])
         add("antenna", info["antenna"])
@@ -284,6 +406,8 @@ def format_info(info: dict) -> str:
             codes = " ".join(info["observation_codes"].get(s, []))
             out.append(f"    {SYSTEM_NAMES.get(s, s):<9} {n:3d} satellites  {codes}")
         add("values", info["observations"])
+        for note in info.get("notes", []):
+            add("note", note)
     elif fmt == "rinex-nav":
         for s in sorted(info["messages"], key=lambda letter: SYSTEMS.find(letter) % 99):
             n = info["messages"][s]
@@ -304,6 +428,12 @@ def format_info(info: dict) -> str:
         add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
         if fmt == "rinex-clk":
             add("stations", len(info["stations"]))
+    elif fmt == "archive":
+        out.append(f"  members     {len(info['members'])} (read one as {info['member_syntax']})")
+        for m in info["members"]:
+            what = FORMAT_NAMES.get(m["format"], m["format"]) if m["format"] else f"not read: {m.get('error')}"
+            version = f" {m['version']}" if m.get("version") else ""
+            out.append(f"    {m['name']:<28} {m['size']:>10d} B  {what}{version}")
     else:
         out.append("  (header recognised; satnav does not decode this format's records yet)")
     return "\n".join(out)

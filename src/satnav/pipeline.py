@@ -75,19 +75,18 @@ def read_observations(path: PathType, *, strict: bool = False):
 
     Returns :class:`satnav.observations.Observations`; raises SatnavError for other files.
     """
-    from .info import detect_format
+    from .info import detect_format, split_archive_inputs
 
+    path, _ = split_archive_inputs(path, None)  # an archive gives its observation member
     fmt, _ = detect_format(path)
     if fmt == "rinex-obs":
         from .io.rinex_obs import read_rinex_obs
 
         return read_rinex_obs(path, strict=strict)
-    if fmt == "android-gnsslogger" or str(path).endswith(".csv"):
-        from .io import android
+    if fmt in ("android-gnsslogger", "gsdc-device-gnss", "gsdc-derived") or str(path).endswith(".csv"):
+        from .io.android import read_phone_observations
 
-        if str(path).endswith(".csv"):
-            return android.read_gsdc_csv(path)
-        return android.read_gnsslogger(path)
+        return read_phone_observations(path, fmt, strict=strict)
     raise SatnavError(f"{path}: a {fmt} file is not an observation file; expected RINEX observations")
 
 
@@ -99,7 +98,7 @@ def is_phone(obs) -> bool:
 def _is_gsdc(obs) -> bool:
     """True when ``obs`` was read from a GSDC ``device_gnss.csv`` (it carries Google's
     satellite states: no navigation file is needed)."""
-    return getattr(obs.header, "program", "") == _GSDC_PROGRAM
+    return getattr(obs.header, "program", "") in (_GSDC_PROGRAM, "satnav (GSDC derived.csv)")
 
 
 def phone_solve_options(obs) -> dict[str, Any]:
@@ -213,6 +212,9 @@ def _reissue(caught) -> None:
 
 
 def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_satellite=True):
+    from .info import split_archive_inputs
+
+    obs, navs = split_archive_inputs(obs, navs)  # archives (zip/tar) give their members
     if _streamable(obs, options, base=base, states=states):
         progress(f"reading and solving {obs} in time chunks")
         solution = _solve_spp_streamed(obs, navs, options, per_satellite=per_satellite)
@@ -307,7 +309,8 @@ def _solve_relative(rover, base, nav, options: SolveOptions):
     return solve_rtk(rover, base, nav, mode=_RTK_MODES[options.mode], base_position=options.base_position,
                      elevation_mask_deg=options.elevation_mask_deg, ratio_threshold=options.ratio_threshold,
                      fix_and_hold=options.fix_and_hold, systems=options.systems,
-                     max_age_s=options.max_age_s + TIME_TAG_TOLERANCE_S)
+                     max_age_s=options.max_age_s + TIME_TAG_TOLERANCE_S,
+                     frequencies=options.rtk_frequencies, **options.rtk_validation)
 
 
 # ---------------------------------------------------------------------------- SPP in chunks

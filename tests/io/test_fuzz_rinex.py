@@ -143,3 +143,67 @@ def test_mutated_rinex_files_raise_only_satnav_errors(tmp_path, kind, seed_path,
         if has_alarm:
             signal.signal(signal.SIGALRM, old)
     assert time.perf_counter() - start < 60
+
+
+#: RINEX 3 observation seeds for the "no silently new values" property: every data line of a
+#: RINEX 3 file names its satellite, so a structural change (lines swapped, deleted,
+#: duplicated, the file cut) can lose values or be reported, but never move a value to
+#: another satellite, code or epoch. (RINEX 2 data lines carry no satellite id: two swapped
+#: lines with the same number of fields cannot be told apart there, so they are not seeds.)
+STRUCTURE_SEEDS = [
+    DATA / "corpus" / "demo3.10o",
+    CASES / "robustness" / "06_obs_year0000.rnx",
+]
+
+
+def _structural_mutation(data: bytes, rng: random.Random) -> bytes:
+    """Lines of the body swapped, deleted, duplicated, or the file cut at a line boundary."""
+    lines = data.splitlines(keepends=True)
+    body = next((i + 1 for i, x in enumerate(lines) if b"END OF HEADER" in x), 0)
+    if len(lines) - body < 3:
+        return data
+    kind = rng.randrange(4)
+    x, y = rng.randrange(body, len(lines)), rng.randrange(body, len(lines))
+    if kind == 0:
+        lines[x], lines[y] = lines[y], lines[x]
+    elif kind == 1:
+        del lines[x]
+    elif kind == 2:
+        lines.insert(x, lines[x])
+    else:
+        lines = lines[:x]
+    return b"".join(lines)
+
+
+def _value_set(obs) -> set:
+    codes = [obs.codes[int(c)] for c in obs.code]
+    return set(zip(obs.time.tolist(), obs.sat.tolist(), codes, obs.value.tolist()))
+
+
+@pytest.mark.parametrize("seed_path", STRUCTURE_SEEDS, ids=[p.name for p in STRUCTURE_SEEDS])
+def test_structural_mutations_never_yield_new_values_silently(tmp_path, seed_path):
+    """Issue 11 item 7: a mutated file never yields values that the original did not contain
+    without a warning (or an error)."""
+    if not seed_path.exists():
+        pytest.skip(f"seed not available: {seed_path}")
+    data = _seed_bytes(seed_path, 180 if seed_path.suffix == ".rnx" else None)
+    original = tmp_path / "original.rnx"
+    original.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = _value_set(read_rinex_obs(original))
+    rng = random.Random(f"satnav-structure-{seed_path.name}")
+    silent_new = []
+    for n in range(30):
+        p = tmp_path / f"s{n}.rnx"
+        p.write_bytes(_structural_mutation(data, rng))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                obs = read_rinex_obs(p)
+            except SatnavError:
+                continue
+        new = _value_set(obs) - reference
+        if new and not caught:
+            silent_new.append((n, sorted(new)[:3]))
+    assert not silent_new, f"values not in the original, without a warning: {silent_new}"

@@ -131,6 +131,7 @@ _COMMANDS = (
     )),
     ("solve", (("solve", "positions from observations and navigation files (SPP, DGNSS, RTK)"),)),
     ("report", (("report", "self-contained HTML report of a solution (.pos) file"),)),
+    ("batch", (("batch", "solve a network of station-days on Dask (Parquet dataset + summary)"),)),
 )
 
 
@@ -140,8 +141,43 @@ def _command_of(argv: list[str]) -> str | None:
     return next((tok for tok in argv if not tok.startswith("-")), None)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"satnav: warning: {printable(message, newlines=False)}", file=sys.stderr)
+#: Warnings of one kind (the same text once line numbers, numbers and quoted values are set
+#: aside) printed before the rest are only counted; the count is printed at the end.
+WARNINGS_PER_KIND = 10
+
+
+class _WarningPrinter:
+    """``warnings.showwarning`` for the command line: one line ``satnav: warning: ...`` each,
+    at most :data:`WARNINGS_PER_KIND` of one kind, then ``... and 97 more like this`` once the
+    command ends (:meth:`close`)."""
+
+    def __init__(self, per_kind: int = WARNINGS_PER_KIND):
+        self.per_kind = per_kind
+        self.seen: dict[str, int] = {}
+        self.first: dict[str, str] = {}
+
+    @staticmethod
+    def kind(text: str) -> str:
+        text = re.sub(r"'[^']*'|\"[^\"]*\"", "'_'", text)
+        return re.sub(r"[-+]?\d[\d.eE+-]*", "#", text)
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None):
+        text = printable(message, newlines=False)
+        key = self.kind(text)
+        n = self.seen.get(key, 0) + 1
+        self.seen[key] = n
+        if n <= self.per_kind:
+            self.first.setdefault(key, text)
+            print(f"satnav: warning: {text}", file=sys.stderr)
+
+    def close(self) -> None:
+        for key, n in self.seen.items():
+            if n > self.per_kind:
+                more = n - self.per_kind
+                like = self.first[key]
+                like = like if len(like) <= 120 else like[:117] + "..."
+                print(f"satnav: warning: ... and {more} more warning{'s' if more > 1 else ''} like "
+                      f"this one: {like}", file=sys.stderr)
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
@@ -231,10 +267,11 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    shown = _WarningPrinter()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SatnavWarning)
-            warnings.showwarning = _show_warning
+            warnings.showwarning = shown
             check_outputs_apart(args)
             with protected_inputs(_arg_paths(args, getattr(args, "input_args", ()))):
                 return int(args.func(args) or 0)
@@ -249,6 +286,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("satnav: interrupted", file=sys.stderr)
         return 130
+    finally:
+        shown.close()
 
 
 if __name__ == "__main__":

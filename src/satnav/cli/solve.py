@@ -149,6 +149,16 @@ def solve_options_from_args(args) -> SolveOptions:
         fix_and_hold=args.fix_and_hold,
         max_age_s=args.max_age,
         strict=args.strict,
+        frequencies=args.frequencies,
+        glonass_ar=args.glonass_ar,
+        min_lock_s=args.min_lock,
+        success_rate_min=args.success_rate,
+        fix_test_p=args.fix_test,
+        jump_test_p=args.jump_test,
+        code_test_p=args.code_test,
+        wrong_fix_p=args.wrong_fix_test,
+        base_gap_s=args.base_gap,
+        half_cycle=None if args.half_cycle is None else args.half_cycle == "on",
         jobs=args.jobs,
     )
 
@@ -350,6 +360,28 @@ def register(subparsers) -> None:
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
                    "differ by a few ms more)")
+    s.add_argument("--frequencies", type=int, choices=(1, 2, 3), default=2,
+                   help="RTK: 1 = L1, 2 = L1 + L2 (default), 3 = L1 + L2 + L5")
+    s.add_argument("--glonass-ar", choices=("off", "on", "autocal"), default="off",
+                   help="RTK: GLONASS ambiguities float (off, default), fixed for same-brand "
+                   "receivers (on), or fixed with an estimated inter-frequency bias (autocal)")
+    prob = bounded_float("a probability", 0.0, 1.0)
+    secs = bounded_float("a time in seconds", 0.0)
+    s.add_argument("--min-lock", type=secs, metavar="S",
+                   help="RTK: least lock time (s) of an ambiguity before it is fixed")
+    s.add_argument("--success-rate", type=prob, help="RTK: least bootstrapped success rate of a fix")
+    s.add_argument("--fix-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the float-to-fixed residual test (1 = off)")
+    s.add_argument("--jump-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the fixed-to-float baseline jump test (1 = off)")
+    s.add_argument("--code-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the code residuals at the fixed position (1 = off)")
+    s.add_argument("--wrong-fix-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the phase residuals after a fix (1 = off)")
+    s.add_argument("--base-gap", type=secs, metavar="S",
+                   help="RTK: base age (s) beyond which every ambiguity's lock restarts")
+    s.add_argument("--half-cycle", choices=("on", "off"),
+                   help="RTK: respect half-cycle flags (LLI bit 1; default on)")
     s.add_argument("--unverified", choices=("comment", "write"), default="comment",
                    help=".pos output: epochs without redundancy for RAIM (e.g. 4 satellites) as "
                         "flagged comment lines (default: a fault cannot be detected) or as Q=5 "

@@ -46,7 +46,6 @@ nanosecond (GPST), like the fractional epochs of a RINEX conversion.
 from __future__ import annotations
 
 import csv
-import io
 import warnings
 from decimal import Decimal, InvalidOperation
 
@@ -56,7 +55,7 @@ from ..constants import SPEED_OF_LIGHT
 from ..errors import FormatError, SatnavError, SatnavWarning, warn_damaged
 from ..gnss_time import NS_PER_DAY, NS_PER_S, NS_PER_WEEK, leap_seconds_at_gpst
 from ..observations import Observations, ObsHeader
-from ..satellites import SYSTEMS, satellite_index_of, system_number_of
+from ..satellites import SYSTEMS, satellite_ids, satellite_index_of, system_number_of
 from ..signals import SIGNALS, carrier_frequency
 
 __all__ = [
@@ -112,6 +111,8 @@ _REQUIRED = (
 _INT_COLUMNS = ("TimeNanos", "FullBiasNanos", "ReceivedSvTimeNanos")
 _SMALL_INT_COLUMNS = ("Svid", "State", "ConstellationType", "AccumulatedDeltaRangeState",
                       "HardwareClockDiscontinuityCount")
+_INT64_BOUND = 9.2e18  # |value| below this fits int64
+_SMALL_INT_BOUND = 2.0**31
 _FLOAT_COLUMNS = (
     "BiasNanos", "TimeOffsetNanos", "LeapSecond", "ReceivedSvTimeUncertaintyNanos", "Cn0DbHz",
     "PseudorangeRateMetersPerSecond", "AccumulatedDeltaRangeMeters", "CarrierFrequencyHz",
@@ -201,6 +202,17 @@ def _columns_from_rows(rows, names, lines, path, strict, source_label):
             if v and not _is_number(v):
                 good[i] = False
                 warn_damaged(f"{name} {v!r} is not a number", path, int(lines_arr[i]), strict, FormatError)
+    # integer fields must fit their type (1e300, inf and nan are damaged, never wrapped)
+    for name, bound in [(c, _INT64_BOUND) for c in _INT_COLUMNS] + [(c, _SMALL_INT_BOUND) for c in _SMALL_INT_COLUMNS]:
+        vals = col(name)
+        try:
+            f = np.array([v or "0" for v in vals], dtype=np.float64)
+        except ValueError:  # the damaged texts found above
+            f = np.array([float(v) if v and _is_number(v) else 0.0 for v in vals], dtype=np.float64)
+        for i in np.flatnonzero(~(np.abs(f) < bound) & good):
+            good[i] = False
+            warn_damaged(f"{name} {vals[i]!r} is out of range for an integer field", path, int(lines_arr[i]),
+                         strict, FormatError)
     if not good.all():
         keep_rows = [r for r, g in zip(keep_rows, good) if g]
         lines_arr = lines_arr[good]
@@ -525,7 +537,9 @@ def _open_csv(path, expected: str):
     from .textfile import read_bytes
 
     text = read_bytes(path).decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text))
+    # one list item per line (a stray CR or quote in a damaged row stays in its row)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").split("\n")
+    reader = csv.reader(lines, quoting=csv.QUOTE_NONE)
     try:
         names = [c.strip() for c in next(reader)]
     except StopIteration:
@@ -914,7 +928,8 @@ def _ecef_acceleration(p, v):
 
 def gsdc_states(obs_or_path, **options) -> GsdcStates:
     """Satellite-state source for :func:`~satnav.estimators.spp.solve_spp` from the Google
-    states of a GSDC ``device_gnss.csv`` (no navigation file needed).
+    states of a GSDC ``device_gnss.csv`` or GSDC 2021 ``*_derived.csv`` (no navigation file
+    needed).
 
     Parameters
     ----------
@@ -931,9 +946,12 @@ def gsdc_states(obs_or_path, **options) -> GsdcStates:
     path = getattr(obs_or_path, "source", obs_or_path)
     if not str(path):
         raise SatnavError("gsdc_states needs the device_gnss.csv path (the observations have no source)")
+    from .textfile import read_head
+
+    derived = is_gsdc_derived_header(read_head(path, 4096).decode("utf-8", "replace").split("\n", 1)[0])
     with warnings.catch_warnings():  # the damaged records were reported when reading the observations
         warnings.simplefilter("ignore", SatnavWarning)
-        table = read_gsdc_satellite_states(path)
+        table = read_gsdc_derived_table(path) if derived else read_gsdc_satellite_states(path)
     return GsdcStates(table, source=path, **options)
 
 
@@ -1013,3 +1031,180 @@ def read_gsdc_ground_truth(path, *, strict: bool = False) -> dict:
         "speed_m_s": np.array(spd, dtype=np.float64)[order],
         "line": np.array(lines, dtype=np.int64)[order],
     }
+
+
+# ====================================================================== GSDC 2021 *_derived.csv
+#: GSDC 2021 ``signalType`` -> RINEX band digit.
+_DERIVED_BANDS = {
+    "GPS_L1": "1", "GPS_L5": "5", "GLO_G1": "1", "QZS_J1": "1", "QZS_J5": "5", "BDS_B1I": "2",
+    "GAL_E1": "1", "GAL_E5A": "5", "GAL_E5B": "7", "BDS_B2A": "5", "BDS_B1C": "1", "IRN_L5": "5",
+}
+#: ``ObsHeader.program`` of observations read from a GSDC 2021 ``*_derived.csv``.
+GSDC_DERIVED_PROGRAM = "satnav (GSDC derived.csv)"
+_DERIVED_NEED = ("millisSinceGpsEpoch", "constellationType", "svid", "signalType", "receivedSvTimeInGpsNanos",
+                 "xSatPosM", "ySatPosM", "zSatPosM", "satClkBiasM", "rawPrM")
+
+
+def is_gsdc_derived_header(line: str) -> bool:
+    """True when ``line`` is the header of a GSDC 2021 ``*_derived.csv``."""
+    names = {c.strip() for c in line.split(",")}
+    return all(c in names for c in _DERIVED_NEED)
+
+
+def read_gsdc_derived_table(path, *, strict: bool = False) -> dict:
+    """Rows of a GSDC 2021 ``*_derived.csv`` (Google's satellite states per measurement).
+
+    Google's description (GSDC 2021, "derived files"): ``millisSinceGpsEpoch`` is
+    ``round((TimeNanos - FullBiasNanos) / 1e6)`` of the epoch (ms, GPST);
+    ``receivedSvTimeInGpsNanos`` the signal transmission time received by the chipset (ns
+    since the GPS epoch, one time scale for all systems); ``[xyz]SatPosM`` /
+    ``[xyz]SatVelMps`` the broadcast-ephemeris satellite position and velocity (ECEF, m and
+    m/s) at the true transmission time ``receivedSvTimeInGpsNanos - satClkBiasM / c``;
+    ``satClkBiasM`` / ``satClkDriftMps`` the satellite clock correction with the hardware
+    (group) delay, in m and m/s; ``rawPrM`` the raw pseudorange (m), ``rawPrUncM`` its
+    uncertainty; ``isrbM``, ``ionoDelayM``, ``tropoDelayM`` the inter-signal range bias and
+    the broadcast ionospheric and model tropospheric delays (m). Corrected pseudorange =
+    ``rawPrM + satClkBiasM - isrbM - ionoDelayM - tropoDelayM``.
+
+    Returns
+    -------
+    dict of arrays, one row per usable measurement (keys as
+    :func:`read_gsdc_satellite_states`): ``time_ns`` (receiver epoch, GPST ns: the median over
+    the epoch's rows of ``receivedSvTimeInGpsNanos + rawPrM / c``, within 1 ms of
+    ``millisSinceGpsEpoch``), ``sat``, ``band``, ``signal``, ``pseudorange_m``,
+    ``pseudorange_sigma_m``, ``transmit_time_ns``, ``position_m``, ``velocity_m_s``,
+    ``clock_bias_m``, ``clock_drift_m_s``, ``isrb_m``, ``iono_m``, ``tropo_m``, ``line``.
+    A row with a damaged or missing field is skipped with a warning naming its line.
+    """
+    reader, names = _open_csv(path, "GSDC *_derived.csv")
+    idx = {n: i for i, n in enumerate(names)}
+    missing = [c for c in _DERIVED_NEED if c not in idx]
+    if missing:
+        raise FormatError(f"no {', '.join(missing)} column: not a GSDC 2021 *_derived.csv", path, 1)
+    floats = ("xSatPosM", "ySatPosM", "zSatPosM", "xSatVelMps", "ySatVelMps", "zSatVelMps", "satClkBiasM",
+              "satClkDriftMps", "rawPrM", "rawPrUncM", "isrbM", "ionoDelayM", "tropoDelayM")
+    out: dict[str, list] = {k: [] for k in ("ms", "tx", "const", "svid", "signal", "line", *floats)}
+    for lineno, r in enumerate(reader, start=2):
+        if not r or not any(c.strip() for c in r):
+            continue
+        try:
+            ms = int(r[idx["millisSinceGpsEpoch"]])
+            tx = int(r[idx["receivedSvTimeInGpsNanos"]])
+            const = int(r[idx["constellationType"]])
+            svid = int(r[idx["svid"]])
+            vals = [float(r[idx[c]]) if c in idx and r[idx[c]].strip() else np.nan for c in floats]
+        except (IndexError, ValueError):
+            warn_damaged("damaged derived record: a field is missing or not a number", path, lineno, strict,
+                         FormatError)
+            continue
+        signal = r[idx["signalType"]].strip().upper()
+        finite_needed = vals[:3] + [vals[6], vals[8]]
+        if (not (0 < ms < 1 << 45 and 0 < tx < 1 << 62 and 0 <= svid < 1000)
+                or not all(np.isfinite(v) and abs(v) < 1e9 for v in finite_needed)
+                or signal not in _DERIVED_BANDS or CONSTELLATION_TYPES.get(const, "") == ""):
+            warn_damaged(f"derived record out of range or of an unknown signal {signal!r}", path, lineno, strict,
+                         FormatError)
+            continue
+        for k, v in zip(("ms", "tx", "const", "svid", "signal", "line"), (ms, tx, const, svid, signal, lineno)):
+            out[k].append(v)
+        for k, v in zip(floats, vals):
+            out[k].append(v)
+    if not out["ms"]:
+        raise FormatError("no usable records in the GSDC derived file", path)
+    system = np.array([CONSTELLATION_TYPES[c] for c in out["const"]], dtype="U1")
+    svid = np.array(out["svid"], dtype=np.int64)
+    # QZSS as PRN 193-202 or as 1-10 (the 2021 files), SBAS as 120-158 or 20-58
+    prn = svid - np.where((system == "J") & (svid > 192), 192, 0) - np.where((system == "S") & (svid > 99), 100, 0)
+    good = (prn >= 1) & (prn <= 99)
+    sysnum = np.array([SYSTEMS.index(s) for s in system], dtype=np.int64)
+    sat = satellite_index_of(sysnum, np.where(good, prn, 1)).astype(np.int16)
+    f = {k: np.array(out[k], dtype=np.float64) for k in floats}
+    tx = np.array(out["tx"], dtype=np.int64)
+    ms = np.array(out["ms"], dtype=np.int64)
+    pr = f["rawPrM"]
+    t_rx = tx + np.rint(pr / SPEED_OF_LIGHT * 1e9).astype(np.int64)
+    coarse = ms * 1_000_000
+    # one epoch tag per millisSinceGpsEpoch: the median arrival time of its rows
+    uniq, inv = np.unique(ms, return_inverse=True)
+    inv = inv.ravel()
+    tag = uniq * 1_000_000
+    for k in range(len(uniq)):
+        sel = (inv == k) & good & (np.abs(t_rx - coarse) < 1_000_000)
+        if sel.any():
+            tag[k] = int(np.median(t_rx[sel]))
+    line = np.array(out["line"], dtype=np.int64)
+    for j in np.flatnonzero(~good):
+        warn_damaged(f"svid {int(svid[j])} is not a satellite of system {system[j]}", path, int(line[j]), strict,
+                     FormatError)
+    keep = good
+    band = np.array([_DERIVED_BANDS[s] for s in out["signal"]], dtype="U1")
+    return {
+        "time_ns": tag[inv][keep],
+        "sat": sat[keep],
+        "band": band[keep],
+        "signal": np.array(out["signal"], dtype=object)[keep],
+        "pseudorange_m": pr[keep],
+        "pseudorange_sigma_m": f["rawPrUncM"][keep],
+        "transmit_time_ns": tx[keep].astype(np.float64),
+        "position_m": np.stack([f["xSatPosM"], f["ySatPosM"], f["zSatPosM"]], axis=1)[keep],
+        "velocity_m_s": np.stack([f["xSatVelMps"], f["ySatVelMps"], f["zSatVelMps"]], axis=1)[keep],
+        "clock_bias_m": f["satClkBiasM"][keep],
+        "clock_drift_m_s": f["satClkDriftMps"][keep],
+        "isrb_m": f["isrbM"][keep],
+        "iono_m": f["ionoDelayM"][keep],
+        "tropo_m": f["tropoDelayM"][keep],
+        "line": line[keep],
+    }
+
+
+def read_gsdc_derived(path, *, strict: bool = False) -> Observations:
+    """Pseudoranges of a GSDC 2021 ``*_derived.csv`` as :class:`Observations`.
+
+    Codes ``C<band><attribute>`` (m, ``rawPrM``, the attribute phones track, e.g. C1C,
+    C5Q, C2I) with ``rawPrUncM`` as sigma; epochs as in :func:`read_gsdc_derived_table`.
+    The file has no carrier phase, Doppler or C/N0. Its satellite states (no navigation file
+    needed) come from :func:`gsdc_states` on the same file; ``header.program`` is
+    :data:`GSDC_DERIVED_PROGRAM`.
+    """
+    table = read_gsdc_derived_table(path, strict=strict)
+    system = np.array([s[0] for s in satellite_ids(table["sat"])], dtype="U1")
+    attr = np.array([_DEFAULT_ATTRIBUTE.get((s, b), "C") for s, b in zip(system, table["band"])], dtype="U1")
+    code_text = np.char.add(np.char.add("C", table["band"]), attr)
+    codes = sorted(set(code_text.tolist()), key=lambda c: (c[1], c[2]))
+    code_of = {c: i for i, c in enumerate(codes)}
+    ci = np.array([code_of[c] for c in code_text], dtype=np.int64)
+    t, s = table["time_ns"], table["sat"].astype(np.int64)
+    order = np.lexsort((ci, s, t))
+    t, s, ci = t[order], s[order], ci[order]
+    v, sg = table["pseudorange_m"][order], table["pseudorange_sigma_m"][order]
+    dup = np.zeros(len(t), dtype=bool)
+    dup[1:] = (t[1:] == t[:-1]) & (s[1:] == s[:-1]) & (ci[1:] == ci[:-1])
+    t, s, ci, v, sg = t[~dup], s[~dup], ci[~dup], v[~dup], sg[~dup]
+    epochs = np.unique(t)
+    header = ObsHeader(program=GSDC_DERIVED_PROGRAM, marker_name="Android")
+    obs_codes: dict[str, list[str]] = {}
+    sys_of = system_number_of(s)
+    for letter in SYSTEMS:
+        present = sorted({codes[int(c)] for c in ci[sys_of == SYSTEMS.index(letter)]}, key=lambda c: (c[1], c[2]))
+        if present:
+            obs_codes[letter] = present
+    header.obs_codes = obs_codes
+    header.system = "M" if len(obs_codes) != 1 else next(iter(obs_codes))
+    if len(epochs):
+        header.time_of_first_obs_ns = int(epochs[0])
+        header.time_of_last_obs_ns = int(epochs[-1])
+    zeros = np.zeros(len(t), dtype=np.int64)
+    sg = np.where(np.isfinite(sg) & (sg > 0), sg, np.nan)
+    return Observations(t, s, ci, v, zeros, zeros, codes, epochs, header=header, source=str(path), sigma=sg)
+
+
+def read_phone_observations(path, fmt: str | None = None, *, strict: bool = False) -> Observations:
+    """Observations of a phone file of format ``fmt`` (:func:`satnav.info.detect_format`):
+    ``android-gnsslogger`` (:func:`read_gnsslogger`), ``gsdc-derived``
+    (:func:`read_gsdc_derived`), anything else a GSDC ``device_gnss.csv``
+    (:func:`read_gsdc_csv`)."""
+    if fmt == "android-gnsslogger":
+        return read_gnsslogger(path, strict=strict)
+    if fmt == "gsdc-derived":
+        return read_gsdc_derived(path, strict=strict)
+    return read_gsdc_csv(path, strict=strict)

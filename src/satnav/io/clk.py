@@ -14,7 +14,8 @@ The layout of every data record is recognised from where its year is, so files t
 do not follow their announced version still read. Records carry 1-6 values (bias,
 bias sigma, rate, rate sigma, acceleration, acceleration sigma); values 3-6 are on a
 continuation line. Calibration (CR), discontinuity (DR) and monitor (MS) records are
-skipped. All numbers are in seconds (s, s/s, s/s^2).
+skipped. All numbers are in seconds (s, s/s, s/s^2); the bad-value marker 999999.999999
+(either sign) is a missing value (NaN).
 
 Epochs are converted to int64 GPST ns from the ``TIME SYSTEM ID`` (GPS when absent);
 as in RINEX observation files, ``GLO`` is taken as UTC(SU) (leap seconds, no 3 h).
@@ -39,6 +40,10 @@ _SYSTEM_NUMBER = np.full(256, -1, dtype=np.int64)
 for _i, _s in enumerate(SYSTEMS):
     _SYSTEM_NUMBER[ord(_s)] = _i
 _SYSTEM_NUMBER[ord(" ")] = 0  # a blank system letter means GPS (RINEX 2)
+
+#: Values of this size or larger (either sign) are the "bad or absent value" marker
+#: 999999.999999 (and its rounding), read as missing (NaN).
+CLK_MISSING_VALUE_FROM = 999999.999999 - 1e-6
 
 _RECORD_TYPES = (b"AR", b"AS", b"CR", b"DR", b"MS")
 
@@ -141,7 +146,7 @@ def _split_label(line: str, v304: bool) -> tuple[str, str]:
     return line[:start], line[start:].strip()
 
 
-def _read_header(table: LineTable, path) -> tuple[ClockHeader, int]:
+def _read_header(table: LineTable, path, strict: bool = False) -> tuple[ClockHeader, int]:
     n = len(table)
     first = table.line(0) if n else ""
     if not first.strip():
@@ -175,7 +180,7 @@ def _read_header(table: LineTable, path) -> tuple[ClockHeader, int]:
             try:
                 h.leap_seconds = int(content[0:6])
             except ValueError:
-                warn_damaged("bad LEAP SECONDS value", path, i + 1, False, error=ClockFileError)
+                warn_damaged("bad LEAP SECONDS value", path, i + 1, strict, error=ClockFileError)
         elif label == "# / TYPES OF DATA":
             h.data_types = content[6:].split()
         elif label == "ANALYSIS CENTER":
@@ -198,7 +203,7 @@ def _read_header(table: LineTable, path) -> tuple[ClockHeader, int]:
                 try:
                     sats.append(satellite_index(tok))
                 except ValueError:
-                    warn_damaged(f"bad satellite id {tok!r} in PRN LIST", path, i + 1, False, error=ClockFileError)
+                    warn_damaged(f"bad satellite id {tok!r} in PRN LIST", path, i + 1, strict, error=ClockFileError)
         i += 1
     raise ClockFileError("no END OF HEADER line: header incomplete or not a RINEX clock file", path, n)
 
@@ -223,7 +228,7 @@ def _gpst(label_ns, time_system: str):
 def _read_one(path, strict: bool) -> dict:
     data = read_bytes(path)
     table = LineTable(data)
-    header, body_start = _read_header(table, path)
+    header, body_start = _read_header(table, path, strict)
     try:
         _gpst(np.int64(0), header.time_system)
     except ValueError:
@@ -301,6 +306,9 @@ def _read_one(path, strict: bool) -> dict:
             error=ClockFileError,
         )
     v2 = np.where(nval >= 2, v2, np.nan)
+    # the "bad or absent value" marker 999999.999999 (s, either sign) is a missing value
+    v1 = np.where(np.abs(v1) < CLK_MISSING_VALUE_FROM, v1, np.nan)
+    v2 = np.where(np.abs(v2) < CLK_MISSING_VALUE_FROM, v2, np.nan)
 
     # continuation lines (values 3-6) follow records with more than 2 values
     extra = None
@@ -315,6 +323,8 @@ def _read_one(path, strict: bool) -> dict:
                     vals = [float(t.replace("D", "E")) for t in table.line(int(rows[p])).split()]
                 except ValueError:
                     vals = None
+                if vals is not None:
+                    vals = [v if abs(v) < CLK_MISSING_VALUE_FROM else np.nan for v in vals]
                 if vals is not None and len(vals) >= int(nval[j]) - 2:
                     extra[j, : len(vals[:4])] = vals[:4]
                     extra[j, int(nval[j]) - 2 :] = np.nan

@@ -357,7 +357,7 @@ def _header_record(hdr: NavHeader, line: str, label: str, system: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # Body
-_V4_RECORD = re.compile(r">\s*(EPH|STO|EOP|ION)\s+([A-Z])\s?(\d\d)\s*(\S*)")
+_V4_RECORD = re.compile(r">\s*(EPH|STO|EOP|ION)\s+([A-Z])\s?(\d\d|  )\s*(\S*)")  # blank number: system-level
 
 
 @dataclass
@@ -489,7 +489,7 @@ def _index_v4(body, groups, damaged, skipped, nav, log, body_start, source):
         if not m:
             damaged.append((i, "bad record header, expected e.g. '> EPH G01 LNAV'"))
             continue
-        kind, system, prn, mtype = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+        kind, system, prn, mtype = m.group(1), m.group(2), int(m.group(3).strip() or 0), m.group(4)
         if system not in SYSTEMS:
             damaged.append((i, f"unknown system letter {system!r}, expected one of {SYSTEMS}"))
             continue

@@ -167,7 +167,8 @@ def read_rinex_obs(path: str | PathLike, *, strict: bool = False,
         not an observation file, malformed observation-type records), or any damaged
         record when ``strict``.
     """
-    return parse_rinex_obs(read_bytes(path), path=str(path), strict=strict, occupation=occupation)
+    return parse_rinex_obs(read_bytes(path, strict=strict), path=str(path), strict=strict,
+                           occupation=occupation)
 
 
 def parse_rinex_obs(text: bytes, *, path: str = "<bytes>", strict: bool = False,
@@ -1116,9 +1117,27 @@ class _Reader:
         alone = np.flatnonzero(line_bad & ~id_bad & epoch_ok[line_epoch])
         for q in alone:
             self.damaged(int(lines[q]), self._line_problem(int(lines[q]), int(n_s[q])))
+        # a satellite twice in one epoch (lines swapped or duplicated between epochs): which
+        # record is right cannot be told, so both are skipped, naming the later line
+        line_key = line_epoch.astype(np.int64) * 1024 + sat
+        named = np.flatnonzero(~id_bad & epoch_ok[line_epoch])
+        twice = np.zeros(0, np.int64)
+        if len(named):
+            _, inverse, count = np.unique(line_key[named], return_inverse=True, return_counts=True)
+            repeated = named[count[inverse] > 1]
+            if len(repeated):
+                repeated = repeated[np.argsort(lines[repeated], kind="stable")]
+                seen = set()
+                for q in repeated.tolist():
+                    if int(line_key[q]) in seen:
+                        self.damaged(int(lines[q]), f"satellite {self.line(int(lines[q]))[:3]!r} appears "
+                                     "twice in one epoch record: both of its records in this epoch "
+                                     "are skipped")
+                    seen.add(int(line_key[q]))
+                twice = line_key[repeated]
         keep = epoch_ok[ep_r]
-        if len(alone):
-            bad_keys = line_epoch[alone].astype(np.int64) * 1024 + sat[alone]
+        if len(alone) or len(twice):
+            bad_keys = np.concatenate([line_key[alone], twice])
             keep &= ~np.isin(ep_r.astype(np.int64) * 1024 + sat_r, bad_keys)
         if not keep.all():
             ep_r, sat_r, code_r, value_r, lli_r, ssi_r = (
@@ -1502,10 +1521,14 @@ def iter_rinex_obs(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CHUNK_EP
     RINEX 3/4 text is streamed ``block_bytes`` at a time and split at epoch records
     (``>`` lines): each chunk is the header plus its records, parsed by
     :func:`parse_rinex_obs`, so that memory is bounded by a chunk, not by the file. Plain,
-    gzip and bzip2 files are decompressed as a stream; Hatanaka (CRINEX), ``.Z`` and zip
-    files are expanded whole first (the text is held as bytes; the parsed arrays are
-    still per chunk). RINEX 2 files (small) are read whole and yielded in slices
-    (:meth:`Observations.epoch_slice`).
+    gzip and bzip2 files are decompressed as a stream, and Hatanaka (CRINEX) text is
+    expanded as a stream by the ``crx2rnx`` program of the ``hatanaka`` package, within the
+    input limits of :func:`satnav.io.textfile.limits`; archive members, ``.Z``, zip and
+    nested compression are read whole first by :func:`read_bytes` (the text is held as
+    bytes; the parsed arrays are still per chunk). Damaged Compact RINEX (which
+    :func:`read_bytes` expands again skipping the damaged records) raises
+    :class:`NotChunkableError` once the stream ends. RINEX 2 files (small) are read whole
+    and yielded in slices (:meth:`Observations.epoch_slice`).
 
     The concatenated chunks hold the epochs and rows of :func:`read_rinex_obs`, with these
     rules: ``epoch_lines`` and ``Event.line`` are lines of the whole file; damaged-record
@@ -1649,37 +1672,60 @@ def _parse_chunk(path, header: bytes, text: bytes, line_offset: int, strict: boo
 
 def _text_blocks(path, block: int):
     """Decompressed text of ``path`` in blocks of about ``block`` bytes: streamed for plain,
-    gzip and bzip2 files; expanded whole (:func:`read_bytes`) for Hatanaka, ``.Z``, zip."""
+    gzip and bzip2 regular files (Hatanaka through the ``crx2rnx`` program), within the
+    input limits of :func:`satnav.io.textfile.limits` (total size; line length of RINEX
+    text); everything else (archive members, ``.Z``, zip, nested compression, a failure)
+    through :func:`read_bytes` whole."""
     import bz2
     import gzip
 
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError:
-        magic = None
-    stream = None
-    if magic is not None and magic[:2] != b"\x1f\x9d" and magic[:4] != b"PK\x03\x04":
-        opener = gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic[:3] == b"BZh" else open
-        stream = opener(path, "rb")
-    if stream is not None:
+    from ._bounded import _LineGuard, _too_big
+    from .textfile import MEMBER_SEPARATOR, limits, open_regular
+
+    stream = first = None
+    text = str(path)
+    if not (MEMBER_SEPARATOR in text and not os.path.exists(text)):
         try:
-            first = stream.read(block)
-        except (OSError, EOFError, ValueError):
-            first = None  # damaged: read_bytes says what is wrong
-        if first is not None and is_hatanaka(first) and _crx2rnx_program() is not None:
-            yield from _expanded_blocks(path, first, stream, block)
-            return
-        if first is None or first[:2] in (b"\x1f\x8b", b"\x1f\x9d") or first[:3] == b"BZh" or \
-                first[:4] == b"PK\x03\x04" or is_hatanaka(first):
-            stream.close()
-            stream = None
+            with open_regular(path) as fh:
+                magic = fh.read(4)
+        except FormatError:
+            magic = None  # read_bytes says what is wrong
+        if magic is not None and magic[:2] != b"\x1f\x9d" and magic[:4] != b"PK\x03\x04":
+            opener = gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic[:3] == b"BZh" else open
+            stream = opener(path, "rb")
+            try:
+                first = stream.read(block)
+            except (OSError, EOFError, ValueError):
+                first = None  # damaged: read_bytes says what is wrong
+            if first is None or first[:2] in (b"\x1f\x8b", b"\x1f\x9d") or first[:3] == b"BZh" or \
+                    first[:4] == b"PK\x03\x04" or (is_hatanaka(first) and _crx2rnx_program() is None):
+                stream.close()
+                stream = None
     if stream is None:
         data = read_bytes(path)
         view = memoryview(data)
         for a in range(0, len(data), block):
             yield view[a : a + block]
         return
+    limit, max_line = limits()
+    total = 0
+    if is_hatanaka(first):
+        pieces = _expanded_blocks(path, first, stream, block)
+        guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
+    else:
+        pieces = _plain_blocks(path, first, stream, block)
+        guard = _LineGuard(path, max_line)
+    for piece in pieces:
+        total += len(piece)
+        if total > limit:
+            pieces.close()
+            raise _too_big(path, limit)
+        if guard is not None:
+            guard.feed(piece)
+        yield piece
+
+
+def _plain_blocks(path, first: bytes, stream, block: int):
     with stream:
         yield first
         while True:
@@ -1780,5 +1826,6 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
         proc.stderr.close()
     if failed or proc.returncode != 0 or any(stderr):
         read_bytes(path)  # raises (or warns) as reading the file whole does
-        if failed or proc.returncode not in (0, 2):
-            raise FormatError("cannot expand Hatanaka (CRINEX) data: the crx2rnx program failed", str(path))
+        if failed or proc.returncode not in (0, 2):  # damaged records that read_bytes skips
+            raise NotChunkableError("damaged Compact RINEX (Hatanaka) data: read the file whole "
+                                    "(read_rinex_obs), which skips the damaged records", str(path))

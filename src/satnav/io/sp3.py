@@ -13,7 +13,8 @@ QZS, IRN as is, BDT + 14 s, UTC + leap seconds, TAI - 19 s, and GLO as UTC(SU), 
 (the SP3-c/d definition: "GLO denotes GLONASS UTC time", the same convention as RINEX; not
 GLONASS system time UTC(SU) + 3 h).
 
-Missing values (position component 0.000000, clock 999999.999999 or larger) are NaN.
+Missing values (position component 0.000000, clock 999999.999999 or larger, of either sign:
+the "bad or absent value" marker) are NaN.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ __all__ = ["Sp3", "Sp3Header", "read_sp3", "write_sp3", "SP3_MISSING_CLOCK"]
 
 #: Clock value marking a missing clock (microseconds); anything >= this is missing.
 SP3_MISSING_CLOCK = 999999.999999
+
+_MISSING_CLOCK_FROM = SP3_MISSING_CLOCK - 1e-6  # tolerant of the last digit's rounding
 
 #: satellite system character -> system number in satnav.satellites.SYSTEMS ('' = GPS)
 _SYSTEM_NUMBER = np.full(256, -1, dtype=np.int64)
@@ -170,7 +173,7 @@ def _parse_sat_token(token: str):
     return satellite_index(t)
 
 
-def _read_header(table: LineTable, path) -> tuple[Sp3Header, int]:
+def _read_header(table: LineTable, path, strict: bool = False) -> tuple[Sp3Header, int]:
     """Parse the header; returns it and the 0-based index of the first body line."""
     n = len(table)
     line0 = table.line(0) if n else ""
@@ -275,7 +278,7 @@ def _read_header(table: LineTable, path) -> tuple[Sp3Header, int]:
     if n_sats is not None and n_sats != len(sats):
         # keep what is listed, but say so
         warn_damaged(
-            f"header announces {n_sats} satellites but lists {len(sats)}", path, 3, False, error=Sp3Error
+            f"header announces {n_sats} satellites but lists {len(sats)}", path, 3, strict, error=Sp3Error
         )
     h.satellites = np.array(sats, dtype=np.int16)
     acc = np.array(accuracy[: len(sats)], dtype=np.float64)
@@ -297,7 +300,7 @@ def _read_header(table: LineTable, path) -> tuple[Sp3Header, int]:
 def _read_one(path, strict: bool) -> dict:
     data = read_bytes(path)
     table = LineTable(data)
-    header, body_start = _read_header(table, path)
+    header, body_start = _read_header(table, path, strict)
     n = len(table)
 
     firsts = table.block(np.arange(n), 0, 2)
@@ -310,6 +313,13 @@ def _read_one(path, strict: bool) -> dict:
     has_eof = len(eof_rows) > 0
     if has_eof:
         body[eof_rows[0] :] = False
+        after = np.flatnonzero(table.lengths[eof_rows[0] + 1 :] > 0) + eof_rows[0] + 1
+        after = [int(r) for r in after if table.line(int(r)).strip()]
+        if after:
+            warn_damaged(
+                f"{len(after)} non-blank line(s) after the EOF line, from line {after[0] + 1}, ignored",
+                path, int(eof_rows[0]) + 1, strict, error=Sp3Error,
+            )
     is_epoch = body & (c0 == ord("*"))
     is_pos = body & (c0 == ord("P"))
     is_vel = body & (c0 == ord("V"))
@@ -472,7 +482,7 @@ def _assemble(parts: list[dict]) -> Sp3:
             xyz = rec["xyz"][keep]
             clk = rec["clock"][keep]
             missing_xyz = np.any(xyz == 0.0, axis=1)
-            missing_clk = np.abs(clk) >= SP3_MISSING_CLOCK
+            missing_clk = ~(np.abs(clk) < _MISSING_CLOCK_FROM)  # the bad-value marker (either sign), NaN
             if kind == "P":
                 position[ti, si] = np.where(missing_xyz[:, None], np.nan, xyz * 1000.0)
                 clock[ti, si] = np.where(missing_clk, np.nan, clk * 1e-6)
