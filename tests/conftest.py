@@ -24,3 +24,23 @@ def data_dir() -> Path:
     if not DATA.exists():
         pytest.skip(f"SATNAV_DATA not found: {DATA}")
     return DATA
+
+
+def _is_device(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _special_files_survive():
+    """Outputs never destroy inputs, nor the system's special files: a writer that renamed a
+    temporary file over ``/dev/null`` would turn it into a regular file for the whole machine.
+    Fails the run if any test left ``/dev/null`` or ``/dev/full`` not a character device."""
+    before = {p: _is_device(p) for p in ("/dev/null", "/dev/full")}
+    yield
+    broken = [p for p, was in before.items() if was and not _is_device(p)]
+    assert not broken, f"a test replaced {broken} with a regular file"

@@ -17,7 +17,9 @@ FULL = SolveOptions(
     signals={"G": ("C1C", "C2W"), "E": "C1X"}, weights="reported", multi_signal=True, smoothing_s=30.0,
     raim=False, reduce_to_marker=True, reference_position_m=(-3976219.6644, 3382372.5414, 3652513.0556),
     base_position=[-3976000.25, 3382000.5, 3652000.125], ratio_threshold=2.5, fix_and_hold=True,
-    max_age_s=10.0, strict=True, cn0_error_m=0.003,
+    max_age_s=10.0, strict=True, cn0_error_m=0.003, frequencies=1, glonass_ar="autocal",
+    min_lock_s=30.0, success_rate_min=0.9, fix_test_p=0.999, jump_test_p=1.0, code_test_p=0.9999,
+    wrong_fix_p=0.999, base_gap_s=5.0, half_cycle=False,
 )
 
 
@@ -111,3 +113,19 @@ def test_orbit_comparison_options():
         OrbitComparisonOptions(start="25/06/2020")
     with pytest.raises(SatnavError, match=r"unknown system letter\(s\) X"):
         OrbitComparisonOptions(systems="GX")
+
+
+def test_rtk_validation_options():
+    assert SolveOptions().rtk_frequencies == ("L1", "L2")  # the previous default
+    assert FULL.rtk_frequencies == ("L1",)
+    assert SolveOptions(frequencies=3).rtk_frequencies == ("L1", "L2", "L5")
+    v = FULL.rtk_validation
+    assert v["glonass_ar"] == "autocal" and v["min_lock_s"] == 30.0 and v["half_cycle"] is False
+    assert all(v[k] is None for k in ("min_lock_s", "code_test_p", "half_cycle")
+               for v in [SolveOptions().rtk_validation])
+    with pytest.raises(SatnavError, match="frequencies"):
+        SolveOptions(frequencies=4)
+    with pytest.raises(SatnavError, match="glonass_ar"):
+        SolveOptions(glonass_ar="yes")
+    with pytest.raises(SatnavError, match="success_rate_min"):
+        SolveOptions(success_rate_min=1.5)

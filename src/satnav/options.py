@@ -222,8 +222,22 @@ class SolveOptions(_PlainData):
     --fix-and-hold          ``fix_and_hold``
     --max-age               ``max_age_s`` (s; the workflow adds 0.5 s of time-tag tolerance)
     --strict                ``strict`` (damaged records are errors)
+    --frequencies           ``frequencies`` (RTK: 1 = L1, 2 = L1 + L2, 3 = L1 + L2 + L5)
+    --glonass-ar            ``glonass_ar`` (RTK: ``"off"``, ``"on"``, ``"autocal"``)
+    --min-lock              ``min_lock_s`` (RTK: s an ambiguity is tracked before a fix)
+    --success-rate          ``success_rate_min`` (RTK: least bootstrapped success rate)
+    --fix-test              ``fix_test_p`` (RTK: chi-square quantile, 1 = off)
+    --jump-test             ``jump_test_p`` (RTK: chi-square quantile, 1 = off)
+    --code-test             ``code_test_p`` (RTK: chi-square quantile, 1 = off)
+    --wrong-fix-test        ``wrong_fix_p`` (RTK: chi-square quantile, 1 = off)
+    --base-gap              ``base_gap_s`` (RTK: s of base age that restarts every lock)
+    --half-cycle            ``half_cycle`` (RTK: ``on``/``off``, half-cycle flags respected)
     (no flag)               ``cn0_error_m`` (m; ``None``: 0.003 for phones, else 0 = no C/N0 term)
+    --jobs                  ``jobs`` (processes for epoch-independent SPP; ``None``: every core)
     ======================  ==========================================================
+
+    The RTK validation fields left ``None`` take the single- or dual-frequency defaults of
+    :data:`satnav.estimators.rtk_core.VALIDATION_DEFAULTS`.
 
     Output choices (``-o``, ``--format``, ``--report``, ``--truth``, ``-q``) are not
     options of the solution and stay with the command. The modes ``"ppp-static"`` and
@@ -248,6 +262,17 @@ class SolveOptions(_PlainData):
     max_age_s: float = 30.0
     strict: bool = False
     cn0_error_m: float | None = field(default=None)
+    frequencies: int = 2
+    glonass_ar: str = "off"
+    min_lock_s: float | None = None
+    success_rate_min: float | None = None
+    fix_test_p: float | None = None
+    jump_test_p: float | None = None
+    code_test_p: float | None = None
+    wrong_fix_p: float | None = None
+    base_gap_s: float | None = None
+    half_cycle: bool | None = None
+    jobs: int | None = None
 
     def __post_init__(self):
         if self.mode in FUTURE_SOLVE_MODES:
@@ -288,6 +313,33 @@ class SolveOptions(_PlainData):
                                        low_open=True))
         self._set("cn0_error_m", _number("cn0_error_m", self.cn0_error_m, "a C/N0 error term in metres",
                                          0.0, optional=True))
+        if self.frequencies not in (1, 2, 3) or isinstance(self.frequencies, bool):
+            raise SatnavError(f"frequencies {self.frequencies!r}: expected 1 (L1), 2 (L1 + L2) or "
+                              "3 (L1 + L2 + L5)")
+        self._set("frequencies", int(self.frequencies))
+        _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
+        for name, what in (("min_lock_s", "a lock time in seconds"), ("base_gap_s", "a base gap in seconds")):
+            self._set(name, _number(name, getattr(self, name), what, 0.0, optional=True))
+        for name in ("success_rate_min", "fix_test_p", "jump_test_p", "code_test_p", "wrong_fix_p"):
+            self._set(name, _number(name, getattr(self, name), "a probability", 0.0, 1.0, optional=True))
+        if self.half_cycle is not None and not isinstance(self.half_cycle, bool):
+            raise SatnavError(f"half_cycle {self.half_cycle!r}: expected true, false or none")
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int)
+                                      or self.jobs < 1):
+            raise SatnavError(f"jobs {self.jobs!r}: expected a number of processes, 1 or more (None: every core)")
+
+    @property
+    def rtk_frequencies(self) -> tuple[str, ...]:
+        """``frequencies`` as :func:`~satnav.estimators.rtk.solve_rtk` takes them."""
+        return ("L1", "L2", "L5")[:self.frequencies]
+
+    @property
+    def rtk_validation(self) -> dict[str, Any]:
+        """The RTK fix validation options (``None``: the default) as keywords of
+        :func:`~satnav.estimators.rtk.solve_rtk`."""
+        return {name: getattr(self, name) for name in (
+            "min_lock_s", "success_rate_min", "fix_test_p", "jump_test_p", "code_test_p",
+            "wrong_fix_p", "base_gap_s", "half_cycle", "glonass_ar")}
 
     @property
     def relative(self) -> bool:

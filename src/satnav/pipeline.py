@@ -39,6 +39,8 @@ __all__ = [
     "BroadcastOrbits",
     "OrbitComparison",
     "TIME_TAG_TOLERANCE_S",
+    "STREAM_CHUNK_EPOCHS",
+    "default_jobs",
 ]
 
 PathType = str | PathLike
@@ -133,6 +135,7 @@ def solve_files(
     base=None,
     states=None,
     progress: Callable[[str], None] | None = None,
+    per_satellite: bool = True,
 ):
     """Positions of every epoch of an observation file: what ``satnav solve`` computes.
 
@@ -155,6 +158,17 @@ def solve_files(
         satellite states of a GSDC file, else the navigation data.
     progress : callable, optional
         Called with a short text as each stage begins (``"reading navigation data"``, ...).
+    per_satellite : bool
+        Keep the per-satellite columns of an SPP solution (residuals, used, excluded,
+        azimuth, elevation: epochs x satellites). False keeps the per-epoch ones only (about
+        0.25 MB per 1000 epochs), as ``satnav solve`` does unless it writes a report.
+
+    Memory and cores: SPP of a RINEX 3/4 *file* (a path), without carrier smoothing, is
+    read and solved in time chunks (:data:`STREAM_CHUNK_EPOCHS` epochs; the observations
+    of one chunk at a time in memory) in ``options.jobs`` processes (default every core),
+    with the one-shot result (:func:`_solve_spp_streamed` gives the rules). Observations
+    already read, RINEX 2, phone files, smoothing and relative modes are solved in one
+    piece, in this process.
 
     Returns
     -------
@@ -173,7 +187,8 @@ def solve_files(
     caught: list = []
     try:
         with warnings.catch_warnings(record=True) as caught:
-            solution = _solve(obs, navs, options, base=base, states=states, progress=progress or _no_progress)
+            solution = _solve(obs, navs, options, base=base, states=states, progress=progress or _no_progress,
+                              per_satellite=per_satellite)
     finally:  # outside the recording context: the caller's filters and display apply
         _reissue(caught)
     messages = [str(w.message) for w in caught] + list(getattr(solution, "warnings", None) or ())
@@ -196,10 +211,15 @@ def _reissue(caught) -> None:
                                source=w.source)
 
 
-def _solve(obs, navs, options: SolveOptions, *, base, states, progress):
+def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_satellite=True):
     from .info import split_archive_inputs
 
     obs, navs = split_archive_inputs(obs, navs)  # archives (zip/tar) give their members
+    if _streamable(obs, options, base=base, states=states):
+        progress(f"reading and solving {obs} in time chunks")
+        solution = _solve_spp_streamed(obs, navs, options, per_satellite=per_satellite)
+        if solution is not None:
+            return solution
     if isinstance(obs, (str, PathLike)):
         progress(f"reading {obs}")
         obs = read_observations(obs, strict=options.strict)
@@ -237,11 +257,17 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress):
     iono = options.iono or (
         "states" if callable(getattr(kwargs.get("states"), "ionosphere_m", None)) else "klobuchar"
     )
-    return solve_spp(
+    solution = solve_spp(
         obs, nav, systems=options.systems, elevation_mask_deg=options.elevation_mask_deg,
         exclude=options.exclude, signals=options.signals_dict, iono=iono, raim=options.raim,
         reduce_to_marker=options.reduce_to_marker, **kwargs,
     )
+    if not per_satellite:
+        warnings_of_run = solution.warnings
+        solution = _light(solution)
+        solution.warnings = warnings_of_run
+    solution.observation_header = obs.header
+    return solution
 
 
 def _nav_labels(navs) -> list[str]:
@@ -283,7 +309,315 @@ def _solve_relative(rover, base, nav, options: SolveOptions):
     return solve_rtk(rover, base, nav, mode=_RTK_MODES[options.mode], base_position=options.base_position,
                      elevation_mask_deg=options.elevation_mask_deg, ratio_threshold=options.ratio_threshold,
                      fix_and_hold=options.fix_and_hold, systems=options.systems,
-                     max_age_s=options.max_age_s + TIME_TAG_TOLERANCE_S)
+                     max_age_s=options.max_age_s + TIME_TAG_TOLERANCE_S,
+                     frequencies=options.rtk_frequencies, **options.rtk_validation)
+
+
+# ---------------------------------------------------------------------------- SPP in chunks
+#: Epochs read and solved at a time by the streamed SPP path of :func:`solve_files`.
+STREAM_CHUNK_EPOCHS = 1000
+#: With ``SolveOptions.jobs`` None (every core), chunks solved in this process before worker
+#: processes are started: a file of this many chunks or fewer does not pay for them (on the
+#: ESBC day, 3 chunks, two processes were slower than one).
+AUTO_SEQUENTIAL_CHUNKS = 3
+#: Per-satellite (epochs x satellites) fields of a Solution, dropped with ``per_satellite=False``.
+_PER_SATELLITE_FIELDS = ("residuals_m", "used", "excluded", "azimuth_rad", "elevation_rad")
+
+
+def default_jobs() -> int:
+    """Processes used when :attr:`SolveOptions.jobs` is None: the cores this process may run on."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _streamable(obs, options: SolveOptions, *, base, states) -> bool:
+    """Whether ``obs`` may be read and solved in time chunks (see :func:`_solve_spp_streamed`)."""
+    if not isinstance(obs, (str, PathLike)) or base is not None or states is not None:
+        return False
+    if options.relative or options.smoothing_s:
+        return False
+    from .info import detect_format
+
+    try:
+        fmt, version = detect_format(obs)
+    except SatnavError:
+        return False  # the one-shot path says what is wrong
+    return fmt == "rinex-obs" and version is not None and version >= 3
+
+
+class _Restart(Exception):
+    """The streamed pass cannot give the one-shot result: ``seen`` (the codes per system and
+    the satellites seen so far) for a new pass, or None to use the one-shot path."""
+
+    def __init__(self, seen=None):
+        super().__init__()
+        self.seen = seen
+
+
+class _Seen:
+    """The observation codes per system (with values) and the satellites of the chunks read
+    so far: the SPP signal plan made from them is the plan of the whole file once every
+    chunk is in (:func:`~satnav.estimators.spp._signal_plan` reads
+    ``satellite_indices`` and ``codes_by_system()``)."""
+
+    def __init__(self, codes=None, sats=None):
+        self.codes: dict[str, set] = {s: set(c) for s, c in (codes or {}).items()}
+        self.sats: set = set(sats or ())
+
+    def add(self, chunk) -> None:
+        for s, cs in chunk.codes_by_system().items():
+            self.codes.setdefault(s, set()).update(cs)
+        self.sats.update(chunk.satellite_indices.tolist())
+
+    def copy(self) -> _Seen:
+        return _Seen(self.codes, self.sats)
+
+    @property
+    def satellite_indices(self) -> np.ndarray:
+        return np.array(sorted(self.sats), dtype=np.int16)
+
+    def codes_by_system(self) -> dict[str, list[str]]:
+        return {s: sorted(c) for s, c in self.codes.items() if c}
+
+
+def _light(solution):
+    """``solution`` without its per-satellite columns (the per-epoch ones are kept)."""
+    import dataclasses
+
+    m = len(solution)
+    empty = {name: np.empty((m, 0), dtype=getattr(solution, name).dtype) for name in _PER_SATELLITE_FIELDS}
+    return dataclasses.replace(solution, satellites=np.zeros(0, dtype=solution.satellites.dtype), **empty)
+
+
+# state of a worker process (set once by _worker_init)
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(nav, opts, x0) -> None:
+    from .estimators.spp import _SppCore
+
+    _WORKER.update(core=_SppCore(nav, opts, None), x0=x0)
+
+
+def _solve_chunk(chunk, seen: _Seen, per_satellite: bool, core=None, x0=None):
+    """Solve one chunk with the plan of ``seen``; (solution, plausible pseudoranges per
+    system, warnings as (message, category))."""
+    from .estimators.spp import _signal_plan
+
+    core = core if core is not None else _WORKER["core"]
+    x0 = x0 if x0 is not None else _WORKER["x0"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = _signal_plan(seen, core.opts, require=False)
+        part, observed = core.solve(chunk, x0, plan)
+    if not per_satellite:
+        part = _light(part)
+    return part, observed, [(w.message, w.category) for w in caught]
+
+
+def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: bool = True):
+    """SPP of a RINEX 3/4 file read and solved in time chunks of :data:`STREAM_CHUNK_EPOCHS`
+    (:func:`satnav.io.rinex_obs.iter_rinex_obs`): memory is bounded by a chunk plus the
+    per-epoch solution (and the per-satellite columns with ``per_satellite``). Chunks are
+    solved in ``options.jobs`` processes (None: :func:`default_jobs`), in order.
+
+    The result is the one-shot result (:func:`~satnav.estimators.spp.solve_spp` of the whole
+    file): every epoch is solved independently with the signal plan of the whole file, made
+    from the codes (with values) and satellites of the chunks read so far -- when a chunk
+    brings a code or system that changes the plan, the pass starts again from the first
+    chunk with what has been seen (rare: receivers keep their codes); the motion check (it
+    needs both neighbours of an epoch), the reduction to the marker and the navigation
+    check run on the assembled per-epoch solution. Carrier smoothing is not causal in the
+    batch call: smoothed runs are never streamed.
+
+    Returns None (the caller then reads the file whole) when the file is not streamable
+    with that guarantee: a phone file (its defaults smooth), a header change or epochs out
+    of order across chunks (:class:`~satnav.io.rinex_obs.NotChunkableError`), any warning
+    while reading (damaged records: their warnings are capped per file), or no usable code
+    in the first chunk.
+    """
+    seen = _Seen()
+    nav = None
+    for _ in range(64):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                solution, nav = _streamed_pass(path, navs, nav, options, seen, per_satellite)
+        except _Restart as restart:
+            if restart.seen is None:
+                return None
+            seen = restart.seen
+            continue
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        return solution
+    return None
+
+
+def _spp_options(options: SolveOptions):
+    """The :class:`~satnav.estimators.spp.SppOptions` of a streamed (RINEX, not phone) run, as
+    :func:`_solve` gives them to :func:`~satnav.estimators.spp.solve_spp`."""
+    from .estimators.spp import spp_options
+
+    keywords: dict[str, Any] = {}
+    if options.cn0_error_m is not None:
+        keywords["cn0_error_m"] = options.cn0_error_m
+    if options.weights:
+        keywords["weights"] = options.weights
+    if options.multi_signal:
+        keywords["multi_signal"] = True
+    opts = spp_options(systems=options.systems, elevation_mask_deg=options.elevation_mask_deg,
+                       exclude=options.exclude, signals=options.signals_dict, iono=options.iono or "klobuchar",
+                       raim=options.raim, reduce_to_marker=options.reduce_to_marker, **keywords)
+    opts.check(None)
+    return opts
+
+
+def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_satellite: bool):
+    """One pass of :func:`_solve_spp_streamed` starting from what was ``seen`` (added to as
+    the chunks come); raises :class:`_Restart`. Returns (solution, navigation data)."""
+    from types import SimpleNamespace
+
+    from .estimators.solution import Solution
+    from .estimators.spp import (
+        _check_navigation_systems,
+        _initial_position,
+        _reduce_to_marker,
+        _signal_plan,
+        _SppCore,
+        motion_inconsistent,
+    )
+    from .io.rinex_obs import NotChunkableError, iter_rinex_obs
+
+    chunks = iter_rinex_obs(path, chunk_epochs=STREAM_CHUNK_EPOCHS, strict=options.strict)
+
+    def next_chunk():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                chunk = next(chunks, None)
+            except NotChunkableError:
+                raise _Restart(None) from None
+        if any(not issubclass(w.category, ResourceWarning) for w in caught):
+            raise _Restart(None)  # damaged records or epochs sorted: the one-shot path warns once per file
+        return chunk
+
+    first = next_chunk()
+    if first is None or is_phone(first):
+        raise _Restart(None)
+    header = first.header
+    if nav is None:
+        nav = _navigation(navs, options, needed=True)
+    opts = _spp_options(options)
+    x0 = _initial_position(first, opts.initial_position_m)
+    jobs = options.jobs if options.jobs is not None else default_jobs()
+    seen.add(first)
+    plan = _signal_plan(seen, opts, require=False)
+    if not plan.codes:
+        raise _Restart(None)  # no usable code in the first chunk: the one-shot path decides
+    key = (plan.codes, plan.signals)
+    parts: list = []
+    counts: dict[str, int] = {}
+    span: list = []
+
+    def admit(chunk):
+        """Add the chunk to what was seen (restart when the plan changes); its plan input."""
+        seen.add(chunk)
+        p = _signal_plan(seen, opts, require=False)
+        if (p.codes, p.signals) != key:
+            raise _Restart(seen.copy())
+        if len(chunk.epochs):
+            lo, hi = int(chunk.epochs.min()), int(chunk.epochs.max())
+            span[:] = [lo, hi] if not span else [min(span[0], lo), max(span[1], hi)]
+        return seen.copy()
+
+    def collect(result):
+        part, observed, caught = result
+        for message, category in caught:
+            warnings.warn(message, category, stacklevel=2)
+        parts.append(part)
+        for s, n in observed.items():
+            counts[s] = counts.get(s, 0) + n
+
+    # in this process: every chunk with one job; with jobs=None (every core) the first
+    # AUTO_SEQUENTIAL_CHUNKS too, so that a file of a few chunks does not pay for the pool
+    limit = len(parts) + (AUTO_SEQUENTIAL_CHUNKS if options.jobs is None else 0) if jobs > 1 else None
+    core = None
+    chunk, chunk_seen = first, admit(first)
+    del first
+    while chunk is not None and (limit is None or len(parts) < limit):
+        core = core if core is not None else _SppCore(nav, opts, None)
+        collect(_solve_chunk(chunk, chunk_seen, per_satellite, core, x0))
+        chunk = None  # dropped before the next one is read
+        chunk = next_chunk()
+        if chunk is not None:
+            chunk_seen = admit(chunk)
+    if chunk is not None:
+        second = next_chunk()  # processes only for two chunks or more
+        if second is None:
+            core = core if core is not None else _SppCore(nav, opts, None)
+            collect(_solve_chunk(chunk, chunk_seen, per_satellite, core, x0))
+        else:
+            _solve_parallel([(chunk, chunk_seen)], second, next_chunk, admit, collect, nav, opts, x0, jobs,
+                            per_satellite)
+        del chunk, second
+    # assemble as solve_spp does, with the whole file's plan
+    plan = _signal_plan(seen, opts, require=False)
+    satellites = plan.satellites if per_satellite else np.zeros(0, dtype=np.int16)
+    solution = Solution.concatenate(parts, satellites=satellites, clock_systems=plan.clock_systems)
+    parts.clear()
+    solution.signals = dict(plan.signals)
+    if span:
+        warn_if_no_overlap(SimpleNamespace(epochs=np.asarray(span, dtype=np.int64)), nav, str(path),
+                           _nav_labels(navs))
+    for message in _check_navigation_systems(nav, counts):
+        warnings.warn(message, SatnavWarning, stacklevel=2)
+        solution.warnings.append(message)
+    if opts.velocity and opts.motion_check:
+        jump = motion_inconsistent(solution.time_ns, solution.position_m, solution.velocity_m_s,
+                                   solution.solved)
+        solution.status[jump & (solution.status <= 2)] = 5
+    if opts.reduce_to_marker:
+        _reduce_to_marker(solution, SimpleNamespace(header=header))
+    solution.observation_header = header
+    return solution, nav
+
+
+def _solve_parallel(ready, second, next_chunk, admit, collect, nav, opts, x0, jobs: int,
+                    per_satellite: bool) -> None:
+    """Solve the chunks in ``jobs`` worker processes (forked: the navigation data and the
+    solver are set up once per worker), at most ``jobs + 1`` chunks in flight, results
+    collected in time order."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        context = None
+    pending: deque = deque()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(nav, opts, x0)) as pool:
+        try:
+            chunk, chunk_seen = ready.pop()
+            while chunk is not None:
+                pending.append(pool.submit(_solve_chunk, chunk, chunk_seen, per_satellite))
+                while len(pending) > jobs:
+                    collect(pending.popleft().result())
+                chunk, second = (second, None) if second is not None else (next_chunk(), None)
+                if chunk is not None:
+                    chunk_seen = admit(chunk)
+            while pending:
+                collect(pending.popleft().result())
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
 
 
 # ---------------------------------------------------------------------------- orbits

@@ -97,11 +97,34 @@ def _drop_base_gaps(obs, rng, n_gaps):
                         obs.lli[rows], obs.ssi[rows], obs.codes, keep_t, header=obs.header)
 
 
+def add_glonass_ifb(obs, nav, rate_m_per_channel):
+    """``obs`` with a GLONASS carrier-phase inter-frequency bias ``rate * k`` (m) added to
+    every FDMA phase (k: the satellite's frequency channel): what a receiver of another
+    brand than the base shows (Wanninger 2012)."""
+    from satnav.constants import SPEED_OF_LIGHT
+    from satnav.satellites import system_of
+    from satnav.signals import carrier_frequency, glonass_channels
+
+    value = obs.value.copy()
+    k = glonass_channels(obs, nav, obs.sat)
+    glo = (system_of(obs.sat) == "R") & np.isfinite(k)
+    for ci, code in enumerate(obs.codes):
+        if not code.startswith("L") or code[1] not in "12":
+            continue
+        rows = np.flatnonzero(glo & (obs.code == ci))
+        lam = SPEED_OF_LIGHT / carrier_frequency("R", code[1], k[rows])
+        value[rows] += rate_m_per_channel * k[rows] / lam
+    return Observations(obs.time, obs.sat, obs.code, value, obs.lli, obs.ssi, obs.codes,
+                        obs.epochs, header=obs.header)
+
+
 def low_cost_pair(seed, *, systems="GR", n_epochs=300, hour=2, slips_per_sat_h=6.0,
-                  half_cycle_p=0.3, n_gaps=3, errors=LOW_COST):
+                  half_cycle_p=0.3, n_gaps=3, errors=LOW_COST, ifb_m_per_channel=0.0):
     """(rover Observations, base Observations, nav, rover truth) of one seeded pair.
 
-    ``hour``: start hour (UTC) on 2020-06-25, so that seeds see different geometries."""
+    ``hour``: start hour (UTC) on 2020-06-25, so that seeds see different geometries.
+    ``ifb_m_per_channel``: GLONASS phase inter-frequency bias rate of the rover
+    (:func:`add_glonass_ifb`; 0: a same-brand pair)."""
     start = int(calendar_to_ns(2020, 6, 25, hour)) + int(seed) * 97 * NS_PER_S
     times = start + np.arange(n_epochs, dtype=np.int64) * NS_PER_S
     cons = _constellations(systems, int(calendar_to_ns(2020, 6, 25)))
@@ -112,4 +135,6 @@ def low_cost_pair(seed, *, systems="GR", n_epochs=300, hour=2, slips_per_sat_h=6
     r = _impair(rover.obs, rng, slips_per_sat_h, half_cycle_p)
     b = _impair(base.obs, rng, slips_per_sat_h, half_cycle_p, base=True)
     b = _drop_base_gaps(b, rng, n_gaps)
+    if ifb_m_per_channel:
+        r = add_glonass_ifb(r, base.nav, ifb_m_per_channel)
     return r, b, base.nav, ROVER

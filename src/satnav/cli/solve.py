@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import SatnavError
 from ..options import SolveOptions
 from ..satellites import SYSTEM_NAMES, SYSTEMS
-from .checks import bounded_float, check_near_surface, check_output_file
+from .checks import bounded_float, bounded_int, check_near_surface, check_output_file
 from .terminal import printable
 
 __all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary", "solve_options_from_args"]
@@ -149,6 +149,17 @@ def solve_options_from_args(args) -> SolveOptions:
         fix_and_hold=args.fix_and_hold,
         max_age_s=args.max_age,
         strict=args.strict,
+        frequencies=args.frequencies,
+        glonass_ar=args.glonass_ar,
+        min_lock_s=args.min_lock,
+        success_rate_min=args.success_rate,
+        fix_test_p=args.fix_test,
+        jump_test_p=args.jump_test,
+        code_test_p=args.code_test,
+        wrong_fix_p=args.wrong_fix_test,
+        base_gap_s=args.base_gap,
+        half_cycle=None if args.half_cycle is None else args.half_cycle == "on",
+        jobs=args.jobs,
     )
 
 
@@ -162,8 +173,11 @@ def cmd_solve(args) -> int:
     stages = _Stages(4, args.quiet)
     try:
         stages.step(f"reading {args.obs}")
-        obs = pipeline.read_observations(args.obs, strict=args.strict)
-        solution = pipeline.solve_files(obs, args.nav, options, base=args.base, progress=stages.step)
+        # without a report (which shows the observations), SPP reads and solves the file in
+        # time chunks and keeps the per-epoch solution only (bounded memory)
+        obs = pipeline.read_observations(args.obs, strict=args.strict) if args.report else None
+        solution = pipeline.solve_files(args.obs if obs is None else obs, args.nav, options, base=args.base,
+                                        progress=stages.step, per_satellite=bool(args.report))
         stages.step(f"writing {args.output}")
         if args.output:
             from ..io.solution import format_for_path, write_solution
@@ -186,8 +200,11 @@ def cmd_solve(args) -> int:
     reference, label = None, ""
     if args.ref:
         reference, label = parse_xyz(args.ref), "--ref"
-    elif obs.header.approx_position_m is not None and np.linalg.norm(obs.header.approx_position_m) > 6.0e6:
-        reference, label = np.asarray(obs.header.approx_position_m, float), "header approximate position"
+    else:
+        header = obs.header if obs is not None else getattr(solution, "observation_header", None)
+        approx = getattr(header, "approx_position_m", None)
+        if approx is not None and np.linalg.norm(approx) > 6.0e6:
+            reference, label = np.asarray(approx, float), "header approximate position"
     if not args.quiet:
         if args.output:
             print(f"{args.output}: {len(solution)} epochs")
@@ -292,6 +309,10 @@ def _print_truth(solution, truth_path):
 #: Longest ``--smooth`` window (s): one day.
 _MAX_SMOOTH_S = 86400.0
 
+#: ``--jobs``: a number of processes, 1 or more.
+_JOBS = bounded_int("a number of processes", 1)
+
+
 #: ``--mask``: an elevation in degrees, 0 <= mask < 90.
 _MASK = bounded_float("an elevation mask in degrees", 0.0, 90.0, high_open=True)
 
@@ -339,12 +360,37 @@ def register(subparsers) -> None:
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
                    "differ by a few ms more)")
+    s.add_argument("--frequencies", type=int, choices=(1, 2, 3), default=2,
+                   help="RTK: 1 = L1, 2 = L1 + L2 (default), 3 = L1 + L2 + L5")
+    s.add_argument("--glonass-ar", choices=("off", "on", "autocal"), default="off",
+                   help="RTK: GLONASS ambiguities float (off, default), fixed for same-brand "
+                   "receivers (on), or fixed with an estimated inter-frequency bias (autocal)")
+    prob = bounded_float("a probability", 0.0, 1.0)
+    secs = bounded_float("a time in seconds", 0.0)
+    s.add_argument("--min-lock", type=secs, metavar="S",
+                   help="RTK: least lock time (s) of an ambiguity before it is fixed")
+    s.add_argument("--success-rate", type=prob, help="RTK: least bootstrapped success rate of a fix")
+    s.add_argument("--fix-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the float-to-fixed residual test (1 = off)")
+    s.add_argument("--jump-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the fixed-to-float baseline jump test (1 = off)")
+    s.add_argument("--code-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the code residuals at the fixed position (1 = off)")
+    s.add_argument("--wrong-fix-test", type=prob, metavar="P",
+                   help="RTK: chi-square quantile of the phase residuals after a fix (1 = off)")
+    s.add_argument("--base-gap", type=secs, metavar="S",
+                   help="RTK: base age (s) beyond which every ambiguity's lock restarts")
+    s.add_argument("--half-cycle", choices=("on", "off"),
+                   help="RTK: respect half-cycle flags (LLI bit 1; default on)")
     s.add_argument("--unverified", choices=("comment", "write"), default="comment",
                    help=".pos output: epochs without redundancy for RAIM (e.g. 4 satellites) as "
                         "flagged comment lines (default: a fault cannot be detected) or as Q=5 "
                         "solutions, as RTKLIB writes them (write)")
     s.add_argument("--report", metavar="HTML", help="also write an HTML report")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
+    s.add_argument("--jobs", metavar="N", type=_JOBS, default=None,
+                   help="processes for single point positioning (epochs are independent; default: "
+                        "every core); RTK and carrier smoothing run in one")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_solve, input_args=("obs", "nav", "base", "truth"),
                    output_args=("output", "report"))

@@ -24,8 +24,10 @@
   QZSS with LAMBDA (:mod:`satnav.estimators.lambda_ils`), the ratio test, partial
   ambiguity resolution (the least precise ambiguities are dropped until the test passes),
   and a validation of the fixed solution by its phase residuals, which rejects wrong
-  fixes. **GLONASS ambiguities stay float** (no inter-frequency bias calibration): they
-  still help the float solution. Optional fix-and-hold.
+  fixes. **GLONASS ambiguities stay float** by default (no inter-frequency bias
+  calibration): they still help the float solution; ``glonass_ar="on"`` fixes them for
+  same-brand receiver pairs, ``"autocal"`` with an estimated inter-frequency bias rate
+  (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`). Optional fix-and-hold.
 
 DGNSS (``mode="dgnss"``) uses the double-differenced code only, one epoch at a time.
 Rover epochs without a base epoch (within ``max_age_s``) fall back to the single point
@@ -57,7 +59,7 @@ from .cycle_slips import (
     doppler_slip_thresholds,
     half_cycle_flags,
 )
-from .rtk_core import RtkCore, single_differences
+from .rtk_core import RtkCore, glonass_ar_note, single_differences
 from .rtk_solution import RtkSolution
 
 __all__ = ["solve_rtk", "RtkSolution", "RtkFilter", "QUALITY", "FREQUENCY_BANDS"]
@@ -405,8 +407,7 @@ class RtkFilter(RtkCore):
         self.nf = len(frequencies)
         self.letters = system_of(self.sats)
         if "R" in chosen and self.mode != "dgnss":
-            self.notes.append("GLONASS ambiguities are estimated as float only (no "
-                              "inter-frequency bias calibration); they are not fixed")
+            self.notes.append(glonass_ar_note(self.glonass_ar))
         self.freq = _frequencies(chosen, self.letters, _glonass_k(rover, nav, self.sats), self.nf)
         self.lam = SPEED_OF_LIGHT / self.freq
         self.integer_ok = np.isin(self.letters, list(_INTEGER_SYSTEMS))
@@ -632,7 +633,8 @@ class RtkFilter(RtkCore):
             base_position_source=self.base_source, mode=self.mode, notes=list(self.notes),
             options={"ratio_threshold": self.ratio_threshold, "fix_and_hold": self.fix_and_hold,
                      "elevation_mask_deg": math.degrees(self.mask), "dynamics": self.dynamics,
-                     "signals": self.signals},
+                     "signals": self.signals, "glonass_ar": self.glonass_ar},
+            fixed_systems=self.out_fixsys,
         )
 
     def step(self, i):
@@ -654,7 +656,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
               min_fix_ambiguities=4, max_fixed_sigma_m=0.05, min_lock_epochs=None,
               states=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, min_lock_s=None,
               success_rate_min=None, fix_test_p=None, jump_test_p=None, code_test_p=None,
-              wrong_fix_p=None, base_gap_s=None, half_cycle=None) -> RtkSolution:
+              wrong_fix_p=None, base_gap_s=None, half_cycle=None, glonass_ar="off") -> RtkSolution:
     """Relative positioning of a rover against a base receiver.
 
     Parameters
@@ -678,7 +680,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
     fix_and_hold : bool
         Feed fixed integers back into the filter as tight constraints.
     systems : str
-        System letters; GLONASS ambiguities stay float.
+        System letters; GLONASS ambiguities stay float unless ``glonass_ar`` says otherwise.
     max_age_s : float
         Largest rover-base time difference for pairing epochs.
     dynamics : bool
@@ -700,6 +702,12 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
         which every ambiguity's lock restarts; whether half-cycle flags (LLI bit 1) keep an
         ambiguity from being fixed and restart it when they clear. A quantile of 1, a time
         of 0 or ``half_cycle=False`` switches a test off.
+    glonass_ar : {"off", "on", "autocal"}
+        GLONASS ambiguity resolution (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`):
+        ``"off"`` float only (default, safe for any receiver pair); ``"on"`` fixed, for
+        receivers of the same brand (inter-frequency biases cancel); ``"autocal"`` fixed
+        with an estimated inter-frequency bias rate (m per channel number), for mixed pairs.
+        :attr:`RtkSolution.fixed_systems` tells which systems each fix includes.
     age_sigma_m_per_s : float
         Growth (m/s) of the sigma of each single difference with the age of the base epoch
         (rover minus base time): the ionosphere, troposphere and satellite clocks change
@@ -739,5 +747,5 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
                     age_sigma_m_per_s=age_sigma_m_per_s, min_lock_s=min_lock_s,
                     success_rate_min=success_rate_min, fix_test_p=fix_test_p,
                     jump_test_p=jump_test_p, code_test_p=code_test_p, wrong_fix_p=wrong_fix_p,
-                    base_gap_s=base_gap_s, half_cycle=half_cycle)
+                    base_gap_s=base_gap_s, half_cycle=half_cycle, glonass_ar=glonass_ar)
     return flt.run()

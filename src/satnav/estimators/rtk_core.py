@@ -32,10 +32,12 @@ import math
 import numpy as np
 
 from ..errors import SatnavError
+from ..satellites import SYSTEMS
 from . import kalman
 from .lambda_ils import resolve_partial
 
-__all__ = ["RtkCore", "single_differences", "sd_variance"]
+__all__ = ["RtkCore", "single_differences", "sd_variance", "VALIDATION_DEFAULTS",
+           "GLONASS_AR_MODES", "IFB_RATE_SIGMA_M", "glonass_channel_numbers"]
 
 #: Systems whose ambiguities are resolved to integers.
 INTEGER_SYSTEMS = "GECJ"
@@ -72,6 +74,34 @@ VALIDATION_DEFAULTS = {
     "base_gap_s": (10.0, 10.0),
     "half_cycle": (True, True),
 }
+#: GLONASS ambiguity resolution (``glonass_ar``):
+#:
+#: * ``"off"``: GLONASS single-difference ambiguities stay float (they still strengthen the
+#:   float solution): safe for any receiver pair;
+#: * ``"on"``: GLONASS double-difference ambiguities are fixed like GPS's, assuming the
+#:   receivers' carrier-phase inter-frequency biases (IFB) cancel in the single difference
+#:   (same receiver brand and firmware; Wanninger 2012). The state holds one single-
+#:   difference ambiguity per satellite in cycles of that satellite's own wavelength, the
+#:   double-difference phase is ``lam_j N_j - lam_r N_r = lam_j (N_j - N_r) + (lam_j -
+#:   lam_r) N_r``: the integer fixed is ``N_j - N_r`` and the small second term (at most
+#:   0.5 % of ``N_r``) is carried by the float reference ambiguity ``N_r``, which the fixed
+#:   solution keeps as a float state (RTKLIB ``pos2-gloarmode=on``, Takasu's rtkpos.c
+#:   ``ddres``; Leick, Rapoport & Tatarnikov 2015, GPS Satellite Surveying, 4th ed., 7.2.3);
+#: * ``"autocal"``: as ``"on"`` plus one state per frequency for the receivers' IFB rate
+#:   (m per channel number ``k``; the double difference gains ``rate (k_j - k_r)``), prior
+#:   sigma :data:`IFB_RATE_SIGMA_M`; the rate becomes known through the fixed integers
+#:   (RTKLIB ``pos2-gloarmode=autocal``; Wanninger 2012; Sleewaegen et al. 2012). For mixed
+#:   receiver pairs.
+#:
+#: Wanninger, L. (2012) Carrier-phase inter-frequency biases of GLONASS receivers. J Geod
+#: 86:139-148. Sleewaegen, J.-M. et al. (2012) Demystifying GLONASS inter-frequency carrier
+#: phase biases. Inside GNSS 7(3):57-61.
+GLONASS_AR_MODES = ("off", "on", "autocal")
+#: Prior sigma (m per channel number) of the GLONASS phase IFB rate (``glonass_ar="autocal"``):
+#: rates between receiver brands are a few centimetres per channel (Wanninger 2012); a
+#: rate larger by one wavelength (0.19 m) per channel is almost indistinguishable from a
+#: shift of every integer by its channel difference, and this prior tells them apart.
+IFB_RATE_SIGMA_M = 0.05
 #: Least epochs tracked before a single-frequency ambiguity is fixed (``min_lock_epochs``
 #: default; dual frequency: 1).
 SINGLE_FREQUENCY_MIN_LOCK_EPOCHS = 1
@@ -109,6 +139,35 @@ def single_differences(geometry, lam, mask, dgnss, sat_pos, sat_clock_s, phase_c
     return e, el, yL, yP, okP, okL, var_sd
 
 
+def glonass_channel_numbers(letters, lam):
+    """GLONASS FDMA channel number ``k`` of each satellite column and frequency slot (n, nf)
+    from its wavelength ``lam`` (m; G1 ``1602 + 0.5625 k`` MHz, G2 ``1246 + 0.4375 k`` MHz,
+    GLONASS ICD 3.3.1.4); 0 for other systems, CDMA signals and unknown channels."""
+    from ..constants import FREQ_G1_BASE, FREQ_G1_STEP, FREQ_G2_BASE, FREQ_G2_STEP, SPEED_OF_LIGHT
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = SPEED_OF_LIGHT / np.asarray(lam, np.float64)
+        k1 = (f - FREQ_G1_BASE) / FREQ_G1_STEP
+        k2 = (f - FREQ_G2_BASE) / FREQ_G2_STEP
+    ok1 = (np.abs(k1) <= 8.5) & (np.abs(k1 - np.round(k1)) < 1e-3)
+    ok2 = (np.abs(k2) <= 8.5) & (np.abs(k2 - np.round(k2)) < 1e-3)
+    k = np.where(ok1, np.round(k1), np.where(ok2, np.round(k2), 0.0))
+    k = np.where(np.isfinite(k), k, 0.0)
+    return np.where((np.asarray(letters) == "R")[:, None], k, 0.0)
+
+
+def glonass_ar_note(glonass_ar):
+    """The solution note on GLONASS ambiguities for ``glonass_ar`` (:data:`GLONASS_AR_MODES`)."""
+    if glonass_ar == "on":
+        return ("GLONASS ambiguities are fixed assuming no inter-frequency bias between the "
+                "receivers (glonass_ar=on: same-brand receivers)")
+    if glonass_ar == "autocal":
+        return ("GLONASS ambiguities are fixed with an estimated inter-frequency bias rate "
+                "(glonass_ar=autocal)")
+    return ("GLONASS ambiguities are estimated as float only (no "
+            "inter-frequency bias calibration); they are not fixed")
+
+
 class RtkCore:
     """Options, state and the per-epoch step of the RTK/DGNSS Kalman filter (see the module
     docstring). Not used directly: :class:`~satnav.estimators.rtk.RtkFilter` (batch) and
@@ -121,15 +180,27 @@ class RtkCore:
     #: rates < 0.3; 0.3 refused all 75 of them in simulations, keeping every acceptance
     #: figure (0.99 refused them too but lowered single-frequency fix rates to 83-88 %).
     success_rate_min = 0.3
+    #: Chi-square quantile of the GLONASS inter-frequency bias test of a fix
+    #: (:meth:`_glonass_consistent`).
+    GLONASS_TEST_P = 0.999
+    #: Largest sigma (cycles) of a GLONASS double-difference ambiguity given the other
+    #: systems' integers for that test to be made; a larger one refuses the GLONASS
+    #: integers (an IFB of 0.03 m per channel, 0.16 cycle, must be visible).
+    GLONASS_TEST_SIGMA_CYC = 0.05
 
     # ------------------------------------------------------------------ set-up
     def _init_options(self, *, mode, ratio_threshold, fix_and_hold, elevation_mask_deg,
                       min_fix_ambiguities, max_outage_epochs, validation_sigma, max_fixed_sigma_m,
-                      min_lock_epochs, age_sigma_m_per_s, dynamics, **validation):
+                      min_lock_epochs, age_sigma_m_per_s, dynamics, glonass_ar="off",
+                      **validation):
         if mode not in ("kinematic", "static", "dgnss"):
             raise SatnavError(f"unknown RTK mode {mode!r}: expected kinematic, static or dgnss "
                               "(--mode; mode= in Python)")
         self.mode = mode
+        if glonass_ar not in GLONASS_AR_MODES:
+            raise SatnavError(f"unknown GLONASS ambiguity resolution {glonass_ar!r}: expected "
+                              "off, on or autocal (--glonass-ar; glonass_ar= in Python)")
+        self.glonass_ar = glonass_ar
         self.ratio_threshold = float(ratio_threshold)
         self.fix_and_hold = bool(fix_and_hold)
         self.mask = math.radians(elevation_mask_deg)
@@ -180,6 +251,8 @@ class RtkCore:
         self.letters = letters
         self.lam = lam
         self.nf = lam.shape[1]
+        if self.glonass_ar != "off":
+            integer_ok = integer_ok | (letters == "R")
         self.integer_ok = integer_ok
         n = len(sats)
         # satellite columns of each system (fixed order of np.unique)
@@ -194,8 +267,16 @@ class RtkCore:
         self._rows_cache = None  # (usable satellites and references, rows) of the last epoch
         self.nx_pos = 6 if self.dynamics else 3
         self.nx = self.nx_pos + n * self.nf
+        # glonass_ar="autocal": one GLONASS IFB rate state (m per channel) per frequency,
+        # after the ambiguities
+        self._ifb_idx = None
+        if self.glonass_ar == "autocal" and (letters == "R").any():
+            self._ifb_idx = self.nx + np.arange(self.nf)
+            self.nx += self.nf
         self.x = np.zeros(self.nx)
         self.P = np.zeros((self.nx, self.nx))
+        if self._ifb_idx is not None:
+            self.P[self._ifb_idx, self._ifb_idx] = IFB_RATE_SIGMA_M**2
         self.active = np.zeros(n * self.nf, bool)
         self.last_seen = np.full(n * self.nf, -10**9)
         self.lock = np.zeros(n * self.nf, np.int64)  # epochs tracked since (re)initialisation
@@ -210,6 +291,8 @@ class RtkCore:
         self.fixed_ints = None
         self._z_warm = None  # (DD pairs, {subset: Z-transformation}) of the last search
         self._pos_idx = np.arange(self.nx_pos)
+        if self._ifb_idx is not None:  # the IFB rates are always part of the sub-state
+            self._pos_idx = np.concatenate((self._pos_idx, self._ifb_idx))
         self._dd_cache = None  # (DD pairs and sub-state, D) of the last integer resolution
         self._integer_flat = np.repeat(self.integer_ok, self.nf)
         self._var_blocks = {}  # variance -> 3 x 3 diagonal block (_reset_position)
@@ -224,6 +307,7 @@ class RtkCore:
         self.out_nfix = np.zeros(m, np.int16)
         self.out_ns = np.zeros(m, np.int16)
         self.out_cov = np.full((m, 3, 3), np.nan)
+        self.out_fixsys = np.full(m, "", dtype=object)  # letters of the systems fixed
 
     # ------------------------------------------------------------------ inputs (subclasses)
     def _epoch_inputs(self, i, pos, at_spp):
@@ -584,14 +668,25 @@ class RtkCore:
                 col[ix] = np.arange(len(ix))
                 H0[p, col[self.nx_pos + fip]] = lam_i
                 H0[p, col[self.nx_pos + frp]] = -lam_r
+            ifb = None
+            if self._ifb_idx is not None and len(p):
+                # GLONASS IFB rate (m per channel): rate_f * (k_sat - k_ref) on phase rows
+                kch = glonass_channel_numbers(self.letters, self.lam).ravel()
+                dk = kch[fip] - kch[frp]
+                if np.count_nonzero(dk):
+                    rate_ix = self._ifb_idx[rows["f"][p]]
+                    H0[p, col[rate_ix]] = dk
+                    ifb = (rate_ix, dk)
             if len(cache) > 8:
                 cache.clear()
-            amb = cache[ixb] = (H0, self.nx_pos + fip, self.nx_pos + frp, lam_i, lam_r)
-        H0, ki, kr, lam_i, lam_r = amb
+            amb = cache[ixb] = (H0, self.nx_pos + fip, self.nx_pos + frp, lam_i, lam_r, ifb)
+        H0, ki, kr, lam_i, lam_r, ifb = amb
         H = H0.copy()
         H[:, 0:3] = -(e[si] - e[sr]) if pre is None else pre[2]
         if len(p):
             y[p] -= lam_i * self.x[ki] - lam_r * self.x[kr]
+            if ifb is not None:
+                y[p] -= self.x[ifb[0]] * ifb[1]
         R = rows.get("R")
         if R is None:  # depends on the rows and variances only: once per epoch
             scale = rows["scale"]
@@ -676,6 +771,11 @@ class RtkCore:
         D, pairs = self._fixable_dd(okL, el, ix, rows)
         if D is None or len(pairs) < self.min_fix:
             return
+        if self._ifb_idx is not None:
+            is_r = np.array([self.letters[k] == "R" for k, _r, _f in pairs])
+            if is_r.any():
+                self._resolve_staged(i, ix, xs, Ps, D, pairs, is_r)
+                return
         a = D @ xs
         PDt = Ps @ D.T
         Qa = D @ PDt
@@ -693,7 +793,85 @@ class RtkCore:
         self.out_ratio[i] = res.ratio
         if not res.fixed:
             return
+        self._glonass_refused = False
         self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, res.used, res.integers, pairs)
+        if self._glonass_refused:
+            # GLONASS integers not confirmed by the other systems' (an inter-frequency
+            # bias?): the other systems' ambiguities searched alone
+            g = np.flatnonzero([self.letters[k] != "R" for k, _r, _f in pairs])
+            if len(g) < self.min_fix:
+                return
+            D1 = D[g]
+            PD1 = Ps @ D1.T
+            Q1 = D1 @ PD1
+            a1 = D1 @ xs
+            try:
+                res = resolve_partial(a1, Q1, ratio_threshold=self.ratio_threshold,
+                                      min_count=self.min_fix,
+                                      success_rate_min=self.success_rate_min)
+            except SatnavError:
+                return
+            self.out_ratio[i] = res.ratio
+            if res.fixed:
+                self._try_fix(i, ix, xs, Ps, D1, a1, PD1, Q1, res.used, res.integers,
+                              [pairs[r] for r in g.tolist()])
+
+    def _resolve_staged(self, i, ix, xs, Ps, D, pairs, is_r):
+        """``glonass_ar="autocal"``: the other systems' integers first (LAMBDA, ratio test,
+        success rate), then, conditioned on them (a precise baseline), the GLONASS integers
+        together with the float IFB rate; the GLONASS ones are dropped when they do not
+        pass (:meth:`_glonass_consistent`). With the baseline known to millimetres the GLONASS float ambiguities are
+        ``N_j + rate (k_j - k_r) / lam`` to a few hundredths of a cycle, so the integers and
+        the rate separate (RTKLIB demo5 fixes GLONASS in autocal mode only after GPS).
+        GLONASS alone (no other system's integers) is not fixed: the rate is unknown."""
+        g, rr = np.flatnonzero(~is_r), np.flatnonzero(is_r)
+        if len(g) < self.min_fix:
+            return
+        D1 = D[g]
+        a1 = D1 @ xs
+        PD1 = Ps @ D1.T
+        Q1 = D1 @ PD1
+        key = tuple(pairs[r] for r in g.tolist())
+        if self._z_warm is None or self._z_warm[0] != key or len(self._z_warm[1]) > 64:
+            self._z_warm = (key, {})
+        try:
+            res1 = resolve_partial(a1, Q1, ratio_threshold=self.ratio_threshold,
+                                   min_count=self.min_fix, warm=self._z_warm[1],
+                                   success_rate_min=self.success_rate_min)
+        except SatnavError:
+            return
+        self.out_ratio[i] = res1.ratio
+        if not res1.fixed:
+            return
+        used = np.zeros(len(pairs), bool)
+        ints = np.zeros(len(pairs))
+        used[g], ints[g] = res1.used, res1.integers
+        if len(rr) >= 3:
+            u1 = np.flatnonzero(res1.used)
+            try:
+                rhs = np.column_stack((a1[u1] - res1.integers[u1], PD1[:, u1].T))
+                sol = kalman.solve(Q1[u1][:, u1], rhs)
+                xs1 = xs - PD1[:, u1] @ sol[:, 0]
+                Ps1 = Ps - PD1[:, u1] @ sol[:, 1:]
+                D2 = D[rr]
+                a2 = D2 @ xs1
+                Q2 = D2 @ Ps1 @ D2.T
+                Q2 = 0.5 * (Q2 + Q2.T)
+                res2 = resolve_partial(a2, Q2, ratio_threshold=self.ratio_threshold,
+                                       min_count=3, success_rate_min=self.success_rate_min)
+                if res2.fixed:
+                    used[rr], ints[rr] = res2.used, res2.integers
+            except (SatnavError, np.linalg.LinAlgError):
+                pass
+        a = D @ xs
+        PDt = Ps @ D.T
+        Qa = D @ PDt
+        resets = self.n_wrong_fix_resets
+        self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs)
+        if self.out_q[i] != 1 and used[rr].any() and self.n_wrong_fix_resets == resets:
+            used = used.copy()
+            used[rr] = False  # the GLONASS integers spoilt the fix: the others alone
+            self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs)
 
     def fix(self, integers, used=None):
         """Validate candidate integers for the DD ambiguities of the last epoch processed.
@@ -707,6 +885,9 @@ class RtkCore:
 
     def _try_fix(self, i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs):
         # (ints and used are resolve_partial's own new arrays: nothing else writes to them)
+        if self.glonass_ar != "off" and not self._glonass_consistent(xs, Ps, D, pairs, used, ints):
+            self._glonass_refused = True  # (_resolve then tries the other systems alone)
+            return
         self._candidate = {"ix": ix, "xs": xs, "Ps": Ps, "D": D, "a": a, "PDt": PDt, "Qa": Qa,
                            "integers": ints, "used": used, "pairs": pairs}
         ok, xf, Pf = self._apply_fix(ix, xs, Ps, D, a, PDt, Qa, used, ints)
@@ -721,6 +902,8 @@ class RtkCore:
         self.out_cov[i] = Pf[0:3, 0:3]
         self.out_q[i] = 1
         self.out_nfix[i] = np.count_nonzero(used)
+        letters = {self.letters[pairs[r][0]] for r in np.flatnonzero(used).tolist()}
+        self.out_fixsys[i] = "".join(c for c in SYSTEMS if c in letters)
         if self.fix_and_hold:
             u = np.flatnonzero(used)
             Hh = D[u]
@@ -729,6 +912,42 @@ class RtkCore:
             xs2, Ps2, _ = kalman.update(xs, Ps, vh, Hh, Rh)
             self.x[ix], self.P[np.ix_(ix, ix)] = xs2, Ps2
             self._held = True
+
+    def _glonass_consistent(self, xs, Ps, D, pairs, used, ints):
+        """Inter-frequency bias test of a fix that includes GLONASS integers: given the
+        other systems' integers of the fix, the GLONASS float ambiguities (then known to a
+        few hundredths of a cycle) must agree with their integers,
+        ``(a_R - N_R)^T Q_R^-1 (a_R - N_R)`` below its chi-square quantile
+        :attr:`GLONASS_TEST_P`, each sigma of ``Q_R`` below :attr:`GLONASS_TEST_SIGMA_CYC`. An unmodelled receiver IFB (``glonass_ar="on"`` on a mixed
+        pair) leaves them ``rate (k_j - k_r) / lam`` cycles off the integers and fails it.
+        The test needs at least ``min_fix_ambiguities`` integers of the other systems and 2
+        GLONASS ones; the sigma limit is not applied with ``"autocal"`` (its IFB rate is
+        free). A GLONASS-only fix passes only when no other system is processed."""
+        u = np.flatnonzero(used)
+        is_r = np.array([self.letters[pairs[r][0]] == "R" for r in u.tolist()], bool)
+        if not is_r.any():
+            return True
+        if is_r.all():  # GLONASS alone: only when no other system is there to test with
+            return all(self.letters[k] == "R" for k, _r, _f in pairs)
+        g, rr = u[~is_r], u[is_r]
+        if len(g) < self.min_fix or len(rr) < 2:
+            return False  # too few integers on either side for the test to have power
+        D1, D2 = D[g], D[rr]
+        PD1 = Ps @ D1.T
+        try:
+            rhs = np.column_stack((D1 @ xs - ints[g], PD1.T))
+            sol = kalman.solve(D1 @ PD1, rhs)
+            xs1 = xs - PD1 @ sol[:, 0]
+            Ps1 = Ps - PD1 @ sol[:, 1:]
+            d2 = D2 @ xs1 - ints[rr]
+            Q2 = D2 @ Ps1 @ D2.T
+            if (self._ifb_idx is None
+                    and Q2.diagonal().max() > self.GLONASS_TEST_SIGMA_CYC**2):
+                return False  # the other systems' integers cannot tell: no test power
+            chi2 = float(d2 @ kalman.solve(0.5 * (Q2 + Q2.T), d2))
+        except np.linalg.LinAlgError:
+            return False
+        return chi2 <= _chi2_quantile(len(rr), self.GLONASS_TEST_P)
 
     def _consistent(self, pairs, used, ints):
         """The integers of this fix agree with those of the fixes accepted before on the

@@ -49,7 +49,7 @@ from .rtk import (
     _glonass_k,
     _satellite_states,
 )
-from .rtk_core import RtkCore, single_differences
+from .rtk_core import RtkCore, glonass_ar_note, single_differences
 
 __all__ = ["RtkEngine", "RtkEpochSolution", "MAX_PRN"]
 
@@ -120,6 +120,7 @@ class RtkEpochSolution:
     covariance_m2: np.ndarray  # (3, 3) of position_m (NaN for single point)
     age_s: float  # rover minus base epoch time (s), NaN without a base epoch
     satellites: np.ndarray  # satellite indices used (code single differences)
+    fixed_systems: str = ""  # letters of the systems fixed ("" unless quality 1)
 
 
 @dataclass
@@ -254,8 +255,7 @@ class RtkEngine(RtkCore):
                              for p in range(1, MAX_PRN[s] + 1)], np.int64)
         letters = system_of(sats)
         if "R" in chosen and self.mode != "dgnss":
-            self.notes.append("GLONASS ambiguities are estimated as float only (no "
-                              "inter-frequency bias calibration); they are not fixed")
+            self.notes.append(glonass_ar_note(self.glonass_ar))
         self._first_rover = rover_epoch
         self.freq = _frequencies(chosen, letters, _glonass_k(rover_epoch, self.nav, sats), self.nf)
         self._init_layout(sats, letters, SPEED_OF_LIGHT / self.freq,
@@ -362,4 +362,4 @@ class RtkEngine(RtkCore):
             time_ns=t, position_m=self.out_pos[0].copy(), float_position_m=self.out_float[0].copy(),
             quality=int(self.out_q[0]), ratio=float(self.out_ratio[0]), n_fixed=int(self.out_nfix[0]),
             n_satellites=int(self.out_ns[0]), covariance_m2=self.out_cov[0].copy(), age_s=age_s,
-            satellites=used)
+            satellites=used, fixed_systems=str(self.out_fixsys[0]))

@@ -49,6 +49,9 @@ class RtkSolution(PositionSolution):
     options : dict
     warnings : list of str
         Warnings of the run (also issued as :class:`~satnav.errors.SatnavWarning`).
+    fixed_systems : ndarray of str (m,), optional
+        Letters of the systems whose ambiguities were fixed at each epoch (``"GR"``: GPS
+        and GLONASS; ``""`` where not fixed): partial fixing may leave a system float.
     """
 
     time_ns: np.ndarray
@@ -66,6 +69,7 @@ class RtkSolution(PositionSolution):
     notes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    fixed_systems: np.ndarray | None = None
 
     _TABLE_COLUMNS: ClassVar[tuple] = (
         ("quality", "quality"), ("n_satellites", "n_satellites"), ("ratio", "ratio"),
@@ -117,6 +121,21 @@ class RtkSolution(PositionSolution):
         """Fixed epochs: :meth:`errors` without a mask measures the fixed solution."""
         return self.fixed
 
+    def fixed_systems_text(self) -> str:
+        """Per system, the fixed epochs whose fix includes its ambiguities, e.g.
+        ``"fixed systems: G 812 epochs (100.0 % of fixed), R 640 (78.8 %)"``."""
+        fs = [] if self.fixed_systems is None else [str(v) for v in self.fixed_systems]
+        n_fixed = int(self.fixed.sum())
+        counts = {}
+        for v in fs:
+            for c in v:
+                counts[c] = counts.get(c, 0) + 1
+        if not counts:
+            return "fixed systems: none"
+        parts = [f"{c} {n} epochs ({100 * n / max(n_fixed, 1):.1f} % of fixed)"
+                 for c, n in counts.items()]
+        return "fixed systems: " + ", ".join(parts)
+
     def summary(self, truth_m=None) -> str:
         """Lines for a report: fix rate, base position source, notes, errors vs truth."""
         lines = [f"mode {self.mode}: {len(self)} epochs, fixed {int(self.fixed.sum())} "
@@ -125,6 +144,8 @@ class RtkSolution(PositionSolution):
                  f"base position from {self.base_position_source}: "
                  + " ".join(f"{v:.4f}" for v in self.base_position_m)]
         lines += self.notes
+        if self.options.get("glonass_ar", "off") != "off" and self.fixed_systems is not None:
+            lines.append(self.fixed_systems_text())
         if truth_m is not None:
             e = self.errors(truth_m)
             lines.append(f"fixed-solution error: H RMS {e['h_rms']:.4f} m, V RMS {e['v_rms']:.4f} m, "

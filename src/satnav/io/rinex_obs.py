@@ -95,21 +95,25 @@ later one is ignored for that system (warning).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+import os
 import re
+import sys
 import warnings
 from os import PathLike
 
 import numpy as np
 
-from ..errors import DamagedRecordWarning, RinexError, SatnavWarning
+from ..errors import DamagedRecordWarning, FormatError, RinexError, SatnavWarning
 from ..gnss_time import MAX_YEAR, MIN_YEAR, NS_PER_DAY, NS_PER_S, calendar_to_ns, to_gpst
 from ..observations import Event, Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, system_number_of, system_of
 from ._damage import DamageLog
-from .textfile import read_bytes
+from .textfile import is_hatanaka, read_bytes
 
-__all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes"]
+__all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes", "iter_rinex_obs",
+           "NotChunkableError", "DEFAULT_CHUNK_EPOCHS"]
 
 # ----------------------------------------------------------------------------- constants
 _SYS_NUM = {s: i for i, s in enumerate(SYSTEMS)}
@@ -1492,3 +1496,336 @@ class _Reader:
                            ssi[keep][order], ep_time[ep], np.asarray(ep_flag, np.int8)[ep],
                            np.asarray(ep_clk, float)[ep], np.asarray(ep_line, np.int64)[ep])
 
+
+
+# ----------------------------------------------------------------------------- time chunks
+#: Epoch records per chunk of :func:`iter_rinex_obs` (default).
+DEFAULT_CHUNK_EPOCHS = 2000
+#: Bytes read from the file at a time by :func:`iter_rinex_obs` (decompressed text).
+READ_BLOCK_BYTES = 1 << 23
+_WHERE = re.compile(r"^(?P<path>.*?):(?P<line>\d+): ")
+
+
+class NotChunkableError(RinexError):
+    """The file cannot be read in time chunks with results identical to reading it whole
+    (:func:`iter_rinex_obs`): a header change in the body (event flag 3 or 4) before the last
+    chunk, or epochs earlier than a previous chunk's. Read it with :func:`read_rinex_obs`."""
+
+
+def iter_rinex_obs(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CHUNK_EPOCHS,
+                   strict: bool = False, block_bytes: int = READ_BLOCK_BYTES):
+    """Read a RINEX observation file in time chunks: yield :class:`Observations` of
+    consecutive epochs, ``chunk_epochs`` epoch records each (the last one may be shorter),
+    all with the file's header and the header's observation codes.
+
+    RINEX 3/4 text is streamed ``block_bytes`` at a time and split at epoch records
+    (``>`` lines): each chunk is the header plus its records, parsed by
+    :func:`parse_rinex_obs`, so that memory is bounded by a chunk, not by the file. Plain,
+    gzip and bzip2 files are decompressed as a stream, and Hatanaka (CRINEX) text is
+    expanded as a stream by the ``crx2rnx`` program of the ``hatanaka`` package, within the
+    input limits of :func:`satnav.io.textfile.limits`; archive members, ``.Z``, zip and
+    nested compression are read whole first by :func:`read_bytes` (the text is held as
+    bytes; the parsed arrays are still per chunk). Damaged Compact RINEX (which
+    :func:`read_bytes` expands again skipping the damaged records) raises
+    :class:`NotChunkableError` once the stream ends. RINEX 2 files (small) are read whole
+    and yielded in slices (:meth:`Observations.epoch_slice`).
+
+    The concatenated chunks hold the epochs and rows of :func:`read_rinex_obs`, with these
+    rules: ``epoch_lines`` and ``Event.line`` are lines of the whole file; damaged-record
+    warnings name the file's lines too, but their cap (10 of a kind) applies per chunk;
+    duplicate and out-of-order epochs are handled within a chunk, and an epoch earlier
+    than (or equal to) the previous chunk's last one raises :class:`NotChunkableError`, as
+    does an event flag 3/4 (header records in the body) in any chunk but the last. Each
+    chunk is parsed just before it is yielded (a damaged record raises then with
+    ``strict``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+    chunk_epochs : int
+        Epoch records per chunk (at least 1).
+    strict : bool
+        As :func:`read_rinex_obs`.
+    block_bytes : int
+        Bytes of text read at a time.
+    """
+    chunk_epochs = int(chunk_epochs)
+    if chunk_epochs < 1:
+        raise ValueError(f"chunk_epochs must be at least 1, got {chunk_epochs}")
+    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12))
+    buf = bytearray()
+    hend = -1
+    for block in blocks:
+        buf += block
+        hend = _header_end(buf)
+        if hend >= 0:
+            break
+    if hend < 0:  # no END OF HEADER: the reader says what is wrong
+        yield parse_rinex_obs(bytes(buf), path=str(path), strict=strict)
+        return
+    header = bytes(buf[:hend])
+    head_obs = parse_rinex_obs(header, path=str(path), strict=strict)
+    del buf[:hend]
+    if head_obs.header.version < 3:  # RINEX 2: whole file, yielded in slices
+        for block in blocks:
+            buf += block
+        obs = parse_rinex_obs(header + bytes(buf), path=str(path), strict=strict)
+        del buf
+        if not len(obs.epochs):
+            yield obs
+            return
+        yield from obs.iter_epochs(chunk_epochs)
+        return
+    yield from _v3_chunks(path, header, buf, blocks, chunk_epochs, strict)
+
+
+def _header_end(buf: bytearray) -> int:
+    """Offset just past the ``END OF HEADER`` line of ``buf`` (-1 when not yet there)."""
+    k = 0
+    while True:
+        k = buf.find(b"END OF HEADER", k)
+        if k < 0:
+            return -1
+        line_start = buf.rfind(b"\n", 0, k) + 1
+        nl = buf.find(b"\n", k)
+        if nl < 0:
+            return -1
+        if k - line_start == 60:
+            return nl + 1
+        k += 1
+
+
+def _v3_chunks(path, header: bytes, body: bytearray, blocks, chunk_epochs: int, strict: bool):
+    """Chunks of a RINEX 3/4 body (see :func:`iter_rinex_obs`)."""
+    line_offset = 0  # body lines before the current chunk
+    starts = [0] if body[:1] == b">" else []
+    scan = 0
+    last_epoch = None
+    exhausted = False
+    while True:
+        pos = scan
+        while True:
+            j = body.find(b"\n>", pos)
+            if j < 0:
+                break
+            starts.append(j + 1)
+            pos = j + 1
+        scan = max(len(body) - 1, 0)
+        while len(starts) > chunk_epochs:
+            cut = starts[chunk_epochs]
+            with memoryview(body) as view:
+                text = header + view[:cut]  # the one copy of the chunk's text
+            del body[:cut]
+            starts = [s - cut for s in starts[chunk_epochs:]]
+            scan -= cut
+            obs = _parse_chunk(path, header, text, line_offset, strict, last_epoch, final=False)
+            line_offset += text.count(b"\n", len(header))
+            del text
+            if len(obs.epochs):
+                last_epoch = int(obs.epochs[-1])
+            yield obs
+        if exhausted:
+            break
+        block = next(blocks, None)
+        if block is None:
+            exhausted = True
+            continue
+        body += block
+    if starts or line_offset == 0:  # the rest (or a file without epochs: its header)
+        text = header + body
+        del body
+        yield _parse_chunk(path, header, text, line_offset, strict, last_epoch, final=True)
+
+
+def _parse_chunk(path, header: bytes, text: bytes, line_offset: int, strict: bool, last_epoch,
+                 *, final: bool) -> Observations:
+    """One chunk: ``text`` (the header and the chunk's records) parsed, lines put back in
+    the file's numbering (``line_offset``: body lines before the chunk)."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            obs = parse_rinex_obs(text, path=str(path), strict=strict)
+    except FormatError as exc:
+        if exc.line is not None and exc.line > header.count(b"\n"):
+            raise type(exc)(exc.message, exc.path, exc.line + line_offset) from None
+        raise
+    for w in caught:
+        text = str(w.message)
+        hit = _WHERE.match(text)
+        if hit and hit.group("path") == str(path):
+            text = f"{hit.group('path')}:{int(hit.group('line')) + line_offset}: {text[hit.end():]}"
+        warnings.warn(text, w.category, stacklevel=4)
+    if line_offset:
+        if obs.epoch_lines is not None:
+            obs.epoch_lines = obs.epoch_lines + line_offset
+        obs.events = [dataclasses.replace(e, line=e.line + line_offset) for e in obs.events]
+    if not final and any(e.flag in (3, 4) for e in obs.events):
+        line = next(e.line for e in obs.events if e.flag in (3, 4))
+        raise NotChunkableError("header records in the body (event flag 3/4) change the decoding of the "
+                                "epochs after them: read the file whole (read_rinex_obs)", str(path), line)
+    if last_epoch is not None and len(obs.epochs) and int(obs.epochs[0]) <= last_epoch:
+        line = None if obs.epoch_lines is None else int(obs.epoch_lines[0])
+        raise NotChunkableError("epoch not after the previous chunk's last epoch (out of order or "
+                                "duplicate): read the file whole (read_rinex_obs)", str(path), line)
+    return obs
+
+
+def _text_blocks(path, block: int):
+    """Decompressed text of ``path`` in blocks of about ``block`` bytes: streamed for plain,
+    gzip and bzip2 regular files (Hatanaka through the ``crx2rnx`` program), within the
+    input limits of :func:`satnav.io.textfile.limits` (total size; line length of RINEX
+    text); everything else (archive members, ``.Z``, zip, nested compression, a failure)
+    through :func:`read_bytes` whole."""
+    import bz2
+    import gzip
+
+    from ._bounded import _LineGuard, _too_big
+    from .textfile import MEMBER_SEPARATOR, limits, open_regular
+
+    stream = first = None
+    text = str(path)
+    if not (MEMBER_SEPARATOR in text and not os.path.exists(text)):
+        try:
+            with open_regular(path) as fh:
+                magic = fh.read(4)
+        except FormatError:
+            magic = None  # read_bytes says what is wrong
+        if magic is not None and magic[:2] != b"\x1f\x9d" and magic[:4] != b"PK\x03\x04":
+            opener = gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic[:3] == b"BZh" else open
+            stream = opener(path, "rb")
+            try:
+                first = stream.read(block)
+            except (OSError, EOFError, ValueError):
+                first = None  # damaged: read_bytes says what is wrong
+            if first is None or first[:2] in (b"\x1f\x8b", b"\x1f\x9d") or first[:3] == b"BZh" or \
+                    first[:4] == b"PK\x03\x04" or (is_hatanaka(first) and _crx2rnx_program() is None):
+                stream.close()
+                stream = None
+    if stream is None:
+        data = read_bytes(path)
+        view = memoryview(data)
+        for a in range(0, len(data), block):
+            yield view[a : a + block]
+        return
+    limit, max_line = limits()
+    total = 0
+    if is_hatanaka(first):
+        pieces = _expanded_blocks(path, first, stream, block)
+        guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
+    else:
+        pieces = _plain_blocks(path, first, stream, block)
+        guard = _LineGuard(path, max_line)
+    for piece in pieces:
+        total += len(piece)
+        if total > limit:
+            pieces.close()
+            raise _too_big(path, limit)
+        if guard is not None:
+            guard.feed(piece)
+        yield piece
+
+
+def _plain_blocks(path, first: bytes, stream, block: int):
+    with stream:
+        yield first
+        while True:
+            try:
+                more = stream.read(block)
+            except (OSError, EOFError) as exc:
+                raise FormatError(f"damaged compressed data ({exc})", str(path)) from None
+            if not more:
+                return
+            yield more
+
+
+#: Parent-side pipe descriptors of the running crx2rnx expansions (:func:`_expanded_blocks`).
+_EXPANSION_FDS: set[int] = set()
+
+
+def _release_expansion_pipes() -> None:
+    """In a forked child: point the pipes of the parent's crx2rnx expansions at /dev/null, so
+    that the child does not hold the program's input open (it would never see its end)."""
+    if not _EXPANSION_FDS:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in _EXPANSION_FDS:
+            try:
+                os.dup2(null, fd)
+            except OSError:
+                pass
+    finally:
+        os.close(null)
+    _EXPANSION_FDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_release_expansion_pipes)
+
+
+def _crx2rnx_program():
+    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found)."""
+    try:
+        from hatanaka.hatanaka import executables
+    except ImportError:
+        return None
+    exe = executables.joinpath("crx2rnx.exe" if sys.platform == "win32" else "crx2rnx")
+    return str(exe) if exe.is_file() else None
+
+
+def _expanded_blocks(path, first: bytes, stream, block: int):
+    """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
+    expanded by the ``crx2rnx`` program as a stream, in blocks. On any failure the file is
+    read again by :func:`read_bytes`, which raises the error (or the warning) it gives."""
+    import subprocess
+    import threading
+
+    proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    fds = {f.fileno() for f in (proc.stdin, proc.stdout, proc.stderr)}
+    _EXPANSION_FDS.update(fds)
+    failed: list = []
+    stderr: list = []
+
+    def feed():
+        try:
+            piece = first
+            while piece:
+                proc.stdin.write(piece)
+                piece = stream.read(block)
+        except (OSError, EOFError, ValueError) as exc:  # damaged input, or the program ended
+            failed.append(exc)
+        finally:
+            stream.close()
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=feed, daemon=True),
+               threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        while True:
+            out = proc.stdout.read(block)
+            if not out:
+                break
+            yield out
+        proc.wait()
+        for t in threads:
+            t.join()
+    finally:
+        _EXPANSION_FDS.difference_update(fds)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for t in threads:
+            t.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+    if failed or proc.returncode != 0 or any(stderr):
+        read_bytes(path)  # raises (or warns) as reading the file whole does
+        if failed or proc.returncode not in (0, 2):  # damaged records that read_bytes skips
+            raise NotChunkableError("damaged Compact RINEX (Hatanaka) data: read the file whole "
+                                    "(read_rinex_obs), which skips the damaged records", str(path))

@@ -64,6 +64,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,7 @@ __all__ = [
     "write_solution",
     "write_pos",
     "format_pos",
+    "iter_pos_text",
     "write_nmea",
     "nmea_sentences",
     "write_gpx",
@@ -259,7 +261,7 @@ def _header_lines(solution, inputs, program) -> list[str]:
 
 
 # ====================================================================== RTKLIB .pos
-def format_pos(
+def iter_pos_text(
     solution,
     *,
     frame: str = "llh",
@@ -273,8 +275,11 @@ def format_pos(
     unsolved: str = "comment",
     flagged: str = "comment",
     unverified: str = "comment",
-) -> str:
-    """Text of an RTKLIB ``.pos`` file (see :func:`write_pos`)."""
+    block_epochs: int = 10_000,
+) -> Iterator[str]:
+    """Text of an RTKLIB ``.pos`` file in pieces (the header, then the rows of
+    ``block_epochs`` epochs at a time): ``"".join`` of the pieces is :func:`format_pos`'s
+    text, and the memory the text takes is bounded by a block (see :func:`write_pos`)."""
     frame = frame.lower()
     if frame in ("xyz", "ecef", "pos-ecef"):
         frame = "ecef"
@@ -318,10 +323,12 @@ def format_pos(
         valid = valid | unverified_rows
 
     if time_format == "hms":
-        times = _calendar_text(t, decimals, "UTC" if tsys == "UTC" else "GPS")
+        def time_text(tt):
+            return _calendar_text(tt, decimals, "UTC" if tsys == "UTC" else "GPS")
         time_width = 16 + decimals + 1
     else:
-        times = _tow_text(t if tsys == "GPST" else from_gpst(t, "UTC"), decimals)
+        def time_text(tt):
+            return _tow_text(tt if tsys == "GPST" else from_gpst(tt, "UTC"), decimals)
         time_width = 8 + decimals + 1
     tlabel = "GPST" if tsys == "GPST" else "UTC "
 
@@ -381,23 +388,41 @@ def format_pos(
         )
         fmt = "%s %14.9f %14.9f %10.4f %3d %3d %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %6.2f %6.1f"
     # RTKLIB prints "-0.0000" for tiny negative numbers too; keep numbers as they are.
-    c1l, sdl, ql, nsl = c1.tolist(), sd.tolist(), q.tolist(), ns.tolist()
-    agel, ratiol = age.tolist(), ratio.tolist()
     reasons = None
-    for i in range(m):
-        if solved[i]:
-            if valid[i] or flagged == "write":
-                out.append(fmt % (times[i], *c1l[i], ql[i], nsl[i], *sdl[i], agel[i], ratiol[i]))
-            elif flagged == "comment":
+    written = bool(out)
+    if out:
+        yield "\n".join(out) + "\n"
+    step = max(int(block_epochs), 1)
+    for a in range(0, m, step):
+        b = min(a + step, m)
+        out = []
+        times = time_text(t[a:b])
+        c1l, sdl, ql, nsl = c1[a:b].tolist(), sd[a:b].tolist(), q[a:b].tolist(), ns[a:b].tolist()
+        agel, ratiol = age[a:b].tolist(), ratio[a:b].tolist()
+        for k, i in enumerate(range(a, b)):
+            if solved[i]:
+                if valid[i] or flagged == "write":
+                    out.append(fmt % (times[k], *c1l[k], ql[k], nsl[k], *sdl[k], agel[k], ratiol[k]))
+                elif flagged == "comment":
+                    if reasons is None:
+                        reasons = solution.reasons
+                    row = fmt % ("", *c1l[k], ql[k], nsl[k], *sdl[k], agel[k], ratiol[k])
+                    out.append(f"% {times[k]} flagged ({reasons[i]}):{row}")
+            elif unsolved == "comment":
                 if reasons is None:
                     reasons = solution.reasons
-                row = fmt % ("", *c1l[i], ql[i], nsl[i], *sdl[i], agel[i], ratiol[i])
-                out.append(f"% {times[i]} flagged ({reasons[i]}):{row}")
-        elif unsolved == "comment":
-            if reasons is None:
-                reasons = solution.reasons
-            out.append(f"% {times[i]} no solution: {reasons[i]}")
-    return "\n".join(out) + "\n"
+                out.append(f"% {times[k]} no solution: {reasons[i]}")
+        if out:
+            written = True
+            yield "\n".join(out) + "\n"
+    if not written:
+        yield "\n"
+
+
+def format_pos(solution, **kwargs) -> str:
+    """Text of an RTKLIB ``.pos`` file (see :func:`write_pos`; the keywords are those of
+    :func:`iter_pos_text`)."""
+    return "".join(iter_pos_text(solution, **kwargs))
 
 
 #: ``unverified=`` policies of :func:`format_pos` / :func:`write_pos`.
@@ -452,10 +477,13 @@ def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
         Epochs solved without redundancy for the residual test (status 2, e.g. exactly four
         satellites): as the flagged comment lines (default), or as Q=5 data rows like
         RTKLIB's single solutions, with a header line giving their number (``"write"``).
+
+    The text is written a block of epochs at a time (:func:`iter_pos_text`): the memory
+    it takes does not grow with the number of epochs.
     """
-    text = format_pos(solution, frame=frame, **kwargs)
     with atomic_output(path, "w", encoding="ascii", newline="\n") as fh:
-        fh.write(text)
+        for piece in iter_pos_text(solution, frame=frame, **kwargs):
+            fh.write(piece)
 
 
 # ---------------------------------------------------------------------- reader

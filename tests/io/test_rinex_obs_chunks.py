@@ -1,0 +1,132 @@
+"""satnav.io.rinex_obs.iter_rinex_obs: reading a file in time chunks.
+
+Truth: :func:`read_rinex_obs` of the same file (the chunks, put end to end, are its
+epochs and rows), for RINEX 3 (plain, gzip, Hatanaka streamed through crx2rnx) and 2.
+"""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+
+import numpy as np
+import pytest
+
+from satnav.errors import DamagedRecordWarning
+from satnav.io.rinex_obs import NotChunkableError, iter_rinex_obs, read_rinex_obs
+from satnav.io.textfile import read_bytes
+from tests.conftest import data_path
+
+ESBC = ("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz")
+ROW_FIELDS = ("time", "sat", "code", "value", "lli", "ssi")
+EPOCH_FIELDS = ("epochs", "epoch_flags", "receiver_clock_offset_s", "epoch_lines")
+
+
+def assert_same_as_whole(path, chunk_epochs, **kwargs):
+    whole = read_rinex_obs(path)
+    parts = list(iter_rinex_obs(path, chunk_epochs=chunk_epochs, **kwargs))
+    assert len(parts) == max(1, -(-len(whole.epochs) // chunk_epochs))
+    for name in ROW_FIELDS + EPOCH_FIELDS:
+        a = getattr(whole, name)
+        b = np.concatenate([getattr(p, name) for p in parts])
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    for p in parts:
+        assert p.codes == whole.codes
+        assert p.header.approx_position_m is not None or whole.header.approx_position_m is None
+        assert p.header.version == whole.header.version
+        assert len(p.epochs) <= chunk_epochs
+    assert [(e.time, e.flag, e.line) for p in parts for e in p.events] == \
+        [(e.time, e.flag, e.line) for e in whole.events]
+    return parts
+
+
+def _small_rinex3(tmp_path, n_epochs=120):
+    """The first ``n_epochs`` epochs of the ESBC day as plain RINEX 3 text (bytes)."""
+    text = read_bytes(data_path(*ESBC))
+    cut = -1
+    for _ in range(n_epochs + 1):
+        cut = text.index(b"\n>", cut + 1)
+    return text[: cut + 1]
+
+
+def test_hatanaka_day_in_chunks_is_the_whole_file():
+    parts = assert_same_as_whole(data_path(*ESBC), 700)
+    assert len(parts) == 5  # 2880 epochs
+
+
+def test_plain_and_gzip_streamed_in_small_blocks(tmp_path):
+    text = _small_rinex3(tmp_path)
+    plain = tmp_path / "cut.rnx"
+    plain.write_bytes(text)
+    packed = tmp_path / "cut.rnx.gz"
+    packed.write_bytes(gzip.compress(text))
+    for path in (plain, packed):
+        for chunk in (1, 7, 50, 120, 500):
+            assert_same_as_whole(path, chunk, block_bytes=4096)
+
+
+def test_rinex2_in_slices():
+    assert_same_as_whole(data_path("gsi-2005-092", "07590920.05o"), 40)
+
+
+def test_damaged_record_warning_names_the_file_line(tmp_path):
+    text = _small_rinex3(tmp_path).decode()
+    lines = text.splitlines(keepends=True)
+    # a satellite line in the fourth chunk of 20 epochs: its first value made unreadable
+    epoch_rows = [i for i, ln in enumerate(lines) if ln.startswith(">")]
+    k = epoch_rows[65] + 1
+    lines[k] = lines[k][:3] + "  2x600158.420" + lines[k][17:]
+    path = tmp_path / "damaged.rnx"
+    path.write_text("".join(lines))
+    with pytest.warns(DamagedRecordWarning) as whole_warnings:
+        whole = read_rinex_obs(path)
+    with pytest.warns(DamagedRecordWarning) as chunk_warnings:
+        parts = list(iter_rinex_obs(path, chunk_epochs=20))
+    assert [str(w.message) for w in chunk_warnings] == [str(w.message) for w in whole_warnings]
+    assert f"{path}:{k + 1}:" in str(chunk_warnings[0].message)
+    np.testing.assert_array_equal(np.concatenate([p.epochs for p in parts]), whole.epochs)
+
+
+def test_epochs_before_the_previous_chunk_are_not_chunkable(tmp_path):
+    text = _small_rinex3(tmp_path, 40).decode()
+    head, body = text.split("END OF HEADER\n", 1)
+    records = [">" + r for r in body.split("\n>")]
+    records[0] = records[0][1:]
+    records[5], records[30] = records[30], records[5]  # epoch 30 early, epoch 5 late
+    path = tmp_path / "shuffled.rnx"
+    path.write_text(head + "END OF HEADER\n" + "\n".join(records))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = read_rinex_obs(path)  # sorted into time order with a warning
+        with pytest.raises(NotChunkableError, match="previous chunk"):
+            list(iter_rinex_obs(path, chunk_epochs=10))
+        # one chunk: the reader sorts as for the whole file
+        (only,) = iter_rinex_obs(path, chunk_epochs=100)
+    np.testing.assert_array_equal(only.epochs, whole.epochs)
+
+
+def test_header_change_in_the_body_is_not_chunkable(tmp_path):
+    text = _small_rinex3(tmp_path, 30).decode()
+    head, body = text.split("END OF HEADER\n", 1)
+    records = body.split("\n>")
+    event = ">                              4  1\n" + " " * 60 + "COMMENT\n"
+    records[10] = records[10] + "\n" + event.rstrip("\n")
+    path = tmp_path / "event.rnx"
+    path.write_text(head + "END OF HEADER\n" + "\n>".join(records) + "\n")
+    assert len(read_rinex_obs(path).events) == 1
+    with pytest.raises(NotChunkableError, match="flag 3/4"):
+        list(iter_rinex_obs(path, chunk_epochs=5))
+    assert len(list(iter_rinex_obs(path, chunk_epochs=100))) == 1  # in the last chunk: fine
+
+
+def test_bad_arguments_and_files(tmp_path):
+    with pytest.raises(ValueError):
+        next(iter_rinex_obs(data_path(*ESBC), chunk_epochs=0))
+    from satnav.errors import FormatError
+
+    with pytest.raises(FormatError, match="no such file"):
+        next(iter_rinex_obs(tmp_path / "missing.rnx"))
+    header_only = tmp_path / "header.rnx"
+    header_only.write_bytes(_small_rinex3(tmp_path, 1).split(b">", 1)[0])
+    (obs,) = iter_rinex_obs(header_only)
+    assert len(obs.epochs) == 0 and obs.header.version >= 3
