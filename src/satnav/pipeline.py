@@ -483,14 +483,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     from types import SimpleNamespace
 
     from .estimators.solution import Solution
-    from .estimators.spp import (
-        _check_navigation_systems,
-        _initial_position,
-        _reduce_to_marker,
-        _signal_plan,
-        _SppCore,
-        motion_inconsistent,
-    )
+    from .estimators.spp import _initial_position, _signal_plan, _SppCore, finish_solution
     from .io.rinex_obs import NotChunkableError, iter_rinex_obs
 
     chunks = iter_rinex_obs(path, chunk_epochs=STREAM_CHUNK_EPOCHS, strict=options.strict)
@@ -574,15 +567,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     if span:
         warn_if_no_overlap(SimpleNamespace(epochs=np.asarray(span, dtype=np.int64)), nav, str(path),
                            _nav_labels(navs))
-    for message in _check_navigation_systems(nav, counts):
-        warnings.warn(message, SatnavWarning, stacklevel=2)
-        solution.warnings.append(message)
-    if opts.velocity and opts.motion_check:
-        jump = motion_inconsistent(solution.time_ns, solution.position_m, solution.velocity_m_s,
-                                   solution.solved)
-        solution.status[jump & (solution.status <= 2)] = 5
-    if opts.reduce_to_marker:
-        _reduce_to_marker(solution, SimpleNamespace(header=header))
+    finish_solution(solution, nav, counts, opts, header)
     solution.observation_header = header
     return solution, nav
 

@@ -50,6 +50,7 @@ import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
     from ..observations import Observations
 
 __all__ = [
-    "solve_spp", "SppOptions", "spp_options", "motion_inconsistent", "DEFAULT_CHUNK_EPOCHS", "DEFAULT_SIGNALS", "IONO_FREE_SIGNALS", "MULTI_SIGNALS", "ERROR_MODEL", "SYSTEM_ERROR_FACTORS",
+    "solve_spp", "SppOptions", "spp_options", "finish_solution", "motion_inconsistent", "DEFAULT_CHUNK_EPOCHS", "DEFAULT_SIGNALS", "IONO_FREE_SIGNALS", "MULTI_SIGNALS", "ERROR_MODEL", "SYSTEM_ERROR_FACTORS",
     "SATELLITE_ERROR_M",
 ]
 
@@ -318,19 +319,28 @@ def solve_spp(obs: Observations, nav: Navigation | None, options: SppOptions | N
     solution = parts[0] if len(parts) == 1 else Solution.concatenate(
         parts, satellites=plan.satellites, clock_systems=plan.clock_systems)
     solution.signals = dict(plan.signals)
-    if states is None:
+    finish_solution(solution, nav if states is None else None, counts, opts, obs.header)
+    if opts.smoothing_s:
+        solution.options["smoothing_s"] = float(opts.smoothing_s)
+    return solution
+
+
+def finish_solution(solution: Solution, nav, counts: dict, opts: SppOptions, header) -> None:
+    """What follows solving the time chunks of a file, in place: the missing-navigation
+    warnings (``nav`` None: not checked; ``counts``: pseudoranges per system letter), the
+    motion check over neighbouring epochs and the reduction to the marker with ``header``'s
+    antenna eccentricity. Shared by :func:`solve_spp` and the streamed path of
+    :func:`satnav.pipeline.solve_files`."""
+    if nav is not None:
         for message in _check_navigation_systems(nav, counts):
-            warnings.warn(message, SatnavWarning, stacklevel=2)
+            warnings.warn(message, SatnavWarning, stacklevel=3)
             solution.warnings.append(message)
     if opts.velocity and opts.motion_check:
         jump = motion_inconsistent(solution.time_ns, solution.position_m, solution.velocity_m_s,
                                    solution.solved)
         solution.status[jump & (solution.status <= 2)] = 5
     if opts.reduce_to_marker:
-        _reduce_to_marker(solution, obs)
-    if opts.smoothing_s:
-        solution.options["smoothing_s"] = float(opts.smoothing_s)
-    return solution
+        _reduce_to_marker(solution, SimpleNamespace(header=header))
 
 
 def _reduce_to_marker(solution: Solution, obs) -> None:
