@@ -269,8 +269,8 @@ def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]]) -> l
     if h.program or h.run_by or h.date:
         lines.append(_record(f"{h.program:<20.20}{h.run_by:<20.20}{h.date:<20.20}", "COMMENT"))
     source = Path(obs.source).name if obs.source else "observations"
-    version = f" {h.version:.2f}" if h.version else ""
-    lines += _comment_records(f"CONVERTED BY SATNAV FROM RINEX{version} {source}")
+    origin = f"RINEX {h.version:.2f} " if h.version else ""  # a raw log (UBX) has no RINEX version
+    lines += _comment_records(f"CONVERTED BY SATNAV FROM {origin}{source}")
     if (h.time_system or "GPS").strip().upper() not in ("GPS", ""):
         lines += _comment_records(f"EPOCHS CONVERTED FROM {h.time_system.strip()} TO GPS TIME")
     for c in h.comments:
