@@ -22,7 +22,7 @@ final partial epoch allows (or nothing) at end of stream.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Protocol
 
 import numpy as np
 
@@ -84,7 +84,7 @@ class ProblemItem:
     details: dict = field(default_factory=dict)
 
 
-StreamItem = Union[EpochItem, NavigationItem, StationItem, ProblemItem]
+StreamItem = EpochItem | NavigationItem | StationItem | ProblemItem
 
 
 class StreamDecoder(Protocol):
