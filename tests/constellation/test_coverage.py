@@ -120,11 +120,33 @@ def test_regional_coverage_peaks_over_its_longitude(regional_maps, tmp_path):
 
 def test_plots_written(regional_maps, tmp_path):
     pytest.importorskip("matplotlib")
-    from satnav.constellation.coverage import plot_region, plot_site
+    from satnav.constellation.coverage import plot_site
 
     c = regional_example()
     cov = plan_site(c, ESBC, c.epoch_ns, c.epoch_ns + 6 * 3600 * NS, 600.0, 5.0)
     plot_site(cov, tmp_path / "site.png")
-    plot_region(regional_maps[100.0], tmp_path / "region.png")
     assert (tmp_path / "site.png").stat().st_size > 1000
-    assert (tmp_path / "region.png").stat().st_size > 1000
+
+
+def test_coverage_map_is_drawn_over_coastlines(regional_maps, tmp_path):
+    # Each of the three maps (mean visible satellites, PDOP, availability) shows the
+    # coastline at Cape Agulhas (34.83 S, 20.00 E, Africa's southern tip) as a dark line over
+    # the data, and none in the open Indian Ocean (20 S, 80 E, a grid point).
+    pytest.importorskip("matplotlib")
+    from satnav.constellation.coverage import plot_region
+    from tests.report.test_basemap import read_png
+
+    maps = plot_region(regional_maps[100.0], tmp_path / "region.png")
+    img = read_png(tmp_path / "region.png")
+    assert len(maps) == 3
+    for m in maps:
+        for (lat, lon), line in (((-34.83, 20.00), True), ((-20.0, 80.0), False)):
+            col, row = m.pixel(lon, lat)
+            r, c = int(round(float(row))), int(round(float(col)))
+            window = img[r - 3:r + 4, c - 3:c + 4].reshape(-1, 3).sum(axis=1)
+            assert (window.min() < np.median(window) - 60) == line, (lat, lon)
+        # the data is drawn: the map's pixels are not one colour
+        col0, row0 = m.pixel(60.0, -30.0)
+        col1, row1 = m.pixel(140.0, 30.0)
+        panel = img[int(row1):int(row0), int(col0):int(col1)]
+        assert len(np.unique(panel.reshape(-1, 3), axis=0)) > 10

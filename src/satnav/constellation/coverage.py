@@ -483,24 +483,56 @@ def plot_site(cov: SiteCoverage, path) -> None:
     plt.close(fig)
 
 
-def plot_region(cov: RegionCoverage, path) -> None:
-    """PNG: maps of mean visible satellites, PDOP (highest percentile) and availability."""
+def plot_region(cov: RegionCoverage, path) -> list:
+    """PNG: maps of mean visible satellites, PDOP (highest percentile) and availability,
+    over coastlines and borders (:mod:`satnav.report.basemap`; equirectangular over the box,
+    Equal Earth for most of the world).
+
+    Each grid value fills the cell around its grid point (half a grid step each way).
+    Returns the :class:`~satnav.report.basemap.MapAxes` of the three panels (their
+    ``pixel(lon, lat)`` locates a place in the PNG written).
+    """
+    from ..report.basemap import draw_basemap, label_region_axes, projection_for
+
     plt = _pyplot()
     top = max(cov.pdop_percentiles)
     maps = [
-        ("mean visible satellites", cov.mean_visible),
-        (f"PDOP p{top:g}", np.minimum(cov.pdop_percentiles[top], 20.0)),
-        (f"availability PDOP <= {cov.pdop_threshold:g}", cov.availability),
+        ("mean visible satellites", cov.mean_visible, "viridis", None),
+        (f"PDOP p{top:g} (capped at 20)", np.minimum(cov.pdop_percentiles[top], 20.0), "viridis_r", None),
+        (f"availability PDOP <= {cov.pdop_threshold:g}", cov.availability, "viridis", (0.0, 1.0)),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    extent = [cov.lon_deg[0], cov.lon_deg[-1], cov.lat_deg[0], cov.lat_deg[-1]]
-    for ax, (title, data) in zip(axes, maps):
-        im = ax.imshow(data, origin="lower", extent=extent, aspect="auto")
+    lat_step = float(cov.lat_deg[1] - cov.lat_deg[0]) if len(cov.lat_deg) > 1 else 1.0
+    lon_step = float(cov.lon_deg[1] - cov.lon_deg[0]) if len(cov.lon_deg) > 1 else lat_step
+    lat_edges = np.clip(np.concatenate([cov.lat_deg - 0.5 * lat_step, cov.lat_deg[-1:] + 0.5 * lat_step]), -90, 90)
+    lon_edges = np.concatenate([cov.lon_deg - 0.5 * lon_step, cov.lon_deg[-1:] + 0.5 * lon_step])
+    extent = (float(lon_edges[0]), float(lon_edges[-1]), float(lat_edges[0]), float(lat_edges[-1]))
+    projection = projection_for(extent)
+    corners_x, corners_y = projection.forward(*np.meshgrid(lon_edges, lat_edges))
+    outline = projection.outline()
+    aspect = float(np.ptp(outline[:, 0]) / max(np.ptp(outline[:, 1]), 1.0))
+    stacked = aspect > 1.6
+    panel_height = 8.5 / aspect + 0.5  # a 10-inch wide figure, the colour bar beside each map
+    fig = plt.figure(figsize=(10, 3 * panel_height) if stacked else (15, 4.6))
+    fig.set_layout_engine("constrained")
+    fig.set_dpi(_DPI)
+    axes = fig.subplots(3, 1) if stacked else fig.subplots(1, 3)
+    drawn = []
+    for ax, (title, data, cmap, limits) in zip(axes, maps):
+        m = draw_basemap(ax, projection, graticule_deg=30.0 if stacked else 10.0,
+                         coast_color="k", border_color="0.25", coast_width=0.7)
+        values = np.ma.masked_invalid(data)
+        kw = {"vmin": limits[0], "vmax": limits[1]} if limits else {}
+        mesh = ax.pcolormesh(corners_x, corners_y, values, cmap=cmap, shading="flat", zorder=1, **kw)
+        if hasattr(projection, "extent_deg"):
+            label_region_axes(m)
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel("longitude (deg)")
-        ax.set_ylabel("latitude (deg)")
-        fig.colorbar(im, ax=ax)
-    fig.tight_layout()
+        fig.colorbar(mesh, ax=ax, shrink=0.85)
+        drawn.append(m)
     with atomic_output(path, "wb") as fh:
-        fig.savefig(fh, dpi=110, format=Path(path).suffix.lstrip(".").lower() or "png")
+        fig.savefig(fh, dpi=_DPI, format=Path(path).suffix.lstrip(".").lower() or "png")
     plt.close(fig)
+    return drawn
+
+
+#: Resolution of the coverage PNGs (dots per inch).
+_DPI = 110
