@@ -1,0 +1,232 @@
+"""u-blox UBX decoded incrementally: :class:`UbxDecoder`, a
+:class:`~satnav.io.stream_items.StreamDecoder` for live streams.
+
+Bytes are fed as they arrive (any split). Complete frames are found with the file framer
+(:func:`satnav.io.ubx.frame_ubx`, checksums checked); a frame cut by the end of the bytes
+fed so far waits for the rest (at most one UBX frame, 64 KiB, is held). Each RXM-RAWX
+becomes an :class:`~satnav.io.stream_items.EpochItem` decoded by
+:func:`satnav.io.ubx.decode_rawx`, with the loss-of-lock state carried from one message to
+the next so that the flags equal those of the whole-file decoder (:func:`satnav.io.ubx.read_ubx`):
+per signal the last lock time and half-cycle bit, and a slip seen while the phase was not
+valid kept for the next valid phase (u-blox ZED-F9P Interface Description UBX-18010854,
+RXM-RAWX ``locktime``, ``trkStat``). RXM-SFRBX navigation subframes become
+:class:`~satnav.io.stream_items.NavigationItem` with each ephemeris once, when its last
+subframe/word arrives (:func:`satnav.io.ubx.decode_sfrbx` over the last subframes kept per
+satellite). Checksum failures and garbage become :class:`~satnav.io.stream_items.ProblemItem`;
+nothing raises.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ..gnss_time import NS_PER_WEEK
+from ..navigation import Navigation
+from .stream_items import EpochItem, NavigationItem, ProblemItem, StreamItem
+from .ubx import (
+    RAWX_MEASUREMENT_DTYPE,
+    _lookup_tables,
+    _prn_of,
+    decode_rawx,
+    decode_sfrbx,
+    frame_ubx,
+)
+
+__all__ = ["UbxDecoder"]
+
+#: Longest UBX frame (payload length is 16 bits): bytes held while a frame is incomplete.
+MAX_FRAME = 65535 + 8
+#: SFRBX messages kept per satellite to assemble ephemerides (GPS: 5 subframes a frame;
+#: Galileo I/NAV: word types 1-5 within a 15-word subframe).
+SFRBX_KEPT = 24
+
+_SIGNAL_NAMES = None
+
+
+class UbxDecoder:
+    """Incremental UBX decoder (see the module docstring).
+
+    ``feed(data)`` returns the items completed by ``data``; ``flush()`` at end of stream
+    reports a frame left incomplete. :attr:`counts` accumulates the framer's counts
+    (``ubx``, ``ubx_checksum_failures``, ``garbage_bytes``, ``nmea``, ``rtcm3``, ...).
+    """
+
+    protocol = "ubx"
+
+    def __init__(self, *, source: str = "", navigation: bool = True) -> None:
+        self.source = source
+        self.navigation = navigation
+        self._buf = b""
+        self._offset = 0  # stream offset of _buf[0]
+        self.counts: dict[str, int] = {}
+        # loss-of-lock state per signal group (sat * 256 + signal index)
+        self._lock: dict[int, int] = {}
+        self._halfc: dict[int, int] = {}
+        self._pending: set[int] = set()
+        self._gen9 = False
+        self._week: int | None = None
+        self._sfrbx: dict[tuple[int, int], deque] = {}
+        self._ephemeris_keys: set = set()
+        self._header_keys: set = set()
+
+    # ------------------------------------------------------------------ protocol
+    def feed(self, data: bytes) -> list[StreamItem]:
+        """Consume the next bytes of the stream; the items they complete, in stream order."""
+        if not data:
+            return []
+        buf = self._buf + bytes(data)
+        frames = frame_ubx(buf)
+        n = len(buf)
+        last_end = int(frames.start[-1] + 8 + frames.length[-1]) if len(frames.start) else 0
+        cut = self._cut(buf, last_end)
+        if cut < n:  # the counts of the part consumed only
+            frames = frame_ubx(buf[:cut])
+        items = self._items(buf[:cut], frames)
+        self._offset += cut
+        self._buf = buf[cut:]
+        return items
+
+    def flush(self) -> list[StreamItem]:
+        """End of stream: a frame left incomplete is reported (never decoded)."""
+        items: list[StreamItem] = []
+        if self._buf:
+            items.append(ProblemItem("truncated", self._offset,
+                                     f"{len(self._buf)} bytes at the end of the stream are an incomplete frame"))
+            self.counts["truncated"] = self.counts.get("truncated", 0) + 1
+            self._offset += len(self._buf)
+            self._buf = b""
+        return items
+
+    # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _cut(buf: bytes, last_end: int) -> int:
+        """Bytes of ``buf`` that may be consumed now: up to the first UBX header after the
+        last complete message whose frame does not fit yet (a trailing ``0xB5`` too)."""
+        n = len(buf)
+        p = buf.find(b"\xb5\x62", last_end)
+        while p >= 0:
+            if p + 6 > n:
+                return p
+            length = buf[p + 4] | (buf[p + 5] << 8)
+            if p + 8 + length > n:
+                return p
+            p = buf.find(b"\xb5\x62", p + 1)
+        return n - 1 if n > last_end and buf[-1] == 0xB5 else n
+
+    def _items(self, data: bytes, frames) -> list[StreamItem]:
+        items: list[StreamItem] = []
+        for k, v in frames.counts.items():
+            self.counts[k] = self.counts.get(k, 0) + int(v)
+        c = frames.counts
+        bad = c["ubx_checksum_failures"] + c["nmea_checksum_failures"] + c["rtcm3_crc_failures"]
+        if bad:
+            items.append(ProblemItem("crc", self._offset, f"{bad} frame(s) with a bad checksum dropped",
+                                     {"ubx": c["ubx_checksum_failures"], "nmea": c["nmea_checksum_failures"],
+                                      "rtcm3": c["rtcm3_crc_failures"]}))
+        if c["garbage_bytes"]:
+            items.append(ProblemItem("garbage", self._offset, f"{c['garbage_bytes']} bytes outside any frame skipped",
+                                     {"bytes": c["garbage_bytes"]}))
+        for i in range(len(frames.start)):
+            cls, mid = int(frames.cls[i]), int(frames.id[i])
+            start, length = int(frames.start[i]), int(frames.length[i])
+            if cls == 0x02 and mid == 0x15:
+                item = self._rawx(data[start : start + 8 + length])
+                if item is not None:
+                    items.append(item)
+            elif cls == 0x02 and mid == 0x13 and self.navigation:
+                item = self._sfrbx_item(data[start : start + 8 + length])
+                if item is not None:
+                    items.append(item)
+        return items
+
+    def _rawx(self, frame: bytes):
+        """The epoch of one RXM-RAWX frame, its loss-of-lock flags from the carried state."""
+        one = frame_ubx(frame)
+        obs = decode_rawx(frame, one, source=self.source, phase_std_limit=14 if self._gen9 else 5)
+        payload = frame[6:-2]
+        if len(payload) < 16:
+            return None
+        nmeas = payload[11]
+        meas = np.frombuffer(payload[16 : 16 + 32 * nmeas], RAWX_MEASUREMENT_DTYPE)
+        if not len(obs.epochs):
+            return None
+        self._week = int(obs.epochs[0] // NS_PER_WEEK)
+        self._fix_lli(obs, meas, int(payload[13]))
+        if (meas["sig"] > 1).any():
+            self._gen9 = True
+        return EpochItem(obs, "ubx")
+
+    def _fix_lli(self, obs, meas, version: int) -> None:
+        """Replace LLI bit 0 of the phase rows of ``obs`` (the whole-file decoder's rule,
+        with the per-signal state carried between messages)."""
+        gnss_sys, sig_table, signals = _lookup_tables()
+        sysnum = gnss_sys[meas["gnss"]]
+        prn = _prn_of(sysnum, meas["sv"])
+        sig = meas["sig"] if version != 0 else np.zeros(len(meas), np.uint8)
+        signal = np.where(sysnum >= 0, sig_table[np.maximum(sysnum, 0), sig], -1)
+        from ..satellites import SATELLITES_PER_SYSTEM
+
+        limit = 14 if self._gen9 else 5
+        lli_of: dict[tuple[int, str], int] = {}
+        for k in range(len(meas)):
+            if prn[k] <= 0 or signal[k] < 0:
+                continue
+            sat = int(sysnum[k]) * SATELLITES_PER_SYSTEM + int(prn[k])
+            g = sat * 256 + int(signal[k])
+            trk, lock, cpstd = int(meas["trk"][k]), int(meas["lock"][k]), int(meas["cpstd"][k]) & 0x0F
+            cp = float(meas["cp"][k])
+            valid = bool(trk & 2) and cp != -0.5 and cpstd <= limit and cp != 0.0
+            hc = 1 if trk & 8 else 0
+            first = g not in self._lock
+            prev_lock = 0 if first else self._lock[g]
+            prev_hc = 0 if first else self._halfc[g]
+            toggled = hc != prev_hc
+            slip = first or lock == 0 or lock < prev_lock or toggled or cpstd >= 15
+            carried = slip or g in self._pending
+            if valid:
+                self._pending.discard(g)
+            elif carried:
+                self._pending.add(g)
+            self._lock[g], self._halfc[g] = lock, hc
+            bit0 = (valid and carried) or toggled
+            lli_of[(sat, "L" + signals[int(signal[k])][1])] = int(bit0)
+        if not lli_of:
+            return
+        names = obs.codes
+        lli = obs.lli
+        for r in np.flatnonzero(np.char.startswith(np.asarray(names)[obs.code], "L")).tolist():
+            b = lli_of.get((int(obs.sat[r]), names[obs.code[r]]))
+            if b is not None:
+                lli[r] = (lli[r] & ~1) | b
+
+    def _sfrbx_item(self, frame: bytes):
+        payload = frame[6:-2]
+        if len(payload) < 8:
+            return None
+        key = (payload[0], payload[1])
+        kept = self._sfrbx.setdefault(key, deque(maxlen=SFRBX_KEPT))
+        kept.append(frame)
+        data = b"".join(kept)
+        nav = decode_sfrbx(data, frame_ubx(data), week_hint=self._week)
+        new = Navigation(header=nav.header)
+        found = False
+        for letter, records in nav.messages.items():
+            fresh = []
+            for rec in records:
+                k = (letter, int(rec["sat"]), int(rec["toe"]), int(rec["toc"]), float(rec["iode"]))
+                if k not in self._ephemeris_keys:
+                    self._ephemeris_keys.add(k)
+                    fresh.append(rec)
+            if fresh:
+                new.add_messages(letter, np.array(fresh, dtype=records.dtype))
+                found = True
+        header_new = {k for k in list(nav.header.iono_corrections) + list(nav.header.time_corrections)} - self._header_keys
+        if header_new:
+            self._header_keys |= header_new
+            found = True
+        if not found:
+            return None
+        new.sources = [self.source] if self.source else []
+        return NavigationItem(new, "ubx")
