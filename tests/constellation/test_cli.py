@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import time
 
+import numpy as np
 import pytest
 
 from satnav.cli import main
@@ -38,6 +39,25 @@ def test_plan_region_regional(tmp_path):
     assert rc == 0
     rows = list(csv.DictReader(open(tmp_path / "region.csv")))
     assert rows and (tmp_path / "region.png").exists()
+
+
+def test_plan_ground_tracks(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from tests.report.test_basemap import read_png
+
+    png = tmp_path / "tracks.png"
+    rc = main(["plan", "--constellation", "regional", "--ground-tracks", str(png), "--site", "25,100,0",
+               "--start", "2020-06-25T00:00:00", "--end", "2020-06-25T06:00:00", "-o", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "ground tracks of 7 satellites (Regional example 7)" in out and f"wrote {png}" in out
+    img = read_png(png)
+    assert img.shape[0] > 400 and len(np.unique(img.reshape(-1, 3), axis=0)) > 50
+    # tracks only: no --site/--region needed; a file name matplotlib cannot write is refused
+    assert main(["plan", "--constellation", "gps", "--ground-tracks", str(tmp_path / "t.png"),
+                 "--end", "2020-06-25T01:00:00"]) == 0
+    assert main(["plan", "--constellation", "gps", "--ground-tracks", str(tmp_path / "t.txt")]) == 2
+    assert "expected an image file name" in capsys.readouterr().err
 
 
 def test_plan_errors(capsys):

@@ -127,8 +127,14 @@ def cmd_plan(args) -> int:
             f"--step {args.step:g} s over {(end - start) / NS_PER_S:g} s gives more than {_MAX_EPOCHS} "
             "epochs: expected a larger --step or a shorter span"
         )
+    if args.ground_tracks:
+        check_output_file(args.ground_tracks)
+        if Path(args.ground_tracks).suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise SatnavError(f"--ground-tracks {args.ground_tracks}: expected an image file name ending "
+                              ".png, .svg or .pdf")
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    cov = None
     if region:
         lat0, lat1, lon0, lon1 = region
         step = args.step if args.step_given else 900.0
@@ -147,7 +153,7 @@ def cmd_plan(args) -> int:
             f"{cov.lat_deg[best[0]]:g} N {cov.lon_deg[best[1]]:g} E), availability (PDOP <= "
             f"{args.pdop:g}) {100 * np.nanmin(cov.availability):.0f}-{100 * np.nanmax(cov.availability):.0f} %"
         )
-    else:
+    elif args.site_ecef or args.site or not args.ground_tracks:
         if args.site_ecef:
             site = np.array(_floats(args.site_ecef, 3, "--site-ecef"))
             check_near_surface(site, f"--site-ecef {args.site_ecef}")
@@ -156,7 +162,7 @@ def cmd_plan(args) -> int:
             check_site(lat, lon, h, "--site")
             site = geodetic_to_ecef(np.radians(lat), np.radians(lon), h)
         else:
-            raise SatnavError("plan needs --site LAT,LON,H, --site-ecef X,Y,Z or --region")
+            raise SatnavError("plan needs --site LAT,LON,H, --site-ecef X,Y,Z, --region or --ground-tracks")
         step = args.step if args.step_given else 300.0
         cov = coverage.plan_site(source, site, start, end, step, args.mask, systems=systems)
         csv_path, png_path = out / "site.csv", out / "site.png"
@@ -171,9 +177,34 @@ def cmd_plan(args) -> int:
             f"{args.mask:g} deg: mean visible {np.mean(cov.counts['all']):.1f} ({', '.join(parts)}), "
             f"PDOP median {np.nanmedian(pdop):.2f}"
         )
-    print(f"wrote {csv_path}")
-    print(f"wrote {png_path}")
+    if cov is not None:
+        print(f"wrote {csv_path}")
+        print(f"wrote {png_path}")
+    if args.ground_tracks:
+        _plot_ground_tracks(args, source, start, end, systems)
     return 0
+
+
+def _plot_ground_tracks(args, source, start: int, end: int, systems) -> None:
+    """``--ground-tracks FILE``: the world map of the sub-satellite points over the span."""
+    from ..constellation.ground_tracks import ground_tracks, plot_ground_tracks
+    from ..frames import ecef_to_geodetic
+
+    step = args.step if args.step_given else 120.0
+    tracks = ground_tracks(source, start, end, step, systems=systems)
+    sites = []
+    if args.site:
+        lat, lon, _ = _floats(args.site, 3, "--site")
+        sites.append(("site", lat, lon))
+    elif args.site_ecef:
+        lat, lon, _ = ecef_to_geodetic(np.array(_floats(args.site_ecef, 3, "--site-ecef")))
+        sites.append(("site", float(np.degrees(lat)), float(np.degrees(lon))))
+    plot_ground_tracks(tracks, args.ground_tracks, sites=sites, central_lon_deg=args.map_center)
+    counts = ", ".join(f"{name} {int(np.sum(tracks.system_name == name))}"
+                       for name in dict.fromkeys(tracks.system_name.tolist()))
+    print(f"ground tracks of {len(tracks.sat)} satellites ({counts}), {len(tracks.times_ns)} epochs "
+          f"from {format_gpst(start)}")
+    print(f"wrote {args.ground_tracks}")
 
 
 #: Most epochs a ``plan`` run computes (one day at 1 s is 86400).
@@ -271,8 +302,13 @@ def register(subparsers) -> None:
     s.add_argument("--mask", type=_MASK, default=10.0, help="elevation mask (deg, default 10)")
     s.add_argument("--pdop", type=_PDOP, default=6.0, help="PDOP threshold of availability (default 6)")
     s.add_argument("--systems", help="system letters to use (default all)")
+    s.add_argument("--ground-tracks", metavar="PNG",
+                   help="also (or only) a world map of the satellites' ground tracks over the span")
+    s.add_argument("--map-center", type=bounded_float("a longitude in degrees", -180.0, 180.0), default=0.0,
+                   metavar="LON", help="central meridian of the ground-track map (deg, default 0)")
     s.add_argument("-o", "--output", default=".", metavar="DIR", help="output directory")
-    s.set_defaults(func=cmd_plan, step_given=False, input_args=("nav", "constellation"))
+    s.set_defaults(func=cmd_plan, step_given=False, input_args=("nav", "constellation"),
+                   output_args=("ground_tracks",))
 
     s = subparsers.add_parser("sim", help="simulate observations of designed constellations (RINEX)")
     s.add_argument("spec", metavar="SPEC", help="scenario TOML, constellation spec, or built-in name (demo, glonass,regional...)")  # fmt: skip

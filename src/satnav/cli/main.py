@@ -218,7 +218,7 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 
 #: Options naming files or directories a command writes.
-_OUTPUT_OPTIONS = ("output", "json", "report")
+_OUTPUT_OPTIONS = ("output", "json", "report", "ground_tracks")
 
 
 def _output_paths(args) -> list[str]:

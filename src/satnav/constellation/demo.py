@@ -40,7 +40,19 @@ def _plots(sim, solutions) -> list[bytes]:
     return [
         lines_png(sim.times_ns, [("horizontal error (m)", horizontal), ("vertical error (m)", vertical)]),
         lines_png(sim.times_ns, [(f"satellites above {sim.mask_deg:g} deg", visible)]),
+        _ground_tracks_png(sim),
     ]
+
+
+def _ground_tracks_png(sim) -> bytes:
+    """World map of the simulated satellites' ground tracks over the span, the site marked."""
+    from ..frames import ecef_to_geodetic
+    from .ground_tracks import ground_tracks, ground_tracks_png
+
+    step_s = max(60.0, (sim.times_ns[-1] - sim.times_ns[0]) / 1e9 / 60.0)
+    tracks = ground_tracks(sim.constellation, int(sim.times_ns[0]), int(sim.times_ns[-1]), step_s)
+    lat, lon, _ = ecef_to_geodetic(np.asarray(sim.receiver_ecef_m[0], dtype=np.float64))
+    return ground_tracks_png(tracks, sites=[("site", float(np.degrees(lat)), float(np.degrees(lon)))])
 
 
 def demo_report_html(title: str, rows, plots, facts) -> str:
@@ -49,7 +61,8 @@ def demo_report_html(title: str, rows, plots, facts) -> str:
     from ..report import image_html, page_html, table_html
     from .evaluate import _COLUMNS, _cells
 
-    captions = ("Position error against the truth", "Satellites visible")
+    captions = ("Position error against the truth", "Satellites visible",
+                "Ground tracks of the satellites over the simulated span (dot: at the start)")
     body = [f"<h1>{html.escape(title)}</h1>", "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts) + "</ul>",
             "<h2>Service table</h2>",
             table_html([_cells(r) for r in rows], [c[0] for c in _COLUMNS], numeric=range(2, len(_COLUMNS)))]
