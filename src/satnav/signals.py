@@ -114,6 +114,13 @@ class SystemSignals:
     ubx_signal_codes : Mapping[int, str]
         u-blox ``sigId`` (same document, 1.5.4 "Signal identifiers", UBX-RXM-RAWX version 1)
         -> RINEX 3 band + attribute (``"1C"``) of the signal measured.
+    rtcm_msm_base : int or None
+        RTCM 3 MSM message number of the system less the MSM type (1070 for GPS: MSM7 is
+        1077; RTCM 10403.3 table 3.5-1 and amendment 2 for NavIC); None where none exists.
+    rtcm_msm_signals : Mapping[int, str]
+        RTCM 3 MSM signal id (1..32, the position in the signal mask) -> RINEX 3 band +
+        attribute: the MSM signal-id tables of RTCM 10403.3 section 3.5.12 (BeiDou B1I
+        written as band 2, RINEX 3.03+) and of its amendment 2 (NavIC).
     """
 
     letter: str
@@ -138,9 +145,12 @@ class SystemSignals:
     fdma_hz: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     ubx_gnss_id: int | None = None
     ubx_signal_codes: Mapping[int, str] = field(default_factory=dict)
+    rtcm_msm_base: int | None = None
+    rtcm_msm_signals: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("carrier_hz", "fdma_hz", "android_attributes", "rtk_bands", "ubx_signal_codes"):
+        for name in ("carrier_hz", "fdma_hz", "android_attributes", "rtk_bands", "ubx_signal_codes",
+                     "rtcm_msm_signals"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _frozen(value))
@@ -184,6 +194,9 @@ _SIGNALS = (
         color="#1f77b4",
         ubx_gnss_id=0,
         ubx_signal_codes={0: "1C", 3: "2L", 4: "2S", 6: "5I", 7: "5Q"},
+        rtcm_msm_base=1070,
+        rtcm_msm_signals={2: "1C", 3: "1P", 4: "1W", 8: "2C", 9: "2P", 10: "2W", 15: "2S", 16: "2L",
+                          17: "2X", 22: "5I", 23: "5Q", 24: "5X", 30: "1S", 31: "1L", 32: "1X"},
     ),
     SystemSignals(
         letter="R",
@@ -209,6 +222,8 @@ _SIGNALS = (
         color="#d62728",
         ubx_gnss_id=6,
         ubx_signal_codes={0: "1C", 2: "2C"},
+        rtcm_msm_base=1080,
+        rtcm_msm_signals={2: "1C", 3: "1P", 8: "2C", 9: "2P"},
     ),
     SystemSignals(
         letter="E",
@@ -233,6 +248,10 @@ _SIGNALS = (
         color="#2ca02c",
         ubx_gnss_id=2,
         ubx_signal_codes={0: "1C", 1: "1B", 3: "5I", 4: "5Q", 5: "7I", 6: "7Q", 8: "6B", 9: "6C", 10: "6A"},
+        rtcm_msm_base=1090,
+        rtcm_msm_signals={2: "1C", 3: "1A", 4: "1B", 5: "1X", 6: "1Z", 8: "6C", 9: "6A", 10: "6B",
+                          11: "6X", 12: "6Z", 14: "7I", 15: "7Q", 16: "7X", 18: "8I", 19: "8Q",
+                          20: "8X", 22: "5I", 23: "5Q", 24: "5X"},
     ),
     SystemSignals(
         letter="C",
@@ -264,6 +283,10 @@ _SIGNALS = (
         color="#ff7f0e",
         ubx_gnss_id=3,
         ubx_signal_codes={0: "2I", 1: "2I", 2: "7I", 3: "7I", 4: "6I", 10: "6I", 5: "1P", 6: "1D", 7: "5P", 8: "5D"},
+        rtcm_msm_base=1120,
+        rtcm_msm_signals={2: "2I", 3: "2Q", 4: "2X", 8: "6I", 9: "6Q", 10: "6X", 14: "7I", 15: "7Q",
+                          16: "7X", 22: "5D", 23: "5P", 24: "5X", 25: "7D", 30: "1D", 31: "1P",
+                          32: "1X"},
     ),
     SystemSignals(
         letter="J",
@@ -287,6 +310,9 @@ _SIGNALS = (
         color="#9467bd",
         ubx_gnss_id=5,
         ubx_signal_codes={0: "1C", 1: "1Z", 4: "2S", 5: "2L", 8: "5I", 9: "5Q"},
+        rtcm_msm_base=1110,
+        rtcm_msm_signals={2: "1C", 9: "6S", 10: "6L", 11: "6X", 15: "2S", 16: "2L", 17: "2X",
+                          22: "5I", 23: "5Q", 24: "5X", 30: "1S", 31: "1L", 32: "1X"},
     ),
     SystemSignals(
         letter="I",
@@ -310,6 +336,8 @@ _SIGNALS = (
         color="#8c564b",
         ubx_gnss_id=7,
         ubx_signal_codes={0: "5A"},
+        rtcm_msm_base=1130,
+        rtcm_msm_signals={8: "9A", 22: "5A"},
     ),
     SystemSignals(
         letter="S",
@@ -334,6 +362,8 @@ _SIGNALS = (
         color="#7f7f7f",
         ubx_gnss_id=1,
         ubx_signal_codes={0: "1C"},
+        rtcm_msm_base=1100,
+        rtcm_msm_signals={2: "1C", 22: "5I", 23: "5Q", 24: "5X"},
     ),
 )
 

@@ -6,14 +6,9 @@ id, length and payload), UBX-RXM-RAWX (3.17.x) and UBX-RXM-SFRBX; GPS LNAV subfr
 IS-GPS-200 20.3.3.3-20.3.3.4 (table 20-III scale factors); Galileo I/NAV word types 1-5
 Galileo OS SIS ICD 4.3.5 (CRC-24Q, 4.3.4.4); RTCM 3 framing RTCM 10403.3 4.2 (CRC-24Q).
 
-**Framing** (:func:`frame_ubx`). A byte stream may interleave UBX, NMEA 0183 sentences,
-RTCM 3 frames and garbage (a receiver restarting, another program's JSON, bytes lost on a
-serial line). Every ``0xB5 0x62`` candidate is checked at once with NumPy (length in the
-buffer, Fletcher checksum from two prefix sums mod 256); valid messages are kept
-greedily in file order (a candidate inside an accepted message is payload). The bytes
-between messages are searched for NMEA sentences (XOR checksum) and RTCM 3 frames
-(CRC-24Q); what is left is counted as garbage. Nothing stops the framer: checksum and CRC
-failures, truncated frames and unknown bytes are counted in :attr:`UbxFrames.counts`.
+**Framing** (:func:`frame_ubx`): :func:`satnav.io.framing.frame_stream` (UBX, RTCM 3 and
+NMEA interleaved with garbage, all found at once with NumPy; checksum and CRC failures,
+truncated frames and garbage counted, never fatal).
 
 **Observations** (:func:`decode_rawx`). All RXM-RAWX payloads are gathered into one byte
 string and read with one ``np.frombuffer`` of a structured dtype (the 32-byte measurement
@@ -44,22 +39,20 @@ broadcast. GLONASS strings and BeiDou D1/D2 subframes are counted, not decoded.
 
 from __future__ import annotations
 
-import gzip
-import math
-import os
-import re
-import zlib
 from dataclasses import dataclass, field
 from os import PathLike
 
 import numpy as np
 
-from ..errors import SatnavError
 from ..gnss_time import NS_PER_S, NS_PER_WEEK
 from ..navigation import KEPLER_DTYPE, NavHeader, Navigation
 from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ..signals import SIGNALS
+from ._nav_tables import SEMICIRCLE_RAD, URA_NOMINAL_M, sisa_m
+from ._raw_obs import observations_from_measurements
+from .framing import crc24q, frame_stream
+from .rawlog import log_protocol, read_head_bytes, read_log_bytes
 
 __all__ = [
     "UbxFrames",
@@ -142,128 +135,18 @@ class UbxFrames:
         return out
 
 
-_CRC24Q_TABLE: list[int] = []
-
-
-def _crc24q(data: bytes) -> int:
-    """CRC-24Q (RTCM 10403.3 4.2; Galileo OS SIS ICD 4.3.4.4) of ``data``."""
-    if not _CRC24Q_TABLE:
-        for i in range(256):
-            c = i << 16
-            for _ in range(8):
-                c <<= 1
-                if c & 0x1000000:
-                    c ^= 0x1864CFB
-            _CRC24Q_TABLE.append(c & 0xFFFFFF)
-    crc = 0
-    table = _CRC24Q_TABLE
-    for b in data:
-        crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ b]
-    return crc
-
-
-_NMEA = re.compile(rb"\$([A-Z][A-Z0-9]{1,5},[\x20-\x7e]*?)\*([0-9A-Fa-f]{2})\r?\n")
-
-
-def _scan_gap(data: bytes, lo: int, hi: int, counts: dict, rtcm: list) -> None:
-    """Count NMEA sentences, RTCM 3 frames and garbage in ``data[lo:hi]`` (no UBX there)."""
-    used = 0
-    spans = []
-    for m in _NMEA.finditer(data, lo, hi):
-        body, ck = m.group(1), int(m.group(2), 16)
-        x = 0
-        for b in body:
-            x ^= b
-        if x == ck:
-            counts["nmea"] += 1
-        else:
-            counts["nmea_checksum_failures"] += 1
-        spans.append((m.start(), m.end()))
-        used += m.end() - m.start()
-    spans.append((hi, hi))
-    pos = lo
-    for s, e in spans:  # RTCM 3 frames between the sentences
-        p = data.find(b"\xd3", pos, s)
-        while p >= 0:
-            if p + 3 > s:
-                break
-            n = ((data[p + 1] & 0x03) << 8) | data[p + 2]
-            if data[p + 1] & 0xFC == 0 and p + 6 + n <= s:
-                if _crc24q(data[p : p + 3 + n]) == int.from_bytes(data[p + 3 + n : p + 6 + n], "big"):
-                    counts["rtcm3"] += 1
-                    rtcm.append((p, 6 + n))
-                    used += 6 + n
-                    p = data.find(b"\xd3", p + 6 + n, s)
-                    continue
-                if n > 0:
-                    counts["rtcm3_crc_failures"] += 1
-            elif data[p + 1] & 0xFC == 0 and p + 6 + n > hi == len(data):
-                counts["truncated"] += 1
-                used += hi - p
-                break
-            p = data.find(b"\xd3", p + 1, s)
-        pos = e
-    counts["garbage_bytes"] += (hi - lo) - used
+_crc24q = crc24q
 
 
 def frame_ubx(data: bytes) -> UbxFrames:
-    """Find the UBX messages (and count NMEA, RTCM 3 and garbage) of a byte stream.
+    """Find the UBX messages (and the RTCM 3 frames; count NMEA and garbage) of a byte stream.
 
-    Never raises on bad data: see the module docstring and :class:`UbxFrames`.
+    The framing is :func:`satnav.io.framing.frame_stream`'s; never raises on bad data (see
+    :class:`UbxFrames`).
     """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    n = len(buf)
-    counts = dict.fromkeys(
-        ("ubx", "nmea", "rtcm3", "ubx_checksum_failures", "nmea_checksum_failures",
-         "rtcm3_crc_failures", "truncated", "garbage_bytes"), 0)  # fmt: skip
-    empty = np.zeros(0, np.int64)
-    if n < 8:
-        counts["garbage_bytes"] = n
-        return UbxFrames(empty, empty.astype(np.uint8), empty.astype(np.uint8), empty, [], counts)
-    cand = np.flatnonzero((buf[:-1] == 0xB5) & (buf[1:] == 0x62)).astype(np.int64)
-    cand = cand[cand + 8 <= n]
-    length = buf[cand + 4].astype(np.int64) | (buf[cand + 5].astype(np.int64) << 8)
-    end = cand + 8 + length
-    fits = end <= n
-    # Fletcher-8 over [s+2, e-2) from prefix sums mod 256 (uint8 arithmetic wraps):
-    # ck_a = sum b_i, ck_b = sum (e-2-i) b_i = (e-2) ck_a - sum i b_i
-    prefix_a = np.zeros(n + 1, np.uint8)
-    np.cumsum(buf, dtype=np.uint8, out=prefix_a[1:])
-    weights = np.resize(np.arange(256, dtype=np.uint8), n)
-    prefix_w = np.zeros(n + 1, np.uint8)
-    np.cumsum(weights * buf, dtype=np.uint8, out=prefix_w[1:])
-    del weights
-    c, e = cand[fits], end[fits]
-    lo, hi = c + 2, e - 2
-    ck_a = prefix_a[hi] - prefix_a[lo]
-    ck_b = (hi & 0xFF).astype(np.uint8) * ck_a - (prefix_w[hi] - prefix_w[lo])
-    ok = np.zeros(len(cand), bool)
-    ok[fits] = (ck_a == buf[hi]) & (ck_b == buf[hi + 1])
-    # greedy, in stream order: drop candidates inside an accepted message (payload bytes)
-    keep = np.flatnonzero(ok)
-    while True:
-        s, e2 = cand[keep], end[keep]
-        prev_end = np.concatenate(([0], np.maximum.accumulate(e2)[:-1])) if len(keep) else empty
-        inside = s < prev_end
-        if not inside.any():
-            break
-        keep = np.delete(keep, int(np.argmax(inside)))  # the first nested one; re-check
-    start, stop = cand[keep], end[keep]
-    counts["ubx"] = int(len(start))
-    # gaps between accepted messages: failed UBX candidates, NMEA, RTCM 3, garbage
-    gaps_lo = np.concatenate(([0], stop))
-    gaps_hi = np.concatenate((start, [n]))
-    gap_ix = np.flatnonzero(gaps_hi > gaps_lo)
-    rtcm: list = []
-    if len(gap_ix):
-        bad = ~ok
-        pos_in = np.searchsorted(gaps_hi, cand, side="right")  # gap index of each candidate
-        in_gap = cand >= gaps_lo[np.minimum(pos_in, len(gaps_lo) - 1)]
-        counts["ubx_checksum_failures"] = int(np.count_nonzero(bad & fits & in_gap))
-        counts["truncated"] = int(np.count_nonzero(~fits & in_gap))
-        for g in gap_ix.tolist():
-            _scan_gap(data, int(gaps_lo[g]), int(gaps_hi[g]), counts, rtcm)
-    return UbxFrames(start, buf[start + 2], buf[start + 3], length[keep], rtcm, counts)
+    fr = frame_stream(data)
+    rtcm = list(zip(fr.rtcm_start.tolist(), (fr.rtcm_length + 6).tolist()))
+    return UbxFrames(fr.ubx_start, fr.ubx_cls, fr.ubx_id, fr.ubx_length, rtcm, fr.counts)
 
 
 def _gather(data: bytes, offsets: np.ndarray, sizes) -> bytes:
@@ -400,59 +283,21 @@ def decode_rawx(data: bytes, frames: UbxFrames, *, source: str = "",
     group = sat * 256 + signal
     bit0 = _lli(group, meas["lock"], (trk & 8) != 0, cpstd >= 15, phase_ok)
     lli = bit0 | np.where(phase_ok & ~half_valid, 2, 0).astype(np.int8)
-    # rows: 4 per measurement (C, L, D, S), absent ones dropped
     values = np.stack([pr, np.where(phase_ok, cp, 0.0), meas["do"].astype(np.float64),
                        meas["cno"].astype(np.float64)], axis=1)  # fmt: skip
-    row_code = signal[:, None] * 4 + np.arange(4)[None, :]
-    row_lli = np.zeros(values.shape, np.int8)
-    row_lli[:, 1] = lli
-    present = values != 0.0
-    row_time = np.broadcast_to(times[msg][:, None], values.shape)[present]
-    row_sat = np.broadcast_to(sat[:, None], values.shape)[present]
-    row_code, row_val, row_lli = row_code[present], values[present], row_lli[present]
-    # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order
-    all_codes = [(letter, t + code) for letter, code in signals for t in _TYPES]
-    used = np.unique(row_code)
-    used_sorted = sorted(used.tolist(), key=lambda i: (SYSTEMS.index(all_codes[i][0]), all_codes[i][1][1:], _TYPES.index(all_codes[i][1][0])))
-    code_names: list[str] = []
-    remap = np.full(len(all_codes), -1, np.int64)
-    for i in used_sorted:
-        name = all_codes[i][1]
-        if name not in code_names:
-            code_names.append(name)
-        remap[i] = code_names.index(name)
-    codes = remap[row_code]
-    order = np.lexsort((codes, row_sat, row_time))
-    row_time, row_sat, codes, row_val, row_lli = (a[order] for a in (row_time, row_sat, codes, row_val, row_lli))
-    dup = np.zeros(len(order), bool)
-    if len(order):
-        dup[1:] = (row_time[1:] == row_time[:-1]) & (row_sat[1:] == row_sat[:-1]) & (codes[1:] == codes[:-1])
-    keep = ~dup
     header = ObsHeader(program="satnav.io.ubx", receiver_type="u-blox", time_system="GPS")
     header.comments.append("decoded from u-blox UBX RXM-RAWX by satnav.io.ubx")
-    obs_codes: dict[str, list[str]] = {}
-    for i in used_sorted:
-        letter, name = all_codes[i]
-        lst = obs_codes.setdefault(letter, [])
-        if name not in lst:
-            lst.append(name)
-    header.obs_codes = {s: obs_codes[s] for s in SYSTEMS if s in obs_codes}
     leap_ok = (hdr["stat"] & 1) != 0
     if leap_ok.any():
         header.leap_seconds = int(hdr["leap"][leap_ok][-1])
-    epochs = np.unique(times)
     header.version = 0.0
-    return Observations(
-        row_time[keep], row_sat[keep], codes[keep], row_val[keep], row_lli[keep],
-        np.zeros(int(keep.sum()), np.int8), code_names, epochs, header=header, source=source,
-    )
+    return observations_from_measurements(times[msg], sat, signal, signals, values, lli, header=header,
+                                          source=source, epochs=np.unique(times))
 
 
 # ============================================================================ RXM-SFRBX
-_SC = math.pi  # semicircle -> rad (IS-GPS-200 uses pi = 3.1415926535898)
-#: IS-GPS-200 20.3.3.3.1.3: nominal URA (m) of URA index N (15: no accuracy prediction).
-_URA_NOMINAL = (2.0, 2.8, 4.0, 5.7, 8.0, 11.3, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
-                1024.0, 2048.0, 4096.0, math.nan)  # fmt: skip
+_SC = SEMICIRCLE_RAD
+_URA_NOMINAL = URA_NOMINAL_M
 
 
 def _u(word: int, total: int, pos: int, n: int) -> int:
@@ -467,15 +312,7 @@ def _s(word: int, total: int, pos: int, n: int) -> int:
 
 def _sisa(x: int) -> float:
     """Galileo SISA index -> metres (Galileo OS SIS ICD 5.1.12)."""
-    if x < 50:
-        return x * 0.01
-    if x < 75:
-        return 0.5 + (x - 50) * 0.02
-    if x < 100:
-        return 1.0 + (x - 75) * 0.04
-    if x < 126:
-        return 2.0 + (x - 100) * 0.16
-    return math.nan
+    return float(sisa_m(x))
 
 
 def _adjust_week(t_ns: int, ref_ns: int) -> int:
@@ -674,40 +511,19 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
 
 # ============================================================================ files
 def is_ubx(head: bytes) -> bool:
-    """Whether a stream looks like a UBX log: a UBX frame with a valid checksum starts in its
-    first KB (``head``: the first 64 KB or so, so that a long first message fits)."""
-    frames = frame_ubx(bytes(head[:65536]))
-    return bool(len(frames.start)) and int(frames.start[0]) < 1024
+    """Whether a stream looks like a UBX log (:func:`satnav.io.rawlog.log_protocol` of its
+    first 64 KB is ``"ubx"``)."""
+    return log_protocol(head) == "ubx"
 
 
 def is_ubx_file(path: str | PathLike) -> bool:
     """Whether a file (plain or gzip-compressed) is a UBX log (:func:`is_ubx` of its head)."""
-    if not os.path.isfile(path):  # missing, a directory, a FIFO or device: never opened here
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(65536)
-    except OSError:  # unreadable: the caller reports it
-        return False
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(65536)
-        except (OSError, EOFError, zlib.error):  # a damaged archive: the caller reports it
-            return False
-    return is_ubx(head)
+    head = read_head_bytes(path)
+    return head is not None and is_ubx(head)
 
 
-def read_ubx_bytes(path: str | PathLike) -> bytes:
-    """The bytes of a (gzip-compressed or plain) log file."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise SatnavError(f"{path}: damaged gzip file ({exc})") from None
-    return raw
+#: The bytes of a (gzip-compressed or plain) log file.
+read_ubx_bytes = read_log_bytes
 
 
 @dataclass

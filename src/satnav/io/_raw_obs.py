@@ -1,0 +1,129 @@
+"""Observations from per-signal receiver measurements: the step every raw-log decoder
+(UBX RXM-RAWX, RTCM 3 MSM and legacy messages) ends with.
+
+A decoder produces, for each measurement of one signal of one satellite at one epoch, the
+pseudorange (m), carrier phase (cycles), Doppler (Hz) and C/N0 (dB-Hz) with a presence
+mask and the phase loss-of-lock indicator; :func:`observations_from_measurements` turns
+them into the rows of an :class:`~satnav.observations.Observations` (RINEX 3 codes ``C``,
+``L``, ``D``, ``S`` + band + attribute), sorted by time, satellite and code, one row per
+(epoch, satellite, code): of duplicates the one of highest ``priority`` is kept, the first
+in stream order among equals (or the last).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..observations import Observations, ObsHeader
+from ..satellites import SYSTEMS
+
+__all__ = ["observations_from_measurements", "OBS_TYPES"]
+
+#: Observation types of each signal, in the order of the value columns.
+OBS_TYPES = "CLDS"
+
+
+def observations_from_measurements(
+    times: np.ndarray,
+    sat: np.ndarray,
+    signal: np.ndarray,
+    signals: list[tuple[str, str]],
+    values: np.ndarray,
+    lli: np.ndarray,
+    *,
+    header: ObsHeader,
+    source: str = "",
+    present: np.ndarray | None = None,
+    priority: np.ndarray | None = None,
+    epochs: np.ndarray | None = None,
+    keep_last: bool = False,
+) -> Observations:
+    """Rows of an Observations from measurements (module docstring).
+
+    Parameters
+    ----------
+    times, sat : ndarray int64 (n,)
+        Epoch (GPST ns) and satellite index of each measurement.
+    signal : ndarray int64 (n,)
+        Index into ``signals`` (``("G", "1C")``: system letter, band + attribute).
+    values : ndarray float64 (n, 4)
+        Pseudorange (m), carrier phase (cycles), Doppler (Hz), C/N0 (dB-Hz).
+    lli : ndarray int8 (n,)
+        Loss-of-lock indicator of the phase.
+    header : ObsHeader
+        Header to fill (``obs_codes`` set here).
+    present : ndarray bool (n, 4), optional
+        Which values exist (default: the non-zero ones).
+    priority : ndarray int (n,), optional
+        Of rows for one (epoch, satellite, code), the highest priority is kept.
+    epochs : ndarray int64, optional
+        The epochs (default: the distinct ``times``).
+    keep_last : bool
+        Of duplicates of equal priority keep the last in stream order (RTCM: a later message
+        overwrites) rather than the first.
+    """
+    if present is None:
+        present = values != 0.0
+    row_code = signal[:, None] * 4 + np.arange(4)[None, :]
+    row_lli = np.zeros(values.shape, np.int8)
+    row_lli[:, 1] = lli
+    row_time = np.broadcast_to(times[:, None], values.shape)[present]
+    row_sat = np.broadcast_to(sat[:, None], values.shape)[present]
+    row_pri = (
+        np.zeros(len(row_time), np.int64)
+        if priority is None
+        else np.broadcast_to(np.asarray(priority)[:, None], values.shape)[present]
+    )
+    row_code, row_val, row_lli = row_code[present], values[present], row_lli[present]
+    # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order
+    all_codes = [(letter, t + code) for letter, code in signals for t in OBS_TYPES]
+    used = np.unique(row_code)
+    used_sorted = sorted(
+        used.tolist(),
+        key=lambda i: (
+            SYSTEMS.index(all_codes[i][0]),
+            all_codes[i][1][1:],
+            OBS_TYPES.index(all_codes[i][1][0]),
+        ),
+    )
+    code_names: list[str] = []
+    remap = np.full(len(all_codes), -1, np.int64)
+    for i in used_sorted:
+        name = all_codes[i][1]
+        if name not in code_names:
+            code_names.append(name)
+        remap[i] = code_names.index(name)
+    codes = remap[row_code]
+    stream = np.arange(len(row_time))
+    order = np.lexsort((-stream if keep_last else stream, -row_pri, codes, row_sat, row_time))
+    row_time, row_sat, codes, row_val, row_lli = (
+        a[order] for a in (row_time, row_sat, codes, row_val, row_lli)
+    )
+    keep = np.ones(len(order), bool)
+    if len(order):
+        keep[1:] = ~(
+            (row_time[1:] == row_time[:-1])
+            & (row_sat[1:] == row_sat[:-1])
+            & (codes[1:] == codes[:-1])
+        )
+    obs_codes: dict[str, list[str]] = {}
+    for i in used_sorted:
+        letter, name = all_codes[i]
+        lst = obs_codes.setdefault(letter, [])
+        if name not in lst:
+            lst.append(name)
+    header.obs_codes = {s: obs_codes[s] for s in SYSTEMS if s in obs_codes}
+    if epochs is None:
+        epochs = np.unique(times)
+    return Observations(
+        row_time[keep],
+        row_sat[keep],
+        codes[keep],
+        row_val[keep],
+        row_lli[keep],
+        np.zeros(int(keep.sum()), np.int8),
+        code_names,
+        np.asarray(epochs, np.int64),
+        header=header,
+        source=source,
+    )

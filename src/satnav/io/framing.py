@@ -1,0 +1,307 @@
+"""Framing of receiver byte streams: UBX, RTCM 3 and NMEA 0183, interleaved with garbage.
+
+Sources: u-blox ZED-F9P Interface Description (UBX-18010854) 3.2 (frame: ``0xB5 0x62``,
+class, id, little-endian length, payload, 8-bit Fletcher checksum over class..payload,
+3.4); RTCM 10403.3 section 4 (frame: preamble ``0xD3``, 6 reserved zero bits, 10-bit
+length, payload, CRC-24Q over preamble..payload, 4.2); NMEA 0183 4.11 (``$`` sentence
+``*hh`` XOR checksum, CR LF).
+
+A byte stream may interleave the three protocols and garbage (a receiver restarting,
+another program's output, bytes lost on a serial line). :func:`frame_stream` finds every
+frame at once with NumPy: each UBX sync pair is checked (length in the buffer, Fletcher
+checksum from two prefix sums mod 256), each RTCM 3 preamble is checked (CRC-24Q of all
+candidates together, one byte position at a time over the candidates still that long:
+the work is the size of the frames, not a Python loop per byte). Valid frames of both
+protocols are then kept greedily in stream order (a candidate inside an accepted frame is
+payload); the bytes between frames are searched for NMEA sentences; what is left is
+garbage. Nothing stops the framer: checksum and CRC failures, truncated frames and
+garbage are counted in :attr:`StreamFrames.counts`.
+
+For live use (``final=False``) the bytes at the end that may still become a frame (a
+candidate cut by the end of the buffer, an unterminated sentence, a lone sync byte) are
+left undecided: :attr:`StreamFrames.consumed` says where they start, and nothing after it
+is counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["StreamFrames", "frame_stream", "crc24q", "crc24q_frames", "RTCM3_MAX_PAYLOAD"]
+
+#: Largest RTCM 3 payload (10-bit length field).
+RTCM3_MAX_PAYLOAD = 1023
+_COUNT_KEYS = ("ubx", "nmea", "rtcm3", "ubx_checksum_failures", "nmea_checksum_failures",
+               "rtcm3_crc_failures", "truncated", "garbage_bytes")  # fmt: skip
+
+
+def _crc24q_table() -> np.ndarray:
+    """CRC-24Q (polynomial 0x1864CFB) byte table."""
+    table = np.zeros(256, np.int64)
+    for i in range(256):
+        c = i << 16
+        for _ in range(8):
+            c <<= 1
+            if c & 0x1000000:
+                c ^= 0x1864CFB
+        table[i] = c & 0xFFFFFF
+    return table
+
+
+_TABLE = _crc24q_table()
+_TABLE_LIST = _TABLE.tolist()
+
+
+def crc24q(data: bytes) -> int:
+    """CRC-24Q (RTCM 10403.3 4.2; Galileo OS SIS ICD 4.3.4.4) of ``data``."""
+    crc = 0
+    table = _TABLE_LIST
+    for b in data:
+        crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ b]
+    return crc
+
+
+def crc24q_frames(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """CRC-24Q of ``buf[s : s + n]`` for every (start, length) pair, int64.
+
+    All frames advance together, one byte position per step, over the frames still that
+    long (sorted longest first, so they are a prefix): NumPy work proportional to the bytes
+    covered, ``max(lengths)`` steps.
+    """
+    starts = np.asarray(starts, np.int64)
+    lengths = np.asarray(lengths, np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    s, n = starts[order], lengths[order]
+    crc = np.zeros(len(s), np.int64)
+    if len(s) == 0:
+        return crc
+    # number of frames longer than j, for every j: frames are sorted longest first
+    active = np.searchsorted(-n, -np.arange(int(n[0])), side="left")
+    for j in range(int(n[0])):
+        k = int(active[j])
+        c = crc[:k]
+        crc[:k] = ((c << 8) & 0xFFFFFF) ^ _TABLE[(c >> 16) ^ buf[s[:k] + j]]
+    out = np.empty_like(crc)
+    out[order] = crc
+    return out
+
+
+@dataclass
+class StreamFrames:
+    """Where the frames of a byte stream are.
+
+    Attributes
+    ----------
+    ubx_start, ubx_length : ndarray int64
+        Offset of each UBX message (its ``0xB5`` byte) and its payload length (the payload
+        starts at ``start + 6``), in stream order.
+    ubx_cls, ubx_id : ndarray uint8
+        UBX class and id.
+    rtcm_start, rtcm_length : ndarray int64
+        Offset of each RTCM 3 frame (its ``0xD3`` byte) and its payload length (payload at
+        ``start + 3``).
+    rtcm_type : ndarray int64
+        RTCM 3 message number (first 12 payload bits; -1 for an empty payload).
+    nmea : list of (int, int)
+        (start, end) of each NMEA sentence with a valid checksum.
+    counts : dict
+        ``ubx``, ``rtcm3``, ``nmea`` frames; ``ubx_checksum_failures``,
+        ``rtcm3_crc_failures``, ``nmea_checksum_failures``; ``truncated`` (a candidate cut
+        by the end of the stream); ``garbage_bytes`` (bytes in no frame).
+    consumed : int
+        Bytes decided (the whole buffer when ``final``).
+    """
+
+    ubx_start: np.ndarray
+    ubx_cls: np.ndarray
+    ubx_id: np.ndarray
+    ubx_length: np.ndarray
+    rtcm_start: np.ndarray
+    rtcm_length: np.ndarray
+    rtcm_type: np.ndarray
+    nmea: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    consumed: int = 0
+
+
+_NMEA = re.compile(rb"\$([A-Z][A-Z0-9]{1,5},[\x20-\x7e]*?)\*([0-9A-Fa-f]{2})\r?\n")
+
+
+def _ubx_candidates(buf: np.ndarray):
+    """UBX candidates: (start, payload length, end, checksum ok, fits in the buffer)."""
+    n = len(buf)
+    cand = np.flatnonzero((buf[:-1] == 0xB5) & (buf[1:] == 0x62)).astype(np.int64)
+    cand = cand[cand + 8 <= n]
+    length = buf[cand + 4].astype(np.int64) | (buf[cand + 5].astype(np.int64) << 8)
+    end = cand + 8 + length
+    fits = end <= n
+    ok = np.zeros(len(cand), bool)
+    if fits.any():
+        # Fletcher-8 over [s+2, e-2) from prefix sums mod 256 (uint8 arithmetic wraps):
+        # ck_a = sum b_i, ck_b = sum (e-2-i) b_i = (e-2) ck_a - sum i b_i
+        prefix_a = np.zeros(n + 1, np.uint8)
+        np.cumsum(buf, dtype=np.uint8, out=prefix_a[1:])
+        weights = np.resize(np.arange(256, dtype=np.uint8), n)
+        prefix_w = np.zeros(n + 1, np.uint8)
+        np.cumsum(weights * buf, dtype=np.uint8, out=prefix_w[1:])
+        del weights
+        c, e = cand[fits], end[fits]
+        lo, hi = c + 2, e - 2
+        ck_a = prefix_a[hi] - prefix_a[lo]
+        ck_b = (hi & 0xFF).astype(np.uint8) * ck_a - (prefix_w[hi] - prefix_w[lo])
+        ok[fits] = (ck_a == buf[hi]) & (ck_b == buf[hi + 1])
+    return cand, length, end, ok, fits
+
+
+def _rtcm_candidates(buf: np.ndarray):
+    """RTCM 3 candidates: (start, payload length, end, CRC ok, fits in the buffer)."""
+    n = len(buf)
+    cand = np.flatnonzero((buf[:-2] == 0xD3) & ((buf[1:-1] & 0xFC) == 0)).astype(np.int64)
+    length = ((buf[cand + 1].astype(np.int64) & 0x03) << 8) | buf[cand + 2]
+    end = cand + 6 + length
+    fits = end <= n
+    ok = np.zeros(len(cand), bool)
+    c, ln = cand[fits], length[fits]
+    if len(c):
+        crc = crc24q_frames(buf, c, ln + 3)
+        e = c + 3 + ln
+        sent = (buf[e].astype(np.int64) << 16) | (buf[e + 1].astype(np.int64) << 8) | buf[e + 2]
+        ok[fits] = crc == sent
+    return cand, length, end, ok, fits
+
+
+def _greedy(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Indices (into the start-sorted frames) of the frames kept: a frame starting inside an
+    earlier kept one is dropped (it is payload)."""
+    keep = np.arange(len(start))
+    while len(keep):
+        s, e = start[keep], end[keep]
+        prev_end = np.concatenate(([0], np.maximum.accumulate(e)[:-1]))
+        inside = s < prev_end
+        if not inside.any():
+            break
+        keep = np.delete(keep, int(np.argmax(inside)))  # the first nested one; re-check
+    return keep
+
+
+def frame_stream(
+    data: bytes, *, ubx: bool = True, rtcm3: bool = True, nmea: bool = True, final: bool = True
+) -> StreamFrames:
+    """Find the UBX, RTCM 3 and NMEA frames of a byte stream (module docstring).
+
+    Parameters
+    ----------
+    data : bytes
+    ubx, rtcm3, nmea : bool
+        Protocols looked for (a pure RTCM 3 log is framed faster with ``ubx=False``).
+    final : bool
+        True: the stream ends here (a cut frame is counted as truncated). False: the end of
+        the buffer may continue; :attr:`StreamFrames.consumed` tells where the undecided
+        tail starts.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    n = len(buf)
+    counts = dict.fromkeys(_COUNT_KEYS, 0)
+    empty = np.zeros(0, np.int64)
+    u = (
+        _ubx_candidates(buf)
+        if ubx and n >= 8
+        else (empty, empty, empty, empty.astype(bool), empty.astype(bool))
+    )
+    r = (
+        _rtcm_candidates(buf)
+        if rtcm3 and n >= 6
+        else (empty, empty, empty, empty.astype(bool), empty.astype(bool))
+    )
+    # valid frames of both protocols, in stream order, nested ones dropped
+    vs = np.concatenate((u[0][u[3]], r[0][r[3]]))
+    ve = np.concatenate((u[2][u[3]], r[2][r[3]]))
+    vproto = np.concatenate((np.zeros(int(u[3].sum()), np.int8), np.ones(int(r[3].sum()), np.int8)))
+    vlen = np.concatenate((u[1][u[3]], r[1][r[3]]))
+    order = np.argsort(vs, kind="stable")
+    vs, ve, vproto, vlen = vs[order], ve[order], vproto[order], vlen[order]
+    keep = _greedy(vs, ve)
+    vs, ve, vproto, vlen = vs[keep], ve[keep], vproto[keep], vlen[keep]
+    last_end = int(ve[-1]) if len(ve) else 0
+    consumed = n
+    if not final:
+        consumed = _undecided_tail(data, buf, last_end, u, r, nmea)
+        inside = ve <= consumed
+        vs, ve, vproto, vlen = vs[inside], ve[inside], vproto[inside], vlen[inside]
+    is_ubx = vproto == 0
+    ustart, ulen = vs[is_ubx], vlen[is_ubx]
+    rstart, rlen = vs[~is_ubx], vlen[~is_ubx]
+    counts["ubx"] = int(len(ustart))
+    counts["rtcm3"] = int(len(rstart))
+    # gaps between kept frames (up to ``consumed``): failed candidates, NMEA, garbage
+    gaps_lo = np.concatenate(([0], ve))
+    gaps_hi = np.concatenate((vs, [consumed]))
+    gap_ix = np.flatnonzero(gaps_hi > gaps_lo)
+    sentences: list = []
+    if len(gap_ix):
+        for cand, _, end, ok, fits in (u, r):
+            if not len(cand):
+                continue
+            g = np.searchsorted(gaps_hi, cand, side="right")
+            g = np.minimum(g, len(gaps_lo) - 1)
+            in_gap = (cand >= gaps_lo[g]) & (cand < gaps_hi[g]) & (cand < consumed)
+            key = "ubx_checksum_failures" if cand is u[0] else "rtcm3_crc_failures"
+            counts[key] += int(np.count_nonzero(~ok & fits & in_gap & (end <= consumed)))
+            if final:
+                counts["truncated"] += int(np.count_nonzero(~fits & in_gap))
+        used = 0
+        for gi in gap_ix.tolist():
+            lo, hi = int(gaps_lo[gi]), int(gaps_hi[gi])
+            if nmea:
+                for m in _NMEA.finditer(data, lo, hi):
+                    body, ck = m.group(1), int(m.group(2), 16)
+                    x = 0
+                    for b in body:
+                        x ^= b
+                    if x == ck:
+                        counts["nmea"] += 1
+                        sentences.append((m.start(), m.end()))
+                    else:
+                        counts["nmea_checksum_failures"] += 1
+                    used += m.end() - m.start()
+            used -= hi - lo
+        counts["garbage_bytes"] = -used
+    rtype = np.full(len(rstart), -1, np.int64)
+    has = rlen >= 2
+    rtype[has] = (buf[rstart[has] + 3].astype(np.int64) << 4) | (buf[rstart[has] + 4] >> 4)
+    return StreamFrames(
+        ustart,
+        buf[ustart + 2],
+        buf[ustart + 3],
+        ulen,
+        rstart,
+        rlen,
+        rtype,
+        sentences,
+        counts,
+        consumed,
+    )
+
+
+def _undecided_tail(data: bytes, buf: np.ndarray, last_end: int, u, r, nmea: bool) -> int:
+    """Where the bytes that may still become a frame start (live streams)."""
+    n = len(buf)
+    tail = n
+    for cand, _, _, _, fits in (u, r):
+        cut = cand[~fits & (cand >= last_end)]
+        if len(cut):
+            tail = min(tail, int(cut[0]))
+    # sync bytes too close to the end for a length to be read
+    for pos in range(max(last_end, n - 8), n):
+        b = buf[pos]
+        if (b == 0xB5 and (pos == n - 1 or buf[pos + 1] == 0x62)) or (b == 0xD3 and pos >= n - 2):
+            tail = min(tail, pos)
+            break
+    if nmea:
+        dollar = data.rfind(b"$", last_end, n)
+        if dollar >= 0 and data.find(b"\n", dollar, n) < 0 and n - dollar <= 100:
+            tail = min(tail, dollar)
+    return tail

@@ -1,0 +1,712 @@
+"""RTCM 3 logs and streams: observations, ephemerides and station data.
+
+Sources: RTCM 10403.3 (2016) with amendments 1-2. Framing (CRC-24Q, resynchronisation after
+garbage) is :func:`satnav.io.framing.frame_stream`'s; observation messages (MSM4-7 of GPS,
+GLONASS, Galileo, SBAS, QZSS, BeiDou, NavIC; legacy 1002/1004/1010/1012) are decoded by
+:mod:`satnav.io.rtcm3_obs`, ephemerides (1019, 1020, 1041, 1042, 1044, 1045, 1046) by
+:mod:`satnav.io.rtcm3_nav`, all frames of a type at once with NumPy. Station messages
+(1005/1006 antenna reference point, 1007/1008 antenna, 1033 antenna and receiver) and the
+GLONASS code-phase biases (1230) are few and decoded one by one. Any other message number
+is counted (:attr:`Rtcm3Log.messages`), never an error; damaged frames are counted in
+:attr:`Rtcm3Log.counts`.
+
+**Time.** MSM and legacy messages carry a time of week (GPS, Galileo, QZSS, SBAS, NavIC: GPST;
+BeiDou: BDT = GPST - 14 s) or a GLONASS time of day (UTC(SU) + 3 h), never a week. The week
+is taken from a reference time: the caller's ``time_hint`` (GPST ns), else the
+ephemerides of the log (Galileo and BeiDou send full weeks; a GPS/QZSS 10-bit week is put
+in the latest 1024-week era not after today), else today (RTKLIB does the same). Then the
+time tags are unwrapped in stream order (a GPS week rollover inside a log moves to the
+next week), and each GLONASS time of day goes to the day nearest the previous GPS-like
+message (leap seconds of the reference date).
+
+**Streams.** :class:`Rtcm3Decoder` is the incremental decoder
+(:class:`~satnav.io.stream_items.StreamDecoder`): bytes in any split, an
+:class:`~satnav.io.stream_items.EpochItem` when an epoch is complete (a message with the
+multiple-message bit clear, or the first message of a later epoch), ephemerides as
+:class:`~satnav.io.stream_items.NavigationItem`, station data as
+:class:`~satnav.io.stream_items.StationItem`, CRC failures and garbage as
+:class:`~satnav.io.stream_items.ProblemItem`. :func:`read_rtcm3` decodes a whole file
+(plain or gzip) in one vectorized pass with the same decoding steps.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+from os import PathLike
+
+import numpy as np
+
+from ..gnss_time import (
+    NS_PER_S,
+    NS_PER_WEEK,
+    datetime64_to_ns,
+    gpst_from_bdt_week_tow,
+    leap_seconds_at_gpst,
+    to_gpst,
+)
+from ..navigation import NavHeader, Navigation
+from ..observations import Observations, ObsHeader
+from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
+from ._bits import bits_s, bits_u, padded
+from ._raw_obs import observations_from_measurements
+from .framing import StreamFrames, frame_stream
+from .rawlog import log_protocol, read_head_bytes, read_log_bytes
+from .rtcm3_nav import EPHEMERIS_TYPES, decode_ephemerides, ephemeris_fields
+from .rtcm3_obs import (
+    LEGACY_TYPES,
+    MSM_TYPES,
+    SIGNAL_LIST,
+    ObsCells,
+    decode_legacy,
+    decode_msm,
+    wavelengths,
+)
+from .stream_items import EpochItem, NavigationItem, ProblemItem, StationItem, StreamItem
+
+__all__ = [
+    "Rtcm3Log",
+    "Rtcm3Decoder",
+    "decode_rtcm3",
+    "read_rtcm3",
+    "read_log_bytes",
+    "is_rtcm3",
+    "is_rtcm3_file",
+    "rtcm3_info",
+    "station_items",
+]
+
+_W_MS = 604_800_000
+_D_MS = 86_400_000
+_GLO = SYSTEMS.index("R")
+_BDS = SYSTEMS.index("C")
+STATION_TYPES = (1005, 1006, 1007, 1008, 1033)
+
+
+# ============================================================================ time
+def now_gpst_ns() -> int:
+    """The current time, GPST ns (the reference of last resort)."""
+    utc = int(datetime64_to_ns(np.datetime64(int(_time.time() * 1e9), "ns")))
+    return int(to_gpst(utc, "UTC"))
+
+
+def reference_from_ephemerides(buf: np.ndarray, frames: StreamFrames) -> int | None:
+    """A GPST ns time near the log, from its ephemerides (None when it has none): the median
+    toe of Galileo (full GST week) or BeiDou (full BDT week) messages, else of GPS/QZSS
+    messages with the 10-bit week in the latest 1024-week era not after today."""
+    for mtype in (1046, 1045, 1042, 1019, 1044):
+        sel = np.flatnonzero(frames.rtcm_type == mtype)
+        if not len(sel):
+            continue
+        f, need = ephemeris_fields(buf, frames.rtcm_start[sel] + 3, mtype)
+        ok = frames.rtcm_length[sel] * 8 >= need
+        if not ok.any():
+            continue
+        week, toe = f["week"][ok], f["toe"][ok]
+        if mtype in (1045, 1046):
+            t = (week + 1024) * NS_PER_WEEK + toe * 60 * NS_PER_S
+        elif mtype == 1042:
+            t = gpst_from_bdt_week_tow(week, toe * 8.0)
+        else:
+            now_week = now_gpst_ns() // NS_PER_WEEK
+            t = (week + 1024 * ((now_week - week) // 1024)) * NS_PER_WEEK + toe * 16 * NS_PER_S
+        return int(np.median(t))
+    return None
+
+
+def resolve_times(
+    system: np.ndarray, time_ms: np.ndarray, ref_ns: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute GPST ns of observation messages in stream order (module docstring), and
+    whether each time field was valid."""
+    n = len(system)
+    out = np.zeros(n, np.int64)
+    glo = system == _GLO
+    tow = np.where(system == _BDS, (time_ms + 14_000) % _W_MS, time_ms)
+    valid = np.where(glo, time_ms < _D_MS, time_ms < _W_MS)
+    g = ~glo & valid
+    ref_ms = ref_ns // 1_000_000
+    if g.any():
+        t = tow[g]
+        d = np.diff(t)
+        jumps = np.where(d < -_W_MS // 2, 1, np.where(d > _W_MS // 2, -1, 0))
+        cont = t + _W_MS * np.concatenate(([0], np.cumsum(jumps)))
+        week0 = np.round((ref_ms - cont[0]) / _W_MS).astype(np.int64)
+        out[g] = (cont + week0 * _W_MS) * 1_000_000
+    r = glo & valid
+    if r.any():
+        leap_ms = int(leap_seconds_at_gpst(ref_ns)) * 1000
+        tod = (time_ms[r] - 3 * 3_600_000 + leap_ms) % _D_MS
+        if g.any():
+            gpos = np.flatnonzero(g)
+            idx = np.clip(np.searchsorted(gpos, np.flatnonzero(r)) - 1, 0, len(gpos) - 1)
+            refs = out[gpos[idx]] // 1_000_000
+            out[r] = (tod + _D_MS * np.round((refs - tod) / _D_MS).astype(np.int64)) * 1_000_000
+        else:
+            d = np.diff(tod)
+            jumps = np.where(d < -_D_MS // 2, 1, np.where(d > _D_MS // 2, -1, 0))
+            cont = tod + _D_MS * np.concatenate(([0], np.cumsum(jumps)))
+            day0 = np.round((ref_ms - cont[0]) / _D_MS).astype(np.int64)
+            out[r] = (cont + day0 * _D_MS) * 1_000_000
+    return out, valid
+
+
+# ============================================================================ station data
+def _text(data: bytes, bitpos: int, nchar: int) -> str:
+    start = bitpos // 8
+    if bitpos % 8 == 0:
+        raw = data[start : start + nchar]
+    else:
+        b = padded(data)
+        raw = bytes(bits_u(b, bitpos + 8 * np.arange(nchar), 8).astype(np.uint8).tolist())
+    return raw.decode("latin-1").strip("\x00 ")
+
+
+def station_items(
+    data: bytes, frames: StreamFrames, select: np.ndarray
+) -> list[tuple[int, StationItem]]:
+    """(frame index, StationItem) of the station messages among the frames ``select``."""
+    out = []
+    buf = padded(data)
+    for i in np.flatnonzero(select).tolist():
+        mtype = int(frames.rtcm_type[i])
+        p = int(frames.rtcm_start[i]) + 3
+        n = int(frames.rtcm_length[i])
+        P = p * 8
+        staid = int(bits_u(buf, P + 12, 12))
+        if mtype in (1005, 1006):
+            if n * 8 < 152:
+                continue
+            xyz = []
+            for off in (34, 74, 114):
+                hi = int(bits_s(buf, P + off, 32))
+                lo = int(bits_u(buf, P + off + 32, 6))
+                xyz.append((hi * 64 + lo) * 1e-4)
+            height = (
+                float(bits_u(buf, P + 152, 16)) * 1e-4 if mtype == 1006 and n * 8 >= 168 else 0.0
+            )
+            out.append((i, StationItem(staid, np.array(xyz), height)))
+        else:
+            pos = P + 24
+            texts = []
+            groups = {1007: 1, 1008: 2, 1033: 5}[mtype]
+            try:
+                for k in range(groups):
+                    cnt = int(bits_u(buf, pos, 8))
+                    pos += 8
+                    if pos + 8 * cnt > P + n * 8:
+                        raise ValueError
+                    texts.append(_text(data, pos, cnt))
+                    pos += 8 * cnt
+                    if k == 0:
+                        pos += 8  # antenna setup id
+            except ValueError:
+                continue
+            texts += [""] * (5 - len(texts))
+            out.append(
+                (i, StationItem(staid, None, 0.0, texts[0], texts[1], texts[2], texts[3], texts[4]))
+            )
+    return out
+
+
+def _glonass_biases(data: bytes, frames: StreamFrames, select: np.ndarray) -> dict[str, float]:
+    """GLONASS code-phase biases (m) of the last 1230 message: ``"C1C"`` -> bias."""
+    idx = np.flatnonzero(select)
+    if not len(idx):
+        return {}
+    buf = padded(data)
+    P = (int(frames.rtcm_start[idx[-1]]) + 3) * 8
+    mask = int(bits_u(buf, P + 28, 4))
+    out = {}
+    pos = P + 32
+    for bit, code in zip((8, 4, 2, 1), ("C1C", "C1P", "C2C", "C2P")):
+        if mask & bit:
+            out[code] = float(bits_s(buf, pos, 16)) * 0.02
+            pos += 16
+    return out
+
+
+# ============================================================================ decoding state
+@dataclass
+class _State:
+    """What the decoding of later bytes needs from earlier ones."""
+
+    ref_ns: int | None = None  # last resolved time (GPST ns)
+    last_tow_ms: dict = field(default_factory=dict)
+    lock: dict = field(default_factory=dict)  # (sat, signal) -> last lock time (ms)
+    channels: dict = field(default_factory=dict)  # GLONASS sat -> channel
+    leap_seconds: int | None = None
+
+
+def _frames_of(frames: StreamFrames, types) -> np.ndarray:
+    return np.isin(frames.rtcm_type, list(types))
+
+
+def _decode_cells(buf: np.ndarray, frames: StreamFrames, counts: dict) -> ObsCells:
+    parts = []
+    for mtype in np.unique(frames.rtcm_type).tolist():
+        sel = np.flatnonzero(frames.rtcm_type == mtype)
+        args = (buf, sel, frames.rtcm_start[sel] + 3, frames.rtcm_length[sel], mtype, counts)
+        if mtype in MSM_TYPES:
+            if MSM_TYPES[mtype][1] < 4:
+                counts["msm_compact_not_decoded"] = counts.get("msm_compact_not_decoded", 0) + len(
+                    sel
+                )
+                continue
+            parts.append(decode_msm(*args))
+        elif mtype in LEGACY_TYPES:
+            parts.append(decode_legacy(*args))
+    return ObsCells.concat(parts)
+
+
+def _lli(group: np.ndarray, lock: np.ndarray, state: dict) -> np.ndarray:
+    """Loss of lock (bit 0) of cells in stream order, per ``group`` (RTKLIB 2.4.3 convbin's
+    rule: the first cell of a signal, a lock time that fell, or one that is 0 and was 0
+    before); ``state`` (group -> last lock time) is read for the first cell of a group and
+    updated."""
+    n = len(group)
+    if n == 0:
+        return np.zeros(0, np.int8)
+    order = np.argsort(group, kind="stable")
+    g, lk = group[order], lock[order]
+    first = np.ones(n, bool)
+    first[1:] = g[1:] != g[:-1]
+    prev = np.roll(lk, 1)
+    firsts = np.flatnonzero(first)
+    prev[firsts] = [state.get(int(k), -1) for k in g[firsts].tolist()]
+    slip = (prev < 0) | ((lk == 0) & (prev == 0)) | (lk < prev)
+    lasts = np.concatenate((firsts[1:] - 1, [n - 1]))
+    state.update(zip(g[lasts].tolist(), lk[lasts].tolist()))
+    out = np.zeros(n, np.int8)
+    out[order] = slip
+    return out
+
+
+@dataclass
+class _Chunk:
+    """Decoded content of a set of frames, before it is cut into epochs."""
+
+    cell_time: np.ndarray  # per cell, GPST ns
+    cell_frame: np.ndarray  # per cell, frame of its message
+    cell_sync: np.ndarray  # per cell, multiple-message bit of its message
+    values: np.ndarray  # (n, 4) C L D S
+    present: np.ndarray
+    lli: np.ndarray
+    sat: np.ndarray
+    signal: np.ndarray
+    priority: np.ndarray
+    nav: list  # (frame index, letter, records)
+    stations: list  # (frame index, StationItem)
+    biases: dict
+    msg_time: np.ndarray  # per observation message
+    msg_frame: np.ndarray
+    msg_sync: np.ndarray
+
+
+def _decode_chunk(
+    data: bytes,
+    frames: StreamFrames,
+    state: _State,
+    counts: dict,
+    glonass_channels: dict | None = None,
+) -> _Chunk:
+    buf = padded(data)
+    cells = _decode_cells(buf, frames, counts)
+    ref = state.ref_ns if state.ref_ns is not None else now_gpst_ns()
+    msg_time, valid = resolve_times(cells.msg_system, cells.msg_time_ms, ref)
+    if (~valid).any():
+        counts["bad_time"] = counts.get("bad_time", 0) + int((~valid).sum())
+    # stream time at each frame: the last observation message at or before it
+    nfr = len(frames.rtcm_type)
+    if len(msg_time) and valid.any():
+        vf, vt = cells.msg_frame[valid], msg_time[valid]
+        ix = np.searchsorted(vf, np.arange(nfr), side="right") - 1
+        frame_time = np.where(ix >= 0, vt[np.maximum(ix, 0)], vt[0])
+    else:
+        frame_time = np.full(nfr, ref, np.int64)
+    # ephemerides
+    nav = []
+    for mtype in sorted(set(np.unique(frames.rtcm_type).tolist()) & set(EPHEMERIS_TYPES)):
+        sel = np.flatnonzero(frames.rtcm_type == mtype)
+        letter, rec = decode_ephemerides(
+            buf, frames.rtcm_start[sel] + 3, frames.rtcm_length[sel], mtype, frame_time[sel], counts
+        )
+        if len(rec) == len(sel):
+            nav.extend((int(f), letter, rec[k : k + 1]) for k, f in enumerate(sel.tolist()))
+        elif len(rec):
+            nav.append((int(sel[-1]), letter, rec))
+        if letter == "R":
+            for s, k in zip(rec["sat"].tolist(), rec["freq_num"].tolist()):
+                state.channels[int(s)] = int(k)
+    nav.sort(key=lambda x: x[0])
+    stations = station_items(data, frames, _frames_of(frames, STATION_TYPES))
+    biases = _glonass_biases(data, frames, frames.rtcm_type == 1230)
+    # GLONASS channels: message extended info, legacy messages, 1020, the caller's table
+    has = cells.glo_channel > -99
+    state.channels.update(zip(cells.sat[has].tolist(), cells.glo_channel[has].tolist()))
+    channel = cells.glo_channel.copy()
+    need = ~has & (cells.sat // SATELLITES_PER_SYSTEM == _GLO)
+    if need.any():
+        table = dict(glonass_channels or {})
+        table.update(state.channels)
+        channel[need] = [table.get(int(s), -99) for s in cells.sat[need].tolist()]
+    wl = wavelengths(cells.sat, cells.signal, channel)
+    cell_time = msg_time[cells.msg]
+    ok = valid[cells.msg]
+    values = np.stack(
+        [cells.pseudorange_m, cells.phase_range_m / wl, -cells.range_rate_mps / wl, cells.cnr_dbhz],
+        axis=1,
+    )
+    present = np.isfinite(values) & ok[:, None]
+    present[:, 3] &= cells.cnr_dbhz > 0
+    # one lock history per signal and message number (MSM6 and MSM7 of one signal are two)
+    group = (cells.msg_type[cells.msg] * 1000 + cells.sat.astype(np.int64)) * 64 + cells.signal
+    lli = _lli(group, cells.lock_ms, state.lock) | np.where(cells.half != 0, 2, 0).astype(np.int8)
+    if len(msg_time) and valid.any():
+        state.ref_ns = int(msg_time[valid][-1])
+    elif state.ref_ns is None:
+        state.ref_ns = ref
+    return _Chunk(
+        cell_time,
+        cells.msg_frame[cells.msg],
+        cells.msg_sync[cells.msg],
+        values,
+        present,
+        lli,
+        cells.sat.astype(np.int64),
+        cells.signal,
+        cells.msg_priority[cells.msg],
+        nav,
+        stations,
+        biases,
+        msg_time[valid],
+        cells.msg_frame[valid],
+        cells.msg_sync[valid],
+    )
+
+
+def _obs_header(stations: list, biases: dict, channels: dict, leap: int | None) -> ObsHeader:
+    header = ObsHeader(program="satnav.io.rtcm3", time_system="GPS")
+    header.comments.append("decoded from RTCM 3 by satnav.io.rtcm3")
+    for _, st in stations:
+        header.marker_name = header.marker_name or f"{st.station_id:04d}"
+        if st.position_m is not None:
+            header.approx_position_m = np.asarray(st.position_m, float)
+            header.antenna_delta_hen_m = np.array([st.antenna_height_m, 0.0, 0.0])
+        if st.antenna_type:
+            header.antenna_type = st.antenna_type
+            header.antenna_number = st.antenna_serial
+        if st.receiver_type:
+            header.receiver_type = st.receiver_type
+            header.receiver_version = st.receiver_firmware
+            header.receiver_number = st.receiver_serial
+    header.glonass_slots = {satellite_id(s): k for s, k in sorted(channels.items())}
+    header.glonass_code_phase_bias = dict(biases)
+    header.leap_seconds = leap
+    header.version = 0.0
+    return header
+
+
+# ============================================================================ files
+@dataclass
+class Rtcm3Log:
+    """A decoded RTCM 3 log.
+
+    ``stations``: the station messages in stream order; ``counts``: framing and decoding
+    counts (``rtcm3`` frames, ``rtcm3_crc_failures``, ``truncated``, ``garbage_bytes``,
+    ``undecodable``, ``unknown_signals``, ...); ``messages``: message number (str) -> count.
+    """
+
+    observations: Observations
+    navigation: Navigation
+    stations: list[StationItem]
+    counts: dict
+    messages: dict
+
+
+def decode_rtcm3(
+    data: bytes,
+    frames: StreamFrames | None = None,
+    *,
+    time_hint_ns: int | None = None,
+    glonass_channels: dict | None = None,
+    source: str = "",
+) -> Rtcm3Log:
+    """Decode the RTCM 3 frames of a byte string (module docstring).
+
+    ``frames``: a framing of ``data`` (:func:`~satnav.io.framing.frame_stream`; framed here
+    when None, RTCM 3 and NMEA only); ``time_hint_ns``: GPST ns within half a week of the
+    data; ``glonass_channels``: satellite index -> frequency channel for GLONASS MSM4/6
+    messages when the log has neither 1020 ephemerides nor MSM5/7.
+    """
+    if frames is None:
+        frames = frame_stream(data, ubx=False)
+    counts = dict(frames.counts)
+    buf = padded(data)
+    ref = time_hint_ns if time_hint_ns is not None else reference_from_ephemerides(buf, frames)
+    state = _State(ref_ns=ref if ref is not None else now_gpst_ns())
+    # channels from every 1020 of the log first (MSM4/6 earlier in the log need them too)
+    sel = np.flatnonzero(frames.rtcm_type == 1020)
+    if len(sel):
+        f_ix = frames.rtcm_start[sel] + 3
+        fcn = bits_u(buf, f_ix * 8 + 18, 5) - 7
+        prn = bits_u(buf, f_ix * 8 + 12, 6)
+        state.channels.update(zip((_GLO * SATELLITES_PER_SYSTEM + prn).tolist(), fcn.tolist()))
+    start_ref = state.ref_ns
+    chunk = _decode_chunk(data, frames, state, counts, glonass_channels)
+    leap = int(leap_seconds_at_gpst(start_ref))
+    header = _obs_header(chunk.stations, chunk.biases, state.channels, leap)
+    epochs = np.unique(chunk.msg_time)
+    obs = observations_from_measurements(
+        chunk.cell_time,
+        chunk.sat,
+        chunk.signal,
+        SIGNAL_LIST,
+        chunk.values,
+        chunk.lli,
+        header=header,
+        source=source,
+        present=chunk.present,
+        priority=chunk.priority,
+        epochs=epochs,
+        keep_last=True,
+    )
+    nav = Navigation(header=NavHeader(leap_seconds=leap))
+    by_sys: dict[str, list] = {}
+    for _, letter, rec in chunk.nav:
+        by_sys.setdefault(letter, []).append(rec)
+    for letter, recs in by_sys.items():
+        nav.add_messages(letter, np.concatenate(recs))
+    if source:
+        nav.sources = [source]
+    types, n = np.unique(frames.rtcm_type, return_counts=True)
+    messages = {str(t): int(c) for t, c in zip(types.tolist(), n.tolist())}
+    known = set(MSM_TYPES) | set(LEGACY_TYPES) | set(EPHEMERIS_TYPES) | set(STATION_TYPES) | {1230}
+    counts["unknown_messages"] = int(
+        sum(c for t, c in zip(types.tolist(), n.tolist()) if t not in known)
+    )
+    return Rtcm3Log(obs, nav, [st for _, st in chunk.stations], counts, messages)
+
+
+def read_rtcm3(
+    path: str | PathLike, *, time_hint_ns: int | None = None, glonass_channels: dict | None = None
+) -> Rtcm3Log:
+    """Decode an RTCM 3 log file (plain or ``.gz``; UBX and NMEA interleaved are skipped)."""
+    data = read_log_bytes(path)
+    return decode_rtcm3(
+        data,
+        frame_stream(data),
+        time_hint_ns=time_hint_ns,
+        glonass_channels=glonass_channels,
+        source=str(path),
+    )
+
+
+def is_rtcm3(head: bytes) -> bool:
+    """Whether a stream looks like an RTCM 3 log (:func:`satnav.io.rawlog.log_protocol` of its
+    first 64 KB is ``"rtcm3"``)."""
+    return log_protocol(head) == "rtcm3"
+
+
+def is_rtcm3_file(path: str | PathLike) -> bool:
+    """Whether a file (plain or gzip-compressed) is an RTCM 3 log (:func:`is_rtcm3`)."""
+    head = read_head_bytes(path)
+    return head is not None and is_rtcm3(head)
+
+
+def rtcm3_info(path: str | PathLike) -> dict:
+    """JSON-ready summary of an RTCM 3 log (for ``satnav info``)."""
+    from ..gnss_time import format_gpst
+
+    log = read_rtcm3(path)
+    obs = log.observations
+    t = obs.epochs
+    per_system: dict[str, int] = {}
+    for s in obs.satellites:
+        per_system[s[0]] = per_system.get(s[0], 0) + 1
+    station = next((s for s in log.stations if s.position_m is not None), None)
+    return {
+        "format": "rtcm3",
+        "version": None,
+        "first_epoch": format_gpst(int(t[0])) if len(t) else None,
+        "last_epoch": format_gpst(int(t[-1])) if len(t) else None,
+        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        "epochs": int(len(t)),
+        "satellites": list(obs.satellites),
+        "satellites_per_system": per_system,
+        "observation_codes": {k: list(v) for k, v in obs.header.obs_codes.items()},
+        "observations": len(obs),
+        "ephemerides": {k: int(v) for k, v in log.navigation.count_by_system().items()},
+        "station_position_m": station.position_m.tolist() if station is not None else None,
+        "messages": log.messages,
+        "framing": log.counts,
+    }
+
+
+# ============================================================================ live streams
+class Rtcm3Decoder:
+    """Incremental RTCM 3 decoder (:class:`~satnav.io.stream_items.StreamDecoder`).
+
+    Parameters
+    ----------
+    time_hint_ns : int, optional
+        GPST ns near the stream's time (default: now, as for a live stream).
+    glonass_channels : dict, optional
+        GLONASS satellite index -> channel, for MSM4/6 before a 1020 arrives.
+    """
+
+    protocol = "rtcm3"
+
+    def __init__(self, *, time_hint_ns: int | None = None, glonass_channels: dict | None = None):
+        self._buffer = b""
+        self._offset = 0  # stream offset of the buffer's first byte
+        self._state = _State(ref_ns=time_hint_ns)
+        self._channels = dict(glonass_channels or {})
+        self._pending: list[_Chunk] = []  # cells of the epoch not yet complete
+        self._pending_time: int | None = None
+        self._stations: list = []
+        self._biases: dict = {}
+        self.counts: dict = {}
+
+    def feed(self, data: bytes) -> list[StreamItem]:
+        """Consume the next bytes; return the items they complete, in stream order."""
+        self._buffer += bytes(data)
+        frames = frame_stream(self._buffer, ubx=False, nmea=False, final=False)
+        return self._consume(frames)
+
+    def flush(self) -> list[StreamItem]:
+        """End of stream: the last epoch (even without its closing message) and the problems of
+        the bytes left."""
+        frames = frame_stream(self._buffer, ubx=False, nmea=False, final=True)
+        items = self._consume(frames)
+        if self._pending_time is not None:
+            items.extend(self._emit_pending())
+        return items
+
+    # ------------------------------------------------------------------ internals
+    def _consume(self, frames: StreamFrames) -> list[StreamItem]:
+        data = self._buffer[: frames.consumed]
+        items: list[tuple[int, int, StreamItem]] = []
+        for key in ("rtcm3_crc_failures", "truncated", "garbage_bytes"):
+            if frames.counts.get(key):
+                self.counts[key] = self.counts.get(key, 0) + frames.counts[key]
+                kind = "crc" if key == "rtcm3_crc_failures" else "garbage"
+                items.append(
+                    (
+                        0,
+                        0,
+                        ProblemItem(
+                            kind,
+                            self._offset,
+                            f"{frames.counts[key]} {key.replace('_', ' ')}",
+                            {key: frames.counts[key]},
+                        ),
+                    )
+                )
+        self.counts["rtcm3"] = self.counts.get("rtcm3", 0) + frames.counts.get("rtcm3", 0)
+        if len(frames.rtcm_start):
+            chunk = _decode_chunk(data, frames, self._state, self.counts, self._channels)
+            offset = self._offset
+            for fi, letter, rec in chunk.nav:
+                nav = Navigation()
+                nav.add_messages(letter, rec)
+                items.append((int(frames.rtcm_start[fi]), 1, NavigationItem(nav, self.protocol)))
+            for fi, st in chunk.stations:
+                self._stations.append((fi, st))
+                items.append((int(frames.rtcm_start[fi]), 1, StationItem(**st.__dict__)))
+            self._biases.update(chunk.biases)
+            items.extend(self._epochs(chunk, frames))
+            known = (
+                set(MSM_TYPES)
+                | set(LEGACY_TYPES)
+                | set(EPHEMERIS_TYPES)
+                | set(STATION_TYPES)
+                | {1230}
+            )
+            for fi in np.flatnonzero(~np.isin(frames.rtcm_type, list(known))).tolist():
+                self.counts["unknown_messages"] = self.counts.get("unknown_messages", 0) + 1
+                items.append(
+                    (
+                        int(frames.rtcm_start[fi]),
+                        1,
+                        ProblemItem(
+                            "unknown",
+                            offset + int(frames.rtcm_start[fi]),
+                            f"RTCM 3 message {int(frames.rtcm_type[fi])} not decoded",
+                        ),
+                    )
+                )
+        self._buffer = self._buffer[frames.consumed :]
+        self._offset += frames.consumed
+        items.sort(key=lambda x: (x[0], x[1]))
+        return [it for _, _, it in items]
+
+    def _epochs(self, chunk: _Chunk, frames: StreamFrames) -> list:
+        out = []
+        # split the chunk by message time, in stream order
+        times = chunk.msg_time
+        for k in range(len(times)):
+            t = int(times[k])
+            if self._pending_time is not None and t != self._pending_time:
+                out.extend(
+                    (int(frames.rtcm_start[chunk.msg_frame[k]]), 0, it)
+                    for it in self._emit_pending()
+                )
+            if self._pending_time is None:
+                self._pending_time = t
+            sel = chunk.cell_frame == chunk.msg_frame[k]
+            self._pending.append(_take(chunk, sel))
+            if chunk.msg_sync[k] == 0:
+                out.extend(
+                    (int(frames.rtcm_start[chunk.msg_frame[k]]), 2, it)
+                    for it in self._emit_pending()
+                )
+        return out
+
+    def _emit_pending(self) -> list[StreamItem]:
+        if self._pending_time is None:
+            return []
+        parts = self._pending
+        t = self._pending_time
+        self._pending, self._pending_time = [], None
+        header = _obs_header(
+            self._stations, self._biases, self._state.channels, int(leap_seconds_at_gpst(t))
+        )
+        cat = {
+            name: np.concatenate([getattr(p, name) for p in parts])
+            for name in ("cell_time", "sat", "signal", "values", "lli", "present", "priority")
+        }
+        obs = observations_from_measurements(
+            cat["cell_time"],
+            cat["sat"],
+            cat["signal"],
+            SIGNAL_LIST,
+            cat["values"],
+            cat["lli"],
+            header=header,
+            present=cat["present"],
+            priority=cat["priority"],
+            epochs=np.array([t]),
+            keep_last=True,
+        )
+        return [EpochItem(obs, self.protocol)]
+
+
+def _take(chunk: _Chunk, sel: np.ndarray) -> _Chunk:
+    return _Chunk(
+        chunk.cell_time[sel],
+        chunk.cell_frame[sel],
+        chunk.cell_sync[sel],
+        chunk.values[sel],
+        chunk.present[sel],
+        chunk.lli[sel],
+        chunk.sat[sel],
+        chunk.signal[sel],
+        chunk.priority[sel],
+        [],
+        [],
+        {},
+        chunk.msg_time[:0],
+        chunk.msg_frame[:0],
+        chunk.msg_sync[:0],
+    )

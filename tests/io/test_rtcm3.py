@@ -1,0 +1,166 @@
+"""RTCM 3 decoding (satnav.io.rtcm3) against independent outputs: RTKLIB 2.4.3 ``convbin``
+(Debian package ``rtklib``) run here on the same logs, pyrtcm's field values, and the RINEX
+navigation file of the day of the Galileo HAS recording."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from satnav.constants import SPEED_OF_LIGHT
+from satnav.gnss_time import calendar_to_ns
+from satnav.io.framing import frame_stream
+from satnav.io.rinex_obs import read_rinex_obs
+from satnav.io.rtcm3 import decode_rtcm3, read_rtcm3
+from satnav.satellites import satellite_index
+
+DATA = Path(os.environ.get("SATNAV_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+STREAMS = DATA / "streams"
+pytestmark = pytest.mark.skipif(not STREAMS.exists(), reason="stream test data not available")
+CONVBIN = shutil.which("convbin")
+needs_convbin = pytest.mark.skipif(CONVBIN is None, reason="RTKLIB convbin not installed")
+RESOLUTION = {
+    "C": 0.0015,
+    "L": 0.0015,
+    "D": 0.0015,
+    "S": 0.25,
+}  # RINEX; RTKLIB keeps S in 0.25 dB-Hz
+
+
+def _rows(obs):
+    names = obs.codes
+    return {
+        (int(t), int(s), names[c]): (float(v), int(lli))
+        for t, s, c, v, lli in zip(obs.time, obs.sat, obs.code, obs.value, obs.lli)
+    }
+
+
+def _convbin(log: Path, tmp_path: Path, day: str) -> Path:
+    out = tmp_path / (log.name + ".obs")
+    subprocess.run(
+        [CONVBIN, "-r", "rtcm3", "-tr", day, "00:00:00", "-od", "-os", "-o", str(out), str(log)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return out
+
+
+def _assert_equal_rows(a: dict, b: dict) -> None:
+    assert set(b) <= set(a)
+    for key, (ref, ref_lli) in b.items():
+        value, lli = a[key]
+        assert abs(value - ref) <= RESOLUTION[key[2][0]], (key, value, ref)
+        if key[2][0] == "L":
+            # convbin adds 3 (not 2) for a half-cycle ambiguity: compare bit 0 where it is clear
+            if not ref_lli & 2:
+                assert (lli & 1) == (ref_lli & 1), key
+            assert bool(lli & 2) == bool(ref_lli & 2), key
+
+
+@needs_convbin
+def test_msm7_of_a_mixed_log_equals_convbin(tmp_path):
+    # an F9P base: RTCM 1005/1077/1087/1097/1127/1230 interleaved with UBX and NMEA
+    log = STREAMS / "pygpsdata-rtcm3.log"
+    ours = read_rtcm3(log, time_hint_ns=int(calendar_to_ns(2020, 1, 1)))
+    assert (
+        ours.counts["ubx"] == 174 and ours.counts["nmea"] == 4661 and ours.counts["rtcm3"] == 1106
+    )
+    ref = read_rinex_obs(_convbin(log, tmp_path, "2020/01/01"))
+    np.testing.assert_array_equal(ours.observations.epochs, ref.epochs)
+    a, b = _rows(ours.observations), _rows(ref)
+    assert set(a) == set(b) and len(a) == 30744
+    _assert_equal_rows(a, b)
+    assert ours.observations.header.approx_position_m is not None
+
+
+@needs_convbin
+def test_msm4_to_7_and_legacy_of_six_systems_equal_convbin(tmp_path):
+    log = STREAMS / "pygpsdata-NTRIP-USCL00CHL0.log"
+    ours = read_rtcm3(log, time_hint_ns=int(calendar_to_ns(2020, 1, 1)))
+    ref = read_rinex_obs(_convbin(log, tmp_path, "2020/01/01"))
+    # the log ends with a 1002 of the next second: an epoch convbin never closes
+    assert len(ours.observations.epochs) == 2 and ours.observations.epochs[0] == ref.epochs[0]
+    a = {k: v for k, v in _rows(ours.observations).items() if k[0] == ref.epochs[0]}
+    b = _rows(ref)
+    assert set(a) == set(b)
+    _assert_equal_rows(a, b)
+    np.testing.assert_allclose(
+        ours.stations[0].position_m, [1762489.6191, -5027633.8438, -3496008.8438], atol=1e-4
+    )
+    assert {"G", "R", "E", "C", "S"} <= set(ours.observations.header.obs_codes)
+
+
+@needs_convbin
+def test_gmsd_beidou_equals_convbin_and_week_rollover(tmp_path):
+    log = STREAMS / "GMSD7_20121014.rtcm3"
+    ours = read_rtcm3(log)  # week from the log's own 1019 ephemerides
+    # the log's BeiDou MSM carry GPST time tags (a 2012 draft): decoded as BDT they fall
+    # 14 s after the other systems' epochs, as in convbin's conversion (BeiDou only)
+    ref = read_rinex_obs(_convbin(log, tmp_path, "2012/10/14"))
+    a = {k: v for k, v in _rows(ours.observations).items() if k[1] // 100 == 3}
+    _assert_equal_rows(a, _rows(ref))
+    assert set(a) == set(_rows(ref))
+    # GPS time crosses the end of GPS week 1710 (2012-10-14 00:00 GPST)
+    week_start = int(calendar_to_ns(2012, 10, 14))
+    gps_epochs = np.unique(ours.observations.time[ours.observations.sat < 100])
+    assert gps_epochs[0] == week_start - 16 * 10**9 and gps_epochs[-1] > week_start
+    assert np.all(np.diff(gps_epochs) == 10**9)
+    assert ours.counts["truncated"] == 1  # the log is cut at 256 KiB
+
+
+def test_gmsd_msm7_values_equal_pyrtcm_fields():
+    from pyrtcm import RTCMReader
+    from pyrtcm.rtcmhelpers import parse_msm
+
+    log = STREAMS / "GMSD7_20121014.rtcm3"
+    ours = read_rtcm3(log)
+    obs = ours.observations
+    a = _rows(obs)
+    t0 = int(calendar_to_ns(2012, 10, 13, 23, 59, 44))  # the first GPS epoch (tow 604784 s)
+    letters = {"GPS": "G", "GLONASS": "R", "QZSS": "J"}
+    checked = 0
+    with open(log, "rb") as fh:
+        for _, msg in RTCMReader(fh, quitonerror=0):
+            if msg is None or msg.identity not in ("1077", "1087", "1117"):
+                continue
+            meta, sats, cells = parse_msm(msg)
+            rough = {s["PRN"]: s["DF397"] + s["DF398"] for s in sats}
+            t = t0  # GLONASS time of day 2:59:28 UTC(SU)+3h = the same GPST instant
+            for c in cells:
+                if c["DF405"] is None or c["CELLSIG"] not in ("1C", "2W", "2P", "1P", "2X", "5X"):
+                    continue
+                prn = int(c["CELLPRN"])
+                prn = prn - 192 if prn > 192 else prn  # pyrtcm numbers QZSS 193..
+                sat = satellite_index(f"{letters[meta['gnss']]}{prn:02d}")
+                pr = (rough[c["CELLPRN"]] + c["DF405"]) * SPEED_OF_LIGHT * 1e-3
+                value, _ = a[(t, sat, "C" + c["CELLSIG"])]
+                assert abs(value - pr) < 1e-4
+                value, _ = a[(t, sat, "S" + c["CELLSIG"])]
+                assert value == c["DF408"]
+                checked += 1
+            if msg.identity == "1117":
+                break
+    assert checked >= 30
+
+
+def test_faults_are_counted_not_fatal():
+    data = (STREAMS / "GMSD7_20121014.rtcm3").read_bytes()
+    clean = frame_stream(data, ubx=False)
+    starts = clean.rtcm_start.tolist()
+    broken = bytearray(data)
+    broken[starts[10] + 20] ^= 0xFF  # a CRC failure
+    broken[starts[30] : starts[30]] = b"\x00garbage\xd3\x00\x05junk"  # garbage and a false preamble
+    log = decode_rtcm3(bytes(broken))
+    assert log.counts["rtcm3"] == len(starts) - 1
+    assert log.counts["rtcm3_crc_failures"] >= 1
+    assert log.counts["garbage_bytes"] > 0
+    ref = read_rtcm3(STREAMS / "GMSD7_20121014.rtcm3")
+    assert len(log.observations.epochs) == len(ref.observations.epochs)
+    # nothing but damaged bytes
+    assert len(decode_rtcm3(b"\xd3\x00\x13" + bytes(40)).observations) == 0
