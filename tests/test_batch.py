@@ -140,6 +140,37 @@ def test_broken_file_fails_alone_with_its_message(first_run):
     assert "brkn0920.05o" in summary and "BRKN" in (out / "summary.html").read_text()
 
 
+def test_summary_station_map(first_run):
+    # the summary's positions of 0759 and ESBC are their reference coordinates (ECEF from
+    # shared/data/stations.csv, converted to latitude/longitude by pyproj), within 1e-4 deg;
+    # the map in summary.html shows each station's dot at its place
+    pytest.importorskip("matplotlib")
+    pyproj = pytest.importorskip("pyproj")
+    from matplotlib.figure import Figure
+
+    from satnav.batch import station_map, station_positions
+    from tests.report.test_basemap import read_png
+
+    _, out, result = first_run
+    stations = station_positions(result.rows)
+    assert "BRKN" not in stations and {"0759", "ESBC", "SIMB"} <= set(stations)
+    to_geodetic = pyproj.Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+    for name, xyz in (("0759", REF_0759), ("ESBC", (3582104.8024, 532590.1716, 5232755.1824))):
+        lon, lat, _ = to_geodetic.transform(*xyz)
+        assert stations[name][0] == pytest.approx(lat, abs=1e-4)
+        assert stations[name][1] == pytest.approx(lon, abs=1e-4)
+    assert "alt='station map' src='data:image/png;base64," in (out / "summary.html").read_text()
+    fig = Figure(figsize=(9.0, 5.6), dpi=100, layout="constrained")
+    m, png = station_map(stations, fig)
+    path = out.parent / "stations.png"
+    path.write_bytes(png)
+    img = read_png(path)
+    for name, (lat, lon, avail) in stations.items():
+        col, row = m.pixel(lon, lat)
+        dot = np.array(fig.axes[0].collections[-1].cmap(avail)[:3]) * 255.0
+        assert np.linalg.norm(img[int(round(float(row))), int(round(float(col)))] - dot) < 30.0, name
+
+
 def test_duckdb_query_on_the_dataset(first_run):
     _, out, result = first_run
     glob = str(out / "positions" / "**" / "*.parquet")

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SatnavError
+from .frames import ecef_to_geodetic
 from .options import SolveOptions
 
 __all__ = [
@@ -62,6 +63,8 @@ __all__ = [
     "run_batch",
     "solve_station_day",
     "input_hash",
+    "station_positions",
+    "station_map",
     "service_table",
     "read_positions",
     "POSITION_COLUMNS",
@@ -107,6 +110,7 @@ SUMMARY_COLUMNS = (
     ("availability", "float64"),  # valid / epochs
     ("mean_satellites", "float64"), ("median_pdop", "float64"),
     ("h_rms_m", "float64"), ("h_95_m", "float64"), ("v_rms_m", "float64"), ("v_95_m", "float64"),
+    ("lat_deg", "float64"), ("lon_deg", "float64"),  # mean valid position (geodetic, deg)
     ("run_time_s", "float64"), ("n_warnings", "int64"), ("warnings", "string"), ("error", "string"),
     ("observation", "string"), ("input_hash", "string"),
 )
@@ -543,6 +547,9 @@ def _summary_numbers(task: StationDay, solution) -> dict[str, Any]:
         "mean_satellites": float(np.mean(solution.n_used[solved])) if solved.any() else math.nan,
         "median_pdop": math.nan if rtk or not solved.any() else float(np.nanmedian(solution.pdop[solved])),
     }
+    if valid.any():
+        lat, lon, _ = ecef_to_geodetic(np.mean(np.asarray(solution.position_m, dtype=np.float64)[valid], axis=0))
+        out.update(lat_deg=math.degrees(float(lat)), lon_deg=math.degrees(float(lon)))
     if task.reference_m is not None and valid.any():
         err = solution.errors(task.reference_m) if rtk else solution.errors(task.reference_m, mask=valid)
         out.update(h_rms_m=err["h_rms"], h_95_m=err["h_95"], v_rms_m=err["v_rms"], v_95_m=err["v_95"])
@@ -886,16 +893,96 @@ def summary_html(rows: Sequence[dict[str, Any]]) -> str:
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     failed = sum(r.get("state") == "failed" for r in rows)
+    station_map = ""
+    png = _station_map_png(rows)
+    if png:
+        import base64
+
+        station_map = ("<h2>Stations</h2><figure><img alt='station map' src='data:image/png;base64,"
+                       + base64.b64encode(png).decode("ascii")
+                       + "'><figcaption>Mean solved position of each station; colour: availability "
+                         "(valid epochs / epochs, over its days).</figcaption></figure>")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>satnav batch summary</title><style>"
         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:2em}"
         "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:nth-child(-n+4){text-align:left}"
+        "figure img{max-width:100%;height:auto}"
         "</style></head><body><h1>satnav batch</h1>"
-        f"<p>{len(rows)} station-days, {failed} failed.</p>"
-        "<h2>Station-days</h2>" + table(*display_rows(rows))
+        f"<p>{len(rows)} station-days, {failed} failed.</p>" + station_map
+        + "<h2>Station-days</h2>" + table(*display_rows(rows))
         + "<h2>Service per station and constellation combination</h2>"
         + table(*display_rows(service_table(rows), SERVICE_COLUMNS)) + "</body></html>\n"
     )
+
+
+def station_positions(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
+    """Per station of the summary rows that have a position: (latitude deg, longitude deg,
+    availability pooled over its station-days and combinations)."""
+    acc: dict[str, list] = {}
+    for r in rows:
+        lat, lon = _num(r.get("lat_deg")), _num(r.get("lon_deg"))
+        if r.get("state") == "failed" or not (math.isfinite(lat) and math.isfinite(lon)):
+            continue
+        acc.setdefault(r["station"], []).append((lat, lon, _num(r.get("availability")), int(r.get("epochs") or 0)))
+    out = {}
+    for station, items in acc.items():
+        a = np.array(items, dtype=np.float64)
+        # mean direction of the longitudes (a network across the antimeridian)
+        lon = math.degrees(math.atan2(np.mean(np.sin(np.radians(a[:, 1]))), np.mean(np.cos(np.radians(a[:, 1])))))
+        epochs = a[:, 3].sum()
+        avail = float(np.nansum(a[:, 2] * a[:, 3]) / epochs) if epochs else math.nan
+        out[station] = (float(np.mean(a[:, 0])), lon, avail)
+    return out
+
+
+def _station_map_png(rows: Sequence[dict[str, Any]]) -> bytes | None:
+    """PNG map of the stations (:mod:`satnav.report.basemap`), None without matplotlib or
+    without any station position."""
+    stations = station_positions(rows)
+    if not stations:
+        return None
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return station_map(stations, Figure(figsize=(9.0, 5.6), dpi=100, layout="constrained"))[1]
+
+
+def station_map(stations: dict[str, tuple[float, float, float]], fig):
+    """Draw the stations ``{name: (lat deg, lon deg, availability)}`` on a map in ``fig``:
+    regional (equirectangular, at least 16 deg wide) around a local network, Equal Earth for
+    one spread over the world; returns (the :class:`~satnav.report.basemap.MapAxes`, PNG bytes)."""
+    from .report.basemap import draw_basemap, label_region_axes, projection_for, region_extent
+
+    names = list(stations)
+    lat = np.array([stations[n][0] for n in names])
+    lon = np.array([stations[n][1] for n in names])
+    avail = np.array([stations[n][2] for n in names])
+    spread = max(float(np.ptp(lat)), float(np.ptp((lon - lon[0] + 180.0) % 360.0)))
+    extent = region_extent(lon, lat, margin_deg=max(3.0, 0.1 * spread), min_span_deg=16.0)
+    projection = projection_for(extent)
+    ax = fig.add_subplot()
+    regional = hasattr(projection, "extent_deg")
+    m = draw_basemap(ax, projection, graticule_deg=10.0 if regional else 30.0)
+    if regional:
+        label_region_axes(m)
+    centre = projection.central_lon_deg
+    x, y = m.xy(centre + (lon - centre + 180.0) % 360.0 - 180.0, lat)
+    points = ax.scatter(x, y, c=np.nan_to_num(avail, nan=0.0), cmap="RdYlGn", vmin=0.0, vmax=1.0, s=60,
+                        edgecolors="k", linewidths=0.7, zorder=6)
+    labels: list[list] = []  # stations closer than half a degree share one label
+    for name, la, lo, xi, yi in zip(names, lat, lon, x, y):
+        near = next((lab for lab in labels if abs(lab[1] - la) < 0.5 and abs((lab[2] - lo + 180) % 360 - 180) < 0.5), None)
+        if near is None:
+            labels.append([name, la, lo, xi, yi])
+        else:
+            near[0] += f", {name}"
+    for name, _, _, xi, yi in labels:
+        ax.annotate(name, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize=8, zorder=7)
+    fig.colorbar(points, ax=ax, shrink=0.7, label="availability")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    return m, buf.getvalue()
 
 
 def read_positions(out_dir: PathType, where: str | None = None):

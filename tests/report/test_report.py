@@ -125,14 +125,14 @@ def test_report_is_self_contained_and_images_decode(gsi_report):
     assert text.startswith("<!DOCTYPE html>")
     assert_self_contained(text)
     pngs = embedded_pngs(text)
-    # track, ENU, satellites+DOP, one GPS sky plot, residuals
-    assert len(pngs) == 5
+    # location map, track, ENU, satellites+DOP, one GPS sky plot, residuals
+    assert len(pngs) == 6
     for data in pngs:
         w, h = png_dimensions(data)
         assert 200 <= w <= 2000 and 200 <= h <= 2000
     # alt text on every image, and the expected sections
     assert text.count("<img ") == text.count(' alt="')
-    for heading in ("Summary", "Track", "East, north, up error", "Satellites and DOP",
+    for heading in ("Summary", "Location", "Track", "East, north, up error", "Satellites and DOP",
                     "Sky plots", "Residuals"):
         assert f"<h2>{heading}</h2>" in text
 
@@ -183,7 +183,7 @@ def test_report_of_rtklib_rtk_pos_file(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert_self_contained(text)
     pngs = embedded_pngs(text)
-    assert len(pngs) == 3  # track, ENU, satellites count: all a .pos file allows
+    assert len(pngs) == 4  # location, track, ENU, satellites count: all a .pos file allows
     for data in pngs:
         assert min(png_dimensions(data)) > 0
     # README: fix 116 / 120 (96.7 %)
@@ -192,7 +192,7 @@ def test_report_of_rtklib_rtk_pos_file(tmp_path):
     fix = re.search(r"<td>Q=1 \(fix\)</td><td[^>]*>116</td><td[^>]*>([\d.]+)</td><td[^>]*>[\d.]+</td>"
                     r"<td[^>]*>([\d.]+)</td>", text)
     assert fix and float(fix.group(1)) <= 0.006 and float(fix.group(2)) <= 0.011
-    assert rendered_marker(out, tmp_path) == "all 3"
+    assert rendered_marker(out, tmp_path) == "all 4"
 
 
 def test_report_of_rtklib_spp_with_resolved_detail(tmp_path):
@@ -213,7 +213,7 @@ def test_report_of_rtklib_spp_with_resolved_detail(tmp_path):
     assert float(row.group(1)) == pytest.approx(0.52, abs=0.005)
     assert float(row.group(2)) == pytest.approx(1.09, abs=0.005)
     assert "re-solved" in text and "GPS sky plot" in text and "pseudorange residuals" in text
-    assert len(embedded_pngs(text)) == 3 + 3  # + satellites/DOP, GPS sky plot, residuals
+    assert len(embedded_pngs(text)) == 4 + 3  # + satellites/DOP, GPS sky plot, residuals
 
 
 def test_report_of_own_pos_counts_unsolved_epochs(gsi_solution, tmp_path):
@@ -235,7 +235,7 @@ def test_report_of_own_pos_counts_unsolved_epochs(gsi_solution, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "117 with a position, 3 without" in text
     assert f"no solution: {STATUS[11]}</td><td class=\"num\">3</td>" in text
-    assert len(embedded_pngs(text)) == 3
+    assert len(embedded_pngs(text)) == 4
 
 
 def test_report_of_solution_with_flagged_and_unsolved_epochs(gsi_solution, tmp_path):
@@ -255,7 +255,7 @@ def test_report_of_solution_with_flagged_and_unsolved_epochs(gsi_solution, tmp_p
     assert f"<td>{STATUS[3]}</td><td>solved</td><td class=\"num\">10</td>" in text
     assert f"<td>{STATUS[11]}</td><td>not solved</td><td class=\"num\">1</td>" in text
     assert "Accuracy against the reference position" in text
-    assert len(embedded_pngs(text)) == 5
+    assert len(embedded_pngs(text)) == 6
 
 
 def test_report_cli_bad_input_is_one_line(tmp_path, capsys):
@@ -277,4 +277,32 @@ def test_render_check_detects_a_broken_image(gsi_report, tmp_path):
     broken = re.sub(r'src="data:image/png;base64,[^"]*"', 'src="data:image/png;base64,AAAA"', text, count=1)
     path = tmp_path / "broken.html"
     path.write_text(broken, encoding="utf-8")
-    assert rendered_marker(path, tmp_path) == "broken 1 of 5"
+    assert rendered_marker(path, tmp_path) == "broken 1 of 6"
+
+
+def test_location_map_puts_the_receiver_on_land_at_its_place(gsi_solution, tmp_path):
+    # gsi 0759 (Tsukuba, Japan): the star of the report's location map lies at the station's
+    # latitude/longitude (shared/data/stations.csv ECEF converted by pyproj, not by satnav),
+    # within a pixel (~4 km at 16 degrees over 500 pixels), on land
+    pyproj = pytest.importorskip("pyproj")
+    from matplotlib.figure import Figure
+
+    from satnav.report import basemap
+    from satnav.report.plots import location_map
+    from tests.report.test_basemap import hex_rgb, patch_median, read_png
+
+    _, sol = gsi_solution
+    fig = Figure(figsize=(6.4, 5.2), dpi=100, layout="constrained")
+    m = location_map(fig.add_subplot(), sol.position_m[sol.solved])
+    fig.savefig(tmp_path / "where.png", dpi=100)
+    img = read_png(tmp_path / "where.png")
+    lon, lat, _ = pyproj.Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True).transform(
+        -3976219.5082, 3382372.5671, 3652512.9849)
+    star = np.all(np.abs(img - hex_rgb("#ffd400")) < 40, axis=-1)
+    rows, cols = np.nonzero(star)
+    assert len(rows) > 10
+    star_lon, star_lat = m.lonlat(cols.mean() + 0.5, rows.mean() + 0.5)
+    assert star_lon == pytest.approx(lon, abs=0.05) and star_lat == pytest.approx(lat, abs=0.05)
+    # half a degree north of the star (Tokyo, clear of it): land, not sea
+    col, row = m.pixel(lon, lat + 0.5)
+    assert np.allclose(patch_median(img, col, row), hex_rgb(basemap.LAND_COLOR), atol=12)

@@ -320,8 +320,8 @@ def draw_basemap(
     borders: bool = True,
     ocean: bool = True,
     graticule_deg: float | None = 30.0,
-    resolution: str = "c",
-    min_area_km2: float = 3000.0,
+    resolution: str | None = None,
+    min_area_km2: float | None = None,
     zorder: float = 0.0,
     line_zorder: float = 3.0,
     coast_color: str = COAST_COLOR,
@@ -337,17 +337,24 @@ def draw_basemap(
     (above data at the default zorder 1-2) in ``coast_color`` (``coast_width`` points) and
     ``border_color``; ``graticule_deg`` spaces the meridians and
     parallels (None: none); ``resolution`` and ``min_area_km2`` choose the GSHHG polygons
-    (:func:`coastline_polygons`). Axis ticks are hidden; the Axes' limits are the map's outline
+    (:func:`coastline_polygons`; by default from the map's size: crude and 3000 km^2 for
+    more than 60 deg, low up to 12 deg, intermediate below, the area shrinking with the
+    map). Axis ticks are hidden; the Axes' limits are the map's outline
     and its aspect is equal (projected metres both ways).
     """
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.patches import Polygon
 
+    span, lat_span = projection.lon_span(), projection.lat_span()
+    size = max(span[1] - span[0], lat_span[1] - lat_span[0])
+    if resolution is None:  # GSHHG crude for the world, low for a region, intermediate close up
+        resolution = "c" if size > 60.0 else ("l" if size > 12.0 else "i")
+    if min_area_km2 is None:  # islands and lakes of a few pixels at least
+        min_area_km2 = 3000.0 if size > 60.0 else 3000.0 * (size / 60.0) ** 2
     outline = projection.outline()
     edge = Polygon(outline, closed=True, facecolor=OCEAN_COLOR if ocean else "none",
                    edgecolor="0.35", lw=0.8, zorder=zorder)
     ax.add_patch(edge)
-    span, lat_span = projection.lon_span(), projection.lat_span()
 
     polygons = coastline_polygons(resolution, min_area_km2) if (land or coastlines) else ()
     if (land or coastlines) and not polygons:
@@ -412,9 +419,10 @@ def label_region_axes(map_axes: MapAxes, step_deg: float | None = None) -> None:
     ax, proj = map_axes.ax, map_axes.projection
     lon0, lon1 = proj.lon_span()
     lat0, lat1 = proj.lat_span()
-    if step_deg is None:
-        span = max(lon1 - lon0, lat1 - lat0)
-        step_deg = next(s for s in (1, 2, 5, 10, 15, 30, 45, 60, 90) if span / s <= 8)
+    if step_deg is None:  # at most 8 labels along the longer side, 2 or more along the shorter
+        longer, shorter = max(lon1 - lon0, lat1 - lat0), min(lon1 - lon0, lat1 - lat0)
+        fits = [s for s in (1, 2, 5, 10, 15, 30, 45, 60, 90) if longer / s <= 8]
+        step_deg = next((s for s in fits if shorter / s >= 2), fits[0])
     lons = np.arange(math.ceil(lon0 / step_deg) * step_deg, lon1 + 1e-9, step_deg)
     lats = np.arange(math.ceil(lat0 / step_deg) * step_deg, lat1 + 1e-9, step_deg)
     ax.set_xticks(proj.forward(lons, np.zeros_like(lons))[0])

@@ -190,6 +190,14 @@ def _geodetic_text(xyz) -> str:
             f"(X {xyz[0]:.3f}, Y {xyz[1]:.3f}, Z {xyz[2]:.3f} m)")
 
 
+def _location_section(position_m) -> list[str]:
+    """The "Location" map: where on Earth the solved positions are."""
+    return ["<h2>Location</h2>",
+            _img(plots.location_png(position_m), "location map",
+                 "Where the receiver is: solved positions (red) and their mean (star) over coastlines "
+                 "and borders (GSHHG).")]
+
+
 def _is_posfile(obj) -> bool:
     return hasattr(obj, "q") and hasattr(obj, "ns") and not hasattr(obj, "status")
 
@@ -262,6 +270,7 @@ def _solution_sections(sol, reference, ref_label, *, with_track=True, what="") -
     origin_label = ref_label if reference is not None else "mean position"
     kind = "error" if reference is not None else "deviation"
     if with_track and origin is not None:
+        out += _location_section(np.asarray(sol.position_m, dtype=np.float64)[solved])
         enu = ecef_to_enu(np.asarray(sol.position_m, dtype=np.float64), origin)
         enu[~solved] = np.nan
         groups = [(f"{c}: {STATUS.get(int(c), '?')}", _STATUS_COLORS.get(int(c), "k"), status == c)
@@ -383,6 +392,8 @@ def _posfile_sections(pos, reference, ref_label) -> list[str]:
 
     groups = [(f"Q={int(c)} {RTKLIB_QUALITY.get(int(c), ('?', 'k'))[0]}",
                RTKLIB_QUALITY.get(int(c), ("?", "k"))[1], q == c) for c in np.unique(q)]
+    if pos.frame != "enu":
+        out += _location_section(pos.position_m)
     out.append("<h2>Track</h2>")
     out.append(_img(plots.track_png(enu, groups, origin_label=origin_label), "horizontal track",
                     f"Horizontal positions about the {origin_label}, coloured by solution quality Q "

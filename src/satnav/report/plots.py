@@ -30,6 +30,8 @@ __all__ = [
     "skyplot_png",
     "residuals_png",
     "lines_png",
+    "location_png",
+    "location_map",
 ]
 
 #: Colour of each system in every figure (:attr:`satnav.signals.SystemSignals.color`).
@@ -339,3 +341,50 @@ def lines_png(time_ns, panels, *, width_in: float = 9.0, panel_height_in: float 
         ax.grid(True, alpha=0.3)
     _time_axis(axes[-1])
     return _png(fig)
+
+
+def location_png(position_m, *, label: str = "mean position", min_span_deg: float = 16.0) -> bytes:
+    """Where the receiver is: :func:`location_map` as a PNG."""
+    fig = _figure(6.4, 5.2)
+    location_map(fig.add_subplot(), position_m, label=label, min_span_deg=min_span_deg)
+    return _png(fig)
+
+
+def location_map(ax, position_m, *, label: str = "mean position", min_span_deg: float = 16.0):
+    """Draw on ``ax`` a regional map (equirectangular, GSHHG coastlines and borders,
+    :mod:`satnav.report.basemap`) with the positions as a red track and a star at their
+    mean; returns the :class:`~satnav.report.basemap.MapAxes` (None without a position).
+
+    Parameters
+    ----------
+    position_m : array (m, 3)
+        ECEF positions (m) of the epochs to show (NaN rows are left out).
+    label : str
+        Name of the star (the mean position).
+    min_span_deg : float
+        Smallest width and height of the map (deg): a static receiver is shown with its
+        surroundings.
+    """
+    from ..frames import ecef_to_geodetic
+    from .basemap import region_extent, region_map
+
+    xyz = np.asarray(position_m, dtype=np.float64).reshape(-1, 3)
+    xyz = xyz[np.all(np.isfinite(xyz), axis=1)]
+    if not len(xyz):
+        _no_data(ax, "no solved epoch")
+        return None
+    lat, lon, _ = ecef_to_geodetic(xyz)
+    lat, lon = np.degrees(lat), np.degrees(lon)
+    extent = region_extent(lon, lat, margin_deg=2.0, min_span_deg=min_span_deg)
+    m = region_map(ax, extent)
+    centre = 0.5 * (extent[0] + extent[1])
+    lon = centre + (lon - centre + 180.0) % 360.0 - 180.0  # continuous over the antimeridian
+    x, y = m.xy(lon, lat)
+    ax.plot(x, y, "-", color="#d62728", lw=1.2, zorder=5)
+    mean_lat, mean_lon, _ = ecef_to_geodetic(np.mean(xyz, axis=0))
+    mean_lat = np.degrees(float(mean_lat))
+    mean_lon = centre + (np.degrees(float(mean_lon)) - centre + 180.0) % 360.0 - 180.0
+    xm, ym = m.xy(mean_lon, mean_lat)
+    ax.plot([xm], [ym], "*", color="#ffd400", mec="k", mew=0.7, ms=14, zorder=6)
+    ax.set_title(f"star: {label} {mean_lat:.4f}°, {(mean_lon + 180) % 360 - 180:.4f}°", fontsize=9)
+    return m
