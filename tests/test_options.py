@@ -66,9 +66,8 @@ def test_replace_validates():
 @pytest.mark.parametrize(
     "changes, message",
     [
-        (dict(mode="ppp-static"), r"mode 'ppp-static' \(precise point positioning\) is not available yet"),
-        (dict(mode="ppp-kinematic"), "not available yet"),
-        (dict(mode="rtk"), "mode 'rtk': unknown, expected one of spp, dgnss, rtk-kinematic, rtk-static"),
+        (dict(mode="ppp"), "mode 'ppp': unknown"),
+        (dict(mode="rtk"), "mode 'rtk': unknown, expected one of spp, dgnss, rtk-kinematic, rtk-static, ppp-static, ppp-kinematic"),
         (dict(elevation_mask_deg=95.0), "elevation_mask_deg 95.0: expected an elevation mask in degrees, "
                                         "0 <= value < 90"),
         (dict(elevation_mask_deg=float("nan")), "elevation mask"),

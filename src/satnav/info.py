@@ -28,6 +28,9 @@ FORMAT_NAMES = {
     "sp3": "SP3 precise orbit",
     "ionex": "IONEX ionosphere maps",
     "antex": "ANTEX antenna phase centres",
+    "ngs-pcv": "NGS antenna calibrations (phase centres)",
+    "bias-sinex": "bias SINEX (code/phase biases)",
+    "blq": "BLQ ocean tide loading coefficients",
     "android-gnsslogger": "Android GnssLogger raw log",
     "ubx": "u-blox UBX raw log",
     "archive": "archive (zip/tar) of files",
@@ -71,6 +74,12 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
     line = lines[first_nonblank]
     if re.match(r"#[a-d ][PV ] ?\s*\d{4} ", line):
         return "sp3", None
+    if line.startswith("%=BIA"):
+        return "bias-sinex", _float(line[6:10])
+    if line.startswith("$$"):
+        return "blq", None
+    if line.startswith("<ant_info") or any(ln.startswith("ANTENNA ID") and "DATA SOURCE" in ln for ln in lines[:20]):
+        return "ngs-pcv", None
     phone = _phone_format(lines, first_nonblank)
     if phone:
         return phone, None

@@ -29,9 +29,11 @@ from .satellites import SYSTEMS
 __all__ = ["SolveOptions", "OrbitComparisonOptions", "SOLVE_MODES", "FUTURE_SOLVE_MODES"]
 
 #: Solution modes :class:`SolveOptions` accepts.
-SOLVE_MODES = ("spp", "dgnss", "rtk-kinematic", "rtk-static")
-#: Modes reserved for precise point positioning (not implemented yet: rejected).
-FUTURE_SOLVE_MODES = ("ppp-static", "ppp-kinematic")
+SOLVE_MODES = ("spp", "dgnss", "rtk-kinematic", "rtk-static", "ppp-static", "ppp-kinematic")
+#: Modes reserved for later (rejected with a message); empty since PPP is available.
+FUTURE_SOLVE_MODES: tuple[str, ...] = ()
+#: Modes that need base observations.
+RELATIVE_MODES = ("dgnss", "rtk-kinematic", "rtk-static")
 #: Ionospheric corrections (``None``: automatic).
 IONO_MODELS = ("klobuchar", "iono-free", "states", "none")
 #: Measurement weights (``None``: the error model).
@@ -241,7 +243,9 @@ class SolveOptions(_PlainData):
 
     Output choices (``-o``, ``--format``, ``--report``, ``--truth``, ``-q``) are not
     options of the solution and stay with the command. The modes ``"ppp-static"`` and
-    ``"ppp-kinematic"`` are reserved for precise point positioning, not available yet.
+    ``"ppp-kinematic"`` are precise point positioning (:func:`satnav.estimators.ppp.solve_ppp`:
+    precise products among the input files, ``systems`` restricted to those PPP supports,
+    default GPS + Galileo).
     """
 
     mode: str = "spp"
@@ -344,7 +348,12 @@ class SolveOptions(_PlainData):
     @property
     def relative(self) -> bool:
         """True for the modes that need base observations (DGNSS, RTK)."""
-        return self.mode != "spp"
+        return self.mode in RELATIVE_MODES
+
+    @property
+    def ppp(self) -> bool:
+        """True for precise point positioning (``ppp-static``, ``ppp-kinematic``)."""
+        return self.mode.startswith("ppp-")
 
     @property
     def signals_dict(self) -> dict[str, str | tuple[str, ...]] | None:

@@ -29,6 +29,7 @@ from .options import OrbitComparisonOptions, SolveOptions
 
 __all__ = [
     "solve_files",
+    "precise_products",
     "read_observations",
     "PHONE_SOLVE_OPTIONS",
     "phone_solve_options",
@@ -215,6 +216,10 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
     from .info import split_archive_inputs
 
     obs, navs = split_archive_inputs(obs, navs)  # archives (zip/tar) give their members
+    if options.ppp:
+        if base is not None:
+            raise SatnavError(f"mode {options.mode!r} (precise point positioning) takes no base observations")
+        return _solve_ppp(obs, navs, options, progress=progress)
     if _streamable(obs, options, base=base, states=states):
         progress(f"reading and solving {obs} in time chunks")
         solution = _solve_spp_streamed(obs, navs, options, per_satellite=per_satellite)
@@ -266,6 +271,95 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
         warnings_of_run = solution.warnings
         solution = _light(solution)
         solution.warnings = warnings_of_run
+    solution.observation_header = obs.header
+    return solution
+
+
+#: Formats of the precise products PPP takes (:func:`precise_products`).
+PRODUCT_FORMATS = ("sp3", "rinex-clk", "antex", "ngs-pcv", "bias-sinex", "blq", "ionex", "rinex-nav")
+
+
+def precise_products(paths: Sequence[PathType], *, strict: bool = False):
+    """The precise products of PPP from files told by content
+    (:func:`satnav.info.detect_format`): SP3 orbits (several days merged), RINEX clocks,
+    ANTEX and NGS antenna calibrations, bias SINEX (OSB), BLQ ocean loading. IONEX maps and
+    broadcast navigation files are accepted and not used by the ionosphere-free solution
+    (the returned notes say so). Returns
+    :class:`~satnav.estimators.ppp.PppProducts`; raises SatnavError without an SP3 file or
+    for a file of another kind.
+    """
+    from .estimators.ppp import PppProducts
+    from .info import FORMAT_NAMES, detect_format
+
+    kinds: dict[str, list] = {}
+    for p in paths:
+        fmt, _ = detect_format(p)
+        if fmt not in PRODUCT_FORMATS:
+            raise SatnavError(f"{p}: a {FORMAT_NAMES.get(fmt, fmt)} file is not a precise product; expected SP3, "
+                              "RINEX clock, ANTEX/NGS antenna, bias SINEX or BLQ files")
+        kinds.setdefault(fmt, []).append(p)
+    if "sp3" not in kinds:
+        raise SatnavError("precise point positioning needs precise orbits: no SP3 file among the inputs "
+                          "(satnav solve OBS ORBITS.SP3 [CLOCKS.CLK ANTEX.atx BIASES.BIA OCEAN.blq] --mode ppp-static)")
+    from .io.sp3 import read_sp3
+
+    sp3 = read_sp3(*kinds["sp3"], strict=strict)
+    clk = None
+    if "rinex-clk" in kinds:
+        from .io.clk import read_clk
+
+        clk = read_clk(*kinds["rinex-clk"], strict=strict)
+    antennas = None
+    if "antex" in kinds or "ngs-pcv" in kinds:
+        from .io.antex import read_antennas
+
+        antennas = read_antennas(*kinds.get("antex", []), *kinds.get("ngs-pcv", []), strict=strict)
+    biases = None
+    if "bias-sinex" in kinds:
+        from .io.bias_sinex import read_bias_sinex
+
+        parts = [read_bias_sinex(p, strict=strict) for p in kinds["bias-sinex"]]
+        biases = parts[0]
+        for extra in parts[1:]:
+            if extra.analysis_centre != biases.analysis_centre:
+                raise SatnavError(f"bias files of two analysis centres ({biases.analysis_centre}, "
+                                  f"{extra.analysis_centre}): expected the biases of the clocks' centre only")
+            for k, v in extra.biases.items():
+                biases.biases.setdefault(k, []).extend(v)
+    blq = None
+    if "blq" in kinds:
+        from .io.blq import read_blq
+
+        blq = {}
+        for p in kinds["blq"]:
+            blq.update(read_blq(p, strict=strict))
+    products = PppProducts(sp3, clk, antennas, biases, blq, sources=[str(p) for p in paths])
+    if "ionex" in kinds:
+        warnings.warn(f"{', '.join(map(str, kinds['ionex']))}: IONEX maps are not used by the ionosphere-free "
+                      "PPP solution", SatnavWarning, stacklevel=3)
+    return products
+
+
+def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
+    from .estimators.ppp import PppOptions, solve_ppp
+
+    if _is_navigation(paths):
+        raise SatnavError("precise point positioning needs precise product files (SP3, CLK, ...), not navigation data")
+    progress("reading precise products")
+    products = precise_products(list(paths), strict=options.strict)
+    if isinstance(obs, (str, PathLike)):
+        progress(f"reading {obs}")
+        obs = read_observations(obs, strict=options.strict)
+    systems = "".join(s for s in options.systems if s in "GECJ")
+    if not systems:
+        raise SatnavError(f"systems {options.systems!r}: PPP uses G, E, C or J (GLONASS inter-frequency code biases "
+                          "are not modelled yet)")
+    if options.systems == SolveOptions().systems:
+        systems = "GE"  # the default: the systems of every multi-GNSS product
+    ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
+                             elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude))
+    progress(f"solving {len(obs.epochs)} epochs (PPP)")
+    solution = solve_ppp(obs, products, ppp_options)
     solution.observation_header = obs.header
     return solution
 

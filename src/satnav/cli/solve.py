@@ -132,7 +132,7 @@ def solve_options_from_args(args) -> SolveOptions:
     base_position = (tuple(parse_xyz(args.base_pos, "--base-pos")) if args.base_pos
                      else ("spp" if args.base_spp else None))
     return SolveOptions(
-        mode=_MODES[args.mode] if args.base else "spp",
+        mode=args.mode if args.mode.startswith("ppp-") else (_MODES[args.mode] if args.base else "spp"),
         systems=args.systems,
         exclude=tuple(x.strip() for x in args.exclude.split(",") if x.strip()) if args.exclude else (),
         elevation_mask_deg=args.mask,
@@ -168,6 +168,7 @@ def cmd_solve(args) -> int:
 
     check_output_file(args.output)
     check_output_file(args.report)
+    check_output_file(getattr(args, "ztd", None))
     options = solve_options_from_args(args)
     t0 = time.perf_counter()
     stages = _Stages(4, args.quiet)
@@ -189,6 +190,22 @@ def cmd_solve(args) -> int:
         stages.close()
     elapsed = time.perf_counter() - t0
 
+    if options.ppp:
+        if args.ztd:
+            solution.write_ztd_csv(args.ztd)
+        if not args.quiet:
+            if args.output:
+                print(f"{args.output}: {len(solution)} epochs")
+            truth = parse_xyz(args.ref) if args.ref else None
+            print(printable(solution.summary(truth)))
+            if args.ztd:
+                print(f"ZTD         {args.ztd}")
+            print(f"time        {elapsed:.2f} s")
+        if args.report:
+            from ..report import write_report
+
+            print(f"report      {write_report(solution, args.report, obs=obs)}")
+        return 0 if solution.solved.any() else 1
     if args.base:
         if not args.quiet:
             if args.output:
@@ -352,7 +369,12 @@ def register(subparsers) -> None:
     s.add_argument("--base", metavar="BASE_OBS", help="base station observations (relative positioning)")
     s.add_argument("--base-pos", metavar="X,Y,Z", help="base position (ECEF m); default the base header")
     s.add_argument("--base-spp", action="store_true", help="base position from the mean of its SPP solutions")
-    s.add_argument("--mode", choices=("dgnss", "kinematic", "static"), default="kinematic")
+    s.add_argument("--mode", choices=("dgnss", "kinematic", "static", "ppp-static", "ppp-kinematic"),
+                   default="kinematic",
+                   help="with --base: dgnss, kinematic (default) or static RTK; without: ppp-static or "
+                        "ppp-kinematic precise point positioning (NAV... are then the precise products: SP3, "
+                        "CLK, ANTEX/NGS, bias SINEX, BLQ, told by content)")
+    s.add_argument("--ztd", metavar="CSV", help="PPP: write the zenith total delays (CSV)")
     s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
     s.add_argument("--ratio", type=bounded_float("a ratio-test threshold", 1.0), default=3.0,
                    help="RTK: ratio-test threshold (default 3)")
@@ -393,4 +415,4 @@ def register(subparsers) -> None:
                         "every core); RTK and carrier smoothing run in one")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_solve, input_args=("obs", "nav", "base", "truth"),
-                   output_args=("output", "report"))
+                   output_args=("output", "report", "ztd"))

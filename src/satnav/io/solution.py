@@ -243,7 +243,9 @@ def _header_lines(solution, inputs, program) -> list[str]:
             week, tow = gps_week_tow(v)
             lines.append(f"% {label} : {_calendar_text([v], 1)[0]} GPST (week{int(week):04d} {float(tow):8.1f}s)")
     opts = getattr(solution, "options", {}) or {}
-    lines.append("% pos mode  : Single")
+    lines.append(f"% pos mode  : {opts.get('pos_mode', 'Single')}")
+    for name, text in (opts.get("models") or {}).items():
+        lines.append(f"% model     : {name}: {text}")
     if "elevation_mask_deg" in opts:
         lines.append(f"% elev mask : {float(opts['elevation_mask_deg']):.1f} deg")
     if "iono" in opts:

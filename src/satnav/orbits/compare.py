@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT
+from ..models.antenna import NOMINAL_PCO_Z_M
 from ..satellites import prn_of, satellite_id, system_of
 
 __all__ = [
@@ -66,23 +67,6 @@ SISRE_WEIGHTS = {
     "J": (0.99, 1 / 126),
     "I": (0.99, 1 / 126),
     "S": (0.99, 1 / 126),
-}
-
-#: Nominal radial (z) antenna offset in metres per orbit group, CoM -> APC of the
-#: ionosphere-free combination: typical igs14.atx values (GPS: constellation mean over
-#: Block IIR/IIR-M (~0.0-1.6 m) and IIF (~1.1-1.6 m); GLONASS-M ~2.3 m; Galileo FOC/IOV
-#: ~0.8 m; BeiDou-2/3 ~1.1 m; QZSS ~3.0 m; NavIC ~1.0 m). Nominal only: the tables of the
-#: broadcast operators differ from IGS values; compare with the residual mean radial.
-NOMINAL_PCO_Z_M = {
-    "G": 0.9,
-    "R": 2.3,
-    "E": 0.8,
-    "C-MEO": 1.1,
-    "C-IGSO": 1.1,
-    "C-GEO": 1.1,
-    "J": 3.0,
-    "I": 1.0,
-    "S": 0.0,
 }
 
 #: Systems whose broadcast orbits refer to the centre of mass (no PCO to apply). Empty:

@@ -1,0 +1,1003 @@
+"""Precise point positioning (PPP): float ionosphere-free solution, static or kinematic.
+
+One receiver, precise satellite orbits and clocks (SP3 + RINEX clock, or SP3 alone), and the
+models of :mod:`satnav.models` give centimetre positions without a base station (Zumberge
+et al. 1997; Kouba and Heroux 2001; Kouba, "A guide to using International GNSS Service
+(IGS) products", 2009, ch. 5 for the model terms).
+
+Measurements (per satellite, ionosphere-free combination of the product's two reference
+bands, :attr:`satnav.signals.SystemSignals.precise_bands`; metres)::
+
+    P_IF = rho + c dt_r(sys) - c dt^s + T + d_ant + d_tide + shapiro          + e_P
+    L_IF = rho + c dt_r(sys) - c dt^s + T + d_ant + d_tide + shapiro + lambda_NL w + B + e_L
+
+built from :mod:`satnav.models.measurement` (geometry with Earth rotation, satellite clock
+with the periodic relativistic term), :mod:`~satnav.models.solid_tide`,
+:mod:`~satnav.models.ocean_loading`, :mod:`~satnav.models.pole_tide`,
+:mod:`~satnav.models.antenna` (satellite PCO/PCV with :mod:`~satnav.models.attitude`,
+receiver ARP eccentricity + PCO/PCV), :mod:`~satnav.models.wind_up`,
+:func:`~satnav.models.corrections.shapiro_delay_m` and
+:mod:`~satnav.models.troposphere` (Saastamoinen hydrostatic a priori with the standard
+atmosphere, Niell mapping, Chen-Herring gradients). Code observations are corrected with
+observable-specific biases (bias SINEX) when given.
+
+Extended Kalman filter (:mod:`satnav.estimators.kalman`), states:
+
+* position (marker, ECEF): constant (static) or white noise (kinematic, reset each epoch);
+* one receiver clock per system (white noise; their differences are the inter-system biases);
+* zenith wet delay (random walk, :attr:`PppOptions.zwd_noise_m_per_sqrt_s`) and optionally
+  north/east gradients (random walk);
+* one float ionosphere-free ambiguity (m) per satellite arc, reset at every cycle slip
+  (:class:`~satnav.estimators.cycle_slips.SlipTracker`: loss of lock, gaps,
+  geometry-free and Melbourne-Wuebbena tests on every epoch of the file, also those
+  without a precise clock) and after repeated outliers.
+
+Outliers: the measurement with the largest normalised innovation above
+:attr:`PppOptions.outlier_sigma` (or an absolute limit) is rejected and the update repeated;
+every rejection is logged on the solution.
+
+Clocks: a RINEX clock file (30 s or finer) is interpolated linearly. Clocks from SP3 alone
+(5 or 15 min) are **not** interpolated over minutes: only the epochs within
+:attr:`PppOptions.clock_max_interpolation_s` of a clock sample are processed (BOR1 with
+CODE 5-min products: 288 epochs a day), and the run says so.
+
+The same engine (:class:`PppEngine`) serves a file (:func:`solve_ppp`, a loop over its
+epochs) and a stream (one :meth:`PppEngine.process` per epoch).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..constants import SPEED_OF_LIGHT
+from ..errors import SatnavError, SatnavWarning
+from ..satellites import MAX_SATELLITES, satellite_id, system_of
+from .ppp_solution import QUALITY_PPP, PppSolution
+
+__all__ = ["PppOptions", "PppProducts", "PppEngine", "solve_ppp", "PPP_MODELS", "SIGNAL_PREFERENCE"]
+
+_NS = 1_000_000_000
+
+#: Models a run can switch off (:attr:`PppOptions.models`), each named in the output.
+PPP_MODELS = ("solid-tide", "ocean-loading", "pole-tide", "wind-up", "satellite-antenna",
+              "receiver-antenna", "shapiro", "gradients", "code-biases", "eclipse-exclusion")
+
+#: Observation codes per system and band in order of preference: (code, phase). GPS codes
+#: prefer the P(Y) tracking the IGS clocks refer to when no bias file corrects C1C.
+SIGNAL_PREFERENCE = {
+    "G": {"1": (("C1W", "C1C", "C1P", "C1X", "C1L"), ("L1C", "L1W", "L1P", "L1X", "L1L")),
+          "2": (("C2W", "C2P", "C2L", "C2X", "C2S"), ("L2W", "L2P", "L2L", "L2X", "L2S")),
+          "5": (("C5Q", "C5X", "C5I"), ("L5Q", "L5X", "L5I"))},
+    "E": {"1": (("C1C", "C1X", "C1B"), ("L1C", "L1X", "L1B")),
+          "5": (("C5Q", "C5X", "C5I"), ("L5Q", "L5X", "L5I")),
+          "7": (("C7Q", "C7X", "C7I"), ("L7Q", "L7X", "L7I"))},
+    "C": {"2": (("C2I", "C2X"), ("L2I", "L2X")), "6": (("C6I", "C6X"), ("L6I", "L6X"))},
+    "J": {"1": (("C1C", "C1X"), ("L1C", "L1X")), "2": (("C2L", "C2X"), ("L2L", "L2X"))},
+}
+#: With bias corrections (OSB) any tracking works: GPS prefers the civil C1C (less noise).
+_SIGNAL_PREFERENCE_WITH_OSB = {"G": {"1": (("C1C", "C1W", "C1P", "C1X"), ("L1C", "L1W", "L1P", "L1X"))}}
+
+
+@dataclass(frozen=True)
+class PppOptions:
+    """Options of a PPP run (plain data, SI units).
+
+    ``mode`` ``"static"`` or ``"kinematic"``; ``systems`` letters (GPS, Galileo, BeiDou,
+    QZSS with precise products; GLONASS is not used yet: its inter-frequency code biases
+    are not modelled); ``elevation_mask_deg``; ``exclude`` satellite ids; ``code_sigma_m``
+    and ``phase_sigma_m`` the zenith sigmas of one undifferenced code / phase (the
+    ionosphere-free combination is 3 times noisier; ``sigma^2 (1 + 1/sin^2 el)``);
+    ``zwd_noise_m_per_sqrt_s`` and ``gradient_noise_m_per_sqrt_s`` the random walks;
+    ``kinematic_sigma_m`` the position sigma given each epoch in kinematic mode;
+    ``clock_max_interpolation_s`` how far from a clock sample an epoch may be when the
+    clocks are sparser than 30 s; ``outlier_sigma`` the normalised-innovation limit,
+    ``outlier_phase_m`` / ``outlier_code_m`` absolute limits on innovations once converged;
+    ``models`` the :data:`PPP_MODELS` applied; ``missing_satellite_antenna``:
+    ``"nominal"`` (:data:`satnav.models.antenna.NOMINAL_PCO_Z_M`, warned), ``"zero"`` (as
+    RTKLIB, warned) or ``"exclude"``; ``eclipse_exclusion_s`` the time after leaving the
+    Earth's shadow during which a satellite stays excluded.
+    """
+
+    mode: str = "static"
+    systems: str = "GE"
+    elevation_mask_deg: float = 10.0
+    exclude: tuple = ()
+    code_sigma_m: float = 0.3
+    phase_sigma_m: float = 0.003
+    zwd_noise_m_per_sqrt_s: float = 1e-4
+    gradient_noise_m_per_sqrt_s: float = 1e-6
+    kinematic_sigma_m: float = 100.0
+    clock_max_interpolation_s: float = 1.0
+    outlier_sigma: float = 5.0
+    outlier_phase_m: float = 0.5
+    outlier_code_m: float = 30.0
+    models: tuple = PPP_MODELS
+    missing_satellite_antenna: str = "nominal"
+    eclipse_exclusion_s: float = 1800.0
+
+    def __post_init__(self):
+        if self.mode not in ("static", "kinematic"):
+            raise SatnavError(f"PPP mode {self.mode!r}: expected 'static' or 'kinematic'")
+        unknown = set(self.models) - set(PPP_MODELS)
+        if unknown:
+            raise SatnavError(f"PPP models {sorted(unknown)}: unknown, expected some of {', '.join(PPP_MODELS)}")
+        if self.missing_satellite_antenna not in ("nominal", "zero", "exclude"):
+            raise SatnavError(f"missing_satellite_antenna {self.missing_satellite_antenna!r}: expected "
+                              "'nominal', 'zero' or 'exclude'")
+        bad = set(self.systems) - set("GECJ")
+        if bad:
+            raise SatnavError(f"PPP systems {self.systems!r}: {''.join(sorted(bad))} not supported, expected some "
+                              "of G, E, C, J (GLONASS: inter-frequency code biases are not modelled yet)")
+
+    def uses(self, model: str) -> bool:
+        return model in self.models
+
+
+@dataclass
+class PppProducts:
+    """Precise products of a PPP run: ``sp3`` (orbits, merged days), ``clk`` (RINEX clocks or
+    None: SP3 clocks), ``antennas`` (:class:`satnav.io.antex.AntennaSet` or None),
+    ``biases`` (:class:`satnav.io.bias_sinex.BiasSet` or None), ``blq`` (station ->
+    (6, 11) ocean loading coefficients, or None) and the file names."""
+
+    sp3: object
+    clk: object = None
+    antennas: object = None
+    biases: object = None
+    blq: dict | None = None
+    sources: list = field(default_factory=list)
+
+    @property
+    def orbit_centre(self) -> str:
+        """Analysis centre of the orbits (3 letters, :func:`analysis_centre`)."""
+        return analysis_centre(getattr(self.sp3.header, "agency", ""), getattr(self.sp3, "sources", None))
+
+    @property
+    def clock_centre(self) -> str:
+        """Analysis centre of the clocks (those of the orbits without a clock file)."""
+        if self.clk is None:
+            return self.orbit_centre
+        return analysis_centre(getattr(self.clk.header, "analysis_center", ""), getattr(self.clk, "sources", None))
+
+    def clock_interval_s(self) -> float:
+        """Nominal spacing (s) of the clock samples used."""
+        t = np.asarray(self.clk.satellite_time if self.clk is not None else self.sp3.time, dtype=np.int64)
+        return float(np.median(np.diff(np.unique(t)))) / 1e9 if len(t) > 1 else float("inf")
+
+
+#: Agency names in product headers -> IGS 3-letter analysis centre ids.
+_CENTRE_ALIASES = {"AIUB": "COD", "AIU": "COD", "CODE": "COD", "GRGS": "GRG", "CNES": "GRG", "GFZ": "GFZ",
+                   "ESOC": "ESA", "EMR": "EMR", "NRCAN": "EMR", "WUHAN": "WUM", "IGS": "IGS", "JPL": "JPL"}
+
+
+def analysis_centre(agency: str, sources=None) -> str:
+    """The 3-letter analysis centre of a product: from an IGS long file name (``COD0OPSFIN_...``)
+    when there is one, else the header's agency (``AIUB`` -> ``COD``)."""
+    import re
+    from pathlib import PurePath
+
+    for src in sources or ():
+        name = PurePath(str(src)).name.upper()
+        m = re.match(r"([A-Z0-9]{3})[0-9](OPS|MGX|RAP|ULT|MGN|R03|TUG|DEM|EXP|TST)", name)
+        if m:
+            return m.group(1)
+    text = str(agency or "").strip().upper()
+    return _CENTRE_ALIASES.get(text, text[:3])
+
+
+def _warn(text: str) -> None:
+    warnings.warn(text, SatnavWarning, stacklevel=3)
+
+
+def _sigma2(sigma, sin_el):
+    return sigma**2 * (1.0 + 1.0 / np.maximum(sin_el, 0.05) ** 2)
+
+
+class PppEngine:
+    """Precise point positioning one epoch at a time (float, ionosphere-free).
+
+    Parameters
+    ----------
+    products : PppProducts
+    options : PppOptions
+    header : ObsHeader, optional
+        Observation header: marker name (ocean loading), antenna type and eccentricity,
+        approximate position (first linearisation point), observation codes.
+    source : str
+        Observation file name for messages.
+
+    :meth:`process` takes one epoch (an ``Observations`` of one epoch) and returns a dict
+    row; :meth:`solution` assembles the rows seen so far into a :class:`PppSolution`.
+    """
+
+    def __init__(self, products: PppProducts, options: PppOptions | None = None, header=None, source: str = ""):
+        from .cycle_slips import SlipTracker
+
+        self.products = products
+        self.opts = options or PppOptions()
+        self.header = header
+        self.source = source
+        self.notes: list[str] = []
+        self.models: dict[str, str] = {}
+        self.rejections: list = []
+        self.rows: list = []
+        self._warned: set = set()
+        self._systems = [s for s in self.opts.systems if s in SIGNAL_PREFERENCE]
+        self._excluded = set()
+        for x in self.opts.exclude:
+            try:
+                from ..satellites import satellite_index
+
+                self._excluded.add(int(satellite_index(x)))
+            except (ValueError, KeyError):
+                if x in self._systems:
+                    self._systems.remove(x)
+        self._check_products()
+        self._setup_receiver()
+        self._plan = None  # per system: (code1, phase1, code2, phase2, f1, f2)
+        # per satellite column (all satellite indices)
+        freq = np.full((MAX_SATELLITES, 2), np.nan)
+        self._freq = freq
+        self._slips = SlipTracker(freq)
+        self._pending_slip = np.zeros(MAX_SATELLITES, dtype=bool)
+        self._windup = np.full(MAX_SATELLITES, np.nan)
+        self._eclipse_until = np.full(MAX_SATELLITES, np.iinfo(np.int64).min, dtype=np.int64)
+        self._outlier_count = np.zeros(MAX_SATELLITES, dtype=np.int64)
+        # filter state: [x y z, zwd, gn, ge, clock per system..., ambiguities...]
+        self._n_base = 6 + len(self._systems)
+        self._clock_index = {s: 6 + i for i, s in enumerate(self._systems)}
+        self.x = np.zeros(self._n_base)
+        self.P = np.zeros((self._n_base, self._n_base))
+        self._amb: dict[int, int] = {}  # satellite -> state index
+        self._last_t: int | None = None
+        self._initialised = False
+        self._sat_antenna_cache: dict = {}
+        self._sun_moon: dict = {}  # time -> (sun, moon) ITRS, filled by precompute()
+        self._pole: dict = {}  # time -> EOP (xp, yp, ut1) for the pole tide
+
+    def precompute(self, time_ns) -> None:
+        """Sun/Moon positions and Earth orientation of many epochs in one call (a file's
+        epochs): the per-epoch path computes them one at a time otherwise."""
+        from ..models.earth_orientation import EarthOrientation, eop_at
+        from ..models.sun_moon import sun_moon_itrs
+
+        t = np.unique(np.asarray(time_ns, dtype=np.int64))
+        if not len(t):
+            return
+        eop = eop_at(t)
+        sun, moon = sun_moon_itrs(t, eop)
+        for i, ti in enumerate(t.tolist()):
+            self._sun_moon[ti] = (sun[i], moon[i])
+            self._pole[ti] = EarthOrientation(eop.xp_rad[i:i + 1], eop.yp_rad[i:i + 1], eop.ut1_utc_s[i:i + 1],
+                                              eop.extrapolated[i:i + 1])
+
+    # ------------------------------------------------------------------ set-up
+    def _check_products(self) -> None:
+        p = self.products
+        orbit, clock = p.orbit_centre, p.clock_centre
+        self.models["orbits"] = f"precise SP3 ({orbit or 'unknown centre'})"
+        if p.clk is not None:
+            self.models["clocks"] = f"RINEX clock ({clock}, {p.clock_interval_s():g} s)"
+            if orbit and clock and orbit != clock:
+                _warn(f"orbits from {orbit} but clocks from {clock}: products of different analysis centres are "
+                      "inconsistent at the decimetre level; expected one centre's SP3 and CLK")
+        else:
+            interval = p.clock_interval_s()
+            self.models["clocks"] = f"SP3 clocks ({orbit}, every {interval:g} s)"
+            if interval > 30.0:
+                self.notes.append(f"clocks from the SP3 file only, every {interval:g} s: positions only at the "
+                                  f"epochs within {self.opts.clock_max_interpolation_s:g} s of a clock sample "
+                                  "(clocks are not interpolated over minutes)")
+        if p.biases is not None and self.opts.uses("code-biases"):
+            centre = str(p.biases.analysis_centre).upper()[:3]
+            if centre and clock and centre != clock:
+                _warn(f"code biases from {centre} but clocks from {clock}: biases are only valid with the clocks "
+                      f"they were made with; the biases are NOT applied (expected a bias file from {clock})")
+                self.biases = None
+                self.models["code-biases"] = f"not applied ({centre} biases with {clock} clocks)"
+            else:
+                self.biases = p.biases
+                self.models["code-biases"] = f"OSB ({centre})"
+        else:
+            self.biases = None
+            self.models["code-biases"] = "none (no bias file)" if p.biases is None else "off"
+
+    def _setup_receiver(self) -> None:
+        from ..io.antex import receiver_key
+
+        h = self.header
+        opts = self.opts
+        self.station = (getattr(h, "marker_name", "") or "").strip().upper()[:4]
+        delta = getattr(h, "antenna_delta_hen_m", None)
+        self._delta_enu = np.zeros(3) if delta is None else np.array([delta[1], delta[2], delta[0]], dtype=float)
+        self.receiver_antenna = None
+        ant_type = (getattr(h, "antenna_type", "") or "").strip()
+        if opts.uses("receiver-antenna"):
+            ants = self.products.antennas
+            found, exact = (None, False) if ants is None or not ant_type else ants.receiver(ant_type)
+            if found is None:
+                _warn(f"{self.source or 'observations'}: receiver antenna {ant_type or '(none in header)'!r} has no "
+                      "calibration in the ANTEX/NGS files given: its phase-centre offsets and variations are NOT "
+                      "applied; expect a height error of the size of its offset (typically 5-15 cm) and a few mm "
+                      "horizontally")
+                self.models["receiver-antenna"] = f"ARP eccentricity only ({receiver_key(ant_type).strip()} " \
+                                                   "not calibrated)"
+                self.notes.append(f"receiver antenna {ant_type or '?'} not calibrated: PCO/PCV not applied")
+            else:
+                self.receiver_antenna = found
+                if not exact:
+                    _warn(f"receiver antenna {ant_type!r}: no calibration with that radome, the one without radome "
+                          f"({found.name.strip()}) is used (radome effects of a few mm are not modelled)")
+                self.models["receiver-antenna"] = f"{found.name.strip()} ({found.source.split('/')[-1]}) + ARP"
+        else:
+            self.models["receiver-antenna"] = "off (ARP eccentricity only)"
+        self.blq = None
+        if opts.uses("ocean-loading"):
+            table = self.products.blq
+            if table is None:
+                self.models["ocean-loading"] = "none (no BLQ file)"
+                self.notes.append("no ocean loading file: ocean tide loading not modelled (up to a few cm at coasts)")
+            elif self.station in table:
+                self.blq = table[self.station]
+                self.models["ocean-loading"] = f"BLQ ({self.station})"
+            else:
+                _warn(f"ocean loading: station {self.station or '(no marker name)'!r} is not in the BLQ file: ocean tide "
+                      "loading NOT applied (up to a few cm at coasts, ~1 cm inland)")
+                self.models["ocean-loading"] = f"not applied ({self.station} missing from BLQ)"
+        for name, text in (("solid-tide", "IERS 2010 step 1"), ("pole-tide", "IERS 2010 (C04 EOP)"),
+                           ("wind-up", "Wu et al. 1993, nominal yaw"), ("shapiro", "on"),
+                           ("gradients", "Chen-Herring, random walk"),
+                           ("eclipse-exclusion", f"shadow + {self.opts.eclipse_exclusion_s:g} s")):
+            self.models[name] = text if opts.uses(name) else "off"
+        self.models["troposphere"] = "Saastamoinen ZHD (standard atmosphere) + Niell mapping, ZWD random walk"
+        self.models["ionosphere"] = "ionosphere-free combination"
+
+    def _signal_plan(self, codes_by_system: dict) -> dict:
+        from ..signals import SIGNALS
+
+        plan = {}
+        for s in self._systems:
+            bands = SIGNALS[s].precise_bands
+            if bands is None:
+                continue
+            present = set(codes_by_system.get(s, ()))
+            chosen = []
+            for b in bands:
+                prefs = SIGNAL_PREFERENCE[s].get(b)
+                if self.biases is not None:
+                    prefs = _SIGNAL_PREFERENCE_WITH_OSB.get(s, {}).get(b, prefs)
+                if prefs is None:
+                    break
+                code = next((c for c in prefs[0] if c in present), None)
+                phase = next((c for c in prefs[1] if c in present), None)
+                if code is None or phase is None:
+                    break
+                chosen.append((code, phase))
+            if len(chosen) == 2:
+                f1 = SIGNALS[s].carrier_hz[bands[0]]
+                f2 = SIGNALS[s].carrier_hz[bands[1]]
+                plan[s] = (chosen[0][0], chosen[0][1], chosen[1][0], chosen[1][1], f1, f2)
+        if not plan:
+            raise SatnavError(f"PPP: no system of {''.join(self._systems)} has two-frequency code and phase in the "
+                              "observations (expected e.g. GPS C1C/L1C + C2W/L2W, Galileo C1C/L1C + C5Q/L5Q)")
+        for s, (_c1, _l1, _c2, _l2, f1, f2) in plan.items():
+            cols = np.flatnonzero(np.asarray(system_of(np.arange(MAX_SATELLITES))) == s)
+            self._freq[cols] = (f1, f2)
+        self.models["signals"] = ", ".join(f"{s}: {p[0]}/{p[1]}+{p[2]}/{p[3]}" for s, p in plan.items())
+        return plan
+
+    # ------------------------------------------------------------------ per epoch
+    def process(self, epoch) -> dict:
+        """Process one epoch (``Observations`` holding one epoch); returns its row."""
+        if self._plan is None:
+            codes = getattr(self.header, "obs_codes", None) or epoch.codes_by_system()
+            self._plan = self._signal_plan(codes)
+        t = int(epoch.epochs[0])
+        sats = epoch.satellite_indices
+        data = {}
+        for s, (c1, l1, c2, l2, _f1, _f2) in self._plan.items():
+            sel = sats[np.asarray(system_of(sats)) == s]
+            if not len(sel):
+                continue
+            arrays = []
+            for code in (c1, c2, l1, l2):
+                try:
+                    arrays.append(epoch.dense(code, sel)[0])
+                except KeyError:
+                    arrays.append(np.full(len(sel), np.nan))
+            lli = []
+            for code in (l1, l2):
+                try:
+                    lli.append(epoch.dense(code, sel, "lli")[0])
+                except KeyError:
+                    lli.append(np.full(len(sel), -1, dtype=np.int8))
+            data[s] = (sel, *arrays, *lli)
+        return self.process_arrays(t, data)
+
+    def process_arrays(self, t: int, data: dict, states=None) -> dict:
+        """Process one epoch given per system ``(sats, P1, P2, L1, L2, lli1, lli2)`` arrays
+        (codes m, phases cycles, LLI -1 where absent); returns its row. ``states``: the
+        satellite states at transmission of those satellites in that order when already
+        computed (:func:`solve_ppp` computes a file's at once)."""
+        sats = np.concatenate([d[0] for d in data.values()]) if data else np.zeros(0, dtype=np.int64)
+        sats = sats.astype(np.int64)
+        p1, p2, l1, l2, i1, i2 = (np.concatenate([d[k] for d in data.values()]) if data else np.zeros(0)
+                                  for k in range(1, 7))
+        # cycle slips on every epoch, processed or not
+        phase = np.full((MAX_SATELLITES, 2), np.nan)
+        code = np.full((MAX_SATELLITES, 2), np.nan)
+        lli = np.full((MAX_SATELLITES, 2), -1, dtype=np.int8)
+        phase[sats] = np.stack([l1, l2], axis=1)
+        code[sats] = np.stack([p1, p2], axis=1)
+        lli[sats] = np.stack([i1, i2], axis=1).astype(np.int8)
+        slips = self._slips.update(t, phase, code, lli).any(axis=1)
+        self._pending_slip |= slips
+        row = {"time_ns": t, "position_m": np.full(3, np.nan), "covariance_m2": np.full((3, 3), np.nan),
+               "quality": 0, "n": 0, "ztd": np.nan, "ztd_sigma": np.nan, "gradient": np.full(2, np.nan),
+               "clock": {}, "sats": np.zeros(0, dtype=np.int64), "phase_res": np.zeros(0),
+               "code_res": np.zeros(0), "elevation": np.zeros(0), "reason": ""}
+        if not self._clock_available(t):
+            row["reason"] = "no precise clock sample at this epoch"
+            self.rows.append(row)
+            return row
+        self._epoch(t, sats, p1, p2, l1, l2, row, states)
+        self.rows.append(row)
+        return row
+
+    def _clock_available(self, t: int) -> bool:
+        p = self.products
+        if p.clk is not None or p.clock_interval_s() <= 30.0:
+            return True
+        times = getattr(self, "_clock_times", None)
+        if times is None:
+            times = self._clock_times = np.unique(np.asarray(p.sp3.time, dtype=np.int64))
+        i = np.searchsorted(times, t)
+        near = min(abs(int(times[j]) - t) for j in (i - 1, i) if 0 <= j < len(times)) if len(times) else np.inf
+        return near <= self.opts.clock_max_interpolation_s * _NS
+
+    # ------------------------------------------------------------------ the model
+    def _satellite_states(self, t, sats, p1):
+        from ..models.measurement import satellite_states_at_transmission
+        from ..orbits.precise import precise_states
+
+        sp3, clk = self.products.sp3, self.products.clk
+
+        def states(sat, tt):
+            return precise_states(sp3, sat, tt, clk)
+
+        t_rx = np.full(len(sats), t, dtype=np.int64)
+        _t_tx, st = satellite_states_at_transmission(states, sats, t_rx, p1)
+        return st
+
+    def _satellite_antennas(self, t, sats, plan_of):
+        """(n, 3) body PCO (ionosphere-free) and a list of per-frequency antennas (or None)."""
+        from ..models.antenna import NOMINAL_PCO_Z_M
+        from ..orbits.compare import orbit_group
+
+        ants = self.products.antennas
+        pco = np.zeros((len(sats), 3))
+        usable = np.ones(len(sats), dtype=bool)
+        which = []
+        for i, s in enumerate(sats.tolist()):
+            key = (s, t // (86400 * _NS))
+            if key not in self._sat_antenna_cache:
+                sid = satellite_id(s)
+                c1, _l1, c2, _l2, f1, f2 = plan_of[sid[0]]
+                a1 = f1**2 / (f1**2 - f2**2)
+                a = None if ants is None else ants.satellite(sid, t)
+                codes = (f"{sid[0]}0{c1[1]}", f"{sid[0]}0{c2[1]}")
+                if a is not None and all(c in a.pco_m for c in codes):
+                    value = (a1 * a.pco_m[codes[0]] + (1 - a1) * a.pco_m[codes[1]], True, (a, codes, a1))
+                else:
+                    mode = self.opts.missing_satellite_antenna
+                    z = NOMINAL_PCO_Z_M.get(str(orbit_group(s)[0]), 0.0) if mode == "nominal" else 0.0
+                    value = (np.array([0.0, 0.0, z]), mode != "exclude", None)
+                    self._missing_sat_antenna.add(sid)
+                self._sat_antenna_cache[key] = value
+            pco[i], usable[i], info = self._sat_antenna_cache[key]
+            which.append(info)
+        return pco, usable, which
+
+    def _epoch(self, t, sats, p1, p2, l1, l2, row, states=None) -> None:
+        from ..frames import ecef_to_geodetic, enu_rotation
+        from ..gnss_time import ns_to_calendar
+        from ..models.attitude import in_earth_shadow, nominal_attitude
+        from ..models.corrections import shapiro_delay_m
+        from ..models.measurement import geometry
+        from ..models.sun_moon import sun_moon_itrs
+        from ..models.troposphere import (
+            gradient_mapping,
+            niell_mapping,
+            saastamoinen_zenith,
+            standard_atmosphere,
+        )
+        from ..models.wind_up import wind_up_cycles
+
+        opts = self.opts
+        if not hasattr(self, "_missing_sat_antenna"):
+            self._missing_sat_antenna: set = set()
+        keep = np.isfinite(p1) & np.isfinite(p2) & np.isfinite(l1) & np.isfinite(l2)
+        keep &= ~np.isin(sats, list(self._excluded)) if self._excluded else True
+        sats, p1, p2, l1, l2 = sats[keep], p1[keep], p2[keep], l1[keep], l2[keep]
+        if states is not None:
+            states = _take_states(states, keep)
+        if len(sats) < 4:
+            row["reason"] = "fewer than 4 satellites with two-frequency code and phase"
+            return
+        letters = np.asarray(system_of(sats))
+        plan_of = self._plan
+        f1 = np.array([plan_of[s][4] for s in letters])
+        f2 = np.array([plan_of[s][5] for s in letters])
+        a1 = f1**2 / (f1**2 - f2**2)
+        a2 = 1.0 - a1
+        lam1, lam2 = SPEED_OF_LIGHT / f1, SPEED_OF_LIGHT / f2
+        # code biases (OSB: corrected = observed - bias)
+        if self.biases is not None:
+            b1 = np.array([self.biases.osb_m(s, plan_of[L][0], t) for s, L in zip(sats.tolist(), letters)])
+            b2 = np.array([self.biases.osb_m(s, plan_of[L][2], t) for s, L in zip(sats.tolist(), letters)])
+            nob = ~(np.isfinite(b1) & np.isfinite(b2))
+            if nob.any():
+                for s in sats[nob].tolist():
+                    self._once(f"bias-{s}", f"satellite {satellite_id(s)} has no code bias in "
+                               f"{self.products.biases.source.split('/')[-1]}: excluded (its code would be biased "
+                               "by up to metres)")
+            p1, p2 = p1 - np.nan_to_num(b1), p2 - np.nan_to_num(b2)
+            good = ~nob
+        else:
+            good = np.ones(len(sats), dtype=bool)
+        p_if = a1 * p1 + a2 * p2
+        l_if = a1 * lam1 * l1 + a2 * lam2 * l2
+        st = self._satellite_states(t, sats, p1) if states is None else states
+        valid = np.asarray(st.valid, dtype=bool) & good
+        for s in sats[~np.asarray(st.valid, dtype=bool)].tolist():
+            self._once(f"noprod-{s}", f"satellite {satellite_id(s)} has no precise orbit/clock at "
+                       f"{_fmt(t)} (missing from the products or outside their span): excluded while missing")
+        if valid.sum() < 4:
+            row["reason"] = "fewer than 4 satellites with precise orbit and clock"
+            return
+        sats, p_if, l_if, letters = sats[valid], p_if[valid], l_if[valid], letters[valid]
+        a1, a2, f1, f2 = a1[valid], a2[valid], f1[valid], f2[valid]
+        pos_s = np.asarray(st.position_m)[valid]
+        clk_s = np.asarray(st.clock_s)[valid]
+        if t in self._sun_moon:
+            sun, moon = self._sun_moon.pop(t)
+        else:
+            sun, moon = sun_moon_itrs(np.array([t]))
+            sun, moon = sun[0], moon[0]
+        pole_eop = self._pole.pop(t, None)
+        shadow = in_earth_shadow(pos_s, sun)
+        if opts.uses("eclipse-exclusion"):
+            self._eclipse_until[sats[shadow]] = t + int(opts.eclipse_exclusion_s * _NS)
+            eclipsed = self._eclipse_until[sats] >= t
+            for s in sats[eclipsed].tolist():
+                self._once(f"ecl-{s}-{t // (3600 * _NS)}", None)
+        else:
+            eclipsed = np.zeros(len(sats), dtype=bool)
+        sat_pco, sat_ok, sat_ant = self._satellite_antennas(t, sats, plan_of)
+        use = ~eclipsed & sat_ok
+        if not self._initialised:
+            self._initialise(t, sats[use], p_if[use], pos_s[use], clk_s[use], letters[use])
+            if not self._initialised:
+                row["reason"] = "initial code solution failed"
+                return
+        dt = 0.0 if self._last_t is None else (t - self._last_t) / 1e9
+        self._predict(dt)
+        # ambiguities: reset on slips, new for new arcs, drop those not seen
+        year, month, day = (int(np.asarray(v).ravel()[0]) for v in ns_to_calendar(np.array([t]))[:3])
+        from datetime import date
+
+        doy = date(year, month, day).timetuple().tm_yday
+        x_pred, P_pred = self.x.copy(), self.P.copy()
+        for iteration in range(4):
+            rr = self.x[:3].copy()
+            lat, lon, h = ecef_to_geodetic(rr)
+            enu_axes = enu_rotation(lat, lon)
+            disp = np.zeros(3)
+            if opts.uses("solid-tide"):
+                from ..models.solid_tide import solid_tide_displacement
+
+                disp = disp + solid_tide_displacement(rr, sun, moon)
+            if opts.uses("ocean-loading") and self.blq is not None:
+                from ..models.ocean_loading import ocean_loading_displacement
+
+                disp = disp + ocean_loading_displacement(rr, np.array([t]), self.blq)[0]
+            if opts.uses("pole-tide"):
+                from ..models.pole_tide import pole_tide_displacement
+
+                disp = disp + pole_tide_displacement(rr, np.array([t]), pole_eop)[0]
+            geo = geometry(rr + disp, pos_s)
+            el = geo.elevation_rad
+            ok = use & (el >= np.radians(opts.elevation_mask_deg))
+            e = geo.unit_vector
+            model = geo.range_m - SPEED_OF_LIGHT * clk_s
+            if opts.uses("shapiro"):
+                model = model + shapiro_delay_m(geo.satellite_ecef_m, rr)
+            axes = nominal_attitude(geo.satellite_ecef_m, sun)
+            if opts.uses("satellite-antenna"):
+                from ..models.antenna import nadir_angle_rad, satellite_antenna_m
+
+                nadir = nadir_angle_rad(geo.satellite_ecef_m, rr)
+                pcv = np.zeros(len(sats))
+                for i, info in enumerate(sat_ant):
+                    if info is not None:
+                        a, codes, k1 = info
+                        pcv[i] = k1 * a.pcv_m_at(codes[0], nadir[i]) + (1 - k1) * a.pcv_m_at(codes[1], nadir[i])
+                model = model + satellite_antenna_m(sat_pco, axes, e, pcv)
+            # receiver antenna: ARP eccentricity + PCO/PCV (ionosphere-free)
+            off = np.broadcast_to(self._delta_enu, (len(sats), 3)).copy()
+            pcv_r = np.zeros(len(sats))
+            ant = self.receiver_antenna
+            if ant is not None:
+                zen = np.pi / 2 - el
+                for s_letter in set(letters.tolist()):
+                    m = letters == s_letter
+                    c1, c2 = plan_of[s_letter][0], plan_of[s_letter][2]
+                    fa, fb = ant.frequency(f"{s_letter}0{c1[1]}"), ant.frequency(f"{s_letter}0{c2[1]}")
+                    if fa is None or fb is None:
+                        self._once(f"rcvfreq-{s_letter}", f"receiver antenna {ant.name.strip()}: no calibration for "
+                                   f"{s_letter} bands {c1[1]}/{c2[1]}: GPS L1/L2 values used")
+                        fa, fb = "G01", "G02"
+                    neu_a, neu_b = ant.pco_m[fa], ant.pco_m[fb]
+                    k1 = a1[m][:, None]
+                    pco_if = k1 * neu_a[[1, 0, 2]] + (1 - k1) * neu_b[[1, 0, 2]]
+                    off[m] = off[m] + pco_if
+                    pcv_r[m] = (a1[m] * ant.pcv_m_at(fa, zen[m], geo.azimuth_rad[m])
+                                + a2[m] * ant.pcv_m_at(fb, zen[m], geo.azimuth_rad[m]))
+            d_ecef = off @ enu_axes
+            model = model - np.sum(e * d_ecef, axis=1) + pcv_r
+            # troposphere
+            pres, temp, vap = standard_atmosphere(h)
+            zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, vap)
+            mh, mw = niell_mapping(lat, h, el, doy)
+            model = model + zhd * mh + zwd0 * mw
+            gn, ge = gradient_mapping(el, geo.azimuth_rad)
+            # wind-up (phase only, cycles -> metres of the ionosphere-free combination)
+            windup_m = np.zeros(len(sats))
+            if opts.uses("wind-up"):
+                north, east = enu_axes[1], enu_axes[0]
+                w = wind_up_cycles(axes, north, -east, -e, self._windup[sats])
+                if iteration == 0:
+                    self._windup_new = w
+                windup_m = SPEED_OF_LIGHT / (f1 + f2) * w
+            if ok.sum() < 4:
+                row["reason"] = "fewer than 4 satellites above the elevation mask"
+                self.x, self.P = x_pred, P_pred
+                return
+            if iteration == 0:
+                self._ambiguities(t, sats[ok], l_if[ok] - p_if[ok])
+                x_pred, P_pred = self.x.copy(), self.P.copy()
+            dx = self._update(t, sats[ok], letters[ok], e[ok], mw[ok], gn[ok], ge[ok], el[ok],
+                              p_if[ok] - model[ok], l_if[ok] - model[ok] - windup_m[ok], x_pred, P_pred, row)
+            if dx is None:
+                return
+            if np.linalg.norm(dx) < 0.5:
+                break
+        if opts.uses("wind-up"):
+            seen = sats[ok]
+            self._windup[seen] = self._windup_new[ok]
+        self._last_t = t
+        idx = np.arange(3)
+        row.update(position_m=self.x[:3].copy(), covariance_m2=self.P[np.ix_(idx, idx)].copy(),
+                   quality=QUALITY_PPP, ztd=float(zhd + zwd0 + self.x[3]), ztd_sigma=float(np.sqrt(self.P[3, 3])),
+                   gradient=self.x[4:6].copy() if opts.uses("gradients") else np.full(2, np.nan),
+                   clock={s: float(self.x[i]) for s, i in self._clock_index.items()},
+                   elevation=el[ok])
+
+    def _once(self, key, text) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        if text:
+            _warn(text)
+
+    # ------------------------------------------------------------------ filter
+    def _initialise(self, t, sats, p_if, pos_s, clk_s, letters) -> None:
+        """Code-only least squares (ionosphere-free, no tropospheric estimate) for the
+        first position and clocks."""
+        from ..models.measurement import geometry
+
+        approx = getattr(self.header, "approx_position_m", None)
+        x = np.array(approx, dtype=float) if approx is not None and np.linalg.norm(approx) > 6.0e6 else np.zeros(3)
+        systems = self._systems
+        clocks = np.zeros(len(systems))
+        for _ in range(10):
+            geo = geometry(x, pos_s)
+            model = geo.range_m - SPEED_OF_LIGHT * clk_s
+            if np.linalg.norm(x) > 6.0e6:
+                model = model + 2.3 / np.maximum(np.sin(geo.elevation_rad), 0.1)
+            H = np.zeros((len(sats), 3 + len(systems)))
+            H[:, :3] = -geo.unit_vector
+            for j, s in enumerate(systems):
+                H[letters == s, 3 + j] = 1.0
+            used_cols = np.flatnonzero(H[:, 3:].any(axis=0))
+            Hc = np.concatenate([H[:, :3], H[:, 3 + used_cols]], axis=1)
+            v = p_if - model - H[:, 3:] @ clocks
+            if len(v) < Hc.shape[1]:
+                return
+            dx = np.linalg.lstsq(Hc, v, rcond=None)[0]
+            x = x + dx[:3]
+            clocks[used_cols] += dx[3:]
+            if np.linalg.norm(dx[:3]) < 1e-3:
+                break
+        else:
+            return
+        self.x[:3] = x
+        self.P[:3, :3] = np.eye(3) * 100.0**2
+        self.x[3] = 0.0
+        self.P[3, 3] = 0.3**2
+        self.P[4, 4] = self.P[5, 5] = 0.01**2 if self.opts.uses("gradients") else 0.0
+        for j, s in enumerate(systems):
+            self.x[self._clock_index[s]] = clocks[j]
+        self._initialised = True
+
+    def _predict(self, dt: float) -> None:
+        opts = self.opts
+        if opts.mode == "kinematic":
+            self.P[:3, :] = 0.0
+            self.P[:, :3] = 0.0
+            self.P[:3, :3] = np.eye(3) * opts.kinematic_sigma_m**2
+        self.P[3, 3] += opts.zwd_noise_m_per_sqrt_s**2 * dt
+        if opts.uses("gradients"):
+            self.P[4, 4] += opts.gradient_noise_m_per_sqrt_s**2 * dt
+            self.P[5, 5] += opts.gradient_noise_m_per_sqrt_s**2 * dt
+        for i in self._clock_index.values():  # white noise clocks
+            self.P[i, :] = 0.0
+            self.P[:, i] = 0.0
+            self.P[i, i] = 300.0**2
+        for i in self._amb.values():
+            self.P[i, i] += 1e-8 * dt
+
+    def _ambiguities(self, t, sats, l_minus_p) -> None:
+        """Start ambiguities of new arcs (and after slips); remove those of satellites no
+        longer seen."""
+        for s in list(self._amb):
+            if s not in set(sats.tolist()) or self._pending_slip[s]:
+                self._remove_ambiguity(s)
+        for s, v in zip(sats.tolist(), l_minus_p.tolist()):
+            if s not in self._amb:
+                n = len(self.x)
+                self.x = np.append(self.x, v)
+                P = np.zeros((n + 1, n + 1))
+                P[:n, :n] = self.P
+                P[n, n] = 30.0**2
+                self.P = P
+                self._amb[s] = n
+                self._windup[s] = np.nan if self._pending_slip[s] else self._windup[s]
+                self._outlier_count[s] = 0
+            self._pending_slip[s] = False
+
+    def _remove_ambiguity(self, s) -> None:
+        i = self._amb.pop(s)
+        keep = np.delete(np.arange(len(self.x)), i)
+        self.x = self.x[keep]
+        self.P = self.P[np.ix_(keep, keep)]
+        for k, v in self._amb.items():
+            if v > i:
+                self._amb[k] = v - 1
+        self._windup[s] = np.nan
+
+    def _update(self, t, sats, letters, e, mw, gn, ge, el, code_v0, phase_v0, x_pred, P_pred, row):
+        """Measurement update from the predicted state; returns the position change (or None)."""
+        from .kalman import update
+
+        opts = self.opts
+        n = len(x_pred)
+        k = len(sats)
+        H = np.zeros((2 * k, n))
+        H[:, :3] = np.vstack([-e, -e])
+        H[:, 3] = np.concatenate([mw, mw])
+        if opts.uses("gradients"):
+            H[:, 4] = np.concatenate([gn, gn])
+            H[:, 5] = np.concatenate([ge, ge])
+        for s, i in self._clock_index.items():
+            m = letters == s
+            H[:k, i] = m
+            H[k:, i] = m
+        amb_idx = np.array([self._amb[s] for s in sats.tolist()])
+        H[k + np.arange(k), amb_idx] = 1.0
+        # the model was evaluated at the position of the current iterate ``lin``:
+        # h(x) = model(lin) + H_pos (x_pos - lin_pos) + H_rest x_rest (iterated EKF)
+        lin = self.x
+        z0 = np.concatenate([code_v0, phase_v0])  # observed minus model(lin) without the states
+        x_pred = x_pred.copy()
+        base = z0 + H[:, :3] @ lin[:3]
+        partial = base - H @ x_pred
+        for s, i in self._clock_index.items():  # white-noise clocks: start from the codes
+            m = letters == s
+            if m.any():
+                x_pred[i] += float(np.median(partial[:k][m]))
+        v = base - H @ x_pred
+        sin_el = np.sin(el)
+        var = np.concatenate([_sigma2(3.0 * opts.code_sigma_m, sin_el), _sigma2(3.0 * opts.phase_sigma_m, sin_el)])
+        use = np.ones(2 * k, dtype=bool)
+        for _ in range(k):
+            Hu = H[use]
+            S = Hu @ P_pred @ Hu.T + np.diag(var[use])
+            vu = v[use]
+            norm = np.abs(vu) / np.sqrt(np.diag(S))
+            absolute = np.where(np.arange(2 * k)[use] >= k, opts.outlier_phase_m, opts.outlier_code_m)
+            converged = np.sqrt(np.diag(Hu @ P_pred @ Hu.T)) < absolute / 3
+            bad = (norm > opts.outlier_sigma) | (converged & (np.abs(vu) > absolute))
+            if not bad.any() or use.sum() <= 8:
+                break
+            worst = np.flatnonzero(use)[np.argmax(np.where(bad, norm, -1))]
+            use[worst] = False
+            s = int(sats[worst % k])
+            kind = "phase" if worst >= k else "code"
+            self.rejections.append((t, satellite_id(s), kind, float(v[worst])))
+            if kind == "phase":
+                self._outlier_count[s] += 1
+                if self._outlier_count[s] >= 3:
+                    self._pending_slip[s] = True  # restart its ambiguity next epoch
+                use[worst - k] = False
+        if use[k:].sum() < 4:
+            row["reason"] = "fewer than 4 phases passed the outlier test"
+            self.x, self.P = x_pred, P_pred
+            return None
+        try:
+            x, P, _S = update(x_pred, P_pred, v[use], H[use], np.diag(var[use]))
+        except np.linalg.LinAlgError:
+            row["reason"] = "singular filter update"
+            self.x, self.P = x_pred, P_pred
+            return None
+        dx = x[:3] - lin[:3]
+        self.x, self.P = x, P
+        post = base - H @ x
+        row["sats"] = sats.copy()
+        row["code_res"] = np.where(use[:k], post[:k], np.nan)
+        row["phase_res"] = np.where(use[k:], post[k:], np.nan)
+        row["n"] = int(use[k:].sum())
+        return dx
+
+    # ------------------------------------------------------------------ output
+    def solution(self) -> PppSolution:
+        """The rows processed so far as a :class:`PppSolution`."""
+        rows = self.rows
+        m = len(rows)
+        all_sats = sorted({int(s) for r in rows for s in r["sats"].tolist()})
+        col = {s: i for i, s in enumerate(all_sats)}
+        n = len(all_sats)
+        phase = np.full((m, n), np.nan)
+        code = np.full((m, n), np.nan)
+        elev = np.full((m, n), np.nan)
+        for i, r in enumerate(rows):
+            if len(r["sats"]):
+                c = [col[int(s)] for s in r["sats"].tolist()]
+                phase[i, c] = r["phase_res"]
+                code[i, c] = r["code_res"]
+                if len(r["elevation"]) == len(c):
+                    elev[i, c] = r["elevation"]
+        clocks = {s: np.array([r["clock"].get(s, np.nan) for r in rows]) for s in self._systems}
+        notes = list(self.notes)
+        if getattr(self, "_missing_sat_antenna", None):
+            missing = sorted(self._missing_sat_antenna)
+            mode = self.opts.missing_satellite_antenna
+            what = {"nominal": "nominal per-system z offsets used (error up to ~1 m in z, 0.4 m in x: a few cm in "
+                               "range varying with the nadir angle, mostly absorbed by clocks and height)",
+                    "zero": "offsets taken as zero (up to ~2.5 m in z: several cm of height error)",
+                    "exclude": "satellites excluded"}[mode]
+            text = (f"no ANTEX satellite antenna for {len(missing)} satellites ({', '.join(missing[:12])}"
+                    f"{', ...' if len(missing) > 12 else ''}): {what}")
+            notes.append(text)
+            self._once("satant", text)
+        ecl = sorted({k.split("-")[1] for k in self._warned if k.startswith("ecl-")})
+        if ecl:
+            notes.append(f"{len(ecl)} satellites excluded while in the Earth's shadow (+"
+                         f"{self.opts.eclipse_exclusion_s:g} s): {', '.join(satellite_id(int(s)) for s in ecl)}")
+        return PppSolution(
+            time_ns=np.array([r["time_ns"] for r in rows], dtype=np.int64),
+            position_m=np.array([r["position_m"] for r in rows]).reshape(m, 3),
+            covariance_m2=np.array([r["covariance_m2"] for r in rows]).reshape(m, 3, 3),
+            quality=np.array([r["quality"] for r in rows], dtype=np.int8),
+            n_satellites=np.array([r["n"] for r in rows], dtype=np.int16),
+            ztd_m=np.array([r["ztd"] for r in rows]),
+            ztd_sigma_m=np.array([r["ztd_sigma"] for r in rows]),
+            gradient_m=np.array([r["gradient"] for r in rows]).reshape(m, 2),
+            clock_m=clocks,
+            satellites=np.array(all_sats, dtype=np.int16),
+            phase_residuals_m=phase, code_residuals_m=code, elevation_rad=elev,
+            reasons_text=np.array([r["reason"] for r in rows], dtype=object),
+            mode=self.opts.mode, models=dict(self.models), notes=notes, rejections=list(self.rejections),
+            options={"mode": f"ppp-{self.opts.mode}", "elevation_mask_deg": self.opts.elevation_mask_deg,
+                     "pos_mode": f"PPP {self.opts.mode.capitalize()}", "iono": "iono-free",
+                     "ephemeris": "Precise", "models": dict(self.models)},
+        )
+
+
+def _take_states(states, index):
+    """The satellite states of the selected satellites (rows of 1-D fields)."""
+    import dataclasses
+
+    out = {}
+    for f in dataclasses.fields(states):
+        v = getattr(states, f.name)
+        out[f.name] = v[index] if isinstance(v, np.ndarray) and v.ndim >= 1 else v
+    return type(states)(**out)
+
+
+def _fmt(t: int) -> str:
+    from ..gnss_time import format_gpst
+
+    return format_gpst(int(t))
+
+
+def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> PppSolution:
+    """PPP of every epoch of ``obs`` (:class:`~satnav.observations.Observations`): a loop of
+    :meth:`PppEngine.process_arrays` over the epochs (the arrays of the whole file are
+    taken once). Warns (and says on the solution) what the products lack for the
+    observations' span."""
+    options = options or PppOptions()
+    engine = PppEngine(products, options, obs.header, obs.source or "")
+    _check_span(obs, products)
+    engine._plan = engine._signal_plan(obs.header.obs_codes or obs.codes_by_system())
+    sats_all = obs.satellite_indices
+    letters = np.asarray(system_of(sats_all))
+    dense = {}
+    for s, (c1, l1, c2, l2, _f1, _f2) in engine._plan.items():
+        sel = sats_all[letters == s]
+        if not len(sel):
+            continue
+        arrays = []
+        for code in (c1, c2, l1, l2):
+            try:
+                arrays.append(obs.dense(code, sel))
+            except KeyError:
+                arrays.append(np.full((len(obs.epochs), len(sel)), np.nan))
+        for code in (l1, l2):
+            try:
+                arrays.append(obs.dense(code, sel, "lli"))
+            except KeyError:
+                arrays.append(np.full((len(obs.epochs), len(sel)), -1, dtype=np.int8))
+        dense[s] = (sel, arrays)
+    epochs = np.asarray(obs.epochs, dtype=np.int64)
+    engine.precompute(epochs)
+    # satellite states at transmission for every (epoch, satellite) in one call per system
+    from ..models.measurement import satellite_states_at_transmission
+    from ..orbits.precise import precise_states
+
+    def states_fn(sat, tt):
+        return precise_states(products.sp3, sat, tt, products.clk)
+
+    states = {}
+    for s, (sel, arrays) in dense.items():
+        p1 = arrays[0]
+        rx = np.broadcast_to(epochs[:, None], p1.shape)
+        _t, states[s] = satellite_states_at_transmission(states_fn, np.broadcast_to(sel, p1.shape), rx, p1)
+    for i, t in enumerate(epochs.tolist()):
+        data = {s: (sel, *(a[i] for a in arrays)) for s, (sel, arrays) in dense.items()}
+        epoch_states = _concat_states([_take_states(states[s], i) for s in dense]) if dense else None
+        engine.process_arrays(t, data, epoch_states)
+    return engine.solution()
+
+
+def _concat_states(parts):
+    import dataclasses
+
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    for f in dataclasses.fields(parts[0]):
+        v = [getattr(p, f.name) for p in parts]
+        out[f.name] = np.concatenate(v) if isinstance(v[0], np.ndarray) and v[0].ndim >= 1 else v[0]
+    return type(parts[0])(**out)
+
+
+def _check_span(obs, products: PppProducts) -> None:
+    if not len(obs.epochs):
+        return
+    first, last = int(obs.epochs.min()), int(obs.epochs.max())
+    t = np.asarray(products.sp3.time, dtype=np.int64)
+    if not len(t) or t.max() < first or t.min() > last:
+        raise SatnavError(f"precise orbits cover {_fmt(int(t.min()))} .. {_fmt(int(t.max()))} but the observations "
+                          f"{_fmt(first)} .. {_fmt(last)}: expected SP3 files of the observation days")
+    if t.min() > first or t.max() < last:
+        _warn(f"precise orbits cover {_fmt(int(t.min()))} .. {_fmt(int(t.max()))}, the observations {_fmt(first)} .. "
+              f"{_fmt(last)}: epochs outside the products are not solved (give the neighbouring days' SP3 files too)")
+    if products.clk is not None:
+        c = np.asarray(products.clk.satellite_time, dtype=np.int64)
+        if len(c) and (c.min() > first or c.max() < last):
+            _warn(f"precise clocks cover {_fmt(int(c.min()))} .. {_fmt(int(c.max()))}, the observations {_fmt(first)} "
+                  f".. {_fmt(last)}: epochs outside are not solved")

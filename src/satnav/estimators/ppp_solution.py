@@ -1,0 +1,209 @@
+"""The precise point positioning solution: one row per observation epoch.
+
+Built by :func:`satnav.estimators.ppp.solve_ppp` and :class:`~satnav.estimators.ppp.PppEngine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from ..frames import ecef_to_geodetic, enu_rotation
+from .solution import PositionSolution
+
+__all__ = ["PppSolution", "QUALITY_PPP", "convergence_time_s"]
+
+#: RTKLIB's ``.pos`` quality of a PPP solution.
+QUALITY_PPP = 6
+
+
+def convergence_time_s(time_ns, position_m, reference_m, threshold_m: float = 0.10) -> float:
+    """Seconds from the first epoch until the 3D distance to ``reference_m`` falls below
+    ``threshold_m`` and stays below it to the end (NaN when it never does)."""
+    t = np.asarray(time_ns, dtype=np.int64)
+    pos = np.asarray(position_m, dtype=np.float64)
+    ok = np.all(np.isfinite(pos), axis=1)
+    if not ok.any():
+        return float("nan")
+    t, pos = t[ok], pos[ok]
+    d = np.linalg.norm(pos - np.asarray(reference_m, dtype=np.float64), axis=1)
+    bad = np.flatnonzero(d >= threshold_m)
+    if not len(bad):
+        return 0.0
+    if bad[-1] == len(d) - 1:
+        return float("nan")
+    return float((t[bad[-1] + 1] - t[0]) / 1e9)
+
+
+@dataclass
+class PppSolution(PositionSolution):
+    """Per-epoch PPP solution (float ionosphere-free ambiguities).
+
+    Attributes
+    ----------
+    time_ns : ndarray int64 (m,)
+        Observation epochs (GPST ns).
+    position_m : ndarray (m, 3)
+        Marker position, ECEF (m, the frame of the orbit product: ITRF/IGS); NaN where the
+        epoch was not processed (no precise clock then, too few satellites).
+    covariance_m2 : ndarray (m, 3, 3)
+        ECEF covariance of ``position_m`` (m^2).
+    quality : ndarray int8 (m,)
+        6 (PPP, RTKLIB's code) where solved, 0 elsewhere.
+    n_satellites : ndarray int16 (m,)
+        Satellites whose phases were used.
+    ztd_m, ztd_sigma_m : ndarray (m,)
+        Zenith total delay (a priori hydrostatic + estimated wet, m) and its sigma.
+    gradient_m : ndarray (m, 2)
+        North and east tropospheric gradients (m), NaN when not estimated.
+    clock_m : dict str -> ndarray (m,)
+        Receiver clock (m) per system letter (their differences are the inter-system biases).
+    satellites : ndarray int16 (n,)
+        Columns of the per-satellite arrays.
+    phase_residuals_m, code_residuals_m : ndarray (m, n)
+        Post-fit ionosphere-free residuals (m), NaN where not used.
+    elevation_rad : ndarray (m, n)
+    reasons_text : ndarray of str (m,)
+        Why an epoch has no solution ("" where solved).
+    mode : str
+        ``"static"`` or ``"kinematic"``.
+    models : dict
+        Model name -> what was applied (for the output header and report).
+    notes : list of str
+        What a user must know about the run (clock sampling, missing antennas, ...).
+    rejections : list of (time_ns, satellite id, kind, residual_m)
+        Measurements rejected as outliers, in order.
+    options : dict
+    warnings : list of str
+    """
+
+    time_ns: np.ndarray
+    position_m: np.ndarray
+    covariance_m2: np.ndarray
+    quality: np.ndarray
+    n_satellites: np.ndarray
+    ztd_m: np.ndarray
+    ztd_sigma_m: np.ndarray
+    gradient_m: np.ndarray
+    clock_m: dict
+    satellites: np.ndarray
+    phase_residuals_m: np.ndarray
+    code_residuals_m: np.ndarray
+    elevation_rad: np.ndarray
+    reasons_text: np.ndarray
+    mode: str = "static"
+    models: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    rejections: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    _TABLE_COLUMNS: ClassVar[tuple] = (("quality", "quality"), ("n_satellites", "n_satellites"),
+                                       ("ztd_m", "ztd_m"), ("ztd_sigma_m", "ztd_sigma_m"))
+    _STATIC_FIELDS: ClassVar[tuple] = ("satellites",)
+
+    def __repr__(self) -> str:
+        return f"<PppSolution {self.mode}, {len(self)} epochs, {int(self.solved.sum())} solved>"
+
+    @property
+    def solved(self) -> np.ndarray:
+        return self.quality > 0
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.solved
+
+    @property
+    def status(self) -> np.ndarray:
+        return self.quality
+
+    @property
+    def n_used(self) -> np.ndarray:
+        return self.n_satellites
+
+    @property
+    def reasons(self) -> np.ndarray:
+        return np.array([r or "ppp" for r in self.reasons_text], dtype=object)
+
+    def reason(self, epoch: int) -> str:
+        return str(self.reasons[epoch])
+
+    @property
+    def n_used_by_system(self) -> dict:
+        """Satellites used per system letter (epochs,)."""
+        from ..satellites import system_of
+
+        letters = np.asarray(system_of(self.satellites)) if len(self.satellites) else np.array([], dtype=str)
+        used = np.isfinite(self.phase_residuals_m)
+        return {s: used[:, letters == s].sum(axis=1).astype(np.int16) for s in dict.fromkeys(letters.tolist())}
+
+    # ------------------------------------------------------------------ results
+    def final_position(self) -> tuple[np.ndarray, np.ndarray]:
+        """(position (3,), covariance (3, 3)) of the last solved epoch: the station
+        coordinate of a static run (ECEF m, m^2)."""
+        idx = np.flatnonzero(self.solved)
+        if not len(idx):
+            return np.full(3, np.nan), np.full((3, 3), np.nan)
+        return self.position_m[idx[-1]].copy(), self.covariance_m2[idx[-1]].copy()
+
+    def coordinate_summary(self) -> dict:
+        """Final coordinate with sigmas: ``x_m, y_m, z_m, sx_m, sy_m, sz_m`` (ECEF) and
+        ``lat_deg, lon_deg, height_m, se_m, sn_m, su_m`` (ENU sigmas)."""
+        pos, cov = self.final_position()
+        lat, lon, h = ecef_to_geodetic(pos)
+        rot = enu_rotation(lat, lon)
+        cenu = rot @ cov @ rot.T
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        se = np.sqrt(np.maximum(np.diag(cenu), 0.0))
+        return {"x_m": pos[0], "y_m": pos[1], "z_m": pos[2], "sx_m": sd[0], "sy_m": sd[1], "sz_m": sd[2],
+                "lat_deg": float(np.degrees(lat)), "lon_deg": float(np.degrees(lon)), "height_m": float(h),
+                "se_m": se[0], "sn_m": se[1], "su_m": se[2]}
+
+    def convergence_time_s(self, reference_m=None, threshold_m: float = 0.10) -> float:
+        """Seconds until the 3D error stays below ``threshold_m``: against ``reference_m``,
+        or (static) the final coordinate of the run."""
+        ref = self.final_position()[0] if reference_m is None else np.asarray(reference_m, dtype=np.float64)
+        return convergence_time_s(self.time_ns, self.position_m, ref, threshold_m)
+
+    def summary(self, truth_m=None) -> str:
+        """Lines for a person: epochs, final coordinate with sigmas, convergence, errors."""
+        c = self.coordinate_summary()
+        lines = [f"PPP {self.mode} (float, ionosphere-free): {int(self.solved.sum())} of {len(self)} epochs solved",
+                 f"coordinate  X {c['x_m']:.4f} Y {c['y_m']:.4f} Z {c['z_m']:.4f} m "
+                 f"(sigma {c['sx_m']:.4f} {c['sy_m']:.4f} {c['sz_m']:.4f})",
+                 f"            lat {c['lat_deg']:.9f} lon {c['lon_deg']:.9f} h {c['height_m']:.4f} m "
+                 f"(sigma E {c['se_m']:.4f} N {c['sn_m']:.4f} U {c['su_m']:.4f})"]
+        if self.solved.any():
+            lines.append(f"ZTD         median {np.nanmedian(self.ztd_m[self.solved]):.4f} m")
+        conv = self.convergence_time_s(truth_m)
+        what = "reference" if truth_m is not None else "final coordinate"
+        lines.append(f"convergence {conv / 60:.1f} min to < 10 cm 3D from the {what}" if np.isfinite(conv)
+                     else f"convergence: never within 10 cm 3D of the {what}")
+        if truth_m is not None:
+            e = self.errors(truth_m)
+            lines.append(f"errors      vs reference: H RMS {e['h_rms']:.4f} m, V RMS {e['v_rms']:.4f} m over "
+                         f"{e['n']} epochs")
+            pos, _ = self.final_position()
+            from ..frames import ecef_to_enu
+
+            d = ecef_to_enu(pos, np.asarray(truth_m, dtype=np.float64))
+            lines.append(f"final       minus reference: E {d[0]:+.4f} N {d[1]:+.4f} U {d[2]:+.4f} m")
+        lines += [f"note        {n}" for n in self.notes]
+        if self.rejections:
+            lines.append(f"outliers    {len(self.rejections)} measurements rejected")
+        return "\n".join(lines)
+
+    def write_ztd_csv(self, path) -> None:
+        """Zenith total delays as CSV: ``time_gpst,ztd_m,ztd_sigma_m,grad_n_m,grad_e_m``."""
+        from ..gnss_time import format_gpst
+        from ..io.atomic import atomic_output
+
+        rows = ["time_gpst,ztd_m,ztd_sigma_m,gradient_north_m,gradient_east_m"]
+        for i in np.flatnonzero(self.solved):
+            g = self.gradient_m[i]
+            rows.append(f"{format_gpst(int(self.time_ns[i]))},{self.ztd_m[i]:.5f},{self.ztd_sigma_m[i]:.5f},"
+                        f"{g[0]:.6f},{g[1]:.6f}")
+        with atomic_output(path) as fh:
+            fh.write("\n".join(rows) + "\n")
