@@ -164,3 +164,86 @@ def test_faults_are_counted_not_fatal():
     assert len(log.observations.epochs) == len(ref.observations.epochs)
     # nothing but damaged bytes
     assert len(decode_rtcm3(b"\xd3\x00\x13" + bytes(40)).observations) == 0
+
+
+def _nav_key(letter, rec):
+    if letter == "R":
+        return (int(rec["sat"]), int(rec["toc"]))
+    return (int(rec["sat"]), int(rec["toc"]), float(rec["iode"]), float(np.nan_to_num(rec["data_source"])))
+
+
+def _assert_same_messages(ours, ref, letter, skip=("line", "source", "transmission_time")):
+    table = {_nav_key(letter, r): r for r in ref.messages[letter]}
+    matched = 0
+    for rec in ours.messages[letter]:
+        other = table.get(_nav_key(letter, rec))
+        if other is None:
+            continue
+        matched += 1
+        for name in rec.dtype.names:
+            if name in skip:
+                continue
+            a, b = rec[name], other[name]
+            if isinstance(a, np.floating):
+                assert (np.isnan(a) and np.isnan(b)) or np.isclose(a, b, rtol=1e-11, atol=0), (name, a, b)
+            else:
+                assert a == b, (name, a, b)
+    return matched
+
+
+def test_ephemerides_equal_the_days_rinex_navigation():
+    from satnav.io.rinex_nav import read_rinex_nav
+
+    ours = read_rtcm3(STREAMS / "idd2023229c.rtc").navigation
+    assert ours.count_by_system() == {"G": 51, "E": 128}  # distinct messages of 3407 + 2672
+    ref = read_rinex_nav(STREAMS / "OBE42023229c.nav")
+    # the RINEX file is another receiver's: the messages both hold are equal field by field
+    assert _assert_same_messages(ours, ref, "G") == 11
+    assert _assert_same_messages(ours, ref, "E") == 36  # I/NAV (1046, data source 517)
+
+
+@needs_convbin
+def test_gps_and_glonass_ephemerides_equal_convbin(tmp_path):
+    from satnav.io.rinex_nav import read_rinex_nav
+
+    log = STREAMS / "GMSD7_20121014.rtcm3"
+    nav = tmp_path / "gmsd.nav"
+    subprocess.run([CONVBIN, "-r", "rtcm3", "-tr", "2012/10/14", "00:00:00", "-o", str(tmp_path / "x.obs"),
+                    "-n", str(nav), str(log)], check=True, capture_output=True, timeout=120)  # fmt: skip
+    ours = read_rtcm3(log).navigation
+    ref = read_rinex_nav(nav)
+    assert ours.count_by_system() == ref.count_by_system() == {"G": 15, "R": 16}
+    assert _assert_same_messages(ours, ref, "G", skip=("line", "source")) == 15
+    # RINEX 3.04 has no GLONASS group delay
+    assert _assert_same_messages(ours, ref, "R", skip=("line", "source", "group_delay")) == 16
+
+
+def test_one_message_of_each_ephemeris_type_equals_pyrtcm():
+    from pyrtcm import RTCMReader
+
+    log = STREAMS / "pygpsdata-NTRIP-USCL00CHL0.log"
+    nav = read_rtcm3(log, time_hint_ns=int(calendar_to_ns(2024, 3, 13))).navigation
+    fields = {"1019": ("G", {"DF092": "sqrt_a", "DF090": "e", "DF084": "af0", "DF093": "toe_sow"}),
+              "1042": ("C", {"DF504": "sqrt_a", "DF502": "e", "DF496": "af0", "DF505": "toe_sow"}),
+              "1045": ("E", {"DF303": "sqrt_a", "DF301": "e", "DF296": "af0", "DF304": "toe_sow"}),
+              "1046": ("E", {"DF303": "sqrt_a", "DF301": "e", "DF296": "af0", "DF304": "toe_sow"}),
+              "1020": ("R", {"DF112": "x", "DF111": "vx", "DF040": "freq_num"})}  # fmt: skip
+    seen = set()
+    with open(log, "rb") as fh:
+        for _, msg in RTCMReader(fh, quitonerror=0):
+            if msg is None or msg.identity not in fields:
+                continue
+            letter, names = fields[msg.identity]
+            recs = nav.messages[letter]
+            if msg.identity in ("1045", "1046"):
+                recs = recs[recs["message_type"] == ("FNAV" if msg.identity == "1045" else "INAV")]
+            rec = recs[0]
+            for df, name in names.items():
+                value = getattr(msg, df)
+                if name in ("x", "vx"):
+                    value *= 1e3  # km -> m
+                if name == "freq_num":
+                    value -= 7
+                assert np.isclose(rec[name], value, rtol=1e-12), (msg.identity, name, rec[name], value)
+            seen.add(msg.identity)
+    assert seen == set(fields)

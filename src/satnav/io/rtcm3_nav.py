@@ -14,7 +14,7 @@ reference time; Galileo sends the 12-bit GST week (GPS week - 1024), BeiDou the 
 week. GLONASS sends times of day only (tk, tb in UTC(SU) + 3 h): they are placed on the day
 nearest the reference time (the stream's time when the message arrived). Where RTCM has
 no field for a RINEX value (transmission time) the reference time is used; the Galileo data
-source is I/NAV E1-B (513) for 1046 and F/NAV E5a (258) for 1045, as RTKLIB writes them.
+source is I/NAV E1-B with E5b-E1 clock (517) for 1046 and F/NAV E5a (258) for 1045, as RTKLIB writes them.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def _kepler_records(f: dict, mtype: int, letter: str, ref_ns: np.ndarray) -> np.
             rec["health"] = (
                 f["e1b_dvs"] | (f["e1b_hs"] << 1) | (f["e5b_dvs"] << 6) | (f["e5b_hs"] << 7)
             )
-            rec["data_source"] = 513.0
+            rec["data_source"] = 517.0
         else:
             rec["message_type"] = "FNAV"
             rec["health"] = (f["e5a_dvs"] << 3) | (f["e5a_hs"] << 4)
