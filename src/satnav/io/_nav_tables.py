@@ -1,8 +1,8 @@
 """Tables shared by the broadcast-ephemeris decoders (UBX subframes, RTCM 3 messages).
 
 Sources: IS-GPS-200 20.3.3.3.1.3 (URA index -> nominal URA) and table 20-III (pi for
-semicircles); Galileo OS SIS ICD 5.1.12 (SISA index -> metres); BDS-SIS-ICD-B1I 3.0
-5.2.4.5 (URAI -> metres, the upper bound of each range, as RINEX writes it).
+semicircles); Galileo OS SIS ICD 5.1.12 (SISA index -> metres). BeiDou URAI uses the same
+nominal table (as RINEX navigation files write BeiDou accuracy).
 """
 
 from __future__ import annotations
@@ -11,25 +11,18 @@ import math
 
 import numpy as np
 
-__all__ = ["SEMICIRCLE_RAD", "URA_NOMINAL_M", "ura_m", "sisa_m", "bds_ura_m"]
+__all__ = ["SEMICIRCLE_RAD", "URA_NOMINAL_M", "ura_m", "sisa_m"]
 
 #: Semicircles -> radians (IS-GPS-200 uses pi = 3.1415926535898).
 SEMICIRCLE_RAD = math.pi
 #: IS-GPS-200 20.3.3.3.1.3: nominal URA (m) of URA index N (15: no accuracy prediction).
 URA_NOMINAL_M = (2.0, 2.8, 4.0, 5.7, 8.0, 11.3, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
                  1024.0, 2048.0, 4096.0, math.nan)  # fmt: skip
-_BDS_URA_M = (2.4, 3.4, 4.85, 6.85, 9.65, 13.65, 24.0, 48.0, 96.0, 192.0, 384.0, 768.0,
-              1536.0, 3072.0, 6144.0, math.nan)  # fmt: skip
 
 
 def ura_m(index):
     """GPS/QZSS/NavIC URA index (0..15) -> nominal URA (m), NaN for 15; float64 array."""
     return np.asarray(URA_NOMINAL_M)[np.clip(np.asarray(index, np.int64), 0, 15)]
-
-
-def bds_ura_m(index):
-    """BeiDou URAI (0..15) -> URA (m), NaN for 15."""
-    return np.asarray(_BDS_URA_M)[np.clip(np.asarray(index, np.int64), 0, 15)]
 
 
 def sisa_m(index):

@@ -32,7 +32,7 @@ from ..gnss_time import (
 from ..navigation import GLONASS_DTYPE, KEPLER_DTYPE
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ._bits import bits_s, bits_sm, bits_u
-from ._nav_tables import SEMICIRCLE_RAD, bds_ura_m, sisa_m, ura_m
+from ._nav_tables import SEMICIRCLE_RAD, sisa_m, ura_m
 
 __all__ = ["EPHEMERIS_TYPES", "decode_ephemerides", "ephemeris_fields", "resolve_week10"]
 
@@ -214,7 +214,7 @@ def _kepler_records(f: dict, mtype: int, letter: str, ref_ns: np.ndarray) -> np.
         geo = (prn <= 5) | (prn >= 59)
         rec["message_type"] = np.where(geo, "D2", "D1")
         rec["iodc"] = f["iodc"]
-        rec["accuracy"] = bds_ura_m(f["ura"])
+        rec["accuracy"] = ura_m(f["ura"])  # the nominal URA table, as RINEX writers use it
         rec["health"] = f["health"]
         rec["transmission_time"] = bdt_week_tow(ref_ns)[1]
     else:
@@ -227,6 +227,7 @@ def _kepler_records(f: dict, mtype: int, letter: str, ref_ns: np.ndarray) -> np.
             rec["data_source"] = 517.0
         else:
             rec["message_type"] = "FNAV"
+            rec["bgd_e5b"] = 0.0  # not in F/NAV; RINEX writes 0
             rec["health"] = (f["e5a_dvs"] << 3) | (f["e5a_hs"] << 4)
             rec["data_source"] = 258.0
     return rec
