@@ -94,7 +94,7 @@ def test_msm4_and_msm7_parse_in_pyrtcm(esbc):
     for msm in (4, 7):
         data = _encode(esbc.epoch_slice(0, 2), msm)
         path_types = []
-        for raw, msg in RTCMReader(io.BytesIO(data), quitonerror=2):
+        for _raw, msg in RTCMReader(io.BytesIO(data), quitonerror=2):
             path_types.append(msg.identity)
             if msg.identity == "1006":
                 x = esbc.header.approx_position_m[0]
