@@ -255,13 +255,17 @@ class PppEngine:
         self._last_t: int | None = None
         self._initialised = False
         self._sat_antenna_cache: dict = {}
+        self._static_apriori = None
+        self._last_shadow = np.full(MAX_SATELLITES, np.iinfo(np.int64).min, dtype=np.int64)
+        self._eclipsed: set = set()
+        self._missing_sat_antenna: set = set()
         self._sun_moon: dict = {}  # time -> (sun, moon) ITRS, filled by precompute()
         self._pole: dict = {}  # time -> EOP (xp, yp, ut1) for the pole tide
 
     def precompute(self, time_ns) -> None:
         """Sun/Moon positions and Earth orientation of many epochs in one call (a file's
         epochs): the per-epoch path computes them one at a time otherwise."""
-        from ..models.earth_orientation import EarthOrientation, eop_at
+        from ..models.earth_orientation import eop_at
         from ..models.sun_moon import sun_moon_itrs
 
         t = np.unique(np.asarray(time_ns, dtype=np.int64))
@@ -271,8 +275,7 @@ class PppEngine:
         sun, moon = sun_moon_itrs(t, eop)
         for i, ti in enumerate(t.tolist()):
             self._sun_moon[ti] = (sun[i], moon[i])
-            self._pole[ti] = EarthOrientation(eop.xp_rad[i:i + 1], eop.yp_rad[i:i + 1], eop.ut1_utc_s[i:i + 1],
-                                              eop.extrapolated[i:i + 1])
+            self._pole[ti] = (eop.xp_rad[i], eop.yp_rad[i], eop.ut1_utc_s[i], eop.extrapolated[i])
 
     # ------------------------------------------------------------------ set-up
     def _check_products(self) -> None:
@@ -421,7 +424,7 @@ class PppEngine:
         """Process one epoch given per system ``(sats, P1, P2, L1, L2, lli1, lli2)`` arrays
         (codes m, phases cycles, LLI -1 where absent); returns its row. ``states``: the
         satellite states at transmission of those satellites in that order when already
-        computed (:func:`solve_ppp` computes a file's at once)."""
+        computed."""
         sats = np.concatenate([d[0] for d in data.values()]) if data else np.zeros(0, dtype=np.int64)
         sats = sats.astype(np.int64)
         p1, p2, l1, l2, i1, i2 = (np.concatenate([d[k] for d in data.values()]) if data else np.zeros(0)
@@ -433,33 +436,40 @@ class PppEngine:
         phase[sats] = np.stack([l1, l2], axis=1)
         code[sats] = np.stack([p1, p2], axis=1)
         lli[sats] = np.stack([i1, i2], axis=1).astype(np.int8)
-        slips = self._slips.update(t, phase, code, lli).any(axis=1)
-        self._pending_slip |= slips
-        row = {"time_ns": t, "position_m": np.full(3, np.nan), "covariance_m2": np.full((3, 3), np.nan),
-               "quality": 0, "n": 0, "ztd": np.nan, "ztd_sigma": np.nan, "gradient": np.full(2, np.nan),
-               "clock": {}, "sats": np.zeros(0, dtype=np.int64), "phase_res": np.zeros(0),
-               "code_res": np.zeros(0), "elevation": np.zeros(0), "reason": ""}
-        if not self._clock_available(t):
+        self._pending_slip |= self._slips.update(t, phase, code, lli).any(axis=1)
+        row = _empty_row(t)
+        if not self._clock_available(np.array([t]))[0]:
             row["reason"] = "no precise clock sample at this epoch"
-            self.rows.append(row)
-            return row
-        self._epoch(t, sats, p1, p2, l1, l2, row, states)
+        elif len(sats):
+            times = np.array([t], dtype=np.int64)
+            if states is None:
+                states = self._satellite_states(times, sats[None, :], p1[None, :])
+            else:
+                states = _take_states(states, (None, slice(None)))
+            apriori = self._apriori(times, sats, p1[None], p2[None], states)
+            prep = self._prepare(times, sats, p1[None], p2[None], l1[None], l2[None], states, apriori)
+            self._step(t, prep, 0, row)
+        else:
+            row["reason"] = "no observations"
         self.rows.append(row)
         return row
 
-    def _clock_available(self, t: int) -> bool:
+    def _clock_available(self, times) -> np.ndarray:
+        """Epochs (bool) close enough to a clock sample (always true with 30 s clocks)."""
+        times = np.asarray(times, dtype=np.int64)
         p = self.products
         if p.clk is not None or p.clock_interval_s() <= 30.0:
-            return True
-        times = getattr(self, "_clock_times", None)
-        if times is None:
-            times = self._clock_times = np.unique(np.asarray(p.sp3.time, dtype=np.int64))
-        i = np.searchsorted(times, t)
-        near = min(abs(int(times[j]) - t) for j in (i - 1, i) if 0 <= j < len(times)) if len(times) else np.inf
+            return np.ones(len(times), dtype=bool)
+        ct = getattr(self, "_clock_times", None)
+        if ct is None:
+            ct = self._clock_times = np.unique(np.asarray(p.sp3.time, dtype=np.int64))
+        i = np.clip(np.searchsorted(ct, times), 1, len(ct) - 1)
+        near = np.minimum(np.abs(ct[i] - times), np.abs(ct[i - 1] - times))
         return near <= self.opts.clock_max_interpolation_s * _NS
 
     # ------------------------------------------------------------------ the model
-    def _satellite_states(self, t, sats, p1):
+    def _satellite_states(self, times, sats, p1):
+        """Precise states at transmission, (m, n) like ``sats``/``p1``."""
         from ..models.measurement import satellite_states_at_transmission
         from ..orbits.precise import precise_states
 
@@ -468,12 +478,12 @@ class PppEngine:
         def states(sat, tt):
             return precise_states(sp3, sat, tt, clk)
 
-        t_rx = np.full(len(sats), t, dtype=np.int64)
-        _t_tx, st = satellite_states_at_transmission(states, sats, t_rx, p1)
+        rx = np.broadcast_to(np.asarray(times, dtype=np.int64)[:, None], np.shape(p1))
+        _t_tx, st = satellite_states_at_transmission(states, np.broadcast_to(sats, np.shape(p1)), rx, p1)
         return st
 
     def _satellite_antennas(self, t, sats, plan_of):
-        """(n, 3) body PCO (ionosphere-free) and a list of per-frequency antennas (or None)."""
+        """(n, 3) body PCO (ionosphere-free), usable (n,) and per-satellite ANTEX info."""
         from ..models.antenna import NOMINAL_PCO_Z_M
         from ..orbits.compare import orbit_group
 
@@ -481,13 +491,13 @@ class PppEngine:
         pco = np.zeros((len(sats), 3))
         usable = np.ones(len(sats), dtype=bool)
         which = []
-        for i, s in enumerate(sats.tolist()):
-            key = (s, t // (86400 * _NS))
+        for i, s in enumerate(np.asarray(sats).tolist()):
+            key = (s, int(t) // (86400 * _NS))
             if key not in self._sat_antenna_cache:
                 sid = satellite_id(s)
                 c1, _l1, c2, _l2, f1, f2 = plan_of[sid[0]]
                 a1 = f1**2 / (f1**2 - f2**2)
-                a = None if ants is None else ants.satellite(sid, t)
+                a = None if ants is None else ants.satellite(sid, int(t))
                 codes = (f"{sid[0]}0{c1[1]}", f"{sid[0]}0{c2[1]}")
                 if a is not None and all(c in a.pco_m for c in codes):
                     value = (a1 * a.pco_m[codes[0]] + (1 - a1) * a.pco_m[codes[1]], True, (a, codes, a1))
@@ -501,13 +511,59 @@ class PppEngine:
             which.append(info)
         return pco, usable, which
 
-    def _epoch(self, t, sats, p1, p2, l1, l2, row, states=None) -> None:
+    def _combination(self, sats):
+        letters = np.asarray(system_of(sats))
+        plan_of = self._plan
+        f1 = np.array([plan_of[s][4] for s in letters], dtype=float)
+        f2 = np.array([plan_of[s][5] for s in letters], dtype=float)
+        a1 = f1**2 / (f1**2 - f2**2)
+        return letters, f1, f2, a1, 1.0 - a1
+
+    def _code_biases(self, t, sats, letters):
+        """(b1, b2) code biases (m) of the two codes (0 without a bias file) and the
+        satellites that have them."""
+        n = len(sats)
+        if self.biases is None:
+            return np.zeros(n), np.zeros(n), np.ones(n, dtype=bool)
+        plan_of = self._plan
+        b1 = np.array([self.biases.osb_m(s, plan_of[L][0], int(t)) for s, L in zip(np.asarray(sats).tolist(), letters)])
+        b2 = np.array([self.biases.osb_m(s, plan_of[L][2], int(t)) for s, L in zip(np.asarray(sats).tolist(), letters)])
+        ok = np.isfinite(b1) & np.isfinite(b2)
+        for s in np.asarray(sats)[~ok].tolist():
+            self._once(f"bias-{s}", f"satellite {satellite_id(s)} has no code bias in "
+                       f"{self.products.biases.source.split('/')[-1]}: excluded (its code would be biased "
+                       "by up to metres)")
+        return np.nan_to_num(b1), np.nan_to_num(b2), ok
+
+    def _apriori(self, times, sats, p1, p2, states) -> np.ndarray:
+        """(m, 3) linearisation points: per epoch the ionosphere-free code solution
+        (kinematic), or the first one found, kept for the whole run (static: a point within
+        ~100 m keeps the linearisation error below 0.3 mm). NaN where none."""
+        m = len(times)
+        if self.opts.mode == "static" and self._static_apriori is not None:
+            return np.broadcast_to(self._static_apriori, (m, 3)).copy()
+        letters, _f1, _f2, a1, a2 = self._combination(sats)
+        b1, b2, ok_b = self._code_biases(times[0], sats, letters)
+        p_if = a1 * (p1 - b1) + a2 * (p2 - b2)
+        valid = np.isfinite(p_if) & np.asarray(states.valid, dtype=bool) & ok_b
+        approx = getattr(self.header, "approx_position_m", None)
+        x0 = np.array(approx, dtype=float) if approx is not None and np.linalg.norm(approx) > 6.0e6 else np.zeros(3)
+        pos = _code_positions(p_if, np.asarray(states.position_m), np.asarray(states.clock_s), valid, letters,
+                              self._systems, x0)
+        if self.opts.mode == "static":
+            ok = np.flatnonzero(np.isfinite(pos[:, 0]))
+            if len(ok):
+                self._static_apriori = pos[ok[0]].copy()
+                pos = np.broadcast_to(self._static_apriori, (m, 3)).copy()
+        return pos
+
+    def _prepare(self, times, sats, p1, p2, l1, l2, states, apriori) -> dict:
+        """Everything of the measurement model that does not depend on the filter state, for
+        ``m`` epochs x ``n`` satellites at once (linearised at ``apriori`` (m, 3))."""
         from ..frames import ecef_to_geodetic, enu_rotation
-        from ..gnss_time import ns_to_calendar
         from ..models.attitude import in_earth_shadow, nominal_attitude
         from ..models.corrections import shapiro_delay_m
         from ..models.measurement import geometry
-        from ..models.sun_moon import sun_moon_itrs
         from ..models.troposphere import (
             gradient_mapping,
             niell_mapping,
@@ -517,174 +573,177 @@ class PppEngine:
         from ..models.wind_up import wind_up_cycles
 
         opts = self.opts
-        if not hasattr(self, "_missing_sat_antenna"):
-            self._missing_sat_antenna: set = set()
-        keep = np.isfinite(p1) & np.isfinite(p2) & np.isfinite(l1) & np.isfinite(l2)
-        keep &= ~np.isin(sats, list(self._excluded)) if self._excluded else True
-        sats, p1, p2, l1, l2 = sats[keep], p1[keep], p2[keep], l1[keep], l2[keep]
-        if states is not None:
-            states = _take_states(states, keep)
-        if len(sats) < 4:
-            row["reason"] = "fewer than 4 satellites with two-frequency code and phase"
-            return
-        letters = np.asarray(system_of(sats))
-        plan_of = self._plan
-        f1 = np.array([plan_of[s][4] for s in letters])
-        f2 = np.array([plan_of[s][5] for s in letters])
-        a1 = f1**2 / (f1**2 - f2**2)
-        a2 = 1.0 - a1
+        times = np.asarray(times, dtype=np.int64)
+        m, n = p1.shape
+        letters, f1, f2, a1, a2 = self._combination(sats)
+        b1, b2, ok_b = self._code_biases(times[0], sats, letters)
+        p_if = a1 * (p1 - b1) + a2 * (p2 - b2)
         lam1, lam2 = SPEED_OF_LIGHT / f1, SPEED_OF_LIGHT / f2
-        # code biases (OSB: corrected = observed - bias)
-        if self.biases is not None:
-            b1 = np.array([self.biases.osb_m(s, plan_of[L][0], t) for s, L in zip(sats.tolist(), letters)])
-            b2 = np.array([self.biases.osb_m(s, plan_of[L][2], t) for s, L in zip(sats.tolist(), letters)])
-            nob = ~(np.isfinite(b1) & np.isfinite(b2))
-            if nob.any():
-                for s in sats[nob].tolist():
-                    self._once(f"bias-{s}", f"satellite {satellite_id(s)} has no code bias in "
-                               f"{self.products.biases.source.split('/')[-1]}: excluded (its code would be biased "
-                               "by up to metres)")
-            p1, p2 = p1 - np.nan_to_num(b1), p2 - np.nan_to_num(b2)
-            good = ~nob
-        else:
-            good = np.ones(len(sats), dtype=bool)
-        p_if = a1 * p1 + a2 * p2
         l_if = a1 * lam1 * l1 + a2 * lam2 * l2
-        st = self._satellite_states(t, sats, p1) if states is None else states
-        valid = np.asarray(st.valid, dtype=bool) & good
-        for s in sats[~np.asarray(st.valid, dtype=bool)].tolist():
+        st_valid = np.asarray(states.valid, dtype=bool)
+        valid = np.isfinite(p_if) & np.isfinite(l_if) & st_valid & ok_b[None, :]
+        valid &= np.isfinite(apriori[:, 0])[:, None]
+        if self._excluded:
+            valid &= ~np.isin(sats, list(self._excluded))[None, :]
+        lacking = np.isfinite(p_if) & ~st_valid
+        for j in np.flatnonzero(lacking.any(axis=0)).tolist():
+            s = int(sats[j])
             self._once(f"noprod-{s}", f"satellite {satellite_id(s)} has no precise orbit/clock at "
-                       f"{_fmt(t)} (missing from the products or outside their span): excluded while missing")
-        if valid.sum() < 4:
-            row["reason"] = "fewer than 4 satellites with precise orbit and clock"
-            return
-        sats, p_if, l_if, letters = sats[valid], p_if[valid], l_if[valid], letters[valid]
-        a1, a2, f1, f2 = a1[valid], a2[valid], f1[valid], f2[valid]
-        pos_s = np.asarray(st.position_m)[valid]
-        clk_s = np.asarray(st.clock_s)[valid]
-        if t in self._sun_moon:
-            sun, moon = self._sun_moon.pop(t)
-        else:
-            sun, moon = sun_moon_itrs(np.array([t]))
-            sun, moon = sun[0], moon[0]
-        pole_eop = self._pole.pop(t, None)
-        shadow = in_earth_shadow(pos_s, sun)
+                       f"{_fmt(int(times[lacking[:, j]][0]))} (missing from the products or outside their span"
+                       f"{f', {int(lacking[:, j].sum())} epochs' if m > 1 else ''}): excluded while missing")
+        pos_s = np.asarray(states.position_m)
+        clk_s = np.asarray(states.clock_s)
+        sun, moon = self._sun_moon_at(times)
+        # eclipses: in the shadow, and for eclipse_exclusion_s after
+        shadow = in_earth_shadow(pos_s, sun[:, None, :]) & st_valid
         if opts.uses("eclipse-exclusion"):
-            self._eclipse_until[sats[shadow]] = t + int(opts.eclipse_exclusion_s * _NS)
-            eclipsed = self._eclipse_until[sats] >= t
-            for s in sats[eclipsed].tolist():
-                self._once(f"ecl-{s}-{t // (3600 * _NS)}", None)
-        else:
-            eclipsed = np.zeros(len(sats), dtype=bool)
-        sat_pco, sat_ok, sat_ant = self._satellite_antennas(t, sats, plan_of)
-        use = ~eclipsed & sat_ok
-        if not self._initialised:
-            self._initialise(t, sats[use], p_if[use], pos_s[use], clk_s[use], letters[use])
-            if not self._initialised:
-                row["reason"] = "initial code solution failed"
-                return
-        dt = 0.0 if self._last_t is None else (t - self._last_t) / 1e9
-        self._predict(dt)
-        # ambiguities: reset on slips, new for new arcs, drop those not seen
-        year, month, day = (int(np.asarray(v).ravel()[0]) for v in ns_to_calendar(np.array([t]))[:3])
-        from datetime import date
+            last = np.where(shadow, times[:, None], np.iinfo(np.int64).min)
+            last = np.maximum(np.maximum.accumulate(last, axis=0), self._last_shadow[sats][None, :])
+            self._last_shadow[sats] = last[-1]
+            never = np.iinfo(np.int64).min
+            eclipsed = (last > never) & ((times[:, None] - np.maximum(last, 0)) <= int(opts.eclipse_exclusion_s * _NS))
+            for s in np.asarray(sats)[(eclipsed & valid).any(axis=0)].tolist():
+                self._eclipsed.add(s)
+            valid &= ~eclipsed
+        # satellite antennas (per day)
+        sat_pco = np.zeros((m, n, 3))
+        sat_info = [None] * n
+        for day in np.unique(times // (86400 * _NS)).tolist():
+            rows = times // (86400 * _NS) == day
+            pco, usable, info = self._satellite_antennas(int(times[rows][0]), sats, self._plan)
+            sat_pco[rows] = pco
+            sat_info = info
+            valid[rows] &= usable[None, :]
+        # station displacement at the linearisation point
+        rr = np.where(np.isfinite(apriori), apriori, 0.0)
+        lat, lon, h = ecef_to_geodetic(rr)
+        disp = np.zeros((m, 3))
+        if opts.uses("solid-tide"):
+            from ..models.solid_tide import solid_tide_displacement
 
-        doy = date(year, month, day).timetuple().tm_yday
-        x_pred, P_pred = self.x.copy(), self.P.copy()
-        for iteration in range(4):
-            rr = self.x[:3].copy()
-            lat, lon, h = ecef_to_geodetic(rr)
-            enu_axes = enu_rotation(lat, lon)
-            disp = np.zeros(3)
-            if opts.uses("solid-tide"):
-                from ..models.solid_tide import solid_tide_displacement
+            disp += solid_tide_displacement(rr, sun, moon)
+        if opts.uses("ocean-loading") and self.blq is not None:
+            from ..models.ocean_loading import ocean_loading_displacement
 
-                disp = disp + solid_tide_displacement(rr, sun, moon)
-            if opts.uses("ocean-loading") and self.blq is not None:
-                from ..models.ocean_loading import ocean_loading_displacement
+            disp += ocean_loading_displacement(rr, times, self.blq)
+        if opts.uses("pole-tide"):
+            from ..models.pole_tide import pole_tide_displacement
 
-                disp = disp + ocean_loading_displacement(rr, np.array([t]), self.blq)[0]
-            if opts.uses("pole-tide"):
-                from ..models.pole_tide import pole_tide_displacement
+            disp += pole_tide_displacement(rr, times, self._eop_at(times))
+        geo = geometry((rr + disp)[:, None, :], pos_s)
+        el, az, e = geo.elevation_rad, geo.azimuth_rad, geo.unit_vector
+        valid &= el >= np.radians(opts.elevation_mask_deg)
+        model = geo.range_m - SPEED_OF_LIGHT * clk_s
+        if opts.uses("shapiro"):
+            model = model + shapiro_delay_m(geo.satellite_ecef_m, rr[:, None, :])
+        axes = nominal_attitude(geo.satellite_ecef_m, sun[:, None, :])
+        if opts.uses("satellite-antenna"):
+            from ..models.antenna import nadir_angle_rad
 
-                disp = disp + pole_tide_displacement(rr, np.array([t]), pole_eop)[0]
-            geo = geometry(rr + disp, pos_s)
-            el = geo.elevation_rad
-            ok = use & (el >= np.radians(opts.elevation_mask_deg))
-            e = geo.unit_vector
-            model = geo.range_m - SPEED_OF_LIGHT * clk_s
-            if opts.uses("shapiro"):
-                model = model + shapiro_delay_m(geo.satellite_ecef_m, rr)
-            axes = nominal_attitude(geo.satellite_ecef_m, sun)
-            if opts.uses("satellite-antenna"):
-                from ..models.antenna import nadir_angle_rad, satellite_antenna_m
-
-                nadir = nadir_angle_rad(geo.satellite_ecef_m, rr)
-                pcv = np.zeros(len(sats))
-                for i, info in enumerate(sat_ant):
+            d = np.einsum("mni,mnij->mnj", sat_pco, axes)
+            model = model + np.sum(e * d, axis=-1)
+            if any(info is not None for info in sat_info):
+                nadir = nadir_angle_rad(geo.satellite_ecef_m, rr[:, None, :])
+                for j, info in enumerate(sat_info):
                     if info is not None:
                         a, codes, k1 = info
-                        pcv[i] = k1 * a.pcv_m_at(codes[0], nadir[i]) + (1 - k1) * a.pcv_m_at(codes[1], nadir[i])
-                model = model + satellite_antenna_m(sat_pco, axes, e, pcv)
-            # receiver antenna: ARP eccentricity + PCO/PCV (ionosphere-free)
-            off = np.broadcast_to(self._delta_enu, (len(sats), 3)).copy()
-            pcv_r = np.zeros(len(sats))
-            ant = self.receiver_antenna
-            if ant is not None:
-                zen = np.pi / 2 - el
-                for s_letter in set(letters.tolist()):
-                    m = letters == s_letter
-                    c1, c2 = plan_of[s_letter][0], plan_of[s_letter][2]
-                    fa, fb = ant.frequency(f"{s_letter}0{c1[1]}"), ant.frequency(f"{s_letter}0{c2[1]}")
-                    if fa is None or fb is None:
-                        self._once(f"rcvfreq-{s_letter}", f"receiver antenna {ant.name.strip()}: no calibration for "
-                                   f"{s_letter} bands {c1[1]}/{c2[1]}: GPS L1/L2 values used")
-                        fa, fb = "G01", "G02"
-                    neu_a, neu_b = ant.pco_m[fa], ant.pco_m[fb]
-                    k1 = a1[m][:, None]
-                    pco_if = k1 * neu_a[[1, 0, 2]] + (1 - k1) * neu_b[[1, 0, 2]]
-                    off[m] = off[m] + pco_if
-                    pcv_r[m] = (a1[m] * ant.pcv_m_at(fa, zen[m], geo.azimuth_rad[m])
-                                + a2[m] * ant.pcv_m_at(fb, zen[m], geo.azimuth_rad[m]))
-            d_ecef = off @ enu_axes
-            model = model - np.sum(e * d_ecef, axis=1) + pcv_r
-            # troposphere
-            pres, temp, vap = standard_atmosphere(h)
-            zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, vap)
-            mh, mw = niell_mapping(lat, h, el, doy)
-            model = model + zhd * mh + zwd0 * mw
-            gn, ge = gradient_mapping(el, geo.azimuth_rad)
-            # wind-up (phase only, cycles -> metres of the ionosphere-free combination)
-            windup_m = np.zeros(len(sats))
-            if opts.uses("wind-up"):
-                north, east = enu_axes[1], enu_axes[0]
-                w = wind_up_cycles(axes, north, -east, -e, self._windup[sats])
-                if iteration == 0:
-                    self._windup_new = w
-                windup_m = SPEED_OF_LIGHT / (f1 + f2) * w
-            if ok.sum() < 4:
-                row["reason"] = "fewer than 4 satellites above the elevation mask"
-                self.x, self.P = x_pred, P_pred
-                return
-            if iteration == 0:
-                self._ambiguities(t, sats[ok], l_if[ok] - p_if[ok])
-                x_pred, P_pred = self.x.copy(), self.P.copy()
-            dx = self._update(t, sats[ok], letters[ok], e[ok], mw[ok], gn[ok], ge[ok], el[ok],
-                              p_if[ok] - model[ok], l_if[ok] - model[ok] - windup_m[ok], x_pred, P_pred, row)
-            if dx is None:
-                return
-            if np.linalg.norm(dx) < 0.5:
-                break
+                        model[:, j] += k1 * a.pcv_m_at(codes[0], nadir[:, j]) + (1 - k1) * a.pcv_m_at(codes[1], nadir[:, j])
+        enu_axes = enu_rotation(lat, lon)  # (m, 3, 3)
+        off = np.broadcast_to(self._delta_enu, (m, n, 3)).copy()
+        ant = self.receiver_antenna
+        if ant is not None:
+            zen = np.pi / 2 - el
+            for letter in set(letters.tolist()):
+                cols = letters == letter
+                c1, c2 = self._plan[letter][0], self._plan[letter][2]
+                fa, fb = ant.frequency(f"{letter}0{c1[1]}"), ant.frequency(f"{letter}0{c2[1]}")
+                if fa is None or fb is None:
+                    self._once(f"rcvfreq-{letter}", f"receiver antenna {ant.name.strip()}: no calibration for "
+                               f"{letter} bands {c1[1]}/{c2[1]}: GPS L1/L2 values used")
+                    fa, fb = "G01", "G02"
+                k1 = a1[cols]
+                pco_if = k1[:, None] * ant.pco_m[fa][[1, 0, 2]] + (1 - k1)[:, None] * ant.pco_m[fb][[1, 0, 2]]
+                off[:, cols] += pco_if[None]
+                model[:, cols] += k1 * ant.pcv_m_at(fa, zen[:, cols], az[:, cols]) \
+                    + (1 - k1) * ant.pcv_m_at(fb, zen[:, cols], az[:, cols])
+        d_ecef = np.einsum("mnk,mkj->mnj", off, enu_axes)
+        model = model - np.sum(e * d_ecef, axis=-1)
+        pres, temp, vap = standard_atmosphere(h)
+        zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, vap)
+        mh, mw = niell_mapping(lat[:, None], h[:, None], el, self._day_of_year(times)[:, None])
+        model = model + zhd[:, None] * mh + zwd0[:, None] * mw
+        gn, ge = gradient_mapping(el, az)
+        windup = np.zeros((m, n))
         if opts.uses("wind-up"):
-            seen = sats[ok]
-            self._windup[seen] = self._windup_new[ok]
+            w = wind_up_cycles(axes, enu_axes[:, None, 1, :], -enu_axes[:, None, 0, :], -e)
+            windup = _continuous_cycles(w, valid, self._windup[sats])
+            last = np.where(valid.any(axis=0), _last_valid(windup, valid), np.nan)
+            self._windup[sats] = np.where(np.isfinite(last), last, self._windup[sats])
+        windup_m = SPEED_OF_LIGHT / (f1 + f2) * windup
+        return {"sats": np.asarray(sats), "letters": letters, "valid": valid, "e": e, "el": el, "mw": mw,
+                "gn": gn, "ge": ge, "code": p_if - model, "phase": l_if - model - windup_m,
+                "l_minus_p": l_if - p_if, "apriori": apriori, "ztd0": zhd + zwd0}
+
+    def _sun_moon_at(self, times):
+        from ..models.sun_moon import sun_moon_itrs
+
+        if all(int(t) in self._sun_moon for t in times.tolist()):
+            sm = [self._sun_moon[int(t)] for t in times.tolist()]
+            return np.array([a for a, _ in sm]), np.array([b for _, b in sm])
+        return sun_moon_itrs(times, self._eop_at(times))
+
+    def _eop_at(self, times):
+        from ..models.earth_orientation import EarthOrientation, eop_at
+
+        if all(int(t) in self._pole for t in times.tolist()):
+            rows = [self._pole[int(t)] for t in times.tolist()]
+            return EarthOrientation(*(np.array([r[k] for r in rows]) for k in range(4)))
+        return eop_at(times)
+
+    @staticmethod
+    def _day_of_year(times) -> np.ndarray:
+        from ..gnss_time import ns_to_calendar
+
+        y = np.asarray(ns_to_calendar(np.asarray(times, dtype=np.int64))[0]).ravel()
+        import datetime as _dt
+
+        starts = np.array([int((_dt.datetime(int(v), 1, 1) - _dt.datetime(1980, 1, 6)).total_seconds())
+                           for v in y], dtype=np.int64)
+        return (np.asarray(times, dtype=np.int64) // _NS - starts) / 86400.0 + 1.0
+
+    def _step(self, t: int, prep: dict, i: int, row: dict) -> None:
+        """The filter at epoch ``i`` of ``prep``: ambiguities, time update, measurement update."""
+        valid = prep["valid"][i]
+        if valid.sum() < 4:
+            row["reason"] = "fewer than 4 satellites with two-frequency code and phase, precise products, " \
+                            "above the mask"
+            return
+        apriori = prep["apriori"][i]
+        if not self._initialised:
+            self.x[:3] = apriori
+            self.P[:3, :3] = np.eye(3) * self.opts.kinematic_sigma_m**2
+            self.P[3, 3] = 0.3**2
+            if self.opts.uses("gradients"):
+                self.P[4, 4] = self.P[5, 5] = 0.01**2
+            self._initialised = True
+        dt = 0.0 if self._last_t is None else (t - self._last_t) / 1e9
+        self._predict(dt)
+        if self.opts.mode == "kinematic":
+            self.x[:3] = apriori
+        sats = prep["sats"][valid]
+        self._ambiguities(t, sats, prep["l_minus_p"][i][valid])
+        dx = self._update(t, sats, prep["letters"][valid], prep["e"][i][valid], prep["mw"][i][valid],
+                          prep["gn"][i][valid], prep["ge"][i][valid], prep["el"][i][valid],
+                          prep["code"][i][valid], prep["phase"][i][valid], apriori, row)
+        if dx is None:
+            return
         self._last_t = t
         idx = np.arange(3)
         row.update(position_m=self.x[:3].copy(), covariance_m2=self.P[np.ix_(idx, idx)].copy(),
-                   quality=QUALITY_PPP, ztd=float(zhd + zwd0 + self.x[3]), ztd_sigma=float(np.sqrt(self.P[3, 3])),
-                   gradient=self.x[4:6].copy() if opts.uses("gradients") else np.full(2, np.nan),
-                   clock={s: float(self.x[i]) for s, i in self._clock_index.items()},
-                   elevation=el[ok])
+                   quality=QUALITY_PPP, ztd=float(prep["ztd0"][i] + self.x[3]), ztd_sigma=float(np.sqrt(self.P[3, 3])),
+                   gradient=self.x[4:6].copy() if self.opts.uses("gradients") else np.full(2, np.nan),
+                   clock={s: float(self.x[k]) for s, k in self._clock_index.items()},
+                   elevation=prep["el"][i][valid][np.isin(sats, row["sats"])])
 
     def _once(self, key, text) -> None:
         if key in self._warned:
@@ -694,45 +753,6 @@ class PppEngine:
             _warn(text)
 
     # ------------------------------------------------------------------ filter
-    def _initialise(self, t, sats, p_if, pos_s, clk_s, letters) -> None:
-        """Code-only least squares (ionosphere-free, no tropospheric estimate) for the
-        first position and clocks."""
-        from ..models.measurement import geometry
-
-        approx = getattr(self.header, "approx_position_m", None)
-        x = np.array(approx, dtype=float) if approx is not None and np.linalg.norm(approx) > 6.0e6 else np.zeros(3)
-        systems = self._systems
-        clocks = np.zeros(len(systems))
-        for _ in range(10):
-            geo = geometry(x, pos_s)
-            model = geo.range_m - SPEED_OF_LIGHT * clk_s
-            if np.linalg.norm(x) > 6.0e6:
-                model = model + 2.3 / np.maximum(np.sin(geo.elevation_rad), 0.1)
-            H = np.zeros((len(sats), 3 + len(systems)))
-            H[:, :3] = -geo.unit_vector
-            for j, s in enumerate(systems):
-                H[letters == s, 3 + j] = 1.0
-            used_cols = np.flatnonzero(H[:, 3:].any(axis=0))
-            Hc = np.concatenate([H[:, :3], H[:, 3 + used_cols]], axis=1)
-            v = p_if - model - H[:, 3:] @ clocks
-            if len(v) < Hc.shape[1]:
-                return
-            dx = np.linalg.lstsq(Hc, v, rcond=None)[0]
-            x = x + dx[:3]
-            clocks[used_cols] += dx[3:]
-            if np.linalg.norm(dx[:3]) < 1e-3:
-                break
-        else:
-            return
-        self.x[:3] = x
-        self.P[:3, :3] = np.eye(3) * 100.0**2
-        self.x[3] = 0.0
-        self.P[3, 3] = 0.3**2
-        self.P[4, 4] = self.P[5, 5] = 0.01**2 if self.opts.uses("gradients") else 0.0
-        for j, s in enumerate(systems):
-            self.x[self._clock_index[s]] = clocks[j]
-        self._initialised = True
-
     def _predict(self, dt: float) -> None:
         opts = self.opts
         if opts.mode == "kinematic":
@@ -765,7 +785,6 @@ class PppEngine:
                 P[n, n] = 30.0**2
                 self.P = P
                 self._amb[s] = n
-                self._windup[s] = np.nan if self._pending_slip[s] else self._windup[s]
                 self._outlier_count[s] = 0
             self._pending_slip[s] = False
 
@@ -777,13 +796,15 @@ class PppEngine:
         for k, v in self._amb.items():
             if v > i:
                 self._amb[k] = v - 1
-        self._windup[s] = np.nan
 
-    def _update(self, t, sats, letters, e, mw, gn, ge, el, code_v0, phase_v0, x_pred, P_pred, row):
-        """Measurement update from the predicted state; returns the position change (or None)."""
+    def _update(self, t, sats, letters, e, mw, gn, ge, el, code_v0, phase_v0, lin, row):
+        """Measurement update of the predicted state (the model was evaluated at the position
+        ``lin``: ``h(x) = model(lin) - e.(x - lin) + ...``, linear in the states); returns the
+        position change (or None when the epoch could not be used)."""
         from .kalman import update
 
         opts = self.opts
+        x_pred, P_pred = self.x, self.P
         n = len(x_pred)
         k = len(sats)
         H = np.zeros((2 * k, n))
@@ -798,12 +819,9 @@ class PppEngine:
             H[k:, i] = m
         amb_idx = np.array([self._amb[s] for s in sats.tolist()])
         H[k + np.arange(k), amb_idx] = 1.0
-        # the model was evaluated at the position of the current iterate ``lin``:
-        # h(x) = model(lin) + H_pos (x_pos - lin_pos) + H_rest x_rest (iterated EKF)
-        lin = self.x
         z0 = np.concatenate([code_v0, phase_v0])  # observed minus model(lin) without the states
         x_pred = x_pred.copy()
-        base = z0 + H[:, :3] @ lin[:3]
+        base = z0 + H[:, :3] @ lin
         partial = base - H @ x_pred
         for s, i in self._clock_index.items():  # white-noise clocks: start from the codes
             m = letters == s
@@ -843,7 +861,7 @@ class PppEngine:
             row["reason"] = "singular filter update"
             self.x, self.P = x_pred, P_pred
             return None
-        dx = x[:3] - lin[:3]
+        dx = x[:3] - lin
         self.x, self.P = x, P
         post = base - H @ x
         row["sats"] = sats.copy()
@@ -872,7 +890,7 @@ class PppEngine:
                     elev[i, c] = r["elevation"]
         clocks = {s: np.array([r["clock"].get(s, np.nan) for r in rows]) for s in self._systems}
         notes = list(self.notes)
-        if getattr(self, "_missing_sat_antenna", None):
+        if self._missing_sat_antenna:
             missing = sorted(self._missing_sat_antenna)
             mode = self.opts.missing_satellite_antenna
             what = {"nominal": "nominal per-system z offsets used (error up to ~1 m in z, 0.4 m in x: a few cm in "
@@ -883,7 +901,7 @@ class PppEngine:
                     f"{', ...' if len(missing) > 12 else ''}): {what}")
             notes.append(text)
             self._once("satant", text)
-        ecl = sorted({k.split("-")[1] for k in self._warned if k.startswith("ecl-")})
+        ecl = sorted(self._eclipsed)
         if ecl:
             notes.append(f"{len(ecl)} satellites excluded while in the Earth's shadow (+"
                          f"{self.opts.eclipse_exclusion_s:g} s): {', '.join(satellite_id(int(s)) for s in ecl)}")
@@ -905,6 +923,76 @@ class PppEngine:
                      "pos_mode": f"PPP {self.opts.mode.capitalize()}", "iono": "iono-free",
                      "ephemeris": "Precise", "models": dict(self.models)},
         )
+
+
+def _empty_row(t: int) -> dict:
+    return {"time_ns": int(t), "position_m": np.full(3, np.nan), "covariance_m2": np.full((3, 3), np.nan),
+            "quality": 0, "n": 0, "ztd": np.nan, "ztd_sigma": np.nan, "gradient": np.full(2, np.nan),
+            "clock": {}, "sats": np.zeros(0, dtype=np.int64), "phase_res": np.zeros(0),
+            "code_res": np.zeros(0), "elevation": np.zeros(0), "reason": ""}
+
+
+def _continuous_cycles(w, valid, previous):
+    """Wind-up (m, n) made continuous down each column over its valid values, starting from
+    ``previous`` (n,) (NaN: free start): each value moved by the whole cycles that bring it
+    closest to the last valid one."""
+    out = np.array(w, dtype=np.float64)
+    for j in range(out.shape[1]):
+        rows = np.flatnonzero(valid[:, j])
+        if not len(rows):
+            continue
+        vals = out[rows, j]
+        prev = previous[j]
+        first = vals[0] + (np.floor(prev - vals[0] + 0.5) if np.isfinite(prev) else 0.0)
+        steps = np.diff(vals)
+        vals = first + np.concatenate([[0.0], np.cumsum(steps - np.round(steps))])
+        out[rows, j] = vals
+    return out
+
+
+def _last_valid(values, valid):
+    """(n,) the last valid value of each column (NaN where none)."""
+    m = values.shape[0]
+    idx = np.where(valid, np.arange(m)[:, None], -1).max(axis=0)
+    return np.where(idx >= 0, values[np.maximum(idx, 0), np.arange(values.shape[1])], np.nan)
+
+
+def _code_positions(p_if, pos_s, clk_s, valid, letters, systems, x0, iterations=8):
+    """Ionosphere-free code least squares of every epoch at once: (m, 3) positions, NaN where
+    an epoch has too few satellites or does not converge. One clock per system; a fixed
+    2.3 m zenith tropospheric delay (1 / sin el) once near the surface."""
+    from ..models.measurement import geometry
+
+    m, n = p_if.shape
+    sys_cols = [s for s in systems if (letters == s).any()]
+    u = 3 + len(sys_cols)
+    x = np.broadcast_to(np.asarray(x0, dtype=float), (m, 3)).copy()
+    clocks = np.zeros((m, len(sys_cols)))
+    w = valid.astype(float)
+    ps = np.where(valid[..., None], pos_s, 1.0e7)
+    cs = np.where(valid, clk_s, 0.0)
+    ok = valid.sum(axis=1) >= u
+    sysmat = np.stack([(letters == s).astype(float) for s in sys_cols], axis=1)  # (n, c)
+    for _ in range(iterations):
+        geo = geometry(x[:, None, :], ps)
+        model = geo.range_m - SPEED_OF_LIGHT * cs + clocks @ sysmat.T
+        near = np.linalg.norm(x, axis=1) > 6.0e6
+        trop = np.where(near[:, None], 2.3 / np.maximum(np.sin(geo.elevation_rad), 0.1), 0.0)
+        v = np.where(valid, p_if - model - trop, 0.0)
+        H = np.concatenate([-geo.unit_vector, np.broadcast_to(sysmat, (m, n, len(sys_cols)))], axis=2)
+        N = np.einsum("mni,mn,mnj->mij", H, w, H) + np.eye(u) * 1e-9
+        b = np.einsum("mni,mn,mn->mi", H, w, v)
+        dx = np.linalg.solve(N[ok], b[ok][..., None])[..., 0]
+        x[ok] += dx[:, :3]
+        clocks[ok] += dx[:, 3:]
+    geo = geometry(x[:, None, :], ps)
+    model = geo.range_m - SPEED_OF_LIGHT * cs + clocks @ sysmat.T + 2.3 / np.maximum(np.sin(geo.elevation_rad), 0.1)
+    res = np.where(valid, p_if - model, np.nan)
+    with np.errstate(invalid="ignore"):
+        rms = np.sqrt(np.nanmean(res**2, axis=1))
+    good = ok & (np.linalg.norm(x, axis=1) > 6.0e6) & (rms < 100.0)
+    x[~good] = np.nan
+    return x
 
 
 def _take_states(states, index):
@@ -953,23 +1041,37 @@ def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> 
                 arrays.append(np.full((len(obs.epochs), len(sel)), -1, dtype=np.int8))
         dense[s] = (sel, arrays)
     epochs = np.asarray(obs.epochs, dtype=np.int64)
+    m = len(epochs)
     engine.precompute(epochs)
-    # satellite states at transmission for every (epoch, satellite) in one call per system
-    from ..models.measurement import satellite_states_at_transmission
-    from ..orbits.precise import precise_states
+    sats = np.concatenate([sel for sel, _ in dense.values()]).astype(np.int64) if dense else np.zeros(0, np.int64)
+    p1, p2, l1, l2, lli1, lli2 = (np.concatenate([arrays[k] for _, arrays in dense.values()], axis=1)
+                                  for k in range(6))
+    # cycle slips of the whole file at once (gaps, LLI, geometry-free, Melbourne-Wuebbena)
+    from .cycle_slips import detect_slips
 
-    def states_fn(sat, tt):
-        return precise_states(products.sp3, sat, tt, products.clk)
-
-    states = {}
-    for s, (sel, arrays) in dense.items():
-        p1 = arrays[0]
-        rx = np.broadcast_to(epochs[:, None], p1.shape)
-        _t, states[s] = satellite_states_at_transmission(states_fn, np.broadcast_to(sel, p1.shape), rx, p1)
-    for i, t in enumerate(epochs.tolist()):
-        data = {s: (sel, *(a[i] for a in arrays)) for s, (sel, arrays) in dense.items()}
-        epoch_states = _concat_states([_take_states(states[s], i) for s in dense]) if dense else None
-        engine.process_arrays(t, data, epoch_states)
+    letters, f1, f2, _a1, _a2 = engine._combination(sats)
+    slips = detect_slips(np.stack([l1, l2], axis=-1), np.stack([p1, p2], axis=-1),
+                         np.stack([lli1, lli2], axis=-1).astype(np.int8),
+                         frequency_hz=np.stack([f1, f2], axis=-1), time_ns=epochs).any(axis=2)
+    use = engine._clock_available(epochs)
+    rows_idx = np.flatnonzero(use)
+    prep = None
+    if len(rows_idx) and len(sats):
+        e_t = epochs[rows_idx]
+        states = engine._satellite_states(e_t, sats[None, :], p1[rows_idx])
+        apriori = engine._apriori(e_t, sats, p1[rows_idx], p2[rows_idx], states)
+        prep = engine._prepare(e_t, sats, p1[rows_idx], p2[rows_idx], l1[rows_idx], l2[rows_idx], states, apriori)
+    k = 0
+    for i in range(m):
+        t = int(epochs[i])
+        engine._pending_slip[sats] |= slips[i]
+        row = _empty_row(t)
+        if not use[i]:
+            row["reason"] = "no precise clock sample at this epoch"
+        elif prep is not None:
+            engine._step(t, prep, k, row)
+            k += 1
+        engine.rows.append(row)
     return engine.solution()
 
 

@@ -160,7 +160,7 @@ def niell_mapping(latitude_rad, height_m, elevation_rad, day_of_year):
     lat = np.asarray(latitude_rad, dtype=np.float64)
     el = np.asarray(elevation_rad, dtype=np.float64)
     lat_deg = np.abs(np.degrees(lat))
-    phase = (float(day_of_year) - 28.0) / 365.25
+    phase = (np.asarray(day_of_year, dtype=np.float64) - 28.0) / 365.25
     season = np.cos(2.0 * np.pi * (phase + np.where(lat < 0, 0.5, 0.0)))
     coef_h = [np.interp(lat_deg, _NMF_LAT_DEG, _NMF_HYD_AVG[i]) - np.interp(lat_deg, _NMF_LAT_DEG, _NMF_HYD_AMP[i])
               * season for i in range(3)]

@@ -1,0 +1,191 @@
+"""Benchmark: precise point positioning on ESBC 2020-177 (GRG SP3 + 30 s CLK), satnav against
+RTKLIB 2.4.3's ``rnx2rtkp`` on the same inputs, whole processes.
+
+1. **Speed**: full-day PPP-kinematic (GPS + Galileo, ionosphere-free, 10 deg mask), satnav
+   (``python -m satnav solve OBS.crx.gz SP3 SP3 CLK ATX NGS --mode ppp-kinematic``, reading
+   the Hatanaka/gzip files itself) and ``rnx2rtkp`` (given the files expanded beforehand, plus
+   the broadcast navigation file it needs for its first single point solution), runs
+   interleaved, medians of ``--repeat`` runs; wall and CPU time of each process (``os.wait4``).
+   Also the accuracy of each kinematic track against the reference coordinate after the
+   first hour (horizontal / vertical RMS).
+2. **Convergence**: PPP-static restarted every 2 hours over the day (12 sessions); per
+   session the time until the 3D distance to the reference stays below 10 cm; the median.
+   Reference: satnav's own full-day static coordinate (all models; the stations.csv
+   coordinate of ESBC is an RTKLIB run without ESBC's antenna calibration: a height offset of
+   ~7 cm that is not convergence), and stations.csv as a second figure.
+
+Usage: ``python bench/ppp.py [--repeat N] [--skip-speed] [--skip-convergence]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from common import DATA
+
+REPO = Path(__file__).resolve().parents[1]
+D = DATA / "esbc-2020-177"
+OBS = D / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
+PRODUCTS = [D / "GRG0MGXFIN_20201760000_01D_15M_ORB.SP3.gz", D / "GRG0MGXFIN_20201770000_01D_15M_ORB.SP3.gz",
+            D / "GRG0MGXFIN_20201770000_01D_30S_CLK.CLK.gz", D / "igs14_small.atx.gz"]
+NGS = Path("/usr/share/rtklib/ngs_abs.pcv")
+NAV = D / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"
+REFERENCE = np.array([3582104.8024, 532590.1716, 5232755.1824])
+
+RTKLIB_CONF = """\
+pos1-posmode       =ppp-kine
+pos1-frequency     =l1+l2
+pos1-soltype       =forward
+pos1-elmask        =10
+pos1-dynamics      =off
+pos1-tidecorr      =on
+pos1-ionoopt       =dual-freq
+pos1-tropopt       =est-ztdgrad
+pos1-sateph        =precise
+pos1-posopt1       =on
+pos1-posopt2       =on
+pos1-posopt3       =on
+pos1-posopt4       =on
+pos1-navsys        =9
+pos2-armode        =off
+out-solformat      =xyz
+out-outhead        =on
+stats-eratio1      =300
+stats-eratio2      =300
+stats-errphase     =0.003
+stats-errphaseel   =0.003
+stats-prnaccelh    =10
+stats-prnaccelv    =10
+ant1-anttype       =*
+ant1-antdele       =0
+ant1-antdeln       =0
+ant1-antdelu       =0.216
+file-satantfile    ={atx}
+file-rcvantfile    ={ngs}
+"""
+
+
+def expand(src: Path, dst_dir: Path) -> Path:
+    """A plain copy of a .gz / .crx.gz file for RTKLIB (Hatanaka expanded with ``hatanaka``)."""
+    name = src.name[:-3] if src.name.endswith(".gz") else src.name
+    if name.endswith(".crx"):
+        import hatanaka
+
+        out = dst_dir / (name[:-4] + ".rnx")
+        out.write_bytes(hatanaka.decompress(src.read_bytes()))
+        return out
+    out = dst_dir / name
+    with gzip.open(src) if src.name.endswith(".gz") else open(src, "rb") as fh, open(out, "wb") as dst:
+        shutil.copyfileobj(fh, dst)
+    return out
+
+
+def run_process(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall s, CPU s of the child, exit status)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "src"), "OPENBLAS_NUM_THREADS": "1"})
+    _pid, status, usage = os.wait4(p.pid, 0)
+    return time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, status
+
+
+def track_errors(path: Path, skip_s: float = 3600.0) -> tuple[float, float, int]:
+    """Horizontal and vertical RMS (m) of a .pos (ECEF or llh) after ``skip_s`` seconds."""
+    from satnav.frames import ecef_to_enu, geodetic_to_ecef
+
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("%") or not line.strip():
+            continue
+        w = line.split()
+        rows.append((w[1], float(w[2]), float(w[3]), float(w[4])))
+    if not rows:
+        return float("nan"), float("nan"), 0
+    xyz = np.array([r[1:] for r in rows])
+    if np.abs(xyz[0, 0]) < 1000:  # latitude/longitude/height
+        xyz = geodetic_to_ecef(np.radians(xyz[:, 0]), np.radians(xyz[:, 1]), xyz[:, 2])
+    secs = np.array([sum(float(x) * f for x, f in zip(r[0].split(":"), (3600, 60, 1))) for r in rows])
+    keep = secs - secs[0] >= skip_s
+    enu = ecef_to_enu(xyz[keep], REFERENCE)
+    return float(np.sqrt(np.mean(enu[:, 0] ** 2 + enu[:, 1] ** 2))), float(np.sqrt(np.mean(enu[:, 2] ** 2))), \
+        int(keep.sum())
+
+
+def speed(repeat: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench_ppp_"))
+    plain = [expand(p, tmp) for p in [OBS, NAV] + PRODUCTS[:3]]
+    atx = expand(PRODUCTS[3], tmp)
+    conf = tmp / "ppp_kine.conf"
+    conf.write_text(RTKLIB_CONF.format(atx=atx, ngs=NGS))
+    out_r, out_s = tmp / "rtklib.pos", tmp / "satnav.pos"
+    rtk_cmd = ["rnx2rtkp", "-k", str(conf), "-o", str(out_r), *map(str, plain)]
+    sat_cmd = [sys.executable, "-m", "satnav", "solve", str(OBS), *map(str, PRODUCTS), str(NGS),
+               "--mode", "ppp-kinematic", "-q", "-o", str(out_s)]
+    times = {"satnav": [], "rnx2rtkp": []}
+    for _ in range(repeat):
+        for name, cmd in (("rnx2rtkp", rtk_cmd), ("satnav", sat_cmd)):
+            wall, cpu, status = run_process(cmd)
+            times[name].append((wall, cpu, status))
+    print(f"load average before/after: {os.getloadavg()}")
+    for name, runs in times.items():
+        walls = [r[0] for r in runs]
+        cpus = [r[1] for r in runs]
+        print(f"{name:9s} wall median {np.median(walls):7.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)}), "
+              f"CPU median {np.median(cpus):7.2f} s, exit {[r[2] for r in runs]}")
+    for name, path in (("rnx2rtkp", out_r), ("satnav", out_s)):
+        h, v, n = track_errors(path)
+        print(f"{name:9s} kinematic track after the first hour vs reference: H RMS {h:.3f} m, V RMS {v:.3f} m "
+              f"({n} epochs)")
+    print(f"files in {tmp}")
+
+
+def convergence() -> None:
+    from satnav.estimators.ppp import PppOptions, solve_ppp
+    from satnav.pipeline import precise_products, read_observations
+
+    warnings.simplefilter("ignore")
+    obs = read_observations(OBS)
+    products = precise_products(PRODUCTS + [NGS])
+    full = solve_ppp(obs.select(obs.time % (60 * 10**9) == 0), products, PppOptions(mode="static"))
+    own, _ = full.final_position()
+    print(f"own full-day static coordinate (1-min epochs): {own.round(4)}; minus stations.csv: "
+          f"{(own - REFERENCE).round(4)}")
+    per_session = {"own": [], "stations.csv": []}
+    for k in range(12):
+        part = obs.epoch_slice(k * 240, (k + 1) * 240)
+        sol = solve_ppp(part, products, PppOptions(mode="static"))
+        for label, ref in (("own", own), ("stations.csv", REFERENCE)):
+            per_session[label].append(sol.convergence_time_s(ref, 0.10) / 60.0)
+    for label, values in per_session.items():
+        v = np.array(values)
+        print(f"convergence to < 10 cm 3D vs {label}: sessions (min) {', '.join(f'{x:.1f}' for x in v)}; "
+              f"median {np.nanmedian(v):.1f} min ({int(np.isnan(v).sum())} never within 2 h)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-convergence", action="store_true")
+    args = ap.parse_args()
+    print(f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, cores {os.cpu_count()}, "
+          f"load {os.getloadavg()}")
+    if not args.skip_speed:
+        speed(args.repeat)
+    if not args.skip_convergence:
+        convergence()
+
+
+if __name__ == "__main__":
+    main()
