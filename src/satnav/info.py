@@ -33,6 +33,7 @@ FORMAT_NAMES = {
     "blq": "BLQ ocean tide loading coefficients",
     "android-gnsslogger": "Android GnssLogger raw log",
     "ubx": "u-blox UBX raw log",
+    "rtcm3": "RTCM 3 log",
     "archive": "archive (zip/tar) of files",
     "gsdc-device-gnss": "GSDC device_gnss.csv (Android raw measurements)",
     "gsdc-derived": "GSDC 2021 derived.csv (pseudoranges and Google's satellite states)",
@@ -61,10 +62,12 @@ def detect_format(path: str | PathLike) -> tuple[str, float | None]:
 
     if is_archive(path):
         return "archive", None
-    from .io.ubx import is_ubx_file
+    from .io.rawlog import log_protocol, read_head_bytes
 
-    if is_ubx_file(path):
-        return "ubx", None
+    head = read_head_bytes(path)
+    protocol = log_protocol(head) if head else None
+    if protocol is not None:  # a raw receiver log: "ubx" or "rtcm3"
+        return protocol, None
     lines, hatanaka = _first_lines(path, 1 << 16)
     first_nonblank = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_nonblank is None:
@@ -376,6 +379,10 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
         from .io.ubx import ubx_info
 
         info = ubx_info(path)
+    elif fmt == "rtcm3":
+        from .io.rtcm3 import rtcm3_info
+
+        info = rtcm3_info(path)
     elif fmt in PHONE_FORMATS:
         info = _phone_info(path, fmt, strict)
     elif fmt == "archive":
@@ -446,7 +453,7 @@ def format_info(info: dict) -> str:
         add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
         if fmt == "rinex-clk":
             add("stations", len(info["stations"]))
-    elif fmt == "ubx":
+    elif fmt in ("ubx", "rtcm3"):
         add("time span", _span_text(info["first_epoch"], info["last_epoch"], "epochs"))
         add("interval", f"{info['interval_s']:g} s" if info["interval_s"] else None)
         add("epochs", info["epochs"])

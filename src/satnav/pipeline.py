@@ -84,11 +84,34 @@ def read_observations(path: PathType, *, strict: bool = False):
         from .io.rinex_obs import read_rinex_obs
 
         return read_rinex_obs(path, strict=strict)
+    if fmt in ("ubx", "rtcm3"):
+        return read_raw_log(path)[0]
     if fmt in ("android-gnsslogger", "gsdc-device-gnss", "gsdc-derived") or str(path).endswith(".csv"):
         from .io.android import read_phone_observations
 
         return read_phone_observations(path, fmt, strict=strict)
     raise SatnavError(f"{path}: a {fmt} file is not an observation file; expected RINEX observations")
+
+
+def read_raw_log(path: PathType, *, time_hint_ns: int | None = None):
+    """(Observations, Navigation) of a raw receiver log, u-blox UBX or RTCM 3 (told by
+    content, plain or gzip; :func:`satnav.io.rawlog.log_protocol`). ``time_hint_ns`` (GPST
+    ns) places RTCM 3 time tags in the right week when the log has no ephemerides to do so."""
+    from .io.rawlog import log_protocol, read_head_bytes
+
+    head = read_head_bytes(path)
+    protocol = log_protocol(head) if head else None
+    if protocol == "ubx":
+        from .io.ubx import read_ubx
+
+        log = read_ubx(path)
+    elif protocol == "rtcm3":
+        from .io.rtcm3 import read_rtcm3
+
+        log = read_rtcm3(path, time_hint_ns=time_hint_ns)
+    else:
+        raise SatnavError(f"{path}: not a raw receiver log; expected u-blox UBX or RTCM 3 frames")
+    return log.observations, log.navigation
 
 
 def is_phone(obs) -> bool:
@@ -227,7 +250,14 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
             return solution
     if isinstance(obs, (str, PathLike)):
         progress(f"reading {obs}")
-        obs = read_observations(obs, strict=options.strict)
+        from .info import detect_format
+
+        if detect_format(obs)[0] in ("ubx", "rtcm3"):  # a raw log: its own ephemerides by default
+            obs, log_nav = read_raw_log(obs)
+            if not _is_navigation(navs) and not list(navs) and len(log_nav):
+                navs = log_nav
+        else:
+            obs = read_observations(obs, strict=options.strict)
     obs_label = obs.source or "observations"
     progress("reading navigation data")
     gsdc = _is_gsdc(obs)
@@ -397,9 +427,7 @@ def _solve_relative(rover, base, nav, options: SolveOptions):
     from .estimators.rtk import solve_rtk
 
     if isinstance(base, (str, PathLike)):
-        from .io.rinex_obs import read_rinex_obs
-
-        base = read_rinex_obs(base, strict=options.strict)
+        base = read_observations(base, strict=options.strict)  # RINEX, UBX or RTCM 3
     return solve_rtk(rover, base, nav, mode=_RTK_MODES[options.mode], base_position=options.base_position,
                      elevation_mask_deg=options.elevation_mask_deg, ratio_threshold=options.ratio_threshold,
                      fix_and_hold=options.fix_and_hold, systems=options.systems,

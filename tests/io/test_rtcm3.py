@@ -169,7 +169,12 @@ def test_faults_are_counted_not_fatal():
 def _nav_key(letter, rec):
     if letter == "R":
         return (int(rec["sat"]), int(rec["toc"]))
-    return (int(rec["sat"]), int(rec["toc"]), float(rec["iode"]), float(np.nan_to_num(rec["data_source"])))
+    return (
+        int(rec["sat"]),
+        int(rec["toc"]),
+        float(rec["iode"]),
+        float(np.nan_to_num(rec["data_source"])),
+    )
 
 
 def _assert_same_messages(ours, ref, letter, skip=("line", "source", "transmission_time")):
@@ -185,7 +190,11 @@ def _assert_same_messages(ours, ref, letter, skip=("line", "source", "transmissi
                 continue
             a, b = rec[name], other[name]
             if isinstance(a, np.floating):
-                assert (np.isnan(a) and np.isnan(b)) or np.isclose(a, b, rtol=1e-11, atol=0), (name, a, b)
+                assert (np.isnan(a) and np.isnan(b)) or np.isclose(a, b, rtol=1e-11, atol=0), (
+                    name,
+                    a,
+                    b,
+                )
             else:
                 assert a == b, (name, a, b)
     return matched
@@ -244,6 +253,101 @@ def test_one_message_of_each_ephemeris_type_equals_pyrtcm():
                     value *= 1e3  # km -> m
                 if name == "freq_num":
                     value -= 7
-                assert np.isclose(rec[name], value, rtol=1e-12), (msg.identity, name, rec[name], value)
+                assert np.isclose(rec[name], value, rtol=1e-12), (
+                    msg.identity,
+                    name,
+                    rec[name],
+                    value,
+                )
             seen.add(msg.identity)
     assert seen == set(fields)
+
+
+def test_incremental_decoder_equals_the_file_decoder():
+    from satnav.io.rtcm3 import Rtcm3Decoder
+    from satnav.io.stream_items import EpochItem, StationItem
+
+    log = STREAMS / "pygpsdata-rtcm3.log"
+    hint = int(calendar_to_ns(2020, 1, 1))
+    ref = read_rtcm3(log, time_hint_ns=hint).observations
+    data = log.read_bytes()
+    dec = Rtcm3Decoder(time_hint_ns=hint)
+    rng = np.random.default_rng(1)
+    items, pos = [], 0
+    while pos < len(data):  # arbitrary splits, mid-frame included
+        n = int(rng.integers(1, 3000))
+        items += dec.feed(data[pos : pos + n])
+        pos += n
+    items += dec.flush()
+    epochs = [i.observations for i in items if isinstance(i, EpochItem)]
+    np.testing.assert_array_equal([int(e.epochs[0]) for e in epochs], ref.epochs)
+    for k in (0, 1, 77, len(epochs) - 1):
+        assert _rows(epochs[k]) == _rows(ref.epoch_slice(k, k + 1))
+    assert sum(isinstance(i, StationItem) for i in items) == 158
+
+
+def test_mixed_stream_decoder_routes_rtcm_and_ubx():
+    from satnav.io.rtcm3 import MixedStreamDecoder
+    from satnav.io.stream_items import EpochItem
+
+    log = STREAMS / "pygpsdata-rtcm3.log"
+    data = log.read_bytes()
+    broken = (
+        data[:100000]
+        + b"\xd3\x00\x10garbage"
+        + bytes([0xB5, 0x62, 1, 7, 4, 0, 1, 2, 3, 4, 0, 0])
+        + data[100000:]
+    )
+    dec = MixedStreamDecoder(time_hint_ns=int(calendar_to_ns(2020, 1, 1)))
+    items = []
+    for k in range(0, len(broken), 4096):
+        items += dec.feed(broken[k : k + 4096])
+    items += dec.flush()
+    assert sum(isinstance(i, EpochItem) and i.protocol == "rtcm3" for i in items) >= 157
+    # the bytes went in the middle of a frame: that one frame is lost (a CRC failure)
+    assert dec.counts["ubx"] == 174 and dec.counts["nmea"] == 4661 and dec.counts["rtcm3"] == 1105
+    assert dec.counts["ubx_checksum_failures"] >= 1 and dec.counts["garbage_bytes"] > 0
+
+
+def test_convert_info_and_solve_accept_rtcm3_logs(tmp_path, capsys):
+    import gzip
+
+    from satnav.cli.main import main
+    from satnav.info import detect_format
+    from satnav.io.rinex_nav import read_rinex_nav
+
+    gz = tmp_path / "gmsd.rtcm3.gz"  # compressed, and a name that says nothing
+    gz.write_bytes(gzip.compress((STREAMS / "GMSD7_20121014.rtcm3").read_bytes()))
+    assert detect_format(gz) == ("rtcm3", None)
+    assert (
+        main(["convert", str(gz), "-o", str(tmp_path / "o.rnx"), "--nav", str(tmp_path / "n.rnx")])
+        == 0
+    )
+    obs = read_rinex_obs(tmp_path / "o.rnx")
+    ref = read_rtcm3(STREAMS / "GMSD7_20121014.rtcm3").observations
+    np.testing.assert_array_equal(obs.epochs, ref.epochs)
+    assert len(obs) == len(ref)
+    assert read_rinex_nav(tmp_path / "n.rnx").count_by_system() == {"G": 15, "R": 16}
+    assert main(["info", "--json", str(gz)]) == 0
+    assert '"format": "rtcm3"' in capsys.readouterr().out
+    # SPP from the log alone (its own 1019/1020 ephemerides)
+    assert main(["solve", str(gz), "-o", str(tmp_path / "g.pos")]) == 0
+    from satnav.io.solution import read_pos
+
+    sol = read_pos(tmp_path / "g.pos")
+    xyz = np.nanmedian(sol.position_m, axis=0)
+    gmsd = np.array([-3607665.5, 4147867.9, 3223716.9])  # the station's 2020 coordinate
+    assert np.linalg.norm(xyz - gmsd) < 20.0
+    assert (
+        main(
+            [
+                "convert",
+                str(STREAMS / "pygpsdata-rtcm3.log"),
+                "-o",
+                str(tmp_path / "x.rnx"),
+                "--time",
+                "x",
+            ]
+        )
+        == 2
+    )

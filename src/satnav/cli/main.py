@@ -41,17 +41,31 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    from ..info import detect_format
     from ..io.rinex_obs import read_rinex_obs
     from ..io.rinex_obs_writer import write_rinex_obs
-    from ..io.ubx import is_ubx_file
 
     check_output_file(args.output)
     if args.nav is not None:
         check_output_file(args.nav)
-    if is_ubx_file(args.input):  # a u-blox raw log: observations (+ ephemerides)
-        from ..io.ubx import read_ubx
+    fmt, _ = detect_format(args.input)
+    hint = None
+    if args.time is not None:
+        from ..gnss_time import parse_gpst
 
-        log = read_ubx(args.input, navigation=args.nav is not None)
+        try:
+            hint = int(parse_gpst(args.time))
+        except (ValueError, SatnavError):
+            raise SatnavError(f"--time {args.time!r}: expected a date such as 2024-03-13 or 2024-03-13T12:00:00") from None
+    if fmt in ("ubx", "rtcm3"):  # a raw receiver log: observations (+ ephemerides)
+        if fmt == "ubx":
+            from ..io.ubx import read_ubx
+
+            log = read_ubx(args.input, navigation=args.nav is not None)
+        else:
+            from ..io.rtcm3 import read_rtcm3
+
+            log = read_rtcm3(args.input, time_hint_ns=hint)
         obs = log.observations
         if args.nav is not None:
             from ..io.rinex_nav_writer import write_rinex_nav
@@ -60,7 +74,7 @@ def cmd_convert(args) -> int:
             counts = ", ".join(f"{k}: {v}" for k, v in log.navigation.count_by_system().items())
             print(f"{args.nav}: RINEX 3.05 navigation, {len(log.navigation)} messages ({counts})")
     elif args.nav is not None:
-        raise SatnavError(f"{args.input}: --nav needs a raw receiver log (UBX), expected no --nav for RINEX input")
+        raise SatnavError(f"{args.input}: --nav needs a raw receiver log (UBX or RTCM 3), expected no --nav for RINEX input")
     else:
         obs = read_rinex_obs(args.input, strict=args.strict)
     write_rinex_obs(obs, args.output)
@@ -117,10 +131,12 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
     s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
     s.set_defaults(func=cmd_info, input_args=("files",))
 
-    s = sub.add_parser("convert", help="convert an observation file or u-blox UBX log to RINEX 3.05")
+    s = sub.add_parser("convert", help="convert an observation file, u-blox UBX or RTCM 3 log to RINEX 3.05")
     s.add_argument("input", metavar="IN")
     s.add_argument("-o", "--output", required=True, metavar="OUT")
-    s.add_argument("--nav", metavar="NAV", help="also write the log's ephemerides (UBX input) as RINEX 3.05 navigation")
+    s.add_argument("--nav", metavar="NAV", help="also write the log's ephemerides (UBX, RTCM 3 input) as RINEX navigation")
+    s.add_argument("--time", metavar="DATE", help="approximate date of an RTCM 3 log without ephemerides "
+                   "(its time tags carry no week), e.g. 2024-03-13")
     s.add_argument("--strict", action="store_true")
     s.set_defaults(func=cmd_convert, input_args=("input",), output_args=("output", "nav"))
 

@@ -241,6 +241,7 @@ def frame_stream(
     gaps_hi = np.concatenate((vs, [consumed]))
     gap_ix = np.flatnonzero(gaps_hi > gaps_lo)
     sentences: list = []
+    tail_start = consumed
     if len(gap_ix):
         for cand, _, end, ok, fits in (u, r):
             if not len(cand):
@@ -251,7 +252,10 @@ def frame_stream(
             key = "ubx_checksum_failures" if cand is u[0] else "rtcm3_crc_failures"
             counts[key] += int(np.count_nonzero(~ok & fits & in_gap & (end <= consumed)))
             if final:
-                counts["truncated"] += int(np.count_nonzero(~fits & in_gap))
+                cut = ~fits & in_gap
+                counts["truncated"] += int(np.count_nonzero(cut))
+                if cut.any():  # the bytes of a frame cut by the end are not garbage
+                    tail_start = min(tail_start, int(cand[cut][0]))
         used = 0
         for gi in gap_ix.tolist():
             lo, hi = int(gaps_lo[gi]), int(gaps_hi[gi])
@@ -268,7 +272,7 @@ def frame_stream(
                         counts["nmea_checksum_failures"] += 1
                     used += m.end() - m.start()
             used -= hi - lo
-        counts["garbage_bytes"] = -used
+        counts["garbage_bytes"] = max(0, -used - (consumed - tail_start))
     rtype = np.full(len(rstart), -1, np.int64)
     has = rlen >= 2
     rtype[has] = (buf[rstart[has] + 3].astype(np.int64) << 4) | (buf[rstart[has] + 4] >> 4)

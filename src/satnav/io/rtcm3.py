@@ -74,6 +74,7 @@ __all__ = [
     "is_rtcm3_file",
     "rtcm3_info",
     "station_items",
+    "MixedStreamDecoder",
 ]
 
 _W_MS = 604_800_000
@@ -553,11 +554,16 @@ class Rtcm3Decoder:
         GPST ns near the stream's time (default: now, as for a live stream).
     glonass_channels : dict, optional
         GLONASS satellite index -> channel, for MSM4/6 before a 1020 arrives.
+    source : str
+        Name of the stream (kept in the observations).
     """
 
     protocol = "rtcm3"
 
-    def __init__(self, *, time_hint_ns: int | None = None, glonass_channels: dict | None = None):
+    def __init__(
+        self, *, time_hint_ns: int | None = None, glonass_channels: dict | None = None, source: str = ""
+    ):
+        self.source = source
         self._buffer = b""
         self._offset = 0  # stream offset of the buffer's first byte
         self._state = _State(ref_ns=time_hint_ns)
@@ -688,6 +694,7 @@ class Rtcm3Decoder:
             priority=cat["priority"],
             epochs=np.array([t]),
             keep_last=True,
+            source=self.source,
         )
         return [EpochItem(obs, self.protocol)]
 
@@ -710,3 +717,71 @@ def _take(chunk: _Chunk, sel: np.ndarray) -> _Chunk:
         chunk.msg_frame[:0],
         chunk.msg_sync[:0],
     )
+
+
+#: Longest frame held while incomplete (a UBX frame: 16-bit length).
+MAX_HELD = 65535 + 8
+
+
+class MixedStreamDecoder:
+    """Incremental decoder of a stream mixing UBX, RTCM 3 and NMEA (a u-blox base sends all
+    three on one port), a :class:`~satnav.io.stream_items.StreamDecoder`.
+
+    The stream is framed with :func:`satnav.io.framing.frame_stream` (UBX checksums and RTCM 3
+    CRCs checked, nothing fatal); complete RTCM 3 frames go to an :class:`Rtcm3Decoder`, UBX
+    frames to a :class:`satnav.io.ubx_stream.UbxDecoder`, NMEA sentences are counted;
+    checksum/CRC failures and garbage become :class:`~satnav.io.stream_items.ProblemItem`
+    (pyubx2 alone stops at the first parse error of such a log). ``counts`` accumulates the
+    framing counts (``ubx``, ``rtcm3``, ``nmea``, ``ubx_checksum_failures``,
+    ``rtcm3_crc_failures``, ``garbage_bytes``, ...).
+    """
+
+    protocol = "mixed"
+
+    def __init__(self, *, source: str = "", time_hint_ns: int | None = None) -> None:
+        self.source = source
+        from .ubx_stream import UbxDecoder
+
+        self.rtcm3 = Rtcm3Decoder(time_hint_ns=time_hint_ns, source=source)
+        self.ubx = UbxDecoder(source=source)
+        self._buffer = b""
+        self._offset = 0
+        self.counts: dict = {}
+
+    def feed(self, data: bytes) -> list[StreamItem]:
+        """Consume the next bytes; return the items they complete."""
+        self._buffer += bytes(data)
+        return self._consume(final=False)
+
+    def flush(self) -> list[StreamItem]:
+        """End of stream: what the protocol decoders still hold, and the bytes left."""
+        items = self._consume(final=True)
+        return items + self.rtcm3.flush() + self.ubx.flush()
+
+    def _consume(self, final: bool) -> list[StreamItem]:
+        fr = frame_stream(self._buffer, final=final)
+        if not final and fr.consumed == 0 and len(self._buffer) > MAX_HELD:
+            fr = frame_stream(self._buffer, final=True)  # nothing can complete: decide now
+        items: list[StreamItem] = []
+        for key, value in fr.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + value
+        problems = {k: fr.counts[k] for k in ("ubx_checksum_failures", "rtcm3_crc_failures", "nmea_checksum_failures",
+                                               "truncated", "garbage_bytes") if fr.counts.get(k)}  # fmt: skip
+        if problems:
+            kind = "crc" if any("failures" in k for k in problems) else "garbage"
+            text = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in problems.items())
+            items.append(ProblemItem(kind, self._offset, text, problems))
+        buf = self._buffer
+        rtcm = b"".join(
+            buf[s : s + n + 6] for s, n in zip(fr.rtcm_start.tolist(), fr.rtcm_length.tolist())
+        )
+        ubx = b"".join(
+            buf[s : s + n + 8] for s, n in zip(fr.ubx_start.tolist(), fr.ubx_length.tolist())
+        )
+        if rtcm:
+            items.extend(self.rtcm3.feed(rtcm))
+        if ubx:
+            items.extend(self.ubx.feed(ubx))
+        self._buffer = buf[fr.consumed :]
+        self._offset += fr.consumed
+        return items
