@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from .errors import SatnavError
 from .satellites import SYSTEMS
 
-__all__ = ["SolveOptions", "OrbitComparisonOptions", "SOLVE_MODES", "FUTURE_SOLVE_MODES"]
+__all__ = ["SolveOptions", "OrbitComparisonOptions", "StreamOptions", "SOLVE_MODES", "FUTURE_SOLVE_MODES"]
 
 #: Solution modes :class:`SolveOptions` accepts.
 SOLVE_MODES = ("spp", "dgnss", "rtk-kinematic", "rtk-static", "ppp-static", "ppp-kinematic")
@@ -416,3 +416,87 @@ class OrbitComparisonOptions(_PlainData):
         from .gnss_time import parse_gpst
 
         return parse_gpst(self.end) if self.end is not None else None
+
+
+#: Stream formats of ``StreamOptions.rover_format`` / ``base_format``.
+STREAM_FORMATS = ("auto", "ubx", "rtcm3", "rinex")
+
+
+@dataclass(frozen=True)
+class StreamOptions(_PlainData):
+    """How ``satnav stream`` positions a live rover (:mod:`satnav.streams.live`).
+
+    ``satnav stream`` flag -> field:
+
+    ======================  ==========================================================
+    --mode                  ``mode``: ``spp`` -> ``"spp"``, ``dgnss`` -> ``"dgnss"``,
+                            ``kinematic`` -> ``"rtk-kinematic"``, ``static`` -> ``"rtk-static"``
+    --systems, --mask       ``systems``, ``elevation_mask_deg``
+    --base-pos              ``base_position`` (ECEF m; ``None``: the base stream's RTCM
+                            1005/1006, else the base file header)
+    --ratio, --fix-and-hold ``ratio_threshold``, ``fix_and_hold``
+    --frequencies           ``frequencies`` (RTK: 1 = L1, 2 = L1 + L2, 3 = + L5)
+    --max-age               ``max_age_s``: corrections older than this are not used (the
+                            rover falls back to single point and says so)
+    --base-wait             ``base_wait_s``: how long a rover epoch waits for the base epoch
+                            of its time (s, wall clock) before it is solved with older ones
+    --speed                 ``replay_speed``: a file source replayed at this many times its
+                            recorded rate (``None``: as fast as possible)
+    --rover-format          ``rover_format`` (``auto``, ``ubx``, ``rtcm3``, ``rinex``)
+    --base-format           ``base_format``
+    --reconnect             ``reconnect_s`` (first wait, doubling up to ``reconnect_max_s``)
+    --stall                 ``stall_s``: a connected stream silent this long is reported and
+                            reconnected
+    --gga-interval          ``gga_interval_s``: GGA sent to an NTRIP caster this often
+    ======================  ==========================================================
+    """
+
+    mode: str = "spp"
+    systems: str = "GRECJ"
+    elevation_mask_deg: float = 10.0
+    base_position: tuple[float, float, float] | None = None
+    ratio_threshold: float = 3.0
+    fix_and_hold: bool = False
+    frequencies: int = 2
+    glonass_ar: str = "off"
+    max_age_s: float = 30.0
+    base_wait_s: float = 1.0
+    replay_speed: float | None = None
+    rover_format: str = "auto"
+    base_format: str = "auto"
+    reconnect_s: float = 1.0
+    reconnect_max_s: float = 30.0
+    stall_s: float = 10.0
+    gga_interval_s: float = 10.0
+
+    def __post_init__(self):
+        _choice("mode", self.mode, SOLVE_MODES, optional=False)
+        self._set("systems", _systems("systems", self.systems))
+        self._set("elevation_mask_deg", _number("elevation_mask_deg", self.elevation_mask_deg,
+                                                "an elevation mask in degrees", 0.0, 90.0, high_open=True))
+        if self.base_position is not None:
+            self._set("base_position", _xyz("base_position", self.base_position))
+        self._set("ratio_threshold", _number("ratio_threshold", self.ratio_threshold, "a ratio-test threshold", 1.0))
+        if not isinstance(self.fix_and_hold, bool):
+            raise SatnavError(f"fix_and_hold {self.fix_and_hold!r}: expected true or false")
+        if self.frequencies not in (1, 2, 3) or isinstance(self.frequencies, bool):
+            raise SatnavError(f"frequencies {self.frequencies!r}: expected 1 (L1), 2 (L1 + L2) or 3 (L1 + L2 + L5)")
+        _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
+        for name, what in (("max_age_s", "an age of corrections in seconds"), ("reconnect_s", "a time in seconds"),
+                           ("reconnect_max_s", "a time in seconds"), ("stall_s", "a time in seconds"),
+                           ("gga_interval_s", "a time in seconds")):
+            self._set(name, _number(name, getattr(self, name), what, 0.0, low_open=True))
+        self._set("base_wait_s", _number("base_wait_s", self.base_wait_s, "a time in seconds", 0.0))
+        self._set("replay_speed", _number("replay_speed", self.replay_speed, "a replay speed factor", 0.0,
+                                          low_open=True, optional=True))
+        _choice("rover_format", self.rover_format, STREAM_FORMATS, optional=False)
+        _choice("base_format", self.base_format, STREAM_FORMATS, optional=False)
+
+    @property
+    def relative(self) -> bool:
+        """True for the modes that use a base (DGNSS, RTK)."""
+        return self.mode != "spp"
+
+    @property
+    def rtk_frequencies(self) -> tuple[str, ...]:
+        return ("L1", "L2", "L5")[:self.frequencies]

@@ -166,6 +166,7 @@ _COMMANDS = (
     ("solve", (("solve", "positions from observations and navigation files (SPP, DGNSS, RTK)"),)),
     ("report", (("report", "self-contained HTML report of a solution (.pos) file"),)),
     ("batch", (("batch", "solve a network of station-days on Dask (Parquet dataset + summary)"),)),
+    ("stream", (("stream", "live positioning from a receiver or NTRIP stream; RTCM 3 base station"),)),
 )
 
 

@@ -27,6 +27,7 @@ from ..navigation import Navigation
 from .stream_items import EpochItem, NavigationItem, ProblemItem, StreamItem
 from .ubx import (
     RAWX_MEASUREMENT_DTYPE,
+    UbxFrames,
     _lookup_tables,
     _prn_of,
     decode_rawx,
@@ -143,7 +144,7 @@ class UbxDecoder:
 
     def _rawx(self, frame: bytes):
         """The epoch of one RXM-RAWX frame, its loss-of-lock flags from the carried state."""
-        one = frame_ubx(frame)
+        one = _one_frame(frame)
         obs = decode_rawx(frame, one, source=self.source, phase_std_limit=14 if self._gen9 else 5)
         payload = frame[6:-2]
         if len(payload) < 16:
@@ -208,6 +209,8 @@ class UbxDecoder:
         key = (payload[0], payload[1])
         kept = self._sfrbx.setdefault(key, deque(maxlen=SFRBX_KEPT))
         kept.append(frame)
+        if not _completes(payload):
+            return None
         data = b"".join(kept)
         nav = decode_sfrbx(data, frame_ubx(data), week_hint=self._week)
         new = Navigation(header=nav.header)
@@ -230,3 +233,25 @@ class UbxDecoder:
             return None
         new.sources = [self.source] if self.source else []
         return NavigationItem(new, "ubx")
+
+
+def _one_frame(frame: bytes) -> UbxFrames:
+    """The :class:`~satnav.io.ubx.UbxFrames` of one checked frame (no framing pass)."""
+    return UbxFrames(np.zeros(1, np.int64), np.array([frame[2]], np.uint8), np.array([frame[3]], np.uint8),
+                     np.array([len(frame) - 8], np.int64), [], {})
+
+
+def _completes(payload: bytes) -> bool:
+    """Whether an SFRBX payload may complete what :func:`~satnav.io.ubx.decode_sfrbx`
+    assembles: GPS LNAV subframe 3 (ephemeris) or 4 (ionosphere/UTC page), Galileo I/NAV
+    word type 4 or 5 (IS-GPS-200 20.3.3 HOW subframe id; Galileo OS SIS ICD 4.3.5 word
+    type in the first 6 data bits of the even page)."""
+    gnss, nwords = payload[0], payload[4]
+    if len(payload) < 8 + 4 * max(nwords, 2):
+        return False
+    w0, w1 = int.from_bytes(payload[8:12], "little"), int.from_bytes(payload[12:16], "little")
+    if gnss == 0:  # GPS: subframe id, bits 20-22 of the HOW (word 2)
+        return ((w1 >> 6) & 0xFFFFFF) >> 2 & 7 in (3, 4)
+    if gnss == 2:  # Galileo I/NAV
+        return (w0 >> 24) & 0x3F in (4, 5)
+    return False

@@ -1,0 +1,194 @@
+"""A stream's bytes decoded into items, in a thread of its own: :class:`Feed` (a
+:class:`~satnav.streams.sources.Source` and a :class:`~satnav.io.stream_items.StreamDecoder`)
+and :class:`RinexFeed` (a RINEX observation file replayed epoch by epoch).
+
+Each item goes to a queue as ``(role, item, t_in)`` with ``t_in`` the ``time.monotonic()``
+at which the bytes that completed it were read (the latency clock starts there). The end of
+the feed is ``(role, END, t)``. With ``speed`` (a replay of a file) epochs are released
+at ``speed`` times their recorded rate, from their time tags.
+
+Decoders by format: ``"ubx"`` (:class:`satnav.io.ubx_stream.UbxDecoder`), ``"rtcm3"``
+(:class:`satnav.io.rtcm3.Rtcm3Decoder`), ``"auto"``: told by the first bytes (a UBX sync
+``B5 62`` or an RTCM 3 preamble ``D3``; a mixed-protocol decoder when the package has one).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+from ..errors import SatnavError
+from ..io.stream_items import EpochItem
+
+__all__ = ["Feed", "RinexFeed", "END", "make_decoder", "FORMATS"]
+
+#: Marker put on the queue when a feed ends.
+END = object()
+#: Stream formats a feed decodes.
+FORMATS = ("auto", "ubx", "rtcm3", "rinex")
+
+
+def _rtcm3_decoder(source: str):
+    try:
+        from ..io.rtcm3 import Rtcm3Decoder
+    except ImportError:
+        raise SatnavError("RTCM 3 streams need satnav.io.rtcm3, which this version does not have") from None
+    try:
+        return Rtcm3Decoder(source=source)
+    except TypeError:
+        return Rtcm3Decoder()
+
+
+def _mixed_decoder(source: str):
+    try:
+        from ..io import rtcm3
+    except ImportError:
+        return None
+    cls = getattr(rtcm3, "MixedStreamDecoder", None)
+    if cls is None:
+        return None
+    try:
+        return cls(source=source)
+    except TypeError:
+        return cls()
+
+
+def make_decoder(fmt: str, head: bytes = b"", source: str = ""):
+    """A decoder for ``fmt``; for ``"auto"`` chosen from ``head`` (the first bytes)."""
+    if fmt == "ubx":
+        from ..io.ubx_stream import UbxDecoder
+
+        return UbxDecoder(source=source)
+    if fmt == "rtcm3":
+        return _rtcm3_decoder(source)
+    if fmt != "auto":
+        raise SatnavError(f"stream format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    mixed = _mixed_decoder(source)
+    if mixed is not None:
+        return mixed
+    u, r = head.find(b"\xb5\x62"), head.find(b"\xd3")
+    if r >= 0 and (u < 0 or r < u):
+        return _rtcm3_decoder(source)
+    from ..io.ubx_stream import UbxDecoder
+
+    return UbxDecoder(source=source)
+
+
+class _Pacer:
+    """Sleeps so that epochs come out at ``speed`` times their recorded rate."""
+
+    def __init__(self, speed: float | None, stop: threading.Event):
+        self.speed, self.stop = speed, stop
+        self.t0 = self.w0 = None
+
+    def wait(self, time_ns: int) -> None:
+        if not self.speed:
+            return
+        if self.t0 is None:
+            self.t0, self.w0 = time_ns, time.monotonic()
+            return
+        due = self.w0 + (time_ns - self.t0) / 1e9 / self.speed
+        delay = due - time.monotonic()
+        if delay > 0:
+            self.stop.wait(delay)
+
+
+class _Thread:
+    def __init__(self, role: str, out: queue.Queue, speed: float | None):
+        self.role, self.out = role, out
+        self._stop = threading.Event()
+        self._pacer = _Pacer(speed, self._stop)
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._guarded, name=f"feed-{self.role}", daemon=True)
+        self._thread.start()
+
+    def _guarded(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # noqa: BLE001 - reported to the loop, never a crash of the thread
+            self.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, SatnavError) else str(exc)
+        finally:
+            self._put(END, time.monotonic())
+
+    def _put(self, item, t_in: float) -> None:
+        while True:
+            try:
+                self.out.put((self.role, item, t_in), timeout=0.2)
+                return
+            except queue.Full:
+                if self._stop.is_set():
+                    return
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _emit(self, items, t_in: float) -> None:
+        for item in items:
+            if isinstance(item, EpochItem):
+                self._pacer.wait(int(item.observations.epochs[0]))
+                if self._stop.is_set():
+                    return
+                t_in = time.monotonic() if self._pacer.speed else t_in
+            self._put(item, t_in)
+
+
+class Feed(_Thread):
+    """``source`` decoded with a decoder of ``fmt``, items to ``out`` (see the module docstring)."""
+
+    def __init__(self, role: str, source, out: queue.Queue, *, fmt: str = "auto", speed: float | None = None,
+                 decoder=None, raw_sinks=()) -> None:
+        super().__init__(role, out, speed)
+        self.source, self.fmt, self.decoder = source, fmt, decoder
+        self.status = source.status
+        self.raw_sinks = list(raw_sinks)
+
+    def stop(self) -> None:
+        super().stop()
+        self.source.close()
+
+    def _run(self) -> None:
+        for data in self.source.chunks():
+            if self._stop.is_set():
+                break
+            if not data:
+                self._put(None, time.monotonic())  # a poll: lets the loop look at its clocks
+                continue
+            t_in = time.monotonic()
+            if self.decoder is None:
+                self.decoder = make_decoder(self.fmt, data, self.source.name)
+            for sink in self.raw_sinks:
+                sink.write(data)
+            self._emit(self.decoder.feed(data), t_in)
+        if self.decoder is not None:
+            self._emit(self.decoder.flush(), time.monotonic())
+
+
+class RinexFeed(_Thread):
+    """Epochs of a RINEX observation file (any version, compressed) as :class:`EpochItem`."""
+
+    def __init__(self, role: str, path, out: queue.Queue, *, speed: float | None = None, strict: bool = False):
+        super().__init__(role, out, speed)
+        from .status import StreamStatus
+
+        self.path, self.strict = path, strict
+        self.status = StreamStatus(f"rinex {path}")  # "connecting" while the file is read
+
+    def _run(self) -> None:
+        from ..pipeline import read_observations
+
+        obs = read_observations(self.path, strict=self.strict)
+        self.status.set("connected", f"{len(obs.epochs)} epochs")
+        for epoch in obs.iter_epochs():
+            if self._stop.is_set():
+                break
+            self.status.data(0)
+            self._emit([EpochItem(epoch, "rinex")], time.monotonic())
+        self.status.set("ended", "end of file")

@@ -1,0 +1,450 @@
+"""The live engine: rover (and base) stream items in, one :class:`~satnav.streams.outputs.LiveFix`
+per rover epoch out, written at once to the outputs.
+
+:class:`LiveEngine` holds the per-epoch engines of the estimators
+(:class:`~satnav.estimators.spp_engine.SppEngine`, :class:`~satnav.estimators.rtk_engine.RtkEngine`)
+and what a stream adds to them:
+
+* **navigation** from files, from the streams (UBX SFRBX, RTCM 3 ephemerides) or both,
+  merged as it comes (:meth:`LiveEngine.add_navigation`); the RTK engine starts once the
+  first ephemerides and a base position are known;
+* **base epochs** buffered in time order and given to the RTK engine only up to the rover
+  epoch being solved (those not after it, and the first one after it), so that a rover
+  epoch is paired as the batch solver pairs it (:func:`satnav.estimators.rtk.solve_rtk`)
+  whatever the network delivered early; the base position from the base stream (RTCM
+  1005/1006) unless given;
+* **stale corrections**: a rover epoch without a base epoch within ``max_age_s`` is solved
+  single point, with a note saying why (no base data yet, corrections N s old);
+* **epochs out of order or repeated** (rover or base) are dropped and counted; epochs
+  without navigation data are reported unsolved;
+* **receiver clock jumps** (:mod:`satnav.streams.clock_jumps`) are reported, and the
+  phases of that epoch marked slipped so that no ambiguity is carried across the jump;
+* nothing that failed a check is written as a fix: such epochs have ``valid`` False
+  (NMEA quality 0, ``.pos`` comment lines).
+
+:class:`LiveLoop` runs the engine over :class:`~satnav.streams.feeds.Feed` threads: a rover
+epoch waits for the base epoch of its time at most ``base_wait_s`` (wall clock; not at all
+when the base stream is down or has ended), then is solved and written.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+import warnings
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SatnavError
+from ..gnss_time import format_gpst
+from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationItem
+from ..options import StreamOptions
+from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped
+from .feeds import END
+from .outputs import FORMATTERS, LiveFix
+
+__all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
+
+#: As :data:`satnav.pipeline.TIME_TAG_TOLERANCE_S`: receivers' time tags differ by ms.
+TIME_TAG_TOLERANCE_S = 0.5
+#: Base epochs held (not yet given to the RTK engine) at most.
+BASE_BUFFER = 600
+#: Rover epochs waiting for base data at most (beyond: solved without waiting).
+MAX_PENDING = 10_000
+#: Longest wait of rover epochs for a base stream that is still connecting (or a base
+#: file still being read) before its first epoch (s).
+BASE_START_WAIT_S = 15.0
+_RTK_MODES = {"dgnss": "dgnss", "rtk-kinematic": "kinematic", "rtk-static": "static"}
+
+
+class LiveEngine:
+    """Per-epoch positioning of a live rover (see the module docstring).
+
+    Parameters
+    ----------
+    options : StreamOptions
+    nav : Navigation, optional
+        Ephemerides known at the start (files); more with :meth:`add_navigation`.
+    """
+
+    def __init__(self, options: StreamOptions | None = None, nav=None) -> None:
+        self.options = options if options is not None else StreamOptions()
+        self.nav = None
+        self.spp = None
+        self.rtk = None
+        self.base_position = (None if self.options.base_position is None
+                              else np.asarray(self.options.base_position, float))
+        self.base_position_source = "argument" if self.base_position is not None else ""
+        self._base: deque = deque()  # base epochs not yet given to the RTK engine
+        self._base_last: int | None = None
+        self._base_header_position = None
+        self._rover_last: int | None = None
+        self.counts: Counter = Counter()
+        self.events: deque = deque(maxlen=200)
+        self._new_events: list[str] = []
+        self._rover_jumps = ClockJumpDetector()
+        self._base_jumps = ClockJumpDetector()
+        self._rtk_failed = False
+        if nav is not None:
+            self.add_navigation(nav)
+
+    # ------------------------------------------------------------------ inputs
+    def note(self, text: str) -> None:
+        """Record a notable event (shown by the command, kept in :attr:`events`)."""
+        self.events.append(text)
+        self._new_events.append(text)
+
+    def take_events(self) -> list[str]:
+        """The events noted since the last call."""
+        out, self._new_events = self._new_events, []
+        return out
+
+    def add_navigation(self, nav) -> None:
+        """Merge broadcast ephemerides (a :class:`~satnav.navigation.Navigation`)."""
+        first = self.nav is None
+        self.nav = nav if first else self.nav.merge(nav)
+        self.counts["ephemerides"] += len(nav)
+        if not len(self.nav):
+            return
+        if self.spp is None:
+            from ..estimators.spp_engine import SppEngine
+
+            self.spp = SppEngine(self.nav, systems=self.options.systems,
+                                 elevation_mask_deg=self.options.elevation_mask_deg)
+        else:  # new messages, or header corrections (ionosphere, UTC) only
+            self.spp.add_navigation(nav)
+        if self.rtk is not None:
+            self.rtk.add_navigation(nav)
+
+    def add_station(self, item: StationItem) -> None:
+        """The base station's description (RTCM 1005/1006): its position unless given."""
+        if item.position_m is None or self.options.base_position is not None:
+            return
+        pos = np.asarray(item.position_m, float)
+        if self.base_position is None or np.linalg.norm(pos - self.base_position) > 1e-3:
+            if self.rtk is not None:
+                self.note(f"base station position changed to {pos[0]:.4f} {pos[1]:.4f} {pos[2]:.4f}: RTK restarted")
+                self.rtk = None
+            self.base_position = pos
+            self.base_position_source = f"base stream (station {item.station_id})"
+            self.note(f"base position from the base stream (station {item.station_id}): "
+                      f"{pos[0]:.4f} {pos[1]:.4f} {pos[2]:.4f}")
+
+    def add_base(self, obs) -> bool:
+        """Buffer one base epoch; False (counted) when it repeats or precedes the last one."""
+        t = int(obs.epochs[0])
+        if self._base_last is not None and t <= self._base_last:
+            kind = "base_duplicates" if t == self._base_last else "base_out_of_order"
+            self.counts[kind] += 1
+            self.note(f"base epoch {format_gpst(t)} {'repeated' if t == self._base_last else 'out of order'}: dropped")
+            return False
+        jump = self._base_jumps.update(obs)
+        if jump:
+            self.counts["base_clock_jumps"] += 1
+            self.note(f"base receiver clock jump of {ClockJumpDetector.milliseconds(jump):+.3f} ms at "
+                      f"{format_gpst(t)}: its phases restarted")
+            obs = mark_all_phases_slipped(obs)
+        self._base_last = t
+        approx = obs.header.approx_position_m
+        if approx is not None and np.linalg.norm(approx) > 6.0e6:
+            self._base_header_position = np.asarray(approx, float)
+        self._base.append(obs)
+        while len(self._base) > BASE_BUFFER:
+            self._base.popleft()
+        self.counts["base_epochs"] += 1
+        return True
+
+    @property
+    def base_latest_ns(self) -> int | None:
+        """Time of the latest base epoch received (None before any)."""
+        return self._base_last
+
+    # ------------------------------------------------------------------ one epoch
+    def process(self, obs, *, t_in: float | None = None) -> LiveFix | None:
+        """Solve one rover epoch; None when it is dropped (repeated or out of order)."""
+        t = int(obs.epochs[0])
+        if self._rover_last is not None and t <= self._rover_last:
+            kind = "rover_duplicates" if t == self._rover_last else "rover_out_of_order"
+            self.counts[kind] += 1
+            self.note(f"rover epoch {format_gpst(t)} {'repeated' if t == self._rover_last else 'out of order'}: dropped")
+            return None
+        self._rover_last = t
+        self.counts["rover_epochs"] += 1
+        jump = self._rover_jumps.update(obs)
+        if jump:
+            self.counts["rover_clock_jumps"] += 1
+            self.note(f"rover receiver clock jump of {ClockJumpDetector.milliseconds(jump):+.3f} ms at "
+                      f"{format_gpst(t)}: carrier phases restarted")
+            obs = mark_all_phases_slipped(obs)
+        if self.spp is None:
+            fix = LiveFix(t, np.full(3, np.nan), 0, False, "none", reason="no navigation data yet")
+        else:
+            fix = self._spp_fix(obs)
+            if self.options.relative:
+                fix = self._relative_fix(obs, fix)
+        self.counts[f"q{fix.quality if fix.valid else 0}"] += 1
+        if t_in is not None:
+            fix.latency_s = time.monotonic() - t_in
+        return fix
+
+    def _spp_fix(self, obs) -> LiveFix:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sol = self.spp.process(obs)
+        for w in caught:
+            text = str(w.message)
+            if text not in self.events:
+                self.note(text)
+        t = int(obs.epochs[0])
+        solved = bool(sol.solved[0])
+        valid = bool(sol.valid[0]) if solved else False
+        used = np.asarray(sol.used, bool).reshape(1, -1)[0] if sol.used.size else np.zeros(0, bool)
+        sats = np.asarray(sol.satellites)[used] if used.size else np.zeros(0, np.int64)
+        res = np.asarray(sol.residuals_m, float).reshape(1, -1)[0] if sol.residuals_m.size else np.zeros(0)
+        r = res[used] if res.size == used.size and used.any() else np.zeros(0)
+        r = r[np.isfinite(r)]
+        return LiveFix(
+            time_ns=t, position_m=np.asarray(sol.position_m[0], float), quality=5 if solved else 0, valid=valid,
+            mode="spp", n_satellites=int(sol.n_used[0]), satellites=sats.tolist(), hdop=float(sol.hdop[0]),
+            pdop=float(sol.pdop[0]), vdop=float(sol.vdop[0]),
+            residual_rms_m=float(np.sqrt(np.mean(r**2))) if len(r) else math.nan,
+            velocity_m_s=np.asarray(sol.velocity_m_s[0], float), reason="" if valid else str(sol.reason(0)),
+            solution=sol,
+        )
+
+    def _rtk_engine(self):
+        if self.rtk is not None or self._rtk_failed:
+            return self.rtk
+        position = self.base_position if self.base_position is not None else self._base_header_position
+        if position is None or self.nav is None:
+            return None
+        from ..estimators.rtk_engine import RtkEngine
+
+        o = self.options
+        self.rtk = RtkEngine(self.nav, base_position=position, mode=_RTK_MODES[o.mode],
+                             frequencies=o.rtk_frequencies, elevation_mask_deg=o.elevation_mask_deg,
+                             ratio_threshold=o.ratio_threshold, fix_and_hold=o.fix_and_hold, systems=o.systems,
+                             max_age_s=o.max_age_s + TIME_TAG_TOLERANCE_S, glonass_ar=o.glonass_ar)
+        if not self.base_position_source:
+            self.base_position_source = "base header"
+        return self.rtk
+
+    def _relative_fix(self, obs, spp: LiveFix) -> LiveFix:
+        t = int(obs.epochs[0])
+        rtk = self._rtk_engine()
+        if rtk is None:
+            why = ("no base data yet" if self._base_last is None and not self._base
+                   else "no base position yet (RTCM 1005/1006, --base-pos or a base file header)")
+            spp.note = f"single point: {why}"
+            return spp
+        # base epochs not after t, then the first one after it (the batch pairing)
+        while self._base and int(self._base[0].epochs[0]) <= t:
+            self._add_base(rtk, self._base.popleft())
+        if self._base:
+            self._add_base(rtk, self._base.popleft())
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                r = rtk.process(obs)
+        except SatnavError as exc:
+            self.note(f"RTK epoch {format_gpst(t)} not solved: {exc}")
+            spp.note = "single point: RTK failed at this epoch"
+            return spp
+        for w in caught:
+            if str(w.message) not in self.events:
+                self.note(str(w.message))
+        if r.quality not in (1, 2, 4):
+            last = rtk._base[-1].t if rtk._base else None
+            if last is None:
+                spp.note = "single point: no base data yet"
+            else:
+                age = (t - min((b.t for b in rtk._base), key=lambda bt: abs(t - bt))) / 1e9
+                spp.note = (f"single point: corrections {abs(age):.1f} s old, more than max age "
+                            f"{self.options.max_age_s:g} s" if abs(age) > self.options.max_age_s + TIME_TAG_TOLERANCE_S
+                            else "single point: too few common satellites with the base")
+            spp.age_s = math.nan
+            return spp
+        from ..estimators.rtk_solution import RtkSolution
+
+        one = RtkSolution(
+            time_ns=np.array([t], np.int64), position_m=r.position_m[None, :],
+            float_position_m=r.float_position_m[None, :], quality=np.array([r.quality], np.int8),
+            ratio=np.array([r.ratio]), n_fixed=np.array([r.n_fixed], np.int16),
+            n_satellites=np.array([r.n_satellites], np.int16), covariance_m2=r.covariance_m2[None, :, :],
+            age_s=np.array([r.age_s]), base_position_m=np.asarray(rtk.base_pos, float),
+            base_position_source=self.base_position_source, mode=rtk.mode,
+        )
+        return LiveFix(
+            time_ns=t, position_m=np.asarray(r.position_m, float), quality=int(r.quality), valid=True,
+            mode=self.options.mode, n_satellites=int(r.n_satellites), satellites=np.asarray(r.satellites).tolist(),
+            hdop=spp.hdop, pdop=spp.pdop, vdop=spp.vdop, covariance_m2=np.asarray(r.covariance_m2, float),
+            residual_rms_m=math.nan, velocity_m_s=spp.velocity_m_s, ratio=float(r.ratio), age_s=float(r.age_s),
+            solution=one,
+        )
+
+    def _add_base(self, rtk, obs) -> None:
+        try:
+            rtk.add_base(obs)
+        except SatnavError as exc:
+            self.note(f"base epoch {format_gpst(int(obs.epochs[0]))} not used: {exc}")
+
+
+@dataclass
+class LiveSummary:
+    """What a live run did: epochs per quality, drops, problems, latencies (s)."""
+
+    counts: Counter = field(default_factory=Counter)
+    latencies_s: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    fixes: list = field(default_factory=list)  # the LiveFix of each epoch (keep_fixes only)
+
+    def latency_percentiles_ms(self) -> dict[str, float]:
+        if not self.latencies_s:
+            return {}
+        a = np.asarray(self.latencies_s) * 1e3
+        return {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "max": float(a.max())}
+
+
+class LiveLoop:
+    """Run a :class:`LiveEngine` over feeds (see the module docstring).
+
+    ``outputs``: (format, sink) pairs, format one of ``nmea``, ``pos``, ``json``.
+    ``on_fix(fix)`` and ``on_event(text)`` are called in the loop's thread.
+    """
+
+    def __init__(self, engine: LiveEngine, items: queue.Queue, *, rover, base=None, navigation_feeds=(),
+                 outputs=(), on_fix=None, on_event=None, keep_fixes: bool = False,
+                 encoders=(), max_latencies: int = 1_000_000) -> None:
+        self.engine, self.items = engine, items
+        self.rover, self.base = rover, base
+        self.feeds = [f for f in (rover, base, *navigation_feeds) if f is not None]
+        self.outputs = list(outputs)
+        self.encoders = list(encoders)
+        self.on_fix, self.on_event = on_fix, on_event
+        self.keep_fixes = keep_fixes
+        self.summary = LiveSummary()
+        self.max_latencies = max_latencies
+        self._pending: deque = deque()  # (obs, t_in, t_arrival)
+        self._ended: set[str] = set()
+        self._base_progress = -math.inf  # monotonic time of the last base epoch
+
+    def run(self, *, stop=None, duration_s: float | None = None) -> LiveSummary:
+        """Until the rover ends (and its epochs are written), ``stop`` is set, or
+        ``duration_s`` passes."""
+        for f in self.feeds:
+            f.start()
+        t_end = None if duration_s is None else time.monotonic() + duration_s
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    break
+                if t_end is not None and time.monotonic() > t_end:
+                    break
+                try:
+                    role, item, t_in = self.items.get(timeout=self._timeout())
+                except queue.Empty:
+                    role = item = t_in = None
+                if item is not None:
+                    self._take(role, item, t_in)
+                self._solve_ready()
+                self._report_events()
+                if "rover" in self._ended and not self._pending:
+                    break
+        finally:
+            for f in self.feeds:
+                f.stop()
+            for f in self.feeds:
+                f.join(timeout=2)
+            self._report_events()
+        self.summary.counts = Counter(self.engine.counts)
+        self.summary.events = list(self.engine.events)
+        return self.summary
+
+    # ------------------------------------------------------------------ internals
+    def _timeout(self) -> float:
+        if not self._pending:
+            return 0.2
+        start = max(self._pending[0][2], self._base_progress)
+        wait = self.engine.options.base_wait_s - (time.monotonic() - start)
+        return max(0.01, min(0.2, wait))
+
+    def _take(self, role: str, item, t_in: float) -> None:
+        eng = self.engine
+        if item is END:
+            self._ended.add(role)
+            feed = {"rover": self.rover, "base": self.base}.get(role)
+            if feed is not None and getattr(feed, "error", None):
+                eng.note(f"{role} stream failed: {feed.error}")
+            return
+        if isinstance(item, EpochItem):
+            if role == "rover":
+                self._pending.append((item.observations, t_in, time.monotonic()))
+                for enc in self.encoders:
+                    self._write_encoded(enc, enc.epoch(item.observations))
+            elif role == "base":
+                eng.add_base(item.observations)
+                self._base_progress = time.monotonic()
+        elif isinstance(item, NavigationItem):
+            eng.add_navigation(item.navigation)
+            for enc in self.encoders:
+                if role == "rover":
+                    self._write_encoded(enc, enc.navigation(item.navigation))
+        elif isinstance(item, StationItem):
+            if role == "base":
+                eng.add_station(item)
+        elif isinstance(item, ProblemItem):
+            eng.counts[f"{role}_{item.kind}"] += 1
+            if item.kind != "garbage" or eng.counts[f"{role}_{item.kind}"] <= 10:
+                eng.note(f"{role} stream: {item.message or item.kind} (byte {item.offset})")
+
+    def _write_encoded(self, enc, data: bytes | None) -> None:
+        if data:
+            for sink in enc.sinks:
+                sink.write(data)
+
+    def _base_waiting(self, t: int, arrived: float) -> bool:
+        """Whether the rover epoch ``t`` (arrived at ``arrived``, monotonic) should still
+        wait for the base epoch of its time: the base has none at or after ``t`` yet, its
+        stream is up, and either the rover epoch or the base's last epoch is less than
+        ``base_wait_s`` old (a base delivering epochs -- a file replayed as fast as
+        possible -- is waited for as long as it makes progress)."""
+        if not self.engine.options.relative or self.base is None or "base" in self._ended:
+            return False
+        state = self.base.status.state
+        if state in ("disconnected", "refused", "stalled"):  # its end: the END marker (_ended)
+            return False
+        if len(self._pending) > MAX_PENDING:
+            return False
+        latest = self.engine.base_latest_ns
+        if latest is not None and latest >= t:
+            return False
+        waited = time.monotonic() - max(arrived, self._base_progress)
+        if latest is None and state in ("connecting", "reconnecting", "listening"):
+            return waited < max(self.engine.options.base_wait_s, BASE_START_WAIT_S)
+        return waited < self.engine.options.base_wait_s
+
+    def _solve_ready(self) -> None:
+        while self._pending:
+            obs, t_in, arrived = self._pending[0]
+            if self._base_waiting(int(obs.epochs[0]), arrived):
+                return
+            self._pending.popleft()
+            fix = self.engine.process(obs, t_in=t_in)
+            if fix is None:
+                continue
+            for fmt, sink in self.outputs:
+                sink.write(FORMATTERS[fmt](fix))
+            if len(self.summary.latencies_s) < self.max_latencies:
+                self.summary.latencies_s.append(time.monotonic() - t_in)
+            if self.keep_fixes:
+                self.summary.fixes.append(fix)
+            if self.on_fix is not None:
+                self.on_fix(fix)
+
+    def _report_events(self) -> None:
+        for text in self.engine.take_events():
+            if self.on_event is not None:
+                self.on_event(text)
