@@ -26,6 +26,7 @@ import numpy as np
 
 from .errors import SatnavError, SatnavWarning
 from .options import OrbitComparisonOptions, SolveOptions
+from .progress import ProgressCounter
 
 __all__ = [
     "solve_files",
@@ -158,7 +159,7 @@ def solve_files(
     *,
     base=None,
     states=None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     per_satellite: bool = True,
 ):
     """Positions of every epoch of an observation file: what ``satnav solve`` computes.
@@ -181,7 +182,10 @@ def solve_files(
         A satellite-state source for SPP (``states(sat, time_ns, signal)``); default: the
         satellite states of a GSDC file, else the navigation data.
     progress : callable, optional
-        Called with a short text as each stage begins (``"reading navigation data"``, ...).
+        ``progress(epochs_done, epochs)`` as the epochs are solved (:mod:`satnav.progress`;
+        for a RINEX 3/4 file solved in time chunks, the total is estimated from the header's
+        first/last observation and interval until the file is read), ending with the
+        number of epochs of the solution twice.
     per_satellite : bool
         Keep the per-satellite columns of an SPP solution (residuals, used, excluded,
         azimuth, elevation: epochs x satellites). False keeps the per-epoch ones only (about
@@ -211,8 +215,10 @@ def solve_files(
     caught: list = []
     try:
         with warnings.catch_warnings(record=True) as caught:
-            solution = _solve(obs, navs, options, base=base, states=states, progress=progress or _no_progress,
+            counter = ProgressCounter(progress)
+            solution = _solve(obs, navs, options, base=base, states=states, progress=counter,
                               per_satellite=per_satellite)
+            counter.finish(len(solution))
     finally:  # outside the recording context: the caller's filters and display apply
         _reissue(caught)
     messages = [str(w.message) for w in caught] + list(getattr(solution, "warnings", None) or ())
@@ -220,8 +226,14 @@ def solve_files(
     return solution
 
 
-def _no_progress(text: str) -> None:
-    pass
+def _forward(counter: ProgressCounter):
+    """A progress callback of an inner call that reports through ``counter``."""
+
+    def progress(done: int, total: int) -> None:
+        counter.set_total(total)
+        counter.update(done)
+
+    return progress
 
 
 def _reissue(caught) -> None:
@@ -244,12 +256,10 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
             raise SatnavError(f"mode {options.mode!r} (precise point positioning) takes no base observations")
         return _solve_ppp(obs, navs, options, progress=progress)
     if _streamable(obs, options, base=base, states=states):
-        progress(f"reading and solving {obs} in time chunks")
-        solution = _solve_spp_streamed(obs, navs, options, per_satellite=per_satellite)
+        solution = _solve_spp_streamed(obs, navs, options, per_satellite=per_satellite, progress=progress)
         if solution is not None:
             return solution
     if isinstance(obs, (str, PathLike)):
-        progress(f"reading {obs}")
         from .info import detect_format
 
         if detect_format(obs)[0] in ("ubx", "rtcm3"):  # a raw log: its own ephemerides by default
@@ -259,17 +269,16 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
         else:
             obs = read_observations(obs, strict=options.strict)
     obs_label = obs.source or "observations"
-    progress("reading navigation data")
     gsdc = _is_gsdc(obs)
     nav = _navigation(navs, options, needed=states is None and not gsdc)
     if nav is not None:
         warn_if_no_overlap(obs, nav, obs_label, _nav_labels(navs))
-    progress(f"solving {len(obs.epochs)} epochs")
+    progress.set_total(len(obs.epochs))
     if base is not None:
         if not options.relative:
             raise SatnavError("base observations given with mode 'spp': expected mode dgnss, rtk-kinematic "
                               "or rtk-static")
-        return _solve_relative(obs, base, nav, options)
+        return _solve_relative(obs, base, nav, options, progress)
     if options.relative:
         raise SatnavError(f"mode {options.mode!r} needs base observations (base=...)")
     from .estimators.spp import solve_spp
@@ -295,7 +304,7 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
     solution = solve_spp(
         obs, nav, systems=options.systems, elevation_mask_deg=options.elevation_mask_deg,
         exclude=options.exclude, signals=options.signals_dict, iono=iono, raim=options.raim,
-        reduce_to_marker=options.reduce_to_marker, **kwargs,
+        reduce_to_marker=options.reduce_to_marker, progress=_forward(progress), **kwargs,
     )
     if not per_satellite:
         warnings_of_run = solution.warnings
@@ -375,10 +384,8 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
 
     if _is_navigation(paths):
         raise SatnavError("precise point positioning needs precise product files (SP3, CLK, ...), not navigation data")
-    progress("reading precise products")
     products = precise_products(list(paths), strict=options.strict)
     if isinstance(obs, (str, PathLike)):
-        progress(f"reading {obs}")
         obs = read_observations(obs, strict=options.strict)
     systems = "".join(s for s in options.systems if s in "GECJ")
     if not systems:
@@ -388,7 +395,7 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
         systems = "GE"  # the default: the systems of every multi-GNSS product
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
                              elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude))
-    progress(f"solving {len(obs.epochs)} epochs (PPP)")
+    progress.set_total(len(obs.epochs))  # reported when the run ends (the PPP loop has no callback yet)
     solution = solve_ppp(obs, products, ppp_options)
     solution.observation_header = obs.header
     return solution
@@ -423,7 +430,7 @@ def _navigation(navs, options: SolveOptions, *, needed: bool):
     return nav
 
 
-def _solve_relative(rover, base, nav, options: SolveOptions):
+def _solve_relative(rover, base, nav, options: SolveOptions, progress: ProgressCounter | None = None):
     from .estimators.rtk import solve_rtk
 
     if isinstance(base, (str, PathLike)):
@@ -432,7 +439,8 @@ def _solve_relative(rover, base, nav, options: SolveOptions):
                      elevation_mask_deg=options.elevation_mask_deg, ratio_threshold=options.ratio_threshold,
                      fix_and_hold=options.fix_and_hold, systems=options.systems,
                      max_age_s=options.max_age_s + TIME_TAG_TOLERANCE_S,
-                     frequencies=options.rtk_frequencies, **options.rtk_validation)
+                     frequencies=options.rtk_frequencies, **options.rtk_validation,
+                     progress=_forward(progress) if progress is not None else None)
 
 
 # ---------------------------------------------------------------------------- SPP in chunks
@@ -541,7 +549,8 @@ def _solve_chunk(chunk, seen: _Seen, per_satellite: bool, core=None, x0=None):
     return part, observed, [(w.message, w.category) for w in caught]
 
 
-def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: bool = True):
+def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: bool = True,
+                        progress: ProgressCounter | None = None):
     """SPP of a RINEX 3/4 file read and solved in time chunks of :data:`STREAM_CHUNK_EPOCHS`
     (:func:`satnav.io.rinex_obs.iter_rinex_obs`): memory is bounded by a chunk plus the
     per-epoch solution (and the per-satellite columns with ``per_satellite``). Chunks are
@@ -568,7 +577,8 @@ def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: boo
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                solution, nav = _streamed_pass(path, navs, nav, options, seen, per_satellite)
+                solution, nav = _streamed_pass(path, navs, nav, options, seen, per_satellite,
+                                               progress or ProgressCounter(None))
         except _Restart as restart:
             if restart.seen is None:
                 return None
@@ -599,7 +609,17 @@ def _spp_options(options: SolveOptions):
     return opts
 
 
-def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_satellite: bool):
+def _expected_epochs(header) -> int | None:
+    """Epochs of a file by its header (first/last observation and interval), if it says."""
+    first, last = getattr(header, "time_of_first_obs_ns", None), getattr(header, "time_of_last_obs_ns", None)
+    interval = getattr(header, "interval_s", None)
+    if first is None or last is None or not interval or last < first:
+        return None
+    return int(round((last - first) / (float(interval) * 1e9))) + 1
+
+
+def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_satellite: bool,
+                   progress: ProgressCounter):
     """One pass of :func:`_solve_spp_streamed` starting from what was ``seen`` (added to as
     the chunks come); raises :class:`_Restart`. Returns (solution, navigation data)."""
     from types import SimpleNamespace
@@ -625,6 +645,10 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     if first is None or is_phone(first):
         raise _Restart(None)
     header = first.header
+    expected = _expected_epochs(header)
+    if expected is not None:
+        progress.set_total(expected)
+    solved = [0]  # epochs solved in this pass (a new pass starts from the first chunk)
     if nav is None:
         nav = _navigation(navs, options, needed=True)
     opts = _spp_options(options)
@@ -657,6 +681,10 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
         parts.append(part)
         for s, n in observed.items():
             counts[s] = counts.get(s, 0) + n
+        solved[0] += len(part)
+        if expected is None or solved[0] > progress.total:  # no estimate, or past it: a chunk ahead
+            progress.set_total(solved[0] + STREAM_CHUNK_EPOCHS)
+        progress.update(solved[0])
 
     # in this process: every chunk with one job; with jobs=None (every core) the first
     # AUTO_SEQUENTIAL_CHUNKS too, so that a file of a few chunks does not pay for the pool

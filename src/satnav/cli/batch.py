@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import SatnavError
 from .checks import bounded_float, check_output_dir
+from .progress import ProgressBar, add_verbosity
 from .terminal import printable
 
 __all__ = ["register", "cmd_batch"]
@@ -71,42 +72,21 @@ def _tasks(args):
 
 
 class _Progress:
-    """Station-days done / failed / skipped with an ETA (rich, on a terminal only)."""
+    """``run_batch``'s ``progress(row, n_finished, n_total)`` on a :class:`ProgressBar`
+    (station-days done, the failed ones counted)."""
 
-    def __init__(self, quiet: bool):
-        self.bar = None
+    def __init__(self, quiet: bool, verbose: bool = False):
         self.failed = 0
-        if quiet or not sys.stderr.isatty():
-            return
-        try:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-        except ImportError:
-            return
-        self.bar = Progress(TextColumn("satnav batch"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(), transient=True)
-        self.task = None
+        self.bar = ProgressBar("batch", "station-days", quiet=quiet, verbose=verbose)
 
     def __call__(self, row, n_finished: int, n_total: int) -> None:
         if row["state"] == "failed":
             self.failed += 1
-        if self.bar is None:
-            return
-        if self.task is None:
-            self.bar.start()
-            self.task = self.bar.add_task("batch", total=n_total, failed=0)
-        self.bar.update(self.task, completed=n_finished, failed=self.failed)
+            self.bar.stage(f"batch ({self.failed} failed)")
+        self.bar(n_finished, n_total)
 
     def close(self) -> None:
-        if self.bar is not None and self.task is not None:
-            self.bar.stop()
+        self.bar.close()
 
 
 def format_summary(rows, *, plain: bool = False) -> str:
@@ -151,7 +131,7 @@ def cmd_batch(args) -> int:
 
     check_output_dir(args.output)
     tasks = _tasks(args)
-    progress = _Progress(args.quiet)
+    progress = _Progress(args.quiet, args.verbose)
     try:
         result = run_batch(tasks, args.output, workers=args.workers, scheduler=args.scheduler, force=args.force,
                            memory_limit=args.memory_limit, progress=progress)
@@ -198,5 +178,5 @@ def register(subparsers) -> None:
     s.add_argument("--stations", metavar="CSV",
                    help="reference coordinates for archive inputs: CSV with station, x_m, y_m, z_m (ECEF m)")
     s.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
+    add_verbosity(s, quiet_help="no progress bar and no table")
     s.set_defaults(func=cmd_batch, input_args=("inputs", "options", "stations"))

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from .checks import (
     check_site,
     check_systems,
 )
+from .progress import ProgressBar, add_verbosity
 
 __all__ = ["register", "cmd_plan", "cmd_sim", "cmd_evaluate"]
 
@@ -110,9 +112,22 @@ def _parse_region(text: str) -> tuple[float, float, float, float]:
     return lat0, lat1, lon0, lon1
 
 
+def _say(args):
+    """``print`` unless ``--quiet``."""
+
+    def say(*parts) -> None:
+        if not args.quiet:
+            print(*parts, flush=True)
+
+    return say
+
+
 def cmd_plan(args) -> int:
     from ..constellation import coverage
     from ..frames import geodetic_to_ecef
+
+    t0 = time.perf_counter()
+    say = _say(args)
 
     region = _parse_region(args.region) if args.region else None
     if region:
@@ -138,20 +153,22 @@ def cmd_plan(args) -> int:
     if region:
         lat0, lat1, lon0, lon1 = region
         step = args.step if args.step_given else 900.0
-        cov = coverage.plan_region(
-            source, (lat0, lat1), (lon0, lon1), args.grid, start, end, step, args.mask,
-            pdop_threshold=args.pdop, systems=systems,
-        )  # fmt: skip
+        with ProgressBar("coverage grid", "points", quiet=args.quiet, verbose=args.verbose) as bar:
+            cov = coverage.plan_region(
+                source, (lat0, lat1), (lon0, lon1), args.grid, start, end, step, args.mask,
+                pdop_threshold=args.pdop, systems=systems, progress=bar,
+            )  # fmt: skip
         csv_path, png_path = out / "region.csv", out / "region.png"
         coverage.write_region_csv(cov, csv_path)
         coverage.plot_region(cov, png_path)
         best = np.unravel_index(np.nanargmax(cov.mean_visible), cov.mean_visible.shape)
-        print(
+        say(
             f"region {lat0:g}..{lat1:g} N, {lon0:g}..{lon1:g} E, grid {args.grid:g} deg, "
             f"{len(cov.times_ns)} epochs from {format_gpst(start)}: mean visible "
             f"{np.nanmin(cov.mean_visible):.1f}-{np.nanmax(cov.mean_visible):.1f} (best at "
             f"{cov.lat_deg[best[0]]:g} N {cov.lon_deg[best[1]]:g} E), availability (PDOP <= "
-            f"{args.pdop:g}) {100 * np.nanmin(cov.availability):.0f}-{100 * np.nanmax(cov.availability):.0f} %"
+            f"{args.pdop:g}) {100 * np.nanmin(cov.availability):.0f}-{100 * np.nanmax(cov.availability):.0f} %; "
+            f"{cov.mean_visible.size} grid points in {time.perf_counter() - t0:.1f} s"
         )
     elif args.site_ecef or args.site or not args.ground_tracks:
         if args.site_ecef:
@@ -172,20 +189,20 @@ def cmd_plan(args) -> int:
             f"{k} {np.mean(v):.1f}" for k, v in cov.counts.items() if k != "all"
         ]
         pdop = cov.dop.get("PDOP", np.array([np.nan]))
-        print(
+        say(
             f"site {format_gpst(start)} .. {format_gpst(end)}, {len(cov.times_ns)} epochs, mask "
             f"{args.mask:g} deg: mean visible {np.mean(cov.counts['all']):.1f} ({', '.join(parts)}), "
             f"PDOP median {np.nanmedian(pdop):.2f}"
         )
     if cov is not None:
-        print(f"wrote {csv_path}")
-        print(f"wrote {png_path}")
+        say(f"wrote {csv_path}")
+        say(f"wrote {png_path}")
     if args.ground_tracks:
-        _plot_ground_tracks(args, source, start, end, systems)
+        _plot_ground_tracks(args, source, start, end, systems, say)
     return 0
 
 
-def _plot_ground_tracks(args, source, start: int, end: int, systems) -> None:
+def _plot_ground_tracks(args, source, start: int, end: int, systems, say) -> None:
     """``--ground-tracks FILE``: the world map of the sub-satellite points over the span."""
     from ..constellation.ground_tracks import ground_tracks, plot_ground_tracks
     from ..frames import ecef_to_geodetic
@@ -202,9 +219,9 @@ def _plot_ground_tracks(args, source, start: int, end: int, systems) -> None:
     plot_ground_tracks(tracks, args.ground_tracks, sites=sites, central_lon_deg=args.map_center)
     counts = ", ".join(f"{name} {int(np.sum(tracks.system_name == name))}"
                        for name in dict.fromkeys(tracks.system_name.tolist()))
-    print(f"ground tracks of {len(tracks.sat)} satellites ({counts}), {len(tracks.times_ns)} epochs "
-          f"from {format_gpst(start)}")
-    print(f"wrote {args.ground_tracks}")
+    say(f"ground tracks of {len(tracks.sat)} satellites ({counts}), {len(tracks.times_ns)} epochs "
+        f"from {format_gpst(start)}")
+    say(f"wrote {args.ground_tracks}")
 
 
 #: Most epochs a ``plan`` run computes (one day at 1 s is 86400).
@@ -240,17 +257,19 @@ def cmd_sim(args) -> int:
             f"a duration of {scenario.duration_h:g} h at {scenario.interval_s:g} s epochs gives "
             f"{n_epochs:.0f} epochs, expected 1 to {_MAX_EPOCHS} (--duration, --interval)"
         )
-    sim, paths = run_scenario(scenario, args.output)
+    say = _say(args)
+    with ProgressBar("simulating", "stages", quiet=args.quiet, verbose=args.verbose) as bar:
+        sim, paths = run_scenario(scenario, args.output, progress=bar)
     vis = sim.visible.sum(axis=1)
-    print(
+    say(
         f"simulated {len(sim.times_ns)} epochs of {len(sim.constellation)} satellites "
         f"({', '.join(dict.fromkeys(sim.constellation.system_name))}), {vis.mean():.1f} visible "
-        f"on average, {len(sim.obs)} observations"
+        f"on average, {len(sim.obs)} observations in {bar.elapsed_s:.1f} s"
     )
     if sim.broadcast is not None:
-        print(f"broadcast fit residual RMS max {np.max(sim.broadcast.rms_m):.3f} m")
+        say(f"broadcast fit residual RMS max {np.max(sim.broadcast.rms_m):.3f} m")
     for role in ("obs", "nav", "truth", "manifest"):
-        print(f"wrote {paths[role]}")
+        say(f"wrote {paths[role]}")
     return 0
 
 
@@ -258,8 +277,11 @@ def cmd_evaluate(args) -> int:
     from ..constellation.evaluate import evaluate_directory, format_table
 
     check_output_file(args.json)
-    rows = evaluate_directory(args.directory, pdop_limit=args.pdop)
+    with ProgressBar("evaluating", "epochs", quiet=args.quiet, verbose=args.verbose) as bar:
+        rows = evaluate_directory(args.directory, pdop_limit=args.pdop, progress=bar)
     print(format_table(rows, rich=None if not args.plain else False))
+    if not args.quiet:
+        print(f"{len(rows)} combinations evaluated in {bar.elapsed_s:.1f} s")
     if args.json:
 
         from ..io.atomic import atomic_output
@@ -268,7 +290,8 @@ def cmd_evaluate(args) -> int:
         text = json_text([r.as_dict() for r in rows], indent=2) + "\n"
         with atomic_output(args.json, "w", encoding="utf-8") as fh:
             fh.write(text)
-        print(f"wrote {args.json}")
+        if not args.quiet:
+            print(f"wrote {args.json}")
     return 0
 
 
@@ -307,6 +330,7 @@ def register(subparsers) -> None:
     s.add_argument("--map-center", type=bounded_float("a longitude in degrees", -180.0, 180.0), default=0.0,
                    metavar="LON", help="central meridian of the ground-track map (deg, default 0)")
     s.add_argument("-o", "--output", default=".", metavar="DIR", help="output directory")
+    add_verbosity(s)
     s.set_defaults(func=cmd_plan, step_given=False, input_args=("nav", "constellation"),
                    output_args=("ground_tracks",))
 
@@ -322,6 +346,7 @@ def register(subparsers) -> None:
     s.add_argument("--mask", type=_MASK, help="elevation mask (deg)")
     s.add_argument("--seed", type=bounded_int("a random seed", 0), help="random seed (>= 0)")
     s.add_argument("--noise-free", action="store_true", help="no random errors; models exact")
+    add_verbosity(s)
     s.set_defaults(func=cmd_sim, input_args=("spec", "trajectory"))
 
     s = subparsers.add_parser("evaluate", help="solve a simulation and print the service table")
@@ -329,4 +354,5 @@ def register(subparsers) -> None:
     s.add_argument("--pdop", type=_PDOP, default=6.0, help="PDOP limit of availability")
     s.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
     s.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    add_verbosity(s, quiet_help="no progress bar; the table only")
     s.set_defaults(func=cmd_evaluate, input_args=("directory",), output_args=("json",))

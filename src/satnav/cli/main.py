@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import SatnavError, SatnavWarning
 from ..io.atomic import protected_inputs, same_file
 from .checks import check_output_dir, check_output_file
+from .progress import add_verbosity
 from .terminal import json_text, printable
 
 __all__ = ["main", "build_parser", "SatnavArgumentParser", "os_error_message"]
@@ -41,6 +42,24 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    from .progress import ProgressBar
+
+    bar = ProgressBar(f"reading {args.input}", "steps", quiet=args.quiet, verbose=args.verbose)
+    try:
+        bar(0, 2)
+        obs = _convert(args, bar)
+    finally:
+        bar.close()
+    if not args.quiet:
+        print(
+            f"{args.output}: RINEX 3.05, {len(obs.epochs)} epochs, {len(obs.satellites)} satellites, "
+            f"{len(obs)} observations ({bar.elapsed_s:.1f} s)"
+        )
+    return 0
+
+
+def _convert(args, bar):
+    """The reading and writing of ``cmd_convert`` (two steps of ``bar``); the observations."""
     from ..info import detect_format
     from ..io.rinex_obs import read_rinex_obs
     from ..io.rinex_obs_writer import write_rinex_obs
@@ -72,24 +91,24 @@ def cmd_convert(args) -> int:
 
             write_rinex_nav(log.navigation, args.nav)
             counts = ", ".join(f"{k}: {v}" for k, v in log.navigation.count_by_system().items())
-            print(f"{args.nav}: RINEX 3.05 navigation, {len(log.navigation)} messages ({counts})")
+            if not args.quiet:
+                print(f"{args.nav}: RINEX 3.05 navigation, {len(log.navigation)} messages ({counts})")
     elif args.nav is not None:
         raise SatnavError(f"{args.input}: --nav needs a raw receiver log (UBX or RTCM 3), expected no --nav for RINEX input")
     else:
         obs = read_rinex_obs(args.input, strict=args.strict)
+    bar.stage(f"writing {args.output}")
+    bar(1, 2)
     write_rinex_obs(obs, args.output)
-    print(
-        f"{args.output}: RINEX 3.05, {len(obs.epochs)} epochs, {len(obs.satellites)} satellites, "
-        f"{len(obs)} observations"
-    )
-    return 0
+    bar(2, 2)
+    return obs
 
 
 def cmd_demo(args) -> int:
     from ..constellation.demo import DEFAULT_OUT_DIR, run_demo
 
     check_output_dir(args.output if args.output is not None else DEFAULT_OUT_DIR)
-    return run_demo(args.output)
+    return run_demo(args.output, quiet=args.quiet)
 
 
 # ---------------------------------------------------------------------------- parser
@@ -138,10 +157,12 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
     s.add_argument("--time", metavar="DATE", help="approximate date of an RTCM 3 log without ephemerides "
                    "(its time tags carry no week), e.g. 2024-03-13")
     s.add_argument("--strict", action="store_true")
+    add_verbosity(s)
     s.set_defaults(func=cmd_convert, input_args=("input",), output_args=("output", "nav"))
 
     s = sub.add_parser("demo", help="run the main job on the embedded default")
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default ./satnav-demo)")
+    s.add_argument("-q", "--quiet", action="store_true", help="print nothing (the files are written)")
     s.set_defaults(func=cmd_demo)
 
     for module_name, commands in _COMMANDS:
@@ -183,10 +204,11 @@ WARNINGS_PER_KIND = 10
 
 class _WarningPrinter:
     """``warnings.showwarning`` for the command line: one line ``satnav: warning: ...`` each,
-    at most :data:`WARNINGS_PER_KIND` of one kind, then ``... and 97 more like this`` once the
-    command ends (:meth:`close`)."""
+    at most :data:`WARNINGS_PER_KIND` of one kind (every one with ``per_kind=None``, as
+    ``--verbose`` asks), then ``... and 97 more like this`` once the command ends
+    (:meth:`close`)."""
 
-    def __init__(self, per_kind: int = WARNINGS_PER_KIND):
+    def __init__(self, per_kind: int | None = WARNINGS_PER_KIND):
         self.per_kind = per_kind
         self.seen: dict[str, int] = {}
         self.first: dict[str, str] = {}
@@ -201,13 +223,13 @@ class _WarningPrinter:
         key = self.kind(text)
         n = self.seen.get(key, 0) + 1
         self.seen[key] = n
-        if n <= self.per_kind:
+        if self.per_kind is None or n <= self.per_kind:
             self.first.setdefault(key, text)
             print(f"satnav: warning: {text}", file=sys.stderr)
 
     def close(self) -> None:
         for key, n in self.seen.items():
-            if n > self.per_kind:
+            if self.per_kind is not None and n > self.per_kind:
                 more = n - self.per_kind
                 like = self.first[key]
                 like = like if len(like) <= 120 else like[:117] + "..."
@@ -302,7 +324,7 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    shown = _WarningPrinter()
+    shown = _WarningPrinter(None if getattr(args, "verbose", False) else WARNINGS_PER_KIND)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SatnavWarning)

@@ -17,6 +17,7 @@ from ..errors import SatnavError
 from ..options import SolveOptions
 from ..satellites import SYSTEM_NAMES, SYSTEMS
 from .checks import bounded_float, bounded_int, check_near_surface, check_output_file
+from .progress import ProgressBar, add_verbosity
 from .terminal import printable
 
 __all__ = ["register", "parse_xyz", "solve_summary", "rtk_summary", "solve_options_from_args"]
@@ -89,33 +90,6 @@ def solve_summary(solution, reference_m=None, reference_label: str = "", elapsed
     return "\n".join(lines)
 
 
-class _Stages:
-    """A progress display over the stages of a run (rich when installed and on a terminal)."""
-
-    def __init__(self, total: int, quiet: bool):
-        self.progress = None
-        if quiet or not sys.stderr.isatty():
-            return
-        try:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-        except ImportError:
-            return
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True,
-            console=None,
-        )
-        self.progress.start()
-        self.task = self.progress.add_task("satnav solve", total=total)
-
-    def step(self, text: str):
-        if self.progress is not None:
-            self.progress.update(self.task, description=text, advance=1)
-
-    def close(self):
-        if self.progress is not None:
-            self.progress.stop()
-
-
 #: ``--mode`` (with ``--base``) -> SolveOptions.mode.
 _MODES = {"dgnss": "dgnss", "kinematic": "rtk-kinematic", "static": "rtk-static"}
 
@@ -171,15 +145,14 @@ def cmd_solve(args) -> int:
     check_output_file(getattr(args, "ztd", None))
     options = solve_options_from_args(args)
     t0 = time.perf_counter()
-    stages = _Stages(4, args.quiet)
+    bar = ProgressBar("solving", "epochs", quiet=args.quiet, verbose=args.verbose)
     try:
-        stages.step(f"reading {args.obs}")
         # without a report (which shows the observations), SPP reads and solves the file in
         # time chunks and keeps the per-epoch solution only (bounded memory)
         obs = pipeline.read_observations(args.obs, strict=args.strict) if args.report else None
         solution = pipeline.solve_files(args.obs if obs is None else obs, args.nav, options, base=args.base,
-                                        progress=stages.step, per_satellite=bool(args.report))
-        stages.step(f"writing {args.output}")
+                                        progress=bar, per_satellite=bool(args.report))
+        bar.stage(f"writing {args.output}")
         if args.output:
             from ..io.solution import format_for_path, write_solution
 
@@ -187,7 +160,7 @@ def cmd_solve(args) -> int:
             kwargs = {"unverified": args.unverified} if pos_format else {}
             write_solution(solution, args.output, args.format, **kwargs)
     finally:
-        stages.close()
+        bar.close()
     elapsed = time.perf_counter() - t0
 
     if options.ppp:
@@ -413,6 +386,6 @@ def register(subparsers) -> None:
     s.add_argument("--jobs", metavar="N", type=_JOBS, default=None,
                    help="processes for single point positioning (epochs are independent; default: "
                         "every core); RTK and carrier smoothing run in one")
-    s.add_argument("-q", "--quiet", action="store_true")
+    add_verbosity(s)
     s.set_defaults(func=cmd_solve, input_args=("obs", "nav", "base", "truth"),
                    output_args=("output", "report", "ztd"))

@@ -28,6 +28,7 @@ from ..estimators.dop import dilution_of_precision_enu
 from ..frames import enu_rotation, geodetic_to_ecef
 from ..gnss_time import NS_PER_S, format_gpst
 from ..io.atomic import atomic_output
+from ..progress import ProgressCounter
 from ..satellites import SYSTEMS, satellite_ids, system_of
 
 __all__ = [
@@ -287,6 +288,7 @@ def plan_region(
     systems: str | None = None,
     clock_per_system: bool = False,
     chunk_points: int = 256,
+    progress=None,
 ) -> RegionCoverage:
     """Maps of mean visible satellites, PDOP percentiles and availability over a region.
 
@@ -306,6 +308,9 @@ def plan_region(
         PDOP percentiles to map.
     height_m : float
         Ellipsoidal height of the grid points (m).
+    progress : callable, optional
+        ``progress(points_done, grid_points)`` after each chunk of ``chunk_points`` grid
+        points (:mod:`satnav.progress`).
     """
     check_grid(lat_range_deg, lon_range_deg, grid_step_deg)
     lat = np.arange(lat_range_deg[0], lat_range_deg[1] + 1e-9, grid_step_deg)
@@ -321,6 +326,8 @@ def plan_region(
     pct = {p: np.empty(npts) for p in percentiles}
     avail = np.empty(npts)
     mask = np.deg2rad(mask_deg)
+    counter = ProgressCounter(progress, npts)
+    counter.update(0)
     for lo in range(0, npts, chunk_points):
         hi = min(lo + chunk_points, npts)
         los, el, _ = _look_angles(points[lo:hi], pos)
@@ -333,6 +340,8 @@ def plan_region(
         for p in percentiles:
             pct[p][lo:hi] = np.percentile(pdop_inf, p, axis=-1, method="higher")
         avail[lo:hi] = np.mean(pdop_inf <= pdop_threshold, axis=-1)
+        counter.update(hi)
+    counter.finish()
     shape = glat.shape
     return RegionCoverage(
         lat_deg=lat,

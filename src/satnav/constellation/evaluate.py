@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import SatnavError
 from ..estimators.solution import position_error_statistics
 from ..frames import ecef_to_enu
+from ..progress import ProgressCounter
 
 __all__ = ["ServiceRow", "evaluate", "evaluate_directory", "default_combinations", "format_table"]
 
@@ -111,6 +112,7 @@ def evaluate(
     pdop_limit: float = PDOP_LIMIT,
     truth_times_ns=None,
     solutions: list | None = None,
+    progress=None,
 ) -> list[ServiceRow]:
     """Solve ``obs`` per combination and compare with the truth.
 
@@ -129,6 +131,8 @@ def evaluate(
         Epochs of a moving truth; matched to ``obs.epochs`` exactly.
     solutions : list, optional
         When given, ``(name, Solution)`` of every combination is appended to it.
+    progress : callable, optional
+        ``progress(epochs_done, combinations x epochs)`` (:mod:`satnav.progress`).
 
     Returns
     -------
@@ -148,16 +152,22 @@ def evaluate(
     else:
         truth = np.broadcast_to(truth.reshape(3), (len(obs.epochs), 3))
     rows = []
-    for name, letters in combinations or default_combinations(systems):
-        sol = solve_spp(obs, nav, systems=letters, elevation_mask_deg=mask_deg)
+    combinations = list(combinations or default_combinations(systems))
+    m = len(obs.epochs)
+    counter = ProgressCounter(progress, m * len(combinations))
+    for k, (name, letters) in enumerate(combinations):
+        sol = solve_spp(obs, nav, systems=letters, elevation_mask_deg=mask_deg,
+                        progress=lambda done, _, k=k: counter.update(k * m + done))
         rows.append(_service_row(name, letters, sol, truth, pdop_limit))
         if solutions is not None:
             solutions.append((name, sol))
+    counter.finish()
     return rows
 
 
-def evaluate_directory(directory, *, combinations=None, pdop_limit: float = PDOP_LIMIT):
-    """Evaluate a directory written by :meth:`Simulation.write` (``simulation.json``)."""
+def evaluate_directory(directory, *, combinations=None, pdop_limit: float = PDOP_LIMIT, progress=None):
+    """Evaluate a directory written by :meth:`Simulation.write` (``simulation.json``);
+    ``progress`` as for :func:`evaluate`."""
     from ..io.rinex_nav import read_rinex_nav
     from ..io.rinex_obs import read_rinex_obs
     from .simulate import read_trajectory_csv
@@ -179,7 +189,7 @@ def evaluate_directory(directory, *, combinations=None, pdop_limit: float = PDOP
     t, ecef = read_trajectory_csv(truth_path)
     return evaluate(
         obs, nav, ecef, systems, combinations=combinations, mask_deg=float(manifest.get("mask_deg", 10.0)),
-        pdop_limit=pdop_limit, truth_times_ns=t,
+        pdop_limit=pdop_limit, truth_times_ns=t, progress=progress,
     )  # fmt: skip
 
 

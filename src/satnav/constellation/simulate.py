@@ -98,6 +98,7 @@ from ..io.atomic import atomic_output
 from ..models import measurement
 from ..models.corrections import relativistic_clock_correction
 from ..observations import Observations, ObsHeader
+from ..progress import ProgressCounter
 from ..satellites import SYSTEMS, system_number_of, system_of
 from ..signals import carrier_frequency, per_system
 from .design import Constellation, combine
@@ -396,6 +397,10 @@ def _elevation_factor(el_rad):
 
 
 # --------------------------------------------------------------------------- main
+#: Stages of :func:`simulate` reported to its ``progress`` callback.
+SIMULATION_STAGES = 4
+
+
 def simulate(
     constellation,
     receiver,
@@ -409,6 +414,7 @@ def simulate(
     mask_deg: float = 10.0,
     name: str = "SIM1",
     satellite_seed: int | None = None,
+    progress=None,
 ) -> Simulation:
     """Simulate observations of ``constellation`` at a site or along a trajectory.
 
@@ -446,6 +452,10 @@ def simulate(
         Elevation mask (deg): satellites below are not observed.
     name : str
         Marker name (4 characters are used in file names).
+    progress : callable, optional
+        ``progress(stages_done, SIMULATION_STAGES)`` (:mod:`satnav.progress`) after each
+        stage: broadcast fit, truth orbits and light time, look angles and atmosphere,
+        observations.
 
     Returns
     -------
@@ -479,6 +489,8 @@ def simulate(
         dt_s = np.diff(times).astype(np.float64) / NS_PER_S
         rx_vel = np.gradient(rx_pos, np.concatenate([[0.0], np.cumsum(dt_s)]), axis=0)
 
+    stages = ProgressCounter(progress, SIMULATION_STAGES)
+    stages.update(0)
     seeds = np.random.SeedSequence(int(seed)).spawn(8)
     rngs = [np.random.default_rng(s) for s in seeds]
 
@@ -497,6 +509,7 @@ def simulate(
     if clock is not None:
         c = np.asarray(clock, dtype=np.float64).reshape(n, -1)
         coeff[:, : c.shape[1]] = c
+    stages.advance()  # broadcast messages fitted
     nav.header.iono_corrections = dict(nav.header.iono_corrections or {})
     nav.header.iono_corrections["GPSA"] = np.array(KLOBUCHAR_ALPHA)
     nav.header.iono_corrections["GPSB"] = np.array(KLOBUCHAR_BETA)
@@ -508,6 +521,7 @@ def simulate(
     orbit = _TruthOrbit(constellation, nav, times, use_broadcast=not errors.ephemeris)
     geo = _light_time(orbit, rx_true, rx_vel, rx_clock)
     valid = orbit.valid & np.isfinite(geo["rho"])
+    stages.advance()  # truth orbits and light time
 
     letters = system_of(np.asarray(constellation.sat))
     glonass = letters == "R"
@@ -557,6 +571,7 @@ def simulate(
         d_tropo = np.nan_to_num(np.gradient(np.nan_to_num(tropo), t_s, axis=0))
     iono_l1 = np.where(visible, iono_l1, 0.0)
     tropo = np.where(visible, tropo, 0.0)
+    stages.advance()  # look angles and atmosphere
 
     # the code/phase model of satnav.models.measurement (predicted_code_m / predicted_phase_m)
     # with the truth terms, summed in the simulator's own order (clock difference first,
@@ -635,6 +650,7 @@ def simulate(
         "sat_clock": np.where(valid, sat_clock, np.nan),
         "multipath": np.where(visible, mp_first, np.nan),
     }
+    stages.finish()
     return Simulation(
         obs=obs, nav=nav, constellation=constellation, times_ns=times, receiver_ecef_m=rx_pos,
         receiver_clock_s=rx_clock, elevation_deg=np.degrees(el), azimuth_deg=np.degrees(az),
@@ -1025,10 +1041,12 @@ def _parse_gpst(text) -> int:
     return int(calendar_to_ns(d.year, d.month, d.day, d.hour, d.minute, d.second + d.microsecond * 1e-6))
 
 
-def run_scenario(scenario: Scenario, out_dir=None) -> tuple[Simulation, dict]:
+def run_scenario(scenario: Scenario, out_dir=None, *, progress=None) -> tuple[Simulation, dict]:
     """Design -> broadcast -> simulate a scenario; write the files when ``out_dir`` is given.
 
-    Returns the :class:`Simulation` and the written paths (empty without ``out_dir``)."""
+    Returns the :class:`Simulation` and the written paths (empty without ``out_dir``).
+    ``progress(stages_done, stages)``: the :func:`simulate` stages, then writing the files
+    (:mod:`satnav.progress`)."""
     if scenario.interval_s <= 0 or scenario.duration_h <= 0:
         raise SatnavError("scenario duration and interval must be positive")
     start = _parse_gpst(scenario.start)
@@ -1049,9 +1067,11 @@ def run_scenario(scenario: Scenario, out_dir=None) -> tuple[Simulation, dict]:
         base = asdict(errors)
         base.update(scenario.errors)
         errors = ErrorModel.from_dict(base)
+    stages = ProgressCounter(progress, SIMULATION_STAGES + (out_dir is not None))
     sim = simulate(
         scenario_constellations(scenario), receiver, times, errors=errors, seed=scenario.seed,
-        mask_deg=scenario.mask_deg, name=scenario.marker,
+        mask_deg=scenario.mask_deg, name=scenario.marker, progress=lambda done, _: stages.update(done),
     )  # fmt: skip
     paths = sim.write(out_dir, name=scenario.marker) if out_dir is not None else {}
+    stages.finish()
     return sim, paths

@@ -51,6 +51,7 @@ from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
 from ..gnss_time import format_gpst
 from ..models import measurement
+from ..progress import ProgressCounter
 from ..satellites import SYSTEMS, system_number_of, system_of
 from ..signals import RTK_ATTRIBUTE_PREFERENCE, carrier_frequency, glonass_channels, per_system
 from .cycle_slips import (
@@ -616,10 +617,15 @@ class RtkFilter(RtkCore):
         return e2, r.code_m[i] - model2[:, None] - self.base_yP[j]
 
     # ------------------------------------------------------------------ epoch processing
-    def run(self) -> RtkSolution:
-        """Process every rover epoch and return the solution."""
-        for i in range(len(self.rover.time_ns)):
+    def run(self, progress=None) -> RtkSolution:
+        """Process every rover epoch and return the solution (``progress(epochs_done,
+        epochs)`` after each epoch, :mod:`satnav.progress`)."""
+        n = len(self.rover.time_ns)
+        counter = ProgressCounter(progress, n)
+        for i in range(n):
             self.step(i)
+            counter.update(i + 1)
+        counter.finish()
         return self.solution()
 
     def solution(self) -> RtkSolution:
@@ -656,7 +662,8 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
               min_fix_ambiguities=4, max_fixed_sigma_m=0.05, min_lock_epochs=None,
               states=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, min_lock_s=None,
               success_rate_min=None, fix_test_p=None, jump_test_p=None, code_test_p=None,
-              wrong_fix_p=None, base_gap_s=None, half_cycle=None, glonass_ar="off") -> RtkSolution:
+              wrong_fix_p=None, base_gap_s=None, half_cycle=None, glonass_ar="off",
+              progress=None) -> RtkSolution:
     """Relative positioning of a rover against a base receiver.
 
     Parameters
@@ -708,6 +715,9 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
         receivers of the same brand (inter-frequency biases cancel); ``"autocal"`` fixed
         with an estimated inter-frequency bias rate (m per channel number), for mixed pairs.
         :attr:`RtkSolution.fixed_systems` tells which systems each fix includes.
+    progress : callable, optional
+        ``progress(epochs_done, epochs)`` as the rover epochs are processed
+        (:mod:`satnav.progress`).
     age_sigma_m_per_s : float
         Growth (m/s) of the sigma of each single difference with the age of the base epoch
         (rover minus base time): the ionosphere, troposphere and satellite clocks change
@@ -748,4 +758,4 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
                     success_rate_min=success_rate_min, fix_test_p=fix_test_p,
                     jump_test_p=jump_test_p, code_test_p=code_test_p, wrong_fix_p=wrong_fix_p,
                     base_gap_s=base_gap_s, half_cycle=half_cycle, glonass_ar=glonass_ar)
-    return flt.run()
+    return flt.run(progress)

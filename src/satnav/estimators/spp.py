@@ -61,6 +61,7 @@ from ..frames import ecef_to_geodetic, enu_rotation
 from ..models import measurement
 from ..models.ionosphere import ionosphere_free_coefficients
 from ..orbits.glonass import BROADCAST_ERROR_M
+from ..progress import ProgressCounter
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
 from ..signals import carrier_frequency, glonass_channels, per_system
 from .dop import dilution_of_precision
@@ -196,7 +197,8 @@ def spp_options(options: SppOptions | None = None, **keywords) -> SppOptions:
 
 # ====================================================================== public entry
 def solve_spp(obs: Observations, nav: Navigation | None, options: SppOptions | None = None, *,
-              states: Callable | None = None, **keywords) -> Solution:
+              states: Callable | None = None, progress: Callable[[int, int], None] | None = None,
+              **keywords) -> Solution:
     """Single point positioning of every epoch of ``obs``.
 
     ``solve_spp(obs, nav, SppOptions(...))`` or, as a convenience, the options as keywords
@@ -294,6 +296,8 @@ def solve_spp(obs: Observations, nav: Navigation | None, options: SppOptions | N
         Phones (:data:`satnav.io.android.PHONE_SOLVE_OPTIONS`) use 60 s.
     chunk_epochs : int
         Epochs solved at once (default :data:`DEFAULT_CHUNK_EPOCHS`).
+    progress : callable, optional
+        ``progress(epochs_done, epochs)`` after each time chunk (:mod:`satnav.progress`).
 
     Returns
     -------
@@ -311,17 +315,20 @@ def solve_spp(obs: Observations, nav: Navigation | None, options: SppOptions | N
     m = len(obs.epochs)
     chunk = int(opts.chunk_epochs)
     parts, counts = [], {}
+    counter = ProgressCounter(progress, m)
     for start in range(0, max(m, 1), chunk):
         part, seen = core.solve(obs.epoch_slice(start, start + chunk) if m > chunk else obs, x0, plan)
         parts.append(part)
         for s, n in seen.items():
             counts[s] = counts.get(s, 0) + n
+        counter.update(start + chunk)
     solution = parts[0] if len(parts) == 1 else Solution.concatenate(
         parts, satellites=plan.satellites, clock_systems=plan.clock_systems)
     solution.signals = dict(plan.signals)
     finish_solution(solution, nav if states is None else None, counts, opts, obs.header)
     if opts.smoothing_s:
         solution.options["smoothing_s"] = float(opts.smoothing_s)
+    counter.finish()
     return solution
 
 
@@ -897,15 +904,13 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     trop = np.zeros(present.shape)
     do = corrections & near
     if pb.iono in ("klobuchar", "states") and do.any():
-        wanted = do[:, None] & present  # the models evaluated there only
         iono = measurement.ionospheric_delay_m(
             geo.latitude_rad, geo.longitude_rad, az, el, pb.epochs[ep][:, None], pb.iono_gps,
-            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep],
-            where=wanted)
+            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep])
         if pb.iono_given is not None:
             given = pb.iono_given[ep]
             iono = np.where(np.isfinite(given), given, iono)
-        iono = np.where(wanted, iono, 0.0)
+        iono = np.where(do[:, None] & present, iono, 0.0)
         iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)

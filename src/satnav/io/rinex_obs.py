@@ -100,7 +100,6 @@ import math
 import os
 import re
 import sys
-import threading
 import warnings
 from os import PathLike
 
@@ -1504,8 +1503,6 @@ class _Reader:
 DEFAULT_CHUNK_EPOCHS = 2000
 #: Bytes read from the file at a time by :func:`iter_rinex_obs` (decompressed text).
 READ_BLOCK_BYTES = 1 << 23
-#: Blocks of expanded Compact RINEX text read ahead of the parser (:func:`iter_rinex_obs`).
-EXPANSION_READ_AHEAD = 4
 _WHERE = re.compile(r"^(?P<path>.*?):(?P<line>\d+): ")
 
 
@@ -1762,20 +1759,8 @@ def _release_expansion_pipes() -> None:
     _EXPANSION_FDS.clear()
 
 
-#: Held while a descriptor leaves :data:`_EXPANSION_FDS` and is closed, and across a fork: a
-#: closed descriptor's number may be reused at once (by a process pool's pipes), and a child
-#: must not point that one at /dev/null.
-_EXPANSION_LOCK = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    _EXPANSION_LOCK.release()
-    _release_expansion_pipes()
-
-
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_EXPANSION_LOCK.acquire, after_in_parent=_EXPANSION_LOCK.release,
-                        after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=_release_expansion_pipes)
 
 
 def _crx2rnx_program():
@@ -1792,13 +1777,12 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
     """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
     expanded by the ``crx2rnx`` program as a stream, in blocks. On any failure the file is
     read again by :func:`read_bytes`, which raises the error (or the warning) it gives."""
-    import queue
     import subprocess
+    import threading
 
     proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     fds = {f.fileno() for f in (proc.stdin, proc.stdout, proc.stderr)}
-    stdin_fd = proc.stdin.fileno()
     _EXPANSION_FDS.update(fds)
     failed: list = []
     stderr: list = []
@@ -1813,46 +1797,18 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
             failed.append(exc)
         finally:
             stream.close()
-            with _EXPANSION_LOCK:
-                _EXPANSION_FDS.discard(stdin_fd)
-                try:
-                    proc.stdin.close()
-                except OSError:
-                    pass
-
-    # the expansion is read ahead by a thread (pipe reads release the GIL), so that crx2rnx
-    # runs on another core while this one parses and solves; at most EXPANSION_READ_AHEAD
-    # blocks wait in the queue (memory stays bounded)
-    ahead: queue.Queue = queue.Queue(maxsize=EXPANSION_READ_AHEAD)
-    stop = threading.Event()
-
-    def put(item) -> None:
-        while not stop.is_set():
             try:
-                ahead.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def drain():
-        try:
-            while not stop.is_set():
-                out = proc.stdout.read(block)
-                put(out)
-                if not out:
-                    return
-        except (OSError, ValueError) as exc:  # the pipe closed under it
-            failed.append(exc)
-            put(b"")
+                proc.stdin.close()
+            except OSError:
+                pass
 
     threads = [threading.Thread(target=feed, daemon=True),
-               threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True),
-               threading.Thread(target=drain, daemon=True)]
+               threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)]
     for t in threads:
         t.start()
     try:
         while True:
-            out = ahead.get()
+            out = proc.stdout.read(block)
             if not out:
                 break
             yield out
@@ -1860,16 +1816,14 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
         for t in threads:
             t.join()
     finally:
-        stop.set()
+        _EXPANSION_FDS.difference_update(fds)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         for t in threads:
             t.join(timeout=5)
-        with _EXPANSION_LOCK:
-            _EXPANSION_FDS.difference_update(fds - {stdin_fd})
-            proc.stdout.close()
-            proc.stderr.close()
+        proc.stdout.close()
+        proc.stderr.close()
     if failed or proc.returncode != 0 or any(stderr):
         read_bytes(path)  # raises (or warns) as reading the file whole does
         if failed or proc.returncode not in (0, 2):  # damaged records that read_bytes skips
