@@ -448,6 +448,9 @@ class StreamOptions(_PlainData):
     --stall                 ``stall_s``: a connected stream silent this long is reported and
                             reconnected
     --gga-interval          ``gga_interval_s``: GGA sent to an NTRIP caster this often
+    --time                  ``time``: ISO 8601 GPST near the data, for RTCM 3 streams
+                            replayed from the past (their time tags hold no week;
+                            default: the rover's first epoch, else now)
     ======================  ==========================================================
     """
 
@@ -468,9 +471,14 @@ class StreamOptions(_PlainData):
     reconnect_max_s: float = 30.0
     stall_s: float = 10.0
     gga_interval_s: float = 10.0
+    time: str | None = None
 
     def __post_init__(self):
         _choice("mode", self.mode, SOLVE_MODES, optional=False)
+        if self.time is not None:
+            from .gnss_time import parse_gpst
+
+            parse_gpst(self.time)
         self._set("systems", _systems("systems", self.systems))
         self._set("elevation_mask_deg", _number("elevation_mask_deg", self.elevation_mask_deg,
                                                 "an elevation mask in degrees", 0.0, 90.0, high_open=True))
@@ -500,3 +508,10 @@ class StreamOptions(_PlainData):
     @property
     def rtk_frequencies(self) -> tuple[str, ...]:
         return ("L1", "L2", "L5")[:self.frequencies]
+
+    @property
+    def time_ns(self) -> int | None:
+        """``time`` as GPST ns (None: not given)."""
+        from .gnss_time import parse_gpst
+
+        return parse_gpst(self.time) if self.time is not None else None

@@ -259,6 +259,7 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
         solution = _solve_spp_streamed(obs, navs, options, per_satellite=per_satellite, progress=progress)
         if solution is not None:
             return solution
+    logs_nav = False  # the navigation data are the logs' own ephemerides
     if isinstance(obs, (str, PathLike)):
         from .info import detect_format
 
@@ -266,8 +267,11 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
             obs, log_nav = read_raw_log(obs)
             if not _is_navigation(navs) and not list(navs) and len(log_nav):
                 navs = log_nav
+                logs_nav = True
         else:
             obs = read_observations(obs, strict=options.strict)
+    if base is not None and isinstance(base, (str, PathLike)):
+        base, navs = _base_observations(base, obs, navs, logs_nav, options)
     obs_label = obs.source or "observations"
     gsdc = _is_gsdc(obs)
     nav = _navigation(navs, options, needed=states is None and not gsdc)
@@ -428,6 +432,21 @@ def _navigation(navs, options: SolveOptions, *, needed: bool):
     if not any(nav.count_by_system().values()):
         raise SatnavError(f"{', '.join(labels)}: no ephemeris messages in the navigation files")
     return nav
+
+
+def _base_observations(base, rover, navs, logs_nav: bool, options: SolveOptions):
+    """(base observations, navigation) for a base file: a raw log (UBX, RTCM 3) is read with
+    the rover's first epoch as its time hint (RTCM 3 time tags hold no week) and, when no
+    navigation file is given, its ephemerides join the rover log's."""
+    from .info import detect_format
+
+    if detect_format(base)[0] not in ("ubx", "rtcm3"):
+        return read_observations(base, strict=options.strict), navs
+    hint = int(rover.epochs[0]) if len(rover.epochs) else None
+    base_obs, base_nav = read_raw_log(base, time_hint_ns=hint)
+    if len(base_nav) and (logs_nav or (not _is_navigation(navs) and not list(navs))):
+        navs = base_nav if not logs_nav else navs.merge(base_nav)
+    return base_obs, navs
 
 
 def _solve_relative(rover, base, nav, options: SolveOptions, progress: ProgressCounter | None = None):

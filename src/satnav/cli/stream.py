@@ -32,7 +32,7 @@ def stream_options_from_args(args) -> StreamOptions:
         ratio_threshold=args.ratio, fix_and_hold=args.fix_and_hold, frequencies=args.frequencies,
         max_age_s=args.max_age, base_wait_s=args.base_wait, replay_speed=args.speed,
         rover_format=args.rover_format, base_format=args.base_format, reconnect_s=args.reconnect,
-        stall_s=args.stall, gga_interval_s=args.gga_interval,
+        stall_s=args.stall, gga_interval_s=args.gga_interval, time=args.time,
     )
 
 
@@ -192,6 +192,9 @@ def register(subparsers) -> None:
                    metavar="S", help="a stream silent this long is reported and reconnected (default 10)")
     s.add_argument("--gga-interval", type=bounded_float("a time in seconds", 0.0, low_open=True), default=10.0,
                    metavar="S", help="GGA sent to an NTRIP caster this often (network RTK; default 10)")
+    s.add_argument("--time", metavar="YYYY-MM-DDTHH:MM:SS",
+                   help="GPST near the data, for RTCM 3 recordings replayed (their time tags hold no week; "
+                        "default: the rover's first epoch, else now)")
     s.add_argument("--duration", type=bounded_float("a time in seconds", 0.0, low_open=True), metavar="S",
                    help="stop after this many seconds")
     s.add_argument("--station-pos", metavar="X,Y,Z", help="rtcm3 outputs: the station's ARP (ECEF m; default "

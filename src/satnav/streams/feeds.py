@@ -8,8 +8,8 @@ the feed is ``(role, END, t)``. With ``speed`` (a replay of a file) epochs are r
 at ``speed`` times their recorded rate, from their time tags.
 
 Decoders by format: ``"ubx"`` (:class:`satnav.io.ubx_stream.UbxDecoder`), ``"rtcm3"``
-(:class:`satnav.io.rtcm3.Rtcm3Decoder`), ``"auto"``: told by the first bytes (a UBX sync
-``B5 62`` or an RTCM 3 preamble ``D3``; a mixed-protocol decoder when the package has one).
+(:class:`satnav.io.rtcm3.Rtcm3Decoder`), ``"auto"``: :class:`satnav.io.rtcm3.MixedStreamDecoder`
+(UBX, RTCM 3 and NMEA in one stream).
 """
 
 from __future__ import annotations
@@ -29,50 +29,24 @@ END = object()
 FORMATS = ("auto", "ubx", "rtcm3", "rinex")
 
 
-def _rtcm3_decoder(source: str):
-    try:
-        from ..io.rtcm3 import Rtcm3Decoder
-    except ImportError:
-        raise SatnavError("RTCM 3 streams need satnav.io.rtcm3, which this version does not have") from None
-    try:
-        return Rtcm3Decoder(source=source)
-    except TypeError:
-        return Rtcm3Decoder()
+def make_decoder(fmt: str, head: bytes = b"", source: str = "", time_hint_ns: int | None = None):
+    """A decoder for ``fmt`` (``"auto"``: the mixed UBX + RTCM 3 + NMEA decoder).
 
-
-def _mixed_decoder(source: str):
-    try:
-        from ..io import rtcm3
-    except ImportError:
-        return None
-    cls = getattr(rtcm3, "MixedStreamDecoder", None)
-    if cls is None:
-        return None
-    try:
-        return cls(source=source)
-    except TypeError:
-        return cls()
-
-
-def make_decoder(fmt: str, head: bytes = b"", source: str = ""):
-    """A decoder for ``fmt``; for ``"auto"`` chosen from ``head`` (the first bytes)."""
+    ``time_hint_ns`` (GPST ns near the data; default now) places RTCM 3 time tags (time of
+    week or of day only) in the right week: needed when a recording is replayed."""
     if fmt == "ubx":
         from ..io.ubx_stream import UbxDecoder
 
         return UbxDecoder(source=source)
     if fmt == "rtcm3":
-        return _rtcm3_decoder(source)
+        from ..io.rtcm3 import Rtcm3Decoder
+
+        return Rtcm3Decoder(source=source, time_hint_ns=time_hint_ns)
     if fmt != "auto":
         raise SatnavError(f"stream format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    mixed = _mixed_decoder(source)
-    if mixed is not None:
-        return mixed
-    u, r = head.find(b"\xb5\x62"), head.find(b"\xd3")
-    if r >= 0 and (u < 0 or r < u):
-        return _rtcm3_decoder(source)
-    from ..io.ubx_stream import UbxDecoder
+    from ..io.rtcm3 import MixedStreamDecoder
 
-    return UbxDecoder(source=source)
+    return MixedStreamDecoder(source=source, time_hint_ns=time_hint_ns)
 
 
 class _Pacer:
@@ -144,9 +118,10 @@ class Feed(_Thread):
     """``source`` decoded with a decoder of ``fmt``, items to ``out`` (see the module docstring)."""
 
     def __init__(self, role: str, source, out: queue.Queue, *, fmt: str = "auto", speed: float | None = None,
-                 decoder=None, raw_sinks=()) -> None:
+                 decoder=None, raw_sinks=(), time_hint=None) -> None:
         super().__init__(role, out, speed)
         self.source, self.fmt, self.decoder = source, fmt, decoder
+        self.time_hint = time_hint  # callable -> GPST ns or None, asked when the first bytes come
         self.status = source.status
         self.raw_sinks = list(raw_sinks)
 
@@ -163,7 +138,8 @@ class Feed(_Thread):
                 continue
             t_in = time.monotonic()
             if self.decoder is None:
-                self.decoder = make_decoder(self.fmt, data, self.source.name)
+                hint = self.time_hint() if self.time_hint is not None else None
+                self.decoder = make_decoder(self.fmt, data, self.source.name, hint)
             for sink in self.raw_sinks:
                 sink.write(data)
             self._emit(self.decoder.feed(data), t_in)

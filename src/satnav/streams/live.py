@@ -329,6 +329,8 @@ class LiveLoop:
         self.max_latencies = max_latencies
         self._pending: deque = deque()  # (obs, t_in, t_arrival)
         self._ended: set[str] = set()
+        #: Time of the first rover epoch (GPST ns; a time hint for RTCM 3 base streams).
+        self.first_rover_ns: int | None = None
         self._base_progress = -math.inf  # monotonic time of the last base epoch
 
     def run(self, *, stop=None, duration_s: float | None = None) -> LiveSummary:
@@ -381,9 +383,11 @@ class LiveLoop:
             return
         if isinstance(item, EpochItem):
             if role == "rover":
+                if self.first_rover_ns is None:
+                    self.first_rover_ns = int(item.observations.epochs[0])
                 self._pending.append((item.observations, t_in, time.monotonic()))
                 for enc in self.encoders:
-                    self._write_encoded(enc, enc.epoch(item.observations))
+                    self._write_encoded(enc, enc.epoch, item.observations)
             elif role == "base":
                 eng.add_base(item.observations)
                 self._base_progress = time.monotonic()
@@ -391,7 +395,7 @@ class LiveLoop:
             eng.add_navigation(item.navigation)
             for enc in self.encoders:
                 if role == "rover":
-                    self._write_encoded(enc, enc.navigation(item.navigation))
+                    self._write_encoded(enc, enc.navigation, item.navigation)
         elif isinstance(item, StationItem):
             if role == "base":
                 eng.add_station(item)
@@ -400,7 +404,12 @@ class LiveLoop:
             if item.kind != "garbage" or eng.counts[f"{role}_{item.kind}"] <= 10:
                 eng.note(f"{role} stream: {item.message or item.kind} (byte {item.offset})")
 
-    def _write_encoded(self, enc, data: bytes | None) -> None:
+    def _write_encoded(self, enc, make, arg) -> None:
+        try:
+            data = make(arg)
+        except SatnavError as exc:
+            self.engine.note(str(exc))
+            return
         if data:
             for sink in enc.sinks:
                 sink.write(data)

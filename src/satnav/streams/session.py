@@ -78,7 +78,7 @@ class Session:
                 pass
 
 
-def _feed(role: str, address: str, q: queue.Queue, fmt: str, options: StreamOptions, gga=None):
+def _feed(role: str, address: str, q: queue.Queue, fmt: str, options: StreamOptions, gga=None, time_hint=None):
     from .urls import open_source, parse_address
 
     if fmt == "rinex" or (fmt == "auto" and _is_rinex_obs(address)):
@@ -91,7 +91,8 @@ def _feed(role: str, address: str, q: queue.Queue, fmt: str, options: StreamOpti
     if a.kind == "ntrip":
         kw.update(gga=gga, gga_interval_s=options.gga_interval_s)
     source = open_source(a, **kw)
-    return Feed(role, source, q, fmt=fmt, speed=options.replay_speed if a.kind == "file" else None)
+    return Feed(role, source, q, fmt=fmt, speed=options.replay_speed if a.kind == "file" else None,
+                time_hint=time_hint)
 
 
 def open_session(options: StreamOptions, rover: str, *, base: str | None = None, navs=(), outputs=(),
@@ -142,13 +143,27 @@ def open_session(options: StreamOptions, rover: str, *, base: str | None = None,
             if on_fix is not None:
                 on_fix(fix)
 
-        rover_feed = _feed("rover", rover, q, options.rover_format, options)
-        base_feed = _feed("base", base, q, options.base_format, options, gga=gga) if base is not None else None
+        def time_hint():
+            """GPST ns near the data: --time, else the rover's first epoch, else the files'
+            ephemerides, else None (now)."""
+            if options.time_ns is not None:
+                return options.time_ns
+            loop = session.loop
+            if loop is not None and loop.first_rover_ns is not None:
+                return loop.first_rover_ns
+            if engine.nav is not None and len(engine.nav):
+                lo, hi = engine.nav.time_span()
+                return (int(lo) + int(hi)) // 2
+            return None
+
+        rover_feed = _feed("rover", rover, q, options.rover_format, options, time_hint=time_hint)
+        base_feed = (_feed("base", base, q, options.base_format, options, gga=gga, time_hint=time_hint)
+                     if base is not None else None)
         encoders = []
         if rtcm_sinks:
             from .base_station import RtcmEncoderOutput
 
-            encoders.append(RtcmEncoderOutput(rtcm_sinks, station))
+            encoders.append(RtcmEncoderOutput(rtcm_sinks, station, nav=engine.nav))
         session.feeds = [f for f in (rover_feed, base_feed) if f is not None]
         session.loop = LiveLoop(engine, q, rover=rover_feed, base=base_feed, outputs=outs, on_fix=fix_seen,
                                 on_event=on_event, keep_fixes=keep_fixes, encoders=encoders)
