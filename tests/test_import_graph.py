@@ -22,7 +22,7 @@ LAYERS = (
     (0, ("errors", "constants", "gnss_time", "satellites", "signals", "frames", "_version", "progress")),
     (1, ("observations", "navigation", "satellite_states", "options")),
     (2, ("io", "models")),
-    (3, ("orbits",)),
+    (3, ("orbits", "dynamics")),
     (4, ("estimators",)),
     (5, ("report", "evaluation")),
     (6, ("constellation",)),

@@ -179,6 +179,7 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
 #: ``satnav --help`` without importing them (tests/test_cli_lazy.py checks that they match).
 _COMMANDS = (
     ("orbits", (("orbits", "write broadcast-derived SP3 orbits/clocks; compare them with precise products"),)),
+    ("fit", (("fit", "fit the orbit dynamics (gravity, Sun/Moon, SRP) to SP3 orbits; predict"),)),
     ("constellation", (
         ("plan", "visibility, DOPs and coverage maps (CSV + PNG)"),
         ("sim", "simulate observations of designed constellations (RINEX)"),

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..dynamics.integrator import dop853_step
 from ..gnss_time import (
     NS_PER_S,
     NS_PER_WEEK,
@@ -57,7 +58,7 @@ from ..orbits.glonass import glonass_acceleration
 from ..orbits.kepler import SYSTEM_CONSTANTS, is_beidou_geo, kepler_orbit
 from ..satellites import SYSTEMS, prn_of, satellite_ids, system_number_of
 from .design import Constellation, state_to_elements
-from .propagate import J2_EARTH, R_EARTH, _dop853_step, propagate
+from .propagate import J2_EARTH, R_EARTH, propagate
 
 __all__ = [
     "BroadcastFit",
@@ -166,7 +167,7 @@ def glonass_icd_positions(params, offsets_s, step_s: float = 30.0) -> np.ndarray
             if np.any(hit):
                 out[..., hit, :] = y[..., None, :3]
             if k < kmax:
-                y = _dop853_step(f, 0.0, y, sign * step_s)
+                y = dop853_step(f, 0.0, y, sign * step_s)
     return out
 
 

@@ -6,8 +6,9 @@ terrestrial (ITRS) frame, with Earth orientation parameters (EOP).
 - EOP (polar motion x_p, y_p; UT1-UTC) from the IERS 20 C04 series shipped offline by the
   ``astropy-iers-data`` package (``eopc04.1962-now``, daily at 0h UTC), linearly interpolated;
   outside the table (future dates) the last values are held and :func:`eop_at` says so through
-  its ``extrapolated`` flag. Sub-daily tidal EOP terms (< 1 mm at GNSS radius through polar
-  motion, ~0.3 m along-track through UT1 at 20 000 km for 0.1 ms) are not modelled.
+  its ``extrapolated`` flag. The ocean-tide diurnal/semidiurnal EOP variations (IERS 2010
+  sec. 8.2; up to ~0.5 mas and ~50 us, centimetres at GNSS radius) are added on request
+  (``subdaily=True``, what precise orbit work uses); the libration terms (< 30 uas) are not.
 - Time: engine time is int64 ns GPST; TT = GPST + 51.184 s (TAI = GPST + 19 s);
   UTC = GPST - leap seconds (:func:`satnav.gnss_time.leap_seconds_at_gpst`).
 
@@ -86,44 +87,63 @@ def julian_dates(time_ns) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
-def eop_at(time_ns) -> EarthOrientation:
-    """EOP at GPST instants (linear interpolation of the daily C04 values in UTC MJD)."""
+@lru_cache(maxsize=1)
+def _c04_continuous() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(MJD, UT1-UTC without its leap-second jumps, the jumps summed): UT1-UTC jumps by 1 s at
+    leap seconds, so it is interpolated as a continuous series and the jumps added back."""
+    tab = _c04_table()
+    ut1 = tab[:, 3]
+    jumps = np.cumsum(np.concatenate([[0.0], np.round(np.diff(ut1))]))
+    return tab[:, 0], ut1 - jumps, jumps
+
+
+def eop_at(time_ns, subdaily: bool = False) -> EarthOrientation:
+    """EOP at GPST instants (linear interpolation of the daily C04 values in UTC MJD); with
+    ``subdaily`` the ocean-tide diurnal and semidiurnal variations are added
+    (:mod:`satnav.models.subdaily_eop`, IERS 2010 sec. 8.2), as precise orbits use them."""
     jd = julian_dates(time_ns)["utc"]
     mjd = (jd[0] - MJD_ZERO_JD) + jd[1]
     tab = _c04_table()
-    outside = (mjd < tab[0, 0]) | (mjd > tab[-1, 0])
-    xp = np.interp(mjd, tab[:, 0], tab[:, 1]) * ARCSEC
-    yp = np.interp(mjd, tab[:, 0], tab[:, 2]) * ARCSEC
-    # UT1-UTC jumps by 1 s at leap seconds: interpolate UT1-TAI-like continuous values instead
-    ut1 = tab[:, 3]
-    jumps = np.concatenate([[0.0], np.round(np.diff(ut1))])
-    continuous = ut1 - np.cumsum(jumps)
-    i = np.clip(np.searchsorted(tab[:, 0], mjd, side="right") - 1, 0, len(tab) - 1)
-    ut1_utc = np.interp(mjd, tab[:, 0], continuous) + np.cumsum(jumps)[i]
+    days, continuous, jumps = _c04_continuous()
+    outside = (mjd < days[0]) | (mjd > days[-1])
+    xp = np.interp(mjd, days, tab[:, 1]) * ARCSEC
+    yp = np.interp(mjd, days, tab[:, 2]) * ARCSEC
+    i = np.clip(np.searchsorted(days, mjd, side="right") - 1, 0, len(days) - 1)
+    ut1_utc = np.interp(mjd, days, continuous) + jumps[i]
+    if subdaily:
+        from .subdaily_eop import subdaily_eop
+
+        tt1, tt2 = julian_dates(time_ns)["tt"]
+        dx, dy, dut1 = subdaily_eop((tt1 - MJD_ZERO_JD) + tt2)
+        xp, yp, ut1_utc = xp + dx, yp + dy, ut1_utc + dut1
     return EarthOrientation(xp, yp, ut1_utc, outside)
 
 
-def gcrs_to_itrs_matrix(time_ns, eop: EarthOrientation | None = None) -> np.ndarray:
+def gcrs_to_itrs_matrix(time_ns, eop: EarthOrientation | None = None,
+                        subdaily: bool = False) -> np.ndarray:
     """(n, 3, 3) rotation matrices GCRS -> ITRS at GPST instants (IAU 2006/2000A, CIO based,
-    with polar motion and UT1 from :func:`eop_at` unless ``eop`` is given)."""
+    with polar motion and UT1 from :func:`eop_at` (``subdaily`` variations or not) unless
+    ``eop`` is given)."""
     import erfa
 
     jd = julian_dates(time_ns)
     if eop is None:
-        eop = eop_at(time_ns)
+        eop = eop_at(time_ns, subdaily)
     tt1, tt2 = jd["tt"]
     utc1, utc2 = jd["utc"]
     ut2 = utc2 + eop.ut1_utc_s / 86400.0
     return erfa.c2t06a(tt1, tt2, utc1, ut2, eop.xp_rad, eop.yp_rad)
 
 
-def gcrs_to_itrs(time_ns, r_gcrs_m: np.ndarray, eop: EarthOrientation | None = None) -> np.ndarray:
+def gcrs_to_itrs(time_ns, r_gcrs_m: np.ndarray, eop: EarthOrientation | None = None,
+                 subdaily: bool = False) -> np.ndarray:
     """Rotate (n, 3) GCRS vectors (m) to ITRS at the matching instants."""
-    rot = gcrs_to_itrs_matrix(time_ns, eop)
+    rot = gcrs_to_itrs_matrix(time_ns, eop, subdaily)
     return np.einsum("nij,nj->ni", rot, np.atleast_2d(r_gcrs_m))
 
 
-def itrs_to_gcrs(time_ns, r_itrs_m: np.ndarray, eop: EarthOrientation | None = None) -> np.ndarray:
+def itrs_to_gcrs(time_ns, r_itrs_m: np.ndarray, eop: EarthOrientation | None = None,
+                 subdaily: bool = False) -> np.ndarray:
     """Rotate (n, 3) ITRS vectors (m) to GCRS at the matching instants."""
-    rot = gcrs_to_itrs_matrix(time_ns, eop)
+    rot = gcrs_to_itrs_matrix(time_ns, eop, subdaily)
     return np.einsum("nji,nj->ni", rot, np.atleast_2d(r_itrs_m))
