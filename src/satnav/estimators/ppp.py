@@ -41,16 +41,8 @@ Clocks: a RINEX clock file (30 s or finer) is interpolated linearly. Clocks from
 :attr:`PppOptions.clock_max_interpolation_s` of a clock sample are processed (BOR1 with
 CODE 5-min products: 288 epochs a day), and the run says so.
 
-Structure: the part of the measurement model that does not depend on the filter state is
-prepared for many epochs at once (:meth:`PppEngine._prepare`, vectorized over epochs x
-satellites): it is linearised at the ionosphere-free code solution of each epoch (kinematic)
-or of the first epoch (static), so that the filter sees a linear model (the linearisation
-error is ``|dx|^2 / 2 rho``: 0.3 mm for 100 m). The filter then runs epoch by epoch
-(:meth:`PppEngine._step`). A file (:func:`solve_ppp`) prepares all its epochs in one call and
-finds cycle slips on whole arrays (:func:`~satnav.estimators.cycle_slips.detect_slips`); a
-stream (:meth:`PppEngine.process`) prepares one epoch at a time and finds slips with
-:class:`~satnav.estimators.cycle_slips.SlipTracker`: the same filter steps, the same
-positions (the two slip detectors agree except in rare Melbourne-Wuebbena re-splits).
+The same engine (:class:`PppEngine`) serves a file (:func:`solve_ppp`, a loop over its
+epochs) and a stream (one :meth:`PppEngine.process` per epoch).
 """
 
 from __future__ import annotations
@@ -113,7 +105,7 @@ class PppOptions:
     systems: str = "GE"
     elevation_mask_deg: float = 10.0
     exclude: tuple = ()
-    code_sigma_m: float = 0.5
+    code_sigma_m: float = 0.3
     phase_sigma_m: float = 0.003
     zwd_noise_m_per_sqrt_s: float = 1e-4
     gradient_noise_m_per_sqrt_s: float = 1e-6
@@ -751,7 +743,7 @@ class PppEngine:
                    quality=QUALITY_PPP, ztd=float(prep["ztd0"][i] + self.x[3]), ztd_sigma=float(np.sqrt(self.P[3, 3])),
                    gradient=self.x[4:6].copy() if self.opts.uses("gradients") else np.full(2, np.nan),
                    clock={s: float(self.x[k]) for s, k in self._clock_index.items()},
-                   elevation=prep["el"][i][valid])
+                   elevation=prep["el"][i][valid][np.isin(sats, row["sats"])])
 
     def _once(self, key, text) -> None:
         if key in self._warned:
@@ -781,9 +773,8 @@ class PppEngine:
     def _ambiguities(self, t, sats, l_minus_p) -> None:
         """Start ambiguities of new arcs (and after slips); remove those of satellites no
         longer seen."""
-        seen = set(sats.tolist())
         for s in list(self._amb):
-            if s not in seen or self._pending_slip[s]:
+            if s not in set(sats.tolist()) or self._pending_slip[s]:
                 self._remove_ambiguity(s)
         for s, v in zip(sats.tolist(), l_minus_p.tolist()):
             if s not in self._amb:
@@ -835,29 +826,31 @@ class PppEngine:
         for s, i in self._clock_index.items():  # white-noise clocks: start from the codes
             m = letters == s
             if m.any():
-                x_pred[i] += float(np.mean(partial[:k][m]))
+                x_pred[i] += float(np.median(partial[:k][m]))
         v = base - H @ x_pred
         sin_el = np.sin(el)
         var = np.concatenate([_sigma2(3.0 * opts.code_sigma_m, sin_el), _sigma2(3.0 * opts.phase_sigma_m, sin_el)])
-        # outliers: normalised innovations (each row's against the prediction, independent of the
-        # others), and absolute limits once the prediction is better than a third of them
-        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
-        norm = np.abs(v) / np.sqrt(hph + var)
-        absolute = np.concatenate([np.full(k, opts.outlier_code_m), np.full(k, opts.outlier_phase_m)])
-        bad = (norm > opts.outlier_sigma) | ((np.sqrt(hph) < absolute / 3) & (np.abs(v) > absolute))
         use = np.ones(2 * k, dtype=bool)
-        if bad.any() and bad[k:].sum() <= k // 2:  # more than half: a common cause, not outliers
-            bad_phase = bad[k:]
-            use[:k] = ~(bad[:k] | bad_phase)
-            use[k:] = ~bad_phase
-            for j in np.flatnonzero(bad).tolist():
-                s = int(sats[j % k])
-                kind = "phase" if j >= k else "code"
-                self.rejections.append((t, satellite_id(s), kind, float(v[j])))
-                if kind == "phase":
-                    self._outlier_count[s] += 1
-                    if self._outlier_count[s] >= 3:
-                        self._pending_slip[s] = True  # restart its ambiguity next epoch
+        for _ in range(k):
+            Hu = H[use]
+            S = Hu @ P_pred @ Hu.T + np.diag(var[use])
+            vu = v[use]
+            norm = np.abs(vu) / np.sqrt(np.diag(S))
+            absolute = np.where(np.arange(2 * k)[use] >= k, opts.outlier_phase_m, opts.outlier_code_m)
+            converged = np.sqrt(np.diag(Hu @ P_pred @ Hu.T)) < absolute / 3
+            bad = (norm > opts.outlier_sigma) | (converged & (np.abs(vu) > absolute))
+            if not bad.any() or use.sum() <= 8:
+                break
+            worst = np.flatnonzero(use)[np.argmax(np.where(bad, norm, -1))]
+            use[worst] = False
+            s = int(sats[worst % k])
+            kind = "phase" if worst >= k else "code"
+            self.rejections.append((t, satellite_id(s), kind, float(v[worst])))
+            if kind == "phase":
+                self._outlier_count[s] += 1
+                if self._outlier_count[s] >= 3:
+                    self._pending_slip[s] = True  # restart its ambiguity next epoch
+                use[worst - k] = False
         if use[k:].sum() < 4:
             row["reason"] = "fewer than 4 phases passed the outlier test"
             self.x, self.P = x_pred, P_pred
@@ -992,8 +985,6 @@ def _code_positions(p_if, pos_s, clk_s, valid, letters, systems, x0, iterations=
         dx = np.linalg.solve(N[ok], b[ok][..., None])[..., 0]
         x[ok] += dx[:, :3]
         clocks[ok] += dx[:, 3:]
-        if not len(dx) or np.abs(dx[:, :3]).max() < 1e-3:
-            break
     geo = geometry(x[:, None, :], ps)
     model = geo.range_m - SPEED_OF_LIGHT * cs + clocks @ sysmat.T + 2.3 / np.maximum(np.sin(geo.elevation_rad), 0.1)
     res = np.where(valid, p_if - model, np.nan)
