@@ -664,7 +664,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
               success_rate_min=None, fix_test_p=None, jump_test_p=None, code_test_p=None,
               wrong_fix_p=None, base_gap_s=None, half_cycle=None, glonass_ar="off",
               min_lock_cross_s=None, autocal_success_rate_min=None,
-              progress=None) -> RtkSolution:
+              glonass_test_floor_cyc=None, progress=None) -> RtkSolution:
     """Relative positioning of a rover against a base receiver.
 
     Parameters
@@ -717,6 +717,9 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
     autocal_success_rate_min : float, optional
         Least success rate of the GLONASS integers searched given the other systems'
         (``glonass_ar="autocal"``; default 0.3).
+    glonass_test_floor_cyc : float, optional
+        Sigma (cycles) added to each GLONASS double difference in the test of GLONASS
+        integers against the other systems' (unmodelled phase multipath; default 0.03).
     glonass_ar : {"off", "on", "autocal"}
         GLONASS ambiguity resolution (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`):
         ``"off"`` float only (default, safe for any receiver pair); ``"on"`` fixed, for
@@ -767,5 +770,6 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
                     jump_test_p=jump_test_p, code_test_p=code_test_p, wrong_fix_p=wrong_fix_p,
                     base_gap_s=base_gap_s, half_cycle=half_cycle, glonass_ar=glonass_ar,
                     min_lock_cross_s=min_lock_cross_s,
-                    autocal_success_rate_min=autocal_success_rate_min)
+                    autocal_success_rate_min=autocal_success_rate_min,
+                    glonass_test_floor_cyc=glonass_test_floor_cyc)
     return flt.run(progress)

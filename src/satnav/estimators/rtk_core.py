@@ -64,6 +64,12 @@ INTEGER_SYSTEMS = "GECJ"
 #:   :meth:`RtkCore._resolve_staged`); their float values then carry the uncertainty of the
 #:   free IFB rate (success rates ~0.95 on the simulated low-cost pairs), and the integers
 #:   still pass :meth:`RtkCore._glonass_consistent`;
+#: * ``glonass_test_floor_cyc``: sigma (cycles) added to each GLONASS double difference in
+#:   that test for the carrier-phase multipath the white-noise phase model lacks: it does not
+#:   average out over the epochs (minutes of correlation), so the conditional sigmas of
+#:   long-tracked ambiguities (0.01-0.04 cycle) alone refused correct integers 0.02-0.05
+#:   cycle off; an IFB of 3 cm per channel (0.16 cycle per channel number) or a wrong set of
+#:   the other systems' integers (decimetres) stays far outside;
 #: * ``fix_test_p``: the fixed solution's weighted phase residuals may exceed the float
 #:   solution's by no more than this chi-square quantile (``(a - N)^T Qa^-1 (a - N)``
 #:   with one degree of freedom per integer);
@@ -84,6 +90,7 @@ VALIDATION_DEFAULTS = {
     "min_lock_s": (0.0, 60.0),
     "min_lock_cross_s": (0.0, 0.0),
     "autocal_success_rate_min": (0.3, 0.3),
+    "glonass_test_floor_cyc": (0.03, 0.03),
     "fix_test_p": (1.0, 1.0),
     "jump_test_p": (1.0, 1.0),
     "code_test_p": (0.9999, 0.9999),
@@ -302,6 +309,7 @@ class RtkCore:
         self._half = None  # (n * nf,) half-cycle flags of this epoch (either receiver)
         self._last_fix = {}  # (sat, ref, f, wide-lane) -> integer of the fixes accepted
         self._cross_only = False  # the search under way needs a cross-checked fix (_resolve)
+        self._glonass_k_flat = None  # GLONASS channel numbers (n * nf,), when first needed
         self._has_glonass = bool(self.integer_ok[letters == "R"].any()) and bool(
             (letters != "R").any())
         self._held = False  # the last epoch's fix was held in the state
@@ -935,7 +943,7 @@ class RtkCore:
         if self.glonass_ar != "off" and not self._glonass_consistent(xs, Ps, D, pairs, used, ints):
             self._glonass_refused = True  # (_resolve then tries the other systems alone)
             return
-        if self._cross_only and not self._cross_checked(pairs, used):
+        if self._cross_only and not self._cross_checked(pairs, used, a, Qa, ints):
             return  # a fix of ambiguities locked for less than min_lock_s needs the check
         self._candidate = {"ix": ix, "xs": xs, "Ps": Ps, "D": D, "a": a, "PDt": PDt, "Qa": Qa,
                            "integers": ints, "used": used, "pairs": pairs}
@@ -962,20 +970,38 @@ class RtkCore:
             self.x[ix], self.P[np.ix_(ix, ix)] = xs2, Ps2
             self._held = True
 
-    def _cross_checked(self, pairs, used):
+    def _cross_checked(self, pairs, used, a, Qa, ints):
         """The fix ``used`` holds GLONASS integers and enough of the other systems' for
-        :meth:`_glonass_consistent` to have tested them against each other."""
-        u = np.flatnonzero(used).tolist()
-        n_r = sum(self.letters[pairs[r][0]] == "R" for r in u)
-        return n_r >= 2 and len(u) - n_r >= self.min_fix
+        :meth:`_glonass_consistent` to have tested them against each other, and its float
+        ambiguities ``a`` are close to the integers: ``(a - N)^T (Qa + s^2 I)^-1 (a - N)``
+        below the :attr:`GLONASS_TEST_P` chi-square quantile, ``s`` the
+        ``glonass_test_floor_cyc`` (an IFB on a mixed pair can pull a joint integer set of
+        both systems, each consistent with the other, a cycle away from the floats)."""
+        u = np.flatnonzero(used)
+        n_r = sum(self.letters[pairs[r][0]] == "R" for r in u.tolist())
+        if n_r < 2 or len(u) - n_r < self.min_fix:
+            return False
+        d = a[u] - ints[u]
+        Q = Qa[u][:, u].copy()
+        Q[np.diag_indices_from(Q)] += (self.glonass_test_floor_cyc or 0.0) ** 2
+        try:
+            chi2 = float(d @ kalman.solve(Q, d))
+        except np.linalg.LinAlgError:
+            return False
+        return chi2 <= _chi2_quantile(len(u), self.GLONASS_TEST_P)
 
     def _glonass_consistent(self, xs, Ps, D, pairs, used, ints):
         """Inter-frequency bias test of a fix that includes GLONASS integers: given the
         other systems' integers of the fix, the GLONASS float ambiguities (then known to a
         few hundredths of a cycle) must agree with their integers,
         ``(a_R - N_R)^T Q_R^-1 (a_R - N_R)`` below its chi-square quantile
-        :attr:`GLONASS_TEST_P`, each sigma of ``Q_R`` below :attr:`GLONASS_TEST_SIGMA_CYC`. An unmodelled receiver IFB (``glonass_ar="on"`` on a mixed
-        pair) leaves them ``rate (k_j - k_r) / lam`` cycles off the integers and fails it.
+        :attr:`GLONASS_TEST_P` (``Q_R`` plus ``glonass_test_floor_cyc`` squared on its
+        diagonal), each sigma of ``Q_R`` below :attr:`GLONASS_TEST_SIGMA_CYC`. An unmodelled
+        receiver IFB (``glonass_ar="on"`` on a mixed pair) leaves them ``rate (k_j - k_r) /
+        lam`` cycles off the integers: with ``"on"`` the weighted least-squares rate fitted to
+        ``a_R - N_R`` over the channel differences must also be insignificant (1 degree of
+        freedom, same quantile), which finds rates of a few mm per channel that the
+        multipath floor hides from the chi-square.
         The test needs at least ``min_fix_ambiguities`` integers of the other systems and 2
         GLONASS ones; the sigma limit is not applied with ``"autocal"`` (its IFB rate is
         free). A GLONASS-only fix passes only when no other system is processed."""
@@ -1000,10 +1026,45 @@ class RtkCore:
             if (self._ifb_idx is None
                     and Q2.diagonal().max() > self.GLONASS_TEST_SIGMA_CYC**2):
                 return False  # the other systems' integers cannot tell: no test power
-            chi2 = float(d2 @ kalman.solve(0.5 * (Q2 + Q2.T), d2))
+            Q2 = 0.5 * (Q2 + Q2.T)
+            floor = self.glonass_test_floor_cyc
+            if floor:
+                Q2[np.diag_indices_from(Q2)] += floor * floor
+            Wd = kalman.solve(Q2, np.column_stack((d2, self._channel_differences(pairs, rr))))
+            chi2 = float(d2 @ Wd[:, 0])
+            if self._ifb_idx is None and self.glonass_test_floor_cyc:
+                # and the other way round: the other systems' float ambiguities given the
+                # GLONASS integers (an IFB absorbed by wrong integers of both sets shows here)
+                PD2 = Ps @ D2.T
+                rhs = np.column_stack((D2 @ xs - ints[rr], PD2.T))
+                sol2 = kalman.solve(D2 @ PD2, rhs)
+                xs2 = xs - PD2 @ sol2[:, 0]
+                Ps2 = Ps - PD2 @ sol2[:, 1:]
+                d1 = D1 @ xs2 - ints[g]
+                Q1 = D1 @ Ps2 @ D1.T
+                Q1 = 0.5 * (Q1 + Q1.T)
+                Q1[np.diag_indices_from(Q1)] += self.glonass_test_floor_cyc ** 2
+                if float(d1 @ kalman.solve(Q1, d1)) > _chi2_quantile(len(g), self.GLONASS_TEST_P):
+                    return False
+            if self._ifb_idx is None:
+                # an IFB leaves d2 proportional to the channel differences dk: the weighted
+                # least-squares rate (cycles per channel number) must not be significant
+                dk = self._channel_differences(pairs, rr)
+                den = float(dk @ Wd[:, 1])
+                if den > 0.0 and float(d2 @ Wd[:, 1]) ** 2 / den > _chi2_quantile(1, self.GLONASS_TEST_P):
+                    return False
         except np.linalg.LinAlgError:
             return False
         return chi2 <= _chi2_quantile(len(rr), self.GLONASS_TEST_P)
+
+    def _channel_differences(self, pairs, rows):
+        """GLONASS channel number differences ``k_sat - k_ref`` of the pairs ``rows``."""
+        kch = self._glonass_k_flat
+        if kch is None:
+            kch = self._glonass_k_flat = glonass_channel_numbers(self.letters, self.lam).ravel()
+        nf = self.nf
+        return np.array([kch[pairs[r][0] * nf + pairs[r][2]] - kch[pairs[r][1] * nf + pairs[r][2]]
+                         for r in np.asarray(rows).tolist()], np.float64)
 
     def _consistent(self, pairs, used, ints):
         """The integers of this fix agree with those of the fixes accepted before on the
