@@ -191,6 +191,8 @@ def solve_files(
         azimuth, elevation: epochs x satellites). False keeps the per-epoch ones only (about
         0.25 MB per 1000 epochs), as ``satnav solve`` does unless it writes a report.
 
+    Notes
+    -----
     Memory and cores: SPP of a RINEX 3/4 *file* (a path), without carrier smoothing, is
     read and solved in time chunks (:data:`STREAM_CHUNK_EPOCHS` epochs; the observations
     of one chunk at a time in memory) in ``options.jobs`` processes (default every core),

@@ -117,5 +117,5 @@ def register(subparsers) -> None:
     s.add_argument("--title", help="page title")
     s.add_argument("-o", "--output", required=True, metavar="HTML", help="report file to write")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     s.set_defaults(func=cmd_report, input_args=("solution", "obs", "nav"), output_args=("output",))
