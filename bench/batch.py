@@ -25,25 +25,35 @@ from pathlib import Path
 from common import DATA
 from satnav.batch import StationDay, run_batch
 
+#: (station, observation, navigation, reference ECEF m from shared/data/stations.csv)
 REAL = (
-    ("ESBC", "esbc-2020-177/ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz", "esbc-2020-177/ESBC00DNK_R_20201770000_01D_MN.rnx.gz"),
-    ("NYA1", "nya1-2024-124/NYA100NOR_S_20241240000_01D_30S_MO.crx.gz", "nya1-2024-124/NYA100NOR_S_20241240000_01D_GN.rnx.gz"),
-    ("BOR1", "bor1-2024-035/BOR100POL_R_20240350000_01D_30S_MO.crx.gz", "bor1-2024-035/BRDC00CNE_R_20240350000_01D_GN.rnx.gz"),
+    ("ESBC", "esbc-2020-177/ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz", "esbc-2020-177/ESBC00DNK_R_20201770000_01D_MN.rnx.gz",
+     (3582104.8024, 532590.1716, 5232755.1824)),
+    ("NYA1", "nya1-2024-124/NYA100NOR_S_20241240000_01D_30S_MO.crx.gz", "nya1-2024-124/NYA100NOR_S_20241240000_01D_GN.rnx.gz",
+     (1202433.5682, 252632.4346, 6237772.8159)),
+    ("BOR1", "bor1-2024-035/BOR100POL_R_20240350000_01D_30S_MO.crx.gz", "bor1-2024-035/BRDC00CNE_R_20240350000_01D_GN.rnx.gz",
+     (3738358.1332, 1148174.0088, 5021815.9338)),
 )
 
 
-def _tasks(n: int, n_sim: int, sim_hours: float, tmp: Path) -> list[StationDay]:
+def _tasks(n: int, n_sim: int, sim_hours: float, tmp: Path, sim_distinct: int | None = None) -> list[StationDay]:
     tasks = []
     for i in range(n):
-        station, obs, nav = REAL[i % len(REAL)]
-        tasks.append(StationDay(f"{station}{i // len(REAL)}", "2000-001", str(DATA / obs), (str(DATA / nav),)))
+        station, obs, nav, reference = REAL[i % len(REAL)]
+        tasks.append(StationDay(f"{station}{i // len(REAL)}", "2000-001", str(DATA / obs), (str(DATA / nav),),
+                                reference_m=reference))
     if n_sim:
         from satnav.constellation.simulate import Scenario, run_scenario
 
+        distinct = []
+        for k in range(min(n_sim, sim_distinct or n_sim)):
+            sim, paths = run_scenario(Scenario(duration_h=sim_hours, constellations=("glonass", "regional"),
+                                               marker=f"SIM{k % 10}", seed=k + 1), tmp / f"sim{k}")
+            distinct.append((paths, tuple(float(v) for v in sim.receiver_ecef_m[0])))
         for k in range(n_sim):
-            _, paths = run_scenario(Scenario(duration_h=sim_hours, constellations=("glonass", "regional"),
-                                             marker=f"SIM{k % 10}", seed=k + 1), tmp / f"sim{k}")
-            tasks.append(StationDay(f"SIM{k}", "2020-177", str(paths["obs"]), (str(paths["nav"]),)))
+            paths, truth = distinct[k % len(distinct)]
+            tasks.append(StationDay(f"SIM{k}", "2020-177", str(paths["obs"]), (str(paths["nav"]),),
+                                    reference_m=truth))
     return tasks
 
 
@@ -77,12 +87,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=6, help="real station-days (full days, 2880 epochs)")
     ap.add_argument("--sim", type=int, default=0, help="simulated station-days")
     ap.add_argument("--sim-hours", type=float, default=1.0)
+    ap.add_argument("--sim-distinct", type=int, help="simulate this many distinct days, repeated under other "
+                    "station names up to --sim (default: --sim)")
     ap.add_argument("--workers", default="1,2")
     args = ap.parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        tasks = _tasks(args.n, args.sim, args.sim_hours, tmp)
+        tasks = _tasks(args.n, args.sim, args.sim_hours, tmp, args.sim_distinct)
         print(f"{len(tasks)} station-days: {args.n} real full days (esbc, nya1, bor1 repeated), {args.sim} simulated")
         results = []
         for w in (int(x) for x in args.workers.split(",")):

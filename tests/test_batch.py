@@ -319,3 +319,29 @@ def test_manifest_toml_and_options(tmp_path):
 
     with pytest.raises(SatnavError, match="unknown field"):
         tasks_from_manifest(bad)
+
+
+def test_interrupt_leaves_complete_files_and_resumes(network, tmp_path):
+    """Ctrl-C (KeyboardInterrupt in the main thread) after the first finished station-day:
+    the running ones are cancelled, the summary of the finished ones is written, every file
+    left is complete, and the next run does only what was not finished."""
+    import pyarrow.parquet as pq
+
+    tasks = [t for t in network[0] if t.station in ("0759", "3040", "SIMB")]
+    out = tmp_path / "out"
+    seen = []
+
+    def interrupt(row, n_finished, n_total):
+        seen.append(row["station"])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(tasks, out, workers=1, processes=False, progress=interrupt)
+    assert len(seen) == 1
+    summary = pq.read_table(out / "summary.parquet").to_pylist()
+    assert [r["station"] for r in summary] == seen
+    for path in (out / "positions").rglob("*.parquet"):
+        assert pq.read_table(path).num_rows > 0
+    again = run_batch(tasks, out, workers=1, processes=False)
+    assert again.n_failed == 0 and again.n_skipped >= 1 and again.n_done + again.n_skipped == len(tasks)
+    assert not list(out.rglob("*.part"))
