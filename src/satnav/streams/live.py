@@ -43,7 +43,7 @@ from ..gnss_time import format_gpst
 from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationItem
 from ..options import StreamOptions
 from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped
-from .feeds import END
+from .feeds import END, StateChange
 from .outputs import FORMATTERS, LiveFix
 
 __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
@@ -329,6 +329,7 @@ class LiveLoop:
         self.max_latencies = max_latencies
         self._pending: deque = deque()  # (obs, t_in, t_arrival)
         self._ended: set[str] = set()
+        self._states: dict[str, str] = {}  # role -> stream state, in queue order
         #: Time of the first rover epoch (GPST ns; a time hint for RTCM 3 base streams).
         self.first_rover_ns: int | None = None
         self._base_progress = -math.inf  # monotonic time of the last base epoch
@@ -375,6 +376,9 @@ class LiveLoop:
 
     def _take(self, role: str, item, t_in: float) -> None:
         eng = self.engine
+        if isinstance(item, StateChange):
+            self._states[role] = item.state
+            return
         if item is END:
             self._ended.add(role)
             feed = {"rover": self.rover, "base": self.base}.get(role)
@@ -422,7 +426,7 @@ class LiveLoop:
         possible -- is waited for as long as it makes progress)."""
         if not self.engine.options.relative or self.base is None or "base" in self._ended:
             return False
-        state = self.base.status.state
+        state = self._states.get("base", "connecting")
         if state in ("disconnected", "refused", "stalled"):  # its end: the END marker (_ended)
             return False
         if len(self._pending) > MAX_PENDING:
