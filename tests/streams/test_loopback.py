@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 
 import numpy as np
 import pytest

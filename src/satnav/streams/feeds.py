@@ -131,6 +131,8 @@ class Feed(_Thread):
                  decoder=None, raw_sinks=(), time_hint=None) -> None:
         super().__init__(role, out, speed)
         self.source, self.fmt, self.decoder = source, fmt, decoder
+        #: A file read as fast as possible: its data always come (waiting for them never times out).
+        self.unpaced_file = bool(getattr(source, "finite", False)) and not speed
         self.time_hint = time_hint  # callable -> GPST ns or None, asked when the first bytes come
         self.status = source.status
         self.raw_sinks = list(raw_sinks)
@@ -170,6 +172,7 @@ class RinexFeed(_Thread):
         from .status import StreamStatus
 
         self.path, self.strict = path, strict
+        self.unpaced_file = not speed
         self.status = StreamStatus(f"rinex {path}")  # "connecting" while the file is read
 
     def _run(self) -> None:

@@ -434,6 +434,8 @@ class LiveLoop:
         latest = self.engine.base_latest_ns
         if latest is not None and latest >= t:
             return False
+        if getattr(self.base, "unpaced_file", False):
+            return True  # a file read as fast as possible: its next epoch is coming
         waited = time.monotonic() - max(arrived, self._base_progress)
         if latest is None and state in ("connecting", "reconnecting", "listening"):
             return waited < max(self.engine.options.base_wait_s, BASE_START_WAIT_S)
