@@ -178,11 +178,12 @@ def _run(args, tmp_path, *, tty: bool) -> str:
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_bar_on_a_terminal_only(tmp_path):
     pytest.importorskip("rich")
-    args = ["plan", "--constellation", "regional", "--region", "-40,40,40,160", "--grid", "2",
-            "--start", "2020-06-25T00:00:00", "--end", "2020-06-25T06:00:00", "-o", "out"]
-    on_tty = _run(args, tmp_path, tty=True)
+    args = ["plan", "--constellation", "regional", "--region", "-40,40,60,140", "--grid", "4",
+            "--start", "2020-06-25T00:00:00", "--end", "2020-06-25T03:00:00", "-o", "out"]
+    on_tty = _run(args + ["-v"], tmp_path, tty=True)
     assert ESCAPE.search(on_tty)  # rich drew (and removed) its bar
     assert "satnav: coverage grid" in on_tty
+    assert re.search(r"satnav: coverage grid: 441/441 points, [\d.]+ s", on_tty)  # -v: above the bar
     assert "grid points in" in on_tty  # then the summary line
     piped = _run(args, tmp_path, tty=False)
     assert not ESCAPE.search(piped) and "satnav: coverage grid" not in piped
