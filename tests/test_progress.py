@@ -189,3 +189,16 @@ def test_bar_on_a_terminal_only(tmp_path):
     assert not ESCAPE.search(piped) and "satnav: coverage grid" not in piped
     assert "grid points in" in piped
     assert np.array_equal(*(sorted(re.findall(r"mean visible [\d.-]+", t)) for t in (on_tty, piped)))
+
+
+def test_ppp_counts_epochs():
+    from satnav.estimators.ppp import PppOptions, solve_ppp
+    from satnav.pipeline import precise_products, read_observations
+    from tests.estimators.test_ppp import _bor1_files
+
+    obs = read_observations(data_path("bor1-2024-035", "BOR100POL_R_20240350000_01D_30S_MO.crx.gz"))
+    calls = []
+    sol = solve_ppp(obs.epoch_slice(0, 12), precise_products(_bor1_files()), PppOptions(),
+                    progress=lambda d, t: calls.append((d, t)))
+    assert len(sol) == 12
+    check_calls(calls, 12)

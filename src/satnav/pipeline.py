@@ -402,8 +402,7 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
         systems = "GE"  # the default: the systems of every multi-GNSS product
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
                              elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude))
-    progress.set_total(len(obs.epochs))  # reported when the run ends (the PPP loop has no callback yet)
-    solution = solve_ppp(obs, products, ppp_options)
+    solution = solve_ppp(obs, products, ppp_options, progress=_forward(progress))
     solution.observation_header = obs.header
     return solution
 

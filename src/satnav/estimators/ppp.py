@@ -54,6 +54,7 @@ import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
+from ..progress import ProgressCounter
 from ..satellites import MAX_SATELLITES, satellite_id, system_of
 from .ppp_solution import QUALITY_PPP, PppSolution
 
@@ -1012,11 +1013,13 @@ def _fmt(t: int) -> str:
     return format_gpst(int(t))
 
 
-def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> PppSolution:
+def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None, *,
+              progress=None) -> PppSolution:
     """PPP of every epoch of ``obs`` (:class:`~satnav.observations.Observations`): a loop of
     :meth:`PppEngine.process_arrays` over the epochs (the arrays of the whole file are
     taken once). Warns (and says on the solution) what the products lack for the
-    observations' span."""
+    observations' span. ``progress(epochs_done, epochs)`` as the filter goes
+    (:mod:`satnav.progress`)."""
     options = options or PppOptions()
     engine = PppEngine(products, options, obs.header, obs.source or "")
     _check_span(obs, products)
@@ -1062,6 +1065,7 @@ def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> 
         apriori = engine._apriori(e_t, sats, p1[rows_idx], p2[rows_idx], states)
         prep = engine._prepare(e_t, sats, p1[rows_idx], p2[rows_idx], l1[rows_idx], l2[rows_idx], states, apriori)
     k = 0
+    counter = ProgressCounter(progress, m)
     for i in range(m):
         t = int(epochs[i])
         engine._pending_slip[sats] |= slips[i]
@@ -1072,6 +1076,8 @@ def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> 
             engine._step(t, prep, k, row)
             k += 1
         engine.rows.append(row)
+        counter.update(i + 1)
+    counter.finish()
     return engine.solution()
 
 
