@@ -394,12 +394,11 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
     products = precise_products(list(paths), strict=options.strict)
     if isinstance(obs, (str, PathLike)):
         obs = read_observations(obs, strict=options.strict)
-    systems = "".join(s for s in options.systems if s in "GECJ")
+    systems = "".join(s for s in options.systems if s in "GRECJ")
     if not systems:
-        raise SatnavError(f"systems {options.systems!r}: PPP uses G, E, C or J (GLONASS inter-frequency code biases "
-                          "are not modelled yet)")
+        raise SatnavError(f"systems {options.systems!r}: PPP uses G, R, E, C or J")
     if options.systems == SolveOptions().systems:
-        systems = "GE"  # the default: the systems of every multi-GNSS product
+        systems = "GE"  # the default (GLONASS on request: its codes carry inter-frequency biases)
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
                              elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude))
     solution = solve_ppp(obs, products, ppp_options, progress=_forward(progress))
