@@ -487,7 +487,10 @@ def solve_station_day(task: StationDay, out_dir: PathType, digest: str | None = 
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            solution = solve_files(task.observation, task.navigation, task.options, base=task.base)
+            # one core per task (the cluster runs one task per worker thread); results do not
+            # depend on the number of processes
+            options = task.options if task.options.jobs is not None else task.options.replace(jobs=1)
+            solution = solve_files(task.observation, task.navigation, options, base=task.base)
         table = _positions_table(task, solution)
         row.update(_summary_numbers(task, solution))
         messages = list(solution.warnings)
