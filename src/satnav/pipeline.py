@@ -281,6 +281,7 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
     if nav is not None:
         warn_if_no_overlap(obs, nav, obs_label, _nav_labels(navs))
     progress.set_total(len(obs.epochs))
+    progress.update(0)  # the bar appears as the solving begins
     if base is not None:
         if not options.relative:
             raise SatnavError("base observations given with mode 'spp': expected mode dgnss, rtk-kinematic "
@@ -394,16 +395,14 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
     products = precise_products(list(paths), strict=options.strict)
     if isinstance(obs, (str, PathLike)):
         obs = read_observations(obs, strict=options.strict)
-    systems = "".join(s for s in options.systems if s in "GECJ")
+    systems = "".join(s for s in options.systems if s in "GRECJ")
     if not systems:
-        raise SatnavError(f"systems {options.systems!r}: PPP uses G, E, C or J (GLONASS inter-frequency code biases "
-                          "are not modelled yet)")
+        raise SatnavError(f"systems {options.systems!r}: PPP uses G, R, E, C or J")
     if options.systems == SolveOptions().systems:
-        systems = "GE"  # the default: the systems of every multi-GNSS product
+        systems = "GE"  # the default (GLONASS on request: its codes carry inter-frequency biases)
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
                              elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude))
-    progress.set_total(len(obs.epochs))  # reported when the run ends (the PPP loop has no callback yet)
-    solution = solve_ppp(obs, products, ppp_options)
+    solution = solve_ppp(obs, products, ppp_options, progress=_forward(progress))
     solution.observation_header = obs.header
     return solution
 
@@ -741,6 +740,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     expected = _expected_epochs(header)
     if expected is not None:
         progress.set_total(expected)
+        progress.update(0)
     solved = [0]  # epochs solved in this pass (a new pass starts from the first chunk)
     opts = _spp_options(options)
     x0 = _initial_position(first, opts.initial_position_m)

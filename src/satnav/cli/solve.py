@@ -179,7 +179,8 @@ def cmd_solve(args) -> int:
         if args.report:
             from ..report import write_report
 
-            print(f"report      {write_report(solution, args.report, obs=obs)}")
+            truth = parse_xyz(args.ref) if args.ref else None
+            print(f"report      {write_report(solution, args.report, obs=obs, reference_m=truth)}")
         return 0 if solution.solved.any() else 1
     if args.base:
         if not args.quiet:
