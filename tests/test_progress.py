@@ -62,7 +62,8 @@ def test_simulation_stages(simulated):
     assert len(sim.times_ns) == 41
 
 
-def test_streamed_solve_counts_the_file_epochs(simulated, monkeypatch):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_streamed_solve_counts_the_file_epochs(simulated, monkeypatch, jobs):
     # a RINEX 3 file read and solved in chunks of 10 epochs: the total comes from the header
     # (first/last observation, interval) and the counts follow the chunks
     from satnav import pipeline
@@ -71,12 +72,12 @@ def test_streamed_solve_counts_the_file_epochs(simulated, monkeypatch):
     sim, paths, _, _ = simulated
     monkeypatch.setattr(pipeline, "STREAM_CHUNK_EPOCHS", 10)
     calls = []
-    sol = pipeline.solve_files(paths["obs"], [paths["nav"]], SolveOptions(jobs=1),
+    sol = pipeline.solve_files(paths["obs"], [paths["nav"]], SolveOptions(jobs=jobs),
                                progress=lambda d, t: calls.append((d, t)))
     assert len(sol) == 41
     check_calls(calls, 41)
-    assert [d for d, _ in calls[:4]] == [10, 20, 30, 40]
-    assert all(t == 41 for _, t in calls)
+    assert len({d for d, _ in calls}) >= 4 and calls[0][0] <= 10  # chunk by chunk
+    assert all(t == 41 for _, t in calls)  # the header's count from the start
 
 
 def test_evaluate_counts_every_combination(simulated):

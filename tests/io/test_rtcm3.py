@@ -351,3 +351,14 @@ def test_convert_info_and_solve_accept_rtcm3_logs(tmp_path, capsys):
         )
         == 2
     )
+
+
+@needs_convbin
+def test_legacy_glonass_1012_equals_convbin(tmp_path):
+    log = STREAMS / "testglo.rtcm3"  # RTKLIB's test data: legacy 1004/1012, 1019/1020
+    ours = read_rtcm3(log, time_hint_ns=int(calendar_to_ns(2020, 1, 1)))
+    ref = read_rinex_obs(_convbin(log, tmp_path, "2020/01/01"))  # convbin keeps GLONASS only
+    a = {k: v for k, v in _rows(ours.observations).items() if k[1] // 100 == 1}
+    b = _rows(ref)
+    assert set(a) == set(b) and len(b) == 6569
+    _assert_equal_rows(a, b)
