@@ -281,6 +281,7 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
     if nav is not None:
         warn_if_no_overlap(obs, nav, obs_label, _nav_labels(navs))
     progress.set_total(len(obs.epochs))
+    progress.update(0)  # the bar appears as the solving begins
     if base is not None:
         if not options.relative:
             raise SatnavError("base observations given with mode 'spp': expected mode dgnss, rtk-kinematic "
@@ -381,8 +382,11 @@ def precise_products(paths: Sequence[PathType], *, strict: bool = False):
             blq.update(read_blq(p, strict=strict))
     products = PppProducts(sp3, clk, antennas, biases, blq, sources=[str(p) for p in paths])
     if "ionex" in kinds:
-        warnings.warn(f"{', '.join(map(str, kinds['ionex']))}: IONEX maps are not used by the ionosphere-free "
-                      "PPP solution", SatnavWarning, stacklevel=3)
+        from .io.ionex import read_ionex
+
+        products.ionex = read_ionex(kinds["ionex"][0], strict=strict)
+        warnings.warn(f"{', '.join(map(str, kinds['ionex']))}: IONEX maps are read but not used by the "
+                      "ionosphere-free PPP solution", SatnavWarning, stacklevel=3)
     return products
 
 
@@ -739,6 +743,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     expected = _expected_epochs(header)
     if expected is not None:
         progress.set_total(expected)
+        progress.update(0)
     solved = [0]  # epochs solved in this pass (a new pass starts from the first chunk)
     opts = _spp_options(options)
     x0 = _initial_position(first, opts.initial_position_m)
