@@ -227,7 +227,9 @@ class SolveOptions(_PlainData):
     --frequencies           ``frequencies`` (RTK: 1 = L1, 2 = L1 + L2, 3 = L1 + L2 + L5)
     --glonass-ar            ``glonass_ar`` (RTK: ``"off"``, ``"on"``, ``"autocal"``)
     --min-lock              ``min_lock_s`` (RTK: s an ambiguity is tracked before a fix)
+    --min-lock-cross        ``min_lock_cross_s`` (RTK: the same for a fix cross-checked by GLONASS)
     --success-rate          ``success_rate_min`` (RTK: least bootstrapped success rate)
+    --autocal-success-rate  ``autocal_success_rate_min`` (RTK: GLONASS integers, autocal)
     --fix-test              ``fix_test_p`` (RTK: chi-square quantile, 1 = off)
     --jump-test             ``jump_test_p`` (RTK: chi-square quantile, 1 = off)
     --code-test             ``code_test_p`` (RTK: chi-square quantile, 1 = off)
@@ -269,7 +271,9 @@ class SolveOptions(_PlainData):
     frequencies: int = 2
     glonass_ar: str = "off"
     min_lock_s: float | None = None
+    min_lock_cross_s: float | None = None
     success_rate_min: float | None = None
+    autocal_success_rate_min: float | None = None
     fix_test_p: float | None = None
     jump_test_p: float | None = None
     code_test_p: float | None = None
@@ -322,9 +326,12 @@ class SolveOptions(_PlainData):
                               "3 (L1 + L2 + L5)")
         self._set("frequencies", int(self.frequencies))
         _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
-        for name, what in (("min_lock_s", "a lock time in seconds"), ("base_gap_s", "a base gap in seconds")):
+        for name, what in (("min_lock_s", "a lock time in seconds"),
+                           ("min_lock_cross_s", "a lock time in seconds"),
+                           ("base_gap_s", "a base gap in seconds")):
             self._set(name, _number(name, getattr(self, name), what, 0.0, optional=True))
-        for name in ("success_rate_min", "fix_test_p", "jump_test_p", "code_test_p", "wrong_fix_p"):
+        for name in ("success_rate_min", "autocal_success_rate_min", "fix_test_p", "jump_test_p",
+                     "code_test_p", "wrong_fix_p"):
             self._set(name, _number(name, getattr(self, name), "a probability", 0.0, 1.0, optional=True))
         if self.half_cycle is not None and not isinstance(self.half_cycle, bool):
             raise SatnavError(f"half_cycle {self.half_cycle!r}: expected true, false or none")
@@ -342,8 +349,9 @@ class SolveOptions(_PlainData):
         """The RTK fix validation options (``None``: the default) as keywords of
         :func:`~satnav.estimators.rtk.solve_rtk`."""
         return {name: getattr(self, name) for name in (
-            "min_lock_s", "success_rate_min", "fix_test_p", "jump_test_p", "code_test_p",
-            "wrong_fix_p", "base_gap_s", "half_cycle", "glonass_ar")}
+            "min_lock_s", "min_lock_cross_s", "success_rate_min", "autocal_success_rate_min",
+            "fix_test_p", "jump_test_p", "code_test_p", "wrong_fix_p", "base_gap_s", "half_cycle",
+            "glonass_ar")}
 
     @property
     def relative(self) -> bool:

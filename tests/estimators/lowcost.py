@@ -138,3 +138,76 @@ def low_cost_pair(seed, *, systems="GR", n_epochs=300, hour=2, slips_per_sat_h=6
     if ifb_m_per_channel:
         r = add_glonass_ifb(r, base.nav, ifb_m_per_channel)
     return r, b, base.nav, ROVER
+
+
+# ---------------------------------------------------------------------- RTKLIB on the pairs
+#: ``rnx2rtkp`` options of the peer runs (RTKLIB 2.4.3): the issue 18 settings (ratio 3,
+#: continuous AR, forward filter), RTKLIB's own error model and thresholds (the values satnav
+#: copies: 3 mm phase, code ratio 300, 30 m initial bias sigma, 1.5 mm/s base age), the base
+#: position given on the command line (``-r``), broadcast ephemerides, Klobuchar, Saastamoinen.
+RTKLIB_OPTIONS = {
+    "pos1-posmode": "kinematic", "pos1-soltype": "forward", "pos1-dynamics": "off",
+    "pos1-ionoopt": "brdc", "pos1-tropopt": "saas", "pos1-sateph": "brdc",
+    "pos2-armode": "continuous", "pos2-arthres": "3", "pos2-arlockcnt": "0",
+    "pos2-arelmask": "0", "pos2-aroutcnt": "5", "pos2-maxage": "30", "pos2-slipthres": "0.05",
+    "pos2-niter": "1", "out-solformat": "xyz", "out-outhead": "on", "stats-eratio1": "300",
+    "stats-eratio2": "300", "stats-errphase": "0.003", "stats-errphaseel": "0.003",
+    "stats-stdbias": "30", "stats-prnbias": "0.0001", "stats-clkstab": "5e-12",
+    "ant2-postype": "xyz",
+}
+_NAVSYS = {"G": 1, "R": 4, "E": 8, "J": 16, "C": 32}
+
+
+def rtklib_solution(rover, base, nav, directory, *, systems="GR", n_frequencies=1,
+                    glonass_ar="off", mask_deg=15.0, base_position=BASE, exe="rnx2rtkp"):
+    """RTKLIB ``rnx2rtkp`` on ``rover``/``base``/``nav`` written as RINEX 3.05 into
+    ``directory`` (:data:`RTKLIB_OPTIONS`; ``glonass_ar``: ``pos2-gloarmode``). Returns
+    (time_ns, position_m (m, 3), quality (m,)) of its ``.pos`` file."""
+    import subprocess
+    import warnings
+    from pathlib import Path
+
+    from satnav.io.rinex_nav_writer import write_rinex_nav
+    from satnav.io.rinex_obs_writer import write_rinex_obs
+    from satnav.io.solution import read_pos
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        write_rinex_obs(rover, d / "rover.obs")
+        write_rinex_obs(base, d / "base.obs")
+        write_rinex_nav(nav, d / "nav.rnx")
+    opts = dict(RTKLIB_OPTIONS)
+    opts["pos1-frequency"] = ("l1", "l1+l2", "l1+l2+l5")[n_frequencies - 1]
+    opts["pos1-elmask"] = f"{mask_deg:g}"
+    opts["pos1-navsys"] = str(sum(_NAVSYS[s] for s in systems))
+    opts["pos2-gloarmode"] = glonass_ar
+    conf = d / "rtk.conf"
+    conf.write_text("".join(f"{k:<18} ={v}\n" for k, v in opts.items()))
+    out = d / "rtklib.pos"
+    subprocess.run([exe, "-k", str(conf), "-r", *(repr(float(v)) for v in base_position),
+                    "-o", str(out), str(d / "rover.obs"), str(d / "base.obs"), str(d / "nav.rnx")],
+                   check=True, capture_output=True, timeout=300)
+    pos = read_pos(out)
+    return pos.time_ns, pos.position_m, pos.q
+
+
+def fix_statistics(time_ns, position_m, fixed, truth, n_epochs):
+    """Fixed epochs, wrong fixes (> 10 cm from ``truth``), first fixed epoch (index into
+    the ``n_epochs`` rover epochs from the first, None when none) and the fixed epochs'
+    E/N/U scatter about their mean (m; NaN with fewer than 2) of one solution."""
+    from satnav.frames import ecef_to_enu
+
+    fixed = np.asarray(fixed, bool)
+    err = np.linalg.norm(np.asarray(position_m) - truth, axis=1)
+    first = None
+    if fixed.any():
+        t = np.asarray(time_ns, np.int64)
+        first = int(round((int(t[fixed][0]) - int(t.min())) / NS_PER_S))
+    enu = np.full(3, np.nan)
+    if fixed.sum() >= 2:
+        d = ecef_to_enu(np.asarray(position_m)[fixed], truth)
+        enu = np.std(d, axis=0)
+    return {"fixed": int(fixed.sum()), "n": int(n_epochs), "wrong": int((fixed & (err > 0.10)).sum()),
+            "first": first, "scatter_enu_m": enu}

@@ -31,6 +31,7 @@ from satnav.constants import SPEED_OF_LIGHT
 from satnav.constellation.design import load_constellation
 from satnav.constellation.simulate import ErrorModel, simulate
 from satnav.estimators.rtk import RtkFilter, solve_rtk
+from satnav.estimators.rtk_core import VALIDATION_DEFAULTS
 from satnav.frames import ecef_to_enu, geodetic_to_ecef
 from satnav.gnss_time import NS_PER_S, calendar_to_ns
 from satnav.models.troposphere import saastamoinen_delay
@@ -187,8 +188,12 @@ def test_fix_rate_and_fixed_errors(pair, systems, mode, frequencies):
     signals = s.options["signals"]
     for letter in systems.replace("R", ""):
         assert len(signals[letter]) == len(frequencies) and all(signals[letter]), signals
-    # the first epoch has new ambiguities only (min_lock_epochs=1); from the second on
-    assert s.fixed[1:].mean() >= 0.95, (s.fixed.mean(), s.ratio)
+    # the first epoch has new ambiguities only (min_lock_epochs=1); from the second on.
+    # One system on one frequency (4-7 ambiguities) needs a success rate of 0.99 since
+    # issue 18 (0.3 let wrong fixes through on low-cost pairs): its first fix comes after
+    # 7-9 epochs (3.5-4.5 min at 30 s) instead of 2, fix rates 0.82-0.87 (measured)
+    least = 0.80 if len(frequencies) == 1 and len(systems) == 1 else 0.95
+    assert s.fixed[1:].mean() >= least, (s.fixed.mean(), s.ratio)
     e = s.errors(ROVER)
     assert e["h_rms"] < 0.02 and e["v_rms"] < 0.04, e
     assert e["max_3d"] < 0.05, e  # no wrong fix
@@ -253,8 +258,9 @@ def test_doppler_detects_slip_single_frequency_1s(pair_1s):
     slipped.header = obs.header
     # min_lock_s=0: single-frequency ambiguities now wait 60 s of lock by default (issue
     # 18, wrong fixes 2 epochs after a slip); this test is about the slip detection
+    # (and success_rate_min=0.3, the single-frequency default before issue 18's 0.99)
     flt = RtkFilter(slipped, base.obs, base.nav, base_position=BASE, systems="G",
-                    frequencies=("L1",), min_lock_s=0)  # fmt: skip
+                    frequencies=("L1",), min_lock_s=0, success_rate_min=0.3)  # fmt: skip
     col = int(np.flatnonzero(flt.sats == sat)[0])
     assert np.flatnonzero(flt.rover.slips[1:, col, 0]).tolist() == [19]
     assert flt.rover.slips[1:].sum() == 1
@@ -296,20 +302,19 @@ def test_low_success_rate_partial_fix_refused(pair):
     base, rover = pair
     obs = _with_resets(rover.obs, 5)
     runs = {}
-    for rate in (0.0, None):
+    for rate in (0.0, 0.3):
         # min_lock_s=0: the success rate alone is under test here (the single-frequency
         # default lock time, code test and integer-consistency test of issue 18 refuse
         # these fixes by themselves too)
         flt = RtkFilter(obs, base.obs, base.nav, base_position=BASE, systems="E",
                         frequencies=("L1",), min_lock_s=0, code_test_p=1.0,
                         wrong_fix_p=1.0)  # fmt: skip
-        if rate is not None:
-            flt.success_rate_min = rate
+        flt.success_rate_min = rate
         s = flt.run()
         runs[rate] = s, s.fixed & (np.linalg.norm(s.position_m - ROVER, axis=1) > 0.10)
     s, wrong = runs[0.0]  # ratio test alone
     assert wrong.any()
     assert (s.n_fixed[wrong] < s.n_satellites[wrong] - 1).all()  # partial fixes
-    s, wrong = runs[None]  # default
-    assert RtkFilter.success_rate_min >= 0.3
+    s, wrong = runs[0.3]  # the dual-frequency default (single frequency: 0.99)
+    assert min(VALIDATION_DEFAULTS["success_rate_min"]) >= 0.3
     assert not wrong.any() and s.fixed.sum() >= 30  # of 61 (measured: 38)

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     s.add_argument("--interval", type=bounded_float("an epoch spacing in seconds", 0.0, low_open=True),
                    default=900.0, metavar="S",
                    help="epoch spacing in seconds (default 900)")
-    s.add_argument("-o", "--output", required=True, metavar="OUT.sp3")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.sp3", help="SP3-d file to write")
     s.add_argument("--compare", nargs="+", action="extend", metavar="PRECISE.sp3", default=None,
                    help="precise SP3 file(s), consecutive days are merged")
     s.add_argument("--clk", nargs="+", action="extend", metavar="PRECISE.clk", default=None,

@@ -126,7 +126,9 @@ def solve_options_from_args(args) -> SolveOptions:
         frequencies=args.frequencies,
         glonass_ar=args.glonass_ar,
         min_lock_s=args.min_lock,
+        min_lock_cross_s=args.min_lock_cross,
         success_rate_min=args.success_rate,
+        autocal_success_rate_min=args.autocal_success_rate,
         fix_test_p=args.fix_test,
         jump_test_p=args.jump_test,
         code_test_p=args.code_test,
@@ -177,7 +179,8 @@ def cmd_solve(args) -> int:
         if args.report:
             from ..report import write_report
 
-            print(f"report      {write_report(solution, args.report, obs=obs)}")
+            truth = parse_xyz(args.ref) if args.ref else None
+            print(f"report      {write_report(solution, args.report, obs=obs, reference_m=truth)}")
         return 0 if solution.solved.any() else 1
     if args.base:
         if not args.quiet:
@@ -363,8 +366,17 @@ def register(subparsers) -> None:
     prob = bounded_float("a probability", 0.0, 1.0)
     secs = bounded_float("a time in seconds", 0.0)
     s.add_argument("--min-lock", type=secs, metavar="S",
-                   help="RTK: least lock time (s) of an ambiguity before it is fixed")
-    s.add_argument("--success-rate", type=prob, help="RTK: least bootstrapped success rate of a fix")
+                   help="RTK: least lock time (s) of an ambiguity before it is fixed (default: "
+                        "60 single frequency, 0 dual)")
+    s.add_argument("--min-lock-cross", type=secs, metavar="S",
+                   help="RTK: least lock time (s) of the ambiguities of a fix whose GLONASS "
+                        "integers are confirmed by the other systems' (--glonass-ar on; default 0)")
+    s.add_argument("--success-rate", type=prob,
+                   help="RTK: least bootstrapped success rate of a fix (default: 0.99 single "
+                        "frequency, 0.3 dual)")
+    s.add_argument("--autocal-success-rate", type=prob, metavar="P",
+                   help="RTK: least success rate of the GLONASS integers given the other systems' "
+                        "(--glonass-ar autocal; default 0.3)")
     s.add_argument("--fix-test", type=prob, metavar="P",
                    help="RTK: chi-square quantile of the float-to-fixed residual test (1 = off)")
     s.add_argument("--jump-test", type=prob, metavar="P",

@@ -663,6 +663,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
               states=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, min_lock_s=None,
               success_rate_min=None, fix_test_p=None, jump_test_p=None, code_test_p=None,
               wrong_fix_p=None, base_gap_s=None, half_cycle=None, glonass_ar="off",
+              min_lock_cross_s=None, autocal_success_rate_min=None,
               progress=None) -> RtkSolution:
     """Relative positioning of a rover against a base receiver.
 
@@ -709,6 +710,13 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
         which every ambiguity's lock restarts; whether half-cycle flags (LLI bit 1) keep an
         ambiguity from being fixed and restart it when they clear. A quantile of 1, a time
         of 0 or ``half_cycle=False`` switches a test off.
+    min_lock_cross_s : float, optional
+        Least lock time (s) of the ambiguities of a fix whose GLONASS integers are confirmed
+        by the other systems' (``glonass_ar="on"``; default 0: such a cross-checked fix
+        does not wait ``min_lock_s``).
+    autocal_success_rate_min : float, optional
+        Least success rate of the GLONASS integers searched given the other systems'
+        (``glonass_ar="autocal"``; default 0.3).
     glonass_ar : {"off", "on", "autocal"}
         GLONASS ambiguity resolution (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`):
         ``"off"`` float only (default, safe for any receiver pair); ``"on"`` fixed, for
@@ -757,5 +765,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
                     age_sigma_m_per_s=age_sigma_m_per_s, min_lock_s=min_lock_s,
                     success_rate_min=success_rate_min, fix_test_p=fix_test_p,
                     jump_test_p=jump_test_p, code_test_p=code_test_p, wrong_fix_p=wrong_fix_p,
-                    base_gap_s=base_gap_s, half_cycle=half_cycle, glonass_ar=glonass_ar)
+                    base_gap_s=base_gap_s, half_cycle=half_cycle, glonass_ar=glonass_ar,
+                    min_lock_cross_s=min_lock_cross_s,
+                    autocal_success_rate_min=autocal_success_rate_min)
     return flt.run(progress)

@@ -48,7 +48,22 @@ INTEGER_SYSTEMS = "GECJ"
 #:
 #: * ``success_rate_min``: least bootstrapped success rate of the integers fixed;
 #: * ``min_lock_s``: least time (s) an ambiguity must have been tracked without a slip
-#:   (or a lock restart after a base gap) before it may be fixed;
+#:   (or a lock restart after a base gap) before it may be fixed. It guards single-frequency
+#:   fixes against float ambiguities biased by code multipath, which is correlated over
+#:   minutes (a reflector 1.5-3 m below the antenna: periods of several minutes at L1) and
+#:   which the filter's white-noise code model does not know;
+#: * ``min_lock_cross_s``: the same for a fix confirmed by a second, independent set of
+#:   integers: GLONASS integers (``glonass_ar="on"``) that pass the inter-frequency bias test
+#:   given the other systems' integers (:meth:`RtkCore._glonass_consistent`). A baseline
+#:   biased by multipath, or a wrong integer set, cannot put both the CDMA and the FDMA
+#:   double differences (other wavelengths, other geometry) on integers, so the long lock time
+#:   is not needed there. A value of ``min_lock_s`` or more switches the cross-checked search
+#:   off;
+#: * ``autocal_success_rate_min``: least bootstrapped success rate of the GLONASS integers
+#:   searched given the other systems' (``glonass_ar="autocal"``, second stage of
+#:   :meth:`RtkCore._resolve_staged`); their float values then carry the uncertainty of the
+#:   free IFB rate (success rates ~0.95 on the simulated low-cost pairs), and the integers
+#:   still pass :meth:`RtkCore._glonass_consistent`;
 #: * ``fix_test_p``: the fixed solution's weighted phase residuals may exceed the float
 #:   solution's by no more than this chi-square quantile (``(a - N)^T Qa^-1 (a - N)``
 #:   with one degree of freedom per integer);
@@ -65,8 +80,10 @@ INTEGER_SYSTEMS = "GECJ"
 #: * ``half_cycle``: ambiguities with the half-cycle flag (RINEX LLI bit 1) of either
 #:   receiver are not fixed, and are re-initialised when the flag clears.
 VALIDATION_DEFAULTS = {
-    "success_rate_min": (0.3, 0.3),
+    "success_rate_min": (0.3, 0.99),
     "min_lock_s": (0.0, 60.0),
+    "min_lock_cross_s": (0.0, 0.0),
+    "autocal_success_rate_min": (0.3, 0.3),
     "fix_test_p": (1.0, 1.0),
     "jump_test_p": (1.0, 1.0),
     "code_test_p": (0.9999, 0.9999),
@@ -284,6 +301,9 @@ class RtkCore:
         self._t_now = 0
         self._half = None  # (n * nf,) half-cycle flags of this epoch (either receiver)
         self._last_fix = {}  # (sat, ref, f, wide-lane) -> integer of the fixes accepted
+        self._cross_only = False  # the search under way needs a cross-checked fix (_resolve)
+        self._has_glonass = bool(self.integer_ok[letters == "R"].any()) and bool(
+            (letters != "R").any())
         self._held = False  # the last epoch's fix was held in the state
         self._resolve_validation()
         self.initialised = False
@@ -708,7 +728,7 @@ class RtkCore:
         return y, H, R
 
     # ------------------------------------------------------------------ ambiguity resolution
-    def _fixable_dd(self, okL, el, ix, rows=None):
+    def _fixable_dd(self, okL, el, ix, rows=None, lock_s=None):
         """DD ambiguity transform D (rows over the sub-state ix) for integer systems.
 
         Returns ``(D, pairs)`` with ``pairs[r] = (satellite column, reference column,
@@ -717,8 +737,17 @@ class RtkCore:
         systems are exactly the pairs (same references, same order)."""
         nf, nx_pos = self.nf, self.nx_pos
         fixable = self.active & (self.lock >= self.min_lock)
-        if self.min_lock_s:
-            fixable &= (self._t_now - self.lock_t0) >= self.min_lock_s * 1e9
+        lock_s = self.min_lock_s if lock_s is None else lock_s
+        if lock_s:
+            locked = (self._t_now - self.lock_t0) >= lock_s * 1e9
+            if self._last_fix:
+                # integers validated by an accepted fix and not slipped since are held:
+                # they need not wait the lock time again (the new fix must agree with them,
+                # _consistent)
+                nf = self.nf
+                for k, ref, f, _wl in self._last_fix:
+                    locked[k * nf + f] = locked[ref * nf + f] = True
+            fixable &= locked
         if self._half is not None:
             fixable &= ~self._half  # a half-cycle ambiguity is not an integer yet
         okf = okL.ravel() & self._integer_flat
@@ -768,7 +797,25 @@ class RtkCore:
         return D, pairs
 
     def _resolve(self, i, ix, xs, Ps, okL, el, rows=None):
-        D, pairs = self._fixable_dd(okL, el, ix, rows)
+        """Integer resolution of epoch row ``i``: with ``glonass_ar="on"`` and a shorter
+        lock time for cross-checked fixes (``min_lock_cross_s`` < ``min_lock_s``), first the
+        ambiguities locked for ``min_lock_cross_s``, accepted only with GLONASS integers
+        confirmed by the other systems' (:meth:`_glonass_consistent`); then, unless fixed,
+        the ambiguities locked for ``min_lock_s`` (:meth:`_resolve_set`)."""
+        cross = self.min_lock_cross_s
+        if (self.glonass_ar == "on" and self.min_lock_s and cross is not None
+                and cross < self.min_lock_s and self._has_glonass):
+            self._cross_only = True
+            try:
+                self._resolve_set(i, ix, xs, Ps, okL, el, rows, lock_s=cross)
+            finally:
+                self._cross_only = False
+            if self.out_q[i] == 1:
+                return
+        self._resolve_set(i, ix, xs, Ps, okL, el, rows)
+
+    def _resolve_set(self, i, ix, xs, Ps, okL, el, rows=None, lock_s=None):
+        D, pairs = self._fixable_dd(okL, el, ix, rows, lock_s)
         if D is None or len(pairs) < self.min_fix:
             return
         if self._ifb_idx is not None:
@@ -795,7 +842,7 @@ class RtkCore:
             return
         self._glonass_refused = False
         self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, res.used, res.integers, pairs)
-        if self._glonass_refused:
+        if self._glonass_refused and not self._cross_only:
             # GLONASS integers not confirmed by the other systems' (an inter-frequency
             # bias?): the other systems' ambiguities searched alone
             g = np.flatnonzero([self.letters[k] != "R" for k, _r, _f in pairs])
@@ -858,7 +905,7 @@ class RtkCore:
                 Q2 = D2 @ Ps1 @ D2.T
                 Q2 = 0.5 * (Q2 + Q2.T)
                 res2 = resolve_partial(a2, Q2, ratio_threshold=self.ratio_threshold,
-                                       min_count=3, success_rate_min=self.success_rate_min)
+                                       min_count=3, success_rate_min=self.autocal_success_rate_min)
                 if res2.fixed:
                     used[rr], ints[rr] = res2.used, res2.integers
             except (SatnavError, np.linalg.LinAlgError):
@@ -888,6 +935,8 @@ class RtkCore:
         if self.glonass_ar != "off" and not self._glonass_consistent(xs, Ps, D, pairs, used, ints):
             self._glonass_refused = True  # (_resolve then tries the other systems alone)
             return
+        if self._cross_only and not self._cross_checked(pairs, used):
+            return  # a fix of ambiguities locked for less than min_lock_s needs the check
         self._candidate = {"ix": ix, "xs": xs, "Ps": Ps, "D": D, "a": a, "PDt": PDt, "Qa": Qa,
                            "integers": ints, "used": used, "pairs": pairs}
         ok, xf, Pf = self._apply_fix(ix, xs, Ps, D, a, PDt, Qa, used, ints)
@@ -912,6 +961,13 @@ class RtkCore:
             xs2, Ps2, _ = kalman.update(xs, Ps, vh, Hh, Rh)
             self.x[ix], self.P[np.ix_(ix, ix)] = xs2, Ps2
             self._held = True
+
+    def _cross_checked(self, pairs, used):
+        """The fix ``used`` holds GLONASS integers and enough of the other systems' for
+        :meth:`_glonass_consistent` to have tested them against each other."""
+        u = np.flatnonzero(used).tolist()
+        n_r = sum(self.letters[pairs[r][0]] == "R" for r in u)
+        return n_r >= 2 and len(u) - n_r >= self.min_fix
 
     def _glonass_consistent(self, xs, Ps, D, pairs, used, ints):
         """Inter-frequency bias test of a fix that includes GLONASS integers: given the

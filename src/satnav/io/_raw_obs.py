@@ -94,18 +94,28 @@ def observations_from_measurements(
             code_names.append(name)
         remap[i] = code_names.index(name)
     codes = remap[row_code]
-    stream = np.arange(len(row_time))
-    order = np.lexsort((-stream if keep_last else stream, -row_pri, codes, row_sat, row_time))
+    # one int64 sort key: (epoch, satellite, code, priority); a stable sort keeps stream order
+    # among equals (reversed for keep_last, so that the last comes first)
+    if len(row_time) and np.all(row_time[1:] >= row_time[:-1]):  # stream order is time order
+        tix = np.zeros(len(row_time), np.int64)
+        np.cumsum(row_time[1:] != row_time[:-1], out=tix[1:])
+    else:
+        _, tix = np.unique(row_time, return_inverse=True)
+    pri = np.asarray(row_pri, np.int64)
+    pri = pri.max(initial=0) - pri
+    key = ((tix.astype(np.int64) * 65536 + row_sat) * 1024 + codes) * 16 + pri
+    if keep_last:
+        rev = np.arange(len(key) - 1, -1, -1)
+        order = rev[np.argsort(key[rev], kind="stable")]
+    else:
+        order = np.argsort(key, kind="stable")
+    key = key[order] >> 4
+    keep = np.ones(len(order), bool)
+    keep[1:] = key[1:] != key[:-1]
+    order = order[keep]
     row_time, row_sat, codes, row_val, row_lli = (
         a[order] for a in (row_time, row_sat, codes, row_val, row_lli)
     )
-    keep = np.ones(len(order), bool)
-    if len(order):
-        keep[1:] = ~(
-            (row_time[1:] == row_time[:-1])
-            & (row_sat[1:] == row_sat[:-1])
-            & (codes[1:] == codes[:-1])
-        )
     obs_codes: dict[str, list[str]] = {}
     for i in used_sorted:
         letter, name = all_codes[i]
@@ -116,12 +126,12 @@ def observations_from_measurements(
     if epochs is None:
         epochs = np.unique(times)
     return Observations(
-        row_time[keep],
-        row_sat[keep],
-        codes[keep],
-        row_val[keep],
-        row_lli[keep],
-        np.zeros(int(keep.sum()), np.int8),
+        row_time,
+        row_sat,
+        codes,
+        row_val,
+        row_lli,
+        np.zeros(len(row_time), np.int8),
         code_names,
         np.asarray(epochs, np.int64),
         header=header,

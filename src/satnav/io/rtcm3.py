@@ -296,7 +296,7 @@ class _Chunk:
     sat: np.ndarray
     signal: np.ndarray
     priority: np.ndarray
-    nav: list  # (frame index, letter, records)
+    nav: list  # (frame indices, letter, records) per message number
     stations: list  # (frame index, StationItem)
     biases: dict
     msg_time: np.ndarray  # per observation message
@@ -332,14 +332,11 @@ def _decode_chunk(
         letter, rec = decode_ephemerides(
             buf, frames.rtcm_start[sel] + 3, frames.rtcm_length[sel], mtype, frame_time[sel], counts
         )
-        if len(rec) == len(sel):
-            nav.extend((int(f), letter, rec[k : k + 1]) for k, f in enumerate(sel.tolist()))
-        elif len(rec):
-            nav.append((int(sel[-1]), letter, rec))
+        if len(rec):  # (frames, letter, records: one per frame when none was too short)
+            nav.append((sel if len(rec) == len(sel) else np.full(len(rec), sel[-1]), letter, rec))
         if letter == "R":
             for s, k in zip(rec["sat"].tolist(), rec["freq_num"].tolist()):
                 state.channels[int(s)] = int(k)
-    nav.sort(key=lambda x: x[0])
     stations = station_items(data, frames, _frames_of(frames, STATION_TYPES))
     biases = _glonass_biases(data, frames, frames.rtcm_type == 1230)
     # GLONASS channels: message extended info, legacy messages, 1020, the caller's table
@@ -613,10 +610,11 @@ class Rtcm3Decoder:
         if len(frames.rtcm_start):
             chunk = _decode_chunk(data, frames, self._state, self.counts, self._channels)
             offset = self._offset
-            for fi, letter, rec in chunk.nav:
-                nav = Navigation()
-                nav.add_messages(letter, rec)
-                items.append((int(frames.rtcm_start[fi]), 1, NavigationItem(nav, self.protocol)))
+            for fis, letter, recs in chunk.nav:
+                for fi, k in zip(fis.tolist(), range(len(recs))):
+                    nav = Navigation()
+                    nav.add_messages(letter, recs[k : k + 1])
+                    items.append((int(frames.rtcm_start[fi]), 1, NavigationItem(nav, self.protocol)))
             for fi, st in chunk.stations:
                 self._stations.append((fi, st))
                 items.append((int(frames.rtcm_start[fi]), 1, StationItem(**st.__dict__)))

@@ -34,7 +34,7 @@ from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ._bits import bits_s, bits_sm, bits_u
 from ._nav_tables import SEMICIRCLE_RAD, sisa_m, ura_m
 
-__all__ = ["EPHEMERIS_TYPES", "decode_ephemerides", "ephemeris_fields", "resolve_week10"]
+__all__ = ["EPHEMERIS_TYPES", "decode_ephemerides", "ephemeris_fields", "glonass_records", "resolve_week10"]
 
 SC = SEMICIRCLE_RAD
 # (field, bits, kind): u unsigned, s two's complement, m sign-magnitude; "-" reserved
@@ -154,7 +154,7 @@ def decode_ephemerides(
         ref_ns = ref_ns[ok]
     letter = EPHEMERIS_TYPES[mtype]
     if mtype == 1020:
-        return letter, _glonass_records(f, ref_ns)
+        return letter, glonass_records(f, ref_ns)
     return letter, _kepler_records(f, mtype, letter, ref_ns)
 
 
@@ -233,7 +233,9 @@ def _kepler_records(f: dict, mtype: int, letter: str, ref_ns: np.ndarray) -> np.
     return rec
 
 
-def _glonass_records(f: dict, ref_ns: np.ndarray) -> np.ndarray:
+def glonass_records(f: dict, ref_ns: np.ndarray) -> np.ndarray:
+    """GLONASS_DTYPE records of raw GLONASS fields (RTCM 1020 / ICD string units), times of
+    day on the day nearest ``ref_ns`` (GPST ns)."""
     n = len(f["prn"])
     rec = np.zeros(n, GLONASS_DTYPE)
     for name in GLONASS_DTYPE.names:

@@ -29,12 +29,14 @@ RINEX written equals its conversion:
   or a ``cpStdev`` index of 15, tracked per satellite and signal in file order;
 * zero values are absent (RTKLIB writes 0 as blank); SSI is not set.
 
-**Ephemerides** (:func:`decode_sfrbx`): GPS LNAV (subframes 1-3 with matching IODE/IODC)
-and Galileo I/NAV (word types 1-5 with one IODnav), filled into
+**Ephemerides** (:func:`decode_sfrbx`): GPS and QZSS LNAV (subframes 1-3 with matching
+IODE/IODC), Galileo I/NAV (word types 1-5 with one IODnav), GLONASS strings 1-4 of one frame
+(GLONASS ICD 5.1 4.4; dated by the receiver time of the RAWX before them) and BeiDou D1
+subframes 1-3 (BDS-SIS-ICD-B1I 3.0 5.2.4; MEO/IGSO satellites), filled into
 :class:`~satnav.navigation.Navigation` with :meth:`~satnav.navigation.Navigation.add_messages`;
 each ephemeris is kept once, at its first complete transmission (as RTKLIB does), with the
 Klobuchar / NeQuick coefficients and GPS-UTC / GST-UTC parameters in the header when
-broadcast. GLONASS strings and BeiDou D1/D2 subframes are counted, not decoded.
+broadcast. BeiDou D2 pages (GEO satellites) are counted, not decoded.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from os import PathLike
 
 import numpy as np
 
-from ..gnss_time import NS_PER_S, NS_PER_WEEK
+from ..gnss_time import NS_PER_S, NS_PER_WEEK, gpst_from_bdt_week_tow
 from ..navigation import KEPLER_DTYPE, NavHeader, Navigation
 from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
@@ -411,7 +413,7 @@ def _records(rows: list[dict]) -> np.ndarray:
 
 
 def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None,
-                 counts: dict | None = None) -> Navigation:
+                 counts: dict | None = None, times_ns: np.ndarray | None = None) -> Navigation:
     """Broadcast ephemerides of the RXM-SFRBX messages of a framed stream.
 
     GPS LNAV (subframes 1-3) and Galileo I/NAV (word types 1-5) become Keplerian records
@@ -420,7 +422,10 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
     ``GPSB``) and GPS-UTC (``GPUT``), Galileo word 5 the NeQuick ``GAL`` coefficients.
     ``week_hint`` (GPS week, e.g. from RAWX) resolves the 10-bit GPS week; default 2048
     era. ``counts`` (a dict) receives ``sfrbx_<system>`` message counts and
-    ``sfrbx_crc_failures``.
+    ``sfrbx_crc_failures``. QZSS LNAV is decoded as GPS LNAV. GLONASS strings 1-4 of one
+    frame (GLONASS ICD 5.1 4.4, received within 30 s) become :data:`GLONASS_DTYPE` records
+    when ``times_ns`` gives each SFRBX message's receiver time (GPST ns, e.g. of the RAWX
+    before it: :func:`sfrbx_times`), which places their times of day on a date.
     """
     counts = {} if counts is None else counts
     offsets = frames.select(0x02, 0x13)
@@ -429,11 +434,14 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
     gnss_sys, _, _ = _lookup_tables()
     gps_sub: dict[int, dict] = {}
     gal_words: dict[int, dict] = {}
+    glo_strings: dict[int, dict] = {}
+    bds_sub: dict[int, dict] = {}
     seen: set = set()
-    rows: dict[str, list] = {"G": [], "E": []}
+    rows: dict[str, list] = {"G": [], "E": [], "J": [], "R": [], "C": []}
     header = NavHeader()
     mv = memoryview(data)
-    for off, ln in zip(offsets.tolist(), lengths.tolist()):
+    tlist = times_ns.tolist() if times_ns is not None else [None] * len(offsets)
+    for off, ln, t_rx in zip(offsets.tolist(), lengths.tolist(), tlist):
         if ln < 8:
             continue
         gnss, sv, sig, nwords = data[off], data[off + 1], data[off + 2], data[off + 4]
@@ -444,7 +452,36 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
         counts[f"sfrbx_{letter}"] = counts.get(f"sfrbx_{letter}", 0) + 1
         words = np.frombuffer(mv[off + 8 : off + 8 + 4 * nwords], "<u4").tolist()
         sat = k * SATELLITES_PER_SYSTEM + sv
-        if letter == "G" and nwords >= 10 and 1 <= sv <= 32:
+        if letter == "R" and nwords >= 4 and t_rx is not None and 1 <= sv <= SIGNALS["R"].max_prn:
+            bits = 0
+            for wd in words[:4]:
+                bits = (bits << 32) | wd
+            m = _u(bits, 128, 1, 4)
+            if 1 <= m <= 4:
+                store = glo_strings.setdefault(sat, {})
+                store[m] = (bits, t_rx, data[off + 3] - 7)
+                if m == 4 and all(j in store for j in (1, 2, 3)) and t_rx - min(store[j][1] for j in (1, 2, 3)) <= 30 * NS_PER_S:
+                    rec = _glonass_strings(store, sat, t_rx)
+                    key = (sat, int(rec["toc"][0]))
+                    if key not in seen:
+                        seen.add(key)
+                        rows["R"].append(rec)
+            continue
+        if letter == "C" and nwords >= 10 and 6 <= sv <= 58:  # D1 (MEO/IGSO); D2 GEO pages: not decoded
+            bits = 0
+            for wd in words[:10]:
+                bits = (bits << 30) | (wd & 0x3FFFFFFF)
+            frn = _u(bits, 300, 15, 3)
+            if 1 <= frn <= 3:
+                store = bds_sub.setdefault(sat, {})
+                store[frn] = bits
+                if frn == 3 and all(j in store for j in (1, 2)):
+                    rec = _bds_d1(store, sat)
+                    if rec is not None and rec["_key"] not in seen:
+                        seen.add(rec["_key"])
+                        rows["C"].append(rec)
+            continue
+        if letter in "GJ" and nwords >= 10 and 1 <= sv <= SIGNALS[letter].max_prn:
             bits = 0
             for wd in words[:10]:
                 bits = (bits << 24) | ((wd >> 6) & 0xFFFFFF)
@@ -457,7 +494,7 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                     rec = _gps_lnav(gps_sub[sat], sat, hint)
                     if rec is not None and rec["_key"] not in seen:
                         seen.add(rec["_key"])
-                        rows["G"].append(rec)
+                        rows[letter].append(rec)
             elif sfid == 4 and _u(bits, 240, 50, 6) == 56:  # page 18: ionosphere and UTC
                 T = 240
                 alpha = [_s(bits, T, 56, 8) * 2.0**-30, _s(bits, T, 64, 8) * 2.0**-27,
@@ -505,8 +542,103 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
     nav = Navigation(header=header)
     for letter, lst in rows.items():
         if lst:
-            nav.add_messages(letter, _records(lst))
+            nav.add_messages(letter, np.concatenate(lst) if letter == "R" else _records(lst))
     return nav
+
+
+def _u2(word: int, total: int, p1: int, n1: int, p2: int, n2: int) -> int:
+    """A field split over two places (BeiDou D1: parts on both sides of a parity field)."""
+    return (_u(word, total, p1, n1) << n2) | _u(word, total, p2, n2)
+
+
+def _s2(word: int, total: int, p1: int, n1: int, p2: int, n2: int) -> int:
+    v = _u2(word, total, p1, n1, p2, n2)
+    n = n1 + n2
+    return v - (1 << n) if v >> (n - 1) else v
+
+
+def _bds_d1(sf: dict, sat: int) -> dict | None:
+    """Keplerian record of BeiDou D1 subframes 1-3 (300-bit ints of the ten 30-bit words,
+    parity bits in place; BDS-SIS-ICD-B1I 3.0 5.2.4), or None when they disagree."""
+    s1, s2, s3 = sf[1], sf[2], sf[3]
+    T = 300
+    sow = [_u2(x, T, 18, 8, 30, 12) for x in (s1, s2, s3)]
+    if sow[1] != sow[0] + 6 or sow[2] != sow[1] + 6:
+        return None
+    toc_sow = _u2(s1, T, 73, 9, 90, 8) * 8.0
+    toe_sow = ((_u(s2, T, 290, 2) << 15) | _u2(s3, T, 42, 10, 60, 5)) * 8.0
+    if toc_sow != toe_sow:
+        return None
+    week = _u(s1, T, 60, 13)
+    if toe_sow > sow[0] + 302400:
+        week += 1
+    elif toe_sow < sow[0] - 302400:
+        week -= 1
+    toe = int(gpst_from_bdt_week_tow(week, toe_sow))
+    iode, iodc = _u(s1, T, 287, 5), _u(s1, T, 43, 5)
+    return dict(
+        sat=sat, message_type="D1", toc=toe, toe=toe, week=float(week), toe_sow=toe_sow,
+        health=float(_u(s1, T, 42, 1)), iodc=float(iodc), iode=float(iode),
+        accuracy=float(URA_NOMINAL_M[_u(s1, T, 48, 4)]),
+        tgd=_s(s1, T, 98, 10) * 1e-10, tgd2=_s2(s1, T, 108, 4, 120, 6) * 1e-10,
+        af2=_s(s1, T, 214, 11) * 2.0**-66, af0=_s2(s1, T, 225, 7, 240, 17) * 2.0**-33,
+        af1=_s2(s1, T, 257, 5, 270, 17) * 2.0**-50,
+        delta_n=_s2(s2, T, 42, 10, 60, 6) * 2.0**-43 * _SC, cuc=_s2(s2, T, 66, 16, 90, 2) * 2.0**-31,
+        m0=_s2(s2, T, 92, 20, 120, 12) * 2.0**-31 * _SC, e=_u2(s2, T, 132, 10, 150, 22) * 2.0**-33,
+        cus=_s(s2, T, 180, 18) * 2.0**-31, crc=_s2(s2, T, 198, 4, 210, 14) * 2.0**-6,
+        crs=_s2(s2, T, 224, 8, 240, 10) * 2.0**-6, sqrt_a=_u2(s2, T, 250, 12, 270, 20) * 2.0**-19,
+        i0=_s2(s3, T, 65, 17, 90, 15) * 2.0**-31 * _SC, cic=_s2(s3, T, 105, 7, 120, 11) * 2.0**-31,
+        omega_dot=_s2(s3, T, 131, 11, 150, 13) * 2.0**-43 * _SC, cis=_s2(s3, T, 163, 9, 180, 9) * 2.0**-31,
+        idot=_s2(s3, T, 189, 13, 210, 1) * 2.0**-43 * _SC, omega0=_s2(s3, T, 211, 21, 240, 11) * 2.0**-31 * _SC,
+        omega=_s2(s3, T, 251, 11, 270, 21) * 2.0**-31 * _SC, transmission_time=float(sow[0]),
+        _key=(sat, iode, toe),
+    )  # fmt: skip
+
+
+#: GLONASS ICD 5.1 4.4 string layouts: (field, first bit, bits, sign-magnitude) counted from the
+#: idle bit (0) of the 85-bit string; m (the string number) is bits 1-4.
+_GLO_STRINGS = {
+    1: (("p1", 7, 2, False), ("tk_h", 9, 5, False), ("tk_m", 14, 6, False), ("tk_s", 20, 1, False),
+        ("vx", 21, 24, True), ("ax", 45, 5, True), ("x", 50, 27, True)),
+    2: (("bn", 5, 3, False), ("p2", 8, 1, False), ("tb", 9, 7, False), ("vy", 21, 24, True),
+        ("ay", 45, 5, True), ("y", 50, 27, True)),
+    3: (("p3", 5, 1, False), ("gamma", 6, 11, True), ("p", 18, 2, False), ("ln3", 20, 1, False),
+        ("vz", 21, 24, True), ("az", 45, 5, True), ("z", 50, 27, True)),
+    4: (("tau", 5, 22, True), ("dtau", 27, 5, True), ("en", 32, 5, False), ("p4", 51, 1, False),
+        ("ft", 52, 4, False), ("nt", 59, 11, False), ("n", 70, 5, False), ("m", 75, 2, False)),
+}  # fmt: skip
+
+
+def _glonass_strings(store: dict, sat: int, t_rx: int) -> np.ndarray:
+    """GLONASS record of strings 1-4 (128-bit ints, string MSB first) received near ``t_rx``."""
+    from .rtcm3_nav import glonass_records
+
+    f: dict = {}
+    for m, layout in _GLO_STRINGS.items():
+        bits = store[m][0]
+        for name, pos, n, sm in layout:
+            v = _u(bits, 128, pos, n)
+            if sm:
+                v = -(v & ((1 << (n - 1)) - 1)) if v >> (n - 1) else v
+            f[name] = np.array([v], np.int64)
+    f["prn"] = np.array([sat % SATELLITES_PER_SYSTEM], np.int64)
+    f["fcn"] = np.array([store[1][2] + 7], np.int64)
+    f["bn"] = f["bn"] >> 2  # the health flag: the MSB of Bn
+    return glonass_records(f, np.array([t_rx], np.int64))
+
+
+def sfrbx_times(data: bytes, frames: UbxFrames) -> np.ndarray:
+    """Receiver time (GPST ns) of each RXM-SFRBX message: the RXM-RAWX before it in the stream
+    (the first RAWX for SFRBX before any); 0 when the log has no RAWX."""
+    sf = frames.select(0x02, 0x13)
+    rx = frames.select(0x02, 0x15)
+    rx = rx[frames.length[(frames.cls == 0x02) & (frames.id == 0x15)] >= 16]
+    if not len(rx):
+        return np.zeros(len(sf), np.int64)
+    hdr = np.frombuffer(_gather(data, rx, 16), _RAWX_HEADER_DTYPE)
+    t = hdr["week"].astype(np.int64) * NS_PER_WEEK + np.rint(hdr["tow"] * NS_PER_S).astype(np.int64)
+    ix = np.clip(np.searchsorted(rx, sf) - 1, 0, len(rx) - 1)
+    return t[ix]
 
 
 # ============================================================================ files
@@ -528,12 +660,15 @@ read_ubx_bytes = read_log_bytes
 
 @dataclass
 class UbxLog:
-    """A decoded UBX log: observations, navigation messages and the framing counts."""
+    """A decoded UBX log: observations, navigation messages, the framing counts and the
+    receiver's own solutions (``receiver``: ``"NAV-PVT"``/``"NAV-HPPOSLLH"`` ->
+    :class:`satnav.io.ubx_nav.ReceiverSolutions`, when the log has RAWX to date them)."""
 
     observations: Observations
     navigation: Navigation
     counts: dict
     messages: dict
+    receiver: dict = field(default_factory=dict)
 
 
 def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:
@@ -546,11 +681,17 @@ def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:
     nav = Navigation()
     if navigation:
         hint = int(obs.epochs[0] // NS_PER_WEEK) if len(obs.epochs) else None
-        nav = decode_sfrbx(data, frames, week_hint=hint, counts=counts)
+        times = sfrbx_times(data, frames) if len(obs.epochs) else None
+        nav = decode_sfrbx(data, frames, week_hint=hint, counts=counts, times_ns=times)
         nav.sources = [str(path)]
         if nav.header.leap_seconds is None and obs.header.leap_seconds is not None:
             nav.header.leap_seconds = obs.header.leap_seconds
-    return UbxLog(obs, nav, counts, frames.message_counts())
+    receiver = {}
+    if len(obs.epochs):
+        from .ubx_nav import receiver_solutions
+
+        receiver = receiver_solutions(data, frames, int(obs.epochs[0]))
+    return UbxLog(obs, nav, counts, frames.message_counts(), receiver)
 
 
 def ubx_info(path: str | PathLike) -> dict:

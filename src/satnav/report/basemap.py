@@ -413,6 +413,12 @@ def draw_basemap(
     return MapAxes(ax, projection)
 
 
+def _wrap_label(lon_deg: float) -> float:
+    """A longitude for a label: in (-180, 180], so that the antimeridian reads 180."""
+    wrapped = (lon_deg + 180.0) % 360.0 - 180.0
+    return 180.0 if wrapped == -180.0 else wrapped
+
+
 def label_region_axes(map_axes: MapAxes, step_deg: float | None = None) -> None:
     """Longitude/latitude tick labels (deg) on the edges of a regional (equirectangular)
     map."""
@@ -426,7 +432,7 @@ def label_region_axes(map_axes: MapAxes, step_deg: float | None = None) -> None:
     lons = np.arange(math.ceil(lon0 / step_deg) * step_deg, lon1 + 1e-9, step_deg)
     lats = np.arange(math.ceil(lat0 / step_deg) * step_deg, lat1 + 1e-9, step_deg)
     ax.set_xticks(proj.forward(lons, np.zeros_like(lons))[0])
-    ax.set_xticklabels([f"{(v + 180) % 360 - 180:g}°" for v in lons], fontsize=7)
+    ax.set_xticklabels([f"{_wrap_label(v):g}°" for v in lons], fontsize=7)
     ax.set_yticks(proj.forward(np.full_like(lats, proj.central_lon_deg), lats)[1])
     ax.set_yticklabels([f"{v:g}°" for v in lats], fontsize=7)
 

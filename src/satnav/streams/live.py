@@ -43,7 +43,7 @@ from ..gnss_time import format_gpst
 from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationItem
 from ..options import StreamOptions
 from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped
-from .feeds import END
+from .feeds import END, StateChange
 from .outputs import FORMATTERS, LiveFix
 
 __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
@@ -80,6 +80,8 @@ class LiveEngine:
         self.base_position_source = "argument" if self.base_position is not None else ""
         self._base: deque = deque()  # base epochs not yet given to the RTK engine
         self._base_last: int | None = None
+        #: Time between the last two base epochs (ns; None before two).
+        self.base_interval_ns: int | None = None
         self._base_header_position = None
         self._rover_last: int | None = None
         self.counts: Counter = Counter()
@@ -88,8 +90,12 @@ class LiveEngine:
         self._rover_jumps = ClockJumpDetector()
         self._base_jumps = ClockJumpDetector()
         self._rtk_failed = False
+        self._nav_keys: set = set()
+        self._nav_header_keys: set = set()
+        self._nav_pending = None
         if nav is not None:
             self.add_navigation(nav)
+            self._apply_navigation()
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
@@ -103,10 +109,35 @@ class LiveEngine:
         return out
 
     def add_navigation(self, nav) -> None:
-        """Merge broadcast ephemerides (a :class:`~satnav.navigation.Navigation`)."""
-        first = self.nav is None
-        self.nav = nav if first else self.nav.merge(nav)
-        self.counts["ephemerides"] += len(nav)
+        """Broadcast ephemerides (a :class:`~satnav.navigation.Navigation`) for the next epochs.
+
+        Messages already known (same satellite, times of clock and ephemeris, issue of data;
+        base stations repeat them every minute or so) are skipped; new ones are gathered and
+        given to the engines once, before the next epoch is solved."""
+        from ..navigation import Navigation
+
+        fresh = Navigation(header=nav.header)
+        for letter, arr in nav.messages.items():
+            if not len(arr):
+                continue
+            keys = [(letter, int(r["sat"]), int(r["toc"]), int(r["toe"]) if "toe" in arr.dtype.names else 0,
+                     str(r["message_type"]) if "message_type" in arr.dtype.names else "") for r in arr]
+            new = np.array([k not in self._nav_keys for k in keys])
+            if new.any():
+                self._nav_keys.update(k for k, n in zip(keys, new) if n)
+                fresh.add_messages(letter, arr[new])
+        header_new = {k for k in (*nav.header.iono_corrections, *nav.header.time_corrections)} - self._nav_header_keys
+        if not len(fresh) and not header_new:
+            return
+        self._nav_header_keys |= header_new
+        self.counts["ephemerides"] += len(fresh)
+        self._nav_pending = fresh if self._nav_pending is None else self._nav_pending.merge(fresh)
+
+    def _apply_navigation(self) -> None:
+        nav, self._nav_pending = self._nav_pending, None
+        if nav is None:
+            return
+        self.nav = nav if self.nav is None else self.nav.merge(nav)
         if not len(self.nav):
             return
         if self.spp is None:
@@ -147,6 +178,8 @@ class LiveEngine:
             self.note(f"base receiver clock jump of {ClockJumpDetector.milliseconds(jump):+.3f} ms at "
                       f"{format_gpst(t)}: its phases restarted")
             obs = mark_all_phases_slipped(obs)
+        if self._base_last is not None:
+            self.base_interval_ns = t - self._base_last
         self._base_last = t
         approx = obs.header.approx_position_m
         if approx is not None and np.linalg.norm(approx) > 6.0e6:
@@ -173,6 +206,7 @@ class LiveEngine:
             return None
         self._rover_last = t
         self.counts["rover_epochs"] += 1
+        self._apply_navigation()
         jump = self._rover_jumps.update(obs)
         if jump:
             self.counts["rover_clock_jumps"] += 1
@@ -219,7 +253,7 @@ class LiveEngine:
         if self.rtk is not None or self._rtk_failed:
             return self.rtk
         position = self.base_position if self.base_position is not None else self._base_header_position
-        if position is None or self.nav is None:
+        if position is None or self.nav is None or not len(self.nav):
             return None
         from ..estimators.rtk_engine import RtkEngine
 
@@ -329,6 +363,7 @@ class LiveLoop:
         self.max_latencies = max_latencies
         self._pending: deque = deque()  # (obs, t_in, t_arrival)
         self._ended: set[str] = set()
+        self._states: dict[str, str] = {}  # role -> stream state, in queue order
         #: Time of the first rover epoch (GPST ns; a time hint for RTCM 3 base streams).
         self.first_rover_ns: int | None = None
         self._base_progress = -math.inf  # monotonic time of the last base epoch
@@ -375,6 +410,12 @@ class LiveLoop:
 
     def _take(self, role: str, item, t_in: float) -> None:
         eng = self.engine
+        if isinstance(item, StateChange):
+            previous = self._states.get(role)
+            self._states[role] = item.state
+            if previous is not None or item.state not in ("connecting", "connected", "listening"):
+                eng.note(f"{role} stream {item.state}" + (f": {item.message}" if item.message else ""))
+            return
         if item is END:
             self._ended.add(role)
             feed = {"rover": self.rover, "base": self.base}.get(role)
@@ -422,7 +463,7 @@ class LiveLoop:
         possible -- is waited for as long as it makes progress)."""
         if not self.engine.options.relative or self.base is None or "base" in self._ended:
             return False
-        state = self.base.status.state
+        state = self._states.get("base", "connecting")
         if state in ("disconnected", "refused", "stalled"):  # its end: the END marker (_ended)
             return False
         if len(self._pending) > MAX_PENDING:
@@ -430,6 +471,11 @@ class LiveLoop:
         latest = self.engine.base_latest_ns
         if latest is not None and latest >= t:
             return False
+        interval = self.engine.base_interval_ns
+        if latest is not None and interval and t - latest < interval / 2:
+            return False  # no later base epoch can be nearer (the batch pairing)
+        if getattr(self.base, "unpaced_file", False):
+            return True  # a file read as fast as possible: its next epoch is coming
         waited = time.monotonic() - max(arrived, self._base_progress)
         if latest is None and state in ("connecting", "reconnecting", "listening"):
             return waited < max(self.engine.options.base_wait_s, BASE_START_WAIT_S)
