@@ -382,8 +382,11 @@ def precise_products(paths: Sequence[PathType], *, strict: bool = False):
             blq.update(read_blq(p, strict=strict))
     products = PppProducts(sp3, clk, antennas, biases, blq, sources=[str(p) for p in paths])
     if "ionex" in kinds:
-        warnings.warn(f"{', '.join(map(str, kinds['ionex']))}: IONEX maps are not used by the ionosphere-free "
-                      "PPP solution", SatnavWarning, stacklevel=3)
+        from .io.ionex import read_ionex
+
+        products.ionex = read_ionex(kinds["ionex"][0], strict=strict)
+        warnings.warn(f"{', '.join(map(str, kinds['ionex']))}: IONEX maps are read but not used by the "
+                      "ionosphere-free PPP solution", SatnavWarning, stacklevel=3)
     return products
 
 

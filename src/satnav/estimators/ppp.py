@@ -157,7 +157,8 @@ class PppProducts:
     """Precise products of a PPP run: ``sp3`` (orbits, merged days), ``clk`` (RINEX clocks or
     None: SP3 clocks), ``antennas`` (:class:`satnav.io.antex.AntennaSet` or None),
     ``biases`` (:class:`satnav.io.bias_sinex.BiasSet` or None), ``blq`` (station ->
-    (6, 11) ocean loading coefficients, or None) and the file names."""
+    (6, 11) ocean loading coefficients, or None), ``ionex`` (:class:`satnav.io.ionex.IonexMaps`
+    or None; not used by the ionosphere-free solution) and the file names."""
 
     sp3: object
     clk: object = None
@@ -165,6 +166,7 @@ class PppProducts:
     biases: object = None
     blq: dict | None = None
     sources: list = field(default_factory=list)
+    ionex: object = None
 
     @property
     def orbit_centre(self) -> str:
