@@ -14,7 +14,7 @@ import re
 import griffe
 
 ITEM_SECTIONS = {"Parameters", "Other Parameters", "Attributes"}
-ITEM = re.compile(r"^\*{0,2}[A-Za-z_][\w.]*(\s*,\s*\*{0,2}[A-Za-z_][\w.]*)*\s*(:.*)?$")
+ITEM = re.compile(r"^\*{0,2}[A-Za-z_][\w.]*(\s*,\s*\*{0,2}[A-Za-z_][\w.]*)*(\s+:(\s.*)?)?$")
 ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|data|attr|obj|exc|const|term):`(~?)([^`]+?)`")
 RULE = re.compile(r"^( *)(=+)( +=+)+ *$")
 
