@@ -96,6 +96,8 @@ class LiveEngine:
         if nav is not None:
             self.add_navigation(nav)
             self._apply_navigation()
+        if self.options.relative and self.options.mode != "dgnss":
+            _warm_up_lambda()
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
@@ -215,10 +217,10 @@ class LiveEngine:
             obs = mark_all_phases_slipped(obs)
         if self.spp is None:
             fix = LiveFix(t, np.full(3, np.nan), 0, False, "none", reason="no navigation data yet")
+        elif self.options.relative:  # single point only when RTK/DGNSS cannot serve the epoch
+            fix = self._relative_fix(obs, lambda: self._spp_fix(obs))
         else:
             fix = self._spp_fix(obs)
-            if self.options.relative:
-                fix = self._relative_fix(obs, fix)
         self.counts[f"q{fix.quality if fix.valid else 0}"] += 1
         if t_in is not None:
             fix.latency_s = time.monotonic() - t_in
@@ -266,14 +268,15 @@ class LiveEngine:
             self.base_position_source = "base header"
         return self.rtk
 
-    def _relative_fix(self, obs, spp: LiveFix) -> LiveFix:
+    def _relative_fix(self, obs, single) -> LiveFix:
+        """The RTK/DGNSS fix of the epoch, else ``single()`` (the single point fix) with a
+        note saying why."""
         t = int(obs.epochs[0])
         rtk = self._rtk_engine()
         if rtk is None:
             why = ("no base data yet" if self._base_last is None and not self._base
                    else "no base position yet (RTCM 1005/1006, --base-pos or a base file header)")
-            spp.note = f"single point: {why}"
-            return spp
+            return self._fallback(single, f"single point: {why}")
         # base epochs not after t, then the first one after it (the batch pairing)
         while self._base and int(self._base[0].epochs[0]) <= t:
             self._add_base(rtk, self._base.popleft())
@@ -285,22 +288,20 @@ class LiveEngine:
                 r = rtk.process(obs)
         except SatnavError as exc:
             self.note(f"RTK epoch {format_gpst(t)} not solved: {exc}")
-            spp.note = "single point: RTK failed at this epoch"
-            return spp
+            return self._fallback(single, "single point: RTK failed at this epoch")
         for w in caught:
             if str(w.message) not in self.events:
                 self.note(str(w.message))
         if r.quality not in (1, 2, 4):
             last = rtk._base[-1].t if rtk._base else None
             if last is None:
-                spp.note = "single point: no base data yet"
+                note = "single point: no base data yet"
             else:
                 age = (t - min((b.t for b in rtk._base), key=lambda bt: abs(t - bt))) / 1e9
-                spp.note = (f"single point: corrections {abs(age):.1f} s old, more than max age "
-                            f"{self.options.max_age_s:g} s" if abs(age) > self.options.max_age_s + TIME_TAG_TOLERANCE_S
-                            else "single point: too few common satellites with the base")
-            spp.age_s = math.nan
-            return spp
+                note = (f"single point: corrections {abs(age):.1f} s old, more than max age "
+                        f"{self.options.max_age_s:g} s" if abs(age) > self.options.max_age_s + TIME_TAG_TOLERANCE_S
+                        else "single point: too few common satellites with the base")
+            return self._fallback(single, note)
         from ..estimators.rtk_solution import RtkSolution
 
         one = RtkSolution(
@@ -314,16 +315,38 @@ class LiveEngine:
         return LiveFix(
             time_ns=t, position_m=np.asarray(r.position_m, float), quality=int(r.quality), valid=True,
             mode=self.options.mode, n_satellites=int(r.n_satellites), satellites=np.asarray(r.satellites).tolist(),
-            hdop=spp.hdop, pdop=spp.pdop, vdop=spp.vdop, covariance_m2=np.asarray(r.covariance_m2, float),
-            residual_rms_m=math.nan, velocity_m_s=spp.velocity_m_s, ratio=float(r.ratio), age_s=float(r.age_s),
+            covariance_m2=np.asarray(r.covariance_m2, float),
+            residual_rms_m=math.nan, ratio=float(r.ratio), age_s=float(r.age_s),
             solution=one,
         )
+
+    @staticmethod
+    def _fallback(single, note: str) -> LiveFix:
+        fix = single()
+        fix.note = note
+        fix.age_s = math.nan
+        return fix
 
     def _add_base(self, rtk, obs) -> None:
         try:
             rtk.add_base(obs)
         except SatnavError as exc:
             self.note(f"base epoch {format_gpst(int(obs.epochs[0]))} not used: {exc}")
+
+
+def _warm_up_lambda() -> None:
+    """Compile (or load) the LAMBDA search kernels in a background thread now, rather than
+    in the middle of the stream when the pure-Python search has run long enough
+    (:mod:`satnav.estimators.lambda_ils`: seconds of numba start-up, a stall of the outputs)."""
+    import threading
+
+    from ..estimators import lambda_ils
+
+    def load():
+        if getattr(lambda_ils, "_KERNELS", False) is None:
+            lambda_ils._KERNELS = lambda_ils._load_kernels()
+
+    threading.Thread(target=load, name="lambda-kernels", daemon=True).start()
 
 
 @dataclass
