@@ -57,6 +57,13 @@ def _tasks(n: int, n_sim: int, sim_hours: float, tmp: Path, sim_distinct: int | 
     return tasks
 
 
+def _cpu_s() -> float:
+    import resource
+
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def _peak_rss_mib() -> float:
     import resource
 
@@ -73,13 +80,16 @@ def run(tasks, workers: int, out: Path) -> dict:
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR, env=dict(BLAS_THREAD_VARIABLES)) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
+        cpu0 = client.run(_cpu_s)
         start = time.perf_counter()
         result = run_batch(tasks, out, client=client, force=True)
         wall = time.perf_counter() - start
+        cpu1 = client.run(_cpu_s)
         rss = sorted(client.run(_peak_rss_mib).values())
+    cpu = sum(cpu1[w] - cpu0[w] for w in cpu1 if w in cpu0)
     task_time = sum(r["run_time_s"] for r in result.rows)
-    return dict(workers=workers, wall_s=wall, task_s=task_time, failed=result.n_failed,
-                overhead_s=(wall * workers - task_time) / len(tasks), rss_mib=rss)
+    return dict(workers=workers, wall_s=wall, task_s=task_time, cpu_s=cpu, failed=result.n_failed,
+                overhead_s=(wall * workers - task_time) / len(tasks), rss_mib=rss, rows=result.rows)
 
 
 def main() -> None:
@@ -103,7 +113,19 @@ def main() -> None:
             per = r["task_s"] / len(tasks)
             print(f"workers {w}: wall {r['wall_s']:.1f} s, tasks {r['task_s']:.1f} s ({per:.2f} s per station-day), "
                   f"overhead {r['overhead_s']:.3f} s per task ({100 * r['overhead_s'] / per:.1f} %), "
-                  f"failed {r['failed']}, peak RSS per worker {', '.join(f'{m:.0f}' for m in r['rss_mib'])} MiB")
+                  f"failed {r['failed']}, peak RSS per worker {', '.join(f'{m:.0f}' for m in r['rss_mib'])} MiB, "
+                  f"worker CPU {r['cpu_s']:.1f} s ({r['cpu_s'] / len(tasks):.2f} s per station-day)")
+        import math
+        import statistics
+
+        for group in ("ESBC", "NYA1", "BOR1", "SIM"):
+            rows = [r for r in results[-1]["rows"] if r["station"].startswith(group) and r["state"] == "done"]
+            if rows:
+                med = {k: statistics.median(r[k] for r in rows if not math.isnan(r[k]))
+                       for k in ("run_time_s", "h_rms_m", "h_95_m", "v_95_m", "availability")}
+                print(f"  {group}: {len(rows)} station-days, median run {med['run_time_s']:.2f} s, availability "
+                      f"{med['availability']:.3f}, H RMS {med['h_rms_m']:.2f} m, H 95 % {med['h_95_m']:.2f} m, "
+                      f"V 95 % {med['v_95_m']:.2f} m")
         if len(results) > 1:
             base = results[0]["wall_s"]
             for r in results[1:]:

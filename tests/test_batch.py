@@ -345,3 +345,27 @@ def test_interrupt_leaves_complete_files_and_resumes(network, tmp_path):
     again = run_batch(tasks, out, workers=1, processes=False)
     assert again.n_failed == 0 and again.n_skipped >= 1 and again.n_done + again.n_skipped == len(tasks)
     assert not list(out.rglob("*.part"))
+
+
+def test_navigation_read_once_per_worker_for_shared_files(tmp_path):
+    """Station-days naming the same navigation files share one reading in a worker (the
+    stations of a network use the day's BRDC file); a changed file is read again; the
+    positions are those of ``satnav solve`` given the file names."""
+    from satnav import batch
+
+    nav = tmp_path / "07590920.05n"
+    shutil.copy(GSI / "07590920.05n", nav)
+    batch._NAVIGATION_CACHE.clear()
+    a = StationDay("0759", "2005-092", str(GSI / "07590920.05o"), (str(nav),))
+    b = StationDay("3040", "2005-092", str(GSI / "30400920.05o"), (str(nav),))
+    first = batch._shared_navigation(a, a.options)
+    assert batch._shared_navigation(b, b.options) is first
+    os.utime(nav, ns=(nav.stat().st_atime_ns, nav.stat().st_mtime_ns + 1_000_000_000))
+    assert batch._shared_navigation(b, b.options) is not first
+    out = tmp_path / "out"
+    result = run_batch([a, b], out, workers=1, processes=False)
+    assert result.n_done == 2
+    for task in (a, b):
+        alone = solve_files(task.observation, task.navigation, task.options)
+        table = read_positions(out, f"station = '{task.station}'")
+        np.testing.assert_array_equal(table[["x_m", "y_m", "z_m"]].to_numpy(), alone.position_m)

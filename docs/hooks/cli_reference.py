@@ -30,6 +30,42 @@ Options that correspond to an RTKLIB option are listed in the
 """
 
 
+#: The RTKLIB option (rnx2rtkp / convbin flag, .conf key) each satnav option corresponds to
+#: (the RTKLIB migration page has the whole table, with the differences). A key naming an
+#: option the parser no longer has is a build warning, so the column cannot go stale.
+RTKLIB = {
+    ("solve", "--output"): "`-o`",
+    ("solve", "--format"): "`-e` (pos-ecef), `-n` (nmea); `out-solformat`",
+    ("solve", "--systems"): "`-sys`; `pos1-navsys`",
+    ("solve", "--exclude"): "`pos1-exclsats`",
+    ("solve", "--mask"): "`-m`; `pos1-elmask`",
+    ("solve", "--iono"): "`pos1-ionoopt` (brdc, dual-freq, off)",
+    ("solve", "--no-raim"): "`pos1-posopt5` (RAIM FDE; off in RTKLIB by default)",
+    ("solve", "--marker"): "`ant1-antdelu`",
+    ("solve", "--base-pos"): "`-r`; `ant2-postype=xyz`",
+    ("solve", "--base-spp"): "`ant2-postype=single`",
+    ("solve", "--mode"): "`-p`; `pos1-posmode`",
+    ("solve", "--fix-and-hold"): "`-h`; `pos2-armode=fix-and-hold`",
+    ("solve", "--ratio"): "`-v`; `pos2-arthres`",
+    ("solve", "--max-age"): "`pos2-maxage`",
+    ("solve", "--frequencies"): "`-f`; `pos1-frequency`",
+    ("solve", "--glonass-ar"): "`pos2-gloarmode`",
+    ("solve", "--min-lock"): "`pos2-arlockcnt` (epochs)",
+    ("solve", "--unverified"): "`out-outsingle`",
+    ("solve", "--report"): "`-y` (solution status)",
+    ("convert", "--output"): "convbin `-o`",
+    ("convert", "--nav"): "convbin `-n`",
+    ("convert", "--time"): "convbin `-tr`",
+    ("stream", "--mode"): "rtkrcv `pos1-posmode`",
+    ("stream", "--ratio"): "rtkrcv `pos2-arthres`",
+    ("stream", "--fix-and-hold"): "rtkrcv `pos2-armode=fix-and-hold`",
+    ("stream", "--frequencies"): "rtkrcv `pos1-frequency`",
+    ("stream", "--max-age"): "rtkrcv `pos2-maxage`",
+    ("stream", "--mask"): "rtkrcv `pos1-elmask`",
+    ("stream", "--base-pos"): "rtkrcv `ant2-postype=xyz`",
+}
+
+
 def _src_on_path(config) -> None:
     src = str(Path(config["config_file_path"]).resolve().parent / "src")
     if src not in sys.path:
@@ -60,7 +96,8 @@ def _default(action: argparse.Action) -> str:
     return f"`{d}`"
 
 
-def _command_section(name: str, parser: argparse.ArgumentParser, missing: list[str]) -> str:
+def _command_section(name: str, parser: argparse.ArgumentParser, missing: list[str],
+                     mapped: set) -> str:
     out = [f"## satnav {name}", ""]
     if parser.description:
         out += [_escape(parser.description), ""]
@@ -77,21 +114,29 @@ def _command_section(name: str, parser: argparse.ArgumentParser, missing: list[s
                 missing.append(f"satnav {name} {metavar}")
             out.append(f"| `{metavar}`{more} | {_escape(a.help or '')} |")
         out.append("")
+    rtklib = any((name, s) in RTKLIB for a in optional for s in a.option_strings)
     if optional:
-        out += ["| option | value | default | help |", "|---|---|---|---|"]
+        head = "| option | value | default | help |" + (" RTKLIB |" if rtklib else "")
+        out += [head, "|---|---|---|---|" + ("---|" if rtklib else "")]
         for a in optional:
             if not a.help or a.help is argparse.SUPPRESS:
                 missing.append(f"satnav {name} {a.option_strings[-1]}")
             flags = ", ".join(f"`{s}`" for s in a.option_strings)
             req = " (required)" if a.required else ""
             help_text = "" if a.help is argparse.SUPPRESS else _escape(a.help or "")
-            out.append(f"| {flags}{req} | {_value(a)} | {_default(a)} | {help_text} |")
+            row = f"| {flags}{req} | {_value(a)} | {_default(a)} | {help_text} |"
+            if rtklib:
+                key = next(((name, s) for s in a.option_strings if (name, s) in RTKLIB), None)
+                mapped.update([key] if key else [])
+                row += f" {RTKLIB[key] if key else ''} |"
+            out.append(row)
         out.append("")
     return "\n".join(out)
 
 
 def cli_reference_markdown() -> tuple[str, list[str]]:
-    """The page's Markdown and the options that have no help text."""
+    """The page's Markdown and the problems: options without help text, RTKLIB mappings of
+    options that do not exist."""
     from satnav.cli.main import build_parser
 
     parser = build_parser()
@@ -105,8 +150,12 @@ def cli_reference_markdown() -> tuple[str, list[str]]:
     top = [a for a in parser._actions if a.option_strings]
     parts.append("Options of `satnav` itself: " + ", ".join(
         f"`{'`, `'.join(a.option_strings)}` ({_escape(a.help or '')})" for a in top) + ".\n")
+    mapped: set = set()
     for name, p in sub.choices.items():
-        parts.append(_command_section(name, p, missing))
+        parts.append(_command_section(name, p, missing, mapped))
+    missing = [f"{m} has no help text (add help= to its add_argument)" for m in missing]
+    missing += [f"RTKLIB column: satnav {c} {o} is not an option (update RTKLIB in docs/hooks/cli_reference.py)"
+                for c, o in sorted(set(RTKLIB) - mapped)]
     return "\n".join(parts), missing
 
 
@@ -114,6 +163,6 @@ def on_files(files, config):
     _src_on_path(config)
     text, missing = cli_reference_markdown()
     for item in missing:
-        log.warning("CLI reference: %s has no help text (add help= to its add_argument)", item)
+        log.warning("CLI reference: %s", item)
     files.append(File.generated(config, PAGE, content=text))
     return files

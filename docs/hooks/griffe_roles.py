@@ -14,8 +14,70 @@ import re
 import griffe
 
 ITEM_SECTIONS = {"Parameters", "Other Parameters", "Attributes"}
-ITEM = re.compile(r"^\*{0,2}[A-Za-z_][\w.]*(\s*,\s*\*{0,2}[A-Za-z_][\w.]*)*\s*(:.*)?$")
-ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|data|attr|obj|exc|const|term):`(~?)([^`<>]+?)`")
+ITEM = re.compile(r"^\*{0,2}[A-Za-z_][\w.]*(\s*,\s*\*{0,2}[A-Za-z_][\w.]*)*(\s+:(\s.*)?)?$")
+ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|data|attr|obj|exc|const|term):`(~?)([^`]+?)`")
+RULE = re.compile(r"^( *)(=+)( +=+)+ *$")
+
+
+def rst_tables_to_markdown(text: str) -> str:
+    """reStructuredText simple tables (``=====  =====`` rules) as Markdown tables: the
+    column spans come from the rule, the last column takes the rest of the line, and a row
+    whose first column is blank continues the row above. Tables without a header row
+    (two rules) get an empty header."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = RULE.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent = len(m.group(1))
+        spans = [(s.start(), s.end()) for s in re.finditer(r"=+", lines[i])]
+        segments: list[list[list[str]]] = [[]]
+        j = i + 1
+        while j < len(lines):
+            line = lines[j]
+            if RULE.match(line):
+                j += 1
+                nxt = lines[j] if j < len(lines) else ""
+                if len(segments) == 2 or not nxt.strip():  # the closing rule
+                    break
+                segments.append([])
+                continue
+            if not line.strip():
+                j += 1
+                continue
+            cells = []
+            for k, (start, _end) in enumerate(spans):
+                end = len(line) if k == len(spans) - 1 else spans[k + 1][0]
+                cells.append(line[start:end].strip())
+            rows = segments[-1]
+            if rows and not cells[0]:
+                rows[-1] = [f"{p} {c}".strip() for p, c in zip(rows[-1], cells)]
+            else:
+                rows.append(cells)
+            j += 1
+        else:  # no closing rule: leave the text alone
+            out.append(lines[i])
+            i += 1
+            continue
+        header, body = (segments[0][:1], segments[1]) if len(segments) == 2 else ([[""] * len(spans)], segments[0])
+        if not body:
+            out.append(lines[i])
+            i += 1
+            continue
+        pad = " " * indent
+
+        def row_text(cells, pad=pad):
+            return pad + "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+        out.append(row_text(header[0]))
+        out.append(pad + "|" + "---|" * len(spans))
+        out.extend(row_text(r) for r in body)
+        i = j
+    return "\n".join(out)
 
 
 def notes_after_items(text: str) -> str:
@@ -85,11 +147,16 @@ class SphinxRoles(griffe.Extension):
         seen.add(id(obj))
         doc = getattr(obj, "docstring", None)
         if doc is not None:
-            doc.value = notes_after_items(doc.value)
+            doc.value = notes_after_items(rst_tables_to_markdown(doc.value))
         if doc is not None and ":" in doc.value:
             def repl(m):
                 tilde, target = m.group(1), m.group(2).strip()
-                shown = target.split(".")[-1] if tilde else target
+                titled = re.match(r"^(.*?)\s*<([^<>]+)>$", target)
+                if titled:
+                    title, target = titled.group(1).strip(), titled.group(2).strip()
+                else:
+                    title = None
+                shown = title or (target.split(".")[-1] if tilde else target)
                 path = self._resolve(pkg, obj, target)
                 return f"[`{shown}`][{path}]" if path else f"`{shown}`"
 

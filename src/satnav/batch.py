@@ -487,7 +487,11 @@ def solve_station_day(task: StationDay, out_dir: PathType, digest: str | None = 
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            solution = solve_files(task.observation, task.navigation, task.options, base=task.base)
+            # one core per task (the cluster runs one task per worker thread); results do not
+            # depend on the number of processes
+            options = task.options if task.options.jobs is not None else task.options.replace(jobs=1)
+            navigation = _shared_navigation(task, options)
+            solution = solve_files(task.observation, navigation, options, base=task.base)
         table = _positions_table(task, solution)
         row.update(_summary_numbers(task, solution))
         messages = list(solution.warnings)
@@ -502,6 +506,47 @@ def solve_station_day(task: StationDay, out_dir: PathType, digest: str | None = 
         row.update(state="failed", error=_one_line(exc), n_warnings=len(messages), warnings="; ".join(messages),
                    run_time_s=time.perf_counter() - start)
     return row
+
+
+#: Navigation data read by this (worker) process: (files, sizes, modification times, strict)
+#: -> (Navigation, warnings). The stations of a network share a day's navigation files
+#: (BRDC, or a neighbour's): each worker reads them once, not once per station-day.
+_NAVIGATION_CACHE: dict[tuple, tuple[Any, list]] = {}
+NAVIGATION_CACHE_SIZE = 4
+
+
+def _shared_navigation(task: StationDay, options: SolveOptions):
+    """The task's navigation data, read once per worker for all station-days that name the
+    same files (the reading's warnings are issued again for each); the file names
+    themselves when they are not plain RINEX navigation files or the task has a base
+    (relative modes read navigation their own way)."""
+    from .info import detect_format
+
+    paths = task.navigation
+    if task.base is not None or not paths:
+        return paths
+    try:
+        stats = [os.stat(p) for p in paths]
+        if not all(os.path.isfile(p) and detect_format(p)[0] == "rinex-nav" for p in paths):
+            return paths
+    except (OSError, SatnavError):
+        return paths  # solve_files says what is wrong
+    key = (tuple((os.path.abspath(p), st.st_size, st.st_mtime_ns) for p, st in zip(paths, stats)), options.strict)
+    hit = _NAVIGATION_CACHE.get(key)
+    if hit is None:
+        from .io.rinex_nav import read_rinex_nav
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            nav = read_rinex_nav(*paths, strict=options.strict)
+        nav.source = ", ".join(str(p) for p in paths)  # the labels solve_files gives the file names
+        hit = (nav, [(w.message, w.category) for w in caught])
+        while len(_NAVIGATION_CACHE) >= NAVIGATION_CACHE_SIZE:
+            _NAVIGATION_CACHE.pop(next(iter(_NAVIGATION_CACHE)))
+        _NAVIGATION_CACHE[key] = hit
+    for message, category in hit[1]:
+        warnings.warn(message, category, stacklevel=2)
+    return hit[0]
 
 
 def _positions_table(task: StationDay, solution):

@@ -366,6 +366,16 @@ def _product_info(path, fmt: str, version, strict: bool) -> dict:
         from .io.blq import read_blq
 
         info["stations"] = sorted(read_blq(path, strict=strict))
+    elif fmt == "ionex":
+        from .io.ionex import read_ionex
+
+        maps = read_ionex(path, strict=strict)
+        info.update(agency=maps.agency, maps=len(maps.time_ns), first_epoch=_time_text(int(maps.time_ns[0])),
+                    last_epoch=_time_text(int(maps.time_ns[-1])),
+                    grid=f"{maps.latitude_deg[0]:g}..{maps.latitude_deg[-1]:g} deg latitude, "
+                         f"{maps.longitude_deg[0]:g}..{maps.longitude_deg[-1]:g} deg longitude, "
+                         f"layer {maps.height_m / 1e3:g} km",
+                    max_vtec_tecu=float(np.nanmax(maps.tec_tecu)))
     else:
         from .io.antex import read_antennas
 
@@ -414,7 +424,7 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
         info = _phone_info(path, fmt, strict)
     elif fmt == "archive":
         info = _archive_info(path)
-    elif fmt in ("bias-sinex", "blq", "antex", "ngs-pcv"):
+    elif fmt in ("bias-sinex", "blq", "antex", "ngs-pcv", "ionex"):
         info = _product_info(path, fmt, version, strict)
     else:
         info = _header_only_info(path, fmt, version)
@@ -499,6 +509,10 @@ def format_info(info: dict) -> str:
         add("biases", f"{info['biases']} satellite biases")
         add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
         add("clock ref", "; ".join(f"{k}: {' '.join(v)}" for k, v in info["clock_reference"].items() if v))
+    elif fmt == "ionex":
+        add("agency", info["agency"])
+        add("time span", _span_text(info["first_epoch"], info["last_epoch"], "maps"))
+        add("maps", f"{info['maps']} vertical TEC maps, {info['grid']}, peak {info['max_vtec_tecu']:.1f} TECU")
     elif fmt == "blq":
         add("stations", f"{len(info['stations'])}: {' '.join(info['stations'])}")
     elif fmt in ("antex", "ngs-pcv"):

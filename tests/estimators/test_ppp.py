@@ -109,10 +109,11 @@ def test_esbc_static_with_ngs_calibration(esbc_obs):
     assert -0.12 <= u <= 0.0
 
 
-def test_engine_epoch_by_epoch_equals_batch(esbc_obs):
+@pytest.mark.parametrize("ionosphere", ["iono-free", "uncombined"])
+def test_engine_epoch_by_epoch_equals_batch(esbc_obs, ionosphere):
     obs = esbc_obs.epoch_slice(0, 20)
     products = precise_products(_esbc_files(ngs=False))
-    opts = PppOptions(mode="kinematic")
+    opts = PppOptions(mode="kinematic", ionosphere=ionosphere)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SatnavWarning)
         batch = solve_ppp(obs, products, opts)
@@ -205,3 +206,45 @@ def test_bor1_static_with_glonass(bor1_obs):
     e, n, u = ecef_to_enu(sol.final_position()[0], _reference("BOR1"))
     assert np.hypot(e, n) <= 0.02
     assert abs(u) <= 0.12
+
+
+def test_bor1_uncombined_dual_and_single_frequency(bor1_obs):
+    """Uncombined model (slant ionosphere states): with two frequencies it reproduces the
+    ionosphere-free coordinate within 3 cm; with one frequency (L1 code and phase, CODE's
+    global ionosphere maps as prior) a single-frequency receiver gets a decimetre
+    horizontally and about a metre vertically (the maps' accuracy)."""
+    gim = data_path("bor1-2024-035", "COD0OPSFIN_20240350000_01D_01H_GIM.INX.gz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)
+        products = precise_products(_bor1_files() + [gim])
+        assert products.ionex is not None
+        free = solve_ppp(bor1_obs, products, PppOptions(mode="static"))
+        dual = solve_ppp(bor1_obs, products, PppOptions(mode="static", ionosphere="uncombined"))
+        single = solve_ppp(bor1_obs, products, PppOptions(mode="static", ionosphere="uncombined", frequencies=1))
+    ref = _reference("BOR1")
+    a, b = free.final_position()[0], dual.final_position()[0]
+    assert np.linalg.norm(a - b) < 0.03
+    e, n, u = ecef_to_enu(b, ref)
+    assert np.hypot(e, n) <= 0.015
+    e, n, u = ecef_to_enu(single.final_position()[0], ref)
+    assert np.hypot(e, n) <= 0.3 and abs(u) <= 1.5
+    with pytest.raises(SatnavError, match="frequencies 1: expected 2, or 1 with ionosphere='uncombined'"):
+        PppOptions(frequencies=1)
+
+
+def test_single_frequency_through_solve_files(bor1_obs):
+    from satnav.options import SolveOptions
+    from satnav.pipeline import solve_files
+
+    obs = bor1_obs.epoch_slice(0, 240)
+    gim = data_path("bor1-2024-035", "COD0OPSFIN_20240350000_01D_01H_GIM.INX.gz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)
+        sol = solve_files(obs, _bor1_files() + [gim], SolveOptions(mode="ppp-static", iono="uncombined", frequencies=1))
+        assert sol.solved.sum() == 24
+        with pytest.raises(SatnavError, match="needs global ionosphere maps"):
+            solve_files(obs, _bor1_files(), SolveOptions(mode="ppp-static", iono="uncombined", frequencies=1))
+        with pytest.raises(SatnavError, match="needs the uncombined model"):
+            solve_files(obs, _bor1_files(), SolveOptions(mode="ppp-static", frequencies=1))
+    with pytest.raises(SatnavError, match="is a PPP model"):
+        SolveOptions(iono="uncombined")

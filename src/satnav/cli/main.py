@@ -181,6 +181,7 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
 _COMMANDS = (
     ("orbits", (("orbits", "write broadcast-derived SP3 orbits/clocks; compare them with precise products"),)),
     ("fit", (("fit", "fit the orbit dynamics (gravity, Sun/Moon, SRP) to SP3 orbits; predict"),)),
+    ("odts", (("odts", "control segment: monitoring, orbit determination and time sync, broadcast, SISRE"),)),
     ("constellation", (
         ("plan", "visibility, DOPs and coverage maps (CSV + PNG)"),
         ("sim", "simulate observations of designed constellations (RINEX)"),

@@ -12,12 +12,15 @@ import numpy as np
 
 __all__ = ["padded", "bits_u", "bits_s", "bits_sm", "bits_u64"]
 
-_PAD = 16
+#: Zero bytes after the data: more than an RTCM 3 frame (1029 bytes), so that the fields of a
+#: message whose lengths come from its own (possibly damaged) masks and counts never index
+#: past the buffer, wherever the message is; decoders check lengths and drop what was read
+#: past a message.
+_PAD = 1100
 
 
 def padded(data: bytes) -> np.ndarray:
-    """``data`` as uint8 with zero bytes after it, so that a field read near the end never
-    indexes past the buffer (values read past the data are zero and must be discarded)."""
+    """``data`` as uint8 with :data:`_PAD` zero bytes after it (module docstring)."""
     buf = np.zeros(len(data) + _PAD, np.uint8)
     buf[: len(data)] = np.frombuffer(data, np.uint8)
     return buf
