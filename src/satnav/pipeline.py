@@ -403,8 +403,17 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
         raise SatnavError(f"systems {options.systems!r}: PPP uses G, R, E, C or J")
     if options.systems == SolveOptions().systems:
         systems = "GE"  # the default (GLONASS on request: its codes carry inter-frequency biases)
+    uncombined = options.iono == "uncombined"
+    if options.iono not in (None, "iono-free", "uncombined"):
+        raise SatnavError(f"iono {options.iono!r} with PPP: expected iono-free (default) or uncombined")
+    if options.frequencies == 1 and not uncombined:
+        raise SatnavError("PPP with one frequency needs the uncombined model and an IONEX file: --iono uncombined")
+    if options.frequencies == 1 and products.ionex is None:
+        raise SatnavError("single-frequency PPP needs global ionosphere maps: give an IONEX file among the products")
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
-                             elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude))
+                             elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude),
+                             ionosphere="uncombined" if uncombined else "iono-free",
+                             frequencies=1 if options.frequencies == 1 else 2)
     solution = solve_ppp(obs, products, ppp_options, progress=_forward(progress))
     solution.observation_header = obs.header
     return solution

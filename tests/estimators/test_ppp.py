@@ -230,3 +230,21 @@ def test_bor1_uncombined_dual_and_single_frequency(bor1_obs):
     assert np.hypot(e, n) <= 0.3 and abs(u) <= 1.5
     with pytest.raises(SatnavError, match="frequencies 1: expected 2, or 1 with ionosphere='uncombined'"):
         PppOptions(frequencies=1)
+
+
+def test_single_frequency_through_solve_files(bor1_obs):
+    from satnav.options import SolveOptions
+    from satnav.pipeline import solve_files
+
+    obs = bor1_obs.epoch_slice(0, 240)
+    gim = data_path("bor1-2024-035", "COD0OPSFIN_20240350000_01D_01H_GIM.INX.gz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)
+        sol = solve_files(obs, _bor1_files() + [gim], SolveOptions(mode="ppp-static", iono="uncombined", frequencies=1))
+        assert sol.solved.sum() == 24
+        with pytest.raises(SatnavError, match="needs global ionosphere maps"):
+            solve_files(obs, _bor1_files(), SolveOptions(mode="ppp-static", iono="uncombined", frequencies=1))
+        with pytest.raises(SatnavError, match="needs the uncombined model"):
+            solve_files(obs, _bor1_files(), SolveOptions(mode="ppp-static", frequencies=1))
+    with pytest.raises(SatnavError, match="is a PPP model"):
+        SolveOptions(iono="uncombined")

@@ -1,5 +1,6 @@
-"""UBX RXM-SFRBX GLONASS strings, BeiDou D1 subframes and QZSS LNAV (satnav.io.ubx) against
-RTKLIB 2.4.3 ``convbin``'s navigation file of the same logs, converted here."""
+"""UBX gaps filled in satnav.io.ubx: RXM-SFRBX GLONASS strings and BeiDou D1 subframes against
+RTKLIB 2.4.3 ``convbin``'s navigation file of the same logs (converted here), the receiver's
+NAV-PVT / NAV-HPPOSLLH against pyubx2, RXM-RAWX decoded in pieces against one piece."""
 
 from __future__ import annotations
 
@@ -17,10 +18,8 @@ from satnav.io.ubx import read_ubx
 DATA = Path(os.environ.get("SATNAV_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 STREAMS = DATA / "streams"
 CONVBIN = shutil.which("convbin")
-pytestmark = [
-    pytest.mark.skipif(not STREAMS.exists(), reason="stream test data not available"),
-    pytest.mark.skipif(CONVBIN is None, reason="RTKLIB convbin not installed"),
-]
+pytestmark = pytest.mark.skipif(not STREAMS.exists(), reason="stream test data not available")
+needs_convbin = pytest.mark.skipif(CONVBIN is None, reason="RTKLIB convbin not installed")
 
 
 def _convbin_nav(log: Path, tmp_path: Path):
@@ -45,6 +44,7 @@ def _compare(ours, ref, letter, skip=()):
                 assert a == b, (name, a, b)
 
 
+@needs_convbin
 def test_glonass_strings_and_beidou_d1_equal_convbin(tmp_path):
     log = STREAMS / "pygpsdata_testobsnavdata.log"  # an F9P: RAWX and SFRBX of G, R, E, C
     ours = read_ubx(log).navigation
@@ -55,6 +55,7 @@ def test_glonass_strings_and_beidou_d1_equal_convbin(tmp_path):
     _compare(ours, ref, "C")
 
 
+@needs_convbin
 def test_beidou_d1_of_a_long_sfrbx_log_equals_convbin(tmp_path):
     log = STREAMS / "pygpsdata-rxmsfrbx.log"  # 49 773 subframes, no RAWX
     ours = read_ubx(log).navigation
@@ -98,3 +99,17 @@ def test_receiver_solutions_equal_pyubx2_fields():
     np.testing.assert_allclose(hp.h_acc_m, ref_hp[:, 3], atol=1e-9)
     # dated with the RAWX epochs: the last solution is the last observation epoch (to 10 ms)
     assert abs(int(pvt.time_ns[-1]) - int(log.observations.epochs[-1])) < 10**7
+
+
+def test_rawx_decoded_in_pieces_equals_one_piece():
+    from satnav.io.ubx import decode_rawx, decode_rawx_chunked, frame_ubx, read_ubx_bytes
+
+    for path in (STREAMS / "pygpsdata_testobsdata.log", DATA / "ubx" / "16dBatt_no_interference_coldstart.ubx.gz"):
+        data = read_ubx_bytes(path)
+        frames = frame_ubx(data)
+        whole = decode_rawx(data, frames)
+        pieces = decode_rawx_chunked(data, frames, chunk=97, lead_in=40)
+        np.testing.assert_array_equal(pieces.epochs, whole.epochs)
+        assert pieces.codes == whole.codes and pieces.header.obs_codes == whole.header.obs_codes
+        for name in ("time", "sat", "code", "value", "lli"):
+            np.testing.assert_array_equal(getattr(pieces, name), getattr(whole, name))
