@@ -56,6 +56,9 @@ def test_broadcast_sisre_of_every_healthy_satellite(faulty_run):
             assert row["orbit_rms_m"] < 3.0 and row["clock_rms_m"] < 1.5, row
     assert report["by_age_of_data"][0]["age_of_data_h"] == 0
     assert report["odts_runs"][0]["phase_rms_m"] < 0.02  # phase noise 3 mm / sin(el)
+    # a user's position error with the ODTS broadcast within 20 % of the truth-fitted one's
+    user = report["user_accuracy"]
+    assert user["odts"]["epochs"] > 30 and user["ratio"] <= 1.2, user
 
 
 def test_clock_jump_detected_and_flagged(faulty_run):

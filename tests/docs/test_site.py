@@ -52,10 +52,12 @@ def test_site_has_every_part(site):
         assert option in cli
     # the benchmark page includes bench/RESULTS.md itself
     results = (REPO / "bench" / "RESULTS.md").read_text(encoding="utf-8")
-    heading = next(line[3:].strip() for line in results.splitlines() if line.startswith("## "))
     import html
+    import re
 
-    assert html.escape(heading, quote=False) in (site / "benchmarks.html").read_text(encoding="utf-8")
+    page = html.unescape(re.sub(r"<[^>]+>", "", (site / "benchmarks.html").read_text(encoding="utf-8")))
+    headings = [line[3:].strip().replace("`", "") for line in results.splitlines() if line.startswith("## ")]
+    assert headings and all(h in page for h in headings)
     # the tutorial's figures are in the site
     assert (site / "tutorials" / "figures" / "rtk_error.png").exists()
 
@@ -66,11 +68,14 @@ def test_page_screenshot_is_not_blank(site, page, tmp_path):
         pytest.skip("headless Chromium not installed (Debian: apt-get install -y chromium)")
     image = pytest.importorskip("matplotlib.image")
     shot = tmp_path / "shot.png"
-    proc = run_chromium(["--window-size=1200,1600", "--virtual-time-budget=5000", f"--screenshot={shot}",
-                         (site / page).resolve().as_uri()], tmp_path)
-    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
-    assert png_dimensions(shot.read_bytes()) == (1200, 1600)
-    pixels = image.imread(str(shot))[..., :3]
+    for _attempt in range(2):  # headless Chromium on a loaded machine now and then paints late
+        proc = run_chromium(["--window-size=1200,1600", "--virtual-time-budget=10000", f"--screenshot={shot}",
+                             (site / page).resolve().as_uri()], tmp_path)
+        assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+        assert png_dimensions(shot.read_bytes()) == (1200, 1600)
+        pixels = image.imread(str(shot))[..., :3]
+        if pixels.std() > 0.05:
+            break
     assert pixels.std() > 0.05  # a blank page has std 0
     # the Material theme rendered (its coloured header bar), not bare unstyled HTML
     colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)

@@ -130,3 +130,19 @@ def test_bad_arguments_and_files(tmp_path):
     header_only.write_bytes(_small_rinex3(tmp_path, 1).split(b">", 1)[0])
     (obs,) = iter_rinex_obs(header_only)
     assert len(obs.epochs) == 0 and obs.header.version >= 3
+
+
+def test_compact_rinex_streamed_without_importing_hatanaka(tmp_path):
+    """The streamed reading finds the ``crx2rnx`` program without importing the ``hatanaka``
+    package (~30 ms of start-up) and gives the whole file's epochs (read by the package)."""
+    import os
+    import subprocess
+    import sys
+
+    path = data_path("corpus", "P43300USA_R_20190012056_17M_15S_MO.crx")
+    code = ("import sys\nfrom satnav.io.rinex_obs import iter_rinex_obs\n"
+            f"n = sum(len(c.epochs) for c in iter_rinex_obs({str(path)!r}, chunk_epochs=10))\n"
+            "print(n, 'hatanaka' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ)).stdout.split()
+    assert out == [str(len(read_rinex_obs(path).epochs)), "False"]

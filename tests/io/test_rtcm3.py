@@ -387,3 +387,15 @@ def test_random_payloads_with_valid_crcs_never_raise():
         dec.feed(out[: len(out) // 3])
         dec.feed(out[len(out) // 3 :])
         dec.flush()
+
+
+def test_decoding_in_pieces_equals_one_piece():
+    for name, hint in (("GMSD7_20121014.rtcm3", None), ("pygpsdata-rtcm3.log", int(calendar_to_ns(2020, 1, 1)))):
+        data = (STREAMS / name).read_bytes()
+        whole = decode_rtcm3(data, time_hint_ns=hint)
+        pieces = decode_rtcm3(data, time_hint_ns=hint, chunk_frames=37)
+        a, b = whole.observations, pieces.observations
+        assert a.codes == b.codes
+        for field in ("epochs", "time", "sat", "code", "value", "lli"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+        assert whole.navigation.count_by_system() == pieces.navigation.count_by_system()

@@ -17,7 +17,7 @@ import numpy as np
 from ..observations import Observations, ObsHeader
 from ..satellites import SYSTEMS
 
-__all__ = ["observations_from_measurements", "OBS_TYPES"]
+__all__ = ["observations_from_measurements", "concat_observations", "OBS_TYPES"]
 
 #: Observation types of each signal, in the order of the value columns.
 OBS_TYPES = "CLDS"
@@ -137,3 +137,38 @@ def observations_from_measurements(
         header=header,
         source=source,
     )
+
+
+def concat_observations(parts: list, source: str = "") -> Observations:
+    """One Observations of ``(Observations, epochs kept)`` pieces of a log decoded piece by
+    piece, in time order: codes unified in the order :func:`observations_from_measurements`
+    gives them, rows re-sorted by (time, satellite, code) where an epoch spans two pieces."""
+    epoch_parts = [e for _, e in parts]
+    parts = [p for p, _ in parts]
+    pairs = {(letter, code) for p in parts for letter, codes in p.header.obs_codes.items() for code in codes}
+    ordered = sorted(pairs, key=lambda x: (SYSTEMS.index(x[0]), x[1][1:], OBS_TYPES.index(x[1][0])))
+    names: list[str] = []
+    for _, code in ordered:
+        if code not in names:
+            names.append(code)
+    cols = {k: [] for k in ("time", "sat", "code", "value", "lli")}
+    for p in parts:
+        remap = np.array([names.index(c) for c in p.codes], np.int64)
+        code = remap[p.code] if len(p.codes) else p.code.astype(np.int64)
+        order = np.lexsort((code, p.sat, p.time))
+        for k, v in (("time", p.time), ("sat", p.sat), ("code", code), ("value", p.value), ("lli", p.lli)):
+            cols[k].append(np.asarray(v)[order])
+    header = parts[-1].header
+    obs_codes: dict[str, list[str]] = {}
+    for letter, code in ordered:
+        obs_codes.setdefault(letter, []).append(code)
+    header.obs_codes = {s: obs_codes[s] for s in SYSTEMS if s in obs_codes}
+    cat = {k: np.concatenate(v) for k, v in cols.items()}
+    epochs = np.concatenate(epoch_parts)
+    t = cat["time"]
+    if len(t) > 1 and not np.all(t[1:] >= t[:-1]) or (len(epochs) > 1 and not np.all(epochs[1:] > epochs[:-1])):
+        order = np.lexsort((cat["code"], cat["sat"], t))
+        cat = {k: v[order] for k, v in cat.items()}
+        epochs = np.unique(epochs)
+    return Observations(cat["time"], cat["sat"], cat["code"], cat["value"], cat["lli"],
+                        np.zeros(len(cat["time"]), np.int8), names, epochs, header=header, source=source)

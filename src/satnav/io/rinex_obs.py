@@ -1838,14 +1838,29 @@ if hasattr(os, "register_at_fork"):
                         after_in_child=_after_fork_in_child)
 
 
+_CRX2RNX: list = []  # the program's path (or None), found once
+
+
 def _crx2rnx_program():
-    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found)."""
-    try:
-        from hatanaka.hatanaka import executables
-    except ImportError:
-        return None
-    exe = executables.joinpath("crx2rnx.exe" if sys.platform == "win32" else "crx2rnx")
-    return str(exe) if exe.is_file() else None
+    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found): its
+    ``bin/`` directory, found without importing the package (``import hatanaka`` costs
+    ~30 ms of start-up, for a path)."""
+    if not _CRX2RNX:
+        import importlib.util
+
+        name = "crx2rnx.exe" if sys.platform == "win32" else "crx2rnx"
+        try:
+            spec = importlib.util.find_spec("hatanaka")
+        except (ImportError, ValueError):
+            spec = None
+        found = None
+        for directory in (spec.submodule_search_locations or []) if spec is not None else []:
+            exe = os.path.join(directory, "bin", name)
+            if os.path.isfile(exe):
+                found = exe
+                break
+        _CRX2RNX.append(found)
+    return _CRX2RNX[0]
 
 
 def _expanded_blocks(path, first: bytes, stream, block: int):

@@ -52,7 +52,7 @@ from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ..signals import SIGNALS
 from ._nav_tables import SEMICIRCLE_RAD, URA_NOMINAL_M, sisa_m
-from ._raw_obs import observations_from_measurements
+from ._raw_obs import concat_observations, observations_from_measurements
 from .framing import crc24q, frame_stream
 from .rawlog import log_protocol, read_head_bytes, read_log_bytes
 
@@ -712,7 +712,7 @@ def decode_rawx_chunked(data: bytes, frames: UbxFrames, *, source: str = "", chu
             obs = obs.select(np.flatnonzero(obs.time >= keep_from))
             epochs = epochs[epochs >= keep_from]
         parts.append((obs, epochs))
-    return _concat_observations(parts, source)
+    return concat_observations(parts, source)
 
 
 def _rawx_time(data: bytes, start: int) -> int | None:
@@ -721,37 +721,6 @@ def _rawx_time(data: bytes, start: int) -> int | None:
     if hdr["week"] == 0:
         return None
     return int(hdr["week"]) * NS_PER_WEEK + int(np.rint(hdr["tow"] * NS_PER_S))
-
-
-def _concat_observations(parts: list, source: str) -> Observations:
-    """One Observations of (Observations, epochs kept) pieces in time order (codes unified in the order
-    :func:`~satnav.io._raw_obs.observations_from_measurements` gives them)."""
-    from ._raw_obs import OBS_TYPES
-
-    epoch_parts = [e for _, e in parts]
-    parts = [p for p, _ in parts]
-    pairs = {(letter, code) for p in parts for letter, codes in p.header.obs_codes.items() for code in codes}
-    ordered = sorted(pairs, key=lambda x: (SYSTEMS.index(x[0]), x[1][1:], OBS_TYPES.index(x[1][0])))
-    names: list[str] = []
-    for _, code in ordered:
-        if code not in names:
-            names.append(code)
-    cols = {k: [] for k in ("time", "sat", "code", "value", "lli")}
-    for p in parts:
-        remap = np.array([names.index(c) for c in p.codes], np.int64)
-        code = remap[p.code] if len(p.codes) else p.code.astype(np.int64)
-        order = np.lexsort((code, p.sat, p.time))
-        for k, v in (("time", p.time), ("sat", p.sat), ("code", code), ("value", p.value), ("lli", p.lli)):
-            cols[k].append(np.asarray(v)[order])
-    header = parts[-1].header
-    obs_codes: dict[str, list[str]] = {}
-    for letter, code in ordered:
-        obs_codes.setdefault(letter, []).append(code)
-    header.obs_codes = {s: obs_codes[s] for s in SYSTEMS if s in obs_codes}
-    cat = {k: np.concatenate(v) for k, v in cols.items()}
-    epochs = np.concatenate(epoch_parts)
-    return Observations(cat["time"], cat["sat"], cat["code"], cat["value"], cat["lli"],
-                        np.zeros(len(cat["time"]), np.int8), names, epochs, header=header, source=source)
 
 
 def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:

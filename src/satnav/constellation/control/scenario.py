@@ -185,6 +185,16 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
         j = ids.index(a.satellite)
         brdc.health[brdc.upload_ns > a.time_ns, j] = True
     report = sisre_report(brdc, truth, ids, times[evaluation])
+    from ...frames import geodetic_to_ecef
+    from .user import broadcast_from_truth, user_accuracy
+
+    fitted = broadcast_from_truth(truth, con.sat, int(origins[0]), eval_end, scenario.upload_hours)
+    site = np.ravel(geodetic_to_ecef(np.radians(30.0), np.radians(105.0), 500.0))
+    accuracy = user_accuracy(truth, {"odts": brdc, "truth_fitted": fitted}, site, times[evaluation],
+                             alarms=[(ids.index(a.satellite), a.time_ns) for a in alarms])
+    a, b = accuracy["odts"]["position_rms_m"], accuracy["truth_fitted"]["position_rms_m"]
+    report["user_accuracy"] = dict(site_deg=[30.0, 105.0], **accuracy,
+                                   ratio=(a / b) if a is not None and b else None)
     report.update(
         scenario=scenario.source, constellation=con.name, stations=network.names,
         interval_s=scenario.interval_s, arc_hours=scenario.arc_hours,
