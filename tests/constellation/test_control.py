@@ -56,6 +56,24 @@ def test_broadcast_sisre_of_every_healthy_satellite(faulty_run):
             assert row["orbit_rms_m"] < 3.0 and row["clock_rms_m"] < 1.5, row
     assert report["by_age_of_data"][0]["age_of_data_h"] == 0
     assert report["odts_runs"][0]["phase_rms_m"] < 0.02  # phase noise 3 mm / sin(el)
+    # a user's position error with the ODTS broadcast within 20 % of the truth-fitted one's
+    user = report["user_accuracy"]
+    assert user["odts"]["epochs"] > 30 and user["ratio"] <= 1.2, user
+
+
+def test_time_link_replaces_the_inter_system_bias(faulty_run):
+    # system time (the master's maser, tens of ns from GPST) estimated from the master's GPS +
+    # GLONASS code to well below a nanosecond; a GLONASS + designed-system user applying it
+    # does as well as one estimating an inter-system bias (here better: one unknown fewer)
+    link = faulty_run[0]["time_offset"]
+    assert link["rms_vs_truth_ns"] < 0.5
+    user = link["glonass_plus_designed_user"]
+    assert user["broadcast_offset"]["epochs"] > 30
+    assert user["broadcast_offset"]["position_rms_m"] <= 1.05 * user["estimated_isb"]["position_rms_m"]
+    from satnav.io.rinex_nav import read_rinex_nav
+
+    a0, a1, _sow, _week = read_rinex_nav(faulty_run[1] / "odts_broadcast.rnx").header.time_corrections["IRGP"]
+    assert a0 * 1e9 == pytest.approx(link["system_minus_gpst_a0_ns"], abs=1e-3)
 
 
 def test_clock_jump_detected_and_flagged(faulty_run):

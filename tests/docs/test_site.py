@@ -68,11 +68,14 @@ def test_page_screenshot_is_not_blank(site, page, tmp_path):
         pytest.skip("headless Chromium not installed (Debian: apt-get install -y chromium)")
     image = pytest.importorskip("matplotlib.image")
     shot = tmp_path / "shot.png"
-    proc = run_chromium(["--window-size=1200,1600", "--virtual-time-budget=5000", f"--screenshot={shot}",
-                         (site / page).resolve().as_uri()], tmp_path)
-    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
-    assert png_dimensions(shot.read_bytes()) == (1200, 1600)
-    pixels = image.imread(str(shot))[..., :3]
+    for _attempt in range(2):  # headless Chromium on a loaded machine now and then paints late
+        proc = run_chromium(["--window-size=1200,1600", "--virtual-time-budget=10000", f"--screenshot={shot}",
+                             (site / page).resolve().as_uri()], tmp_path)
+        assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+        assert png_dimensions(shot.read_bytes()) == (1200, 1600)
+        pixels = image.imread(str(shot))[..., :3]
+        if pixels.std() > 0.05:
+            break
     assert pixels.std() > 0.05  # a blank page has std 0
     # the Material theme rendered (its coloured header bar), not bare unstyled HTML
     colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)

@@ -78,7 +78,7 @@ class _StatusLine:
                 + (f" | {fix.note}" if fix.note else ""))
         from rich.text import Text
 
-        self.live.update(Text(text))
+        self.live.update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def close(self) -> None:
         if self.live is not None:

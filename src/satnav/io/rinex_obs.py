@@ -1632,11 +1632,13 @@ def iter_rinex_obs_texts(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CH
     ``check_chunk_order`` on each, in order, give what :func:`iter_rinex_obs` yields. RINEX
     3/4 only; raises :class:`NotChunkableError` for other files (RINEX 2, no header end).
     The file is opened and its header read by this call (Compact RINEX expansion starts
-    then, in the background); the chunks come from the iterator it returns."""
+    then, in the background); the chunks come from the iterator it returns. A Compact RINEX
+    expansion that fails or warns (damaged records) raises :class:`NotChunkableError` at
+    the end: read the file whole, which skips the damaged records with warnings."""
     chunk_epochs = int(chunk_epochs)
     if chunk_epochs < 1:
         raise ValueError(f"chunk_epochs must be at least 1, got {chunk_epochs}")
-    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12))
+    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12), recheck=False)
     buf = bytearray()
     hend = -1
     for block in blocks:
@@ -1733,7 +1735,7 @@ def check_chunk_order(path, obs: Observations, final: bool, last_epoch: int | No
                                 "duplicate): read the file whole (read_rinex_obs)", str(path), line)
 
 
-def _text_blocks(path, block: int):
+def _text_blocks(path, block: int, recheck: bool = True):
     """Decompressed text of ``path`` in blocks of about ``block`` bytes: streamed for plain,
     gzip and bzip2 regular files (Hatanaka through the ``crx2rnx`` program), within the
     input limits of :func:`satnav.io.textfile.limits` (total size; line length of RINEX
@@ -1773,7 +1775,7 @@ def _text_blocks(path, block: int):
     limit, max_line = limits()
     total = 0
     if is_hatanaka(first):
-        pieces = _expanded_blocks(path, first, stream, block)
+        pieces = _expanded_blocks(path, first, stream, block, recheck)
         guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
     else:
         pieces = _plain_blocks(path, first, stream, block)
@@ -1838,20 +1840,37 @@ if hasattr(os, "register_at_fork"):
                         after_in_child=_after_fork_in_child)
 
 
+_CRX2RNX: list = []  # the program's path (or None), found once
+
+
 def _crx2rnx_program():
-    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found)."""
-    try:
-        from hatanaka.hatanaka import executables
-    except ImportError:
-        return None
-    exe = executables.joinpath("crx2rnx.exe" if sys.platform == "win32" else "crx2rnx")
-    return str(exe) if exe.is_file() else None
+    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found): its
+    ``bin/`` directory, found without importing the package (``import hatanaka`` costs
+    ~30 ms of start-up, for a path)."""
+    if not _CRX2RNX:
+        import importlib.util
+
+        name = "crx2rnx.exe" if sys.platform == "win32" else "crx2rnx"
+        try:
+            spec = importlib.util.find_spec("hatanaka")
+        except (ImportError, ValueError):
+            spec = None
+        found = None
+        for directory in (spec.submodule_search_locations or []) if spec is not None else []:
+            exe = os.path.join(directory, "bin", name)
+            if os.path.isfile(exe):
+                found = exe
+                break
+        _CRX2RNX.append(found)
+    return _CRX2RNX[0]
 
 
-def _expanded_blocks(path, first: bytes, stream, block: int):
+def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True):
     """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
     expanded by the ``crx2rnx`` program as a stream, in blocks. On any failure the file is
-    read again by :func:`read_bytes`, which raises the error (or the warning) it gives."""
+    read again by :func:`read_bytes`, which raises the error (or the warning) it gives;
+    without ``recheck``, :class:`NotChunkableError` is raised at once (a caller that then
+    reads the file whole does not expand a damaged file twice with the slow tolerant decoder)."""
     import queue
     import subprocess
 
@@ -1931,6 +1950,9 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
             proc.stdout.close()
             proc.stderr.close()
     if failed or proc.returncode != 0 or any(stderr):
+        if not recheck:  # the caller reads the file whole (once) and says what is wrong
+            raise NotChunkableError("Compact RINEX (Hatanaka) expansion failed or warned: read the file "
+                                    "whole (read_rinex_obs)", str(path))
         read_bytes(path)  # raises (or warns) as reading the file whole does
         if failed or proc.returncode not in (0, 2):  # damaged records that read_bytes skips
             raise NotChunkableError("damaged Compact RINEX (Hatanaka) data: read the file whole "

@@ -304,8 +304,9 @@ def _shifts(lon_min: float, lon_max: float, span) -> list[float]:
 
 
 def _visible_copies(points: np.ndarray, span, lat_span):
-    """``points`` (lon/lat deg) shifted by the 360-deg multiples that show them, relative
-    to nothing: skipped when entirely outside the latitude span."""
+    """Copies of ``points`` (lon/lat deg) shifted by the multiples of 360 deg of longitude
+    that bring them over the map's longitude ``span``; none when they lie wholly outside
+    its ``lat_span``."""
     if points[:, 1].max() < lat_span[0] or points[:, 1].min() > lat_span[1]:
         return []
     return [points + np.array([s, 0.0]) for s in _shifts(points[:, 0].min(), points[:, 0].max(), span)]

@@ -52,6 +52,8 @@ __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
 TIME_TAG_TOLERANCE_S = 0.5
 #: Base epochs held (not yet given to the RTK engine) at most.
 BASE_BUFFER = 600
+#: Latencies kept for the summary (the last ones; memory stays bounded on a long run).
+LATENCIES_KEPT = 100_000
 #: Rover epochs waiting for base data at most (beyond: solved without waiting).
 MAX_PENDING = 10_000
 #: Longest wait of rover epochs for a base stream that is still connecting (or a base
@@ -354,7 +356,10 @@ class LiveSummary:
     """What a live run did: epochs per quality, drops, problems, latencies (s)."""
 
     counts: Counter = field(default_factory=Counter)
-    latencies_s: list = field(default_factory=list)
+    #: wall time from the bytes read to the outputs written, the last LATENCIES_KEPT epochs
+    latencies_s: deque = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
+    #: CPU time of the loop's thread solving and writing, the last LATENCIES_KEPT epochs
+    cpu_s: deque = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
     events: list = field(default_factory=list)
     fixes: list = field(default_factory=list)  # the LiveFix of each epoch (keep_fixes only)
 
@@ -374,7 +379,7 @@ class LiveLoop:
 
     def __init__(self, engine: LiveEngine, items: queue.Queue, *, rover, base=None, navigation_feeds=(),
                  outputs=(), on_fix=None, on_event=None, keep_fixes: bool = False,
-                 encoders=(), max_latencies: int = 1_000_000) -> None:
+                 encoders=()) -> None:
         self.engine, self.items = engine, items
         self.rover, self.base = rover, base
         self.feeds = [f for f in (rover, base, *navigation_feeds) if f is not None]
@@ -383,7 +388,6 @@ class LiveLoop:
         self.on_fix, self.on_event = on_fix, on_event
         self.keep_fixes = keep_fixes
         self.summary = LiveSummary()
-        self.max_latencies = max_latencies
         self._pending: deque = deque()  # (obs, t_in, t_arrival)
         self._ended: set[str] = set()
         self._states: dict[str, str] = {}  # role -> stream state, in queue order
@@ -510,13 +514,14 @@ class LiveLoop:
             if self._base_waiting(int(obs.epochs[0]), arrived):
                 return
             self._pending.popleft()
+            cpu = time.thread_time()
             fix = self.engine.process(obs, t_in=t_in)
             if fix is None:
                 continue
             for fmt, sink in self.outputs:
                 sink.write(FORMATTERS[fmt](fix))
-            if len(self.summary.latencies_s) < self.max_latencies:
-                self.summary.latencies_s.append(time.monotonic() - t_in)
+            self.summary.latencies_s.append(time.monotonic() - t_in)
+            self.summary.cpu_s.append(time.thread_time() - cpu)
             if self.keep_fixes:
                 self.summary.fixes.append(fix)
             if self.on_fix is not None:

@@ -185,6 +185,25 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
         j = ids.index(a.satellite)
         brdc.health[brdc.upload_ns > a.time_ns, j] = True
     report = sisre_report(brdc, truth, ids, times[evaluation])
+    from ...frames import geodetic_to_ecef
+    from .user import broadcast_from_truth, user_accuracy
+
+    fitted = broadcast_from_truth(truth, con.sat, int(origins[0]), eval_end, scenario.upload_hours)
+    site = np.ravel(geodetic_to_ecef(np.radians(30.0), np.radians(105.0), 500.0))
+    accuracy = user_accuracy(truth, {"odts": brdc, "truth_fitted": fitted}, site, times[evaluation],
+                             alarms=[(ids.index(a.satellite), a.time_ns) for a in alarms])
+    a, b = accuracy["odts"]["position_rms_m"], accuracy["truth_fitted"]["position_rms_m"]
+    report["user_accuracy"] = dict(site_deg=[30.0, 105.0], **accuracy,
+                                   ratio=(a / b) if a is not None and b else None)
+    from .time_link import combined_user_accuracy, estimate_system_time_offset
+
+    first_arc = (times >= origins[0] - arc_ns) & (times < origins[0])
+    offset = estimate_system_time_offset(truth, network, times[first_arc][::max(1, int(300 / scenario.interval_s))])
+    report["time_offset"] = dict(
+        system_minus_gpst_a0_ns=offset.a0_s * 1e9, a1_ns_per_day=offset.a1 * 86400e9,
+        reference_h=(offset.t_ref_ns - start) / 3.6e12, rms_vs_truth_ns=offset.rms_vs_truth_s * 1e9,
+        glonass_plus_designed_user=combined_user_accuracy(
+            truth, offset, site, times[evaluation][::max(1, int(300 / scenario.interval_s))]))
     report.update(
         scenario=scenario.source, constellation=con.name, stations=network.names,
         interval_s=scenario.interval_s, arc_hours=scenario.arc_hours,
@@ -219,7 +238,7 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
                            solution.satellite_clock_s[::max(1, int(300 / scenario.interval_s))], np.nan),
                   comment=f"satnav ODTS estimate, last arc, {con.name}")
         nav_path = out / "odts_broadcast.rnx"
-        _write_navigation(brdc, con, nav_path)
+        _write_navigation(brdc, con, nav_path, offset)
         report["outputs"] = [str(sp3_path), str(nav_path), str(out / "odts_report.json")]
         (out / "odts_report.json").write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
     return report
@@ -235,8 +254,8 @@ def _concatenate(messages):
                                          "system", "sat", "health", "origin_ns")))
 
 
-def _write_navigation(brdc, con, path) -> None:
-    from ...gnss_time import leap_seconds_at_gpst
+def _write_navigation(brdc, con, path, offset=None) -> None:
+    from ...gnss_time import gps_week_tow, leap_seconds_at_gpst
     from ...navigation import NavHeader, Navigation
     from ..broadcast import kepler_message_array, write_broadcast
 
@@ -253,5 +272,8 @@ def _write_navigation(brdc, con, path) -> None:
                        comments=["satnav control segment: broadcast from ODTS predictions",
                                  f"{con.name}: {len(con)} satellites"],
                        leap_seconds=int(leap_seconds_at_gpst(np.int64(brdc.upload_ns[0]))))
+    if offset is not None:  # system time minus GPST (RINEX 3.05 IRGP: IRNSS-format system to GPS)
+        week, sow = gps_week_tow(np.int64(offset.t_ref_ns))
+        header.time_corrections["IRGP"] = (offset.a0_s, offset.a1, int(sow), int(week))
     write_broadcast(Navigation(messages={brdc.system: arr[order]}, header=header,
                                sources=["satnav odts"]), path)

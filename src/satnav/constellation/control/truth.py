@@ -131,8 +131,9 @@ def build_truth(constellation, network: MonitoringNetwork, time_ns, *, seed: int
         elif fault.kind == "clock_ramp":
             sat_clock[after, j] += (hours[after] - fault.time_h) * fault.size_m / SPEED_OF_LIGHT
     sta_clock = np.stack([
-        simulate_clock(s.clock, len(times), interval, rng, offset_s=0.0 if s.master else rng.uniform(-1e-6, 1e-6),
-                       frequency=0.0 if s.master else rng.normal(0, 1e-12))
+        simulate_clock(s.clock, len(times), interval, rng,
+                       offset_s=rng.uniform(-3e-8, 3e-8) if s.master else rng.uniform(-1e-6, 1e-6),
+                       frequency=rng.normal(0, 1e-14) if s.master else rng.normal(0, 1e-12))
         for s in network.stations], axis=1)
     m = len(network.stations)
     walk = np.cumsum(rng.normal(0.0, 0.01 * np.sqrt(interval / 3600.0), (len(times), m)), axis=0)
