@@ -66,6 +66,7 @@ __all__ = [
     "station_positions",
     "station_map",
     "service_table",
+    "daily_series_svg",
     "read_positions",
     "POSITION_COLUMNS",
     "SUMMARY_COLUMNS",
@@ -954,10 +955,61 @@ def summary_html(rows: Sequence[dict[str, Any]]) -> str:
         "figure img{max-width:100%;height:auto}"
         "</style></head><body><h1>satnav batch</h1>"
         f"<p>{len(rows)} station-days, {failed} failed.</p>" + station_map
+        + "<h2>Per day</h2>" + daily_series_svg(rows, "availability", "availability (valid epochs / epochs)")
+        + daily_series_svg(rows, "h_95_m", "horizontal error, 95 % (m)")
         + "<h2>Station-days</h2>" + table(*display_rows(rows))
         + "<h2>Service per station and constellation combination</h2>"
         + table(*display_rows(service_table(rows), SERVICE_COLUMNS)) + "</body></html>\n"
     )
+
+
+def _svg_text(x: float, y: float, text: str) -> str:
+    return f"<text x='{x:.1f}' y='{y:.1f}'>{html.escape(text)}</text>"
+
+
+def daily_series_svg(rows: Sequence[dict[str, Any]], key: str, title: str, width: int = 640,
+                     height: int = 220) -> str:
+    """An inline SVG time series of the summary column ``key`` per day (x: the days of the
+    batch in order), one line per station and constellation combination, a point per
+    station-day (its value in the tooltip); failed station-days are left out."""
+    days = sorted({str(r["day"]) for r in rows})
+    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for r in rows:
+        v = _num(r.get(key))
+        if r.get("state") != "failed" and math.isfinite(v):
+            series.setdefault((str(r["station"]), str(r["systems"])), []).append((days.index(str(r["day"])), v))
+    values = [v for pts in series.values() for _, v in pts]
+    if not values:
+        return f"<p>{html.escape(title)}: no value.</p>"
+    top = max(values) * 1.1 or 1.0
+    left, right, upper, lower = 50, 20, 25, 30
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return (left + (i + 0.5) * (width - left - right) / len(days),
+                upper + (1.0 - v / top) * (height - upper - lower))
+
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"viewBox='0 0 {width} {height}' font-size='11' font-family='sans-serif' role='img'>",
+             f"<title>{html.escape(title)}</title>", _svg_text(left, 15, title),
+             f"<line x1='{left}' y1='{height - lower}' x2='{width - right}' y2='{height - lower}' stroke='#333'/>",
+             f"<line x1='{left}' y1='{upper}' x2='{left}' y2='{height - lower}' stroke='#333'/>",
+             _svg_text(5, upper + 4, f"{top:.3g}"), _svg_text(5, height - lower, "0")]
+    for i in sorted({0, len(days) - 1}):
+        parts.append(_svg_text(xy(i, 0.0)[0] - 25, height - 10, days[i]))
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+    for k, ((station, systems), pts) in enumerate(sorted(series.items())):
+        colour = palette[k % len(palette)]
+        label = html.escape(f"{station} {systems}")
+        pts = sorted(pts)
+        if len(pts) > 1:
+            coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in pts))
+            parts.append(f"<polyline points='{coords}' fill='none' stroke='{colour}'><title>{label}</title></polyline>")
+        for i, v in pts:
+            x, y = xy(i, v)
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{colour}'>"
+                         f"<title>{label} {html.escape(days[i])}: {v:.4g}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def station_positions(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:

@@ -100,3 +100,23 @@ def test_cli_flags_one_to_one():
     assert (o.code_test_p, o.wrong_fix_p, o.base_gap_s, o.half_cycle) == (0.999, 0.99, 5.0, False)
     d = solve_options_from_args(build_parser().parse_args(["solve", "r.obs", "n.nav"]))
     assert d.frequencies == 2 and d.glonass_ar == "off" and d.half_cycle is None
+
+
+def test_fixed_systems_in_outputs(tmp_path):
+    """Which systems each fix includes: a ``fixed_systems`` column per epoch in CSV (and
+    Parquet, the same table) and the counts in the ``.pos`` header."""
+    import pandas as pd
+
+    from satnav.io.solution import read_pos, write_solution
+
+    s, _ = _run(1, "on")
+    write_solution(s, tmp_path / "a.pos")
+    write_solution(s, tmp_path / "a.csv")
+    pos = read_pos(tmp_path / "a.pos")
+    line = next(h for h in pos.header if h.startswith("% fixed sys :"))
+    n_r = sum("R" in v for v in s.fixed_systems)
+    assert f"R {n_r} epochs" in line and n_r > 100
+    table = pd.read_csv(tmp_path / "a.csv", keep_default_na=False)
+    assert table["fixed_systems"].tolist() == [str(v) for v in s.fixed_systems]
+    assert set(table["fixed_systems"][s.quality != 1]) == {""}
+    assert {"G", "GR"} >= set(table["fixed_systems"][s.quality == 1]) and "GR" in set(table["fixed_systems"])

@@ -166,3 +166,54 @@ def test_gsi_l1_only_with_base_gaps_no_wrong_fix(gsi):
     print(f"gsi L1 with base gaps: fix rate {s.fix_rate:.3f}")
     err = np.linalg.norm(s.position_m - TRUTH_GSI, axis=1)
     assert not (s.fixed & (err > 0.10)).any()
+
+
+class _WrongIntegerInjected:
+    """Mixin for :class:`RtkFilter`: at rover epoch ``at`` one fixed GPS ambiguity of the
+    last accepted fix is moved by one cycle in the state, its covariance untouched (a wrong
+    integer held as surely as the right one was)."""
+
+    at = 150
+
+    def _filter_epoch(self, i, s, *args, **kw):
+        if i == self.at:
+            held = sorted(key for key in self._last_fix if self.letters[key[0]] == "G")
+            assert held, "no fix accepted before the injection"
+            k = held[0][0] * self.nf + held[0][2]
+            self.x[self.nx_pos + k] += 1.0
+        return super()._filter_epoch(i, s, *args, **kw)
+
+
+@pytest.mark.parametrize("fault", ["wrong integer", "unflagged slip"])
+@pytest.mark.parametrize("hold", [False, True])
+def test_wrong_fix_after_acceptance_detected(fault, hold):
+    """A wrong integer in the state after a fix was accepted, or a one-cycle slip of the
+    rover without a loss-of-lock flag (below the Doppler test's 3 cycles), while fixed: the
+    post-fit phase residuals betray it, the ambiguity is re-initialised, no fixed epoch is
+    more than 10 cm off and the filter fixes again."""
+    from satnav.estimators.rtk import RtkFilter
+
+    r, b, nav, truth = low_cost_pair(1, systems="GR", hour=HOURS[1])
+    cls = RtkFilter
+    if fault == "wrong integer":
+        cls = type("Injected", (_WrongIntegerInjected, RtkFilter), {})
+    else:
+        sat = int(np.unique(r.sat[r.sat < 100])[2])  # a GPS satellite
+        rows = (r.sat == sat) & (r.code == r.codes.index("L1C")) & (r.time >= r.epochs[150])
+        value = r.value.copy()
+        value[rows] += 1.0
+        r = Observations(r.time, r.sat, r.code, value, r.lli, r.ssi, r.codes, r.epochs,
+                         header=r.header)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = cls(r, b, nav, base_position=BASE, frequencies=("L1",), systems="GR", max_age_s=30.0,
+                glonass_ar="on", fix_and_hold=hold)
+        s = f.run()
+    err = np.linalg.norm(s.position_m - truth, axis=1)
+    assert s.fixed[140:150].all()  # fixed before the fault
+    if fault == "unflagged slip":
+        col = int(np.flatnonzero(f.sats == sat)[0])
+        assert not f.rover.slips[:, col].any()  # no slip detector saw it
+    assert f.n_residual_resets + f.n_wrong_fix_resets >= 1
+    assert not (s.fixed & (err > 0.10)).any(), err[s.fixed].max()
+    assert s.fixed[150:].mean() > 0.8

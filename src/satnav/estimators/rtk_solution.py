@@ -73,7 +73,7 @@ class RtkSolution(PositionSolution):
 
     _TABLE_COLUMNS: ClassVar[tuple] = (
         ("quality", "quality"), ("n_satellites", "n_satellites"), ("ratio", "ratio"),
-        ("n_fixed", "n_fixed"), ("age_s", "age_s"),
+        ("n_fixed", "n_fixed"), ("age_s", "age_s"), ("fixed_systems", "fixed_systems_per_epoch"),
     )
     _STATIC_FIELDS: ClassVar[tuple] = ("base_position_m",)
 
@@ -120,6 +120,15 @@ class RtkSolution(PositionSolution):
     def _error_epochs(self) -> np.ndarray:
         """Fixed epochs: :meth:`errors` without a mask measures the fixed solution."""
         return self.fixed
+
+    @property
+    def fixed_systems_per_epoch(self) -> np.ndarray:
+        """Letters of the systems whose ambiguities each epoch's fix includes (str (m,),
+        ``""`` for epochs not fixed), e.g. ``"GR"``: the ``fixed_systems`` column of
+        :meth:`to_pandas` (CSV, Parquet)."""
+        if self.fixed_systems is None:
+            return np.full(len(self), "", dtype=object)
+        return np.asarray(self.fixed_systems, dtype=object)
 
     def fixed_systems_text(self) -> str:
         """Per system, the fixed epochs whose fix includes its ambiguities, e.g.

@@ -1632,11 +1632,13 @@ def iter_rinex_obs_texts(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CH
     ``check_chunk_order`` on each, in order, give what :func:`iter_rinex_obs` yields. RINEX
     3/4 only; raises :class:`NotChunkableError` for other files (RINEX 2, no header end).
     The file is opened and its header read by this call (Compact RINEX expansion starts
-    then, in the background); the chunks come from the iterator it returns."""
+    then, in the background); the chunks come from the iterator it returns. A Compact RINEX
+    expansion that fails or warns (damaged records) raises :class:`NotChunkableError` at
+    the end: read the file whole, which skips the damaged records with warnings."""
     chunk_epochs = int(chunk_epochs)
     if chunk_epochs < 1:
         raise ValueError(f"chunk_epochs must be at least 1, got {chunk_epochs}")
-    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12))
+    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12), recheck=False)
     buf = bytearray()
     hend = -1
     for block in blocks:
@@ -1733,7 +1735,7 @@ def check_chunk_order(path, obs: Observations, final: bool, last_epoch: int | No
                                 "duplicate): read the file whole (read_rinex_obs)", str(path), line)
 
 
-def _text_blocks(path, block: int):
+def _text_blocks(path, block: int, recheck: bool = True):
     """Decompressed text of ``path`` in blocks of about ``block`` bytes: streamed for plain,
     gzip and bzip2 regular files (Hatanaka through the ``crx2rnx`` program), within the
     input limits of :func:`satnav.io.textfile.limits` (total size; line length of RINEX
@@ -1773,7 +1775,7 @@ def _text_blocks(path, block: int):
     limit, max_line = limits()
     total = 0
     if is_hatanaka(first):
-        pieces = _expanded_blocks(path, first, stream, block)
+        pieces = _expanded_blocks(path, first, stream, block, recheck)
         guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
     else:
         pieces = _plain_blocks(path, first, stream, block)
@@ -1863,10 +1865,12 @@ def _crx2rnx_program():
     return _CRX2RNX[0]
 
 
-def _expanded_blocks(path, first: bytes, stream, block: int):
+def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True):
     """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
     expanded by the ``crx2rnx`` program as a stream, in blocks. On any failure the file is
-    read again by :func:`read_bytes`, which raises the error (or the warning) it gives."""
+    read again by :func:`read_bytes`, which raises the error (or the warning) it gives;
+    without ``recheck``, :class:`NotChunkableError` is raised at once (a caller that then
+    reads the file whole does not expand a damaged file twice with the slow tolerant decoder)."""
     import queue
     import subprocess
 
@@ -1882,7 +1886,9 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
         try:
             piece = first
             while piece:
-                proc.stdin.write(piece)
+                view = memoryview(piece)
+                while len(view):  # os.write, not the buffered writer (see read_piece below)
+                    view = view[os.write(stdin_fd, view):]
                 piece = stream.read(block)
         except (OSError, EOFError, ValueError) as exc:  # damaged input, or the program ended
             failed.append(exc)
@@ -1909,19 +1915,43 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
             except queue.Full:
                 continue
 
+    # the threads read the pipes with os.read, not through the buffered file objects: a
+    # thread blocked inside a BufferedReader holds its lock, and an interpreter exiting with
+    # the stream still open (an uncaught error) aborts on that lock
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    size = min(block, EXPANSION_PIECE_BYTES)
+
+    def read_piece(fd: int, n: int) -> bytes:
+        piece = bytearray()
+        while len(piece) < n:
+            more = os.read(fd, n - len(piece))
+            if not more:
+                break
+            piece += more
+        return bytes(piece)
+
     def drain():
         try:
             while not stop.is_set():
-                out = proc.stdout.read(min(block, EXPANSION_PIECE_BYTES))
+                out = read_piece(out_fd, size)
                 put(out)
                 if not out:
+                    return
+                if len(out) < size:  # the end: the terminator follows
+                    put(b"")
                     return
         except (OSError, ValueError) as exc:  # the pipe closed under it
             failed.append(exc)
             put(b"")
 
+    def read_errors():
+        try:
+            stderr.append(read_piece(err_fd, 1 << 30))
+        except (OSError, ValueError):
+            pass
+
     threads = [threading.Thread(target=feed, daemon=True),
-               threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True),
+               threading.Thread(target=read_errors, daemon=True),
                threading.Thread(target=drain, daemon=True)]
     for t in threads:
         t.start()
@@ -1946,6 +1976,9 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
             proc.stdout.close()
             proc.stderr.close()
     if failed or proc.returncode != 0 or any(stderr):
+        if not recheck:  # the caller reads the file whole (once) and says what is wrong
+            raise NotChunkableError("Compact RINEX (Hatanaka) expansion failed or warned: read the file "
+                                    "whole (read_rinex_obs)", str(path))
         read_bytes(path)  # raises (or warns) as reading the file whole does
         if failed or proc.returncode not in (0, 2):  # damaged records that read_bytes skips
             raise NotChunkableError("damaged Compact RINEX (Hatanaka) data: read the file whole "

@@ -258,6 +258,10 @@ def _header_lines(solution, inputs, program) -> list[str]:
     systems = _systems_used(solution)
     if systems:
         lines.append(f"% navi sys  : {systems}")
+    if getattr(solution, "fixed_systems", None) is not None and np.any(solution.quality == 1):
+        # RTK: which systems' ambiguities the fixes include (per epoch: the CSV/Parquet
+        # column fixed_systems)
+        lines.append("% fixed sys : " + solution.fixed_systems_text().removeprefix("fixed systems: "))
     lines.append("%")
     return lines
 
