@@ -83,6 +83,9 @@ def test_clock_jump_detected_and_flagged(faulty_run):
     assert 0 <= report["time_to_alarm_s"] <= 300  # the first epoch after the jump
     assert report["missed_detections"] == 0
     assert [a["satellite"] for a in report["alarms"]] == ["I03"]
+    # a user who ignores the ground's alarm: its own RAIM sees the jump from its first epoch
+    assert report["user_raim"]["alarm_epochs"] >= 5
+    assert 25.1 <= report["user_raim"]["first_alarm_h"] <= 25.1 + 300 / 3600 + 1e-9
     from satnav.io.rinex_nav import read_rinex_nav
     from satnav.io.sp3 import read_sp3
 

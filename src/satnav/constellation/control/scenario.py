@@ -195,6 +195,11 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     a, b = accuracy["odts"]["position_rms_m"], accuracy["truth_fitted"]["position_rms_m"]
     report["user_accuracy"] = dict(site_deg=[30.0, 105.0], **accuracy,
                                    ratio=(a / b) if a is not None and b else None)
+    if scenario.faults:  # the same user ignoring the ground's alarms: does its RAIM see it?
+        raim = user_accuracy(truth, {"odts": brdc}, site, times[evaluation])["odts"]
+        first = raim["first_raim_alarm_ns"]
+        report["user_raim"] = dict(alarm_epochs=raim["raim_alarm_epochs"],
+                                   first_alarm_h=None if first is None else (first - start) / 3.6e12)
     from .time_link import combined_user_accuracy, estimate_system_time_offset
 
     first_arc = (times >= origins[0] - arc_ns) & (times < origins[0])
