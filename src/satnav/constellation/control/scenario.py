@@ -14,7 +14,7 @@ Scenario TOML (``specs/regional_control.toml`` is the built-in default)::
     [monitoring] ...               # satnav.constellation.control.network
     [[fault]]                      # optional injected faults
     satellite = "I03"
-    kind = "clock_jump"            # or "clock_ramp" (size_m per hour)
+    kind = "clock_jump"            # or "clock_ramp" (size_m per hour), "manoeuvre" (m/s)
     time_h = 30.25                 # hours from the start
     size_m = 10
 """
@@ -91,8 +91,8 @@ def load_control_scenario(path=None) -> ControlScenario:
             f = FaultSpec(str(row["satellite"]), str(row["kind"]), float(row["time_h"]), float(row["size_m"]))
         except (KeyError, TypeError, ValueError):
             raise FormatError(f"{where}: fault[{i}]: expected satellite, kind, time_h, size_m") from None
-        if f.kind not in ("clock_jump", "clock_ramp"):
-            raise FormatError(f"{where}: fault[{i}].kind {f.kind!r}, expected clock_jump or clock_ramp")
+        if f.kind not in ("clock_jump", "clock_ramp", "manoeuvre"):
+            raise FormatError(f"{where}: fault[{i}].kind {f.kind!r}, expected clock_jump, clock_ramp or manoeuvre")
         faults.append(f)
     s = ControlScenario(
         constellation=str(spec.get("constellation", "regional")),
