@@ -165,9 +165,14 @@ def test_summary_station_map(first_run):
     path = out.parent / "stations.png"
     path.write_bytes(png)
     img = read_png(path)
-    for name, (lat, lon, avail) in stations.items():
+    # coloured by the H 95 % error where the reference is known (0759, ESBC), hollow otherwise
+    assert np.isfinite(stations["0759"][3]) and np.isfinite(stations["ESBC"][3])
+    dots = fig.axes[0].collections[-1]
+    for name, (lat, lon, _, h95) in stations.items():
+        if not np.isfinite(h95):
+            continue
         col, row = m.pixel(lon, lat)
-        dot = np.array(fig.axes[0].collections[-1].cmap(avail)[:3]) * 255.0
+        dot = np.array(dots.cmap(dots.norm(h95))[:3]) * 255.0
         assert np.linalg.norm(img[int(round(float(row))), int(round(float(col)))] - dot) < 30.0, name
 
 
@@ -369,3 +374,35 @@ def test_navigation_read_once_per_worker_for_shared_files(tmp_path):
         alone = solve_files(task.observation, task.navigation, task.options)
         table = read_positions(out, f"station = '{task.station}'")
         np.testing.assert_array_equal(table[["x_m", "y_m", "z_m"]].to_numpy(), alone.position_m)
+
+
+def test_summary_page_has_the_daily_series(first_run):
+    """summary.html: a time series per station and combination of availability and H 95 %,
+    a point per station-day whose tooltip holds the summary's value (read back with an XML
+    parser)."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from satnav.batch import summary_html
+
+    _, out, result = first_run
+    page = summary_html(result.rows)  # what summary.html of the run holds (later tests rewrite it)
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    series = {}
+    for svg in svgs:
+        root = ET.fromstring(svg)
+        ns = "{http://www.w3.org/2000/svg}"
+        title = root.find(f"{ns}title")
+        if title is None:
+            continue
+        for circle in root.iter(f"{ns}circle"):
+            label, value = circle.find(f"{ns}title").text.rsplit(": ", 1)
+            series[(title.text, label)] = float(value)
+    for r in result.rows:
+        if r["state"] == "failed":
+            continue
+        key = ("availability (valid epochs / epochs)", f"{r['station']} {r['systems']} {r['day']}")
+        assert series[key] == pytest.approx(r["availability"], rel=1e-3)
+        if not np.isnan(r["h_95_m"]):
+            key = ("horizontal error, 95 % (m)", f"{r['station']} {r['systems']} {r['day']}")
+            assert series[key] == pytest.approx(r["h_95_m"], rel=1e-3)

@@ -83,6 +83,9 @@ def test_clock_jump_detected_and_flagged(faulty_run):
     assert 0 <= report["time_to_alarm_s"] <= 300  # the first epoch after the jump
     assert report["missed_detections"] == 0
     assert [a["satellite"] for a in report["alarms"]] == ["I03"]
+    # a user who ignores the ground's alarm: its own RAIM sees the jump from its first epoch
+    assert report["user_raim"]["alarm_epochs"] >= 5
+    assert 25.1 <= report["user_raim"]["first_alarm_h"] <= 25.1 + 300 / 3600 + 1e-9
     from satnav.io.rinex_nav import read_rinex_nav
     from satnav.io.sp3 import read_sp3
 
@@ -98,13 +101,17 @@ def test_degraded_network_runs_from_the_command_line(tmp_path, capsys):
     from satnav.cli.main import main
 
     rc = main(["odts", "-o", str(tmp_path), "--interval", "900", "--evaluation-hours", "1",
-               "--stations", "XIAN,KUNM,SANY,SHAO", "--outage", "KUNM:20:22", "--json"])
+               "--stations", "XIAN,KUNM,SANY,SHAO", "--outage", "KUNM:20:22",
+               "--fault", "I06:manoeuvre:24.5:0.05", "--json"])
     assert rc == 0
     report = json.loads(capsys.readouterr().out)
     assert report["stations"] == ["XIAN", "KUNM", "SANY", "SHAO"]
     for row in report["satellites"]:
         assert set(row) >= {"satellite", "orbit_rms_m", "clock_rms_m", "sisre_rms_m"}
-    assert "time_to_alarm_s" not in report
+    # a 5 cm/s along-track manoeuvre: detected at the first epoch after it (900 s data)
+    (fault,) = report["faults"]
+    assert fault["kind"] == "manoeuvre" and fault["detected"]
+    assert 0 <= report["time_to_alarm_s"] <= 900
 
 
 def test_scenario_errors(tmp_path, capsys):

@@ -173,3 +173,22 @@ def test_damaged_compact_rinex_texts_leave_it_to_the_whole_reading(tmp_path, mon
         with pytest.raises(NotChunkableError, match="damaged Compact RINEX"):
             list(iter_rinex_obs(path, chunk_epochs=10))
     assert calls and any(issubclass(w.category, DamagedRecordWarning) for w in caught)
+
+
+def test_an_error_with_the_expansion_running_exits_cleanly():
+    """A program that fails while a Hatanaka stream is open (its expansion still running)
+    ends with its error, not with an interpreter abort on a pipe held by a reading thread
+    (exit status 1, no "Fatal Python error")."""
+    import os
+    import subprocess
+    import sys
+
+    path = data_path(*ESBC)
+    code = ("from satnav.io.rinex_obs import iter_rinex_obs_texts\n"
+            f"texts = iter_rinex_obs_texts({str(path)!r}, chunk_epochs=10)\n"
+            "next(texts)\n"
+            "raise ZeroDivisionError('stop here')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ),
+                          timeout=120)
+    assert done.returncode == 1
+    assert "ZeroDivisionError: stop here" in done.stderr and "Fatal Python error" not in done.stderr

@@ -4,7 +4,7 @@
 
     satnav odts [SCENARIO.toml] -o DIR [--json] [--interval S] [--evaluation-hours H]
                 [--stations XIAN,LHAS,...] [--outage STATION:START_H:END_H]
-                [--fault SAT:clock_jump|clock_ramp:TIME_H:SIZE_M]
+                [--fault SAT:clock_jump|clock_ramp|manoeuvre:TIME_H:SIZE]
 
 Without a scenario the built-in one (the example regional system and its eight monitoring
 stations, ``constellation/specs/regional_control.toml``). The work is
@@ -47,7 +47,7 @@ def register(subparsers) -> None:
     s.add_argument("--outage", action="append", default=[], metavar="STATION:START_H:END_H",
                    help="a station outage (hours from the start); repeatable")
     s.add_argument("--fault", action="append", default=[], metavar="SAT:KIND:TIME_H:SIZE_M",
-                   help="inject a fault: clock_jump (m) or clock_ramp (m/h); repeatable")
+                   help="inject a fault: clock_jump (m), clock_ramp (m/h) or manoeuvre (m/s along-track); repeatable")
     s.set_defaults(func=cmd_odts, input_args=("scenario",), output_args=())
 
 
@@ -85,8 +85,8 @@ def cmd_odts(args) -> int:
             faults.append(FaultSpec(sat.upper(), kind, float(t), float(size)))
         except ValueError:
             raise SatnavError(f"--fault {text!r}: expected SAT:KIND:TIME_H:SIZE_M") from None
-        if kind not in ("clock_jump", "clock_ramp"):
-            raise SatnavError(f"--fault {text!r}: kind {kind!r}, expected clock_jump or clock_ramp")
+        if kind not in ("clock_jump", "clock_ramp", "manoeuvre"):
+            raise SatnavError(f"--fault {text!r}: kind {kind!r}, expected clock_jump, clock_ramp or manoeuvre")
     scenario = replace(scenario, network=network, faults=tuple(faults))
 
     def progress(msg):

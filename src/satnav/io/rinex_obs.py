@@ -1886,7 +1886,9 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
         try:
             piece = first
             while piece:
-                proc.stdin.write(piece)
+                view = memoryview(piece)
+                while len(view):  # os.write, not the buffered writer (see read_piece below)
+                    view = view[os.write(stdin_fd, view):]
                 piece = stream.read(block)
         except (OSError, EOFError, ValueError) as exc:  # damaged input, or the program ended
             failed.append(exc)
@@ -1913,19 +1915,43 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
             except queue.Full:
                 continue
 
+    # the threads read the pipes with os.read, not through the buffered file objects: a
+    # thread blocked inside a BufferedReader holds its lock, and an interpreter exiting with
+    # the stream still open (an uncaught error) aborts on that lock
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    size = min(block, EXPANSION_PIECE_BYTES)
+
+    def read_piece(fd: int, n: int) -> bytes:
+        piece = bytearray()
+        while len(piece) < n:
+            more = os.read(fd, n - len(piece))
+            if not more:
+                break
+            piece += more
+        return bytes(piece)
+
     def drain():
         try:
             while not stop.is_set():
-                out = proc.stdout.read(min(block, EXPANSION_PIECE_BYTES))
+                out = read_piece(out_fd, size)
                 put(out)
                 if not out:
+                    return
+                if len(out) < size:  # the end: the terminator follows
+                    put(b"")
                     return
         except (OSError, ValueError) as exc:  # the pipe closed under it
             failed.append(exc)
             put(b"")
 
+    def read_errors():
+        try:
+            stderr.append(read_piece(err_fd, 1 << 30))
+        except (OSError, ValueError):
+            pass
+
     threads = [threading.Thread(target=feed, daemon=True),
-               threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True),
+               threading.Thread(target=read_errors, daemon=True),
                threading.Thread(target=drain, daemon=True)]
     for t in threads:
         t.start()

@@ -14,7 +14,7 @@ Scenario TOML (``specs/regional_control.toml`` is the built-in default)::
     [monitoring] ...               # satnav.constellation.control.network
     [[fault]]                      # optional injected faults
     satellite = "I03"
-    kind = "clock_jump"            # or "clock_ramp" (size_m per hour)
+    kind = "clock_jump"            # or "clock_ramp" (size_m per hour), "manoeuvre" (m/s)
     time_h = 30.25                 # hours from the start
     size_m = 10
 """
@@ -91,8 +91,8 @@ def load_control_scenario(path=None) -> ControlScenario:
             f = FaultSpec(str(row["satellite"]), str(row["kind"]), float(row["time_h"]), float(row["size_m"]))
         except (KeyError, TypeError, ValueError):
             raise FormatError(f"{where}: fault[{i}]: expected satellite, kind, time_h, size_m") from None
-        if f.kind not in ("clock_jump", "clock_ramp"):
-            raise FormatError(f"{where}: fault[{i}].kind {f.kind!r}, expected clock_jump or clock_ramp")
+        if f.kind not in ("clock_jump", "clock_ramp", "manoeuvre"):
+            raise FormatError(f"{where}: fault[{i}].kind {f.kind!r}, expected clock_jump, clock_ramp or manoeuvre")
         faults.append(f)
     s = ControlScenario(
         constellation=str(spec.get("constellation", "regional")),
@@ -195,6 +195,11 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     a, b = accuracy["odts"]["position_rms_m"], accuracy["truth_fitted"]["position_rms_m"]
     report["user_accuracy"] = dict(site_deg=[30.0, 105.0], **accuracy,
                                    ratio=(a / b) if a is not None and b else None)
+    if scenario.faults:  # the same user ignoring the ground's alarms: does its RAIM see it?
+        raim = user_accuracy(truth, {"odts": brdc}, site, times[evaluation])["odts"]
+        first = raim["first_raim_alarm_ns"]
+        report["user_raim"] = dict(alarm_epochs=raim["raim_alarm_epochs"],
+                                   first_alarm_h=None if first is None else (first - start) / 3.6e12)
     from .time_link import combined_user_accuracy, estimate_system_time_offset
 
     first_arc = (times >= origins[0] - arc_ns) & (times < origins[0])

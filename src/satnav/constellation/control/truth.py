@@ -37,8 +37,10 @@ SATELLITE_CLOCKS = {"GEO": "rubidium", "IGSO": "passive-maser", "MEO": "rubidium
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """An injected fault: ``kind`` ``"clock_jump"`` (``size_m`` step) or ``"clock_ramp"``
-    (``size_m`` per hour), on ``satellite`` from ``time_h`` hours after the start."""
+    """An injected fault: ``kind`` ``"clock_jump"`` (``size_m`` step), ``"clock_ramp"``
+    (``size_m`` per hour) or ``"manoeuvre"`` (an impulsive along-track velocity change of
+    ``size_m`` m/s, at the first epoch at or after ``time_h``), on ``satellite`` from
+    ``time_h`` hours after the start."""
 
     satellite: str
     kind: str
@@ -113,6 +115,20 @@ def build_truth(constellation, network: MonitoringNetwork, time_ns, *, seed: int
     state0 = _initial_gcrs_state(constellation)
     prop = Propagator(model, step_s).propagate(constellation.epoch_ns, state0[:, :3], state0[:, 3:],
                                                times, params)
+    ids = constellation.ids
+    hours = (times - times[0]) / 3.6e12
+    for fault in faults:
+        if fault.kind != "manoeuvre":
+            continue
+        j = ids.index(fault.satellite)
+        k = int(np.searchsorted(hours, fault.time_h))
+        if k >= len(times):
+            continue
+        r, v = prop.position_m[k, j], prop.velocity_m_s[k, j]
+        v = v + fault.size_m * v / np.linalg.norm(v)
+        after = Propagator(model, step_s).propagate(int(times[k]), r[None], v[None], times[k:], params[[j]])
+        prop.position_m[k:, j] = after.position_m[:, 0]
+        prop.velocity_m_s[k:, j] = after.velocity_m_s[:, 0]
     rot = gcrs_to_itrs_matrix(times, subdaily=True)
     r_itrs = np.einsum("tij,tnj->tni", rot, prop.position_m)
     v_itrs = _itrs_velocity(rot, prop.velocity_m_s, r_itrs)
@@ -121,8 +137,6 @@ def build_truth(constellation, network: MonitoringNetwork, time_ns, *, seed: int
         simulate_clock(SATELLITE_CLOCKS.get(str(kind), "rubidium"), len(times), interval, rng,
                        offset_s=rng.uniform(-5e-4, 5e-4), frequency=rng.normal(0, 1e-11))
         for kind in constellation.orbit_type], axis=1)
-    ids = constellation.ids
-    hours = (times - times[0]) / 3.6e12
     for fault in faults:
         j = ids.index(fault.satellite)
         after = hours >= fault.time_h

@@ -7,7 +7,9 @@ User pseudoranges are simulated from the truth (geometric range from the satelli
 transmission, satellite clock against system time, a receiver clock, white noise of
 ``code_sigma_m / sin(elevation)``); the solution is per-epoch least squares of position and
 receiver clock (Gauss-Newton from the Earth's centre), the same for both broadcasts and the
-same noise draws.
+same noise draws. The user's RAIM (the residual test of :mod:`satnav.estimators.integrity`)
+runs on every solution: ``raim_alarm_epochs`` and the first alarm say whether users see a
+fault the ground has not flagged yet.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def user_accuracy(truth, messages_by_name: dict, site_itrs_m, time_ns, *, code_s
     broadcast in ``messages_by_name``; epochs with fewer than 5 satellites are skipped.
     ``alarms``: (satellite column, GPST ns) integrity alarms the user honours from their time
     on (an integrity channel, faster than the next message), for every broadcast alike."""
+    from ...estimators.integrity import chi_square_threshold, test_statistic
     from .odts import broadcast_states
 
     rng = np.random.default_rng(seed)
@@ -98,6 +101,13 @@ def user_accuracy(truth, messages_by_name: dict, site_itrs_m, time_ns, *, code_s
             x += np.linalg.solve(normal, np.einsum("tni,tn,tn->ti", h, w, res)[..., None])[..., 0]
         ok = use.sum(axis=1) >= 5
         err = np.linalg.norm(x[ok, :3] - site_g[ok], axis=1)
+        # the user's RAIM: residual test at P_fa 1e-3 (satnav.estimators.integrity)
+        r_b, rho_b = satellite_at_transmission(pos_g, vel_g, x[:, None, :3])
+        res = pr - (rho_b + x[:, 3:4] - SPEED_OF_LIGHT * clock)
+        weight = (np.sin(np.clip(el, np.radians(5), None)) / code_sigma_m) ** 2
+        statistic = test_statistic(res, weight, use)
+        alarm = ok & (statistic > chi_square_threshold(use.sum(axis=1) - 4))
         out[name] = dict(position_rms_m=float(np.sqrt(np.mean(err**2))) if ok.any() else None,
-                         epochs=int(ok.sum()))
+                         epochs=int(ok.sum()), raim_alarm_epochs=int(alarm.sum()),
+                         first_raim_alarm_ns=int(t[alarm][0]) if alarm.any() else None)
     return out
