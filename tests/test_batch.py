@@ -165,9 +165,14 @@ def test_summary_station_map(first_run):
     path = out.parent / "stations.png"
     path.write_bytes(png)
     img = read_png(path)
-    for name, (lat, lon, avail) in stations.items():
+    # coloured by the H 95 % error where the reference is known (0759, ESBC), hollow otherwise
+    assert np.isfinite(stations["0759"][3]) and np.isfinite(stations["ESBC"][3])
+    dots = fig.axes[0].collections[-1]
+    for name, (lat, lon, _, h95) in stations.items():
+        if not np.isfinite(h95):
+            continue
         col, row = m.pixel(lon, lat)
-        dot = np.array(fig.axes[0].collections[-1].cmap(avail)[:3]) * 255.0
+        dot = np.array(dots.cmap(dots.norm(h95))[:3]) * 255.0
         assert np.linalg.norm(img[int(round(float(row))), int(round(float(col)))] - dot) < 30.0, name
 
 

@@ -946,8 +946,10 @@ def summary_html(rows: Sequence[dict[str, Any]]) -> str:
 
         station_map = ("<h2>Stations</h2><figure><img alt='station map' src='data:image/png;base64,"
                        + base64.b64encode(png).decode("ascii")
-                       + "'><figcaption>Mean solved position of each station; colour: availability "
-                         "(valid epochs / epochs, over its days).</figcaption></figure>")
+                       + "'><figcaption>Mean solved position of each station; colour: horizontal 95 % "
+                         "error against its reference coordinate (median over its days; hollow: no "
+                         "reference), or availability when no station has a reference."
+                         "</figcaption></figure>")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>satnav batch summary</title><style>"
         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:2em}"
@@ -1014,13 +1016,15 @@ def daily_series_svg(rows: Sequence[dict[str, Any]], key: str, title: str, width
 
 def station_positions(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
     """Per station of the summary rows that have a position: (latitude deg, longitude deg,
-    availability pooled over its station-days and combinations)."""
+    availability pooled over its station-days and combinations, median horizontal 95 %
+    error in m over them, NaN where no reference coordinate is known)."""
     acc: dict[str, list] = {}
     for r in rows:
         lat, lon = _num(r.get("lat_deg")), _num(r.get("lon_deg"))
         if r.get("state") == "failed" or not (math.isfinite(lat) and math.isfinite(lon)):
             continue
-        acc.setdefault(r["station"], []).append((lat, lon, _num(r.get("availability")), int(r.get("epochs") or 0)))
+        acc.setdefault(r["station"], []).append(
+            (lat, lon, _num(r.get("availability")), int(r.get("epochs") or 0), _num(r.get("h_95_m"))))
     out = {}
     for station, items in acc.items():
         a = np.array(items, dtype=np.float64)
@@ -1028,7 +1032,8 @@ def station_positions(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, 
         lon = math.degrees(math.atan2(np.mean(np.sin(np.radians(a[:, 1]))), np.mean(np.cos(np.radians(a[:, 1])))))
         epochs = a[:, 3].sum()
         avail = float(np.nansum(a[:, 2] * a[:, 3]) / epochs) if epochs else math.nan
-        out[station] = (float(np.mean(a[:, 0])), lon, avail)
+        h95 = a[:, 4][np.isfinite(a[:, 4])]
+        out[station] = (float(np.mean(a[:, 0])), lon, avail, float(np.median(h95)) if h95.size else math.nan)
     return out
 
 
@@ -1045,16 +1050,21 @@ def _station_map_png(rows: Sequence[dict[str, Any]]) -> bytes | None:
     return station_map(stations, Figure(figsize=(9.0, 5.6), dpi=100, layout="constrained"))[1]
 
 
-def station_map(stations: dict[str, tuple[float, float, float]], fig):
-    """Draw the stations ``{name: (lat deg, lon deg, availability)}`` on a map in ``fig``:
-    regional (equirectangular, at least 16 deg wide) around a local network, Equal Earth for
-    one spread over the world; returns (the :class:`~satnav.report.basemap.MapAxes`, PNG bytes)."""
+def station_map(stations: dict[str, tuple[float, ...]], fig):
+    """Draw the stations ``{name: (lat deg, lon deg, availability[, H 95 % m])}`` on a map in
+    ``fig``: regional (equirectangular, at least 16 deg wide) around a local network, Equal
+    Earth for one spread over the world. The dots are coloured by accuracy (horizontal 95 %
+    error, m) where a reference coordinate made it known, stations without one drawn hollow;
+    by availability when no station has a reference. Returns (the
+    :class:`~satnav.report.basemap.MapAxes`, PNG bytes)."""
     from .report.basemap import draw_basemap, label_region_axes, projection_for, region_extent
 
     names = list(stations)
     lat = np.array([stations[n][0] for n in names])
     lon = np.array([stations[n][1] for n in names])
     avail = np.array([stations[n][2] for n in names])
+    h95 = np.array([stations[n][3] if len(stations[n]) > 3 else math.nan for n in names])
+    by_accuracy = bool(np.isfinite(h95).any())
     spread = max(float(np.ptp(lat)), float(np.ptp((lon - lon[0] + 180.0) % 360.0)))
     extent = region_extent(lon, lat, margin_deg=max(3.0, 0.1 * spread), min_span_deg=16.0)
     projection = projection_for(extent)
@@ -1065,8 +1075,15 @@ def station_map(stations: dict[str, tuple[float, float, float]], fig):
         label_region_axes(m)
     centre = projection.central_lon_deg
     x, y = m.xy(centre + (lon - centre + 180.0) % 360.0 - 180.0, lat)
-    points = ax.scatter(x, y, c=np.nan_to_num(avail, nan=0.0), cmap="RdYlGn", vmin=0.0, vmax=1.0, s=60,
-                        edgecolors="k", linewidths=0.7, zorder=6)
+    if by_accuracy:
+        known = np.isfinite(h95)
+        ax.scatter(x[~known], y[~known], facecolors="none", edgecolors="k", s=60, linewidths=1.0, zorder=6)
+        points = ax.scatter(x[known], y[known], c=h95[known], cmap="RdYlGn_r", vmin=0.0,
+                            vmax=max(float(h95[known].max()), 1e-3), s=60, edgecolors="k",
+                            linewidths=0.7, zorder=6)
+    else:
+        points = ax.scatter(x, y, c=np.nan_to_num(avail, nan=0.0), cmap="RdYlGn", vmin=0.0, vmax=1.0,
+                            s=60, edgecolors="k", linewidths=0.7, zorder=6)
     labels: list[list] = []  # stations closer than half a degree share one label
     for name, la, lo, xi, yi in zip(names, lat, lon, x, y):
         near = next((lab for lab in labels if abs(lab[1] - la) < 0.5 and abs((lab[2] - lo + 180) % 360 - 180) < 0.5), None)
@@ -1076,7 +1093,8 @@ def station_map(stations: dict[str, tuple[float, float, float]], fig):
             near[0] += f", {name}"
     for name, _, _, xi, yi in labels:
         ax.annotate(name, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize=8, zorder=7)
-    fig.colorbar(points, ax=ax, shrink=0.7, label="availability")
+    fig.colorbar(points, ax=ax, shrink=0.7,
+                 label="horizontal error, 95 % (m)" if by_accuracy else "availability")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=fig.dpi)
     return m, buf.getvalue()

@@ -108,12 +108,19 @@ def cmd_stream(args) -> int:
                            station=station)
     holder.append(session)
     t0 = time.monotonic()
+    interrupted = False
     try:
         summary = session.run(duration_s=args.duration)
+    except KeyboardInterrupt:  # Ctrl-C ends a live run: the summary of what was done follows
+        interrupted = True
+        summary = session.loop.summary
     finally:
         status.close()
     if not args.quiet:
         print(_summary_text(summary, time.monotonic() - t0), file=sys.stderr)
+    if interrupted:
+        print("satnav: interrupted", file=sys.stderr)
+        return 130
     solved = sum(v for k, v in summary.counts.items() if k.startswith("q") and k != "q0")
     return 0 if solved or not summary.counts.get("rover_epochs") else 1
 

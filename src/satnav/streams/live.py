@@ -423,8 +423,8 @@ class LiveLoop:
             for f in self.feeds:
                 f.join(timeout=2)
             self._report_events()
-        self.summary.counts = Counter(self.engine.counts)
-        self.summary.events = list(self.engine.events)
+            self.summary.counts = Counter(self.engine.counts)
+            self.summary.events = list(self.engine.events)
         return self.summary
 
     # ------------------------------------------------------------------ internals
