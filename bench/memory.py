@@ -62,6 +62,11 @@ per 1000 epochs ((214 - 165) MB / 66 240 epochs). Two processes: 1.39x faster on
 day, 1.13x on 7 days, none on one day (3 chunks: the observations are parsed in the main
 process and sent to the workers, which costs about what the second core gives).
 
+Since then (evening of 2026-12-06) the workers parse the chunk texts themselves and the
+reading process solves chunks too: 1.55x on the 1 Hz day, 1.49x on 7 days, peak 190 MB for the
+1 Hz day; the current table is in bench/RESULTS.md ("Memory and scaling with file length and
+cores").
+
 Usage: ``python bench/memory.py [--big] [--jobs 1,2] [--keep DIR]``; ``--big`` adds the
 7-day and 24 h 1 Hz files (a few minutes to simulate, ~600 MB of text in /tmp).
 """

@@ -150,6 +150,39 @@ def speed(repeat: int) -> None:
     print(f"files in {tmp}")
 
 
+def final_position(path: Path) -> np.ndarray:
+    """Last solution row of a .pos (ECEF or llh) as ECEF (m)."""
+    from satnav.frames import geodetic_to_ecef
+
+    last = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("%")][-1].split()
+    xyz = np.array([float(v) for v in last[2:5]])
+    if abs(xyz[0]) < 1000:
+        xyz = geodetic_to_ecef(np.radians(xyz[0]), np.radians(xyz[1]), xyz[2])
+    return np.asarray(xyz, dtype=float).reshape(3)
+
+
+def static_peer() -> None:
+    """PPP-static of the whole day by rnx2rtkp and by satnav on the same inputs (all models,
+    ESBC's NGS calibration): final coordinates against the reference and each other."""
+    from satnav.frames import ecef_to_enu
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_ppp_static_"))
+    plain = [expand(p, tmp) for p in [OBS, NAV] + PRODUCTS[:3]]
+    atx = expand(PRODUCTS[3], tmp)
+    conf = tmp / "ppp_static.conf"
+    conf.write_text(RTKLIB_CONF.format(atx=atx, ngs=NGS).replace("=ppp-kine", "=ppp-static"))
+    out_r, out_s = tmp / "rtklib.pos", tmp / "satnav.pos"
+    run_process(["rnx2rtkp", "-k", str(conf), "-o", str(out_r), *map(str, plain)])
+    run_process([sys.executable, "-m", "satnav", "solve", str(OBS), *map(str, PRODUCTS), str(NGS),
+                 "--mode", "ppp-static", "-q", "-o", str(out_s)])
+    r, s_ = final_position(out_r), final_position(out_s)
+    for name, pos in (("rnx2rtkp", r), ("satnav", s_)):
+        e, n, u = ecef_to_enu(pos, REFERENCE)
+        print(f"{name:9s} static final minus reference: E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
+    e, n, u = ecef_to_enu(s_, r)
+    print(f"satnav minus rnx2rtkp (static, same inputs): E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
+
+
 def convergence() -> None:
     from satnav.estimators.ppp import PppOptions, solve_ppp
     from satnav.pipeline import precise_products, read_observations
@@ -183,6 +216,7 @@ def main() -> None:
           f"load {os.getloadavg()}")
     if not args.skip_speed:
         speed(args.repeat)
+        static_peer()
     if not args.skip_convergence:
         convergence()
 

@@ -4,6 +4,12 @@ Whole processes (interpreter start-up and imports included for satnav), interlea
 medians. Both read the same decompressed ``.ubx`` and write RINEX observation + navigation
 files. Usage: ``python bench/ubx.py [FILE.ubx[.gz]] [--repeat N]``; default the F9T L1/L2
 log and the 16dBatt log of ``$SATNAV_DATA/ubx``. Needs ``convbin`` (Debian package rtklib).
+
+``--day OUT.ubx [--hours H]`` first builds a 24 h (or H h), 1 Hz, 4-system (GPS, GLONASS,
+Galileo, BeiDou; L1 + L2/E5b/B2I) log from pygnssutils' ``pygpsdata_testobsdata.log``
+(1800 RXM-RAWX epochs of an F9P): the 1800 messages are repeated with ``rcvTow`` advanced
+by 1800 s per copy (GPS week carried) and their checksums recomputed; the measurements
+repeat, the decoding work is that of a real day. The log is then benchmarked like the others.
 """
 
 from __future__ import annotations
@@ -48,11 +54,44 @@ def bench(path: Path, repeat: int, convbin: str) -> tuple[float, float]:
     return statistics.median(t_ours), statistics.median(t_theirs)
 
 
+def build_day(out: Path, hours: float) -> None:
+    """Write the synthetic 1 Hz log (module docstring)."""
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from satnav.io.ubx import frame_ubx
+
+    data = (DATA / "streams" / "pygpsdata_testobsdata.log").read_bytes()
+    fr = frame_ubx(data)
+    sel = (fr.cls == 0x02) & (fr.id == 0x15)
+    msgs = [bytearray(data[s : s + 8 + n]) for s, n in zip(fr.start[sel].tolist(), fr.length[sel].tolist())]
+    span = len(msgs)
+    with open(out, "wb") as fh:
+        for k in range(int(round(hours * 3600 / span))):
+            for m in msgs:
+                tow = np.frombuffer(bytes(m[6:14]), "<f8")[0] + k * span
+                week = int(np.frombuffer(bytes(m[14:16]), "<u2")[0]) + int(tow // 604800)
+                m2 = bytearray(m)
+                m2[6:14] = np.float64(tow % 604800).tobytes()
+                m2[14:16] = np.uint16(week).tobytes()
+                body = np.frombuffer(bytes(m2[2:-2]), np.uint8)
+                ck_a = int(body.sum()) & 0xFF
+                ck_b = int(np.cumsum(body, dtype=np.int64).sum()) & 0xFF
+                m2[-2], m2[-1] = ck_a, ck_b
+                fh.write(m2)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="*", type=Path)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--day", type=Path, help="build the synthetic 1 Hz log here (reused when it exists)")
+    p.add_argument("--hours", type=float, default=24.0)
     args = p.parse_args()
+    if args.day is not None:
+        if not args.day.exists():
+            build_day(args.day, args.hours)
+        args.files = [args.day]
     convbin = shutil.which("convbin")
     if convbin is None:
         sys.exit("convbin not found (apt-get install rtklib)")

@@ -165,9 +165,14 @@ def test_summary_station_map(first_run):
     path = out.parent / "stations.png"
     path.write_bytes(png)
     img = read_png(path)
-    for name, (lat, lon, avail) in stations.items():
+    # coloured by the H 95 % error where the reference is known (0759, ESBC), hollow otherwise
+    assert np.isfinite(stations["0759"][3]) and np.isfinite(stations["ESBC"][3])
+    dots = fig.axes[0].collections[-1]
+    for name, (lat, lon, _, h95) in stations.items():
+        if not np.isfinite(h95):
+            continue
         col, row = m.pixel(lon, lat)
-        dot = np.array(fig.axes[0].collections[-1].cmap(avail)[:3]) * 255.0
+        dot = np.array(dots.cmap(dots.norm(h95))[:3]) * 255.0
         assert np.linalg.norm(img[int(round(float(row))), int(round(float(col)))] - dot) < 30.0, name
 
 
@@ -319,3 +324,85 @@ def test_manifest_toml_and_options(tmp_path):
 
     with pytest.raises(SatnavError, match="unknown field"):
         tasks_from_manifest(bad)
+
+
+def test_interrupt_leaves_complete_files_and_resumes(network, tmp_path):
+    """Ctrl-C (KeyboardInterrupt in the main thread) after the first finished station-day:
+    the running ones are cancelled, the summary of the finished ones is written, every file
+    left is complete, and the next run does only what was not finished."""
+    import pyarrow.parquet as pq
+
+    tasks = [t for t in network[0] if t.station in ("0759", "3040", "SIMB")]
+    out = tmp_path / "out"
+    seen = []
+
+    def interrupt(row, n_finished, n_total):
+        seen.append(row["station"])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(tasks, out, workers=1, processes=False, progress=interrupt)
+    assert len(seen) == 1
+    summary = pq.read_table(out / "summary.parquet").to_pylist()
+    assert [r["station"] for r in summary] == seen
+    for path in (out / "positions").rglob("*.parquet"):
+        assert pq.read_table(path).num_rows > 0
+    again = run_batch(tasks, out, workers=1, processes=False)
+    assert again.n_failed == 0 and again.n_skipped >= 1 and again.n_done + again.n_skipped == len(tasks)
+    assert not list(out.rglob("*.part"))
+
+
+def test_navigation_read_once_per_worker_for_shared_files(tmp_path):
+    """Station-days naming the same navigation files share one reading in a worker (the
+    stations of a network use the day's BRDC file); a changed file is read again; the
+    positions are those of ``satnav solve`` given the file names."""
+    from satnav import batch
+
+    nav = tmp_path / "07590920.05n"
+    shutil.copy(GSI / "07590920.05n", nav)
+    batch._NAVIGATION_CACHE.clear()
+    a = StationDay("0759", "2005-092", str(GSI / "07590920.05o"), (str(nav),))
+    b = StationDay("3040", "2005-092", str(GSI / "30400920.05o"), (str(nav),))
+    first = batch._shared_navigation(a, a.options)
+    assert batch._shared_navigation(b, b.options) is first
+    os.utime(nav, ns=(nav.stat().st_atime_ns, nav.stat().st_mtime_ns + 1_000_000_000))
+    assert batch._shared_navigation(b, b.options) is not first
+    out = tmp_path / "out"
+    result = run_batch([a, b], out, workers=1, processes=False)
+    assert result.n_done == 2
+    for task in (a, b):
+        alone = solve_files(task.observation, task.navigation, task.options)
+        table = read_positions(out, f"station = '{task.station}'")
+        np.testing.assert_array_equal(table[["x_m", "y_m", "z_m"]].to_numpy(), alone.position_m)
+
+
+def test_summary_page_has_the_daily_series(first_run):
+    """summary.html: a time series per station and combination of availability and H 95 %,
+    a point per station-day whose tooltip holds the summary's value (read back with an XML
+    parser)."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from satnav.batch import summary_html
+
+    _, out, result = first_run
+    page = summary_html(result.rows)  # what summary.html of the run holds (later tests rewrite it)
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    series = {}
+    for svg in svgs:
+        root = ET.fromstring(svg)
+        ns = "{http://www.w3.org/2000/svg}"
+        title = root.find(f"{ns}title")
+        if title is None:
+            continue
+        for circle in root.iter(f"{ns}circle"):
+            label, value = circle.find(f"{ns}title").text.rsplit(": ", 1)
+            series[(title.text, label)] = float(value)
+    for r in result.rows:
+        if r["state"] == "failed":
+            continue
+        key = ("availability (valid epochs / epochs)", f"{r['station']} {r['systems']} {r['day']}")
+        assert series[key] == pytest.approx(r["availability"], rel=1e-3)
+        if not np.isnan(r["h_95_m"]):
+            key = ("horizontal error, 95 % (m)", f"{r['station']} {r['systems']} {r['day']}")
+            assert series[key] == pytest.approx(r["h_95_m"], rel=1e-3)

@@ -79,3 +79,35 @@ def test_a_command_imports_only_its_module():
     modules = _modules_after(code)
     assert "satnav.cli.orbits" in modules
     assert not {"satnav.cli.solve", "satnav.cli.constellation", "satnav.cli.report"} & modules
+
+
+def test_solve_loads_no_heavy_module(tmp_path):
+    """A whole ``satnav solve`` (SPP of a short RINEX 2 file, output to a file) loads none of
+    the modules that cost start-up time and that it does not need."""
+    data = os.environ.get("SATNAV_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    gsi = os.path.join(data, "gsi-2005-092")
+    if not os.path.isdir(gsi):
+        pytest.skip("needs SATNAV_DATA")
+    code = (
+        "from satnav.cli.main import main\n"
+        f"main(['solve', {os.path.join(gsi, '07590920.05o')!r}, {os.path.join(gsi, '07590920.05n')!r}, "
+        f"'-o', {str(tmp_path / 'out.pos')!r}, '-q'])\n"
+    )
+    modules = _modules_after(code)
+    heavy = {"statistics", "numpy.char", "pandas", "scipy", "matplotlib", "rich", "dask", "pyarrow", "xarray",
+             "numba", "hatanaka"}
+    assert not heavy & modules
+
+
+def test_orbits_to_a_pipe_loads_no_table_library(tmp_path):
+    """``satnav orbits`` writing its tables to a pipe prints plain columns: rich is not loaded."""
+    data = os.environ.get("SATNAV_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    nav = os.path.join(data, "esbc-2020-177", "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
+    if not os.path.isfile(nav):
+        pytest.skip("needs SATNAV_DATA")
+    code = (
+        "from satnav.cli.main import main\n"
+        f"main(['orbits', {nav!r}, '--interval', '3600', '-o', {str(tmp_path / 'o.sp3')!r}])\n"
+    )
+    modules = _modules_after(code)
+    assert "rich" not in modules and "satnav.cli.orbits" in modules

@@ -216,3 +216,30 @@ def test_azimuth_elevation_satellite_above_pole_and_nan():
     assert np.degrees(el) == pytest.approx(90.0)
     az, el = azimuth_elevation(rx, [np.nan, 0.0, 0.0])
     assert np.isnan(el)
+
+
+def test_pz90_11_to_itrf2008_matches_epsg_7960_through_proj():
+    # parameters from the EPSG database as pyproj ships it; the Helmert arithmetic by PROJ
+    pyproj = pytest.importorskip("pyproj")
+    from pyproj.crs import CoordinateOperation
+
+    from satnav.frames import PZ90_11_TO_ITRF2008, itrf_to_pz90_11, pz90_11_to_itrf
+
+    epsg = {p.name: p.value for p in CoordinateOperation.from_epsg(7960).params}
+    assert epsg["X-axis translation"] == PZ90_11_TO_ITRF2008["tx"]
+    assert epsg["Y-axis translation"] == PZ90_11_TO_ITRF2008["ty"]
+    assert epsg["Z-axis translation"] == PZ90_11_TO_ITRF2008["tz"]
+    assert epsg["X-axis rotation"] == PZ90_11_TO_ITRF2008["rx_mas"]
+    assert epsg["Y-axis rotation"] == PZ90_11_TO_ITRF2008["ry_mas"]
+    assert epsg["Z-axis rotation"] == PZ90_11_TO_ITRF2008["rz_mas"]
+    assert epsg["Scale difference"] == PZ90_11_TO_ITRF2008["scale_ppm"]
+    p = PZ90_11_TO_ITRF2008
+    helmert = pyproj.Transformer.from_pipeline(
+        f"+proj=helmert +convention=coordinate_frame +x={p['tx']} +y={p['ty']} +z={p['tz']} "
+        f"+rx={p['rx_mas'] / 1000} +ry={p['ry_mas'] / 1000} +rz={p['rz_mas'] / 1000} +s={p['scale_ppm']}")
+    xyz = np.array([[20e6, 10e6, 15e6], [-5e6, 24e6, -8e6], [3e6, 4e6, 5e6]])
+    ref = np.array(helmert.transform(xyz[:, 0], xyz[:, 1], xyz[:, 2])).T
+    ours = pz90_11_to_itrf(xyz)
+    assert np.max(np.abs(ours - ref)) < 1e-6
+    assert 1e-3 < np.max(np.linalg.norm(ours - xyz, axis=1)) < 0.01  # millimetres at GNSS radius
+    assert np.max(np.abs(itrf_to_pz90_11(ours) - xyz)) < 1e-6

@@ -109,7 +109,8 @@ def test_smaller_file_in_many_chunks(tmp_path, monkeypatch, name):
         assert_same_solution(whole, sol)
 
 
-def test_a_system_that_appears_later_restarts_with_the_whole_file_plan(tmp_path, monkeypatch):
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: chunks parsed and solved in a worker process too
+def test_a_system_that_appears_later_restarts_with_the_whole_file_plan(tmp_path, monkeypatch, jobs):
     def no_glonass_first(records):
         out = []
         for i, rec in enumerate(records):
@@ -129,7 +130,7 @@ def test_a_system_that_appears_later_restarts_with_the_whole_file_plan(tmp_path,
     passes = []
     real = pipeline._streamed_pass
     monkeypatch.setattr(pipeline, "_streamed_pass", lambda *a: passes.append(1) or real(*a))
-    sol = streamed(path, nav, SolveOptions(jobs=1))
+    sol = streamed(path, nav, SolveOptions(jobs=jobs))
     assert len(passes) >= 2  # the plan changed when GLONASS came (again if its codes grow later)
     assert_same_solution(whole, sol)
 

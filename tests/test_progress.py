@@ -62,7 +62,8 @@ def test_simulation_stages(simulated):
     assert len(sim.times_ns) == 41
 
 
-def test_streamed_solve_counts_the_file_epochs(simulated, monkeypatch):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_streamed_solve_counts_the_file_epochs(simulated, monkeypatch, jobs):
     # a RINEX 3 file read and solved in chunks of 10 epochs: the total comes from the header
     # (first/last observation, interval) and the counts follow the chunks
     from satnav import pipeline
@@ -71,12 +72,12 @@ def test_streamed_solve_counts_the_file_epochs(simulated, monkeypatch):
     sim, paths, _, _ = simulated
     monkeypatch.setattr(pipeline, "STREAM_CHUNK_EPOCHS", 10)
     calls = []
-    sol = pipeline.solve_files(paths["obs"], [paths["nav"]], SolveOptions(jobs=1),
+    sol = pipeline.solve_files(paths["obs"], [paths["nav"]], SolveOptions(jobs=jobs),
                                progress=lambda d, t: calls.append((d, t)))
     assert len(sol) == 41
     check_calls(calls, 41)
-    assert [d for d, _ in calls[:4]] == [10, 20, 30, 40]
-    assert all(t == 41 for _, t in calls)
+    assert len({d for d, _ in calls}) >= 4 and calls[0][0] <= 10  # chunk by chunk
+    assert all(t == 41 for _, t in calls)  # the header's count from the start
 
 
 def test_evaluate_counts_every_combination(simulated):
@@ -178,13 +179,27 @@ def _run(args, tmp_path, *, tty: bool) -> str:
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_bar_on_a_terminal_only(tmp_path):
     pytest.importorskip("rich")
-    args = ["plan", "--constellation", "regional", "--region", "-40,40,40,160", "--grid", "2",
-            "--start", "2020-06-25T00:00:00", "--end", "2020-06-25T06:00:00", "-o", "out"]
-    on_tty = _run(args, tmp_path, tty=True)
+    args = ["plan", "--constellation", "regional", "--region", "-40,40,60,140", "--grid", "4",
+            "--start", "2020-06-25T00:00:00", "--end", "2020-06-25T03:00:00", "-o", "out"]
+    on_tty = _run(args + ["-v"], tmp_path, tty=True)
     assert ESCAPE.search(on_tty)  # rich drew (and removed) its bar
     assert "satnav: coverage grid" in on_tty
+    assert re.search(r"satnav: coverage grid: 441/441 points, [\d.]+ s", on_tty)  # -v: above the bar
     assert "grid points in" in on_tty  # then the summary line
     piped = _run(args, tmp_path, tty=False)
     assert not ESCAPE.search(piped) and "satnav: coverage grid" not in piped
     assert "grid points in" in piped
     assert np.array_equal(*(sorted(re.findall(r"mean visible [\d.-]+", t)) for t in (on_tty, piped)))
+
+
+def test_ppp_counts_epochs():
+    from satnav.estimators.ppp import PppOptions, solve_ppp
+    from satnav.pipeline import precise_products, read_observations
+    from tests.estimators.test_ppp import _bor1_files
+
+    obs = read_observations(data_path("bor1-2024-035", "BOR100POL_R_20240350000_01D_30S_MO.crx.gz"))
+    calls = []
+    sol = solve_ppp(obs.epoch_slice(0, 12), precise_products(_bor1_files()), PppOptions(),
+                    progress=lambda d, t: calls.append((d, t)))
+    assert len(sol) == 12
+    check_calls(calls, 12)

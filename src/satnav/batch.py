@@ -66,6 +66,7 @@ __all__ = [
     "station_positions",
     "station_map",
     "service_table",
+    "daily_series_svg",
     "read_positions",
     "POSITION_COLUMNS",
     "SUMMARY_COLUMNS",
@@ -487,7 +488,11 @@ def solve_station_day(task: StationDay, out_dir: PathType, digest: str | None = 
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            solution = solve_files(task.observation, task.navigation, task.options, base=task.base)
+            # one core per task (the cluster runs one task per worker thread); results do not
+            # depend on the number of processes
+            options = task.options if task.options.jobs is not None else task.options.replace(jobs=1)
+            navigation = _shared_navigation(task, options)
+            solution = solve_files(task.observation, navigation, options, base=task.base)
         table = _positions_table(task, solution)
         row.update(_summary_numbers(task, solution))
         messages = list(solution.warnings)
@@ -502,6 +507,47 @@ def solve_station_day(task: StationDay, out_dir: PathType, digest: str | None = 
         row.update(state="failed", error=_one_line(exc), n_warnings=len(messages), warnings="; ".join(messages),
                    run_time_s=time.perf_counter() - start)
     return row
+
+
+#: Navigation data read by this (worker) process: (files, sizes, modification times, strict)
+#: -> (Navigation, warnings). The stations of a network share a day's navigation files
+#: (BRDC, or a neighbour's): each worker reads them once, not once per station-day.
+_NAVIGATION_CACHE: dict[tuple, tuple[Any, list]] = {}
+NAVIGATION_CACHE_SIZE = 4
+
+
+def _shared_navigation(task: StationDay, options: SolveOptions):
+    """The task's navigation data, read once per worker for all station-days that name the
+    same files (the reading's warnings are issued again for each); the file names
+    themselves when they are not plain RINEX navigation files or the task has a base
+    (relative modes read navigation their own way)."""
+    from .info import detect_format
+
+    paths = task.navigation
+    if task.base is not None or not paths:
+        return paths
+    try:
+        stats = [os.stat(p) for p in paths]
+        if not all(os.path.isfile(p) and detect_format(p)[0] == "rinex-nav" for p in paths):
+            return paths
+    except (OSError, SatnavError):
+        return paths  # solve_files says what is wrong
+    key = (tuple((os.path.abspath(p), st.st_size, st.st_mtime_ns) for p, st in zip(paths, stats)), options.strict)
+    hit = _NAVIGATION_CACHE.get(key)
+    if hit is None:
+        from .io.rinex_nav import read_rinex_nav
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            nav = read_rinex_nav(*paths, strict=options.strict)
+        nav.source = ", ".join(str(p) for p in paths)  # the labels solve_files gives the file names
+        hit = (nav, [(w.message, w.category) for w in caught])
+        while len(_NAVIGATION_CACHE) >= NAVIGATION_CACHE_SIZE:
+            _NAVIGATION_CACHE.pop(next(iter(_NAVIGATION_CACHE)))
+        _NAVIGATION_CACHE[key] = hit
+    for message, category in hit[1]:
+        warnings.warn(message, category, stacklevel=2)
+    return hit[0]
 
 
 def _positions_table(task: StationDay, solution):
@@ -900,8 +946,10 @@ def summary_html(rows: Sequence[dict[str, Any]]) -> str:
 
         station_map = ("<h2>Stations</h2><figure><img alt='station map' src='data:image/png;base64,"
                        + base64.b64encode(png).decode("ascii")
-                       + "'><figcaption>Mean solved position of each station; colour: availability "
-                         "(valid epochs / epochs, over its days).</figcaption></figure>")
+                       + "'><figcaption>Mean solved position of each station; colour: horizontal 95 % "
+                         "error against its reference coordinate (median over its days; hollow: no "
+                         "reference), or availability when no station has a reference."
+                         "</figcaption></figure>")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>satnav batch summary</title><style>"
         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:2em}"
@@ -909,21 +957,74 @@ def summary_html(rows: Sequence[dict[str, Any]]) -> str:
         "figure img{max-width:100%;height:auto}"
         "</style></head><body><h1>satnav batch</h1>"
         f"<p>{len(rows)} station-days, {failed} failed.</p>" + station_map
+        + "<h2>Per day</h2>" + daily_series_svg(rows, "availability", "availability (valid epochs / epochs)")
+        + daily_series_svg(rows, "h_95_m", "horizontal error, 95 % (m)")
         + "<h2>Station-days</h2>" + table(*display_rows(rows))
         + "<h2>Service per station and constellation combination</h2>"
         + table(*display_rows(service_table(rows), SERVICE_COLUMNS)) + "</body></html>\n"
     )
 
 
+def _svg_text(x: float, y: float, text: str) -> str:
+    return f"<text x='{x:.1f}' y='{y:.1f}'>{html.escape(text)}</text>"
+
+
+def daily_series_svg(rows: Sequence[dict[str, Any]], key: str, title: str, width: int = 640,
+                     height: int = 220) -> str:
+    """An inline SVG time series of the summary column ``key`` per day (x: the days of the
+    batch in order), one line per station and constellation combination, a point per
+    station-day (its value in the tooltip); failed station-days are left out."""
+    days = sorted({str(r["day"]) for r in rows})
+    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for r in rows:
+        v = _num(r.get(key))
+        if r.get("state") != "failed" and math.isfinite(v):
+            series.setdefault((str(r["station"]), str(r["systems"])), []).append((days.index(str(r["day"])), v))
+    values = [v for pts in series.values() for _, v in pts]
+    if not values:
+        return f"<p>{html.escape(title)}: no value.</p>"
+    top = max(values) * 1.1 or 1.0
+    left, right, upper, lower = 50, 20, 25, 30
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return (left + (i + 0.5) * (width - left - right) / len(days),
+                upper + (1.0 - v / top) * (height - upper - lower))
+
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"viewBox='0 0 {width} {height}' font-size='11' font-family='sans-serif' role='img'>",
+             f"<title>{html.escape(title)}</title>", _svg_text(left, 15, title),
+             f"<line x1='{left}' y1='{height - lower}' x2='{width - right}' y2='{height - lower}' stroke='#333'/>",
+             f"<line x1='{left}' y1='{upper}' x2='{left}' y2='{height - lower}' stroke='#333'/>",
+             _svg_text(5, upper + 4, f"{top:.3g}"), _svg_text(5, height - lower, "0")]
+    for i in sorted({0, len(days) - 1}):
+        parts.append(_svg_text(xy(i, 0.0)[0] - 25, height - 10, days[i]))
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+    for k, ((station, systems), pts) in enumerate(sorted(series.items())):
+        colour = palette[k % len(palette)]
+        label = html.escape(f"{station} {systems}")
+        pts = sorted(pts)
+        if len(pts) > 1:
+            coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in pts))
+            parts.append(f"<polyline points='{coords}' fill='none' stroke='{colour}'><title>{label}</title></polyline>")
+        for i, v in pts:
+            x, y = xy(i, v)
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.5' fill='{colour}'>"
+                         f"<title>{label} {html.escape(days[i])}: {v:.4g}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def station_positions(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
     """Per station of the summary rows that have a position: (latitude deg, longitude deg,
-    availability pooled over its station-days and combinations)."""
+    availability pooled over its station-days and combinations, median horizontal 95 %
+    error in m over them, NaN where no reference coordinate is known)."""
     acc: dict[str, list] = {}
     for r in rows:
         lat, lon = _num(r.get("lat_deg")), _num(r.get("lon_deg"))
         if r.get("state") == "failed" or not (math.isfinite(lat) and math.isfinite(lon)):
             continue
-        acc.setdefault(r["station"], []).append((lat, lon, _num(r.get("availability")), int(r.get("epochs") or 0)))
+        acc.setdefault(r["station"], []).append(
+            (lat, lon, _num(r.get("availability")), int(r.get("epochs") or 0), _num(r.get("h_95_m"))))
     out = {}
     for station, items in acc.items():
         a = np.array(items, dtype=np.float64)
@@ -931,7 +1032,8 @@ def station_positions(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, 
         lon = math.degrees(math.atan2(np.mean(np.sin(np.radians(a[:, 1]))), np.mean(np.cos(np.radians(a[:, 1])))))
         epochs = a[:, 3].sum()
         avail = float(np.nansum(a[:, 2] * a[:, 3]) / epochs) if epochs else math.nan
-        out[station] = (float(np.mean(a[:, 0])), lon, avail)
+        h95 = a[:, 4][np.isfinite(a[:, 4])]
+        out[station] = (float(np.mean(a[:, 0])), lon, avail, float(np.median(h95)) if h95.size else math.nan)
     return out
 
 
@@ -948,16 +1050,21 @@ def _station_map_png(rows: Sequence[dict[str, Any]]) -> bytes | None:
     return station_map(stations, Figure(figsize=(9.0, 5.6), dpi=100, layout="constrained"))[1]
 
 
-def station_map(stations: dict[str, tuple[float, float, float]], fig):
-    """Draw the stations ``{name: (lat deg, lon deg, availability)}`` on a map in ``fig``:
-    regional (equirectangular, at least 16 deg wide) around a local network, Equal Earth for
-    one spread over the world; returns (the :class:`~satnav.report.basemap.MapAxes`, PNG bytes)."""
+def station_map(stations: dict[str, tuple[float, ...]], fig):
+    """Draw the stations ``{name: (lat deg, lon deg, availability[, H 95 % m])}`` on a map in
+    ``fig``: regional (equirectangular, at least 16 deg wide) around a local network, Equal
+    Earth for one spread over the world. The dots are coloured by accuracy (horizontal 95 %
+    error, m) where a reference coordinate made it known, stations without one drawn hollow;
+    by availability when no station has a reference. Returns (the
+    :class:`~satnav.report.basemap.MapAxes`, PNG bytes)."""
     from .report.basemap import draw_basemap, label_region_axes, projection_for, region_extent
 
     names = list(stations)
     lat = np.array([stations[n][0] for n in names])
     lon = np.array([stations[n][1] for n in names])
     avail = np.array([stations[n][2] for n in names])
+    h95 = np.array([stations[n][3] if len(stations[n]) > 3 else math.nan for n in names])
+    by_accuracy = bool(np.isfinite(h95).any())
     spread = max(float(np.ptp(lat)), float(np.ptp((lon - lon[0] + 180.0) % 360.0)))
     extent = region_extent(lon, lat, margin_deg=max(3.0, 0.1 * spread), min_span_deg=16.0)
     projection = projection_for(extent)
@@ -968,8 +1075,15 @@ def station_map(stations: dict[str, tuple[float, float, float]], fig):
         label_region_axes(m)
     centre = projection.central_lon_deg
     x, y = m.xy(centre + (lon - centre + 180.0) % 360.0 - 180.0, lat)
-    points = ax.scatter(x, y, c=np.nan_to_num(avail, nan=0.0), cmap="RdYlGn", vmin=0.0, vmax=1.0, s=60,
-                        edgecolors="k", linewidths=0.7, zorder=6)
+    if by_accuracy:
+        known = np.isfinite(h95)
+        ax.scatter(x[~known], y[~known], facecolors="none", edgecolors="k", s=60, linewidths=1.0, zorder=6)
+        points = ax.scatter(x[known], y[known], c=h95[known], cmap="RdYlGn_r", vmin=0.0,
+                            vmax=max(float(h95[known].max()), 1e-3), s=60, edgecolors="k",
+                            linewidths=0.7, zorder=6)
+    else:
+        points = ax.scatter(x, y, c=np.nan_to_num(avail, nan=0.0), cmap="RdYlGn", vmin=0.0, vmax=1.0,
+                            s=60, edgecolors="k", linewidths=0.7, zorder=6)
     labels: list[list] = []  # stations closer than half a degree share one label
     for name, la, lo, xi, yi in zip(names, lat, lon, x, y):
         near = next((lab for lab in labels if abs(lab[1] - la) < 0.5 and abs((lab[2] - lo + 180) % 360 - 180) < 0.5), None)
@@ -979,7 +1093,8 @@ def station_map(stations: dict[str, tuple[float, float, float]], fig):
             near[0] += f", {name}"
     for name, _, _, xi, yi in labels:
         ax.annotate(name, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize=8, zorder=7)
-    fig.colorbar(points, ax=ax, shrink=0.7, label="availability")
+    fig.colorbar(points, ax=ax, shrink=0.7,
+                 label="horizontal error, 95 % (m)" if by_accuracy else "availability")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=fig.dpi)
     return m, buf.getvalue()

@@ -40,6 +40,9 @@ __all__ = [
     "ecef_to_enu",
     "enu_to_ecef",
     "azimuth_elevation",
+    "PZ90_11_TO_ITRF2008",
+    "pz90_11_to_itrf",
+    "itrf_to_pz90_11",
 ]
 
 #: Semi-major axis (m) and flattening of the supported ellipsoids.
@@ -254,3 +257,33 @@ def azimuth_elevation(receiver_ecef, satellite_ecef, ellipsoid="WGS84"):
     elevation = np.arctan2(u, horizontal)
     azimuth = np.mod(np.arctan2(e, n), 2.0 * np.pi)
     return azimuth, elevation
+
+
+#: PZ-90.11 -> ITRF2008 seven-parameter transformation (EPSG:7960, "Coordinate Frame rotation"
+#: convention, epoch 2010.0; from the PZ-90.11 reference document of the Military Topographic
+#: Department, Russian General Staff): translations (m), rotations (mas), scale (ppm). The two
+#: frames agree to 5 mm at GNSS altitude; WGS84 (G1762 and later) realises ITRF2008/2014 to
+#: about a centimetre, so ITRF here stands for WGS84 as well.
+PZ90_11_TO_ITRF2008 = {"tx": -0.003, "ty": -0.001, "tz": 0.0, "rx_mas": 0.019, "ry_mas": -0.042,
+                       "rz_mas": 0.002, "scale_ppm": 0.0}
+
+
+def _coordinate_frame_rotation(params: dict, sign: float) -> tuple[np.ndarray, np.ndarray, float]:
+    mas = np.pi / (180.0 * 3600.0 * 1000.0)
+    rx, ry, rz = (sign * params[k] * mas for k in ("rx_mas", "ry_mas", "rz_mas"))
+    rot = np.array([[1.0, rz, -ry], [-rz, 1.0, rx], [ry, -rx, 1.0]])  # EPSG method 1032
+    t = sign * np.array([params["tx"], params["ty"], params["tz"]])
+    return rot, t, 1.0 + sign * params["scale_ppm"] * 1e-6
+
+
+def pz90_11_to_itrf(xyz_m) -> np.ndarray:
+    """PZ-90.11 ECEF positions (..., 3) (m) to ITRF2008 (:data:`PZ90_11_TO_ITRF2008`)."""
+    rot, t, scale = _coordinate_frame_rotation(PZ90_11_TO_ITRF2008, 1.0)
+    return scale * np.asarray(xyz_m, dtype=np.float64) @ rot.T + t
+
+
+def itrf_to_pz90_11(xyz_m) -> np.ndarray:
+    """ITRF2008 ECEF positions (..., 3) (m) to PZ-90.11 (the inverse of
+    :func:`pz90_11_to_itrf` to first order in the small parameters: < 1e-12 m at GNSS radius)."""
+    rot, t, scale = _coordinate_frame_rotation(PZ90_11_TO_ITRF2008, -1.0)
+    return scale * np.asarray(xyz_m, dtype=np.float64) @ rot.T + t

@@ -348,6 +348,43 @@ def _header_only_info(path, fmt: str, version) -> dict:
     return info
 
 
+def _product_info(path, fmt: str, version, strict: bool) -> dict:
+    """PPP products: bias SINEX (agency, satellites, span), BLQ (stations), ANTEX and NGS
+    antenna files (satellite and receiver antennas)."""
+    info: dict = {"format": fmt, "version": version, "decoded": True}
+    if fmt == "bias-sinex":
+        from .io.bias_sinex import read_bias_sinex
+
+        b = read_bias_sinex(path, strict=strict)
+        span = b.span_ns
+        info.update(agency=b.analysis_centre, satellites=[str(x) for x in satellite_ids(b.satellites)],
+                    biases=sum(len(v) for v in b.biases.values()),
+                    clock_reference={k: list(v) for k, v in b.clock_reference.items()},
+                    first_epoch=_time_text(span[0]) if span else None,
+                    last_epoch=_time_text(span[1]) if span and span[1] < np.iinfo(np.int64).max else None)
+    elif fmt == "blq":
+        from .io.blq import read_blq
+
+        info["stations"] = sorted(read_blq(path, strict=strict))
+    elif fmt == "ionex":
+        from .io.ionex import read_ionex
+
+        maps = read_ionex(path, strict=strict)
+        info.update(agency=maps.agency, maps=len(maps.time_ns), first_epoch=_time_text(int(maps.time_ns[0])),
+                    last_epoch=_time_text(int(maps.time_ns[-1])),
+                    grid=f"{maps.latitude_deg[0]:g}..{maps.latitude_deg[-1]:g} deg latitude, "
+                         f"{maps.longitude_deg[0]:g}..{maps.longitude_deg[-1]:g} deg longitude, "
+                         f"layer {maps.height_m / 1e3:g} km",
+                    max_vtec_tecu=float(np.nanmax(maps.tec_tecu)))
+    else:
+        from .io.antex import read_antennas
+
+        ants = read_antennas(path, strict=strict)
+        info["satellite_antennas"] = sorted(ants.satellites)
+        info["receiver_antennas"] = sorted(k.strip() for k in ants.receivers)
+    return info
+
+
 def _archive_info(path) -> dict:
     """Every member of a zip/tar archive: name, size and format (or why it is not read)."""
     from .io.archive import list_members
@@ -387,6 +424,8 @@ def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
         info = _phone_info(path, fmt, strict)
     elif fmt == "archive":
         info = _archive_info(path)
+    elif fmt in ("bias-sinex", "blq", "antex", "ngs-pcv", "ionex"):
+        info = _product_info(path, fmt, version, strict)
     else:
         info = _header_only_info(path, fmt, version)
     info = {"file": str(path), **info}
@@ -464,6 +503,21 @@ def format_info(info: dict) -> str:
         add("ephemeris", " ".join(f"{k}: {v}" for k, v in info["ephemerides"].items()))
         add("messages", ", ".join(f"{k} {v}" for k, v in sorted(info["messages"].items())))
         add("framing", ", ".join(f"{k} {v}" for k, v in info["framing"].items() if v))
+    elif fmt == "bias-sinex":
+        add("agency", info["agency"])
+        add("time span", _span_text(info["first_epoch"], info["last_epoch"], "biases"))
+        add("biases", f"{info['biases']} satellite biases")
+        add("satellites", f"{len(info['satellites'])}: {' '.join(info['satellites'])}")
+        add("clock ref", "; ".join(f"{k}: {' '.join(v)}" for k, v in info["clock_reference"].items() if v))
+    elif fmt == "ionex":
+        add("agency", info["agency"])
+        add("time span", _span_text(info["first_epoch"], info["last_epoch"], "maps"))
+        add("maps", f"{info['maps']} vertical TEC maps, {info['grid']}, peak {info['max_vtec_tecu']:.1f} TECU")
+    elif fmt == "blq":
+        add("stations", f"{len(info['stations'])}: {' '.join(info['stations'])}")
+    elif fmt in ("antex", "ngs-pcv"):
+        add("satellites", f"{len(info['satellite_antennas'])} {' '.join(info['satellite_antennas'])}".strip())
+        add("receivers", f"{len(info['receiver_antennas'])} antenna types")
     elif fmt == "archive":
         out.append(f"  members     {len(info['members'])} (read one as {info['member_syntax']})")
         for m in info["members"]:

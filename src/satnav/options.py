@@ -35,7 +35,7 @@ FUTURE_SOLVE_MODES: tuple[str, ...] = ()
 #: Modes that need base observations.
 RELATIVE_MODES = ("dgnss", "rtk-kinematic", "rtk-static")
 #: Ionospheric corrections (``None``: automatic).
-IONO_MODELS = ("klobuchar", "iono-free", "states", "none")
+IONO_MODELS = ("klobuchar", "iono-free", "states", "none", "uncombined")
 #: Measurement weights (``None``: the error model).
 WEIGHT_MODELS = ("model", "reported")
 
@@ -301,6 +301,9 @@ class SolveOptions(_PlainData):
         self._set("elevation_mask_deg", _number("elevation_mask_deg", self.elevation_mask_deg,
                                                 "an elevation mask in degrees", 0.0, 90.0, high_open=True))
         _choice("iono", self.iono, IONO_MODELS)
+        if self.iono == "uncombined" and not self.mode.startswith("ppp-"):
+            raise SatnavError("iono 'uncombined' (slant ionosphere states) is a PPP model: expected mode ppp-static or "
+                              "ppp-kinematic")
         self._set("signals", _signals(self.signals))
         _choice("weights", self.weights, WEIGHT_MODELS)
         for name in ("multi_signal", "raim", "reduce_to_marker", "fix_and_hold", "strict"):

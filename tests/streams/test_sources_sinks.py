@@ -241,3 +241,41 @@ def test_str2str_caster_serves_our_ntrip_client():
         proc.terminate()
         proc.wait(5)
         feed.close()
+
+
+def test_stdin_source_reads_a_pipe():
+    import os
+
+    from satnav.streams.sources import StdinSource
+
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as rf:
+        src = StdinSource(stream=rf, poll_s=0.05)
+        os.write(w, b"from a pipe")
+        os.close(w)
+        assert b"".join(src.chunks()) == b"from a pipe"
+        assert src.status.state == "ended"
+
+
+def test_gga_upload_for_network_rtk():
+    gga = b"$GPGGA,120000.00,3509.6524,N,13936.8303,E,1,07,1.0,70.0,M,0.0,M,,*4C\r\n"
+    with NtripCaster("127.0.0.1", 0, ("VRS",)) as caster:
+        for version in (1, 2):
+            src = NtripClientSource("127.0.0.1", caster.port, "VRS", version=version, gga=lambda: gga,
+                                    gga_interval_s=0.1, poll_s=0.05)
+            end = time.monotonic() + 5
+            for _ in src.chunks():
+                if caster.from_clients.get("VRS", b"").count(b"$GPGGA") >= 2 or time.monotonic() > end:
+                    break
+            src.close()
+            assert caster.from_clients["VRS"].count(gga) >= 2, version
+            caster.from_clients.clear()
+
+
+def test_sourcetable_command(capsys):
+    from satnav.cli.main import main
+
+    with NtripCaster("127.0.0.1", 0, ("ALPHA", "BETA")) as caster:
+        assert main(["stream", "--sourcetable", f"127.0.0.1:{caster.port}"]) == 0
+    out = capsys.readouterr().out.split()
+    assert "ALPHA" in out and "BETA" in out

@@ -336,7 +336,8 @@ def register(subparsers) -> None:
 
     s = subparsers.add_parser("sim", help="simulate observations of designed constellations (RINEX)")
     s.add_argument("spec", metavar="SPEC", help="scenario TOML, constellation spec, or built-in name (demo, glonass,regional...)")  # fmt: skip
-    s.add_argument("-o", "--output", required=True, metavar="DIR")
+    s.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="directory for the RINEX observation, navigation and truth files")
     s.add_argument("--duration", type=bounded_float("a duration in hours", 0.0, low_open=True),
                    metavar="HOURS", help="duration (h)")
     s.add_argument("--interval", type=_POSITIVE_S, metavar="S", help="epoch interval (s)")
@@ -350,7 +351,7 @@ def register(subparsers) -> None:
     s.set_defaults(func=cmd_sim, input_args=("spec", "trajectory"))
 
     s = subparsers.add_parser("evaluate", help="solve a simulation and print the service table")
-    s.add_argument("directory", metavar="DIR")
+    s.add_argument("directory", metavar="DIR", help="a directory written by satnav sim")
     s.add_argument("--pdop", type=_PDOP, default=6.0, help="PDOP limit of availability")
     s.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
     s.add_argument("--json", metavar="FILE", help="also write the rows as JSON")

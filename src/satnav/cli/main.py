@@ -145,18 +145,19 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=SatnavArgumentParser)
 
     s = sub.add_parser("info", help="describe RINEX/SP3/CLK files")
-    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("files", nargs="+", metavar="FILE",
+                   help="RINEX obs/nav, SP3, CLK, Android log or UBX file (compressed or in an archive)")
     s.add_argument("--json", action="store_true", help="print JSON (one object per file)")
     s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
     s.set_defaults(func=cmd_info, input_args=("files",))
 
     s = sub.add_parser("convert", help="convert an observation file, u-blox UBX or RTCM 3 log to RINEX 3.05")
-    s.add_argument("input", metavar="IN")
-    s.add_argument("-o", "--output", required=True, metavar="OUT")
+    s.add_argument("input", metavar="IN", help="observation file (RINEX 2/3/4, Hatanaka, compressed), UBX or RTCM 3 log")
+    s.add_argument("-o", "--output", required=True, metavar="OUT", help="RINEX 3.05 observation file to write")
     s.add_argument("--nav", metavar="NAV", help="also write the log's ephemerides (UBX, RTCM 3 input) as RINEX navigation")
     s.add_argument("--time", metavar="DATE", help="approximate date of an RTCM 3 log without ephemerides "
                    "(its time tags carry no week), e.g. 2024-03-13")
-    s.add_argument("--strict", action="store_true")
+    s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
     add_verbosity(s)
     s.set_defaults(func=cmd_convert, input_args=("input",), output_args=("output", "nav"))
 
@@ -180,6 +181,7 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
 _COMMANDS = (
     ("orbits", (("orbits", "write broadcast-derived SP3 orbits/clocks; compare them with precise products"),)),
     ("fit", (("fit", "fit the orbit dynamics (gravity, Sun/Moon, SRP) to SP3 orbits; predict"),)),
+    ("odts", (("odts", "control segment: monitoring, orbit determination and time sync, broadcast, SISRE"),)),
     ("constellation", (
         ("plan", "visibility, DOPs and coverage maps (CSV + PNG)"),
         ("sim", "simulate observations of designed constellations (RINEX)"),

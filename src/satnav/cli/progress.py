@@ -81,8 +81,11 @@ class ProgressBar:
                     and done != self._last_line_done:
                 since = "" if last is None else f" (+{now - last:.2f} s)"
                 unit = f" {self.unit}" if self.unit else ""
-                print(f"satnav: {self.description}: {done}/{total}{unit}, {now - self.t0:.2f} s{since}",
-                      file=self.stream, flush=True)
+                text = f"satnav: {self.description}: {done}/{total}{unit}, {now - self.t0:.2f} s{since}"
+                if self._progress is not None:  # above the bar, which stays at the bottom
+                    self._progress.console.print(text, markup=False, highlight=False)
+                else:
+                    print(text, file=self.stream, flush=True)
                 self._last_line_t, self._last_line_done = now, done
 
     def stage(self, description: str) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import SatnavError
 from ..satellites import SYSTEMS
 from .checks import bounded_float, check_output_file
+from .progress import add_verbosity
 
 __all__ = ["register", "cmd_report", "solve_options_from_header"]
 
@@ -82,7 +83,10 @@ def cmd_report(args) -> int:
         bad = set(opts.get("systems", "")) - set(SYSTEMS)
         if bad:
             raise SatnavError(f"--systems {args.systems!r}: unknown letters {''.join(sorted(bad))}, expected some of {SYSTEMS}")
-        detail = solve_spp(obs, nav, **opts)
+        from .progress import ProgressBar
+
+        with ProgressBar("re-solving", "epochs", quiet=args.quiet, verbose=args.verbose) as bar:
+            detail = solve_spp(obs, nav, progress=bar, **opts)
         shown = ", ".join(f"{k}={v}" for k, v in sorted(opts.items())) or "satnav's defaults"
         notes.append(
             f"Per-satellite detail re-solved by satnav single point positioning from {args.obs} "
@@ -117,5 +121,5 @@ def register(subparsers) -> None:
     s.add_argument("--title", help="page title")
     s.add_argument("-o", "--output", required=True, metavar="HTML", help="report file to write")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
-    s.add_argument("-q", "--quiet", action="store_true")
+    add_verbosity(s, quiet_help="print nothing but errors")
     s.set_defaults(func=cmd_report, input_args=("solution", "obs", "nav"), output_args=("output",))

@@ -179,7 +179,8 @@ def cmd_solve(args) -> int:
         if args.report:
             from ..report import write_report
 
-            print(f"report      {write_report(solution, args.report, obs=obs)}")
+            truth = parse_xyz(args.ref) if args.ref else None
+            print(f"report      {write_report(solution, args.report, obs=obs, reference_m=truth)}")
         return 0 if solution.solved.any() else 1
     if args.base:
         if not args.quiet:
@@ -324,9 +325,10 @@ def register(subparsers) -> None:
     s.add_argument("--exclude", help="satellites or systems to leave out, e.g. R09,C01")
     s.add_argument("--mask", type=_MASK, default=10.0, help="elevation mask, degrees (default 10)")
     s.add_argument(
-        "--iono", choices=("klobuchar", "iono-free", "states", "none"), default=None,
+        "--iono", choices=("klobuchar", "iono-free", "states", "none", "uncombined"), default=None,
         help="ionospheric correction (default klobuchar; for a GSDC device_gnss.csv 'states': "
-             "the file's broadcast-model delays)",
+             "the file's broadcast-model delays; PPP: iono-free (default) or uncombined, with "
+             "--frequencies 1 single-frequency PPP with an IONEX map)",
     )
     s.add_argument("--signals", help="code per system, e.g. G:C1C,E:C1X (iono-free: G:C1C+C2W)")
     s.add_argument("--weights", choices=("model", "reported"), default=None,
@@ -358,7 +360,8 @@ def register(subparsers) -> None:
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
                    "differ by a few ms more)")
     s.add_argument("--frequencies", type=int, choices=(1, 2, 3), default=2,
-                   help="RTK: 1 = L1, 2 = L1 + L2 (default), 3 = L1 + L2 + L5")
+                   help="RTK: 1 = L1, 2 = L1 + L2 (default), 3 = L1 + L2 + L5; PPP with --iono uncombined: 1 = "
+                        "single frequency (needs an IONEX file)")
     s.add_argument("--glonass-ar", choices=("off", "on", "autocal"), default="off",
                    help="RTK: GLONASS ambiguities float (off, default), fixed for same-brand "
                    "receivers (on), or fixed with an estimated inter-frequency bias (autocal)")

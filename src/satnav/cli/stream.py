@@ -78,7 +78,7 @@ class _StatusLine:
                 + (f" | {fix.note}" if fix.note else ""))
         from rich.text import Text
 
-        self.live.update(Text(text))
+        self.live.update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def close(self) -> None:
         if self.live is not None:
@@ -108,12 +108,19 @@ def cmd_stream(args) -> int:
                            station=station)
     holder.append(session)
     t0 = time.monotonic()
+    interrupted = False
     try:
         summary = session.run(duration_s=args.duration)
+    except KeyboardInterrupt:  # Ctrl-C ends a live run: the summary of what was done follows
+        interrupted = True
+        summary = session.loop.summary
     finally:
         status.close()
     if not args.quiet:
         print(_summary_text(summary, time.monotonic() - t0), file=sys.stderr)
+    if interrupted:
+        print("satnav: interrupted", file=sys.stderr)
+        return 130
     solved = sum(v for k, v in summary.counts.items() if k.startswith("q") and k != "q0")
     return 0 if solved or not summary.counts.get("rover_epochs") else 1
 
@@ -175,17 +182,21 @@ def register(subparsers) -> None:
                    default=10.0, help="elevation mask, degrees (default 10)")
     s.add_argument("--base-pos", metavar="X,Y,Z", help="base position (ECEF m); default the base stream's "
                    "RTCM 1005/1006 or the base file header")
-    s.add_argument("--ratio", type=bounded_float("a ratio-test threshold", 1.0), default=3.0)
-    s.add_argument("--fix-and-hold", action="store_true")
-    s.add_argument("--frequencies", type=int, choices=(1, 2, 3), default=2)
+    s.add_argument("--ratio", type=bounded_float("a ratio-test threshold", 1.0), default=3.0,
+                   help="RTK: ratio-test threshold (default 3)")
+    s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
+    s.add_argument("--frequencies", type=int, choices=(1, 2, 3), default=2,
+                   help="RTK: 1 = L1, 2 = L1 + L2 (default), 3 = L1 + L2 + L5")
     s.add_argument("--max-age", type=bounded_float("an age in seconds", 0.0, low_open=True), default=30.0, metavar="S",
                    help="corrections older than this are not used: single point, said so (default 30)")
     s.add_argument("--base-wait", type=bounded_float("a time in seconds", 0.0), default=1.0, metavar="S",
                    help="longest wait of a rover epoch for the base epoch of its time (default 1 s)")
     s.add_argument("--speed", type=bounded_float("a replay speed", 0.0, low_open=True), metavar="X",
                    help="replay files at X times their recorded rate (default: as fast as possible)")
-    s.add_argument("--rover-format", choices=("auto", "ubx", "rtcm3", "rinex"), default="auto")
-    s.add_argument("--base-format", choices=("auto", "ubx", "rtcm3", "rinex"), default="auto")
+    s.add_argument("--rover-format", choices=("auto", "ubx", "rtcm3", "rinex"), default="auto",
+                   help="format of the rover stream (default: told by content)")
+    s.add_argument("--base-format", choices=("auto", "ubx", "rtcm3", "rinex"), default="auto",
+                   help="format of the base stream (default: told by content)")
     s.add_argument("--reconnect", type=bounded_float("a time in seconds", 0.0, low_open=True), default=1.0,
                    metavar="S", help="first reconnection wait, doubling up to 30 s (default 1)")
     s.add_argument("--stall", type=bounded_float("a time in seconds", 0.0, low_open=True), default=10.0,

@@ -529,8 +529,59 @@ def broadcast_navigation(
     )
 
 
-def _kepler_messages(sub, clocks, system, start_ns, end_ns, sample_ns, step_s, fit_hours):
+def kepler_message_array(params, toe_sow, sat, toe_ns, system: str, af, issue, fit_hours: float,
+                         health=None) -> np.ndarray:
+    """Quasi-Keplerian messages as a :data:`~satnav.navigation.KEPLER_DTYPE` array: orbit
+    ``params`` (k, 15) in :data:`KEPLER_PARAMETERS` order with their ``toe_sow``, satellites,
+    toe = toc (GPST ns), clock ``af`` = (af0, af1, af2) at toc, issue of data, the fit interval
+    (h; transmission starts half of it before toe) and ``health`` (0 = healthy)."""
     from ..navigation import KEPLER_DTYPE
+
+    toe_all = np.asarray(toe_ns, dtype=np.int64)
+    half_fit = int(round(fit_hours * 1800)) * NS_PER_S
+    arr = np.zeros(len(sat), dtype=KEPLER_DTYPE)
+    for name in arr.dtype.names:
+        if arr.dtype[name] == np.float64:
+            arr[name] = np.nan
+    arr["sat"] = sat
+    arr["message_type"] = _kepler_message_type(system, sat)
+    arr["toc"] = toe_all
+    arr["toe"] = toe_all
+    for k, name in enumerate(KEPLER_PARAMETERS):
+        arr[name] = params[:, k]
+    arr["toe_sow"] = toe_sow
+    if system == "C":
+        week, _ = bdt_week_tow(toe_all)
+    else:
+        week, _ = gps_week_tow(toe_all)
+    arr["week"] = week
+    arr["af0"], arr["af1"], arr["af2"] = af
+    arr["iode"] = issue
+    arr["health"] = 0.0
+    arr["accuracy"] = 2.0
+    start_sow = np.mod(toe_sow - half_fit / NS_PER_S, 604800.0)
+    arr["transmission_time"] = start_sow
+    if system in "GJI":
+        arr["tgd"] = 0.0
+    if system in "GJ":
+        arr["iodc"] = issue
+        arr["fit_interval"] = fit_hours
+        arr["codes_l2"] = 1.0
+        arr["l2p_flag"] = 0.0
+    if system == "E":
+        arr["data_source"] = 517.0  # I/NAV, E1-B and E5b (bits 0, 2, 9)
+        arr["bgd_e5a"] = 0.0
+        arr["bgd_e5b"] = 0.0
+    if system == "C":
+        arr["tgd"] = 0.0
+        arr["tgd2"] = 0.0
+        arr["iodc"] = issue
+    if health is not None:
+        arr["health"] = np.asarray(health, dtype=np.float64)
+    return arr
+
+
+def _kepler_messages(sub, clocks, system, start_ns, end_ns, sample_ns, step_s, fit_hours):
 
     half_fit = int(round(fit_hours * 1800)) * NS_PER_S
     if half_fit % sample_ns:
@@ -561,46 +612,11 @@ def _kepler_messages(sub, clocks, system, start_ns, end_ns, sample_ns, step_s, f
         toe_all,
         system,
     )
-    arr = np.zeros(len(sat), dtype=KEPLER_DTYPE)
-    for name in arr.dtype.names:
-        if arr.dtype[name] == np.float64:
-            arr[name] = np.nan
-    arr["sat"] = sat
-    arr["message_type"] = _kepler_message_type(system, sat)
-    arr["toc"] = toe_all
-    arr["toe"] = toe_all
-    for k, name in enumerate(KEPLER_PARAMETERS):
-        arr[name] = params[:, k]
-    arr["toe_sow"] = toe_sow
-    if system == "C":
-        week, _ = bdt_week_tow(toe_all)
-    else:
-        week, _ = gps_week_tow(toe_all)
-    arr["week"] = week
     coeff = np.tile(clocks, (nt, 1))
     af0, af1, af2 = _clock_at(coeff, sub.epoch_ns, toe_all)
-    arr["af0"], arr["af1"], arr["af2"] = af0, af1, af2
     issue = (np.arange(nt)[:, None] + np.zeros((1, n), dtype=np.int64)).ravel() % 256
-    arr["iode"] = issue
-    arr["health"] = 0.0
-    arr["accuracy"] = 2.0
-    start_sow = np.mod(toe_sow - half_fit / NS_PER_S, 604800.0)
-    arr["transmission_time"] = start_sow
-    if system in "GJI":
-        arr["tgd"] = 0.0
-    if system in "GJ":
-        arr["iodc"] = issue
-        arr["fit_interval"] = fit_hours
-        arr["codes_l2"] = 1.0
-        arr["l2p_flag"] = 0.0
-    if system == "E":
-        arr["data_source"] = 517.0  # I/NAV, E1-B and E5b (bits 0, 2, 9)
-        arr["bgd_e5a"] = 0.0
-        arr["bgd_e5b"] = 0.0
-    if system == "C":
-        arr["tgd"] = 0.0
-        arr["tgd2"] = 0.0
-        arr["iodc"] = issue
+    arr = kepler_message_array(params, toe_sow, sat, toe_all, system, (af0, af1, af2), issue,
+                               fit_hours)
     rms = np.sqrt(np.mean(resid**2, axis=1))
     return arr, rms, resid.max(axis=1), toe_all.copy(), sat.copy()
 

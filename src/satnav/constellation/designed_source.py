@@ -29,6 +29,8 @@ class DesignedSource:
     j2, third_body, step_s
         Force model and integration step of :func:`~satnav.constellation.propagate.propagate`.
 
+    Notes
+    -----
     Positions and velocities at ``time_ns`` are those of
     :func:`~satnav.constellation.propagate.propagate` at that time, bit for bit. The clock
     is the polynomial plus the fractional-second part of the satellite's system time offset

@@ -19,6 +19,11 @@ tides), Sun and Moon, solar radiation pressure (ECOM) with eclipses, relativity.
   Parameters in nm/s^2 (1e-9 m/s^2).
 - Shadow: conical Earth shadow with the penumbra as the overlap of the solar and Earth disks
   (Montenbruck & Gill 2000, sec. 3.4.2), Earth radius 6378.137 km, Sun radius 696 000 km.
+  The shadow switches the SRP off within about a minute; a fixed-step integrator does not
+  resolve that switch: over a day a satellite crossing the shadow moves by centimetres (up to
+  decimetres for a grazing geometry with 100 nm/s^2 of SRP) between 300 s and 20 s steps.
+  Truth and estimator share the integrator, and the fits to IGS orbits stay at 1-2 cm; a
+  step refinement at shadow crossings is the fix when that matters.
 - Relativity: the Schwarzschild term of IERS Conventions (2010) eq. 10.12 (beta = gamma = 1).
 
 Time is int64 ns GPST; positions m, velocities m/s, accelerations m/s^2.

@@ -1,4 +1,5 @@
-"""Precise point positioning (PPP): float ionosphere-free solution, static or kinematic.
+"""Precise point positioning (PPP): float solution, static or kinematic, ionosphere-free or
+uncombined (slant ionosphere states; single frequency with a global ionosphere map prior).
 
 One receiver, precise satellite orbits and clocks (SP3 + RINEX clock, or SP3 alone), and the
 models of :mod:`satnav.models` give centimetre positions without a base station (Zumberge
@@ -21,6 +22,13 @@ receiver ARP eccentricity + PCO/PCV), :mod:`~satnav.models.wind_up`,
 atmosphere, Niell mapping, Chen-Herring gradients). Code observations are corrected with
 observable-specific biases (bias SINEX) when given.
 
+Uncombined (``PppOptions(ionosphere="uncombined")``): the codes and phases of each frequency
+``f`` are modelled alike with ``+gamma_f I`` on codes, ``-gamma_f I`` on phases
+(``gamma_f = (f1/f)^2``, ``I`` the slant delay on the first frequency, one random-walk state per
+satellite) and one ambiguity per frequency; the antenna terms of each frequency are used. With
+one frequency (``frequencies=1``) the slant delays take the IONEX maps
+(:mod:`satnav.io.ionex`, :func:`satnav.models.ionosphere.ionex_slant_delay_m`) as a prior.
+
 Extended Kalman filter (:mod:`satnav.estimators.kalman`), states:
 
 * position (marker, ECEF): constant (static) or white noise (kinematic, reset each epoch);
@@ -41,8 +49,16 @@ Clocks: a RINEX clock file (30 s or finer) is interpolated linearly. Clocks from
 :attr:`PppOptions.clock_max_interpolation_s` of a clock sample are processed (BOR1 with
 CODE 5-min products: 288 epochs a day), and the run says so.
 
-The same engine (:class:`PppEngine`) serves a file (:func:`solve_ppp`, a loop over its
-epochs) and a stream (one :meth:`PppEngine.process` per epoch).
+Structure: the part of the measurement model that does not depend on the filter state is
+prepared for many epochs at once (:meth:`PppEngine._prepare`, vectorized over epochs x
+satellites): it is linearised at the ionosphere-free code solution of each epoch (kinematic)
+or of the first epoch (static), so that the filter sees a linear model (the linearisation
+error is ``|dx|^2 / 2 rho``: 0.3 mm for 100 m). The filter then runs epoch by epoch
+(:meth:`PppEngine._step`). A file (:func:`solve_ppp`) prepares all its epochs in one call and
+finds cycle slips on whole arrays (:func:`~satnav.estimators.cycle_slips.detect_slips`); a
+stream (:meth:`PppEngine.process`) prepares one epoch at a time and finds slips with
+:class:`~satnav.estimators.cycle_slips.SlipTracker`: the same filter steps, the same
+positions (the two slip detectors agree except in rare Melbourne-Wuebbena re-splits).
 """
 
 from __future__ import annotations
@@ -54,6 +70,7 @@ import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
+from ..progress import ProgressCounter
 from ..satellites import MAX_SATELLITES, satellite_id, system_of
 from .ppp_solution import QUALITY_PPP, PppSolution
 
@@ -74,6 +91,7 @@ SIGNAL_PREFERENCE = {
     "E": {"1": (("C1C", "C1X", "C1B"), ("L1C", "L1X", "L1B")),
           "5": (("C5Q", "C5X", "C5I"), ("L5Q", "L5X", "L5I")),
           "7": (("C7Q", "C7X", "C7I"), ("L7Q", "L7X", "L7I"))},
+    "R": {"1": (("C1P", "C1C"), ("L1C", "L1P")), "2": (("C2P", "C2C"), ("L2C", "L2P"))},
     "C": {"2": (("C2I", "C2X"), ("L2I", "L2X")), "6": (("C6I", "C6X"), ("L6I", "L6X"))},
     "J": {"1": (("C1C", "C1X"), ("L1C", "L1X")), "2": (("C2L", "C2X"), ("L2L", "L2X"))},
 }
@@ -85,9 +103,9 @@ _SIGNAL_PREFERENCE_WITH_OSB = {"G": {"1": (("C1C", "C1W", "C1P", "C1X"), ("L1C",
 class PppOptions:
     """Options of a PPP run (plain data, SI units).
 
-    ``mode`` ``"static"`` or ``"kinematic"``; ``systems`` letters (GPS, Galileo, BeiDou,
-    QZSS with precise products; GLONASS is not used yet: its inter-frequency code biases
-    are not modelled); ``elevation_mask_deg``; ``exclude`` satellite ids; ``code_sigma_m``
+    ``mode`` ``"static"`` or ``"kinematic"``; ``systems`` letters (GPS, GLONASS, Galileo,
+    BeiDou, QZSS with precise products; GLONASS: see ``glonass_code_factor``);
+    ``elevation_mask_deg``; ``exclude`` satellite ids; ``code_sigma_m``
     and ``phase_sigma_m`` the zenith sigmas of one undifferenced code / phase (the
     ionosphere-free combination is 3 times noisier; ``sigma^2 (1 + 1/sin^2 el)``);
     ``zwd_noise_m_per_sqrt_s`` and ``gradient_noise_m_per_sqrt_s`` the random walks;
@@ -98,14 +116,25 @@ class PppOptions:
     ``models`` the :data:`PPP_MODELS` applied; ``missing_satellite_antenna``:
     ``"nominal"`` (:data:`satnav.models.antenna.NOMINAL_PCO_Z_M`, warned), ``"zero"`` (as
     RTKLIB, warned) or ``"exclude"``; ``eclipse_exclusion_s`` the time after leaving the
-    Earth's shadow during which a satellite stays excluded.
+    Earth's shadow during which a satellite stays excluded; ``glonass_code_factor`` the
+    factor on the sigma of GLONASS codes: FDMA receivers delay each frequency channel's code
+    differently (inter-frequency biases of up to metres, receiver-dependent and not in the
+    products), so GLONASS codes are weighted down (default 5: 1/25 of the weight) while
+    their phases, whose inter-frequency biases are constant and absorbed by the float
+    ambiguities, count fully; GLONASS has its own receiver clock (inter-system bias).
+    ``ionosphere``: ``"iono-free"`` (the ionosphere-free combination, one ambiguity per
+    satellite) or ``"uncombined"`` (codes and phases of each frequency, a slant ionospheric
+    delay state per satellite, random walk ``iono_noise_m_per_sqrt_s`` (m of L1 delay), and
+    one ambiguity per frequency; the IONEX maps, when given, are a prior of the slant delays);
+    ``frequencies`` 2, or 1 (uncombined only: the first band's code and phase with the IONEX
+    prior, for single-frequency receivers).
     """
 
     mode: str = "static"
     systems: str = "GE"
     elevation_mask_deg: float = 10.0
     exclude: tuple = ()
-    code_sigma_m: float = 0.3
+    code_sigma_m: float = 0.5
     phase_sigma_m: float = 0.003
     zwd_noise_m_per_sqrt_s: float = 1e-4
     gradient_noise_m_per_sqrt_s: float = 1e-6
@@ -117,6 +146,10 @@ class PppOptions:
     models: tuple = PPP_MODELS
     missing_satellite_antenna: str = "nominal"
     eclipse_exclusion_s: float = 1800.0
+    glonass_code_factor: float = 5.0
+    ionosphere: str = "iono-free"
+    frequencies: int = 2
+    iono_noise_m_per_sqrt_s: float = 1e-2
 
     def __post_init__(self):
         if self.mode not in ("static", "kinematic"):
@@ -124,13 +157,18 @@ class PppOptions:
         unknown = set(self.models) - set(PPP_MODELS)
         if unknown:
             raise SatnavError(f"PPP models {sorted(unknown)}: unknown, expected some of {', '.join(PPP_MODELS)}")
+        if self.ionosphere not in ("iono-free", "uncombined"):
+            raise SatnavError(f"PPP ionosphere {self.ionosphere!r}: expected 'iono-free' or 'uncombined'")
+        if self.frequencies not in (1, 2) or (self.frequencies == 1 and self.ionosphere != "uncombined"):
+            raise SatnavError(f"PPP frequencies {self.frequencies!r}: expected 2, or 1 with ionosphere='uncombined' "
+                              "(single-frequency PPP needs slant ionosphere states and an IONEX prior)")
         if self.missing_satellite_antenna not in ("nominal", "zero", "exclude"):
             raise SatnavError(f"missing_satellite_antenna {self.missing_satellite_antenna!r}: expected "
                               "'nominal', 'zero' or 'exclude'")
-        bad = set(self.systems) - set("GECJ")
+        bad = set(self.systems) - set("GRECJ")
         if bad:
             raise SatnavError(f"PPP systems {self.systems!r}: {''.join(sorted(bad))} not supported, expected some "
-                              "of G, E, C, J (GLONASS: inter-frequency code biases are not modelled yet)")
+                              "of G, R, E, C, J")
 
     def uses(self, model: str) -> bool:
         return model in self.models
@@ -141,7 +179,8 @@ class PppProducts:
     """Precise products of a PPP run: ``sp3`` (orbits, merged days), ``clk`` (RINEX clocks or
     None: SP3 clocks), ``antennas`` (:class:`satnav.io.antex.AntennaSet` or None),
     ``biases`` (:class:`satnav.io.bias_sinex.BiasSet` or None), ``blq`` (station ->
-    (6, 11) ocean loading coefficients, or None) and the file names."""
+    (6, 11) ocean loading coefficients, or None), ``ionex`` (:class:`satnav.io.ionex.IonexMaps`
+    or None; not used by the ionosphere-free solution) and the file names."""
 
     sp3: object
     clk: object = None
@@ -149,6 +188,7 @@ class PppProducts:
     biases: object = None
     blq: dict | None = None
     sources: list = field(default_factory=list)
+    ionex: object = None
 
     @property
     def orbit_centre(self) -> str:
@@ -251,7 +291,9 @@ class PppEngine:
         self._clock_index = {s: 6 + i for i, s in enumerate(self._systems)}
         self.x = np.zeros(self._n_base)
         self.P = np.zeros((self._n_base, self._n_base))
-        self._amb: dict[int, int] = {}  # satellite -> state index
+        self._amb: dict[int, int] = {}  # satellite -> index of its first arc state
+        #: states per satellite arc: IF ambiguity; or slant ionosphere + one ambiguity per frequency
+        self._nper = 1 if self.opts.ionosphere == "iono-free" else 1 + self.opts.frequencies
         self._last_t: int | None = None
         self._initialised = False
         self._sat_antenna_cache: dict = {}
@@ -380,8 +422,11 @@ class PppEngine:
                     break
                 chosen.append((code, phase))
             if len(chosen) == 2:
-                f1 = SIGNALS[s].carrier_hz[bands[0]]
-                f2 = SIGNALS[s].carrier_hz[bands[1]]
+                if s == "R":  # FDMA: per satellite (self._glonass_k), NaN here
+                    f1 = f2 = float("nan")
+                else:
+                    f1 = SIGNALS[s].carrier_hz[bands[0]]
+                    f2 = SIGNALS[s].carrier_hz[bands[1]]
                 plan[s] = (chosen[0][0], chosen[0][1], chosen[1][0], chosen[1][1], f1, f2)
         if not plan:
             raise SatnavError(f"PPP: no system of {''.join(self._systems)} has two-frequency code and phase in the "
@@ -389,6 +434,9 @@ class PppEngine:
         for s, (_c1, _l1, _c2, _l2, f1, f2) in plan.items():
             cols = np.flatnonzero(np.asarray(system_of(np.arange(MAX_SATELLITES))) == s)
             self._freq[cols] = (f1, f2)
+        if "R" in plan:
+            for sat, (g1, g2) in self._glonass_frequencies().items():
+                self._freq[sat] = (g1, g2)
         self.models["signals"] = ", ".join(f"{s}: {p[0]}/{p[1]}+{p[2]}/{p[3]}" for s, p in plan.items())
         return plan
 
@@ -511,11 +559,31 @@ class PppEngine:
             which.append(info)
         return pco, usable, which
 
+    def _glonass_frequencies(self) -> dict:
+        """GLONASS satellite -> (G1, G2) carrier frequencies (Hz) from the header's channels."""
+        from ..signals import carrier_frequency, glonass_channels
+
+        if getattr(self, "_glo_freq", None) is None:
+            from types import SimpleNamespace
+
+            channels = glonass_channels(SimpleNamespace(header=self.header)) if self.header is not None else {}
+            self._glo_freq = {int(sat): (float(carrier_frequency("R", "1", k)), float(carrier_frequency("R", "2", k)))
+                              for sat, k in dict(channels).items()}
+        return self._glo_freq
+
     def _combination(self, sats):
         letters = np.asarray(system_of(sats))
         plan_of = self._plan
         f1 = np.array([plan_of[s][4] for s in letters], dtype=float)
         f2 = np.array([plan_of[s][5] for s in letters], dtype=float)
+        glo = letters == "R"
+        if glo.any():
+            freqs = self._glonass_frequencies()
+            for j in np.flatnonzero(glo).tolist():
+                f1[j], f2[j] = freqs.get(int(sats[j]), (np.nan, np.nan))
+                if not np.isfinite(f1[j]):
+                    self._once(f"glok-{int(sats[j])}", f"GLONASS satellite {satellite_id(int(sats[j]))}: no frequency "
+                               "channel in the observation header (GLONASS SLOT / FRQ #): excluded")
         a1 = f1**2 / (f1**2 - f2**2)
         return letters, f1, f2, a1, 1.0 - a1
 
@@ -529,6 +597,13 @@ class PppEngine:
         b1 = np.array([self.biases.osb_m(s, plan_of[L][0], int(t)) for s, L in zip(np.asarray(sats).tolist(), letters)])
         b2 = np.array([self.biases.osb_m(s, plan_of[L][2], int(t)) for s, L in zip(np.asarray(sats).tolist(), letters)])
         ok = np.isfinite(b1) & np.isfinite(b2)
+        if getattr(self, "_bias_systems", None) is None:
+            self._bias_systems = {satellite_id(int(k[0]))[0] for k in self.biases.biases}
+        without = ~np.isin(letters, list(self._bias_systems))
+        for letter in set(letters[without & ~ok].tolist()):
+            self._once(f"nobias-{letter}", f"{self.products.biases.source.split('/')[-1]} has no code biases of "
+                       f"system {letter}: its codes are used uncorrected (as the clocks' reference codes)")
+        ok |= without
         for s in np.asarray(sats)[~ok].tolist():
             self._once(f"bias-{s}", f"satellite {satellite_id(s)} has no code bias in "
                        f"{self.products.biases.source.split('/')[-1]}: excluded (its code would be biased "
@@ -651,6 +726,7 @@ class PppEngine:
         enu_axes = enu_rotation(lat, lon)  # (m, 3, 3)
         off = np.broadcast_to(self._delta_enu, (m, n, 3)).copy()
         ant = self.receiver_antenna
+        rcv_parts = {}
         if ant is not None:
             zen = np.pi / 2 - el
             for letter in set(letters.tolist()):
@@ -664,8 +740,10 @@ class PppEngine:
                 k1 = a1[cols]
                 pco_if = k1[:, None] * ant.pco_m[fa][[1, 0, 2]] + (1 - k1)[:, None] * ant.pco_m[fb][[1, 0, 2]]
                 off[:, cols] += pco_if[None]
-                model[:, cols] += k1 * ant.pcv_m_at(fa, zen[:, cols], az[:, cols]) \
+                pcv_if = k1 * ant.pcv_m_at(fa, zen[:, cols], az[:, cols]) \
                     + (1 - k1) * ant.pcv_m_at(fb, zen[:, cols], az[:, cols])
+                model[:, cols] += pcv_if
+                rcv_parts[letter] = (cols, (fa, fb), pco_if, pcv_if)
         d_ecef = np.einsum("mnk,mkj->mnj", off, enu_axes)
         model = model - np.sum(e * d_ecef, axis=-1)
         pres, temp, vap = standard_atmosphere(h)
@@ -680,9 +758,61 @@ class PppEngine:
             last = np.where(valid.any(axis=0), _last_valid(windup, valid), np.nan)
             self._windup[sats] = np.where(np.isfinite(last), last, self._windup[sats])
         windup_m = SPEED_OF_LIGHT / (f1 + f2) * windup
-        return {"sats": np.asarray(sats), "letters": letters, "valid": valid, "e": e, "el": el, "mw": mw,
+        extra = {}
+        if opts.ionosphere == "uncombined":
+            extra = self._uncombined(times, sats, p1 - b1, p2 - b2, lam1 * l1, lam2 * l2, f1, f2, model, windup,
+                                     e, el, az, axes, sat_info, rr, geo, enu_axes, rcv_parts, valid)
+        return {**extra, "sats": np.asarray(sats), "letters": letters, "valid": valid, "e": e, "el": el, "mw": mw,
                 "gn": gn, "ge": ge, "code": p_if - model, "phase": l_if - model - windup_m,
                 "l_minus_p": l_if - p_if, "apriori": apriori, "ztd0": zhd + zwd0}
+
+    def _uncombined(self, times, sats, c1, c2, ph1, ph2, f1, f2, model, windup, e, el, az, axes, sat_info, rr, geo,
+                    enu_axes, rcv_parts, valid) -> dict:
+        """Per-frequency rows of the uncombined model: the ionosphere-free model plus each
+        frequency's antenna terms minus their ionosphere-free combination, and the
+        initial values of the slant ionosphere and the ambiguities of new arcs."""
+        from ..models.antenna import nadir_angle_rad
+
+        m, n = c1.shape
+        dant = [np.zeros((m, n)), np.zeros((m, n))]
+        if self.opts.uses("satellite-antenna") and any(info is not None for info in sat_info):
+            nadir = nadir_angle_rad(geo.satellite_ecef_m, rr[:, None, :])
+            for j, info in enumerate(sat_info):
+                if info is None:
+                    continue
+                a, codes, k1 = info
+                pco_if = k1 * a.pco_m[codes[0]] + (1 - k1) * a.pco_m[codes[1]]
+                pcv_if = k1 * a.pcv_m_at(codes[0], nadir[:, j]) + (1 - k1) * a.pcv_m_at(codes[1], nadir[:, j])
+                for f in (0, 1):
+                    dv = np.einsum("i,mij->mj", a.pco_m[codes[f]] - pco_if, axes[:, j])
+                    dant[f][:, j] += np.sum(e[:, j] * dv, axis=-1) + a.pcv_m_at(codes[f], nadir[:, j]) - pcv_if
+        zen = np.pi / 2 - el
+        for cols, freqs, pco_if, pcv_if in rcv_parts.values():
+            ant = self.receiver_antenna
+            for f in (0, 1):
+                dp = ant.pco_m[freqs[f]][[1, 0, 2]][None, :] - pco_if  # (ncols, 3) ENU
+                d_ecef = np.einsum("nk,mkj->mnj", dp, enu_axes)
+                dant[f][:, cols] += -np.sum(e[:, cols] * d_ecef, axis=-1) \
+                    + ant.pcv_m_at(freqs[f], zen[:, cols], az[:, cols]) - pcv_if
+        gamma2 = (f1 / f2) ** 2
+        lam1, lam2 = SPEED_OF_LIGHT / f1, SPEED_OF_LIGHT / f2
+        code = np.stack([c1 - model - dant[0], c2 - model - dant[1]])
+        phase = np.stack([ph1 - model - dant[0] - lam1 * windup, ph2 - model - dant[1] - lam2 * windup])
+        prior = np.full((m, n), np.nan)
+        maps = getattr(self.products, "ionex", None)
+        # the prior only with one frequency: with two, the receiver's differential code bias
+        # (metres, not in the products) sits in the slant delays the codes give, against the maps
+        if maps is not None and self.opts.frequencies == 1:
+            from ..models.ionosphere import ionex_slant_delay_m
+
+            prior = ionex_slant_delay_m(maps, times[:, None], geo.latitude_rad, geo.longitude_rad, az, el, f1)
+        if self.opts.frequencies == 2:
+            iono0 = (code[1] - code[0]) / (gamma2 - 1.0)
+            init = np.stack([iono0, phase[0] - code[0] + 2 * iono0, phase[1] - code[1] + 2 * gamma2 * iono0], -1)
+        else:
+            iono0 = np.where(np.isfinite(prior), prior, 0.0)
+            init = np.stack([iono0, phase[0] - code[0] + 2 * iono0], -1)
+        return {"uc_code": code, "uc_phase": phase, "gamma2": gamma2, "iono_prior": prior, "uc_init": init}
 
     def _sun_moon_at(self, times):
         from ..models.sun_moon import sun_moon_itrs
@@ -731,10 +861,14 @@ class PppEngine:
         if self.opts.mode == "kinematic":
             self.x[:3] = apriori
         sats = prep["sats"][valid]
-        self._ambiguities(t, sats, prep["l_minus_p"][i][valid])
-        dx = self._update(t, sats, prep["letters"][valid], prep["e"][i][valid], prep["mw"][i][valid],
-                          prep["gn"][i][valid], prep["ge"][i][valid], prep["el"][i][valid],
-                          prep["code"][i][valid], prep["phase"][i][valid], apriori, row)
+        if self._nper == 1:
+            self._ambiguities(t, sats, prep["l_minus_p"][i][valid])
+            dx = self._update(t, sats, prep["letters"][valid], prep["e"][i][valid], prep["mw"][i][valid],
+                              prep["gn"][i][valid], prep["ge"][i][valid], prep["el"][i][valid],
+                              prep["code"][i][valid], prep["phase"][i][valid], apriori, row)
+        else:
+            self._ambiguities(t, sats, prep["uc_init"][i][valid])
+            dx = self._update_uncombined(t, sats, prep["letters"][valid], prep, i, valid, apriori, row)
         if dx is None:
             return
         self._last_t = t
@@ -743,7 +877,7 @@ class PppEngine:
                    quality=QUALITY_PPP, ztd=float(prep["ztd0"][i] + self.x[3]), ztd_sigma=float(np.sqrt(self.P[3, 3])),
                    gradient=self.x[4:6].copy() if self.opts.uses("gradients") else np.full(2, np.nan),
                    clock={s: float(self.x[k]) for s, k in self._clock_index.items()},
-                   elevation=prep["el"][i][valid][np.isin(sats, row["sats"])])
+                   elevation=prep["el"][i][valid])
 
     def _once(self, key, text) -> None:
         if key in self._warned:
@@ -768,21 +902,29 @@ class PppEngine:
             self.P[:, i] = 0.0
             self.P[i, i] = 300.0**2
         for i in self._amb.values():
-            self.P[i, i] += 1e-8 * dt
+            if self._nper == 1:
+                self.P[i, i] += 1e-8 * dt
+            else:
+                self.P[i, i] += opts.iono_noise_m_per_sqrt_s**2 * dt
+                for j in range(1, self._nper):
+                    self.P[i + j, i + j] += 1e-8 * dt
 
     def _ambiguities(self, t, sats, l_minus_p) -> None:
         """Start ambiguities of new arcs (and after slips); remove those of satellites no
         longer seen."""
+        seen = set(sats.tolist())
         for s in list(self._amb):
-            if s not in set(sats.tolist()) or self._pending_slip[s]:
+            if s not in seen or self._pending_slip[s]:
                 self._remove_ambiguity(s)
+        l_minus_p = np.atleast_2d(np.asarray(l_minus_p, dtype=float).T).T  # (k, nper): initial values
         for s, v in zip(sats.tolist(), l_minus_p.tolist()):
             if s not in self._amb:
                 n = len(self.x)
-                self.x = np.append(self.x, v)
-                P = np.zeros((n + 1, n + 1))
+                k = self._nper
+                self.x = np.append(self.x, v[:k])
+                P = np.zeros((n + k, n + k))
                 P[:n, :n] = self.P
-                P[n, n] = 30.0**2
+                P[n:, n:] = np.diag([30.0**2] * k if k == 1 else [1.0**2] + [30.0**2] * (k - 1))
                 self.P = P
                 self._amb[s] = n
                 self._outlier_count[s] = 0
@@ -790,12 +932,13 @@ class PppEngine:
 
     def _remove_ambiguity(self, s) -> None:
         i = self._amb.pop(s)
-        keep = np.delete(np.arange(len(self.x)), i)
+        k = self._nper
+        keep = np.delete(np.arange(len(self.x)), np.arange(i, i + k))
         self.x = self.x[keep]
         self.P = self.P[np.ix_(keep, keep)]
-        for k, v in self._amb.items():
+        for sat, v in self._amb.items():
             if v > i:
-                self._amb[k] = v - 1
+                self._amb[sat] = v - k
 
     def _update(self, t, sats, letters, e, mw, gn, ge, el, code_v0, phase_v0, lin, row):
         """Measurement update of the predicted state (the model was evaluated at the position
@@ -826,31 +969,30 @@ class PppEngine:
         for s, i in self._clock_index.items():  # white-noise clocks: start from the codes
             m = letters == s
             if m.any():
-                x_pred[i] += float(np.median(partial[:k][m]))
+                x_pred[i] += float(np.mean(partial[:k][m]))
         v = base - H @ x_pred
         sin_el = np.sin(el)
-        var = np.concatenate([_sigma2(3.0 * opts.code_sigma_m, sin_el), _sigma2(3.0 * opts.phase_sigma_m, sin_el)])
+        code_sigma = 3.0 * opts.code_sigma_m * np.where(letters == "R", opts.glonass_code_factor, 1.0)
+        var = np.concatenate([_sigma2(code_sigma, sin_el), _sigma2(3.0 * opts.phase_sigma_m, sin_el)])
+        # outliers: normalised innovations (each row's against the prediction, independent of the
+        # others), and absolute limits once the prediction is better than a third of them
+        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        norm = np.abs(v) / np.sqrt(hph + var)
+        absolute = np.concatenate([np.full(k, opts.outlier_code_m), np.full(k, opts.outlier_phase_m)])
+        bad = (norm > opts.outlier_sigma) | ((np.sqrt(hph) < absolute / 3) & (np.abs(v) > absolute))
         use = np.ones(2 * k, dtype=bool)
-        for _ in range(k):
-            Hu = H[use]
-            S = Hu @ P_pred @ Hu.T + np.diag(var[use])
-            vu = v[use]
-            norm = np.abs(vu) / np.sqrt(np.diag(S))
-            absolute = np.where(np.arange(2 * k)[use] >= k, opts.outlier_phase_m, opts.outlier_code_m)
-            converged = np.sqrt(np.diag(Hu @ P_pred @ Hu.T)) < absolute / 3
-            bad = (norm > opts.outlier_sigma) | (converged & (np.abs(vu) > absolute))
-            if not bad.any() or use.sum() <= 8:
-                break
-            worst = np.flatnonzero(use)[np.argmax(np.where(bad, norm, -1))]
-            use[worst] = False
-            s = int(sats[worst % k])
-            kind = "phase" if worst >= k else "code"
-            self.rejections.append((t, satellite_id(s), kind, float(v[worst])))
-            if kind == "phase":
-                self._outlier_count[s] += 1
-                if self._outlier_count[s] >= 3:
-                    self._pending_slip[s] = True  # restart its ambiguity next epoch
-                use[worst - k] = False
+        if bad.any() and bad[k:].sum() <= k // 2:  # more than half: a common cause, not outliers
+            bad_phase = bad[k:]
+            use[:k] = ~(bad[:k] | bad_phase)
+            use[k:] = ~bad_phase
+            for j in np.flatnonzero(bad).tolist():
+                s = int(sats[j % k])
+                kind = "phase" if j >= k else "code"
+                self.rejections.append((t, satellite_id(s), kind, float(v[j])))
+                if kind == "phase":
+                    self._outlier_count[s] += 1
+                    if self._outlier_count[s] >= 3:
+                        self._pending_slip[s] = True  # restart its ambiguity next epoch
         if use[k:].sum() < 4:
             row["reason"] = "fewer than 4 phases passed the outlier test"
             self.x, self.P = x_pred, P_pred
@@ -868,6 +1010,98 @@ class PppEngine:
         row["code_res"] = np.where(use[:k], post[:k], np.nan)
         row["phase_res"] = np.where(use[k:], post[k:], np.nan)
         row["n"] = int(use[k:].sum())
+        return dx
+
+    def _update_uncombined(self, t, sats, letters, prep, i, valid, lin, row):
+        """Measurement update of the uncombined model: per satellite the codes and phases of
+        one or two frequencies with the slant ionosphere (L1 delay, ``gamma = (f1/f)^2`` on
+        other frequencies; codes delayed, phases advanced), and the IONEX prior of the slant
+        delay as a pseudo-observation (sigma 30 % of it, at least 0.3 m) with one frequency when
+        maps are given."""
+        from .kalman import update
+
+        opts = self.opts
+        x_pred = self.x.copy()
+        P_pred = self.P
+        nst = len(x_pred)
+        k = len(sats)
+        nf = opts.frequencies
+        e, mw = prep["e"][i][valid], prep["mw"][i][valid]
+        gn, ge, el = prep["gn"][i][valid], prep["ge"][i][valid], prep["el"][i][valid]
+        gamma = np.stack([np.ones(k), prep["gamma2"][valid]])[:nf]  # (nf, k)
+        prior = prep["iono_prior"][i][valid]
+        use_prior = np.isfinite(prior)
+        rows = 2 * nf * k + int(use_prior.sum())
+        H = np.zeros((rows, nst))
+        z0 = np.zeros(rows)
+        var = np.zeros(rows)
+        sin_el = np.sin(el)
+        amb0 = np.array([self._amb[s] for s in sats.tolist()])
+        code_sigma = opts.code_sigma_m * np.where(letters == "R", opts.glonass_code_factor, 1.0)
+        r = 0
+        for kind in ("code", "phase"):
+            for f in range(nf):
+                sl = slice(r, r + k)
+                H[sl, :3] = -e
+                H[sl, 3] = mw
+                if opts.uses("gradients"):
+                    H[sl, 4], H[sl, 5] = gn, ge
+                for sys_letter, ci in self._clock_index.items():
+                    H[sl, ci] = letters == sys_letter
+                sign = 1.0 if kind == "code" else -1.0
+                H[np.arange(r, r + k), amb0] = sign * gamma[f]
+                if kind == "phase":
+                    H[np.arange(r, r + k), amb0 + 1 + f] = 1.0
+                z0[sl] = prep["uc_" + kind][f][i][valid]
+                var[sl] = _sigma2(code_sigma if kind == "code" else opts.phase_sigma_m, sin_el)
+                r += k
+        pr = np.flatnonzero(use_prior)
+        H[r + np.arange(len(pr)), amb0[pr]] = 1.0
+        z0[r:] = prior[pr]
+        var[r:] = np.maximum(0.3 * np.abs(prior[pr]), 0.3) ** 2
+        base = z0.copy()
+        base[:r] += H[:r, :3] @ lin
+        partial = base - H @ x_pred
+        for sys_letter, ci in self._clock_index.items():
+            msk = letters == sys_letter
+            if msk.any():
+                x_pred[ci] += float(np.mean(partial[:k][msk]))
+        v = base - H @ x_pred
+        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        norm = np.abs(v) / np.sqrt(hph + var)
+        absolute = np.concatenate([np.full(nf * k, opts.outlier_code_m), np.full(nf * k, opts.outlier_phase_m),
+                                   np.full(len(pr), np.inf)])
+        bad = (norm > opts.outlier_sigma) | ((np.sqrt(hph) < absolute / 3) & (np.abs(v) > absolute))
+        bad[r:] = False
+        use = np.ones(rows, dtype=bool)
+        phase_bad = bad[nf * k:r].reshape(nf, k).any(axis=0)
+        if bad.any() and phase_bad.sum() <= k // 2:
+            code_bad = bad[:nf * k].reshape(nf, k).any(axis=0) | phase_bad
+            use[:nf * k] = ~np.tile(code_bad, nf)
+            use[nf * k:r] = ~np.tile(phase_bad, nf)
+            for j in np.flatnonzero(code_bad | phase_bad).tolist():
+                self.rejections.append((t, satellite_id(int(sats[j])), "phase" if phase_bad[j] else "code",
+                                        float(v[nf * k + j] if phase_bad[j] else v[j])))
+                if phase_bad[j]:
+                    self._outlier_count[int(sats[j])] += 1
+                    if self._outlier_count[int(sats[j])] >= 3:
+                        self._pending_slip[int(sats[j])] = True
+        if use[nf * k:r].reshape(nf, k).all(axis=0).sum() < 4:
+            row["reason"] = "fewer than 4 phases passed the outlier test"
+            return None
+        try:
+            x, P, _S = update(x_pred, P_pred, v[use], H[use], np.diag(var[use]))
+        except np.linalg.LinAlgError:
+            row["reason"] = "singular filter update"
+            return None
+        dx = x[:3] - lin
+        self.x, self.P = x, P
+        post = base - H @ x
+        ok_phase = use[nf * k:nf * k + k]
+        row["sats"] = sats.copy()
+        row["code_res"] = np.where(use[:k], post[:k], np.nan)
+        row["phase_res"] = np.where(ok_phase, post[nf * k:nf * k + k], np.nan)
+        row["n"] = int(ok_phase.sum())
         return dx
 
     # ------------------------------------------------------------------ output
@@ -985,6 +1219,8 @@ def _code_positions(p_if, pos_s, clk_s, valid, letters, systems, x0, iterations=
         dx = np.linalg.solve(N[ok], b[ok][..., None])[..., 0]
         x[ok] += dx[:, :3]
         clocks[ok] += dx[:, 3:]
+        if not len(dx) or np.abs(dx[:, :3]).max() < 1e-3:
+            break
     geo = geometry(x[:, None, :], ps)
     model = geo.range_m - SPEED_OF_LIGHT * cs + clocks @ sysmat.T + 2.3 / np.maximum(np.sin(geo.elevation_rad), 0.1)
     res = np.where(valid, p_if - model, np.nan)
@@ -1012,11 +1248,13 @@ def _fmt(t: int) -> str:
     return format_gpst(int(t))
 
 
-def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> PppSolution:
+def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None, *,
+              progress=None) -> PppSolution:
     """PPP of every epoch of ``obs`` (:class:`~satnav.observations.Observations`): a loop of
     :meth:`PppEngine.process_arrays` over the epochs (the arrays of the whole file are
     taken once). Warns (and says on the solution) what the products lack for the
-    observations' span."""
+    observations' span. ``progress(epochs_done, epochs)`` as the filter goes
+    (:mod:`satnav.progress`)."""
     options = options or PppOptions()
     engine = PppEngine(products, options, obs.header, obs.source or "")
     _check_span(obs, products)
@@ -1062,6 +1300,7 @@ def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> 
         apriori = engine._apriori(e_t, sats, p1[rows_idx], p2[rows_idx], states)
         prep = engine._prepare(e_t, sats, p1[rows_idx], p2[rows_idx], l1[rows_idx], l2[rows_idx], states, apriori)
     k = 0
+    counter = ProgressCounter(progress, m)
     for i in range(m):
         t = int(epochs[i])
         engine._pending_slip[sats] |= slips[i]
@@ -1072,6 +1311,8 @@ def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None) -> 
             engine._step(t, prep, k, row)
             k += 1
         engine.rows.append(row)
+        counter.update(i + 1)
+    counter.finish()
     return engine.solution()
 
 

@@ -904,13 +904,15 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     trop = np.zeros(present.shape)
     do = corrections & near
     if pb.iono in ("klobuchar", "states") and do.any():
+        wanted = do[:, None] & present  # the models evaluated there only
         iono = measurement.ionospheric_delay_m(
             geo.latitude_rad, geo.longitude_rad, az, el, pb.epochs[ep][:, None], pb.iono_gps,
-            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep])
+            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep],
+            where=wanted)
         if pb.iono_given is not None:
             given = pb.iono_given[ep]
             iono = np.where(np.isfinite(given), given, iono)
-        iono = np.where(do[:, None] & present, iono, 0.0)
+        iono = np.where(wanted, iono, 0.0)
         iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)

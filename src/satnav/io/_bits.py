@@ -12,15 +12,22 @@ import numpy as np
 
 __all__ = ["padded", "bits_u", "bits_s", "bits_sm", "bits_u64"]
 
-_PAD = 16
+#: Zero bytes after the data: more than an RTCM 3 frame (1029 bytes), so that the fields of a
+#: message whose lengths come from its own (possibly damaged) masks and counts never index
+#: past the buffer, wherever the message is; decoders check lengths and drop what was read
+#: past a message.
+_PAD = 1100
 
 
 def padded(data: bytes) -> np.ndarray:
-    """``data`` as uint8 with zero bytes after it, so that a field read near the end never
-    indexes past the buffer (values read past the data are zero and must be discarded)."""
+    """``data`` as uint8 with :data:`_PAD` zero bytes after it (module docstring)."""
     buf = np.zeros(len(data) + _PAD, np.uint8)
     buf[: len(data)] = np.frombuffer(data, np.uint8)
     return buf
+
+
+_SPAN = np.arange(5, dtype=np.int64)
+_WEIGHTS = np.array([1 << 32, 1 << 24, 1 << 16, 1 << 8, 1], dtype=np.int64)
 
 
 def bits_u(buf: np.ndarray, pos, n) -> np.ndarray:
@@ -28,9 +35,12 @@ def bits_u(buf: np.ndarray, pos, n) -> np.ndarray:
     ``pos`` (int64 array; bit 0 is the most significant bit of byte 0), int64."""
     pos = np.asarray(pos, np.int64)
     byte = pos >> 3
-    v = buf[byte].astype(np.int64)
-    for i in range(1, 5):
-        v = (v << 8) | buf[byte + i]
+    if byte.size <= 256:  # few fields (a live stream): fewer NumPy calls
+        v = buf[byte[..., None] + _SPAN].astype(np.int64) @ _WEIGHTS  # 40 bits from the byte
+    else:  # many: five gathers stream through memory faster than a (n, 5) matmul
+        v = buf[byte].astype(np.int64)
+        for i in range(1, 5):
+            v = (v << 8) | buf[byte + i]
     n = np.asarray(n, np.int64)
     return (v >> (40 - (pos & 7) - n)) & ((np.int64(1) << n) - 1)
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..observations import Observations, ObsHeader
 from ..satellites import SYSTEMS
 
-__all__ = ["observations_from_measurements", "OBS_TYPES"]
+__all__ = ["observations_from_measurements", "concat_observations", "OBS_TYPES"]
 
 #: Observation types of each signal, in the order of the value columns.
 OBS_TYPES = "CLDS"
@@ -94,18 +94,28 @@ def observations_from_measurements(
             code_names.append(name)
         remap[i] = code_names.index(name)
     codes = remap[row_code]
-    stream = np.arange(len(row_time))
-    order = np.lexsort((-stream if keep_last else stream, -row_pri, codes, row_sat, row_time))
+    # one int64 sort key: (epoch, satellite, code, priority); a stable sort keeps stream order
+    # among equals (reversed for keep_last, so that the last comes first)
+    if len(row_time) and np.all(row_time[1:] >= row_time[:-1]):  # stream order is time order
+        tix = np.zeros(len(row_time), np.int64)
+        np.cumsum(row_time[1:] != row_time[:-1], out=tix[1:])
+    else:
+        _, tix = np.unique(row_time, return_inverse=True)
+    pri = np.asarray(row_pri, np.int64)
+    pri = pri.max(initial=0) - pri
+    key = ((tix.astype(np.int64) * 65536 + row_sat) * 1024 + codes) * 16 + pri
+    if keep_last:
+        rev = np.arange(len(key) - 1, -1, -1)
+        order = rev[np.argsort(key[rev], kind="stable")]
+    else:
+        order = np.argsort(key, kind="stable")
+    key = key[order] >> 4
+    keep = np.ones(len(order), bool)
+    keep[1:] = key[1:] != key[:-1]
+    order = order[keep]
     row_time, row_sat, codes, row_val, row_lli = (
         a[order] for a in (row_time, row_sat, codes, row_val, row_lli)
     )
-    keep = np.ones(len(order), bool)
-    if len(order):
-        keep[1:] = ~(
-            (row_time[1:] == row_time[:-1])
-            & (row_sat[1:] == row_sat[:-1])
-            & (codes[1:] == codes[:-1])
-        )
     obs_codes: dict[str, list[str]] = {}
     for i in used_sorted:
         letter, name = all_codes[i]
@@ -116,14 +126,49 @@ def observations_from_measurements(
     if epochs is None:
         epochs = np.unique(times)
     return Observations(
-        row_time[keep],
-        row_sat[keep],
-        codes[keep],
-        row_val[keep],
-        row_lli[keep],
-        np.zeros(int(keep.sum()), np.int8),
+        row_time,
+        row_sat,
+        codes,
+        row_val,
+        row_lli,
+        np.zeros(len(row_time), np.int8),
         code_names,
         np.asarray(epochs, np.int64),
         header=header,
         source=source,
     )
+
+
+def concat_observations(parts: list, source: str = "") -> Observations:
+    """One Observations of ``(Observations, epochs kept)`` pieces of a log decoded piece by
+    piece, in time order: codes unified in the order :func:`observations_from_measurements`
+    gives them, rows re-sorted by (time, satellite, code) where an epoch spans two pieces."""
+    epoch_parts = [e for _, e in parts]
+    parts = [p for p, _ in parts]
+    pairs = {(letter, code) for p in parts for letter, codes in p.header.obs_codes.items() for code in codes}
+    ordered = sorted(pairs, key=lambda x: (SYSTEMS.index(x[0]), x[1][1:], OBS_TYPES.index(x[1][0])))
+    names: list[str] = []
+    for _, code in ordered:
+        if code not in names:
+            names.append(code)
+    cols = {k: [] for k in ("time", "sat", "code", "value", "lli")}
+    for p in parts:
+        remap = np.array([names.index(c) for c in p.codes], np.int64)
+        code = remap[p.code] if len(p.codes) else p.code.astype(np.int64)
+        order = np.lexsort((code, p.sat, p.time))
+        for k, v in (("time", p.time), ("sat", p.sat), ("code", code), ("value", p.value), ("lli", p.lli)):
+            cols[k].append(np.asarray(v)[order])
+    header = parts[-1].header
+    obs_codes: dict[str, list[str]] = {}
+    for letter, code in ordered:
+        obs_codes.setdefault(letter, []).append(code)
+    header.obs_codes = {s: obs_codes[s] for s in SYSTEMS if s in obs_codes}
+    cat = {k: np.concatenate(v) for k, v in cols.items()}
+    epochs = np.concatenate(epoch_parts)
+    t = cat["time"]
+    if len(t) > 1 and not np.all(t[1:] >= t[:-1]) or (len(epochs) > 1 and not np.all(epochs[1:] > epochs[:-1])):
+        order = np.lexsort((cat["code"], cat["sat"], t))
+        cat = {k: v[order] for k, v in cat.items()}
+        epochs = np.unique(epochs)
+    return Observations(cat["time"], cat["sat"], cat["code"], cat["value"], cat["lli"],
+                        np.zeros(len(cat["time"]), np.int8), names, epochs, header=header, source=source)

@@ -100,6 +100,7 @@ import math
 import os
 import re
 import sys
+import threading
 import warnings
 from os import PathLike
 
@@ -112,7 +113,8 @@ from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, system_number_of, syste
 from ._damage import DamageLog
 from .textfile import is_hatanaka, read_bytes
 
-__all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes", "iter_rinex_obs",
+__all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes", "iter_rinex_obs", "iter_rinex_obs_texts",
+           "ChunkText", "parse_chunk_text", "check_chunk_order",
            "NotChunkableError", "DEFAULT_CHUNK_EPOCHS"]
 
 # ----------------------------------------------------------------------------- constants
@@ -1503,6 +1505,10 @@ class _Reader:
 DEFAULT_CHUNK_EPOCHS = 2000
 #: Bytes read from the file at a time by :func:`iter_rinex_obs` (decompressed text).
 READ_BLOCK_BYTES = 1 << 23
+#: Expanded Compact RINEX text is read ahead of the parser (:func:`iter_rinex_obs`) in pieces
+#: of this many bytes (the first one soon), at most EXPANSION_READ_AHEAD of them waiting.
+EXPANSION_PIECE_BYTES = 1 << 20
+EXPANSION_READ_AHEAD = 32
 _WHERE = re.compile(r"^(?P<path>.*?):(?P<line>\d+): ")
 
 
@@ -1597,10 +1603,63 @@ def _header_end(buf: bytearray) -> int:
 
 def _v3_chunks(path, header: bytes, body: bytearray, blocks, chunk_epochs: int, strict: bool):
     """Chunks of a RINEX 3/4 body (see :func:`iter_rinex_obs`)."""
+    last_epoch = None
+    for raw in _v3_texts(header, body, blocks, chunk_epochs):
+        obs = parse_chunk_text(path, raw, strict)
+        check_chunk_order(path, obs, raw.final, last_epoch)
+        if len(obs.epochs):
+            last_epoch = int(obs.epochs[-1])
+        yield obs
+
+
+@dataclasses.dataclass
+class ChunkText:
+    """The text of one time chunk of a RINEX 3/4 file (:func:`iter_rinex_obs_texts`):
+    ``text`` the header and the chunk's epoch records, ``header_bytes`` how much of it is
+    the header, ``line_offset`` the body lines before the chunk, ``final`` whether it is the
+    file's last chunk."""
+
+    text: bytes
+    header_bytes: int
+    line_offset: int
+    final: bool
+
+
+def iter_rinex_obs_texts(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CHUNK_EPOCHS,
+                         block_bytes: int = READ_BLOCK_BYTES):
+    """The chunks of :func:`iter_rinex_obs` as text, not parsed (:class:`ChunkText`), so that
+    they can be parsed elsewhere (another process): ``parse_chunk_text`` then
+    ``check_chunk_order`` on each, in order, give what :func:`iter_rinex_obs` yields. RINEX
+    3/4 only; raises :class:`NotChunkableError` for other files (RINEX 2, no header end).
+    The file is opened and its header read by this call (Compact RINEX expansion starts
+    then, in the background); the chunks come from the iterator it returns. A Compact RINEX
+    expansion that fails or warns (damaged records) raises :class:`NotChunkableError` at
+    the end: read the file whole, which skips the damaged records with warnings."""
+    chunk_epochs = int(chunk_epochs)
+    if chunk_epochs < 1:
+        raise ValueError(f"chunk_epochs must be at least 1, got {chunk_epochs}")
+    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12), recheck=False)
+    buf = bytearray()
+    hend = -1
+    for block in blocks:
+        buf += block
+        hend = _header_end(buf)
+        if hend >= 0:
+            break
+    if hend < 0 or not re.match(rb"\s*[34]\.", bytes(buf[:9])):
+        blocks.close()
+        raise NotChunkableError("not a RINEX 3/4 observation file with a header: read it whole "
+                                "(read_rinex_obs)", str(path))
+    header = bytes(buf[:hend])
+    del buf[:hend]
+    return _v3_texts(header, buf, blocks, chunk_epochs)
+
+
+def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int):
+    """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each."""
     line_offset = 0  # body lines before the current chunk
     starts = [0] if body[:1] == b">" else []
     scan = 0
-    last_epoch = None
     exhausted = False
     while True:
         pos = scan
@@ -1618,12 +1677,11 @@ def _v3_chunks(path, header: bytes, body: bytearray, blocks, chunk_epochs: int, 
             del body[:cut]
             starts = [s - cut for s in starts[chunk_epochs:]]
             scan -= cut
-            obs = _parse_chunk(path, header, text, line_offset, strict, last_epoch, final=False)
+            raw = ChunkText(text, len(header), line_offset, final=False)
             line_offset += text.count(b"\n", len(header))
             del text
-            if len(obs.epochs):
-                last_epoch = int(obs.epochs[-1])
-            yield obs
+            yield raw
+            del raw
         if exhausted:
             break
         block = next(blocks, None)
@@ -1634,19 +1692,20 @@ def _v3_chunks(path, header: bytes, body: bytearray, blocks, chunk_epochs: int, 
     if starts or line_offset == 0:  # the rest (or a file without epochs: its header)
         text = header + body
         del body
-        yield _parse_chunk(path, header, text, line_offset, strict, last_epoch, final=True)
+        yield ChunkText(text, len(header), line_offset, final=True)
 
 
-def _parse_chunk(path, header: bytes, text: bytes, line_offset: int, strict: bool, last_epoch,
-                 *, final: bool) -> Observations:
-    """One chunk: ``text`` (the header and the chunk's records) parsed, lines put back in
-    the file's numbering (``line_offset``: body lines before the chunk)."""
+def parse_chunk_text(path, raw: ChunkText, strict: bool = False) -> Observations:
+    """One chunk (:class:`ChunkText`) parsed, lines put back in the file's numbering; its
+    warnings are issued with the file's line numbers."""
+    header_lines = raw.text.count(b"\n", 0, raw.header_bytes)
+    line_offset = raw.line_offset
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            obs = parse_rinex_obs(text, path=str(path), strict=strict)
+            obs = parse_rinex_obs(raw.text, path=str(path), strict=strict)
     except FormatError as exc:
-        if exc.line is not None and exc.line > header.count(b"\n"):
+        if exc.line is not None and exc.line > header_lines:
             raise type(exc)(exc.message, exc.path, exc.line + line_offset) from None
         raise
     for w in caught:
@@ -1659,6 +1718,13 @@ def _parse_chunk(path, header: bytes, text: bytes, line_offset: int, strict: boo
         if obs.epoch_lines is not None:
             obs.epoch_lines = obs.epoch_lines + line_offset
         obs.events = [dataclasses.replace(e, line=e.line + line_offset) for e in obs.events]
+    return obs
+
+
+def check_chunk_order(path, obs: Observations, final: bool, last_epoch: int | None) -> None:
+    """Raise :class:`NotChunkableError` when a chunk read after others cannot give the
+    one-shot result: header records in the body (event flag 3/4) before the last chunk, or
+    an epoch not after ``last_epoch`` (the previous chunk's last, GPST ns)."""
     if not final and any(e.flag in (3, 4) for e in obs.events):
         line = next(e.line for e in obs.events if e.flag in (3, 4))
         raise NotChunkableError("header records in the body (event flag 3/4) change the decoding of the "
@@ -1667,10 +1733,9 @@ def _parse_chunk(path, header: bytes, text: bytes, line_offset: int, strict: boo
         line = None if obs.epoch_lines is None else int(obs.epoch_lines[0])
         raise NotChunkableError("epoch not after the previous chunk's last epoch (out of order or "
                                 "duplicate): read the file whole (read_rinex_obs)", str(path), line)
-    return obs
 
 
-def _text_blocks(path, block: int):
+def _text_blocks(path, block: int, recheck: bool = True):
     """Decompressed text of ``path`` in blocks of about ``block`` bytes: streamed for plain,
     gzip and bzip2 regular files (Hatanaka through the ``crx2rnx`` program), within the
     input limits of :func:`satnav.io.textfile.limits` (total size; line length of RINEX
@@ -1710,7 +1775,7 @@ def _text_blocks(path, block: int):
     limit, max_line = limits()
     total = 0
     if is_hatanaka(first):
-        pieces = _expanded_blocks(path, first, stream, block)
+        pieces = _expanded_blocks(path, first, stream, block, recheck)
         guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
     else:
         pieces = _plain_blocks(path, first, stream, block)
@@ -1759,30 +1824,60 @@ def _release_expansion_pipes() -> None:
     _EXPANSION_FDS.clear()
 
 
+#: Held while a descriptor leaves :data:`_EXPANSION_FDS` and is closed, and across a fork: a
+#: closed descriptor's number may be reused at once (by a process pool's pipes), and a child
+#: must not point that one at /dev/null.
+_EXPANSION_LOCK = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    _EXPANSION_LOCK.release()
+    _release_expansion_pipes()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_release_expansion_pipes)
+    os.register_at_fork(before=_EXPANSION_LOCK.acquire, after_in_parent=_EXPANSION_LOCK.release,
+                        after_in_child=_after_fork_in_child)
+
+
+_CRX2RNX: list = []  # the program's path (or None), found once
 
 
 def _crx2rnx_program():
-    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found)."""
-    try:
-        from hatanaka.hatanaka import executables
-    except ImportError:
-        return None
-    exe = executables.joinpath("crx2rnx.exe" if sys.platform == "win32" else "crx2rnx")
-    return str(exe) if exe.is_file() else None
+    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found): its
+    ``bin/`` directory, found without importing the package (``import hatanaka`` costs
+    ~30 ms of start-up, for a path)."""
+    if not _CRX2RNX:
+        import importlib.util
+
+        name = "crx2rnx.exe" if sys.platform == "win32" else "crx2rnx"
+        try:
+            spec = importlib.util.find_spec("hatanaka")
+        except (ImportError, ValueError):
+            spec = None
+        found = None
+        for directory in (spec.submodule_search_locations or []) if spec is not None else []:
+            exe = os.path.join(directory, "bin", name)
+            if os.path.isfile(exe):
+                found = exe
+                break
+        _CRX2RNX.append(found)
+    return _CRX2RNX[0]
 
 
-def _expanded_blocks(path, first: bytes, stream, block: int):
+def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True):
     """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
     expanded by the ``crx2rnx`` program as a stream, in blocks. On any failure the file is
-    read again by :func:`read_bytes`, which raises the error (or the warning) it gives."""
+    read again by :func:`read_bytes`, which raises the error (or the warning) it gives;
+    without ``recheck``, :class:`NotChunkableError` is raised at once (a caller that then
+    reads the file whole does not expand a damaged file twice with the slow tolerant decoder)."""
+    import queue
     import subprocess
-    import threading
 
     proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     fds = {f.fileno() for f in (proc.stdin, proc.stdout, proc.stderr)}
+    stdin_fd = proc.stdin.fileno()
     _EXPANSION_FDS.update(fds)
     failed: list = []
     stderr: list = []
@@ -1791,24 +1886,78 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
         try:
             piece = first
             while piece:
-                proc.stdin.write(piece)
+                view = memoryview(piece)
+                while len(view):  # os.write, not the buffered writer (see read_piece below)
+                    view = view[os.write(stdin_fd, view):]
                 piece = stream.read(block)
         except (OSError, EOFError, ValueError) as exc:  # damaged input, or the program ended
             failed.append(exc)
         finally:
             stream.close()
+            with _EXPANSION_LOCK:
+                _EXPANSION_FDS.discard(stdin_fd)
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+
+    # the expansion is read ahead by a thread (pipe reads release the GIL), so that crx2rnx
+    # runs on another core while this one parses and solves; at most EXPANSION_READ_AHEAD
+    # blocks wait in the queue (memory stays bounded)
+    ahead: queue.Queue = queue.Queue(maxsize=EXPANSION_READ_AHEAD)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
             try:
-                proc.stdin.close()
-            except OSError:
-                pass
+                ahead.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    # the threads read the pipes with os.read, not through the buffered file objects: a
+    # thread blocked inside a BufferedReader holds its lock, and an interpreter exiting with
+    # the stream still open (an uncaught error) aborts on that lock
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    size = min(block, EXPANSION_PIECE_BYTES)
+
+    def read_piece(fd: int, n: int) -> bytes:
+        piece = bytearray()
+        while len(piece) < n:
+            more = os.read(fd, n - len(piece))
+            if not more:
+                break
+            piece += more
+        return bytes(piece)
+
+    def drain():
+        try:
+            while not stop.is_set():
+                out = read_piece(out_fd, size)
+                put(out)
+                if not out:
+                    return
+                if len(out) < size:  # the end: the terminator follows
+                    put(b"")
+                    return
+        except (OSError, ValueError) as exc:  # the pipe closed under it
+            failed.append(exc)
+            put(b"")
+
+    def read_errors():
+        try:
+            stderr.append(read_piece(err_fd, 1 << 30))
+        except (OSError, ValueError):
+            pass
 
     threads = [threading.Thread(target=feed, daemon=True),
-               threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)]
+               threading.Thread(target=read_errors, daemon=True),
+               threading.Thread(target=drain, daemon=True)]
     for t in threads:
         t.start()
     try:
         while True:
-            out = proc.stdout.read(block)
+            out = ahead.get()
             if not out:
                 break
             yield out
@@ -1816,15 +1965,20 @@ def _expanded_blocks(path, first: bytes, stream, block: int):
         for t in threads:
             t.join()
     finally:
-        _EXPANSION_FDS.difference_update(fds)
+        stop.set()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         for t in threads:
             t.join(timeout=5)
-        proc.stdout.close()
-        proc.stderr.close()
+        with _EXPANSION_LOCK:
+            _EXPANSION_FDS.difference_update(fds - {stdin_fd})
+            proc.stdout.close()
+            proc.stderr.close()
     if failed or proc.returncode != 0 or any(stderr):
+        if not recheck:  # the caller reads the file whole (once) and says what is wrong
+            raise NotChunkableError("Compact RINEX (Hatanaka) expansion failed or warned: read the file "
+                                    "whole (read_rinex_obs)", str(path))
         read_bytes(path)  # raises (or warns) as reading the file whole does
         if failed or proc.returncode not in (0, 2):  # damaged records that read_bytes skips
             raise NotChunkableError("damaged Compact RINEX (Hatanaka) data: read the file whole "

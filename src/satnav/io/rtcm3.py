@@ -49,7 +49,7 @@ from ..navigation import NavHeader, Navigation
 from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
 from ._bits import bits_s, bits_u, padded
-from ._raw_obs import observations_from_measurements
+from ._raw_obs import concat_observations, observations_from_measurements
 from .framing import StreamFrames, frame_stream
 from .rawlog import log_protocol, read_head_bytes, read_log_bytes
 from .rtcm3_nav import EPHEMERIS_TYPES, decode_ephemerides, ephemeris_fields
@@ -296,7 +296,7 @@ class _Chunk:
     sat: np.ndarray
     signal: np.ndarray
     priority: np.ndarray
-    nav: list  # (frame index, letter, records)
+    nav: list  # (frame indices, letter, records) per message number
     stations: list  # (frame index, StationItem)
     biases: dict
     msg_time: np.ndarray  # per observation message
@@ -310,8 +310,9 @@ def _decode_chunk(
     state: _State,
     counts: dict,
     glonass_channels: dict | None = None,
+    buf: np.ndarray | None = None,
 ) -> _Chunk:
-    buf = padded(data)
+    buf = padded(data) if buf is None else buf
     cells = _decode_cells(buf, frames, counts)
     ref = state.ref_ns if state.ref_ns is not None else now_gpst_ns()
     msg_time, valid = resolve_times(cells.msg_system, cells.msg_time_ms, ref)
@@ -332,14 +333,11 @@ def _decode_chunk(
         letter, rec = decode_ephemerides(
             buf, frames.rtcm_start[sel] + 3, frames.rtcm_length[sel], mtype, frame_time[sel], counts
         )
-        if len(rec) == len(sel):
-            nav.extend((int(f), letter, rec[k : k + 1]) for k, f in enumerate(sel.tolist()))
-        elif len(rec):
-            nav.append((int(sel[-1]), letter, rec))
+        if len(rec):  # (frames, letter, records: one per frame when none was too short)
+            nav.append((sel if len(rec) == len(sel) else np.full(len(rec), sel[-1]), letter, rec))
         if letter == "R":
             for s, k in zip(rec["sat"].tolist(), rec["freq_num"].tolist()):
                 state.channels[int(s)] = int(k)
-    nav.sort(key=lambda x: x[0])
     stations = station_items(data, frames, _frames_of(frames, STATION_TYPES))
     biases = _glonass_biases(data, frames, frames.rtcm_type == 1230)
     # GLONASS channels: message extended info, legacy messages, 1020, the caller's table
@@ -384,6 +382,33 @@ def _decode_chunk(
         cells.msg_frame[valid],
         cells.msg_sync[valid],
     )
+
+
+def _frame_pieces(buf: np.ndarray, frames: StreamFrames, size: int):
+    """The frames in pieces of about ``size``, each ending after an observation message with
+    the multiple-message bit clear (the end of an epoch) when there is one."""
+    n = len(frames.rtcm_type)
+    if n <= size:
+        yield frames
+        return
+    is_obs = np.isin(frames.rtcm_type, list(MSM_TYPES) + list(LEGACY_TYPES)) & (frames.rtcm_length >= 8)
+    sync_bit = np.where(np.isin(frames.rtcm_type, [1009, 1010, 1011, 1012]), 51, 54)
+    closes = np.zeros(n, bool)
+    ix = np.flatnonzero(is_obs)
+    closes[ix] = bits_u(buf, (frames.rtcm_start[ix] + 3) * 8 + sync_bit[ix], 1) == 0
+    ends = np.flatnonzero(closes) + 1
+    lo = 0
+    while lo < n:
+        want = lo + size
+        k = np.searchsorted(ends, want)
+        hi = int(ends[k]) if k < len(ends) else n
+        if hi <= lo or hi - lo > 2 * size:
+            hi = min(n, want)
+        sl = slice(lo, hi)
+        empty = frames.ubx_start[:0]
+        yield StreamFrames(empty, frames.ubx_cls[:0], frames.ubx_id[:0], empty, frames.rtcm_start[sl],
+                           frames.rtcm_length[sl], frames.rtcm_type[sl], [], {}, frames.consumed)  # fmt: skip
+        lo = hi
 
 
 def _obs_header(stations: list, biases: dict, channels: dict, leap: int | None) -> ObsHeader:
@@ -432,13 +457,16 @@ def decode_rtcm3(
     time_hint_ns: int | None = None,
     glonass_channels: dict | None = None,
     source: str = "",
+    chunk_frames: int = 20000,
 ) -> Rtcm3Log:
     """Decode the RTCM 3 frames of a byte string (module docstring).
 
     ``frames``: a framing of ``data`` (:func:`~satnav.io.framing.frame_stream`; framed here
     when None, RTCM 3 and NMEA only); ``time_hint_ns``: GPST ns within half a week of the
     data; ``glonass_channels``: satellite index -> frequency channel for GLONASS MSM4/6
-    messages when the log has neither 1020 ephemerides nor MSM5/7.
+    messages when the log has neither 1020 ephemerides nor MSM5/7; ``chunk_frames``: frames
+    decoded at a time (bounded memory for day-long logs; pieces end where an observation
+    message closes its epoch, and the decoding state carries over: the result is the same).
     """
     if frames is None:
         frames = frame_stream(data, ubx=False)
@@ -454,27 +482,24 @@ def decode_rtcm3(
         prn = bits_u(buf, f_ix * 8 + 12, 6)
         state.channels.update(zip((_GLO * SATELLITES_PER_SYSTEM + prn).tolist(), fcn.tolist()))
     start_ref = state.ref_ns
-    chunk = _decode_chunk(data, frames, state, counts, glonass_channels)
     leap = int(leap_seconds_at_gpst(start_ref))
-    header = _obs_header(chunk.stations, chunk.biases, state.channels, leap)
-    epochs = np.unique(chunk.msg_time)
-    obs = observations_from_measurements(
-        chunk.cell_time,
-        chunk.sat,
-        chunk.signal,
-        SIGNAL_LIST,
-        chunk.values,
-        chunk.lli,
-        header=header,
-        source=source,
-        present=chunk.present,
-        priority=chunk.priority,
-        epochs=epochs,
-        keep_last=True,
-    )
+    pieces, nav_parts, stations, biases = [], [], [], {}
+    for part in _frame_pieces(buf, frames, chunk_frames):
+        chunk = _decode_chunk(data, part, state, counts, glonass_channels, buf=buf)
+        stations.extend(chunk.stations)
+        biases.update(chunk.biases)
+        nav_parts.extend(chunk.nav)
+        header = _obs_header(stations, biases, state.channels, leap)
+        epochs = np.unique(chunk.msg_time)
+        obs = observations_from_measurements(
+            chunk.cell_time, chunk.sat, chunk.signal, SIGNAL_LIST, chunk.values, chunk.lli, header=header,
+            source=source, present=chunk.present, priority=chunk.priority, epochs=epochs, keep_last=True,
+        )  # fmt: skip
+        pieces.append((obs, epochs))
+    obs = pieces[0][0] if len(pieces) == 1 else concat_observations(pieces, source)
     nav = Navigation(header=NavHeader(leap_seconds=leap))
     by_sys: dict[str, list] = {}
-    for _, letter, rec in chunk.nav:
+    for _, letter, rec in nav_parts:
         by_sys.setdefault(letter, []).append(rec)
     for letter, recs in by_sys.items():
         nav.add_messages(letter, np.concatenate(recs))
@@ -486,7 +511,7 @@ def decode_rtcm3(
     counts["unknown_messages"] = int(
         sum(c for t, c in zip(types.tolist(), n.tolist()) if t not in known)
     )
-    return Rtcm3Log(obs, nav, [st for _, st in chunk.stations], counts, messages)
+    return Rtcm3Log(obs, nav, [st for _, st in stations], counts, messages)
 
 
 def read_rtcm3(
@@ -613,10 +638,11 @@ class Rtcm3Decoder:
         if len(frames.rtcm_start):
             chunk = _decode_chunk(data, frames, self._state, self.counts, self._channels)
             offset = self._offset
-            for fi, letter, rec in chunk.nav:
-                nav = Navigation()
-                nav.add_messages(letter, rec)
-                items.append((int(frames.rtcm_start[fi]), 1, NavigationItem(nav, self.protocol)))
+            for fis, letter, recs in chunk.nav:
+                for fi, k in zip(fis.tolist(), range(len(recs))):
+                    nav = Navigation()
+                    nav.add_messages(letter, recs[k : k + 1])
+                    items.append((int(frames.rtcm_start[fi]), 1, NavigationItem(nav, self.protocol)))
             for fi, st in chunk.stations:
                 self._stations.append((fi, st))
                 items.append((int(frames.rtcm_start[fi]), 1, StationItem(**st.__dict__)))

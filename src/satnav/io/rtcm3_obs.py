@@ -424,13 +424,11 @@ def decode_legacy(
         sat = sysnum * SATELLITES_PER_SYSTEM + prn
     else:
         channel = np.full(len(prn), -99, np.int64)
-        sbas = prn >= 40  # RTCM: GPS ids 40-63 are SBAS PRN 120-143
-        sat = np.where(
-            sbas,
-            SYSTEMS.index("S") * SATELLITES_PER_SYSTEM + prn - 20,
-            sysnum * SATELLITES_PER_SYSTEM + prn,
-        )
-        sat_ok = prn >= 1
+        # RTCM DF009 ids 40-63 are SBAS PRN 120-143: not decoded here (counted)
+        sat = sysnum * SATELLITES_PER_SYSTEM + prn
+        sat_ok = (prn >= 1) & (prn <= SIGNALS["G"].max_prn)
+        if (prn >= 40).any():
+            counts["legacy_sbas_not_decoded"] = counts.get("legacy_sbas_not_decoded", 0) + int((prn >= 40).sum())
     code1 = np.where(f["code1"] == 1, "1P", "1C")
     rows_sig, rows_pr, rows_cp, rows_lock, rows_cnr, rows_msg, rows_sat, rows_glo = (
         [],

@@ -484,6 +484,8 @@ def write_pos(solution, path, *, frame: str = "llh", **kwargs) -> None:
         satellites): as the flagged comment lines (default), or as Q=5 data rows like
         RTKLIB's single solutions, with a header line giving their number (``"write"``).
 
+    Notes
+    -----
     The text is written a block of epochs at a time (:func:`iter_pos_text`): the memory
     it takes does not grow with the number of epochs.
     """

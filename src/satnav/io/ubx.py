@@ -52,7 +52,7 @@ from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ..signals import SIGNALS
 from ._nav_tables import SEMICIRCLE_RAD, URA_NOMINAL_M, sisa_m
-from ._raw_obs import observations_from_measurements
+from ._raw_obs import concat_observations, observations_from_measurements
 from .framing import crc24q, frame_stream
 from .rawlog import log_protocol, read_head_bytes, read_log_bytes
 
@@ -660,20 +660,76 @@ read_ubx_bytes = read_log_bytes
 
 @dataclass
 class UbxLog:
-    """A decoded UBX log: observations, navigation messages and the framing counts."""
+    """A decoded UBX log: observations, navigation messages, the framing counts and the
+    receiver's own solutions (``receiver``: ``"NAV-PVT"``/``"NAV-HPPOSLLH"`` ->
+    :class:`satnav.io.ubx_nav.ReceiverSolutions`, when the log has RAWX to date them)."""
 
     observations: Observations
     navigation: Navigation
     counts: dict
     messages: dict
+    receiver: dict = field(default_factory=dict)
+
+
+#: RXM-RAWX messages decoded at a time by :func:`read_ubx` (a day at 1 Hz in 24 pieces: the
+#: temporary arrays of the decoding stay small; the result is the same).
+RAWX_CHUNK = 3600
+#: Messages decoded again before each piece so that loss-of-lock flags continue across it
+#: (a signal's previous measurement is in them unless it was lost for longer: then its lock
+#: time restarted and the flag is set either way).
+RAWX_LEAD_IN = 300
+
+
+def decode_rawx_chunked(data: bytes, frames: UbxFrames, *, source: str = "", chunk: int = RAWX_CHUNK,
+                        lead_in: int = RAWX_LEAD_IN) -> Observations:
+    """:func:`decode_rawx` of a long log in pieces of ``chunk`` RXM-RAWX messages (bounded
+    memory), each decoded with the ``lead_in`` messages before it and those epochs dropped;
+    equal to one :func:`decode_rawx` of the whole log (tested)."""
+    sel = (frames.cls == 0x02) & (frames.id == 0x15)
+    starts, lengths = frames.start[sel], frames.length[sel]
+    n = len(starts)
+    if n <= chunk + lead_in:
+        return decode_rawx(data, frames, source=source)
+    # the first message with a sigId > 1 (a ninth-generation receiver: decode_rawx's rule)
+    trigger = n
+    for i, (st, ln) in enumerate(zip(starts.tolist(), lengths.tolist())):
+        if ln < 16:
+            continue
+        nmeas = data[st + 6 + 11]
+        if ln >= 16 + 32 * nmeas and any(data[st + 6 + 16 + 32 * k + 22] > 1 for k in range(nmeas)):
+            trigger = i
+            break
+    parts = []
+    for lo in range(0, n, chunk):
+        lead = max(0, lo - lead_in)
+        piece = slice(lead, min(n, lo + chunk))
+        sub = UbxFrames(starts[piece], np.full(piece.stop - lead, 0x02, np.uint8),
+                        np.full(piece.stop - lead, 0x15, np.uint8), lengths[piece], [], {})  # fmt: skip
+        obs = decode_rawx(data, sub, source=source, phase_std_limit=14 if trigger < lead else None)
+        epochs = obs.epochs
+        keep_from = _rawx_time(data, int(starts[lo])) if lo > 0 else None
+        if keep_from is not None:  # drop the lead-in epochs
+            obs = obs.select(np.flatnonzero(obs.time >= keep_from))
+            epochs = epochs[epochs >= keep_from]
+        parts.append((obs, epochs))
+    return concat_observations(parts, source)
+
+
+def _rawx_time(data: bytes, start: int) -> int | None:
+    """GPST ns of the RXM-RAWX message at ``start`` (None when its week is 0)."""
+    hdr = np.frombuffer(data[start + 6 : start + 22], _RAWX_HEADER_DTYPE)[0]
+    if hdr["week"] == 0:
+        return None
+    return int(hdr["week"]) * NS_PER_WEEK + int(np.rint(hdr["tow"] * NS_PER_S))
 
 
 def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:
-    """Decode a UBX log file (plain or ``.gz``): RXM-RAWX observations and (unless
-    ``navigation`` is False) RXM-SFRBX ephemerides; see the module docstring."""
+    """Decode a UBX log file (plain or ``.gz``): RXM-RAWX observations (in pieces of
+    :data:`RAWX_CHUNK` messages: :func:`decode_rawx_chunked`) and (unless ``navigation`` is
+    False) RXM-SFRBX ephemerides; see the module docstring."""
     data = read_ubx_bytes(path)
     frames = frame_ubx(data)
-    obs = decode_rawx(data, frames, source=str(path))
+    obs = decode_rawx_chunked(data, frames, source=str(path))
     counts = dict(frames.counts)
     nav = Navigation()
     if navigation:
@@ -683,7 +739,12 @@ def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:
         nav.sources = [str(path)]
         if nav.header.leap_seconds is None and obs.header.leap_seconds is not None:
             nav.header.leap_seconds = obs.header.leap_seconds
-    return UbxLog(obs, nav, counts, frames.message_counts())
+    receiver = {}
+    if len(obs.epochs):
+        from .ubx_nav import receiver_solutions
+
+        receiver = receiver_solutions(data, frames, int(obs.epochs[0]))
+    return UbxLog(obs, nav, counts, frames.message_counts(), receiver)
 
 
 def ubx_info(path: str | PathLike) -> dict:

@@ -78,12 +78,19 @@ class UbxDecoder:
         if not data:
             return []
         buf = self._buf + bytes(data)
-        frames = frame_ubx(buf)
         n = len(buf)
-        last_end = int(frames.start[-1] + 8 + frames.length[-1]) if len(frames.start) else 0
-        cut = self._cut(buf, last_end)
-        if cut < n:  # the counts of the part consumed only
-            frames = frame_ubx(buf[:cut])
+        clean, p = _clean_frames(buf)  # a stream of checked UBX frames: no framing pass
+        if p == n or _waits(buf, p):
+            cut, frames = p, _frames_of(clean, {})
+        else:  # anything else (garbage, NMEA, RTCM, a bad checksum): the tolerant framer
+            rest = buf[p:]
+            frames = frame_ubx(rest)
+            last_end = int(frames.start[-1] + 8 + frames.length[-1]) if len(frames.start) else 0
+            cut = p + self._cut(rest, last_end)
+            if cut < n:  # the counts of the part consumed only
+                frames = frame_ubx(buf[p:cut])
+            frames = _frames_of(clean + list(zip((frames.start + p).tolist(), frames.cls.tolist(),
+                                                 frames.id.tolist(), frames.length.tolist())), frames.counts)
         items = self._items(buf[:cut], frames)
         self._offset += cut
         self._buf = buf[cut:]
@@ -118,9 +125,12 @@ class UbxDecoder:
 
     def _items(self, data: bytes, frames) -> list[StreamItem]:
         items: list[StreamItem] = []
+        self.counts["ubx"] = self.counts.get("ubx", 0) + len(frames.start)
         for k, v in frames.counts.items():
-            self.counts[k] = self.counts.get(k, 0) + int(v)
-        c = frames.counts
+            if k != "ubx":
+                self.counts[k] = self.counts.get(k, 0) + int(v)
+        c = {k: frames.counts.get(k, 0) for k in ("ubx_checksum_failures", "nmea_checksum_failures",
+                                                   "rtcm3_crc_failures", "garbage_bytes")}
         bad = c["ubx_checksum_failures"] + c["nmea_checksum_failures"] + c["rtcm3_crc_failures"]
         if bad:
             items.append(ProblemItem("crc", self._offset, f"{bad} frame(s) with a bad checksum dropped",
@@ -255,3 +265,45 @@ def _completes(payload: bytes) -> bool:
     if gnss == 2:  # Galileo I/NAV
         return (w0 >> 24) & 0x3F in (4, 5)
     return False
+
+
+def _fletcher_ok(buf: bytes, start: int, end: int) -> bool:
+    """UBX checksum (8-bit Fletcher over class, id, length and payload) of ``buf[start:end]``."""
+    a = np.frombuffer(buf, np.uint8, count=end - 2 - (start + 2), offset=start + 2).astype(np.int64)
+    ck_a = int(a.sum()) & 0xFF
+    ck_b = int((a * np.arange(len(a), 0, -1)).sum()) & 0xFF
+    return buf[end - 2] == ck_a and buf[end - 1] == ck_b
+
+
+def _clean_frames(buf: bytes) -> tuple[list, int]:
+    """The UBX frames at the start of ``buf`` that follow each other with no gap and check,
+    as (start, class, id, length); and where they stop."""
+    out = []
+    p, n = 0, len(buf)
+    while p + 8 <= n and buf[p] == 0xB5 and buf[p + 1] == 0x62:
+        length = buf[p + 4] | (buf[p + 5] << 8)
+        end = p + 8 + length
+        if end > n or not _fletcher_ok(buf, p, end):
+            break
+        out.append((p, buf[p + 2], buf[p + 3], length))
+        p = end
+    return out, p
+
+
+def _waits(buf: bytes, p: int) -> bool:
+    """Whether ``buf[p:]`` is the beginning of a UBX frame not complete yet."""
+    rest = buf[p:]
+    if rest == b"\xb5":
+        return True
+    if len(rest) < 2 or rest[:2] != b"\xb5\x62":
+        return False
+    return len(rest) < 6 or 8 + (rest[4] | (rest[5] << 8)) > len(rest)
+
+
+def _frames_of(rows: list, counts: dict) -> UbxFrames:
+    if not rows:
+        e = np.zeros(0, np.int64)
+        return UbxFrames(e, e.astype(np.uint8), e.astype(np.uint8), e, [], dict(counts))
+    start, cls, mid, length = (np.array(x) for x in zip(*rows))
+    return UbxFrames(start.astype(np.int64), cls.astype(np.uint8), mid.astype(np.uint8), length.astype(np.int64),
+                     [], dict(counts))

@@ -32,7 +32,7 @@ def shapiro_delay_m(satellite_ecef_m, receiver_ecef_m):
     """Relativistic (Shapiro) signal delay (m) in the Earth's gravity field:
     ``2 GM / c^2 ln((r_s + r_r + rho) / (r_s + r_r - rho))`` (IERS Conventions 2010
     eq. 11.17 for the Earth only; Kouba, "A guide to using IGS products", 2009, 5.2.4):
-    about 19 mm at zenith, up to 25 mm at low elevation, added to code and phase alike.
+    about 12.7 mm at zenith, 18.7 mm at the horizon for GPS, added to code and phase alike.
     """
     from ..constants import GM_EARTH
 

@@ -25,6 +25,8 @@ import numpy as np
 from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT
 
 __all__ = [
+    "IONO_K",
+    "ionex_slant_delay_m",
     "klobuchar_gps",
     "klobuchar_beidou",
     "frequency_scale",
@@ -188,3 +190,33 @@ def ionosphere_free(p1, p2, f1_hz, f2_hz):
 
 # Note: BeiDou B1I reference frequency re-exported for callers scaling BeiDou delays.
 B1I_REFERENCE_HZ = FREQ_B1I
+
+
+#: First-order ionospheric constant: group delay (m) = IONO_K * TEC (electrons/m^2) / f^2 (Hz).
+IONO_K = 40.3
+
+
+def ionex_slant_delay_m(maps, time_ns, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, frequency_hz):
+    """First-order slant ionospheric group delay (m) from global ionosphere maps
+    (:class:`satnav.io.ionex.IonexMaps`), single-layer model (IONEX 1.0, Schaer 1999):
+
+    pierce point on a sphere of radius ``R + H`` (the maps' base radius and layer height):
+    ``sin z' = R / (R + H) sin z`` (z the zenith angle at the receiver), Earth-central angle
+    ``a = z - z'``, ``lat_p = asin(sin lat cos a + cos lat sin a cos az)``,
+    ``lon_p = lon + asin(sin a sin az / cos lat_p)``; slant TEC = ``VTEC(t, lat_p, lon_p) /
+    cos z'``; delay ``40.3 STEC / f^2`` (TEC in electrons/m^2, 1 TECU = 1e16). Add it to
+    the code, subtract it from the phase. NaN where the maps have no value.
+    """
+    el = np.asarray(elevation_rad, dtype=np.float64)
+    az = np.asarray(azimuth_rad, dtype=np.float64)
+    lat = np.asarray(latitude_rad, dtype=np.float64)
+    lon = np.asarray(longitude_rad, dtype=np.float64)
+    r, h = maps.base_radius_m, maps.height_m
+    z = np.pi / 2 - el
+    zp = np.arcsin(r / (r + h) * np.sin(z))
+    a = z - zp
+    lat_p = np.arcsin(np.clip(np.sin(lat) * np.cos(a) + np.cos(lat) * np.sin(a) * np.cos(az), -1, 1))
+    lon_p = lon + np.arcsin(np.clip(np.sin(a) * np.sin(az) / np.cos(lat_p), -1, 1))
+    vtec = maps.vertical_tec(time_ns, lat_p, lon_p)
+    return IONO_K * vtec * 1e16 / np.cos(zp) / np.asarray(frequency_hz, dtype=np.float64) ** 2
+

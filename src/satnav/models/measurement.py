@@ -377,7 +377,7 @@ def tropospheric_delay_m(latitude_rad, height_m, elevation_rad):
 
 
 def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns,
-                        gps=None, *, beidou=None, use_beidou=None, frequency_scale=None):
+                        gps=None, *, beidou=None, use_beidou=None, frequency_scale=None, where=None):
     """First-order slant ionospheric group delay (m) from the broadcast models.
 
     GPS Klobuchar (IS-GPS-200 20.3.3.5.2.5) with the coefficients ``gps`` (alpha, beta;
@@ -401,12 +401,33 @@ def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad,
         Where BeiDou's model applies (broadcast against the look angles).
     frequency_scale : array_like, optional
         Factor from the model's reference frequency to the signal's.
+    where : bool array, optional
+        Where the delay is wanted (broadcast against the look angles): the models are
+        evaluated there only (the same values), and the delay is 0 elsewhere.
     """
     alpha, beta = gps if gps is not None else (KLOBUCHAR_DEFAULT_ALPHA, KLOBUCHAR_DEFAULT_BETA)
     args = (latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns)
-    iono = klobuchar_gps(alpha, beta, *args)
-    if beidou is not None and use_beidou is not None and np.any(use_beidou):
-        iono = np.where(use_beidou, klobuchar_beidou(*beidou, *args), iono)
+    bds = beidou is not None and use_beidou is not None and np.any(use_beidou)
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args), np.shape(where) if where is not None else ())
+    elevation = np.broadcast_to(np.asarray(elevation_rad, dtype=np.float64), shape)
+    known = ~np.isnan(elevation)
+    if where is not None:
+        known &= np.broadcast_to(np.asarray(where, dtype=bool), shape)
+    if where is None and (known.all() or elevation.size < 64):
+        iono = klobuchar_gps(alpha, beta, *args)
+        if bds:
+            iono = np.where(use_beidou, klobuchar_beidou(*beidou, *args), iono)
+    else:
+        # each model only where it applies and the elevation is known (both are NaN where it
+        # is not): the same element-wise operations on fewer elements, the same doubles
+        iono = np.full(shape, np.nan if where is None else 0.0)
+        if where is not None:
+            iono[np.broadcast_to(np.asarray(where, dtype=bool), shape) & ~known] = np.nan
+        on_bds = known & np.broadcast_to(use_beidou, shape) if bds else np.zeros(shape, dtype=bool)
+        for model, coefficients, sel in ((klobuchar_gps, (alpha, beta), known & ~on_bds),
+                                         (klobuchar_beidou, beidou, on_bds)):
+            if sel.any():
+                iono[sel] = model(*coefficients, *(np.broadcast_to(a, shape)[sel] for a in args))
     if frequency_scale is not None:
         iono = iono * frequency_scale
     return iono

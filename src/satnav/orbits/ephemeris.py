@@ -119,7 +119,10 @@ def signal_band(signal) -> str | None:
 
 def _message_types(msgs) -> np.ndarray:
     if "message_type" in (msgs.dtype.names or ()):
-        return np.char.strip(np.asarray(msgs["message_type"]).astype(str))
+        # strip the few distinct texts (numpy.char costs ~10 ms of import at start-up)
+        distinct, inverse = np.unique(np.asarray(msgs["message_type"]).astype(str), return_inverse=True)
+        stripped = np.array([t.strip() for t in distinct.tolist()], dtype=distinct.dtype)
+        return stripped[inverse.reshape(-1)]
     return np.full(len(msgs), "", dtype="<U4")
 
 

@@ -111,6 +111,8 @@ class BroadcastSource:
         False: velocities and clock drifts of Keplerian orbits are not computed (NaN), for
         callers that use positions and clocks only (those are unchanged, bit for bit).
 
+    Notes
+    -----
     Calls are :func:`~satnav.orbits.ephemeris.broadcast_states` ``(nav, sat, time_ns,
     signal=signal)``; the RINEX 3.02 BeiDou B1I code ``"C1I"`` is read as ``"C2I"`` (its
     name in RINEX 3.01 and 3.03+), as :func:`~satnav.estimators.spp.solve_spp` does.
@@ -174,6 +176,8 @@ class PreciseSource:
     require_clock : bool
         Invalidate states without a clock (default; for estimators).
 
+    Notes
+    -----
     Calls are :func:`~satnav.orbits.precise.precise_states` ``(sp3, sat, time_ns, clk=clk,
     order=order, require_clock=require_clock)``; ``signal`` is ignored (precise clocks refer
     to the product's ionosphere-free reference signals; ``group_delay_s`` is NaN).

@@ -304,8 +304,9 @@ def _shifts(lon_min: float, lon_max: float, span) -> list[float]:
 
 
 def _visible_copies(points: np.ndarray, span, lat_span):
-    """``points`` (lon/lat deg) shifted by the 360-deg multiples that show them, relative
-    to nothing: skipped when entirely outside the latitude span."""
+    """Copies of ``points`` (lon/lat deg) shifted by the multiples of 360 deg of longitude
+    that bring them over the map's longitude ``span``; none when they lie wholly outside
+    its ``lat_span``."""
     if points[:, 1].max() < lat_span[0] or points[:, 1].min() > lat_span[1]:
         return []
     return [points + np.array([s, 0.0]) for s in _shifts(points[:, 0].min(), points[:, 0].max(), span)]
@@ -413,6 +414,12 @@ def draw_basemap(
     return MapAxes(ax, projection)
 
 
+def _wrap_label(lon_deg: float) -> float:
+    """A longitude for a label: in (-180, 180], so that the antimeridian reads 180."""
+    wrapped = (lon_deg + 180.0) % 360.0 - 180.0
+    return 180.0 if wrapped == -180.0 else wrapped
+
+
 def label_region_axes(map_axes: MapAxes, step_deg: float | None = None) -> None:
     """Longitude/latitude tick labels (deg) on the edges of a regional (equirectangular)
     map."""
@@ -426,7 +433,7 @@ def label_region_axes(map_axes: MapAxes, step_deg: float | None = None) -> None:
     lons = np.arange(math.ceil(lon0 / step_deg) * step_deg, lon1 + 1e-9, step_deg)
     lats = np.arange(math.ceil(lat0 / step_deg) * step_deg, lat1 + 1e-9, step_deg)
     ax.set_xticks(proj.forward(lons, np.zeros_like(lons))[0])
-    ax.set_xticklabels([f"{(v + 180) % 360 - 180:g}°" for v in lons], fontsize=7)
+    ax.set_xticklabels([f"{_wrap_label(v):g}°" for v in lons], fontsize=7)
     ax.set_yticks(proj.forward(np.full_like(lats, proj.central_lon_deg), lats)[1])
     ax.set_yticklabels([f"{v:g}°" for v in lats], fontsize=7)
 

@@ -308,6 +308,65 @@ def _solution_sections(sol, reference, ref_label, *, with_track=True, what="") -
     return out
 
 
+def _ppp_sections(sol, reference, ref_label) -> list[str]:
+    """Summary and figures of a PPP solution: coordinate with sigmas, convergence, models,
+    accuracy, track, ENU, zenith delays and the code and phase residuals."""
+    out = []
+    m = len(sol)
+    solved = np.asarray(sol.solved, dtype=bool)
+    c = sol.coordinate_summary()
+    rows = [("mode", f"PPP {sol.mode} (float, ionosphere-free)"),
+            ("epochs", f"{int(solved.sum())} solved / {m} total")]
+    rows += _period(sol.time_ns)
+    rows.append(("final coordinate", f"X {c['x_m']:.4f}, Y {c['y_m']:.4f}, Z {c['z_m']:.4f} m "
+                 f"(sigma {c['sx_m']:.4f}, {c['sy_m']:.4f}, {c['sz_m']:.4f} m)"))
+    rows.append(("", f"{c['lat_deg']:.9f}°, {c['lon_deg']:.9f}°, {c['height_m']:.4f} m (sigma E {c['se_m']:.4f}, "
+                 f"N {c['sn_m']:.4f}, U {c['su_m']:.4f} m)"))
+    conv = sol.convergence_time_s(reference)
+    rows.append(("convergence", (f"{conv / 60:.1f} min" if np.isfinite(conv) else "never")
+                 + f" to < 10 cm 3D of the {ref_label if reference is not None else 'final coordinate'}"))
+    if solved.any():
+        rows.append(("zenith total delay", f"median {np.nanmedian(sol.ztd_m[solved]):.4f} m"))
+    rows.append(("outliers rejected", str(len(sol.rejections))))
+    out.append(_table(rows))
+    out.append("<h3>Models</h3>")
+    out.append(_table([(k, v) for k, v in sol.models.items()]))
+    for note in sol.notes:
+        out.append(f'<div class="note">{html.escape(note)}</div>')
+    if reference is not None and solved.any():
+        out.append(f"<h3>Accuracy against the {html.escape(ref_label)}</h3>")
+        out.append(_table(_error_rows("solved", sol.errors(reference)), header=_ERROR_HEADER, numeric=(1, 2, 3, 4, 5)))
+    origin = reference if reference is not None else sol.final_position()[0]
+    origin_label = ref_label if reference is not None else "final coordinate"
+    if solved.any():
+        out += _location_section(np.asarray(sol.position_m, dtype=np.float64)[solved])
+        enu = ecef_to_enu(np.asarray(sol.position_m, dtype=np.float64), origin)
+        enu[~solved] = np.nan
+        out.append("<h2>Track</h2>")
+        out.append(_img(plots.track_png(enu, [("PPP", "tab:blue", solved)], origin_label=origin_label),
+                        "horizontal track", f"Horizontal positions about the {origin_label} (equal scales)."))
+        out.append("<h2>East, north, up</h2>")
+        out.append(_img(plots.enu_png(sol.time_ns, enu, kind="error" if reference is not None else "deviation",
+                                      origin_label=origin_label, flagged=np.zeros(m, bool)),
+                        "east north up", f"Positions minus the {origin_label}."))
+        out.append("<h2>Zenith total delay</h2>")
+        ztd = np.where(solved, sol.ztd_m, np.nan)
+        out.append(_img(plots.lines_png(sol.time_ns, [("ZTD (m)", {"ZTD": ztd}),
+                                                       ("sigma (m)", {"ZTD sigma": np.where(solved, sol.ztd_sigma_m,
+                                                                                            np.nan)})]),
+                        "zenith total delay", "A priori hydrostatic + estimated wet zenith delay."))
+    sats = np.asarray(sol.satellites)
+    phase, code = np.asarray(sol.phase_residuals_m), np.asarray(sol.code_residuals_m)
+    out.append("<h2>Residuals</h2>")
+    out.append(_img(plots.residuals_png(sol.time_ns, phase, sats, np.isfinite(phase),
+                                        title="post-fit ionosphere-free phase residuals", min_span_m=0.02),
+                    "phase residuals", "Post-fit ionosphere-free carrier-phase residuals of the used measurements."))
+    out.append(_img(plots.residuals_png(sol.time_ns, code, sats, np.isfinite(code),
+                                        title="post-fit ionosphere-free code residuals"),
+                    "code residuals", "Post-fit ionosphere-free code residuals of the used measurements."))
+    return out
+
+
 def _unsolved_comments(path) -> dict[str, int]:
     """Reasons of the ``% <time> no solution: <reason>`` and ``% <time> flagged (<reason>): ...``
     lines satnav writes into ``.pos`` (epochs without a position row)."""
@@ -423,6 +482,9 @@ def report_html(solution, *, obs=None, reference_m=None, title=None, detail=None
         if not frame_ok and reference_m is not None:
             notes.append("The file holds baselines (east/north/up), so the reference position is not used.")
         source = solution.path
+    elif hasattr(solution, "ztd_m"):  # precise point positioning
+        reference, ref_label = _choose_reference(solution.position_m, solution.solved, obs, reference_m, notes)
+        source = getattr(obs, "source", "") or ""
     else:
         if not hasattr(solution, "status"):
             raise SatnavError(f"cannot report on a {type(solution).__name__}: expected a Solution or a PosFile")
@@ -450,6 +512,8 @@ def report_html(solution, *, obs=None, reference_m=None, title=None, detail=None
             )
             body += _solution_sections(detail, reference, ref_label, with_track=False,
                                        what=" of the re-solution")
+    elif hasattr(solution, "ztd_m"):
+        body += _ppp_sections(solution, reference, ref_label)
     else:
         body += _solution_sections(solution, reference, ref_label)
 

@@ -274,8 +274,10 @@ def skyplot_png(azimuth_rad, elevation_rad, satellites, used=None, *, title: str
     return _png(fig)
 
 
-def residuals_png(time_ns, residuals_m, satellites, used, excluded=None) -> bytes:
-    """Post-fit pseudorange residuals (m) over time, one panel per system.
+def residuals_png(time_ns, residuals_m, satellites, used, excluded=None, *,
+                  title: str = "post-fit pseudorange residuals", min_span_m: float = 1.0) -> bytes:
+    """Post-fit pseudorange residuals (m) over time, one panel per system (``title`` and the
+    least y span ``min_span_m`` for other residuals, e.g. PPP phases).
 
     Used measurements are drawn in the system colour; measurements excluded by fault
     detection as red crosses (their misfit). The y range of each panel covers the used
@@ -301,7 +303,7 @@ def residuals_png(time_ns, residuals_m, satellites, used, excluded=None) -> byte
         ru = np.where(u, r, np.nan)
         if u.any():
             lo, hi = np.percentile(r[u], [0.1, 99.9])
-            span = max(hi - lo, 1.0)
+            span = max(hi - lo, min_span_m)
             lo, hi = lo - 0.1 * span, hi + 0.1 * span
         else:
             lo, hi = -10.0, 10.0
@@ -315,10 +317,11 @@ def residuals_png(time_ns, residuals_m, satellites, used, excluded=None) -> byte
         ax.set_ylim(lo, hi)
         rms = float(np.sqrt(np.mean(r[u] ** 2))) if u.any() else float("nan")
         ax.set_ylabel(f"{SYSTEM_NAMES.get(s, s)} (m)")
-        ax.text(0.01, 0.95, f"RMS {rms:.2f} m ({int(u.sum())} used)", transform=ax.transAxes,
+        ax.text(0.01, 0.95, f"RMS {rms:.3f} m ({int(u.sum())} used)" if min_span_m < 1.0 else
+                f"RMS {rms:.2f} m ({int(u.sum())} used)", transform=ax.transAxes,
                 va="top", fontsize=8, bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
         ax.grid(True, alpha=0.3)
-    axes[0].set_title("post-fit pseudorange residuals", fontsize=10)
+    axes[0].set_title(title, fontsize=10)
     _time_axis(axes[-1])
     return _png(fig)
 

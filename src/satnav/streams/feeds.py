@@ -17,14 +17,24 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from dataclasses import dataclass
 
 from ..errors import SatnavError
 from ..io.stream_items import EpochItem
 
-__all__ = ["Feed", "RinexFeed", "END", "make_decoder", "FORMATS"]
+__all__ = ["Feed", "RinexFeed", "END", "StateChange", "make_decoder", "FORMATS"]
 
 #: Marker put on the queue when a feed ends.
 END = object()
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A change of the feed's stream state, queued in order with its items (a consumer that
+    looked at the status directly would see a disconnection before the data read before it)."""
+
+    state: str
+    message: str = ""
 #: Stream formats a feed decodes.
 FORMATS = ("auto", "ubx", "rtcm3", "rinex")
 
@@ -121,6 +131,8 @@ class Feed(_Thread):
                  decoder=None, raw_sinks=(), time_hint=None) -> None:
         super().__init__(role, out, speed)
         self.source, self.fmt, self.decoder = source, fmt, decoder
+        #: A file read as fast as possible: its data always come (waiting for them never times out).
+        self.unpaced_file = bool(getattr(source, "finite", False)) and not speed
         self.time_hint = time_hint  # callable -> GPST ns or None, asked when the first bytes come
         self.status = source.status
         self.raw_sinks = list(raw_sinks)
@@ -130,9 +142,14 @@ class Feed(_Thread):
         self.source.close()
 
     def _run(self) -> None:
+        last = None
         for data in self.source.chunks():
             if self._stop.is_set():
                 break
+            state = (self.source.status.state, self.source.status.message)
+            if state != last:
+                last = state
+                self._put(StateChange(*state), time.monotonic())
             if not data:
                 self._put(None, time.monotonic())  # a poll: lets the loop look at its clocks
                 continue
@@ -155,6 +172,7 @@ class RinexFeed(_Thread):
         from .status import StreamStatus
 
         self.path, self.strict = path, strict
+        self.unpaced_file = not speed
         self.status = StreamStatus(f"rinex {path}")  # "connecting" while the file is read
 
     def _run(self) -> None:
@@ -162,6 +180,7 @@ class RinexFeed(_Thread):
 
         obs = read_observations(self.path, strict=self.strict)
         self.status.set("connected", f"{len(obs.epochs)} epochs")
+        self._put(StateChange("connected"), time.monotonic())
         for epoch in obs.iter_epochs():
             if self._stop.is_set():
                 break

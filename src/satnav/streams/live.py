@@ -43,7 +43,7 @@ from ..gnss_time import format_gpst
 from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationItem
 from ..options import StreamOptions
 from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped
-from .feeds import END
+from .feeds import END, StateChange
 from .outputs import FORMATTERS, LiveFix
 
 __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
@@ -52,6 +52,8 @@ __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
 TIME_TAG_TOLERANCE_S = 0.5
 #: Base epochs held (not yet given to the RTK engine) at most.
 BASE_BUFFER = 600
+#: Latencies kept for the summary (the last ones; memory stays bounded on a long run).
+LATENCIES_KEPT = 100_000
 #: Rover epochs waiting for base data at most (beyond: solved without waiting).
 MAX_PENDING = 10_000
 #: Longest wait of rover epochs for a base stream that is still connecting (or a base
@@ -80,6 +82,8 @@ class LiveEngine:
         self.base_position_source = "argument" if self.base_position is not None else ""
         self._base: deque = deque()  # base epochs not yet given to the RTK engine
         self._base_last: int | None = None
+        #: Time between the last two base epochs (ns; None before two).
+        self.base_interval_ns: int | None = None
         self._base_header_position = None
         self._rover_last: int | None = None
         self.counts: Counter = Counter()
@@ -88,8 +92,14 @@ class LiveEngine:
         self._rover_jumps = ClockJumpDetector()
         self._base_jumps = ClockJumpDetector()
         self._rtk_failed = False
+        self._nav_keys: set = set()
+        self._nav_header_keys: set = set()
+        self._nav_pending = None
         if nav is not None:
             self.add_navigation(nav)
+            self._apply_navigation()
+        if self.options.relative and self.options.mode != "dgnss":
+            _warm_up_lambda()
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
@@ -103,10 +113,35 @@ class LiveEngine:
         return out
 
     def add_navigation(self, nav) -> None:
-        """Merge broadcast ephemerides (a :class:`~satnav.navigation.Navigation`)."""
-        first = self.nav is None
-        self.nav = nav if first else self.nav.merge(nav)
-        self.counts["ephemerides"] += len(nav)
+        """Broadcast ephemerides (a :class:`~satnav.navigation.Navigation`) for the next epochs.
+
+        Messages already known (same satellite, times of clock and ephemeris, issue of data;
+        base stations repeat them every minute or so) are skipped; new ones are gathered and
+        given to the engines once, before the next epoch is solved."""
+        from ..navigation import Navigation
+
+        fresh = Navigation(header=nav.header)
+        for letter, arr in nav.messages.items():
+            if not len(arr):
+                continue
+            keys = [(letter, int(r["sat"]), int(r["toc"]), int(r["toe"]) if "toe" in arr.dtype.names else 0,
+                     str(r["message_type"]) if "message_type" in arr.dtype.names else "") for r in arr]
+            new = np.array([k not in self._nav_keys for k in keys])
+            if new.any():
+                self._nav_keys.update(k for k, n in zip(keys, new) if n)
+                fresh.add_messages(letter, arr[new])
+        header_new = {k for k in (*nav.header.iono_corrections, *nav.header.time_corrections)} - self._nav_header_keys
+        if not len(fresh) and not header_new:
+            return
+        self._nav_header_keys |= header_new
+        self.counts["ephemerides"] += len(fresh)
+        self._nav_pending = fresh if self._nav_pending is None else self._nav_pending.merge(fresh)
+
+    def _apply_navigation(self) -> None:
+        nav, self._nav_pending = self._nav_pending, None
+        if nav is None:
+            return
+        self.nav = nav if self.nav is None else self.nav.merge(nav)
         if not len(self.nav):
             return
         if self.spp is None:
@@ -147,6 +182,8 @@ class LiveEngine:
             self.note(f"base receiver clock jump of {ClockJumpDetector.milliseconds(jump):+.3f} ms at "
                       f"{format_gpst(t)}: its phases restarted")
             obs = mark_all_phases_slipped(obs)
+        if self._base_last is not None:
+            self.base_interval_ns = t - self._base_last
         self._base_last = t
         approx = obs.header.approx_position_m
         if approx is not None and np.linalg.norm(approx) > 6.0e6:
@@ -173,6 +210,7 @@ class LiveEngine:
             return None
         self._rover_last = t
         self.counts["rover_epochs"] += 1
+        self._apply_navigation()
         jump = self._rover_jumps.update(obs)
         if jump:
             self.counts["rover_clock_jumps"] += 1
@@ -181,10 +219,10 @@ class LiveEngine:
             obs = mark_all_phases_slipped(obs)
         if self.spp is None:
             fix = LiveFix(t, np.full(3, np.nan), 0, False, "none", reason="no navigation data yet")
+        elif self.options.relative:  # single point only when RTK/DGNSS cannot serve the epoch
+            fix = self._relative_fix(obs, lambda: self._spp_fix(obs))
         else:
             fix = self._spp_fix(obs)
-            if self.options.relative:
-                fix = self._relative_fix(obs, fix)
         self.counts[f"q{fix.quality if fix.valid else 0}"] += 1
         if t_in is not None:
             fix.latency_s = time.monotonic() - t_in
@@ -219,7 +257,7 @@ class LiveEngine:
         if self.rtk is not None or self._rtk_failed:
             return self.rtk
         position = self.base_position if self.base_position is not None else self._base_header_position
-        if position is None or self.nav is None:
+        if position is None or self.nav is None or not len(self.nav):
             return None
         from ..estimators.rtk_engine import RtkEngine
 
@@ -232,14 +270,15 @@ class LiveEngine:
             self.base_position_source = "base header"
         return self.rtk
 
-    def _relative_fix(self, obs, spp: LiveFix) -> LiveFix:
+    def _relative_fix(self, obs, single) -> LiveFix:
+        """The RTK/DGNSS fix of the epoch, else ``single()`` (the single point fix) with a
+        note saying why."""
         t = int(obs.epochs[0])
         rtk = self._rtk_engine()
         if rtk is None:
             why = ("no base data yet" if self._base_last is None and not self._base
                    else "no base position yet (RTCM 1005/1006, --base-pos or a base file header)")
-            spp.note = f"single point: {why}"
-            return spp
+            return self._fallback(single, f"single point: {why}")
         # base epochs not after t, then the first one after it (the batch pairing)
         while self._base and int(self._base[0].epochs[0]) <= t:
             self._add_base(rtk, self._base.popleft())
@@ -251,22 +290,20 @@ class LiveEngine:
                 r = rtk.process(obs)
         except SatnavError as exc:
             self.note(f"RTK epoch {format_gpst(t)} not solved: {exc}")
-            spp.note = "single point: RTK failed at this epoch"
-            return spp
+            return self._fallback(single, "single point: RTK failed at this epoch")
         for w in caught:
             if str(w.message) not in self.events:
                 self.note(str(w.message))
         if r.quality not in (1, 2, 4):
             last = rtk._base[-1].t if rtk._base else None
             if last is None:
-                spp.note = "single point: no base data yet"
+                note = "single point: no base data yet"
             else:
                 age = (t - min((b.t for b in rtk._base), key=lambda bt: abs(t - bt))) / 1e9
-                spp.note = (f"single point: corrections {abs(age):.1f} s old, more than max age "
-                            f"{self.options.max_age_s:g} s" if abs(age) > self.options.max_age_s + TIME_TAG_TOLERANCE_S
-                            else "single point: too few common satellites with the base")
-            spp.age_s = math.nan
-            return spp
+                note = (f"single point: corrections {abs(age):.1f} s old, more than max age "
+                        f"{self.options.max_age_s:g} s" if abs(age) > self.options.max_age_s + TIME_TAG_TOLERANCE_S
+                        else "single point: too few common satellites with the base")
+            return self._fallback(single, note)
         from ..estimators.rtk_solution import RtkSolution
 
         one = RtkSolution(
@@ -280,10 +317,17 @@ class LiveEngine:
         return LiveFix(
             time_ns=t, position_m=np.asarray(r.position_m, float), quality=int(r.quality), valid=True,
             mode=self.options.mode, n_satellites=int(r.n_satellites), satellites=np.asarray(r.satellites).tolist(),
-            hdop=spp.hdop, pdop=spp.pdop, vdop=spp.vdop, covariance_m2=np.asarray(r.covariance_m2, float),
-            residual_rms_m=math.nan, velocity_m_s=spp.velocity_m_s, ratio=float(r.ratio), age_s=float(r.age_s),
+            covariance_m2=np.asarray(r.covariance_m2, float),
+            residual_rms_m=math.nan, ratio=float(r.ratio), age_s=float(r.age_s),
             solution=one,
         )
+
+    @staticmethod
+    def _fallback(single, note: str) -> LiveFix:
+        fix = single()
+        fix.note = note
+        fix.age_s = math.nan
+        return fix
 
     def _add_base(self, rtk, obs) -> None:
         try:
@@ -292,12 +336,30 @@ class LiveEngine:
             self.note(f"base epoch {format_gpst(int(obs.epochs[0]))} not used: {exc}")
 
 
+def _warm_up_lambda() -> None:
+    """Compile (or load) the LAMBDA search kernels in a background thread now, rather than
+    in the middle of the stream when the pure-Python search has run long enough
+    (:mod:`satnav.estimators.lambda_ils`: seconds of numba start-up, a stall of the outputs)."""
+    import threading
+
+    from ..estimators import lambda_ils
+
+    def load():
+        if getattr(lambda_ils, "_KERNELS", False) is None:
+            lambda_ils._KERNELS = lambda_ils._load_kernels()
+
+    threading.Thread(target=load, name="lambda-kernels", daemon=True).start()
+
+
 @dataclass
 class LiveSummary:
     """What a live run did: epochs per quality, drops, problems, latencies (s)."""
 
     counts: Counter = field(default_factory=Counter)
-    latencies_s: list = field(default_factory=list)
+    #: wall time from the bytes read to the outputs written, the last LATENCIES_KEPT epochs
+    latencies_s: deque = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
+    #: CPU time of the loop's thread solving and writing, the last LATENCIES_KEPT epochs
+    cpu_s: deque = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
     events: list = field(default_factory=list)
     fixes: list = field(default_factory=list)  # the LiveFix of each epoch (keep_fixes only)
 
@@ -317,7 +379,7 @@ class LiveLoop:
 
     def __init__(self, engine: LiveEngine, items: queue.Queue, *, rover, base=None, navigation_feeds=(),
                  outputs=(), on_fix=None, on_event=None, keep_fixes: bool = False,
-                 encoders=(), max_latencies: int = 1_000_000) -> None:
+                 encoders=()) -> None:
         self.engine, self.items = engine, items
         self.rover, self.base = rover, base
         self.feeds = [f for f in (rover, base, *navigation_feeds) if f is not None]
@@ -326,9 +388,9 @@ class LiveLoop:
         self.on_fix, self.on_event = on_fix, on_event
         self.keep_fixes = keep_fixes
         self.summary = LiveSummary()
-        self.max_latencies = max_latencies
         self._pending: deque = deque()  # (obs, t_in, t_arrival)
         self._ended: set[str] = set()
+        self._states: dict[str, str] = {}  # role -> stream state, in queue order
         #: Time of the first rover epoch (GPST ns; a time hint for RTCM 3 base streams).
         self.first_rover_ns: int | None = None
         self._base_progress = -math.inf  # monotonic time of the last base epoch
@@ -361,8 +423,8 @@ class LiveLoop:
             for f in self.feeds:
                 f.join(timeout=2)
             self._report_events()
-        self.summary.counts = Counter(self.engine.counts)
-        self.summary.events = list(self.engine.events)
+            self.summary.counts = Counter(self.engine.counts)
+            self.summary.events = list(self.engine.events)
         return self.summary
 
     # ------------------------------------------------------------------ internals
@@ -375,6 +437,12 @@ class LiveLoop:
 
     def _take(self, role: str, item, t_in: float) -> None:
         eng = self.engine
+        if isinstance(item, StateChange):
+            previous = self._states.get(role)
+            self._states[role] = item.state
+            if previous is not None or item.state not in ("connecting", "connected", "listening"):
+                eng.note(f"{role} stream {item.state}" + (f": {item.message}" if item.message else ""))
+            return
         if item is END:
             self._ended.add(role)
             feed = {"rover": self.rover, "base": self.base}.get(role)
@@ -422,7 +490,7 @@ class LiveLoop:
         possible -- is waited for as long as it makes progress)."""
         if not self.engine.options.relative or self.base is None or "base" in self._ended:
             return False
-        state = self.base.status.state
+        state = self._states.get("base", "connecting")
         if state in ("disconnected", "refused", "stalled"):  # its end: the END marker (_ended)
             return False
         if len(self._pending) > MAX_PENDING:
@@ -430,6 +498,11 @@ class LiveLoop:
         latest = self.engine.base_latest_ns
         if latest is not None and latest >= t:
             return False
+        interval = self.engine.base_interval_ns
+        if latest is not None and interval and t - latest < interval / 2:
+            return False  # no later base epoch can be nearer (the batch pairing)
+        if getattr(self.base, "unpaced_file", False):
+            return True  # a file read as fast as possible: its next epoch is coming
         waited = time.monotonic() - max(arrived, self._base_progress)
         if latest is None and state in ("connecting", "reconnecting", "listening"):
             return waited < max(self.engine.options.base_wait_s, BASE_START_WAIT_S)
@@ -441,13 +514,14 @@ class LiveLoop:
             if self._base_waiting(int(obs.epochs[0]), arrived):
                 return
             self._pending.popleft()
+            cpu = time.thread_time()
             fix = self.engine.process(obs, t_in=t_in)
             if fix is None:
                 continue
             for fmt, sink in self.outputs:
                 sink.write(FORMATTERS[fmt](fix))
-            if len(self.summary.latencies_s) < self.max_latencies:
-                self.summary.latencies_s.append(time.monotonic() - t_in)
+            self.summary.latencies_s.append(time.monotonic() - t_in)
+            self.summary.cpu_s.append(time.thread_time() - cpu)
             if self.keep_fixes:
                 self.summary.fixes.append(fix)
             if self.on_fix is not None:

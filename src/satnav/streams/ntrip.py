@@ -355,6 +355,8 @@ class NtripCaster:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.log: list[str] = []
+        #: Mount point -> the last bytes its clients sent (GGA sentences).
+        self.from_clients: dict[str, bytes] = {}
         self._accept = threading.Thread(target=self._serve, name=f"ntrip-caster:{self.port}", daemon=True)
         self._accept.start()
 
@@ -501,6 +503,8 @@ class NtripCaster:
         conn_reader.start()
 
     def _drain_client(self, m: _Mount, conn) -> None:
+        """Read what a client sends (NMEA GGA of network-RTK rovers: the last 4 KiB are kept
+        in :attr:`from_clients`) until it leaves."""
         while not self._stop.is_set():
             try:
                 data = conn.recv(4096)
@@ -510,6 +514,7 @@ class NtripCaster:
                 break
             if not data:
                 break
+            self.from_clients[m.name] = (self.from_clients.get(m.name, b"") + data)[-4096:]
         self._drop(m, conn, "disconnected")
 
     def _take_server(self, conn, mount: str, ok: bool, rest: bytes, *, v2: bool, chunked: bool = False) -> None:

@@ -45,7 +45,8 @@ class LiveFix:
     False when the position must not be used (no solution, or it failed the integrity
     checks: then NMEA says quality 0 whatever ``quality`` is). Positions ECEF m; covariance
     ECEF m^2 (NaN when unknown); ``age_s`` of the corrections (NaN without). ``note`` says
-    why the mode is not the one asked for (stale corrections, no base data yet).
+    why the mode is not the one asked for (stale corrections, no base data yet). DOPs are
+    those of single point fixes (NaN for RTK/DGNSS fixes: the GGA HDOP field is then empty).
     """
 
     time_ns: int

@@ -45,7 +45,7 @@ class StreamStatus:
             text = f"{self.name}: {state}" + (f" ({message})" if message else "")
             self.events.append((time.monotonic(), state, text))
             del self.events[:-100]
-        level = logging.INFO if state in ("connected", "connecting", "ended", "closed") else logging.WARNING
+        level = logging.WARNING if state in ("disconnected", "stalled", "refused") else logging.INFO
         LOGGER.log(level, text)
         if self.on_event is not None:
             self.on_event(self, text)
