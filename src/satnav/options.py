@@ -230,6 +230,7 @@ class SolveOptions(_PlainData):
     --min-lock-cross        ``min_lock_cross_s`` (RTK: the same for a fix cross-checked by GLONASS)
     --success-rate          ``success_rate_min`` (RTK: least bootstrapped success rate)
     --autocal-success-rate  ``autocal_success_rate_min`` (RTK: GLONASS integers, autocal)
+    --glonass-test-floor    ``glonass_test_floor_cyc`` (RTK: cycles of multipath in the GLONASS test)
     --fix-test              ``fix_test_p`` (RTK: chi-square quantile, 1 = off)
     --jump-test             ``jump_test_p`` (RTK: chi-square quantile, 1 = off)
     --code-test             ``code_test_p`` (RTK: chi-square quantile, 1 = off)
@@ -274,6 +275,7 @@ class SolveOptions(_PlainData):
     min_lock_cross_s: float | None = None
     success_rate_min: float | None = None
     autocal_success_rate_min: float | None = None
+    glonass_test_floor_cyc: float | None = None
     fix_test_p: float | None = None
     jump_test_p: float | None = None
     code_test_p: float | None = None
@@ -331,6 +333,7 @@ class SolveOptions(_PlainData):
         _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
         for name, what in (("min_lock_s", "a lock time in seconds"),
                            ("min_lock_cross_s", "a lock time in seconds"),
+                           ("glonass_test_floor_cyc", "a sigma in cycles"),
                            ("base_gap_s", "a base gap in seconds")):
             self._set(name, _number(name, getattr(self, name), what, 0.0, optional=True))
         for name in ("success_rate_min", "autocal_success_rate_min", "fix_test_p", "jump_test_p",
@@ -353,6 +356,7 @@ class SolveOptions(_PlainData):
         :func:`~satnav.estimators.rtk.solve_rtk`."""
         return {name: getattr(self, name) for name in (
             "min_lock_s", "min_lock_cross_s", "success_rate_min", "autocal_success_rate_min",
+            "glonass_test_floor_cyc",
             "fix_test_p", "jump_test_p", "code_test_p", "wrong_fix_p", "base_gap_s", "half_cycle",
             "glonass_ar")}
 

@@ -98,10 +98,13 @@ def test_cli_flags_one_to_one():
     args = build_parser().parse_args(
         ["solve", "r.obs", "n.nav", "--base", "b.obs", "--frequencies", "1", "--glonass-ar",
          "autocal", "--min-lock", "20", "--success-rate", "0.9", "--code-test", "0.999",
-         "--wrong-fix-test", "0.99", "--base-gap", "5", "--half-cycle", "off"])
+         "--wrong-fix-test", "0.99", "--base-gap", "5", "--half-cycle", "off",
+         "--min-lock-cross", "3", "--autocal-success-rate", "0.5", "--glonass-test-floor", "0.02"])
     o = solve_options_from_args(args)
     assert (o.frequencies, o.glonass_ar, o.min_lock_s, o.success_rate_min) == (1, "autocal", 20.0, 0.9)
     assert (o.code_test_p, o.wrong_fix_p, o.base_gap_s, o.half_cycle) == (0.999, 0.99, 5.0, False)
+    assert (o.min_lock_cross_s, o.autocal_success_rate_min, o.glonass_test_floor_cyc) == (3.0, 0.5, 0.02)
+    assert o.rtk_validation["glonass_test_floor_cyc"] == 0.02
     d = solve_options_from_args(build_parser().parse_args(["solve", "r.obs", "n.nav"]))
     assert d.frequencies == 2 and d.glonass_ar == "off" and d.half_cycle is None
 

@@ -129,6 +129,7 @@ def solve_options_from_args(args) -> SolveOptions:
         min_lock_cross_s=args.min_lock_cross,
         success_rate_min=args.success_rate,
         autocal_success_rate_min=args.autocal_success_rate,
+        glonass_test_floor_cyc=args.glonass_test_floor,
         fix_test_p=args.fix_test,
         jump_test_p=args.jump_test,
         code_test_p=args.code_test,
@@ -364,7 +365,8 @@ def register(subparsers) -> None:
                         "single frequency (needs an IONEX file)")
     s.add_argument("--glonass-ar", choices=("off", "on", "autocal"), default="off",
                    help="RTK: GLONASS ambiguities float (off, default), fixed for same-brand "
-                   "receivers (on), or fixed with an estimated inter-frequency bias (autocal)")
+                   "receivers only (on; a mixed pair can then give wrong fixes), or fixed with an "
+                   "estimated inter-frequency bias (autocal: mixed pairs)")
     prob = bounded_float("a probability", 0.0, 1.0)
     secs = bounded_float("a time in seconds", 0.0)
     s.add_argument("--min-lock", type=secs, metavar="S",
@@ -379,6 +381,10 @@ def register(subparsers) -> None:
     s.add_argument("--autocal-success-rate", type=prob, metavar="P",
                    help="RTK: least success rate of the GLONASS integers given the other systems' "
                         "(--glonass-ar autocal; default 0.3)")
+    s.add_argument("--glonass-test-floor", type=bounded_float("a sigma in cycles", 0.0), metavar="CYC",
+                   help="RTK: sigma (cycles) of unmodelled phase multipath added to each GLONASS "
+                        "double difference when its integers are tested against the other "
+                        "systems' (default 0.03)")
     s.add_argument("--fix-test", type=prob, metavar="P",
                    help="RTK: chi-square quantile of the float-to-fixed residual test (1 = off)")
     s.add_argument("--jump-test", type=prob, metavar="P",
