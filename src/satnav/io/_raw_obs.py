@@ -172,3 +172,32 @@ def concat_observations(parts: list, source: str = "") -> Observations:
         epochs = np.unique(epochs)
     return Observations(cat["time"], cat["sat"], cat["code"], cat["value"], cat["lli"],
                         np.zeros(len(cat["time"]), np.int8), names, epochs, header=header, source=source)
+
+
+def raw_log_info(fmt: str, observations: Observations, navigation, messages: dict,
+                 framing: dict, **extra) -> dict:
+    """JSON-ready summary of a decoded raw receiver log (UBX, RTCM 3) for ``satnav info``:
+    span (GPST text), interval (s), epochs, satellites and codes per system, ephemerides per
+    system, message and framing counts; ``extra`` keys are added before the counts."""
+    from ..gnss_time import format_gpst
+
+    t = observations.epochs
+    per_system: dict[str, int] = {}
+    for s in observations.satellites:
+        per_system[s[0]] = per_system.get(s[0], 0) + 1
+    return {
+        "format": fmt,
+        "version": None,
+        "first_epoch": format_gpst(int(t[0])) if len(t) else None,
+        "last_epoch": format_gpst(int(t[-1])) if len(t) else None,
+        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
+        "epochs": int(len(t)),
+        "satellites": list(observations.satellites),
+        "satellites_per_system": per_system,
+        "observation_codes": {k: list(v) for k, v in observations.header.obs_codes.items()},
+        "observations": len(observations),
+        "ephemerides": {k: int(v) for k, v in navigation.count_by_system().items()},
+        **extra,
+        "messages": messages,
+        "framing": framing,
+    }

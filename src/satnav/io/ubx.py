@@ -749,26 +749,7 @@ def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:
 
 def ubx_info(path: str | PathLike) -> dict:
     """JSON-ready summary of a UBX log (for ``satnav info``)."""
-    from ..gnss_time import format_gpst
+    from ._raw_obs import raw_log_info
 
     log = read_ubx(path)
-    obs = log.observations
-    t = obs.epochs
-    per_system: dict[str, int] = {}
-    for s in obs.satellites:
-        per_system[s[0]] = per_system.get(s[0], 0) + 1
-    return {
-        "format": "ubx",
-        "version": None,
-        "first_epoch": format_gpst(int(t[0])) if len(t) else None,
-        "last_epoch": format_gpst(int(t[-1])) if len(t) else None,
-        "interval_s": float(np.median(np.diff(t))) / 1e9 if len(t) > 1 else None,
-        "epochs": int(len(t)),
-        "satellites": list(obs.satellites),
-        "satellites_per_system": per_system,
-        "observation_codes": {k: list(v) for k, v in obs.header.obs_codes.items()},
-        "observations": len(obs),
-        "ephemerides": {k: int(v) for k, v in log.navigation.count_by_system().items()},
-        "messages": log.messages,
-        "framing": log.counts,
-    }
+    return raw_log_info("ubx", log.observations, log.navigation, log.messages, log.counts)
