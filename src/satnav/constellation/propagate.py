@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import GM_MOON, GM_SUN, J2_EARTH, OMEGA_E_GPS, WGS84_A
-from ..dynamics.integrator import dop853_step
+from ..dynamics.integrator import dop853_nodes, dop853_step
 from ..gnss_time import NS_PER_S, calendar_to_ns
 from .design import Constellation, greenwich_angle
 
@@ -254,16 +254,7 @@ def integrate_orbits(
 
     k_max = int(np.floor(dt.max() / step_s)) if dt.size and dt.max() > 0 else 0
     k_min = int(np.ceil(dt.min() / step_s)) if dt.size and dt.min() < 0 else 0
-    nodes = np.empty((k_max - k_min + 1,) + y0.shape)
-    nodes[-k_min] = y0
-    y = y0
-    for k in range(0, k_max):
-        y = dop853_step(f, k * step_s, y, step_s)
-        nodes[k + 1 - k_min] = y
-    y = y0
-    for k in range(0, k_min, -1):
-        y = dop853_step(f, k * step_s, y, -step_s)
-        nodes[k - 1 - k_min] = y
+    nodes = dop853_nodes(f, y0, step_s, k_min, k_max)
     # partial steps from the node toward zero-side of each requested time
     node_k = np.where(dt >= 0, np.floor(dt / step_s), np.ceil(dt / step_s)).astype(np.int64)
     node_k = np.clip(node_k, k_min, k_max)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dop853_step", "DOP853_NODES"]
+__all__ = ["dop853_step", "dop853_nodes", "DOP853_NODES"]
 
 _C = np.array(
     [
@@ -124,3 +124,22 @@ def dop853_step(f, t, y, h):
         dy = sum(_A[s, j] * k[j] for j in range(s) if _A[s, j] != 0.0)
         k.append(f(t + _C[s] * h_arr, y + hb * dy))
     return y + hb * sum(_B[j] * k[j] for j in range(12) if _B[j] != 0.0)
+
+
+def dop853_nodes(f, y0: np.ndarray, h: float, k_min: int, k_max: int) -> np.ndarray:
+    """States on the fixed grid ``t = k h`` for ``k_min <= k <= k_max`` (``k_min <= 0 <=
+    k_max``), integrated forward and backward from ``y0`` at t = 0 with :func:`dop853_step`.
+
+    Returns an array ``(k_max - k_min + 1,) + y0.shape``; row ``k - k_min`` is the state at
+    ``k h``. ``f(t, y)`` is the derivative; ``h`` the step (s)."""
+    nodes = np.empty((k_max - k_min + 1,) + np.shape(y0))
+    nodes[-k_min] = y0
+    y = y0
+    for k in range(0, k_max):
+        y = dop853_step(f, k * h, y, h)
+        nodes[k + 1 - k_min] = y
+    y = y0
+    for k in range(0, k_min, -1):
+        y = dop853_step(f, k * h, y, -h)
+        nodes[k - 1 - k_min] = y
+    return nodes

@@ -1,7 +1,7 @@
 """Orbit propagation in the GCRS with the force model of :mod:`satnav.dynamics.forces`, and the
 variational equations (state transition and SRP sensitivity matrices).
 
-All satellites are integrated together on one fixed time grid (:func:`dop853_step`, default
+All satellites are integrated together on one fixed time grid (:func:`~satnav.dynamics.integrator.dop853_step`, default
 300 s: integration error below 0.1 mm over a day at GNSS altitudes); states at other times
 are 10-point Lagrange interpolations of the grid (sub-millimetre for 300 s nodes). With
 ``variational=True`` the partial derivatives ``d(r, v)(t) / d(r0, v0, p)`` are integrated
@@ -19,7 +19,7 @@ import numpy as np
 
 from ..gnss_time import NS_PER_S
 from .forces import Environment, ForceModel, accelerations, environments_at
-from .integrator import DOP853_NODES, dop853_step
+from .integrator import DOP853_NODES, dop853_nodes
 
 __all__ = ["Propagation", "Propagator"]
 
@@ -114,16 +114,7 @@ class Propagator:
             y0[:, :, 1:7] = np.eye(6)
         self.prepare(self._stage_times(epoch_ns, k_lo, k_hi))
         f = self._derivative(epoch_ns, params, variational)
-        nodes = np.empty((k_hi - k_lo + 1, n, 6, cols))
-        nodes[-k_lo] = y0
-        y = y0
-        for i in range(0, k_hi):
-            y = dop853_step(f, i * h, y, h)
-            nodes[i + 1 - k_lo] = y
-        y = y0
-        for i in range(0, k_lo, -1):
-            y = dop853_step(f, i * h, y, -h)
-            nodes[i - 1 - k_lo] = y
+        nodes = dop853_nodes(f, y0, h, k_lo, k_hi)
         out = _interpolate(nodes, k_lo, h, dt)
         return Propagation(times, out[:, :, :3, 0], out[:, :, 3:, 0],
                            out[:, :, :, 1:] if variational else None)
