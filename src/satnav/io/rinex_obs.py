@@ -1559,13 +1559,7 @@ def iter_rinex_obs(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CHUNK_EP
     if chunk_epochs < 1:
         raise ValueError(f"chunk_epochs must be at least 1, got {chunk_epochs}")
     blocks = _text_blocks(path, max(int(block_bytes), 1 << 12))
-    buf = bytearray()
-    hend = -1
-    for block in blocks:
-        buf += block
-        hend = _header_end(buf)
-        if hend >= 0:
-            break
+    buf, hend = _gather_header(blocks)
     if hend < 0:  # no END OF HEADER: the reader says what is wrong
         yield parse_rinex_obs(bytes(buf), path=str(path), strict=strict)
         return
@@ -1583,6 +1577,18 @@ def iter_rinex_obs(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CHUNK_EP
         yield from obs.iter_epochs(chunk_epochs)
         return
     yield from _v3_chunks(path, header, buf, blocks, chunk_epochs, strict)
+
+
+def _gather_header(blocks) -> tuple[bytearray, int]:
+    """Read text blocks until the END OF HEADER line is in; returns (the bytes read, the
+    offset just past the header, -1 when the blocks ended without one)."""
+    buf = bytearray()
+    for block in blocks:
+        buf += block
+        hend = _header_end(buf)
+        if hend >= 0:
+            return buf, hend
+    return buf, -1
 
 
 def _header_end(buf: bytearray) -> int:
@@ -1639,13 +1645,7 @@ def iter_rinex_obs_texts(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CH
     if chunk_epochs < 1:
         raise ValueError(f"chunk_epochs must be at least 1, got {chunk_epochs}")
     blocks = _text_blocks(path, max(int(block_bytes), 1 << 12), recheck=False)
-    buf = bytearray()
-    hend = -1
-    for block in blocks:
-        buf += block
-        hend = _header_end(buf)
-        if hend >= 0:
-            break
+    buf, hend = _gather_header(blocks)
     if hend < 0 or not re.match(rb"\s*[34]\.", bytes(buf[:9])):
         blocks.close()
         raise NotChunkableError("not a RINEX 3/4 observation file with a header: read it whole "
