@@ -18,8 +18,8 @@ with the periodic relativistic term), :mod:`~satnav.models.solid_tide`,
 :mod:`~satnav.models.antenna` (satellite PCO/PCV with :mod:`~satnav.models.attitude`,
 receiver ARP eccentricity + PCO/PCV), :mod:`~satnav.models.wind_up`,
 :func:`~satnav.models.corrections.shapiro_delay_m` and
-:mod:`~satnav.models.troposphere` (Saastamoinen hydrostatic a priori with the standard
-atmosphere, Niell mapping, Chen-Herring gradients). Code observations are corrected with
+:mod:`~satnav.models.troposphere` (Saastamoinen hydrostatic a priori with GPT pressure and
+GMF mapping, or the standard atmosphere and Niell mapping; Chen-Herring gradients). Code observations are corrected with
 observable-specific biases (bias SINEX) when given.
 
 Uncombined (``PppOptions(ionosphere="uncombined")``): the codes and phases of each frequency
@@ -128,7 +128,9 @@ class PppOptions:
     delay state per satellite, random walk ``iono_noise_m_per_sqrt_s`` (m of L1 delay), and
     one ambiguity per frequency; the IONEX maps, when given, are a prior of the slant delays);
     ``frequencies`` 2, or 1 (uncombined only: the first band's code and phase with the IONEX
-    prior, for single-frequency receivers).
+    prior, for single-frequency receivers). ``troposphere``: ``"gmf"`` (zenith hydrostatic
+    delay from GPT pressure, GMF mapping: IERS 2010 ch. 9) or ``"niell"`` (standard
+    atmosphere, Niell 1996 mapping).
     ``ambiguity_resolution``: ``"off"`` (float), ``"fix"`` (wide-lane then narrow-lane integer
     resolution each epoch, :mod:`satnav.estimators.ppp_ar`; the fixed position is output where
     validated, the float elsewhere) or ``"hold"`` (also hold in the filter the ambiguities fixed
@@ -157,6 +159,7 @@ class PppOptions:
     ionosphere: str = "iono-free"
     frequencies: int = 2
     iono_noise_m_per_sqrt_s: float = 1e-2
+    troposphere: str = "gmf"
     ambiguity_resolution: str = "off"
     ar_ratio: float = 3.0
     ar_elevation_mask_deg: float = 15.0
@@ -175,6 +178,8 @@ class PppOptions:
         if self.frequencies not in (1, 2) or (self.frequencies == 1 and self.ionosphere != "uncombined"):
             raise SatnavError(f"PPP frequencies {self.frequencies!r}: expected 2, or 1 with ionosphere='uncombined' "
                               "(single-frequency PPP needs slant ionosphere states and an IONEX prior)")
+        if self.troposphere not in ("gmf", "niell"):
+            raise SatnavError(f"PPP troposphere {self.troposphere!r}: expected 'gmf' or 'niell'")
         if self.missing_satellite_antenna not in ("nominal", "zero", "exclude"):
             raise SatnavError(f"missing_satellite_antenna {self.missing_satellite_antenna!r}: expected "
                               "'nominal', 'zero' or 'exclude'")
@@ -454,7 +459,9 @@ class PppEngine:
                            ("gradients", "Chen-Herring, random walk"),
                            ("eclipse-exclusion", f"shadow + {self.opts.eclipse_exclusion_s:g} s")):
             self.models[name] = text if opts.uses(name) else "off"
-        self.models["troposphere"] = "Saastamoinen ZHD (standard atmosphere) + Niell mapping, ZWD random walk"
+        self.models["troposphere"] = {
+            "gmf": "Saastamoinen ZHD (GPT pressure) + GMF mapping (Boehm 2006/2007), ZWD random walk",
+            "niell": "Saastamoinen ZHD (standard atmosphere) + Niell mapping, ZWD random walk"}[opts.troposphere]
         self.models["ionosphere"] = "ionosphere-free combination"
 
     def _signal_plan(self, codes_by_system: dict) -> dict:
@@ -765,10 +772,13 @@ class PppEngine:
         from ..models.corrections import shapiro_delay_m
         from ..models.measurement import geometry
         from ..models.troposphere import (
+            gmf_mapping,
+            gpt,
             gradient_mapping,
             niell_mapping,
             saastamoinen_zenith,
             standard_atmosphere,
+            water_vapour_pressure,
         )
         from ..models.wind_up import wind_up_cycles
 
@@ -874,9 +884,17 @@ class PppEngine:
                 rcv_parts[letter] = (cols, (fa, fb), pco_if, pcv_if)
         d_ecef = np.einsum("mnk,mkj->mnj", off, enu_axes)
         model = model - np.sum(e * d_ecef, axis=-1)
-        pres, temp, vap = standard_atmosphere(h)
-        zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, vap)
-        mh, mw = niell_mapping(lat[:, None], h[:, None], el, self._day_of_year(times)[:, None])
+        if opts.troposphere == "gmf":
+            from ..models.earth_orientation import GPS_EPOCH_MJD
+
+            mjd = GPS_EPOCH_MJD + times / (86400.0 * _NS)
+            pres, temp, undulation = gpt(mjd, lat, lon, h)
+            zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, water_vapour_pressure(temp))
+            mh, mw = gmf_mapping(mjd[:, None], lat[:, None], lon[:, None], (h - undulation)[:, None], el)
+        else:
+            pres, temp, vap = standard_atmosphere(h)
+            zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, vap)
+            mh, mw = niell_mapping(lat[:, None], h[:, None], el, self._day_of_year(times)[:, None])
         model = model + zhd[:, None] * mh + zwd0[:, None] * mw
         gn, ge = gradient_mapping(el, az)
         windup = np.zeros((m, n))
