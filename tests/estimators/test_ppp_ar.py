@@ -9,7 +9,12 @@ import pytest
 
 from satnav.errors import SatnavError
 from satnav.estimators.ppp import PppOptions
-from satnav.estimators.ppp_ar import ArSettings, WidelaneAverages, lane_factors, resolve_ppp_ambiguities
+from satnav.estimators.ppp_ar import (
+    ArSettings,
+    WidelaneAverages,
+    lane_factors,
+    resolve_ppp_ambiguities,
+)
 
 
 def test_lane_factors_by_hand():
