@@ -78,6 +78,7 @@ def test_bor1_static_whole_day_vs_igs_sinex(bor1_obs):
     assert np.hypot(e, n) <= 0.015
     assert abs(u) <= 0.12
     assert sol.models["code-biases"] == "OSB (COD)" and sol.models["ocean-loading"] == "BLQ (BOR1)"
+    assert "GPT pressure" in sol.models["troposphere"] and "GMF" in sol.models["troposphere"]
     assert np.sqrt(cov[0, 0]) < 0.02
     ztd = sol.ztd_m[sol.solved]
     assert 2.2 < np.median(ztd) < 2.5  # a winter ZTD near sea level
@@ -248,3 +249,9 @@ def test_single_frequency_through_solve_files(bor1_obs):
             solve_files(obs, _bor1_files(), SolveOptions(mode="ppp-static", frequencies=1))
     with pytest.raises(SatnavError, match="is a PPP model"):
         SolveOptions(iono="uncombined")
+
+
+def test_troposphere_option_checked():
+    assert PppOptions(troposphere="niell").troposphere == "niell"
+    with pytest.raises(SatnavError, match="expected 'gmf' or 'niell'"):
+        PppOptions(troposphere="vmf1")
