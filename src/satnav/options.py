@@ -226,6 +226,7 @@ class SolveOptions(_PlainData):
     --strict                ``strict`` (damaged records are errors)
     --frequencies           ``frequencies`` (RTK: 1 = L1, 2 = L1 + L2, 3 = L1 + L2 + L5)
     --glonass-ar            ``glonass_ar`` (RTK: ``"off"``, ``"on"``, ``"autocal"``)
+    --tropo                 ``tropo`` (PPP: ``"gmf"`` GPT + GMF, ``"niell"`` standard atmosphere + NMF)
     --min-lock              ``min_lock_s`` (RTK: s an ambiguity is tracked before a fix)
     --min-lock-cross        ``min_lock_cross_s`` (RTK: the same for a fix cross-checked by GLONASS)
     --success-rate          ``success_rate_min`` (RTK: least bootstrapped success rate)
@@ -271,6 +272,7 @@ class SolveOptions(_PlainData):
     cn0_error_m: float | None = field(default=None)
     frequencies: int = 2
     glonass_ar: str = "off"
+    tropo: str = "gmf"
     min_lock_s: float | None = None
     min_lock_cross_s: float | None = None
     success_rate_min: float | None = None
@@ -331,6 +333,7 @@ class SolveOptions(_PlainData):
                               "3 (L1 + L2 + L5)")
         self._set("frequencies", int(self.frequencies))
         _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
+        _choice("tropo", self.tropo, ("gmf", "niell"), optional=False)
         for name, what in (("min_lock_s", "a lock time in seconds"),
                            ("min_lock_cross_s", "a lock time in seconds"),
                            ("glonass_test_floor_cyc", "a sigma in cycles"),

@@ -413,7 +413,7 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
                              elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude),
                              ionosphere="uncombined" if uncombined else "iono-free",
-                             frequencies=1 if options.frequencies == 1 else 2)
+                             frequencies=1 if options.frequencies == 1 else 2, troposphere=options.tropo)
     solution = solve_ppp(obs, products, ppp_options, progress=_forward(progress))
     solution.observation_header = obs.header
     return solution

@@ -97,6 +97,38 @@ def test_clock_jump_detected_and_flagged(faulty_run):
     assert sp3.satellite_ids() == [f"I0{i}" for i in range(1, 8)] and len(sp3.time) == 288
 
 
+def test_rinex_clock_output_against_the_truth(faulty_run):
+    # the ODTS writes its last arc's clocks as RINEX clock 3.04 (layout checked by hand in
+    # tests/io/test_clk.py): AS for the seven satellites, AR for the eight stations with the
+    # master (system time) at zero; the satellite clocks agree with the truth world's clocks
+    # against system time to the level of the clock part of the SISRE
+    report, out = faulty_run
+    from satnav.constellation.control.truth import build_truth
+    from satnav.constellation.design import builtin_constellation
+    from satnav.io.clk import read_clk
+
+    assert str(out / "odts_clock.clk") in report["outputs"]
+    clk = read_clk(out / "odts_clock.clk")
+    assert clk.header.version == 3.04 and clk.satellite_ids() == [f"I0{i}" for i in range(1, 8)]
+    assert sorted(clk.stations) == sorted(report["stations"]) and len(clk.satellite_time) == 288
+    np.testing.assert_array_equal(clk.stations["XIAN"][1], 0.0)
+    s = load_control_scenario(None)
+    con = builtin_constellation("regional")
+    times = con.epoch_ns + np.arange(0, 27 * 3600 + 1, 300, dtype=np.int64) * 10**9  # the fixture's run
+    truth = build_truth(con, s.network, times, seed=s.seed, faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0),))
+    rows = np.searchsorted(times, clk.satellite_time)
+    assert np.array_equal(times[rows], clk.satellite_time)
+    err = (clk.satellite_bias_s - truth.satellite_clock_vs_system_s()[rows]) * 299792458.0
+    rms = np.sqrt(np.nanmean(err**2, axis=0))
+    assert np.all(rms < 1.0), rms  # m: a clock estimate, not a copy of the truth (> 1 cm)
+    assert np.all(rms > 0.01), rms
+    # each station's clock against system time likewise
+    j = s.network.names.index("LHAS")
+    t, b = clk.stations["LHAS"]
+    d = (b - truth.station_clock_s[rows, j] + truth.station_clock_s[rows, s.network.master_index]) * 299792458.0
+    assert np.sqrt(np.nanmean(d**2)) < 1.0
+
+
 def test_degraded_network_runs_from_the_command_line(tmp_path, capsys):
     from satnav.cli.main import main
 

@@ -1,6 +1,7 @@
 """A control-segment scenario and its run: truth world, monitoring data, ODTS every few hours
 over sliding arcs, hourly broadcast uploads, integrity monitoring, SISRE; the outputs
-(estimated SP3 with clocks, broadcast RINEX navigation, JSON report) — ``satnav odts``.
+(estimated SP3 with clocks, RINEX clock 3.04 of satellites and stations, broadcast RINEX
+navigation, JSON report) — ``satnav odts``.
 
 Scenario TOML (``specs/regional_control.toml`` is the built-in default)::
 
@@ -119,6 +120,7 @@ def _constellation(name: str):
 
 def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     """Run the scenario; write the outputs into ``out_dir`` (if given); return the report."""
+    from ...io.clk import write_clk
     from ...io.sp3 import write_sp3
     from .integrity import monitor_broadcast
     from .odts import broadcast_from_prediction, estimate_orbits_clocks, predict, sisre_report
@@ -242,9 +244,17 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
                   np.where(np.isfinite(solution.satellite_clock_s[::max(1, int(300 / scenario.interval_s))]),
                            solution.satellite_clock_s[::max(1, int(300 / scenario.interval_s))], np.nan),
                   comment=f"satnav ODTS estimate, last arc, {con.name}")
+        clk_path = out / "odts_clock.clk"
+        write_clk(clk_path, solution.time_ns, ids, solution.satellite_clock_s,
+                  station_time_ns=solution.time_ns, stations=network.names,
+                  station_bias_s=solution.station_clock_s, station_positions_m=network.positions_m,
+                  reference_station=network.names[network.master_index], system="I",
+                  run_by="satnav odts", analysis_center=("SAT", f"satnav ODTS of {con.name}"),
+                  comments=["ODTS estimate, last arc: clocks against system time, realised by",
+                            f"the master station {network.names[network.master_index]} (its clock 0 by definition)"])
         nav_path = out / "odts_broadcast.rnx"
         _write_navigation(brdc, con, nav_path, offset)
-        report["outputs"] = [str(sp3_path), str(nav_path), str(out / "odts_report.json")]
+        report["outputs"] = [str(sp3_path), str(clk_path), str(nav_path), str(out / "odts_report.json")]
         (out / "odts_report.json").write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
     return report
 
