@@ -169,7 +169,9 @@ def cmd_solve(args) -> int:
     elapsed = time.perf_counter() - t0
 
     if options.ppp:
-        if args.ztd:
+        if args.ztd and str(args.ztd).lower().endswith(".tro"):
+            solution.write_ztd_sinex(args.ztd, source=str(args.obs))
+        elif args.ztd:
             solution.write_ztd_csv(args.ztd)
         if not args.quiet:
             if args.output:
@@ -354,7 +356,8 @@ def register(subparsers) -> None:
                    help="with --base: dgnss, kinematic (default) or static RTK; without: ppp-static or "
                         "ppp-kinematic precise point positioning (NAV... are then the precise products: SP3, "
                         "CLK, ANTEX/NGS, bias SINEX, BLQ, told by content)")
-    s.add_argument("--ztd", metavar="CSV", help="PPP: write the zenith total delays (CSV)")
+    s.add_argument("--ztd", metavar="FILE", help="PPP: write the zenith total delays and gradients: SINEX_TRO 2.00 "
+                                                 "for a name ending in .tro, else CSV")
     s.add_argument("--tropo", choices=("gmf", "niell"), default="gmf",
                    help="PPP troposphere: gmf = GPT pressure + Global Mapping Function (default), "
                         "niell = standard atmosphere + Niell mapping")

@@ -1058,6 +1058,7 @@ class PppEngine:
         row.update(position_m=x[:3].copy(), covariance_m2=P[np.ix_(idx, idx)].copy(),
                    quality=QUALITY_PPP, ztd=float(prep["ztd0"][i] + x[3]), ztd_sigma=float(np.sqrt(P[3, 3])),
                    gradient=x[4:6].copy() if self.opts.uses("gradients") else np.full(2, np.nan),
+                   gradient_sigma=np.sqrt(np.diag(P)[4:6]) if self.opts.uses("gradients") else np.full(2, np.nan),
                    clock={s: float(x[k]) for s, k in self._clock_index.items()},
                    elevation=prep["el"][i][valid])
 
@@ -1334,6 +1335,7 @@ class PppEngine:
             satellites=np.array(all_sats, dtype=np.int16),
             phase_residuals_m=phase, code_residuals_m=code, elevation_rad=elev,
             reasons_text=np.array([r["reason"] for r in rows], dtype=object),
+            gradient_sigma_m=np.array([r["gradient_sigma"] for r in rows]).reshape(m, 2),
             fixed=np.array([r["fixed"] for r in rows], dtype=bool),
             n_fixed=np.array([r["n_fixed"] for r in rows], dtype=np.int16),
             n_widelane=np.array([r["n_widelane"] for r in rows], dtype=np.int16),
@@ -1344,13 +1346,15 @@ class PppEngine:
             mode=self.opts.mode, models=dict(self.models), notes=notes, rejections=list(self.rejections),
             options={"mode": f"ppp-{self.opts.mode}", "elevation_mask_deg": self.opts.elevation_mask_deg,
                      "pos_mode": f"PPP {self.opts.mode.capitalize()}", "iono": "iono-free",
-                     "ephemeris": "Precise", "models": dict(self.models)},
+                     "ephemeris": "Precise", "models": dict(self.models),
+                     "frame": str(getattr(self.products.sp3.header, "coordinate_system", "") or "")},
         )
 
 
 def _empty_row(t: int) -> dict:
     return {"time_ns": int(t), "position_m": np.full(3, np.nan), "covariance_m2": np.full((3, 3), np.nan),
             "quality": 0, "n": 0, "ztd": np.nan, "ztd_sigma": np.nan, "gradient": np.full(2, np.nan),
+            "gradient_sigma": np.full(2, np.nan),
             "clock": {}, "sats": np.zeros(0, dtype=np.int64), "phase_res": np.zeros(0),
             "code_res": np.zeros(0), "elevation": np.zeros(0), "reason": "", "fixed": False, "n_fixed": 0,
             "n_widelane": 0, "ratio": 0.0, "float_position_m": np.full(3, np.nan)}
