@@ -442,7 +442,11 @@ def _navigation(navs, options: SolveOptions, *, needed: bool):
             return None
         from .io.rinex_nav import read_rinex_nav
 
-        nav = read_rinex_nav(*navs, strict=options.strict)
+        # only the systems solved for are decoded; when none of them has a message, the
+        # files are read whole so that the error names the systems they do hold
+        nav = read_rinex_nav(*navs, strict=options.strict, systems=options.systems or None)
+        if options.systems and not any(nav.count_by_system().values()):
+            nav = read_rinex_nav(*navs, strict=options.strict)
     if not any(nav.count_by_system().values()):
         raise SatnavError(f"{', '.join(labels)}: no ephemeris messages in the navigation files")
     return nav
