@@ -458,7 +458,7 @@ class PppEngine:
                 _warn(f"ocean loading: station {self.station or '(no marker name)'!r} is not in the BLQ file: ocean tide "
                       "loading NOT applied (up to a few cm at coasts, ~1 cm inland)")
                 self.models["ocean-loading"] = f"not applied ({self.station} missing from BLQ)"
-        for name, text in (("solid-tide", "IERS 2010 step 1"), ("pole-tide", "IERS 2010 (C04 EOP)"),
+        for name, text in (("solid-tide", "IERS 2010 steps 1 + 2"), ("pole-tide", "IERS 2010 (C04 EOP)"),
                            ("wind-up", "Wu et al. 1993, nominal yaw"), ("shapiro", "on"),
                            ("gradients", "Chen-Herring, random walk"),
                            ("eclipse-exclusion", f"shadow + {self.opts.eclipse_exclusion_s:g} s")):
@@ -863,7 +863,7 @@ class PppEngine:
         if opts.uses("solid-tide"):
             from ..models.solid_tide import solid_tide_displacement
 
-            disp += solid_tide_displacement(rr, sun, moon)
+            disp += solid_tide_displacement(rr, sun, moon, times)
         if opts.uses("ocean-loading") and self.blq is not None:
             from ..models.ocean_loading import ocean_loading_displacement
 
