@@ -255,3 +255,22 @@ def test_troposphere_option_checked():
     assert PppOptions(troposphere="niell").troposphere == "niell"
     with pytest.raises(SatnavError, match="expected 'gmf' or 'niell'"):
         PppOptions(troposphere="vmf1")
+
+
+def test_zenith_delays_as_sinex_tro(tmp_path, esbc_obs):
+    """The SINEX_TRO file holds the solution's delays (mm, 0.1 mm), its station and models."""
+    obs = esbc_obs.epoch_slice(0, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)
+        sol = solve_ppp(obs, precise_products(_esbc_files(ngs=False)), PppOptions(mode="kinematic"))
+    sol.observation_header = obs.header
+    path = tmp_path / "esbc.tro"
+    sol.write_ztd_sinex(path, source=str(obs.source))
+    lines = path.read_text().splitlines()
+    rows = lines[lines.index("+TROP/SOLUTION") + 2:lines.index("-TROP/SOLUTION")]
+    assert len(rows) == int(sol.solved.sum()) >= 18
+    assert all(r.startswith(" ESBC00DNK 2020:177:") for r in rows)
+    ztd_mm = np.array([float(r[26:32]) for r in rows])
+    assert np.allclose(ztd_mm, sol.ztd_m[sol.solved] * 1e3, atol=0.051)
+    assert " TROPO MAPPING FUNCTION        GMF" in lines
+    assert any(ln.startswith(" ESBC00DNK  A    1 P ") and "IGb14" in ln for ln in lines)  # TROP/STA_COORDINATES

@@ -77,6 +77,8 @@ class PppSolution(PositionSolution):
         Measurements rejected as outliers, in order.
     options : dict
     warnings : list of str
+    gradient_sigma_m : ndarray (m, 2) or None
+        Sigmas of ``gradient_m`` (m).
     fixed : ndarray bool (m,)
         Epochs whose position is the integer-fixed one (PPP-AR validated: ratio test and
         success rate, :mod:`satnav.estimators.ppp_ar`); False where float or unsolved. The
@@ -92,7 +94,11 @@ class PppSolution(PositionSolution):
         ``position_m`` where not fixed).
     wl_fractions : ndarray
         Fractional parts (cycles) of the single-differenced wide-lanes when each was first
-        fixed (empty without ambiguity resolution).
+        fixed (rounded and accepted; empty without ambiguity resolution).
+    ambiguities : ndarray of :data:`satnav.estimators.ppp_ar.CANDIDATE_DTYPE`
+        Every single-differenced ambiguity tried at every epoch: time, satellite, reference,
+        wide-lane fraction, float narrow-lane (cycles) with sigma, fixed or not (empty
+        without ambiguity resolution).
     """
 
     time_ns: np.ndarray
@@ -115,12 +121,14 @@ class PppSolution(PositionSolution):
     rejections: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    gradient_sigma_m: np.ndarray | None = None
     fixed: np.ndarray | None = None
     n_fixed: np.ndarray | None = None
     n_widelane: np.ndarray | None = None
     ratio: np.ndarray | None = None
     float_position_m: np.ndarray | None = None
     wl_fractions: np.ndarray | None = None
+    ambiguities: np.ndarray | None = None
 
     def __post_init__(self):
         m = len(self.time_ns)
@@ -135,11 +143,15 @@ class PppSolution(PositionSolution):
             self.float_position_m = np.array(self.position_m, dtype=np.float64, copy=True)
         if self.wl_fractions is None:
             self.wl_fractions = np.zeros(0)
+        if self.ambiguities is None:
+            from .ppp_ar import CANDIDATE_DTYPE
+
+            self.ambiguities = np.zeros(0, dtype=CANDIDATE_DTYPE)
 
     _TABLE_COLUMNS: ClassVar[tuple] = (("quality", "quality"), ("n_satellites", "n_satellites"),
                                        ("ztd_m", "ztd_m"), ("ztd_sigma_m", "ztd_sigma_m"), ("fixed", "fixed"),
                                        ("n_fixed", "n_fixed"))
-    _STATIC_FIELDS: ClassVar[tuple] = ("satellites", "wl_fractions")
+    _STATIC_FIELDS: ClassVar[tuple] = ("satellites", "wl_fractions", "ambiguities")
 
     def __repr__(self) -> str:
         return f"<PppSolution {self.mode}, {len(self)} epochs, {int(self.solved.sum())} solved>"
@@ -260,3 +272,71 @@ class PppSolution(PositionSolution):
                         f"{g[0]:.6f},{g[1]:.6f}")
         with atomic_output(path) as fh:
             fh.write("\n".join(rows) + "\n")
+
+    def write_ztd_sinex(self, path, *, station: str = "", source: str = "", agency: str = "SAT") -> None:
+        """Zenith total delays and gradients as SINEX_TRO 2.00 (:mod:`satnav.io.sinex_tro`):
+        the solved epochs, the station coordinate (the final one of a static run, the median
+        of a kinematic track), and the models of the run in ``TROP/DESCRIPTION``. ``station``:
+        the 9-character id, by default from the observation file name ``source`` (RINEX 3 long
+        name) or the marker name."""
+        from .._version import __version__
+        from ..io.sinex_tro import write_sinex_tro
+
+        header = getattr(self, "observation_header", None)
+        if not station:
+            station = _station_id(header, source)
+        pos = self.final_position()[0] if self.mode == "static" else (
+            np.nanmedian(self.position_m[self.solved], axis=0) if self.solved.any() else np.full(3, np.nan))
+        mask = self.options.get("elevation_mask_deg")
+        models = self.models
+        description = [("TROPO MODELING METHOD", "KALMAN FILTER, RANDOM WALK"),
+                       ("TROPO ESTIMATION METHOD", "FORWARD (FLOAT PPP)")]
+        if mask is not None:
+            description.append(("ELEVATION CUTOFF ANGLE", f"{float(mask):g}"))
+        trop = str(models.get("troposphere", ""))
+        if "GMF" in trop:
+            description += [("A PRIORI TROPOSPHERE", "GPT SAASTAMOINEN"), ("TROPO MAPPING FUNCTION", "GMF"),
+                            ("GEOID MODEL", "GPT 9X9 EGM")]
+        elif "Niell" in trop:
+            description += [("A PRIORI TROPOSPHERE", "STANDARD ATMOSPHERE SAASTAMOINEN"),
+                            ("TROPO MAPPING FUNCTION", "NIELL")]
+        if "gradients" in models and models["gradients"] != "off":
+            description.append(("GRADS MAPPING FUNCTION", "CHEN-HERRING"))
+        if "ocean-loading" in models:
+            description.append(("OCEAN TIDE LOADING MODEL", str(models["ocean-loading"])[:40]))
+        frame = str(self.options.get("frame", ""))
+        letters = sorted({str(s)[0] for s in self.clock_m})
+        systems = "MIX" if len(letters) > 1 else {"G": "GPS", "E": "GAL", "R": "GLO", "C": "BDS", "J": "QZS"}.get(
+            letters[0] if letters else "", "MIX")
+        write_sinex_tro(path, station=station, time_ns=self.time_ns[self.solved], ztd_m=self.ztd_m[self.solved],
+                        ztd_sigma_m=self.ztd_sigma_m[self.solved],
+                        gradient_m=self.gradient_m[self.solved],
+                        gradient_sigma_m=None if self.gradient_sigma_m is None else self.gradient_sigma_m[self.solved],
+                        position_m=pos, reference_frame=frame, agency=agency, software=f"satnav {__version__}",
+                        description=description,
+                        reference=[("INPUT", str(models.get("orbits", ""))[:60])],
+                        receiver=str(getattr(header, "receiver_type", "") or ""),
+                        antenna=str(getattr(header, "antenna_type", "") or ""), systems=systems,
+                        domes=_domes(getattr(header, "marker_number", "") or ""))
+
+
+def _domes(marker_number: str) -> str:
+    """The marker number when it is an IERS DOMES number (``10118M001``), else ""."""
+    import re
+
+    text = marker_number.strip().upper()
+    return text if re.fullmatch(r"[0-9]{5}[MS][0-9]{3}", text) else ""
+
+
+def _station_id(header, source: str) -> str:
+    """9-character station id: from a RINEX 3 long file name (``ESBC00DNK_R_...``), else the
+    marker name (4 characters)."""
+    import re
+    from pathlib import PurePath
+
+    m = re.match(r"([A-Z0-9]{4}[0-9]{2}[A-Z]{3})_", PurePath(str(source or "")).name.upper())
+    if m:
+        return m.group(1)
+    name = (getattr(header, "marker_name", "") or "").strip().upper()
+    return name[:4] or "UNKN"
+
