@@ -192,3 +192,79 @@ def test_bad_files(tmp_path):
     path.write_text("     3.00           O                   M" + " " * 20 + "RINEX VERSION / TYPE\n")
     with pytest.raises(ClockFileError, match=r"x.clk:1: not a RINEX clock file"):
         read_clk(path)
+
+
+def _written(tmp_path, version):
+    from satnav.io.clk import write_clk
+
+    t = calendar_to_ns(2020, 6, 25) + np.array([0, 30], dtype=np.int64) * NS_PER_S
+    path = tmp_path / f"w{version}.clk"
+    write_clk(path, t, ["I01", "I07"], [[1.5e-4, -2.0e-7], [1.50001e-4, np.nan]],
+              station_time_ns=t, stations=["XIAN", "LHAS"], station_bias_s=[[0.0, 1e-6], [0.0, 2.5e-6]],
+              station_positions_m=[[-1707e3, 5057e3, 3582e3], [-107e3, 5550e3, 3139e3]],
+              reference_station="XIAN", system="I", comments=["hand check"], version=version)
+    return path, t
+
+
+def test_writer_304_columns_by_hand(tmp_path):
+    """The 3.04 layout of ``write_clk`` read by hand against the RINEX clock 3.04 tables:
+    header labels in columns 66-85 (A15: version F4.2 then the file type 'C' in column 22
+    and the system in column 43); data records A16 ``A2,1X,A9,1X,I4,1X,4(I2,1X),F9.6,1X,
+    I2,3X,E19.12``: name in columns 4-12, year 14-17, seconds 31-39, count 41-42, bias 46-64."""
+    path, t = _written(tmp_path, 3.04)
+    lines = path.read_text().splitlines()
+    end = lines.index(next(x for x in lines if x[65:] == "END OF HEADER"))
+    labels = {"RINEX VERSION / TYPE", "PGM / RUN BY / DATE", "COMMENT", "TIME SYSTEM ID", "# / TYPES OF DATA",
+              "ANALYSIS CENTER", "# OF CLK REF", "ANALYSIS CLK REF", "# OF SOLN STA / TRF",
+              "SOLN STA NAME / NUM", "# OF SOLN SATS", "PRN LIST", "END OF HEADER"}
+    assert all(len(x) <= 85 and x[65:] in labels for x in lines[: end + 1])
+    first = lines[0]
+    assert first[:4] == "3.04" and first[4:21].strip() == "" and first[21] == "C" and first[42] == "I"
+    assert lines[3][:6] == "   GPS" and lines[3][65:] == "TIME SYSTEM ID"
+    assert lines[4][:18] == "     2    AR    AS"
+    sta = [x for x in lines if x[65:] == "SOLN STA NAME / NUM"]
+    assert sta[0][:9] == "XIAN     " and int(sta[0][30:41]) == -1707000000 and int(sta[0][54:65]) == 3582000000
+    assert [x[:16] for x in lines if x[65:] == "PRN LIST"] == ["I01 I07         "]
+    body = lines[end + 1:]
+    assert [x[:12] for x in body] == ["AR XIAN     ", "AR LHAS     ", "AS I01      ", "AS I07      ",
+                                      "AR XIAN     ", "AR LHAS     ", "AS I01      "]  # NaN not written
+    rec = body[3]
+    assert (rec[12], rec[13:17], rec[17], rec[18:20], rec[21:23], rec[24:26], rec[27:29]) == (" ", "2020", " ", "06", "25", "00", "00")
+    assert rec[30:39] == " 0.000000" and rec[40:42] == " 1" and rec[42:45] == "   " and len(rec) == 64
+    assert float(rec[45:64]) == -2.0e-7 and float(body[6][45:64]) == 1.50001e-4
+    assert body[6][30:39] == "30.000000"
+
+
+@pytest.mark.parametrize("version", [3.04, 3.00])
+def test_writer_round_trip(tmp_path, version):
+    path, t = _written(tmp_path, version)
+    clk = read_clk(path)
+    assert clk.header.version == version and clk.header.time_system == "GPS"
+    np.testing.assert_array_equal(clk.satellite_time, t)
+    assert clk.satellite_ids() == ["I01", "I07"]
+    np.testing.assert_array_equal(clk.satellite_bias_s, [[1.5e-4, -2.0e-7], [1.50001e-4, np.nan]])
+    np.testing.assert_array_equal(clk.stations["LHAS"][1], [1e-6, 2.5e-6])
+    np.testing.assert_array_equal(clk.stations["XIAN"][1], [0.0, 0.0])
+
+
+def test_writer_values_read_by_rtklib(tmp_path):
+    """RTKLIB's ``readrnxc`` (pyrtklib, RTKLIB 2.4.3) reads the clock layout of 3.00 only
+    (file type in column 21, values from column 41), so it reads the file ``write_clk``
+    writes with ``version=3.00``: the same epochs and satellite biases as satnav's reader
+    gets from the 3.04 file."""
+    rtk = pytest.importorskip("pyrtklib")
+    path, t = _written(tmp_path, 3.00)
+    nav = rtk.nav_t()
+    assert rtk.readrnxc(str(path), nav) > 0 and nav.nc == 2
+    trace = tmp_path / "trace.txt"  # tracepclk prints every epoch's clocks (ns)
+    rtk.traceopen(str(trace))
+    rtk.tracelevel(1)
+    rtk.tracepclk(1, nav)
+    rtk.traceclose()
+    rows = [x.split() for x in trace.read_text().splitlines() if x.split()[3:4] in (["I01"], ["I07"])]
+    got = {(r[1], r[3]): float(r[4]) * 1e-9 for r in rows if float(r[4]) != 0.0}
+    ref = read_clk(_written(tmp_path, 3.04)[0])
+    assert got == pytest.approx({("00:00:00", "I01"): ref.satellite_bias_s[0, 0],
+                                 ("00:00:00", "I07"): ref.satellite_bias_s[0, 1],
+                                 ("00:00:30", "I01"): ref.satellite_bias_s[1, 0]}, abs=1e-15)
+    assert [int(nav.pclk[i].time.time) for i in range(2)] == list((t // NS_PER_S) + 315964800)

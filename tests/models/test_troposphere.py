@@ -51,3 +51,41 @@ def test_slant_delay_mapping_and_limits():
     p, _, _ = standard_atmosphere(1000.0)
     zhd, _ = saastamoinen_zenith(0.0, 1000.0, p, 280.0, 0.0)
     assert zhd == pytest.approx(0.0022768 * p / (1 - 0.00266 - 0.00028), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- GPT and GMF
+# IERS Conventions (2010) software collection test cases (NRAO Green Bank, MJD 55055):
+# GPT.F (test values as updated 2011-10-18) and GMF.F, values printed in their headers.
+_GREEN_BANK = (0.6708665767, -1.393397187)
+
+
+def test_gpt_iers_test_case():
+    from satnav.models.troposphere import gpt
+
+    p, t, n = gpt(55055.0, *_GREEN_BANK, 812.546)
+    assert p == pytest.approx(918.0710638757363995, abs=1e-9)
+    assert t - 273.15 == pytest.approx(19.31914181012882992, abs=1e-9)
+    assert n == pytest.approx(-42.19185643717770517, abs=1e-9)
+
+
+def test_gmf_iers_test_case():
+    from satnav.models.troposphere import gmf_mapping
+
+    mh, mw = gmf_mapping(55055.0, *_GREEN_BANK, 844.715, math.pi / 2 - 1.278564131)
+    assert mh == pytest.approx(3.425245519339138678, abs=1e-12)
+    assert mw == pytest.approx(3.449589116182419257, abs=1e-12)
+
+
+def test_gmf_close_to_niell_and_broadcasts():
+    """GMF and NMF agree within ~1 % at 5-90 degrees (Boehm et al. 2006, fig. 2: differences
+    of a few mm of station height at 5 degrees cutoff); arrays broadcast."""
+    from satnav.models.troposphere import gmf_mapping, niell_mapping
+
+    el = np.radians([5.0, 10.0, 30.0, 90.0])
+    lat = np.radians(52.1)
+    mh, mw = gmf_mapping(60345.0, lat, np.radians(17.1), 80.0, el)
+    nh, nw = niell_mapping(lat, 80.0, el, 35.0)
+    assert mh.shape == (4,)
+    assert mh[-1] == pytest.approx(1.0, abs=1e-9) and mw[-1] == pytest.approx(1.0, abs=1e-9)
+    assert np.all(np.abs(mh / nh - 1) < 0.01)
+    assert np.all(np.abs(mw / nw - 1) < 0.02)

@@ -47,22 +47,21 @@ def cmd_convert(args) -> int:
     bar = ProgressBar(f"reading {args.input}", "steps", quiet=args.quiet, verbose=args.verbose)
     try:
         bar(0, 2)
-        obs = _convert(args, bar)
+        epochs, satellites, values = _convert(args, bar)
     finally:
         bar.close()
     if not args.quiet:
         print(
-            f"{args.output}: RINEX 3.05, {len(obs.epochs)} epochs, {len(obs.satellites)} satellites, "
-            f"{len(obs)} observations ({bar.elapsed_s:.1f} s)"
+            f"{args.output}: RINEX 3.05, {epochs} epochs, {satellites} satellites, "
+            f"{values} observations ({bar.elapsed_s:.1f} s)"
         )
     return 0
 
 
-def _convert(args, bar):
-    """The reading and writing of ``cmd_convert`` (two steps of ``bar``); the observations."""
+def _convert(args, bar) -> tuple[int, int, int]:
+    """The reading and writing of ``cmd_convert`` (two steps of ``bar``); the epochs,
+    satellites and observations written."""
     from ..info import detect_format
-    from ..io.rinex_obs import read_rinex_obs
-    from ..io.rinex_obs_writer import write_rinex_obs
 
     check_output_file(args.output)
     if args.nav is not None:
@@ -76,32 +75,27 @@ def _convert(args, bar):
             hint = int(parse_gpst(args.time))
         except (ValueError, SatnavError):
             raise SatnavError(f"--time {args.time!r}: expected a date such as 2024-03-13 or 2024-03-13T12:00:00") from None
-    if fmt in ("ubx", "rtcm3"):  # a raw receiver log: observations (+ ephemerides)
-        if fmt == "ubx":
-            from ..io.ubx import read_ubx
+    if fmt in ("ubx", "rtcm3"):  # a raw receiver log, read, decoded and written piece by piece
+        from ..io.rawlog_convert import convert_raw_log
 
-            log = read_ubx(args.input, navigation=args.nav is not None)
-        else:
-            from ..io.rtcm3 import read_rtcm3
-
-            log = read_rtcm3(args.input, time_hint_ns=hint)
-        obs = log.observations
-        if args.nav is not None:
-            from ..io.rinex_nav_writer import write_rinex_nav
-
-            write_rinex_nav(log.navigation, args.nav)
-            counts = ", ".join(f"{k}: {v}" for k, v in log.navigation.count_by_system().items())
-            if not args.quiet:
-                print(f"{args.nav}: RINEX 3.05 navigation, {len(log.navigation)} messages ({counts})")
-    elif args.nav is not None:
+        done = convert_raw_log(args.input, args.output, protocol=fmt, nav_output=args.nav, time_hint_ns=hint)
+        bar(2, 2)
+        if args.nav is not None and not args.quiet:
+            nav = done.navigation
+            counts = ", ".join(f"{k}: {v}" for k, v in nav.count_by_system().items())
+            print(f"{args.nav}: RINEX 3.05 navigation, {len(nav)} messages ({counts})")
+        return done.epochs, len(done.satellites), done.observations
+    if args.nav is not None:
         raise SatnavError(f"{args.input}: --nav needs a raw receiver log (UBX or RTCM 3), expected no --nav for RINEX input")
-    else:
-        obs = read_rinex_obs(args.input, strict=args.strict)
+    from ..io.rinex_obs import read_rinex_obs
+    from ..io.rinex_obs_writer import write_rinex_obs
+
+    obs = read_rinex_obs(args.input, strict=args.strict)
     bar.stage(f"writing {args.output}")
     bar(1, 2)
     write_rinex_obs(obs, args.output)
     bar(2, 2)
-    return obs
+    return len(obs.epochs), len(obs.satellites), len(obs)
 
 
 def cmd_demo(args) -> int:

@@ -121,10 +121,12 @@ def solve_options_from_args(args) -> SolveOptions:
         base_position=base_position,
         ratio_threshold=args.ratio,
         fix_and_hold=args.fix_and_hold,
+        ppp_ar=args.ppp_ar,
         max_age_s=args.max_age,
         strict=args.strict,
         frequencies=args.frequencies,
         glonass_ar=args.glonass_ar,
+        tropo=args.tropo,
         min_lock_s=args.min_lock,
         min_lock_cross_s=args.min_lock_cross,
         success_rate_min=args.success_rate,
@@ -167,7 +169,9 @@ def cmd_solve(args) -> int:
     elapsed = time.perf_counter() - t0
 
     if options.ppp:
-        if args.ztd:
+        if args.ztd and str(args.ztd).lower().endswith(".tro"):
+            solution.write_ztd_sinex(args.ztd, source=str(args.obs))
+        elif args.ztd:
             solution.write_ztd_csv(args.ztd)
         if not args.quiet:
             if args.output:
@@ -352,10 +356,17 @@ def register(subparsers) -> None:
                    help="with --base: dgnss, kinematic (default) or static RTK; without: ppp-static or "
                         "ppp-kinematic precise point positioning (NAV... are then the precise products: SP3, "
                         "CLK, ANTEX/NGS, bias SINEX, BLQ, told by content)")
-    s.add_argument("--ztd", metavar="CSV", help="PPP: write the zenith total delays (CSV)")
-    s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
+    s.add_argument("--ztd", metavar="FILE", help="PPP: write the zenith total delays and gradients: SINEX_TRO 2.00 "
+                                                 "for a name ending in .tro, else CSV")
+    s.add_argument("--tropo", choices=("gmf", "niell"), default="gmf",
+                   help="PPP troposphere: gmf = GPT pressure + Global Mapping Function (default), "
+                        "niell = standard atmosphere + Niell mapping")
+    s.add_argument("--fix-and-hold", action="store_true", help="RTK (and PPP with --ppp-ar): hold fixed ambiguities")
     s.add_argument("--ratio", type=bounded_float("a ratio-test threshold", 1.0), default=3.0,
-                   help="RTK: ratio-test threshold (default 3)")
+                   help="RTK and PPP-AR: ratio-test threshold (default 3)")
+    s.add_argument("--ppp-ar", action="store_true",
+                   help="PPP: integer ambiguity resolution (wide-lane, narrow-lane; GPS + Galileo) with integer-clock "
+                        "products and their phase biases (GRG, CODE OSB); float where not possible")
     s.add_argument("--max-age", type=bounded_float("a time difference in seconds", 0.0, low_open=True),
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "

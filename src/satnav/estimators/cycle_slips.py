@@ -309,6 +309,17 @@ def doppler_slip_thresholds(misclosure_cyc, floor_cycles=3.0, n_sigma=8.0) -> np
     return np.maximum(floor_cycles, n_sigma * sigma)
 
 
+def _doppler_thresholds_of(centred, floor_cycles=3.0, n_sigma=8.0) -> np.ndarray:
+    """:func:`doppler_slip_thresholds` of misclosures (epochs, columns) whose median over
+    the satellites of each epoch is already removed (the same values)."""
+    if len(centred) < 2:
+        return np.full(centred.shape[1:], floor_cycles)
+    x = centred.T  # (columns, epochs): the medians along the last axis
+    mad = _nanmedian_last(np.abs(x - _nanmedian_last(x)[:, None]))
+    sigma = 1.4826 * np.where(np.isfinite(mad), mad, 0.0)
+    return np.maximum(floor_cycles, n_sigma * sigma)
+
+
 def half_cycle_flags(lli):
     """Half-cycle ambiguity flags (RINEX LLI bit 1, value 2: u-blox and others set it while
     the phase may still be off by half a cycle) over epochs (axis 0): ``(half, cleared)``.
@@ -387,7 +398,8 @@ class SlipTracker:
         self._t_dop = np.full((n, k), none, np.int64)  # last phase with Doppler
         self._dop_prev = np.full((n, k, 2), np.nan)  # its phase and Doppler
         self._last = None  # (t, phase, doppler) of the previous epoch
-        self._mis = []  # consecutive-epoch Doppler misclosures
+        self._mis = []  # consecutive-epoch Doppler misclosures, each epoch's median removed
+        self.doppler_floor_cycles = 3.0  # as doppler_slip_thresholds
 
     def _gap(self, last_t, valid, t):
         """(gap start, has a previous value not across a gap, dt s) for ``valid`` values."""
@@ -473,17 +485,24 @@ class SlipTracker:
                            + 0.5 * (dop + self._dop_prev[..., 1]) * dt, np.nan)
         if self._last is not None:  # consecutive epochs, for the thresholds
             t0, p0, d0 = self._last
-            self._mis.append(phase - p0 + 0.5 * (dop + d0) * ((t - t0) / 1e9))
+            row = phase - p0 + 0.5 * (dop + d0) * ((t - t0) / 1e9)
+            # the median over the satellites of each epoch (receiver clock), removed once
+            self._mis.append(row - _nanmedian_last(row.T))
             del self._mis[:-self.doppler_history]
         self._last = (t, phase, dop)
-        thresholds = doppler_slip_thresholds(np.array(self._mis).reshape(-1, *phase.shape))
-        common = np.empty(phase.shape[1])
-        for f in range(phase.shape[1]):
-            common[f] = _nanmedian_last(mis[:, f])
+        common = _nanmedian_last(mis.T)
         common = np.where(np.isfinite(common), common, 0.0)
-        slips = (has & (np.abs(mis - common) > thresholds)) | gap
-        if len(self._mis) < self.doppler_min_epochs:
-            slips = gap
+        with np.errstate(invalid="ignore"):
+            excess = has & (np.abs(mis - common) > self.doppler_floor_cycles)
+        slips = gap.copy()
+        if excess.any() and len(self._mis) >= self.doppler_min_epochs:
+            # thresholds (never below the floor) only where the floor is exceeded: the
+            # same slips as :func:`doppler_slip_thresholds` over all columns, at a fraction
+            # of the cost of the medians over the whole history at every epoch
+            i, f = np.nonzero(excess)
+            thresholds = _doppler_thresholds_of(np.array([m[i, f] for m in self._mis]),
+                                                self.doppler_floor_cycles)
+            slips[i, f] |= np.abs(mis[i, f] - common[f]) > thresholds
         self._dop_prev[ok, 0] = phase[ok]
         self._dop_prev[ok, 1] = dop[ok]
         self._t_dop[ok] = t

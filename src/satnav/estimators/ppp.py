@@ -18,8 +18,8 @@ with the periodic relativistic term), :mod:`~satnav.models.solid_tide`,
 :mod:`~satnav.models.antenna` (satellite PCO/PCV with :mod:`~satnav.models.attitude`,
 receiver ARP eccentricity + PCO/PCV), :mod:`~satnav.models.wind_up`,
 :func:`~satnav.models.corrections.shapiro_delay_m` and
-:mod:`~satnav.models.troposphere` (Saastamoinen hydrostatic a priori with the standard
-atmosphere, Niell mapping, Chen-Herring gradients). Code observations are corrected with
+:mod:`~satnav.models.troposphere` (Saastamoinen hydrostatic a priori with GPT pressure and
+GMF mapping, or the standard atmosphere and Niell mapping; Chen-Herring gradients). Code observations are corrected with
 observable-specific biases (bias SINEX) when given.
 
 Uncombined (``PppOptions(ionosphere="uncombined")``): the codes and phases of each frequency
@@ -72,6 +72,7 @@ from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
 from ..progress import ProgressCounter
 from ..satellites import MAX_SATELLITES, satellite_id, system_of
+from .ppp_ar import AR_SYSTEMS, WidelaneAverages
 from .ppp_solution import QUALITY_PPP, PppSolution
 
 __all__ = ["PppOptions", "PppProducts", "PppEngine", "solve_ppp", "PPP_MODELS", "SIGNAL_PREFERENCE"]
@@ -127,7 +128,16 @@ class PppOptions:
     delay state per satellite, random walk ``iono_noise_m_per_sqrt_s`` (m of L1 delay), and
     one ambiguity per frequency; the IONEX maps, when given, are a prior of the slant delays);
     ``frequencies`` 2, or 1 (uncombined only: the first band's code and phase with the IONEX
-    prior, for single-frequency receivers).
+    prior, for single-frequency receivers). ``troposphere``: ``"gmf"`` (zenith hydrostatic
+    delay from GPT pressure, GMF mapping: IERS 2010 ch. 9) or ``"niell"`` (standard
+    atmosphere, Niell 1996 mapping).
+    ``ambiguity_resolution``: ``"off"`` (float), ``"fix"`` (wide-lane then narrow-lane integer
+    resolution each epoch, :mod:`satnav.estimators.ppp_ar`; the fixed position is output where
+    validated, the float elsewhere) or ``"hold"`` (also hold in the filter the ambiguities fixed
+    to the same integers at two consecutive epochs); only with integer-clock products and
+    phase OSBs of the clocks' analysis centre (GRG, CODE), GPS and Galileo, ionosphere-free;
+    ``ar_ratio`` the ratio-test threshold, ``ar_elevation_mask_deg`` the lowest satellite fixed,
+    ``ar_success_rate`` the least bootstrapped success rate of a fix.
     """
 
     mode: str = "static"
@@ -150,8 +160,16 @@ class PppOptions:
     ionosphere: str = "iono-free"
     frequencies: int = 2
     iono_noise_m_per_sqrt_s: float = 1e-2
+    troposphere: str = "gmf"
+    ambiguity_resolution: str = "off"
+    ar_ratio: float = 3.0
+    ar_elevation_mask_deg: float = 15.0
+    ar_success_rate: float = 0.99
 
     def __post_init__(self):
+        if self.ambiguity_resolution not in ("off", "fix", "hold"):
+            raise SatnavError(f"PPP ambiguity_resolution {self.ambiguity_resolution!r}: expected 'off', 'fix' or "
+                              "'hold'")
         if self.mode not in ("static", "kinematic"):
             raise SatnavError(f"PPP mode {self.mode!r}: expected 'static' or 'kinematic'")
         unknown = set(self.models) - set(PPP_MODELS)
@@ -162,6 +180,8 @@ class PppOptions:
         if self.frequencies not in (1, 2) or (self.frequencies == 1 and self.ionosphere != "uncombined"):
             raise SatnavError(f"PPP frequencies {self.frequencies!r}: expected 2, or 1 with ionosphere='uncombined' "
                               "(single-frequency PPP needs slant ionosphere states and an IONEX prior)")
+        if self.troposphere not in ("gmf", "niell"):
+            raise SatnavError(f"PPP troposphere {self.troposphere!r}: expected 'gmf' or 'niell'")
         if self.missing_satellite_antenna not in ("nominal", "zero", "exclude"):
             raise SatnavError(f"missing_satellite_antenna {self.missing_satellite_antenna!r}: expected "
                               "'nominal', 'zero' or 'exclude'")
@@ -286,6 +306,14 @@ class PppEngine:
         self._windup = np.full(MAX_SATELLITES, np.nan)
         self._eclipse_until = np.full(MAX_SATELLITES, np.iinfo(np.int64).min, dtype=np.int64)
         self._outlier_count = np.zeros(MAX_SATELLITES, dtype=np.int64)
+        # ambiguity resolution: wide-lane arc means, LAMBDA warm starts, fixes of the last epoch
+        self._wl = WidelaneAverages(MAX_SATELLITES)
+        self._ar_warm: dict = {}
+        self._ar_warm_key: tuple = ()
+        self._ar_last: set = set()
+        self._wl_fractions: dict = {}
+        self._amb_log: list = []
+        self._signal_bias_cache: dict = {}
         # filter state: [x y z, zwd, gn, ge, clock per system..., ambiguities...]
         self._n_base = 6 + len(self._systems)
         self._clock_index = {s: 6 + i for i, s in enumerate(self._systems)}
@@ -349,6 +377,44 @@ class PppEngine:
         else:
             self.biases = None
             self.models["code-biases"] = "none (no bias file)" if p.biases is None else "off"
+        self._check_ambiguity_resolution()
+
+    def _check_ambiguity_resolution(self) -> None:
+        """Integer ambiguity resolution only with integer-clock products: phase OSBs from the
+        analysis centre of the clocks (and orbits) applied to the phases; else float, said."""
+        from .ppp_ar import ArSettings
+
+        opts = self.opts
+        self.ar = None
+        if opts.ambiguity_resolution == "off":
+            self.models["ambiguity-resolution"] = "off (float)"
+            return
+        p = self.products
+        why = ""
+        if opts.ionosphere != "iono-free":
+            why = "implemented for the ionosphere-free model only"
+        elif self.biases is None:
+            why = ("no bias file of the clocks' analysis centre" if p.biases is None or not opts.uses("code-biases")
+                   else "the bias file is not of the clocks' analysis centre")
+        elif p.orbit_centre != p.clock_centre:
+            why = f"orbits from {p.orbit_centre} but clocks from {p.clock_centre}"
+        elif not any(k[1].startswith("L") for k in self.biases.biases):
+            why = (f"{self.biases.source.split('/')[-1]} has no phase biases: not integer-clock products "
+                   "(expected e.g. GRG or CODE OSB with phase biases)")
+        elif not set(AR_SYSTEMS) & set(self._systems):
+            why = "GPS and Galileo only (GLONASS is FDMA)"
+        if why:
+            _warn(f"PPP ambiguity resolution off: {why}; the solution is float")
+            self.models["ambiguity-resolution"] = f"off ({why})"
+            self.notes.append(f"ambiguity resolution not possible: {why}; float solution")
+            return
+        self.ar = ArSettings(min_elevation_rad=float(np.radians(opts.ar_elevation_mask_deg)), ratio=opts.ar_ratio,
+                             success_rate=opts.ar_success_rate)
+        self.models["ambiguity-resolution"] = (
+            f"wide-lane (Melbourne-Wuebbena) + narrow-lane (LAMBDA, ratio {opts.ar_ratio:g}, partial), "
+            f"{self.biases.analysis_centre} integer clocks + phase OSB, "
+            f"{'fix and hold' if opts.ambiguity_resolution == 'hold' else 'fix each epoch'}, "
+            f"{'+'.join(s for s in self._systems if s in AR_SYSTEMS)} (others float)")
 
     def _setup_receiver(self) -> None:
         from ..io.antex import receiver_key
@@ -392,12 +458,14 @@ class PppEngine:
                 _warn(f"ocean loading: station {self.station or '(no marker name)'!r} is not in the BLQ file: ocean tide "
                       "loading NOT applied (up to a few cm at coasts, ~1 cm inland)")
                 self.models["ocean-loading"] = f"not applied ({self.station} missing from BLQ)"
-        for name, text in (("solid-tide", "IERS 2010 step 1"), ("pole-tide", "IERS 2010 (C04 EOP)"),
+        for name, text in (("solid-tide", "IERS 2010 steps 1 + 2"), ("pole-tide", "IERS 2010 (C04 EOP)"),
                            ("wind-up", "Wu et al. 1993, nominal yaw"), ("shapiro", "on"),
                            ("gradients", "Chen-Herring, random walk"),
                            ("eclipse-exclusion", f"shadow + {self.opts.eclipse_exclusion_s:g} s")):
             self.models[name] = text if opts.uses(name) else "off"
-        self.models["troposphere"] = "Saastamoinen ZHD (standard atmosphere) + Niell mapping, ZWD random walk"
+        self.models["troposphere"] = {
+            "gmf": "Saastamoinen ZHD (GPT pressure) + GMF mapping (Boehm 2006/2007), ZWD random walk",
+            "niell": "Saastamoinen ZHD (standard atmosphere) + Niell mapping, ZWD random walk"}[opts.troposphere]
         self.models["ionosphere"] = "ionosphere-free combination"
 
     def _signal_plan(self, codes_by_system: dict) -> dict:
@@ -484,7 +552,9 @@ class PppEngine:
         phase[sats] = np.stack([l1, l2], axis=1)
         code[sats] = np.stack([p1, p2], axis=1)
         lli[sats] = np.stack([i1, i2], axis=1).astype(np.int8)
-        self._pending_slip |= self._slips.update(t, phase, code, lli).any(axis=1)
+        slipped = self._slips.update(t, phase, code, lli).any(axis=1)
+        self._pending_slip |= slipped
+        self._widelane(t, sats, p1, p2, l1, l2, slipped[sats])
         row = _empty_row(t)
         if not self._clock_available(np.array([t]))[0]:
             row["reason"] = "no precise clock sample at this epoch"
@@ -610,6 +680,97 @@ class PppEngine:
                        "by up to metres)")
         return np.nan_to_num(b1), np.nan_to_num(b2), ok
 
+    def _signal_biases(self, t: int, sats) -> np.ndarray:
+        """(n, 5) OSBs of the two codes (m) and the two phases (cycles) of the signals used,
+        NaN where the bias file has none, and the Melbourne-Wuebbena term (wide-lane cycles)
+        of the satellite antenna's frequency-dependent z offsets (kept per satellite and day)."""
+        day = int(t) // (86400 * _NS)
+        out = np.full((len(sats), 5), np.nan)
+        for j, s in enumerate(np.asarray(sats).tolist()):
+            key = (s, day)
+            if key not in self._signal_bias_cache:
+                c1, l1, c2, l2, _f1, _f2 = self._plan[satellite_id(s)[0]]
+                f1, f2 = self._freq[s]
+                b = self.biases
+                self._signal_bias_cache[key] = (b.osb_m(s, c1, int(t)), b.osb_m(s, c2, int(t)),
+                                                b.osb_s(s, l1, int(t)) * f1, b.osb_s(s, l2, int(t)) * f2,
+                                                self._mw_antenna_cycles(s, int(t), c1, c2, f1, f2))
+            out[j] = self._signal_bias_cache[key]
+        return out
+
+    def _mw_antenna_cycles(self, s: int, t: int, c1: str, c2: str, f1: float, f2: float) -> float:
+        """Melbourne-Wuebbena term (wide-lane cycles) of the difference of the satellite's
+        antenna z offsets on the two frequencies (ANTEX; 0 without a block): the analysis
+        centres apply it when they make the wide-lane satellite biases (CODE's bias files:
+        ``SATELLITE_ANTENNA_PCC_APPLIED_TO_MW_LC YES``; GRG's: "WSB computed WITH applying
+        antenna PCOs"). The range effect of an offset ``z`` is ``-z cos(nadir)``, taken at the
+        mean nadir angle seen from the ground (cos 0.985: within 1.5 % over 0-14 deg); the x/y
+        offsets (< 0.25 of their size projected) are left out."""
+        ants = self.products.antennas
+        if ants is None or not self.opts.uses("satellite-antenna"):
+            return 0.0
+        sid = satellite_id(s)
+        a = ants.satellite(sid, t)
+        codes = (f"{sid[0]}0{c1[1]}", f"{sid[0]}0{c2[1]}")
+        if a is None or not all(c in a.pco_m for c in codes):
+            return 0.0
+        d1, d2 = (-0.985 * float(a.pco_m[c][2]) for c in codes)
+        lam_wl = SPEED_OF_LIGHT / (f1 - f2)
+        return ((f1 * d1 - f2 * d2) / (f1 - f2) - (f1 * d1 + f2 * d2) / (f1 + f2)) / lam_wl
+
+    def _widelane(self, t: int, sats, p1, p2, l1, l2, slipped) -> None:
+        """Add one epoch (every epoch of the file, with a clock sample or not) to the arc means
+        of the Melbourne-Wuebbena combination, corrected with the satellites' code and phase
+        OSBs; arcs restart at the slips ``slipped`` (n,)."""
+        if self.ar is None or not len(sats):
+            return
+        from .cycle_slips import melbourne_wubbena
+
+        sats = np.asarray(sats, dtype=np.int64)
+        self._wl.restart(sats[np.asarray(slipped, dtype=bool)])
+        b = self._signal_biases(t, sats)
+        f = self._freq[sats]
+        mw = melbourne_wubbena(l1 - b[:, 2], l2 - b[:, 3], p1 - b[:, 0], p2 - b[:, 1], f[:, 0], f[:, 1]) - b[:, 4]
+        mw[~np.isin(np.asarray(system_of(sats)), list(AR_SYSTEMS))] = np.nan
+        self._wl.add(sats, mw)
+
+    def _resolve(self, sats, el, row):
+        """Integer resolution of this epoch (:func:`satnav.estimators.ppp_ar.resolve_ppp_ambiguities`);
+        holds repeated fixes in the filter (``ambiguity_resolution="hold"``). Returns the
+        fixed state and covariance, or None."""
+        from .ppp_ar import constrained, resolve_ppp_ambiguities
+
+        letters = np.asarray(system_of(sats))
+        mean, sigma, count = self._wl.estimate(sats)
+        mean[~np.isfinite(self._signal_biases(int(row["time_ns"]), sats)).all(axis=1)] = np.nan
+        amb = np.array([self._amb[int(s)] for s in sats.tolist()], dtype=np.int64)
+        f = self._freq[sats]
+        res = resolve_ppp_ambiguities(self.x, self.P, amb, sats, letters, f[:, 0], f[:, 1], el, mean, sigma, count,
+                                      self.ar, warm=self._ar_warm)
+        row["ratio"] = res.ratio
+        row["n_widelane"] = res.n_widelane
+        if len(res.candidates):
+            res.candidates["time_ns"] = int(row["time_ns"])
+            self._amb_log.append(res.candidates)
+            for c in res.candidates.tolist():  # each wide-lane's fraction when first fixed
+                self._wl_fractions.setdefault((c[1], c[2], c[3]), c[4])
+        if not res.fixed:
+            self._ar_last = set()
+            return None
+        key = tuple(sorted((p[0], p[1]) for p in res.pairs))
+        if key != self._ar_warm_key:
+            self._ar_warm, self._ar_warm_key = {}, key
+        row["fixed"] = True
+        row["n_fixed"] = res.n_fixed
+        pairs = set(res.pairs)
+        if self.opts.ambiguity_resolution == "hold":
+            held = [r for r, p in enumerate(res.pairs) if p in self._ar_last]
+            if held:
+                self.x, self.P = constrained(self.x, self.P, res.rows[held], res.values[held],
+                                             self.ar.constraint_sigma_m)
+        self._ar_last = pairs
+        return res.x, res.P
+
     def _apriori(self, times, sats, p1, p2, states) -> np.ndarray:
         """(m, 3) linearisation points: per epoch the ionosphere-free code solution
         (kinematic), or the first one found, kept for the whole run (static: a point within
@@ -640,10 +801,13 @@ class PppEngine:
         from ..models.corrections import shapiro_delay_m
         from ..models.measurement import geometry
         from ..models.troposphere import (
+            gmf_mapping,
+            gpt,
             gradient_mapping,
             niell_mapping,
             saastamoinen_zenith,
             standard_atmosphere,
+            water_vapour_pressure,
         )
         from ..models.wind_up import wind_up_cycles
 
@@ -654,6 +818,9 @@ class PppEngine:
         b1, b2, ok_b = self._code_biases(times[0], sats, letters)
         p_if = a1 * (p1 - b1) + a2 * (p2 - b2)
         lam1, lam2 = SPEED_OF_LIGHT / f1, SPEED_OF_LIGHT / f2
+        if self.ar is not None:  # phase OSBs (cycles): the ambiguities become integers (a float shift otherwise)
+            sb = np.nan_to_num(self._signal_biases(int(times[0]), sats))
+            l1, l2 = l1 - sb[:, 2], l2 - sb[:, 3]
         l_if = a1 * lam1 * l1 + a2 * lam2 * l2
         st_valid = np.asarray(states.valid, dtype=bool)
         valid = np.isfinite(p_if) & np.isfinite(l_if) & st_valid & ok_b[None, :]
@@ -696,7 +863,7 @@ class PppEngine:
         if opts.uses("solid-tide"):
             from ..models.solid_tide import solid_tide_displacement
 
-            disp += solid_tide_displacement(rr, sun, moon)
+            disp += solid_tide_displacement(rr, sun, moon, times)
         if opts.uses("ocean-loading") and self.blq is not None:
             from ..models.ocean_loading import ocean_loading_displacement
 
@@ -746,9 +913,17 @@ class PppEngine:
                 rcv_parts[letter] = (cols, (fa, fb), pco_if, pcv_if)
         d_ecef = np.einsum("mnk,mkj->mnj", off, enu_axes)
         model = model - np.sum(e * d_ecef, axis=-1)
-        pres, temp, vap = standard_atmosphere(h)
-        zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, vap)
-        mh, mw = niell_mapping(lat[:, None], h[:, None], el, self._day_of_year(times)[:, None])
+        if opts.troposphere == "gmf":
+            from ..models.earth_orientation import GPS_EPOCH_MJD
+
+            mjd = GPS_EPOCH_MJD + times / (86400.0 * _NS)
+            pres, temp, undulation = gpt(mjd, lat, lon, h)
+            zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, water_vapour_pressure(temp))
+            mh, mw = gmf_mapping(mjd[:, None], lat[:, None], lon[:, None], (h - undulation)[:, None], el)
+        else:
+            pres, temp, vap = standard_atmosphere(h)
+            zhd, zwd0 = saastamoinen_zenith(lat, h, pres, temp, vap)
+            mh, mw = niell_mapping(lat[:, None], h[:, None], el, self._day_of_year(times)[:, None])
         model = model + zhd[:, None] * mh + zwd0[:, None] * mw
         gn, ge = gradient_mapping(el, az)
         windup = np.zeros((m, n))
@@ -872,11 +1047,19 @@ class PppEngine:
         if dx is None:
             return
         self._last_t = t
+        row["float_position_m"] = self.x[:3].copy()
+        x, P = self.x, self.P
+        if self.ar is not None and self._nper == 1:
+            ok = np.isfinite(row["phase_res"])
+            fixed = self._resolve(sats[ok], prep["el"][i][valid][ok], row)
+            if fixed is not None:
+                x, P = fixed
         idx = np.arange(3)
-        row.update(position_m=self.x[:3].copy(), covariance_m2=self.P[np.ix_(idx, idx)].copy(),
-                   quality=QUALITY_PPP, ztd=float(prep["ztd0"][i] + self.x[3]), ztd_sigma=float(np.sqrt(self.P[3, 3])),
-                   gradient=self.x[4:6].copy() if self.opts.uses("gradients") else np.full(2, np.nan),
-                   clock={s: float(self.x[k]) for s, k in self._clock_index.items()},
+        row.update(position_m=x[:3].copy(), covariance_m2=P[np.ix_(idx, idx)].copy(),
+                   quality=QUALITY_PPP, ztd=float(prep["ztd0"][i] + x[3]), ztd_sigma=float(np.sqrt(P[3, 3])),
+                   gradient=x[4:6].copy() if self.opts.uses("gradients") else np.full(2, np.nan),
+                   gradient_sigma=np.sqrt(np.diag(P)[4:6]) if self.opts.uses("gradients") else np.full(2, np.nan),
+                   clock={s: float(x[k]) for s, k in self._clock_index.items()},
                    elevation=prep["el"][i][valid])
 
     def _once(self, key, text) -> None:
@@ -1152,18 +1335,29 @@ class PppEngine:
             satellites=np.array(all_sats, dtype=np.int16),
             phase_residuals_m=phase, code_residuals_m=code, elevation_rad=elev,
             reasons_text=np.array([r["reason"] for r in rows], dtype=object),
+            gradient_sigma_m=np.array([r["gradient_sigma"] for r in rows]).reshape(m, 2),
+            fixed=np.array([r["fixed"] for r in rows], dtype=bool),
+            n_fixed=np.array([r["n_fixed"] for r in rows], dtype=np.int16),
+            n_widelane=np.array([r["n_widelane"] for r in rows], dtype=np.int16),
+            ratio=np.array([r["ratio"] if r["fixed"] else 0.0 for r in rows]),
+            float_position_m=np.array([r["float_position_m"] for r in rows]).reshape(m, 3),
+            wl_fractions=np.array(list(self._wl_fractions.values())),
+            ambiguities=np.concatenate(self._amb_log) if self._amb_log else None,
             mode=self.opts.mode, models=dict(self.models), notes=notes, rejections=list(self.rejections),
             options={"mode": f"ppp-{self.opts.mode}", "elevation_mask_deg": self.opts.elevation_mask_deg,
                      "pos_mode": f"PPP {self.opts.mode.capitalize()}", "iono": "iono-free",
-                     "ephemeris": "Precise", "models": dict(self.models)},
+                     "ephemeris": "Precise", "models": dict(self.models),
+                     "frame": str(getattr(self.products.sp3.header, "coordinate_system", "") or "")},
         )
 
 
 def _empty_row(t: int) -> dict:
     return {"time_ns": int(t), "position_m": np.full(3, np.nan), "covariance_m2": np.full((3, 3), np.nan),
             "quality": 0, "n": 0, "ztd": np.nan, "ztd_sigma": np.nan, "gradient": np.full(2, np.nan),
+            "gradient_sigma": np.full(2, np.nan),
             "clock": {}, "sats": np.zeros(0, dtype=np.int64), "phase_res": np.zeros(0),
-            "code_res": np.zeros(0), "elevation": np.zeros(0), "reason": ""}
+            "code_res": np.zeros(0), "elevation": np.zeros(0), "reason": "", "fixed": False, "n_fixed": 0,
+            "n_widelane": 0, "ratio": 0.0, "float_position_m": np.full(3, np.nan)}
 
 
 def _continuous_cycles(w, valid, previous):
@@ -1304,6 +1498,7 @@ def solve_ppp(obs, products: PppProducts, options: PppOptions | None = None, *,
     for i in range(m):
         t = int(epochs[i])
         engine._pending_slip[sats] |= slips[i]
+        engine._widelane(t, sats, p1[i], p2[i], l1[i], l2[i], slips[i])
         row = _empty_row(t)
         if not use[i]:
             row["reason"] = "no precise clock sample at this epoch"

@@ -14,11 +14,10 @@ per epoch is exact. One receiver clock drift serves all systems.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT
+from .cycle_slips import _nanmedian_last
 
 __all__ = ["estimate_velocity"]
 
@@ -89,9 +88,7 @@ def estimate_velocity(
         if attempt == 2:
             break
         a = np.abs(res)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-            med = np.nan_to_num(np.nanmedian(a, axis=-1))
+        med = np.nan_to_num(_nanmedian_last(a))  # np.nanmedian(a, axis=-1), by one sort
         bad = ok & (a > max_residual_m_s) & (a > 5.0 * med[:, None])
         if not bad.any():
             break

@@ -19,22 +19,27 @@ skipped. All numbers are in seconds (s, s/s, s/s^2); the bad-value marker 999999
 
 Epochs are converted to int64 GPST ns from the ``TIME SYSTEM ID`` (GPS when absent);
 as in RINEX observation files, ``GLO`` is taken as UTC(SU) (leap seconds, no 3 h).
+
+:func:`write_clk` writes version 3.04 (Table A15 header records, labels in columns 66-85;
+Table A16 data records ``A2,1X,A9,1X,I4,1X,4(I2,1X),F9.6,1X,I2,3X,E19.12``): AR records
+of receivers and AS records of satellites, one value (the bias) each, epochs in GPST.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from os import PathLike
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import ClockFileError, warn_damaged
 from ..gnss_time import calendar_to_ns, to_gpst
-from ..satellites import SYSTEMS, satellite_ids, satellite_index, satellite_index_of
+from ..satellites import SYSTEMS, satellite_id, satellite_ids, satellite_index, satellite_index_of
 from ._fixed_columns import LineTable, parse_floats, parse_ints
 from .textfile import read_bytes
 
-__all__ = ["ClockData", "ClockHeader", "read_clk"]
+__all__ = ["ClockData", "ClockHeader", "read_clk", "write_clk"]
 
 _SYSTEM_NUMBER = np.full(256, -1, dtype=np.int64)
 for _i, _s in enumerate(SYSTEMS):
@@ -465,3 +470,98 @@ def read_clk(*paths: str | PathLike, strict: bool = False) -> ClockData:
     if not paths:
         raise TypeError("read_clk() needs at least one path")
     return _assemble([_read_one(p, strict) for p in paths])
+
+
+# ---------------------------------------------------------------------------- writer
+
+#: Per written version: header label column, name width, PRN LIST entries per line.
+_WRITE_LAYOUT = {3.04: (65, 9, 16), 3.00: (60, 4, 15)}
+
+
+def _record(kind: str, name: str, time_ns: int, value: float, version: float) -> str:
+    """One data record with one value (Table A16). 3.04: ``A2,1X,A9,1X,I4,1X,4(I2,1X),F9.6,
+    1X,I2,3X,E19.12`` (year in columns 14-17, bias in 46-64); 3.00: ``A2,1X,A4,1X,I4,4I3,
+    F10.6,I3,3X,E19.12`` (year in columns 9-12, bias in 41-59)."""
+    from ..gnss_time import ns_to_calendar
+    from .rinex_nav_writer import format_field
+
+    y, mo, d, h, mi, _ = (int(np.ravel(x)[0]) for x in ns_to_calendar(np.int64(time_ns)))
+    sec = (int(time_ns) % (60 * 10**9)) / 1e9
+    if version >= 3.04:
+        return f"{kind:2} {name:<9.9} {y:4d} {mo:02d} {d:02d} {h:02d} {mi:02d} {sec:9.6f} {1:2d}   {format_field(value)}"
+    return f"{kind:2} {name:<4.4} {y:4d}{mo:3d}{d:3d}{h:3d}{mi:3d}{sec:10.6f}{1:3d}   {format_field(value)}"
+
+
+def write_clk(path: str | PathLike, satellite_time_ns, satellites, satellite_bias_s, *,
+              station_time_ns=None, stations=(), station_bias_s=None, station_positions_m=None,
+              reference_station: str | None = None, system: str = "M", program: str = "satnav",
+              run_by: str = "", analysis_center: tuple[str, str] = ("SAT", "satnav"),
+              frame: str = "ITRS", comments=(), version: float = 3.04) -> Path:
+    """Write a RINEX clock file (3.04, or 3.00 for older readers): AS records for
+    ``satellites`` (ids "I01" or indices) at ``satellite_time_ns`` (m,) GPST ns with biases
+    ``satellite_bias_s`` (m, k) seconds, and AR records for ``stations`` (names, at most 9
+    characters; 4 in 3.00) at ``station_time_ns`` with ``station_bias_s`` (m', s) seconds;
+    NaN values are not written. Epochs are GPST (``TIME SYSTEM ID`` GPS). The header names
+    ``reference_station`` as the analysis clock reference and the stations' ITRS
+    coordinates (``station_positions_m`` (s, 3), written in mm). Written atomically; an
+    existing input is never overwritten (:mod:`satnav.io.atomic`)."""
+    from datetime import datetime, timezone
+
+    from .atomic import atomic_output
+
+    if version not in _WRITE_LAYOUT:
+        raise ValueError(f"RINEX clock version {version}: expected 3.04 or 3.00")
+    col, width, per_line = _WRITE_LAYOUT[version]
+
+    def head(payload: str, label: str) -> str:
+        return f"{payload[:col]:<{col}}{label}"
+
+    sat_ids = [s if isinstance(s, str) else satellite_id(int(s)) for s in satellites]
+    for s in sat_ids:
+        satellite_index(s)  # raises on an unknown id
+    t_sat = np.asarray(satellite_time_ns, dtype=np.int64)
+    bias = np.asarray(satellite_bias_s, dtype=np.float64).reshape(len(t_sat), len(sat_ids))
+    names = [str(n) for n in stations]
+    if any(len(n) > width or not n for n in names):
+        raise ValueError(f"station names: 1 to {width} characters in RINEX clock {version:.2f}")
+    t_sta = np.zeros(0, np.int64) if station_time_ns is None else np.asarray(station_time_ns, dtype=np.int64)
+    sta_bias = (np.zeros((len(t_sta), 0)) if station_bias_s is None
+                else np.asarray(station_bias_s, dtype=np.float64).reshape(len(t_sta), len(names)))
+    types = (["AR"] if names else []) + ["AS"]
+    now = f"{datetime.now(timezone.utc):%Y%m%d %H%M%S} UTC"
+    if version >= 3.04:  # Table A15 of 3.04: F4.2,17X,A1,20X,A1,22X; program/agency/date
+        first = f"{version:4.2f}{'':17}C{'':20}{system[:1]}"
+        pgm = f"{program:<19.19}{'':2}{run_by:<19.19}{'':2}{now}"
+    else:  # 3.00: F9.2,11X,A1,19X,A1,19X; 3A20
+        first = f"{version:9.2f}{'':11}C{'':19}{system[:1]}"
+        pgm = f"{program:<20.20}{run_by:<20.20}{now}"
+    lines = [head(first, "RINEX VERSION / TYPE"), head(pgm, "PGM / RUN BY / DATE"),
+             *(head(c, "COMMENT") for c in comments),
+             head("   GPS", "TIME SYSTEM ID"),
+             head(f"{len(types):6d}" + "".join(f"{'':4}{t}" for t in types), "# / TYPES OF DATA"),
+             head(f"{analysis_center[0]:<3.3}  {analysis_center[1]}", "ANALYSIS CENTER")]
+    if reference_station is not None:
+        lines += [head(f"{1:6d}", "# OF CLK REF"), head(f"{reference_station:<{width}}", "ANALYSIS CLK REF")]
+    if names:
+        lines.append(head(f"{len(names):6d}{'':4}{frame}", "# OF SOLN STA / TRF"))
+        xyz = (np.zeros((len(names), 3)) if station_positions_m is None
+               else np.asarray(station_positions_m, dtype=np.float64).reshape(len(names), 3))
+        for n, p in zip(names, np.rint(xyz * 1000).astype(np.int64)):
+            lines.append(head(f"{n:<{width}} {'':20}{p[0]:11d} {p[1]:11d} {p[2]:11d}", "SOLN STA NAME / NUM"))
+    lines.append(head(f"{len(sat_ids):6d}", "# OF SOLN SATS"))
+    for i in range(0, len(sat_ids), per_line):
+        lines.append(head("".join(f"{s:<4}" for s in sat_ids[i:i + per_line]), "PRN LIST"))
+    lines.append(head("", "END OF HEADER"))
+    # data: epoch by epoch, receivers before satellites (the order of IGS files)
+    events = []
+    for i, t in enumerate(t_sta):
+        events += [(int(t), 0, i, j) for j in range(len(names)) if np.isfinite(sta_bias[i, j])]
+    for i, t in enumerate(t_sat):
+        events += [(int(t), 1, i, j) for j in range(len(sat_ids)) if np.isfinite(bias[i, j])]
+    events.sort()
+    body = [_record("AR", names[j], t, sta_bias[i, j], version) if kind == 0
+            else _record("AS", sat_ids[j], t, bias[i, j], version) for t, kind, i, j in events]
+    out = Path(path)
+    with atomic_output(out, "wb") as fh:
+        fh.write(("\n".join(lines + body) + "\n").encode("ascii"))
+    return out

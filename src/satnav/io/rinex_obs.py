@@ -1509,6 +1509,9 @@ READ_BLOCK_BYTES = 1 << 23
 #: of this many bytes (the first one soon), at most EXPANSION_READ_AHEAD of them waiting.
 EXPANSION_PIECE_BYTES = 1 << 20
 EXPANSION_READ_AHEAD = 32
+#: Bytes of decompressed text read first, to tell the content (and start any expansion):
+#: small, so that the ``crx2rnx`` program starts at once (not after a whole block).
+FIRST_READ_BYTES = 1 << 16
 _WHERE = re.compile(r"^(?P<path>.*?):(?P<line>\d+): ")
 
 
@@ -1759,7 +1762,7 @@ def _text_blocks(path, block: int, recheck: bool = True):
             opener = gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic[:3] == b"BZh" else open
             stream = opener(path, "rb")
             try:
-                first = stream.read(block)
+                first = stream.read(min(block, FIRST_READ_BYTES))
             except (OSError, EOFError, ValueError):
                 first = None  # damaged: read_bytes says what is wrong
             if first is None or first[:2] in (b"\x1f\x8b", b"\x1f\x9d") or first[:3] == b"BZh" or \
@@ -1881,6 +1884,7 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
     _EXPANSION_FDS.update(fds)
     failed: list = []
     stderr: list = []
+    feed_bytes = min(block, EXPANSION_PIECE_BYTES)
 
     def feed():
         try:
@@ -1889,7 +1893,7 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
                 view = memoryview(piece)
                 while len(view):  # os.write, not the buffered writer (see read_piece below)
                     view = view[os.write(stdin_fd, view):]
-                piece = stream.read(block)
+                piece = stream.read(feed_bytes)  # small pieces: the program never waits long
         except (OSError, EOFError, ValueError) as exc:  # damaged input, or the program ended
             failed.append(exc)
         finally:
@@ -1932,14 +1936,16 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
 
     def drain():
         try:
+            n = min(size, FIRST_READ_BYTES)  # the header soon, then larger pieces
             while not stop.is_set():
-                out = read_piece(out_fd, size)
+                out = read_piece(out_fd, n)
                 put(out)
                 if not out:
                     return
-                if len(out) < size:  # the end: the terminator follows
+                if len(out) < n:  # the end: the terminator follows
                     put(b"")
                     return
+                n = size
         except (OSError, ValueError) as exc:  # the pipe closed under it
             failed.append(exc)
             put(b"")

@@ -24,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import math
+import shutil
+import tempfile
 import warnings
 from datetime import datetime, timezone
 from os import PathLike
@@ -37,7 +39,7 @@ from ..observations import Event, Observations
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_ids, system_number_of
 from .atomic import atomic_output
 
-__all__ = ["write_rinex_obs", "format_fixed"]
+__all__ = ["write_rinex_obs", "format_fixed", "header_text", "body_blocks", "RinexObsPieceWriter"]
 
 #: Supported output version.
 RINEX_VERSION = 3.05
@@ -253,7 +255,8 @@ def _comment_records(text: str) -> list[str]:
     return [_record(text[i:i + 60], "COMMENT") for i in range(0, len(text), 60)]
 
 
-def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]]) -> list[str]:
+def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]], *,
+                  first_ns: int | None = None, last_ns: int | None = None) -> list[str]:
     from .._version import __version__
 
     h = obs.header
@@ -309,6 +312,8 @@ def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]]) -> l
         lines.append(_record(f"{float(h.interval_s):10.3f}", "INTERVAL"))
     first = obs.epochs.min() if len(obs.epochs) else h.time_of_first_obs_ns
     last = obs.epochs.max() if len(obs.epochs) else h.time_of_last_obs_ns
+    first = first if first_ns is None else first_ns
+    last = last if last_ns is None else last_ns
     if first is not None:
         lines.append(_time_record(int(first), "TIME OF FIRST OBS"))
     if last is not None:
@@ -495,11 +500,37 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     if round(float(version), 2) != RINEX_VERSION:
         raise SatnavError(f"cannot write RINEX observation version {version}; only 3.05 is supported")
     path = Path(path)
+    present_systems = _present_systems(obs)
+    codes_by_system = _codes_by_system(obs, present_systems)
+    with atomic_output(path, "wb") as raw, _maybe_gzip(raw, path) as fh:
+        fh.write(header_text(obs, codes_by_system))
+        for block in body_blocks(obs, codes_by_system):
+            fh.write(block)
+    return path
+
+
+def _present_systems(obs: Observations) -> set[str]:
+    sat = obs.sat
+    return {SYSTEMS[int(s)] for s in np.unique(system_number_of(sat))} if len(sat) else set()
+
+
+def header_text(obs: Observations, codes_by_system: dict[str, list[str]], *,
+                first_ns: int | None = None, last_ns: int | None = None) -> bytes:
+    """The header of a RINEX 3.05 observation file of ``obs`` (ASCII bytes, END OF HEADER
+    included) with the observation types ``codes_by_system``; ``first_ns``/``last_ns``
+    (GPST ns) replace the first and last epoch of ``obs`` in TIME OF FIRST/LAST OBS (a
+    file written in pieces: :class:`RinexObsPieceWriter`)."""
+    lines = _header_lines(obs, codes_by_system, first_ns=first_ns, last_ns=last_ns)
+    return ("\n".join(lines) + "\n").encode("ascii", "replace")
+
+
+def body_blocks(obs: Observations, codes_by_system: dict[str, list[str]]):
+    """The data records of ``obs`` (epoch, satellite and event lines) as ASCII byte blocks of
+    about :data:`_BLOCK_BYTES`, laid out with the observation types ``codes_by_system``
+    (which must hold every code of ``obs`` that has data)."""
     m = len(obs.epochs)
     ei = _row_epochs(obs)
     sat, code = obs.sat, obs.code
-    present_systems = {SYSTEMS[int(s)] for s in np.unique(system_number_of(sat))} if len(sat) else set()
-    codes_by_system = _codes_by_system(obs, present_systems)
 
     # column of each row within its system's list of codes
     col_table = np.full((len(SYSTEMS), max(len(obs.codes), 1)), -1, dtype=np.int64)
@@ -586,27 +617,84 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     width = max(3 + 16 * kmax, 56, *(len(t) for lines in ev_text for t in lines)) + 1
     ids = np.frombuffer(satellite_ids(np.arange(700)).astype("S3").tobytes(), dtype=np.uint8).reshape(700, 3)
 
-    with atomic_output(path, "wb") as raw, _maybe_gzip(raw, path) as fh:
-        fh.write(("\n".join(_header_lines(obs, codes_by_system)) + "\n").encode("ascii", "replace"))
-        # blocks of epochs, so the line matrix stays near _BLOCK_BYTES
-        rec_start = np.concatenate([[0], np.cumsum(nsat)])  # first record of each epoch
-        row_start = np.searchsorted(rec_of_row, rec_start)  # first value row of each epoch
-        lines_per_epoch = 1.0 + (float(nsat.mean()) if m else 0.0)
-        per_block = max(1, int(_BLOCK_BYTES / (width * lines_per_epoch)))
-        bounds = list(range(0, m, per_block)) + [m] if m else [0, 0]
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            last = b == m
-            sel = (ev_pos >= a) & ((ev_pos < b) | (last & (ev_pos == m)))
-            block_events = [(int(ev_pos[i]) - a, ev_text[i]) for i in np.flatnonzero(sel)]
-            r0, r1 = rec_start[a], rec_start[b]
-            v0, v1 = row_start[a], row_start[b]
-            fh.write(
-                _format_block(
-                    epoch_text[a:b], nsat[a:b], ids[rec_sat[r0:r1]], rec_of_row[v0:v1] - r0,
-                    col[v0:v1], _value_fields(obs, rows[v0:v1]), block_events, width, kmax,
-                )
+    # blocks of epochs, so the line matrix stays near _BLOCK_BYTES
+    rec_start = np.concatenate([[0], np.cumsum(nsat)])  # first record of each epoch
+    row_start = np.searchsorted(rec_of_row, rec_start)  # first value row of each epoch
+    lines_per_epoch = 1.0 + (float(nsat.mean()) if m else 0.0)
+    per_block = max(1, int(_BLOCK_BYTES / (width * lines_per_epoch)))
+    bounds = list(range(0, m, per_block)) + [m] if m else [0, 0]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        last = b == m
+        sel = (ev_pos >= a) & ((ev_pos < b) | (last & (ev_pos == m)))
+        block_events = [(int(ev_pos[i]) - a, ev_text[i]) for i in np.flatnonzero(sel)]
+        r0, r1 = rec_start[a], rec_start[b]
+        v0, v1 = row_start[a], row_start[b]
+        yield (
+            _format_block(
+                epoch_text[a:b], nsat[a:b], ids[rec_sat[r0:r1]], rec_of_row[v0:v1] - r0,
+                col[v0:v1], _value_fields(obs, rows[v0:v1]), block_events, width, kmax,
             )
-    return path
+        )
+
+
+class RinexObsPieceWriter:
+    """A RINEX 3.05 observation file written from pieces of observations in time order (a log
+    converted piece by piece: :mod:`satnav.io.rawlog_convert`).
+
+    :meth:`append` formats each piece's records at once (:func:`body_blocks`) into a
+    temporary file; :meth:`close` writes the header, which may depend on every piece (last
+    epoch, station data, leap seconds), then the records, through :func:`atomic_output`. The
+    file equals :func:`write_rinex_obs` of the pieces joined, when the pieces are in time
+    order and laid out with the same observation types.
+    """
+
+    def __init__(self, path: str | PathLike):
+        from .atomic import check_not_input
+
+        self.path = Path(path)
+        check_not_input(self.path)
+        self._body = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+        self.first_ns: int | None = None
+        self.last_ns: int | None = None
+        self.epochs = 0
+        self.observations = 0
+        self._satellites: set[int] = set()
+
+    def append(self, obs: Observations, codes_by_system: dict[str, list[str]]) -> None:
+        """Format the records of ``obs`` (epochs after those appended before) with the
+        observation types ``codes_by_system``."""
+        for block in body_blocks(obs, codes_by_system):
+            self._body.write(block)
+        if len(obs.epochs):
+            self.first_ns = int(obs.epochs[0]) if self.first_ns is None else self.first_ns
+            self.last_ns = int(obs.epochs[-1])
+        self.epochs += len(obs.epochs)
+        self.observations += len(obs)
+        self._satellites.update(np.unique(obs.sat).tolist())
+
+    def close(self, header, codes_by_system: dict[str, list[str]] | None, *, source: str = "") -> dict:
+        """Write the file: header (``header``: an ObsHeader, None for an empty one) and the
+        records; returns ``epochs``, ``satellites`` (ids) and ``observations`` (values)."""
+        from ..observations import ObsHeader
+
+        empty = np.zeros(0)
+        head = Observations(empty, empty, empty, empty, empty, empty, [], empty,
+                            header=header if header is not None else ObsHeader(), source=source)  # fmt: skip
+        codes = codes_by_system or _codes_by_system(head, set())
+        try:
+            with atomic_output(self.path, "wb") as raw, _maybe_gzip(raw, self.path) as fh:
+                fh.write(header_text(head, codes, first_ns=self.first_ns, last_ns=self.last_ns))
+                self._body.seek(0)
+                shutil.copyfileobj(self._body, fh, 1 << 22)
+        finally:
+            self._body.close()
+        sats = sorted(self._satellites)
+        return {"epochs": self.epochs, "satellites": [str(x) for x in satellite_ids(np.array(sats, np.int64))],
+                "observations": self.observations}  # fmt: skip
+
+    def discard(self) -> None:
+        """Drop what was appended (nothing is written)."""
+        self._body.close()
 
 
 def _maybe_gzip(raw, path: Path):

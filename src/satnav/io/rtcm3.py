@@ -95,7 +95,18 @@ def reference_from_ephemerides(buf: np.ndarray, frames: StreamFrames) -> int | N
     """A GPST ns time near the log, from its ephemerides (None when it has none): the median
     toe of Galileo (full GST week) or BeiDou (full BDT week) messages, else of GPS/QZSS
     messages with the 10-bit week in the latest 1024-week era not after today."""
-    for mtype in (1046, 1045, 1042, 1019, 1044):
+    return reference_of(ephemeris_times(buf, frames))
+
+
+#: Ephemeris message numbers in the order :func:`reference_from_ephemerides` prefers them.
+REFERENCE_TYPES = (1046, 1045, 1042, 1019, 1044)
+
+
+def ephemeris_times(buf: np.ndarray, frames: StreamFrames) -> dict[int, np.ndarray]:
+    """Message number -> toe (GPST ns, int64) of each complete ephemeris message among
+    ``frames`` of the types :data:`REFERENCE_TYPES` (see :func:`reference_from_ephemerides`)."""
+    out = {}
+    for mtype in REFERENCE_TYPES:
         sel = np.flatnonzero(frames.rtcm_type == mtype)
         if not len(sel):
             continue
@@ -111,8 +122,29 @@ def reference_from_ephemerides(buf: np.ndarray, frames: StreamFrames) -> int | N
         else:
             now_week = now_gpst_ns() // NS_PER_WEEK
             t = (week + 1024 * ((now_week - week) // 1024)) * NS_PER_WEEK + toe * 16 * NS_PER_S
-        return int(np.median(t))
+        out[mtype] = np.asarray(t, np.int64)
+    return out
+
+
+def reference_of(times: dict[int, np.ndarray]) -> int | None:
+    """The median toe of the first message number of :data:`REFERENCE_TYPES` in ``times``
+    (:func:`ephemeris_times`, possibly gathered piece by piece), None when there is none."""
+    for mtype in REFERENCE_TYPES:
+        if mtype in times and len(times[mtype]):
+            return int(np.median(times[mtype]))
     return None
+
+
+def glonass_channels_1020(buf: np.ndarray, frames: StreamFrames) -> dict[int, int]:
+    """GLONASS satellite index -> frequency channel of every 1020 message among ``frames``
+    (the last one of a satellite wins)."""
+    sel = np.flatnonzero(frames.rtcm_type == 1020)
+    if not len(sel):
+        return {}
+    f_ix = frames.rtcm_start[sel] + 3
+    fcn = bits_u(buf, f_ix * 8 + 18, 5) - 7
+    prn = bits_u(buf, f_ix * 8 + 12, 6)
+    return dict(zip((_GLO * SATELLITES_PER_SYSTEM + prn).tolist(), fcn.tolist()))
 
 
 def resolve_times(
@@ -232,7 +264,8 @@ def _glonass_biases(data: bytes, frames: StreamFrames, select: np.ndarray) -> di
 class _State:
     """What the decoding of later bytes needs from earlier ones."""
 
-    ref_ns: int | None = None  # last resolved time (GPST ns)
+    ref_ns: int | None = None  # last resolved time (GPST ns), else the reference time
+    last_ns: int | None = None  # time of the last observation message decoded (GPST ns)
     last_tow_ms: dict = field(default_factory=dict)
     lock: dict = field(default_factory=dict)  # (sat, signal) -> last lock time (ms)
     channels: dict = field(default_factory=dict)  # GLONASS sat -> channel
@@ -323,9 +356,11 @@ def _decode_chunk(
     if len(msg_time) and valid.any():
         vf, vt = cells.msg_frame[valid], msg_time[valid]
         ix = np.searchsorted(vf, np.arange(nfr), side="right") - 1
-        frame_time = np.where(ix >= 0, vt[np.maximum(ix, 0)], vt[0])
+        # frames before the first observation message: the last one of earlier bytes
+        before = vt[0] if state.last_ns is None else state.last_ns
+        frame_time = np.where(ix >= 0, vt[np.maximum(ix, 0)], before)
     else:
-        frame_time = np.full(nfr, ref, np.int64)
+        frame_time = np.full(nfr, ref if state.last_ns is None else state.last_ns, np.int64)
     # ephemerides
     nav = []
     for mtype in sorted(set(np.unique(frames.rtcm_type).tolist()) & set(EPHEMERIS_TYPES)):
@@ -362,7 +397,7 @@ def _decode_chunk(
     group = (cells.msg_type[cells.msg] * 1000 + cells.sat.astype(np.int64)) * 64 + cells.signal
     lli = _lli(group, cells.lock_ms, state.lock) | np.where(cells.half != 0, 2, 0).astype(np.int8)
     if len(msg_time) and valid.any():
-        state.ref_ns = int(msg_time[valid][-1])
+        state.ref_ns = state.last_ns = int(msg_time[valid][-1])
     elif state.ref_ns is None:
         state.ref_ns = ref
     return _Chunk(
@@ -384,18 +419,25 @@ def _decode_chunk(
     )
 
 
-def _frame_pieces(buf: np.ndarray, frames: StreamFrames, size: int):
-    """The frames in pieces of about ``size``, each ending after an observation message with
-    the multiple-message bit clear (the end of an epoch) when there is one."""
+def epoch_closes(buf: np.ndarray, frames: StreamFrames) -> np.ndarray:
+    """Whether each frame is an observation message with the multiple-message bit clear (the
+    last message of its epoch)."""
     n = len(frames.rtcm_type)
-    if n <= size:
-        yield frames
-        return
     is_obs = np.isin(frames.rtcm_type, list(MSM_TYPES) + list(LEGACY_TYPES)) & (frames.rtcm_length >= 8)
     sync_bit = np.where(np.isin(frames.rtcm_type, [1009, 1010, 1011, 1012]), 51, 54)
     closes = np.zeros(n, bool)
     ix = np.flatnonzero(is_obs)
     closes[ix] = bits_u(buf, (frames.rtcm_start[ix] + 3) * 8 + sync_bit[ix], 1) == 0
+    return closes
+
+
+def piece_bounds(closes: np.ndarray, size: int):
+    """(first, stop) frame indices of pieces of about ``size`` frames, each ending after a
+    frame that closes an epoch (:func:`epoch_closes`) when there is one within ``2 size``."""
+    n = len(closes)
+    if n <= size:
+        yield 0, n
+        return
     ends = np.flatnonzero(closes) + 1
     lo = 0
     while lo < n:
@@ -404,11 +446,39 @@ def _frame_pieces(buf: np.ndarray, frames: StreamFrames, size: int):
         hi = int(ends[k]) if k < len(ends) else n
         if hi <= lo or hi - lo > 2 * size:
             hi = min(n, want)
-        sl = slice(lo, hi)
-        empty = frames.ubx_start[:0]
-        yield StreamFrames(empty, frames.ubx_cls[:0], frames.ubx_id[:0], empty, frames.rtcm_start[sl],
-                           frames.rtcm_length[sl], frames.rtcm_type[sl], [], {}, frames.consumed)  # fmt: skip
+        yield lo, hi
         lo = hi
+
+
+def frames_slice(frames: StreamFrames, lo: int, hi: int, base: int = 0) -> StreamFrames:
+    """The RTCM 3 frames ``lo:hi`` of ``frames`` (no UBX frames), offsets moved by ``-base``."""
+    sl = slice(lo, hi)
+    empty = frames.ubx_start[:0]
+    return StreamFrames(empty, frames.ubx_cls[:0], frames.ubx_id[:0], empty, frames.rtcm_start[sl] - base,
+                        frames.rtcm_length[sl], frames.rtcm_type[sl], [], {}, frames.consumed)  # fmt: skip
+
+
+def _frame_pieces(buf: np.ndarray, frames: StreamFrames, size: int):
+    """The frames in pieces of about ``size``, each ending after an observation message with
+    the multiple-message bit clear (the end of an epoch) when there is one."""
+    if len(frames.rtcm_type) <= size:
+        yield frames
+        return
+    for lo, hi in piece_bounds(epoch_closes(buf, frames), size):
+        yield frames_slice(frames, lo, hi)
+
+
+def navigation_of(nav_parts: list, leap: int, source: str = "") -> Navigation:
+    """One Navigation of the ``(frames, letter, records)`` ephemeris parts of decoded pieces."""
+    nav = Navigation(header=NavHeader(leap_seconds=leap))
+    by_sys: dict[str, list] = {}
+    for _, letter, rec in nav_parts:
+        by_sys.setdefault(letter, []).append(rec)
+    for letter, recs in by_sys.items():
+        nav.add_messages(letter, np.concatenate(recs))
+    if source:
+        nav.sources = [source]
+    return nav
 
 
 def _obs_header(stations: list, biases: dict, channels: dict, leap: int | None) -> ObsHeader:
@@ -475,36 +545,12 @@ def decode_rtcm3(
     ref = time_hint_ns if time_hint_ns is not None else reference_from_ephemerides(buf, frames)
     state = _State(ref_ns=ref if ref is not None else now_gpst_ns())
     # channels from every 1020 of the log first (MSM4/6 earlier in the log need them too)
-    sel = np.flatnonzero(frames.rtcm_type == 1020)
-    if len(sel):
-        f_ix = frames.rtcm_start[sel] + 3
-        fcn = bits_u(buf, f_ix * 8 + 18, 5) - 7
-        prn = bits_u(buf, f_ix * 8 + 12, 6)
-        state.channels.update(zip((_GLO * SATELLITES_PER_SYSTEM + prn).tolist(), fcn.tolist()))
-    start_ref = state.ref_ns
-    leap = int(leap_seconds_at_gpst(start_ref))
-    pieces, nav_parts, stations, biases = [], [], [], {}
-    for part in _frame_pieces(buf, frames, chunk_frames):
-        chunk = _decode_chunk(data, part, state, counts, glonass_channels, buf=buf)
-        stations.extend(chunk.stations)
-        biases.update(chunk.biases)
-        nav_parts.extend(chunk.nav)
-        header = _obs_header(stations, biases, state.channels, leap)
-        epochs = np.unique(chunk.msg_time)
-        obs = observations_from_measurements(
-            chunk.cell_time, chunk.sat, chunk.signal, SIGNAL_LIST, chunk.values, chunk.lli, header=header,
-            source=source, present=chunk.present, priority=chunk.priority, epochs=epochs, keep_last=True,
-        )  # fmt: skip
-        pieces.append((obs, epochs))
+    state.channels.update(glonass_channels_1020(buf, frames))
+    pd = PieceDecoder(state, counts, glonass_channels=glonass_channels, source=source)
+    pieces = [pd.decode(data, part, buf=buf) for part in _frame_pieces(buf, frames, chunk_frames)]
     obs = pieces[0][0] if len(pieces) == 1 else concat_observations(pieces, source)
-    nav = Navigation(header=NavHeader(leap_seconds=leap))
-    by_sys: dict[str, list] = {}
-    for _, letter, rec in nav_parts:
-        by_sys.setdefault(letter, []).append(rec)
-    for letter, recs in by_sys.items():
-        nav.add_messages(letter, np.concatenate(recs))
-    if source:
-        nav.sources = [source]
+    nav = pd.navigation()
+    stations = pd.stations
     types, n = np.unique(frames.rtcm_type, return_counts=True)
     messages = {str(t): int(c) for t, c in zip(types.tolist(), n.tolist())}
     known = set(MSM_TYPES) | set(LEGACY_TYPES) | set(EPHEMERIS_TYPES) | set(STATION_TYPES) | {1230}
@@ -512,6 +558,50 @@ def decode_rtcm3(
         sum(c for t, c in zip(types.tolist(), n.tolist()) if t not in known)
     )
     return Rtcm3Log(obs, nav, [st for _, st in stations], counts, messages)
+
+
+class PieceDecoder:
+    """Decodes the pieces of one log in stream order (:func:`decode_rtcm3`, and
+    :mod:`satnav.io.rawlog_convert` reading a log piece by piece): the decoding state, station
+    data, GLONASS biases and ephemerides carry over from piece to piece.
+
+    ``state`` holds the reference time and the GLONASS channels known before the first piece
+    (from the whole log's ephemerides and 1020 messages); the leap seconds of the headers are
+    those of that reference time.
+    """
+
+    def __init__(self, state: _State, counts: dict, *, glonass_channels: dict | None = None, source: str = ""):
+        self.state = state
+        self.counts = counts
+        self.glonass_channels = glonass_channels
+        self.source = source
+        self.leap = int(leap_seconds_at_gpst(state.ref_ns))
+        self.stations: list = []
+        self.biases: dict = {}
+        self.nav_parts: list = []
+
+    def decode(self, data: bytes, frames: StreamFrames, buf: np.ndarray | None = None) -> tuple[Observations, np.ndarray]:
+        """(observations, epochs) of the frames ``frames`` of ``data`` (a piece that ends with
+        an epoch); the observations' header is :meth:`header` as it stands after the piece."""
+        chunk = _decode_chunk(data, frames, self.state, self.counts, self.glonass_channels, buf=buf)
+        self.stations.extend(chunk.stations)
+        self.biases.update(chunk.biases)
+        self.nav_parts.extend(chunk.nav)
+        epochs = np.unique(chunk.msg_time)
+        obs = observations_from_measurements(
+            chunk.cell_time, chunk.sat, chunk.signal, SIGNAL_LIST, chunk.values, chunk.lli, header=self.header(),
+            source=self.source, present=chunk.present, priority=chunk.priority, epochs=epochs, keep_last=True,
+        )  # fmt: skip
+        return obs, epochs
+
+    def header(self) -> ObsHeader:
+        """The observation header of the pieces decoded so far (station data, GLONASS slots and
+        biases; observation types are set by the caller)."""
+        return _obs_header(self.stations, self.biases, self.state.channels, self.leap)
+
+    def navigation(self) -> Navigation:
+        """The ephemerides of the pieces decoded so far."""
+        return navigation_of(self.nav_parts, self.leap, self.source)
 
 
 def read_rtcm3(

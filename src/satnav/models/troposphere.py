@@ -17,10 +17,15 @@ References: J. Saastamoinen, "Atmospheric correction for the troposphere and
 stratosphere in radio ranging of satellites", Geophysical Monograph 15, AGU, 1972;
 T. Takasu, RTKLIB 2.4.2 manual, appendix E.5 (standard atmosphere and model).
 
-For precise point positioning: Niell's (1996) hydrostatic and wet mapping functions
-(:func:`niell_mapping`; a GMF/VMF-type replacement is not included yet: NMF differs from
-them by up to ~1 cm in slant delay at 5 degrees, a few mm in height at a 10 degree mask)
-and the Chen-Herring gradient mapping (:func:`gradient_mapping`).
+For precise point positioning: the Global Pressure and Temperature model GPT (Boehm et al.
+2007, :func:`gpt`: pressure, temperature and geoid undulation from degree-9 spherical
+harmonics with an annual term; the a priori of the zenith hydrostatic delay, IERS
+Conventions 2010 ch. 9), the Global Mapping Function GMF (Boehm et al. 2006,
+:func:`gmf_mapping`, the IERS 2010 recommendation when no numerical-weather-model VMF1 is
+at hand), Niell's (1996) hydrostatic and wet mapping functions (:func:`niell_mapping`, kept
+as an option: NMF differs from GMF by up to ~1 cm in slant delay at 5 degrees, a few mm in
+height at a 10 degree mask, with a latitude/season pattern) and the Chen-Herring gradient
+mapping (:func:`gradient_mapping`).
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ import numpy as np
 __all__ = [
     "RELATIVE_HUMIDITY",
     "standard_atmosphere",
+    "water_vapour_pressure",
     "saastamoinen_zenith",
     "saastamoinen_delay",
     "cosecant_mapping",
     "niell_mapping",
+    "gpt",
+    "gmf_mapping",
     "gradient_mapping",
 ]
 
@@ -47,8 +55,14 @@ def standard_atmosphere(height_m, relative_humidity=RELATIVE_HUMIDITY):
     h = np.maximum(np.asarray(height_m, dtype=np.float64), 0.0)
     pressure = 1013.25 * (1.0 - 2.2557e-5 * h) ** 5.2568
     temperature = 15.0 - 6.5e-3 * h + 273.16
-    vapour = 6.108 * relative_humidity * np.exp((17.15 * temperature - 4684.0) / (temperature - 38.45))
-    return pressure, temperature, vapour
+    return pressure, temperature, water_vapour_pressure(temperature, relative_humidity)
+
+
+def water_vapour_pressure(temperature_k, relative_humidity=RELATIVE_HUMIDITY):
+    """Partial pressure of water vapour (hPa) at ``temperature_k`` (K) and relative humidity
+    0..1: ``6.108 RH exp((17.15 T - 4684) / (T - 38.45))`` (RTKLIB manual E.5)."""
+    t = np.asarray(temperature_k, dtype=np.float64)
+    return 6.108 * relative_humidity * np.exp((17.15 * t - 4684.0) / (t - 38.45))
 
 
 def saastamoinen_zenith(latitude_rad, height_m, pressure_hpa, temperature_k, vapour_hpa):
@@ -170,6 +184,121 @@ def niell_mapping(latitude_rad, height_m, elevation_rad, day_of_year):
     height_km = np.asarray(height_m, dtype=np.float64) / 1e3
     hydro = hydro + (1.0 / sin_el - _marini(sin_el, *_NMF_HEIGHT)) * height_km
     return hydro, _marini(sin_el, *coef_w)
+
+
+# ------------------------------------------------------------- GPT (2007) and GMF (2006)
+#: Day-of-year origin of GPT/GMF (and Niell): 28 January 1980 = MJD 44239 + 28 - 1.
+_DOY_ORIGIN_MJD = 44239.0 - 1.0 + 28.0
+
+
+def _harmonics(latitude_rad, longitude_rad):
+    """The 55 terms ``P_nm(sin lat) cos(m lon)`` and ``P_nm(sin lat) sin(m lon)``
+    (n = 0..9, m = 0..n; unnormalised, no Condon-Shortley phase), each (55, ...)."""
+    lat = np.asarray(latitude_rad, dtype=np.float64)
+    lon = np.asarray(longitude_rad, dtype=np.float64)
+    t = np.sin(lat)
+    c = np.cos(lat)  # sqrt(1 - t^2) >= 0
+    p = {(0, 0): np.ones_like(t)}
+    for m in range(1, 10):  # sectorial: P_mm = (2m - 1) cos(lat) P_m-1,m-1
+        p[(m, m)] = (2 * m - 1) * c * p[(m - 1, m - 1)]
+    for m in range(0, 10):  # P_m+1,m and the recursion up in n
+        if m + 1 <= 9:
+            p[(m + 1, m)] = (2 * m + 1) * t * p[(m, m)]
+        for n in range(m + 2, 10):
+            p[(n, m)] = ((2 * n - 1) * t * p[(n - 1, m)] - (n + m - 1) * p[(n - 2, m)]) / (n - m)
+    cos_terms, sin_terms = [], []
+    for n in range(10):
+        for m in range(n + 1):
+            cos_terms.append(p[(n, m)] * np.cos(m * lon))
+            sin_terms.append(p[(n, m)] * np.sin(m * lon))
+    return np.stack(cos_terms), np.stack(sin_terms)
+
+
+def _expand(tables_a, tables_b, harmonics):
+    cos_terms, sin_terms = harmonics
+    return np.tensordot(tables_a, cos_terms, axes=(0, 0)) + np.tensordot(tables_b, sin_terms, axes=(0, 0))
+
+
+def gpt(mjd, latitude_rad, longitude_rad, height_m):
+    """Global Pressure and Temperature (GPT, Boehm, Heinkelmann and Schuh 2007, J. Geodesy
+    81: 679-683; IERS Conventions 2010 ch. 9).
+
+    Parameters
+    ----------
+    mjd : array_like
+        Modified Julian Date (days; the annual terms have their maximum on 28 January).
+    latitude_rad, longitude_rad, height_m : array_like
+        Geodetic latitude, longitude (rad) and ellipsoidal height (m); broadcast together.
+
+    Returns
+    -------
+    pressure_hpa, temperature_k, undulation_m : ndarray
+        Surface pressure (hPa) and temperature (K) at the station's orthometric height
+        ``H = h - N`` (``p = p0 (1 - 2.26e-5 H)^5.225``, ``T = T0 - 6.5e-3 H``), and the
+        geoid undulation ``N`` (m) of the model's 9x9 EGM.
+    """
+    from . import _gpt_gmf_tables as tab
+
+    harm = _harmonics(latitude_rad, longitude_rad)
+    annual = np.cos((np.asarray(mjd, dtype=np.float64) - _DOY_ORIGIN_MJD) / 365.25 * 2.0 * np.pi)
+    undulation = _expand(tab.GEOID_A, tab.GEOID_B, harm)
+    h_ortho = np.asarray(height_m, dtype=np.float64) - undulation
+    p0 = _expand(tab.PRESSURE_MEAN_A, tab.PRESSURE_MEAN_B, harm) + _expand(tab.PRESSURE_AMP_A, tab.PRESSURE_AMP_B,
+                                                                             harm) * annual
+    t0 = _expand(tab.TEMPERATURE_MEAN_A, tab.TEMPERATURE_MEAN_B, harm) \
+        + _expand(tab.TEMPERATURE_AMP_A, tab.TEMPERATURE_AMP_B, harm) * annual
+    pressure = p0 * (1.0 - 2.26e-5 * h_ortho) ** 5.225
+    temperature = t0 - 6.5e-3 * h_ortho + 273.15
+    return pressure, temperature, undulation
+
+
+def gmf_mapping(mjd, latitude_rad, longitude_rad, height_m, elevation_rad):
+    """Global Mapping Function (GMF, Boehm, Niell, Tregoning and Schuh 2006, GRL 33, L07304;
+    IERS Conventions 2010 ch. 9): hydrostatic and wet mapping factors (dimensionless).
+
+    The ``a`` coefficients come from degree-9 spherical harmonics (mean + annual term,
+    :mod:`satnav.models._gpt_gmf_tables`); ``b`` and ``c`` are those of VMF1 (hydrostatic
+    ``b = 0.0029``, ``c = 0.062 + ((cos(2 pi doy / 365.25 + psi) + 1) c11 / 2 + c10)
+    (1 - cos lat)`` with ``c11, c10, psi = 0.005, 0.001, 0`` north and ``0.007, 0.002, pi``
+    south; wet ``b = 0.00146``, ``c = 0.04391``), in Marini's continued fraction
+    normalised at zenith, plus Niell's (1996) height correction of the hydrostatic part.
+
+    Parameters
+    ----------
+    mjd : array_like
+        Modified Julian Date (days).
+    latitude_rad, longitude_rad : array_like
+        Geodetic latitude and longitude (rad).
+    height_m : array_like
+        Station height (m) above mean sea level for the height correction (the IERS
+        routine's argument; :func:`gpt` gives the undulation to take off an ellipsoidal
+        height).
+    elevation_rad : array_like
+        Satellite elevation (rad); all arguments broadcast together.
+
+    Returns
+    -------
+    hydrostatic, wet : ndarray
+    """
+    from . import _gpt_gmf_tables as tab
+
+    lat = np.asarray(latitude_rad, dtype=np.float64)
+    harm = _harmonics(lat, longitude_rad)
+    season = (np.asarray(mjd, dtype=np.float64) - _DOY_ORIGIN_MJD) / 365.25 * 2.0 * np.pi
+    south = lat < 0.0
+    c11 = np.where(south, 0.007, 0.005)
+    c10 = np.where(south, 0.002, 0.001)
+    psi = np.where(south, np.pi, 0.0)
+    ch = 0.062 + ((np.cos(season + psi) + 1.0) * c11 / 2.0 + c10) * (1.0 - np.cos(lat))
+    ah = (_expand(tab.HYDRO_MEAN_A, tab.HYDRO_MEAN_B, harm)
+          + _expand(tab.HYDRO_AMP_A, tab.HYDRO_AMP_B, harm) * np.cos(season)) * 1e-5
+    aw = (_expand(tab.WET_MEAN_A, tab.WET_MEAN_B, harm)
+          + _expand(tab.WET_AMP_A, tab.WET_AMP_B, harm) * np.cos(season)) * 1e-5
+    sin_el = np.sin(np.asarray(elevation_rad, dtype=np.float64))
+    hydro = _marini(sin_el, ah, 0.0029, ch)
+    height_km = np.asarray(height_m, dtype=np.float64) / 1e3
+    hydro = hydro + (1.0 / sin_el - _marini(sin_el, *_NMF_HEIGHT)) * height_km
+    return hydro, _marini(sin_el, aw, 0.00146, 0.04391)
 
 
 def gradient_mapping(elevation_rad, azimuth_rad):
