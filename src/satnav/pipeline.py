@@ -16,7 +16,6 @@ Options are plain data (:mod:`satnav.options`). Nothing here imports the command
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -986,8 +985,8 @@ class OrbitComparison:
 def _reason_summary(reasons: np.ndarray) -> str:
     from .orbits.states import REASONS
 
-    counts = Counter(int(r) for r in reasons.ravel() if r != 0)
-    return ", ".join(f"{REASONS.get(r, r)} x{n}" for r, n in sorted(counts.items()))
+    codes, counts = np.unique(reasons[reasons != 0], return_counts=True)
+    return ", ".join(f"{REASONS.get(int(r), int(r))} x{int(n)}" for r, n in zip(codes, counts))
 
 
 def _default_day(nav) -> int:
