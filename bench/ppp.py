@@ -167,25 +167,45 @@ def final_position(path: Path) -> np.ndarray:
 
 
 def static_peer() -> None:
-    """PPP-static of the whole day by rnx2rtkp and by satnav on the same inputs (all models,
-    ESBC's NGS calibration): final coordinates against the reference and each other."""
+    """PPP-static of the whole day by rnx2rtkp and by satnav on the same inputs: rnx2rtkp with
+    ESBC's NGS calibration and with the reference's configuration (no receiver calibration),
+    satnav with all its models (default) and with RTKLIB's model set (solid tide only, Niell,
+    satellites missing from ANTEX at zero, no Shapiro delay); final coordinates against the
+    reference and each other."""
+    from satnav.estimators.ppp import PPP_MODELS, PppOptions, solve_ppp
     from satnav.frames import ecef_to_enu
+    from satnav.pipeline import precise_products, read_observations
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ppp_static_"))
     plain = [expand(p, tmp) for p in [OBS, NAV] + PRODUCTS[:3]]
     atx = expand(PRODUCTS[3], tmp)
-    conf = tmp / "ppp_static.conf"
-    conf.write_text(RTKLIB_CONF.format(atx=atx, ngs=NGS).replace("=ppp-kine", "=ppp-static"))
-    out_r, out_s = tmp / "rtklib.pos", tmp / "satnav.pos"
-    run_process(["rnx2rtkp", "-k", str(conf), "-o", str(out_r), *map(str, plain)])
+    runs = {}
+    for label, rcv in (("rnx2rtkp, NGS calibration", NGS), ("rnx2rtkp, the reference's configuration", atx)):
+        conf = tmp / "ppp_static.conf"
+        conf.write_text(RTKLIB_CONF.format(atx=atx, ngs=rcv).replace("=ppp-kine", "=ppp-static"))
+        out = tmp / "rtklib.pos"
+        run_process(["rnx2rtkp", "-k", str(conf), "-o", str(out), *map(str, plain)])
+        runs[label] = final_position(out)
+    out_s = tmp / "satnav.pos"
     run_process([sys.executable, "-m", "satnav", "solve", str(OBS), *map(str, PRODUCTS), str(NGS),
                  "--mode", "ppp-static", "-q", "-o", str(out_s)])
-    r, s_ = final_position(out_r), final_position(out_s)
-    for name, pos in (("rnx2rtkp", r), ("satnav", s_)):
+    runs["satnav, all models (default)"] = final_position(out_s)
+    warnings.simplefilter("ignore")
+    obs = read_observations(OBS)
+    like = tuple(m for m in PPP_MODELS if m not in ("pole-tide", "ocean-loading", "shapiro"))
+    for label, files, models in (("satnav, RTKLIB's model set, NGS calibration", PRODUCTS + [NGS], like),
+                                 ("satnav, the reference's model set", PRODUCTS,
+                                  tuple(m for m in like if m != "receiver-antenna"))):
+        sol = solve_ppp(obs, precise_products(files), PppOptions(mode="static", models=models,
+                                                                 missing_satellite_antenna="zero", troposphere="niell"))
+        runs[label] = sol.final_position()[0]
+    for name, pos in runs.items():
         e, n, u = ecef_to_enu(pos, REFERENCE)
-        print(f"{name:9s} static final minus reference: E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
-    e, n, u = ecef_to_enu(s_, r)
-    print(f"satnav minus rnx2rtkp (static, same inputs): E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
+        print(f"{name:45s} static final minus reference: E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
+    for a, b in (("satnav, RTKLIB's model set, NGS calibration", "rnx2rtkp, NGS calibration"),
+                 ("satnav, the reference's model set", "rnx2rtkp, the reference's configuration")):
+        e, n, u = ecef_to_enu(runs[a], runs[b])
+        print(f"{a} minus {b}: E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
 
 
 def convergence() -> None:
