@@ -222,6 +222,7 @@ class SolveOptions(_PlainData):
     --base-pos / --base-spp ``base_position`` (ECEF m, ``"spp"``, or ``None``: the base header)
     --ratio                 ``ratio_threshold``
     --fix-and-hold          ``fix_and_hold``
+    --ppp-ar                ``ppp_ar`` (PPP: integer ambiguity resolution with integer-clock products)
     --max-age               ``max_age_s`` (s; the workflow adds 0.5 s of time-tag tolerance)
     --strict                ``strict`` (damaged records are errors)
     --frequencies           ``frequencies`` (RTK: 1 = L1, 2 = L1 + L2, 3 = L1 + L2 + L5)
@@ -269,6 +270,7 @@ class SolveOptions(_PlainData):
     fix_and_hold: bool = False
     max_age_s: float = 30.0
     strict: bool = False
+    ppp_ar: bool = False
     cn0_error_m: float | None = field(default=None)
     frequencies: int = 2
     glonass_ar: str = "off"
@@ -310,7 +312,7 @@ class SolveOptions(_PlainData):
                               "ppp-kinematic")
         self._set("signals", _signals(self.signals))
         _choice("weights", self.weights, WEIGHT_MODELS)
-        for name in ("multi_signal", "raim", "reduce_to_marker", "fix_and_hold", "strict"):
+        for name in ("multi_signal", "raim", "reduce_to_marker", "fix_and_hold", "strict", "ppp_ar"):
             if not isinstance(getattr(self, name), bool):
                 raise SatnavError(f"{name} {getattr(self, name)!r}: expected true or false")
         self._set("smoothing_s", _number("smoothing_s", self.smoothing_s, "a smoothing window in seconds",

@@ -409,10 +409,15 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
         raise SatnavError("PPP with one frequency needs the uncombined model and an IONEX file: --iono uncombined")
     if options.frequencies == 1 and products.ionex is None:
         raise SatnavError("single-frequency PPP needs global ionosphere maps: give an IONEX file among the products")
+    ar = {}
+    if options.ppp_ar:  # integer ambiguity resolution; --fix-and-hold, --ratio, --success-rate as for RTK
+        ar = {"ambiguity_resolution": "hold" if options.fix_and_hold else "fix", "ar_ratio": options.ratio_threshold}
+        if options.success_rate_min is not None:
+            ar["ar_success_rate"] = options.success_rate_min
     ppp_options = PppOptions(mode=options.mode.split("-", 1)[1], systems=systems,
                              elevation_mask_deg=options.elevation_mask_deg, exclude=tuple(options.exclude),
                              ionosphere="uncombined" if uncombined else "iono-free",
-                             frequencies=1 if options.frequencies == 1 else 2, troposphere=options.tropo)
+                             frequencies=1 if options.frequencies == 1 else 2, troposphere=options.tropo, **ar)
     solution = solve_ppp(obs, products, ppp_options, progress=_forward(progress))
     solution.observation_header = obs.header
     return solution

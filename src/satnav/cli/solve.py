@@ -121,6 +121,7 @@ def solve_options_from_args(args) -> SolveOptions:
         base_position=base_position,
         ratio_threshold=args.ratio,
         fix_and_hold=args.fix_and_hold,
+        ppp_ar=args.ppp_ar,
         max_age_s=args.max_age,
         strict=args.strict,
         frequencies=args.frequencies,
@@ -360,9 +361,12 @@ def register(subparsers) -> None:
     s.add_argument("--tropo", choices=("gmf", "niell"), default="gmf",
                    help="PPP troposphere: gmf = GPT pressure + Global Mapping Function (default), "
                         "niell = standard atmosphere + Niell mapping")
-    s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
+    s.add_argument("--fix-and-hold", action="store_true", help="RTK (and PPP with --ppp-ar): hold fixed ambiguities")
     s.add_argument("--ratio", type=bounded_float("a ratio-test threshold", 1.0), default=3.0,
-                   help="RTK: ratio-test threshold (default 3)")
+                   help="RTK and PPP-AR: ratio-test threshold (default 3)")
+    s.add_argument("--ppp-ar", action="store_true",
+                   help="PPP: integer ambiguity resolution (wide-lane, narrow-lane; GPS + Galileo) with integer-clock "
+                        "products and their phase biases (GRG, CODE OSB); float where not possible")
     s.add_argument("--max-age", type=bounded_float("a time difference in seconds", 0.0, low_open=True),
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
