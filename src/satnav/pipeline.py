@@ -16,7 +16,6 @@ Options are plain data (:mod:`satnav.options`). Nothing here imports the command
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -600,7 +599,7 @@ def _parse_and_solve(raw, seen: _Seen, per_satellite: bool, core=None, x0=None, 
         core, x0, path, strict = (_WORKER[k] for k in ("core", "x0", "path", "strict"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        obs = parse_chunk_text(path, raw, strict)
+        obs = parse_chunk_text(path, raw, strict, systems=core.opts.systems)
     del raw
     if any(not issubclass(w.category, ResourceWarning) for w in caught):
         return None, _ChunkInfo(damaged=True)
@@ -648,7 +647,9 @@ def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: boo
     chunk with what has been seen (rare: receivers keep their codes); the motion check (it
     needs both neighbours of an epoch), the reduction to the marker and the navigation
     check run on the assembled per-epoch solution. Carrier smoothing is not causal in the
-    batch call: smoothed runs are never streamed.
+    batch call: smoothed runs are never streamed. Only the satellite lines of
+    ``options.systems`` are decoded (a GPS-only solve skips the others' numbers; a damaged
+    line of a system not solved is not seen, and changes nothing in the solution).
 
     Returns None (the caller then reads the file whole) when the file is not streamable
     with that guarantee: a phone file (its defaults smooth), a header change or epochs out
@@ -750,7 +751,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            first = parse_chunk_text(path, raw, options.strict)
+            first = parse_chunk_text(path, raw, options.strict, systems=options.systems or None)
             check_chunk_order(path, first, raw.final, None)
         except NotChunkableError:
             raise _Restart(None) from None
@@ -989,8 +990,8 @@ class OrbitComparison:
 def _reason_summary(reasons: np.ndarray) -> str:
     from .orbits.states import REASONS
 
-    counts = Counter(int(r) for r in reasons.ravel() if r != 0)
-    return ", ".join(f"{REASONS.get(r, r)} x{n}" for r, n in sorted(counts.items()))
+    codes, counts = np.unique(reasons[reasons != 0], return_counts=True)
+    return ", ".join(f"{REASONS.get(int(r), int(r))} x{int(n)}" for r, n in zip(codes, counts))
 
 
 def _default_day(nav) -> int:

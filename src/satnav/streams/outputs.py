@@ -46,7 +46,9 @@ class LiveFix:
     checks: then NMEA says quality 0 whatever ``quality`` is). Positions ECEF m; covariance
     ECEF m^2 (NaN when unknown); ``age_s`` of the corrections (NaN without). ``note`` says
     why the mode is not the one asked for (stale corrections, no base data yet). DOPs are
-    those of single point fixes (NaN for RTK/DGNSS fixes: the GGA HDOP field is then empty).
+    those of the satellites used, seen from the position (single point: the solver's; RTK/DGNSS:
+the satellites with double differences, :class:`~satnav.estimators.rtk_engine.RtkEpochSolution`);
+NaN (an empty GGA HDOP field) without a solution.
     """
 
     time_ns: int
@@ -59,6 +61,7 @@ class LiveFix:
     hdop: float = math.nan
     pdop: float = math.nan
     vdop: float = math.nan
+    gdop: float = math.nan
     covariance_m2: np.ndarray | None = None
     residual_rms_m: float = math.nan
     velocity_m_s: np.ndarray | None = None
@@ -181,7 +184,7 @@ def json_line(fix: LiveFix) -> bytes:
         "lat_deg": num(math.degrees(lat), 9) if ok else None, "lon_deg": num(math.degrees(lon), 9) if ok else None,
         "height_m": num(h), "sd_north_m": num(s[0]), "sd_east_m": num(s[1]), "sd_up_m": num(s[2]),
         "satellites": int(fix.n_satellites), "used": [satellite_id(int(x)) for x in fix.satellites],
-        "hdop": num(fix.hdop, 2), "pdop": num(fix.pdop, 2), "vdop": num(fix.vdop, 2),
+        "hdop": num(fix.hdop, 2), "pdop": num(fix.pdop, 2), "vdop": num(fix.vdop, 2), "gdop": num(fix.gdop, 2),
         "ratio": num(fix.ratio, 2), "age_s": num(fix.age_s, 2), "note": fix.note, "reason": fix.reason,
         "latency_ms": num(fix.latency_s * 1e3, 3),
     }
