@@ -387,6 +387,16 @@ def test_orbits_and_clocks_of_different_centres(tmp_path, esbc_obs):
         solve_ppp(esbc_obs.epoch_slice(0, 4), precise_products(files), PppOptions())
 
 
+def test_clock_file_without_analysis_centre_is_said(tmp_path, esbc_obs):
+    """A clock file whose centre cannot be told (no long name, empty header field): the
+    consistency check cannot run, and the run says so."""
+    clk = tmp_path / "clock.clk"
+    clk.write_text(_esbc_clock_text().replace("GRG  CNES/CLS TOULOUSE,FRANCE", " " * 29))
+    files = [f for f in _esbc_files(ngs=False) if "CLK" not in str(f)] + [clk]
+    with pytest.warns(SatnavWarning, match="the analysis centre of the clocks is unknown .*NOT checked"):
+        solve_ppp(esbc_obs.epoch_slice(0, 4), precise_products(files), PppOptions())
+
+
 def test_satellite_absent_from_the_clocks_is_excluded(tmp_path, esbc_obs):
     """A satellite with orbits but no clock records: one warning naming it, excluded (no
     residuals, never a zero clock); the other satellites solve as before."""

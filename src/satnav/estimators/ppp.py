@@ -357,6 +357,10 @@ class PppEngine:
             if orbit and clock and orbit != clock:
                 _warn(f"orbits from {orbit} but clocks from {clock}: products of different analysis centres are "
                       "inconsistent at the decimetre level; expected one centre's SP3 and CLK")
+            elif not (orbit and clock):
+                unknown = " and ".join(k for k, c in (("orbits", orbit), ("clocks", clock)) if not c)
+                _warn(f"the analysis centre of the {unknown} is unknown (no IGS long file name, no agency in the "
+                      "header): their consistency is NOT checked; expected one centre's SP3 and CLK")
         else:
             interval = p.clock_interval_s()
             self.models["clocks"] = f"SP3 clocks ({orbit}, every {interval:g} s)"
@@ -366,6 +370,10 @@ class PppEngine:
                                   "(clocks are not interpolated over minutes)")
         if p.biases is not None and self.opts.uses("code-biases"):
             centre = str(p.biases.analysis_centre).upper()[:3]
+            if not (centre and clock):
+                _warn(f"the analysis centre of the {'code biases' if not centre else 'clocks'} is unknown: "
+                      "biases and clocks are NOT checked to be of one centre (mixing them biases codes by up to "
+                      "metres)")
             if centre and clock and centre != clock:
                 _warn(f"code biases from {centre} but clocks from {clock}: biases are only valid with the clocks "
                       f"they were made with; the biases are NOT applied (expected a bias file from {clock})")
