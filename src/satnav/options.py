@@ -36,6 +36,8 @@ FUTURE_SOLVE_MODES: tuple[str, ...] = ()
 RELATIVE_MODES = ("dgnss", "rtk-kinematic", "rtk-static")
 #: Ionospheric corrections (``None``: automatic).
 IONO_MODELS = ("klobuchar", "iono-free", "states", "none", "uncombined")
+#: GLONASS ambiguity resolution of RTK (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`).
+GLONASS_AR_MODES = ("auto", "off", "on", "autocal")
 #: Measurement weights (``None``: the error model).
 WEIGHT_MODELS = ("model", "reported")
 
@@ -232,7 +234,7 @@ class SolveOptions(_PlainData):
     --max-age               ``max_age_s`` (s; the workflow adds 0.5 s of time-tag tolerance)
     --strict                ``strict`` (damaged records are errors)
     --frequencies           ``frequencies`` (RTK: 1 = L1, 2 = L1 + L2, 3 = L1 + L2 + L5)
-    --glonass-ar            ``glonass_ar`` (RTK: ``"off"``, ``"on"``, ``"autocal"``)
+    --glonass-ar            ``glonass_ar`` (RTK: ``"auto"``, ``"off"``, ``"on"``, ``"autocal"``)
     --tropo                 ``tropo`` (PPP: ``"gmf"`` GPT + GMF, ``"niell"`` standard atmosphere + NMF)
     --min-lock              ``min_lock_s`` (RTK: s an ambiguity is tracked before a fix)
     --min-lock-cross        ``min_lock_cross_s`` (RTK: the same for a fix cross-checked by GLONASS)
@@ -279,7 +281,7 @@ class SolveOptions(_PlainData):
     ppp_ar: bool = False
     cn0_error_m: float | None = field(default=None)
     frequencies: int = 2
-    glonass_ar: str = "off"
+    glonass_ar: str = "auto"
     tropo: str = "gmf"
     min_lock_s: float | None = None
     min_lock_cross_s: float | None = None
@@ -340,7 +342,7 @@ class SolveOptions(_PlainData):
             raise SatnavError(f"frequencies {self.frequencies!r}: expected 1 (L1), 2 (L1 + L2) or "
                               "3 (L1 + L2 + L5)")
         self._set("frequencies", int(self.frequencies))
-        _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
+        _choice("glonass_ar", self.glonass_ar, GLONASS_AR_MODES, optional=False)
         _choice("tropo", self.tropo, ("gmf", "niell"), optional=False)
         for name, what in (("min_lock_s", "a lock time in seconds"),
                            ("min_lock_cross_s", "a lock time in seconds"),
@@ -488,7 +490,7 @@ class StreamOptions(_PlainData):
     ratio_threshold: float = 3.0
     fix_and_hold: bool = False
     frequencies: int = 2
-    glonass_ar: str = "off"
+    glonass_ar: str = "auto"
     max_age_s: float = 30.0
     base_wait_s: float = 1.0
     replay_speed: float | None = None
@@ -516,7 +518,7 @@ class StreamOptions(_PlainData):
             raise SatnavError(f"fix_and_hold {self.fix_and_hold!r}: expected true or false")
         if self.frequencies not in (1, 2, 3) or isinstance(self.frequencies, bool):
             raise SatnavError(f"frequencies {self.frequencies!r}: expected 1 (L1), 2 (L1 + L2) or 3 (L1 + L2 + L5)")
-        _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
+        _choice("glonass_ar", self.glonass_ar, GLONASS_AR_MODES, optional=False)
         for name, what in (("max_age_s", "an age of corrections in seconds"), ("reconnect_s", "a time in seconds"),
                            ("reconnect_max_s", "a time in seconds"), ("stall_s", "a time in seconds"),
                            ("gga_interval_s", "a time in seconds")):

@@ -1159,7 +1159,7 @@ class PppEngine:
         var = np.concatenate([_sigma2(code_sigma, sin_el), _sigma2(3.0 * opts.phase_sigma_m, sin_el)])
         # outliers: normalised innovations (each row's against the prediction, independent of the
         # others), and absolute limits once the prediction is better than a third of them
-        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        hph = np.einsum("ij,ij->i", H @ P_pred, H)  # diag(H P H^T)
         norm = np.abs(v) / np.sqrt(hph + var)
         absolute = np.concatenate([np.full(k, opts.outlier_code_m), np.full(k, opts.outlier_phase_m)])
         bad = (norm > opts.outlier_sigma) | ((np.sqrt(hph) < absolute / 3) & (np.abs(v) > absolute))
@@ -1250,7 +1250,7 @@ class PppEngine:
             if msk.any():
                 x_pred[ci] += float(np.mean(partial[:k][msk]))
         v = base - H @ x_pred
-        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        hph = np.einsum("ij,ij->i", H @ P_pred, H)  # diag(H P H^T)
         norm = np.abs(v) / np.sqrt(hph + var)
         absolute = np.concatenate([np.full(nf * k, opts.outlier_code_m), np.full(nf * k, opts.outlier_phase_m),
                                    np.full(len(pr), np.inf)])
