@@ -245,3 +245,26 @@ def test_cli_ppp_ar(tmp_path, bor1_hour):
     assert "fix and hold" in text
     rows = [ln.split() for ln in text.splitlines() if not ln.startswith("%")]
     assert len(rows) >= 11 and all(r[5] == "6" for r in rows)  # 00:00 precedes the first GRG orbit sample
+
+
+def test_engine_epoch_by_epoch_equals_batch_with_ar(bor1_hour):
+    """The per-epoch engine (streams) averages the wide-lanes and resolves like the batch."""
+    import warnings
+
+    from satnav.errors import SatnavWarning
+    from satnav.estimators.ppp import PppEngine, solve_ppp
+
+    obs = bor1_hour
+    products = _products("GRG")
+    opts = PppOptions(mode="kinematic", ambiguity_resolution="fix")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)
+        batch = solve_ppp(obs, products, opts)
+        engine = PppEngine(products, opts, obs.header, obs.source)
+        for ep in obs.iter_epochs():
+            engine.process(ep)
+    live = engine.solution()
+    ok = batch.solved
+    assert ok.sum() >= 10 and np.array_equal(ok, live.solved)
+    assert np.allclose(batch.position_m[ok], live.position_m[ok], atol=1e-4)
+    assert np.array_equal(batch.n_widelane, live.n_widelane) and batch.n_widelane.max() >= 5

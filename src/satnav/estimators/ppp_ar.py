@@ -109,7 +109,7 @@ class ArSettings:
     wl_max_sigma: float = 0.10
     ratio: float = 3.0
     success_rate: float = 0.99
-    nl_max_fraction: float = 0.2
+    nl_max_fraction: float = 0.15
     min_count: int = 5
     constraint_sigma_m: float = 0.001
 
