@@ -14,7 +14,12 @@ RTKLIB 2.4.3's ``rnx2rtkp`` on the same inputs, whole processes.
    coordinate of ESBC is an RTKLIB run without ESBC's antenna calibration: a height offset of
    ~7 cm that is not convergence), and stations.csv as a second figure.
 
-Usage: ``python bench/ppp.py [--repeat N] [--skip-speed] [--skip-convergence]``.
+3. **Ambiguity resolution** (BOR1 2024-035, integer-clock products GRG and CODE with their
+   OSB, 5-min clocks): static sessions restarted every 2 hours, float and with
+   ``ambiguity_resolution="fix"``: time to < 10 cm 3D against the IGS SINEX coordinate, time to
+   first fix, fixed epochs, and the spread of the narrow-lane fractions.
+
+Usage: ``python bench/ppp.py [--repeat N] [--skip-speed] [--skip-convergence] [--skip-ar]``.
 """
 
 from __future__ import annotations
@@ -162,25 +167,45 @@ def final_position(path: Path) -> np.ndarray:
 
 
 def static_peer() -> None:
-    """PPP-static of the whole day by rnx2rtkp and by satnav on the same inputs (all models,
-    ESBC's NGS calibration): final coordinates against the reference and each other."""
+    """PPP-static of the whole day by rnx2rtkp and by satnav on the same inputs: rnx2rtkp with
+    ESBC's NGS calibration and with the reference's configuration (no receiver calibration),
+    satnav with all its models (default) and with RTKLIB's model set (solid tide only, Niell,
+    satellites missing from ANTEX at zero, no Shapiro delay); final coordinates against the
+    reference and each other."""
+    from satnav.estimators.ppp import PPP_MODELS, PppOptions, solve_ppp
     from satnav.frames import ecef_to_enu
+    from satnav.pipeline import precise_products, read_observations
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ppp_static_"))
     plain = [expand(p, tmp) for p in [OBS, NAV] + PRODUCTS[:3]]
     atx = expand(PRODUCTS[3], tmp)
-    conf = tmp / "ppp_static.conf"
-    conf.write_text(RTKLIB_CONF.format(atx=atx, ngs=NGS).replace("=ppp-kine", "=ppp-static"))
-    out_r, out_s = tmp / "rtklib.pos", tmp / "satnav.pos"
-    run_process(["rnx2rtkp", "-k", str(conf), "-o", str(out_r), *map(str, plain)])
+    runs = {}
+    for label, rcv in (("rnx2rtkp, NGS calibration", NGS), ("rnx2rtkp, the reference's configuration", atx)):
+        conf = tmp / "ppp_static.conf"
+        conf.write_text(RTKLIB_CONF.format(atx=atx, ngs=rcv).replace("=ppp-kine", "=ppp-static"))
+        out = tmp / "rtklib.pos"
+        run_process(["rnx2rtkp", "-k", str(conf), "-o", str(out), *map(str, plain)])
+        runs[label] = final_position(out)
+    out_s = tmp / "satnav.pos"
     run_process([sys.executable, "-m", "satnav", "solve", str(OBS), *map(str, PRODUCTS), str(NGS),
                  "--mode", "ppp-static", "-q", "-o", str(out_s)])
-    r, s_ = final_position(out_r), final_position(out_s)
-    for name, pos in (("rnx2rtkp", r), ("satnav", s_)):
+    runs["satnav, all models (default)"] = final_position(out_s)
+    warnings.simplefilter("ignore")
+    obs = read_observations(OBS)
+    like = tuple(m for m in PPP_MODELS if m not in ("pole-tide", "ocean-loading", "shapiro"))
+    for label, files, models in (("satnav, RTKLIB's model set, NGS calibration", PRODUCTS + [NGS], like),
+                                 ("satnav, the reference's model set", PRODUCTS,
+                                  tuple(m for m in like if m != "receiver-antenna"))):
+        sol = solve_ppp(obs, precise_products(files), PppOptions(mode="static", models=models,
+                                                                 missing_satellite_antenna="zero", troposphere="niell"))
+        runs[label] = sol.final_position()[0]
+    for name, pos in runs.items():
         e, n, u = ecef_to_enu(pos, REFERENCE)
-        print(f"{name:9s} static final minus reference: E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
-    e, n, u = ecef_to_enu(s_, r)
-    print(f"satnav minus rnx2rtkp (static, same inputs): E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
+        print(f"{name:45s} static final minus reference: E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
+    for a, b in (("satnav, RTKLIB's model set, NGS calibration", "rnx2rtkp, NGS calibration"),
+                 ("satnav, the reference's model set", "rnx2rtkp, the reference's configuration")):
+        e, n, u = ecef_to_enu(runs[a], runs[b])
+        print(f"{a} minus {b}: E {e:+.4f} N {n:+.4f} U {u:+.4f} m")
 
 
 def convergence() -> None:
@@ -206,11 +231,60 @@ def convergence() -> None:
               f"median {np.nanmedian(v):.1f} min ({int(np.isnan(v).sum())} never within 2 h)")
 
 
+def convergence_ar() -> None:
+    """BOR1, GRG and CODE integer-clock products: 2-hour static sessions, float and AR."""
+    import csv
+
+    from satnav.estimators.ppp import PppOptions, solve_ppp
+    from satnav.pipeline import precise_products, read_observations
+
+    warnings.simplefilter("ignore")
+    b = DATA / "bor1-2024-035"
+    obs = read_observations(b / "BOR100POL_R_20240350000_01D_30S_MO.crx.gz")
+    with open(DATA / "stations.csv") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["station"] == "BOR1")
+    ref = np.array([float(row["x_m"]), float(row["y_m"]), float(row["z_m"])])
+    blq = DATA / "oceanload" / "FES2004_subset.blq"
+    centres = {"GRG": [b / "GRG0MGXFIN_20240350000_01D_05M_ORB.SP3.gz", b / "GRG0MGXFIN_20240350000_01D_01D_OSB.BIA"],
+               "COD": [b / f"COD0OPSFIN_2024{d}0000_01D_05M_ORB.SP3.gz" for d in ("034", "035", "036")]
+               + [b / "COD0OPSFIN_20240350000_01D_01D_OSB.BIA.gz"]}
+    for centre, files in centres.items():
+        products = precise_products(files + [blq])
+        conv = {"off": [], "fix": []}
+        ttff, fixed, solved, fractions = [], 0, 0, []
+        t0 = time.process_time()
+        for k in range(12):
+            part = obs.epoch_slice(k * 240, (k + 1) * 240)
+            for ar in ("off", "fix"):
+                sol = solve_ppp(part, products, PppOptions(mode="static", ambiguity_resolution=ar))
+                conv[ar].append(sol.convergence_time_s(ref, 0.10) / 60.0)
+                if ar == "fix":
+                    ttff.append(sol.time_to_first_fix_s() / 60.0)
+                    fixed += int(sol.fixed.sum())
+                    solved += int(sol.solved.sum())
+                    a = sol.ambiguities
+                    late = a["nl_float"][a["nl_sigma"] < 0.1]
+                    fractions.extend((late - np.round(late)).tolist())
+        cpu = time.process_time() - t0
+        for ar, values in conv.items():
+            v = np.array(values)
+            print(f"BOR1 {centre} static 2-h sessions, AR {ar}: convergence to < 10 cm 3D vs IGS SINEX (min) "
+                  f"{', '.join(f'{x:.0f}' for x in v)}; median {np.nanmedian(v):.1f} min "
+                  f"({int(np.isnan(v).sum())} never within 2 h)")
+        t = np.array(ttff)
+        fr = np.abs(np.array(fractions))
+        print(f"BOR1 {centre} AR: time to first fix per session (min) {', '.join(f'{x:.0f}' for x in t)}; "
+              f"{int(np.isfinite(t).sum())} of 12 sessions fixed, {fixed} of {solved} epochs fixed; narrow-lane "
+              f"float fractions (sigma < 0.1 cycle) |frac| < 0.1: {np.mean(fr < 0.1):.0%}, median |frac| "
+              f"{np.median(fr):.2f} (0.25 for uniform); CPU {cpu:.1f} s for 24 runs")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-convergence", action="store_true")
+    ap.add_argument("--skip-ar", action="store_true")
     args = ap.parse_args()
     print(f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, cores {os.cpu_count()}, "
           f"load {os.getloadavg()}")
@@ -219,6 +293,8 @@ def main() -> None:
         static_peer()
     if not args.skip_convergence:
         convergence()
+    if not args.skip_ar:
+        convergence_ar()
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def faulty_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("odts")
     s = load_control_scenario(None)
     s = replace(s, interval_s=300.0, evaluation_hours=3.0,
-                faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0),))
+                faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0), FaultSpec("I05", "clock_ramp", 25.1, 5.0)))
     return run_odts(s, out), out
 
 
@@ -51,7 +51,7 @@ def test_broadcast_sisre_of_every_healthy_satellite(faulty_run):
     rows = {r["satellite"]: r for r in report["satellites"]}
     assert sorted(rows) == [f"I0{i}" for i in range(1, 8)]
     for sid, row in rows.items():
-        if sid != "I03":
+        if sid not in ("I03", "I05"):  # the faulty ones
             assert row["sisre_rms_m"] <= 0.5, row
             assert row["orbit_rms_m"] < 3.0 and row["clock_rms_m"] < 1.5, row
     assert report["by_age_of_data"][0]["age_of_data_h"] == 0
@@ -61,28 +61,60 @@ def test_broadcast_sisre_of_every_healthy_satellite(faulty_run):
     assert user["odts"]["epochs"] > 30 and user["ratio"] <= 1.2, user
 
 
-def test_time_link_replaces_the_inter_system_bias(faulty_run):
-    # system time (the master's maser, tens of ns from GPST) estimated from the master's GPS +
-    # GLONASS code to well below a nanosecond; a GLONASS + designed-system user applying it
-    # does as well as one estimating an inter-system bias (here better: one unknown fewer)
-    link = faulty_run[0]["time_offset"]
-    assert link["rms_vs_truth_ns"] < 0.5
-    user = link["glonass_plus_designed_user"]
-    assert user["broadcast_offset"]["epochs"] > 30
-    assert user["broadcast_offset"]["position_rms_m"] <= 1.05 * user["estimated_isb"]["position_rms_m"]
+def test_time_links_replace_the_inter_system_bias(faulty_run):
+    # system time (the master's maser, tens of ns from GPST) estimated from the master's GPS
+    # code to well below a nanosecond, GLONASST - GPST (GLGP, through the master's GLONASS
+    # code with GLONASS's 1.5 m broadcast clock errors) to a few ns; a user of GLONASS or GPS
+    # + the designed system applying the broadcast offsets does as well as one estimating an
+    # inter-system bias (tolerance 5 %; here better: one unknown fewer)
+    report, out = faulty_run
+    links = report["time_links"]
+    assert links["offsets"]["IRGP"]["fit_rms_vs_truth_ns"] < 0.5
+    assert links["offsets"]["GLGP"]["fit_rms_vs_truth_ns"] < 3.0
+    assert links["offsets"]["IRUT"]["fit_rms_vs_truth_ns"] < 2.0  # GPS's UTC parameters (1 ns) + IRGP
+    for partner in ("glonass", "gps"):
+        user = links["users"][f"{partner}_plus_designed"]
+        assert user["broadcast_offset"]["epochs"] > 30
+        assert user["broadcast_offset"]["position_rms_m"] <= 1.05 * user["estimated_isb"]["position_rms_m"], user
+    assert links["users"]["glonass_plus_designed"]["broadcast_offset_error_rms_ns"] < 3.0
+    assert links["users"]["gps_plus_designed"]["broadcast_offset_error_rms_ns"] < 0.5
     from satnav.io.rinex_nav import read_rinex_nav
 
-    a0, a1, _sow, _week = read_rinex_nav(faulty_run[1] / "odts_broadcast.rnx").header.time_corrections["IRGP"]
-    assert a0 * 1e9 == pytest.approx(link["system_minus_gpst_a0_ns"], abs=1e-3)
+    # RINEX 3.05: TIME SYSTEM CORR header lines (A4,1X,D17.10,D16.9,1X,I6,1X,I4 read by hand)
+    lines = (out / "odts_broadcast.rnx").read_text().splitlines()
+    corr = {x[:4]: x for x in lines if x[60:].strip() == "TIME SYSTEM CORR"}
+    assert sorted(corr) == ["GLGP", "GLUT", "GPUT", "IRGP", "IRUT"]
+    assert float(corr["IRGP"][5:22].replace("D", "E")) * 1e9 == pytest.approx(links["offsets"]["IRGP"]["a0_ns"], abs=1e-6)
+    assert float(corr["GLGP"][5:22]) * 1e9 == pytest.approx(links["offsets"]["GLGP"]["a0_ns"], abs=1e-6)
+    assert int(corr["IRGP"][39:45]) == 432000 and int(corr["IRGP"][46:50]) == 2111  # 2020-06-26 00:00 GPST
+    header = read_rinex_nav(out / "odts_broadcast.rnx").header.time_corrections
+    assert header["IRUT"][0] * 1e9 == pytest.approx(links["offsets"]["IRUT"]["a0_ns"], abs=1e-6)
+    # RINEX 4.01: the same offsets as STO records, one set per ODTS run
+    nav4 = read_rinex_nav(out / "odts_broadcast_v4.rnx")
+    sto = {r["code"]: r for r in nav4.sto_records}
+    assert len(nav4.sto_records) == 5 * links["estimations"] and sorted(sto) == sorted(corr)
+    assert sto["GLUT"]["utc_id"] == "UTC(SU)" and sto["GLUT"]["a0"] == pytest.approx(header["GLUT"][0], abs=1e-18)
+    assert len(nav4.messages["I"]) == len(read_rinex_nav(out / "odts_broadcast.rnx").messages["I"])
+    assert "> STO I01 LNAV" in (out / "odts_broadcast_v4.rnx").read_text()
 
 
-def test_clock_jump_detected_and_flagged(faulty_run):
+def test_clock_jump_and_ramp_detected_and_flagged(faulty_run):
+    # the acceptance: an injected 10 m clock jump is alarmed at the first epoch after it (300 s
+    # data), before the next message (uploaded at 26 h), which flags the satellite unhealthy;
+    # a 5 m/h clock ramp (0.4 m per epoch, below the 1 m jump threshold) is alarmed when its
+    # accumulated change since the message came into use passes 1 m: ~15 min, also before
+    # the next message
     report, out = faulty_run
-    (fault,) = report["faults"]
-    assert fault["detected"] and fault["flagged_in_next_message"]
-    assert 0 <= report["time_to_alarm_s"] <= 300  # the first epoch after the jump
+    jump, ramp = report["faults"]
+    assert jump["kind"] == "clock_jump" and ramp["kind"] == "clock_ramp"
+    for f in (jump, ramp):
+        assert f["detected"] and f["flagged_in_next_message"], f
+        assert f["time_h"] < f["alarm_h"] < f["next_upload_h"] == 26.0, f
+    assert 0 <= jump["time_to_alarm_s"] <= 300  # the first epoch after the jump
+    assert 600 <= ramp["time_to_alarm_s"] <= 1200  # 1 m / (5 m/h) = 12 min, in 300 s steps
+    assert report["time_to_alarm_s"] == ramp["time_to_alarm_s"]
     assert report["missed_detections"] == 0
-    assert [a["satellite"] for a in report["alarms"]] == ["I03"]
+    assert sorted(a["satellite"] for a in report["alarms"]) == ["I03", "I05"]  # no false alarm
     # a user who ignores the ground's alarm: its own RAIM sees the jump from its first epoch
     assert report["user_raim"]["alarm_epochs"] >= 5
     assert 25.1 <= report["user_raim"]["first_alarm_h"] <= 25.1 + 300 / 3600 + 1e-9
@@ -115,7 +147,8 @@ def test_rinex_clock_output_against_the_truth(faulty_run):
     s = load_control_scenario(None)
     con = builtin_constellation("regional")
     times = con.epoch_ns + np.arange(0, 27 * 3600 + 1, 300, dtype=np.int64) * 10**9  # the fixture's run
-    truth = build_truth(con, s.network, times, seed=s.seed, faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0),))
+    truth = build_truth(con, s.network, times, seed=s.seed, faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0),
+                                                                    FaultSpec("I05", "clock_ramp", 25.1, 5.0)))
     rows = np.searchsorted(times, clk.satellite_time)
     assert np.array_equal(times[rows], clk.satellite_time)
     err = (clk.satellite_bias_s - truth.satellite_clock_vs_system_s()[rows]) * 299792458.0

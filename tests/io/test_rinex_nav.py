@@ -132,6 +132,14 @@ def test_esbc_mixed_rinex305_one_record_per_system():
     nav = read_rinex_nav(path)
     assert nav.count_by_system() == count_records(path)
     assert nav.count_by_system() == {"G": 257, "R": 510, "E": 1602, "C": 357, "J": 15, "S": 2130}
+    # only the systems asked for are decoded (what a solve of those systems reads): the same
+    # messages as in the whole read, the counts of the text for those systems, no others
+    counted = count_records(path)
+    for systems in ("G", "RE", "GRECJI"):
+        part = read_rinex_nav(path, systems=systems)
+        assert part.count_by_system() == {s: n for s, n in counted.items() if s in systems}
+        for s in part.messages:
+            assert part.messages[s].tobytes() == nav.messages[s].tobytes()
 
     # G01 2020 06 25 04 00 00 1.604342833161e-05 7.048583938740e-12 0.000000000000e+00
     #      5.800000000000e+01-3.968750000000e+01 4.304822170265e-09 6.342094507864e-01

@@ -615,3 +615,17 @@ def test_nmea_and_csv_mark_flagged_epochs(mixed_solution, tmp_path):
     assert [i for i, r in enumerate(rows) if r["valid"] == "False"] == sorted(set(FLAGGED) | set(UNSOLVED))
     assert [i for i, r in enumerate(rows) if r["solved"] == "False"] == sorted(UNSOLVED)
     assert {rows[i]["status"] for i in FLAGGED} == {str(v) for v in FLAGGED.values()}
+
+
+def test_nmea_hemispheres_south_and_west(mixed_solution):
+    """The gsi solution moved to its antipode (south, west): pynmeagps reads back the negative
+    latitudes and longitudes (its encoder takes the hemisphere from the value's sign)."""
+    import dataclasses
+
+    pynmeagps = pytest.importorskip("pynmeagps")
+    sol = dataclasses.replace(mixed_solution, position_m=-mixed_solution.position_m)
+    gga = [m for m in (pynmeagps.NMEAReader.parse(s, validate=pynmeagps.VALCKSUM) for s in nmea_sentences(sol))
+           if m.msgID == "GGA"]
+    la, lo, _ = ecef_to_geodetic(sol.position_m[0])
+    assert np.degrees(la) < 0 and np.degrees(lo) < 0
+    assert abs(gga[0].lat - np.degrees(la)) < 1e-7 and abs(gga[0].lon - np.degrees(lo)) < 1e-7

@@ -11,22 +11,33 @@ from satnav.models.solid_tide import solid_tide_displacement
 from satnav.models.wind_up import wind_up_cycles
 
 
-@pytest.mark.parametrize("station, sun, moon, expected", [
-    # IERS Conventions software DEHANTTIDEINEL.F, test case 1 (2009-04-13 0h) ...
+@pytest.mark.parametrize("station, sun, moon, utc, leap, expected", [
+    # IERS Conventions software DEHANTTIDEINEL.F, test case 1 (2009-04-13 0h UTC, GPST - UTC 15 s) ...
     ((4075578.385, 931852.890, 4801570.154), (137859926952.015, 54228127881.4350, 23509422341.6960),
-     (-179996231.920342, -312468450.131567, -169288918.592160),
+     (-179996231.920342, -312468450.131567, -169288918.592160), (2009, 4, 13), 15,
      (0.07700420357108125891, 0.06304056321824967613, 0.05516568152597246810)),
-    # ... and the 2015-07-15 0h case of its test program
+    # ... and the 2015-07-15 0h UTC case of its test program (GPST - UTC 17 s)
     ((1112200.5696, -4842957.8511, 3985345.9122), (100210282451.6279, 103055630398.3160, 56855096480.4475),
-     (369817604.4348, 1897917.5258, 120804980.8284),
+     (369817604.4348, 1897917.5258, 120804980.8284), (2015, 7, 15), 17,
      (0.00509570869172363845, 0.0828663025983528700, -0.0636634925404189617)),
 ])
-def test_solid_tide_against_iers_dehanttideinel(station, sun, moon, expected):
-    """Step 1 only: IERS's full model adds step 2 (frequency dependence, K1 up to 12.6 mm
-    radial) and the small out-of-phase terms, 5-8 mm in these two cases."""
-    d = solid_tide_displacement(np.array(station), np.array(sun), np.array(moon))
-    assert np.linalg.norm(d) > 0.08
-    assert np.linalg.norm(d - np.array(expected)) < 0.010
+def test_solid_tide_against_iers_dehanttideinel(station, sun, moon, utc, leap, expected):
+    """Steps 1 and 2 with the out-of-phase and latitude terms: the IERS values to 1e-6 m;
+    step 2 alone is 5-8 mm in these cases (K1 and its neighbours)."""
+    from satnav.gnss_time import calendar_to_ns
+    from satnav.models.solid_tide import solid_tide_step2
+
+    t = calendar_to_ns(*utc) + leap * 1_000_000_000
+    d = solid_tide_displacement(np.array(station), np.array(sun), np.array(moon), t)
+    assert np.allclose(d, expected, atol=1e-6, rtol=0)
+    step2 = solid_tide_step2(np.array(station), t)
+    assert 0.002 < np.linalg.norm(step2) < 0.013
+    without = solid_tide_displacement(np.array(station), np.array(sun), np.array(moon))  # no time: no step 2
+    assert np.allclose(without + step2, d, atol=1e-12)
+    # vectorized over epochs: the same values in a (2, 3) batch
+    both = solid_tide_displacement(np.array([station] * 2), np.array([sun] * 2), np.array([moon] * 2),
+                                   np.array([t, t]))
+    assert np.allclose(both, d, atol=1e-12)
 
 
 def test_shapiro_by_hand():

@@ -210,6 +210,16 @@ def test_nmea_on_tcp_output(gsi):
     assert len(gga) == 120
     assert sum(m.quality == 4 for m in gga) >= 110  # RTK fixed
     assert any(m.msgID == "GST" for m in msgs)
+    # RTK fixes carry the DOPs of their satellites (GGA HDOP; GSA PDOP/HDOP/VDOP): the
+    # single point DOPs of the same epochs (GPS only, same mask: the same satellites
+    # nearly always) from the batch solver
+    spp = satnav.solve_spp(satnav.read_obs(rover), satnav.read_nav(*navs))
+    rtk_hdop = np.array([m.HDOP if m.quality == 4 else np.nan for m in gga], float)
+    assert np.isfinite(rtk_hdop).sum() >= 110
+    same = np.abs(rtk_hdop - np.round(spp.hdop, 1)) <= 0.1 + 1e-9
+    assert same.sum() >= 0.9 * np.isfinite(rtk_hdop).sum()
+    gsa = [m for m in msgs if m.msgID == "GSA"]
+    assert len(gsa) >= 110 and all(m.PDOP != "" and m.HDOP != "" and m.VDOP != "" for m in gsa)
 
 
 def test_dgnss_replay_equals_batch(gsi):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import SatnavError, SatnavWarning
 from ..io.atomic import protected_inputs, same_file
-from .checks import check_output_dir, check_output_file
+from .checks import bounded_int, check_output_dir, check_output_file
 from .progress import add_verbosity
 from .terminal import json_text, printable
 
@@ -29,10 +29,12 @@ __all__ = ["main", "build_parser", "SatnavArgumentParser", "os_error_message"]
 # ---------------------------------------------------------------------------- commands
 def cmd_info(args) -> int:
     from ..info import file_info, format_info
+    from ..parallel import cores
 
+    jobs = args.jobs if getattr(args, "jobs", None) is not None else cores()
     results = []
     for path in args.files:
-        results.append(file_info(path, strict=args.strict))
+        results.append(file_info(path, strict=args.strict, jobs=jobs))
         if not args.json:  # text: each file as soon as it is read, control characters escaped
             print(printable(format_info(results[-1])), flush=True)
     if args.json:  # valid JSON: NaN and infinities as null
@@ -151,6 +153,9 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
                    help="RINEX obs/nav, SP3, CLK, Android log or UBX file (compressed or in an archive)")
     s.add_argument("--json", action="store_true", help="print JSON (one object per file)")
     s.add_argument("--strict", action="store_true", help="damaged records are errors, not warnings")
+    s.add_argument("--jobs", metavar="N", type=bounded_int("a number of processes", 1), default=None,
+                   help="processes parsing a RINEX 3/4 observation file's time chunks; the same "
+                        "summary (default: every core)")
     s.set_defaults(func=cmd_info, input_args=("files",))
 
     s = sub.add_parser("convert", help="convert an observation file, u-blox UBX or RTCM 3 log to RINEX 3.05 or 4")

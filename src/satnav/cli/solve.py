@@ -121,6 +121,7 @@ def solve_options_from_args(args) -> SolveOptions:
         base_position=base_position,
         ratio_threshold=args.ratio,
         fix_and_hold=args.fix_and_hold,
+        ppp_ar=args.ppp_ar,
         max_age_s=args.max_age,
         strict=args.strict,
         frequencies=args.frequencies,
@@ -360,9 +361,12 @@ def register(subparsers) -> None:
     s.add_argument("--tropo", choices=("gmf", "niell"), default="gmf",
                    help="PPP troposphere: gmf = GPT pressure + Global Mapping Function (default), "
                         "niell = standard atmosphere + Niell mapping")
-    s.add_argument("--fix-and-hold", action="store_true", help="RTK: hold fixed ambiguities")
+    s.add_argument("--fix-and-hold", action="store_true", help="RTK (and PPP with --ppp-ar): hold fixed ambiguities")
     s.add_argument("--ratio", type=bounded_float("a ratio-test threshold", 1.0), default=3.0,
-                   help="RTK: ratio-test threshold (default 3)")
+                   help="RTK and PPP-AR: ratio-test threshold (default 3)")
+    s.add_argument("--ppp-ar", action="store_true",
+                   help="PPP: integer ambiguity resolution (wide-lane, narrow-lane; GPS + Galileo) with integer-clock "
+                        "products and their phase biases (GRG, CODE OSB); float where not possible")
     s.add_argument("--max-age", type=bounded_float("a time difference in seconds", 0.0, low_open=True),
                    default=30.0, metavar="S",
                    help="largest base-rover time difference (s, default 30; receiver time tags may "
@@ -370,10 +374,11 @@ def register(subparsers) -> None:
     s.add_argument("--frequencies", type=int, choices=(1, 2, 3), default=2,
                    help="RTK: 1 = L1, 2 = L1 + L2 (default), 3 = L1 + L2 + L5; PPP with --iono uncombined: 1 = "
                         "single frequency (needs an IONEX file)")
-    s.add_argument("--glonass-ar", choices=("off", "on", "autocal"), default="off",
-                   help="RTK: GLONASS ambiguities float (off, default), fixed for same-brand "
-                   "receivers only (on; a mixed pair can then give wrong fixes), or fixed with an "
-                   "estimated inter-frequency bias (autocal: mixed pairs)")
+    s.add_argument("--glonass-ar", choices=("auto", "off", "on", "autocal"), default="auto",
+                   help="RTK: GLONASS ambiguities fixed as 'on' when both headers name the same "
+                   "receiver type, else as 'autocal' (auto, default); float (off); fixed for "
+                   "same-brand receivers only (on; a mixed pair can then give wrong fixes); fixed "
+                   "with an estimated inter-frequency bias (autocal: mixed pairs)")
     prob = bounded_float("a probability", 0.0, 1.0)
     secs = bounded_float("a time in seconds", 0.0)
     s.add_argument("--min-lock", type=secs, metavar="S",

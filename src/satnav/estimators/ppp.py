@@ -136,7 +136,8 @@ class PppOptions:
     validated, the float elsewhere) or ``"hold"`` (also hold in the filter the ambiguities fixed
     to the same integers at two consecutive epochs); only with integer-clock products and
     phase OSBs of the clocks' analysis centre (GRG, CODE), GPS and Galileo, ionosphere-free;
-    ``ar_ratio`` the ratio-test threshold, ``ar_elevation_mask_deg`` the lowest satellite fixed.
+    ``ar_ratio`` the ratio-test threshold, ``ar_elevation_mask_deg`` the lowest satellite fixed,
+    ``ar_success_rate`` the least bootstrapped success rate of a fix.
     """
 
     mode: str = "static"
@@ -163,6 +164,7 @@ class PppOptions:
     ambiguity_resolution: str = "off"
     ar_ratio: float = 3.0
     ar_elevation_mask_deg: float = 15.0
+    ar_success_rate: float = 0.99
 
     def __post_init__(self):
         if self.ambiguity_resolution not in ("off", "fix", "hold"):
@@ -310,6 +312,7 @@ class PppEngine:
         self._ar_warm_key: tuple = ()
         self._ar_last: set = set()
         self._wl_fractions: dict = {}
+        self._amb_log: list = []
         self._signal_bias_cache: dict = {}
         # filter state: [x y z, zwd, gn, ge, clock per system..., ambiguities...]
         self._n_base = 6 + len(self._systems)
@@ -354,6 +357,10 @@ class PppEngine:
             if orbit and clock and orbit != clock:
                 _warn(f"orbits from {orbit} but clocks from {clock}: products of different analysis centres are "
                       "inconsistent at the decimetre level; expected one centre's SP3 and CLK")
+            elif not (orbit and clock):
+                unknown = " and ".join(k for k, c in (("orbits", orbit), ("clocks", clock)) if not c)
+                _warn(f"the analysis centre of the {unknown} is unknown (no IGS long file name, no agency in the "
+                      "header): their consistency is NOT checked; expected one centre's SP3 and CLK")
         else:
             interval = p.clock_interval_s()
             self.models["clocks"] = f"SP3 clocks ({orbit}, every {interval:g} s)"
@@ -363,6 +370,10 @@ class PppEngine:
                                   "(clocks are not interpolated over minutes)")
         if p.biases is not None and self.opts.uses("code-biases"):
             centre = str(p.biases.analysis_centre).upper()[:3]
+            if not (centre and clock):
+                _warn(f"the analysis centre of the {'code biases' if not centre else 'clocks'} is unknown: "
+                      "biases and clocks are NOT checked to be of one centre (mixing them biases codes by up to "
+                      "metres)")
             if centre and clock and centre != clock:
                 _warn(f"code biases from {centre} but clocks from {clock}: biases are only valid with the clocks "
                       f"they were made with; the biases are NOT applied (expected a bias file from {clock})")
@@ -405,7 +416,8 @@ class PppEngine:
             self.models["ambiguity-resolution"] = f"off ({why})"
             self.notes.append(f"ambiguity resolution not possible: {why}; float solution")
             return
-        self.ar = ArSettings(min_elevation_rad=float(np.radians(opts.ar_elevation_mask_deg)), ratio=opts.ar_ratio)
+        self.ar = ArSettings(min_elevation_rad=float(np.radians(opts.ar_elevation_mask_deg)), ratio=opts.ar_ratio,
+                             success_rate=opts.ar_success_rate)
         self.models["ambiguity-resolution"] = (
             f"wide-lane (Melbourne-Wuebbena) + narrow-lane (LAMBDA, ratio {opts.ar_ratio:g}, partial), "
             f"{self.biases.analysis_centre} integer clocks + phase OSB, "
@@ -454,7 +466,7 @@ class PppEngine:
                 _warn(f"ocean loading: station {self.station or '(no marker name)'!r} is not in the BLQ file: ocean tide "
                       "loading NOT applied (up to a few cm at coasts, ~1 cm inland)")
                 self.models["ocean-loading"] = f"not applied ({self.station} missing from BLQ)"
-        for name, text in (("solid-tide", "IERS 2010 step 1"), ("pole-tide", "IERS 2010 (C04 EOP)"),
+        for name, text in (("solid-tide", "IERS 2010 steps 1 + 2"), ("pole-tide", "IERS 2010 (C04 EOP)"),
                            ("wind-up", "Wu et al. 1993, nominal yaw"), ("shapiro", "on"),
                            ("gradients", "Chen-Herring, random walk"),
                            ("eclipse-exclusion", f"shadow + {self.opts.eclipse_exclusion_s:g} s")):
@@ -677,10 +689,11 @@ class PppEngine:
         return np.nan_to_num(b1), np.nan_to_num(b2), ok
 
     def _signal_biases(self, t: int, sats) -> np.ndarray:
-        """(n, 4) OSBs of the two codes (m) and the two phases (cycles) of the signals used,
-        NaN where the bias file has none (kept per satellite and day)."""
+        """(n, 5) OSBs of the two codes (m) and the two phases (cycles) of the signals used,
+        NaN where the bias file has none, and the Melbourne-Wuebbena term (wide-lane cycles)
+        of the satellite antenna's frequency-dependent z offsets (kept per satellite and day)."""
         day = int(t) // (86400 * _NS)
-        out = np.full((len(sats), 4), np.nan)
+        out = np.full((len(sats), 5), np.nan)
         for j, s in enumerate(np.asarray(sats).tolist()):
             key = (s, day)
             if key not in self._signal_bias_cache:
@@ -688,9 +701,30 @@ class PppEngine:
                 f1, f2 = self._freq[s]
                 b = self.biases
                 self._signal_bias_cache[key] = (b.osb_m(s, c1, int(t)), b.osb_m(s, c2, int(t)),
-                                                b.osb_s(s, l1, int(t)) * f1, b.osb_s(s, l2, int(t)) * f2)
+                                                b.osb_s(s, l1, int(t)) * f1, b.osb_s(s, l2, int(t)) * f2,
+                                                self._mw_antenna_cycles(s, int(t), c1, c2, f1, f2))
             out[j] = self._signal_bias_cache[key]
         return out
+
+    def _mw_antenna_cycles(self, s: int, t: int, c1: str, c2: str, f1: float, f2: float) -> float:
+        """Melbourne-Wuebbena term (wide-lane cycles) of the difference of the satellite's
+        antenna z offsets on the two frequencies (ANTEX; 0 without a block): the analysis
+        centres apply it when they make the wide-lane satellite biases (CODE's bias files:
+        ``SATELLITE_ANTENNA_PCC_APPLIED_TO_MW_LC YES``; GRG's: "WSB computed WITH applying
+        antenna PCOs"). The range effect of an offset ``z`` is ``-z cos(nadir)``, taken at the
+        mean nadir angle seen from the ground (cos 0.985: within 1.5 % over 0-14 deg); the x/y
+        offsets (< 0.25 of their size projected) are left out."""
+        ants = self.products.antennas
+        if ants is None or not self.opts.uses("satellite-antenna"):
+            return 0.0
+        sid = satellite_id(s)
+        a = ants.satellite(sid, t)
+        codes = (f"{sid[0]}0{c1[1]}", f"{sid[0]}0{c2[1]}")
+        if a is None or not all(c in a.pco_m for c in codes):
+            return 0.0
+        d1, d2 = (-0.985 * float(a.pco_m[c][2]) for c in codes)
+        lam_wl = SPEED_OF_LIGHT / (f1 - f2)
+        return ((f1 * d1 - f2 * d2) / (f1 - f2) - (f1 * d1 + f2 * d2) / (f1 + f2)) / lam_wl
 
     def _widelane(self, t: int, sats, p1, p2, l1, l2, slipped) -> None:
         """Add one epoch (every epoch of the file, with a clock sample or not) to the arc means
@@ -704,7 +738,7 @@ class PppEngine:
         self._wl.restart(sats[np.asarray(slipped, dtype=bool)])
         b = self._signal_biases(t, sats)
         f = self._freq[sats]
-        mw = melbourne_wubbena(l1 - b[:, 2], l2 - b[:, 3], p1 - b[:, 0], p2 - b[:, 1], f[:, 0], f[:, 1])
+        mw = melbourne_wubbena(l1 - b[:, 2], l2 - b[:, 3], p1 - b[:, 0], p2 - b[:, 1], f[:, 0], f[:, 1]) - b[:, 4]
         mw[~np.isin(np.asarray(system_of(sats)), list(AR_SYSTEMS))] = np.nan
         self._wl.add(sats, mw)
 
@@ -723,6 +757,11 @@ class PppEngine:
                                       self.ar, warm=self._ar_warm)
         row["ratio"] = res.ratio
         row["n_widelane"] = res.n_widelane
+        if len(res.candidates):
+            res.candidates["time_ns"] = int(row["time_ns"])
+            self._amb_log.append(res.candidates)
+            for c in res.candidates.tolist():  # each wide-lane's fraction when first fixed
+                self._wl_fractions.setdefault((c[1], c[2], c[3]), c[4])
         if not res.fixed:
             self._ar_last = set()
             return None
@@ -731,8 +770,6 @@ class PppEngine:
             self._ar_warm, self._ar_warm_key = {}, key
         row["fixed"] = True
         row["n_fixed"] = res.n_fixed
-        for pair, frac in zip(res.pairs, res.wl_fractions.tolist()):
-            self._wl_fractions.setdefault(pair[:3], frac)
         pairs = set(res.pairs)
         if self.opts.ambiguity_resolution == "hold":
             held = [r for r, p in enumerate(res.pairs) if p in self._ar_last]
@@ -834,7 +871,7 @@ class PppEngine:
         if opts.uses("solid-tide"):
             from ..models.solid_tide import solid_tide_displacement
 
-            disp += solid_tide_displacement(rr, sun, moon)
+            disp += solid_tide_displacement(rr, sun, moon, times)
         if opts.uses("ocean-loading") and self.blq is not None:
             from ..models.ocean_loading import ocean_loading_displacement
 
@@ -1130,7 +1167,7 @@ class PppEngine:
         var = np.concatenate([_sigma2(code_sigma, sin_el), _sigma2(3.0 * opts.phase_sigma_m, sin_el)])
         # outliers: normalised innovations (each row's against the prediction, independent of the
         # others), and absolute limits once the prediction is better than a third of them
-        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        hph = np.einsum("ij,ij->i", H @ P_pred, H)  # diag(H P H^T)
         norm = np.abs(v) / np.sqrt(hph + var)
         absolute = np.concatenate([np.full(k, opts.outlier_code_m), np.full(k, opts.outlier_phase_m)])
         bad = (norm > opts.outlier_sigma) | ((np.sqrt(hph) < absolute / 3) & (np.abs(v) > absolute))
@@ -1221,7 +1258,7 @@ class PppEngine:
             if msk.any():
                 x_pred[ci] += float(np.mean(partial[:k][msk]))
         v = base - H @ x_pred
-        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        hph = np.einsum("ij,ij->i", H @ P_pred, H)  # diag(H P H^T)
         norm = np.abs(v) / np.sqrt(hph + var)
         absolute = np.concatenate([np.full(nf * k, opts.outlier_code_m), np.full(nf * k, opts.outlier_phase_m),
                                    np.full(len(pr), np.inf)])
@@ -1313,6 +1350,7 @@ class PppEngine:
             ratio=np.array([r["ratio"] if r["fixed"] else 0.0 for r in rows]),
             float_position_m=np.array([r["float_position_m"] for r in rows]).reshape(m, 3),
             wl_fractions=np.array(list(self._wl_fractions.values())),
+            ambiguities=np.concatenate(self._amb_log) if self._amb_log else None,
             mode=self.opts.mode, models=dict(self.models), notes=notes, rejections=list(self.rejections),
             options={"mode": f"ppp-{self.opts.mode}", "elevation_mask_deg": self.opts.elevation_mask_deg,
                      "pos_mode": f"PPP {self.opts.mode.capitalize()}", "iono": "iono-free",

@@ -34,10 +34,19 @@ import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 
-__all__ = ["WidelaneAverages", "ArSettings", "ArResult", "resolve_ppp_ambiguities", "AR_SYSTEMS"]
+__all__ = ["WidelaneAverages", "ArSettings", "ArResult", "resolve_ppp_ambiguities", "AR_SYSTEMS", "CANDIDATE_DTYPE"]
 
 #: Systems whose ambiguities are resolved (CDMA with integer-clock/OSB products).
 AR_SYSTEMS = "GE"
+
+#: One single-differenced ambiguity of one epoch (:attr:`ArResult.candidates`,
+#: :attr:`satnav.estimators.ppp_solution.PppSolution.ambiguities`): time (GPST ns, filled by
+#: the caller), satellite and reference satellite indices, the wide-lane integer and its
+#: fractional part (cycles), float narrow-lane ``N_1`` (cycles) and its sigma, fixed or not.
+CANDIDATE_DTYPE = np.dtype([("time_ns", np.int64), ("sat", np.int16), ("ref", np.int16),
+                            ("wl_integer", np.int32), ("wl_fraction", np.float64), ("nl_float", np.float64),
+                            ("nl_sigma", np.float64),
+                            ("fixed", bool)])
 
 
 class WidelaneAverages:
@@ -89,8 +98,10 @@ class ArSettings:
     ``min_elevation_rad`` of the satellites whose ambiguities are fixed; ``wl_min_epochs``
     Melbourne-Wuebbena values in the arc; ``wl_max_fraction`` (cycles) and
     ``wl_max_sigma`` (cycles) of the single-differenced wide-lane; ``ratio`` of the LAMBDA
-    ratio test; ``success_rate`` the least bootstrapped success rate; ``min_count`` fewest
-    narrow-lane ambiguities fixed; ``constraint_sigma_m`` of the fixed ambiguities."""
+    ratio test; ``success_rate`` the least bootstrapped success rate; ``nl_max_fraction``
+    (cycles) the largest distance of a fixed narrow-lane float value from its integer (those
+    farther are left float and the rest resolved again); ``min_count`` fewest narrow-lane
+    ambiguities fixed; ``constraint_sigma_m`` of the fixed ambiguities."""
 
     min_elevation_rad: float = np.radians(15.0)
     wl_min_epochs: int = 10
@@ -98,7 +109,8 @@ class ArSettings:
     wl_max_sigma: float = 0.10
     ratio: float = 3.0
     success_rate: float = 0.99
-    min_count: int = 4
+    nl_max_fraction: float = 0.15
+    min_count: int = 5
     constraint_sigma_m: float = 0.001
 
 
@@ -112,7 +124,10 @@ class ArResult:
     last tried) subset; ``success_rate``; ``pairs`` ``(sat, reference, N_w, N_1)`` of the
     fixed single differences; ``wl_fractions`` the fractional parts of the accepted
     wide-lanes (cycles); ``rows``/``values`` the constraints (state-space rows of +1/-1 on
-    the ionosphere-free ambiguities and their fixed values, m)."""
+    the ionosphere-free ambiguities and their fixed values, m); ``candidates`` a record
+    array (:data:`CANDIDATE_DTYPE`) of every single difference whose wide-lane was fixed:
+    satellite, reference, wide-lane fraction, float narrow-lane (cycles), its sigma, and
+    whether it was fixed."""
 
     fixed: bool
     x: np.ndarray
@@ -125,6 +140,7 @@ class ArResult:
     wl_fractions: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=CANDIDATE_DTYPE))
 
 
 def lane_factors(f1_hz, f2_hz) -> tuple[np.ndarray, np.ndarray]:
@@ -200,21 +216,45 @@ def resolve_ppp_ambiguities(x, P, amb_index, sats, letters, f1_hz, f2_hz, elevat
         a[r] = (x[amb_index[i]] - x[amb_index[ref]] - beta[i] * nw) / lam_nl[i]
     scale = 1.0 / lam_nl[[p[0] for p in pairs]]
     Q = (D * scale[:, None]) @ P @ (D * scale[:, None]).T
-    order = np.argsort([el[p[0]] for p in pairs])  # the lowest satellites dropped first
-    fix = resolve_partial(a, Q, ratio_threshold=settings.ratio, min_count=settings.min_count, drop_order=order,
-                          success_rate_min=settings.success_rate, warm=warm)
-    result.ratio = float(fix.ratio) if np.isfinite(fix.ratio) else 0.0
-    if not fix.fixed:
+    cand = np.zeros(q, dtype=CANDIDATE_DTYPE)
+    cand["sat"] = [sats[p[0]] for p in pairs]
+    cand["ref"] = [sats[p[1]] for p in pairs]
+    cand["wl_integer"] = [p[2] for p in pairs]
+    cand["wl_fraction"] = [p[3] for p in pairs]
+    cand["nl_float"] = a
+    cand["nl_sigma"] = np.sqrt(np.maximum(np.diag(Q), 0.0))
+    result.candidates = cand
+    keep = np.arange(q)
+    for _ in range(3):  # fix; leave float those too far from their integer; fix the rest again
+        sub_el = np.array([el[pairs[r][0]] for r in keep])
+        fix = resolve_partial(a[keep], Q[np.ix_(keep, keep)], ratio_threshold=settings.ratio,
+                              min_count=settings.min_count, drop_order=np.argsort(sub_el),
+                              success_rate_min=settings.success_rate, warm=warm if len(keep) == q else None)
+        result.ratio = float(fix.ratio) if np.isfinite(fix.ratio) else 0.0
+        if not fix.fixed:
+            return result
+        far = fix.used & (np.abs(a[keep] - fix.integers) > settings.nl_max_fraction)
+        if not far.any():
+            break
+        keep = keep[~far]
+        if len(keep) < settings.min_count:
+            result.ratio = 0.0
+            return result
+    else:
+        result.ratio = 0.0
         return result
-    used = np.flatnonzero(fix.used)
+    integers = np.zeros(q, dtype=np.int64)
+    integers[keep] = fix.integers
+    used = keep[fix.used]
     rows = D[used]
-    values = np.array([lam_nl[pairs[r][0]] * fix.integers[r] + beta[pairs[r][0]] * pairs[r][2] for r in used])
+    values = np.array([lam_nl[pairs[r][0]] * integers[r] + beta[pairs[r][0]] * pairs[r][2] for r in used])
     x_fix, P_fix = constrained(x, P, rows, values, settings.constraint_sigma_m)
     result.fixed = True
+    cand["fixed"][used] = True
     result.x, result.P = x_fix, P_fix
     result.n_fixed = len(used)
     result.success_rate = float(fix.success_rate)
-    result.pairs = [(int(sats[pairs[r][0]]), int(sats[pairs[r][1]]), int(pairs[r][2]), int(fix.integers[r]))
+    result.pairs = [(int(sats[pairs[r][0]]), int(sats[pairs[r][1]]), int(pairs[r][2]), int(integers[r]))
                     for r in used]
     result.wl_fractions = np.array([pairs[r][3] for r in used])
     result.rows, result.values = rows, values

@@ -94,7 +94,11 @@ class PppSolution(PositionSolution):
         ``position_m`` where not fixed).
     wl_fractions : ndarray
         Fractional parts (cycles) of the single-differenced wide-lanes when each was first
-        fixed (empty without ambiguity resolution).
+        fixed (rounded and accepted; empty without ambiguity resolution).
+    ambiguities : ndarray of :data:`satnav.estimators.ppp_ar.CANDIDATE_DTYPE`
+        Every single-differenced ambiguity tried at every epoch: time, satellite, reference,
+        wide-lane fraction, float narrow-lane (cycles) with sigma, fixed or not (empty
+        without ambiguity resolution).
     """
 
     time_ns: np.ndarray
@@ -124,6 +128,7 @@ class PppSolution(PositionSolution):
     ratio: np.ndarray | None = None
     float_position_m: np.ndarray | None = None
     wl_fractions: np.ndarray | None = None
+    ambiguities: np.ndarray | None = None
 
     def __post_init__(self):
         m = len(self.time_ns)
@@ -138,11 +143,15 @@ class PppSolution(PositionSolution):
             self.float_position_m = np.array(self.position_m, dtype=np.float64, copy=True)
         if self.wl_fractions is None:
             self.wl_fractions = np.zeros(0)
+        if self.ambiguities is None:
+            from .ppp_ar import CANDIDATE_DTYPE
+
+            self.ambiguities = np.zeros(0, dtype=CANDIDATE_DTYPE)
 
     _TABLE_COLUMNS: ClassVar[tuple] = (("quality", "quality"), ("n_satellites", "n_satellites"),
                                        ("ztd_m", "ztd_m"), ("ztd_sigma_m", "ztd_sigma_m"), ("fixed", "fixed"),
                                        ("n_fixed", "n_fixed"))
-    _STATIC_FIELDS: ClassVar[tuple] = ("satellites", "wl_fractions")
+    _STATIC_FIELDS: ClassVar[tuple] = ("satellites", "wl_fractions", "ambiguities")
 
     def __repr__(self) -> str:
         return f"<PppSolution {self.mode}, {len(self)} epochs, {int(self.solved.sum())} solved>"

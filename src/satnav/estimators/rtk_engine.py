@@ -104,6 +104,21 @@ class _EpochSpp:
         return pos, bool(np.isfinite(pos).all())
 
 
+def _dops(position_m, satellite_ecef_m, sats) -> tuple[float, float, float, float]:
+    """(GDOP, PDOP, HDOP, VDOP) of satellites (ECEF positions at transmission) seen from
+    ``position_m``, one receiver clock per clock group (:data:`satnav.signals.SIGNALS`)."""
+    from ..models.measurement import geometry
+    from .dop import dilution_of_precision
+    from .spp import CLOCK_GROUP_OF
+
+    geo = geometry(np.asarray(position_m, float), satellite_ecef_m)
+    groups = [CLOCK_GROUP_OF[s] for s in system_of(np.asarray(sats, np.int64)).tolist()]
+    index = {g: k for k, g in enumerate(dict.fromkeys(groups))}
+    g, p, h, v, _ = dilution_of_precision(geo.azimuth_rad[None], geo.elevation_rad[None], None,
+                                          np.array([index[x] for x in groups])[None], len(index))
+    return float(g[0]), float(p[0]), float(h[0]), float(v[0])
+
+
 @dataclass
 class RtkEpochSolution:
     """The solution of one rover epoch (ECEF m). ``quality``: 1 fixed, 2 float, 4 DGNSS,
@@ -121,6 +136,13 @@ class RtkEpochSolution:
     age_s: float  # rover minus base epoch time (s), NaN without a base epoch
     satellites: np.ndarray  # satellite indices used (code single differences)
     fixed_systems: str = ""  # letters of the systems fixed ("" unless quality 1)
+    #: DOPs of ``satellites`` seen from ``position_m`` (one receiver clock per clock group,
+    #: as the single point DOPs: :func:`satnav.estimators.dop.dilution_of_precision`); NaN
+    #: without an RTK/DGNSS solution.
+    gdop: float = math.nan
+    pdop: float = math.nan
+    hdop: float = math.nan
+    vdop: float = math.nan
 
 
 @dataclass
@@ -254,8 +276,9 @@ class RtkEngine(RtkCore):
             sats = np.array([satellite_index_of(SYSTEMS.index(s), p) for s in sorted(chosen, key=SYSTEMS.index)
                              for p in range(1, MAX_PRN[s] + 1)], np.int64)
         letters = system_of(sats)
+        self._choose_glonass_ar(rover_epoch.header, self._pending[-1].header)
         if "R" in chosen and self.mode != "dgnss":
-            self.notes.append(glonass_ar_note(self.glonass_ar))
+            self.notes.append(glonass_ar_note(self.glonass_ar, self.glonass_ar_reason))
         self._first_rover = rover_epoch
         self.freq = _frequencies(chosen, letters, _glonass_k(rover_epoch, self.nav, sats), self.nf)
         self._init_layout(sats, letters, SPEED_OF_LIGHT / self.freq,
@@ -339,7 +362,11 @@ class RtkEngine(RtkCore):
         self._used = np.zeros(0, np.int64)
         half = (half | b.half).ravel() if self.half_cycle else None
         self._filter_epoch(i, 0, t, age_s, spp_pos, spp_ok, (slips | bslip).ravel(), half)
-        return self._solution(t, age_s, self._used)
+        out = self._solution(t, age_s, self._used)
+        if out.quality in (1, 2, 4) and len(self._used) >= 4:
+            out.gdop, out.pdop, out.hdop, out.vdop = _dops(out.position_m, ep[5][np.isin(self.sats, self._used)],
+                                                           self._used)
+        return out
 
     def _epoch_inputs(self, i, pos, at_spp):
         (_t, phase, code, _lli, _dop, sat_pos, clk, valid), b = self._cur

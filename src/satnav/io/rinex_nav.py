@@ -368,8 +368,9 @@ class _Group:
     lines: int = 0
 
 
-def _read_one(path, source: int, strict: bool, nav: Navigation):
-    """Read one file; returns (header, {system: array}) and appends v4 records to ``nav``."""
+def _read_one(path, source: int, strict: bool, nav: Navigation, systems: str | None = None):
+    """Read one file; returns (header, {system: array}) and appends v4 records to ``nav``;
+    with ``systems``, the ephemeris records of other systems are located but not decoded."""
     path_str = str(path)
     raw = read_bytes(path)
     text = raw.decode("latin-1")
@@ -407,6 +408,8 @@ def _read_one(path, source: int, strict: bool, nav: Navigation):
 
     out: dict[str, list[np.ndarray]] = {}
     for (system, mtype, nlines), grp in groups.items():
+        if systems is not None and system not in systems:
+            continue
         arr = _parse_group(
             block, np.array(grp.starts, dtype=np.int64), nlines, system, mtype, v2, v4,
             log, body_start, source,
@@ -802,7 +805,7 @@ def _toe_from_week(week, toe_sow, toc, system):
 
 
 # ---------------------------------------------------------------------------------------------
-def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
+def read_rinex_nav(*paths: str | PathLike, strict: bool = False, systems: str | None = None) -> Navigation:
     """Read and merge RINEX 2/3/4 navigation files of any system.
 
     Parameters
@@ -811,6 +814,11 @@ def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
         Navigation files (plain, .gz, .Z, .bz2, .zip).
     strict : bool
         Raise on a damaged record instead of skipping it with a warning.
+    systems : str, optional
+        System letters (``"GE"``): only the ephemeris messages of these systems are decoded
+        and held; the records of the others are located (a damaged record layout is still
+        reported) but their fields are not read (a solve of GPS alone skips decoding the
+        ~90 % of a multi-GNSS file that it would drop). None (default): every system.
 
     Returns
     -------
@@ -827,7 +835,7 @@ def read_rinex_nav(*paths: str | PathLike, strict: bool = False) -> Navigation:
     nav = Navigation()
     per_system: dict[str, list[np.ndarray]] = {}
     for source, path in enumerate(paths):
-        hdr, msgs = _read_one(path, source, strict, nav)
+        hdr, msgs = _read_one(path, source, strict, nav, systems)
         nav.sources.append(str(path))
         if source == 0:
             nav.header = hdr

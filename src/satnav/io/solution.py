@@ -760,7 +760,7 @@ def nmea_sentences(solution, *, talker: str = "GN") -> list[bytes]:
         tm, dt = when[i].time(), when[i].date()
         if solved[i]:
             la, lo = float(lat_d[i]), float(lon_d[i])
-            common = dict(lat=abs(la), NS="N" if la >= 0 else "S", lon=abs(lo), EW="E" if lo >= 0 else "W")
+            common = dict(lat=la, NS="N" if la >= 0 else "S", lon=lo, EW="E" if lo >= 0 else "W")
             hdop = float(solution.hdop[i])
             out.append(
                 NMEAMessage(

@@ -247,7 +247,7 @@ class LiveEngine:
         return LiveFix(
             time_ns=t, position_m=np.asarray(sol.position_m[0], float), quality=5 if solved else 0, valid=valid,
             mode="spp", n_satellites=int(sol.n_used[0]), satellites=sats.tolist(), hdop=float(sol.hdop[0]),
-            pdop=float(sol.pdop[0]), vdop=float(sol.vdop[0]),
+            pdop=float(sol.pdop[0]), vdop=float(sol.vdop[0]), gdop=float(sol.gdop[0]),
             residual_rms_m=float(np.sqrt(np.mean(r**2))) if len(r) else math.nan,
             velocity_m_s=np.asarray(sol.velocity_m_s[0], float), reason="" if valid else str(sol.reason(0)),
             solution=sol,
@@ -317,7 +317,8 @@ class LiveEngine:
         return LiveFix(
             time_ns=t, position_m=np.asarray(r.position_m, float), quality=int(r.quality), valid=True,
             mode=self.options.mode, n_satellites=int(r.n_satellites), satellites=np.asarray(r.satellites).tolist(),
-            covariance_m2=np.asarray(r.covariance_m2, float),
+            covariance_m2=np.asarray(r.covariance_m2, float), gdop=float(r.gdop), pdop=float(r.pdop),
+            hdop=float(r.hdop), vdop=float(r.vdop),
             residual_rms_m=math.nan, ratio=float(r.ratio), age_s=float(r.age_s),
             solution=one,
         )
@@ -337,18 +338,15 @@ class LiveEngine:
 
 
 def _warm_up_lambda() -> None:
-    """Compile (or load) the LAMBDA search kernels in a background thread now, rather than
-    in the middle of the stream when the pure-Python search has run long enough
-    (:mod:`satnav.estimators.lambda_ils`: seconds of numba start-up, a stall of the outputs)."""
-    import threading
-
+    """Load the LAMBDA search kernels (:mod:`satnav.estimators.lambda_ils`: numba, from its
+    cache) now, before the stream starts, rather than in the middle of it when the
+    pure-Python search has run long enough: loading (or, the first time, compiling) them
+    holds the interpreter for 0.5 s to seconds, and from a background thread that stalled
+    the outputs just the same (measured: one 15 s stall of a 1 Hz RTK stream under load 9)."""
     from ..estimators import lambda_ils
 
-    def load():
-        if getattr(lambda_ils, "_KERNELS", False) is None:
-            lambda_ils._KERNELS = lambda_ils._load_kernels()
-
-    threading.Thread(target=load, name="lambda-kernels", daemon=True).start()
+    if getattr(lambda_ils, "_KERNELS", False) is None:
+        lambda_ils._KERNELS = lambda_ils._load_kernels()
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """What the live engine writes for each epoch: :class:`LiveFix` and its text as NMEA 0183
 (GGA, RMC, GSA, GST), an RTKLIB ``.pos`` line, or a JSON line.
 
-NMEA (NMEA 0183 4.11, sentences built and checksummed by ``pynmeagps``): GGA fix quality
+NMEA (NMEA 0183 4.11, sentences formatted by :mod:`satnav.io.nmea_text`): GGA fix quality
 4 for RTK fixed, 5 float, 2 DGNSS, 1 single point, **0 for anything not to be trusted**
 (an epoch without a solution, or one that failed the integrity checks: RAIM, Doppler motion,
 height); RMC status A/V and mode R (fixed), F (float), D (DGNSS), A (single), N (none); GSA
@@ -46,7 +46,9 @@ class LiveFix:
     checks: then NMEA says quality 0 whatever ``quality`` is). Positions ECEF m; covariance
     ECEF m^2 (NaN when unknown); ``age_s`` of the corrections (NaN without). ``note`` says
     why the mode is not the one asked for (stale corrections, no base data yet). DOPs are
-    those of single point fixes (NaN for RTK/DGNSS fixes: the GGA HDOP field is then empty).
+    those of the satellites used, seen from the position (single point: the solver's; RTK/DGNSS:
+the satellites with double differences, :class:`~satnav.estimators.rtk_engine.RtkEpochSolution`);
+NaN (an empty GGA HDOP field) without a solution.
     """
 
     time_ns: int
@@ -59,6 +61,7 @@ class LiveFix:
     hdop: float = math.nan
     pdop: float = math.nan
     vdop: float = math.nan
+    gdop: float = math.nan
     covariance_m2: np.ndarray | None = None
     residual_rms_m: float = math.nan
     velocity_m_s: np.ndarray | None = None
@@ -93,59 +96,53 @@ def _utc(time_ns: int):
 
 
 def nmea_lines(fix: LiveFix, *, talker: str = "GN") -> bytes:
-    """GGA, RMC, GSA (one per system used) and GST of one epoch, CR LF terminated."""
-    from pynmeagps import GET, NMEAMessage
-
+    """GGA, RMC, GSA (one per system used) and GST of one epoch, CR LF terminated
+    (formatted by :mod:`satnav.io.nmea_text`; read back with ``pynmeagps`` in the tests)."""
+    from ..io.nmea_text import (
+        nmea_date,
+        nmea_latitude,
+        nmea_longitude,
+        nmea_number,
+        nmea_sentence,
+        nmea_time,
+    )
     from ..io.solution import _NMEA_SYSTEM_ID, _nmea_svid
 
     when = _utc(fix.time_ns)
-    tm, dt = when.time(), when.date()
+    tm, dt = nmea_time(when), nmea_date(when)
     pos = np.asarray(fix.position_m, float)
-    out = []
     solved = bool(np.all(np.isfinite(pos))) and fix.quality > 0
     if not solved:
-        empty = dict(lat="", NS="", lon="", EW="")
-        out.append(NMEAMessage(talker, "GGA", GET, time=tm, quality=0, numSV=0, HDOP="", alt="", altUnit="",
-                               sep="", sepUnit="", diffAge="", diffStation="", **empty).serialize())
-        out.append(NMEAMessage(talker, "RMC", GET, time=tm, status="V", spd="", cog="", date=dt, mv="",
-                               mvEW="", posMode="N", navStatus="V", **empty).serialize())
-        return b"".join(out)
+        return (nmea_sentence(talker + "GGA", (tm, "", "", "", "", "0", "0", "", "", "", "", "", "", ""))
+                + nmea_sentence(talker + "RMC", (tm, "V", "", "", "", "", "", "", dt, "", "", "N", "V")))
     lat, lon, h = (float(v[0]) for v in ecef_to_geodetic(pos[None, :]))
-    la, lo = math.degrees(lat), math.degrees(lon)
-    common = dict(lat=abs(la), NS="N" if la >= 0 else "S", lon=abs(lo), EW="E" if lo >= 0 else "W")
+    la, ns = nmea_latitude(math.degrees(lat))
+    lo, ew = nmea_longitude(math.degrees(lon))
     q = _GGA_QUALITY.get(fix.quality, 0) if fix.valid else 0
-    age = round(fix.age_s, 1) if fix.quality in (1, 2, 4) and math.isfinite(fix.age_s) else ""
-    out.append(NMEAMessage(talker, "GGA", GET, hpnmeamode=True, time=tm, quality=q, numSV=int(fix.n_satellites),
-                           HDOP=round(fix.hdop, 1) if math.isfinite(fix.hdop) else "", alt=round(h, 4),
-                           altUnit="M", sep=0.0, sepUnit="M", diffAge=age, diffStation="", **common).serialize())
+    age = nmea_number(fix.age_s, 1) if fix.quality in (1, 2, 4) else ""
+    out = [nmea_sentence(talker + "GGA", (tm, la, ns, lo, ew, str(q), str(int(fix.n_satellites)),
+                                          nmea_number(fix.hdop, 1), nmea_number(h, 4), "M", "0.0", "M", age, ""))]
     spd = cog = ""
     v = fix.velocity_m_s
     if v is not None and np.all(np.isfinite(v)):
         venu = enu_rotation(np.array([lat]), np.array([lon]))[0] @ np.asarray(v, float)
-        spd = round(float(math.hypot(venu[0], venu[1]) / (1852.0 / 3600.0)), 3)
-        cog = round(float(math.degrees(math.atan2(venu[0], venu[1])) % 360.0), 2)
-    out.append(NMEAMessage(talker, "RMC", GET, hpnmeamode=True, time=tm, status="A" if fix.valid else "V",
-                           spd=spd, cog=cog, date=dt, mv="", mvEW="",
-                           posMode=_RMC_MODE.get(fix.quality, "A") if fix.valid else "N",
-                           navStatus="S" if fix.valid else "C", **common).serialize())
-    dops = [round(x, 1) if math.isfinite(x) else "" for x in (fix.pdop, fix.hdop, fix.vdop)]
+        spd = nmea_number(math.hypot(venu[0], venu[1]) / (1852.0 / 3600.0), 3)
+        cog = nmea_number(math.degrees(math.atan2(venu[0], venu[1])) % 360.0, 2)
+    out.append(nmea_sentence(talker + "RMC", (
+        tm, "A" if fix.valid else "V", la, ns, lo, ew, spd, cog, dt, "", "",
+        _RMC_MODE.get(fix.quality, "A") if fix.valid else "N", "S" if fix.valid else "C")))
+    dops = [nmea_number(x, 1) for x in (fix.pdop, fix.hdop, fix.vdop)]
     sats = [int(s) for s in fix.satellites]
-    letters = system_of(np.asarray(sats, np.int64)) if sats else np.zeros(0, "U1")
+    letters = system_of(np.asarray(sats, np.int64)).tolist() if sats else []
     for letter in "GRECJI":
-        sel = [s for s, x in zip(sats, letters) if x == letter or (letter == "G" and x == "S")]
-        ids = [_nmea_svid(s) for s in sel][:12]
+        ids = [str(_nmea_svid(s)) for s, x in zip(sats, letters) if x == letter or (letter == "G" and x == "S")][:12]
         if not ids:
             continue
-        svs = {f"svid_{k + 1:02d}": (ids[k] if k < len(ids) else "") for k in range(12)}
-        out.append(NMEAMessage(talker, "GSA", GET, opMode="A", navMode=3 if fix.valid else 1, PDOP=dops[0],
-                               HDOP=dops[1], VDOP=dops[2], systemId=_NMEA_SYSTEM_ID[letter], **svs).serialize())
+        out.append(nmea_sentence(talker + "GSA", ("A", "3" if fix.valid else "1", *ids, *[""] * (12 - len(ids)),
+                                                  *dops, str(_NMEA_SYSTEM_ID[letter]))))
     s_lat, s_lon, s_alt = _std_llh(fix, lat, lon)
-
-    def r3(x):
-        return round(x, 3) if math.isfinite(x) else ""
-
-    out.append(NMEAMessage(talker, "GST", GET, time=tm, rangeRms=r3(fix.residual_rms_m), stdMajor="", stdMinor="",
-                           orient="", stdLat=r3(s_lat), stdLong=r3(s_lon), stdAlt=r3(s_alt)).serialize())
+    out.append(nmea_sentence(talker + "GST", (tm, nmea_number(fix.residual_rms_m, 3), "", "", "",
+                                              nmea_number(s_lat, 3), nmea_number(s_lon, 3), nmea_number(s_alt, 3))))
     return b"".join(out)
 
 
@@ -187,7 +184,7 @@ def json_line(fix: LiveFix) -> bytes:
         "lat_deg": num(math.degrees(lat), 9) if ok else None, "lon_deg": num(math.degrees(lon), 9) if ok else None,
         "height_m": num(h), "sd_north_m": num(s[0]), "sd_east_m": num(s[1]), "sd_up_m": num(s[2]),
         "satellites": int(fix.n_satellites), "used": [satellite_id(int(x)) for x in fix.satellites],
-        "hdop": num(fix.hdop, 2), "pdop": num(fix.pdop, 2), "vdop": num(fix.vdop, 2),
+        "hdop": num(fix.hdop, 2), "pdop": num(fix.pdop, 2), "vdop": num(fix.vdop, 2), "gdop": num(fix.gdop, 2),
         "ratio": num(fix.ratio, 2), "age_s": num(fix.age_s, 2), "note": fix.note, "reason": fix.reason,
         "latency_ms": num(fix.latency_s * 1e3, 3),
     }

@@ -55,6 +55,11 @@ class ControlScenario:
     faults: tuple = field(default_factory=tuple)
     options: OdtsOptions = OdtsOptions()
     source: str = "<built-in>"
+    #: a priori orbit error (m, 1-sigma per axis; 1e-4 of it in m/s) of the first arc: tens of
+    #: metres for a cold start, about a metre when a previous day's solution warms it
+    apriori_sigma_m: float = 50.0
+    #: estimate and evaluate the time links (GPS and GLONASS orbits propagated: seconds)
+    time_links: bool = True
 
 
 def _number(spec, key, default, low, high, where):
@@ -155,8 +160,9 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     # the a priori of the first arc: the design orbit with errors of tens of metres (what a
     # previous day's orbit determination would give); the truth differs by its SRP as well
     rng = np.random.default_rng(scenario.seed + 2)
+    sigma = scenario.apriori_sigma_m
     state = _initial_gcrs_state(con) + np.concatenate(
-        [rng.normal(0, 50.0, (len(ids), 3)), rng.normal(0, 0.005, (len(ids), 3))], axis=1)
+        [rng.normal(0, sigma, (len(ids), 3)), rng.normal(0, sigma * 1e-4, (len(ids), 3))], axis=1)
     from ...dynamics.forces import ForceModel
     from ...dynamics.propagator import Propagator
 
@@ -191,6 +197,9 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     from .user import broadcast_from_truth, user_accuracy
 
     fitted = broadcast_from_truth(truth, con.sat, int(origins[0]), eval_end, scenario.upload_hours)
+    fitted_sisre = sisre_report(fitted, truth, ids, times[evaluation])
+    report["truth_fitted"] = dict(sisre_rms_m=fitted_sisre["sisre_rms_m"],
+                                  satellites=fitted_sisre["satellites"])
     site = np.ravel(geodetic_to_ecef(np.radians(30.0), np.radians(105.0), 500.0))
     accuracy = user_accuracy(truth, {"odts": brdc, "truth_fitted": fitted}, site, times[evaluation],
                              alarms=[(ids.index(a.satellite), a.time_ns) for a in alarms])
@@ -202,15 +211,27 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
         first = raim["first_raim_alarm_ns"]
         report["user_raim"] = dict(alarm_epochs=raim["raim_alarm_epochs"],
                                    first_alarm_h=None if first is None else (first - start) / 3.6e12)
-    from .time_link import combined_user_accuracy, estimate_system_time_offset
+    from .time_link import (
+        BROADCAST_CODES,
+        combined_user_accuracy,
+        estimate_time_links,
+        master_time_data,
+    )
 
-    first_arc = (times >= origins[0] - arc_ns) & (times < origins[0])
-    offset = estimate_system_time_offset(truth, network, times[first_arc][::max(1, int(300 / scenario.interval_s))])
-    report["time_offset"] = dict(
-        system_minus_gpst_a0_ns=offset.a0_s * 1e9, a1_ns_per_day=offset.a1 * 86400e9,
-        reference_h=(offset.t_ref_ns - start) / 3.6e12, rms_vs_truth_ns=offset.rms_vs_truth_s * 1e9,
-        glonass_plus_designed_user=combined_user_accuracy(
-            truth, offset, site, times[evaluation][::max(1, int(300 / scenario.interval_s))]))
+    stride = max(1, int(300 / scenario.interval_s))
+    links = []
+    if scenario.time_links:
+        link_data = master_time_data(truth, network, times[::stride])
+        links = [estimate_time_links(link_data, (link_data.time_ns >= o - arc_ns) & (link_data.time_ns < o), int(o))
+                 for o in origins]
+        eval_300 = times[evaluation][::stride]
+        report["time_links"] = dict(
+            offsets={code: dict(a0_ns=links[0][code].a0_s * 1e9, a1_ns_per_day=links[0][code].a1 * 86400e9,
+                                fit_rms_vs_truth_ns=max(lk[code].rms_vs_truth_s for lk in links) * 1e9)
+                     for code in ("IRGP", "IRGL") + BROADCAST_CODES[1:]},
+            estimations=len(links),
+            users={f"{p}_plus_designed": combined_user_accuracy(truth, links, site, eval_300, p)
+                   for p in ("glonass", "gps")})
     report.update(
         scenario=scenario.source, constellation=con.name, stations=network.names,
         interval_s=scenario.interval_s, arc_hours=scenario.arc_hours,
@@ -229,6 +250,8 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
             report.setdefault("faults", []).append(dict(
                 satellite=f.satellite, kind=f.kind, time_h=f.time_h, size_m=f.size_m,
                 detected=bool(hit), time_to_alarm_s=tta[-1],
+                alarm_h=(hit[0].time_ns - start) / 3.6e12 if hit else None,
+                next_upload_h=(int(next_upload[0]) - start) / 3.6e12 if next_upload.size else None,
                 flagged_in_next_message=bool(hit) and next_upload.size > 0
                 and bool(brdc.health[brdc.upload_ns == next_upload[0], ids.index(f.satellite)].all())))
         report["time_to_alarm_s"] = max((x for x in tta if x is not None), default=None)
@@ -253,8 +276,11 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
                   comments=["ODTS estimate, last arc: clocks against system time, realised by",
                             f"the master station {network.names[network.master_index]} (its clock 0 by definition)"])
         nav_path = out / "odts_broadcast.rnx"
-        _write_navigation(brdc, con, nav_path, offset)
-        report["outputs"] = [str(sp3_path), str(clk_path), str(nav_path), str(out / "odts_report.json")]
+        _write_navigation(brdc, con, nav_path, links)
+        nav4_path = out / "odts_broadcast_v4.rnx"
+        _write_navigation(brdc, con, nav4_path, links, version=4.01)
+        report["outputs"] = [str(sp3_path), str(clk_path), str(nav_path), str(nav4_path),
+                             str(out / "odts_report.json")]
         (out / "odts_report.json").write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
     return report
 
@@ -269,10 +295,14 @@ def _concatenate(messages):
                                          "system", "sat", "health", "origin_ns")))
 
 
-def _write_navigation(brdc, con, path, offset=None) -> None:
+def _write_navigation(brdc, con, path, links=(), version: float = 3.05) -> None:
+    """The broadcast as RINEX navigation: 3.05 with the time links in force at the start as
+    header ``TIME SYSTEM CORR`` lines, or 4.01 with every estimation of them as ``STO``
+    records (transmitted by the first satellite from each estimation's origin)."""
     from ...gnss_time import gps_week_tow, leap_seconds_at_gpst
     from ...navigation import NavHeader, Navigation
     from ..broadcast import kepler_message_array, write_broadcast
+    from .time_link import BROADCAST_CODES
 
     U, n = brdc.health.shape
     sat = np.broadcast_to(np.asarray(con.sat)[None, :], (U, n)).ravel()
@@ -283,12 +313,21 @@ def _write_navigation(brdc, con, path, offset=None) -> None:
                                brdc.system, af, issue, 2 * (brdc.toe_ns[0] - brdc.upload_ns[0]) / 3.6e12,
                                health=brdc.health.ravel().astype(float))
     order = np.lexsort((arr["toc"], arr["sat"]))
-    header = NavHeader(version=3.05, system=brdc.system, program="satnav", run_by="satnav odts",
+    header = NavHeader(version=version, system=brdc.system, program="satnav", run_by="satnav odts",
                        comments=["satnav control segment: broadcast from ODTS predictions",
-                                 f"{con.name}: {len(con)} satellites"],
+                                 f"{con.name}: {len(con)} satellites",
+                                 "IRGP, IRUT: the designed system's time - GPST, - UTC"],
                        leap_seconds=int(leap_seconds_at_gpst(np.int64(brdc.upload_ns[0]))))
-    if offset is not None:  # system time minus GPST (RINEX 3.05 IRGP: IRNSS-format system to GPS)
-        week, sow = gps_week_tow(np.int64(offset.t_ref_ns))
-        header.time_corrections["IRGP"] = (offset.a0_s, offset.a1, int(sow), int(week))
-    write_broadcast(Navigation(messages={brdc.system: arr[order]}, header=header,
-                               sources=["satnav odts"]), path)
+    nav = Navigation(messages={brdc.system: arr[order]}, header=header, sources=["satnav odts"])
+    utc_id = {"IRUT": "UTC(USNO)", "GPUT": "UTC(USNO)", "GLUT": "UTC(SU)"}
+    if links and version < 4:
+        for code in BROADCAST_CODES:
+            week, sow = gps_week_tow(np.int64(links[0][code].t_ref_ns))
+            header.time_corrections[code] = (links[0][code].a0_s, links[0][code].a1, int(sow), int(week))
+    for lk in links if version >= 4 else ():
+        _, sow = gps_week_tow(np.int64(lk.origin_ns))
+        for code in BROADCAST_CODES:
+            nav.sto_records.append(dict(sat=int(con.sat[0]), type="STO", message="LNAV", time=int(lk.origin_ns),
+                                        code=code, sbas_id="", utc_id=utc_id.get(code, ""), t_tot=float(sow),
+                                        a0=lk[code].a0_s, a1=lk[code].a1, a2=0.0))
+    write_broadcast(nav, path, version=version)
