@@ -36,6 +36,8 @@ FUTURE_SOLVE_MODES: tuple[str, ...] = ()
 RELATIVE_MODES = ("dgnss", "rtk-kinematic", "rtk-static")
 #: Ionospheric corrections (``None``: automatic).
 IONO_MODELS = ("klobuchar", "iono-free", "states", "none", "uncombined")
+#: GLONASS ambiguity resolution of RTK (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`).
+GLONASS_AR_MODES = ("auto", "off", "on", "autocal")
 #: Measurement weights (``None``: the error model).
 WEIGHT_MODELS = ("model", "reported")
 
@@ -69,6 +71,12 @@ def _xyz(name: str, value) -> tuple[float, float, float]:
     if len(v) != 3 or not all(math.isfinite(x) for x in v):
         raise SatnavError(f"{name} {value!r}: expected three ECEF coordinates X, Y, Z in metres")
     return v
+
+
+def _check_jobs(jobs) -> None:
+    """``jobs``: a number of processes (int >= 1) or None (every core)."""
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise SatnavError(f"jobs {jobs!r}: expected a number of processes, 1 or more (None: every core)")
 
 
 def _systems(name: str, value, *, optional=False) -> str | None:
@@ -226,7 +234,7 @@ class SolveOptions(_PlainData):
     --max-age               ``max_age_s`` (s; the workflow adds 0.5 s of time-tag tolerance)
     --strict                ``strict`` (damaged records are errors)
     --frequencies           ``frequencies`` (RTK: 1 = L1, 2 = L1 + L2, 3 = L1 + L2 + L5)
-    --glonass-ar            ``glonass_ar`` (RTK: ``"off"``, ``"on"``, ``"autocal"``)
+    --glonass-ar            ``glonass_ar`` (RTK: ``"auto"``, ``"off"``, ``"on"``, ``"autocal"``)
     --tropo                 ``tropo`` (PPP: ``"gmf"`` GPT + GMF, ``"niell"`` standard atmosphere + NMF)
     --min-lock              ``min_lock_s`` (RTK: s an ambiguity is tracked before a fix)
     --min-lock-cross        ``min_lock_cross_s`` (RTK: the same for a fix cross-checked by GLONASS)
@@ -273,7 +281,7 @@ class SolveOptions(_PlainData):
     ppp_ar: bool = False
     cn0_error_m: float | None = field(default=None)
     frequencies: int = 2
-    glonass_ar: str = "off"
+    glonass_ar: str = "auto"
     tropo: str = "gmf"
     min_lock_s: float | None = None
     min_lock_cross_s: float | None = None
@@ -334,7 +342,7 @@ class SolveOptions(_PlainData):
             raise SatnavError(f"frequencies {self.frequencies!r}: expected 1 (L1), 2 (L1 + L2) or "
                               "3 (L1 + L2 + L5)")
         self._set("frequencies", int(self.frequencies))
-        _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
+        _choice("glonass_ar", self.glonass_ar, GLONASS_AR_MODES, optional=False)
         _choice("tropo", self.tropo, ("gmf", "niell"), optional=False)
         for name, what in (("min_lock_s", "a lock time in seconds"),
                            ("min_lock_cross_s", "a lock time in seconds"),
@@ -346,9 +354,7 @@ class SolveOptions(_PlainData):
             self._set(name, _number(name, getattr(self, name), "a probability", 0.0, 1.0, optional=True))
         if self.half_cycle is not None and not isinstance(self.half_cycle, bool):
             raise SatnavError(f"half_cycle {self.half_cycle!r}: expected true, false or none")
-        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int)
-                                      or self.jobs < 1):
-            raise SatnavError(f"jobs {self.jobs!r}: expected a number of processes, 1 or more (None: every core)")
+        _check_jobs(self.jobs)
 
     @property
     def rtk_frequencies(self) -> tuple[str, ...]:
@@ -393,7 +399,8 @@ class OrbitComparisonOptions(_PlainData):
     Fields: ``start``, ``end`` (ISO 8601 GPST such as ``"2020-06-25T00:00:00"``; ``None``:
     the day holding most navigation messages, to its end), ``interval_s`` (epoch spacing,
     s, default 900), ``systems`` (letters; ``None``: all in the navigation files),
-    ``strict`` (damaged records are errors).
+    ``strict`` (damaged records are errors), ``jobs`` (processes: the systems' states and
+    the SP3 text split over them, the same result; ``None``: every core).
     """
 
     start: str | None = None
@@ -401,6 +408,7 @@ class OrbitComparisonOptions(_PlainData):
     interval_s: float = 900.0
     systems: str | None = None
     strict: bool = False
+    jobs: int | None = None
 
     def __post_init__(self):
         from .gnss_time import format_gpst, parse_gpst
@@ -422,6 +430,7 @@ class OrbitComparisonOptions(_PlainData):
             self._set("systems", self.systems.upper())
         if not isinstance(self.strict, bool):
             raise SatnavError(f"strict {self.strict!r}: expected true or false")
+        _check_jobs(self.jobs)
 
     @property
     def start_ns(self) -> int | None:
@@ -481,7 +490,7 @@ class StreamOptions(_PlainData):
     ratio_threshold: float = 3.0
     fix_and_hold: bool = False
     frequencies: int = 2
-    glonass_ar: str = "off"
+    glonass_ar: str = "auto"
     max_age_s: float = 30.0
     base_wait_s: float = 1.0
     replay_speed: float | None = None
@@ -509,7 +518,7 @@ class StreamOptions(_PlainData):
             raise SatnavError(f"fix_and_hold {self.fix_and_hold!r}: expected true or false")
         if self.frequencies not in (1, 2, 3) or isinstance(self.frequencies, bool):
             raise SatnavError(f"frequencies {self.frequencies!r}: expected 1 (L1), 2 (L1 + L2) or 3 (L1 + L2 + L5)")
-        _choice("glonass_ar", self.glonass_ar, ("off", "on", "autocal"), optional=False)
+        _choice("glonass_ar", self.glonass_ar, GLONASS_AR_MODES, optional=False)
         for name, what in (("max_age_s", "an age of corrections in seconds"), ("reconnect_s", "a time in seconds"),
                            ("reconnect_max_s", "a time in seconds"), ("stall_s", "a time in seconds"),
                            ("gga_interval_s", "a time in seconds")):

@@ -16,7 +16,6 @@ Options are plain data (:mod:`satnav.options`). Nothing here imports the command
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -494,12 +493,9 @@ _PER_SATELLITE_FIELDS = ("residuals_m", "used", "excluded", "azimuth_rad", "elev
 
 def default_jobs() -> int:
     """Processes used when :attr:`SolveOptions.jobs` is None: the cores this process may run on."""
-    import os
+    from .parallel import cores
 
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    return cores()
 
 
 def _streamable(obs, options: SolveOptions, *, base, states) -> bool:
@@ -600,7 +596,7 @@ def _parse_and_solve(raw, seen: _Seen, per_satellite: bool, core=None, x0=None, 
         core, x0, path, strict = (_WORKER[k] for k in ("core", "x0", "path", "strict"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        obs = parse_chunk_text(path, raw, strict)
+        obs = parse_chunk_text(path, raw, strict, systems=core.opts.systems)
     del raw
     if any(not issubclass(w.category, ResourceWarning) for w in caught):
         return None, _ChunkInfo(damaged=True)
@@ -648,7 +644,9 @@ def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: boo
     chunk with what has been seen (rare: receivers keep their codes); the motion check (it
     needs both neighbours of an epoch), the reduction to the marker and the navigation
     check run on the assembled per-epoch solution. Carrier smoothing is not causal in the
-    batch call: smoothed runs are never streamed.
+    batch call: smoothed runs are never streamed. Only the satellite lines of
+    ``options.systems`` are decoded (a GPS-only solve skips the others' numbers; a damaged
+    line of a system not solved is not seen, and changes nothing in the solution).
 
     Returns None (the caller then reads the file whole) when the file is not streamable
     with that guarantee: a phone file (its defaults smooth), a header change or epochs out
@@ -750,7 +748,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            first = parse_chunk_text(path, raw, options.strict)
+            first = parse_chunk_text(path, raw, options.strict, systems=options.systems or None)
             check_chunk_order(path, first, raw.final, None)
         except NotChunkableError:
             raise _Restart(None) from None
@@ -930,13 +928,14 @@ class BroadcastOrbits:
     systems: str
     interval_s: float
     navigation: Any = field(repr=False, default=None)
+    jobs: int = 1
 
     def write_sp3(self, path) -> None:
-        """Write the states as SP3-d (agency ``SNV``)."""
+        """Write the states as SP3-d (agency ``SNV``; on ``jobs`` processes, the same bytes)."""
         from .io.sp3 import write_sp3
 
         write_sp3(path, self.times_ns, self.satellites, self.states.position_m, self.states.clock_s,
-                  agency="SNV", comment="broadcast-derived orbits and clocks by satnav orbits")
+                  agency="SNV", comment="broadcast-derived orbits and clocks by satnav orbits", jobs=self.jobs)
 
     def summary(self) -> dict[str, Any]:
         """Span, counts and the satellites without a valid broadcast state at every epoch
@@ -989,8 +988,8 @@ class OrbitComparison:
 def _reason_summary(reasons: np.ndarray) -> str:
     from .orbits.states import REASONS
 
-    counts = Counter(int(r) for r in reasons.ravel() if r != 0)
-    return ", ".join(f"{REASONS.get(r, r)} x{n}" for r, n in sorted(counts.items()))
+    codes, counts = np.unique(reasons[reasons != 0], return_counts=True)
+    return ", ".join(f"{REASONS.get(int(r), int(r))} x{int(n)}" for r, n in zip(codes, counts))
 
 
 def _default_day(nav) -> int:
@@ -1051,9 +1050,52 @@ def broadcast_orbits(navs, options: OrbitComparisonOptions | None = None) -> Bro
             "times the navigation files cover"
         )
     times = np.arange(start, end + 1, step, dtype=np.int64)
-    bst = broadcast_states(nav, sats[None, :], times[:, None])
+    jobs = options.jobs if options.jobs is not None else default_jobs()
+    groups = _system_groups(sats, jobs)
+    if len(groups) == 1:
+        bst = broadcast_states(nav, sats[None, :], times[:, None])
+    else:  # each system's states computed whole in one process: the one-process result
+        from .parallel import map_forked
+
+        parts = map_forked(broadcast_states, [(nav, sats[None, g], times[:, None]) for g in groups], jobs)
+        bst = _joined_columns(parts, groups, len(sats))
     return BroadcastOrbits(times_ns=times, satellites=sats, states=bst, systems=systems,
-                           interval_s=options.interval_s, navigation=nav)
+                           interval_s=options.interval_s, navigation=nav, jobs=jobs)
+
+
+def _system_groups(sats: np.ndarray, jobs: int) -> list[np.ndarray]:
+    """Column indices of ``sats`` in at most ``jobs`` groups of whole systems, of about equal
+    work (satellites, plus a fixed cost per system), largest systems placed first."""
+    from .satellites import system_number_of
+
+    numbers = system_number_of(sats)
+    systems = np.unique(numbers).tolist()
+    if jobs <= 1 or len(systems) <= 1:
+        return [np.arange(len(sats))]
+    cost = {n: int(np.count_nonzero(numbers == n)) + 5 for n in systems}
+    bins: list[list[int]] = [[] for _ in range(min(jobs, len(systems)))]
+    load = [0] * len(bins)
+    for n in sorted(systems, key=lambda n: -cost[n]):
+        k = load.index(min(load))
+        bins[k].append(n)
+        load[k] += cost[n]
+    return [np.flatnonzero(np.isin(numbers, b)) for b in bins]
+
+
+def _joined_columns(parts, groups, n_sats: int):
+    """One epochs x satellites :class:`~satnav.satellite_states.SatelliteStates` from the
+    states of column ``groups``."""
+    import dataclasses
+
+    first = parts[0]
+    fields = {}
+    for f in dataclasses.fields(first):
+        a = getattr(first, f.name)
+        out = np.empty((a.shape[0], n_sats) + a.shape[2:], dtype=a.dtype)
+        for part, g in zip(parts, groups):
+            out[:, g] = getattr(part, f.name)
+        fields[f.name] = out
+    return type(first)(**fields)
 
 
 def compare_orbits(navs, sp3s: Sequence[PathType], clks: Sequence[PathType] = (),

@@ -100,7 +100,9 @@ def _drop_base_gaps(obs, rng, n_gaps):
 def add_glonass_ifb(obs, nav, rate_m_per_channel):
     """``obs`` with a GLONASS carrier-phase inter-frequency bias ``rate * k`` (m) added to
     every FDMA phase (k: the satellite's frequency channel): what a receiver of another
-    brand than the base shows (Wanninger 2012)."""
+    brand than the base shows (Wanninger 2012). Its header names another receiver type."""
+    import dataclasses
+
     from satnav.constants import SPEED_OF_LIGHT
     from satnav.satellites import system_of
     from satnav.signals import carrier_frequency, glonass_channels
@@ -114,8 +116,9 @@ def add_glonass_ifb(obs, nav, rate_m_per_channel):
         rows = np.flatnonzero(glo & (obs.code == ci))
         lam = SPEED_OF_LIGHT / carrier_frequency("R", code[1], k[rows])
         value[rows] += rate_m_per_channel * k[rows] / lam
+    header = dataclasses.replace(obs.header, receiver_type=f"{obs.header.receiver_type} IFB {rate_m_per_channel:g}")
     return Observations(obs.time, obs.sat, obs.code, value, obs.lli, obs.ssi, obs.codes,
-                        obs.epochs, header=obs.header)
+                        obs.epochs, header=header)
 
 
 def low_cost_pair(seed, *, systems="GR", n_epochs=300, hour=2, slips_per_sat_h=6.0,

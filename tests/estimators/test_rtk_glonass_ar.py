@@ -82,6 +82,40 @@ def test_summary_and_note():
         _run(1, "maybe")
 
 
+def test_auto_policy_from_headers():
+    """``glonass_ar="auto"``: "on" only when both headers name the same receiver type (and
+    firmware, where both give one); blank (convbin's default), different types: autocal."""
+    from satnav.estimators.rtk_core import auto_glonass_ar
+    from satnav.observations import ObsHeader
+
+    def h(t, v=""):
+        return ObsHeader(receiver_type=t, receiver_version=v)
+
+    assert auto_glonass_ar(h("u-blox"), h("U-BLOX "))[0] == "on"
+    assert auto_glonass_ar(h("SEPT POLARX5", "5.3.2"), h("SEPT POLARX5", ""))[0] == "on"
+    assert auto_glonass_ar(h("SEPT POLARX5", "5.3.2"), h("SEPT POLARX5", "5.4.0"))[0] == "autocal"
+    mode, why = auto_glonass_ar(h(""), h(""))
+    assert mode == "autocal" and "blank REC # / TYPE in the rover and base header" in why
+    assert auto_glonass_ar(h("TRIMBLE NETR9"), h("u-blox"))[0] == "autocal"
+
+
+def test_auto_default_on_mixed_pair_is_autocal():
+    """The default on a simulated mixed pair (another receiver type in the rover header, IFB
+    2 cm per channel): autocal, no wrong fix; on the same-type pair: on."""
+    for seed in (0, 1):
+        r, b, nav, truth = low_cost_pair(seed, systems="GR", hour=HOURS[seed], ifb_m_per_channel=0.02)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = solve_rtk(r, b, nav, base_position=BASE, frequencies=("L1",), systems="GR",
+                          max_age_s=30.0)
+        assert s.options["glonass_ar"] == "autocal"
+        assert any("chosen by glonass_ar=auto: receiver types differ" in n for n in s.notes)
+        err = np.linalg.norm(s.position_m - truth, axis=1)
+        assert not (s.fixed & (err > 0.10)).any()
+    s, _ = _run(1, "auto")
+    assert s.options["glonass_ar"] == "on"
+
+
 def test_channel_numbers_from_wavelength():
     from satnav.constants import SPEED_OF_LIGHT
 
@@ -106,7 +140,7 @@ def test_cli_flags_one_to_one():
     assert (o.min_lock_cross_s, o.autocal_success_rate_min, o.glonass_test_floor_cyc) == (3.0, 0.5, 0.02)
     assert o.rtk_validation["glonass_test_floor_cyc"] == 0.02
     d = solve_options_from_args(build_parser().parse_args(["solve", "r.obs", "n.nav"]))
-    assert d.frequencies == 2 and d.glonass_ar == "off" and d.half_cycle is None
+    assert d.frequencies == 2 and d.glonass_ar == "auto" and d.half_cycle is None
 
 
 def test_fixed_systems_in_outputs(tmp_path):

@@ -80,12 +80,13 @@ def pair():
 _SOLUTIONS: dict = {}
 
 
-def _solve(pair, systems, mode, frequencies):
-    key = (systems, mode, frequencies)
+def _solve(pair, systems, mode, frequencies, glonass_ar="auto"):
+    key = (systems, mode, frequencies, glonass_ar)
     if key not in _SOLUTIONS:
         base, rover = pair
         _SOLUTIONS[key] = solve_rtk(rover.obs, base.obs, base.nav, mode=mode, base_position=BASE,
-                                    systems=systems, frequencies=frequencies)  # fmt: skip
+                                    systems=systems, frequencies=frequencies,
+                                    glonass_ar=glonass_ar)  # fmt: skip
     return _SOLUTIONS[key]
 
 
@@ -203,8 +204,12 @@ def test_fix_rate_and_fixed_errors(pair, systems, mode, frequencies):
 
 
 def test_glonass_ambiguities_never_fixed(pair):
+    """``glonass_ar="off"``: GLONASS stays float (the default, ``"auto"``, fixes it for
+    these simulated receivers of one type)."""
     base, rover = pair
-    s = _solve(pair, "GECRJ", "kinematic", ("L1", "L2"))
+    auto = _solve(pair, "GECRJ", "kinematic", ("L1", "L2"))
+    assert any("glonass_ar=on" in n and "chosen by glonass_ar=auto" in n for n in auto.notes)
+    s = _solve(pair, "GECRJ", "kinematic", ("L1", "L2"), "off")
     assert any(GLONASS_NOTE in n for n in s.notes)
     # every fixed epoch fixes at most the double differences of G, E, C, J, two
     # frequencies, counted from the simulation's truth elevations at both sites
@@ -216,7 +221,7 @@ def test_glonass_ambiguities_never_fixed(pair):
     # ... and all of them, QZSS included, at nearly every fixed epoch (no partial fix)
     assert (s.n_fixed[fx] == integer_dd[fx]).mean() >= 0.9
     # GLONASS alone: float throughout, decimetres
-    r = _solve(pair, "R", "static", ("L1", "L2"))
+    r = _solve(pair, "R", "static", ("L1", "L2"), "off")
     assert any(GLONASS_NOTE in n for n in r.notes)
     assert not r.fixed.any() and (r.quality == 2).all()
     assert np.linalg.norm(ecef_to_enu(r.position_m[-1], ROVER)) < 0.3

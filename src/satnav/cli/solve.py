@@ -374,10 +374,11 @@ def register(subparsers) -> None:
     s.add_argument("--frequencies", type=int, choices=(1, 2, 3), default=2,
                    help="RTK: 1 = L1, 2 = L1 + L2 (default), 3 = L1 + L2 + L5; PPP with --iono uncombined: 1 = "
                         "single frequency (needs an IONEX file)")
-    s.add_argument("--glonass-ar", choices=("off", "on", "autocal"), default="off",
-                   help="RTK: GLONASS ambiguities float (off, default), fixed for same-brand "
-                   "receivers only (on; a mixed pair can then give wrong fixes), or fixed with an "
-                   "estimated inter-frequency bias (autocal: mixed pairs)")
+    s.add_argument("--glonass-ar", choices=("auto", "off", "on", "autocal"), default="auto",
+                   help="RTK: GLONASS ambiguities fixed as 'on' when both headers name the same "
+                   "receiver type, else as 'autocal' (auto, default); float (off); fixed for "
+                   "same-brand receivers only (on; a mixed pair can then give wrong fixes); fixed "
+                   "with an estimated inter-frequency bias (autocal: mixed pairs)")
     prob = bounded_float("a probability", 0.0, 1.0)
     secs = bounded_float("a time in seconds", 0.0)
     s.add_argument("--min-lock", type=secs, metavar="S",

@@ -24,9 +24,10 @@
   QZSS with LAMBDA (:mod:`satnav.estimators.lambda_ils`), the ratio test, partial
   ambiguity resolution (the least precise ambiguities are dropped until the test passes),
   and a validation of the fixed solution by its phase residuals, which rejects wrong
-  fixes. **GLONASS ambiguities stay float** by default (no inter-frequency bias
-  calibration): they still help the float solution; ``glonass_ar="on"`` fixes them for
-  same-brand receiver pairs, ``"autocal"`` with an estimated inter-frequency bias rate
+  fixes. **GLONASS ambiguities** are fixed by default (``glonass_ar="auto"``): assuming
+  no inter-frequency bias when both headers name the same receiver type (``"on"``), else
+  with an estimated inter-frequency bias rate (``"autocal"``); ``"off"`` keeps them float
+  (they still help the float solution)
   (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`). Optional fix-and-hold.
 
 DGNSS (``mode="dgnss"``) uses the double-differenced code only, one epoch at a time.
@@ -407,8 +408,9 @@ class RtkFilter(RtkCore):
         self.sats = sats.astype(np.int64)
         self.nf = len(frequencies)
         self.letters = system_of(self.sats)
+        self._choose_glonass_ar(rover.header, base.header)
         if "R" in chosen and self.mode != "dgnss":
-            self.notes.append(glonass_ar_note(self.glonass_ar))
+            self.notes.append(glonass_ar_note(self.glonass_ar, self.glonass_ar_reason))
         self.freq = _frequencies(chosen, self.letters, _glonass_k(rover, nav, self.sats), self.nf)
         self.lam = SPEED_OF_LIGHT / self.freq
         self.integer_ok = np.isin(self.letters, list(_INTEGER_SYSTEMS))
@@ -662,7 +664,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
               min_fix_ambiguities=4, max_fixed_sigma_m=0.05, min_lock_epochs=None,
               states=None, age_sigma_m_per_s=BASE_AGE_SIGMA_M_PER_S, min_lock_s=None,
               success_rate_min=None, fix_test_p=None, jump_test_p=None, code_test_p=None,
-              wrong_fix_p=None, base_gap_s=None, half_cycle=None, glonass_ar="off",
+              wrong_fix_p=None, base_gap_s=None, half_cycle=None, glonass_ar="auto",
               min_lock_cross_s=None, autocal_success_rate_min=None,
               glonass_test_floor_cyc=None, progress=None) -> RtkSolution:
     """Relative positioning of a rover against a base receiver.
@@ -688,7 +690,7 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
     fix_and_hold : bool
         Feed fixed integers back into the filter as tight constraints.
     systems : str
-        System letters; GLONASS ambiguities stay float unless ``glonass_ar`` says otherwise.
+        System letters (GLONASS ambiguity resolution: ``glonass_ar``).
     max_age_s : float
         Largest rover-base time difference for pairing epochs.
     dynamics : bool
@@ -720,11 +722,14 @@ def solve_rtk(rover_obs, base_obs, nav, *, mode="kinematic", base_position=None,
     glonass_test_floor_cyc : float, optional
         Sigma (cycles) added to each GLONASS double difference in the test of GLONASS
         integers against the other systems' (unmodelled phase multipath; default 0.03).
-    glonass_ar : {"off", "on", "autocal"}
+    glonass_ar : {"auto", "off", "on", "autocal"}
         GLONASS ambiguity resolution (:data:`satnav.estimators.rtk_core.GLONASS_AR_MODES`):
-        ``"off"`` float only (default, safe for any receiver pair); ``"on"`` fixed, for
-        receivers of the same brand (inter-frequency biases cancel); ``"autocal"`` fixed
-        with an estimated inter-frequency bias rate (m per channel number), for mixed pairs.
+        ``"off"`` float only (safe for any receiver pair); ``"on"`` fixed, for receivers of
+        the same brand (inter-frequency biases cancel); ``"autocal"`` fixed with an
+        estimated inter-frequency bias rate (m per channel number), for mixed pairs;
+        ``"auto"`` (default) ``"on"`` when both headers name the same receiver type, else
+        ``"autocal"`` (:func:`satnav.estimators.rtk_core.auto_glonass_ar`; the choice and
+        its reason are in :attr:`RtkSolution.notes`).
         :attr:`RtkSolution.fixed_systems` tells which systems each fix includes.
     progress : callable, optional
         ``progress(epochs_done, epochs)`` as the rover epochs are processed

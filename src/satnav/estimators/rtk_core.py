@@ -37,7 +37,7 @@ from . import kalman
 from .lambda_ils import resolve_partial
 
 __all__ = ["RtkCore", "single_differences", "sd_variance", "VALIDATION_DEFAULTS",
-           "GLONASS_AR_MODES", "IFB_RATE_SIGMA_M", "glonass_channel_numbers"]
+           "GLONASS_AR_MODES", "IFB_RATE_SIGMA_M", "glonass_channel_numbers", "auto_glonass_ar"]
 
 #: Systems whose ambiguities are resolved to integers.
 INTEGER_SYSTEMS = "GECJ"
@@ -117,10 +117,15 @@ VALIDATION_DEFAULTS = {
 #:   (RTKLIB ``pos2-gloarmode=autocal``; Wanninger 2012; Sleewaegen et al. 2012). For mixed
 #:   receiver pairs.
 #:
+#: * ``"auto"`` (the default): ``"on"`` when both receivers' headers name the same receiver
+#:   type (RINEX ``REC # / TYPE / VERS``, the raw log's receiver; versions equal where both
+#:   are given), else ``"autocal"`` (:func:`auto_glonass_ar`); the choice and its reason are
+#:   a note of the solution.
+#:
 #: Wanninger, L. (2012) Carrier-phase inter-frequency biases of GLONASS receivers. J Geod
 #: 86:139-148. Sleewaegen, J.-M. et al. (2012) Demystifying GLONASS inter-frequency carrier
 #: phase biases. Inside GNSS 7(3):57-61.
-GLONASS_AR_MODES = ("off", "on", "autocal")
+GLONASS_AR_MODES = ("off", "on", "autocal", "auto")
 #: Prior sigma (m per channel number) of the GLONASS phase IFB rate (``glonass_ar="autocal"``):
 #: rates between receiver brands are a few centimetres per channel (Wanninger 2012); a
 #: rate larger by one wavelength (0.19 m) per channel is almost indistinguishable from a
@@ -180,14 +185,44 @@ def glonass_channel_numbers(letters, lam):
     return np.where((np.asarray(letters) == "R")[:, None], k, 0.0)
 
 
-def glonass_ar_note(glonass_ar):
-    """The solution note on GLONASS ambiguities for ``glonass_ar`` (:data:`GLONASS_AR_MODES`)."""
+def _receiver_text(header):
+    """``(type, version)`` of an observation header, upper case, blanks collapsed."""
+    def norm(v):
+        return " ".join(str(v or "").upper().split())
+
+    return (norm(getattr(header, "receiver_type", "")), norm(getattr(header, "receiver_version", "")))
+
+
+def auto_glonass_ar(rover_header, base_header) -> tuple[str, str]:
+    """``glonass_ar="auto"``: ``("on", reason)`` when the rover and base headers
+    (:class:`~satnav.observations.ObsHeader`) name the same receiver type, and the same
+    firmware version where both give one; else ``("autocal", reason)``. A blank type (RTKLIB
+    ``convbin`` leaves ``REC # / TYPE / VERS`` as the user set it, often empty) is unknown:
+    autocal. Receivers of one type share their GLONASS carrier-phase inter-frequency biases,
+    which cancel in the single difference; other types differ by up to centimetres per
+    frequency channel (Wanninger 2012), and firmware versions of one type can too."""
+    rt, rv = _receiver_text(rover_header)
+    bt, bv = _receiver_text(base_header)
+    if not rt or not bt:
+        blank = " and ".join(w for w, t in (("rover", rt), ("base", bt)) if not t)
+        return "autocal", f"receiver type unknown (blank REC # / TYPE in the {blank} header)"
+    if rt != bt:
+        return "autocal", f"receiver types differ (rover {rt!r}, base {bt!r})"
+    if rv and bv and rv != bv:
+        return "autocal", f"receiver {rt!r} with different firmware (rover {rv!r}, base {bv!r})"
+    return "on", f"same receiver type {rt!r} in both headers"
+
+
+def glonass_ar_note(glonass_ar, reason=None):
+    """The solution note on GLONASS ambiguities for ``glonass_ar`` (:data:`GLONASS_AR_MODES`);
+    ``reason``: why ``"auto"`` chose it (:func:`auto_glonass_ar`)."""
+    why = f"; chosen by glonass_ar=auto: {reason}" if reason else ""
     if glonass_ar == "on":
         return ("GLONASS ambiguities are fixed assuming no inter-frequency bias between the "
-                "receivers (glonass_ar=on: same-brand receivers)")
+                f"receivers (glonass_ar=on: same-brand receivers{why})")
     if glonass_ar == "autocal":
         return ("GLONASS ambiguities are fixed with an estimated inter-frequency bias rate "
-                "(glonass_ar=autocal)")
+                f"(glonass_ar=autocal{why})")
     return ("GLONASS ambiguities are estimated as float only (no "
             "inter-frequency bias calibration); they are not fixed")
 
@@ -215,7 +250,7 @@ class RtkCore:
     # ------------------------------------------------------------------ set-up
     def _init_options(self, *, mode, ratio_threshold, fix_and_hold, elevation_mask_deg,
                       min_fix_ambiguities, max_outage_epochs, validation_sigma, max_fixed_sigma_m,
-                      min_lock_epochs, age_sigma_m_per_s, dynamics, glonass_ar="off",
+                      min_lock_epochs, age_sigma_m_per_s, dynamics, glonass_ar="auto",
                       **validation):
         if mode not in ("kinematic", "static", "dgnss"):
             raise SatnavError(f"unknown RTK mode {mode!r}: expected kinematic, static or dgnss "
@@ -223,8 +258,9 @@ class RtkCore:
         self.mode = mode
         if glonass_ar not in GLONASS_AR_MODES:
             raise SatnavError(f"unknown GLONASS ambiguity resolution {glonass_ar!r}: expected "
-                              "off, on or autocal (--glonass-ar; glonass_ar= in Python)")
+                              "off, on, autocal or auto (--glonass-ar; glonass_ar= in Python)")
         self.glonass_ar = glonass_ar
+        self.glonass_ar_reason = None  # why "auto" chose the mode (_choose_glonass_ar)
         self.ratio_threshold = float(ratio_threshold)
         self.fix_and_hold = bool(fix_and_hold)
         self.mask = math.radians(elevation_mask_deg)
@@ -246,6 +282,12 @@ class RtkCore:
             raise TypeError(f"unknown RTK validation option(s): {', '.join(sorted(bad))}")
         self._validation_opts = {k: validation.get(k) for k in VALIDATION_DEFAULTS}
         self.half_cycle = validation.get("half_cycle") is not False
+
+    def _choose_glonass_ar(self, rover_header, base_header):
+        """``glonass_ar="auto"``: the mode for these receivers (:func:`auto_glonass_ar`),
+        before the state layout; other modes stay."""
+        if self.glonass_ar == "auto":
+            self.glonass_ar, self.glonass_ar_reason = auto_glonass_ar(rover_header, base_header)
 
     def _resolve_validation(self):
         """Effective validation thresholds (:data:`VALIDATION_DEFAULTS`; ``None`` options take

@@ -276,8 +276,9 @@ class RtkEngine(RtkCore):
             sats = np.array([satellite_index_of(SYSTEMS.index(s), p) for s in sorted(chosen, key=SYSTEMS.index)
                              for p in range(1, MAX_PRN[s] + 1)], np.int64)
         letters = system_of(sats)
+        self._choose_glonass_ar(rover_epoch.header, self._pending[-1].header)
         if "R" in chosen and self.mode != "dgnss":
-            self.notes.append(glonass_ar_note(self.glonass_ar))
+            self.notes.append(glonass_ar_note(self.glonass_ar, self.glonass_ar_reason))
         self._first_rover = rover_epoch
         self.freq = _frequencies(chosen, letters, _glonass_k(rover_epoch, self.nav, sats), self.nf)
         self._init_layout(sats, letters, SPEED_OF_LIGHT / self.freq,

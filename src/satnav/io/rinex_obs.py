@@ -174,13 +174,17 @@ def read_rinex_obs(path: str | PathLike, *, strict: bool = False,
 
 
 def parse_rinex_obs(text: bytes, *, path: str = "<bytes>", strict: bool = False,
-                    occupation: int | None = None) -> Observations:
-    """Parse RINEX observation text already in memory (see :func:`read_rinex_obs`)."""
+                    occupation: int | None = None, systems: str | None = None) -> Observations:
+    """Parse RINEX observation text already in memory (see :func:`read_rinex_obs`).
+
+    ``systems`` (letters, RINEX 3/4 only): decode the satellite lines of these systems only
+    (what a solve of those systems uses; the others are neither read nor checked, the
+    epoch records and satellite counts are); None: every system."""
     if isinstance(text, str):
         text = text.encode("ascii", "replace")
     if occupation is not None and int(occupation) < 1:
         raise ValueError(f"occupation must be 1 or more, got {occupation}")
-    reader = _Reader(text, path, strict, None if occupation is None else int(occupation))
+    reader = _Reader(text, path, strict, None if occupation is None else int(occupation), systems)
     return reader.run()
 
 
@@ -473,10 +477,12 @@ def _continued_fields(
 
 
 class _Reader:
-    def __init__(self, text: bytes, path: str, strict: bool, occupation: int | None = None):
+    def __init__(self, text: bytes, path: str, strict: bool, occupation: int | None = None,
+                 systems: str | None = None):
         self.path = path
         self.strict = strict
         self.occupation = occupation
+        self.systems = systems
         self.log = DamageLog(path, strict)
         self.next_occupation_line: int | None = None  # 1-based line of the next flag-3 event
         self.occupations_seen = 1
@@ -986,6 +992,14 @@ class _Reader:
             extra_ep = np.repeat(irr, [len(a) for a in data_lines_extra])
             lines = np.concatenate([lines, extra])
             line_epoch = np.concatenate([line_epoch, extra_ep])
+        if self.systems is not None and len(lines):
+            # only the satellite lines of these systems are decoded (and an unreadable id,
+            # which is reported); the epoch structure above was checked on every line
+            sysn = _SYS_LUT[self.buf[self.starts[lines]]]
+            wanted = np.zeros(len(SYSTEMS), bool)
+            wanted[[_SYS_NUM[c] for c in self.systems.upper() if c in _SYS_NUM]] = True
+            keep = (sysn < 0) | wanted[np.maximum(sysn, 0)]
+            lines, line_epoch = lines[keep], line_epoch[keep]
         obs_epochs = np.flatnonzero(epoch_ok)
         # epochs in file order, rank for sorting by time
         ep_times = times[obs_epochs]
@@ -1698,15 +1712,16 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int):
         yield ChunkText(text, len(header), line_offset, final=True)
 
 
-def parse_chunk_text(path, raw: ChunkText, strict: bool = False) -> Observations:
-    """One chunk (:class:`ChunkText`) parsed, lines put back in the file's numbering; its
-    warnings are issued with the file's line numbers."""
+def parse_chunk_text(path, raw: ChunkText, strict: bool = False, systems: str | None = None) -> Observations:
+    """One chunk (:class:`ChunkText`) parsed (only the satellite lines of ``systems`` when
+    given, :func:`parse_rinex_obs`), lines put back in the file's numbering; its warnings
+    are issued with the file's line numbers."""
     header_lines = raw.text.count(b"\n", 0, raw.header_bytes)
     line_offset = raw.line_offset
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            obs = parse_rinex_obs(raw.text, path=str(path), strict=strict)
+            obs = parse_rinex_obs(raw.text, path=str(path), strict=strict, systems=systems)
     except FormatError as exc:
         if exc.line is not None and exc.line > header_lines:
             raise type(exc)(exc.message, exc.path, exc.line + line_offset) from None

@@ -49,7 +49,12 @@ from ..navigation import NavHeader, Navigation
 from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
 from ._bits import bits_s, bits_u, padded
-from ._raw_obs import concat_observations, observations_from_measurements
+from ._raw_obs import (
+    concat_observations,
+    conversion_comments,
+    log_comment,
+    observations_from_measurements,
+)
 from .framing import StreamFrames, frame_stream
 from .rawlog import log_protocol, read_head_bytes, read_log_bytes
 from .rtcm3_nav import EPHEMERIS_TYPES, decode_ephemerides, ephemeris_fields
@@ -478,12 +483,13 @@ def navigation_of(nav_parts: list, leap: int, source: str = "") -> Navigation:
         nav.add_messages(letter, np.concatenate(recs))
     if source:
         nav.sources = [source]
+        nav.header.comments.extend(conversion_comments("rtcm3", source, "ephemeris messages (satnav.io.rtcm3)"))
     return nav
 
 
 def _obs_header(stations: list, biases: dict, channels: dict, leap: int | None) -> ObsHeader:
-    header = ObsHeader(program="satnav.io.rtcm3", time_system="GPS")
-    header.comments.append("decoded from RTCM 3 by satnav.io.rtcm3")
+    header = ObsHeader(time_system="GPS")
+    header.comments.append(log_comment("rtcm3", "MSM and legacy observations (satnav.io.rtcm3)"))
     for _, st in stations:
         header.marker_name = header.marker_name or f"{st.station_id:04d}"
         if st.position_m is not None:
