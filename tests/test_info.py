@@ -89,3 +89,37 @@ def test_info_several_files_gives_a_list(capsys):
     assert rc == 0
     data = json.loads(out)
     assert isinstance(data, list) and len(data) == 2
+
+
+def test_info_jobs_gives_the_whole_file_summary(capsys, monkeypatch, tmp_path):
+    # --jobs N: the time chunks of a RINEX 3/4 file parsed by N processes (never the file
+    # read whole); the summary of --jobs 1 (the file read whole), key for key
+    from satnav.io import rinex_obs
+    from satnav.io.textfile import read_bytes
+
+    path = DATA / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
+    whole = json.loads(_run_info(capsys, path, "1")[0])
+    assert whole["epochs"] == 2880
+    real = rinex_obs.read_rinex_obs
+    monkeypatch.setattr(rinex_obs, "read_rinex_obs", lambda *a, **k: pytest.fail("read whole"))
+    assert json.loads(_run_info(capsys, path, "2")[0]) == whole
+    assert json.loads(_run_info(capsys, path, "3")[0]) == whole
+    # a damaged record (in the second chunk): the file is read whole, its warning once
+    monkeypatch.setattr(rinex_obs, "read_rinex_obs", real)
+    head, body = read_bytes(path).split(b"END OF HEADER\n", 1)
+    records = body.split(b"\n>")[:700]
+    lines = records[600].split(b"\n")
+    lines[3] = lines[3][:8] + b"x" + lines[3][9:]
+    records[600] = b"\n".join(lines)
+    damaged = tmp_path / "damaged.rnx"
+    damaged.write_bytes(head + b"END OF HEADER\n" + b"\n>".join(records) + b"\n")
+    out1, err1 = _run_info(capsys, damaged, "1")
+    assert "warning" in err1 and json.loads(out1)["epochs"] == 700
+    assert _run_info(capsys, damaged, "2") == (out1, err1)
+
+
+def _run_info(capsys, path, jobs):
+    rc = main(["info", "--json", str(path), "--jobs", jobs])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return out.out, out.err

@@ -222,10 +222,77 @@ def _epoch_summary(time_ns, header_interval_s=None) -> dict:
 
 
 # ----------------------------------------------------------------------------- per format
-def _obs_info(path, strict: bool) -> dict:
+def _obs_info(path, strict: bool, jobs: int = 1) -> dict:
     from .io.rinex_obs import read_rinex_obs
 
+    if jobs > 1:
+        info = _chunked_obs_info(path, strict, jobs)
+        if info is not None:
+            return info
     return _observations_summary(read_rinex_obs(path, strict=strict))
+
+
+#: Epoch records per chunk of ``satnav info --jobs`` (a chunk of a day at 30 s ~ 6 MB of text).
+INFO_CHUNK_EPOCHS = 500
+
+
+def _chunk_part(path, raw, strict: bool):
+    """What the summary needs of one chunk (:class:`~satnav.io.rinex_obs.ChunkText`); None
+    when the chunk warned (damaged records: the file is then read whole, which warns once
+    per file) or holds header records (event flag 3/4)."""
+    import warnings
+
+    from .io.rinex_obs import parse_chunk_text
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        obs = parse_chunk_text(path, raw, strict)
+    if any(not issubclass(w.category, ResourceWarning) for w in caught) or \
+            any(e.flag in (3, 4) for e in obs.events):
+        return None
+    return dict(header=obs.header, sats=obs.satellite_indices, codes=obs.codes_by_system(),
+                epochs=obs.epochs, flags=obs.epoch_flags, events=len(obs.events), rows=len(obs))
+
+
+def _chunked_obs_info(path, strict: bool, jobs: int) -> dict | None:
+    """:func:`_observations_summary` of a RINEX 3/4 file from its time chunks, parsed
+    ``jobs`` at a time by this process and forked ones (:func:`satnav.parallel.map_forked`)
+    while this one reads the text; the summary of the whole file read at once. None (read it
+    whole) for a file that is not chunked that way: not RINEX 3/4, damaged records, header
+    records in the body, epochs out of order across chunks."""
+    from .io.rinex_obs import NotChunkableError, iter_rinex_obs_texts
+    from .observations import nominal_interval_s
+    from .parallel import map_forked
+
+    parts: list = []
+    try:
+        texts = iter_rinex_obs_texts(path, chunk_epochs=INFO_CHUNK_EPOCHS)
+        try:
+            while True:
+                batch = [raw for _, raw in zip(range(jobs), texts)]
+                if not batch:
+                    break
+                parts += map_forked(_chunk_part, [(path, raw, strict) for raw in batch], jobs)
+                del batch
+                if any(p is None for p in parts):
+                    return None
+        finally:
+            texts.close()  # ends any Hatanaka expansion still running
+    except NotChunkableError:
+        return None
+    epochs = np.concatenate([p["epochs"] for p in parts])
+    if len(epochs) > 1 and (np.diff(epochs) <= 0).any():
+        return None  # out of order or duplicate across chunks: the whole-file reader decides
+    codes: dict[str, set] = {}
+    for p in parts:
+        for system, cs in p["codes"].items():
+            codes.setdefault(system, set()).update(cs)
+    sats = np.unique(np.concatenate([p["sats"] for p in parts]))
+    header = parts[0]["header"]
+    return _summary(header, sorted(satellite_ids(sats).tolist()), epochs,
+                    np.concatenate([p["flags"] for p in parts]), sum(p["events"] for p in parts),
+                    {s: sorted(c) for s, c in sorted(codes.items())}, sum(p["rows"] for p in parts),
+                    nominal_interval_s(header.interval_s, epochs))
 
 
 def _phone_info(path, fmt: str, strict: bool) -> dict:
@@ -249,14 +316,19 @@ def _phone_info(path, fmt: str, strict: bool) -> dict:
 
 
 def _observations_summary(obs) -> dict:
-    h = obs.header
-    sats = obs.satellites
+    return _summary(obs.header, obs.satellites, obs.epochs, obs.epoch_flags, len(obs.events),
+                    obs.codes_by_system(), len(obs), obs.interval_s())
+
+
+def _summary(h, sats: list[str], epochs, epoch_flags, n_events: int, codes_with_data: dict, rows: int,
+             interval_s) -> dict:
+    """The summary of observations: header ``h``, satellite ids, epochs (GPST ns) and their
+    flags, number of events, codes with values per system, number of rows, interval (s)."""
     per_system: dict[str, int] = {}
     for s in sats:
         per_system[s[0]] = per_system.get(s[0], 0) + 1
     codes_declared = {k: list(v) for k, v in sorted(h.obs_codes.items())}
-    epochs = obs.epochs
-    ok = np.isin(obs.epoch_flags, (0, 1))
+    ok = np.isin(epoch_flags, (0, 1))
     first = int(epochs.min()) if len(epochs) else None
     last = int(epochs.max()) if len(epochs) else None
     return {
@@ -271,14 +343,14 @@ def _observations_summary(obs) -> dict:
         "time_system": h.time_system,
         "first_epoch": _time_text(first),
         "last_epoch": _time_text(last),
-        "interval_s": obs.interval_s(),
+        "interval_s": interval_s,
         "epochs": int(np.count_nonzero(ok)),
-        "events": len(obs.events),
+        "events": n_events,
         "satellites": sats,
         "satellites_per_system": per_system,
         "observation_codes": codes_declared,
-        "observation_codes_with_data": obs.codes_by_system(),
-        "observations": len(obs),
+        "observation_codes_with_data": codes_with_data,
+        "observations": rows,
     }
 
 
@@ -401,11 +473,12 @@ def _archive_info(path) -> dict:
             "member_syntax": f"{path}{MEMBER_SEPARATOR}MEMBER"}
 
 
-def file_info(path: str | PathLike, *, strict: bool = False) -> dict:
-    """Summary of one file as a JSON-ready dict (keys documented in README)."""
+def file_info(path: str | PathLike, *, strict: bool = False, jobs: int = 1) -> dict:
+    """Summary of one file as a JSON-ready dict (keys documented in README). ``jobs``: for a
+    RINEX 3/4 observation file, processes parsing its time chunks (the same summary)."""
     fmt, version = detect_format(path)
     if fmt == "rinex-obs":
-        info = _obs_info(path, strict)
+        info = _obs_info(path, strict, jobs)
     elif fmt == "rinex-nav":
         info = _nav_info(path, strict)
     elif fmt == "sp3":

@@ -386,16 +386,7 @@ class Observations:
 
     def interval_s(self) -> float | None:
         """Nominal epoch interval (s): the header's, else the most common epoch spacing."""
-        if self.header.interval_s:
-            return float(self.header.interval_s)
-        if len(self.epochs) < 2:
-            return None
-        d = np.diff(self.epochs)
-        d = d[d > 0]
-        if not len(d):
-            return None
-        vals, counts = np.unique(d, return_counts=True)
-        return float(vals[np.argmax(counts)]) / 1e9
+        return nominal_interval_s(self.header.interval_s, self.epochs)
 
     def satellite_id(self, index: int) -> str:
         return satellite_id(index)
@@ -420,3 +411,19 @@ def _lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     order = np.argsort(keys, kind="stable")
     pos = np.searchsorted(keys[order], values)
     return order[np.minimum(pos, len(keys) - 1)]
+
+
+def nominal_interval_s(header_interval_s: float | None, epochs: np.ndarray) -> float | None:
+    """Nominal epoch interval (s) of epochs (GPST ns, in time order): the header's interval
+    when it gives one, else the most common positive spacing of the epochs (None: fewer
+    than two epochs)."""
+    if header_interval_s:
+        return float(header_interval_s)
+    if len(epochs) < 2:
+        return None
+    d = np.diff(epochs)
+    d = d[d > 0]
+    if not len(d):
+        return None
+    vals, counts = np.unique(d, return_counts=True)
+    return float(vals[np.argmax(counts)]) / 1e9

@@ -73,6 +73,12 @@ def _xyz(name: str, value) -> tuple[float, float, float]:
     return v
 
 
+def _check_jobs(jobs) -> None:
+    """``jobs``: a number of processes (int >= 1) or None (every core)."""
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise SatnavError(f"jobs {jobs!r}: expected a number of processes, 1 or more (None: every core)")
+
+
 def _systems(name: str, value, *, optional=False) -> str | None:
     if value is None and optional:
         return None
@@ -348,9 +354,7 @@ class SolveOptions(_PlainData):
             self._set(name, _number(name, getattr(self, name), "a probability", 0.0, 1.0, optional=True))
         if self.half_cycle is not None and not isinstance(self.half_cycle, bool):
             raise SatnavError(f"half_cycle {self.half_cycle!r}: expected true, false or none")
-        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int)
-                                      or self.jobs < 1):
-            raise SatnavError(f"jobs {self.jobs!r}: expected a number of processes, 1 or more (None: every core)")
+        _check_jobs(self.jobs)
 
     @property
     def rtk_frequencies(self) -> tuple[str, ...]:
@@ -395,7 +399,8 @@ class OrbitComparisonOptions(_PlainData):
     Fields: ``start``, ``end`` (ISO 8601 GPST such as ``"2020-06-25T00:00:00"``; ``None``:
     the day holding most navigation messages, to its end), ``interval_s`` (epoch spacing,
     s, default 900), ``systems`` (letters; ``None``: all in the navigation files),
-    ``strict`` (damaged records are errors).
+    ``strict`` (damaged records are errors), ``jobs`` (processes: the systems' states and
+    the SP3 text split over them, the same result; ``None``: every core).
     """
 
     start: str | None = None
@@ -403,6 +408,7 @@ class OrbitComparisonOptions(_PlainData):
     interval_s: float = 900.0
     systems: str | None = None
     strict: bool = False
+    jobs: int | None = None
 
     def __post_init__(self):
         from .gnss_time import format_gpst, parse_gpst
@@ -424,6 +430,7 @@ class OrbitComparisonOptions(_PlainData):
             self._set("systems", self.systems.upper())
         if not isinstance(self.strict, bool):
             raise SatnavError(f"strict {self.strict!r}: expected true or false")
+        _check_jobs(self.jobs)
 
     @property
     def start_ns(self) -> int | None:

@@ -493,12 +493,9 @@ _PER_SATELLITE_FIELDS = ("residuals_m", "used", "excluded", "azimuth_rad", "elev
 
 def default_jobs() -> int:
     """Processes used when :attr:`SolveOptions.jobs` is None: the cores this process may run on."""
-    import os
+    from .parallel import cores
 
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    return cores()
 
 
 def _streamable(obs, options: SolveOptions, *, base, states) -> bool:
@@ -931,13 +928,14 @@ class BroadcastOrbits:
     systems: str
     interval_s: float
     navigation: Any = field(repr=False, default=None)
+    jobs: int = 1
 
     def write_sp3(self, path) -> None:
-        """Write the states as SP3-d (agency ``SNV``)."""
+        """Write the states as SP3-d (agency ``SNV``; on ``jobs`` processes, the same bytes)."""
         from .io.sp3 import write_sp3
 
         write_sp3(path, self.times_ns, self.satellites, self.states.position_m, self.states.clock_s,
-                  agency="SNV", comment="broadcast-derived orbits and clocks by satnav orbits")
+                  agency="SNV", comment="broadcast-derived orbits and clocks by satnav orbits", jobs=self.jobs)
 
     def summary(self) -> dict[str, Any]:
         """Span, counts and the satellites without a valid broadcast state at every epoch
@@ -1052,9 +1050,52 @@ def broadcast_orbits(navs, options: OrbitComparisonOptions | None = None) -> Bro
             "times the navigation files cover"
         )
     times = np.arange(start, end + 1, step, dtype=np.int64)
-    bst = broadcast_states(nav, sats[None, :], times[:, None])
+    jobs = options.jobs if options.jobs is not None else default_jobs()
+    groups = _system_groups(sats, jobs)
+    if len(groups) == 1:
+        bst = broadcast_states(nav, sats[None, :], times[:, None])
+    else:  # each system's states computed whole in one process: the one-process result
+        from .parallel import map_forked
+
+        parts = map_forked(broadcast_states, [(nav, sats[None, g], times[:, None]) for g in groups], jobs)
+        bst = _joined_columns(parts, groups, len(sats))
     return BroadcastOrbits(times_ns=times, satellites=sats, states=bst, systems=systems,
-                           interval_s=options.interval_s, navigation=nav)
+                           interval_s=options.interval_s, navigation=nav, jobs=jobs)
+
+
+def _system_groups(sats: np.ndarray, jobs: int) -> list[np.ndarray]:
+    """Column indices of ``sats`` in at most ``jobs`` groups of whole systems, of about equal
+    work (satellites, plus a fixed cost per system), largest systems placed first."""
+    from .satellites import system_number_of
+
+    numbers = system_number_of(sats)
+    systems = np.unique(numbers).tolist()
+    if jobs <= 1 or len(systems) <= 1:
+        return [np.arange(len(sats))]
+    cost = {n: int(np.count_nonzero(numbers == n)) + 5 for n in systems}
+    bins: list[list[int]] = [[] for _ in range(min(jobs, len(systems)))]
+    load = [0] * len(bins)
+    for n in sorted(systems, key=lambda n: -cost[n]):
+        k = load.index(min(load))
+        bins[k].append(n)
+        load[k] += cost[n]
+    return [np.flatnonzero(np.isin(numbers, b)) for b in bins]
+
+
+def _joined_columns(parts, groups, n_sats: int):
+    """One epochs x satellites :class:`~satnav.satellite_states.SatelliteStates` from the
+    states of column ``groups``."""
+    import dataclasses
+
+    first = parts[0]
+    fields = {}
+    for f in dataclasses.fields(first):
+        a = getattr(first, f.name)
+        out = np.empty((a.shape[0], n_sats) + a.shape[2:], dtype=a.dtype)
+        for part, g in zip(parts, groups):
+            out[:, g] = getattr(part, f.name)
+        fields[f.name] = out
+    return type(first)(**fields)
 
 
 def compare_orbits(navs, sp3s: Sequence[PathType], clks: Sequence[PathType] = (),

@@ -107,3 +107,10 @@ def test_demo_under_60_s(tmp_path, capsys):
     assert "report:" in out and "All" in out
     html = (tmp_path / "demo" / "report.html").read_text()
     assert "data:image/png;base64," in html and "Regional example" in html
+    # the closed loop: broadcast fitted to the truth vs from the (reduced, and said so) ODTS
+    pytest.importorskip("erfa")
+    pytest.importorskip("astropy_iers_data")
+    assert "Closed loop" in out and "reduced ODTS" in out and "Closed loop" in html and "Reduced ODTS" in html
+    rows = [line for line in out.splitlines() if line.startswith("Regional example (I)")]
+    fitted, odts = (float(r.split()[-4]) for r in rows)  # SISRE RMS (m) of each broadcast
+    assert fitted < 0.05 and fitted < odts < 3.0

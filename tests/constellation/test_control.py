@@ -42,7 +42,7 @@ def faulty_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("odts")
     s = load_control_scenario(None)
     s = replace(s, interval_s=300.0, evaluation_hours=3.0,
-                faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0),))
+                faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0), FaultSpec("I05", "clock_ramp", 25.1, 5.0)))
     return run_odts(s, out), out
 
 
@@ -51,7 +51,7 @@ def test_broadcast_sisre_of_every_healthy_satellite(faulty_run):
     rows = {r["satellite"]: r for r in report["satellites"]}
     assert sorted(rows) == [f"I0{i}" for i in range(1, 8)]
     for sid, row in rows.items():
-        if sid != "I03":
+        if sid not in ("I03", "I05"):  # the faulty ones
             assert row["sisre_rms_m"] <= 0.5, row
             assert row["orbit_rms_m"] < 3.0 and row["clock_rms_m"] < 1.5, row
     assert report["by_age_of_data"][0]["age_of_data_h"] == 0
@@ -98,13 +98,23 @@ def test_time_links_replace_the_inter_system_bias(faulty_run):
     assert "> STO I01 LNAV" in (out / "odts_broadcast_v4.rnx").read_text()
 
 
-def test_clock_jump_detected_and_flagged(faulty_run):
+def test_clock_jump_and_ramp_detected_and_flagged(faulty_run):
+    # the acceptance: an injected 10 m clock jump is alarmed at the first epoch after it (300 s
+    # data), before the next message (uploaded at 26 h), which flags the satellite unhealthy;
+    # a 5 m/h clock ramp (0.4 m per epoch, below the 1 m jump threshold) is alarmed when its
+    # accumulated change since the message came into use passes 1 m: ~15 min, also before
+    # the next message
     report, out = faulty_run
-    (fault,) = report["faults"]
-    assert fault["detected"] and fault["flagged_in_next_message"]
-    assert 0 <= report["time_to_alarm_s"] <= 300  # the first epoch after the jump
+    jump, ramp = report["faults"]
+    assert jump["kind"] == "clock_jump" and ramp["kind"] == "clock_ramp"
+    for f in (jump, ramp):
+        assert f["detected"] and f["flagged_in_next_message"], f
+        assert f["time_h"] < f["alarm_h"] < f["next_upload_h"] == 26.0, f
+    assert 0 <= jump["time_to_alarm_s"] <= 300  # the first epoch after the jump
+    assert 600 <= ramp["time_to_alarm_s"] <= 1200  # 1 m / (5 m/h) = 12 min, in 300 s steps
+    assert report["time_to_alarm_s"] == ramp["time_to_alarm_s"]
     assert report["missed_detections"] == 0
-    assert [a["satellite"] for a in report["alarms"]] == ["I03"]
+    assert sorted(a["satellite"] for a in report["alarms"]) == ["I03", "I05"]  # no false alarm
     # a user who ignores the ground's alarm: its own RAIM sees the jump from its first epoch
     assert report["user_raim"]["alarm_epochs"] >= 5
     assert 25.1 <= report["user_raim"]["first_alarm_h"] <= 25.1 + 300 / 3600 + 1e-9
@@ -137,7 +147,8 @@ def test_rinex_clock_output_against_the_truth(faulty_run):
     s = load_control_scenario(None)
     con = builtin_constellation("regional")
     times = con.epoch_ns + np.arange(0, 27 * 3600 + 1, 300, dtype=np.int64) * 10**9  # the fixture's run
-    truth = build_truth(con, s.network, times, seed=s.seed, faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0),))
+    truth = build_truth(con, s.network, times, seed=s.seed, faults=(FaultSpec("I03", "clock_jump", 25.1, 10.0),
+                                                                    FaultSpec("I05", "clock_ramp", 25.1, 5.0)))
     rows = np.searchsorted(times, clk.satellite_time)
     assert np.array_equal(times[rows], clk.satellite_time)
     err = (clk.satellite_bias_s - truth.satellite_clock_vs_system_s()[rows]) * 299792458.0

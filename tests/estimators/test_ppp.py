@@ -352,3 +352,84 @@ def test_zenith_delays_as_sinex_tro(tmp_path, esbc_obs):
     assert np.allclose(ztd_mm, sol.ztd_m[sol.solved] * 1e3, atol=0.051)
     assert " TROPO MAPPING FUNCTION        GMF" in lines
     assert any(ln.startswith(" ESBC00DNK  A    1 P ") and "IGb14" in ln for ln in lines)  # TROP/STA_COORDINATES
+
+
+# ------------------------------------------------------------------ bad inputs (issue 14)
+def _esbc_clock_text() -> str:
+    import gzip
+
+    return gzip.decompress(data_path("esbc-2020-177", "GRG0MGXFIN_20201770000_01D_30S_CLK.CLK.gz").read_bytes()) \
+        .decode("ascii")
+
+
+def test_products_covering_part_of_the_span(esbc_obs):
+    """Orbits of one day only (GRG's SP3 of 2020-177 ends at 23:45): one warning naming both
+    spans; the epochs past the products are not solved (reason given), never extrapolated."""
+    obs = esbc_obs.epoch_slice(2840, 2880)  # 23:40 .. 23:59:30
+    files = [f for f in _esbc_files(ngs=False) if "20201760000" not in str(f)]
+    with pytest.warns(SatnavWarning, match=r"precise orbits cover 2020-06-25T00:00:00.* \.\. 2020-06-25T23:45:00.*"
+                                           r"epochs outside the products are not solved"):
+        sol = solve_ppp(obs, precise_products(files), PppOptions(mode="kinematic"))
+    end = int(obs.epochs[0]) + 5 * 60 * 1_000_000_000  # 23:45
+    assert sol.solved.any()
+    assert not sol.solved[sol.time_ns > end].any()
+    assert np.isnan(sol.position_m[sol.time_ns > end]).all()
+    assert all(r.startswith("fewer than 4 satellites") for r in sol.reasons_text[sol.time_ns > end])
+
+
+def test_orbits_and_clocks_of_different_centres(tmp_path, esbc_obs):
+    """GRG orbits with a clock file of another analysis centre: one warning naming both."""
+    clk = tmp_path / "other.clk"
+    clk.write_text(_esbc_clock_text().replace("GRG  CNES/CLS TOULOUSE,FRANCE", "COD  AIUB BERN, SWITZERLAND  "))
+    files = [f for f in _esbc_files(ngs=False) if "CLK" not in str(f)] + [clk]
+    with pytest.warns(SatnavWarning, match="orbits from GRG but clocks from COD: products of different analysis "
+                                           "centres are inconsistent"):
+        solve_ppp(esbc_obs.epoch_slice(0, 4), precise_products(files), PppOptions())
+
+
+def test_clock_file_without_analysis_centre_is_said(tmp_path, esbc_obs):
+    """A clock file whose centre cannot be told (no long name, empty header field): the
+    consistency check cannot run, and the run says so."""
+    clk = tmp_path / "clock.clk"
+    clk.write_text(_esbc_clock_text().replace("GRG  CNES/CLS TOULOUSE,FRANCE", " " * 29))
+    files = [f for f in _esbc_files(ngs=False) if "CLK" not in str(f)] + [clk]
+    with pytest.warns(SatnavWarning, match="the analysis centre of the clocks is unknown .*NOT checked"):
+        solve_ppp(esbc_obs.epoch_slice(0, 4), precise_products(files), PppOptions())
+
+
+def test_satellite_absent_from_the_clocks_is_excluded(tmp_path, esbc_obs):
+    """A satellite with orbits but no clock records: one warning naming it, excluded (no
+    residuals, never a zero clock); the other satellites solve as before."""
+    text = "".join(ln for ln in _esbc_clock_text().splitlines(keepends=True) if not ln.startswith("AS G05 "))
+    clk = tmp_path / "GRG0MGXFIN_20201770000_01D_30S_CLK.CLK"
+    clk.write_text(text)
+    files = [f for f in _esbc_files(ngs=False) if "CLK" not in str(f)] + [clk]
+    obs = esbc_obs.epoch_slice(0, 20)
+    from satnav.satellites import satellite_id
+
+    assert "G05" in {satellite_id(int(s)) for s in obs.satellite_indices}
+    with pytest.warns(SatnavWarning, match=r"satellite G05 has no precise orbit/clock at 2020-06-25T00:00:00.*"
+                                           r"excluded while missing"):
+        sol = solve_ppp(obs, precise_products(files), PppOptions(mode="kinematic"))
+    assert sol.solved.sum() >= 18
+    from satnav.satellites import satellite_index
+
+    g05 = int(satellite_index("G05"))
+    if g05 in sol.satellites.tolist():
+        assert np.isnan(sol.phase_residuals_m[:, sol.satellites.tolist().index(g05)]).all()
+
+
+def test_missing_satellite_antennas_named_with_their_size(esbc_obs):
+    """igs14_small.atx lacks most satellites: one warning naming them and the size of the
+    error, in the solution's notes; ``exclude`` leaves them out instead."""
+    obs = esbc_obs.epoch_slice(0, 4)
+    with pytest.warns(SatnavWarning, match=r"no ANTEX satellite antenna for \d+ satellites \(.*G0.*\): nominal "
+                                           r"per-system z offsets used \(error up to ~1 m in z"):
+        sol = solve_ppp(obs, precise_products(_esbc_files(ngs=False)), PppOptions(mode="kinematic"))
+    assert any(n.startswith("no ANTEX satellite antenna") for n in sol.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)
+        excl = solve_ppp(obs, precise_products(_esbc_files(ngs=False)),
+                         PppOptions(mode="kinematic", missing_satellite_antenna="exclude"))
+    assert not excl.solved.any()  # only E04 has an offset: fewer than 4 satellites
+    assert any("satellites excluded" in n for n in excl.notes)

@@ -268,3 +268,12 @@ def test_engine_epoch_by_epoch_equals_batch_with_ar(bor1_hour):
     assert ok.sum() >= 10 and np.array_equal(ok, live.solved)
     assert np.allclose(batch.position_m[ok], live.position_m[ok], atol=1e-4)
     assert np.array_equal(batch.n_widelane, live.n_widelane) and batch.n_widelane.max() >= 5
+
+
+def test_report_shows_the_ambiguity_fractions(tmp_path, six_hours):
+    pytest.importorskip("matplotlib")
+    from satnav.report import write_report
+
+    text = write_report(six_hours["GRG"], tmp_path / "r.html", reference_m=_reference()).read_text()
+    for heading in ("integer ambiguity resolution", "fixed epochs", "Ambiguity fractions", "ambiguity-resolution"):
+        assert heading in text

@@ -109,3 +109,22 @@ def test_compare_skips_missing_pairs():
                          sats, np.array([0]))
     assert np.isfinite(cmp.radial_m[0, 0]) and np.isnan(cmp.radial_m[0, 1])
     assert [r["sat"] for r in cmp.satellite_rows()] == ["G01"]
+
+
+def test_orbits_jobs_write_the_one_process_file(tmp_path, capsys):
+    # --jobs: each system's states in one process, the SP3 records in ranges of epochs; the
+    # file and the printed summary are those of one process, byte for byte
+    from satnav.cli import main
+    from tests.conftest import data_path
+
+    nav = data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
+    texts = []
+    for jobs in ("1", "2", "3"):
+        out = tmp_path / f"j{jobs}.sp3"
+        assert main(["orbits", str(nav), "--interval", "600", "-o", str(out), "--jobs", jobs]) == 0
+        texts.append(capsys.readouterr().out.replace(str(out), "OUT"))
+    one = (tmp_path / "j1.sp3").read_bytes()
+    assert one.count(b"\n*  ") == 144 and one.endswith(b"EOF\n")
+    assert (tmp_path / "j2.sp3").read_bytes() == one
+    assert (tmp_path / "j3.sp3").read_bytes() == one
+    assert texts[1] == texts[0] and texts[2] == texts[0]

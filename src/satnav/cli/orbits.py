@@ -4,7 +4,7 @@
 
     satnav orbits NAV... [--start T] [--end T] [--interval S] -o OUT.sp3
                   [--compare PRECISE.sp3 ...] [--clk PRECISE.clk ...] [--systems GRECJ]
-                  [--antex FILE.atx] [--json FILE]
+                  [--antex FILE.atx] [--json FILE] [--jobs N]
 
 Times are ISO 8601 in GPS time (``2020-06-25T00:00:00``); by default the whole day of
 the navigation files (the day holding most messages' reference times) at 15-min steps.
@@ -18,7 +18,7 @@ import numpy as np
 
 from ..io.atomic import atomic_output
 from ..options import OrbitComparisonOptions
-from .checks import bounded_float, check_output_file
+from .checks import bounded_float, bounded_int, check_output_file
 from .terminal import json_text
 
 __all__ = ["register", "cmd_orbits", "run_orbits", "orbit_options_from_args"]
@@ -50,6 +50,9 @@ def register(subparsers) -> None:
                    help="ANTEX file with satellite PCOs (default: nominal table)")
     s.add_argument("--json", default=None, metavar="FILE", help="write the statistics as JSON")
     s.add_argument("--strict", action="store_true", help="damaged records are errors")
+    s.add_argument("--jobs", metavar="N", type=bounded_int("a number of processes", 1), default=None,
+                   help="processes computing the states (a system each) and writing the SP3 (a range "
+                        "of epochs each); the same file (default: every core)")
     s.set_defaults(func=cmd_orbits, input_args=("nav", "compare", "clk", "antex"),
                    output_args=("output", "json"))
 
@@ -57,7 +60,7 @@ def register(subparsers) -> None:
 def orbit_options_from_args(args) -> OrbitComparisonOptions:
     """The :class:`~satnav.options.OrbitComparisonOptions` of ``satnav orbits`` arguments."""
     return OrbitComparisonOptions(start=args.start, end=args.end, interval_s=args.interval,
-                                  systems=args.systems, strict=args.strict)
+                                  systems=args.systems, strict=args.strict, jobs=getattr(args, "jobs", None))
 
 
 def run_orbits(args) -> dict:

@@ -357,6 +357,10 @@ class PppEngine:
             if orbit and clock and orbit != clock:
                 _warn(f"orbits from {orbit} but clocks from {clock}: products of different analysis centres are "
                       "inconsistent at the decimetre level; expected one centre's SP3 and CLK")
+            elif not (orbit and clock):
+                unknown = " and ".join(k for k, c in (("orbits", orbit), ("clocks", clock)) if not c)
+                _warn(f"the analysis centre of the {unknown} is unknown (no IGS long file name, no agency in the "
+                      "header): their consistency is NOT checked; expected one centre's SP3 and CLK")
         else:
             interval = p.clock_interval_s()
             self.models["clocks"] = f"SP3 clocks ({orbit}, every {interval:g} s)"
@@ -366,6 +370,10 @@ class PppEngine:
                                   "(clocks are not interpolated over minutes)")
         if p.biases is not None and self.opts.uses("code-biases"):
             centre = str(p.biases.analysis_centre).upper()[:3]
+            if not (centre and clock):
+                _warn(f"the analysis centre of the {'code biases' if not centre else 'clocks'} is unknown: "
+                      "biases and clocks are NOT checked to be of one centre (mixing them biases codes by up to "
+                      "metres)")
             if centre and clock and centre != clock:
                 _warn(f"code biases from {centre} but clocks from {clock}: biases are only valid with the clocks "
                       f"they were made with; the biases are NOT applied (expected a bias file from {clock})")
@@ -1159,7 +1167,7 @@ class PppEngine:
         var = np.concatenate([_sigma2(code_sigma, sin_el), _sigma2(3.0 * opts.phase_sigma_m, sin_el)])
         # outliers: normalised innovations (each row's against the prediction, independent of the
         # others), and absolute limits once the prediction is better than a third of them
-        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        hph = np.einsum("ij,ij->i", H @ P_pred, H)  # diag(H P H^T)
         norm = np.abs(v) / np.sqrt(hph + var)
         absolute = np.concatenate([np.full(k, opts.outlier_code_m), np.full(k, opts.outlier_phase_m)])
         bad = (norm > opts.outlier_sigma) | ((np.sqrt(hph) < absolute / 3) & (np.abs(v) > absolute))
@@ -1250,7 +1258,7 @@ class PppEngine:
             if msk.any():
                 x_pred[ci] += float(np.mean(partial[:k][msk]))
         v = base - H @ x_pred
-        hph = np.einsum("ij,jk,ik->i", H, P_pred, H)
+        hph = np.einsum("ij,ij->i", H @ P_pred, H)  # diag(H P H^T)
         norm = np.abs(v) / np.sqrt(hph + var)
         absolute = np.concatenate([np.full(nf * k, opts.outlier_code_m), np.full(nf * k, opts.outlier_phase_m),
                                    np.full(len(pr), np.inf)])

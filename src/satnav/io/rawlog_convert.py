@@ -45,7 +45,7 @@ from ..navigation import Navigation
 from ..observations import Observations
 from ..satellites import SYSTEMS
 from ._bits import padded
-from ._raw_obs import OBS_TYPES, concat_observations
+from ._raw_obs import OBS_TYPES, concat_observations, conversion_comments
 from .framing import StreamFrames, frame_stream
 
 __all__ = ["convert_raw_log", "frame_log", "RawConversion", "PIECE_BYTES", "RTCM_PIECE_FRAMES"]
@@ -73,12 +73,9 @@ class RawConversion:
 
 def _open_log(path: str | PathLike):
     """A binary file object of the log's bytes (decompressed when gzip)."""
-    fh = open(path, "rb")
-    magic = fh.read(2)
-    fh.seek(0)
-    if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=fh, mode="rb")
-    return fh
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
 class _Ranges:
@@ -154,6 +151,7 @@ def _ubx_parts(path, frames: StreamFrames, out: dict, *, navigation: bool):
         _RAWX_HEADER_DTYPE,
         RAWX_CHUNK,
         RAWX_LEAD_IN,
+        SFRBX_COMMENT,
         UbxFrames,
         _rawx_time,
         decode_rawx,
@@ -242,6 +240,7 @@ def _ubx_parts(path, frames: StreamFrames, out: dict, *, navigation: bool):
         nav = decode_sfrbx(blob, sub, week_hint=hint, counts={},
                            times_ns=times if first_epoch is not None else None)  # fmt: skip
         nav.sources = [source]
+        nav.header.comments.extend(conversion_comments("ubx", source, SFRBX_COMMENT))
         if nav.header.leap_seconds is None and header is not None and header.leap_seconds is not None:
             nav.header.leap_seconds = header.leap_seconds
     out["navigation"] = nav
@@ -334,11 +333,19 @@ def _pairs(obs: Observations) -> set:
     return {(s, c) for s, codes in obs.header.obs_codes.items() for c in codes}
 
 
+def nav_version(version: float) -> float:
+    """The RINEX navigation version written beside observation version ``version``: 3.05, or
+    4.01 (the RINEX 4 navigation records satnav writes) for RINEX 4 observations."""
+    return 4.01 if version >= 4 else 3.05
+
+
 def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: str,
-                    nav_output: str | PathLike | None = None, time_hint_ns: int | None = None) -> RawConversion:
-    """Convert a UBX (``protocol="ubx"``) or RTCM 3 (``"rtcm3"``) log to a RINEX 3.05
-    observation file ``output`` (and navigation file ``nav_output``), piece by piece (module
-    docstring). ``time_hint_ns``: GPST ns near an RTCM 3 log without ephemerides."""
+                    nav_output: str | PathLike | None = None, time_hint_ns: int | None = None,
+                    version: float = 3.05) -> RawConversion:
+    """Convert a UBX (``protocol="ubx"``) or RTCM 3 (``"rtcm3"``) log to a RINEX observation
+    file ``output`` (and navigation file ``nav_output``), piece by piece (module docstring).
+    ``time_hint_ns``: GPST ns near an RTCM 3 log without ephemerides; ``version``: RINEX
+    observation version, 3.05, 4.01 or 4.02 (navigation: :func:`nav_version`)."""
     from .rinex_nav_writer import write_rinex_nav
     from .rinex_obs_writer import RinexObsPieceWriter
 
@@ -356,7 +363,7 @@ def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: s
             parts = _ubx_parts(path, frames, out, navigation=nav_output is not None)
         else:
             parts = _rtcm_parts(path, frames, whole, out, time_hint_ns=time_hint_ns)
-        writer = RinexObsPieceWriter(output)
+        writer = RinexObsPieceWriter(output, version=version)
         pending = None  # the last piece, written once the next one shows where its epochs start
         try:
             for obs in parts:
@@ -390,7 +397,8 @@ def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: s
         except _OutOfOrder:
             writer.discard()
             parts.close()
-            return _convert_whole(path, output, protocol=protocol, nav_output=nav_output, time_hint_ns=time_hint_ns)
+            return _convert_whole(path, output, protocol=protocol, nav_output=nav_output, time_hint_ns=time_hint_ns,
+                                  version=version)
         except BaseException:
             writer.discard()
             raise
@@ -401,11 +409,11 @@ def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: s
     stats = writer.close(header, codes, source=str(path))
     nav = out.get("navigation")
     if nav_output is not None:
-        write_rinex_nav(nav, nav_output)
+        write_rinex_nav(nav, nav_output, version=nav_version(version))
     return RawConversion(stats["epochs"], stats["satellites"], stats["observations"], nav, True, passes)
 
 
-def _convert_whole(path, output, *, protocol: str, nav_output, time_hint_ns) -> RawConversion:
+def _convert_whole(path, output, *, protocol: str, nav_output, time_hint_ns, version: float) -> RawConversion:
     """The log decoded whole in memory and written at once (a log out of time order)."""
     from .rinex_nav_writer import write_rinex_nav
     from .rinex_obs_writer import write_rinex_obs
@@ -419,7 +427,7 @@ def _convert_whole(path, output, *, protocol: str, nav_output, time_hint_ns) -> 
 
         log = read_rtcm3(path, time_hint_ns=time_hint_ns)
     obs = log.observations
-    write_rinex_obs(obs, output)
+    write_rinex_obs(obs, output, version=version)
     if nav_output is not None:
-        write_rinex_nav(log.navigation, nav_output)
+        write_rinex_nav(log.navigation, nav_output, version=nav_version(version))
     return RawConversion(len(obs.epochs), list(obs.satellites), len(obs), log.navigation, False, 1)

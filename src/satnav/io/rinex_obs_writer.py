@@ -1,4 +1,4 @@
-"""Write observations as a RINEX 3.05 observation file.
+"""Write observations as a RINEX 3.05 (or 4.01/4.02) observation file.
 
 :func:`write_rinex_obs` turns an :class:`~satnav.observations.Observations` (from any
 reader) into a RINEX 3.05 file that reads back to the same values, LLI, SSI, epochs and
@@ -41,8 +41,12 @@ from .atomic import atomic_output
 
 __all__ = ["write_rinex_obs", "format_fixed", "header_text", "body_blocks", "RinexObsPieceWriter"]
 
-#: Supported output version.
+#: Default output version.
 RINEX_VERSION = 3.05
+#: Versions written: 3.05 and 4.01/4.02, whose observation records and header records are
+#: those of 3.05 (RINEX 4.00 changed the navigation files; its observation files differ
+#: by the version number).
+RINEX_VERSIONS = (3.05, 4.01, 4.02)
 
 _SYSTEM_TITLES = {
     "G": "G: GPS",
@@ -256,7 +260,8 @@ def _comment_records(text: str) -> list[str]:
 
 
 def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]], *,
-                  first_ns: int | None = None, last_ns: int | None = None) -> list[str]:
+                  first_ns: int | None = None, last_ns: int | None = None,
+                  version: float = RINEX_VERSION) -> list[str]:
     from .._version import __version__
 
     h = obs.header
@@ -264,7 +269,7 @@ def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]], *,
     letter = systems[0] if len(systems) == 1 else "M"
     lines = [
         _record(
-            f"{RINEX_VERSION:9.2f}{'':11}{'OBSERVATION DATA':<20}{_SYSTEM_TITLES[letter]:<20}",
+            f"{version:9.2f}{'':11}{'OBSERVATION DATA':<20}{_SYSTEM_TITLES[letter]:<20}",
             "RINEX VERSION / TYPE",
         ),
         _record(f"{'satnav ' + __version__:<20.20}{'':20}{_utc_now_text():<20}", "PGM / RUN BY / DATE"),
@@ -273,7 +278,11 @@ def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]], *,
         lines.append(_record(f"{h.program:<20.20}{h.run_by:<20.20}{h.date:<20.20}", "COMMENT"))
     source = Path(obs.source).name if obs.source else "observations"
     origin = f"RINEX {h.version:.2f} " if h.version else ""  # a raw log (UBX) has no RINEX version
-    lines += _comment_records(f"CONVERTED BY SATNAV FROM {origin}{source}")
+    converted = f"CONVERTED BY SATNAV FROM {origin}{source}"
+    if len(converted) > 60:  # the file name on lines of its own
+        lines += _comment_records(f"CONVERTED BY SATNAV FROM {origin}".rstrip()) + _comment_records(source)
+    else:
+        lines += _comment_records(converted)
     if (h.time_system or "GPS").strip().upper() not in ("GPS", ""):
         lines += _comment_records(f"EPOCHS CONVERTED FROM {h.time_system.strip()} TO GPS TIME")
     for c in h.comments:
@@ -470,8 +479,18 @@ def _event_positions(obs: Observations, events: list[Event]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- main
+def check_version(version: float) -> float:
+    """``version`` rounded to two decimals when it is one of :data:`RINEX_VERSIONS`, else
+    :class:`SatnavError`."""
+    v = round(float(version), 2)
+    if v not in RINEX_VERSIONS:
+        raise SatnavError(f"cannot write RINEX observation version {version}; expected one of "
+                          + ", ".join(f"{x:.2f}" for x in RINEX_VERSIONS))
+    return v
+
+
 def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float = 3.05) -> Path:
-    """Write ``obs`` as a RINEX 3.05 observation file.
+    """Write ``obs`` as a RINEX 3.05 (or 4.01/4.02) observation file.
 
     Parameters
     ----------
@@ -480,7 +499,7 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     path : str or PathLike
         Output file; a name ending in ``.gz`` is gzip-compressed.
     version : float
-        RINEX version to write; only 3.05 is supported.
+        RINEX version to write: 3.05 (default), 4.01 or 4.02 (:data:`RINEX_VERSIONS`).
 
     Returns
     -------
@@ -497,13 +516,12 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     Events (flags 2-6) are written between the epochs where they occurred (see
     ``_event_positions``).
     """
-    if round(float(version), 2) != RINEX_VERSION:
-        raise SatnavError(f"cannot write RINEX observation version {version}; only 3.05 is supported")
+    version = check_version(version)
     path = Path(path)
     present_systems = _present_systems(obs)
     codes_by_system = _codes_by_system(obs, present_systems)
     with atomic_output(path, "wb") as raw, _maybe_gzip(raw, path) as fh:
-        fh.write(header_text(obs, codes_by_system))
+        fh.write(header_text(obs, codes_by_system, version=version))
         for block in body_blocks(obs, codes_by_system):
             fh.write(block)
     return path
@@ -515,12 +533,14 @@ def _present_systems(obs: Observations) -> set[str]:
 
 
 def header_text(obs: Observations, codes_by_system: dict[str, list[str]], *,
-                first_ns: int | None = None, last_ns: int | None = None) -> bytes:
-    """The header of a RINEX 3.05 observation file of ``obs`` (ASCII bytes, END OF HEADER
-    included) with the observation types ``codes_by_system``; ``first_ns``/``last_ns``
-    (GPST ns) replace the first and last epoch of ``obs`` in TIME OF FIRST/LAST OBS (a
-    file written in pieces: :class:`RinexObsPieceWriter`)."""
-    lines = _header_lines(obs, codes_by_system, first_ns=first_ns, last_ns=last_ns)
+                first_ns: int | None = None, last_ns: int | None = None,
+                version: float = RINEX_VERSION) -> bytes:
+    """The header of a RINEX observation file (``version``: :data:`RINEX_VERSIONS`) of
+    ``obs`` (ASCII bytes, END OF HEADER included) with the observation types
+    ``codes_by_system``; ``first_ns``/``last_ns`` (GPST ns) replace the first and last epoch
+    of ``obs`` in TIME OF FIRST/LAST OBS (a file written in pieces:
+    :class:`RinexObsPieceWriter`)."""
+    lines = _header_lines(obs, codes_by_system, first_ns=first_ns, last_ns=last_ns, version=check_version(version))
     return ("\n".join(lines) + "\n").encode("ascii", "replace")
 
 
@@ -648,9 +668,10 @@ class RinexObsPieceWriter:
     order and laid out with the same observation types.
     """
 
-    def __init__(self, path: str | PathLike):
+    def __init__(self, path: str | PathLike, *, version: float = RINEX_VERSION):
         from .atomic import check_not_input
 
+        self.version = check_version(version)
         self.path = Path(path)
         check_not_input(self.path)
         self._body = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
@@ -683,7 +704,7 @@ class RinexObsPieceWriter:
         codes = codes_by_system or _codes_by_system(head, set())
         try:
             with atomic_output(self.path, "wb") as raw, _maybe_gzip(raw, self.path) as fh:
-                fh.write(header_text(head, codes, first_ns=self.first_ns, last_ns=self.last_ns))
+                fh.write(header_text(head, codes, first_ns=self.first_ns, last_ns=self.last_ns, version=self.version))
                 self._body.seek(0)
                 shutil.copyfileobj(self._body, fh, 1 << 22)
         finally:

@@ -552,7 +552,8 @@ def write_sp3(*args, **kwargs) -> Path:
     ``time`` (m,) GPST ns, ``satellites`` (k,) indices, ``position_m`` (m, k, 3) ECEF m,
     optional ``clock_s`` (m, k), ``velocity_m_s`` (m, k, 3), ``clock_rate_s_s`` (m, k).
     Keywords: ``agency``, ``coordinate_system``, ``orbit_type``, ``data_used``,
-    ``comments`` (list of str) or ``comment`` (str).
+    ``comments`` (list of str) or ``comment`` (str); ``jobs`` (processes formatting the
+    records, each a range of epochs: the same bytes; default 1).
 
     NaN positions are written as 0.000000 (missing) and NaN clocks as 999999.999999.
     Satellites with no position at any epoch are still listed. Positions are written to
@@ -597,6 +598,7 @@ def _write_sp3(
     orbit_type: str = "BCT",
     data_used: str = "u",
     comments=(),
+    jobs: int = 1,
 ) -> Path:
     flags = {}
     if sp3 is not None:
@@ -683,15 +685,28 @@ def _write_sp3(
 
     with atomic_output(out, "wb") as fh:
         fh.write(("\n".join(lines) + "\n").encode("ascii"))
-        block = max(1, _BLOCK_BYTES // records.epoch_bytes)
-        for start in range(0, m, block):
-            fh.write(records.text(start, min(m, start + block)))
+        if jobs > 1 and m > 1:  # ranges of epochs formatted by jobs processes, written in order
+            from ..parallel import map_forked
+
+            # at most _PARALLEL_RANGE_BYTES of text per range: a round of jobs ranges at a time
+            per_range = max(1, min(-(-m // jobs), _PARALLEL_RANGE_BYTES // records.epoch_bytes))
+            ranges = [(a, min(m, a + per_range)) for a in range(0, m, per_range)]
+            for r in range(0, len(ranges), jobs):
+                for text in map_forked(records.text, ranges[r : r + jobs], jobs):
+                    fh.write(text)
+        else:
+            block = max(1, _BLOCK_BYTES // records.epoch_bytes)
+            for start in range(0, m, block):
+                fh.write(records.text(start, min(m, start + block)))
         fh.write(b"EOF\n")
     return out
 
 
+
 #: Target size (bytes) of the text of one block of epochs formatted at once.
 _BLOCK_BYTES = 4 * 1024 * 1024
+#: Most text (bytes) of one range of epochs formatted by one process with ``jobs``.
+_PARALLEL_RANGE_BYTES = 16 * 1024 * 1024
 #: Width of a P/V record without flags: ``A1,A3,4F14.6`` (SP3-d).
 _RECORD_CHARS = 60
 

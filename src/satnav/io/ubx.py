@@ -52,7 +52,12 @@ from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ..signals import SIGNALS
 from ._nav_tables import SEMICIRCLE_RAD, URA_NOMINAL_M, sisa_m
-from ._raw_obs import concat_observations, observations_from_measurements
+from ._raw_obs import (
+    concat_observations,
+    conversion_comments,
+    log_comment,
+    observations_from_measurements,
+)
 from .framing import crc24q, frame_stream
 from .rawlog import log_protocol, read_head_bytes, read_log_bytes
 
@@ -71,6 +76,8 @@ __all__ = [
 ]
 
 SYNC = b"\xb5\x62"
+#: What the navigation files converted from UBX logs say they hold.
+SFRBX_COMMENT = "ephemerides of RXM-SFRBX (satnav.io.ubx)"
 #: Message names of the (class, id) pairs counted by name.
 MESSAGE_NAMES = {
     (0x02, 0x15): "RXM-RAWX", (0x02, 0x13): "RXM-SFRBX", (0x02, 0x14): "RXM-MEASX",
@@ -287,8 +294,8 @@ def decode_rawx(data: bytes, frames: UbxFrames, *, source: str = "",
     lli = bit0 | np.where(phase_ok & ~half_valid, 2, 0).astype(np.int8)
     values = np.stack([pr, np.where(phase_ok, cp, 0.0), meas["do"].astype(np.float64),
                        meas["cno"].astype(np.float64)], axis=1)  # fmt: skip
-    header = ObsHeader(program="satnav.io.ubx", receiver_type="u-blox", time_system="GPS")
-    header.comments.append("decoded from u-blox UBX RXM-RAWX by satnav.io.ubx")
+    header = ObsHeader(receiver_type="u-blox", time_system="GPS")
+    header.comments.append(log_comment("ubx", "observations of RXM-RAWX (satnav.io.ubx)"))
     leap_ok = (hdr["stat"] & 1) != 0
     if leap_ok.any():
         header.leap_seconds = int(hdr["leap"][leap_ok][-1])
@@ -737,6 +744,7 @@ def read_ubx(path: str | PathLike, *, navigation: bool = True) -> UbxLog:
         times = sfrbx_times(data, frames) if len(obs.epochs) else None
         nav = decode_sfrbx(data, frames, week_hint=hint, counts=counts, times_ns=times)
         nav.sources = [str(path)]
+        nav.header.comments.extend(conversion_comments("ubx", str(path), SFRBX_COMMENT))
         if nav.header.leap_seconds is None and obs.header.leap_seconds is not None:
             nav.header.leap_seconds = obs.header.leap_seconds
     receiver = {}

@@ -7,8 +7,11 @@ Test statistic, per satellite and epoch: the epoch-to-epoch change of the phase 
 (its clock) removed as the median over the satellites it tracks, then the median over the
 stations that see the satellite. A healthy satellite's statistic is the centimetre noise of
 phase differences plus the slow drift of broadcast errors; a jump of the satellite's clock or
-position moves it by the jump. An alarm is raised when ``|statistic| > threshold_m``; the
-satellite is flagged unhealthy in every message uploaded after the alarm.
+position moves it by the jump. A ramp (or a slow drift after a manoeuvre) changes it by a
+little each epoch: its running sum since the message came into use (reset at a new message
+or a tracking gap) grows instead. An alarm is raised when ``|statistic| > threshold_m`` or
+``|running sum| > ramp_threshold_m``; the satellite is flagged unhealthy in every message
+uploaded after the alarm.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class Alarm:
 
 
 def monitor_broadcast(data: MonitoringData, rotation, messages, ids, epochs, *,
-                      threshold_m: float = 1.0) -> list[Alarm]:
+                      threshold_m: float = 1.0, ramp_threshold_m: float = 1.0) -> list[Alarm]:
     """Alarms over the epochs selected by ``epochs`` (bool mask of ``data.time_ns``) with the
     broadcast ``messages`` (:class:`~satnav.constellation.control.odts.BroadcastMessages`)."""
     from .odts import broadcast_states
@@ -63,9 +66,26 @@ def monitor_broadcast(data: MonitoringData, rotation, messages, ids, epochs, *,
             warnings.simplefilter("ignore", RuntimeWarning)
             d = d - np.nanmedian(d, axis=2, keepdims=True)
             stat = np.nanmedian(d, axis=1)  # (T-1, n)
+    drift = accumulated_change(stat)
     alarms = []
     for j, sid in enumerate(ids):
-        hit = np.flatnonzero(np.abs(np.nan_to_num(stat[:, j])) > threshold_m)
+        hit = np.flatnonzero((np.abs(np.nan_to_num(stat[:, j])) > threshold_m)
+                             | (np.abs(np.nan_to_num(drift[:, j])) > ramp_threshold_m))
         if hit.size:
-            alarms.append(Alarm(sid, int(t[hit[0] + 1]), float(stat[hit[0], j])))
+            k = hit[0]
+            value = stat[k, j] if abs(np.nan_to_num(stat[k, j])) > threshold_m else drift[k, j]
+            alarms.append(Alarm(sid, int(t[k + 1]), float(value)))
     return alarms
+
+
+def accumulated_change(stat: np.ndarray) -> np.ndarray:
+    """(T-1, n) running sum of the epoch-to-epoch statistic since its last break (a NaN: a
+    new message, a gap in tracking): the change of the residual against the broadcast in
+    force, which a clock ramp or a slow orbit drift makes grow while each step stays small."""
+    out = np.full(stat.shape, np.nan)
+    acc = np.zeros(stat.shape[1])
+    for k in range(stat.shape[0]):
+        ok = np.isfinite(stat[k])
+        acc = np.where(ok, acc + np.nan_to_num(stat[k]), 0.0)
+        out[k] = np.where(ok, acc, np.nan)
+    return out

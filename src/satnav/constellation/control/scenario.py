@@ -55,6 +55,11 @@ class ControlScenario:
     faults: tuple = field(default_factory=tuple)
     options: OdtsOptions = OdtsOptions()
     source: str = "<built-in>"
+    #: a priori orbit error (m, 1-sigma per axis; 1e-4 of it in m/s) of the first arc: tens of
+    #: metres for a cold start, about a metre when a previous day's solution warms it
+    apriori_sigma_m: float = 50.0
+    #: estimate and evaluate the time links (GPS and GLONASS orbits propagated: seconds)
+    time_links: bool = True
 
 
 def _number(spec, key, default, low, high, where):
@@ -123,7 +128,13 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     from ...io.clk import write_clk
     from ...io.sp3 import write_sp3
     from .integrity import monitor_broadcast
-    from .odts import broadcast_from_prediction, estimate_orbits_clocks, predict, sisre_report
+    from .odts import (
+        broadcast_fit_times,
+        broadcast_from_prediction,
+        estimate_orbits_clocks,
+        predict,
+        sisre_report,
+    )
     from .truth import _initial_gcrs_state, build_truth, simulate_monitoring
 
     def say(msg):
@@ -155,8 +166,9 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     # the a priori of the first arc: the design orbit with errors of tens of metres (what a
     # previous day's orbit determination would give); the truth differs by its SRP as well
     rng = np.random.default_rng(scenario.seed + 2)
+    sigma = scenario.apriori_sigma_m
     state = _initial_gcrs_state(con) + np.concatenate(
-        [rng.normal(0, 50.0, (len(ids), 3)), rng.normal(0, 0.005, (len(ids), 3))], axis=1)
+        [rng.normal(0, sigma, (len(ids), 3)), rng.normal(0, sigma * 1e-4, (len(ids), 3))], axis=1)
     from ...dynamics.forces import ForceModel
     from ...dynamics.propagator import Propagator
 
@@ -165,13 +177,17 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     for origin in origins:
         c = time.perf_counter()
         arc = (times >= origin - arc_ns) & (times < origin)
-        if solution is not None:
-            pr = solution.propagator.propagate(int(solution.time_ns[0]), solution.state[:, :3],
-                                               solution.state[:, 3:], times[arc][:1], solution.srp_parameters)
-            state = np.concatenate([pr.position_m[0], pr.velocity_m_s[0]], axis=1)
-        solution = estimate_orbits_clocks(data, truth.rotation, state, options, epochs=arc,
-                                          propagator=propagator)
-        msg = broadcast_from_prediction(solution, con.sat, int(origin), int(min(origin + every_ns, eval_end)), options)
+        if solution is not None:  # warm start: the previous solution at the new arc's start
+            state = solution.gcrs_states(times[arc][:1])
+            if state is None:
+                pr = solution.propagator.propagate(int(solution.time_ns[0]), solution.state[:, :3],
+                                                   solution.state[:, 3:], times[arc][:1], solution.srp_parameters)
+                state = np.concatenate([pr.position_m, pr.velocity_m_s], axis=-1)
+            state = state[0]
+        upload_end = int(min(origin + every_ns, eval_end))
+        solution = estimate_orbits_clocks(data, truth.rotation, state, options, epochs=arc, propagator=propagator,
+                                          predict_times_ns=broadcast_fit_times(int(origin), upload_end, options))
+        msg = broadcast_from_prediction(solution, con.sat, int(origin), upload_end, options)
         messages.append(msg)
         dt = time.perf_counter() - c
         t_odts += dt
@@ -191,6 +207,9 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     from .user import broadcast_from_truth, user_accuracy
 
     fitted = broadcast_from_truth(truth, con.sat, int(origins[0]), eval_end, scenario.upload_hours)
+    fitted_sisre = sisre_report(fitted, truth, ids, times[evaluation])
+    report["truth_fitted"] = dict(sisre_rms_m=fitted_sisre["sisre_rms_m"],
+                                  satellites=fitted_sisre["satellites"])
     site = np.ravel(geodetic_to_ecef(np.radians(30.0), np.radians(105.0), 500.0))
     accuracy = user_accuracy(truth, {"odts": brdc, "truth_fitted": fitted}, site, times[evaluation],
                              alarms=[(ids.index(a.satellite), a.time_ns) for a in alarms])
@@ -210,16 +229,19 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     )
 
     stride = max(1, int(300 / scenario.interval_s))
-    link_data = master_time_data(truth, network, times[::stride])
-    links = [estimate_time_links(link_data, (link_data.time_ns >= o - arc_ns) & (link_data.time_ns < o), int(o))
-             for o in origins]
-    eval_300 = times[evaluation][::stride]
-    report["time_links"] = dict(
-        offsets={code: dict(a0_ns=links[0][code].a0_s * 1e9, a1_ns_per_day=links[0][code].a1 * 86400e9,
-                            fit_rms_vs_truth_ns=max(lk[code].rms_vs_truth_s for lk in links) * 1e9)
-                 for code in ("IRGP", "IRGL") + BROADCAST_CODES[1:]},
-        estimations=len(links),
-        users={f"{p}_plus_designed": combined_user_accuracy(truth, links, site, eval_300, p) for p in ("glonass", "gps")})
+    links = []
+    if scenario.time_links:
+        link_data = master_time_data(truth, network, times[::stride])
+        links = [estimate_time_links(link_data, (link_data.time_ns >= o - arc_ns) & (link_data.time_ns < o), int(o))
+                 for o in origins]
+        eval_300 = times[evaluation][::stride]
+        report["time_links"] = dict(
+            offsets={code: dict(a0_ns=links[0][code].a0_s * 1e9, a1_ns_per_day=links[0][code].a1 * 86400e9,
+                                fit_rms_vs_truth_ns=max(lk[code].rms_vs_truth_s for lk in links) * 1e9)
+                     for code in ("IRGP", "IRGL") + BROADCAST_CODES[1:]},
+            estimations=len(links),
+            users={f"{p}_plus_designed": combined_user_accuracy(truth, links, site, eval_300, p)
+                   for p in ("glonass", "gps")})
     report.update(
         scenario=scenario.source, constellation=con.name, stations=network.names,
         interval_s=scenario.interval_s, arc_hours=scenario.arc_hours,
@@ -238,6 +260,8 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
             report.setdefault("faults", []).append(dict(
                 satellite=f.satellite, kind=f.kind, time_h=f.time_h, size_m=f.size_m,
                 detected=bool(hit), time_to_alarm_s=tta[-1],
+                alarm_h=(hit[0].time_ns - start) / 3.6e12 if hit else None,
+                next_upload_h=(int(next_upload[0]) - start) / 3.6e12 if next_upload.size else None,
                 flagged_in_next_message=bool(hit) and next_upload.size > 0
                 and bool(brdc.health[brdc.upload_ns == next_upload[0], ids.index(f.satellite)].all())))
         report["time_to_alarm_s"] = max((x for x in tta if x is not None), default=None)
