@@ -103,30 +103,9 @@ def test_esbc_static_vs_rtklib_reference(esbc_obs):
     assert abs(u) <= 0.01
 
 
-_RNX2RTKP_PPP_STATIC = """\
-pos1-posmode       =ppp-static
-pos1-frequency     =l1+l2
-pos1-soltype       =forward
-pos1-elmask        =10
-pos1-tidecorr      =on
-pos1-ionoopt       =dual-freq
-pos1-tropopt       =est-ztdgrad
-pos1-sateph        =precise
-pos1-posopt1       =on
-pos1-posopt2       =on
-pos1-posopt3       =on
-pos1-posopt4       =on
-pos1-navsys        =9
-pos2-armode        =off
-out-solformat      =xyz
-stats-eratio1      =300
-stats-eratio2      =300
-stats-errphase     =0.003
-stats-errphaseel   =0.003
-ant1-anttype       =*
-file-satantfile    ={atx}
-file-rcvantfile    ={ngs}
-"""
+#: The rnx2rtkp configuration of bench/ppp.py (PPP, G+E, L1+L2 ionosphere-free, solid tide).
+_RNX2RTKP_PPP_STATIC = (Path(__file__).resolve().parents[2] / "bench" / "rtklib_ppp.conf").read_text() \
+    .replace("=ppp-kine", "=ppp-static")
 
 
 @pytest.mark.skipif(shutil.which("rnx2rtkp") is None, reason="RTKLIB's rnx2rtkp not installed (apt-get install rtklib)")
