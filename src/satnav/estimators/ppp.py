@@ -722,9 +722,9 @@ class PppEngine:
         codes = (f"{sid[0]}0{c1[1]}", f"{sid[0]}0{c2[1]}")
         if a is None or not all(c in a.pco_m for c in codes):
             return 0.0
-        d1, d2 = (-0.985 * float(a.pco_m[c][2]) for c in codes)
-        lam_wl = SPEED_OF_LIGHT / (f1 - f2)
-        return ((f1 * d1 - f2 * d2) / (f1 - f2) - (f1 * d1 + f2 * d2) / (f1 + f2)) / lam_wl
+        from .ppp_ar import mw_antenna_cycles
+
+        return float(mw_antenna_cycles(a.pco_m[codes[0]][2], a.pco_m[codes[1]][2], f1, f2))
 
     def _widelane(self, t: int, sats, p1, p2, l1, l2, slipped) -> None:
         """Add one epoch (every epoch of the file, with a clock sample or not) to the arc means

@@ -128,7 +128,13 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     from ...io.clk import write_clk
     from ...io.sp3 import write_sp3
     from .integrity import monitor_broadcast
-    from .odts import broadcast_from_prediction, estimate_orbits_clocks, predict, sisre_report
+    from .odts import (
+        broadcast_fit_times,
+        broadcast_from_prediction,
+        estimate_orbits_clocks,
+        predict,
+        sisre_report,
+    )
     from .truth import _initial_gcrs_state, build_truth, simulate_monitoring
 
     def say(msg):
@@ -171,13 +177,17 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     for origin in origins:
         c = time.perf_counter()
         arc = (times >= origin - arc_ns) & (times < origin)
-        if solution is not None:
-            pr = solution.propagator.propagate(int(solution.time_ns[0]), solution.state[:, :3],
-                                               solution.state[:, 3:], times[arc][:1], solution.srp_parameters)
-            state = np.concatenate([pr.position_m[0], pr.velocity_m_s[0]], axis=1)
-        solution = estimate_orbits_clocks(data, truth.rotation, state, options, epochs=arc,
-                                          propagator=propagator)
-        msg = broadcast_from_prediction(solution, con.sat, int(origin), int(min(origin + every_ns, eval_end)), options)
+        if solution is not None:  # warm start: the previous solution at the new arc's start
+            state = solution.gcrs_states(times[arc][:1])
+            if state is None:
+                pr = solution.propagator.propagate(int(solution.time_ns[0]), solution.state[:, :3],
+                                                   solution.state[:, 3:], times[arc][:1], solution.srp_parameters)
+                state = np.concatenate([pr.position_m, pr.velocity_m_s], axis=-1)
+            state = state[0]
+        upload_end = int(min(origin + every_ns, eval_end))
+        solution = estimate_orbits_clocks(data, truth.rotation, state, options, epochs=arc, propagator=propagator,
+                                          predict_times_ns=broadcast_fit_times(int(origin), upload_end, options))
+        msg = broadcast_from_prediction(solution, con.sat, int(origin), upload_end, options)
         messages.append(msg)
         dt = time.perf_counter() - c
         t_odts += dt
