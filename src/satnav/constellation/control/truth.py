@@ -94,7 +94,7 @@ def _itrs_velocity(rot, v_gcrs, r_itrs):
 
 
 def build_truth(constellation, network: MonitoringNetwork, time_ns, *, seed: int = 1,
-                srp: str = "ecom5", faults=(), step_s: float = 300.0) -> TruthWorld:
+                srp: str = "ecom5", faults=(), step_s: float = 300.0, degree: int = 12) -> TruthWorld:
     """Propagate the designed satellites with the precise dynamics from the constellation's
     epoch to the epochs ``time_ns`` (evenly spaced), and draw clocks and wet delays."""
     from ...dynamics.forces import ForceModel
@@ -104,7 +104,7 @@ def build_truth(constellation, network: MonitoringNetwork, time_ns, *, seed: int
     rng = np.random.default_rng(seed)
     times = np.asarray(time_ns, dtype=np.int64)
     n = len(constellation)
-    model = ForceModel(srp=srp)
+    model = ForceModel(srp=srp, degree=degree)
     k = len(model.srp_parameters)
     params = np.zeros((n, k))
     names = model.srp_parameters
