@@ -79,7 +79,8 @@ def test_pieces_write_the_files_of_the_whole_log(log, protocol, date, streamed, 
     hint = int(parse_gpst(date)) if date else None
     whole_obs, whole_nav = _whole(log, protocol, tmp_path, hint)
     out, nav = tmp_path / "pieces.obs", tmp_path / "pieces.nav"
-    done = rc.convert_raw_log(log, out, protocol=protocol, nav_output=nav, time_hint_ns=hint)
+    # records formatted by forked processes while the next piece is decoded: the same bytes
+    done = rc.convert_raw_log(log, out, protocol=protocol, nav_output=nav, time_hint_ns=hint, jobs=2)
     assert done.streamed == streamed
     assert _text(out) == _text(whole_obs)
     assert _text(nav) == _text(whole_nav)

@@ -341,11 +341,13 @@ def nav_version(version: float) -> float:
 
 def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: str,
                     nav_output: str | PathLike | None = None, time_hint_ns: int | None = None,
-                    version: float = 3.05) -> RawConversion:
+                    version: float = 3.05, jobs: int = 1) -> RawConversion:
     """Convert a UBX (``protocol="ubx"``) or RTCM 3 (``"rtcm3"``) log to a RINEX observation
     file ``output`` (and navigation file ``nav_output``), piece by piece (module docstring).
     ``time_hint_ns``: GPST ns near an RTCM 3 log without ephemerides; ``version``: RINEX
-    observation version, 3.05, 4.01 or 4.02 (navigation: :func:`nav_version`)."""
+    observation version, 3.05, 4.01 or 4.02 (navigation: :func:`nav_version`); ``jobs`` > 1:
+    the records of each piece are formatted by a forked process while the next piece is
+    decoded (:class:`~satnav.io.rinex_obs_writer.RinexObsPieceWriter`), the same file."""
     from .rinex_nav_writer import write_rinex_nav
     from .rinex_obs_writer import RinexObsPieceWriter
 
@@ -363,7 +365,7 @@ def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: s
             parts = _ubx_parts(path, frames, out, navigation=nav_output is not None)
         else:
             parts = _rtcm_parts(path, frames, whole, out, time_hint_ns=time_hint_ns)
-        writer = RinexObsPieceWriter(output, version=version)
+        writer = RinexObsPieceWriter(output, version=version, jobs=jobs)
         pending = None  # the last piece, written once the next one shows where its epochs start
         try:
             for obs in parts:

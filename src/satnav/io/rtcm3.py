@@ -1,9 +1,10 @@
 """RTCM 3 logs and streams: observations, ephemerides and station data.
 
 Sources: RTCM 10403.3 (2016) with amendments 1-2. Framing (CRC-24Q, resynchronisation after
-garbage) is :func:`satnav.io.framing.frame_stream`'s; observation messages (MSM4-7 of GPS,
+garbage) is :func:`satnav.io.framing.frame_stream`'s; observation messages (MSM1-7 of GPS,
 GLONASS, Galileo, SBAS, QZSS, BeiDou, NavIC; legacy 1002/1004/1010/1012) are decoded by
-:mod:`satnav.io.rtcm3_obs`, ephemerides (1019, 1020, 1041, 1042, 1044, 1045, 1046) by
+:mod:`satnav.io.rtcm3_obs` (MSM1-3 carry ranges modulo one light-millisecond: decoded, counted
+in ``counts["msm1_3_messages"]``, no observation written from them, as RTKLIB does), ephemerides (1019, 1020, 1041, 1042, 1044, 1045, 1046) by
 :mod:`satnav.io.rtcm3_nav`, all frames of a type at once with NumPy. Station messages
 (1005/1006 antenna reference point, 1007/1008 antenna, 1033 antenna and receiver) and the
 GLONASS code-phase biases (1230) are few and decoded one by one. Any other message number
@@ -87,6 +88,8 @@ _D_MS = 86_400_000
 _GLO = SYSTEMS.index("R")
 _BDS = SYSTEMS.index("C")
 STATION_TYPES = (1005, 1006, 1007, 1008, 1033)
+#: MSM1-3 message numbers (compact: ranges modulo one light-millisecond).
+_COMPACT_MSM = [t for t, (_, k) in MSM_TYPES.items() if k < 4]
 
 
 # ============================================================================ time
@@ -287,11 +290,8 @@ def _decode_cells(buf: np.ndarray, frames: StreamFrames, counts: dict) -> ObsCel
         sel = np.flatnonzero(frames.rtcm_type == mtype)
         args = (buf, sel, frames.rtcm_start[sel] + 3, frames.rtcm_length[sel], mtype, counts)
         if mtype in MSM_TYPES:
-            if MSM_TYPES[mtype][1] < 4:
-                counts["msm_compact_not_decoded"] = counts.get("msm_compact_not_decoded", 0) + len(
-                    sel
-                )
-                continue
+            if MSM_TYPES[mtype][1] < 4:  # compact: ranges modulo 1 ms, not written (decode_msm)
+                counts["msm1_3_messages"] = counts.get("msm1_3_messages", 0) + len(sel)
             parts.append(decode_msm(*args))
         elif mtype in LEGACY_TYPES:
             parts.append(decode_legacy(*args))
@@ -398,6 +398,8 @@ def _decode_chunk(
     )
     present = np.isfinite(values) & ok[:, None]
     present[:, 3] &= cells.cnr_dbhz > 0
+    compact = np.isin(cells.msg_type[cells.msg], _COMPACT_MSM)
+    present[compact, :2] = False  # MSM1-3: pseudorange and phase modulo one light-millisecond
     # one lock history per signal and message number (MSM6 and MSM7 of one signal are two)
     group = (cells.msg_type[cells.msg] * 1000 + cells.sat.astype(np.int64)) * 64 + cells.signal
     lli = _lli(group, cells.lock_ms, state.lock) | np.where(cells.half != 0, 2, 0).astype(np.int8)
