@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["cores", "map_forked"]
+__all__ = ["cores", "map_forked", "can_fork"]
 
 
 def cores() -> int:
@@ -29,6 +29,11 @@ def _can_fork() -> bool:
     import sys
 
     return hasattr(os, "fork") and sys.platform != "darwin"  # macOS: fork with threads is unsafe
+
+
+def can_fork() -> bool:
+    """Whether work may go to forked processes here (not on Windows nor macOS)."""
+    return _can_fork()
 
 
 def _run_child(fn: Callable, args: tuple, fd: int) -> None:

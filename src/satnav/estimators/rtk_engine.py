@@ -79,7 +79,9 @@ class _EpochSpp:
     """The rover's single point solution of one epoch: what
     ``solve_spp(epoch, nav, systems=..., elevation_mask_deg=..., velocity=False)`` returns
     (the same core and steps), with the options, the prepared broadcast messages and the
-    GLONASS channels kept between epochs."""
+    GLONASS channels kept between epochs. Rover epochs without a header position (receiver
+    streams) start from the last valid fix and its clocks (within 0.1 mm of the batch's
+    start from the geocentre)."""
 
     def __init__(self, nav, systems, elevation_mask_deg):
         from .spp import _SppCore, spp_options
@@ -88,16 +90,22 @@ class _EpochSpp:
         self.options = spp_options(systems=systems, elevation_mask_deg=elevation_mask_deg, velocity=False)
         self.options.check(None)
         self.core = _SppCore(nav, self.options, None)
+        self._start = None  # (position, clocks) of the last valid fix (:func:`warm_start`)
 
     def position(self, obs):
         """(position (3,) m, NaN unless solved; solved) of the one epoch of ``obs``."""
         import warnings
 
         from ..errors import SatnavWarning
-        from .spp import _check_navigation_systems, _initial_position, _signal_plan
+        from .spp import _check_navigation_systems, _initial_position, _signal_plan, warm_start
 
         plan = _signal_plan(obs, self.options)
-        sol, counts = self.core.solve(obs, _initial_position(obs, None), plan)
+        x0 = _initial_position(obs, None)
+        cold = not np.any(x0)  # no header position (a receiver stream): from the last fix
+        start = self._start if cold and self._start is not None else (x0, None)
+        sol, counts = self.core.solve(obs, start[0], plan, start[1])
+        if cold:
+            self._start = warm_start(sol) or self._start
         for message in _check_navigation_systems(self.nav, counts):
             warnings.warn(message, SatnavWarning, stacklevel=3)
         pos = np.where(sol.solved[0], sol.position_m[0], np.nan)
