@@ -131,6 +131,24 @@ def test_convert_command_writes_pieces(small_pieces, tmp_path, capsys):
     assert "RINEX 3.05 navigation" in printed and " epochs, " in printed
 
 
+#: Header labels of RINEX 4.01 observation files (Table A2: those of 3.05 plus DOI, LICENSE
+#: OF USE, STATION INFORMATION; Orekit's RINEX 4 parser accepts the same list).
+RINEX4_OBS_LABELS = {
+    "RINEX VERSION / TYPE", "PGM / RUN BY / DATE", "COMMENT", "MARKER NAME", "MARKER NUMBER", "MARKER TYPE",
+    "OBSERVER / AGENCY", "REC # / TYPE / VERS", "ANT # / TYPE", "APPROX POSITION XYZ", "ANTENNA: DELTA H/E/N",
+    "ANTENNA: DELTA X/Y/Z", "ANTENNA: PHASECENTER", "ANTENNA: B.SIGHT XYZ", "ANTENNA: ZERODIR AZI",
+    "ANTENNA: ZERODIR XYZ", "CENTER OF MASS: XYZ", "DOI", "LICENSE OF USE", "STATION INFORMATION",
+    "SYS / # / OBS TYPES", "SIGNAL STRENGTH UNIT", "INTERVAL", "TIME OF FIRST OBS", "TIME OF LAST OBS",
+    "RCV CLOCK OFFS APPL", "SYS / DCBS APPLIED", "SYS / PCVS APPLIED", "SYS / SCALE FACTOR", "SYS / PHASE SHIFT",
+    "GLONASS SLOT / FRQ #", "GLONASS COD/PHS/BIS", "LEAP SECONDS", "# OF SATELLITES", "PRN / # OF OBS",
+    "END OF HEADER",
+}  # fmt: skip
+#: Header labels of RINEX 4 navigation files (Table A5: ionosphere and time-system corrections
+#: are ION / STO records, not header lines).
+RINEX4_NAV_LABELS = {"RINEX VERSION / TYPE", "PGM / RUN BY / DATE", "COMMENT", "REC # / TYPE / VERS", "MERGED FILE",
+                     "DOI", "LICENSE OF USE", "STATION INFORMATION", "LEAP SECONDS", "END OF HEADER"}  # fmt: skip
+
+
 @pytest.mark.parametrize("log", [UBX, STREAMS / "pygpsdata-NTRIP-USCL00CHL0.log"], ids=["ubx", "rtcm3"])
 def test_rinex4_output_reads_back_and_by_georinex(log, tmp_path):
     """``--rinex-version 4``: RINEX 4.01 observations (header and records read by satnav and by
@@ -148,6 +166,9 @@ def test_rinex4_output_reads_back_and_by_georinex(log, tmp_path):
     assert text[0][:9] == "     4.01" and text[0][20] == "O" and text[0][40] == "M"
     assert text[0][60:] == "RINEX VERSION / TYPE"
     assert _text(out4)[1:] == _text(out3)[1:]  # only the version differs
+    labels = {t[60:] for t in text[: next(i for i, t in enumerate(text) if t[60:] == "END OF HEADER") + 1]}
+    assert labels <= RINEX4_OBS_LABELS, labels - RINEX4_OBS_LABELS
+    assert {"RINEX VERSION / TYPE", "PGM / RUN BY / DATE", "SYS / # / OBS TYPES", "TIME OF FIRST OBS"} <= labels
     a, b = read_rinex_obs(out4), read_rinex_obs(out3)
     assert a.header.version == 4.01
     for name in ("time", "sat", "code", "value", "lli"):
@@ -173,8 +194,8 @@ def test_rinex4_output_reads_back_and_by_georinex(log, tmp_path):
     # corrections (RINEX 4 holds them as ION/STO records); the same messages as RINEX 3.05
     nav_text = nav4.read_text().splitlines()
     assert nav_text[0][:9] == "     4.01" and nav_text[0][20] == "N"
-    header = nav_text[: next(i for i, t in enumerate(nav_text) if t.startswith("                    ") and "END OF HEADER" in t) + 1]
-    assert not any("IONOSPHERIC CORR" in t or "TIME SYSTEM CORR" in t for t in header)
+    header = nav_text[: next(i for i, t in enumerate(nav_text) if t[60:] == "END OF HEADER") + 1]
+    assert {t[60:] for t in header} <= RINEX4_NAV_LABELS
     types = {t[6:9][0] + ":" + t[10:].strip() for t in nav_text if t.startswith("> EPH")}
     expected = {"G:LNAV", "E:INAV", "E:FNAV", "R:FDMA", "C:D1", "C:D2", "J:LNAV", "I:LNAV", "S:SBAS"}
     assert types and types <= expected

@@ -52,8 +52,9 @@ __all__ = ["convert_raw_log", "frame_log", "RawConversion", "PIECE_BYTES", "RTCM
 
 #: Bytes of the log read and framed at a time.
 PIECE_BYTES = 16 * 1024 * 1024
-#: RTCM 3 frames decoded at a time (as :func:`satnav.io.rtcm3.decode_rtcm3`).
-RTCM_PIECE_FRAMES = 20000
+#: RTCM 3 frames decoded at a time (about 20 minutes of a 1 Hz six-system MSM7 stream; the
+#: decoding's temporaries stay near 200 MB).
+RTCM_PIECE_FRAMES = 8000
 _FRAME_KEYS = ("ubx_start", "ubx_cls", "ubx_id", "ubx_length", "rtcm_start", "rtcm_length", "rtcm_type")
 
 

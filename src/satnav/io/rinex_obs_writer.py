@@ -43,9 +43,10 @@ __all__ = ["write_rinex_obs", "format_fixed", "header_text", "body_blocks", "Rin
 
 #: Default output version.
 RINEX_VERSION = 3.05
-#: Versions written: 3.05 and 4.01/4.02, whose observation records and header records are
-#: those of 3.05 (RINEX 4.00 changed the navigation files; its observation files differ
-#: by the version number).
+#: Versions written: 3.05 and 4.01/4.02. RINEX 4 observation files have the data records of
+#: 3.05 and its header records (RINEX 4.01 table A2 adds the optional DOI, LICENSE OF USE and
+#: STATION INFORMATION); RINEX 4.00 changed the navigation files
+#: (:mod:`satnav.io.rinex_nav_writer`).
 RINEX_VERSIONS = (3.05, 4.01, 4.02)
 
 _SYSTEM_TITLES = {
