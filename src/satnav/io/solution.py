@@ -62,7 +62,6 @@ their sum (the ellipsoidal height) stays right.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -997,6 +996,8 @@ def geojson_dict(solution) -> dict:
 
 def write_geojson(solution, path) -> None:
     """Write :func:`geojson_dict` as a GeoJSON file."""
+    import json
+
     text = json.dumps(geojson_dict(solution), allow_nan=False)
     with atomic_output(path, "w", encoding="utf-8") as fh:
         fh.write(text)
