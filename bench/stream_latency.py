@@ -12,16 +12,20 @@ observations are 30 s apart in the file and replayed at 1 or 10 epochs per secon
 zero baseline (the base stream is the same station): every filter step, double difference
 and LAMBDA search runs as on a short baseline. The first 10 epochs (start-up) are left out.
 
-**Memory.** SPP and RTK of the whole ESBC day (2880 epochs, the epochs of 48 min at 1 Hz) fed
-epoch by epoch to :class:`satnav.streams.live.LiveEngine` as fast as possible; resident set
-size (``/proc/self/statm``) every 240 epochs.
+**Memory.** A 1 h replay at 1 Hz (3601 epochs): ``satnav sim gps,galileo,beidou3 --duration 1
+--interval 1`` (GPS L1/L2/L5, Galileo E1/E5a/E5b, BeiDou B1I/B3I, site 55.5 N 8.4 E; made once
+into ``~/.cache/satnav-bench``, gzip RINEX 3) replayed as fast as possible through a session
+(:func:`satnav.streams.session.open_session`, the code ``satnav stream FILE`` runs: the RINEX
+file read in chunks by :class:`satnav.streams.feeds.RinexFeed`, the engine, NMEA to a file), SPP
+and RTK (the same file as base: zero baseline); resident set size (``/proc/self/statm``) every
+300 epochs and the peak (``VmHWM``) at the end.
 
 The loop's thread CPU time per epoch (solving and writing the outputs, ``time.thread_time``)
 is reported beside the wall latency: on a shared machine the wall latency is mostly waiting
 for a core.
 
 Usage: ``python bench/stream_latency.py [--epochs 120] [--rates 1,10] [--modes spp,rtk]
-[--memory-epochs 2880]``. No peer: RTKLIB's ``rtkrcv`` is not installed here (Debian's
+[--memory]``. No peer: RTKLIB's ``rtkrcv`` is not installed here (Debian's
 ``rtklib`` package ships convbin, str2str, rnx2rtkp), so these are satnav's numbers only.
 """
 
@@ -138,20 +142,54 @@ def latency_run(obs, nav, mode: str, rate: float, n: int) -> dict:
             "satellites": int(np.median([f.n_satellites for f in session.loop.summary.fixes]))}
 
 
-def memory_run(obs, nav, mode: str, n: int) -> list[tuple[int, float]]:
-    from satnav.options import StreamOptions
-    from satnav.streams.live import LiveEngine
-    from satnav.streams.outputs import nmea_lines
+def _hour_file():
+    """The 1 h, 1 Hz simulated RINEX pair (made once with ``satnav sim``)."""
+    import gzip
+    import shutil
+    import subprocess
 
-    eng = LiveEngine(StreamOptions(mode="rtk-kinematic" if mode == "rtk" else "spp", systems="GEC"), nav)
-    out = [(0, _rss_mb())]
-    for k, e in enumerate(obs.epoch_slice(0, n).iter_epochs()):
-        if mode == "rtk":
-            eng.add_base(e)
-        nmea_lines(eng.process(e))
-        if (k + 1) % 240 == 0:
-            out.append((k + 1, _rss_mb()))
-    return out
+    out = Path.home() / ".cache" / "satnav-bench" / "sim-gec-1h-1hz"
+    obs = sorted(out.glob("*_MO.rnx.gz"))
+    if not obs:
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+        subprocess.run([sys.executable, "-m", "satnav", "sim", "gps,galileo,beidou3", "-o", str(out), "--duration",
+                        "1", "--interval", "1", "--site", "55.5,8.4,60", "-q"], env=env, check=True)
+        for plain in out.glob("*_MO.rnx"):
+            with open(plain, "rb") as src, gzip.open(str(plain) + ".gz", "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            plain.unlink()
+        obs = sorted(out.glob("*_MO.rnx.gz"))
+    return obs[0], sorted(out.glob("*_MN.rnx"))[0]
+
+
+def _vm_hwm_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_run(mode: str, out_dir: Path) -> tuple[list[tuple[int, float]], float, int]:
+    """RSS (MB) every 300 epochs of the 1 h replay, the peak, and the epochs solved."""
+    from satnav.options import StreamOptions
+    from satnav.streams.session import open_session
+
+    obs, nav = _hour_file()
+    rss = [(0, _rss_mb())]
+    count = [0]
+
+    def on_fix(fix):
+        count[0] += 1
+        if count[0] % 300 == 0:
+            rss.append((count[0], _rss_mb()))
+
+    relative = mode == "rtk"
+    session = open_session(StreamOptions(mode="rtk-kinematic" if relative else "spp", systems="GEC"), str(obs),
+                           base=str(obs) if relative else None, navs=[nav],
+                           outputs=[f"nmea:{out_dir / f'{mode}.nmea'}"], on_fix=on_fix)
+    session.run()
+    return rss, _vm_hwm_mb(), count[0]
 
 
 def main() -> int:
@@ -159,13 +197,25 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=120, help="epochs per latency run (default 120)")
     p.add_argument("--rates", default="1,10", help="epochs per second (default 1,10)")
     p.add_argument("--modes", default="spp,rtk")
-    p.add_argument("--memory-epochs", type=int, default=2880, help="epochs of the memory runs (0: none)")
+    p.add_argument("--memory", action="store_true", help="only the memory runs (1 h at 1 Hz; one mode per process "
+                   "for its own peak: --modes spp or --modes rtk)")
     args = p.parse_args()
     import satnav
 
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.memory:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for mode in args.modes.split(","):
+                t0, c0 = time.monotonic(), time.process_time()
+                rss, peak, n = memory_run(mode, Path(tmp))
+                print(f"memory  {mode:3s}: {n} epochs in {time.monotonic() - t0:.0f} s (CPU {time.process_time() - c0:.0f} s); "
+                      "RSS MB at epochs " + ", ".join(f"{k}: {v:.0f}" for k, v in rss)
+                      + f"; peak {peak:.0f} MB  (load {os.getloadavg()[0]:.1f})", flush=True)
+        return 0
     obs = satnav.read_obs(OBS)
     nav = satnav.read_nav(NAV)
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for mode in args.modes.split(","):
         for rate in (float(r) for r in args.rates.split(",")):
             r = latency_run(obs, nav, mode, rate, args.epochs)
@@ -173,10 +223,6 @@ def main() -> int:
                   f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; engine + outputs CPU p50 "
                   f"{r['cpu_p50_ms']:.1f} ms, p99 {r['cpu_p99_ms']:.1f} ms; median {r['satellites']} satellites, "
                   f"fixed {r['fixed']}, single {r['single']}  (load {os.getloadavg()[0]:.1f})", flush=True)
-    if args.memory_epochs:
-        for mode in args.modes.split(","):
-            rss = memory_run(obs, nav, mode, args.memory_epochs)
-            print(f"memory  {mode:3s}: RSS MB at epochs " + ", ".join(f"{k}: {v:.0f}" for k, v in rss), flush=True)
     return 0
 
 

@@ -26,11 +26,11 @@ def cores() -> int:
 
 
 def can_fork() -> bool:
-    """Whether work may go to forked processes here (:func:`os.fork`; not on macOS, where a
-    fork of a process with threads is unsafe)."""
+    """Whether work may go to forked processes here (:func:`os.fork`: not on Windows; not on
+    macOS, where a fork of a process with threads is unsafe)."""
     import sys
 
-    return hasattr(os, "fork") and sys.platform != "darwin"  # macOS: fork with threads is unsafe
+    return hasattr(os, "fork") and sys.platform != "darwin"
 
 
 def _run_child(fn: Callable, args: tuple, fd: int) -> None:

@@ -63,3 +63,27 @@ def test_gravity_at_the_equator_is_normal_gravity_plus_centrifugal():
     g = np.linalg.norm(gravity_acceleration(r, egm96(12)), axis=1)
     centrifugal = 7.292115e-5**2 * 6378137.0
     assert np.allclose(g, 9.7803253359 + centrifugal, rtol=2e-4)
+
+
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_numpy_and_compiled_kernel_against_closed_form_j2(accelerated):
+    # both paths of gravity_acceleration (NumPy, and the numba kernel when installed) meet
+    # the closed-form J2 acceleration, and the full 12x12 field agrees between them
+    from satnav.dynamics import gravity
+
+    if accelerated:
+        pytest.importorskip("numba")
+        if __import__("os").environ.get("SATNAV_NO_NUMBA"):
+            pytest.skip("SATNAV_NO_NUMBA set")
+    try:
+        assert gravity.use_accelerator(accelerated) == accelerated
+        test_j2_only_field_equals_closed_form()
+        test_gravity_at_the_equator_is_normal_gravity_plus_centrifugal()
+        rng = np.random.default_rng(3)
+        r = rng.normal(size=(9, 3))
+        r *= rng.uniform(2.0e7, 4.3e7, (9, 1)) / np.linalg.norm(r, axis=1, keepdims=True)
+        got = gravity_acceleration(r, egm96(12))
+        ref = gravity._gravity_numpy(r, egm96(12))
+        assert np.allclose(got, ref, rtol=1e-14, atol=0)
+    finally:
+        gravity.use_accelerator(True)

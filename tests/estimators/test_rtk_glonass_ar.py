@@ -10,7 +10,8 @@ tests (chi-square with a multipath floor, IFB rate, both directions) refuse most
 integers but not all (seeds 0-5: wrong fixed epochs 20 / 47 / 1 / 0 at 5 / 20 / 30 / 50 mm
 per channel; the code before the issue 18 follow-up: 2 / 2 / 0 / 0).
 Measured (seeds 0-3, 300 epochs each): zero IFB, fix rate GLONASS float 0.261 / on 0.839;
-IFB 0.03 m/ch: off 0.261, autocal 0.261 with GLONASS fixed in some epochs.
+IFB 0.03 m/ch: off 0.261, on 0.054, autocal 0.757 (GLONASS and GPS integers searched together
+in a basis that separates the IFB rate, :meth:`RtkCore._resolve_joint`; before: 0.261).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def test_mixed_pair_autocal_no_wrong_fix():
     rate_on, _ = _stats("on", ifb=0.03, strict=False)  # a same-brand setting: not asserted
     print(f"IFB 0.03 m/ch: fix rate off {rate_off:.3f}, on {rate_on:.3f}, "
           f"autocal {rate_auto:.3f} ({glo_auto} epochs with GLONASS fixed)")
-    assert glo_auto > 0 and rate_auto >= rate_off
+    assert glo_auto > 0 and rate_auto >= max(rate_off, 0.6)
     _stats("autocal", ifb=0.005)  # a small IFB: no wrong fix either
 
 

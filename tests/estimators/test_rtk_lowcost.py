@@ -74,25 +74,32 @@ needs_rtklib = pytest.mark.skipif(shutil.which("rnx2rtkp") is None,
                                   reason="RTKLIB rnx2rtkp not installed (Debian package rtklib)")
 
 
-def _versus_rtklib(tmp_path, seeds, systems, frequencies, **kw):
-    """Pooled fix statistics of satnav (``kw``) and RTKLIB (GLONASS AR off) on ``seeds``."""
-    ours, peer = [], []
+def _pooled(runs):
+    pooled = {k: sum(st[k] for st in runs) for k in ("fixed", "n", "wrong")}
+    pooled["scatter"] = max(np.nanmax(st["scatter_enu_m"]) if st["fixed"] > 1 else 0.0 for st in runs)
+    return pooled
+
+
+def _versus_rtklib(tmp_path, seeds, systems, frequencies, configs=({},), ifb=0.0):
+    """Per-seed fix statistics of satnav with each keyword set of ``configs`` and pooled
+    ones of those and of RTKLIB (GLONASS AR off) on ``seeds`` (``ifb``: the rover's GLONASS
+    phase inter-frequency bias, m per channel, and another receiver type in its header)."""
+    ours, peer = [[] for _ in configs], []
     for seed in seeds:
-        r, b, nav, truth = low_cost_pair(seed, systems=systems, hour=HOURS[seed % len(HOURS)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            s = solve_rtk(r, b, nav, base_position=BASE, frequencies=frequencies,
-                          systems=systems, max_age_s=30.0, **kw)
-        ours.append(fix_statistics(s.time_ns, s.position_m, s.fixed, truth, len(r.epochs)))
+        r, b, nav, truth = low_cost_pair(seed, systems=systems, hour=HOURS[seed % len(HOURS)],
+                                         ifb_m_per_channel=ifb)
+        for runs, kw in zip(ours, configs):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = solve_rtk(r, b, nav, base_position=BASE, frequencies=frequencies,
+                              systems=systems, max_age_s=30.0, **kw)
+            runs.append(fix_statistics(s.time_ns, s.position_m, s.fixed, truth, len(r.epochs)))
         t, pos, q = rtklib_solution(r, b, nav, tmp_path / str(seed), systems=systems,
                                     n_frequencies=len(frequencies), glonass_ar="off")
         peer.append(fix_statistics(t, pos, q == 1, truth, len(r.epochs)))
-    pooled = []
-    for runs in (ours, peer):
-        pooled.append({k: sum(st[k] for st in runs) for k in ("fixed", "n", "wrong")})
-        pooled[-1]["scatter"] = max(np.nanmax(st["scatter_enu_m"]) if st["fixed"] > 1 else 0.0
-                                    for st in runs)
-    return ours, pooled
+    if len(configs) == 1:
+        return ours[0], (_pooled(ours[0]), _pooled(peer))
+    return ours, [_pooled(runs) for runs in ours], _pooled(peer)
 
 
 @needs_rtklib
@@ -100,9 +107,25 @@ def test_monte_carlo_single_frequency_versus_rtklib(tmp_path):
     """Issue 18 acceptance on simulated M8P-like pairs: zero wrong fixes, a fix rate no lower
     than RTKLIB's on the same data, fixed scatter no larger (per seed, largest E/N/U sigma),
     with satnav's default options (``glonass_ar="auto"``: both headers name the same receiver
-    type, so GLONASS is fixed as ``"on"``)."""
-    ours, (us, them) = _versus_rtklib(tmp_path, range(6), "GR", ("L1",))  # the default: auto
-    print(f"satnav {us}, RTKLIB {them}")  # measured 1477/1800 (0 wrong) vs 929/1800 (97 wrong)
+    type, so GLONASS is fixed as ``"on"``) and with ``"autocal"`` (what the default chooses
+    where the headers do not tell: blank or different receiver types)."""
+    ours, (us, cal), them = _versus_rtklib(tmp_path, range(6), "GR", ("L1",),
+                                           ({}, {"glonass_ar": "autocal"}))
+    print(f"satnav default {us}, autocal {cal}, RTKLIB {them}")
+    # measured: default 1477/1800 (0 wrong), autocal 1314/1800 (0 wrong), RTKLIB 929/1800 (97 wrong)
+    for pooled, runs in ((us, ours[0]), (cal, ours[1])):
+        assert pooled["wrong"] == 0, [st["wrong"] for st in runs]
+        assert pooled["fixed"] >= them["fixed"]
+        assert pooled["scatter"] <= max(them["scatter"], 0.02)
+
+
+@needs_rtklib
+def test_monte_carlo_mixed_pair_versus_rtklib(tmp_path):
+    """A simulated mixed pair (the rover's header names another receiver type, GLONASS phase
+    IFB 3 cm per channel): the default chooses autocal, no wrong fix, a fix rate no lower
+    than RTKLIB's (GLONASS AR off) on the same data."""
+    ours, (us, them) = _versus_rtklib(tmp_path, range(3), "GR", ("L1",), ifb=0.03)
+    print(f"satnav default (autocal) {us}, RTKLIB {them}")
     assert us["wrong"] == 0, [st["wrong"] for st in ours]
     assert us["fixed"] >= them["fixed"]
     assert us["scatter"] <= max(them["scatter"], 0.02)

@@ -399,3 +399,107 @@ def test_decoding_in_pieces_equals_one_piece():
         for field in ("epochs", "time", "sat", "code", "value", "lli"):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
         assert whole.navigation.count_by_system() == pieces.navigation.count_by_system()
+
+
+def _bits_of(payload: bytes) -> str:
+    return "".join(f"{b:08b}" for b in payload)
+
+
+def _msm7_to_compact(payload: bytes, k: int) -> bytes:
+    """An MSM7 payload re-packed by hand as MSM``k`` (1-3) following RTCM 10403.3 tables
+    3.5-78 to 3.5-82 (header, DF398 per satellite; DF400 / DF401, DF402, DF420 per cell):
+    DF400 = DF405 / 2^5, DF401 = DF406 / 2^2 (rounded), DF402 = DF407 // 64 (capped at 15)."""
+    b = _bits_of(payload)
+    nsat, nsig = b[73:137].count("1"), b[137:169].count("1")
+    ncell = b[169 : 169 + nsat * nsig].count("1")
+    p = 169 + nsat * nsig
+    header = f"{int(b[:12], 2) - 7 + k:012b}" + b[12:p]
+    sat = [b[p + 8 * nsat + 4 * nsat + 10 * i : p + 8 * nsat + 4 * nsat + 10 * (i + 1)] for i in range(nsat)]
+    q = p + nsat * (8 + 4 + 10 + 14)
+
+    def field(offset, width, i):
+        return b[q + offset * ncell + width * i : q + offset * ncell + width * (i + 1)]
+
+    def signed(text):
+        v = int(text, 2)
+        return v - (1 << len(text)) if text[0] == "1" else v
+
+    def pack(v, width):
+        return f"{v & ((1 << width) - 1):0{width}b}"
+
+    df400, df401, df402, df420 = [], [], [], []
+    for i in range(ncell):
+        fine_pr, fine_cp = signed(field(0, 20, i)), signed(field(20, 24, i))
+        lock, half = int(field(44, 10, i), 2), field(54, 1, i)
+        df400.append(pack(-(1 << 14) if fine_pr == -(1 << 19) else round(fine_pr / 32), 15))
+        df401.append(pack(-(1 << 21) if fine_cp == -(1 << 23) else round(fine_cp / 4), 22))
+        df402.append(pack(min(15, lock // 64), 4))
+        df420.append(half)
+    signal = {1: df400, 2: df401 + df402 + df420, 3: df400 + df401 + df402 + df420}[k]
+    bits = header + "".join(sat) + "".join(signal)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def test_msm1_to_3_of_every_system_equal_pyrtcm_fields():
+    """MSM1, MSM2 and MSM3 of seven systems (built by hand from the MSM7 of the NTRIP log, see
+    _msm7_to_compact), decoded by satnav.io.rtcm3_obs.decode_msm, equal pyrtcm's fields:
+    rough range modulo 1 ms (DF398) + fine pseudorange (DF400) and phase range (DF401), lock
+    indicator (DF402) and half-cycle flag (DF420) of every cell (pyrtcm 1.2 cannot parse
+    MSM2: its DF420 group is mistyped, so MSM2 is checked against pyrtcm's MSM3 of the same
+    cells, which carries the same fields); a log of them converts without error, the messages
+    counted, no range written (they are modulo 1 ms)."""
+    import io
+
+    from pyrtcm import RTCMReader
+    from pyrtcm.rtcmhelpers import calc_crc24q, parse_msm
+
+    from satnav.io._bits import padded
+    from satnav.io.rtcm3_obs import RANGE_MS, decode_msm, lock_time_ms
+
+    data = (STREAMS / "pygpsdata-NTRIP-USCL00CHL0.log").read_bytes()
+    fr = frame_stream(data)
+    built = []  # per MSM7: {k: frame}
+    for s, n, t in zip(fr.rtcm_start.tolist(), fr.rtcm_length.tolist(), fr.rtcm_type.tolist()):
+        if t % 10 == 7 and 1077 <= t <= 1137:
+            group = {}
+            for k in (1, 2, 3):
+                payload = _msm7_to_compact(data[s + 3 : s + 3 + n], k)
+                head = bytes([0xD3, len(payload) >> 8, len(payload) & 0xFF]) + payload
+                group[k] = head + calc_crc24q(head).to_bytes(3, "big")
+            built.append(group)
+    assert len(built) == 7
+    checked = 0
+    for group in built:
+        ref = {}
+        for k in (1, 3):
+            _, msg = RTCMReader(io.BytesIO(group[k]), quitonerror=2).read()
+            meta, sats, cells = parse_msm(msg)
+            ref[k] = ({s["PRN"]: s["DF398"] for s in sats}, cells)
+        for k in (1, 2, 3):
+            frame = group[k]
+            fs = frame_stream(frame)
+            assert fs.counts["rtcm3"] == 1 and fs.counts["rtcm3_crc_failures"] == 0
+            mtype = int(fs.rtcm_type[0])
+            got = decode_msm(padded(frame), np.array([0]), fs.rtcm_start + 3, fs.rtcm_length, mtype, {})
+            rough, cells = ref[1 if k == 1 else 3]
+            assert len(got.sat) == len(cells)
+            for j, c in enumerate(cells):
+                r = rough[c["CELLPRN"]]
+                if k in (1, 3):
+                    want = None if c["DF400"] is None else (r + c["DF400"]) * RANGE_MS
+                    assert (want is None and np.isnan(got.pseudorange_m[j])) or abs(got.pseudorange_m[j] - want) < 1e-6
+                else:
+                    assert np.isnan(got.pseudorange_m[j])
+                if k in (2, 3):
+                    want = None if c["DF401"] is None else (r + c["DF401"]) * RANGE_MS
+                    assert (want is None and np.isnan(got.phase_range_m[j])) or abs(got.phase_range_m[j] - want) < 1e-6
+                    assert got.lock_ms[j] == lock_time_ms(np.array([c["DF402"]]), 3)[0]
+                    assert got.half[j] == c["DF420"]
+                assert got.cnr_dbhz[j] == 0
+                checked += 1
+    assert checked > 300
+    log = b"".join(f for group in built for f in group.values())
+    decoded = decode_rtcm3(log, time_hint_ns=int(calendar_to_ns(2022, 1, 1)))
+    assert decoded.counts["msm1_3_messages"] == 21
+    assert len(decoded.observations) == 0 and len(decoded.observations.epochs) == 0

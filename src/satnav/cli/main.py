@@ -54,7 +54,7 @@ def cmd_convert(args) -> int:
         bar.close()
     if not args.quiet:
         print(
-            f"{args.output}: RINEX 3.05, {epochs} epochs, {satellites} satellites, "
+            f"{args.output}: RINEX {_VERSIONS[args.rinex_version]:.2f}, {epochs} epochs, {satellites} satellites, "
             f"{values} observations ({bar.elapsed_s:.1f} s)"
         )
     return 0
@@ -80,12 +80,19 @@ def _convert(args, bar) -> tuple[int, int, int]:
     if fmt in ("ubx", "rtcm3"):  # a raw receiver log, read, decoded and written piece by piece
         from ..io.rawlog_convert import convert_raw_log
 
-        done = convert_raw_log(args.input, args.output, protocol=fmt, nav_output=args.nav, time_hint_ns=hint)
+        version = _VERSIONS[args.rinex_version]
+        from ..parallel import cores
+
+        jobs = args.jobs if args.jobs is not None else cores()
+        done = convert_raw_log(args.input, args.output, protocol=fmt, nav_output=args.nav, time_hint_ns=hint,
+                               version=version, jobs=jobs)
         bar(2, 2)
         if args.nav is not None and not args.quiet:
+            from ..io.rawlog_convert import nav_version
+
             nav = done.navigation
             counts = ", ".join(f"{k}: {v}" for k, v in nav.count_by_system().items())
-            print(f"{args.nav}: RINEX 3.05 navigation, {len(nav)} messages ({counts})")
+            print(f"{args.nav}: RINEX {nav_version(version):.2f} navigation, {len(nav)} messages ({counts})")
         return done.epochs, len(done.satellites), done.observations
     if args.nav is not None:
         raise SatnavError(f"{args.input}: --nav needs a raw receiver log (UBX or RTCM 3), expected no --nav for RINEX input")
@@ -95,9 +102,13 @@ def _convert(args, bar) -> tuple[int, int, int]:
     obs = read_rinex_obs(args.input, strict=args.strict)
     bar.stage(f"writing {args.output}")
     bar(1, 2)
-    write_rinex_obs(obs, args.output)
+    write_rinex_obs(obs, args.output, version=_VERSIONS[args.rinex_version])
     bar(2, 2)
     return len(obs.epochs), len(obs.satellites), len(obs)
+
+
+#: ``convert --rinex-version`` choices -> the RINEX observation version written.
+_VERSIONS = {"3": 3.05, "3.05": 3.05, "4": 4.01, "4.01": 4.01, "4.02": 4.02}
 
 
 def cmd_demo(args) -> int:
@@ -150,9 +161,15 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
                         "summary (default: every core)")
     s.set_defaults(func=cmd_info, input_args=("files",))
 
-    s = sub.add_parser("convert", help="convert an observation file, u-blox UBX or RTCM 3 log to RINEX 3.05")
+    s = sub.add_parser("convert", help="convert an observation file, u-blox UBX or RTCM 3 log to RINEX 3.05 or 4")
     s.add_argument("input", metavar="IN", help="observation file (RINEX 2/3/4, Hatanaka, compressed), UBX or RTCM 3 log")
-    s.add_argument("-o", "--output", required=True, metavar="OUT", help="RINEX 3.05 observation file to write")
+    s.add_argument("-o", "--output", required=True, metavar="OUT", help="RINEX observation file to write")
+    s.add_argument("--rinex-version", choices=list(_VERSIONS), default="3.05", metavar="V",
+                   help="RINEX version written: 3.05 (default, also 3), 4.01 (also 4) or 4.02; "
+                   "with 4 the navigation file is RINEX 4.01")
+    s.add_argument("--jobs", metavar="N", type=bounded_int("a number of processes", 1), default=None,
+                   help="raw logs: processes formatting RINEX records while the log is decoded; the "
+                        "same file (default: every core)")
     s.add_argument("--nav", metavar="NAV", help="also write the log's ephemerides (UBX, RTCM 3 input) as RINEX navigation")
     s.add_argument("--time", metavar="DATE", help="approximate date of an RTCM 3 log without ephemerides "
                    "(its time tags carry no week), e.g. 2024-03-13")

@@ -178,21 +178,25 @@ def srp_basis(r: np.ndarray, v: np.ndarray, sun: np.ndarray, model: str) -> np.n
     e_y = _cross(e_d, r)
     e_y /= _norm(e_y)[..., None]
     e_b = _cross(e_d, e_y)
-    # argument of latitude from the Sun's projection on the orbit plane
-    h = _cross(r, v)
-    h /= _norm(h)[..., None]
-    s_plane = sun - np.sum(sun * h, axis=-1, keepdims=True) * h
-    du = np.arctan2(np.sum(h * _cross(s_plane, r), axis=-1), np.sum(s_plane * r, axis=-1))
     scale = 1e-9 * (AU_M / dn[..., 0]) ** 2 * shadow_factor(r, sun)
-    terms = {
-        "D0": (e_d, 1.0), "Dc": (e_d, np.cos(du)), "Ds": (e_d, np.sin(du)),
-        "Y0": (e_y, 1.0), "Yc": (e_y, np.cos(du)), "Ys": (e_y, np.sin(du)),
-        "B0": (e_b, 1.0), "Bc": (e_b, np.cos(du)), "Bs": (e_b, np.sin(du)),
-        "D2c": (e_d, np.cos(2 * du)), "D2s": (e_d, np.sin(2 * du)),
-        "D4c": (e_d, np.cos(4 * du)), "D4s": (e_d, np.sin(4 * du)),
-    }
-    cols = [terms[n][0] * (scale * terms[n][1])[..., None] for n in names]
-    return np.stack(cols, axis=-1)
+    axes = {"D": e_d, "Y": e_y, "B": e_b}
+    waves = {}  # "c"/"s" with multiple k of the argument of latitude du: computed when used
+    if any(n[1:] != "0" for n in names):
+        # argument of latitude from the Sun's projection on the orbit plane
+        h = _cross(r, v)
+        h /= _norm(h)[..., None]
+        s_plane = sun - np.sum(sun * h, axis=-1, keepdims=True) * h
+        du = np.arctan2(np.sum(h * _cross(s_plane, r), axis=-1), np.sum(s_plane * r, axis=-1))
+        for n in names:
+            tail = n[1:]
+            if tail != "0" and tail not in waves:
+                k = int(tail[:-1]) if len(tail) > 1 else 1
+                waves[tail] = np.cos(k * du) if tail[-1] == "c" else np.sin(k * du)
+    out = np.empty(r.shape + (len(names),))
+    for i, n in enumerate(names):
+        factor = scale if n[1:] == "0" else scale * waves[n[1:]]
+        out[..., i] = axes[n[0]] * factor[..., None]
+    return out
 
 
 def accelerations(r: np.ndarray, v: np.ndarray, srp_parameters: np.ndarray, env: Environment,

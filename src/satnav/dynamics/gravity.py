@@ -32,6 +32,7 @@ __all__ = [
     "legendre_normalized",
     "gravity_acceleration",
     "solid_tide_corrections",
+    "use_accelerator",
 ]
 
 #: EGM96 gravitational parameter (m^3/s^2) and reference radius (m) (file header, ICGEM).
@@ -123,8 +124,24 @@ def legendre_normalized(nmax: int, sin_phi, cos_phi) -> np.ndarray:
 
 def gravity_acceleration(r_itrs_m: np.ndarray, field: GravityField) -> np.ndarray:
     """Acceleration (m/s^2, ITRS) of the gravity ``field`` at ITRS positions ``(..., 3)`` (m),
-    central term included."""
+    central term included.
+
+    For a few points (an orbit integration calls this once per stage with the satellites
+    of a constellation) the per-call cost of the NumPy version is its Python loops over the
+    degree: with numba installed (the ``accel`` extra) a compiled kernel of the same sums
+    (:func:`_gravity_kernel`, agreeing to rounding) runs instead; ``SATNAV_NO_NUMBA=1`` or
+    :func:`use_accelerator` turns it off."""
     r = np.asarray(r_itrs_m, dtype=np.float64)
+    kernel = _kernel() if r.ndim == 2 and r.shape[0] <= 64 else None
+    if kernel:
+        a, b, e = _recursion_factors(field.degree)
+        return kernel(np.ascontiguousarray(r), np.ascontiguousarray(field.c), np.ascontiguousarray(field.s),
+                      float(field.radius), float(field.gm), a, b, e)
+    return _gravity_numpy(r, field)
+
+
+def _gravity_numpy(r: np.ndarray, field: GravityField) -> np.ndarray:
+    """:func:`gravity_acceleration` vectorized over points with NumPy."""
     x, y, z = r[..., 0], r[..., 1], r[..., 2]
     rho2 = x * x + y * y
     rho = np.sqrt(rho2)
@@ -163,6 +180,106 @@ def gravity_acceleration(r_itrs_m: np.ndarray, field: GravityField) -> np.ndarra
     ay = g_r * cos_phi * sin_lam - g_phi * sin_phi * sin_lam + g_lam * cos_lam
     az = g_r * sin_phi + g_phi * cos_phi
     return np.stack([ax, ay, az], axis=-1)
+
+
+def _gravity_kernel(r, c, s, radius, gm, a, b, e):
+    """The sums of :func:`_gravity_numpy` as scalar loops, point by point (compiled by numba
+    when available): Legendre recursion, cos/sin(m lambda) recurrences, the three partial
+    derivatives of U, the spherical-to-Cartesian rotation."""
+    nmax = c.shape[0] - 1
+    size = nmax + 2
+    out = np.empty((r.shape[0], 3))
+    p = np.zeros((size, size))
+    cm = np.empty(nmax + 1)
+    sm = np.empty(nmax + 1)
+    for i in range(r.shape[0]):
+        x, y, z = r[i, 0], r[i, 1], r[i, 2]
+        rho2 = x * x + y * y
+        rho = np.sqrt(rho2)
+        rn = np.sqrt(rho2 + z * z)
+        t = z / rn
+        u = rho / rn
+        cos_lam = x / rho
+        sin_lam = y / rho
+        p[:, :] = 0.0
+        p[0, 0] = 1.0
+        p[1, 1] = np.sqrt(3.0) * u
+        p[1, 0] = np.sqrt(3.0) * t
+        for n in range(2, size):
+            p[n, n] = np.sqrt((2 * n + 1) / (2.0 * n)) * u * p[n - 1, n - 1]
+            for m in range(n):
+                p[n, m] = a[n, m] * t * p[n - 1, m] - b[n, m] * p[n - 2, m]
+        cm[0] = 1.0
+        sm[0] = 0.0
+        for m in range(1, nmax + 1):
+            cm[m] = cm[m - 1] * cos_lam - sm[m - 1] * sin_lam
+            sm[m] = sm[m - 1] * cos_lam + cm[m - 1] * sin_lam
+        tan_phi = t / u
+        ratio = radius / rn
+        scale = 1.0
+        du_dr = 0.0
+        du_dphi = 0.0
+        du_dlam = 0.0
+        for n in range(nmax + 1):
+            sr = 0.0
+            sp = 0.0
+            sl = 0.0
+            for m in range(nmax + 1):
+                amn = c[n, m] * cm[m] + s[n, m] * sm[m]
+                bmn = s[n, m] * cm[m] - c[n, m] * sm[m]
+                sr += p[n, m] * amn
+                sp += (e[n, m] * p[n, m + 1] - m * tan_phi * p[n, m]) * amn
+                sl += m * p[n, m] * bmn
+            du_dr -= scale * (n + 1) * sr
+            du_dphi += scale * sp
+            du_dlam += scale * sl
+            scale *= ratio
+        k = gm / rn
+        g_r = k * du_dr / rn
+        g_phi = k * du_dphi / rn
+        g_lam = k * du_dlam / rho
+        out[i, 0] = g_r * u * cos_lam - g_phi * t * cos_lam - g_lam * sin_lam
+        out[i, 1] = g_r * u * sin_lam - g_phi * t * sin_lam + g_lam * cos_lam
+        out[i, 2] = g_r * t + g_phi * u
+    return out
+
+
+_KERNEL = None  # None: not tried yet; False: NumPy only; else the compiled kernel
+
+
+def _kernel():
+    global _KERNEL
+    if _KERNEL is None:
+        _KERNEL = _load_kernel()
+    return _KERNEL
+
+
+def _load_kernel():
+    import os
+
+    if os.environ.get("SATNAV_NO_NUMBA"):
+        return False
+    try:
+        import numba
+    except ImportError:
+        return False
+    for cache in (True, False):  # no cache where the package folder is read-only
+        try:
+            kernel = numba.njit(cache=cache, nogil=True)(_gravity_kernel)
+            a, b, e = _recursion_factors(2)
+            kernel(np.array([[7e6, 1e5, 1e5]]), np.eye(3), np.zeros((3, 3)), 6.4e6, 4e14, a, b, e)
+        except Exception:  # pragma: no cover - a broken numba install
+            continue
+        return kernel
+    return False
+
+
+def use_accelerator(enabled: bool) -> bool:
+    """Use the compiled gravity kernel (``True``, when numba is installed) or NumPy only
+    (``False``); returns whether the kernel is in use."""
+    global _KERNEL
+    _KERNEL = None if enabled else False
+    return bool(_kernel())
 
 
 def solid_tide_corrections(bodies_itrs_m, body_gms, field: GravityField) -> tuple[np.ndarray, np.ndarray]:

@@ -853,7 +853,7 @@ class RtkCore:
         confirmed by the other systems' (:meth:`_glonass_consistent`); then, unless fixed,
         the ambiguities locked for ``min_lock_s`` (:meth:`_resolve_set`)."""
         cross = self.min_lock_cross_s
-        if (self.glonass_ar == "on" and self.min_lock_s and cross is not None
+        if (self.glonass_ar in ("on", "autocal") and self.min_lock_s and cross is not None
                 and cross < self.min_lock_s and self._has_glonass):
             self._cross_only = True
             try:
@@ -871,7 +871,10 @@ class RtkCore:
         if self._ifb_idx is not None:
             is_r = np.array([self.letters[k] == "R" for k, _r, _f in pairs])
             if is_r.any():
-                self._resolve_staged(i, ix, xs, Ps, D, pairs, is_r)
+                if self.nf == 1 and self._resolve_joint(i, ix, xs, Ps, D, pairs, is_r):
+                    return
+                if not self._cross_only:
+                    self._resolve_staged(i, ix, xs, Ps, D, pairs, is_r)
                 return
         a = D @ xs
         PDt = Ps @ D.T
@@ -912,6 +915,59 @@ class RtkCore:
             if res.fixed:
                 self._try_fix(i, ix, xs, Ps, D1, a1, PD1, Q1, res.used, res.integers,
                               [pairs[r] for r in g.tolist()])
+
+    def _resolve_joint(self, i, ix, xs, Ps, D, pairs, is_r):
+        """``glonass_ar="autocal"``, one frequency: the other systems' and the GLONASS
+        integers searched together, the IFB rate float. The rate and the integers are not
+        separable along one direction: every GLONASS single-difference ambiguity moved by
+        its channel number ``k`` and the rate by one wavelength per channel leave the phases
+        unchanged (to ``lam (df / f) k^2``, < 4 mm), so only the rate's prior
+        (:data:`IFB_RATE_SIGMA_M`) tells those integer sets apart and no ratio test or success
+        rate could pass on them. The search is therefore made in a unimodular basis
+        ``z = U N`` whose first coordinate carries that direction (``U w = e_0``, ``w`` the
+        channel differences ``k_j - k_r`` of the pairs over their gcd; Teunissen's integer
+        lattice theory: a change of basis keeps the integers integer): ``z[1:]`` by LAMBDA
+        (ratio test, success rate, all of them: no partial fixing here), ``z[0]`` rounded
+        given them (either choice gives the same position; the rate absorbs it). The
+        integers ``N = U^-1 z`` then go through the same validation as every fix
+        (:meth:`_try_fix`: the GLONASS test both ways, the cross-check when the lock time
+        was not waited). Returns True when the epoch was fixed."""
+        rr = np.flatnonzero(is_r)
+        if len(rr) < 2 or len(pairs) - len(rr) < self.min_fix:
+            return False
+        w = np.zeros(len(pairs), np.int64)
+        w[rr] = np.round(self._channel_differences(pairs, rr)).astype(np.int64)
+        g = math.gcd(*(abs(int(x)) for x in w[rr]))
+        if g == 0:
+            return False  # one channel only: no rate coupling (the staged search fixes it)
+        U, Uinv = _unimodular_first(w // g)
+        a = D @ xs
+        PDt = Ps @ D.T
+        Qa = D @ PDt
+        az = U @ a
+        Qz = U @ Qa @ U.T
+        Qz = 0.5 * (Qz + Qz.T)
+        try:
+            res = resolve_partial(az[1:], Qz[1:, 1:], ratio_threshold=self.ratio_threshold,
+                                  min_count=len(az) - 1, max_drops=0,
+                                  success_rate_min=self.success_rate_min)
+        except SatnavError:
+            return False
+        self.out_ratio[i] = max(self.out_ratio[i], res.ratio)
+        if not res.fixed:
+            return False
+        z = np.empty(len(az))
+        z[1:] = res.integers
+        try:
+            z0 = az[0] - Qz[0, 1:] @ kalman.solve(Qz[1:, 1:], az[1:] - z[1:])
+        except np.linalg.LinAlgError:
+            return False
+        z[0] = np.round(z0)
+        ints = np.round(Uinv @ z)
+        used = np.ones(len(pairs), bool)
+        self._glonass_refused = False
+        self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs)
+        return self.out_q[i] == 1
 
     def _resolve_staged(self, i, ix, xs, Ps, D, pairs, is_r):
         """``glonass_ar="autocal"``: the other systems' integers first (LAMBDA, ratio test,
@@ -1074,7 +1130,7 @@ class RtkCore:
                 Q2[np.diag_indices_from(Q2)] += floor * floor
             Wd = kalman.solve(Q2, np.column_stack((d2, self._channel_differences(pairs, rr))))
             chi2 = float(d2 @ Wd[:, 0])
-            if self._ifb_idx is None and self.glonass_test_floor_cyc:
+            if self.glonass_test_floor_cyc:
                 # and the other way round: the other systems' float ambiguities given the
                 # GLONASS integers (an IFB absorbed by wrong integers of both sets shows here)
                 PD2 = Ps @ D2.T
@@ -1121,10 +1177,41 @@ class RtkCore:
         last = self._last_fix
         if last:
             bad = [key for key, n in now.items() if last.get(key, n) != n]
+            if bad and self._ifb_idx is not None and self._rate_shift_only(bad, now, last):
+                # autocal: the GLONASS integers moved along the IFB rate direction (the
+                # same position, another rate): the new ones replace the old
+                for key in [key for key in last if self.letters[key[0]] == "R"]:
+                    del last[key]
+                bad = []
             if bad:
                 self._drop_fix(bad + [key for key in last if key not in now])
                 return False
         last.update(now)
+        return True
+
+    def _rate_shift_only(self, bad, now, last):
+        """The integers ``now`` differ from ``last`` on the keys ``bad`` only by ``m (k_j -
+        k_r)``, one ``m`` for every GLONASS key of one frequency both hold (a move along the
+        IFB rate direction, :meth:`_resolve_joint`)."""
+        if any(self.letters[key[0]] != "R" for key in bad):
+            return False
+        kch = self._glonass_k_flat
+        if kch is None:
+            kch = self._glonass_k_flat = glonass_channel_numbers(self.letters, self.lam).ravel()
+        nf = self.nf
+        m = {}
+        for key, n in now.items():
+            if self.letters[key[0]] != "R" or key not in last:
+                continue
+            k, ref, f, _wl = key
+            dk = kch[k * nf + f] - kch[ref * nf + f]
+            d = n - last[key]
+            if dk == 0:
+                if d:
+                    return False
+                continue
+            if abs(m.setdefault(f, d / dk) - d / dk) > 1e-9:
+                return False
         return True
 
     def _apply_fix(self, ix, xs, Ps, D, a, PDt, Qa, used, ints, validate_only=False):
@@ -1200,6 +1287,30 @@ class RtkCore:
                 if chi2 > _chi2_quantile(len(rc) - 3, self.code_test_p):
                     return False
         return True
+
+
+def _unimodular_first(w):
+    """``(U, U^-1)``: an integer matrix of determinant +-1 with ``U @ w = e_0`` for a
+    primitive integer vector ``w`` (gcd of its elements 1), by the column operations of
+    Euclid's algorithm on ``w^T`` (``w^T V = e_0^T``, ``U = V^T``)."""
+    n = len(w)
+    v = [int(x) for x in w]
+    V = np.eye(n, dtype=np.int64)
+    while True:
+        nz = [j for j in range(n) if v[j]]
+        p = min(nz, key=lambda j: abs(v[j]))
+        if len(nz) == 1:
+            break
+        for j in nz:
+            if j != p:
+                q = v[j] // v[p]
+                v[j] -= q * v[p]
+                V[:, j] -= q * V[:, p]
+    if v[p] < 0:
+        V[:, p] *= -1
+    V[:, [0, p]] = V[:, [p, 0]]
+    U = V.T.astype(np.float64)
+    return U, np.round(np.linalg.inv(U))
 
 
 @functools.lru_cache(maxsize=256)

@@ -17,10 +17,30 @@ import numpy as np
 from ..observations import Observations, ObsHeader
 from ..satellites import SYSTEMS
 
-__all__ = ["observations_from_measurements", "concat_observations", "OBS_TYPES"]
+__all__ = ["observations_from_measurements", "concat_observations", "OBS_TYPES", "log_comment",
+           "conversion_comments"]
 
 #: Observation types of each signal, in the order of the value columns.
 OBS_TYPES = "CLDS"
+#: How the RINEX files converted from a raw log name its format.
+LOG_FORMAT_NAMES = {"ubx": "u-blox UBX", "rtcm3": "RTCM 3"}
+
+
+def log_comment(fmt: str, what: str) -> str:
+    """The header comment of a file decoded from a raw log: ``"u-blox UBX log, <what>"``."""
+    return f"{LOG_FORMAT_NAMES[fmt]} log, {what}"
+
+
+def conversion_comments(fmt: str, source: str, what: str) -> list[str]:
+    """Header comments of a navigation file converted from the raw log ``source``: the program
+    and the input file, then :func:`log_comment` (the observation writer states the program
+    and input itself)."""
+    from pathlib import Path
+
+    name = Path(source).name
+    text = f"CONVERTED BY SATNAV FROM {name}"
+    head = [text] if len(text) <= 60 else ["CONVERTED BY SATNAV FROM"] + [name[i : i + 60] for i in range(0, len(name), 60)]
+    return head + [log_comment(fmt, what)]
 
 
 def observations_from_measurements(

@@ -52,10 +52,14 @@ def _header_lines(nav: Navigation, version: float, system: str) -> list[str]:
     ]
     from datetime import datetime, timezone
 
+    from .._version import __version__
+
     now = datetime.now(timezone.utc).strftime("%Y%m%d %H%M%S UTC")
-    out.append(_label(f"{'satnav':<20}{h.run_by[:20]:<20}{now:<20}", "PGM / RUN BY / DATE"))
+    out.append(_label(f"{'satnav ' + __version__:<20.20}{h.run_by[:20]:<20}{now:<20}", "PGM / RUN BY / DATE"))
     for c in h.comments:
         out.append(_label(c, "COMMENT"))
+    if version >= 4:  # RINEX 4.00 5.x: ionosphere and time-system corrections are ION/STO records
+        return out + _leap_and_end(h)
     for key, vals in h.iono_corrections.items():
         vals = list(vals)[:4]
         text = f"{key:<4} " + "".join(
@@ -68,6 +72,11 @@ def _header_lines(nav: Navigation, version: float, system: str) -> list[str]:
         a0t = " " * 17 if a0 != a0 else f"{a0:17.10E}"
         a1t = " " * 16 if a1 != a1 else f"{a1:16.9E}"
         out.append(_label(f"{key:<4} {a0t}{a1t} {t_ref:6d} {week:4d}", "TIME SYSTEM CORR"))
+    return out + _leap_and_end(h)
+
+
+def _leap_and_end(h) -> list[str]:
+    out = []
     if h.leap_seconds is not None:
         out.append(_label(f"{h.leap_seconds:6d}", "LEAP SECONDS"))
     out.append(_label("", "END OF HEADER"))
@@ -193,6 +202,9 @@ def write_rinex_nav(nav: Navigation, path: str | PathLike, version: float = 3.05
     if v4:
         for _, rec in _extra_lines(nav):
             lines.extend(rec)
+        n_header = len(nav.header.iono_corrections) + len(nav.header.time_corrections)
+        if n_header:  # no header records for them in RINEX 4, and no transmission time to make records
+            skipped["header ionosphere/time-system corrections"] = n_header
     else:
         n_extra = len(nav.sto_records) + len(nav.eop_records) + len(nav.ion_records)
         if n_extra:

@@ -1,4 +1,4 @@
-"""Write observations as a RINEX 3.05 observation file.
+"""Write observations as a RINEX 3.05 (or 4.01/4.02) observation file.
 
 :func:`write_rinex_obs` turns an :class:`~satnav.observations.Observations` (from any
 reader) into a RINEX 3.05 file that reads back to the same values, LLI, SSI, epochs and
@@ -41,8 +41,13 @@ from .atomic import atomic_output
 
 __all__ = ["write_rinex_obs", "format_fixed", "header_text", "body_blocks", "RinexObsPieceWriter"]
 
-#: Supported output version.
+#: Default output version.
 RINEX_VERSION = 3.05
+#: Versions written: 3.05 and 4.01/4.02. RINEX 4 observation files have the data records of
+#: 3.05 and its header records (RINEX 4.01 table A2 adds the optional DOI, LICENSE OF USE and
+#: STATION INFORMATION); RINEX 4.00 changed the navigation files
+#: (:mod:`satnav.io.rinex_nav_writer`).
+RINEX_VERSIONS = (3.05, 4.01, 4.02)
 
 _SYSTEM_TITLES = {
     "G": "G: GPS",
@@ -256,7 +261,8 @@ def _comment_records(text: str) -> list[str]:
 
 
 def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]], *,
-                  first_ns: int | None = None, last_ns: int | None = None) -> list[str]:
+                  first_ns: int | None = None, last_ns: int | None = None,
+                  version: float = RINEX_VERSION) -> list[str]:
     from .._version import __version__
 
     h = obs.header
@@ -264,7 +270,7 @@ def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]], *,
     letter = systems[0] if len(systems) == 1 else "M"
     lines = [
         _record(
-            f"{RINEX_VERSION:9.2f}{'':11}{'OBSERVATION DATA':<20}{_SYSTEM_TITLES[letter]:<20}",
+            f"{version:9.2f}{'':11}{'OBSERVATION DATA':<20}{_SYSTEM_TITLES[letter]:<20}",
             "RINEX VERSION / TYPE",
         ),
         _record(f"{'satnav ' + __version__:<20.20}{'':20}{_utc_now_text():<20}", "PGM / RUN BY / DATE"),
@@ -273,7 +279,11 @@ def _header_lines(obs: Observations, codes_by_system: dict[str, list[str]], *,
         lines.append(_record(f"{h.program:<20.20}{h.run_by:<20.20}{h.date:<20.20}", "COMMENT"))
     source = Path(obs.source).name if obs.source else "observations"
     origin = f"RINEX {h.version:.2f} " if h.version else ""  # a raw log (UBX) has no RINEX version
-    lines += _comment_records(f"CONVERTED BY SATNAV FROM {origin}{source}")
+    converted = f"CONVERTED BY SATNAV FROM {origin}{source}"
+    if len(converted) > 60:  # the file name on lines of its own
+        lines += _comment_records(f"CONVERTED BY SATNAV FROM {origin}".rstrip()) + _comment_records(source)
+    else:
+        lines += _comment_records(converted)
     if (h.time_system or "GPS").strip().upper() not in ("GPS", ""):
         lines += _comment_records(f"EPOCHS CONVERTED FROM {h.time_system.strip()} TO GPS TIME")
     for c in h.comments:
@@ -470,8 +480,18 @@ def _event_positions(obs: Observations, events: list[Event]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- main
+def check_version(version: float) -> float:
+    """``version`` rounded to two decimals when it is one of :data:`RINEX_VERSIONS`, else
+    :class:`SatnavError`."""
+    v = round(float(version), 2)
+    if v not in RINEX_VERSIONS:
+        raise SatnavError(f"cannot write RINEX observation version {version}; expected one of "
+                          + ", ".join(f"{x:.2f}" for x in RINEX_VERSIONS))
+    return v
+
+
 def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float = 3.05) -> Path:
-    """Write ``obs`` as a RINEX 3.05 observation file.
+    """Write ``obs`` as a RINEX 3.05 (or 4.01/4.02) observation file.
 
     Parameters
     ----------
@@ -480,7 +500,7 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     path : str or PathLike
         Output file; a name ending in ``.gz`` is gzip-compressed.
     version : float
-        RINEX version to write; only 3.05 is supported.
+        RINEX version to write: 3.05 (default), 4.01 or 4.02 (:data:`RINEX_VERSIONS`).
 
     Returns
     -------
@@ -497,13 +517,12 @@ def write_rinex_obs(obs: Observations, path: str | PathLike, *, version: float =
     Events (flags 2-6) are written between the epochs where they occurred (see
     ``_event_positions``).
     """
-    if round(float(version), 2) != RINEX_VERSION:
-        raise SatnavError(f"cannot write RINEX observation version {version}; only 3.05 is supported")
+    version = check_version(version)
     path = Path(path)
     present_systems = _present_systems(obs)
     codes_by_system = _codes_by_system(obs, present_systems)
     with atomic_output(path, "wb") as raw, _maybe_gzip(raw, path) as fh:
-        fh.write(header_text(obs, codes_by_system))
+        fh.write(header_text(obs, codes_by_system, version=version))
         for block in body_blocks(obs, codes_by_system):
             fh.write(block)
     return path
@@ -515,12 +534,14 @@ def _present_systems(obs: Observations) -> set[str]:
 
 
 def header_text(obs: Observations, codes_by_system: dict[str, list[str]], *,
-                first_ns: int | None = None, last_ns: int | None = None) -> bytes:
-    """The header of a RINEX 3.05 observation file of ``obs`` (ASCII bytes, END OF HEADER
-    included) with the observation types ``codes_by_system``; ``first_ns``/``last_ns``
-    (GPST ns) replace the first and last epoch of ``obs`` in TIME OF FIRST/LAST OBS (a
-    file written in pieces: :class:`RinexObsPieceWriter`)."""
-    lines = _header_lines(obs, codes_by_system, first_ns=first_ns, last_ns=last_ns)
+                first_ns: int | None = None, last_ns: int | None = None,
+                version: float = RINEX_VERSION) -> bytes:
+    """The header of a RINEX observation file (``version``: :data:`RINEX_VERSIONS`) of
+    ``obs`` (ASCII bytes, END OF HEADER included) with the observation types
+    ``codes_by_system``; ``first_ns``/``last_ns`` (GPST ns) replace the first and last epoch
+    of ``obs`` in TIME OF FIRST/LAST OBS (a file written in pieces:
+    :class:`RinexObsPieceWriter`)."""
+    lines = _header_lines(obs, codes_by_system, first_ns=first_ns, last_ns=last_ns, version=check_version(version))
     return ("\n".join(lines) + "\n").encode("ascii", "replace")
 
 
@@ -638,22 +659,30 @@ def body_blocks(obs: Observations, codes_by_system: dict[str, list[str]]):
 
 
 class RinexObsPieceWriter:
-    """A RINEX 3.05 observation file written from pieces of observations in time order (a log
-    converted piece by piece: :mod:`satnav.io.rawlog_convert`).
+    """A RINEX 3.05 (or 4.01/4.02) observation file written from pieces of observations in
+    time order (a log converted piece by piece: :mod:`satnav.io.rawlog_convert`).
 
-    :meth:`append` formats each piece's records at once (:func:`body_blocks`) into a
-    temporary file; :meth:`close` writes the header, which may depend on every piece (last
-    epoch, station data, leap seconds), then the records, through :func:`atomic_output`. The
-    file equals :func:`write_rinex_obs` of the pieces joined, when the pieces are in time
-    order and laid out with the same observation types.
+    :meth:`append` formats each piece's records (:func:`body_blocks`) into a temporary file;
+    :meth:`close` writes the header, which may depend on every piece (last epoch, station
+    data, leap seconds), then the records, through :func:`atomic_output`. The file equals
+    :func:`write_rinex_obs` of the pieces joined, when the pieces are in time order and laid
+    out with the same observation types.
+
+    ``jobs`` > 1: each piece is formatted by a forked child process (at most ``jobs - 1`` at
+    a time; the piece is not pickled, the child sees it at the fork) while this process goes
+    on (decoding the next piece); the pieces' records are joined in order, the same bytes.
     """
 
-    def __init__(self, path: str | PathLike):
+    def __init__(self, path: str | PathLike, *, version: float = RINEX_VERSION, jobs: int = 1):
+        from ..parallel import can_fork
         from .atomic import check_not_input
 
+        self.version = check_version(version)
         self.path = Path(path)
         check_not_input(self.path)
-        self._body = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+        self.jobs = max(1, int(jobs)) if can_fork() else 1
+        self._parts: list = []  # temporary files of the records, in order
+        self._running: list = []  # (pid, warnings file) of the children, in piece order
         self.first_ns: int | None = None
         self.last_ns: int | None = None
         self.epochs = 0
@@ -663,8 +692,17 @@ class RinexObsPieceWriter:
     def append(self, obs: Observations, codes_by_system: dict[str, list[str]]) -> None:
         """Format the records of ``obs`` (epochs after those appended before) with the
         observation types ``codes_by_system``."""
-        for block in body_blocks(obs, codes_by_system):
-            self._body.write(block)
+        if self.jobs > 1:
+            while len(self._running) >= self.jobs - 1:
+                self._collect()
+            part = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+            self._parts.append(part)
+            self._running.append(_format_in_child(obs, codes_by_system, part))
+        else:
+            if not self._parts:
+                self._parts.append(tempfile.TemporaryFile(prefix="satnav-rinex-body-"))
+            for block in body_blocks(obs, codes_by_system):
+                self._parts[-1].write(block)
         if len(obs.epochs):
             self.first_ns = int(obs.epochs[0]) if self.first_ns is None else self.first_ns
             self.last_ns = int(obs.epochs[-1])
@@ -672,29 +710,142 @@ class RinexObsPieceWriter:
         self.observations += len(obs)
         self._satellites.update(np.unique(obs.sat).tolist())
 
+    def widen(self, old: dict[str, list[str]], new: dict[str, list[str]]) -> None:
+        """Lay the records written so far out with the observation types ``new``, a superset
+        of ``old`` in which each system's old types keep their order: the satellite lines of
+        a system whose list grew get blank fields at the new types' columns (the pieces
+        written lacked those types, so their values are blank), re-trimmed."""
+        while self._running:
+            self._collect()
+        moves = {}
+        for letter, codes in new.items():
+            before = old.get(letter, [])
+            if before != codes:
+                moves[letter.encode()] = (len(before), [codes.index(c) for c in before], len(codes))
+        if not moves or not self._parts:
+            return
+        parts = []
+        for part in self._parts:
+            part.seek(0)
+            out = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+            rest = b""
+            while True:
+                block = part.read(1 << 24)
+                data = rest + block
+                cut = data.rfind(b"\n") + 1 if block else len(data)
+                if cut:
+                    out.write(_widen_lines(data[:cut], moves))
+                rest = data[cut:]
+                if not block:
+                    break
+            part.close()
+            parts.append(out)
+        self._parts = parts
+
+    def _collect(self) -> None:
+        """Wait for the oldest child; its warnings are given here."""
+        import os
+        import pickle
+
+        pid, notes = self._running.pop(0)
+        _, status = os.waitpid(pid, 0)
+        with notes:
+            notes.seek(0)
+            data = notes.read()
+        if status != 0 or not data:
+            raise SatnavError(f"{self.path}: a process formatting RINEX records failed (wait status {status})")
+        ok, messages = pickle.loads(data)
+        if not ok:
+            raise SatnavError(f"{self.path}: formatting RINEX records failed: {messages}")
+        for text in messages:
+            warnings.warn(text, SatnavWarning, stacklevel=3)
+
     def close(self, header, codes_by_system: dict[str, list[str]] | None, *, source: str = "") -> dict:
         """Write the file: header (``header``: an ObsHeader, None for an empty one) and the
         records; returns ``epochs``, ``satellites`` (ids) and ``observations`` (values)."""
         from ..observations import ObsHeader
 
-        empty = np.zeros(0)
-        head = Observations(empty, empty, empty, empty, empty, empty, [], empty,
-                            header=header if header is not None else ObsHeader(), source=source)  # fmt: skip
-        codes = codes_by_system or _codes_by_system(head, set())
         try:
+            while self._running:
+                self._collect()
+            empty = np.zeros(0)
+            head = Observations(empty, empty, empty, empty, empty, empty, [], empty,
+                                header=header if header is not None else ObsHeader(), source=source)  # fmt: skip
+            codes = codes_by_system or _codes_by_system(head, set())
             with atomic_output(self.path, "wb") as raw, _maybe_gzip(raw, self.path) as fh:
-                fh.write(header_text(head, codes, first_ns=self.first_ns, last_ns=self.last_ns))
-                self._body.seek(0)
-                shutil.copyfileobj(self._body, fh, 1 << 22)
+                fh.write(header_text(head, codes, first_ns=self.first_ns, last_ns=self.last_ns, version=self.version))
+                for part in self._parts:
+                    part.seek(0)
+                    shutil.copyfileobj(part, fh, 1 << 22)
         finally:
-            self._body.close()
+            self.discard()
         sats = sorted(self._satellites)
         return {"epochs": self.epochs, "satellites": [str(x) for x in satellite_ids(np.array(sats, np.int64))],
                 "observations": self.observations}  # fmt: skip
 
     def discard(self) -> None:
-        """Drop what was appended (nothing is written)."""
-        self._body.close()
+        """Drop what was appended (nothing is written); children still running are ended."""
+        import os
+        import signal
+
+        for pid, notes in self._running:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(pid, 0)
+            notes.close()
+        self._running = []
+        for part in self._parts:
+            part.close()
+        self._parts = []
+
+
+def _widen_lines(text: bytes, moves: dict) -> bytes:
+    """Satellite lines of ``text`` (whole lines) re-laid with more observation types:
+    ``moves``: system letter (bytes) -> (old number of types, new column of each old type,
+    new number of types)."""
+    lines = text.split(b"\n")
+    blank = b" " * 16
+    for i, line in enumerate(lines):
+        move = moves.get(line[:1])
+        if move is None or len(line) < 3:
+            continue
+        k_old, columns, k_new = move
+        body = line[3:].ljust(16 * k_old)
+        fields = [blank] * k_new
+        for j, m in enumerate(columns):
+            fields[m] = body[16 * j : 16 * j + 16]
+        lines[i] = (line[:3] + b"".join(fields)).rstrip()
+    return b"\n".join(lines)
+
+
+def _format_in_child(obs: Observations, codes_by_system: dict, part) -> tuple:
+    """Fork a child writing the records of ``obs`` into the file ``part``; (pid, the file of
+    its result: (True, warning texts) or (False, error text), pickled)."""
+    import os
+    import pickle
+
+    notes = tempfile.TemporaryFile(prefix="satnav-rinex-notes-")
+    pid = os.fork()
+    if pid == 0:  # the child: format, report, end without the parent's exit handlers
+        code = 0
+        try:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    for block in body_blocks(obs, codes_by_system):
+                        part.write(block)
+                    part.flush()
+                result = (True, [str(w.message) for w in caught])
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                code = 1
+                result = (False, f"{type(exc).__name__}: {exc}")
+            notes.write(pickle.dumps(result))
+            notes.flush()
+        finally:
+            os._exit(code)
+    return pid, notes
 
 
 def _maybe_gzip(raw, path: Path):

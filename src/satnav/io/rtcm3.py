@@ -1,9 +1,10 @@
 """RTCM 3 logs and streams: observations, ephemerides and station data.
 
 Sources: RTCM 10403.3 (2016) with amendments 1-2. Framing (CRC-24Q, resynchronisation after
-garbage) is :func:`satnav.io.framing.frame_stream`'s; observation messages (MSM4-7 of GPS,
+garbage) is :func:`satnav.io.framing.frame_stream`'s; observation messages (MSM1-7 of GPS,
 GLONASS, Galileo, SBAS, QZSS, BeiDou, NavIC; legacy 1002/1004/1010/1012) are decoded by
-:mod:`satnav.io.rtcm3_obs`, ephemerides (1019, 1020, 1041, 1042, 1044, 1045, 1046) by
+:mod:`satnav.io.rtcm3_obs` (MSM1-3 carry ranges modulo one light-millisecond: decoded, counted
+in ``counts["msm1_3_messages"]``, no observation written from them, as RTKLIB does), ephemerides (1019, 1020, 1041, 1042, 1044, 1045, 1046) by
 :mod:`satnav.io.rtcm3_nav`, all frames of a type at once with NumPy. Station messages
 (1005/1006 antenna reference point, 1007/1008 antenna, 1033 antenna and receiver) and the
 GLONASS code-phase biases (1230) are few and decoded one by one. Any other message number
@@ -49,7 +50,12 @@ from ..navigation import NavHeader, Navigation
 from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
 from ._bits import bits_s, bits_u, padded
-from ._raw_obs import concat_observations, observations_from_measurements
+from ._raw_obs import (
+    concat_observations,
+    conversion_comments,
+    log_comment,
+    observations_from_measurements,
+)
 from .framing import StreamFrames, frame_stream
 from .rawlog import log_protocol, read_head_bytes, read_log_bytes
 from .rtcm3_nav import EPHEMERIS_TYPES, decode_ephemerides, ephemeris_fields
@@ -82,6 +88,8 @@ _D_MS = 86_400_000
 _GLO = SYSTEMS.index("R")
 _BDS = SYSTEMS.index("C")
 STATION_TYPES = (1005, 1006, 1007, 1008, 1033)
+#: MSM1-3 message numbers (compact: ranges modulo one light-millisecond).
+_COMPACT_MSM = [t for t, (_, k) in MSM_TYPES.items() if k < 4]
 
 
 # ============================================================================ time
@@ -282,11 +290,8 @@ def _decode_cells(buf: np.ndarray, frames: StreamFrames, counts: dict) -> ObsCel
         sel = np.flatnonzero(frames.rtcm_type == mtype)
         args = (buf, sel, frames.rtcm_start[sel] + 3, frames.rtcm_length[sel], mtype, counts)
         if mtype in MSM_TYPES:
-            if MSM_TYPES[mtype][1] < 4:
-                counts["msm_compact_not_decoded"] = counts.get("msm_compact_not_decoded", 0) + len(
-                    sel
-                )
-                continue
+            if MSM_TYPES[mtype][1] < 4:  # compact: ranges modulo 1 ms, not written (decode_msm)
+                counts["msm1_3_messages"] = counts.get("msm1_3_messages", 0) + len(sel)
             parts.append(decode_msm(*args))
         elif mtype in LEGACY_TYPES:
             parts.append(decode_legacy(*args))
@@ -393,6 +398,8 @@ def _decode_chunk(
     )
     present = np.isfinite(values) & ok[:, None]
     present[:, 3] &= cells.cnr_dbhz > 0
+    compact = np.isin(cells.msg_type[cells.msg], _COMPACT_MSM)
+    present[compact, :2] = False  # MSM1-3: pseudorange and phase modulo one light-millisecond
     # one lock history per signal and message number (MSM6 and MSM7 of one signal are two)
     group = (cells.msg_type[cells.msg] * 1000 + cells.sat.astype(np.int64)) * 64 + cells.signal
     lli = _lli(group, cells.lock_ms, state.lock) | np.where(cells.half != 0, 2, 0).astype(np.int8)
@@ -478,12 +485,13 @@ def navigation_of(nav_parts: list, leap: int, source: str = "") -> Navigation:
         nav.add_messages(letter, np.concatenate(recs))
     if source:
         nav.sources = [source]
+        nav.header.comments.extend(conversion_comments("rtcm3", source, "ephemeris messages (satnav.io.rtcm3)"))
     return nav
 
 
 def _obs_header(stations: list, biases: dict, channels: dict, leap: int | None) -> ObsHeader:
-    header = ObsHeader(program="satnav.io.rtcm3", time_system="GPS")
-    header.comments.append("decoded from RTCM 3 by satnav.io.rtcm3")
+    header = ObsHeader(time_system="GPS")
+    header.comments.append(log_comment("rtcm3", "MSM and legacy observations (satnav.io.rtcm3)"))
     for _, st in stations:
         header.marker_name = header.marker_name or f"{st.station_id:04d}"
         if st.position_m is not None:
@@ -587,7 +595,9 @@ class PieceDecoder:
         self.stations.extend(chunk.stations)
         self.biases.update(chunk.biases)
         self.nav_parts.extend(chunk.nav)
-        epochs = np.unique(chunk.msg_time)
+        # epochs of the observation messages with data (MSM1-3 alone write nothing)
+        full = ~np.isin(frames.rtcm_type[chunk.msg_frame], _COMPACT_MSM)
+        epochs = np.unique(chunk.msg_time[full])
         obs = observations_from_measurements(
             chunk.cell_time, chunk.sat, chunk.signal, SIGNAL_LIST, chunk.values, chunk.lli, header=self.header(),
             source=self.source, present=chunk.present, priority=chunk.priority, epochs=epochs, keep_last=True,

@@ -3,7 +3,9 @@
 Sources: RTCM 10403.3 (2016) with amendments 1-2: 3.5.2 legacy GPS/GLONASS RTK messages
 1001-1004 / 1009-1012 (DF009-DF020, DF034-DF050), 3.5.16 Multiple Signal Messages (MSM
 header DF002-DF396, satellite data DF397-DF399, signal data DF400-DF408, DF420; lock-time
-indicators DF402 and DF407, table 3.5-74 and 3.5-75); signal ids in
+indicators DF402 and DF407, table 3.5-74 and 3.5-75; MSM1-3 content tables 3.5-80 to 3.5-82
+(satellite data DF398 only; signal data DF400 / DF401, DF402, DF420 / DF400, DF401, DF402,
+DF420)); signal ids in
 :data:`satnav.signals.SIGNALS` (``rtcm_msm_signals``).
 
 Every message of one type is decoded together: header fields are read at fixed bit
@@ -61,12 +63,18 @@ LEGACY_TYPES = {1001: ("G", False, False), 1002: ("G", False, True), 1003: ("G",
 
 # field layouts: (name, bits) of the satellite data and of the signal data, per MSM type
 _SAT_FIELDS = {
+    1: (("rough_mod", 10),),
+    2: (("rough_mod", 10),),
+    3: (("rough_mod", 10),),
     4: (("rough_ms", 8), ("rough_mod", 10)),
     5: (("rough_ms", 8), ("ext", 4), ("rough_mod", 10), ("rate", 14)),
     6: (("rough_ms", 8), ("rough_mod", 10)),
     7: (("rough_ms", 8), ("ext", 4), ("rough_mod", 10), ("rate", 14)),
 }
 _SIG_FIELDS = {
+    1: (("fine_pr", 15),),
+    2: (("fine_cp", 22), ("lock", 4), ("half", 1)),
+    3: (("fine_pr", 15), ("fine_cp", 22), ("lock", 4), ("half", 1)),
     4: (("fine_pr", 15), ("fine_cp", 22), ("lock", 4), ("half", 1), ("cnr", 6)),
     5: (("fine_pr", 15), ("fine_cp", 22), ("lock", 4), ("half", 1), ("cnr", 6), ("fine_rate", 15)),
     6: (("fine_pr", 20), ("fine_cp", 24), ("lock", 10), ("half", 1), ("cnr", 10)),
@@ -81,6 +89,9 @@ _SIG_FIELDS = {
 }
 #: scale (units of one light-millisecond) of the fine pseudorange and phase range
 _FINE_SCALE = {
+    1: (2.0**-24, 2.0**-29),
+    2: (2.0**-24, 2.0**-29),
+    3: (2.0**-24, 2.0**-29),
     4: (2.0**-24, 2.0**-29),
     5: (2.0**-24, 2.0**-29),
     6: (2.0**-29, 2.0**-31),
@@ -110,8 +121,8 @@ _DF402_MS = np.array([0] + [2 ** (i + 4) for i in range(1, 16)], np.int64)
 
 
 def lock_time_ms(indicator: np.ndarray, msm: int) -> np.ndarray:
-    """Minimum lock time (ms) of MSM lock-time indicators (DF402 for MSM4/5, DF407 for 6/7)."""
-    table = _DF402_MS if msm in (4, 5) else _DF407_MS
+    """Minimum lock time (ms) of MSM lock-time indicators (DF402 for MSM2-5, DF407 for 6/7)."""
+    table = _DF402_MS if msm <= 5 else _DF407_MS
     return table[np.asarray(indicator, np.int64)]
 
 
@@ -209,7 +220,12 @@ def decode_msm(
     mtype: int,
     counts: dict,
 ) -> ObsCells:
-    """Cells of all MSM4-7 messages of one message number.
+    """Cells of all MSM1-7 messages of one message number.
+
+    MSM1-3 (compact: no whole milliseconds of the rough range, no C/N0) give pseudorange and
+    phase range modulo one light-millisecond (about 300 km); resolving the whole
+    milliseconds needs an approximate range (receiver and satellite positions), which the
+    caller may have; :mod:`satnav.io.rtcm3` writes no observation of them.
 
     ``buf``: padded stream bytes (:func:`~satnav.io._bits.padded`); ``payload``: byte offset
     of each payload, ``length`` its length (bytes); ``frame_index``: the frames' indices (kept
@@ -298,16 +314,24 @@ def decode_msm(
     known = valid_sat & (signal >= 0)
     if not known.all():
         counts["unknown_signals"] = counts.get("unknown_signals", 0) + int((~known).sum())
-    # values (m, m/s)
-    rough = sat_vals["rough_ms"][cell_sat]
-    r = np.where(
-        rough != 255, (rough + sat_vals["rough_mod"][cell_sat] * 2.0**-10) * RANGE_MS, np.nan
-    )
+    # values (m, m/s); MSM1-3 carry no whole milliseconds of the rough range (DF397): their
+    # ranges are modulo one light-millisecond (RTCM 10403.3 3.5.16.3)
+    ncells = len(cell_msg)
+    if "rough_ms" in sat_vals:
+        rough = sat_vals["rough_ms"][cell_sat]
+        r = np.where(rough != 255, (rough + sat_vals["rough_mod"][cell_sat] * 2.0**-10) * RANGE_MS, np.nan)
+    else:
+        r = sat_vals["rough_mod"][cell_sat] * 2.0**-10 * RANGE_MS
     s_pr, s_cp = _FINE_SCALE[msm]
-    fine_pr, fine_cp = sig_vals["fine_pr"], sig_vals["fine_cp"]
-    w_pr, w_cp = _SIG_FIELDS[msm][0][1], _SIG_FIELDS[msm][1][1]
-    pr = np.where(fine_pr != -(1 << (w_pr - 1)), r + fine_pr * (s_pr * RANGE_MS), np.nan)
-    cp = np.where(fine_cp != -(1 << (w_cp - 1)), r + fine_cp * (s_cp * RANGE_MS), np.nan)
+    widths = dict(_SIG_FIELDS[msm])
+    pr = np.full(ncells, np.nan)
+    cp = np.full(ncells, np.nan)
+    if "fine_pr" in sig_vals:
+        fine_pr = sig_vals["fine_pr"]
+        pr = np.where(fine_pr != -(1 << (widths["fine_pr"] - 1)), r + fine_pr * (s_pr * RANGE_MS), np.nan)
+    if "fine_cp" in sig_vals:
+        fine_cp = sig_vals["fine_cp"]
+        cp = np.where(fine_cp != -(1 << (widths["fine_cp"] - 1)), r + fine_cp * (s_cp * RANGE_MS), np.nan)
     if "rate" in sat_vals:
         rate = bits_to_signed(sat_vals["rate"], 14)[cell_sat]
         fine_rate = sig_vals["fine_rate"]
@@ -315,10 +339,12 @@ def decode_msm(
         ext = sat_vals["ext"][cell_sat]
         glo = np.where((letter == "R") & (ext <= 13), ext - 7, -99)
     else:
-        rr = np.full(len(cell_msg), np.nan)
-        glo = np.full(len(cell_msg), -99, np.int64)
-    cnr = sig_vals["cnr"] * (1.0 if msm in (4, 5) else 2.0**-4)
-    prio = np.full(nmsg, 2 if msm in (6, 7) else 1, np.int64)
+        rr = np.full(ncells, np.nan)
+        glo = np.full(ncells, -99, np.int64)
+    cnr = sig_vals["cnr"] * (1.0 if msm in (4, 5) else 2.0**-4) if "cnr" in sig_vals else np.zeros(ncells)
+    lock = lock_time_ms(sig_vals["lock"], msm) if "lock" in sig_vals else np.zeros(ncells, np.int64)
+    half = sig_vals["half"] if "half" in sig_vals else np.zeros(ncells, np.int64)
+    prio = np.full(nmsg, 2 if msm in (6, 7) else 1 if msm >= 4 else 0, np.int64)
     cells = ObsCells(
         frame_index.astype(np.int64),
         np.full(nmsg, sysnum, np.int64),
@@ -335,8 +361,8 @@ def decode_msm(
         cp[known],
         rr[known],
         cnr[known].astype(np.float64),
-        lock_time_ms(sig_vals["lock"], msm)[known],
-        sig_vals["half"][known],
+        lock[known],
+        half[known],
         glo[known],
     )
     return cells

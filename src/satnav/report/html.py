@@ -315,8 +315,14 @@ def _ppp_sections(sol, reference, ref_label) -> list[str]:
     m = len(sol)
     solved = np.asarray(sol.solved, dtype=bool)
     c = sol.coordinate_summary()
-    rows = [("mode", f"PPP {sol.mode} (float, ionosphere-free)"),
+    ar = str(sol.models.get("ambiguity-resolution", "off"))
+    rows = [("mode", f"PPP {sol.mode} ({'float' if ar.startswith('off') else 'integer ambiguity resolution'}, "
+                     "ionosphere-free)"),
             ("epochs", f"{int(solved.sum())} solved / {m} total")]
+    if not ar.startswith("off"):
+        ttff = sol.time_to_first_fix_s()
+        rows.append(("fixed epochs", f"{int(np.sum(sol.fixed))} of {int(solved.sum())}; time to first fix "
+                     + (f"{ttff / 60:.1f} min" if np.isfinite(ttff) else "never (float)")))
     rows += _period(sol.time_ns)
     rows.append(("final coordinate", f"X {c['x_m']:.4f}, Y {c['y_m']:.4f}, Z {c['z_m']:.4f} m "
                  f"(sigma {c['sx_m']:.4f}, {c['sy_m']:.4f}, {c['sz_m']:.4f} m)"))
@@ -355,6 +361,14 @@ def _ppp_sections(sol, reference, ref_label) -> list[str]:
                                                        ("sigma (m)", {"ZTD sigma": np.where(solved, sol.ztd_sigma_m,
                                                                                             np.nan)})]),
                         "zenith total delay", "A priori hydrostatic + estimated wet zenith delay."))
+    amb = getattr(sol, "ambiguities", None)
+    if not ar.startswith("off") and amb is not None and len(amb):
+        nl = amb["nl_float"][amb["nl_sigma"] < 0.1]
+        out.append("<h2>Ambiguity fractions</h2>")
+        out.append(_img(plots.fractions_png([("wide-lane, when first fixed", sol.wl_fractions),
+                                             ("narrow-lane float (sigma < 0.1 cycle)", nl - np.round(nl))]),
+                        "ambiguity fractions", "Fractional parts of the single-differenced wide-lanes and of the "
+                        "float narrow-lanes: centred on 0 when the products and the user models agree."))
     sats = np.asarray(sol.satellites)
     phase, code = np.asarray(sol.phase_residuals_m), np.asarray(sol.code_residuals_m)
     out.append("<h2>Residuals</h2>")

@@ -326,6 +326,26 @@ def residuals_png(time_ns, residuals_m, satellites, used, excluded=None, *,
     return _png(fig)
 
 
+def fractions_png(panels) -> bytes:
+    """Histograms of fractional parts of ambiguities (cycles, -0.5..0.5): ``panels`` a list of
+    (title, values)."""
+    fig = _figure(4.5 * max(len(panels), 1), 3.0)
+    axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
+    for ax, (title, values) in zip(axes, panels):
+        v = np.asarray(values, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        if len(v):
+            ax.hist(v, bins=np.linspace(-0.5, 0.5, 21), color="#1f77b4", edgecolor="white")
+        else:
+            _no_data(ax)
+        ax.set_xlim(-0.5, 0.5)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("fraction (cycles)")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("count")
+    return _png(fig)
+
+
 def lines_png(time_ns, panels, *, width_in: float = 9.0, panel_height_in: float = 2.8) -> bytes:
     """Labelled curves over time, one panel per ``(ylabel, {label: values})`` of ``panels``
     (a shared GPST time axis; e.g. the errors of several solutions against the truth)."""

@@ -165,25 +165,59 @@ class Feed(_Thread):
 
 
 class RinexFeed(_Thread):
-    """Epochs of a RINEX observation file (any version, compressed) as :class:`EpochItem`."""
+    """Epochs of a RINEX observation file (any version, compressed) as :class:`EpochItem`.
 
-    def __init__(self, role: str, path, out: queue.Queue, *, speed: float | None = None, strict: bool = False):
+    RINEX files are read in time chunks of ``chunk_epochs`` epoch records
+    (:func:`satnav.io.rinex_obs.iter_rinex_obs`: the text streamed, Hatanaka expanded as a
+    stream), so that memory does not grow with the file: a day at 1 Hz is never held whole.
+    A file that cannot be read in chunks with the same result (a header change in its body,
+    epochs going back across chunks: :class:`~satnav.io.rinex_obs.NotChunkableError`) is
+    then read whole and continues after the last epoch sent; other observation files
+    (Android logs) are read whole."""
+
+    def __init__(self, role: str, path, out: queue.Queue, *, speed: float | None = None, strict: bool = False,
+                 chunk_epochs: int = 300):
         super().__init__(role, out, speed)
         from .status import StreamStatus
 
-        self.path, self.strict = path, strict
+        self.path, self.strict, self.chunk_epochs = path, strict, int(chunk_epochs)
         self.unpaced_file = not speed
         self.status = StreamStatus(f"rinex {path}")  # "connecting" while the file is read
+        self._last_ns: int | None = None  # time of the last epoch sent
+        self._resumed = False
+
+    def _chunks(self):
+        from ..info import detect_format, split_archive_inputs
+
+        path, _ = split_archive_inputs(self.path, None)
+        if detect_format(path)[0] != "rinex-obs":
+            from ..pipeline import read_observations
+
+            yield read_observations(self.path, strict=self.strict)
+            return
+        from ..io.rinex_obs import NotChunkableError, iter_rinex_obs, read_rinex_obs
+
+        try:
+            yield from iter_rinex_obs(path, chunk_epochs=self.chunk_epochs, strict=self.strict)
+        except NotChunkableError:
+            self._resumed = True  # whole, from the epoch after the last one sent
+            yield read_rinex_obs(path, strict=self.strict)
 
     def _run(self) -> None:
-        from ..pipeline import read_observations
-
-        obs = read_observations(self.path, strict=self.strict)
-        self.status.set("connected", f"{len(obs.epochs)} epochs")
-        self._put(StateChange("connected"), time.monotonic())
-        for epoch in obs.iter_epochs():
-            if self._stop.is_set():
-                break
-            self.status.data(0)
-            self._emit([EpochItem(epoch, "rinex")], time.monotonic())
+        started = False
+        for chunk in self._chunks():
+            if not started:
+                started = True
+                self.status.set("connected", "")
+                self._put(StateChange("connected"), time.monotonic())
+            for epoch in chunk.iter_epochs():
+                if self._stop.is_set():
+                    return
+                t = int(epoch.epochs[0])
+                if self._resumed and self._last_ns is not None and t <= self._last_ns:
+                    continue
+                self._last_ns = t
+                self.status.data(0)
+                self._emit([EpochItem(epoch, "rinex")], time.monotonic())
+            del chunk
         self.status.set("ended", "end of file")

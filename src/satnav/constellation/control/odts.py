@@ -35,13 +35,13 @@ from ...gnss_time import NS_PER_S
 from .truth import MonitoringData, geometry, troposphere_zenith_and_mapping
 
 __all__ = ["OdtsOptions", "OdtsSolution", "estimate_orbits_clocks", "Prediction", "predict",
-           "broadcast_from_prediction", "sisre_report"]
+           "broadcast_from_prediction", "broadcast_fit_times", "sisre_report"]
 
 
 @dataclass(frozen=True)
 class OdtsOptions:
     """ODTS settings: arc and prediction lengths (h), upload cadence (h), ZWD block (h), SRP
-    model, Gauss-Newton iterations (stopping when no initial position changes by more than
+    model and gravity degree of the estimator's dynamics, Gauss-Newton iterations (stopping when no initial position changes by more than
     ``tolerance_m``), observation sigmas (m, zenith), clock-prediction window (h)."""
 
     arc_hours: float = 24.0
@@ -49,6 +49,7 @@ class OdtsOptions:
     upload_hours: float = 1.0
     zwd_block_hours: float = 2.0
     srp: str = "ecom5"
+    degree: int = 12
     iterations: int = 4
     code_sigma_m: float = 0.5
     phase_sigma_m: float = 0.005
@@ -75,19 +76,68 @@ class OdtsSolution:
     iterations: int
     propagator: object
     residuals_code_m: np.ndarray = field(repr=False, default=None)
+    #: GCRS states (T', n, 6) of the estimated orbits at ``states_time_ns`` (the arc epochs
+    #: and the prediction times asked for): the last propagation moved by its state
+    #: transition times the last correction (first order; the correction is below the
+    #: iterations' tolerance), so that predicting needs no propagation of its own
+    states_time_ns: np.ndarray | None = field(repr=False, default=None)
+    states_gcrs: np.ndarray | None = field(repr=False, default=None)
+
+    def gcrs_states(self, time_ns) -> np.ndarray | None:
+        """(T, n, 6) GCRS states at ``time_ns`` if all are among :attr:`states_time_ns`."""
+        if self.states_time_ns is None:
+            return None
+        t = np.asarray(time_ns, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(self.states_time_ns, t), len(self.states_time_ns) - 1)
+        return self.states_gcrs[rows] if np.array_equal(self.states_time_ns[rows], t) else None
 
 
 def _scatter_sum(index, values, size):
     return np.bincount(index.ravel(), weights=values.ravel(), minlength=size)[:size]
 
 
+def _normal_equations(rows, G: int, T: int, L: int, n: int, p: int):
+    """Normal-equation blocks ``(N_gg, b_g, N_gl, N_ll, b_l)`` (flat where per epoch) of the
+    observation rows: each row has ``p`` orbit columns (its satellite's block), a ZWD and an
+    ambiguity column (``gidx``/``gval``; a zero value where absent) and two epoch columns
+    (``lidx``/``lval``: satellite and station clock). The orbit-orbit blocks are one matrix
+    product per satellite; every other product is summed by index (``np.bincount``)."""
+    ngg = np.zeros((G, G))
+    bg = np.zeros(G)
+    ngl = np.zeros(T * G * L)
+    nll = np.zeros(T * L * L)
+    bl = np.zeros(T * L)
+    for ee, y, w, gidx, gval, lidx, lval in rows:
+        sat = gidx[:, 0] // p
+        h = gval[:, :p]
+        for j in range(n):
+            sel = sat == j
+            hw = h[sel] * w[sel, None]
+            ngg[j * p:(j + 1) * p, j * p:(j + 1) * p] += hw.T @ h[sel]
+        # orbit x (ZWD, ambiguity) both ways, and (ZWD, ambiguity) x (ZWD, ambiguity)
+        gi_o, gi_x = gidx[:, :p], gidx[:, p:]
+        v_ox = (w[:, None, None] * h[:, :, None]) * gval[:, None, p:]
+        cross = _scatter_sum(gi_o[:, :, None] * G + gi_x[:, None, :], v_ox, G * G).reshape(G, G)
+        ngg += cross + cross.T
+        ngg += _scatter_sum(gi_x[:, :, None] * G + gi_x[:, None, :],
+                            w[:, None, None] * gval[:, p:, None] * gval[:, None, p:], G * G).reshape(G, G)
+        bg += _scatter_sum(gidx, w[:, None] * gval * y[:, None], G)
+        ngl += _scatter_sum((ee[:, None, None] * G + gidx[:, :, None]) * L + lidx[:, None, :],
+                            w[:, None, None] * gval[:, :, None] * lval[:, None, :], T * G * L)
+        nll += _scatter_sum((ee[:, None, None] * L + lidx[:, :, None]) * L + lidx[:, None, :],
+                            w[:, None, None] * lval[:, :, None] * lval[:, None, :], T * L * L)
+        bl += _scatter_sum(ee[:, None] * L + lidx, w[:, None] * lval * y[:, None], T * L)
+    return ngg, bg, ngl, nll, bl
+
+
 def estimate_orbits_clocks(data: MonitoringData, rotation: np.ndarray, initial_state: np.ndarray,
                            options: OdtsOptions = OdtsOptions(), *, epochs=None,
-                           propagator=None) -> OdtsSolution:
+                           propagator=None, predict_times_ns=None) -> OdtsSolution:
     """Batch least squares over ``data`` (or its epochs selected by ``epochs``, a bool mask);
     ``rotation``: GCRS->ITRS matrices of the epochs (T, 3, 3); ``initial_state``: a priori
     GCRS states (n, 6) at the first epoch; ``propagator``: one to reuse (its environments are
-    kept between runs over overlapping arcs)."""
+    kept between runs over overlapping arcs); ``predict_times_ns``: times (after the arc)
+    whose states the iterations' propagations carry along for :func:`predict`."""
     from ...dynamics.forces import ForceModel
     from ...dynamics.propagator import Propagator
 
@@ -96,7 +146,7 @@ def estimate_orbits_clocks(data: MonitoringData, rotation: np.ndarray, initial_s
     rot = rotation[sel]
     code, phase, pass_id = data.code_m[sel], data.phase_m[sel], data.pass_id[sel]
     T, m, n = code.shape
-    model = ForceModel(srp=options.srp)
+    model = ForceModel(srp=options.srp, degree=options.degree)
     k = len(model.srp_parameters)
     p = 6 + k
     prop = propagator if propagator is not None else Propagator(model, options.step_s)
@@ -125,8 +175,12 @@ def estimate_orbits_clocks(data: MonitoringData, rotation: np.ndarray, initial_s
     prior[np.arange(n)[:, None] * p + 6 + np.arange(k)] = 1.0 / 1000.0**2  # SRP, nm/s^2
     prior[n_orb:n_orb + n_zwd] = 1.0 / 0.5**2  # ZWD, m
     done = 0
+    all_times = times if predict_times_ns is None else np.union1d(times, np.asarray(predict_times_ns, np.int64))
+    arc_rows = np.searchsorted(all_times, times)
     for it in range(options.iterations):
-        pr = prop.propagate(int(times[0]), state[:, :3], state[:, 3:], times, params, variational=True)
+        full = prop.propagate(int(times[0]), state[:, :3], state[:, 3:], all_times, params, variational=True)
+        pr = full if predict_times_ns is None else type(full)(
+            times, full.position_m[arc_rows], full.velocity_m_s[arc_rows], full.sensitivity[arc_rows])
         rho, el, los = geometry(pr.position_m, pr.velocity_m_s, rot, data.stations_itrs_m)
         zhd, mh, mw = troposphere_zenith_and_mapping(data.stations_itrs_m, el, times)
         computed = rho + zhd[None, :, None] * mh
@@ -152,23 +206,7 @@ def estimate_orbits_clocks(data: MonitoringData, rotation: np.ndarray, initial_s
             lidx = np.stack([j[take], np.maximum(station_local[s[take]], 0)], axis=1)
             lval = np.stack([-np.ones(r), np.where(station_local[s[take]] >= 0, 1.0, 0.0)], axis=1)
             rows.append((e[take], obs - computed[e[take], s[take], j[take]], 1.0 / sigma**2, gidx, gval, lidx, lval))
-        ngg = np.zeros(G * G)
-        bg = np.zeros(G)
-        ngl = np.zeros(T * G * L)
-        nll = np.zeros(T * L * L)
-        bl = np.zeros(T * L)
-        for ee, y, w, gidx, gval, lidx, lval in rows:
-            for a in range(0, len(y), 40000):
-                sl = slice(a, a + 40000)
-                gi, gv, li, lv, ww, yy, ep = gidx[sl], gval[sl], lidx[sl], lval[sl], w[sl], y[sl], ee[sl]
-                ngg += _scatter_sum(gi[:, :, None] * G + gi[:, None, :],
-                                    ww[:, None, None] * gv[:, :, None] * gv[:, None, :], G * G)
-                bg += _scatter_sum(gi, ww[:, None] * gv * yy[:, None], G)
-                ngl += _scatter_sum((ep[:, None, None] * G + gi[:, :, None]) * L + li[:, None, :],
-                                    ww[:, None, None] * gv[:, :, None] * lv[:, None, :], T * G * L)
-                nll += _scatter_sum((ep[:, None, None] * L + li[:, :, None]) * L + li[:, None, :],
-                                    ww[:, None, None] * lv[:, :, None] * lv[:, None, :], T * L * L)
-                bl += _scatter_sum(ep[:, None] * L + li, ww[:, None] * lv * yy[:, None], T * L)
+        ngg, bg, ngl, nll, bl = _normal_equations(rows, G, T, L, n, p)
         ngg = ngg.reshape(G, G)
         ngl = ngl.reshape(T, G, L)
         nll = nll.reshape(T, L, L) + np.eye(L) * 1e-12
@@ -207,8 +245,10 @@ def estimate_orbits_clocks(data: MonitoringData, rotation: np.ndarray, initial_s
     resid = np.full((T, m, n), np.nan)
     resid[e_idx, s_idx, j_idx] = res_all[0]
     del amb
+    states = (np.concatenate([full.position_m, full.velocity_m_s], axis=-1)
+              + np.einsum("tnij,nj->tni", full.sensitivity, dx))
     return OdtsSolution(times, state, params, sat_clock, sta_clock, zwd, code_rms, phase_rms, done,
-                        prop, resid)
+                        prop, resid, all_times, states)
 
 
 @dataclass
@@ -230,11 +270,14 @@ def predict(solution: OdtsSolution, time_ns, options: OdtsOptions = OdtsOptions(
     from .truth import _itrs_velocity
 
     times = np.asarray(time_ns, dtype=np.int64)
-    pr = solution.propagator.propagate(int(solution.time_ns[0]), solution.state[:, :3],
-                                       solution.state[:, 3:], times, solution.srp_parameters)
+    states = solution.gcrs_states(times)
+    if states is None:
+        pr = solution.propagator.propagate(int(solution.time_ns[0]), solution.state[:, :3],
+                                           solution.state[:, 3:], times, solution.srp_parameters)
+        states = np.concatenate([pr.position_m, pr.velocity_m_s], axis=-1)
     rot = gcrs_to_itrs_matrix(times, subdaily=True)
-    r = np.einsum("tij,tnj->tni", rot, pr.position_m)
-    v = _itrs_velocity(rot, pr.velocity_m_s, r)
+    r = np.einsum("tij,tnj->tni", rot, states[..., :3])
+    v = _itrs_velocity(rot, states[..., 3:], r)
     origin = int(solution.time_ns[-1])
     window = solution.time_ns >= origin - int(options.clock_fit_hours * 3600) * NS_PER_S
     tw = (solution.time_ns[window] - origin) / NS_PER_S
@@ -272,6 +315,20 @@ class BroadcastMessages:
     origin_ns: np.ndarray  # (U,): end of the ODTS arc each message was predicted from
 
 
+def _uploads_and_offsets(start_ns: int, end_ns: int, options: OdtsOptions):
+    """Upload times from ``start_ns`` to ``end_ns`` and the offsets (every 300 s over twice
+    the upload interval) at which each message is fitted to the prediction."""
+    up = int(round(options.upload_hours * 3600)) * NS_PER_S
+    uploads = np.arange(start_ns, end_ns, up, dtype=np.int64)
+    return uploads, np.arange(0, 2 * up + 1, 300 * NS_PER_S, dtype=np.int64)
+
+
+def broadcast_fit_times(start_ns: int, end_ns: int, options: OdtsOptions = OdtsOptions()) -> np.ndarray:
+    """Every time at which :func:`broadcast_from_prediction` samples the prediction."""
+    uploads, offsets = _uploads_and_offsets(start_ns, end_ns, options)
+    return np.unique((uploads[:, None] + offsets[None, :]).ravel())
+
+
 def broadcast_from_prediction(solution: OdtsSolution, sat, start_ns: int, end_ns: int,
                               options: OdtsOptions = OdtsOptions(), system: str = "I",
                               unhealthy=None) -> BroadcastMessages:
@@ -280,10 +337,8 @@ def broadcast_from_prediction(solution: OdtsSolution, sat, start_ns: int, end_ns
     ``unhealthy``: (U, n) bool, satellites flagged unhealthy in each message."""
     from ..broadcast import fit_kepler_messages
 
+    uploads, offsets = _uploads_and_offsets(start_ns, end_ns, options)
     up = int(round(options.upload_hours * 3600)) * NS_PER_S
-    uploads = np.arange(start_ns, end_ns, up, dtype=np.int64)
-    sample = 300 * NS_PER_S
-    offsets = np.arange(0, 2 * up + 1, sample, dtype=np.int64)
     fit_times = (uploads[:, None] + offsets[None, :]).ravel()
     pred = predict(solution, np.unique(fit_times), options)
     idx = np.searchsorted(pred.time_ns, fit_times).reshape(len(uploads), -1)

@@ -96,11 +96,25 @@ def truth_offsets(truth, time_ns) -> dict:
             "GLUT": glo + gput}
 
 
+_TRACKS: dict = {}  # name -> (GPST ns grid, ECEF positions) of the last propagation
+
+
 def _partner_positions(times_ns, name):
+    """ECEF positions (T, n, 3) of the built-in ``name`` constellation at ``times_ns``; the
+    last propagation of each is kept, so that epochs within it (a user's evaluation within
+    the master's span) are looked up instead of propagated again."""
     from ..design import builtin_constellation
     from ..propagate import propagate
 
-    return propagate(builtin_constellation(name), times_ns).position_m
+    t = np.asarray(times_ns, dtype=np.int64)
+    if name in _TRACKS:
+        grid, pos = _TRACKS[name]
+        rows = np.minimum(np.searchsorted(grid, t), len(grid) - 1)
+        if np.array_equal(grid[rows], t):
+            return pos[rows]
+    pos = propagate(builtin_constellation(name), t).position_m
+    _TRACKS[name] = (t.copy(), pos)
+    return pos
 
 
 def _visible(sat_ecef, site, mask_deg):
