@@ -62,6 +62,7 @@ their sum (the ellipsoidal height) stays right.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -717,6 +718,7 @@ _NMEA_SYSTEM_ID = per_system("nmea_system_id")
 _NMEA_TALKER = per_system("nmea_talker")
 
 
+@functools.lru_cache(maxsize=1024)
 def _nmea_svid(sat: int) -> int:
     letter, prn = system_of(int(sat)), int(prn_of(int(sat)))
     if letter == "R":
