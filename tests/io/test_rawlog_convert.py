@@ -96,13 +96,39 @@ def test_sfrbx_before_and_between_rawx_pieces(small_pieces, tmp_path):
     assert _text(nav) == _text(whole_nav)
 
 
+def _ubx_frame(cls: int, mid: int, payload: bytes) -> bytes:
+    body = bytes([cls, mid]) + len(payload).to_bytes(2, "little") + payload
+    a = b = 0
+    for x in body:
+        a = (a + x) & 0xFF
+        b = (b + a) & 0xFF
+    return b"\xb5\x62" + body + bytes([a, b])
+
+
 def test_a_new_observation_type_later_in_the_log_widens_the_records(small_pieces, tmp_path):
-    # the first epochs of the cold-start log track fewer signals than later ones
-    whole_obs, _ = _whole(UBX, "ubx", tmp_path)
-    out = tmp_path / "p.obs"
-    done = rc.convert_raw_log(UBX, out, protocol="ubx")
-    assert _text(out) == _text(whole_obs)
-    assert done.passes >= 1
+    # the cold-start log with its Galileo measurements taken out of the first 300 RXM-RAWX
+    # messages: the Galileo types appear pieces later, the records written are laid out again
+    data = gzip.decompress(UBX.read_bytes())
+    fr = frame_stream(data)
+    out_frames, k = [], 0
+    for s, n, c, i in zip(fr.ubx_start.tolist(), fr.ubx_length.tolist(), fr.ubx_cls.tolist(), fr.ubx_id.tolist()):
+        frame = data[s : s + n + 8]
+        if (c, i) == (2, 0x15) and k < 300 and n >= 16:
+            payload = frame[6:-2]
+            meas = [payload[16 + 32 * j : 48 + 32 * j] for j in range(payload[11])]
+            kept = [m for m in meas if m[20] != 2]  # gnssId 2: Galileo
+            frame = _ubx_frame(2, 0x15, payload[:11] + bytes([len(kept)]) + payload[12:16] + b"".join(kept))
+        k += (c, i) == (2, 0x15)
+        out_frames.append(frame)
+    log = tmp_path / "late_galileo.ubx"
+    log.write_bytes(b"".join(out_frames))
+    whole_obs, _ = _whole(log, "ubx", tmp_path)
+    for jobs in (1, 2):
+        out = tmp_path / f"p{jobs}.obs"
+        done = rc.convert_raw_log(log, out, protocol="ubx", jobs=jobs)
+        assert done.streamed and done.widenings >= 1
+        assert _text(out) == _text(whole_obs)
+    assert b"E    4 C1C L1C D1C S1C" in out.read_bytes()
 
 
 def test_a_log_out_of_time_order_is_converted_whole(small_pieces, tmp_path):
