@@ -48,37 +48,8 @@ NGS = Path("/usr/share/rtklib/ngs_abs.pcv")
 NAV = D / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"
 REFERENCE = np.array([3582104.8024, 532590.1716, 5232755.1824])
 
-RTKLIB_CONF = """\
-pos1-posmode       =ppp-kine
-pos1-frequency     =l1+l2
-pos1-soltype       =forward
-pos1-elmask        =10
-pos1-dynamics      =off
-pos1-tidecorr      =on
-pos1-ionoopt       =dual-freq
-pos1-tropopt       =est-ztdgrad
-pos1-sateph        =precise
-pos1-posopt1       =on
-pos1-posopt2       =on
-pos1-posopt3       =on
-pos1-posopt4       =on
-pos1-navsys        =9
-pos2-armode        =off
-out-solformat      =xyz
-out-outhead        =on
-stats-eratio1      =300
-stats-eratio2      =300
-stats-errphase     =0.003
-stats-errphaseel   =0.003
-stats-prnaccelh    =10
-stats-prnaccelv    =10
-ant1-anttype       =*
-ant1-antdele       =0
-ant1-antdeln       =0
-ant1-antdelu       =0.216
-file-satantfile    ={atx}
-file-rcvantfile    ={ngs}
-"""
+#: rnx2rtkp configuration (PPP-kinematic; the static runs replace the mode), shared with the tests.
+RTKLIB_CONF = (Path(__file__).resolve().parent / "rtklib_ppp.conf").read_text()
 
 
 def expand(src: Path, dst_dir: Path) -> Path:

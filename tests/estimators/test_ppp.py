@@ -80,6 +80,7 @@ def test_bor1_static_whole_day_vs_igs_sinex(bor1_obs):
     assert abs(u) <= 0.12
     assert sol.models["code-biases"] == "OSB (COD)" and sol.models["ocean-loading"] == "BLQ (BOR1)"
     assert "GPT pressure" in sol.models["troposphere"] and "GMF" in sol.models["troposphere"]
+    assert sol.models["solid-tide"] == "IERS 2010 steps 1 + 2"
     assert np.sqrt(cov[0, 0]) < 0.02
     ztd = sol.ztd_m[sol.solved]
     assert 2.2 < np.median(ztd) < 2.5  # a winter ZTD near sea level
@@ -103,30 +104,9 @@ def test_esbc_static_vs_rtklib_reference(esbc_obs):
     assert abs(u) <= 0.01
 
 
-_RNX2RTKP_PPP_STATIC = """\
-pos1-posmode       =ppp-static
-pos1-frequency     =l1+l2
-pos1-soltype       =forward
-pos1-elmask        =10
-pos1-tidecorr      =on
-pos1-ionoopt       =dual-freq
-pos1-tropopt       =est-ztdgrad
-pos1-sateph        =precise
-pos1-posopt1       =on
-pos1-posopt2       =on
-pos1-posopt3       =on
-pos1-posopt4       =on
-pos1-navsys        =9
-pos2-armode        =off
-out-solformat      =xyz
-stats-eratio1      =300
-stats-eratio2      =300
-stats-errphase     =0.003
-stats-errphaseel   =0.003
-ant1-anttype       =*
-file-satantfile    ={atx}
-file-rcvantfile    ={ngs}
-"""
+#: The rnx2rtkp configuration of bench/ppp.py (PPP, G+E, L1+L2 ionosphere-free, solid tide).
+_RNX2RTKP_PPP_STATIC = (Path(__file__).resolve().parents[2] / "bench" / "rtklib_ppp.conf").read_text() \
+    .replace("=ppp-kine", "=ppp-static")
 
 
 @pytest.mark.skipif(shutil.which("rnx2rtkp") is None, reason="RTKLIB's rnx2rtkp not installed (apt-get install rtklib)")
@@ -233,7 +213,7 @@ def test_cli_ppp_static_pos_q6(tmp_path, bor1_obs):
     from satnav.cli.main import main
 
     out = tmp_path / "bor1.pos"
-    ztd = tmp_path / "ztd.csv"
+    ztd = tmp_path / "BOR1.tro"
     obs_path = data_path("bor1-2024-035", "BOR100POL_R_20240350000_01D_30S_MO.crx.gz")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -243,7 +223,9 @@ def test_cli_ppp_static_pos_q6(tmp_path, bor1_obs):
     rows = [ln for ln in out.read_text().splitlines() if not ln.startswith("%")]
     assert len(rows) == 288 and all(ln.split()[5] == "6" for ln in rows)
     assert "% pos mode  : PPP Kinematic" in out.read_text()
-    assert ztd.read_text().startswith("time_gpst,ztd_m")
+    tro = ztd.read_text().splitlines()  # SINEX_TRO for a .tro name
+    assert tro[0].startswith("%=TRO 2.00 SAT ") and tro[0].endswith(" 2024:035:00000 2024:035:86100 P MIX")
+    assert sum(ln.startswith(" BOR100POL 2024:035:") for ln in tro) == 288
 
 
 def test_bor1_kinematic_after_convergence(bor1_obs):
@@ -351,6 +333,11 @@ def test_zenith_delays_as_sinex_tro(tmp_path, esbc_obs):
     ztd_mm = np.array([float(r[26:32]) for r in rows])
     assert np.allclose(ztd_mm, sol.ztd_m[sol.solved] * 1e3, atol=0.051)
     assert " TROPO MAPPING FUNCTION        GMF" in lines
+    csv_path = tmp_path / "esbc.csv"
+    sol.write_ztd_csv(csv_path)
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "time_gpst,ztd_m,ztd_sigma_m,gradient_north_m,gradient_east_m"
+    assert len(rows) == 1 + int(sol.solved.sum())
     assert any(ln.startswith(" ESBC00DNK  A    1 P ") and "IGb14" in ln for ln in lines)  # TROP/STA_COORDINATES
 
 

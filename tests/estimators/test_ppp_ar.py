@@ -29,6 +29,7 @@ from satnav.estimators.ppp_ar import (
     ArSettings,
     WidelaneAverages,
     lane_factors,
+    mw_antenna_cycles,
     resolve_ppp_ambiguities,
 )
 
@@ -39,6 +40,13 @@ def test_lane_factors_by_hand():
     lam, beta = lane_factors([1575.42e6, 1575.42e6], [1227.60e6, 1176.45e6])
     assert lam == pytest.approx([0.1069534, 0.1089414], abs=1e-7)
     assert beta == pytest.approx([0.3774825, 0.3212373], abs=1e-7)
+
+
+def test_melbourne_wubbena_antenna_term_by_hand():
+    # equal offsets cancel; otherwise, by hand, MW = 2 f1 f2 (d1 - d2) / ((f1 + f2) c) cycles with
+    # d = -z cos(nadir): Galileo E1/E5a offsets 0.80 / 0.73 m give -0.3098 cycles
+    assert mw_antenna_cycles(1.2, 1.2, 1575.42e6, 1227.60e6) == pytest.approx(0.0, abs=1e-12)
+    assert mw_antenna_cycles(0.80, 0.73, 1575.42e6, 1176.45e6) == pytest.approx(-0.30980, abs=1e-5)
 
 
 def test_widelane_averages_restart_and_statistics():
@@ -277,3 +285,33 @@ def test_report_shows_the_ambiguity_fractions(tmp_path, six_hours):
     text = write_report(six_hours["GRG"], tmp_path / "r.html", reference_m=_reference()).read_text()
     for heading in ("integer ambiguity resolution", "fixed epochs", "Ambiguity fractions", "ambiguity-resolution"):
         assert heading in text
+
+
+def test_grg_clock_file_widelane_biases_esbc():
+    """GRG clock files before bias SINEX carry the wide-lane satellite biases in COMMENT
+    lines (values read by hand from the file: G01 -1.103, E01 -0.44 cycles); with them the
+    ESBC wide-lanes are integers: 4 hours, kinematic, fractions centred on 0 (measured: 98 %
+    within 0.2 cycle, the whole day too)."""
+    import warnings
+
+    from satnav.errors import SatnavWarning
+    from satnav.estimators.ppp import solve_ppp
+    from satnav.io.clk import read_clk, widelane_satellite_biases
+    from satnav.pipeline import precise_products, read_observations
+    from satnav.satellites import satellite_index
+    from tests.conftest import data_path
+
+    d = "esbc-2020-177"
+    clk = data_path(d, "GRG0MGXFIN_20201770000_01D_30S_CLK.CLK.gz")
+    wsb = widelane_satellite_biases(read_clk(clk).header)
+    assert wsb[int(satellite_index("G01"))] == pytest.approx(-1.103)
+    assert wsb[int(satellite_index("E01"))] == pytest.approx(-0.44)
+    obs = read_observations(data_path(d, "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz")).epoch_slice(0, 480)
+    products = precise_products([data_path(d, "GRG0MGXFIN_20201760000_01D_15M_ORB.SP3.gz"),
+                                 data_path(d, "GRG0MGXFIN_20201770000_01D_15M_ORB.SP3.gz"), clk])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SatnavWarning)
+        sol = solve_ppp(obs, products, PppOptions(mode="kinematic", ambiguity_resolution="fix"))
+    assert "GRG integer clocks + the clock file's wide-lane biases" in sol.models["ambiguity-resolution"]
+    w = sol.wl_fractions
+    assert len(w) >= 40 and abs(np.mean(w)) < 0.05 and np.mean(np.abs(w) < 0.2) > 0.9

@@ -217,3 +217,37 @@ def test_sbas_geo_state_when_healthy(nav):
     np.testing.assert_allclose(st.position_m, [35944.6e3 + 1.5 * 60 + 1e-4 * 3600, 22044.14e3, 0.0])
     np.testing.assert_allclose(st.clock_s, 1e-6 + 1e-11 * 60)
     assert st.group_delay_s == 0.0
+
+
+def test_selection_cache_of_small_queries_equals_the_computed_choice():
+    """The per-satellite cache of small queries (a per-epoch engine's) gives exactly the
+    choice and reason computed without it: ESBC's multi-system day, every system and band,
+    queried epoch by epoch through the day and at each point where a choice may change
+    (+-1 ns, +-2 us), with unknown satellites, expired and unhealthy messages among them."""
+    import satnav
+    from satnav.orbits.ephemeris import BroadcastEphemeris, signal_band
+    from tests.conftest import data_path
+
+    nav = satnav.read_nav(data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"))
+    eph = BroadcastEphemeris(nav)
+    day0 = int(np.min(nav.messages["G"]["toc"]))
+    checked = 0
+    for letter, bands in (("G", "12"), ("E", "157"), ("C", "27"), ("R", "12"), ("J", "1")):
+        table = eph.table(letter)
+        if table is None:
+            continue
+        sats = np.unique(table.msg_sat)
+        sats = np.concatenate([sats, [sats.max() + 1]])  # one without messages
+        for band in bands:
+            sel = table.selector(signal_band("C" + band + "C"), None)
+            probe = [sel._breakpoints(int(s)) for s in sats[:3]]
+            special = np.concatenate([b + d for b in probe for d in (-2000, -1, 0, 1, 2000)])
+            times = np.concatenate([day0 + np.arange(-3600, 90000, 97) * 1_000_000_000, np.sort(special)])
+            for t in times.tolist():
+                q_t = np.full(sats.size, t, np.int64) + np.arange(sats.size) * 1_000_000  # ms apart
+                got = sel.select(sats, q_t)
+                want = sel._select(sats, q_t)
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])
+                checked += 1
+    assert checked > 5000

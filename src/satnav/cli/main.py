@@ -81,8 +81,11 @@ def _convert(args, bar) -> tuple[int, int, int]:
         from ..io.rawlog_convert import convert_raw_log
 
         version = _VERSIONS[args.rinex_version]
+        from ..parallel import cores
+
+        jobs = args.jobs if args.jobs is not None else cores()
         done = convert_raw_log(args.input, args.output, protocol=fmt, nav_output=args.nav, time_hint_ns=hint,
-                               version=version)
+                               version=version, jobs=jobs)
         bar(2, 2)
         if args.nav is not None and not args.quiet:
             from ..io.rawlog_convert import nav_version
@@ -164,6 +167,9 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
     s.add_argument("--rinex-version", choices=list(_VERSIONS), default="3.05", metavar="V",
                    help="RINEX version written: 3.05 (default, also 3), 4.01 (also 4) or 4.02; "
                    "with 4 the navigation file is RINEX 4.01")
+    s.add_argument("--jobs", metavar="N", type=bounded_int("a number of processes", 1), default=None,
+                   help="raw logs: processes formatting RINEX records while the log is decoded; the "
+                        "same file (default: every core)")
     s.add_argument("--nav", metavar="NAV", help="also write the log's ephemerides (UBX, RTCM 3 input) as RINEX navigation")
     s.add_argument("--time", metavar="DATE", help="approximate date of an RTCM 3 log without ephemerides "
                    "(its time tags carry no week), e.g. 2024-03-13")

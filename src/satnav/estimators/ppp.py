@@ -389,11 +389,14 @@ class PppEngine:
 
     def _check_ambiguity_resolution(self) -> None:
         """Integer ambiguity resolution only with integer-clock products: phase OSBs from the
-        analysis centre of the clocks (and orbits) applied to the phases; else float, said."""
+        analysis centre of the clocks (and orbits) applied to the phases, or (GRG clock files
+        before OSB) the wide-lane satellite biases of the clock file; else float, said."""
+        from ..io.clk import widelane_satellite_biases
         from .ppp_ar import ArSettings
 
         opts = self.opts
         self.ar = None
+        self._wsb: dict = {}
         if opts.ambiguity_resolution == "off":
             self.models["ambiguity-resolution"] = "off (float)"
             return
@@ -401,16 +404,19 @@ class PppEngine:
         why = ""
         if opts.ionosphere != "iono-free":
             why = "implemented for the ionosphere-free model only"
-        elif self.biases is None:
-            why = ("no bias file of the clocks' analysis centre" if p.biases is None or not opts.uses("code-biases")
-                   else "the bias file is not of the clocks' analysis centre")
+        elif not set(AR_SYSTEMS) & set(self._systems):
+            why = "GPS and Galileo only (GLONASS is FDMA)"
         elif p.orbit_centre != p.clock_centre:
             why = f"orbits from {p.orbit_centre} but clocks from {p.clock_centre}"
+        elif self.biases is None:
+            self._wsb = widelane_satellite_biases(p.clk.header) if p.clk is not None else {}
+            if not self._wsb:
+                why = ("no bias file of the clocks' analysis centre (nor wide-lane biases in the clock file)"
+                       if p.biases is None or not opts.uses("code-biases")
+                       else "the bias file is not of the clocks' analysis centre")
         elif not any(k[1].startswith("L") for k in self.biases.biases):
             why = (f"{self.biases.source.split('/')[-1]} has no phase biases: not integer-clock products "
                    "(expected e.g. GRG or CODE OSB with phase biases)")
-        elif not set(AR_SYSTEMS) & set(self._systems):
-            why = "GPS and Galileo only (GLONASS is FDMA)"
         if why:
             _warn(f"PPP ambiguity resolution off: {why}; the solution is float")
             self.models["ambiguity-resolution"] = f"off ({why})"
@@ -420,7 +426,8 @@ class PppEngine:
                              success_rate=opts.ar_success_rate)
         self.models["ambiguity-resolution"] = (
             f"wide-lane (Melbourne-Wuebbena) + narrow-lane (LAMBDA, ratio {opts.ar_ratio:g}, partial), "
-            f"{self.biases.analysis_centre} integer clocks + phase OSB, "
+            + (f"{self.biases.analysis_centre} integer clocks + phase OSB, " if self.biases is not None else
+               f"{p.clock_centre} integer clocks + the clock file's wide-lane biases, ") +
             f"{'fix and hold' if opts.ambiguity_resolution == 'hold' else 'fix each epoch'}, "
             f"{'+'.join(s for s in self._systems if s in AR_SYSTEMS)} (others float)")
 
@@ -690,8 +697,10 @@ class PppEngine:
 
     def _signal_biases(self, t: int, sats) -> np.ndarray:
         """(n, 5) OSBs of the two codes (m) and the two phases (cycles) of the signals used,
-        NaN where the bias file has none, and the Melbourne-Wuebbena term (wide-lane cycles)
-        of the satellite antenna's frequency-dependent z offsets (kept per satellite and day)."""
+        NaN where the bias file has none, and the Melbourne-Wuebbena term (wide-lane cycles) to
+        subtract: the satellite antenna's frequency-dependent z offsets, minus the wide-lane
+        satellite bias of a GRG clock file when there is no bias file (then the OSBs are 0;
+        NaN for a satellite without one). Kept per satellite and day."""
         day = int(t) // (86400 * _NS)
         out = np.full((len(sats), 5), np.nan)
         for j, s in enumerate(np.asarray(sats).tolist()):
@@ -700,9 +709,12 @@ class PppEngine:
                 c1, l1, c2, l2, _f1, _f2 = self._plan[satellite_id(s)[0]]
                 f1, f2 = self._freq[s]
                 b = self.biases
-                self._signal_bias_cache[key] = (b.osb_m(s, c1, int(t)), b.osb_m(s, c2, int(t)),
-                                                b.osb_s(s, l1, int(t)) * f1, b.osb_s(s, l2, int(t)) * f2,
-                                                self._mw_antenna_cycles(s, int(t), c1, c2, f1, f2))
+                ant = self._mw_antenna_cycles(s, int(t), c1, c2, f1, f2)
+                if b is None:  # GRG clock file's wide-lane biases (the MW plus them is integer)
+                    self._signal_bias_cache[key] = (0.0, 0.0, 0.0, 0.0, ant - self._wsb.get(s, np.nan))
+                else:
+                    self._signal_bias_cache[key] = (b.osb_m(s, c1, int(t)), b.osb_m(s, c2, int(t)),
+                                                    b.osb_s(s, l1, int(t)) * f1, b.osb_s(s, l2, int(t)) * f2, ant)
             out[j] = self._signal_bias_cache[key]
         return out
 
@@ -722,9 +734,9 @@ class PppEngine:
         codes = (f"{sid[0]}0{c1[1]}", f"{sid[0]}0{c2[1]}")
         if a is None or not all(c in a.pco_m for c in codes):
             return 0.0
-        d1, d2 = (-0.985 * float(a.pco_m[c][2]) for c in codes)
-        lam_wl = SPEED_OF_LIGHT / (f1 - f2)
-        return ((f1 * d1 - f2 * d2) / (f1 - f2) - (f1 * d1 + f2 * d2) / (f1 + f2)) / lam_wl
+        from .ppp_ar import mw_antenna_cycles
+
+        return float(mw_antenna_cycles(a.pco_m[codes[0]][2], a.pco_m[codes[1]][2], f1, f2))
 
     def _widelane(self, t: int, sats, p1, p2, l1, l2, slipped) -> None:
         """Add one epoch (every epoch of the file, with a clock sample or not) to the arc means

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 
-__all__ = ["WidelaneAverages", "ArSettings", "ArResult", "resolve_ppp_ambiguities", "AR_SYSTEMS", "CANDIDATE_DTYPE"]
+__all__ = ["WidelaneAverages", "ArSettings", "ArResult", "resolve_ppp_ambiguities", "lane_factors",
+           "mw_antenna_cycles", "constrained", "AR_SYSTEMS", "CANDIDATE_DTYPE"]
 
 #: Systems whose ambiguities are resolved (CDMA with integer-clock/OSB products).
 AR_SYSTEMS = "GE"
@@ -148,6 +149,19 @@ def lane_factors(f1_hz, f2_hz) -> tuple[np.ndarray, np.ndarray]:
     f1 = np.asarray(f1_hz, dtype=np.float64)
     f2 = np.asarray(f2_hz, dtype=np.float64)
     return SPEED_OF_LIGHT / (f1 + f2), SPEED_OF_LIGHT * f2 / (f1**2 - f2**2)
+
+
+def mw_antenna_cycles(z1_m, z2_m, f1_hz, f2_hz, cos_nadir: float = 0.985) -> np.ndarray:
+    """Melbourne-Wuebbena term (wide-lane cycles) of satellite antenna z offsets ``z1_m``,
+    ``z2_m`` on the two frequencies: each shortens its range by ``z cos(nadir)``; the
+    phase part ``(f1 d1 - f2 d2) / (f1 - f2)`` minus the code part ``(f1 d1 + f2 d2) / (f1 + f2)``
+    over ``lambda_WL``. Zero for equal offsets."""
+    f1 = np.asarray(f1_hz, dtype=np.float64)
+    f2 = np.asarray(f2_hz, dtype=np.float64)
+    d1 = -cos_nadir * np.asarray(z1_m, dtype=np.float64)
+    d2 = -cos_nadir * np.asarray(z2_m, dtype=np.float64)
+    lam_wl = SPEED_OF_LIGHT / (f1 - f2)
+    return ((f1 * d1 - f2 * d2) / (f1 - f2) - (f1 * d1 + f2 * d2) / (f1 + f2)) / lam_wl
 
 
 def constrained(x, P, rows, values, sigma_m: float):

@@ -1115,6 +1115,21 @@ class _SppCore:
         # sorted index per signal) and the GLONASS channels of the satellites seen
         self.ephemeris = _prepared_ephemeris(nav) if states is None else None
         self._channels: dict = {}
+        self._plans: dict = {}
+
+    def signal_plan(self, obs, *, require: bool = True) -> _SignalPlan:
+        """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
+        codes present (a per-epoch engine sees the same ones epoch after epoch; the plan
+        depends on nothing else of ``obs``)."""
+        per = obs.codes_by_system()
+        key = (require, obs.satellite_indices.tobytes(), tuple((k, tuple(v)) for k, v in per.items()))
+        plans = self._plans
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) > 64:
+                plans.clear()
+            plan = plans[key] = _signal_plan(obs, self.opts, require=require)
+        return plan
 
     def _glonass_channels(self, obs, nav, sats) -> np.ndarray:
         """:func:`_glonass_channels`, kept per observation header and satellite set."""
@@ -1126,14 +1141,30 @@ class _SppCore:
             hit = self._channels[key] = (obs.header, _glonass_channels(obs, nav, sats))
         return hit[1].copy()
 
-    def solve(self, obs, x0, plan: _SignalPlan) -> tuple[Solution, dict[str, int]]:
+    def solve(self, obs, x0, plan: _SignalPlan, clock0: dict | None = None) -> tuple[Solution, dict[str, int]]:
         """Solution of the epochs of ``obs`` and the plausible first-band pseudoranges per
-        system (for the navigation check)."""
+        system (for the navigation check). ``clock0``: clock group -> receiver clock (m) to
+        start the iterations from (default 0; :func:`warm_start`)."""
         pb = _build_problem(obs, self.nav, self.opts, self.states, plan, ephemeris=self.ephemeris,
                             channels=self._glonass_channels)
         if pb is None:
             return _unsolved(obs.epochs, plan, self.opts), {}
-        return _solve(pb, x0, self.opts), pb.observed_by_system
+        return _solve(pb, x0, self.opts, clock0), pb.observed_by_system
+
+
+def warm_start(solution: Solution):
+    """(position (3,) m, clock group -> receiver clock (m)) of the last valid epoch of
+    ``solution``, to start the next epoch's iterations from (a per-epoch engine without a
+    start position: two iterations instead of six or seven from the geocentre and a zero
+    clock; the converged position moves by less than the convergence limit); None when no
+    epoch is valid."""
+    good = np.flatnonzero(solution.valid & np.all(np.isfinite(solution.position_m), axis=1))
+    if not len(good):
+        return None
+    i = good[-1]
+    clocks = {g: float(c) * SPEED_OF_LIGHT for g, c in zip(solution.clock_systems, solution.clock_bias_s[i])
+              if np.isfinite(c)}
+    return solution.position_m[i].copy(), clocks
 
 
 def _base_options(opts: SppOptions) -> dict:
@@ -1160,12 +1191,16 @@ def _unsolved(epochs, plan: _SignalPlan, opts: SppOptions) -> Solution:
     )
 
 
-def _solve(pb: _Problem, x0, opts: SppOptions) -> Solution:
-    """Iterate, exclude faults, grade and assemble the solution of every epoch of ``pb``."""
+def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> Solution:
+    """Iterate, exclude faults, grade and assemble the solution of every epoch of ``pb``
+    (from the position ``x0`` and the clocks ``clock0``, group -> m, default 0)."""
     m = pb.m
     ng = len(pb.clock_systems)
     rr = np.tile(np.asarray(x0, dtype=np.float64), (m, 1))
     clk = np.zeros((m, ng + len(pb.ifb_keys)))
+    for j, g in enumerate(pb.clock_systems):
+        if clock0 and g in clock0:
+            clk[:, j] = clock0[g]
     rr, clk, last_step, singular, iterations = _iterate(pb, np.arange(m), rr, clk, opts.max_iterations)
     ev = _fit(pb, np.arange(m), rr, clk)
     threshold = chi_square_threshold(ev.dof, opts.false_alarm)

@@ -9,10 +9,11 @@ same core over time chunks), so that the positions are the same as the batch cal
 State kept between calls:
 
 - the linearization start (the first observations' header position, as the batch call;
-  without one -- a receiver stream, UBX or RTCM 3, has none -- the last valid position,
-  so that an epoch needs two or three iterations rather than six or seven from the
-  geocentre: positions then differ from the batch call's, which starts every epoch at the
-  geocentre, by less than the convergence limit, 0.1 mm);
+  without one -- a receiver stream, UBX or RTCM 3, has none -- the last valid position
+  and receiver clocks (:func:`~satnav.estimators.spp.warm_start`), so that an epoch needs
+  two iterations rather than six or seven from the geocentre: positions then differ from
+  the batch call's, which starts every epoch at the geocentre, by less than the
+  convergence limit, 0.1 mm);
 - the carrier-smoothing (Hatch) filter of every satellite and signal
   (:class:`~satnav.estimators.carrier_smoothing.HatchSmoother`, causal: see below);
 - the last accepted position and velocity, for the motion check.
@@ -47,11 +48,11 @@ from .spp import (
     SppOptions,
     _initial_position,
     _reduce_to_marker,
-    _signal_plan,
     _smoothing_channels,
     _smoothing_codes,
     _SppCore,
     spp_options,
+    warm_start,
 )
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class SppEngine:
         self._core = _SppCore(nav, self.options, states)
         self._x0 = None if self.options.initial_position_m is None else np.asarray(self.options.initial_position_m)
         self._x0_last_fix = False  # no start position known: start from the last valid fix
+        self._clock0 = None  # ... and its receiver clocks (m per clock group)
         self._smoother = None
         self._last = None  # (time_ns, position, velocity) of the last accepted epoch
         self._motion = (motion_tolerance_m, motion_tolerance_m_s, max_gap_s)
@@ -121,16 +123,16 @@ class SppEngine:
                     glonass_channels=_smoothing_channels(obs, self.nav), interval_s=obs.interval_s(),
                 )
             obs = self._smoother.smooth(obs)
-        plan = _signal_plan(obs, opts, require=False)
-        solution, observed = self._core.solve(obs, self._x0, plan)
+        plan = self._core.signal_plan(obs, require=False)
+        solution, observed = self._core.solve(obs, self._x0, plan, self._clock0)
         if self.states is None and self.nav is not None:
             self._navigation_warnings(solution, observed)
         if opts.velocity and opts.motion_check:
             self._motion_check(solution)
         if self._x0_last_fix:
-            good = np.flatnonzero(solution.valid & np.all(np.isfinite(solution.position_m), axis=1))
-            if len(good):
-                self._x0 = solution.position_m[good[-1]].copy()
+            start = warm_start(solution)
+            if start is not None:
+                self._x0, self._clock0 = start
         if opts.reduce_to_marker:
             _reduce_to_marker(solution, obs)
         if opts.smoothing_s:

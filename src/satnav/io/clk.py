@@ -39,7 +39,7 @@ from ..satellites import SYSTEMS, satellite_id, satellite_ids, satellite_index, 
 from ._fixed_columns import LineTable, parse_floats, parse_ints
 from .textfile import read_bytes
 
-__all__ = ["ClockData", "ClockHeader", "read_clk", "write_clk"]
+__all__ = ["ClockData", "ClockHeader", "read_clk", "write_clk", "widelane_satellite_biases"]
 
 _SYSTEM_NUMBER = np.full(256, -1, dtype=np.int64)
 for _i, _s in enumerate(SYSTEMS):
@@ -121,6 +121,28 @@ class ClockData:
             f"ClockData({len(self.satellite_time)} epochs x {len(self.satellites)} satellites, "
             f"{len(self.stations)} stations, version {self.header.version:.2f})"
         )
+
+
+def widelane_satellite_biases(header: ClockHeader) -> dict[int, float]:
+    """Wide-lane satellite biases (cycles) in the COMMENT lines of CNES/CLS GRG clock files
+    (integer-clock products before bias SINEX OSB)::
+
+        WL G01  2020  6 25 12  0  0.000000  1   -0.110300E+01  0102 COMMENT
+
+    (satellite, epoch, count, value; GPS values whole, Galileo values fractional): satellite
+    index -> value. The Melbourne-Wuebbena combination of P1/P2 (C1W/C2W) or E1/E5a codes
+    *plus* this value is an integer up to a receiver bias (checked on ESBC 2020-177: the arc
+    means of 60 GPS and 40 Galileo arcs fall within +-0.1 cycle of one receiver value per
+    system with the plus sign, spread over the cycle with the minus). Empty when none."""
+    out = {}
+    for line in header.comments:
+        words = line.split()
+        if len(words) >= 10 and words[0] == "WL":
+            try:
+                out[int(satellite_index(words[1]))] = float(words[9])
+            except (ValueError, KeyError):
+                continue
+    return out
 
 
 # ---------------------------------------------------------------------------- header

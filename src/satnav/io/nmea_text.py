@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import operator
 from functools import reduce
 
 __all__ = ["nmea_sentence", "nmea_checksum", "nmea_latitude", "nmea_longitude", "nmea_time", "nmea_date",
@@ -23,7 +24,7 @@ __all__ = ["nmea_sentence", "nmea_checksum", "nmea_latitude", "nmea_longitude", 
 def nmea_checksum(body: str) -> str:
     """Two upper-case hexadecimal digits: the XOR of the characters of ``body`` (the text
     between ``$`` and ``*``)."""
-    return f"{reduce(lambda a, c: a ^ c, body.encode('ascii'), 0):02X}"
+    return f"{reduce(operator.xor, body.encode('ascii'), 0):02X}"
 
 
 def nmea_sentence(address: str, fields) -> bytes:

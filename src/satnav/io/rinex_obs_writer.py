@@ -43,9 +43,10 @@ __all__ = ["write_rinex_obs", "format_fixed", "header_text", "body_blocks", "Rin
 
 #: Default output version.
 RINEX_VERSION = 3.05
-#: Versions written: 3.05 and 4.01/4.02, whose observation records and header records are
-#: those of 3.05 (RINEX 4.00 changed the navigation files; its observation files differ
-#: by the version number).
+#: Versions written: 3.05 and 4.01/4.02. RINEX 4 observation files have the data records of
+#: 3.05 and its header records (RINEX 4.01 table A2 adds the optional DOI, LICENSE OF USE and
+#: STATION INFORMATION); RINEX 4.00 changed the navigation files
+#: (:mod:`satnav.io.rinex_nav_writer`).
 RINEX_VERSIONS = (3.05, 4.01, 4.02)
 
 _SYSTEM_TITLES = {
@@ -658,23 +659,30 @@ def body_blocks(obs: Observations, codes_by_system: dict[str, list[str]]):
 
 
 class RinexObsPieceWriter:
-    """A RINEX 3.05 observation file written from pieces of observations in time order (a log
-    converted piece by piece: :mod:`satnav.io.rawlog_convert`).
+    """A RINEX 3.05 (or 4.01/4.02) observation file written from pieces of observations in
+    time order (a log converted piece by piece: :mod:`satnav.io.rawlog_convert`).
 
-    :meth:`append` formats each piece's records at once (:func:`body_blocks`) into a
-    temporary file; :meth:`close` writes the header, which may depend on every piece (last
-    epoch, station data, leap seconds), then the records, through :func:`atomic_output`. The
-    file equals :func:`write_rinex_obs` of the pieces joined, when the pieces are in time
-    order and laid out with the same observation types.
+    :meth:`append` formats each piece's records (:func:`body_blocks`) into a temporary file;
+    :meth:`close` writes the header, which may depend on every piece (last epoch, station
+    data, leap seconds), then the records, through :func:`atomic_output`. The file equals
+    :func:`write_rinex_obs` of the pieces joined, when the pieces are in time order and laid
+    out with the same observation types.
+
+    ``jobs`` > 1: each piece is formatted by a forked child process (at most ``jobs - 1`` at
+    a time; the piece is not pickled, the child sees it at the fork) while this process goes
+    on (decoding the next piece); the pieces' records are joined in order, the same bytes.
     """
 
-    def __init__(self, path: str | PathLike, *, version: float = RINEX_VERSION):
+    def __init__(self, path: str | PathLike, *, version: float = RINEX_VERSION, jobs: int = 1):
+        from ..parallel import can_fork
         from .atomic import check_not_input
 
         self.version = check_version(version)
         self.path = Path(path)
         check_not_input(self.path)
-        self._body = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+        self.jobs = max(1, int(jobs)) if can_fork() else 1
+        self._parts: list = []  # temporary files of the records, in order
+        self._running: list = []  # (pid, warnings file) of the children, in piece order
         self.first_ns: int | None = None
         self.last_ns: int | None = None
         self.epochs = 0
@@ -684,8 +692,17 @@ class RinexObsPieceWriter:
     def append(self, obs: Observations, codes_by_system: dict[str, list[str]]) -> None:
         """Format the records of ``obs`` (epochs after those appended before) with the
         observation types ``codes_by_system``."""
-        for block in body_blocks(obs, codes_by_system):
-            self._body.write(block)
+        if self.jobs > 1:
+            while len(self._running) >= self.jobs - 1:
+                self._collect()
+            part = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+            self._parts.append(part)
+            self._running.append(_format_in_child(obs, codes_by_system, part))
+        else:
+            if not self._parts:
+                self._parts.append(tempfile.TemporaryFile(prefix="satnav-rinex-body-"))
+            for block in body_blocks(obs, codes_by_system):
+                self._parts[-1].write(block)
         if len(obs.epochs):
             self.first_ns = int(obs.epochs[0]) if self.first_ns is None else self.first_ns
             self.last_ns = int(obs.epochs[-1])
@@ -693,29 +710,142 @@ class RinexObsPieceWriter:
         self.observations += len(obs)
         self._satellites.update(np.unique(obs.sat).tolist())
 
+    def widen(self, old: dict[str, list[str]], new: dict[str, list[str]]) -> None:
+        """Lay the records written so far out with the observation types ``new``, a superset
+        of ``old`` in which each system's old types keep their order: the satellite lines of
+        a system whose list grew get blank fields at the new types' columns (the pieces
+        written lacked those types, so their values are blank), re-trimmed."""
+        while self._running:
+            self._collect()
+        moves = {}
+        for letter, codes in new.items():
+            before = old.get(letter, [])
+            if before != codes:
+                moves[letter.encode()] = (len(before), [codes.index(c) for c in before], len(codes))
+        if not moves or not self._parts:
+            return
+        parts = []
+        for part in self._parts:
+            part.seek(0)
+            out = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+            rest = b""
+            while True:
+                block = part.read(1 << 24)
+                data = rest + block
+                cut = data.rfind(b"\n") + 1 if block else len(data)
+                if cut:
+                    out.write(_widen_lines(data[:cut], moves))
+                rest = data[cut:]
+                if not block:
+                    break
+            part.close()
+            parts.append(out)
+        self._parts = parts
+
+    def _collect(self) -> None:
+        """Wait for the oldest child; its warnings are given here."""
+        import os
+        import pickle
+
+        pid, notes = self._running.pop(0)
+        _, status = os.waitpid(pid, 0)
+        with notes:
+            notes.seek(0)
+            data = notes.read()
+        if status != 0 or not data:
+            raise SatnavError(f"{self.path}: a process formatting RINEX records failed (wait status {status})")
+        ok, messages = pickle.loads(data)
+        if not ok:
+            raise SatnavError(f"{self.path}: formatting RINEX records failed: {messages}")
+        for text in messages:
+            warnings.warn(text, SatnavWarning, stacklevel=3)
+
     def close(self, header, codes_by_system: dict[str, list[str]] | None, *, source: str = "") -> dict:
         """Write the file: header (``header``: an ObsHeader, None for an empty one) and the
         records; returns ``epochs``, ``satellites`` (ids) and ``observations`` (values)."""
         from ..observations import ObsHeader
 
-        empty = np.zeros(0)
-        head = Observations(empty, empty, empty, empty, empty, empty, [], empty,
-                            header=header if header is not None else ObsHeader(), source=source)  # fmt: skip
-        codes = codes_by_system or _codes_by_system(head, set())
         try:
+            while self._running:
+                self._collect()
+            empty = np.zeros(0)
+            head = Observations(empty, empty, empty, empty, empty, empty, [], empty,
+                                header=header if header is not None else ObsHeader(), source=source)  # fmt: skip
+            codes = codes_by_system or _codes_by_system(head, set())
             with atomic_output(self.path, "wb") as raw, _maybe_gzip(raw, self.path) as fh:
                 fh.write(header_text(head, codes, first_ns=self.first_ns, last_ns=self.last_ns, version=self.version))
-                self._body.seek(0)
-                shutil.copyfileobj(self._body, fh, 1 << 22)
+                for part in self._parts:
+                    part.seek(0)
+                    shutil.copyfileobj(part, fh, 1 << 22)
         finally:
-            self._body.close()
+            self.discard()
         sats = sorted(self._satellites)
         return {"epochs": self.epochs, "satellites": [str(x) for x in satellite_ids(np.array(sats, np.int64))],
                 "observations": self.observations}  # fmt: skip
 
     def discard(self) -> None:
-        """Drop what was appended (nothing is written)."""
-        self._body.close()
+        """Drop what was appended (nothing is written); children still running are ended."""
+        import os
+        import signal
+
+        for pid, notes in self._running:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(pid, 0)
+            notes.close()
+        self._running = []
+        for part in self._parts:
+            part.close()
+        self._parts = []
+
+
+def _widen_lines(text: bytes, moves: dict) -> bytes:
+    """Satellite lines of ``text`` (whole lines) re-laid with more observation types:
+    ``moves``: system letter (bytes) -> (old number of types, new column of each old type,
+    new number of types)."""
+    lines = text.split(b"\n")
+    blank = b" " * 16
+    for i, line in enumerate(lines):
+        move = moves.get(line[:1])
+        if move is None or len(line) < 3:
+            continue
+        k_old, columns, k_new = move
+        body = line[3:].ljust(16 * k_old)
+        fields = [blank] * k_new
+        for j, m in enumerate(columns):
+            fields[m] = body[16 * j : 16 * j + 16]
+        lines[i] = (line[:3] + b"".join(fields)).rstrip()
+    return b"\n".join(lines)
+
+
+def _format_in_child(obs: Observations, codes_by_system: dict, part) -> tuple:
+    """Fork a child writing the records of ``obs`` into the file ``part``; (pid, the file of
+    its result: (True, warning texts) or (False, error text), pickled)."""
+    import os
+    import pickle
+
+    notes = tempfile.TemporaryFile(prefix="satnav-rinex-notes-")
+    pid = os.fork()
+    if pid == 0:  # the child: format, report, end without the parent's exit handlers
+        code = 0
+        try:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    for block in body_blocks(obs, codes_by_system):
+                        part.write(block)
+                    part.flush()
+                result = (True, [str(w.message) for w in caught])
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                code = 1
+                result = (False, f"{type(exc).__name__}: {exc}")
+            notes.write(pickle.dumps(result))
+            notes.flush()
+        finally:
+            os._exit(code)
+    return pid, notes
 
 
 def _maybe_gzip(raw, path: Path):

@@ -31,12 +31,13 @@ RINEX written equals its conversion:
 
 **Ephemerides** (:func:`decode_sfrbx`): GPS and QZSS LNAV (subframes 1-3 with matching
 IODE/IODC), Galileo I/NAV (word types 1-5 with one IODnav), GLONASS strings 1-4 of one frame
-(GLONASS ICD 5.1 4.4; dated by the receiver time of the RAWX before them) and BeiDou D1
-subframes 1-3 (BDS-SIS-ICD-B1I 3.0 5.2.4; MEO/IGSO satellites), filled into
+(GLONASS ICD 5.1 4.4; dated by the receiver time of the RAWX before them), BeiDou D1
+subframes 1-3 (BDS-SIS-ICD-B1I 3.0 5.2.4; MEO/IGSO satellites) and BeiDou D2 subframe 1
+pages 1 and 3-10 (5.3.3; GEO satellites C01-C05, C59-C63), filled into
 :class:`~satnav.navigation.Navigation` with :meth:`~satnav.navigation.Navigation.add_messages`;
 each ephemeris is kept once, at its first complete transmission (as RTKLIB does), with the
 Klobuchar / NeQuick coefficients and GPS-UTC / GST-UTC parameters in the header when
-broadcast. BeiDou D2 pages (GEO satellites) are counted, not decoded.
+broadcast.
 """
 
 from __future__ import annotations
@@ -443,6 +444,7 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
     gal_words: dict[int, dict] = {}
     glo_strings: dict[int, dict] = {}
     bds_sub: dict[int, dict] = {}
+    bds_pages: dict[int, dict] = {}
     seen: set = set()
     rows: dict[str, list] = {"G": [], "E": [], "J": [], "R": [], "C": []}
     header = NavHeader()
@@ -474,7 +476,22 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                         seen.add(key)
                         rows["R"].append(rec)
             continue
-        if letter == "C" and nwords >= 10 and 6 <= sv <= 58:  # D1 (MEO/IGSO); D2 GEO pages: not decoded
+        if letter == "C" and nwords >= 10 and (sv <= 5 or sv >= 59) and 1 <= sv <= SIGNALS["C"].max_prn:
+            bits = 0  # D2 (GEO): subframe 1 pages 1-10 carry the ephemeris
+            for wd in words[:10]:
+                bits = (bits << 30) | (wd & 0x3FFFFFFF)
+            if _u(bits, 300, 15, 3) == 1:
+                pnum = _u(bits, 300, 42, 4)
+                if 1 <= pnum <= 10:
+                    store = bds_pages.setdefault(sat, {})
+                    store[pnum] = bits
+                    if pnum == 10 and all(j in store for j in (1, 3, 4, 5, 6, 7, 8, 9)):
+                        rec = _bds_d2(store, sat)
+                        if rec is not None and rec["_key"] not in seen:
+                            seen.add(rec["_key"])
+                            rows["C"].append(rec)
+            continue
+        if letter == "C" and nwords >= 10 and 6 <= sv <= 58:  # D1 (MEO/IGSO)
             bits = 0
             for wd in words[:10]:
                 bits = (bits << 30) | (wd & 0x3FFFFFFF)
@@ -599,6 +616,80 @@ def _bds_d1(sf: dict, sat: int) -> dict | None:
         idot=_s2(s3, T, 189, 13, 210, 1) * 2.0**-43 * _SC, omega0=_s2(s3, T, 211, 21, 240, 11) * 2.0**-31 * _SC,
         omega=_s2(s3, T, 251, 11, 270, 21) * 2.0**-31 * _SC, transmission_time=float(sow[0]),
         _key=(sat, iode, toe),
+    )  # fmt: skip
+
+
+def _u3(word: int, total: int, *parts: tuple[int, int]) -> int:
+    """A field split over several places (BeiDou D2: parts on both sides of parity fields),
+    most significant part first: ``parts`` are (first bit, bits)."""
+    v = 0
+    for pos, n in parts:
+        v = (v << n) | _u(word, total, pos, n)
+    return v
+
+
+def _s3(word: int, total: int, *parts: tuple[int, int]) -> int:
+    v = _u3(word, total, *parts)
+    n = sum(k for _, k in parts)
+    return v - (1 << n) if v >> (n - 1) else v
+
+
+def _bds_d2(pages: dict, sat: int) -> dict | None:
+    """Keplerian record of BeiDou D2 subframe 1 pages 1 and 3-10 (300-bit ints of the ten
+    30-bit words, parity bits in place; BDS-SIS-ICD-B1I 3.0 5.3.3, figure 5-11), or None when
+    their seconds of week do not follow one another (pages 3 s apart) or toc differs from
+    toe. Fields split between pages are joined most significant part first."""
+    T = 300
+    p = {k: pages[k] for k in (1, 3, 4, 5, 6, 7, 8, 9, 10)}
+    sow = {k: _u2(v, T, 18, 8, 30, 12) for k, v in p.items()}
+    if any(sow[k] != sow[1] + 3 * (k - 1) for k in p):
+        return None
+    p1, p3, p4, p5, p6, p7, p8, p9, p10 = (p[k] for k in (1, 3, 4, 5, 6, 7, 8, 9, 10))
+    toc_sow = _u2(p1, T, 77, 5, 90, 12) * 8.0
+    toe_sow = _u3(p7, T, (80, 2), (90, 15)) * 8.0
+    if toc_sow != toe_sow:
+        return None
+    week = _u(p1, T, 64, 13)
+    if toe_sow > sow[1] + 302400:
+        week += 1
+    elif toe_sow < sow[1] - 302400:
+        week -= 1
+    toe = int(gpst_from_bdt_week_tow(week, toe_sow))
+    iode, iodc = _u(p4, T, 91, 5), _u(p1, T, 47, 5)
+
+    def joined(*parts):  # (page, first bit, bits) parts -> signed value
+        v, n = 0, 0
+        for page, pos, k in parts:
+            v = (v << k) | _u(page, T, pos, k)
+            n += k
+        return v - (1 << n) if v >> (n - 1) else v
+
+    e = 0
+    for page, pos, k in ((p5, 124, 10), (p6, 46, 6), (p6, 60, 16)):
+        e = (e << k) | _u(page, T, pos, k)
+    sqrt_a = _u3(p6, T, (76, 6), (90, 22), (120, 4)) * 2.0**-19
+    return dict(
+        sat=sat, message_type="D2", toc=toe, toe=toe, week=float(week), toe_sow=toe_sow,
+        health=float(_u(p1, T, 46, 1)), iodc=float(iodc), iode=float(iode),
+        accuracy=float(URA_NOMINAL_M[_u(p1, T, 60, 4)]),
+        tgd=_s(p1, T, 102, 10) * 1e-10, tgd2=_s(p1, T, 120, 10) * 1e-10,
+        af0=_s3(p3, T, (100, 12), (120, 12)) * 2.0**-33,
+        af1=joined((p3, 132, 4), (p4, 46, 6), (p4, 60, 12)) * 2.0**-50,
+        af2=_s3(p4, T, (72, 10), (90, 1)) * 2.0**-66,
+        delta_n=_s(p4, T, 96, 16) * 2.0**-43 * _SC,
+        cuc=joined((p4, 120, 14), (p5, 46, 4)) * 2.0**-31,
+        m0=_s3(p5, T, (50, 2), (60, 22), (90, 8)) * 2.0**-31 * _SC,
+        cus=_s3(p5, T, (98, 14), (120, 4)) * 2.0**-31,
+        e=e * 2.0**-33, sqrt_a=sqrt_a,
+        cic=joined((p6, 124, 10), (p7, 46, 6), (p7, 60, 2)) * 2.0**-31,
+        cis=_s(p7, T, 62, 18) * 2.0**-31,
+        i0=joined((p7, 105, 7), (p7, 120, 14), (p8, 46, 6), (p8, 60, 5)) * 2.0**-31 * _SC,
+        crc=_s3(p8, T, (65, 17), (90, 1)) * 2.0**-6, crs=_s(p8, T, 91, 18) * 2.0**-6,
+        omega_dot=joined((p8, 109, 3), (p8, 120, 16), (p9, 46, 5)) * 2.0**-43 * _SC,
+        omega0=joined((p9, 51, 1), (p9, 60, 22), (p9, 90, 9)) * 2.0**-31 * _SC,
+        omega=joined((p9, 99, 13), (p9, 120, 14), (p10, 46, 5)) * 2.0**-31 * _SC,
+        idot=joined((p10, 51, 1), (p10, 60, 13)) * 2.0**-43 * _SC,
+        transmission_time=float(sow[1]), _key=(sat, iode, toe),
     )  # fmt: skip
 
 

@@ -50,7 +50,7 @@ from satnav import satellite_states as S
 from satnav.gnss_time import NS_PER_S
 from satnav.orbits.glonass import glonass_states
 from satnav.orbits.kepler import kepler_states
-from satnav.satellites import SYSTEMS, system_number_of
+from satnav.satellites import MAX_SATELLITES, SYSTEMS, system_number_of
 
 __all__ = ["broadcast_states", "BroadcastEphemeris", "VALIDITY_S", "signal_band", "select_messages"]
 
@@ -230,9 +230,24 @@ def select_messages(msg_sat, msg_ref, validity_s, groups, bad_code, q_sat, q_t):
     return _Selector(msg_sat, msg_ref, validity_s, groups, bad_code).select(q_sat, q_t)
 
 
+#: Queries of at most this many (satellite, time) pairs go through the per-satellite cache
+#: of :class:`_Selector` (a per-epoch engine's); larger ones (batch chunks) are computed.
+_CACHED_QUERY_MAX = 512
+#: Times closer than this to a point where the choice may change are never served from the
+#: cache (ns; the comparisons are exact to 1 ns).
+_CACHE_MARGIN_NS = 1000
+
+
 class _Selector:
     """:func:`select_messages` prepared once for a set of messages (the neighbour index of
-    every preference group and of all messages), queried many times."""
+    every preference group and of all messages), queried many times.
+
+    A per-epoch engine asks for the same satellites at times a second apart, and the choice
+    of a satellite changes only where the time crosses one of its messages' reference
+    times, the edges of their validity windows, the midpoints between neighbouring
+    reference times (the nearer one wins) or the ends of the neighbour index: small
+    queries are answered from the last choice of each satellite while the time stays
+    between the same two such points (the same ``chosen`` and ``reason``, exactly)."""
 
     def __init__(self, msg_sat, msg_ref, validity_s, groups, bad_code):
         self.msg_ref = msg_ref
@@ -245,9 +260,65 @@ class _Selector:
                 self.groups.append((idx, _NeighbourIndex(msg_sat[idx], msg_ref[idx])))
         self.msg_sat = msg_sat
         self._all = None
+        self._cache = None  # per satellite: (from_ns, to_ns, chosen, reason)
+        self._breaks: dict = {}
+
+    def _breakpoints(self, sat: int) -> np.ndarray:
+        """Sorted times (GPST ns) where the choice for ``sat`` may change (class docstring)."""
+        out = self._breaks.get(sat)
+        if out is not None:
+            return out
+        parts = []
+        edges = []
+        for idx, index in [*self.groups, (np.arange(self.msg_sat.size), None)]:
+            mine = idx[self.msg_sat[idx] == sat]
+            ref = np.sort(self.msg_ref[mine].astype(np.int64))
+            parts += [ref, (ref[:-1] + ref[1:]) // 2]
+            if index is not None and index.size:
+                edges += [index.base - index.pad, index.base + index.span + index.pad]
+        mine = np.flatnonzero(self.msg_sat == sat)
+        ref = self.msg_ref[mine].astype(np.int64)
+        after, before = self.valid_after[mine], self.valid_before[mine]
+        ok_a, ok_b = np.isfinite(after), np.isfinite(before)
+        parts += [ref[ok_a] + np.rint(after[ok_a] * NS_PER_S).astype(np.int64),
+                  ref[ok_b] - np.rint(before[ok_b] * NS_PER_S).astype(np.int64),
+                  np.asarray(edges, np.int64)]
+        out = self._breaks[sat] = np.unique(np.concatenate(parts))
+        return out
 
     def select(self, q_sat, q_t):
         """(chosen, reason) per query, as :func:`select_messages`."""
+        if q_sat.size > _CACHED_QUERY_MAX or q_sat.size == 0:
+            return self._select(q_sat, q_t)
+        if self._cache is None:
+            self._cache = (np.zeros(MAX_SATELLITES, np.int64), np.zeros(MAX_SATELLITES, np.int64),
+                           np.full(MAX_SATELLITES, -1, np.int64), np.zeros(MAX_SATELLITES, np.int8))
+        lo, hi, c_chosen, c_reason = self._cache
+        inside = (q_sat >= 0) & (q_sat < MAX_SATELLITES)
+        qs = np.where(inside, q_sat, 0)
+        hit = inside & (lo[qs] < q_t) & (q_t < hi[qs])
+        chosen, reason = c_chosen[qs], c_reason[qs]
+        if hit.all():
+            return chosen, reason
+        miss = np.flatnonzero(~hit)
+        m_chosen, m_reason = self._select(q_sat[miss], q_t[miss])
+        chosen[miss], reason[miss] = m_chosen, m_reason
+        for k, sat, t, ch, re in zip(miss.tolist(), q_sat[miss].tolist(), q_t[miss].tolist(), m_chosen.tolist(),
+                                     m_reason.tolist()):
+            if not inside[k]:
+                continue
+            b = self._breakpoints(sat)
+            j = int(np.searchsorted(b, t))
+            a = int(b[j - 1]) + _CACHE_MARGIN_NS if j > 0 else np.iinfo(np.int64).min
+            z = int(b[j]) - _CACHE_MARGIN_NS if j < b.size else np.iinfo(np.int64).max
+            if a < t < z:
+                lo[sat], hi[sat], c_chosen[sat], c_reason[sat] = a, z, ch, re
+            else:
+                lo[sat] = hi[sat] = 0  # next to a change: not kept
+        return chosen, reason
+
+    def _select(self, q_sat, q_t):
+        """(chosen, reason) per query, computed."""
         msg_ref, valid_before, valid_after = self.msg_ref, self.valid_before, self.valid_after
         n = q_sat.shape[0]
         chosen = np.full(n, -1, dtype=np.int64)
