@@ -117,13 +117,14 @@ def _phone_format(lines: list[str], first: int) -> str | None:
     """Android formats told by content: a GnssLogger log (comment lines ``#`` then records
     such as ``Raw,``/``Fix,``, however long the comment header), a GSDC ``device_gnss.csv``
     (``MessageType,`` header, ``Raw`` rows) or a GSDC 2021 ``*_derived.csv``."""
-    from .io.android import is_gsdc_derived_header
-
     line = lines[first]
     if line.startswith("MessageType,"):
         return "gsdc-device-gnss"
-    if is_gsdc_derived_header(line):
-        return "gsdc-derived"
+    if "," in line:  # a CSV header (the phone reader is not loaded for other files)
+        from .io.android import is_gsdc_derived_header
+
+        if is_gsdc_derived_header(line):
+            return "gsdc-derived"
     records = ("Raw,", "Fix,", "Status,", "Nav,", "UncalAccel,", "UncalGyro,", "UncalMag,", "OrientationDeg,",
                "Agc,", "GameRotationVector,")
     if line.startswith("# Header Description") or any(ln.startswith(records[0]) for ln in lines):

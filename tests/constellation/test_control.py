@@ -184,6 +184,16 @@ def test_scenario_errors(tmp_path, capsys):
     bad.write_text('constellation = "regional"\nuplod_hours = 1\n')
     with pytest.raises(FormatError, match="unknown key 'uplod_hours'"):
         load_control_scenario(bad)
+    bad.write_text('truth_srp = "ecom9"\n')
+    with pytest.raises(FormatError, match="truth_srp = 'ecom9', expected one of ecom5, ecom1, ecom2, ecomc"):
+        load_control_scenario(bad)
+    bad.write_text('odts_gravity_degree = 20\n')
+    with pytest.raises(FormatError, match="odts_gravity_degree = 20.0, expected 2 <= value <= 12"):
+        load_control_scenario(bad)
+    good = tmp_path / "good.toml"
+    good.write_text('truth_srp = "ecomc"\nodts_gravity_degree = 8\n')
+    s = load_control_scenario(good)
+    assert (s.truth_srp, s.truth_degree, s.options.srp, s.options.degree) == ("ecomc", 12, "ecom5", 8)
     bad.write_text('[monitoring]\n[[monitoring.station]]\nname = "A"\nlat_deg = 95\nlon_deg = 0\nmaster = true\n')
     with pytest.raises(FormatError, match=r"station\[0\]: coordinates out of range"):
         load_control_scenario(bad)

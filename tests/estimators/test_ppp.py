@@ -80,6 +80,7 @@ def test_bor1_static_whole_day_vs_igs_sinex(bor1_obs):
     assert abs(u) <= 0.12
     assert sol.models["code-biases"] == "OSB (COD)" and sol.models["ocean-loading"] == "BLQ (BOR1)"
     assert "GPT pressure" in sol.models["troposphere"] and "GMF" in sol.models["troposphere"]
+    assert sol.models["solid-tide"] == "IERS 2010 steps 1 + 2"
     assert np.sqrt(cov[0, 0]) < 0.02
     ztd = sol.ztd_m[sol.solved]
     assert 2.2 < np.median(ztd) < 2.5  # a winter ZTD near sea level

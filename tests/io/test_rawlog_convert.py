@@ -96,13 +96,39 @@ def test_sfrbx_before_and_between_rawx_pieces(small_pieces, tmp_path):
     assert _text(nav) == _text(whole_nav)
 
 
+def _ubx_frame(cls: int, mid: int, payload: bytes) -> bytes:
+    body = bytes([cls, mid]) + len(payload).to_bytes(2, "little") + payload
+    a = b = 0
+    for x in body:
+        a = (a + x) & 0xFF
+        b = (b + a) & 0xFF
+    return b"\xb5\x62" + body + bytes([a, b])
+
+
 def test_a_new_observation_type_later_in_the_log_widens_the_records(small_pieces, tmp_path):
-    # the first epochs of the cold-start log track fewer signals than later ones
-    whole_obs, _ = _whole(UBX, "ubx", tmp_path)
-    out = tmp_path / "p.obs"
-    done = rc.convert_raw_log(UBX, out, protocol="ubx")
-    assert _text(out) == _text(whole_obs)
-    assert done.passes >= 1
+    # the cold-start log with its Galileo measurements taken out of the first 300 RXM-RAWX
+    # messages: the Galileo types appear pieces later, the records written are laid out again
+    data = gzip.decompress(UBX.read_bytes())
+    fr = frame_stream(data)
+    out_frames, k = [], 0
+    for s, n, c, i in zip(fr.ubx_start.tolist(), fr.ubx_length.tolist(), fr.ubx_cls.tolist(), fr.ubx_id.tolist()):
+        frame = data[s : s + n + 8]
+        if (c, i) == (2, 0x15) and k < 300 and n >= 16:
+            payload = frame[6:-2]
+            meas = [payload[16 + 32 * j : 48 + 32 * j] for j in range(payload[11])]
+            kept = [m for m in meas if m[20] != 2]  # gnssId 2: Galileo
+            frame = _ubx_frame(2, 0x15, payload[:11] + bytes([len(kept)]) + payload[12:16] + b"".join(kept))
+        k += (c, i) == (2, 0x15)
+        out_frames.append(frame)
+    log = tmp_path / "late_galileo.ubx"
+    log.write_bytes(b"".join(out_frames))
+    whole_obs, _ = _whole(log, "ubx", tmp_path)
+    for jobs in (1, 2):
+        out = tmp_path / f"p{jobs}.obs"
+        done = rc.convert_raw_log(log, out, protocol="ubx", jobs=jobs)
+        assert done.streamed and done.widenings >= 1
+        assert _text(out) == _text(whole_obs)
+    assert b"E    4 C1C L1C D1C S1C" in out.read_bytes()
 
 
 def test_a_log_out_of_time_order_is_converted_whole(small_pieces, tmp_path):
@@ -131,6 +157,24 @@ def test_convert_command_writes_pieces(small_pieces, tmp_path, capsys):
     assert "RINEX 3.05 navigation" in printed and " epochs, " in printed
 
 
+#: Header labels of RINEX 4.01 observation files (Table A2: those of 3.05 plus DOI, LICENSE
+#: OF USE, STATION INFORMATION; Orekit's RINEX 4 parser accepts the same list).
+RINEX4_OBS_LABELS = {
+    "RINEX VERSION / TYPE", "PGM / RUN BY / DATE", "COMMENT", "MARKER NAME", "MARKER NUMBER", "MARKER TYPE",
+    "OBSERVER / AGENCY", "REC # / TYPE / VERS", "ANT # / TYPE", "APPROX POSITION XYZ", "ANTENNA: DELTA H/E/N",
+    "ANTENNA: DELTA X/Y/Z", "ANTENNA: PHASECENTER", "ANTENNA: B.SIGHT XYZ", "ANTENNA: ZERODIR AZI",
+    "ANTENNA: ZERODIR XYZ", "CENTER OF MASS: XYZ", "DOI", "LICENSE OF USE", "STATION INFORMATION",
+    "SYS / # / OBS TYPES", "SIGNAL STRENGTH UNIT", "INTERVAL", "TIME OF FIRST OBS", "TIME OF LAST OBS",
+    "RCV CLOCK OFFS APPL", "SYS / DCBS APPLIED", "SYS / PCVS APPLIED", "SYS / SCALE FACTOR", "SYS / PHASE SHIFT",
+    "GLONASS SLOT / FRQ #", "GLONASS COD/PHS/BIS", "LEAP SECONDS", "# OF SATELLITES", "PRN / # OF OBS",
+    "END OF HEADER",
+}  # fmt: skip
+#: Header labels of RINEX 4 navigation files (Table A5: ionosphere and time-system corrections
+#: are ION / STO records, not header lines).
+RINEX4_NAV_LABELS = {"RINEX VERSION / TYPE", "PGM / RUN BY / DATE", "COMMENT", "REC # / TYPE / VERS", "MERGED FILE",
+                     "DOI", "LICENSE OF USE", "STATION INFORMATION", "LEAP SECONDS", "END OF HEADER"}  # fmt: skip
+
+
 @pytest.mark.parametrize("log", [UBX, STREAMS / "pygpsdata-NTRIP-USCL00CHL0.log"], ids=["ubx", "rtcm3"])
 def test_rinex4_output_reads_back_and_by_georinex(log, tmp_path):
     """``--rinex-version 4``: RINEX 4.01 observations (header and records read by satnav and by
@@ -148,6 +192,9 @@ def test_rinex4_output_reads_back_and_by_georinex(log, tmp_path):
     assert text[0][:9] == "     4.01" and text[0][20] == "O" and text[0][40] == "M"
     assert text[0][60:] == "RINEX VERSION / TYPE"
     assert _text(out4)[1:] == _text(out3)[1:]  # only the version differs
+    labels = {t[60:] for t in text[: next(i for i, t in enumerate(text) if t[60:] == "END OF HEADER") + 1]}
+    assert labels <= RINEX4_OBS_LABELS, labels - RINEX4_OBS_LABELS
+    assert {"RINEX VERSION / TYPE", "PGM / RUN BY / DATE", "SYS / # / OBS TYPES", "TIME OF FIRST OBS"} <= labels
     a, b = read_rinex_obs(out4), read_rinex_obs(out3)
     assert a.header.version == 4.01
     for name in ("time", "sat", "code", "value", "lli"):
@@ -173,8 +220,8 @@ def test_rinex4_output_reads_back_and_by_georinex(log, tmp_path):
     # corrections (RINEX 4 holds them as ION/STO records); the same messages as RINEX 3.05
     nav_text = nav4.read_text().splitlines()
     assert nav_text[0][:9] == "     4.01" and nav_text[0][20] == "N"
-    header = nav_text[: next(i for i, t in enumerate(nav_text) if t.startswith("                    ") and "END OF HEADER" in t) + 1]
-    assert not any("IONOSPHERIC CORR" in t or "TIME SYSTEM CORR" in t for t in header)
+    header = nav_text[: next(i for i, t in enumerate(nav_text) if t[60:] == "END OF HEADER") + 1]
+    assert {t[60:] for t in header} <= RINEX4_NAV_LABELS
     types = {t[6:9][0] + ":" + t[10:].strip() for t in nav_text if t.startswith("> EPH")}
     expected = {"G:LNAV", "E:INAV", "E:FNAV", "R:FDMA", "C:D1", "C:D2", "J:LNAV", "I:LNAV", "S:SBAS"}
     assert types and types <= expected

@@ -128,3 +128,22 @@ def test_stream_ubx_rover_and_base_equals_rinex(ubx_pair):
     np.testing.assert_array_equal(q, batch.quality)
     pos = np.array([f.position_m for f in fixes])
     assert np.nanmax(np.abs(pos - batch.position_m)) <= 1e-3
+
+
+def test_cli_stream_ubx_pair(ubx_pair, tmp_path):
+    """``satnav stream rover.ubx --base base.ubx --nav ... --base-pos ...``: the JSON lines'
+    positions (0.1 mm resolution) equal the batch RINEX solution to 1 mm."""
+    import json
+
+    from satnav.cli.main import main
+
+    rover_ubx, base_ubx, navs, base_pos, batch = ubx_pair
+    out = tmp_path / "live.json"
+    xyz = ",".join(repr(float(v)) for v in base_pos)
+    assert main(["stream", str(rover_ubx), "--base", str(base_ubx), "--nav", *navs, "--mode", "kinematic",
+                 "--base-pos", xyz, "--out", f"json:{out}", "-q"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(batch)
+    pos = np.array([[r["x_m"], r["y_m"], r["z_m"]] for r in rows], float)
+    assert np.nanmax(np.abs(pos - batch.position_m)) <= 1e-3
+    assert sum(r["q"] == 1 for r in rows) == int((batch.quality == 1).sum())

@@ -97,9 +97,9 @@ class _EpochSpp:
         import warnings
 
         from ..errors import SatnavWarning
-        from .spp import _check_navigation_systems, _initial_position, _signal_plan, warm_start
+        from .spp import _check_navigation_systems, _initial_position, warm_start
 
-        plan = _signal_plan(obs, self.options)
+        plan = self.core.signal_plan(obs)
         x0 = _initial_position(obs, None)
         cold = not np.any(x0)  # no header position (a receiver stream): from the last fix
         start = self._start if cold and self._start is not None else (x0, None)
@@ -113,17 +113,22 @@ class _EpochSpp:
 
 
 def _dops(position_m, satellite_ecef_m, sats) -> tuple[float, float, float, float]:
-    """(GDOP, PDOP, HDOP, VDOP) of satellites (ECEF positions at transmission) seen from
-    ``position_m``, one receiver clock per clock group (:data:`satnav.signals.SIGNALS`)."""
-    from ..models.measurement import geometry
-    from .dop import dilution_of_precision
+    """(GDOP, PDOP, HDOP, VDOP) of satellites (ECEF positions) seen from ``position_m``, one
+    receiver clock per clock group (:data:`satnav.signals.SIGNALS`); the lines of sight
+    without the Earth rotation during the flight (it turns them by 0.1 mrad at most: DOPs
+    change in the fifth digit)."""
+    from ..frames import ecef_to_geodetic, enu_rotation
+    from .dop import dilution_of_precision_enu
     from .spp import CLOCK_GROUP_OF
 
-    geo = geometry(np.asarray(position_m, float), satellite_ecef_m)
+    x = np.asarray(position_m, float)
+    los = satellite_ecef_m - x
+    los = los / np.linalg.norm(los, axis=1)[:, None]
+    lat, lon, _ = ecef_to_geodetic(x[None, :])
+    enu = los @ enu_rotation(lat, lon)[0].T
     groups = [CLOCK_GROUP_OF[s] for s in system_of(np.asarray(sats, np.int64)).tolist()]
     index = {g: k for k, g in enumerate(dict.fromkeys(groups))}
-    g, p, h, v, _ = dilution_of_precision(geo.azimuth_rad[None], geo.elevation_rad[None], None,
-                                          np.array([index[x] for x in groups])[None], len(index))
+    g, p, h, v, _ = dilution_of_precision_enu(enu[None], None, np.array([index[x] for x in groups])[None], len(index))
     return float(g[0]), float(p[0]), float(h[0]), float(v[0])
 
 

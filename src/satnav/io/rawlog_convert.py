@@ -18,13 +18,15 @@ piece: memory bounded by a piece, whatever the length of the log.
    (:class:`satnav.io.rtcm3.PieceDecoder`).
 3. **Writing**: each piece's epochs are formatted as RINEX records at once
    (:class:`satnav.io.rinex_obs_writer.RinexObsPieceWriter`) with the observation types of
-   the first piece; the header, which depends on the whole log (last epoch, station data,
+   the first piece with data; the header, which depends on the whole log (last epoch, station data,
    GLONASS slots, leap seconds), is written at the end before the records. A piece is
    written once the next one is decoded, up to the next one's first epoch: later epochs (one
    split by the piece boundary, as when legacy RTCM messages clear the multiple-message bit
    mid-epoch, or late time tags) are joined with the next piece. Should a later piece bring
    an observation type the first ones lacked (a signal first tracked hours into the log),
-   the types are widened and the records written again from the start; should a piece hold
+   the records written so far are laid out again with the wider types (blank fields added
+   at the new types' columns: :meth:`~satnav.io.rinex_obs_writer.RinexObsPieceWriter.widen`);
+   should a piece hold
    epochs earlier than those written (a log out of time order), the log is
    converted whole in memory as :func:`satnav.io.ubx.read_ubx` /
    :func:`satnav.io.rtcm3.read_rtcm3` and :func:`satnav.io.rinex_obs_writer.write_rinex_obs`
@@ -52,23 +54,25 @@ __all__ = ["convert_raw_log", "frame_log", "RawConversion", "PIECE_BYTES", "RTCM
 
 #: Bytes of the log read and framed at a time.
 PIECE_BYTES = 16 * 1024 * 1024
-#: RTCM 3 frames decoded at a time (as :func:`satnav.io.rtcm3.decode_rtcm3`).
-RTCM_PIECE_FRAMES = 20000
+#: RTCM 3 frames decoded at a time (about 20 minutes of a 1 Hz six-system MSM7 stream; the
+#: decoding's temporaries stay near 200 MB).
+RTCM_PIECE_FRAMES = 8000
 _FRAME_KEYS = ("ubx_start", "ubx_cls", "ubx_id", "ubx_length", "rtcm_start", "rtcm_length", "rtcm_type")
 
 
 @dataclass
 class RawConversion:
     """What :func:`convert_raw_log` wrote: epochs, satellites (ids), observations (values),
-    the navigation messages (when asked for) and whether the log was converted piece by piece
-    (``streamed``; False: converted whole, see the module docstring)."""
+    the navigation messages (when asked for), whether the log was converted piece by piece
+    (``streamed``; False: converted whole, see the module docstring) and how many times the
+    records written were laid out again for new observation types (``widenings``)."""
 
     epochs: int
     satellites: list[str]
     observations: int
     navigation: Navigation | None = None
     streamed: bool = True
-    passes: int = 1
+    widenings: int = 0
 
 
 def _open_log(path: str | PathLike):
@@ -308,10 +312,6 @@ def _rtcm_parts(path, frames: StreamFrames, whole: _RtcmWhole, out: dict, *, tim
 
 
 # ============================================================================ conversion
-class _NewCodes(Exception):
-    """A piece has observation types the records written so far lack."""
-
-
 class _OutOfOrder(Exception):
     """A piece has epochs not after those written."""
 
@@ -357,54 +357,47 @@ def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: s
     frames = frame_log(path, on_piece=whole)
     pairs: set = set()
     codes: dict | None = None  # observation types of the records (fixed by the first piece with data)
-    passes = 0
-    while True:
-        passes += 1
-        out: dict = {}
-        if protocol == "ubx":
-            parts = _ubx_parts(path, frames, out, navigation=nav_output is not None)
-        else:
-            parts = _rtcm_parts(path, frames, whole, out, time_hint_ns=time_hint_ns)
-        writer = RinexObsPieceWriter(output, version=version, jobs=jobs)
-        pending = None  # the last piece, written once the next one shows where its epochs start
-        try:
-            for obs in parts:
-                if not len(obs.epochs):
-                    continue
-                new = _pairs(obs)
-                if not new <= pairs:
-                    pairs |= new
-                    widened = codes is not None
-                    codes = _codes_of(pairs)
-                    if widened:
-                        raise _NewCodes
-                if pending is None:
-                    pending = obs
-                    continue
-                t0 = int(obs.epochs[0])
-                if writer.last_ns is not None and t0 <= writer.last_ns:
-                    raise _OutOfOrder
-                # epochs of the last piece before the new one's first are complete; later ones
-                # (an epoch split by the piece boundary, late time tags) join the new piece
-                k = int(np.searchsorted(pending.epochs, t0))
-                writer.append(pending.epoch_slice(0, k), codes or {})
-                rest = pending.epoch_slice(k, len(pending.epochs))
-                pending = concat_observations([(rest, rest.epochs), (obs, obs.epochs)], str(path)) if len(rest.epochs) else obs
-            if pending is not None:
-                writer.append(pending, codes or {})
-        except _NewCodes:
-            writer.discard()
-            parts.close()
-            continue
-        except _OutOfOrder:
-            writer.discard()
-            parts.close()
-            return _convert_whole(path, output, protocol=protocol, nav_output=nav_output, time_hint_ns=time_hint_ns,
-                                  version=version)
-        except BaseException:
-            writer.discard()
-            raise
-        break
+    widenings = 0
+    out: dict = {}
+    if protocol == "ubx":
+        parts = _ubx_parts(path, frames, out, navigation=nav_output is not None)
+    else:
+        parts = _rtcm_parts(path, frames, whole, out, time_hint_ns=time_hint_ns)
+    writer = RinexObsPieceWriter(output, version=version, jobs=jobs)
+    pending = None  # the last piece, written once the next one shows where its epochs start
+    try:
+        for obs in parts:
+            if not len(obs.epochs):
+                continue
+            new = _pairs(obs)
+            if not new <= pairs:
+                pairs |= new
+                old, codes = codes, _codes_of(pairs)
+                if old is not None and writer.epochs:  # records written with fewer types: laid out again
+                    writer.widen(old, codes)
+                    widenings += 1
+            if pending is None:
+                pending = obs
+                continue
+            t0 = int(obs.epochs[0])
+            if writer.last_ns is not None and t0 <= writer.last_ns:
+                raise _OutOfOrder
+            # epochs of the last piece before the new one's first are complete; later ones
+            # (an epoch split by the piece boundary, late time tags) join the new piece
+            k = int(np.searchsorted(pending.epochs, t0))
+            writer.append(pending.epoch_slice(0, k), codes or {})
+            rest = pending.epoch_slice(k, len(pending.epochs))
+            pending = concat_observations([(rest, rest.epochs), (obs, obs.epochs)], str(path)) if len(rest.epochs) else obs
+        if pending is not None:
+            writer.append(pending, codes or {})
+    except _OutOfOrder:
+        writer.discard()
+        parts.close()
+        return _convert_whole(path, output, protocol=protocol, nav_output=nav_output, time_hint_ns=time_hint_ns,
+                              version=version)
+    except BaseException:
+        writer.discard()
+        raise
     header = out["header"]
     if header is not None and codes:
         header.obs_codes = dict(codes)
@@ -412,7 +405,7 @@ def convert_raw_log(path: str | PathLike, output: str | PathLike, *, protocol: s
     nav = out.get("navigation")
     if nav_output is not None:
         write_rinex_nav(nav, nav_output, version=nav_version(version))
-    return RawConversion(stats["epochs"], stats["satellites"], stats["observations"], nav, True, passes)
+    return RawConversion(stats["epochs"], stats["satellites"], stats["observations"], nav, True, widenings)
 
 
 def _convert_whole(path, output, *, protocol: str, nav_output, time_hint_ns, version: float) -> RawConversion:
@@ -432,4 +425,4 @@ def _convert_whole(path, output, *, protocol: str, nav_output, time_hint_ns, ver
     write_rinex_obs(obs, output, version=version)
     if nav_output is not None:
         write_rinex_nav(log.navigation, nav_output, version=nav_version(version))
-    return RawConversion(len(obs.epochs), list(obs.satellites), len(obs), log.navigation, False, 1)
+    return RawConversion(len(obs.epochs), list(obs.satellites), len(obs), log.navigation, False, 0)

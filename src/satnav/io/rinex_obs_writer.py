@@ -43,9 +43,10 @@ __all__ = ["write_rinex_obs", "format_fixed", "header_text", "body_blocks", "Rin
 
 #: Default output version.
 RINEX_VERSION = 3.05
-#: Versions written: 3.05 and 4.01/4.02, whose observation records and header records are
-#: those of 3.05 (RINEX 4.00 changed the navigation files; its observation files differ
-#: by the version number).
+#: Versions written: 3.05 and 4.01/4.02. RINEX 4 observation files have the data records of
+#: 3.05 and its header records (RINEX 4.01 table A2 adds the optional DOI, LICENSE OF USE and
+#: STATION INFORMATION); RINEX 4.00 changed the navigation files
+#: (:mod:`satnav.io.rinex_nav_writer`).
 RINEX_VERSIONS = (3.05, 4.01, 4.02)
 
 _SYSTEM_TITLES = {
@@ -709,6 +710,38 @@ class RinexObsPieceWriter:
         self.observations += len(obs)
         self._satellites.update(np.unique(obs.sat).tolist())
 
+    def widen(self, old: dict[str, list[str]], new: dict[str, list[str]]) -> None:
+        """Lay the records written so far out with the observation types ``new``, a superset
+        of ``old`` in which each system's old types keep their order: the satellite lines of
+        a system whose list grew get blank fields at the new types' columns (the pieces
+        written lacked those types, so their values are blank), re-trimmed."""
+        while self._running:
+            self._collect()
+        moves = {}
+        for letter, codes in new.items():
+            before = old.get(letter, [])
+            if before != codes:
+                moves[letter.encode()] = (len(before), [codes.index(c) for c in before], len(codes))
+        if not moves or not self._parts:
+            return
+        parts = []
+        for part in self._parts:
+            part.seek(0)
+            out = tempfile.TemporaryFile(prefix="satnav-rinex-body-")
+            rest = b""
+            while True:
+                block = part.read(1 << 24)
+                data = rest + block
+                cut = data.rfind(b"\n") + 1 if block else len(data)
+                if cut:
+                    out.write(_widen_lines(data[:cut], moves))
+                rest = data[cut:]
+                if not block:
+                    break
+            part.close()
+            parts.append(out)
+        self._parts = parts
+
     def _collect(self) -> None:
         """Wait for the oldest child; its warnings are given here."""
         import os
@@ -766,6 +799,25 @@ class RinexObsPieceWriter:
         for part in self._parts:
             part.close()
         self._parts = []
+
+
+def _widen_lines(text: bytes, moves: dict) -> bytes:
+    """Satellite lines of ``text`` (whole lines) re-laid with more observation types:
+    ``moves``: system letter (bytes) -> (old number of types, new column of each old type,
+    new number of types)."""
+    lines = text.split(b"\n")
+    blank = b" " * 16
+    for i, line in enumerate(lines):
+        move = moves.get(line[:1])
+        if move is None or len(line) < 3:
+            continue
+        k_old, columns, k_new = move
+        body = line[3:].ljust(16 * k_old)
+        fields = [blank] * k_new
+        for j, m in enumerate(columns):
+            fields[m] = body[16 * j : 16 * j + 16]
+        lines[i] = (line[:3] + b"".join(fields)).rstrip()
+    return b"\n".join(lines)
 
 
 def _format_in_child(obs: Observations, codes_by_system: dict, part) -> tuple:

@@ -595,7 +595,9 @@ class PieceDecoder:
         self.stations.extend(chunk.stations)
         self.biases.update(chunk.biases)
         self.nav_parts.extend(chunk.nav)
-        epochs = np.unique(chunk.msg_time)
+        # epochs of the observation messages with data (MSM1-3 alone write nothing)
+        full = ~np.isin(frames.rtcm_type[chunk.msg_frame], _COMPACT_MSM)
+        epochs = np.unique(chunk.msg_time[full])
         obs = observations_from_measurements(
             chunk.cell_time, chunk.sat, chunk.signal, SIGNAL_LIST, chunk.values, chunk.lli, header=self.header(),
             source=self.source, present=chunk.present, priority=chunk.priority, epochs=epochs, keep_last=True,

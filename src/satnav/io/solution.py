@@ -62,7 +62,7 @@ their sum (the ellipsoidal height) stays right.
 from __future__ import annotations
 
 import datetime as _dt
-import json
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -717,6 +717,7 @@ _NMEA_SYSTEM_ID = per_system("nmea_system_id")
 _NMEA_TALKER = per_system("nmea_talker")
 
 
+@functools.lru_cache(maxsize=1024)
 def _nmea_svid(sat: int) -> int:
     letter, prn = system_of(int(sat)), int(prn_of(int(sat)))
     if letter == "R":
@@ -997,6 +998,8 @@ def geojson_dict(solution) -> dict:
 
 def write_geojson(solution, path) -> None:
     """Write :func:`geojson_dict` as a GeoJSON file."""
+    import json
+
     text = json.dumps(geojson_dict(solution), allow_nan=False)
     with atomic_output(path, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -35,14 +35,22 @@ class ClockJumpDetector:
         self._p: dict[int, float] = {}
         self._rate: dict[int, float] = {}
 
-    @staticmethod
-    def _pseudoranges(obs) -> dict[int, float]:
+    _RANKS: dict = {}  # codes of an epoch -> rank of each code (pseudoranges first, alphabetical)
+
+    @classmethod
+    def _pseudoranges(cls, obs) -> dict[int, float]:
         """Satellite -> its pseudorange of the first code (alphabetical) it has."""
-        codes = np.asarray(obs.codes)
-        is_code = np.char.startswith(codes, "C")
-        if not is_code.any():
+        key = tuple(obs.codes)
+        rank = cls._RANKS.get(key)
+        if rank is None:
+            codes = np.asarray(obs.codes)
+            is_code = np.array([c.startswith("C") for c in key], bool)
+            rank = np.where(is_code, np.argsort(np.argsort(codes)), 10**6) if len(key) else np.zeros(0, np.int64)
+            if len(cls._RANKS) > 64:
+                cls._RANKS.clear()
+            cls._RANKS[key] = rank
+        if not (rank < 10**6).any():
             return {}
-        rank = np.where(is_code, np.argsort(np.argsort(codes)), 10**6)
         r = rank[obs.code]
         ok = (r < 10**6) & np.isfinite(obs.value) & (obs.value > 1e6)
         sat, val, rr = obs.sat[ok], obs.value[ok], r[ok]

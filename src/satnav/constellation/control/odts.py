@@ -41,7 +41,7 @@ __all__ = ["OdtsOptions", "OdtsSolution", "estimate_orbits_clocks", "Prediction"
 @dataclass(frozen=True)
 class OdtsOptions:
     """ODTS settings: arc and prediction lengths (h), upload cadence (h), ZWD block (h), SRP
-    model, Gauss-Newton iterations (stopping when no initial position changes by more than
+    model and gravity degree of the estimator's dynamics, Gauss-Newton iterations (stopping when no initial position changes by more than
     ``tolerance_m``), observation sigmas (m, zenith), clock-prediction window (h)."""
 
     arc_hours: float = 24.0
@@ -49,6 +49,7 @@ class OdtsOptions:
     upload_hours: float = 1.0
     zwd_block_hours: float = 2.0
     srp: str = "ecom5"
+    degree: int = 12
     iterations: int = 4
     code_sigma_m: float = 0.5
     phase_sigma_m: float = 0.005
@@ -145,7 +146,7 @@ def estimate_orbits_clocks(data: MonitoringData, rotation: np.ndarray, initial_s
     rot = rotation[sel]
     code, phase, pass_id = data.code_m[sel], data.phase_m[sel], data.pass_id[sel]
     T, m, n = code.shape
-    model = ForceModel(srp=options.srp)
+    model = ForceModel(srp=options.srp, degree=options.degree)
     k = len(model.srp_parameters)
     p = 6 + k
     prop = propagator if propagator is not None else Propagator(model, options.step_s)

@@ -12,6 +12,10 @@ Scenario TOML (``specs/regional_control.toml`` is the built-in default)::
     odts_every_hours = 3           # a new ODTS (sliding arc) every ... hours
     upload_hours = 1               # message upload cadence
     seed = 1
+    truth_srp = "ecom5"            # the truth's SRP model (ECOM terms; ecomc: 13 terms)
+    truth_gravity_degree = 12      # the truth's EGM96 degree and order (2-12)
+    odts_srp = "ecom5"             # the estimator's: a model lacking the truth's terms
+    odts_gravity_degree = 12       # makes the estimation honest about model errors
     [monitoring] ...               # satnav.constellation.control.network
     [[fault]]                      # optional injected faults
     satellite = "I03"
@@ -60,6 +64,10 @@ class ControlScenario:
     apriori_sigma_m: float = 50.0
     #: estimate and evaluate the time links (GPS and GLONASS orbits propagated: seconds)
     time_links: bool = True
+    #: the truth's force model where it differs from the estimator's (``options.srp``,
+    #: ``options.degree``): an SRP model with terms the estimator lacks, a higher degree
+    truth_srp: str = "ecom5"
+    truth_degree: int = 12
 
 
 def _number(spec, key, default, low, high, where):
@@ -87,7 +95,8 @@ def load_control_scenario(path=None) -> ControlScenario:
     except tomllib.TOMLDecodeError as exc:
         raise FormatError(f"{where}: not valid TOML ({exc})") from None
     known = {"constellation", "interval_s", "arc_hours", "evaluation_hours", "odts_every_hours",
-             "upload_hours", "seed", "monitoring", "fault"}
+             "upload_hours", "seed", "monitoring", "fault", "truth_srp", "truth_gravity_degree",
+             "odts_srp", "odts_gravity_degree"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise FormatError(f"{where}: unknown key {unknown[0]!r}, expected one of {', '.join(sorted(known))}")
@@ -111,8 +120,21 @@ def load_control_scenario(path=None) -> ControlScenario:
         network=network_from_spec(spec.get("monitoring", {}), f"{where}: monitoring"),
         faults=tuple(faults),
         source=where,
+        truth_srp=_srp_name(spec, "truth_srp", where),
+        truth_degree=int(_number(spec, "truth_gravity_degree", 12, 2, 12, where)),
     )
-    return replace(s, options=replace(s.options, arc_hours=s.arc_hours, upload_hours=s.upload_hours))
+    return replace(s, options=replace(s.options, arc_hours=s.arc_hours, upload_hours=s.upload_hours,
+                                      srp=_srp_name(spec, "odts_srp", where),
+                                      degree=int(_number(spec, "odts_gravity_degree", 12, 2, 12, where))))
+
+
+def _srp_name(spec, key, where) -> str:
+    from ...dynamics.forces import SRP_MODELS
+
+    value = str(spec.get(key, "ecom5"))
+    if value not in SRP_MODELS or value == "none":
+        raise FormatError(f"{where}: {key} = {value!r}, expected one of {', '.join(m for m in SRP_MODELS if m != 'none')}")
+    return value
 
 
 def _constellation(name: str):
@@ -153,7 +175,8 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     step = int(round(scenario.interval_s * NS_PER_S))
     total_h = scenario.arc_hours + scenario.evaluation_hours
     times = start + np.arange(0, int(round(total_h * 3600 * NS_PER_S)) + 1, step, dtype=np.int64)
-    truth = build_truth(con, network, times, seed=scenario.seed, faults=scenario.faults)
+    truth = build_truth(con, network, times, seed=scenario.seed, faults=scenario.faults, srp=scenario.truth_srp,
+                        degree=scenario.truth_degree)
     data = simulate_monitoring(truth, network, seed=scenario.seed + 1)
     timing["truth_and_observations_s"] = time.perf_counter() - clock0
     say(f"truth: {len(ids)} satellites, {len(network.stations)} stations, {len(times)} epochs")
@@ -172,7 +195,7 @@ def run_odts(scenario: ControlScenario, out_dir=None, *, progress=None) -> dict:
     from ...dynamics.forces import ForceModel
     from ...dynamics.propagator import Propagator
 
-    propagator = Propagator(ForceModel(srp=options.srp), options.step_s)
+    propagator = Propagator(ForceModel(srp=options.srp, degree=options.degree), options.step_s)
     t_odts = 0.0
     for origin in origins:
         c = time.perf_counter()

@@ -94,7 +94,7 @@ def _itrs_velocity(rot, v_gcrs, r_itrs):
 
 
 def build_truth(constellation, network: MonitoringNetwork, time_ns, *, seed: int = 1,
-                srp: str = "ecom5", faults=(), step_s: float = 300.0) -> TruthWorld:
+                srp: str = "ecom5", faults=(), step_s: float = 300.0, degree: int = 12) -> TruthWorld:
     """Propagate the designed satellites with the precise dynamics from the constellation's
     epoch to the epochs ``time_ns`` (evenly spaced), and draw clocks and wet delays."""
     from ...dynamics.forces import ForceModel
@@ -104,14 +104,20 @@ def build_truth(constellation, network: MonitoringNetwork, time_ns, *, seed: int
     rng = np.random.default_rng(seed)
     times = np.asarray(time_ns, dtype=np.int64)
     n = len(constellation)
-    model = ForceModel(srp=srp)
+    model = ForceModel(srp=srp, degree=degree)
     k = len(model.srp_parameters)
     params = np.zeros((n, k))
     names = model.srp_parameters
-    params[:, names.index("D0")] = -rng.uniform(60.0, 140.0, n)  # ~ 0.01-0.02 m^2/kg
+    # the ECOM5 terms from the world's generator, any further terms of a richer model from
+    # their own: a truth with extra SRP terms keeps the same ECOM5 values and clocks
+    extra = np.random.default_rng(seed + 7919)
+    for name in ("D0", "Y0", "B0", "Bc", "Bs"):
+        if name in names:
+            params[:, names.index(name)] = (-rng.uniform(60.0, 140.0, n) if name == "D0"  # ~ 0.01-0.02 m^2/kg
+                                            else rng.normal(0.0, 1.5 if name.startswith("B") else 0.5, n))
     for j, name in enumerate(names):
-        if name != "D0":
-            params[:, j] = rng.normal(0.0, 1.5 if name.startswith("B") else 0.5, n)
+        if name not in ("D0", "Y0", "B0", "Bc", "Bs"):
+            params[:, j] = extra.normal(0.0, 1.5 if name.startswith("B") else 0.5, n)
     state0 = _initial_gcrs_state(constellation)
     prop = Propagator(model, step_s).propagate(constellation.epoch_ns, state0[:, :3], state0[:, 3:],
                                                times, params)
