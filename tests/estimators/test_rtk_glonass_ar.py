@@ -117,6 +117,28 @@ def test_auto_default_on_mixed_pair_is_autocal():
     assert s.options["glonass_ar"] == "on"
 
 
+def test_unimodular_basis_separates_the_rate_direction():
+    """The basis of the joint autocal search: ``U w = e_0``, ``U`` integer with determinant
+    +-1 (integers stay integers both ways), for channel differences of GLONASS pairs (zero
+    on the other systems' rows)."""
+    from math import gcd
+
+    from satnav.estimators.rtk_core import _unimodular_first
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(2, 14))
+        w = np.where(rng.random(n) < 0.5, rng.integers(-13, 14, n), 0)
+        g = gcd(*(abs(int(x)) for x in w))
+        if g == 0:
+            continue
+        w //= g
+        U, Uinv = _unimodular_first(w)
+        assert np.array_equal(U @ w, np.eye(n)[0])
+        assert abs(round(np.linalg.det(U))) == 1 and np.array_equal(U @ Uinv, np.eye(n))
+        assert np.array_equal(U, np.round(U)) and np.array_equal(Uinv, np.round(Uinv))
+
+
 def test_channel_numbers_from_wavelength():
     from satnav.constants import SPEED_OF_LIGHT
 
