@@ -100,7 +100,7 @@ def test_auto_policy_from_headers():
     assert auto_glonass_ar(h("TRIMBLE NETR9"), h("u-blox"))[0] == "autocal"
 
 
-def test_auto_default_on_mixed_pair_is_autocal():
+def test_auto_default_on_mixed_pair_is_autocal(tmp_path):
     """The default on a simulated mixed pair (another receiver type in the rover header, IFB
     2 cm per channel): autocal, no wrong fix; on the same-type pair: on."""
     for seed in (0, 1):
@@ -111,10 +111,16 @@ def test_auto_default_on_mixed_pair_is_autocal():
                           max_age_s=30.0)
         assert s.options["glonass_ar"] == "autocal"
         assert any("chosen by glonass_ar=auto: receiver types differ" in n for n in s.notes)
+        from satnav.io.solution import read_pos, write_solution
+
+        write_solution(s, tmp_path / "m.pos")
+        assert "% glo ar    : autocal (auto: receiver types differ (rover 'SATNAV SIMULATOR IFB 0.02', " \
+               "base 'SATNAV SIMULATOR'))" in read_pos(tmp_path / "m.pos").header
         err = np.linalg.norm(s.position_m - truth, axis=1)
         assert not (s.fixed & (err > 0.10)).any()
     s, _ = _run(1, "auto")
     assert s.options["glonass_ar"] == "on"
+    assert "same receiver type 'SATNAV SIMULATOR'" in s.options["glonass_ar_reason"]
 
 
 def test_unimodular_basis_separates_the_rate_direction():
@@ -177,6 +183,8 @@ def test_fixed_systems_in_outputs(tmp_path):
     write_solution(s, tmp_path / "a.pos")
     write_solution(s, tmp_path / "a.csv")
     pos = read_pos(tmp_path / "a.pos")
+    glo = next(h for h in pos.header if h.startswith("% glo ar    :"))
+    assert glo == "% glo ar    : on"  # asked for: no "auto" reason
     line = next(h for h in pos.header if h.startswith("% fixed sys :"))
     n_r = sum("R" in v for v in s.fixed_systems)
     assert f"R {n_r} epochs" in line and n_r > 100

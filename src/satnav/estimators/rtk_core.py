@@ -115,7 +115,9 @@ VALIDATION_DEFAULTS = {
 #:   (m per channel number ``k``; the double difference gains ``rate (k_j - k_r)``), prior
 #:   sigma :data:`IFB_RATE_SIGMA_M`; the rate becomes known through the fixed integers
 #:   (RTKLIB ``pos2-gloarmode=autocal``; Wanninger 2012; Sleewaegen et al. 2012). For mixed
-#:   receiver pairs.
+#:   receiver pairs. On one frequency the GLONASS and the other systems' integers are
+#:   searched together in a basis that separates the rate (:meth:`RtkCore._resolve_joint`),
+#:   else (and when that fails) the other systems' first (:meth:`RtkCore._resolve_staged`);
 #:
 #: * ``"auto"`` (the default): ``"on"`` when both receivers' headers name the same receiver
 #:   type (RINEX ``REC # / TYPE / VERS``, the raw log's receiver; versions equal where both

@@ -258,6 +258,10 @@ def _header_lines(solution, inputs, program) -> list[str]:
     systems = _systems_used(solution)
     if systems:
         lines.append(f"% navi sys  : {systems}")
+    if opts.get("glonass"):
+        # RTK with GLONASS: its ambiguity resolution (glonass_ar), and why "auto" chose it
+        why = opts.get("glonass_ar_reason")
+        lines.append(f"% glo ar    : {opts.get('glonass_ar')}" + (f" (auto: {why})" if why else ""))
     if getattr(solution, "fixed_systems", None) is not None and np.any(solution.quality == 1):
         # RTK: which systems' ambiguities the fixes include (per epoch: the CSV/Parquet
         # column fixed_systems)
