@@ -142,9 +142,9 @@ def ecef_to_geodetic(x, y=None, z=None, ellipsoid="WGS84"):
     b = a * (1.0 - f)
     e2 = f * (2.0 - f)
     ep2 = e2 / (1.0 - e2)  # second eccentricity squared
-    x, y, z = np.broadcast_arrays(
-        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), np.asarray(z, dtype=np.float64)
-    )
+    x, y, z = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), np.asarray(z, dtype=np.float64)
+    if not x.shape == y.shape == z.shape:
+        x, y, z = np.broadcast_arrays(x, y, z)
     p = np.hypot(x, y)
     lon = np.arctan2(y, x)
     # Bowring: parametric (reduced) latitude beta, then geodetic latitude, iterated.
@@ -175,14 +175,15 @@ def enu_rotation(lat_rad, lon_rad) -> np.ndarray:
     """
     lat = np.asarray(lat_rad, dtype=np.float64)
     lon = np.asarray(lon_rad, dtype=np.float64)
-    lat, lon = np.broadcast_arrays(lat, lon)
+    if lat.shape != lon.shape:
+        lat, lon = np.broadcast_arrays(lat, lon)
     sl, cl = np.sin(lat), np.cos(lat)
     so, co = np.sin(lon), np.cos(lon)
-    zero = np.zeros_like(lat)
-    east = np.stack([-so, co, zero], axis=-1)
-    north = np.stack([-sl * co, -sl * so, cl], axis=-1)
-    up = np.stack([cl * co, cl * so, sl], axis=-1)
-    return np.stack([east, north, up], axis=-2)
+    r = np.empty(lat.shape + (3, 3))
+    r[..., 0, 0], r[..., 0, 1], r[..., 0, 2] = -so, co, 0.0  # east
+    r[..., 1, 0], r[..., 1, 1], r[..., 1, 2] = -sl * co, -sl * so, cl  # north
+    r[..., 2, 0], r[..., 2, 1], r[..., 2, 2] = cl * co, cl * so, sl  # up
+    return r
 
 
 def ecef_to_enu(xyz, ref_xyz, ellipsoid="WGS84") -> np.ndarray:

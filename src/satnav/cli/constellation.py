@@ -94,6 +94,27 @@ def _time_span(args, sources) -> tuple[int, int]:
     return start, end
 
 
+#: A designed constellation whose epoch is further than this from the plan's start is carried
+#: to the start by its mean rates (:func:`satnav.constellation.propagate.carried_to`) instead
+#: of being integrated all the way (a minute per month of integration).
+CARRY_AFTER_DAYS = 3.0
+
+
+def _carried(sources, start: int, say) -> list:
+    from ..constellation.design import Constellation
+    from ..constellation.propagate import carried_to
+
+    out = []
+    for s in sources:
+        if isinstance(s, Constellation) and abs(start - s.epoch_ns) > CARRY_AFTER_DAYS * 86400 * NS_PER_S:
+            days = (start - s.epoch_ns) / (86400 * NS_PER_S)
+            say(f"{s.name}: start {days:+.0f} days from its epoch {format_gpst(s.epoch_ns)}: carried there by its "
+                "mean rates fitted to 2 days of its propagation (positions to tens-hundreds of km: fine for visibility and DOP)")
+            s = carried_to(s, start)
+        out.append(s)
+    return out
+
+
 def _parse_region(text: str) -> tuple[float, float, float, float]:
     """``LAT0,LAT1,LON0,LON1`` (deg) with -90 <= lat0 < lat1 <= 90 and lon0 < lon1 at most
     360 deg apart; SatnavError saying what was expected otherwise."""
@@ -135,8 +156,9 @@ def cmd_plan(args) -> int:
     systems = check_systems(args.systems)
     check_output_dir(args.output)
     sources = _sources(args)
-    source = sources[0] if len(sources) == 1 else sources
     start, end = _time_span(args, sources)
+    sources = _carried(sources, start, say)
+    source = sources[0] if len(sources) == 1 else sources
     if (end - start) / (args.step * NS_PER_S) > _MAX_EPOCHS:
         raise SatnavError(
             f"--step {args.step:g} s over {(end - start) / NS_PER_S:g} s gives more than {_MAX_EPOCHS} "

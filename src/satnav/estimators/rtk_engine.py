@@ -97,9 +97,9 @@ class _EpochSpp:
         import warnings
 
         from ..errors import SatnavWarning
-        from .spp import _check_navigation_systems, _initial_position, _signal_plan, warm_start
+        from .spp import _check_navigation_systems, _initial_position, warm_start
 
-        plan = _signal_plan(obs, self.options)
+        plan = self.core.signal_plan(obs)
         x0 = _initial_position(obs, None)
         cold = not np.any(x0)  # no header position (a receiver stream): from the last fix
         start = self._start if cold and self._start is not None else (x0, None)

@@ -1115,6 +1115,21 @@ class _SppCore:
         # sorted index per signal) and the GLONASS channels of the satellites seen
         self.ephemeris = _prepared_ephemeris(nav) if states is None else None
         self._channels: dict = {}
+        self._plans: dict = {}
+
+    def signal_plan(self, obs, *, require: bool = True) -> _SignalPlan:
+        """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
+        codes present (a per-epoch engine sees the same ones epoch after epoch; the plan
+        depends on nothing else of ``obs``)."""
+        per = obs.codes_by_system()
+        key = (require, obs.satellite_indices.tobytes(), tuple((k, tuple(v)) for k, v in per.items()))
+        plans = self._plans
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) > 64:
+                plans.clear()
+            plan = plans[key] = _signal_plan(obs, self.opts, require=require)
+        return plan
 
     def _glonass_channels(self, obs, nav, sats) -> np.ndarray:
         """:func:`_glonass_channels`, kept per observation header and satellite set."""

@@ -48,7 +48,6 @@ from .spp import (
     SppOptions,
     _initial_position,
     _reduce_to_marker,
-    _signal_plan,
     _smoothing_channels,
     _smoothing_codes,
     _SppCore,
@@ -124,7 +123,7 @@ class SppEngine:
                     glonass_channels=_smoothing_channels(obs, self.nav), interval_s=obs.interval_s(),
                 )
             obs = self._smoother.smooth(obs)
-        plan = _signal_plan(obs, opts, require=False)
+        plan = self._core.signal_plan(obs, require=False)
         solution, observed = self._core.solve(obs, self._x0, plan, self._clock0)
         if self.states is None and self.nav is not None:
             self._navigation_warnings(solution, observed)

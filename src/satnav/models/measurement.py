@@ -175,7 +175,11 @@ def sagnac_rotate(position_m, flight_time_s, omega=OMEGA_E_GPS):
     a = omega * np.asarray(flight_time_s, dtype=np.float64)
     ca, sa = np.cos(a), np.sin(a)
     x, y = pos[..., 0], pos[..., 1]
-    return np.stack([ca * x + sa * y, -sa * x + ca * y, np.broadcast_to(pos[..., 2], x.shape)], -1)
+    out = np.empty(np.broadcast_shapes(x.shape, a.shape) + (3,))
+    out[..., 0] = ca * x + sa * y
+    out[..., 1] = -sa * x + ca * y
+    out[..., 2] = pos[..., 2]
+    return out
 
 
 def sagnac_correction_m(receiver_ecef, satellite_ecef, omega=OMEGA_E_GPS):
@@ -376,6 +380,17 @@ def tropospheric_delay_m(latitude_rad, height_m, elevation_rad):
     return saastamoinen_delay(latitude_rad, height_m, elevation_rad)
 
 
+def _expanded(a, shape) -> np.ndarray:
+    """``a`` broadcast to ``shape`` as an array of its own (the values copied; cheaper than
+    ``np.broadcast_to`` for the small arrays of one epoch)."""
+    a = np.asarray(a)
+    if a.shape == shape:
+        return a
+    out = np.empty(shape, a.dtype)
+    out[...] = a
+    return out
+
+
 def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns,
                         gps=None, *, beidou=None, use_beidou=None, frequency_scale=None, where=None):
     """First-order slant ionospheric group delay (m) from the broadcast models.
@@ -424,10 +439,12 @@ def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad,
         if where is not None:
             iono[np.broadcast_to(np.asarray(where, dtype=bool), shape) & ~known] = np.nan
         on_bds = known & np.broadcast_to(use_beidou, shape) if bds else np.zeros(shape, dtype=bool)
+        full = None
         for model, coefficients, sel in ((klobuchar_gps, (alpha, beta), known & ~on_bds),
                                          (klobuchar_beidou, beidou, on_bds)):
             if sel.any():
-                iono[sel] = model(*coefficients, *(np.broadcast_to(a, shape)[sel] for a in args))
+                full = full or [_expanded(a, shape) for a in args]
+                iono[sel] = model(*coefficients, *(a[sel] for a in full))
     if frequency_scale is not None:
         iono = iono * frequency_scale
     return iono
