@@ -148,3 +148,19 @@ def test_nominal_satellite_antennas_give_no_wrong_fix_and_say_why(simulated, cap
     err, fixed, _minutes, text = _solve(simulated, "good", "ppp-static", capsys, antex=False)
     assert not np.any(err[fixed] > 0.10)
     assert "keep the narrow-lane (10.7 cm) float" in text
+
+
+def test_sim_cli_writes_precise_products(tmp_path, capsys):
+    """``satnav sim --precise-products``: the products of a scenario whose constellation epoch
+    is its start (satellites on an axis there: no 0.000000 "missing" SP3 coordinate)."""
+    from satnav.cli.main import main
+    from satnav.io.sp3 import read_sp3
+
+    out = tmp_path / "sim"
+    assert main(["sim", "gps,galileo", "-o", str(out), "--duration", "0.25", "--precise-products", "-q"]) == 0
+    names = sorted(p.name for p in (out / "products").iterdir())
+    assert sorted(n[-7:] for n in names if n.startswith("SIM0OPSFIN")) == ["CLK.CLK", "ORB.SP3", "OSB.BIA"]
+    sp3 = read_sp3(next((out / "products").glob("*.SP3")))
+    assert np.isfinite(sp3.position_m).all() and len(sp3.satellites) >= 48  # 24 GPS + 24 Galileo designed
+    assert main(["sim", "gps", "-o", str(tmp_path / "x"), "--noise-free", "--precise-products", "-q"]) == 2
+    assert "not with --noise-free" in capsys.readouterr().err

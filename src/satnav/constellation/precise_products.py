@@ -7,7 +7,8 @@ positioning run reads:
 * an SP3-d orbit file (every ``orbit_interval_s``, 5 min like the IGS analysis centres) of
   the propagated truth orbits (:func:`~satnav.constellation.propagate.propagate`, the
   orbits the simulated signals left from), ECEF, centre of mass (the simulated satellite
-  antennas have no offset);
+  antennas have no offset); a coordinate within 0.5 mm of zero (a satellite crossing an
+  axis, e.g. at its design epoch) is written as 1 mm, since 0.000000 means "missing" in SP3;
 * a RINEX 3.04 clock file (every ``clock_interval_s``, 30 s) of the true satellite clocks
   **without** the periodic relativistic term (the IGS convention: the user adds
   ``-2 r.v / c^2``), plus white noise of ``clock_noise_s`` (an analysis centre's
@@ -91,10 +92,13 @@ def write_precise_products(sim, out_dir, *, centre: str = "SIM", bias_centre: st
     t_orb = np.arange(first, (t1 // step + 6) * step + 1, step, dtype=np.int64)
     sats = np.asarray(sim.constellation.sat)
     track = propagate(sim.constellation, t_orb)
+    # a coordinate within 0.5 mm of 0 would be written as 0.000000, SP3's "missing": 1 mm instead
+    position = np.where(np.abs(track.position_m) < 5e-4, np.where(track.position_m < 0, -1e-3, 1e-3),
+                        track.position_m)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 17]))
     paths: dict[str, Path] = {}
     paths["sp3"] = out / f"{_stem(centre, first, '01D', f'{orbit_interval_s // 60:02d}M', 'ORB')}.SP3"
-    write_sp3(paths["sp3"], t_orb, sats, track.position_m, product_clocks_s(sim, t_orb), agency=centre,
+    write_sp3(paths["sp3"], t_orb, sats, position, product_clocks_s(sim, t_orb), agency=centre,
               orbit_type="FIT", data_used="ORBIT", comment="satnav simulation truth (centre of mass)")
     cstep = clock_interval_s * NS_PER_S
     t_clk = np.arange(first, t_orb[-1] + 1, cstep, dtype=np.int64)
