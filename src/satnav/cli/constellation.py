@@ -272,7 +272,7 @@ def cmd_sim(args) -> int:
     if args.precise_products:
         if scenario.noise_free:
             raise SatnavError("--precise-products needs the simulated truth orbits and biases; not with --noise-free")
-        scenario.errors = {**scenario.errors, "precise": True, "signal_biases": True}
+        scenario.errors = {**scenario.errors, "precise": True, "signal_biases": True, "satellite_antennas": True}
     if args.start:
         scenario.start = args.start
     if args.mask is not None:
@@ -381,8 +381,8 @@ def register(subparsers) -> None:
     s.add_argument("--seed", type=bounded_int("a random seed", 0), help="random seed (>= 0)")
     s.add_argument("--noise-free", action="store_true", help="no random errors; models exact")
     s.add_argument("--precise-products", action="store_true",
-                   help="simulate what PPP models (tides, wind-up, Shapiro, GMF troposphere) with code and phase "
-                        "biases, and write the truth as an analysis centre's SP3, clock, OSB bias SINEX and ANTEX "
+                   help="simulate what PPP models (tides, wind-up, Shapiro, GMF troposphere, satellite antenna "
+                        "offsets) with code and phase biases, and write the truth as an analysis centre's SP3, clock, OSB bias SINEX and ANTEX "
                         "into DIR/products (for satnav solve --mode ppp-... --ppp-ar)")
     add_verbosity(s)
     s.set_defaults(func=cmd_sim, input_args=("spec", "trajectory"))

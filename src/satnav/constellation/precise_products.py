@@ -15,9 +15,10 @@ positioning run reads:
   estimation noise, 10 ps = 3 mm by default);
 * a bias SINEX (SINEX_BIAS 1.00) with the satellites' observable-specific code **and
   phase** biases of every simulated signal (the simulated truth: integer-clock products);
-* an ANTEX file with the satellite antennas (zero offsets, as simulated, unless
-  ``satellite_pco_m`` gives others: a user's ANTEX that does not match the products)
-  and the receiver antenna type of the simulated header (zero offsets).
+* an ANTEX file with the satellite antennas as simulated (``Simulation.satellite_pco_m``;
+  zero without ``ErrorModel(satellite_antennas=True)``), their z offsets moved by
+  ``satellite_pco_m`` when given (a user's ANTEX that does not match the products), and the
+  receiver antenna type of the simulated header (zero offsets).
 
 File names follow the IGS long-name convention with the analysis centre ``centre``
 (``SIM0OPSFIN_...``) so that a PPP run identifies the centre of each product by name;
@@ -33,7 +34,7 @@ import numpy as np
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError
 from ..gnss_time import NS_PER_S, ns_to_calendar
-from ..satellites import satellite_id, system_of
+from ..satellites import satellite_id, satellite_index, system_of
 
 __all__ = ["write_precise_products", "product_clocks_s"]
 
@@ -68,8 +69,8 @@ def write_precise_products(sim, out_dir, *, centre: str = "SIM", bias_centre: st
     ``out_dir`` (module docstring). Returns the paths by role (``sp3``, ``clk``, ``bias``,
     ``antex``).
 
-    ``satellite_pco_m``: satellite id -> z offset (m, body frame, both frequencies) written
-    into the ANTEX although the simulation had none (a mismatched ANTEX);
+    ``satellite_pco_m``: satellite id -> z offset error (m, body frame, both frequencies)
+    added to the simulated offsets in the ANTEX (a mismatched ANTEX);
     ``bias_perturbation_seed``: the biases of "another centre": every satellite's phase
     biases moved by a random fraction of a cycle and its code biases by 0.3 m (1 sigma),
     labelled ``bias_centre`` (default ``centre``)."""
@@ -124,9 +125,12 @@ def write_precise_products(sim, out_dir, *, centre: str = "SIM", bias_centre: st
     bands = {}
     for (s, obs) in sim.biases["satellite"]:
         bands.setdefault(satellite_id(int(s)), set()).add(obs[1])
+    simulated = getattr(sim, "satellite_pco_m", None) or {}
     for sid in sorted(bands):
         z = float(pco.get(sid, 0.0))
-        freqs = {f"{sid[0]}0{b}": np.array([0.0, 0.0, z]) for b in sorted(bands[sid])}
+        sat = int(satellite_index(sid))
+        freqs = {f"{sid[0]}0{b}": np.asarray(simulated.get((sat, b), np.zeros(3)), dtype=np.float64)
+                 + np.array([0.0, 0.0, z]) for b in sorted(bands[sid])}
         antennas.append(Antenna(name=sid, antenna_type="SIMULATED", sat_id=sid, svn=f"{sid[0]}{int(sid[1:]):03d}",
                                 zenith_rad=np.radians(np.arange(0.0, 17.5, 1.0)), pco_m=freqs))
     ant_type = getattr(sim.obs.header, "antenna_type", "") or "SIMULATED       NONE"
