@@ -19,7 +19,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "satnav"
 #: decides a module's layer. The package façade ``satnav/__init__.py`` and ``__main__`` sit on
 #: top and are not ranked.
 LAYERS = (
-    (0, ("errors", "constants", "gnss_time", "satellites", "signals", "frames", "_version", "progress",
+    (0, ("errors", "constants", "gnss_time", "satellites", "signals", "frames", "_version", "_jit", "progress",
          "parallel")),
     (1, ("observations", "navigation", "satellite_states", "options")),
     (2, ("io", "models")),

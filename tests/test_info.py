@@ -92,18 +92,22 @@ def test_info_several_files_gives_a_list(capsys):
 
 
 def test_info_jobs_gives_the_whole_file_summary(capsys, monkeypatch, tmp_path):
-    # --jobs N: the time chunks of a RINEX 3/4 file parsed by N processes (never the file
-    # read whole); the summary of --jobs 1 (the file read whole), key for key
+    # a RINEX 3/4 file's time chunks parsed by N processes (never the file read whole):
+    # the summary of the file read whole, key for key
+    from satnav import info
     from satnav.io import rinex_obs
     from satnav.io.textfile import read_bytes
 
     path = DATA / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
+    chunked = info._chunked_obs_info
+    monkeypatch.setattr(info, "_chunked_obs_info", lambda *a: None)
     whole = json.loads(_run_info(capsys, path, "1")[0])
     assert whole["epochs"] == 2880
+    monkeypatch.setattr(info, "_chunked_obs_info", chunked)
     real = rinex_obs.read_rinex_obs
     monkeypatch.setattr(rinex_obs, "read_rinex_obs", lambda *a, **k: pytest.fail("read whole"))
-    assert json.loads(_run_info(capsys, path, "2")[0]) == whole
-    assert json.loads(_run_info(capsys, path, "3")[0]) == whole
+    for jobs in ("1", "2", "3"):
+        assert json.loads(_run_info(capsys, path, jobs)[0]) == whole
     # a damaged record (in the second chunk): the file is read whole, its warning once
     monkeypatch.setattr(rinex_obs, "read_rinex_obs", real)
     head, body = read_bytes(path).split(b"END OF HEADER\n", 1)

@@ -49,7 +49,7 @@ def test_an_error_of_a_child_is_raised_here():
 def test_one_job_or_no_fork_runs_here(monkeypatch):
     tasks = [(k, np.arange(10.0)) for k in range(4)]
     assert [p for _, p, _ in parallel.map_forked(_task, tasks, 1)] == [os.getpid()] * 4
-    monkeypatch.setattr(parallel, "_can_fork", lambda: False)
+    monkeypatch.setattr(parallel, "can_fork", lambda: False)
     assert [p for _, p, _ in parallel.map_forked(_task, tasks, 4)] == [os.getpid()] * 4
 
 

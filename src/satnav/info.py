@@ -117,13 +117,14 @@ def _phone_format(lines: list[str], first: int) -> str | None:
     """Android formats told by content: a GnssLogger log (comment lines ``#`` then records
     such as ``Raw,``/``Fix,``, however long the comment header), a GSDC ``device_gnss.csv``
     (``MessageType,`` header, ``Raw`` rows) or a GSDC 2021 ``*_derived.csv``."""
-    from .io.android import is_gsdc_derived_header
-
     line = lines[first]
     if line.startswith("MessageType,"):
         return "gsdc-device-gnss"
-    if is_gsdc_derived_header(line):
-        return "gsdc-derived"
+    if "," in line:  # a CSV header (the phone reader is not loaded for other files)
+        from .io.android import is_gsdc_derived_header
+
+        if is_gsdc_derived_header(line):
+            return "gsdc-derived"
     records = ("Raw,", "Fix,", "Status,", "Nav,", "UncalAccel,", "UncalGyro,", "UncalMag,", "OrientationDeg,",
                "Agc,", "GameRotationVector,")
     if line.startswith("# Header Description") or any(ln.startswith(records[0]) for ln in lines):
@@ -225,15 +226,19 @@ def _epoch_summary(time_ns, header_interval_s=None) -> dict:
 def _obs_info(path, strict: bool, jobs: int = 1) -> dict:
     from .io.rinex_obs import read_rinex_obs
 
-    if jobs > 1:
-        info = _chunked_obs_info(path, strict, jobs)
-        if info is not None:
-            return info
+    info = _chunked_obs_info(path, strict, jobs)  # bounded memory, and several cores
+    if info is not None:
+        return info
     return _observations_summary(read_rinex_obs(path, strict=strict))
 
 
 #: Epoch records per chunk of ``satnav info --jobs`` (a chunk of a day at 30 s ~ 6 MB of text).
 INFO_CHUNK_EPOCHS = 500
+
+
+def _taken(entry):
+    """A chunk's part: a worker's future (waited for) or a part parsed here."""
+    return entry.result() if hasattr(entry, "result") else entry
 
 
 def _chunk_part(path, raw, strict: bool):
@@ -255,30 +260,54 @@ def _chunk_part(path, raw, strict: bool):
 
 
 def _chunked_obs_info(path, strict: bool, jobs: int) -> dict | None:
-    """:func:`_observations_summary` of a RINEX 3/4 file from its time chunks, parsed
-    ``jobs`` at a time by this process and forked ones (:func:`satnav.parallel.map_forked`)
-    while this one reads the text; the summary of the whole file read at once. None (read it
-    whole) for a file that is not chunked that way: not RINEX 3/4, damaged records, header
-    records in the body, epochs out of order across chunks."""
+    """:func:`_observations_summary` of a RINEX 3/4 file from its time chunks, parsed by
+    this process and ``jobs - 1`` worker processes (forked once; a chunk's text goes to a
+    worker while fewer than two per worker wait, else it is parsed here) while this one
+    reads the text; the summary of the whole file read at once. None (read it whole) for a
+    file that is not chunked that way: not RINEX 3/4, damaged records, header records in
+    the body, epochs out of order across chunks."""
+    from collections import deque
+
     from .io.rinex_obs import NotChunkableError, iter_rinex_obs_texts
     from .observations import nominal_interval_s
-    from .parallel import map_forked
+    from .parallel import can_fork
 
     parts: list = []
     try:
         texts = iter_rinex_obs_texts(path, chunk_epochs=INFO_CHUNK_EPOCHS)
-        try:
-            while True:
-                batch = [raw for _, raw in zip(range(jobs), texts)]
-                if not batch:
-                    break
-                parts += map_forked(_chunk_part, [(path, raw, strict) for raw in batch], jobs)
-                del batch
-                if any(p is None for p in parts):
-                    return None
-        finally:
-            texts.close()  # ends any Hatanaka expansion still running
     except NotChunkableError:
+        return None
+    pool = None
+    pending: deque = deque()  # futures of the workers, or parts parsed here, in file order
+    try:
+        if can_fork() and jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=multiprocessing.get_context("fork"))
+        for raw in texts:
+            while pending and (not hasattr(pending[0], "done") or pending[0].done()):
+                parts.append(_taken(pending.popleft()))
+            busy = sum(1 for f in pending if hasattr(f, "done") and not f.done())
+            if pool is not None and busy < 2 * (jobs - 1):
+                pending.append(pool.submit(_chunk_part, path, raw, strict))
+            else:
+                pending.append(_chunk_part(path, raw, strict))
+            del raw
+            if any(p is None for p in parts):
+                return None
+        while pending:
+            parts.append(_taken(pending.popleft()))
+    except NotChunkableError:
+        return None
+    finally:
+        texts.close()  # ends any Hatanaka expansion still running
+        for f in pending:
+            if hasattr(f, "cancel"):
+                f.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if not parts or any(p is None for p in parts):
         return None
     epochs = np.concatenate([p["epochs"] for p in parts])
     if len(epochs) > 1 and (np.diff(epochs) <= 0).any():
@@ -474,8 +503,9 @@ def _archive_info(path) -> dict:
 
 
 def file_info(path: str | PathLike, *, strict: bool = False, jobs: int = 1) -> dict:
-    """Summary of one file as a JSON-ready dict (keys documented in README). ``jobs``: for a
-    RINEX 3/4 observation file, processes parsing its time chunks (the same summary)."""
+    """Summary of one file as a JSON-ready dict (keys documented in README). A RINEX 3/4
+    observation file is read in time chunks (memory bounded by a few chunks), parsed by
+    ``jobs`` processes (the same summary as the file read whole)."""
     fmt, version = detect_format(path)
     if fmt == "rinex-obs":
         info = _obs_info(path, strict, jobs)

@@ -18,7 +18,6 @@ ionosphere model of a GSDC ``device_gnss.csv`` file is the file's own, ``"states
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -156,10 +155,14 @@ class _PlainData:
 
     def to_json(self, **kwargs) -> str:
         """JSON text of :meth:`to_dict` (``kwargs`` go to :func:`json.dumps`)."""
+        import json
+
         return json.dumps(self.to_dict(), **kwargs)
 
     @classmethod
     def from_json(cls, text: str):
+        import json
+
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -198,6 +201,8 @@ def _toml_value(v) -> str:
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
     if isinstance(v, str):
+        import json
+
         return json.dumps(v)  # a JSON string is a TOML basic string
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["cores", "map_forked", "can_fork"]
+__all__ = ["Forked", "can_fork", "cores", "map_forked"]
 
 
 def cores() -> int:
@@ -25,15 +25,12 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
+    """Whether work may go to forked processes here (:func:`os.fork`: not on Windows; not on
+    macOS, where a fork of a process with threads is unsafe)."""
     import sys
 
-    return hasattr(os, "fork") and sys.platform != "darwin"  # macOS: fork with threads is unsafe
-
-
-def can_fork() -> bool:
-    """Whether work may go to forked processes here (not on Windows nor macOS)."""
-    return _can_fork()
+    return hasattr(os, "fork") and sys.platform != "darwin"
 
 
 def _run_child(fn: Callable, args: tuple, fd: int) -> None:
@@ -58,65 +55,96 @@ def _run_child(fn: Callable, args: tuple, fd: int) -> None:
         os._exit(code)
 
 
+class Forked:
+    """``fn(*args)`` running in a forked child process (started by the constructor): ``fn``
+    and ``args`` are not pickled (the child has this process's memory as it was); the
+    result comes back pickled through an unlinked temporary file (not a pipe: no 64 KB
+    turns between the processes for a result of many MB). Needs :func:`can_fork`."""
+
+    def __init__(self, fn: Callable, *args):
+        import tempfile
+
+        self._file = tempfile.TemporaryFile()
+        self._status: int | None = None
+        self._value = None
+        self.pid = os.fork()
+        if self.pid == 0:  # the child
+            _run_child(fn, args, self._file.fileno())
+
+    def done(self) -> bool:
+        """Whether the child has ended (its result can be taken without waiting)."""
+        if self._status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == 0:
+                return False
+            self._status = status
+        return True
+
+    def result(self):
+        """The child's result (waits for it); its exception is raised here."""
+        import pickle
+
+        if self._file is not None:
+            with self._file:
+                if self._status is None:
+                    self._status = os.waitpid(self.pid, 0)[1]
+                self._file.seek(0)
+                data = self._file.read()
+            self._file = None
+            if not data:
+                self._value = (False, RuntimeError(f"a worker process ended without a result "
+                                                   f"(wait status {self._status})"))
+            else:
+                self._value = pickle.loads(data)
+        ok, value = self._value
+        if not ok:
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        """End the child (if it still runs) and drop its result."""
+        if self._file is None:
+            return
+        if self._status is None:
+            try:
+                os.kill(self.pid, 9)
+            except OSError:
+                pass
+            self._status = os.waitpid(self.pid, 0)[1]
+        self._file.close()
+        self._file = None
+        self._value = (False, RuntimeError("cancelled"))
+
+
 def map_forked(fn: Callable, tasks: Sequence[tuple], jobs: int, *, local: Iterable[int] | None = None) -> list:
     """``[fn(*task) for task in tasks]`` on ``jobs`` processes: this one and forked children.
 
     ``local``: indices of the tasks run here (default: the first ``len(tasks) // jobs``);
-    each other task runs in a child of its own, at most ``jobs - 1`` at a time, forked when
-    it starts: ``fn`` (any callable) and the task's arguments are not pickled. A child's
-    result comes back pickled, through an unlinked temporary file (not a pipe: no 64 KB
-    turns between the processes for a result of many MB). With ``jobs`` 1, a single task or
-    no ``fork``, every task runs here. An exception of a task is raised here (the first in
-    task order)."""
-    import pickle
-    import tempfile
-
+    each other task runs in a child of its own (:class:`Forked`), at most ``jobs - 1`` at
+    a time, forked when it starts: ``fn`` (any callable) and the task's arguments are not
+    pickled, the result is. With ``jobs`` 1, a single task or no ``fork``, every task runs
+    here. An exception of a task is raised here (the first in task order)."""
     tasks = list(tasks)
     jobs = max(1, int(jobs))
-    if jobs == 1 or len(tasks) < 2 or not _can_fork():
+    if jobs == 1 or len(tasks) < 2 or not can_fork():
         return [fn(*task) for task in tasks]
     here = sorted(set(range(len(tasks) // jobs) if local is None else local))
-    remote = [i for i in range(len(tasks)) if i not in here]
+    pending = [i for i in range(len(tasks)) if i not in here]
     results: list = [None] * len(tasks)
-    running: dict[int, tuple] = {}  # task -> (pid, the file of its result)
-
-    def start(i: int) -> None:
-        result_file = tempfile.TemporaryFile()
-        pid = os.fork()
-        if pid == 0:  # the child
-            _run_child(fn, tasks[i], result_file.fileno())
-        running[i] = (pid, result_file)
-
-    def collect(i: int) -> None:
-        pid, result_file = running.pop(i)
-        with result_file:
-            _, status = os.waitpid(pid, 0)
-            result_file.seek(0)
-            data = result_file.read()
-        if not data:
-            raise RuntimeError(f"a worker process ended without a result (wait status {status})")
-        ok, value = pickle.loads(data)
-        if not ok:
-            raise value
-        results[i] = value
-
-    pending = list(remote)
+    running: dict[int, Forked] = {}
     try:
         while pending and len(running) < jobs - 1:
-            start(pending.pop(0))
+            i = pending.pop(0)
+            running[i] = Forked(fn, *tasks[i])
         for i in here:
             results[i] = fn(*tasks[i])
         while running:
-            collect(min(running))
+            i = min(running)
+            results[i] = running.pop(i).result()
             if pending:
-                start(pending.pop(0))
+                k = pending.pop(0)
+                running[k] = Forked(fn, *tasks[k])
     finally:
-        for i in list(running):  # an error: the other children are ended
-            pid, result_file = running.pop(i)
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
-            os.waitpid(pid, 0)
-            result_file.close()
+        for child in running.values():  # an error: the other children are ended
+            child.cancel()
     return results

@@ -60,6 +60,19 @@ def test_plan_ground_tracks(tmp_path, capsys):
     assert "expected an image file name" in capsys.readouterr().err
 
 
+def test_plan_far_from_the_epoch_carries_the_constellation(tmp_path, capsys):
+    # 60 days after the regional system's epoch: carried there (said so), not integrated
+    # for 60 days; at 25 N 100 E all 7 satellites stay in view (3 GEO + 4 IGSO over 100 E)
+    rc = main(["plan", "--constellation", "regional", "--site", "25,100,0", "--start", "2020-08-24T00:00:00",
+               "--end", "2020-08-24T06:00:00", "-o", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "start +60 days from its epoch" in out and "carried there" in out
+    rows = list(csv.DictReader(open(tmp_path / "site.csv")))
+    assert rows[0]["time_gpst"].startswith("2020-08-24T00:00:00")
+    assert all(int(r["visible_I"]) == 7 for r in rows)
+
+
 def test_plan_errors(capsys):
     assert main(["plan", "--site", "91,0,0", "--constellation", "gps"]) == 2
     assert "satnav: --site latitude" in capsys.readouterr().err

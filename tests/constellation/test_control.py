@@ -190,6 +190,10 @@ def test_scenario_errors(tmp_path, capsys):
     bad.write_text('odts_gravity_degree = 20\n')
     with pytest.raises(FormatError, match="odts_gravity_degree = 20.0, expected 2 <= value <= 12"):
         load_control_scenario(bad)
+    bad.write_text('[monitoring]\n[[monitoring.station]]\nname = "XIAN STATION"\nlat_deg = 34\nlon_deg = 109\n'
+                   'master = true\n')
+    with pytest.raises(FormatError, match=r"station\[0\].name: 'XIAN STATION', expected 1 to 9 characters"):
+        load_control_scenario(bad)
     good = tmp_path / "good.toml"
     good.write_text('truth_srp = "ecomc"\nodts_gravity_degree = 8\n')
     s = load_control_scenario(good)

@@ -126,3 +126,21 @@ def test_real_gps_satellites_against_broadcast():
         worst.append(d.max())
     assert max(worst) < 60.0
     assert min(worst) > 1.0  # the model really differs (no SRP): not a self-comparison
+
+
+def test_carried_to_a_far_epoch_against_the_full_integration():
+    # a plan far from the design epoch carries the constellation by its mean rates instead of
+    # integrating all the way: 5 days on, the positions over the next 12 h stay within
+    # 100 km of the full two-body + J2 + Sun/Moon integration (a fraction of a degree seen
+    # from the ground), and the carried constellation keeps its satellites and a, e, i
+    from satnav.constellation.design import builtin_constellation
+    from satnav.constellation.propagate import carried_to, propagate
+
+    con = builtin_constellation("regional")
+    start = con.epoch_ns + 5 * 86400 * 10**9
+    t = start + np.arange(0, 12 * 3600 + 1, 3600, dtype=np.int64) * 10**9
+    moved = carried_to(con, start)
+    assert moved.epoch_ns == start and np.array_equal(moved.sat, con.sat)
+    np.testing.assert_array_equal(moved.elements[:, :3], con.elements[:, :3])
+    d = np.linalg.norm(propagate(moved, t).position_m - propagate(con, t).position_m, axis=-1)
+    assert d.max() < 100e3, d.max()

@@ -100,7 +100,7 @@ def test_auto_policy_from_headers():
     assert auto_glonass_ar(h("TRIMBLE NETR9"), h("u-blox"))[0] == "autocal"
 
 
-def test_auto_default_on_mixed_pair_is_autocal():
+def test_auto_default_on_mixed_pair_is_autocal(tmp_path):
     """The default on a simulated mixed pair (another receiver type in the rover header, IFB
     2 cm per channel): autocal, no wrong fix; on the same-type pair: on."""
     for seed in (0, 1):
@@ -111,10 +111,38 @@ def test_auto_default_on_mixed_pair_is_autocal():
                           max_age_s=30.0)
         assert s.options["glonass_ar"] == "autocal"
         assert any("chosen by glonass_ar=auto: receiver types differ" in n for n in s.notes)
+        from satnav.io.solution import read_pos, write_solution
+
+        write_solution(s, tmp_path / "m.pos")
+        assert "% glo ar    : autocal (auto: receiver types differ (rover 'SATNAV SIMULATOR IFB 0.02', " \
+               "base 'SATNAV SIMULATOR'))" in read_pos(tmp_path / "m.pos").header
         err = np.linalg.norm(s.position_m - truth, axis=1)
         assert not (s.fixed & (err > 0.10)).any()
     s, _ = _run(1, "auto")
     assert s.options["glonass_ar"] == "on"
+    assert "same receiver type 'SATNAV SIMULATOR'" in s.options["glonass_ar_reason"]
+
+
+def test_unimodular_basis_separates_the_rate_direction():
+    """The basis of the joint autocal search: ``U w = e_0``, ``U`` integer with determinant
+    +-1 (integers stay integers both ways), for channel differences of GLONASS pairs (zero
+    on the other systems' rows)."""
+    from math import gcd
+
+    from satnav.estimators.rtk_core import _unimodular_first
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(2, 14))
+        w = np.where(rng.random(n) < 0.5, rng.integers(-13, 14, n), 0)
+        g = gcd(*(abs(int(x)) for x in w))
+        if g == 0:
+            continue
+        w //= g
+        U, Uinv = _unimodular_first(w)
+        assert np.array_equal(U @ w, np.eye(n)[0])
+        assert abs(round(np.linalg.det(U))) == 1 and np.array_equal(U @ Uinv, np.eye(n))
+        assert np.array_equal(U, np.round(U)) and np.array_equal(Uinv, np.round(Uinv))
 
 
 def test_channel_numbers_from_wavelength():
@@ -155,6 +183,8 @@ def test_fixed_systems_in_outputs(tmp_path):
     write_solution(s, tmp_path / "a.pos")
     write_solution(s, tmp_path / "a.csv")
     pos = read_pos(tmp_path / "a.pos")
+    glo = next(h for h in pos.header if h.startswith("% glo ar    :"))
+    assert glo == "% glo ar    : on"  # asked for: no "auto" reason
     line = next(h for h in pos.header if h.startswith("% fixed sys :"))
     n_r = sum("R" in v for v in s.fixed_systems)
     assert f"R {n_r} epochs" in line and n_r > 100

@@ -268,3 +268,16 @@ def test_writer_values_read_by_rtklib(tmp_path):
                                  ("00:00:00", "I07"): ref.satellite_bias_s[0, 1],
                                  ("00:00:30", "I01"): ref.satellite_bias_s[1, 0]}, abs=1e-15)
     assert [int(nav.pclk[i].time.time) for i in range(2)] == list((t // NS_PER_S) + 315964800)
+
+
+def test_writer_refuses_names_the_format_cannot_hold(tmp_path):
+    from satnav.io.clk import write_clk
+
+    t = np.array([0], dtype=np.int64)
+    with pytest.raises(ClockFileError, match="station name 'TOOLONGNAME': expected 1 to 9 characters"):
+        write_clk(tmp_path / "x.clk", t, ["G01"], [[0.0]], station_time_ns=t, stations=["TOOLONGNAME"],
+                  station_bias_s=[[0.0]])
+    with pytest.raises(ClockFileError, match="expected 1 to 4 characters"):
+        write_clk(tmp_path / "x.clk", t, ["G01"], [[0.0]], station_time_ns=t, stations=["XIAN0"],
+                  station_bias_s=[[0.0]], version=3.00)
+    assert not (tmp_path / "x.clk").exists()

@@ -123,6 +123,19 @@ def test_interpolate_clock_rejects_wide_gaps():
     assert np.isclose(c[0], 0.5e-9) and np.isclose(d[0], 1e-9 / 30)
 
 
+def test_interpolate_clock_edge_extension():
+    """With ``edge_s`` a request just before the first (after the last) sample takes the edge
+    interval's line (a day's first epoch: the signal left ~0.08 s before the file starts);
+    one further out stays invalid."""
+    t = np.array([0, 30, 60]) * NS
+    b = np.array([[0.0], [3e-9], [9e-9]])
+    q = np.array([-80_000_000, 60 * NS + 300_000_000, -2 * NS])
+    c, d, ok = interpolate_clock(t, b, np.zeros(3, int), q, edge_s=0.5)
+    assert ok.tolist() == [True, True, False]
+    assert np.isclose(c[0], -0.08 * 1e-10) and np.isclose(c[1], 9e-9 + 0.3 * 2e-10)
+    assert not interpolate_clock(t, b, np.zeros(3, int), q)[2][:2].any()  # default: no extension
+
+
 def test_few_epochs_use_lower_order():
     """A product with 3 epochs (like the truncated COD 2023 file) interpolates with a
     quadratic: exact on the nodes, and at mid-interval within the third-derivative bound

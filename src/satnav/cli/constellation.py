@@ -94,6 +94,27 @@ def _time_span(args, sources) -> tuple[int, int]:
     return start, end
 
 
+#: A designed constellation whose epoch is further than this from the plan's start is carried
+#: to the start by its mean rates (:func:`satnav.constellation.propagate.carried_to`) instead
+#: of being integrated all the way (a minute per month of integration).
+CARRY_AFTER_DAYS = 3.0
+
+
+def _carried(sources, start: int, say) -> list:
+    from ..constellation.design import Constellation
+    from ..constellation.propagate import carried_to
+
+    out = []
+    for s in sources:
+        if isinstance(s, Constellation) and abs(start - s.epoch_ns) > CARRY_AFTER_DAYS * 86400 * NS_PER_S:
+            days = (start - s.epoch_ns) / (86400 * NS_PER_S)
+            say(f"{s.name}: start {days:+.0f} days from its epoch {format_gpst(s.epoch_ns)}: carried there by its "
+                "mean rates fitted to 2 days of its propagation (positions to tens-hundreds of km: fine for visibility and DOP)")
+            s = carried_to(s, start)
+        out.append(s)
+    return out
+
+
 def _parse_region(text: str) -> tuple[float, float, float, float]:
     """``LAT0,LAT1,LON0,LON1`` (deg) with -90 <= lat0 < lat1 <= 90 and lon0 < lon1 at most
     360 deg apart; SatnavError saying what was expected otherwise."""
@@ -135,8 +156,9 @@ def cmd_plan(args) -> int:
     systems = check_systems(args.systems)
     check_output_dir(args.output)
     sources = _sources(args)
-    source = sources[0] if len(sources) == 1 else sources
     start, end = _time_span(args, sources)
+    sources = _carried(sources, start, say)
+    source = sources[0] if len(sources) == 1 else sources
     if (end - start) / (args.step * NS_PER_S) > _MAX_EPOCHS:
         raise SatnavError(
             f"--step {args.step:g} s over {(end - start) / NS_PER_S:g} s gives more than {_MAX_EPOCHS} "
@@ -247,6 +269,10 @@ def cmd_sim(args) -> int:
         scenario.seed = args.seed
     if args.noise_free:
         scenario.noise_free = True
+    if args.precise_products:
+        if scenario.noise_free:
+            raise SatnavError("--precise-products needs the simulated truth orbits and biases; not with --noise-free")
+        scenario.errors = {**scenario.errors, "precise": True, "signal_biases": True}
     if args.start:
         scenario.start = args.start
     if args.mask is not None:
@@ -270,6 +296,13 @@ def cmd_sim(args) -> int:
         say(f"broadcast fit residual RMS max {np.max(sim.broadcast.rms_m):.3f} m")
     for role in ("obs", "nav", "truth", "manifest"):
         say(f"wrote {paths[role]}")
+    if args.precise_products:
+        from pathlib import Path
+
+        from ..constellation.precise_products import write_precise_products
+
+        for role, path in write_precise_products(sim, Path(args.output) / "products").items():
+            say(f"wrote {path} ({role})")
     return 0
 
 
@@ -347,6 +380,10 @@ def register(subparsers) -> None:
     s.add_argument("--mask", type=_MASK, help="elevation mask (deg)")
     s.add_argument("--seed", type=bounded_int("a random seed", 0), help="random seed (>= 0)")
     s.add_argument("--noise-free", action="store_true", help="no random errors; models exact")
+    s.add_argument("--precise-products", action="store_true",
+                   help="simulate what PPP models (tides, wind-up, Shapiro, GMF troposphere) with code and phase "
+                        "biases, and write the truth as an analysis centre's SP3, clock, OSB bias SINEX and ANTEX "
+                        "into DIR/products (for satnav solve --mode ppp-... --ppp-ar)")
     add_verbosity(s)
     s.set_defaults(func=cmd_sim, input_args=("spec", "trajectory"))
 

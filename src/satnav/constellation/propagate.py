@@ -50,6 +50,7 @@ __all__ = [
     "eci_to_ecef",
     "ecef_to_eci",
     "rotation_angle",
+    "carried_to",
 ]
 
 #: Equatorial radius (m) the J2 term uses: the WGS84 semi-major axis.
@@ -398,3 +399,39 @@ def propagate(
     )
     pos, vel = eci_to_ecef(r, v, times, constellation.epoch_ns)
     return OrbitTrack(times, constellation.sat.copy(), pos, vel)
+
+
+def carried_to(constellation: Constellation, epoch_ns: int, *, fit_days: float = 2.0) -> Constellation:
+    """The constellation with its epoch moved to ``epoch_ns`` without integrating the whole
+    way: semi-major axis, eccentricity and inclination as designed; the node, the perigee and
+    the mean longitude advanced by their mean rates, fitted (least-squares lines) to the
+    osculating elements of a ``fit_days`` numerical propagation (two-body + J2 + Sun/Moon,
+    :func:`integrate_orbits`) from the design epoch; the node re-expressed in the inertial
+    frame of the new epoch (:func:`rotation_angle`). For planning far from the design epoch
+    (visibility, DOP), not for precise work: lunisolar long-period terms (a GEO's inclination
+    drift of ~0.8 deg a year) and the short-period J2 terms at the new epoch are left out,
+    so positions differ from a propagation from the design epoch by up to a few hundred km
+    after months."""
+    from dataclasses import replace
+
+    from .design import state_to_elements
+
+    t0 = int(constellation.epoch_ns)
+    dt = np.arange(0.0, fit_days * 86400.0 + 1.0, 600.0)
+    times = t0 + np.round(dt * NS_PER_S).astype(np.int64)
+    r0, v0 = constellation.initial_state()
+    r, v = integrate_orbits(r0, v0, t0, times, constellation.gm)
+    el = state_to_elements(r, v, constellation.gm[None, :])
+    node = np.unwrap(el[..., 3], axis=0)
+    perigee = np.unwrap(el[..., 4], axis=0)
+    longitude = np.unwrap(el[..., 3] + el[..., 4] + el[..., 5], axis=0)
+    rate_node, rate_perigee, rate_longitude = (np.polyfit(dt, x, 1)[0] for x in (node, perigee, longitude))
+    span = (int(epoch_ns) - t0) / NS_PER_S
+    frame = float(rotation_angle(np.int64(epoch_ns), int(epoch_ns)) - rotation_angle(np.int64(epoch_ns), t0))
+    a, e, inc, node0, perigee0, m0 = constellation.elements.T
+    new = constellation.elements.copy()
+    new[:, 3] = node0 + rate_node * span + frame
+    new[:, 4] = perigee0 + rate_perigee * span
+    new[:, 5] = (node0 + perigee0 + m0 + rate_longitude * span) - (node0 + rate_node * span) - new[:, 4]
+    new[:, 3:] = np.mod(new[:, 3:], 2.0 * np.pi)
+    return replace(constellation, epoch_ns=int(epoch_ns), elements=new)

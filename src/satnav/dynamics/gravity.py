@@ -255,23 +255,14 @@ def _kernel():
 
 
 def _load_kernel():
-    import os
+    from .._jit import compile_kernels
 
-    if os.environ.get("SATNAV_NO_NUMBA"):
-        return False
-    try:
-        import numba
-    except ImportError:
-        return False
-    for cache in (True, False):  # no cache where the package folder is read-only
-        try:
-            kernel = numba.njit(cache=cache, nogil=True)(_gravity_kernel)
-            a, b, e = _recursion_factors(2)
-            kernel(np.array([[7e6, 1e5, 1e5]]), np.eye(3), np.zeros((3, 3)), 6.4e6, 4e14, a, b, e)
-        except Exception:  # pragma: no cover - a broken numba install
-            continue
-        return kernel
-    return False
+    def warm_up(kernels):
+        a, b, e = _recursion_factors(2)
+        kernels[0](np.array([[7e6, 1e5, 1e5]]), np.eye(3), np.zeros((3, 3)), 6.4e6, 4e14, a, b, e)
+
+    kernels = compile_kernels((_gravity_kernel,), warm_up)
+    return kernels[0] if kernels else False
 
 
 def use_accelerator(enabled: bool) -> bool:

@@ -35,7 +35,6 @@ success rate of Teunissen (1998) (:func:`bootstrap_success_rate`).
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 
@@ -554,24 +553,14 @@ def _kernels():
 
 
 def _load_kernels():
-    if os.environ.get("SATNAV_NO_NUMBA"):
-        return False
-    try:
-        import numba
-    except ImportError:
-        return False
-    for cache in (True, False):  # no cache where the package folder is read-only
-        try:
-            jit = numba.njit(cache=cache, nogil=True)
-            kernels = (jit(_reduce_kernel), jit(_search_kernel))
-            # compile (or load from the cache) now, on a 2 x 2 problem
-            L = np.array([[1.0, 0.0], [0.7, 1.0]])
-            kernels[0](L, np.array([1.0, 0.1]))
-            kernels[1](L, np.array([0.1, 1.0]), np.array([0.3, -0.2]), 2, _LOOP_MAX)
-        except Exception:  # pragma: no cover - a broken numba install
-            continue
-        return kernels
-    return False
+    from .._jit import compile_kernels
+
+    def warm_up(kernels):  # compile (or load from the cache) now, on a 2 x 2 problem
+        L = np.array([[1.0, 0.0], [0.7, 1.0]])
+        kernels[0](L, np.array([1.0, 0.1]))
+        kernels[1](L, np.array([0.1, 1.0]), np.array([0.3, -0.2]), 2, _LOOP_MAX)
+
+    return compile_kernels((_reduce_kernel, _search_kernel), warm_up)
 
 
 def _count_python(seconds: float) -> None:

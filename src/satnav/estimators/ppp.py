@@ -49,6 +49,14 @@ Clocks: a RINEX clock file (30 s or finer) is interpolated linearly. Clocks from
 :attr:`PppOptions.clock_max_interpolation_s` of a clock sample are processed (BOR1 with
 CODE 5-min products: 288 epochs a day), and the run says so.
 
+Integer ambiguities (``PppOptions(ambiguity_resolution="fix" | "hold")``,
+:mod:`satnav.estimators.ppp_ar`): with integer-clock products (phase OSBs of the clocks'
+analysis centre, or the wide-lane biases of a GRG clock file) the phases are corrected with
+the phase OSBs, the Melbourne-Wuebbena combination is averaged over each arc at every epoch,
+and after each float update the wide-lane and narrow-lane single differences are fixed and
+validated; the fixed state is the output where validated (``PppSolution.fixed``), the float
+one elsewhere (``PppSolution.float_position_m`` always).
+
 Structure: the part of the measurement model that does not depend on the filter state is
 prepared for many epochs at once (:meth:`PppEngine._prepare`, vectorized over epochs x
 satellites): it is linearised at the ionosphere-free code solution of each epoch (kinematic)
@@ -1336,6 +1344,10 @@ class PppEngine:
                     "exclude": "satellites excluded"}[mode]
             text = (f"no ANTEX satellite antenna for {len(missing)} satellites ({', '.join(missing[:12])}"
                     f"{', ...' if len(missing) > 12 else ''}): {what}")
+            if self.ar is not None and any(sid[0] in AR_SYSTEMS for sid in missing):
+                text += ("; integer ambiguities need the satellite antenna offsets the products were made with "
+                         "(the centre's ANTEX, IGS20 igs20.atx for GRG/CODE since 2022): offset errors that differ "
+                         "between satellites by more than ~2 cm keep the narrow-lane (10.7 cm) float (bench/ppp_ar.py)")
             notes.append(text)
             self._once("satant", text)
         ecl = sorted(self._eclipsed)

@@ -641,7 +641,9 @@ class RtkFilter(RtkCore):
             base_position_source=self.base_source, mode=self.mode, notes=list(self.notes),
             options={"ratio_threshold": self.ratio_threshold, "fix_and_hold": self.fix_and_hold,
                      "elevation_mask_deg": math.degrees(self.mask), "dynamics": self.dynamics,
-                     "signals": self.signals, "glonass_ar": self.glonass_ar},
+                     "signals": self.signals, "glonass_ar": self.glonass_ar,
+                     "glonass_ar_reason": self.glonass_ar_reason,
+                     "glonass": bool((self.letters == "R").any()) and self.mode != "dgnss"},
             fixed_systems=self.out_fixsys,
         )
 

@@ -115,7 +115,9 @@ VALIDATION_DEFAULTS = {
 #:   (m per channel number ``k``; the double difference gains ``rate (k_j - k_r)``), prior
 #:   sigma :data:`IFB_RATE_SIGMA_M`; the rate becomes known through the fixed integers
 #:   (RTKLIB ``pos2-gloarmode=autocal``; Wanninger 2012; Sleewaegen et al. 2012). For mixed
-#:   receiver pairs.
+#:   receiver pairs. On one frequency the GLONASS and the other systems' integers are
+#:   searched together in a basis that separates the rate (:meth:`RtkCore._resolve_joint`),
+#:   else (and when that fails) the other systems' first (:meth:`RtkCore._resolve_staged`);
 #:
 #: * ``"auto"`` (the default): ``"on"`` when both receivers' headers name the same receiver
 #:   type (RINEX ``REC # / TYPE / VERS``, the raw log's receiver; versions equal where both
@@ -871,7 +873,7 @@ class RtkCore:
         if self._ifb_idx is not None:
             is_r = np.array([self.letters[k] == "R" for k, _r, _f in pairs])
             if is_r.any():
-                if self.nf == 1 and self._resolve_joint(i, ix, xs, Ps, D, pairs, is_r):
+                if self.nf == 1 and self._resolve_joint(i, ix, xs, Ps, D, pairs, is_r, el):
                     return
                 if not self._cross_only:
                     self._resolve_staged(i, ix, xs, Ps, D, pairs, is_r)
@@ -916,7 +918,7 @@ class RtkCore:
                 self._try_fix(i, ix, xs, Ps, D1, a1, PD1, Q1, res.used, res.integers,
                               [pairs[r] for r in g.tolist()])
 
-    def _resolve_joint(self, i, ix, xs, Ps, D, pairs, is_r):
+    def _resolve_joint(self, i, ix, xs, Ps, D, pairs, is_r, el):
         """``glonass_ar="autocal"``, one frequency: the other systems' and the GLONASS
         integers searched together, the IFB rate float. The rate and the integers are not
         separable along one direction: every GLONASS single-difference ambiguity moved by
@@ -925,37 +927,55 @@ class RtkCore:
         (:data:`IFB_RATE_SIGMA_M`) tells those integer sets apart and no ratio test or success
         rate could pass on them. The search is therefore made in a unimodular basis
         ``z = U N`` whose first coordinate carries that direction (``U w = e_0``, ``w`` the
-        channel differences ``k_j - k_r`` of the pairs over their gcd; Teunissen's integer
-        lattice theory: a change of basis keeps the integers integer): ``z[1:]`` by LAMBDA
-        (ratio test, success rate, all of them: no partial fixing here), ``z[0]`` rounded
-        given them (either choice gives the same position; the rate absorbs it). The
-        integers ``N = U^-1 z`` then go through the same validation as every fix
-        (:meth:`_try_fix`: the GLONASS test both ways, the cross-check when the lock time
-        was not waited). Returns True when the epoch was fixed."""
+        channel differences ``k_j - k_r`` of the pairs over their gcd; a change of integer
+        basis keeps integers integer, as LAMBDA's own Z-transformation): ``z[1:]`` by LAMBDA
+        (ratio test, success rate), ``z[0]`` rounded given them (either choice gives the
+        same position; the rate absorbs it). While the ratio test or the success rate fails,
+        the pair of the lowest satellite is left out and the search made again (partial
+        fixing; at least ``min_fix_ambiguities`` pairs of the other systems and 2 GLONASS
+        ones stay). The integers ``N = U^-1 z`` then go through the same validation as every
+        fix (:meth:`_try_fix`: the GLONASS test both ways, the cross-check when the lock
+        time was not waited). Returns True when the epoch was fixed."""
         rr = np.flatnonzero(is_r)
         if len(rr) < 2 or len(pairs) - len(rr) < self.min_fix:
             return False
-        w = np.zeros(len(pairs), np.int64)
-        w[rr] = np.round(self._channel_differences(pairs, rr)).astype(np.int64)
-        g = math.gcd(*(abs(int(x)) for x in w[rr]))
-        if g == 0:
-            return False  # one channel only: no rate coupling (the staged search fixes it)
-        U, Uinv = _unimodular_first(w // g)
+        w_all = np.zeros(len(pairs), np.int64)
+        w_all[rr] = np.round(self._channel_differences(pairs, rr)).astype(np.int64)
         a = D @ xs
         PDt = Ps @ D.T
         Qa = D @ PDt
-        az = U @ a
-        Qz = U @ Qa @ U.T
-        Qz = 0.5 * (Qz + Qz.T)
-        try:
-            res = resolve_partial(az[1:], Qz[1:, 1:], ratio_threshold=self.ratio_threshold,
-                                  min_count=len(az) - 1, max_drops=0,
-                                  success_rate_min=self.success_rate_min)
-        except SatnavError:
-            return False
-        self.out_ratio[i] = max(self.out_ratio[i], res.ratio)
-        if not res.fixed:
-            return False
+        elv = el.tolist()
+        order = sorted(range(len(pairs)), key=lambda r: elv[pairs[r][0]])  # lowest first
+        keep = np.ones(len(pairs), bool)
+        while True:
+            sub = np.flatnonzero(keep)
+            w = w_all[sub]
+            g = math.gcd(*(abs(int(x)) for x in w))
+            if g == 0:
+                return False  # one channel only: no rate coupling (the staged search fixes it)
+            U, Uinv = _unimodular_first(w // g)
+            az = U @ a[sub]
+            Qz = U @ Qa[np.ix_(sub, sub)] @ U.T
+            Qz = 0.5 * (Qz + Qz.T)
+            try:
+                res = resolve_partial(az[1:], Qz[1:, 1:], ratio_threshold=self.ratio_threshold,
+                                      min_count=len(az) - 1, max_drops=0,
+                                      success_rate_min=self.success_rate_min)
+            except SatnavError:
+                return False
+            self.out_ratio[i] = max(self.out_ratio[i], res.ratio)
+            if res.fixed:
+                break
+            # partial fixing: leave out the lowest pair that the test still allows
+            for r in order:
+                if keep[r]:
+                    n_r = np.count_nonzero(keep & is_r) - is_r[r]
+                    n_g = np.count_nonzero(keep & ~is_r) - (not is_r[r])
+                    if n_r >= 2 and n_g >= self.min_fix:
+                        keep[r] = False
+                        break
+            else:
+                return False
         z = np.empty(len(az))
         z[1:] = res.integers
         try:
@@ -963,10 +983,10 @@ class RtkCore:
         except np.linalg.LinAlgError:
             return False
         z[0] = np.round(z0)
-        ints = np.round(Uinv @ z)
-        used = np.ones(len(pairs), bool)
+        ints = np.zeros(len(pairs))
+        ints[sub] = np.round(Uinv @ z)
         self._glonass_refused = False
-        self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, used, ints, pairs)
+        self._try_fix(i, ix, xs, Ps, D, a, PDt, Qa, keep, ints, pairs)
         return self.out_q[i] == 1
 
     def _resolve_staged(self, i, ix, xs, Ps, D, pairs, is_r):

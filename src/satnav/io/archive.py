@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import bz2
 import os
-import tarfile
-import zipfile
 import zlib
 from dataclasses import dataclass
 from os import PathLike
@@ -31,8 +29,14 @@ __all__ = ["ArchiveMember", "is_archive", "list_members", "read_member", "member
 #: Most members an archive may list.
 MAX_MEMBERS = 10000
 
-_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, OSError, EOFError, ValueError,
-           RuntimeError, NotImplementedError)
+def _errors() -> tuple:
+    """What reading a damaged archive raises (zipfile and tarfile are imported on first use:
+    telling that a file is not an archive does not need them)."""
+    import tarfile
+    import zipfile
+
+    return (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, OSError, EOFError, ValueError,
+            RuntimeError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,16 @@ def _kind(path) -> str | None:
 
 
 def _open(path):
+    import tarfile
+    import zipfile
+
     kind = _kind(path)  # also refuses what is not a regular file
     try:
         if kind == "zip":
             return kind, zipfile.ZipFile(os.fspath(path))
         if kind == "tar":
             return kind, tarfile.open(os.fspath(path), mode="r:*")
-    except _ERRORS as exc:
+    except _errors() as exc:
         raise FormatError(f"damaged {kind} archive ({' '.join(str(exc).split())})", path) from None
     raise FormatError("not a zip or tar archive", path)
 
@@ -98,7 +105,7 @@ def list_members(path: str | PathLike) -> list[ArchiveMember]:
                     raise FormatError(f"archive holds more than {MAX_MEMBERS} files", path)
     except FormatError:
         raise
-    except _ERRORS as exc:
+    except _errors() as exc:
         raise FormatError(f"damaged {kind} archive ({' '.join(str(exc).split())})", path) from None
     return out
 
@@ -156,8 +163,8 @@ def read_member(spec: str, n: int | None = None) -> bytes:
             with stream:
                 if n is not None:
                     return stream.read(n)
-                return _read_stream(stream, spec, limit, None, _ERRORS, kind)
+                return _read_stream(stream, spec, limit, None, _errors(), kind)
     except FormatError:
         raise
-    except _ERRORS as exc:
+    except _errors() as exc:
         raise FormatError(f"damaged {kind} archive ({' '.join(str(exc).split())})", archive) from None

@@ -532,7 +532,7 @@ def write_clk(path: str | PathLike, satellite_time_ns, satellites, satellite_bia
     from .atomic import atomic_output
 
     if version not in _WRITE_LAYOUT:
-        raise ValueError(f"RINEX clock version {version}: expected 3.04 or 3.00")
+        raise ClockFileError(f"RINEX clock version {version}: expected 3.04 or 3.00", path)
     col, width, per_line = _WRITE_LAYOUT[version]
 
     def head(payload: str, label: str) -> str:
@@ -544,8 +544,10 @@ def write_clk(path: str | PathLike, satellite_time_ns, satellites, satellite_bia
     t_sat = np.asarray(satellite_time_ns, dtype=np.int64)
     bias = np.asarray(satellite_bias_s, dtype=np.float64).reshape(len(t_sat), len(sat_ids))
     names = [str(n) for n in stations]
-    if any(len(n) > width or not n for n in names):
-        raise ValueError(f"station names: 1 to {width} characters in RINEX clock {version:.2f}")
+    bad = [n for n in names if not 1 <= len(n) <= width or " " in n]
+    if bad:
+        raise ClockFileError(f"station name {bad[0]!r}: expected 1 to {width} characters without blanks "
+                             f"in RINEX clock {version:.2f}", path)
     t_sta = np.zeros(0, np.int64) if station_time_ns is None else np.asarray(station_time_ns, dtype=np.int64)
     sta_bias = (np.zeros((len(t_sta), 0)) if station_bias_s is None
                 else np.asarray(station_bias_s, dtype=np.float64).reshape(len(t_sta), len(names)))

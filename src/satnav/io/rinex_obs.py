@@ -1672,6 +1672,10 @@ def iter_rinex_obs_texts(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CH
     return _v3_texts(header, buf, blocks, chunk_epochs)
 
 
+#: An epoch record's start in RINEX 3/4 text (the ``>`` after a line end).
+_EPOCH_START = re.compile(rb"\n>")
+
+
 def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int):
     """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each."""
     line_offset = 0  # body lines before the current chunk
@@ -1679,13 +1683,7 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int):
     scan = 0
     exhausted = False
     while True:
-        pos = scan
-        while True:
-            j = body.find(b"\n>", pos)
-            if j < 0:
-                break
-            starts.append(j + 1)
-            pos = j + 1
+        starts.extend([m.start() + 1 for m in _EPOCH_START.finditer(body, scan)])  # (3x a find loop)
         scan = max(len(body) - 1, 0)
         while len(starts) > chunk_epochs:
             cut = starts[chunk_epochs]
@@ -1793,7 +1791,8 @@ def _text_blocks(path, block: int, recheck: bool = True):
     limit, max_line = limits()
     total = 0
     if is_hatanaka(first):
-        pieces = _expanded_blocks(path, first, stream, block, recheck)
+        gunzip = _gzip_program() if magic is not None and magic[:2] == b"\x1f\x8b" else None
+        pieces = _expanded_blocks(path, first, stream, block, recheck, gunzip)
         guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
     else:
         pieces = _plain_blocks(path, first, stream, block)
@@ -1883,19 +1882,49 @@ def _crx2rnx_program():
     return _CRX2RNX[0]
 
 
-def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True):
+_GZIP: list = []  # the gzip program's path (or None), found once
+
+
+def _gzip_program():
+    """The ``gzip`` program on ``PATH`` (None when there is none)."""
+    if not _GZIP:
+        import shutil
+
+        _GZIP.append(shutil.which("gzip"))
+    return _GZIP[0]
+
+
+def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True, gunzip=None):
     """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
-    expanded by the ``crx2rnx`` program as a stream, in blocks. On any failure the file is
-    read again by :func:`read_bytes`, which raises the error (or the warning) it gives;
-    without ``recheck``, :class:`NotChunkableError` is raised at once (a caller that then
-    reads the file whole does not expand a damaged file twice with the slow tolerant decoder)."""
+    expanded by the ``crx2rnx`` program as a stream, in blocks. With ``gunzip`` (the path of
+    a ``gzip`` program, for a gzip file) the file is decompressed by that program straight
+    into ``crx2rnx`` (``gzip -dc FILE | crx2rnx -``: no decompression or copying in this
+    process, which parses meanwhile), else by a thread of this process. On any failure the
+    file is read again by :func:`read_bytes`, which raises the error (or the warning) it
+    gives; without ``recheck``, :class:`NotChunkableError` is raised at once (a caller that
+    then reads the file whole does not expand a damaged file twice with the slow tolerant
+    decoder)."""
     import queue
     import subprocess
 
-    proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    fds = {f.fileno() for f in (proc.stdin, proc.stdout, proc.stderr)}
-    stdin_fd = proc.stdin.fileno()
+    unzip = None
+    if gunzip is not None:
+        stream.close()
+        with _EXPANSION_LOCK:  # no fork between the two starts: a child would hold the pipe
+            unzip = subprocess.Popen([gunzip, "-dc", os.fspath(path)], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=unzip.stdout, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+            finally:
+                unzip.stdout.close()  # crx2rnx holds the pipe now
+        fds = {f.fileno() for f in (proc.stdout, proc.stderr, unzip.stderr)}
+        stdin_fd = None
+    else:
+        proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        fds = {f.fileno() for f in (proc.stdin, proc.stdout, proc.stderr)}
+        stdin_fd = proc.stdin.fileno()
     _EXPANSION_FDS.update(fds)
     failed: list = []
     stderr: list = []
@@ -1965,15 +1994,18 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
             failed.append(exc)
             put(b"")
 
-    def read_errors():
+    def read_errors(fd):
         try:
-            stderr.append(read_piece(err_fd, 1 << 30))
+            stderr.append(read_piece(fd, 1 << 30))
         except (OSError, ValueError):
             pass
 
-    threads = [threading.Thread(target=feed, daemon=True),
-               threading.Thread(target=read_errors, daemon=True),
+    threads = [threading.Thread(target=read_errors, args=(err_fd,), daemon=True),
                threading.Thread(target=drain, daemon=True)]
+    if unzip is None:
+        threads.append(threading.Thread(target=feed, daemon=True))
+    else:
+        threads.append(threading.Thread(target=read_errors, args=(unzip.stderr.fileno(),), daemon=True))
     for t in threads:
         t.start()
     try:
@@ -1983,19 +2015,26 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
                 break
             yield out
         proc.wait()
+        if unzip is not None:
+            unzip.wait()
         for t in threads:
             t.join()
     finally:
         stop.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        for p in (proc, unzip):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
         for t in threads:
             t.join(timeout=5)
         with _EXPANSION_LOCK:
             _EXPANSION_FDS.difference_update(fds - {stdin_fd})
             proc.stdout.close()
             proc.stderr.close()
+            if unzip is not None:
+                unzip.stderr.close()
+    if unzip is not None and unzip.returncode != 0:
+        failed.append(OSError(f"gzip ended with status {unzip.returncode}"))
     if failed or proc.returncode != 0 or any(stderr):
         if not recheck:  # the caller reads the file whole (once) and says what is wrong
             raise NotChunkableError("Compact RINEX (Hatanaka) expansion failed or warned: read the file "

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -259,6 +258,10 @@ def _header_lines(solution, inputs, program) -> list[str]:
     systems = _systems_used(solution)
     if systems:
         lines.append(f"% navi sys  : {systems}")
+    if opts.get("glonass"):
+        # RTK with GLONASS: its ambiguity resolution (glonass_ar), and why "auto" chose it
+        why = opts.get("glonass_ar_reason")
+        lines.append(f"% glo ar    : {opts.get('glonass_ar')}" + (f" (auto: {why})" if why else ""))
     if getattr(solution, "fixed_systems", None) is not None and np.any(solution.quality == 1):
         # RTK: which systems' ambiguities the fixes include (per epoch: the CSV/Parquet
         # column fixed_systems)
@@ -999,6 +1002,8 @@ def geojson_dict(solution) -> dict:
 
 def write_geojson(solution, path) -> None:
     """Write :func:`geojson_dict` as a GeoJSON file."""
+    import json
+
     text = json.dumps(geojson_dict(solution), allow_nan=False)
     with atomic_output(path, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -182,7 +182,12 @@ def interpolate_positions(times_ns, values, col, t_ns, order=10, velocities=None
 
 
 # ---------------------------------------------------------------------------- clocks
-def interpolate_clock(times_ns, bias_s, col, t_ns, max_gap_factor=2.0):
+#: Seconds a clock product's first/last sample line is extended (signal travel time at a
+#: day's first epoch, see :func:`interpolate_clock`).
+_CLOCK_EDGE_S = 0.5
+
+
+def interpolate_clock(times_ns, bias_s, col, t_ns, max_gap_factor=2.0, edge_s=0.0):
     """Linear interpolation of tabulated clock biases between neighbouring samples.
 
     Parameters
@@ -197,6 +202,11 @@ def interpolate_clock(times_ns, bias_s, col, t_ns, max_gap_factor=2.0):
         Requested times.
     max_gap_factor : float
         Neighbours further apart than this many nominal (median) intervals are a gap.
+    edge_s : float
+        Requests up to this many seconds before the first or after the last sample take the
+        line of the edge interval (default 0: none). :func:`precise_states` allows 0.5 s: a
+        signal leaves the satellite ~0.07-0.13 s before the receiver's first epoch of a day,
+        which a day's clock file starts at; never more than a second, never minutes.
 
     Returns
     -------
@@ -218,7 +228,8 @@ def interpolate_clock(times_ns, bias_s, col, t_ns, max_gap_factor=2.0):
         hit = has & (t_ns == times_ns[0])
         clock[hit] = bias_s[0, col[hit]]
         return clock, drift, np.isfinite(clock)
-    inside = has & (t_ns >= times_ns[0]) & (t_ns <= times_ns[-1])
+    edge = int(round(edge_s * 1e9))
+    inside = has & (t_ns >= times_ns[0] - edge) & (t_ns <= times_ns[-1] + edge)
     req = np.nonzero(inside)[0]
     t = t_ns[req]
     c = col[req]
@@ -324,10 +335,10 @@ def precise_states(sp3, sat, time_ns, clk=None, order=10, require_clock=True):
         if ckeep is not None:
             ctimes, cbias = ctimes[ckeep], cbias[ckeep]
         ccol = _column_lookup(clk.satellites)[sat_f]
-        clock, drift, clock_ok = interpolate_clock(ctimes, cbias, ccol, t_f)
+        clock, drift, clock_ok = interpolate_clock(ctimes, cbias, ccol, t_f, edge_s=_CLOCK_EDGE_S)
     elif clk_tab is not None:
         clock, drift, clock_ok = interpolate_clock(
-            times, np.asarray(clk_tab, dtype=np.float64), col, t_f
+            times, np.asarray(clk_tab, dtype=np.float64), col, t_f, edge_s=_CLOCK_EDGE_S
         )
     else:
         clock = np.full(t_f.shape, np.nan)

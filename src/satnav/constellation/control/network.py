@@ -145,6 +145,9 @@ def network_from_spec(spec: dict, where: str = "monitoring") -> MonitoringNetwor
                 h = float(row.get("height_m", 0.0))
             except (KeyError, TypeError, ValueError) as exc:
                 raise FormatError(f"{w}: expected name, lat_deg, lon_deg (numbers), height_m") from exc
+            if not 1 <= len(name) <= 9 or not name.isprintable() or " " in name:
+                raise FormatError(f"{w}.name: {name!r}, expected 1 to 9 characters without blanks "
+                                  "(a RINEX clock 3.04 receiver name)")
             if not (-90 <= lat <= 90 and -180 <= lon <= 360 and -500 <= h <= 9000):
                 raise FormatError(f"{w}: coordinates out of range (lat -90..90, lon -180..360 deg, height -500..9000 m)")
             clock = str(row.get("clock", "caesium"))
