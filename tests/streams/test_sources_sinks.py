@@ -283,8 +283,10 @@ def test_sourcetable_command(capsys):
 
 def test_rinex_feed_reads_in_chunks_and_equals_the_whole_file():
     """RinexFeed reads RINEX in time chunks of ``chunk_epochs`` epochs (a RINEX 3 file is
-    never held whole) and gives every epoch of the file as read whole: gsi 0759 (RINEX 2,
-    sliced) and esbc's first hour (Compact RINEX 3, streamed through crx2rnx)."""
+    never held whole) and gives the epochs of the file as read whole, each once and in
+    order across the chunk boundaries: gsi 0759 (RINEX 2, sliced, to its end) and esbc
+    (Compact RINEX 3, streamed through crx2rnx; the feed stopped after 120 epochs, and the
+    epochs it had queued before it saw the stop, however many, checked too)."""
     import itertools
     import queue as _queue
 
@@ -315,9 +317,14 @@ def test_rinex_feed_reads_in_chunks_and_equals_the_whole_file():
         feed.join(10)
         assert feed.error is None
         whole = satnav.read_obs(path)
-        whole = whole if n is None else whole.epoch_slice(0, n)
-        assert len(got) == len(whole.epochs)
-        for k in (0, 6, 7, len(got) - 1):
+        if n is None:
+            assert len(got) == len(whole.epochs)
+        else:
+            assert n <= len(got) < len(whole.epochs)
+            whole = whole.epoch_slice(0, len(got))
+        times = np.concatenate([g.epochs for g in got])
+        np.testing.assert_array_equal(times, whole.epochs)  # each epoch once, in order
+        for k in (0, 6, 7, 13, 14, len(got) - 1):
             one = whole.epoch_slice(k, k + 1)
             np.testing.assert_array_equal(got[k].epochs, one.epochs)
             assert got[k].codes == one.codes
