@@ -69,14 +69,15 @@ def build(out: Path, rate: int, hours: float) -> None:
                     fh.write(frame(payload))
 
 
-def _run(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB of the child)."""
+def _run(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds (user + system, its children included) of the
+    child): on a shared machine the CPU time is the steadier figure."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -98,23 +99,24 @@ def main() -> None:
         ours = [sys.executable, "-m", "satnav", "convert", str(log), "-o", f"{tmp}/s.obs", "--nav", f"{tmp}/s.nav"]
         theirs = [convbin, "-r", "rtcm3", "-tr", "2020/06/25", "00:00:00", "-od", "-os", "-o", f"{tmp}/c.obs",
                   "-n", f"{tmp}/c.nav", str(log)]  # fmt: skip
-        t_ours, t_theirs, m_ours, m_theirs = [], [], [], []
+        t_ours, t_theirs, m_ours, m_theirs, c_ours, c_theirs = [], [], [], [], [], []
         for _ in range(args.repeat):  # interleaved
             for f in (f"{tmp}/s.obs", f"{tmp}/s.nav"):
                 if os.path.exists(f):
                     os.remove(f)
-            t, m = _run(ours)
-            t_ours.append(t)
-            m_ours.append(m)
-            t, m = _run(theirs)
-            t_theirs.append(t)
-            m_theirs.append(m)
+            for cmd, t, m, c in ((ours, t_ours, m_ours, c_ours), (theirs, t_theirs, m_theirs, c_theirs)):
+                wall, rss, cpu = _run(cmd)
+                t.append(wall)
+                m.append(rss)
+                c.append(cpu)
         a, b = statistics.median(t_ours), statistics.median(t_theirs)
+        ca, cb = statistics.median(c_ours), statistics.median(c_theirs)
         print(f"{log.name}: {log.stat().st_size / 1e6:.1f} MB, rate {args.rate} s, {args.hours:g} h")
         print(f"  satnav convert {a:.2f} s (peak {max(m_ours):.0f} MB)   convbin {b:.2f} s (peak {max(m_theirs):.0f} MB)"
-              f"   ratio satnav/convbin {a / b:.2f}")
+              f"   ratio satnav/convbin {a / b:.2f}; CPU {ca:.1f} s / {cb:.1f} s, ratio {ca / cb:.2f}")
         print(f"  load average {os.getloadavg()[0]:.1f}; runs satnav {[round(x, 2) for x in t_ours]}, "
-              f"convbin {[round(x, 2) for x in t_theirs]}")
+              f"convbin {[round(x, 2) for x in t_theirs]}; CPU satnav {[round(x, 1) for x in c_ours]}, "
+              f"convbin {[round(x, 1) for x in c_theirs]}")
 
 
 if __name__ == "__main__":

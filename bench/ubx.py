@@ -31,14 +31,15 @@ from common import DATA  # noqa: E402
 DEFAULT = [DATA / "ubx" / "F9T-L2-5min.ubx.gz", DATA / "ubx" / "16dBatt_no_interference_coldstart.ubx.gz"]
 
 
-def _time(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB of the child)."""
+def _time(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds (user + system, its children included) of the
+    child): on a shared machine the CPU time is the steadier figure."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def bench(path: Path, repeat: int, convbin: str) -> tuple[float, float]:
@@ -48,18 +49,20 @@ def bench(path: Path, repeat: int, convbin: str) -> tuple[float, float]:
         raw.write_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
         ours = [sys.executable, "-m", "satnav", "convert", str(raw), "-o", f"{tmp}/s.obs", "--nav", f"{tmp}/s.nav"]
         theirs = [convbin, "-r", "ubx", "-o", f"{tmp}/c.obs", "-n", f"{tmp}/c.nav", str(raw)]
-        t_ours, t_theirs, m_ours, m_theirs = [], [], [], []
+        t_ours, t_theirs, m_ours, m_theirs, c_ours, c_theirs = [], [], [], [], [], []
         for _ in range(repeat):  # interleaved
             for f in (f"{tmp}/s.obs", f"{tmp}/s.nav"):
                 if os.path.exists(f):
                     os.remove(f)
-            for cmd, t, m in ((ours, t_ours, m_ours), (theirs, t_theirs, m_theirs)):
-                wall, rss = _time(cmd)
+            for cmd, t, m, c in ((ours, t_ours, m_ours, c_ours), (theirs, t_theirs, m_theirs, c_theirs)):
+                wall, rss, cpu = _time(cmd)
                 t.append(wall)
                 m.append(rss)
+                c.append(cpu)
     print(f"  load average {os.getloadavg()[0]:.1f}; runs satnav {[round(x, 2) for x in t_ours]}, "
           f"convbin {[round(x, 2) for x in t_theirs]}; peak RSS satnav {max(m_ours):.0f} MB, "
-          f"convbin {max(m_theirs):.0f} MB")
+          f"convbin {max(m_theirs):.0f} MB; CPU (median) satnav {statistics.median(c_ours):.1f} s, "
+          f"convbin {statistics.median(c_theirs):.1f} s")
     return statistics.median(t_ours), statistics.median(t_theirs)
 
 

@@ -634,7 +634,7 @@ def _solve_spp_streamed(path, navs, options: SolveOptions, *, per_satellite: boo
     (:func:`satnav.io.rinex_obs.iter_rinex_obs`): memory is bounded by a chunk plus the
     per-epoch solution (and the per-satellite columns with ``per_satellite``). With
     ``options.jobs`` > 1 (None: :func:`default_jobs`) the chunks are half as long and, from
-    the third on, parsed and solved by ``jobs - 1`` worker processes and this one
+    the second on (when a third follows), parsed and solved by ``jobs - 1`` worker processes and this one
     (:func:`_solve_parallel`); results are taken in time order.
 
     The result is the one-shot result (:func:`~satnav.estimators.spp.solve_spp` of the whole
@@ -820,17 +820,16 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
             accept(*local(raw), raw.final)
             raw = None  # dropped before the next one is read
             raw = next_text()
-    else:  # worker processes only when two more chunks follow the first
+    else:  # worker processes only when two more chunks follow the first (the second is not final)
         raw = next_text()
-        second = next_text() if raw is not None else None
-        if second is None:
+        if raw is None or raw.final:
             accept(*solve_first(), True)
             if raw is not None:
                 accept(*local(raw), raw.final)
-        else:
-            _solve_parallel(raw, second, next_text, solve_first, local, accept, nav, opts, x0, jobs,
+        else:  # the worker starts on the second chunk as soon as it is read
+            _solve_parallel(raw, next_text, solve_first, local, accept, nav, opts, x0, jobs,
                             per_satellite, seen, path, options.strict)
-        del raw, second
+        del raw
     # assemble as solve_spp does, with the whole file's plan
     plan = _signal_plan(seen, opts, require=False)
     satellites = plan.satellites if per_satellite else np.zeros(0, dtype=np.int16)
@@ -861,9 +860,9 @@ class _Solved:
         return False
 
 
-def _solve_parallel(raw, second, next_text, first, local, accept, nav, opts, x0, jobs: int,
+def _solve_parallel(raw, next_text, first, local, accept, nav, opts, x0, jobs: int,
                     per_satellite: bool, seen: _Seen, path, strict: bool) -> None:
-    """Parse and solve the chunks (texts ``raw``, ``second``, then ``next_text()``) on
+    """Parse and solve the chunks (texts ``raw``, then ``next_text()``) on
     ``jobs`` cores: ``jobs - 1`` worker processes (forked: the navigation data and the solver
     set up once per worker) and this process, which reads the text (one stream), hands a
     chunk to the workers while fewer than two per worker are pending, and parses and solves
@@ -889,9 +888,8 @@ def _solve_parallel(raw, second, next_text, first, local, accept, nav, opts, x0,
                              initargs=(nav, opts, x0, path, strict)) as pool:
         try:
             entries.append((pool.submit(_parse_and_solve, raw, seen.copy(), per_satellite), raw.final))
-            entries.append((pool.submit(_parse_and_solve, second, seen.copy(), per_satellite), second.final))
-            entries.appendleft((_Solved(first()), False))  # before them in time
-            raw = second = None
+            entries.appendleft((_Solved(first()), False))  # before it in time
+            raw = None
             raw = next_text()
             while raw is not None:
                 flush(block=False)

@@ -81,9 +81,7 @@ def _convert(args, bar) -> tuple[int, int, int]:
         from ..io.rawlog_convert import convert_raw_log
 
         version = _VERSIONS[args.rinex_version]
-        from ..parallel import cores
-
-        jobs = args.jobs if args.jobs is not None else cores()
+        jobs = args.jobs if args.jobs is not None else 1
         done = convert_raw_log(args.input, args.output, protocol=fmt, nav_output=args.nav, time_hint_ns=hint,
                                version=version, jobs=jobs)
         bar(2, 2)
@@ -168,8 +166,8 @@ def build_parser(command: str | None = _ALL) -> argparse.ArgumentParser:
                    help="RINEX version written: 3.05 (default, also 3), 4.01 (also 4) or 4.02; "
                    "with 4 the navigation file is RINEX 4.01")
     s.add_argument("--jobs", metavar="N", type=bounded_int("a number of processes", 1), default=None,
-                   help="raw logs: processes formatting RINEX records while the log is decoded; the "
-                        "same file (default: every core)")
+                   help="raw logs: 2 formats each piece's RINEX records in a forked process while the "
+                        "next piece is decoded, the same file; faster only with a core to spare (default 1)")
     s.add_argument("--nav", metavar="NAV", help="also write the log's ephemerides (UBX, RTCM 3 input) as RINEX navigation")
     s.add_argument("--time", metavar="DATE", help="approximate date of an RTCM 3 log without ephemerides "
                    "(its time tags carry no week), e.g. 2024-03-13")

@@ -160,6 +160,21 @@ class ErrorModel:
     multipath_code_m: float = 1.0
     multipath_phase_ratio: float = 0.5
     multipath_elevation_deg: float = 15.0
+    #: the terms a precise point positioning user models (all from :mod:`satnav.models`):
+    #: the antenna displaced by the solid Earth tide and the pole tide, Shapiro delay, phase
+    #: wind-up (nominal yaw), troposphere = GPT/Saastamoinen hydrostatic and wet a priori with
+    #: GMF mapping plus ``wet_delay_m`` of zenith wet delay the a priori does not know
+    precise: bool = False
+    wet_delay_m: float = 0.05
+    #: satellite and receiver code and phase biases (per satellite / per system, per signal):
+    #: codes normal with 1-sigma ``code_bias_sigma_m``, phases uniform within +-half a cycle
+    signal_biases: bool = False
+    code_bias_sigma_m: float = 1.0
+    #: satellite antenna phase-centre offsets (with ``precise``; body frame, nominal yaw): per
+    #: satellite z uniform 0.3-1.6 m (the scatter of the real GPS/Galileo offsets), x uniform
+    #: +-0.2 m, and a z difference between the frequencies normal with 1-sigma 5 cm; written
+    #: into the products' ANTEX by :func:`~satnav.constellation.precise_products.write_precise_products`
+    satellite_antennas: bool = False
 
     @classmethod
     def noise_free(cls) -> ErrorModel:
@@ -228,6 +243,12 @@ class Simulation:
     components: dict = field(default_factory=dict)
     name: str = "SIM1"
     clock: np.ndarray | None = None
+    #: (n, 2) satellite clock prediction errors (s, s/s from the first epoch) added to ``clock``
+    clock_error: np.ndarray | None = None
+    #: signal biases added (m): ``{"satellite": {(sat, "C1C"): m}, "receiver": {("G", "L1C"): m}}``
+    biases: dict = field(default_factory=dict)
+    #: satellite antenna offsets simulated (m, body frame x, y, z): ``{(sat, band): (3,)}``
+    satellite_pco_m: dict = field(default_factory=dict)
 
     def write(self, out_dir, *, name: str | None = None) -> dict[str, Path]:
         """Write the RINEX observation and navigation files, the truth CSV and
@@ -517,6 +538,9 @@ def simulate(
     # receiver clock and the true reception time
     rx_clock, rx_drift = _receiver_clock(times, errors, rngs[0])
     rx_true = rx_pos - rx_vel * rx_clock[:, None]
+    sun = None
+    if errors.precise:  # the antenna moves with the solid Earth tide and the pole tide
+        sun, rx_true = _tidal_position(times, rx_true)
 
     orbit = _TruthOrbit(constellation, nav, times, use_broadcast=not errors.ephemeris)
     geo = _light_time(orbit, rx_true, rx_vel, rx_clock)
@@ -536,6 +560,7 @@ def simulate(
     sat_drift = coeff[:, 1] + 2 * coeff[:, 2] * t_emit_s
     offsets = constellation.time_offset_s - np.round(constellation.time_offset_s)
     sat_clock = sat_clock + offsets
+    clock_error = np.zeros((n, 2))
     if errors.satellite_clock:
         rng = rngs[1]
         if satellite_seed is not None:  # the stream a simulation with seed=satellite_seed uses
@@ -545,6 +570,7 @@ def simulate(
         hours_s = (times - times[0]).astype(np.float64)[:, None] / NS_PER_S
         sat_clock = sat_clock + b + d * hours_s
         sat_drift = sat_drift + d
+        clock_error = np.column_stack([b, d])
 
     # look angles from the true receiver position
     lat, lon, h = ecef_to_geodetic(rx_true[:, None, :])
@@ -560,7 +586,9 @@ def simulate(
             lat, lon, az, el, times[:, None], (KLOBUCHAR_ALPHA, KLOBUCHAR_BETA)
         )
     tropo = np.zeros((m, n))
-    if errors.troposphere:
+    if errors.troposphere and errors.precise:
+        tropo = _precise_troposphere(times, lat, lon, h, el, errors.wet_delay_m)
+    elif errors.troposphere:
         tropo = errors.tropo_scale * measurement.tropospheric_delay_m(lat, h, el)
     # their rates for the Doppler (central differences over the epochs)
     d_iono_l1 = np.zeros((m, n))
@@ -577,6 +605,25 @@ def simulate(
     # with the truth terms, summed in the simulator's own order (clock difference first,
     # ionosphere last) so that simulated files stay bit for bit what they were
     common = geo["rho"] + SPEED_OF_LIGHT * (rx_clock[:, None] - sat_clock) + tropo
+    windup = np.zeros((m, n))
+    if errors.precise:
+        from ..models.attitude import nominal_attitude
+        from ..models.corrections import shapiro_delay_m
+
+        common = common + shapiro_delay_m(geo["pos"], rx_true[:, None, :])
+        axes = nominal_attitude(geo["pos"], sun[:, None, :])
+        windup = _wind_up(geo, axes, lat[:, 0], lon[:, 0])
+    elif errors.satellite_antennas:
+        raise SatnavError("simulated satellite antenna offsets need ErrorModel(precise=True) (nominal attitude)")
+    pco_rng = np.random.default_rng(np.random.SeedSequence(
+        [int(seed if satellite_seed is None else satellite_seed), 23]))
+    sat_pco: dict = {}
+    pco_z = pco_rng.uniform(0.3, 1.6, n)
+    pco_x = pco_rng.uniform(-0.2, 0.2, n)
+    bias_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 11]))
+    sat_bias_rng = np.random.default_rng(np.random.SeedSequence(
+        [int(seed if satellite_seed is None else satellite_seed), 13]))
+    biases: dict = {"satellite": {}, "receiver": {}}
     rate = geo["rate"] + SPEED_OF_LIGHT * (rx_drift[:, None] - sat_drift) + d_tropo
     factor = _elevation_factor(np.where(visible, el, np.pi / 2))
     sin_el = np.sin(np.where(visible, el, np.pi / 2))
@@ -615,10 +662,26 @@ def simulate(
                 e_p = e_l = e_d = e_s = 0.0
             code_m = common + iono + mp_code + e_p
             phase_m = common - iono + mp_phase + e_l
+            if errors.satellite_antennas:  # the signal leaves the antenna, not the centre of mass
+                band_dz = pco_rng.normal(0.0, 0.05, n) if key[0] != table[letter][0][0][0] else np.zeros(n)
+                pco = np.column_stack([pco_x, np.zeros(n), pco_z + band_dz])
+                for j in np.flatnonzero(sel).tolist():
+                    sat_pco[(int(constellation.sat[j]), key[0])] = pco[j].copy()
+                d = np.einsum("ni,mnij->mnj", pco, axes)
+                ant = np.where(sel[None, :], np.sum(geo["los"] * d, axis=-1), 0.0)
+                code_m = code_m + ant
+                phase_m = phase_m + ant
             # ambiguity: phase = code at the arc's first epoch (integer cycles)
             start_diff = (code_m - phase_m) / lam
             amb = np.round(np.take_along_axis(start_diff, arc_id, axis=0))
             phase_cyc = phase_m / lam + amb
+            if errors.precise:
+                phase_cyc = phase_cyc + windup
+            if errors.signal_biases:  # added after the integer ambiguity: N stays an integer
+                code_b, phase_b = _signal_biases(biases, letter, key, constellation.sat, sel, lam, errors,
+                                                 sat_bias_rng, bias_rng)
+                code_m = code_m + code_b[None, :]
+                phase_cyc = phase_cyc + (phase_b / np.where(sel, lam, 1.0))[None, :]
             doppler = -(rate - d_iono_l1 * (FREQ_L1 / freq) ** 2 + e_d) / lam
             cn0 = cn0_base + e_s
             ssi = np.clip(np.floor(cn0 / 6.0), 1, 9).astype(np.int8)
@@ -655,8 +718,72 @@ def simulate(
         obs=obs, nav=nav, constellation=constellation, times_ns=times, receiver_ecef_m=rx_pos,
         receiver_clock_s=rx_clock, elevation_deg=np.degrees(el), azimuth_deg=np.degrees(az),
         visible=visible, errors=errors, seed=int(seed), mask_deg=float(mask_deg), broadcast=fit,
-        components=components, name=name, clock=coeff,
+        components=components, name=name, clock=coeff, clock_error=clock_error, biases=biases,
+        satellite_pco_m=sat_pco,
     )  # fmt: skip
+
+
+def _tidal_position(times, rx_true):
+    """(Sun ITRS (T, 3), antenna displaced by the solid Earth tide (IERS 2010 ch. 7) and
+    the pole tide) with the models the PPP user applies (:mod:`satnav.models`)."""
+    from ..models.earth_orientation import eop_at
+    from ..models.pole_tide import pole_tide_displacement
+    from ..models.solid_tide import solid_tide_displacement
+    from ..models.sun_moon import sun_moon_itrs
+
+    eop = eop_at(times)
+    sun, moon = sun_moon_itrs(times, eop)
+    disp = solid_tide_displacement(rx_true, sun, moon, times) + pole_tide_displacement(rx_true, times, eop)
+    return sun, rx_true + disp
+
+
+def _precise_troposphere(times, lat, lon, h, el, wet_delay_m):
+    """Slant delay (m): GPT pressure/temperature, Saastamoinen zenith hydrostatic and wet
+    delays plus ``wet_delay_m``, Global Mapping Functions (IERS 2010 ch. 9)."""
+    from ..models.earth_orientation import GPS_EPOCH_MJD
+    from ..models.troposphere import gmf_mapping, gpt, saastamoinen_zenith, water_vapour_pressure
+
+    mjd = GPS_EPOCH_MJD + times / (86400.0 * NS_PER_S)
+    lat1, lon1, h1 = lat[:, 0], lon[:, 0], h[:, 0]
+    pres, temp, undulation = gpt(mjd, lat1, lon1, h1)
+    zhd, zwd = saastamoinen_zenith(lat1, h1, pres, temp, water_vapour_pressure(temp))
+    mh, mw = gmf_mapping(mjd[:, None], lat1[:, None], lon1[:, None], (h1 - undulation)[:, None],
+                         np.where(np.isfinite(el), el, np.pi / 2))
+    return zhd[:, None] * mh + (zwd + wet_delay_m)[:, None] * mw
+
+
+def _wind_up(geo, axes, lat, lon):
+    """Phase wind-up (cycles, (T, n)) of a levelled antenna, satellites in nominal yaw
+    (body ``axes`` (T, n, 3, 3) of :func:`satnav.models.attitude.nominal_attitude`;
+    :mod:`satnav.models.wind_up`), continuous over the epochs."""
+    from ..frames import enu_rotation
+    from ..models.wind_up import wind_up_cycles
+
+    enu = enu_rotation(lat, lon)
+    w = np.nan_to_num(wind_up_cycles(axes, enu[:, None, 1, :], -enu[:, None, 0, :], -geo["los"]))
+    steps = np.diff(w, axis=0)
+    return w[:1] + np.vstack([np.zeros((1, w.shape[1])), np.cumsum(steps - np.round(steps), axis=0)])
+
+
+def _signal_biases(biases, letter, key, sats, sel, lam, errors, sat_rng, rx_rng):
+    """Code and phase biases (m, each (n,), zero outside ``sel``) of signal ``key`` of the
+    satellites ``sats[sel]`` of system ``letter`` (wavelengths ``lam`` (n,) m): satellite +
+    receiver (the receiver's common to the system); recorded in ``biases``."""
+    k = int(np.count_nonzero(sel))
+    lam_sel = np.asarray(lam, dtype=np.float64)[sel]
+    sat_code = sat_rng.normal(0.0, errors.code_bias_sigma_m, k)
+    sat_phase = sat_rng.uniform(-0.5, 0.5, k) * lam_sel
+    rx_code = float(rx_rng.normal(0.0, errors.code_bias_sigma_m))
+    rx_cycles = float(rx_rng.uniform(-0.5, 0.5))
+    for s, bc, bp in zip(np.asarray(sats)[sel].tolist(), sat_code, sat_phase):
+        biases["satellite"][(int(s), "C" + key)] = float(bc)
+        biases["satellite"][(int(s), "L" + key)] = float(bp)
+    biases["receiver"][(letter, "C" + key)] = rx_code
+    biases["receiver"][(letter, "L" + key)] = rx_cycles * float(np.nanmedian(lam_sel)) if k else 0.0
+    code, phase = np.zeros(len(sel)), np.zeros(len(sel))
+    code[sel] = sat_code + rx_code
+    phase[sel] = sat_phase + rx_cycles * lam_sel
+    return code, phase
 
 
 def _assemble(times, sats, codes, chunks) -> Observations:

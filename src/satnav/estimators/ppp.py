@@ -1344,6 +1344,10 @@ class PppEngine:
                     "exclude": "satellites excluded"}[mode]
             text = (f"no ANTEX satellite antenna for {len(missing)} satellites ({', '.join(missing[:12])}"
                     f"{', ...' if len(missing) > 12 else ''}): {what}")
+            if self.ar is not None and any(sid[0] in AR_SYSTEMS for sid in missing):
+                text += ("; integer ambiguities need the satellite antenna offsets the products were made with "
+                         "(the centre's ANTEX, IGS20 igs20.atx for GRG/CODE since 2022): offset errors that differ "
+                         "between satellites by more than ~2 cm keep the narrow-lane (10.7 cm) float (bench/ppp_ar.py)")
             notes.append(text)
             self._once("satant", text)
         ecl = sorted(self._eclipsed)

@@ -27,7 +27,7 @@ from ..gnss_time import calendar_to_ns
 from .textfile import read_bytes
 
 __all__ = ["SatelliteAntenna", "read_antex_satellites", "satellite_pco", "Antenna", "AntennaSet",
-           "read_antex", "read_ngs_pcv", "receiver_key", "read_antennas"]
+           "read_antex", "read_ngs_pcv", "receiver_key", "read_antennas", "write_antex"]
 
 _NEVER = np.iinfo(np.int64).max
 
@@ -393,3 +393,48 @@ def read_antennas(*paths: str | PathLike, strict: bool = False) -> AntennaSet:
         part = read_antex(p, strict) if "ANTEX VERSION" in head.splitlines()[0][60:] else read_ngs_pcv(p, strict)
         result = result.merge(part) if (result.satellites or result.receivers) else part
     return result
+
+
+def write_antex(path: str | PathLike, antennas, *, comment: str = "") -> None:
+    """Write ``antennas`` (:class:`Antenna`: PCO per frequency, non-azimuthal PCV on
+    ``zenith_rad`` or zero) as an ANTEX 1.4 file that :func:`read_antex` reads back
+    (absolute, ``NOAZI`` rows only; PCO in mm to 0.01, PCV to 0.01 mm). Satellites get
+    ``VALID FROM``/``VALID UNTIL`` from their validity. Written atomically, never over an
+    input (:mod:`satnav.io.atomic`)."""
+    from ..gnss_time import ns_to_calendar
+    from .atomic import atomic_output
+
+    def rec(payload: str, label: str) -> str:
+        return f"{payload:<60.60}{label}"
+
+    def when(t: int) -> str:
+        y, mo, d, h, mi, sec = (np.ravel(v)[0] for v in ns_to_calendar(np.int64(t)))
+        return f"{int(y):6d}{int(mo):6d}{int(d):6d}{int(h):6d}{int(mi):6d}{float(sec):13.7f}"
+
+    lines = [rec(f"{1.4:8.1f}{'':12}M", "ANTEX VERSION / SYST"), rec("A", "PCV TYPE / REFANT")]
+    if comment:
+        lines.append(rec(comment, "COMMENT"))
+    lines.append(rec("", "END OF HEADER"))
+    for a in antennas:
+        zen = np.degrees(a.zenith_rad) if len(a.zenith_rad) > 1 else np.arange(0.0, 91.0, 5.0)
+        step = float(zen[1] - zen[0])
+        lines.append(rec("", "START OF ANTENNA"))
+        lines.append(rec(f"{a.antenna_type:<20.20}{a.sat_id:<20.20}{a.svn:<10.10}", "TYPE / SERIAL NO"))
+        lines.append(rec(f"{'FIELD':<20}{'satnav':<20}{0:6d}", "METH / BY / # / DATE"))
+        lines.append(rec(f"{0.0:8.1f}", "DAZI"))
+        lines.append(rec(f"{'':2}{zen[0]:6.1f}{zen[-1]:6.1f}{step:6.1f}", "ZEN1 / ZEN2 / DZEN"))
+        lines.append(rec(f"{len(a.pco_m):6d}", "# OF FREQUENCIES"))
+        if a.sat_id and a.valid_from_ns > np.iinfo(np.int64).min:
+            lines.append(rec(when(a.valid_from_ns), "VALID FROM"))
+        if a.sat_id and a.valid_until_ns < _NEVER:
+            lines.append(rec(when(a.valid_until_ns), "VALID UNTIL"))
+        for freq, pco in a.pco_m.items():
+            lines.append(rec(f"{'':3}{freq}", "START OF FREQUENCY"))
+            n, e, u = (1000.0 * np.asarray(pco, dtype=np.float64)).tolist()
+            lines.append(rec(f"{n:10.2f}{e:10.2f}{u:10.2f}", "NORTH / EAST / UP"))
+            pcv = 1000.0 * np.asarray(a.pcv_m.get(freq, np.zeros(len(zen))), dtype=np.float64)
+            lines.append(f"{'':3}NOAZI" + "".join(f"{v:8.2f}" for v in pcv))
+            lines.append(rec(f"{'':3}{freq}", "END OF FREQUENCY"))
+        lines.append(rec("", "END OF ANTENNA"))
+    with atomic_output(path, "w", encoding="ascii") as fh:
+        fh.write("\n".join(lines) + "\n")

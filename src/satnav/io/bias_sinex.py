@@ -30,7 +30,7 @@ from ..gnss_time import calendar_to_ns
 from ..satellites import satellite_index
 from .textfile import read_bytes
 
-__all__ = ["BiasSet", "read_bias_sinex"]
+__all__ = ["BiasSet", "read_bias_sinex", "write_bias_sinex"]
 
 _NS_PER_S = 1_000_000_000
 
@@ -158,3 +158,42 @@ def read_bias_sinex(path: str | PathLike, strict: bool = False) -> BiasSet:
     if not result.biases:
         raise FormatError("no satellite bias rows in +BIAS/SOLUTION", path, 1)
     return result
+
+
+def _sinex_stamp(time_ns: int) -> str:
+    """GPST ns -> ``YYYY:DOY:SSSSS``."""
+    from ..gnss_time import ns_to_calendar
+
+    y = int(np.ravel(ns_to_calendar(np.int64(time_ns))[0])[0])
+    start = int(calendar_to_ns(y, 1, 1, 0, 0, 0.0))
+    days, rest = divmod(int(time_ns) - start, 86400 * _NS_PER_S)
+    return f"{y:04d}:{days + 1:03d}:{rest // _NS_PER_S:05d}"
+
+
+def write_bias_sinex(path: str | PathLike, agency: str, biases: dict, start_ns: int, end_ns: int, *,
+                     clock_reference: dict | None = None) -> None:
+    """Write satellite OSBs as a SINEX_BIAS 1.00 file that :func:`read_bias_sinex` reads:
+    ``biases`` maps ``(sat, obs)`` (``obs`` ``"C1C"``, ``"L2W"``) to the bias in metres
+    (corrected observation = observation - bias), written in ns (to 0.1 ps) valid from
+    ``start_ns`` to ``end_ns``; ``agency`` the 3-letter analysis centre of the header;
+    ``clock_reference`` system letter -> reference observables of the clocks. Written
+    atomically, never over an input (:mod:`satnav.io.atomic`)."""
+    from ..satellites import satellite_id
+    from .atomic import atomic_output
+
+    first, last = _sinex_stamp(start_ns), _sinex_stamp(end_ns)
+    lines = [f"%=BIA 1.00 {agency[:3]:<3} {first[2:]} {agency[:3]:<3} {first[2:]} {last[2:]} P {len(biases):08d}",
+             "+BIAS/DESCRIPTION", " OBSERVATION_SAMPLING                    30", " DETERMINATION_METHOD  simulation truth",
+             " BIAS_MODE                               ABSOLUTE", " TIME_SYSTEM                             G"]
+    for letter, obs in (clock_reference or {}).items():
+        lines.append(f" SATELLITE_CLOCK_REFERENCE_OBSERVABLES {letter} {' '.join(obs)}")
+    lines += ["-BIAS/DESCRIPTION", "+BIAS/SOLUTION",
+              "*BIAS SVN_ PRN STATION__ OBS1 OBS2 BIAS_START____ BIAS_END______ UNIT __ESTIMATED_VALUE____ _STD_DEV___"]
+    for (sat, obs), metres in sorted(biases.items()):
+        prn = satellite_id(int(sat))
+        ns = metres / SPEED_OF_LIGHT * 1e9
+        lines.append(f" OSB  {prn[0]}{int(prn[1:]):03d} {prn:3} {'':9} {obs:<4} {'':4} {first} {last} {'ns':<4} "
+                     f"{ns:21.4f} {0.0:11.4f}")
+    lines += ["-BIAS/SOLUTION", "%=ENDBIA"]
+    with atomic_output(path, "w", encoding="ascii") as fh:
+        fh.write("\n".join(lines) + "\n")
