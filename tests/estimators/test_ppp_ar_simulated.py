@@ -2,12 +2,13 @@
 
 A static GPS + Galileo station is simulated for two hours of 30 s data
 (:func:`satnav.constellation.simulate.simulate` with ``ErrorModel(precise=True,
-signal_biases=True)``: integer ambiguities, satellite and receiver code and phase biases,
-the solid Earth and pole tides, Shapiro delay, phase wind-up and a GMF troposphere with a
-wet delay the a priori does not know, white code/phase noise). Its truth is written as the
-files a user gets from an analysis centre (:func:`satnav.constellation.precise_products.
+signal_biases=True, satellite_antennas=True)``: integer ambiguities, satellite and receiver
+code and phase biases, per-satellite antenna offsets of the real offsets' scatter, the solid
+Earth and pole tides, Shapiro delay, phase wind-up and a GMF troposphere with a wet delay the
+a priori does not know, white code/phase noise). Its truth is written as the files a user gets
+from an analysis centre (:func:`satnav.constellation.precise_products.
 write_precise_products`: 5-min SP3, 30 s RINEX clocks with 10 ps of noise, an OSB bias
-SINEX with code and phase biases, an ANTEX) and ``satnav solve --mode ppp-static /
+SINEX with code and phase biases, the ANTEX of the simulated offsets) and ``satnav solve --mode ppp-static /
 ppp-kinematic --ppp-ar`` runs on those files. The truth (the simulated antenna position
 ``truth.csv``) is outside the estimator.
 
@@ -45,7 +46,8 @@ def simulated(tmp_path_factory):
     # SP3's "missing coordinate")
     cons = [load_constellation(n, epoch_ns=t0 - 7000 * 10**9) for n in ("gps", "galileo")]
     site = np.asarray(geodetic_to_ecef(np.radians(52.28), np.radians(17.07), 120.0)).ravel()
-    sim = simulate(cons, site, times, errors=ErrorModel(precise=True, signal_biases=True, multipath=False), seed=1)
+    errors = ErrorModel(precise=True, signal_biases=True, satellite_antennas=True, multipath=False)
+    sim = simulate(cons, site, times, errors=errors, seed=1)
     out = tmp_path_factory.mktemp("ppp_ar_sim")
     files = sim.write(out)
     ids = sorted({satellite_id(int(k[0])) for k in sim.biases["satellite"]})
@@ -133,18 +135,35 @@ def test_product_files_read_back(simulated):
     b = read_bias_sinex(p["bias"])
     assert b.analysis_centre == "SIM"
     assert any(k[1] == "L1C" for k in b.biases) and any(k[1] == "C5Q" for k in b.biases)
-    a = read_antex(p["antex"])
-    assert "G01" in a.satellites and np.allclose(a.satellite("G01", GPST_2024_02_04).pco_m["G01"], 0.0)
+    a = read_antex(p["antex"]).satellite("E02", GPST_2024_02_04).pco_m
+    assert 0.3 <= a["E01"][2] <= 1.6 and abs(a["E05"][2] - a["E01"][2]) < 0.3
     pco = read_antex(simulated["products"]["pco"]["antex"]).satellite("E02", GPST_2024_02_04).pco_m
-    assert 0.0 < abs(pco["E01"][2]) <= 0.5 and pco["E01"][2] == pco["E05"][2]
+    dz = pco["E01"][2] - a["E01"][2]
+    assert 0.0 < abs(dz) <= 0.5 and pco["E05"][2] - a["E05"][2] == pytest.approx(dz, abs=1e-4)
 
 
 def test_nominal_satellite_antennas_give_no_wrong_fix_and_say_why(simulated, capsys):
     """Without the ANTEX the products were made with, the nominal per-system offsets (GPS
-    0.9 m, Galileo 0.8 m against 0 simulated) are used: one offset for every satellite of a
-    system cancels in the single differences (up to the 3 % of it that varies with the nadir
-    angle), so fixes stay right; the run says that the narrow-lane needs the centre's ANTEX
-    (real satellites scatter by decimetres around the nominal value: bench/ppp_ar.py)."""
+    0.9 m, Galileo 0.8 m) replace the simulated per-satellite ones (0.3-1.6 m): the BOR1
+    situation. No fix (the narrow-lane fractions are spread), no wrong fix, and the run says
+    that the narrow-lane needs the centre's ANTEX."""
     err, fixed, _minutes, text = _solve(simulated, "good", "ppp-static", capsys, antex=False)
     assert not np.any(err[fixed] > 0.10)
+    assert fixed.sum() <= 0.05 * len(fixed)
     assert "keep the narrow-lane (10.7 cm) float" in text
+
+
+def test_sim_cli_writes_precise_products(tmp_path, capsys):
+    """``satnav sim --precise-products``: the products of a scenario whose constellation epoch
+    is its start (satellites on an axis there: no 0.000000 "missing" SP3 coordinate)."""
+    from satnav.cli.main import main
+    from satnav.io.sp3 import read_sp3
+
+    out = tmp_path / "sim"
+    assert main(["sim", "gps,galileo", "-o", str(out), "--duration", "0.25", "--precise-products", "-q"]) == 0
+    names = sorted(p.name for p in (out / "products").iterdir())
+    assert sorted(n[-7:] for n in names if n.startswith("SIM0OPSFIN")) == ["CLK.CLK", "ORB.SP3", "OSB.BIA"]
+    sp3 = read_sp3(next((out / "products").glob("*.SP3")))
+    assert np.isfinite(sp3.position_m).all() and len(sp3.satellites) >= 48  # 24 GPS + 24 Galileo designed
+    assert main(["sim", "gps", "-o", str(tmp_path / "x"), "--noise-free", "--precise-products", "-q"]) == 2
+    assert "not with --noise-free" in capsys.readouterr().err

@@ -269,6 +269,10 @@ def cmd_sim(args) -> int:
         scenario.seed = args.seed
     if args.noise_free:
         scenario.noise_free = True
+    if args.precise_products:
+        if scenario.noise_free:
+            raise SatnavError("--precise-products needs the simulated truth orbits and biases; not with --noise-free")
+        scenario.errors = {**scenario.errors, "precise": True, "signal_biases": True, "satellite_antennas": True}
     if args.start:
         scenario.start = args.start
     if args.mask is not None:
@@ -292,6 +296,13 @@ def cmd_sim(args) -> int:
         say(f"broadcast fit residual RMS max {np.max(sim.broadcast.rms_m):.3f} m")
     for role in ("obs", "nav", "truth", "manifest"):
         say(f"wrote {paths[role]}")
+    if args.precise_products:
+        from pathlib import Path
+
+        from ..constellation.precise_products import write_precise_products
+
+        for role, path in write_precise_products(sim, Path(args.output) / "products").items():
+            say(f"wrote {path} ({role})")
     return 0
 
 
@@ -369,6 +380,10 @@ def register(subparsers) -> None:
     s.add_argument("--mask", type=_MASK, help="elevation mask (deg)")
     s.add_argument("--seed", type=bounded_int("a random seed", 0), help="random seed (>= 0)")
     s.add_argument("--noise-free", action="store_true", help="no random errors; models exact")
+    s.add_argument("--precise-products", action="store_true",
+                   help="simulate what PPP models (tides, wind-up, Shapiro, GMF troposphere, satellite antenna "
+                        "offsets) with code and phase biases, and write the truth as an analysis centre's SP3, clock, OSB bias SINEX and ANTEX "
+                        "into DIR/products (for satnav solve --mode ppp-... --ppp-ar)")
     add_verbosity(s)
     s.set_defaults(func=cmd_sim, input_args=("spec", "trajectory"))
 

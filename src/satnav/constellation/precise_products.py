@@ -7,16 +7,18 @@ positioning run reads:
 * an SP3-d orbit file (every ``orbit_interval_s``, 5 min like the IGS analysis centres) of
   the propagated truth orbits (:func:`~satnav.constellation.propagate.propagate`, the
   orbits the simulated signals left from), ECEF, centre of mass (the simulated satellite
-  antennas have no offset);
+  antennas have no offset); a coordinate within 0.5 mm of zero (a satellite crossing an
+  axis, e.g. at its design epoch) is written as 1 mm, since 0.000000 means "missing" in SP3;
 * a RINEX 3.04 clock file (every ``clock_interval_s``, 30 s) of the true satellite clocks
   **without** the periodic relativistic term (the IGS convention: the user adds
   ``-2 r.v / c^2``), plus white noise of ``clock_noise_s`` (an analysis centre's
   estimation noise, 10 ps = 3 mm by default);
 * a bias SINEX (SINEX_BIAS 1.00) with the satellites' observable-specific code **and
   phase** biases of every simulated signal (the simulated truth: integer-clock products);
-* an ANTEX file with the satellite antennas (zero offsets, as simulated, unless
-  ``satellite_pco_m`` gives others: a user's ANTEX that does not match the products)
-  and the receiver antenna type of the simulated header (zero offsets).
+* an ANTEX file with the satellite antennas as simulated (``Simulation.satellite_pco_m``;
+  zero without ``ErrorModel(satellite_antennas=True)``), their z offsets moved by
+  ``satellite_pco_m`` when given (a user's ANTEX that does not match the products), and the
+  receiver antenna type of the simulated header (zero offsets).
 
 File names follow the IGS long-name convention with the analysis centre ``centre``
 (``SIM0OPSFIN_...``) so that a PPP run identifies the centre of each product by name;
@@ -32,7 +34,7 @@ import numpy as np
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError
 from ..gnss_time import NS_PER_S, ns_to_calendar
-from ..satellites import satellite_id, system_of
+from ..satellites import satellite_id, satellite_index, system_of
 
 __all__ = ["write_precise_products", "product_clocks_s"]
 
@@ -67,8 +69,8 @@ def write_precise_products(sim, out_dir, *, centre: str = "SIM", bias_centre: st
     ``out_dir`` (module docstring). Returns the paths by role (``sp3``, ``clk``, ``bias``,
     ``antex``).
 
-    ``satellite_pco_m``: satellite id -> z offset (m, body frame, both frequencies) written
-    into the ANTEX although the simulation had none (a mismatched ANTEX);
+    ``satellite_pco_m``: satellite id -> z offset error (m, body frame, both frequencies)
+    added to the simulated offsets in the ANTEX (a mismatched ANTEX);
     ``bias_perturbation_seed``: the biases of "another centre": every satellite's phase
     biases moved by a random fraction of a cycle and its code biases by 0.3 m (1 sigma),
     labelled ``bias_centre`` (default ``centre``)."""
@@ -91,10 +93,13 @@ def write_precise_products(sim, out_dir, *, centre: str = "SIM", bias_centre: st
     t_orb = np.arange(first, (t1 // step + 6) * step + 1, step, dtype=np.int64)
     sats = np.asarray(sim.constellation.sat)
     track = propagate(sim.constellation, t_orb)
+    # a coordinate within 0.5 mm of 0 would be written as 0.000000, SP3's "missing": 1 mm instead
+    position = np.where(np.abs(track.position_m) < 5e-4, np.where(track.position_m < 0, -1e-3, 1e-3),
+                        track.position_m)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 17]))
     paths: dict[str, Path] = {}
     paths["sp3"] = out / f"{_stem(centre, first, '01D', f'{orbit_interval_s // 60:02d}M', 'ORB')}.SP3"
-    write_sp3(paths["sp3"], t_orb, sats, track.position_m, product_clocks_s(sim, t_orb), agency=centre,
+    write_sp3(paths["sp3"], t_orb, sats, position, product_clocks_s(sim, t_orb), agency=centre,
               orbit_type="FIT", data_used="ORBIT", comment="satnav simulation truth (centre of mass)")
     cstep = clock_interval_s * NS_PER_S
     t_clk = np.arange(first, t_orb[-1] + 1, cstep, dtype=np.int64)
@@ -120,9 +125,12 @@ def write_precise_products(sim, out_dir, *, centre: str = "SIM", bias_centre: st
     bands = {}
     for (s, obs) in sim.biases["satellite"]:
         bands.setdefault(satellite_id(int(s)), set()).add(obs[1])
+    simulated = getattr(sim, "satellite_pco_m", None) or {}
     for sid in sorted(bands):
         z = float(pco.get(sid, 0.0))
-        freqs = {f"{sid[0]}0{b}": np.array([0.0, 0.0, z]) for b in sorted(bands[sid])}
+        sat = int(satellite_index(sid))
+        freqs = {f"{sid[0]}0{b}": np.asarray(simulated.get((sat, b), np.zeros(3)), dtype=np.float64)
+                 + np.array([0.0, 0.0, z]) for b in sorted(bands[sid])}
         antennas.append(Antenna(name=sid, antenna_type="SIMULATED", sat_id=sid, svn=f"{sid[0]}{int(sid[1:]):03d}",
                                 zenith_rad=np.radians(np.arange(0.0, 17.5, 1.0)), pco_m=freqs))
     ant_type = getattr(sim.obs.header, "antenna_type", "") or "SIMULATED       NONE"

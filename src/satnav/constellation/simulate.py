@@ -170,6 +170,11 @@ class ErrorModel:
     #: codes normal with 1-sigma ``code_bias_sigma_m``, phases uniform within +-half a cycle
     signal_biases: bool = False
     code_bias_sigma_m: float = 1.0
+    #: satellite antenna phase-centre offsets (with ``precise``; body frame, nominal yaw): per
+    #: satellite z uniform 0.3-1.6 m (the scatter of the real GPS/Galileo offsets), x uniform
+    #: +-0.2 m, and a z difference between the frequencies normal with 1-sigma 5 cm; written
+    #: into the products' ANTEX by :func:`~satnav.constellation.precise_products.write_precise_products`
+    satellite_antennas: bool = False
 
     @classmethod
     def noise_free(cls) -> ErrorModel:
@@ -242,6 +247,8 @@ class Simulation:
     clock_error: np.ndarray | None = None
     #: signal biases added (m): ``{"satellite": {(sat, "C1C"): m}, "receiver": {("G", "L1C"): m}}``
     biases: dict = field(default_factory=dict)
+    #: satellite antenna offsets simulated (m, body frame x, y, z): ``{(sat, band): (3,)}``
+    satellite_pco_m: dict = field(default_factory=dict)
 
     def write(self, out_dir, *, name: str | None = None) -> dict[str, Path]:
         """Write the RINEX observation and navigation files, the truth CSV and
@@ -600,10 +607,19 @@ def simulate(
     common = geo["rho"] + SPEED_OF_LIGHT * (rx_clock[:, None] - sat_clock) + tropo
     windup = np.zeros((m, n))
     if errors.precise:
+        from ..models.attitude import nominal_attitude
         from ..models.corrections import shapiro_delay_m
 
         common = common + shapiro_delay_m(geo["pos"], rx_true[:, None, :])
-        windup = _wind_up(geo, sun, lat[:, 0], lon[:, 0])
+        axes = nominal_attitude(geo["pos"], sun[:, None, :])
+        windup = _wind_up(geo, axes, lat[:, 0], lon[:, 0])
+    elif errors.satellite_antennas:
+        raise SatnavError("simulated satellite antenna offsets need ErrorModel(precise=True) (nominal attitude)")
+    pco_rng = np.random.default_rng(np.random.SeedSequence(
+        [int(seed if satellite_seed is None else satellite_seed), 23]))
+    sat_pco: dict = {}
+    pco_z = pco_rng.uniform(0.3, 1.6, n)
+    pco_x = pco_rng.uniform(-0.2, 0.2, n)
     bias_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 11]))
     sat_bias_rng = np.random.default_rng(np.random.SeedSequence(
         [int(seed if satellite_seed is None else satellite_seed), 13]))
@@ -646,6 +662,15 @@ def simulate(
                 e_p = e_l = e_d = e_s = 0.0
             code_m = common + iono + mp_code + e_p
             phase_m = common - iono + mp_phase + e_l
+            if errors.satellite_antennas:  # the signal leaves the antenna, not the centre of mass
+                band_dz = pco_rng.normal(0.0, 0.05, n) if key[0] != table[letter][0][0][0] else np.zeros(n)
+                pco = np.column_stack([pco_x, np.zeros(n), pco_z + band_dz])
+                for j in np.flatnonzero(sel).tolist():
+                    sat_pco[(int(constellation.sat[j]), key[0])] = pco[j].copy()
+                d = np.einsum("ni,mnij->mnj", pco, axes)
+                ant = np.where(sel[None, :], np.sum(geo["los"] * d, axis=-1), 0.0)
+                code_m = code_m + ant
+                phase_m = phase_m + ant
             # ambiguity: phase = code at the arc's first epoch (integer cycles)
             start_diff = (code_m - phase_m) / lam
             amb = np.round(np.take_along_axis(start_diff, arc_id, axis=0))
@@ -694,6 +719,7 @@ def simulate(
         receiver_clock_s=rx_clock, elevation_deg=np.degrees(el), azimuth_deg=np.degrees(az),
         visible=visible, errors=errors, seed=int(seed), mask_deg=float(mask_deg), broadcast=fit,
         components=components, name=name, clock=coeff, clock_error=clock_error, biases=biases,
+        satellite_pco_m=sat_pco,
     )  # fmt: skip
 
 
@@ -726,14 +752,13 @@ def _precise_troposphere(times, lat, lon, h, el, wet_delay_m):
     return zhd[:, None] * mh + (zwd + wet_delay_m)[:, None] * mw
 
 
-def _wind_up(geo, sun, lat, lon):
+def _wind_up(geo, axes, lat, lon):
     """Phase wind-up (cycles, (T, n)) of a levelled antenna, satellites in nominal yaw
-    (:mod:`satnav.models.wind_up`, :mod:`satnav.models.attitude`), continuous over the epochs."""
+    (body ``axes`` (T, n, 3, 3) of :func:`satnav.models.attitude.nominal_attitude`;
+    :mod:`satnav.models.wind_up`), continuous over the epochs."""
     from ..frames import enu_rotation
-    from ..models.attitude import nominal_attitude
     from ..models.wind_up import wind_up_cycles
 
-    axes = nominal_attitude(geo["pos"], sun[:, None, :])
     enu = enu_rotation(lat, lon)
     w = np.nan_to_num(wind_up_cycles(axes, enu[:, None, 1, :], -enu[:, None, 0, :], -geo["los"]))
     steps = np.diff(w, axis=0)
