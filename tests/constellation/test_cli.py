@@ -126,4 +126,5 @@ def test_demo_under_60_s(tmp_path, capsys):
     assert "Closed loop" in out and "reduced ODTS" in out and "Closed loop" in html and "Reduced ODTS" in html
     rows = [line for line in out.splitlines() if line.startswith("Regional example (I)")]
     fitted, odts = (float(r.split()[-4]) for r in rows)  # SISRE RMS (m) of each broadcast
-    assert fitted < 0.05 and fitted < odts < 3.0
+    # the acceptance of the control segment: broadcast SISRE <= 0.5 m (the reduced run gives ~0.14 m)
+    assert fitted < 0.05 and fitted < odts < 0.5

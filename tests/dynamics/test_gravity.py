@@ -86,4 +86,4 @@ def test_numpy_and_compiled_kernel_against_closed_form_j2(accelerated):
         ref = gravity._gravity_numpy(r, egm96(12))
         assert np.allclose(got, ref, rtol=1e-14, atol=0)
     finally:
-        gravity.use_accelerator(True)
+        gravity.use_accelerator(None)

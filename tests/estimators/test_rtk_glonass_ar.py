@@ -123,6 +123,20 @@ def test_auto_default_on_mixed_pair_is_autocal(tmp_path):
     assert "same receiver type 'SATNAV SIMULATOR'" in s.options["glonass_ar_reason"]
 
 
+def test_autocal_needs_three_glonass_integers():
+    """Seed 44 (unseen when autocal's joint search was written) had 22 fixed epochs 0.65-0.95 m
+    off with 2 GLONASS integers in a fix: the free IFB rate left one combination to test."""
+    for ifb in (0.0, 0.03):
+        r, b, nav, truth = low_cost_pair(44, systems="GR", hour=HOURS[44 % len(HOURS)],
+                                         ifb_m_per_channel=ifb)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = solve_rtk(r, b, nav, base_position=BASE, frequencies=("L1",), systems="GR",
+                          max_age_s=30.0, glonass_ar="autocal")
+        err = np.linalg.norm(s.position_m - truth, axis=1)
+        assert s.fixed.sum() > 50 and not (s.fixed & (err > 0.10)).any(), err[s.fixed].max()
+
+
 def test_unimodular_basis_separates_the_rate_direction():
     """The basis of the joint autocal search: ``U w = e_0``, ``U`` integer with determinant
     +-1 (integers stay integers both ways), for channel differences of GLONASS pairs (zero

@@ -9,8 +9,8 @@ positioning per constellation combination -> service table, and a self-contained
 satellites visible per system).
 
 The closed loop (with the ``dynamics`` extra): the regional system's control segment run
-reduced so that the demo stays quick (:func:`closed_loop`: 300 s monitoring data of the
-eight stations, one ODTS over a 6 h arc, 2 iterations from a warm start, 2 h of broadcast
+reduced so that the demo stays quick (:func:`closed_loop`: 600 s monitoring data of the
+eight stations, one ODTS over a 24 h arc, 2 iterations from a warm start, 2 h of broadcast
 evaluated); the service table compares the broadcast fitted to the truth with the broadcast
 from the ODTS predictions: SISRE, orbit and clock RMS, and a user's position error. The
 full control segment (24 h arcs at 30 s, SISRE ~0.16 m) is ``satnav odts``.
@@ -29,7 +29,7 @@ from ..io.atomic import atomic_output
 __all__ = ["run_demo", "demo_report_html", "closed_loop", "format_closed_loop", "DEFAULT_OUT_DIR"]
 
 #: The reduced control segment of the demo (the full one: ``satnav odts``).
-CLOSED_LOOP_NOTE = ("reduced ODTS for speed: 300 s data of the 8 monitoring stations, one 6 h arc, "
+CLOSED_LOOP_NOTE = ("reduced ODTS for speed: 600 s data of the 8 monitoring stations, one 24 h arc, "
                     "2 iterations from a warm start, 2 h of broadcast evaluated; the full control "
                     "segment (24 h arcs at 30 s) is 'satnav odts'")
 CLOSED_LOOP_COLUMNS = ("system", "broadcast", "SISRE RMS (m)", "orbit 3D RMS (m)", "clock RMS (m)",
@@ -85,9 +85,9 @@ def closed_loop(quick: bool = True) -> list[dict] | None:
 
     s = load_control_scenario(None)
     if quick:
-        s = replace(s, interval_s=300.0, arc_hours=6.0, evaluation_hours=2.0, odts_every_hours=2.0,
+        s = replace(s, interval_s=600.0, arc_hours=24.0, evaluation_hours=2.0, odts_every_hours=2.0,
                     apriori_sigma_m=1.0, time_links=False,
-                    options=replace(s.options, arc_hours=6.0, iterations=2))
+                    options=replace(s.options, arc_hours=24.0, iterations=2))
     report = run_odts(s, None)
 
     def rms(rows, key):

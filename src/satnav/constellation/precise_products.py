@@ -42,7 +42,8 @@ __all__ = ["write_precise_products", "product_clocks_s"]
 def product_clocks_s(sim, times_ns) -> np.ndarray:
     """True satellite clocks (s, (T, n)) of ``sim`` at GPST ``times_ns`` without the
     periodic relativistic term: the broadcast polynomial + the system time offset + the
-    prediction error (:func:`~satnav.constellation.simulate.simulate`)."""
+    prediction error (:func:`~satnav.constellation.simulate.simulate`); for GLONASS, whose
+    simulated clock is the polynomial alone, minus the periodic term of the truth orbit."""
     c = sim.constellation
     t = np.asarray(times_ns, dtype=np.int64)
     dt = (t[:, None] - c.epoch_ns).astype(np.float64) / NS_PER_S
@@ -52,6 +53,14 @@ def product_clocks_s(sim, times_ns) -> np.ndarray:
     if sim.clock_error is not None:
         hours = (t - sim.times_ns[0]).astype(np.float64)[:, None] / NS_PER_S
         clk = clk + sim.clock_error[:, 0] + sim.clock_error[:, 1] * hours
+    glonass = system_of(np.asarray(c.sat)) == "R"
+    if glonass.any():  # simulated GLONASS clocks contain the periodic term (GLONASS ICD 5.1): remove it
+        from ..models.corrections import relativistic_clock_correction
+        from .propagate import propagate
+
+        track = propagate(c, t)
+        rel = relativistic_clock_correction(track.position_m, track.velocity_m_s)
+        clk[:, glonass] = clk[:, glonass] - rel[:, glonass]
     return clk
 
 

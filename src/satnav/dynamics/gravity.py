@@ -18,6 +18,7 @@ Frame: ITRS (Earth-fixed); positions in metres, accelerations in m/s^2.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -129,15 +130,22 @@ def gravity_acceleration(r_itrs_m: np.ndarray, field: GravityField) -> np.ndarra
     For a few points (an orbit integration calls this once per stage with the satellites
     of a constellation) the per-call cost of the NumPy version is its Python loops over the
     degree: with numba installed (the ``accel`` extra) a compiled kernel of the same sums
-    (:func:`_gravity_kernel`, agreeing to rounding) runs instead; ``SATNAV_NO_NUMBA=1`` or
-    :func:`use_accelerator` turns it off."""
+    (:func:`_gravity_kernel`, agreeing to rounding) takes over once the NumPy sums have cost
+    :data:`ACCELERATE_AFTER_S`; ``SATNAV_NO_NUMBA=1`` or :func:`use_accelerator` turns it
+    off or on."""
     r = np.asarray(r_itrs_m, dtype=np.float64)
     kernel = _kernel() if r.ndim == 2 and r.shape[0] <= 64 else None
     if kernel:
         a, b, e = _recursion_factors(field.degree)
         return kernel(np.ascontiguousarray(r), np.ascontiguousarray(field.c), np.ascontiguousarray(field.s),
                       float(field.radius), float(field.gm), a, b, e)
-    return _gravity_numpy(r, field)
+    if kernel is None:
+        return _gravity_numpy(r, field)
+    t0 = time.perf_counter()
+    out = _gravity_numpy(r, field)
+    global _NUMPY_SECONDS
+    _NUMPY_SECONDS += time.perf_counter() - t0
+    return out
 
 
 def _gravity_numpy(r: np.ndarray, field: GravityField) -> np.ndarray:
@@ -244,12 +252,23 @@ def _gravity_kernel(r, c, s, radius, gm, a, b, e):
     return out
 
 
-_KERNEL = None  # None: not tried yet; False: NumPy only; else the compiled kernel
+_KERNEL = None  # None: not loaded yet; False: NumPy only; else the compiled kernel
+_AUTOMATIC = True  # load numba once the NumPy sums have cost about its import
+_NUMPY_SECONDS = 0.0
+#: NumPy time (s) of the sums after which the kernel is loaded: importing numba and loading
+#: the cached kernel costs about as much (0.5-3 s on 2 shared cores), so a short job (a few
+#: hundred force evaluations) never pays it and a long one (an ODTS: thousands) switches
+#: after its first second.
+ACCELERATE_AFTER_S = 1.0
 
 
 def _kernel():
+    """The compiled kernel, False for NumPy (not installed, turned off, or in automatic mode
+    before :data:`ACCELERATE_AFTER_S` of NumPy sums)."""
     global _KERNEL
     if _KERNEL is None:
+        if _AUTOMATIC and _NUMPY_SECONDS < ACCELERATE_AFTER_S:
+            return False
         _KERNEL = _load_kernel()
     return _KERNEL
 
@@ -265,11 +284,13 @@ def _load_kernel():
     return kernels[0] if kernels else False
 
 
-def use_accelerator(enabled: bool) -> bool:
-    """Use the compiled gravity kernel (``True``, when numba is installed) or NumPy only
-    (``False``); returns whether the kernel is in use."""
-    global _KERNEL
-    _KERNEL = None if enabled else False
+def use_accelerator(enabled: bool | None) -> bool:
+    """Use the compiled gravity kernel (``True``: loaded now, when numba is installed), NumPy
+    only (``False``), or back to automatic (``None``: loaded after :data:`ACCELERATE_AFTER_S`
+    of NumPy sums); returns whether the kernel is in use now."""
+    global _KERNEL, _AUTOMATIC
+    _AUTOMATIC = enabled is None
+    _KERNEL = None if enabled is not False else False
     return bool(_kernel())
 
 

@@ -637,6 +637,10 @@ class PppEngine:
             if key not in self._sat_antenna_cache:
                 sid = satellite_id(s)
                 c1, _l1, c2, _l2, f1, f2 = plan_of[sid[0]]
+                if not (np.isfinite(f1) and np.isfinite(f2)):  # GLONASS FDMA: G1/G2 = 9/7 on every channel
+                    from ..signals import carrier_frequency
+
+                    f1, f2 = (float(carrier_frequency(sid[0], c[1], 0)) for c in (c1, c2))
                 a1 = f1**2 / (f1**2 - f2**2)
                 a = None if ants is None else ants.satellite(sid, int(t))
                 codes = (f"{sid[0]}0{c1[1]}", f"{sid[0]}0{c2[1]}")

@@ -248,6 +248,8 @@ class RtkCore:
     #: systems' integers for that test to be made; a larger one refuses the GLONASS
     #: integers (an IFB of 0.03 m per channel, 0.16 cycle, must be visible).
     GLONASS_TEST_SIGMA_CYC = 0.05
+    #: Fewest GLONASS integers in an autocal fix (:meth:`_min_glonass`).
+    AUTOCAL_MIN_GLONASS = 3
 
     # ------------------------------------------------------------------ set-up
     def _init_options(self, *, mode, ratio_threshold, fix_and_hold, elevation_mask_deg,
@@ -937,7 +939,7 @@ class RtkCore:
         fix (:meth:`_try_fix`: the GLONASS test both ways, the cross-check when the lock
         time was not waited). Returns True when the epoch was fixed."""
         rr = np.flatnonzero(is_r)
-        if len(rr) < 2 or len(pairs) - len(rr) < self.min_fix:
+        if len(rr) < self._min_glonass() or len(pairs) - len(rr) < self.min_fix:
             return False
         w_all = np.zeros(len(pairs), np.int64)
         w_all[rr] = np.round(self._channel_differences(pairs, rr)).astype(np.int64)
@@ -971,7 +973,7 @@ class RtkCore:
                 if keep[r]:
                     n_r = np.count_nonzero(keep & is_r) - is_r[r]
                     n_g = np.count_nonzero(keep & ~is_r) - (not is_r[r])
-                    if n_r >= 2 and n_g >= self.min_fix:
+                    if n_r >= self._min_glonass() and n_g >= self.min_fix:
                         keep[r] = False
                         break
             else:
@@ -1097,7 +1099,7 @@ class RtkCore:
         both systems, each consistent with the other, a cycle away from the floats)."""
         u = np.flatnonzero(used)
         n_r = sum(self.letters[pairs[r][0]] == "R" for r in u.tolist())
-        if n_r < 2 or len(u) - n_r < self.min_fix:
+        if n_r < self._min_glonass() or len(u) - n_r < self.min_fix:
             return False
         d = a[u] - ints[u]
         Q = Qa[u][:, u].copy()
@@ -1130,7 +1132,7 @@ class RtkCore:
         if is_r.all():  # GLONASS alone: only when no other system is there to test with
             return all(self.letters[k] == "R" for k, _r, _f in pairs)
         g, rr = u[~is_r], u[is_r]
-        if len(g) < self.min_fix or len(rr) < 2:
+        if len(g) < self.min_fix or len(rr) < self._min_glonass():
             return False  # too few integers on either side for the test to have power
         D1, D2 = D[g], D[rr]
         PD1 = Ps @ D1.T
@@ -1174,6 +1176,13 @@ class RtkCore:
         except np.linalg.LinAlgError:
             return False
         return chi2 <= _chi2_quantile(len(rr), self.GLONASS_TEST_P)
+
+    def _min_glonass(self):
+        """Fewest GLONASS integers of a fix tested against the other systems': 2, and 3 with
+        ``"autocal"``, whose free IFB rate takes one of them (with 2, one rate-free
+        combination was left to test, and wrong fixes of 6 integers passed on an unseen
+        simulated pair)."""
+        return self.AUTOCAL_MIN_GLONASS if self._ifb_idx is not None else 2
 
     def _channel_differences(self, pairs, rows):
         """GLONASS channel number differences ``k_sat - k_ref`` of the pairs ``rows``."""
