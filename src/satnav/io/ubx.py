@@ -581,6 +581,16 @@ def _s2(word: int, total: int, p1: int, n1: int, p2: int, n2: int) -> int:
     return v - (1 << n) if v >> (n - 1) else v
 
 
+def _bds_week_of_toe(week: int, toe_sow: float, transmission_sow: int) -> int:
+    """BeiDou week of toe: the transmission week moved by one where toe (s of week) lies more
+    than half a week from the transmission time (a message sent across a week boundary)."""
+    if toe_sow > transmission_sow + 302400:
+        return week + 1
+    if toe_sow < transmission_sow - 302400:
+        return week - 1
+    return week
+
+
 def _bds_d1(sf: dict, sat: int) -> dict | None:
     """Keplerian record of BeiDou D1 subframes 1-3 (300-bit ints of the ten 30-bit words,
     parity bits in place; BDS-SIS-ICD-B1I 3.0 5.2.4), or None when they disagree."""
@@ -593,11 +603,7 @@ def _bds_d1(sf: dict, sat: int) -> dict | None:
     toe_sow = ((_u(s2, T, 290, 2) << 15) | _u2(s3, T, 42, 10, 60, 5)) * 8.0
     if toc_sow != toe_sow:
         return None
-    week = _u(s1, T, 60, 13)
-    if toe_sow > sow[0] + 302400:
-        week += 1
-    elif toe_sow < sow[0] - 302400:
-        week -= 1
+    week = _bds_week_of_toe(_u(s1, T, 60, 13), toe_sow, sow[0])
     toe = int(gpst_from_bdt_week_tow(week, toe_sow))
     iode, iodc = _u(s1, T, 287, 5), _u(s1, T, 43, 5)
     return dict(
@@ -649,11 +655,7 @@ def _bds_d2(pages: dict, sat: int) -> dict | None:
     toe_sow = _u3(p7, T, (80, 2), (90, 15)) * 8.0
     if toc_sow != toe_sow:
         return None
-    week = _u(p1, T, 64, 13)
-    if toe_sow > sow[1] + 302400:
-        week += 1
-    elif toe_sow < sow[1] - 302400:
-        week -= 1
+    week = _bds_week_of_toe(_u(p1, T, 64, 13), toe_sow, sow[1])
     toe = int(gpst_from_bdt_week_tow(week, toe_sow))
     iode, iodc = _u(p4, T, 91, 5), _u(p1, T, 47, 5)
 
