@@ -64,6 +64,26 @@ def test_beidou_d1_of_a_long_sfrbx_log_equals_convbin(tmp_path):
     _compare(ours, ref, "C")
 
 
+@needs_convbin
+def test_live_decoder_gives_the_beidou_d1_ephemerides_of_convbin(tmp_path):
+    """The stream decoder (bytes in 4 KB pieces, as from a serial port) assembles BeiDou D1
+    ephemerides too, the same as convbin's conversion of the whole log."""
+    from satnav.io.stream_items import NavigationItem
+    from satnav.io.ubx_stream import UbxDecoder
+    from satnav.navigation import Navigation
+
+    log = STREAMS / "pygpsdata-rxmsfrbx.log"
+    data = log.read_bytes()
+    decoder = UbxDecoder(source=str(log))
+    nav = Navigation()
+    for i in range(0, len(data), 4096):
+        for item in decoder.feed(data[i : i + 4096]):
+            if isinstance(item, NavigationItem):
+                nav = nav.merge(item.navigation)
+    assert nav.count_by_system()["C"] == 23
+    _compare(nav, _convbin_nav(log, tmp_path), "C")
+
+
 def test_receiver_solutions_equal_pyubx2_fields():
     import gzip
     import io

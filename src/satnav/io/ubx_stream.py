@@ -42,6 +42,7 @@ MAX_FRAME = 65535 + 8
 #: SFRBX messages kept per satellite to assemble ephemerides (GPS: 5 subframes a frame;
 #: Galileo I/NAV: word types 1-5 within a 15-word subframe).
 SFRBX_KEPT = 24
+SFRBX_KEPT_BEIDOU_GEO = 60
 
 _SIGNAL_NAMES = None
 
@@ -217,7 +218,9 @@ class UbxDecoder:
         if len(payload) < 8:
             return None
         key = (payload[0], payload[1])
-        kept = self._sfrbx.setdefault(key, deque(maxlen=SFRBX_KEPT))
+        # a BeiDou GEO's ten subframe-1 pages span 30 s, 50 subframes of 0.6 s
+        size = SFRBX_KEPT_BEIDOU_GEO if key[0] == 3 and _beidou_geo(key[1]) else SFRBX_KEPT
+        kept = self._sfrbx.setdefault(key, deque(maxlen=size))
         kept.append(frame)
         if not _completes(payload):
             return None
@@ -253,18 +256,29 @@ def _one_frame(frame: bytes) -> UbxFrames:
 
 def _completes(payload: bytes) -> bool:
     """Whether an SFRBX payload may complete what :func:`~satnav.io.ubx.decode_sfrbx`
-    assembles: GPS LNAV subframe 3 (ephemeris) or 4 (ionosphere/UTC page), Galileo I/NAV
-    word type 4 or 5 (IS-GPS-200 20.3.3 HOW subframe id; Galileo OS SIS ICD 4.3.5 word
-    type in the first 6 data bits of the even page)."""
-    gnss, nwords = payload[0], payload[4]
+    assembles: GPS and QZSS LNAV subframe 3 (ephemeris) or 4 (ionosphere/UTC page), Galileo
+    I/NAV word type 4 or 5, BeiDou D1 subframe 3 or D2 subframe 1 page 10 (IS-GPS-200 20.3.3 HOW
+    subframe id; Galileo OS SIS ICD 4.3.5 word type in the first 6 data bits of the even page;
+    BDS-SIS-ICD-B1I 3.0 5.2.3/5.3.3: FraID in bits 16-18 of word 1, D2 Pnum in bits 43-46)."""
+    gnss, sv, nwords = payload[0], payload[1], payload[4]
     if len(payload) < 8 + 4 * max(nwords, 2):
         return False
     w0, w1 = int.from_bytes(payload[8:12], "little"), int.from_bytes(payload[12:16], "little")
-    if gnss == 0:  # GPS: subframe id, bits 20-22 of the HOW (word 2)
+    if gnss in (0, 5):  # GPS, QZSS: subframe id, bits 20-22 of the HOW (word 2)
         return ((w1 >> 6) & 0xFFFFFF) >> 2 & 7 in (3, 4)
     if gnss == 2:  # Galileo I/NAV
         return (w0 >> 24) & 0x3F in (4, 5)
+    if gnss == 3:  # BeiDou: 30-bit words right-aligned
+        fraid = (w0 >> 12) & 7
+        if _beidou_geo(sv):
+            return fraid == 1 and (w1 >> 14) & 0xF == 10
+        return fraid == 3
     return False
+
+
+def _beidou_geo(sv: int) -> bool:
+    """BeiDou GEO satellites (D2 navigation message): PRN 1-5 and 59-63."""
+    return sv <= 5 or sv >= 59
 
 
 def _fletcher_ok(buf: bytes, start: int, end: int) -> bool:
