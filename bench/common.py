@@ -18,3 +18,12 @@ def best_of(fn, repeat: int):
         out = fn()
         best = min(best, time.perf_counter() - t0)
     return best, out
+
+
+def bor1_integer_clock_products() -> dict:
+    """BOR1 2024-035's integer-clock product sets by analysis centre (PPP-AR benches): GRG's 5-min
+    SP3 + OSB, CODE's three 5-min SP3 (days 034-036, clocks inside) + OSB."""
+    b = DATA / "bor1-2024-035"
+    return {"GRG": [b / "GRG0MGXFIN_20240350000_01D_05M_ORB.SP3.gz", b / "GRG0MGXFIN_20240350000_01D_01D_OSB.BIA"],
+            "COD": [b / f"COD0OPSFIN_2024{d}0000_01D_05M_ORB.SP3.gz" for d in ("034", "035", "036")]
+            + [b / "COD0OPSFIN_20240350000_01D_01D_OSB.BIA.gz"]}

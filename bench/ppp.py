@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DATA
+from common import DATA, bor1_integer_clock_products
 
 REPO = Path(__file__).resolve().parents[1]
 D = DATA / "esbc-2020-177"
@@ -210,15 +210,12 @@ def convergence_ar() -> None:
     from satnav.pipeline import precise_products, read_observations
 
     warnings.simplefilter("ignore")
-    b = DATA / "bor1-2024-035"
-    obs = read_observations(b / "BOR100POL_R_20240350000_01D_30S_MO.crx.gz")
+    obs = read_observations(DATA / "bor1-2024-035" / "BOR100POL_R_20240350000_01D_30S_MO.crx.gz")
     with open(DATA / "stations.csv") as fh:
         row = next(r for r in csv.DictReader(fh) if r["station"] == "BOR1")
     ref = np.array([float(row["x_m"]), float(row["y_m"]), float(row["z_m"])])
     blq = DATA / "oceanload" / "FES2004_subset.blq"
-    centres = {"GRG": [b / "GRG0MGXFIN_20240350000_01D_05M_ORB.SP3.gz", b / "GRG0MGXFIN_20240350000_01D_01D_OSB.BIA"],
-               "COD": [b / f"COD0OPSFIN_2024{d}0000_01D_05M_ORB.SP3.gz" for d in ("034", "035", "036")]
-               + [b / "COD0OPSFIN_20240350000_01D_01D_OSB.BIA.gz"]}
+    centres = bor1_integer_clock_products()
     for centre, files in centres.items():
         products = precise_products(files + [blq])
         conv = {"off": [], "fix": []}

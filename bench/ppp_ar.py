@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DATA
+from common import DATA, bor1_integer_clock_products
 
 
 def _simulate(seed: int, out: Path):
@@ -141,12 +141,9 @@ def real_data() -> None:
     from satnav.satellites import satellite_id
 
     warnings.simplefilter("ignore")
-    b = DATA / "bor1-2024-035"
-    obs = read_observations(b / "BOR100POL_R_20240350000_01D_30S_MO.crx.gz")
+    obs = read_observations(DATA / "bor1-2024-035" / "BOR100POL_R_20240350000_01D_30S_MO.crx.gz")
     blq = DATA / "oceanload" / "FES2004_subset.blq"
-    centres = {"GRG": [b / "GRG0MGXFIN_20240350000_01D_05M_ORB.SP3.gz", b / "GRG0MGXFIN_20240350000_01D_01D_OSB.BIA"],
-               "COD": [b / f"COD0OPSFIN_2024{d}0000_01D_05M_ORB.SP3.gz" for d in ("034", "035", "036")]
-               + [b / "COD0OPSFIN_20240350000_01D_01D_OSB.BIA.gz"]}
+    centres = bor1_integer_clock_products()
     for centre, files in centres.items():
         sol = solve_ppp(obs, precise_products(files + [blq]), PppOptions(mode="static", ambiguity_resolution="fix"))
         a = sol.ambiguities
