@@ -1135,12 +1135,8 @@ class RtkCore:
         if len(g) < self.min_fix or len(rr) < self._min_glonass():
             return False  # too few integers on either side for the test to have power
         D1, D2 = D[g], D[rr]
-        PD1 = Ps @ D1.T
         try:
-            rhs = np.column_stack((D1 @ xs - ints[g], PD1.T))
-            sol = kalman.solve(D1 @ PD1, rhs)
-            xs1 = xs - PD1 @ sol[:, 0]
-            Ps1 = Ps - PD1 @ sol[:, 1:]
+            xs1, Ps1 = _conditioned(xs, Ps, D1, ints[g])
             d2 = D2 @ xs1 - ints[rr]
             Q2 = D2 @ Ps1 @ D2.T
             if (self._ifb_idx is None
@@ -1155,11 +1151,7 @@ class RtkCore:
             if self.glonass_test_floor_cyc:
                 # and the other way round: the other systems' float ambiguities given the
                 # GLONASS integers (an IFB absorbed by wrong integers of both sets shows here)
-                PD2 = Ps @ D2.T
-                rhs = np.column_stack((D2 @ xs - ints[rr], PD2.T))
-                sol2 = kalman.solve(D2 @ PD2, rhs)
-                xs2 = xs - PD2 @ sol2[:, 0]
-                Ps2 = Ps - PD2 @ sol2[:, 1:]
+                xs2, Ps2 = _conditioned(xs, Ps, D2, ints[rr])
                 d1 = D1 @ xs2 - ints[g]
                 Q1 = D1 @ Ps2 @ D1.T
                 Q1 = 0.5 * (Q1 + Q1.T)
@@ -1353,3 +1345,12 @@ def _chi2_quantile(dof, p):
         z = NormalDist().inv_cdf(p)
     k = float(dof)
     return k * (1.0 - 2.0 / (9.0 * k) + z * math.sqrt(2.0 / (9.0 * k))) ** 3
+
+
+def _conditioned(x: np.ndarray, P: np.ndarray, D: np.ndarray, values: np.ndarray):
+    """Float ambiguities ``x`` (cycles) and covariance ``P`` conditioned on the double
+    differences ``D @ x`` taking ``values`` exactly (the integers of one set): the Kalman update
+    with a zero-variance observation, as (x, P)."""
+    PD = P @ D.T
+    sol = kalman.solve(D @ PD, np.column_stack((D @ x - values, PD.T)))
+    return x - PD @ sol[:, 0], P - PD @ sol[:, 1:]
