@@ -43,17 +43,18 @@ def conversion_comments(fmt: str, source: str, what: str) -> list[str]:
     return head + [log_comment(fmt, what)]
 
 
-#: (signals, codes used) -> the code plan of :func:`_code_plan` (a live stream repeats a few)
+#: (signals, codes used) -> the code plan of :func:`_code_plan` (a live stream repeats a few;
+#: the plans are read, never changed)
 _PLANS: dict = {}
 
 
 def _code_plan(signals: list[tuple[str, str]], used: np.ndarray):
     """For the row codes ``used`` (signal * 4 + type, sorted): the codes in (system, band,
     attribute, type) order, the code names, row code -> code index, and system -> its codes."""
-    key = (id(signals), len(signals), used.tobytes())
+    key = (tuple(signals), used.tobytes())
     plan = _PLANS.get(key)
-    if plan is not None and plan[0] is signals:
-        return plan[1:]
+    if plan is not None:
+        return plan
     all_codes = [(letter, t + code) for letter, code in signals for t in OBS_TYPES]
     used_sorted = sorted(
         used.tolist(),
@@ -78,7 +79,7 @@ def _code_plan(signals: list[tuple[str, str]], used: np.ndarray):
             lst.append(name)
     if len(_PLANS) > 256:
         _PLANS.clear()
-    _PLANS[key] = (signals, used_sorted, code_names, remap, obs_codes)
+    _PLANS[key] = (used_sorted, code_names, remap, obs_codes)
     return used_sorted, code_names, remap, obs_codes
 
 

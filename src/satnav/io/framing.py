@@ -243,6 +243,11 @@ def frame_stream(
         chain = _frame_chain(data, ubx, rtcm3)
         if chain is not None:
             return chain
+    return _frame_general(data, ubx=ubx, rtcm3=rtcm3, nmea=nmea, final=final)
+
+
+def _frame_general(data: bytes, *, ubx: bool, rtcm3: bool, nmea: bool, final: bool) -> StreamFrames:
+    """:func:`frame_stream` with NumPy over the whole buffer (module docstring)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     n = len(buf)
     counts = dict.fromkeys(_COUNT_KEYS, 0)
