@@ -273,7 +273,11 @@ class UbxDecoder:
         data = b"".join(f for f, _ in kept)
         times = [t for _, t in kept]
         times_ns = None if any(t is None for t in times) else np.array(times, np.int64)
-        nav = decode_sfrbx(data, frame_ubx(data), week_hint=self._week, times_ns=times_ns)
+        rows, start = [], 0  # the kept frames were checked when they arrived: no framing pass
+        for f, _ in kept:
+            rows.append((start, 0x02, 0x13, len(f) - 8))
+            start += len(f)
+        nav = decode_sfrbx(data, _frames_of(rows, {}), week_hint=self._week, times_ns=times_ns)
         new = Navigation(header=nav.header)
         found = False
         for letter, records in nav.messages.items():
