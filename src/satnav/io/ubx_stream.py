@@ -81,6 +81,7 @@ class UbxDecoder:
         self._t_rx: int | None = None  # GPST ns of the last RXM-RAWX with a valid week
         self._sfrbx: dict[tuple[int, int], deque] = {}  # (frame, receiver time or None)
         self._held: set[tuple[int, int]] = set()  # GLONASS satellites with strings not dated yet
+        self._glonass_last: dict[tuple[int, int], tuple] = {}  # strings 1-4 last assembled
         self._ephemeris_keys: set = set()
         self._header_keys: set = set()
 
@@ -250,6 +251,11 @@ class UbxDecoder:
             return None
         if not _completes(payload):
             return None
+        if key[0] == 6:  # GLONASS: a string 4 whose strings 1-4 were assembled already
+            latest = _glonass_latest(kept)  # (the copy on the second signal) gives nothing new
+            if latest == self._glonass_last.get(key):
+                return None
+            self._glonass_last[key] = latest
         return self._assemble(kept)
 
     def _date_held(self) -> list[StreamItem]:
@@ -333,6 +339,19 @@ def _completes(payload: bytes) -> bool:
             return fraid == 1 and (w1 >> 14) & 0xF == 10
         return fraid == 3
     return False
+
+
+def _glonass_latest(kept: deque) -> tuple:
+    """The last GLONASS strings 1-4 among kept SFRBX frames (words 1-4 and freqId; string
+    number m in the top bits of word 1 after the idle bit), what
+    :func:`~satnav.io.ubx.decode_sfrbx` assembles a record of: equal strings give the same
+    record (the converter's 30 s window only narrows as the receiver time grows)."""
+    latest: dict[int, bytes] = {}
+    for frame, _ in kept:
+        m = frame[17] >> 3 & 0xF  # payload byte 11: the top byte of the first word
+        if 1 <= m <= 4 and frame[10] >= 4:
+            latest[m] = frame[9:10] + frame[14:30]
+    return tuple(latest.get(m) for m in (1, 2, 3, 4))
 
 
 def _beidou_geo(sv: int) -> bool:
