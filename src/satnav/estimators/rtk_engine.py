@@ -35,7 +35,7 @@ import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError
-from ..satellites import SYSTEMS, satellite_index_of, system_number_of, system_of
+from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index_of, system_number_of, system_of
 from ..signals import per_system
 from .cycle_slips import HalfCycleTracker, SlipTracker
 from .rtk import (
@@ -43,7 +43,6 @@ from .rtk import (
     BASE_AGE_SIGMA_M_PER_S,
     FREQUENCY_BANDS,
     _choose_signals,
-    _dense,
     _frequencies,
     _geometry,
     _glonass_k,
@@ -110,6 +109,63 @@ class _EpochSpp:
             warnings.warn(message, SatnavWarning, stacklevel=3)
         pos = np.where(sol.solved[0], sol.position_m[0], np.nan)
         return pos, bool(np.isfinite(pos).all())
+
+
+class _EpochArrays:
+    """Dense phase, code, LLI and Doppler ``(n, nf)`` arrays of one epoch over the engine's
+    satellite columns: what :func:`satnav.estimators.rtk._dense` gives for the epoch (its
+    row 0; the same values), from one table per set of observation codes mapping (satellite,
+    code) to the place of the value, so that an epoch costs some fifteen NumPy calls rather
+    than four :meth:`~satnav.observations.Observations.dense` calls per system and
+    frequency. A chosen code the epoch lacks leaves its values absent (NaN; LLI -1)."""
+
+    def __init__(self, signals, sats, nf):
+        self.signals, self.sats, self.nf = signals, np.asarray(sats, np.int64), nf
+        self.size = len(self.sats) * nf  # values of one kind
+        self._tables: dict = {}
+
+    def _table(self, codes):
+        """(MAX_SATELLITES, len(codes)) int64: the flat place of each (satellite, code)
+        value in the ``(3, n, nf)`` buffer of phase, code and Doppler, -1 when not used."""
+        key = tuple(codes)
+        table = self._tables.get(key)
+        if table is not None:
+            return table
+        index = {c: j for j, c in enumerate(key)}
+        table = np.full((MAX_SATELLITES, max(len(key), 1)), -1, np.int64)
+        sysn = system_number_of(self.sats)
+        for s, per in self.signals.items():
+            cols = np.flatnonzero(sysn == SYSTEMS.index(s))
+            for f, pick in enumerate(per):
+                if pick is None or not len(cols):
+                    continue
+                lc, cc = pick
+                for kind, code in enumerate((lc, cc, "D" + lc[1:])):
+                    j = index.get(code)
+                    if j is not None:
+                        table[self.sats[cols], j] = kind * self.size + cols * self.nf + f
+        if len(self._tables) > 16:
+            self._tables.clear()
+        self._tables[key] = table
+        return table
+
+    def __call__(self, obs):
+        """``(phase, code, lli, doppler)`` of the one epoch of ``obs`` (doppler None when no
+        value is finite)."""
+        n, nf, size = len(self.sats), self.nf, self.size
+        place = self._table(obs.codes)[obs.sat, obs.code]
+        keep = place >= 0
+        place = place[keep]
+        buf = np.full(3 * size, np.nan)
+        buf[place] = obs.value[keep]
+        is_phase = place < size
+        lli = np.full(size, -1, np.int8)
+        lli[place[is_phase]] = obs.lli[keep][is_phase]
+        pc = buf[:2 * size]
+        pc[pc == 0.0] = np.nan  # zero phase (or code) means "no measurement" in RINEX
+        dop = buf[2 * size:]
+        return (buf[:size].reshape(n, nf), buf[size:2 * size].reshape(n, nf), lli.reshape(n, nf),
+                dop.reshape(n, nf) if np.isfinite(dop).any() else None)
 
 
 def _dops(position_m, satellite_ecef_m, sats) -> tuple[float, float, float, float]:
@@ -296,6 +352,7 @@ class RtkEngine(RtkCore):
         self.freq = _frequencies(chosen, letters, _glonass_k(rover_epoch, self.nav, sats), self.nf)
         self._init_layout(sats, letters, SPEED_OF_LIGHT / self.freq,
                           np.isin(letters, list(_INTEGER_SYSTEMS)))
+        self._arrays = _EpochArrays(chosen, sats, self.nf)
         self._rover_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
         self._base_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
         self._rover_half = HalfCycleTracker((len(sats), self.nf))
@@ -309,11 +366,10 @@ class RtkEngine(RtkCore):
 
     def _receiver_epoch(self, obs):
         """Dense phase, code, LLI, Doppler (n, nf) and satellite states of one epoch."""
-        phase, code, lli, dop = _dense(obs, self.signals, self.sats, self.nf)
+        phase, code, lli, dop = self._arrays(obs)
         t = np.asarray(obs.epochs, dtype=np.int64)
-        pos, clk, valid = _satellite_states(None, self.sats, t, code, self._states)
-        return (int(t[0]), phase[0], code[0], lli[0], None if dop is None else dop[0],
-                pos[0], clk[0], valid[0])
+        pos, clk, valid = _satellite_states(None, self.sats, t, code[None], self._states)
+        return (int(t[0]), phase, code, lli, dop, pos[0], clk[0], valid[0])
 
     def _add_base_epoch(self, obs):
         t, phase, code, lli, dop, pos, clk, valid = self._receiver_epoch(obs)
