@@ -113,3 +113,26 @@ def test_orbits_to_a_pipe_loads_no_table_library(tmp_path):
     )
     modules = _modules_after(code)
     assert "rich" not in modules and "satnav.cli.orbits" in modules
+
+
+def test_the_process_command_keeps_the_collector_out_of_start_up_and_exit(tmp_path):
+    """As the process's command (no ``argv``) ``main`` freezes the start-up's objects and
+    those alive at its end out of the garbage collector and leaves it on; called with an
+    ``argv`` (a library caller, the tests) it does not touch the collector."""
+    data = os.environ.get("SATNAV_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    gsi = os.path.join(data, "gsi-2005-092")
+    if not os.path.isdir(gsi):
+        pytest.skip("needs SATNAV_DATA")
+    args = ["solve", os.path.join(gsi, "07590920.05o"), os.path.join(gsi, "07590920.05n"), "-q"]
+    code = (
+        "import gc, sys\n"
+        "from satnav.cli.main import main\n"
+        f"status = main({args + ['-o', str(tmp_path / 'a.pos')]!r})\n"
+        "print(status, gc.get_freeze_count(), gc.isenabled())\n"
+        f"sys.argv = ['satnav'] + {args + ['-o', str(tmp_path / 'b.pos')]!r}\n"
+        "status = main()\n"
+        "print(status, gc.get_freeze_count() > 10000, gc.isenabled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["0 0 True", "0 True True"]
+    assert (tmp_path / "a.pos").read_bytes() == (tmp_path / "b.pos").read_bytes()

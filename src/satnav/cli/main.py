@@ -10,6 +10,7 @@ exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import re
@@ -330,10 +331,33 @@ def check_outputs_apart(args) -> None:
 
 def main(argv=None) -> int:
     """Run the ``satnav`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
-    status (0, 1 when nothing could be solved, 2 for a user error, 130 when interrupted)."""
-    argv = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
+    status (0, 1 when nothing could be solved, 2 for a user error, 130 when interrupted).
+
+    Without ``argv`` (the process's own command: the ``satnav`` script, ``python -m satnav``)
+    the garbage collector is kept out of the start-up and of the exit, which are most of a
+    short job's time: it is off while the parser and the command's modules (NumPy among them)
+    are imported, the objects they made are then frozen out of its collections
+    (:func:`gc.freeze`) before the command runs with it on, and the objects alive when the
+    command returns are frozen too, so that the interpreter's exit does not traverse them all
+    once more (~20 ms of a ~0.25 s job). Nothing else about the exit changes (``atexit``,
+    threads, streams flushed and files closed as usual)."""
+    process = argv is None and gc.isenabled()
+    if process:
+        gc.disable()
+    try:
+        return _main(_join_negative_values(sys.argv[1:] if argv is None else list(argv)), process)
+    finally:
+        if process:
+            gc.freeze()
+            gc.enable()
+
+
+def _main(argv: list[str], process: bool) -> int:
     parser = build_parser(_command_of(argv))
     args, extras = parser.parse_known_args(argv)
+    if process:  # start-up done: what it built is frozen, the command runs with collections on
+        gc.freeze()
+        gc.enable()
     if extras:  # name the subcommand whose options these are not
         subparsers = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
         sub = subparsers.choices.get(getattr(args, "command", None)) if subparsers else None

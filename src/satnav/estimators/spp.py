@@ -716,6 +716,17 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
         "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
         "valid": np.zeros(k_total, dtype=bool), "iono": np.full(k_total, np.nan),
     }
+    systems = [c["system"] for c in columns]
+    if states_fn is None and iono != "iono-free" and len(set(systems)) == len(systems) and k_total:
+        # one signal per system: every system's states in one call (the same values)
+        st = ephemeris.states_by_system(col_sats[ci], t_tx, {c["system"]: _nav_signal(c["signal"])
+                                                             for c in columns})
+        dts = st.clock_s
+        out["pos"] = measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts)
+        out["vel"], out["clk"], out["drift"] = st.velocity_m_s, dts, st.clock_drift_s_s
+        out["gd"] = np.nan_to_num(st.group_delay_s)
+        out["valid"] = st.valid & np.all(np.isfinite(st.position_m), axis=1) & np.isfinite(dts)
+        return out
     for j, c in enumerate(columns):
         sel = col_set[ci] == j
         if not sel.any():
@@ -844,9 +855,13 @@ def _get_states(ephemeris, states_fn, sat, time_ns, signal):
     the same as :func:`~satnav.orbits.ephemeris.broadcast_states`)."""
     if states_fn is not None:
         return states_fn(sat, time_ns, signal)
-    if signal == "C1I":  # RINEX 3.02 name of BeiDou B1I (C2I in 3.01 and 3.03+)
-        signal = "C2I"
-    return ephemeris.states(sat, time_ns, signal=signal)
+    return ephemeris.states(sat, time_ns, signal=_nav_signal(signal))
+
+
+def _nav_signal(signal):
+    """The signal name the broadcast group delays know (RINEX 3.02's C1I: BeiDou B1I, C2I in
+    RINEX 3.01 and 3.03+)."""
+    return "C2I" if signal == "C1I" else signal
 
 
 def _iono_coefficients(nav, prefix):
