@@ -816,8 +816,8 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
             if raw is not None:
                 accept(*local(raw), raw.final)
         else:  # the workers start on the second chunk as soon as it is read
-            _solve_parallel(raw, next_text, solve_first, accept, core, x0, jobs, per_satellite, seen, path,
-                            options.strict)
+            _solve_parallel(raw, next_text, texts.ready, solve_first, accept, core, x0, jobs, per_satellite,
+                            seen, path, options.strict)
         del raw
     # assemble as solve_spp does, with the whole file's plan
     plan = _signal_plan(seen, opts, require=False)
@@ -839,7 +839,7 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
 QUEUED_PER_WORKER = 2
 
 
-def _solve_parallel(raw, next_text, first, accept, core, x0, jobs: int, per_satellite: bool,
+def _solve_parallel(raw, next_text, text_ready, first, accept, core, x0, jobs: int, per_satellite: bool,
                     seen: _Seen, path, strict: bool) -> None:
     """Parse and solve the chunks (texts ``raw``, then ``next_text()``; the file's first chunk,
     already parsed, by ``first()``) on ``jobs`` cores: ``jobs - 1`` worker processes forked
@@ -847,9 +847,10 @@ def _solve_parallel(raw, next_text, first, accept, core, x0, jobs: int, per_sate
     this process take the chunk texts from one shared queue
     (:class:`satnav.parallel.TaskQueue`: texts through shared memory, not pickled). This
     process reads the text (one stream) and keeps :data:`QUEUED_PER_WORKER` chunks per
-    worker queued, and takes the next queued chunk itself whenever it has read enough:
-    neither a worker nor this process waits while a chunk is queued, and at the end this
-    process waits for one chunk per worker at most. ``accept`` takes the results in time
+    worker queued, and takes the next queued chunk itself whenever it has read enough or
+    the next text is not there yet (``text_ready()`` False: the expansion is behind): no
+    process waits while a chunk is queued, and at the end this process waits for one chunk
+    per worker at most. ``accept`` takes the results in time
     order (each chunk solved with the plan of the chunks before it in the file, ``seen``
     when it was read, and its own codes: :func:`_parse_and_solve`)."""
     from .io.rinex_obs import ChunkText
@@ -882,6 +883,15 @@ def _solve_parallel(raw, next_text, first, accept, core, x0, jobs: int, per_sate
             finals[k] = raw.final
             queue.put(k, ((seen.codes, seen.sats), raw.header_bytes, raw.line_offset, raw.final), raw.text)
 
+        def read_and_put() -> None:
+            nonlocal exhausted
+            raw = next_text()
+            if raw is None:
+                exhausted = True
+                queue.finish()
+            else:
+                put(raw)
+
         put(raw)
         raw = None
         first_pending = True
@@ -890,23 +900,22 @@ def _solve_parallel(raw, next_text, first, accept, core, x0, jobs: int, per_sate
             for k, ok, value in queue.results():
                 done[k] = (ok, value)
             take_in_order()
-            # the file's first chunk (parsed already) as soon as every worker has a chunk (the
-            # text of more may not be expanded yet: reading it now could only wait)
-            ahead = workers if first_pending else QUEUED_PER_WORKER * workers
-            if not exhausted and queue.pending < ahead:
-                raw = next_text()
-                if raw is None:
-                    exhausted = True
-                    queue.finish()
-                else:
-                    put(raw)
-                raw = None  # dropped before the next one is read
+            # chunks queued: one per worker before the file's first chunk (parsed already) is
+            # solved here, then QUEUED_PER_WORKER per worker plus the one this process takes;
+            # read when the next text is there (not waiting for the expansion while this
+            # process has a chunk to solve), or when there is nothing else to do
+            ahead = workers if first_pending else QUEUED_PER_WORKER * workers + 1
+            if not exhausted and queue.pending < ahead and (queue.pending < workers or text_ready()):
+                read_and_put()
                 continue
             if first_pending:
                 first_pending = False
                 done[0] = (True, first())
                 continue
             mine = queue.take()
+            if mine is None and not exhausted:
+                read_and_put()  # nothing queued: wait for the text
+                continue
             if mine is not None:  # the first queued chunk, here
                 k, ((codes, sats), header_bytes, line_offset, final), text = mine
                 try:
