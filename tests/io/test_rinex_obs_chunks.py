@@ -192,3 +192,35 @@ def test_an_error_with_the_expansion_running_exits_cleanly():
                           timeout=120)
     assert done.returncode == 1
     assert "ZeroDivisionError: stop here" in done.stderr and "Fatal Python error" not in done.stderr
+
+
+def test_chunk_texts_say_when_the_next_chunk_is_there(tmp_path):
+    """``ChunkTexts.ready``: always for a plain file (nothing to wait for); for Compact RINEX
+    once the expansion has put enough text in (at the latest when it has ended); the texts
+    are those of the plain file either way."""
+    import time
+
+    from satnav.io.rinex_obs import iter_rinex_obs_texts
+
+    text = _small_rinex3(tmp_path, 300)
+    plain = tmp_path / "cut.rnx"
+    plain.write_bytes(text)
+    texts = iter_rinex_obs_texts(plain, chunk_epochs=100)
+    chunks = []
+    while True:
+        assert texts.ready()
+        raw = next(texts, None)
+        if raw is None:
+            break
+        chunks.append(raw)
+    assert [c.final for c in chunks] == [False, False, True]
+    crx = iter_rinex_obs_texts(data_path(*ESBC), chunk_epochs=100)
+    got = [next(crx)]
+    deadline = time.monotonic() + 60
+    while not crx.ready():  # the expansion catches up (or ends)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    got.append(next(crx))
+    crx.close()
+    for a, b in zip(chunks, got):
+        assert (a.text, a.header_bytes, a.line_offset) == (b.text, b.header_bytes, b.line_offset)

@@ -52,6 +52,8 @@ from .rtk_core import RtkCore, glonass_ar_note, single_differences
 
 __all__ = ["RtkEngine", "RtkEpochSolution", "MAX_PRN"]
 
+#: Base epochs queued at most before they are prepared without waiting for a rover epoch.
+_BASE_QUEUED = 64
 #: Satellite numbers laid out per system (1..MAX_PRN) when ``satellites`` is not given.
 MAX_PRN = per_system("max_prn")
 
@@ -289,6 +291,7 @@ class RtkEngine(RtkCore):
         self.signals = None if signals is None else {s: list(p) for s, p in signals.items()}
         self._base = deque(maxlen=int(base_epochs_kept))
         self._pending = deque(maxlen=64)  # base epochs before the layout is known
+        self._base_new: list = []  # (time, epoch) of base epochs not prepared yet
         self._base_cum = None  # slips counted over base epochs, running
         self._cum_used = None  # ... at the last base epoch used (None: none used yet)
         self.n_epochs = 0
@@ -325,9 +328,21 @@ class RtkEngine(RtkCore):
                                       "POSITION XYZ; give base_position=[x, y, z] (ECEF m)")
                 self.base_pos = np.asarray(approx, dtype=np.float64)
             if self._laid_out:
-                self._add_base_epoch(one)
+                self._queue_base(one)
             else:
                 self._pending.append(one)
+
+    def _queue_base(self, obs) -> None:
+        """Keep a base epoch (in time order) for the next :meth:`process`, which prepares it
+        with the rover epoch: one satellite-states call for both (the calls, not the
+        satellites, are the cost of an epoch)."""
+        t = int(obs.epochs[0])
+        last = self._base_new[-1][0] if self._base_new else (self._base[-1].t if self._base else None)
+        if last is not None and t <= last:
+            raise SatnavError(f"base epochs must come in time order: {t} after {last}")
+        self._base_new.append((t, obs))
+        if len(self._base_new) >= _BASE_QUEUED:
+            self._prepare_queued(None)
 
     def _lay_out(self, rover_epoch):
         """Signals (when not given), satellite columns and the filter state, at the first
@@ -359,22 +374,36 @@ class RtkEngine(RtkCore):
         self._base_half = HalfCycleTracker((len(sats), self.nf))
         self._base_cum = np.zeros((len(sats), self.nf), np.int64)
         self._laid_out = True
-        for b in self._pending:
-            self._add_base_epoch(b)
+        pending = list(self._pending)
         self._pending.clear()
+        for b in pending:
+            self._queue_base(b)
         return True
 
-    def _receiver_epoch(self, obs):
-        """Dense phase, code, LLI, Doppler (n, nf) and satellite states of one epoch."""
-        phase, code, lli, dop = self._arrays(obs)
-        t = np.asarray(obs.epochs, dtype=np.int64)
-        pos, clk, valid = _satellite_states(None, self.sats, t, code[None], self._states)
-        return (int(t[0]), phase, code, lli, dop, pos[0], clk[0], valid[0])
+    def _receiver_epochs(self, epochs):
+        """Per epoch of ``epochs`` (Observations of one epoch each): time (ns), dense phase,
+        code, LLI, Doppler (n, nf) and satellite states, the states of all in one call."""
+        arrays = [self._arrays(obs) for obs in epochs]
+        t = np.array([int(obs.epochs[0]) for obs in epochs], np.int64)
+        code = np.stack([a[1] for a in arrays]) if len(arrays) > 1 else arrays[0][1][None]
+        pos, clk, valid = _satellite_states(None, self.sats, t, code, self._states)
+        return [(int(t[k]), *arrays[k], pos[k], clk[k], valid[k]) for k in range(len(arrays))]
 
-    def _add_base_epoch(self, obs):
-        t, phase, code, lli, dop, pos, clk, valid = self._receiver_epoch(obs)
-        if self._base and t <= self._base[-1].t:
-            raise SatnavError(f"base epochs must come in time order: {t} after {self._base[-1].t}")
+    def _prepare_queued(self, rover_epoch):
+        """Prepare the queued base epochs and ``rover_epoch`` (None: none) together; the
+        rover's :meth:`_receiver_epochs` tuple (None without a rover epoch)."""
+        base = [obs for _t, obs in self._base_new]
+        self._base_new.clear()
+        epochs = base if rover_epoch is None else [*base, rover_epoch]
+        if not epochs:
+            return None
+        prepared = self._receiver_epochs(epochs)
+        for ep in prepared[:len(base)]:
+            self._add_base_epoch(ep)
+        return None if rover_epoch is None else prepared[-1]
+
+    def _add_base_epoch(self, ep):
+        t, phase, code, lli, dop, pos, clk, valid = ep
         rng, e, el, trop = _geometry(pos, self.base_pos)
         model = rng + trop - SPEED_OF_LIGHT * clk
         slips = self._base_slips.update(t, phase, code, lli, dop)
@@ -414,7 +443,7 @@ class RtkEngine(RtkCore):
         if not self._laid_out and not (self._pending and self._lay_out(rover_epoch)):
             self._single(0)
             return self._solution(t, np.nan, np.zeros(0, np.int64))
-        ep = self._receiver_epoch(rover_epoch)
+        ep = self._prepare_queued(rover_epoch)
         slips = self._rover_slips.update(ep[0], *ep[1:5])
         half, cleared = self._rover_half.update(ep[3])
         if self.half_cycle:
