@@ -160,3 +160,50 @@ def test_navigation_added_later(gsi):
     part = rover.epoch_slice(0, 20)
     batch = solve_rtk(part, base, nav, elevation_mask_deg=10)
     _assert_same(_feed(engine, part, base), batch)
+
+
+def test_epoch_arrays_equal_the_batch_dense_arrays(gsi):
+    """The engine's per-epoch dense arrays (one table per set of codes) are the batch's
+    :func:`~satnav.estimators.rtk._dense` row by row: on gsi (GPS L1/L2, zero phases) and
+    on a multi-GNSS epoch with Doppler on some systems, a code lacking, a zero pseudorange,
+    a satellite outside the layout and LLI flags."""
+    from satnav.estimators.rtk import _dense
+    from satnav.estimators.rtk_engine import _EpochArrays
+    from satnav.satellites import satellite_index
+
+    rover, _base, _nav = gsi
+    signals = {"G": [("L1C", "C1C"), ("L2W", "C2W")]}
+    if "L2W" not in rover.codes:
+        signals = {"G": [("L1C", "C1C"), ("L2P", "C2P")]}
+    sats = np.array([satellite_index(f"G{p:02d}") for p in range(1, 33)], np.int64)
+    arrays = _EpochArrays(signals, sats, 2)
+    for epoch in list(rover.iter_epochs())[::7]:
+        want = _dense(epoch, signals, sats, 2)
+        got = arrays(epoch)
+        for w, g in zip(want, got):
+            assert (w is None) == (g is None)
+            if w is not None:
+                np.testing.assert_array_equal(w[0], g)
+    # multi-GNSS: G (L1C/L2W with Doppler on L1), E (E1/E5b, no C7Q: code absent), C (B1I only)
+    codes = ["C1C", "L1C", "D1C", "C2W", "L2W", "C1X", "L1X", "L7Q", "C2I", "L2I", "D2I", "C1P"]
+    rows = [("G01", "C1C", 2.1e7, 0), ("G01", "L1C", 1.1e8, 1), ("G01", "D1C", -1200.5, 0),
+            ("G01", "C2W", 2.1e7 + 3, 0), ("G01", "L2W", 8.6e7, 2), ("G07", "C1C", 0.0, 0),
+            ("G07", "L1C", 1.2e8, 0), ("G07", "L2W", 0.0, 0), ("E11", "C1X", 2.4e7, 0),
+            ("E11", "L1X", 1.3e8, 0), ("E11", "L7Q", 9.9e7, 1), ("C19", "C2I", 2.2e7, 0),
+            ("C19", "L2I", 1.1e8, 0), ("C19", "D2I", 300.25, 0), ("J02", "C1C", 3.6e7, 0),
+            ("G03", "C1P", 2.0e7, 0)]
+    t0 = int(rover.epochs[0])
+    obs = Observations(np.full(len(rows), t0, np.int64),
+                       np.array([satellite_index(r[0]) for r in rows], np.int16),
+                       np.array([codes.index(r[1]) for r in rows], np.int16), np.array([r[2] for r in rows]),
+                       np.array([r[3] for r in rows], np.int8), np.zeros(len(rows), np.int8), codes,
+                       np.array([t0], np.int64))
+    signals = {"G": [("L1C", "C1C"), ("L2W", "C2W")], "E": [("L1X", "C1X"), ("L7Q", "C7Q")],
+               "C": [("L2I", "C2I"), None]}
+    sats = np.array([satellite_index(f"{s}{p:02d}") for s in "GEC" for p in range(1, 40)], np.int64)
+    got = _EpochArrays(signals, sats, 2)(obs)
+    obs_full = Observations(obs.time, obs.sat, obs.code, obs.value, obs.lli, obs.ssi, [*codes, "C7Q"], obs.epochs)
+    want = _dense(obs_full, signals, sats, 2)  # (the batch needs every chosen code present)
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(w[0], g)
+    assert np.isfinite(got[3]).sum() == 2 and np.isnan(got[1][sats == satellite_index("G07")]).all()

@@ -70,13 +70,20 @@ def melbourne_wubbena(phase1_cyc, phase2_cyc, code1_m, code2_m, f1_hz, f2_hz) ->
 
 def _nanmedian_last(x: np.ndarray) -> np.ndarray:
     """``np.nanmedian(x, axis=-1)`` (NaN where a row has no value, without the warning):
-    the same values, by one sort (NaNs sort last) instead of a masked array (4x faster)."""
-    s = np.sort(x, axis=-1)
-    k = (~np.isnan(x)).sum(axis=-1)
-    lo = np.take_along_axis(s, np.maximum((k - 1) // 2, 0)[..., None], -1)[..., 0]
-    hi = np.take_along_axis(s, (k // 2)[..., None], -1)[..., 0]
-    med = np.where(k % 2 == 1, lo, (lo + hi) / 2)
-    return np.where(k > 0, med, np.nan)
+    the same values, by one sort (NaNs sort last) and one gather of the two middle values
+    of each row (their mean: the middle value itself when the count is odd, ``(v + v) / 2
+    == v`` for any ``|v| < 8e307``), some 15 NumPy calls whatever the shape (the per-epoch
+    slip trackers call it on a few hundred values, where the calls are the cost)."""
+    x = np.asarray(x, dtype=np.float64)
+    w = x.shape[-1]
+    if w == 0 or x.size == 0:
+        return np.full(x.shape[:-1], np.nan)
+    flat = np.sort(x, axis=-1).reshape(-1)
+    k = (x == x).sum(axis=-1).reshape(-1)  # values per row (NaN != NaN)
+    start = np.arange(0, flat.size, w)
+    lo = flat[start + (np.maximum(k - 1, 0) >> 1)]
+    hi = flat[start + (k >> 1)]  # a row without values: its first (NaN)
+    return ((lo + hi) / 2).reshape(x.shape[:-1])
 
 
 def _previous_valid(valid: np.ndarray) -> np.ndarray:
@@ -398,7 +405,11 @@ class SlipTracker:
         self._t_dop = np.full((n, k), none, np.int64)  # last phase with Doppler
         self._dop_prev = np.full((n, k, 2), np.nan)  # its phase and Doppler
         self._last = None  # (t, phase, doppler) of the previous epoch
-        self._mis = []  # consecutive-epoch Doppler misclosures, each epoch's median removed
+        # consecutive-epoch Doppler misclosures, each epoch's median removed: the last
+        # ``doppler_history`` epochs in a ring (their order does not matter: the thresholds
+        # are medians over them)
+        self._mis = np.full((self.doppler_history, n, k), np.nan)
+        self._n_mis = 0  # misclosure epochs seen (the ring holds the last doppler_history)
         self.doppler_floor_cycles = 3.0  # as doppler_slip_thresholds
 
     def _gap(self, last_t, valid, t):
@@ -486,22 +497,26 @@ class SlipTracker:
         if self._last is not None:  # consecutive epochs, for the thresholds
             t0, p0, d0 = self._last
             row = phase - p0 + 0.5 * (dop + d0) * ((t - t0) / 1e9)
-            # the median over the satellites of each epoch (receiver clock), removed once
-            self._mis.append(row - _nanmedian_last(row.T))
-            del self._mis[:-self.doppler_history]
+            # the medians over the satellites of each epoch (receiver clock) of both, in
+            # one call: that of ``row`` removed once, that of ``mis`` the common part below
+            medians = _nanmedian_last(np.stack((row.T, mis.T)))
+            self._mis[self._n_mis % self.doppler_history] = row - medians[0]
+            self._n_mis += 1
+            common = medians[1]
+        else:
+            common = _nanmedian_last(mis.T)
         self._last = (t, phase, dop)
-        common = _nanmedian_last(mis.T)
         common = np.where(np.isfinite(common), common, 0.0)
         with np.errstate(invalid="ignore"):
             excess = has & (np.abs(mis - common) > self.doppler_floor_cycles)
         slips = gap.copy()
-        if excess.any() and len(self._mis) >= self.doppler_min_epochs:
+        if self._n_mis >= self.doppler_min_epochs and excess.any():
             # thresholds (never below the floor) only where the floor is exceeded: the
             # same slips as :func:`doppler_slip_thresholds` over all columns, at a fraction
             # of the cost of the medians over the whole history at every epoch
             i, f = np.nonzero(excess)
-            thresholds = _doppler_thresholds_of(np.array([m[i, f] for m in self._mis]),
-                                                self.doppler_floor_cycles)
+            history = self._mis if self._n_mis >= self.doppler_history else self._mis[:self._n_mis]
+            thresholds = _doppler_thresholds_of(history[:, i, f], self.doppler_floor_cycles)
             slips[i, f] |= np.abs(mis[i, f] - common[f]) > thresholds
         self._dop_prev[ok, 0] = phase[ok]
         self._dop_prev[ok, 1] = dop[ok]

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
 from ..errors import SatnavError
-from ..satellites import SYSTEMS, satellite_index_of, system_number_of, system_of
+from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index_of, system_number_of, system_of
 from ..signals import per_system
 from .cycle_slips import HalfCycleTracker, SlipTracker
 from .rtk import (
@@ -43,7 +43,6 @@ from .rtk import (
     BASE_AGE_SIGMA_M_PER_S,
     FREQUENCY_BANDS,
     _choose_signals,
-    _dense,
     _frequencies,
     _geometry,
     _glonass_k,
@@ -53,6 +52,8 @@ from .rtk_core import RtkCore, glonass_ar_note, single_differences
 
 __all__ = ["RtkEngine", "RtkEpochSolution", "MAX_PRN"]
 
+#: Base epochs queued at most before they are prepared without waiting for a rover epoch.
+_BASE_QUEUED = 64
 #: Satellite numbers laid out per system (1..MAX_PRN) when ``satellites`` is not given.
 MAX_PRN = per_system("max_prn")
 
@@ -110,6 +111,63 @@ class _EpochSpp:
             warnings.warn(message, SatnavWarning, stacklevel=3)
         pos = np.where(sol.solved[0], sol.position_m[0], np.nan)
         return pos, bool(np.isfinite(pos).all())
+
+
+class _EpochArrays:
+    """Dense phase, code, LLI and Doppler ``(n, nf)`` arrays of one epoch over the engine's
+    satellite columns: what :func:`satnav.estimators.rtk._dense` gives for the epoch (its
+    row 0; the same values), from one table per set of observation codes mapping (satellite,
+    code) to the place of the value, so that an epoch costs some fifteen NumPy calls rather
+    than four :meth:`~satnav.observations.Observations.dense` calls per system and
+    frequency. A chosen code the epoch lacks leaves its values absent (NaN; LLI -1)."""
+
+    def __init__(self, signals, sats, nf):
+        self.signals, self.sats, self.nf = signals, np.asarray(sats, np.int64), nf
+        self.size = len(self.sats) * nf  # values of one kind
+        self._tables: dict = {}
+
+    def _table(self, codes):
+        """(MAX_SATELLITES, len(codes)) int64: the flat place of each (satellite, code)
+        value in the ``(3, n, nf)`` buffer of phase, code and Doppler, -1 when not used."""
+        key = tuple(codes)
+        table = self._tables.get(key)
+        if table is not None:
+            return table
+        index = {c: j for j, c in enumerate(key)}
+        table = np.full((MAX_SATELLITES, max(len(key), 1)), -1, np.int64)
+        sysn = system_number_of(self.sats)
+        for s, per in self.signals.items():
+            cols = np.flatnonzero(sysn == SYSTEMS.index(s))
+            for f, pick in enumerate(per):
+                if pick is None or not len(cols):
+                    continue
+                lc, cc = pick
+                for kind, code in enumerate((lc, cc, "D" + lc[1:])):
+                    j = index.get(code)
+                    if j is not None:
+                        table[self.sats[cols], j] = kind * self.size + cols * self.nf + f
+        if len(self._tables) > 16:
+            self._tables.clear()
+        self._tables[key] = table
+        return table
+
+    def __call__(self, obs):
+        """``(phase, code, lli, doppler)`` of the one epoch of ``obs`` (doppler None when no
+        value is finite)."""
+        n, nf, size = len(self.sats), self.nf, self.size
+        place = self._table(obs.codes)[obs.sat, obs.code]
+        keep = place >= 0
+        place = place[keep]
+        buf = np.full(3 * size, np.nan)
+        buf[place] = obs.value[keep]
+        is_phase = place < size
+        lli = np.full(size, -1, np.int8)
+        lli[place[is_phase]] = obs.lli[keep][is_phase]
+        pc = buf[:2 * size]
+        pc[pc == 0.0] = np.nan  # zero phase (or code) means "no measurement" in RINEX
+        dop = buf[2 * size:]
+        return (buf[:size].reshape(n, nf), buf[size:2 * size].reshape(n, nf), lli.reshape(n, nf),
+                dop.reshape(n, nf) if np.isfinite(dop).any() else None)
 
 
 def _dops(position_m, satellite_ecef_m, sats) -> tuple[float, float, float, float]:
@@ -233,6 +291,7 @@ class RtkEngine(RtkCore):
         self.signals = None if signals is None else {s: list(p) for s, p in signals.items()}
         self._base = deque(maxlen=int(base_epochs_kept))
         self._pending = deque(maxlen=64)  # base epochs before the layout is known
+        self._base_new: list = []  # (time, epoch) of base epochs not prepared yet
         self._base_cum = None  # slips counted over base epochs, running
         self._cum_used = None  # ... at the last base epoch used (None: none used yet)
         self.n_epochs = 0
@@ -269,9 +328,21 @@ class RtkEngine(RtkCore):
                                       "POSITION XYZ; give base_position=[x, y, z] (ECEF m)")
                 self.base_pos = np.asarray(approx, dtype=np.float64)
             if self._laid_out:
-                self._add_base_epoch(one)
+                self._queue_base(one)
             else:
                 self._pending.append(one)
+
+    def _queue_base(self, obs) -> None:
+        """Keep a base epoch (in time order) for the next :meth:`process`, which prepares it
+        with the rover epoch: one satellite-states call for both (the calls, not the
+        satellites, are the cost of an epoch)."""
+        t = int(obs.epochs[0])
+        last = self._base_new[-1][0] if self._base_new else (self._base[-1].t if self._base else None)
+        if last is not None and t <= last:
+            raise SatnavError(f"base epochs must come in time order: {t} after {last}")
+        self._base_new.append((t, obs))
+        if len(self._base_new) >= _BASE_QUEUED:
+            self._prepare_queued(None)
 
     def _lay_out(self, rover_epoch):
         """Signals (when not given), satellite columns and the filter state, at the first
@@ -296,29 +367,43 @@ class RtkEngine(RtkCore):
         self.freq = _frequencies(chosen, letters, _glonass_k(rover_epoch, self.nav, sats), self.nf)
         self._init_layout(sats, letters, SPEED_OF_LIGHT / self.freq,
                           np.isin(letters, list(_INTEGER_SYSTEMS)))
+        self._arrays = _EpochArrays(chosen, sats, self.nf)
         self._rover_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
         self._base_slips = SlipTracker(self.freq, gf_threshold_m=self.slip_threshold_m)
         self._rover_half = HalfCycleTracker((len(sats), self.nf))
         self._base_half = HalfCycleTracker((len(sats), self.nf))
         self._base_cum = np.zeros((len(sats), self.nf), np.int64)
         self._laid_out = True
-        for b in self._pending:
-            self._add_base_epoch(b)
+        pending = list(self._pending)
         self._pending.clear()
+        for b in pending:
+            self._queue_base(b)
         return True
 
-    def _receiver_epoch(self, obs):
-        """Dense phase, code, LLI, Doppler (n, nf) and satellite states of one epoch."""
-        phase, code, lli, dop = _dense(obs, self.signals, self.sats, self.nf)
-        t = np.asarray(obs.epochs, dtype=np.int64)
+    def _receiver_epochs(self, epochs):
+        """Per epoch of ``epochs`` (Observations of one epoch each): time (ns), dense phase,
+        code, LLI, Doppler (n, nf) and satellite states, the states of all in one call."""
+        arrays = [self._arrays(obs) for obs in epochs]
+        t = np.array([int(obs.epochs[0]) for obs in epochs], np.int64)
+        code = np.stack([a[1] for a in arrays]) if len(arrays) > 1 else arrays[0][1][None]
         pos, clk, valid = _satellite_states(None, self.sats, t, code, self._states)
-        return (int(t[0]), phase[0], code[0], lli[0], None if dop is None else dop[0],
-                pos[0], clk[0], valid[0])
+        return [(int(t[k]), *arrays[k], pos[k], clk[k], valid[k]) for k in range(len(arrays))]
 
-    def _add_base_epoch(self, obs):
-        t, phase, code, lli, dop, pos, clk, valid = self._receiver_epoch(obs)
-        if self._base and t <= self._base[-1].t:
-            raise SatnavError(f"base epochs must come in time order: {t} after {self._base[-1].t}")
+    def _prepare_queued(self, rover_epoch):
+        """Prepare the queued base epochs and ``rover_epoch`` (None: none) together; the
+        rover's :meth:`_receiver_epochs` tuple (None without a rover epoch)."""
+        base = [obs for _t, obs in self._base_new]
+        self._base_new.clear()
+        epochs = base if rover_epoch is None else [*base, rover_epoch]
+        if not epochs:
+            return None
+        prepared = self._receiver_epochs(epochs)
+        for ep in prepared[:len(base)]:
+            self._add_base_epoch(ep)
+        return None if rover_epoch is None else prepared[-1]
+
+    def _add_base_epoch(self, ep):
+        t, phase, code, lli, dop, pos, clk, valid = ep
         rng, e, el, trop = _geometry(pos, self.base_pos)
         model = rng + trop - SPEED_OF_LIGHT * clk
         slips = self._base_slips.update(t, phase, code, lli, dop)
@@ -358,7 +443,7 @@ class RtkEngine(RtkCore):
         if not self._laid_out and not (self._pending and self._lay_out(rover_epoch)):
             self._single(0)
             return self._solution(t, np.nan, np.zeros(0, np.int64))
-        ep = self._receiver_epoch(rover_epoch)
+        ep = self._prepare_queued(rover_epoch)
         slips = self._rover_slips.update(ep[0], *ep[1:5])
         half, cleared = self._rover_half.update(ep[3])
         if self.half_cycle:

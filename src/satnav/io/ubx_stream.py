@@ -12,7 +12,14 @@ valid kept for the next valid phase (u-blox ZED-F9P Interface Description UBX-18
 RXM-RAWX ``locktime``, ``trkStat``). RXM-SFRBX navigation subframes become
 :class:`~satnav.io.stream_items.NavigationItem` with each ephemeris once, when its last
 subframe/word arrives (:func:`satnav.io.ubx.decode_sfrbx` over the last subframes kept per
-satellite). Checksum failures and garbage become :class:`~satnav.io.stream_items.ProblemItem`;
+satellite). GLONASS strings carry only a time of day and a day number: as in the file
+converter (:func:`satnav.io.ubx.sfrbx_times`), each is dated with the receiver time (GPS week
+and time of week) of the last RXM-RAWX before it, and strings 1-4 of one frame received within
+30 s become one record (GLONASS ICD 5.1 4.4, decoded by the converter's own code). Strings that
+arrive before the first RAWX with a valid week are held (the last :data:`SFRBX_KEPT` per
+satellite, counted in ``counts["sfrbx_R_held"]``) and dated with that first RAWX, as the converter
+dates them; if the stream ends before one, :meth:`UbxDecoder.flush` says so ("undated").
+Checksum failures and garbage become :class:`~satnav.io.stream_items.ProblemItem`;
 nothing raises.
 """
 
@@ -30,6 +37,7 @@ from .ubx import (
     UbxFrames,
     _lookup_tables,
     _prn_of,
+    _rawx_time,
     decode_rawx,
     decode_sfrbx,
     frame_ubx,
@@ -40,7 +48,8 @@ __all__ = ["UbxDecoder"]
 #: Longest UBX frame (payload length is 16 bits): bytes held while a frame is incomplete.
 MAX_FRAME = 65535 + 8
 #: SFRBX messages kept per satellite to assemble ephemerides (GPS: 5 subframes a frame;
-#: Galileo I/NAV: word types 1-5 within a 15-word subframe).
+#: Galileo I/NAV: word types 1-5 within a 15-word subframe; GLONASS: strings 1-4, 8 s of a
+#: 30 s frame, sent on two signals by an F9P).
 SFRBX_KEPT = 24
 SFRBX_KEPT_BEIDOU_GEO = 60
 
@@ -69,7 +78,10 @@ class UbxDecoder:
         self._pending: set[int] = set()
         self._gen9 = False
         self._week: int | None = None
-        self._sfrbx: dict[tuple[int, int], deque] = {}
+        self._t_rx: int | None = None  # GPST ns of the last RXM-RAWX with a valid week
+        self._sfrbx: dict[tuple[int, int], deque] = {}  # (frame, receiver time or None)
+        self._held: set[tuple[int, int]] = set()  # GLONASS satellites with strings not dated yet
+        self._glonass_last: dict[tuple[int, int], tuple] = {}  # strings 1-4 last assembled
         self._ephemeris_keys: set = set()
         self._header_keys: set = set()
 
@@ -100,6 +112,11 @@ class UbxDecoder:
     def flush(self) -> list[StreamItem]:
         """End of stream: a frame left incomplete is reported (never decoded)."""
         items: list[StreamItem] = []
+        held = self.counts.get("sfrbx_R_held", 0) if self._t_rx is None else 0
+        if held:
+            items.append(ProblemItem("undated", self._offset,
+                                     f"{held} GLONASS string(s) dropped: no RXM-RAWX receiver time to date them",
+                                     {"strings": held}))
         if self._buf:
             items.append(ProblemItem("truncated", self._offset,
                                      f"{len(self._buf)} bytes at the end of the stream are an incomplete frame"))
@@ -147,6 +164,8 @@ class UbxDecoder:
                 item = self._rawx(data[start : start + 8 + length])
                 if item is not None:
                     items.append(item)
+                if self._held and self._t_rx is not None:
+                    items += self._date_held()
             elif cls == 0x02 and mid == 0x13 and self.navigation:
                 item = self._sfrbx_item(data[start : start + 8 + length])
                 if item is not None:
@@ -155,6 +174,10 @@ class UbxDecoder:
 
     def _rawx(self, frame: bytes):
         """The epoch of one RXM-RAWX frame, its loss-of-lock flags from the carried state."""
+        if len(frame) >= 8 + 16:
+            t = _rawx_time(frame, 0)
+            if t is not None:
+                self._t_rx = t
         one = _one_frame(frame)
         obs = decode_rawx(frame, one, source=self.source, phase_std_limit=14 if self._gen9 else 5)
         payload = frame[6:-2]
@@ -221,17 +244,55 @@ class UbxDecoder:
         # a BeiDou GEO's ten subframe-1 pages span 30 s, 50 subframes of 0.6 s
         size = SFRBX_KEPT_BEIDOU_GEO if key[0] == 3 and _beidou_geo(key[1]) else SFRBX_KEPT
         kept = self._sfrbx.setdefault(key, deque(maxlen=size))
-        kept.append(frame)
+        kept.append((frame, self._t_rx))
+        if key[0] == 6 and self._t_rx is None:  # GLONASS before any receiver time: held
+            self.counts["sfrbx_R_held"] = self.counts.get("sfrbx_R_held", 0) + 1
+            self._held.add(key)
+            return None
         if not _completes(payload):
             return None
-        data = b"".join(kept)
-        nav = decode_sfrbx(data, frame_ubx(data), week_hint=self._week)
+        if key[0] == 6:  # GLONASS: a string 4 whose strings 1-4 were assembled already
+            latest = _glonass_latest(kept)  # (the copy on the second signal) gives nothing new
+            if latest == self._glonass_last.get(key):
+                return None
+            self._glonass_last[key] = latest
+        return self._assemble(kept)
+
+    def _date_held(self) -> list[StreamItem]:
+        """The GLONASS strings held before the first receiver time, dated with it (the
+        converter's rule: the first RAWX for SFRBX before any) and assembled."""
+        items = []
+        for key in sorted(self._held):
+            kept = self._sfrbx[key]
+            for i, (frame, t) in enumerate(kept):
+                if t is None:
+                    kept[i] = (frame, self._t_rx)
+            item = self._assemble(kept)
+            if item is not None:
+                items.append(item)
+        self._held.clear()
+        return items
+
+    def _assemble(self, kept: deque):
+        """A NavigationItem of the ephemerides (and header parameters) of the kept SFRBX
+        frames of one satellite not sent before; None when nothing is new."""
+        data = b"".join(f for f, _ in kept)
+        times = [t for _, t in kept]
+        times_ns = None if any(t is None for t in times) else np.array(times, np.int64)
+        rows, start = [], 0  # the kept frames were checked when they arrived: no framing pass
+        for f, _ in kept:
+            rows.append((start, 0x02, 0x13, len(f) - 8))
+            start += len(f)
+        nav = decode_sfrbx(data, _frames_of(rows, {}), week_hint=self._week, times_ns=times_ns)
         new = Navigation(header=nav.header)
         found = False
         for letter, records in nav.messages.items():
             fresh = []
             for rec in records:
-                k = (letter, int(rec["sat"]), int(rec["toe"]), int(rec["toc"]), float(rec["iode"]))
+                if letter == "R":  # GLONASS: once per satellite and tb (the converter's key)
+                    k = (letter, int(rec["sat"]), int(rec["toc"]))
+                else:
+                    k = (letter, int(rec["sat"]), int(rec["toe"]), int(rec["toc"]), float(rec["iode"]))
                 if k not in self._ephemeris_keys:
                     self._ephemeris_keys.add(k)
                     fresh.append(rec)
@@ -259,7 +320,9 @@ def _completes(payload: bytes) -> bool:
     assembles: GPS and QZSS LNAV subframe 3 (ephemeris) or 4 (ionosphere/UTC page), Galileo
     I/NAV word type 4 or 5, BeiDou D1 subframe 3 or D2 subframe 1 page 10 (IS-GPS-200 20.3.3 HOW
     subframe id; Galileo OS SIS ICD 4.3.5 word type in the first 6 data bits of the even page;
-    BDS-SIS-ICD-B1I 3.0 5.2.3/5.3.3: FraID in bits 16-18 of word 1, D2 Pnum in bits 43-46)."""
+    BDS-SIS-ICD-B1I 3.0 5.2.3/5.3.3: FraID in bits 16-18 of word 1, D2 Pnum in bits 43-46;
+    GLONASS string 4 (ICD 5.1 4.4: string number m in bits 81-84, after the idle bit, the top of
+    u-blox's first word)."""
     gnss, sv, nwords = payload[0], payload[1], payload[4]
     if len(payload) < 8 + 4 * max(nwords, 2):
         return False
@@ -268,12 +331,27 @@ def _completes(payload: bytes) -> bool:
         return ((w1 >> 6) & 0xFFFFFF) >> 2 & 7 in (3, 4)
     if gnss == 2:  # Galileo I/NAV
         return (w0 >> 24) & 0x3F in (4, 5)
+    if gnss == 6:  # GLONASS
+        return (w0 >> 27) & 0xF == 4
     if gnss == 3:  # BeiDou: 30-bit words right-aligned
         fraid = (w0 >> 12) & 7
         if _beidou_geo(sv):
             return fraid == 1 and (w1 >> 14) & 0xF == 10
         return fraid == 3
     return False
+
+
+def _glonass_latest(kept: deque) -> tuple:
+    """The last GLONASS strings 1-4 among kept SFRBX frames (words 1-4 and freqId; string
+    number m in the top bits of word 1 after the idle bit), what
+    :func:`~satnav.io.ubx.decode_sfrbx` assembles a record of: equal strings give the same
+    record (the converter's 30 s window only narrows as the receiver time grows)."""
+    latest: dict[int, bytes] = {}
+    for frame, _ in kept:
+        m = frame[17] >> 3 & 0xF  # payload byte 11: the top byte of the first word
+        if 1 <= m <= 4 and frame[10] >= 4:
+            latest[m] = frame[9:10] + frame[14:30]
+    return tuple(latest.get(m) for m in (1, 2, 3, 4))
 
 
 def _beidou_geo(sv: int) -> bool:
