@@ -1707,10 +1707,6 @@ class ChunkTexts:
         self._chunks.close()
 
 
-#: An epoch record's start in RINEX 3/4 text (the ``>`` after a line end).
-_EPOCH_START = re.compile(rb"\n>")
-
-
 def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: dict | None = None):
     """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each. ``state``
     (when given) says how far the reading is (for :meth:`ChunkTexts.ready`): ``buffered``
@@ -1719,11 +1715,18 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: 
     state = state if state is not None else {}
     line_offset = 0  # body lines before the current chunk
     starts = [0] if body[:1] == b">" else []
-    scan = 0
+    scan = len(starts)  # the next byte to look at
     exhausted = False
+    find = body.find
     while True:
-        starts.extend([m.start() + 1 for m in _EPOCH_START.finditer(body, scan)])  # (3x a find loop)
-        scan = max(len(body) - 1, 0)
+        # epoch records: a '>' after a line end (a memchr per '>', rare elsewhere in a body:
+        # 4x faster than a regex scan for b"\n>")
+        k = find(b">", scan)
+        while k >= 0:
+            if k and body[k - 1] == 10:
+                starts.append(k)
+            k = find(b">", k + 1)
+        scan = len(body)
         while len(starts) > chunk_epochs:
             cut = starts[chunk_epochs]
             with memoryview(body) as view:
@@ -2015,14 +2018,36 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     size = min(block, EXPANSION_PIECE_BYTES)
 
-    def read_piece(fd: int, n: int) -> bytes:
-        piece = bytearray()
-        while len(piece) < n:
-            more = os.read(fd, n - len(piece))
+    def read_piece(fd: int, n: int) -> bytearray:
+        """Up to ``n`` bytes (fewer at the end), read straight into one buffer (os.readv;
+        pieces appended where it is missing: Windows)."""
+        if not hasattr(os, "readv"):
+            piece = bytearray()
+            while len(piece) < n:
+                more = os.read(fd, n - len(piece))
+                if not more:
+                    break
+                piece += more
+            return piece
+        piece = bytearray(n)
+        got = 0
+        with memoryview(piece) as view:
+            while got < n:
+                more = os.readv(fd, [view[got:]])
+                if not more:
+                    break
+                got += more
+        if got < n:
+            del piece[got:]
+        return piece
+
+    def read_all(fd: int) -> bytes:
+        out = bytearray()
+        while True:
+            more = os.read(fd, 1 << 16)
             if not more:
-                break
-            piece += more
-        return bytes(piece)
+                return bytes(out)
+            out += more
 
     def drain():
         try:
@@ -2045,7 +2070,7 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
 
     def read_errors(fd):
         try:
-            stderr.append(read_piece(fd, 1 << 30))
+            stderr.append(read_all(fd))
         except (OSError, ValueError):
             pass
 
