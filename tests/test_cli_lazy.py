@@ -97,7 +97,9 @@ def test_solve_loads_no_heavy_module(tmp_path):
     heavy = {"statistics", "numpy.char", "pandas", "scipy", "matplotlib", "rich", "dask", "pyarrow", "xarray",
              "numba", "hatanaka",
              # formats the job does not read or write: JSON, archives, the phone (CSV) reader
-             "json", "tarfile", "csv", "decimal", "satnav.io.android"}
+             "json", "tarfile", "csv", "decimal", "satnav.io.android",
+             # raw receiver logs: a RINEX text is told from one without framing it
+             "satnav.io.framing"}
     assert not heavy & (modules - _modules_after("pass"))  # what the interpreter's start loads is not ours
 
 
@@ -136,3 +138,37 @@ def test_the_process_command_keeps_the_collector_out_of_start_up_and_exit(tmp_pa
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["0 0 True", "0 True True"]
     assert (tmp_path / "a.pos").read_bytes() == (tmp_path / "b.pos").read_bytes()
+
+
+@pytest.mark.parametrize("command, extra_env, one_thread", [
+    ("solve", {}, True),
+    ("solve", {"OMP_NUM_THREADS": "2"}, False),  # the user's choice stands
+    ("odts", {}, False),  # large normal matrices: OpenBLAS's default
+])
+def test_short_job_commands_run_numpy_with_one_blas_thread(command, extra_env, one_thread):
+    """The process's ``satnav solve`` (and the other small-matrix commands) sets
+    ``OPENBLAS_NUM_THREADS=1`` before NumPy is imported, unless a thread count is given in
+    the environment; the process then has one OS thread once NumPy is loaded (Linux)."""
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("counts threads in /proc")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                                                            "OMP_NUM_THREADS")}
+    env.update(extra_env)
+    code = (
+        "import contextlib, io, os, sys\n"
+        f"sys.argv = ['satnav', {command!r}, '--help']\n"
+        "from satnav.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "import numpy\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'), len(os.listdir('/proc/self/task')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    value, threads = out.split()
+    if one_thread:
+        assert (value, threads) == ("1", "1")
+    else:
+        assert value == "None"

@@ -55,3 +55,83 @@ def test_one_job_or_no_fork_runs_here(monkeypatch):
 
 def test_cores():
     assert parallel.cores() >= 1
+
+
+# ----------------------------------------------------------------------------- TaskQueue
+def _drain(queue, expected):
+    """Take tasks here while any is queued, collect the workers' results: {k: (ok, value)}."""
+    out = {}
+    while len(out) < expected:
+        mine = queue.take()
+        if mine is not None:
+            k, meta, blob = mine
+            out[k] = (True, ("here", meta, len(blob)))
+            continue
+        for k, ok, value in queue.results(wait=True):
+            out[k] = (ok, value)
+    return out
+
+
+def test_task_queue_tasks_taken_by_workers_and_here():
+    big = np.arange(1000.0)  # the workers see it through the fork
+
+    def fn(meta, blob):
+        return os.getpid(), meta, len(blob), float(big[meta])
+
+    blobs = [bytes([k]) * (1000 + 5000 * k) for k in range(12)]
+    with parallel.TaskQueue(fn, 2) as queue:
+        for k, blob in enumerate(blobs):
+            queue.put(k, k, blob)
+        queue.finish()
+        out = _drain(queue, len(blobs))
+    assert sorted(out) == list(range(12))
+    for k, (ok, value) in out.items():
+        assert ok
+        if value[0] == "here":  # taken by this process: the meta and the blob as put
+            assert value[1:] == (k, len(blobs[k]))
+        else:
+            pid, meta, n, v = value
+            assert pid != os.getpid() and (meta, n, v) == (k, len(blobs[k]), float(k))
+
+
+def test_task_queue_reuses_the_space_of_taken_tasks():
+    with parallel.TaskQueue(lambda meta, blob: blob[:3] + blob[-3:], 1) as queue:
+        got = {}
+        for k in range(20):  # one at a time: each task's space is free again when the next comes
+            queue.put(k, None, bytes([k]) * 100_000)
+            while k not in got:
+                for j, ok, value in queue.results(wait=True):
+                    assert ok
+                    got[j] = value
+        assert queue._end <= 2 * 100_100  # not 20 regions
+    assert got == {k: bytes([k]) * 6 for k in range(20)}
+
+
+def test_task_queue_error_of_a_task_comes_back():
+    def fn(meta, blob):
+        if meta == 1:
+            raise ValueError("task 1 failed")
+        return meta
+
+    with parallel.TaskQueue(fn, 1) as queue:
+        queue.put(0, 0, b"")
+        queue.put(1, 1, b"")
+        queue.finish()
+        got = {}
+        while len(got) < 2:
+            for k, ok, value in queue.results(wait=True):
+                got[k] = (ok, value)
+    assert got[0] == (True, 0)
+    assert got[1][0] is False and isinstance(got[1][1], ValueError) and "task 1 failed" in str(got[1][1])
+
+
+def test_task_queue_a_worker_that_dies_is_an_error():
+    def fn(meta, blob):
+        os._exit(3)  # as if killed (out of memory)
+
+    with pytest.raises(RuntimeError, match="ended without"):
+        with parallel.TaskQueue(fn, 1) as queue:
+            queue.put(0, None, b"x")
+            queue.finish()
+            while True:
+                queue.results(wait=True)

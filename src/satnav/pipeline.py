@@ -560,16 +560,6 @@ def _light(solution):
     return dataclasses.replace(solution, satellites=np.zeros(0, dtype=solution.satellites.dtype), **empty)
 
 
-# state of a worker process (set once by _worker_init)
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(nav, opts, x0, path=None, strict=False) -> None:
-    from .estimators.spp import _SppCore
-
-    _WORKER.update(core=_SppCore(nav, opts, None), x0=x0, path=path, strict=strict)
-
-
 @dataclass
 class _ChunkInfo:
     """What the reading process needs to know of a chunk parsed elsewhere
@@ -584,7 +574,7 @@ class _ChunkInfo:
     key: Any = None  # the signal plan the chunk was solved with
 
 
-def _parse_and_solve(raw, seen: _Seen, per_satellite: bool, core=None, x0=None, path=None, strict=None):
+def _parse_and_solve(raw, seen: _Seen, per_satellite: bool, core, x0, path, strict: bool):
     """Parse one chunk's text (:class:`~satnav.io.rinex_obs.ChunkText`) and solve it with the
     plan of ``seen`` and the chunk's own codes and satellites: (result of
     :func:`_solve_chunk` or None when damaged, :class:`_ChunkInfo`). This is what a worker
@@ -592,8 +582,6 @@ def _parse_and_solve(raw, seen: _Seen, per_satellite: bool, core=None, x0=None, 
     from .estimators.spp import _signal_plan
     from .io.rinex_obs import parse_chunk_text
 
-    if core is None:
-        core, x0, path, strict = (_WORKER[k] for k in ("core", "x0", "path", "strict"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         obs = parse_chunk_text(path, raw, strict, systems=core.opts.systems)
@@ -612,13 +600,11 @@ def _parse_and_solve(raw, seen: _Seen, per_satellite: bool, core=None, x0=None, 
     return _solve_chunk(obs, local, per_satellite, core, x0), info
 
 
-def _solve_chunk(chunk, seen: _Seen, per_satellite: bool, core=None, x0=None):
+def _solve_chunk(chunk, seen: _Seen, per_satellite: bool, core, x0):
     """Solve one chunk with the plan of ``seen``; (solution, plausible pseudoranges per
     system, warnings as (message, category))."""
     from .estimators.spp import _signal_plan
 
-    core = core if core is not None else _WORKER["core"]
-    x0 = x0 if x0 is not None else _WORKER["x0"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         plan = _signal_plan(seen, core.opts, require=False)
@@ -715,8 +701,11 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
         iter_rinex_obs_texts,
         parse_chunk_text,
     )
+    from .parallel import can_fork
 
     jobs = options.jobs if options.jobs is not None else default_jobs()
+    if not can_fork():
+        jobs = 1  # the workers are forked processes
     # several cores: smaller chunks, so that this process and the workers share the work evenly
     chunk_epochs = STREAM_CHUNK_EPOCHS if jobs == 1 else max(1, STREAM_CHUNK_EPOCHS // 2)
     with warnings.catch_warnings(record=True) as caught:
@@ -826,9 +815,9 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
             accept(*solve_first(), True)
             if raw is not None:
                 accept(*local(raw), raw.final)
-        else:  # the worker starts on the second chunk as soon as it is read
-            _solve_parallel(raw, next_text, solve_first, local, accept, nav, opts, x0, jobs,
-                            per_satellite, seen, path, options.strict)
+        else:  # the workers start on the second chunk as soon as it is read
+            _solve_parallel(raw, next_text, texts.ready, solve_first, accept, core, x0, jobs, per_satellite,
+                            seen, path, options.strict)
         del raw
     # assemble as solve_spp does, with the whole file's plan
     plan = _signal_plan(seen, opts, require=False)
@@ -844,66 +833,108 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
     return solution, nav
 
 
-class _Solved:
-    """A chunk solved in this process, queued with the workers' futures (time order)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def done(self) -> bool:
-        return True
-
-    def result(self):
-        return self.value
-
-    def cancel(self) -> bool:
-        return False
+#: With several processes (:func:`_solve_parallel`): chunks put in the shared queue and not yet
+#: taken, per worker, that the reading process keeps ahead (no worker waits for a chunk
+#: while this process solves one; the texts in memory stay a few chunks).
+QUEUED_PER_WORKER = 2
 
 
-def _solve_parallel(raw, next_text, first, local, accept, nav, opts, x0, jobs: int,
-                    per_satellite: bool, seen: _Seen, path, strict: bool) -> None:
-    """Parse and solve the chunks (texts ``raw``, then ``next_text()``) on
-    ``jobs`` cores: ``jobs - 1`` worker processes (forked: the navigation data and the solver
-    set up once per worker) and this process, which reads the text (one stream), hands a
-    chunk to the workers while fewer than two per worker are pending, and parses and solves
-    the others itself (``local``; ``first()``, the file's first chunk, once the workers have
-    work); ``accept`` takes the results in time order."""
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
+def _solve_parallel(raw, next_text, text_ready, first, accept, core, x0, jobs: int, per_satellite: bool,
+                    seen: _Seen, path, strict: bool) -> None:
+    """Parse and solve the chunks (texts ``raw``, then ``next_text()``; the file's first chunk,
+    already parsed, by ``first()``) on ``jobs`` cores: ``jobs - 1`` worker processes forked
+    now (they have ``core``, the navigation data and the solver set up, from the fork) and
+    this process take the chunk texts from one shared queue
+    (:class:`satnav.parallel.TaskQueue`: texts through shared memory, not pickled). This
+    process reads the text (one stream) and keeps :data:`QUEUED_PER_WORKER` chunks per
+    worker queued, and takes the next queued chunk itself whenever it has read enough or
+    the next text is not there yet (``text_ready()`` False: the expansion is behind): no
+    process waits while a chunk is queued, and at the end this process waits for one chunk
+    per worker at most. ``accept`` takes the results in time
+    order (each chunk solved with the plan of the chunks before it in the file, ``seen``
+    when it was read, and its own codes: :func:`_parse_and_solve`)."""
+    from .io.rinex_obs import ChunkText
+    from .parallel import TaskQueue
 
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:
-        context = None
     workers = max(1, jobs - 1)
-    entries: deque = deque()  # (Future or _Solved, final) per chunk, in time order
 
-    def flush(block: bool) -> None:
-        while entries and (block or entries[0][0].done()):
-            future, final = entries.popleft()
-            accept(*future.result(), final)
+    def task(meta, text):
+        (codes, sats), header_bytes, line_offset, final = meta
+        return _parse_and_solve(ChunkText(text, header_bytes, line_offset, final), _Seen(codes, sats),
+                                per_satellite, core, x0, path, strict)
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
-                             initargs=(nav, opts, x0, path, strict)) as pool:
-        try:
-            entries.append((pool.submit(_parse_and_solve, raw, seen.copy(), per_satellite), raw.final))
-            entries.appendleft((_Solved(first()), False))  # before it in time
-            raw = None
+    done: dict[int, tuple] = {}  # chunk index -> (ok, (result, info) or exception)
+    finals: dict[int, bool] = {0: False}
+    state = {"accepted": 0, "read": 1}  # chunks accepted (in time order), chunk indices given out
+
+    def take_in_order() -> None:
+        while state["accepted"] in done:
+            k = state["accepted"]
+            ok, value = done.pop(k)
+            if not ok:
+                raise value
+            accept(*value, finals.pop(k))
+            state["accepted"] += 1
+
+    with TaskQueue(task, workers) as queue:
+        def put(raw) -> None:
+            k = state["read"]
+            state["read"] += 1
+            finals[k] = raw.final
+            queue.put(k, ((seen.codes, seen.sats), raw.header_bytes, raw.line_offset, raw.final), raw.text)
+
+        def read_and_put() -> None:
+            nonlocal exhausted
             raw = next_text()
-            while raw is not None:
-                flush(block=False)
-                if sum(1 for f, _ in entries if not f.done()) < 2 * workers:
-                    entries.append((pool.submit(_parse_and_solve, raw, seen.copy(), per_satellite), raw.final))
-                else:  # the workers are busy: this chunk is parsed and solved here
-                    entries.append((_Solved(local(raw)), raw.final))
-                raw = None  # dropped before the next one is read
-                raw = next_text()
-            flush(block=True)
-        except BaseException:
-            for future, _ in entries:
-                future.cancel()
-            raise
+            if raw is None:
+                exhausted = True
+                queue.finish()
+            else:
+                put(raw)
+
+        put(raw)
+        raw = None
+        first_pending = True
+        exhausted = False
+        while True:
+            for k, ok, value in queue.results():
+                done[k] = (ok, value)
+            take_in_order()
+            # chunks queued: one per worker before the file's first chunk (parsed already) is
+            # solved here, then QUEUED_PER_WORKER per worker plus the one this process takes;
+            # read when the next text is there (not waiting for the expansion while this
+            # process has a chunk to solve), or when there is nothing else to do
+            ahead = workers if first_pending else QUEUED_PER_WORKER * workers + 1
+            if not exhausted and queue.pending < ahead and (queue.pending < workers or text_ready()):
+                read_and_put()
+                continue
+            if first_pending:
+                first_pending = False
+                done[0] = (True, first())
+                continue
+            mine = queue.take()
+            if mine is None and not exhausted:
+                read_and_put()  # nothing queued: wait for the text
+                continue
+            if mine is not None:  # the first queued chunk, here
+                k, ((codes, sats), header_bytes, line_offset, final), text = mine
+                try:
+                    done[k] = (True, _parse_and_solve(ChunkText(text, header_bytes, line_offset, final),
+                                                      _Seen(codes, sats), per_satellite, core, x0, path, strict))
+                except _Restart:
+                    raise
+                except Exception as exc:  # raised in time order, as a worker's is
+                    done[k] = (False, exc)
+                del text
+                continue
+            if exhausted:
+                if state["accepted"] == state["read"]:
+                    return
+                got = queue.results(wait=True)
+                if not got:
+                    raise SatnavError("the --jobs worker processes ended without all their results")
+                for k, ok, value in got:
+                    done[k] = (ok, value)
 
 
 # ---------------------------------------------------------------------------- orbits

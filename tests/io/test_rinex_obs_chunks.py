@@ -192,3 +192,69 @@ def test_an_error_with_the_expansion_running_exits_cleanly():
                           timeout=120)
     assert done.returncode == 1
     assert "ZeroDivisionError: stop here" in done.stderr and "Fatal Python error" not in done.stderr
+
+
+def test_chunk_texts_say_when_the_next_chunk_is_there(tmp_path):
+    """``ChunkTexts.ready``: always for a plain file (nothing to wait for); for Compact RINEX
+    once the expansion has put enough text in (at the latest when it has ended); the texts
+    are those of the plain file either way."""
+    import time
+
+    from satnav.io.rinex_obs import iter_rinex_obs_texts
+
+    text = _small_rinex3(tmp_path, 300)
+    plain = tmp_path / "cut.rnx"
+    plain.write_bytes(text)
+    texts = iter_rinex_obs_texts(plain, chunk_epochs=100)
+    chunks = []
+    while True:
+        assert texts.ready()
+        raw = next(texts, None)
+        if raw is None:
+            break
+        chunks.append(raw)
+    assert [c.final for c in chunks] == [False, False, True]
+    crx = iter_rinex_obs_texts(data_path(*ESBC), chunk_epochs=100)
+    got = [next(crx)]
+    deadline = time.monotonic() + 60
+    while not crx.ready():  # the expansion catches up (or ends)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    got.append(next(crx))
+    crx.close()
+    for a, b in zip(chunks, got):
+        assert (a.text, a.header_bytes, a.line_offset) == (b.text, b.header_bytes, b.line_offset)
+
+
+def test_chunk_texts_split_at_epoch_records_only(tmp_path):
+    """A '>' inside a line (an event's comment) does not start a record; block and chunk
+    boundaries anywhere; CRLF line ends. Truth: the text cut before every line starting with
+    '>' (a regex over the whole body)."""
+    import re
+
+    from satnav.io.rinex_obs import iter_rinex_obs_texts
+
+    text = _small_rinex3(tmp_path, 40)
+    head, body = text.split(b"END OF HEADER\n", 1)
+    head += b"END OF HEADER\n"
+    records = re.split(rb"\n(?=>)", body)
+    event = (b">                              4  1\n"
+             b"satnav test -> a '>' in a comment                           COMMENT")
+    records.insert(20, event)
+    body = b"\n".join(records)
+    for crlf in (False, True):
+        data = head + body
+        if crlf:
+            data = data.replace(b"\n", b"\r\n")
+        path = tmp_path / "gt.rnx"
+        path.write_bytes(data)
+        h = data.index(b"END OF HEADER") + len(b"END OF HEADER\r\n" if crlf else b"END OF HEADER\n")
+        starts = [h] + [m.start() + 1 for m in re.finditer(rb"\n>", data, re.S) if m.start() + 1 > h]
+        starts = sorted(set(starts))
+        for chunk in (1, 3, 7):
+            for block in (4096, 1 << 20):
+                texts = list(iter_rinex_obs_texts(path, chunk_epochs=chunk, block_bytes=block))
+                cuts = starts[::chunk] + [len(data)]
+                assert [t.text[t.header_bytes:] for t in texts] == \
+                    [data[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+                assert all(t.text[: t.header_bytes] == data[:h] for t in texts)

@@ -251,3 +251,26 @@ def test_selection_cache_of_small_queries_equals_the_computed_choice():
                 np.testing.assert_array_equal(got[1], want[1])
                 checked += 1
     assert checked > 5000
+
+
+def test_states_by_system_equal_one_call_per_system(nav):
+    """Several systems' Keplerian orbits in one evaluation (the per-epoch solver's call):
+    every field equal to one :meth:`BroadcastEphemeris.states` call per system and signal
+    (GLONASS, SBAS and QZSS included; BeiDou GEO C05 and IGSO; an hour without messages)."""
+    from satnav.orbits.ephemeris import BroadcastEphemeris
+
+    eph = BroadcastEphemeris(nav)
+    names = ["G01", "G12", "E01", "E24", "C05", "C08", "C20", "R01", "J01", "S27", "G31", "E11"]
+    sats = np.array([satellite_index(s) for s in names])
+    signals = {"G": "C1C", "E": "C7Q", "C": "C2I", "R": "C1C", "J": "C2L", "S": "C1C"}
+    for hour in (0.5, 7.25, 12.0, 23.9, 30.0):
+        t = np.full(len(sats), calendar_to_ns(2020, 6, 25, 0, 0, 0) + int(hour * 3600 * NS_PER_S), np.int64)
+        t += np.arange(len(sats), dtype=np.int64) * 77_000_000
+        got = eph.states_by_system(sats, t, signals)
+        for k, s in enumerate(sats):
+            want = eph.states(s[None], t[k : k + 1], signal=signals[names[k][0]])
+            for field in ("position_m", "velocity_m_s", "clock_s", "clock_drift_s_s", "relativity_s",
+                          "group_delay_s", "iode", "message_toe_ns", "valid", "reason"):
+                np.testing.assert_array_equal(getattr(got, field)[k], getattr(want, field)[0], err_msg=f"{names[k]} {field}")
+        if hour == 12.0:  # G, E (I/NAV for E5b), C GEO/IGSO/MEO, R, J in one call
+            assert got.valid.sum() >= 7, got.reason

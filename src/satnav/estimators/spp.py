@@ -119,6 +119,7 @@ _MAX_GDOP = 30.0
 _CONVERGED_M = 1e-4
 _NOT_CONVERGED_M = 1.0
 _EARTH_SURFACE_MIN_M = 6.0e6
+_MIN_ELEVATION_RAD = np.radians(ERROR_MODEL["min_elevation_deg"])
 #: Epochs solved at once by :func:`solve_spp` (its working memory is bounded by this, not by
 #: the file's length). Results do not depend on it.
 DEFAULT_CHUNK_EPOCHS = 2000
@@ -487,6 +488,43 @@ class _DenseReader:
         return self.filled(present, sats) if present else None
 
 
+class _EpochReader(_DenseReader):
+    """:class:`_DenseReader` of an observation set holding one epoch: the values of the
+    codes ``codes`` laid out once in one (codes, satellites) table, each code's row then read
+    with one index (the same values: the last row of a (satellite, code) wins in both)."""
+
+    def __init__(self, obs, codes):
+        super().__init__(obs)
+        index = {c: i for i, c in enumerate(obs.codes)}
+        wanted = [c for c in dict.fromkeys(codes) if c in index]
+        self.row = {c: j for j, c in enumerate(wanted)}
+        code_row = np.full(len(obs.codes) + 1, -1, dtype=np.intp)
+        code_row[[index[c] for c in wanted]] = np.arange(len(wanted))
+        r = code_row[obs.code]
+        keep = r >= 0
+        self.table = np.full((len(wanted), MAX_SATELLITES), np.nan)
+        self.table[r[keep], obs.sat[keep]] = obs.value[keep]
+
+    def dense(self, code, sats, what="value"):
+        j = self.row.get(code)
+        if what != "value" or j is None:
+            return super().dense(code, sats, what)
+        return self.table[j, sats][None, :]
+
+
+def _plan_codes(plan) -> list[str]:
+    """Every code the plan's measurement columns may read (pseudoranges, Dopplers, C/N0)."""
+    out = plan.__dict__.get("_read_codes")
+    if out is None:
+        out = []
+        for codes1, codes2, extra_bands in plan.codes.values():
+            for group in (codes1, codes2, *extra_bands):
+                for c in group:
+                    out += [c, "D" + c[1:], "S" + c[1:]]
+        plan.__dict__["_read_codes"] = out
+    return out
+
+
 def _frequency(system, code, glonass_k):
     """Carrier frequency (Hz) per satellite of one system and code (array over sats)."""
     band = code[1]
@@ -594,7 +632,7 @@ def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan, *, 
     pb.epochs = np.asarray(obs.epochs, dtype=np.int64)
     pb.m = len(pb.epochs)
     pb.signals = dict(plan.signals)
-    _column_layout(pb, columns)
+    _cached_column_layout(pb, columns, plan, nav)
     pseudorange, c1, c2 = _combined_pseudoranges(columns, opts.iono, pb.m)
     with np.errstate(invalid="ignore"):
         have = np.isfinite(pseudorange) & (pseudorange > 1.0e6) & (pseudorange < 1.0e8)
@@ -619,8 +657,8 @@ def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan, channels
     plan, over the satellites of the plan (those of the whole run: a time chunk's columns
     are the run's, so that its solution needs no remapping). ``channels(obs, nav, sats)``
     replaces :func:`_glonass_channels` (a cache of the caller)."""
-    reader = _DenseReader(obs)
     reported = opts.weights == "reported"
+    reader = _EpochReader(obs, _plan_codes(plan)) if len(obs.epochs) == 1 else _DenseReader(obs)
     columns = []
     for s, (codes1, codes2, extra_bands) in plan.codes.items():
         sats = plan.sats_by_system[s]
@@ -683,6 +721,47 @@ def _column_layout(pb: _Problem, columns: list[dict]) -> None:
     pb.col_glo_k = np.concatenate([c["glo_k"] for c in columns])
 
 
+#: What :func:`_column_layout` and :func:`_column_constants` set (kept per plan).
+_LAYOUT_FIELDS = ("col_sats", "col_set", "satellites", "col_out", "col_primary", "col_sys_all", "col_system",
+                  "clock_systems", "col_group", "ifb_keys", "ifb_group", "col_ifb", "col_f1", "col_glo_k",
+                  "col_iono_scale", "col_iono_bds", "col_error_factor", "col_satellite_var", "col_wavelength")
+
+
+def _cached_column_layout(pb: _Problem, columns: list[dict], plan: _SignalPlan, nav) -> None:
+    """:func:`_column_layout` and :func:`_column_constants` of ``pb``, computed once per plan,
+    GLONASS channels and BeiDou ionosphere model (what they depend on besides the plan) and
+    kept on the plan (a per-epoch engine meets the same plan epoch after epoch; the arrays are
+    shared, never written)."""
+    key = (b"".join(c["glo_k"].tobytes() for c in columns), _has_bds_klobuchar(nav))
+    cache = plan.__dict__.setdefault("_layouts", {})
+    hit = cache.get(key)
+    if hit is None:
+        _column_layout(pb, columns)
+        _column_constants(pb, nav)
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = {f: getattr(pb, f) for f in _LAYOUT_FIELDS}
+    else:
+        pb.__dict__.update(hit)
+
+
+def _column_constants(pb: _Problem, nav) -> None:
+    """Per measurement column: ionosphere scale from the model's reference frequency to the
+    signal's (and whether BeiDou's model applies), error factor, broadcast orbit + clock
+    variance (None when no system has one) and carrier wavelength (m; NaN for a GLONASS
+    satellite of unknown channel)."""
+    col_sys = pb.col_sys_all
+    is_bds = col_sys == "C"
+    ref = np.where(is_bds & _has_bds_klobuchar(nav), FREQ_B1I, FREQ_L1)
+    pb.col_iono_scale = (ref / pb.col_f1) ** 2
+    pb.col_iono_bds = is_bds & _has_bds_klobuchar(nav)
+    pb.col_error_factor = np.array([SYSTEM_ERROR_FACTORS.get(s, 1.0) for s in col_sys])
+    sat_var = np.array([SATELLITE_ERROR_M.get(s, 0.0) ** 2 for s in col_sys])
+    pb.col_satellite_var = sat_var if sat_var.any() else None
+    lam = SPEED_OF_LIGHT / pb.col_f1
+    pb.col_wavelength = np.where((col_sys == "R") & np.isnan(pb.col_glo_k), np.nan, lam)
+
+
 def _stacked(columns: list[dict], key: str, m: int, fill=np.nan) -> np.ndarray:
     """(epochs, measurement columns) array of one column field (``fill`` where absent)."""
     parts = []
@@ -716,6 +795,17 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
         "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
         "valid": np.zeros(k_total, dtype=bool), "iono": np.full(k_total, np.nan),
     }
+    systems = [c["system"] for c in columns]
+    if states_fn is None and iono != "iono-free" and len(set(systems)) == len(systems) and k_total:
+        # one signal per system: every system's states in one call (the same values)
+        st = ephemeris.states_by_system(col_sats[ci], t_tx, {c["system"]: _nav_signal(c["signal"])
+                                                             for c in columns})
+        dts = st.clock_s
+        out["pos"] = measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts)
+        out["vel"], out["clk"], out["drift"] = st.velocity_m_s, dts, st.clock_drift_s_s
+        out["gd"] = np.nan_to_num(st.group_delay_s)
+        out["valid"] = st.valid & np.all(np.isfinite(st.position_m), axis=1) & np.isfinite(dts)
+        return out
     for j, c in enumerate(columns):
         sel = col_set[ci] == j
         if not sel.any():
@@ -755,10 +845,14 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.k = max(kmax, 1)
     shape = (m, pb.k)
 
-    def pack(values, fill=np.nan, dtype=np.float64):
-        out = np.full(shape + np.shape(values)[1:], fill, dtype=dtype)
-        out[ei, slot] = values
-        return out
+    if m == 1 and len(ei) == pb.k:  # one epoch: its measurements fill the slots in order
+        def pack(values, fill=np.nan, dtype=np.float64):
+            return np.array(values, dtype=dtype)[None]
+    else:
+        def pack(values, fill=np.nan, dtype=np.float64):
+            out = np.full(shape + np.shape(values)[1:], fill, dtype=dtype)
+            out[ei, slot] = values
+            return out
 
     pb.present = pack(np.ones(len(ei), bool), False, bool)
     pb.col = pack(ci, -1, np.intp)
@@ -773,17 +867,12 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.ifb = np.where(pb.present, pb.col_ifb[colx], -1)
     pb.primary = pb.present & pb.col_primary[colx]
     pb.system = np.where(pb.present, col_sys[colx], "")
-    # ionosphere scale from the model's reference frequency to the signal's
-    is_bds = col_sys == "C"
-    ref = np.where(is_bds & _has_bds_klobuchar(nav), FREQ_B1I, FREQ_L1)
-    col_scale = (ref / pb.col_f1) ** 2
-    pb.col_iono_bds = is_bds & _has_bds_klobuchar(nav)
-    pb.iono_scale = np.where(pb.present, col_scale[colx], 0.0)
+    # ionosphere scale from the model's reference frequency to the signal's (_column_constants)
+    pb.iono_scale = np.where(pb.present, pb.col_iono_scale[colx], 0.0)
     pb.use_bds_model = np.where(pb.present, pb.col_iono_bds[colx], False)
-    factors = np.array([SYSTEM_ERROR_FACTORS.get(s, 1.0) for s in col_sys])
-    pb.error_factor = np.where(pb.present, factors[colx], 1.0)
-    sat_var = np.array([SATELLITE_ERROR_M.get(s, 0.0) ** 2 for s in col_sys])
-    pb.satellite_var = np.where(pb.present, sat_var[colx], 0.0) if sat_var.any() else None
+    pb.error_factor = np.where(pb.present, pb.col_error_factor[colx], 1.0)
+    sat_var = pb.col_satellite_var
+    pb.satellite_var = None if sat_var is None else np.where(pb.present, sat_var[colx], 0.0)
     cn0 = _stacked(columns, "cn0", m)
     reported = _stacked(columns, "sigma", m)
     pb.cn0 = pack(cn0[ei, ci]) if np.isfinite(cn0).any() else None
@@ -791,9 +880,7 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.cn0_error_m = opts.cn0_error_m
     pb.iono_free_factor = 3.0 if opts.iono == "iono-free" else 1.0
     # Doppler: range rate -lambda D (m/s); GLONASS needs its channel number
-    lam = SPEED_OF_LIGHT / pb.col_f1
-    lam = np.where((col_sys == "R") & np.isnan(pb.col_glo_k), np.nan, lam)
-    pb.range_rate = pack(-lam[ci] * _stacked(columns, "doppler", m)[ei, ci])
+    pb.range_rate = pack(-pb.col_wavelength[ci] * _stacked(columns, "doppler", m)[ei, ci])
     pb.excluded = np.zeros(shape, dtype=bool)
     pb.iono_given = pack(states["iono"][valid]) if opts.iono == "states" else None
     pb.iono_gps = _iono_coefficients(nav, "GPS")
@@ -844,9 +931,13 @@ def _get_states(ephemeris, states_fn, sat, time_ns, signal):
     the same as :func:`~satnav.orbits.ephemeris.broadcast_states`)."""
     if states_fn is not None:
         return states_fn(sat, time_ns, signal)
-    if signal == "C1I":  # RINEX 3.02 name of BeiDou B1I (C2I in 3.01 and 3.03+)
-        signal = "C2I"
-    return ephemeris.states(sat, time_ns, signal=signal)
+    return ephemeris.states(sat, time_ns, signal=_nav_signal(signal))
+
+
+def _nav_signal(signal):
+    """The signal name the broadcast group delays know (RINEX 3.02's C1I: BeiDou B1I, C2I in
+    RINEX 3.01 and 3.03+)."""
+    return "C2I" if signal == "C1I" else signal
 
 
 def _iono_coefficients(nav, prefix):
@@ -886,68 +977,90 @@ class _Evaluation:
 
 def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     """Linearize the measurements of epochs ``ep`` at receiver positions ``rr`` (len(ep), 3)
-    and clocks ``clk`` (len(ep), G) (m)."""
-    present = pb.present[ep]
+    and clocks ``clk`` (len(ep), G) (m).
+
+    (``ep`` is sorted without repeats: as long as ``pb``, it is every epoch, and the packed
+    arrays are used as they are; masks that are all true are not applied: the same values.)"""
+    if len(ep) == pb.m:
+        def rows(a):
+            return a
+    else:
+        def rows(a):
+            return a[ep]
+    present = rows(pb.present)
+    everywhere = present.all()
     # range with the Earth rotation during the flight, line of sight, look angles
-    geo = measurement.geometry(rr[:, None, :], pb.sat_pos[ep])
+    geo = measurement.geometry(rr[:, None, :], rows(pb.sat_pos))
     rng, e, rs = geo.range_m, geo.unit_vector, geo.satellite_ecef_m
     norm_rr = np.linalg.norm(rr, axis=-1)
     near = norm_rr > _EARTH_SURFACE_MIN_M
     # receivers far from the surface (the start at the geocentre) have no horizon
-    el = np.where(near[:, None], geo.elevation_rad, np.pi / 2)
-    az = np.where(near[:, None], geo.azimuth_rad, 0.0)
+    all_near = near.all()
+    if all_near:
+        el, az = geo.elevation_rad, geo.azimuth_rad
+    else:
+        el = np.where(near[:, None], geo.elevation_rad, np.pi / 2)
+        az = np.where(near[:, None], geo.azimuth_rad, 0.0)
     ev = _Evaluation()
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
+    ev.height = geo.height_m[:, 0]  # ellipsoidal height of rr (m)
     iono = np.zeros(present.shape)
     iono_var = np.zeros(present.shape)
     trop = np.zeros(present.shape)
     do = corrections & near
+    do_all = bool(corrections) and all_near
     if pb.iono in ("klobuchar", "states") and do.any():
-        wanted = do[:, None] & present  # the models evaluated there only
+        wanted = None if do_all and everywhere else do[:, None] & present  # the models evaluated there only
         iono = measurement.ionospheric_delay_m(
-            geo.latitude_rad, geo.longitude_rad, az, el, pb.epochs[ep][:, None], pb.iono_gps,
-            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep],
+            geo.latitude_rad, geo.longitude_rad, az, el, rows(pb.epochs)[:, None], pb.iono_gps,
+            beidou=pb.iono_bds, use_beidou=rows(pb.use_bds_model), frequency_scale=rows(pb.iono_scale),
             where=wanted)
         if pb.iono_given is not None:
-            given = pb.iono_given[ep]
+            given = rows(pb.iono_given)
             iono = np.where(np.isfinite(given), given, iono)
-        iono = np.where(wanted, iono, 0.0)
+        if wanted is not None:
+            iono = np.where(wanted, iono, 0.0)
         iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
     if pb.troposphere and do.any():
-        trop = np.where(do[:, None], measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el), 0.0)
-    sin_el = np.sin(np.maximum(el, np.radians(ERROR_MODEL["min_elevation_deg"])))
+        trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
+        if not do_all:
+            trop = np.where(do[:, None], trop, 0.0)
+    sin_el = np.sin(np.maximum(el, _MIN_ELEVATION_RAD))
     trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
-    g = pb.group[ep]
-    clock_term = np.take_along_axis(clk, g, axis=1)
+    g = rows(pb.group)
+    clock_term = clk[np.arange(len(clk))[:, None], g]  # (np.take_along_axis(clk, g, axis=1))
     if len(pb.ifb_keys):
-        ifb = pb.ifb[ep]
+        ifb = rows(pb.ifb)
         ng = len(pb.clock_systems)
         bias = np.take_along_axis(clk, ng + np.maximum(ifb, 0), axis=1)
         clock_term = clock_term + np.where(ifb >= 0, bias, 0.0)
-    model = measurement.predicted_code_m(rng, clock_term, pb.sat_clock_m[ep], iono, trop)
-    ev.residual = np.where(present, pb.pseudorange[ep] - model, 0.0)
+    model = measurement.predicted_code_m(rng, clock_term, rows(pb.sat_clock_m), iono, trop)
+    ev.residual = rows(pb.pseudorange) - model
+    if not everywhere:
+        ev.residual = np.where(present, ev.residual, 0.0)
     r2 = ERROR_MODEL["code_phase_ratio"] ** 2
     var = ERROR_MODEL["a_m"] ** 2 + ERROR_MODEL["b_m"] ** 2 / sin_el
     if pb.cn0 is not None and pb.cn0_error_m > 0:
-        snr = pb.cn0[ep]
+        snr = rows(pb.cn0)
         term = pb.cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(ERROR_MODEL["cn0_max_dbhz"] - snr, 0.0))
         var = var + np.where(np.isfinite(snr), term, 0.0)
     var = var * r2 * pb.iono_free_factor**2
     if pb.reported_var is not None:  # weights="reported": the model is a floor
-        rep_var = pb.reported_var[ep]
+        rep_var = rows(pb.reported_var)
         var = np.where(np.isfinite(rep_var), np.maximum(var, rep_var), var)
-    var = var * pb.error_factor[ep] ** 2
+    var = var * rows(pb.error_factor) ** 2
     code_bias_var = 0.0 if pb.iono == "iono-free" else ERROR_MODEL["code_bias_m"] ** 2
     ev.variance = var + code_bias_var + iono_var + trop_var
     if pb.satellite_var is not None:  # broadcast orbit + clock error (SATELLITE_ERROR_M)
-        ev.variance = ev.variance + pb.satellite_var[ep]
-    mask_ok = (el >= pb.mask_rad) | ~near[:, None]
-    ev.usable = present & mask_ok & np.isfinite(ev.residual)
+        ev.variance = ev.variance + rows(pb.satellite_var)
+    if all_near:
+        ev.usable = present & (el >= pb.mask_rad) & np.isfinite(ev.residual)
+    else:
+        ev.usable = present & ((el >= pb.mask_rad) | ~near[:, None]) & np.isfinite(ev.residual)
     return ev
-
 
 
 # ====================================================================== least squares
@@ -1121,14 +1234,21 @@ class _SppCore:
         """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
         codes present (a per-epoch engine sees the same ones epoch after epoch; the plan
         depends on nothing else of ``obs``)."""
+        # first by the rows' satellites and codes as they are (a stream repeats them epoch
+        # after epoch), then by what the plan depends on (satellites, codes per system)
+        raw = (require, tuple(obs.codes), obs.sat.tobytes(), obs.code.tobytes())
+        plans = self._plans
+        plan = plans.get(raw)
+        if plan is not None:
+            return plan
         per = obs.codes_by_system()
         key = (require, obs.satellite_indices.tobytes(), tuple((k, tuple(v)) for k, v in per.items()))
-        plans = self._plans
         plan = plans.get(key)
         if plan is None:
-            if len(plans) > 64:
-                plans.clear()
-            plan = plans[key] = _signal_plan(obs, self.opts, require=require)
+            plan = _signal_plan(obs, self.opts, require=require)
+        if len(plans) > 128:
+            plans.clear()
+        plans[key] = plans[raw] = plan
         return plan
 
     def _glonass_channels(self, obs, nav, sats) -> np.ndarray:
@@ -1266,7 +1386,7 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
     gdop = dops[0]
     status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
     if height_range_m is not None:
-        _, _, height = ecef_to_geodetic(rr)
+        height = ev.height if getattr(ev, "height", None) is not None else ecef_to_geodetic(rr)[2]
         status[(status <= 2) & ~((height >= height_range_m[0]) & (height <= height_range_m[1]))] = 6
     status[last_step > _NOT_CONVERGED_M] = 14
     status[singular | (enough & ~np.isfinite(gdop))] = 13
@@ -1295,8 +1415,12 @@ def _satellite_columns(pb: _Problem, ev, solved) -> dict:
     ci = pb.col_out[pb.col[ei, si]]
     solved_cell = solved[ei]
     residuals[ei, ci] = np.where(solved_cell & (use[ei, si] | pb.excluded[ei, si]), ev.residual[ei, si], np.nan)
-    np.logical_or.at(used_cols, (ei, ci), use[ei, si] & solved_cell)
-    np.logical_or.at(excluded_cols, (ei, ci), pb.excluded[ei, si])
+    if pb.col_primary.all():  # one measurement column per satellite: no cell written twice
+        used_cols[ei, ci] = use[ei, si] & solved_cell
+        excluded_cols[ei, ci] = pb.excluded[ei, si]
+    else:
+        np.logical_or.at(used_cols, (ei, ci), use[ei, si] & solved_cell)
+        np.logical_or.at(excluded_cols, (ei, ci), pb.excluded[ei, si])
     az_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.az[ei, si], np.nan)
     el_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.el[ei, si], np.nan)
     by_system = {}
@@ -1413,7 +1537,7 @@ def _fault_exclusion(pb, ev, rr, clk, threshold, false_alarm, max_exclusions, ma
 
 _FIELDS_2D = ("az", "el", "rng", "residual", "variance", "usable", "use", "w")
 _FIELDS_ND = ("e", "sat_pos", "h", "n", "present_groups")
-_FIELDS_1D = ("near", "n_par", "dof", "T")
+_FIELDS_1D = ("near", "n_par", "dof", "T", "height")
 
 
 def _take(ev, idx):

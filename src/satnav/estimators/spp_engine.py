@@ -91,6 +91,7 @@ class SppEngine:
         self.nav = nav
         self.states = states
         self._core = _SppCore(nav, self.options, states)
+        self._nav_systems = None  # systems with navigation messages (set at the first epoch)
         self._x0 = None if self.options.initial_position_m is None else np.asarray(self.options.initial_position_m)
         self._x0_last_fix = False  # no start position known: start from the last valid fix
         self._clock0 = None  # ... and its receiver clocks (m per clock group)
@@ -106,6 +107,7 @@ class SppEngine:
         """Add broadcast messages (a :class:`Navigation`); used from the next epoch on."""
         self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
         self._core = _SppCore(self.nav, self.options, self.states)
+        self._nav_systems = None
 
     def process(self, obs: Observations) -> Solution:
         """Solution of the epochs of ``obs`` (usually one), in time order after the
@@ -147,14 +149,17 @@ class SppEngine:
 
         from ..satellites import SYSTEM_NAMES
 
-        count_by_system = getattr(self.nav, "count_by_system", None)
-        if not callable(count_by_system):
-            return
-        messages = count_by_system()
+        if self._nav_systems is None:  # systems with messages, kept until the navigation changes
+            count_by_system = getattr(self.nav, "count_by_system", None)
+            if not callable(count_by_system):
+                return
+            self._nav_systems = {s for s, n in count_by_system().items() if n}
         for s in observed:
-            if not messages.get(s, 0) and s not in self._warned:
+            if s not in self._nav_systems and s not in self._warned:
                 self._warned.add(s)
-                text = f"no {SYSTEM_NAMES.get(s, s)} navigation data: its observations are not used"
+                # an engine's navigation grows (a stream's ephemerides arrive one by one)
+                text = (f"no {SYSTEM_NAMES.get(s, s)} navigation data yet: its observations are not used "
+                        "until its ephemerides arrive")
                 warnings.warn(text, SatnavWarning, stacklevel=3)
                 solution.warnings.append(text)
 

@@ -114,7 +114,7 @@ from ._damage import DamageLog
 from .textfile import is_hatanaka, read_bytes
 
 __all__ = ["read_rinex_obs", "parse_rinex_obs", "rinex2_to_rinex3_codes", "iter_rinex_obs", "iter_rinex_obs_texts",
-           "ChunkText", "parse_chunk_text", "check_chunk_order",
+           "ChunkText", "ChunkTexts", "parse_chunk_text", "check_chunk_order",
            "NotChunkableError", "DEFAULT_CHUNK_EPOCHS"]
 
 # ----------------------------------------------------------------------------- constants
@@ -1661,7 +1661,8 @@ def iter_rinex_obs_texts(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CH
     chunk_epochs = int(chunk_epochs)
     if chunk_epochs < 1:
         raise ValueError(f"chunk_epochs must be at least 1, got {chunk_epochs}")
-    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12), recheck=False)
+    probe: dict = {}
+    blocks = _text_blocks(path, max(int(block_bytes), 1 << 12), recheck=False, probe=probe)
     buf, hend = _gather_header(blocks)
     if hend < 0 or not re.match(rb"\s*[34]\.", bytes(buf[:9])):
         blocks.close()
@@ -1669,22 +1670,63 @@ def iter_rinex_obs_texts(path: str | PathLike, *, chunk_epochs: int = DEFAULT_CH
                                 "(read_rinex_obs)", str(path))
     header = bytes(buf[:hend])
     del buf[:hend]
-    return _v3_texts(header, buf, blocks, chunk_epochs)
+    state: dict = {}
+    return ChunkTexts(_v3_texts(header, buf, blocks, chunk_epochs, state), state, probe, chunk_epochs)
 
 
-#: An epoch record's start in RINEX 3/4 text (the ``>`` after a line end).
-_EPOCH_START = re.compile(rb"\n>")
+class ChunkTexts:
+    """The :class:`ChunkText` iterator of :func:`iter_rinex_obs_texts`, which also tells
+    whether its next chunk is there without waiting for a Compact RINEX expansion
+    (:meth:`ready`), so that a caller with other work does that first."""
+
+    def __init__(self, chunks, state: dict, probe: dict, chunk_epochs: int):
+        self._chunks = chunks
+        self._state = state  # kept up to date by _v3_texts
+        self._probe = probe  # filled by _expanded_blocks
+        self._chunk_epochs = chunk_epochs
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> ChunkText:
+        return next(self._chunks)
+
+    def ready(self) -> bool:
+        """Whether the next chunk (or the end) can be had at once: the text is not streamed
+        from an expansion, or the text read and the expansion's pieces waiting hold at least
+        as many bytes as the previous chunk."""
+        queued = self._probe.get("queued")
+        state = self._state
+        if queued is None or state.get("exhausted") or state.get("epochs", 0) > self._chunk_epochs:
+            return True
+        have = state.get("buffered", 0) + queued() * self._probe["piece"]
+        return have >= state.get("last_bytes", 1 << 62) or self._probe["ended"]()
+
+    def close(self) -> None:
+        """End the reading (and any expansion still running)."""
+        self._chunks.close()
 
 
-def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int):
-    """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each."""
+def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: dict | None = None):
+    """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each. ``state``
+    (when given) says how far the reading is (for :meth:`ChunkTexts.ready`): ``buffered``
+    bytes and ``epochs`` starts read and not yet given out, ``last_bytes`` of the last chunk
+    given, ``exhausted``."""
+    state = state if state is not None else {}
     line_offset = 0  # body lines before the current chunk
     starts = [0] if body[:1] == b">" else []
-    scan = 0
+    scan = len(starts)  # the next byte to look at
     exhausted = False
+    find = body.find
     while True:
-        starts.extend([m.start() + 1 for m in _EPOCH_START.finditer(body, scan)])  # (3x a find loop)
-        scan = max(len(body) - 1, 0)
+        # epoch records: a '>' after a line end (a memchr per '>', rare elsewhere in a body:
+        # 4x faster than a regex scan for b"\n>")
+        k = find(b">", scan)
+        while k >= 0:
+            if k and body[k - 1] == 10:
+                starts.append(k)
+            k = find(b">", k + 1)
+        scan = len(body)
         while len(starts) > chunk_epochs:
             cut = starts[chunk_epochs]
             with memoryview(body) as view:
@@ -1695,6 +1737,7 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int):
             raw = ChunkText(text, len(header), line_offset, final=False)
             line_offset += text.count(b"\n", len(header))
             del text
+            state.update(buffered=len(body), epochs=len(starts), last_bytes=cut)
             yield raw
             del raw
         if exhausted:
@@ -1702,8 +1745,10 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int):
         block = next(blocks, None)
         if block is None:
             exhausted = True
+            state["exhausted"] = True
             continue
         body += block
+        state.update(buffered=len(body), epochs=len(starts))
     if starts or line_offset == 0:  # the rest (or a file without epochs: its header)
         text = header + body
         del body
@@ -1751,7 +1796,7 @@ def check_chunk_order(path, obs: Observations, final: bool, last_epoch: int | No
                                 "duplicate): read the file whole (read_rinex_obs)", str(path), line)
 
 
-def _text_blocks(path, block: int, recheck: bool = True):
+def _text_blocks(path, block: int, recheck: bool = True, probe: dict | None = None):
     """Decompressed text of ``path`` in blocks of about ``block`` bytes: streamed for plain,
     gzip and bzip2 regular files (Hatanaka through the ``crx2rnx`` program), within the
     input limits of :func:`satnav.io.textfile.limits` (total size; line length of RINEX
@@ -1792,7 +1837,7 @@ def _text_blocks(path, block: int, recheck: bool = True):
     total = 0
     if is_hatanaka(first):
         gunzip = _gzip_program() if magic is not None and magic[:2] == b"\x1f\x8b" else None
-        pieces = _expanded_blocks(path, first, stream, block, recheck, gunzip)
+        pieces = _expanded_blocks(path, first, stream, block, recheck, gunzip, probe)
         guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
     else:
         pieces = _plain_blocks(path, first, stream, block)
@@ -1894,7 +1939,8 @@ def _gzip_program():
     return _GZIP[0]
 
 
-def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True, gunzip=None):
+def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True, gunzip=None,
+                     probe: dict | None = None):
     """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
     expanded by the ``crx2rnx`` program as a stream, in blocks. With ``gunzip`` (the path of
     a ``gzip`` program, for a gzip file) the file is decompressed by that program straight
@@ -1954,6 +2000,9 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
     # blocks wait in the queue (memory stays bounded)
     ahead: queue.Queue = queue.Queue(maxsize=EXPANSION_READ_AHEAD)
     stop = threading.Event()
+    drained = threading.Event()  # the expansion's output has all been read
+    if probe is not None:  # how much is waiting (ChunkTexts.ready)
+        probe.update(queued=ahead.qsize, piece=min(block, EXPANSION_PIECE_BYTES), ended=drained.is_set)
 
     def put(item) -> None:
         while not stop.is_set():
@@ -1969,20 +2018,44 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     size = min(block, EXPANSION_PIECE_BYTES)
 
-    def read_piece(fd: int, n: int) -> bytes:
-        piece = bytearray()
-        while len(piece) < n:
-            more = os.read(fd, n - len(piece))
+    def read_piece(fd: int, n: int) -> bytearray:
+        """Up to ``n`` bytes (fewer at the end), read straight into one buffer (os.readv;
+        pieces appended where it is missing: Windows)."""
+        if not hasattr(os, "readv"):
+            piece = bytearray()
+            while len(piece) < n:
+                more = os.read(fd, n - len(piece))
+                if not more:
+                    break
+                piece += more
+            return piece
+        piece = bytearray(n)
+        got = 0
+        with memoryview(piece) as view:
+            while got < n:
+                more = os.readv(fd, [view[got:]])
+                if not more:
+                    break
+                got += more
+        if got < n:
+            del piece[got:]
+        return piece
+
+    def read_all(fd: int) -> bytes:
+        out = bytearray()
+        while True:
+            more = os.read(fd, 1 << 16)
             if not more:
-                break
-            piece += more
-        return bytes(piece)
+                return bytes(out)
+            out += more
 
     def drain():
         try:
             n = min(size, FIRST_READ_BYTES)  # the header soon, then larger pieces
             while not stop.is_set():
                 out = read_piece(out_fd, n)
+                if len(out) < n:
+                    drained.set()
                 put(out)
                 if not out:
                     return
@@ -1992,11 +2065,12 @@ def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = Tru
                 n = size
         except (OSError, ValueError) as exc:  # the pipe closed under it
             failed.append(exc)
+            drained.set()
             put(b"")
 
     def read_errors(fd):
         try:
-            stderr.append(read_piece(fd, 1 << 30))
+            stderr.append(read_all(fd))
         except (OSError, ValueError):
             pass
 

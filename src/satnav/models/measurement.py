@@ -428,7 +428,7 @@ def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad,
     known = ~np.isnan(elevation)
     if where is not None:
         known &= np.broadcast_to(np.asarray(where, dtype=bool), shape)
-    if where is None and (known.all() or elevation.size < 64):
+    if known.all() or (where is None and elevation.size < 64):  # (every delay wanted and known)
         iono = klobuchar_gps(alpha, beta, *args)
         if bds:
             iono = np.where(use_beidou, klobuchar_beidou(*beidou, *args), iono)

@@ -81,6 +81,8 @@ _KEPLER_FIELDS = (
     "i0", "idot", "omega", "cuc", "cus", "crc", "crs", "cic", "cis", "af0", "af1", "af2",
     "adot", "delta_n_dot",
 )  # fmt: skip
+#: The float fields of _KEPLER_FIELDS (:meth:`_SystemTable.kepler_matrix`).
+_KEPLER_FLOAT_FIELDS = tuple(f for f in _KEPLER_FIELDS if f not in ("sat", "toe", "toc"))
 #: What the clock of a Keplerian message needs (kepler_states(..., orbit=False)).
 _KEPLER_CLOCK_FIELDS = (
     "sat", "toe", "toc", "sqrt_a", "e", "m0", "delta_n", "af0", "af1", "af2", "adot",
@@ -466,6 +468,18 @@ class _SystemTable:
             c = self._columns[name] = np.ascontiguousarray(self.msgs[name])
         return c
 
+    def kepler_matrix(self):
+        """The float fields of :data:`_KEPLER_FLOAT_FIELDS` as one (messages, fields) float64
+        array (NaN for a field the messages lack), gathered by rows in one step."""
+        m = self._columns.get("__kepler_matrix__")
+        if m is None:
+            m = np.full((len(self.msgs), len(_KEPLER_FLOAT_FIELDS)), np.nan)
+            for j, f in enumerate(_KEPLER_FLOAT_FIELDS):
+                if f in self.names:
+                    m[:, j] = self.msgs[f]
+            m = self._columns["__kepler_matrix__"] = m
+        return m
+
     def float_column(self, name):
         c = self._float_columns.get(name)
         if c is None:
@@ -594,6 +608,68 @@ class BroadcastEphemeris:
             _system_states(self.table(SYSTEMS[number]), q_sat[where], q_t[where], band, out, where,
                            validity, velocity, positions)
         return out.reshape(shape)
+
+    def states_by_system(self, sat, time_ns, signals: dict, *, validity=None) -> S.SatelliteStates:
+        """States of flat (satellite, time) pairs of several systems, each system with its
+        own signal (``signals``: system letter -> signal code, as ``signal`` of
+        :meth:`states`): the same values as one :meth:`states` call per system, with the
+        Keplerian orbits of all systems evaluated in one step (a per-epoch solver's two
+        dozen satellites of three or four systems)."""
+        q_sat = np.asarray(sat, dtype=np.int64).ravel()
+        q_t = np.asarray(time_ns, dtype=np.int64).ravel()
+        out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
+        number = system_number_of(q_sat)
+        parts = []
+        for num in np.unique(number).tolist():
+            if not 0 <= num < len(SYSTEMS):
+                continue
+            letter = SYSTEMS[num]
+            where = np.flatnonzero(number == num)
+            table, band = self.table(letter), signal_band(signals.get(letter))
+            if table is None or letter not in _KEPLER_SYSTEMS:
+                _system_states(table, q_sat[where], q_t[where], band, out, where, validity)
+                continue
+            chosen, reason = table.selector(band, validity).select(q_sat[where], q_t[where])
+            out.reason[where] = reason
+            ok = chosen >= 0
+            if ok.any():
+                parts.append((table, chosen[ok], where[ok], band))
+        if parts:
+            _kepler_systems_states(parts, q_t, out)
+        return out
+
+
+def _kepler_systems_states(parts, q_t, out) -> None:
+    """Fill ``out`` for the Keplerian messages of several systems in one evaluation:
+    ``parts`` = [(table, rows, where, band)] per system (the messages chosen for the queries
+    ``where``); the same values as :func:`_system_states` per system."""
+    where = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
+    t = q_t[where]
+    if len(parts) > 1:
+        matrix = np.concatenate([p[0].kepler_matrix()[p[1]] for p in parts])
+        sat = np.concatenate([p[0].msg_sat[p[1]] for p in parts])
+        toe = np.concatenate([p[0].ref[p[1]] for p in parts])
+        toc = np.concatenate([p[0].column("toc")[p[1]] for p in parts])
+        letters = np.repeat(np.array([p[0].letter for p in parts]), [len(p[1]) for p in parts])
+    else:
+        table, rows = parts[0][0], parts[0][1]
+        matrix, sat, toe, toc = table.kepler_matrix()[rows], table.msg_sat[rows], table.ref[rows], table.column("toc")[rows]
+        letters = table.letter
+    eph = {f: matrix[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
+    eph["sat"], eph["toe"], eph["toc"] = sat, toe, toc
+    pos, vel, clk, drift, rel = kepler_states(eph, t, letters)
+    out.position_m[where] = pos
+    out.velocity_m_s[where] = vel
+    out.clock_drift_s_s[where] = drift
+    out.clock_s[where] = clk
+    out.relativity_s[where] = rel
+    out.message_toe_ns[where] = toe
+    out.valid[where] = True
+    out.reason[where] = S.OK
+    for table, rows, tgt, band in parts:
+        out.group_delay_s[tgt] = _group_delay(table.letter, band, table.msgs, rows, table.mtype[rows],
+                                              table.float_column)
+        out.iode[tgt] = table.float_column("iode")[rows] if "iode" in table.names else np.nan
 
 
 def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,

@@ -47,6 +47,21 @@ SYSTEM_CONSTANTS = {
 }
 
 _HALF_WEEK = SECONDS_PER_WEEK / 2
+#: SYSTEM_CONSTANTS as arrays indexed by the system letter's code point (for per-element
+#: system letters: several systems' messages evaluated in one call).
+_GM_BY_CODE = np.full(128, np.nan)
+_OMEGA_BY_CODE = np.full(128, np.nan)
+for _letter, (_gm, _omega) in SYSTEM_CONSTANTS.items():
+    _GM_BY_CODE[ord(_letter)], _OMEGA_BY_CODE[ord(_letter)] = _gm, _omega
+
+
+def _system_constants(system):
+    """(GM, Earth rotation rate) of ``system``: floats for one letter, arrays (the same
+    values element by element) for an array of letters."""
+    if isinstance(system, str):
+        return SYSTEM_CONSTANTS[system]
+    code = np.asarray(system, dtype="U1").view(np.int32)
+    return _GM_BY_CODE[code], _OMEGA_BY_CODE[code]
 _SIN5 = np.sin(np.deg2rad(-5.0))
 _COS5 = np.cos(np.deg2rad(-5.0))
 
@@ -67,18 +82,25 @@ def solve_kepler(mean_anomaly, eccentricity, tol: float = 1e-15, max_iter: int =
     ``tol (1 + |M|) / (1 - e)`` (rad): the rounding noise of a correction, so that the loop
     ends as soon as E is exact to rounding, whatever the size of M; Newton's quadratic
     convergence makes the last correction exact. 3 iterations for e < 0.02, 4 for e < 0.2,
-    12 for e = 0.999. The one Kepler solver of satnav: broadcast orbits, the broadcast fit
+    12 for e = 0.999. Each element stops at its own last correction (those converged are
+    not corrected further while others iterate), so that an element's value does not
+    depend on the others evaluated with it (a time chunk, the systems of one call). The one Kepler solver of satnav: broadcast orbits, the broadcast fit
     and the constellation designer all use it.
     """
     m = np.asarray(mean_anomaly, dtype=np.float64)
     e = np.asarray(eccentricity, dtype=np.float64)
     limit = tol * (1.0 + np.abs(m)) / np.maximum(1.0 - e, tol)
     ecc_anomaly = m + 0.85 * e * np.sign(np.sin(m))
+    done = None
     for _ in range(max_iter):
         step = (ecc_anomaly - e * np.sin(ecc_anomaly) - m) / (1.0 - e * np.cos(ecc_anomaly))
+        if done is not None:  # an element stops at its own last correction
+            step = np.where(done, 0.0, step)
         ecc_anomaly = ecc_anomaly - step
-        if not np.any(np.abs(step) > limit):  # NaNs (invalid messages) do not keep it going
+        going = np.abs(step) > limit  # NaNs (invalid messages) do not keep it going
+        if not going.any():
             break
+        done = ~going
     return ecc_anomaly
 
 
@@ -116,8 +138,9 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
         (m/s), ``delta_n_dot`` (rad/s^2). Broadcast against ``tk_s``.
     tk_s : array
         Time from toe (s), already wrapped into +-half a week.
-    system : str
-        System letter ("G", "J", "E", "C", "I"): GM and Earth rotation rate.
+    system : str or array of str
+        System letter ("G", "J", "E", "C", "I"): GM and Earth rotation rate; or one letter
+        per element (broadcast against ``tk_s``): the same values as one call per system.
     geo : bool or bool array
         Use the BeiDou GEO algorithm (broadcast against ``tk_s``).
     velocity : bool
@@ -135,7 +158,7 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
         Periodic relativistic clock term F e sqrt(A) sin E (s), F = -2 sqrt(GM) / c^2
         (IS-GPS-200 20.3.3.3.3.1), and its time derivative (s/s).
     """
-    gm, omega_e = SYSTEM_CONSTANTS[system]
+    gm, omega_e = _system_constants(system)
     tk = np.asarray(tk_s, dtype=np.float64)
     sqrt_a = np.asarray(eph["sqrt_a"], dtype=np.float64)
     shape = np.broadcast_shapes(tk.shape, sqrt_a.shape)
@@ -239,9 +262,10 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool 
         ``t_ns``: one message per pair.
     t_ns : int64 array
         GPST ns of signal transmission.
-    system : str
+    system : str or array of str
         System letter ("G", "J", "E", "C", "I"): selects GM, Earth rotation rate and the
-        BeiDou GEO algorithm.
+        BeiDou GEO algorithm; or one letter per message (several systems in one call, the
+        same values element by element).
     velocity : bool
         Also compute the velocity and clock drift (False: both None; the positions and
         clocks are the same, bit for bit).
@@ -262,7 +286,10 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool 
     """
     t_ns = np.asarray(t_ns, dtype=np.int64)
     tk = _time_from(t_ns, eph["toe"])
-    geo = system == "C" and is_beidou_geo(prn_of(eph["sat"]))
+    if isinstance(system, str):
+        geo = system == "C" and is_beidou_geo(prn_of(eph["sat"]))
+    else:
+        geo = (np.asarray(system) == "C") & is_beidou_geo(prn_of(eph["sat"]))
     position, vel, relativity, relativity_dot = kepler_orbit(eph, tk, system, geo,
                                                              velocity=velocity and orbit,
                                                              orbit=orbit)
