@@ -1,16 +1,24 @@
 """Live latency and memory of ``satnav stream`` (issue 13): from the last byte of an epoch to
 its NMEA line out, and resident memory over a long replay.
 
-**Latency.** The rover (and for RTK the base) stream is RTCM 3 MSM7 sent by this script over
-TCP on 127.0.0.1, one epoch every 1/RATE s (1 Hz and 10 Hz); a rover session
-(:func:`satnav.streams.session.open_session`, the code ``satnav stream`` runs: TCP sources,
-RTCM 3 decoding, the per-epoch engine, NMEA out on a TCP server) solves each epoch; a client
-of its NMEA port timestamps each GGA line. Latency = GGA arrival - the time the epoch's last
-byte was sent (both ``time.monotonic()`` in this process; the session runs in a thread of it).
+**Latency**, as a user runs it: ``satnav stream`` is started as a process of its own (``python
+-m satnav stream tcp://127.0.0.1:R [--base tcp://127.0.0.1:B] --out nmea:tcp://127.0.0.1:N
+--nav NAV --stats FILE``: TCP sources, formats told by content, RTCM 3 decoding, the per-epoch
+engine, NMEA GGA/RMC/GSA/GST on its TCP server). This script serves the rover (and for RTK the
+base) stream, RTCM 3 MSM7 sent one epoch every 1/RATE s (1 Hz and 10 Hz; the base's bytes of
+an epoch first, then the rover's, each epoch in one ``sendall``), and is a client of the NMEA
+port, timestamping each GGA line. Latency = GGA arrival - the time the epoch's last byte was
+handed to the socket, both ``time.monotonic()`` in this process (the two programs share no
+interpreter: none of this script's threads compete with the stream's). ``--stats`` gives, per
+epoch, the stream process's own view: the latency from the bytes read to the outputs written,
+the loop thread's CPU time (solving and writing) and each feed thread's CPU time decoding the
+epoch's bytes (``time.thread_time``). The process is ended with SIGINT (Ctrl-C).
 Data: ESBC (Esbjerg), 2020-06-25, GPS + Galileo + BeiDou, L1/L2 (E1/E5b, B1I/B2I); the
 observations are 30 s apart in the file and replayed at 1 or 10 epochs per second. RTK is a
 zero baseline (the base stream is the same station): every filter step, double difference
 and LAMBDA search runs as on a short baseline. The first 10 epochs (start-up) are left out.
+``--src DIR`` runs the ``satnav`` of another source tree (an earlier revision, for
+before/after figures; one without ``--stats`` gives the wall latency only).
 
 **Memory.** A 1 h replay at 1 Hz (3601 epochs): ``satnav sim gps,galileo,beidou3 --duration 1
 --interval 1`` (GPS L1/L2/L5, Galileo E1/E5a/E5b, BeiDou B1I/B3I, site 55.5 N 8.4 E; made once
@@ -20,12 +28,8 @@ file read in chunks by :class:`satnav.streams.feeds.RinexFeed`, the engine, NMEA
 and RTK (the same file as base: zero baseline); resident set size (``/proc/self/statm``) every
 300 epochs and the peak (``VmHWM``) at the end.
 
-The loop's thread CPU time per epoch (solving and writing the outputs, ``time.thread_time``)
-is reported beside the wall latency: on a shared machine the wall latency is mostly waiting
-for a core.
-
 Usage: ``python bench/stream_latency.py [--epochs 120] [--rates 1,10] [--modes spp,rtk]
-[--memory]``. No peer: RTKLIB's ``rtkrcv`` is not installed here (Debian's
+[--src DIR] [--memory]``. No peer: RTKLIB's ``rtkrcv`` is not installed here (Debian's
 ``rtklib`` package ships convbin, str2str, rnx2rtkp), so these are satnav's numbers only.
 """
 
@@ -56,6 +60,8 @@ def _rss_mb() -> float:
 
 
 def _frames(obs, nav, n):
+    """RTCM 3 bytes of the first ``n`` epochs: rover (MSM7) and base (MSM7, 1005 and 1033 every
+    10th epoch), per epoch."""
     from satnav.io.rtcm3_encode import Rtcm3Encoder
 
     rover, base = Rtcm3Encoder(1, systems="GEC"), Rtcm3Encoder(2, systems="GEC")
@@ -68,78 +74,138 @@ def _frames(obs, nav, n):
     return rov, bas
 
 
-def latency_run(obs, nav, mode: str, rate: float, n: int) -> dict:
-    from satnav.options import StreamOptions
-    from satnav.streams.ntrip import wait_for
-    from satnav.streams.session import open_session
-    from satnav.streams.sinks import TcpServerSink
+class _Server:
+    """One TCP client (the stream process) served on 127.0.0.1; ``write`` sends at once."""
 
-    rov, bas = _frames(obs, nav, n)
-    rover_sink, base_sink = TcpServerSink("127.0.0.1", 0), TcpServerSink("127.0.0.1", 0)
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.conn: socket.socket | None = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        conn, _ = self._listener.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.conn = conn
+
+    def write(self, data: bytes) -> None:
+        self.conn.sendall(data)
+
+    def close(self) -> None:
+        for s in (self.conn, self._listener):
+            if s is not None:
+                s.close()
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        return s.getsockname()[1]
+
+
+def _wait(cond, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise SystemExit(f"stream_latency: timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def _has_stats(env: dict) -> bool:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "satnav", "stream", "--help"], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    return "--stats" in out
+
+
+def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path) -> dict:
+    import json
+    import signal
+    import subprocess
+
+    rov, bas = _frames(obs, None, n)
     relative = mode == "rtk"
-    t0_iso = "2020-06-25T00:00:00"
-    session = open_session(
-        StreamOptions(mode="rtk-kinematic" if relative else "spp", systems="GEC", rover_format="rtcm3",
-                      base_format="rtcm3", time=t0_iso, base_wait_s=0.5),
-        f"tcp://127.0.0.1:{rover_sink.port}", base=f"tcp://127.0.0.1:{base_sink.port}" if relative else None,
-        navs=[NAV], outputs=["nmea:tcp://127.0.0.1:0"], keep_fixes=True)
-    nmea_port = session.sinks[0].port
-    arrivals: list[float] = []
-    client = socket.create_connection(("127.0.0.1", nmea_port))
+    rover, base = _Server(), (_Server() if relative else None)
+    nmea_port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(src))
+    stats = workdir / f"stats-{mode}-{rate:g}.json"
+    cmd = [sys.executable, "-m", "satnav", "stream", f"tcp://127.0.0.1:{rover.port}", "--nav", str(NAV),
+           "--systems", "GEC", "--time", "2020-06-25T00:00:00", "--mode", "kinematic" if relative else "spp",
+           "--out", f"nmea:tcp://127.0.0.1:{nmea_port}", "-q"]
+    if relative:
+        cmd += ["--base", f"tcp://127.0.0.1:{base.port}", "--base-wait", "0.5"]
+    with_stats = _has_stats(env)
+    if with_stats:
+        cmd += ["--stats", str(stats)]
+    log = open(workdir / f"stream-{mode}-{rate:g}.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: rover.conn is not None and (base is None or base.conn is not None), 120,
+              "the stream process to connect")
+        client = socket.create_connection(("127.0.0.1", nmea_port))
+        arrivals: list[float] = []
 
-    def read():
-        buf = b""
-        client.settimeout(60)
-        while True:
-            try:
-                data = client.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            now = time.monotonic()
-            buf += data
-            while b"\r\n" in buf:
-                line, buf = buf.split(b"\r\n", 1)
-                if line[3:6] == b"GGA":
-                    arrivals.append(now)
+        def read():
+            buf = b""
+            while True:
+                try:
+                    data = client.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                now = time.monotonic()
+                buf += data
+                while b"\r\n" in buf:
+                    line, buf = buf.split(b"\r\n", 1)
+                    if line[3:6] == b"GGA":
+                        arrivals.append(now)
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    stop = threading.Event()
-    runner = threading.Thread(target=lambda: session.run(stop=stop), daemon=True)
-    runner.start()
-    wait_for(lambda: rover_sink.n_clients == 1 and (not relative or base_sink.n_clients == 1)
-             and session.sinks[0].n_clients == 1, 20)
-    sent = []
-    start = time.monotonic() + 0.5
-    for k in range(n):
-        due = start + k / rate
-        delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        if relative:
-            base_sink.write(bas[k])
-        rover_sink.write(rov[k])
-        sent.append(time.monotonic())
-        if k == 0:  # the first epoch includes start-up (navigation, numba kernels): not timed
-            wait_for(lambda: len(arrivals) >= 1, 60)
-            start = time.monotonic() - 1 / rate
-    wait_for(lambda: len(arrivals) >= n, 60)
-    stop.set()
-    runner.join(10)
-    rover_sink.close()
-    base_sink.close()
-    client.close()
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        time.sleep(0.3)  # the NMEA client accepted by the stream's server
+        sent = []
+        start = time.monotonic()
+        for k in range(n):
+            due = start + k / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if relative:
+                base.write(bas[k])
+            rover.write(rov[k])
+            sent.append(time.monotonic())
+            if k == 0:  # the first epoch includes start-up (navigation, numba kernels): not timed
+                _wait(lambda: len(arrivals) >= 1, 120, "the first GGA")
+                start = time.monotonic() - 1 / rate
+        _wait(lambda: len(arrivals) >= n, 60, "the last GGA")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        client.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        rover.close()
+        if base is not None:
+            base.close()
     m = min(len(arrivals), n)
     lat = (np.array(arrivals[:m]) - np.array(sent[:m]))[10:] * 1e3
-    q = [f.quality for f in session.loop.summary.fixes]
-    cpu = np.array(list(session.loop.summary.cpu_s)[10:]) * 1e3
-    return {"mode": mode, "rate_hz": rate, "epochs": len(lat), "p50_ms": float(np.median(lat)),
-            "p99_ms": float(np.percentile(lat, 99)), "max_ms": float(lat.max()),
-            "cpu_p50_ms": float(np.median(cpu)), "cpu_p99_ms": float(np.percentile(cpu, 99)),
-            "fixed": int(sum(x == 1 for x in q)), "single": int(sum(x == 5 for x in q)),
-            "satellites": int(np.median([f.n_satellites for f in session.loop.summary.fixes]))}
+    out = {"mode": mode, "rate_hz": rate, "epochs": len(lat), "p50_ms": float(np.median(lat)),
+           "p99_ms": float(np.percentile(lat, 99)), "max_ms": float(lat.max())}
+    if with_stats and stats.exists():
+        doc = json.loads(stats.read_text())
+        inner = np.array(doc["latency_ms"][10:])
+        cpu = np.array(doc["cpu_ms"][10:])
+        out.update(inner_p50_ms=float(np.median(inner)), inner_p99_ms=float(np.percentile(inner, 99)),
+                   cpu_p50_ms=float(np.median(cpu)), cpu_p99_ms=float(np.percentile(cpu, 99)),
+                   counts=doc["counts"])
+        for role, values in doc["decode_cpu_ms"].items():
+            v = np.array(values[10:])
+            if len(v):
+                out[f"decode_{role}_p50_ms"] = float(np.median(v))
+    return out
 
 
 def _hour_file():
@@ -197,6 +263,7 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=120, help="epochs per latency run (default 120)")
     p.add_argument("--rates", default="1,10", help="epochs per second (default 1,10)")
     p.add_argument("--modes", default="spp,rtk")
+    p.add_argument("--src", help="the source tree whose satnav runs the stream (default this checkout's src)")
     p.add_argument("--memory", action="store_true", help="only the memory runs (1 h at 1 Hz; one mode per process "
                    "for its own peak: --modes spp or --modes rtk)")
     args = p.parse_args()
@@ -214,15 +281,23 @@ def main() -> int:
                       "RSS MB at epochs " + ", ".join(f"{k}: {v:.0f}" for k, v in rss)
                       + f"; peak {peak:.0f} MB  (load {os.getloadavg()[0]:.1f})", flush=True)
         return 0
+    import tempfile
+
     obs = satnav.read_obs(OBS)
-    nav = satnav.read_nav(NAV)
-    for mode in args.modes.split(","):
-        for rate in (float(r) for r in args.rates.split(",")):
-            r = latency_run(obs, nav, mode, rate, args.epochs)
-            print(f"latency {mode:3s} {rate:4.0f} Hz: {r['epochs']} epochs, p50 {r['p50_ms']:.1f} ms, "
-                  f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; engine + outputs CPU p50 "
-                  f"{r['cpu_p50_ms']:.1f} ms, p99 {r['cpu_p99_ms']:.1f} ms; median {r['satellites']} satellites, "
-                  f"fixed {r['fixed']}, single {r['single']}  (load {os.getloadavg()[0]:.1f})", flush=True)
+    src = Path(args.src).resolve() if args.src else Path(__file__).resolve().parents[1] / "src"
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in args.modes.split(","):
+            for rate in (float(r) for r in args.rates.split(",")):
+                r = latency_run(obs, mode, rate, args.epochs, src, Path(tmp))
+                text = (f"latency {mode:3s} {rate:4.0f} Hz: {r['epochs']} epochs, wall p50 {r['p50_ms']:.1f} ms, "
+                        f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
+                if "cpu_p50_ms" in r:
+                    c = r["counts"]
+                    dec = ", ".join(f"{k[7:-7]} {v:.2f}" for k, v in r.items() if k.startswith("decode_"))
+                    text += (f"; in-process latency p50 {r['inner_p50_ms']:.1f} / p99 {r['inner_p99_ms']:.1f} ms; "
+                             f"loop CPU p50 {r['cpu_p50_ms']:.1f} / p99 {r['cpu_p99_ms']:.1f} ms; decode CPU "
+                             f"p50 ({dec}) ms; fixed {c.get('q1', 0)}, single {c.get('q5', 0)}")
+                print(text + f"  (load {os.getloadavg()[0]:.1f})", flush=True)
     return 0
 
 

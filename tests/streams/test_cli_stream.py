@@ -43,3 +43,26 @@ def test_existing_output_is_not_overwritten(tmp_path, capsys):
     assert main(["stream", str(d / "07590920.05o"), "--nav", str(d / "07590920.05n"), "--out", f"pos:{out}", "-q"]) == 2
     assert out.read_text() == "precious"
     assert "keep.pos" in capsys.readouterr().err
+
+
+def test_stats_file_has_per_epoch_latency_and_cpu(tmp_path, capsys):
+    """``--stats``: the run's counts and, per epoch solved, the latency, the loop's CPU time
+    and the rover decoder's CPU time (an RTCM 3 stream from a file)."""
+    import json
+
+    from satnav.io.rinex_obs import read_rinex_obs
+    from satnav.io.rtcm3_encode import Rtcm3Encoder
+
+    d = data_path("gsi-2005-092")
+    obs = read_rinex_obs(d / "07590920.05o")
+    enc = Rtcm3Encoder(1)
+    rtcm = tmp_path / "rover.rtcm3"
+    rtcm.write_bytes(b"".join(enc.encode_epoch(e) for e in obs.epoch_slice(0, 20).iter_epochs()))
+    stats = tmp_path / "stats.json"
+    assert main(["stream", str(rtcm), "--nav", str(d / "07590920.05n"), "--time", "2005-04-02T00:00:00",
+                 "--out", f"nmea:{tmp_path / 'out.nmea'}", "--stats", str(stats), "-q"]) == 0
+    doc = json.loads(stats.read_text())
+    assert doc["counts"]["rover_epochs"] == 20 and doc["counts"]["q5"] == 20
+    assert len(doc["latency_ms"]) == len(doc["cpu_ms"]) == len(doc["decode_cpu_ms"]["rover"]) == 20
+    assert all(v >= 0 for v in doc["latency_ms"] + doc["cpu_ms"] + doc["decode_cpu_ms"]["rover"])
+    assert (tmp_path / "out.nmea").read_bytes().count(b"GGA,") == 20

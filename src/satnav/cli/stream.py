@@ -85,6 +85,12 @@ class _StatusLine:
             self.live.stop()
 
 
+#: The interpreter's thread switch interval during a live run (s; Python's default 5 ms):
+#: a thread that has just read an epoch's bytes, or the loop with an epoch to solve, waits
+#: at most this long for the interpreter lock held by another thread.
+SWITCH_INTERVAL_S = 0.001
+
+
 def cmd_stream(args) -> int:
     from ..streams.session import open_session
 
@@ -109,13 +115,18 @@ def cmd_stream(args) -> int:
     holder.append(session)
     t0 = time.monotonic()
     interrupted = False
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
     try:
         summary = session.run(duration_s=args.duration)
     except KeyboardInterrupt:  # Ctrl-C ends a live run: the summary of what was done follows
         interrupted = True
         summary = session.loop.summary
     finally:
+        sys.setswitchinterval(switch)
         status.close()
+    if args.stats:
+        _write_stats(args.stats, summary, session, time.monotonic() - t0)
     if not args.quiet:
         print(_summary_text(summary, time.monotonic() - t0), file=sys.stderr)
     if interrupted:
@@ -123,6 +134,31 @@ def cmd_stream(args) -> int:
         return 130
     solved = sum(v for k, v in summary.counts.items() if k.startswith("q") and k != "q0")
     return 0 if solved or not summary.counts.get("rover_epochs") else 1
+
+
+def _write_stats(path: str, summary, session, elapsed: float) -> None:
+    """The run's summary as JSON (``--stats``): counts, events, and per epoch (ms) the
+    latency from the last byte in to the outputs written, the loop thread's CPU time solving
+    and writing, and each stream's decoding CPU time."""
+    import json
+
+    def ms(values) -> list[float]:
+        return [round(v * 1e3, 4) for v in values]
+
+    doc = {
+        "elapsed_s": round(elapsed, 3),
+        "counts": dict(summary.counts),
+        "events": list(summary.events),
+        "latency_ms": ms(summary.latencies_s),
+        "cpu_ms": ms(summary.cpu_s),
+        "decode_cpu_ms": {f.role: ms(getattr(f, "decode_cpu_s", ())) for f in session.feeds},
+    }
+    try:
+        with open(path, "w") as fh:
+            json.dump(doc, fh)
+            fh.write("\n")
+    except OSError as exc:
+        raise SatnavError(f"{path}: cannot write the statistics ({exc.strerror or exc})") from None
 
 
 def _summary_text(summary, elapsed: float) -> str:
@@ -213,6 +249,9 @@ def register(subparsers) -> None:
     s.add_argument("--station-id", type=bounded_int("an RTCM station id", 0, 4095), default=0,
                    help="rtcm3 outputs: reference station id (default 0)")
     s.add_argument("--sourcetable", metavar="HOST[:PORT]", help="list the mount points of an NTRIP caster and exit")
+    s.add_argument("--stats", metavar="FILE", help="at the end, write the run's summary as JSON to FILE: counts, "
+                   "events, and per epoch the latency (last byte in to outputs written), the CPU time solving "
+                   "and writing, and each stream's decoding CPU time (ms)")
     s.add_argument("-q", "--quiet", action="store_true", help="no status line and no summary")
     s.set_defaults(func=_run, input_args=("nav",))
 

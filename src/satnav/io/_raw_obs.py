@@ -43,6 +43,46 @@ def conversion_comments(fmt: str, source: str, what: str) -> list[str]:
     return head + [log_comment(fmt, what)]
 
 
+#: (signals, codes used) -> the code plan of :func:`_code_plan` (a live stream repeats a few;
+#: the plans are read, never changed)
+_PLANS: dict = {}
+
+
+def _code_plan(signals: list[tuple[str, str]], used: np.ndarray):
+    """For the row codes ``used`` (signal * 4 + type, sorted): the codes in (system, band,
+    attribute, type) order, the code names, row code -> code index, and system -> its codes."""
+    key = (tuple(signals), used.tobytes())
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    all_codes = [(letter, t + code) for letter, code in signals for t in OBS_TYPES]
+    used_sorted = sorted(
+        used.tolist(),
+        key=lambda i: (
+            SYSTEMS.index(all_codes[i][0]),
+            all_codes[i][1][1:],
+            OBS_TYPES.index(all_codes[i][1][0]),
+        ),
+    )
+    code_names: list[str] = []
+    remap = np.full(len(all_codes), -1, np.int64)
+    for i in used_sorted:
+        name = all_codes[i][1]
+        if name not in code_names:
+            code_names.append(name)
+        remap[i] = code_names.index(name)
+    obs_codes: dict[str, list[str]] = {}
+    for i in used_sorted:
+        letter, name = all_codes[i]
+        lst = obs_codes.setdefault(letter, [])
+        if name not in lst:
+            lst.append(name)
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    _PLANS[key] = (used_sorted, code_names, remap, obs_codes)
+    return used_sorted, code_names, remap, obs_codes
+
+
 def observations_from_measurements(
     times: np.ndarray,
     sat: np.ndarray,
@@ -96,23 +136,8 @@ def observations_from_measurements(
     )
     row_code, row_val, row_lli = row_code[present], values[present], row_lli[present]
     # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order
-    all_codes = [(letter, t + code) for letter, code in signals for t in OBS_TYPES]
     used = np.unique(row_code)
-    used_sorted = sorted(
-        used.tolist(),
-        key=lambda i: (
-            SYSTEMS.index(all_codes[i][0]),
-            all_codes[i][1][1:],
-            OBS_TYPES.index(all_codes[i][1][0]),
-        ),
-    )
-    code_names: list[str] = []
-    remap = np.full(len(all_codes), -1, np.int64)
-    for i in used_sorted:
-        name = all_codes[i][1]
-        if name not in code_names:
-            code_names.append(name)
-        remap[i] = code_names.index(name)
+    _, code_names, remap, obs_codes = _code_plan(signals, used)
     codes = remap[row_code]
     # one int64 sort key: (epoch, satellite, code, priority); a stable sort keeps stream order
     # among equals (reversed for keep_last, so that the last comes first)
@@ -136,13 +161,7 @@ def observations_from_measurements(
     row_time, row_sat, codes, row_val, row_lli = (
         a[order] for a in (row_time, row_sat, codes, row_val, row_lli)
     )
-    obs_codes: dict[str, list[str]] = {}
-    for i in used_sorted:
-        letter, name = all_codes[i]
-        lst = obs_codes.setdefault(letter, [])
-        if name not in lst:
-            lst.append(name)
-    header.obs_codes = {s: obs_codes[s] for s in SYSTEMS if s in obs_codes}
+    header.obs_codes = {s: list(obs_codes[s]) for s in SYSTEMS if s in obs_codes}
     if epochs is None:
         epochs = np.unique(times)
     return Observations(
@@ -152,7 +171,7 @@ def observations_from_measurements(
         row_val,
         row_lli,
         np.zeros(len(row_time), np.int8),
-        code_names,
+        list(code_names),
         np.asarray(epochs, np.int64),
         header=header,
         source=source,

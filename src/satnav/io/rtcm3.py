@@ -66,6 +66,7 @@ from .rtcm3_obs import (
     ObsCells,
     decode_legacy,
     decode_msm,
+    decode_msm_message,
     wavelengths,
 )
 from .stream_items import EpochItem, NavigationItem, ProblemItem, StationItem, StreamItem
@@ -88,6 +89,8 @@ _D_MS = 86_400_000
 _GLO = SYSTEMS.index("R")
 _BDS = SYSTEMS.index("C")
 STATION_TYPES = (1005, 1006, 1007, 1008, 1033)
+#: Message numbers decoded (others are counted as unknown).
+_KNOWN_TYPES = frozenset(MSM_TYPES) | frozenset(LEGACY_TYPES) | frozenset(EPHEMERIS_TYPES) | frozenset(STATION_TYPES) | {1230}
 #: MSM1-3 message numbers (compact: ranges modulo one light-millisecond).
 _COMPACT_MSM = [t for t, (_, k) in MSM_TYPES.items() if k < 4]
 
@@ -284,7 +287,25 @@ def _frames_of(frames: StreamFrames, types) -> np.ndarray:
     return np.isin(frames.rtcm_type, list(types))
 
 
+#: Chunks with at most this many observation messages (a live stream's epoch) are decoded
+#: message by message (:func:`~satnav.io.rtcm3_obs.decode_msm_message`: a fixed number of
+#: NumPy calls per message); more (a file) all messages of a type at once.
+LIVE_MESSAGES = 16
+
+
 def _decode_cells(buf: np.ndarray, frames: StreamFrames, counts: dict) -> ObsCells:
+    types = frames.rtcm_type.tolist()
+    obs_ix = [i for i, t in enumerate(types) if t in MSM_TYPES or t in LEGACY_TYPES]
+    if len(obs_ix) <= LIVE_MESSAGES and all(types[i] in MSM_TYPES for i in obs_ix):
+        parts = []
+        starts, lengths = frames.rtcm_start.tolist(), frames.rtcm_length.tolist()
+        for i in obs_ix:
+            mtype = types[i]
+            if MSM_TYPES[mtype][1] < 4:
+                counts["msm1_3_messages"] = counts.get("msm1_3_messages", 0) + 1
+            p = starts[i] + 3
+            parts.append(decode_msm_message(buf[p : p + lengths[i]].tobytes(), i, mtype, counts))
+        return ObsCells.concat(parts, in_order=True)
     parts = []
     for mtype in np.unique(frames.rtcm_type).tolist():
         sel = np.flatnonzero(frames.rtcm_type == mtype)
@@ -368,7 +389,8 @@ def _decode_chunk(
         frame_time = np.full(nfr, ref if state.last_ns is None else state.last_ns, np.int64)
     # ephemerides
     nav = []
-    for mtype in sorted(set(np.unique(frames.rtcm_type).tolist()) & set(EPHEMERIS_TYPES)):
+    present_types = set(frames.rtcm_type.tolist())
+    for mtype in sorted(present_types & set(EPHEMERIS_TYPES)):
         sel = np.flatnonzero(frames.rtcm_type == mtype)
         letter, rec = decode_ephemerides(
             buf, frames.rtcm_start[sel] + 3, frames.rtcm_length[sel], mtype, frame_time[sel], counts
@@ -378,8 +400,9 @@ def _decode_chunk(
         if letter == "R":
             for s, k in zip(rec["sat"].tolist(), rec["freq_num"].tolist()):
                 state.channels[int(s)] = int(k)
-    stations = station_items(data, frames, _frames_of(frames, STATION_TYPES))
-    biases = _glonass_biases(data, frames, frames.rtcm_type == 1230)
+    stations = (station_items(data, frames, _frames_of(frames, STATION_TYPES))
+                if present_types & set(STATION_TYPES) else [])
+    biases = _glonass_biases(data, frames, frames.rtcm_type == 1230) if 1230 in present_types else {}
     # GLONASS channels: message extended info, legacy messages, 1020, the caller's table
     has = cells.glo_channel > -99
     state.channels.update(zip(cells.sat[has].tolist(), cells.glo_channel[has].tolist()))
@@ -398,8 +421,9 @@ def _decode_chunk(
     )
     present = np.isfinite(values) & ok[:, None]
     present[:, 3] &= cells.cnr_dbhz > 0
-    compact = np.isin(cells.msg_type[cells.msg], _COMPACT_MSM)
-    present[compact, :2] = False  # MSM1-3: pseudorange and phase modulo one light-millisecond
+    if present_types & set(_COMPACT_MSM):
+        compact = np.isin(cells.msg_type[cells.msg], _COMPACT_MSM)
+        present[compact, :2] = False  # MSM1-3: pseudorange and phase modulo one light-millisecond
     # one lock history per signal and message number (MSM6 and MSM7 of one signal are two)
     group = (cells.msg_type[cells.msg] * 1000 + cells.sat.astype(np.int64)) * 64 + cells.signal
     lli = _lli(group, cells.lock_ms, state.lock) | np.where(cells.half != 0, 2, 0).astype(np.int8)
@@ -674,7 +698,7 @@ class Rtcm3Decoder:
         self._offset = 0  # stream offset of the buffer's first byte
         self._state = _State(ref_ns=time_hint_ns)
         self._channels = dict(glonass_channels or {})
-        self._pending: list[_Chunk] = []  # cells of the epoch not yet complete
+        self._pending: list = []  # (chunk, first cell, stop): cells of the epoch not yet complete
         self._pending_time: int | None = None
         self._stations: list = []
         self._biases: dict = {}
@@ -729,14 +753,8 @@ class Rtcm3Decoder:
                 items.append((int(frames.rtcm_start[fi]), 1, StationItem(**st.__dict__)))
             self._biases.update(chunk.biases)
             items.extend(self._epochs(chunk, frames))
-            known = (
-                set(MSM_TYPES)
-                | set(LEGACY_TYPES)
-                | set(EPHEMERIS_TYPES)
-                | set(STATION_TYPES)
-                | {1230}
-            )
-            for fi in np.flatnonzero(~np.isin(frames.rtcm_type, list(known))).tolist():
+            unknown = [fi for fi, t in enumerate(frames.rtcm_type.tolist()) if t not in _KNOWN_TYPES]
+            for fi in unknown:
                 self.counts["unknown_messages"] = self.counts.get("unknown_messages", 0) + 1
                 items.append(
                     (
@@ -756,24 +774,25 @@ class Rtcm3Decoder:
 
     def _epochs(self, chunk: _Chunk, frames: StreamFrames) -> list:
         out = []
-        # split the chunk by message time, in stream order
-        times = chunk.msg_time
-        for k in range(len(times)):
-            t = int(times[k])
+        # split the chunk by message time, in stream order; the cells of a message are a
+        # contiguous run (cells in message order, messages in frame order)
+        times = chunk.msg_time.tolist()
+        msg_frame = chunk.msg_frame.tolist()
+        sync = chunk.msg_sync.tolist()
+        lo = np.searchsorted(chunk.cell_frame, chunk.msg_frame, side="left").tolist()
+        hi = np.searchsorted(chunk.cell_frame, chunk.msg_frame, side="right").tolist()
+        for k, t in enumerate(times):
             if self._pending_time is not None and t != self._pending_time:
-                out.extend(
-                    (int(frames.rtcm_start[chunk.msg_frame[k]]), 0, it)
-                    for it in self._emit_pending()
-                )
+                out.extend((int(frames.rtcm_start[msg_frame[k]]), 0, it) for it in self._emit_pending())
             if self._pending_time is None:
                 self._pending_time = t
-            sel = chunk.cell_frame == chunk.msg_frame[k]
-            self._pending.append(_take(chunk, sel))
-            if chunk.msg_sync[k] == 0:
-                out.extend(
-                    (int(frames.rtcm_start[chunk.msg_frame[k]]), 2, it)
-                    for it in self._emit_pending()
-                )
+            last = self._pending[-1] if self._pending else None
+            if last is not None and last[0] is chunk and last[2] == lo[k]:
+                self._pending[-1] = (chunk, last[1], hi[k])  # the next message of the same chunk
+            else:
+                self._pending.append((chunk, lo[k], hi[k]))
+            if sync[k] == 0:
+                out.extend((int(frames.rtcm_start[msg_frame[k]]), 2, it) for it in self._emit_pending())
         return out
 
     def _emit_pending(self) -> list[StreamItem]:
@@ -785,10 +804,12 @@ class Rtcm3Decoder:
         header = _obs_header(
             self._stations, self._biases, self._state.channels, int(leap_seconds_at_gpst(t))
         )
-        cat = {
-            name: np.concatenate([getattr(p, name) for p in parts])
-            for name in ("cell_time", "sat", "signal", "values", "lli", "present", "priority")
-        }
+        names = ("cell_time", "sat", "signal", "values", "lli", "present", "priority")
+        if len(parts) == 1:
+            chunk, a, b = parts[0]
+            cat = {name: getattr(chunk, name)[a:b] for name in names}
+        else:
+            cat = {name: np.concatenate([getattr(c, name)[a:b] for c, a, b in parts]) for name in names}
         obs = observations_from_measurements(
             cat["cell_time"],
             cat["sat"],
@@ -804,26 +825,6 @@ class Rtcm3Decoder:
             source=self.source,
         )
         return [EpochItem(obs, self.protocol)]
-
-
-def _take(chunk: _Chunk, sel: np.ndarray) -> _Chunk:
-    return _Chunk(
-        chunk.cell_time[sel],
-        chunk.cell_frame[sel],
-        chunk.cell_sync[sel],
-        chunk.values[sel],
-        chunk.present[sel],
-        chunk.lli[sel],
-        chunk.sat[sel],
-        chunk.signal[sel],
-        chunk.priority[sel],
-        [],
-        [],
-        {},
-        chunk.msg_time[:0],
-        chunk.msg_frame[:0],
-        chunk.msg_sync[:0],
-    )
 
 
 #: Longest frame held while incomplete (a UBX frame: 16-bit length).

@@ -39,6 +39,7 @@ from ._bits import bits_s, bits_u
 __all__ = [
     "ObsCells",
     "decode_msm",
+    "decode_msm_message",
     "decode_legacy",
     "msm_system",
     "lock_time_ms",
@@ -181,10 +182,21 @@ class ObsCells:
     glo_channel: np.ndarray
 
     @staticmethod
-    def concat(parts: list[ObsCells]) -> ObsCells:
-        """One ObsCells of several, messages re-sorted by frame (stream order)."""
+    def concat(parts: list[ObsCells], in_order: bool = False) -> ObsCells:
+        """One ObsCells of several, messages re-sorted by frame (stream order); ``in_order``:
+        the parts are in stream order already, their cells in message order (no sort)."""
         if not parts:
             return _empty_cells()
+        if len(parts) == 1:
+            return parts[0]
+        if in_order:
+            offset, msgs = 0, []
+            for p in parts:
+                msgs.append(p.msg + offset)
+                offset += len(p.msg_frame)
+            return ObsCells(**{name: np.concatenate(msgs) if name == "msg" else
+                               np.concatenate([getattr(p, name) for p in parts])
+                               for name in ObsCells.__dataclass_fields__})
         offsets = np.cumsum([0] + [len(p.msg_frame) for p in parts[:-1]])
         merged = {}
         for name in ObsCells.__dataclass_fields__:
@@ -368,6 +380,120 @@ def decode_msm(
     return cells
 
 
+#: 2**(w-1) ... 2**0 per field width (float64: exact below 2**53): an MSB-first run of ``w``
+#: bits (as 0.0/1.0) times this is its unsigned value.
+_BIT_WEIGHTS = {w: 2.0 ** np.arange(w - 1, -1, -1) for w in range(1, 33)}
+_SAT_WIDTH = {k: sum(w for _, w in f) for k, f in _SAT_FIELDS.items()}
+_SIG_WIDTH = {k: sum(w for _, w in f) for k, f in _SIG_FIELDS.items()}
+#: byte value -> positions of its set bits (0 = the most significant)
+_BYTE_BITS = [[i for i in range(8) if b >> (7 - i) & 1] for b in range(256)]
+
+
+def _mask_positions(mask: int, nbits: int) -> list[int]:
+    """Positions (0 = the first, most significant bit) of the set bits of an ``nbits``-bit
+    mask (``nbits`` <= 64)."""
+    raw = (mask << (64 - nbits)).to_bytes(8, "big")
+    return [8 * j + i for j, b in enumerate(raw) if b for i in _BYTE_BITS[b]]
+
+
+def decode_msm_message(payload: bytes, frame_index: int, mtype: int, counts: dict) -> ObsCells:
+    """Cells of one MSM1-7 message (``payload``: its bytes, without frame header and CRC):
+    the same result as :func:`decode_msm` of that one frame, for a live stream where each
+    message is decoded as it arrives. The header and masks are read from one Python integer;
+    each run of equal-width fields (rough ranges of all satellites, fine pseudoranges of all
+    cells, ...) is one product of the message's unpacked bits (a (count, width) view) with
+    the bit weights, so the work is a fixed number of NumPy calls per message, not per cell."""
+    letter, msm = MSM_TYPES[mtype]
+    sysnum = SYSTEMS.index(letter)
+    nbits = len(payload) * 8
+    head = int.from_bytes(payload[:30].ljust(30, b"\0"), "big")  # 240 bits: header and cell mask
+
+    def field(pos: int, w: int) -> int:
+        return (head >> (240 - pos - w)) & ((1 << w) - 1)
+
+    sat_pos = _mask_positions(field(73, 64), 64)
+    sig_pos = _mask_positions(field(137, 32), 32)
+    nsat, nsig = len(sat_pos), len(sig_pos)
+    nmask = nsat * nsig
+    cell_k = _mask_positions(field(169, nmask), nmask) if 0 < nmask <= 64 else []
+    ncell = len(cell_k)
+    total = _MSM_HEADER_BITS + nmask + nsat * _SAT_WIDTH[msm] + ncell * _SIG_WIDTH[msm]
+    if nmask > 64 or total > nbits or nbits < _MSM_HEADER_BITS:
+        counts["undecodable"] = counts.get("undecodable", 0) + 1
+        return _empty_cells()
+    if letter == "R":
+        dow, time_ms = field(24, 3), field(27, 27)
+    else:
+        dow, time_ms = 7, field(24, 30)
+    bits = np.unpackbits(np.frombuffer(payload, np.uint8, min(len(payload), total // 8 + 1))).astype(np.float64)
+    pos = _MSM_HEADER_BITS + nmask
+    sat = {}  # unsigned values, float64
+    for name, w in _SAT_FIELDS[msm]:
+        sat[name] = bits[pos : pos + nsat * w].reshape(nsat, w) @ _BIT_WEIGHTS[w]
+        pos += nsat * w
+    sig = {}
+    for name, w in _SIG_FIELDS[msm]:
+        sig[name] = bits[pos : pos + ncell * w].reshape(ncell, w) @ _BIT_WEIGHTS[w]
+        pos += ncell * w
+    widths = dict(_SIG_FIELDS[msm])
+    if nsig == 1:
+        cell_sat = cell_k
+        sig_of_cell = [sig_pos[0]] * ncell
+    else:
+        cell_sat = [k // nsig for k in cell_k]
+        sig_of_cell = [sig_pos[k % nsig] for k in cell_k]
+    prn = np.array([sat_pos[i] for i in cell_sat], np.int64) + (20 if letter == "S" else 1)
+    signal = _SIGNAL_TABLE[sysnum][np.array(sig_of_cell, np.int64) + 1]
+    known = (prn >= 1) & (prn <= SIGNALS[letter].max_prn) & (signal >= 0)
+    n_unknown = ncell - int(np.count_nonzero(known))
+    if n_unknown:
+        counts["unknown_signals"] = counts.get("unknown_signals", 0) + n_unknown
+    cs = np.array(cell_sat, np.int64)
+    if "rough_ms" in sat:
+        rough = sat["rough_ms"]
+        r_sat = (rough + sat["rough_mod"] * 2.0**-10) * RANGE_MS
+        r_sat[rough == 255] = np.nan
+    else:
+        r_sat = sat["rough_mod"] * 2.0**-10 * RANGE_MS
+    r = r_sat[cs]
+    s_pr, s_cp = _FINE_SCALE[msm]
+    values = []
+    for name, scale in (("fine_pr", s_pr), ("fine_cp", s_cp)):
+        if name not in sig:
+            values.append(np.full(ncell, np.nan))
+            continue
+        raw, half = sig[name], 2.0 ** (widths[name] - 1)
+        v = r + (raw - (raw >= half) * (2 * half)) * (scale * RANGE_MS)
+        v[raw == half] = np.nan  # the "invalid" pattern: -2**(w-1)
+        values.append(v)
+    pr, cp = values
+    if "rate" in sat:
+        rate_raw, fine = sat["rate"][cs], sig["fine_rate"]
+        rr = (rate_raw - (rate_raw >= 8192) * 16384.0) + (fine - (fine >= 16384) * 32768.0) * 1e-4
+        rr[(rate_raw == 8192) | (fine == 16384)] = np.nan
+        if letter == "R":
+            ext = sat["ext"][cs].astype(np.int64)
+            glo = np.where(ext <= 13, ext - 7, -99)
+        else:
+            glo = np.full(ncell, -99, np.int64)
+    else:
+        rr = np.full(ncell, np.nan)
+        glo = np.full(ncell, -99, np.int64)
+    cnr = sig["cnr"] * (1.0 if msm in (4, 5) else 2.0**-4) if "cnr" in sig else np.zeros(ncell)
+    lock = (_DF402_MS if msm <= 5 else _DF407_MS)[sig["lock"].astype(np.int64)] if "lock" in sig \
+        else np.zeros(ncell, np.int64)
+    half_cycle = sig["half"].astype(np.int64) if "half" in sig else np.zeros(ncell, np.int64)
+    if n_unknown:
+        prn, signal, pr, cp, rr, cnr, lock, half_cycle, glo = (
+            a[known] for a in (prn, signal, pr, cp, rr, cnr, lock, half_cycle, glo))
+    return ObsCells(
+        *(np.array([x], np.int64) for x in (frame_index, sysnum, time_ms, dow, field(54, 1), field(12, 12),
+                                             2 if msm in (6, 7) else 1 if msm >= 4 else 0, mtype)),
+        np.zeros(len(prn), np.int64), sysnum * SATELLITES_PER_SYSTEM + prn, signal, pr, cp, rr,
+        cnr, lock, half_cycle, glo,
+    )
+
+
 def bits_to_signed(v: np.ndarray, n: int) -> np.ndarray:
     """Two's complement of ``n``-bit unsigned values."""
     return np.where(v >> (n - 1) != 0, v - (1 << n), v)
@@ -529,21 +655,33 @@ def decode_legacy(
 _SIGNAL_TABLE_BY_CODE = {sig: i for i, sig in enumerate(SIGNAL_LIST)}
 
 
+def _fixed_wavelengths() -> tuple[np.ndarray, list[int]]:
+    """Wavelength (m) of each signal of :data:`SIGNAL_LIST` (NaN for a GLONASS FDMA band),
+    and the indices of the FDMA signals."""
+    out = np.full(len(SIGNAL_LIST), np.nan)
+    fdma = []
+    for i, (letter, code) in enumerate(SIGNAL_LIST):
+        if code[0] in SIGNALS[letter].fdma_hz:
+            fdma.append(i)
+        else:
+            out[i] = SPEED_OF_LIGHT / carrier_frequency(letter, code[0])
+    return out, fdma
+
+
+_WAVELENGTH, _FDMA_SIGNALS = _fixed_wavelengths()
+
+
 def wavelengths(sat: np.ndarray, signal: np.ndarray, channel: np.ndarray) -> np.ndarray:
     """Carrier wavelength (m) of each cell; NaN for GLONASS FDMA without a channel."""
-    out = np.full(len(sat), np.nan)
-    sysnum = sat // SATELLITES_PER_SYSTEM
-    for i, (letter, code) in enumerate(SIGNAL_LIST):
+    signal = np.asarray(signal, np.int64)
+    out = _WAVELENGTH[np.clip(signal, 0, len(SIGNAL_LIST) - 1)]
+    out[(signal < 0) | (signal >= len(SIGNAL_LIST))] = np.nan
+    for i in _FDMA_SIGNALS:
         sel = signal == i
         if not sel.any():
             continue
-        band = code[0]
-        entry = SIGNALS[letter]
-        if band in entry.fdma_hz:
-            k = channel[sel]
-            f = np.where(k > -99, carrier_frequency(letter, band, np.where(k > -99, k, 0)), np.nan)
-            out[sel] = SPEED_OF_LIGHT / f
-        else:
-            out[sel] = SPEED_OF_LIGHT / carrier_frequency(letter, band)
-    del sysnum
+        letter, code = SIGNAL_LIST[i]
+        k = channel[sel]
+        f = np.where(k > -99, carrier_frequency(letter, code[0], np.where(k > -99, k, 0)), np.nan)
+        out[sel] = SPEED_OF_LIGHT / f
     return out

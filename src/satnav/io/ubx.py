@@ -42,6 +42,7 @@ broadcast.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from os import PathLike
 
@@ -172,9 +173,10 @@ def _gather(data: bytes, offsets: np.ndarray, sizes) -> bytes:
 _TYPES = "CLDS"
 
 
+@functools.cache
 def _lookup_tables():
     """gnssId -> system number (-1 unknown); (system number, sigId) -> signal index; the
-    signals ("1C") and their system letters."""
+    signals ("1C") and their system letters (made once; read-only)."""
     gnss_sys = np.full(256, -1, np.int64)
     signals: list[tuple[str, str]] = []
     sig_table = np.full((len(SYSTEMS), 256), -1, np.int64)
@@ -187,6 +189,8 @@ def _lookup_tables():
             if (letter, code) not in signals:
                 signals.append((letter, code))
             sig_table[k, sig] = signals.index((letter, code))
+    gnss_sys.setflags(write=False)
+    sig_table.setflags(write=False)
     return gnss_sys, sig_table, signals
 
 

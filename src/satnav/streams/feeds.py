@@ -17,6 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from ..errors import SatnavError
@@ -78,13 +79,24 @@ class _Pacer:
             self.stop.wait(delay)
 
 
+#: Decoding CPU times kept per feed (the last ones; memory stays bounded on a long run).
+DECODE_TIMES_KEPT = 100_000
+
+
 class _Thread:
+    #: Whether :attr:`decode_cpu_s` is measured (bytes decoded by a decoder).
+    measures_decoding = False
+
     def __init__(self, role: str, out: queue.Queue, speed: float | None):
         self.role, self.out = role, out
         self._stop = threading.Event()
         self._pacer = _Pacer(speed, self._stop)
         self._thread: threading.Thread | None = None
         self.error: str | None = None
+        #: CPU time (s, ``time.thread_time``) of the feed's thread decoding the bytes of each
+        #: epoch (everything decoded since the previous epoch), the last DECODE_TIMES_KEPT
+        self.decode_cpu_s: deque = deque(maxlen=DECODE_TIMES_KEPT)
+        self._decode_acc = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._guarded, name=f"feed-{self.role}", daemon=True)
@@ -117,6 +129,9 @@ class _Thread:
     def _emit(self, items, t_in: float) -> None:
         for item in items:
             if isinstance(item, EpochItem):
+                if self.measures_decoding:
+                    self.decode_cpu_s.append(self._decode_acc)
+                    self._decode_acc = 0.0
                 self._pacer.wait(int(item.observations.epochs[0]))
                 if self._stop.is_set():
                     return
@@ -126,6 +141,8 @@ class _Thread:
 
 class Feed(_Thread):
     """``source`` decoded with a decoder of ``fmt``, items to ``out`` (see the module docstring)."""
+
+    measures_decoding = True
 
     def __init__(self, role: str, source, out: queue.Queue, *, fmt: str = "auto", speed: float | None = None,
                  decoder=None, raw_sinks=(), time_hint=None) -> None:
@@ -159,7 +176,10 @@ class Feed(_Thread):
                 self.decoder = make_decoder(self.fmt, data, self.source.name, hint)
             for sink in self.raw_sinks:
                 sink.write(data)
-            self._emit(self.decoder.feed(data), t_in)
+            cpu = time.thread_time()
+            items = self.decoder.feed(data)
+            self._decode_acc += time.thread_time() - cpu
+            self._emit(items, t_in)
         if self.decoder is not None:
             self._emit(self.decoder.flush(), time.monotonic())
 

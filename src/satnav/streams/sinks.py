@@ -115,6 +115,10 @@ class TcpServerSink(Sink):
             except OSError:
                 return
             conn.settimeout(self.client_timeout_s)
+            try:  # each write is one epoch's output: sent at once, not held for the next (Nagle)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
             with self._lock:
                 self._clients.append(conn)
             self.status.set("connected", f"{len(self._clients)} client(s), last {addr[0]}:{addr[1]}")
