@@ -83,11 +83,6 @@ _KEPLER_FIELDS = (
 )  # fmt: skip
 #: The float fields of _KEPLER_FIELDS (:meth:`_SystemTable.kepler_matrix`).
 _KEPLER_FLOAT_FIELDS = tuple(f for f in _KEPLER_FIELDS if f not in ("sat", "toe", "toc"))
-#: What the clock of a Keplerian message needs (kepler_states(..., orbit=False)).
-_KEPLER_CLOCK_FIELDS = (
-    "sat", "toe", "toc", "sqrt_a", "e", "m0", "delta_n", "af0", "af1", "af2", "adot",
-    "delta_n_dot",
-)  # fmt: skip
 _GLONASS_FIELDS = (
     "toc",
     "x",
@@ -507,8 +502,9 @@ class _SystemTable:
         return sel
 
 
-def _system_states(table, q_sat, q_t, band, out, where, validity=None, velocity=True, positions=True):
-    """Fill ``out`` (flat SatelliteStates) at positions ``where`` for one system."""
+def _system_states(table, q_sat, q_t, band, out, where, validity=None):
+    """Fill ``out`` (flat SatelliteStates) at positions ``where`` for one system that has no
+    Keplerian messages (GLONASS, SBAS; Keplerian systems: :func:`_kepler_systems_states`)."""
     if table is None:
         out.reason[where] = S.NO_EPHEMERIS
         return
@@ -522,12 +518,7 @@ def _system_states(table, q_sat, q_t, band, out, where, validity=None, velocity=
     tgt = where[ok]
     t = q_t[ok]
     column = table.column
-    if letter in _KEPLER_SYSTEMS:
-        fields = _KEPLER_FIELDS if positions else _KEPLER_CLOCK_FIELDS
-        eph = {f: column(f)[rows] for f in fields if f in names}
-        pos, vel, clk, drift, rel = kepler_states(eph, t, letter, velocity=velocity,
-                                                  orbit=positions)
-    elif letter == "R":
+    if letter == "R":
         eph = {f: column(f)[rows] for f in _GLONASS_FIELDS}
         pos, vel, clk, drift, rel = glonass_states(eph, t)
     else:  # SBAS: second-order Taylor expansion of the GEO state (RTCA DO-229 A.4.4.11)
@@ -599,15 +590,7 @@ class BroadcastEphemeris:
             shape = np.broadcast_shapes(sat_arr.shape, time_arr.shape)
             q_sat = np.broadcast_to(sat_arr, shape).ravel().astype(np.int64)
             q_t = np.broadcast_to(time_arr, shape).ravel().astype(np.int64)
-        out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
-        system_number = system_number_of(q_sat)
-        for number in np.unique(system_number).tolist():
-            if not 0 <= number < len(SYSTEMS):
-                continue
-            where = np.flatnonzero(system_number == number)
-            _system_states(self.table(SYSTEMS[number]), q_sat[where], q_t[where], band, out, where,
-                           validity, velocity, positions)
-        return out.reshape(shape)
+        return self._fill(q_sat, q_t, {}, band, validity, velocity, positions).reshape(shape)
 
     def states_by_system(self, sat, time_ns, signals: dict, *, validity=None) -> S.SatelliteStates:
         """States of flat (satellite, time) pairs of several systems, each system with its
@@ -617,6 +600,13 @@ class BroadcastEphemeris:
         dozen satellites of three or four systems)."""
         q_sat = np.asarray(sat, dtype=np.int64).ravel()
         q_t = np.asarray(time_ns, dtype=np.int64).ravel()
+        return self._fill(q_sat, q_t, signals, None, validity)
+
+    def _fill(self, q_sat, q_t, signals, band, validity, velocity=True, positions=True) -> S.SatelliteStates:
+        """Flat states of the pairs ``(q_sat, q_t)``: per system its message choice, with the
+        band of ``signals[letter]`` (else ``band``); the Keplerian orbits of every system in
+        one evaluation (:func:`_kepler_systems_states`; each element's value does not depend
+        on what is evaluated with it)."""
         out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
         number = system_number_of(q_sat)
         parts = []
@@ -625,24 +615,26 @@ class BroadcastEphemeris:
                 continue
             letter = SYSTEMS[num]
             where = np.flatnonzero(number == num)
-            table, band = self.table(letter), signal_band(signals.get(letter))
+            table = self.table(letter)
+            b = signal_band(signals[letter]) if letter in signals else band
             if table is None or letter not in _KEPLER_SYSTEMS:
-                _system_states(table, q_sat[where], q_t[where], band, out, where, validity)
+                _system_states(table, q_sat[where], q_t[where], b, out, where, validity)
                 continue
-            chosen, reason = table.selector(band, validity).select(q_sat[where], q_t[where])
+            chosen, reason = table.selector(b, validity).select(q_sat[where], q_t[where])
             out.reason[where] = reason
             ok = chosen >= 0
             if ok.any():
-                parts.append((table, chosen[ok], where[ok], band))
+                parts.append((table, chosen[ok], where[ok], b))
         if parts:
-            _kepler_systems_states(parts, q_t, out)
+            _kepler_systems_states(parts, q_t, out, velocity, positions)
         return out
 
 
-def _kepler_systems_states(parts, q_t, out) -> None:
+def _kepler_systems_states(parts, q_t, out, velocity=True, positions=True) -> None:
     """Fill ``out`` for the Keplerian messages of several systems in one evaluation:
     ``parts`` = [(table, rows, where, band)] per system (the messages chosen for the queries
-    ``where``); the same values as :func:`_system_states` per system."""
+    ``where``), the fields gathered from :meth:`_SystemTable.kepler_matrix` in one step per
+    system; ``velocity``/``positions`` as :func:`broadcast_states`."""
     where = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
     t = q_t[where]
     if len(parts) > 1:
@@ -657,10 +649,12 @@ def _kepler_systems_states(parts, q_t, out) -> None:
         letters = table.letter
     eph = {f: matrix[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
     eph["sat"], eph["toe"], eph["toc"] = sat, toe, toc
-    pos, vel, clk, drift, rel = kepler_states(eph, t, letters)
-    out.position_m[where] = pos
-    out.velocity_m_s[where] = vel
-    out.clock_drift_s_s[where] = drift
+    pos, vel, clk, drift, rel = kepler_states(eph, t, letters, velocity=velocity, orbit=positions)
+    if pos is not None:  # (None: not asked for, left NaN)
+        out.position_m[where] = pos
+    if vel is not None:
+        out.velocity_m_s[where] = vel
+        out.clock_drift_s_s[where] = drift
     out.clock_s[where] = clk
     out.relativity_s[where] = rel
     out.message_toe_ns[where] = toe
