@@ -285,8 +285,13 @@ def test_expansion_started_early_is_the_one_the_reader_takes(monkeypatch):
     assert started == [] and not expansion._PRESTARTED
 
 
-def test_an_expansion_nobody_takes_is_ended():
+def test_an_expansion_nobody_takes_is_ended(tmp_path):
     from satnav.io import expansion
+
+    crinex1 = tmp_path / "old.crx.gz"  # Compact RINEX 1 (of RINEX 2): read whole, not started early
+    crinex1.write_bytes(gzip.compress(b"1.0                 COMPACT RINEX FORMAT                    "
+                                      b"CRINEX VERS   / TYPE\n"))
+    assert not expansion.start_expansion(crinex1) and not expansion._PRESTARTED
 
     assert expansion.start_expansion(data_path(*ESBC))
     running = list(expansion._PRESTARTED.values())

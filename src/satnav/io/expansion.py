@@ -323,7 +323,7 @@ def _key(path):
 
 
 def start_expansion(path) -> bool:
-    """Start the expansion of ``path`` now when it is a gzipped Compact RINEX regular file
+    """Start the expansion of ``path`` now when it is a gzipped Compact RINEX 3 regular file
     (and ``gzip`` and ``crx2rnx`` programs exist), for :func:`take_expansion` to give the
     reader later; anything else (or any doubt) does nothing. Returns whether it started.
     An expansion nobody takes is ended when the interpreter exits."""
@@ -341,8 +341,9 @@ def start_expansion(path) -> bool:
     except (OSError, ValueError, zlib.error):
         return False
     key = _key(path)
-    hatanaka = b"COMPACT RINEX FORMAT" in text[:200] or b"CRINEX VERS" in text[:200]  # textfile.is_hatanaka
-    if not hatanaka or key is None or key in _PRESTARTED:
+    # Compact RINEX 3 (of RINEX 3/4: the chunked reader's; CRINEX 1 files are read whole)
+    crinex3 = b"CRINEX VERS" in text[:80] and text[:20].strip().startswith(b"3.")
+    if not crinex3 or key is None or key in _PRESTARTED:
         return False
     if crx2rnx_program() is None or gzip_program() is None:
         return False
