@@ -32,8 +32,10 @@ beside themselves, so it is given copies). Compact RINEX is expanded by the nati
   ``--jobs 1`` and every core (no RTKLIB command writes SP3 from broadcast ephemerides:
   absolute figure only).
 
-Usage: ``python bench/scoreboard.py [--repeat 5] [--jobs-only NAME,...]``; run it with the
-real interpreter (not a pyenv shim) so that the interpreter start is not inflated.
+Usage: ``python bench/scoreboard.py [--repeat 5] [--only NAME,...] [--before OTHER/src]``; run it
+with the real interpreter (not a pyenv shim) so that the interpreter start is not inflated.
+``--before`` runs every satnav job a second time with another source tree, right after the
+first (rows ``[before]``): a before/after comparison under the same load.
 """
 
 from __future__ import annotations
@@ -161,6 +163,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", help="comma-separated job names (default: all)")
     ap.add_argument("--src", default=str(SRC), help="satnav source tree (default: this checkout's src)")
+    ap.add_argument("--before", help="a second satnav source tree (another revision's src): its rows "
+                                     "('[before]') are run interleaved with the others")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="satnav-scoreboard-"))
     py = sys.executable
@@ -168,19 +172,33 @@ def main() -> int:
     if args.only:
         keep = {j.strip() for j in args.only.split(",")}
         jobs = {k: v for k, v in jobs.items() if k in keep}
-    env = dict(os.environ, PYTHONPATH=str(Path(args.src).resolve()), OPENBLAS_NUM_THREADS="1",
-               PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+
+    def satnav_env(src: str, cache: str) -> dict:
+        env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()), OPENBLAS_NUM_THREADS="1",
+                   PYTHONPYCACHEPREFIX=str(tmp / cache))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        return env
+
+    env = satnav_env(args.src, "pycache")
+    envs = {job: env for job in jobs}
+    if args.before:  # each satnav job again with the other tree, right after it (outputs beside)
+        both = {}
+        for job, (ours, theirs) in jobs.items():
+            both[job] = (ours, theirs)
+            if ours[1:3] == ["-m", "satnav"]:
+                both[f"{job} [before]"] = ([str(a).replace(".pos", "-before.pos") for a in ours], None)
+                envs[f"{job} [before]"] = satnav_env(args.before, "pycache-before")
+        jobs = both
     peer_env = dict(os.environ, PATH=_crx2rnx_dir() + os.pathsep + os.environ.get("PATH", ""))
     loads = [os.getloadavg()[0]]
-    for ours, theirs in jobs.values():  # warm-up: bytecode cache, page cache
-        _run(ours, env)
+    for job, (ours, theirs) in jobs.items():  # warm-up: bytecode cache, page cache
+        _run(ours, envs.get(job, env))
         if theirs:
             _run(theirs, peer_env)
     results: dict[tuple[str, str], list] = {}
     for _ in range(args.repeat):
         for job, (ours, theirs) in jobs.items():
-            results.setdefault((job, "satnav"), []).append(_run(ours, env))
+            results.setdefault((job, "satnav"), []).append(_run(ours, envs.get(job, env)))
             if theirs:
                 results.setdefault((job, "rtklib"), []).append(_run(theirs, peer_env))
         loads.append(os.getloadavg()[0])
@@ -193,22 +211,24 @@ def main() -> int:
         ours = results[(job, "satnav")]
         w, c, m = (statistics.median(r[i] for r in ours) for i in range(3))
         row = f"| {job} | {w:.3f} | {c:.3f} | {max(r[2] for r in ours):.0f} |"
-        theirs = results.get((job, "rtklib"))
-        peer_job = job if theirs else next((j for j in jobs if j.endswith("--jobs 1") and
-                                            job.startswith(j[: -len("--jobs 1")])), None)
+        base = job.removesuffix(" [before]")
+        theirs = results.get((base, "rtklib"))
+        peer_job = base if theirs else next((j for j in jobs if j.endswith("--jobs 1") and
+                                             base.startswith(j[: -len("--jobs 1")])), None)
         theirs = results.get((peer_job, "rtklib")) if peer_job else None
         if theirs:
             pw, pc = (statistics.median(r[i] for r in theirs) for i in range(2))
             row += f" {pw:.3f} | {pc:.3f} | {w / pw:.2f}x ({c / pc:.2f}x) | {EX_FACTOR * w / pw:.2f}x |"
         else:
             row += " - | - | - | - |"
-        target = TARGETS.get(job)
+        target = TARGETS.get(base)
         row += f" <= {target:g}x |" if target else (" <= 0.15 s |" if job == "satnav --help" else " - |")
         print(row)
-    same = [(a, b) for a, b in (("s1.pos", "s2.pos"), ("orbits1.sp3", "orbits2.sp3"))
+    same = [(a, b) for a, b in (("s1.pos", "s2.pos"), ("orbits1.sp3", "orbits2.sp3"), ("s1.pos", "s1-before.pos"),
+                                ("s2.pos", "s2-before.pos"))
             if (tmp / a).exists() and (tmp / b).exists()]
     for a, b in same:
-        print(f"# {a} (--jobs 1) and {b} (every core) identical: {(tmp / a).read_bytes() == (tmp / b).read_bytes()}")
+        print(f"# {a} and {b} identical: {(tmp / a).read_bytes() == (tmp / b).read_bytes()}")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -8,6 +8,7 @@ import pytest
 import satnav
 from satnav.constants import FREQ_L1, FREQ_L2, SPEED_OF_LIGHT
 from satnav.estimators.cycle_slips import (
+    SlipTracker,
     detect_slips,
     doppler_phase_slips,
     geometry_free_slips,
@@ -98,3 +99,65 @@ def test_doppler_phase_consistency():
     assert not doppler_phase_slips(phase, doppler, tn).any()
     phase[400:, 1] += 10
     assert np.argwhere(doppler_phase_slips(phase, doppler, tn)).tolist() == [[400, 1]]
+
+
+def _tracker_epochs(seed, n, k, m=160):
+    """Synthetic epochs for a SlipTracker: smooth phases with slips, gaps (past max_gap_s),
+    dropouts, LLI flags, code noise, Doppler on some epochs only (None elsewhere), a
+    Doppler-less column and outliers."""
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.choice([1, 1, 1, 30], size=m) * 10**9) + 10**18
+    t[m // 2:] += 400 * 10**9  # a gap longer than max_gap_s
+    freq = np.tile([FREQ_L1, FREQ_L2, 1176.45e6][:k], (n, 1))
+    rate = rng.uniform(-800, 800, n)[:, None] * freq / FREQ_L1  # cycles/s
+    ts = (t - t[0]) / 1e9
+    phase = 2e7 + rate[None] * ts[:, None, None] + rng.normal(0, 0.01, (m, n, k))
+    code = (phase[..., :1] / freq[None, :, :1]) * SPEED_OF_LIGHT + rng.normal(0, 0.5, (m, n, k))
+    for _ in range(12):  # slips
+        e, s, f = rng.integers(5, m), rng.integers(n), rng.integers(k)
+        phase[e:, s, f] += rng.integers(-9, 10)
+    if k >= 2:  # wide-lane slips the geometry-free test cannot see: 77 L1 ~ 60 L2 cycles,
+        # and 18/14 cycles (4 wide-lane cycles) two epochs into the arc after the gap
+        phase[rng.integers(5, m):, 2, :2] += [77, 60]
+        phase[m // 2 + 2:, 1, :2] += [18, 14]
+    arc = phase[m // 2:m // 2 + 3, 1].copy()
+    phase[rng.random((m, n, k)) < 0.05] = np.nan
+    phase[rng.random(m) < 0.05] = np.nan  # whole epochs without phase
+    phase[m // 2:m // 2 + 3, 1] = arc  # (that arc's first epochs all there)
+    lli = np.where(rng.random((m, n, k)) < 0.03, rng.integers(0, 4, (m, n, k)), 0).astype(np.int8)
+    lli[np.isnan(phase)] = -1
+    dop = -rate[None] + rng.normal(0, 0.05, (m, n, k))
+    dop[:, 0] = np.nan  # a satellite without Doppler
+    dop[rng.random((m, n, k)) < 0.05] = 20.0  # Doppler outliers
+    for e in range(m):
+        yield (int(t[e]), phase[e], code[e] if e % 17 else None, lli[e] if e % 13 else None,
+               dop[e] if e % 11 else None), freq
+
+
+@pytest.mark.parametrize("n, k, seed", [(12, 2, 1), (9, 1, 2), (14, 3, 3), (25, 2, 4)])
+def test_compiled_slip_tracker_equals_numpy(n, k, seed):
+    """The numba kernel of SlipTracker.update gives the NumPy version's slips and state,
+    epoch by epoch (skipped without numba); the NumPy version is held to the batch
+    detectors in test_rtk_engine.py."""
+    from satnav.estimators import cycle_slips
+
+    if not cycle_slips.use_compiled_slip_tracker(True):
+        pytest.skip("numba not available")
+    try:
+        epochs = list(_tracker_epochs(seed, n, k))
+        freq = epochs[0][1]
+        kw = dict(doppler_history=40, doppler_min_epochs=5)
+        compiled = [SlipTracker(freq, **kw), None]
+        compiled[1] = [compiled[0].update(*args) for args, _ in epochs]
+        cycle_slips.use_compiled_slip_tracker(False)
+        numpy = SlipTracker(freq, **kw)
+        plain = [numpy.update(*args) for args, _ in epochs]
+    finally:
+        cycle_slips.use_compiled_slip_tracker(None)
+    for a, b in zip(compiled[1], plain):
+        np.testing.assert_array_equal(a, b)
+    assert sum(int(s.sum()) for s in plain) > 20
+    for name, value in vars(numpy).items():
+        if isinstance(value, np.ndarray) and name != "_counters":  # (the kernel's scratch)
+            np.testing.assert_array_equal(getattr(compiled[0], name), value, err_msg=name)
+    assert (compiled[0]._last_t, compiled[0]._n_mis) == (numpy._last_t, numpy._n_mis)

@@ -102,3 +102,19 @@ def test_live_lines_read_back_by_pynmeagps():
     gsa = [m for m in msgs if m.msgID == "GSA"]
     assert [str(m.systemId) for m in gsa] == ["1", "2", "3"] and all(m.PDOP == 1.1 and m.VDOP == 0.9 for m in gsa)
     assert msgs[6].quality == 0 and msgs[6].lat == "" and msgs[7].status == "V"
+
+
+def test_live_utc_equals_the_solution_writers_utc():
+    """The live outputs' UTC of a GPST time (leap seconds looked up once per day) equals the
+    solution writers' (satnav.io.solution), leap-second days included."""
+    from satnav.gnss_time import calendar_to_ns
+    from satnav.io.solution import _utc_datetimes
+    from satnav.streams.outputs import _utc
+
+    rng = np.random.default_rng(7)
+    times = [calendar_to_ns(2016, 12, 31, 23, 59, 50) + k * 500_000_000 for k in range(60)]
+    times += [calendar_to_ns(2015, 7, 1, 0, 0, 0) + k * 1_000_000_000 for k in range(-30, 30)]
+    times += list(calendar_to_ns(1999, 1, 1, 0, 0, 0) + rng.integers(0, 30 * 365 * 86400, 300) * 1_000_000_000
+                  + rng.integers(0, 1_000_000_000, 300))
+    want = _utc_datetimes(np.array(times, np.int64))
+    assert [_utc(int(t)) for t in times] == want

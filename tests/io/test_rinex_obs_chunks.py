@@ -258,3 +258,42 @@ def test_chunk_texts_split_at_epoch_records_only(tmp_path):
                 assert [t.text[t.header_bytes:] for t in texts] == \
                     [data[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
                 assert all(t.text[: t.header_bytes] == data[:h] for t in texts)
+
+
+def test_expansion_started_early_is_the_one_the_reader_takes(monkeypatch):
+    """``satnav solve`` starts the Compact RINEX expansion before NumPy is imported
+    (``expansion.start_for_command``); the chunked reader then takes that one (no second
+    crx2rnx) and gives the same texts. Other command forms and other files start nothing."""
+    from satnav.io import expansion
+    from satnav.io.rinex_obs import iter_rinex_obs_texts
+
+    path = data_path(*ESBC)
+    reference = [(t.text, t.line_offset, t.final) for t in iter_rinex_obs_texts(path, chunk_epochs=700)]
+    assert not expansion._PRESTARTED
+    assert expansion.start_for_command(["solve", str(path), "nav.rnx", "-o", "x.pos", "--jobs", "2"])
+    assert len(expansion._PRESTARTED) == 1
+    started = []
+    real = expansion.Expansion.__init__
+    monkeypatch.setattr(expansion.Expansion, "__init__", lambda self, *a, **k: started.append(1) or real(self, *a, **k))
+    got = [(t.text, t.line_offset, t.final) for t in iter_rinex_obs_texts(path, chunk_epochs=700)]
+    assert started == [] and not expansion._PRESTARTED  # taken, not started again
+    assert got == reference
+    nav = str(data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"))
+    for words in (["solve", "-o", "x.pos", str(path), nav], ["solve", str(path), nav, "--base", str(path)],
+                  ["solve", str(path), nav, "--report=r.html"], ["info", str(path), nav], ["solve", nav, nav]):
+        assert not expansion.start_for_command(words), words
+    assert started == [] and not expansion._PRESTARTED
+
+
+def test_an_expansion_nobody_takes_is_ended(tmp_path):
+    from satnav.io import expansion
+
+    crinex1 = tmp_path / "old.crx.gz"  # Compact RINEX 1 (of RINEX 2): read whole, not started early
+    crinex1.write_bytes(gzip.compress(b"1.0                 COMPACT RINEX FORMAT                    "
+                                      b"CRINEX VERS   / TYPE\n"))
+    assert not expansion.start_expansion(crinex1) and not expansion._PRESTARTED
+
+    assert expansion.start_expansion(data_path(*ESBC))
+    running = list(expansion._PRESTARTED.values())
+    expansion._end_unused()  # what the interpreter's exit runs
+    assert not expansion._PRESTARTED and running[0].returncode is not None

@@ -274,3 +274,27 @@ def test_states_by_system_equal_one_call_per_system(nav):
                 np.testing.assert_array_equal(getattr(got, field)[k], getattr(want, field)[0], err_msg=f"{names[k]} {field}")
         if hour == 12.0:  # G, E (I/NAV for E5b), C GEO/IGSO/MEO, R, J in one call
             assert got.valid.sum() >= 7, got.reason
+
+
+def test_repeated_small_queries_equal_fresh_ones(nav):
+    """A per-epoch solver's query (the same satellites every 5 min over a day, through
+    message changes, expiries and gaps) served from the kept query plan equals a fresh
+    :func:`broadcast_states` per system, every field."""
+    from satnav.orbits.ephemeris import BroadcastEphemeris
+
+    eph = BroadcastEphemeris(nav)
+    names = ["G01", "G12", "G25", "E01", "E24", "E11", "C05", "C08", "C20", "C30", "R01", "J01"]
+    sats = np.array([satellite_index(s) for s in names])
+    signals = {"G": "C1C", "E": "C1C", "C": "C2I", "R": "C1C", "J": "C1C"}
+    t0 = calendar_to_ns(2020, 6, 25, 0, 0, 0)
+    fields = ("position_m", "velocity_m_s", "clock_s", "clock_drift_s_s", "relativity_s", "group_delay_s", "iode",
+              "message_toe_ns", "valid", "reason")
+    for k in range(0, 288):
+        t = np.full(len(sats), t0 + k * 300 * NS_PER_S, np.int64) - np.arange(len(sats)) * 70_000_000
+        got = eph.states_by_system(sats, t, signals)
+        for letter in "GECRJ":
+            sel = np.array([n[0] == letter for n in names])
+            want = broadcast_states(nav, sats[sel], t[sel], signal=signals[letter])
+            for f in fields:
+                np.testing.assert_array_equal(getattr(got, f)[sel], getattr(want, f), err_msg=f"{k} {letter} {f}")
+    assert len(eph._plans) == 1

@@ -345,6 +345,9 @@ def main(argv=None) -> int:
     words = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
     if argv is None:
         _one_blas_thread(_command_of(words))
+        from ..io.expansion import start_for_command
+
+        start_for_command(words)  # a Compact RINEX solve: crx2rnx runs while NumPy is imported
     process = argv is None and gc.isenabled()
     if process:
         gc.disable()

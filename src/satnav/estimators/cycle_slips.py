@@ -404,13 +404,18 @@ class SlipTracker:
         self._b_s2 = np.zeros(n)
         self._t_dop = np.full((n, k), none, np.int64)  # last phase with Doppler
         self._dop_prev = np.full((n, k, 2), np.nan)  # its phase and Doppler
-        self._last = None  # (t, phase, doppler) of the previous epoch
+        # time, phase and Doppler of the previous epoch with Doppler (time None before one)
+        self._last_t: int | None = None
+        self._last_phase = np.full((n, k), np.nan)
+        self._last_dop = np.full((n, k), np.nan)
         # consecutive-epoch Doppler misclosures, each epoch's median removed: the last
         # ``doppler_history`` epochs in a ring (their order does not matter: the thresholds
         # are medians over them)
         self._mis = np.full((self.doppler_history, n, k), np.nan)
         self._n_mis = 0  # misclosure epochs seen (the ring holds the last doppler_history)
         self.doppler_floor_cycles = 3.0  # as doppler_slip_thresholds
+        self._counters = np.zeros(2, np.int64)  # the kernel's: last Doppler time, n_mis
+        self._absent = None  # the kernel's stand-ins for arrays not given
 
     def _gap(self, last_t, valid, t):
         """(gap start, has a previous value not across a gap, dt s) for ``valid`` values."""
@@ -424,6 +429,8 @@ class SlipTracker:
         (-1 absent) and Doppler (Hz) over the satellite columns, NaN where absent."""
         t = int(time_ns)
         phase = np.asarray(phase_cyc, dtype=np.float64)
+        if _KERNELS:
+            return self._update_compiled(t, phase, code_m, lli, doppler_hz)
         n, k = phase.shape
         valid = np.isfinite(phase)
         slips, _has, _dt = self._gap(self._t_phase, valid, t)
@@ -439,6 +446,31 @@ class SlipTracker:
             slips[:, 1] |= both
         if doppler_hz is not None:
             slips |= self._doppler(t, phase, np.asarray(doppler_hz, dtype=np.float64))
+        return slips
+
+    def _update_compiled(self, t, phase, code_m, lli, doppler_hz):
+        """:meth:`update` by the compiled kernel (:func:`_slip_kernel`, the same steps and
+        floating-point operations over the same state)."""
+        n, k = phase.shape
+        absent = self._absent
+        if absent is None or absent[0].shape != (n, k):
+            absent = self._absent = (np.zeros((n, k)), np.zeros((n, k), np.int8))
+        code = absent[0] if code_m is None else np.ascontiguousarray(code_m, dtype=np.float64)
+        flags = np.ascontiguousarray(lli, dtype=np.int8) if lli is not None else absent[1]
+        dop = absent[0] if doppler_hz is None else np.ascontiguousarray(doppler_hz, dtype=np.float64)
+        counters = self._counters
+        counters[0] = _NO_TIME if self._last_t is None else self._last_t
+        counters[1] = self._n_mis
+        slips = np.zeros((n, k), bool)
+        _KERNELS[0](
+            t, np.ascontiguousarray(phase), code, flags, dop, code_m is not None, lli is not None,
+            doppler_hz is not None, self.freq, SPEED_OF_LIGHT, self.gf_threshold_m, self.mw_threshold,
+            self.max_gap_s, self.doppler_floor_cycles, self.doppler_min_epochs, self._t_phase, self._t_gf,
+            self._gf, self._rates, self._t_mw, self._cnt, self._s1, self._s2, self._b_cnt, self._b_s1,
+            self._b_s2, self._t_dop, self._dop_prev, self._last_phase, self._last_dop, self._mis, counters,
+            slips)
+        self._last_t = None if counters[0] == _NO_TIME else int(counters[0])
+        self._n_mis = int(counters[1])
         return slips
 
     def _geometry_free(self, t, phase):
@@ -494,8 +526,8 @@ class SlipTracker:
         with np.errstate(invalid="ignore"):
             mis = np.where(has, phase - self._dop_prev[..., 0]
                            + 0.5 * (dop + self._dop_prev[..., 1]) * dt, np.nan)
-        if self._last is not None:  # consecutive epochs, for the thresholds
-            t0, p0, d0 = self._last
+        if self._last_t is not None:  # consecutive epochs, for the thresholds
+            t0, p0, d0 = self._last_t, self._last_phase, self._last_dop
             row = phase - p0 + 0.5 * (dop + d0) * ((t - t0) / 1e9)
             # the medians over the satellites of each epoch (receiver clock) of both, in
             # one call: that of ``row`` removed once, that of ``mis`` the common part below
@@ -505,7 +537,9 @@ class SlipTracker:
             common = medians[1]
         else:
             common = _nanmedian_last(mis.T)
-        self._last = (t, phase, dop)
+        self._last_t = t
+        self._last_phase[...] = phase
+        self._last_dop[...] = dop
         common = np.where(np.isfinite(common), common, 0.0)
         with np.errstate(invalid="ignore"):
             excess = has & (np.abs(mis - common) > self.doppler_floor_cycles)
@@ -522,3 +556,244 @@ class SlipTracker:
         self._dop_prev[ok, 1] = dop[ok]
         self._t_dop[ok] = t
         return slips & np.isfinite(dop).any(axis=0)
+
+
+# ---------------------------------------------------------------- optional numba kernel
+_NO_TIME = np.iinfo(np.int64).min  # "no value yet" of the time arrays
+_KERNELS = None  # None: not loaded; False: NumPy (numba missing or off); else (kernel,)
+
+
+def _slip_kernel(t, phase, code, lli, dop, has_code, has_lli, has_dop, freq, c, gf_threshold,
+                 mw_threshold, max_gap_s, floor, min_epochs, t_phase, t_gf, gf_prev, rates, t_mw,
+                 cnt, s1, s2, b_cnt, b_s1, b_s2, t_dop, dop_prev, last_phase, last_dop, ring,
+                 counters, slips):
+    """:meth:`SlipTracker.update` as loops (numba): the same tests, state and floating-point
+    operations in the same order (no transcendental functions: the same bits), writing the
+    slips into ``slips`` (n, k) and the state in place; ``counters``: the time of the last
+    epoch with Doppler (``_NO_TIME`` before one) and the misclosure epochs seen. Medians
+    are those of :func:`_nanmedian_last`: the NaNs left out, the mean of the two middle
+    values of the sorted rest."""
+    n, k = phase.shape
+    none = -9223372036854775807 - 1
+    # ---- gaps of each phase, LLI
+    for i in range(n):
+        for f in range(k):
+            v = phase[i, f]
+            if v == v and not (v == np.inf or v == -np.inf):
+                last = t_phase[i, f]
+                if last != none and (t - last) / 1e9 > max_gap_s:
+                    slips[i, f] = True
+                t_phase[i, f] = t
+            if has_lli and lli[i, f] > 0 and (lli[i, f] & 1) != 0:
+                slips[i, f] = True
+    if k >= 2:
+        # ---- geometry-free: the jump from the trend (median of the last rates)
+        w = rates.shape[1]
+        buf = np.empty(max(w, n, ring.shape[0]))
+        both = np.zeros(n, np.bool_)
+        for i in range(n):
+            lam1 = c / freq[i, 0]
+            lam2 = c / freq[i, 1]
+            gf = lam1 * phase[i, 0] - lam2 * phase[i, 1]
+            if not (gf == gf and gf != np.inf and gf != -np.inf):
+                continue
+            last = t_gf[i]
+            if last != none:
+                dt = (t - last) / 1e9
+                if dt > max_gap_s:
+                    both[i] = True
+                elif dt > 0:
+                    rate = (gf - gf_prev[i]) / dt
+                    m = 0
+                    for j in range(w):
+                        x = rates[i, j]
+                        if x == x:
+                            buf[m] = x
+                            m += 1
+                    trend = 0.0
+                    if m > 0:
+                        srt = np.sort(buf[:m])
+                        trend = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
+                        if not (trend == trend and trend != np.inf and trend != -np.inf):
+                            trend = 0.0
+                    if abs(rate - trend) * dt > gf_threshold:
+                        both[i] = True
+                    if rate == rate and rate != np.inf and rate != -np.inf:
+                        for j in range(w - 1, 0, -1):
+                            rates[i, j] = rates[i, j - 1]
+                        rates[i, 0] = rate
+            gf_prev[i] = gf
+            t_gf[i] = t
+        # ---- Melbourne-Wuebbena: departures from the running mean of the arc
+        if has_code:
+            for i in range(n):
+                f1, f2 = freq[i, 0], freq[i, 1]
+                lam_wl = c / (f1 - f2)
+                mw = phase[i, 0] - phase[i, 1] - (f1 * code[i, 0] + f2 * code[i, 1]) / ((f1 + f2) * lam_wl)
+                valid = mw == mw and mw != np.inf and mw != -np.inf
+                gap = False
+                if valid:
+                    last = t_mw[i]
+                    gap = last != none and (t - last) / 1e9 > max_gap_s
+                    t_mw[i] = t
+                start = gap or (valid and (slips[i, 0] or slips[i, 1] or both[i]))
+                x = mw if valid else 0.0
+                if start:
+                    b_cnt[i], b_s1[i], b_s2[i] = cnt[i], s1[i], s2[i]
+                p_cnt, p_s1, p_s2 = cnt[i], s1[i], s2[i]
+                cnt[i] += 1 if valid else 0
+                s1[i] += x
+                s2[i] += x * x
+                kk = cnt[i] - b_cnt[i] - (1 if valid else 0)
+                flag = False
+                if valid and kk >= 1 and not start:
+                    mean = (s1[i] - b_s1[i] - x) / kk
+                    var = (s2[i] - b_s2[i] - x * x) / kk - mean * mean
+                    if var < 0.0:
+                        var = 0.0
+                    limit = 5.0 * np.sqrt(var)
+                    if limit < mw_threshold:
+                        limit = mw_threshold
+                    if kk < 3 and limit < 2.0 * mw_threshold:
+                        limit = 2.0 * mw_threshold
+                    flag = abs(x - mean) > limit
+                if flag:
+                    b_cnt[i], b_s1[i], b_s2[i] = p_cnt, p_s1, p_s2
+                if flag or gap:
+                    both[i] = True
+        for i in range(n):
+            if both[i]:
+                slips[i, 0] = True
+                slips[i, 1] = True
+    if not has_dop:
+        return
+    # ---- Doppler: phase change against integrated Doppler, the epoch's median removed
+    buf = np.empty(max(n, ring.shape[0]))
+    dev = np.empty(ring.shape[0])
+    mis = np.full((n, k), np.nan)
+    has = np.zeros((n, k), np.bool_)
+    gaps = np.zeros((n, k), np.bool_)
+    for i in range(n):
+        for f in range(k):
+            p, d = phase[i, f], dop[i, f]
+            if p == p and p != np.inf and p != -np.inf and d == d and d != np.inf and d != -np.inf:
+                last = t_dop[i, f]
+                if last != none:
+                    dt = (t - last) / 1e9
+                    if dt > max_gap_s:
+                        gaps[i, f] = True
+                    else:
+                        has[i, f] = True
+                        mis[i, f] = phase[i, f] - dop_prev[i, f, 0] + 0.5 * (dop[i, f] + dop_prev[i, f, 1]) * dt
+    history = ring.shape[0]
+    common = np.zeros(k)
+    t0 = counters[0]
+    for f in range(k):
+        if t0 != none:
+            dts = (t - t0) / 1e9
+            m = 0
+            for i in range(n):
+                x = phase[i, f] - last_phase[i, f] + 0.5 * (dop[i, f] + last_dop[i, f]) * dts
+                if x == x:
+                    buf[m] = x
+                    m += 1
+            med = np.nan
+            if m > 0:
+                srt = np.sort(buf[:m])
+                med = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
+            slot = counters[1] % history
+            for i in range(n):
+                x = phase[i, f] - last_phase[i, f] + 0.5 * (dop[i, f] + last_dop[i, f]) * dts
+                ring[slot, i, f] = x - med
+        m = 0
+        for i in range(n):
+            x = mis[i, f]
+            if x == x:
+                buf[m] = x
+                m += 1
+        med = np.nan
+        if m > 0:
+            srt = np.sort(buf[:m])
+            med = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
+        common[f] = med if (med == med and med != np.inf and med != -np.inf) else 0.0
+    if t0 != none:
+        counters[1] += 1
+    counters[0] = t
+    n_mis = counters[1]
+    count = n_mis if n_mis < history else history
+    any_dop = np.zeros(k, np.bool_)
+    for i in range(n):
+        for f in range(k):
+            d = dop[i, f]
+            if d == d and d != np.inf and d != -np.inf:
+                any_dop[f] = True
+    for i in range(n):
+        for f in range(k):
+            slip = gaps[i, f]
+            if has[i, f] and n_mis >= min_epochs and abs(mis[i, f] - common[f]) > floor:
+                threshold = floor
+                if count >= 2:  # 8 robust sigmas of this column's misclosures (at least the floor)
+                    m = 0
+                    for j in range(count):
+                        x = ring[j, i, f]
+                        if x == x:
+                            buf[m] = x
+                            m += 1
+                    mad = np.nan
+                    if m > 0:
+                        srt = np.sort(buf[:m])
+                        med = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
+                        q = 0
+                        for j in range(m):
+                            x = abs(srt[j] - med)
+                            if x == x:
+                                dev[q] = x
+                                q += 1
+                        if q > 0:
+                            srt2 = np.sort(dev[:q])
+                            mad = (srt2[(q - 1) >> 1] + srt2[q >> 1]) / 2
+                    sigma = 1.4826 * (mad if (mad == mad and mad != np.inf and mad != -np.inf) else 0.0)
+                    threshold = max(floor, 8.0 * sigma)
+                slip = slip or abs(mis[i, f] - common[f]) > threshold
+            if slip and any_dop[f]:
+                slips[i, f] = True
+            p, d = phase[i, f], dop[i, f]
+            if p == p and p != np.inf and p != -np.inf and d == d and d != np.inf and d != -np.inf:
+                dop_prev[i, f, 0] = p
+                dop_prev[i, f, 1] = d
+                t_dop[i, f] = t
+            last_phase[i, f] = p
+            last_dop[i, f] = d
+
+
+def _load_kernels():
+    from .._jit import compile_kernels
+
+    def warm_up(kernels):  # compile (or load from the cache) now, on a small tracker
+        tracker = SlipTracker(np.array([[1.57542e9, 1.2276e9], [1.57542e9, 1.2276e9]]), doppler_history=12,
+                              doppler_min_epochs=2)
+        global _KERNELS
+        saved, _KERNELS = _KERNELS, kernels
+        try:
+            for e in range(4):
+                ph = np.array([[1e7 + e, 8e6 + e], [2e7 - e, np.nan]])
+                tracker.update(e * 10**9, ph, ph * 0.19, np.zeros((2, 2), np.int8), np.ones((2, 2)))
+        finally:
+            _KERNELS = saved
+
+    return compile_kernels((_slip_kernel,), warm_up)
+
+
+def use_compiled_slip_tracker(enabled: bool | None = True) -> bool:
+    """Run :meth:`SlipTracker.update` compiled by numba (``True``: load the kernel now; a
+    live engine does this before its first epoch) or with NumPy (``False``; ``None``: back to
+    NumPy until asked again); returns whether the kernel is in use. The two give the same
+    slips (tests/estimators/test_cycle_slips.py); the kernel takes a few microseconds where
+    NumPy's calls take a few hundred on one epoch's arrays."""
+    global _KERNELS
+    if enabled:
+        if not _KERNELS:
+            _KERNELS = _load_kernels()
+    else:
+        _KERNELS = None if enabled is None else False
+    return bool(_KERNELS)

@@ -119,6 +119,7 @@ _MAX_GDOP = 30.0
 _CONVERGED_M = 1e-4
 _NOT_CONVERGED_M = 1.0
 _EARTH_SURFACE_MIN_M = 6.0e6
+_MIN_ELEVATION_RAD = np.radians(ERROR_MODEL["min_elevation_deg"])
 #: Epochs solved at once by :func:`solve_spp` (its working memory is bounded by this, not by
 #: the file's length). Results do not depend on it.
 DEFAULT_CHUNK_EPOCHS = 2000
@@ -976,68 +977,90 @@ class _Evaluation:
 
 def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     """Linearize the measurements of epochs ``ep`` at receiver positions ``rr`` (len(ep), 3)
-    and clocks ``clk`` (len(ep), G) (m)."""
-    present = pb.present[ep]
+    and clocks ``clk`` (len(ep), G) (m).
+
+    (``ep`` is sorted without repeats: as long as ``pb``, it is every epoch, and the packed
+    arrays are used as they are; masks that are all true are not applied: the same values.)"""
+    if len(ep) == pb.m:
+        def rows(a):
+            return a
+    else:
+        def rows(a):
+            return a[ep]
+    present = rows(pb.present)
+    everywhere = present.all()
     # range with the Earth rotation during the flight, line of sight, look angles
-    geo = measurement.geometry(rr[:, None, :], pb.sat_pos[ep])
+    geo = measurement.geometry(rr[:, None, :], rows(pb.sat_pos))
     rng, e, rs = geo.range_m, geo.unit_vector, geo.satellite_ecef_m
     norm_rr = np.linalg.norm(rr, axis=-1)
     near = norm_rr > _EARTH_SURFACE_MIN_M
     # receivers far from the surface (the start at the geocentre) have no horizon
-    el = np.where(near[:, None], geo.elevation_rad, np.pi / 2)
-    az = np.where(near[:, None], geo.azimuth_rad, 0.0)
+    all_near = near.all()
+    if all_near:
+        el, az = geo.elevation_rad, geo.azimuth_rad
+    else:
+        el = np.where(near[:, None], geo.elevation_rad, np.pi / 2)
+        az = np.where(near[:, None], geo.azimuth_rad, 0.0)
     ev = _Evaluation()
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
+    ev.height = geo.height_m[:, 0]  # ellipsoidal height of rr (m)
     iono = np.zeros(present.shape)
     iono_var = np.zeros(present.shape)
     trop = np.zeros(present.shape)
     do = corrections & near
+    do_all = bool(corrections) and all_near
     if pb.iono in ("klobuchar", "states") and do.any():
-        wanted = do[:, None] & present  # the models evaluated there only
+        wanted = None if do_all and everywhere else do[:, None] & present  # the models evaluated there only
         iono = measurement.ionospheric_delay_m(
-            geo.latitude_rad, geo.longitude_rad, az, el, pb.epochs[ep][:, None], pb.iono_gps,
-            beidou=pb.iono_bds, use_beidou=pb.use_bds_model[ep], frequency_scale=pb.iono_scale[ep],
+            geo.latitude_rad, geo.longitude_rad, az, el, rows(pb.epochs)[:, None], pb.iono_gps,
+            beidou=pb.iono_bds, use_beidou=rows(pb.use_bds_model), frequency_scale=rows(pb.iono_scale),
             where=wanted)
         if pb.iono_given is not None:
-            given = pb.iono_given[ep]
+            given = rows(pb.iono_given)
             iono = np.where(np.isfinite(given), given, iono)
-        iono = np.where(wanted, iono, 0.0)
+        if wanted is not None:
+            iono = np.where(wanted, iono, 0.0)
         iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
     if pb.troposphere and do.any():
-        trop = np.where(do[:, None], measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el), 0.0)
-    sin_el = np.sin(np.maximum(el, np.radians(ERROR_MODEL["min_elevation_deg"])))
+        trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
+        if not do_all:
+            trop = np.where(do[:, None], trop, 0.0)
+    sin_el = np.sin(np.maximum(el, _MIN_ELEVATION_RAD))
     trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
-    g = pb.group[ep]
-    clock_term = np.take_along_axis(clk, g, axis=1)
+    g = rows(pb.group)
+    clock_term = clk[np.arange(len(clk))[:, None], g]  # (np.take_along_axis(clk, g, axis=1))
     if len(pb.ifb_keys):
-        ifb = pb.ifb[ep]
+        ifb = rows(pb.ifb)
         ng = len(pb.clock_systems)
         bias = np.take_along_axis(clk, ng + np.maximum(ifb, 0), axis=1)
         clock_term = clock_term + np.where(ifb >= 0, bias, 0.0)
-    model = measurement.predicted_code_m(rng, clock_term, pb.sat_clock_m[ep], iono, trop)
-    ev.residual = np.where(present, pb.pseudorange[ep] - model, 0.0)
+    model = measurement.predicted_code_m(rng, clock_term, rows(pb.sat_clock_m), iono, trop)
+    ev.residual = rows(pb.pseudorange) - model
+    if not everywhere:
+        ev.residual = np.where(present, ev.residual, 0.0)
     r2 = ERROR_MODEL["code_phase_ratio"] ** 2
     var = ERROR_MODEL["a_m"] ** 2 + ERROR_MODEL["b_m"] ** 2 / sin_el
     if pb.cn0 is not None and pb.cn0_error_m > 0:
-        snr = pb.cn0[ep]
+        snr = rows(pb.cn0)
         term = pb.cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(ERROR_MODEL["cn0_max_dbhz"] - snr, 0.0))
         var = var + np.where(np.isfinite(snr), term, 0.0)
     var = var * r2 * pb.iono_free_factor**2
     if pb.reported_var is not None:  # weights="reported": the model is a floor
-        rep_var = pb.reported_var[ep]
+        rep_var = rows(pb.reported_var)
         var = np.where(np.isfinite(rep_var), np.maximum(var, rep_var), var)
-    var = var * pb.error_factor[ep] ** 2
+    var = var * rows(pb.error_factor) ** 2
     code_bias_var = 0.0 if pb.iono == "iono-free" else ERROR_MODEL["code_bias_m"] ** 2
     ev.variance = var + code_bias_var + iono_var + trop_var
     if pb.satellite_var is not None:  # broadcast orbit + clock error (SATELLITE_ERROR_M)
-        ev.variance = ev.variance + pb.satellite_var[ep]
-    mask_ok = (el >= pb.mask_rad) | ~near[:, None]
-    ev.usable = present & mask_ok & np.isfinite(ev.residual)
+        ev.variance = ev.variance + rows(pb.satellite_var)
+    if all_near:
+        ev.usable = present & (el >= pb.mask_rad) & np.isfinite(ev.residual)
+    else:
+        ev.usable = present & ((el >= pb.mask_rad) | ~near[:, None]) & np.isfinite(ev.residual)
     return ev
-
 
 
 # ====================================================================== least squares
@@ -1211,14 +1234,21 @@ class _SppCore:
         """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
         codes present (a per-epoch engine sees the same ones epoch after epoch; the plan
         depends on nothing else of ``obs``)."""
+        # first by the rows' satellites and codes as they are (a stream repeats them epoch
+        # after epoch), then by what the plan depends on (satellites, codes per system)
+        raw = (require, tuple(obs.codes), obs.sat.tobytes(), obs.code.tobytes())
+        plans = self._plans
+        plan = plans.get(raw)
+        if plan is not None:
+            return plan
         per = obs.codes_by_system()
         key = (require, obs.satellite_indices.tobytes(), tuple((k, tuple(v)) for k, v in per.items()))
-        plans = self._plans
         plan = plans.get(key)
         if plan is None:
-            if len(plans) > 64:
-                plans.clear()
-            plan = plans[key] = _signal_plan(obs, self.opts, require=require)
+            plan = _signal_plan(obs, self.opts, require=require)
+        if len(plans) > 128:
+            plans.clear()
+        plans[key] = plans[raw] = plan
         return plan
 
     def _glonass_channels(self, obs, nav, sats) -> np.ndarray:
@@ -1356,7 +1386,7 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
     gdop = dops[0]
     status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
     if height_range_m is not None:
-        _, _, height = ecef_to_geodetic(rr)
+        height = ev.height if getattr(ev, "height", None) is not None else ecef_to_geodetic(rr)[2]
         status[(status <= 2) & ~((height >= height_range_m[0]) & (height <= height_range_m[1]))] = 6
     status[last_step > _NOT_CONVERGED_M] = 14
     status[singular | (enough & ~np.isfinite(gdop))] = 13
@@ -1385,8 +1415,12 @@ def _satellite_columns(pb: _Problem, ev, solved) -> dict:
     ci = pb.col_out[pb.col[ei, si]]
     solved_cell = solved[ei]
     residuals[ei, ci] = np.where(solved_cell & (use[ei, si] | pb.excluded[ei, si]), ev.residual[ei, si], np.nan)
-    np.logical_or.at(used_cols, (ei, ci), use[ei, si] & solved_cell)
-    np.logical_or.at(excluded_cols, (ei, ci), pb.excluded[ei, si])
+    if pb.col_primary.all():  # one measurement column per satellite: no cell written twice
+        used_cols[ei, ci] = use[ei, si] & solved_cell
+        excluded_cols[ei, ci] = pb.excluded[ei, si]
+    else:
+        np.logical_or.at(used_cols, (ei, ci), use[ei, si] & solved_cell)
+        np.logical_or.at(excluded_cols, (ei, ci), pb.excluded[ei, si])
     az_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.az[ei, si], np.nan)
     el_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.el[ei, si], np.nan)
     by_system = {}
@@ -1503,7 +1537,7 @@ def _fault_exclusion(pb, ev, rr, clk, threshold, false_alarm, max_exclusions, ma
 
 _FIELDS_2D = ("az", "el", "rng", "residual", "variance", "usable", "use", "w")
 _FIELDS_ND = ("e", "sat_pos", "h", "n", "present_groups")
-_FIELDS_1D = ("near", "n_par", "dof", "T")
+_FIELDS_1D = ("near", "n_par", "dof", "T", "height")
 
 
 def _take(ev, idx):

@@ -13,12 +13,13 @@ import zlib
 from os import PathLike
 
 from ..errors import SatnavError
-from .framing import frame_stream
 
 __all__ = ["read_log_bytes", "read_head_bytes", "log_protocol", "HEAD_BYTES"]
 
 #: Bytes of a log looked at to tell its protocol.
 HEAD_BYTES = 65536
+#: A log's first frame starts within this many bytes.
+EARLY_BYTES = 1024
 
 
 def read_log_bytes(path: str | PathLike) -> bytes:
@@ -55,10 +56,17 @@ def read_head_bytes(path: str | PathLike, n: int = HEAD_BYTES) -> bytes | None:
 def log_protocol(head: bytes) -> str | None:
     """``"ubx"``, ``"rtcm3"`` or None for the first bytes of a log: the protocol of a frame
     with a valid checksum starting in its first KB, the one with more frames in ``head``
-    when both occur (u-blox logs often carry RTCM 3 and the reverse)."""
+    when both occur (u-blox logs often carry RTCM 3 and the reverse).
+
+    Text (a first KB of ASCII bytes: RINEX, SP3, CSV) is None at once, without the framing
+    module: both preambles (UBX ``0xB5 0x62``, RTCM 3 ``0xD3``) are bytes above 0x7F."""
+    if bytes(head[:EARLY_BYTES]).isascii():
+        return None
+    from .framing import frame_stream
+
     fr = frame_stream(bytes(head[:HEAD_BYTES]), nmea=False, final=False)
     starts = {"ubx": fr.ubx_start, "rtcm3": fr.rtcm_start}
-    early = [p for p, s in starts.items() if len(s) and int(s[0]) < 1024]
+    early = [p for p, s in starts.items() if len(s) and int(s[0]) < EARLY_BYTES]
     if not early:
         return None
     return max(starts, key=lambda p: len(starts[p]))

@@ -99,8 +99,6 @@ import dataclasses
 import math
 import os
 import re
-import sys
-import threading
 import warnings
 from os import PathLike
 
@@ -1519,13 +1517,6 @@ class _Reader:
 DEFAULT_CHUNK_EPOCHS = 2000
 #: Bytes read from the file at a time by :func:`iter_rinex_obs` (decompressed text).
 READ_BLOCK_BYTES = 1 << 23
-#: Expanded Compact RINEX text is read ahead of the parser (:func:`iter_rinex_obs`) in pieces
-#: of this many bytes (the first one soon), at most EXPANSION_READ_AHEAD of them waiting.
-EXPANSION_PIECE_BYTES = 1 << 20
-EXPANSION_READ_AHEAD = 32
-#: Bytes of decompressed text read first, to tell the content (and start any expansion):
-#: small, so that the ``crx2rnx`` program starts at once (not after a whole block).
-FIRST_READ_BYTES = 1 << 16
 _WHERE = re.compile(r"^(?P<path>.*?):(?P<line>\d+): ")
 
 
@@ -1691,16 +1682,22 @@ class ChunkTexts:
     def __next__(self) -> ChunkText:
         return next(self._chunks)
 
+    def set_chunk_epochs(self, chunk_epochs: int) -> None:
+        """Epoch records of the chunks from the next one on (at least 1)."""
+        self._chunk_epochs = max(1, int(chunk_epochs))
+        self._state["chunk_epochs"] = self._chunk_epochs
+
     def ready(self) -> bool:
         """Whether the next chunk (or the end) can be had at once: the text is not streamed
         from an expansion, or the text read and the expansion's pieces waiting hold at least
-        as many bytes as the previous chunk."""
+        as many bytes as the previous chunk (per epoch record)."""
         queued = self._probe.get("queued")
         state = self._state
         if queued is None or state.get("exhausted") or state.get("epochs", 0) > self._chunk_epochs:
             return True
         have = state.get("buffered", 0) + queued() * self._probe["piece"]
-        return have >= state.get("last_bytes", 1 << 62) or self._probe["ended"]()
+        need = state.get("last_bytes", 1 << 62) * self._chunk_epochs // state.get("last_epochs", self._chunk_epochs)
+        return have >= need or self._probe["ended"]()
 
     def close(self) -> None:
         """End the reading (and any expansion still running)."""
@@ -1708,10 +1705,10 @@ class ChunkTexts:
 
 
 def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: dict | None = None):
-    """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each. ``state``
-    (when given) says how far the reading is (for :meth:`ChunkTexts.ready`): ``buffered``
-    bytes and ``epochs`` starts read and not yet given out, ``last_bytes`` of the last chunk
-    given, ``exhausted``."""
+    """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each (or
+    ``state["chunk_epochs"]`` once set). ``state`` (when given) says how far the reading is
+    (for :meth:`ChunkTexts.ready`): ``buffered`` bytes and ``epochs`` starts read and not yet
+    given out, ``last_bytes`` of the last chunk given, ``exhausted``."""
     state = state if state is not None else {}
     line_offset = 0  # body lines before the current chunk
     starts = [0] if body[:1] == b">" else []
@@ -1727,7 +1724,8 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: 
                 starts.append(k)
             k = find(b">", k + 1)
         scan = len(body)
-        while len(starts) > chunk_epochs:
+        while len(starts) > state.get("chunk_epochs", chunk_epochs):
+            chunk_epochs = state.get("chunk_epochs", chunk_epochs)  # (ChunkTexts.set_chunk_epochs)
             cut = starts[chunk_epochs]
             with memoryview(body) as view:
                 text = header + view[:cut]  # the one copy of the chunk's text
@@ -1737,7 +1735,7 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: 
             raw = ChunkText(text, len(header), line_offset, final=False)
             line_offset += text.count(b"\n", len(header))
             del text
-            state.update(buffered=len(body), epochs=len(starts), last_bytes=cut)
+            state.update(buffered=len(body), epochs=len(starts), last_bytes=cut, last_epochs=chunk_epochs)
             yield raw
             del raw
         if exhausted:
@@ -1806,6 +1804,7 @@ def _text_blocks(path, block: int, recheck: bool = True, probe: dict | None = No
     import gzip
 
     from ._bounded import _LineGuard, _too_big
+    from .expansion import FIRST_READ_BYTES, crx2rnx_program, gzip_program
     from .textfile import MEMBER_SEPARATOR, limits, open_regular
 
     stream = first = None
@@ -1824,7 +1823,7 @@ def _text_blocks(path, block: int, recheck: bool = True, probe: dict | None = No
             except (OSError, EOFError, ValueError):
                 first = None  # damaged: read_bytes says what is wrong
             if first is None or first[:2] in (b"\x1f\x8b", b"\x1f\x9d") or first[:3] == b"BZh" or \
-                    first[:4] == b"PK\x03\x04" or (is_hatanaka(first) and _crx2rnx_program() is None):
+                    first[:4] == b"PK\x03\x04" or (is_hatanaka(first) and crx2rnx_program() is None):
                 stream.close()
                 stream = None
     if stream is None:
@@ -1836,7 +1835,7 @@ def _text_blocks(path, block: int, recheck: bool = True, probe: dict | None = No
     limit, max_line = limits()
     total = 0
     if is_hatanaka(first):
-        gunzip = _gzip_program() if magic is not None and magic[:2] == b"\x1f\x8b" else None
+        gunzip = gzip_program() if magic is not None and magic[:2] == b"\x1f\x8b" else None
         pieces = _expanded_blocks(path, first, stream, block, recheck, gunzip, probe)
         guard = None  # the Compact RINEX lines are checked as they are read, not the expansion
     else:
@@ -1865,255 +1864,44 @@ def _plain_blocks(path, first: bytes, stream, block: int):
             yield more
 
 
-#: Parent-side pipe descriptors of the running crx2rnx expansions (:func:`_expanded_blocks`).
-_EXPANSION_FDS: set[int] = set()
-
-
-def _release_expansion_pipes() -> None:
-    """In a forked child: point the pipes of the parent's crx2rnx expansions at /dev/null, so
-    that the child does not hold the program's input open (it would never see its end)."""
-    if not _EXPANSION_FDS:
-        return
-    null = os.open(os.devnull, os.O_RDWR)
-    try:
-        for fd in _EXPANSION_FDS:
-            try:
-                os.dup2(null, fd)
-            except OSError:
-                pass
-    finally:
-        os.close(null)
-    _EXPANSION_FDS.clear()
-
-
-#: Held while a descriptor leaves :data:`_EXPANSION_FDS` and is closed, and across a fork: a
-#: closed descriptor's number may be reused at once (by a process pool's pipes), and a child
-#: must not point that one at /dev/null.
-_EXPANSION_LOCK = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    _EXPANSION_LOCK.release()
-    _release_expansion_pipes()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_EXPANSION_LOCK.acquire, after_in_parent=_EXPANSION_LOCK.release,
-                        after_in_child=_after_fork_in_child)
-
-
-_CRX2RNX: list = []  # the program's path (or None), found once
-
-
-def _crx2rnx_program():
-    """The ``crx2rnx`` program of the ``hatanaka`` package (None when not found): its
-    ``bin/`` directory, found without importing the package (``import hatanaka`` costs
-    ~30 ms of start-up, for a path)."""
-    if not _CRX2RNX:
-        import importlib.util
-
-        name = "crx2rnx.exe" if sys.platform == "win32" else "crx2rnx"
-        try:
-            spec = importlib.util.find_spec("hatanaka")
-        except (ImportError, ValueError):
-            spec = None
-        found = None
-        for directory in (spec.submodule_search_locations or []) if spec is not None else []:
-            exe = os.path.join(directory, "bin", name)
-            if os.path.isfile(exe):
-                found = exe
-                break
-        _CRX2RNX.append(found)
-    return _CRX2RNX[0]
-
-
-_GZIP: list = []  # the gzip program's path (or None), found once
-
-
-def _gzip_program():
-    """The ``gzip`` program on ``PATH`` (None when there is none)."""
-    if not _GZIP:
-        import shutil
-
-        _GZIP.append(shutil.which("gzip"))
-    return _GZIP[0]
-
-
 def _expanded_blocks(path, first: bytes, stream, block: int, recheck: bool = True, gunzip=None,
                      probe: dict | None = None):
     """The RINEX text of Compact RINEX content (``first``, then the rest of ``stream``)
-    expanded by the ``crx2rnx`` program as a stream, in blocks. With ``gunzip`` (the path of
-    a ``gzip`` program, for a gzip file) the file is decompressed by that program straight
+    expanded by the ``crx2rnx`` program as a stream, in blocks
+    (:class:`satnav.io.expansion.Expansion`; the one started early for this file by
+    :func:`~satnav.io.expansion.start_expansion`, if any). With ``gunzip`` (the path of a
+    ``gzip`` program, for a gzip file) the file is decompressed by that program straight
     into ``crx2rnx`` (``gzip -dc FILE | crx2rnx -``: no decompression or copying in this
-    process, which parses meanwhile), else by a thread of this process. On any failure the
-    file is read again by :func:`read_bytes`, which raises the error (or the warning) it
-    gives; without ``recheck``, :class:`NotChunkableError` is raised at once (a caller that
-    then reads the file whole does not expand a damaged file twice with the slow tolerant
-    decoder)."""
-    import queue
-    import subprocess
+    process, which parses meanwhile), else by a thread of this process. ``probe`` (a dict)
+    is given the expansion's ``queued``, ``piece`` and ``ended`` (for
+    :meth:`ChunkTexts.ready`). On any failure the file is read again by :func:`read_bytes`,
+    which raises the error (or the warning) it gives; without ``recheck``,
+    :class:`NotChunkableError` is raised at once (a caller that then reads the file whole
+    does not expand a damaged file twice with the slow tolerant decoder)."""
+    from .expansion import EXPANSION_PIECE_BYTES, Expansion, take_expansion
 
-    unzip = None
-    if gunzip is not None:
+    piece = min(block, EXPANSION_PIECE_BYTES)
+    expansion = take_expansion(path) if gunzip is not None else None
+    if expansion is not None and expansion.gunzip == gunzip:
         stream.close()
-        with _EXPANSION_LOCK:  # no fork between the two starts: a child would hold the pipe
-            unzip = subprocess.Popen([gunzip, "-dc", os.fspath(path)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            try:
-                proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=unzip.stdout, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
-            finally:
-                unzip.stdout.close()  # crx2rnx holds the pipe now
-        fds = {f.fileno() for f in (proc.stdout, proc.stderr, unzip.stderr)}
-        stdin_fd = None
     else:
-        proc = subprocess.Popen([_crx2rnx_program(), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        fds = {f.fileno() for f in (proc.stdin, proc.stdout, proc.stderr)}
-        stdin_fd = proc.stdin.fileno()
-    _EXPANSION_FDS.update(fds)
-    failed: list = []
-    stderr: list = []
-    feed_bytes = min(block, EXPANSION_PIECE_BYTES)
-
-    def feed():
-        try:
-            piece = first
-            while piece:
-                view = memoryview(piece)
-                while len(view):  # os.write, not the buffered writer (see read_piece below)
-                    view = view[os.write(stdin_fd, view):]
-                piece = stream.read(feed_bytes)  # small pieces: the program never waits long
-        except (OSError, EOFError, ValueError) as exc:  # damaged input, or the program ended
-            failed.append(exc)
-        finally:
-            stream.close()
-            with _EXPANSION_LOCK:
-                _EXPANSION_FDS.discard(stdin_fd)
-                try:
-                    proc.stdin.close()
-                except OSError:
-                    pass
-
-    # the expansion is read ahead by a thread (pipe reads release the GIL), so that crx2rnx
-    # runs on another core while this one parses and solves; at most EXPANSION_READ_AHEAD
-    # blocks wait in the queue (memory stays bounded)
-    ahead: queue.Queue = queue.Queue(maxsize=EXPANSION_READ_AHEAD)
-    stop = threading.Event()
-    drained = threading.Event()  # the expansion's output has all been read
+        if expansion is not None:
+            expansion.close()
+        expansion = Expansion(path, first=first, stream=stream, gunzip=gunzip, piece_bytes=piece)
     if probe is not None:  # how much is waiting (ChunkTexts.ready)
-        probe.update(queued=ahead.qsize, piece=min(block, EXPANSION_PIECE_BYTES), ended=drained.is_set)
-
-    def put(item) -> None:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    # the threads read the pipes with os.read, not through the buffered file objects: a
-    # thread blocked inside a BufferedReader holds its lock, and an interpreter exiting with
-    # the stream still open (an uncaught error) aborts on that lock
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-    size = min(block, EXPANSION_PIECE_BYTES)
-
-    def read_piece(fd: int, n: int) -> bytearray:
-        """Up to ``n`` bytes (fewer at the end), read straight into one buffer (os.readv;
-        pieces appended where it is missing: Windows)."""
-        if not hasattr(os, "readv"):
-            piece = bytearray()
-            while len(piece) < n:
-                more = os.read(fd, n - len(piece))
-                if not more:
-                    break
-                piece += more
-            return piece
-        piece = bytearray(n)
-        got = 0
-        with memoryview(piece) as view:
-            while got < n:
-                more = os.readv(fd, [view[got:]])
-                if not more:
-                    break
-                got += more
-        if got < n:
-            del piece[got:]
-        return piece
-
-    def read_all(fd: int) -> bytes:
-        out = bytearray()
-        while True:
-            more = os.read(fd, 1 << 16)
-            if not more:
-                return bytes(out)
-            out += more
-
-    def drain():
-        try:
-            n = min(size, FIRST_READ_BYTES)  # the header soon, then larger pieces
-            while not stop.is_set():
-                out = read_piece(out_fd, n)
-                if len(out) < n:
-                    drained.set()
-                put(out)
-                if not out:
-                    return
-                if len(out) < n:  # the end: the terminator follows
-                    put(b"")
-                    return
-                n = size
-        except (OSError, ValueError) as exc:  # the pipe closed under it
-            failed.append(exc)
-            drained.set()
-            put(b"")
-
-    def read_errors(fd):
-        try:
-            stderr.append(read_all(fd))
-        except (OSError, ValueError):
-            pass
-
-    threads = [threading.Thread(target=read_errors, args=(err_fd,), daemon=True),
-               threading.Thread(target=drain, daemon=True)]
-    if unzip is None:
-        threads.append(threading.Thread(target=feed, daemon=True))
-    else:
-        threads.append(threading.Thread(target=read_errors, args=(unzip.stderr.fileno(),), daemon=True))
-    for t in threads:
-        t.start()
+        probe.update(queued=expansion.queued, piece=piece, ended=expansion.drained)
     try:
-        while True:
-            out = ahead.get()
-            if not out:
-                break
-            yield out
-        proc.wait()
-        if unzip is not None:
-            unzip.wait()
-        for t in threads:
-            t.join()
+        yield from expansion.pieces()
     finally:
-        stop.set()
-        for p in (proc, unzip):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
-        for t in threads:
-            t.join(timeout=5)
-        with _EXPANSION_LOCK:
-            _EXPANSION_FDS.difference_update(fds - {stdin_fd})
-            proc.stdout.close()
-            proc.stderr.close()
-            if unzip is not None:
-                unzip.stderr.close()
-    if unzip is not None and unzip.returncode != 0:
-        failed.append(OSError(f"gzip ended with status {unzip.returncode}"))
-    if failed or proc.returncode != 0 or any(stderr):
+        expansion.close()
+    failed = list(expansion.failed)
+    if expansion.gzip_returncode not in (None, 0):
+        failed.append(OSError(f"gzip ended with status {expansion.gzip_returncode}"))
+    if failed or expansion.returncode != 0 or expansion.stderr:
         if not recheck:  # the caller reads the file whole (once) and says what is wrong
             raise NotChunkableError("Compact RINEX (Hatanaka) expansion failed or warned: read the file "
                                     "whole (read_rinex_obs)", str(path))
         read_bytes(path)  # raises (or warns) as reading the file whole does
-        if failed or proc.returncode not in (0, 2):  # damaged records that read_bytes skips
+        if failed or expansion.returncode not in (0, 2):  # damaged records that read_bytes skips
             raise NotChunkableError("damaged Compact RINEX (Hatanaka) data: read the file whole "
                                     "(read_rinex_obs), which skips the damaged records", str(path))

@@ -175,7 +175,7 @@ def sagnac_rotate(position_m, flight_time_s, omega=OMEGA_E_GPS):
     a = omega * np.asarray(flight_time_s, dtype=np.float64)
     ca, sa = np.cos(a), np.sin(a)
     x, y = pos[..., 0], pos[..., 1]
-    out = np.empty(np.broadcast_shapes(x.shape, a.shape) + (3,))
+    out = np.empty((x.shape if x.shape == a.shape else np.broadcast_shapes(x.shape, a.shape)) + (3,))
     out[..., 0] = ca * x + sa * y
     out[..., 1] = -sa * x + ca * y
     out[..., 2] = pos[..., 2]
@@ -423,12 +423,17 @@ def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad,
     alpha, beta = gps if gps is not None else (KLOBUCHAR_DEFAULT_ALPHA, KLOBUCHAR_DEFAULT_BETA)
     args = (latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns)
     bds = beidou is not None and use_beidou is not None and np.any(use_beidou)
+    if where is None and np.size(elevation_rad) < 64:  # a few delays: the models everywhere
+        iono = klobuchar_gps(alpha, beta, *args)
+        if bds:
+            iono = np.where(use_beidou, klobuchar_beidou(*beidou, *args), iono)
+        return iono if frequency_scale is None else iono * frequency_scale
     shape = np.broadcast_shapes(*(np.shape(a) for a in args), np.shape(where) if where is not None else ())
     elevation = np.broadcast_to(np.asarray(elevation_rad, dtype=np.float64), shape)
     known = ~np.isnan(elevation)
     if where is not None:
         known &= np.broadcast_to(np.asarray(where, dtype=bool), shape)
-    if known.all() or (where is None and elevation.size < 64):  # (every delay wanted and known)
+    if known.all():  # (every delay wanted and known)
         iono = klobuchar_gps(alpha, beta, *args)
         if bds:
             iono = np.where(use_beidou, klobuchar_beidou(*beidou, *args), iono)

@@ -83,11 +83,6 @@ _KEPLER_FIELDS = (
 )  # fmt: skip
 #: The float fields of _KEPLER_FIELDS (:meth:`_SystemTable.kepler_matrix`).
 _KEPLER_FLOAT_FIELDS = tuple(f for f in _KEPLER_FIELDS if f not in ("sat", "toe", "toc"))
-#: What the clock of a Keplerian message needs (kepler_states(..., orbit=False)).
-_KEPLER_CLOCK_FIELDS = (
-    "sat", "toe", "toc", "sqrt_a", "e", "m0", "delta_n", "af0", "af1", "af2", "adot",
-    "delta_n_dot",
-)  # fmt: skip
 _GLONASS_FIELDS = (
     "toc",
     "x",
@@ -507,8 +502,9 @@ class _SystemTable:
         return sel
 
 
-def _system_states(table, q_sat, q_t, band, out, where, validity=None, velocity=True, positions=True):
-    """Fill ``out`` (flat SatelliteStates) at positions ``where`` for one system."""
+def _system_states(table, q_sat, q_t, band, out, where, validity=None):
+    """Fill ``out`` (flat SatelliteStates) at positions ``where`` for one system that has no
+    Keplerian messages (GLONASS, SBAS; Keplerian systems: :class:`_QueryPlan`)."""
     if table is None:
         out.reason[where] = S.NO_EPHEMERIS
         return
@@ -522,12 +518,7 @@ def _system_states(table, q_sat, q_t, band, out, where, validity=None, velocity=
     tgt = where[ok]
     t = q_t[ok]
     column = table.column
-    if letter in _KEPLER_SYSTEMS:
-        fields = _KEPLER_FIELDS if positions else _KEPLER_CLOCK_FIELDS
-        eph = {f: column(f)[rows] for f in fields if f in names}
-        pos, vel, clk, drift, rel = kepler_states(eph, t, letter, velocity=velocity,
-                                                  orbit=positions)
-    elif letter == "R":
+    if letter == "R":
         eph = {f: column(f)[rows] for f in _GLONASS_FIELDS}
         pos, vel, clk, drift, rel = glonass_states(eph, t)
     else:  # SBAS: second-order Taylor expansion of the GEO state (RTCA DO-229 A.4.4.11)
@@ -569,6 +560,7 @@ class BroadcastEphemeris:
         self.nav = nav
         self.messages = getattr(nav, "messages", {}) or {}
         self._tables: dict = {}
+        self._plans: dict = {}  # small queries' _QueryPlan by satellites and signals
 
     def table(self, letter):
         """:class:`_SystemTable` of a system (None without messages)."""
@@ -599,15 +591,7 @@ class BroadcastEphemeris:
             shape = np.broadcast_shapes(sat_arr.shape, time_arr.shape)
             q_sat = np.broadcast_to(sat_arr, shape).ravel().astype(np.int64)
             q_t = np.broadcast_to(time_arr, shape).ravel().astype(np.int64)
-        out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
-        system_number = system_number_of(q_sat)
-        for number in np.unique(system_number).tolist():
-            if not 0 <= number < len(SYSTEMS):
-                continue
-            where = np.flatnonzero(system_number == number)
-            _system_states(self.table(SYSTEMS[number]), q_sat[where], q_t[where], band, out, where,
-                           validity, velocity, positions)
-        return out.reshape(shape)
+        return self._fill(q_sat, q_t, {}, band, validity, velocity, positions).reshape(shape)
 
     def states_by_system(self, sat, time_ns, signals: dict, *, validity=None) -> S.SatelliteStates:
         """States of flat (satellite, time) pairs of several systems, each system with its
@@ -617,59 +601,124 @@ class BroadcastEphemeris:
         dozen satellites of three or four systems)."""
         q_sat = np.asarray(sat, dtype=np.int64).ravel()
         q_t = np.asarray(time_ns, dtype=np.int64).ravel()
-        out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
+        return self._fill(q_sat, q_t, signals, None, validity)
+
+    def _fill(self, q_sat, q_t, signals, band, validity, velocity=True, positions=True) -> S.SatelliteStates:
+        """Flat states of the pairs ``(q_sat, q_t)``, with the band of ``signals[letter]``
+        (else ``band``) per system (:class:`_QueryPlan`). A small query repeated with the same
+        satellites and signals (a per-epoch solver's, epoch after epoch) reuses its plan as
+        long as every satellite's message choice stays the same at the new times."""
+        key = None
+        if validity is None and q_sat.size <= _CACHED_QUERY_MAX:
+            key = (q_sat.tobytes(), band, tuple(signals.items()))
+            plan = self._plans.get(key)
+            if plan is not None and plan.current(q_t):
+                return plan.fill(q_sat, q_t, velocity, positions)
+        plan = _QueryPlan(self, q_sat, q_t, signals, band, validity)
+        if key is not None:
+            if len(self._plans) > 16:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan.fill(q_sat, q_t, velocity, positions)
+
+
+class _QueryPlan:
+    """What the states of a set of (satellite, time) pairs need besides the times: per system
+    the message chosen for each pair (:meth:`_Selector.select`) and the reasons, the
+    Keplerian messages' fields gathered in one array (every system's orbits evaluated in one
+    :func:`~satnav.orbits.kepler.kepler_states` call; each element's value does not depend on
+    what is evaluated with it), their group delays and issues of data; GLONASS and SBAS
+    (:func:`_system_states`) computed at each :meth:`fill`. :meth:`current` says whether the
+    choices still hold at other times (every Keplerian pair inside the interval of its
+    selector's cache where its choice is constant; never for queries too large for that
+    cache)."""
+
+    def __init__(self, eph: BroadcastEphemeris, q_sat, q_t, signals, band, validity):
         number = system_number_of(q_sat)
-        parts = []
+        self.validity = validity
+        self.others = []  # (table, where, band) of non-Keplerian systems
+        asked, reasons, lows, highs, parts = [], [], [], [], []
         for num in np.unique(number).tolist():
             if not 0 <= num < len(SYSTEMS):
                 continue
             letter = SYSTEMS[num]
             where = np.flatnonzero(number == num)
-            table, band = self.table(letter), signal_band(signals.get(letter))
+            table = eph.table(letter)
+            b = signal_band(signals[letter]) if letter in signals else band
             if table is None or letter not in _KEPLER_SYSTEMS:
-                _system_states(table, q_sat[where], q_t[where], band, out, where, validity)
+                self.others.append((table, where, b))
                 continue
-            chosen, reason = table.selector(band, validity).select(q_sat[where], q_t[where])
-            out.reason[where] = reason
+            selector = table.selector(b, validity)
+            sats = q_sat[where]
+            chosen, reason = selector.select(sats, q_t[where])
+            asked.append(where)
+            reasons.append(reason)
+            if selector._cache is not None and where.size <= _CACHED_QUERY_MAX:
+                inside = (sats >= 0) & (sats < MAX_SATELLITES)
+                s = np.where(inside, sats, 0)
+                lows.append(np.where(inside, selector._cache[0][s], 0))
+                highs.append(np.where(inside, selector._cache[1][s], 0))
+            else:
+                lows.append(np.zeros(where.size, np.int64))
+                highs.append(np.zeros(where.size, np.int64))
             ok = chosen >= 0
             if ok.any():
-                parts.append((table, chosen[ok], where[ok], band))
-        if parts:
-            _kepler_systems_states(parts, q_t, out)
+                parts.append((table, chosen[ok], where[ok], b))
+        cat = np.concatenate
+        self.asked = cat(asked) if asked else np.zeros(0, np.intp)
+        self.reason = cat(reasons) if reasons else np.zeros(0, np.int8)
+        self.low = cat(lows) if lows else np.zeros(0, np.int64)
+        self.high = cat(highs) if highs else np.zeros(0, np.int64)
+        self.where = None
+        if not parts:
+            return
+        self.where = cat([p[2] for p in parts])
+        if len(parts) > 1:
+            matrix = cat([p[0].kepler_matrix()[p[1]] for p in parts])
+            sat = cat([p[0].msg_sat[p[1]] for p in parts])
+            self.toe = cat([p[0].ref[p[1]] for p in parts])
+            toc = cat([p[0].column("toc")[p[1]] for p in parts])
+            self.letters = np.repeat(np.array([p[0].letter for p in parts]), [len(p[1]) for p in parts])
+        else:
+            table, rows = parts[0][0], parts[0][1]
+            matrix, sat, self.toe, toc = (table.kepler_matrix()[rows], table.msg_sat[rows], table.ref[rows],
+                                          table.column("toc")[rows])
+            self.letters = table.letter
+        self.eph = {f: matrix[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
+        self.eph["sat"], self.eph["toe"], self.eph["toc"] = sat, self.toe, toc
+        self.group_delay = cat([_group_delay(t.letter, b, t.msgs, rows, t.mtype[rows], t.float_column)
+                                for t, rows, _, b in parts])
+        self.iode = cat([t.float_column("iode")[rows] if "iode" in t.names else np.full(rows.size, np.nan)
+                         for t, rows, _, _ in parts])
+
+    def current(self, q_t) -> bool:
+        """Whether every Keplerian pair's message choice (and reason) holds at the times ``q_t``."""
+        t = q_t[self.asked]
+        return bool(np.all((self.low < t) & (t < self.high)))
+
+    def fill(self, q_sat, q_t, velocity=True, positions=True) -> S.SatelliteStates:
+        out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
+        out.reason[self.asked] = self.reason
+        for table, where, band in self.others:
+            _system_states(table, q_sat[where], q_t[where], band, out, where, self.validity)
+        where = self.where
+        if where is None:
+            return out
+        pos, vel, clk, drift, rel = kepler_states(self.eph, q_t[where], self.letters, velocity=velocity,
+                                                  orbit=positions)
+        if pos is not None:  # (None: not asked for, left NaN)
+            out.position_m[where] = pos
+        if vel is not None:
+            out.velocity_m_s[where] = vel
+            out.clock_drift_s_s[where] = drift
+        out.clock_s[where] = clk
+        out.relativity_s[where] = rel
+        out.group_delay_s[where] = self.group_delay
+        out.iode[where] = self.iode
+        out.message_toe_ns[where] = self.toe
+        out.valid[where] = True
+        out.reason[where] = S.OK
         return out
-
-
-def _kepler_systems_states(parts, q_t, out) -> None:
-    """Fill ``out`` for the Keplerian messages of several systems in one evaluation:
-    ``parts`` = [(table, rows, where, band)] per system (the messages chosen for the queries
-    ``where``); the same values as :func:`_system_states` per system."""
-    where = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
-    t = q_t[where]
-    if len(parts) > 1:
-        matrix = np.concatenate([p[0].kepler_matrix()[p[1]] for p in parts])
-        sat = np.concatenate([p[0].msg_sat[p[1]] for p in parts])
-        toe = np.concatenate([p[0].ref[p[1]] for p in parts])
-        toc = np.concatenate([p[0].column("toc")[p[1]] for p in parts])
-        letters = np.repeat(np.array([p[0].letter for p in parts]), [len(p[1]) for p in parts])
-    else:
-        table, rows = parts[0][0], parts[0][1]
-        matrix, sat, toe, toc = table.kepler_matrix()[rows], table.msg_sat[rows], table.ref[rows], table.column("toc")[rows]
-        letters = table.letter
-    eph = {f: matrix[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
-    eph["sat"], eph["toe"], eph["toc"] = sat, toe, toc
-    pos, vel, clk, drift, rel = kepler_states(eph, t, letters)
-    out.position_m[where] = pos
-    out.velocity_m_s[where] = vel
-    out.clock_drift_s_s[where] = drift
-    out.clock_s[where] = clk
-    out.relativity_s[where] = rel
-    out.message_toe_ns[where] = toe
-    out.valid[where] = True
-    out.reason[where] = S.OK
-    for table, rows, tgt, band in parts:
-        out.group_delay_s[tgt] = _group_delay(table.letter, band, table.msgs, rows, table.mtype[rows],
-                                              table.float_column)
-        out.iode[tgt] = table.float_column("iode")[rows] if "iode" in table.names else np.nan
 
 
 def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,

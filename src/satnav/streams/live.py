@@ -100,6 +100,10 @@ class LiveEngine:
             self._apply_navigation()
         if self.options.relative and self.options.mode != "dgnss":
             _warm_up_lambda()
+        if self.options.relative:  # the slip trackers' kernel too (numba; NumPy without it)
+            from ..estimators.cycle_slips import use_compiled_slip_tracker
+
+            use_compiled_slip_tracker(True)
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:

@@ -17,6 +17,7 @@ read like a post-processed one. JSON lines carry every field of :class:`LiveFix`
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 from dataclasses import dataclass, field
@@ -89,10 +90,33 @@ def _std_llh(fix: LiveFix, lat: float, lon: float) -> tuple[float, float, float]
     return math.nan, math.nan, math.nan
 
 
-def _utc(time_ns: int):
-    from ..io.solution import _utc_datetimes
+#: GPST - UTC (s) per GPST day (-1: a leap second inside the day); filled as days are met.
+_LEAP_BY_DAY: dict[int, int] = {}
+_GPS_EPOCH = _dt.datetime(1980, 1, 6)
+_NS_PER_DAY = 86_400_000_000_000
 
-    return _utc_datetimes(np.array([time_ns], np.int64))[0]
+
+def _utc(time_ns: int) -> _dt.datetime:
+    """UTC of GPST ns rounded to 10 ms (NMEA's hhmmss.ss), as
+    :func:`satnav.io.solution._utc_datetimes` gives it; the leap seconds looked up once per
+    day (the day of a leap second: every time)."""
+    t = int(time_ns)
+    day = t // _NS_PER_DAY
+    leap = _LEAP_BY_DAY.get(day)
+    if leap is None:
+        from ..gnss_time import leap_seconds_at_gpst
+
+        lo, hi = leap_seconds_at_gpst(np.array([day * _NS_PER_DAY, (day + 1) * _NS_PER_DAY - 1], np.int64))
+        leap = int(lo) if lo == hi else -1
+        if len(_LEAP_BY_DAY) > 64:
+            _LEAP_BY_DAY.clear()
+        _LEAP_BY_DAY[day] = leap
+    if leap < 0 or t < 0:
+        from ..io.solution import _utc_datetimes
+
+        return _utc_datetimes(np.array([t], np.int64))[0]
+    utc = (t - leap * 1_000_000_000 + 5_000_000) // 10_000_000 * 10_000_000
+    return _GPS_EPOCH + _dt.timedelta(microseconds=utc // 1000)
 
 
 def nmea_lines(fix: LiveFix, *, talker: str = "GN") -> bytes:
