@@ -81,18 +81,20 @@ def test_a_command_imports_only_its_module():
     assert not {"satnav.cli.solve", "satnav.cli.constellation", "satnav.cli.report"} & modules
 
 
-def test_solve_loads_no_heavy_module(tmp_path):
-    """A whole ``satnav solve`` (SPP of a short RINEX 2 file, output to a file) loads none of
-    the modules that cost start-up time and that it does not need."""
+@pytest.mark.parametrize("rtk", [False, True], ids=["spp", "rtk"])
+def test_solve_loads_no_heavy_module(tmp_path, rtk):
+    """A whole ``satnav solve`` (SPP of a short RINEX 2 file, or kinematic RTK of the gsi pair,
+    output to a file) loads none of the modules that cost start-up time and that it does
+    not need (numba among them: its import costs more than the whole RTK job)."""
     data = os.environ.get("SATNAV_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     gsi = os.path.join(data, "gsi-2005-092")
     if not os.path.isdir(gsi):
         pytest.skip("needs SATNAV_DATA")
-    code = (
-        "from satnav.cli.main import main\n"
-        f"main(['solve', {os.path.join(gsi, '07590920.05o')!r}, {os.path.join(gsi, '07590920.05n')!r}, "
-        f"'-o', {str(tmp_path / 'out.pos')!r}, '-q'])\n"
-    )
+    args = [os.path.join(gsi, "07590920.05o"), os.path.join(gsi, "07590920.05n"), "-o", str(tmp_path / "out.pos"), "-q"]
+    if rtk:
+        args[2:2] = [os.path.join(gsi, "30400920.05n"), "--base", os.path.join(gsi, "30400920.05o"), "--mode",
+                     "kinematic", "--mask", "10"]
+    code = f"from satnav.cli.main import main\nassert main(['solve', *{args!r}]) == 0\n"
     modules = _modules_after(code)
     heavy = {"statistics", "numpy.char", "pandas", "scipy", "matplotlib", "rich", "dask", "pyarrow", "xarray",
              "numba", "hatanaka",

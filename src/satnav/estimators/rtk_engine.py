@@ -219,13 +219,20 @@ class RtkEpochSolution:
 @dataclass
 class _BaseEpoch:
     t: int
-    yL: np.ndarray  # (n, nf) zero-difference phase residuals (m)
-    yP: np.ndarray  # (n, nf) code residuals (m)
-    el: np.ndarray  # (n,) elevation (rad)
-    ok: np.ndarray  # (n,) usable satellite state and elevation
+    phase: np.ndarray  # (n, nf) cycles
+    code: np.ndarray  # (n, nf) m
+    sat_pos: np.ndarray  # (n, 3) satellite positions at transmission (ECEF m)
+    clk: np.ndarray  # (n,) satellite clocks (s)
+    valid: np.ndarray  # (n,) usable satellite state
     cum: np.ndarray  # (n, nf) slips counted since the first base epoch
     slips: np.ndarray  # (n, nf) this epoch's
     half: np.ndarray | None = None  # (n, nf) half-cycle flags (LLI bit 1)
+    # zero-difference residuals, set when a rover epoch first uses the epoch
+    # (:meth:`RtkEngine._epoch_inputs`: the geometry of both receivers in one call)
+    yL: np.ndarray | None = None  # (n, nf) phase residuals (m)
+    yP: np.ndarray | None = None  # (n, nf) code residuals (m)
+    el: np.ndarray | None = None  # (n,) elevation (rad)
+    ok: np.ndarray | None = None  # (n,) usable satellite state and elevation
 
 
 class RtkEngine(RtkCore):
@@ -404,15 +411,23 @@ class RtkEngine(RtkCore):
 
     def _add_base_epoch(self, ep):
         t, phase, code, lli, dop, pos, clk, valid = ep
-        rng, e, el, trop = _geometry(pos, self.base_pos)
-        model = rng + trop - SPEED_OF_LIGHT * clk
         slips = self._base_slips.update(t, phase, code, lli, dop)
         half, cleared = self._base_half.update(lli)
         if self.half_cycle:
             slips = slips | cleared  # the half cycle resolved: the ambiguity restarts
         self._base_cum = self._base_cum + slips
-        self._base.append(_BaseEpoch(t, self.lam * phase - model[..., None], code - model[..., None],
-                                     el, valid & np.isfinite(el), self._base_cum, slips, half))
+        self._base.append(_BaseEpoch(t, phase, code, pos, clk, valid, self._base_cum, slips, half))
+
+    def _set_base_residuals(self, b, geometry) -> None:
+        """The zero-difference residuals of base epoch ``b`` from its ``geometry`` (range,
+        line of sight, elevation, troposphere: :func:`~satnav.estimators.rtk._geometry` at
+        the base position)."""
+        rng, _e, el, trop = geometry
+        model = rng + trop - SPEED_OF_LIGHT * b.clk
+        b.yL = self.lam * b.phase - model[..., None]
+        b.yP = b.code - model[..., None]
+        b.el = el
+        b.ok = b.valid & np.isfinite(el)
 
     def _match(self, t):
         """The kept base epoch for rover time ``t``: nearest not after, else nearest, within
@@ -468,8 +483,18 @@ class RtkEngine(RtkCore):
 
     def _epoch_inputs(self, i, pos, at_spp):
         (_t, phase, code, _lli, _dop, sat_pos, clk, valid), b = self._cur
+        geometry = _geometry
+        if b.yL is None:  # the base epoch's geometry with the rover's, one call for both
+            both = _geometry(np.stack((sat_pos, b.sat_pos)),
+                             np.stack((np.asarray(pos, np.float64), self.base_pos))[:, None, :])
+            self._set_base_residuals(b, tuple(g[1] for g in both))
+            rover = tuple(g[0] for g in both)
+
+            def geometry(_sat_pos, _pos):
+                return rover
+
         e, el, yL, yP, okP, okL, var_sd = single_differences(
-            _geometry, self.lam, self.mask, self.mode == "dgnss", sat_pos, clk, phase, code,
+            geometry, self.lam, self.mask, self.mode == "dgnss", sat_pos, clk, phase, code,
             valid, b.yL, b.yP, b.ok, b.el, pos)
         used = okP.any(axis=1)
         self._used = self.sats[used]
