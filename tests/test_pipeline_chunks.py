@@ -187,3 +187,28 @@ def test_pos_text_in_blocks_is_the_same_text(esbc_one_shot):
     assert "".join(iter_pos_text(esbc_one_shot, block_epochs=7)) == text
     assert "".join(iter_pos_text(esbc_one_shot, block_epochs=7, header=False, flagged="skip")) == \
         format_pos(esbc_one_shot, header=False, flagged="skip")
+
+
+def test_the_tail_in_smaller_chunks_on_several_cores(tmp_path, monkeypatch):
+    """With several processes the last epochs (of the header's count) are read in chunks of
+    half the size, so that the processes end together; the .pos is the one-shot one."""
+    from satnav.io import rinex_obs
+
+    def last_obs_at_the_cut(path):  # the header's TIME OF LAST OBS: the 150th epoch (01:14:30)
+        text = path.read_bytes().replace(b"  2020     6    25    23    59   30.0000000     GPS         TIME OF LAST OBS",
+                                         b"  2020     6    25     1    14   30.0000000     GPS         TIME OF LAST OBS")
+        path.write_bytes(text)
+        return path
+
+    path = last_obs_at_the_cut(_cut(tmp_path, 150))
+    assert pipeline._expected_epochs(pipeline.read_observations(path).header) == 150
+    nav = [data_path(ESBC, NAV)]
+    whole = one_shot(path, nav)
+    monkeypatch.setattr(pipeline, "STREAM_CHUNK_EPOCHS", 40)  # --jobs 2: chunks of 20, the tail of 10
+    sizes = []
+    real = rinex_obs.ChunkTexts.set_chunk_epochs
+    monkeypatch.setattr(rinex_obs.ChunkTexts, "set_chunk_epochs", lambda self, n: sizes.append(n) or real(self, n))
+    sol = streamed(path, nav, SolveOptions(jobs=2))
+    assert sizes == [10]
+    assert format_pos(sol) == format_pos(whole)
+    assert len(sol) == len(whole) == 150

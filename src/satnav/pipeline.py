@@ -816,8 +816,8 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
             if raw is not None:
                 accept(*local(raw), raw.final)
         else:  # the workers start on the second chunk as soon as it is read
-            _solve_parallel(raw, next_text, texts.ready, solve_first, accept, core, x0, jobs, per_satellite,
-                            seen, path, options.strict)
+            _solve_parallel(raw, next_text, texts, solve_first, accept, core, x0, jobs, per_satellite,
+                            seen, path, options.strict, chunk_epochs, expected)
         del raw
     # assemble as solve_spp does, with the whole file's plan
     plan = _signal_plan(seen, opts, require=False)
@@ -839,8 +839,8 @@ def _streamed_pass(path, navs, nav, options: SolveOptions, seen: _Seen, per_sate
 QUEUED_PER_WORKER = 2
 
 
-def _solve_parallel(raw, next_text, text_ready, first, accept, core, x0, jobs: int, per_satellite: bool,
-                    seen: _Seen, path, strict: bool) -> None:
+def _solve_parallel(raw, next_text, texts, first, accept, core, x0, jobs: int, per_satellite: bool,
+                    seen: _Seen, path, strict: bool, chunk_epochs: int, expected: int | None) -> None:
     """Parse and solve the chunks (texts ``raw``, then ``next_text()``; the file's first chunk,
     already parsed, by ``first()``) on ``jobs`` cores: ``jobs - 1`` worker processes forked
     now (they have ``core``, the navigation data and the solver set up, from the fork) and
@@ -848,9 +848,11 @@ def _solve_parallel(raw, next_text, text_ready, first, accept, core, x0, jobs: i
     (:class:`satnav.parallel.TaskQueue`: texts through shared memory, not pickled). This
     process reads the text (one stream) and keeps :data:`QUEUED_PER_WORKER` chunks per
     worker queued, and takes the next queued chunk itself whenever it has read enough or
-    the next text is not there yet (``text_ready()`` False: the expansion is behind): no
+    the next text is not there yet (``texts.ready()`` False: the expansion is behind): no
     process waits while a chunk is queued, and at the end this process waits for one chunk
-    per worker at most. ``accept`` takes the results in time
+    per worker at most -- of half the size: the chunks of the last ``chunk_epochs * jobs``
+    epochs (of ``expected``, the header's count) are read half as long
+    (``texts.set_chunk_epochs``). ``accept`` takes the results in time
     order (each chunk solved with the plan of the chunks before it in the file, ``seen``
     when it was read, and its own codes: :func:`_parse_and_solve`)."""
     from .io.rinex_obs import ChunkText
@@ -866,6 +868,8 @@ def _solve_parallel(raw, next_text, text_ready, first, accept, core, x0, jobs: i
     done: dict[int, tuple] = {}  # chunk index -> (ok, (result, info) or exception)
     finals: dict[int, bool] = {0: False}
     state = {"accepted": 0, "read": 1}  # chunks accepted (in time order), chunk indices given out
+    # epochs read (the first two chunks so far) and the size of the chunks now read
+    size = {"read": 2 * chunk_epochs, "chunk": chunk_epochs}
 
     def take_in_order() -> None:
         while state["accepted"] in done:
@@ -885,11 +889,16 @@ def _solve_parallel(raw, next_text, text_ready, first, accept, core, x0, jobs: i
 
         def read_and_put() -> None:
             nonlocal exhausted
+            if (expected is not None and size["chunk"] == chunk_epochs and chunk_epochs > 1
+                    and expected - size["read"] <= chunk_epochs * jobs):
+                size["chunk"] = chunk_epochs // 2  # the tail in smaller chunks: the processes end together
+                texts.set_chunk_epochs(size["chunk"])
             raw = next_text()
             if raw is None:
                 exhausted = True
                 queue.finish()
             else:
+                size["read"] += size["chunk"]
                 put(raw)
 
         put(raw)
@@ -905,7 +914,7 @@ def _solve_parallel(raw, next_text, text_ready, first, accept, core, x0, jobs: i
             # read when the next text is there (not waiting for the expansion while this
             # process has a chunk to solve), or when there is nothing else to do
             ahead = workers if first_pending else QUEUED_PER_WORKER * workers + 1
-            if not exhausted and queue.pending < ahead and (queue.pending < workers or text_ready()):
+            if not exhausted and queue.pending < ahead and (queue.pending < workers or texts.ready()):
                 read_and_put()
                 continue
             if first_pending:

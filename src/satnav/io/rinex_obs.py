@@ -1682,16 +1682,22 @@ class ChunkTexts:
     def __next__(self) -> ChunkText:
         return next(self._chunks)
 
+    def set_chunk_epochs(self, chunk_epochs: int) -> None:
+        """Epoch records of the chunks from the next one on (at least 1)."""
+        self._chunk_epochs = max(1, int(chunk_epochs))
+        self._state["chunk_epochs"] = self._chunk_epochs
+
     def ready(self) -> bool:
         """Whether the next chunk (or the end) can be had at once: the text is not streamed
         from an expansion, or the text read and the expansion's pieces waiting hold at least
-        as many bytes as the previous chunk."""
+        as many bytes as the previous chunk (per epoch record)."""
         queued = self._probe.get("queued")
         state = self._state
         if queued is None or state.get("exhausted") or state.get("epochs", 0) > self._chunk_epochs:
             return True
         have = state.get("buffered", 0) + queued() * self._probe["piece"]
-        return have >= state.get("last_bytes", 1 << 62) or self._probe["ended"]()
+        need = state.get("last_bytes", 1 << 62) * self._chunk_epochs // state.get("last_epochs", self._chunk_epochs)
+        return have >= need or self._probe["ended"]()
 
     def close(self) -> None:
         """End the reading (and any expansion still running)."""
@@ -1699,10 +1705,10 @@ class ChunkTexts:
 
 
 def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: dict | None = None):
-    """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each. ``state``
-    (when given) says how far the reading is (for :meth:`ChunkTexts.ready`): ``buffered``
-    bytes and ``epochs`` starts read and not yet given out, ``last_bytes`` of the last chunk
-    given, ``exhausted``."""
+    """:class:`ChunkText` of a RINEX 3/4 body: ``chunk_epochs`` epoch records each (or
+    ``state["chunk_epochs"]`` once set). ``state`` (when given) says how far the reading is
+    (for :meth:`ChunkTexts.ready`): ``buffered`` bytes and ``epochs`` starts read and not yet
+    given out, ``last_bytes`` of the last chunk given, ``exhausted``."""
     state = state if state is not None else {}
     line_offset = 0  # body lines before the current chunk
     starts = [0] if body[:1] == b">" else []
@@ -1718,7 +1724,8 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: 
                 starts.append(k)
             k = find(b">", k + 1)
         scan = len(body)
-        while len(starts) > chunk_epochs:
+        while len(starts) > state.get("chunk_epochs", chunk_epochs):
+            chunk_epochs = state.get("chunk_epochs", chunk_epochs)  # (ChunkTexts.set_chunk_epochs)
             cut = starts[chunk_epochs]
             with memoryview(body) as view:
                 text = header + view[:cut]  # the one copy of the chunk's text
@@ -1728,7 +1735,7 @@ def _v3_texts(header: bytes, body: bytearray, blocks, chunk_epochs: int, state: 
             raw = ChunkText(text, len(header), line_offset, final=False)
             line_offset += text.count(b"\n", len(header))
             del text
-            state.update(buffered=len(body), epochs=len(starts), last_bytes=cut)
+            state.update(buffered=len(body), epochs=len(starts), last_bytes=cut, last_epochs=chunk_epochs)
             yield raw
             del raw
         if exhausted:
