@@ -193,13 +193,18 @@ def bench_live_spp(epochs: int, repeat: int = 1) -> dict:
     nav = satnav.read_nav(d / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
     rover = [i.observations for i in _rtcm_round_trip(obs, 1, obs.header.approx_position_m, epochs)
              if isinstance(i, EpochItem)]
-    ms, used = [], []
+    passes, used = [], []
     for _ in range(max(1, repeat)):
         m, fixes = live_run(rover, [], StreamOptions(mode="spp", systems="GEC"), nav)
-        ms += m[1:]
+        passes.append(m[1:])
         used += [f.n_satellites for f in fixes[1:]]
+    ms = [x for p in passes for x in p]
+    # each epoch's least CPU over the passes: what it costs when no other process took the
+    # core's caches or cycles meanwhile (steadier than the plain figures on a shared machine)
+    least = np.min(np.array(passes), axis=0)
     return {"engine": "LiveEngine", "data": f"esbc-2020-177 SPP GEC L1/L2 (RTCM 3 MSM7), median {np.median(used):.0f} "
-            f"satellites used", "epochs": len(rover), **_stats([0.0] + ms), "first_ms": math.nan}
+            f"satellites used", "epochs": len(rover), **_stats([0.0] + ms), "first_ms": math.nan,
+            "least_p50_ms": float(np.percentile(least, 50)), "least_p99_ms": float(np.percentile(least, 99))}
 
 
 def bench_live_rtk(data: str, epochs: int, repeat: int = 1) -> dict:
@@ -237,7 +242,8 @@ def main(argv=None) -> int:
 
         r = bench_live_spp(args.live_epochs, args.repeat)
         print(f"LiveEngine {r['data']}, {r['epochs']} epochs x {args.repeat}: CPU per epoch p50 {r['p50_ms']:.2f} ms, "
-              f"p90 {r['p90_ms']:.2f}, p99 {r['p99_ms']:.2f}, max {r['max_ms']:.2f} (load {os.getloadavg()[0]:.1f})")
+              f"p90 {r['p90_ms']:.2f}, p99 {r['p99_ms']:.2f}, max {r['max_ms']:.2f}; least of the passes per epoch: p50 "
+              f"{r['least_p50_ms']:.2f} ms, p99 {r['least_p99_ms']:.2f} (load {os.getloadavg()[0]:.1f})")
         if args.json:
             Path(args.json).write_text(json.dumps([r], indent=2))
         return 0
