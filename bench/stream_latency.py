@@ -129,7 +129,10 @@ def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path) -
     nmea_port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(src))
     stats = workdir / f"stats-{mode}-{rate:g}.json"
-    cmd = [sys.executable, "-m", "satnav", "stream", f"tcp://127.0.0.1:{rover.port}", "--nav", str(NAV),
+    launcher = ["-m", "satnav"] if not os.environ.get("STREAM_LATENCY_DEBUG") else [
+        "-c", "import faulthandler, runpy, signal, sys; faulthandler.register(signal.SIGUSR1); "
+              "sys.argv[0] = 'satnav'; runpy.run_module('satnav', run_name='__main__')"]
+    cmd = [sys.executable, *launcher, "stream", f"tcp://127.0.0.1:{rover.port}", "--nav", str(NAV),
            "--systems", "GEC", "--time", "2020-06-25T00:00:00", "--mode", "kinematic" if relative else "spp",
            "--out", f"nmea:tcp://127.0.0.1:{nmea_port}", "-q"]
     if relative:
@@ -180,7 +183,18 @@ def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path) -
                 start = time.monotonic() - 1 / rate
         _wait(lambda: len(arrivals) >= n, 60, "the last GGA")
         proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)  # an earlier revision: Ctrl-C raised wherever the loop was
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # with STREAM_LATENCY_DEBUG: the threads' tracebacks
+            time.sleep(1)
+            log.flush()
+            raise SystemExit("stream_latency: the stream process did not end after SIGINT; its output:\n"
+                             + (workdir / f"stream-{mode}-{rate:g}.log").read_text()[-3000:]) from None
         client.close()
     finally:
         if proc.poll() is None:

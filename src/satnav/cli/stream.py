@@ -10,7 +10,9 @@ jumps) on stderr. Ctrl-C ends the run; a summary follows.
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
 
 from ..errors import SatnavError
@@ -117,12 +119,17 @@ def cmd_stream(args) -> int:
     interrupted = False
     switch = sys.getswitchinterval()
     sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
+    stop = threading.Event()
+    previous = _stop_on_ctrl_c(stop)
     try:
-        summary = session.run(duration_s=args.duration)
-    except KeyboardInterrupt:  # Ctrl-C ends a live run: the summary of what was done follows
+        summary = session.run(stop=stop, duration_s=args.duration)
+        interrupted = stop.is_set()
+    except KeyboardInterrupt:  # a second Ctrl-C: the summary of what was done follows
         interrupted = True
         summary = session.loop.summary
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         sys.setswitchinterval(switch)
         status.close()
     if args.stats:
@@ -134,6 +141,21 @@ def cmd_stream(args) -> int:
         return 130
     solved = sum(v for k, v in summary.counts.items() if k.startswith("q") and k != "q0")
     return 0 if solved or not summary.counts.get("rover_epochs") else 1
+
+
+def _stop_on_ctrl_c(stop):
+    """Make Ctrl-C (SIGINT) set ``stop``: the loop ends at its next turn (within 0.2 s), its
+    feeds and sinks closed in order; a second Ctrl-C interrupts at once. The previous handler
+    (None when not in the main thread, where no handler can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    return signal.signal(signal.SIGINT, handler)
 
 
 def _write_stats(path: str, summary, session, elapsed: float) -> None:

@@ -377,9 +377,13 @@ def _decode_chunk(
     msg_time, valid = resolve_times(cells.msg_system, cells.msg_time_ms, ref)
     if (~valid).any():
         counts["bad_time"] = counts.get("bad_time", 0) + int((~valid).sum())
-    # stream time at each frame: the last observation message at or before it
+    # stream time at each frame: the last observation message at or before it (the
+    # ephemerides' reference; a live epoch without them needs none)
+    present_types = set(frames.rtcm_type.tolist())
     nfr = len(frames.rtcm_type)
-    if len(msg_time) and valid.any():
+    if not present_types & set(EPHEMERIS_TYPES):
+        frame_time = None
+    elif len(msg_time) and valid.any():
         vf, vt = cells.msg_frame[valid], msg_time[valid]
         ix = np.searchsorted(vf, np.arange(nfr), side="right") - 1
         # frames before the first observation message: the last one of earlier bytes
@@ -389,7 +393,6 @@ def _decode_chunk(
         frame_time = np.full(nfr, ref if state.last_ns is None else state.last_ns, np.int64)
     # ephemerides
     nav = []
-    present_types = set(frames.rtcm_type.tolist())
     for mtype in sorted(present_types & set(EPHEMERIS_TYPES)):
         sel = np.flatnonzero(frames.rtcm_type == mtype)
         letter, rec = decode_ephemerides(

@@ -205,13 +205,15 @@ class UbxDecoder:
 
         limit = 14 if self._gen9 else 5
         lli_of: dict[tuple[int, str], int] = {}
-        for k in range(len(meas)):
-            if prn[k] <= 0 or signal[k] < 0:
+        # plain Python values: one conversion per field, not a NumPy scalar per access
+        sat_of = (sysnum * SATELLITES_PER_SYSTEM + prn).tolist()
+        ok = ((prn > 0) & (signal >= 0)).tolist()
+        rows = zip(ok, sat_of, signal.tolist(), meas["trk"].tolist(), meas["lock"].tolist(),
+                   (meas["cpstd"] & 0x0F).tolist(), meas["cp"].tolist())
+        for use, sat, sig_k, trk, lock, cpstd, cp in rows:
+            if not use:
                 continue
-            sat = int(sysnum[k]) * SATELLITES_PER_SYSTEM + int(prn[k])
-            g = sat * 256 + int(signal[k])
-            trk, lock, cpstd = int(meas["trk"][k]), int(meas["lock"][k]), int(meas["cpstd"][k]) & 0x0F
-            cp = float(meas["cp"][k])
+            g = sat * 256 + sig_k
             valid = bool(trk & 2) and cp != -0.5 and cpstd <= limit and cp != 0.0
             hc = 1 if trk & 8 else 0
             first = g not in self._lock
@@ -226,13 +228,15 @@ class UbxDecoder:
                 self._pending.add(g)
             self._lock[g], self._halfc[g] = lock, hc
             bit0 = (valid and carried) or toggled
-            lli_of[(sat, "L" + signals[int(signal[k])][1])] = int(bit0)
+            lli_of[(sat, "L" + signals[sig_k][1])] = int(bit0)
         if not lli_of:
             return
         names = obs.codes
         lli = obs.lli
-        for r in np.flatnonzero(np.char.startswith(np.asarray(names)[obs.code], "L")).tolist():
-            b = lli_of.get((int(obs.sat[r]), names[obs.code[r]]))
+        is_phase = np.array([c.startswith("L") for c in names], bool)
+        rows_l = np.flatnonzero(is_phase[obs.code]) if len(names) else np.zeros(0, np.int64)
+        for r, sat, code in zip(rows_l.tolist(), obs.sat[rows_l].tolist(), obs.code[rows_l].tolist()):
+            b = lli_of.get((sat, names[code]))
             if b is not None:
                 lli[r] = (lli[r] & ~1) | b
 
