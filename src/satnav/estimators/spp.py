@@ -1006,12 +1006,11 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
     ev.height = geo.height_m[:, 0]  # ellipsoidal height of rr (m)
-    iono = np.zeros(present.shape)
-    iono_var = np.zeros(present.shape)
-    trop = np.zeros(present.shape)
+    iono = iono_var = trop = None  # (zeros where not modelled)
     do = corrections & near
     do_all = bool(corrections) and all_near
-    if pb.iono in ("klobuchar", "states") and do.any():
+    do_any = do_all or do.any()
+    if pb.iono in ("klobuchar", "states") and do_any:
         wanted = None if do_all and everywhere else do[:, None] & present  # the models evaluated there only
         iono = measurement.ionospheric_delay_m(
             geo.latitude_rad, geo.longitude_rad, az, el, rows(pb.epochs)[:, None], pb.iono_gps,
@@ -1025,10 +1024,16 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
         iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
-    if pb.troposphere and do.any():
+    if pb.troposphere and do_any:
         trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
         if not do_all:
             trop = np.where(do[:, None], trop, 0.0)
+    if iono is None:
+        iono = np.zeros(present.shape)
+    if iono_var is None:
+        iono_var = np.zeros(present.shape)
+    if trop is None:
+        trop = np.zeros(present.shape)
     sin_el = np.sin(np.maximum(el, _MIN_ELEVATION_RAD))
     trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
     g = rows(pb.group)
