@@ -61,18 +61,21 @@ MAX_PRN = per_system("max_prn")
 def _broadcast_states(nav):
     """``states(sat, t)`` of the broadcast ephemerides of ``nav`` with ``states.clocks``, as
     :func:`satnav.estimators.rtk._broadcast_states` (same results), over messages prepared
-    once (:class:`~satnav.orbits.ephemeris.BroadcastEphemeris`) rather than at every call,
-    and the Keplerian orbits of all systems evaluated in one step
-    (:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.states_by_system`: the same values);
-    the clocks pass too (one call for all systems costs less than a clocks-only call each)."""
+    once (:class:`~satnav.orbits.ephemeris.BroadcastEphemeris`: the Keplerian orbits of all
+    systems evaluated in one step, the message choices of a repeated query kept) rather than
+    at every call; positions and clocks only (no velocities), and the clocks pass without
+    the orbits."""
     from ..orbits.ephemeris import BroadcastEphemeris
 
     ephemeris = BroadcastEphemeris(nav)
 
     def states(sat, t):
-        return ephemeris.states_by_system(sat, t, {})
+        return ephemeris.states(sat, t, velocity=False)
 
-    states.clocks = states
+    def clocks(sat, t):
+        return ephemeris.states(sat, t, velocity=False, positions=False)
+
+    states.clocks = clocks
     return states
 
 
