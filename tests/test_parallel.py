@@ -135,3 +135,19 @@ def test_task_queue_a_worker_that_dies_is_an_error():
             queue.finish()
             while True:
                 queue.results(wait=True)
+
+
+def test_task_queue_workers_are_waited_for_later():
+    """A queue closed normally does not wait for its workers' exit; they are waited for by
+    the next queue or at the interpreter's exit (so their CPU counts as this process's
+    children's)."""
+    with parallel.TaskQueue(lambda meta, blob: meta, 1) as queue:
+        pids = list(queue._pids)
+        queue.put(0, 7, b"")
+        queue.finish()
+        assert queue.results(wait=True) == [(0, True, 7)]
+    assert pids[0] in parallel._ENDING
+    parallel._reap_all()
+    assert not parallel._ENDING
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # already waited for

@@ -256,6 +256,8 @@ class TaskQueue:
         import tempfile
         import warnings
 
+        _reap_ended()
+
         self._store = _store_file()
         self._regions: list[list[int]] = []  # [offset, capacity, task index or -1 when free]
         self._end = 0
@@ -410,9 +412,15 @@ class TaskQueue:
         self._pids = []
 
     def close(self, kill: bool = False) -> None:
-        """End the workers (at once with ``kill``) and release the queue."""
+        """End the workers (at once with ``kill``) and release the queue. Workers that have
+        given every result end by themselves: they are waited for later (the next queue, or
+        the interpreter's exit), not here, so that this process goes on while they exit."""
         self.finish()
-        self._end_workers(kill)
+        if kill or self._running:
+            self._end_workers(kill)
+        else:
+            _reap_later(self._pids)
+            self._pids = []
         for fd in (self._task_r, self._note_r, self._store):
             try:
                 os.close(fd)
@@ -427,3 +435,36 @@ class TaskQueue:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(kill=exc_type is not None)
+
+
+_ENDING: list[int] = []  # workers of closed queues, not yet waited for
+
+
+def _reap_later(pids) -> None:
+    if pids and not _ENDING:
+        import atexit
+
+        atexit.register(_reap_all)
+    _ENDING.extend(pids)
+
+
+def _reap_ended() -> None:
+    """Wait for the closed queues' workers that have ended (not blocking)."""
+    for pid in list(_ENDING):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _ENDING.remove(pid)
+
+
+def _reap_all() -> None:
+    """At exit: wait for every closed queue's worker (their CPU time is this process's
+    children's, as ``time`` and ``wait4`` of a caller report it)."""
+    while _ENDING:
+        pid = _ENDING.pop()
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass

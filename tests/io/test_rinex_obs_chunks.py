@@ -297,3 +297,21 @@ def test_an_expansion_nobody_takes_is_ended(tmp_path):
     running = list(expansion._PRESTARTED.values())
     expansion._end_unused()  # what the interpreter's exit runs
     assert not expansion._PRESTARTED and running[0].returncode is not None
+
+
+def test_chunk_size_changed_between_chunks(tmp_path):
+    """``ChunkTexts.set_chunk_epochs``: the chunks after the call have the new size; put end
+    to end they are still the whole body, in order."""
+    from satnav.io.rinex_obs import iter_rinex_obs_texts
+
+    text = _small_rinex3(tmp_path, 50)
+    path = tmp_path / "cut.rnx"
+    path.write_bytes(text)
+    texts = iter_rinex_obs_texts(path, chunk_epochs=10)
+    got = [next(texts), next(texts)]
+    texts.set_chunk_epochs(3)
+    got += list(texts)
+    counts = [t.text[t.header_bytes:].count(b"\n>") + 1 for t in got]
+    assert counts == [10, 10] + [3] * 10
+    assert b"".join(t.text[t.header_bytes:] for t in got) == text[got[0].header_bytes:]
+    assert [t.final for t in got] == [False] * 11 + [True]

@@ -17,6 +17,17 @@ import numpy as np
 
 __all__ = ["dilution_of_precision", "dilution_of_precision_enu", "enu_line_of_sight"]
 
+try:  # the LAPACK gufuncs behind np.linalg.eigvalsh and np.linalg.inv, and their error handlers
+    from numpy.linalg import _umath_linalg
+    from numpy.linalg._linalg import (
+        _raise_linalgerror_eigenvalues_nonconvergence,
+        _raise_linalgerror_singular,
+    )
+
+    _EIGVALSH, _INV = _umath_linalg.eigvalsh_lo, _umath_linalg.inv
+except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
+    _EIGVALSH = _INV = None
+
 
 def enu_line_of_sight(azimuth_rad, elevation_rad) -> np.ndarray:
     """East/north/up unit vectors (..., 3) towards satellites at azimuth/elevation (rad)."""
@@ -74,19 +85,24 @@ def dilution_of_precision_enu(line_of_sight_enu, used=None, clock_group=None, n_
         As :func:`dilution_of_precision`.
     """
     los = np.asarray(line_of_sight_enu, dtype=np.float64)
-    ok = np.all(np.isfinite(los), axis=-1)
+    ok = np.isfinite(los).all(axis=-1)
     if used is not None:
         ok &= np.asarray(used, dtype=bool)
     if clock_group is None:
         group = np.zeros(ok.shape, dtype=np.intp)
     else:
-        group = np.broadcast_to(np.asarray(clock_group), ok.shape).astype(np.intp)
+        group = np.asarray(clock_group)
+        group = (group if group.shape == ok.shape else np.broadcast_to(group, ok.shape)).astype(np.intp)
     ng = int(n_clock_groups) if n_clock_groups is not None else int(group.max(initial=0)) + 1
-    u = np.where(ok[..., None], los, 0.0)
     onehot = (group[..., None] == np.arange(ng)).astype(np.float64)
-    h = np.concatenate([-u, onehot], axis=-1) * ok[..., None]
+    if ok.all():  # (the masking below changes nothing then: x * 1.0 == x)
+        h = np.concatenate([-los, onehot], axis=-1)
+        present = onehot.sum(axis=-2) > 0  # (..., ng)
+    else:
+        u = np.where(ok[..., None], los, 0.0)
+        h = np.concatenate([-u, onehot], axis=-1) * ok[..., None]
+        present = (onehot * ok[..., None]).sum(axis=-2) > 0
     n = np.matmul(np.swapaxes(h, -1, -2), h)
-    present = (onehot * ok[..., None]).sum(axis=-2) > 0  # (..., ng)
     idx = np.arange(ng) + 3
     n[..., idx, idx] += ~present  # pseudo-constraint for absent clock groups
     q = _safe_inverse(n)
@@ -107,9 +123,22 @@ def _safe_inverse(n: np.ndarray) -> np.ndarray:
     scale = np.sqrt(np.abs(np.diagonal(n, axis1=-2, axis2=-1)))
     scale = np.where(scale > 0, scale, 1.0)
     ns = n / scale[..., :, None] / scale[..., None, :]
-    ev = np.linalg.eigvalsh(ns)
+    ev = _lapack(_EIGVALSH, np.linalg.eigvalsh, ns, _raise_linalgerror_eigenvalues_nonconvergence
+                 if _EIGVALSH is not None else None)
     bad = ~(ev[..., 0] > 1e-10 * np.maximum(ev[..., -1], 1e-300))
-    ns = np.where(bad[..., None, None], np.eye(p), ns)
-    q = np.linalg.inv(ns) / scale[..., :, None] / scale[..., None, :]
+    if bad.any():
+        ns = np.where(bad[..., None, None], np.eye(p), ns)
+    q = _lapack(_INV, np.linalg.inv, ns, _raise_linalgerror_singular if _INV is not None else None)
+    q = q / scale[..., :, None] / scale[..., None, :]
     q[bad] = np.nan
     return q
+
+
+def _lapack(gufunc, public, a, on_error):
+    """``public(a)`` (``np.linalg.eigvalsh`` or ``inv``) on a float64 stack of square
+    matrices by its LAPACK gufunc directly: the same call and result without the wrapper's
+    checks (a few microseconds each, for the few 7 x 7 matrices of one epoch)."""
+    if gufunc is None or a.dtype != np.float64:
+        return public(a)
+    with np.errstate(call=on_error, invalid="call", over="ignore", divide="ignore", under="ignore"):
+        return gufunc(a, signature="d->d")

@@ -724,34 +724,38 @@ def _column_layout(pb: _Problem, columns: list[dict]) -> None:
 #: What :func:`_column_layout` and :func:`_column_constants` set (kept per plan).
 _LAYOUT_FIELDS = ("col_sats", "col_set", "satellites", "col_out", "col_primary", "col_sys_all", "col_system",
                   "clock_systems", "col_group", "ifb_keys", "ifb_group", "col_ifb", "col_f1", "col_glo_k",
-                  "col_iono_scale", "col_iono_bds", "col_error_factor", "col_satellite_var", "col_wavelength")
+                  "col_iono_scale", "col_iono_bds", "col_error_factor", "col_satellite_var", "col_wavelength",
+                  "iono_gps", "iono_bds")
 
 
 def _cached_column_layout(pb: _Problem, columns: list[dict], plan: _SignalPlan, nav) -> None:
     """:func:`_column_layout` and :func:`_column_constants` of ``pb``, computed once per plan,
-    GLONASS channels and BeiDou ionosphere model (what they depend on besides the plan) and
+    GLONASS channels and navigation data (what they depend on besides the plan) and
     kept on the plan (a per-epoch engine meets the same plan epoch after epoch; the arrays are
     shared, never written)."""
-    key = (b"".join(c["glo_k"].tobytes() for c in columns), _has_bds_klobuchar(nav))
+    key = (b"".join(c["glo_k"].tobytes() for c in columns), id(nav))
     cache = plan.__dict__.setdefault("_layouts", {})
     hit = cache.get(key)
-    if hit is None:
+    if hit is None or hit[0] is not nav:
         _column_layout(pb, columns)
         _column_constants(pb, nav)
         if len(cache) > 16:
             cache.clear()
-        cache[key] = {f: getattr(pb, f) for f in _LAYOUT_FIELDS}
+        cache[key] = (nav, {f: getattr(pb, f) for f in _LAYOUT_FIELDS})
     else:
-        pb.__dict__.update(hit)
+        pb.__dict__.update(hit[1])
 
 
 def _column_constants(pb: _Problem, nav) -> None:
-    """Per measurement column: ionosphere scale from the model's reference frequency to the
+    """The broadcast ionosphere coefficients (GPS, BeiDou; None when absent) and per
+    measurement column: ionosphere scale from the model's reference frequency to the
     signal's (and whether BeiDou's model applies), error factor, broadcast orbit + clock
     variance (None when no system has one) and carrier wavelength (m; NaN for a GLONASS
     satellite of unknown channel)."""
     col_sys = pb.col_sys_all
     is_bds = col_sys == "C"
+    pb.iono_gps = _iono_coefficients(nav, "GPS")
+    pb.iono_bds = _iono_coefficients(nav, "BDS")
     ref = np.where(is_bds & _has_bds_klobuchar(nav), FREQ_B1I, FREQ_L1)
     pb.col_iono_scale = (ref / pb.col_f1) ** 2
     pb.col_iono_bds = is_bds & _has_bds_klobuchar(nav)
@@ -790,22 +794,21 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
         ephemeris = _prepared_ephemeris(nav)
     k_total = len(ci)
     t_tx = measurement.transmission_time(t_rx, p_flat)
-    out = {
-        "pos": np.full((k_total, 3), np.nan), "vel": np.full((k_total, 3), np.nan),
-        "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
-        "valid": np.zeros(k_total, dtype=bool), "iono": np.full(k_total, np.nan),
-    }
     systems = [c["system"] for c in columns]
     if states_fn is None and iono != "iono-free" and len(set(systems)) == len(systems) and k_total:
         # one signal per system: every system's states in one call (the same values)
         st = ephemeris.states_by_system(col_sats[ci], t_tx, {c["system"]: _nav_signal(c["signal"])
                                                              for c in columns})
         dts = st.clock_s
-        out["pos"] = measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts)
-        out["vel"], out["clk"], out["drift"] = st.velocity_m_s, dts, st.clock_drift_s_s
-        out["gd"] = np.nan_to_num(st.group_delay_s)
-        out["valid"] = st.valid & np.all(np.isfinite(st.position_m), axis=1) & np.isfinite(dts)
-        return out
+        return {"pos": measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts),
+                "vel": st.velocity_m_s, "clk": dts, "drift": st.clock_drift_s_s,
+                "gd": np.nan_to_num(st.group_delay_s),
+                "valid": st.valid & np.all(np.isfinite(st.position_m), axis=1) & np.isfinite(dts)}
+    out = {
+        "pos": np.full((k_total, 3), np.nan), "vel": np.full((k_total, 3), np.nan),
+        "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
+        "valid": np.zeros(k_total, dtype=bool), "iono": np.full(k_total, np.nan),
+    }
     for j, c in enumerate(columns):
         sel = col_set[ci] == j
         if not sel.any():
@@ -863,16 +866,22 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.sat_drift = pack(states["drift"][valid])
     colx = np.maximum(pb.col, 0)
     col_sys = pb.col_sys_all
-    pb.group = np.where(pb.present, pb.col_group[colx], 0)
-    pb.ifb = np.where(pb.present, pb.col_ifb[colx], -1)
+    if len(ei) == m * pb.k:  # every slot holds a measurement (one epoch): no fill needed
+        def per_slot(values, fill):
+            return values[colx]
+    else:
+        def per_slot(values, fill):
+            return np.where(pb.present, values[colx], fill)
+    pb.group = per_slot(pb.col_group, 0)
+    pb.ifb = per_slot(pb.col_ifb, -1)
     pb.primary = pb.present & pb.col_primary[colx]
-    pb.system = np.where(pb.present, col_sys[colx], "")
+    pb.system = per_slot(col_sys, "")
     # ionosphere scale from the model's reference frequency to the signal's (_column_constants)
-    pb.iono_scale = np.where(pb.present, pb.col_iono_scale[colx], 0.0)
-    pb.use_bds_model = np.where(pb.present, pb.col_iono_bds[colx], False)
-    pb.error_factor = np.where(pb.present, pb.col_error_factor[colx], 1.0)
+    pb.iono_scale = per_slot(pb.col_iono_scale, 0.0)
+    pb.use_bds_model = per_slot(pb.col_iono_bds, False)
+    pb.error_factor = per_slot(pb.col_error_factor, 1.0)
     sat_var = pb.col_satellite_var
-    pb.satellite_var = None if sat_var is None else np.where(pb.present, sat_var[colx], 0.0)
+    pb.satellite_var = None if sat_var is None else per_slot(sat_var, 0.0)
     cn0 = _stacked(columns, "cn0", m)
     reported = _stacked(columns, "sigma", m)
     pb.cn0 = pack(cn0[ei, ci]) if np.isfinite(cn0).any() else None
@@ -883,8 +892,6 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.range_rate = pack(-pb.col_wavelength[ci] * _stacked(columns, "doppler", m)[ei, ci])
     pb.excluded = np.zeros(shape, dtype=bool)
     pb.iono_given = pack(states["iono"][valid]) if opts.iono == "states" else None
-    pb.iono_gps = _iono_coefficients(nav, "GPS")
-    pb.iono_bds = _iono_coefficients(nav, "BDS")
     pb.mask_rad = np.radians(opts.elevation_mask_deg)
     pb.troposphere = opts.troposphere
     pb.iono = opts.iono
@@ -992,7 +999,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     # range with the Earth rotation during the flight, line of sight, look angles
     geo = measurement.geometry(rr[:, None, :], rows(pb.sat_pos))
     rng, e, rs = geo.range_m, geo.unit_vector, geo.satellite_ecef_m
-    norm_rr = np.linalg.norm(rr, axis=-1)
+    norm_rr = np.sqrt(np.add.reduce(rr * rr, axis=-1))  # (np.linalg.norm(rr, axis=-1))
     near = norm_rr > _EARTH_SURFACE_MIN_M
     # receivers far from the surface (the start at the geocentre) have no horizon
     all_near = near.all()
@@ -1005,12 +1012,11 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
     ev.height = geo.height_m[:, 0]  # ellipsoidal height of rr (m)
-    iono = np.zeros(present.shape)
-    iono_var = np.zeros(present.shape)
-    trop = np.zeros(present.shape)
+    iono = iono_var = trop = None  # (zeros where not modelled)
     do = corrections & near
     do_all = bool(corrections) and all_near
-    if pb.iono in ("klobuchar", "states") and do.any():
+    do_any = do_all or do.any()
+    if pb.iono in ("klobuchar", "states") and do_any:
         wanted = None if do_all and everywhere else do[:, None] & present  # the models evaluated there only
         iono = measurement.ionospheric_delay_m(
             geo.latitude_rad, geo.longitude_rad, az, el, rows(pb.epochs)[:, None], pb.iono_gps,
@@ -1024,10 +1030,16 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
         iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
     elif pb.iono == "none":
         iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
-    if pb.troposphere and do.any():
+    if pb.troposphere and do_any:
         trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
         if not do_all:
             trop = np.where(do[:, None], trop, 0.0)
+    if iono is None:
+        iono = np.zeros(present.shape)
+    if iono_var is None:
+        iono_var = np.zeros(present.shape)
+    if trop is None:
+        trop = np.zeros(present.shape)
     sin_el = np.sin(np.maximum(el, _MIN_ELEVATION_RAD))
     trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
     g = rows(pb.group)
@@ -1140,23 +1152,25 @@ def _iterate(pb, ep, rr, clk, max_iterations):
     last_step = np.full(ne, np.inf)
     singular = np.zeros(ne, dtype=bool)
     iterations = np.zeros(ne, dtype=np.int16)
+    everyone = np.arange(ne)
     for _ in range(max_iterations):
-        idx = np.flatnonzero(active)
+        idx = everyone if active.all() else np.flatnonzero(active)
         if not len(idx):
             break
         sub = ep[idx]
         ev = _evaluate(pb, sub, rr[idx], clk[idx])
-        use = ev.usable & ~pb.excluded[sub]
+        use = ev.usable & ~(pb.excluded if len(sub) == pb.m else pb.excluded[sub])
         h, w, n, b, present_groups = _normal_equations(pb, sub, ev, use)
         n_par = 3 + present_groups.sum(axis=1)
         enough = use.sum(axis=1) >= n_par
         dx, ok = _solve_batched(n, b)
         ok &= enough
         singular[idx] |= enough & ~ok
-        dx[~ok] = 0.0
+        if not ok.all():
+            dx[~ok] = 0.0
         rr[idx] += dx[:, :3]
         clk[idx] += dx[:, 3:]
-        step = np.linalg.norm(dx, axis=1)
+        step = np.sqrt(np.add.reduce(dx * dx, axis=1))  # (np.linalg.norm(dx, axis=1))
         last_step[idx] = np.where(ok, step, np.inf)
         iterations[idx] += 1
         done = (step < _CONVERGED_M) | ~ok
@@ -1424,8 +1438,8 @@ def _satellite_columns(pb: _Problem, ev, solved) -> dict:
     az_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.az[ei, si], np.nan)
     el_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.el[ei, si], np.nan)
     by_system = {}
-    for s in dict.fromkeys(pb.col_system):
-        by_system[str(s)] = (used_cols[:, pb.col_system == s]).sum(axis=1).astype(np.int16)
+    for s in dict.fromkeys(pb.col_system.tolist()):
+        by_system[s] = (used_cols[:, pb.col_system == s]).sum(axis=1).astype(np.int16)
     return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
             "el": el_cols, "by_system": by_system}
 
@@ -1486,13 +1500,15 @@ def motion_inconsistent(time_ns, position_m, velocity_m_s, solved, tolerance_m=5
 
 def _fault_exclusion(pb, ev, rr, clk, threshold, false_alarm, max_exclusions, max_iterations, last_step, singular):
     """Exclude faulty measurements (or systems) epoch by epoch, all failing epochs at once."""
-    systems = list(dict.fromkeys(pb.col_system))
+    systems = None
     for _ in range(max_exclusions):
         failing = (ev.dof >= 1) & (ev.T > threshold)
         # identification needs one more redundant measurement than detection
         cand = np.flatnonzero(failing & (ev.dof >= 2))
         if not len(cand):
             break
+        if systems is None:
+            systems = list(dict.fromkeys(pb.col_system.tolist()))
         sub = _take(ev, cand)
         q = _cofactor(sub.n)
         w_std = standardized_residuals(sub.residual, sub.variance, sub.h, q, sub.use)

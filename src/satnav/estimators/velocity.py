@@ -68,7 +68,7 @@ def estimate_velocity(
     ok &= np.all(np.isfinite(rr), axis=-1)[:, None]
     w = np.ones(rate.shape) if weights is None else np.asarray(weights, dtype=np.float64)
     los = rs - rr[:, None, :]
-    e = los / np.linalg.norm(los, axis=-1, keepdims=True)
+    e = los / np.sqrt(np.add.reduce(los * los, axis=-1, keepdims=True))  # (np.linalg.norm's operations)
     e = np.where(ok[..., None], e, 0.0)
     dts_dot = np.nan_to_num(np.asarray(satellite_clock_drift_s_s, dtype=np.float64))
     # satellite-only part of the modelled range rate (receiver velocity zero)

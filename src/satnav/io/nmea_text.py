@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import operator
-from functools import reduce
 
 __all__ = ["nmea_sentence", "nmea_checksum", "nmea_latitude", "nmea_longitude", "nmea_time", "nmea_date",
            "nmea_number"]
@@ -23,8 +21,15 @@ __all__ = ["nmea_sentence", "nmea_checksum", "nmea_latitude", "nmea_longitude", 
 
 def nmea_checksum(body: str) -> str:
     """Two upper-case hexadecimal digits: the XOR of the characters of ``body`` (the text
-    between ``$`` and ``*``)."""
-    return f"{reduce(operator.xor, body.encode('ascii'), 0):02X}"
+    between ``$`` and ``*``), folded as one integer (its upper half XORed onto its lower half
+    until one byte is left: every byte meets every other once, as in a byte-by-byte XOR)."""
+    data = body.encode("ascii")
+    x, n = int.from_bytes(data, "little"), len(data)
+    while n > 1:
+        half = (n + 1) // 2
+        x = (x & ((1 << (8 * half)) - 1)) ^ (x >> (8 * half))
+        n = half
+    return f"{x:02X}"
 
 
 def nmea_sentence(address: str, fields) -> bytes:
