@@ -1106,8 +1106,9 @@ def _normal_equations(pb, ep, ev, use):
     h, present_groups = _design(pb, ep, ev.e, use)
     w = np.where(use, 1.0 / ev.variance, 0.0)
     hw = h * w[..., None]
-    n = np.matmul(np.swapaxes(hw, 1, 2), h)
-    b = np.einsum("mkp,mk->mp", hw, np.where(use, ev.residual, 0.0))
+    hw_p, h_p = _slot_padded(hw), _slot_padded(h)
+    n = np.matmul(np.swapaxes(hw_p, 1, 2), h_p)
+    b = np.einsum("mkp,mk->mp", hw_p, _slot_padded(np.where(use, ev.residual, 0.0)))
     idx = np.arange(present_groups.shape[1]) + 3
     n[:, idx, idx] += ~present_groups  # constrain absent clocks (RTKLIB does the same)
     return h, w, n, b, present_groups
@@ -1179,6 +1180,20 @@ def _iterate(pb, ep, rr, clk, max_iterations):
     return rr, clk, last_step, singular, iterations
 
 
+def _slot_padded(x):
+    """``x`` (epochs, slots, ...) padded with zeros to a multiple of 8 slots (at least 8), for
+    the matrix products over the slots: summed in the same order whatever the number of
+    slots (the widest epoch of a time chunk), so that results do not depend on the chunking
+    (as :func:`_slot_sum`)."""
+    k = x.shape[1]
+    width = max(-(-k // 8) * 8, 8)
+    if width == k:
+        return x
+    out = np.zeros((x.shape[0], width) + x.shape[2:], dtype=x.dtype)
+    out[:, :k] = x
+    return out
+
+
 def _slot_sum(x):
     """Sum over the slots (axis 1) of ``x`` (epochs, slots) as NumPy sums it padded with
     zeros to a multiple of 8 slots: its pairwise summation then adds every value in the same
@@ -1213,11 +1228,12 @@ def _linear_test(pb, ep, ev, use, false_alarm):
     h, present = _design(pb, ep, ev.e, use)  # clock / bias presence with the new mask
     w = np.where(use, ev.w, 0.0)
     hw = h * w[..., None]
-    n = np.matmul(np.swapaxes(hw, 1, 2), h)
+    hw_p = _slot_padded(hw)
+    n = np.matmul(np.swapaxes(hw_p, 1, 2), _slot_padded(h))
     idx = np.arange(ng) + 3
     n[:, idx, idx] += ~present
     v = np.where(use, ev.residual, 0.0)
-    b = np.einsum("mkp,mk->mp", hw, v)
+    b = np.einsum("mkp,mk->mp", hw_p, _slot_padded(v))
     dx, ok = _solve_batched(n, b)
     v2 = v - np.einsum("mkp,mp->mk", h, dx)
     t = _slot_sum(w * v2**2)
