@@ -7,7 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from satnav.estimators.dop import dilution_of_precision, dilution_of_precision_enu, enu_line_of_sight
+from satnav.estimators.dop import (
+    dilution_of_precision,
+    dilution_of_precision_enu,
+    enu_line_of_sight,
+)
 
 
 def _textbook(az, el, used, group, ng):

@@ -187,10 +187,20 @@ def _dops(position_m, satellite_ecef_m, sats) -> tuple[float, float, float, floa
     los = los / np.linalg.norm(los, axis=1)[:, None]
     lat, lon, _ = ecef_to_geodetic(x[None, :])
     enu = los @ enu_rotation(lat, lon)[0].T
-    groups = [CLOCK_GROUP_OF[s] for s in system_of(np.asarray(sats, np.int64)).tolist()]
-    index = {g: k for k, g in enumerate(dict.fromkeys(groups))}
-    g, p, h, v, _ = dilution_of_precision_enu(enu[None], None, np.array([index[x] for x in groups])[None], len(index))
+    key = np.asarray(sats, np.int64).tobytes()
+    groups = _DOP_GROUPS.get(key)
+    if groups is None:  # (the same satellites epoch after epoch: kept)
+        names = [CLOCK_GROUP_OF[s] for s in system_of(np.asarray(sats, np.int64)).tolist()]
+        index = {g: k for k, g in enumerate(dict.fromkeys(names))}
+        if len(_DOP_GROUPS) > 32:
+            _DOP_GROUPS.clear()
+        groups = _DOP_GROUPS[key] = (np.array([index[x] for x in names])[None], len(index))
+    g, p, h, v, _ = dilution_of_precision_enu(enu[None], None, *groups)
     return float(g[0]), float(p[0]), float(h[0]), float(v[0])
+
+
+#: :func:`_dops`' clock groups (indices, count) per set of satellites, the last few.
+_DOP_GROUPS: dict = {}
 
 
 @dataclass
@@ -480,8 +490,7 @@ class RtkEngine(RtkCore):
         self._filter_epoch(i, 0, t, age_s, spp_pos, spp_ok, (slips | bslip).ravel(), half)
         out = self._solution(t, age_s, self._used)
         if out.quality in (1, 2, 4) and len(self._used) >= 4:
-            out.gdop, out.pdop, out.hdop, out.vdop = _dops(out.position_m, ep[5][np.isin(self.sats, self._used)],
-                                                           self._used)
+            out.gdop, out.pdop, out.hdop, out.vdop = _dops(out.position_m, ep[5][self._used_mask], self._used)
         return out
 
     def _epoch_inputs(self, i, pos, at_spp):
@@ -500,7 +509,7 @@ class RtkEngine(RtkCore):
             geometry, self.lam, self.mask, self.mode == "dgnss", sat_pos, clk, phase, code,
             valid, b.yL, b.yP, b.ok, b.el, pos)
         used = okP.any(axis=1)
-        self._used = self.sats[used]
+        self._used, self._used_mask = self.sats[used], used
         yLP = np.concatenate((yL.ravel(), yP.ravel()))
         return e, el, yL, yP, okP, okL, var_sd, yLP, int(used.sum()), None, None
 

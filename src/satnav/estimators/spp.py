@@ -866,16 +866,22 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.sat_drift = pack(states["drift"][valid])
     colx = np.maximum(pb.col, 0)
     col_sys = pb.col_sys_all
-    pb.group = np.where(pb.present, pb.col_group[colx], 0)
-    pb.ifb = np.where(pb.present, pb.col_ifb[colx], -1)
+    if len(ei) == m * pb.k:  # every slot holds a measurement (one epoch): no fill needed
+        def per_slot(values, fill):
+            return values[colx]
+    else:
+        def per_slot(values, fill):
+            return np.where(pb.present, values[colx], fill)
+    pb.group = per_slot(pb.col_group, 0)
+    pb.ifb = per_slot(pb.col_ifb, -1)
     pb.primary = pb.present & pb.col_primary[colx]
-    pb.system = np.where(pb.present, col_sys[colx], "")
+    pb.system = per_slot(col_sys, "")
     # ionosphere scale from the model's reference frequency to the signal's (_column_constants)
-    pb.iono_scale = np.where(pb.present, pb.col_iono_scale[colx], 0.0)
-    pb.use_bds_model = np.where(pb.present, pb.col_iono_bds[colx], False)
-    pb.error_factor = np.where(pb.present, pb.col_error_factor[colx], 1.0)
+    pb.iono_scale = per_slot(pb.col_iono_scale, 0.0)
+    pb.use_bds_model = per_slot(pb.col_iono_bds, False)
+    pb.error_factor = per_slot(pb.col_error_factor, 1.0)
     sat_var = pb.col_satellite_var
-    pb.satellite_var = None if sat_var is None else np.where(pb.present, sat_var[colx], 0.0)
+    pb.satellite_var = None if sat_var is None else per_slot(sat_var, 0.0)
     cn0 = _stacked(columns, "cn0", m)
     reported = _stacked(columns, "sigma", m)
     pb.cn0 = pack(cn0[ei, ci]) if np.isfinite(cn0).any() else None

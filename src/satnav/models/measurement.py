@@ -227,7 +227,7 @@ def _norm(v):
 
 
 # --------------------------------------------------------------------------- look angles
-def look_angles(unit_vector, latitude_rad, longitude_rad):
+def look_angles(unit_vector, latitude_rad, longitude_rad, *, rotation=None):
     """Azimuth and elevation (rad) of unit line-of-sight vectors seen from a receiver.
 
     The vector (ECEF, receiver to satellite, unit length) is rotated into the receiver's
@@ -242,12 +242,14 @@ def look_angles(unit_vector, latitude_rad, longitude_rad):
     latitude_rad, longitude_rad : array_like
         Receiver geodetic latitude and longitude, broadcast against ``unit_vector[..., 0]``
         (e.g. shape (m, 1) against vectors (m, n, 3)).
+    rotation : array (..., 3, 3), optional
+        ``enu_rotation(latitude_rad, longitude_rad)`` when the caller has it.
 
     Returns
     -------
     azimuth_rad, elevation_rad : ndarray
     """
-    rot = enu_rotation(latitude_rad, longitude_rad)
+    rot = enu_rotation(latitude_rad, longitude_rad) if rotation is None else rotation
     enu = np.einsum("...ij,...j->...i", rot, unit_vector)
     elevation = np.arcsin(np.clip(enu[..., 2], -1.0, 1.0))
     azimuth = np.mod(np.arctan2(enu[..., 0], enu[..., 1]), 2 * np.pi)
@@ -302,9 +304,28 @@ def geometry(receiver_ecef_m, satellite_ecef_m, *, omega=OMEGA_E_GPS) -> Geometr
     los = rotated - rr
     rng = _norm(los)
     unit = los / rng[..., None]
-    lat, lon, h = ecef_to_geodetic(rr)
-    az, el = look_angles(unit, lat, lon)
+    lat, lon, h, rot = _receiver_frame(rr)
+    az, el = look_angles(unit, lat, lon, rotation=rot)
     return Geometry(rng, unit, az, el, rotated, lat, lon, h)
+
+
+#: Geodetic position and ENU rotation of the last few single receiver positions (bytes and
+#: shape -> arrays): a per-epoch solver evaluates each epoch first at the last epoch's fix.
+_RECEIVER_FRAMES: dict = {}
+
+
+def _receiver_frame(rr):
+    """``ecef_to_geodetic(rr)`` and ``enu_rotation`` of it (copies; kept for one receiver)."""
+    key = (rr.tobytes(), rr.shape) if rr.size == 3 else None
+    hit = _RECEIVER_FRAMES.get(key) if key is not None else None
+    if hit is None:
+        lat, lon, h = ecef_to_geodetic(rr)
+        hit = (lat, lon, h, enu_rotation(lat, lon))
+        if key is not None:
+            if len(_RECEIVER_FRAMES) >= 8:
+                _RECEIVER_FRAMES.clear()
+            _RECEIVER_FRAMES[key] = hit
+    return tuple(a.copy() for a in hit)
 
 
 # --------------------------------------------------------------------------- light time
