@@ -9,6 +9,7 @@ jumps) on stderr. Ctrl-C ends the run; a summary follows.
 
 from __future__ import annotations
 
+import gc
 import math
 import signal
 import sys
@@ -115,6 +116,12 @@ def cmd_stream(args) -> int:
                            on_fix=lambda fix: status.update(fix, holder[0]), on_event=status.event,
                            station=station)
     holder.append(session)
+    # what the set-up made (navigation, the engines, numba's kernels for RTK) lives as long
+    # as the run: kept out of the garbage collector's full collections, which otherwise
+    # traverse it all during the stream (pauses of the loop at random epochs); only in the
+    # process's own command (cli.main froze its start-up), not in a caller's process
+    if gc.get_freeze_count():
+        gc.freeze()
     t0 = time.monotonic()
     interrupted = False
     switch = sys.getswitchinterval()

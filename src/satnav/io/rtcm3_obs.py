@@ -486,9 +486,10 @@ def decode_msm_message(payload: bytes, frame_index: int, mtype: int, counts: dic
     if n_unknown:
         prn, signal, pr, cp, rr, cnr, lock, half_cycle, glo = (
             a[known] for a in (prn, signal, pr, cp, rr, cnr, lock, half_cycle, glo))
+    head_fields = np.array([frame_index, sysnum, time_ms, dow, field(54, 1), field(12, 12),
+                            2 if msm in (6, 7) else 1 if msm >= 4 else 0, mtype], np.int64)
     return ObsCells(
-        *(np.array([x], np.int64) for x in (frame_index, sysnum, time_ms, dow, field(54, 1), field(12, 12),
-                                             2 if msm in (6, 7) else 1 if msm >= 4 else 0, mtype)),
+        *(head_fields[k : k + 1] for k in range(8)),  # the message's fields, one element each
         np.zeros(len(prn), np.int64), sysnum * SATELLITES_PER_SYSTEM + prn, signal, pr, cp, rr,
         cnr, lock, half_cycle, glo,
     )
