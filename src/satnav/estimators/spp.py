@@ -493,13 +493,22 @@ class _EpochReader(_DenseReader):
     codes ``codes`` laid out once in one (codes, satellites) table, each code's row then read
     with one index (the same values: the last row of a (satellite, code) wins in both)."""
 
+    _LAYOUTS: dict = {}  # (observation codes, codes wanted) -> (code -> table row, code index -> row)
+
     def __init__(self, obs, codes):
         super().__init__(obs)
-        index = {c: i for i, c in enumerate(obs.codes)}
-        wanted = [c for c in dict.fromkeys(codes) if c in index]
-        self.row = {c: j for j, c in enumerate(wanted)}
-        code_row = np.full(len(obs.codes) + 1, -1, dtype=np.intp)
-        code_row[[index[c] for c in wanted]] = np.arange(len(wanted))
+        key = (tuple(obs.codes), tuple(codes))
+        layout = self._LAYOUTS.get(key)
+        if layout is None:
+            index = {c: i for i, c in enumerate(obs.codes)}
+            wanted = [c for c in dict.fromkeys(codes) if c in index]
+            code_row = np.full(len(obs.codes) + 1, -1, dtype=np.intp)
+            code_row[[index[c] for c in wanted]] = np.arange(len(wanted))
+            if len(self._LAYOUTS) > 64:
+                self._LAYOUTS.clear()
+            layout = self._LAYOUTS[key] = ({c: j for j, c in enumerate(wanted)}, code_row)
+        self.row, code_row = layout
+        wanted = self.row
         r = code_row[obs.code]
         keep = r >= 0
         self.table = np.full((len(wanted), MAX_SATELLITES), np.nan)
@@ -1440,12 +1449,14 @@ def _satellite_columns(pb: _Problem, ev, solved) -> dict:
     el_cols = np.full((m, n_cols), np.nan)
     # per satellite: first-band values written last so they win over further bands'
     ei, si = np.nonzero(pb.present)
-    order = np.argsort(pb.primary[ei, si], kind="stable")
-    ei, si = ei[order], si[order]
+    one_column = pb.col_primary.all()  # one measurement column per satellite
+    if not one_column:
+        order = np.argsort(pb.primary[ei, si], kind="stable")
+        ei, si = ei[order], si[order]
     ci = pb.col_out[pb.col[ei, si]]
     solved_cell = solved[ei]
     residuals[ei, ci] = np.where(solved_cell & (use[ei, si] | pb.excluded[ei, si]), ev.residual[ei, si], np.nan)
-    if pb.col_primary.all():  # one measurement column per satellite: no cell written twice
+    if one_column:  # no cell written twice
         used_cols[ei, ci] = use[ei, si] & solved_cell
         excluded_cols[ei, ci] = pb.excluded[ei, si]
     else:
