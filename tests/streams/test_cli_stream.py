@@ -66,3 +66,39 @@ def test_stats_file_has_per_epoch_latency_and_cpu(tmp_path, capsys):
     assert len(doc["latency_ms"]) == len(doc["cpu_ms"]) == len(doc["decode_cpu_ms"]["rover"]) == 20
     assert all(v >= 0 for v in doc["latency_ms"] + doc["cpu_ms"] + doc["decode_cpu_ms"]["rover"])
     assert (tmp_path / "out.nmea").read_bytes().count(b"GGA,") == 20
+
+
+def test_ctrl_c_ends_the_run_and_writes_the_statistics(tmp_path):
+    """SIGINT (Ctrl-C) ends ``satnav stream`` at the loop's next turn: exit status 130, the
+    statistics written, within a few seconds (a live TCP source that sends nothing)."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(30)
+    stats = tmp_path / "stats.json"
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "satnav", "stream", f"tcp://127.0.0.1:{server.getsockname()[1]}",
+                             "--out", f"nmea:{tmp_path / 'out.nmea'}", "--stats", str(stats)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        conn, _ = server.accept()  # the stream connected: its loop runs
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert time.monotonic() - t0 < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.close()
+    assert proc.returncode == 130, err
+    assert b"satnav: interrupted" in err
+    assert json.loads(stats.read_text())["counts"].get("rover_epochs", 0) == 0

@@ -493,13 +493,22 @@ class _EpochReader(_DenseReader):
     codes ``codes`` laid out once in one (codes, satellites) table, each code's row then read
     with one index (the same values: the last row of a (satellite, code) wins in both)."""
 
+    _LAYOUTS: dict = {}  # (observation codes, codes wanted) -> (code -> table row, code index -> row)
+
     def __init__(self, obs, codes):
         super().__init__(obs)
-        index = {c: i for i, c in enumerate(obs.codes)}
-        wanted = [c for c in dict.fromkeys(codes) if c in index]
-        self.row = {c: j for j, c in enumerate(wanted)}
-        code_row = np.full(len(obs.codes) + 1, -1, dtype=np.intp)
-        code_row[[index[c] for c in wanted]] = np.arange(len(wanted))
+        key = (tuple(obs.codes), tuple(codes))
+        layout = self._LAYOUTS.get(key)
+        if layout is None:
+            index = {c: i for i, c in enumerate(obs.codes)}
+            wanted = [c for c in dict.fromkeys(codes) if c in index]
+            code_row = np.full(len(obs.codes) + 1, -1, dtype=np.intp)
+            code_row[[index[c] for c in wanted]] = np.arange(len(wanted))
+            if len(self._LAYOUTS) > 64:
+                self._LAYOUTS.clear()
+            layout = self._LAYOUTS[key] = ({c: j for j, c in enumerate(wanted)}, code_row)
+        self.row, code_row = layout
+        wanted = self.row
         r = code_row[obs.code]
         keep = r >= 0
         self.table = np.full((len(wanted), MAX_SATELLITES), np.nan)
@@ -1106,8 +1115,9 @@ def _normal_equations(pb, ep, ev, use):
     h, present_groups = _design(pb, ep, ev.e, use)
     w = np.where(use, 1.0 / ev.variance, 0.0)
     hw = h * w[..., None]
-    n = np.matmul(np.swapaxes(hw, 1, 2), h)
-    b = np.einsum("mkp,mk->mp", hw, np.where(use, ev.residual, 0.0))
+    hw_p, h_p = _slot_padded(hw), _slot_padded(h)
+    n = np.matmul(np.swapaxes(hw_p, 1, 2), h_p)
+    b = np.einsum("mkp,mk->mp", hw_p, _slot_padded(np.where(use, ev.residual, 0.0)))
     idx = np.arange(present_groups.shape[1]) + 3
     n[:, idx, idx] += ~present_groups  # constrain absent clocks (RTKLIB does the same)
     return h, w, n, b, present_groups
@@ -1179,6 +1189,20 @@ def _iterate(pb, ep, rr, clk, max_iterations):
     return rr, clk, last_step, singular, iterations
 
 
+def _slot_padded(x):
+    """``x`` (epochs, slots, ...) padded with zeros to a multiple of 8 slots (at least 8), for
+    the matrix products over the slots: summed in the same order whatever the number of
+    slots (the widest epoch of a time chunk), so that results do not depend on the chunking
+    (as :func:`_slot_sum`)."""
+    k = x.shape[1]
+    width = max(-(-k // 8) * 8, 8)
+    if width == k:
+        return x
+    out = np.zeros((x.shape[0], width) + x.shape[2:], dtype=x.dtype)
+    out[:, :k] = x
+    return out
+
+
 def _slot_sum(x):
     """Sum over the slots (axis 1) of ``x`` (epochs, slots) as NumPy sums it padded with
     zeros to a multiple of 8 slots: its pairwise summation then adds every value in the same
@@ -1213,11 +1237,12 @@ def _linear_test(pb, ep, ev, use, false_alarm):
     h, present = _design(pb, ep, ev.e, use)  # clock / bias presence with the new mask
     w = np.where(use, ev.w, 0.0)
     hw = h * w[..., None]
-    n = np.matmul(np.swapaxes(hw, 1, 2), h)
+    hw_p = _slot_padded(hw)
+    n = np.matmul(np.swapaxes(hw_p, 1, 2), _slot_padded(h))
     idx = np.arange(ng) + 3
     n[:, idx, idx] += ~present
     v = np.where(use, ev.residual, 0.0)
-    b = np.einsum("mkp,mk->mp", hw, v)
+    b = np.einsum("mkp,mk->mp", hw_p, _slot_padded(v))
     dx, ok = _solve_batched(n, b)
     v2 = v - np.einsum("mkp,mp->mk", h, dx)
     t = _slot_sum(w * v2**2)
@@ -1424,12 +1449,14 @@ def _satellite_columns(pb: _Problem, ev, solved) -> dict:
     el_cols = np.full((m, n_cols), np.nan)
     # per satellite: first-band values written last so they win over further bands'
     ei, si = np.nonzero(pb.present)
-    order = np.argsort(pb.primary[ei, si], kind="stable")
-    ei, si = ei[order], si[order]
+    one_column = pb.col_primary.all()  # one measurement column per satellite
+    if not one_column:
+        order = np.argsort(pb.primary[ei, si], kind="stable")
+        ei, si = ei[order], si[order]
     ci = pb.col_out[pb.col[ei, si]]
     solved_cell = solved[ei]
     residuals[ei, ci] = np.where(solved_cell & (use[ei, si] | pb.excluded[ei, si]), ev.residual[ei, si], np.nan)
-    if pb.col_primary.all():  # one measurement column per satellite: no cell written twice
+    if one_column:  # no cell written twice
         used_cols[ei, ci] = use[ei, si] & solved_cell
         excluded_cols[ei, ci] = pb.excluded[ei, si]
     else:

@@ -70,9 +70,9 @@ def estimate_velocity(
     los = rs - rr[:, None, :]
     e = los / np.sqrt(np.add.reduce(los * los, axis=-1, keepdims=True))  # (np.linalg.norm's operations)
     e = np.where(ok[..., None], e, 0.0)
-    dts_dot = np.nan_to_num(np.asarray(satellite_clock_drift_s_s, dtype=np.float64))
+    dts_dot = _finite(np.asarray(satellite_clock_drift_s_s, dtype=np.float64))
     # satellite-only part of the modelled range rate (receiver velocity zero)
-    sat_rate = np.sum(e * vs, axis=-1) + OMEGA_E_GPS / SPEED_OF_LIGHT * (
+    sat_rate = np.add.reduce(e * vs, axis=-1) + OMEGA_E_GPS / SPEED_OF_LIGHT * (
         vs[..., 1] * rr[:, None, 0] - vs[..., 0] * rr[:, None, 1]
     )
     y = np.where(ok, rate - sat_rate + SPEED_OF_LIGHT * dts_dot, 0.0)
@@ -84,7 +84,7 @@ def estimate_velocity(
     h = np.where(ok[..., None], h, 0.0)
     for attempt in range(3):
         x, ok = _solve(h, y, w, ok)
-        res = np.where(ok, y - np.einsum("mkp,mp->mk", h, np.nan_to_num(x)), np.nan)
+        res = np.where(ok, y - np.einsum("mkp,mp->mk", h, _finite(x)), np.nan)
         if attempt == 2:
             break
         a = np.abs(res)
@@ -94,6 +94,12 @@ def estimate_velocity(
             break
         ok = ok & ~bad
     return x[:, :3], x[:, 3] / SPEED_OF_LIGHT, res, ok
+
+
+def _finite(x):
+    """``np.nan_to_num(x)`` (NaN -> 0, infinities -> the largest floats), without its cost
+    when every value is finite already."""
+    return x if np.isfinite(x).all() else np.nan_to_num(x)
 
 
 def _solve(h, y, w, ok):

@@ -713,6 +713,18 @@ class Rtcm3Decoder:
         frames = frame_stream(self._buffer, ubx=False, nmea=False, final=False)
         return self._consume(frames)
 
+    def feed_frames(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list[StreamItem]:
+        """As :meth:`feed` for bytes that are whole RTCM 3 frames already checked (a framer's
+        output: ``starts``, payload ``lengths`` and message ``types`` of each): not framed again."""
+        if self._buffer:  # bytes of an earlier feed wait: frame them with these
+            return self.feed(data)
+        self._buffer = bytes(data)
+        counts = {"rtcm3": len(starts)}  # no problems: the framer counted them
+        e = np.zeros(0, np.int64)
+        frames = StreamFrames(e, e.astype(np.uint8), e.astype(np.uint8), e, np.array(starts, np.int64),
+                              np.array(lengths, np.int64), np.array(types, np.int64), [], counts, len(data))
+        return self._consume(frames)
+
     def flush(self) -> list[StreamItem]:
         """End of stream: the last epoch (even without its closing message) and the problems of
         the bytes left."""
@@ -883,14 +895,14 @@ class MixedStreamDecoder:
             text = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in problems.items())
             items.append(ProblemItem(kind, self._offset, text, problems))
         buf = self._buffer
-        rtcm = b"".join(
-            buf[s : s + n + 6] for s, n in zip(fr.rtcm_start.tolist(), fr.rtcm_length.tolist())
-        )
+        r_start, r_len = fr.rtcm_start.tolist(), fr.rtcm_length.tolist()
+        rtcm = b"".join(buf[s : s + n + 6] for s, n in zip(r_start, r_len))
         ubx = b"".join(
             buf[s : s + n + 8] for s, n in zip(fr.ubx_start.tolist(), fr.ubx_length.tolist())
         )
-        if rtcm:
-            items.extend(self.rtcm3.feed(rtcm))
+        if rtcm:  # checked frames: their places in the joined bytes, not framed again
+            starts = np.cumsum([0] + [n + 6 for n in r_len[:-1]]).tolist()
+            items.extend(self.rtcm3.feed_frames(rtcm, starts, r_len, fr.rtcm_type.tolist()))
         if ubx:
             items.extend(self.ubx.feed(ubx))
         self._buffer = buf[fr.consumed :]

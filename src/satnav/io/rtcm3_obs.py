@@ -385,6 +385,20 @@ def decode_msm(
 _BIT_WEIGHTS = {w: 2.0 ** np.arange(w - 1, -1, -1) for w in range(1, 33)}
 _SAT_WIDTH = {k: sum(w for _, w in f) for k, f in _SAT_FIELDS.items()}
 _SIG_WIDTH = {k: sum(w for _, w in f) for k, f in _SIG_FIELDS.items()}
+def _block_weights(fields) -> np.ndarray:
+    """(sum of widths, number of fields): each field's bit weights in its own column."""
+    out = np.zeros((sum(w for _, w in fields), len(fields)))
+    row = 0
+    for j, (_, w) in enumerate(fields):
+        out[row : row + w, j] = _BIT_WEIGHTS[w]
+        row += w
+    return out
+
+
+_SAT_BLOCKS = {k: _block_weights(f) for k, f in _SAT_FIELDS.items()}
+_SIG_BLOCKS = {k: _block_weights(f) for k, f in _SIG_FIELDS.items()}
+_SAT_NAMES = {k: [name for name, _ in f] for k, f in _SAT_FIELDS.items()}
+_SIG_NAMES = {k: [name for name, _ in f] for k, f in _SIG_FIELDS.items()}
 #: byte value -> positions of its set bits (0 = the most significant)
 _BYTE_BITS = [[i for i in range(8) if b >> (7 - i) & 1] for b in range(256)]
 
@@ -426,15 +440,19 @@ def decode_msm_message(payload: bytes, frame_index: int, mtype: int, counts: dic
     else:
         dow, time_ms = 7, field(24, 30)
     bits = np.unpackbits(np.frombuffer(payload, np.uint8, min(len(payload), total // 8 + 1))).astype(np.float64)
+    # the runs of a field side by side, (count, width of all fields), times the block-diagonal
+    # bit weights: every field of every satellite (cell) in one product
     pos = _MSM_HEADER_BITS + nmask
-    sat = {}  # unsigned values, float64
-    for name, w in _SAT_FIELDS[msm]:
-        sat[name] = bits[pos : pos + nsat * w].reshape(nsat, w) @ _BIT_WEIGHTS[w]
+    runs = []
+    for _, w in _SAT_FIELDS[msm]:
+        runs.append(bits[pos : pos + nsat * w].reshape(nsat, w))
         pos += nsat * w
-    sig = {}
-    for name, w in _SIG_FIELDS[msm]:
-        sig[name] = bits[pos : pos + ncell * w].reshape(ncell, w) @ _BIT_WEIGHTS[w]
+    sat = dict(zip(_SAT_NAMES[msm], (np.concatenate(runs, axis=1) @ _SAT_BLOCKS[msm]).T))  # unsigned, float64
+    runs = []
+    for _, w in _SIG_FIELDS[msm]:
+        runs.append(bits[pos : pos + ncell * w].reshape(ncell, w))
         pos += ncell * w
+    sig = dict(zip(_SIG_NAMES[msm], (np.concatenate(runs, axis=1) @ _SIG_BLOCKS[msm]).T))
     widths = dict(_SIG_FIELDS[msm])
     if nsig == 1:
         cell_sat = cell_k
