@@ -8,7 +8,9 @@ with the module-level caches (receiver frames, one-epoch code layouts, DOP clock
 emptied first, started from the same point as the live engine (its header position or its
 warm start). Data: the ESBC day (IGS, 2020-06-25, 30 s) around the 02:00 GPS ephemeris
 change, navigation split in parts given at different times, and modified copies of its
-epochs and messages (satellites and signals removed, a message's health or values changed).
+epochs and messages (satellites and signals removed, a message's health or values changed,
+a GLONASS stream without the header's channels, the GPS week's end); for RTK the GEONET
+0759/3040 pair against the batch solver and against fresh satellite states.
 """
 
 from __future__ import annotations
@@ -33,9 +35,15 @@ SYSTEMS = "GREC"
 
 
 @pytest.fixture(scope="module")
-def esbc():
+def esbc_day():
     obs = read_observations(data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"))
     nav = read_rinex_nav(data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"))
+    return obs, nav
+
+
+@pytest.fixture(scope="module")
+def esbc(esbc_day):
+    obs, nav = esbc_day
     return obs.epoch_slice(FIRST, LAST), nav
 
 
@@ -240,6 +248,62 @@ def test_receiver_moving_fast_and_jumping(esbc):
     starts = {3: x + 1e-9, 4: x + np.array([1e-3, 0, 0]), 5: x + np.array([5e3, -3e3, 1e3]),
               6: x + np.array([2e5, 0, 0]), 7: x, 8: np.nextafter(x, np.inf)}
     _run_spp(epochs[:12], nav, start=starts, systems=SYSTEMS)
+
+
+def test_glonass_channels_from_navigation_arriving_later(esbc):
+    """GLONASS observations without the header's slot/channel list (a receiver stream): the
+    frequency channels come from the GLONASS messages, which arrive after the first epochs,
+    some satellites later than others."""
+    import copy
+
+    obs, nav = esbc
+    obs = _cold(obs)
+    obs.header = copy.copy(obs.header)
+    obs.header.glonass_slots = {}
+    no_r, r = _split(nav, lambda letter, arr: np.full(len(arr), letter != "R"))
+    r_even, r_odd = _split(r, lambda letter, arr: arr["sat"] % 2 == 0)
+    sols = _run_spp(_epochs(obs)[:16], no_r, {4: r_even, 9: r_odd}, systems="GR")
+    glonass = [satellite_index(f"R{p:02d}") for p in range(1, 28)]
+    assert not np.isin(list(_used_satellites(sols[3])), glonass).any()
+    assert np.isin(list(_used_satellites(sols[12])), glonass).sum() >= 4
+
+
+def test_epochs_out_of_order_fed_to_the_engine(esbc):
+    """SppEngine itself (no LiveEngine filter) fed epochs backwards and repeated: each
+    equals a fresh evaluation (the message choices kept by time interval, both ways)."""
+    obs, nav = esbc
+    epochs = _epochs(obs)
+    order = [30, 29, 28, 24, 23, 24, 25, 0, 47, 1, 1, 46, 20]
+    _run_spp([epochs[k] for k in order], nav, systems=SYSTEMS)
+    _run_spp([_cold(epochs[k]) for k in order], nav, systems=SYSTEMS)
+
+
+def test_gps_week_rollover(esbc_day):
+    """GPS epochs and messages carried three sidereal days on (the same Earth-fixed geometry,
+    Keplerian orbits unchanged) so that the stream crosses the end of a GPS week: the kept
+    message choices, code layouts and frames still equal a fresh evaluation at each epoch."""
+    from satnav.gnss_time import NS_PER_WEEK
+    from satnav.observations import Observations
+
+    obs, nav = esbc_day
+    part = obs.epoch_slice(10, 40)  # 00:05 .. 00:19:30, the week's end at 00:11:48 once moved
+    shift = int(round(3 * 86164.0905 * NS_PER_S))
+    moved = Observations(part.time + shift, part.sat, part.code, part.value, part.lli, part.ssi, part.codes,
+                         part.epochs + shift, header=part.header)
+    gps = nav.messages["G"].copy()
+    for f in ("toe", "toc"):
+        gps[f] += shift
+    gps["week"] = gps["toe"] // NS_PER_WEEK
+    gps["toe_sow"] = (gps["toe"] - gps["week"].astype(np.int64) * NS_PER_WEEK) / NS_PER_S
+    gps["transmission_time"] = np.nan
+    moved_nav = Navigation(header=nav.header)
+    moved_nav.add_messages("G", gps)
+    weeks = (moved.epochs // NS_PER_WEEK).tolist()
+    assert weeks[0] + 1 == weeks[-1]
+    early, late = _by_time(moved_nav, int(moved.epochs[12]))
+    sols = _run_spp(_epochs(moved), early, {12: late}, systems="G")
+    x = obs.header.approx_position_m
+    assert all(np.linalg.norm(s.position_m[0] - x) < 30 for s in sols)
 
 
 def test_live_engine_navigation_updates(esbc):
