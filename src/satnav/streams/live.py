@@ -119,17 +119,24 @@ class LiveEngine:
     def add_navigation(self, nav) -> None:
         """Broadcast ephemerides (a :class:`~satnav.navigation.Navigation`) for the next epochs.
 
-        Messages already known (same satellite, times of clock and ephemeris, issue of data;
+        Messages already known (equal in every field but where and when they were read;
         base stations repeat them every minute or so) are skipped; new ones are gathered and
         given to the engines once, before the next epoch is solved."""
-        from ..navigation import Navigation
+        from ..navigation import Navigation, records_view
 
         fresh = Navigation(header=nav.header)
         for letter, arr in nav.messages.items():
             if not len(arr):
                 continue
-            keys = [(letter, int(r["sat"]), int(r["toc"]), int(r["toe"]) if "toe" in arr.dtype.names else 0,
-                     str(r["message_type"]) if "message_type" in arr.dtype.names else "") for r in arr]
+            # the whole message is the key, but where and when it was read (RTCM 3 gives a
+            # repetition its frame's time): a message of the same times with other values
+            # (a health change, an upload) is new, the engines hold both as
+            # Navigation.merge does
+            key = records_view(arr).copy().view(arr.dtype)
+            for name in ("line", "source", "transmission_time"):
+                if name in arr.dtype.names:
+                    key[name] = 0
+            keys = [(letter, k) for k in records_view(key).tolist()]
             new = np.array([k not in self._nav_keys for k in keys])
             if new.any():
                 self._nav_keys.update(k for k, n in zip(keys, new) if n)
