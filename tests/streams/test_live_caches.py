@@ -268,6 +268,34 @@ def test_glonass_channels_from_navigation_arriving_later(esbc):
     assert np.isin(list(_used_satellites(sols[12])), glonass).sum() >= 4
 
 
+def test_carrier_smoothing_with_glonass_channels_arriving_later(esbc):
+    """Carrier smoothing (causal, per satellite) of GLONASS without the header's channels:
+    the wavelengths come from the messages, which arrive at the fifth epoch; from then on
+    the engine equals one that had them from that epoch (nothing smoothed before: no
+    wavelength), and its pseudoranges are smoothed (not the raw ones)."""
+    import copy
+
+    obs, nav = esbc
+    obs = obs.select(slice(None))
+    obs.header = copy.copy(obs.header)
+    obs.header.glonass_slots = {}
+    _, r = _split(nav, lambda letter, arr: np.full(len(arr), letter != "R"))
+    epochs = _epochs(obs)[:20]
+    options = {"systems": "R", "smoothing_s": 300.0}
+    live = SppEngine(None, **options)
+    for ep in epochs[:4]:
+        assert not live.process(ep).solved[0]
+    live.add_navigation(r)
+    ref = SppEngine(r, **options)
+    raw = SppEngine(r, systems="R")
+    moved = 0.0
+    for k, ep in enumerate(epochs[4:]):
+        a, b, c = live.process(ep), ref.process(ep), raw.process(ep)
+        _same_solution(a, b, f"epoch {k + 4}")
+        moved = max(moved, float(np.linalg.norm(a.position_m[0] - c.position_m[0])))
+    assert moved > 0.05  # smoothed
+
+
 def test_epochs_out_of_order_fed_to_the_engine(esbc):
     """SppEngine itself (no LiveEngine filter) fed epochs backwards and repeated: each
     equals a fresh evaluation (the message choices kept by time interval, both ways)."""

@@ -47,6 +47,7 @@ from .solution import Solution
 from .spp import (
     SppOptions,
     _initial_position,
+    _nav_glonass_channels,
     _reduce_to_marker,
     _smoothing_channels,
     _smoothing_codes,
@@ -108,6 +109,8 @@ class SppEngine:
         self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
         self._core = _SppCore(self.nav, self.options, self.states)
         self._nav_systems = None
+        if self._smoother is not None:  # GLONASS wavelengths of satellites without them so far
+            self._smoother.add_channels(_nav_glonass_channels(self.nav))
 
     def process(self, obs: Observations) -> Solution:
         """Solution of the epochs of ``obs`` (usually one), in time order after the
@@ -120,9 +123,12 @@ class SppEngine:
             if self._smoother is None:
                 from .carrier_smoothing import HatchSmoother
 
+                # channels of every satellite with messages (not only those of this epoch)
+                channels = {} if self.nav is None else _nav_glonass_channels(self.nav)
+                channels.update(_smoothing_channels(obs, self.nav))
                 self._smoother = HatchSmoother(
                     window_s=opts.smoothing_s, signals=_smoothing_codes(opts),
-                    glonass_channels=_smoothing_channels(obs, self.nav), interval_s=obs.interval_s(),
+                    glonass_channels=channels, interval_s=obs.interval_s(),
                 )
             obs = self._smoother.smooth(obs)
         plan = self._core.signal_plan(obs, require=False)
