@@ -8,7 +8,9 @@ with the module-level caches (receiver frames, one-epoch code layouts, DOP clock
 emptied first, started from the same point as the live engine (its header position or its
 warm start). Data: the ESBC day (IGS, 2020-06-25, 30 s) around the 02:00 GPS ephemeris
 change, navigation split in parts given at different times, and modified copies of its
-epochs and messages (satellites and signals removed, a message's health or values changed).
+epochs and messages (satellites and signals removed, a message's health or values changed,
+a GLONASS stream without the header's channels, the GPS week's end); for RTK the GEONET
+0759/3040 pair against the batch solver and against fresh satellite states.
 """
 
 from __future__ import annotations
@@ -33,9 +35,15 @@ SYSTEMS = "GREC"
 
 
 @pytest.fixture(scope="module")
-def esbc():
+def esbc_day():
     obs = read_observations(data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"))
     nav = read_rinex_nav(data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_MN.rnx.gz"))
+    return obs, nav
+
+
+@pytest.fixture(scope="module")
+def esbc(esbc_day):
+    obs, nav = esbc_day
     return obs.epoch_slice(FIRST, LAST), nav
 
 
@@ -242,6 +250,62 @@ def test_receiver_moving_fast_and_jumping(esbc):
     _run_spp(epochs[:12], nav, start=starts, systems=SYSTEMS)
 
 
+def test_glonass_channels_from_navigation_arriving_later(esbc):
+    """GLONASS observations without the header's slot/channel list (a receiver stream): the
+    frequency channels come from the GLONASS messages, which arrive after the first epochs,
+    some satellites later than others."""
+    import copy
+
+    obs, nav = esbc
+    obs = _cold(obs)
+    obs.header = copy.copy(obs.header)
+    obs.header.glonass_slots = {}
+    no_r, r = _split(nav, lambda letter, arr: np.full(len(arr), letter != "R"))
+    r_even, r_odd = _split(r, lambda letter, arr: arr["sat"] % 2 == 0)
+    sols = _run_spp(_epochs(obs)[:16], no_r, {4: r_even, 9: r_odd}, systems="GR")
+    glonass = [satellite_index(f"R{p:02d}") for p in range(1, 28)]
+    assert not np.isin(list(_used_satellites(sols[3])), glonass).any()
+    assert np.isin(list(_used_satellites(sols[12])), glonass).sum() >= 4
+
+
+def test_epochs_out_of_order_fed_to_the_engine(esbc):
+    """SppEngine itself (no LiveEngine filter) fed epochs backwards and repeated: each
+    equals a fresh evaluation (the message choices kept by time interval, both ways)."""
+    obs, nav = esbc
+    epochs = _epochs(obs)
+    order = [30, 29, 28, 24, 23, 24, 25, 0, 47, 1, 1, 46, 20]
+    _run_spp([epochs[k] for k in order], nav, systems=SYSTEMS)
+    _run_spp([_cold(epochs[k]) for k in order], nav, systems=SYSTEMS)
+
+
+def test_gps_week_rollover(esbc_day):
+    """GPS epochs and messages carried three sidereal days on (the same Earth-fixed geometry,
+    Keplerian orbits unchanged) so that the stream crosses the end of a GPS week: the kept
+    message choices, code layouts and frames still equal a fresh evaluation at each epoch."""
+    from satnav.gnss_time import NS_PER_WEEK
+    from satnav.observations import Observations
+
+    obs, nav = esbc_day
+    part = obs.epoch_slice(10, 40)  # 00:05 .. 00:19:30, the week's end at 00:11:48 once moved
+    shift = int(round(3 * 86164.0905 * NS_PER_S))
+    moved = Observations(part.time + shift, part.sat, part.code, part.value, part.lli, part.ssi, part.codes,
+                         part.epochs + shift, header=part.header)
+    gps = nav.messages["G"].copy()
+    for f in ("toe", "toc"):
+        gps[f] += shift
+    gps["week"] = gps["toe"] // NS_PER_WEEK
+    gps["toe_sow"] = (gps["toe"] - gps["week"].astype(np.int64) * NS_PER_WEEK) / NS_PER_S
+    gps["transmission_time"] = np.nan
+    moved_nav = Navigation(header=nav.header)
+    moved_nav.add_messages("G", gps)
+    weeks = (moved.epochs // NS_PER_WEEK).tolist()
+    assert weeks[0] + 1 == weeks[-1]
+    early, late = _by_time(moved_nav, int(moved.epochs[12]))
+    sols = _run_spp(_epochs(moved), early, {12: late}, systems="G")
+    x = obs.header.approx_position_m
+    assert all(np.linalg.norm(s.position_m[0] - x) < 30 for s in sols)
+
+
 def test_live_engine_navigation_updates(esbc):
     """Through LiveEngine (its filter of repeated messages, its pending navigation): the
     fixes equal a fresh engine's holding the messages given so far, with messages
@@ -309,3 +373,111 @@ def test_repeated_stream_ephemerides_skipped():
             distinct |= {(letter, int(r["sat"]), int(r["toc"]), int(r["toe"]), float(r["iode"])) for r in arr}
     assert len(items) > 10 * len(distinct)
     assert engine.counts["ephemerides"] == len(distinct)
+
+
+# ----------------------------------------------------------------------------- RTK
+@pytest.fixture(scope="module")
+def gsi():
+    import satnav
+
+    rover = satnav.read_obs(data_path("gsi-2005-092", "07590920.05o"))
+    base = satnav.read_obs(data_path("gsi-2005-092", "30400920.05o"))
+    nav = satnav.read_nav(data_path("gsi-2005-092", "07590920.05n"), data_path("gsi-2005-092", "30400920.05n"))
+    return rover, base, nav
+
+
+def _every_other(obs):
+    """``obs`` with every second epoch (a base logging at 60 s for a 30 s rover)."""
+    from satnav.observations import Observations
+
+    keep = np.arange(len(obs.epochs)) % 2 == 0
+    rows = np.isin(obs.time, obs.epochs[keep])
+    return Observations(obs.time[rows], obs.sat[rows], obs.code[rows], obs.value[rows], obs.lli[rows],
+                        obs.ssi[rows], obs.codes, obs.epochs[keep], header=obs.header)
+
+
+def _gps_upload(nav, t_ns, dt_s=16, clock_s=1e-8):
+    """The GPS messages of reference time ``t_ns`` uploaded again ``dt_s`` later: the same
+    orbit (mean anomaly, node and inclination carried to the new time of ephemeris), the
+    clock moved by ``clock_s``."""
+    arr = nav.messages["G"]
+    m = arr[arr["toc"] == t_ns].copy()
+    n = np.sqrt(3.986005e14 / m["sqrt_a"] ** 6) + m["delta_n"]
+    m["m0"] += n * dt_s
+    m["omega0"] += m["omega_dot"] * dt_s
+    m["i0"] += m["idot"] * dt_s
+    m["af0"] += m["af1"] * dt_s + clock_s
+    for f in ("toe", "toc"):
+        m[f] += dt_s * NS_PER_S
+    m["toe_sow"] += dt_s
+    out = Navigation(header=nav.header)
+    out.add_messages("G", m)
+    return out
+
+
+def test_rtk_states_in_use_are_those_of_the_navigation_known(gsi):
+    """At every epoch the satellite states the RTK engine pairs (the rover's and the base
+    epoch's, a base epoch prepared before new messages arrived included) equal a fresh
+    evaluation with the messages known then; the base logs at 60 s, the rover at 30 s, and
+    an upload (3 m of clock) arrives between two base epochs."""
+    from satnav.estimators.rtk import _satellite_states
+    from satnav.estimators.rtk_engine import RtkEngine, _broadcast_states
+
+    rover, base, nav = gsi
+    base = _every_other(base)
+    up = _gps_upload(nav, int(rover.epochs[0]))
+    assert len(up) >= 8
+    engine = RtkEngine(nav, elevation_mask_deg=10, max_age_s=61)
+    known, j, arrival = nav, 0, 41
+    for k, ep in enumerate(rover.epoch_slice(0, 60).iter_epochs()):
+        if k == arrival:
+            engine.add_navigation(up)
+            known = known.merge(up)
+        t = ep.epochs[0]
+        while j < len(base.epochs) and base.epochs[j] <= t + 61e9:
+            engine.add_base(base.epoch_slice(j, j + 1))
+            j += 1
+        sol = engine.process(ep)
+        assert sol.quality in (1, 2)
+        (_t, _ph, code, _lli, _dop, sat_pos, clk, valid), b = engine._cur
+        fresh = _broadcast_states(known)
+        for times, codes, got in (([int(t)], code, (sat_pos, clk, valid)), ([b.t], b.code, (b.sat_pos, b.clk, b.valid))):
+            want = _satellite_states(None, engine.sats, np.array(times, np.int64), codes[None], fresh)
+            np.testing.assert_array_equal(got[2], want[2][0])
+            np.testing.assert_allclose(got[1], want[1][0], rtol=0, atol=1e-15)
+            np.testing.assert_allclose(got[0], want[0][0], rtol=0, atol=1e-6)
+
+
+def test_rtk_signals_and_satellites_coming_and_going_equal_batch(gsi):
+    """The RTK engine (dense-array tables per code set, slip trackers, DOP groups per
+    satellite set kept between epochs) equals the batch solver on the same epochs where the
+    rover loses its L2 codes on one satellite, then a satellite, and the base a satellite."""
+    import warnings
+
+    from satnav.estimators.rtk import solve_rtk
+    from satnav.estimators.rtk_engine import RtkEngine
+
+    rover, base, nav = gsi
+    rover, base = rover.epoch_slice(0, 60), base.epoch_slice(0, 62)
+    sats = np.unique(rover.sat)
+    l2 = np.isin(rover.code, [i for i, c in enumerate(rover.codes) if c[1] == "2"])
+    t = rover.epochs
+    drop = ((rover.sat == sats[1]) & l2 & (rover.time >= t[10]) & (rover.time < t[20]))
+    drop |= (rover.sat == sats[3]) & (rover.time >= t[30]) & (rover.time < t[34])
+    rover = rover.select(~drop)
+    tb = base.epochs
+    base = base.select(~((base.sat == sats[4]) & (base.time >= tb[40]) & (base.time < tb[45])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = solve_rtk(rover, base, nav, elevation_mask_deg=10)
+    engine = RtkEngine(nav, elevation_mask_deg=10)
+    j = 0
+    for k, ep in enumerate(rover.iter_epochs()):
+        while j < len(base.epochs) and base.epochs[j] <= ep.epochs[0] + 30e9:
+            engine.add_base(base.epoch_slice(j, j + 1))
+            j += 1
+        _clear_module_caches()
+        sol = engine.process(ep)
+        assert sol.quality == batch.quality[k], k
+        assert sol.n_satellites == batch.n_satellites[k], k
+        assert np.all(np.abs(sol.position_m - batch.position_m[k]) < 1e-6), k

@@ -322,12 +322,24 @@ class RtkEngine(RtkCore):
     # ------------------------------------------------------------------ inputs
     def add_navigation(self, nav) -> None:
         """Add the broadcast messages of ``nav`` (a :class:`~satnav.io.rinex_nav.Navigation`)
-        to the engine's (exact duplicates dropped)."""
+        to the engine's (exact duplicates dropped); the kept base epochs' satellite states
+        are evaluated again with them."""
         merged = self.nav.merge(nav)
         self.nav = merged
         self._spp = _EpochSpp(merged, self._spp.options.systems, self._spp.options.elevation_mask_deg)
         if self._own_states:
             self._states = _broadcast_states(merged)
+            if self._laid_out and self._base:
+                # base epochs prepared with the earlier messages, still to be paired (a base
+                # logging slower than the rover): their states again with the new messages,
+                # as the rover epochs get them (else a message change, e.g. an upload with
+                # another clock, reaches one receiver and not the other: no longer cancels)
+                kept = list(self._base)
+                pos, clk, valid = _satellite_states(None, self.sats, np.array([b.t for b in kept], np.int64),
+                                                    np.stack([b.code for b in kept]), self._states)
+                for k, b in enumerate(kept):
+                    b.sat_pos, b.clk, b.valid = pos[k], clk[k], valid[k]
+                    b.yL = b.yP = b.el = b.ok = None  # residuals again at their next use
         if self._laid_out and (self.letters == "R").any():  # GLONASS channels now known
             lost = np.isnan(self.freq).any(axis=1) & (self.letters == "R")
             if lost.any():

@@ -333,7 +333,7 @@ def _lli(group: np.ndarray, lock: np.ndarray, state: dict) -> np.ndarray:
     first[1:] = g[1:] != g[:-1]
     prev = np.roll(lk, 1)
     firsts = np.flatnonzero(first)
-    prev[firsts] = [state.get(int(k), -1) for k in g[firsts].tolist()]
+    prev[firsts] = [state.get(k, -1) for k in g[firsts].tolist()]
     slip = (prev < 0) | ((lk == 0) & (prev == 0)) | (lk < prev)
     lasts = np.concatenate((firsts[1:] - 1, [n - 1]))
     state.update(zip(g[lasts].tolist(), lk[lasts].tolist()))
