@@ -509,3 +509,64 @@ def test_rtk_signals_and_satellites_coming_and_going_equal_batch(gsi):
         assert sol.quality == batch.quality[k], k
         assert sol.n_satellites == batch.n_satellites[k], k
         assert np.all(np.abs(sol.position_m - batch.position_m[k]) < 1e-6), k
+
+
+def test_repeated_satellites_in_one_query_across_a_message_change(esbc_day):
+    """One states query holding a satellite at two times with a change of message between
+    them (the RTK engine's base and rover epochs prepared in one call), then the same
+    satellites later: every pair equal to a fresh evaluation (the kept plan may only serve
+    pairs whose own time lies in the interval kept for their satellite)."""
+    from satnav.orbits.ephemeris import BroadcastEphemeris, broadcast_states
+
+    _obs, nav = esbc_day
+    names = ["G05", "G12", "E11", "E24", "C20", "J01"]
+    sats = np.array([satellite_index(n) for n in names], np.int64)
+    probe = BroadcastEphemeris(nav)
+    checked = 0
+    for letter in "GEC":
+        sel = probe.table(letter).selector(None, None)
+        for s in sats[[n[0] == letter for n in names]].tolist():
+            for b in sel._breakpoints(s)[1:-1][:12].tolist():
+                for d in (10, 400):
+                    eph = BroadcastEphemeris(nav)
+                    q = np.concatenate([sats, sats])
+                    t = np.concatenate([np.full(sats.size, b - d * NS_PER_S), np.full(sats.size, b + d * NS_PER_S)])
+                    for step in range(4):  # older pairs first, then both moving on
+                        tk = t + step * 2 * d * NS_PER_S
+                        got, want = eph.states(q, tk, velocity=False), broadcast_states(nav, q, tk, velocity=False)
+                        for f in ("message_toe_ns", "valid", "reason"):
+                            np.testing.assert_array_equal(getattr(got, f), getattr(want, f), err_msg=f"{s} {b} {d} {f}")
+                        np.testing.assert_array_equal(got.clock_s, want.clock_s)
+                        checked += 1
+    assert checked > 300
+
+
+def test_rtk_states_with_a_base_one_epoch_late(esbc):
+    """ESBC against itself (zero baseline, GPS/Galileo/BeiDou), the base epochs given one
+    rover epoch late (each prepared with the next rover epoch in one states query, across
+    the Galileo and BeiDou message changes of 01:48-02:11): the rover's and the base epoch's
+    states in use equal a fresh evaluation at every epoch."""
+    import warnings
+
+    from satnav.estimators.rtk import _satellite_states
+    from satnav.estimators.rtk_engine import RtkEngine, _broadcast_states
+
+    obs, nav = esbc
+    epochs = _epochs(obs)
+    engine = RtkEngine(nav, base_position=obs.header.approx_position_m, systems="GEC", elevation_mask_deg=10,
+                       max_age_s=31)
+    fresh = _broadcast_states(nav)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, ep in enumerate(epochs):
+            if k:
+                engine.add_base(epochs[k - 1])
+            sol = engine.process(ep)
+            if not k:
+                continue
+            assert sol.quality in (1, 2), k
+            (_t, _ph, code, _lli, _dop, sat_pos, clk, valid), b = engine._cur
+            for t, c, got in ((int(ep.epochs[0]), code, (sat_pos, clk, valid)), (b.t, b.code, (b.sat_pos, b.clk, b.valid))):
+                want = _satellite_states(None, engine.sats, np.array([t], np.int64), c[None], fresh)
+                np.testing.assert_array_equal(got[2], want[2][0], err_msg=str(k))
+                np.testing.assert_allclose(got[1], want[1][0], rtol=0, atol=1e-15, err_msg=str(k))
