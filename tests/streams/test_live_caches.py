@@ -570,3 +570,33 @@ def test_rtk_states_with_a_base_one_epoch_late(esbc):
                 want = _satellite_states(None, engine.sats, np.array([t], np.int64), c[None], fresh)
                 np.testing.assert_array_equal(got[2], want[2][0], err_msg=str(k))
                 np.testing.assert_allclose(got[1], want[1][0], rtol=0, atol=1e-15, err_msg=str(k))
+
+
+def test_new_broadcast_ionosphere_replaces_the_old(esbc_day):
+    """New Klobuchar coefficients arriving mid-stream (a day's change; ephemerides repeated
+    with them) are used from the next epoch: the fixes equal a fresh engine's whose
+    navigation carries the new coefficients (they moved the fix), not the first ones.
+    Local noon (the night-time model does not depend on the coefficients)."""
+    import copy
+
+    obs, nav = esbc_day
+    epochs = _epochs(obs.epoch_slice(1440, 1444))
+    newer = Navigation(header=copy.deepcopy(nav.header))
+    newer.header.iono_corrections = {k: np.asarray(v) * 1.5 for k, v in nav.header.iono_corrections.items()}
+    assert "GPSA" in newer.header.iono_corrections
+    newer.add_messages("G", nav.messages["G"][:3])  # repetitions: not new
+    with_new = nav.merge(Navigation())
+    with_new.header.iono_corrections = copy.deepcopy(newer.header.iono_corrections)
+    for engine in (LiveEngine(StreamOptions(systems=SYSTEMS), nav=nav), SppEngine(nav, systems=SYSTEMS,
+                                                                                  elevation_mask_deg=10.0)):
+        first = [engine.process(ep) for ep in epochs[:3]]
+        engine.add_navigation(newer)
+        got = engine.process(epochs[3])
+        got = getattr(got, "solution", got)
+        _clear_module_caches()
+        want = SppEngine(with_new, systems=SYSTEMS, elevation_mask_deg=10.0)
+        want._x0 = np.asarray(obs.header.approx_position_m, float)
+        _same_solution(got, want.process(epochs[3]))
+        old = SppEngine(nav, systems=SYSTEMS, elevation_mask_deg=10.0).process(epochs[3])
+        assert np.linalg.norm(got.position_m[0] - old.position_m[0]) > 0.1
+        assert len(first) == 3

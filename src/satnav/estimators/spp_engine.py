@@ -105,7 +105,9 @@ class SppEngine:
         self._keep = keep
 
     def add_navigation(self, nav: Navigation) -> None:
-        """Add broadcast messages (a :class:`Navigation`); used from the next epoch on."""
+        """Add broadcast messages (a :class:`Navigation`); used from the next epoch on. Its
+        header's ionospheric and time corrections replace those held (newer broadcast
+        values: :func:`merge_navigation`)."""
         self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
         self._core = _SppCore(self.nav, self.options, self.states)
         self._nav_systems = None
@@ -194,6 +196,10 @@ class SppEngine:
 
 def merge_navigation(a: Navigation, b: Navigation) -> Navigation:
     """Navigation holding the messages of ``a`` then ``b`` (:meth:`Navigation.merge`: per
-    system sorted by satellite and time of clock, exact duplicates dropped; ``a``'s header
-    wins, ``b``'s ionospheric and time corrections fill its gaps)."""
-    return a.merge(b)
+    system sorted by satellite and time of clock, exact duplicates dropped), with ``a``'s
+    header but ``b``'s ionospheric and time corrections where ``b`` has them: ``b`` came
+    later (a stream's new broadcast coefficients; the batch merge keeps the first file's)."""
+    out = a.merge(b)
+    out.header.iono_corrections.update(b.header.iono_corrections)
+    out.header.time_corrections.update(b.header.time_corrections)
+    return out
