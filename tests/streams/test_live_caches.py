@@ -600,3 +600,42 @@ def test_new_broadcast_ionosphere_replaces_the_old(esbc_day):
         old = SppEngine(nav, systems=SYSTEMS, elevation_mask_deg=10.0).process(epochs[3])
         assert np.linalg.norm(got.position_m[0] - old.position_m[0]) > 0.1
         assert len(first) == 3
+
+
+def test_rtk_glonass_channels_learnt_later(esbc):
+    """ESBC against itself with GLONASS, no header channel list and GLONASS messages
+    arriving after the layout: the wavelengths and the channel numbers the GLONASS
+    ambiguity resolution uses (kept once computed) follow the channels learnt."""
+    import copy
+    import warnings
+
+    from satnav.estimators.rtk_engine import RtkEngine
+    from satnav.estimators.rtk_core import glonass_channel_numbers
+
+    obs, nav = esbc
+    obs = obs.select(slice(None))
+    obs.header = copy.copy(obs.header)
+    obs.header.glonass_slots = {}
+    no_r, r = _split(nav, lambda letter, arr: np.full(len(arr), letter != "R"))
+    r_some, r_rest = _split(r, lambda letter, arr: arr["sat"] % 3 == 0)
+    epochs = _epochs(obs)[:8]
+    engine = RtkEngine(no_r.merge(r_some), base_position=obs.header.approx_position_m, systems="GR",
+                       elevation_mask_deg=10, glonass_ar="on")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, ep in enumerate(epochs):
+            if k == 4:
+                before = engine._channel_differences([(0, 0, 0)], [0])  # computes the kept numbers
+                assert before.shape == (1,)
+                engine.add_navigation(r_rest)
+            engine.add_base(ep)
+            engine.process(ep)
+    glo = engine.letters == "R"
+    known = np.isin(engine.sats, np.unique(r.messages["R"]["sat"]))
+    assert np.isfinite(engine.lam[glo & known]).all()
+    kch = engine._glonass_k_flat
+    if kch is None:
+        engine._channel_differences([(0, 0, 0)], [0])
+        kch = engine._glonass_k_flat
+    np.testing.assert_array_equal(kch, glonass_channel_numbers(engine.letters, engine.lam).ravel())
+    assert np.isfinite(kch.reshape(engine.lam.shape)[glo & known]).all()
