@@ -609,8 +609,8 @@ def test_rtk_glonass_channels_learnt_later(esbc):
     import copy
     import warnings
 
-    from satnav.estimators.rtk_engine import RtkEngine
     from satnav.estimators.rtk_core import glonass_channel_numbers
+    from satnav.estimators.rtk_engine import RtkEngine
 
     obs, nav = esbc
     obs = obs.select(slice(None))
