@@ -318,6 +318,24 @@ def records_view(arr: np.ndarray) -> np.ndarray:
     return arr.view(np.dtype((np.void, arr.dtype.itemsize)))
 
 
+#: Message fields that say where or when a message was read, not what it says: ``line`` and
+#: ``source`` (the file), ``transmission_time`` (RTCM 3 gives a repetition its frame's time;
+#: GPS LNAV the HOW time of subframe 1, every 30 s), GLONASS ``frame_time`` (t_k of the string 1
+#: read, every 30 s).
+READ_FIELDS = ("line", "source", "transmission_time", "frame_time")
+
+
+def message_keys(letter: str, arr: np.ndarray, ignore: tuple = READ_FIELDS) -> list:
+    """One hashable key per message of ``arr`` (system ``letter``): its bytes with the fields
+    ``ignore`` zeroed, so that messages equal in every other field (a repetition) have equal
+    keys and any other change (health, an upload with the same issue of data) a new one."""
+    key = records_view(arr).copy().view(arr.dtype)
+    for name in ignore:
+        if name in arr.dtype.names:
+            key[name] = 0
+    return [(letter, k) for k in records_view(key).tolist()]
+
+
 def concat_records(parts: list) -> np.ndarray:
     """``np.concatenate(parts)`` of structured arrays of one dtype, record by record."""
     dtype = parts[0].dtype

@@ -31,7 +31,7 @@ from collections import deque
 import numpy as np
 
 from ..gnss_time import NS_PER_WEEK
-from ..navigation import Navigation, records_view
+from ..navigation import READ_FIELDS, Navigation, message_keys
 from .stream_items import EpochItem, NavigationItem, ProblemItem, StreamItem
 from .ubx import (
     RAWX_MEASUREMENT_DTYPE,
@@ -305,7 +305,7 @@ class UbxDecoder:
                     found = True
         new = Navigation(header=header)
         for letter, records in nav.messages.items():
-            keys = _message_keys(letter, records)
+            keys = message_keys(letter, records, _READ_FIELDS)
             fresh = [i for i, k in enumerate(keys) if k not in self._ephemeris_keys]
             if fresh:
                 self._ephemeris_keys.update(keys[i] for i in fresh)
@@ -317,21 +317,9 @@ class UbxDecoder:
         return NavigationItem(new, "ubx")
 
 
-#: Message fields that say where or when a message was read, not what it says: a message
-#: equal to one sent in every other field is a repetition (GPS LNAV ``transmission_time`` is
-#: the HOW time of its subframe 1, repeated every 30 s; GLONASS ``frame_time`` the t_k of the
-#: string 1 read; ``data_source`` the Galileo signal of the same I/NAV words).
-_READ_FIELDS = ("line", "source", "transmission_time", "frame_time", "data_source")
-
-
-def _message_keys(letter: str, records: np.ndarray) -> list:
-    """One hashable key per message record: its bytes with :data:`_READ_FIELDS` zeroed, so
-    that any other change (health, an upload with the same issue of data) is a new message."""
-    key = records_view(records).copy().view(records.dtype)
-    for name in _READ_FIELDS:
-        if name in records.dtype.names:
-            key[name] = 0
-    return [(letter, k) for k in records_view(key).tolist()]
+#: Fields of a message that do not make it new (:data:`satnav.navigation.READ_FIELDS`, and the
+#: Galileo signal ``data_source`` of the same I/NAV words, received on E1 and E5b).
+_READ_FIELDS = (*READ_FIELDS, "data_source")
 
 
 def _one_frame(frame: bytes) -> UbxFrames:

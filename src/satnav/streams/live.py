@@ -124,21 +124,17 @@ class LiveEngine:
         base stations repeat them every minute or so) are skipped; new ones are gathered and
         given to the engines once, before the next epoch is solved."""
         from ..estimators.spp_engine import merge_navigation
-        from ..navigation import Navigation, records_view
+        from ..navigation import Navigation, message_keys
 
         fresh = Navigation(header=nav.header)
         for letter, arr in nav.messages.items():
             if not len(arr):
                 continue
             # the whole message is the key, but where and when it was read (RTCM 3 gives a
-            # repetition its frame's time): a message of the same times with other values
-            # (a health change, an upload) is new, the engines hold both as
-            # Navigation.merge does
-            key = records_view(arr).copy().view(arr.dtype)
-            for name in ("line", "source", "transmission_time"):
-                if name in arr.dtype.names:
-                    key[name] = 0
-            keys = [(letter, k) for k in records_view(key).tolist()]
+            # repetition its frame's time, GLONASS its string 1's t_k): a message of the
+            # same times with other values (a health change, an upload) is new, the engines
+            # hold both as Navigation.merge does
+            keys = message_keys(letter, arr)
             new = np.array([k not in self._nav_keys for k in keys])
             if new.any():
                 self._nav_keys.update(k for k, n in zip(keys, new) if n)
