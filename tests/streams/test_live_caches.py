@@ -268,6 +268,34 @@ def test_glonass_channels_from_navigation_arriving_later(esbc):
     assert np.isin(list(_used_satellites(sols[12])), glonass).sum() >= 4
 
 
+def test_carrier_smoothing_with_glonass_channels_arriving_later(esbc):
+    """Carrier smoothing (causal, per satellite) of GLONASS without the header's channels:
+    the wavelengths come from the messages, which arrive at the fifth epoch; from then on
+    the engine equals one that had them from that epoch (nothing smoothed before: no
+    wavelength), and its pseudoranges are smoothed (not the raw ones)."""
+    import copy
+
+    obs, nav = esbc
+    obs = obs.select(slice(None))
+    obs.header = copy.copy(obs.header)
+    obs.header.glonass_slots = {}
+    _, r = _split(nav, lambda letter, arr: np.full(len(arr), letter != "R"))
+    epochs = _epochs(obs)[:20]
+    options = {"systems": "R", "smoothing_s": 300.0}
+    live = SppEngine(None, **options)
+    for ep in epochs[:4]:
+        assert not live.process(ep).solved[0]
+    live.add_navigation(r)
+    ref = SppEngine(r, **options)
+    raw = SppEngine(r, systems="R")
+    moved = 0.0
+    for k, ep in enumerate(epochs[4:]):
+        a, b, c = live.process(ep), ref.process(ep), raw.process(ep)
+        _same_solution(a, b, f"epoch {k + 4}")
+        moved = max(moved, float(np.linalg.norm(a.position_m[0] - c.position_m[0])))
+    assert moved > 0.05  # smoothed
+
+
 def test_epochs_out_of_order_fed_to_the_engine(esbc):
     """SppEngine itself (no LiveEngine filter) fed epochs backwards and repeated: each
     equals a fresh evaluation (the message choices kept by time interval, both ways)."""
@@ -481,3 +509,133 @@ def test_rtk_signals_and_satellites_coming_and_going_equal_batch(gsi):
         assert sol.quality == batch.quality[k], k
         assert sol.n_satellites == batch.n_satellites[k], k
         assert np.all(np.abs(sol.position_m - batch.position_m[k]) < 1e-6), k
+
+
+def test_repeated_satellites_in_one_query_across_a_message_change(esbc_day):
+    """One states query holding a satellite at two times with a change of message between
+    them (the RTK engine's base and rover epochs prepared in one call), then the same
+    satellites later: every pair equal to a fresh evaluation (the kept plan may only serve
+    pairs whose own time lies in the interval kept for their satellite)."""
+    from satnav.orbits.ephemeris import BroadcastEphemeris, broadcast_states
+
+    _obs, nav = esbc_day
+    names = ["G05", "G12", "E11", "E24", "C20", "J01"]
+    sats = np.array([satellite_index(n) for n in names], np.int64)
+    probe = BroadcastEphemeris(nav)
+    checked = 0
+    for letter in "GEC":
+        sel = probe.table(letter).selector(None, None)
+        for s in sats[[n[0] == letter for n in names]].tolist():
+            for b in sel._breakpoints(s)[1:-1][:12].tolist():
+                for d in (10, 400):
+                    eph = BroadcastEphemeris(nav)
+                    q = np.concatenate([sats, sats])
+                    t = np.concatenate([np.full(sats.size, b - d * NS_PER_S), np.full(sats.size, b + d * NS_PER_S)])
+                    for step in range(4):  # older pairs first, then both moving on
+                        tk = t + step * 2 * d * NS_PER_S
+                        got, want = eph.states(q, tk, velocity=False), broadcast_states(nav, q, tk, velocity=False)
+                        for f in ("message_toe_ns", "valid", "reason"):
+                            np.testing.assert_array_equal(getattr(got, f), getattr(want, f), err_msg=f"{s} {b} {d} {f}")
+                        np.testing.assert_array_equal(got.clock_s, want.clock_s)
+                        checked += 1
+    assert checked > 300
+
+
+def test_rtk_states_with_a_base_one_epoch_late(esbc):
+    """ESBC against itself (zero baseline, GPS/Galileo/BeiDou), the base epochs given one
+    rover epoch late (each prepared with the next rover epoch in one states query, across
+    the Galileo and BeiDou message changes of 01:48-02:11): the rover's and the base epoch's
+    states in use equal a fresh evaluation at every epoch."""
+    import warnings
+
+    from satnav.estimators.rtk import _satellite_states
+    from satnav.estimators.rtk_engine import RtkEngine, _broadcast_states
+
+    obs, nav = esbc
+    epochs = _epochs(obs)
+    engine = RtkEngine(nav, base_position=obs.header.approx_position_m, systems="GEC", elevation_mask_deg=10,
+                       max_age_s=31)
+    fresh = _broadcast_states(nav)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, ep in enumerate(epochs):
+            if k:
+                engine.add_base(epochs[k - 1])
+            sol = engine.process(ep)
+            if not k:
+                continue
+            assert sol.quality in (1, 2), k
+            (_t, _ph, code, _lli, _dop, sat_pos, clk, valid), b = engine._cur
+            for t, c, got in ((int(ep.epochs[0]), code, (sat_pos, clk, valid)), (b.t, b.code, (b.sat_pos, b.clk, b.valid))):
+                want = _satellite_states(None, engine.sats, np.array([t], np.int64), c[None], fresh)
+                np.testing.assert_array_equal(got[2], want[2][0], err_msg=str(k))
+                np.testing.assert_allclose(got[1], want[1][0], rtol=0, atol=1e-15, err_msg=str(k))
+
+
+def test_new_broadcast_ionosphere_replaces_the_old(esbc_day):
+    """New Klobuchar coefficients arriving mid-stream (a day's change; ephemerides repeated
+    with them) are used from the next epoch: the fixes equal a fresh engine's whose
+    navigation carries the new coefficients (they moved the fix), not the first ones.
+    Local noon (the night-time model does not depend on the coefficients)."""
+    import copy
+
+    obs, nav = esbc_day
+    epochs = _epochs(obs.epoch_slice(1440, 1444))
+    newer = Navigation(header=copy.deepcopy(nav.header))
+    newer.header.iono_corrections = {k: np.asarray(v) * 1.5 for k, v in nav.header.iono_corrections.items()}
+    assert "GPSA" in newer.header.iono_corrections
+    newer.add_messages("G", nav.messages["G"][:3])  # repetitions: not new
+    with_new = nav.merge(Navigation())
+    with_new.header.iono_corrections = copy.deepcopy(newer.header.iono_corrections)
+    for engine in (LiveEngine(StreamOptions(systems=SYSTEMS), nav=nav), SppEngine(nav, systems=SYSTEMS,
+                                                                                  elevation_mask_deg=10.0)):
+        first = [engine.process(ep) for ep in epochs[:3]]
+        engine.add_navigation(newer)
+        got = engine.process(epochs[3])
+        got = getattr(got, "solution", got)
+        _clear_module_caches()
+        want = SppEngine(with_new, systems=SYSTEMS, elevation_mask_deg=10.0)
+        want._x0 = np.asarray(obs.header.approx_position_m, float)
+        _same_solution(got, want.process(epochs[3]))
+        old = SppEngine(nav, systems=SYSTEMS, elevation_mask_deg=10.0).process(epochs[3])
+        assert np.linalg.norm(got.position_m[0] - old.position_m[0]) > 0.1
+        assert len(first) == 3
+
+
+def test_rtk_glonass_channels_learnt_later(esbc):
+    """ESBC against itself with GLONASS, no header channel list and GLONASS messages
+    arriving after the layout: the wavelengths and the channel numbers the GLONASS
+    ambiguity resolution uses (kept once computed) follow the channels learnt."""
+    import copy
+    import warnings
+
+    from satnav.estimators.rtk_core import glonass_channel_numbers
+    from satnav.estimators.rtk_engine import RtkEngine
+
+    obs, nav = esbc
+    obs = obs.select(slice(None))
+    obs.header = copy.copy(obs.header)
+    obs.header.glonass_slots = {}
+    no_r, r = _split(nav, lambda letter, arr: np.full(len(arr), letter != "R"))
+    r_some, r_rest = _split(r, lambda letter, arr: arr["sat"] % 3 == 0)
+    epochs = _epochs(obs)[:8]
+    engine = RtkEngine(no_r.merge(r_some), base_position=obs.header.approx_position_m, systems="GR",
+                       elevation_mask_deg=10, glonass_ar="on")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, ep in enumerate(epochs):
+            if k == 4:
+                before = engine._channel_differences([(0, 0, 0)], [0])  # computes the kept numbers
+                assert before.shape == (1,)
+                engine.add_navigation(r_rest)
+            engine.add_base(ep)
+            engine.process(ep)
+    glo = engine.letters == "R"
+    known = np.isin(engine.sats, np.unique(r.messages["R"]["sat"]))
+    assert np.isfinite(engine.lam[glo & known]).all()
+    kch = engine._glonass_k_flat
+    if kch is None:
+        engine._channel_differences([(0, 0, 0)], [0])
+        kch = engine._glonass_k_flat
+    np.testing.assert_array_equal(kch, glonass_channel_numbers(engine.letters, engine.lam).ravel())
+    assert np.isfinite(kch.reshape(engine.lam.shape)[glo & known]).all()

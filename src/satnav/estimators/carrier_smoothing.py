@@ -396,6 +396,19 @@ class HatchSmoother:
         self.channels = channels
         self._ready = True
 
+    def add_channels(self, glonass_channels: dict) -> None:
+        """GLONASS channels learnt later (satellite index -> k; e.g. from messages that
+        arrived after the first epochs): satellites without a channel so far are smoothed
+        from their next epoch on (not smoothed until then: no wavelength); known ones keep
+        theirs."""
+        new = {int(s): int(k) for s, k in glonass_channels.items() if k == k and int(s) not in self.channels}
+        if not new:
+            return
+        self.channels.update(new)
+        for (code, s), lam in list(self._lam.items()):
+            if s in new and lam != lam:
+                self._lam[(code, s)] = float(_wavelengths(code, np.array([s]), self.channels)[0])
+
     def _slots(self, code: str, sats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """State slots and wavelengths (m) of ``code`` for satellites ``sats``."""
         new = [int(s) for s in sats.tolist() if (code, int(s)) not in self._slot]

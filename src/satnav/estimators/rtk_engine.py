@@ -347,6 +347,7 @@ class RtkEngine(RtkCore):
                 freq = _frequencies(self.signals, self.letters, k, self.nf)
                 self.freq[lost] = freq[lost]
                 self.lam[lost] = SPEED_OF_LIGHT / freq[lost]
+                self._glonass_k_flat = None  # the channel numbers of the wavelengths, again
 
     def add_base(self, base_epoch) -> None:
         """Add base observations (:class:`~satnav.observations.Observations` of one or more

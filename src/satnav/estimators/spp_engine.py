@@ -47,6 +47,7 @@ from .solution import Solution
 from .spp import (
     SppOptions,
     _initial_position,
+    _nav_glonass_channels,
     _reduce_to_marker,
     _smoothing_channels,
     _smoothing_codes,
@@ -104,10 +105,14 @@ class SppEngine:
         self._keep = keep
 
     def add_navigation(self, nav: Navigation) -> None:
-        """Add broadcast messages (a :class:`Navigation`); used from the next epoch on."""
+        """Add broadcast messages (a :class:`Navigation`); used from the next epoch on. Its
+        header's ionospheric and time corrections replace those held (newer broadcast
+        values: :func:`merge_navigation`)."""
         self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
         self._core = _SppCore(self.nav, self.options, self.states)
         self._nav_systems = None
+        if self._smoother is not None:  # GLONASS wavelengths of satellites without them so far
+            self._smoother.add_channels(_nav_glonass_channels(self.nav))
 
     def process(self, obs: Observations) -> Solution:
         """Solution of the epochs of ``obs`` (usually one), in time order after the
@@ -120,9 +125,12 @@ class SppEngine:
             if self._smoother is None:
                 from .carrier_smoothing import HatchSmoother
 
+                # channels of every satellite with messages (not only those of this epoch)
+                channels = {} if self.nav is None else _nav_glonass_channels(self.nav)
+                channels.update(_smoothing_channels(obs, self.nav))
                 self._smoother = HatchSmoother(
                     window_s=opts.smoothing_s, signals=_smoothing_codes(opts),
-                    glonass_channels=_smoothing_channels(obs, self.nav), interval_s=obs.interval_s(),
+                    glonass_channels=channels, interval_s=obs.interval_s(),
                 )
             obs = self._smoother.smooth(obs)
         plan = self._core.signal_plan(obs, require=False)
@@ -188,6 +196,10 @@ class SppEngine:
 
 def merge_navigation(a: Navigation, b: Navigation) -> Navigation:
     """Navigation holding the messages of ``a`` then ``b`` (:meth:`Navigation.merge`: per
-    system sorted by satellite and time of clock, exact duplicates dropped; ``a``'s header
-    wins, ``b``'s ionospheric and time corrections fill its gaps)."""
-    return a.merge(b)
+    system sorted by satellite and time of clock, exact duplicates dropped), with ``a``'s
+    header but ``b``'s ionospheric and time corrections where ``b`` has them: ``b`` came
+    later (a stream's new broadcast coefficients; the batch merge keeps the first file's)."""
+    out = a.merge(b)
+    out.header.iono_corrections.update(b.header.iono_corrections)
+    out.header.time_corrections.update(b.header.time_corrections)
+    return out

@@ -425,7 +425,8 @@ def _records(rows: list[dict]) -> np.ndarray:
 
 
 def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None,
-                 counts: dict | None = None, times_ns: np.ndarray | None = None) -> Navigation:
+                 counts: dict | None = None, times_ns: np.ndarray | None = None,
+                 latest: bool = False) -> Navigation:
     """Broadcast ephemerides of the RXM-SFRBX messages of a framed stream.
 
     GPS LNAV (subframes 1-3) and Galileo I/NAV (word types 1-5) become Keplerian records
@@ -437,9 +438,13 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
     ``sfrbx_crc_failures``. QZSS LNAV is decoded as GPS LNAV. GLONASS strings 1-4 of one
     frame (GLONASS ICD 5.1 4.4, received within 30 s) become :data:`GLONASS_DTYPE` records
     when ``times_ns`` gives each SFRBX message's receiver time (GPST ns, e.g. of the RAWX
-    before it: :func:`sfrbx_times`), which places their times of day on a date.
+    before it: :func:`sfrbx_times`), which places their times of day on a date. The header
+    keeps the first ionospheric/time corrections of the messages and the first transmission of
+    each ephemeris (as the converter writes them), or with ``latest`` the last ones (a
+    live stream's newest broadcast: a health change without a new issue of data).
     """
     counts = {} if counts is None else counts
+    put = dict.__setitem__ if latest else dict.setdefault
     offsets = frames.select(0x02, 0x13)
     lengths = frames.length[(frames.cls == 0x02) & (frames.id == 0x13)]
     hint = 2048 + 200 if week_hint is None else int(week_hint)
@@ -449,7 +454,16 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
     glo_strings: dict[int, dict] = {}
     bds_sub: dict[int, dict] = {}
     bds_pages: dict[int, dict] = {}
-    seen: set = set()
+    seen: dict = {}  # message key -> (system letter, row)
+
+    def keep(letter: str, key, rec) -> None:
+        """Each message once: the first transmission, or the last with ``latest``."""
+        at = seen.get(key)
+        if at is None:
+            seen[key] = (letter, len(rows[letter]))
+            rows[letter].append(rec)
+        elif latest:
+            rows[at[0]][at[1]] = rec
     rows: dict[str, list] = {"G": [], "E": [], "J": [], "R": [], "C": []}
     header = NavHeader()
     mv = memoryview(data)
@@ -475,10 +489,7 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                 store[m] = (bits, t_rx, data[off + 3] - 7)
                 if m == 4 and all(j in store for j in (1, 2, 3)) and t_rx - min(store[j][1] for j in (1, 2, 3)) <= 30 * NS_PER_S:
                     rec = _glonass_strings(store, sat, t_rx)
-                    key = (sat, int(rec["toc"][0]))
-                    if key not in seen:
-                        seen.add(key)
-                        rows["R"].append(rec)
+                    keep("R", (sat, int(rec["toc"][0])), rec)
             continue
         if letter == "C" and nwords >= 10 and (sv <= 5 or sv >= 59) and 1 <= sv <= SIGNALS["C"].max_prn:
             bits = 0  # D2 (GEO): subframe 1 pages 1-10 carry the ephemeris
@@ -491,9 +502,8 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                     store[pnum] = bits
                     if pnum == 10 and all(j in store for j in (1, 3, 4, 5, 6, 7, 8, 9)):
                         rec = _bds_d2(store, sat)
-                        if rec is not None and rec["_key"] not in seen:
-                            seen.add(rec["_key"])
-                            rows["C"].append(rec)
+                        if rec is not None:
+                            keep("C", rec["_key"], rec)
             continue
         if letter == "C" and nwords >= 10 and 6 <= sv <= 58:  # D1 (MEO/IGSO)
             bits = 0
@@ -505,9 +515,8 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                 store[frn] = bits
                 if frn == 3 and all(j in store for j in (1, 2)):
                     rec = _bds_d1(store, sat)
-                    if rec is not None and rec["_key"] not in seen:
-                        seen.add(rec["_key"])
-                        rows["C"].append(rec)
+                    if rec is not None:
+                        keep("C", rec["_key"], rec)
             continue
         if letter in "GJ" and nwords >= 10 and 1 <= sv <= SIGNALS[letter].max_prn:
             bits = 0
@@ -520,9 +529,8 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                 gps_sub.setdefault(sat, {})[sfid] = bits
                 if sfid == 3 and len(gps_sub[sat]) == 3:
                     rec = _gps_lnav(gps_sub[sat], sat, hint)
-                    if rec is not None and rec["_key"] not in seen:
-                        seen.add(rec["_key"])
-                        rows[letter].append(rec)
+                    if rec is not None:
+                        keep(letter, rec["_key"], rec)
             elif sfid == 4 and _u(bits, 240, 50, 6) == 56:  # page 18: ionosphere and UTC
                 T = 240
                 alpha = [_s(bits, T, 56, 8) * 2.0**-30, _s(bits, T, 64, 8) * 2.0**-27,
@@ -534,9 +542,9 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                 tot = _u(bits, T, 176, 8) * 4096.0
                 wnt = _u(bits, T, 184, 8)
                 week_t = wnt + 256 * round((hint - wnt) / 256)
-                header.iono_corrections.setdefault("GPSA", np.array(alpha))
-                header.iono_corrections.setdefault("GPSB", np.array(beta))
-                header.time_corrections.setdefault("GPUT", (a0, a1, tot, week_t))
+                put(header.iono_corrections, "GPSA", np.array(alpha))
+                put(header.iono_corrections, "GPSB", np.array(beta))
+                put(header.time_corrections, "GPUT", (a0, a1, tot, week_t))
                 if header.leap_seconds is None:
                     header.leap_seconds = _s(bits, T, 192, 8)
         elif letter == "E" and nwords >= 8:
@@ -560,13 +568,12 @@ def decode_sfrbx(data: bytes, frames: UbxFrames, *, week_hint: int | None = None
                 if wtype == 5:
                     ai = (_u(word, 128, 6, 11) * 2.0**-2, _s(word, 128, 17, 11) * 2.0**-8,
                           _s(word, 128, 28, 14) * 2.0**-15)
-                    header.iono_corrections.setdefault("GAL", np.array(ai))
+                    put(header.iono_corrections, "GAL", np.array(ai))
                 if all(t in store for t in (1, 2, 3, 4, 5)) and wtype in (4, 5):
                     source = 513.0 if sig == 1 else 516.0 if sig == 5 else 513.0
                     rec = _gal_inav(store, sat, source)
-                    if rec is not None and rec["_key"] not in seen:
-                        seen.add(rec["_key"])
-                        rows["E"].append(rec)
+                    if rec is not None:
+                        keep("E", rec["_key"], rec)
     nav = Navigation(header=header)
     for letter, lst in rows.items():
         if lst:

@@ -25,12 +25,13 @@ nothing raises.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 
 import numpy as np
 
 from ..gnss_time import NS_PER_WEEK
-from ..navigation import Navigation
+from ..navigation import Navigation, records_view
 from .stream_items import EpochItem, NavigationItem, ProblemItem, StreamItem
 from .ubx import (
     RAWX_MEASUREMENT_DTYPE,
@@ -287,30 +288,50 @@ class UbxDecoder:
         for f, _ in kept:
             rows.append((start, 0x02, 0x13, len(f) - 8))
             start += len(f)
-        nav = decode_sfrbx(data, _frames_of(rows, {}), week_hint=self._week, times_ns=times_ns)
-        new = Navigation(header=nav.header)
+        nav = decode_sfrbx(data, _frames_of(rows, {}), week_hint=self._week, times_ns=times_ns,
+                           latest=True)
+        # corrections by name and value: new broadcast coefficients are sent again; only the
+        # new ones go in the item (old ones of the kept frames would undo them downstream)
+        header = copy.copy(nav.header)
+        header.iono_corrections, header.time_corrections = {}, {}
         found = False
+        for held, sent in ((nav.header.iono_corrections, header.iono_corrections),
+                           (nav.header.time_corrections, header.time_corrections)):
+            for name, value in held.items():
+                k = (name, repr(np.asarray(value).tolist()))
+                if k not in self._header_keys:
+                    self._header_keys.add(k)
+                    sent[name] = value
+                    found = True
+        new = Navigation(header=header)
         for letter, records in nav.messages.items():
-            fresh = []
-            for rec in records:
-                if letter == "R":  # GLONASS: once per satellite and tb (the converter's key)
-                    k = (letter, int(rec["sat"]), int(rec["toc"]))
-                else:
-                    k = (letter, int(rec["sat"]), int(rec["toe"]), int(rec["toc"]), float(rec["iode"]))
-                if k not in self._ephemeris_keys:
-                    self._ephemeris_keys.add(k)
-                    fresh.append(rec)
+            keys = _message_keys(letter, records)
+            fresh = [i for i, k in enumerate(keys) if k not in self._ephemeris_keys]
             if fresh:
-                new.add_messages(letter, np.array(fresh, dtype=records.dtype))
+                self._ephemeris_keys.update(keys[i] for i in fresh)
+                new.add_messages(letter, records[fresh])
                 found = True
-        header_new = {k for k in list(nav.header.iono_corrections) + list(nav.header.time_corrections)} - self._header_keys
-        if header_new:
-            self._header_keys |= header_new
-            found = True
         if not found:
             return None
         new.sources = [self.source] if self.source else []
         return NavigationItem(new, "ubx")
+
+
+#: Message fields that say where or when a message was read, not what it says: a message
+#: equal to one sent in every other field is a repetition (GPS LNAV ``transmission_time`` is
+#: the HOW time of its subframe 1, repeated every 30 s; GLONASS ``frame_time`` the t_k of the
+#: string 1 read; ``data_source`` the Galileo signal of the same I/NAV words).
+_READ_FIELDS = ("line", "source", "transmission_time", "frame_time", "data_source")
+
+
+def _message_keys(letter: str, records: np.ndarray) -> list:
+    """One hashable key per message record: its bytes with :data:`_READ_FIELDS` zeroed, so
+    that any other change (health, an upload with the same issue of data) is a new message."""
+    key = records_view(records).copy().view(records.dtype)
+    for name in _READ_FIELDS:
+        if name in records.dtype.names:
+            key[name] = 0
+    return [(letter, k) for k in records_view(key).tolist()]
 
 
 def _one_frame(frame: bytes) -> UbxFrames:

@@ -656,8 +656,14 @@ class _QueryPlan:
             if selector._cache is not None and where.size <= _CACHED_QUERY_MAX:
                 inside = (sats >= 0) & (sats < MAX_SATELLITES)
                 s = np.where(inside, sats, 0)
-                lows.append(np.where(inside, selector._cache[0][s], 0))
-                highs.append(np.where(inside, selector._cache[1][s], 0))
+                lo, hi = selector._cache[0][s], selector._cache[1][s]
+                # the selector keeps one interval per satellite: a satellite asked at two
+                # times (an RTK engine's base and rover epochs in one query) has the
+                # interval of one of them; a pair outside the kept interval is never
+                # served again (its choice may differ from that interval's)
+                own = (lo < q_t[where]) & (q_t[where] < hi) & inside
+                lows.append(np.where(own, lo, 0))
+                highs.append(np.where(own, hi, 0))
             else:
                 lows.append(np.zeros(where.size, np.int64))
                 highs.append(np.zeros(where.size, np.int64))

@@ -29,6 +29,7 @@ when the base stream is down or has ended), then is solved and written.
 
 from __future__ import annotations
 
+import copy
 import math
 import queue
 import time
@@ -122,6 +123,7 @@ class LiveEngine:
         Messages already known (equal in every field but where and when they were read;
         base stations repeat them every minute or so) are skipped; new ones are gathered and
         given to the engines once, before the next epoch is solved."""
+        from ..estimators.spp_engine import merge_navigation
         from ..navigation import Navigation, records_view
 
         fresh = Navigation(header=nav.header)
@@ -141,18 +143,24 @@ class LiveEngine:
             if new.any():
                 self._nav_keys.update(k for k, n in zip(keys, new) if n)
                 fresh.add_messages(letter, arr[new])
-        header_new = {k for k in (*nav.header.iono_corrections, *nav.header.time_corrections)} - self._nav_header_keys
+        # header corrections by name and value: new broadcast coefficients replace the old
+        header_new = {(k, repr(np.asarray(v).tolist())) for k, v in (*nav.header.iono_corrections.items(),
+                                                                   *nav.header.time_corrections.items())}
+        header_new -= self._nav_header_keys
         if not len(fresh) and not header_new:
             return
         self._nav_header_keys |= header_new
+        fresh.header = copy.deepcopy(nav.header)  # (the engines' navigation may change it)
         self.counts["ephemerides"] += len(fresh)
-        self._nav_pending = fresh if self._nav_pending is None else self._nav_pending.merge(fresh)
+        self._nav_pending = fresh if self._nav_pending is None else merge_navigation(self._nav_pending, fresh)
 
     def _apply_navigation(self) -> None:
+        from ..estimators.spp_engine import merge_navigation
+
         nav, self._nav_pending = self._nav_pending, None
         if nav is None:
             return
-        self.nav = nav if self.nav is None else self.nav.merge(nav)
+        self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
         if not len(self.nav):
             return
         if self.spp is None:
