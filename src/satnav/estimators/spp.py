@@ -1372,20 +1372,25 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
     solved = status <= SOLVED_STATUS_MAX
     position = np.where(solved[:, None], rr, np.nan)
     clock = np.where(solved[:, None] & ev.present_groups[:, :ng], clk[:, :ng] / SPEED_OF_LIGHT, np.nan)
-    cov = np.full((m, 3, 3), np.nan)
-    if solved.any():
-        cov[solved] = _cofactor(ev.n[solved])[:, :3, :3]
-    cols = _satellite_columns(pb, ev, solved)
+    all_solved = bool(solved.all())
+    if all_solved:  # (every matrix inverted, as below)
+        cov = _cofactor(ev.n)[:, :3, :3].copy()
+    else:
+        cov = np.full((m, 3, 3), np.nan)
+        if solved.any():
+            cov[solved] = _cofactor(ev.n[solved])[:, :3, :3]
+    cols = _satellite_columns(pb, ev, solved, all_solved)
     vel = np.full((m, 3), np.nan)
     drift = np.full(m, np.nan)
     if opts.velocity and np.isfinite(pb.range_rate).any():
         vel, drift, _, _ = estimate_velocity(
-            pb.range_rate, np.where(solved[:, None], rr, np.nan), ev.sat_pos, pb.sat_vel,
-            pb.sat_drift, ev.use & solved[:, None], weights=np.sin(np.maximum(ev.el, 0.1)) ** 2,
+            pb.range_rate, position, ev.sat_pos, pb.sat_vel, pb.sat_drift,
+            ev.use if all_solved else ev.use & solved[:, None], weights=np.sin(np.maximum(ev.el, 0.1)) ** 2,
         )
-    with np.errstate(invalid="ignore"):
+    if not all_solved:
+        unsolved = ~solved
         for a in dops:
-            a[~solved] = np.nan
+            a[unsolved] = np.nan
     options = _base_options(opts)
     if pb.ifb_keys:  # inter-frequency biases (m) of multi_signal, per "group:band"
         options["inter_frequency_bias_m"] = {
@@ -1436,9 +1441,10 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
     return status, tested, dops
 
 
-def _satellite_columns(pb: _Problem, ev, solved) -> dict:
+def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:
     """Per-satellite outputs (epochs x output columns): residuals, used, excluded, azimuth,
-    elevation, and satellites used per system."""
+    elevation, and satellites used per system. ``all_solved``: every epoch is solved (its
+    masks are skipped: the same values)."""
     m = pb.m
     use = ev.use
     n_cols = len(pb.satellites)
@@ -1454,21 +1460,49 @@ def _satellite_columns(pb: _Problem, ev, solved) -> dict:
         order = np.argsort(pb.primary[ei, si], kind="stable")
         ei, si = ei[order], si[order]
     ci = pb.col_out[pb.col[ei, si]]
-    solved_cell = solved[ei]
-    residuals[ei, ci] = np.where(solved_cell & (use[ei, si] | pb.excluded[ei, si]), ev.residual[ei, si], np.nan)
-    if one_column:  # no cell written twice
-        used_cols[ei, ci] = use[ei, si] & solved_cell
-        excluded_cols[ei, ci] = pb.excluded[ei, si]
+    use_cell, excluded_cell = use[ei, si], pb.excluded[ei, si]
+    if all_solved:  # (solved_cell all true: the same values)
+        residuals[ei, ci] = np.where(use_cell | excluded_cell, ev.residual[ei, si], np.nan)
+        used_cell = use_cell
+        shown = ev.near[ei]
     else:
-        np.logical_or.at(used_cols, (ei, ci), use[ei, si] & solved_cell)
-        np.logical_or.at(excluded_cols, (ei, ci), pb.excluded[ei, si])
-    az_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.az[ei, si], np.nan)
-    el_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.el[ei, si], np.nan)
+        solved_cell = solved[ei]
+        residuals[ei, ci] = np.where(solved_cell & (use_cell | excluded_cell), ev.residual[ei, si], np.nan)
+        used_cell = use_cell & solved_cell
+        shown = solved_cell & ev.near[ei]
+    if one_column:  # no cell written twice
+        used_cols[ei, ci] = used_cell
+        excluded_cols[ei, ci] = excluded_cell
+    else:
+        np.logical_or.at(used_cols, (ei, ci), used_cell)
+        np.logical_or.at(excluded_cols, (ei, ci), excluded_cell)
+    if shown.all():
+        az_cols[ei, ci] = ev.az[ei, si]
+        el_cols[ei, ci] = ev.el[ei, si]
+    else:
+        az_cols[ei, ci] = np.where(shown, ev.az[ei, si], np.nan)
+        el_cols[ei, ci] = np.where(shown, ev.el[ei, si], np.nan)
     by_system = {}
-    for s in dict.fromkeys(pb.col_system.tolist()):
-        by_system[s] = (used_cols[:, pb.col_system == s]).sum(axis=1).astype(np.int16)
+    for s, columns in _system_columns(pb):
+        by_system[s] = (used_cols[:, columns]).sum(axis=1).astype(np.int16)
     return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
             "el": el_cols, "by_system": by_system}
+
+
+def _system_columns(pb) -> list:
+    """(system, output columns of its satellites (bool mask)) per system of ``pb``, in order of
+    appearance; kept on the layout arrays (the same for every epoch of a plan)."""
+    key = id(pb.col_system)
+    hit = _SYSTEM_COLUMNS.get(key)
+    if hit is None or hit[0] is not pb.col_system:
+        if len(_SYSTEM_COLUMNS) > 64:
+            _SYSTEM_COLUMNS.clear()
+        cols = pb.col_system
+        hit = _SYSTEM_COLUMNS[key] = (cols, [(s, cols == s) for s in dict.fromkeys(cols.tolist())])
+    return hit[1]
+
+
+_SYSTEM_COLUMNS: dict = {}
 
 
 def _one_per_satellite(pb, use):

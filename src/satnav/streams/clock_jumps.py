@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..constants import SPEED_OF_LIGHT
+from ..satellites import MAX_SATELLITES
 
 __all__ = ["ClockJumpDetector", "mark_all_phases_slipped"]
 
@@ -32,14 +33,16 @@ class ClockJumpDetector:
         self.max_gap_s = float(max_gap_s)
         self.min_satellites = int(min_satellites)
         self._t: int | None = None
-        self._p: dict[int, float] = {}
-        self._rate: dict[int, float] = {}
+        # per satellite index (NaN: none): last pseudorange (m) and range rate (m/s)
+        self._p = np.full(MAX_SATELLITES, np.nan)
+        self._rate = np.full(MAX_SATELLITES, np.nan)
 
     _RANKS: dict = {}  # codes of an epoch -> rank of each code (pseudoranges first, alphabetical)
 
     @classmethod
-    def _pseudoranges(cls, obs) -> dict[int, float]:
-        """Satellite -> its pseudorange of the first code (alphabetical) it has."""
+    def _pseudoranges(cls, obs) -> np.ndarray:
+        """Per satellite index: its pseudorange (m) of the first code (alphabetical) it has
+        (NaN: none)."""
         key = tuple(obs.codes)
         rank = cls._RANKS.get(key)
         if rank is None:
@@ -48,33 +51,40 @@ class ClockJumpDetector:
             rank = np.where(is_code, np.argsort(np.argsort(codes)), 10**6) if len(key) else np.zeros(0, np.int64)
             if len(cls._RANKS) > 64:
                 cls._RANKS.clear()
-            cls._RANKS[key] = rank
-        if not (rank < 10**6).any():
-            return {}
+            cls._RANKS[key] = (rank, bool((rank < 10**6).any()))
+            rank = cls._RANKS[key]
+        rank, any_code = rank
+        out = np.full(MAX_SATELLITES, np.nan)
+        if not any_code:
+            return out
         r = rank[obs.code]
-        ok = (r < 10**6) & np.isfinite(obs.value) & (obs.value > 1e6)
-        sat, val, rr = obs.sat[ok], obs.value[ok], r[ok]
+        value = obs.value
+        ok = (r < 10**6) & np.isfinite(value) & (value > 1e6)
+        sat, val, rr = obs.sat[ok], value[ok], r[ok]
         order = np.lexsort((rr, sat))
         sat, val = sat[order], val[order]
         first = np.ones(len(sat), bool)
         first[1:] = sat[1:] != sat[:-1]
-        return dict(zip(sat[first].tolist(), val[first].tolist()))
+        out[sat[first]] = val[first]
+        return out
 
     def update(self, obs) -> float:
         """The clock jump (m) at the one epoch of ``obs``: 0.0 when none is seen."""
         t = int(obs.epochs[0])
         p = self._pseudoranges(obs)
         jump = 0.0
-        rate: dict[int, float] = {}
         if self._t is not None and 0 < (t - self._t) / 1e9 <= self.max_gap_s:
             dt = (t - self._t) / 1e9
-            rate = {s: (v - self._p[s]) / dt for s, v in p.items() if s in self._p}
-            d2 = [(rate[s] - self._rate[s]) * dt for s in rate if s in self._rate]
+            rate = (p - self._p) / dt  # (NaN where either epoch lacks the satellite)
+            d2 = (rate - self._rate) * dt
+            d2 = d2[d2 == d2]  # satellites with three epochs
             if len(d2) >= self.min_satellites:
                 med = float(np.median(d2))
                 if abs(med) > self.threshold_m:
                     jump = med
-                    rate = {s: r - med / dt for s, r in rate.items()}
+                    rate = rate - med / dt
+        else:
+            rate = np.full(MAX_SATELLITES, np.nan)
         self._t, self._p, self._rate = t, p, rate
         return jump
 
