@@ -13,11 +13,18 @@ import types
 __all__ = ["compile_kernels"]
 
 
-def compile_kernels(functions, warm_up) -> tuple | bool:
+def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
     """``functions`` compiled by ``numba.njit`` (cached on disk where the package folder is
     writable, in memory otherwise) and run once by ``warm_up(kernels)``, so that the first
     real call does not compile; False when numba is missing or fails or ``SATNAV_NO_NUMBA``
-    is set."""
+    is set.
+
+    The first ``helpers`` functions are helpers of the others: compiled first, and each
+    later function compiled with the compiled helpers in place of the plain ones it names
+    (numba cannot call a plain Python function: without this the kernel would not compile,
+    and the caller would silently fall back to NumPy). Other satnav functions a kernel
+    names (the shared NumPy cores of the models, see :mod:`satnav.estimators.spp_kernel`)
+    are found and compiled with it. Returns the compiled functions after the helpers."""
     if os.environ.get("SATNAV_NO_NUMBA"):
         return False
     try:
@@ -27,8 +34,16 @@ def compile_kernels(functions, warm_up) -> tuple | bool:
     for cache in (True, False):  # no cache where the package folder is read-only
         try:
             jit = numba.njit(cache=cache, nogil=True)
+            compiled: dict = {}
             memo: dict = {}
-            kernels = tuple(_compiled(f, jit, memo) for f in functions)
+            kernels = []
+            for k, f in enumerate(functions):
+                kernel = _compiled(f, jit, memo, compiled)
+                if k < helpers:
+                    compiled[f.__name__] = kernel
+                else:
+                    kernels.append(kernel)
+            kernels = tuple(kernels)
             warm_up(kernels)
         except Exception:  # pragma: no cover - a broken numba install
             continue
@@ -36,24 +51,33 @@ def compile_kernels(functions, warm_up) -> tuple | bool:
     return False
 
 
-def _compiled(function, jit, memo):
-    """``jit(function)`` where the satnav functions it calls by global name (shared NumPy
-    cores such as :func:`satnav.frames.geodetic_core`, recursively) are compiled too: the
-    kernel runs on a copy of ``function`` whose globals name the compiled helpers (the
-    modules keep their plain functions, which the NumPy callers use)."""
+def _with_globals(f, names: dict):
+    """A copy of the function ``f`` whose global names ``names`` are these values."""
+    g = dict(f.__globals__)
+    g.update(names)
+    copy = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+    copy.__qualname__, copy.__module__, copy.__doc__ = f.__qualname__, f.__module__, f.__doc__
+    copy.__kwdefaults__ = f.__kwdefaults__
+    return copy
+
+
+def _compiled(function, jit, memo: dict, names: dict):
+    """``jit(function)`` with the compiled helpers ``names`` (name -> kernel) in place of the
+    plain functions of those names, and the other satnav functions it calls by global name
+    (shared NumPy cores such as :func:`satnav.frames.geodetic_core`, recursively) compiled
+    too: the kernel runs on a copy of ``function`` whose globals name the compiled functions
+    (the modules keep their plain functions, which the NumPy callers use)."""
     if function in memo:
         return memo[function]
-    names = function.__code__.co_names
-    helpers = [n for n in names if isinstance(function.__globals__.get(n), types.FunctionType)
-               and function.__globals__[n].__module__.startswith("satnav")]
-    if not helpers:
+    scope, used = function.__globals__, function.__code__.co_names
+    given = {n: names[n] for n in used if n in names}
+    found = [n for n in used if n not in names and isinstance(scope.get(n), types.FunctionType)
+             and scope[n].__module__.startswith("satnav")]
+    if not given and not found:
         memo[function] = out = jit(function)
         return out
-    scope = dict(function.__globals__)
-    copy = types.FunctionType(function.__code__, scope, function.__name__, function.__defaults__,
-                              function.__closure__)
-    copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
-    memo[function] = out = jit(copy)
-    for name in helpers:
-        scope[name] = _compiled(scope[name], jit, memo)
+    copy = _with_globals(function, given)
+    memo[function] = out = jit(copy)  # (compiled at the first call, after the helpers below)
+    for name in found:
+        copy.__globals__[name] = _compiled(scope[name], jit, memo, names)
     return out

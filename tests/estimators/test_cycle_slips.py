@@ -161,3 +161,52 @@ def test_compiled_slip_tracker_equals_numpy(n, k, seed):
         if isinstance(value, np.ndarray) and name != "_counters":  # (the kernel's scratch)
             np.testing.assert_array_equal(getattr(compiled[0], name), value, err_msg=name)
     assert (compiled[0]._last_t, compiled[0]._n_mis) == (numpy._last_t, numpy._n_mis)
+
+
+def test_compiled_slip_kernel_is_really_used(monkeypatch):
+    """With numba installed the live engines' slip kernel is compiled (with its median
+    helper: a kernel calling a plain Python function does not compile, and the tracker
+    would fall back to NumPy without a word) and SlipTracker.update runs it."""
+    numba = pytest.importorskip("numba")
+    from satnav.estimators import cycle_slips
+
+    monkeypatch.delenv("SATNAV_NO_NUMBA", raising=False)
+    try:
+        assert cycle_slips.use_compiled_slip_tracker(True)
+        kernel = cycle_slips._KERNELS[0]
+        dispatcher = numba.core.registry.CPUDispatcher
+        assert isinstance(kernel, dispatcher) and kernel.signatures
+        # (compiled into the kernel; its own signatures stay empty when loaded from the cache)
+        assert isinstance(kernel.py_func.__globals__["_finite_median"], dispatcher)
+        calls = []
+
+        def counted(*args):
+            calls.append(1)
+            return kernel(*args)
+
+        monkeypatch.setattr(cycle_slips, "_KERNELS", (counted,))
+        epochs = list(_tracker_epochs(5, 6, 2, m=20))
+        tracker = SlipTracker(epochs[0][1], doppler_history=8, doppler_min_epochs=2)
+        for args, _ in epochs:
+            tracker.update(*args)
+        assert len(calls) == len(epochs)
+    finally:
+        monkeypatch.undo()
+        cycle_slips.use_compiled_slip_tracker(None)
+
+
+def test_finite_median_helper_equals_nanmedian():
+    """The kernel's median helper (run here as plain Python) is _nanmedian_last's and
+    np.nanmedian's: NaNs left out, NaN when none."""
+    from satnav.estimators.cycle_slips import _finite_median, _nanmedian_last
+
+    rng = np.random.default_rng(7)
+    for _trial in range(300):
+        v = rng.normal(size=int(rng.integers(0, 12))) * rng.choice([1.0, 1e6])
+        v[rng.random(len(v)) < 0.3] = np.nan
+        buf = np.empty(len(v) + 1)
+        got = _finite_median(v, buf)
+        ref = float(_nanmedian_last(v[None])[0]) if len(v) else np.nan
+        assert got == ref or (np.isnan(got) and np.isnan(ref))
+        if np.isfinite(v).any():
+            assert got == np.nanmedian(v)

@@ -10,6 +10,7 @@ import pytest
 from satnav.estimators.dop import (
     dilution_of_precision,
     dilution_of_precision_enu,
+    dilution_of_precision_epoch,
     enu_line_of_sight,
 )
 
@@ -54,3 +55,25 @@ def test_dops_equal_the_textbook_formula(seed):
         want = _textbook(az[e, :8], np.where(np.isfinite(el[e, :8]), el[e, :8], 0.5), np.ones(8, bool),
                          np.zeros(8, int), 1)
         np.testing.assert_allclose([x[0, e] for x in g1], want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_one_epoch_path_gives_the_same_bits(seed):
+    """dilution_of_precision_epoch (a per-epoch engine's) equals dilution_of_precision_enu on
+    the same epoch bit for bit (the same operations), singular and clock groups without a
+    satellite included, and both the textbook formula."""
+    rng = np.random.default_rng(seed)
+    for trial in range(500):
+        k, ng = int(rng.integers(3, 30)), int(rng.integers(1, 5))
+        az = rng.uniform(0, 2 * np.pi, k)
+        el = rng.uniform(0.0, np.pi / 2, k) * rng.choice([1.0, 1e-3, 1e-7])
+        if trial % 7 == 0:
+            az[:] = az[0]  # (nearly) singular
+        group = rng.integers(0, ng, k)
+        los = enu_line_of_sight(az, el)
+        general = [float(x[0]) for x in dilution_of_precision_enu(los[None], None, group[None], ng)]
+        one = dilution_of_precision_epoch(los, group, ng)
+        np.testing.assert_array_equal(one, general)
+        book = _textbook(az, el, np.ones(k, bool), group, ng)
+        if np.isfinite(book).all() and np.isfinite(one).all():
+            np.testing.assert_allclose(one, book, rtol=1e-6)

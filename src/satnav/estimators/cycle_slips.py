@@ -604,18 +604,9 @@ def _slip_kernel(t, phase, code, lli, dop, has_code, has_lli, has_dop, freq, c, 
                     both[i] = True
                 elif dt > 0:
                     rate = (gf - gf_prev[i]) / dt
-                    m = 0
-                    for j in range(w):
-                        x = rates[i, j]
-                        if x == x:
-                            buf[m] = x
-                            m += 1
-                    trend = 0.0
-                    if m > 0:
-                        srt = np.sort(buf[:m])
-                        trend = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
-                        if not (trend == trend and trend != np.inf and trend != -np.inf):
-                            trend = 0.0
+                    trend = _finite_median(rates[i], buf)
+                    if not (trend == trend and trend != np.inf and trend != -np.inf):
+                        trend = 0.0
                     if abs(rate - trend) * dt > gf_threshold:
                         both[i] = True
                     if rate == rate and rate != np.inf and rate != -np.inf:
@@ -691,30 +682,13 @@ def _slip_kernel(t, phase, code, lli, dop, has_code, has_lli, has_dop, freq, c, 
     for f in range(k):
         if t0 != none:
             dts = (t - t0) / 1e9
-            m = 0
-            for i in range(n):
-                x = phase[i, f] - last_phase[i, f] + 0.5 * (dop[i, f] + last_dop[i, f]) * dts
-                if x == x:
-                    buf[m] = x
-                    m += 1
-            med = np.nan
-            if m > 0:
-                srt = np.sort(buf[:m])
-                med = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
             slot = counters[1] % history
+            for i in range(n):  # this epoch's misclosures, then their median removed
+                ring[slot, i, f] = phase[i, f] - last_phase[i, f] + 0.5 * (dop[i, f] + last_dop[i, f]) * dts
+            med = _finite_median(ring[slot, :, f], buf)
             for i in range(n):
-                x = phase[i, f] - last_phase[i, f] + 0.5 * (dop[i, f] + last_dop[i, f]) * dts
-                ring[slot, i, f] = x - med
-        m = 0
-        for i in range(n):
-            x = mis[i, f]
-            if x == x:
-                buf[m] = x
-                m += 1
-        med = np.nan
-        if m > 0:
-            srt = np.sort(buf[:m])
-            med = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
+                ring[slot, i, f] = ring[slot, i, f] - med
+        med = _finite_median(mis[:, f], buf)
         common[f] = med if (med == med and med != np.inf and med != -np.inf) else 0.0
     if t0 != none:
         counters[1] += 1
@@ -733,25 +707,10 @@ def _slip_kernel(t, phase, code, lli, dop, has_code, has_lli, has_dop, freq, c, 
             if has[i, f] and n_mis >= min_epochs and abs(mis[i, f] - common[f]) > floor:
                 threshold = floor
                 if count >= 2:  # 8 robust sigmas of this column's misclosures (at least the floor)
-                    m = 0
-                    for j in range(count):
-                        x = ring[j, i, f]
-                        if x == x:
-                            buf[m] = x
-                            m += 1
-                    mad = np.nan
-                    if m > 0:
-                        srt = np.sort(buf[:m])
-                        med = (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
-                        q = 0
-                        for j in range(m):
-                            x = abs(srt[j] - med)
-                            if x == x:
-                                dev[q] = x
-                                q += 1
-                        if q > 0:
-                            srt2 = np.sort(dev[:q])
-                            mad = (srt2[(q - 1) >> 1] + srt2[q >> 1]) / 2
+                    med = _finite_median(ring[:count, i, f], buf)
+                    for j in range(count):  # (NaN for the absent ones: left out)
+                        dev[j] = abs(ring[j, i, f] - med)
+                    mad = _finite_median(dev[:count], buf)
                     sigma = 1.4826 * (mad if (mad == mad and mad != np.inf and mad != -np.inf) else 0.0)
                     threshold = max(floor, 8.0 * sigma)
                 slip = slip or abs(mis[i, f] - common[f]) > threshold
@@ -764,6 +723,23 @@ def _slip_kernel(t, phase, code, lli, dop, has_code, has_lli, has_dop, freq, c, 
                 t_dop[i, f] = t
             last_phase[i, f] = p
             last_dop[i, f] = d
+
+
+def _finite_median(values, buf):
+    """Median of the values of the 1-D array ``values`` that are not NaN (NaN when none):
+    :func:`_nanmedian_last`'s (the mean of the two middle values of the sorted rest), by
+    loops for :func:`_slip_kernel` (compiled with it); ``buf`` a scratch array at least
+    as long as ``values`` (not ``values`` itself)."""
+    m = 0
+    for j in range(len(values)):
+        x = values[j]
+        if x == x:
+            buf[m] = x
+            m += 1
+    if m == 0:
+        return np.nan
+    srt = np.sort(buf[:m])
+    return (srt[(m - 1) >> 1] + srt[m >> 1]) / 2
 
 
 def _load_kernels():
@@ -781,7 +757,9 @@ def _load_kernels():
         finally:
             _KERNELS = saved
 
-    return compile_kernels((_slip_kernel,), warm_up)
+    # the helper first: the kernel is compiled calling the compiled helper
+    kernels = compile_kernels((_finite_median, _slip_kernel), warm_up, helpers=1)
+    return kernels
 
 
 def use_compiled_slip_tracker(enabled: bool | None = True) -> bool:

@@ -184,12 +184,15 @@ def _satellite_states(nav, sats, time_ns, code_m, states_fn):
     return pos, clock, valid
 
 
-def _geometry(sat_pos, receiver):
+def _geometry(sat_pos, receiver, azimuth=False):
     """Range (m), unit line of sight receiver->satellite, elevation (rad), troposphere (m)
-    (:func:`satnav.models.measurement.geometry`: Earth rotation during the flight)."""
+    (:func:`satnav.models.measurement.geometry`: Earth rotation during the flight), and
+    the azimuth (rad) after them when ``azimuth``."""
     geo = measurement.geometry(receiver, sat_pos)
     el = geo.elevation_rad
     trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
+    if azimuth:
+        return geo.range_m, geo.unit_vector, el, trop, geo.azimuth_rad
     return geo.range_m, geo.unit_vector, el, trop
 
 

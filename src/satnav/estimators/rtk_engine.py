@@ -173,20 +173,13 @@ class _EpochArrays:
                 dop.reshape(n, nf) if np.isfinite(dop).any() else None)
 
 
-def _dops(position_m, satellite_ecef_m, sats) -> tuple[float, float, float, float]:
-    """(GDOP, PDOP, HDOP, VDOP) of satellites (ECEF positions) seen from ``position_m``, one
-    receiver clock per clock group (:data:`satnav.signals.SIGNALS`); the lines of sight
-    without the Earth rotation during the flight (it turns them by 0.1 mrad at most: DOPs
-    change in the fifth digit)."""
-    from ..frames import ecef_to_geodetic, enu_rotation
-    from .dop import dilution_of_precision_enu
+def _dops(azimuth_rad, elevation_rad, sats) -> tuple[float, float, float, float]:
+    """(GDOP, PDOP, HDOP, VDOP) of satellites at these azimuths and elevations (rad), one
+    receiver clock per clock group (:data:`satnav.signals.SIGNALS`), as the single point
+    DOPs (:func:`satnav.estimators.dop.dilution_of_precision`)."""
+    from .dop import dilution_of_precision_epoch, enu_line_of_sight
     from .spp import CLOCK_GROUP_OF
 
-    x = np.asarray(position_m, float)
-    los = satellite_ecef_m - x
-    los = los / np.linalg.norm(los, axis=1)[:, None]
-    lat, lon, _ = ecef_to_geodetic(x[None, :])
-    enu = los @ enu_rotation(lat, lon)[0].T
     key = np.asarray(sats, np.int64).tobytes()
     groups = _DOP_GROUPS.get(key)
     if groups is None:  # (the same satellites epoch after epoch: kept)
@@ -194,9 +187,9 @@ def _dops(position_m, satellite_ecef_m, sats) -> tuple[float, float, float, floa
         index = {g: k for k, g in enumerate(dict.fromkeys(names))}
         if len(_DOP_GROUPS) > 32:
             _DOP_GROUPS.clear()
-        groups = _DOP_GROUPS[key] = (np.array([index[x] for x in names])[None], len(index))
-    g, p, h, v, _ = dilution_of_precision_enu(enu[None], None, *groups)
-    return float(g[0]), float(p[0]), float(h[0]), float(v[0])
+        groups = _DOP_GROUPS[key] = (np.array([index[x] for x in names], np.intp), len(index))
+    g, p, h, v, _ = dilution_of_precision_epoch(enu_line_of_sight(azimuth_rad, elevation_rad), *groups)
+    return g, p, h, v
 
 
 #: :func:`_dops`' clock groups (indices, count) per set of satellites, the last few.
@@ -220,9 +213,11 @@ class RtkEpochSolution:
     age_s: float  # rover minus base epoch time (s), NaN without a base epoch
     satellites: np.ndarray  # satellite indices used (code single differences)
     fixed_systems: str = ""  # letters of the systems fixed ("" unless quality 1)
-    #: DOPs of ``satellites`` seen from ``position_m`` (one receiver clock per clock group,
-    #: as the single point DOPs: :func:`satnav.estimators.dop.dilution_of_precision`); NaN
-    #: without an RTK/DGNSS solution.
+    #: DOPs of ``satellites`` (one receiver clock per clock group, as the single point DOPs:
+    #: :func:`satnav.estimators.dop.dilution_of_precision`) at the azimuths and elevations
+    #: of the filter's linearisation point (kinematic: the epoch's single point position,
+    #: metres from ``position_m``: the DOPs differ from those seen from it in the sixth
+    #: digit), Earth rotation during the flight included; NaN without an RTK/DGNSS solution.
     gdop: float = math.nan
     pdop: float = math.nan
     hdop: float = math.nan
@@ -503,20 +498,24 @@ class RtkEngine(RtkCore):
         self._filter_epoch(i, 0, t, age_s, spp_pos, spp_ok, (slips | bslip).ravel(), half)
         out = self._solution(t, age_s, self._used)
         if out.quality in (1, 2, 4) and len(self._used) >= 4:
-            out.gdop, out.pdop, out.hdop, out.vdop = _dops(out.position_m, ep[5][self._used_mask], self._used)
+            az, el = self._look
+            used = self._used_mask
+            out.gdop, out.pdop, out.hdop, out.vdop = _dops(az[used], el[used], self._used)
         return out
 
     def _epoch_inputs(self, i, pos, at_spp):
         (_t, phase, code, _lli, _dop, sat_pos, clk, valid), b = self._cur
-        geometry = _geometry
         if b.yL is None:  # the base epoch's geometry with the rover's, one call for both
             both = _geometry(np.stack((sat_pos, b.sat_pos)),
-                             np.stack((np.asarray(pos, np.float64), self.base_pos))[:, None, :])
-            self._set_base_residuals(b, tuple(g[1] for g in both))
+                             np.stack((np.asarray(pos, np.float64), self.base_pos))[:, None, :], azimuth=True)
+            self._set_base_residuals(b, tuple(g[1] for g in both[:4]))
             rover = tuple(g[0] for g in both)
+        else:  # (as single_differences would call it)
+            rover = _geometry(sat_pos, np.asarray(pos)[..., None, :], azimuth=True)
+        self._look = (rover[4], rover[2])  # azimuth, elevation: the DOPs'
 
-            def geometry(_sat_pos, _pos):
-                return rover
+        def geometry(_sat_pos, _pos):
+            return rover[:4]
 
         e, el, yL, yP, okP, okL, var_sd = single_differences(
             geometry, self.lam, self.mask, self.mode == "dgnss", sat_pos, clk, phase, code,

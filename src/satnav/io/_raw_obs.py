@@ -83,6 +83,39 @@ def _code_plan(signals: list[tuple[str, str]], used: np.ndarray):
     return used_sorted, code_names, remap, obs_codes
 
 
+def row_order(signals: list[tuple[str, str]], row_time: np.ndarray, row_sat: np.ndarray, row_code: np.ndarray,
+              row_pri: np.ndarray, keep_last: bool = False):
+    """The rows kept of measurement rows (the present values, flattened), in output order, and
+    their codes: ``(order, codes, code_names, obs_codes)`` with ``order`` indices into the rows
+    (time, satellite, code order; of duplicates the highest priority, then the first -- or with
+    ``keep_last`` the last -- in stream order), ``codes`` the code index of every row (before
+    ``order``), ``code_names`` and ``obs_codes`` the codes as :class:`Observations` and its
+    header name them. ``row_code`` is signal * 4 + type (:data:`OBS_TYPES`)."""
+    # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order
+    used = np.unique(row_code)
+    _, code_names, remap, obs_codes = _code_plan(signals, used)
+    codes = remap[row_code]
+    # one int64 sort key: (epoch, satellite, code, priority); a stable sort keeps stream order
+    # among equals (reversed for keep_last, so that the last comes first)
+    if len(row_time) and np.all(row_time[1:] >= row_time[:-1]):  # stream order is time order
+        tix = np.zeros(len(row_time), np.int64)
+        np.cumsum(row_time[1:] != row_time[:-1], out=tix[1:])
+    else:
+        _, tix = np.unique(row_time, return_inverse=True)
+    pri = np.asarray(row_pri, np.int64)
+    pri = pri.max(initial=0) - pri
+    key = ((tix.astype(np.int64) * 65536 + row_sat) * 1024 + codes) * 16 + pri
+    if keep_last:
+        rev = np.arange(len(key) - 1, -1, -1)
+        order = rev[np.argsort(key[rev], kind="stable")]
+    else:
+        order = np.argsort(key, kind="stable")
+    key = key[order] >> 4
+    keep = np.ones(len(order), bool)
+    keep[1:] = key[1:] != key[:-1]
+    return order[keep], codes, code_names, obs_codes
+
+
 def observations_from_measurements(
     times: np.ndarray,
     sat: np.ndarray,
@@ -135,29 +168,7 @@ def observations_from_measurements(
         else np.broadcast_to(np.asarray(priority)[:, None], values.shape)[present]
     )
     row_code, row_val, row_lli = row_code[present], values[present], row_lli[present]
-    # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order
-    used = np.unique(row_code)
-    _, code_names, remap, obs_codes = _code_plan(signals, used)
-    codes = remap[row_code]
-    # one int64 sort key: (epoch, satellite, code, priority); a stable sort keeps stream order
-    # among equals (reversed for keep_last, so that the last comes first)
-    if len(row_time) and np.all(row_time[1:] >= row_time[:-1]):  # stream order is time order
-        tix = np.zeros(len(row_time), np.int64)
-        np.cumsum(row_time[1:] != row_time[:-1], out=tix[1:])
-    else:
-        _, tix = np.unique(row_time, return_inverse=True)
-    pri = np.asarray(row_pri, np.int64)
-    pri = pri.max(initial=0) - pri
-    key = ((tix.astype(np.int64) * 65536 + row_sat) * 1024 + codes) * 16 + pri
-    if keep_last:
-        rev = np.arange(len(key) - 1, -1, -1)
-        order = rev[np.argsort(key[rev], kind="stable")]
-    else:
-        order = np.argsort(key, kind="stable")
-    key = key[order] >> 4
-    keep = np.ones(len(order), bool)
-    keep[1:] = key[1:] != key[:-1]
-    order = order[keep]
+    order, codes, code_names, obs_codes = row_order(signals, row_time, row_sat, row_code, row_pri, keep_last)
     row_time, row_sat, codes, row_val, row_lli = (
         a[order] for a in (row_time, row_sat, codes, row_val, row_lli)
     )

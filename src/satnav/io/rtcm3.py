@@ -58,6 +58,7 @@ from ._raw_obs import (
 )
 from .framing import StreamFrames, frame_stream
 from .rawlog import log_protocol, read_head_bytes, read_log_bytes
+from .rtcm3_live import LiveEpochs
 from .rtcm3_nav import EPHEMERIS_TYPES, decode_ephemerides, ephemeris_fields
 from .rtcm3_obs import (
     LEGACY_TYPES,
@@ -91,6 +92,8 @@ _BDS = SYSTEMS.index("C")
 STATION_TYPES = (1005, 1006, 1007, 1008, 1033)
 #: Message numbers decoded (others are counted as unknown).
 _KNOWN_TYPES = frozenset(MSM_TYPES) | frozenset(LEGACY_TYPES) | frozenset(EPHEMERIS_TYPES) | frozenset(STATION_TYPES) | {1230}
+#: Framing counts that a decoder reports as problems.
+_PROBLEMS = ("rtcm3_crc_failures", "truncated", "garbage_bytes")
 #: MSM1-3 message numbers (compact: ranges modulo one light-millisecond).
 _COMPACT_MSM = [t for t, (_, k) in MSM_TYPES.items() if k < 4]
 
@@ -706,11 +709,19 @@ class Rtcm3Decoder:
         self._stations: list = []
         self._biases: dict = {}
         self.counts: dict = {}
+        #: whole epochs of MSM4-7 decoded with a plan of their layout (None: the general path only)
+        self._live: LiveEpochs | None = LiveEpochs()
 
     def feed(self, data: bytes) -> list[StreamItem]:
         """Consume the next bytes; return the items they complete, in stream order."""
         self._buffer += bytes(data)
         frames = frame_stream(self._buffer, ubx=False, nmea=False, final=False)
+        if self._live is not None and len(frames.rtcm_start) and not any(frames.counts.get(k) for k in _PROBLEMS):
+            data = self._buffer[: frames.consumed]
+            item = self._live.decode(self, data, frames.rtcm_start.tolist(), frames.rtcm_length.tolist(),
+                                     frames.rtcm_type.tolist())
+            if item is not None:
+                return self._took(item, len(frames.rtcm_start), frames.consumed)
         return self._consume(frames)
 
     def feed_frames(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list[StreamItem]:
@@ -718,7 +729,11 @@ class Rtcm3Decoder:
         output: ``starts``, payload ``lengths`` and message ``types`` of each): not framed again."""
         if self._buffer:  # bytes of an earlier feed wait: frame them with these
             return self.feed(data)
-        self._buffer = bytes(data)
+        data = bytes(data)
+        item = self._live.decode(self, data, starts, lengths, types) if self._live is not None else None
+        if item is not None:  # one whole epoch of MSM4-7 (rtcm3_live)
+            return self._took(item, len(starts), len(data))
+        self._buffer = data
         counts = {"rtcm3": len(starts)}  # no problems: the framer counted them
         e = np.zeros(0, np.int64)
         frames = StreamFrames(e, e.astype(np.uint8), e.astype(np.uint8), e, np.array(starts, np.int64),
@@ -735,10 +750,17 @@ class Rtcm3Decoder:
         return items
 
     # ------------------------------------------------------------------ internals
+    def _took(self, item: EpochItem, nframes: int, nbytes: int) -> list[StreamItem]:
+        """The bookkeeping of :meth:`_consume` for an epoch the fast path decoded."""
+        self.counts["rtcm3"] = self.counts.get("rtcm3", 0) + nframes
+        self._buffer = self._buffer[nbytes:]
+        self._offset += nbytes
+        return [item]
+
     def _consume(self, frames: StreamFrames) -> list[StreamItem]:
         data = self._buffer[: frames.consumed]
         items: list[tuple[int, int, StreamItem]] = []
-        for key in ("rtcm3_crc_failures", "truncated", "garbage_bytes"):
+        for key in _PROBLEMS:
             if frames.counts.get(key):
                 self.counts[key] = self.counts.get(key, 0) + frames.counts[key]
                 kind = "crc" if key == "rtcm3_crc_failures" else "garbage"

@@ -1,0 +1,150 @@
+"""The live epoch path (satnav.io.rtcm3_live) gives the general path's items, value for value."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from satnav.gnss_time import calendar_to_ns
+from satnav.io.framing import frame_stream
+from satnav.io.rtcm3 import MixedStreamDecoder, Rtcm3Decoder, epoch_closes
+from satnav.io.rtcm3_live import resolve_time_ms
+from satnav.io.rtcm3_obs import MSM_TYPES
+from satnav.io.stream_items import EpochItem
+
+DATA = Path(os.environ.get("SATNAV_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+STREAMS = DATA / "streams"
+pytestmark = pytest.mark.skipif(not STREAMS.exists(), reason="stream test data not available")
+
+
+def _reads(data: bytes) -> list[bytes]:
+    """The log cut as a live receiver sends it: each epoch's run of observation messages in one
+    read (up to the message that closes it), every other frame in a read of its own."""
+    fr = frame_stream(data, ubx=False)
+    buf = np.frombuffer(data + bytes(1100), np.uint8)
+    closes = epoch_closes(buf, fr).tolist()
+    starts, lengths, types = fr.rtcm_start.tolist(), fr.rtcm_length.tolist(), fr.rtcm_type.tolist()
+    out, run = [], b""
+    for s, n, t, c in zip(starts, lengths, types, closes):
+        frame = data[s : s + n + 6]
+        if t in MSM_TYPES:
+            run += frame
+            if c:
+                out.append(run)
+                run = b""
+        else:
+            if run:
+                out.append(run)
+                run = b""
+            out.append(frame)
+    return out + ([run] if run else [])
+
+
+def _items(reads, fast: bool, hint: int, mixed: bool = False):
+    dec = MixedStreamDecoder(time_hint_ns=hint) if mixed else Rtcm3Decoder(time_hint_ns=hint)
+    rtcm = dec.rtcm3 if mixed else dec
+    if not fast:
+        rtcm._live = None
+    items = []
+    for r in reads:
+        items += dec.feed(r)
+    items += dec.flush()
+    return items, rtcm
+
+
+def _same_epoch(a, b) -> None:
+    for f in ("time", "sat", "code", "lli", "ssi", "epochs", "epoch_flags"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert x.dtype == y.dtype, f
+        np.testing.assert_array_equal(x, y, err_msg=f)
+    np.testing.assert_array_equal(a.value, b.value)  # NaN where NaN, bit for bit elsewhere
+    assert a.codes == b.codes and a.source == b.source
+    for f in dataclasses.fields(a.header):
+        x, y = getattr(a.header, f.name), getattr(b.header, f.name)
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+        else:
+            assert x == y, f.name
+
+
+@pytest.mark.parametrize("name, year, mixed, n_fast", [
+    ("pygpsdata-rtcm3.log", 2020, False, 158), ("GMSD7_20121014.rtcm3", 2012, False, 0),
+    ("testglo.rtcm3", 2020, False, 0), ("pygpsdata-NTRIP-USCL00CHL0.log", 2021, True, 0)])
+def test_live_epochs_of_logs(name, year, mixed, n_fast):
+    """Logs of receivers (GMSD7: BeiDou and GLONASS time tags 14 s and 1 s off GPS's, each
+    message its own epoch; legacy messages; MSM1-7 of every system in one read)."""
+    data = (STREAMS / name).read_bytes()
+    fast, _ = _compare(_reads(data), int(calendar_to_ns(year, 1, 1)), mixed)
+    assert fast == n_fast
+
+
+def _compare(reads, hint, mixed):
+    """(epochs on the fast path, epochs) of ``reads``, after checking that the items, counts and
+    state are those of the general path."""
+    fast, dec = _items(reads, True, hint, mixed)
+    slow, ref = _items(reads, False, hint, mixed)
+    assert [type(i) for i in fast] == [type(i) for i in slow]
+    epochs = [(a.observations, b.observations) for a, b in zip(fast, slow) if isinstance(a, EpochItem)]
+    for a, b in epochs:
+        _same_epoch(a, b)
+    assert dec.counts == ref.counts
+    assert dec._state == ref._state
+    return dec._live.decoded, len(epochs)
+
+
+ESBC = DATA / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
+
+
+@pytest.fixture(scope="module")
+def esbc():
+    if not ESBC.exists():
+        pytest.skip("ESBC test data not available")
+    from satnav.io.rinex_obs import read_rinex_obs
+
+    return read_rinex_obs(ESBC).epoch_slice(0, 40)
+
+
+@pytest.mark.parametrize("msm, systems", [(7, "GEC"), (7, "GRECJS"), (4, "GRECJS")])
+def test_live_epochs_of_encoded_observations(esbc, msm, systems):
+    """MSM7 / MSM4 of ESBC (GPS, GLONASS, Galileo, BeiDou: layouts change as satellites come
+    and go, values missing here and there): every epoch on the fast path, equal to the general
+    path; the same when the reads are cut anywhere (the general path takes over mid-epoch)."""
+    from satnav.io.rtcm3_encode import Rtcm3Encoder
+
+    enc = Rtcm3Encoder(7, msm=msm, systems=systems)
+    h = esbc.header
+    reads = [enc.encode_station(h.approx_position_m, 0.0, antenna=h.antenna_type, receiver=h.receiver_type)]
+    reads += [enc.encode_epoch(esbc, i) for i in range(len(esbc.epochs))]
+    hint = int(esbc.epochs[0])
+    fast, n = _compare(reads, hint, True)
+    assert n == 40 and fast == 40
+    rng = np.random.default_rng(7)
+    cut = []
+    for r in reads:
+        k = int(rng.integers(1, len(r)))
+        cut += [r[:k], r[k:]] if rng.random() < 0.3 else [r]
+    fast, n = _compare(cut, hint, True)
+    assert n == 40 and 10 < fast < 40
+
+
+def test_resolved_times_equal_the_arrays():
+    from satnav.io.rtcm3 import resolve_times
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 6))
+        systems = rng.choice([0, 1, 2, 5], n).tolist()
+        base = int(rng.integers(0, 604_800_000))
+        times = [int(rng.choice([base % 86_400_000, (base + 7_200_000) % 86_400_000])) if s == 1 else
+                 int((base + rng.integers(-2, 3) * 302_400_000) % 604_800_000) for s in systems]
+        ref = int(rng.integers(1, 2000)) * 604_800_000_000_000 + int(rng.integers(0, 604_800_000_000_000))
+        out, valid = resolve_times(np.array(systems), np.array(times), ref)
+        got = resolve_time_ms(systems, times, ref)
+        if valid.all():
+            assert got == out.tolist()
+        else:
+            assert got is None
