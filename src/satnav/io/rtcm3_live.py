@@ -50,7 +50,7 @@ from .rtcm3_obs import (
     wavelengths,
 )
 
-__all__ = ["LiveEpochs", "EpochPlan", "resolve_time_ms"]
+__all__ = ["LiveEpochs", "EpochPlan", "MessagePlan", "resolve_time_ms"]
 
 RANGE_MS = SPEED_OF_LIGHT * 1e-3
 _W_MS = 604_800_000
@@ -59,12 +59,13 @@ _GLO = SYSTEMS.index("R")
 _BDS = SYSTEMS.index("C")
 #: Columns of a cell's fields (its satellite's, then its own); absent fields read zero bytes.
 _COLUMNS = ("rough_ms", "rough_mod", "ext", "rate", "fine_pr", "fine_cp", "lock", "half", "cnr", "fine_rate")
-_SIGNED = {"rate", "fine_pr", "fine_cp", "fine_rate"}
+_SIGNED_COLUMNS = np.array([c in ("rate", "fine_pr", "fine_cp", "fine_rate") for c in _COLUMNS])
 #: DF402 then DF407 lock-time tables (ms): MSM4/5 indicators at 0, MSM6/7 at 16.
 _LOCK_MS = np.concatenate((_DF402_MS, _DF407_MS))
 _SPAN = np.arange(5, dtype=np.int64)
 _WEIGHTS = np.array([1 << 32, 1 << 24, 1 << 16, 1 << 8, 1], dtype=np.int64)
-#: Zero bytes after an epoch's data (absent fields and 5-byte reads of the last ones).
+#: Zero bytes around an epoch's data (absent fields read the first; 5-byte reads of the last
+#: fields end in the last).
 _PAD = bytes(16)
 #: Plans kept at most (layouts change when satellites rise and set: a few per hour).
 MAX_PLANS = 64
@@ -119,100 +120,90 @@ def resolve_time_ms(systems: list[int], time_ms: list[int], ref_ns: int) -> list
     return out
 
 
-class EpochPlan:
-    """What one epoch layout needs (module docstring): built from the messages' masks.
+class MessagePlan:
+    """The cells of one MSM4-7 message layout (message number and masks): each cell's fields'
+    bit positions in the payload (one row of :data:`_COLUMNS` per cell; absent fields flagged),
+    satellite, signal and the constants of its message type. ``ok`` False: a layout the
+    general path decodes (no cells, unknown signals)."""
 
-    ``messages``: (message number, satellite mask, signal mask, cell mask, payload bit offset
-    in the epoch's data) per message; ``nbytes``: the data's length. ``ok`` False: a layout
-    the general path decodes (unknown signals, duplicate cells)."""
-
-    def __init__(self, messages, nbytes: int):
+    def __init__(self, mtype: int, sat_mask: int, sig_mask: int, cell_mask: int):
         self.ok = False
-        pad_bit = (nbytes + 8) * 8  # a position in the zero padding: absent fields read 0
-        pos_cols, width_cols, sat, signal, prio, mtypes, msm_of = [], [], [], [], [], [], []
-        for mtype, sat_mask, sig_mask, cell_mask, p0 in messages:
-            letter, msm = MSM_TYPES[mtype]
-            sysnum = SYSTEMS.index(letter)
-            sat_pos = _mask_positions(sat_mask, 64)
-            sig_pos = _mask_positions(sig_mask, 32)
-            nsat, nsig = len(sat_pos), len(sig_pos)
-            nmask = nsat * nsig
-            cell_k = _mask_positions(cell_mask, nmask) if nmask else []
-            ncell = len(cell_k)
-            sat_w = sum(w for _, w in _SAT_FIELDS[msm])
-            start = p0 + _MSM_HEADER_BITS + nmask
-            sat_field = {}
-            off = 0
-            for name, w in _SAT_FIELDS[msm]:
-                sat_field[name] = (start + off * nsat, w)
-                off += w
-            sig_start = start + nsat * sat_w
-            sig_field = {}
-            off = 0
-            for name, w in _SIG_FIELDS[msm]:
-                sig_field[name] = (sig_start + off * ncell, w)
-                off += w
-            for j, k in enumerate(cell_k):
-                s = k // nsig
-                prn = sat_pos[s] + (20 if letter == "S" else 1)
-                sid = _SIGNAL_TABLE[sysnum][sig_pos[k % nsig] + 1]
-                if not 1 <= prn <= SIGNALS[letter].max_prn or sid < 0:
-                    return  # unknown signals: counted by the general path
-                row_p, row_w = [], []
-                for name in _COLUMNS:
-                    if name in sat_field:
-                        base, w = sat_field[name]
-                        row_p.append(base + s * w)
-                    elif name in sig_field:
-                        base, w = sig_field[name]
-                        row_p.append(base + j * w)
-                    else:
-                        w = 1
-                        row_p.append(pad_bit)
-                    row_w.append(w)
-                pos_cols.append(row_p)
-                width_cols.append(row_w)
-                sat.append(sysnum * SATELLITES_PER_SYSTEM + prn)
-                signal.append(int(sid))
-                prio.append(2 if msm in (6, 7) else 1)
-                mtypes.append(mtype)
-                msm_of.append(msm)
-        if not sat:
+        letter, msm = MSM_TYPES[mtype]
+        self.system = sysnum = SYSTEMS.index(letter)
+        sat_pos = np.array(_mask_positions(sat_mask, 64), np.int64)
+        sig_pos = np.array(_mask_positions(sig_mask, 32), np.int64)
+        nsat, nsig = len(sat_pos), len(sig_pos)
+        nmask = nsat * nsig
+        cell_k = np.array(_mask_positions(cell_mask, nmask), np.int64)
+        ncell = len(cell_k)
+        if not ncell:
             return
-        #: the lock history of a cell (rtcm3._lli): one per message number, satellite, signal
-        self.groups = [(t * 1000 + s) * 64 + g for t, s, g in zip(mtypes, sat, signal)]
-        if len(set(self.groups)) < len(self.groups) or len(set(zip(sat, signal))) < len(sat):
-            return  # a cell twice (a signal in two messages): priorities, the general path
-        pos = np.array(pos_cols, np.int64)
-        width = np.array(width_cols, np.int64)
-        self.index = (pos >> 3)[..., None] + _SPAN  # (cells, columns, 5) bytes of each field
+        s = cell_k // nsig  # the cell's satellite in the message
+        j = np.arange(ncell)
+        prn = sat_pos[s] + (20 if letter == "S" else 1)
+        sid = _SIGNAL_TABLE[sysnum][sig_pos[cell_k % nsig] + 1]
+        if ((prn < 1) | (prn > SIGNALS[letter].max_prn) | (sid < 0)).any():
+            return  # unknown signals: counted by the general path
+        pos = np.zeros((ncell, len(_COLUMNS)), np.int64)
+        width = np.ones((ncell, len(_COLUMNS)), np.int64)
+        self.absent = np.ones((ncell, len(_COLUMNS)), bool)
+        start = _MSM_HEADER_BITS + nmask
+        for name, w in _SAT_FIELDS[msm]:  # each field of all satellites, then the next field
+            col = _COLUMNS.index(name)
+            pos[:, col], width[:, col], self.absent[:, col] = start + s * w, w, False
+            start += nsat * w
+        for name, w in _SIG_FIELDS[msm]:  # each field of all cells, then the next
+            col = _COLUMNS.index(name)
+            pos[:, col], width[:, col], self.absent[:, col] = start + j * w, w, False
+            start += ncell * w
+        self.byte = pos >> 3  # bytes from the payload's first
         self.shift = 40 - (pos & 7) - width
         self.mask = (np.int64(1) << width) - 1
-        signed = np.array([c in _SIGNED for c in _COLUMNS])
-        self.sign_bit = np.where(signed, np.int64(1) << (width - 1), 0)  # 0: unsigned column
-        self.sat = np.array(sat, np.int64)
-        self.signal = np.array(signal, np.int64)
-        self.priority = np.array(prio, np.int64)
-        msm = np.array(msm_of)
-        n = len(sat)
-        scale = np.array([_FINE_SCALE[m] for m in msm_of])  # (n, 2) pseudorange, phase
-        self.fine_scale = scale * RANGE_MS  # (n, 2): one multiplication, as decode_msm_message
+        self.sign_bit = np.where(_SIGNED_COLUMNS, np.int64(1) << (width - 1), 0)  # 0: unsigned column
+        self.sat = sysnum * SATELLITES_PER_SYSTEM + prn
+        self.signal = sid.astype(np.int64)
+        #: the lock history of a cell (rtcm3._lli): one per message number, satellite, signal
+        self.groups = (mtype * 1000 + self.sat) * 64 + self.signal
+        fine = msm >= 6
+        self.priority = np.full(ncell, 2 if fine else 1)
+        self.fine_scale = np.tile(np.array(_FINE_SCALE[msm]) * RANGE_MS, (ncell, 1))  # pseudorange, phase
+        self.has_rate = np.full(ncell, msm in (5, 7))
+        self.cnr_scale = np.full(ncell, 2.0**-4 if fine else 1.0)
+        self.lock_offset = np.full(ncell, len(_DF402_MS) if fine else 0)
+        self.wavelength = wavelengths(self.sat, self.signal, np.full(ncell, -99, np.int64))
+        self.ok = True
+
+
+class EpochPlan:
+    """What one epoch layout needs (module docstring): its messages' plans, side by side.
+
+    ``messages``: (:class:`MessagePlan`, byte offset of the payload in the epoch's data) per
+    message. ``ok`` False: a layout the general path decodes (a system in two messages: a
+    signal may come twice, which priorities decide)."""
+
+    _ARRAYS = ("shift", "mask", "sign_bit", "sat", "signal", "groups", "priority", "fine_scale", "has_rate",
+               "cnr_scale", "lock_offset", "wavelength")
+
+    def __init__(self, messages):
+        self.ok = False
+        if len({m.system for m, _ in messages}) < len(messages) or not all(m.ok for m, _ in messages):
+            return
+        for name in self._ARRAYS:
+            setattr(self, name, np.concatenate([getattr(m, name) for m, _ in messages]))
+        # bytes of each field in the data after _PAD (absent fields: the padding's zeros)
+        byte = np.concatenate([np.where(m.absent, -len(_PAD), m.byte + p) for m, p in messages]) + len(_PAD)
+        self.index = byte[..., None] + _SPAN  # (cells, columns, 5)
+        self.groups = self.groups.tolist()
         self.fine_invalid = self.sign_bit[:, 4:6]  # -2**(w-1): the "invalid" pattern
-        self.has_rate = np.isin(msm, (5, 7))
         self.all_rate = bool(self.has_rate.all())
-        self.cnr_scale = np.where(np.isin(msm, (4, 5)), 1.0, 2.0**-4)
-        self.lock_offset = np.where(msm <= 5, 0, len(_DF402_MS))
         self.glo = self.sat // SATELLITES_PER_SYSTEM == _GLO
         self.any_glo = bool(self.glo.any())
-        self.wavelength = wavelengths(self.sat, self.signal, np.full(n, -99, np.int64))
-        self.rows: dict = {}  # present pattern -> (rows, row cells, phase rows, codes, names, obs codes)
-        self.headers: dict = {}
-        self._serial = 0
+        self.rows: dict = {}  # present pattern -> rows_of
         self.ok = True
 
     def rows_of(self, present: np.ndarray):
         """(flat (cell, type) indices of the rows in output order, their satellites, which rows
-        are phases, the cells of those, the rows' codes, code names, obs codes, a serial number)
+        are phases, the cells of those, the rows' codes, code names, obs codes, and these as a key)
         for a pattern of values present."""
         key = present.tobytes()
         hit = self.rows.get(key)
@@ -226,9 +217,9 @@ class EpochPlan:
         rows = flat[order]
         if len(self.rows) > 64:
             self.rows.clear()
-        self._serial += 1
+        obs_codes = {s: list(obs_codes[s]) for s in SYSTEMS if s in obs_codes}
         hit = (rows, self.sat[rows >> 2], (rows & 3) == 1, rows[(rows & 3) == 1] >> 2, codes[order],
-               list(names), {s: list(obs_codes[s]) for s in SYSTEMS if s in obs_codes}, self._serial)
+               list(names), obs_codes, tuple((s, tuple(c)) for s, c in obs_codes.items()))
         self.rows[key] = hit
         return hit
 
@@ -238,7 +229,9 @@ class LiveEpochs:
 
     def __init__(self) -> None:
         self.plans: dict = {}
+        self.messages: dict = {}
         self.decoded = 0  # epochs decoded here
+        self._headers: dict = {}
         self._leap = (0, -1, 0)  # GPST ns interval [lo, hi) of one leap second count, its value
 
     def _leap_seconds(self, t: int) -> int:
@@ -287,7 +280,7 @@ class LiveEpochs:
             letter = kind[0]
             systems.append(_GLO if letter == "R" else SYSTEMS.index(letter))
             times.append((head >> 186) & (0x7FFFFFF if letter == "R" else 0x3FFFFFFF))
-            layout.append((mtype, sat_mask, sig_mask, cell_mask, p * 8))
+            layout.append(((mtype, sat_mask, sig_mask, cell_mask), p))
         state = dec._state
         ref = state.ref_ns
         if ref is None:
@@ -298,16 +291,16 @@ class LiveEpochs:
         if resolved is None or any(t != resolved[0] for t in resolved):
             return None
         t = resolved[0]
-        key = (tuple(layout), len(data))
+        key = tuple(layout)
         plan = self.plans.get(key)
         if plan is None:
             if len(self.plans) >= MAX_PLANS:
                 self.plans.clear()
-            plan = self.plans[key] = EpochPlan(layout, len(data))
+            plan = self.plans[key] = EpochPlan([(self._message(k), p) for k, p in layout])
         if not plan.ok:
             return None
         # every field of every cell: 40 bits from its first byte, shifted and masked
-        buf = np.frombuffer(data + _PAD, np.uint8)
+        buf = np.frombuffer(_PAD + data + _PAD, np.uint8)
         v = ((buf[plan.index].astype(np.int64) @ _WEIGHTS) >> plan.shift) & plan.mask
         v -= (v & plan.sign_bit) << 1  # two's complement of the signed fields
         c = v.T
@@ -350,6 +343,14 @@ class LiveEpochs:
         self.decoded += 1
         return EpochItem(obs, dec.protocol)
 
+    def _message(self, key) -> MessagePlan:
+        plan = self.messages.get(key)
+        if plan is None:
+            if len(self.messages) >= 4 * MAX_PLANS:
+                self.messages.clear()
+            plan = self.messages[key] = MessagePlan(*key)
+        return plan
+
     def _glonass_wavelengths(self, dec, plan: EpochPlan, ext: np.ndarray) -> np.ndarray:
         """Wavelengths with the GLONASS cells' channels (message, 1020, the caller's table), and
         the channels the messages carry kept in the decoder's state (as ``_decode_chunk``)."""
@@ -372,13 +373,13 @@ class LiveEpochs:
         leap = self._leap_seconds(t)
         state = dec._state
         key = (len(dec._stations), tuple(dec._biases.items()), tuple(state.channels.items()), leap, rows[7])
-        header = plan.headers.get(key)
+        header = self._headers.get(key)
         if header is None:
-            if len(plan.headers) > 16:
-                plan.headers.clear()
+            if len(self._headers) > 16:
+                self._headers.clear()
             header = _obs_header(dec._stations, dec._biases, state.channels, leap)
             header.obs_codes = {s: list(c) for s, c in rows[6].items()}
-            plan.headers[key] = header
+            self._headers[key] = header
         return header
 
 
