@@ -30,10 +30,18 @@ except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
     _EIGVALSH = _INV = None
 
 
+_ARANGE = np.arange(64)
+
+
 def enu_line_of_sight(azimuth_rad, elevation_rad) -> np.ndarray:
     """East/north/up unit vectors (..., 3) towards satellites at azimuth/elevation (rad)."""
     ce = np.cos(elevation_rad)
-    return np.stack([ce * np.sin(azimuth_rad), ce * np.cos(azimuth_rad), np.sin(elevation_rad)], axis=-1)
+    east = ce * np.sin(azimuth_rad)
+    out = np.empty(east.shape + (3,))  # (np.stack's values, in fewer calls)
+    out[..., 0] = east
+    out[..., 1] = ce * np.cos(azimuth_rad)
+    out[..., 2] = np.sin(elevation_rad)
+    return out
 
 
 def dilution_of_precision(azimuth_rad, elevation_rad, used=None, clock_group=None, n_clock_groups=None):
@@ -93,18 +101,22 @@ def dilution_of_precision_enu(line_of_sight_enu, used=None, clock_group=None, n_
         group = np.zeros(ok.shape, dtype=np.intp)
     else:
         group = np.asarray(clock_group)
-        group = (group if group.shape == ok.shape else np.broadcast_to(group, ok.shape)).astype(np.intp)
+        if group.shape != ok.shape:
+            group = np.broadcast_to(group, ok.shape)
     ng = int(n_clock_groups) if n_clock_groups is not None else int(group.max(initial=0)) + 1
-    onehot = (group[..., None] == np.arange(ng)).astype(np.float64)
+    # design matrix [-u, one-hot clock group] (the values of np.concatenate, in fewer calls)
+    ar = _ARANGE if ng + 3 <= len(_ARANGE) else np.arange(ng + 3)
+    h = np.empty(ok.shape + (3 + ng,))
+    h[..., 3:] = group[..., None] == ar[:ng]
     if ok.all():  # (the masking below changes nothing then: x * 1.0 == x)
-        h = np.concatenate([-los, onehot], axis=-1)
-        present = onehot.sum(axis=-2) > 0  # (..., ng)
+        np.negative(los, out=h[..., :3])
+        present = h[..., 3:].sum(axis=-2) > 0  # (..., ng)
     else:
-        u = np.where(ok[..., None], los, 0.0)
-        h = np.concatenate([-u, onehot], axis=-1) * ok[..., None]
-        present = (onehot * ok[..., None]).sum(axis=-2) > 0
+        np.negative(np.where(ok[..., None], los, 0.0), out=h[..., :3])
+        h *= ok[..., None]
+        present = h[..., 3:].sum(axis=-2) > 0
     n = np.matmul(np.swapaxes(h, -1, -2), h)
-    idx = np.arange(ng) + 3
+    idx = ar[3:3 + ng]
     n[..., idx, idx] += ~present  # pseudo-constraint for absent clock groups
     q = _safe_inverse(n)
     d = np.diagonal(q, axis1=-2, axis2=-1)

@@ -68,6 +68,10 @@ def chi_square_threshold(dof, false_alarm: float = DEFAULT_FALSE_ALARM) -> np.nd
     """
     if not 0.0 < false_alarm < 1.0:
         raise ValueError(f"false-alarm probability must be in (0, 1), got {false_alarm}")
+    if false_alarm == DEFAULT_FALSE_ALARM:  # every dof in the table: its values (as below)
+        ki = np.asarray(dof)
+        if ki.ndim and ki.size and ki.dtype.kind in "iu" and ki.min() >= 1 and ki.max() <= len(_CHI2_999):
+            return _CHI2_999[ki - 1]
     k = np.asarray(dof, dtype=np.float64)
     z = _normal_quantile(1.0 - false_alarm)
     with np.errstate(invalid="ignore", divide="ignore"):

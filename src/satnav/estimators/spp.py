@@ -668,6 +668,8 @@ def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan, channels
     replaces :func:`_glonass_channels` (a cache of the caller)."""
     reported = opts.weights == "reported"
     reader = _EpochReader(obs, _plan_codes(plan)) if len(obs.epochs) == 1 else _DenseReader(obs)
+    # per plan: channels of the systems without them, frequencies, Doppler and C/N0 codes
+    static = plan.__dict__.setdefault("_static", {})
     columns = []
     for s, (codes1, codes2, extra_bands) in plan.codes.items():
         sats = plan.sats_by_system[s]
@@ -676,27 +678,53 @@ def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan, channels
         if s == "R":
             glo_k = (channels or _glonass_channels)(obs, nav, sats)
         else:
-            glo_k = np.full(len(sats), np.nan)
-        col = {"system": s, "sats": sats, "signal": codes1[0], "f1": _frequency(s, codes1[0], glo_k),
+            glo_k = static.get(s)
+            if glo_k is None:
+                glo_k = static[s] = np.full(len(sats), np.nan)  # (shared, never written)
+        col = {"system": s, "sats": sats, "signal": codes1[0], "f1": _cached_frequency(static, s, codes1[0], glo_k),
                "glo_k": glo_k, "p1": reader.filled(codes1, sats), "band": ""}
         if codes2:
-            col.update(p2=reader.filled(codes2, sats), signal2=codes2[0], f2=_frequency(s, codes2[0], glo_k))
-        col["doppler"] = reader.optional(["D" + c[1:] for c in codes1], sats)
-        col["cn0"] = reader.optional(["S" + c[1:] for c in codes1], sats)
+            col.update(p2=reader.filled(codes2, sats), signal2=codes2[0],
+                       f2=_cached_frequency(static, s, codes2[0], glo_k))
+        doppler_codes, cn0_codes = _derived_codes(static, codes1)
+        col["doppler"] = reader.optional(doppler_codes, sats)
+        col["cn0"] = reader.optional(cn0_codes, sats)
         if reported and not codes2:
             col["sigma"] = reader.filled_sigma(codes1, sats)
         columns.append(col)
         for codes in extra_bands:
+            doppler_codes, cn0_codes = _derived_codes(static, codes)
             extra = {
-                "system": s, "sats": sats, "signal": codes[0], "f1": _frequency(s, codes[0], glo_k),
+                "system": s, "sats": sats, "signal": codes[0], "f1": _cached_frequency(static, s, codes[0], glo_k),
                 "glo_k": glo_k, "p1": reader.filled(codes, sats), "band": codes[0][1],
-                "doppler": reader.optional(["D" + c[1:] for c in codes], sats),
-                "cn0": reader.optional(["S" + c[1:] for c in codes], sats),
+                "doppler": reader.optional(doppler_codes, sats),
+                "cn0": reader.optional(cn0_codes, sats),
             }
             if reported:
                 extra["sigma"] = reader.filled_sigma(codes, sats)
             columns.append(extra)
     return columns
+
+
+def _cached_frequency(static: dict, system, code, glo_k):
+    """:func:`_frequency`, kept in a plan's ``static`` dict (the arrays are shared, never written)."""
+    key = (system, code, glo_k.tobytes())
+    out = static.get(key)
+    if out is None:
+        if len(static) > 256:
+            static.clear()
+        out = static[key] = _frequency(system, code, glo_k)
+    return out
+
+
+def _derived_codes(static: dict, codes) -> tuple[list, list]:
+    """The Doppler and C/N0 codes of pseudorange codes (``C1C`` -> ``D1C``, ``S1C``), kept in
+    a plan's ``static`` dict."""
+    key = ("derived", tuple(codes))
+    out = static.get(key)
+    if out is None:
+        out = static[key] = (["D" + c[1:] for c in codes], ["S" + c[1:] for c in codes])
+    return out
 
 
 def _column_layout(pb: _Problem, columns: list[dict]) -> None:
@@ -775,8 +803,11 @@ def _column_constants(pb: _Problem, nav) -> None:
     pb.col_wavelength = np.where((col_sys == "R") & np.isnan(pb.col_glo_k), np.nan, lam)
 
 
-def _stacked(columns: list[dict], key: str, m: int, fill=np.nan) -> np.ndarray:
-    """(epochs, measurement columns) array of one column field (``fill`` where absent)."""
+def _stacked(columns: list[dict], key: str, m: int, fill=np.nan) -> np.ndarray | None:
+    """(epochs, measurement columns) array of one column field (``fill`` where absent); None
+    when no column has it."""
+    if all(c.get(key) is None for c in columns):
+        return None
     parts = []
     for c in columns:
         v = c.get(key)
@@ -791,7 +822,7 @@ def _combined_pseudoranges(columns: list[dict], iono: str, m: int):
     if iono == "iono-free":
         f2 = np.concatenate([c["f2"] for c in columns])
         c1, c2 = ionosphere_free_coefficients(f1, f2)
-        return c1 * _stacked(columns, "p1", m) + c2 * _stacked(columns, "p2", m), c1, c2
+        return c1 * _stacked(columns, "p1", m) + c2 * _stacked(columns, "p2", m), c1, c2  # (always given)
     return _stacked(columns, "p1", m), np.ones(len(f1)), np.zeros(len(f1))
 
 
@@ -809,10 +840,11 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
         st = ephemeris.states_by_system(col_sats[ci], t_tx, {c["system"]: _nav_signal(c["signal"])
                                                              for c in columns})
         dts = st.clock_s
+        gd = st.group_delay_s
         return {"pos": measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts),
                 "vel": st.velocity_m_s, "clk": dts, "drift": st.clock_drift_s_s,
-                "gd": np.nan_to_num(st.group_delay_s),
-                "valid": st.valid & np.all(np.isfinite(st.position_m), axis=1) & np.isfinite(dts)}
+                "gd": gd if np.isfinite(gd).all() else np.nan_to_num(gd),
+                "valid": st.valid & np.isfinite(st.position_m).all(axis=1) & np.isfinite(dts)}
     out = {
         "pos": np.full((k_total, 3), np.nan), "vel": np.full((k_total, 3), np.nan),
         "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
@@ -847,10 +879,14 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
 def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, states, valid) -> None:
     """Pack the valid measurements ``(ei, ci)`` into (epochs, slots) arrays of ``pb``."""
     m = pb.m
-    counts = np.bincount(ei, minlength=m)
-    kmax = int(counts.max(initial=0))
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    slot = np.arange(len(ei)) - start[ei]
+    if m == 1:  # (the values below: one epoch's measurements in order)
+        kmax = len(ei)
+        slot = np.arange(kmax)
+    else:
+        counts = np.bincount(ei, minlength=m)
+        kmax = int(counts.max(initial=0))
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        slot = np.arange(len(ei)) - start[ei]
     # as many slots as the widest epoch of the chunk: the float sums over the slots are
     # taken as if padded to a multiple of 8 (:func:`_slot_sum`), so that a chunked run is
     # bit-identical to a one-shot run without the cost of padding every array
@@ -858,6 +894,7 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     shape = (m, pb.k)
 
     if m == 1 and len(ei) == pb.k:  # one epoch: its measurements fill the slots in order
+        # (ei all 0: the (epoch, slot) of the i-th measurement is (0, i))
         def pack(values, fill=np.nan, dtype=np.float64):
             return np.array(values, dtype=dtype)[None]
     else:
@@ -892,13 +929,15 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     sat_var = pb.col_satellite_var
     pb.satellite_var = None if sat_var is None else per_slot(sat_var, 0.0)
     cn0 = _stacked(columns, "cn0", m)
+    pb.cn0 = pack(cn0[ei, ci]) if cn0 is not None and np.isfinite(cn0).any() else None
     reported = _stacked(columns, "sigma", m)
-    pb.cn0 = pack(cn0[ei, ci]) if np.isfinite(cn0).any() else None
-    pb.reported_var = pack(reported[ei, ci] ** 2) if np.isfinite(reported).any() else None
+    pb.reported_var = pack(reported[ei, ci] ** 2) if reported is not None and np.isfinite(reported).any() else None
     pb.cn0_error_m = opts.cn0_error_m
     pb.iono_free_factor = 3.0 if opts.iono == "iono-free" else 1.0
     # Doppler: range rate -lambda D (m/s); GLONASS needs its channel number
-    pb.range_rate = pack(-pb.col_wavelength[ci] * _stacked(columns, "doppler", m)[ei, ci])
+    doppler = _stacked(columns, "doppler", m)
+    pb.range_rate = (pack(-pb.col_wavelength[ci] * doppler[ei, ci]) if doppler is not None
+                     else np.full(shape, np.nan))
     pb.excluded = np.zeros(shape, dtype=bool)
     pb.iono_given = pack(states["iono"][valid]) if opts.iono == "states" else None
     pb.mask_rad = np.radians(opts.elevation_mask_deg)
@@ -1021,7 +1060,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
     ev.height = geo.height_m[:, 0]  # ellipsoidal height of rr (m)
-    iono = iono_var = trop = None  # (zeros where not modelled)
+    iono = trop = None  # (zeros where not modelled)
     do = corrections & near
     do_all = bool(corrections) and all_near
     do_any = do_all or do.any()
@@ -1036,21 +1075,14 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
             iono = np.where(np.isfinite(given), given, iono)
         if wanted is not None:
             iono = np.where(wanted, iono, 0.0)
-        iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
-    elif pb.iono == "none":
-        iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
     if pb.troposphere and do_any:
         trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
         if not do_all:
             trop = np.where(do[:, None], trop, 0.0)
     if iono is None:
         iono = np.zeros(present.shape)
-    if iono_var is None:
-        iono_var = np.zeros(present.shape)
     if trop is None:
         trop = np.zeros(present.shape)
-    sin_el = np.sin(np.maximum(el, _MIN_ELEVATION_RAD))
-    trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
     g = rows(pb.group)
     clock_term = clk[np.arange(len(clk))[:, None], g]  # (np.take_along_axis(clk, g, axis=1))
     if len(pb.ifb_keys):
@@ -1062,26 +1094,68 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.residual = rows(pb.pseudorange) - model
     if not everywhere:
         ev.residual = np.where(present, ev.residual, 0.0)
-    r2 = ERROR_MODEL["code_phase_ratio"] ** 2
-    var = ERROR_MODEL["a_m"] ** 2 + ERROR_MODEL["b_m"] ** 2 / sin_el
-    if pb.cn0 is not None and pb.cn0_error_m > 0:
-        snr = rows(pb.cn0)
-        term = pb.cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(ERROR_MODEL["cn0_max_dbhz"] - snr, 0.0))
-        var = var + np.where(np.isfinite(snr), term, 0.0)
-    var = var * r2 * pb.iono_free_factor**2
-    if pb.reported_var is not None:  # weights="reported": the model is a floor
-        rep_var = rows(pb.reported_var)
-        var = np.where(np.isfinite(rep_var), np.maximum(var, rep_var), var)
-    var = var * rows(pb.error_factor) ** 2
-    code_bias_var = 0.0 if pb.iono == "iono-free" else ERROR_MODEL["code_bias_m"] ** 2
-    ev.variance = var + code_bias_var + iono_var + trop_var
-    if pb.satellite_var is not None:  # broadcast orbit + clock error (SATELLITE_ERROR_M)
-        ev.variance = ev.variance + rows(pb.satellite_var)
+    use_snr = pb.cn0 is not None and pb.cn0_error_m > 0
+    ev.variance = code_variance(
+        el, iono, rows(pb.error_factor), _error_constants(), _IONO_MODES[pb.iono], pb.troposphere,
+        pb.iono_free_factor, use_snr, rows(pb.cn0) if use_snr else None, pb.cn0_error_m,
+        pb.reported_var is not None, None if pb.reported_var is None else rows(pb.reported_var),
+        pb.satellite_var is not None, None if pb.satellite_var is None else rows(pb.satellite_var))
     if all_near:
         ev.usable = present & (el >= pb.mask_rad) & np.isfinite(ev.residual)
     else:
         ev.usable = present & ((el >= pb.mask_rad) | ~near[:, None]) & np.isfinite(ev.residual)
     return ev
+
+
+#: ``iono`` option -> how :func:`code_variance` counts the ionosphere's error.
+_IONO_MODES = {"klobuchar": 0, "states": 0, "none": 1, "iono-free": 2}
+
+
+def _error_constants() -> np.ndarray:
+    """:data:`ERROR_MODEL` as the numbers :func:`code_variance` takes (m, rad, dB-Hz)."""
+    e = ERROR_MODEL
+    return np.array([e["code_phase_ratio"], e["a_m"], e["b_m"], e["code_bias_m"], e["iono_factor"],
+                     e["iono_none_m"], e["tropo_m"], _MIN_ELEVATION_RAD, e["cn0_max_dbhz"]])
+
+
+def code_variance(el, iono, error_factor, em, iono_mode, troposphere, iono_free_factor, use_snr, snr,
+                  cn0_error_m, use_reported, reported_var, use_satellite_var, satellite_var):
+    """Variance (m^2) of code pseudoranges at elevations ``el`` (rad): RTKLIB's ``varerr``
+    model (:data:`ERROR_MODEL` as ``em``, :func:`_error_constants`) of the phase errors
+    ``a^2 + b^2 / sin(el)`` (elevation floored at ``min_elevation_deg``) times the code /
+    phase ratio squared (and ``iono_free_factor`` squared), the C/N0 term where ``use_snr``
+    (``cn0_error_m``; ``snr`` dB-Hz), the receiver's reported variance ``reported_var`` as a
+    floor where ``use_reported``, the system's ``error_factor`` squared; plus the code bias,
+    the ionosphere's (``iono_mode`` 0: a fraction of the modelled delay ``iono`` (m), 1: not
+    modelled, 2: the iono-free combination), the troposphere's (Saastamoinen or not
+    modelled) and, where ``use_satellite_var``, the broadcast orbit + clock error
+    ``satellite_var`` (:data:`SATELLITE_ERROR_M`). Only operations numba compiles: the
+    compiled one-epoch solver (:mod:`satnav.estimators.spp_kernel`) shares it."""
+    ratio, a_m, b_m, code_bias_m, iono_factor = em[0], em[1], em[2], em[3], em[4]
+    iono_none_m, tropo_m, min_elevation, cn0_max = em[5], em[6], em[7], em[8]
+    sin_el = np.sin(np.maximum(el, min_elevation))
+    var = a_m**2 + b_m**2 / sin_el
+    if use_snr:
+        term = cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(cn0_max - snr, 0.0))
+        var = var + np.where(np.isfinite(snr), term, 0.0)
+    var = var * ratio**2 * iono_free_factor**2
+    if use_reported:  # weights="reported": the model is a floor
+        var = np.where(np.isfinite(reported_var), np.maximum(var, reported_var), var)
+    var = var * error_factor**2
+    variance = var + (0.0 if iono_mode == 2 else code_bias_m**2)
+    if iono_mode == 0:
+        variance = variance + (iono_factor * iono) ** 2
+    elif iono_mode == 1:
+        variance = variance + iono_none_m**2
+    else:
+        variance = variance + 0.0
+    if troposphere:
+        variance = variance + (tropo_m / (sin_el + 0.1)) ** 2
+    else:
+        variance = variance + 3.0**2
+    if use_satellite_var:  # broadcast orbit + clock error (SATELLITE_ERROR_M)
+        variance = variance + satellite_var
+    return variance
 
 
 # ====================================================================== least squares
@@ -1187,6 +1261,24 @@ def _iterate(pb, ep, rr, clk, max_iterations):
         active[idx[done]] = False
         # an epoch that lost too many satellites stops (reported later)
     return rr, clk, last_step, singular, iterations
+
+
+def _iterate_fit(pb, ep, rr, clk, max_iterations):
+    """:func:`_iterate` then :func:`_fit` at its positions: ``(rr, clk, last_step, singular,
+    iterations, ev)``. A problem of one epoch (the live engine's) is solved by the compiled
+    kernel when it is loaded (:func:`satnav.estimators.spp_kernel.use_compiled_spp`; the
+    same results), by NumPy otherwise."""
+    if pb.m == 1 and _COMPILED is not None and len(ep) == 1:
+        out = _COMPILED.solve_compiled(pb, rr, clk, max_iterations)
+        if out is not None:
+            return out
+    rr, clk, last_step, singular, iterations = _iterate(pb, ep, rr, clk, max_iterations)
+    return rr, clk, last_step, singular, iterations, _fit(pb, ep, rr, clk)
+
+
+#: :mod:`satnav.estimators.spp_kernel` once something has imported it (the live engine);
+#: None keeps the batch solver from importing it (and numba).
+_COMPILED = None
 
 
 def _slot_padded(x):
@@ -1360,8 +1452,7 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
     for j, g in enumerate(pb.clock_systems):
         if clock0 and g in clock0:
             clk[:, j] = clock0[g]
-    rr, clk, last_step, singular, iterations = _iterate(pb, np.arange(m), rr, clk, opts.max_iterations)
-    ev = _fit(pb, np.arange(m), rr, clk)
+    rr, clk, last_step, singular, iterations, ev = _iterate_fit(pb, np.arange(m), rr, clk, opts.max_iterations)
     threshold = chi_square_threshold(ev.dof, opts.false_alarm)
     if opts.raim:
         ev, rr, clk, threshold = _fault_exclusion(
@@ -1372,20 +1463,25 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
     solved = status <= SOLVED_STATUS_MAX
     position = np.where(solved[:, None], rr, np.nan)
     clock = np.where(solved[:, None] & ev.present_groups[:, :ng], clk[:, :ng] / SPEED_OF_LIGHT, np.nan)
-    cov = np.full((m, 3, 3), np.nan)
-    if solved.any():
-        cov[solved] = _cofactor(ev.n[solved])[:, :3, :3]
-    cols = _satellite_columns(pb, ev, solved)
+    all_solved = bool(solved.all())
+    if all_solved:  # (every matrix inverted, as below)
+        cov = _cofactor(ev.n)[:, :3, :3].copy()
+    else:
+        cov = np.full((m, 3, 3), np.nan)
+        if solved.any():
+            cov[solved] = _cofactor(ev.n[solved])[:, :3, :3]
+    cols = _satellite_columns(pb, ev, solved, all_solved)
     vel = np.full((m, 3), np.nan)
     drift = np.full(m, np.nan)
     if opts.velocity and np.isfinite(pb.range_rate).any():
         vel, drift, _, _ = estimate_velocity(
-            pb.range_rate, np.where(solved[:, None], rr, np.nan), ev.sat_pos, pb.sat_vel,
-            pb.sat_drift, ev.use & solved[:, None], weights=np.sin(np.maximum(ev.el, 0.1)) ** 2,
+            pb.range_rate, position, ev.sat_pos, pb.sat_vel, pb.sat_drift,
+            ev.use if all_solved else ev.use & solved[:, None], weights=np.sin(np.maximum(ev.el, 0.1)) ** 2,
         )
-    with np.errstate(invalid="ignore"):
+    if not all_solved:
+        unsolved = ~solved
         for a in dops:
-            a[~solved] = np.nan
+            a[unsolved] = np.nan
     options = _base_options(opts)
     if pb.ifb_keys:  # inter-frequency biases (m) of multi_signal, per "group:band"
         options["inter_frequency_bias_m"] = {
@@ -1396,10 +1492,12 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
     return Solution(
         time_ns=pb.epochs.copy(), position_m=position, clock_bias_s=clock, clock_systems=pb.clock_systems,
         velocity_m_s=vel, clock_drift_s_s=drift, gdop=gdop, pdop=pdop, hdop=hdop, vdop=vdop, tdop=tdop,
-        status=status, n_used=np.where(solved, cols["used"].sum(axis=1), 0).astype(np.int16),
+        status=status, n_used=(cols["used"].sum(axis=1) if all_solved
+                               else np.where(solved, cols["used"].sum(axis=1), 0)).astype(np.int16),
         n_used_by_system=cols["by_system"], satellites=pb.satellites.copy(), residuals_m=cols["residuals"],
         used=cols["used"], excluded=cols["excluded"], azimuth_rad=cols["az"], elevation_rad=cols["el"],
-        test_statistic=np.where(solved & tested, ev.T, np.nan), test_threshold=np.where(solved, threshold, np.nan),
+        test_statistic=np.where(solved & tested, ev.T, np.nan),
+        test_threshold=np.array(threshold, dtype=np.float64) if all_solved else np.where(solved, threshold, np.nan),
         covariance_m2=cov, iterations=iterations, signals=dict(pb.signals), reference_point="ARP",
         options=options,
     )
@@ -1416,9 +1514,12 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
     tested = ev.dof >= 1
     failed = tested & (ev.T > threshold)
     any_excluded = pb.excluded.any(axis=1)
-    status[any_excluded] = 1
-    # after an exclusion a single redundant measurement cannot confirm the result
-    status[~tested | (any_excluded & (ev.dof < 2))] = 2
+    if any_excluded.any():
+        status[any_excluded] = 1
+        # after an exclusion a single redundant measurement cannot confirm the result
+        status[~tested | (any_excluded & (ev.dof < 2))] = 2
+    else:  # (the same statuses)
+        status[~tested] = 2
     status[failed] = 3
     # DOP of the satellites (each once: its first-band measurement, else a further band's)
     dops = dilution_of_precision(ev.az, ev.el, _one_per_satellite(pb, use), pb.group, ng)
@@ -1429,16 +1530,18 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
         status[(status <= 2) & ~((height >= height_range_m[0]) & (height <= height_range_m[1]))] = 6
     status[last_step > _NOT_CONVERGED_M] = 14
     status[singular | (enough & ~np.isfinite(gdop))] = 13
-    need = 4  # at least one clock and a position
-    status[~enough] = 11
-    status[(~enough) & (pb.n_observed >= need) & (pb.n_with_ephemeris < need)] = 12
-    status[pb.n_observed == 0] = 10
+    if not enough.all():  # (an epoch with enough measurements has observations)
+        need = 4  # at least one clock and a position
+        status[~enough] = 11
+        status[(~enough) & (pb.n_observed >= need) & (pb.n_with_ephemeris < need)] = 12
+        status[pb.n_observed == 0] = 10
     return status, tested, dops
 
 
-def _satellite_columns(pb: _Problem, ev, solved) -> dict:
+def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:
     """Per-satellite outputs (epochs x output columns): residuals, used, excluded, azimuth,
-    elevation, and satellites used per system."""
+    elevation, and satellites used per system. ``all_solved``: every epoch is solved (its
+    masks are skipped: the same values)."""
     m = pb.m
     use = ev.use
     n_cols = len(pb.satellites)
@@ -1454,21 +1557,49 @@ def _satellite_columns(pb: _Problem, ev, solved) -> dict:
         order = np.argsort(pb.primary[ei, si], kind="stable")
         ei, si = ei[order], si[order]
     ci = pb.col_out[pb.col[ei, si]]
-    solved_cell = solved[ei]
-    residuals[ei, ci] = np.where(solved_cell & (use[ei, si] | pb.excluded[ei, si]), ev.residual[ei, si], np.nan)
-    if one_column:  # no cell written twice
-        used_cols[ei, ci] = use[ei, si] & solved_cell
-        excluded_cols[ei, ci] = pb.excluded[ei, si]
+    use_cell, excluded_cell = use[ei, si], pb.excluded[ei, si]
+    if all_solved:  # (solved_cell all true: the same values)
+        residuals[ei, ci] = np.where(use_cell | excluded_cell, ev.residual[ei, si], np.nan)
+        used_cell = use_cell
+        shown = ev.near[ei]
     else:
-        np.logical_or.at(used_cols, (ei, ci), use[ei, si] & solved_cell)
-        np.logical_or.at(excluded_cols, (ei, ci), pb.excluded[ei, si])
-    az_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.az[ei, si], np.nan)
-    el_cols[ei, ci] = np.where(solved_cell & ev.near[ei], ev.el[ei, si], np.nan)
+        solved_cell = solved[ei]
+        residuals[ei, ci] = np.where(solved_cell & (use_cell | excluded_cell), ev.residual[ei, si], np.nan)
+        used_cell = use_cell & solved_cell
+        shown = solved_cell & ev.near[ei]
+    if one_column:  # no cell written twice
+        used_cols[ei, ci] = used_cell
+        excluded_cols[ei, ci] = excluded_cell
+    else:
+        np.logical_or.at(used_cols, (ei, ci), used_cell)
+        np.logical_or.at(excluded_cols, (ei, ci), excluded_cell)
+    if shown.all():
+        az_cols[ei, ci] = ev.az[ei, si]
+        el_cols[ei, ci] = ev.el[ei, si]
+    else:
+        az_cols[ei, ci] = np.where(shown, ev.az[ei, si], np.nan)
+        el_cols[ei, ci] = np.where(shown, ev.el[ei, si], np.nan)
     by_system = {}
-    for s in dict.fromkeys(pb.col_system.tolist()):
-        by_system[s] = (used_cols[:, pb.col_system == s]).sum(axis=1).astype(np.int16)
+    for s, columns in _system_columns(pb):
+        by_system[s] = (used_cols[:, columns]).sum(axis=1).astype(np.int16)
     return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
             "el": el_cols, "by_system": by_system}
+
+
+def _system_columns(pb) -> list:
+    """(system, output columns of its satellites (bool mask)) per system of ``pb``, in order of
+    appearance; kept on the layout arrays (the same for every epoch of a plan)."""
+    key = id(pb.col_system)
+    hit = _SYSTEM_COLUMNS.get(key)
+    if hit is None or hit[0] is not pb.col_system:
+        if len(_SYSTEM_COLUMNS) > 64:
+            _SYSTEM_COLUMNS.clear()
+        cols = pb.col_system
+        hit = _SYSTEM_COLUMNS[key] = (cols, [(s, cols == s) for s in dict.fromkeys(cols.tolist())])
+    return hit[1]
+
+
+_SYSTEM_COLUMNS: dict = {}
 
 
 def _one_per_satellite(pb, use):
@@ -1569,10 +1700,9 @@ def _fault_exclusion(pb, ev, rr, clk, threshold, false_alarm, max_exclusions, ma
             break
         ep = cand[changed]
         pb.excluded[ep] |= exclude_now[changed]
-        rr_e, clk_e, step_e, singular_e, _ = _iterate(pb, ep, rr[ep].copy(), clk[ep].copy(), max_iterations)
+        rr_e, clk_e, step_e, singular_e, _, new = _iterate_fit(pb, ep, rr[ep].copy(), clk[ep].copy(), max_iterations)
         rr[ep], clk[ep] = rr_e, clk_e
         last_step[ep], singular[ep] = step_e, singular_e
-        new = _fit(pb, ep, rr[ep], clk[ep])
         _put(ev, ep, new)
         threshold[ep] = chi_square_threshold(new.dof, false_alarm)
     return ev, rr, clk, threshold

@@ -176,11 +176,11 @@ class SppEngine:
         carried forward by the Doppler velocities (trapezoid rule, as
         :func:`~satnav.estimators.spp.motion_inconsistent`)."""
         tol_m, tol_m_s, max_gap_s = self._motion
-        for i in range(len(solution)):
-            x = solution.position_m[i]
-            v = solution.velocity_m_s[i]
-            if not (solution.solved[i] and np.all(np.isfinite(x)) and np.all(np.isfinite(v))):
-                continue
+        pos, vel = solution.position_m, solution.velocity_m_s
+        candidates = solution.solved & np.isfinite(pos).all(axis=1) & np.isfinite(vel).all(axis=1)
+        for i in np.flatnonzero(candidates).tolist():
+            x = pos[i]
+            v = vel[i]
             t = int(solution.time_ns[i])
             if self._last is not None:
                 t0, x0, v0 = self._last

@@ -64,32 +64,44 @@ def estimate_velocity(
     rs = np.asarray(satellite_position_m, dtype=np.float64)
     vs = np.asarray(satellite_velocity_m_s, dtype=np.float64)
     rate = np.asarray(range_rate_m_s, dtype=np.float64)
-    ok = np.asarray(used, dtype=bool) & np.isfinite(rate) & np.all(np.isfinite(vs), axis=-1)
-    ok &= np.all(np.isfinite(rr), axis=-1)[:, None]
+    ok = np.asarray(used, dtype=bool) & np.isfinite(rate) & np.isfinite(vs).all(axis=-1)
+    ok &= np.isfinite(rr).all(axis=-1)[:, None]
     w = np.ones(rate.shape) if weights is None else np.asarray(weights, dtype=np.float64)
+    # every measurement allowed (a receiver's epoch, usually): the masks below change nothing
+    every = bool(ok.all())
     los = rs - rr[:, None, :]
     e = los / np.sqrt(np.add.reduce(los * los, axis=-1, keepdims=True))  # (np.linalg.norm's operations)
-    e = np.where(ok[..., None], e, 0.0)
+    if not every:
+        e = np.where(ok[..., None], e, 0.0)
     dts_dot = _finite(np.asarray(satellite_clock_drift_s_s, dtype=np.float64))
     # satellite-only part of the modelled range rate (receiver velocity zero)
     sat_rate = np.add.reduce(e * vs, axis=-1) + OMEGA_E_GPS / SPEED_OF_LIGHT * (
         vs[..., 1] * rr[:, None, 0] - vs[..., 0] * rr[:, None, 1]
     )
-    y = np.where(ok, rate - sat_rate + SPEED_OF_LIGHT * dts_dot, 0.0)
+    y = rate - sat_rate + SPEED_OF_LIGHT * dts_dot
+    if not every:
+        y = np.where(ok, y, 0.0)
     # receiver velocity enters as -e . v_r plus the Sagnac-rate terms in v_r
     om = OMEGA_E_GPS / SPEED_OF_LIGHT
-    hx = -e[..., 0] + om * rs[..., 1]
-    hy = -e[..., 1] - om * rs[..., 0]
-    h = np.stack([hx, hy, -e[..., 2], np.ones(rate.shape)], axis=-1)
-    h = np.where(ok[..., None], h, 0.0)
+    h = np.empty(rate.shape + (4,))
+    h[..., 0] = -e[..., 0] + om * rs[..., 1]
+    h[..., 1] = -e[..., 1] - om * rs[..., 0]
+    h[..., 2] = -e[..., 2]
+    h[..., 3] = 1.0
+    if not every:
+        h = np.where(ok[..., None], h, 0.0)
     for attempt in range(3):
-        x, ok = _solve(h, y, w, ok)
+        x, ok = _solve(h, y, w, ok, every)
+        every = False  # (``ok`` may have lost epochs without enough measurements)
         res = np.where(ok, y - np.einsum("mkp,mp->mk", h, _finite(x)), np.nan)
         if attempt == 2:
             break
         a = np.abs(res)
+        big = a > max_residual_m_s  # (False where NaN: not used)
+        if not big.any():  # nothing to drop (the median test below needs a big residual too)
+            break
         med = np.nan_to_num(_nanmedian_last(a))  # np.nanmedian(a, axis=-1), by one sort
-        bad = ok & (a > max_residual_m_s) & (a > 5.0 * med[:, None])
+        bad = ok & big & (a > 5.0 * med[:, None])
         if not bad.any():
             break
         ok = ok & ~bad
@@ -102,13 +114,18 @@ def _finite(x):
     return x if np.isfinite(x).all() else np.nan_to_num(x)
 
 
-def _solve(h, y, w, ok):
-    hw = h * np.where(ok, w, 0.0)[..., None]
+def _solve(h, y, w, ok, every=False):
+    """Weighted least squares of every epoch; ``every``: ``ok`` is all true (its masks are
+    skipped: the same values)."""
+    hw = h * (w if every else np.where(ok, w, 0.0))[..., None]
     n = np.matmul(np.swapaxes(hw, -1, -2), h)
     b = np.einsum("mkp,mk->mp", hw, y)
     enough = ok.sum(axis=-1) >= 4
     det_ok = np.abs(np.linalg.det(n)) > 1e-12 * np.maximum(np.prod(np.diagonal(n, axis1=-2, axis2=-1), axis=-1), 1e-300)
     good = enough & det_ok
+    if good.all():
+        x = np.linalg.solve(n, b[..., None])[..., 0]
+        return x, ok
     nn = np.where(good[:, None, None], n, np.eye(4))
     x = np.linalg.solve(nn, np.where(good[:, None], b, 0.0)[..., None])[..., 0]
     x[~good] = np.nan

@@ -49,7 +49,7 @@ from satnav import constants as C
 from satnav import satellite_states as S
 from satnav.gnss_time import NS_PER_S
 from satnav.orbits.glonass import glonass_states
-from satnav.orbits.kepler import kepler_states
+from satnav.orbits.kepler import kepler_constants, kepler_states
 from satnav.satellites import MAX_SATELLITES, SYSTEMS, system_number_of
 
 __all__ = ["broadcast_states", "BroadcastEphemeris", "VALIDITY_S", "signal_band", "select_messages"]
@@ -676,9 +676,14 @@ class _QueryPlan:
         self.low = cat(lows) if lows else np.zeros(0, np.int64)
         self.high = cat(highs) if highs else np.zeros(0, np.int64)
         self.where = None
+        self.complete = False
         if not parts:
             return
         self.where = cat([p[2] for p in parts])
+        # every pair Keplerian with a message, in order: the states are the orbits' as they are
+        n = q_sat.size
+        self.complete = (not self.others and self.where.size == n
+                         and bool(np.array_equal(self.where, np.arange(n))))
         if len(parts) > 1:
             matrix = cat([p[0].kepler_matrix()[p[1]] for p in parts])
             sat = cat([p[0].msg_sat[p[1]] for p in parts])
@@ -692,6 +697,8 @@ class _QueryPlan:
             self.letters = table.letter
         self.eph = {f: matrix[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
         self.eph["sat"], self.eph["toe"], self.eph["toc"] = sat, self.toe, toc
+        # what the orbits and clocks need from the messages alone, once per plan
+        self.kepler = kepler_constants(self.eph, self.letters)
         self.group_delay = cat([_group_delay(t.letter, b, t.msgs, rows, t.mtype[rows], t.float_column)
                                 for t, rows, _, b in parts])
         self.iode = cat([t.float_column("iode")[rows] if "iode" in t.names else np.full(rows.size, np.nan)
@@ -703,6 +710,13 @@ class _QueryPlan:
         return bool(np.all((self.low < t) & (t < self.high)))
 
     def fill(self, q_sat, q_t, velocity=True, positions=True) -> S.SatelliteStates:
+        if self.complete and velocity and positions:  # (the values written below, without the fill)
+            pos, vel, clk, drift, rel = kepler_states(self.eph, q_t, self.letters, constants=self.kepler)
+            return S.SatelliteStates(
+                position_m=pos, velocity_m_s=vel, clock_s=clk, clock_drift_s_s=drift, relativity_s=rel,
+                group_delay_s=np.array(self.group_delay, dtype=np.float64), iode=np.array(self.iode, dtype=np.float64),
+                message_toe_ns=np.array(self.toe, dtype=np.int64),
+                valid=np.ones(q_sat.size, dtype=bool), reason=np.full(q_sat.size, S.OK, dtype=np.int8))
         out = S.empty_states((q_sat.size,), S.NO_EPHEMERIS)
         out.reason[self.asked] = self.reason
         for table, where, band in self.others:
@@ -711,7 +725,7 @@ class _QueryPlan:
         if where is None:
             return out
         pos, vel, clk, drift, rel = kepler_states(self.eph, q_t[where], self.letters, velocity=velocity,
-                                                  orbit=positions)
+                                                  orbit=positions, constants=self.kepler)
         if pos is not None:  # (None: not asked for, left NaN)
             out.position_m[where] = pos
         if vel is not None:

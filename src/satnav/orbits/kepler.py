@@ -35,6 +35,8 @@ __all__ = [
     "kepler_orbit",
     "kepler_states",
     "kepler_clock",
+    "kepler_constants",
+    "KeplerConstants",
 ]
 
 #: (GM m^3/s^2, Earth rotation rate rad/s) used by each system's user algorithm.
@@ -121,8 +123,74 @@ def _time_from(t_ns, ref_ns):
     return np.where(dt < -_HALF_WEEK, dt + SECONDS_PER_WEEK, dt)
 
 
+class KeplerConstants:
+    """What :func:`kepler_orbit` and :func:`kepler_states` compute from the message
+    parameters alone (:func:`kepler_constants`): kept by a caller that evaluates the same
+    messages at many times (a per-epoch solver's satellites epoch after epoch); the results
+    are the same, bit for bit. Arrays have the messages' shape (not broadcast)."""
+
+    __slots__ = ("gm", "omega_e", "sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2",
+                 "omega", "c_sin", "c_cos", "i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor",
+                 "geo", "any_geo", "toe", "toc", "af0", "af1", "two_af2", "af2")
+
+
+def kepler_constants(eph, system, geo=None) -> KeplerConstants:
+    """:class:`KeplerConstants` of the messages ``eph`` (as :func:`kepler_orbit`'s ``eph``;
+    with ``toe``, ``toc`` and the clock terms as :func:`kepler_states`'s when present) of
+    ``system`` (a letter or one per message). ``geo``: BeiDou GEO flags (default: as
+    :func:`kepler_states` decides them, from the system and the satellite numbers)."""
+    k = KeplerConstants()
+    gm, omega_e = _system_constants(system)
+    k.gm, k.omega_e = gm, omega_e
+    sqrt_a = np.asarray(eph["sqrt_a"], dtype=np.float64)
+
+    def f(name):
+        return np.asarray(eph[name], dtype=np.float64)
+
+    k.sqrt_a = sqrt_a
+    e = k.e = f("e")
+    k.adot = _field(eph, "adot", sqrt_a)
+    delta_n_dot = _field(eph, "delta_n_dot", sqrt_a)
+    # Table 20-IV (with the CNAV terms of table 30-II, zero for legacy messages)
+    a0 = k.a0 = sqrt_a * sqrt_a
+    n0 = np.sqrt(gm / (a0 * a0 * a0))
+    k.n_base = n0 + f("delta_n")
+    k.half_delta_n_dot = 0.5 * delta_n_dot
+    k.m0 = f("m0")
+    k.sqrt_1me2 = np.sqrt(1.0 - e * e)
+    k.omega = f("omega")
+    # harmonic corrections of (u, r, i): sine and cosine amplitudes on the last axis
+    k.c_sin = np.stack(np.broadcast_arrays(f("cus"), f("crs"), f("cis")), axis=-1)
+    k.c_cos = np.stack(np.broadcast_arrays(f("cuc"), f("crc"), f("cic")), axis=-1)
+    k.i0, k.idot = f("i0"), f("idot")
+    if geo is None:
+        if isinstance(system, str):
+            geo = system == "C" and is_beidou_geo(prn_of(eph["sat"]))
+        else:
+            geo = (np.asarray(system) == "C") & is_beidou_geo(prn_of(eph["sat"]))
+    geo = np.asarray(geo, dtype=bool)
+    k.geo, k.any_geo = geo, bool(np.any(geo))
+    omega_dot = f("omega_dot")
+    # GEO (BDS-SIS-ICD table 5-11): node in the inertial-like frame, then rotations below
+    k.node_rate = np.where(geo, omega_dot, omega_dot - omega_e)
+    k.omega0 = f("omega0")
+    k.node_at_toe = omega_e * f("toe_sow")
+    f_rel = -2.0 * np.sqrt(gm) / C.SPEED_OF_LIGHT**2
+    k.rel_factor = f_rel * e * sqrt_a
+    k.toe = k.toc = k.af0 = k.af1 = k.af2 = k.two_af2 = None
+    names = getattr(eph, "dtype", None)
+    names = names.names if names is not None else tuple(eph)
+    if "toe" in names:
+        k.toe = np.asarray(eph["toe"], dtype=np.int64)
+    if "toc" in names:
+        k.toc = np.asarray(eph["toc"], dtype=np.int64)
+        k.af0, k.af1, k.af2 = f("af0"), f("af1"), f("af2")
+        k.two_af2 = 2.0 * k.af2
+    return k
+
+
 def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
-                 orbit: bool = True):
+                 orbit: bool = True, constants: KeplerConstants | None = None):
     """ECEF position (and velocity) of quasi-Keplerian orbit parameters at t_k from toe.
 
     The orbit part of the user algorithm (IS-GPS-200N table 20-IV, CNAV table 30-II; BDS GEO
@@ -149,6 +217,9 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
         False: the relativistic clock term only (it needs the eccentric anomaly, not the
         rest of the orbit); ``position_m`` and ``velocity_m_s`` are then None. The term is
         the same, bit for bit.
+    constants : KeplerConstants, optional
+        :func:`kepler_constants` of ``eph``, ``system`` and ``geo``, kept by the caller
+        (``eph``, ``system`` and ``geo`` are then not read).
 
     Returns
     -------
@@ -158,98 +229,96 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
         Periodic relativistic clock term F e sqrt(A) sin E (s), F = -2 sqrt(GM) / c^2
         (IS-GPS-200 20.3.3.3.3.1), and its time derivative (s/s).
     """
-    gm, omega_e = _system_constants(system)
+    k = constants if constants is not None else kepler_constants(eph, system, geo)
     tk = np.asarray(tk_s, dtype=np.float64)
-    sqrt_a = np.asarray(eph["sqrt_a"], dtype=np.float64)
-    shape = np.broadcast_shapes(tk.shape, sqrt_a.shape)
-
-    def fit(a):  # broadcast to the pairs' shape (no view needed when it has it already)
-        return a if a.shape == shape else np.broadcast_to(a, shape)
-
-    sqrt_a = fit(sqrt_a)
-    tk = fit(tk)
-
-    def f(name):
-        return fit(np.asarray(eph[name], dtype=np.float64))
-
-    e = f("e")
-    adot = fit(_field(eph, "adot", sqrt_a))
-    delta_n_dot = fit(_field(eph, "delta_n_dot", sqrt_a))
+    shape = np.broadcast_shapes(tk.shape, k.sqrt_a.shape, k.geo.shape)
+    if tk.shape != shape:
+        tk = np.broadcast_to(tk, shape)
+    e = k.e
 
     # Table 20-IV (with the CNAV terms of table 30-II, zero for legacy messages)
-    a0 = sqrt_a * sqrt_a
-    a = a0 + adot * tk
-    n0 = np.sqrt(gm / (a0 * a0 * a0))
-    n = n0 + f("delta_n") + 0.5 * delta_n_dot * tk
-    mean_anomaly = f("m0") + n * tk
+    a = k.a0 + k.adot * tk
+    n = k.n_base + k.half_delta_n_dot * tk
+    mean_anomaly = k.m0 + n * tk
     ecc_anomaly = solve_kepler(mean_anomaly, e)
     if not orbit:  # the expression of ``relativity`` below
-        f_rel = -2.0 * np.sqrt(gm) / C.SPEED_OF_LIGHT**2
-        return None, None, f_rel * e * sqrt_a * np.sin(ecc_anomaly), None
+        return None, None, k.rel_factor * np.sin(ecc_anomaly), None
     sin_e, cos_e = np.sin(ecc_anomaly), np.cos(ecc_anomaly)
     one_minus_ecos = 1.0 - e * cos_e
-    mean_anomaly_dot = n + 0.5 * delta_n_dot * tk  # d(n tk)/dt with n linear in tk
-    ecc_anomaly_dot = mean_anomaly_dot / one_minus_ecos
-    sqrt_1me2 = np.sqrt(1.0 - e * e)
-    true_anomaly = np.arctan2(sqrt_1me2 * sin_e, cos_e - e)
+    true_anomaly = np.arctan2(k.sqrt_1me2 * sin_e, cos_e - e)
 
-    phi = true_anomaly + f("omega")
-    sin2p, cos2p = np.sin(2.0 * phi), np.cos(2.0 * phi)
-    cus, cuc, crs, crc, cis, cic = f("cus"), f("cuc"), f("crs"), f("crc"), f("cis"), f("cic")
-    du = cus * sin2p + cuc * cos2p
-    dr = crs * sin2p + crc * cos2p
-    di = cis * sin2p + cic * cos2p
+    phi = true_anomaly + k.omega
+    two_phi = 2.0 * phi
+    sin2p, cos2p = np.sin(two_phi)[..., None], np.cos(two_phi)[..., None]
+    # (du, dr, di) = c_s sin 2phi + c_c cos 2phi, on the last axis
+    corr = k.c_sin * sin2p + k.c_cos * cos2p
 
-    u = phi + du
-    r = a * one_minus_ecos + dr
-    inc = f("i0") + f("idot") * tk + di
-    sin_u, cos_u = np.sin(u), np.cos(u)
+    # u, node, i on the last axis: their sines and cosines in one call each
+    angle = np.empty(shape + (3,))
+    np.add(phi, corr[..., 0], out=angle[..., 0])
+    r = a * one_minus_ecos + corr[..., 1]
+    np.subtract(k.omega0 + k.node_rate * tk, k.node_at_toe, out=angle[..., 1])
+    np.add(k.i0 + k.idot * tk, corr[..., 2], out=angle[..., 2])
+    sin_a, cos_a = np.sin(angle), np.cos(angle)
+    sin_u, sin_o, sin_i = sin_a[..., 0], sin_a[..., 1], sin_a[..., 2]
+    cos_u, cos_o, cos_i = cos_a[..., 0], cos_a[..., 1], cos_a[..., 2]
     xp, yp = r * cos_u, r * sin_u
 
-    toe_sow = f("toe_sow")
-    omega_dot = f("omega_dot")
-    geo = fit(np.asarray(geo, dtype=bool))
-    # GEO (BDS-SIS-ICD table 5-11): node in the inertial-like frame, then rotations below
-    node_rate = np.where(geo, omega_dot, omega_dot - omega_e)
-    node = f("omega0") + node_rate * tk - omega_e * toe_sow
-    sin_o, cos_o = np.sin(node), np.cos(node)
-    sin_i, cos_i = np.sin(inc), np.cos(inc)
+    position = np.empty(shape + (3,))
+    x, y, z = position[..., 0], position[..., 1], position[..., 2]
+    yp_cos_i = yp * cos_i
+    np.subtract(xp * cos_o, yp_cos_i * sin_o, out=x)
+    np.add(xp * sin_o, yp_cos_i * cos_o, out=y)
+    np.multiply(yp, sin_i, out=z)
 
-    x = xp * cos_o - yp * cos_i * sin_o
-    y = xp * sin_o + yp * cos_i * cos_o
-    z = yp * sin_i
-
-    f_rel = -2.0 * np.sqrt(gm) / C.SPEED_OF_LIGHT**2
-    relativity = f_rel * e * sqrt_a * sin_e
+    relativity = k.rel_factor * sin_e
     if not velocity:
-        if np.any(geo):
-            x, y, z = _beidou_geo_rotation(x, y, z, None, None, None, tk, omega_e, geo)[:3]
-        return np.stack([x, y, z], axis=-1), None, relativity, None
+        if k.any_geo:
+            _rotate_geo(position, None, tk, k)
+        return position, None, relativity, None
 
-    true_anomaly_dot = ecc_anomaly_dot * sqrt_1me2 / one_minus_ecos
-    two_phidot = 2.0 * true_anomaly_dot
-    du_dot = two_phidot * (cus * cos2p - cuc * sin2p)
-    dr_dot = two_phidot * (crs * cos2p - crc * sin2p)
-    di_dot = two_phidot * (cis * cos2p - cic * sin2p)
-    u_dot = true_anomaly_dot + du_dot
-    r_dot = a * e * sin_e * ecc_anomaly_dot + adot * one_minus_ecos + dr_dot
-    inc_dot = f("idot") + di_dot
-    xp_dot = r_dot * cos_u - r * u_dot * sin_u
-    yp_dot = r_dot * sin_u + r * u_dot * cos_u
-    vx = xp_dot * cos_o - yp_dot * cos_i * sin_o + yp * sin_i * sin_o * inc_dot - y * node_rate
-    vy = xp_dot * sin_o + yp_dot * cos_i * cos_o - yp * sin_i * cos_o * inc_dot + x * node_rate
-    vz = yp_dot * sin_i + yp * cos_i * inc_dot
+    # d(n tk)/dt with n linear in tk
+    ecc_anomaly_dot = (n + k.half_delta_n_dot * tk) / one_minus_ecos
+    true_anomaly_dot = ecc_anomaly_dot * k.sqrt_1me2 / one_minus_ecos
+    # (du, dr, di) time derivatives, on the last axis
+    corr_dot = (2.0 * true_anomaly_dot)[..., None] * (k.c_sin * cos2p - k.c_cos * sin2p)
+    u_dot = true_anomaly_dot + corr_dot[..., 0]
+    r_dot = a * e * sin_e * ecc_anomaly_dot + k.adot * one_minus_ecos + corr_dot[..., 1]
+    inc_dot = k.idot + corr_dot[..., 2]
+    r_u_dot = r * u_dot
+    xp_dot = r_dot * cos_u - r_u_dot * sin_u
+    yp_dot = r_dot * sin_u + r_u_dot * cos_u
+    node_rate = k.node_rate
+    yp_sin_i_inc_dot = yp * sin_i
+    yp_dot_cos_i = yp_dot * cos_i
+    velocity_m_s = np.empty(shape + (3,))
+    np.subtract(xp_dot * cos_o - yp_dot_cos_i * sin_o + yp_sin_i_inc_dot * sin_o * inc_dot, y * node_rate,
+                out=velocity_m_s[..., 0])
+    np.add(xp_dot * sin_o + yp_dot_cos_i * cos_o - yp_sin_i_inc_dot * cos_o * inc_dot, x * node_rate,
+           out=velocity_m_s[..., 1])
+    np.add(yp_dot * sin_i, yp_cos_i * inc_dot, out=velocity_m_s[..., 2])
 
-    if np.any(geo):
-        x, y, z, vx, vy, vz = _beidou_geo_rotation(x, y, z, vx, vy, vz, tk, omega_e, geo)
+    if k.any_geo:
+        _rotate_geo(position, velocity_m_s, tk, k)
 
-    position = np.stack([x, y, z], axis=-1)
-    velocity_m_s = np.stack([vx, vy, vz], axis=-1)
-    relativity_dot = f_rel * e * sqrt_a * cos_e * ecc_anomaly_dot
+    relativity_dot = k.rel_factor * cos_e * ecc_anomaly_dot
     return position, velocity_m_s, relativity, relativity_dot
 
 
-def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool = True):
+def _rotate_geo(position, velocity, tk, k: KeplerConstants) -> None:
+    """:func:`_beidou_geo_rotation` of the BeiDou GEO elements, in place."""
+    p, v = position, velocity
+    if v is None:
+        out = _beidou_geo_rotation(p[..., 0], p[..., 1], p[..., 2], None, None, None, tk, k.omega_e, k.geo)
+    else:
+        out = _beidou_geo_rotation(p[..., 0], p[..., 1], p[..., 2], v[..., 0], v[..., 1], v[..., 2], tk,
+                                   k.omega_e, k.geo)
+        v[..., 0], v[..., 1], v[..., 2] = out[3:]
+    p[..., 0], p[..., 1], p[..., 2] = out[:3]
+
+
+def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool = True,
+                  constants: KeplerConstants | None = None):
     """Broadcast position, velocity and clock of Keplerian messages at GPST times.
 
     Parameters
@@ -272,6 +341,9 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool 
     orbit : bool
         False: the clocks only (position and velocity None, clock drift None; the clocks
         are the same, bit for bit), e.g. for the clock of a transmission-time iteration.
+    constants : KeplerConstants, optional
+        :func:`kepler_constants` of ``eph`` and ``system``, kept by the caller (``eph`` and
+        ``system`` are then not read).
 
     Returns
     -------
@@ -284,30 +356,31 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool 
     relativity_s : ndarray
         F e sqrt(A) sin E (s), F = -2 sqrt(GM) / c^2.
     """
+    k = constants if constants is not None else kepler_constants(eph, system)
     t_ns = np.asarray(t_ns, dtype=np.int64)
-    tk = _time_from(t_ns, eph["toe"])
-    if isinstance(system, str):
-        geo = system == "C" and is_beidou_geo(prn_of(eph["sat"]))
-    else:
-        geo = (np.asarray(system) == "C") & is_beidou_geo(prn_of(eph["sat"]))
-    position, vel, relativity, relativity_dot = kepler_orbit(eph, tk, system, geo,
-                                                             velocity=velocity and orbit,
-                                                             orbit=orbit)
+    tk = _time_from(t_ns, k.toe)
+    position, vel, relativity, relativity_dot = kepler_orbit(None, tk, system, velocity=velocity and orbit,
+                                                             orbit=orbit, constants=k)
     # Clock (IS-GPS-200 20.3.3.3.3.1; Galileo 5.1.4; BDS 5.2.4.10)
-    poly, poly_dot = kepler_clock(eph, t_ns)
+    poly, poly_dot = kepler_clock(None, t_ns, constants=k)
     if not velocity or not orbit:
         return position, None, poly + relativity, None, relativity
     return position, vel, poly + relativity, poly_dot + relativity_dot, relativity
 
 
-def kepler_clock(eph, t_ns):
+def kepler_clock(eph, t_ns, *, constants: KeplerConstants | None = None):
     """Clock polynomial a_f0 + a_f1 dt + a_f2 dt^2 (s) and its derivative (s/s), dt = t - toc
-    (half-week wrapped), without the relativistic term."""
-    dt = _time_from(t_ns, eph["toc"])
-    af0 = np.asarray(eph["af0"], dtype=np.float64)
-    af1 = np.asarray(eph["af1"], dtype=np.float64)
-    af2 = np.asarray(eph["af2"], dtype=np.float64)
-    return af0 + (af1 + af2 * dt) * dt, af1 + 2.0 * af2 * dt
+    (half-week wrapped), without the relativistic term. ``constants``: :func:`kepler_constants`
+    of ``eph`` (``eph`` is then not read)."""
+    if constants is None:
+        dt = _time_from(t_ns, eph["toc"])
+        af0 = np.asarray(eph["af0"], dtype=np.float64)
+        af1 = np.asarray(eph["af1"], dtype=np.float64)
+        af2 = np.asarray(eph["af2"], dtype=np.float64)
+        return af0 + (af1 + af2 * dt) * dt, af1 + 2.0 * af2 * dt
+    k = constants
+    dt = _time_from(t_ns, k.toc)
+    return k.af0 + (k.af1 + k.af2 * dt) * dt, k.af1 + k.two_af2 * dt
 
 
 def _beidou_geo_rotation(x, y, z, vx, vy, vz, tk, omega_e, geo):

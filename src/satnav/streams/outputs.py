@@ -26,7 +26,10 @@ import numpy as np
 
 from ..frames import ecef_to_geodetic, enu_rotation
 from ..gnss_time import format_gpst
-from ..satellites import satellite_id, system_of
+from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
+
+#: System letter per system number (satellite index // SATELLITES_PER_SYSTEM).
+_SYSTEM_LETTER = tuple(SYSTEMS)
 
 __all__ = ["LiveFix", "nmea_lines", "pos_line", "pos_header", "json_line", "FORMATTERS", "QUALITY_NAMES"]
 
@@ -130,7 +133,7 @@ def nmea_lines(fix: LiveFix, *, talker: str = "GN") -> bytes:
         nmea_sentence,
         nmea_time,
     )
-    from ..io.solution import _NMEA_SYSTEM_ID, _nmea_svid
+    from ..io.solution import _NMEA_SYSTEM_ID
 
     when = _utc(fix.time_ns)
     tm, dt = nmea_time(when), nmea_date(when)
@@ -156,10 +159,9 @@ def nmea_lines(fix: LiveFix, *, talker: str = "GN") -> bytes:
         tm, "A" if fix.valid else "V", la, ns, lo, ew, spd, cog, dt, "", "",
         _RMC_MODE.get(fix.quality, "A") if fix.valid else "N", "S" if fix.valid else "C")))
     dops = [nmea_number(x, 1) for x in (fix.pdop, fix.hdop, fix.vdop)]
-    sats = [int(s) for s in fix.satellites]
-    letters = system_of(np.asarray(sats, np.int64)).tolist() if sats else []
+    ids_of = _gsa_satellites(fix.satellites)
     for letter in "GRECJI":
-        ids = [str(_nmea_svid(s)) for s, x in zip(sats, letters) if x == letter or (letter == "G" and x == "S")][:12]
+        ids = ids_of.get(letter)
         if not ids:
             continue
         out.append(nmea_sentence(talker + "GSA", ("A", "3" if fix.valid else "1", *ids, *[""] * (12 - len(ids)),
@@ -168,6 +170,21 @@ def nmea_lines(fix: LiveFix, *, talker: str = "GN") -> bytes:
     out.append(nmea_sentence(talker + "GST", (tm, nmea_number(fix.residual_rms_m, 3), "", "", "",
                                               nmea_number(s_lat, 3), nmea_number(s_lon, 3), nmea_number(s_alt, 3))))
     return b"".join(out)
+
+
+def _gsa_satellites(satellites) -> dict[str, list[str]]:
+    """NMEA satellite ids (text) per GSA system letter, at most 12 each, in the order of
+    ``satellites`` (satellite indices); SBAS satellites are listed with GPS."""
+    from ..io.solution import _nmea_svid
+
+    out: dict[str, list[str]] = {}
+    for sat in satellites:
+        sat = int(sat)
+        letter = _SYSTEM_LETTER[sat // SATELLITES_PER_SYSTEM]
+        ids = out.setdefault("G" if letter == "S" else letter, [])
+        if len(ids) < 12:
+            ids.append(str(_nmea_svid(sat)))
+    return out
 
 
 def pos_header(frame: str = "llh") -> bytes:
