@@ -101,10 +101,14 @@ class LiveEngine:
             self._apply_navigation()
         if self.options.relative and self.options.mode != "dgnss":
             _warm_up_lambda()
-        if self.options.relative:  # the slip trackers' kernel too (numba; NumPy without it)
+        #: whether the RTK receivers' geometry is compiled (numba; NumPy without it)
+        self.compiled_rtk_geometry = False
+        if self.options.relative:  # the slip trackers' and geometry kernels too
             from ..estimators.cycle_slips import use_compiled_slip_tracker
+            from ..estimators.rtk_engine import use_compiled_geometry
 
             use_compiled_slip_tracker(True)
+            self.compiled_rtk_geometry = use_compiled_geometry(True)
         # the iterations of each epoch's SPP compiled (numba; NumPy without it): whether in use
         from ..estimators.spp_kernel import use_compiled_spp
 
