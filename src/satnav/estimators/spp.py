@@ -64,7 +64,7 @@ from ..orbits.glonass import BROADCAST_ERROR_M
 from ..progress import ProgressCounter
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
 from ..signals import carrier_frequency, glonass_channels, per_system
-from .dop import dilution_of_precision
+from .dop import dilution_of_precision, dilution_of_precision_epoch, enu_line_of_sight
 from .integrity import DEFAULT_FALSE_ALARM, chi_square_threshold, standardized_residuals
 from .solution import SOLVED_STATUS_MAX, Solution
 from .velocity import estimate_velocity
@@ -1470,7 +1470,12 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
         status[~tested] = 2
     status[failed] = 3
     # DOP of the satellites (each once: its first-band measurement, else a further band's)
-    dops = dilution_of_precision(ev.az, ev.el, _one_per_satellite(pb, use), pb.group, ng)
+    one = _one_per_satellite(pb, use)
+    if m == 1:  # (the same values, in a third of the calls)
+        los = enu_line_of_sight(ev.az[0], ev.el[0])
+        dops = [np.array([v]) for v in dilution_of_precision_epoch(los, pb.group[0], ng, used=one[0])]
+    else:
+        dops = dilution_of_precision(ev.az, ev.el, one, pb.group, ng)
     gdop = dops[0]
     status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
     if height_range_m is not None:
@@ -1499,8 +1504,33 @@ def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:
     az_cols = np.full((m, n_cols), np.nan)
     el_cols = np.full((m, n_cols), np.nan)
     # per satellite: first-band values written last so they win over further bands'
-    ei, si = np.nonzero(pb.present)
     one_column = pb.col_primary.all()  # one measurement column per satellite
+    if m == 1 and one_column and all_solved and pb.present.all():
+        # one epoch, every slot a measurement, each of its own satellite: the cells below
+        # are the slots in order (ei all 0, si = 0, 1, ...), read as rows
+        ci = pb.col_out[pb.col[0]]
+        excluded_cell = pb.excluded[0]
+        residuals[0, ci] = np.where(use[0] | excluded_cell, ev.residual[0], np.nan)
+        used_cols[0, ci] = use[0]
+        excluded_cols[0, ci] = excluded_cell
+        if ev.near[0]:
+            az_cols[0, ci] = ev.az[0]
+            el_cols[0, ci] = ev.el[0]
+    else:
+        _satellite_cells(pb, ev, solved, all_solved, one_column, residuals, used_cols, excluded_cols, az_cols,
+                         el_cols)
+    by_system = {}
+    for s, columns in _system_columns(pb):
+        by_system[s] = (used_cols[:, columns]).sum(axis=1).astype(np.int16)
+    return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
+            "el": el_cols, "by_system": by_system}
+
+
+def _satellite_cells(pb, ev, solved, all_solved, one_column, residuals, used_cols, excluded_cols, az_cols,
+                     el_cols) -> None:
+    """:func:`_satellite_columns`' cells of any number of epochs and bands (written in place)."""
+    use = ev.use
+    ei, si = np.nonzero(pb.present)
     if not one_column:
         order = np.argsort(pb.primary[ei, si], kind="stable")
         ei, si = ei[order], si[order]
@@ -1527,11 +1557,6 @@ def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:
     else:
         az_cols[ei, ci] = np.where(shown, ev.az[ei, si], np.nan)
         el_cols[ei, ci] = np.where(shown, ev.el[ei, si], np.nan)
-    by_system = {}
-    for s, columns in _system_columns(pb):
-        by_system[s] = (used_cols[:, columns]).sum(axis=1).astype(np.int16)
-    return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
-            "el": el_cols, "by_system": by_system}
 
 
 def _system_columns(pb) -> list:
