@@ -22,8 +22,9 @@ def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
     The first ``helpers`` functions are helpers of the others: compiled first, and each
     later function compiled with the compiled helpers in place of the plain ones it names
     (numba cannot call a plain Python function: without this the kernel would not compile,
-    and the caller would silently fall back to NumPy). Returns the compiled functions
-    after the helpers."""
+    and the caller would silently fall back to NumPy). Other satnav functions a kernel
+    names (the shared NumPy cores of the models, see :mod:`satnav.estimators.spp_kernel`)
+    are found and compiled with it. Returns the compiled functions after the helpers."""
     if os.environ.get("SATNAV_NO_NUMBA"):
         return False
     try:
@@ -33,10 +34,11 @@ def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
     for cache in (True, False):  # no cache where the package folder is read-only
         try:
             jit = numba.njit(cache=cache, nogil=True)
-            compiled = {}
+            compiled: dict = {}
+            memo: dict = {}
             kernels = []
             for k, f in enumerate(functions):
-                kernel = jit(_with_globals(f, compiled) if compiled else f)
+                kernel = _compiled(f, jit, memo, compiled)
                 if k < helpers:
                     compiled[f.__name__] = kernel
                 else:
@@ -57,3 +59,25 @@ def _with_globals(f, names: dict):
     copy.__qualname__, copy.__module__, copy.__doc__ = f.__qualname__, f.__module__, f.__doc__
     copy.__kwdefaults__ = f.__kwdefaults__
     return copy
+
+
+def _compiled(function, jit, memo: dict, names: dict):
+    """``jit(function)`` with the compiled helpers ``names`` (name -> kernel) in place of the
+    plain functions of those names, and the other satnav functions it calls by global name
+    (shared NumPy cores such as :func:`satnav.frames.geodetic_core`, recursively) compiled
+    too: the kernel runs on a copy of ``function`` whose globals name the compiled functions
+    (the modules keep their plain functions, which the NumPy callers use)."""
+    if function in memo:
+        return memo[function]
+    scope, used = function.__globals__, function.__code__.co_names
+    given = {n: names[n] for n in used if n in names}
+    found = [n for n in used if n not in names and isinstance(scope.get(n), types.FunctionType)
+             and scope[n].__module__.startswith("satnav")]
+    if not given and not found:
+        memo[function] = out = jit(function)
+        return out
+    copy = _with_globals(function, given)
+    memo[function] = out = jit(copy)  # (compiled at the first call, after the helpers below)
+    for name in found:
+        copy.__globals__[name] = _compiled(scope[name], jit, memo, names)
+    return out

@@ -139,19 +139,27 @@ def ecef_to_geodetic(x, y=None, z=None, ellipsoid="WGS84"):
     elif y is None or z is None:
         raise TypeError("give either one (..., 3) array or all of x, y and z")
     a, f = ellipsoid_parameters(ellipsoid)
-    b = a * (1.0 - f)
-    e2 = f * (2.0 - f)
-    ep2 = e2 / (1.0 - e2)  # second eccentricity squared
     x, y, z = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), np.asarray(z, dtype=np.float64)
     if not x.shape == y.shape == z.shape:
         x, y, z = np.broadcast_arrays(x, y, z)
+    return geodetic_core(x, y, z, a, f)
+
+
+def geodetic_core(x, y, z, a, f):
+    """:func:`ecef_to_geodetic`'s computation on float arrays ``x, y, z`` (m) of one shape and
+    the ellipsoid's ``a`` (m) and ``f``: only operations numba compiles, so that compiled
+    kernels (:mod:`satnav._jit`) share it (the same operations, the same bits)."""
+    b = a * (1.0 - f)
+    e2 = f * (2.0 - f)
+    ep2 = e2 / (1.0 - e2)  # second eccentricity squared
     p = np.hypot(x, y)
     lon = np.arctan2(y, x)
     # Bowring: parametric (reduced) latitude beta, then geodetic latitude, iterated.
     beta = np.arctan2(z, (1.0 - f) * p)
+    lat = beta
     for _ in range(_BOWRING_ITERATIONS):
         sin_b, cos_b = np.sin(beta), np.cos(beta)
-        lat = np.arctan2(z + ep2 * b * sin_b**3, p - e2 * a * cos_b**3)
+        lat = np.arctan2(z + ep2 * b * sin_b**3.0, p - e2 * a * cos_b**3.0)  # (pow(), as x**3 in NumPy)
         beta = np.arctan2((1.0 - f) * np.sin(lat), np.cos(lat))
     sin_lat, cos_lat = np.sin(lat), np.cos(lat)
     h = p * cos_lat + z * sin_lat - a * np.sqrt(1.0 - e2 * sin_lat**2)
@@ -177,13 +185,22 @@ def enu_rotation(lat_rad, lon_rad) -> np.ndarray:
     lon = np.asarray(lon_rad, dtype=np.float64)
     if lat.shape != lon.shape:
         lat, lon = np.broadcast_arrays(lat, lon)
+    r = np.empty(lat.shape + (3, 3))
+    (r[..., 0, 0], r[..., 0, 1], r[..., 0, 2],  # east
+     r[..., 1, 0], r[..., 1, 1], r[..., 1, 2],  # north
+     r[..., 2, 0], r[..., 2, 1], r[..., 2, 2]) = enu_rotation_elements(lat, lon)  # up
+    return r
+
+
+def enu_rotation_elements(lat, lon):
+    """The nine elements (row by row: east, north, up) of :func:`enu_rotation` of float
+    arrays ``lat, lon`` (rad) of one shape; only operations numba compiles (compiled
+    kernels share it)."""
     sl, cl = np.sin(lat), np.cos(lat)
     so, co = np.sin(lon), np.cos(lon)
-    r = np.empty(lat.shape + (3, 3))
-    r[..., 0, 0], r[..., 0, 1], r[..., 0, 2] = -so, co, 0.0  # east
-    r[..., 1, 0], r[..., 1, 1], r[..., 1, 2] = -sl * co, -sl * so, cl  # north
-    r[..., 2, 0], r[..., 2, 1], r[..., 2, 2] = cl * co, cl * so, sl  # up
-    return r
+    return (-so, co, 0.0,
+            -sl * co, -sl * so, cl,
+            cl * co, cl * so, sl)
 
 
 def ecef_to_enu(xyz, ref_xyz, ellipsoid="WGS84") -> np.ndarray:

@@ -1060,7 +1060,7 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az, el, e, rng, rs
     ev.near = near
     ev.height = geo.height_m[:, 0]  # ellipsoidal height of rr (m)
-    iono = iono_var = trop = None  # (zeros where not modelled)
+    iono = trop = None  # (zeros where not modelled)
     do = corrections & near
     do_all = bool(corrections) and all_near
     do_any = do_all or do.any()
@@ -1075,21 +1075,14 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
             iono = np.where(np.isfinite(given), given, iono)
         if wanted is not None:
             iono = np.where(wanted, iono, 0.0)
-        iono_var = (ERROR_MODEL["iono_factor"] * iono) ** 2
-    elif pb.iono == "none":
-        iono_var = np.full(present.shape, ERROR_MODEL["iono_none_m"] ** 2)
     if pb.troposphere and do_any:
         trop = measurement.tropospheric_delay_m(geo.latitude_rad, geo.height_m, el)
         if not do_all:
             trop = np.where(do[:, None], trop, 0.0)
     if iono is None:
         iono = np.zeros(present.shape)
-    if iono_var is None:
-        iono_var = np.zeros(present.shape)
     if trop is None:
         trop = np.zeros(present.shape)
-    sin_el = np.sin(np.maximum(el, _MIN_ELEVATION_RAD))
-    trop_var = (ERROR_MODEL["tropo_m"] / (sin_el + 0.1)) ** 2 if pb.troposphere else 3.0**2
     g = rows(pb.group)
     clock_term = clk[np.arange(len(clk))[:, None], g]  # (np.take_along_axis(clk, g, axis=1))
     if len(pb.ifb_keys):
@@ -1101,26 +1094,68 @@ def _evaluate(pb, ep, rr, clk, *, corrections=True) -> _Evaluation:
     ev.residual = rows(pb.pseudorange) - model
     if not everywhere:
         ev.residual = np.where(present, ev.residual, 0.0)
-    r2 = ERROR_MODEL["code_phase_ratio"] ** 2
-    var = ERROR_MODEL["a_m"] ** 2 + ERROR_MODEL["b_m"] ** 2 / sin_el
-    if pb.cn0 is not None and pb.cn0_error_m > 0:
-        snr = rows(pb.cn0)
-        term = pb.cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(ERROR_MODEL["cn0_max_dbhz"] - snr, 0.0))
-        var = var + np.where(np.isfinite(snr), term, 0.0)
-    var = var * r2 * pb.iono_free_factor**2
-    if pb.reported_var is not None:  # weights="reported": the model is a floor
-        rep_var = rows(pb.reported_var)
-        var = np.where(np.isfinite(rep_var), np.maximum(var, rep_var), var)
-    var = var * rows(pb.error_factor) ** 2
-    code_bias_var = 0.0 if pb.iono == "iono-free" else ERROR_MODEL["code_bias_m"] ** 2
-    ev.variance = var + code_bias_var + iono_var + trop_var
-    if pb.satellite_var is not None:  # broadcast orbit + clock error (SATELLITE_ERROR_M)
-        ev.variance = ev.variance + rows(pb.satellite_var)
+    use_snr = pb.cn0 is not None and pb.cn0_error_m > 0
+    ev.variance = code_variance(
+        el, iono, rows(pb.error_factor), _error_constants(), _IONO_MODES[pb.iono], pb.troposphere,
+        pb.iono_free_factor, use_snr, rows(pb.cn0) if use_snr else None, pb.cn0_error_m,
+        pb.reported_var is not None, None if pb.reported_var is None else rows(pb.reported_var),
+        pb.satellite_var is not None, None if pb.satellite_var is None else rows(pb.satellite_var))
     if all_near:
         ev.usable = present & (el >= pb.mask_rad) & np.isfinite(ev.residual)
     else:
         ev.usable = present & ((el >= pb.mask_rad) | ~near[:, None]) & np.isfinite(ev.residual)
     return ev
+
+
+#: ``iono`` option -> how :func:`code_variance` counts the ionosphere's error.
+_IONO_MODES = {"klobuchar": 0, "states": 0, "none": 1, "iono-free": 2}
+
+
+def _error_constants() -> np.ndarray:
+    """:data:`ERROR_MODEL` as the numbers :func:`code_variance` takes (m, rad, dB-Hz)."""
+    e = ERROR_MODEL
+    return np.array([e["code_phase_ratio"], e["a_m"], e["b_m"], e["code_bias_m"], e["iono_factor"],
+                     e["iono_none_m"], e["tropo_m"], _MIN_ELEVATION_RAD, e["cn0_max_dbhz"]])
+
+
+def code_variance(el, iono, error_factor, em, iono_mode, troposphere, iono_free_factor, use_snr, snr,
+                  cn0_error_m, use_reported, reported_var, use_satellite_var, satellite_var):
+    """Variance (m^2) of code pseudoranges at elevations ``el`` (rad): RTKLIB's ``varerr``
+    model (:data:`ERROR_MODEL` as ``em``, :func:`_error_constants`) of the phase errors
+    ``a^2 + b^2 / sin(el)`` (elevation floored at ``min_elevation_deg``) times the code /
+    phase ratio squared (and ``iono_free_factor`` squared), the C/N0 term where ``use_snr``
+    (``cn0_error_m``; ``snr`` dB-Hz), the receiver's reported variance ``reported_var`` as a
+    floor where ``use_reported``, the system's ``error_factor`` squared; plus the code bias,
+    the ionosphere's (``iono_mode`` 0: a fraction of the modelled delay ``iono`` (m), 1: not
+    modelled, 2: the iono-free combination), the troposphere's (Saastamoinen or not
+    modelled) and, where ``use_satellite_var``, the broadcast orbit + clock error
+    ``satellite_var`` (:data:`SATELLITE_ERROR_M`). Only operations numba compiles: the
+    compiled one-epoch solver (:mod:`satnav.estimators.spp_kernel`) shares it."""
+    ratio, a_m, b_m, code_bias_m, iono_factor = em[0], em[1], em[2], em[3], em[4]
+    iono_none_m, tropo_m, min_elevation, cn0_max = em[5], em[6], em[7], em[8]
+    sin_el = np.sin(np.maximum(el, min_elevation))
+    var = a_m**2 + b_m**2 / sin_el
+    if use_snr:
+        term = cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(cn0_max - snr, 0.0))
+        var = var + np.where(np.isfinite(snr), term, 0.0)
+    var = var * ratio**2 * iono_free_factor**2
+    if use_reported:  # weights="reported": the model is a floor
+        var = np.where(np.isfinite(reported_var), np.maximum(var, reported_var), var)
+    var = var * error_factor**2
+    variance = var + (0.0 if iono_mode == 2 else code_bias_m**2)
+    if iono_mode == 0:
+        variance = variance + (iono_factor * iono) ** 2
+    elif iono_mode == 1:
+        variance = variance + iono_none_m**2
+    else:
+        variance = variance + 0.0
+    if troposphere:
+        variance = variance + (tropo_m / (sin_el + 0.1)) ** 2
+    else:
+        variance = variance + 3.0**2
+    if use_satellite_var:  # broadcast orbit + clock error (SATELLITE_ERROR_M)
+        variance = variance + satellite_var
+    return variance
 
 
 # ====================================================================== least squares
@@ -1226,6 +1261,24 @@ def _iterate(pb, ep, rr, clk, max_iterations):
         active[idx[done]] = False
         # an epoch that lost too many satellites stops (reported later)
     return rr, clk, last_step, singular, iterations
+
+
+def _iterate_fit(pb, ep, rr, clk, max_iterations):
+    """:func:`_iterate` then :func:`_fit` at its positions: ``(rr, clk, last_step, singular,
+    iterations, ev)``. A problem of one epoch (the live engine's) is solved by the compiled
+    kernel when it is loaded (:func:`satnav.estimators.spp_kernel.use_compiled_spp`; the
+    same results), by NumPy otherwise."""
+    if pb.m == 1 and _COMPILED is not None and len(ep) == 1:
+        out = _COMPILED.solve_compiled(pb, rr, clk, max_iterations)
+        if out is not None:
+            return out
+    rr, clk, last_step, singular, iterations = _iterate(pb, ep, rr, clk, max_iterations)
+    return rr, clk, last_step, singular, iterations, _fit(pb, ep, rr, clk)
+
+
+#: :mod:`satnav.estimators.spp_kernel` once something has imported it (the live engine);
+#: None keeps the batch solver from importing it (and numba).
+_COMPILED = None
 
 
 def _slot_padded(x):
@@ -1399,8 +1452,7 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
     for j, g in enumerate(pb.clock_systems):
         if clock0 and g in clock0:
             clk[:, j] = clock0[g]
-    rr, clk, last_step, singular, iterations = _iterate(pb, np.arange(m), rr, clk, opts.max_iterations)
-    ev = _fit(pb, np.arange(m), rr, clk)
+    rr, clk, last_step, singular, iterations, ev = _iterate_fit(pb, np.arange(m), rr, clk, opts.max_iterations)
     threshold = chi_square_threshold(ev.dof, opts.false_alarm)
     if opts.raim:
         ev, rr, clk, threshold = _fault_exclusion(
@@ -1673,10 +1725,9 @@ def _fault_exclusion(pb, ev, rr, clk, threshold, false_alarm, max_exclusions, ma
             break
         ep = cand[changed]
         pb.excluded[ep] |= exclude_now[changed]
-        rr_e, clk_e, step_e, singular_e, _ = _iterate(pb, ep, rr[ep].copy(), clk[ep].copy(), max_iterations)
+        rr_e, clk_e, step_e, singular_e, _, new = _iterate_fit(pb, ep, rr[ep].copy(), clk[ep].copy(), max_iterations)
         rr[ep], clk[ep] = rr_e, clk_e
         last_step[ep], singular[ep] = step_e, singular_e
-        new = _fit(pb, ep, rr[ep], clk[ep])
         _put(ev, ep, new)
         threshold[ep] = chi_square_threshold(new.dof, false_alarm)
     return ev, rr, clk, threshold

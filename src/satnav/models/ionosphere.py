@@ -50,15 +50,23 @@ _BDT_MINUS_GPST_NS = -14 * 1_000_000_000
 
 
 def _seconds_of_day(gpst_ns, offset_ns=0):
-    """Seconds of day (0..86400) of int64 GPST ns, optionally shifted to another scale."""
-    t = np.asarray(gpst_ns, dtype=np.int64) + np.int64(offset_ns)
+    """Seconds of day (0..86400) of int64 GPST ns (an array), optionally shifted to another
+    scale."""
+    t = gpst_ns + np.int64(offset_ns)
     return np.mod(t, _NS_PER_DAY).astype(np.float64) / 1e9
 
 
-def _polynomial(coefficients, x):
-    """sum_n c[n] x^n for 4 coefficients (Horner)."""
-    c = np.asarray(coefficients, dtype=np.float64)
+def _polynomial(c, x):
+    """sum_n c[n] x^n for 4 coefficients (Horner; ``c`` a float array)."""
     return c[0] + x * (c[1] + x * (c[2] + x * c[3]))
+
+
+def _coefficients(c):
+    return np.asarray(c, dtype=np.float64)
+
+
+def _float(a):
+    return np.asarray(a, dtype=np.float64)
 
 
 def klobuchar_gps(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, gpst_ns):
@@ -88,14 +96,22 @@ def klobuchar_gps(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevati
         and NaN where an input is NaN. Scale with :func:`frequency_scale` for other
         frequencies.
     """
-    el_sc = np.asarray(elevation_rad, dtype=np.float64) / np.pi  # semicircles
-    az = np.asarray(azimuth_rad, dtype=np.float64)
-    phi_u = np.asarray(latitude_rad, dtype=np.float64) / np.pi
-    lam_u = np.asarray(longitude_rad, dtype=np.float64) / np.pi
+    return klobuchar_gps_core(_coefficients(alpha), _coefficients(beta), _float(latitude_rad),
+                              _float(longitude_rad), _float(azimuth_rad), _float(elevation_rad),
+                              np.asarray(gpst_ns, dtype=np.int64))
+
+
+def klobuchar_gps_core(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, gpst_ns):
+    """:func:`klobuchar_gps` of float arrays (coefficients float arrays of 4, times int64):
+    only operations numba compiles, so that compiled kernels share it (the same bits)."""
+    el_sc = elevation_rad / np.pi  # semicircles
+    az = azimuth_rad
+    phi_u = latitude_rad / np.pi
+    lam_u = longitude_rad / np.pi
     # earth-centred angle between user and pierce point (semicircles)
     psi = 0.0137 / (el_sc + 0.11) - 0.022
     # sub-ionospheric latitude (clamped to +-0.416) and longitude (semicircles)
-    phi_i = np.clip(phi_u + psi * np.cos(az), -0.416, 0.416)
+    phi_i = np.minimum(np.maximum(phi_u + psi * np.cos(az), -0.416), 0.416)
     lam_i = lam_u + psi * np.sin(az) / np.cos(phi_i * np.pi)
     # geomagnetic latitude of the pierce point (semicircles)
     phi_m = phi_i + 0.064 * np.cos((lam_i - 1.617) * np.pi)
@@ -145,10 +161,18 @@ def klobuchar_beidou(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elev
     ndarray
         Delay (m) on B1I (1561.098 MHz); 0 where the elevation is <= 0.
     """
-    el = np.asarray(elevation_rad, dtype=np.float64)
-    az = np.asarray(azimuth_rad, dtype=np.float64)
-    phi_u = np.asarray(latitude_rad, dtype=np.float64)
-    lam_u = np.asarray(longitude_rad, dtype=np.float64)
+    return klobuchar_beidou_core(_coefficients(alpha), _coefficients(beta), _float(latitude_rad),
+                                 _float(longitude_rad), _float(azimuth_rad), _float(elevation_rad),
+                                 np.asarray(gpst_ns, dtype=np.int64))
+
+
+def klobuchar_beidou_core(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, gpst_ns):
+    """:func:`klobuchar_beidou` of float arrays (coefficients float arrays of 4, times
+    int64): only operations numba compiles, so that compiled kernels share it."""
+    el = elevation_rad
+    az = azimuth_rad
+    phi_u = latitude_rad
+    lam_u = longitude_rad
     ratio_cos_el = _BDS_EARTH_RADIUS_M / (_BDS_EARTH_RADIUS_M + _BDS_LAYER_HEIGHT_M) * np.cos(el)
     psi = np.pi / 2.0 - el - np.arcsin(ratio_cos_el)  # earth-centred angle (rad)
     phi_m = np.arcsin(np.sin(phi_u) * np.cos(psi) + np.cos(phi_u) * np.sin(psi) * np.cos(az))
@@ -156,7 +180,7 @@ def klobuchar_beidou(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elev
     t = np.mod(_seconds_of_day(gpst_ns, _BDT_MINUS_GPST_NS) + lam_m * 43200.0 / np.pi, 86400.0)
     phi_sc = np.abs(phi_m / np.pi)
     a2 = np.maximum(_polynomial(alpha, phi_sc), 0.0)
-    a4 = np.clip(_polynomial(beta, phi_sc), 72000.0, 172800.0)
+    a4 = np.minimum(np.maximum(_polynomial(beta, phi_sc), 72000.0), 172800.0)
     dt = t - 50400.0
     vertical = np.where(
         np.abs(dt) < a4 / 4.0, NIGHT_DELAY_S + a2 * np.cos(2.0 * np.pi * dt / a4), NIGHT_DELAY_S

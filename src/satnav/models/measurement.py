@@ -50,7 +50,9 @@ from .ionosphere import (
     KLOBUCHAR_DEFAULT_ALPHA,
     KLOBUCHAR_DEFAULT_BETA,
     klobuchar_beidou,
+    klobuchar_beidou_core,
     klobuchar_gps,
+    klobuchar_gps_core,
 )
 from .troposphere import saastamoinen_delay
 
@@ -171,12 +173,18 @@ def sagnac_rotate(position_m, flight_time_s, omega=OMEGA_E_GPS):
     omega : float
         Earth rotation rate (rad/s); the WGS84/IS-GPS-200 value by default.
     """
-    pos = np.asarray(position_m, dtype=np.float64)
-    a = omega * np.asarray(flight_time_s, dtype=np.float64)
+    return sagnac_core(np.asarray(position_m, dtype=np.float64), np.asarray(flight_time_s, dtype=np.float64), omega)
+
+
+def sagnac_core(pos, flight_s, omega):
+    """:func:`sagnac_rotate` of float arrays (only operations numba compiles: compiled
+    kernels share it)."""
+    a = omega * flight_s
     ca, sa = np.cos(a), np.sin(a)
     x, y = pos[..., 0], pos[..., 1]
-    out = np.empty((x.shape if x.shape == a.shape else np.broadcast_shapes(x.shape, a.shape)) + (3,))
-    out[..., 0] = ca * x + sa * y
+    xr = ca * x + sa * y
+    out = np.empty(xr.shape + (3,))
+    out[..., 0] = xr
     out[..., 1] = -sa * x + ca * y
     out[..., 2] = pos[..., 2]
     return out
@@ -221,9 +229,11 @@ def geometric_range(receiver_ecef, satellite_ecef, omega=OMEGA_E_GPS, iterations
 
 
 def _norm(v):
-    """Euclidean norm over the last axis: ``np.linalg.norm(v, axis=-1)``'s operations
-    (``sqrt(add.reduce(v * v))``, the same bits) without its call overhead."""
-    return np.sqrt(np.add.reduce(v * v, axis=-1))
+    """Euclidean norm over the last axis (3): ``np.linalg.norm(v, axis=-1)``'s operations
+    (``sqrt(add.reduce(v * v))``: ``(x^2 + y^2) + z^2``, the same bits) without its call
+    overhead, and compiled by numba too."""
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    return np.sqrt((x * x + y * y) + z * z)
 
 
 # --------------------------------------------------------------------------- look angles
@@ -250,9 +260,21 @@ def look_angles(unit_vector, latitude_rad, longitude_rad, *, rotation=None):
     azimuth_rad, elevation_rad : ndarray
     """
     rot = enu_rotation(latitude_rad, longitude_rad) if rotation is None else rotation
-    enu = np.einsum("...ij,...j->...i", rot, unit_vector)
-    elevation = np.arcsin(np.clip(enu[..., 2], -1.0, 1.0))
-    azimuth = np.mod(np.arctan2(enu[..., 0], enu[..., 1]), 2 * np.pi)
+    unit = np.asarray(unit_vector, dtype=np.float64)
+    return look_angles_core(tuple(rot[..., i, j] for i in range(3) for j in range(3)), unit)
+
+
+def look_angles_core(rot, unit):
+    """:func:`look_angles` from the nine elements of the rotation
+    (:func:`satnav.frames.enu_rotation_elements`) and unit vectors (..., 3), float arrays
+    (only operations numba compiles: compiled kernels share it). The products are summed as
+    ``np.einsum`` sums them (``(r0 u0 + r2 u2) + r1 u1``), so that the angles keep their bits."""
+    ux, uy, uz = unit[..., 0], unit[..., 1], unit[..., 2]
+    east = (rot[0] * ux + rot[2] * uz) + rot[1] * uy
+    north = (rot[3] * ux + rot[5] * uz) + rot[4] * uy
+    up = (rot[6] * ux + rot[8] * uz) + rot[7] * uy
+    elevation = np.arcsin(np.minimum(np.maximum(up, -1.0), 1.0))
+    azimuth = np.mod(np.arctan2(east, north), 2 * np.pi)
     return azimuth, elevation
 
 
@@ -299,14 +321,21 @@ def geometry(receiver_ecef_m, satellite_ecef_m, *, omega=OMEGA_E_GPS) -> Geometr
     """
     rr = np.asarray(receiver_ecef_m, dtype=np.float64)
     rs = np.asarray(satellite_ecef_m, dtype=np.float64)
-    flight_s = _norm(rs - rr) / SPEED_OF_LIGHT
-    rotated = sagnac_rotate(rs, flight_s, omega)
-    los = rotated - rr
-    rng = _norm(los)
-    unit = los / rng[..., None]
+    rng, unit, rotated = line_of_sight(rr, rs, omega)
     lat, lon, h, rot = _receiver_frame(rr)
     az, el = look_angles(unit, lat, lon, rotation=rot)
     return Geometry(rng, unit, az, el, rotated, lat, lon, h)
+
+
+def line_of_sight(rr, rs, omega):
+    """Range (m), unit vector and rotated satellite position of :func:`geometry` from float
+    arrays ``rr``, ``rs`` (..., 3) (only operations numba compiles: compiled kernels share
+    it)."""
+    flight_s = _norm(rs - rr) / SPEED_OF_LIGHT
+    rotated = sagnac_core(rs, flight_s, omega)
+    los = rotated - rr
+    rng = _norm(los)
+    return rng, los / rng[..., None], rotated
 
 
 #: Geodetic position and ENU rotation of the last few single receiver positions (bytes and
@@ -451,10 +480,11 @@ def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad,
     args = (latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns)
     bds = beidou is not None and use_beidou is not None and np.any(use_beidou)
     if where is None and np.size(elevation_rad) < 64:  # a few delays: the models everywhere
-        iono = klobuchar_gps(alpha, beta, *args)
-        if bds:
-            iono = np.where(use_beidou, klobuchar_beidou(*beidou, *args), iono)
-        return iono if frequency_scale is None else iono * frequency_scale
+        f = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+        return broadcast_delay_core(
+            f(alpha), f(beta), (f(beidou[0]), f(beidou[1])) if bds else None, use_beidou,
+            frequency_scale, f(latitude_rad), f(longitude_rad), f(azimuth_rad), f(elevation_rad),
+            np.asarray(receive_ns, dtype=np.int64))
     shape = np.broadcast_shapes(*(np.shape(a) for a in args), np.shape(where) if where is not None else ())
     elevation = np.broadcast_to(np.asarray(elevation_rad, dtype=np.float64), shape)
     known = ~np.isnan(elevation)
@@ -477,6 +507,20 @@ def ionospheric_delay_m(latitude_rad, longitude_rad, azimuth_rad, elevation_rad,
             if sel.any():
                 full = full or [_expanded(a, shape) for a in args]
                 iono[sel] = model(*coefficients, *(a[sel] for a in full))
+    if frequency_scale is not None:
+        iono = iono * frequency_scale
+    return iono
+
+
+def broadcast_delay_core(alpha, beta, beidou, use_beidou, frequency_scale, latitude_rad, longitude_rad,
+                         azimuth_rad, elevation_rad, receive_ns):
+    """:func:`ionospheric_delay_m` everywhere (``beidou`` None: GPS's model only;
+    ``frequency_scale`` None: 1) of float arrays (coefficients float arrays of 4, times int64),
+    with only operations numba compiles (compiled kernels share it)."""
+    iono = klobuchar_gps_core(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns)
+    if beidou is not None:
+        iono = np.where(use_beidou, klobuchar_beidou_core(beidou[0], beidou[1], latitude_rad, longitude_rad,
+                                                          azimuth_rad, elevation_rad, receive_ns), iono)
     if frequency_scale is not None:
         iono = iono * frequency_scale
     return iono
@@ -530,13 +574,31 @@ def predicted_code_m(range_m, receiver_clock_m=None, satellite_clock_m=None, ion
     ``ionosphere_m`` the group delay on the signal's frequency; the PPP hooks are range
     corrections (see :func:`line_of_sight_projection_m` for their signs).
     """
+    return code_model(range_m, receiver_clock_m, satellite_clock_m, ionosphere_m, troposphere_m,
+                      satellite_antenna_m, receiver_antenna_m, tides_m)
+
+
+def code_model(range_m, receiver_clock_m, satellite_clock_m, ionosphere_m, troposphere_m, satellite_antenna_m,
+               receiver_antenna_m, tides_m):
+    """:func:`predicted_code_m` with every term positional (None: not added), in operations
+    numba compiles: the compiled SPP kernel shares it (numba 0.68 binds keyword-only
+    arguments wrongly in calls between compiled functions)."""
     model = range_m
     if receiver_clock_m is not None:
         model = model + receiver_clock_m
     if satellite_clock_m is not None:
         model = model - satellite_clock_m
-    return _add_terms(model, (ionosphere_m, troposphere_m, satellite_antenna_m, receiver_antenna_m,
-                              tides_m))
+    if ionosphere_m is not None:
+        model = model + ionosphere_m
+    if troposphere_m is not None:
+        model = model + troposphere_m
+    if satellite_antenna_m is not None:
+        model = model + satellite_antenna_m
+    if receiver_antenna_m is not None:
+        model = model + receiver_antenna_m
+    if tides_m is not None:
+        model = model + tides_m
+    return model
 
 
 def predicted_phase_m(range_m, receiver_clock_m=None, satellite_clock_m=None, ionosphere_m=None,

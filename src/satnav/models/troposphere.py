@@ -52,16 +52,23 @@ RELATIVE_HUMIDITY = 0.7
 def standard_atmosphere(height_m, relative_humidity=RELATIVE_HUMIDITY):
     """Pressure (hPa), temperature (K) and water-vapour pressure (hPa) of the standard
     atmosphere at ellipsoidal height ``height_m`` (negative heights are taken as 0)."""
-    h = np.maximum(np.asarray(height_m, dtype=np.float64), 0.0)
+    return _standard_atmosphere(np.asarray(height_m, dtype=np.float64), relative_humidity)
+
+
+def _standard_atmosphere(height_m, relative_humidity):
+    h = np.maximum(height_m, 0.0)
     pressure = 1013.25 * (1.0 - 2.2557e-5 * h) ** 5.2568
     temperature = 15.0 - 6.5e-3 * h + 273.16
-    return pressure, temperature, water_vapour_pressure(temperature, relative_humidity)
+    return pressure, temperature, _water_vapour_pressure(temperature, relative_humidity)
 
 
 def water_vapour_pressure(temperature_k, relative_humidity=RELATIVE_HUMIDITY):
     """Partial pressure of water vapour (hPa) at ``temperature_k`` (K) and relative humidity
     0..1: ``6.108 RH exp((17.15 T - 4684) / (T - 38.45))`` (RTKLIB manual E.5)."""
-    t = np.asarray(temperature_k, dtype=np.float64)
+    return _water_vapour_pressure(np.asarray(temperature_k, dtype=np.float64), relative_humidity)
+
+
+def _water_vapour_pressure(t, relative_humidity):
     return 6.108 * relative_humidity * np.exp((17.15 * t - 4684.0) / (t - 38.45))
 
 
@@ -79,8 +86,12 @@ def saastamoinen_zenith(latitude_rad, height_m, pressure_hpa, temperature_k, vap
     -------
     zhd_m, zwd_m : ndarray
     """
-    h = np.maximum(np.asarray(height_m, dtype=np.float64), 0.0)
-    lat = np.asarray(latitude_rad, dtype=np.float64)
+    return _saastamoinen_zenith(np.asarray(latitude_rad, dtype=np.float64), np.asarray(height_m, dtype=np.float64),
+                                pressure_hpa, temperature_k, vapour_hpa)
+
+
+def _saastamoinen_zenith(lat, height_m, pressure_hpa, temperature_k, vapour_hpa):
+    h = np.maximum(height_m, 0.0)
     zhd = 0.0022768 * pressure_hpa / (1.0 - 0.00266 * np.cos(2.0 * lat) - 0.00028 * h / 1e3)
     zwd = 0.002277 * (1255.0 / temperature_k + 0.05) * vapour_hpa
     return zhd, zwd
@@ -88,7 +99,11 @@ def saastamoinen_zenith(latitude_rad, height_m, pressure_hpa, temperature_k, vap
 
 def cosecant_mapping(elevation_rad):
     """Mapping ``1 / sin(elevation)`` (dimensionless)."""
-    return 1.0 / np.sin(np.asarray(elevation_rad, dtype=np.float64))
+    return _cosecant(np.asarray(elevation_rad, dtype=np.float64))
+
+
+def _cosecant(elevation_rad):
+    return 1.0 / np.sin(elevation_rad)
 
 
 def saastamoinen_delay(latitude_rad, height_m, elevation_rad, relative_humidity=RELATIVE_HUMIDITY):
@@ -114,14 +129,21 @@ def saastamoinen_delay(latitude_rad, height_m, elevation_rad, relative_humidity=
         step of several metres made iterations oscillate when a faulty measurement pulled
         a solution below -100 m, so the delay is kept continuous here.)
     """
-    el = np.asarray(elevation_rad, dtype=np.float64)
-    h = np.asarray(height_m, dtype=np.float64)
-    h_model = np.clip(h, 0.0, 1.0e4)  # outside: result replaced by 0 below
-    pressure, temperature, vapour = standard_atmosphere(h_model, relative_humidity)
-    zhd, zwd = saastamoinen_zenith(latitude_rad, h_model, pressure, temperature, vapour)
-    ok = (el > 0.0) & (h <= 1.0e4)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delay = (zhd + zwd) * cosecant_mapping(el)
+        return saastamoinen_core(np.asarray(latitude_rad, dtype=np.float64), np.asarray(height_m, dtype=np.float64),
+                                 np.asarray(elevation_rad, dtype=np.float64), relative_humidity)
+
+
+def saastamoinen_core(latitude_rad, height_m, elevation_rad, relative_humidity):
+    """:func:`saastamoinen_delay` of float arrays: only operations numba compiles, so that
+    compiled kernels share it (the same bits)."""
+    el = elevation_rad
+    h = height_m
+    h_model = np.minimum(np.maximum(h, 0.0), 1.0e4)  # outside: result replaced by 0 below
+    pressure, temperature, vapour = _standard_atmosphere(h_model, relative_humidity)
+    zhd, zwd = _saastamoinen_zenith(latitude_rad, h_model, pressure, temperature, vapour)
+    ok = (el > 0.0) & (h <= 1.0e4)
+    delay = (zhd + zwd) * _cosecant(el)
     return np.where(ok, delay, np.where(np.isnan(el), np.nan, 0.0))
 
 

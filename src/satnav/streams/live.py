@@ -105,6 +105,10 @@ class LiveEngine:
             from ..estimators.cycle_slips import use_compiled_slip_tracker
 
             use_compiled_slip_tracker(True)
+        # the iterations of each epoch's SPP compiled (numba; NumPy without it): whether in use
+        from ..estimators.spp_kernel import use_compiled_spp
+
+        self.compiled_spp = use_compiled_spp(True)
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:

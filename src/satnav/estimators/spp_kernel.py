@@ -1,0 +1,394 @@
+"""The iterations of one SPP epoch compiled by numba (the live engine's hot loop).
+
+:func:`solve_epoch` is :func:`satnav.estimators.spp._iterate` followed by
+:func:`satnav.estimators.spp._fit` for a problem of one epoch, as loops over its
+satellites: the same physical models (the numba-compatible cores that the NumPy path calls
+too: :func:`satnav.models.measurement.line_of_sight` (Sagnac),
+:func:`satnav.frames.geodetic_core`, :func:`satnav.models.measurement.look_angles_core`,
+:func:`satnav.models.measurement.broadcast_delay_core` (Klobuchar GPS and BeiDou),
+:func:`satnav.models.troposphere.saastamoinen_core`,
+:func:`satnav.estimators.spp.code_variance`) and the same floating-point operations in the
+same order (the normal equations by the same BLAS product, the right-hand side and the sums
+as NumPy's einsum and pairwise summation add them, the same LAPACK solve), so that the
+solution is bit-identical to NumPy's (tests/estimators/test_spp_kernel.py). On a
+24-satellite epoch it takes tens of microseconds where NumPy's calls take about 2 ms.
+
+Loaded by :func:`use_compiled_spp` (the live engine does, at its start); the batch
+``satnav solve`` never imports numba. An exactly singular system (LAPACK's error) falls
+back to the NumPy path, which handles it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..constants import OMEGA_E_GPS, WGS84_A, WGS84_F
+from ..frames import enu_rotation_elements, geodetic_core
+from ..models.ionosphere import KLOBUCHAR_DEFAULT_ALPHA, KLOBUCHAR_DEFAULT_BETA
+from ..models.measurement import (
+    _norm,
+    broadcast_delay_core,
+    code_model,
+    line_of_sight,
+    look_angles_core,
+)
+from ..models.troposphere import RELATIVE_HUMIDITY, saastamoinen_core
+from . import spp
+from .spp import code_variance
+
+__all__ = ["use_compiled_spp", "solve_epoch", "solve_compiled", "EPOCHS_COMPILED"]
+
+
+def _pairwise_sum(a, n):
+    """Sum of ``a[:n]`` (``n`` <= 128) as NumPy's pairwise summation adds it
+    (numpy/_core/src/umath/loops_utils.h.src: below 8 in order, else 8 accumulators; longer
+    sums are split in halves, which this kernel never meets: :func:`solve_compiled` leaves
+    epochs of more than 128 slots to NumPy. No recursion: numba's cache of a recursive
+    function called from a cached one crashes when loaded, numba 0.68)."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
+    r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
+    end = n - n % 8
+    i = 8
+    while i < end:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for j in range(end, n):
+        res += a[j]
+    return res
+
+
+def _evaluate_epoch(rr, clk, sat_pos, present, pseudorange, sat_clock, group, ifb, ng, epoch_ns, iono_mode,
+                    alpha, beta, has_bds, bds_alpha, bds_beta, use_bds, iono_scale, has_given, iono_given,
+                    troposphere, mask_rad, error_factor, em, iono_free_factor, use_snr, snr, cn0_error_m,
+                    use_reported, reported_var, use_satellite_var, satellite_var, surface_min_m):
+    """:func:`satnav.estimators.spp._evaluate` of one epoch at ``rr`` (3,), ``clk``."""
+    k = present.size
+    r = rr.reshape(1, 3)
+    rng, e, rs = line_of_sight(r, sat_pos, OMEGA_E_GPS)
+    lat, lon, height = geodetic_core(r[:, 0], r[:, 1], r[:, 2], WGS84_A, WGS84_F)
+    near = _norm(r)[0] > surface_min_m
+    if near:
+        az, el = look_angles_core(enu_rotation_elements(lat, lon), e)
+    else:  # receivers far from the surface (the start at the geocentre) have no horizon
+        az, el = np.zeros(k), np.full(k, np.pi / 2)
+    iono = np.zeros(k)
+    trop = np.zeros(k)
+    if near:
+        if iono_mode == 0:
+            if has_bds:
+                iono = broadcast_delay_core(alpha, beta, (bds_alpha, bds_beta), use_bds, iono_scale, lat, lon,
+                                            az, el, epoch_ns)
+            else:
+                iono = broadcast_delay_core(alpha, beta, None, use_bds, iono_scale, lat, lon, az, el, epoch_ns)
+            if has_given:
+                iono = np.where(np.isfinite(iono_given), iono_given, iono)
+            iono = np.where(present, iono, 0.0)
+        if troposphere:
+            trop = saastamoinen_core(lat, height, el, RELATIVE_HUMIDITY)
+    clock_term = np.empty(k)
+    for i in range(k):
+        c = clk[group[i]]
+        if ifb.size:
+            c = c + (clk[ng + max(ifb[i], 0)] if ifb[i] >= 0 else 0.0)
+        clock_term[i] = c
+    model = code_model(rng, clock_term, sat_clock, iono, trop, None, None, None)
+    residual = np.where(present, pseudorange - model, 0.0)
+    variance = code_variance(el, iono, error_factor, em, iono_mode, troposphere, iono_free_factor, use_snr, snr,
+                             cn0_error_m, use_reported, reported_var, use_satellite_var, satellite_var)
+    if near:
+        usable = present & (el >= mask_rad) & np.isfinite(residual)
+    else:
+        usable = present & np.isfinite(residual)
+    return az, el, e, rng, rs, near, height[0], residual, variance, usable
+
+
+def _normal_equations(e, use, variance, residual, group, ifb, ifb_group, ng):
+    """:func:`satnav.estimators.spp._normal_equations` of one epoch: design rows h (k, p),
+    weights, normal matrix and right-hand side, determined clocks / biases."""
+    k = use.size
+    nb = ifb_group.size
+    p = 3 + ng + nb
+    present = np.zeros(ng + nb, dtype=np.bool_)
+    first_band = np.zeros(ng, dtype=np.bool_)
+    for i in range(k):
+        if use[i]:
+            present[group[i]] = True
+            if nb and ifb[i] < 0:
+                first_band[group[i]] = True
+    if nb:
+        for i in range(k):
+            if use[i] and ifb[i] >= 0:
+                present[ng + ifb[i]] = True
+        for j in range(nb):
+            present[ng + j] = present[ng + j] and first_band[ifb_group[j]]
+    width = max(-(-k // 8) * 8, 8)
+    h = np.zeros((width, p))
+    w = np.where(use, 1.0 / variance, 0.0)
+    v = np.zeros(width)
+    for i in range(k):
+        if use[i]:
+            h[i, 0] = -e[i, 0]
+            h[i, 1] = -e[i, 1]
+            h[i, 2] = -e[i, 2]
+            h[i, 3 + group[i]] = 1.0
+            if nb and ifb[i] >= 0 and present[ng + ifb[i]]:
+                h[i, 3 + ng + ifb[i]] = 1.0
+            v[i] = residual[i]
+    hw = np.empty((width, p))
+    for i in range(width):
+        wi = w[i] if i < k else 0.0
+        for j in range(p):
+            hw[i, j] = h[i, j] * wi
+    n = np.dot(hw.T, h)  # the BLAS product of np.matmul
+    b = np.empty(p)
+    for j in range(p):  # as np.einsum("mkp,mk->mp") adds
+        acc = 0.0
+        for i in range(width):
+            acc += hw[i, j] * v[i]
+        b[j] = acc
+    for j in range(ng + nb):
+        if not present[j]:
+            n[3 + j, 3 + j] += 1.0  # constrain absent clocks (RTKLIB does the same)
+    return h[:k], w, n, b, present
+
+
+def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_clock, group, ifb, ifb_group, ng,
+                excluded, epoch_ns, iono_mode, alpha, beta, has_bds, bds_alpha, bds_beta, use_bds, iono_scale,
+                has_given, iono_given, troposphere, mask_rad, error_factor, em, iono_free_factor, use_snr, snr,
+                cn0_error_m, use_reported, reported_var, use_satellite_var, satellite_var, converged_m,
+                surface_min_m):
+    """Gauss-Newton iterations from ``rr`` (3,), ``clk`` (updated in place), then the
+    post-fit quantities (see :func:`solve_compiled` for the outputs)."""
+    last_step = np.inf
+    singular = False
+    iterations = 0
+    p = 3 + clk.size
+    for _ in range(max_iterations):
+        ev = _evaluate_epoch(rr, clk, sat_pos, present, pseudorange, sat_clock, group, ifb, ng, epoch_ns,
+                             iono_mode, alpha, beta, has_bds, bds_alpha, bds_beta, use_bds, iono_scale, has_given,
+                             iono_given, troposphere, mask_rad, error_factor, em, iono_free_factor, use_snr, snr,
+                             cn0_error_m, use_reported, reported_var, use_satellite_var, satellite_var,
+                             surface_min_m)
+        use = ev[9] & ~excluded
+        h, w, n, b, present_groups = _normal_equations(ev[2], use, ev[8], ev[7], group, ifb, ifb_group, ng)
+        n_par = 3 + present_groups.sum()
+        enough = use.sum() >= n_par
+        dx = np.linalg.solve(n, b)
+        ok = True
+        for j in range(p):
+            if not np.isfinite(dx[j]):
+                ok = False
+        ok = ok and enough
+        if enough and not ok:
+            singular = True
+        if not ok:
+            dx[:] = 0.0
+        for j in range(3):
+            rr[j] += dx[j]
+        for j in range(p - 3):
+            clk[j] += dx[3 + j]
+        step = np.sqrt(_pairwise_sum(dx * dx, p))
+        last_step = step if ok else np.inf
+        iterations += 1
+        if step < converged_m or not ok:
+            break
+    ev = _evaluate_epoch(rr, clk, sat_pos, present, pseudorange, sat_clock, group, ifb, ng, epoch_ns, iono_mode,
+                         alpha, beta, has_bds, bds_alpha, bds_beta, use_bds, iono_scale, has_given, iono_given,
+                         troposphere, mask_rad, error_factor, em, iono_free_factor, use_snr, snr, cn0_error_m,
+                         use_reported, reported_var, use_satellite_var, satellite_var, surface_min_m)
+    residual = ev[7]
+    use = ev[9] & ~excluded
+    h, w, n, b, present_groups = _normal_equations(ev[2], use, ev[8], residual, group, ifb, ifb_group, ng)
+    n_par = 3 + present_groups.sum()
+    k = use.size
+    width = max(-(-k // 8) * 8, 8)
+    t = np.zeros(width)
+    t[:k] = w * residual**2
+    return (last_step, singular, iterations, ev, use, h, w, n, n_par, present_groups, use.sum() - n_par,
+            _pairwise_sum(t, width))
+
+
+# ---------------------------------------------------------------- the NumPy side
+_KERNELS = None  # None: not loaded; False: NumPy (numba missing or off); else (solve_epoch,)
+_LOADED = None  # the compiled kernel once loaded (False: numba missing, failing or off)
+#: Epochs solved by the kernel so far (one item: tests and benchmarks check the path taken).
+EPOCHS_COMPILED = [0]
+
+
+def _arguments(pb, rr, clk, max_iterations):
+    """The arguments of :func:`solve_epoch` for the one-epoch problem ``pb`` (one set of
+    types, whatever the options: one compilation)."""
+    k = pb.k if hasattr(pb, "k") else pb.present.shape[1]
+    nothing = np.full(k, np.nan)
+    gps = pb.iono_gps if pb.iono_gps is not None else (KLOBUCHAR_DEFAULT_ALPHA, KLOBUCHAR_DEFAULT_BETA)
+    has_bds = pb.iono_bds is not None and bool(pb.use_bds_model.any())
+    bds = pb.iono_bds if has_bds else gps
+    use_snr = pb.cn0 is not None and pb.cn0_error_m > 0
+    nb = len(pb.ifb_keys)
+
+    def row(a, fill=nothing):
+        return fill if a is None else a[0]
+
+    return (rr, clk, int(max_iterations), np.ascontiguousarray(pb.sat_pos[0]), pb.present[0], pb.pseudorange[0], pb.sat_clock_m[0],
+            pb.group[0].astype(np.intp), (pb.ifb[0] if nb else np.zeros(0, np.intp)).astype(np.intp),
+            np.asarray(pb.ifb_group, dtype=np.intp).reshape(-1)[:nb], len(pb.clock_systems), pb.excluded[0],
+            pb.epochs[:1], spp._IONO_MODES[pb.iono], np.asarray(gps[0], dtype=np.float64),
+            np.asarray(gps[1], dtype=np.float64), has_bds, np.asarray(bds[0], dtype=np.float64),
+            np.asarray(bds[1], dtype=np.float64), pb.use_bds_model[0], pb.iono_scale[0],
+            pb.iono_given is not None, row(pb.iono_given), bool(pb.troposphere), float(pb.mask_rad),
+            pb.error_factor[0], spp._error_constants(), float(pb.iono_free_factor), use_snr,
+            row(pb.cn0 if use_snr else None), float(pb.cn0_error_m), pb.reported_var is not None,
+            row(pb.reported_var), pb.satellite_var is not None, row(pb.satellite_var, np.zeros(k)),
+            spp._CONVERGED_M, spp._EARTH_SURFACE_MIN_M)
+
+
+def solve_compiled(pb, rr, clk, max_iterations):
+    """:func:`satnav.estimators.spp._iterate` and ``_fit`` of the one-epoch problem ``pb``
+    from ``rr`` (1, 3) and ``clk`` (1, G + B) by the compiled kernel: ``(rr, clk,
+    last_step, singular, iterations, ev)`` as those return them; None when the kernel is
+    not loaded or LAPACK found the system singular (the NumPy path then solves it)."""
+    if not _KERNELS or pb.present.shape[1] > 128 or clk.shape[1] > 120:
+        return None
+    x, c = rr[0].copy(), clk[0].copy()
+    try:
+        out = _KERNELS[0](*_arguments(pb, x, c, max_iterations))
+    except np.linalg.LinAlgError:
+        return None
+    EPOCHS_COMPILED[0] += 1
+    last_step, singular, iterations, fit, use, h, w, n, n_par, present_groups, dof, t = out
+    ev = spp._Evaluation()
+    az, el, e, rng, rs, near, height, residual, variance, usable = fit
+    ev.az, ev.el, ev.e, ev.rng, ev.sat_pos = az[None], el[None], e[None], rng[None], rs[None]
+    ev.near, ev.height = np.array([near]), np.array([height])
+    ev.residual, ev.variance, ev.usable = residual[None], variance[None], usable[None]
+    ev.use, ev.h, ev.w, ev.n = use[None], h[None], w[None], n[None]
+    ev.n_par = np.array([n_par], dtype=np.int64)
+    ev.present_groups = present_groups[None]
+    ev.dof = np.array([dof], dtype=np.int64)
+    ev.T = np.array([t])
+    return (x[None], c[None], np.array([last_step]), np.array([singular]),
+            np.array([iterations], dtype=np.int16), ev)
+
+
+def _load_kernels():
+    from .._jit import compile_kernels
+
+    def warm_up(kernels):
+        """Compile (or load from the cache) now, and check the kernel against the NumPy path
+        on a small problem: a stale cache (a shared model core edited since) fails here and is
+        compiled again."""
+        global _KERNELS
+        saved = _KERNELS
+        try:
+            for pb, x0 in _check_problems():
+                _KERNELS = False
+                want = spp._iterate_fit(_copy(pb), np.arange(1), x0.copy(), np.zeros((1, pb.n_clk)), 15)
+                _KERNELS = kernels
+                got = solve_compiled(_copy(pb), x0.copy(), np.zeros((1, pb.n_clk)), 15)
+                if got is None or not _same(want, got):
+                    raise RuntimeError("the compiled SPP epoch differs from NumPy's")
+        finally:
+            _KERNELS = saved
+
+    return compile_kernels((solve_epoch,), warm_up)
+
+
+def _same(a, b) -> bool:
+    for x, y in zip(a[:5], b[:5]):
+        if not np.array_equal(x, y, equal_nan=True):
+            return False
+    for f in spp._FIELDS_2D + spp._FIELDS_ND + spp._FIELDS_1D:
+        if not np.array_equal(getattr(a[5], f), getattr(b[5], f), equal_nan=True):
+            return False
+    return True
+
+
+def _copy(pb):
+    out = spp._Problem()
+    out.__dict__.update({k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(pb).items()})
+    return out
+
+
+def _check_problems():
+    """Two synthetic one-epoch problems (a receiver in Denmark, 12 satellites of three
+    clock groups; GPS and BeiDou Klobuchar, C/N0 and reported weights, a GLONASS-like
+    satellite variance, an inter-frequency bias) and their start positions."""
+    rng = np.random.default_rng(7)
+    k = 12
+    rx = np.array([3_582_105.0, 532_590.0, 5_232_754.0])
+    up = rx / np.linalg.norm(rx)
+    d = rng.normal(size=(k, 3)) + 1.2 * up
+    d /= np.linalg.norm(d, axis=1)[:, None]
+    sat = rx + d * 2.2e7
+    out = []
+    for variant in range(2):
+        pb = spp._Problem()
+        pb.m, pb.k = 1, k
+        pb.epochs = np.array([1_277_000_000 * 10**9 + 43_200 * 10**9], dtype=np.int64)
+        pb.present = np.ones((1, k), bool)
+        pb.present[0, 5] = variant == 0
+        pb.sat_pos = sat[None].copy()
+        pb.sat_clock_m = rng.normal(size=(1, k)) * 1e4
+        rho = np.linalg.norm(sat - rx, axis=1)
+        pb.pseudorange = (rho + 25.0 - pb.sat_clock_m[0] + rng.normal(size=k) * 2.0)[None]
+        pb.group = np.array([[0] * 5 + [1] * 4 + [2] * 3], dtype=np.intp)
+        pb.clock_systems = ("G", "E", "C")
+        pb.use_bds_model = pb.group == 2
+        pb.iono_scale = np.where(pb.use_bds_model, 1.0, 1.02)
+        pb.iono_gps = (np.array([1.1e-8, -7.4e-9, -6e-8, 1.2e-7]), np.array([1.1e5, -2.2e5, -1.3e5, 1e6]))
+        pb.iono_bds = (np.array([1.3e-8, 2e-8, -1e-7, 5e-8]), np.array([1.2e5, 5e4, -3e5, 2e5]))
+        pb.iono_given = None
+        pb.excluded = np.zeros((1, k), bool)
+        pb.troposphere = True
+        pb.mask_rad = np.radians(10.0)
+        pb.error_factor = np.where(pb.group == 1, 1.5, 1.0)
+        pb.iono_free_factor = 1.0
+        pb.iono = "klobuchar"
+        if variant == 0:
+            pb.ifb_keys, pb.ifb_group = [], np.zeros(0, np.intp)
+            pb.ifb = np.full((1, k), -1, np.intp)
+            pb.cn0 = (40.0 + rng.normal(size=k))[None]
+            pb.cn0_error_m, pb.reported_var, pb.satellite_var = 0.3, None, None
+            x0 = np.zeros((1, 3))  # from the geocentre
+        else:
+            pb.ifb_keys, pb.ifb_group = [("G", "2")], np.array([0], np.intp)
+            pb.ifb = np.where(np.arange(k) % 5 == 1, 0, -1)[None].astype(np.intp)
+            pb.cn0, pb.cn0_error_m = None, 0.0
+            pb.reported_var = np.where(np.arange(k) % 2, 4.0, np.nan)[None]
+            pb.satellite_var = np.where(pb.group == 1, 4.0, 0.0)
+            pb.iono = "none"
+            x0 = (rx + 100.0)[None]
+        pb.n_clk = len(pb.clock_systems) + len(pb.ifb_keys)
+        out.append((pb, x0))
+    return out
+
+
+def use_compiled_spp(enabled: bool | None = True) -> bool:
+    """Solve one-epoch SPP problems with the compiled kernel (``True``: load it now; the
+    live engine does this at its start) or with NumPy (``False``; ``None``: back to NumPy
+    until asked again); returns whether the kernel is in use. Both give the same solutions
+    (tests/estimators/test_spp_kernel.py)."""
+    global _KERNELS, _LOADED
+    if enabled:
+        if _LOADED is None:
+            _LOADED = _load_kernels()
+        _KERNELS = _LOADED
+    else:
+        _KERNELS = None if enabled is None else False
+    spp._COMPILED = sys.modules[__name__] if _KERNELS else None
+    return bool(_KERNELS)

@@ -1,0 +1,141 @@
+"""The compiled one-epoch SPP iterations (satnav.estimators.spp_kernel, numba) give the NumPy
+path's solutions bit for bit, epoch by epoch: ESBC (GPS + Galileo + BeiDou through an RTCM 3
+MSM7 round trip, as the live stream delivers it; GLONASS alone; iono-free; C/N0 weights; no
+ionosphere or troposphere model) and GEONET 0759 (RINEX 2: GPS, multi_signal with an
+inter-frequency bias, reported weights). The NumPy path itself is held to the batch solver
+and RTKLIB by test_spp_engine.py / test_spp_real.py. Skipped without numba (the NumPy path
+then runs, tested everywhere else); the fallback is tested with SATNAV_NO_NUMBA."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import satnav
+from satnav.estimators import spp_kernel
+from satnav.estimators.solution import Solution
+from satnav.estimators.spp_engine import SppEngine
+from tests.conftest import data_path
+
+FIELDS = ("time_ns", "position_m", "clock_bias_s", "velocity_m_s", "clock_drift_s_s", "gdop", "pdop", "hdop",
+          "vdop", "tdop", "status", "n_used", "residuals_m", "used", "excluded", "azimuth_rad", "elevation_rad",
+          "test_statistic", "test_threshold", "covariance_m2", "iterations")
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    if not spp_kernel.use_compiled_spp(True):
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    yield
+    spp_kernel.use_compiled_spp(None)
+
+
+@pytest.fixture(scope="module")
+def esbc():
+    d = data_path("esbc-2020-177")
+    obs = satnav.read_obs(d / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz")
+    nav = satnav.read_nav(d / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
+    return obs, nav
+
+
+@pytest.fixture(scope="module")
+def gsi():
+    d = data_path("gsi-2005-092")
+    return satnav.read_obs(d / "07590920.05o"), satnav.read_nav(d / "07590920.05n")
+
+
+def _engine_run(epochs, nav, use_kernel, **options):
+    spp_kernel.use_compiled_spp(True if use_kernel else False)
+    before = spp_kernel.EPOCHS_COMPILED[0]
+    try:
+        engine = SppEngine(nav, **options)
+        sols = [engine.process(e) for e in epochs]
+        taken = spp_kernel.EPOCHS_COMPILED[0] - before
+    finally:
+        spp_kernel.use_compiled_spp(True)
+    return Solution.concatenate(sols), taken
+
+
+def _assert_identical(epochs, nav, **options):
+    kernel, n_kernel = _engine_run(epochs, nav, True, **options)
+    numpy, n_numpy = _engine_run(epochs, nav, False, **options)
+    assert n_numpy == 0 and n_kernel >= len(epochs), (n_kernel, n_numpy)  # each path really taken
+    for f in FIELDS:
+        np.testing.assert_array_equal(getattr(kernel, f), getattr(numpy, f), err_msg=f)
+    for s, n in numpy.n_used_by_system.items():
+        np.testing.assert_array_equal(kernel.n_used_by_system[s], n)
+    ifb_k = kernel.options.pop("inter_frequency_bias_m", {})
+    ifb_n = numpy.options.pop("inter_frequency_bias_m", {})
+    assert kernel.options == numpy.options and list(ifb_k) == list(ifb_n)
+    for key, value in ifb_n.items():
+        np.testing.assert_array_equal(ifb_k[key], value, err_msg=key)
+    numpy.options["inter_frequency_bias_m"] = ifb_n
+    assert numpy.solved.sum() >= 0.9 * len(numpy)
+    return numpy
+
+
+def _rtcm_epochs(obs, n):
+    """The first ``n`` epochs of ``obs`` as a live RTCM 3 stream delivers them (MSM7 GEC,
+    encoded and decoded again; as bench/engine.py's round trip)."""
+    from satnav.io.rtcm3 import Rtcm3Decoder
+    from satnav.io.rtcm3_encode import Rtcm3Encoder
+    from satnav.io.stream_items import EpochItem
+
+    enc = Rtcm3Encoder(1, systems="GEC")
+    dec = Rtcm3Decoder(time_hint_ns=int(obs.epochs[0]))
+    items = []
+    for k, e in enumerate(obs.epoch_slice(0, n).iter_epochs()):
+        head = enc.encode_station(obs.header.approx_position_m) if k % 10 == 0 else b""
+        items.extend(dec.feed(head + enc.encode_epoch(e)))
+    items.extend(dec.flush())
+    return [i.observations for i in items if isinstance(i, EpochItem)]
+
+
+def test_rtcm_stream_gec(compiled, esbc):
+    obs, nav = esbc
+    _assert_identical(_rtcm_epochs(obs, 120), nav, systems="GEC")
+
+
+@pytest.mark.parametrize("options", [
+    {"systems": "R"},  # GLONASS: frequency channels, broadcast orbit + clock variance
+    {"systems": "GEC", "iono": "iono-free"},
+    {"systems": "GREC", "cn0_error_m": 0.3},
+    {"systems": "GE", "iono": "none", "troposphere": False, "exclude": ("G05",)},
+])
+def test_rinex_options(compiled, esbc, options):
+    obs, nav = esbc
+    _assert_identical(list(obs.epoch_slice(600, 700).iter_epochs()), nav, **options)
+
+
+@pytest.mark.parametrize("options", [{}, {"multi_signal": True}, {"weights": "reported"}])
+def test_gsi_gps(compiled, gsi, options):
+    obs, nav = gsi
+    sol = _assert_identical(list(obs.iter_epochs()), nav, **options)
+    if options.get("multi_signal"):
+        assert sol.options["inter_frequency_bias_m"]  # the bias column is estimated
+
+
+def test_without_numba_the_numpy_path():
+    """SATNAV_NO_NUMBA (or numba missing): use_compiled_spp says False and the live engine
+    solves with NumPy; with numba the live engine reports the kernel in use."""
+    code = ("import satnav.estimators.spp_kernel as k, satnav.estimators.spp as s, sys;"
+            "r = k.use_compiled_spp(True); print(r, s._COMPILED is None, 'numba' in sys.modules)")
+    env = dict(os.environ, SATNAV_NO_NUMBA="1", PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "False"]
+
+
+def test_live_engine_takes_the_compiled_path(compiled, esbc):
+    from satnav.options import StreamOptions
+    from satnav.streams.live import LiveEngine
+
+    obs, nav = esbc
+    engine = LiveEngine(StreamOptions(mode="spp", systems="GEC"), nav)
+    assert engine.compiled_spp
+    before = spp_kernel.EPOCHS_COMPILED[0]
+    fixes = [engine.process(e) for e in _rtcm_epochs(obs, 5)]
+    assert spp_kernel.EPOCHS_COMPILED[0] - before >= 5 and all(f is not None for f in fixes)
