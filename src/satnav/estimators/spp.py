@@ -1360,6 +1360,7 @@ class _SppCore:
         self.ephemeris = _prepared_ephemeris(nav) if states is None else None
         self._channels: dict = {}
         self._plans: dict = {}
+        self._codes: dict = {}
 
     def signal_plan(self, obs, *, require: bool = True) -> _SignalPlan:
         """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
@@ -1372,8 +1373,7 @@ class _SppCore:
         plan = plans.get(raw)
         if plan is not None:
             return plan
-        per = obs.codes_by_system()
-        key = (require, obs.satellite_indices.tobytes(), tuple((k, tuple(v)) for k, v in per.items()))
+        key = (require, obs.satellite_indices.tobytes(), self._codes_key(obs))
         plan = plans.get(key)
         if plan is None:
             plan = _signal_plan(obs, self.opts, require=require)
@@ -1381,6 +1381,20 @@ class _SppCore:
             plans.clear()
         plans[key] = plans[raw] = plan
         return plan
+
+    def _codes_key(self, obs) -> tuple:
+        """``obs.codes_by_system()`` as a tuple, kept per codes and (system, code) presence
+        (what it depends on; a stream's epochs repeat them)."""
+        n_codes = max(len(obs.codes), 1)
+        which = system_number_of(obs.sat).astype(np.int64) * n_codes + obs.code
+        present = np.bincount(which, minlength=len(SYSTEMS) * n_codes) > 0
+        raw = (tuple(obs.codes), present.tobytes())
+        out = self._codes.get(raw)
+        if out is None:
+            if len(self._codes) > 128:
+                self._codes.clear()
+            out = self._codes[raw] = tuple((k, tuple(v)) for k, v in obs.codes_by_system().items())
+        return out
 
     def _glonass_channels(self, obs, nav, sats) -> np.ndarray:
         """:func:`_glonass_channels`, kept per observation header and satellite set."""
