@@ -271,7 +271,8 @@ class LiveEngine:
             time_ns=t, position_m=np.asarray(sol.position_m[0], float), quality=5 if solved else 0, valid=valid,
             mode="spp", n_satellites=int(sol.n_used[0]), satellites=sats.tolist(), hdop=float(sol.hdop[0]),
             pdop=float(sol.pdop[0]), vdop=float(sol.vdop[0]), gdop=float(sol.gdop[0]),
-            residual_rms_m=float(np.sqrt(np.mean(r**2))) if len(r) else math.nan,
+            # (np.mean's sum and division, np.sqrt's correctly rounded root: the same bits)
+            residual_rms_m=math.sqrt(float(np.add.reduce(r * r)) / len(r)) if len(r) else math.nan,
             velocity_m_s=np.asarray(sol.velocity_m_s[0], float), reason="" if valid else str(sol.reason(0)),
             solution=sol,
         )
