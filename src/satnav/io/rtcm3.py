@@ -722,7 +722,7 @@ class Rtcm3Decoder:
         self._biases: dict = {}
         self.counts: dict = {}
         #: whole epochs of MSM4-7 decoded with a plan of their layout (None: the general path only)
-        self._live: LiveEpochs | None = LiveEpochs()
+        self._live: LiveEpochs | None = LiveEpochs(_obs_header, now_gpst_ns)
 
     def feed(self, data: bytes) -> list[StreamItem]:
         """Consume the next bytes; return the items they complete, in stream order."""

@@ -227,9 +227,14 @@ class EpochPlan:
 
 
 class LiveEpochs:
-    """The fast path of :class:`satnav.io.rtcm3.Rtcm3Decoder` (module docstring)."""
+    """The fast path of :class:`satnav.io.rtcm3.Rtcm3Decoder` (module docstring).
 
-    def __init__(self) -> None:
+    ``obs_header(stations, biases, channels, leap)``: the decoder's observation header of its
+    station data; ``now()``: the reference time of last resort (GPST ns) -- both
+    :mod:`satnav.io.rtcm3`'s, given by it (this module is below it)."""
+
+    def __init__(self, obs_header, now) -> None:
+        self._obs_header, self._now = obs_header, now
         self.plans: dict = {}
         self.messages: dict = {}
         self.decoded = 0  # epochs decoded here
@@ -286,9 +291,7 @@ class LiveEpochs:
         state = dec._state
         ref = state.ref_ns
         if ref is None:
-            from .rtcm3 import now_gpst_ns
-
-            ref = now_gpst_ns()
+            ref = self._now()
         resolved = resolve_time_ms(systems, times, ref)
         if resolved is None or any(t != resolved[0] for t in resolved):
             return None
@@ -371,8 +374,6 @@ class LiveEpochs:
     def _header(self, dec, plan: EpochPlan, t: int, rows: tuple):
         """The epoch's header (``rtcm3._obs_header`` of the decoder's station data), one object
         per station data, leap seconds and codes."""
-        from .rtcm3 import _obs_header
-
         leap = self._leap_seconds(t)
         state = dec._state
         key = (len(dec._stations), tuple(dec._biases.items()) if dec._biases else (),
@@ -381,7 +382,7 @@ class LiveEpochs:
         if header is None:
             if len(self._headers) > 16:
                 self._headers.clear()
-            header = _obs_header(dec._stations, dec._biases, state.channels, leap)
+            header = self._obs_header(dec._stations, dec._biases, state.channels, leap)
             header.obs_codes = {s: list(c) for s, c in rows[6].items()}
             self._headers[key] = header
         return header
