@@ -77,3 +77,27 @@ def test_one_epoch_path_gives_the_same_bits(seed):
         book = _textbook(az, el, np.ones(k, bool), group, ng)
         if np.isfinite(book).all() and np.isfinite(one).all():
             np.testing.assert_allclose(one, book, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_epoch_path_with_a_mask_gives_the_same_bits(seed):
+    """dilution_of_precision_epoch with ``used`` (the single point engine's: satellites below
+    the mask, NaN look angles) equals dilution_of_precision_enu's masking bit for bit, and the
+    textbook formula on the used satellites."""
+    rng = np.random.default_rng(100 + seed)
+    for trial in range(500):
+        k, ng = int(rng.integers(3, 30)), int(rng.integers(1, 5))
+        az = rng.uniform(0, 2 * np.pi, k)
+        el = rng.uniform(-0.2, np.pi / 2, k)
+        if trial % 5 == 0:
+            el[rng.integers(0, k)] = np.nan
+        used = rng.random(k) < 0.8
+        group = rng.integers(0, ng, k)
+        los = enu_line_of_sight(az, el)
+        general = [float(x[0]) for x in dilution_of_precision_enu(los[None], used[None], group[None], ng)]
+        one = dilution_of_precision_epoch(los, group, ng, used=used)
+        np.testing.assert_array_equal(one, general)
+        ok = used & np.isfinite(el)
+        book = _textbook(az[ok], el[ok], np.ones(ok.sum(), bool), group[ok], ng)
+        if np.isfinite(book).all() and np.isfinite(one).all():
+            np.testing.assert_allclose(one, book, rtol=1e-6)

@@ -130,7 +130,7 @@ def dilution_of_precision_enu(line_of_sight_enu, used=None, clock_group=None, n_
     return gdop, pdop, hdop, vdop, tdop
 
 
-def dilution_of_precision_epoch(line_of_sight_enu, clock_group, n_clock_groups) -> tuple:
+def dilution_of_precision_epoch(line_of_sight_enu, clock_group, n_clock_groups, used=None) -> tuple:
     """GDOP, PDOP, HDOP, VDOP and TDOP (floats) of one epoch: what
     :func:`dilution_of_precision_enu` gives for ``line_of_sight_enu[None]`` (the same
     operations, the same bits), in a third of the NumPy calls, for a per-epoch engine.
@@ -138,17 +138,27 @@ def dilution_of_precision_epoch(line_of_sight_enu, clock_group, n_clock_groups) 
     Parameters
     ----------
     line_of_sight_enu : ndarray (k, 3)
-        Finite unit vectors receiver -> satellite (east, north, up), every one used.
+        Finite unit vectors receiver -> satellite (east, north, up), every one used (unless
+        ``used`` is given).
     clock_group : ndarray of int (k,)
         Clock group of each satellite, in ``0 .. n_clock_groups - 1``.
     n_clock_groups : int
+    used : ndarray of bool (k,), optional
+        Satellites to include, as :func:`dilution_of_precision_enu`'s ``used`` (rows of the
+        others, and of non-finite vectors, are zeros of the design matrix as there: the
+        same bits).
     """
     los = np.asarray(line_of_sight_enu, dtype=np.float64)
     group = np.asarray(clock_group, dtype=np.intp)
     ng = int(n_clock_groups)
     h = np.empty((len(los), 3 + ng))
-    np.negative(los, out=h[:, :3])
     np.equal(group[:, None], np.arange(ng), out=h[:, 3:], casting="unsafe")
+    if used is None:
+        np.negative(los, out=h[:, :3])
+    else:
+        ok = np.isfinite(los).all(axis=-1) & np.asarray(used, dtype=bool)
+        np.negative(np.where(ok[:, None], los, 0.0), out=h[:, :3])
+        h *= ok[:, None]  # (x * 1.0 == x where used)
     n = np.matmul(h.T, h)
     present = n.diagonal()[3:] > 0  # (the onehot columns' sums of squares: their counts)
     if not present.all():

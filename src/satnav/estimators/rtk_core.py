@@ -358,6 +358,9 @@ class RtkCore:
         self._glonass_k_flat = None  # GLONASS channel numbers (n * nf,), when first needed
         self._has_glonass = bool(self.integer_ok[letters == "R"].any()) and bool(
             (letters != "R").any())
+        self._letter_list = [str(c) for c in np.asarray(letters).tolist()]  # (Python strings: fast to index)
+        self._any_glonass = "R" in self._letter_list
+        self._pair_keys = (None, None)  # (pairs, _consistent's keys of them) of the last fix
         self._held = False  # the last epoch's fix was held in the state
         self._resolve_validation()
         self.initialised = False
@@ -1079,7 +1082,8 @@ class RtkCore:
         self.out_cov[i] = Pf[0:3, 0:3]
         self.out_q[i] = 1
         self.out_nfix[i] = np.count_nonzero(used)
-        letters = {self.letters[pairs[r][0]] for r in np.flatnonzero(used).tolist()}
+        names = self._letter_list
+        letters = {names[pairs[r][0]] for r in np.flatnonzero(used).tolist()}
         self.out_fixsys[i] = "".join(c for c in SYSTEMS if c in letters)
         if self.fix_and_hold:
             u = np.flatnonzero(used)
@@ -1125,6 +1129,8 @@ class RtkCore:
         The test needs at least ``min_fix_ambiguities`` integers of the other systems and 2
         GLONASS ones; the sigma limit is not applied with ``"autocal"`` (its IFB rate is
         free). A GLONASS-only fix passes only when no other system is processed."""
+        if not self._any_glonass:
+            return True  # (no GLONASS column: no GLONASS integer)
         u = np.flatnonzero(used)
         is_r = np.array([self.letters[pairs[r][0]] == "R" for r in u.tolist()], bool)
         if not is_r.any():
@@ -1190,11 +1196,13 @@ class RtkCore:
         same double differences (no slip or reset since). A disagreement means one of the
         fixes was wrong: the ambiguities involved are re-initialised and this fix refused.
         Else the fix's integers are remembered."""
-        first = {(k, ref) for k, ref, f in pairs if f == 0}
-        now = {}
-        for r in np.flatnonzero(used).tolist():
-            k, ref, f = pairs[r]
-            now[(k, ref, f, f > 0 and (k, ref) in first)] = int(round(float(ints[r])))
+        keys = self._pair_keys[1] if self._pair_keys[0] is pairs else None
+        if keys is None:  # (the same pairs object epoch after epoch: rows["memo"])
+            first = {(k, ref) for k, ref, f in pairs if f == 0}
+            keys = [(k, ref, f, f > 0 and (k, ref) in first) for k, ref, f in pairs]
+            self._pair_keys = (pairs, keys)
+        values = ints.tolist()
+        now = {keys[r]: int(round(float(values[r]))) for r in np.flatnonzero(used).tolist()}
         last = self._last_fix
         if last:
             bad = [key for key, n in now.items() if last.get(key, n) != n]
@@ -1252,20 +1260,26 @@ class RtkCore:
         except np.linalg.LinAlgError:
             return (False, None) if validate_only else (False, None, None)
         xf = xs - PDu @ sol[:, 0]
-        ok = self._validate(xf) and self._validate_fix(xf, xs, Ps, float(du @ sol[:, 0]), len(du))
+        ep = self._epoch
+        res = ep["v"] - ep["H"] @ (xf - ep["x_prior"])  # the DD residuals at the fixed state
+        ok = (self._validate(xf, res)
+              and self._validate_fix(xf, xs, Ps, float(du @ sol[:, 0]), len(du), res))
         if validate_only:
             return ok, xf[0:3]
         Pf = Ps[0:3, 0:3] - PDu[0:3] @ sol[:, 1:4]
         return ok, xf, Pf
 
-    def _validate(self, xf):
+    def _validate(self, xf, res=None):
         """Phase residuals of the fixed solution: each within ``validation_sigma`` sigma and
-        their chi-square below its 99.9 % quantile."""
+        their chi-square below its 99.9 % quantile. ``res``: the epoch's double-difference
+        residuals at ``xf`` when known."""
         ep = self._epoch
         ph = ep["phase_idx"]
         if not len(ph):
             return False
-        rp = (ep["v"] - ep["H"] @ (xf - ep["x_prior"]))[ph]
+        if res is None:
+            res = ep["v"] - ep["H"] @ (xf - ep["x_prior"])
+        rp = res[ph]
         Rp = ep["R"].take(ph, 0).take(ph, 1)
         sd = ep.get("sd")
         sdp = np.sqrt(np.diagonal(Rp)) if sd is None else sd.take(ph)
@@ -1275,12 +1289,12 @@ class RtkCore:
         return chi2 <= _chi2_quantile(max(len(rp) - 3, 1), 0.999)
 
 
-    def _validate_fix(self, xf, xs, Ps, chi2_fix, n_fixed):
+    def _validate_fix(self, xf, xs, Ps, chi2_fix, n_fixed, res=None):
         """The tests of a fix beyond the phase residuals (:data:`VALIDATION_DEFAULTS`):
         float-to-fixed residual increase ``chi2_fix = (a - N)^T Qa^-1 (a - N)`` with
         ``n_fixed`` degrees of freedom, the jump of the baseline from the float one against
         the float position covariance, and the code double differences at the fixed
-        state."""
+        state (``res``: the epoch's double-difference residuals at ``xf`` when known)."""
         if self.fix_test_p is not None and chi2_fix > _chi2_quantile(n_fixed, self.fix_test_p):
             return False
         if self.jump_test_p is not None:
@@ -1293,11 +1307,15 @@ class RtkCore:
                 return False
         if self.code_test_p is not None:
             ep = self._epoch
-            code = np.ones(len(ep["v"]), bool)
-            code[ep["phase_idx"]] = False
-            ci = np.flatnonzero(code)
+            ci = ep.get("code_idx")
+            if ci is None:
+                code = np.ones(len(ep["v"]), bool)
+                code[ep["phase_idx"]] = False
+                ci = ep["code_idx"] = np.flatnonzero(code)
             if len(ci) > 3:
-                rc = (ep["v"] - ep["H"] @ (xf - ep["x_prior"]))[ci]
+                if res is None:
+                    res = ep["v"] - ep["H"] @ (xf - ep["x_prior"])
+                rc = res[ci]
                 Rc = ep["R"].take(ci, 0).take(ci, 1)
                 if np.count_nonzero(np.abs(rc) > self.validation_sigma * np.sqrt(Rc.diagonal())):
                     return False

@@ -33,8 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import SPEED_OF_LIGHT
+from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT, WGS84_A, WGS84_F
 from ..errors import SatnavError
+from ..frames import enu_rotation_elements, geodetic_core
+from ..models.measurement import line_of_sight, look_angles_core
+from ..models.troposphere import RELATIVE_HUMIDITY, saastamoinen_core
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index_of, system_number_of, system_of
 from ..signals import per_system
 from .cycle_slips import HalfCycleTracker, SlipTracker
@@ -50,12 +53,104 @@ from .rtk import (
 )
 from .rtk_core import RtkCore, glonass_ar_note, single_differences
 
-__all__ = ["RtkEngine", "RtkEpochSolution", "MAX_PRN"]
+__all__ = ["RtkEngine", "RtkEpochSolution", "MAX_PRN", "use_compiled_geometry"]
 
 #: Base epochs queued at most before they are prepared without waiting for a rover epoch.
 _BASE_QUEUED = 64
 #: Satellite numbers laid out per system (1..MAX_PRN) when ``satellites`` is not given.
 MAX_PRN = per_system("max_prn")
+
+
+# ---------------------------------------------------------------- optional numba kernel
+_KERNELS = None  # None: not loaded; False: NumPy (numba missing or off); else (kernel,)
+_LOADED = None  # what loading gave (kept when switched off and on again)
+
+
+def _geometry_kernel(rr, rs, relative_humidity):
+    """:func:`satnav.estimators.rtk._geometry` of one receiver ``rr`` (1, 3) and satellites
+    ``rs`` (n, 3) with the azimuths: ``(range, line of sight, elevation, troposphere,
+    azimuth)``, compiled by numba on the models' shared cores (the operations of
+    :func:`satnav.models.measurement.geometry` and
+    :func:`~satnav.models.measurement.tropospheric_delay_m`: the same bits, checked when
+    it is loaded). Only the satellites with a position are evaluated (the engine's columns
+    are every satellite of the systems, most without one); the others' values are NaN, as
+    NumPy's for a NaN position."""
+    n = rs.shape[0]
+    idx = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        if np.isfinite(rs[i, 0]) and np.isfinite(rs[i, 1]) and np.isfinite(rs[i, 2]):
+            idx[m] = i
+            m += 1
+    sub = np.empty((m, 3))
+    for j in range(m):
+        for c in range(3):
+            sub[j, c] = rs[idx[j], c]
+    rng_s, e_s, _rotated = line_of_sight(rr, sub, OMEGA_E_GPS)
+    lat, lon, h = geodetic_core(rr[:, 0], rr[:, 1], rr[:, 2], WGS84_A, WGS84_F)
+    az_s, el_s = look_angles_core(enu_rotation_elements(lat, lon), e_s)
+    trop_s = saastamoinen_core(lat, h, el_s, relative_humidity)
+    rng, el, trop, az = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    e = np.full((n, 3), np.nan)
+    for j in range(m):
+        i = idx[j]
+        rng[i], el[i], trop[i], az[i] = rng_s[j], el_s[j], trop_s[j], az_s[j]
+        for c in range(3):
+            e[i, c] = e_s[j, c]
+    return rng, e, el, trop, az
+
+
+def _geometry_numpy(rr, rs):
+    """What :func:`_geometry_kernel` computes, by the NumPy path."""
+    return _geometry(rs, rr, azimuth=True)
+
+
+def _receiver_geometry(rr, rs):
+    """``(range, line of sight, elevation, troposphere, azimuth)`` of receiver ``rr`` (3,)
+    and satellites ``rs`` (n, 3): the compiled kernel when loaded, else NumPy's."""
+    rr = np.ascontiguousarray(rr, dtype=np.float64).reshape(1, 3)
+    if _KERNELS:
+        return _KERNELS[0](rr, np.ascontiguousarray(rs, dtype=np.float64), RELATIVE_HUMIDITY)
+    return _geometry_numpy(rr, rs)
+
+
+def _same_arrays(a, b) -> bool:
+    return all(x.shape == y.shape and np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
+
+
+def _load_kernels():
+    from .._jit import compile_kernels
+
+    def warm_up(kernels):
+        """Compile (or load from the cache) now and check the kernel against NumPy on
+        receivers and satellites of every direction (absent satellites NaN): a stale cache
+        (a model core edited since) fails here and is compiled again."""
+        rng = np.random.default_rng(1)
+        for rr in ([3582105.29, 532589.73, 5232754.81], [-3957199.2, 3310199.6, 3737711.6],
+                   [1.0e3, -2.0e3, 6356752.0], [4.0e6, 4.0e6, -2.0e6]):
+            rs = rng.normal(size=(40, 3))
+            rs *= 2.6e7 / np.linalg.norm(rs, axis=1)[:, None]
+            rs[::7] = np.nan
+            rr = np.array([rr])
+            if not _same_arrays(kernels[0](rr, rs, RELATIVE_HUMIDITY), _geometry_numpy(rr, rs)):
+                raise RuntimeError("the compiled RTK geometry differs from NumPy's")
+
+    return compile_kernels((_geometry_kernel,), warm_up)
+
+
+def use_compiled_geometry(enabled: bool | None = True) -> bool:
+    """Evaluate the receivers' geometry of each epoch (:meth:`RtkEngine._epoch_inputs`) with
+    the compiled kernel (``True``: load it now; the live engine does this at its start) or
+    with NumPy (``False``; ``None``: back to NumPy until asked again); returns whether the
+    kernel is in use. Both give the same bits (tests/estimators/test_rtk_engine.py)."""
+    global _KERNELS, _LOADED
+    if enabled:
+        if _LOADED is None:
+            _LOADED = _load_kernels()
+        _KERNELS = _LOADED
+    else:
+        _KERNELS = None if enabled is None else False
+    return bool(_KERNELS)
 
 
 def _broadcast_states(nav):
@@ -505,7 +600,11 @@ class RtkEngine(RtkCore):
 
     def _epoch_inputs(self, i, pos, at_spp):
         (_t, phase, code, _lli, _dop, sat_pos, clk, valid), b = self._cur
-        if b.yL is None:  # the base epoch's geometry with the rover's, one call for both
+        if _KERNELS:  # compiled: each receiver on its own (a few microseconds)
+            rover = _receiver_geometry(pos, sat_pos)
+            if b.yL is None:
+                self._set_base_residuals(b, _receiver_geometry(self.base_pos, b.sat_pos)[:4])
+        elif b.yL is None:  # the base epoch's geometry with the rover's, one NumPy call for both
             both = _geometry(np.stack((sat_pos, b.sat_pos)),
                              np.stack((np.asarray(pos, np.float64), self.base_pos))[:, None, :], azimuth=True)
             self._set_base_residuals(b, tuple(g[1] for g in both[:4]))

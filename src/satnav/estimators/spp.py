@@ -64,7 +64,7 @@ from ..orbits.glonass import BROADCAST_ERROR_M
 from ..progress import ProgressCounter
 from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
 from ..signals import carrier_frequency, glonass_channels, per_system
-from .dop import dilution_of_precision
+from .dop import dilution_of_precision, dilution_of_precision_epoch, enu_line_of_sight
 from .integrity import DEFAULT_FALSE_ALARM, chi_square_threshold, standardized_residuals
 from .solution import SOLVED_STATUS_MAX, Solution
 from .velocity import estimate_velocity
@@ -1360,6 +1360,7 @@ class _SppCore:
         self.ephemeris = _prepared_ephemeris(nav) if states is None else None
         self._channels: dict = {}
         self._plans: dict = {}
+        self._codes: dict = {}
 
     def signal_plan(self, obs, *, require: bool = True) -> _SignalPlan:
         """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
@@ -1372,8 +1373,7 @@ class _SppCore:
         plan = plans.get(raw)
         if plan is not None:
             return plan
-        per = obs.codes_by_system()
-        key = (require, obs.satellite_indices.tobytes(), tuple((k, tuple(v)) for k, v in per.items()))
+        key = (require, obs.satellite_indices.tobytes(), self._codes_key(obs))
         plan = plans.get(key)
         if plan is None:
             plan = _signal_plan(obs, self.opts, require=require)
@@ -1381,6 +1381,20 @@ class _SppCore:
             plans.clear()
         plans[key] = plans[raw] = plan
         return plan
+
+    def _codes_key(self, obs) -> tuple:
+        """``obs.codes_by_system()`` as a tuple, kept per codes and (system, code) presence
+        (what it depends on; a stream's epochs repeat them)."""
+        n_codes = max(len(obs.codes), 1)
+        which = system_number_of(obs.sat).astype(np.int64) * n_codes + obs.code
+        present = np.bincount(which, minlength=len(SYSTEMS) * n_codes) > 0
+        raw = (tuple(obs.codes), present.tobytes())
+        out = self._codes.get(raw)
+        if out is None:
+            if len(self._codes) > 128:
+                self._codes.clear()
+            out = self._codes[raw] = tuple((k, tuple(v)) for k, v in obs.codes_by_system().items())
+        return out
 
     def _glonass_channels(self, obs, nav, sats) -> np.ndarray:
         """:func:`_glonass_channels`, kept per observation header and satellite set."""
@@ -1522,7 +1536,12 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
         status[~tested] = 2
     status[failed] = 3
     # DOP of the satellites (each once: its first-band measurement, else a further band's)
-    dops = dilution_of_precision(ev.az, ev.el, _one_per_satellite(pb, use), pb.group, ng)
+    one = _one_per_satellite(pb, use)
+    if m == 1:  # (the same values, in a third of the calls)
+        los = enu_line_of_sight(ev.az[0], ev.el[0])
+        dops = [np.array([v]) for v in dilution_of_precision_epoch(los, pb.group[0], ng, used=one[0])]
+    else:
+        dops = dilution_of_precision(ev.az, ev.el, one, pb.group, ng)
     gdop = dops[0]
     status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
     if height_range_m is not None:
@@ -1551,8 +1570,33 @@ def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:
     az_cols = np.full((m, n_cols), np.nan)
     el_cols = np.full((m, n_cols), np.nan)
     # per satellite: first-band values written last so they win over further bands'
-    ei, si = np.nonzero(pb.present)
     one_column = pb.col_primary.all()  # one measurement column per satellite
+    if m == 1 and one_column and all_solved and pb.present.all():
+        # one epoch, every slot a measurement, each of its own satellite: the cells below
+        # are the slots in order (ei all 0, si = 0, 1, ...), read as rows
+        ci = pb.col_out[pb.col[0]]
+        excluded_cell = pb.excluded[0]
+        residuals[0, ci] = np.where(use[0] | excluded_cell, ev.residual[0], np.nan)
+        used_cols[0, ci] = use[0]
+        excluded_cols[0, ci] = excluded_cell
+        if ev.near[0]:
+            az_cols[0, ci] = ev.az[0]
+            el_cols[0, ci] = ev.el[0]
+    else:
+        _satellite_cells(pb, ev, solved, all_solved, one_column, residuals, used_cols, excluded_cols, az_cols,
+                         el_cols)
+    by_system = {}
+    for s, columns in _system_columns(pb):
+        by_system[s] = (used_cols[:, columns]).sum(axis=1).astype(np.int16)
+    return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
+            "el": el_cols, "by_system": by_system}
+
+
+def _satellite_cells(pb, ev, solved, all_solved, one_column, residuals, used_cols, excluded_cols, az_cols,
+                     el_cols) -> None:
+    """:func:`_satellite_columns`' cells of any number of epochs and bands (written in place)."""
+    use = ev.use
+    ei, si = np.nonzero(pb.present)
     if not one_column:
         order = np.argsort(pb.primary[ei, si], kind="stable")
         ei, si = ei[order], si[order]
@@ -1579,11 +1623,6 @@ def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:
     else:
         az_cols[ei, ci] = np.where(shown, ev.az[ei, si], np.nan)
         el_cols[ei, ci] = np.where(shown, ev.el[ei, si], np.nan)
-    by_system = {}
-    for s, columns in _system_columns(pb):
-        by_system[s] = (used_cols[:, columns]).sum(axis=1).astype(np.int16)
-    return {"residuals": residuals, "used": used_cols, "excluded": excluded_cols, "az": az_cols,
-            "el": el_cols, "by_system": by_system}
 
 
 def _system_columns(pb) -> list:

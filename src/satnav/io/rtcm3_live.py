@@ -44,6 +44,7 @@ from .rtcm3_obs import (
     _SAT_FIELDS,
     _SIG_FIELDS,
     _SIGNAL_TABLE,
+    _WAVELENGTH,
     MSM_TYPES,
     SIGNAL_LIST,
     _mask_positions,
@@ -170,7 +171,7 @@ class MessagePlan:
         self.has_rate = np.full(ncell, msm in (5, 7))
         self.cnr_scale = np.full(ncell, 2.0**-4 if fine else 1.0)
         self.lock_offset = np.full(ncell, len(_DF402_MS) if fine else 0)
-        self.wavelength = wavelengths(self.sat, self.signal, np.full(ncell, -99, np.int64))
+        self.wavelength = _WAVELENGTH[self.signal]  # (GLONASS FDMA: NaN, their channels per epoch)
         self.ok = True
 
 
@@ -194,6 +195,7 @@ class EpochPlan:
         byte = np.concatenate([np.where(m.absent, -len(_PAD), m.byte + p) for m, p in messages]) + len(_PAD)
         self.index = byte[..., None] + _SPAN  # (cells, columns, 5)
         self.groups = self.groups.tolist()
+        self.no_lock = [-1] * len(self.groups)
         self.fine_invalid = self.sign_bit[:, 4:6]  # -2**(w-1): the "invalid" pattern
         self.all_rate = bool(self.has_rate.all())
         self.glo = self.sat // SATELLITES_PER_SYSTEM == _GLO
@@ -225,9 +227,14 @@ class EpochPlan:
 
 
 class LiveEpochs:
-    """The fast path of :class:`satnav.io.rtcm3.Rtcm3Decoder` (module docstring)."""
+    """The fast path of :class:`satnav.io.rtcm3.Rtcm3Decoder` (module docstring).
 
-    def __init__(self) -> None:
+    ``obs_header(stations, biases, channels, leap)``: the decoder's observation header of its
+    station data; ``now()``: the reference time of last resort (GPST ns) -- both
+    :mod:`satnav.io.rtcm3`'s, given by it (this module is below it)."""
+
+    def __init__(self, obs_header, now) -> None:
+        self._obs_header, self._now = obs_header, now
         self.plans: dict = {}
         self.messages: dict = {}
         self.decoded = 0  # epochs decoded here
@@ -284,9 +291,7 @@ class LiveEpochs:
         state = dec._state
         ref = state.ref_ns
         if ref is None:
-            from .rtcm3 import now_gpst_ns
-
-            ref = now_gpst_ns()
+            ref = self._now()
         resolved = resolve_time_ms(systems, times, ref)
         if resolved is None or any(t != resolved[0] for t in resolved):
             return None
@@ -326,15 +331,16 @@ class LiveEpochs:
         values[:, 3] = cnr
         present = np.isfinite(values)
         present[:, 3] &= cnr > 0
-        lock = _LOCK_MS[c[6] + plan.lock_offset].tolist()
-        get = state.lock.get
-        lli = [0 if (p := get(g, -1)) >= 0 and not (lk == 0 and p == 0) and lk >= p else 1
-               for g, lk in zip(plan.groups, lock)]
-        state.lock.update(zip(plan.groups, lock))
+        # loss of lock (rtcm3._lli, each cell its own history): no earlier lock time, a lock
+        # time that fell, or 0 twice; a half-cycle ambiguity: bit 1
+        lock = _LOCK_MS[c[6] + plan.lock_offset]
+        prev = np.fromiter(map(state.lock.get, plan.groups, plan.no_lock), np.int64, len(lock))
+        lli = ((prev < 0) | ((lock == 0) & (prev == 0)) | (lock < prev)) | ((c[7] != 0) << 1)
+        state.lock.update(zip(plan.groups, lock.tolist()))
         hit = plan.rows_of(present)
         rows, row_sat, phase, phase_cell, codes, names = hit[:6]
         row_lli = np.zeros(len(rows), np.int8)
-        row_lli[phase] = (np.array(lli, np.int8) | np.where(c[7] != 0, 2, 0).astype(np.int8))[phase_cell]
+        row_lli[phase] = lli[phase_cell]
         state.ref_ns = state.last_ns = t
         header = self._header(dec, plan, t, hit)
         obs = Observations(np.full(len(rows), t, np.int64), row_sat, codes, values.ravel()[rows], row_lli,
@@ -368,16 +374,15 @@ class LiveEpochs:
     def _header(self, dec, plan: EpochPlan, t: int, rows: tuple):
         """The epoch's header (``rtcm3._obs_header`` of the decoder's station data), one object
         per station data, leap seconds and codes."""
-        from .rtcm3 import _obs_header
-
         leap = self._leap_seconds(t)
         state = dec._state
-        key = (len(dec._stations), tuple(dec._biases.items()), tuple(state.channels.items()), leap, rows[7])
+        key = (len(dec._stations), tuple(dec._biases.items()) if dec._biases else (),
+               tuple(state.channels.items()) if state.channels else (), leap, rows[7])
         header = self._headers.get(key)
         if header is None:
             if len(self._headers) > 16:
                 self._headers.clear()
-            header = _obs_header(dec._stations, dec._biases, state.channels, leap)
+            header = self._obs_header(dec._stations, dec._biases, state.channels, leap)
             header.obs_codes = {s: list(c) for s, c in rows[6].items()}
             self._headers[key] = header
         return header

@@ -101,10 +101,14 @@ class LiveEngine:
             self._apply_navigation()
         if self.options.relative and self.options.mode != "dgnss":
             _warm_up_lambda()
-        if self.options.relative:  # the slip trackers' kernel too (numba; NumPy without it)
+        #: whether the RTK receivers' geometry is compiled (numba; NumPy without it)
+        self.compiled_rtk_geometry = False
+        if self.options.relative:  # the slip trackers' and geometry kernels too
             from ..estimators.cycle_slips import use_compiled_slip_tracker
+            from ..estimators.rtk_engine import use_compiled_geometry
 
             use_compiled_slip_tracker(True)
+            self.compiled_rtk_geometry = use_compiled_geometry(True)
         # the iterations of each epoch's SPP compiled (numba; NumPy without it): whether in use
         from ..estimators.spp_kernel import use_compiled_spp
 
@@ -267,7 +271,8 @@ class LiveEngine:
             time_ns=t, position_m=np.asarray(sol.position_m[0], float), quality=5 if solved else 0, valid=valid,
             mode="spp", n_satellites=int(sol.n_used[0]), satellites=sats.tolist(), hdop=float(sol.hdop[0]),
             pdop=float(sol.pdop[0]), vdop=float(sol.vdop[0]), gdop=float(sol.gdop[0]),
-            residual_rms_m=float(np.sqrt(np.mean(r**2))) if len(r) else math.nan,
+            # (np.mean's sum and division, np.sqrt's correctly rounded root: the same bits)
+            residual_rms_m=math.sqrt(float(np.add.reduce(r * r)) / len(r)) if len(r) else math.nan,
             velocity_m_s=np.asarray(sol.velocity_m_s[0], float), reason="" if valid else str(sol.reason(0)),
             solution=sol,
         )

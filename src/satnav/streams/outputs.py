@@ -174,7 +174,21 @@ def nmea_lines(fix: LiveFix, *, talker: str = "GN") -> bytes:
 
 def _gsa_satellites(satellites) -> dict[str, list[str]]:
     """NMEA satellite ids (text) per GSA system letter, at most 12 each, in the order of
-    ``satellites`` (satellite indices); SBAS satellites are listed with GPS."""
+    ``satellites`` (satellite indices); SBAS satellites are listed with GPS. Kept for the
+    last few lists (epoch after epoch the same satellites are used); not to be modified."""
+    key = tuple(satellites)
+    out = _GSA_LISTS.get(key)
+    if out is None:
+        if len(_GSA_LISTS) > 16:
+            _GSA_LISTS.clear()
+        out = _GSA_LISTS[key] = _gsa_lists(key)
+    return out
+
+
+_GSA_LISTS: dict = {}
+
+
+def _gsa_lists(satellites) -> dict[str, list[str]]:
     from ..io.solution import _nmea_svid
 
     out: dict[str, list[str]] = {}
