@@ -44,11 +44,29 @@ def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
                 else:
                     kernels.append(kernel)
             kernels = tuple(kernels)
+            if cache:
+                _stamp_sources(memo)
             warm_up(kernels)
         except Exception:  # pragma: no cover - a broken numba install
             continue
         return kernels
     return False
+
+
+def _stamp_sources(compiled: dict) -> None:
+    """numba keys a cached function by its own source file only, though its code holds its
+    callees': key each of ``compiled`` (plain function -> compiled) by the files of all of
+    them, so that editing a shared helper (a model core in another module) recompiles its
+    callers instead of loading them with the old helper's code."""
+    files = sorted({f.__code__.co_filename for f in compiled})
+    try:
+        stamp = tuple((name, os.stat(name).st_mtime, os.stat(name).st_size) for name in files)
+    except OSError:  # pragma: no cover - sources not on disk
+        return
+    for kernel in compiled.values():
+        cache_file = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
+        if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+            cache_file._source_stamp = (cache_file._source_stamp, stamp)
 
 
 def _with_globals(f, names: dict):

@@ -21,9 +21,10 @@ STREAMS = DATA / "streams"
 pytestmark = pytest.mark.skipif(not STREAMS.exists(), reason="stream test data not available")
 
 
-def _reads(data: bytes) -> list[bytes]:
+def _reads(data: bytes, grouped: bool = False) -> list[bytes]:
     """The log cut as a live receiver sends it: each epoch's run of observation messages in one
-    read (up to the message that closes it), every other frame in a read of its own."""
+    read (up to the message that closes it), every other frame in a read of its own; or
+    (``grouped``) everything up to the message that closes an epoch in one read."""
     fr = frame_stream(data, ubx=False)
     buf = np.frombuffer(data + bytes(1100), np.uint8)
     closes = epoch_closes(buf, fr).tolist()
@@ -31,7 +32,12 @@ def _reads(data: bytes) -> list[bytes]:
     out, run = [], b""
     for s, n, t, c in zip(starts, lengths, types, closes):
         frame = data[s : s + n + 6]
-        if t in MSM_TYPES:
+        if grouped:
+            run += frame
+            if c:
+                out.append(run)
+                run = b""
+        elif t in MSM_TYPES:
             run += frame
             if c:
                 out.append(run)
@@ -49,11 +55,32 @@ def _items(reads, fast: bool, hint: int, mixed: bool = False):
     rtcm = dec.rtcm3 if mixed else dec
     if not fast:
         rtcm._live = None
+        if mixed:
+            dec._consume = lambda final: _general_consume(dec, final)
     items = []
     for r in reads:
         items += dec.feed(r)
     items += dec.flush()
-    return items, rtcm
+    return items, rtcm, dec
+
+
+def _general_consume(dec, final):
+    """MixedStreamDecoder._consume without its path for RTCM 3 frames end to end."""
+    from satnav.io import rtcm3
+
+    real = rtcm3.frame_stream
+
+    def framing(*a, **k):
+        fr = real(*a, **k)
+        fr.nmea = fr.nmea or [(-1, -1)] if fr.consumed else fr.nmea  # (any NMEA: the general path)
+        return fr
+
+    rtcm3.frame_stream = framing
+    try:
+        items = rtcm3.MixedStreamDecoder._consume(dec, final)
+    finally:
+        rtcm3.frame_stream = real
+    return items
 
 
 def _same_epoch(a, b) -> None:
@@ -80,19 +107,25 @@ def test_live_epochs_of_logs(name, year, mixed, n_fast):
     data = (STREAMS / name).read_bytes()
     fast, _ = _compare(_reads(data), int(calendar_to_ns(year, 1, 1)), mixed)
     assert fast == n_fast
+    # station data and biases in the read of an epoch: decoded before it on the general path
+    fast, _ = _compare(_reads(data, grouped=True), int(calendar_to_ns(year, 1, 1)), mixed)
+    assert fast == n_fast
 
 
 def _compare(reads, hint, mixed):
     """(epochs on the fast path, epochs) of ``reads``, after checking that the items, counts and
     state are those of the general path."""
-    fast, dec = _items(reads, True, hint, mixed)
-    slow, ref = _items(reads, False, hint, mixed)
+    fast, dec, mixer = _items(reads, True, hint, mixed)
+    slow, ref, ref_mixer = _items(reads, False, hint, mixed)
+    mixers = (mixer, ref_mixer)
     assert [type(i) for i in fast] == [type(i) for i in slow]
     epochs = [(a.observations, b.observations) for a, b in zip(fast, slow) if isinstance(a, EpochItem)]
     for a, b in epochs:
         _same_epoch(a, b)
     assert dec.counts == ref.counts
     assert dec._state == ref._state
+    if mixed:
+        assert mixers[0].counts == mixers[1].counts
     return dec._live.decoded, len(epochs)
 
 
@@ -117,8 +150,8 @@ def test_live_epochs_of_encoded_observations(esbc, msm, systems):
 
     enc = Rtcm3Encoder(7, msm=msm, systems=systems)
     h = esbc.header
-    reads = [enc.encode_station(h.approx_position_m, 0.0, antenna=h.antenna_type, receiver=h.receiver_type)]
-    reads += [enc.encode_epoch(esbc, i) for i in range(len(esbc.epochs))]
+    reads = [(enc.encode_station(h.approx_position_m, 0.0, antenna=h.antenna_type, receiver=h.receiver_type)
+              if i % 10 == 0 else b"") + enc.encode_epoch(esbc, i) for i in range(len(esbc.epochs))]
     hint = int(esbc.epochs[0])
     fast, n = _compare(reads, hint, True)
     assert n == 40 and fast == 40
@@ -148,3 +181,23 @@ def test_resolved_times_equal_the_arrays():
             assert got == out.tolist()
         else:
             assert got is None
+
+
+def test_crc_of_spans_and_a_damaged_chain():
+    from satnav.io import framing
+
+    rng = np.random.default_rng(11)
+    data = rng.integers(0, 256, 6000, dtype=np.uint8).tobytes()
+    for _ in range(100):
+        m = int(rng.integers(1, 6))
+        starts = sorted(rng.integers(0, 4900, m).tolist())
+        lengths = rng.integers(3, 1029, m).tolist()
+        assert framing.crc24q_spans(data, starts, lengths) == [framing.crc24q(data[s : s + n])
+                                                               for s, n in zip(starts, lengths)]
+    epoch = _reads((STREAMS / "pygpsdata-rtcm3.log").read_bytes())[2]
+    chain = framing._frame_chain(epoch, True, True)
+    assert chain is not None and len(chain.rtcm_start) >= 2
+    bad = bytearray(epoch)
+    bad[int(chain.rtcm_start[1]) + 10] ^= 1  # a bit flipped in the second frame: the framer decides
+    assert framing._frame_chain(bytes(bad), True, True) is None
+    assert framing.frame_stream(bytes(bad), final=False).counts["rtcm3_crc_failures"] == 1

@@ -288,10 +288,7 @@ def solve_compiled(pb, rr, clk, max_iterations):
 def _load_kernels():
     from .._jit import compile_kernels
 
-    def warm_up(kernels):
-        """Compile (or load from the cache) now, and check the kernel against the NumPy path
-        on a small problem: a stale cache (a shared model core edited since) fails here and is
-        compiled again."""
+    def same_as_numpy(kernels) -> bool:
         global _KERNELS
         saved = _KERNELS
         try:
@@ -301,9 +298,25 @@ def _load_kernels():
                 _KERNELS = kernels
                 got = solve_compiled(_copy(pb), x0.copy(), np.zeros((1, pb.n_clk)), 15)
                 if got is None or not _same(want, got):
-                    raise RuntimeError("the compiled SPP epoch differs from NumPy's")
+                    return False
         finally:
             _KERNELS = saved
+        return True
+
+    def warm_up(kernels):
+        """Compile (or load from the cache) now, and check the kernel against the NumPy path
+        on small problems. numba's cache of the kernel is keyed by this file only: after an
+        edit of a shared model core it is stale, differs here, and is compiled afresh (and
+        cached again)."""
+        if same_as_numpy(kernels):
+            return
+        kernel = kernels[0]
+        cache = getattr(kernel, "_cache", None)
+        if cache is not None:
+            cache.flush()
+        kernel.recompile()
+        if not same_as_numpy(kernels):
+            raise RuntimeError("the compiled SPP epoch differs from NumPy's")
 
     return compile_kernels((solve_epoch,), warm_up)
 

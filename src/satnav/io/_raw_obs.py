@@ -91,8 +91,10 @@ def row_order(signals: list[tuple[str, str]], row_time: np.ndarray, row_sat: np.
     ``keep_last`` the last -- in stream order), ``codes`` the code index of every row (before
     ``order``), ``code_names`` and ``obs_codes`` the codes as :class:`Observations` and its
     header name them. ``row_code`` is signal * 4 + type (:data:`OBS_TYPES`)."""
-    # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order
-    used = np.unique(row_code)
+    # codes: per signal C, L, D, S; renumbered in (system, band, attribute, type) order. The
+    # codes used by counting (np.unique hashes since NumPy 2.3: ~50 us for a live epoch's 400
+    # rows, 70 ms its first call)
+    used = np.flatnonzero(np.bincount(row_code, minlength=4 * len(signals)))
     _, code_names, remap, obs_codes = _code_plan(signals, used)
     codes = remap[row_code]
     # one int64 sort key: (epoch, satellite, code, priority); a stable sort keeps stream order

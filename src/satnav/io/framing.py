@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["StreamFrames", "frame_stream", "crc24q", "crc24q_short", "crc24q_frames", "RTCM3_MAX_PAYLOAD"]
+__all__ = ["StreamFrames", "frame_stream", "crc24q", "crc24q_short", "crc24q_spans", "crc24q_frames",
+           "RTCM3_MAX_PAYLOAD"]
 
 #: Largest RTCM 3 payload (10-bit length field).
 RTCM3_MAX_PAYLOAD = 1023
@@ -93,6 +94,21 @@ def crc24q_short(data: bytes) -> int:
         return crc24q(data)
     terms = _crc_terms()
     return int(np.bitwise_xor.reduce(terms[_ROWS[len(_ROWS) - n :] + np.frombuffer(data, np.uint8)]))
+
+
+def crc24q_spans(data: bytes, starts: list[int], lengths: list[int]) -> list[int]:
+    """CRC-24Q of ``data[s : s + n]`` for a few (start, length) pairs of at most
+    ``RTCM3_MAX_PAYLOAD + 6`` bytes each (the frames of a live read), with a fixed number of
+    NumPy calls for them all (:func:`crc24q_short`'s terms, XOR-reduced per span)."""
+    terms = _crc_terms()
+    buf = np.frombuffer(data, np.uint8)
+    top = len(_ROWS)
+    rows = np.concatenate([_ROWS[top - n :] for n in lengths])
+    vals = terms[rows + np.concatenate([buf[s : s + n] for s, n in zip(starts, lengths)])]
+    offsets = [0]
+    for n in lengths[:-1]:
+        offsets.append(offsets[-1] + n)
+    return np.bitwise_xor.reduceat(vals, offsets).tolist()
 
 
 def crc24q_frames(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -352,6 +368,7 @@ def _frame_chain(data: bytes, ubx: bool, rtcm3: bool) -> StreamFrames | None:
     rl: list[int] = []
     us: list[int] = []
     ul: list[int] = []
+    sent: list[int] = []
     while pos < n:
         b = data[pos]
         if b == 0xD3 and rtcm3:
@@ -363,8 +380,7 @@ def _frame_chain(data: bytes, ubx: bool, rtcm3: bool) -> StreamFrames | None:
             end = pos + 6 + ln
             if end > n:
                 break
-            if crc24q_short(data[pos : pos + 3 + ln]) != int.from_bytes(data[pos + 3 + ln : end], "big"):
-                return None
+            sent.append(int.from_bytes(data[pos + 3 + ln : end], "big"))  # checked below, all at once
             rs.append(pos)
             rl.append(ln)
             pos = end
@@ -389,6 +405,8 @@ def _frame_chain(data: bytes, ubx: bool, rtcm3: bool) -> StreamFrames | None:
             pos = end
         else:
             return None
+    if rs and crc24q_spans(data, rs, [ln + 3 for ln in rl]) != sent:
+        return None
     counts = dict.fromkeys(_COUNT_KEYS, 0)
     counts["ubx"], counts["rtcm3"] = len(us), len(rs)
     types = [(data[p + 3] << 4) | (data[p + 4] >> 4) if ln >= 2 else -1 for p, ln in zip(rs, rl)]

@@ -199,13 +199,25 @@ def resolve_times(
 
 
 # ============================================================================ station data
+def _field(data: bytes, pos: int, width: int) -> int:
+    """The unsigned ``width``-bit field at bit ``pos`` of ``data`` (MSB first; zeros past the
+    end, as :func:`~satnav.io._bits.bits_u` of :func:`~satnav.io._bits.padded` bytes), on Python
+    integers: station messages are few, one at a time."""
+    b0, b1 = pos >> 3, (pos + width + 7) >> 3
+    v = int.from_bytes(data[b0:b1].ljust(b1 - b0, b"\0"), "big")
+    return (v >> ((b1 << 3) - pos - width)) & ((1 << width) - 1)
+
+
+def _signed(v: int, width: int) -> int:
+    return v - (1 << width) if v >> (width - 1) else v
+
+
 def _text(data: bytes, bitpos: int, nchar: int) -> str:
     start = bitpos // 8
     if bitpos % 8 == 0:
         raw = data[start : start + nchar]
     else:
-        b = padded(data)
-        raw = bytes(bits_u(b, bitpos + 8 * np.arange(nchar), 8).astype(np.uint8).tolist())
+        raw = _field(data, bitpos, 8 * nchar).to_bytes(nchar, "big")
     return raw.decode("latin-1").strip("\x00 ")
 
 
@@ -213,25 +225,25 @@ def station_items(
     data: bytes, frames: StreamFrames, select: np.ndarray
 ) -> list[tuple[int, StationItem]]:
     """(frame index, StationItem) of the station messages among the frames ``select``."""
+    return station_items_of(data, frames.rtcm_start.tolist(), frames.rtcm_length.tolist(),
+                            frames.rtcm_type.tolist(), np.flatnonzero(select).tolist())
+
+
+def station_items_of(data: bytes, starts: list[int], lengths: list[int], types: list[int],
+                     select: list[int]) -> list[tuple[int, StationItem]]:
+    """:func:`station_items` of frames given as lists (``select``: the frames' indices)."""
     out = []
-    buf = padded(data)
-    for i in np.flatnonzero(select).tolist():
-        mtype = int(frames.rtcm_type[i])
-        p = int(frames.rtcm_start[i]) + 3
-        n = int(frames.rtcm_length[i])
-        P = p * 8
-        staid = int(bits_u(buf, P + 12, 12))
+    for i in select:
+        mtype = types[i]
+        n = lengths[i]
+        P = (starts[i] + 3) * 8
+        staid = _field(data, P + 12, 12)
         if mtype in (1005, 1006):
             if n * 8 < 152:
                 continue
-            xyz = []
-            for off in (34, 74, 114):
-                hi = int(bits_s(buf, P + off, 32))
-                lo = int(bits_u(buf, P + off + 32, 6))
-                xyz.append((hi * 64 + lo) * 1e-4)
-            height = (
-                float(bits_u(buf, P + 152, 16)) * 1e-4 if mtype == 1006 and n * 8 >= 168 else 0.0
-            )
+            # ECEF coordinates DF025-DF027: 38-bit two's complement, 0.1 mm
+            xyz = [_signed(_field(data, P + off, 38), 38) * 1e-4 for off in (34, 74, 114)]
+            height = _field(data, P + 152, 16) * 1e-4 if mtype == 1006 and n * 8 >= 168 else 0.0
             out.append((i, StationItem(staid, np.array(xyz), height)))
         else:
             pos = P + 24
@@ -239,7 +251,7 @@ def station_items(
             groups = {1007: 1, 1008: 2, 1033: 5}[mtype]
             try:
                 for k in range(groups):
-                    cnt = int(bits_u(buf, pos, 8))
+                    cnt = _field(data, pos, 8)
                     pos += 8
                     if pos + 8 * cnt > P + n * 8:
                         raise ValueError
@@ -710,18 +722,19 @@ class Rtcm3Decoder:
         self._biases: dict = {}
         self.counts: dict = {}
         #: whole epochs of MSM4-7 decoded with a plan of their layout (None: the general path only)
-        self._live: LiveEpochs | None = LiveEpochs()
+        self._live: LiveEpochs | None = LiveEpochs(_obs_header, now_gpst_ns)
 
     def feed(self, data: bytes) -> list[StreamItem]:
         """Consume the next bytes; return the items they complete, in stream order."""
         self._buffer += bytes(data)
         frames = frame_stream(self._buffer, ubx=False, nmea=False, final=False)
         if self._live is not None and len(frames.rtcm_start) and not any(frames.counts.get(k) for k in _PROBLEMS):
-            data = self._buffer[: frames.consumed]
-            item = self._live.decode(self, data, frames.rtcm_start.tolist(), frames.rtcm_length.tolist(),
-                                     frames.rtcm_type.tolist())
-            if item is not None:
-                return self._took(item, len(frames.rtcm_start), frames.consumed)
+            whole, rest = self._buffer[: frames.consumed], self._buffer[frames.consumed :]
+            self._buffer = b""
+            items = self._frames(whole, frames.rtcm_start.tolist(), frames.rtcm_length.tolist(),
+                                 frames.rtcm_type.tolist())
+            self._buffer = rest
+            return items
         return self._consume(frames)
 
     def feed_frames(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list[StreamItem]:
@@ -729,10 +742,52 @@ class Rtcm3Decoder:
         output: ``starts``, payload ``lengths`` and message ``types`` of each): not framed again."""
         if self._buffer:  # bytes of an earlier feed wait: frame them with these
             return self.feed(data)
-        data = bytes(data)
-        item = self._live.decode(self, data, starts, lengths, types) if self._live is not None else None
-        if item is not None:  # one whole epoch of MSM4-7 (rtcm3_live)
-            return self._took(item, len(starts), len(data))
+        return self._frames(bytes(data), starts, lengths, types)
+
+    def _frames(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list[StreamItem]:
+        """Whole checked frames (the buffer empty): a last run of MSM4-7 frames that is one
+        epoch on the fast path (:mod:`satnav.io.rtcm3_live`), the frames before it (station
+        data, ephemerides: a base sends them with an epoch) and anything else on the general
+        path -- the same items as the general path of all of them (frames split anywhere
+        decode the same)."""
+        first = len(types)
+        while first and types[first - 1] in MSM_TYPES:
+            first -= 1
+        if self._live is None or first == len(types):
+            return self._general(data, starts, lengths, types)
+        if not first:
+            items = []
+        elif all(t in STATION_TYPES for t in types[:first]):
+            items = self._station_frames(data[: starts[first]], starts[:first], lengths[:first], types[:first])
+        else:
+            items = self._general(data[: starts[first]], starts[:first], lengths[:first], types[:first])
+        if first:
+            s0 = starts[first]
+            data, starts = data[s0:], [s - s0 for s in starts[first:]]
+            lengths, types = lengths[first:], types[first:]
+        item = self._live.decode(self, data, starts, lengths, types)
+        if item is None:
+            return items + self._general(data, starts, lengths, types)
+        self.counts["rtcm3"] = self.counts.get("rtcm3", 0) + len(starts)
+        self._offset += len(data)
+        items.append(item)
+        return items
+
+    def _station_frames(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list:
+        """:meth:`_general` of station messages only (1005-1008, 1033): their items and the same
+        state after them, without the observation steps."""
+        if self._state.ref_ns is None:  # (as _decode_chunk: the reference time fixed now)
+            self._state.ref_ns = now_gpst_ns()
+        self.counts["rtcm3"] = self.counts.get("rtcm3", 0) + len(starts)
+        self._offset += len(data)
+        items = []
+        for fi, st in station_items_of(data, starts, lengths, types, list(range(len(types)))):
+            self._stations.append((fi, st))
+            items.append(StationItem(**st.__dict__))
+        return items
+
+    def _general(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list[StreamItem]:
+        """:meth:`_consume` of whole checked frames (the buffer empty)."""
         self._buffer = data
         counts = {"rtcm3": len(starts)}  # no problems: the framer counted them
         e = np.zeros(0, np.int64)
@@ -750,13 +805,6 @@ class Rtcm3Decoder:
         return items
 
     # ------------------------------------------------------------------ internals
-    def _took(self, item: EpochItem, nframes: int, nbytes: int) -> list[StreamItem]:
-        """The bookkeeping of :meth:`_consume` for an epoch the fast path decoded."""
-        self.counts["rtcm3"] = self.counts.get("rtcm3", 0) + nframes
-        self._buffer = self._buffer[nbytes:]
-        self._offset += nbytes
-        return [item]
-
     def _consume(self, frames: StreamFrames) -> list[StreamItem]:
         data = self._buffer[: frames.consumed]
         items: list[tuple[int, int, StreamItem]] = []
@@ -907,6 +955,14 @@ class MixedStreamDecoder:
         fr = frame_stream(self._buffer, final=final)
         if not final and fr.consumed == 0 and len(self._buffer) > MAX_HELD:
             fr = frame_stream(self._buffer, final=True)  # nothing can complete: decide now
+        if fr.consumed and not len(fr.ubx_start) and not fr.nmea and fr.counts["rtcm3"] * 6 + int(
+                fr.rtcm_length.sum()) == fr.consumed:  # RTCM 3 frames end to end (a live epoch): as they are
+            for key, value in fr.counts.items():
+                self.counts[key] = self.counts.get(key, 0) + value
+            buf, self._buffer = self._buffer, self._buffer[fr.consumed :]
+            self._offset += fr.consumed
+            return self.rtcm3.feed_frames(buf[: fr.consumed], fr.rtcm_start.tolist(), fr.rtcm_length.tolist(),
+                                          fr.rtcm_type.tolist())
         items: list[StreamItem] = []
         for key, value in fr.counts.items():
             self.counts[key] = self.counts.get(key, 0) + value
