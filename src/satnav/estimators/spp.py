@@ -911,24 +911,22 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.sat_vel = pack(states["vel"][valid])
     pb.sat_clock_m = pack(measurement.satellite_clock_m(states["clk"][valid], states["gd"][valid]), 0.0)
     pb.sat_drift = pack(states["drift"][valid])
-    colx = np.maximum(pb.col, 0)
-    col_sys = pb.col_sys_all
-    if len(ei) == m * pb.k:  # every slot holds a measurement (one epoch): no fill needed
-        def per_slot(values, fill):
-            return values[colx]
+    one_full = m == 1 and len(ei) == pb.k  # one epoch, every slot a measurement
+    key = (id(pb.col_group), ci.tobytes()) if one_full else None
+    hit = _PER_SLOT.get(key) if one_full else None
+    if hit is None or hit[0] is not pb.col_group:
+        fields = _per_slot_fields(pb, colx=np.maximum(pb.col, 0), full=len(ei) == m * pb.k)
+        if one_full:  # kept for the next epochs with the same measurement columns (read-only)
+            for a in fields:
+                if a is not None:
+                    a.flags.writeable = False
+            if len(_PER_SLOT) > 32:
+                _PER_SLOT.clear()
+            hit = _PER_SLOT[key] = (pb.col_group, fields)
     else:
-        def per_slot(values, fill):
-            return np.where(pb.present, values[colx], fill)
-    pb.group = per_slot(pb.col_group, 0)
-    pb.ifb = per_slot(pb.col_ifb, -1)
-    pb.primary = pb.present & pb.col_primary[colx]
-    pb.system = per_slot(col_sys, "")
-    # ionosphere scale from the model's reference frequency to the signal's (_column_constants)
-    pb.iono_scale = per_slot(pb.col_iono_scale, 0.0)
-    pb.use_bds_model = per_slot(pb.col_iono_bds, False)
-    pb.error_factor = per_slot(pb.col_error_factor, 1.0)
-    sat_var = pb.col_satellite_var
-    pb.satellite_var = None if sat_var is None else per_slot(sat_var, 0.0)
+        fields = hit[1]
+    (pb.group, pb.ifb, pb.primary, pb.system, pb.iono_scale, pb.use_bds_model, pb.error_factor,
+     pb.satellite_var) = fields
     cn0 = _stacked(columns, "cn0", m)
     pb.cn0 = pack(cn0[ei, ci]) if cn0 is not None and np.isfinite(cn0).any() else None
     reported = _stacked(columns, "sigma", m)
@@ -946,6 +944,28 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
     pb.iono = opts.iono
     pb.nav = nav
     pb.weights = opts.weights
+
+
+#: Per-slot column constants of one-epoch problems, by layout and measurement columns.
+_PER_SLOT: dict = {}
+
+
+def _per_slot_fields(pb: _Problem, colx, full) -> tuple:
+    """(group, ifb, primary, system, iono_scale, use_bds_model, error_factor, satellite_var)
+    per slot of ``pb`` from its columns' constants (``colx``: the column of each slot, 0 where
+    none; ``full``: every slot holds a measurement, no fill needed)."""
+    if full:
+        def per_slot(values, fill):
+            return values[colx]
+    else:
+        def per_slot(values, fill):
+            return np.where(pb.present, values[colx], fill)
+    sat_var = pb.col_satellite_var
+    return (per_slot(pb.col_group, 0), per_slot(pb.col_ifb, -1), pb.present & pb.col_primary[colx],
+            per_slot(pb.col_sys_all, ""),
+            # ionosphere scale from the model's reference frequency to the signal's (_column_constants)
+            per_slot(pb.col_iono_scale, 0.0), per_slot(pb.col_iono_bds, False),
+            per_slot(pb.col_error_factor, 1.0), None if sat_var is None else per_slot(sat_var, 0.0))
 
 
 def _check_navigation_systems(nav, observed: dict[str, int]) -> list[str]:
@@ -1218,10 +1238,10 @@ def _solve_batched(n, b):
 
 
 def _cofactor(n):
-    q = np.full(n.shape, np.nan)
     try:
-        q = np.linalg.inv(n)
+        return np.linalg.inv(n)
     except np.linalg.LinAlgError:
+        q = np.full(n.shape, np.nan)
         for i in range(len(n)):  # only reached when some matrix is exactly singular
             try:
                 q[i] = np.linalg.inv(n[i])
