@@ -20,6 +20,7 @@ back to the NumPy path, which handles it.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -179,6 +180,26 @@ def _normal_equations(e, use, variance, residual, group, ifb, ifb_group, ng):
     return h[:k], w, n, b, present
 
 
+def _solve(n, b):
+    """``np.linalg.solve(n, b)`` by the LAPACK ``dgesv`` it calls (numba's binding of SciPy's,
+    the same LAPACK as NumPy's: the same bits), without numba's wrapper, which takes 6 s of
+    the kernel's compilation; LinAlgError for an exactly singular ``n`` (as NumPy), which
+    sends the epoch to the NumPy path. (``_GESV``: set when numba is loaded.)"""
+    if _GESV is None:  # numba's internals moved: its np.linalg.solve (the same LAPACK call)
+        return np.linalg.solve(n, b)
+    p = b.size
+    a = np.empty(p * p)  # column-major copy (LAPACK's order)
+    for j in range(p):
+        for i in range(p):
+            a[i + j * p] = n[i, j]
+    x = b.copy()
+    pivots = np.empty(p, dtype=np.int32)
+    info = _GESV(100, p, 1, a.ctypes, p, pivots.ctypes, x.ctypes, p)
+    if info != 0:
+        raise np.linalg.LinAlgError("singular matrix")
+    return x
+
+
 def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_clock, group, ifb, ifb_group, ng,
                 excluded, epoch_ns, iono_mode, alpha, beta, has_bds, bds_alpha, bds_beta, use_bds, iono_scale,
                 has_given, iono_given, troposphere, mask_rad, error_factor, em, iono_free_factor, use_snr, snr,
@@ -200,7 +221,7 @@ def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_cloc
         h, w, n, b, present_groups = _normal_equations(ev[2], use, ev[8], ev[7], group, ifb, ifb_group, ng)
         n_par = 3 + present_groups.sum()
         enough = use.sum() >= n_par
-        dx = np.linalg.solve(n, b)
+        dx = _solve(n, b)
         ok = True
         for j in range(p):
             if not np.isfinite(dx[j]):
@@ -238,6 +259,7 @@ def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_cloc
 # ---------------------------------------------------------------- the NumPy side
 _KERNELS = None  # None: not loaded; False: NumPy (numba missing or off); else (solve_epoch,)
 _LOADED = None  # the compiled kernel once loaded (False: numba missing, failing or off)
+_GESV = None  # numba's dgesv, set by _load_kernels
 #: Epochs solved by the kernel so far (one item: tests and benchmarks check the path taken).
 EPOCHS_COMPILED = [0]
 
@@ -299,6 +321,19 @@ def solve_compiled(pb, rr, clk, max_iterations):
 
 def _load_kernels():
     from .._jit import compile_kernels
+
+    global _GESV
+    if os.environ.get("SATNAV_NO_NUMBA"):
+        return False
+    try:  # numba's binding of LAPACK's dgesv (np.linalg.solve's, without its wrapper)
+        from numba.core import types
+        from numba.np.linalg import _LAPACK, F_INT_nptype
+
+        if np.dtype(F_INT_nptype) != np.int32:  # pragma: no cover - an ILP64 LAPACK
+            return False
+        _GESV = _LAPACK().numba_xgesv(types.float64)
+    except Exception:  # numba missing (compile_kernels says so) or its internals changed
+        _GESV = None
 
     def same_as_numpy(kernels) -> bool:
         global _KERNELS
