@@ -10,7 +10,40 @@ from __future__ import annotations
 import os
 import types
 
-__all__ = ["compile_kernels"]
+import numpy as np
+
+__all__ = ["compile_kernels", "select"]
+
+
+def select(condition, a, b):
+    """``np.where(condition, a, b)`` for the shared model cores that compiled kernels call
+    with numbers as well as arrays: compiled, it gives a number for numbers (numba's
+    ``np.where`` gives a 0-d array, whose type then changes under arithmetic)."""
+    return np.where(condition, a, b)
+
+
+_SELECT_REGISTERED = False
+
+#: Called with a line of text before kernels are compiled rather than loaded from numba's
+#: cache (tens of seconds, once per installation and version): ``satnav stream`` sets it to
+#: tell the terminal. None: silent.
+on_compile = None
+
+
+def _register_select() -> None:
+    global _SELECT_REGISTERED
+    if _SELECT_REGISTERED:
+        return
+    from numba import types
+    from numba.extending import overload
+
+    @overload(select)
+    def _select(condition, a, b):
+        if any(isinstance(t, types.Array) for t in (condition, a, b)):
+            return lambda condition, a, b: np.where(condition, a, b)
+        return lambda condition, a, b: a if condition else b
+
+    _SELECT_REGISTERED = True
 
 
 def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
@@ -33,6 +66,7 @@ def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
         return False
     for cache in (True, False):  # no cache where the package folder is read-only
         try:
+            _register_select()
             jit = numba.njit(cache=cache, nogil=True)
             compiled: dict = {}
             memo: dict = {}
@@ -46,11 +80,22 @@ def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
             kernels = tuple(kernels)
             if cache:
                 _stamp_sources(memo)
+                if on_compile is not None and not _all_cached(kernels):
+                    on_compile(f"compiling {', '.join(f.__name__ for f in functions[helpers:])} with numba "
+                               "once (cached for the next runs; about 20 s)")
             warm_up(kernels)
         except Exception:  # pragma: no cover - a broken numba install
             continue
         return kernels
     return False
+
+
+def _all_cached(kernels) -> bool:
+    """Whether numba's cache holds every kernel (for the current sources)."""
+    try:
+        return all(bool(k._cache._cache_file._load_index()) for k in kernels)
+    except Exception:  # pragma: no cover - numba's private API changed: say nothing
+        return True
 
 
 def _stamp_sources(compiled: dict) -> None:
@@ -85,12 +130,13 @@ def _compiled(function, jit, memo: dict, names: dict):
     (shared NumPy cores such as :func:`satnav.frames.geodetic_core`, recursively) compiled
     too: the kernel runs on a copy of ``function`` whose globals name the compiled functions
     (the modules keep their plain functions, which the NumPy callers use)."""
+    _register_select()
     if function in memo:
         return memo[function]
     scope, used = function.__globals__, function.__code__.co_names
     given = {n: names[n] for n in used if n in names}
     found = [n for n in used if n not in names and isinstance(scope.get(n), types.FunctionType)
-             and scope[n].__module__.startswith("satnav")]
+             and scope[n].__module__.startswith("satnav") and scope[n] is not select]
     if not given and not found:
         memo[function] = out = jit(function)
         return out

@@ -159,6 +159,16 @@ def test_half_cycle_flags_and_tracker():
     for k in range(len(lli)):
         h, c = tr.update(lli[k])
         assert h.tolist() == half[k].tolist() and c.tolist() == cleared[k].tolist()
+    # long random sequences (flags rare, gaps), the tracker's short path included
+    rng = np.random.default_rng(3)
+    lli = rng.choice([0, 0, 0, 0, 0, 1, 2, 3, -1], size=(400, 5)) * (rng.random((400, 1)) < 0.3)
+    lli[rng.random((400, 5)) < 0.1] = -1
+    half, cleared = half_cycle_flags(lli)
+    tr = HalfCycleTracker((5,))
+    for k in range(len(lli)):
+        h, c = tr.update(lli[k])
+        assert (h == half[k]).all() and (c == cleared[k]).all()
+    assert cleared.any()
 
 
 @pytest.fixture(scope="module")

@@ -139,3 +139,21 @@ def test_live_engine_takes_the_compiled_path(compiled, esbc):
     before = spp_kernel.EPOCHS_COMPILED[0]
     fixes = [engine.process(e) for e in _rtcm_epochs(obs, 5)]
     assert spp_kernel.EPOCHS_COMPILED[0] - before >= 5 and all(f is not None for f in fixes)
+
+
+@pytest.mark.slow
+def test_first_compile_is_announced_then_cached(tmp_path):
+    """A first run (empty numba cache) says that it compiles (``satnav stream`` prints it) and
+    two processes compiling at once both succeed; the next run loads the cache silently."""
+    code = ("import satnav._jit as j, satnav.estimators.spp_kernel as k;"
+            "j.on_compile = lambda text: print('NOTE', text);"
+            "print(k.use_compiled_spp(True))")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=os.pathsep.join(sys.path))
+    env.pop("SATNAV_NO_NUMBA", None)
+    first = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in first]
+    for out in outs:
+        assert "NOTE compiling solve_epoch" in out and out.split()[-1] == "True", out
+    again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert again.stdout.split() == ["True"], again.stdout

@@ -111,6 +111,10 @@ def cmd_stream(args) -> int:
                                  position_m=tuple(parse_xyz(args.station_pos, "--station-pos"))
                                  if args.station_pos else None)
     status = _StatusLine(args.quiet)
+    if not args.quiet:  # the live engines' numba kernels, compiled at the first run
+        from .. import _jit
+
+        _jit.on_compile = lambda text: print(f"satnav: {text}", file=sys.stderr, flush=True)
     holder: list = []
     session = open_session(options, args.rover, base=args.base, navs=args.nav, outputs=args.out,
                            on_fix=lambda fix: status.update(fix, holder[0]), on_event=status.event,

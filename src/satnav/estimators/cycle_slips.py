@@ -351,14 +351,18 @@ class HalfCycleTracker:
 
     def __init__(self, shape):
         self.prev = np.zeros(shape, bool)
+        self._none = True  # no flag held (prev all False): the common case, a short path
 
     def update(self, lli):
         """``(half, cleared)`` of this epoch's LLI flags (shape as given to the tracker)."""
         lli = np.asarray(lli)
         have = lli >= 0
         half = have & ((lli & 2) != 0)
+        if self._none and not half.any():  # nothing held, nothing flagged: nothing changes
+            return half, np.zeros(half.shape, bool)
         cleared = self.prev & have & ~half
         self.prev = np.where(have, half, self.prev)
+        self._none = not self.prev.any()
         return half, cleared
 
 

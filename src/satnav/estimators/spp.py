@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._jit import select
 from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT
 from ..errors import SatnavError, SatnavWarning
 from ..frames import ecef_to_geodetic, enu_rotation
@@ -1157,10 +1158,10 @@ def code_variance(el, iono, error_factor, em, iono_mode, troposphere, iono_free_
     var = a_m**2 + b_m**2 / sin_el
     if use_snr:
         term = cn0_error_m**2 * 10.0 ** (0.1 * np.maximum(cn0_max - snr, 0.0))
-        var = var + np.where(np.isfinite(snr), term, 0.0)
+        var = var + select(np.isfinite(snr), term, 0.0)
     var = var * ratio**2 * iono_free_factor**2
     if use_reported:  # weights="reported": the model is a floor
-        var = np.where(np.isfinite(reported_var), np.maximum(var, reported_var), var)
+        var = select(np.isfinite(reported_var), np.maximum(var, reported_var), var)
     var = var * error_factor**2
     variance = var + (0.0 if iono_mode == 2 else code_bias_m**2)
     if iono_mode == 0:

@@ -8,8 +8,8 @@ byte and bit position of every field of every cell, the cells' satellites, signa
 wavelengths and lock-time tables; per pattern of values present, the rows of the
 observations and their codes (:func:`satnav.io._raw_obs.row_order`); per station data, the
 header. An epoch is then a fixed number of NumPy calls over all its cells (one gather of
-the fields' bytes, the scalings, the rows taken), about 0.15 ms of CPU for three MSM7
-messages of ~24 satellites on two signals, whatever their number.
+the fields' bytes, the scalings, the rows taken), about 0.2 ms of CPU for three MSM7
+messages of ~40 satellites with ~110 signal cells (a new layout: ~0.4 ms more).
 
 The result is the :class:`~satnav.io.stream_items.EpochItem` that
 :class:`satnav.io.rtcm3.Rtcm3Decoder`'s general path (:func:`satnav.io.rtcm3_obs.decode_msm_message`,
@@ -121,6 +121,39 @@ def resolve_time_ms(systems: list[int], time_ms: list[int], ref_ns: int) -> list
     return out
 
 
+def _msm_layout(msm: int) -> dict:
+    """Per MSM type: where each column's field sits (satellite or signal data), widths, masks,
+    sign bits and the constants of its cells (pre-computed rows, tiled per message)."""
+    ncol = len(_COLUMNS)
+    width = np.ones(ncol, np.int64)
+    out = {"sat_cols": [], "sat_w": [], "sat_cum": [], "sig_cols": [], "sig_w": [], "sig_cum": []}
+    for kind, fields in (("sat", _SAT_FIELDS[msm]), ("sig", _SIG_FIELDS[msm])):
+        cum = 0
+        for name, w in fields:  # each field of all satellites (cells), then the next field
+            col = _COLUMNS.index(name)
+            out[kind + "_cols"].append(col)
+            out[kind + "_w"].append(w)
+            out[kind + "_cum"].append(cum)
+            width[col] = w
+            cum += w
+    for key in list(out):
+        out[key] = np.array(out[key], np.int64)
+    out["absent"] = np.ones(ncol, bool)
+    out["absent"][np.concatenate((out["sat_cols"], out["sig_cols"]))] = False
+    out["sat_bits"], out["sig_bits"] = int(out["sat_w"].sum()), int(out["sig_w"].sum())
+    out["width"] = width
+    fine = msm >= 6
+    # integer constants: mask, sign bit (0: unsigned) of each column, priority, lock table offset,
+    # has a rate; float ones: fine pseudorange and phase scales (m), C/N0 scale
+    out["ints"] = np.concatenate(((np.int64(1) << width) - 1, np.where(_SIGNED_COLUMNS, np.int64(1) << (width - 1), 0),
+                                  [2 if fine else 1, len(_DF402_MS) if fine else 0, int(msm in (5, 7))]))
+    out["floats"] = np.array([*(np.array(_FINE_SCALE[msm]) * RANGE_MS), 2.0**-4 if fine else 1.0])
+    return out
+
+
+_LAYOUTS = {msm: _msm_layout(msm) for msm in (4, 5, 6, 7)}
+
+
 class MessagePlan:
     """The cells of one MSM4-7 message layout (message number and masks): each cell's fields'
     bit positions in the payload (one row of :data:`_COLUMNS` per cell; absent fields flagged),
@@ -140,38 +173,25 @@ class MessagePlan:
         if not ncell:
             return
         s = cell_k // nsig  # the cell's satellite in the message
-        j = np.arange(ncell)
         prn = sat_pos[s] + (20 if letter == "S" else 1)
         sid = _SIGNAL_TABLE[sysnum][sig_pos[cell_k % nsig] + 1]
         if ((prn < 1) | (prn > SIGNALS[letter].max_prn) | (sid < 0)).any():
             return  # unknown signals: counted by the general path
+        lay = _LAYOUTS[msm]
         pos = np.zeros((ncell, len(_COLUMNS)), np.int64)
-        width = np.ones((ncell, len(_COLUMNS)), np.int64)
-        self.absent = np.ones((ncell, len(_COLUMNS)), bool)
         start = _MSM_HEADER_BITS + nmask
-        for name, w in _SAT_FIELDS[msm]:  # each field of all satellites, then the next field
-            col = _COLUMNS.index(name)
-            pos[:, col], width[:, col], self.absent[:, col] = start + s * w, w, False
-            start += nsat * w
-        for name, w in _SIG_FIELDS[msm]:  # each field of all cells, then the next
-            col = _COLUMNS.index(name)
-            pos[:, col], width[:, col], self.absent[:, col] = start + j * w, w, False
-            start += ncell * w
+        pos[:, lay["sat_cols"]] = start + nsat * lay["sat_cum"] + s[:, None] * lay["sat_w"]
+        start += nsat * lay["sat_bits"]
+        pos[:, lay["sig_cols"]] = start + ncell * lay["sig_cum"] + np.arange(ncell)[:, None] * lay["sig_w"]
+        self.absent = lay["absent"]
         self.byte = pos >> 3  # bytes from the payload's first
-        self.shift = 40 - (pos & 7) - width
-        self.mask = (np.int64(1) << width) - 1
-        self.sign_bit = np.where(_SIGNED_COLUMNS, np.int64(1) << (width - 1), 0)  # 0: unsigned column
-        self.sat = sysnum * SATELLITES_PER_SYSTEM + prn
-        self.signal = sid.astype(np.int64)
-        #: the lock history of a cell (rtcm3._lli): one per message number, satellite, signal
-        self.groups = (mtype * 1000 + self.sat) * 64 + self.signal
-        fine = msm >= 6
-        self.priority = np.full(ncell, 2 if fine else 1)
-        self.fine_scale = np.tile(np.array(_FINE_SCALE[msm]) * RANGE_MS, (ncell, 1))  # pseudorange, phase
-        self.has_rate = np.full(ncell, msm in (5, 7))
-        self.cnr_scale = np.full(ncell, 2.0**-4 if fine else 1.0)
-        self.lock_offset = np.full(ncell, len(_DF402_MS) if fine else 0)
-        self.wavelength = _WAVELENGTH[self.signal]  # (GLONASS FDMA: NaN, their channels per epoch)
+        sat = sysnum * SATELLITES_PER_SYSTEM + prn
+        sid = sid.astype(np.int64)
+        # per cell: shift of each column, the type's integer constants, satellite, signal, and
+        # the lock history (rtcm3._lli: one per message number, satellite, signal)
+        self.ints = np.concatenate((40 - (pos & 7) - lay["width"], np.tile(lay["ints"], (ncell, 1)),
+                                    np.stack((sat, sid, (mtype * 1000 + sat) * 64 + sid), 1)), 1)
+        self.floats = np.concatenate((np.tile(lay["floats"], (ncell, 1)), _WAVELENGTH[sid][:, None]), 1)
         self.ok = True
 
 
@@ -182,19 +202,22 @@ class EpochPlan:
     message. ``ok`` False: a layout the general path decodes (a system in two messages: a
     signal may come twice, which priorities decide)."""
 
-    _ARRAYS = ("shift", "mask", "sign_bit", "sat", "signal", "groups", "priority", "fine_scale", "has_rate",
-               "cnr_scale", "lock_offset", "wavelength")
-
     def __init__(self, messages):
         self.ok = False
         if len({m.system for m, _ in messages}) < len(messages) or not all(m.ok for m, _ in messages):
             return
-        for name in self._ARRAYS:
-            setattr(self, name, np.concatenate([getattr(m, name) for m, _ in messages]))
+        ints = np.concatenate([m.ints for m, _ in messages])
+        floats = np.concatenate([m.floats for m, _ in messages])
         # bytes of each field in the data after _PAD (absent fields: the padding's zeros)
         byte = np.concatenate([np.where(m.absent, -len(_PAD), m.byte + p) for m, p in messages]) + len(_PAD)
         self.index = byte[..., None] + _SPAN  # (cells, columns, 5)
-        self.groups = self.groups.tolist()
+        n = len(_COLUMNS)
+        self.shift, self.mask, self.sign_bit = ints[:, :n], ints[:, n : 2 * n], ints[:, 2 * n : 3 * n]
+        self.priority, self.lock_offset = ints[:, 3 * n], ints[:, 3 * n + 1]
+        self.has_rate = ints[:, 3 * n + 2] != 0
+        self.sat, self.signal = ints[:, 3 * n + 3], ints[:, 3 * n + 4]
+        self.groups = ints[:, 3 * n + 5].tolist()
+        self.fine_scale, self.cnr_scale, self.wavelength = floats[:, :2], floats[:, 2], floats[:, 3]
         self.no_lock = [-1] * len(self.groups)
         self.fine_invalid = self.sign_bit[:, 4:6]  # -2**(w-1): the "invalid" pattern
         self.all_rate = bool(self.has_rate.all())

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jit import select
 from ..constants import FREQ_B1I, FREQ_L1, SPEED_OF_LIGHT
 
 __all__ = [
@@ -50,10 +51,10 @@ _BDT_MINUS_GPST_NS = -14 * 1_000_000_000
 
 
 def _seconds_of_day(gpst_ns, offset_ns=0):
-    """Seconds of day (0..86400) of int64 GPST ns (an array), optionally shifted to another
-    scale."""
+    """Seconds of day (0..86400) of int64 GPST ns (an array or a number), optionally shifted
+    to another scale. (The int64 divided by 1e9 is converted to float64 first: exact.)"""
     t = gpst_ns + np.int64(offset_ns)
-    return np.mod(t, _NS_PER_DAY).astype(np.float64) / 1e9
+    return np.mod(t, _NS_PER_DAY) / 1e9
 
 
 def _polynomial(c, x):
@@ -126,8 +127,8 @@ def klobuchar_gps_core(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, el
     x = 2.0 * np.pi * (t - 50400.0) / per
     x2 = x * x
     day = NIGHT_DELAY_S + amp * (1.0 - x2 / 2.0 + x2 * x2 / 24.0)
-    delay_s = f * np.where(np.abs(x) < 1.57, day, NIGHT_DELAY_S)
-    return np.where(el_sc > 0.0, SPEED_OF_LIGHT * delay_s, np.where(np.isnan(el_sc), np.nan, 0.0))
+    delay_s = f * select(np.abs(x) < 1.57, day, NIGHT_DELAY_S)
+    return select(el_sc > 0.0, SPEED_OF_LIGHT * delay_s, select(np.isnan(el_sc), np.nan, 0.0))
 
 
 #: BeiDou model constants (BDS-SIS-ICD-B1I 5.2.4.7): mean earth radius and layer height (m).
@@ -182,11 +183,11 @@ def klobuchar_beidou_core(alpha, beta, latitude_rad, longitude_rad, azimuth_rad,
     a2 = np.maximum(_polynomial(alpha, phi_sc), 0.0)
     a4 = np.minimum(np.maximum(_polynomial(beta, phi_sc), 72000.0), 172800.0)
     dt = t - 50400.0
-    vertical = np.where(
+    vertical = select(
         np.abs(dt) < a4 / 4.0, NIGHT_DELAY_S + a2 * np.cos(2.0 * np.pi * dt / a4), NIGHT_DELAY_S
     )
     slant_s = vertical / np.sqrt(1.0 - ratio_cos_el**2)
-    return np.where(el > 0.0, SPEED_OF_LIGHT * slant_s, np.where(np.isnan(el), np.nan, 0.0))
+    return select(el > 0.0, SPEED_OF_LIGHT * slant_s, select(np.isnan(el), np.nan, 0.0))
 
 
 def frequency_scale(frequency_hz, reference_hz=FREQ_L1):

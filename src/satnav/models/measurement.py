@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._jit import select
 from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT
 from ..frames import ecef_to_geodetic, enu_rotation
 from .ionosphere import (
@@ -179,15 +180,19 @@ def sagnac_rotate(position_m, flight_time_s, omega=OMEGA_E_GPS):
 def sagnac_core(pos, flight_s, omega):
     """:func:`sagnac_rotate` of float arrays (only operations numba compiles: compiled
     kernels share it)."""
-    a = omega * flight_s
-    ca, sa = np.cos(a), np.sin(a)
-    x, y = pos[..., 0], pos[..., 1]
-    xr = ca * x + sa * y
+    xr, yr = sagnac_xy(pos[..., 0], pos[..., 1], omega * flight_s)
     out = np.empty(xr.shape + (3,))
     out[..., 0] = xr
-    out[..., 1] = -sa * x + ca * y
+    out[..., 1] = yr
     out[..., 2] = pos[..., 2]
     return out
+
+
+def sagnac_xy(x, y, angle):
+    """x and y of :func:`sagnac_rotate` by ``angle = omega * flight_time_s`` (rad), of arrays
+    or numbers (only operations numba compiles: compiled kernels share it)."""
+    ca, sa = np.cos(angle), np.sin(angle)
+    return ca * x + sa * y, -sa * x + ca * y
 
 
 def sagnac_correction_m(receiver_ecef, satellite_ecef, omega=OMEGA_E_GPS):
@@ -232,7 +237,11 @@ def _norm(v):
     """Euclidean norm over the last axis (3): ``np.linalg.norm(v, axis=-1)``'s operations
     (``sqrt(add.reduce(v * v))``: ``(x^2 + y^2) + z^2``, the same bits) without its call
     overhead, and compiled by numba too."""
-    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    return norm_xyz(v[..., 0], v[..., 1], v[..., 2])
+
+
+def norm_xyz(x, y, z):
+    """:func:`_norm` of the components (arrays or numbers)."""
     return np.sqrt((x * x + y * y) + z * z)
 
 
@@ -269,7 +278,11 @@ def look_angles_core(rot, unit):
     (:func:`satnav.frames.enu_rotation_elements`) and unit vectors (..., 3), float arrays
     (only operations numba compiles: compiled kernels share it). The products are summed as
     ``np.einsum`` sums them (``(r0 u0 + r2 u2) + r1 u1``), so that the angles keep their bits."""
-    ux, uy, uz = unit[..., 0], unit[..., 1], unit[..., 2]
+    return look_angles_xyz(rot, unit[..., 0], unit[..., 1], unit[..., 2])
+
+
+def look_angles_xyz(rot, ux, uy, uz):
+    """:func:`look_angles_core` of the unit vectors' components (arrays or numbers)."""
     east = (rot[0] * ux + rot[2] * uz) + rot[1] * uy
     north = (rot[3] * ux + rot[5] * uz) + rot[4] * uy
     up = (rot[6] * ux + rot[8] * uz) + rot[7] * uy
@@ -331,11 +344,28 @@ def line_of_sight(rr, rs, omega):
     """Range (m), unit vector and rotated satellite position of :func:`geometry` from float
     arrays ``rr``, ``rs`` (..., 3) (only operations numba compiles: compiled kernels share
     it)."""
-    flight_s = _norm(rs - rr) / SPEED_OF_LIGHT
-    rotated = sagnac_core(rs, flight_s, omega)
-    los = rotated - rr
-    rng = _norm(los)
-    return rng, los / rng[..., None], rotated
+    rng, ux, uy, uz, xr, yr = line_of_sight_xyz(rr[..., 0], rr[..., 1], rr[..., 2], rs[..., 0], rs[..., 1],
+                                                rs[..., 2], omega)
+    unit = np.empty(rng.shape + (3,))
+    unit[..., 0] = ux
+    unit[..., 1] = uy
+    unit[..., 2] = uz
+    rotated = np.empty(rng.shape + (3,))
+    rotated[..., 0] = xr
+    rotated[..., 1] = yr
+    rotated[..., 2] = rs[..., 2]
+    return rng, unit, rotated
+
+
+def line_of_sight_xyz(rx, ry, rz, sx, sy, sz, omega):
+    """:func:`line_of_sight` of the components (arrays or numbers): range, unit vector x, y,
+    z and the rotated satellite's x, y (its z is ``sz``)."""
+    dz = sz - rz
+    flight_s = norm_xyz(sx - rx, sy - ry, dz) / SPEED_OF_LIGHT
+    xr, yr = sagnac_xy(sx, sy, omega * flight_s)
+    lx, ly = xr - rx, yr - ry
+    rng = norm_xyz(lx, ly, dz)
+    return rng, lx / rng, ly / rng, dz / rng, xr, yr
 
 
 #: Geodetic position and ENU rotation of the last few single receiver positions (bytes and
@@ -519,7 +549,7 @@ def broadcast_delay_core(alpha, beta, beidou, use_beidou, frequency_scale, latit
     with only operations numba compiles (compiled kernels share it)."""
     iono = klobuchar_gps_core(alpha, beta, latitude_rad, longitude_rad, azimuth_rad, elevation_rad, receive_ns)
     if beidou is not None:
-        iono = np.where(use_beidou, klobuchar_beidou_core(beidou[0], beidou[1], latitude_rad, longitude_rad,
+        iono = select(use_beidou, klobuchar_beidou_core(beidou[0], beidou[1], latitude_rad, longitude_rad,
                                                           azimuth_rad, elevation_rad, receive_ns), iono)
     if frequency_scale is not None:
         iono = iono * frequency_scale

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jit import select
+
 __all__ = [
     "RELATIVE_HUMIDITY",
     "standard_atmosphere",
@@ -144,7 +146,7 @@ def saastamoinen_core(latitude_rad, height_m, elevation_rad, relative_humidity):
     zhd, zwd = _saastamoinen_zenith(latitude_rad, h_model, pressure, temperature, vapour)
     ok = (el > 0.0) & (h <= 1.0e4)
     delay = (zhd + zwd) * _cosecant(el)
-    return np.where(ok, delay, np.where(np.isnan(el), np.nan, 0.0))
+    return select(ok, delay, select(np.isnan(el), np.nan, 0.0))
 
 
 # --------------------------------------------------------------------------- Niell (1996)
