@@ -723,19 +723,23 @@ class Rtcm3Decoder:
         self.counts: dict = {}
         #: whole epochs of MSM4-7 decoded with a plan of their layout (None: the general path only)
         self._live: LiveEpochs | None = LiveEpochs(_obs_header, now_gpst_ns)
+        self._held: tuple | None = None  # (data, starts, lengths, types) of an open epoch's frames
 
     def feed(self, data: bytes) -> list[StreamItem]:
         """Consume the next bytes; return the items they complete, in stream order."""
         self._buffer += bytes(data)
         frames = frame_stream(self._buffer, ubx=False, nmea=False, final=False)
-        if self._live is not None and len(frames.rtcm_start) and not any(frames.counts.get(k) for k in _PROBLEMS):
+        clean = not any(frames.counts.get(k) for k in _PROBLEMS)
+        if self._live is not None and clean and len(frames.rtcm_start):
             whole, rest = self._buffer[: frames.consumed], self._buffer[frames.consumed :]
             self._buffer = b""
             items = self._frames(whole, frames.rtcm_start.tolist(), frames.rtcm_length.tolist(),
                                  frames.rtcm_type.tolist())
             self._buffer = rest
             return items
-        return self._consume(frames)
+        if clean and not frames.consumed:
+            return self._consume(frames)  # nothing complete yet: held frames stay held
+        return self._release_held() + self._consume(frames)
 
     def feed_frames(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list[StreamItem]:
         """As :meth:`feed` for bytes that are whole RTCM 3 frames already checked (a framer's
@@ -749,7 +753,16 @@ class Rtcm3Decoder:
         epoch on the fast path (:mod:`satnav.io.rtcm3_live`), the frames before it (station
         data, ephemerides: a base sends them with an epoch) and anything else on the general
         path -- the same items as the general path of all of them (frames split anywhere
-        decode the same)."""
+        decode the same). MSM4-7 frames that end the read with their epoch still open (a
+        receiver sending message by message) are held, undecoded, and put before the frames
+        of the next read (or decoded by :meth:`flush`)."""
+        if self._held is not None and all(t in MSM_TYPES for t in types):  # the open epoch goes on
+            held, self._held = self._held, None
+            n = len(held[0])
+            data, starts = held[0] + data, held[1] + [s + n for s in starts]
+            lengths, types = held[2] + lengths, held[3] + types
+        elif self._held is not None:  # other frames: the held ones decoded first, on their own
+            return self._release_held() + self._frames(data, starts, lengths, types)
         first = len(types)
         while first and types[first - 1] in MSM_TYPES:
             first -= 1
@@ -765,12 +778,27 @@ class Rtcm3Decoder:
             s0 = starts[first]
             data, starts = data[s0:], [s - s0 for s in starts[first:]]
             lengths, types = lengths[first:], types[first:]
+        p = starts[-1] + 3
+        if (self._pending_time is None and len(types) < LIVE_MESSAGES and lengths[-1] >= 7
+                and (data[p + 6] >> 1) & 1 and all(MSM_TYPES[t][1] >= 4 for t in types)):
+            self._held = (data, starts, lengths, types)  # the multiple-message bit set: more to come
+            return items
         item = self._live.decode(self, data, starts, lengths, types)
         if item is None:
             return items + self._general(data, starts, lengths, types)
         self.counts["rtcm3"] = self.counts.get("rtcm3", 0) + len(starts)
         self._offset += len(data)
         items.append(item)
+        return items
+
+    def _release_held(self) -> list[StreamItem]:
+        """The held frames (:meth:`_frames`) on the general path."""
+        if self._held is None:
+            return []
+        held, self._held = self._held, None
+        buffer, self._buffer = self._buffer, b""
+        items = self._general(*held)
+        self._buffer = buffer
         return items
 
     def _station_frames(self, data: bytes, starts: list[int], lengths: list[int], types: list[int]) -> list:
@@ -798,8 +826,9 @@ class Rtcm3Decoder:
     def flush(self) -> list[StreamItem]:
         """End of stream: the last epoch (even without its closing message) and the problems of
         the bytes left."""
+        items = self._release_held()
         frames = frame_stream(self._buffer, ubx=False, nmea=False, final=True)
-        items = self._consume(frames)
+        items += self._consume(frames)
         if self._pending_time is not None:
             items.extend(self._emit_pending())
         return items

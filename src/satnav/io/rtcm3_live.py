@@ -224,6 +224,7 @@ class EpochPlan:
         self.glo = self.sat // SATELLITES_PER_SYSTEM == _GLO
         self.any_glo = bool(self.glo.any())
         self.rows: dict = {}  # present pattern -> rows_of
+        self.glonass_wavelengths: dict = {}  # channels of the cells -> wavelengths
         self.ok = True
 
     def rows_of(self, present: np.ndarray):
@@ -392,7 +393,13 @@ class LiveEpochs:
             table = dict(dec._channels)
             table.update(state.channels)
             channel[need] = [table.get(int(s), -99) for s in plan.sat[need].tolist()]
-        return wavelengths(plan.sat, plan.signal, channel)
+        key = channel.tobytes()  # the same channels epoch after epoch: their wavelengths kept
+        wl = plan.glonass_wavelengths.get(key)
+        if wl is None:
+            if len(plan.glonass_wavelengths) > 8:
+                plan.glonass_wavelengths.clear()
+            wl = plan.glonass_wavelengths[key] = wavelengths(plan.sat, plan.signal, channel)
+        return wl
 
     def _header(self, dec, plan: EpochPlan, t: int, rows: tuple):
         """The epoch's header (``rtcm3._obs_header`` of the decoder's station data), one object
