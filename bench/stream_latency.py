@@ -7,8 +7,8 @@ its NMEA line out, and resident memory over a long replay.
 engine, NMEA GGA/RMC/GSA/GST on its TCP server). This script serves the rover (and for RTK the
 base) stream, RTCM 3 MSM7 sent one epoch every 1/RATE s (1 Hz and 10 Hz; the base's bytes of
 an epoch first, then the rover's, each epoch in one ``sendall``), and is a client of the NMEA
-port, timestamping each GGA line. Latency = GGA arrival - the time the epoch's last byte was
-handed to the socket, both ``time.monotonic()`` in this process (the two programs share no
+port, timestamping each GGA line. Latency = GGA arrival - the time just before the epoch's last
+bytes were handed to the socket (``sendall``), both ``time.monotonic()`` in this process (the two programs share no
 interpreter: none of this script's threads compete with the stream's). ``--stats`` gives, per
 epoch, the stream process's own view: the latency from the bytes read to the outputs written,
 the loop thread's CPU time (solving and writing) and each feed thread's CPU time decoding the
@@ -176,8 +176,12 @@ def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path) -
                 time.sleep(delay)
             if relative:
                 base.write(bas[k])
-            rover.write(rov[k])
+            # the time before the epoch's last bytes are handed over: taken after ``sendall``
+            # it came late whenever the woken stream process took this core first (under load
+            # the wall figure then fell below the stream's own CPU time); before, the latency
+            # includes the send itself (tens of microseconds): an upper bound
             sent.append(time.monotonic())
+            rover.write(rov[k])
             if k == 0:  # the first epoch includes start-up (navigation, numba kernels): not timed
                 _wait(lambda: len(arrivals) >= 1, 120, "the first GGA")
                 start = time.monotonic() - 1 / rate
