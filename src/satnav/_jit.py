@@ -82,7 +82,7 @@ def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
                 _stamp_sources(memo)
                 if on_compile is not None and not _all_cached(kernels):
                     on_compile(f"compiling {', '.join(f.__name__ for f in functions[helpers:])} with numba "
-                               "once (cached for the next runs; about 20 s)")
+                               "once (cached for the next runs; about 15 s)")
             warm_up(kernels)
         except Exception:  # pragma: no cover - a broken numba install
             continue

@@ -151,7 +151,10 @@ def _normal_equations(e, use, variance, residual, group, ifb, ifb_group, ng):
             present[ng + j] = present[ng + j] and first_band[ifb_group[j]]
     width = max(-(-k // 8) * 8, 8)
     h = np.zeros((width, p))
-    w = np.where(use, 1.0 / variance, 0.0)
+    w = np.zeros(k)
+    for i in range(k):
+        if use[i]:
+            w[i] = 1.0 / variance[i]
     v = np.zeros(width)
     for i in range(k):
         if use[i]:
@@ -180,6 +183,14 @@ def _normal_equations(e, use, variance, residual, group, ifb, ifb_group, ng):
     return h[:k], w, n, b, present
 
 
+def _count(flags):
+    c = 0
+    for f in flags:
+        if f:
+            c += 1
+    return c
+
+
 def _solve(n, b):
     """``np.linalg.solve(n, b)`` by the LAPACK ``dgesv`` it calls (numba's binding of SciPy's,
     the same LAPACK as NumPy's: the same bits), without numba's wrapper, which takes 6 s of
@@ -196,7 +207,7 @@ def _solve(n, b):
     pivots = np.empty(p, dtype=np.int32)
     info = _GESV(100, p, 1, a.ctypes, p, pivots.ctypes, x.ctypes, p)
     if info != 0:
-        raise np.linalg.LinAlgError("singular matrix")
+        raise np.linalg.LinAlgError()
     return x
 
 
@@ -219,8 +230,8 @@ def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_cloc
                              surface_min_m)
         use = ev[9] & ~excluded
         h, w, n, b, present_groups = _normal_equations(ev[2], use, ev[8], ev[7], group, ifb, ifb_group, ng)
-        n_par = 3 + present_groups.sum()
-        enough = use.sum() >= n_par
+        n_par = 3 + _count(present_groups)
+        enough = _count(use) >= n_par
         dx = _solve(n, b)
         ok = True
         for j in range(p):
@@ -235,7 +246,10 @@ def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_cloc
             rr[j] += dx[j]
         for j in range(p - 3):
             clk[j] += dx[3 + j]
-        step = np.sqrt(_pairwise_sum(dx * dx, p))
+        sq = np.empty(p)
+        for j in range(p):
+            sq[j] = dx[j] * dx[j]
+        step = np.sqrt(_pairwise_sum(sq, p))
         last_step = step if ok else np.inf
         iterations += 1
         if step < converged_m or not ok:
@@ -247,12 +261,13 @@ def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_cloc
     residual = ev[7]
     use = ev[9] & ~excluded
     h, w, n, b, present_groups = _normal_equations(ev[2], use, ev[8], residual, group, ifb, ifb_group, ng)
-    n_par = 3 + present_groups.sum()
+    n_par = 3 + _count(present_groups)
     k = use.size
     width = max(-(-k // 8) * 8, 8)
     t = np.zeros(width)
-    t[:k] = w * residual**2
-    return (last_step, singular, iterations, ev, use, h, w, n, n_par, present_groups, use.sum() - n_par,
+    for i in range(k):
+        t[i] = w[i] * residual[i] ** 2
+    return (last_step, singular, iterations, ev, use, h, w, n, n_par, present_groups, _count(use) - n_par,
             _pairwise_sum(t, width))
 
 
