@@ -139,12 +139,17 @@ ESBC = DATA / "esbc-2020-177" / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
 
 
 @pytest.fixture(scope="module")
-def esbc():
+def esbc_day():
     if not ESBC.exists():
         pytest.skip("ESBC test data not available")
     from satnav.io.rinex_obs import read_rinex_obs
 
-    return read_rinex_obs(ESBC).epoch_slice(0, 40)
+    return read_rinex_obs(ESBC)
+
+
+@pytest.fixture(scope="module")
+def esbc(esbc_day):
+    return esbc_day.epoch_slice(0, 40)
 
 
 @pytest.mark.parametrize("msm, systems", [(7, "GEC"), (7, "GRECJS"), (4, "GRECJS")])
@@ -172,6 +177,27 @@ def test_live_epochs_of_encoded_observations(esbc, msm, systems):
     for mixed in (True, False):
         fast, n = _compare([m for r in reads for m in _frames_of(r)], hint, mixed)
         assert n == 40 and fast == 40
+
+
+def test_live_epochs_of_a_system_in_two_messages(esbc_day):
+    """ESBC's epochs 195-245 as MSM7 GEC: 13-14 GPS satellites of 5 signals do not fit one
+    message's 64 cells, so the encoder splits GPS in two messages of disjoint satellites (and
+    back to one as satellites set): every epoch on the fast path, equal to the general path."""
+    from satnav.io.rtcm3_encode import Rtcm3Encoder
+
+    obs = esbc_day.epoch_slice(195, 245)
+    enc = Rtcm3Encoder(7, systems="GEC")
+    reads = [(enc.encode_station(obs.header.approx_position_m) if i % 10 == 0 else b"") + enc.encode_epoch(obs, i)
+             for i in range(len(obs.epochs))]
+    split = 0
+    for r in reads:
+        fr = frame_stream(r, ubx=False)
+        split += fr.rtcm_type.tolist().count(1077) > 1
+    assert 0 < split < len(reads)
+    fast, n = _compare(reads, int(obs.epochs[0]), True)
+    assert n == 50 and fast == 50
+    fast, n = _compare([m for r in reads for m in _frames_of(r)], int(obs.epochs[0]), False)
+    assert n == 50 and fast == 50
 
 
 def _frames_of(data: bytes) -> list[bytes]:

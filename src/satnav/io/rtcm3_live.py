@@ -162,6 +162,7 @@ class MessagePlan:
 
     def __init__(self, mtype: int, sat_mask: int, sig_mask: int, cell_mask: int):
         self.ok = False
+        self.sat_mask = sat_mask
         letter, msm = MSM_TYPES[mtype]
         self.system = sysnum = SYSTEMS.index(letter)
         sat_pos = np.array(_mask_positions(sat_mask, 64), np.int64)
@@ -199,13 +200,17 @@ class EpochPlan:
     """What one epoch layout needs (module docstring): its messages' plans, side by side.
 
     ``messages``: (:class:`MessagePlan`, byte offset of the payload in the epoch's data) per
-    message. ``ok`` False: a layout the general path decodes (a system in two messages: a
-    signal may come twice, which priorities decide)."""
+    message. ``ok`` False: a layout the general path decodes (a satellite of a system in two
+    messages: a signal may come twice, which priorities decide; a system's satellites split
+    over messages, as a receiver must when satellites x signals > 64, are decoded here)."""
 
     def __init__(self, messages):
         self.ok = False
-        if len({m.system for m, _ in messages}) < len(messages) or not all(m.ok for m, _ in messages):
-            return
+        seen: dict = {}  # system -> satellite mask of its messages so far
+        for m, _ in messages:
+            if not m.ok or seen.get(m.system, 0) & m.sat_mask:
+                return
+            seen[m.system] = seen.get(m.system, 0) | m.sat_mask
         ints = np.concatenate([m.ints for m, _ in messages])
         floats = np.concatenate([m.floats for m, _ in messages])
         # bytes of each field in the data after _PAD (absent fields: the padding's zeros)
