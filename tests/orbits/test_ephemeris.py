@@ -298,3 +298,28 @@ def test_repeated_small_queries_equal_fresh_ones(nav):
             for f in fields:
                 np.testing.assert_array_equal(getattr(got, f)[sel], getattr(want, f), err_msg=f"{k} {letter} {f}")
     assert len(eph._plans) == 1
+
+
+def test_plan_constants_gathered_equal_computed(nav):
+    """The Keplerian constants a query plan gathers from each system's table
+    (:func:`~satnav.orbits.kepler.gather_constants`) equal, bit for bit, those computed
+    from the gathered messages (:func:`~satnav.orbits.kepler.kepler_constants`), for one
+    system and for several (GPS, Galileo, BeiDou with GEOs) in one plan."""
+    from satnav.orbits.ephemeris import BroadcastEphemeris
+    from satnav.orbits.kepler import KeplerConstants, kepler_constants
+
+    eph = BroadcastEphemeris(nav)
+    t0 = calendar_to_ns(2020, 6, 25, 12, 0, 0)
+    for names in (["G01", "G12", "G25"], ["G01", "E01", "E24", "C01", "C03", "C05", "C08", "C30", "G25"]):
+        sats = np.array([satellite_index(s) for s in names])
+        eph.states_by_system(sats, np.full(sats.size, t0, np.int64), {"G": "C1C", "E": "C1C", "C": "C2I"})
+        plan = next(iter(eph._plans.values()))
+        eph._plans.clear()
+        want = kepler_constants(plan.eph, plan.letters)
+        for name in KeplerConstants.__slots__:
+            got, exp = getattr(plan.kepler, name), getattr(want, name)
+            if name == "geo":
+                exp = np.broadcast_to(exp, plan.kepler.sqrt_a.shape)
+            np.testing.assert_array_equal(got, exp, err_msg=f"{names} {name}")
+            assert np.asarray(got).dtype == np.asarray(exp).dtype, name
+        assert plan.kepler.any_geo == want.any_geo == (len(names) > 3)

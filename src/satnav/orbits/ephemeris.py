@@ -49,7 +49,7 @@ from satnav import constants as C
 from satnav import satellite_states as S
 from satnav.gnss_time import NS_PER_S
 from satnav.orbits.glonass import glonass_states
-from satnav.orbits.kepler import kepler_constants, kepler_states
+from satnav.orbits.kepler import gather_constants, kepler_constants, kepler_states
 from satnav.satellites import MAX_SATELLITES, SYSTEMS, system_number_of
 
 __all__ = ["broadcast_states", "BroadcastEphemeris", "VALIDITY_S", "signal_band", "select_messages"]
@@ -475,6 +475,26 @@ class _SystemTable:
             m = self._columns["__kepler_matrix__"] = m
         return m
 
+    def kepler_constants(self):
+        """:func:`~satnav.orbits.kepler.kepler_constants` of all the messages (computed once;
+        a plan gathers its rows, :func:`~satnav.orbits.kepler.gather_constants`)."""
+        k = self._columns.get("__kepler_constants__")
+        if k is None:
+            m = self.kepler_matrix()
+            eph = {f: m[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
+            eph["sat"], eph["toe"], eph["toc"] = self.msg_sat, self.ref, self.column("toc")
+            k = self._columns["__kepler_constants__"] = kepler_constants(eph, self.letter)
+        return k
+
+    def group_delay(self, band):
+        """:func:`_group_delay` of all the messages for ``band`` (computed once per band)."""
+        key = ("__group_delay__", band)
+        g = self._columns.get(key)
+        if g is None:
+            rows = np.arange(len(self.msgs))
+            g = self._columns[key] = _group_delay(self.letter, band, self.msgs, rows, self.mtype, self.float_column)
+        return g
+
     def float_column(self, name):
         c = self._float_columns.get(name)
         if c is None:
@@ -612,7 +632,7 @@ class BroadcastEphemeris:
         if validity is None and q_sat.size <= _CACHED_QUERY_MAX:
             key = (q_sat.tobytes(), band, tuple(signals.items()))
             plan = self._plans.get(key)
-            if plan is not None and plan.current(q_t):
+            if plan is not None and (plan.current(q_t) or plan.refresh(q_sat, q_t)):
                 return plan.fill(q_sat, q_t, velocity, positions)
         plan = _QueryPlan(self, q_sat, q_t, signals, band, validity)
         if key is not None:
@@ -637,7 +657,7 @@ class _QueryPlan:
         number = system_number_of(q_sat)
         self.validity = validity
         self.others = []  # (table, where, band) of non-Keplerian systems
-        asked, reasons, lows, highs, parts = [], [], [], [], []
+        self.systems = []  # (table, selector, where, band) of Keplerian systems
         for num in np.unique(number).tolist():
             if not 0 <= num < len(SYSTEMS):
                 continue
@@ -648,25 +668,11 @@ class _QueryPlan:
             if table is None or letter not in _KEPLER_SYSTEMS:
                 self.others.append((table, where, b))
                 continue
-            selector = table.selector(b, validity)
-            sats = q_sat[where]
-            chosen, reason = selector.select(sats, q_t[where])
-            asked.append(where)
-            reasons.append(reason)
-            if selector._cache is not None and where.size <= _CACHED_QUERY_MAX:
-                inside = (sats >= 0) & (sats < MAX_SATELLITES)
-                s = np.where(inside, sats, 0)
-                lo, hi = selector._cache[0][s], selector._cache[1][s]
-                # the selector keeps one interval per satellite: a satellite asked at two
-                # times (an RTK engine's base and rover epochs in one query) has the
-                # interval of one of them; a pair outside the kept interval is never
-                # served again (its choice may differ from that interval's)
-                own = (lo < q_t[where]) & (q_t[where] < hi) & inside
-                lows.append(np.where(own, lo, 0))
-                highs.append(np.where(own, hi, 0))
-            else:
-                lows.append(np.zeros(where.size, np.int64))
-                highs.append(np.zeros(where.size, np.int64))
+            self.systems.append((table, table.selector(b, validity), where, b))
+        asked, reasons, lows, highs, choices = self._select(q_sat, q_t)
+        self.chosen = choices
+        parts = []
+        for (table, _, where, b), chosen in zip(self.systems, choices):
             ok = chosen >= 0
             if ok.any():
                 parts.append((table, chosen[ok], where[ok], b))
@@ -698,11 +704,52 @@ class _QueryPlan:
         self.eph = {f: matrix[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
         self.eph["sat"], self.eph["toe"], self.eph["toc"] = sat, self.toe, toc
         # what the orbits and clocks need from the messages alone, once per plan
-        self.kepler = kepler_constants(self.eph, self.letters)
-        self.group_delay = cat([_group_delay(t.letter, b, t.msgs, rows, t.mtype[rows], t.float_column)
-                                for t, rows, _, b in parts])
+        self.kepler = gather_constants([(t.kepler_constants(), rows) for t, rows, _, _ in parts], self.letters)
+        self.group_delay = cat([t.group_delay(b)[rows] for t, rows, _, b in parts])
         self.iode = cat([t.float_column("iode")[rows] if "iode" in t.names else np.full(rows.size, np.nan)
                          for t, rows, _, _ in parts])
+
+    def _select(self, q_sat, q_t):
+        """Per Keplerian system (:attr:`systems`): the pairs asked, their reasons, the
+        intervals where their choices hold (0, 0: none) and the messages chosen."""
+        asked, reasons, lows, highs, choices = [], [], [], [], []
+        for _, selector, where, _ in self.systems:
+            sats, times = q_sat[where], q_t[where]
+            chosen, reason = selector.select(sats, times)
+            asked.append(where)
+            reasons.append(reason)
+            choices.append(chosen)
+            if selector._cache is not None and where.size <= _CACHED_QUERY_MAX:
+                inside = (sats >= 0) & (sats < MAX_SATELLITES)
+                s = np.where(inside, sats, 0)
+                lo, hi = selector._cache[0][s], selector._cache[1][s]
+                # the selector keeps one interval per satellite: a satellite asked at two
+                # times (an RTK engine's base and rover epochs in one query) has the
+                # interval of one of them; a pair outside the kept interval is never
+                # served again (its choice may differ from that interval's)
+                own = (lo < times) & (times < hi) & inside
+                lows.append(np.where(own, lo, 0))
+                highs.append(np.where(own, hi, 0))
+            else:
+                lows.append(np.zeros(where.size, np.int64))
+                highs.append(np.zeros(where.size, np.int64))
+        return asked, reasons, lows, highs, choices
+
+    def refresh(self, q_sat, q_t) -> bool:
+        """Re-select the messages at the times ``q_t``: True (the plan's intervals moved on)
+        when every pair's choice and reason are those of the plan, so that the plan's
+        arrays, which depend on the choices only, hold as they are (a selector's
+        breakpoint passed without a new choice: most of a live engine's plan misses)."""
+        _, reasons, lows, highs, choices = self._select(q_sat, q_t)
+        if not all(np.array_equal(a, b) for a, b in zip(choices, self.chosen)):
+            return False
+        cat = np.concatenate
+        reason = cat(reasons) if reasons else np.zeros(0, np.int8)
+        if not np.array_equal(reason, self.reason):
+            return False
+        self.low = cat(lows) if lows else np.zeros(0, np.int64)
+        self.high = cat(highs) if highs else np.zeros(0, np.int64)
+        return True
 
     def current(self, q_t) -> bool:
         """Whether every Keplerian pair's message choice (and reason) holds at the times ``q_t``."""

@@ -36,6 +36,7 @@ __all__ = [
     "kepler_states",
     "kepler_clock",
     "kepler_constants",
+    "gather_constants",
     "KeplerConstants",
 ]
 
@@ -186,6 +187,34 @@ def kepler_constants(eph, system, geo=None) -> KeplerConstants:
         k.toc = np.asarray(eph["toc"], dtype=np.int64)
         k.af0, k.af1, k.af2 = f("af0"), f("af1"), f("af2")
         k.two_af2 = 2.0 * k.af2
+    return k
+
+
+_PER_MESSAGE = ("sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2", "omega", "c_sin",
+                "c_cos", "i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor", "geo", "toe", "toc",
+                "af0", "af1", "two_af2", "af2")
+
+
+def gather_constants(pieces, system) -> KeplerConstants:
+    """:class:`KeplerConstants` of the messages ``rows`` of each ``(constants, rows)`` of
+    ``pieces`` (each the constants of all messages of one system), in order; ``system``
+    as :func:`kepler_constants`' for the gathered messages. Every value is computed from
+    its own message alone, so the result is, bit for bit, :func:`kepler_constants` of the
+    gathered messages (without computing it: a per-epoch solver's plan of a new set of
+    messages gathers rows of constants kept per system)."""
+    k = KeplerConstants()
+    k.gm, k.omega_e = _system_constants(system)
+    for name in _PER_MESSAGE:
+        parts = [getattr(c, name) for c, _ in pieces]
+        if name == "geo":  # (a scalar False for one system's messages without GEOs)
+            parts = [np.broadcast_to(p, c.sqrt_a.shape) for p, (c, _) in zip(parts, pieces)]
+        if any(p is None for p in parts):
+            setattr(k, name, None)
+        elif len(pieces) == 1:
+            setattr(k, name, parts[0][pieces[0][1]])
+        else:
+            setattr(k, name, np.concatenate([p[rows] for p, (_, rows) in zip(parts, pieces)]))
+    k.any_geo = bool(np.any(k.geo))
     return k
 
 
