@@ -242,3 +242,34 @@ def test_crc_of_spans_and_a_damaged_chain():
     bad[int(chain.rtcm_start[1]) + 10] ^= 1  # a bit flipped in the second frame: the framer decides
     assert framing._frame_chain(bytes(bad), True, True) is None
     assert framing.frame_stream(bytes(bad), final=False).counts["rtcm3_crc_failures"] == 1
+
+
+def test_rows_of_patterns_equal_row_order():
+    """The rows and codes of a plan for any pattern of values present (taken in a kept order,
+    sorted when the codes used reorder them) are :func:`row_order`'s (the general path's)."""
+    from satnav.io.rtcm3_live import EpochPlan, MessagePlan
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        messages, offset = [], 0
+        for mtype in (1077, 1087, 1097, 1127):
+            nsat, nsig = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+            sats = rng.choice(30 if mtype != 1127 else 40, nsat, replace=False)
+            sigs = rng.choice([1, 2, 3, 8, 9, 14, 15, 16, 21, 22, 23], nsig, replace=False)
+            sat_mask = sum(1 << (63 - int(s)) for s in sats)
+            sig_mask = sum(1 << (31 - int(s)) for s in sigs)
+            cell_mask = int(rng.integers(1, 1 << (nsat * nsig)))
+            m = MessagePlan(mtype, sat_mask, sig_mask, cell_mask)
+            if m.ok:
+                messages.append((m, offset))
+                offset += 100
+        plan = EpochPlan(messages)
+        assert plan.ok
+        ncell = len(plan.sat)
+        for _ in range(5):
+            present = rng.random((ncell, 4)) < rng.choice([0.5, 0.9, 1.0])
+            got = plan.rows_of(present)
+            want = plan._rows_by_priority(present, b"")
+            for a, b in zip(got[:5], want[:5]):
+                np.testing.assert_array_equal(a, b)
+            assert got[5:] == want[5:]

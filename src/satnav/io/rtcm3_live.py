@@ -9,7 +9,7 @@ wavelengths and lock-time tables; per pattern of values present, the rows of the
 observations and their codes (:func:`satnav.io._raw_obs.row_order`); per station data, the
 header. An epoch is then a fixed number of NumPy calls over all its cells (one gather of
 the fields' bytes, the scalings, the rows taken), about 0.2 ms of CPU for three MSM7
-messages of ~40 satellites with ~110 signal cells (a new layout: ~0.4 ms more).
+messages of ~40 satellites with ~110 signal cells (a new layout: ~0.2 ms more).
 
 The result is the :class:`~satnav.io.stream_items.EpochItem` that
 :class:`satnav.io.rtcm3.Rtcm3Decoder`'s general path (:func:`satnav.io.rtcm3_obs.decode_msm_message`,
@@ -35,7 +35,7 @@ from ..gnss_time import _LEAP_GPST_NS, _LEAP_VALUES
 from ..observations import Observations
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ..signals import SIGNALS
-from ._raw_obs import row_order
+from ._raw_obs import _code_plan, row_order
 from .rtcm3_obs import (
     _DF402_MS,
     _DF407_MS,
@@ -138,14 +138,14 @@ def _msm_layout(msm: int) -> dict:
             cum += w
     for key in list(out):
         out[key] = np.array(out[key], np.int64)
-    out["absent"] = np.ones(ncol, bool)
-    out["absent"][np.concatenate((out["sat_cols"], out["sig_cols"]))] = False
+    absent = np.ones(ncol, bool)
+    absent[np.concatenate((out["sat_cols"], out["sig_cols"]))] = False
     out["sat_bits"], out["sig_bits"] = int(out["sat_w"].sum()), int(out["sig_w"].sum())
     out["width"] = width
     fine = msm >= 6
     # integer constants: mask, sign bit (0: unsigned) of each column, priority, lock table offset,
     # has a rate; float ones: fine pseudorange and phase scales (m), C/N0 scale
-    out["ints"] = np.concatenate(((np.int64(1) << width) - 1, np.where(_SIGNED_COLUMNS, np.int64(1) << (width - 1), 0),
+    out["ints"] = np.concatenate((np.where(absent, 0, (np.int64(1) << width) - 1), np.where(_SIGNED_COLUMNS, np.int64(1) << (width - 1), 0),
                                   [2 if fine else 1, len(_DF402_MS) if fine else 0, int(msm in (5, 7))]))
     out["floats"] = np.array([*(np.array(_FINE_SCALE[msm]) * RANGE_MS), 2.0**-4 if fine else 1.0])
     return out
@@ -156,9 +156,12 @@ _LAYOUTS = {msm: _msm_layout(msm) for msm in (4, 5, 6, 7)}
 
 class MessagePlan:
     """The cells of one MSM4-7 message layout (message number and masks): each cell's fields'
-    bit positions in the payload (one row of :data:`_COLUMNS` per cell; absent fields flagged),
-    satellite, signal and the constants of its message type. ``ok`` False: a layout the
-    general path decodes (no cells, unknown signals)."""
+    bytes in the payload (``index``: cells x :data:`_COLUMNS` x 5; absent fields read the
+    payload's first bytes, masked to zero), and one row of integers (shifts, masks, sign bits,
+    the constants of its message type, satellite, signal, lock history) and one of floats
+    (scales, wavelength) per cell: all but ``index`` per MSM type in :data:`_LAYOUTS`, filled
+    in with a few NumPy calls. ``ok`` False: a layout the general path decodes (no cells,
+    unknown signals)."""
 
     def __init__(self, mtype: int, sat_mask: int, sig_mask: int, cell_mask: int):
         self.ok = False
@@ -176,23 +179,29 @@ class MessagePlan:
         s = cell_k // nsig  # the cell's satellite in the message
         prn = sat_pos[s] + (20 if letter == "S" else 1)
         sid = _SIGNAL_TABLE[sysnum][sig_pos[cell_k % nsig] + 1]
-        if ((prn < 1) | (prn > SIGNALS[letter].max_prn) | (sid < 0)).any():
+        if prn[0] < 1 or prn[-1] > SIGNALS[letter].max_prn or sid.min() < 0:  # (cells in satellite order)
             return  # unknown signals: counted by the general path
         lay = _LAYOUTS[msm]
-        pos = np.zeros((ncell, len(_COLUMNS)), np.int64)
+        ncol = len(_COLUMNS)
+        pos = np.zeros((ncell, ncol), np.int64)  # absent fields: bit 0 (masked to zero)
         start = _MSM_HEADER_BITS + nmask
         pos[:, lay["sat_cols"]] = start + nsat * lay["sat_cum"] + s[:, None] * lay["sat_w"]
         start += nsat * lay["sat_bits"]
         pos[:, lay["sig_cols"]] = start + ncell * lay["sig_cum"] + np.arange(ncell)[:, None] * lay["sig_w"]
-        self.absent = lay["absent"]
-        self.byte = pos >> 3  # bytes from the payload's first
+        self.index = (pos >> 3)[..., None] + _SPAN  # bytes from the payload's first
         sat = sysnum * SATELLITES_PER_SYSTEM + prn
-        sid = sid.astype(np.int64)
         # per cell: shift of each column, the type's integer constants, satellite, signal, and
         # the lock history (rtcm3._lli: one per message number, satellite, signal)
-        self.ints = np.concatenate((40 - (pos & 7) - lay["width"], np.tile(lay["ints"], (ncell, 1)),
-                                    np.stack((sat, sid, (mtype * 1000 + sat) * 64 + sid), 1)), 1)
-        self.floats = np.concatenate((np.tile(lay["floats"], (ncell, 1)), _WAVELENGTH[sid][:, None]), 1)
+        nconst = len(lay["ints"])
+        ints = self.ints = np.empty((ncell, ncol + nconst + 3), np.int64)
+        ints[:, :ncol] = 40 - (pos & 7) - lay["width"]
+        ints[:, ncol : ncol + nconst] = lay["ints"]
+        ints[:, -3] = sat
+        ints[:, -2] = sid
+        ints[:, -1] = (mtype * 1000 + sat) * 64 + sid
+        floats = self.floats = np.empty((ncell, 4))
+        floats[:, :3] = lay["floats"]
+        floats[:, 3] = _WAVELENGTH[sid]
         self.ok = True
 
 
@@ -213,9 +222,8 @@ class EpochPlan:
             seen[m.system] = seen.get(m.system, 0) | m.sat_mask
         ints = np.concatenate([m.ints for m, _ in messages])
         floats = np.concatenate([m.floats for m, _ in messages])
-        # bytes of each field in the data after _PAD (absent fields: the padding's zeros)
-        byte = np.concatenate([np.where(m.absent, -len(_PAD), m.byte + p) for m, p in messages]) + len(_PAD)
-        self.index = byte[..., None] + _SPAN  # (cells, columns, 5)
+        # bytes of each field in the data after _PAD: (cells, columns, 5)
+        self.index = np.concatenate([m.index + (p + len(_PAD)) for m, p in messages])
         n = len(_COLUMNS)
         self.shift, self.mask, self.sign_bit = ints[:, :n], ints[:, n : 2 * n], ints[:, 2 * n : 3 * n]
         self.priority, self.lock_offset = ints[:, 3 * n], ints[:, 3 * n + 1]
@@ -229,30 +237,81 @@ class EpochPlan:
         self.glo = self.sat // SATELLITES_PER_SYSTEM == _GLO
         self.any_glo = bool(self.glo.any())
         self.rows: dict = {}  # present pattern -> rows_of
+        self._order = None  # all (cell, type) rows in (satellite, code) order, codes, satellites
         self.glonass_wavelengths: dict = {}  # channels of the cells -> wavelengths
         self.ok = True
 
     def rows_of(self, present: np.ndarray):
         """(flat (cell, type) indices of the rows in output order, their satellites, which rows
         are phases, the cells of those, the rows' codes, code names, obs codes, and these as a key)
-        for a pattern of values present."""
+        for a pattern of values present (:func:`satnav.io._raw_obs.row_order`'s rows and codes).
+
+        A new pattern (a value appears or goes) takes the rows present in an order of all rows
+        kept (satellite, then code in the order of all codes); when their codes (renumbered
+        over the codes used) increase along it, that is the output order (no sort); else they
+        are sorted, or with a (satellite, code) twice, :func:`row_order` decides."""
         key = present.tobytes()
         hit = self.rows.get(key)
         if hit is not None:
             return hit
+        if len(self.rows) > 64:
+            self.rows.clear()
+        if self._order is None:
+            flat = np.arange(present.size)
+            code, sat = self.signal[flat >> 2] * 4 + (flat & 3), self.sat[flat >> 2]
+            order = np.argsort(sat * 4096 + _code_rank()[code], kind="stable")
+            self._order = (order, code[order], sat[order])
+        order, order_code, order_sat = self._order
+        keep = present.ravel()[order]
+        rows, row_code, row_sat = order[keep], order_code[keep], order_sat[keep]
+        used = np.flatnonzero(np.bincount(row_code, minlength=_NCODES))
+        _, names, remap, obs_codes = _code_plan(SIGNAL_LIST, used)
+        codes = remap[row_code]
+        sort_key = row_sat * 4096 + codes
+        if not (sort_key[1:] > sort_key[:-1]).all():
+            o = np.argsort(sort_key, kind="stable")
+            rows, codes, row_sat, sort_key = rows[o], codes[o], row_sat[o], sort_key[o]
+            if (sort_key[1:] == sort_key[:-1]).any():  # a code twice for a satellite: priorities
+                return self._rows_by_priority(present, key)
+        phase = (rows & 3) == 1
+        hit = self.rows[key] = (rows, row_sat, phase, rows[phase] >> 2, codes, list(names)) + _obs_codes(obs_codes)
+        return hit
+
+    def _rows_by_priority(self, present: np.ndarray, key: bytes):
         flat = np.flatnonzero(present)
         cell = flat >> 2
         row_code = self.signal[cell] * 4 + (flat & 3)
         order, codes, names, obs_codes = row_order(SIGNAL_LIST, np.zeros(len(flat), np.int64), self.sat[cell],
                                                    row_code, self.priority[cell], keep_last=True)
         rows = flat[order]
-        if len(self.rows) > 64:
-            self.rows.clear()
-        obs_codes = {s: list(obs_codes[s]) for s in SYSTEMS if s in obs_codes}
         hit = (rows, self.sat[rows >> 2], (rows & 3) == 1, rows[(rows & 3) == 1] >> 2, codes[order],
-               list(names), obs_codes, tuple((s, tuple(c)) for s, c in obs_codes.items()))
+               list(names)) + _obs_codes(obs_codes)
         self.rows[key] = hit
         return hit
+
+
+_NCODES = 4 * len(SIGNAL_LIST)
+_OBS_CODES: dict = {}
+_RANK: list = []
+
+
+def _code_rank() -> np.ndarray:
+    """Each row code's place (signal * 4 + type) among all codes, as :func:`_code_plan` orders
+    them (made once, when first needed)."""
+    if not _RANK:
+        _RANK.append(_code_plan(SIGNAL_LIST, np.arange(_NCODES))[2])
+    return _RANK[0]
+
+
+def _obs_codes(obs_codes: dict) -> tuple:
+    """(the header's obs codes, as a key) of a code plan's system -> codes, kept per plan."""
+    hit = _OBS_CODES.get(id(obs_codes))
+    if hit is None or hit[0] is not obs_codes:
+        if len(_OBS_CODES) > 256:
+            _OBS_CODES.clear()
+        codes = {s: list(obs_codes[s]) for s in SYSTEMS if s in obs_codes}
+        hit = _OBS_CODES[id(obs_codes)] = (obs_codes, codes, tuple((s, tuple(c)) for s, c in codes.items()))
+    return hit[1:]
 
 
 class LiveEpochs:
