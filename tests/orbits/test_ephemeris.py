@@ -323,3 +323,26 @@ def test_plan_constants_gathered_equal_computed(nav):
             np.testing.assert_array_equal(got, exp, err_msg=f"{names} {name}")
             assert np.asarray(got).dtype == np.asarray(exp).dtype, name
         assert plan.kepler.any_geo == want.any_geo == (len(names) > 3)
+
+
+def test_selector_cached_choices_equal_computed(nav):
+    """A selector's small queries, answered from its per-satellite intervals between
+    breakpoints (computed once per satellite) and its last choices, equal the selection
+    computed for each query (``_select``), through a day of message changes, including
+    times at and next to the breakpoints."""
+    from satnav.orbits.ephemeris import BroadcastEphemeris
+
+    eph = BroadcastEphemeris(nav)
+    t0 = calendar_to_ns(2020, 6, 25, 0, 0, 0)
+    for letter, band in (("E", "1"), ("E", "5"), ("G", "1"), ("C", "2")):
+        table = eph.table(letter)
+        sel = table.selector(band, None)
+        sats = np.unique(table.msg_sat)[:12].astype(np.int64)
+        near = np.concatenate([sel._breakpoints(int(s))[::7] for s in sats[:3]])
+        times = np.concatenate([t0 + np.arange(0, 86400, 97) * NS_PER_S, near, near - 1000, near + 1001, near + 5])
+        for t in times.tolist():
+            q_t = np.full(sats.size, t, np.int64) - np.arange(sats.size) * 70_000_000
+            got = sel.select(sats, q_t)
+            want = sel._select(sats, q_t)
+            np.testing.assert_array_equal(got[0], want[0], err_msg=f"{letter}{band} {t}")
+            np.testing.assert_array_equal(got[1], want[1], err_msg=f"{letter}{band} {t}")

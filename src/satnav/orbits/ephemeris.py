@@ -259,6 +259,7 @@ class _Selector:
         self._all = None
         self._cache = None  # per satellite: (from_ns, to_ns, chosen, reason)
         self._breaks: dict = {}
+        self._intervals_of: dict = {}  # per satellite: (breakpoints, chosen, reason), _intervals
 
     def _breakpoints(self, sat: int) -> np.ndarray:
         """Sorted times (GPST ns) where the choice for ``sat`` may change (class docstring)."""
@@ -298,21 +299,45 @@ class _Selector:
         if hit.all():
             return chosen, reason
         miss = np.flatnonzero(~hit)
-        m_chosen, m_reason = self._select(q_sat[miss], q_t[miss])
-        chosen[miss], reason[miss] = m_chosen, m_reason
-        for k, sat, t, ch, re in zip(miss.tolist(), q_sat[miss].tolist(), q_t[miss].tolist(), m_chosen.tolist(),
-                                     m_reason.tolist()):
+        m_sat, m_t = q_sat[miss], q_t[miss]
+        m_chosen = np.full(miss.size, -1, np.int64)
+        m_reason = np.zeros(miss.size, np.int8)
+        todo = []
+        for i, (k, sat, t) in enumerate(zip(miss.tolist(), m_sat.tolist(), m_t.tolist())):
             if not inside[k]:
+                todo.append(i)
                 continue
-            b = self._breakpoints(sat)
+            b, i_chosen, i_reason = self._intervals(sat)
             j = int(np.searchsorted(b, t))
             a = int(b[j - 1]) + _CACHE_MARGIN_NS if j > 0 else np.iinfo(np.int64).min
             z = int(b[j]) - _CACHE_MARGIN_NS if j < b.size else np.iinfo(np.int64).max
             if a < t < z:
-                lo[sat], hi[sat], c_chosen[sat], c_reason[sat] = a, z, ch, re
+                m_chosen[i], m_reason[i] = i_chosen[j], i_reason[j]
+                lo[sat], hi[sat], c_chosen[sat], c_reason[sat] = a, z, i_chosen[j], i_reason[j]
             else:
+                todo.append(i)
                 lo[sat] = hi[sat] = 0  # next to a change: not kept
+        if todo:
+            todo = np.array(todo, np.intp)
+            m_chosen[todo], m_reason[todo] = self._select(m_sat[todo], m_t[todo])
+        chosen[miss], reason[miss] = m_chosen, m_reason
         return chosen, reason
+
+    def _intervals(self, sat: int):
+        """(breakpoints, chosen, reason) of ``sat``: the choice (:meth:`_select`) in each
+        interval between consecutive breakpoints (:meth:`_breakpoints`; before the first,
+        after the last), computed once per satellite in one step, so that a query that
+        leaves its cached interval is served without a selection."""
+        out = self._intervals_of.get(sat)
+        if out is None:
+            b = self._breakpoints(sat)
+            if b.size:
+                probe = np.concatenate([b[:1] - NS_PER_S, (b[:-1] + b[1:]) // 2, b[-1:] + NS_PER_S])
+            else:
+                probe = np.zeros(1, np.int64)
+            chosen, reason = self._select(np.full(probe.size, sat, np.int64), probe)
+            out = self._intervals_of[sat] = (b, chosen, reason)
+        return out
 
     def _select(self, q_sat, q_t):
         """(chosen, reason) per query, computed."""
@@ -727,43 +752,59 @@ class _QueryPlan:
         intervals where their choices hold (0, 0: none) and the messages chosen."""
         asked, reasons, lows, highs, choices = [], [], [], [], []
         for _, selector, where, _ in self.systems:
-            sats, times = q_sat[where], q_t[where]
-            chosen, reason = selector.select(sats, times)
+            chosen, reason, low, high = self._select_system(selector, where, q_sat, q_t)
             asked.append(where)
             reasons.append(reason)
+            lows.append(low)
+            highs.append(high)
             choices.append(chosen)
-            if selector._cache is not None and where.size <= _CACHED_QUERY_MAX:
-                inside = (sats >= 0) & (sats < MAX_SATELLITES)
-                s = np.where(inside, sats, 0)
-                lo, hi = selector._cache[0][s], selector._cache[1][s]
-                # the selector keeps one interval per satellite: a satellite asked at two
-                # times (an RTK engine's base and rover epochs in one query) has the
-                # interval of one of them; a pair outside the kept interval is never
-                # served again (its choice may differ from that interval's)
-                own = (lo < times) & (times < hi) & inside
-                lows.append(np.where(own, lo, 0))
-                highs.append(np.where(own, hi, 0))
-            else:
-                lows.append(np.zeros(where.size, np.int64))
-                highs.append(np.zeros(where.size, np.int64))
         return asked, reasons, lows, highs, choices
 
+    @staticmethod
+    def _select_system(selector, where, q_sat, q_t):
+        """(chosen, reason, low, high) of the pairs ``where`` of one system (:meth:`_select`)."""
+        sats, times = q_sat[where], q_t[where]
+        chosen, reason = selector.select(sats, times)
+        if selector._cache is not None and where.size <= _CACHED_QUERY_MAX:
+            inside = (sats >= 0) & (sats < MAX_SATELLITES)
+            s = np.where(inside, sats, 0)
+            lo, hi = selector._cache[0][s], selector._cache[1][s]
+            # the selector keeps one interval per satellite: a satellite asked at two
+            # times (an RTK engine's base and rover epochs in one query) has the
+            # interval of one of them; a pair outside the kept interval is never
+            # served again (its choice may differ from that interval's)
+            own = (lo < times) & (times < hi) & inside
+            return chosen, reason, np.where(own, lo, 0), np.where(own, hi, 0)
+        zeros = np.zeros(where.size, np.int64)
+        return chosen, reason, zeros, zeros
+
     def refresh(self, q_sat, q_t):
-        """Re-select the messages at the times ``q_t``: True (the plan's intervals moved on)
-        when every pair's choice and reason are those of the plan, so that the plan's
-        arrays, which depend on the choices only, hold as they are (a selector's
-        breakpoint passed without a new choice); else the selection (:meth:`_select`), for
-        the plan that replaces this one."""
-        selection = self._select(q_sat, q_t)
-        _, reasons, lows, highs, choices = selection
-        if not all(np.array_equal(a, b) for a, b in zip(choices, self.chosen)):
-            return selection
-        cat = np.concatenate
-        reason = cat(reasons) if reasons else np.zeros(0, np.int8)
-        if not np.array_equal(reason, self.reason):
-            return selection
-        self.low = cat(lows) if lows else np.zeros(0, np.int64)
-        self.high = cat(highs) if highs else np.zeros(0, np.int64)
+        """Re-select the messages at the times ``q_t`` (of the systems with a pair outside
+        its interval): True (the plan's intervals moved on) when every pair's choice and
+        reason are those of the plan, so that the plan's arrays, which depend on the choices
+        only, hold as they are (a selector's breakpoint passed without a new choice); else
+        the selection (:meth:`_select`), for the plan that replaces this one."""
+        t = q_t[self.asked]
+        held = (self.low < t) & (t < self.high)
+        asked, reasons, lows, highs, choices = [], [], [], [], []
+        same, at = True, 0
+        for (_, selector, where, _), old in zip(self.systems, self.chosen):
+            seg = slice(at, at + where.size)
+            at += where.size
+            if held[seg].all():
+                chosen, reason, low, high = old, self.reason[seg], self.low[seg], self.high[seg]
+            else:
+                chosen, reason, low, high = self._select_system(selector, where, q_sat, q_t)
+                same = same and np.array_equal(chosen, old) and np.array_equal(reason, self.reason[seg])
+            asked.append(where)
+            reasons.append(reason)
+            lows.append(low)
+            highs.append(high)
+            choices.append(chosen)
+        if not same:
+            return asked, reasons, lows, highs, choices
+        self.low = np.concatenate(lows) if lows else np.zeros(0, np.int64)
+        self.high = np.concatenate(highs) if highs else np.zeros(0, np.int64)
         return True
 
     def current(self, q_t) -> bool:
