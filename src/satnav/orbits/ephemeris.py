@@ -49,7 +49,7 @@ from satnav import constants as C
 from satnav import satellite_states as S
 from satnav.gnss_time import NS_PER_S
 from satnav.orbits.glonass import glonass_states
-from satnav.orbits.kepler import gather_constants, kepler_constants, kepler_states
+from satnav.orbits.kepler import gather_constants, kepler_constants, kepler_states, pack_constants
 from satnav.satellites import MAX_SATELLITES, SYSTEMS, system_number_of
 
 __all__ = ["broadcast_states", "BroadcastEphemeris", "VALIDITY_S", "signal_band", "select_messages"]
@@ -476,14 +476,15 @@ class _SystemTable:
         return m
 
     def kepler_constants(self):
-        """:func:`~satnav.orbits.kepler.kepler_constants` of all the messages (computed once;
-        a plan gathers its rows, :func:`~satnav.orbits.kepler.gather_constants`)."""
+        """:func:`~satnav.orbits.kepler.kepler_constants` of all the messages, packed
+        (:func:`~satnav.orbits.kepler.pack_constants`; computed once: a plan gathers its
+        rows, :func:`~satnav.orbits.kepler.gather_constants`)."""
         k = self._columns.get("__kepler_constants__")
         if k is None:
             m = self.kepler_matrix()
             eph = {f: m[:, j] for j, f in enumerate(_KEPLER_FLOAT_FIELDS)}
             eph["sat"], eph["toe"], eph["toc"] = self.msg_sat, self.ref, self.column("toc")
-            k = self._columns["__kepler_constants__"] = kepler_constants(eph, self.letter)
+            k = self._columns["__kepler_constants__"] = pack_constants(kepler_constants(eph, self.letter))
         return k
 
     def group_delay(self, band):
@@ -632,7 +633,14 @@ class BroadcastEphemeris:
         if validity is None and q_sat.size <= _CACHED_QUERY_MAX:
             key = (q_sat.tobytes(), band, tuple(signals.items()))
             plan = self._plans.get(key)
-            if plan is not None and (plan.current(q_t) or plan.refresh(q_sat, q_t)):
+            if plan is not None:
+                if plan.current(q_t):
+                    return plan.fill(q_sat, q_t, velocity, positions)
+                selection = plan.refresh(q_sat, q_t)
+                if selection is True:
+                    return plan.fill(q_sat, q_t, velocity, positions)
+                plan = _QueryPlan(self, q_sat, q_t, signals, band, validity, like=plan, selection=selection)
+                self._plans[key] = plan
                 return plan.fill(q_sat, q_t, velocity, positions)
         plan = _QueryPlan(self, q_sat, q_t, signals, band, validity)
         if key is not None:
@@ -653,23 +661,28 @@ class _QueryPlan:
     selector's cache where its choice is constant; never for queries too large for that
     cache)."""
 
-    def __init__(self, eph: BroadcastEphemeris, q_sat, q_t, signals, band, validity):
-        number = system_number_of(q_sat)
+    def __init__(self, eph: BroadcastEphemeris, q_sat, q_t, signals, band, validity, *, like=None, selection=None):
+        """``like``: a plan of the same query (satellites, signals, validity) at other times,
+        whose systems are taken as they are; ``selection``: :meth:`_select` at ``q_t``, done."""
         self.validity = validity
-        self.others = []  # (table, where, band) of non-Keplerian systems
-        self.systems = []  # (table, selector, where, band) of Keplerian systems
-        for num in np.unique(number).tolist():
-            if not 0 <= num < len(SYSTEMS):
-                continue
-            letter = SYSTEMS[num]
-            where = np.flatnonzero(number == num)
-            table = eph.table(letter)
-            b = signal_band(signals[letter]) if letter in signals else band
-            if table is None or letter not in _KEPLER_SYSTEMS:
-                self.others.append((table, where, b))
-                continue
-            self.systems.append((table, table.selector(b, validity), where, b))
-        asked, reasons, lows, highs, choices = self._select(q_sat, q_t)
+        if like is not None:
+            self.others, self.systems = like.others, like.systems
+        else:
+            self.others = []  # (table, where, band) of non-Keplerian systems
+            self.systems = []  # (table, selector, where, band) of Keplerian systems
+            number = system_number_of(q_sat)
+            for num in np.unique(number).tolist():
+                if not 0 <= num < len(SYSTEMS):
+                    continue
+                letter = SYSTEMS[num]
+                where = np.flatnonzero(number == num)
+                table = eph.table(letter)
+                b = signal_band(signals[letter]) if letter in signals else band
+                if table is None or letter not in _KEPLER_SYSTEMS:
+                    self.others.append((table, where, b))
+                    continue
+                self.systems.append((table, table.selector(b, validity), where, b))
+        asked, reasons, lows, highs, choices = selection if selection is not None else self._select(q_sat, q_t)
         self.chosen = choices
         parts = []
         for (table, _, where, b), chosen in zip(self.systems, choices):
@@ -735,18 +748,20 @@ class _QueryPlan:
                 highs.append(np.zeros(where.size, np.int64))
         return asked, reasons, lows, highs, choices
 
-    def refresh(self, q_sat, q_t) -> bool:
+    def refresh(self, q_sat, q_t):
         """Re-select the messages at the times ``q_t``: True (the plan's intervals moved on)
         when every pair's choice and reason are those of the plan, so that the plan's
         arrays, which depend on the choices only, hold as they are (a selector's
-        breakpoint passed without a new choice: most of a live engine's plan misses)."""
-        _, reasons, lows, highs, choices = self._select(q_sat, q_t)
+        breakpoint passed without a new choice); else the selection (:meth:`_select`), for
+        the plan that replaces this one."""
+        selection = self._select(q_sat, q_t)
+        _, reasons, lows, highs, choices = selection
         if not all(np.array_equal(a, b) for a, b in zip(choices, self.chosen)):
-            return False
+            return selection
         cat = np.concatenate
         reason = cat(reasons) if reasons else np.zeros(0, np.int8)
         if not np.array_equal(reason, self.reason):
-            return False
+            return selection
         self.low = cat(lows) if lows else np.zeros(0, np.int64)
         self.high = cat(highs) if highs else np.zeros(0, np.int64)
         return True

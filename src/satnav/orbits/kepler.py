@@ -37,6 +37,7 @@ __all__ = [
     "kepler_clock",
     "kepler_constants",
     "gather_constants",
+    "pack_constants",
     "KeplerConstants",
 ]
 
@@ -190,31 +191,65 @@ def kepler_constants(eph, system, geo=None) -> KeplerConstants:
     return k
 
 
-_PER_MESSAGE = ("sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2", "omega", "c_sin",
-                "c_cos", "i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor", "geo", "toe", "toc",
-                "af0", "af1", "two_af2", "af2")
+class PackedConstants:
+    """:class:`KeplerConstants` of many messages (all the messages of one system) packed by
+    message (:func:`pack_constants`): the float values as one (messages, columns) array,
+    the times and the GEO flags beside it, so that the constants of a few rows are gathered
+    in a few steps (:func:`gather_constants`)."""
+
+    __slots__ = ("floats", "times", "geo", "columns", "absent")
+
+
+def pack_constants(k: KeplerConstants) -> PackedConstants:
+    """:class:`PackedConstants` of ``k`` (as returned by :func:`kepler_constants`)."""
+    p = PackedConstants()
+    n = np.shape(k.sqrt_a)[0]
+    cols, columns, absent, at = [], {}, [], 0
+    for name in ("sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2", "omega", "c_sin",
+                 "c_cos", "i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor", "af0", "af1", "two_af2",
+                 "af2"):
+        v = getattr(k, name)
+        if v is None:
+            absent.append(name)
+            continue
+        v = np.broadcast_to(np.asarray(v, dtype=np.float64), (n, *np.shape(v)[1:]))
+        width = v.shape[1] if v.ndim == 2 else 0
+        columns[name] = slice(at, at + width) if width else at
+        cols.append(v if width else v[:, None])
+        at += max(width, 1)
+    p.floats = np.concatenate(cols, axis=1) if cols else np.zeros((n, 0))
+    times = [getattr(k, name) for name in ("toe", "toc")]
+    absent += [name for name, v in zip(("toe", "toc"), times) if v is None]
+    p.times = np.stack([np.broadcast_to(np.asarray(v, dtype=np.int64), (n,)) if v is not None else np.zeros(n, np.int64)
+                        for v in times], axis=1)
+    p.geo = np.broadcast_to(np.asarray(k.geo, dtype=bool), (n,)).copy()
+    p.columns, p.absent = columns, tuple(absent)
+    return p
 
 
 def gather_constants(pieces, system) -> KeplerConstants:
-    """:class:`KeplerConstants` of the messages ``rows`` of each ``(constants, rows)`` of
-    ``pieces`` (each the constants of all messages of one system), in order; ``system``
-    as :func:`kepler_constants`' for the gathered messages. Every value is computed from
-    its own message alone, so the result is, bit for bit, :func:`kepler_constants` of the
-    gathered messages (without computing it: a per-epoch solver's plan of a new set of
-    messages gathers rows of constants kept per system)."""
+    """:class:`KeplerConstants` of the messages ``rows`` of each ``(packed, rows)`` of
+    ``pieces`` (each ``packed`` the :class:`PackedConstants` of all messages of one system,
+    all packed alike), in order; ``system`` as :func:`kepler_constants`' for the gathered
+    messages. Every value is computed from its own message alone, so the result is, bit
+    for bit, :func:`kepler_constants` of the gathered messages (a per-epoch solver's plan of
+    a new set of messages gathers rows of constants kept per system instead)."""
+    if len(pieces) == 1:
+        p, rows = pieces[0]
+        floats, times, geo = p.floats[rows], p.times[rows], p.geo[rows]
+    else:
+        floats = np.concatenate([p.floats[rows] for p, rows in pieces])
+        times = np.concatenate([p.times[rows] for p, rows in pieces])
+        geo = np.concatenate([p.geo[rows] for p, rows in pieces])
+    p = pieces[0][0]
     k = KeplerConstants()
     k.gm, k.omega_e = _system_constants(system)
-    for name in _PER_MESSAGE:
-        parts = [getattr(c, name) for c, _ in pieces]
-        if name == "geo":  # (a scalar False for one system's messages without GEOs)
-            parts = [np.broadcast_to(p, c.sqrt_a.shape) for p, (c, _) in zip(parts, pieces)]
-        if any(p is None for p in parts):
-            setattr(k, name, None)
-        elif len(pieces) == 1:
-            setattr(k, name, parts[0][pieces[0][1]])
-        else:
-            setattr(k, name, np.concatenate([p[rows] for p, (_, rows) in zip(parts, pieces)]))
-    k.any_geo = bool(np.any(k.geo))
+    for name, column in p.columns.items():
+        setattr(k, name, floats[:, column])
+    k.toe, k.toc = times[:, 0], times[:, 1]
+    for name in p.absent:
+        setattr(k, name, None)
+    k.geo, k.any_geo = geo, bool(geo.any())
     return k
 
 
