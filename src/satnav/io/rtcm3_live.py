@@ -142,6 +142,17 @@ def _msm_layout(msm: int) -> dict:
     absent[np.concatenate((out["sat_cols"], out["sig_cols"]))] = False
     out["sat_bits"], out["sig_bits"] = int(out["sat_w"].sum()), int(out["sig_w"].sum())
     out["width"] = width
+    # a cell's bit position of each column: (1, cells in the mask, satellites, cells) @ terms,
+    # + its satellite (in the message) x satellite field width + its index x signal field width
+    terms = np.zeros((4, ncol), np.int64)
+    for kind, cols in (("sat", out["sat_cols"]), ("sig", out["sig_cols"])):
+        terms[0, cols], terms[1, cols] = _MSM_HEADER_BITS, 1
+        terms[2, cols] = out["sat_cum"] if kind == "sat" else out["sat_bits"]
+        terms[3, cols] = 0 if kind == "sat" else out["sig_cum"]
+    out["terms"] = terms
+    out["sat_step"], out["sig_step"] = np.zeros(ncol, np.int64), np.zeros(ncol, np.int64)
+    out["sat_step"][out["sat_cols"]], out["sig_step"][out["sig_cols"]] = out["sat_w"], out["sig_w"]
+    out["shift"] = 40 - width  # of a field's last bit in 40 bits read from its first byte
     fine = msm >= 6
     # integer constants: mask, sign bit (0: unsigned) of each column, priority, lock table offset,
     # has a rate; float ones: fine pseudorange and phase scales (m), C/N0 scale
@@ -183,18 +194,16 @@ class MessagePlan:
             return  # unknown signals: counted by the general path
         lay = _LAYOUTS[msm]
         ncol = len(_COLUMNS)
-        pos = np.zeros((ncell, ncol), np.int64)  # absent fields: bit 0 (masked to zero)
-        start = _MSM_HEADER_BITS + nmask
-        pos[:, lay["sat_cols"]] = start + nsat * lay["sat_cum"] + s[:, None] * lay["sat_w"]
-        start += nsat * lay["sat_bits"]
-        pos[:, lay["sig_cols"]] = start + ncell * lay["sig_cum"] + np.arange(ncell)[:, None] * lay["sig_w"]
+        # (absent fields: bit 0, masked to zero)
+        pos = (np.array((1, nmask, nsat, ncell)) @ lay["terms"] + s[:, None] * lay["sat_step"]
+               + np.arange(ncell)[:, None] * lay["sig_step"])
         self.index = (pos >> 3)[..., None] + _SPAN  # bytes from the payload's first
         sat = sysnum * SATELLITES_PER_SYSTEM + prn
         # per cell: shift of each column, the type's integer constants, satellite, signal, and
         # the lock history (rtcm3._lli: one per message number, satellite, signal)
         nconst = len(lay["ints"])
         ints = self.ints = np.empty((ncell, ncol + nconst + 3), np.int64)
-        ints[:, :ncol] = 40 - (pos & 7) - lay["width"]
+        np.subtract(lay["shift"], pos & 7, out=ints[:, :ncol])
         ints[:, ncol : ncol + nconst] = lay["ints"]
         ints[:, -3] = sat
         ints[:, -2] = sid
