@@ -26,6 +26,18 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture(scope="module")
+def esbc_day():
+    """(observations, navigation) of the ESBC day (esbc-2020-177: 30 s, all systems), read
+    once per test module."""
+    import satnav
+
+    d = data_path("esbc-2020-177")
+    obs = satnav.read_obs(d / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz")
+    nav = satnav.read_nav(d / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
+    return obs, nav
+
+
 def _is_device(path: str) -> bool:
     import stat
 

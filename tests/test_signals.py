@@ -15,8 +15,6 @@ from satnav import signals
 from satnav.satellites import SYSTEM_NAMES, SYSTEMS, satellite_index
 from satnav.signals import SIGNALS, SystemSignals, carrier_frequency, glonass_channels, per_system
 
-from .conftest import data_path
-
 #: Fundamental frequency of GPS, Galileo, BeiDou, QZSS, NavIC clocks (Hz), IS-GPS-200 3.3.1.1.
 F0 = 10.23e6
 
@@ -142,11 +140,8 @@ GLONASS_CHANNELS = {1: 1, 2: -4, 3: 5, 4: 6, 5: 1, 6: -4, 7: 5, 8: 6, 9: -2, 10:
 
 
 @pytest.fixture(scope="module")
-def esbc():
-    d = data_path("esbc-2020-177")
-    obs = satnav.read_obs(d / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz")
-    nav = satnav.read_nav(d / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
-    return obs, nav
+def esbc(esbc_day):
+    return esbc_day
 
 
 def test_glonass_channels_header_then_navigation(esbc):

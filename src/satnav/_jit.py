@@ -12,7 +12,7 @@ import types
 
 import numpy as np
 
-__all__ = ["compile_kernels", "select"]
+__all__ = ["compile_kernels", "select", "switch_kernels"]
 
 
 def select(condition, a, b):
@@ -145,3 +145,16 @@ def _compiled(function, jit, memo: dict, names: dict):
     for name in found:
         copy.__globals__[name] = _compiled(scope[name], jit, memo, names)
     return out
+
+
+def switch_kernels(loaded, enabled: bool | None, load):
+    """The ``(kernels in use, kernels loaded)`` of a module's ``use_compiled_*`` switch:
+    ``enabled`` True loads them once (``load()``: the kernels, or False when numba is missing,
+    fails or is off) and uses them; False uses NumPy; None goes back to NumPy until asked
+    again. What was loaded is kept when switched off and on again."""
+    if enabled:
+        if loaded is None:
+            loaded = load()
+        return loaded, loaded
+    return (None if enabled is None else False), loaded
+

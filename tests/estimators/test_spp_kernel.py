@@ -35,11 +35,8 @@ def compiled():
 
 
 @pytest.fixture(scope="module")
-def esbc():
-    d = data_path("esbc-2020-177")
-    obs = satnav.read_obs(d / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz")
-    nav = satnav.read_nav(d / "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
-    return obs, nav
+def esbc(esbc_day):
+    return esbc_day
 
 
 @pytest.fixture(scope="module")

@@ -144,12 +144,9 @@ def use_compiled_geometry(enabled: bool | None = True) -> bool:
     with NumPy (``False``; ``None``: back to NumPy until asked again); returns whether the
     kernel is in use. Both give the same bits (tests/estimators/test_rtk_engine.py)."""
     global _KERNELS, _LOADED
-    if enabled:
-        if _LOADED is None:
-            _LOADED = _load_kernels()
-        _KERNELS = _LOADED
-    else:
-        _KERNELS = None if enabled is None else False
+    from .._jit import switch_kernels
+
+    _KERNELS, _LOADED = switch_kernels(_LOADED, enabled, _load_kernels)
     return bool(_KERNELS)
 
 

@@ -459,11 +459,8 @@ def use_compiled_spp(enabled: bool | None = True) -> bool:
     until asked again); returns whether the kernel is in use. Both give the same solutions
     (tests/estimators/test_spp_kernel.py)."""
     global _KERNELS, _LOADED
-    if enabled:
-        if _LOADED is None:
-            _LOADED = _load_kernels()
-        _KERNELS = _LOADED
-    else:
-        _KERNELS = None if enabled is None else False
+    from .._jit import switch_kernels
+
+    _KERNELS, _LOADED = switch_kernels(_LOADED, enabled, _load_kernels)
     spp._COMPILED = sys.modules[__name__] if _KERNELS else None
     return bool(_KERNELS)

@@ -85,14 +85,7 @@ def resolve_time_ms(systems: list[int], time_ms: list[int], ref_ns: int) -> list
         if time_ms[k] >= (_D_MS if systems[k] == _GLO else _W_MS):
             return None
     if g:
-        cont, shift, prev = [], 0, None
-        for k in g:
-            t = (time_ms[k] + 14_000) % _W_MS if systems[k] == _BDS else time_ms[k]
-            if prev is not None:
-                d = t - prev
-                shift += 1 if d < -_W_MS // 2 else -1 if d > _W_MS // 2 else 0
-            prev = t
-            cont.append(t + _W_MS * shift)
+        cont = _unwrapped([(time_ms[k] + 14_000) % _W_MS if systems[k] == _BDS else time_ms[k] for k in g], _W_MS)
         week0 = round((ref_ms - cont[0]) / _W_MS)
         for k, c in zip(g, cont):
             out[k] = (c + week0 * _W_MS) * 1_000_000
@@ -108,17 +101,25 @@ def resolve_time_ms(systems: list[int], time_ms: list[int], ref_ns: int) -> list
                 refs = out[before[-1] if before else g[0]] // 1_000_000
                 out[k] = (tod + _D_MS * round((refs - tod) / _D_MS)) * 1_000_000
         else:
-            cont, shift, prev = [], 0, None
-            for tod in tods:
-                if prev is not None:
-                    d = tod - prev
-                    shift += 1 if d < -_D_MS // 2 else -1 if d > _D_MS // 2 else 0
-                prev = tod
-                cont.append(tod + _D_MS * shift)
+            cont = _unwrapped(tods, _D_MS)
             day0 = round((ref_ms - cont[0]) / _D_MS)
             for k, c in zip(r, cont):
                 out[k] = (c + day0 * _D_MS) * 1_000_000
     return out
+
+
+def _unwrapped(times_ms: list[int], period_ms: int) -> list[int]:
+    """Times of week (or of day) ``times_ms`` made continuous in stream order: a step of more
+    than half a ``period_ms`` backwards (forwards) is a rollover into the next (previous)
+    period."""
+    cont, shift, prev = [], 0, None
+    for t in times_ms:
+        if prev is not None:
+            d = t - prev
+            shift += 1 if d < -period_ms // 2 else -1 if d > period_ms // 2 else 0
+        prev = t
+        cont.append(t + period_ms * shift)
+    return cont
 
 
 def _msm_layout(msm: int) -> dict:
