@@ -6,7 +6,7 @@ rows of the epoch's :class:`~satnav.observations.Observations`. :class:`LiveEpoc
 per layout (message numbers, masks and frame offsets), an :class:`EpochPlan` made once: the
 byte and bit position of every field of every cell, the cells' satellites, signals,
 wavelengths and lock-time tables; per pattern of values present, the rows of the
-observations and their codes (:func:`satnav.io._raw_obs.row_order`); per station data, the
+observations and their codes (``satnav.io._raw_obs.row_order``); per station data, the
 header. An epoch is then a fixed number of NumPy calls over all its cells (one gather of
 the fields' bytes, the scalings, the rows taken), about 0.2 ms of CPU for three MSM7
 messages of ~40 satellites with ~110 signal cells (a new layout: ~0.2 ms more).
@@ -254,12 +254,12 @@ class EpochPlan:
     def rows_of(self, present: np.ndarray):
         """(flat (cell, type) indices of the rows in output order, their satellites, which rows
         are phases, the cells of those, the rows' codes, code names, obs codes, and these as a key)
-        for a pattern of values present (:func:`satnav.io._raw_obs.row_order`'s rows and codes).
+        for a pattern of values present (``satnav.io._raw_obs.row_order``'s rows and codes).
 
         A new pattern (a value appears or goes) takes the rows present in an order of all rows
         kept (satellite, then code in the order of all codes); when their codes (renumbered
         over the codes used) increase along it, that is the output order (no sort); else they
-        are sorted, or with a (satellite, code) twice, :func:`row_order` decides."""
+        are sorted, or with a (satellite, code) twice, ``row_order`` decides."""
         key = present.tobytes()
         hit = self.rows.get(key)
         if hit is not None:
