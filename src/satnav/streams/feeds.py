@@ -153,6 +153,13 @@ class Feed(_Thread):
         self.time_hint = time_hint  # callable -> GPST ns or None, asked when the first bytes come
         self.status = source.status
         self.raw_sinks = list(raw_sinks)
+        #: whether live RTCM 3 epochs' cells are decoded by the compiled kernel (numba; loaded
+        #: now, not at the first bytes; NumPy without it: the same values)
+        self.compiled_rtcm = False
+        if fmt in ("auto", "rtcm3"):
+            from ..io.rtcm3_live import use_compiled_rtcm_live
+
+            self.compiled_rtcm = use_compiled_rtcm_live(True)
 
     def stop(self) -> None:
         super().stop()
