@@ -199,3 +199,26 @@ def test_one_epoch_reader_equals_the_dense_reader(esbc):
         for group in (["C1C", "C1X"], ["C2I", "C7Q"], ["C9Z", "C1C"]):
             np.testing.assert_array_equal(one.filled(group, sats), dense.filled(group, sats))
         np.testing.assert_array_equal(one.dense("L1C", sats), dense.dense("L1C", sats))  # not tabled
+
+
+def test_warm_start_of_one_epoch_equals_the_general_rule():
+    """warm_start of a one-epoch solution (the engine's, on Python numbers) gives what the
+    rule over many epochs gives for that epoch: its position and clocks (m), NaN clocks left
+    out; None when the epoch is not valid or has no position."""
+    from satnav.estimators.spp import warm_start
+
+    t = np.array([0, 10**9])
+    x = np.array([[3582104.8, 532590.2, 5232755.2], [np.nan, np.nan, np.nan]])
+    sol = _fake(t, x)
+    sol.clock_bias_s = np.array([[1.5e-4, np.nan, -2.25e-5], [0.0, 0.0, 0.0]])
+    sol.clock_systems = ("G", "R", "E")
+    general = warm_start(sol)  # (the second epoch has no position: the first one is taken)
+    one = _fake(t[:1], x[:1])
+    one.clock_bias_s, one.clock_systems = sol.clock_bias_s[:1], sol.clock_systems
+    got = warm_start(one)
+    np.testing.assert_array_equal(got[0], general[0])
+    assert got[1] == general[1] and list(got[1]) == ["G", "E"]
+    one.status[0] = 3
+    assert warm_start(one) is None
+    one.status[0], one.position_m = 0, x[1:]
+    assert warm_start(one) is None

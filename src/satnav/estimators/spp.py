@@ -47,6 +47,7 @@ dropped.
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -1444,6 +1445,13 @@ def warm_start(solution: Solution):
     start position: two iterations instead of six or seven from the geocentre and a zero
     clock; the converged position moves by less than the convergence limit); None when no
     epoch is valid."""
+    if len(solution) == 1:  # (a per-epoch engine's: the same, on Python numbers)
+        x = solution.position_m[0].tolist()
+        if not (solution.status[0] <= 1 and all(map(math.isfinite, x))):
+            return None
+        clocks = {g: c * SPEED_OF_LIGHT for g, c in zip(solution.clock_systems, solution.clock_bias_s[0].tolist())
+                  if math.isfinite(c)}
+        return np.array(x), clocks
     good = np.flatnonzero(solution.valid & np.all(np.isfinite(solution.position_m), axis=1))
     if not len(good):
         return None
@@ -1482,7 +1490,8 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
     (from the position ``x0`` and the clocks ``clock0``, group -> m, default 0)."""
     m = pb.m
     ng = len(pb.clock_systems)
-    rr = np.tile(np.asarray(x0, dtype=np.float64), (m, 1))
+    rr = np.empty((m, 3))
+    rr[:] = x0  # (np.tile's values)
     clk = np.zeros((m, ng + len(pb.ifb_keys)))
     for j, g in enumerate(pb.clock_systems):
         if clock0 and g in clock0:

@@ -37,13 +37,14 @@ Differences from the batch call, by design (it cannot see the future):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SatnavWarning
-from .solution import Solution
+from .solution import SOLVED_STATUS_MAX, Solution
 from .spp import (
     SppOptions,
     _initial_position,
@@ -174,24 +175,26 @@ class SppEngine:
     def _motion_check(self, solution: Solution) -> None:
         """Flag (status 5) epochs that disagree with the last accepted epoch's position
         carried forward by the Doppler velocities (trapezoid rule, as
-        :func:`~satnav.estimators.spp.motion_inconsistent`)."""
+        :func:`~satnav.estimators.spp.motion_inconsistent`). On Python floats: an epoch's few
+        numbers cost less so than as arrays."""
         tol_m, tol_m_s, max_gap_s = self._motion
-        pos, vel = solution.position_m, solution.velocity_m_s
-        candidates = solution.solved & np.isfinite(pos).all(axis=1) & np.isfinite(vel).all(axis=1)
-        for i in np.flatnonzero(candidates).tolist():
-            x = pos[i]
-            v = vel[i]
-            t = int(solution.time_ns[i])
+        status = solution.status
+        positions, velocities = solution.position_m.tolist(), solution.velocity_m_s.tolist()
+        for i, t in enumerate(solution.time_ns.tolist()):
+            x, v = positions[i], velocities[i]
+            if status[i] > SOLVED_STATUS_MAX or not all(map(math.isfinite, x + v)):
+                continue
             if self._last is not None:
                 t0, x0, v0 = self._last
                 dt = (t - t0) / 1e9
                 if dt <= max_gap_s:
-                    miss = np.linalg.norm(x - (x0 + 0.5 * (v0 + v) * dt))
+                    d = [x[j] - (x0[j] + 0.5 * (v0[j] + v[j]) * dt) for j in range(3)]
+                    miss = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
                     if miss > tol_m + tol_m_s * dt:
-                        if solution.status[i] <= 2:
-                            solution.status[i] = 5
+                        if status[i] <= 2:
+                            status[i] = 5
                         continue
-            self._last = (t, x.copy(), v.copy())
+            self._last = (t, x, v)
 
 
 def merge_navigation(a: Navigation, b: Navigation) -> Navigation:

@@ -288,8 +288,8 @@ def _inverse(n):
     it calls (the same bits); ``(NaN, False)`` for an exactly singular ``n`` (NumPy's
     LinAlgError, which :func:`satnav.estimators.spp._cofactor` turns into NaN)."""
     p = n.shape[0]
-    if _GESV is None:  # numba's internals moved (its inv takes another LAPACK path: the
-        return np.linalg.inv(n), True  # warm-up check then finds the bits differ)
+    if _GESV is None:  # numba's internals moved: NumPy assembles the solution
+        raise np.linalg.LinAlgError()
     a = _fortran(n)
     x = np.zeros(p * p)
     for i in range(p):
@@ -308,8 +308,8 @@ def _inverse(n):
 def _eigenvalues_symmetric(n):
     """``np.linalg.eigvalsh(n)`` (ascending) by the LAPACK ``dsyevd`` (lower triangle) that it
     calls; LinAlgError when it does not converge (as NumPy)."""
-    if _EVD is None:
-        return np.linalg.eigvalsh(n)
+    if _EVD is None:  # (as _inverse)
+        raise np.linalg.LinAlgError()
     p = n.shape[0]
     a = _fortran(n)
     w = np.empty(p)
@@ -321,8 +321,8 @@ def _eigenvalues_symmetric(n):
 def _determinant(n):
     """``np.linalg.det(n)``: NumPy's ``sign * exp(sum log |u_ii|)`` of the LAPACK ``dgetrf``
     factors (0 for an exactly singular ``n``)."""
-    if _GETRF is None:
-        return np.linalg.det(n)
+    if _GETRF is None:  # (as _inverse)
+        raise np.linalg.LinAlgError()
     p = n.shape[0]
     a = _fortran(n)
     pivots = np.empty(p, dtype=np.int32)
