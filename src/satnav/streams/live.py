@@ -43,7 +43,7 @@ from ..errors import SatnavError
 from ..gnss_time import format_gpst
 from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationItem
 from ..options import StreamOptions
-from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped
+from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped, use_compiled_clock_jumps
 from .feeds import END, StateChange
 from .outputs import FORMATTERS, LiveFix
 
@@ -113,6 +113,8 @@ class LiveEngine:
         from ..estimators.spp_kernel import use_compiled_spp
 
         self.compiled_spp = use_compiled_spp(True)
+        #: whether the receiver clock jump detectors are compiled (numba; NumPy without it)
+        self.compiled_clock_jumps = use_compiled_clock_jumps(True)
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
