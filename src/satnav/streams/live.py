@@ -111,8 +111,11 @@ class LiveEngine:
             self.compiled_rtk_geometry = use_compiled_geometry(True)
         # the iterations of each epoch's SPP compiled (numba; NumPy without it): whether in use
         from ..estimators.spp_kernel import use_compiled_spp
+        from ..estimators.spp_states_kernel import use_compiled_states
 
         self.compiled_spp = use_compiled_spp(True)
+        #: whether the satellite states of each SPP epoch are compiled (numba; NumPy without it)
+        self.compiled_spp_states = use_compiled_states(True)
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
