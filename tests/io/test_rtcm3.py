@@ -533,10 +533,42 @@ def test_msm_decoded_message_by_message_equals_all_at_once():
     assert len(checked) >= 12
 
 
-def test_live_framing_walk_equals_the_framer():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_live_framing_walk_equals_the_framer(compiled):
     """A live buffer walked frame by frame gives :func:`frame_stream`'s framing (the chain of
-    frames from the first byte, an incomplete last frame held), for buffers cut anywhere."""
+    frames from the first byte, an incomplete last frame held), for buffers cut anywhere; in
+    Python and compiled (numba, skipped without it)."""
     from satnav.io import framing
+
+    if compiled and not framing.use_compiled_framing(True):
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    try:
+        _walk_equals_the_framer(framing)
+    finally:
+        framing.use_compiled_framing(None)
+
+
+def test_compiled_framing_equals_python():
+    """The compiled walk gives the Python walk's framing on random chains (cut, damaged,
+    with NMEA after them), and None where that gives None."""
+    from satnav.io import framing
+
+    if not framing.use_compiled_framing(True):
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    rng = np.random.default_rng(12)
+    try:
+        for case in range(200):
+            data = framing._check_chain(rng, case)
+            got = framing._frame_chain(data, True, case % 3 != 1)
+            framing.use_compiled_framing(False)
+            want = framing._frame_chain(data, True, case % 3 != 1)
+            framing.use_compiled_framing(True)
+            assert framing._same_frames(want, got)
+    finally:
+        framing.use_compiled_framing(None)
+
+
+def _walk_equals_the_framer(framing):
 
     data = (STREAMS / "pygpsdata-rtcm3.log").read_bytes()[:60000]  # RTCM 3, UBX and NMEA
     rng = np.random.default_rng(5)

@@ -1,4 +1,5 @@
-"""The live epoch path (satnav.io.rtcm3_live) gives the general path's items, value for value."""
+"""The live epoch path (satnav.io.rtcm3_live) gives the general path's items, value for value,
+with its cells decoded by NumPy and by the compiled kernel (numba; skipped without it)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,20 @@ from satnav.io.stream_items import EpochItem
 DATA = Path(os.environ.get("SATNAV_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 STREAMS = DATA / "streams"
 pytestmark = pytest.mark.skipif(not STREAMS.exists(), reason="stream test data not available")
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def cells(request):
+    """The live path's cells decoded by NumPy, or by the compiled kernel."""
+    from satnav.io import rtcm3_live
+
+    if request.param == "compiled":
+        if not rtcm3_live.use_compiled_rtcm_live(True):
+            pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    else:
+        rtcm3_live.use_compiled_rtcm_live(False)
+    yield request.param
+    rtcm3_live.use_compiled_rtcm_live(None)
 
 
 def _reads(data: bytes, grouped: bool = False) -> list[bytes]:
@@ -101,9 +116,11 @@ def _same_epoch(a, b) -> None:
 @pytest.mark.parametrize("name, year, mixed, n_fast", [
     ("pygpsdata-rtcm3.log", 2020, False, 158), ("GMSD7_20121014.rtcm3", 2012, False, 0),
     ("testglo.rtcm3", 2020, False, 0), ("pygpsdata-NTRIP-USCL00CHL0.log", 2021, True, 0)])
-def test_live_epochs_of_logs(name, year, mixed, n_fast):
+def test_live_epochs_of_logs(name, year, mixed, n_fast, cells):
     """Logs of receivers (GMSD7: BeiDou and GLONASS time tags 14 s and 1 s off GPS's, each
     message its own epoch; legacy messages; MSM1-7 of every system in one read)."""
+    if cells == "compiled" and not n_fast:
+        pytest.skip("no epoch on the live path")
     data = (STREAMS / name).read_bytes()
     fast, _ = _compare(_reads(data), int(calendar_to_ns(year, 1, 1)), mixed)
     assert fast == n_fast
@@ -153,7 +170,7 @@ def esbc(esbc_day):
 
 
 @pytest.mark.parametrize("msm, systems", [(7, "GEC"), (7, "GRECJS"), (4, "GRECJS")])
-def test_live_epochs_of_encoded_observations(esbc, msm, systems):
+def test_live_epochs_of_encoded_observations(esbc, msm, systems, cells):
     """MSM7 / MSM4 of ESBC (GPS, GLONASS, Galileo, BeiDou: layouts change as satellites come
     and go, values missing here and there): every epoch on the fast path, equal to the general
     path; the same when the reads are cut anywhere (the general path takes over mid-epoch)."""
@@ -179,7 +196,7 @@ def test_live_epochs_of_encoded_observations(esbc, msm, systems):
         assert n == 40 and fast == 40
 
 
-def test_live_epochs_of_a_system_in_two_messages(esbc_day):
+def test_live_epochs_of_a_system_in_two_messages(esbc_day, cells):
     """ESBC's epochs 195-245 as MSM7 GEC: 13-14 GPS satellites of 5 signals do not fit one
     message's 64 cells, so the encoder splits GPS in two messages of disjoint satellites (and
     back to one as satellites set): every epoch on the fast path, equal to the general path."""
@@ -273,3 +290,32 @@ def test_rows_of_patterns_equal_row_order():
             for a, b in zip(got[:5], want[:5]):
                 np.testing.assert_array_equal(a, b)
             assert got[5:] == want[5:]
+
+
+def test_cells_kernel_equals_numpy():
+    """The cells kernel, run as Python (and compiled where numba is), gives NumPy's bits on
+    random messages of each MSM type and system."""
+    from satnav.io import rtcm3_live
+
+    plans = rtcm3_live._check_plans()
+    assert len(plans) == 7 and any(p.any_glo for p, _ in plans)
+    for plan, data in plans:
+        assert rtcm3_live._same_cells(rtcm3_live._cells_kernel, plan, data)
+    if rtcm3_live.use_compiled_rtcm_live(True):
+        for plan, data in plans:
+            assert rtcm3_live._same_cells(rtcm3_live._KERNELS[0], plan, data)
+    rtcm3_live.use_compiled_rtcm_live(None)
+
+
+def test_no_numba_falls_back_to_numpy(monkeypatch, esbc):
+    """With SATNAV_NO_NUMBA the switch says False and the live path decodes with NumPy."""
+    from satnav.io import rtcm3_live
+    from satnav.io.rtcm3_encode import Rtcm3Encoder
+
+    monkeypatch.setenv("SATNAV_NO_NUMBA", "1")
+    monkeypatch.setattr(rtcm3_live, "_LOADED", None)
+    monkeypatch.setattr(rtcm3_live, "_KERNELS", None)
+    assert rtcm3_live.use_compiled_rtcm_live(True) is False
+    enc = Rtcm3Encoder(7, systems="GEC")
+    fast, n = _compare([enc.encode_epoch(esbc, i) for i in range(5)], int(esbc.epochs[0]), True)
+    assert fast == n == 5

@@ -1497,11 +1497,15 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
             clk[:, j] = clock0[g]
     rr, clk, last_step, singular, iterations, ev = _iterate_fit(pb, np.arange(m), rr, clk, opts.max_iterations)
     threshold = chi_square_threshold(ev.dof, opts.false_alarm)
-    if opts.raim:
+    if opts.raim and (m > 1 or (ev.dof[0] >= 2 and ev.T[0] > threshold[0])):  # (one epoch: only when failing)
         ev, rr, clk, threshold = _fault_exclusion(
             pb, ev, rr, clk, threshold, opts.false_alarm, opts.max_exclusions, opts.max_iterations,
             last_step, singular,
         )
+    if m == 1 and _COMPILED is not None:  # the live engine's epoch: the same solution, compiled
+        out = _COMPILED.finish_compiled(pb, ev, rr, clk, threshold, last_step, singular, iterations, opts)
+        if out is not None:
+            return out
     status, tested, dops = _grade(pb, ev, rr, threshold, last_step, singular, opts.height_range_m)
     solved = status <= SOLVED_STATUS_MAX
     position = np.where(solved[:, None], rr, np.nan)
@@ -1552,18 +1556,9 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
     use = ev.use
     m = pb.m
     ng = len(pb.clock_systems)
-    status = np.zeros(m, dtype=np.int8)
     enough = use.sum(axis=1) >= ev.n_par
     tested = ev.dof >= 1
     failed = tested & (ev.T > threshold)
-    any_excluded = pb.excluded.any(axis=1)
-    if any_excluded.any():
-        status[any_excluded] = 1
-        # after an exclusion a single redundant measurement cannot confirm the result
-        status[~tested | (any_excluded & (ev.dof < 2))] = 2
-    else:  # (the same statuses)
-        status[~tested] = 2
-    status[failed] = 3
     # DOP of the satellites (each once: its first-band measurement, else a further band's)
     one = _one_per_satellite(pb, use)
     if m == 1:  # (the same values, in a third of the calls)
@@ -1571,19 +1566,39 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
         dops = [np.array([v]) for v in dilution_of_precision_epoch(los, pb.group[0], ng, used=one[0])]
     else:
         dops = dilution_of_precision(ev.az, ev.el, one, pb.group, ng)
-    gdop = dops[0]
-    status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
+    height_ok = True
     if height_range_m is not None:
         height = ev.height if getattr(ev, "height", None) is not None else ecef_to_geodetic(rr)[2]
-        status[(status <= 2) & ~((height >= height_range_m[0]) & (height <= height_range_m[1]))] = 6
-    status[last_step > _NOT_CONVERGED_M] = 14
-    status[singular | (enough & ~np.isfinite(gdop))] = 13
-    if not enough.all():  # (an epoch with enough measurements has observations)
-        need = 4  # at least one clock and a position
-        status[~enough] = 11
-        status[(~enough) & (pb.n_observed >= need) & (pb.n_with_ephemeris < need)] = 12
-        status[pb.n_observed == 0] = 10
-    return status, tested, dops
+        height_ok = (height >= height_range_m[0]) & (height <= height_range_m[1])
+    status = epoch_status(pb.excluded.any(axis=1), tested, ev.dof, failed, dops[0], height_ok, last_step, singular,
+                          enough, pb.n_observed, pb.n_with_ephemeris)
+    return np.asarray(status, dtype=np.int8), tested, dops
+
+
+def epoch_status(any_excluded, tested, dof, failed, gdop, height_ok, last_step, singular, enough, n_observed,
+                 n_with_ephemeris):
+    """Status code (:data:`~satnav.estimators.solution.STATUS`) of epochs (arrays: the batch
+    solver's) or of one epoch (numbers: the compiled one-epoch kernel,
+    :func:`satnav.estimators.spp_kernel.finish_epoch`), later rules winning: 1 a measurement
+    was excluded; 2 no redundancy for the residual test (``tested`` False; or, after an
+    exclusion, a single redundant measurement cannot confirm the result); 3 the residual
+    test failed (``failed``); 4 GDOP above :data:`_MAX_GDOP` (or NaN) of an epoch otherwise
+    0 or 1; 6 height outside the allowed range (``height_ok`` False) of an epoch otherwise
+    0-2; 14 not converged (last step above :data:`_NOT_CONVERGED_M`, m); 13 singular (or
+    GDOP NaN with enough measurements); 11 fewer measurements than unknowns (``enough``
+    False), 12 when that is for want of ephemerides (at least 4 observed, fewer than 4 with
+    one); 10 nothing observed. Only operations numba compiles."""
+    status = select(any_excluded, 1, 0)
+    status = select(np.logical_not(tested) | (any_excluded & (dof < 2)), 2, status)
+    status = select(failed, 3, status)
+    status = select((status <= 1) & np.logical_not(gdop <= _MAX_GDOP), 4, status)
+    status = select((status <= 2) & np.logical_not(height_ok), 6, status)
+    status = select(last_step > _NOT_CONVERGED_M, 14, status)
+    status = select(singular | (enough & np.logical_not(np.isfinite(gdop))), 13, status)
+    short = np.logical_not(enough)
+    status = select(short, 11, status)
+    status = select(short & (n_observed >= 4) & (n_with_ephemeris < 4), 12, status)
+    return select(n_observed == 0, 10, status)
 
 
 def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:

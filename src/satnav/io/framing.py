@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["StreamFrames", "frame_stream", "crc24q", "crc24q_short", "crc24q_spans", "crc24q_frames",
-           "RTCM3_MAX_PAYLOAD"]
+           "RTCM3_MAX_PAYLOAD", "use_compiled_framing"]
 
 #: Largest RTCM 3 payload (10-bit length field).
 RTCM3_MAX_PAYLOAD = 1023
@@ -356,12 +356,21 @@ def _frame_general(data: bytes, *, ubx: bool, rtcm3: bool, nmea: bool, final: bo
 CHAIN_MAX = 16384
 
 
+#: The compiled :func:`_chain_kernel` in use (None or False: Python and NumPy) and as loaded
+#: (None: not tried).
+_KERNELS = None
+_LOADED = None
+
+
 def _frame_chain(data: bytes, ubx: bool, rtcm3: bool) -> StreamFrames | None:
     """The framing of a live buffer that is a chain of valid UBX / RTCM 3 frames from its
     first byte, possibly ending with the start of a frame still incomplete (held, as
     :func:`frame_stream` holds it); None for anything else (garbage, a checksum failure,
     NMEA: the general framer decides). A live stream is such a chain nearly always, and
-    walking it costs a few operations per frame instead of NumPy passes over the buffer."""
+    walking it costs a few operations per frame instead of NumPy passes over the buffer
+    (compiled: :func:`_chain_kernel`, when loaded by :func:`use_compiled_framing`)."""
+    if _KERNELS:
+        return _frame_chain_compiled(data, ubx, rtcm3)
     n = len(data)
     pos = 0
     rs: list[int] = []
@@ -422,6 +431,153 @@ def _frame_chain(data: bytes, ubx: bool, rtcm3: bool) -> StreamFrames | None:
         counts,
         pos,
     )
+
+
+def _frame_chain_compiled(data: bytes, ubx: bool, rtcm3: bool) -> StreamFrames | None:
+    """:func:`_frame_chain` by :func:`_chain_kernel`."""
+    cap = len(data) // 6 + 1
+    rtcm, ubx_frames = np.empty((cap, 3), np.int64), np.empty((cap, 4), np.int64)
+    nr, nu, pos = _KERNELS[0](np.frombuffer(data, np.uint8), ubx, rtcm3, _TABLE, rtcm, ubx_frames)
+    if pos < 0:
+        return None
+    counts = dict.fromkeys(_COUNT_KEYS, 0)
+    counts["ubx"], counts["rtcm3"] = nu, nr
+    u = ubx_frames[:nu]
+    return StreamFrames(u[:, 0], u[:, 2].astype(np.uint8), u[:, 3].astype(np.uint8), u[:, 1], rtcm[:nr, 0],
+                        rtcm[:nr, 1], rtcm[:nr, 2], [], counts, pos)
+
+
+def _chain_kernel(buf, ubx, rtcm3, table, rtcm, ubx_frames):
+    """The walk of :func:`_frame_chain` as one loop, for numba: ``(RTCM 3 frames, UBX frames,
+    bytes consumed)``, consumed -1 where the buffer is not such a chain; each RTCM 3 frame's
+    (start, payload length, message number) in ``rtcm``, each UBX frame's (start, payload
+    length, class, id) in ``ubx_frames`` (rows enough: one per 6 bytes). CRC-24Q with the
+    byte ``table`` (:func:`crc24q`), UBX Fletcher-8 (``_frame_chain``)."""
+    n = len(buf)
+    pos = 0
+    nr = 0
+    nu = 0
+    while pos < n:
+        b = buf[pos]
+        if b == 0xD3 and rtcm3:
+            if n - pos < 3:
+                break
+            if buf[pos + 1] & 0xFC:
+                return nr, nu, -1
+            ln = (np.int64(buf[pos + 1] & 0x03) << 8) | np.int64(buf[pos + 2])
+            end = pos + 6 + ln
+            if end > n:
+                break
+            crc = np.int64(0)
+            for j in range(pos, end - 3):
+                crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ np.int64(buf[j])]
+            sent = (np.int64(buf[end - 3]) << 16) | (np.int64(buf[end - 2]) << 8) | np.int64(buf[end - 1])
+            if crc != sent:
+                return nr, nu, -1
+            rtcm[nr, 0] = pos
+            rtcm[nr, 1] = ln
+            rtcm[nr, 2] = (np.int64(buf[pos + 3]) << 4) | (np.int64(buf[pos + 4]) >> 4) if ln >= 2 else -1
+            nr += 1
+            pos = end
+        elif b == 0xB5 and ubx:
+            if n - pos < 8:
+                if n - pos >= 2 and buf[pos + 1] != 0x62:
+                    return nr, nu, -1
+                break
+            if buf[pos + 1] != 0x62:
+                return nr, nu, -1
+            ln = np.int64(buf[pos + 4]) | (np.int64(buf[pos + 5]) << 8)
+            end = pos + 8 + ln
+            if end > n:
+                break
+            ck_a = np.int64(0)
+            ck_b = np.int64(0)
+            for j in range(pos + 2, end - 2):
+                ck_a = (ck_a + np.int64(buf[j])) & 0xFF
+                ck_b = (ck_b + ck_a) & 0xFF
+            if ck_a != buf[end - 2] or ck_b != buf[end - 1]:
+                return nr, nu, -1
+            ubx_frames[nu, 0] = pos
+            ubx_frames[nu, 1] = ln
+            ubx_frames[nu, 2] = buf[pos + 2]
+            ubx_frames[nu, 3] = buf[pos + 3]
+            nu += 1
+            pos = end
+        else:
+            return nr, nu, -1
+    return nr, nu, pos
+
+
+def _load_kernels():
+    from .._jit import compile_kernels
+
+    def warm_up(kernels):
+        """Compile (or load from the cache) now, and check the kernel against the Python walk
+        on chains of RTCM 3 and UBX frames, cut, damaged and with garbage."""
+        global _KERNELS
+        saved = _KERNELS
+        rng = np.random.default_rng(3)
+        try:
+            for case in range(40):
+                data = _check_chain(rng, case)
+                _KERNELS = False
+                want = _frame_chain(data, True, case % 3 != 1)
+                _KERNELS = kernels
+                got = _frame_chain(data, True, case % 3 != 1)
+                if not _same_frames(want, got):
+                    raise RuntimeError("the compiled framing differs from Python's")
+        finally:
+            _KERNELS = saved
+
+    return compile_kernels((_chain_kernel,), warm_up)
+
+
+def _check_chain(rng, case: int) -> bytes:
+    """Frames of random payloads (RTCM 3 and UBX, valid checksums) end to end, then for some
+    ``case`` cut short, a byte flipped or garbage in between."""
+    out = b""
+    for _ in range(int(rng.integers(1, 6))):
+        payload = rng.integers(0, 256, int(rng.integers(0, 300))).astype(np.uint8).tobytes()
+        if rng.random() < 0.6:
+            head = bytes([0xD3, len(payload) >> 8, len(payload) & 0xFF]) + payload
+            out += head + crc24q(head).to_bytes(3, "big")
+        else:
+            body = bytes([2, 0x15, len(payload) & 0xFF, len(payload) >> 8]) + payload
+            a = b = 0
+            for x in body:
+                a = (a + x) & 0xFF
+                b = (b + a) & 0xFF
+            out += b"\xb5\x62" + body + bytes([a, b])
+    if case % 4 == 1:
+        out = out[: int(rng.integers(0, len(out) + 1))]
+    elif case % 4 == 2 and out:
+        k = int(rng.integers(0, len(out)))
+        out = out[:k] + bytes([out[k] ^ (1 << int(rng.integers(0, 8)))]) + out[k + 1 :]
+    elif case % 8 == 3:
+        out += b"$GPGGA,1*00\r\n"
+    return out
+
+
+def _same_frames(a: StreamFrames | None, b: StreamFrames | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    for f in ("ubx_start", "ubx_cls", "ubx_id", "ubx_length", "rtcm_start", "rtcm_length", "rtcm_type"):
+        x, y = getattr(a, f), getattr(b, f)
+        if x.dtype != y.dtype or not np.array_equal(x, y):
+            return False
+    return (a.consumed, a.counts, a.nmea) == (b.consumed, b.counts, b.nmea)
+
+
+def use_compiled_framing(enabled: bool | None = True) -> bool:
+    """Walk live buffers (:func:`_frame_chain`) with the compiled :func:`_chain_kernel`
+    (``True``: load it now; ``satnav stream``'s feeds do this at their start) or in Python
+    and NumPy (``False``; ``None``: back to those until asked again); returns whether the
+    kernel is in use. Both give the same framing (tests/io/test_rtcm3.py)."""
+    global _KERNELS, _LOADED
+    from .._jit import switch_kernels
+
+    _KERNELS, _LOADED = switch_kernels(_LOADED, enabled, _load_kernels)
+    return bool(_KERNELS)
 
 
 def _undecided_tail(data: bytes, buf: np.ndarray, last_end: int, u, r, nmea: bool) -> int:

@@ -153,6 +153,14 @@ class Feed(_Thread):
         self.time_hint = time_hint  # callable -> GPST ns or None, asked when the first bytes come
         self.status = source.status
         self.raw_sinks = list(raw_sinks)
+        #: whether the bytes read are framed and live RTCM 3 epochs' cells decoded by compiled
+        #: kernels (numba; loaded now, not at the first bytes; without it: the same results)
+        self.compiled_decoding = False
+        if fmt in ("auto", "rtcm3", "ubx"):
+            from ..io.framing import use_compiled_framing
+            from ..io.rtcm3_live import use_compiled_rtcm_live
+
+            self.compiled_decoding = use_compiled_framing(True) and (fmt == "ubx" or use_compiled_rtcm_live(True))
 
     def stop(self) -> None:
         super().stop()

@@ -20,12 +20,28 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..frames import ecef_to_geodetic, enu_rotation
+from .._jit import _with_globals
+from ..frames import (
+    ecef_to_geodetic,
+    ellipsoid_parameters,
+    enu_rotation,
+    enu_rotation_elements,
+    geodetic_core,
+)
 from ..gnss_time import format_gpst
+from ..io.nmea_text import (
+    nmea_date,
+    nmea_latitude,
+    nmea_longitude,
+    nmea_number,
+    nmea_sentence,
+    nmea_time,
+)
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
 
 #: System letter per system number (satellite index // SATELLITES_PER_SYSTEM).
@@ -93,18 +109,80 @@ def _std_llh(fix: LiveFix, lat: float, lon: float) -> tuple[float, float, float]
     return math.nan, math.nan, math.nan
 
 
+# ---------------------------------------------------------------- the numbers of one epoch
+#: :func:`satnav.frames.geodetic_core` and :func:`satnav.frames.enu_rotation_elements` (the
+#: one model of each) evaluated on Python floats by the ``math`` module's functions, which
+#: call the C library's ``sin``, ``cos``, ``atan2``, ``sqrt`` and ``pow`` as NumPy's float64
+#: loops do where it has no vector versions of its own (``hypot``: NumPy's, as Python's
+#: ``math.hypot`` is computed otherwise). An epoch's position then costs a few microseconds
+#: instead of the forty NumPy calls of :func:`~satnav.frames.ecef_to_geodetic` on one row
+#: (about 45 us warm, several times that after an idle 100 ms between epochs). Checked
+#: against NumPy on the first use (:func:`_scalar_frames_ok`): where NumPy's own vector
+#: functions give other bits (an AVX-512 build using SVML), NumPy is used.
+_SCALAR_MATH = types.SimpleNamespace(hypot=lambda x, y: float(np.hypot(x, y)), arctan2=math.atan2, sin=math.sin,
+                                     cos=math.cos, sqrt=math.sqrt)
+_geodetic_scalar = _with_globals(geodetic_core, {"np": _SCALAR_MATH})
+_enu_elements_scalar = _with_globals(enu_rotation_elements, {"np": _SCALAR_MATH})
+_WGS84 = ellipsoid_parameters("WGS84")
+_SCALAR_OK: list = []  # [whether the scalar path gives NumPy's bits], once checked
+
+
+def _scalar_frames_ok() -> bool:
+    """Whether the scalar geodetic conversion and ENU rotation give NumPy's bits here, on
+    positions from the Earth's surface to geostationary height, poles and equator
+    included (checked once; about 2 ms)."""
+    if not _SCALAR_OK:
+        rng = np.random.default_rng(1)
+        n = 400
+        d = rng.normal(size=(n, 3))
+        d[:8] = [[0, 0, 1], [0, 0, -1], [1, 0, 0], [0, 1, 0], [-1, 0, 0], [1, 1, 1e-9], [1, -1, 0], [0, -1, 1]]
+        xyz = d / np.linalg.norm(d, axis=1)[:, None] * rng.uniform(6.35e6, 4.3e7, (n, 1))
+        lat, lon, h = ecef_to_geodetic(xyz)
+        rot = enu_rotation(lat, lon).reshape(n, 9)
+        ok = True
+        for i, (x, y, z) in enumerate(xyz.tolist()):
+            la, lo, hh = _geodetic_scalar(x, y, z, *_WGS84)
+            if (la, lo, hh) != (lat[i], lon[i], h[i]) or list(_enu_elements_scalar(la, lo)) != rot[i].tolist():
+                ok = False
+                break
+        _SCALAR_OK.append(ok)
+    return _SCALAR_OK[0]
+
+
+def _geodetic(x: float, y: float, z: float) -> tuple[float, float, float]:
+    """Latitude, longitude (rad) and height (m, WGS84) of one ECEF position (m): the bits
+    of :func:`~satnav.frames.ecef_to_geodetic` (see ``_SCALAR_MATH``)."""
+    if _scalar_frames_ok():
+        return _geodetic_scalar(x, y, z, *_WGS84)
+    lat, lon, h = ecef_to_geodetic(np.array([[x, y, z]]))
+    return float(lat[0]), float(lon[0]), float(h[0])
+
+
+def _enu_rotation(lat: float, lon: float) -> np.ndarray:
+    """(3, 3) :func:`~satnav.frames.enu_rotation` of one latitude and longitude (rad)."""
+    if _scalar_frames_ok():
+        return np.array(_enu_elements_scalar(lat, lon)).reshape(3, 3)
+    return enu_rotation(np.array([lat]), np.array([lon]))[0]
+
+
+def _xyz(position_m) -> tuple[float, float, float]:
+    """The ECEF position (m) as three floats."""
+    x, y, z = (position_m.tolist() if isinstance(position_m, np.ndarray)
+               else np.asarray(position_m, float).tolist())
+    return float(x), float(y), float(z)
+
+
 #: GPST - UTC (s) per GPST day (-1: a leap second inside the day); filled as days are met.
 _LEAP_BY_DAY: dict[int, int] = {}
+#: NMEA date (ddmmyy) per UTC day since the GPS epoch, as days are met.
+_DATE_BY_DAY: dict[int, str] = {}
 _GPS_EPOCH = _dt.datetime(1980, 1, 6)
 _NS_PER_DAY = 86_400_000_000_000
 
 
-def _utc(time_ns: int) -> _dt.datetime:
-    """UTC of GPST ns rounded to 10 ms (NMEA's hhmmss.ss), as
-    :func:`satnav.io.solution._utc_datetimes` gives it; the leap seconds looked up once per
-    day (the day of a leap second: every time)."""
-    t = int(time_ns)
-    day = t // _NS_PER_DAY
+def _leap_of_day(day: int) -> int:
+    """GPST - UTC (s) through the GPST day ``day`` (days since the GPS epoch); -1 when a
+    leap second falls inside it."""
     leap = _LEAP_BY_DAY.get(day)
     if leap is None:
         from ..gnss_time import leap_seconds_at_gpst
@@ -114,6 +192,15 @@ def _utc(time_ns: int) -> _dt.datetime:
         if len(_LEAP_BY_DAY) > 64:
             _LEAP_BY_DAY.clear()
         _LEAP_BY_DAY[day] = leap
+    return leap
+
+
+def _utc(time_ns: int) -> _dt.datetime:
+    """UTC of GPST ns rounded to 10 ms (NMEA's hhmmss.ss), as
+    :func:`satnav.io.solution._utc_datetimes` gives it; the leap seconds looked up once per
+    day (the day of a leap second: every time)."""
+    t = int(time_ns)
+    leap = _leap_of_day(t // _NS_PER_DAY)
     if leap < 0 or t < 0:
         from ..io.solution import _utc_datetimes
 
@@ -122,54 +209,86 @@ def _utc(time_ns: int) -> _dt.datetime:
     return _GPS_EPOCH + _dt.timedelta(microseconds=utc // 1000)
 
 
+def _utc_text(time_ns: int) -> tuple[str, str]:
+    """NMEA time (hhmmss.ss) and date (ddmmyy) of :func:`_utc` ``(time_ns)``, from integer
+    arithmetic (the date made once per day)."""
+    t = int(time_ns)
+    leap = _leap_of_day(t // _NS_PER_DAY)
+    if leap < 0 or t < 0:
+        when = _utc(t)
+        return nmea_time(when), nmea_date(when)
+    day, cs = divmod((t - leap * 1_000_000_000 + 5_000_000) // 10_000_000, 8_640_000)  # hundredths of s
+    date = _DATE_BY_DAY.get(day)
+    if date is None:
+        if len(_DATE_BY_DAY) > 64:
+            _DATE_BY_DAY.clear()
+        date = _DATE_BY_DAY[day] = nmea_date(_GPS_EPOCH + _dt.timedelta(days=day))
+    s, c = divmod(cs, 100)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return f"{h:02d}{m:02d}{s:02d}.{c:02d}", date
+
+
 def nmea_lines(fix: LiveFix, *, talker: str = "GN") -> bytes:
     """GGA, RMC, GSA (one per system used) and GST of one epoch, CR LF terminated
     (formatted by :mod:`satnav.io.nmea_text`; read back with ``pynmeagps`` in the tests)."""
-    from ..io.nmea_text import (
-        nmea_date,
-        nmea_latitude,
-        nmea_longitude,
-        nmea_number,
-        nmea_sentence,
-        nmea_time,
-    )
-    from ..io.solution import _NMEA_SYSTEM_ID
-
-    when = _utc(fix.time_ns)
-    tm, dt = nmea_time(when), nmea_date(when)
-    pos = np.asarray(fix.position_m, float)
-    solved = bool(np.all(np.isfinite(pos))) and fix.quality > 0
-    if not solved:
+    tm, dt = _utc_text(fix.time_ns)
+    x, y, z = _xyz(fix.position_m)
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z) and fix.quality > 0):
         return (nmea_sentence(talker + "GGA", (tm, "", "", "", "", "0", "0", "", "", "", "", "", "", ""))
                 + nmea_sentence(talker + "RMC", (tm, "V", "", "", "", "", "", "", dt, "", "", "N", "V")))
-    lat, lon, h = (float(v[0]) for v in ecef_to_geodetic(pos[None, :]))
+    lat, lon, h = _geodetic(x, y, z)
     la, ns = nmea_latitude(math.degrees(lat))
     lo, ew = nmea_longitude(math.degrees(lon))
-    q = _GGA_QUALITY.get(fix.quality, 0) if fix.valid else 0
+    valid = bool(fix.valid)
+    q = _GGA_QUALITY.get(fix.quality, 0) if valid else 0
     age = nmea_number(fix.age_s, 1) if fix.quality in (1, 2, 4) else ""
     out = [nmea_sentence(talker + "GGA", (tm, la, ns, lo, ew, str(q), str(int(fix.n_satellites)),
                                           nmea_number(fix.hdop, 1), nmea_number(h, 4), "M", "0.0", "M", age, ""))]
     spd = cog = ""
     v = fix.velocity_m_s
-    if v is not None and np.all(np.isfinite(v)):
-        venu = enu_rotation(np.array([lat]), np.array([lon]))[0] @ np.asarray(v, float)
-        spd = nmea_number(math.hypot(venu[0], venu[1]) / (1852.0 / 3600.0), 3)
-        cog = nmea_number(math.degrees(math.atan2(venu[0], venu[1])) % 360.0, 2)
+    if v is not None:
+        v = np.asarray(v, float)
+        vx, vy, vz = v.tolist()
+        if math.isfinite(vx) and math.isfinite(vy) and math.isfinite(vz):
+            ve, vn, _ = (_enu_rotation(lat, lon) @ v).tolist()
+            spd = nmea_number(math.hypot(ve, vn) / (1852.0 / 3600.0), 3)
+            cog = nmea_number(math.degrees(math.atan2(ve, vn)) % 360.0, 2)
     out.append(nmea_sentence(talker + "RMC", (
-        tm, "A" if fix.valid else "V", la, ns, lo, ew, spd, cog, dt, "", "",
-        _RMC_MODE.get(fix.quality, "A") if fix.valid else "N", "S" if fix.valid else "C")))
-    dops = [nmea_number(x, 1) for x in (fix.pdop, fix.hdop, fix.vdop)]
-    ids_of = _gsa_satellites(fix.satellites)
-    for letter in "GRECJI":
-        ids = ids_of.get(letter)
-        if not ids:
-            continue
-        out.append(nmea_sentence(talker + "GSA", ("A", "3" if fix.valid else "1", *ids, *[""] * (12 - len(ids)),
-                                                  *dops, str(_NMEA_SYSTEM_ID[letter]))))
+        tm, "A" if valid else "V", la, ns, lo, ew, spd, cog, dt, "", "",
+        _RMC_MODE.get(fix.quality, "A") if valid else "N", "S" if valid else "C")))
+    out.append(_gsa_sentences(talker, fix.satellites, valid, (nmea_number(fix.pdop, 1), nmea_number(fix.hdop, 1),
+                                                                nmea_number(fix.vdop, 1))))
     s_lat, s_lon, s_alt = _std_llh(fix, lat, lon)
     out.append(nmea_sentence(talker + "GST", (tm, nmea_number(fix.residual_rms_m, 3), "", "", "",
                                               nmea_number(s_lat, 3), nmea_number(s_lon, 3), nmea_number(s_alt, 3))))
     return b"".join(out)
+
+
+#: GSA sentences of the last few (talker, satellites, valid, DOP texts): epoch after epoch
+#: the same satellites are used and the DOPs (one decimal) change slowly.
+_GSA_SENTENCES: dict = {}
+
+
+def _gsa_sentences(talker: str, satellites, valid: bool, dops: tuple) -> bytes:
+    """The GSA sentences (one per system used, in the order G R E C J I) of an epoch."""
+    key = (talker, tuple(satellites), valid, dops)
+    out = _GSA_SENTENCES.get(key)
+    if out is None:
+        from ..io.solution import _NMEA_SYSTEM_ID
+
+        ids_of = _gsa_satellites(key[1])
+        lines = []
+        for letter in "GRECJI":
+            ids = ids_of.get(letter)
+            if not ids:
+                continue
+            lines.append(nmea_sentence(talker + "GSA", ("A", "3" if valid else "1", *ids, *[""] * (12 - len(ids)),
+                                                        *dops, str(_NMEA_SYSTEM_ID[letter]))))
+        if len(_GSA_SENTENCES) > 64:
+            _GSA_SENTENCES.clear()
+        out = _GSA_SENTENCES[key] = b"".join(lines)
+    return out
 
 
 def _gsa_satellites(satellites) -> dict[str, list[str]]:
@@ -222,11 +341,11 @@ def pos_line(fix: LiveFix, *, frame: str = "llh") -> bytes:
 def json_line(fix: LiveFix) -> bytes:
     """One JSON object per epoch (NaN as null): time, ECEF and geodetic position, quality,
     satellites, DOPs, standard deviations, ratio, age, note, latency."""
-    pos = np.asarray(fix.position_m, float)
-    ok = bool(np.all(np.isfinite(pos)))
+    pos = _xyz(fix.position_m)
+    ok = math.isfinite(pos[0]) and math.isfinite(pos[1]) and math.isfinite(pos[2])
     lat = lon = h = math.nan
     if ok:
-        lat, lon, h = (float(v[0]) for v in ecef_to_geodetic(pos[None, :]))
+        lat, lon, h = _geodetic(*pos)
     s = _std_llh(fix, lat, lon) if ok else (math.nan,) * 3
 
     def num(x, nd=4):
