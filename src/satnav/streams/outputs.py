@@ -357,12 +357,27 @@ def json_line(fix: LiveFix) -> bytes:
         "x_m": num(pos[0]), "y_m": num(pos[1]), "z_m": num(pos[2]),
         "lat_deg": num(math.degrees(lat), 9) if ok else None, "lon_deg": num(math.degrees(lon), 9) if ok else None,
         "height_m": num(h), "sd_north_m": num(s[0]), "sd_east_m": num(s[1]), "sd_up_m": num(s[2]),
-        "satellites": int(fix.n_satellites), "used": [satellite_id(int(x)) for x in fix.satellites],
+        "satellites": int(fix.n_satellites), "used": _satellite_ids(fix.satellites),
         "hdop": num(fix.hdop, 2), "pdop": num(fix.pdop, 2), "vdop": num(fix.vdop, 2), "gdop": num(fix.gdop, 2),
         "ratio": num(fix.ratio, 2), "age_s": num(fix.age_s, 2), "note": fix.note, "reason": fix.reason,
         "latency_ms": num(fix.latency_s * 1e3, 3),
     }
     return (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+
+
+#: Satellite ids of the last few lists of satellites used (epoch after epoch the same).
+_SATELLITE_IDS: dict = {}
+
+
+def _satellite_ids(satellites) -> list[str]:
+    """``satellite_id`` of each satellite index (a new list each time: json_line's)."""
+    key = tuple(satellites)
+    ids = _SATELLITE_IDS.get(key)
+    if ids is None:
+        if len(_SATELLITE_IDS) > 16:
+            _SATELLITE_IDS.clear()
+        ids = _SATELLITE_IDS[key] = [satellite_id(int(x)) for x in key]
+    return list(ids)
 
 
 #: Output format -> function of a LiveFix giving bytes.
