@@ -181,21 +181,3 @@ def test_one_solution_family(esbc, batch):
     df = batch.to_pandas()
     assert list(df.columns[:7]) == ["time", "x_m", "y_m", "z_m", "lat_deg", "lon_deg", "height_m"]
     assert "clock_G_s" in df and "reason" in df and len(df) == len(batch)
-
-
-def test_one_epoch_reader_equals_the_dense_reader(esbc):
-    """The one-epoch code table (_EpochReader) reads what _DenseReader reads, code by code
-    (present, absent, gap-filled preferences, Doppler/C/N0), on epochs of several systems."""
-    from satnav.estimators.spp import _DenseReader, _EpochReader
-
-    obs = esbc[0]
-    for i in (0, 7, 1500, 2879):
-        epoch = obs.epoch_slice(i, i + 1)
-        sats = epoch.satellite_indices
-        codes = ["C1C", "C2W", "C1X", "C7Q", "C2I", "C6I", "D1C", "S1C", "C5Q", "C9Z"]
-        one, dense = _EpochReader(epoch, codes), _DenseReader(epoch)
-        for c in codes:
-            np.testing.assert_array_equal(one.dense(c, sats), dense.dense(c, sats), err_msg=c)
-        for group in (["C1C", "C1X"], ["C2I", "C7Q"], ["C9Z", "C1C"]):
-            np.testing.assert_array_equal(one.filled(group, sats), dense.filled(group, sats))
-        np.testing.assert_array_equal(one.dense("L1C", sats), dense.dense("L1C", sats))  # not tabled

@@ -118,3 +118,14 @@ def test_live_utc_equals_the_solution_writers_utc():
                   + rng.integers(0, 1_000_000_000, 300))
     want = _utc_datetimes(np.array(times, np.int64))
     assert [_utc(int(t)) for t in times] == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=120))
+def test_checksum_is_the_xor_of_the_characters(body):
+    from satnav.io.nmea_text import nmea_checksum
+
+    x = 0
+    for ch in body:
+        x ^= ord(ch)
+    assert nmea_checksum(body) == f"{x:02X}"

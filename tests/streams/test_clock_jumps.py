@@ -10,6 +10,7 @@ import pytest
 
 import satnav
 from satnav.constants import SPEED_OF_LIGHT
+from satnav.streams import clock_jumps
 from satnav.streams.clock_jumps import ClockJumpDetector
 from tests.conftest import data_path
 
@@ -69,8 +70,18 @@ def _perturbed(epochs, seed):
     return out
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def path(request):
+    """Each test on the NumPy path and on the compiled kernel (skipped without numba)."""
+    compiled = request.param == "compiled"
+    if not clock_jumps.use_compiled_clock_jumps(compiled) and compiled:
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    yield request.param
+    clock_jumps.use_compiled_clock_jumps(None)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_jumps_equal_the_dictionary_rule(epochs, seed):
+def test_jumps_equal_the_dictionary_rule(epochs, seed, path):
     eps = _perturbed(epochs, seed)
     det = ClockJumpDetector()
     got = [det.update(e) for e in eps]
@@ -81,8 +92,65 @@ def test_jumps_equal_the_dictionary_rule(epochs, seed):
     assert jumps[1] == pytest.approx(-1e-3 * SPEED_OF_LIGHT, abs=300.0)
 
 
-def test_no_jump_without_enough_satellites_or_across_a_gap(epochs):
+def test_no_jump_without_enough_satellites_or_across_a_gap(epochs, path):
     det = ClockJumpDetector(max_gap_s=10.0)  # the file's 30 s epochs are all gaps
     assert [det.update(e) for e in epochs[:5]] == [0.0] * 5
     det = ClockJumpDetector(min_satellites=99)
     assert [det.update(e) for e in epochs[:5]] == [0.0] * 5
+
+
+def test_compiled_states_equal_numpys(epochs):
+    """The compiled kernel keeps the same state (pseudoranges, rates: NaN where none) as the
+    NumPy path, epoch after epoch, on real and on synthetic epochs (duplicated rows, small
+    and NaN values, codes not in order)."""
+    if not clock_jumps.use_compiled_clock_jumps(True):
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    try:
+        for eps in (_perturbed(epochs, 4), clock_jumps._check_epochs()):
+            states = []
+            for enabled in (False, True):
+                clock_jumps.use_compiled_clock_jumps(enabled)
+                det = ClockJumpDetector()
+                states.append([(det.update(e), det._p.copy(), det._rate.copy()) for e in eps])
+            for (j0, p0, r0), (j1, p1, r1) in zip(*states):
+                assert j0 == j1
+                assert np.array_equal(p0, p1, equal_nan=True) and np.array_equal(r0, r1, equal_nan=True)
+    finally:
+        clock_jumps.use_compiled_clock_jumps(None)
+
+
+def test_without_numba_the_live_engine_uses_numpy():
+    """SATNAV_NO_NUMBA: use_compiled_clock_jumps says False and the detector finds the jumps."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from satnav.streams import clock_jumps as cj; from satnav.streams.clock_jumps import ClockJumpDetector;"
+            "assert not cj.use_compiled_clock_jumps(True); d = ClockJumpDetector();"
+            "js = [d.update(e) for e in cj._check_epochs()]; print(sum(1 for j in js if j))")
+    env = dict(os.environ, SATNAV_NO_NUMBA="1", PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"
+
+
+def test_compiled_takes_any_layout_without_compiling_again(epochs):
+    """Read-only, strided or other-typed arrays go through the kernel of the one signature."""
+    if not clock_jumps.use_compiled_clock_jumps(True):
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    from types import SimpleNamespace
+
+    try:
+        kernel = clock_jumps._KERNELS[0]
+        eps = _perturbed(epochs, 5)
+        det, got = ClockJumpDetector(), []
+        for k, e in enumerate(eps):
+            value = np.repeat(e.value, 2)[::2] if k % 2 else e.value.copy()
+            value.flags.writeable = bool(k % 3)
+            odd = SimpleNamespace(epochs=e.epochs, codes=e.codes, sat=e.sat.astype(np.int64), code=e.code, value=value)
+            got.append(det.update(odd))
+        clock_jumps.use_compiled_clock_jumps(False)
+        ref = ClockJumpDetector()
+        assert got == [ref.update(e) for e in eps] and any(got)
+        assert len(kernel.signatures) == 1
+    finally:
+        clock_jumps.use_compiled_clock_jumps(None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from satnav.estimators import rtk_engine, spp
+from satnav.estimators import rtk_engine, spp_epoch
 from satnav.estimators.spp_engine import SppEngine
 from satnav.gnss_time import NS_PER_S
 from satnav.io.rinex_nav import read_rinex_nav
@@ -49,7 +49,7 @@ def esbc(esbc_day):
 
 def _clear_module_caches():
     measurement._RECEIVER_FRAMES.clear()
-    spp._EpochReader._LAYOUTS.clear()
+    spp_epoch._CODE_ROWS.clear()
     rtk_engine._DOP_GROUPS.clear()
 
 

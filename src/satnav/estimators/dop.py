@@ -115,7 +115,7 @@ def dilution_of_precision_enu(line_of_sight_enu, used=None, clock_group=None, n_
         np.negative(np.where(ok[..., None], los, 0.0), out=h[..., :3])
         h *= ok[..., None]
         present = h[..., 3:].sum(axis=-2) > 0
-    n = np.matmul(np.swapaxes(h, -1, -2), h)
+    n = _normal_matrix(h)
     idx = ar[3:3 + ng]
     n[..., idx, idx] += ~present  # pseudo-constraint for absent clock groups
     q = _safe_inverse(n)
@@ -159,7 +159,7 @@ def dilution_of_precision_epoch(line_of_sight_enu, clock_group, n_clock_groups, 
         ok = np.isfinite(los).all(axis=-1) & np.asarray(used, dtype=bool)
         np.negative(np.where(ok[:, None], los, 0.0), out=h[:, :3])
         h *= ok[:, None]  # (x * 1.0 == x where used)
-    n = np.matmul(h.T, h)
+    n = _normal_matrix(h)
     present = n.diagonal()[3:] > 0  # (the onehot columns' sums of squares: their counts)
     if not present.all():
         idx = np.flatnonzero(~present) + 3
@@ -176,6 +176,21 @@ def dilution_of_precision_epoch(line_of_sight_enu, clock_group, n_clock_groups, 
         vdop = float(sqrt(d[2]))
         tdop = float(sqrt(d[3])) if present[0] else float("nan")
     return gdop, pdop, hdop, vdop, tdop
+
+
+def _normal_matrix(h: np.ndarray) -> np.ndarray:
+    """``H^T H`` of the design rows ``h`` (..., k, p): the rows padded with zeros to a multiple
+    of 8 (at least 8) and multiplied by BLAS ``gemm`` of two buffers. Padded, the products
+    are summed in the same order whatever the number of rows (a time chunk's widest epoch:
+    results do not depend on the chunking); two buffers, because NumPy multiplies ``H^T H``
+    of one buffer by ``syrk``, whose bits differ from ``gemm``'s in the last place and which
+    the compiled SPP epoch (:func:`satnav.estimators.spp_kernel.finish_epoch`, ``np.dot``: the
+    same ``gemm``) cannot call."""
+    k = h.shape[-2]
+    width = max(-(-k // 8) * 8, 8)
+    padded = np.zeros(h.shape[:-2] + (width, h.shape[-1]))
+    padded[..., :k, :] = h
+    return np.matmul(np.swapaxes(padded, -1, -2), padded.copy())
 
 
 def _safe_inverse(n: np.ndarray) -> np.ndarray:

@@ -69,6 +69,10 @@ def chi_square_threshold(dof, false_alarm: float = DEFAULT_FALSE_ALARM) -> np.nd
     if not 0.0 < false_alarm < 1.0:
         raise ValueError(f"false-alarm probability must be in (0, 1), got {false_alarm}")
     if false_alarm == DEFAULT_FALSE_ALARM:  # every dof in the table: its values (as below)
+        if type(dof) is np.ndarray and dof.shape == (1,) and dof.dtype.kind in "iu":  # one epoch's
+            d = int(dof[0])
+            if 1 <= d <= len(_CHI2_999):
+                return _CHI2_999[d - 1:d].copy()
         ki = np.asarray(dof)
         if ki.ndim and ki.size and ki.dtype.kind in "iu" and ki.min() >= 1 and ki.max() <= len(_CHI2_999):
             return _CHI2_999[ki - 1]

@@ -63,7 +63,13 @@ from ..models import measurement
 from ..models.ionosphere import ionosphere_free_coefficients
 from ..orbits.glonass import BROADCAST_ERROR_M
 from ..progress import ProgressCounter
-from ..satellites import MAX_SATELLITES, SYSTEMS, satellite_index, system_number_of
+from ..satellites import (
+    MAX_SATELLITES,
+    SYSTEMS,
+    satellite_index,
+    satellite_index_of,
+    system_number_of,
+)
 from ..signals import carrier_frequency, glonass_channels, per_system
 from .dop import dilution_of_precision, dilution_of_precision_epoch, enu_line_of_sight
 from .integrity import DEFAULT_FALSE_ALARM, chi_square_threshold, standardized_residuals
@@ -489,52 +495,6 @@ class _DenseReader:
         return self.filled(present, sats) if present else None
 
 
-class _EpochReader(_DenseReader):
-    """:class:`_DenseReader` of an observation set holding one epoch: the values of the
-    codes ``codes`` laid out once in one (codes, satellites) table, each code's row then read
-    with one index (the same values: the last row of a (satellite, code) wins in both)."""
-
-    _LAYOUTS: dict = {}  # (observation codes, codes wanted) -> (code -> table row, code index -> row)
-
-    def __init__(self, obs, codes):
-        super().__init__(obs)
-        key = (tuple(obs.codes), tuple(codes))
-        layout = self._LAYOUTS.get(key)
-        if layout is None:
-            index = {c: i for i, c in enumerate(obs.codes)}
-            wanted = [c for c in dict.fromkeys(codes) if c in index]
-            code_row = np.full(len(obs.codes) + 1, -1, dtype=np.intp)
-            code_row[[index[c] for c in wanted]] = np.arange(len(wanted))
-            if len(self._LAYOUTS) > 64:
-                self._LAYOUTS.clear()
-            layout = self._LAYOUTS[key] = ({c: j for j, c in enumerate(wanted)}, code_row)
-        self.row, code_row = layout
-        wanted = self.row
-        r = code_row[obs.code]
-        keep = r >= 0
-        self.table = np.full((len(wanted), MAX_SATELLITES), np.nan)
-        self.table[r[keep], obs.sat[keep]] = obs.value[keep]
-
-    def dense(self, code, sats, what="value"):
-        j = self.row.get(code)
-        if what != "value" or j is None:
-            return super().dense(code, sats, what)
-        return self.table[j, sats][None, :]
-
-
-def _plan_codes(plan) -> list[str]:
-    """Every code the plan's measurement columns may read (pseudoranges, Dopplers, C/N0)."""
-    out = plan.__dict__.get("_read_codes")
-    if out is None:
-        out = []
-        for codes1, codes2, extra_bands in plan.codes.values():
-            for group in (codes1, codes2, *extra_bands):
-                for c in group:
-                    out += [c, "D" + c[1:], "S" + c[1:]]
-        plan.__dict__["_read_codes"] = out
-    return out
-
-
 def _frequency(system, code, glonass_k):
     """Carrier frequency (Hz) per satellite of one system and code (array over sats)."""
     band = code[1]
@@ -575,23 +535,34 @@ class _SignalPlan:
 def _signal_plan(obs, opts: SppOptions, *, require: bool = True) -> _SignalPlan:
     """The codes to use per system, from the codes present in ``obs``; raises
     :class:`SatnavError` when no system has one (unless ``require`` is False)."""
-    from ..satellites import system_of
+    return _plan_of(_code_choice(_codes_by_system(obs), opts), obs.satellite_indices, require=require)
 
+
+@dataclass
+class _CodeChoice:
+    """The codes per system of a signal plan, chosen from the codes present per system
+    (``have``), before the satellites: ``codes`` and ``signals`` as :class:`_SignalPlan`'s,
+    for every system that has them (in the order of the options' systems)."""
+
+    codes: dict
+    signals: dict
+    excluded_sats: set
+    have: dict
+    systems: str
+
+
+def _code_choice(have_codes: dict, opts: SppOptions) -> _CodeChoice:
+    """:class:`_CodeChoice` of the options for the codes present per system (``have_codes``,
+    :func:`_codes_by_system`)."""
     systems = "".join(dict.fromkeys(str(opts.systems).upper()))
     bad = [s for s in systems if s not in SYSTEMS]
     if bad:
         raise SatnavError(f"unknown system letter(s) {''.join(bad)!r}, expected letters of {SYSTEMS}")
     ex_sats, ex_systems = _parse_exclude(opts.exclude)
-    all_sats = obs.satellite_indices
-    sys_letters = np.atleast_1d(system_of(all_sats)) if len(all_sats) else np.array([], dtype="<U1")
-    have_codes = _codes_by_system(obs)
-    codes, signals, satellites, by_system = {}, {}, [], {}
+    codes, signals = {}, {}
     for s in systems:
-        if s in ex_systems:
-            continue
-        sats = all_sats[(sys_letters == s) & ~np.isin(all_sats, list(ex_sats))]
         prefs = _signal_preferences(s, opts.signals, opts.iono)
-        if not len(sats) or prefs is None:
+        if s in ex_systems or prefs is None:
             continue
         have = have_codes.get(s, set())
         codes1 = _choose_codes(have, prefs[0])
@@ -616,17 +587,40 @@ def _signal_plan(obs, opts: SppOptions, *, require: bool = True) -> _SignalPlan:
                 extra_bands.append(extra)
                 signals[s] += "," + extra[0]
         codes[s] = (codes1, codes2, extra_bands)
+    return _CodeChoice(codes, signals, ex_sats, have_codes, systems)
+
+
+#: Where each system's satellite indices start (and the last one's end).
+_SYSTEM_STARTS = np.array([satellite_index_of(n, 0) for n in range(len(SYSTEMS) + 1)])
+
+
+def _plan_of(choice: _CodeChoice, all_sats: np.ndarray, *, require: bool = True) -> _SignalPlan:
+    """The :class:`_SignalPlan` of the codes ``choice`` for the satellites ``all_sats``
+    (sorted unique indices, :attr:`Observations.satellite_indices`): the systems of the
+    choice with a satellite not excluded."""
+    bounds = np.searchsorted(all_sats, _SYSTEM_STARTS).tolist()  # (satellites sorted by system)
+    excluded = list(choice.excluded_sats)
+    codes, signals, satellites, by_system = {}, {}, [], {}
+    for s, c in choice.codes.items():
+        n = SYSTEMS.index(s)
+        sats = all_sats[bounds[n]:bounds[n + 1]]
+        if excluded:
+            sats = sats[~np.isin(sats, excluded)]
+        if not len(sats):
+            continue
+        codes[s] = c
+        signals[s] = choice.signals[s]
         satellites.append(sats)
         by_system[s] = sats
     if not codes and require:
-        have = "; ".join(f"{k}: {' '.join(sorted(v))}" for k, v in have_codes.items() if v)
+        have = "; ".join(f"{k}: {' '.join(sorted(v))}" for k, v in choice.have.items() if v)
         raise SatnavError(
-            f"no usable pseudoranges: none of the systems {systems!r} has a supported code "
+            f"no usable pseudoranges: none of the systems {choice.systems!r} has a supported code "
             f"in the observations (have {have or 'nothing'})"
         )
     clock_systems = tuple(dict.fromkeys(CLOCK_GROUP_OF[s] for s in codes))
     sats = np.concatenate(satellites) if satellites else np.zeros(0, dtype=np.int16)
-    return _SignalPlan(codes, signals, ex_sats, sats, clock_systems, by_system)
+    return _SignalPlan(codes, signals, set(choice.excluded_sats), sats, clock_systems, by_system)
 
 
 def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan, *, ephemeris=None,
@@ -634,7 +628,20 @@ def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan, *, 
     """Pack the measurements of the epochs of ``obs`` (epochs x slots) with the satellite
     states at transmission time; None when ``obs`` holds no satellite of a planned system.
     ``ephemeris``: the prepared :class:`~satnav.orbits.ephemeris.BroadcastEphemeris` of
-    ``nav`` (default: prepared for this call); ``channels``: see :func:`_measurement_columns`."""
+    ``nav`` (default: prepared for this call); ``channels``: see :func:`_measurement_columns`.
+    Observations of one epoch take :func:`~satnav.estimators.spp_epoch.build_epoch_problem`
+    (the same problem in fewer NumPy calls: the live engine's path)."""
+    if len(obs.epochs) == 1:
+        from .spp_epoch import build_epoch_problem
+
+        return build_epoch_problem(obs, nav, opts, states_fn, plan, ephemeris=ephemeris, channels=channels)
+    return _build_dense_problem(obs, nav, opts, states_fn, plan, ephemeris=ephemeris, channels=channels)
+
+
+def _build_dense_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan, *, ephemeris=None,
+                         channels=None) -> _Problem | None:
+    """:func:`_build_problem` of any number of epochs, from their ``epochs x satellites``
+    arrays (:func:`_measurement_columns`)."""
     columns = _measurement_columns(obs, nav, opts, plan, channels)
     if not columns:
         return None
@@ -658,7 +665,8 @@ def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan, *, 
                                   pb.epochs[ei], ci, pseudorange[ei, ci], c1, c2, ephemeris)
     valid = states["valid"]
     pb.n_with_ephemeris = np.bincount(ei[valid], minlength=pb.m)
-    _pack(pb, nav, opts, columns, ei[valid], ci[valid], pseudorange, states, valid)
+    measured = {key: _stacked(columns, key, pb.m) for key in ("doppler", "cn0", "sigma")}
+    _pack(pb, nav, opts, measured, ei[valid], ci[valid], pseudorange, states, valid)
     return pb
 
 
@@ -668,7 +676,7 @@ def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan, channels
     are the run's, so that its solution needs no remapping). ``channels(obs, nav, sats)``
     replaces :func:`_glonass_channels` (a cache of the caller)."""
     reported = opts.weights == "reported"
-    reader = _EpochReader(obs, _plan_codes(plan)) if len(obs.epochs) == 1 else _DenseReader(obs)
+    reader = _DenseReader(obs)
     # per plan: channels of the systems without them, frequencies, Doppler and C/N0 codes
     static = plan.__dict__.setdefault("_static", {})
     columns = []
@@ -730,33 +738,45 @@ def _derived_codes(static: dict, codes) -> tuple[list, list]:
 
 def _column_layout(pb: _Problem, columns: list[dict]) -> None:
     """Measurement columns (one per satellite and signal), output columns (one per
-    satellite), clock groups and inter-frequency-bias parameters."""
+    satellite), clock groups, inter-frequency-bias parameters and the constants of each
+    column's system (error factor, broadcast orbit + clock variance: None when no system
+    has one). Each column dict (``system``, ``band``, ``sats``, ``f1``, ``glo_k``) gives one
+    block of columns: what is constant over a block is repeated over its satellites."""
+    widths = [len(c["sats"]) for c in columns]
+    systems = [c["system"] for c in columns]
+    first = [c["band"] == "" for c in columns]
     sats = np.concatenate([c["sats"] for c in columns])
-    n = len(sats)
     pb.col_sats = sats
-    pb.col_set = np.concatenate([np.full(len(c["sats"]), j) for j, c in enumerate(columns)])
-    primary = np.concatenate([np.full(len(c["sats"]), c["band"] == "") for c in columns])
+    pb.col_set = block = np.repeat(np.arange(len(columns)), widths)
+    primary = np.repeat(first, widths)
     pb.satellites = sats[primary]
-    out_of = {int(v): i for i, v in enumerate(pb.satellites)}
-    pb.col_out = np.array([out_of[int(v)] for v in sats], dtype=np.intp)
     pb.col_primary = primary
-    col_sys = np.concatenate([[c["system"]] * len(c["sats"]) for c in columns])
+    # output column: the satellite's among the first-band columns (a further band's block
+    # holds its system's satellites in the same order)
+    shift, out_of, start, out = [], {}, 0, 0
+    for s, w, f in zip(systems, widths, first):
+        if f:
+            out_of[s] = out
+            out += w
+        shift.append(out_of[s] - start)
+        start += w
+    pb.col_out = np.arange(len(sats)) + np.array(shift, dtype=np.intp)[block]
+    col_sys = np.array(systems)[block]
     pb.col_sys_all = col_sys
     pb.col_system = col_sys[primary]
-    groups = list(dict.fromkeys(CLOCK_GROUP_OF[s] for s in col_sys))
+    groups = list(dict.fromkeys(CLOCK_GROUP_OF[s] for s in systems))
     pb.clock_systems = tuple(groups)
-    pb.col_group = np.array([groups.index(CLOCK_GROUP_OF[s]) for s in col_sys], dtype=np.intp)
-    band_of_col = np.concatenate([np.full(len(c["sats"]), c["band"]) for c in columns])
-    pb.ifb_keys = list(dict.fromkeys(
-        (groups[g], b) for g, b in zip(pb.col_group[~primary], band_of_col[~primary])
-    ))
+    group = [groups.index(CLOCK_GROUP_OF[s]) for s in systems]
+    pb.col_group = np.array(group, dtype=np.intp)[block]
+    pb.ifb_keys = list(dict.fromkeys((groups[g], c["band"]) for g, c, f in zip(group, columns, first) if not f))
     pb.ifb_group = np.array([groups.index(g) for g, _ in pb.ifb_keys], dtype=np.intp)
-    col_ifb = np.full(n, -1, dtype=np.intp)
-    for j, (g, b) in enumerate(pb.ifb_keys):
-        col_ifb[(pb.col_group == groups.index(g)) & (band_of_col == b) & ~primary] = j
-    pb.col_ifb = col_ifb
+    ifb = [-1 if f else pb.ifb_keys.index((groups[g], c["band"])) for g, c, f in zip(group, columns, first)]
+    pb.col_ifb = np.array(ifb, dtype=np.intp)[block]
     pb.col_f1 = np.concatenate([c["f1"] for c in columns])
     pb.col_glo_k = np.concatenate([c["glo_k"] for c in columns])
+    pb.col_error_factor = np.array([SYSTEM_ERROR_FACTORS.get(s, 1.0) for s in systems])[block]
+    sat_var = np.array([SATELLITE_ERROR_M.get(s, 0.0) ** 2 for s in systems])
+    pb.col_satellite_var = sat_var[block] if sat_var.any() else None
 
 
 #: What :func:`_column_layout` and :func:`_column_constants` set (kept per plan).
@@ -787,19 +807,14 @@ def _cached_column_layout(pb: _Problem, columns: list[dict], plan: _SignalPlan, 
 def _column_constants(pb: _Problem, nav) -> None:
     """The broadcast ionosphere coefficients (GPS, BeiDou; None when absent) and per
     measurement column: ionosphere scale from the model's reference frequency to the
-    signal's (and whether BeiDou's model applies), error factor, broadcast orbit + clock
-    variance (None when no system has one) and carrier wavelength (m; NaN for a GLONASS
-    satellite of unknown channel)."""
+    signal's (and whether BeiDou's model applies) and carrier wavelength (m; NaN for a
+    GLONASS satellite of unknown channel)."""
     col_sys = pb.col_sys_all
-    is_bds = col_sys == "C"
     pb.iono_gps = _iono_coefficients(nav, "GPS")
     pb.iono_bds = _iono_coefficients(nav, "BDS")
-    ref = np.where(is_bds & _has_bds_klobuchar(nav), FREQ_B1I, FREQ_L1)
+    pb.col_iono_bds = bds_model = (col_sys == "C") & (pb.iono_bds is not None)
+    ref = np.where(bds_model, FREQ_B1I, FREQ_L1)
     pb.col_iono_scale = (ref / pb.col_f1) ** 2
-    pb.col_iono_bds = is_bds & _has_bds_klobuchar(nav)
-    pb.col_error_factor = np.array([SYSTEM_ERROR_FACTORS.get(s, 1.0) for s in col_sys])
-    sat_var = np.array([SATELLITE_ERROR_M.get(s, 0.0) ** 2 for s in col_sys])
-    pb.col_satellite_var = sat_var if sat_var.any() else None
     lam = SPEED_OF_LIGHT / pb.col_f1
     pb.col_wavelength = np.where((col_sys == "R") & np.isnan(pb.col_glo_k), np.nan, lam)
 
@@ -816,15 +831,22 @@ def _stacked(columns: list[dict], key: str, m: int, fill=np.nan) -> np.ndarray |
     return np.concatenate(parts, axis=1)
 
 
+def _combination_coefficients(columns: list[dict], iono: str):
+    """Coefficients (c1, c2) per measurement column of its pseudorange as solved: the
+    iono-free combination's of its two codes, else (1, 0)."""
+    f1 = np.concatenate([c["f1"] for c in columns])
+    if iono == "iono-free":
+        return ionosphere_free_coefficients(f1, np.concatenate([c["f2"] for c in columns]))
+    return np.ones(len(f1)), np.zeros(len(f1))
+
+
 def _combined_pseudoranges(columns: list[dict], iono: str, m: int):
     """Pseudoranges (m) as solved (iono-free combination or the code), with the
     combination's coefficients per column."""
-    f1 = np.concatenate([c["f1"] for c in columns])
+    c1, c2 = _combination_coefficients(columns, iono)
     if iono == "iono-free":
-        f2 = np.concatenate([c["f2"] for c in columns])
-        c1, c2 = ionosphere_free_coefficients(f1, f2)
         return c1 * _stacked(columns, "p1", m) + c2 * _stacked(columns, "p2", m), c1, c2  # (always given)
-    return _stacked(columns, "p1", m), np.ones(len(f1)), np.zeros(len(f1))
+    return _stacked(columns, "p1", m), c1, c2
 
 
 def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx, ci, p_flat, c1, c2,
@@ -877,8 +899,10 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
     return out
 
 
-def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, states, valid) -> None:
-    """Pack the valid measurements ``(ei, ci)`` into (epochs, slots) arrays of ``pb``."""
+def _pack(pb: _Problem, nav, opts: SppOptions, measured: dict, ei, ci, pseudorange, states, valid) -> None:
+    """Pack the valid measurements ``(ei, ci)`` into (epochs, slots) arrays of ``pb``;
+    ``measured``: the (epochs, measurement columns) Doppler, C/N0 and reported sigma
+    (``"doppler"``, ``"cn0"``, ``"sigma"``; None where absent: :func:`_stacked`)."""
     m = pb.m
     if m == 1:  # (the values below: one epoch's measurements in order)
         kmax = len(ei)
@@ -927,14 +951,14 @@ def _pack(pb: _Problem, nav, opts: SppOptions, columns, ei, ci, pseudorange, sta
         fields = hit[1]
     (pb.group, pb.ifb, pb.primary, pb.system, pb.iono_scale, pb.use_bds_model, pb.error_factor,
      pb.satellite_var) = fields
-    cn0 = _stacked(columns, "cn0", m)
+    cn0 = measured["cn0"]
     pb.cn0 = pack(cn0[ei, ci]) if cn0 is not None and np.isfinite(cn0).any() else None
-    reported = _stacked(columns, "sigma", m)
+    reported = measured["sigma"]
     pb.reported_var = pack(reported[ei, ci] ** 2) if reported is not None and np.isfinite(reported).any() else None
     pb.cn0_error_m = opts.cn0_error_m
     pb.iono_free_factor = 3.0 if opts.iono == "iono-free" else 1.0
     # Doppler: range rate -lambda D (m/s); GLONASS needs its channel number
-    doppler = _stacked(columns, "doppler", m)
+    doppler = measured["doppler"]
     pb.range_rate = (pack(-pb.col_wavelength[ci] * doppler[ei, ci]) if doppler is not None
                      else np.full(shape, np.nan))
     pb.excluded = np.zeros(shape, dtype=bool)
@@ -1028,10 +1052,6 @@ def _iono_coefficients(nav, prefix):
     if len(a) < 4 or len(b) < 4 or not (np.any(a != 0) or np.any(b != 0)):
         return None
     return a, b
-
-
-def _has_bds_klobuchar(nav) -> bool:
-    return _iono_coefficients(nav, "BDS") is not None
 
 
 def _initial_position(obs, initial):
@@ -1382,6 +1402,7 @@ class _SppCore:
         self._channels: dict = {}
         self._plans: dict = {}
         self._codes: dict = {}
+        self._choices: dict = {}
 
     def signal_plan(self, obs, *, require: bool = True) -> _SignalPlan:
         """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
@@ -1394,10 +1415,18 @@ class _SppCore:
         plan = plans.get(raw)
         if plan is not None:
             return plan
-        key = (require, obs.satellite_indices.tobytes(), self._codes_key(obs))
+        sats = obs.satellite_indices
+        codes = self._codes_key(obs)
+        key = (require, sats.tobytes(), codes)
         plan = plans.get(key)
-        if plan is None:
-            plan = _signal_plan(obs, self.opts, require=require)
+        if plan is None:  # the codes chosen kept per codes present (satellites come and go)
+            choice = self._choices.get(codes)
+            if choice is None:
+                if len(self._choices) > 128:
+                    self._choices.clear()
+                per = dict(codes)
+                choice = self._choices[codes] = _code_choice({s: set(per.get(s, ())) for s in SYSTEMS}, self.opts)
+            plan = _plan_of(choice, sats, require=require)
         if len(plans) > 128:
             plans.clear()
         plans[key] = plans[raw] = plan
@@ -1489,11 +1518,15 @@ def _solve(pb: _Problem, x0, opts: SppOptions, clock0: dict | None = None) -> So
             clk[:, j] = clock0[g]
     rr, clk, last_step, singular, iterations, ev = _iterate_fit(pb, np.arange(m), rr, clk, opts.max_iterations)
     threshold = chi_square_threshold(ev.dof, opts.false_alarm)
-    if opts.raim:
+    if opts.raim and (m > 1 or (ev.dof[0] >= 2 and ev.T[0] > threshold[0])):  # (one epoch: only when failing)
         ev, rr, clk, threshold = _fault_exclusion(
             pb, ev, rr, clk, threshold, opts.false_alarm, opts.max_exclusions, opts.max_iterations,
             last_step, singular,
         )
+    if m == 1 and _COMPILED is not None:  # the live engine's epoch: the same solution, compiled
+        out = _COMPILED.finish_compiled(pb, ev, rr, clk, threshold, last_step, singular, iterations, opts)
+        if out is not None:
+            return out
     status, tested, dops = _grade(pb, ev, rr, threshold, last_step, singular, opts.height_range_m)
     solved = status <= SOLVED_STATUS_MAX
     position = np.where(solved[:, None], rr, np.nan)
@@ -1544,18 +1577,9 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
     use = ev.use
     m = pb.m
     ng = len(pb.clock_systems)
-    status = np.zeros(m, dtype=np.int8)
     enough = use.sum(axis=1) >= ev.n_par
     tested = ev.dof >= 1
     failed = tested & (ev.T > threshold)
-    any_excluded = pb.excluded.any(axis=1)
-    if any_excluded.any():
-        status[any_excluded] = 1
-        # after an exclusion a single redundant measurement cannot confirm the result
-        status[~tested | (any_excluded & (ev.dof < 2))] = 2
-    else:  # (the same statuses)
-        status[~tested] = 2
-    status[failed] = 3
     # DOP of the satellites (each once: its first-band measurement, else a further band's)
     one = _one_per_satellite(pb, use)
     if m == 1:  # (the same values, in a third of the calls)
@@ -1563,19 +1587,39 @@ def _grade(pb: _Problem, ev, rr, threshold, last_step, singular, height_range_m)
         dops = [np.array([v]) for v in dilution_of_precision_epoch(los, pb.group[0], ng, used=one[0])]
     else:
         dops = dilution_of_precision(ev.az, ev.el, one, pb.group, ng)
-    gdop = dops[0]
-    status[(status <= 1) & ~(gdop <= _MAX_GDOP)] = 4
+    height_ok = True
     if height_range_m is not None:
         height = ev.height if getattr(ev, "height", None) is not None else ecef_to_geodetic(rr)[2]
-        status[(status <= 2) & ~((height >= height_range_m[0]) & (height <= height_range_m[1]))] = 6
-    status[last_step > _NOT_CONVERGED_M] = 14
-    status[singular | (enough & ~np.isfinite(gdop))] = 13
-    if not enough.all():  # (an epoch with enough measurements has observations)
-        need = 4  # at least one clock and a position
-        status[~enough] = 11
-        status[(~enough) & (pb.n_observed >= need) & (pb.n_with_ephemeris < need)] = 12
-        status[pb.n_observed == 0] = 10
-    return status, tested, dops
+        height_ok = (height >= height_range_m[0]) & (height <= height_range_m[1])
+    status = epoch_status(pb.excluded.any(axis=1), tested, ev.dof, failed, dops[0], height_ok, last_step, singular,
+                          enough, pb.n_observed, pb.n_with_ephemeris)
+    return np.asarray(status, dtype=np.int8), tested, dops
+
+
+def epoch_status(any_excluded, tested, dof, failed, gdop, height_ok, last_step, singular, enough, n_observed,
+                 n_with_ephemeris):
+    """Status code (:data:`~satnav.estimators.solution.STATUS`) of epochs (arrays: the batch
+    solver's) or of one epoch (numbers: the compiled one-epoch kernel,
+    :func:`satnav.estimators.spp_kernel.finish_epoch`), later rules winning: 1 a measurement
+    was excluded; 2 no redundancy for the residual test (``tested`` False; or, after an
+    exclusion, a single redundant measurement cannot confirm the result); 3 the residual
+    test failed (``failed``); 4 GDOP above :data:`_MAX_GDOP` (or NaN) of an epoch otherwise
+    0 or 1; 6 height outside the allowed range (``height_ok`` False) of an epoch otherwise
+    0-2; 14 not converged (last step above :data:`_NOT_CONVERGED_M`, m); 13 singular (or
+    GDOP NaN with enough measurements); 11 fewer measurements than unknowns (``enough``
+    False), 12 when that is for want of ephemerides (at least 4 observed, fewer than 4 with
+    one); 10 nothing observed. Only operations numba compiles."""
+    status = select(any_excluded, 1, 0)
+    status = select(np.logical_not(tested) | (any_excluded & (dof < 2)), 2, status)
+    status = select(failed, 3, status)
+    status = select((status <= 1) & np.logical_not(gdop <= _MAX_GDOP), 4, status)
+    status = select((status <= 2) & np.logical_not(height_ok), 6, status)
+    status = select(last_step > _NOT_CONVERGED_M, 14, status)
+    status = select(singular | (enough & np.logical_not(np.isfinite(gdop))), 13, status)
+    short = np.logical_not(enough)
+    status = select(short, 11, status)
+    status = select(short & (n_observed >= 4) & (n_with_ephemeris < 4), 12, status)
+    return select(n_observed == 0, 10, status)
 
 
 def _satellite_columns(pb: _Problem, ev, solved, all_solved=False) -> dict:

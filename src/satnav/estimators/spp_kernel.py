@@ -20,12 +20,13 @@ back to the NumPy path, which handles it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
 import numpy as np
 
-from ..constants import OMEGA_E_GPS, WGS84_A, WGS84_F
+from ..constants import OMEGA_E_GPS, SPEED_OF_LIGHT, WGS84_A, WGS84_F
 from ..frames import enu_rotation_elements, geodetic_core
 from ..models.ionosphere import KLOBUCHAR_DEFAULT_ALPHA, KLOBUCHAR_DEFAULT_BETA
 from ..models.measurement import (
@@ -37,9 +38,10 @@ from ..models.measurement import (
 )
 from ..models.troposphere import RELATIVE_HUMIDITY, saastamoinen_core
 from . import spp
-from .spp import code_variance
+from .spp import code_variance, epoch_status
 
-__all__ = ["use_compiled_spp", "solve_epoch", "solve_compiled", "EPOCHS_COMPILED"]
+__all__ = ["use_compiled_spp", "solve_epoch", "solve_compiled", "finish_epoch", "finish_compiled", "EPOCHS_COMPILED",
+           "EPOCHS_FINISHED"]
 
 
 def _pairwise_sum(a, n):
@@ -271,12 +273,272 @@ def solve_epoch(rr, clk, max_iterations, sat_pos, present, pseudorange, sat_cloc
             _pairwise_sum(t, width))
 
 
+def _fortran(n):
+    """Column-major copy of the square matrix ``n`` (LAPACK's order, as NumPy's linalg copies it)."""
+    p = n.shape[0]
+    a = np.empty(p * p)
+    for j in range(p):
+        for i in range(p):
+            a[i + j * p] = n[i, j]
+    return a
+
+
+def _inverse(n):
+    """``(np.linalg.inv(n), True)`` by the LAPACK ``dgesv`` with an identity right-hand side that
+    it calls (the same bits); ``(NaN, False)`` for an exactly singular ``n`` (NumPy's
+    LinAlgError, which :func:`satnav.estimators.spp._cofactor` turns into NaN)."""
+    p = n.shape[0]
+    if _GESV is None:  # numba's internals moved (its inv takes another LAPACK path: the
+        return np.linalg.inv(n), True  # warm-up check then finds the bits differ)
+    a = _fortran(n)
+    x = np.zeros(p * p)
+    for i in range(p):
+        x[i + i * p] = 1.0
+    pivots = np.empty(p, dtype=np.int32)
+    q = np.empty((p, p))
+    if _GESV(100, p, p, a.ctypes, p, pivots.ctypes, x.ctypes, p) != 0:
+        q[:, :] = np.nan
+        return q, False
+    for j in range(p):
+        for i in range(p):
+            q[i, j] = x[i + j * p]
+    return q, True
+
+
+def _eigenvalues_symmetric(n):
+    """``np.linalg.eigvalsh(n)`` (ascending) by the LAPACK ``dsyevd`` (lower triangle) that it
+    calls; LinAlgError when it does not converge (as NumPy)."""
+    if _EVD is None:
+        return np.linalg.eigvalsh(n)
+    p = n.shape[0]
+    a = _fortran(n)
+    w = np.empty(p)
+    if _EVD(100, 78, 76, p, a.ctypes, p, w.ctypes) != 0:  # kind "d", jobz "N", uplo "L"
+        raise np.linalg.LinAlgError()
+    return w
+
+
+def _determinant(n):
+    """``np.linalg.det(n)``: NumPy's ``sign * exp(sum log |u_ii|)`` of the LAPACK ``dgetrf``
+    factors (0 for an exactly singular ``n``)."""
+    if _GETRF is None:
+        return np.linalg.det(n)
+    p = n.shape[0]
+    a = _fortran(n)
+    pivots = np.empty(p, dtype=np.int32)
+    if _GETRF(100, p, p, a.ctypes, p, pivots.ctypes) > 0:
+        return 0.0
+    sign = 1.0
+    for i in range(p):
+        if pivots[i] != i + 1:
+            sign = -sign
+    logdet = 0.0
+    for i in range(p):
+        u = a[i + i * p]
+        if u < 0:
+            sign = -sign
+            u = -u
+        logdet += np.log(u)
+    return sign * np.exp(logdet)
+
+
+def _dop_epoch(az, el, use, group, ng):
+    """(GDOP, PDOP, HDOP, VDOP, TDOP) of the used satellites of one epoch:
+    :func:`satnav.estimators.dop.dilution_of_precision_epoch` of their
+    :func:`~satnav.estimators.dop.enu_line_of_sight` (the same operations: rows padded to a
+    multiple of 8, ``gemm``, the scaled ``dsyevd`` condition test, ``dgesv`` inverse)."""
+    k = az.size
+    p = 3 + ng
+    width = max(-(-k // 8) * 8, 8)
+    h = np.zeros((width, p))
+    for i in range(k):
+        ce = np.cos(el[i])
+        east = ce * np.sin(az[i])
+        north = ce * np.cos(az[i])
+        up = np.sin(el[i])
+        if use[i] and np.isfinite(east) and np.isfinite(north) and np.isfinite(up):
+            h[i, 0], h[i, 1], h[i, 2] = -east, -north, -up
+            h[i, 3 + group[i]] = 1.0
+        else:  # (NumPy's -where(ok, los, 0.0) * 0.0)
+            h[i, 0], h[i, 1], h[i, 2] = -0.0, -0.0, -0.0
+    n = np.dot(h.T, h)  # (dop._normal_matrix's gemm)
+    present = np.empty(ng, dtype=np.bool_)
+    for j in range(ng):
+        present[j] = n[3 + j, 3 + j] > 0
+        if not present[j]:
+            n[3 + j, 3 + j] += 1.0  # pseudo-constraint for absent clock groups
+    scale = np.empty(p)
+    for j in range(p):
+        sj = np.sqrt(np.abs(n[j, j]))
+        scale[j] = sj if sj > 0 else 1.0
+    ns = np.empty((p, p))
+    for i in range(p):
+        for j in range(p):
+            ns[i, j] = n[i, j] / scale[i] / scale[j]
+    w = _eigenvalues_symmetric(ns)
+    lo, hi = w[0], w[p - 1]
+    nan = np.nan
+    if not lo > 1e-10 * (hi if hi >= 1e-300 or hi != hi else 1e-300):
+        return nan, nan, nan, nan, nan
+    q, ok = _inverse(ns)
+    d = np.empty(p)
+    for j in range(p):
+        d[j] = q[j, j] / scale[j] / scale[j]
+    pos_trace = d[0] + d[1] + d[2]
+    clocks = 0.0
+    for j in range(ng):
+        clocks += d[3 + j] if present[j] else 0.0
+    tdop = np.sqrt(d[3]) if present[0] else nan
+    return np.sqrt(pos_trace + clocks), np.sqrt(pos_trace), np.sqrt(d[0] + d[1]), np.sqrt(d[2]), tdop
+
+
+def _velocity_epoch(rate, rr, rs, vs, drift, used, el, max_residual_m_s):
+    """:func:`satnav.estimators.velocity.estimate_velocity` of one epoch (weights
+    ``sin(max(el, 0.1))^2``, as the solver's), the same operations: ``(vx, vy, vz, clock
+    drift s/s, defer)``; ``defer``: a residual reaches ``max_residual_m_s`` (the outlier
+    rounds, left to NumPy; with a margin of 1e-6 m/s for the order of einsum's sums)."""
+    k = rate.size
+    om = OMEGA_E_GPS / SPEED_OF_LIGHT
+    rx, ry, rz = rr[0], rr[1], rr[2]
+    rr_ok = np.isfinite(rx) and np.isfinite(ry) and np.isfinite(rz)
+    ok = np.zeros(k, dtype=np.bool_)
+    h = np.zeros((k, 4))
+    hw = np.zeros((k, 4))
+    y = np.zeros(k)
+    n_ok = 0
+    for i in range(k):
+        if not (used[i] and np.isfinite(rate[i]) and np.isfinite(vs[i, 0]) and np.isfinite(vs[i, 1])
+                and np.isfinite(vs[i, 2]) and rr_ok):
+            continue  # (NumPy's rows of zeros)
+        ok[i] = True
+        n_ok += 1
+        lx, ly, lz = rs[i, 0] - rx, rs[i, 1] - ry, rs[i, 2] - rz
+        r = np.sqrt(lx * lx + ly * ly + lz * lz)
+        ex, ey, ez = lx / r, ly / r, lz / r
+        dts_dot = drift[i]
+        if not np.isfinite(dts_dot):  # (np.nan_to_num)
+            dts_dot = 0.0 if dts_dot != dts_dot else (1.7976931348623157e308 if dts_dot > 0
+                                                      else -1.7976931348623157e308)
+        sat_rate = (ex * vs[i, 0] + ey * vs[i, 1] + ez * vs[i, 2]) + OMEGA_E_GPS / SPEED_OF_LIGHT * (
+            vs[i, 1] * rx - vs[i, 0] * ry)
+        y[i] = rate[i] - sat_rate + SPEED_OF_LIGHT * dts_dot
+        h[i, 0] = -ex + om * rs[i, 1]
+        h[i, 1] = -ey - om * rs[i, 0]
+        h[i, 2] = -ez
+        h[i, 3] = 1.0
+        wi = np.sin(np.maximum(el[i], 0.1)) ** 2
+        for j in range(4):
+            hw[i, j] = h[i, j] * wi
+    nan = np.nan
+    n = np.dot(hw.T, h)  # (np.matmul's gemm)
+    b = np.zeros(4)
+    for j in range(4):  # as np.einsum("mkp,mk->mp") adds
+        acc = 0.0
+        for i in range(k):
+            acc += hw[i, j] * y[i]
+        b[j] = acc
+    diagonal = ((n[0, 0] * n[1, 1]) * n[2, 2]) * n[3, 3]
+    if not (n_ok >= 4 and np.abs(_determinant(n)) > 1e-12 * np.maximum(diagonal, 1e-300)):
+        return nan, nan, nan, nan, False
+    x = _solve(n, b)
+    x0, x1, x2, x3 = x[0], x[1], x[2], x[3]
+    for v in (x0, x1, x2, x3):
+        if not np.isfinite(v):
+            return x0, x1, x2, x3 / SPEED_OF_LIGHT, True
+    for i in range(k):
+        if ok[i] and not np.abs(y[i] - (h[i, 0] * x0 + h[i, 1] * x1 + h[i, 2] * x2 + h[i, 3] * x3)) < (
+                max_residual_m_s - 1e-6):
+            return x0, x1, x2, x3 / SPEED_OF_LIGHT, True
+    return x0, x1, x2, x3 / SPEED_OF_LIGHT, False
+
+
+def finish_epoch(rr, clk, ng, az, el, use, excluded, residual, near, group, n, present_groups, dof, t, threshold,
+                 height, check_height, height_lo, height_hi, last_step, singular, n_observed, n_with_ephemeris,
+                 velocity, range_rate, sat_pos, sat_vel, sat_drift, col_out, n_cols, col_system, n_systems,
+                 max_residual_m_s):
+    """What follows the iterations of one epoch (:func:`satnav.estimators.spp._solve` after
+    the fit and the fault exclusion, for an epoch of one measurement per satellite and no
+    inter-frequency bias): the status (:func:`satnav.estimators.spp.epoch_status`), DOPs,
+    covariance, Doppler velocity and the per-satellite columns, the same bits as NumPy's.
+
+    Returns ``(status, defer, dops (5, 1), position (1, 3), clock (1, ng), covariance
+    (1, 3, 3), velocity (1, 3), clock drift (1,), test statistic (1,), residuals, used,
+    excluded, azimuth, elevation (1, n_cols each), satellites used (1,) and per system
+    (n_systems, 1))``; ``defer``: the velocity needs NumPy's outlier rounds (the rest is
+    valid then too)."""
+    k = use.size
+    n_used = _count(use)
+    n_par = 3 + _count(present_groups)
+    enough = n_used >= n_par
+    tested = dof >= 1
+    failed = tested and t > threshold
+    any_excluded = False
+    for i in range(k):
+        if excluded[i]:
+            any_excluded = True
+    g, pd, hd, vd, td = _dop_epoch(az, el, use, group, ng)
+    height_ok = (not check_height) or (height >= height_lo and height <= height_hi)
+    status = epoch_status(any_excluded, tested, dof, failed, g, height_ok, last_step, singular, enough, n_observed,
+                          n_with_ephemeris)
+    nan = np.nan
+    dops = np.empty((5, 1))
+    dops[0, 0], dops[1, 0], dops[2, 0], dops[3, 0], dops[4, 0] = g, pd, hd, vd, td
+    position = np.empty((1, 3))
+    for j in range(3):
+        position[0, j] = rr[j]
+    clock = np.empty((1, ng))
+    for j in range(ng):
+        clock[0, j] = clk[j] / SPEED_OF_LIGHT if present_groups[j] else nan
+    q, _ = _inverse(n)
+    cov = np.empty((1, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            cov[0, i, j] = q[i, j]
+    vel = np.full((1, 3), nan)
+    drift = np.full(1, nan)
+    defer = False
+    if velocity:
+        any_rate = False
+        for i in range(k):
+            if np.isfinite(range_rate[i]):
+                any_rate = True
+        if any_rate:
+            vel[0, 0], vel[0, 1], vel[0, 2], drift[0], defer = _velocity_epoch(
+                range_rate, rr, sat_pos, sat_vel, sat_drift, use, el, max_residual_m_s)
+    statistic = np.full(1, t if tested else nan)
+    residuals = np.full((1, n_cols), nan)
+    used_cols = np.zeros((1, n_cols), dtype=np.bool_)
+    excluded_cols = np.zeros((1, n_cols), dtype=np.bool_)
+    az_cols = np.full((1, n_cols), nan)
+    el_cols = np.full((1, n_cols), nan)
+    by_system = np.zeros((n_systems, 1), dtype=np.int16)
+    used_count = np.zeros(1, dtype=np.int16)
+    for i in range(k):
+        c = col_out[i]
+        residuals[0, c] = residual[i] if use[i] or excluded[i] else nan
+        used_cols[0, c] = use[i]
+        excluded_cols[0, c] = excluded[i]
+        if near:
+            az_cols[0, c] = az[i]
+            el_cols[0, c] = el[i]
+    for c in range(n_cols):
+        if used_cols[0, c]:
+            by_system[col_system[c], 0] += 1
+            used_count[0] += 1
+    return (status, defer, dops, position, clock, cov, vel, drift, statistic, residuals, used_cols, excluded_cols,
+            az_cols, el_cols, used_count, by_system)
+
+
 # ---------------------------------------------------------------- the NumPy side
-_KERNELS = None  # None: not loaded; False: NumPy (numba missing or off); else (solve_epoch,)
+_KERNELS = None  # None: not loaded; False: NumPy (numba missing or off); else (solve_epoch, finish_epoch)
 _LOADED = None  # the compiled kernel once loaded (False: numba missing, failing or off)
 _GESV = None  # numba's dgesv, set by _load_kernels
+_EVD = None  # ... dsyevd
+_GETRF = None  # ... dgetrf
 #: Epochs solved by the kernel so far (one item: tests and benchmarks check the path taken).
 EPOCHS_COMPILED = [0]
+#: Epochs whose solution :func:`finish_compiled` assembled so far (as :data:`EPOCHS_COMPILED`).
+EPOCHS_FINISHED = [0]
 
 
 def _arguments(pb, rr, clk, max_iterations):
@@ -334,10 +596,78 @@ def solve_compiled(pb, rr, clk, max_iterations):
             np.array([iterations], dtype=np.int16), ev)
 
 
+def finish_compiled(pb, ev, rr, clk, threshold, last_step, singular, iterations, opts):
+    """The :class:`~satnav.estimators.solution.Solution` of the one-epoch problem ``pb`` after
+    its fit (and fault exclusion), by the compiled :func:`finish_epoch`: what
+    :func:`satnav.estimators.spp._solve` assembles with NumPy, the same bits; None when the
+    kernel is not loaded or the epoch is not of its kind (inter-frequency biases, a satellite
+    in several measurement columns, an empty slot, an unsolved epoch, velocity outliers): NumPy
+    then assembles it."""
+    if not _KERNELS or pb.ifb_keys:
+        return None
+    layout = _output_layout(pb)
+    if layout is None or not pb.present.all():
+        return None
+    n_cols, col_system, systems = layout
+    height_range = opts.height_range_m
+    height = getattr(ev, "height", None)
+    if height is None:
+        height = spp.ecef_to_geodetic(rr)[2]
+    out = None
+    try:
+        out = _KERNELS[1](
+            rr[0], clk[0], len(pb.clock_systems), ev.az[0], ev.el[0], ev.use[0], pb.excluded[0], ev.residual[0],
+            bool(ev.near[0]), pb.group[0].astype(np.intp), ev.n[0], ev.present_groups[0], int(ev.dof[0]),
+            float(ev.T[0]), float(threshold[0]), float(height[0]), height_range is not None,
+            float(height_range[0]) if height_range is not None else 0.0,
+            float(height_range[1]) if height_range is not None else 0.0, float(last_step[0]), bool(singular[0]),
+            int(pb.n_observed[0]), int(pb.n_with_ephemeris[0]), bool(opts.velocity), pb.range_rate[0],
+            ev.sat_pos[0], pb.sat_vel[0], pb.sat_drift[0], pb.col_out[pb.col[0]], n_cols, col_system,
+            len(systems), 5.0)
+    except np.linalg.LinAlgError:  # (NumPy meets it too, and says so)
+        return None
+    (status, defer, dops, position, clock, cov, vel, drift, statistic, residuals, used, excluded, az, el, n_used,
+     by_system) = out
+    if defer or status > spp.SOLVED_STATUS_MAX:
+        return None
+    EPOCHS_FINISHED[0] += 1
+    return spp.Solution(
+        time_ns=pb.epochs.copy(), position_m=position, clock_bias_s=clock, clock_systems=pb.clock_systems,
+        velocity_m_s=vel, clock_drift_s_s=drift, gdop=dops[0], pdop=dops[1], hdop=dops[2], vdop=dops[3],
+        tdop=dops[4], status=np.array([status], dtype=np.int8), n_used=n_used,
+        n_used_by_system=dict(zip(systems, by_system)), satellites=pb.satellites.copy(), residuals_m=residuals,
+        used=used, excluded=excluded, azimuth_rad=az, elevation_rad=el, test_statistic=statistic,
+        test_threshold=np.array(threshold, dtype=np.float64), covariance_m2=cov, iterations=iterations,
+        signals=dict(pb.signals), reference_point="ARP", options=spp._base_options(opts),
+    )
+
+
+def _output_layout(pb):
+    """(output columns, system number of each (intp), system letters in order of appearance)
+    of ``pb``'s layout, kept per layout; None when a satellite has several measurement columns
+    (multi_signal)."""
+    key = id(pb.col_system)
+    hit = _LAYOUTS.get(key)
+    if hit is None or hit[0] is not pb.col_system:
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        systems = list(dict.fromkeys(pb.col_system.tolist()))
+        number = {s: j for j, s in enumerate(systems)}
+        layout = None
+        if pb.col_primary.all():
+            layout = (len(pb.col_system), np.array([number[s] for s in pb.col_system.tolist()], dtype=np.intp),
+                      systems)
+        hit = _LAYOUTS[key] = (pb.col_system, layout)
+    return hit[1]
+
+
+_LAYOUTS: dict = {}
+
+
 def _load_kernels():
     from .._jit import compile_kernels
 
-    global _GESV
+    global _GESV, _EVD, _GETRF
     if os.environ.get("SATNAV_NO_NUMBA"):
         return False
     try:  # numba's binding of LAPACK's dgesv (np.linalg.solve's, without its wrapper)
@@ -347,12 +677,15 @@ def _load_kernels():
         if np.dtype(F_INT_nptype) != np.int32:  # pragma: no cover - an ILP64 LAPACK
             return False
         _GESV = _LAPACK().numba_xgesv(types.float64)
+        _EVD = _LAPACK().numba_ez_xxxevd(types.float64)
+        _GETRF = _LAPACK().numba_xxgetrf(types.float64)
     except Exception:  # numba missing (compile_kernels says so) or its internals changed
-        _GESV = None
+        _GESV = _EVD = _GETRF = None
 
     def same_as_numpy(kernels) -> bool:
         global _KERNELS
-        saved = _KERNELS
+        saved, saved_spp = _KERNELS, spp._COMPILED
+        spp._COMPILED = sys.modules[__name__]  # (spp._solve calls finish_compiled)
         try:
             for pb, x0 in _check_problems():
                 _KERNELS = False
@@ -361,8 +694,16 @@ def _load_kernels():
                 got = solve_compiled(_copy(pb), x0.copy(), np.zeros((1, pb.n_clk)), 15)
                 if got is None or not _same(want, got):
                     return False
+                if not pb.ifb_keys:  # the solution assembled after the fit
+                    _KERNELS = False
+                    want = spp._solve(_copy(pb), x0[0], spp.SppOptions())
+                    _KERNELS = kernels
+                    before = EPOCHS_FINISHED[0]
+                    got = spp._solve(_copy(pb), x0[0], spp.SppOptions())
+                    if EPOCHS_FINISHED[0] == before or not _same_solution(want, got):
+                        return False
         finally:
-            _KERNELS = saved
+            _KERNELS, spp._COMPILED = saved, saved_spp
         return True
 
     def warm_up(kernels):
@@ -372,15 +713,15 @@ def _load_kernels():
         cached again)."""
         if same_as_numpy(kernels):
             return
-        kernel = kernels[0]
-        cache = getattr(kernel, "_cache", None)
-        if cache is not None:
-            cache.flush()
-        kernel.recompile()
+        for kernel in kernels:
+            cache = getattr(kernel, "_cache", None)
+            if cache is not None:
+                cache.flush()
+            kernel.recompile()
         if not same_as_numpy(kernels):
             raise RuntimeError("the compiled SPP epoch differs from NumPy's")
 
-    return compile_kernels((solve_epoch,), warm_up)
+    return compile_kernels((solve_epoch, finish_epoch), warm_up)
 
 
 def _same(a, b) -> bool:
@@ -389,6 +730,20 @@ def _same(a, b) -> bool:
             return False
     for f in spp._FIELDS_2D + spp._FIELDS_ND + spp._FIELDS_1D:
         if not np.array_equal(getattr(a[5], f), getattr(b[5], f), equal_nan=True):
+            return False
+    return True
+
+
+def _same_solution(a, b) -> bool:
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            if x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+                return False
+        elif isinstance(x, dict):
+            if list(x) != list(y) or not all(np.array_equal(x[k], y[k]) for k in x):
+                return False
+        elif x != y:
             return False
     return True
 
@@ -440,6 +795,20 @@ def _check_problems():
             pb.cn0 = (40.0 + rng.normal(size=k))[None]
             pb.cn0_error_m, pb.reported_var, pb.satellite_var = 0.3, None, None
             x0 = np.zeros((1, 3))  # from the geocentre
+            # what _solve reads after the fit: output columns, counts, Doppler range rates of a
+            # receiver moving at 1-2 m/s (satellites at 3 km/s)
+            pb.col, pb.col_out = np.arange(k)[None], np.arange(k)
+            pb.col_primary, pb.primary = np.ones(k, bool), np.ones((1, k), bool)
+            pb.satellites = np.arange(1, k + 1, dtype=np.int16)
+            pb.col_system = np.array(["G"] * 5 + ["E"] * 4 + ["C"] * 3)
+            pb.system = pb.col_system[None]
+            pb.n_observed = pb.n_with_ephemeris = np.array([k])
+            pb.signals = {"G": "C1C", "E": "C1X", "C": "C2I"}
+            pb.sat_vel = rng.normal(size=(1, k, 3)) * 3e3
+            pb.sat_drift = rng.normal(size=(1, k)) * 1e-11
+            e = d / np.linalg.norm(d, axis=1)[:, None]
+            pb.range_rate = (np.einsum("kj,kj->k", e, pb.sat_vel[0] - np.array([1.0, -2.0, 0.5]))
+                             - 3e8 * pb.sat_drift[0] + 30.0 + rng.normal(size=k) * 0.05)[None]
         else:
             pb.ifb_keys, pb.ifb_group = [("G", "2")], np.array([0], np.intp)
             pb.ifb = np.where(np.arange(k) % 5 == 1, 0, -1)[None].astype(np.intp)

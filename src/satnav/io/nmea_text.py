@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from functools import reduce
+from operator import xor
 
 __all__ = ["nmea_sentence", "nmea_checksum", "nmea_latitude", "nmea_longitude", "nmea_time", "nmea_date",
            "nmea_number"]
@@ -21,15 +23,18 @@ __all__ = ["nmea_sentence", "nmea_checksum", "nmea_latitude", "nmea_longitude", 
 
 def nmea_checksum(body: str) -> str:
     """Two upper-case hexadecimal digits: the XOR of the characters of ``body`` (the text
-    between ``$`` and ``*``), folded as one integer (its upper half XORed onto its lower half
-    until one byte is left: every byte meets every other once, as in a byte-by-byte XOR)."""
+    between ``$`` and ``*``), taken eight bytes at a time (the text padded with zero bytes,
+    which change no XOR, read as 64-bit words) and the word's eight bytes then folded onto
+    its lowest: every byte meets every other once, as in a byte-by-byte XOR."""
     data = body.encode("ascii")
-    x, n = int.from_bytes(data, "little"), len(data)
-    while n > 1:
-        half = (n + 1) // 2
-        x = (x & ((1 << (8 * half)) - 1)) ^ (x >> (8 * half))
-        n = half
-    return f"{x:02X}"
+    x = reduce(xor, memoryview(data + _ZEROS[: -len(data) % 8]).cast("Q"), 0)
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    return "%02X" % (x & 0xFF)
+
+
+_ZEROS = bytes(8)
 
 
 def nmea_sentence(address: str, fields) -> bytes:

@@ -40,12 +40,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import SatnavError
+from ..estimators.solution import SOLVED_STATUS_MAX, STATUS
 from ..gnss_time import format_gpst
 from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationItem
 from ..options import StreamOptions
-from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped
+from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped, use_compiled_clock_jumps
 from .feeds import END, StateChange
-from .outputs import FORMATTERS, LiveFix
+from .outputs import FORMATTERS, LiveFix, _scalar_frames_ok
 
 __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
 
@@ -113,6 +114,9 @@ class LiveEngine:
         from ..estimators.spp_kernel import use_compiled_spp
 
         self.compiled_spp = use_compiled_spp(True)
+        #: whether the receiver clock jump detectors are compiled (numba; NumPy without it)
+        self.compiled_clock_jumps = use_compiled_clock_jumps(True)
+        _scalar_frames_ok()  # (the outputs' one-epoch geodetic conversion checked now, not at the first fix)
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
@@ -259,21 +263,25 @@ class LiveEngine:
             text = str(w.message)
             if text not in self.events:
                 self.note(text)
-        t = int(obs.epochs[0])
-        solved = bool(sol.solved[0])
-        valid = bool(sol.valid[0]) if solved else False
-        used = np.asarray(sol.used, bool).reshape(1, -1)[0] if sol.used.size else np.zeros(0, bool)
-        sats = np.asarray(sol.satellites)[used] if used.size else np.zeros(0, np.int64)
-        res = np.asarray(sol.residuals_m, float).reshape(1, -1)[0] if sol.residuals_m.size else np.zeros(0)
-        r = res[used] if res.size == used.size and used.any() else np.zeros(0)
-        r = r[np.isfinite(r)]
+        status = int(sol.status[0])
+        solved = status <= SOLVED_STATUS_MAX  # (Solution.solved and .valid of the one epoch)
+        valid = status <= 1
+        used = sol.used
+        if used.size:
+            used = used.reshape(-1)
+            sats = sol.satellites[used].tolist()
+            res = sol.residuals_m.reshape(-1)
+            r = res[used] if res.size == used.size else res[:0]
+            r = r[np.isfinite(r)]
+        else:
+            sats, r = [], ()
         return LiveFix(
-            time_ns=t, position_m=np.asarray(sol.position_m[0], float), quality=5 if solved else 0, valid=valid,
-            mode="spp", n_satellites=int(sol.n_used[0]), satellites=sats.tolist(), hdop=float(sol.hdop[0]),
+            time_ns=int(obs.epochs[0]), position_m=sol.position_m[0], quality=5 if solved else 0, valid=valid,
+            mode="spp", n_satellites=int(sol.n_used[0]), satellites=sats, hdop=float(sol.hdop[0]),
             pdop=float(sol.pdop[0]), vdop=float(sol.vdop[0]), gdop=float(sol.gdop[0]),
             # (np.mean's sum and division, np.sqrt's correctly rounded root: the same bits)
             residual_rms_m=math.sqrt(float(np.add.reduce(r * r)) / len(r)) if len(r) else math.nan,
-            velocity_m_s=np.asarray(sol.velocity_m_s[0], float), reason="" if valid else str(sol.reason(0)),
+            velocity_m_s=sol.velocity_m_s[0], reason="" if valid else STATUS.get(status, "unknown"),
             solution=sol,
         )
 
