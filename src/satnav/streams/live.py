@@ -46,7 +46,7 @@ from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationIte
 from ..options import StreamOptions
 from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped, use_compiled_clock_jumps
 from .feeds import END, StateChange
-from .outputs import FORMATTERS, LiveFix
+from .outputs import FORMATTERS, LiveFix, _scalar_frames_ok
 
 __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
 
@@ -119,6 +119,7 @@ class LiveEngine:
         self.compiled_spp_states = use_compiled_states(True)
         #: whether the receiver clock jump detectors are compiled (numba; NumPy without it)
         self.compiled_clock_jumps = use_compiled_clock_jumps(True)
+        _scalar_frames_ok()  # (the outputs' one-epoch geodetic conversion checked now, not at the first fix)
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
