@@ -12,7 +12,7 @@ import types
 
 import numpy as np
 
-__all__ = ["compile_kernels", "select", "switch_kernels"]
+__all__ = ["any_true", "compile_kernels", "select", "switch_kernels"]
 
 
 def select(condition, a, b):
@@ -20,6 +20,12 @@ def select(condition, a, b):
     with numbers as well as arrays: compiled, it gives a number for numbers (numba's
     ``np.where`` gives a 0-d array, whose type then changes under arithmetic)."""
     return np.where(condition, a, b)
+
+
+def any_true(values) -> bool:
+    """``np.any(values)`` for the shared model cores that compiled kernels call with numbers
+    as well as arrays (numba's ``np.any`` takes arrays only)."""
+    return bool(np.any(values))
 
 
 _SELECT_REGISTERED = False
@@ -42,6 +48,12 @@ def _register_select() -> None:
         if any(isinstance(t, types.Array) for t in (condition, a, b)):
             return lambda condition, a, b: np.where(condition, a, b)
         return lambda condition, a, b: a if condition else b
+
+    @overload(any_true)
+    def _any_true(values):
+        if isinstance(values, types.Array):
+            return lambda values: values.any()
+        return lambda values: bool(values)
 
     _SELECT_REGISTERED = True
 
@@ -136,7 +148,7 @@ def _compiled(function, jit, memo: dict, names: dict):
     scope, used = function.__globals__, function.__code__.co_names
     given = {n: names[n] for n in used if n in names}
     found = [n for n in used if n not in names and isinstance(scope.get(n), types.FunctionType)
-             and scope[n].__module__.startswith("satnav") and scope[n] is not select]
+             and scope[n].__module__.startswith("satnav") and scope[n] not in (select, any_true)]
     if not given and not found:
         memo[function] = out = jit(function)
         return out

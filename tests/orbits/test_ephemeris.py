@@ -316,7 +316,20 @@ def test_plan_constants_gathered_equal_computed(nav):
         plan = next(iter(eph._plans.values()))
         eph._plans.clear()
         want = kepler_constants(plan.eph, plan.letters)
+        # the packed rows (the one-epoch kernels' input): their columns are the constants
+        floats = plan.kepler.floats
+        assert floats.shape == (want.sqrt_a.size, 26) and want.floats is None
+        for j, name in enumerate(("sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2",
+                                  "omega")):
+            np.testing.assert_array_equal(floats[:, j], getattr(want, name), err_msg=name)
+        np.testing.assert_array_equal(floats[:, 9:15], np.concatenate([want.c_sin, want.c_cos], axis=1))
+        for j, name in enumerate(("i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor", "af0", "af1",
+                                  "two_af2", "af2", "omega_e")):
+            np.testing.assert_array_equal(floats[:, 15 + j], getattr(want, name), err_msg=name)
+        np.testing.assert_array_equal(plan.kepler.times, np.column_stack([want.toe, want.toc]))
         for name in KeplerConstants.__slots__:
+            if name in ("floats", "times"):
+                continue
             got, exp = getattr(plan.kepler, name), getattr(want, name)
             if name == "geo":
                 exp = np.broadcast_to(exp, plan.kepler.sqrt_a.shape)

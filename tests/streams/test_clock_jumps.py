@@ -131,3 +131,26 @@ def test_without_numba_the_live_engine_uses_numpy():
     env = dict(os.environ, SATNAV_NO_NUMBA="1", PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "2"
+
+
+def test_compiled_takes_any_layout_without_compiling_again(epochs):
+    """Read-only, strided or other-typed arrays go through the kernel of the one signature."""
+    if not clock_jumps.use_compiled_clock_jumps(True):
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    from types import SimpleNamespace
+
+    try:
+        kernel = clock_jumps._KERNELS[0]
+        eps = _perturbed(epochs, 5)
+        det, got = ClockJumpDetector(), []
+        for k, e in enumerate(eps):
+            value = np.repeat(e.value, 2)[::2] if k % 2 else e.value.copy()
+            value.flags.writeable = bool(k % 3)
+            odd = SimpleNamespace(epochs=e.epochs, codes=e.codes, sat=e.sat.astype(np.int64), code=e.code, value=value)
+            got.append(det.update(odd))
+        clock_jumps.use_compiled_clock_jumps(False)
+        ref = ClockJumpDetector()
+        assert got == [ref.update(e) for e in eps] and any(got)
+        assert len(kernel.signatures) == 1
+    finally:
+        clock_jumps.use_compiled_clock_jumps(None)

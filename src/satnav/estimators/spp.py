@@ -857,18 +857,24 @@ def _transmission_states(nav, states_fn, iono, columns, col_set, col_sats, t_rx,
     if states_fn is None and ephemeris is None:
         ephemeris = _prepared_ephemeris(nav)
     k_total = len(ci)
-    t_tx = measurement.transmission_time(t_rx, p_flat)
     systems = [c["system"] for c in columns]
     if states_fn is None and iono != "iono-free" and len(set(systems)) == len(systems) and k_total:
         # one signal per system: every system's states in one call (the same values)
-        st = ephemeris.states_by_system(col_sats[ci], t_tx, {c["system"]: _nav_signal(c["signal"])
-                                                             for c in columns})
+        signals = {c["system"]: _nav_signal(c["signal"]) for c in columns}
+        sats = col_sats[ci].astype(np.int64)
+        if _STATES_COMPILED is not None and k_total <= 128:  # (the live engine's epochs)
+            out = _STATES_COMPILED.transmission_states(ephemeris, sats, t_rx, p_flat, signals)
+            if out is not None:
+                return out
+        t_tx = measurement.transmission_time(t_rx, p_flat)
+        st = ephemeris.states_by_system(sats, t_tx, signals)
         dts = st.clock_s
         gd = st.group_delay_s
         return {"pos": measurement.position_at_transmission(st.position_m, st.velocity_m_s, dts),
                 "vel": st.velocity_m_s, "clk": dts, "drift": st.clock_drift_s_s,
                 "gd": gd if np.isfinite(gd).all() else np.nan_to_num(gd),
                 "valid": st.valid & np.isfinite(st.position_m).all(axis=1) & np.isfinite(dts)}
+    t_tx = measurement.transmission_time(t_rx, p_flat)
     out = {
         "pos": np.full((k_total, 3), np.nan), "vel": np.full((k_total, 3), np.nan),
         "clk": np.full(k_total, np.nan), "drift": np.full(k_total, np.nan), "gd": np.zeros(k_total),
@@ -1321,6 +1327,8 @@ def _iterate_fit(pb, ep, rr, clk, max_iterations):
 #: :mod:`satnav.estimators.spp_kernel` once something has imported it (the live engine);
 #: None keeps the batch solver from importing it (and numba).
 _COMPILED = None
+#: :mod:`satnav.estimators.spp_states_kernel` once the live engine loaded it (None: NumPy).
+_STATES_COMPILED = None
 
 
 def _slot_padded(x):

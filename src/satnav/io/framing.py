@@ -442,9 +442,22 @@ def _frame_chain_compiled(data: bytes, ubx: bool, rtcm3: bool) -> StreamFrames |
         return None
     counts = dict.fromkeys(_COUNT_KEYS, 0)
     counts["ubx"], counts["rtcm3"] = nu, nr
-    u = ubx_frames[:nu]
-    return StreamFrames(u[:, 0], u[:, 2].astype(np.uint8), u[:, 3].astype(np.uint8), u[:, 1], rtcm[:nr, 0],
-                        rtcm[:nr, 1], rtcm[:nr, 2], [], counts, pos)
+    if nu:
+        u = ubx_frames[:nu]
+        ubx_fields = (u[:, 0], u[:, 2].astype(np.uint8), u[:, 3].astype(np.uint8), u[:, 1])
+    else:  # (an RTCM 3 stream)
+        ubx_fields = _NO_UBX
+    return StreamFrames(*ubx_fields, rtcm[:nr, 0], rtcm[:nr, 1], rtcm[:nr, 2], [], counts, pos)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+#: The UBX fields of a buffer without UBX frames (read-only: shared by all).
+_NO_UBX = (_read_only(np.zeros(0, np.int64)), _read_only(np.zeros(0, np.uint8)), _read_only(np.zeros(0, np.uint8)),
+           _read_only(np.zeros(0, np.int64)))
 
 
 def _chain_kernel(buf, ubx, rtcm3, table, rtcm, ubx_frames):

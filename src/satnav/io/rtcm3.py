@@ -984,14 +984,15 @@ class MixedStreamDecoder:
         fr = frame_stream(self._buffer, final=final)
         if not final and fr.consumed == 0 and len(self._buffer) > MAX_HELD:
             fr = frame_stream(self._buffer, final=True)  # nothing can complete: decide now
-        if fr.consumed and not len(fr.ubx_start) and not fr.nmea and fr.counts["rtcm3"] * 6 + int(
-                fr.rtcm_length.sum()) == fr.consumed:  # RTCM 3 frames end to end (a live epoch): as they are
-            for key, value in fr.counts.items():
-                self.counts[key] = self.counts.get(key, 0) + value
-            buf, self._buffer = self._buffer, self._buffer[fr.consumed :]
-            self._offset += fr.consumed
-            return self.rtcm3.feed_frames(buf[: fr.consumed], fr.rtcm_start.tolist(), fr.rtcm_length.tolist(),
-                                          fr.rtcm_type.tolist())
+        if fr.consumed and not len(fr.ubx_start) and not fr.nmea:
+            lengths = fr.rtcm_length.tolist()
+            if len(lengths) * 6 + sum(lengths) == fr.consumed:  # RTCM 3 frames end to end (a live epoch): as they are
+                for key, value in fr.counts.items():
+                    self.counts[key] = self.counts.get(key, 0) + value
+                buf, self._buffer = self._buffer, self._buffer[fr.consumed :]
+                self._offset += fr.consumed
+                return self.rtcm3.feed_frames(buf[: fr.consumed], fr.rtcm_start.tolist(), lengths,
+                                              fr.rtcm_type.tolist())
         items: list[StreamItem] = []
         for key, value in fr.counts.items():
             self.counts[key] = self.counts.get(key, 0) + value

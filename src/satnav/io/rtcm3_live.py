@@ -53,6 +53,7 @@ from .rtcm3_obs import (
     _mask_positions,
     wavelengths,
 )
+from .stream_items import EpochItem
 
 __all__ = ["LiveEpochs", "EpochPlan", "MessagePlan", "resolve_time_ms", "use_compiled_rtcm_live"]
 
@@ -112,6 +113,24 @@ def resolve_time_ms(systems: list[int], time_ms: list[int], ref_ns: int) -> list
             for k, c in zip(r, cont):
                 out[k] = (c + day0 * _D_MS) * 1_000_000
     return out
+
+
+def epoch_time(systems: list[int], time_ms: list[int], ref_ns: int) -> int | None:
+    """The GPST ns of an epoch's observation messages (:func:`resolve_time_ms`), None when a
+    time field is invalid or they are not all the same time. Without GLONASS: the times of
+    week (BeiDou's moved to GPS's) must be equal, and the first is placed in the week nearest
+    ``ref_ns``, as :func:`resolve_time_ms` does (a few Python operations)."""
+    if _GLO in systems:
+        resolved = resolve_time_ms(systems, time_ms, ref_ns)
+        if resolved is None or any(t != resolved[0] for t in resolved):
+            return None
+        return resolved[0]
+    if max(time_ms) >= _W_MS:
+        return None
+    tow = [(t + 14_000) % _W_MS if s == _BDS else t for s, t in zip(systems, time_ms)]
+    if tow.count(tow[0]) != len(tow):
+        return None
+    return (tow[0] + round((ref_ns // 1_000_000 - tow[0]) / _W_MS) * _W_MS) * 1_000_000
 
 
 def _unwrapped(times_ms: list[int], period_ms: int) -> list[int]:
@@ -263,8 +282,8 @@ class EpochPlan:
 
     def rows_of(self, present: np.ndarray):
         """(flat (cell, type) indices of the rows in output order, their satellites, which rows
-        are phases, the cells of those, the rows' codes, code names, obs codes, and these as a key)
-        for a pattern of values present (``satnav.io._raw_obs.row_order``'s rows and codes).
+        are phases, the cells of those, the rows' codes, code names, obs codes, these as a key,
+        the rows' SSI (zeros)) for a pattern of values present (``satnav.io._raw_obs.row_order``'s rows and codes).
 
         A new pattern (a value appears or goes) takes the rows present in an order of all rows
         kept (satellite, then code in the order of all codes); when their codes (renumbered
@@ -294,7 +313,8 @@ class EpochPlan:
             if (sort_key[1:] == sort_key[:-1]).any():  # a code twice for a satellite: priorities
                 return self._rows_by_priority(present, key)
         phase = (rows & 3) == 1
-        hit = self.rows[key] = (rows, row_sat, phase, rows[phase] >> 2, codes, list(names)) + _obs_codes(obs_codes)
+        hit = self.rows[key] = (rows, _shared(row_sat), phase, rows[phase] >> 2, _shared(codes),
+                                list(names)) + _obs_codes(obs_codes) + (_shared(np.zeros(len(rows), np.int8)),)
         return hit
 
     def _rows_by_priority(self, present: np.ndarray, key: bytes):
@@ -304,8 +324,8 @@ class EpochPlan:
         order, codes, names, obs_codes = row_order(SIGNAL_LIST, np.zeros(len(flat), np.int64), self.sat[cell],
                                                    row_code, self.priority[cell], keep_last=True)
         rows = flat[order]
-        hit = (rows, self.sat[rows >> 2], (rows & 3) == 1, rows[(rows & 3) == 1] >> 2, codes[order],
-               list(names)) + _obs_codes(obs_codes)
+        hit = (rows, _shared(self.sat[rows >> 2]), (rows & 3) == 1, rows[(rows & 3) == 1] >> 2, _shared(codes[order]),
+               list(names)) + _obs_codes(obs_codes) + (_shared(np.zeros(len(rows), np.int8)),)
         self.rows[key] = hit
         return hit
 
@@ -347,6 +367,27 @@ def _cells_numpy(plan: EpochPlan, buf: np.ndarray, glonass_wavelengths, prev: np
     lock = _LOCK_MS[c[6] + plan.lock_offset]
     lli = ((prev < 0) | ((lock == 0) & (prev == 0)) | (lock < prev)) | ((c[7] != 0) << 1)
     return values, present, lli.astype(np.int8), lock
+
+
+def _rows_numpy(values: np.ndarray, lli: np.ndarray, hit: tuple, t: int):
+    """(time, value, LLI) of the observations' rows of a pattern (``hit``:
+    :meth:`EpochPlan.rows_of`) of an epoch's cells (values, LLI): the reference of
+    :func:`_rows_kernel`."""
+    rows, phase, phase_cell = hit[0], hit[2], hit[3]
+    row_lli = np.zeros(len(rows), np.int8)
+    row_lli[phase] = lli[phase_cell]
+    return np.full(len(rows), t, np.int64), values.ravel()[rows], row_lli
+
+
+def _rows_kernel(values, lli, rows, t, row_time, row_value, row_lli):
+    """:func:`_rows_numpy` as one loop over the rows, for numba, into ``row_time``,
+    ``row_value``, ``row_lli`` (rows: flat (cell, type) indices, type 1 the phase)."""
+    for k in range(len(rows)):
+        r = rows[k]
+        cell, kind = r >> 2, r & 3
+        row_time[k] = t
+        row_value[k] = values[cell, kind]
+        row_lli[k] = lli[cell] if kind == 1 else 0
 
 
 def _cells_kernel(buf, first, shift, mask, sign_bit, fine_scale, cnr_scale, wavelength, has_rate, lock_index,
@@ -399,6 +440,14 @@ def _cells_kernel(buf, first, shift, mask, sign_bit, fine_scale, cnr_scale, wave
         slip = pv < 0 or (lk == 0 and pv == 0) or lk < pv
         lli[i] = (1 if slip else 0) | (2 if f[7] != 0 else 0)
         lock[i] = lk
+
+
+def _shared(index: np.ndarray) -> np.ndarray:
+    """``index`` (satellites or codes of a pattern's rows) as the int16 the observations hold,
+    read-only: the observations of all epochs of the pattern share it (not copied each epoch)."""
+    out = index.astype(np.int16)
+    out.flags.writeable = False
+    return out
 
 
 _NCODES = 4 * len(SIGNAL_LIST)
@@ -455,8 +504,6 @@ class LiveEpochs:
         """The EpochItem of ``data`` (whole checked frames at ``starts``, payload ``lengths``,
         message ``types``) when they are exactly one epoch of MSM4-7 messages this path
         decodes, with ``dec``'s state updated as the general path updates it; else None."""
-        from .stream_items import EpochItem
-
         if dec._pending_time is not None or len(types) > 16:
             return None
         layout, systems, times = [], [], []
@@ -491,10 +538,9 @@ class LiveEpochs:
         ref = state.ref_ns
         if ref is None:
             ref = self._now()
-        resolved = resolve_time_ms(systems, times, ref)
-        if resolved is None or any(t != resolved[0] for t in resolved):
+        t = epoch_time(systems, times, ref)
+        if t is None:
             return None
-        t = resolved[0]
         key = tuple(layout)
         plan = self.plans.get(key)
         if plan is None:
@@ -506,13 +552,16 @@ class LiveEpochs:
         values, present, lli = self._cells(dec, plan, np.frombuffer(_PAD + data + _PAD, np.uint8))
         hit = plan.rows_of(present)
         rows, row_sat, phase, phase_cell, codes, names = hit[:6]
-        row_lli = np.zeros(len(rows), np.int8)
-        row_lli[phase] = lli[phase_cell]
+        n = len(rows)
+        if _KERNELS:
+            row_time, row_value, row_lli = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int8)
+            _KERNELS[1](values, lli, rows, t, row_time, row_value, row_lli)
+        else:
+            row_time, row_value, row_lli = _rows_numpy(values, lli, hit, t)
         state.ref_ns = state.last_ns = t
         header = self._header(dec, plan, t, hit)
-        obs = Observations(np.full(len(rows), t, np.int64), row_sat, codes, values.ravel()[rows], row_lli,
-                           np.zeros(len(rows), np.int8), names, np.array([t], np.int64), header=header,
-                           source=dec.source)
+        obs = Observations(row_time, row_sat, codes, row_value, row_lli, hit[8], names, np.array([t], np.int64),
+                           header=header, source=dec.source)
         self.decoded += 1
         return EpochItem(obs, dec.protocol)
 
@@ -606,8 +655,10 @@ def _check_plans():
     return out
 
 
-def _same_cells(kernel, plan: EpochPlan, data: bytes) -> bool:
-    """Whether the compiled cells of ``data`` are those of :func:`_cells_numpy`, bit for bit."""
+def _same_cells(kernels, plan: EpochPlan, data: bytes) -> bool:
+    """Whether ``kernels`` (:func:`_cells_kernel`, :func:`_rows_kernel`) give the cells and
+    rows of ``data`` that :func:`_cells_numpy` and :func:`_rows_numpy` give, bit for bit."""
+    cells_kernel, rows_kernel = kernels
     buf = np.frombuffer(_PAD + data + _PAD, np.uint8)
     n = len(plan.groups)
     prev = np.resize(np.array([-1, 0, 32, 10**6], np.int64), n)
@@ -615,8 +666,14 @@ def _same_cells(kernel, plan: EpochPlan, data: bytes) -> bool:
     got = (np.empty((n, 4)), np.empty((n, 4), np.bool_), np.empty(n, np.int8), np.empty(n, np.int64))
     fields = np.empty((n, len(_COLUMNS)), np.int64)
     for stage in (0, 2):
-        kernel(buf, plan.first, plan.shift, plan.mask, plan.sign_bit, plan.fine_scale, plan.cnr_scale,
-               plan.wavelength, plan.has_rate, plan.lock_offset, _LOCK_MS, prev, stage, fields, *got)
+        cells_kernel(buf, plan.first, plan.shift, plan.mask, plan.sign_bit, plan.fine_scale, plan.cnr_scale,
+                     plan.wavelength, plan.has_rate, plan.lock_offset, _LOCK_MS, prev, stage, fields, *got)
+    hit = plan.rows_of(want[1])
+    t = 1_234_567_000_000_000
+    want += _rows_numpy(want[0], want[2], hit, t)
+    m = len(hit[0])
+    got += (np.empty(m, np.int64), np.empty(m), np.empty(m, np.int8))
+    rows_kernel(got[0], got[2], hit[0], t, *got[4:])
     return all(x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True) for x, y in zip(want, got))
 
 
@@ -624,20 +681,21 @@ def _load_kernels():
     from .._jit import compile_kernels
 
     def warm_up(kernels):
-        """Compile (or load from the cache) now, and check the kernel against NumPy on random
+        """Compile (or load from the cache) now, and check the kernels against NumPy on random
         messages of each MSM type and system."""
         for plan, data in _check_plans():
-            if not _same_cells(kernels[0], plan, data):
+            if not _same_cells(kernels, plan, data):
                 raise RuntimeError("the compiled RTCM 3 cells differ from NumPy's")
 
-    return compile_kernels((_cells_kernel,), warm_up)
+    return compile_kernels((_cells_kernel, _rows_kernel), warm_up)
 
 
 def use_compiled_rtcm_live(enabled: bool | None = True) -> bool:
-    """Decode the cells of live epochs with the compiled :func:`_cells_kernel` (``True``: load
-    it now; ``satnav stream``'s feeds do this at their start) or with NumPy (``False``;
-    ``None``: back to NumPy until asked again); returns whether the kernel is in use. Both
-    give the same bits (tests/io/test_rtcm3_live.py)."""
+    """Decode the cells of live epochs and take their rows with the compiled
+    :func:`_cells_kernel` and :func:`_rows_kernel` (``True``: load them now; ``satnav
+    stream``'s feeds do this at their start) or with NumPy (``False``; ``None``: back to NumPy
+    until asked again); returns whether the kernels are in use. Both give the same bits
+    (tests/io/test_rtcm3_live.py)."""
     global _KERNELS, _LOADED
     from .._jit import switch_kernels
 

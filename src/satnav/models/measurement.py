@@ -110,7 +110,7 @@ def transmission_time(receive_ns, pseudorange_m, sat_clock_s=None):
     finite = np.isfinite(p)
     if not finite.all():
         p = np.where(finite, p, 0.0)
-    out = rx - np.round(p / SPEED_OF_LIGHT * _NS_PER_S).astype(np.int64)
+    out = rx - transmission_delay_ns_core(p).astype(np.int64)
     if sat_clock_s is not None:
         clk = np.asarray(sat_clock_s, dtype=np.float64)
         ok = np.isfinite(clk)
@@ -121,6 +121,13 @@ def transmission_time(receive_ns, pseudorange_m, sat_clock_s=None):
     if not finite.all():
         out = np.where(finite, out, -1)
     return out if np.ndim(out) else np.int64(out)
+
+
+def transmission_delay_ns_core(pseudorange_m):
+    """``P / c`` rounded to the nanosecond (ns, float; half to even) of a float array or a
+    number: the term of :func:`transmission_time`, shared with the compiled one-epoch
+    kernels (only operations numba compiles)."""
+    return np.rint(pseudorange_m / SPEED_OF_LIGHT * _NS_PER_S)
 
 
 def position_at_transmission(position_m, velocity_m_s, clock_s):

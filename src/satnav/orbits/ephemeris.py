@@ -639,6 +639,14 @@ class BroadcastEphemeris:
             q_t = np.broadcast_to(time_arr, shape).ravel().astype(np.int64)
         return self._fill(q_sat, q_t, {}, band, validity, velocity, positions).reshape(shape)
 
+    def kept_plan(self, sat, signals: dict):
+        """The plan that :meth:`states_by_system` keeps for the satellites ``sat`` (int64, flat)
+        and ``signals`` (default validity): its message choices, the intervals where they
+        hold (``low``, ``high``) and :meth:`_QueryPlan.packed_rows`; None before the first
+        such call. The one-epoch kernels of the live engine evaluate it themselves (and ask
+        :meth:`epoch_plan` when a time leaves its intervals)."""
+        return self._plans.get((sat.tobytes(), None, tuple(signals.items())))
+
     def states_by_system(self, sat, time_ns, signals: dict, *, validity=None) -> S.SatelliteStates:
         """States of flat (satellite, time) pairs of several systems, each system with its
         own signal (``signals``: system letter -> signal code, as ``signal`` of
@@ -651,28 +659,39 @@ class BroadcastEphemeris:
 
     def _fill(self, q_sat, q_t, signals, band, validity, velocity=True, positions=True) -> S.SatelliteStates:
         """Flat states of the pairs ``(q_sat, q_t)``, with the band of ``signals[letter]``
-        (else ``band``) per system (:class:`_QueryPlan`). A small query repeated with the same
-        satellites and signals (a per-epoch solver's, epoch after epoch) reuses its plan as
-        long as every satellite's message choice stays the same at the new times."""
+        (else ``band``) per system (:meth:`_plan`)."""
+        return self._plan(q_sat, q_t, signals, band, validity).fill(q_sat, q_t, velocity, positions)
+
+    def epoch_plan(self, sat, time_ns, signals: dict):
+        """The plan of :meth:`states_by_system` for the flat pairs ``(sat, time_ns)`` (int64)
+        and ``signals``: the one kept when its message choices hold at these times, else
+        renewed (and kept); what :meth:`states_by_system` evaluates (for the one-epoch
+        kernels, which evaluate it themselves: :meth:`_QueryPlan.packed_rows`)."""
+        return self._plan(sat, time_ns, signals, None, None)
+
+    def _plan(self, q_sat, q_t, signals, band, validity) -> _QueryPlan:
+        """The :class:`_QueryPlan` of the pairs ``(q_sat, q_t)``. A small query repeated with
+        the same satellites and signals (a per-epoch solver's, epoch after epoch) reuses its
+        plan as long as every satellite's message choice stays the same at the new times."""
         key = None
         if validity is None and q_sat.size <= _CACHED_QUERY_MAX:
             key = (q_sat.tobytes(), band, tuple(signals.items()))
             plan = self._plans.get(key)
             if plan is not None:
                 if plan.current(q_t):
-                    return plan.fill(q_sat, q_t, velocity, positions)
+                    return plan
                 selection = plan.refresh(q_sat, q_t)
                 if selection is True:
-                    return plan.fill(q_sat, q_t, velocity, positions)
+                    return plan
                 plan = _QueryPlan(self, q_sat, q_t, signals, band, validity, like=plan, selection=selection)
                 self._plans[key] = plan
-                return plan.fill(q_sat, q_t, velocity, positions)
+                return plan
         plan = _QueryPlan(self, q_sat, q_t, signals, band, validity)
         if key is not None:
             if len(self._plans) > 16:
                 self._plans.clear()
             self._plans[key] = plan
-        return plan.fill(q_sat, q_t, velocity, positions)
+        return plan
 
 
 class _QueryPlan:
@@ -806,6 +825,23 @@ class _QueryPlan:
         self.low = np.concatenate(lows) if lows else np.zeros(0, np.int64)
         self.high = np.concatenate(highs) if highs else np.zeros(0, np.int64)
         return True
+
+    def packed_rows(self):
+        """``(floats, times, geo, group_delay)`` of the pairs, in order, for the one-epoch
+        kernels: the messages' packed constants (:attr:`KeplerConstants.floats`, ``times``,
+        ``geo``; :func:`~satnav.orbits.kepler.kepler_state_of_row`) and group delays (s; 0
+        for unknown); None unless every pair is Keplerian with a message (``complete``).
+        Read-only arrays, made once per plan."""
+        rows = getattr(self, "_packed_rows", False)
+        if rows is False:
+            k = self.kepler if self.complete else None
+            rows = None
+            if k is not None and k.floats is not None:
+                rows = (k.floats, k.times, k.geo, np.nan_to_num(np.asarray(self.group_delay, dtype=np.float64)))
+                for a in rows:
+                    a.flags.writeable = False
+            self._packed_rows = rows
+        return rows
 
     def current(self, q_t) -> bool:
         """Whether every Keplerian pair's message choice (and reason) holds at the times ``q_t``."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from satnav import constants as C
+from satnav._jit import any_true, select
 from satnav.gnss_time import NS_PER_S, SECONDS_PER_WEEK
 from satnav.satellites import prn_of
 
@@ -93,18 +94,25 @@ def solve_kepler(mean_anomaly, eccentricity, tol: float = 1e-15, max_iter: int =
     """
     m = np.asarray(mean_anomaly, dtype=np.float64)
     e = np.asarray(eccentricity, dtype=np.float64)
+    return solve_kepler_core(m, e, tol, max_iter)
+
+
+def solve_kepler_core(m, e, tol, max_iter):
+    """:func:`solve_kepler` of float arrays or of numbers ``m`` (rad), ``e``: only
+    operations numba compiles (the one-epoch kernels call it element by element, the same
+    operations, the same bits)."""
     limit = tol * (1.0 + np.abs(m)) / np.maximum(1.0 - e, tol)
     ecc_anomaly = m + 0.85 * e * np.sign(np.sin(m))
-    done = None
-    for _ in range(max_iter):
+    done = limit < 0.0  # (False: nothing converged yet)
+    for iteration in range(max_iter):
         step = (ecc_anomaly - e * np.sin(ecc_anomaly) - m) / (1.0 - e * np.cos(ecc_anomaly))
-        if done is not None:  # an element stops at its own last correction
-            step = np.where(done, 0.0, step)
+        if iteration:  # an element stops at its own last correction
+            step = select(done, 0.0, step)
         ecc_anomaly = ecc_anomaly - step
         going = np.abs(step) > limit  # NaNs (invalid messages) do not keep it going
-        if not going.any():
+        if not any_true(going):
             break
-        done = ~going
+        done = np.logical_not(going)
     return ecc_anomaly
 
 
@@ -119,21 +127,22 @@ def _field(eph, name, like):
 
 
 def _time_from(t_ns, ref_ns):
-    """t - ref (s) from int64 ns, wrapped into +-half a week (IS-GPS-200 20.3.3.4.3)."""
-    dt = (np.asarray(t_ns, dtype=np.int64) - np.asarray(ref_ns, dtype=np.int64)) / NS_PER_S
-    dt = np.where(dt > _HALF_WEEK, dt - SECONDS_PER_WEEK, dt)
-    return np.where(dt < -_HALF_WEEK, dt + SECONDS_PER_WEEK, dt)
+    """t - ref (s) from int64 ns, wrapped into +-half a week (:func:`time_from_core`)."""
+    return time_from_core(np.asarray(t_ns, dtype=np.int64), np.asarray(ref_ns, dtype=np.int64))
 
 
 class KeplerConstants:
     """What :func:`kepler_orbit` and :func:`kepler_states` compute from the message
     parameters alone (:func:`kepler_constants`): kept by a caller that evaluates the same
     messages at many times (a per-epoch solver's satellites epoch after epoch); the results
-    are the same, bit for bit. Arrays have the messages' shape (not broadcast)."""
+    are the same, bit for bit. Arrays have the messages' shape (not broadcast). Gathered
+    from packed rows (:func:`gather_constants`), ``floats`` and ``times`` are those rows
+    (``(messages, columns)`` as :data:`_PACKED_FIELDS`, ``(messages, 2)`` toe and toc, GPST
+    ns), the input of :func:`kepler_state_of_row`; None otherwise."""
 
     __slots__ = ("gm", "omega_e", "sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2",
                  "omega", "c_sin", "c_cos", "i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor",
-                 "geo", "any_geo", "toe", "toc", "af0", "af1", "two_af2", "af2")
+                 "geo", "any_geo", "toe", "toc", "af0", "af1", "two_af2", "af2", "floats", "times")
 
 
 def kepler_constants(eph, system, geo=None) -> KeplerConstants:
@@ -142,6 +151,7 @@ def kepler_constants(eph, system, geo=None) -> KeplerConstants:
     ``system`` (a letter or one per message). ``geo``: BeiDou GEO flags (default: as
     :func:`kepler_states` decides them, from the system and the satellite numbers)."""
     k = KeplerConstants()
+    k.floats = k.times = None
     gm, omega_e = _system_constants(system)
     k.gm, k.omega_e = gm, omega_e
     sqrt_a = np.asarray(eph["sqrt_a"], dtype=np.float64)
@@ -191,6 +201,18 @@ def kepler_constants(eph, system, geo=None) -> KeplerConstants:
     return k
 
 
+#: The columns of :attr:`PackedConstants.floats`, in order (``c_sin`` and ``c_cos`` three
+#: each: the u, r, i amplitudes); with every field present (messages with ``toc`` and the
+#: clock terms) their indices are the ``COL_*`` constants below (the one-epoch kernels'
+#: :func:`kepler_state_of_row`).
+_PACKED_FIELDS = ("sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2", "omega", "c_sin",
+                  "c_cos", "i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor", "af0", "af1", "two_af2",
+                  "af2", "omega_e")
+(COL_SQRT_A, COL_E, COL_ADOT, COL_A0, COL_N_BASE, COL_HALF_DELTA_N_DOT, COL_M0, COL_SQRT_1ME2, COL_OMEGA,
+ COL_CUS, COL_CRS, COL_CIS, COL_CUC, COL_CRC, COL_CIC, COL_I0, COL_IDOT, COL_NODE_RATE, COL_OMEGA0,
+ COL_NODE_AT_TOE, COL_REL_FACTOR, COL_AF0, COL_AF1, COL_TWO_AF2, COL_AF2, COL_OMEGA_E) = range(26)
+
+
 class PackedConstants:
     """:class:`KeplerConstants` of many messages (all the messages of one system) packed by
     message (:func:`pack_constants`): the float values as one (messages, columns) array,
@@ -205,9 +227,7 @@ def pack_constants(k: KeplerConstants) -> PackedConstants:
     p = PackedConstants()
     n = np.shape(k.sqrt_a)[0]
     cols, columns, absent, at = [], {}, [], 0
-    for name in ("sqrt_a", "e", "adot", "a0", "n_base", "half_delta_n_dot", "m0", "sqrt_1me2", "omega", "c_sin",
-                 "c_cos", "i0", "idot", "node_rate", "omega0", "node_at_toe", "rel_factor", "af0", "af1", "two_af2",
-                 "af2"):
+    for name in _PACKED_FIELDS:
         v = getattr(k, name)
         if v is None:
             absent.append(name)
@@ -250,6 +270,8 @@ def gather_constants(pieces, system) -> KeplerConstants:
     for name in p.absent:
         setattr(k, name, None)
     k.geo, k.any_geo = geo, bool(geo.any())
+    # the rows as they are, for the one-epoch kernels (every column present: see _PACKED_FIELDS)
+    k.floats, k.times = (floats, times) if not p.absent else (None, None)
     return k
 
 
@@ -299,86 +321,114 @@ def kepler_orbit(eph, tk_s, system: str, geo=False, *, velocity: bool = True,
     if tk.shape != shape:
         tk = np.broadcast_to(tk, shape)
     e = k.e
-
-    # Table 20-IV (with the CNAV terms of table 30-II, zero for legacy messages)
-    a = k.a0 + k.adot * tk
-    n = k.n_base + k.half_delta_n_dot * tk
-    mean_anomaly = k.m0 + n * tk
-    ecc_anomaly = solve_kepler(mean_anomaly, e)
-    if not orbit:  # the expression of ``relativity`` below
+    n, ecc_anomaly = eccentric_anomaly_core(tk, k.n_base, k.half_delta_n_dot, k.m0, e)
+    if not orbit:  # the expression of ``relativity`` of kepler_position_core
         return None, None, k.rel_factor * np.sin(ecc_anomaly), None
-    sin_e, cos_e = np.sin(ecc_anomaly), np.cos(ecc_anomaly)
-    one_minus_ecos = 1.0 - e * cos_e
-    true_anomaly = np.arctan2(k.sqrt_1me2 * sin_e, cos_e - e)
-
-    phi = true_anomaly + k.omega
-    two_phi = 2.0 * phi
-    sin2p, cos2p = np.sin(two_phi)[..., None], np.cos(two_phi)[..., None]
-    # (du, dr, di) = c_s sin 2phi + c_c cos 2phi, on the last axis
-    corr = k.c_sin * sin2p + k.c_cos * cos2p
-
-    # u, node, i on the last axis: their sines and cosines in one call each
-    angle = np.empty(shape + (3,))
-    np.add(phi, corr[..., 0], out=angle[..., 0])
-    r = a * one_minus_ecos + corr[..., 1]
-    np.subtract(k.omega0 + k.node_rate * tk, k.node_at_toe, out=angle[..., 1])
-    np.add(k.i0 + k.idot * tk, corr[..., 2], out=angle[..., 2])
-    sin_a, cos_a = np.sin(angle), np.cos(angle)
-    sin_u, sin_o, sin_i = sin_a[..., 0], sin_a[..., 1], sin_a[..., 2]
-    cos_u, cos_o, cos_i = cos_a[..., 0], cos_a[..., 1], cos_a[..., 2]
-    xp, yp = r * cos_u, r * sin_u
-
-    position = np.empty(shape + (3,))
-    x, y, z = position[..., 0], position[..., 1], position[..., 2]
-    yp_cos_i = yp * cos_i
-    np.subtract(xp * cos_o, yp_cos_i * sin_o, out=x)
-    np.add(xp * sin_o, yp_cos_i * cos_o, out=y)
-    np.multiply(yp, sin_i, out=z)
-
-    relativity = k.rel_factor * sin_e
+    c_sin, c_cos = k.c_sin, k.c_cos
+    x, y, z, relativity, parts = kepler_position_core(
+        tk, n, ecc_anomaly, k.a0, k.adot, e, k.sqrt_1me2, k.omega, c_sin[..., 0], c_sin[..., 1], c_sin[..., 2],
+        c_cos[..., 0], c_cos[..., 1], c_cos[..., 2], k.i0, k.idot, k.node_rate, k.omega0, k.node_at_toe,
+        k.rel_factor)
+    position = _stacked(x, y, z, shape)
     if not velocity:
         if k.any_geo:
             _rotate_geo(position, None, tk, k)
         return position, None, relativity, None
-
-    # d(n tk)/dt with n linear in tk
-    ecc_anomaly_dot = (n + k.half_delta_n_dot * tk) / one_minus_ecos
-    true_anomaly_dot = ecc_anomaly_dot * k.sqrt_1me2 / one_minus_ecos
-    # (du, dr, di) time derivatives, on the last axis
-    corr_dot = (2.0 * true_anomaly_dot)[..., None] * (k.c_sin * cos2p - k.c_cos * sin2p)
-    u_dot = true_anomaly_dot + corr_dot[..., 0]
-    r_dot = a * e * sin_e * ecc_anomaly_dot + k.adot * one_minus_ecos + corr_dot[..., 1]
-    inc_dot = k.idot + corr_dot[..., 2]
-    r_u_dot = r * u_dot
-    xp_dot = r_dot * cos_u - r_u_dot * sin_u
-    yp_dot = r_dot * sin_u + r_u_dot * cos_u
-    node_rate = k.node_rate
-    yp_sin_i_inc_dot = yp * sin_i
-    yp_dot_cos_i = yp_dot * cos_i
-    velocity_m_s = np.empty(shape + (3,))
-    np.subtract(xp_dot * cos_o - yp_dot_cos_i * sin_o + yp_sin_i_inc_dot * sin_o * inc_dot, y * node_rate,
-                out=velocity_m_s[..., 0])
-    np.add(xp_dot * sin_o + yp_dot_cos_i * cos_o - yp_sin_i_inc_dot * cos_o * inc_dot, x * node_rate,
-           out=velocity_m_s[..., 1])
-    np.add(yp_dot * sin_i, yp_cos_i * inc_dot, out=velocity_m_s[..., 2])
-
+    vx, vy, vz, relativity_dot = kepler_velocity_core(
+        tk, parts, k.adot, k.half_delta_n_dot, e, k.sqrt_1me2, c_sin[..., 0], c_sin[..., 1], c_sin[..., 2],
+        c_cos[..., 0], c_cos[..., 1], c_cos[..., 2], k.idot, k.node_rate, k.rel_factor)
+    velocity_m_s = _stacked(vx, vy, vz, shape)
     if k.any_geo:
         _rotate_geo(position, velocity_m_s, tk, k)
-
-    relativity_dot = k.rel_factor * cos_e * ecc_anomaly_dot
     return position, velocity_m_s, relativity, relativity_dot
 
 
+def _stacked(x, y, z, shape):
+    """``x, y, z`` (of ``shape`` or broadcast to it) on a last axis."""
+    out = np.empty(shape + (3,))
+    out[..., 0], out[..., 1], out[..., 2] = x, y, z
+    return out
+
+
+def eccentric_anomaly_core(tk, n_base, half_delta_n_dot, m0, e):
+    """Mean motion n (rad/s) and eccentric anomaly E (rad) at t_k (s) from toe (IS-GPS-200N
+    table 20-IV with CNAV's dn_0dot, table 30-II) of float arrays or of numbers: the shared
+    core of :func:`kepler_orbit` and the one-epoch kernels (only operations numba compiles)."""
+    n = n_base + half_delta_n_dot * tk
+    mean_anomaly = m0 + n * tk
+    return n, solve_kepler_core(mean_anomaly, e, 1e-15, 30)
+
+
+def kepler_position_core(tk, n, ecc_anomaly, a0, adot, e, sqrt_1me2, omega, cus, crs, cis, cuc, crc, cic, i0,
+                         idot, node_rate, omega0, node_at_toe, rel_factor):
+    """ECEF position (m, before the BeiDou GEO rotation) and the relativistic clock term (s)
+    at t_k (s) from :func:`eccentric_anomaly_core`'s ``n, ecc_anomaly`` and a message's
+    :class:`KeplerConstants` (the harmonic amplitudes one by one), of float arrays or of
+    numbers (IS-GPS-200N table 20-IV, CNAV table 30-II): ``(x, y, z, relativity, parts)``,
+    ``parts`` what :func:`kepler_velocity_core` needs of it. Only operations numba
+    compiles: :func:`kepler_orbit` and the one-epoch kernels share it (the same bits)."""
+    a = a0 + adot * tk
+    sin_e, cos_e = np.sin(ecc_anomaly), np.cos(ecc_anomaly)
+    one_minus_ecos = 1.0 - e * cos_e
+    true_anomaly = np.arctan2(sqrt_1me2 * sin_e, cos_e - e)
+
+    phi = true_anomaly + omega
+    two_phi = 2.0 * phi
+    sin2p, cos2p = np.sin(two_phi), np.cos(two_phi)
+    # harmonic corrections (du, dr, di) = c_s sin 2phi + c_c cos 2phi
+    angle_u = phi + (cus * sin2p + cuc * cos2p)
+    r = a * one_minus_ecos + (crs * sin2p + crc * cos2p)
+    angle_o = (omega0 + node_rate * tk) - node_at_toe
+    angle_i = (i0 + idot * tk) + (cis * sin2p + cic * cos2p)
+    sin_u, sin_o, sin_i = np.sin(angle_u), np.sin(angle_o), np.sin(angle_i)
+    cos_u, cos_o, cos_i = np.cos(angle_u), np.cos(angle_o), np.cos(angle_i)
+    xp, yp = r * cos_u, r * sin_u
+
+    yp_cos_i = yp * cos_i
+    x = xp * cos_o - yp_cos_i * sin_o
+    y = xp * sin_o + yp_cos_i * cos_o
+    z = yp * sin_i
+    relativity = rel_factor * sin_e
+    parts = (n, a, sin_e, cos_e, one_minus_ecos, sin2p, cos2p, r, sin_u, cos_u, sin_o, cos_o, sin_i, cos_i, yp, x, y)
+    return x, y, z, relativity, parts
+
+
+def kepler_velocity_core(tk, parts, adot, half_delta_n_dot, e, sqrt_1me2, cus, crs, cis, cuc, crc, cic, idot,
+                         node_rate, rel_factor):
+    """ECEF velocity (m/s, before the BeiDou GEO rotation) and the relativistic term's rate
+    (s/s): the analytic time derivatives of :func:`kepler_position_core` (``parts`` its
+    intermediate values), of float arrays or of numbers; only operations numba compiles."""
+    n, a, sin_e, cos_e, one_minus_ecos, sin2p, cos2p, r, sin_u, cos_u, sin_o, cos_o, sin_i, cos_i, yp, x, y = parts
+    # d(n tk)/dt with n linear in tk
+    ecc_anomaly_dot = (n + half_delta_n_dot * tk) / one_minus_ecos
+    true_anomaly_dot = ecc_anomaly_dot * sqrt_1me2 / one_minus_ecos
+    # (du, dr, di) time derivatives
+    two_nu_dot = 2.0 * true_anomaly_dot
+    u_dot = true_anomaly_dot + two_nu_dot * (cus * cos2p - cuc * sin2p)
+    r_dot = a * e * sin_e * ecc_anomaly_dot + adot * one_minus_ecos + two_nu_dot * (crs * cos2p - crc * sin2p)
+    inc_dot = idot + two_nu_dot * (cis * cos2p - cic * sin2p)
+    r_u_dot = r * u_dot
+    xp_dot = r_dot * cos_u - r_u_dot * sin_u
+    yp_dot = r_dot * sin_u + r_u_dot * cos_u
+    yp_sin_i_inc_dot = yp * sin_i
+    yp_dot_cos_i = yp_dot * cos_i
+    vx = xp_dot * cos_o - yp_dot_cos_i * sin_o + yp_sin_i_inc_dot * sin_o * inc_dot - y * node_rate
+    vy = xp_dot * sin_o + yp_dot_cos_i * cos_o - yp_sin_i_inc_dot * cos_o * inc_dot + x * node_rate
+    vz = yp_dot * sin_i + yp * cos_i * inc_dot
+    relativity_dot = rel_factor * cos_e * ecc_anomaly_dot
+    return vx, vy, vz, relativity_dot
+
+
 def _rotate_geo(position, velocity, tk, k: KeplerConstants) -> None:
-    """:func:`_beidou_geo_rotation` of the BeiDou GEO elements, in place."""
-    p, v = position, velocity
-    if v is None:
-        out = _beidou_geo_rotation(p[..., 0], p[..., 1], p[..., 2], None, None, None, tk, k.omega_e, k.geo)
-    else:
-        out = _beidou_geo_rotation(p[..., 0], p[..., 1], p[..., 2], v[..., 0], v[..., 1], v[..., 2], tk,
-                                   k.omega_e, k.geo)
-        v[..., 0], v[..., 1], v[..., 2] = out[3:]
-    p[..., 0], p[..., 1], p[..., 2] = out[:3]
+    """:func:`beidou_geo_position_core` (and :func:`beidou_geo_velocity_core`) of the
+    BeiDou GEO elements (``k.geo``), in place."""
+    p, v, geo = position, velocity, k.geo
+    xg, yg, zg, sa, ca = beidou_geo_position_core(p[..., 0], p[..., 1], p[..., 2], tk, k.omega_e)
+    if v is not None:
+        vxg, vyg, vzg = beidou_geo_velocity_core(v[..., 0], v[..., 1], v[..., 2], xg, yg, sa, ca, k.omega_e)
+        v[..., 0], v[..., 1], v[..., 2] = (np.where(geo, vxg, v[..., 0]), np.where(geo, vyg, v[..., 1]),
+                                           np.where(geo, vzg, v[..., 2]))
+    p[..., 0], p[..., 1], p[..., 2] = np.where(geo, xg, p[..., 0]), np.where(geo, yg, p[..., 1]), np.where(geo, zg, p[..., 2])
 
 
 def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool = True,
@@ -432,6 +482,35 @@ def kepler_states(eph, t_ns, system: str, *, velocity: bool = True, orbit: bool 
     return position, vel, poly + relativity, poly_dot + relativity_dot, relativity
 
 
+def kepler_state_of_row(t_ns, f, toe_ns, toc_ns, geo):
+    """:func:`kepler_states` of one message at one time, from its packed constants: ``f`` a
+    row of :attr:`KeplerConstants.floats` (every column of :data:`_PACKED_FIELDS`),
+    ``toe_ns``, ``toc_ns`` its :attr:`KeplerConstants.times` (GPST ns), ``geo`` its BeiDou
+    GEO flag, ``t_ns`` the GPST ns of transmission. Returns the numbers ``(x, y, z, vx, vy,
+    vz, clock_s, clock_drift_s_s, relativity_s)`` (m, m/s, s, s/s, s), the values of
+    :func:`kepler_states` bit for bit: the same cores, called with numbers. Written for
+    numba (the one-epoch kernels of the live engine call it in their loop over the
+    satellites; :mod:`satnav.estimators.spp_states_kernel`)."""
+    tk = time_from_core(t_ns, toe_ns)
+    e = f[COL_E]
+    n, ecc_anomaly = eccentric_anomaly_core(tk, f[COL_N_BASE], f[COL_HALF_DELTA_N_DOT], f[COL_M0], e)
+    cus, crs, cis, cuc, crc, cic = f[COL_CUS], f[COL_CRS], f[COL_CIS], f[COL_CUC], f[COL_CRC], f[COL_CIC]
+    x, y, z, relativity, parts = kepler_position_core(
+        tk, n, ecc_anomaly, f[COL_A0], f[COL_ADOT], e, f[COL_SQRT_1ME2], f[COL_OMEGA], cus, crs, cis, cuc, crc, cic,
+        f[COL_I0], f[COL_IDOT], f[COL_NODE_RATE], f[COL_OMEGA0], f[COL_NODE_AT_TOE], f[COL_REL_FACTOR])
+    vx, vy, vz, relativity_dot = kepler_velocity_core(
+        tk, parts, f[COL_ADOT], f[COL_HALF_DELTA_N_DOT], e, f[COL_SQRT_1ME2], cus, crs, cis, cuc, crc, cic,
+        f[COL_IDOT], f[COL_NODE_RATE], f[COL_REL_FACTOR])
+    if geo:
+        omega_e = f[COL_OMEGA_E]
+        xg, yg, zg, sa, ca = beidou_geo_position_core(x, y, z, tk, omega_e)
+        vx, vy, vz = beidou_geo_velocity_core(vx, vy, vz, xg, yg, sa, ca, omega_e)
+        x, y, z = xg, yg, zg
+    poly, poly_dot = clock_polynomial_core(time_from_core(t_ns, toc_ns), f[COL_AF0], f[COL_AF1], f[COL_AF2],
+                                           f[COL_TWO_AF2])
+    return x, y, z, vx, vy, vz, poly + relativity, poly_dot + relativity_dot, relativity
+
+
 def kepler_clock(eph, t_ns, *, constants: KeplerConstants | None = None):
     """Clock polynomial a_f0 + a_f1 dt + a_f2 dt^2 (s) and its derivative (s/s), dt = t - toc
     (half-week wrapped), without the relativistic term. ``constants``: :func:`kepler_constants`
@@ -441,16 +520,32 @@ def kepler_clock(eph, t_ns, *, constants: KeplerConstants | None = None):
         af0 = np.asarray(eph["af0"], dtype=np.float64)
         af1 = np.asarray(eph["af1"], dtype=np.float64)
         af2 = np.asarray(eph["af2"], dtype=np.float64)
-        return af0 + (af1 + af2 * dt) * dt, af1 + 2.0 * af2 * dt
+        return clock_polynomial_core(dt, af0, af1, af2, 2.0 * af2)
     k = constants
     dt = _time_from(t_ns, k.toc)
-    return k.af0 + (k.af1 + k.af2 * dt) * dt, k.af1 + k.two_af2 * dt
+    return clock_polynomial_core(dt, k.af0, k.af1, k.af2, k.two_af2)
 
 
-def _beidou_geo_rotation(x, y, z, vx, vy, vz, tk, omega_e, geo):
-    """BDS GEO: P = R_z(omega_e t_k) R_x(-5 deg) P_GK and its time derivative, applied where
-    ``geo`` (BDS-SIS-ICD table 5-11). R_x(a) = [[1,0,0],[0,c,s],[0,-s,c]], R_z likewise.
-    Velocities None: positions only (the velocities come back as None)."""
+def clock_polynomial_core(dt, af0, af1, af2, two_af2):
+    """a_f0 + a_f1 dt + a_f2 dt^2 (s) and a_f1 + 2 a_f2 dt (s/s) at dt (s) from toc
+    (IS-GPS-200 20.3.3.3.3.1; Galileo 5.1.4; BDS 5.2.4.10), of float arrays or of numbers
+    (:func:`kepler_clock` and the one-epoch kernels share it)."""
+    return af0 + (af1 + af2 * dt) * dt, af1 + two_af2 * dt
+
+
+def time_from_core(t_ns, ref_ns):
+    """t - ref (s) of int64 ns (arrays or numbers), wrapped into +-half a week
+    (IS-GPS-200 20.3.3.4.3); only operations numba compiles (shared with the kernels)."""
+    dt = (t_ns - ref_ns) / NS_PER_S
+    dt = select(dt > _HALF_WEEK, dt - SECONDS_PER_WEEK, dt)
+    return select(dt < -_HALF_WEEK, dt + SECONDS_PER_WEEK, dt)
+
+
+def beidou_geo_position_core(x, y, z, tk, omega_e):
+    """BDS GEO: P = R_z(omega_e t_k) R_x(-5 deg) P_GK (BDS-SIS-ICD table 5-11; R_x(a) =
+    [[1,0,0],[0,c,s],[0,-s,c]], R_z likewise) of float arrays or of numbers: ``(x, y, z,
+    sin, cos)`` of the rotated position and of the angle omega_e t_k (for
+    :func:`beidou_geo_velocity_core`). Only operations numba compiles (shared with the kernels)."""
     # R_x(-5 deg)
     y1 = _COS5 * y + _SIN5 * z
     z1 = -_SIN5 * y + _COS5 * z
@@ -458,12 +553,15 @@ def _beidou_geo_rotation(x, y, z, vx, vy, vz, tk, omega_e, geo):
     sa, ca = np.sin(ang), np.cos(ang)
     xg = ca * x + sa * y1
     yg = -sa * x + ca * y1
-    position = (np.where(geo, xg, x), np.where(geo, yg, y), np.where(geo, z1, z))
-    if vx is None:
-        return position + (None, None, None)
+    return xg, yg, z1, sa, ca
+
+
+def beidou_geo_velocity_core(vx, vy, vz, xg, yg, sa, ca, omega_e):
+    """The time derivative of :func:`beidou_geo_position_core` (m/s) from the velocity in
+    the inertial-like frame and that function's ``xg, yg, sin, cos``."""
     vy1 = _COS5 * vy + _SIN5 * vz
     vz1 = -_SIN5 * vy + _COS5 * vz
     # d/dt of R_z(omega t) applied to the rotated vector, plus R_z applied to the velocity
     vxg = ca * vx + sa * vy1 + omega_e * yg
     vyg = -sa * vx + ca * vy1 - omega_e * xg
-    return position + (np.where(geo, vxg, vx), np.where(geo, vyg, vy), np.where(geo, vz1, vz))
+    return vxg, vyg, vz1

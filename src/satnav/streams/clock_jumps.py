@@ -96,8 +96,8 @@ class ClockJumpDetector:
         if _KERNELS:
             rank, _ = self._ranks(obs)
             p, rate = self._spare
-            jump = _KERNELS[0](obs.code, obs.sat, obs.value, rank, self._p, self._rate, p, rate, dt,
-                               self.threshold_m, self.min_satellites)
+            jump = _KERNELS[0](_plain(obs.code, _INT16), _plain(obs.sat, _INT16), _plain(obs.value, _FLOAT64), rank,
+                               self._p, self._rate, p, rate, dt, self.threshold_m, self.min_satellites)
             self._spare = (self._p, self._rate)
             self._t, self._p, self._rate = t, p, rate
             return jump
@@ -120,6 +120,18 @@ class ClockJumpDetector:
     @staticmethod
     def milliseconds(jump_m: float) -> float:
         return jump_m / SPEED_OF_LIGHT * 1e3
+
+
+_INT16, _FLOAT64 = np.dtype(np.int16), np.dtype(np.float64)
+
+
+def _plain(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``a`` itself when it is a writable C-contiguous array of ``dtype`` (the one set of
+    argument types the kernel is compiled for: another layout, a read-only buffer or another
+    type would compile it again, for seconds, in the middle of a stream), else such a copy."""
+    if a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, dtype)
 
 
 def _update_kernel(code, sat, value, rank, p_last, rate_last, p, rate, dt, threshold_m, min_satellites):

@@ -46,7 +46,7 @@ from ..io.stream_items import EpochItem, NavigationItem, ProblemItem, StationIte
 from ..options import StreamOptions
 from .clock_jumps import ClockJumpDetector, mark_all_phases_slipped, use_compiled_clock_jumps
 from .feeds import END, StateChange
-from .outputs import FORMATTERS, LiveFix
+from .outputs import FORMATTERS, LiveFix, _scalar_frames_ok
 
 __all__ = ["LiveEngine", "LiveLoop", "LiveSummary", "TIME_TAG_TOLERANCE_S"]
 
@@ -112,10 +112,14 @@ class LiveEngine:
             self.compiled_rtk_geometry = use_compiled_geometry(True)
         # the iterations of each epoch's SPP compiled (numba; NumPy without it): whether in use
         from ..estimators.spp_kernel import use_compiled_spp
+        from ..estimators.spp_states_kernel import use_compiled_states
 
         self.compiled_spp = use_compiled_spp(True)
+        #: whether the satellite states of each SPP epoch are compiled (numba; NumPy without it)
+        self.compiled_spp_states = use_compiled_states(True)
         #: whether the receiver clock jump detectors are compiled (numba; NumPy without it)
         self.compiled_clock_jumps = use_compiled_clock_jumps(True)
+        _scalar_frames_ok()  # (the outputs' one-epoch geodetic conversion checked now, not at the first fix)
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:

@@ -113,14 +113,34 @@ def _std_llh(fix: LiveFix, lat: float, lon: float) -> tuple[float, float, float]
 #: :func:`satnav.frames.geodetic_core` and :func:`satnav.frames.enu_rotation_elements` (the
 #: one model of each) evaluated on Python floats by the ``math`` module's functions, which
 #: call the C library's ``sin``, ``cos``, ``atan2``, ``sqrt`` and ``pow`` as NumPy's float64
-#: loops do where it has no vector versions of its own (``hypot``: NumPy's, as Python's
-#: ``math.hypot`` is computed otherwise). An epoch's position then costs a few microseconds
-#: instead of the forty NumPy calls of :func:`~satnav.frames.ecef_to_geodetic` on one row
-#: (about 45 us warm, several times that after an idle 100 ms between epochs). Checked
-#: against NumPy on the first use (:func:`_scalar_frames_ok`): where NumPy's own vector
-#: functions give other bits (an AVX-512 build using SVML), NumPy is used.
-_SCALAR_MATH = types.SimpleNamespace(hypot=lambda x, y: float(np.hypot(x, y)), arctan2=math.atan2, sin=math.sin,
-                                     cos=math.cos, sqrt=math.sqrt)
+#: loops do where it has no vector versions of its own (``hypot``: the C library's through
+#: ctypes, as Python's ``math.hypot`` is computed otherwise). An epoch's position then costs
+#: a few microseconds instead of the forty NumPy calls of
+#: :func:`~satnav.frames.ecef_to_geodetic` on one row (about 45 us warm, several times that
+#: after an idle 100 ms between epochs). Checked against NumPy once
+#: (:func:`_scalar_frames_ok`): where NumPy's own vector functions give other bits (an
+#: AVX-512 build using SVML), NumPy is used.
+
+
+def _c_hypot():
+    """The C library's ``hypot`` (what NumPy's float64 loop calls) through ctypes, about
+    0.3 us a call; NumPy's ufunc on two floats (1-4 us) where it cannot be found."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("m")
+        if name:
+            f = ctypes.CDLL(name).hypot
+            f.restype, f.argtypes = ctypes.c_double, (ctypes.c_double, ctypes.c_double)
+            return f
+    except (ImportError, OSError, AttributeError):  # pragma: no cover - no C library found
+        pass
+    return lambda x, y: float(np.hypot(x, y))  # pragma: no cover
+
+
+_SCALAR_MATH = types.SimpleNamespace(hypot=_c_hypot(), arctan2=math.atan2, sin=math.sin, cos=math.cos,
+                                     sqrt=math.sqrt)
 _geodetic_scalar = _with_globals(geodetic_core, {"np": _SCALAR_MATH})
 _enu_elements_scalar = _with_globals(enu_rotation_elements, {"np": _SCALAR_MATH})
 _WGS84 = ellipsoid_parameters("WGS84")
@@ -130,10 +150,10 @@ _SCALAR_OK: list = []  # [whether the scalar path gives NumPy's bits], once chec
 def _scalar_frames_ok() -> bool:
     """Whether the scalar geodetic conversion and ENU rotation give NumPy's bits here, on
     positions from the Earth's surface to geostationary height, poles and equator
-    included (checked once; about 2 ms)."""
+    included (checked once, 20-40 ms: the live engine does it at its start)."""
     if not _SCALAR_OK:
         rng = np.random.default_rng(1)
-        n = 400
+        n = 1000
         d = rng.normal(size=(n, 3))
         d[:8] = [[0, 0, 1], [0, 0, -1], [1, 0, 0], [0, 1, 0], [-1, 0, 0], [1, 1, 1e-9], [1, -1, 0], [0, -1, 1]]
         xyz = d / np.linalg.norm(d, axis=1)[:, None] * rng.uniform(6.35e6, 4.3e7, (n, 1))

@@ -1,0 +1,159 @@
+"""The compiled satellite states of one SPP epoch (satnav.estimators.spp_states_kernel, numba)
+are NumPy's bit for bit: over the whole ESBC day for every Keplerian system of its navigation
+file (GPS, Galileo I/NAV and F/NAV, BeiDou with its GEO satellites, QZSS), and through the
+SPP engine on the live stream's epochs (RTCM 3 MSM7 GEC round trip) and on RINEX epochs with
+GLONASS (whose plans the kernel leaves to NumPy). NumPy's broadcast states themselves are
+held to the precise orbits by tests/orbits. Skipped without numba; the fallback (SATNAV_NO_NUMBA)
+is tested."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from satnav.estimators import spp_states_kernel
+from satnav.estimators.solution import Solution
+from satnav.estimators.spp_engine import SppEngine
+from satnav.models.measurement import position_at_transmission, transmission_time
+from satnav.orbits.ephemeris import BroadcastEphemeris
+from satnav.orbits.kepler import is_beidou_geo, kepler_state_of_row
+from satnav.satellites import prn_of
+from tests.estimators.test_spp_kernel import FIELDS, _rtcm_epochs
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    if not spp_states_kernel.use_compiled_states(True):
+        pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
+    yield spp_states_kernel._KERNELS[0]
+    spp_states_kernel.use_compiled_states(None)
+
+
+def _day_pairs(nav, letter, signal):
+    """Every (satellite, epoch) pair of the day (30 s) of one system with a usable message,
+    received with a pseudorange of 20 000-26 000 km, and NumPy's states of them (as
+    spp._transmission_states computes them)."""
+    eph = BroadcastEphemeris(nav)
+    sats = np.unique(nav.messages[letter]["sat"]).astype(np.int64)
+    t0 = int(nav.messages["G"]["toe"].min()) // 86_400_000_000_000 * 86_400_000_000_000
+    epochs = t0 + np.arange(0, 86_400, 30, dtype=np.int64) * 1_000_000_000
+    sat, receive = np.broadcast_arrays(sats[None, :], epochs[:, None])
+    sat, receive = sat.ravel(), receive.ravel()
+    pseudorange = 2.0e7 + 6.0e6 * np.random.default_rng(5).random(sat.size)
+    t_tx = transmission_time(receive, pseudorange)
+    signals = {letter: signal}
+    st = eph.states_by_system(sat, t_tx, signals)
+    ok = st.valid
+    sat, receive, pseudorange, t_tx = sat[ok], receive[ok], pseudorange[ok], t_tx[ok]
+    st = eph.states_by_system(sat, t_tx, signals)
+    want = np.column_stack([position_at_transmission(st.position_m, st.velocity_m_s, st.clock_s), st.velocity_m_s,
+                            st.clock_s, st.clock_drift_s_s])
+    plan = eph.epoch_plan(sat, t_tx, signals)
+    return sat, receive, pseudorange, t_tx, plan, want, st
+
+
+@pytest.mark.parametrize("letter,signal", [("G", "C1C"), ("E", "C1C"), ("E", "C5Q"), ("C", "C2I"), ("J", "C1C")])
+def test_whole_day_every_system(compiled, esbc_day, letter, signal):
+    _, nav = esbc_day
+    sat, receive, pseudorange, t_tx, plan, want, st = _day_pairs(nav, letter, signal)
+    assert sat.size > 2000 or letter == "J"
+    floats, times, geo, group_delay = plan.packed_rows()
+    if letter == "C":  # the GEO rotation is exercised
+        assert 300 < geo.sum() == is_beidou_geo(prn_of(sat)).sum()
+    out, valid = np.empty((sat.size, 8)), np.empty(sat.size, dtype=bool)
+    assert compiled(receive, pseudorange, False, plan.low, plan.high, floats, times, geo, out, valid)
+    np.testing.assert_array_equal(out, want)
+    assert valid.all()
+    np.testing.assert_array_equal(group_delay, np.nan_to_num(st.group_delay_s))
+    # the same cores called with numbers by Python (no numba): the same values too
+    for i in range(0, sat.size, 97):
+        x, y, z, vx, vy, vz, clock, drift, rel = kepler_state_of_row(int(t_tx[i]), floats[i], int(times[i, 0]),
+                                                                     int(times[i, 1]), bool(geo[i]))
+        np.testing.assert_array_equal([vx, vy, vz, clock, drift], want[i, 3:])
+        np.testing.assert_array_equal([x - vx * clock, y - vy * clock, z - vz * clock], want[i, :3])
+        assert rel == st.relativity_s[i]
+
+
+def test_kept_plan_and_its_intervals(compiled, esbc_day):
+    """The kernel reads a kept plan whose intervals hold and refuses a time outside them;
+    :func:`transmission_states` then renews the plan (the NumPy path's plan, its values)."""
+    _, nav = esbc_day
+    eph = BroadcastEphemeris(nav)
+    sats = np.unique(nav.messages["G"]["sat"]).astype(np.int64)
+    t = int(nav.messages["G"]["toe"].min()) + 3_600_000_000_000
+    signals = {"G": "C1C"}
+    sats = sats[BroadcastEphemeris(nav).states(sats, np.full(sats.size, t), signal="C1C").valid]
+    receive = np.full(sats.size, t, dtype=np.int64)
+    pseudorange = np.full(sats.size, 2.2e7)
+    assert eph.kept_plan(sats, signals) is None
+    st = eph.states_by_system(sats, transmission_time(receive, pseudorange), signals)
+    plan = eph.kept_plan(sats, signals)
+    assert plan is not None and plan.low.size == sats.size
+    rows = plan.packed_rows()
+    out, valid = np.empty((sats.size, 8)), np.empty(sats.size, dtype=bool)
+    assert compiled(receive, pseudorange, True, plan.low, plan.high, *rows[:3], out, valid)
+    np.testing.assert_array_equal(out[:, 6], st.clock_s)
+    late = receive + 45 * 60_000_000_000  # past the midpoint between two messages
+    assert not compiled(late, pseudorange, True, plan.low, plan.high, *rows[:3], out, valid)
+    got = spp_states_kernel.transmission_states(eph, sats, late, pseudorange, signals)
+    st = eph.states_by_system(sats, transmission_time(late, pseudorange), signals)
+    assert st.valid.all()
+    np.testing.assert_array_equal(got["clk"], st.clock_s)
+    np.testing.assert_array_equal(got["pos"], position_at_transmission(st.position_m, st.velocity_m_s, st.clock_s))
+    assert got["valid"].all()
+
+
+def _engine_run(epochs, nav, use_kernel, **options):
+    spp_states_kernel.use_compiled_states(True if use_kernel else False)
+    before = spp_states_kernel.EPOCHS_COMPILED[0]
+    try:
+        engine = SppEngine(nav, **options)
+        sols = [engine.process(e) for e in epochs]
+        taken = spp_states_kernel.EPOCHS_COMPILED[0] - before
+    finally:
+        spp_states_kernel.use_compiled_states(True)
+    return Solution.concatenate(sols), taken
+
+
+@pytest.mark.parametrize("source,options", [
+    ("rtcm", {"systems": "GEC"}),
+    ("rinex", {"systems": "GREC"}),  # GLONASS in the plan: NumPy's states
+    ("rinex", {"systems": "GEC", "iono": "iono-free"}),  # two signals a system: NumPy's
+])
+def test_engine_solutions_identical(compiled, esbc_day, source, options):
+    obs, nav = esbc_day
+    epochs = _rtcm_epochs(obs, 120) if source == "rtcm" else list(obs.epoch_slice(600, 660).iter_epochs())
+    kernel, n_kernel = _engine_run(epochs, nav, True, **options)
+    numpy, n_numpy = _engine_run(epochs, nav, False, **options)
+    assert n_numpy == 0
+    if source == "rtcm":
+        assert n_kernel == len(epochs)  # every epoch, plan renewals included
+    else:
+        assert n_kernel == 0
+    for f in FIELDS:
+        np.testing.assert_array_equal(getattr(kernel, f), getattr(numpy, f), err_msg=f)
+    assert numpy.solved.sum() >= 0.9 * len(numpy)
+
+
+def test_live_engine_takes_the_compiled_states(compiled, esbc_day):
+    from satnav.options import StreamOptions
+    from satnav.streams.live import LiveEngine
+
+    obs, nav = esbc_day
+    engine = LiveEngine(StreamOptions(mode="spp", systems="GEC"), nav)
+    assert engine.compiled_spp_states
+    before = spp_states_kernel.EPOCHS_COMPILED[0]
+    fixes = [engine.process(e) for e in _rtcm_epochs(obs, 5)]
+    assert spp_states_kernel.EPOCHS_COMPILED[0] - before == 5 and all(f is not None for f in fixes)
+
+
+def test_without_numba_the_numpy_path():
+    code = ("import satnav.estimators.spp_states_kernel as k, satnav.estimators.spp as s, sys;"
+            "r = k.use_compiled_states(True); print(r, s._STATES_COMPILED is None, 'numba' in sys.modules)")
+    env = dict(os.environ, SATNAV_NO_NUMBA="1", PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "False"]
