@@ -181,11 +181,12 @@ class _EpochSpp:
 
     def __init__(self, nav, systems, elevation_mask_deg):
         from .spp import _SppCore, spp_options
+        from .spp_epoch import build_problem
 
         self.nav = nav
         self.options = spp_options(systems=systems, elevation_mask_deg=elevation_mask_deg, velocity=False)
         self.options.check(None)
-        self.core = _SppCore(nav, self.options, None)
+        self.core = _SppCore(nav, self.options, None, build_problem)
         self._start = None  # (position, clocks) of the last valid fix (:func:`warm_start`)
 
     def position(self, obs):

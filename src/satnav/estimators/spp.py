@@ -630,12 +630,9 @@ def _build_problem(obs, nav, opts: SppOptions, states_fn, plan: _SignalPlan, *, 
     states at transmission time; None when ``obs`` holds no satellite of a planned system.
     ``ephemeris``: the prepared :class:`~satnav.orbits.ephemeris.BroadcastEphemeris` of
     ``nav`` (default: prepared for this call); ``channels``: see :func:`_measurement_columns`.
-    Observations of one epoch take :func:`~satnav.estimators.spp_epoch.build_epoch_problem`
-    (the same problem in fewer NumPy calls: the live engine's path)."""
-    if len(obs.epochs) == 1:
-        from .spp_epoch import build_epoch_problem
-
-        return build_epoch_problem(obs, nav, opts, states_fn, plan, ephemeris=ephemeris, channels=channels)
+    The per-epoch engine packs its one epoch with
+    :func:`satnav.estimators.spp_epoch.build_epoch_problem` instead (the same problem in fewer
+    NumPy calls), given to :class:`_SppCore` as its ``build_problem``."""
     return _build_dense_problem(obs, nav, opts, states_fn, plan, ephemeris=ephemeris, channels=channels)
 
 
@@ -1401,10 +1398,13 @@ class _SppCore:
     no state is kept between calls. The motion check and the reduction to the marker are
     left to the caller (they need neighbouring epochs / the observation header)."""
 
-    def __init__(self, nav, opts: SppOptions, states=None) -> None:
+    def __init__(self, nav, opts: SppOptions, states=None, build_problem=None) -> None:
+        """``build_problem``: packs the measurements (the signature of :func:`_build_problem`,
+        which is the default)."""
         self.nav = nav
         self.opts = opts
         self.states = states
+        self.build_problem = _build_problem if build_problem is None else build_problem
         # prepared once for every call: the broadcast messages (message tables and their
         # sorted index per signal) and the GLONASS channels of the satellites seen
         self.ephemeris = _prepared_ephemeris(nav) if states is None else None
@@ -1469,8 +1469,8 @@ class _SppCore:
         """Solution of the epochs of ``obs`` and the plausible first-band pseudoranges per
         system (for the navigation check). ``clock0``: clock group -> receiver clock (m) to
         start the iterations from (default 0; :func:`warm_start`)."""
-        pb = _build_problem(obs, self.nav, self.opts, self.states, plan, ephemeris=self.ephemeris,
-                            channels=self._glonass_channels)
+        pb = self.build_problem(obs, self.nav, self.opts, self.states, plan, ephemeris=self.ephemeris,
+                                channels=self._glonass_channels)
         if pb is None:
             return _unsolved(obs.epochs, plan, self.opts), {}
         return _solve(pb, x0, self.opts, clock0), pb.observed_by_system

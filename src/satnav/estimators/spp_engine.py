@@ -56,6 +56,7 @@ from .spp import (
     spp_options,
     warm_start,
 )
+from .spp_epoch import build_problem
 
 if TYPE_CHECKING:
     from ..io.rinex_nav import Navigation
@@ -92,7 +93,7 @@ class SppEngine:
         self.options.check(states)
         self.nav = nav
         self.states = states
-        self._core = _SppCore(nav, self.options, states)
+        self._core = _SppCore(nav, self.options, states, build_problem)
         self._nav_systems = None  # systems with navigation messages (set at the first epoch)
         self._x0 = None if self.options.initial_position_m is None else np.asarray(self.options.initial_position_m)
         self._x0_last_fix = False  # no start position known: start from the last valid fix
@@ -110,7 +111,7 @@ class SppEngine:
         header's ionospheric and time corrections replace those held (newer broadcast
         values: :func:`merge_navigation`)."""
         self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
-        self._core = _SppCore(self.nav, self.options, self.states)
+        self._core = _SppCore(self.nav, self.options, self.states, build_problem)
         self._nav_systems = None
         if self._smoother is not None:  # GLONASS wavelengths of satellites without them so far
             self._smoother.add_channels(_nav_glonass_channels(self.nav))

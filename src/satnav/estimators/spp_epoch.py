@@ -23,7 +23,17 @@ import numpy as np
 from ..satellites import MAX_SATELLITES
 from . import spp
 
-__all__ = ["EpochLayout", "build_epoch_problem"]
+__all__ = ["EpochLayout", "build_epoch_problem", "build_problem"]
+
+
+def build_problem(obs, nav, opts, states_fn, plan, *, ephemeris=None, channels=None):
+    """:func:`satnav.estimators.spp._build_problem` of any observations: those holding one
+    epoch by :func:`build_epoch_problem`, others by the dense path (the per-epoch engine's
+    ``build_problem``)."""
+    if len(obs.epochs) == 1:
+        return build_epoch_problem(obs, nav, opts, states_fn, plan, ephemeris=ephemeris, channels=channels)
+    return spp._build_dense_problem(obs, nav, opts, states_fn, plan, ephemeris=ephemeris, channels=channels)
+
 
 class EpochLayout:
     """The measurement columns of a signal plan for one list of observation codes: their
