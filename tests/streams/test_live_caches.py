@@ -15,6 +15,8 @@ a GLONASS stream without the header's channels, the GPS week's end); for RTK the
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -87,11 +89,12 @@ def _same_solution(live, ref, where=""):
         assert np.allclose(a, b, rtol=0, atol=1e-9, equal_nan=True), where
 
 
-def _run_spp(epochs, nav0, arrivals=None, *, start=None, **options):
+def _run_spp(epochs, nav0, arrivals=None, *, start=None, ahead=False, **options):
     """Feed ``epochs`` (one-epoch Observations) to one SppEngine, navigation ``arrivals``
     (epoch number -> Navigation) added before that epoch; each epoch compared with a fresh
     engine holding the navigation known then. ``start``: epoch number -> position to
-    start that epoch from (a receiver that moved). Returns the live solutions."""
+    start that epoch from (a receiver that moved); ``ahead``: the engine works ahead
+    (``prepare_ahead``, in small slices) between epochs. Returns the live solutions."""
     arrivals = arrivals or {}
     start = start or {}
     engine = SppEngine(nav0, **options)
@@ -107,6 +110,8 @@ def _run_spp(epochs, nav0, arrivals=None, *, start=None, **options):
         clock0 = None if engine._clock0 is None else dict(engine._clock0)
         last_fix = engine._x0_last_fix
         sol = engine.process(ep)
+        while ahead and not engine.prepare_ahead(time.perf_counter() + 1e-4):
+            pass
         _clear_module_caches()
         fresh = SppEngine(known, **options)
         if x0 is not None:
@@ -145,6 +150,31 @@ def test_ephemerides_arriving_mid_stream(esbc):
     early, late = _by_time(nav, t_change - 1800 * NS_PER_S)
     middle, late = _by_time(late, t_change)
     sols = _run_spp(epochs, early, {8: middle, 20: late}, systems=SYSTEMS)
+    assert all(s.solved[0] for s in sols)
+
+
+def test_work_ahead_between_epochs(esbc):
+    """The message choices of satellites not seen yet computed between epochs
+    (``prepare_ahead``): the same solutions as a fresh engine's, with navigation arriving
+    and satellites rising mid-stream; the work is done in slices, then nothing is left."""
+    obs, nav = esbc
+    epochs = _epochs(obs)
+    t_change = int(epochs[24].epochs[0])  # 02:00
+    early, late = _by_time(nav, t_change - 1800 * NS_PER_S)
+    g = [satellite_index(f"G{p:02d}") for p in range(1, 33)]
+    rising = [_without(ep, lambda o: np.isin(o.sat, g[:16])) if k < 10 else ep for k, ep in enumerate(epochs)]
+    engine = SppEngine(nav, systems=SYSTEMS)
+    engine.process(epochs[0])
+    selectors = [sel for table in engine._core.ephemeris._tables.values() if table is not None
+                 for sel in table._selectors.values()]
+    assert selectors and all(len(sel._intervals_of) < len(np.unique(sel.msg_sat)) for sel in selectors)
+    slices = 0
+    while not engine.prepare_ahead(time.perf_counter() + 1e-4):
+        slices += 1
+    assert slices > 3  # (tens of satellites of 0.1-1 ms each)
+    assert all(set(np.unique(sel.msg_sat).tolist()) <= set(sel._intervals_of) for sel in selectors)
+    assert engine.prepare_ahead(time.perf_counter())  # nothing left: True at once
+    sols = _run_spp(rising, early, {20: late}, ahead=True, systems=SYSTEMS)
     assert all(s.solved[0] for s in sols)
 
 

@@ -168,6 +168,7 @@ def _broadcast_states(nav):
         return ephemeris.states(sat, t, velocity=False, positions=False)
 
     states.clocks = clocks
+    states.ephemeris = ephemeris  # (RtkEngine.prepare_ahead)
     return states
 
 
@@ -408,6 +409,17 @@ class RtkEngine(RtkCore):
         self._init_outputs(1)
 
     # ------------------------------------------------------------------ inputs
+    def prepare_ahead(self, deadline: float) -> bool:
+        """Work ahead while waiting for the next epoch, until ``deadline``
+        (``time.perf_counter`` s): the broadcast message choices of the satellites not seen
+        yet (:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.prepare_ahead`), for the
+        rover's single point start and for the double differences. True when nothing is left;
+        the solutions are the same with or without it."""
+        for ephemeris in (self._spp.core.ephemeris, getattr(self._states, "ephemeris", None)):
+            if ephemeris is not None and not ephemeris.prepare_ahead(deadline):
+                return False
+        return True
+
     def add_navigation(self, nav) -> None:
         """Add the broadcast messages of ``nav`` (a :class:`~satnav.io.rinex_nav.Navigation`)
         to the engine's (exact duplicates dropped); the kept base epochs' satellite states

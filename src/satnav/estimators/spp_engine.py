@@ -106,6 +106,15 @@ class SppEngine:
         self.solutions: list[Solution] = []
         self._keep = keep
 
+    def prepare_ahead(self, deadline: float) -> bool:
+        """Work ahead while waiting for the next epoch, until ``deadline``
+        (``time.perf_counter`` s): the broadcast message choices of the satellites not seen
+        yet (:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.prepare_ahead`; a rising
+        satellite then costs no selection in its first epoch). True when nothing is left;
+        the solutions are the same with or without it."""
+        ephemeris = self._core.ephemeris
+        return ephemeris is None or ephemeris.prepare_ahead(deadline)
+
     def add_navigation(self, nav: Navigation) -> None:
         """Add broadcast messages (a :class:`Navigation`); used from the next epoch on. Its
         header's ionospheric and time corrections replace those held (newer broadcast

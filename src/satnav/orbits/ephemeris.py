@@ -43,6 +43,8 @@ reason ``INCONSISTENT_ISSUE``.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from satnav import constants as C
@@ -260,6 +262,7 @@ class _Selector:
         self._cache = None  # per satellite: (from_ns, to_ns, chosen, reason)
         self._breaks: dict = {}
         self._intervals_of: dict = {}  # per satellite: (breakpoints, chosen, reason), _intervals
+        self._ahead: list | None = None  # satellites whose intervals prepare_ahead has still to compute
 
     def _breakpoints(self, sat: int) -> np.ndarray:
         """Sorted times (GPST ns) where the choice for ``sat`` may change (class docstring)."""
@@ -322,6 +325,23 @@ class _Selector:
             m_chosen[todo], m_reason[todo] = self._select(m_sat[todo], m_t[todo])
         chosen[miss], reason[miss] = m_chosen, m_reason
         return chosen, reason
+
+    def prepare_ahead(self, deadline: float) -> bool:
+        """Compute the choice intervals (:meth:`_intervals`) of every satellite with messages
+        before a query asks for them, until ``deadline`` (``time.perf_counter`` s); True
+        when none is left. A per-epoch engine calls it while it waits for the next epoch, so
+        that a satellite's first appearance costs no selection (nearly a millisecond)."""
+        if self._ahead is None:
+            self._ahead = np.unique(self.msg_sat).tolist()[::-1]
+        ahead = self._ahead
+        while ahead:
+            sat = ahead[-1]
+            if sat not in self._intervals_of and 0 <= sat < MAX_SATELLITES:
+                if time.perf_counter() > deadline:
+                    return False
+                self._intervals(sat)
+            ahead.pop()
+        return True
 
     def _intervals(self, sat: int):
         """(breakpoints, chosen, reason) of ``sat``: the choice (:meth:`_select`) in each
@@ -607,6 +627,20 @@ class BroadcastEphemeris:
         self.messages = getattr(nav, "messages", {}) or {}
         self._tables: dict = {}
         self._plans: dict = {}  # small queries' _QueryPlan by satellites and signals
+
+    def prepare_ahead(self, deadline: float) -> bool:
+        """Work ahead for the small queries to come (a per-epoch engine's, while it waits
+        for its next epoch): the message choice intervals of every satellite
+        (:meth:`_Selector.prepare_ahead`) for each signal band asked so far, until
+        ``deadline`` (``time.perf_counter`` s). True when nothing is left to do. The states
+        returned are the same with or without it."""
+        for table in self._tables.values():
+            if table is None:
+                continue
+            for key, selector in list(table._selectors.items()):
+                if key[1] is None and not selector.prepare_ahead(deadline):
+                    return False
+        return True
 
     def table(self, letter):
         """:class:`_SystemTable` of a system (None without messages)."""

@@ -184,6 +184,21 @@ class LiveEngine:
         if self.rtk is not None:
             self.rtk.add_navigation(nav)
 
+    def prepare_ahead(self, deadline: float) -> bool:
+        """Work ahead while no epoch waits, until ``deadline`` (``time.perf_counter`` s): the
+        navigation messages received since the last epoch given to the engines, then each
+        engine's :meth:`~satnav.estimators.spp_engine.SppEngine.prepare_ahead`. True when
+        nothing is left (until new messages arrive). The fixes are the same with or without
+        it; the next epoch's latency is lower."""
+        if self._nav_pending is not None:
+            self._apply_navigation()
+            if time.perf_counter() > deadline:
+                return False
+        for engine in (self.spp, self.rtk):
+            if engine is not None and not engine.prepare_ahead(deadline):
+                return False
+        return True
+
     def add_station(self, item: StationItem) -> None:
         """The base station's description (RTCM 1005/1006): its position unless given."""
         if item.position_m is None or self.options.base_position is not None:
@@ -403,6 +418,11 @@ class LiveSummary:
         return {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "max": float(a.max())}
 
 
+#: Longest piece of work ahead between two looks at the queue (s): an epoch arriving while
+#: the engine works ahead waits at most about this long.
+AHEAD_SLICE_S = 0.0005
+
+
 class LiveLoop:
     """Run a :class:`LiveEngine` over feeds (see the module docstring).
 
@@ -427,6 +447,7 @@ class LiveLoop:
         #: Time of the first rover epoch (GPST ns; a time hint for RTCM 3 base streams).
         self.first_rover_ns: int | None = None
         self._base_progress = -math.inf  # monotonic time of the last base epoch
+        self._ahead = False  # whether the engine may have work to do ahead (LiveEngine.prepare_ahead)
 
     def run(self, *, stop=None, duration_s: float | None = None) -> LiveSummary:
         """Until the rover ends (and its epochs are written), ``stop`` is set, or
@@ -446,8 +467,11 @@ class LiveLoop:
                     role = item = t_in = None
                 if item is not None:
                     self._take(role, item, t_in)
+                    self._ahead = True
                 self._solve_ready()
                 self._report_events()
+                if self._ahead and not self._pending and self.items.empty():
+                    self._work_ahead()
                 if "rover" in self._ended and not self._pending:
                     break
         finally:
@@ -461,6 +485,14 @@ class LiveLoop:
         return self.summary
 
     # ------------------------------------------------------------------ internals
+    def _work_ahead(self) -> None:
+        """The engine's work ahead (:meth:`LiveEngine.prepare_ahead`) in slices of
+        :data:`AHEAD_SLICE_S`, while nothing arrives."""
+        while self.items.empty():
+            if self.engine.prepare_ahead(time.perf_counter() + AHEAD_SLICE_S):
+                self._ahead = False
+                return
+
     def _timeout(self) -> float:
         if not self._pending:
             return 0.2
