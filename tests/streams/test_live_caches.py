@@ -176,6 +176,16 @@ def test_work_ahead_between_epochs(esbc):
     assert engine.prepare_ahead(time.perf_counter())  # nothing left: True at once
     sols = _run_spp(rising, early, {20: late}, ahead=True, systems=SYSTEMS)
     assert all(s.solved[0] for s in sols)
+    # new messages: the choices asked of the replaced messages made ahead, before the next epoch
+    engine.add_navigation(late)
+    expected = engine._core.ephemeris._expected
+    assert {letter for letter, _ in expected} == {"G", "E", "C", "R"} & set(SYSTEMS)
+    while not engine.prepare_ahead(time.perf_counter() + 1e-4):
+        pass
+    fresh_selectors = [sel for table in engine._core.ephemeris._tables.values() if table is not None
+                       for sel in table._selectors.values()]
+    assert len(fresh_selectors) == len(selectors)
+    assert all(set(np.unique(sel.msg_sat).tolist()) <= set(sel._intervals_of) for sel in fresh_selectors)
 
 
 def test_navigation_in_pieces_per_system_and_satellite(esbc):
@@ -473,11 +483,13 @@ def _gps_upload(nav, t_ns, dt_s=16, clock_s=1e-8):
     return out
 
 
-def test_rtk_states_in_use_are_those_of_the_navigation_known(gsi):
+@pytest.mark.parametrize("ahead", [False, True])
+def test_rtk_states_in_use_are_those_of_the_navigation_known(gsi, ahead):
     """At every epoch the satellite states the RTK engine pairs (the rover's and the base
     epoch's, a base epoch prepared before new messages arrived included) equal a fresh
     evaluation with the messages known then; the base logs at 60 s, the rover at 30 s, and
-    an upload (3 m of clock) arrives between two base epochs."""
+    an upload (3 m of clock) arrives between two base epochs. ``ahead``: the engine works
+    ahead (``prepare_ahead``) between epochs and after the upload."""
     from satnav.estimators.rtk import _satellite_states
     from satnav.estimators.rtk_engine import RtkEngine, _broadcast_states
 
@@ -491,6 +503,10 @@ def test_rtk_states_in_use_are_those_of_the_navigation_known(gsi):
         if k == arrival:
             engine.add_navigation(up)
             known = known.merge(up)
+            if ahead:  # the message choices asked before made again for the new messages
+                assert engine._states.ephemeris._expected and engine._spp.core.ephemeris._expected
+        while ahead and not engine.prepare_ahead(time.perf_counter() + 1e-4):
+            pass
         t = ep.epochs[0]
         while j < len(base.epochs) and base.epochs[j] <= t + 61e9:
             engine.add_base(base.epoch_slice(j, j + 1))

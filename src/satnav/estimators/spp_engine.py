@@ -120,7 +120,10 @@ class SppEngine:
         header's ionospheric and time corrections replace those held (newer broadcast
         values: :func:`merge_navigation`)."""
         self.nav = nav if self.nav is None else merge_navigation(self.nav, nav)
+        old = self._core.ephemeris
         self._core = _SppCore(self.nav, self.options, self.states, build_problem)
+        if old is not None and self._core.ephemeris is not None:  # (prepare_ahead makes them first)
+            self._core.ephemeris.expect(old.bands_asked())
         self._nav_systems = None
         if self._smoother is not None:  # GLONASS wavelengths of satellites without them so far
             self._smoother.add_channels(_nav_glonass_channels(self.nav))

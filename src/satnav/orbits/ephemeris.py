@@ -627,6 +627,7 @@ class BroadcastEphemeris:
         self.messages = getattr(nav, "messages", {}) or {}
         self._tables: dict = {}
         self._plans: dict = {}  # small queries' _QueryPlan by satellites and signals
+        self._expected: list = []  # (letter, band) of the choices prepare_ahead makes first (expect)
 
     def prepare_ahead(self, deadline: float) -> bool:
         """Work ahead for the small queries to come (a per-epoch engine's, while it waits
@@ -634,6 +635,19 @@ class BroadcastEphemeris:
         (:meth:`_Selector.prepare_ahead`) for each signal band asked so far, until
         ``deadline`` (``time.perf_counter`` s). True when nothing is left to do. The states
         returned are the same with or without it."""
+        while self._expected:
+            letter, band = self._expected.pop()
+            table = self.table(letter)
+            if table is not None:
+                table.selector(band, None)
+                if letter in _KEPLER_SYSTEMS:  # what a plan gathers (_QueryPlan)
+                    table.kepler_constants()
+                    table.group_delay(band)
+                    table.column("toc")
+                    if "iode" in table.names:
+                        table.float_column("iode")
+            if time.perf_counter() > deadline:
+                return False
         for table in self._tables.values():
             if table is None:
                 continue
@@ -641,6 +655,21 @@ class BroadcastEphemeris:
                 if key[1] is None and not selector.prepare_ahead(deadline):
                     return False
         return True
+
+    def bands_asked(self) -> list[tuple[str, object]]:
+        """(system letter, signal band) of every message choice made so far for small
+        queries (default validity): what :meth:`expect` gives an instance built for newer
+        messages."""
+        return [(letter, key[0]) for letter, table in self._tables.items() if table is not None
+                for key in table._selectors if key[1] is None]
+
+    def expect(self, bands) -> None:
+        """Prepare in :meth:`prepare_ahead` the message choices of ``bands`` ((system letter,
+        signal band) pairs, :meth:`bands_asked` of the instance this one replaces) before
+        any query asks for them: a per-epoch engine given new messages mid-stream then
+        answers its next epoch without selecting every satellite's message again (tens of
+        milliseconds)."""
+        self._expected.extend(bands)
 
     def table(self, letter):
         """:class:`_SystemTable` of a system (None without messages)."""
