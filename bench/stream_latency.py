@@ -28,8 +28,12 @@ file read in chunks by :class:`satnav.streams.feeds.RinexFeed`, the engine, NMEA
 and RTK (the same file as base: zero baseline); resident set size (``/proc/self/statm``) every
 300 epochs and the peak (``VmHWM``) at the end.
 
+``--obs sim-1hz`` streams that simulated hour instead of ESBC (``--obs FILE --nav FILE``: any
+RINEX pair): its satellites rise and set as in a real 1 Hz stream, where ESBC's 30 s epochs
+replayed at 1 or 10 Hz change the satellite set about every tenth epoch.
+
 Usage: ``python bench/stream_latency.py [--epochs 120] [--rates 1,10] [--modes spp,rtk]
-[--src DIR] [--memory]``. No peer: RTKLIB's ``rtkrcv`` is not installed here (Debian's
+[--src DIR] [--memory] [--obs FILE|sim-1hz --nav FILE]``. No peer: RTKLIB's ``rtkrcv`` is not installed here (Debian's
 ``rtklib`` package ships convbin, str2str, rnx2rtkp), so these are satnav's numbers only.
 """
 
@@ -118,7 +122,7 @@ def _has_stats(env: dict) -> bool:
     return "--stats" in out
 
 
-def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path) -> dict:
+def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path, nav: Path = NAV) -> dict:
     import json
     import signal
     import subprocess
@@ -132,8 +136,11 @@ def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path) -
     launcher = ["-m", "satnav"] if not os.environ.get("STREAM_LATENCY_DEBUG") else [
         "-c", "import faulthandler, runpy, signal, sys; faulthandler.register(signal.SIGUSR1); "
               "sys.argv[0] = 'satnav'; runpy.run_module('satnav', run_name='__main__')"]
-    cmd = [sys.executable, *launcher, "stream", f"tcp://127.0.0.1:{rover.port}", "--nav", str(NAV),
-           "--systems", "GEC", "--time", "2020-06-25T00:00:00", "--mode", "kinematic" if relative else "spp",
+    from satnav.gnss_time import format_gpst
+
+    day = format_gpst(int(obs.epochs[0]))[:10] + "T00:00:00"  # (RTCM 3 time tags hold no week)
+    cmd = [sys.executable, *launcher, "stream", f"tcp://127.0.0.1:{rover.port}", "--nav", str(nav),
+           "--systems", "GEC", "--time", day, "--mode", "kinematic" if relative else "spp",
            "--out", f"nmea:tcp://127.0.0.1:{nmea_port}", "-q"]
     if relative:
         cmd += ["--base", f"tcp://127.0.0.1:{base.port}", "--base-wait", "0.5"]
@@ -287,6 +294,9 @@ def main() -> int:
     p.add_argument("--src", help="the source tree whose satnav runs the stream (default this checkout's src)")
     p.add_argument("--memory", action="store_true", help="only the memory runs (1 h at 1 Hz; one mode per process "
                    "for its own peak: --modes spp or --modes rtk)")
+    p.add_argument("--obs", help="observations to stream (default the ESBC day, 30 s epochs); 'sim-1hz': the "
+                   "simulated 1 Hz hour of the memory runs (satellites rise and set as in a real 1 Hz stream)")
+    p.add_argument("--nav", help="navigation of --obs (default ESBC's; with sim-1hz its own)")
     args = p.parse_args()
     import satnav
 
@@ -304,12 +314,17 @@ def main() -> int:
         return 0
     import tempfile
 
-    obs = satnav.read_obs(OBS)
+    obs_path, nav_path = Path(args.obs or OBS), Path(args.nav or NAV)
+    if args.obs == "sim-1hz":
+        obs_path, sim_nav = _hour_file()
+        nav_path = Path(args.nav or sim_nav)
+    obs = satnav.read_obs(obs_path)
+    print(f"observations {obs_path.name}, navigation {nav_path.name}")
     src = Path(args.src).resolve() if args.src else Path(__file__).resolve().parents[1] / "src"
     with tempfile.TemporaryDirectory() as tmp:
         for mode in args.modes.split(","):
             for rate in (float(r) for r in args.rates.split(",")):
-                r = latency_run(obs, mode, rate, args.epochs, src, Path(tmp))
+                r = latency_run(obs, mode, rate, args.epochs, src, Path(tmp), nav_path)
                 text = (f"latency {mode:3s} {rate:4.0f} Hz: {r['epochs']} epochs, wall p50 {r['p50_ms']:.1f} ms, "
                         f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
                 if "cpu_p50_ms" in r:
