@@ -675,42 +675,53 @@ def _measurement_columns(obs, nav, opts: SppOptions, plan: _SignalPlan, channels
     replaces :func:`_glonass_channels` (a cache of the caller)."""
     reported = opts.weights == "reported"
     reader = _DenseReader(obs)
-    # per plan: channels of the systems without them, frequencies, Doppler and C/N0 codes
-    static = plan.__dict__.setdefault("_static", {})
     columns = []
+    frames = _column_frames(plan, lambda sats: (channels or _glonass_channels)(obs, nav, sats))
+    static = plan.__dict__["_static"]
+    for col, codes, second in frames:
+        sats = col["sats"]
+        col["p1"] = reader.filled(codes, sats)
+        if second:
+            col["p2"] = reader.filled(second, sats)
+        doppler_codes, cn0_codes = _derived_codes(static, codes)
+        col["doppler"] = reader.optional(doppler_codes, sats)
+        col["cn0"] = reader.optional(cn0_codes, sats)
+        if reported and not second:
+            col["sigma"] = reader.filled_sigma(codes, sats)
+        columns.append(col)
+    return columns
+
+
+def _column_frames(plan: _SignalPlan, glonass_channels) -> list[tuple[dict, list, list]]:
+    """The measurement columns of a plan without the epochs' values (the part shared by the
+    dense path, :func:`_measurement_columns`, and the one-epoch layouts of
+    :mod:`~satnav.estimators.spp_epoch`): per system and band, (column: system, satellites,
+    signal, GLONASS channels, band, carrier frequency ``f1`` (Hz) and, with a second code for
+    the iono-free combination, ``signal2`` and ``f2``; the codes it reads in order of
+    preference; the second codes, or none). ``glonass_channels(sats)``: the channels of
+    GLONASS satellites; other systems get a shared NaN array (never written). Frequencies
+    and channels kept in the plan's ``_static`` dict."""
+    static = plan.__dict__.setdefault("_static", {})
+    out = []
     for s, (codes1, codes2, extra_bands) in plan.codes.items():
         sats = plan.sats_by_system[s]
         if not len(sats):
             continue
         if s == "R":
-            glo_k = (channels or _glonass_channels)(obs, nav, sats)
+            glo_k = glonass_channels(sats)
         else:
             glo_k = static.get(s)
             if glo_k is None:
                 glo_k = static[s] = np.full(len(sats), np.nan)  # (shared, never written)
         col = {"system": s, "sats": sats, "signal": codes1[0], "f1": _cached_frequency(static, s, codes1[0], glo_k),
-               "glo_k": glo_k, "p1": reader.filled(codes1, sats), "band": ""}
+               "glo_k": glo_k, "band": ""}
         if codes2:
-            col.update(p2=reader.filled(codes2, sats), signal2=codes2[0],
-                       f2=_cached_frequency(static, s, codes2[0], glo_k))
-        doppler_codes, cn0_codes = _derived_codes(static, codes1)
-        col["doppler"] = reader.optional(doppler_codes, sats)
-        col["cn0"] = reader.optional(cn0_codes, sats)
-        if reported and not codes2:
-            col["sigma"] = reader.filled_sigma(codes1, sats)
-        columns.append(col)
+            col.update(signal2=codes2[0], f2=_cached_frequency(static, s, codes2[0], glo_k))
+        out.append((col, codes1, codes2))
         for codes in extra_bands:
-            doppler_codes, cn0_codes = _derived_codes(static, codes)
-            extra = {
-                "system": s, "sats": sats, "signal": codes[0], "f1": _cached_frequency(static, s, codes[0], glo_k),
-                "glo_k": glo_k, "p1": reader.filled(codes, sats), "band": codes[0][1],
-                "doppler": reader.optional(doppler_codes, sats),
-                "cn0": reader.optional(cn0_codes, sats),
-            }
-            if reported:
-                extra["sigma"] = reader.filled_sigma(codes, sats)
-            columns.append(extra)
-    return columns
+            out.append(({"system": s, "sats": sats, "signal": codes[0], "f1": _cached_frequency(static, s, codes[0], glo_k),
+                         "glo_k": glo_k, "band": codes[0][1]}, codes, ()))
+    return out
 
 
 def _cached_frequency(static: dict, system, code, glo_k):

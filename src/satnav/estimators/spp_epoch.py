@@ -154,27 +154,8 @@ def epoch_layout(obs, nav, opts, plan, channels=None) -> EpochLayout | None:
 def _new_layout(obs, nav, opts, plan, glo_k) -> EpochLayout:
     lay = EpochLayout()
     lay.nav = nav
-    static = plan.__dict__.setdefault("_static", {})
     # the columns as spp._measurement_columns makes them, without the epoch's values
-    columns = []
-    for s, (codes1, codes2, extra_bands) in plan.codes.items():
-        sats = plan.sats_by_system[s]
-        if not len(sats):
-            continue
-        if s == "R":
-            k = glo_k
-        else:
-            k = static.get(s)
-            if k is None:
-                k = static[s] = np.full(len(sats), np.nan)  # (shared, never written)
-        col = {"system": s, "sats": sats, "signal": codes1[0], "glo_k": k, "band": "",
-               "f1": spp._cached_frequency(static, s, codes1[0], k)}
-        if codes2:
-            col.update(signal2=codes2[0], f2=spp._cached_frequency(static, s, codes2[0], k))
-        columns.append(col)
-        for codes in extra_bands:
-            columns.append({"system": s, "sats": sats, "signal": codes[0], "glo_k": k, "band": codes[0][1],
-                            "f1": spp._cached_frequency(static, s, codes[0], k)})
+    columns = [col for col, _, _ in spp._column_frames(plan, lambda sats: glo_k)]
     lay.columns = columns
     lay.n = 0
     if not columns:
