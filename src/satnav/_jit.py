@@ -8,6 +8,7 @@ numba is not installed, fails, or ``SATNAV_NO_NUMBA`` is set (both versions are 
 from __future__ import annotations
 
 import os
+import time
 import types
 
 import numpy as np
@@ -90,12 +91,16 @@ def compile_kernels(functions, warm_up, helpers: int = 0) -> tuple | bool:
                 else:
                     kernels.append(kernel)
             kernels = tuple(kernels)
+            started = None
+            names = ", ".join(f.__name__ for f in functions[helpers:])
             if cache:
                 _stamp_sources(memo)
                 if on_compile is not None and not _all_cached(kernels):
-                    on_compile(f"compiling {', '.join(f.__name__ for f in functions[helpers:])} with numba "
-                               "once (cached for the next runs; about 15 s)")
+                    on_compile(f"compiling {names} with numba once (cached for the next runs)")
+                    started = time.monotonic()
             warm_up(kernels)
+            if started is not None:
+                on_compile(f"compiled {names} in {time.monotonic() - started:.0f} s")
         except Exception:  # pragma: no cover - a broken numba install
             continue
         return kernels

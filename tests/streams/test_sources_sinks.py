@@ -9,6 +9,7 @@ import gzip
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -32,6 +33,7 @@ from satnav.streams.sources import (
     TcpServerSource,
 )
 from satnav.streams.urls import parse_address
+from tests.conftest import data_path
 
 
 def _collect(source, until, timeout_s=5.0):
@@ -182,9 +184,24 @@ def test_stall_is_reported():
 def test_file_sink_refuses_to_overwrite(tmp_path):
     p = tmp_path / "out.nmea"
     p.write_text("keep")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(SatnavError, match="output file exists"):
         FileSink(p)
     assert p.read_text() == "keep"
+
+
+def test_stream_output_over_a_file_is_one_line_exit_2(tmp_path):
+    """``satnav stream ... --out nmea:EXISTING``: one line naming the file, exit 2, the file
+    as it was (it said "cannot read (file exists)" before)."""
+    out = tmp_path / "out.nmea"
+    out.write_text("keep")
+    obs = data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz")
+    nav = data_path("esbc-2020-177", "ESBC00DNK_R_20201770000_01D_MN.rnx.gz")
+    run = subprocess.run([sys.executable, "-m", "satnav", "stream", str(obs), "--nav", str(nav),
+                          "--out", f"nmea:{out}", "-q"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"satnav: {out}: the output file exists: a stream is not written over a file (remove it or name another)"]
+    assert out.read_text() == "keep"
 
 
 def test_addresses():

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 
+from ..errors import SatnavError
 from .ntrip import NtripCaster, NtripError, chunk, open_ntrip_server
 from .status import StreamStatus
 
@@ -50,7 +51,11 @@ class FileSink(Sink):
     def __init__(self, path, *, append: bool = False) -> None:
         super().__init__(f"file {path}")
         self.path = os.fspath(path)
-        self._fh = open(self.path, "ab" if append else "xb")
+        try:
+            self._fh = open(self.path, "ab" if append else "xb")
+        except FileExistsError:
+            raise SatnavError(f"{self.path}: the output file exists: a stream is not written over a file "
+                              "(remove it or name another)") from None
 
     def write(self, data: bytes) -> None:
         self._fh.write(data)
