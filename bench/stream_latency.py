@@ -33,8 +33,8 @@ RINEX pair): its satellites rise and set as in a real 1 Hz stream, where ESBC's 
 replayed at 1 or 10 Hz change the satellite set about every tenth epoch.
 
 Usage: ``python bench/stream_latency.py [--epochs 120] [--rates 1,10] [--modes spp,rtk]
-[--src DIR] [--memory] [--obs FILE|sim-1hz --nav FILE]``. No peer: RTKLIB's ``rtkrcv`` is not installed here (Debian's
-``rtklib`` package ships convbin, str2str, rnx2rtkp), so these are satnav's numbers only.
+[--src DIR] [--memory] [--obs FILE|sim-1hz --nav FILE]``. The native peer, RTKLIB 2.4.3's ``rtkrcv`` (Debian ``rtklib``), measured
+the same way on the same epochs (single point): ``bench/stream_latency_rtkrcv.py``.
 """
 
 from __future__ import annotations
