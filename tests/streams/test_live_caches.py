@@ -176,6 +176,10 @@ def test_work_ahead_between_epochs(esbc):
     assert engine.prepare_ahead(time.perf_counter())  # nothing left: True at once
     sols = _run_spp(rising, early, {20: late}, ahead=True, systems=SYSTEMS)
     assert all(s.solved[0] for s in sols)
+    # and where the station is: its coordinate in shared/data/stations.csv (RTKLIB PPP-static)
+    ref = np.array([3582104.8024, 532590.1716, 5232755.1824])
+    err = np.linalg.norm(np.array([s.position_m[0] for s in sols]) - ref, axis=1)
+    assert err.max() < 15.0, err.max()
     # new messages: the choices asked of the replaced messages made ahead, before the next epoch
     engine.add_navigation(late)
     expected = engine._core.ephemeris._expected
