@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -78,9 +79,11 @@ def test_whole_day_every_system(compiled, esbc_day, letter, signal):
         assert rel == st.relativity_s[i]
 
 
-def test_kept_plan_and_its_intervals(compiled, esbc_day):
-    """The kernel reads a kept plan whose intervals hold and refuses a time outside them;
-    :func:`transmission_states` then renews the plan (the NumPy path's plan, its values)."""
+def test_row_table_and_its_intervals(compiled, esbc_day):
+    """The kernel reads the kept rows of a set of satellites whose intervals hold and refuses a
+    time outside them; :func:`transmission_states` then renews the rows (the NumPy path's
+    plan, its values). Rows prepared ahead serve a set never asked (a rising satellite) with
+    NumPy's values."""
     _, nav = esbc_day
     eph = BroadcastEphemeris(nav)
     sats = np.unique(nav.messages["G"]["sat"]).astype(np.int64)
@@ -89,22 +92,58 @@ def test_kept_plan_and_its_intervals(compiled, esbc_day):
     sats = sats[BroadcastEphemeris(nav).states(sats, np.full(sats.size, t), signal="C1C").valid]
     receive = np.full(sats.size, t, dtype=np.int64)
     pseudorange = np.full(sats.size, 2.2e7)
-    assert eph.kept_plan(sats, signals) is None
+    table = eph.row_table(signals)
+    assert table.gather(sats) is None
+    got = spp_states_kernel.transmission_states(eph, sats, receive, pseudorange, signals)
     st = eph.states_by_system(sats, transmission_time(receive, pseudorange), signals)
-    plan = eph.kept_plan(sats, signals)
-    assert plan is not None and plan.low.size == sats.size
-    rows = plan.packed_rows()
+    np.testing.assert_array_equal(got["clk"], st.clock_s)
+    rows = table.gather(sats)
+    assert rows is not None and (rows[0] < t).all() and (rows[1] > t).all()
     out, valid = np.empty((sats.size, 8)), np.empty(sats.size, dtype=bool)
-    assert compiled(receive, pseudorange, True, plan.low, plan.high, *rows[:3], out, valid)
+    assert compiled(receive, pseudorange, True, *rows[:5], out, valid)
     np.testing.assert_array_equal(out[:, 6], st.clock_s)
+    np.testing.assert_array_equal(rows[5], np.nan_to_num(st.group_delay_s))
     late = receive + 45 * 60_000_000_000  # past the midpoint between two messages
-    assert not compiled(late, pseudorange, True, plan.low, plan.high, *rows[:3], out, valid)
+    assert not compiled(late, pseudorange, True, *rows[:5], out, valid)
     got = spp_states_kernel.transmission_states(eph, sats, late, pseudorange, signals)
     st = eph.states_by_system(sats, transmission_time(late, pseudorange), signals)
     assert st.valid.all()
     np.testing.assert_array_equal(got["clk"], st.clock_s)
     np.testing.assert_array_equal(got["pos"], position_at_transmission(st.position_m, st.velocity_m_s, st.clock_s))
     assert got["valid"].all()
+    # ahead: every GPS satellite with messages at the last time read; a subset never asked
+    # is then served from the rows (no plan made), with NumPy's values
+    other = BroadcastEphemeris(nav)
+    signals = {"G": "C1C", "E": "C1C"}
+    ahead = other.row_table(signals)
+    ahead.read(t)
+    while not other.prepare_ahead(time.perf_counter() + 1):
+        pass
+    some = np.unique(np.concatenate([nav.messages[s]["sat"] for s in "GE"])).astype(np.int64)
+    some = some[other.states_by_system(some, np.full(some.size, t), signals).valid][::3]
+    plans = len(other._plans)
+    receive = np.full(some.size, t + 75_000_000, dtype=np.int64)
+    pseudorange = np.full(some.size, 2.3e7)
+    got = spp_states_kernel.transmission_states(other, some, receive, pseudorange, signals)
+    assert len(other._plans) == plans  # (no plan of the set)
+    st = BroadcastEphemeris(nav).states_by_system(some, transmission_time(receive, pseudorange), signals)
+    np.testing.assert_array_equal(got["clk"], st.clock_s)
+    np.testing.assert_array_equal(got["pos"], position_at_transmission(st.position_m, st.velocity_m_s, st.clock_s))
+    np.testing.assert_array_equal(got["gd"], np.nan_to_num(st.group_delay_s))
+    # ahead, the choices after the intervals that end soon: a time past the end is served
+    # from those (no plan made), with NumPy's values
+    end = int(ahead.now.high[some].min())
+    sat = some[ahead.now.high[some] == end][:1]
+    ahead.read(end - 2_000_000_000)
+    while not other.prepare_ahead(time.perf_counter() + 1):
+        pass
+    assert ahead.next.holds(sat, np.array([end + 1_000_000_000]))
+    receive = np.array([end + 1_000_000_000 + 75_000_000])
+    got = spp_states_kernel.transmission_states(other, sat, receive, np.array([2.3e7]), signals)
+    assert len(other._plans) == plans
+    st = BroadcastEphemeris(nav).states_by_system(sat, transmission_time(receive, np.array([2.3e7])), signals)
+    np.testing.assert_array_equal(got["clk"], st.clock_s)
+    np.testing.assert_array_equal(got["pos"], position_at_transmission(st.position_m, st.velocity_m_s, st.clock_s))
 
 
 def _engine_run(epochs, nav, use_kernel, **options):

@@ -429,12 +429,12 @@ class RtkEngine(RtkCore):
         old_spp = self._spp.core.ephemeris
         self._spp = _EpochSpp(merged, self._spp.options.systems, self._spp.options.elevation_mask_deg)
         if old_spp is not None and self._spp.core.ephemeris is not None:  # (prepare_ahead makes them first)
-            self._spp.core.ephemeris.expect(old_spp.bands_asked())
+            self._spp.core.ephemeris.expect(old_spp)
         if self._own_states:
             old_states = getattr(self._states, "ephemeris", None)
             self._states = _broadcast_states(merged)
             if old_states is not None:
-                self._states.ephemeris.expect(old_states.bands_asked())
+                self._states.ephemeris.expect(old_states)
             if self._laid_out and self._base:
                 # base epochs prepared with the earlier messages, still to be paired (a base
                 # logging slower than the rover): their states again with the new messages,

@@ -109,8 +109,9 @@ class SppEngine:
     def prepare_ahead(self, deadline: float) -> bool:
         """Work ahead while waiting for the next epoch, until ``deadline``
         (``time.perf_counter`` s): the broadcast message choices of the satellites not seen
-        yet (:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.prepare_ahead`; a rising
-        satellite then costs no selection in its first epoch). True when nothing is left;
+        yet and their packed rows for the compiled states
+        (:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.prepare_ahead`; a rising
+        satellite then costs no selection and no new plan in its first epoch). True when nothing is left;
         the solutions are the same with or without it."""
         ephemeris = self._core.ephemeris
         return ephemeris is None or ephemeris.prepare_ahead(deadline)
@@ -123,7 +124,7 @@ class SppEngine:
         old = self._core.ephemeris
         self._core = _SppCore(self.nav, self.options, self.states, build_problem)
         if old is not None and self._core.ephemeris is not None:  # (prepare_ahead makes them first)
-            self._core.ephemeris.expect(old.bands_asked())
+            self._core.ephemeris.expect(old)
         self._nav_systems = None
         if self._smoother is not None:  # GLONASS wavelengths of satellites without them so far
             self._smoother.add_channels(_nav_glonass_channels(self.nav))

@@ -1,8 +1,9 @@
 """The satellite states of one SPP epoch compiled by numba (the live engine's).
 
-:func:`transmission_states` is, for the measurements of one epoch whose broadcast message
-plan :class:`~satnav.orbits.ephemeris.BroadcastEphemeris` keeps
-(:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.kept_plan`), what
+:func:`transmission_states` is, for the measurements of one epoch whose satellites' message
+choices :class:`~satnav.orbits.ephemeris.BroadcastEphemeris` keeps
+(:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.row_table`: a row per satellite, so
+that a new set of satellites needs no new plan), what
 :func:`satnav.estimators.spp._transmission_states` computes with NumPy: the transmission
 time from the pseudorange (:func:`satnav.models.measurement.transmission_delay_ns_core`),
 the check that every satellite's message choice still holds at it, the Keplerian orbit,
@@ -14,9 +15,10 @@ transmission time and the validity: one call where NumPy makes about a hundred
 (0.5 ms a 24-satellite epoch, more after an idle pause with cold caches). The values are
 NumPy's, bit for bit (tests/estimators/test_spp_states_kernel.py).
 
-A time that leaves the interval where its message choice holds, or no plan yet: the plan
-renewed at the transmission times (the NumPy path's), then the kernel; a plan with GLONASS
-or SBAS pairs: None, and the NumPy path runs.
+A time that leaves the interval where its message choice holds, or a satellite without a
+row yet: the plan of those satellites at their transmission times (the NumPy path's), their
+rows kept, then the kernel; a plan with GLONASS or SBAS pairs: None, and the NumPy path
+runs.
 
 Loaded by :func:`use_compiled_states` (the live engine does, at its start); the batch
 ``satnav solve`` never imports numba (SATNAV_NO_NUMBA: NumPy).
@@ -72,9 +74,9 @@ def transmission_states(ephemeris, sats, receive_ns, pseudorange_m, signals) -> 
     """The states of :func:`satnav.estimators.spp._transmission_states` (its dict: ``pos``,
     ``vel``, ``clk``, ``drift``, ``gd``, ``valid``) of the measurements of satellites ``sats``
     (int64) received at ``receive_ns`` (int64 ns) with pseudoranges ``pseudorange_m``, by the
-    compiled kernel from the plan of ``ephemeris`` for ``sats`` and ``signals`` (system ->
-    signal code): the kept plan while its message choices hold, else the plan renewed at the
-    transmission times (:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.epoch_plan`).
+    compiled kernel from the rows of ``ephemeris`` for ``sats`` and ``signals`` (system ->
+    signal code): the rows kept while their message choices hold, else those of the plan at
+    the transmission times (:meth:`~satnav.orbits.ephemeris.BroadcastEphemeris.epoch_plan`).
     None when the kernel is not loaded, the plan is not all Keplerian or a pseudorange is not
     finite (the NumPy path then computes them)."""
     if not _KERNELS:
@@ -82,18 +84,22 @@ def transmission_states(ephemeris, sats, receive_ns, pseudorange_m, signals) -> 
     n = sats.size
     out = np.empty((n, 8))
     valid = np.empty(n, dtype=bool)
-    plan = ephemeris.kept_plan(sats, signals)
-    rows = plan.packed_rows() if plan is not None else None
-    if rows is None or not _KERNELS[0](receive_ns, pseudorange_m, True, plan.low, plan.high, *rows[:3], out, valid):
-        # no plan yet, or a message choice may change: the plan at these times
-        t_tx = transmission_time(receive_ns, pseudorange_m)
-        plan = ephemeris.epoch_plan(sats, t_tx, signals)
-        rows = plan.packed_rows()
-        if rows is None or not _KERNELS[0](receive_ns, pseudorange_m, False, plan.low, plan.high, *rows[:3], out,
-                                           valid):
+    table = ephemeris.row_table(signals)
+    rows = table.gather(sats)
+    if rows is None or not _KERNELS[0](receive_ns, pseudorange_m, True, *rows[:5], out, valid):
+        # a satellite without a row, or whose message choice may change: the plan of those
+        # satellites at their transmission times, their rows kept
+        if not np.isfinite(pseudorange_m).all():
             return None
+        table.renew(ephemeris, sats, transmission_time(receive_ns, pseudorange_m))
+        rows = table.gather(sats)
+        # (no check: the other rows hold at these times, those renewed were made for them)
+        if rows is None or not _KERNELS[0](receive_ns, pseudorange_m, False, *rows[:5], out, valid):
+            return None
+    # the time of the rows prepared ahead for the next epoch (transmission ~75 ms earlier)
+    table.read(int(receive_ns[0]) - 75_000_000)
     EPOCHS_COMPILED[0] += 1
-    return {"pos": out[:, :3], "vel": out[:, 3:6], "clk": out[:, 6], "drift": out[:, 7], "gd": rows[3],
+    return {"pos": out[:, :3], "vel": out[:, 3:6], "clk": out[:, 6], "drift": out[:, 7], "gd": rows[5],
             "valid": valid}
 
 

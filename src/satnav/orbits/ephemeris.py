@@ -628,6 +628,7 @@ class BroadcastEphemeris:
         self._tables: dict = {}
         self._plans: dict = {}  # small queries' _QueryPlan by satellites and signals
         self._expected: list = []  # (letter, band) of the choices prepare_ahead makes first (expect)
+        self._row_tables: dict = {}  # PackedRowTable by signals (row_table)
 
     def prepare_ahead(self, deadline: float) -> bool:
         """Work ahead for the small queries to come (a per-epoch engine's, while it waits
@@ -654,22 +655,20 @@ class BroadcastEphemeris:
             for key, selector in list(table._selectors.items()):
                 if key[1] is None and not selector.prepare_ahead(deadline):
                     return False
-        return True
+        return all(rows.prepare_ahead(self, deadline) for rows in list(self._row_tables.values()))
 
-    def bands_asked(self) -> list[tuple[str, object]]:
-        """(system letter, signal band) of every message choice made so far for small
-        queries (default validity): what :meth:`expect` gives an instance built for newer
-        messages."""
-        return [(letter, key[0]) for letter, table in self._tables.items() if table is not None
-                for key in table._selectors if key[1] is None]
-
-    def expect(self, bands) -> None:
-        """Prepare in :meth:`prepare_ahead` the message choices of ``bands`` ((system letter,
-        signal band) pairs, :meth:`bands_asked` of the instance this one replaces) before
-        any query asks for them: a per-epoch engine given new messages mid-stream then
-        answers its next epoch without selecting every satellite's message again (tens of
-        milliseconds)."""
-        self._expected.extend(bands)
+    def expect(self, older: BroadcastEphemeris) -> None:
+        """Prepare in :meth:`prepare_ahead` what ``older`` (the instance this one replaces,
+        built for older messages) was asked before any query asks for it: the message
+        choices of every signal band of its small queries (default validity) and its
+        :meth:`row_table` of each signal set, at the time it was last read. A per-epoch
+        engine given new messages mid-stream then answers its next epoch without selecting
+        every satellite's message again (tens of milliseconds)."""
+        self._expected.extend((letter, key[0]) for letter, table in older._tables.items() if table is not None
+                              for key in table._selectors if key[1] is None)
+        for key, rows in older._row_tables.items():
+            if rows.last_ns is not None:
+                self.row_table(rows.signals).read(rows.last_ns)
 
     def table(self, letter):
         """:class:`_SystemTable` of a system (None without messages)."""
@@ -702,13 +701,18 @@ class BroadcastEphemeris:
             q_t = np.broadcast_to(time_arr, shape).ravel().astype(np.int64)
         return self._fill(q_sat, q_t, {}, band, validity, velocity, positions).reshape(shape)
 
-    def kept_plan(self, sat, signals: dict):
-        """The plan that :meth:`states_by_system` keeps for the satellites ``sat`` (int64, flat)
-        and ``signals`` (default validity): its message choices, the intervals where they
-        hold (``low``, ``high``) and :meth:`_QueryPlan.packed_rows`; None before the first
-        such call. The one-epoch kernels of the live engine evaluate it themselves (and ask
-        :meth:`epoch_plan` when a time leaves its intervals)."""
-        return self._plans.get((sat.tobytes(), None, tuple(signals.items())))
+    def row_table(self, signals: dict) -> PackedRowTable:
+        """The :class:`PackedRowTable` of ``signals`` (system letter -> signal code, as
+        :meth:`states_by_system`'s), kept: what the one-epoch kernels of the live engine read
+        for any set of satellites (and renew from :meth:`epoch_plan` when a time leaves a
+        satellite's interval)."""
+        key = tuple(signals.items())
+        table = self._row_tables.get(key)
+        if table is None:
+            if len(self._row_tables) > 16:
+                self._row_tables.clear()
+            table = self._row_tables[key] = PackedRowTable(dict(signals))
+        return table
 
     def states_by_system(self, sat, time_ns, signals: dict, *, validity=None) -> S.SatelliteStates:
         """States of flat (satellite, time) pairs of several systems, each system with its
@@ -941,6 +945,151 @@ class _QueryPlan:
         out.valid[where] = True
         out.reason[where] = S.OK
         return out
+
+
+class _Rows:
+    """A row per satellite index: a message choice's interval and, for a Keplerian message,
+    its packed constants (:class:`PackedRowTable`)."""
+
+    __slots__ = ("floats", "times", "geo", "group_delay", "has", "low", "high")
+
+    def __init__(self) -> None:
+        self.floats = None  # (MAX_SATELLITES, packed columns), made by the first store
+        self.times = np.zeros((MAX_SATELLITES, 2), np.int64)
+        self.geo = np.zeros(MAX_SATELLITES, bool)
+        self.group_delay = np.zeros(MAX_SATELLITES)
+        self.has = np.zeros(MAX_SATELLITES, bool)
+        self.low = np.zeros(MAX_SATELLITES, np.int64)
+        self.high = np.zeros(MAX_SATELLITES, np.int64)
+
+    def store(self, q_sat, plan: _QueryPlan) -> None:
+        asked = q_sat[plan.asked]
+        self.low[asked], self.high[asked] = plan.low, plan.high
+        self.has[asked] = False
+        k = plan.kepler if plan.where is not None else None
+        if k is None or k.floats is None:
+            return
+        sats = q_sat[plan.where]
+        if self.floats is None:
+            self.floats = np.zeros((MAX_SATELLITES, k.floats.shape[1]))
+        self.floats[sats], self.times[sats], self.geo[sats] = k.floats, k.times, k.geo
+        self.group_delay[sats] = np.nan_to_num(np.asarray(plan.group_delay, dtype=np.float64))
+        self.has[sats] = True
+
+    def holds(self, sats, t):
+        """Whether each satellite's kept choice holds at its time ``t`` (int64 GPST ns)."""
+        return (self.low[sats] < t) & (t < self.high[sats])
+
+    def take(self, other: _Rows, sats) -> None:
+        """The rows of ``sats`` from ``other``."""
+        if other.floats is None:
+            return
+        if self.floats is None:
+            self.floats = np.zeros_like(other.floats)
+        for name in self.__slots__:
+            getattr(self, name)[sats] = getattr(other, name)[sats]
+
+
+class PackedRowTable:
+    """The message choices of single satellites for one set of signals (system letter ->
+    signal code), a row per satellite index: what the one-epoch kernels read for any set
+    of satellites, so that a satellite rising or setting costs no new plan (a plan of a set
+    gathers the same rows: each row depends on its own message alone).
+
+    Each row (:attr:`now`) holds the interval (``low``, ``high``: int64 GPST ns, exclusive;
+    0, 0: none) where the satellite's choice (and reason) is the one kept, whether that
+    choice is a Keplerian message (``has``), and its packed constants (``floats``,
+    ``times``, ``geo``: :meth:`_QueryPlan.packed_rows`) and group delay (``group_delay``,
+    s, 0 for unknown). :attr:`next` holds the choice after ``high`` of the satellites whose
+    interval ends soon. Rows are written from plans (:meth:`renew`); :meth:`prepare_ahead`
+    writes, while the engine waits for its next epoch, those of every satellite with
+    messages at the last time read (``last_ns``) and the next ones of the intervals ending
+    within a few epochs of it."""
+
+    #: Satellites a plan made ahead takes at a time (a slice of work between looks at the
+    #: input: about 0.2 ms).
+    AHEAD_CHUNK = 12
+    #: Past the end of an interval, the time the next choice is asked at (ns; beyond the
+    #: selector's margin around its breakpoints).
+    NEXT_OFFSET_NS = 10 * _CACHE_MARGIN_NS
+
+    def __init__(self, signals: dict) -> None:
+        self.signals = signals
+        self.now, self.next = _Rows(), _Rows()
+        self.last_ns: int | None = None
+        self._step_ns = 0  # between the last two times read
+        self._scanned: int | None = None
+        self._todo: list = []  # (rows, satellites, time) of plans to make ahead
+        self._candidates = None
+
+    def read(self, t_ns: int) -> None:
+        """Set the last time read (``last_ns``, int64 GPST ns) for the work ahead."""
+        if self.last_ns is not None and t_ns > self.last_ns:
+            self._step_ns = t_ns - self.last_ns
+        self.last_ns = t_ns
+
+    def gather(self, sats):
+        """``(low, high, floats, times, geo, group_delay)`` of the satellites ``sats`` (int64
+        indices), or None unless each has a Keplerian message row."""
+        rows = self.now
+        if rows.floats is None or not rows.has[sats].all():
+            return None
+        return rows.low[sats], rows.high[sats], rows.floats[sats], rows.times[sats], rows.geo[sats], \
+            rows.group_delay[sats]
+
+    def renew(self, eph: BroadcastEphemeris, sats, t_ns) -> None:
+        """Make the rows of ``sats`` (int64, each once) hold at their times ``t_ns`` (int64
+        GPST ns): those prepared next where they hold, else from the plan of the others
+        (:meth:`BroadcastEphemeris.epoch_plan`)."""
+        stale = ~self.now.holds(sats, t_ns)
+        if not stale.any():
+            return
+        sats, t_ns = sats[stale], t_ns[stale]
+        ready = self.next.holds(sats, t_ns)
+        if ready.any():
+            self.now.take(self.next, sats[ready])
+            sats, t_ns = sats[~ready], t_ns[~ready]
+        if sats.size:
+            self.now.store(sats, eph.epoch_plan(sats, t_ns, self.signals))
+
+    def prepare_ahead(self, eph: BroadcastEphemeris, deadline: float) -> bool:
+        """Write the rows ahead (class docstring), a few satellites at a time until
+        ``deadline`` (``time.perf_counter`` s); True when none is left."""
+        t = self.last_ns
+        if t is None:
+            return True
+        if self._scanned != t:
+            self._scanned = t
+            c = self._satellites(eph)
+            now, nxt = self.now, self.next
+            todo = [(now, chunk, np.full(chunk.size, t, np.int64)) for chunk in self._chunks(c[~now.holds(c, t)])]
+            # the intervals that end within a few epochs: the choice after each
+            end = now.high[c]
+            soon = now.has[c] & (end > t) & (end - t < max(3 * self._step_ns, 5 * NS_PER_S))
+            after = end + self.NEXT_OFFSET_NS
+            soon &= ~nxt.holds(c, after)
+            todo += [(nxt, chunk, after_chunk) for chunk, after_chunk in zip(self._chunks(c[soon]),
+                                                                             self._chunks(after[soon]))]
+            self._todo = todo[::-1]
+        todo = self._todo
+        while todo:
+            if time.perf_counter() > deadline:
+                return False
+            rows, sats, times = todo.pop()
+            rows.store(sats, _QueryPlan(eph, sats, times, self.signals, None, None))
+        return True
+
+    def _chunks(self, a):
+        return [a[i:i + self.AHEAD_CHUNK] for i in range(0, a.size, self.AHEAD_CHUNK)]
+
+    def _satellites(self, eph: BroadcastEphemeris):
+        """The satellites with messages of the table's Keplerian systems (int64)."""
+        if self._candidates is None:
+            found = [np.unique(eph.table(s).msg_sat) for s in self.signals
+                     if s in _KEPLER_SYSTEMS and eph.table(s) is not None]
+            sats = np.concatenate(found).astype(np.int64) if found else np.zeros(0, np.int64)
+            self._candidates = sats[(sats >= 0) & (sats < MAX_SATELLITES)]
+        return self._candidates
 
 
 def broadcast_states(nav, sat, time_ns, *, signal=None, validity=None,
