@@ -285,3 +285,59 @@ def test_rover_epoch_waits_for_its_base_epoch_only_as_long_as_it_takes(gsi):
     assert len(lat) == 3 and [f.quality for f in loop.summary.fixes] != [0, 0, 0]
     assert max(lat[:2]) < 2.0  # solved at once: the engine's own time only (a loaded machine's too)
     assert 0.28 <= lat[2] < 2.5  # solved when its base epoch came, not after base_wait_s (5 s)
+
+
+def test_no_garbage_collection_during_an_epoch(gsi):
+    """While the loop runs the collector is off and the loop collects between epochs (as the
+    collector would have: the older generations too), never while an epoch is solved; after
+    it, the collector is on again."""
+    import gc
+    import queue
+
+    from satnav.io.stream_items import EpochItem
+    from satnav.streams.feeds import END, StateChange
+    from satnav.streams.live import LiveLoop
+
+    rover_path, _, navs = gsi
+    rover = list(satnav.read_obs(rover_path).epoch_slice(0, 40).iter_epochs())
+    engine = LiveEngine(StreamOptions(mode="spp"), satnav.read_nav(*navs))
+    solving, during, between = [False], [], []
+    process = engine.process
+
+    def timed_process(obs, **kw):
+        solving[0] = True
+        try:
+            junk = []
+            for _ in range(3000):  # garbage made during the epoch (cycles)
+                a = []
+                a.append(a)
+                junk.append(a)
+            return process(obs, **kw)
+        finally:
+            solving[0] = False
+
+    engine.process = timed_process
+
+    def watch(phase, info):
+        if phase == "start":
+            (during if solving[0] else between).append(info["generation"])
+
+    items: queue.Queue = queue.Queue()
+    loop = LiveLoop(engine, items, rover=_QueueFeed("rover"), keep_fixes=True)
+    items.put(("rover", StateChange("connected"), time.monotonic()))
+    runner = threading.Thread(target=loop.run, daemon=True)
+    gc.callbacks.append(watch)
+    try:
+        runner.start()
+        for ep in rover:
+            items.put(("rover", EpochItem(ep), time.monotonic()))
+            time.sleep(0.01)
+        items.put(("rover", END, time.monotonic()))
+        runner.join(60)
+    finally:
+        gc.callbacks.remove(watch)
+    assert not runner.is_alive()
+    assert len(loop.summary.fixes) == len(rover)
+    assert during == []
+    assert len(between) >= 10 and {0, 1} <= set(between), between
+    assert gc.isenabled()

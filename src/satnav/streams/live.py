@@ -24,12 +24,16 @@ and what a stream adds to them:
 
 :class:`LiveLoop` runs the engine over :class:`~satnav.streams.feeds.Feed` threads: a rover
 epoch waits for the base epoch of its time at most ``base_wait_s`` (wall clock; not at all
-when the base stream is down or has ended), then is solved and written.
+when the base stream is down or has ended), then is solved and written. Between epochs it
+works ahead (:meth:`LiveEngine.prepare_ahead`) and collects the garbage: the interpreter's
+collector is off while the loop runs, so that no collection pauses an epoch
+(:data:`GC_BUSY_FACTOR`).
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import math
 import queue
 import time
@@ -58,6 +62,12 @@ BASE_BUFFER = 600
 LATENCIES_KEPT = 100_000
 #: Rover epochs waiting for base data at most (beyond: solved without waiting).
 MAX_PENDING = 10_000
+#: While :class:`LiveLoop` runs, the garbage collector is off; it collects between epochs,
+#: when the engine has nothing left to do, as the collector would have (its thresholds,
+#: ``gc.get_threshold()``), and, in a loop that never waits (a file replayed as fast as
+#: possible), after an epoch once this many times the youngest generation's threshold has
+#: been allocated.
+GC_BUSY_FACTOR = 10
 #: Longest wait of rover epochs for a base stream that is still connecting (or a base
 #: file still being read) before its first epoch (s).
 BASE_START_WAIT_S = 15.0
@@ -448,6 +458,7 @@ class LiveLoop:
         self.first_rover_ns: int | None = None
         self._base_progress = -math.inf  # monotonic time of the last base epoch
         self._ahead = False  # whether the engine may have work to do ahead (LiveEngine.prepare_ahead)
+        self._collect = False  # whether the loop collects the garbage (the collector is off while it runs)
 
     def run(self, *, stop=None, duration_s: float | None = None) -> LiveSummary:
         """Until the rover ends (and its epochs are written), ``stop`` is set, or
@@ -455,6 +466,12 @@ class LiveLoop:
         for f in self.feeds:
             f.start()
         t_end = None if duration_s is None else time.monotonic() + duration_s
+        collecting = gc.isenabled()
+        thawed = gc.get_freeze_count() == 0
+        if collecting:  # collections between epochs only (GC_BUSY_FACTOR)
+            gc.freeze()  # (what was made before: not traversed by them; as in satnav.cli.main)
+            gc.disable()
+        self._collect = collecting
         try:
             while True:
                 if stop is not None and stop.is_set():
@@ -472,9 +489,15 @@ class LiveLoop:
                 self._report_events()
                 if self._ahead and not self._pending and self.items.empty():
                     self._work_ahead()
+                    if self._collect and self.items.empty():
+                        self._collect_garbage(1)
                 if "rover" in self._ended and not self._pending:
                     break
         finally:
+            if collecting:
+                if thawed:  # (a library caller's objects collectable again)
+                    gc.unfreeze()
+                gc.enable()
             for f in self.feeds:
                 f.stop()
             for f in self.feeds:
@@ -485,6 +508,17 @@ class LiveLoop:
         return self.summary
 
     # ------------------------------------------------------------------ internals
+    def _collect_garbage(self, factor: int) -> None:
+        """Collect the generations the collector would collect now (its thresholds, the
+        youngest one's times ``factor``)."""
+        counts, limits = gc.get_count(), gc.get_threshold()
+        if counts[0] < factor * limits[0]:
+            return
+        generation = 0
+        while generation < 2 and counts[generation + 1] + 1 >= limits[generation + 1]:
+            generation += 1
+        gc.collect(generation)
+
     def _work_ahead(self) -> None:
         """The engine's work ahead (:meth:`LiveEngine.prepare_ahead`) in slices of
         :data:`AHEAD_SLICE_S`, while nothing arrives."""
@@ -591,6 +625,8 @@ class LiveLoop:
                 self.summary.fixes.append(fix)
             if self.on_fix is not None:
                 self.on_fix(fix)
+            if self._collect:  # (a loop that never waits)
+                self._collect_garbage(GC_BUSY_FACTOR)
 
     def _report_events(self) -> None:
         for text in self.engine.take_events():
