@@ -666,7 +666,7 @@ class BroadcastEphemeris:
         every satellite's message again (tens of milliseconds)."""
         self._expected.extend((letter, key[0]) for letter, table in older._tables.items() if table is not None
                               for key in table._selectors if key[1] is None)
-        for key, rows in older._row_tables.items():
+        for rows in older._row_tables.values():
             if rows.last_ns is not None:
                 self.row_table(rows.signals).read(rows.last_ns)
 
