@@ -196,3 +196,21 @@ def test_without_numba_the_numpy_path():
     env = dict(os.environ, SATNAV_NO_NUMBA="1", PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True", "False"]
+
+
+def test_next_row_without_a_message_is_taken_as_such():
+    """A satellite whose next choice (prepared ahead) is no message: past the end of its
+    interval its row says so (no Keplerian row: the NumPy path decides), not the old
+    message's constants."""
+    from satnav.orbits.ephemeris import PackedRowTable
+
+    table = PackedRowTable({"G": "C1C"})
+    sat = np.array([5], np.int64)
+    now, nxt = table.now, table.next
+    now.floats = np.ones((now.has.size, 4))
+    now.has[5], now.low[5], now.high[5] = True, 100, 200
+    nxt.low[5], nxt.high[5] = 200, 300  # (no floats: no Keplerian row was ever stored there)
+    assert table.gather(sat) is not None
+    table.renew(None, sat, np.array([250], np.int64))
+    assert table.gather(sat) is None
+    assert now.holds(sat, np.array([250]))[0] and not now.has[5]

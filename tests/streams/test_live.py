@@ -290,13 +290,15 @@ def test_rover_epoch_waits_for_its_base_epoch_only_as_long_as_it_takes(gsi):
 def test_no_garbage_collection_during_an_epoch(gsi):
     """While the loop runs the collector is off and the loop collects between epochs (as the
     collector would have: the older generations too), never while an epoch is solved; after
-    it, the collector is on again."""
+    it, the collector is on again. The interpreter's switch interval is short while it runs,
+    and as it was after."""
     import gc
     import queue
+    import sys
 
     from satnav.io.stream_items import EpochItem
     from satnav.streams.feeds import END, StateChange
-    from satnav.streams.live import LiveLoop
+    from satnav.streams.live import SWITCH_INTERVAL_S, LiveLoop
 
     rover_path, _, navs = gsi
     rover = list(satnav.read_obs(rover_path).epoch_slice(0, 40).iter_epochs())
@@ -304,8 +306,11 @@ def test_no_garbage_collection_during_an_epoch(gsi):
     solving, during, between = [False], [], []
     process = engine.process
 
+    switches = set()
+
     def timed_process(obs, **kw):
         solving[0] = True
+        switches.add(sys.getswitchinterval())
         try:
             junk = []
             for _ in range(3000):  # garbage made during the epoch (cycles)
@@ -341,3 +346,4 @@ def test_no_garbage_collection_during_an_epoch(gsi):
     assert during == []
     assert len(between) >= 10 and {0, 1} <= set(between), between
     assert gc.isenabled()
+    assert max(switches) <= SWITCH_INTERVAL_S < sys.getswitchinterval()

@@ -963,6 +963,8 @@ class _Rows:
         self.high = np.zeros(MAX_SATELLITES, np.int64)
 
     def store(self, q_sat, plan: _QueryPlan) -> None:
+        """The rows of the satellites ``q_sat`` (int64, each once) from ``plan``, their
+        :class:`_QueryPlan`."""
         asked = q_sat[plan.asked]
         self.low[asked], self.high[asked] = plan.low, plan.high
         self.has[asked] = False
@@ -982,11 +984,12 @@ class _Rows:
 
     def take(self, other: _Rows, sats) -> None:
         """The rows of ``sats`` from ``other``."""
-        if other.floats is None:
-            return
-        if self.floats is None:
-            self.floats = np.zeros_like(other.floats)
         for name in self.__slots__:
+            if name == "floats":
+                if other.floats is None:  # (no message there: ``has`` False)
+                    continue
+                if self.floats is None:
+                    self.floats = np.zeros_like(other.floats)
             getattr(self, name)[sats] = getattr(other, name)[sats]
 
 

@@ -27,7 +27,8 @@ epoch waits for the base epoch of its time at most ``base_wait_s`` (wall clock; 
 when the base stream is down or has ended), then is solved and written. Between epochs it
 works ahead (:meth:`LiveEngine.prepare_ahead`) and collects the garbage: the interpreter's
 collector is off while the loop runs, so that no collection pauses an epoch
-(:data:`GC_BUSY_FACTOR`).
+(:data:`GC_BUSY_FACTOR`); its switch interval is short (:data:`SWITCH_INTERVAL_S`), so that
+a feed woken by an epoch's bytes does not wait for the lock held by other work.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import copy
 import gc
 import math
 import queue
+import sys
 import time
 import warnings
 from collections import Counter, deque
@@ -431,6 +433,11 @@ class LiveSummary:
 #: Longest piece of work ahead between two looks at the queue (s): an epoch arriving while
 #: the engine works ahead waits at most about this long.
 AHEAD_SLICE_S = 0.0005
+#: The interpreter's switch interval while :class:`LiveLoop` runs (s; ``sys.setswitchinterval``,
+#: 5 ms by default): the longest a feed thread woken by its epoch's bytes waits for the
+#: interpreter lock held by the loop (working ahead, solving the base's epoch) or by another
+#: feed (decoding) before that thread is asked to let go.
+SWITCH_INTERVAL_S = AHEAD_SLICE_S
 
 
 class LiveLoop:
@@ -466,6 +473,8 @@ class LiveLoop:
         for f in self.feeds:
             f.start()
         t_end = None if duration_s is None else time.monotonic() + duration_s
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
         collecting = gc.isenabled()
         thawed = gc.get_freeze_count() == 0
         if collecting:  # collections between epochs only (GC_BUSY_FACTOR)
@@ -494,6 +503,7 @@ class LiveLoop:
                 if "rover" in self._ended and not self._pending:
                     break
         finally:
+            sys.setswitchinterval(switch)
             if collecting:
                 if thawed:  # (a library caller's objects collectable again)
                     gc.unfreeze()
