@@ -10,6 +10,18 @@ from pathlib import Path
 DATA = Path(os.environ.get("SATNAV_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
+def steal_ms() -> float:
+    """CPU time this (virtual) machine lost to its host so far, all cores (ms; the ``steal``
+    column of ``/proc/stat``; 0 where there is none): the difference over a run says how
+    much of the machine was taken away while it ran."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+        return int(fields[8]) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def best_of(fn, repeat: int):
     """(best wall time in s over ``repeat`` calls, the last call's result)."""
     best, out = float("inf"), None

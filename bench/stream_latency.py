@@ -13,6 +13,8 @@ interpreter: none of this script's threads compete with the stream's). ``--stats
 epoch, the stream process's own view: the latency from the bytes read to the outputs written,
 the loop thread's CPU time (solving and writing) and each feed thread's CPU time decoding the
 epoch's bytes (``time.thread_time``). The process is ended with SIGINT (Ctrl-C).
+Each line ends with the load average and the CPU time this virtual machine lost to its host
+during the run (``steal`` of ``/proc/stat``, all cores): outliers come with it.
 Data: ESBC (Esbjerg), 2020-06-25, GPS + Galileo + BeiDou, L1/L2 (E1/E5b, B1I/B2I); the
 observations are 30 s apart in the file and replayed at 1 or 10 epochs per second. RTK is a
 zero baseline (the base stream is the same station): every filter step, double difference
@@ -51,7 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from common import DATA  # noqa: E402
+from common import DATA, steal_ms  # noqa: E402
 
 ESBC = DATA / "esbc-2020-177"
 OBS = ESBC / "ESBC00DNK_R_20201770000_01D_30S_MO.crx.gz"
@@ -324,7 +326,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for mode in args.modes.split(","):
             for rate in (float(r) for r in args.rates.split(",")):
+                steal = steal_ms()
                 r = latency_run(obs, mode, rate, args.epochs, src, Path(tmp), nav_path)
+                steal = steal_ms() - steal
                 text = (f"latency {mode:3s} {rate:4.0f} Hz: {r['epochs']} epochs, wall p50 {r['p50_ms']:.1f} ms, "
                         f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
                 if "cpu_p50_ms" in r:
@@ -333,7 +337,7 @@ def main() -> int:
                     text += (f"; in-process latency p50 {r['inner_p50_ms']:.1f} / p99 {r['inner_p99_ms']:.1f} ms; "
                              f"loop CPU p50 {r['cpu_p50_ms']:.1f} / p99 {r['cpu_p99_ms']:.1f} ms; decode CPU "
                              f"p50 ({dec}) ms; fixed {c.get('q1', 0)}, single {c.get('q5', 0)}")
-                print(text + f"  (load {os.getloadavg()[0]:.1f})", flush=True)
+                print(text + f"  (load {os.getloadavg()[0]:.1f}, steal {steal:.0f} ms)", flush=True)
     return 0
 
 

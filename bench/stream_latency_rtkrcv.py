@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import satnav  # noqa: E402
 import stream_latency as sl  # noqa: E402
+from common import steal_ms  # noqa: E402
 from satnav.io.rinex_nav import read_rinex_nav  # noqa: E402
 from satnav.io.rtcm3_encode import Rtcm3Encoder  # noqa: E402
 from satnav.navigation import Navigation  # noqa: E402
@@ -32,6 +33,7 @@ from satnav.navigation import Navigation  # noqa: E402
 
 def main() -> int:
     rate, n = float(sys.argv[1]), int(sys.argv[2])
+    steal0 = steal_ms()
     obs = satnav.read_obs(sl.OBS)
     nav = read_rinex_nav(sl.NAV)
     rov, _ = sl._frames(obs, None, n)
@@ -115,7 +117,7 @@ def main() -> int:
             lat.append((now - sent[k]) * 1e3)
     lat = np.array(lat[10:])
     print(f"rtkrcv {rate:g} Hz: {len(lat)} epochs, wall p50 {np.median(lat):.1f} ms, p99 {np.percentile(lat, 99):.1f} "
-          f"ms, max {lat.max():.1f} ms  (load {os.getloadavg()[0]:.1f})")
+          f"ms, max {lat.max():.1f} ms  (load {os.getloadavg()[0]:.1f}, steal {steal_ms() - steal0:.0f} ms)")
     return 0
 
 
