@@ -58,7 +58,8 @@ def main() -> int:
     (work / "rk.conf").write_text(conf)
     log = open(work / "rk.log", "w")
     proc = subprocess.Popen(["rtkrcv", "-s", "-o", str(work / "rk.conf"), "-p", str(sl._free_port()), "-w", ""],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=work)  # (it writes rtkrcv.nav where it runs)
     arrivals: list = []
     sent: list = []
     try:
