@@ -9,7 +9,6 @@ jumps) on stderr. Ctrl-C ends the run; a summary follows.
 
 from __future__ import annotations
 
-import gc
 import math
 import signal
 import sys
@@ -88,12 +87,6 @@ class _StatusLine:
             self.live.stop()
 
 
-#: The interpreter's thread switch interval during a live run (s; Python's default 5 ms):
-#: a thread that has just read an epoch's bytes, or the loop with an epoch to solve, waits
-#: at most this long for the interpreter lock held by another thread.
-SWITCH_INTERVAL_S = 0.001
-
-
 def cmd_stream(args) -> int:
     from ..streams.session import open_session
 
@@ -120,16 +113,10 @@ def cmd_stream(args) -> int:
                            on_fix=lambda fix: status.update(fix, holder[0]), on_event=status.event,
                            station=station)
     holder.append(session)
-    # what the set-up made (navigation, the engines, numba's kernels for RTK) lives as long
-    # as the run: kept out of the garbage collector's full collections, which otherwise
-    # traverse it all during the stream (pauses of the loop at random epochs); only in the
-    # process's own command (cli.main froze its start-up), not in a caller's process
-    if gc.get_freeze_count():
-        gc.freeze()
+    # (the loop keeps what the set-up made out of the collections, collects between epochs
+    # and shortens the interpreter's switch interval: satnav.streams.live.LiveLoop)
     t0 = time.monotonic()
     interrupted = False
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
     stop = threading.Event()
     previous = _stop_on_ctrl_c(stop)
     try:
@@ -141,7 +128,6 @@ def cmd_stream(args) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-        sys.setswitchinterval(switch)
         status.close()
     if args.stats:
         _write_stats(args.stats, summary, session, time.monotonic() - t0)

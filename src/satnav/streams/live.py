@@ -434,10 +434,10 @@ class LiveSummary:
 #: the engine works ahead waits at most about this long.
 AHEAD_SLICE_S = 0.0005
 #: The interpreter's switch interval while :class:`LiveLoop` runs (s; ``sys.setswitchinterval``,
-#: 5 ms by default): the longest a feed thread woken by its epoch's bytes waits for the
-#: interpreter lock held by the loop (working ahead, solving the base's epoch) or by another
-#: feed (decoding) before that thread is asked to let go.
-SWITCH_INTERVAL_S = AHEAD_SLICE_S
+#: 5 ms by default): the longest a thread that has just read an epoch's bytes, or the loop with
+#: an epoch to solve, waits for the interpreter lock held by another thread (the loop working
+#: ahead, another feed decoding) before that thread is asked to let go.
+SWITCH_INTERVAL_S = 0.001
 
 
 class LiveLoop:
