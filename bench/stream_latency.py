@@ -124,6 +124,31 @@ def _has_stats(env: dict) -> bool:
     return "--stats" in out
 
 
+def gga_arrivals(client: socket.socket) -> list:
+    """``(time.monotonic(), line)`` of each NMEA GGA line read from ``client``, appended by a
+    thread of this process as the lines arrive (until the connection ends)."""
+    arrivals: list = []
+
+    def read():
+        buf = b""
+        while True:
+            try:
+                data = client.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            now = time.monotonic()
+            buf += data
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                if line[3:6] == b"GGA":
+                    arrivals.append((now, line))
+
+    threading.Thread(target=read, daemon=True).start()
+    return arrivals
+
+
 def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path, nav: Path = NAV) -> dict:
     import json
     import signal
@@ -155,26 +180,7 @@ def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path, n
         _wait(lambda: rover.conn is not None and (base is None or base.conn is not None), 120,
               "the stream process to connect")
         client = socket.create_connection(("127.0.0.1", nmea_port))
-        arrivals: list[float] = []
-
-        def read():
-            buf = b""
-            while True:
-                try:
-                    data = client.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                now = time.monotonic()
-                buf += data
-                while b"\r\n" in buf:
-                    line, buf = buf.split(b"\r\n", 1)
-                    if line[3:6] == b"GGA":
-                        arrivals.append(now)
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
+        arrivals = gga_arrivals(client)
         time.sleep(0.3)  # the NMEA client accepted by the stream's server
         sent = []
         start = time.monotonic()
@@ -221,7 +227,7 @@ def latency_run(obs, mode: str, rate: float, n: int, src: Path, workdir: Path, n
         if base is not None:
             base.close()
     m = min(len(arrivals), n)
-    lat = (np.array(arrivals[:m]) - np.array(sent[:m]))[10:] * 1e3
+    lat = (np.array([t for t, _ in arrivals[:m]]) - np.array(sent[:m]))[10:] * 1e3
     out = {"mode": mode, "rate_hz": rate, "epochs": len(lat), "p50_ms": float(np.median(lat)),
            "p99_ms": float(np.percentile(lat, 99)), "max_ms": float(lat.max())}
     if with_stats and stats.exists():

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -60,7 +59,6 @@ def main() -> int:
     proc = subprocess.Popen(["rtkrcv", "-s", "-o", str(work / "rk.conf"), "-p", str(sl._free_port()), "-w", ""],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                             cwd=work)  # (it writes rtkrcv.nav where it runs)
-    arrivals: list = []
     sent: list = []
     try:
         sl._wait(lambda: rover.conn is not None, 20, "rtkrcv to connect")
@@ -73,23 +71,7 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
 
-        def read():
-            buf = b""
-            while True:
-                try:
-                    data = client.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                now = time.monotonic()
-                buf += data
-                while b"\r\n" in buf:
-                    line, buf = buf.split(b"\r\n", 1)
-                    if line[3:6] == b"GGA":
-                        arrivals.append((now, line))
-
-        threading.Thread(target=read, daemon=True).start()
+        arrivals = sl.gga_arrivals(client)
         rover.write(navbytes)
         time.sleep(1.0)
         start = time.monotonic()
