@@ -314,6 +314,39 @@ def test_rows_of_patterns_equal_row_order():
             assert got[5:8] == want[5:8]
 
 
+def test_plan_kernel_equals_numpy():
+    """The epoch plans' arrays made by the plan kernel, run as Python (and compiled where numba
+    is), are NumPy's, bit for bit, for random layouts of one to four messages (MSM4-7 of GPS,
+    GLONASS, Galileo, BeiDou, SBAS; random masks, offsets; unknown signals refused alike)."""
+    from satnav.io import rtcm3_live
+    from satnav.io.rtcm3_live import MessagePlan
+
+    kernels = [rtcm3_live._plan_kernel]
+    if rtcm3_live.use_compiled_rtcm_live(True):
+        kernels.append(rtcm3_live._KERNELS[2])
+    rng = np.random.default_rng(11)
+    refused = made = 0
+    for _ in range(60):
+        messages, offset = [], int(rng.integers(0, 50))
+        for system in rng.permutation([0, 1, 2, 3, 4])[: int(rng.integers(1, 5))]:
+            mtype = (1070, 1080, 1090, 1120, 1100)[system] + int(rng.integers(4, 8))
+            nsat, nsig = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+            known = ([1, 2, 3, 8, 9, 14, 15, 16, 21, 22, 23], [1, 2, 7, 8], [1, 2, 7, 8, 13, 14, 21, 22],
+                     [1, 2, 7, 8, 13, 14, 21, 22], [1, 21, 22, 23])[system]
+            sats = rng.choice((32, 24, 36, 40, 19)[system] + (rng.random() < 0.1) * 24, nsat, replace=False)
+            sigs = rng.choice(known if rng.random() < 0.9 else range(32), min(nsig, len(known)), replace=False)
+            m = MessagePlan(mtype, sum(1 << (63 - int(s)) for s in sats), sum(1 << (31 - int(s)) for s in sigs),
+                            int(rng.integers(1, 1 << (nsat * nsig))))
+            refused += not m.ok
+            messages.append((m, offset))
+            offset += int(rng.integers(20, 400))
+        made += rtcm3_live.EpochPlan(messages, False).ok
+        for kernel in kernels:
+            assert rtcm3_live._same_plans(kernel, messages)
+    assert refused and made > 20  # (some with signals the live path leaves to the general one)
+    rtcm3_live.use_compiled_rtcm_live(None)
+
+
 def test_cells_kernel_equals_numpy():
     """The cells and rows kernels, run as Python (and compiled where numba is), give NumPy's
     bits on random messages of each MSM type and system."""

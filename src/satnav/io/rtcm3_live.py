@@ -191,53 +191,118 @@ def _msm_layout(msm: int) -> dict:
 _LAYOUTS = {msm: _msm_layout(msm) for msm in (4, 5, 6, 7)}
 
 
+#: :data:`_LAYOUTS` as arrays per MSM type (row: type - 4) for :func:`_plan_kernel`: the
+#: bit position terms, (satellite, signal) steps and shifts, integer and float constants.
+_PLAN_TERMS = np.stack([_LAYOUTS[m]["terms"] for m in (4, 5, 6, 7)])
+_PLAN_STEPS = np.stack([np.stack((_LAYOUTS[m]["sat_step"], _LAYOUTS[m]["sig_step"], _LAYOUTS[m]["shift"]))
+                        for m in (4, 5, 6, 7)])
+_PLAN_INTS = np.stack([_LAYOUTS[m]["ints"] for m in (4, 5, 6, 7)])
+_PLAN_FLOATS = np.stack([_LAYOUTS[m]["floats"] for m in (4, 5, 6, 7)])
+
+
+def _plan_kernel(meta, sat_pos, sids, cell_k, terms, steps, ints, floats, wavelength_of, first, shift, mask,
+                 sign_bit, priority, lock_offset, has_rate, sat, signal, group, fine_scale, cnr_scale, wavelength):
+    """The arrays of an :class:`EpochPlan` (its attributes of the same names) as one loop over
+    its messages' cells, for numba: what :meth:`MessagePlan.arrays` and
+    ``EpochPlan._numpy_arrays`` make. ``meta``: per message (MSM type - 4, satellites,
+    signals, cells, offset of its payload in the padded data, system * satellites per
+    system + PRN of satellite position 0, message number); ``sat_pos``, ``sids``,
+    ``cell_k``: the messages' satellite positions, signal of each signal position and cell
+    positions, one message after the other; the tables :data:`_PLAN_TERMS` ... and the
+    wavelength of each signal."""
+    ncol = first.shape[1]
+    i = 0
+    sat_start = sig_start = cell_start = 0
+    for m in range(meta.shape[0]):
+        t, nsat, nsig, ncell, offset, base, mtype = meta[m]
+        nmask = nsat * nsig
+        for j in range(ncell):
+            k = cell_k[cell_start + j]
+            s = k // nsig
+            sid = sids[sig_start + k % nsig]
+            sv = base + sat_pos[sat_start + s]
+            for c in range(ncol):
+                pos = (terms[t, 0, c] + terms[t, 1, c] * nmask + terms[t, 2, c] * nsat + terms[t, 3, c] * ncell
+                       + s * steps[t, 0, c] + j * steps[t, 1, c])
+                first[i, c] = (pos >> 3) + offset
+                shift[i, c] = steps[t, 2, c] - (pos & 7)
+                mask[i, c] = ints[t, c]
+                sign_bit[i, c] = ints[t, ncol + c]
+            priority[i] = ints[t, 2 * ncol]
+            lock_offset[i] = ints[t, 2 * ncol + 1]
+            has_rate[i] = ints[t, 2 * ncol + 2] != 0
+            sat[i] = sv
+            signal[i] = sid
+            group[i] = (mtype * 1000 + sv) * 64 + sid
+            fine_scale[i, 0] = floats[t, 0]
+            fine_scale[i, 1] = floats[t, 1]
+            cnr_scale[i] = floats[t, 2]
+            wavelength[i] = wavelength_of[sid]
+            i += 1
+        sat_start += nsat
+        sig_start += nsig
+        cell_start += ncell
+
+
 class MessagePlan:
-    """The cells of one MSM4-7 message layout (message number and masks): each cell's fields'
-    bytes in the payload (``index``: cells x :data:`_COLUMNS` x 5; absent fields read the
-    payload's first bytes, masked to zero), and one row of integers (shifts, masks, sign bits,
-    the constants of its message type, satellite, signal, lock history) and one of floats
-    (scales, wavelength) per cell: all but ``index`` per MSM type in :data:`_LAYOUTS`, filled
-    in with a few NumPy calls. ``ok`` False: a layout the general path decodes (no cells,
-    unknown signals)."""
+    """The cells of one MSM4-7 message layout (message number and masks): the positions of
+    the satellites, signals and cells in its masks, the signal of each signal position, and
+    ``ok`` False for a layout the general path decodes (no cells, unknown signals) -- a few
+    Python operations. :class:`EpochPlan` makes the arrays of its cells from these, with the
+    compiled :func:`_plan_kernel` or with NumPy (:meth:`arrays`)."""
 
     def __init__(self, mtype: int, sat_mask: int, sig_mask: int, cell_mask: int):
         self.ok = False
-        self.sat_mask = sat_mask
-        letter, msm = MSM_TYPES[mtype]
+        self.mtype, self.sat_mask = mtype, sat_mask
+        letter, self.msm = MSM_TYPES[mtype]
         self.system = sysnum = SYSTEMS.index(letter)
-        sat_pos = np.array(_mask_positions(sat_mask, 64), np.int64)
-        sig_pos = np.array(_mask_positions(sig_mask, 32), np.int64)
-        nsat, nsig = len(sat_pos), len(sig_pos)
-        nmask = nsat * nsig
-        cell_k = np.array(_mask_positions(cell_mask, nmask), np.int64)
-        ncell = len(cell_k)
-        if not ncell:
+        self.sat_pos = _mask_positions(sat_mask, 64)
+        self.sig_pos = _mask_positions(sig_mask, 32)
+        nsig = len(self.sig_pos)
+        self.nmask = len(self.sat_pos) * nsig
+        self.cell_k = cells = _mask_positions(cell_mask, self.nmask)
+        if not cells:
             return
-        s = cell_k // nsig  # the cell's satellite in the message
-        prn = sat_pos[s] + (20 if letter == "S" else 1)
-        sid = _SIGNAL_TABLE[sysnum][sig_pos[cell_k % nsig] + 1]
-        if prn[0] < 1 or prn[-1] > SIGNALS[letter].max_prn or sid.min() < 0:  # (cells in satellite order)
+        self.prn_offset = offset = 20 if letter == "S" else 1
+        table = _SIGNAL_TABLE[sysnum]
+        self.sids = [int(table[p + 1]) for p in self.sig_pos]
+        # (cells in satellite order: the first and last cells' satellites bound the PRNs)
+        if (self.sat_pos[cells[0] // nsig] + offset < 1 or self.sat_pos[cells[-1] // nsig] + offset > SIGNALS[letter].max_prn
+                or min(self.sids[j] for j in {k % nsig for k in cells}) < 0):
             return  # unknown signals: counted by the general path
-        lay = _LAYOUTS[msm]
+        self.ok = True
+
+    def arrays(self):
+        """(bytes of each cell's fields from the payload's first, cells x :data:`_COLUMNS` x 5
+        (absent fields: the payload's first bytes, masked to zero); per cell one row of
+        integers: shifts, masks, sign bits, the constants of its message type, satellite,
+        signal, lock history; one of floats: scales, wavelength) with NumPy, all but the
+        bytes per MSM type in :data:`_LAYOUTS`: the reference of :func:`_plan_kernel`."""
+        sat_pos, sig_pos = np.array(self.sat_pos, np.int64), np.array(self.sig_pos, np.int64)
+        nsat, nsig = len(sat_pos), len(sig_pos)
+        cell_k = np.array(self.cell_k, np.int64)
+        ncell = len(cell_k)
+        s = cell_k // nsig  # the cell's satellite in the message
+        sid = np.array(self.sids, np.int64)[cell_k % nsig]
+        lay = _LAYOUTS[self.msm]
         ncol = len(_COLUMNS)
-        # (absent fields: bit 0, masked to zero)
-        pos = (np.array((1, nmask, nsat, ncell)) @ lay["terms"] + s[:, None] * lay["sat_step"]
+        pos = (np.array((1, self.nmask, nsat, ncell)) @ lay["terms"] + s[:, None] * lay["sat_step"]
                + np.arange(ncell)[:, None] * lay["sig_step"])
-        self.index = (pos >> 3)[..., None] + _SPAN  # bytes from the payload's first
-        sat = sysnum * SATELLITES_PER_SYSTEM + prn
+        index = (pos >> 3)[..., None] + _SPAN
+        sat = self.system * SATELLITES_PER_SYSTEM + sat_pos[s] + self.prn_offset
         # per cell: shift of each column, the type's integer constants, satellite, signal, and
         # the lock history (rtcm3._lli: one per message number, satellite, signal)
         nconst = len(lay["ints"])
-        ints = self.ints = np.empty((ncell, ncol + nconst + 3), np.int64)
+        ints = np.empty((ncell, ncol + nconst + 3), np.int64)
         np.subtract(lay["shift"], pos & 7, out=ints[:, :ncol])
         ints[:, ncol : ncol + nconst] = lay["ints"]
         ints[:, -3] = sat
         ints[:, -2] = sid
-        ints[:, -1] = (mtype * 1000 + sat) * 64 + sid
-        floats = self.floats = np.empty((ncell, 4))
+        ints[:, -1] = (self.mtype * 1000 + sat) * 64 + sid
+        floats = np.empty((ncell, 4))
         floats[:, :3] = lay["floats"]
         floats[:, 3] = _WAVELENGTH[sid]
-        self.ok = True
+        return index, ints, floats
 
 
 class EpochPlan:
@@ -248,28 +313,23 @@ class EpochPlan:
     messages: a signal may come twice, which priorities decide; a system's satellites split
     over messages, as a receiver must when satellites x signals > 64, are decoded here)."""
 
-    def __init__(self, messages):
+    def __init__(self, messages, kernel=None):
+        """``kernel``: the compiled :func:`_plan_kernel` to use (None: the one loaded by
+        :func:`use_compiled_rtcm_live`, if any; False: NumPy, :meth:`MessagePlan.arrays`).
+        Both make the same arrays (tests/io/test_rtcm3_live.py)."""
         self.ok = False
         seen: dict = {}  # system -> satellite mask of its messages so far
         for m, _ in messages:
             if not m.ok or seen.get(m.system, 0) & m.sat_mask:
                 return
             seen[m.system] = seen.get(m.system, 0) | m.sat_mask
-        ints = np.concatenate([m.ints for m, _ in messages])
-        floats = np.concatenate([m.floats for m, _ in messages])
-        # bytes of each field in the data after _PAD: (cells, columns, 5)
-        self.index = np.concatenate([m.index + (p + len(_PAD)) for m, p in messages])
-        n = len(_COLUMNS)
-        # (contiguous: the compiled kernel takes them as they are)
-        part = np.ascontiguousarray
-        self.shift, self.mask, self.sign_bit = part(ints[:, :n]), part(ints[:, n : 2 * n]), part(ints[:, 2 * n : 3 * n])
-        self.priority, self.lock_offset = ints[:, 3 * n], part(ints[:, 3 * n + 1])
-        self.has_rate = ints[:, 3 * n + 2] != 0
-        self.sat, self.signal = ints[:, 3 * n + 3], ints[:, 3 * n + 4]
-        self.groups = ints[:, 3 * n + 5].tolist()
-        self.fine_scale, self.cnr_scale = part(floats[:, :2]), part(floats[:, 2])
-        self.wavelength = part(floats[:, 3])
-        self.first = part(self.index[:, :, 0])  # each field's first byte
+        if kernel is None and _KERNELS:
+            kernel = _KERNELS[2]
+        if kernel:
+            self._compiled_arrays(messages, kernel)
+        else:
+            self._numpy_arrays(messages)
+        self.groups = self.group.tolist()
         self.no_lock = [-1] * len(self.groups)
         self.fine_invalid = self.sign_bit[:, 4:6]  # -2**(w-1): the "invalid" pattern
         self.all_rate = bool(self.has_rate.all())
@@ -280,6 +340,40 @@ class EpochPlan:
         self.glonass_wavelengths: dict = {}  # channels of the cells -> wavelengths
         self.ok = True
 
+    @property
+    def index(self) -> np.ndarray:
+        """Bytes of each field in the data after :data:`_PAD`: (cells, columns, 5)."""
+        return self.first[..., None] + _SPAN
+
+    def _numpy_arrays(self, messages) -> None:
+        arrays = [m.arrays() for m, _ in messages]
+        ints = np.concatenate([a[1] for a in arrays])
+        floats = np.concatenate([a[2] for a in arrays])
+        n = len(_COLUMNS)
+        # (contiguous: the compiled kernel takes them as they are)
+        part = np.ascontiguousarray
+        self.first = np.concatenate([a[0][:, :, 0] + (p + len(_PAD)) for a, (_, p) in zip(arrays, messages)])
+        self.shift, self.mask, self.sign_bit = part(ints[:, :n]), part(ints[:, n : 2 * n]), part(ints[:, 2 * n : 3 * n])
+        self.priority, self.lock_offset = part(ints[:, 3 * n]), part(ints[:, 3 * n + 1])
+        self.has_rate = ints[:, 3 * n + 2] != 0
+        self.sat, self.signal, self.group = part(ints[:, 3 * n + 3]), part(ints[:, 3 * n + 4]), part(ints[:, 3 * n + 5])
+        self.fine_scale, self.cnr_scale = part(floats[:, :2]), part(floats[:, 2])
+        self.wavelength = part(floats[:, 3])
+
+    def _compiled_arrays(self, messages, kernel) -> None:
+        meta = np.array([(m.msm - 4, len(m.sat_pos), len(m.sig_pos), len(m.cell_k), p + len(_PAD),
+                          m.system * SATELLITES_PER_SYSTEM + m.prn_offset, m.mtype) for m, p in messages], np.int64)
+        sat_pos = np.array([k for m, _ in messages for k in m.sat_pos], np.int64)
+        sids = np.array([k for m, _ in messages for k in m.sids], np.int64)
+        cell_k = np.array([k for m, _ in messages for k in m.cell_k], np.int64)
+        n, ncol = len(cell_k), len(_COLUMNS)
+        self.first, self.shift, self.mask, self.sign_bit = (np.empty((n, ncol), np.int64) for _ in range(4))
+        self.priority, self.lock_offset, self.sat, self.signal, self.group = (np.empty(n, np.int64) for _ in range(5))
+        self.has_rate = np.empty(n, np.bool_)
+        self.fine_scale, self.cnr_scale, self.wavelength = np.empty((n, 2)), np.empty(n), np.empty(n)
+        kernel(meta, sat_pos, sids, cell_k, _PLAN_TERMS, _PLAN_STEPS, _PLAN_INTS, _PLAN_FLOATS, _WAVELENGTH,
+               self.first, self.shift, self.mask, self.sign_bit, self.priority, self.lock_offset, self.has_rate,
+               self.sat, self.signal, self.group, self.fine_scale, self.cnr_scale, self.wavelength)
     def rows_of(self, present: np.ndarray):
         """(flat (cell, type) indices of the rows in output order, their satellites, which rows
         are phases, the cells of those, the rows' codes, code names, obs codes, these as a key,
@@ -638,9 +732,9 @@ _SAT_BITS = {k: sum(w for _, w in f) for k, f in _SAT_FIELDS.items()}
 _SIG_BITS = {k: sum(w for _, w in f) for k, f in _SIG_FIELDS.items()}
 
 
-def _check_plans():
-    """(epoch plan, bytes) of random MSM4-7 messages (GPS, GLONASS, Galileo, BeiDou; some cells
-    left out), for checking the compiled kernel against NumPy."""
+def _check_messages() -> list:
+    """Random MSM4-7 message plans (GPS, GLONASS, Galileo, BeiDou; some cells left out), for
+    checking the compiled kernels against NumPy."""
     rng = np.random.default_rng(5)
     sat = sum(1 << (64 - p) for p in (2, 5, 7, 12, 13, 20, 21, 24))
     out = []
@@ -648,17 +742,45 @@ def _check_plans():
                        (1074, (2, 16)), (1085, (2, 8)), (1126, (2, 14))):
         nmask = 8 * len(sig)
         cell = int(rng.integers(1, 1 << nmask)) | 1
-        message = MessagePlan(mtype, sat, sum(1 << (32 - k) for k in sig), cell)
-        plan = EpochPlan([(message, 3)])
+        out.append(MessagePlan(mtype, sat, sum(1 << (32 - k) for k in sig), cell))
+    return out
+
+
+def _check_plans(kernel=False):
+    """(epoch plan, bytes) of each of :func:`_check_messages` (plans made by ``kernel``, as
+    :class:`EpochPlan` takes it), for checking the compiled kernels against NumPy."""
+    rng = np.random.default_rng(7)
+    out = []
+    for message in _check_messages():
+        plan = EpochPlan([(message, 3)], kernel)
         if plan.ok:
             out.append((plan, rng.integers(0, 256, 8 + 1023).astype(np.uint8).tobytes()))
     return out
 
 
+#: The arrays of an :class:`EpochPlan` made by :func:`_plan_kernel`.
+_PLAN_ARRAYS = ("first", "shift", "mask", "sign_bit", "priority", "lock_offset", "has_rate", "sat", "signal", "group",
+                "fine_scale", "cnr_scale", "wavelength")
+
+
+def _same_plans(kernel, messages) -> bool:
+    """Whether ``kernel`` (:func:`_plan_kernel`) makes the arrays of the :class:`EpochPlan` of
+    ``messages`` ((MessagePlan, offset) pairs) that NumPy makes, bit for bit."""
+    want, got = EpochPlan(messages, False), EpochPlan(messages, kernel)
+    if not (want.ok and got.ok):
+        return want.ok == got.ok
+    for name in _PLAN_ARRAYS:
+        a, b = getattr(want, name), getattr(got, name)
+        if (a.dtype != b.dtype or not a.flags.c_contiguous or not b.flags.c_contiguous
+                or not np.array_equal(a, b, equal_nan=a.dtype.kind == "f")):
+            return False
+    return want.groups == got.groups
+
+
 def _same_cells(kernels, plan: EpochPlan, data: bytes) -> bool:
     """Whether ``kernels`` (:func:`_cells_kernel`, :func:`_rows_kernel`) give the cells and
     rows of ``data`` that :func:`_cells_numpy` and :func:`_rows_numpy` give, bit for bit."""
-    cells_kernel, rows_kernel = kernels
+    cells_kernel, rows_kernel = kernels[:2]
     buf = np.frombuffer(_PAD + data + _PAD, np.uint8)
     n = len(plan.groups)
     prev = np.resize(np.array([-1, 0, 32, 10**6], np.int64), n)
@@ -682,12 +804,19 @@ def _load_kernels():
 
     def warm_up(kernels):
         """Compile (or load from the cache) now, and check the kernels against NumPy on random
-        messages of each MSM type and system."""
+        messages of each MSM type and system, one by one and side by side."""
+        messages = _check_messages()
+        offsets = np.cumsum([3] + [40 + 8 * len(m.cell_k) for m in messages])
+        for k in range(len(messages)):
+            if not _same_plans(kernels[2], [(messages[k], 3)]):
+                raise RuntimeError("the compiled RTCM 3 epoch plans differ from NumPy's")
+        if not _same_plans(kernels[2], [(m, int(p)) for m, p in zip(messages[:4], offsets)]):  # (G, R, E, C)
+            raise RuntimeError("the compiled RTCM 3 epoch plans differ from NumPy's")
         for plan, data in _check_plans():
             if not _same_cells(kernels, plan, data):
                 raise RuntimeError("the compiled RTCM 3 cells differ from NumPy's")
 
-    return compile_kernels((_cells_kernel, _rows_kernel), warm_up)
+    return compile_kernels((_cells_kernel, _rows_kernel, _plan_kernel), warm_up)
 
 
 def use_compiled_rtcm_live(enabled: bool | None = True) -> bool:
