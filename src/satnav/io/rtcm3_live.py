@@ -9,10 +9,14 @@ wavelengths and lock-time tables; per pattern of values present, the rows of the
 observations and their codes (``satnav.io._raw_obs.row_order``); per station data, the
 header. An epoch is then a fixed number of NumPy calls over all its cells (one gather of
 the fields' bytes, the scalings, the rows taken), about 0.2 ms of CPU for three MSM7
-messages of ~40 satellites with ~110 signal cells (a new layout: ~0.2 ms more). The cells
-(fields, values, lock times) are one loop, :func:`_cells_kernel`, when numba compiles it
-(:func:`use_compiled_rtcm_live`; ``satnav stream``'s feeds load it at their start): the same
-bits as the NumPy path :func:`_cells_numpy`, ~0.1 ms less per epoch.
+messages of ~40 satellites with ~110 signal cells. The cells (fields, values, lock times)
+are one loop, :func:`_cells_kernel`, when numba compiles it (:func:`use_compiled_rtcm_live`;
+``satnav stream``'s feeds load it at their start): the same bits as the NumPy path
+:func:`_cells_numpy`, ~0.1 ms less per epoch. A new layout (a satellite rises or sets, a
+signal appears: every few epochs of a real stream) is made the same way: the masks read
+with a few Python operations (:class:`MessagePlan`), then the arrays of all its cells in one
+loop, :func:`_plan_kernel` (~50 us for three messages; NumPy, :meth:`MessagePlan.arrays`,
+the reference: ~0.1-0.3 ms).
 
 The result is the :class:`~satnav.io.stream_items.EpochItem` that
 :class:`satnav.io.rtcm3.Rtcm3Decoder`'s general path (:func:`satnav.io.rtcm3_obs.decode_msm_message`,
@@ -74,7 +78,8 @@ _WEIGHTS = np.array([1 << 32, 1 << 24, 1 << 16, 1 << 8, 1], dtype=np.int64)
 _PAD = bytes(16)
 #: Plans kept at most (layouts change when satellites rise and set: a few per hour).
 MAX_PLANS = 64
-#: The compiled :func:`_cells_kernel` in use (None or False: NumPy) and as loaded (None: not tried).
+#: The compiled :func:`_cells_kernel`, :func:`_rows_kernel` and :func:`_plan_kernel` in use (None or
+#: False: NumPy) and as loaded (None: not tried).
 _KERNELS = None
 _LOADED = None
 
@@ -820,8 +825,8 @@ def _load_kernels():
 
 
 def use_compiled_rtcm_live(enabled: bool | None = True) -> bool:
-    """Decode the cells of live epochs and take their rows with the compiled
-    :func:`_cells_kernel` and :func:`_rows_kernel` (``True``: load them now; ``satnav
+    """Decode the cells of live epochs, take their rows and make the plans of new layouts with
+    the compiled :func:`_cells_kernel`, :func:`_rows_kernel` and :func:`_plan_kernel` (``True``: load them now; ``satnav
     stream``'s feeds do this at their start) or with NumPy (``False``; ``None``: back to NumPy
     until asked again); returns whether the kernels are in use. Both give the same bits
     (tests/io/test_rtcm3_live.py)."""
