@@ -155,3 +155,34 @@ def test_no_column_and_no_measurement(esbc_day):
     one = build_epoch_problem(flat, nav, opts, None, plan, ephemeris=core.ephemeris)
     _same_problem(one, spp._build_dense_problem(flat, nav, opts, None, plan, ephemeris=core.ephemeris), "flat")
     assert one.k == 1 and not one.present.any() and one.n_observed.tolist() == [0]
+
+
+def test_codes_that_change_no_choice_share_the_plan(esbc_day):
+    """An epoch whose codes present change without changing the codes chosen (a signal no
+    column reads goes, for one satellite or for all), or whose satellites of a system not
+    asked for change (a GLONASS satellite sets), gets the same signal plan, and a layout for
+    its code list from the same columns: the problem still equals the dense path's."""
+    obs, nav = esbc_day
+    opts = spp.spp_options(systems="GEC")
+    core = spp._SppCore(nav, opts)
+    epoch = obs.epoch_slice(100, 101)
+    plan = core.signal_plan(epoch, require=False)
+    chosen = {c for codes in plan.codes.values() for group in (codes[0][:1], codes[1][:1]) for c in group}
+    gps = (epoch.sat >= satellite_index("G01")) & (epoch.sat <= satellite_index("G32"))
+    other = [epoch.codes.index(c) for c in ("C2W", "L2W", "S2W", "C5Q", "L5Q") if c in epoch.codes and c not in chosen]
+    assert other
+    one = _rows(epoch, ~(gps & (epoch.code == other[0]) & (epoch.sat == epoch.sat[gps][0])))
+    none = _rows(epoch, ~(gps & np.isin(epoch.code, other)))
+    none = Observations(none.time, none.sat, none.code, none.value, none.lli, none.ssi, none.codes, none.epochs,
+                        header=none.header)
+    glonass = epoch.sat[(epoch.sat >= satellite_index("R01")) & (epoch.sat <= satellite_index("R27"))]
+    assert len(glonass)
+    setting = _rows(epoch, epoch.sat != glonass[0])
+    for copy in (one, none, setting):
+        same = core.signal_plan(copy, require=False)
+        assert same is plan
+        got = build_epoch_problem(copy, nav, opts, None, same, ephemeris=core.ephemeris, channels=core._glonass_channels)
+        want = spp._build_dense_problem(copy, nav, opts, None, same, ephemeris=core.ephemeris,
+                                        channels=core._glonass_channels)
+        _same_problem(got, want, "codes changed")
+    assert len(plan.__dict__["_epoch_columns"]) == 1

@@ -591,6 +591,14 @@ def _code_choice(have_codes: dict, opts: SppOptions) -> _CodeChoice:
     return _CodeChoice(codes, signals, ex_sats, have_codes, systems)
 
 
+def _choice_key(choice: _CodeChoice) -> tuple:
+    """What a :class:`_SignalPlan` takes of a :class:`_CodeChoice` (its codes, signals and
+    excluded satellites), as a key: choices made for different codes present that choose
+    the same codes have the same key."""
+    codes = tuple((s, tuple(c1), tuple(c2), tuple(map(tuple, extra))) for s, (c1, c2, extra) in choice.codes.items())
+    return codes, tuple(choice.signals.items()), tuple(sorted(choice.excluded_sats))
+
+
 #: Where each system's satellite indices start (and the last one's end).
 _SYSTEM_STARTS = np.array([satellite_index_of(n, 0) for n in range(len(SYSTEMS) + 1)])
 
@@ -1421,13 +1429,18 @@ class _SppCore:
         self.ephemeris = _prepared_ephemeris(nav) if states is None else None
         self._channels: dict = {}
         self._plans: dict = {}
+        self._plans_by_choice: dict = {}
         self._codes: dict = {}
         self._choices: dict = {}
 
     def signal_plan(self, obs, *, require: bool = True) -> _SignalPlan:
         """:func:`_signal_plan` of ``obs`` with this core's options, kept per satellite set and
         codes present (a per-epoch engine sees the same ones epoch after epoch; the plan
-        depends on nothing else of ``obs``)."""
+        depends on nothing else of ``obs``). Epochs whose codes present or satellites differ
+        but not the codes chosen nor the satellites of the systems planned (a signal no
+        column reads appears or goes, a satellite of a system not asked for rises) get the
+        same plan object, and so the layouts made for it
+        (:func:`satnav.estimators.spp_epoch.epoch_layout`)."""
         # first by the rows' satellites and codes as they are (a stream repeats them epoch
         # after epoch), then by what the plan depends on (satellites, codes per system)
         raw = (require, tuple(obs.codes), obs.sat.tobytes(), obs.code.tobytes())
@@ -1440,13 +1453,25 @@ class _SppCore:
         key = (require, sats.tobytes(), codes)
         plan = plans.get(key)
         if plan is None:  # the codes chosen kept per codes present (satellites come and go)
-            choice = self._choices.get(codes)
-            if choice is None:
+            hit = self._choices.get(codes)
+            if hit is None:
                 if len(self._choices) > 128:
                     self._choices.clear()
                 per = dict(codes)
-                choice = self._choices[codes] = _code_choice({s: set(per.get(s, ())) for s in SYSTEMS}, self.opts)
-            plan = _plan_of(choice, sats, require=require)
+                choice = _code_choice({s: set(per.get(s, ())) for s in SYSTEMS}, self.opts)
+                hit = self._choices[codes] = (choice, _choice_key(choice))
+            # one plan per choice and planned satellites: codes present that change no choice
+            # (a signal no column reads appears or goes) and satellites of other systems give
+            # the same plan, and with it the layouts made for it
+            plan = _plan_of(hit[0], sats, require=require)
+            by_choice = (require, plan.satellites.tobytes(), hit[1])
+            same = self._plans_by_choice.get(by_choice)
+            if same is None:
+                if len(self._plans_by_choice) > 128:
+                    self._plans_by_choice.clear()
+                self._plans_by_choice[by_choice] = plan
+            else:
+                plan = same
         if len(plans) > 128:
             plans.clear()
         plans[key] = plans[raw] = plan

@@ -7,9 +7,11 @@ equal (tests/estimators/test_spp_epoch.py), in a fixed, small number of NumPy ca
 What a signal plan, the observations' code list, the GLONASS channels and the navigation
 data decide is kept on the plan, in an :class:`EpochLayout` (a stream repeats them epoch
 after epoch): the measurement columns (one per satellite and band of the plan) with their
-constants (:func:`satnav.estimators.spp._cached_column_layout`), and where each column's
-codes, in the plan's order of preference, sit in a ``(codes, satellites)`` table of the
-epoch's values. An epoch is then one scatter of its rows into that table, one gather of
+constants (:func:`satnav.estimators.spp._cached_column_layout`), kept per GLONASS channels
+and navigation data, and, per code list, where each column's codes, in the plan's order of
+preference, sit in a ``(codes, satellites)`` table of the epoch's values (a signal that
+appears or goes costs only this part, ~25 us, when the plan stays: see
+:meth:`satnav.estimators.spp._SppCore.signal_plan`). An epoch is then one scatter of its rows into that table, one gather of
 every column's candidate cells (pseudorange, second code of the iono-free combination,
 Doppler, C/N0), the first present code of each column (:meth:`_DenseReader.filled
 <satnav.estimators.spp._DenseReader.filled>`'s choice), and the packing shared with the
@@ -133,7 +135,8 @@ def _reported_sigma(obs, lay, cell, candidates, first):
 
 def epoch_layout(obs, nav, opts, plan, channels=None) -> EpochLayout | None:
     """The :class:`EpochLayout` of ``plan`` for the codes of ``obs``, kept on the plan per
-    code list, GLONASS channels and navigation data; None when the plan has no column."""
+    GLONASS channels and navigation data (its measurement columns, :class:`_PlanColumns`) and
+    per code list (where the codes sit); None when the plan has no column."""
     glo = b""
     glo_k = None
     if "R" in plan.codes:
@@ -141,41 +144,65 @@ def epoch_layout(obs, nav, opts, plan, channels=None) -> EpochLayout | None:
         if len(sats):
             glo_k = (channels or spp._glonass_channels)(obs, nav, sats)
             glo = glo_k.tobytes()
-    key = (tuple(obs.codes), glo, id(nav))
-    cache = plan.__dict__.setdefault("_epoch_layouts", {})
-    lay = cache.get(key)
-    if lay is None or lay.nav is not nav:
+    key = (glo, id(nav))
+    cache = plan.__dict__.setdefault("_epoch_columns", {})
+    cols = cache.get(key)
+    if cols is None or cols.nav is not nav:
         if len(cache) > 16:
             cache.clear()
-        lay = cache[key] = _new_layout(obs, nav, opts, plan, glo_k)
-    return lay if lay.n else None
+        cols = cache[key] = _PlanColumns(nav, opts, plan, glo_k)
+    if not cols.n:
+        return None
+    codes = tuple(obs.codes)
+    lay = cols.layouts.get(codes)
+    if lay is None:
+        if len(cols.layouts) > 16:
+            cols.layouts.clear()
+        lay = cols.layouts[codes] = _new_layout(cols, codes, opts, plan)
+    return lay
 
 
-def _new_layout(obs, nav, opts, plan, glo_k) -> EpochLayout:
+class _PlanColumns:
+    """The measurement columns of a signal plan for some GLONASS channels and navigation
+    data (what does not depend on the epoch's code list), and the :class:`EpochLayout` made
+    from them per code list (``layouts``): an epoch whose codes change (a signal appears or
+    goes) with the same plan takes only where its codes sit."""
+
+    __slots__ = ("nav", "columns", "n", "fields", "c1", "c2", "sat_cell", "width", "block", "col_cell", "layouts")
+
+    def __init__(self, nav, opts, plan, glo_k) -> None:
+        self.nav = nav
+        self.layouts: dict = {}
+        # the columns as spp._measurement_columns makes them, without the epoch's values
+        self.columns = columns = [col for col, _, _ in spp._column_frames(plan, lambda sats: glo_k)]
+        self.n = 0
+        if not columns:
+            return
+        pb = spp._Problem()
+        spp._cached_column_layout(pb, columns, plan, nav)
+        self.fields = {f: getattr(pb, f) for f in spp._LAYOUT_FIELDS}
+        self.n = len(pb.col_sats)
+        self.c1, self.c2 = spp._combination_coefficients(columns, opts.iono)
+        # the table: a row of the plan's satellites (and one column for the others) per code
+        # read, a row for the codes not read and a row never written (codes not observed)
+        ns = len(pb.satellites)
+        self.width = ns + 1
+        self.sat_cell = np.full(MAX_SATELLITES, ns, dtype=np.intp)
+        self.sat_cell[pb.satellites] = np.arange(ns)
+        self.block, self.col_cell = pb.col_set, self.sat_cell[pb.col_sats]  # (each column's satellite's)
+
+
+def _new_layout(cols: _PlanColumns, obs_codes: tuple, opts, plan) -> EpochLayout:
     lay = EpochLayout()
-    lay.nav = nav
-    # the columns as spp._measurement_columns makes them, without the epoch's values
-    columns = [col for col, _, _ in spp._column_frames(plan, lambda sats: glo_k)]
-    lay.columns = columns
-    lay.n = 0
-    if not columns:
-        return lay
-    pb = spp._Problem()
-    spp._cached_column_layout(pb, columns, plan, nav)
-    lay.fields = {f: getattr(pb, f) for f in spp._LAYOUT_FIELDS}
-    lay.n = len(pb.col_sats)
-    lay.c1, lay.c2 = spp._combination_coefficients(columns, opts.iono)
-    rows = _code_rows(obs.codes, {c["system"]: plan.codes[c["system"]] for c in columns}, opts)
-    # the table: a row of the plan's satellites (and one column for the others) per code
-    # read, a row for the codes not read and a row never written (codes not observed)
-    ns = len(pb.satellites)
-    width = ns + 1
-    lay.sat_cell = np.full(MAX_SATELLITES, ns, dtype=np.intp)
-    lay.sat_cell[pb.satellites] = np.arange(ns)
+    lay.nav = cols.nav
+    lay.columns, lay.n, lay.fields, lay.c1, lay.c2 = cols.columns, cols.n, cols.fields, cols.c1, cols.c2
+    rows = _code_rows(obs_codes, {c["system"]: plan.codes[c["system"]] for c in cols.columns}, opts)
+    width = cols.width
+    lay.sat_cell = cols.sat_cell
     lay.code_cell = rows.code_row * width
     lay.size = (rows.n_rows + 2) * width
-    block = pb.col_set
-    lay.gather = (rows.block_rows[:, :, block] * width + lay.sat_cell[pb.col_sats]).reshape(len(rows.block_rows), -1)
+    block = cols.block
+    lay.gather = (rows.block_rows[:, :, block] * width + cols.col_cell).reshape(len(rows.block_rows), -1)
     lay.picks = np.arange(lay.gather.shape[1]) if len(rows.block_rows) > 1 else None
     lay.systems = rows.systems
     lay.primary_system = rows.block_system[block]
