@@ -24,7 +24,8 @@ pytestmark = pytest.mark.skipif(not STREAMS.exists(), reason="stream test data n
 
 @pytest.fixture(params=["numpy", "compiled"])
 def cells(request):
-    """The live path's cells decoded by NumPy, or by the compiled kernel."""
+    """The live path's cells decoded, and the plans of new layouts made, by NumPy or by the
+    compiled kernels."""
     from satnav.io import rtcm3_live
 
     if request.param == "compiled":
