@@ -585,3 +585,33 @@ def _walk_equals_the_framer(framing):
             walked += 1
         buf = buf[frame_stream(buf, final=False).consumed :]
     assert walked >= 10
+
+
+@needs_convbin
+def test_rtklib_encoded_msm7_equals_convbin_slips_carried(rtklib_msm7_log, tmp_path):
+    """An encoder nobody here wrote (RTKLIB str2str, from the F9T UBX log): the rows, values
+    and loss-of-lock bits of convbin's RINEX of the same bytes, including the slips a
+    receiver reports while it gives no phase (here the first cells of a signal, before its
+    first valid phase), flagged at the signal's next valid phase."""
+    ours = read_rtcm3(rtklib_msm7_log, time_hint_ns=int(calendar_to_ns(2025, 8, 11)))
+    ref = read_rinex_obs(_convbin(rtklib_msm7_log, tmp_path, "2025/08/11"))
+    np.testing.assert_array_equal(ours.observations.epochs, ref.epochs)
+    a, b = _rows(ours.observations), _rows(ref)
+    assert set(a) == set(b) and len(a) == 38530
+    _assert_equal_rows(a, b)
+    # phases after epochs of the same signal without one, flagged: the carried slips
+    obs = ours.observations
+    names = obs.codes
+    by_epoch: dict = {}
+    for t, s, c, lli in zip(obs.time.tolist(), obs.sat.tolist(), obs.code.tolist(), obs.lli.tolist()):
+        by_epoch.setdefault(t, {})[(s, names[c])] = lli
+    seen: set = set()
+    previous: dict = {}
+    carried = 0
+    for rows in by_epoch.values():
+        for (s, code), lli in rows.items():
+            if code[0] == "L" and (s, code[1:]) in seen and (s, code) not in previous and lli & 1:
+                carried += 1
+        previous = rows
+        seen |= {(s, code[1:]) for s, code in rows}
+    assert carried >= 5

@@ -136,6 +136,16 @@ def test_live_epochs_of_logs(name, year, mixed, n_fast, cells):
              mixed)
 
 
+def test_live_epochs_of_rtklib_encoded_stream(rtklib_msm7_log, cells):
+    """A stream from another encoder (RTKLIB str2str's MSM7 of the F9T UBX log: phases left out
+    at some epochs, slips to carry to the next valid phase, in the lock state between reads)."""
+    data = rtklib_msm7_log.read_bytes()
+    hint = int(calendar_to_ns(2025, 8, 11))
+    fast, epochs = _compare(_reads(data), hint, False)
+    assert epochs == 299 and fast == 299  # (every epoch: its empty GLONASS message too)
+    _compare(_frames_of(data), hint, False)
+
+
 def _compare(reads, hint, mixed):
     """(epochs on the fast path, epochs) of ``reads``, after checking that the items, counts and
     state are those of the general path."""

@@ -18,7 +18,7 @@ from ..observations import Observations, ObsHeader
 from ..satellites import SYSTEMS
 
 __all__ = ["observations_from_measurements", "concat_observations", "OBS_TYPES", "log_comment",
-           "conversion_comments"]
+           "conversion_comments", "carried_slips"]
 
 #: Observation types of each signal, in the order of the value columns.
 OBS_TYPES = "CLDS"
@@ -41,6 +41,28 @@ def conversion_comments(fmt: str, source: str, what: str) -> list[str]:
     text = f"CONVERTED BY SATNAV FROM {name}"
     head = [text] if len(text) <= 60 else ["CONVERTED BY SATNAV FROM"] + [name[i : i + 60] for i in range(0, len(name), 60)]
     return head + [log_comment(fmt, what)]
+
+
+def carried_slips(first: np.ndarray, slip: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Whether a slip happened since the previous valid phase of the same signal (exclusive),
+    this measurement included, for measurements sorted by signal, each signal's in stream
+    order (``first``: the first of its signal).
+
+    A receiver reports a loss of lock (its lock time restarts) also on a measurement whose
+    phase it does not give; the slip is reported at the next valid phase of that signal
+    (loss-of-lock indicator bit 0), or it would be lost: the phase would look continuous
+    across the outage. RTKLIB's ``convbin`` reports it there too, from UBX and from RTCM 3.
+    Where the last measurement of a signal is not valid and this is True, the slip is still
+    to be reported (a decoder keeps it for the next call)."""
+    n = len(slip)
+    idx = np.arange(n)
+    csum = np.cumsum(slip)
+    last_valid = np.maximum.accumulate(np.where(valid, idx, -1))
+    prev_valid = np.concatenate(([-1], last_valid[:-1]))
+    group_start = np.maximum.accumulate(np.where(first, idx, 0))
+    base_ix = np.maximum(prev_valid, group_start - 1)
+    base = np.where(base_ix >= 0, csum[np.maximum(base_ix, 0)], 0)
+    return (csum - base) > 0
 
 
 #: (signals, codes used) -> the code plan of :func:`_code_plan` (a live stream repeats a few;

@@ -51,6 +51,7 @@ from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
 from ._bits import bits_s, bits_u, padded
 from ._raw_obs import (
+    carried_slips,
     concat_observations,
     conversion_comments,
     log_comment,
@@ -293,7 +294,7 @@ class _State:
     ref_ns: int | None = None  # last resolved time (GPST ns), else the reference time
     last_ns: int | None = None  # time of the last observation message decoded (GPST ns)
     last_tow_ms: dict = field(default_factory=dict)
-    lock: dict = field(default_factory=dict)  # (sat, signal) -> last lock time (ms)
+    lock: dict = field(default_factory=dict)  # lock history -> last lock time (ms; -1: a slip to report, _lli)
     channels: dict = field(default_factory=dict)  # GLONASS sat -> channel
     leap_seconds: int | None = None
 
@@ -334,11 +335,14 @@ def _decode_cells(buf: np.ndarray, frames: StreamFrames, counts: dict) -> ObsCel
     return ObsCells.concat(parts)
 
 
-def _lli(group: np.ndarray, lock: np.ndarray, state: dict) -> np.ndarray:
-    """Loss of lock (bit 0) of cells in stream order, per ``group`` (RTKLIB 2.4.3 convbin's
-    rule: the first cell of a signal, a lock time that fell, or one that is 0 and was 0
-    before); ``state`` (group -> last lock time) is read for the first cell of a group and
-    updated."""
+def _lli(group: np.ndarray, lock: np.ndarray, state: dict, phase_ok: np.ndarray) -> np.ndarray:
+    """Loss of lock (bit 0) of cells in stream order, per ``group``: RTKLIB 2.4.3 convbin's
+    rule (the first cell of a signal, a lock time that fell, or one that is 0 and was 0
+    before), a slip on a cell without a valid phase (``phase_ok`` False) reported at the
+    signal's next valid phase (:func:`~satnav.io._raw_obs.carried_slips`, as convbin's
+    RINEX has it). ``state`` (group -> last lock time, -1 where a slip is still to be
+    reported: the next cell then starts a new history) is read for the first cell of a
+    group and updated."""
     n = len(group)
     if n == 0:
         return np.zeros(0, np.int8)
@@ -350,10 +354,12 @@ def _lli(group: np.ndarray, lock: np.ndarray, state: dict) -> np.ndarray:
     firsts = np.flatnonzero(first)
     prev[firsts] = [state.get(k, -1) for k in g[firsts].tolist()]
     slip = (prev < 0) | ((lk == 0) & (prev == 0)) | (lk < prev)
+    valid = phase_ok[order]
+    carried = carried_slips(first, slip, valid)
     lasts = np.concatenate((firsts[1:] - 1, [n - 1]))
-    state.update(zip(g[lasts].tolist(), lk[lasts].tolist()))
+    state.update(zip(g[lasts].tolist(), np.where(carried[lasts] & ~valid[lasts], -1, lk[lasts]).tolist()))
     out = np.zeros(n, np.int8)
-    out[order] = slip
+    out[order] = carried
     return out
 
 
@@ -444,7 +450,7 @@ def _decode_chunk(
         present[compact, :2] = False  # MSM1-3: pseudorange and phase modulo one light-millisecond
     # one lock history per signal and message number (MSM6 and MSM7 of one signal are two)
     group = (cells.msg_type[cells.msg] * 1000 + cells.sat.astype(np.int64)) * 64 + cells.signal
-    lli = _lli(group, cells.lock_ms, state.lock) | np.where(cells.half != 0, 2, 0).astype(np.int8)
+    lli = _lli(group, cells.lock_ms, state.lock, present[:, 1]) | np.where(cells.half != 0, 2, 0).astype(np.int8)
     if len(msg_time) and valid.any():
         state.ref_ns = state.last_ns = int(msg_time[valid][-1])
     elif state.ref_ns is None:

@@ -431,9 +431,10 @@ class EpochPlan:
 
 def _cells_numpy(plan: EpochPlan, buf: np.ndarray, glonass_wavelengths, prev: np.ndarray):
     """(values (cells x pseudorange, phase, Doppler, C/N0), values present, LLI, lock times
-    (ms)) of an epoch's cells (``buf``: the epoch's data between :data:`_PAD`), with NumPy;
-    ``glonass_wavelengths(ext)``: the cells' wavelengths from their extended satellite
-    information (GLONASS channels); ``prev``: each cell's last lock time (-1: none). The
+    (ms) to keep) of an epoch's cells (``buf``: the epoch's data between :data:`_PAD`), with
+    NumPy; ``glonass_wavelengths(ext)``: the cells' wavelengths from their extended satellite
+    information (GLONASS channels); ``prev``: each cell's last lock time (-1: none, or a slip
+    still to be reported, as in ``rtcm3._lli``: the next valid phase is flagged). The
     reference of :func:`_cells_kernel`."""
     # every field of every cell: 40 bits from its first byte, shifted and masked
     v = ((buf[plan.index].astype(np.int64) @ _WEIGHTS) >> plan.shift) & plan.mask
@@ -462,10 +463,12 @@ def _cells_numpy(plan: EpochPlan, buf: np.ndarray, glonass_wavelengths, prev: np
     present = np.isfinite(values)
     present[:, 3] &= cnr > 0
     # loss of lock (rtcm3._lli, each cell its own history): no earlier lock time, a lock
-    # time that fell, or 0 twice; a half-cycle ambiguity: bit 1
+    # time that fell, or 0 twice; a half-cycle ambiguity: bit 1. A slip without a valid
+    # phase: lock time -1 kept (to be reported at the next valid phase)
     lock = _LOCK_MS[c[6] + plan.lock_offset]
-    lli = ((prev < 0) | ((lock == 0) & (prev == 0)) | (lock < prev)) | ((c[7] != 0) << 1)
-    return values, present, lli.astype(np.int8), lock
+    slip = (prev < 0) | ((lock == 0) & (prev == 0)) | (lock < prev)
+    lli = slip | ((c[7] != 0) << 1)
+    return values, present, lli.astype(np.int8), np.where(slip & ~present[:, 1], -1, lock)
 
 
 def _rows_numpy(values: np.ndarray, lli: np.ndarray, hit: tuple, t: int):
@@ -538,7 +541,7 @@ def _cells_kernel(buf, first, shift, mask, sign_bit, fine_scale, cnr_scale, wave
         pv = prev[i]
         slip = pv < 0 or (lk == 0 and pv == 0) or lk < pv
         lli[i] = (1 if slip else 0) | (2 if f[7] != 0 else 0)
-        lock[i] = lk
+        lock[i] = -1 if slip and not present[i, 1] else lk
 
 
 def _shared(index: np.ndarray) -> np.ndarray:
@@ -613,15 +616,17 @@ class LiveEpochs:
                 return None
             p = starts[i] + 3
             nbits = lengths[i] * 8
-            if nbits < 240:
+            if nbits < _MSM_HEADER_BITS:
                 return None
             head = int.from_bytes(data[p : p + 30], "big")
+            if nbits < 240:  # (a short message, at the end of the data maybe: zeros after it)
+                head = int.from_bytes(data[p : p + 30].ljust(30, b"\0"), "big")
             if (head >> 185) & 1 != (i < last):  # the multiple-message bit: set but on the last
                 return None
             sat_mask = (head >> 103) & 0xFFFFFFFFFFFFFFFF
             sig_mask = (head >> 71) & 0xFFFFFFFF
             nmask = sat_mask.bit_count() * sig_mask.bit_count()
-            if not 0 < nmask <= 64:
+            if nmask > 64:
                 return None
             cell_mask = (head >> (71 - nmask)) & ((1 << nmask) - 1)
             msm = kind[1]
@@ -632,7 +637,10 @@ class LiveEpochs:
             letter = kind[0]
             systems.append(_GLO if letter == "R" else SYSTEMS.index(letter))
             times.append((head >> 186) & (0x7FFFFFF if letter == "R" else 0x3FFFFFFF))
-            layout.append(((mtype, sat_mask, sig_mask, cell_mask), p))
+            if nmask:  # (a message of no satellite or no signal, as encoders send for a system
+                layout.append(((mtype, sat_mask, sig_mask, cell_mask), p))  # not tracked: its time only)
+        if not layout:
+            return None
         state = dec._state
         ref = state.ref_ns
         if ref is None:

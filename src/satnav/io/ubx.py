@@ -55,6 +55,7 @@ from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS
 from ..signals import SIGNALS
 from ._nav_tables import SEMICIRCLE_RAD, URA_NOMINAL_M, sisa_m
 from ._raw_obs import (
+    carried_slips,
     concat_observations,
     conversion_comments,
     log_comment,
@@ -223,16 +224,7 @@ def _lli(group: np.ndarray, lock: np.ndarray, halfc: np.ndarray, std_slip: np.nd
     toggled = hc != prev_hc
     slip = first | (lk == 0) | (lk < prev_lock) | toggled | std_slip[order]
     valid = phase_ok[order]
-    # slips since the previous valid phase of the same signal (exclusive), this one included
-    csum = np.cumsum(slip)
-    idx = np.where(valid, np.arange(n), -1)
-    last_valid = np.maximum.accumulate(idx)
-    prev_valid = np.concatenate(([-1], last_valid[:-1]))
-    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
-    base_ix = np.maximum(prev_valid, group_start - 1)
-    base = np.where(base_ix >= 0, csum[np.maximum(base_ix, 0)], 0)
-    carried = (csum - base) > 0
-    bit0 = (valid & carried) | toggled
+    bit0 = (valid & carried_slips(first, slip, valid)) | toggled
     out = np.zeros(n, np.int8)
     out[order] = bit0.astype(np.int8)
     return out
