@@ -39,10 +39,11 @@ def esbc_day():
 
 
 @pytest.fixture(scope="session")
-def rtklib_msm7_log(tmp_path_factory) -> Path:
-    """RTCM 3 MSM7 (GPS, GLONASS, Galileo, BeiDou) of the F9T UBX log (ubx/F9T-L2-5min, 2025-08-11)
-    as RTKLIB 2.4.3's ``str2str`` encodes it: a receiver's stream from an encoder nobody here
-    wrote, with its lock times and the phases it leaves out. Skips without str2str."""
+def rtklib_encode(tmp_path_factory):
+    """``encode(ubx_log, messages)``: the RTCM 3 file that RTKLIB 2.4.3's ``str2str`` encodes
+    from a UBX log of ``ubx/`` (``messages`` its ``-msg`` list): a receiver stream from an
+    encoder nobody here wrote, with its lock times, the phases it leaves out and its
+    ephemeris repetitions. Skips without str2str."""
     import gzip
     import shutil
     import subprocess
@@ -51,25 +52,40 @@ def rtklib_msm7_log(tmp_path_factory) -> Path:
     str2str = shutil.which("str2str")
     if str2str is None:
         pytest.skip("RTKLIB str2str not installed")
-    work = tmp_path_factory.mktemp("rtklib_msm7")
-    ubx = work / "f9t.ubx"
-    ubx.write_bytes(gzip.decompress(data_path("ubx", "F9T-L2-5min.ubx.gz").read_bytes()))
-    out = work / "f9t_msm7.rtcm3"
-    # str2str keeps a file input open at its end: stopped once its output stops growing
-    proc = subprocess.Popen([str2str, "-in", f"file://{ubx}#ubx", "-out", f"file://{out}#rtcm3",
-                             "-msg", "1077,1087,1097,1127"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    size, steady, deadline = -1, 0, time.monotonic() + 60
-    while steady < 4 and time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = out.stat().st_size if out.exists() else -1
-        steady = steady + 1 if now == size and now > 0 else 0
-        size = now
-    proc.terminate()
-    proc.wait(timeout=10)
-    if size < 100_000:
-        pytest.fail(f"str2str wrote {size} bytes of RTCM 3")
-    return out
+    work = tmp_path_factory.mktemp("rtklib_encoded")
+    made: dict = {}
+
+    def encode(ubx_log: str, messages: str) -> Path:
+        if (ubx_log, messages) in made:
+            return made[ubx_log, messages]
+        ubx = work / ubx_log.replace(".gz", "")
+        if not ubx.exists():
+            ubx.write_bytes(gzip.decompress(data_path("ubx", ubx_log).read_bytes()))
+        out = work / f"{ubx.stem}-{len(made)}.rtcm3"
+        # str2str keeps a file input open at its end: stopped once its output stops growing
+        proc = subprocess.Popen([str2str, "-in", f"file://{ubx}#ubx", "-out", f"file://{out}#rtcm3",
+                                 "-msg", messages], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        size, steady, deadline = -1, 0, time.monotonic() + 60
+        while steady < 4 and time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = out.stat().st_size if out.exists() else -1
+            steady = steady + 1 if now == size and now > 0 else 0
+            size = now
+        proc.terminate()
+        proc.wait(timeout=10)
+        if size < 50_000:
+            pytest.fail(f"str2str wrote {size} bytes of RTCM 3")
+        made[ubx_log, messages] = out
+        return out
+
+    return encode
+
+
+@pytest.fixture(scope="session")
+def rtklib_msm7_log(rtklib_encode) -> Path:
+    """MSM7 (GPS, GLONASS: none tracked, Galileo, BeiDou) of the F9T log (ubx/F9T-L2-5min,
+    2025-08-11), by :func:`rtklib_encode`."""
+    return rtklib_encode("F9T-L2-5min.ubx.gz", "1077,1087,1097,1127")
 
 
 def _is_device(path: str) -> bool:

@@ -615,3 +615,30 @@ def test_rtklib_encoded_msm7_equals_convbin_slips_carried(rtklib_msm7_log, tmp_p
         previous = rows
         seen |= {(s, code[1:]) for s, code in rows}
     assert carried >= 5
+
+
+@needs_convbin
+def test_rtklib_encoded_msm4_and_ephemerides_equal_convbin(rtklib_encode, tmp_path):
+    """MSM4 and GPS 1019 that str2str encodes from the cold-start UBX log (2025-04-25): the
+    observations of convbin's RINEX, and each broadcast message once (the station repeats
+    them), with convbin's values."""
+    log = rtklib_encode("16dBatt_no_interference_coldstart.ubx.gz", "1074,1094,1019")
+    ours = read_rtcm3(log, time_hint_ns=int(calendar_to_ns(2025, 4, 25)))
+    obs_file = _convbin(log, tmp_path, "2025/04/25")
+    ref = read_rinex_obs(obs_file)
+    a, b = _rows(ours.observations), _rows(ref)
+    assert set(a) == set(b) and len(a) > 30000
+    _assert_equal_rows(a, b)
+    assert (frame_stream(log.read_bytes(), ubx=False).rtcm_type == 1019).sum() > 10 * 9  # each repeated
+    nav_file = tmp_path / "convbin.nav"
+    subprocess.run([CONVBIN, "-r", "rtcm3", "-tr", "2025/04/25", "00:00:00", "-o", str(tmp_path / "x.obs"),
+                    "-n", str(nav_file), str(log)], check=True, capture_output=True, timeout=120)
+    from satnav.io.rinex_nav import read_rinex_nav
+
+    want = read_rinex_nav(nav_file).messages["G"]
+    got = ours.navigation.messages["G"]
+    assert len(got) == len(want) == 9
+    for name in ("sat", "toe", "toc", "iode", "iodc", "week"):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    for name in ("sqrt_a", "e", "m0", "omega0", "i0", "omega", "delta_n", "af0", "af1", "tgd"):
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-11, atol=1e-20, err_msg=name)

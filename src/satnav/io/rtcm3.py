@@ -46,7 +46,7 @@ from ..gnss_time import (
     leap_seconds_at_gpst,
     to_gpst,
 )
-from ..navigation import NavHeader, Navigation
+from ..navigation import NavHeader, Navigation, message_keys
 from ..observations import Observations, ObsHeader
 from ..satellites import SATELLITES_PER_SYSTEM, SYSTEMS, satellite_id
 from ._bits import bits_s, bits_u, padded
@@ -524,13 +524,20 @@ def _frame_pieces(buf: np.ndarray, frames: StreamFrames, size: int):
 
 
 def navigation_of(nav_parts: list, leap: int, source: str = "") -> Navigation:
-    """One Navigation of the ``(frames, letter, records)`` ephemeris parts of decoded pieces."""
+    """One Navigation of the ``(frames, letter, records)`` ephemeris parts of decoded pieces
+    (in stream order). A message repeated (equal in every field but when it was read:
+    stations send each ephemeris again every few tens of seconds, each repetition taking its
+    frame's time as transmission time) is kept once, as first received: a converted log's
+    navigation file holds each broadcast message once, as convbin writes it."""
     nav = Navigation(header=NavHeader(leap_seconds=leap))
     by_sys: dict[str, list] = {}
     for _, letter, rec in nav_parts:
         by_sys.setdefault(letter, []).append(rec)
     for letter, recs in by_sys.items():
-        nav.add_messages(letter, np.concatenate(recs))
+        arr = np.concatenate(recs)
+        seen: set = set()
+        first = [k not in seen and not seen.add(k) for k in message_keys(letter, arr)]
+        nav.add_messages(letter, arr[np.array(first, bool)])
     if source:
         nav.sources = [source]
         nav.header.comments.extend(conversion_comments("rtcm3", source, "ephemeris messages (satnav.io.rtcm3)"))
