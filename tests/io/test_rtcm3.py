@@ -642,3 +642,18 @@ def test_rtklib_encoded_msm4_and_ephemerides_equal_convbin(rtklib_encode, tmp_pa
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
     for name in ("sqrt_a", "e", "m0", "omega0", "i0", "omega", "delta_n", "af0", "af1", "tgd"):
         np.testing.assert_allclose(got[name], want[name], rtol=1e-11, atol=1e-20, err_msg=name)
+
+
+def test_log_without_ephemerides_or_date_warns(rtklib_msm7_log):
+    """MSM time tags carry no week: without ephemerides or a date, the current week is assumed
+    and said (a log recorded earlier would otherwise be dated wrong without a word)."""
+    import warnings
+
+    from satnav.errors import SatnavWarning
+
+    with pytest.warns(SatnavWarning, match="no ephemeris message dates the observations"):
+        read_rtcm3(rtklib_msm7_log)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SatnavWarning)
+        log = read_rtcm3(rtklib_msm7_log, time_hint_ns=int(calendar_to_ns(2025, 8, 11)))
+    assert log.observations.epochs[0] == calendar_to_ns(2025, 8, 11, 21, 31, 31) + 1_000_000

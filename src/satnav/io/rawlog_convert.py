@@ -288,11 +288,18 @@ class _RtcmWhole:
 def _rtcm_parts(path, frames: StreamFrames, whole: _RtcmWhole, out: dict, *, time_hint_ns: int | None):
     """Observations of the pieces of an RTCM 3 log in order (module docstring, step 2); at the
     end ``out["header"]`` and ``out["navigation"]``."""
-    from .rtcm3 import PieceDecoder, _State, frames_slice, now_gpst_ns, piece_bounds, reference_of
+    from .rtcm3 import (
+        PieceDecoder,
+        _State,
+        frames_slice,
+        piece_bounds,
+        reference_of,
+        reference_or_now,
+    )
 
     times = {k: np.concatenate(v) for k, v in whole.ephemeris_times.items()}
     ref = time_hint_ns if time_hint_ns is not None else reference_of(times)
-    state = _State(ref_ns=ref if ref is not None else now_gpst_ns())
+    state = _State(ref_ns=reference_or_now(ref, frames, str(path)))
     state.channels.update(whole.channels)
     decoder = PieceDecoder(state, dict(frames.counts), source=str(path))
     n = len(frames.rtcm_type)

@@ -38,6 +38,7 @@ from os import PathLike
 
 import numpy as np
 
+from ..errors import SatnavWarning
 from ..gnss_time import (
     NS_PER_S,
     NS_PER_WEEK,
@@ -97,6 +98,8 @@ _KNOWN_TYPES = frozenset(MSM_TYPES) | frozenset(LEGACY_TYPES) | frozenset(EPHEME
 _PROBLEMS = ("rtcm3_crc_failures", "truncated", "garbage_bytes")
 #: MSM1-3 message numbers (compact: ranges modulo one light-millisecond).
 _COMPACT_MSM = [t for t, (_, k) in MSM_TYPES.items() if k < 4]
+#: Observation message numbers (MSM1-7 of every system, legacy 1001-1004 and 1009-1012).
+_OBSERVATION_TYPES = np.array(sorted(set(MSM_TYPES) | set(LEGACY_TYPES)), np.int64)
 
 
 # ============================================================================ time
@@ -104,6 +107,25 @@ def now_gpst_ns() -> int:
     """The current time, GPST ns (the reference of last resort)."""
     utc = int(datetime64_to_ns(np.datetime64(int(_time.time() * 1e9), "ns")))
     return int(to_gpst(utc, "UTC"))
+
+
+def reference_or_now(ref: int | None, frames: StreamFrames, source: str = "") -> int:
+    """``ref`` (GPST ns near a log: the caller's date or its ephemerides'), else the current
+    time, with a warning (:class:`~satnav.errors.SatnavWarning`) when ``frames`` hold
+    observation messages: their time tags carry no week, and a log recorded earlier would be
+    dated wrong without a word."""
+    if ref is not None:
+        return ref
+    now = now_gpst_ns()
+    if np.isin(frames.rtcm_type, _OBSERVATION_TYPES).any():
+        import warnings
+
+        from ..gnss_time import format_gpst
+
+        warnings.warn(f"{source or 'RTCM 3 data'}: no ephemeris message dates the observations (their time tags "
+                      f"carry no week): the current week is assumed ({format_gpst(now)[:10]}); give the date of "
+                      "the recording (satnav convert / stream --time DATE)", SatnavWarning, stacklevel=3)
+    return now
 
 
 def reference_from_ephemerides(buf: np.ndarray, frames: StreamFrames) -> int | None:
@@ -606,7 +628,7 @@ def decode_rtcm3(
     counts = dict(frames.counts)
     buf = padded(data)
     ref = time_hint_ns if time_hint_ns is not None else reference_from_ephemerides(buf, frames)
-    state = _State(ref_ns=ref if ref is not None else now_gpst_ns())
+    state = _State(ref_ns=reference_or_now(ref, frames, source))
     # channels from every 1020 of the log first (MSM4/6 earlier in the log need them too)
     state.channels.update(glonass_channels_1020(buf, frames))
     pd = PieceDecoder(state, counts, glonass_channels=glonass_channels, source=source)
