@@ -113,3 +113,27 @@ def test_compare_orbits_equals_satnav_orbits(tmp_path, capsys):
     want = json.loads(js.read_text())
     assert want.pop("output") == str(out)
     assert got == want
+
+
+def test_rtcm3_log_without_ephemerides_dated_by_the_navigation_file(rtklib_encode):
+    """An RTCM 3 log of MSM4 only (RTKLIB str2str's, from the cold-start UBX log of 2025-04-25)
+    and RTKLIB's navigation file of that log: the log is dated by the navigation data (its
+    time tags hold no week), not by today, and every epoch solved; the positions those of
+    the UBX log itself (the same measurements), to the RTCM 3 resolution."""
+    from satnav.gnss_time import calendar_to_ns
+
+    log = rtklib_encode("16dBatt_no_interference_coldstart.ubx.gz", "1074,1094")
+    nav = data_path("ubx", "16dBatt_no_interference_coldstart.nav.gz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SatnavWarning)  # (no "current week assumed")
+        sol = pipeline.solve_files(log, [nav], SolveOptions(systems="G"))
+    day = calendar_to_ns(2025, 4, 25)
+    assert (sol.time_ns >= day).all() and (sol.time_ns < day + 86_400 * 10**9).all()
+    assert sol.solved.all() and len(sol.time_ns) == 562
+    ubx = pipeline.solve_files(data_path("ubx", "16dBatt_no_interference_coldstart.ubx.gz"), [nav],
+                               SolveOptions(systems="G"))
+    common, a, b = np.intersect1d(sol.time_ns, ubx.time_ns, return_indices=True)
+    assert len(common) == 562
+    both = sol.solved[a] & ubx.solved[b]
+    assert both.sum() > 400
+    assert np.median(np.linalg.norm(sol.position_m[a][both] - ubx.position_m[b][both], axis=1)) < 1.0

@@ -265,8 +265,17 @@ def _solve(obs, navs, options: SolveOptions, *, base, states, progress, per_sate
     if isinstance(obs, (str, PathLike)):
         from .info import detect_format
 
-        if detect_format(obs)[0] in ("ubx", "rtcm3"):  # a raw log: its own ephemerides by default
-            obs, log_nav = read_raw_log(obs)
+        fmt = detect_format(obs)[0]
+        if fmt in ("ubx", "rtcm3"):  # a raw log: its own ephemerides by default
+            hint = None
+            if fmt == "rtcm3" and (_is_navigation(navs) or list(navs)):
+                # navigation files given: read now, their times date the log (RTCM 3 time tags
+                # hold no week; a log without ephemerides is dated by them, not by today)
+                navs = _navigation(navs, options, needed=False)
+                if navs is not None and any(navs.count_by_system().values()):
+                    lo, hi = navs.time_span()
+                    hint = (lo + hi) // 2
+            obs, log_nav = read_raw_log(obs, time_hint_ns=hint)
             if not _is_navigation(navs) and not list(navs) and len(log_nav):
                 navs = log_nav
                 logs_nav = True
@@ -425,7 +434,8 @@ def _solve_ppp(obs, paths, options: SolveOptions, *, progress):
 
 def _nav_labels(navs) -> list[str]:
     if _is_navigation(navs):
-        return [str(getattr(navs, "source", "") or "navigation data")]
+        sources = [str(p) for p in getattr(navs, "sources", None) or ()]
+        return sources or [str(getattr(navs, "source", "") or "navigation data")]
     return [str(p) for p in navs]
 
 

@@ -124,7 +124,7 @@ def reference_or_now(ref: int | None, frames: StreamFrames, source: str = "") ->
 
         warnings.warn(f"{source or 'RTCM 3 data'}: no ephemeris message dates the observations (their time tags "
                       f"carry no week): the current week is assumed ({format_gpst(now)[:10]}); give the date of "
-                      "the recording (satnav convert / stream --time DATE)", SatnavWarning, stacklevel=3)
+                      "the recording (satnav convert / stream --time DATE; satnav solve: navigation files of that day)", SatnavWarning, stacklevel=3)
     return now
 
 
