@@ -19,6 +19,25 @@ def data_path(*parts) -> Path:
     return p
 
 
+def assert_agree(want, got, err_msg: str = "", **tolerance) -> None:
+    """``got`` (a compiled kernel's) is ``want`` (the NumPy path's) to the rounding of the
+    elementary functions (:func:`satnav._jit.agree`: bit for bit where NumPy's are the C
+    library's; NumPy's AVX-512 loops differ in the last bit); the largest difference in the
+    message otherwise."""
+    import numpy as np
+
+    from satnav._jit import agree
+
+    if agree(want, got, **tolerance):
+        return
+    a, b = np.asarray(want), np.asarray(got)
+    detail = f"shapes {a.shape} {b.shape}, dtypes {a.dtype} {b.dtype}"
+    if a.shape == b.shape and a.dtype.kind in "fc" and b.dtype.kind in "fc":
+        d = np.abs(np.asarray(b, float) - np.asarray(a, float))
+        detail += f", largest difference {np.nanmax(d) if np.isfinite(d).any() else 'NaN'} of values up to {np.nanmax(np.abs(a))}"
+    raise AssertionError(f"{err_msg}: not the same to rounding ({detail})")
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not DATA.exists():

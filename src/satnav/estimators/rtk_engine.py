@@ -71,8 +71,9 @@ def _geometry_kernel(rr, rs, relative_humidity):
     ``rs`` (n, 3) with the azimuths: ``(range, line of sight, elevation, troposphere,
     azimuth)``, compiled by numba on the models' shared cores (the operations of
     :func:`satnav.models.measurement.geometry` and
-    :func:`~satnav.models.measurement.tropospheric_delay_m`: the same bits, checked when
-    it is loaded). Only the satellites with a position are evaluated (the engine's columns
+    :func:`~satnav.models.measurement.tropospheric_delay_m`: the same bits, or the same to
+    the rounding of the elementary functions where NumPy's are its own, :func:`satnav._jit.agree`;
+    checked when it is loaded). Only the satellites with a position are evaluated (the engine's columns
     are every satellite of the systems, most without one); the others' values are NaN, as
     NumPy's for a NaN position."""
     n = rs.shape[0]
@@ -115,7 +116,9 @@ def _receiver_geometry(rr, rs):
 
 
 def _same_arrays(a, b) -> bool:
-    return all(x.shape == y.shape and np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
+    from .._jit import agree
+
+    return all(agree(y, x) for x, y in zip(a, b))
 
 
 def _load_kernels():
@@ -142,7 +145,8 @@ def use_compiled_geometry(enabled: bool | None = True) -> bool:
     """Evaluate the receivers' geometry of each epoch (:meth:`RtkEngine._epoch_inputs`) with
     the compiled kernel (``True``: load it now; the live engine does this at its start) or
     with NumPy (``False``; ``None``: back to NumPy until asked again); returns whether the
-    kernel is in use. Both give the same bits (tests/estimators/test_rtk_engine.py)."""
+    kernel is in use. Both give the same values (:func:`satnav._jit.agree`;
+    tests/estimators/test_rtk_engine.py)."""
     global _KERNELS, _LOADED
     from .._jit import switch_kernels
 

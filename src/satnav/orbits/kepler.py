@@ -488,7 +488,9 @@ def kepler_state_of_row(t_ns, f, toe_ns, toc_ns, geo):
     ``toe_ns``, ``toc_ns`` its :attr:`KeplerConstants.times` (GPST ns), ``geo`` its BeiDou
     GEO flag, ``t_ns`` the GPST ns of transmission. Returns the numbers ``(x, y, z, vx, vy,
     vz, clock_s, clock_drift_s_s, relativity_s)`` (m, m/s, s, s/s, s), the values of
-    :func:`kepler_states` bit for bit: the same cores, called with numbers. Written for
+    :func:`kepler_states` (bit for bit where NumPy's elementary functions are the C library's,
+    to their last bits where NumPy has its own: :mod:`satnav._jit`): the same cores, called
+    with numbers. Written for
     numba (the one-epoch kernels of the live engine call it in their loop over the
     satellites; :mod:`satnav.estimators.spp_states_kernel`)."""
     tk = time_from_core(t_ns, toe_ns)
