@@ -25,7 +25,11 @@ from satnav.orbits.ephemeris import BroadcastEphemeris
 from satnav.orbits.kepler import is_beidou_geo, kepler_state_of_row
 from satnav.satellites import prn_of
 from tests.conftest import assert_agree
-from tests.estimators.test_spp_kernel import _numba_present_or_skip, _rtcm_epochs, assert_same_solutions
+from tests.estimators.test_spp_kernel import (
+    _numba_present_or_skip,
+    _rtcm_epochs,
+    assert_same_solutions,
+)
 
 
 def _assert_states(want, got, what: str = "states") -> None:
