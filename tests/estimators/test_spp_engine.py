@@ -97,7 +97,9 @@ def test_engine_epoch_by_epoch_equals_batch(esbc, batch):
     assert diff <= 1e-3
     # status equal except the motion check's documented difference (none on esbc)
     np.testing.assert_array_equal(whole.status, ref.status[sel])
-    np.testing.assert_array_equal(whole.velocity_m_s, ref.velocity_m_s[sel])
+    # (1 nm/s: the engine may run the compiled kernel, whose elementary functions can differ
+    # from NumPy's in the last bit: satnav._jit.agree)
+    np.testing.assert_allclose(whole.velocity_m_s, ref.velocity_m_s[sel], rtol=0, atol=1e-9)
     np.testing.assert_allclose(whole.pdop, ref.pdop[sel], rtol=1e-12)
     np.testing.assert_allclose(whole.residuals_m, ref.residuals_m[sel], atol=1e-6)
 
