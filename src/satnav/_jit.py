@@ -21,7 +21,7 @@ import types
 
 import numpy as np
 
-__all__ = ["AGREE_RTOL", "agree", "any_true", "compile_kernels", "select", "switch_kernels"]
+__all__ = ["AGREE_RTOL", "agree", "any_true", "compile_kernels", "numba_wanted", "select", "switch_kernels"]
 
 
 def select(condition, a, b):
@@ -208,6 +208,15 @@ def _compiled(function, jit, memo: dict, names: dict):
     for name in found:
         copy.__globals__[name] = _compiled(scope[name], jit, memo, names)
     return out
+
+
+def numba_wanted() -> bool:
+    """Whether compiled kernels are expected here: numba is installed and ``SATNAV_NO_NUMBA``
+    is not set (a kernel that then does not load is worth telling the user: its NumPy version
+    runs, slower)."""
+    import importlib.util
+
+    return not os.environ.get("SATNAV_NO_NUMBA") and importlib.util.find_spec("numba") is not None
 
 
 def switch_kernels(loaded, enabled: bool | None, load):

@@ -51,7 +51,10 @@ def _assert_same(out, batch, tol_m=1e-3):
     assert (np.isnan(pos) == np.isnan(batch.position_m)).all()
     np.testing.assert_array_equal([o.n_fixed for o in out], batch.n_fixed)
     np.testing.assert_array_equal([o.n_satellites for o in out], batch.n_satellites)
-    np.testing.assert_allclose([o.ratio for o in out], batch.ratio, rtol=1e-6, atol=1e-9)
+    # (1e-5: the ratio divides by the best candidate's small residual norm, and the engine may
+    # run the compiled geometry, whose elementary functions can differ from NumPy's in the
+    # last bit: satnav._jit.agree; against the threshold of 3 it is nothing)
+    np.testing.assert_allclose([o.ratio for o in out], batch.ratio, rtol=1e-5, atol=1e-9)
 
 
 def _thin(obs, every):

@@ -180,6 +180,23 @@ def test_live_engine_takes_the_compiled_path(compiled, esbc):
     before = spp_kernel.EPOCHS_COMPILED[0]
     fixes = [engine.process(e) for e in _rtcm_epochs(obs, 5)]
     assert spp_kernel.EPOCHS_COMPILED[0] - before >= 5 and all(f is not None for f in fixes)
+    assert not any("did not load" in e for e in engine.events)
+
+
+def test_live_engine_says_when_a_kernel_did_not_load(compiled, monkeypatch):
+    """numba installed but the kernel refused (as its exact check once did on every AVX-512
+    machine): the live engine runs NumPy and says so among its events."""
+    from satnav.options import StreamOptions
+    from satnav.streams.live import LiveEngine
+
+    monkeypatch.setattr(spp_kernel, "_LOADED", False)  # (what a failed load leaves)
+    try:
+        engine = LiveEngine(StreamOptions(mode="spp", systems="GEC"))
+        assert not engine.compiled_spp
+        assert [e for e in engine.events if "compiled SPP epoch kernel did not load" in e], list(engine.events)
+    finally:
+        monkeypatch.undo()
+        spp_kernel.use_compiled_spp(True)
 
 
 @pytest.mark.slow

@@ -132,6 +132,24 @@ class LiveEngine:
         #: whether the receiver clock jump detectors are compiled (numba; NumPy without it)
         self.compiled_clock_jumps = use_compiled_clock_jumps(True)
         _scalar_frames_ok()  # (the outputs' one-epoch geodetic conversion checked now, not at the first fix)
+        self._note_kernels_not_loaded()
+
+    def _note_kernels_not_loaded(self) -> None:
+        """Say so when numba is installed and a kernel of the epoch did not load (it failed to
+        compile, or its check against its NumPy version, :func:`satnav._jit.agree`, did not
+        hold): the NumPy version runs and every epoch takes longer; silent, this once hid
+        a refusal on every AVX-512 machine."""
+        from .._jit import numba_wanted
+
+        kernels = [("SPP epoch", self.compiled_spp), ("SPP satellite states", self.compiled_spp_states),
+                   ("receiver clock jump", self.compiled_clock_jumps)]
+        if self.options.relative:
+            kernels.append(("RTK receiver geometry", self.compiled_rtk_geometry))
+        missing = [name for name, loaded in kernels if not loaded]
+        if missing and numba_wanted():
+            self.note(f"numba is installed but the compiled {', '.join(missing)} kernel"
+                      f"{'s' if len(missing) > 1 else ''} did not load (compilation or the check against "
+                      "NumPy failed): NumPy runs instead, each epoch takes longer")
 
     # ------------------------------------------------------------------ inputs
     def note(self, text: str) -> None:
