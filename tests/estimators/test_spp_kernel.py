@@ -38,9 +38,9 @@ def assert_same_solutions(kernel, numpy, fields=FIELDS) -> None:
 
 
 def _numba_present_or_skip() -> None:
-    import importlib.util
+    from satnav._jit import numba_wanted
 
-    if os.environ.get("SATNAV_NO_NUMBA") or importlib.util.find_spec("numba") is None:
+    if not numba_wanted():
         pytest.skip("numba not available (or SATNAV_NO_NUMBA set)")
 
 
